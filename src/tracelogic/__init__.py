@@ -1,0 +1,40 @@
+"""tracelogic: formal verification for systems observed through OpenTelemetry.
+
+One ``.spec`` language states invariants, temporal properties, workflows,
+models and healing policies; ``load`` turns a file or text into a typed
+:class:`~tracelogic.spec.typed.Spec` that every backend consumes.
+"""
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from tracelogic.errors import (
+    BackendUnavailable,
+    InputError,
+    SpecError,
+    SpecTypeError,
+    TracelogicError,
+)
+
+try:
+    __version__ = _version("tracelogic")
+except PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0.0.0+local"
+
+
+def load(path_or_text: str, *, filename: str | None = None):
+    """Parse, resolve and type-check a spec; raise :class:`SpecError` listing every problem."""
+    from tracelogic.spec.loader import load as _load
+
+    return _load(path_or_text, filename=filename)
+
+
+__all__ = [
+    "BackendUnavailable",
+    "InputError",
+    "SpecError",
+    "SpecTypeError",
+    "TracelogicError",
+    "__version__",
+    "load",
+]
