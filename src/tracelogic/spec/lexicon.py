@@ -1,0 +1,90 @@
+"""Words of the language: reserved words, contextual keywords, units and operator spellings.
+
+Kept in one place so the grammar, the resolver, the formatter and the
+did-you-mean hints agree on them.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+OPERATOR_LETTERS = frozenset("X WX F G U W R M Y O H S".split())
+FORMULA_WORDS = frozenset(
+    "not and or implies iff xor next wnext eventually always until release since "
+    "once historically previously weak strong".split())
+OTHER_RESERVED = frozenset(
+    "true false in matches contains startswith exists within per window where sliding".split())
+DECL_KEYWORDS = frozenset(
+    "const enum pred property metric invariant config from select theorem forall assuming "
+    "workflow step compensate check model var action when do heal on violated cooldown "
+    "limit approve import as".split())
+RESERVED = OPERATOR_LETTERS | FORMULA_WORDS | OTHER_RESERVED | DECL_KEYWORDS
+
+# Contextual: keywords only where they appear, usable as names elsewhere.
+CONTEXTUAL = frozenset(
+    "severity owner runbook message global conforms saga follows by optional default "
+    "sound deadlock_free globally before after between after_until with risk".split())
+
+SEVERITIES = ("critical", "error", "warning", "info")
+
+# Unary operators: spelling -> canonical operator.
+UNARY_SPELLINGS = {
+    "!": "!", "not": "!",
+    "X": "X", "next": "X", "WX": "WX", "wnext": "WX",
+    "F": "F", "eventually": "F", "G": "G", "always": "G",
+    "Y": "Y", "previously": "Y", "O": "O", "once": "O", "H": "H", "historically": "H",
+}
+BINARY_SPELLINGS = {
+    "<->": "<->", "iff": "<->", "->": "->", "implies": "->",
+    "|": "|", "or": "|", "xor": "xor", "&": "&", "and": "&",
+    "U": "U", "until": "U", "W": "W", "weak until": "W", "R": "R", "release": "R",
+    "M": "M", "strong release": "M", "S": "S", "since": "S",
+    "+": "+", "-": "-", "*": "*", "/": "/", "//": "//", "%": "%",
+}
+TEMPORAL_UNARY = frozenset({"X", "WX", "F", "G", "Y", "O", "H"})
+TEMPORAL_BINARY = frozenset({"U", "W", "R", "M", "S"})
+PAST_OPS = frozenset({"Y", "O", "H", "S"})
+UNTIMED_OPS = frozenset({"X", "WX", "Y"})
+
+# Durations are integer nanoseconds; `m` is minutes.
+DURATION_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+                  "h": 3600 * 10**9, "d": 86400 * 10**9}
+# Kubernetes quantity suffixes, in bytes.
+BYTE_UNITS = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
+              "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
+              "Ei": 2**60}
+
+
+def split_unit(text: str, units: dict[str, int]) -> tuple[Fraction, str]:
+    """Split `1.5m` into (Fraction(3, 2), "m"), matching the longest unit suffix."""
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            return Fraction(text[: -len(unit)].replace("_", "")), unit
+    raise ValueError(f"no unit in {text!r}")
+
+
+def parse_duration(text: str) -> int:
+    """`250ms` -> 250_000_000; raises ValueError when not a whole number of nanoseconds."""
+    number, unit = split_unit(text, DURATION_UNITS)
+    value = number * DURATION_UNITS[unit]
+    if value.denominator != 1:
+        raise ValueError(f"`{text}` is not a whole number of nanoseconds")
+    return int(value)
+
+
+def parse_bytes(text: str) -> int:
+    number, unit = split_unit(text, BYTE_UNITS)
+    value = number * BYTE_UNITS[unit]
+    if value.denominator != 1:
+        raise ValueError(f"`{text}` is not a whole number of bytes")
+    return int(value)
+
+
+def format_duration(ns: int) -> str:
+    """The shortest exact spelling of a duration: 90_000_000_000 -> `90s`, 1_500_000 -> `1500us`."""
+    if ns == 0:
+        return "0s"
+    for unit in ("d", "h", "m", "s", "ms", "us", "ns"):
+        size = DURATION_UNITS[unit]
+        if ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"

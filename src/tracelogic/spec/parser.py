@@ -1,0 +1,657 @@
+"""Text -> AST: the Lark LALR parser, the tree builder, and syntax diagnostics.
+
+The grammar lives in ``grammar.lark``. One :class:`_Builder` turns Lark's tree
+into :mod:`tracelogic.spec.ast` nodes, carrying source spans. Syntax errors are
+translated into the user's terms; after an error the file is re-parsed one
+declaration at a time so that independent mistakes are all reported in one run.
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput,
+                             UnexpectedToken, VisitError)
+
+from tracelogic.errors import SourceSpan
+from tracelogic.spec import ast as A
+from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean
+from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
+                                     parse_bytes, parse_duration)
+
+
+@lru_cache(maxsize=None)
+def grammar_text() -> str:
+    return resources.files("tracelogic.spec").joinpath("grammar.lark").read_text()
+
+
+@lru_cache(maxsize=None)
+def lark_parser(strict: bool = False) -> Lark:
+    """The LALR parser. Tests build it with ``strict=True`` so conflicts fail CI."""
+    return Lark(grammar_text(), parser="lalr", lexer="contextual", strict=strict,
+                start=["start", "expr_start"], propagate_positions=True,
+                maybe_placeholders=True, cache=False)
+
+
+class _BuildError(Exception):
+    def __init__(self, diag: Diagnostic):
+        self.diag = diag
+
+
+def _unescape(body: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+@v_args(inline=True, meta=True)
+class _Builder(Transformer):
+    """Lark tree -> AST. Each method is a one-liner into an AST constructor."""
+
+    def __init__(self, file: str, line_offset: int = 0):
+        super().__init__()
+        self.file = file
+        self.line_offset = line_offset
+        self.errors: list[Diagnostic] = []
+
+    # -- positions
+    def _span(self, meta) -> SourceSpan:
+        if getattr(meta, "empty", False) or not hasattr(meta, "line"):
+            return SourceSpan(self.file, 0, 0, 0, 0)
+        o = self.line_offset
+        return SourceSpan(self.file, meta.line + o, meta.column, meta.end_line + o, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> SourceSpan:
+        o = self.line_offset
+        return SourceSpan(self.file, tok.line + o, tok.column, tok.end_line + o, tok.end_column)
+
+    def _decl_name(self, tok: Token) -> str:
+        """A name being defined: reserved words are refused, with a rename suggestion."""
+        name = str(tok)
+        if name in RESERVED:
+            self.errors.append(Diagnostic(
+                "error", f"`{name}` is a reserved word and cannot be used as a name",
+                self._tok_span(tok), f"rename it, e.g. `{name.lower()}_`"))
+        return name
+
+    # -- top level
+    def start(self, meta, *decls):
+        return tuple(decls)
+
+    def expr_start(self, meta, expr):
+        return expr
+
+    def import_file(self, meta, path, alias):
+        return A.Import(_unescape(str(path)[1:-1]), None,
+                        self._decl_name(alias) if alias else None, span=self._span(meta))
+
+    def import_module(self, meta, *parts):
+        *names, alias = parts
+        return A.Import(None, tuple(str(n) for n in names),
+                        self._decl_name(alias) if alias else None, span=self._span(meta))
+
+    def const_decl(self, meta, name, value):
+        return A.Const(self._decl_name(name), value, span=self._span(meta))
+
+    def enum_decl(self, meta, name, *members):
+        return A.Enum(self._decl_name(name), tuple(self._decl_name(m) for m in members),
+                      span=self._span(meta))
+
+    def pred_decl(self, meta, name, params, body):
+        return A.Pred(self._decl_name(name), params, body, span=self._span(meta))
+
+    def params(self, meta, *names):
+        return tuple(self._decl_name(n) for n in names if n is not None)
+
+    def step_decl(self, meta, name, body):
+        return A.Step(self._decl_name(name), body, span=self._span(meta))
+
+    # -- properties
+    def _property(self, meta, name, clauses, body, metric):
+        fields: dict = {}
+        for clause in clauses:
+            key, value, span = clause
+            if key in fields:
+                raise _BuildError(Diagnostic(
+                    "error", f"the `{key}` clause is given twice", span, "keep one of them"))
+            fields[key] = value
+        return A.Property(self._decl_name(name), body, metric=metric, span=self._span(meta),
+                          **fields)
+
+    def property_decl(self, meta, name, *rest):
+        *clauses, body = rest
+        return self._property(meta, name, clauses, body, False)
+
+    def metric_invariant_decl(self, meta, name, *rest):
+        *clauses, body = rest
+        return self._property(meta, name, clauses, body, True)
+
+    def clause_description(self, meta, s):
+        return ("description", _unescape(str(s)[1:-1]), self._span(meta))
+
+    def clause_severity(self, meta, level):
+        return ("severity", str(level), self._span(meta))
+
+    def clause_owner(self, meta, s):
+        return ("owner", _unescape(str(s)[1:-1]), self._span(meta))
+
+    def clause_runbook(self, meta, s):
+        return ("runbook", _unescape(str(s)[1:-1]), self._span(meta))
+
+    def clause_message(self, meta, s):
+        return ("message", _unescape(str(s)[1:-1]), self._span(meta))
+
+    def clause_per(self, meta, target):
+        return ("scope", target, self._span(meta))
+
+    def clause_global(self, meta):
+        span = self._span(meta)
+        return ("scope", A.Name("global", span=span), span)
+
+    def clause_window(self, meta, size, sliding):
+        return ("window", A.Window(size, sliding is not None, span=self._span(meta)),
+                self._span(meta))
+
+    def conforms(self, meta, name):
+        return A.Conforms(name, span=self._span(meta))
+
+    def saga(self, meta, name):
+        return A.Saga(name, span=self._span(meta))
+
+    def follows(self, meta, model, var, expr):
+        return A.Follows(model, str(var), expr, span=self._span(meta))
+
+    def metric_decl(self, meta, name, metric, typ):
+        return A.MetricBinding(self._decl_name(name), _unescape(str(metric)[1:-1]), typ,
+                               span=self._span(meta))
+
+    # -- configs
+    def config_decl(self, meta, name, optional, source, select, *bindings):
+        return A.Config(self._decl_name(name), _unescape(str(source)[1:-1]), optional is not None,
+                        select, tuple(bindings), span=self._span(meta))
+
+    def binding(self, meta, name, typ, path, default):
+        if isinstance(default, A.Unary) and isinstance(default.operand, A.Literal):
+            lit = default.operand
+            default = A.Literal(lit.kind, -lit.value, "-" + lit.text, span=default.span)
+        return A.Binding(self._decl_name(name), typ, path, default, span=self._span(meta))
+
+    def path(self, meta, first, *segs):
+        return (A.PathSeg("field", str(first), span=self._tok_span(first)),) + tuple(segs)
+
+    def seg_field(self, meta, name):
+        return A.PathSeg("field", str(name), span=self._span(meta))
+
+    def seg_index(self, meta, i):
+        return A.PathSeg("index", int(str(i).replace("_", "")), span=self._span(meta))
+
+    def seg_key(self, meta, s):
+        return A.PathSeg("key", _unescape(str(s)[1:-1]), span=self._span(meta))
+
+    def invariant_decl(self, meta, name, on, severity, body):
+        return A.Invariant(self._decl_name(name), str(on) if on else None,
+                           str(severity) if severity else None, body, span=self._span(meta))
+
+    # -- theorems
+    def theorem_decl(self, meta, name, variables, assuming, body):
+        return A.Theorem(self._decl_name(name), variables, assuming, body, span=self._span(meta))
+
+    def theorem_plain(self, meta, name, body):
+        return A.Theorem(self._decl_name(name), (), None, body, span=self._span(meta))
+
+    def forall(self, meta, *variables):
+        return tuple(variables)
+
+    def typed_var(self, meta, name, typ):
+        return A.TypedVar(self._decl_name(name), typ, span=self._span(meta))
+
+    def type_name(self, meta, name):
+        return A.TypeName(str(name), span=self._span(meta))
+
+    def type_range(self, meta, rng):
+        return A.TypeRange(rng.lo, rng.hi, span=self._span(meta))
+
+    # -- workflows
+    def workflow_decl(self, meta, name, expr, *comps):
+        return A.Workflow(self._decl_name(name), expr, tuple(comps), span=self._span(meta))
+
+    def compensation(self, meta, step, comp):
+        return A.Compensation(str(step), str(comp), span=self._span(meta))
+
+    def _wf_nary(self, meta, op, items):
+        return items[0] if len(items) == 1 else A.WfOp(op, tuple(items), span=self._span(meta))
+
+    def wf_choice(self, meta, *items):
+        return self._wf_nary(meta, "+", items)
+
+    def wf_parallel(self, meta, *items):
+        return self._wf_nary(meta, "||", items)
+
+    def wf_sequence(self, meta, *items):
+        return self._wf_nary(meta, ";", items)
+
+    def wf_star(self, meta, item):
+        return A.WfPost("*", item, span=self._span(meta))
+
+    def wf_opt(self, meta, item):
+        return A.WfPost("?", item, span=self._span(meta))
+
+    def wf_step(self, meta, name):
+        return A.WfStep(str(name), span=self._span(meta))
+
+    def wf_paren(self, meta, item):
+        return A.WfParen(item, span=self._span(meta))
+
+    def check_decl(self, meta, target, body):
+        kind, expr = body
+        return A.Check(target, kind, expr, span=self._span(meta))
+
+    def check_sound(self, meta):
+        return ("sound", None)
+
+    def check_deadlock_free(self, meta):
+        return ("deadlock_free", None)
+
+    def check_invariant(self, meta, expr):
+        return ("invariant", expr)
+
+    def check_ltl(self, meta, expr):
+        return ("ltl", expr)
+
+    # -- models
+    def model_decl(self, meta, name, *members):
+        return A.Model(self._decl_name(name), tuple(members), span=self._span(meta))
+
+    def model_const(self, meta, name, value):
+        return A.ModelConst(self._decl_name(name), value, span=self._span(meta))
+
+    def model_var(self, meta, name, typ, init):
+        return A.ModelVar(self._decl_name(name), typ, init, span=self._span(meta))
+
+    def model_action(self, meta, name, guard, *assigns):
+        return A.Action(self._decl_name(name), guard, tuple(assigns), span=self._span(meta))
+
+    def assignment(self, meta, var, value):
+        return A.Assign(str(var), value, span=self._span(meta))
+
+    # -- healing
+    def heal_decl(self, meta, name, *clauses):
+        fields: dict = {}
+        for key, value, span in clauses:
+            if key in fields:
+                raise _BuildError(Diagnostic(
+                    "error", f"the `{key}` clause is given twice", span, "keep one of them"))
+            fields[key] = value
+        action, args = fields.pop("do", (None, ()))
+        return A.Heal(self._decl_name(name), fields.pop("on", None), action, args,
+                      span=self._span(meta), **fields)
+
+    def heal_on(self, meta, prop):
+        return ("on", prop, self._span(meta))
+
+    def heal_do(self, meta, action, args):
+        return ("do", (action, args or ()), self._span(meta))
+
+    def heal_cooldown(self, meta, d):
+        return ("cooldown", d, self._span(meta))
+
+    def heal_limit(self, meta, n, per):
+        return ("limit", (n, per), self._span(meta))
+
+    def heal_approve(self, meta, cond):
+        return ("approve", cond, self._span(meta))
+
+    def heal_risk(self, meta, r):
+        return ("risk", r, self._span(meta))
+
+    # -- operators
+    def _op_text(self, meta, *toks):
+        return " ".join(str(t) for t in toks)
+
+    iff_op = implies_op = or_op = xor_op = and_op = not_op = _op_text
+    unary_sym = unary_word = bin_sym = bin_word = cmp_op = match_op = add_op = mul_op = _op_text
+    scope_kw = _op_text
+
+    def op_plain(self, meta, spelling):
+        return (spelling, None)
+
+    def op_bounded(self, meta, tok, interval):
+        return (str(tok)[0], interval)
+
+    def op_within(self, meta, word, bound):
+        return (word, A.Interval(None, bound, "within", span=self._span(meta)))
+
+    def binop(self, meta, left, spelling, right):
+        return A.Binary(BINARY_SPELLINGS[spelling], left, right, spelling, span=self._span(meta))
+
+    def btemporal(self, meta, left, op, right):
+        spelling, interval = op
+        return A.Binary(BINARY_SPELLINGS[spelling], left, right, spelling, interval,
+                        span=self._span(meta))
+
+    def utemporal(self, meta, op, operand):
+        spelling, interval = op
+        return A.Unary(UNARY_SPELLINGS[spelling], operand, spelling, interval,
+                       span=self._span(meta))
+
+    def iv_le(self, meta, hi):
+        return A.Interval(None, hi, "<=", span=self._span(meta))
+
+    def iv_ge(self, meta, lo):
+        return A.Interval(lo, None, ">=", span=self._span(meta))
+
+    def iv_range(self, meta, lo, hi):
+        return A.Interval(lo, hi, ",", span=self._span(meta))
+
+    def compare(self, meta, first, *rest):
+        return A.Compare((first,) + tuple(rest[1::2]), tuple(rest[0::2]), span=self._span(meta))
+
+    def in_(self, meta, value, target):
+        return A.In(value, target, span=self._span(meta))
+
+    def match(self, meta, left, op, right):
+        return A.Match(op, left, right, span=self._span(meta))
+
+    def exists(self, meta, operand):
+        return A.Exists(operand, span=self._span(meta))
+
+    def range(self, meta, lo, hi):
+        return A.RangeExpr(lo, hi, span=self._span(meta))
+
+    def neg(self, meta, operand):
+        return A.Unary("-", operand, "-", span=self._span(meta))
+
+    def field(self, meta, base, name):
+        return A.Field(base, str(name), span=self._span(meta))
+
+    def index(self, meta, base, idx):
+        return A.Index(base, idx, span=self._span(meta))
+
+    def call(self, meta, func, args, scope):
+        return A.Call(func, args or (), scope, span=self._span(meta))
+
+    def args(self, meta, *items):
+        return tuple(items)
+
+    def arg_pos(self, meta, value):
+        return A.Arg(value, span=self._span(meta))
+
+    def arg_where(self, meta, value, where):
+        return A.Arg(value, where=where, span=self._span(meta))
+
+    def arg_kw(self, meta, name, value):
+        return A.Arg(value, name=str(name), span=self._span(meta))
+
+    def arg_within(self, meta, value):
+        return A.Arg(value, within=True, span=self._span(meta))
+
+    def scope_globally(self, meta):
+        return A.PatternScope("globally", (), span=self._span(meta))
+
+    def scope_call(self, meta, kind, args):
+        return A.PatternScope(kind, args, span=self._span(meta))
+
+    def qual_name(self, meta, *names):
+        return ".".join(str(n) for n in names)
+
+    def name(self, meta, tok):
+        return A.Name(str(tok), span=self._span(meta) if not getattr(meta, "empty", True)
+                      else self._tok_span(tok))
+
+    def paren(self, meta, expr):
+        return A.Paren(expr, span=self._span(meta))
+
+    def list(self, meta, *items):
+        return A.ListExpr(tuple(i for i in items if i is not None), span=self._span(meta))
+
+    # -- literals
+    def int_lit(self, meta, tok):
+        return A.Literal("int", int(str(tok).replace("_", "")), str(tok), span=self._span(meta))
+
+    def real_lit(self, meta, tok):
+        return A.Literal("real", Fraction(str(tok).replace("_", "")), str(tok),
+                         span=self._span(meta))
+
+    def duration(self, meta, tok):
+        try:
+            value = parse_duration(str(tok))
+        except ValueError as e:
+            raise _BuildError(Diagnostic("error", str(e), self._tok_span(tok),
+                                         "use a smaller unit, e.g. `1500us` for `1.5ms`")) from e
+        return A.Literal("duration", value, str(tok), span=self._tok_span(tok))
+
+    def bytes_lit(self, meta, tok):
+        try:
+            value = parse_bytes(str(tok))
+        except ValueError as e:
+            raise _BuildError(Diagnostic("error", str(e), self._tok_span(tok),
+                                         "use a smaller unit, e.g. `1536Ki`")) from e
+        return A.Literal("bytes", value, str(tok), span=self._span(meta))
+
+    def string(self, meta, tok):
+        return A.Literal("string", _unescape(str(tok)[1:-1]), str(tok), span=self._span(meta))
+
+    def raw_string(self, meta, tok):
+        return A.Literal("string", str(tok)[2:-1], str(tok), span=self._span(meta))
+
+    def true(self, meta):
+        return A.Literal("bool", True, "true", span=self._span(meta))
+
+    def false(self, meta):
+        return A.Literal("bool", False, "false", span=self._span(meta))
+
+
+# ------------------------------------------------------------- syntax errors
+
+_TERMINAL_WORDS = {
+    "NAME": "a name", "STRING": "a string", "RAW_STRING": "a raw string", "INT": "a number",
+    "REAL": "a number", "DURATION": "a duration such as `1s`", "BYTES": "a size such as `512Mi`",
+    "UN_BOUNDED": "a bounded operator such as `F[<= 2s]`",
+    "BIN_BOUNDED": "a bounded operator such as `U[<= 1s]`", "$END": "the end of the file",
+}
+_DECL_START = ("import", "const", "enum", "pred", "step", "property", "metric", "config",
+               "invariant", "theorem", "workflow", "check", "model", "heal")
+
+
+_EXPR_START = {"NAME", "INT", "REAL", "DURATION", "BYTES", "STRING", "RAW_STRING", "UN_BOUNDED",
+               "(", "[", "-", "!", "not", "true", "false", "X", "WX", "F", "G", "Y", "O", "H",
+               "next", "wnext", "eventually", "always", "once", "historically", "previously"}
+_OPERATORS = {"!=", "==", "<", "<=", ">", ">=", "&", "|", "->", "<->", "+", "-", "*", "/", "//",
+              "%", "and", "or", "implies", "iff", "xor", "U", "W", "R", "M", "S", "until",
+              "release", "since", "weak", "strong", "in", "matches", "contains", "startswith",
+              "exists", ".", "[", "(", "BIN_BOUNDED", "where", "globally", "before", "after",
+              "between", "after_until"}
+
+
+def _describe_expected(expected: set[str]) -> list[str]:
+    """Expected terminals in the user's terms, grouped: `an expression`, `an operator`, `:`."""
+    parser = lark_parser()
+    spelled = set()
+    for name in expected:
+        try:
+            pattern = parser.get_terminal(name).pattern
+            spelled.add(pattern.value if pattern.type == "str" else name)
+        except KeyError:
+            spelled.add(name)
+    words: list[str] = []
+    if len(spelled & _EXPR_START) >= 4:
+        words.append("an expression")
+        spelled -= _EXPR_START
+    if len(spelled & _OPERATORS) >= 4:
+        words.append("an operator")
+        spelled -= _OPERATORS
+    for item in sorted(spelled):
+        if item in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[item])
+        elif item.isupper() and item not in ("X", "WX", "F", "G", "Y", "O", "H", "U", "W", "R",
+                                             "M", "S"):
+            continue  # an internal terminal name: nothing the user can type
+        else:
+            words.append(f"`{item}`")
+    return words
+
+
+def _hint_for(token_text: str, expected: set[str], line_text: str) -> str | None:
+    """Hand-written hints for the mistakes people actually make (tested in the catalogue)."""
+    if token_text == "=" and any(lark_parser().get_terminal(e).pattern.value == ":="
+                                 for e in expected if e != "$END"):
+        return "assign with `:=`"
+    if token_text == "=":
+        return "use `==` to compare; `=` only names a definition"
+    if token_text in ("&", "|") and ("&&" in line_text or "||" in line_text):
+        return "write `&` or `and`, `|` or `or`"
+    if token_text == "'" or token_text.startswith("'"):
+        return "strings use double quotes: \"...\""
+    if token_text in RESERVED and "NAME" in expected:
+        return f"`{token_text}` is a reserved word; rename it, e.g. `{token_text.lower()}_`"
+    if token_text.isidentifier():
+        return did_you_mean(token_text, RESERVED | CONTEXTUAL)
+    if token_text == "[" and "F[" not in line_text and re.search(r"\b[FGOHUWRMS] \[", line_text):
+        return "write the bound right after the operator, without a space: `F[<= 2s]`"
+    return None
+
+
+def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: int) -> Diagnostic:
+    lines = text.splitlines()
+    line = max(getattr(err, "line", 1) or 1, 1)
+    col = max(getattr(err, "column", 1) or 1, 1)
+    line_text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if isinstance(err, UnexpectedCharacters):
+        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        hint = None
+        if ch == "'":
+            hint = "strings use double quotes: \"...\""
+        elif ch == '"':
+            hint = "a string must close on the same line; raw strings r\"...\" take no escapes"
+        elif ch == "\\":
+            hint = "strings take only the escapes \\\" \\\\ \\n \\t; use r\"...\" for regexes"
+        span = SourceSpan(file, line + line_offset, col, line + line_offset, col + 1)
+        return Diagnostic("error", f"unexpected character `{ch}`", span, hint)
+    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken)
+                                          and err.token.type == "$END"):
+        expected = set(getattr(err, "expected", ()) or ())
+        last = len(lines)
+        span = SourceSpan(file, last + line_offset, len(lines[-1]) + 1 if lines else 1,
+                          last + line_offset, len(lines[-1]) + 2 if lines else 2)
+        want = ", ".join(_describe_expected(expected)[:6])
+        return Diagnostic("error", "the input ended in the middle of a declaration"
+                          + (f"; expected {want}" if want else ""), span)
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    expected = set(err.expected)
+    text_tok = str(tok)
+    span = SourceSpan(file, tok.line + line_offset, tok.column, tok.end_line + line_offset,
+                      tok.end_column)
+    want = _describe_expected(expected)
+    shown = " or ".join(want) if len(want) <= 3 else ", ".join(want[:6]) + (
+        ", …" if len(want) > 6 else "")
+    if text_tok in _DECL_START and text_tok not in ("const",):
+        message = f"unexpected `{text_tok}`: the previous declaration is not finished"
+        return Diagnostic("error", message + (f"; expected {shown}" if shown else ""), span)
+    message = f"unexpected `{text_tok}`" + (f"; expected {shown}" if shown else "")
+    hint = _hint_for(text_tok, expected, line_text)
+    before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", line_text[: tok.column - 1])
+    if hint is None and before and before.group(1) not in RESERVED | CONTEXTUAL:
+        close = did_you_mean(before.group(1), RESERVED | CONTEXTUAL)
+        if close:
+            hint = f"`{before.group(1)}` is not a keyword; {close}"
+    return Diagnostic("error", message, span, hint)
+
+
+# ------------------------------------------------------------- entry points
+
+_DECL_LINE = re.compile(r"^[ \t]*(" + "|".join(_DECL_START) + r")\b", re.M)
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """Split a file at lines that start a top-level declaration: (0-based first line, text).
+
+    Used only after a syntax error, to carry on with the next declaration. Lines
+    inside `{ … }` (model and config bodies) never start a chunk.
+    """
+    starts = []
+    depth = 0
+    line_no = 0
+    for line in text.splitlines(keepends=True):
+        code = re.sub(r'r?"(\\.|[^"\\\n])*"|#.*', "", line)
+        if depth == 0 and _DECL_LINE.match(line):
+            starts.append(line_no)
+        depth = max(0, depth + code.count("{") - code.count("}"))
+        line_no += 1
+    all_lines = text.splitlines(keepends=True)
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    out = []
+    for i, s in enumerate(starts):
+        e = starts[i + 1] if i + 1 < len(starts) else len(all_lines)
+        out.append((s, "".join(all_lines[s:e])))
+    return out
+
+
+def _collect_comments(text: str) -> tuple[A.Comment, ...]:
+    """Comments with positions, found by the lexer's own rule (strings are skipped)."""
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if "#" not in line:
+            continue
+        for m in re.finditer(r'r"[^"\n]*"|"(\\.|[^"\\\n])*"|(#.*)', line):
+            if m.group(2) is not None:
+                col = m.start(2)
+                out.append(A.Comment(m.group(2).rstrip(), i, col + 1,
+                                     own_line=not line[:col].strip()))
+                break
+    return tuple(out)
+
+
+def _parse_chunk(text: str, file: str, line_offset: int) -> tuple[tuple, list[Diagnostic]]:
+    builder = _Builder(file, line_offset)
+    tree = lark_parser().parse(text, start="start")
+    try:
+        decls = builder.transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, _BuildError):
+            return (), builder.errors + [e.orig_exc.diag]
+        raise
+    return decls, builder.errors
+
+
+def parse_module(text: str, file: str = "<spec>") -> A.Module:
+    """Parse a whole file. Raises :class:`SpecErrors` listing every syntax error found."""
+    try:
+        decls, errors = _parse_chunk(text, file, 0)
+    except UnexpectedInput:
+        decls, errors = [], []
+        for first_line, chunk in _chunks(text):
+            try:
+                d, errs = _parse_chunk(chunk, file, first_line)
+                decls.extend(d)
+                errors.extend(errs)
+            except UnexpectedInput as err:
+                errors.append(_syntax_diagnostic(err, file, chunk, first_line))
+        if not errors:  # the whole failed but every chunk parsed: report the whole's error
+            try:
+                _parse_chunk(text, file, 0)
+            except UnexpectedInput as err:
+                errors.append(_syntax_diagnostic(err, file, text, 0))
+    if errors:
+        raise SpecErrors(errors, {file: text})
+    span = SourceSpan(file, 1, 1, text.count("\n") + 1, 1)
+    return A.Module(file, tuple(decls), _collect_comments(text), span=span)
+
+
+def parse_expr(text: str, file: str = "<formula>") -> A.Expr:
+    """Parse one expression (used by `tracelogic automaton FORMULA` and message placeholders)."""
+    builder = _Builder(file)
+    try:
+        tree = lark_parser().parse(text, start="expr_start")
+        expr = builder.transform(tree)
+    except UnexpectedInput as err:
+        raise SpecErrors([_syntax_diagnostic(err, file, text, 0)], {file: text}) from None
+    except VisitError as e:
+        if isinstance(e.orig_exc, _BuildError):
+            raise SpecErrors([e.orig_exc.diag], {file: text}) from None
+        raise
+    if builder.errors:
+        raise SpecErrors(builder.errors, {file: text})
+    return expr
