@@ -1,0 +1,529 @@
+"""Pieces shared by the trace decoder (:mod:`.otlp`) and the metric decoder (:mod:`.metrics`).
+
+- :class:`DecodeStats`: counts and messages about what was decoded, rejected or skipped;
+- ``AnyValue`` conversion from upb messages and from OTLP/JSON;
+- id checks, JSON field access that accepts lowerCamelCase and snake_case;
+- :func:`find_wire_error`: the byte offset of a protobuf framing error, because
+  upb's ``DecodeError`` only says "Wire format was corrupt".
+- :func:`json_documents`: split a file into OTLP/JSON documents (one object, or
+  JSON Lines), recording each malformed line instead of giving up.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from tracelogic.errors import InputError, SourceSpan
+
+from .spans import _EMPTY, InvalidValue
+
+__all__ = ["DecodeStats"]
+
+MAX_DEPTH: Final = 64  # nesting of array/kvlist values we convert; deeper is InvalidValue
+
+
+@dataclass(slots=True)
+class DecodeStats:
+    """What one or more decode calls saw. Pass the same object to several calls to sum them.
+
+    ``received`` spans were in the input; ``decoded`` became :class:`~.spans.Span`
+    objects; ``rejected`` were skipped (bad ids, unreadable times) with a message
+    each. ``warnings`` count things that were kept but repaired or dropped inside a
+    span (a malformed link, an attribute value spelled wrongly). ``errors`` are
+    document-level problems -- a malformed JSON line, corrupt protobuf -- as
+    :class:`~tracelogic.errors.InputError` objects naming file and line or byte
+    offset; the rest of the input was still decoded. Messages are capped at
+    ``max_messages``; the counts never are.
+    """
+
+    received: int = 0
+    decoded: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    points_received: int = 0
+    points_decoded: int = 0
+    points_rejected: int = 0
+    points_unsupported: int = 0
+    errors: list[InputError] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    messages_dropped: int = 0
+    max_messages: int = 100
+
+    def reject(self, message: str) -> None:
+        """Count one rejected span and keep its message."""
+        self.rejected += 1
+        self._say(message)
+
+    def reject_point(self, message: str) -> None:
+        """Count one rejected metric data point and keep its message."""
+        self.points_rejected += 1
+        self._say(message)
+
+    def warn(self, message: str) -> None:
+        """Count one repaired or dropped detail inside a kept span or point."""
+        self.warnings += 1
+        self._say(message)
+
+    def error(self, err: InputError) -> None:
+        """Record a document-level error; decoding carries on with the next document."""
+        self.errors.append(err)
+
+    def _say(self, message: str) -> None:
+        if len(self.messages) < self.max_messages:
+            self.messages.append(message)
+        else:
+            self.messages_dropped += 1
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was rejected and no document was malformed."""
+        return not (self.errors or self.rejected or self.points_rejected)
+
+    def merge(self, other: DecodeStats) -> DecodeStats:
+        """Add ``other``'s counts and messages into this object; returns self."""
+        for name in ("received", "decoded", "rejected", "warnings", "points_received",
+                     "points_decoded", "points_rejected", "points_unsupported"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
+        for m in other.messages:
+            self._say(m)
+        self.messages_dropped += other.messages_dropped
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (for reports)."""
+        return {
+            "received": self.received, "decoded": self.decoded, "rejected": self.rejected,
+            "warnings": self.warnings, "points_received": self.points_received,
+            "points_decoded": self.points_decoded, "points_rejected": self.points_rejected,
+            "points_unsupported": self.points_unsupported,
+            "errors": [str(e) for e in self.errors], "messages": list(self.messages),
+            "messages_dropped": self.messages_dropped,
+        }
+
+    def summary(self) -> str:
+        """One line for humans, e.g. ``12 spans received, 11 decoded, 1 rejected``."""
+        s = (f"{self.received} spans received, {self.decoded} decoded, "
+             f"{self.rejected} rejected")
+        if self.points_received:
+            s += (f"; {self.points_received} metric points received, "
+                  f"{self.points_decoded} decoded, {self.points_rejected} rejected, "
+                  f"{self.points_unsupported} of unsupported types")
+        if self.warnings:
+            s += f"; {self.warnings} warnings"
+        if self.errors:
+            s += f"; {len(self.errors)} malformed documents"
+        return s
+
+
+# -- AnyValue: upb messages ----------------------------------------------------
+
+def any_pb(v: Any, depth: int = 0) -> Any:
+    """Python value of an ``AnyValue`` message: str, bool, int, float, bytes, tuple, mapping."""
+    which = v.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "array_value":
+        if depth >= MAX_DEPTH:
+            return InvalidValue("...", f"nested deeper than {MAX_DEPTH} levels")
+        return tuple([any_pb(x, depth + 1) for x in v.array_value.values])
+    if which == "kvlist_value":
+        if depth >= MAX_DEPTH:
+            return InvalidValue("...", f"nested deeper than {MAX_DEPTH} levels")
+        return MappingProxyType({kv.key: any_pb(kv.value, depth + 1)
+                                 for kv in v.kvlist_value.values})
+    return getattr(v, which)
+
+
+def attrs_pb(kvs: Any, wanted: frozenset[str] | None) -> Mapping[str, Any]:
+    """Read-only mapping of the wanted ``KeyValue`` entries (all when ``wanted`` is None).
+
+    With a set, only keys in it are converted: no dict of every attribute is built.
+    """
+    if wanted is None:
+        d = {kv.key: any_pb(kv.value) for kv in kvs}
+    elif not wanted:
+        return _EMPTY
+    else:
+        d = {}
+        for kv in kvs:
+            k = kv.key
+            if k in wanted:
+                d[k] = any_pb(kv.value)
+    return MappingProxyType(d) if d else _EMPTY
+
+
+# -- AnyValue: OTLP/JSON -------------------------------------------------------
+
+_S, _B, _I, _D, _A, _KV, _BY = range(7)
+_ANY_KEYS: Final = {
+    "stringValue": _S, "string_value": _S, "boolValue": _B, "bool_value": _B,
+    "intValue": _I, "int_value": _I, "doubleValue": _D, "double_value": _D,
+    "arrayValue": _A, "array_value": _A, "kvlistValue": _KV, "kvlist_value": _KV,
+    "bytesValue": _BY, "bytes_value": _BY,
+}
+_INT_RE: Final = re.compile(r"-?[0-9]+")
+_SPECIAL_DOUBLES: Final = {"NaN": float("nan"), "Infinity": float("inf"),
+                           "-Infinity": float("-inf")}
+
+
+def json_int(x: Any) -> int | None:
+    """An int64 in OTLP/JSON: a decimal string or a JSON number. None if it is neither."""
+    if isinstance(x, str):
+        if _INT_RE.fullmatch(x):
+            return int(x)
+        return None
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    return None
+
+
+def json_double(x: Any) -> float | None:
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, (int, float)):
+        return float(x)
+    if isinstance(x, str):
+        sp = _SPECIAL_DOUBLES.get(x)
+        if sp is not None:
+            return sp
+        try:
+            return float(x)
+        except ValueError:
+            return None
+    return None
+
+
+def any_json(v: Any, depth: int = 0) -> Any:
+    """Python value of an OTLP/JSON ``AnyValue`` object; a wrong spelling gives InvalidValue."""
+    if not isinstance(v, dict):
+        return InvalidValue(v, "an AnyValue must be a JSON object such as {\"stringValue\": \"x\"}")
+    for k, x in v.items():
+        kind = _ANY_KEYS.get(k)
+        if kind is None:
+            continue  # unknown fields are ignored, as OTLP/JSON requires
+        if kind == _S:
+            return x if isinstance(x, str) else InvalidValue(x, "stringValue is not a string")
+        if kind == _I:
+            i = json_int(x)
+            return InvalidValue(x, "intValue is not an integer") if i is None else i
+        if kind == _B:
+            return x if isinstance(x, bool) else InvalidValue(x, "boolValue is not true/false")
+        if kind == _D:
+            d = json_double(x)
+            return InvalidValue(x, "doubleValue is not a number") if d is None else d
+        if kind == _BY:
+            if isinstance(x, str):
+                try:
+                    return base64.b64decode(x.replace("-", "+").replace("_", "/")
+                                            + "=" * (-len(x) % 4), validate=True)
+                except (binascii.Error, ValueError):
+                    pass
+            return InvalidValue(x, "bytesValue is not base64")
+        if depth >= MAX_DEPTH:
+            return InvalidValue("...", f"nested deeper than {MAX_DEPTH} levels")
+        values = jget(x, "values", "values") if isinstance(x, dict) else None
+        if values is None and isinstance(x, dict):
+            values = []
+        if not isinstance(values, list):
+            return InvalidValue(x, "arrayValue/kvlistValue must be {\"values\": [...]}")
+        if kind == _A:
+            return tuple([any_json(e, depth + 1) for e in values])
+        out: dict[str, Any] = {}
+        for kv in values:
+            if isinstance(kv, dict) and isinstance(kv.get("key"), str):
+                out[kv["key"]] = any_json(kv.get("value", {}), depth + 1)
+        return MappingProxyType(out)
+    return None  # an empty AnyValue
+
+
+def attrs_json(lst: Any, wanted: frozenset[str] | None) -> Mapping[str, Any]:
+    """Read-only mapping of the wanted OTLP/JSON ``KeyValue`` entries."""
+    if not lst or (wanted is not None and not wanted):
+        return _EMPTY
+    if not isinstance(lst, list):
+        raise ValueError("attributes must be a JSON array of {\"key\": ..., \"value\": ...}")
+    d: dict[str, Any] = {}
+    for kv in lst:
+        k = kv.get("key") if isinstance(kv, dict) else None
+        if not isinstance(k, str):
+            raise ValueError(f"attribute entry {kv!r} has no string \"key\"")
+        if wanted is None or k in wanted:
+            d[k] = any_json(kv.get("value", {}))
+    return MappingProxyType(d) if d else _EMPTY
+
+
+def jget(obj: dict[str, Any], camel: str, snake: str) -> Any:
+    """``obj[camel]``, else ``obj[snake]``, else None: protobuf's JSON parser accepts both."""
+    v = obj.get(camel)
+    if v is None and snake != camel:
+        v = obj.get(snake)
+    return v
+
+
+def jlist(obj: dict[str, Any], camel: str, snake: str, where: str) -> list[Any]:
+    v = jget(obj, camel, snake)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise ValueError(f"{where}.{camel} must be a JSON array, not {type(v).__name__}")
+    return v
+
+
+def jobj(obj: dict[str, Any], camel: str, snake: str, where: str) -> dict[str, Any]:
+    v = jget(obj, camel, snake)
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ValueError(f"{where}.{camel} must be a JSON object, not {type(v).__name__}")
+    return v
+
+
+def json_enum(x: Any, names: Mapping[str, int]) -> int | None:
+    """An enum in OTLP/JSON: an integer (OTLP's rule) or, leniently, the enum's name."""
+    if x is None:
+        return 0
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    if isinstance(x, str):
+        if x in names:
+            return names[x]
+        return json_int(x)
+    return None
+
+
+# -- ids -------------------------------------------------------------------------
+
+_HEX_RE: Final = {16: re.compile(r"[0-9a-fA-F]{32}"), 8: re.compile(r"[0-9a-fA-F]{16}")}
+_ZERO_HEX: Final = {16: "0" * 32, 8: "0" * 16}
+
+
+def json_id(x: Any, nbytes: int, what: str) -> tuple[str | None, str]:
+    """Check a hex id from OTLP/JSON. Returns ``(lower_hex, "")``, ``("", "")`` when
+    absent, or ``(None, reason)`` when malformed."""
+    if x is None or x == "":
+        return "", ""
+    if isinstance(x, str) and _HEX_RE[nbytes].fullmatch(x):
+        h = x.lower()
+        if h == _ZERO_HEX[nbytes]:
+            return None, f"{what} {x!r} is all zeros, which OpenTelemetry defines as invalid"
+        return h, ""
+    hint = ""
+    if isinstance(x, str) and len(x) == {16: 24, 8: 12}[nbytes] and x.endswith("="):
+        hint = ("; it looks base64-encoded, as protobuf's generic JSON mapping writes ids, "
+                "but OTLP/JSON ids are hex: re-export with an OTLP/JSON exporter")
+    return None, (f"{what} {x!r} is not {2 * nbytes} hex digits "
+                  f"({nbytes} bytes){hint}")
+
+
+def pb_id(b: bytes, nbytes: int, what: str) -> tuple[str | None, str]:
+    """Check an id from protobuf bytes, like :func:`json_id`."""
+    if not b:
+        return "", ""
+    if len(b) != nbytes:
+        return None, f"{what} has {len(b)} bytes, expected {nbytes} (hex {b.hex()!r})"
+    if not any(b):
+        return None, f"{what} is all zeros, which OpenTelemetry defines as invalid"
+    return b.hex(), ""
+
+
+# -- documents -------------------------------------------------------------------
+
+KNOWN_TOP_KEYS: Final = frozenset({"resourceSpans", "resource_spans", "resourceMetrics",
+                                   "resource_metrics"})
+
+
+def _line_col(data: bytes | str, offset: int) -> tuple[int, int]:
+    nl = "\n" if isinstance(data, str) else b"\n"
+    line = data.count(nl, 0, offset) + 1  # type: ignore[arg-type]
+    start = data.rfind(nl, 0, offset) + 1  # type: ignore[arg-type]
+    return line, offset - start + 1
+
+
+def _err(source: str, line: int, col: int, msg: str, value: Any = None,
+         hint: str | None = None) -> InputError:
+    return InputError(msg, span=SourceSpan(source, line, col, line, col + 1), value=value,
+                      hint=hint)
+
+
+def json_documents(data: bytes | str, source: str,
+                   stats: DecodeStats) -> list[tuple[int, Any]]:
+    """Split OTLP/JSON input into ``(line, document)`` pairs.
+
+    The input is either one JSON value (possibly pretty-printed over many lines) or
+    JSON Lines, one request per line, as the Collector's file exporter writes. A
+    malformed JSON Lines line is recorded in ``stats.errors`` with its line number
+    and the other lines are still returned; a malformed single document is recorded
+    with the line and column of the JSON error.
+    """
+    text: str | None
+    uerr: UnicodeDecodeError | None = None
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            text, uerr = None, e
+    else:
+        text = data
+    if text is not None:
+        if text.startswith("\ufeff"):
+            text = " " + text[1:]  # keep columns: the BOM becomes whitespace
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            whole_err: tuple[int, int, str] = (e.lineno, e.colno, e.msg)
+        except RecursionError:
+            whole_err = (1, 1, "nested too deeply")
+        else:
+            stripped = len(text) - len(text.lstrip())
+            return [(_line_col(text, stripped)[0], doc)]
+        raw_lines: list[Any] = text.split("\n")
+    else:
+        raw_lines = data.split(b"\n")  # type: ignore[union-attr]
+        assert uerr is not None
+        line, col = _line_col(data, uerr.start)
+        whole_err = (line, col, f"invalid UTF-8 byte {data[uerr.start:uerr.start + 1]!r} "
+                                f"at byte offset {uerr.start}")
+
+    parsed: list[tuple[int, Any]] = []
+    bad: list[InputError] = []
+    looks_jsonl = False
+    for i, raw in enumerate(raw_lines, 1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                bad.append(_err(source, i, e.start + 1,
+                                f"invalid UTF-8 byte {raw[e.start:e.start + 1]!r} in this line",
+                                hint="OTLP/JSON must be UTF-8"))
+                continue
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            bad.append(_err(source, i, e.colno, f"malformed JSON: {e.msg}",
+                            value=raw[:200],
+                            hint="each line of a JSON Lines file must be one complete "
+                                 "OTLP/JSON request; the other lines were still read"))
+            continue
+        except RecursionError:
+            bad.append(_err(source, i, 1, "malformed JSON: nested too deeply"))
+            continue
+        if isinstance(obj, dict) and (KNOWN_TOP_KEYS.intersection(obj) or not obj):
+            looks_jsonl = True
+        parsed.append((i, obj))
+    if looks_jsonl or sum(isinstance(o, dict) for _, o in parsed) >= 2:
+        for err in bad:
+            stats.error(err)
+        return parsed
+    line, col, msg = whole_err
+    stats.error(_err(source, line, col, f"malformed JSON: {msg}",
+                     hint="the file must hold one OTLP/JSON request, or one request per "
+                          "line (JSON Lines)"))
+    return []
+
+
+# -- protobuf framing ------------------------------------------------------------
+
+def _varint(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
+    result = shift = 0
+    for i in range(pos, min(end, pos + 10)):
+        b = data[i]
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, i + 1
+        shift += 7
+    return None
+
+
+def find_wire_error(data: bytes, descriptor: Any, max_depth: int = 100) -> tuple[int, str] | None:
+    """Walk protobuf framing (guided by ``descriptor``) and return ``(offset, reason)``
+    for the first problem, or None when the framing looks sound.
+
+    Only used after upb rejected the input, to say *where*. It checks tags, varints,
+    lengths, nesting depth and UTF-8 in string fields -- the usual ways a file is
+    truncated or is not protobuf at all. Iterative: a deep message cannot overflow
+    Python's stack.
+    """
+    from google.protobuf.descriptor import FieldDescriptor as FD
+
+    stack: list[list[Any]] = [[0, len(data), descriptor]]
+    while stack:
+        frame = stack[-1]
+        pos, end, desc = frame
+        if pos >= end:
+            stack.pop()
+            continue
+        start = pos
+        tag = _varint(data, pos, end)
+        if tag is None:
+            return start, "truncated or overlong field tag"
+        key, pos = tag
+        num, wt = key >> 3, key & 7
+        if num == 0:
+            return start, "field number 0 is not allowed"
+        fd = desc.fields_by_number.get(num) if desc is not None else None
+        if wt == 0:
+            v = _varint(data, pos, end)
+            if v is None:
+                return pos, f"truncated varint in field {num}"
+            pos = v[1]
+        elif wt == 1 or wt == 5:
+            pos += 8 if wt == 1 else 4
+            if pos > end:
+                return start, f"field {num} runs past the end of its message"
+        elif wt == 2:
+            ln = _varint(data, pos, end)
+            if ln is None:
+                return pos, f"truncated length of field {num}"
+            n, pos = ln
+            if pos + n > end:
+                return start, (f"field {num} says it is {n} bytes long, but only "
+                               f"{end - pos} remain in its message (truncated input?)")
+            frame[0] = pos + n
+            if fd is not None and fd.type == FD.TYPE_MESSAGE:
+                if len(stack) >= max_depth:
+                    return start, f"messages nested deeper than {max_depth}"
+                stack.append([pos, pos + n, fd.message_type])
+                continue
+            if fd is not None and fd.type == FD.TYPE_STRING:
+                try:
+                    data[pos:pos + n].decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return pos + e.start, f"string field {fd.name!r} is not valid UTF-8"
+            pos += n
+        elif wt in (3, 4):
+            return start, f"group wire type {wt} in field {num} (not used by OTLP)"
+        else:
+            return start, f"invalid wire type {wt} in field {num}"
+        frame[0] = pos
+    return None
+
+
+def pb_error(data: bytes, descriptor: Any, source: str, what: str,
+             cause: Exception) -> InputError:
+    """An InputError for protobuf upb refused, with the byte offset when we can find it."""
+    found = find_wire_error(data, descriptor)
+    if found is not None:
+        off, reason = found
+        msg = (f"{source}: not a valid protobuf {what}: {reason} at byte offset {off} "
+               f"(of {len(data)} bytes)")
+        value: Any = off
+    else:
+        msg = (f"{source}: not a valid protobuf {what} ({cause}); the framing looks sound, "
+               f"so the byte offset of the problem is not known")
+        value = None
+    hint = ("if this file is OTLP/JSON, name it *.json; protobuf metrics must be read "
+            "as metrics (monitor --metrics)")
+    return InputError(msg, value=value, hint=hint)
