@@ -1,1 +1,1 @@
-"""properties"""
+"""The standard library of .spec files, importable as ``std.NAME``."""

@@ -1,0 +1,205 @@
+"""The report of `tracelogic check`, and the registry of static checkers that fill it.
+
+Each static checker (config invariants, theorems, workflows, models, policies)
+is a function ``(spec, report, options) -> None`` registered with
+:func:`checker`; :func:`run_checks` runs all of them on a typed Spec. The
+report renders as text, as JSON (schema ``tracelogic.check/1``, see
+docs/check-json.md) and as SARIF 2.1.0.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tracelogic.errors import SourceSpan
+from tracelogic.spec.diagnostics import Diagnostic
+
+OK_STATUSES = frozenset({"proved", "holds", "sound", "satisfied", "ok"})
+FAILED_STATUSES = frozenset({"refuted", "fails", "violated", "unsound", "error"})
+UNKNOWN_STATUSES = frozenset({"unknown", "inconclusive", "incomplete"})
+WARNING_STATUSES = frozenset({"warning"})
+
+# Modules that register checkers when imported; missing ones are simply not run yet.
+CHECKER_MODULES: tuple[str, ...] = (
+    "tracelogic.checkers.config",
+    "tracelogic.checkers.theorems",
+    "tracelogic.checkers.workflows",
+    "tracelogic.checkers.models",
+    "tracelogic.checkers.policies",
+)
+
+_CHECKERS: list[Callable] = []
+
+
+def checker(fn: Callable) -> Callable:
+    """Register a static checker ``fn(spec, report, options)``."""
+    _CHECKERS.append(fn)
+    return fn
+
+
+@dataclass
+class Location:
+    """A place in a file that a result points at: the spec, or a config file line."""
+
+    file: str
+    line: int
+    column: int = 1
+    end_line: int | None = None
+    end_column: int | None = None
+
+    @classmethod
+    def of(cls, span: SourceSpan) -> "Location":
+        return cls(span.file, span.line, span.column, span.end_line, span.end_column)
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.column,
+                "end_line": self.end_line or self.line, "end_column": self.end_column}
+
+
+@dataclass
+class CheckResult:
+    kind: str          # "invariant" | "theorem" | "workflow" | "model" | "policy" | …
+    name: str
+    status: str        # proved, refuted, holds, fails, unknown, warning, …
+    message: str
+    severity: str = "error"
+    location: Location | None = None
+    related: list[Location] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rule_id(self) -> str:
+        return f"tracelogic/{self.kind}/{self.name}"
+
+    def to_json(self) -> dict:
+        out = {"kind": self.kind, "name": self.name, "status": self.status,
+               "severity": self.severity, "message": self.message, "rule": self.rule_id,
+               "details": self.details}
+        if self.location:
+            out["location"] = self.location.to_json()
+        if self.related:
+            out["related"] = [r.to_json() for r in self.related]
+        return out
+
+
+@dataclass
+class CheckReport:
+    files: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    results: list[CheckResult] = field(default_factory=list)
+
+    def add(self, result: CheckResult) -> None:
+        self.results.append(result)
+
+    # -- verdict
+    def exit_code(self, *, strict: bool = False, allow_unknown: bool = False) -> int:
+        if any(d.severity == "error" for d in self.diagnostics) or \
+                any(r.status == "input-error" for r in self.results):
+            return 2
+        for r in self.results:
+            if r.status in FAILED_STATUSES and r.severity not in ("warning", "info"):
+                return 1
+            if r.status in UNKNOWN_STATUSES and not allow_unknown:
+                return 1
+            if strict and (r.status in WARNING_STATUSES or
+                           (r.status in FAILED_STATUSES and r.severity == "warning")):
+                return 1
+        if strict and any(d.severity == "warning" for d in self.diagnostics):
+            return 1
+        return 0
+
+    def summary(self) -> dict:
+        count = lambda pred: sum(1 for r in self.results if pred(r))  # noqa: E731
+        return {
+            "files": len(self.files),
+            "errors": sum(1 for d in self.diagnostics if d.severity == "error"),
+            "warnings": sum(1 for d in self.diagnostics if d.severity == "warning")
+            + count(lambda r: r.status in WARNING_STATUSES),
+            "checks": len(self.results),
+            "passed": count(lambda r: r.status in OK_STATUSES),
+            "failed": count(lambda r: r.status in FAILED_STATUSES),
+            "unknown": count(lambda r: r.status in UNKNOWN_STATUSES),
+        }
+
+    # -- renderings
+    def to_json(self) -> dict:
+        return {"schema": "tracelogic.check/1", "files": list(self.files),
+                "diagnostics": [d.to_json() for d in self.diagnostics],
+                "results": [r.to_json() for r in self.results], "summary": self.summary()}
+
+    def to_text(self) -> str:
+        lines = []
+        for r in self.results:
+            where = f"{r.location.file}:{r.location.line}: " if r.location else ""
+            lines.append(f"{where}{r.kind} {r.name}: {r.status} — {r.message}")
+            for key, value in r.details.items():
+                if key in ("counterexample", "values", "core", "run"):
+                    lines.append(f"    {key}: {_short(value)}")
+        s = self.summary()
+        lines.append(f"{s['files']} file(s), {s['checks']} check(s): {s['passed']} passed, "
+                     f"{s['failed']} failed, {s['unknown']} unknown; {s['errors']} error(s), "
+                     f"{s['warnings']} warning(s)")
+        return "\n".join(lines) + "\n"
+
+    def to_sarif(self, version: str) -> dict:
+        rules: dict[str, dict] = {}
+        results = []
+        level = {"error": "error", "critical": "error", "warning": "warning", "info": "note",
+                 "note": "note"}
+        for d in self.diagnostics:
+            rule = f"tracelogic/spec/{d.severity}"
+            rules.setdefault(rule, {"id": rule, "shortDescription": {
+                "text": "spec diagnostics"}})
+            res = {"ruleId": rule, "level": level.get(d.severity, "error"),
+                   "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")}}
+            if d.span is not None:
+                res["locations"] = [_sarif_location(Location.of(d.span))]
+            results.append(res)
+        for r in self.results:
+            if r.status in OK_STATUSES:
+                continue
+            rules.setdefault(r.rule_id, {"id": r.rule_id, "shortDescription": {
+                "text": f"{r.kind} {r.name}"}})
+            res = {"ruleId": r.rule_id,
+                   "level": "warning" if r.status in UNKNOWN_STATUSES | WARNING_STATUSES
+                   else level.get(r.severity, "error"),
+                   "message": {"text": f"{r.kind} {r.name}: {r.status} — {r.message}"}}
+            locs = ([r.location] if r.location else []) + r.related
+            if locs:
+                res["locations"] = [_sarif_location(loc) for loc in locs]
+            results.append(res)
+        return {
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "version": "2.1.0",
+            "runs": [{"tool": {"driver": {"name": "tracelogic", "version": version,
+                                          "informationUri": "https://example.invalid/tracelogic",
+                                          "rules": list(rules.values())}},
+                      "results": results}],
+        }
+
+
+def _sarif_location(loc: Location) -> dict:
+    region = {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)}
+    if loc.end_line:
+        region["endLine"] = loc.end_line
+    if loc.end_column:
+        region["endColumn"] = loc.end_column
+    return {"physicalLocation": {"artifactLocation": {"uri": loc.file}, "region": region}}
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def run_checks(spec, report: CheckReport, **options: Any) -> None:
+    """Run every registered static checker on a typed spec."""
+    for name in CHECKER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+    for fn in _CHECKERS:
+        fn(spec, report, options)

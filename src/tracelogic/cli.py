@@ -1,0 +1,216 @@
+"""The `tracelogic` command: thin, it parses arguments and calls the layers below.
+
+Exit codes (every command; DESIGN.md): 0 everything checked holds; 1 something
+failed (or was unknown/incomplete, unless --allow-unknown); 2 the spec, the
+command line or the input is wrong, which takes precedence over 1.
+An unexpected exception is a bug: `main` reports it in one line, exit 3.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Sequence, TextIO
+
+from tracelogic import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
+
+EPILOG = """\
+examples:
+  tracelogic check shop.spec                      parse, type-check and run static checks
+  tracelogic check shop.spec --format sarif > out.sarif
+  tracelogic fmt shop.spec                        rewrite in canonical form, keeping comments
+  tracelogic fmt --check specs/*.spec             exit 1 if any file would change
+
+exit codes: 0 all holds, 1 something failed, 2 bad spec, input or command line.
+docs: docs/language.md (the language), docs/cli.md (every command).
+"""
+
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+
+def command(name: str, help: str):
+    """Register a subcommand: the decorated function adds its arguments and sets `func`."""
+    def wrap(fn):
+        COMMANDS[name] = (help, fn)
+        return fn
+    return wrap
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own exit code is already 2; keep the message
+        self.print_usage(sys.stderr)
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tracelogic", description="Formal verification for systems observed "
+                     "through OpenTelemetry.", epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"tracelogic {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (help_text, fn) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        fn(p)
+    return parser
+
+
+# ------------------------------------------------------------------ check
+
+@command("check", "parse, type-check and statically verify specs (configs, theorems, "
+         "workflows, models, policies)")
+def _check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("--config", action="append", default=[], metavar="NAME=PATH",
+                   help="replace the `from` of config block NAME (repeatable)")
+    p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("--strict", action="store_true", help="warnings fail the check (exit 1)")
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="`unknown` results do not fail the check")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="solver timeout per check (default 10)")
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_check(args, out: TextIO, err: TextIO) -> int:
+    from tracelogic.checkers.report import CheckReport, run_checks
+    from tracelogic.spec.diagnostics import render_all
+    from tracelogic.spec.loader import load_with_diagnostics
+
+    overrides = {}
+    report = CheckReport()
+    for item in args.config:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            err.write(f"tracelogic check: --config takes NAME=PATH, got {item!r}\n")
+            return EXIT_INPUT
+        overrides[name] = path
+    sources: dict[str, str] = {}
+    for path in args.specs:
+        spec, diags, srcs = load_with_diagnostics(path)
+        sources.update(srcs)
+        report.files.append(path)
+        report.diagnostics.extend(diags)
+        if spec is not None:
+            run_checks(spec, report, overrides=overrides, timeout=args.timeout)
+    if args.format == "json":
+        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+    elif args.format == "sarif":
+        out.write(json.dumps(report.to_sarif(__version__), indent=2) + "\n")
+    else:
+        if report.diagnostics:
+            err.write(render_all(report.diagnostics, sources) + "\n")
+        out.write(report.to_text())
+    return report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
+
+
+# ------------------------------------------------------------------ fmt
+
+@command("fmt", "rewrite specs in canonical form, keeping comments")
+def _fmt_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="files to format; `-` formats stdin "
+                   "to stdout")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 if any file would change")
+    p.set_defaults(func=cmd_fmt)
+
+
+def cmd_fmt(args, out: TextIO, err: TextIO, stdin: TextIO | None = None) -> int:
+    from tracelogic.spec.diagnostics import SpecErrors, render_all
+    from tracelogic.spec.formatter import format_text
+
+    code = EXIT_OK
+    for path in args.specs:
+        try:
+            text = (stdin or sys.stdin).read() if path == "-" else _read(path)
+        except OSError as e:
+            err.write(f"tracelogic fmt: cannot read {path}: {e.strerror}\n")
+            code = EXIT_INPUT
+            continue
+        except UnicodeDecodeError:
+            err.write(f"tracelogic fmt: {path} is not UTF-8 text\n")
+            code = EXIT_INPUT
+            continue
+        try:
+            formatted = format_text(text, path if path != "-" else "<stdin>")
+        except SpecErrors as e:
+            err.write(render_all(e.diagnostics, e.sources) + "\n")
+            code = EXIT_INPUT
+            continue
+        if path == "-":
+            out.write(formatted)
+        elif formatted != text:
+            if args.check:
+                out.write(f"would reformat {path}\n")
+                code = max(code, EXIT_FAILED)
+            else:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(formatted)
+                out.write(f"reformatted {path}\n")
+    return code
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+# ------------------------------------------------------------------ entry points
+
+def run(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None,
+        stdin: TextIO | None = None) -> int:
+    """Run one command and return its exit code; raises only on a bug.
+
+    Tests (and the fuzzer) call this in-process: it is exactly what `main` runs.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    try:
+        old = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err  # argparse prints --help/--version/usage there
+        try:
+            args = parser.parse_args(list(argv))
+        finally:
+            sys.stdout, sys.stderr = old
+    except _UsageError as e:
+        err.write(f"{e}\n")
+        return EXIT_INPUT
+    except SystemExit as e:  # --help, --version
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help(out)
+        return EXIT_INPUT
+    if args.func is cmd_fmt:
+        return cmd_fmt(args, out, err, stdin)
+    return args.func(args, out, err)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = run(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("tracelogic: interrupted\n")
+        code = 130
+    except BrokenPipeError:
+        code = EXIT_OK
+    except Exception as e:  # a bug: say so in one line instead of a traceback
+        sys.stderr.write(f"tracelogic: internal error: {type(e).__name__}: {e}\n"
+                         "This is a bug in tracelogic; please report it with the input that "
+                         "caused it (set TRACELOGIC_DEBUG=1 for the traceback).\n")
+        import os
+
+        if os.environ.get("TRACELOGIC_DEBUG"):
+            raise
+        code = EXIT_BUG
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,167 @@
+"""Load a spec: read files, follow imports, and check each file once.
+
+Imports are resolved relative to the importing file; ``std.NAME`` comes from
+the package's ``properties/`` folder. One file reached through several paths
+(a diamond) is loaded once; a cycle is an error that shows the whole cycle.
+"""
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+from tracelogic.errors import SourceSpan
+from tracelogic.spec import ast as A
+from tracelogic.spec.checker import Checker
+from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
+from tracelogic.spec.parser import parse_module
+from tracelogic.spec.typed import Spec
+
+
+def std_path(name: str) -> str | None:
+    """The file of `std.NAME`, or None when the standard library has no such module."""
+    ref = resources.files("tracelogic.properties").joinpath(f"{name}.spec")
+    return str(ref) if ref.is_file() else None
+
+
+def std_modules() -> list[str]:
+    root = resources.files("tracelogic.properties")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".spec"))
+
+
+class Loader:
+    """Loads a root spec and everything it imports, collecting every diagnostic."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, Spec | None] = {}  # realpath -> Spec (None: failed)
+        self.sources: dict[str, str] = {}
+        self.diags: list[Diagnostic] = []
+        self._stack: list[str] = []
+
+    def load_text(self, text: str, file: str, base_dir: str) -> Spec | None:
+        self.sources[file] = text
+        try:
+            module = parse_module(text, file)
+        except SpecErrors as e:
+            self.diags.extend(e.diagnostics)
+            return None
+        imports: dict[str, Spec] = {}
+        for decl in module.decls:
+            if isinstance(decl, A.Import):
+                self._import(decl, base_dir, imports)
+        checker = Checker(module, text, imports, base_dir)
+        spec = checker.run()
+        self.diags.extend(checker.diags)
+        return spec
+
+    def load_file(self, path: str, display: str | None = None) -> Spec | None:
+        real = os.path.realpath(path)
+        if real in self.specs:
+            return self.specs[real]
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        self._stack.append(real)
+        spec = self.load_text(text, display or path, os.path.dirname(os.path.abspath(path)))
+        self._stack.pop()
+        self.specs[real] = spec
+        return spec
+
+    def _import(self, decl: A.Import, base_dir: str, imports: dict[str, Spec]) -> None:
+        if decl.module is not None:
+            if decl.module[0] != "std" or len(decl.module) != 2:
+                self.diags.append(Diagnostic(
+                    "error", f"cannot import `{'.'.join(decl.module)}`", decl.span,
+                    'import a file with `import "path.spec"`, or the standard library with '
+                    "`import std.NAME`"))
+                return
+            path = std_path(decl.module[1])
+            alias = decl.alias or decl.module[1]
+            if path is None:
+                from tracelogic.spec.diagnostics import did_you_mean
+
+                mods = std_modules()
+                self.diags.append(Diagnostic(
+                    "error", f"the standard library has no module `{decl.module[1]}`", decl.span,
+                    did_you_mean(decl.module[1], mods) or f"available: {', '.join(mods)}"))
+                return
+            display = f"std/{decl.module[1]}.spec"
+        else:
+            path = os.path.join(base_dir, decl.path)
+            stem = os.path.splitext(os.path.basename(decl.path))[0]
+            alias = decl.alias or stem
+            display = os.path.relpath(path) if not os.path.isabs(decl.path) else path
+            if not os.path.isfile(path):
+                self.diags.append(Diagnostic("error", f"imported file `{decl.path}` not found",
+                                             decl.span, f"looked for {path}"))
+                return
+            if not alias.isidentifier():
+                self.diags.append(Diagnostic(
+                    "error", f"`{stem}` is not a valid name for the import", decl.span,
+                    f'add an alias: import "{decl.path}" as NAME'))
+                return
+        real = os.path.realpath(path)
+        if real in self._stack:
+            cycle = self._stack[self._stack.index(real):] + [real]
+            shown = " -> ".join(os.path.basename(p) for p in cycle)
+            self.diags.append(Diagnostic("error", f"import cycle: {shown}", decl.span,
+                                         "move the shared declarations into a third file"))
+            return
+        if alias in imports:
+            self.diags.append(Diagnostic("error", f"two imports use the name `{alias}`",
+                                         decl.span, "give one of them an alias with `as`"))
+            return
+        spec = self.load_file(path, display)
+        if spec is not None:
+            imports[alias] = spec
+
+    def fail_if_errors(self) -> None:
+        errors = [d for d in self.diags if d.severity == "error"]
+        if errors:
+            raise SpecErrors(sort_diagnostics(self.diags), self.sources)
+
+
+def load(path_or_text: str, *, filename: str | None = None) -> Spec:
+    """Load a spec from a path or from text; raise :class:`SpecErrors` listing every error."""
+    loader = Loader()
+    looks_like_path = "\n" not in path_or_text and path_or_text.endswith(".spec")
+    if looks_like_path or (filename is None and os.path.isfile(path_or_text)):
+        if not os.path.isfile(path_or_text):
+            span = SourceSpan(path_or_text, 0, 0, 0, 0)
+            raise SpecErrors([Diagnostic("error", f"spec file `{path_or_text}` not found", span)])
+        real = os.path.realpath(path_or_text)
+        loader._stack.append(real)
+        with open(path_or_text, encoding="utf-8") as f:
+            text = f.read()
+        spec = loader.load_text(text, path_or_text, os.path.dirname(os.path.abspath(path_or_text)))
+        loader._stack.pop()
+    else:
+        spec = loader.load_text(path_or_text, filename or "<spec>", os.getcwd())
+    loader.fail_if_errors()
+    assert spec is not None
+    return spec
+
+
+def load_with_diagnostics(path: str) -> tuple[Spec | None, list[Diagnostic], dict[str, str]]:
+    """For the CLI: the spec (None on errors), every diagnostic, and the sources to render."""
+    loader = Loader()
+    spec = None
+    try:
+        real = os.path.realpath(path)
+        loader._stack.append(real)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        spec = loader.load_text(text, path, os.path.dirname(os.path.abspath(path)))
+        loader._stack.pop()
+    except OSError as e:
+        span = SourceSpan(path, 0, 0, 0, 0)
+        return None, [Diagnostic("error", f"cannot read `{path}`: {e.strerror}", span)], {}
+    except UnicodeDecodeError:
+        span = SourceSpan(path, 0, 0, 0, 0)
+        return None, [Diagnostic("error", f"`{path}` is not UTF-8 text", span)], {}
+    has_error = any(d.severity == "error" for d in loader.diags)
+    return (None if has_error else spec), sort_diagnostics(loader.diags), loader.sources
+
+
+def sort_diagnostics(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Errors in source order, file by file, as a reader goes through them."""
+    return sorted(diags, key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span
+                  else ("", 0, 0))
