@@ -378,6 +378,8 @@ def json_documents(data: bytes | str, source: str,
     if text is not None:
         if text.startswith("\ufeff"):
             text = " " + text[1:]  # keep columns: the BOM becomes whitespace
+        if not text.strip():
+            return []  # an empty file holds no requests
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as e:

@@ -97,7 +97,8 @@ class DataPoint:
 
     def __repr__(self) -> str:
         extra = "".join(f", {f}={getattr(self, f)!r}" for f in _FIELDS[4:]
-                        if f not in ("attrs", "resource") and getattr(self, f))
+                        if f not in ("attrs", "resource") and getattr(self, f)
+                        and getattr(self, f) != "unspecified")
         extra += "".join(f", {f}={dict(getattr(self, f))!r}" for f in ("attrs", "resource")
                          if getattr(self, f))
         return (f"DataPoint({self.metric!r}, {self.kind!r}, {self.value!r}, "

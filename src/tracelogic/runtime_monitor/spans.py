@@ -225,7 +225,7 @@ class Span(_SpanSlots):
 
     def __reduce__(self) -> tuple[Any, ...]:
         f = self._fields()
-        return (_make, f[:10] + (MappingProxyType(f[10]), MappingProxyType(f[11])) + f[12:])
+        return (_unpickle, f[:10] + (_plain(self.attrs), _plain(self.resource)) + f[12:])
 
     def __repr__(self) -> str:
         parts = [f"name={self.name!r}", f"trace_id={self.trace_id!r}",
@@ -241,9 +241,9 @@ class Span(_SpanSlots):
         if self.service:
             parts.append(f"service={self.service!r}")
         if self.attrs:
-            parts.append(f"attrs={dict(self.attrs)!r}")
+            parts.append(f"attrs={_plain(self.attrs)!r}")
         if self.resource:
-            parts.append(f"resource={dict(self.resource)!r}")
+            parts.append(f"resource={_plain(self.resource)!r}")
         if self.scope_name:
             parts.append(f"scope_name={self.scope_name!r}")
         if self.event_names:
@@ -270,6 +270,19 @@ def _make(name: str, kind: str, status: str, status_message: str, start_ns: int,
           span_id, parent_id, attrs, resource, scope_name, event_names, links)
     o.__class__ = Span
     return o  # type: ignore[return-value]
+
+
+def _unpickle(*f: Any) -> Span:
+    return _make(*f[:10], _freeze_map(f[10]), _freeze_map(f[11]), *f[12:])
+
+
+def _plain(v: Any) -> Any:
+    """Read-only mappings back to dicts, for reprs that rebuild the object."""
+    if isinstance(v, Mapping):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, tuple):
+        return tuple(_plain(x) for x in v)
+    return v
 
 
 def _freeze_map(m: Mapping[str, Any] | None) -> Mapping[str, Any]:
