@@ -1,0 +1,407 @@
+"""Past-time formulas as state bits, Moore machines and timestamp registers.
+
+**Past as state bits.**  The value of a pure-past formula at event *i* is a
+function of the letter at *i* and of a few bits remembered from event *i-1*:
+one bit per ``Y``/``Z`` node (its operand's previous value) and one per
+untimed ``S``/``T`` node (its own previous value)::
+
+    (a S b)(i) = b(i) | (a(i) & (a S b)(i-1))      (a S b)(-1) = false
+    (a T b)(i) = b(i) & (a(i) | (a T b)(i-1))      (a T b)(-1) = true
+    (Y a)(i)   = a(i-1)                            a(-1) = false  (Z: true)
+
+:class:`PastEvaluator` compiles that update into one straight-line Python
+function ``(bits, mask) -> (bits', outputs)``.  Exploring it over the
+letters gives a deterministic **Moore machine** whose state after reading
+``w[0..i]`` carries the outputs' values at *i*; :func:`moore_dfa` minimises
+it (initial partition by output vector).
+
+**Metric past operators** (``S[a,b]``, ``T[a,b]`` and so ``O[..]``,
+``H[..]``) are not finite-state.  Each becomes a *timed bit* computed from a
+register unit (:class:`SinceUnit`), and the formulas above it read that bit
+as an extra atom.  A unit for ``a S[lo,hi] b`` keeps the timestamps of the
+candidate events *j* (``b`` held at *j* and ``a`` at every later event):
+
+* ``[0, hi]``: only the newest candidate matters -- 1 register;
+* ``[lo, inf)``: only the oldest candidate matters -- 1 register;
+* ``[lo, hi]``, ``0 < lo <= hi``: a sorted queue.  Candidates older than
+  ``hi`` are dropped, and of three consecutive candidates ``c1 < c2 < c3``
+  with ``c3 - c1 <= hi - lo`` the middle one is redundant (any window of
+  length ``hi - lo`` that contains ``c2`` contains ``c1`` or ``c3``).  So the
+  queue holds at most ``2 * ceil(hi / (hi - lo)) + 2`` timestamps when
+  ``lo < hi``, and at most the number of distinct timestamps in a window of
+  length ``hi`` when ``lo == hi``.
+
+``T[I]`` is computed as ``!(!a S[I] !b)``.  Units are stacked in *layers*:
+the operands of a layer-L unit are pure-past formulas over the atoms and the
+timed bits of layers < L, computed by that layer's own Moore machine.
+:class:`PastStage` puts it together, both as a per-event ``step`` and as a
+whole-trace column evaluation (:meth:`PastStage.columns`) that runs almost
+entirely inside C-level iterators.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate, islice, repeat
+from operator import getitem, gt, itemgetter, lshift, mul, not_, or_, sub, xor
+
+from tracelogic.errors import TracelogicError, UnhandledNode
+from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED
+from tracelogic.logic.walkers import substitute, topological
+from tracelogic.automata.dfa import DFA, minimize
+
+__all__ = ["PastBit", "TimedBit", "PastEvaluator", "moore_dfa", "SinceUnit", "PastStage",
+           "MooreTable"]
+
+
+@dataclass(frozen=True)
+class PastBit:
+    """Atom key standing for a pure-past subformula read by the future part."""
+
+    formula: Formula
+
+    def __str__(self) -> str:
+        return f"[{self.formula}]"
+
+
+@dataclass(frozen=True)
+class TimedBit:
+    """Atom key standing for a metric past node, computed by a register unit."""
+
+    formula: Formula
+
+    def __str__(self) -> str:
+        return f"[{self.formula}]"
+
+
+class PastEvaluator:
+    """Straight-line code for one event of a set of untimed pure-past formulas.
+
+    ``fn(bits, mask) -> (bits', out)``: ``out`` bit *j* is ``outputs[j]`` at
+    this event.  ``index`` maps atom keys to mask bit positions.
+    """
+
+    def __init__(self, outputs: Sequence[Formula], index: dict[Hashable, int]) -> None:
+        self.outputs = tuple(outputs)
+        nodes = topological(list(self.outputs))
+        var: dict[Formula, str] = {}
+        lines: list[str] = []
+        state_nodes: list[Formula] = []
+        updates: list[str] = []
+        init = 0
+        for node in nodes:
+            k = node.kind
+            v = f"v{len(var)}"
+            var[node] = v
+            a = [var[c] for c in node.args]
+            if k is Kind.TRUE:
+                lines.append(f"{v} = 1")
+            elif k is Kind.FALSE:
+                lines.append(f"{v} = 0")
+            elif k is Kind.ATOM:
+                if node.key not in index:
+                    raise TracelogicError(f"atom {node.key!r} has no bit in the alphabet",
+                                          value=node.key)
+                lines.append(f"{v} = (m >> {index[node.key]}) & 1")
+            elif k is Kind.NOT:
+                lines.append(f"{v} = {a[0]} ^ 1")
+            elif k is Kind.AND:
+                lines.append(f"{v} = " + " & ".join(a))
+            elif k is Kind.OR:
+                lines.append(f"{v} = " + " | ".join(a))
+            elif k in (Kind.Y, Kind.Z):
+                b = len(state_nodes)
+                state_nodes.append(node)
+                lines.append(f"{v} = (s >> {b}) & 1")
+                updates.append(f"({a[0]} << {b})")
+                if k is Kind.Z:
+                    init |= 1 << b
+            elif k in (Kind.S, Kind.T):
+                if node.interval != UNTIMED:
+                    raise TracelogicError(f"metric node {node!r} must be a timed bit here",
+                                          value=node)
+                b = len(state_nodes)
+                state_nodes.append(node)
+                prev = f"((s >> {b}) & 1)"
+                if k is Kind.S:
+                    lines.append(f"{v} = {a[1]} | ({a[0]} & {prev})")
+                else:
+                    lines.append(f"{v} = {a[1]} & ({a[0]} | {prev})")
+                    init |= 1 << b
+                updates.append(f"({v} << {b})")
+            else:
+                raise UnhandledNode(f"PastEvaluator: {k.name} is not a past-time operator in "
+                                    f"{node!r}", value=node,
+                                    hint="only pure-past formulas become state bits")
+        outs = [f"({var[o]} << {j})" for j, o in enumerate(self.outputs)]
+        src = ["def _ev(s, m):"]
+        src += ["    " + ln for ln in lines] or ["    pass"]
+        src.append(f"    return ({' | '.join(updates) or '0'}), ({' | '.join(outs) or '0'})")
+        ns: dict = {}
+        exec(compile("\n".join(src), "<tracelogic past evaluator>", "exec"), ns)  # noqa: S102
+        self.fn = ns["_ev"]
+        self.initial = init
+        self.n_state_bits = len(state_nodes)
+
+
+def moore_dfa(ev: PastEvaluator, letters: Sequence[int], n_bits: int,
+              initial_output: int = 0) -> DFA:
+    """Minimal Moore DFA whose state after ``w[0..i]`` outputs the values at *i*."""
+    fn = ev.fn
+    ids: dict[tuple, int] = {("init",): 0}
+    outputs: list[int] = [initial_output]
+    bits_of = [ev.initial]
+    delta: list[list[int]] = []
+    rows_by_bits: dict[int, list[int]] = {}  # successors depend on the bits only
+    sid = 0
+    while sid < len(bits_of):  # ids are assigned in discovery order: a BFS
+        s = bits_of[sid]
+        row = rows_by_bits.get(s)
+        if row is None:
+            row = []
+            for m in letters:
+                s2, out = fn(s, m)
+                key = (s2, out)
+                t = ids.get(key)
+                if t is None:
+                    t = ids[key] = len(bits_of)
+                    outputs.append(out)
+                    bits_of.append(s2)
+                row.append(t)
+            rows_by_bits[s] = row
+        delta.append(row)
+        sid += 1
+    return minimize(DFA(tuple(letters), delta, 0, outputs, n_bits))
+
+
+class MooreTable:
+    """A Moore DFA as flat runtime tables over every mask below ``2**width``.
+
+    ``table[s * size + mask]`` is the successor; ``out[s]`` the output bits.
+    Infeasible masks lead to the absorbing state ``sink`` (output 0).
+    ``rows`` is the same machine for C-level stepping with
+    ``itertools.accumulate(masks, operator.getitem, initial=rows[0])``: row
+    ``s`` is a list whose item ``mask`` is the successor's row and whose items
+    ``size + j`` are the output bits.
+    """
+
+    def __init__(self, dfa: DFA, width: int, n_outputs: int) -> None:
+        self.dfa = dfa
+        self.width = width
+        self.size = size = 1 << width
+        self.n_outputs = n_outputs
+        n = dfa.n_states
+        self.sink = n
+        table = [n] * ((n + 1) * size)
+        for s, row in enumerate(dfa.delta):
+            base = s * size
+            for k, m in enumerate(dfa.letters):
+                table[base + m] = row[k]
+        self.table = table
+        self.out = [int(o) for o in dfa.output] + [0]
+        self.initial = dfa.initial
+        rows: list[list] = [[None] * (size + n_outputs) for _ in range(n + 1)]
+        for s in range(n + 1):
+            r = rows[s]
+            base = s * size
+            for m in range(size):
+                r[m] = rows[table[base + m]]
+            o = self.out[s]
+            for j in range(n_outputs):
+                r[size + j] = (o >> j) & 1
+        self.rows = rows
+
+    def output_columns(self, masks: Sequence[int]) -> list[list[int]]:
+        """Run over ``masks``; column *j* is output *j* after each event (0/1 ints)."""
+        seq = list(islice(accumulate(masks, getitem, initial=self.rows[self.initial]), 1, None))
+        size = self.size
+        return [list(map(itemgetter(size + j), seq)) for j in range(self.n_outputs)]
+
+
+class SinceUnit:
+    """Register unit for ``a S[lo,hi] b`` (or ``!(!a S !b)`` with ``negate``).
+
+    The register state is a tuple of candidate timestamps, ascending (see the
+    module docstring for the bound on its length).
+    """
+
+    __slots__ = ("lo", "hi", "negate", "node", "pos")
+
+    def __init__(self, node: Formula, lo: int, hi: int | None, negate: bool, pos: int) -> None:
+        self.node = node
+        self.lo = lo
+        self.hi = hi
+        self.negate = negate
+        self.pos = pos  # bit position of this unit's value in the extended mask
+
+    def bound(self) -> int | None:
+        """Largest queue length for integer timestamps (None: depends on event density)."""
+        lo, hi = self.lo, self.hi
+        if hi is None or lo == 0:
+            return 1
+        if hi == lo:
+            return None
+        return 2 * (-(-hi // (hi - lo))) + 2
+
+    def update(self, q: tuple, v1: int, v2: int, t: int) -> tuple[tuple, int]:
+        lo, hi = self.lo, self.hi
+        if not v1:
+            q = ()
+        if v2 and not (q and q[-1] == t):
+            if hi is None:
+                if not q:
+                    q = (t,)
+            elif lo == 0:
+                q = (t,)
+            elif len(q) >= 2 and t - q[-2] <= hi - lo:
+                q = q[:-1] + (t,)
+            else:
+                q = q + (t,)
+        if hi is not None and q and q[0] < t - hi:
+            lim = t - hi
+            i = 0
+            while i < len(q) and q[i] < lim:
+                i += 1
+            q = q[i:]
+        bit = 1 if (q and q[0] <= t - lo) else 0
+        return q, bit ^ self.negate
+
+    def column(self, c1: Sequence[int], c2: Sequence[int], times: Sequence[int]) -> list[int]:
+        """The unit's value at every event, from whole operand columns (C-level maps)."""
+        n = len(times)
+        lo, hi = self.lo, self.hi
+        # the latest event k <= i where the left operand failed bounds the candidates
+        reset = list(accumulate(map(mul, map(xor, c1, repeat(1)), range(n)), max))
+        prefix = [0]
+        prefix.extend(accumulate(c2))
+        if lo == 0:
+            top = range(1, n + 1)
+        else:
+            top = map(bisect_right, repeat(times), map(sub, times, repeat(lo)), repeat(0),
+                      range(1, n + 1))
+        if hi is None:
+            start: object = reset
+        else:
+            start = map(max, reset, map(bisect_left, repeat(times), map(sub, times, repeat(hi))))
+        cnt = map(sub, map(prefix.__getitem__, top), map(prefix.__getitem__, start))
+        if self.negate:
+            return list(map(not_, map(gt, cnt, repeat(0))))
+        return list(map(gt, cnt, repeat(0)))
+
+
+class PastStage:
+    """Per-event values of pure-past formulas, metric or not.
+
+    ``outputs`` are pure-past formulas over the atoms of ``atom_index`` (bit
+    positions ``0 .. n_atoms-1``), whose feasible masks are ``letters``.
+    """
+
+    def __init__(self, outputs: Sequence[Formula], atom_index: dict[Hashable, int], n_atoms: int,
+                 letters: Sequence[int], mgr: FormulaManager) -> None:
+        self.outputs = tuple(outputs)
+        self.n_atoms = n_atoms
+        m = mgr
+        nodes = topological(list(self.outputs))
+        timed = [x for x in nodes if x.kind in (Kind.S, Kind.T) and x.interval != UNTIMED]
+        for x in nodes:
+            if x.has_future:
+                raise TracelogicError(f"PastStage needs pure-past formulas, got {x!r}", value=x)
+        # bottom-up replacement of metric nodes by timed-bit atoms
+        mapping: dict[Formula, Formula] = {}
+        operands: dict[Formula, tuple[Formula, Formula, bool]] = {}
+        for x in timed:
+            a = substitute(x.args[0], mapping) if mapping else x.args[0]
+            b = substitute(x.args[1], mapping) if mapping else x.args[1]
+            if x.kind is Kind.T:
+                operands[x] = (m.Not(a), m.Not(b), True)
+            else:
+                operands[x] = (a, b, False)
+            mapping[x] = m.Atom(TimedBit(x))
+        # layers
+        level: dict[Formula, int] = {}
+        for x in timed:
+            lv = 0
+            a, b, _ = operands[x]
+            for sub_ in topological([a, b]):
+                if sub_.kind is Kind.ATOM and isinstance(sub_.key, TimedBit):
+                    lv = max(lv, level[sub_.key.formula] + 1)
+            level[x] = lv
+        n_levels = (max(level.values()) + 1) if level else 0
+        ordered = sorted(timed, key=lambda x: level[x])  # stable: bottom-up within a level
+        index = dict(atom_index)
+        for i, x in enumerate(ordered):
+            index[TimedBit(x)] = n_atoms + i
+        self.index = index
+        self.width = n_atoms + len(ordered)
+        self.units: list[SinceUnit] = []
+        self.layers: list[tuple[MooreTable, list[SinceUnit]]] = []
+        base_letters = list(letters)
+        done = 0
+        for lv in range(n_levels):
+            members = [x for x in ordered if level[x] == lv]
+            outs: list[Formula] = []
+            units: list[SinceUnit] = []
+            for x in members:
+                a, b, neg = operands[x]
+                outs.extend((a, b))
+                lo, hi = x.interval  # type: ignore[misc]
+                units.append(SinceUnit(x, lo, hi, neg, index[TimedBit(x)]))
+            width = n_atoms + done
+            lt = _extend_letters(base_letters, n_atoms, done)
+            ev = PastEvaluator(outs, index)
+            table = MooreTable(moore_dfa(ev, lt, width), width, len(outs))
+            self.layers.append((table, units))
+            self.units.extend(units)
+            done += len(members)
+        top_outputs = [substitute(o, mapping) if mapping else o for o in self.outputs]
+        self.top_formulas = top_outputs
+        ev = PastEvaluator(top_outputs, index)
+        lt = _extend_letters(base_letters, n_atoms, done)
+        self.top = MooreTable(moore_dfa(ev, lt, self.width), self.width, len(top_outputs))
+        self.timed = bool(self.units)
+        self.initial = (tuple(t.initial for t, _ in self.layers),
+                        tuple(() for _ in self.units), self.top.initial)
+
+    # -- streaming ----------------------------------------------------------------------
+    def step(self, state: tuple, mask: int, t: int) -> tuple[tuple, int]:
+        """One event: returns ``(state', outputs)`` (output bit *j* = ``outputs[j]``)."""
+        lstates, queues, top = state
+        if self.layers:
+            lstates = list(lstates)
+            queues = list(queues)
+            u = 0
+            for li, (table, units) in enumerate(self.layers):
+                s = table.table[lstates[li] * table.size + mask]
+                lstates[li] = s
+                o = table.out[s]
+                for j, unit in enumerate(units):
+                    q, bit = unit.update(queues[u], (o >> (2 * j)) & 1, (o >> (2 * j + 1)) & 1, t)
+                    queues[u] = q
+                    mask |= bit << unit.pos
+                    u += 1
+            lstates = tuple(lstates)
+            queues = tuple(queues)
+        top = self.top.table[top * self.top.size + mask]
+        return (lstates, queues, top), self.top.out[top]
+
+    # -- whole trace ----------------------------------------------------------------------
+    def columns(self, masks: Sequence[int], times: Sequence[int]) -> list[list[int]]:
+        """Each output's value (0/1) at every event, computed column-wise."""
+        ext = list(masks)
+        for table, units in self.layers:
+            cols = table.output_columns(ext)
+            for j, unit in enumerate(units):
+                bits = unit.column(cols[2 * j], cols[2 * j + 1], times)
+                ext = list(map(or_, ext, map(lshift, bits, repeat(unit.pos))))
+        return self.top.output_columns(ext)
+
+    def register_count(self, state: tuple) -> int:
+        return sum(len(q) for q in state[1])
+
+
+def _extend_letters(letters: Sequence[int], n_atoms: int, extra: int) -> list[int]:
+    """Feasible atom letters combined with every value of ``extra`` free bits above them."""
+    if extra == 0:
+        return list(letters)
+    return [m | (e << n_atoms) for e in range(1 << extra) for m in letters]
