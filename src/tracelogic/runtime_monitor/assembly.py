@@ -19,7 +19,9 @@ Duplicates (same trace id and span id, e.g. an exporter retrying a request)
 are dropped and counted, also when the trace was already handed out: the span
 ids of recently completed traces are remembered. A *new* span for a trace
 already handed out is ``late``: late spans are collected and handed out as a
-``late`` result, so a monitor can mark that trace's verdicts inconclusive.
+``late`` result, so a monitor can mark that trace's verdicts inconclusive. Span
+ids are remembered for the last ``remember_completed`` handed-out traces only: a
+retry of an older trace is assembled again, as a new trace.
 
 The clock is injectable (``clock`` returns nanoseconds) so tests never sleep.
 """
@@ -48,7 +50,9 @@ class AssemblyResult:
     ``outcome`` is ``"complete"`` (end of input, or root seen and idle),
     ``"incomplete"`` (evicted by a memory limit before it could complete: the
     monitor reports its verdicts as ``incomplete``) or ``"late"`` (spans that
-    arrived after their trace was handed out). ``reason`` says which rule fired.
+    arrived after their trace was handed out). ``reason`` says which rule fired;
+    late spans that are evicted before they are handed out come out as
+    ``incomplete`` with a reason starting ``"late spans evicted"``.
     """
 
     trace: Trace
@@ -244,6 +248,8 @@ class Assembler:
         trace = Trace(o.spans.values())
         if outcome is None:
             outcome = "late" if o.late else "complete"
+        elif o.late:
+            reason = f"late spans {reason}"  # evicted late spans: still incomplete
         if outcome == "complete":
             self.completed += 1
         elif outcome == "incomplete":
