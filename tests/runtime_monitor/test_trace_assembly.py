@@ -148,11 +148,12 @@ def test_late_spans_and_late_duplicates():
     (first,) = asm.poll()
     asm.add([sp(1, 2, parent=1)])          # a retry of an already handed-out span
     asm.add([sp(1, 3, parent=1)])          # a new span of a finished trace: late
+    asm.add([sp(1, 1)])                    # a retry while the late trace is open
     clock.advance(1)
     (late,) = asm.poll()
     assert first.complete and late.outcome == "late" and [s.span_id[-1] for s in late.trace] == ["3"]
     c = asm.counters()
-    assert (c.duplicates, c.late, c.completed) == (1, 1, 1)
+    assert (c.duplicates, c.late, c.completed) == (2, 1, 1)
 
 
 # -- bounded memory -----------------------------------------------------------------

@@ -12,7 +12,8 @@ An :class:`Assembler` collects spans per trace id and hands out
   partial trace (``Trace.is_partial``).
 
 Memory is bounded: over ``max_open_traces`` open traces (or ``max_open_spans``
-buffered spans) the least recently active trace is evicted and handed out as an
+buffered spans), checked after each :meth:`Assembler.add` call (so one request
+may briefly exceed them), the least recently active trace is evicted and handed out as an
 explicit ``incomplete`` result, counted in ``evicted`` -- never dropped silently.
 
 Duplicates (same trace id and span id, e.g. an exporter retrying a request)
@@ -166,7 +167,7 @@ class Assembler:
                 open_.move_to_end(tid)
                 o.last_ns = now
             sid = s.span_id
-            if sid in o.spans:
+            if sid in o.spans or (o.late and sid in done.get(tid, ())):
                 self.duplicates += 1
                 continue
             o.spans[sid] = s
