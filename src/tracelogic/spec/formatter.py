@@ -333,6 +333,16 @@ def format_module(module: A.Module, source: str) -> str:
                 trailing.setdefault(before[-1], []).append(c)
             else:
                 leading.setdefault(items[0] if items else None, []).append(c)
+    # One line takes one trailing comment; the others (code that was spread over several
+    # lines is printed on one) go before the next item, where a second run would put them.
+    for pos, i in enumerate(items):
+        extra = trailing.get(i, [])[1:]
+        if extra:
+            trailing[i] = trailing[i][:1]
+            nxt = items[pos + 1] if pos + 1 < len(items) else None
+            target = leading.setdefault(nxt, []) if nxt is not None else footer
+            target.extend(extra)
+            target.sort(key=lambda c: (c.line, c.column))
     out: list[str] = []
 
     def emit_blank() -> None:
@@ -343,7 +353,7 @@ def format_module(module: A.Module, source: str) -> str:
     for i, ln in enumerate(lines):
         pad = INDENT * ln.depth
         for c in leading.get(i, []):
-            if blank_before(c.line):
+            if c.own_line and blank_before(c.line):
                 emit_blank()
             out.append(pad + c.text)
         if ln.src is not None and ln.src != prev_src and blank_before(ln.src):
@@ -353,11 +363,10 @@ def format_module(module: A.Module, source: str) -> str:
         if extra:
             text += "  " + extra[0].text
         out.append(text)
-        out.extend(pad + c.text for c in extra[1:])
         if ln.src is not None:
             prev_src = ln.src
     for c in footer:
-        if blank_before(c.line):
+        if c.own_line and blank_before(c.line):
             emit_blank()
         out.append(c.text)
     return "\n".join(out) + "\n" if out else ""
