@@ -338,3 +338,19 @@ def test_stats_messages_are_capped_but_counts_are_not():
     assert stats.rejected == 250 and len(stats.messages) == 10 and stats.messages_dropped == 240
     assert "250 rejected" in stats.summary()
     assert stats.to_dict()["rejected"] == 250
+
+
+def test_all_zero_parent_is_a_root_and_negative_durations_are_warned(request_pb):
+    req = ExportTraceServiceRequest()
+    req.CopyFrom(request_pb)
+    sp = req.resource_spans[0].scope_spans[0].spans[0]
+    sp.parent_span_id = bytes(8)
+    sp.end_time_unix_nano = sp.start_time_unix_nano - 5
+    for decode in (lambda st: decode_traces_pb(req.SerializeToString(), stats=st),
+                   lambda st: decode_traces_json(request_to_json(req), stats=st)):
+        stats = DecodeStats()
+        s = [x for x in decode(stats) if x.span_id == sp.span_id.hex()][0]
+        assert s.is_root and s.parent_id == "" and s.duration == -5
+        assert stats.rejected == 0 and stats.warnings == 2
+        text = " ".join(stats.messages)
+        assert "parent span id is all zeros; read as a root" in text and "ends (" in text

@@ -34,7 +34,8 @@ TEMPORALITY_NAMES: Final = ("unspecified", "delta", "cumulative")
 _TEMPORALITY_ENUM: Final = dict(metrics_pb2.AggregationTemporality.items())
 _NO_RECORDED_VALUE: Final = 1  # DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
 _UNSUPPORTED: Final = ("histogram", "exponential_histogram", "summary")
-_UNSUPPORTED_JSON: Final = {"histogram": "histogram", "exponentialHistogram": "exponential_histogram",
+_UNSUPPORTED_JSON: Final = {"histogram": "histogram",
+                            "exponentialHistogram": "exponential_histogram",
                             "exponential_histogram": "exponential_histogram",
                             "summary": "summary"}
 _FIELDS: Final = ("metric", "kind", "value", "time_ns", "start_ns", "unit", "service", "attrs",

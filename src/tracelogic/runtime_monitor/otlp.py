@@ -100,6 +100,7 @@ def decode_traces_request(req: ExportTraceServiceRequest, *,
     scalar = _SCALAR_KINDS
     proxy = MappingProxyType
     received = 0
+    last_tid, last_hex = b"", ""
     for ri, rs in enumerate(req.resource_spans):
         rkvs = rs.resource.attributes
         resource = attrs_pb(rkvs, wanted)
@@ -118,8 +119,13 @@ def decode_traces_request(req: ExportTraceServiceRequest, *,
                 pid = sp.parent_span_id
                 if (len(tid) != 16 or len(sid) != 8 or tid == _Z16 or sid == _Z8
                         or (pid and (len(pid) != 8 or pid == _Z8))):
-                    _reject_ids_pb(stats, source, ri, si, k, sp)
-                    continue
+                    if _reject_ids_pb(stats, source, ri, si, k, sp):
+                        continue
+                    pid = b""  # an all-zero parent id: read as a root
+                start_ns = sp.start_time_unix_nano
+                end_ns = sp.end_time_unix_nano
+                if end_ns < start_ns:
+                    _warn_times(stats, _where(source, ri, si, k), sp.name, start_ns, end_ns)
                 kind = kinds.get(sp.kind)
                 st = sp.status
                 status = statuses.get(st.code)
@@ -141,13 +147,16 @@ def decode_traces_request(req: ExportTraceServiceRequest, *,
                     attrs = proxy(d) if d else _EMPTY
                 else:
                     attrs = _EMPTY
+                if tid != last_tid:  # spans of one trace come together: share the str
+                    last_tid, last_hex = tid, tid.hex()
+                thex = last_hex
                 evs = sp.events
                 lks = sp.links
                 # spans._make inlined (saves a call per span): fill the mutable
                 # slotted base, then switch the object to the immutable Span class.
                 o = slots(
-                    sp.name, kind, status, st.message, sp.start_time_unix_nano,
-                    sp.end_time_unix_nano, service, tid.hex(), sid.hex(),
+                    sp.name, kind, status, st.message, start_ns, end_ns, service,
+                    thex, sid.hex(),
                     pid.hex() if pid else "", attrs, resource, scope_name,
                     tuple([e.name for e in evs]) if evs else (),
                     _links_pb(lks, stats, source, ri, si, k) if lks else ())
@@ -163,14 +172,28 @@ def _where(source: str, ri: int, si: int, k: int, line: int | None = None) -> st
     return f"{loc}: resourceSpans[{ri}].scopeSpans[{si}].spans[{k}]"
 
 
-def _reject_ids_pb(stats: DecodeStats, source: str, ri: int, si: int, k: int, sp: Any) -> None:
+def _reject_ids_pb(stats: DecodeStats, source: str, ri: int, si: int, k: int,
+                   sp: Any) -> bool:
+    """Reject a span with a bad id (True), or accept an all-zero parent id as a root."""
     for what, b, n in (("trace id", sp.trace_id, 16), ("span id", sp.span_id, 8),
                        ("parent span id", sp.parent_span_id, 8)):
         h, why = pb_id(b, n, what)
         if h is None or (h == "" and what != "parent span id"):
             why = why or f"{what} is missing"
             break
+    else:
+        return False
+    if what == "parent span id" and sp.parent_span_id == _Z8:
+        stats.warn(f"{_where(source, ri, si, k)} {sp.name!r}: parent span id is all zeros; "
+                   f"read as a root span")
+        return False
     stats.reject(f"{_where(source, ri, si, k)} {sp.name!r}: {why}; span skipped")
+    return True
+
+
+def _warn_times(stats: DecodeStats, where: str, name: str, start: int, end: int) -> None:
+    stats.warn(f"{where} {name!r}: ends ({end}) before it starts ({start}); its duration is "
+               f"negative and its end event is placed at its start")
 
 
 def _fix_enums_pb(stats: DecodeStats, source: str, ri: int, si: int, k: int, sp: Any,
@@ -329,8 +352,12 @@ def _span_json(sp: Any, resource: Mapping[str, Any], service: str, scope_name: s
             if sid == "":
                 why = "span id is missing"
             if sid:
-                pid, why = json_id(jget(sp, "parentSpanId", "parent_span_id"), 8,
-                                   "parent span id")
+                raw_pid = jget(sp, "parentSpanId", "parent_span_id")
+                pid, why = json_id(raw_pid, 8, "parent span id")
+                if pid is None and raw_pid == "0" * 16:
+                    stats.warn(f"{_where(source, ri, si, k, line)} {name!r}: parent span id "
+                               f"is all zeros; read as a root span")
+                    pid = ""
         if not tid or not sid or pid is None:
             raise ValueError(why)
         if not isinstance(name, str):
@@ -343,6 +370,8 @@ def _span_json(sp: Any, resource: Mapping[str, Any], service: str, scope_name: s
                 f"{jget(sp, 'startTimeUnixNano', 'start_time_unix_nano')!r}/"
                 f"{jget(sp, 'endTimeUnixNano', 'end_time_unix_nano')!r} "
                 f"are not integers of nanoseconds (write them as decimal strings)")
+        if end < start:
+            _warn_times(stats, _where(source, ri, si, k, line), name, start, end)
         knum = json_enum(sp.get("kind"), _KIND_ENUM)
         kind = _KIND_BY_NUM.get(knum) if knum is not None else None
         if kind is None:

@@ -151,9 +151,11 @@ class Span(_SpanSlots):
         if parent_id:
             _check_hex("parent_id", parent_id, 16)
         if kind not in KIND_NAMES:
-            raise ValueError(f"kind={kind!r} is not a span kind; use one of {', '.join(KIND_NAMES)}")
+            raise ValueError(f"kind={kind!r} is not a span kind; "
+                             f"use one of {', '.join(KIND_NAMES)}")
         if status not in STATUS_NAMES:
-            raise ValueError(f"status={status!r} is not a span status; use one of {', '.join(STATUS_NAMES)}")
+            raise ValueError(f"status={status!r} is not a span status; "
+                             f"use one of {', '.join(STATUS_NAMES)}")
         for fname, v in (("start_ns", start_ns), ("end_ns", end_ns)):
             if not isinstance(v, int) or isinstance(v, bool):
                 raise TypeError(f"{fname}={v!r} must be an int of nanoseconds since the Unix epoch")
@@ -161,12 +163,12 @@ class Span(_SpanSlots):
         for t, s in links_t:
             _check_hex("link trace_id", t, 32)
             _check_hex("link span_id", s, 16)
-        raise_ = object.__setattr__
+        set_ = object.__setattr__  # Span.__setattr__ refuses; this is the constructor
         for k, v in zip(_FIELDS, (
                 str(name), kind, status, str(status_message), start_ns, end_ns, str(service),
                 trace_id, span_id, parent_id or "", _freeze_map(attrs), _freeze_map(resource),
                 str(scope_name), tuple(str(e) for e in event_names), links_t)):
-            raise_(self, k, v)
+            set_(self, k, v)
 
     # -- derived built-ins -------------------------------------------------
     @property
