@@ -354,3 +354,12 @@ def test_all_zero_parent_is_a_root_and_negative_durations_are_warned(request_pb)
         assert stats.rejected == 0 and stats.warnings == 2
         text = " ".join(stats.messages)
         assert "parent span id is all zeros; read as a root" in text and "ends (" in text
+
+
+def test_gzipped_json_by_extension_and_invalid_utf8_in_one_document(tmp_path):
+    p = tmp_path / "traces.json.gz"
+    p.write_bytes(gzip.compress((DATA / "out_of_order.json").read_bytes()))
+    assert len(read_path(p).spans) == 4
+    res = read_bytes(b'{"resourceSpans":\n [\xff]}', source="one.json")
+    (err,) = res.stats.errors
+    assert (err.span.line, err.span.column) == (2, 3) and "byte offset 20" in str(err)

@@ -38,7 +38,7 @@ from ._otlp_common import DecodeStats
 from .events import Trace
 from .spans import Span
 
-__all__ = ["Assembler", "AssemblyResult", "AssemblyCounters", "assemble_all"]
+__all__ = ["Assembler", "AssemblyResult", "AssemblyCounters", "assemble_all", "SECOND"]
 
 Outcome = Literal["complete", "incomplete", "late"]
 SECOND = 1_000_000_000
