@@ -16,7 +16,7 @@ from tracelogic.errors import SourceSpan
 from tracelogic.spec.diagnostics import Diagnostic
 
 OK_STATUSES = frozenset({"proved", "holds", "sound", "satisfied", "ok"})
-FAILED_STATUSES = frozenset({"refuted", "fails", "violated", "unsound", "error"})
+FAILED_STATUSES = frozenset({"refuted", "fails", "violated", "unsound", "error", "inconsistent"})
 UNKNOWN_STATUSES = frozenset({"unknown", "inconclusive", "incomplete"})
 WARNING_STATUSES = frozenset({"warning"})
 
@@ -134,9 +134,10 @@ class CheckReport:
             where = f"{r.location.file}:{r.location.line}: " if r.location else ""
             lines.append(f"{where}{r.kind} {r.name}: {r.status} — {r.message}")
             for key, value in r.details.items():
-                if key in ("counterexample", "values", "core", "run"):
+                if key in ("values", "core", "run", "implied_by"):
                     lines.append(f"    {key}: {_short(value)}")
         s = self.summary()
+        lines.append("")
         lines.append(f"{s['files']} file(s), {s['checks']} check(s): {s['passed']} passed, "
                      f"{s['failed']} failed, {s['unknown']} unknown; {s['errors']} error(s), "
                      f"{s['warnings']} warning(s)")

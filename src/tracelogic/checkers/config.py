@@ -1,0 +1,365 @@
+"""Configuration invariants (SPEC-LANGUAGE.md §4).
+
+Two kinds of check:
+
+- **On the documents.** Each invariant ``on C`` is compiled once and evaluated
+  on every document of config ``C`` that its ``select`` admits; invariants
+  without ``on`` evaluate cross-document aggregates. Only a failing
+  (document, invariant) pair goes to Z3, which names the **unsat core**: the
+  bound fields whose values make it fail.
+- **On the invariant set itself**, over every configuration the binding types
+  allow: the invariants of a config must be jointly satisfiable, none may be
+  vacuous, and one implied by the others is reported (a warning).
+"""
+from __future__ import annotations
+
+import glob
+import os
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from tracelogic.checkers.documents import (MISSING, Document, coerce, in_type, load_documents,
+                                           lookup)
+from tracelogic.checkers.evaluate import EvalError, compile_expr
+from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
+from tracelogic.checkers.theorems import show_value
+from tracelogic.checkers.z3enc import Encoder, declare, type_constraints, value_of
+from tracelogic.errors import InputError, UnhandledNode
+from tracelogic.spec import types as T
+from tracelogic.spec.typed import ConfigT, InvariantT, Spec, TExpr
+
+
+class _Input:
+    """Collects input errors (exit 2) without stopping the other checks."""
+
+    def __init__(self, report: CheckReport):
+        self.report = report
+
+    def error(self, name: str, message: str, location: Location | None) -> None:
+        self.report.add(CheckResult("config", name, "input-error", message, location=location))
+
+
+def config_files(cfg: ConfigT, override: str | None) -> tuple[list[str], str | None]:
+    """The files of a config block: `--config` wins over `from`; globs are relative to the spec."""
+    if override is not None:
+        pattern = override
+    else:
+        pattern = cfg.source if os.path.isabs(cfg.source) else \
+            os.path.join(cfg.base_dir, cfg.source)
+    files = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else (
+        [pattern] if os.path.exists(pattern) else [])
+    files = [f for f in files if os.path.isfile(f)]
+    if not files and not (cfg.optional and override is None):
+        return [], f"config `{cfg.name}`: no file matches {pattern!r}" + (
+            "" if cfg.optional else " (write `from optional \"…\"` if that is expected)")
+    return files, None
+
+
+def _select(cfg: ConfigT):
+    if cfg.select is None:
+        return lambda doc: True
+
+    def path_value(node: TExpr):
+        if node.op != "path":
+            return None
+        path = node.payload
+
+        def get(env):
+            value, _ = lookup(env["__doc__"], path)
+            return None if value is MISSING else value
+        return get
+
+    fn = compile_expr(cfg.select, path_value)
+
+    def admit(doc: Document) -> bool:
+        try:
+            return bool(fn({"__doc__": doc}))
+        except (TypeError, EvalError):
+            return False
+    return admit
+
+
+class _Bound:
+    """The typed values of one document's bindings, and the line of each."""
+
+    def __init__(self, cfg: ConfigT, doc: Document, inputs: _Input):
+        self.values: dict[tuple, Any] = {}
+        self.lines: dict[str, int | None] = {}
+        self.ok = True
+        for b in cfg.bindings:
+            value, line = lookup(doc, tuple((s.kind if s.kind != "key" else "key", s.value)
+                                            for s in b.path))
+            self.lines[b.name] = line
+            if value is MISSING:
+                if b.has_default:
+                    self.values[("config", cfg.name, b.name)] = b.default
+                    continue
+                path = _path_text(b.path)
+                inputs.error(f"{cfg.name}.{b.name}", f"{doc.where}: `{path}` is missing and "
+                             f"`{b.name}` has no default", Location(doc.file, line or 1))
+                self.ok = False
+                continue
+            try:
+                typed = coerce(value, b.type)
+            except ValueError as e:
+                inputs.error(f"{cfg.name}.{b.name}", f"{doc.where}: `{b.name}` is {value!r}; "
+                             f"{e}", Location(doc.file, line or 1))
+                self.ok = False
+                continue
+            self.values[("config", cfg.name, b.name)] = typed
+
+
+def _path_text(path) -> str:
+    out = str(path[0].value)
+    for s in path[1:]:
+        out += f".{s.value}" if s.kind == "field" else f"[{s.value!r}]" if s.kind == "key" \
+            else f"[{s.value}]"
+    return out
+
+
+def _core(inv: InvariantT, cfg: ConfigT, values: dict) -> list[str]:
+    """The bound fields whose values make the invariant fail (a minimal unsat core)."""
+    env, tracked = {}, {}
+    for b in cfg.bindings:
+        key = ("config", cfg.name, b.name)
+        var, _ = declare(f"{cfg.name}.{b.name}", b.type)
+        env[key] = var
+        if key in values:
+            tracked[b.name] = var == value_of(b.type, values[key])
+    try:
+        term = Encoder(env).encode(inv.body).term
+    except UnhandledNode:
+        return []
+    solver = z3.Solver()
+    solver.set("core.minimize", True)
+    solver.add(term)
+    flags = {z3.Bool(f"__field_{n}"): n for n in tracked}
+    for flag, name in flags.items():
+        solver.add(z3.Implies(flag, tracked[name]))
+    if solver.check(*flags) != z3.unsat:
+        return []
+    return sorted(flags[f] for f in solver.unsat_core())
+
+
+def _used_fields(e: TExpr, config: str) -> list[str]:
+    return sorted({n.payload[2] for n in e.walk() if n.op == "var" and n.payload[0] == "config"
+                   and n.payload[1] == config})
+
+
+@checker
+def check_configs(spec: Spec, report: CheckReport, options: dict) -> None:
+    overrides: dict[str, str] = dict(options.get("overrides") or {})
+    inputs = _Input(report)
+    for name in overrides:
+        if name not in spec.configs:
+            inputs.error(name, f"--config {name}=…: the spec has no config block `{name}`",
+                         None)
+    docs: dict[str, list[tuple[Document, _Bound]]] = {}
+    for cfg in spec.configs.values():
+        files, problem = config_files(cfg, overrides.get(cfg.name))
+        if problem:
+            inputs.error(cfg.name, problem, Location.of(cfg.span))
+        admit = _select(cfg)
+        admitted = []
+        for path in files:
+            try:
+                file_docs = load_documents(path)
+            except InputError as e:
+                inputs.error(cfg.name, e.message, Location(path, 1))
+                continue
+            for doc in file_docs:
+                if admit(doc):
+                    admitted.append((doc, _Bound(cfg, doc, inputs)))
+        docs[cfg.name] = admitted
+        for doc, bound in admitted:
+            for b in cfg.bindings:
+                key = ("config", cfg.name, b.name)
+                if key in bound.values and not in_type(bound.values[key], b.type):
+                    report.add(CheckResult(
+                        "config", f"{cfg.name}.{b.name}", "violated",
+                        f"{doc.where}: `{b.name}` is {show_value(bound.values[key], b.type)}, "
+                        f"outside {b.type}", location=Location.of(b.span),
+                        related=[Location(doc.file, bound.lines.get(b.name) or 1)],
+                        details={"file": doc.file, "document": doc.index,
+                                 "values": {b.name: show_value(bound.values[key], b.type)}}))
+    for inv in spec.invariants:
+        if inv.on is not None:
+            _check_per_document(inv, spec.configs[inv.on], docs.get(inv.on, []), report)
+        else:
+            _check_cross_document(inv, spec, docs, report)
+    for cfg in spec.configs.values():
+        _check_invariant_set(cfg, [i for i in spec.invariants if i.on == cfg.name], report)
+
+
+def _check_per_document(inv: InvariantT, cfg: ConfigT, admitted, report: CheckReport) -> None:
+    fn = compile_expr(inv.body)
+    fields = _used_fields(inv.body, cfg.name)
+    types = {b.name: b.type for b in cfg.bindings}
+    failures = 0
+    for doc, bound in admitted:
+        if not bound.ok:
+            continue
+        try:
+            holds = bool(fn(bound.values))
+        except EvalError as e:
+            report.add(CheckResult("invariant", inv.name, "error", f"{doc.where}: {e}",
+                                   severity=inv.severity, location=Location.of(inv.span),
+                                   details={"file": doc.file, "document": doc.index}))
+            continue
+        if holds:
+            continue
+        failures += 1
+        core = _core(inv, cfg, bound.values) or fields
+        values = {f: show_value(bound.values[("config", cfg.name, f)], types[f])
+                  for f in fields if ("config", cfg.name, f) in bound.values}
+        shown = ", ".join(f"{k} = {v}" for k, v in values.items())
+        related = [Location(doc.file, bound.lines[f]) for f in core if bound.lines.get(f)]
+        report.add(CheckResult(
+            "invariant", inv.name, "violated", f"{doc.where}: {shown}; fails because of "
+            f"{', '.join(core)}", severity=inv.severity, location=Location.of(inv.span),
+            related=related, details={"file": doc.file, "document": doc.index,
+                                      "values": values, "core": core}))
+    if not admitted:
+        report.add(CheckResult("invariant", inv.name, "warning",
+                               f"nothing checked: no document of `{cfg.name}` was admitted",
+                               severity="warning", location=Location.of(inv.span)))
+    elif not failures:
+        report.add(CheckResult("invariant", inv.name, "holds",
+                               f"holds on {len(admitted)} document(s) of `{cfg.name}`",
+                               severity=inv.severity, location=Location.of(inv.span),
+                               details={"documents": len(admitted)}))
+
+
+def _check_cross_document(inv: InvariantT, spec: Spec, docs, report: CheckReport) -> None:
+    contributions: dict[int, list] = {}
+
+    def aggregate(node: TExpr):
+        if node.op != "agg":
+            return None
+        name, config = node.payload
+        value_fn, where_fn = compile_expr(node.args[0]), compile_expr(node.args[1])
+        rows = [(doc, bound) for doc, bound in docs.get(config, []) if bound.ok]
+
+        def run(env):
+            vals = []
+            for doc, bound in rows:
+                if where_fn(bound.values):
+                    vals.append((value_fn(bound.values), doc))
+            contributions[id(node)] = vals
+            xs = [v for v, _ in vals]
+            if name == "sum":
+                return sum(xs) if xs else 0
+            if name == "count":
+                return sum(1 for x in xs if x) if T.base(node.args[0].type) == T.BOOL \
+                    else len(xs)
+            if name == "all":
+                return all(xs)
+            if name == "any":
+                return any(xs)
+            if not xs:
+                raise EvalError(f"`{name}` over no documents", node)
+            if name == "avg":
+                return Fraction(sum(xs)) / len(xs)
+            return min(xs) if name == "min" else max(xs)
+        return run
+
+    try:
+        holds = bool(compile_expr(inv.body, aggregate)({}))
+    except EvalError as e:
+        report.add(CheckResult("invariant", inv.name, "error", str(e), severity=inv.severity,
+                               location=Location.of(inv.span)))
+        return
+    if holds:
+        report.add(CheckResult("invariant", inv.name, "holds", "holds across documents",
+                               severity=inv.severity, location=Location.of(inv.span)))
+        return
+    details: dict[str, Any] = {}
+    related = []
+    for node in (n for n in inv.body.walk() if n.op == "agg"):
+        vals = contributions.get(id(node), [])
+        typ = node.args[0].type
+        total = sum(v for v, _ in vals) if vals and not isinstance(vals[0][0], bool) else None
+        top = sorted(vals, key=lambda p: p[0], reverse=True)[:5] if total is not None else \
+            [p for p in vals if not p[0]][:5]
+        details[f"{node.payload[0]}({node.payload[1]})"] = {
+            "value": show_value(total, typ) if total is not None else None,
+            "top": [{"file": d.file, "document": d.index, "value": show_value(v, typ)}
+                    for v, d in top]}
+        related += [Location(d.file, 1) for _, d in top]
+    report.add(CheckResult("invariant", inv.name, "violated", "fails across documents",
+                           severity=inv.severity, location=Location.of(inv.span),
+                           related=related, details=details))
+
+
+def _check_invariant_set(cfg: ConfigT, invariants: list[InvariantT], report: CheckReport) -> None:
+    """Joint satisfiability, vacuity and redundancy, over every value the types allow."""
+    if not invariants:
+        return
+    env, constraints = {}, []
+    for b in cfg.bindings:
+        var, cons = declare(f"{cfg.name}.{b.name}", b.type)
+        env[("config", cfg.name, b.name)] = var
+        constraints += cons
+    terms = {}
+    for inv in invariants:
+        try:
+            terms[inv.name] = Encoder(env).encode(inv.body).term
+        except UnhandledNode:
+            continue
+    if not terms:
+        return
+    solver = z3.Solver()
+    solver.set("timeout", 5000)
+    solver.add(*constraints)
+    flags = {z3.Bool(f"__inv_{n}"): n for n in terms}
+    for flag, name in flags.items():
+        solver.add(z3.Implies(flag, terms[name]))
+    by_name = {i.name: i for i in invariants}
+    if solver.check(*flags) == z3.unsat:
+        core = sorted(flags[f] for f in solver.unsat_core())
+        report.add(CheckResult(
+            "config", cfg.name, "inconsistent",
+            f"no configuration satisfies the invariants {', '.join(core)} together",
+            location=Location.of(by_name[core[0]].span) if core else Location.of(cfg.span),
+            related=[Location.of(by_name[n].span) for n in core[1:]], details={"core": core}))
+        return
+    for inv in invariants:
+        term = terms.get(inv.name)
+        if term is None:
+            continue
+        if inv.body.op == "implies":
+            cond = Encoder(env).encode(inv.body.args[0]).term
+            s = z3.Solver()
+            s.add(*constraints, cond)
+            if s.check() == z3.unsat:
+                report.add(CheckResult("invariant", inv.name, "warning",
+                                       "vacuous: its condition can never hold",
+                                       severity="warning", location=Location.of(inv.span)))
+                continue
+        if _valid(constraints, term):
+            report.add(CheckResult("invariant", inv.name, "warning",
+                                   "vacuous: it holds for every value its fields can take",
+                                   severity="warning", location=Location.of(inv.span)))
+            continue
+        others = {f: n for f, n in flags.items() if n != inv.name}
+        s = z3.Solver()
+        s.set("timeout", 5000)
+        s.add(*constraints, z3.Not(term))
+        for flag, name in others.items():
+            s.add(z3.Implies(flag, terms[name]))
+        if others and s.check(*others) == z3.unsat:
+            core = sorted(others[f] for f in s.unsat_core())
+            report.add(CheckResult("invariant", inv.name, "warning",
+                                   f"redundant: implied by {', '.join(core)}",
+                                   severity="warning", location=Location.of(inv.span),
+                                   related=[Location.of(by_name[n].span) for n in core],
+                                   details={"implied_by": core}))
+
+
+def _valid(constraints: list, term) -> bool:
+    s = z3.Solver()
+    s.set("timeout", 5000)
+    s.add(*constraints, z3.Not(term))
+    return s.check() == z3.unsat
