@@ -1,6 +1,6 @@
 """Test helpers: traces made by the real OpenTelemetry SDK, and id conversions.
 
-Imported by the runtime_monitor input tests (pytest puts this folder on sys.path).
+Imported by the runtime_monitor input tests as `from .otlp_testdata import ...`.
 """
 from __future__ import annotations
 

@@ -6,11 +6,12 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from otlp_testdata import DATA
 
 from tracelogic.runtime_monitor.events import SpanIndex, Trace
 from tracelogic.runtime_monitor.otlp import read_path
 from tracelogic.runtime_monitor.spans import Span
+
+from .otlp_testdata import DATA
 
 T = "22222222222222222222222222222222"
 

@@ -10,9 +10,6 @@ import pytest
 from google.protobuf import json_format
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from otlp_testdata import (
-    DATA, b64_ids_to_hex, by_id, checkout_trace, hex_ids_to_b64, record, two_traces,
-)
 
 from tracelogic.errors import InputError, TracelogicError
 from tracelogic.runtime_monitor.otlp import (
@@ -20,6 +17,10 @@ from tracelogic.runtime_monitor.otlp import (
     read_path, request_to_json, sniff, spans_to_request,
 )
 from tracelogic.runtime_monitor.spans import MISSING, InvalidValue, from_sdk
+
+from .otlp_testdata import (
+    DATA, b64_ids_to_hex, by_id, checkout_trace, hex_ids_to_b64, record, two_traces,
+)
 
 
 @pytest.fixture(scope="module")

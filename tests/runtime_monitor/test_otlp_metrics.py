@@ -10,7 +10,6 @@ from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
-from otlp_testdata import DATA
 
 from tracelogic.errors import InputError
 from tracelogic.runtime_monitor.metrics import (
@@ -18,6 +17,8 @@ from tracelogic.runtime_monitor.metrics import (
 )
 from tracelogic.runtime_monitor.otlp import DecodeStats, read_bytes, read_path
 from tracelogic.runtime_monitor.spans import MISSING
+
+from .otlp_testdata import DATA
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,13 @@ import pickle
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
-from otlp_testdata import checkout_trace, record
 
 from tracelogic.runtime_monitor.otlp import DecodeStats
 from tracelogic.runtime_monitor.spans import (
     MISSING, InvalidValue, Span, from_sdk,
 )
+
+from .otlp_testdata import checkout_trace, record
 
 T = "0af7651916cd43dd8448eb211c80319c"
 

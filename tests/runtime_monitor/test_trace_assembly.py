@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from otlp_testdata import DATA, checkout_trace, record, two_traces
 
 from tracelogic.errors import InputError
 from tracelogic.runtime_monitor.assembly import SECOND, Assembler, assemble_all
 from tracelogic.runtime_monitor.otlp import read_path
 from tracelogic.runtime_monitor.spans import Span
+
+from .otlp_testdata import DATA, checkout_trace, record, two_traces
 
 
 class FakeClock:
