@@ -143,11 +143,11 @@ def cmd_fmt(args, out: TextIO, err: TextIO, stdin: TextIO | None = None) -> int:
             err.write(render_all(e.diagnostics, e.sources) + "\n")
             code = EXIT_INPUT
             continue
-        if path == "-":
+        if path == "-" and not args.check:
             out.write(formatted)
         elif formatted != text:
             if args.check:
-                out.write(f"would reformat {path}\n")
+                out.write(f"would reformat {path if path != '-' else '<stdin>'}\n")
                 code = max(code, EXIT_FAILED)
             else:
                 with open(path, "w", encoding="utf-8") as f:

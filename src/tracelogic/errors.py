@@ -23,6 +23,8 @@ class SourceSpan:
     end_column: int
 
     def __str__(self) -> str:
+        if self.line <= 0:  # the whole file (it could not be read, or was not found)
+            return self.file
         return f"{self.file}:{self.line}:{self.column}"
 
 

@@ -11,15 +11,15 @@ from tracelogic.spec.loader import load
 
 
 def all_nodes(roots):
-    """Every AST node under `roots` (dataclass fields, iteratively)."""
+    """Every AST node under `roots` (compared dataclass fields, iteratively)."""
     stack = list(roots)
     while stack:
         node = stack.pop()
         if not hasattr(node, "__dataclass_fields__"):
             continue
         yield node
-        for name in node.__dataclass_fields__:
-            if name == "span":
+        for name, f in node.__dataclass_fields__.items():
+            if not f.compare:
                 continue
             value = getattr(node, name)
             if isinstance(value, tuple):

@@ -319,9 +319,11 @@ def _check_invariant_set(cfg: ConfigT, invariants: list[InvariantT], report: Che
     by_name = {i.name: i for i in invariants}
     if solver.check(*flags) == z3.unsat:
         core = sorted(flags[f] for f in solver.unsat_core())
+        what = f"invariant {core[0]}" if len(core) == 1 else \
+            f"the invariants {', '.join(core)} together"
         report.add(CheckResult(
             "config", cfg.name, "inconsistent",
-            f"no configuration satisfies the invariants {', '.join(core)} together",
+            f"no configuration satisfies {what} (given the types of its fields)",
             location=Location.of(by_name[core[0]].span) if core else Location.of(cfg.span),
             related=[Location.of(by_name[n].span) for n in core[1:]], details={"core": core}))
         return

@@ -139,6 +139,11 @@ def _build(node: TExpr, a: list[Fn]) -> Fn:
     if op == "startswith":
         x, y = a
         return lambda env: isinstance(x(env), str) and x(env).startswith(y(env))
+    if op == "matches":
+        import re2
+
+        x, pattern = a[0], re2.compile(node.args[1].payload)
+        return lambda env: isinstance(x(env), str) and pattern.search(x(env)) is not None
     if op == "call":
         return _builtin(node.payload, a)
     raise UnhandledNode(f"`{op}` cannot be evaluated on a document", value=node)

@@ -166,9 +166,14 @@ class CheckReport:
                    "level": "warning" if r.status in UNKNOWN_STATUSES | WARNING_STATUSES
                    else level.get(r.severity, "error"),
                    "message": {"text": f"{r.kind} {r.name}: {r.status} — {r.message}"}}
-            locs = ([r.location] if r.location else []) + r.related
+            # The first location is what code scanning annotates: the config line that broke
+            # the invariant when there is one, else the spec; the rest are related places.
+            locs = r.related[:1] + ([r.location] if r.location else []) + r.related[1:]
             if locs:
-                res["locations"] = [_sarif_location(loc) for loc in locs]
+                res["locations"] = [_sarif_location(locs[0])]
+            if len(locs) > 1:
+                res["relatedLocations"] = [dict(_sarif_location(loc), id=i)
+                                           for i, loc in enumerate(locs[1:])]
             results.append(res)
         return {
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -180,13 +185,25 @@ class CheckReport:
         }
 
 
+def _uri(path: str) -> str:
+    """Relative to the working directory when under it (what code scanning expects), else file://."""
+    import os
+    from pathlib import Path
+
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    if absolute == cwd or absolute.startswith(cwd + os.sep):
+        return Path(os.path.relpath(absolute, cwd)).as_posix()
+    return Path(absolute).as_uri()
+
+
 def _sarif_location(loc: Location) -> dict:
     region = {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)}
     if loc.end_line:
         region["endLine"] = loc.end_line
     if loc.end_column:
         region["endColumn"] = loc.end_column
-    return {"physicalLocation": {"artifactLocation": {"uri": loc.file}, "region": region}}
+    return {"physicalLocation": {"artifactLocation": {"uri": _uri(loc.file)}, "region": region}}
 
 
 def _short(value: Any) -> str:

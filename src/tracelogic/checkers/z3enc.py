@@ -51,6 +51,8 @@ def type_constraints(var, t: T.Type) -> list:
         out += [var >= _num(t.lo, var.ctx), var <= _num(t.hi, var.ctx)]
     elif t == T.RATIO:
         out += [var >= 0, var <= 1]
+    elif t in (T.DURATION, T.BYTES, T.CPU):
+        out += [var >= 0]  # no negative durations, sizes or CPU amounts
     elif isinstance(T.base(t), T.EnumType):
         out += [var >= 0, var < len(T.base(t).members)]
     return out

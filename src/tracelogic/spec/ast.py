@@ -312,7 +312,11 @@ class Property:
     scope: Expr | None = None   # the expression after `per`; Name("global") for `global`
     window: Window | None = None
     metric: bool = False         # `metric invariant`
+    clause_spans: tuple = field(default=(), compare=False, repr=False)  # ((clause, span), …)
     span: SourceSpan = _span()
+
+    def clause_span(self, clause: str) -> SourceSpan:
+        return dict(self.clause_spans).get(clause, self.span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +361,11 @@ class Invariant:
     on: str | None
     severity: str | None
     body: Expr
+    clause_spans: tuple = field(default=(), compare=False, repr=False)
     span: SourceSpan = _span()
+
+    def clause_span(self, clause: str) -> SourceSpan:
+        return dict(self.clause_spans).get(clause, self.span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,7 +456,11 @@ class Heal:
     limit: tuple[Expr, Expr] | None = None
     approve: Expr | None = None
     risk: Expr | None = None
+    clause_spans: tuple = field(default=(), compare=False, repr=False)
     span: SourceSpan = _span()
+
+    def clause_span(self, clause: str) -> SourceSpan:
+        return dict(self.clause_spans).get(clause, self.span)
 
 
 Decl = Union[Import, Const, Enum, Pred, Step, Property, MetricBinding, Config, Invariant,

@@ -19,7 +19,8 @@ from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec import types as T
 from tracelogic.spec.diagnostics import Diagnostic, did_you_mean
-from tracelogic.spec.lexicon import PAST_OPS, SEVERITIES, TEMPORAL_BINARY, UNTIMED_OPS
+from tracelogic.spec.lexicon import (FORMULA_WORDS, PAST_OPS, SEVERITIES, TEMPORAL_BINARY,
+                                     UNTIMED_OPS)
 from tracelogic.spec.typed import (AGGREGATES, CONFIG_AGGREGATES, ActionT, Binding, CheckT,
                                    ConfigT, HealT, InvariantT, MetricT, ModelT, PropertyT, Spec,
                                    TExpr, TheoremT, WorkflowT)
@@ -73,8 +74,9 @@ class PredDef:
 
 class Checker:
     def __init__(self, module: A.Module, source: str, imports: dict[str, Spec],
-                 base_dir: str = "."):
+                 base_dir: str = ".", broken: set[str] | frozenset = frozenset()):
         self.module = module
+        self.broken = broken  # names of declarations that did not parse: already reported
         self.file = module.file
         self.source = source
         self.imports = imports
@@ -91,6 +93,8 @@ class Checker:
         self.models: dict[str, ModelT] = {}
         self.properties: list[PropertyT] = []
         self._const_busy: set[str] = set()
+        self._pred_busy: list[str] = []
+        self.fold_problem: str | None = None
 
     # ------------------------------------------------------------ reporting
     def error(self, span: SourceSpan | None, message: str, hint: str | None = None) -> TExpr:
@@ -152,15 +156,15 @@ class Checker:
                            "give each declaration its own name")
                 continue
             self.decls[name] = decl
+            if isinstance(decl, (A.Pred, A.Step)) and name in SPAN_FIELDS:
+                self.error(decl.span, f"`{name}` is a span field; a predicate of that name "
+                           "would be hidden by it", f"rename it, e.g. `is_{name}`")
             if isinstance(decl, A.Pred):
                 self.preds[name] = PredDef(name, decl.params, decl.body, self)
             elif isinstance(decl, A.Step):
                 self.preds[name] = PredDef(name, None, decl.body, self, is_step=True)
             elif isinstance(decl, A.Enum):
-                if len(set(decl.members)) != len(decl.members):
-                    dup = next(m for m in decl.members if decl.members.count(m) > 1)
-                    self.error(decl.span, f"enum `{name}` lists `{dup}` twice")
-                self.enums[name] = T.EnumType(name, decl.members)
+                self.enums[name] = T.EnumType(name, tuple(dict.fromkeys(decl.members)))
 
     # ------------------------------------------------------------ declarations
     def _decl_const(self, decl: A.Const) -> None:
@@ -175,10 +179,15 @@ class Checker:
         self._const_busy.add(name)
         value = self.expr(decl.value, Ctx("const"))
         self._const_busy.discard(name)
+        self.fold_problem = None
         folded = self.fold(value)
         if value.type != T.ERROR and folded is None:
-            value = self.error(decl.value.span, f"constant `{name}` is not a constant value",
-                               "use literals, other constants and arithmetic")
+            if self.fold_problem:
+                value = self.error(decl.value.span, f"constant `{name}` cannot be computed: "
+                                   f"{self.fold_problem}")
+            else:
+                value = self.error(decl.value.span, f"constant `{name}` is not a constant "
+                                   "value", "use literals, other constants and arithmetic")
         elif value.type != T.ERROR:
             value = TExpr("lit", type=value.type, payload=folded, span=decl.span)
         self.consts[name] = value
@@ -190,8 +199,6 @@ class Checker:
         if pdef.params is None:
             pdef.typed = self._pred_ref(pdef, (), pdef.body.span)
             return
-        if len(set(pdef.params)) != len(pdef.params):
-            self.error(pdef.body.span, f"predicate `{pdef.name}` repeats a parameter name")
         params = {p: TExpr("var", type=T.DYN, payload=("param", p)) for p in pdef.params}
         self.expr(pdef.body, Ctx("span", params))
 
@@ -199,8 +206,18 @@ class Checker:
         checker = pdef.checker
         if pdef.params is None and pdef.typed is not None:
             return pdef.typed
+        if pdef.name in checker._pred_busy:
+            cycle = checker._pred_busy[checker._pred_busy.index(pdef.name):] + [pdef.name]
+            return checker.error(pdef.body.span, f"predicate `{pdef.name}` is defined in terms "
+                                 f"of itself: {' -> '.join(cycle)}",
+                                 "a predicate describes one span; use `has_ancestor(...)` for "
+                                 "structure or a property for order")
         params = dict(zip(pdef.params or (), args))
-        body = checker.expr(pdef.body, Ctx("span", params))
+        checker._pred_busy.append(pdef.name)
+        try:
+            body = checker.expr(pdef.body, Ctx("span", params))
+        finally:
+            checker._pred_busy.pop()
         if body.type not in (T.BOOL, T.DYN, T.ERROR):
             return self.error(pdef.body.span, f"predicate `{pdef.name}` is a {body.type}, "
                               "not true/false", "a predicate must be a condition on a span")
@@ -224,7 +241,7 @@ class Checker:
         self.properties.append(self._property(decl))
 
     def _property(self, decl: A.Property) -> PropertyT:
-        severity = self._severity(decl.severity, decl.span)
+        severity = self._severity(decl.severity, decl.clause_span("severity"))
         scope, scope_key = "trace", None
         if decl.scope is not None:
             scope, scope_key = self._scope(decl.scope)
@@ -249,12 +266,22 @@ class Checker:
         elif isinstance(b, A.Follows):
             kind, target, var = "follows", b.model, b.var
             model = self._lookup_decl(b.model, A.Model, b.span, "model")
-            if model is not None and not any(isinstance(m, A.ModelVar) and m.name == b.var
-                                             for m in model.members):
-                names = [m.name for m in model.members if isinstance(m, A.ModelVar)]
+            var_types = {}
+            if isinstance(model, A.Model):
+                var_types = {m.name: self.type_ref(m.type) for m in model.members
+                             if isinstance(m, A.ModelVar)}
+            elif isinstance(model, ModelT):
+                var_types = {n: t for n, t, _ in model.vars}
+            if model is not None and b.var not in var_types:
                 self.error(b.span, f"model `{b.model}` has no variable `{b.var}`",
-                           did_you_mean(b.var, names) or f"its variables: {', '.join(names)}")
+                           did_you_mean(b.var, var_types)
+                           or f"its variables: {', '.join(var_types)}")
             body = self.expr(b.expr, Ctx("span"))
+            vt = var_types.get(b.var)
+            if vt is not None and body.type not in (T.DYN, T.ERROR) and not (
+                    T.comparable(body.type, vt) or (isinstance(T.base(vt), T.EnumType)
+                                                    and body.type == T.STRING)):
+                self.error(b.expr.span, f"`{b.var}` is a {vt}, but this observes a {body.type}")
         else:
             body = self.bool_expr(b, Ctx("property"), "a property")
             aggs = [n for n in body.walk() if n.op == "agg"]
@@ -263,7 +290,12 @@ class Checker:
                 if body.is_temporal:
                     self.error(b.span, "aggregates cannot be combined with temporal operators",
                                "write the aggregate condition as its own property")
-        if window is not None and kind not in ("aggregate", "metric"):
+                stray = _outside_aggregates(body)
+                if stray is not None:
+                    self.error(stray.span, "outside an aggregate, this property can only use "
+                               "aggregates and constants",
+                               "move the condition into the aggregate's `where`")
+        if window is not None and kind != "aggregate":
             self.error(decl.window.span, "`window` needs an aggregate in the property, "
                        "such as `count(...)` or `p99(duration)`")
         parts = self._message(decl) if decl.message else ()
@@ -288,10 +320,18 @@ class Checker:
             try:
                 expr = parse_expr(m.group(1), self.file)
             except SpecErrors as e:
-                self.error(decl.span, f"message placeholder `{{{m.group(1)}}}` does not parse: "
-                           f"{e.diagnostics[0].message}")
+                self.error(decl.clause_span("message"), f"message placeholder "
+                           f"`{{{m.group(1)}}}` does not parse: {e.diagnostics[0].message}")
                 continue
-            parts.append(self.expr(expr, Ctx("message")))
+            before = len(self.diags)
+            locals_ = {n: TExpr("var", type=m.type, payload=("metric", n))
+                       for n, m in self.metrics.items()} if decl.metric else {}
+            parts.append(self.expr(expr, Ctx("message", locals_)))
+            for i in range(before, len(self.diags)):  # point into the spec, not the placeholder
+                d = self.diags[i]
+                self.diags[i] = Diagnostic(d.severity, f"in message placeholder "
+                                           f"`{{{m.group(1)}}}`: {d.message}",
+                                           decl.clause_span("message"), d.hint)
         parts.append(text[pos:])
         return tuple(p for p in parts if p != "")
 
@@ -367,12 +407,12 @@ class Checker:
         return lit.value
 
     def _invariant(self, decl: A.Invariant) -> InvariantT:
-        severity = self._severity(decl.severity, decl.span)
+        severity = self._severity(decl.severity, decl.clause_span("severity"))
         ctx = Ctx("config")
         if decl.on is not None:
             config = self.configs.get(decl.on)
             if config is None:
-                self._lookup_decl(decl.on, A.Config, decl.span, "config")
+                self._lookup_decl(decl.on, A.Config, decl.clause_span("on"), "config")
             else:
                 ctx = Ctx("config", {b.name: TExpr("var", type=b.type,
                                                    payload=("config", decl.on, b.name))
@@ -429,7 +469,7 @@ class Checker:
     def _step_pred(self, name: str, span) -> TExpr:
         """A step matches its `step` declaration, else spans whose name is the step's name."""
         pdef = self.preds.get(name)
-        if pdef is not None and pdef.params is None:
+        if pdef is not None and pdef.is_step:
             self._check_pred_def(pdef)
             return pdef.typed
         body = TExpr("cmp", (TExpr("field", type=T.STRING, payload=((), "name")),
@@ -542,8 +582,8 @@ class Checker:
             ok = False
         elif not self._is_property(decl.on):
             names = [p.name for p in self.properties]
-            self.error(decl.span, f"policy `{decl.name}` reacts to unknown property `{decl.on}`",
-                       did_you_mean(decl.on, names))
+            self.error(decl.clause_span("on"), f"policy `{decl.name}` reacts to unknown "
+                       f"property `{decl.on}`", did_you_mean(decl.on, names))
         if decl.action is None:
             self.error(decl.span, f"policy `{decl.name}` has no `do ACTION(...)` clause")
             ok = False
@@ -565,7 +605,8 @@ class Checker:
             per = self.const_duration(decl.limit[1], "a limit window")
             if n is not None and per is not None:
                 if n < 1 or per <= 0:
-                    self.error(decl.span, "`limit N per D` needs N >= 1 and D > 0")
+                    self.error(decl.clause_span("limit"), "`limit N per D` needs N >= 1 and "
+                               "D > 0")
                 limit = (n, per)
         approve = None
         if decl.approve is not None:
@@ -616,9 +657,15 @@ class Checker:
                 else:
                     r = a % b
             except ZeroDivisionError:
+                self.fold_problem = "it divides by zero"
                 return None
             if T.base(e.type) in (T.DURATION, T.BYTES, T.INT) and isinstance(r, Fraction):
-                return int(r) if r.denominator == 1 else None
+                if r.denominator != 1:
+                    unit = {T.DURATION: "nanoseconds", T.BYTES: "bytes"}.get(
+                        T.base(e.type), "an integer")
+                    self.fold_problem = f"its value {r} is not a whole number of {unit}"
+                    return None
+                return int(r)
             return r
         return None
 
@@ -761,18 +808,20 @@ class Checker:
                 members.append((t.name, t))
         if len(members) == 1:
             return TExpr("enum", type=members[0][1], payload=(members[0][1].name, n), span=e.span)
-        if len(members) > 1:
+        if len(members) > 1 and not soft:
             return self.error(e.span, f"`{n}` is a member of several enums "
                               f"({', '.join(m[0] for m in members)})",
                               "compare it with a value of the enum you mean")
         if soft:
             return None
+        if n in self.broken:
+            return TExpr("error", type=T.ERROR, span=e.span)
         return self.error(e.span, f"unknown name `{n}`", self._suggest(n, ctx))
 
     def _suggest(self, n: str, ctx: Ctx) -> str | None:
         candidates = set(ctx.locals) | set(self.decls)
         if ctx.kind in SPANISH:
-            candidates |= set(SPAN_FIELDS)
+            candidates |= set(SPAN_FIELDS) | set(T.KIND.members) | set(T.STATUS.members)
         for t in self.enums.values():
             candidates |= set(t.members)
         hint = did_you_mean(n, candidates)
@@ -818,6 +867,8 @@ class Checker:
         return self.error(e.span, f"`.{e.name}` cannot be applied to a {base.type}")
 
     def _config_ref(self, config: str, name: str, span, ctx: Ctx) -> TExpr:
+        if ctx.config == config and name in ctx.locals:
+            return replace(ctx.locals[name], span=span)
         cfg = self.configs[config]
         b = next((b for b in cfg.bindings if b.name == name), None)
         if b is None:
@@ -881,21 +932,23 @@ class Checker:
                 return TExpr("path", type=T.DYN, payload=base.payload + ((kind, key.payload),),
                              span=e.span)
             return self.error(e.span, "a `select` path takes `[0]` or `[\"key\"]`")
-        hops, node = _parent_hops(e.base)
-        if isinstance(node, A.Name) and node.id in ("attr", "resource") \
-                and node.id not in ctx.locals:
+        target = _attr_target(e.base, ctx)
+        if target is not None:
+            hops, source = target
             if ctx.kind not in SPANISH:
-                return self.error(e.span, f"`{node.id}[...]` reads a span; it cannot be used in "
+                return self.error(e.span, f"`{source}[...]` reads a span; it cannot be used in "
                                   f"{CTX_WORDS[ctx.kind]}")
             key = self.expr(e.index, Ctx("const", ctx.locals))
+            if key.type == T.ERROR:
+                return key
             if key.op == "var" and key.payload[0] == "param":
-                key_value = None
+                key_value = None  # a parameterised predicate; the call supplies the key
             else:
                 key_value = self.fold(key)
-            if key.type != T.ERROR and not isinstance(key_value, str):
-                return self.error(e.index.span, f"`{node.id}[...]` takes a string key",
-                                  f'e.g. {node.id}["http.route"]')
-            return TExpr("attr", type=T.DYN, payload=(hops, node.id, key_value), span=e.span)
+                if not isinstance(key_value, str):
+                    return self.error(e.index.span, f"`{source}[...]` takes a string key",
+                                      f'e.g. {source}["http.route"]')
+            return TExpr("attr", type=T.DYN, payload=(hops, source, key_value), span=e.span)
         base = self.expr(e.base, ctx)
         if base.type == T.ERROR:
             return base
@@ -970,7 +1023,8 @@ class Checker:
             if typ is None:
                 return self.error(e.span, f"cannot {'add' if op == '+' else 'subtract'} a {rt} "
                                   f"{'to' if op == '+' else 'from'} a {lt}",
-                                  f"both sides must be {lt}s, e.g. {T.unit_example(lt)}")
+                                  f"both sides must be {lt} values, e.g. "
+                                  f"{T.unit_example(lt)}")
         elif op == "*":
             if lt in units and rt in units:
                 return self.error(e.span, f"cannot multiply a {lt} by a {rt}",
@@ -979,12 +1033,13 @@ class Checker:
         elif op == "/":
             if rt in units and lt != rt:
                 return self.error(e.span, f"cannot divide a {lt} by a {rt}")
-            typ = T.REAL if lt == rt and lt in units else lt if lt in units else (
-                T.CPU if T.CPU in (lt, rt) else T.REAL)
+            typ = T.REAL if lt == rt and (lt in units or lt == T.CPU) else \
+                lt if lt in units or lt == T.CPU else T.REAL
         else:  # // and %
             if lt in units or rt in units:
                 if lt != rt:
-                    return self.error(e.span, f"`{op}` needs two {lt}s or two numbers")
+                    return self.error(e.span, f"`{op}` needs two values of one unit, or two "
+                                      "integers")
                 typ = T.INT if op == "//" else lt
             elif T.REAL in (lt, rt) or T.CPU in (lt, rt):
                 return self.error(e.span, f"`{op}` is integer floor {'division' if op == '//' else 'modulo'}"
@@ -1114,8 +1169,10 @@ class Checker:
             "has_ancestor", "has_child", "linked", "has_event", "prev", "last"}
         if n in known:
             return self.error(e.span, f"`{n}(...)` cannot be used in {CTX_WORDS[ctx.kind]}")
+        if n in self.broken:
+            return TExpr("error", type=T.ERROR, span=e.span)
         return self.error(e.func.span, f"unknown function or predicate `{n}`",
-                          did_you_mean(n, known))
+                          did_you_mean(n, known | FORMULA_WORDS))
 
     def _plain_args(self, e: A.Call, n: int | tuple[int, int], what: str) -> list[A.Expr] | None:
         lo, hi = (n, n) if isinstance(n, int) else n
@@ -1288,6 +1345,31 @@ class Checker:
         return TExpr("pattern", tuple(typed), T.BOOL, (n, scope, within), e.span)
 
 
+def _outside_aggregates(e: TExpr) -> TExpr | None:
+    """A node reading span data that is not inside an aggregate, if any."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if node.op == "agg":
+            continue
+        if node.op in ("field", "attr", "pred", "has_event", "has_ancestor", "has_child",
+                       "linked", "prev", "last", "exists"):
+            return node
+        stack.extend(node.args)
+    return None
+
+
+def _attr_target(base: A.Expr, ctx: Ctx) -> tuple[tuple[str, ...], str] | None:
+    """(parent hops, "attr"|"resource") for `attr`, `parent.attr`, `parent.parent.resource`…"""
+    if isinstance(base, A.Name) and base.id in ("attr", "resource") and base.id not in ctx.locals:
+        return (), base.id
+    if isinstance(base, A.Field) and base.name in ("attr", "resource"):
+        hops, node = _parent_hops(base.base)
+        if isinstance(node, A.Name) and node.id == "parent" and "parent" not in ctx.locals:
+            return hops + ("parent",), base.name
+    return None
+
+
 def _parent_hops(e: A.Expr):
     """Strip `parent.` prefixes: `parent.parent` -> (("parent",), Name(parent))."""
     hops: tuple[str, ...] = ()
@@ -1318,10 +1400,15 @@ def regex_problem(pattern: str) -> str | None:
         import re2
     except ImportError:  # pragma: no cover - google-re2 is a dependency
         return None
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print its own copy of the error on stderr
     try:
-        re2.compile(pattern)
+        re2.compile(pattern, options)
     except Exception as e:  # re2.error
-        return str(e) or "RE2 cannot compile it"
+        text = e.args[0] if e.args else str(e)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        return str(text) or "RE2 cannot compile it"
     return None
 
 

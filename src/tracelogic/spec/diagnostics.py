@@ -73,5 +73,8 @@ def render_all(diags: Iterable[Diagnostic], sources: dict[str, str]) -> str:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A `did you mean` hint for the closest candidate, or None when nothing is close."""
-    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.7)
+    options = set(candidates)
+    if word in options:  # the word is right; it is the place that is wrong
+        return None
+    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.7)
     return f"did you mean `{close[0]}`?" if close else None

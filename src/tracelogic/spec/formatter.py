@@ -374,4 +374,13 @@ def format_module(module: A.Module, source: str) -> str:
 
 def format_text(source: str, file: str = "<spec>") -> str:
     """Format spec text; raises :class:`SpecErrors` when it does not parse."""
-    return format_module(parse_module(source, file), source)
+    from tracelogic.spec.deep import TooDeep, deep
+    from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
+    from tracelogic.errors import SourceSpan
+
+    module = parse_module(source, file)
+    try:
+        return deep(format_module, module, source)
+    except TooDeep as e:
+        raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 1, 1, 1, 1), e.hint)],
+                         {file: source}) from None

@@ -13,7 +13,8 @@ from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec.checker import Checker
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
-from tracelogic.spec.parser import parse_module
+from tracelogic.spec.deep import TooDeep, deep
+from tracelogic.spec.parser import parse_module_partial
 from tracelogic.spec.typed import Spec
 
 
@@ -39,19 +40,23 @@ class Loader:
 
     def load_text(self, text: str, file: str, base_dir: str) -> Spec | None:
         self.sources[file] = text
-        try:
-            module = parse_module(text, file)
-        except SpecErrors as e:
-            self.diags.extend(e.diagnostics)
-            return None
+        module, errors, broken = parse_module_partial(text, file)
+        self.diags.extend(errors)
         imports: dict[str, Spec] = {}
         for decl in module.decls:
             if isinstance(decl, A.Import):
                 self._import(decl, base_dir, imports)
-        checker = Checker(module, text, imports, base_dir)
-        spec = checker.run()
+        # Declarations that parsed are still checked when others did not, so that one
+        # run reports every independent error.
+        checker = Checker(module, text, imports, base_dir, broken=broken)
+        try:
+            spec = deep(checker.run)
+        except TooDeep as e:
+            span = SourceSpan(file, 1, 1, 1, 1)
+            self.diags.append(Diagnostic("error", str(e), span, e.hint))
+            return None
         self.diags.extend(checker.diags)
-        return spec
+        return None if errors else spec
 
     def load_file(self, path: str, display: str | None = None) -> Spec | None:
         real = os.path.realpath(path)

@@ -12,12 +12,13 @@ from fractions import Fraction
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput,
                              UnexpectedToken, VisitError)
 
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
+from tracelogic.spec.deep import TooDeep, deep
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean
 from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
                                      parse_bytes, parse_duration)
@@ -28,12 +29,46 @@ def grammar_text() -> str:
     return resources.files("tracelogic.spec").joinpath("grammar.lark").read_text()
 
 
+class SplitWord(UnexpectedInput):
+    """A keyword glued to what follows it, such as `andb` read where only `and` fits."""
+
+    def __init__(self, word: str, line: int, column: int, pos: int):
+        super().__init__(f"unexpected `{word}`")
+        self.word, self.line, self.column, self.pos_in_stream = word, line, column, pos
+
+
+class _KeywordBoundary:
+    """Post-lexer: a keyword must end where a word ends.
+
+    Lark's contextual lexer matches a keyword as a prefix of a longer word when a
+    name is not acceptable at that point, so `a andb` would read as `a and b`.
+    Here a keyword token immediately followed by a name character is refused.
+    """
+
+    always_accept: tuple = ()
+
+    def process(self, stream):
+        prev = None
+        for tok in stream:
+            if prev is not None and prev.type != "NAME" and prev.end_pos == tok.start_pos \
+                    and _IDENT.fullmatch(str(prev)) and _WORD_CHAR.match(str(tok)):
+                raise SplitWord(str(prev) + _IDENT_TAIL.match(str(tok)).group(0), prev.line,
+                                prev.column, prev.start_pos)
+            yield tok
+            prev = tok
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
+_IDENT_TAIL = re.compile(r"[A-Za-z0-9_]*")
+
+
 @lru_cache(maxsize=None)
 def lark_parser(strict: bool = False) -> Lark:
     """The LALR parser. Tests build it with ``strict=True`` so conflicts fail CI."""
     return Lark(grammar_text(), parser="lalr", lexer="contextual", strict=strict,
                 start=["start", "expr_start"], propagate_positions=True,
-                maybe_placeholders=True, cache=False)
+                maybe_placeholders=True, cache=False, postlex=_KeywordBoundary())
 
 
 class _BuildError(Exception):
@@ -46,7 +81,7 @@ def _unescape(body: str) -> str:
 
 
 @v_args(inline=True, meta=True)
-class _Builder(Transformer):
+class _Builder(Transformer_NonRecursive):
     """Lark tree -> AST. Each method is a one-liner into an AST constructor."""
 
     def __init__(self, file: str, line_offset: int = 0):
@@ -94,30 +129,44 @@ class _Builder(Transformer):
     def const_decl(self, meta, name, value):
         return A.Const(self._decl_name(name), value, span=self._span(meta))
 
+    def _distinct(self, toks, what: str) -> tuple[str, ...]:
+        seen: set[str] = set()
+        for t in toks:
+            if str(t) in seen:
+                self.errors.append(Diagnostic("error", f"{what} `{t}` is listed twice",
+                                              self._tok_span(t), "remove one of them"))
+            seen.add(str(t))
+        return tuple(self._decl_name(t) for t in toks)
+
     def enum_decl(self, meta, name, *members):
-        return A.Enum(self._decl_name(name), tuple(self._decl_name(m) for m in members),
+        return A.Enum(self._decl_name(name), self._distinct(members, "enum member"),
                       span=self._span(meta))
 
     def pred_decl(self, meta, name, params, body):
         return A.Pred(self._decl_name(name), params, body, span=self._span(meta))
 
     def params(self, meta, *names):
-        return tuple(self._decl_name(n) for n in names if n is not None)
+        return self._distinct([n for n in names if n is not None], "parameter")
 
     def step_decl(self, meta, name, body):
         return A.Step(self._decl_name(name), body, span=self._span(meta))
 
     # -- properties
-    def _property(self, meta, name, clauses, body, metric):
+    def _clauses(self, clauses) -> tuple[dict, tuple]:
         fields: dict = {}
-        for clause in clauses:
-            key, value, span = clause
+        spans = []
+        for key, value, span in clauses:
             if key in fields:
                 raise _BuildError(Diagnostic(
                     "error", f"the `{key}` clause is given twice", span, "keep one of them"))
             fields[key] = value
+            spans.append((key, span))
+        return fields, tuple(spans)
+
+    def _property(self, meta, name, clauses, body, metric):
+        fields, spans = self._clauses(clauses)
         return A.Property(self._decl_name(name), body, metric=metric, span=self._span(meta),
-                          **fields)
+                          clause_spans=spans, **fields)
 
     def property_decl(self, meta, name, *rest):
         *clauses, body = rest
@@ -190,8 +239,11 @@ class _Builder(Transformer):
         return A.PathSeg("key", _unescape(str(s)[1:-1]), span=self._span(meta))
 
     def invariant_decl(self, meta, name, on, severity, body):
+        spans = tuple((k, self._tok_span(t)) for k, t in (("on", on), ("severity", severity))
+                      if t is not None)
         return A.Invariant(self._decl_name(name), str(on) if on else None,
-                           str(severity) if severity else None, body, span=self._span(meta))
+                           str(severity) if severity else None, body, clause_spans=spans,
+                           span=self._span(meta))
 
     # -- theorems
     def theorem_decl(self, meta, name, variables, assuming, body):
@@ -277,15 +329,10 @@ class _Builder(Transformer):
 
     # -- healing
     def heal_decl(self, meta, name, *clauses):
-        fields: dict = {}
-        for key, value, span in clauses:
-            if key in fields:
-                raise _BuildError(Diagnostic(
-                    "error", f"the `{key}` clause is given twice", span, "keep one of them"))
-            fields[key] = value
+        fields, spans = self._clauses(clauses)
         action, args = fields.pop("do", (None, ()))
         return A.Heal(self._decl_name(name), fields.pop("on", None), action, args,
-                      span=self._span(meta), **fields)
+                      span=self._span(meta), clause_spans=spans, **fields)
 
     def heal_on(self, meta, prop):
         return ("on", prop, self._span(meta))
@@ -410,6 +457,10 @@ class _Builder(Transformer):
         return A.Literal("int", int(str(tok).replace("_", "")), str(tok), span=self._span(meta))
 
     def real_lit(self, meta, tok):
+        m = re.search(r"[eE]([+-]?\d+)$", str(tok))
+        if m and abs(int(m.group(1))) > 400:
+            raise _BuildError(Diagnostic("error", f"`{tok}` is out of range", self._tok_span(tok),
+                                         "exponents go from e-400 to e400"))
         return A.Literal("real", Fraction(str(tok).replace("_", "")), str(tok),
                          span=self._span(meta))
 
@@ -417,8 +468,9 @@ class _Builder(Transformer):
         try:
             value = parse_duration(str(tok))
         except ValueError as e:
-            raise _BuildError(Diagnostic("error", str(e), self._tok_span(tok),
-                                         "use a smaller unit, e.g. `1500us` for `1.5ms`")) from e
+            hint = "durations are whole nanoseconds" if str(tok).endswith("ns") else \
+                "use a smaller unit, e.g. `1500us` for `1.5ms`"
+            raise _BuildError(Diagnostic("error", str(e), self._tok_span(tok), hint)) from e
         return A.Literal("duration", value, str(tok), span=self._tok_span(tok))
 
     def bytes_lit(self, meta, tok):
@@ -494,6 +546,8 @@ def _describe_expected(expected: set[str]) -> list[str]:
 
 def _hint_for(token_text: str, expected: set[str], line_text: str) -> str | None:
     """Hand-written hints for the mistakes people actually make (tested in the catalogue)."""
+    if token_text in ("<=", ">=", "[") and re.search(r"\b[FGOHUWRMS]\s+\[", line_text):
+        return "write the bound right after the operator, without a space: `F[<= 2s]`"
     if token_text == "=" and any(lark_parser().get_terminal(e).pattern.value == ":="
                                  for e in expected if e != "$END"):
         return "assign with `:=`"
@@ -507,13 +561,16 @@ def _hint_for(token_text: str, expected: set[str], line_text: str) -> str | None
         return f"`{token_text}` is a reserved word; rename it, e.g. `{token_text.lower()}_`"
     if token_text.isidentifier():
         return did_you_mean(token_text, RESERVED | CONTEXTUAL)
-    if token_text == "[" and "F[" not in line_text and re.search(r"\b[FGOHUWRMS] \[", line_text):
-        return "write the bound right after the operator, without a space: `F[<= 2s]`"
     return None
 
 
 def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: int) -> Diagnostic:
     lines = text.splitlines()
+    if isinstance(err, SplitWord):
+        span = SourceSpan(file, err.line + line_offset, err.column, err.line + line_offset,
+                          err.column + len(err.word))
+        return Diagnostic("error", f"unexpected `{err.word}`", span,
+                          did_you_mean(err.word, RESERVED | CONTEXTUAL))
     line = max(getattr(err, "line", 1) or 1, 1)
     col = max(getattr(err, "column", 1) or 1, 1)
     line_text = lines[line - 1] if 0 < line <= len(lines) else ""
@@ -523,11 +580,20 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: 
         if ch == "'":
             hint = "strings use double quotes: \"...\""
         elif ch == '"':
-            hint = "a string must close on the same line; raw strings r\"...\" take no escapes"
+            bad = re.search(r'\\[^"\\nt]', line_text[col:])
+            if bad:  # point at the escape the string does not take
+                col = col + 1 + bad.start()
+                ch = line_text[col - 1:col + 1]
+                hint = ("strings take only the escapes \\\" \\\\ \\n \\t; "
+                        "write regular expressions as raw strings: r\"^\\d+$\"")
+            else:
+                hint = "a string must close on the same line"
         elif ch == "\\":
             hint = "strings take only the escapes \\\" \\\\ \\n \\t; use r\"...\" for regexes"
-        span = SourceSpan(file, line + line_offset, col, line + line_offset, col + 1)
-        return Diagnostic("error", f"unexpected character `{ch}`", span, hint)
+        what = f"escape `{ch}` in a string" if ch.startswith("\\") and len(ch) == 2 else \
+            f"character `{ch}`"
+        span = SourceSpan(file, line + line_offset, col, line + line_offset, col + len(ch))
+        return Diagnostic("error", f"unexpected {what}", span, hint)
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken)
                                           and err.token.type == "$END"):
         expected = set(getattr(err, "expected", ()) or ())
@@ -541,6 +607,19 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: 
     tok = err.token
     expected = set(err.expected)
     text_tok = str(tok)
+    start = getattr(tok, "start_pos", None)
+    if start and _WORD_CHAR.match(text_tok) and _WORD_CHAR.match(text[start - 1]):
+        # The lexer split one word after a keyword prefix (`globally` as `global` `ly`).
+        begin = start
+        while begin > 0 and _WORD_CHAR.match(text[begin - 1]):
+            begin -= 1
+        word = text[begin:start] + text_tok
+        column = tok.column - (start - begin)
+        span = SourceSpan(file, tok.line + line_offset, column, tok.line + line_offset,
+                          column + len(word))
+        close = did_you_mean(word, RESERVED | CONTEXTUAL)
+        return Diagnostic("error", f"unexpected `{word}`", span,
+                          None if close == f"did you mean `{word}`?" else close)
     span = SourceSpan(file, tok.line + line_offset, tok.column, tok.end_line + line_offset,
                       tok.end_column)
     want = _describe_expected(expected)
@@ -616,28 +695,68 @@ def _parse_chunk(text: str, file: str, line_offset: int) -> tuple[tuple, list[Di
     return decls, builder.errors
 
 
-def parse_module(text: str, file: str = "<spec>") -> A.Module:
-    """Parse a whole file. Raises :class:`SpecErrors` listing every syntax error found."""
+_DECL_NAME = re.compile(r"^[ \t]*(?:" + "|".join(_DECL_START) + r")\s+(?:invariant\s+)?"
+                        r"([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _reserved_name_before(err: UnexpectedInput, chunk: str, file: str,
+                          line_offset: int) -> Diagnostic | None:
+    """A reserved word read as a name before a syntax error is usually its cause
+    (`forall G: …` makes `G > 0` unparseable): report that instead."""
+    seen = []
     try:
-        decls, errors = _parse_chunk(text, file, 0)
+        for tok in lark_parser().parse_interactive(chunk, start="start").iter_parse():
+            seen.append(tok)
     except UnexpectedInput:
-        decls, errors = [], []
+        pass
+    for tok in seen:
+        if tok.type == "NAME" and str(tok) in RESERVED:
+            span = SourceSpan(file, tok.line + line_offset, tok.column,
+                              tok.end_line + line_offset, tok.end_column)
+            return Diagnostic("error", f"`{tok}` is a reserved word and cannot be used as a name",
+                              span, f"rename it, e.g. `{str(tok).lower()}_`")
+    return None
+
+
+def parse_module_partial(text: str, file: str = "<spec>"
+                         ) -> tuple[A.Module, list[Diagnostic], set[str]]:
+    """Parse what can be parsed: the module of the good declarations, the syntax errors, and
+    the names the broken declarations would have defined (so that uses of them are not
+    reported again as unknown names)."""
+    try:
+        decls, errors = deep(_parse_chunk, text, file, 0)
+        broken: set[str] = set()
+    except UnexpectedInput:
+        decls, errors, broken = [], [], set()
         for first_line, chunk in _chunks(text):
             try:
-                d, errs = _parse_chunk(chunk, file, first_line)
+                d, errs = deep(_parse_chunk, chunk, file, first_line)
                 decls.extend(d)
                 errors.extend(errs)
             except UnexpectedInput as err:
-                errors.append(_syntax_diagnostic(err, file, chunk, first_line))
+                errors.append(_reserved_name_before(err, chunk, file, first_line)
+                              or _syntax_diagnostic(err, file, chunk, first_line))
+                m = _DECL_NAME.match(chunk)
+                if m:
+                    broken.add(m.group(1))
         if not errors:  # the whole failed but every chunk parsed: report the whole's error
             try:
-                _parse_chunk(text, file, 0)
+                deep(_parse_chunk, text, file, 0)
             except UnexpectedInput as err:
                 errors.append(_syntax_diagnostic(err, file, text, 0))
+    except TooDeep as e:
+        span = SourceSpan(file, 1, 1, 1, 1)
+        return A.Module(file, (), span=span), [Diagnostic("error", str(e), span, e.hint)], set()
+    span = SourceSpan(file, 1, 1, text.count("\n") + 1, 1)
+    return A.Module(file, tuple(decls), _collect_comments(text), span=span), errors, broken
+
+
+def parse_module(text: str, file: str = "<spec>") -> A.Module:
+    """Parse a whole file. Raises :class:`SpecErrors` listing every syntax error found."""
+    module, errors, _ = parse_module_partial(text, file)
     if errors:
         raise SpecErrors(errors, {file: text})
-    span = SourceSpan(file, 1, 1, text.count("\n") + 1, 1)
-    return A.Module(file, tuple(decls), _collect_comments(text), span=span)
+    return module
 
 
 def parse_expr(text: str, file: str = "<formula>") -> A.Expr:
@@ -645,7 +764,10 @@ def parse_expr(text: str, file: str = "<formula>") -> A.Expr:
     builder = _Builder(file)
     try:
         tree = lark_parser().parse(text, start="expr_start")
-        expr = builder.transform(tree)
+        expr = deep(builder.transform, tree)
+    except TooDeep as e:
+        raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 1, 1, 1, 1), e.hint)],
+                         {file: text}) from None
     except UnexpectedInput as err:
         raise SpecErrors([_syntax_diagnostic(err, file, text, 0)], {file: text}) from None
     except VisitError as e:
