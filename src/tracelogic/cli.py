@@ -13,6 +13,7 @@ import sys
 from typing import Callable, Sequence, TextIO
 
 from tracelogic import __version__
+from tracelogic.errors import TracelogicError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
 
@@ -22,6 +23,8 @@ examples:
   tracelogic check shop.spec --format sarif > out.sarif
   tracelogic fmt shop.spec                        rewrite in canonical form, keeping comments
   tracelogic fmt --check specs/*.spec             exit 1 if any file would change
+  tracelogic monitor shop.spec traces.jsonl       check runtime properties over OTLP files
+  tracelogic monitor shop.spec t.pb --format json > verdicts.json
 
 exit codes: 0 all holds, 1 something failed, 2 bad spec, input or command line.
 docs: docs/language.md (the language), docs/cli.md (every command).
@@ -108,6 +111,115 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
             err.write(render_all(report.diagnostics, sources) + "\n")
         out.write(report.to_text())
     return report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
+
+
+# ------------------------------------------------------------------ monitor
+
+@command("monitor", "check a spec's runtime properties over OTLP trace (and metric) files")
+def _monitor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("traces", nargs="+", metavar="TRACES",
+                   help="OTLP/JSON (one object, or one per line), OTLP protobuf (.pb, .binpb), "
+                   "or - for stdin; JSON metrics files are recognised by their content")
+    p.add_argument("--metrics", action="append", default=[], metavar="FILE",
+                   help="an OTLP metrics file (needed for protobuf metrics; repeatable)")
+    p.add_argument("--format", choices=("text", "json", "junit", "sarif"), default="text")
+    p.add_argument("--property", action="append", default=None, metavar="NAME",
+                   help="monitor only this property (repeatable)")
+    p.add_argument("--lateness", default="30s", metavar="DURATION",
+                   help="allowed lateness for cross-trace scopes (default 30s)")
+    p.add_argument("--strict", action="store_true", help="warnings fail the run (exit 1)")
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="inconclusive or incomplete verdicts do not fail the run")
+    p.set_defaults(func=cmd_monitor)
+
+
+def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
+    from tracelogic.errors import InputError
+    from tracelogic.runtime_monitor.monitor import Monitor
+    from tracelogic.runtime_monitor.otlp import read_path
+    from tracelogic.spec.diagnostics import render_all
+    from tracelogic.spec.lexicon import parse_duration
+    from tracelogic.spec.loader import load_with_diagnostics
+
+    try:
+        lateness = parse_duration(args.lateness)
+    except ValueError:
+        err.write(f"tracelogic monitor: --lateness takes a duration such as 30s, "
+                  f"got {args.lateness!r}\n")
+        return EXIT_INPUT
+    spec, diags, sources = load_with_diagnostics(args.spec)
+    if diags:
+        err.write(render_all(diags, sources) + "\n")
+    if spec is None:
+        return EXIT_INPUT
+    try:
+        mon = Monitor(spec, properties=args.property, lateness_ns=lateness)
+    except TracelogicError as e:
+        err.write(f"tracelogic monitor: {e}\n")
+        return EXIT_INPUT
+    wanted_metrics = frozenset(m.metric for m in spec.metrics.values())
+    progress = _progress(args.traces + args.metrics, err)
+    inputs = [(t, "auto") for t in args.traces] + [(m, "metrics") for m in args.metrics]
+    for path, signal in inputs:
+        try:  # decode only the attributes the spec reads (DESIGN.md: touch only what it reads)
+            data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
+                             wanted_metrics=wanted_metrics, stats=mon.stats)
+        except InputError as e:
+            mon.input_errors.append(e)
+            continue
+        finally:
+            progress(path)
+        mon.feed(data.spans)
+        mon.feed_points(data.points)
+    if mon.missing_attrs() and "-" not in args.traces:
+        # Some attribute never appeared: read every key once, only to suggest the right name.
+        for path, signal in inputs:
+            try:
+                data = read_path(path, signal=signal, wanted_attrs=None,
+                                 wanted_metrics=frozenset())
+            except InputError:
+                continue
+            mon.note_keys(data.spans)
+    report = mon.close()
+    if args.format == "json":
+        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+    elif args.format == "junit":
+        out.write(report.to_junit())
+    elif args.format == "sarif":
+        out.write(json.dumps(report.to_sarif(__version__), indent=2) + "\n")
+    else:
+        out.write(report.to_text(color=_is_tty(out)))
+    if args.format != "text":
+        for e in report.input_errors:
+            err.write(f"error: {e}\n")
+    return report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _progress(paths: list[str], err: TextIO):
+    """A progress line on stderr for inputs larger than a few MB, on a terminal only."""
+    import os
+
+    sizes = {p: os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p)}
+    total = sum(sizes.values())
+    if total < 4 * 2**20 or not _is_tty(err):
+        return lambda path: None
+    done = [0]
+
+    def advance(path: str) -> None:
+        done[0] += sizes.get(path, 0)
+        err.write(f"\rread {done[0] / 2**20:.1f} / {total / 2**20:.1f} MiB")
+        if done[0] >= total:
+            err.write("\n")
+        err.flush()
+    return advance
 
 
 # ------------------------------------------------------------------ fmt

@@ -1,0 +1,263 @@
+"""A spec compiled for runtime monitoring: one generated module, stepped per event.
+
+:class:`CompiledSpec` generates, from the typed Spec,
+
+- ``letter(s, st, tr) -> int``: every shared atomic predicate evaluated once,
+  packed into a bit mask (bit i = global atom i);
+- per property, ``mask(g, r) -> int``: that property's letter, gathered from
+  the global mask ``g`` and the bits ``r`` of its register atoms;
+- per property with registers (``prev``/``last``), ``regs(s, st, tr, R) -> int``
+  and ``update(s, st, tr, R, first)``, which read and write the instance's
+  register list ``R``.
+
+Temporal properties then step a :class:`~tracelogic.automata.monitor.TableMonitor`
+(a table lookup) or a ``TimedMonitor``; aggregate and metric properties are
+evaluated over samples. Everything here is pure computation over spans; files,
+sockets and stores are the callers' business.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable
+
+from tracelogic.automata import compile_monitor
+from tracelogic.automata.monitor import Verdict
+from tracelogic.checkers.evaluate import EvalError, compile_expr
+from tracelogic.runtime_monitor.lower import AtomEncoder, Lowered, lower, show
+from tracelogic.runtime_monitor.predicates import CodeGen, uses_registers
+from tracelogic.runtime_monitor.spans import MISSING
+from tracelogic.spec.typed import PropertyT, Spec, TExpr
+
+SUPPORTED_KINDS = ("formula", "aggregate", "metric")
+
+
+@dataclass
+class CompiledProperty:
+    prop: PropertyT
+    index: int
+    lowered: Lowered | None = None
+    monitor: Any = None
+    mask: Callable | None = None          # (g, r) -> local mask
+    regs: Callable | None = None          # (s, st, tr, R) -> register-atom bits
+    update: Callable | None = None        # (s, st, tr, R, first) -> None
+    n_registers: int = 0
+    register_defaults: tuple = ()
+    key: Callable | None = None           # span -> scope key (or MISSING)
+    triggers: tuple[int, ...] = ()        # global atom bits whose absence makes success vacuous
+    aggregates: list = field(default_factory=list)  # (node, value_fn, where_fn)
+    body_fn: Callable | None = None       # aggregate/metric body over computed values
+    message_aggs: list = field(default_factory=list)
+    message_fns: list = field(default_factory=list)
+    unsupported: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.prop.name
+
+    @property
+    def timed(self) -> bool:
+        return self.monitor is not None and not hasattr(self.monitor, "table")
+
+
+class CompiledSpec:
+    """Every runtime property of a spec, compiled together so predicates are shared."""
+
+    def __init__(self, spec: Spec, properties: list[str] | None = None):
+        self.spec = spec
+        self.gen = CodeGen()
+        self.atoms: dict[TExpr, int] = {}
+        self.properties: list[CompiledProperty] = []
+        wanted = [p for p in spec.properties if properties is None or p.name in properties]
+        if properties is not None:
+            missing = set(properties) - {p.name for p in spec.properties}
+            if missing:
+                from tracelogic.errors import SpecError
+                names = ", ".join(sorted(missing))
+                raise SpecError(f"no property named {names} in {spec.file}",
+                                hint="properties: " + ", ".join(p.name for p in spec.properties))
+        self._sources: list[str] = []
+        encoder = AtomEncoder()
+        for i, prop in enumerate(wanted):
+            cp = CompiledProperty(prop, i)
+            if prop.kind == "formula":
+                self._formula(cp, encoder)
+            elif prop.kind in ("aggregate", "metric"):
+                self._aggregate(cp)
+            else:
+                cp.unsupported = (f"`{prop.kind}` properties are not monitored yet; "
+                                  "the verdict is inconclusive")
+            if prop.scope == "key" and prop.scope_key is not None and prop.kind != "metric":
+                cp.key = self._function(f"key{i}", self.gen.expr(prop.scope_key), "s")
+            self._messages(cp)
+            self.properties.append(cp)
+        self.letter = self._letter_function()
+
+    # ------------------------------------------------------------- codegen
+    def _exec(self, source: str) -> dict:
+        self._sources.append(source)
+        ns = self.gen.namespace
+        code = compile(source, f"<tracelogic {self.spec.file}>", "exec")
+        exec(code, ns)  # generated from the typed IR only; see predicates.py
+        return ns
+
+    def _function(self, name: str, body: str, params: str) -> Callable:
+        subs = "".join(self.gen.subfunctions)
+        self.gen.subfunctions.clear()
+        ns = self._exec(f"{subs}def {name}({params}):\n    return {body}\n")
+        return ns[name]
+
+    def _global_atom(self, atom: TExpr) -> int:
+        idx = self.atoms.get(atom)
+        if idx is None:
+            idx = self.atoms[atom] = len(self.atoms)
+        return idx
+
+    def _formula(self, cp: CompiledProperty, encoder: AtomEncoder) -> None:
+        lowered = lower(cp.prop.body)
+        cp.lowered = lowered
+        cp.monitor = compile_monitor(lowered.formula, atoms=list(lowered.atoms),
+                                     encode=encoder)
+        parts, reg_atoms = [], []
+        for bit, atom in enumerate(lowered.atoms):
+            if uses_registers(atom):
+                reg_atoms.append((bit, atom))
+            else:
+                g = self._global_atom(atom)
+                parts.append(f"(((g >> {g}) & 1) << {bit})")
+        for j, (bit, _) in enumerate(reg_atoms):
+            parts.append(f"(((r >> {j}) & 1) << {bit})")
+        cp.mask = self._function(f"mask{cp.index}", " | ".join(parts) or "0", "g, r")
+        cp.triggers = tuple(self._global_atom(t) for t in lowered.triggers
+                            if not uses_registers(t))
+        if reg_atoms:
+            self._registers(cp, [a for _, a in reg_atoms])
+
+    def _registers(self, cp: CompiledProperty, atoms: list[TExpr]) -> None:
+        gen = self.gen
+        gen.registers = {}
+        checks = [f"    if {gen.expr(a)}: m |= {1 << j}" for j, a in enumerate(atoms)]
+        slots = sorted(gen.registers.items(), key=lambda kv: kv[1])
+        pre, post, defaults = [], [], []
+        for node, slot in slots:
+            value = gen.expr(node.args[0])
+            if node.op == "prev":
+                pre.append(f"    if first: R[{slot}] = {value}")
+                post.append(f"    R[{slot}] = {value}")
+                defaults.append(None)
+            else:
+                where = gen.expr(node.args[1])
+                post.append(f"    if {where}: R[{slot}] = {value}")
+                default = node.args[2]
+                defaults.append(float(default.payload) if isinstance(default.payload, Fraction)
+                                else default.payload)
+        subs = "".join(gen.subfunctions)
+        gen.subfunctions.clear()
+        i = cp.index
+        src = (f"{subs}def regs{i}(s, st, tr, R, first):\n" + ("\n".join(pre) + "\n" if pre else "")
+               + "    m = 0\n" + "\n".join(checks) + "\n    return m\n"
+               f"def update{i}(s, st, tr, R):\n" + ("\n".join(post) or "    pass") + "\n")
+        ns = self._exec(src)
+        cp.regs, cp.update = ns[f"regs{i}"], ns[f"update{i}"]
+        cp.n_registers = len(slots)
+        cp.register_defaults = tuple(defaults)
+        gen.registers = {}
+
+    def _aggregate(self, cp: CompiledProperty) -> None:
+        prop = cp.prop
+        aggs = [n for n in prop.body.walk() if n.op == "agg"]
+        for node in aggs:
+            value = self._function(f"aggv{cp.index}_{len(cp.aggregates)}",
+                                   self.gen.expr(node.args[0]), "s, st=False, tr=None")
+            where = self._function(f"aggw{cp.index}_{len(cp.aggregates)}",
+                                   self.gen.expr(node.args[1]), "s, st=False, tr=None")
+            cp.aggregates.append((node, value, where))
+        if prop.kind == "metric":
+            cp.body_fn = compile_expr(prop.body)
+            return
+        ids = {id(n): i for i, (n, _, _) in enumerate(cp.aggregates)}
+
+        def resolve(node: TExpr):
+            if node.op == "agg":
+                i = ids[id(node)]
+                return lambda env: env[("agg", i)]
+            return None
+        cp.body_fn = compile_expr(prop.body, resolve)
+
+    def _messages(self, cp: CompiledProperty) -> None:
+        for part in cp.prop.message_parts:
+            if isinstance(part, str):
+                cp.message_fns.append(part)
+            elif part.op == "agg":
+                value = self._function(f"msgv{cp.index}_{len(cp.message_fns)}",
+                                       self.gen.expr(part.args[0]), "s, st=False, tr=None")
+                where = self._function(f"msgw{cp.index}_{len(cp.message_fns)}",
+                                       self.gen.expr(part.args[1]), "s, st=False, tr=None")
+                cp.message_fns.append(("agg", part.payload, value, where))
+            elif part.op == "var":
+                cp.message_fns.append(("metric", part.payload[1]))
+            else:
+                fn = self._function(f"msg{cp.index}_{len(cp.message_fns)}",
+                                    self.gen.expr(part), "s, st=False, tr=None")
+                cp.message_fns.append(("span", fn))
+
+    def _letter_function(self) -> Callable:
+        gen = self.gen
+        lines = [f"    if {gen.expr(a)}: m |= {1 << i}" for a, i in self.atoms.items()]
+        subs = "".join(gen.subfunctions)
+        gen.subfunctions.clear()
+        ns = self._exec(f"{subs}def letter(s, st, tr):\n    m = 0\n" + "\n".join(lines)
+                        + "\n    return m\n")
+        return ns["letter"]
+
+    @property
+    def wanted_attrs(self) -> frozenset[str]:
+        """The attribute keys any predicate reads: all that decoding needs to extract."""
+        return frozenset(k for k in self.gen.attr_keys if k is not None)
+
+    @property
+    def source(self) -> str:
+        """The generated module, for `--debug` and for the curious."""
+        return "\n".join(self._sources)
+
+
+def aggregate_value(name: str, samples: list[tuple[Any, Any]], window_ns: int | None):
+    """The value of one aggregate over (value, where) samples, or None for no sample."""
+    if name in ("count", "fraction", "per_second"):
+        hits = sum(1 for v, w in samples if w and v is True)
+        if name == "count":
+            return hits
+        if not samples:
+            return None
+        if name == "fraction":
+            return hits / len(samples)
+        return hits / (window_ns / 1e9) if window_ns else None
+    values = [v for v, w in samples if w and v is not MISSING and v is not None
+              and not isinstance(v, bool)]
+    if name in ("count_distinct", "distinct"):
+        distinct = sorted({v for v, w in samples if w and v is not MISSING and v is not None},
+                          key=str)
+        return len(distinct) if name == "count_distinct" else ", ".join(map(str, distinct))
+    nums = [v for v in values if isinstance(v, (int, float))]
+    if not nums:
+        return None
+    if name == "avg":
+        return sum(nums) / len(nums)
+    if name == "min":
+        return min(nums)
+    if name == "max":
+        return max(nums)
+    if name.startswith("p"):
+        q = int(name[1:]) / 100
+        ordered = sorted(nums)
+        # nearest-rank percentile: the smallest value with at least q of the samples at or below
+        import math
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    raise ValueError(name)
+
+
+def verdict_of(value: Any) -> Verdict:
+    return Verdict(value) if not isinstance(value, Verdict) else value
+
+
+__all__ = ["CompiledSpec", "CompiledProperty", "aggregate_value", "EvalError", "show"]

@@ -1,0 +1,527 @@
+"""The streaming Monitor API: spans in, verdicts and violations with evidence out.
+
+    mon = tracelogic.load("shop.spec").monitor()
+    mon.feed(spans)            # SDK ReadableSpans or tracelogic Spans
+    mon.feed_otlp(data)        # an ExportTraceServiceRequest (protobuf bytes)
+    report = mon.close()       # everything is complete at close (file mode)
+
+Per-trace properties are decided on each assembled trace (SPEC-LANGUAGE.md §3:
+never in arrival order). Cross-trace scopes (``per attr[...]``, ``per service``,
+``global``) receive the events of every assembled trace in timestamp order;
+in file mode the whole input is sorted first, so nothing is late.
+"""
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from tracelogic.automata.monitor import Verdict
+from tracelogic.errors import InputError
+from tracelogic.runtime_monitor.assembly import Assembler
+from tracelogic.runtime_monitor.engine import (CompiledProperty, CompiledSpec, EvalError,
+                                               aggregate_value)
+from tracelogic.runtime_monitor.events import Event, Trace
+from tracelogic.runtime_monitor.otlp import DecodeStats, decode_traces_pb
+from tracelogic.runtime_monitor.report import (MonitorReport, PropertyResult, Violation,
+                                               scope_text)
+from tracelogic.runtime_monitor.spans import MISSING, Span, from_sdk
+from tracelogic.spec.typed import Spec
+
+_END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
+
+
+class _Instance:
+    """One scope instance of one temporal property: a monitor state plus evidence."""
+
+    __slots__ = ("key", "state", "R", "first", "decided_at", "raised_at", "last", "trigger",
+                 "trace_ids", "partial", "late", "events")
+
+    def __init__(self, key: str, cp: CompiledProperty):
+        self.key = key
+        self.state = cp.monitor.initial
+        self.R = list(cp.register_defaults)
+        self.first = True
+        self.decided_at: Event | None = None
+        self.raised_at: Event | None = None
+        self.last: Event | None = None
+        self.trigger = False
+        self.trace_ids: dict[str, None] = {}
+        self.partial = False
+        self.late = False
+        self.events = 0
+
+
+@dataclass
+class _Samples:
+    """Aggregate samples of one instance: (time, span, per-aggregate (value, where))."""
+
+    key: str
+    rows: list = field(default_factory=list)
+    trace_ids: dict = field(default_factory=dict)
+
+
+class Monitor:
+    """Feed spans; read verdicts. See the module docstring."""
+
+    def __init__(self, spec: Spec, *, properties: list[str] | None = None,
+                 lateness_ns: int = 30 * 10**9, max_open_traces: int = 100_000,
+                 idle_ns: int = 5 * 10**9):
+        self.spec = spec
+        self.compiled = CompiledSpec(spec, properties)
+        self.stats = DecodeStats()
+        self.lateness_ns = lateness_ns
+        self.assembler = Assembler(idle_ns=idle_ns, max_open_traces=max_open_traces,
+                                   stats=self.stats)
+        self._instances: list[dict[str, _Instance]] = [{} for _ in self.compiled.properties]
+        self._samples: list[dict[str, _Samples]] = [{} for _ in self.compiled.properties]
+        self._cross: list[tuple] = []  # (time, trace_id, index, event, g, trace)
+        self._points: list = []        # metric data points
+        self._traces = 0
+        self._spans = 0
+        self._incomplete: list[tuple[str, str]] = []  # (trace_id, reason)
+        self._seen_keys: set[str] = set()
+        self._all_keys: set[str] = set()
+        self._closed: MonitorReport | None = None
+        self.input_errors: list[InputError] = []
+
+    # ------------------------------------------------------------- input
+    @property
+    def wanted_attrs(self) -> frozenset[str]:
+        return self.compiled.wanted_attrs
+
+    def feed(self, spans: Iterable[Any]) -> None:
+        """Spans from the OpenTelemetry SDK (ReadableSpan) or tracelogic :class:`Span`s."""
+        items = list(spans)
+        ours = [s for s in items if isinstance(s, Span)]
+        sdk = [s for s in items if not isinstance(s, Span)]
+        if sdk:
+            ours += from_sdk(sdk, stats=self.stats)
+        self._add(ours)
+
+    def feed_otlp(self, data: bytes, *, source: str = "<otlp>") -> None:
+        """One serialized ExportTraceServiceRequest."""
+        try:
+            spans = decode_traces_pb(data, wanted_attrs=None, stats=self.stats, source=source)
+        except InputError as e:
+            self.input_errors.append(e)
+            return
+        self._add(spans)
+
+    def feed_points(self, points: Iterable[Any]) -> None:
+        """OTLP metric data points, for `metric invariant` properties."""
+        self._points.extend(points)
+
+    def _add(self, spans: list[Span]) -> None:
+        self._spans += len(spans)
+        for s in spans:
+            self._seen_keys.update(s.attrs)
+            self._seen_keys.update(s.resource)
+        for result in self.assembler.add(spans) or ():
+            self._assembled(result)
+
+    # ------------------------------------------------------------- traces
+    def _assembled(self, result: Any) -> None:
+        if result.outcome != "complete":
+            self._incomplete.append((result.trace_id, result.reason))
+            return
+        self.process_trace(result.trace)
+
+    def process_trace(self, trace: Trace) -> None:
+        """Decide every per-trace property on one assembled trace; queue cross-trace events."""
+        self._traces += 1
+        events = trace.events
+        if not events:
+            return
+        letter = self.compiled.letter
+        gs = [letter(ev.span, ev.is_start, trace) for ev in events]
+        trace_id = events[0].span.trace_id
+        partial = trace.is_partial
+        cross = False
+        for cp in self.compiled.properties:
+            if cp.unsupported or cp.prop.kind == "metric":
+                continue
+            if cp.prop.scope == "trace":
+                if cp.prop.kind == "formula":
+                    inst = _Instance(trace_id, cp)
+                    inst.partial = partial
+                    self._run(cp, inst, events, gs, trace)
+                    self._instances[cp.index][trace_id] = inst
+                else:
+                    samples = _Samples(trace_id)
+                    self._sample(cp, samples, events, trace)
+                    self._samples[cp.index][trace_id] = samples
+            else:
+                cross = True
+        if cross:
+            for i, (ev, g) in enumerate(zip(events, gs)):
+                self._cross.append((ev.time_ns, trace_id, i, ev, g, trace))
+
+    def _run(self, cp: CompiledProperty, inst: _Instance, events, gs, trace) -> None:
+        """Step one instance over events (hot loop; table monitors inline the lookup)."""
+        mon = cp.monitor
+        mask = cp.mask
+        regs, update = cp.regs, cp.update
+        trig = 0
+        for t in cp.triggers:
+            trig |= 1 << t
+        R = inst.R
+        if not cp.timed:
+            table, n, decided_tab, verdicts = mon.table, mon.n_letters, mon.decided, mon.verdicts
+            pv, ps = Verdict.PRESUMABLY_VIOLATED, Verdict.PRESUMABLY_SATISFIED
+            s = inst.state
+            for ev, g in zip(events, gs):
+                r = 0
+                if regs is not None:
+                    r = regs(ev.span, ev.is_start, trace, R, inst.first)
+                    update(ev.span, ev.is_start, trace, R)
+                    inst.first = False
+                if g & trig:
+                    inst.trigger = True
+                before = s
+                s = table[before * n + mask(g, r)]
+                if inst.decided_at is None:
+                    if decided_tab[s]:
+                        inst.decided_at = ev
+                    elif verdicts[s] is pv and verdicts[before] is not pv:
+                        inst.raised_at = ev
+                inst.last = ev
+                inst.trace_ids[ev.span.trace_id] = None
+            inst.state = s
+            inst.events += len(events)
+            return
+        for ev, g in zip(events, gs):
+            r = 0
+            if regs is not None:
+                r = regs(ev.span, ev.is_start, trace, R, inst.first)
+                update(ev.span, ev.is_start, trace, R)
+                inst.first = False
+            if g & trig:
+                inst.trigger = True
+            before = mon.verdict(inst.state)
+            inst.state = mon.step(inst.state, mask(g, r), ev.time_ns)
+            if inst.decided_at is None:
+                after = mon.verdict(inst.state)
+                if after.is_final:
+                    inst.decided_at = ev
+                elif after is Verdict.PRESUMABLY_VIOLATED and before is not after:
+                    inst.raised_at = ev
+            inst.last = ev
+            inst.trace_ids[ev.span.trace_id] = None
+        inst.events += len(events)
+
+    def _sample(self, cp: CompiledProperty, samples: _Samples, events, trace) -> None:
+        """Aggregates range over spans: one sample per span, at its end event."""
+        for ev in events:
+            if ev.is_start:
+                continue
+            s = ev.span
+            row = tuple((value(s, False, trace), bool(where(s, False, trace)))
+                        for _, value, where in cp.aggregates)
+            samples.rows.append((ev.time_ns, s, row))
+            samples.trace_ids[s.trace_id] = None
+
+    # ------------------------------------------------------------- close
+    def close(self) -> MonitorReport:
+        """End of input: decide every open instance and return the report."""
+        if self._closed is not None:
+            return self._closed
+        for result in self.assembler.close() or ():
+            self._assembled(result)
+        self._run_cross()
+        report = MonitorReport(spans=self._spans)
+        for cp in self.compiled.properties:
+            report.properties.append(self._result(cp, report))
+        report.incomplete = len(self._incomplete)
+        report.dropped = getattr(self.stats, "rejected", 0)
+        report.warnings.extend(self._attribute_warnings())
+        report.warnings.extend(f"property `{cp.name}`: {cp.unsupported}"
+                               for cp in self.compiled.properties if cp.unsupported)
+        report.input_errors = [str(e) for e in self.input_errors] + [
+            str(e) for e in getattr(self.stats, "errors", [])]
+        self._closed = report
+        return report
+
+    def _run_cross(self) -> None:
+        if not self._cross:
+            return
+        self._cross.sort(key=lambda row: (row[0], row[1], row[2]))
+        for cp in self.compiled.properties:
+            if cp.unsupported or cp.prop.scope == "trace" or cp.prop.kind == "metric":
+                continue
+            groups: dict[str, list] = defaultdict(list)
+            for row in self._cross:
+                ev = row[3]
+                key = "*" if cp.prop.scope == "global" else _key_text(cp.key(ev.span))
+                if key is None:
+                    continue  # no value for the scope key: no instance (§3)
+                groups[key].append(row)
+            for key, rows in groups.items():
+                if cp.prop.kind == "formula":
+                    inst = _Instance(key, cp)
+                    for _, _, _, ev, g, trace in rows:
+                        self._run(cp, inst, [ev], [g], trace)
+                        inst.partial |= trace.is_partial
+                    self._instances[cp.index][key] = inst
+                else:
+                    samples = _Samples(key)
+                    for _, _, _, ev, g, trace in rows:
+                        self._sample(cp, samples, [ev], trace)
+                    self._samples[cp.index][key] = samples
+        self._cross.clear()
+
+    def _result(self, cp: CompiledProperty, report: MonitorReport) -> PropertyResult:
+        res = PropertyResult(cp.name, scope_text(cp.prop))
+        if cp.unsupported:
+            return res
+        if cp.prop.kind == "formula":
+            for key, inst in self._instances[cp.index].items():
+                verdict = self._final_verdict(cp, inst)
+                res.add(key, verdict)
+                if verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger:
+                    res.vacuous += 1
+                if verdict is Verdict.VIOLATED:
+                    report.violations.append(self._violation(cp, inst))
+        elif cp.prop.kind == "aggregate":
+            for key, samples in self._samples[cp.index].items():
+                verdict, violations = self._aggregate(cp, samples)
+                res.add(key, verdict)
+                report.violations.extend(violations)
+        else:
+            for key, verdict, violation in self._metric(cp):
+                res.add(key, verdict)
+                if violation is not None:
+                    report.violations.append(violation)
+        return res
+
+    def _final_verdict(self, cp: CompiledProperty, inst: _Instance) -> Verdict:
+        mon = cp.monitor
+        v = mon.verdict(inst.state)
+        if v is Verdict.INCONCLUSIVE:
+            return v
+        if v.is_final:
+            return v
+        if inst.partial or inst.late:
+            return Verdict.INCONCLUSIVE  # the missing part could change an undecided verdict
+        return Verdict.SATISFIED if mon.final(inst.state) else Verdict.VIOLATED
+
+    def _violation(self, cp: CompiledProperty, inst: _Instance) -> Violation:
+        if inst.decided_at is not None:
+            witness = [inst.decided_at]
+        else:  # an obligation still open at the end: who raised it, and where the trace ended
+            witness = [e for e in (inst.raised_at, inst.last) if e is not None]
+        spans = list(dict.fromkeys(e.span for e in witness))
+        message = self._message(cp, spans[0] if spans else None, None) or _default_message(
+            cp, witness, inst.decided_at is None)
+        return Violation(cp.prop, inst.key, list(inst.trace_ids),
+                         [s.span_id for s in spans], message, witness)
+
+    # ------------------------------------------------------------- aggregates
+    def _aggregate(self, cp: CompiledProperty, samples: _Samples):
+        window = cp.prop.window
+        rows = samples.rows
+        if not rows:
+            return Verdict.SATISFIED, []
+        rows.sort(key=lambda r: r[0])
+        if window is None:
+            windows = [(None, rows)]
+        else:
+            size, sliding = window
+            if sliding:
+                windows = []
+                lo = 0
+                for hi, (t, _, _) in enumerate(rows):
+                    while rows[lo][0] <= t - size:
+                        lo += 1
+                    windows.append(((t - size, t), rows[lo:hi + 1]))
+            else:
+                by: dict[int, list] = defaultdict(list)
+                for r in rows:
+                    by[r[0] // size].append(r)
+                windows = [((k * size, (k + 1) * size), v) for k, v in sorted(by.items())]
+        violations = []
+        for bounds, part in windows:
+            env = {}
+            empty = False
+            for i, (node, _, _) in enumerate(cp.aggregates):
+                value = aggregate_value(node.payload, [r[2][i] for r in part],
+                                        window[0] if window else _span_ns(part))
+                if value is None:
+                    empty = True
+                env[("agg", i)] = value
+            if empty:
+                continue  # an empty window neither violates nor satisfies
+            try:
+                ok = bool(cp.body_fn(env))
+            except (EvalError, TypeError):
+                ok = False
+            if not ok:
+                worst = _worst(cp, part)
+                spans = [r[1] for r in worst][:_END_MASK_MAX]
+                values = {f"{n.payload}": env[("agg", i)] for i, (n, _, _) in
+                          enumerate(cp.aggregates)}
+                message = self._message(cp, spans[0] if spans else None, part) or (
+                    f"{cp.prop.description or cp.name}: "
+                    + ", ".join(f"{k} = {_fmt(v)}" for k, v in values.items())
+                    + (f" in window [{_ts(bounds[0])}, {_ts(bounds[1])})" if bounds else ""))
+                violations.append(Violation(
+                    cp.prop, samples.key, list(dict.fromkeys(s.trace_id for s in spans)),
+                    [s.span_id for s in spans], message, [], values=values, window=bounds))
+        return (Verdict.VIOLATED if violations else Verdict.SATISFIED), violations
+
+    def _metric(self, cp: CompiledProperty):
+        """Metric invariants: at every data point, with the latest value of each metric."""
+        names = {n.payload[1]: self.spec.metrics[n.payload[1]].metric
+                 for n in cp.prop.body.walk() if n.op == "var" and n.payload[0] == "metric"}
+        by_metric = {v: k for k, v in names.items()}
+        points = sorted((p for p in self._points if p.metric in by_metric),
+                        key=lambda p: p.time_ns)
+        latest: dict[str, dict[str, Any]] = defaultdict(dict)
+        bad: dict[str, list] = defaultdict(list)
+        seen: dict[str, None] = {}
+        for p in points:
+            key = "*" if cp.prop.scope == "global" else (
+                p.service if cp.prop.scope_key is None or cp.prop.scope_key.payload[1] ==
+                "service" else _key_text(p.attr(cp.prop.scope_key.payload[2])))
+            if key is None:
+                continue
+            seen[key] = None
+            values = latest[key]
+            values[by_metric[p.metric]] = p.value
+            if len(values) < len(names):
+                continue
+            env = {("metric", n): v for n, v in values.items()}
+            try:
+                ok = bool(cp.body_fn(env))
+            except (EvalError, TypeError):
+                ok = False
+            if not ok:
+                bad[key].append((p, dict(values)))
+        for key in seen:
+            if bad[key]:
+                p, values = bad[key][0]
+                message = self._message(cp, None, None, metrics=values) or (
+                    f"{cp.prop.description or cp.name}: " + ", ".join(
+                        f"{n} = {_fmt(v)}" for n, v in values.items()) + f" at {_ts(p.time_ns)}")
+                v = Violation(cp.prop, key, [], [], message, [], values=values,
+                              points=[{"metric": q.metric, "time_unix_nano": q.time_ns,
+                                       "value": q.value, "service": q.service}
+                                      for q, _ in bad[key][:_END_MASK_MAX]])
+                yield key, Verdict.VIOLATED, v
+            else:
+                yield key, Verdict.SATISFIED, None
+
+    # ------------------------------------------------------------- messages
+    def _message(self, cp: CompiledProperty, span: Span | None, rows,
+                 metrics: dict | None = None) -> str | None:
+        if not cp.message_fns:
+            return None
+        out = []
+        for part in cp.message_fns:
+            if isinstance(part, str):
+                out.append(part)
+            elif part[0] == "span":
+                value = part[1](span) if span is not None else MISSING
+                out.append("?" if value is MISSING else _fmt(value))
+            elif part[0] == "metric":
+                out.append(_fmt((metrics or {}).get(part[1], "?")))
+            else:
+                _, name, value, where = part
+                samples = [(value(r[1]), bool(where(r[1]))) for r in (rows or [])] if rows \
+                    else []
+                if not rows and span is not None:
+                    samples = []
+                result = aggregate_value(name, samples, None)
+                out.append("?" if result is None else _fmt(result))
+        return "".join(out)
+
+    def missing_attrs(self) -> list[str]:
+        """Attribute keys the spec reads that no span so far has carried."""
+        return sorted(k for k in self.compiled.wanted_attrs if k not in self._seen_keys)
+
+    def note_keys(self, spans: Iterable[Span]) -> None:
+        """Record the attribute keys of spans (all of them), for did-you-mean suggestions."""
+        for s in spans:
+            self._all_keys.update(s.attrs)
+            self._all_keys.update(s.resource)
+
+    def _attribute_warnings(self) -> list[str]:
+        out = []
+        known = sorted(self._seen_keys | self._all_keys)
+        for key in self.missing_attrs():
+            if self._traces:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
+                hint = f"; did you mean \"{close[0]}\"?" if close else ""
+                out.append(f"attribute \"{key}\" never appeared in the input{hint}")
+        return out
+
+    # ------------------------------------------------------------- queries
+    def verdicts(self) -> dict[str, dict[str, str]]:
+        """The current (four-valued) verdict of every instance, by property and key."""
+        out: dict[str, dict[str, str]] = {}
+        for cp in self.compiled.properties:
+            if cp.prop.kind != "formula" or cp.unsupported:
+                continue
+            out[cp.name] = {k: cp.monitor.verdict(i.state).value
+                            for k, i in self._instances[cp.index].items()}
+        return out
+
+
+def _worst(cp: CompiledProperty, rows: list) -> list:
+    """The window's contributing spans, worst first."""
+    if not cp.aggregates:
+        return rows
+    node = cp.aggregates[0][0]
+    name = node.payload
+    hits = [r for r in rows if r[2][0][1]]
+    if name in ("count", "fraction", "per_second"):
+        return [r for r in hits if r[2][0][0] is True]
+    numeric = [r for r in hits if isinstance(r[2][0][0], (int, float))
+               and not isinstance(r[2][0][0], bool)]
+    reverse = name != "min"
+    return sorted(numeric, key=lambda r: r[2][0][0], reverse=reverse) or hits
+
+
+def _span_ns(rows: list) -> int | None:
+    if len(rows) < 2:
+        return None
+    return rows[-1][0] - rows[0][0] or None
+
+
+def _key_text(value: Any) -> str | None:
+    if value is MISSING or value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _ts(ns: int | None) -> str:
+    if ns is None:
+        return "?"
+    import datetime
+    return datetime.datetime.fromtimestamp(ns / 1e9, datetime.timezone.utc).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bool) -> str:
+    """The violation in words, when the property has no `message` clause."""
+    if not witness:
+        return "violated"
+    if open_at_end:
+        first = witness[0]
+        if len(witness) == 1:
+            return f"the trace ended with an obligation open (`{first.span.name}` {first.kind})"
+        return (f"obligation raised at `{first.span.name}` {first.kind} was still open when the "
+                f"trace ended at `{witness[-1].span.name}` {witness[-1].kind}")
+    ev = witness[0]
+    return f"violated at `{ev.span.name}` {ev.kind}"

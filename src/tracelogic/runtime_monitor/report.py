@@ -1,0 +1,223 @@
+"""The report of a monitoring run, in the contract of DESIGN.md (`tracelogic.monitor/1`).
+
+JSON is the stable contract (add fields, never rename; schema in
+docs/monitor.schema.json). Text is for people: per violation the property,
+its description, the key and a timeline of the witness events. JUnit makes
+each property a test case; SARIF points each violation at its property in
+the spec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from tracelogic.automata.monitor import Verdict
+from tracelogic.spec.typed import PropertyT
+
+FAILING = {"critical", "error"}
+
+
+def scope_text(prop: PropertyT) -> str:
+    if prop.scope in ("trace", "global"):
+        return prop.scope
+    key = prop.scope_key
+    if key is not None and key.op == "attr":
+        hops, source, k = key.payload
+        return ".".join(list(hops) + [f'{source}["{k}"]'])
+    if key is not None and key.op == "field":
+        return ".".join(list(key.payload[0]) + [key.payload[1]])
+    return "key"
+
+
+@dataclass
+class PropertyResult:
+    name: str
+    scope: str
+    instances: int = 0
+    vacuous: int = 0
+    results: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, key: str, verdict: Verdict) -> None:
+        self.instances += 1
+        self.results.append((key, verdict.value))
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for _, v in self.results if v == verdict)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "scope": self.scope, "instances": self.instances,
+                "vacuous": self.vacuous,
+                "results": [{"key": k, "verdict": v} for k, v in self.results]}
+
+
+@dataclass
+class Violation:
+    prop: PropertyT
+    key: str
+    trace_ids: list[str]
+    span_ids: list[str]
+    message: str
+    witness: list = field(default_factory=list)   # Events, for the text timeline
+    values: dict | None = None
+    window: tuple | None = None
+    points: list | None = None
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"property": self.prop.name, "key": self.key,
+                               "trace_ids": self.trace_ids, "span_ids": self.span_ids,
+                               "message": self.message, "severity": self.prop.severity}
+        if self.prop.owner:
+            out["owner"] = self.prop.owner
+        if self.prop.runbook:
+            out["runbook"] = self.prop.runbook
+        if self.prop.description:
+            out["description"] = self.prop.description
+        if self.witness:
+            out["events"] = [{"span_id": e.span.span_id, "event": e.kind,
+                              "time_unix_nano": e.time_ns, "name": e.span.name,
+                              "service": e.span.service} for e in self.witness]
+        if self.values is not None:
+            out["values"] = {k: _plain(v) for k, v in self.values.items()}
+        if self.window is not None:
+            out["window"] = {"start_unix_nano": self.window[0], "end_unix_nano": self.window[1]}
+        if self.points is not None:
+            out["points"] = self.points
+        return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (int, float, str, bool)) or v is None:
+        return v
+    return float(v) if hasattr(v, "numerator") else str(v)
+
+
+@dataclass
+class MonitorReport:
+    spans: int = 0
+    properties: list[PropertyResult] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    late: int = 0
+    incomplete: int = 0
+    dropped: int = 0
+    warnings: list[str] = field(default_factory=list)
+    input_errors: list[str] = field(default_factory=list)
+
+    # ---------------------------------------------------------------- verdict
+    def exit_code(self, *, strict: bool = False, allow_unknown: bool = False) -> int:
+        if self.input_errors:
+            return 2
+        for v in self.violations:
+            if v.prop.severity in FAILING or strict:
+                return 1
+        if not allow_unknown:
+            for p in self.properties:
+                if p.count("inconclusive") or p.count("incomplete"):
+                    return 1
+            if self.incomplete:
+                return 1
+        if strict and self.warnings:
+            return 1
+        return 0
+
+    def summary(self) -> dict:
+        return {"properties": len(self.properties),
+                "instances": sum(p.instances for p in self.properties),
+                "violated": sum(p.count("violated") for p in self.properties),
+                "spans": self.spans, "late": self.late, "incomplete": self.incomplete,
+                "dropped": self.dropped, "warnings": list(self.warnings)}
+
+    def to_json(self) -> dict:
+        out = {"schema": "tracelogic.monitor/1",
+               "properties": [p.to_json() for p in self.properties],
+               "violations": [v.to_json() for v in self.violations],
+               "summary": self.summary()}
+        if self.input_errors:
+            out["errors"] = list(self.input_errors)
+        return out
+
+    # ---------------------------------------------------------------- text
+    def to_text(self, color: bool = False) -> str:
+        red = (lambda s: f"\x1b[31m{s}\x1b[0m") if color else (lambda s: s)
+        green = (lambda s: f"\x1b[32m{s}\x1b[0m") if color else (lambda s: s)
+        dim = (lambda s: f"\x1b[2m{s}\x1b[0m") if color else (lambda s: s)
+        lines = []
+        for v in self.violations:
+            p = v.prop
+            where = f"{p.span.file}:{p.span.line}" if p.span.line else p.span.file
+            lines.append(red(f"✗ {p.name}") + f" [{p.severity}] key {v.key}  ({where})")
+            if p.description:
+                lines.append(f"  {p.description}")
+            lines.append(f"  {v.message}")
+            if v.witness:
+                lines.extend("  " + row for row in timeline(v.witness))
+            elif v.span_ids:
+                lines.append(dim("  spans: " + ", ".join(v.span_ids)))
+            if p.runbook:
+                lines.append(dim(f"  runbook: {p.runbook}"))
+        for p in self.properties:
+            bad = p.count("violated")
+            unknown = p.count("inconclusive") + p.count("incomplete")
+            mark = red("✗") if bad else ("?" if unknown else green("✓"))
+            extra = f", {p.vacuous} vacuous" if p.vacuous else ""
+            lines.append(f"{mark} {p.name} ({p.scope}): {p.instances} instance(s), "
+                         f"{bad} violated{extra}" + (f", {unknown} undecided" if unknown else ""))
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        for e in self.input_errors:
+            lines.append(f"error: {e}")
+        s = self.summary()
+        lines.append(f"{s['spans']} span(s), {s['properties']} propert(y/ies), "
+                     f"{s['instances']} instance(s), {s['violated']} violated, "
+                     f"{s['incomplete']} incomplete, {s['dropped']} dropped")
+        return "\n".join(lines) + "\n"
+
+    def to_junit(self) -> str:
+        cases = []
+        for p in self.properties:
+            failures = [v for v in self.violations if v.prop.name == p.name]
+            body = "".join(
+                f"<failure message={quoteattr(v.message)} type={quoteattr(v.prop.severity)}>"
+                f"{escape('key ' + v.key + ': spans ' + ', '.join(v.span_ids))}</failure>"
+                for v in failures)
+            cases.append(f'<testcase classname="tracelogic" name={quoteattr(p.name)}>{body}'
+                         "</testcase>")
+        n_fail = sum(1 for p in self.properties
+                     if any(v.prop.name == p.name for v in self.violations))
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                f'<testsuite name="tracelogic monitor" tests="{len(self.properties)}" '
+                f'failures="{n_fail}" errors="{len(self.input_errors)}">'
+                + "".join(cases) + "</testsuite>\n")
+
+    def to_sarif(self, version: str) -> dict:
+        from tracelogic.checkers.report import _sarif_location, Location
+
+        rules, results = {}, []
+        for v in self.violations:
+            rule = f"tracelogic/property/{v.prop.name}"
+            rules.setdefault(rule, {"id": rule, "shortDescription": {
+                "text": v.prop.description or v.prop.name}})
+            res = {"ruleId": rule, "level": "error" if v.prop.severity in FAILING else
+                   "warning" if v.prop.severity == "warning" else "note",
+                   "message": {"text": f"{v.message} (key {v.key}; spans "
+                                       f"{', '.join(v.span_ids) or '-'})"}}
+            if v.prop.span.line:
+                res["locations"] = [_sarif_location(Location.of(v.prop.span))]
+            results.append(res)
+        return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+                "runs": [{"tool": {"driver": {"name": "tracelogic", "version": version,
+                                              "rules": list(rules.values())}},
+                          "results": results}]}
+
+
+def timeline(events: list) -> list[str]:
+    """Offset ms from the first event, service, span name, start/end, status."""
+    if not events:
+        return []
+    t0 = min(e.time_ns for e in events)
+    rows = []
+    for e in sorted(events, key=lambda e: e.time_ns):
+        s = e.span
+        rows.append(f"{(e.time_ns - t0) / 1e6:>10.3f} ms  {s.service or '-':<16} "
+                    f"{s.name:<32} {e.kind:<5} {s.status}")
+    return rows
