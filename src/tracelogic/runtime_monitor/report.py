@@ -210,12 +210,13 @@ class MonitorReport:
                           "results": results}]}
 
 
-def timeline(events: list) -> list[str]:
+def timeline(events: list, header: bool = False) -> list[str]:
     """Offset ms from the first event, service, span name, start/end, status."""
     if not events:
         return []
     t0 = min(e.time_ns for e in events)
-    rows = []
+    rows = [f"{'offset ms':>13}  {'service':<16} {'span':<32} {'event':<5} status"] if header \
+        else []
     for e in sorted(events, key=lambda e: e.time_ns):
         s = e.span
         rows.append(f"{(e.time_ns - t0) / 1e6:>10.3f} ms  {s.service or '-':<16} "
