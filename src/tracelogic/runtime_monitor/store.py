@@ -1,0 +1,198 @@
+"""The durable store: violations (and, with ``--journal``, acknowledged spans) in SQLite.
+
+One SQLite file in WAL mode, shared by the sidecar, `tracelogic violations`,
+and the healing controller (which keeps its audit trail in tables of its own
+in the same file). Every write is a transaction that is committed before the
+method returns: the sidecar acknowledges a request only after
+:meth:`Store.add_violations` returned, which is what makes an acknowledged
+violation durable.
+
+Violations are deduplicated by ``(property, key, decided event)``, so a
+redelivered request or a replayed journal never records one twice.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS violations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_ns INTEGER NOT NULL,
+    property TEXT NOT NULL,
+    key TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    trace_ids TEXT NOT NULL,      -- JSON list
+    span_ids TEXT NOT NULL,       -- JSON list
+    body TEXT NOT NULL,           -- the whole violation object (monitor JSON contract)
+    dedup TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS violations_by_time ON violations (recorded_ns);
+CREATE INDEX IF NOT EXISTS violations_by_property ON violations (property, recorded_ns);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_ns INTEGER NOT NULL,
+    trace_id TEXT NOT NULL,
+    payload BLOB NOT NULL          -- one serialized ExportTraceServiceRequest
+);
+CREATE INDEX IF NOT EXISTS journal_by_trace ON journal (trace_id);
+"""
+
+
+@dataclass(frozen=True)
+class StoredViolation:
+    id: int
+    recorded_ns: int
+    body: dict
+
+    def to_json(self) -> dict:
+        return dict(self.body, id=self.id, recorded_unix_nano=self.recorded_ns)
+
+
+def dedup_key(v: dict) -> str:
+    """What makes two violations the same: property, key, and the spans that decided it."""
+    return json.dumps([v.get("property"), v.get("key"), sorted(v.get("span_ids") or []),
+                       v.get("window")], sort_keys=True)
+
+
+class Store:
+    """A SQLite file. Thread-safe: one connection per thread, writes serialized."""
+
+    def __init__(self, path: str, *, clock=time.time_ns):
+        self.path = path
+        self.clock = clock
+        self._local = threading.local()
+        self._write = threading.Lock()
+        with self._write:
+            conn = self._conn()
+            conn.executescript(_SCHEMA)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            conn.commit()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # durable at commit, also on power loss
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ------------------------------------------------------------ violations
+    def add_violations(self, violations: Iterable[dict]) -> list[int]:
+        """Record violations (monitor JSON objects) in one committed transaction.
+
+        Returns the ids of the rows that were new; duplicates are ignored.
+        """
+        rows = list(violations)
+        if not rows:
+            return []
+        now = self.clock()
+        ids = []
+        with self._write:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for v in rows:
+                    cur = conn.execute(
+                        "INSERT OR IGNORE INTO violations (recorded_ns, property, key, severity,"
+                        " message, trace_ids, span_ids, body, dedup) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (now, v["property"], v["key"], v.get("severity", "error"),
+                         v.get("message", ""), json.dumps(v.get("trace_ids", [])),
+                         json.dumps(v.get("span_ids", [])), json.dumps(v, sort_keys=True),
+                         dedup_key(v)))
+                    if cur.rowcount:
+                        ids.append(cur.lastrowid)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return ids
+
+    def violations(self, *, since_ns: int | None = None, after_id: int | None = None,
+                   prop: str | None = None, limit: int | None = None) -> list[StoredViolation]:
+        """Stored violations, oldest first, filtered by time, id and property."""
+        sql = "SELECT id, recorded_ns, body FROM violations WHERE 1=1"
+        args: list[Any] = []
+        if since_ns is not None:
+            sql += " AND recorded_ns >= ?"
+            args.append(since_ns)
+        if after_id is not None:
+            sql += " AND id > ?"
+            args.append(after_id)
+        if prop is not None:
+            sql += " AND property = ?"
+            args.append(prop)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [StoredViolation(i, t, json.loads(b))
+                for i, t, b in self._conn().execute(sql, args)]
+
+    def count_violations(self) -> int:
+        return self._conn().execute("SELECT COUNT(*) FROM violations").fetchone()[0]
+
+    def retain(self, *, max_age_ns: int | None = None, max_rows: int | None = None) -> int:
+        """Apply retention limits; returns how many violations were deleted."""
+        deleted = 0
+        with self._write:
+            conn = self._conn()
+            if max_age_ns is not None:
+                deleted += conn.execute("DELETE FROM violations WHERE recorded_ns < ?",
+                                        (self.clock() - max_age_ns,)).rowcount
+            if max_rows is not None:
+                deleted += conn.execute(
+                    "DELETE FROM violations WHERE id NOT IN "
+                    "(SELECT id FROM violations ORDER BY id DESC LIMIT ?)", (max_rows,)).rowcount
+        return deleted
+
+    # ------------------------------------------------------------ journal
+    def journal(self, entries: Iterable[tuple[str, bytes]]) -> None:
+        """Write acknowledged input first: (trace id, request bytes) pairs, one transaction."""
+        rows = [(self.clock(), tid, payload) for tid, payload in entries]
+        if not rows:
+            return
+        with self._write:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("INSERT INTO journal (received_ns, trace_id, payload) "
+                                 "VALUES (?,?,?)", rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def replay(self) -> Iterator[tuple[str, bytes]]:
+        """The journaled input, in arrival order (for a restart)."""
+        for tid, payload in self._conn().execute(
+                "SELECT trace_id, payload FROM journal ORDER BY id"):
+            yield tid, payload
+
+    def forget(self, trace_ids: Iterable[str]) -> None:
+        """Drop journal entries of traces whose verdicts are recorded."""
+        ids = [(t,) for t in trace_ids]
+        if not ids:
+            return
+        with self._write:
+            self._conn().executemany("DELETE FROM journal WHERE trace_id = ?", ids)
+
+    def journal_size(self) -> int:
+        return self._conn().execute("SELECT COUNT(*) FROM journal").fetchone()[0]
