@@ -32,6 +32,16 @@ docs: docs/language.md (the language), docs/cli.md (every command).
 
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 
+# Areas register their own subcommands with @command in these modules; a module that
+# does not exist yet is simply not offered.
+COMMAND_MODULES = (
+    "tracelogic.automata.cli",        # automaton
+    "tracelogic.models.cli",          # export
+    "tracelogic.runtime_monitor.serve_cli",  # serve, violations
+    "tracelogic.healing.cli",         # heal, audit, approve
+    "tracelogic.analysis.cli",        # analyze
+)
+
 
 def command(name: str, help: str):
     """Register a subcommand: the decorated function adds its arguments and sets `func`."""
@@ -51,7 +61,19 @@ class _UsageError(Exception):
     pass
 
 
+def _load_command_modules() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+
+
 def build_parser() -> argparse.ArgumentParser:
+    _load_command_modules()
     parser = _Parser(prog="tracelogic", description="Formal verification for systems observed "
                      "through OpenTelemetry.", epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -302,6 +324,10 @@ def run(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = Non
     if args.func is cmd_fmt:
         return cmd_fmt(args, out, err, stdin)
     return args.func(args, out, err)
+
+
+__all__ = ["COMMANDS", "EXIT_BUG", "EXIT_FAILED", "EXIT_INPUT", "EXIT_OK", "command", "main",
+           "run"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
