@@ -1,0 +1,717 @@
+"""LTL over the infinite runs of a model: our own LTL -> Büchi translation and a lasso search.
+
+Method (documented in docs/models.md):
+
+1. The formula (future operators ``X WX F G U W R M``, booleans) is put in
+   negation normal form over ``X U R``. Its maximal non-temporal subformulas are
+   **atoms**, evaluated on model states by the compiled machine. On infinite
+   runs ``WX`` is ``X``; ``F a = true U a``, ``G a = false R a``,
+   ``a W b = b R (a | b)``, ``a M b = b U (a & b)``.
+2. The **negation** is translated to a generalised Büchi automaton with the
+   on-the-fly tableau of Gerth, Peled, Vardi and Wolper (1995), as a worklist
+   (no recursion). Each node carries the literals a state must satisfy to enter
+   it; there is one acceptance set per ``U`` subformula.
+3. The product with the model's reachable state graph is explored breadth
+   first. A deadlocked state gets a self-loop, the stutter step spin also adds.
+4. Emptiness: strongly connected components (iterative Tarjan). An SCC with a
+   cycle that meets every acceptance set yields a **lasso**: the shortest prefix
+   to such an SCC, then a cycle through one state of each acceptance set.
+   Every lasso is re-checked against the formula by :func:`holds_on_lasso`, a
+   direct fixpoint evaluation of the original formula on the lasso.
+
+This is complete for finite state spaces: ``holds`` means no run violates the
+formula. When the configured state bound is reached first, a lasso found in
+the explored part is still a real counterexample; otherwise the result is
+``unknown (bound reached)``.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from tracelogic.errors import TracelogicError
+from tracelogic.models.counterexample import STUTTER, Run
+from tracelogic.models.machine import DEFAULT_STATE_BOUND, Machine, _Fault
+from tracelogic.spec.typed import TEMPORAL_OPS, TExpr
+
+__all__ = ["UnsupportedFormula", "nnf", "Tableau", "gpvw", "LtlResult", "check_ltl",
+           "holds_on_lasso", "show_formula", "uses_next"]
+
+TT, FF = ("tt",), ("ff",)
+
+
+class UnsupportedFormula(TracelogicError, ValueError):
+    """A formula construct that has no meaning over model runs here (past, metric, patterns)."""
+
+
+# ---------------------------------------------------------------- formulas
+
+
+def _and(a, b):
+    if a == FF or b == FF:
+        return FF
+    if a == TT:
+        return b
+    if b == TT or a == b:
+        return a
+    return ("and", a, b)
+
+
+def _or(a, b):
+    if a == TT or b == TT:
+        return TT
+    if a == FF:
+        return b
+    if b == FF or a == b:
+        return a
+    return ("or", a, b)
+
+
+def _is_temporal(e: TExpr) -> bool:
+    return e.is_temporal
+
+
+def nnf(e: TExpr, atoms: list[TExpr]) -> tuple:
+    """``e`` in negation normal form over X, U, R; atoms are appended to ``atoms``.
+
+    Iterative: every (node, polarity) pair is built once, children first.
+    """
+    index = {a: i for i, a in enumerate(atoms)}
+
+    def atom(node: TExpr, neg: bool) -> tuple:
+        if node.op == "lit" and isinstance(node.payload, bool):
+            return TT if node.payload != neg else FF
+        i = index.get(node)
+        if i is None:
+            i = index[node] = len(atoms)
+            atoms.append(node)
+        return ("nap" if neg else "ap", i)
+
+    def needs(node: TExpr, neg: bool) -> list[tuple[TExpr, bool]]:
+        if not _is_temporal(node):
+            return []
+        op = node.op
+        if op == "pred":
+            return [(node.args[0], neg)]
+        if op == "not":
+            return [(node.args[0], not neg)]
+        if op in ("and", "or", "X", "WX", "F", "G", "U", "R", "W", "M"):
+            return [(c, neg) for c in node.args]
+        if op == "implies":
+            return [(node.args[0], not neg), (node.args[1], neg)]
+        if op in ("iff", "xor"):
+            return [(c, p) for c in node.args for p in (False, True)]
+        if op in ("Y", "O", "H", "S"):
+            raise UnsupportedFormula(f"the past operator `{op}` has no meaning in a model check",
+                                     span=node.span, value=node)
+        if op == "pattern":
+            raise UnsupportedFormula("specification patterns are not supported in model checks "
+                                     "yet", span=node.span, value=node,
+                                     hint="write the pattern's LTL formula")
+        raise UnsupportedFormula(f"`{op}` cannot be used in an LTL model check", span=node.span,
+                                 value=node)
+
+    def combine(node: TExpr, neg: bool, r: list) -> tuple:
+        if not _is_temporal(node):
+            return atom(node, neg)
+        op = node.op
+        if op in ("pred", "not"):
+            return r[0]
+        if node.payload is not None and op in ("F", "G", "U", "W", "R", "M"):
+            raise UnsupportedFormula("metric bounds have no meaning over model runs",
+                                     span=node.span, value=node)
+        if op in ("and", "or"):
+            out = r[0]
+            for x in r[1:]:
+                out = (_or if (op == "or") != neg else _and)(out, x)
+            return out
+        if op == "implies":  # ¬a ∨ b, or a ∧ ¬b
+            return _and(r[0], r[1]) if neg else _or(r[0], r[1])
+        if op in ("iff", "xor"):
+            a0, a1, b0, b1 = r  # a, ¬a, b, ¬b
+            same = _or(_and(a0, b0), _and(a1, b1))
+            diff = _or(_and(a0, b1), _and(a1, b0))
+            return diff if (op == "iff") == neg else same
+        if op in ("X", "WX"):
+            return ("X", r[0])
+        if op == "F":
+            return ("R", FF, r[0]) if neg else ("U", TT, r[0])
+        if op == "G":
+            return ("U", TT, r[0]) if neg else ("R", FF, r[0])
+        a, b = r
+        if op == "U":
+            return ("R", a, b) if neg else ("U", a, b)
+        if op == "R":
+            return ("U", a, b) if neg else ("R", a, b)
+        if op == "W":  # a W b = b R (a | b);  ¬(a W b) = ¬b U (¬a & ¬b)
+            return ("U", b, _and(a, b)) if neg else ("R", b, _or(a, b))
+        if op == "M":  # a M b = b U (a & b);  ¬(a M b) = ¬b R (¬a | ¬b)
+            return ("R", b, _or(a, b)) if neg else ("U", b, _and(a, b))
+        raise UnsupportedFormula(f"`{op}` cannot be used in an LTL model check", value=node)
+
+    done: dict[tuple[int, bool], tuple] = {}
+    stack: list[tuple[TExpr, bool, bool]] = [(e, False, False)]
+    while stack:
+        node, neg, expanded = stack.pop()
+        key = (id(node), neg)
+        if key in done:
+            continue
+        kids = needs(node, neg)
+        if not expanded:
+            stack.append((node, neg, True))
+            stack.extend((c, p, False) for c, p in kids if (id(c), p) not in done)
+            continue
+        done[key] = combine(node, neg, [done[(id(c), p)] for c, p in kids])
+    return done[(id(e), False)]
+
+
+def negate(f: tuple) -> tuple:
+    """The NNF of ``¬f`` (iterative)."""
+    out: dict[int, tuple] = {}
+    stack = [(f, False)]
+    while stack:
+        g, expanded = stack.pop()
+        if id(g) in out:
+            continue
+        kids = [c for c in g[1:] if isinstance(c, tuple)] if g[0] not in ("ap", "nap") else []
+        if not expanded:
+            stack.append((g, True))
+            stack.extend((c, False) for c in kids)
+            continue
+        op = g[0]
+        if op == "tt":
+            r = FF
+        elif op == "ff":
+            r = TT
+        elif op == "ap":
+            r = ("nap", g[1])
+        elif op == "nap":
+            r = ("ap", g[1])
+        elif op == "and":
+            r = _or(out[id(g[1])], out[id(g[2])])
+        elif op == "or":
+            r = _and(out[id(g[1])], out[id(g[2])])
+        elif op == "X":
+            r = ("X", out[id(g[1])])
+        elif op == "U":
+            r = ("R", out[id(g[1])], out[id(g[2])])
+        else:
+            r = ("U", out[id(g[1])], out[id(g[2])])
+        out[id(g)] = r
+    return out[id(f)]
+
+
+def show_formula(f: tuple, atom_names: Sequence[str] | None = None) -> str:
+    """Fully parenthesised text of an NNF formula (iterative)."""
+    out: dict[int, str] = {}
+    stack = [(f, False)]
+    while stack:
+        g, expanded = stack.pop()
+        if id(g) in out:
+            continue
+        kids = [c for c in g[1:] if isinstance(c, tuple)] if g[0] not in ("ap", "nap") else []
+        if not expanded:
+            stack.append((g, True))
+            stack.extend((c, False) for c in kids)
+            continue
+        op = g[0]
+        if op in ("tt", "ff"):
+            s = "true" if op == "tt" else "false"
+        elif op in ("ap", "nap"):
+            name = atom_names[g[1]] if atom_names else f"p{g[1]}"
+            s = f"!({name})" if op == "nap" else f"({name})"
+        elif op == "X":
+            s = f"X {out[id(g[1])]}"
+        elif op in ("and", "or"):
+            s = f"({out[id(g[1])]} {'&' if op == 'and' else '|'} {out[id(g[2])]})"
+        else:
+            s = f"({out[id(g[1])]} {op} {out[id(g[2])]})"
+        out[id(g)] = s
+    return out[id(f)]
+
+
+def uses_next(e: TExpr) -> bool:
+    return any(n.op in ("X", "WX") for n in e.walk())
+
+
+# ---------------------------------------------------------------- GPVW tableau
+
+
+@dataclass
+class _Node:
+    incoming: set
+    new: set
+    old: set
+    nxt: set
+
+
+@dataclass
+class Tableau:
+    """A generalised Büchi automaton: node ``i`` requires ``pos[i]``/``neg[i]`` atom masks."""
+
+    pos: list[int]
+    neg: list[int]
+    succ: list[list[int]]
+    initial: list[int]
+    acceptance: list[frozenset]   # one set of nodes per U subformula (may be empty list)
+    formula: tuple
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.pos)
+
+
+def gpvw(f: tuple) -> Tableau:
+    """The GPVW tableau of NNF formula ``f`` (nodes already merged on (old, next))."""
+    INIT = -1
+    nodes: dict[tuple[frozenset, frozenset], int] = {}
+    incoming: list[set] = []
+    olds: list[frozenset] = []
+    stack = [_Node({INIT}, {f}, set(), set())]
+    while stack:
+        q = stack.pop()
+        while True:
+            if not q.new:
+                key = (frozenset(q.old), frozenset(q.nxt))
+                r = nodes.get(key)
+                if r is not None:
+                    incoming[r] |= q.incoming
+                else:
+                    r = nodes[key] = len(incoming)
+                    incoming.append(set(q.incoming))
+                    olds.append(key[0])
+                    stack.append(_Node({r}, set(q.nxt), set(), set()))
+                break
+            eta = q.new.pop()
+            op = eta[0]
+            if op in ("tt", "ff", "ap", "nap"):
+                if op == "ff":
+                    break
+                if op in ("ap", "nap") and (("nap" if op == "ap" else "ap"), eta[1]) in q.old:
+                    break
+                q.old.add(eta)
+                continue
+            if op == "and":
+                q.old.add(eta)
+                q.new |= {eta[1], eta[2]} - q.old
+                continue
+            if op == "X":
+                q.old.add(eta)
+                q.nxt.add(eta[1])
+                continue
+            # split: U, R, or
+            a, b = eta[1], eta[2]
+            if op == "U":
+                new1, next1, new2 = {a}, {eta}, {b}
+            elif op == "R":
+                new1, next1, new2 = {b}, {eta}, {a, b}
+            else:
+                new1, next1, new2 = {a}, set(), {b}
+            old = q.old | {eta}
+            q2 = _Node(set(q.incoming), q.new | (new2 - old), set(old), set(q.nxt))
+            stack.append(q2)
+            q.old = old
+            q.new = q.new | (new1 - old)
+            q.nxt = q.nxt | next1
+    n = len(incoming)
+    succ: list[list[int]] = [[] for _ in range(n)]
+    initial = []
+    for r, inc in enumerate(incoming):
+        for p in inc:
+            if p == INIT:
+                initial.append(r)
+            else:
+                succ[p].append(r)
+    pos, neg = [], []
+    for old in olds:
+        pm = nm = 0
+        for lit in old:
+            if lit[0] == "ap":
+                pm |= 1 << lit[1]
+            elif lit[0] == "nap":
+                nm |= 1 << lit[1]
+        pos.append(pm)
+        neg.append(nm)
+    untils = sorted({g for old in olds for g in old if g[0] == "U"} | _untils(f), key=repr)
+    acceptance = [frozenset(r for r, old in enumerate(olds) if u not in old or u[2] in old)
+                  for u in untils]
+    return Tableau(pos, neg, [sorted(set(s)) for s in succ], sorted(set(initial)), acceptance, f)
+
+
+def _untils(f: tuple) -> set:
+    out, stack = set(), [f]
+    while stack:
+        g = stack.pop()
+        if g[0] in ("ap", "nap", "tt", "ff"):
+            continue
+        if g[0] == "U":
+            out.add(g)
+        stack.extend(c for c in g[1:] if isinstance(c, tuple))
+    return out
+
+
+# ---------------------------------------------------------------- product and emptiness
+
+
+@dataclass
+class LtlResult:
+    status: str                    # "holds" | "fails" | "unknown" | "error"
+    run: Run | None = None
+    reason: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    error: Any = None              # ModelRuntimeError
+
+
+def _tarjan(n: int, succ: Sequence[Sequence[int]]) -> list[int]:
+    """SCC id of every node (iterative Tarjan)."""
+    index = [-1] * n
+    low = [0] * n
+    on = [False] * n
+    comp = [-1] * n
+    stack: list[int] = []
+    counter = 0
+    ncomp = 0
+    for root in range(n):
+        if index[root] != -1:
+            continue
+        work = [(root, 0)]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on[root] = True
+        while work:
+            v, i = work[-1]
+            if i < len(succ[v]):
+                work[-1] = (v, i + 1)
+                w = succ[v][i]
+                if index[w] == -1:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on[w] = True
+                    work.append((w, 0))
+                elif on[w]:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    u = work[-1][0]
+                    low[u] = min(low[u], low[v])
+                if low[v] == index[v]:
+                    while True:
+                        w = stack.pop()
+                        on[w] = False
+                        comp[w] = ncomp
+                        if w == v:
+                            break
+                    ncomp += 1
+    return comp
+
+
+def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BOUND,
+              verify: bool = True) -> LtlResult:
+    """Does every infinite run of ``machine`` (deadlocks stutter) satisfy ``formula``?"""
+    atoms: list[TExpr] = []
+    f = nnf(formula, atoms)
+    tab = gpvw(negate(f))
+    preds = [machine.predicate(a) for a in atoms]
+    succ_fn = machine._succ
+
+    # model states, discovered on demand
+    mstates: list[tuple] = []
+    mindex: dict[tuple, int] = {}
+    masks: list[int] = []
+    msucc: list[list[tuple[int, int]] | None] = []
+
+    def model_state(s: tuple) -> int:
+        i = mindex.get(s)
+        if i is None:
+            i = mindex[s] = len(mstates)
+            mstates.append(s)
+            m = 0
+            for k, p in enumerate(preds):
+                if p(s):
+                    m |= 1 << k
+            masks.append(m)
+            msucc.append(None)
+        return i
+
+    def model_succ(i: int) -> list[tuple[int, int]]:
+        row = msucc[i]
+        if row is None:
+            nexts = succ_fn(mstates[i])  # _Fault propagates to the caller
+            row = [(a, model_state(t)) for a, t in nexts] if nexts else [(-2, i)]
+            msucc[i] = row
+        return row
+
+    def fits(mi: int, q: int) -> bool:
+        m = masks[mi]
+        return (m & tab.pos[q]) == tab.pos[q] and not (m & tab.neg[q])
+
+    # product nodes (model state, tableau node), BFS
+    pindex: dict[tuple[int, int], int] = {}
+    pnodes: list[tuple[int, int]] = []
+    parent: list[int] = []
+    pvia: list[int] = []
+    psucc: list[list[tuple[int, int]]] = []  # (action, product node)
+    complete = True
+    error = None
+    m0 = model_state(machine.init)
+    queue: deque[int] = deque()
+    for q in tab.initial:
+        if fits(m0, q) and (m0, q) not in pindex:
+            pindex[(m0, q)] = len(pnodes)
+            pnodes.append((m0, q))
+            parent.append(-1)
+            pvia.append(-1)
+            psucc.append([])
+            queue.append(pindex[(m0, q)])
+    while queue:
+        p = queue.popleft()
+        mi, q = pnodes[p]
+        try:
+            row = model_succ(mi)
+        except _Fault as fault:
+            error = (machine._error(fault, mstates[mi]), p)
+            break
+        if len(mstates) > bound:
+            complete = False
+            break
+        for a, mj in row:
+            for q2 in tab.succ[q]:
+                if not fits(mj, q2):
+                    continue
+                key = (mj, q2)
+                j = pindex.get(key)
+                if j is None:
+                    j = pindex[key] = len(pnodes)
+                    pnodes.append(key)
+                    parent.append(p)
+                    pvia.append(a)
+                    psucc.append([])
+                    queue.append(j)
+                psucc[p].append((a, j))
+    stats = {"states": len(mstates), "product": len(pnodes), "tableau": tab.n_nodes}
+    if error is not None:
+        err, p = error
+        run = _run_to(machine, pnodes, parent, pvia, mstates, p)
+        run.error = err.message
+        return LtlResult("error", run, reason=err.message, stats=stats, error=err)
+
+    lasso = _find_lasso(tab, pnodes, psucc, parent, pvia)
+    if lasso is not None:
+        run = _lasso_run(machine, mstates, lasso)
+        if verify:
+            if holds_on_lasso(formula, machine, run.states, run.loop_start):
+                raise AssertionError("internal error: the lasso found does not violate the formula"
+                                     f" ({run.to_json()})")
+        return LtlResult("fails", run, stats=stats)
+    if not complete:
+        return LtlResult("unknown", reason=f"bound reached: more than {bound} model states",
+                         stats=stats)
+    return LtlResult("holds", stats=stats)
+
+
+def _run_to(machine, pnodes, parent, pvia, mstates, p) -> Run:
+    path = []
+    while p != -1:
+        path.append((pvia[p], pnodes[p][0]))
+        p = parent[p]
+    path.reverse()
+    return Run(machine.var_names, [mstates[mi] for _, mi in path],
+               [None if a == -1 else _action_name(machine, a) for a, _ in path])
+
+
+def _action_name(machine: Machine, a: int) -> str:
+    return STUTTER if a == -2 else machine.action_names[a]
+
+
+def _find_lasso(tab: Tableau, pnodes, psucc, parent, pvia):
+    n = len(pnodes)
+    adj = [[j for _, j in row] for row in psucc]
+    comp = _tarjan(n, adj)
+    members: dict[int, list[int]] = {}
+    for v in range(n):
+        members.setdefault(comp[v], []).append(v)
+    acc_sets = tab.acceptance
+    good = set()
+    for c, vs in members.items():
+        vset = set(vs)
+        nontrivial = len(vs) > 1 or any(j == vs[0] for j in adj[vs[0]])
+        if not nontrivial:
+            continue
+        qs = {pnodes[v][1] for v in vs}
+        if all(qs & f for f in acc_sets):
+            good.add(c)
+    if not good:
+        return None
+    # entry: the product node of a good SCC with the smallest BFS depth (node ids are BFS order)
+    entry = min(v for v in range(n) if comp[v] in good)
+    c = comp[entry]
+    inside = set(members[c])
+
+    def bfs(src: int, is_target: Callable[[int], bool], allow_empty: bool
+            ) -> list[tuple[int, int]]:
+        """Shortest path inside the SCC from ``src`` to a target: ``[(action, node), …]``."""
+        if allow_empty and is_target(src):
+            return []
+        prev: dict[int, tuple[int, int]] = {}
+        queue: deque[int] = deque()
+        for a, j in psucc[src]:
+            if j in inside and j not in prev:
+                prev[j] = (src, a)
+                queue.append(j)
+        while queue:
+            v = queue.popleft()
+            if is_target(v):
+                path = []
+                cur = v
+                while True:
+                    u, a = prev[cur]
+                    path.append((a, cur))
+                    if u == src:
+                        return path[::-1]
+                    cur = u
+            for a, j in psucc[v]:
+                if j in inside and j not in prev:
+                    prev[j] = (v, a)
+                    queue.append(j)
+        raise AssertionError("internal error: no path inside a strongly connected component")
+
+    cycle: list[tuple[int, int]] = []
+    cur = entry
+    for f in acc_sets:
+        fset = {v for v in inside if pnodes[v][1] in f}
+        leg = bfs(cur, lambda v: v in fset, allow_empty=True)
+        cycle += leg
+        if leg:
+            cur = leg[-1][1]
+    back = bfs(cur, lambda v: v == entry, allow_empty=False)
+    cycle += back
+    # prefix: BFS tree path to the entry
+    prefix = []
+    v = entry
+    while v != -1:
+        prefix.append((pvia[v], v))
+        v = parent[v]
+    prefix.reverse()
+    # the run: prefix states (entry last), then the cycle's states except the final return
+    nodes = [v for _, v in prefix] + [v for _, v in cycle[:-1]]
+    actions = [a for a, _ in prefix] + [a for a, _ in cycle[:-1]]
+    loop_start = len(prefix) - 1
+    return ([pnodes[v][0] for v in nodes], loop_start, actions, cycle[-1][0])
+
+
+def _lasso_run(machine: Machine, mstates, lasso) -> Run:
+    mis, loop_start, actions, back = lasso
+    mis, actions = list(mis), list(actions)
+    # The product may need several turns of the model's cycle (different tableau
+    # nodes); the infinite sequence of model states is what matters, so write it
+    # with the shortest period and the shortest prefix. Same word, same verdict.
+    cyc, cyc_act = mis[loop_start:], actions[loop_start + 1:] + [back]
+    for p in range(1, len(cyc) + 1):
+        if len(cyc) % p == 0 and cyc == cyc[:p] * (len(cyc) // p) and \
+                cyc_act == cyc_act[:p] * (len(cyc) // p):
+            cyc, cyc_act = cyc[:p], cyc_act[:p]
+            break
+    mis = mis[:loop_start] + cyc
+    actions = actions[:loop_start + 1] + cyc_act[:-1]
+    back = cyc_act[-1]
+    while loop_start > 0 and mis[loop_start - 1] == mis[-1] and actions[loop_start] == back:
+        back = actions[-1]
+        mis.pop()
+        actions.pop()
+        loop_start -= 1
+    return Run(machine.var_names, [mstates[mi] for mi in mis],
+               [None if a == -1 else _action_name(machine, a) for a in actions],
+               loop_start=loop_start, loop_action=_action_name(machine, back))
+
+
+# ---------------------------------------------------------------- reference semantics
+
+
+def holds_on_lasso(formula: TExpr, machine: Machine, states: Sequence[tuple],
+                   loop_start: int) -> bool:
+    """Does the infinite word ``states[:loop_start] (states[loop_start:])^ω`` satisfy ``formula``?
+
+    The test oracle: fixpoints over the lasso's positions, straight from the
+    operator definitions of SPEC-LANGUAGE.md §3 read over infinite words
+    (``X``/``WX`` both move to the next position).
+    """
+    n = len(states)
+    nxt = [i + 1 for i in range(n - 1)] + [loop_start]
+    vals: dict[int, list[bool]] = {}
+    order: list[TExpr] = []
+    seen: set[int] = set()
+    stack: list[tuple[TExpr, bool]] = [(formula, False)]
+    while stack:  # post-order; non-temporal subformulas are leaves
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if node.is_temporal:
+            stack.extend((c, False) for c in node.args)
+    for node in order:
+        if id(node) in vals:
+            continue
+        op = node.op
+        if not node.is_temporal:
+            p = machine.predicate(node)
+            vals[id(node)] = [bool(p(s)) for s in states]
+            continue
+        a = [vals[id(c)] for c in node.args]
+        if op == "pred":
+            r = a[0]
+        elif op == "not":
+            r = [not x for x in a[0]]
+        elif op == "and":
+            r = [all(v[i] for v in a) for i in range(n)]
+        elif op == "or":
+            r = [any(v[i] for v in a) for i in range(n)]
+        elif op == "implies":
+            r = [(not x) or y for x, y in zip(a[0], a[1])]
+        elif op == "iff":
+            r = [x == y for x, y in zip(a[0], a[1])]
+        elif op == "xor":
+            r = [x != y for x, y in zip(a[0], a[1])]
+        elif op in ("X", "WX"):
+            r = [a[0][nxt[i]] for i in range(n)]
+        elif op == "F":
+            r = _lfp(n, nxt, lambda i, cur: a[0][i] or cur[nxt[i]])
+        elif op == "G":
+            r = _gfp(n, nxt, lambda i, cur: a[0][i] and cur[nxt[i]])
+        elif op == "U":
+            r = _lfp(n, nxt, lambda i, cur: a[1][i] or (a[0][i] and cur[nxt[i]]))
+        elif op == "W":
+            r = _gfp(n, nxt, lambda i, cur: a[1][i] or (a[0][i] and cur[nxt[i]]))
+        elif op == "R":  # b holds up to and including the first a; or forever
+            r = _gfp(n, nxt, lambda i, cur: a[1][i] and (a[0][i] or cur[nxt[i]]))
+        elif op == "M":
+            r = _lfp(n, nxt, lambda i, cur: a[1][i] and (a[0][i] or cur[nxt[i]]))
+        else:
+            raise UnsupportedFormula(f"`{op}` cannot be evaluated on a model run", value=node)
+        vals[id(node)] = r
+    return vals[id(formula)][0]
+
+
+def _lfp(n, nxt, f) -> list[bool]:
+    cur = [False] * n
+    while True:
+        new = [bool(f(i, cur)) for i in range(n)]
+        if new == cur:
+            return cur
+        cur = new
+
+
+def _gfp(n, nxt, f) -> list[bool]:
+    cur = [True] * n
+    while True:
+        new = [bool(f(i, cur)) for i in range(n)]
+        if new == cur:
+            return cur
+        cur = new
