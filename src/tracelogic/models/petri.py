@@ -263,6 +263,8 @@ def analyse(w: Wf, dead_steps: Iterable[str] = (), bound: int = 1_000_000) -> So
     fired = {net.graph.nodes[t]["step"] for _, _, t in lts.edges(data="transition")
              if net.graph.nodes[t]["role"] == "start"}
     never = [s for s in steps_of(w) if s not in fired]
-    # report only the first few stuck markings: the shortest paths explain the problem
+    # keep the shortest few of each, plus the first stuck marking that waits for a dead step
+    waiting_stuck = [x for x in stuck if x[1]][:1]
+    stuck = stuck[:3] + [x for x in waiting_stuck if x not in stuck[:3]]
     return Soundness(len(parent), [s for s in dead_steps if s in steps_of(w)], never,
-                     stuck[:3], deadlocks[:3], improper[:3])
+                     stuck, deadlocks[:3], improper[:3])
