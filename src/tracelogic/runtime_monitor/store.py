@@ -44,6 +44,18 @@ CREATE TABLE IF NOT EXISTS journal (
     payload BLOB NOT NULL          -- one serialized ExportTraceServiceRequest
 );
 CREATE INDEX IF NOT EXISTS journal_by_trace ON journal (trace_id);
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_ns INTEGER NOT NULL,
+    format TEXT NOT NULL,          -- "protobuf" | "json" (after gzip is undone)
+    payload BLOB NOT NULL          -- one acknowledged ExportTraceServiceRequest, as received
+);
+CREATE TABLE IF NOT EXISTS request_traces (
+    trace_id TEXT NOT NULL,
+    request_id INTEGER NOT NULL,
+    PRIMARY KEY (trace_id, request_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS request_traces_by_request ON request_traces (request_id);
 """
 
 
@@ -58,9 +70,12 @@ class StoredViolation:
 
 
 def dedup_key(v: dict) -> str:
-    """What makes two violations the same: property, key, and the spans that decided it."""
-    return json.dumps([v.get("property"), v.get("key"), sorted(v.get("span_ids") or []),
-                       v.get("window")], sort_keys=True)
+    """What makes two violations the same: property, key, and the spans that decided it
+    (for a metric invariant, which has no spans: the data points that decided it)."""
+    parts = [v.get("property"), v.get("key"), sorted(v.get("span_ids") or []), v.get("window")]
+    if not v.get("span_ids") and v.get("points"):
+        parts.append([(p.get("metric"), p.get("time_unix_nano")) for p in v["points"]])
+    return json.dumps(parts, sort_keys=True)
 
 
 class Store:
@@ -196,3 +211,71 @@ class Store:
 
     def journal_size(self) -> int:
         return self._conn().execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+
+    # ------------------------------------------------------------ request journal
+    # The sidecar journals whole requests once (not once per trace) and maps trace ids to
+    # them; a request row goes when the last of its traces is forgotten.
+    def journal_requests(self, entries: Iterable[tuple[str, bytes, Iterable[str]]]) -> None:
+        """Write acknowledged requests first, in one committed transaction:
+        ``(format, payload, trace ids)`` triples, format ``"protobuf"`` or ``"json"``."""
+        rows = list(entries)
+        if not rows:
+            return
+        now = self.clock()
+        with self._write:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for fmt, payload, tids in rows:
+                    rid = conn.execute("INSERT INTO requests (received_ns, format, payload) "
+                                       "VALUES (?,?,?)", (now, fmt, payload)).lastrowid
+                    conn.executemany("INSERT OR IGNORE INTO request_traces VALUES (?,?)",
+                                     [(t, rid) for t in dict.fromkeys(tids)])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def replay_requests(self) -> Iterator[tuple[str, bytes, frozenset[str]]]:
+        """Journaled requests in arrival order, each with the trace ids still open in it
+        (spans of other traces in the request were decided already: skip them)."""
+        conn = self._conn()
+        for rid, fmt, payload in conn.execute(
+                "SELECT id, format, payload FROM requests ORDER BY id").fetchall():
+            tids = frozenset(t for (t,) in conn.execute(
+                "SELECT trace_id FROM request_traces WHERE request_id = ?", (rid,)))
+            if tids:
+                yield fmt, payload, tids
+
+    def forget_traces(self, trace_ids: Iterable[str]) -> None:
+        """Drop traces whose verdicts are recorded; requests left with none go too."""
+        ids = [(t,) for t in dict.fromkeys(trace_ids)]
+        if not ids:
+            return
+        with self._write:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS _gone (trace_id TEXT PRIMARY KEY)")
+                conn.execute("DELETE FROM _gone")
+                conn.executemany("INSERT OR IGNORE INTO _gone VALUES (?)", ids)
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS _touched (id INTEGER PRIMARY KEY)")
+                conn.execute("DELETE FROM _touched")
+                conn.execute("INSERT OR IGNORE INTO _touched SELECT request_id FROM "
+                             "request_traces WHERE trace_id IN (SELECT trace_id FROM _gone)")
+                conn.execute("DELETE FROM request_traces WHERE trace_id IN "
+                             "(SELECT trace_id FROM _gone)")
+                conn.execute("DELETE FROM requests WHERE id IN (SELECT id FROM _touched) AND "
+                             "NOT EXISTS (SELECT 1 FROM request_traces r WHERE "
+                             "r.request_id = requests.id)")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def journaled_requests(self) -> int:
+        return self._conn().execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+
+    def journaled_traces(self) -> int:
+        return self._conn().execute(
+            "SELECT COUNT(DISTINCT trace_id) FROM request_traces").fetchone()[0]

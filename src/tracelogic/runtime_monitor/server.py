@@ -1,0 +1,542 @@
+"""The sidecar core behind `tracelogic serve`: ingest queue, engine thread, store, metrics.
+
+Receivers (``server_http.py``, ``server_grpc.py``) decode a request in their own
+thread and call :meth:`Sidecar.submit`, which either refuses it at once (the bounded
+ingest queue is full: the receiver answers 429 / ``RESOURCE_EXHAUSTED`` with a retry
+delay) or waits until the **engine thread** has processed it. The engine takes every
+queued request in one batch and, in this order:
+
+1. with ``--journal``, writes the batch's payloads to the store (one transaction);
+2. feeds the spans to the :class:`~.stream.StreamingMonitor` and polls it (idle
+   traces complete, cross-trace events are released under the watermark);
+3. commits every violation decided so far (one transaction);
+4. acknowledges the batch's requests, then logs the new violations.
+
+So a request is acknowledged only after everything it made decidable is durable
+(group commit: one fsync per batch, not per request), and a violation decided by the
+idle timer is committed before it is logged or counted anywhere. Nothing accepted is
+ever dropped: a request is either refused (and counted) or processed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tracelogic.errors import InputError, TracelogicError
+from tracelogic.runtime_monitor._otlp_common import DecodeStats
+from tracelogic.runtime_monitor.server_metrics import Registry
+from tracelogic.runtime_monitor.store import Store
+from tracelogic.runtime_monitor.stream import SECOND, StreamingMonitor
+
+__all__ = ["ServeConfig", "Sidecar", "Outcome", "JsonFormatter", "decode_request"]
+
+log = logging.getLogger("tracelogic.serve")
+
+
+@dataclass
+class ServeConfig:
+    """Every `tracelogic serve` option, with the CLI's defaults."""
+
+    spec_path: str
+    grpc: str | None = "127.0.0.1:4317"
+    http: str | None = "127.0.0.1:4318"
+    store: str = "tracelogic.db"
+    forward: str | None = None
+    journal: bool = False
+    properties: list[str] | None = None
+    lateness_ns: int = 30 * SECOND
+    idle_ns: int = 5 * SECOND
+    max_open_traces: int = 100_000
+    max_instances: int = 100_000
+    queue_spans: int = 50_000
+    max_request_bytes: int = 4 * 2**20
+    token: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    retention_age_ns: int | None = None
+    retention_rows: int | None = None
+    retry_after_s: int = 1
+    poll_interval_s: float = 0.05
+    max_connections: int = 256
+    grpc_workers: int = 16
+
+
+@dataclass
+class Outcome:
+    """What a receiver answers: ``status`` is ok | invalid | busy | unavailable."""
+
+    status: str
+    rejected: int = 0
+    message: str = ""
+    retry_after_s: int = 0
+
+
+@dataclass
+class _Item:
+    signal: str                 # "traces" | "metrics"
+    fmt: str                    # "protobuf" | "json"
+    payload: bytes
+    spans: list = field(default_factory=list)
+    points: list = field(default_factory=list)
+    n: int = 0                  # spans (or points) in it
+    enqueued: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class IngestQueue:
+    """Bounded by spans: :meth:`offer` refuses instead of blocking or dropping."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._items: deque[_Item] = deque()
+        self._size = 0
+        self._cond = threading.Condition()
+        self.closed = False
+
+    def offer(self, item: _Item) -> bool:
+        with self._cond:
+            if self.closed:
+                return False
+            # an empty queue takes any one request, so an oversized batch cannot loop on 429
+            if self._size and self._size + item.n > self.capacity:
+                return False
+            self._items.append(item)
+            self._size += item.n
+            self._cond.notify()
+            return True
+
+    def take(self, timeout: float, max_items: int = 256) -> list[_Item]:
+        with self._cond:
+            if not self._items and not self.closed:
+                self._cond.wait(timeout)
+            out = []
+            while self._items and len(out) < max_items:
+                it = self._items.popleft()
+                self._size -= it.n
+                out.append(it)
+            return out
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    @property
+    def depth(self) -> int:
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message and the record's ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+               + f".{int(record.msecs):03d}Z", "level": record.levelname.lower(),
+               "logger": record.name, "msg": record.getMessage()}
+        out.update(getattr(record, "fields", {}) or {})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def decode_request(signal: str, fmt: str, data: bytes, *, wanted_attrs: frozenset[str],
+                   wanted_metrics: frozenset[str]) -> tuple[list, DecodeStats]:
+    """Decode one OTLP request body; raises :class:`InputError` for a malformed one.
+
+    Returns the spans (or metric data points) and the stats (``rejected`` items are
+    reported back as partial success).
+    """
+    from tracelogic.runtime_monitor import metrics as M
+    from tracelogic.runtime_monitor.otlp import decode_traces_json, decode_traces_pb
+
+    stats = DecodeStats()
+    if fmt == "json":
+        try:
+            doc = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise InputError(f"malformed JSON: {e}",
+                             hint="send an OTLP/JSON ExportTraceServiceRequest object") from e
+        if signal == "traces":
+            items = decode_traces_json(doc, wanted_attrs=wanted_attrs, stats=stats,
+                                       source="request")
+        else:
+            if not isinstance(doc, dict):
+                raise InputError("expected an OTLP/JSON object with \"resourceMetrics\"")
+            items = M.decode_metrics_json(doc, wanted_attrs=wanted_attrs,
+                                          wanted_metrics=wanted_metrics, stats=stats,
+                                          source="request")
+    elif signal == "traces":
+        items = decode_traces_pb(data, wanted_attrs=wanted_attrs, stats=stats, source="request")
+    else:
+        items = M.decode_metrics_pb(data, wanted_attrs=wanted_attrs,
+                                    wanted_metrics=wanted_metrics, stats=stats, source="request")
+    if stats.errors:  # a document-level problem inside an otherwise readable request
+        raise stats.errors[0]
+    return items, stats
+
+
+class Sidecar:
+    """The running sidecar. ``start()``, then receivers call :meth:`handle`; ``stop()``.
+
+    Usable in-process (tests) as well as from `tracelogic serve` (which adds signal
+    handlers: SIGTERM calls :meth:`stop`, SIGHUP :meth:`request_reload`).
+    """
+
+    def __init__(self, config: ServeConfig, *, clock: Callable[[], int] = time.monotonic_ns):
+        import tracelogic
+
+        self.config = config
+        self.spec = tracelogic.load(config.spec_path)
+        self.sm = StreamingMonitor(self.spec, properties=config.properties,
+                                   lateness_ns=config.lateness_ns, idle_ns=config.idle_ns,
+                                   max_open_traces=config.max_open_traces,
+                                   max_instances=config.max_instances, clock=clock)
+        self.store = Store(config.store)
+        self.queue = IngestQueue(config.queue_spans)
+        self.metrics = self._registry()
+        self.forwarder = None
+        if config.forward:
+            from tracelogic.runtime_monitor.server_forward import Forwarder
+            self.forwarder = Forwarder(config.forward, self.metrics)
+        self._engine: threading.Thread | None = None
+        self._reload = threading.Event()
+        self._stopping = False
+        self._stopped = threading.Event()
+        self.ready = threading.Event()
+        self.receivers: list[Any] = []
+        self._last_retention = 0.0
+        self._engine_error: BaseException | None = None
+
+    # ------------------------------------------------------------------ metrics
+    def _registry(self) -> Registry:
+        r = Registry()
+        r.counter("tracelogic_requests_total", "OTLP export requests by signal, transport and "
+                  "outcome (ok, invalid, oversize, busy, unavailable, unauthenticated)",
+                  ("signal", "transport", "outcome"))
+        r.counter("tracelogic_spans_received_total", "spans in requests that were decoded")
+        r.counter("tracelogic_spans_decoded_total", "spans decoded into the span model")
+        r.counter("tracelogic_spans_rejected_total", "spans rejected while decoding (bad ids, "
+                  "times), reported back as partial success")
+        r.counter("tracelogic_spans_refused_total", "spans in requests refused before "
+                  "processing (the client may retry them)", ("reason",))
+        r.counter("tracelogic_spans_processed_total", "spans fed to the monitor")
+        r.counter("tracelogic_points_processed_total", "metric data points fed to the monitor")
+        r.counter("tracelogic_violations_total", "violations committed to the store",
+                  ("property",))
+        r.counter("tracelogic_forwarded_total", "requests forwarded upstream", ("outcome",))
+        r.counter("tracelogic_journal_requests_total", "requests written to the journal")
+        r.counter("tracelogic_reloads_total", "spec reloads", ("outcome",))
+        r.histogram("tracelogic_request_seconds", "from a request's arrival in the queue to "
+                    "its acknowledgement")
+        r.histogram("tracelogic_completion_to_commit_seconds", "from a trace's completion "
+                    "(handed out by the idle timer) to its verdicts being committed")
+
+        def stream_gauges() -> list[tuple[tuple, float]]:
+            return []
+        sm = lambda: self.sm  # noqa: E731 -- reload replaces self.sm's internals, not the object
+        r.gauge("tracelogic_open_traces", "traces being assembled",
+                fn=lambda: [((), sm().assembler.open_traces)])
+        r.gauge("tracelogic_open_spans", "spans buffered in open traces",
+                fn=lambda: [((), sm().assembler._open_spans)])
+        r.gauge("tracelogic_open_instances", "open cross-trace instances",
+                fn=lambda: [((), sum(len(d) for d in sm()._open))])
+        r.gauge("tracelogic_buffered_events", "cross-trace events waiting for the watermark",
+                fn=lambda: [((), len(sm()._heap))])
+        r.gauge("tracelogic_traces_completed", "traces assembled and decided",
+                fn=lambda: [((), sm().assembler.completed)])
+        r.gauge("tracelogic_traces_evicted", "traces evicted by a limit (verdict incomplete)",
+                fn=lambda: [((), sm().traces_evicted)])
+        r.gauge("tracelogic_spans_duplicate", "spans dropped as repeats (retries)",
+                fn=lambda: [((), sm().assembler.duplicates)])
+        r.gauge("tracelogic_spans_late", "spans that arrived after their trace was decided",
+                fn=lambda: [((), sm().assembler.late)])
+        r.gauge("tracelogic_events_late", "events behind the watermark for cross-trace scopes",
+                fn=lambda: [((), sm().late_events)])
+        r.gauge("tracelogic_instances_evicted", "cross-trace instances evicted (incomplete)",
+                fn=lambda: [((), sm().evicted_instances)])
+        r.gauge("tracelogic_verdicts", "verdicts by property and verdict",
+                ("property", "verdict"),
+                fn=lambda: [((p, v), n) for (p, v), n in list(sm().verdict_counts.items())])
+        r.gauge("tracelogic_queue_spans", "spans waiting in the ingest queue",
+                fn=lambda: [((), self.queue.depth)])
+        r.gauge("tracelogic_queue_capacity_spans", "the ingest queue's capacity in spans",
+                fn=lambda: [((), self.queue.capacity)])
+        r.gauge("tracelogic_journal_requests", "requests held in the journal",
+                fn=lambda: [((), self._journal_gauge())])
+        del stream_gauges
+        return r
+
+    def _journal_gauge(self) -> int:
+        return self._journal_count if self.config.journal else 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Replay the journal, start the engine, then the receivers; ready after that."""
+        self._journal_count = 0
+        if self.config.journal:
+            self._replay()
+        self._engine = threading.Thread(target=self._run_engine, name="tracelogic-engine",
+                                        daemon=True)
+        self._engine.start()
+        if self.forwarder is not None:
+            self.forwarder.start()
+        from tracelogic.runtime_monitor.server_grpc import GrpcReceiver
+        from tracelogic.runtime_monitor.server_http import HttpReceiver
+        if self.config.http:
+            self.receivers.append(HttpReceiver(self, self.config.http))
+        if self.config.grpc:
+            self.receivers.append(GrpcReceiver(self, self.config.grpc))
+        for r in self.receivers:
+            r.start()
+        self.ready.set()
+        log.info("serving", extra={"fields": {
+            "spec": self.config.spec_path, "store": self.config.store,
+            "journal": self.config.journal,
+            "listen": self.addresses(),
+            "properties": [cp.name for cp in self.sm._cps]}})
+
+    def addresses(self) -> dict[str, str]:
+        return {r.transport: r.address for r in self.receivers}
+
+    def _replay(self) -> None:
+        n_req = n_spans = 0
+        for fmt, payload, tids in self.store.replay_requests():
+            try:
+                spans, _ = decode_request("traces", fmt, payload,
+                                          wanted_attrs=self.sm.wanted_attrs,
+                                          wanted_metrics=frozenset())
+            except InputError as e:  # cannot happen for what we journaled; say so if it does
+                log.error("journal entry unreadable", extra={"fields": {"error": str(e)}})
+                continue
+            spans = [s for s in spans if s.trace_id in tids]
+            self.sm.ingest(spans)
+            n_req += 1
+            n_spans += len(spans)
+        self._journal_count = self.store.journaled_requests()
+        if n_req:
+            log.info("journal replayed", extra={"fields": {"requests": n_req, "spans": n_spans,
+                                                           "open_traces":
+                                                           self.sm.assembler.open_traces}})
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Graceful shutdown: stop accepting, drain the queue, flush, close the store.
+
+        Without ``--journal``, open traces are decided now, as at end of input (their
+        spans would otherwise be lost); with it they stay in the journal for the next start.
+        """
+        if self._stopping:
+            self._stopped.wait(grace_s + 5)
+            return
+        self._stopping = True
+        self.ready.clear()
+        log.info("shutting down", extra={"fields": {"queued_requests": len(self.queue)}})
+        for r in self.receivers:
+            r.stop_accepting()
+        self.queue.close()
+        if self._engine is not None:
+            self._engine.join()
+        for r in self.receivers:
+            r.stop(grace_s)
+        if self.forwarder is not None:
+            self.forwarder.stop(grace_s)
+        self.store.close()
+        self._stopped.set()
+        log.info("stopped", extra={"fields": self.sm.counters().to_dict()})
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    @property
+    def healthy(self) -> bool:
+        return self._engine is not None and self._engine.is_alive() and not self._engine_error
+
+    # ------------------------------------------------------------------ ingest
+    def handle(self, signal: str, fmt: str, data: bytes, transport: str) -> Outcome:
+        """Decode, enqueue, and wait for the engine to process one export request."""
+        if self._stopping:
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
+            return Outcome("unavailable", message="tracelogic is shutting down",
+                           retry_after_s=self.config.retry_after_s)
+        try:
+            items, stats = decode_request(signal, fmt, data, wanted_attrs=self.sm.wanted_attrs,
+                                          wanted_metrics=self.sm.wanted_metrics)
+        except InputError as e:
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
+            return Outcome("invalid", message=str(e))
+        if signal == "traces":
+            self.metrics.inc("tracelogic_spans_received_total", stats.received)
+            self.metrics.inc("tracelogic_spans_decoded_total", stats.decoded)
+            self.metrics.inc("tracelogic_spans_rejected_total", stats.rejected)
+            rejected = stats.rejected
+            item = _Item(signal, fmt, data, spans=items, n=len(items))
+        else:
+            rejected = stats.points_rejected
+            item = _Item(signal, fmt, data, points=items, n=len(items))
+        message = "; ".join(stats.messages[:3]) if rejected else ""
+        item.enqueued = time.perf_counter()
+        if not self.queue.offer(item):
+            reason = "shutting_down" if self.queue.closed else "queue_full"
+            if signal == "traces":
+                self.metrics.inc("tracelogic_spans_refused_total", stats.received, reason)
+            outcome = "unavailable" if self.queue.closed else "busy"
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, outcome)
+            return Outcome(outcome, message=(
+                "tracelogic is shutting down" if self.queue.closed else
+                f"the ingest queue is full ({self.queue.capacity} spans); retry later"),
+                retry_after_s=self.config.retry_after_s)
+        item.done.wait()
+        if item.error is not None:
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
+            return Outcome("unavailable", message=f"internal error: {item.error}",
+                           retry_after_s=self.config.retry_after_s)
+        self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "ok")
+        if self.forwarder is not None:
+            self.forwarder.offer(signal, fmt, data)
+        return Outcome("ok", rejected=rejected, message=message)
+
+    def refused(self, signal: str, transport: str, outcome: str) -> None:
+        """Count a request refused by a receiver before decoding (auth, size, media type)."""
+        self.metrics.inc("tracelogic_requests_total", 1, signal, transport, outcome)
+
+    # ------------------------------------------------------------------ engine
+    def _run_engine(self) -> None:
+        try:
+            while True:
+                items = self.queue.take(self.config.poll_interval_s)
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self._do_reload()
+                if not items and self.queue.closed:
+                    break
+                self._process(items)
+                self._maybe_retain()
+            self._final_flush()
+        except BaseException as e:  # never leave a receiver waiting forever
+            self._engine_error = e
+            log.exception("engine failed", extra={"fields": {"error": repr(e)}})
+            self.queue.close()
+            for it in self.queue.take(0, max_items=1 << 30):
+                it.error = e
+                it.done.set()
+            raise
+
+    def _process(self, items: list[_Item]) -> None:
+        sm = self.sm
+        store = self.store
+        try:
+            if self.config.journal:
+                entries = [(it.fmt, it.payload, {s.trace_id for s in it.spans})
+                           for it in items if it.signal == "traces" and it.spans]
+                if entries:
+                    store.journal_requests(entries)
+                    self._journal_count += len(entries)
+                    self.metrics.inc("tracelogic_journal_requests_total", len(entries))
+            spans = points = 0
+            for it in items:
+                if it.signal == "traces":
+                    sm.ingest(it.spans)
+                    spans += len(it.spans)
+                else:
+                    sm.feed_points(it.points)
+                    points += len(it.points)
+            t_poll = time.perf_counter()
+            completed = sm.poll()
+            new = self._commit()
+            t_commit = time.perf_counter()
+        except BaseException as e:
+            for it in items:
+                it.error = e
+                it.done.set()
+            raise
+        now = time.perf_counter()
+        for it in items:
+            it.done.set()
+            self.metrics.observe("tracelogic_request_seconds", now - it.enqueued)
+        self.metrics.inc("tracelogic_spans_processed_total", spans)
+        self.metrics.inc("tracelogic_points_processed_total", points)
+        if completed:
+            self.metrics.observe("tracelogic_completion_to_commit_seconds", t_commit - t_poll,
+                                 count=completed)
+        self._report(new)
+        done = sm.take_done_traces()
+        if self.config.journal and done:
+            store.forget_traces(done)
+            self._journal_count = store.journaled_requests()
+
+    def _commit(self) -> list[dict]:
+        """Commit every violation decided so far; returns the new ones (as JSON)."""
+        violations = self.sm.take_violations()
+        if not violations:
+            return []
+        bodies = [v.to_json() for v in violations]
+        ids = self.store.add_violations(bodies)
+        if len(ids) == len(bodies):
+            return [dict(b, id=i) for b, i in zip(bodies, ids)]
+        # some were already stored (a replayed journal): report only what is new
+        new = {sv.id: sv for sv in self.store.violations(after_id=min(ids) - 1)} if ids else {}
+        return [dict(new[i].body, id=i) for i in ids if i in new]
+
+    def _report(self, new: list[dict]) -> None:
+        for body in new:
+            self.metrics.inc("tracelogic_violations_total", 1, body["property"])
+            log.warning("violation", extra={"fields": {"violation": body}})
+
+    def _final_flush(self) -> None:
+        if not self.config.journal:
+            self.sm.finish()
+        new = self._commit()
+        self._report(new)
+        done = self.sm.take_done_traces()
+        if self.config.journal and done:
+            self.store.forget_traces(done)
+
+    def _maybe_retain(self) -> None:
+        c = self.config
+        if c.retention_age_ns is None and c.retention_rows is None:
+            return
+        now = time.monotonic()
+        if now - self._last_retention < 10:
+            return
+        self._last_retention = now
+        deleted = self.store.retain(max_age_ns=c.retention_age_ns, max_rows=c.retention_rows)
+        if deleted:
+            log.info("retention", extra={"fields": {"deleted": deleted}})
+
+    def _do_reload(self) -> None:
+        import tracelogic
+
+        try:
+            spec = tracelogic.load(self.config.spec_path)
+            summary = self.sm.reload(spec)
+        except (TracelogicError, OSError) as e:
+            self.metrics.inc("tracelogic_reloads_total", 1, "failed")
+            log.error("reload failed; keeping the running spec",
+                      extra={"fields": {"error": str(e)}})
+            return
+        self.spec = spec
+        self.metrics.inc("tracelogic_reloads_total", 1, "ok")
+        log.info("reloaded", extra={"fields": summary})
+
+
+def setup_logging(level: str = "info", stream: Any = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("tracelogic")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def env_token() -> str | None:
+    return os.environ.get("TRACELOGIC_TOKEN") or None
