@@ -1,0 +1,265 @@
+"""The controller's Knowledge: actions, approvals and the audit trail, in the store's SQLite file.
+
+Own tables (prefixed ``heal_``), own connection; the violations table belongs to
+:mod:`tracelogic.runtime_monitor.store`. Every write is a committed
+transaction before the method returns.
+
+- ``heal_actions``: one row per (policy, violation, mode), keyed by the
+  idempotency key. Its ``state`` goes ``planned`` → (``pending_approval`` →
+  ``approved`` | ``rejected`` | ``expired``) → ``running`` → ``executed`` |
+  ``failed``; or ``dry_run`` (would have run), ``skipped`` (an argument had no
+  value or was refused) or ``blocked`` (a guard said no).
+- ``heal_audit``: append-only events, one per decision, guard outcome,
+  approval, execution, verification and escalation.
+- ``heal_cursor``: how far ``tracelogic heal`` has read the violations table.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS heal_actions (
+    id TEXT PRIMARY KEY,              -- the idempotency key
+    created_ns INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    service TEXT NOT NULL DEFAULT '',
+    violation_id INTEGER,
+    violation TEXT NOT NULL,          -- JSON
+    args TEXT NOT NULL,               -- JSON
+    plan TEXT NOT NULL,               -- JSON
+    risk REAL NOT NULL,
+    needs_approval INTEGER NOT NULL,
+    dry_run INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    resource TEXT,
+    direction INTEGER,
+    acted_ns INTEGER,                 -- when it ran (or, in dry-run, would have run)
+    result TEXT,                      -- JSON
+    approval_expires_ns INTEGER,
+    approval_by TEXT,
+    approval_ns INTEGER,
+    approval_reason TEXT,
+    verify_deadline_ns INTEGER,
+    verification TEXT                 -- NULL | pending | recovered | failed
+);
+CREATE INDEX IF NOT EXISTS heal_actions_limit ON heal_actions (policy, dry_run, acted_ns);
+CREATE INDEX IF NOT EXISTS heal_actions_cooldown ON heal_actions (policy, target, dry_run, acted_ns);
+CREATE INDEX IF NOT EXISTS heal_actions_state ON heal_actions (state);
+CREATE TABLE IF NOT EXISTS heal_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ns INTEGER NOT NULL,
+    action_id TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    event TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    detail TEXT NOT NULL              -- JSON
+);
+CREATE INDEX IF NOT EXISTS heal_audit_by_action ON heal_audit (action_id);
+CREATE TABLE IF NOT EXISTS heal_cursor (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
+"""
+
+# Audit event names (the `heal.<event>` spans of std.healing; docs/healing.md).
+EVENTS = ("plan", "skip", "guard", "duplicate", "approval_requested", "approved", "rejected",
+          "expired", "dry_run", "execute", "verify", "escalate", "undo")
+
+ACTED_STATES = ("running", "executed", "failed", "dry_run")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    time_ns: int
+    action_id: str
+    policy: str
+    action: str
+    target: str
+    event: str
+    outcome: str
+    dry_run: bool
+    detail: dict
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "time_unix_nano": self.time_ns, "action_id": self.action_id,
+                "policy": self.policy, "action": self.action, "target": self.target,
+                "event": self.event, "outcome": self.outcome, "dry_run": self.dry_run,
+                "detail": self.detail}
+
+
+class AuditLog:
+    """The heal_* tables of one SQLite file; thread-safe (a connection per thread)."""
+
+    def __init__(self, path: str, *, clock=time.time_ns):
+        self.path = path
+        self.clock = clock
+        self._local = threading.local()
+        self.lock = threading.RLock()
+        conn = self.conn()
+        conn.executescript(_SCHEMA)
+
+    def conn(self) -> sqlite3.Connection:
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            c = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                check_same_thread=False)
+            c.row_factory = sqlite3.Row
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=FULL")
+            c.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = c
+        return c
+
+    def close(self) -> None:
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            c.close()
+            self._local.conn = None
+
+    # ------------------------------------------------------------ transactions
+    def transaction(self):
+        """``with log.transaction() as conn:`` — BEGIN IMMEDIATE … COMMIT, one writer at a time
+        across processes too (the guards read and write in one transaction)."""
+        return _Txn(self)
+
+    # ------------------------------------------------------------ audit events
+    def record(self, conn: sqlite3.Connection, *, action_id: str, policy: str, action: str,
+               target: str, event: str, outcome: str, dry_run: bool, detail: dict | None = None,
+               time_ns: int | None = None) -> None:
+        assert event in EVENTS, event
+        conn.execute("INSERT INTO heal_audit (time_ns, action_id, policy, action, target, event,"
+                     " outcome, dry_run, detail) VALUES (?,?,?,?,?,?,?,?,?)",
+                     (self.clock() if time_ns is None else time_ns, action_id, policy, action,
+                      target, event, outcome, int(dry_run),
+                      json.dumps(detail or {}, sort_keys=True, default=str)))
+
+    def events(self, *, action_id: str | None = None, after_id: int | None = None,
+               policy: str | None = None) -> list[AuditEvent]:
+        sql = "SELECT * FROM heal_audit WHERE 1=1"
+        args: list[Any] = []
+        if action_id is not None:
+            sql += " AND action_id = ?"
+            args.append(action_id)
+        if after_id is not None:
+            sql += " AND id > ?"
+            args.append(after_id)
+        if policy is not None:
+            sql += " AND policy = ?"
+            args.append(policy)
+        sql += " ORDER BY id"
+        return [AuditEvent(r["id"], r["time_ns"], r["action_id"], r["policy"], r["action"],
+                           r["target"], r["event"], r["outcome"], bool(r["dry_run"]),
+                           json.loads(r["detail"]))
+                for r in self.conn().execute(sql, args)]
+
+    # ------------------------------------------------------------ actions
+    def action(self, action_id: str, conn: sqlite3.Connection | None = None) -> dict | None:
+        row = (conn or self.conn()).execute("SELECT * FROM heal_actions WHERE id = ?",
+                                            (action_id,)).fetchone()
+        return _row(row) if row is not None else None
+
+    def actions(self, *, state: str | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM heal_actions", []
+        if state is not None:
+            sql += " WHERE state = ?"
+            args.append(state)
+        return [_row(r) for r in self.conn().execute(sql + " ORDER BY created_ns, id", args)]
+
+    def pending_approvals(self) -> list[dict]:
+        return self.actions(state="pending_approval")
+
+    # ------------------------------------------------------------ cursor
+    def cursor(self, name: str) -> int:
+        row = self.conn().execute("SELECT last_id FROM heal_cursor WHERE name = ?",
+                                  (name,)).fetchone()
+        return row[0] if row else 0
+
+    def set_cursor(self, conn: sqlite3.Connection, name: str, last_id: int) -> None:
+        conn.execute("INSERT INTO heal_cursor VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
+                     "last_id = MAX(last_id, excluded.last_id)", (name, last_id))
+
+    # ------------------------------------------------------------ approvals
+    def decide(self, action_id: str, approve: bool, *, by: str = "", reason: str = "",
+               now: int | None = None) -> tuple[bool, str]:
+        """Approve or reject a pending action. Returns ``(done, state)``: a timed-out request
+        is marked ``expired`` and can no longer be approved."""
+        now = self.clock() if now is None else now
+        with self.transaction() as conn:
+            row = self.action(action_id, conn)
+            if row is None:
+                return False, "unknown"
+            if row["state"] != "pending_approval":
+                return False, row["state"]
+            if row["approval_expires_ns"] is not None and now >= row["approval_expires_ns"]:
+                self._expire(conn, row, now)
+                return False, "expired"
+            state = "approved" if approve else "rejected"
+            conn.execute("UPDATE heal_actions SET state = ?, approval_by = ?, approval_ns = ?, "
+                         "approval_reason = ?, updated_ns = ? WHERE id = ? AND state = "
+                         "'pending_approval'", (state, by, now, reason, now, action_id))
+            self.record(conn, action_id=action_id, policy=row["policy"], action=row["action"],
+                        target=row["target"], event=state, outcome=state,
+                        dry_run=row["dry_run"], detail={"by": by, "reason": reason},
+                        time_ns=now)
+            return True, state
+
+    def expire_due(self, now: int) -> list[dict]:
+        """Mark every pending approval past its deadline ``expired`` (never executed)."""
+        with self.transaction() as conn:
+            rows = [_row(r) for r in conn.execute(
+                "SELECT * FROM heal_actions WHERE state = 'pending_approval' AND "
+                "approval_expires_ns <= ?", (now,))]
+            for row in rows:
+                self._expire(conn, row, now)
+        return rows
+
+    def _expire(self, conn: sqlite3.Connection, row: dict, now: int) -> None:
+        conn.execute("UPDATE heal_actions SET state = 'expired', updated_ns = ? WHERE id = ? "
+                     "AND state = 'pending_approval'", (now, row["id"]))
+        self.record(conn, action_id=row["id"], policy=row["policy"], action=row["action"],
+                    target=row["target"], event="expired", outcome="expired",
+                    dry_run=row["dry_run"], detail={"reason": "approval timed out; not executed",
+                                                    "expired_at": row["approval_expires_ns"]},
+                    time_ns=now)
+
+
+class _Txn:
+    def __init__(self, log: AuditLog):
+        self.log = log
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.log.lock.acquire()
+        self.conn = self.log.conn()
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.log.lock.release()
+
+
+def _row(r: sqlite3.Row) -> dict:
+    d = dict(r)
+    for key in ("violation", "args", "plan", "result"):
+        if d.get(key) is not None:
+            d[key] = json.loads(d[key])
+    d["dry_run"] = bool(d["dry_run"])
+    d["needs_approval"] = bool(d["needs_approval"])
+    return d
+
+
+def iter_rows(events: list[AuditEvent]) -> Iterator[dict]:
+    for e in events:
+        yield e.to_json()

@@ -1,0 +1,178 @@
+"""Policy arguments and `approve when` conditions, compiled once and evaluated on a witness span.
+
+Expressions are compiled with the runtime monitor's :class:`CodeGen` (generated
+from the typed IR only: no spec text and no span value is ever evaluated as
+code). The violation's fields are the variables ``v_property``, ``v_key``,
+``v_trace_id``; `approve when` also reads ``v_risk``.
+
+A value is **tainted** when its expression reads the span or the violation:
+actions use this to keep such values out of dangerous positions (argv[0], an
+option position, a webhook endpoint name).
+
+Without the witness span itself (the standalone ``tracelogic heal`` over a
+store), a partial span is rebuilt from the violation's ``events``: its name,
+service and ids are known; attributes and other fields are absent, so
+arguments reading them have no value and the action is skipped, with the
+reason in the audit trail.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tracelogic.runtime_monitor.events import Trace
+from tracelogic.runtime_monitor.predicates import CodeGen
+from tracelogic.runtime_monitor.spans import MISSING
+from tracelogic.spec.typed import HealT, TExpr
+
+_DATA_OPS = frozenset({"field", "attr", "var", "has_event", "has_ancestor", "has_child",
+                       "linked"})
+
+
+class _Gen(CodeGen):
+    def expr(self, e: TExpr) -> str:
+        if e.op == "var" and e.payload == ("heal", "risk"):
+            return "v_risk"
+        if e.op == "list":
+            return "[" + ", ".join(self.expr(a) for a in e.args) + "]"
+        return super().expr(e)
+
+
+def tainted(e: TExpr) -> bool:
+    """True when the expression reads the witness span or the violation."""
+    return any(n.op in _DATA_OPS for n in e.walk())
+
+
+class CompiledPolicy:
+    """One heal policy's argument expressions and approval condition as Python functions."""
+
+    _PARAMS = "s, st, tr, v_property, v_key, v_trace_id, v_risk"
+
+    def __init__(self, heal: HealT):
+        self.heal = heal
+        gen = _Gen()
+        sources = []
+        self.arg_names: list[str | None] = []
+        self.taint: list[Any] = []
+        for i, (name, e) in enumerate(heal.args):
+            self.arg_names.append(name)
+            if e.op == "list":
+                self.taint.append([tainted(a) for a in e.args])
+            else:
+                self.taint.append(tainted(e))
+            sources.append(f"def _a{i}({self._PARAMS}):\n    return {gen.expr(e)}\n")
+        if heal.approve is not None:
+            sources.append(f"def _approve({self._PARAMS}):\n    return {gen.cond(heal.approve)}\n")
+        ns = dict(gen.namespace)
+        exec("\n".join(gen.subfunctions + sources), ns)  # noqa: S102 - generated from typed IR
+        self._args = [ns[f"_a{i}"] for i in range(len(heal.args))]
+        self._approve = ns.get("_approve")
+
+    @staticmethod
+    def _env(span: Any, trace: Any, violation: dict) -> tuple:
+        if trace is None and span is not None:
+            try:
+                trace = Trace([span])
+            except Exception:  # a partial span without the fields a Trace indexes
+                trace = None
+        trace_id = violation.get("trace_id") or (violation.get("trace_ids") or [""])[0]
+        if span is not None and isinstance(getattr(span, "trace_id", None), str):
+            trace_id = span.trace_id
+        return span, True, trace, violation.get("property", ""), str(violation.get("key", "")), \
+            trace_id
+
+    def arguments(self, span: Any, trace: Any, violation: dict
+                  ) -> tuple[list[tuple[str | None, Any]], list[Any]]:
+        """``([(name, value)], taint)``; a value that cannot be computed is MISSING."""
+        env = self._env(span, trace, violation)
+        out = []
+        for name, fn in zip(self.arg_names, self._args):
+            try:
+                value = fn(*env, None)
+            except Exception:  # a partial span, a type the expression did not expect
+                value = MISSING
+            out.append((name, _plain(value)))
+        return out, list(self.taint)
+
+    def needs_approval(self, risk: float, span: Any, trace: Any, violation: dict) -> bool | None:
+        """The `approve when` condition; None when the policy has none."""
+        if self._approve is None:
+            return None
+        try:
+            return bool(self._approve(*self._env(span, trace, violation), risk))
+        except Exception:
+            return True  # cannot tell: ask a human rather than act
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if hasattr(v, "numerator") and not isinstance(v, (int, bool)):
+        return float(v)
+    return v
+
+
+class PartialSpan:
+    """The witness as far as a violation's JSON tells it: name, service, ids and times.
+
+    Every other field is MISSING, so a comparison on it is false and an argument
+    reading it has no value.
+    """
+
+    __slots__ = ("name", "service", "trace_id", "span_id", "parent_id", "start_ns", "end_ns",
+                 "kind", "status", "status_message", "scope_name", "attrs", "resource",
+                 "event_names", "links")
+
+    def __init__(self, span_id: str, trace_id: str, name: Any, service: Any,
+                 start_ns: Any, end_ns: Any):
+        self.span_id, self.trace_id = span_id, trace_id
+        self.name, self.service = name, service
+        self.parent_id = ""
+        self.start_ns, self.end_ns = start_ns, end_ns
+        self.kind = self.status = self.status_message = self.scope_name = MISSING
+        self.attrs: dict = {}
+        self.resource: dict = {}
+        self.event_names: tuple = ()
+        self.links: tuple = ()
+
+    def attr(self, key: str) -> Any:
+        return MISSING
+
+    def resource_attr(self, key: str) -> Any:
+        return MISSING
+
+    def has_event(self, name: str) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"PartialSpan(span_id={self.span_id!r}, name={self.name!r}, " \
+               f"service={self.service!r})"
+
+
+def witness_of(violation: dict, spans: dict | None = None) -> Any:
+    """The witness span of a violation (JSON): the first of its ``span_ids``.
+
+    That is the span the monitor's own ``message`` placeholders read: the event
+    that raised the obligation the violation settled, else the deciding one; for
+    an aggregate, the worst span of the window. ``spans`` maps ``(trace_id,
+    span_id)`` or ``span_id`` to full spans when they are at hand.
+    """
+    ids = violation.get("span_ids") or []
+    if not ids:
+        return None
+    sid = ids[0]
+    trace_ids = violation.get("trace_ids") or [""]
+    if spans:
+        for key in [(t, sid) for t in trace_ids] + [sid]:
+            if key in spans:
+                return spans[key]
+    events = [e for e in violation.get("events") or [] if e.get("span_id") == sid]
+    if not events:
+        return PartialSpan(sid, trace_ids[0], MISSING, MISSING, MISSING, MISSING)
+    times = [e.get("time_unix_nano") for e in events]
+    starts = [t for e, t in zip(events, times) if e.get("event") == "start"]
+    ends = [t for e, t in zip(events, times) if e.get("event") == "end"]
+    return PartialSpan(sid, trace_ids[0], events[0].get("name", MISSING),
+                       events[0].get("service", MISSING),
+                       starts[0] if starts else MISSING, ends[0] if ends else MISSING)
