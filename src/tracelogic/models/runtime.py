@@ -269,12 +269,12 @@ class SagaMonitor:
 
     def final(self, state: tuple) -> bool:
         """The verdict of a trace that ends in ``state``: satisfied?"""
-        return state[0] != _VIOLATED and not state[2]
+        return state[0] == _BEFORE or (state[0] == _AFTER and not state[2])
 
     def verdict(self, state: tuple) -> Verdict:
         if state[0] == _VIOLATED:
             return Verdict.VIOLATED
-        return Verdict.PRESUMABLY_SATISFIED if not state[2] else Verdict.PRESUMABLY_VIOLATED
+        return Verdict.PRESUMABLY_SATISFIED if self.final(state) else Verdict.PRESUMABLY_VIOLATED
 
     def is_decided(self, state: tuple) -> bool:
         return state[0] == _VIOLATED
@@ -283,7 +283,7 @@ class SagaMonitor:
         """Why the trace violates (or would, if it ended now); None when it is fine."""
         if state[0] == _VIOLATED:
             return state[3]
-        if state[2]:
+        if state[0] == _AFTER and state[2]:
             waiting = [self.forward[i] for i in reversed(state[2])]
             comp = dict(self.compensations)
             return ("not compensated after the failure: "
