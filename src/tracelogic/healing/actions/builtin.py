@@ -210,10 +210,12 @@ class CommandAction(Action):
             raise ActionRefused("`validate` must be a regex string or a list of them",
                                 value=patterns)
         for i, pattern in checks:
+            opts = re2.Options()
+            opts.log_errors = False
             try:
-                rx = re2.compile(pattern)
+                rx = re2.compile(pattern, opts)
             except re2.error as e:
-                raise ActionRefused(f"`validate` pattern {pattern!r} is not valid RE2: {e}",
+                raise ActionRefused(f"`validate` pattern {pattern!r} is not valid RE2: {_re2_message(e)}",
                                     value=pattern) from None
             if rx.fullmatch(clean[i]) is None:
                 raise ActionRefused(f"argv[{i}] = {clean[i]!r} does not match {pattern!r}",
@@ -301,3 +303,8 @@ class CircuitBreakerAction(Action):
 
     def undo(self, args: dict, result: ActionResult, ctx: ExecContext) -> ActionResult:
         return self.execute(dict(result.undo or {}), ctx)
+
+
+def _re2_message(e: Exception) -> str:
+    arg = e.args[0] if e.args else e
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
