@@ -332,8 +332,9 @@ class Sidecar:
     def stop(self, grace_s: float = 10.0) -> None:
         """Graceful shutdown: stop accepting, drain the queue, flush, close the store.
 
-        Without ``--journal``, open traces are decided now, as at end of input (their
-        spans would otherwise be lost); with it they stay in the journal for the next start.
+        Cross-trace events waiting for the watermark are released and decided. Without
+        ``--journal``, open traces are decided now too, as at end of input (their spans
+        would otherwise be lost); with it they stay in the journal for the next start.
         """
         if self._stopping:
             self._stopped.wait(grace_s + 5)
@@ -351,6 +352,7 @@ class Sidecar:
         if self.forwarder is not None:
             self.forwarder.stop(grace_s)
         self.store.close()
+        log.info("metrics", extra={"fields": {"prometheus": self.metrics.render()}})
         self._stopped.set()
         log.info("stopped", extra={"fields": self.sm.counters().to_dict()})
 
@@ -493,7 +495,9 @@ class Sidecar:
             log.warning("violation", extra={"fields": {"violation": body}})
 
     def _final_flush(self) -> None:
-        if not self.config.journal:
+        if self.config.journal:
+            self.sm.release_all()  # open traces stay journaled for the next start
+        else:
             self.sm.finish()
         new = self._commit()
         self._report(new)

@@ -240,6 +240,11 @@ class StreamingMonitor:
             self._handle(result)
         self._release(final=True)
 
+    def release_all(self) -> None:
+        """Shutdown with a journal: release every buffered cross-trace event of the traces
+        already complete (open traces stay open, to be replayed from the journal)."""
+        self._release(final=True)
+
     # ------------------------------------------------------------------ output
     def take_violations(self) -> list[Violation]:
         """The violations decided since the last call, each exactly once."""
