@@ -70,3 +70,26 @@ def test_concurrent_writers(tmp_path):
     for t in threads:
         t.join()
     assert store.count_violations() == 200
+
+
+def test_request_journal_keeps_a_request_until_its_last_trace_is_forgotten(tmp_path):
+    store = Store(str(tmp_path / "v.db"))
+    store.journal_requests([("protobuf", b"r1", ["t1", "t2"]), ("json", b"r2", ["t2"])])
+    assert [(f, p, sorted(t)) for f, p, t in store.replay_requests()] == [
+        ("protobuf", b"r1", ["t1", "t2"]), ("json", b"r2", ["t2"])]
+    store.forget_traces(["t2"])
+    # r1 stays for t1, but replays only t1's spans; r2 had nothing else and is gone
+    assert [(p, sorted(t)) for _, p, t in store.replay_requests()] == [(b"r1", ["t1"])]
+    assert store.journaled_requests() == 1
+    store.forget_traces(["t1"])
+    assert list(store.replay_requests()) == [] and store.journaled_requests() == 0
+    assert store.journaled_traces() == 0
+
+
+def test_metric_violations_without_spans_are_told_apart_by_their_points(tmp_path):
+    store = Store(str(tmp_path / "v.db"))
+    point = lambda t: {"metric": "cpu", "time_unix_nano": t, "value": 1.0}  # noqa: E731
+    v = dict(violation(spans=()), points=[point(1)])
+    assert store.add_violations([v]) != []
+    assert store.add_violations([v]) == []  # redelivered: the same
+    assert store.add_violations([dict(v, points=[point(2)])]) != []  # a later episode

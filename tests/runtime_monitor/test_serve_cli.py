@@ -1,0 +1,104 @@
+"""`tracelogic violations` over a store, and `tracelogic serve`'s argument checks."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from tracelogic.cli import run
+from tracelogic.runtime_monitor.serve_cli import parse_since
+from tracelogic.runtime_monitor.store import Store
+
+from .test_serve_helpers import write_spec
+
+
+def violation(prop="answered", key="t1", spans=("s1",), severity="error"):
+    return {"property": prop, "key": key, "trace_ids": [key], "span_ids": list(spans),
+            "message": "late", "severity": severity}
+
+
+def cli(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def store(tmp_path):
+    now = [1_000 * 10**9]
+    s = Store(str(tmp_path / "v.db"), clock=lambda: now[0])
+    s.add_violations([violation("a", "k1")])
+    now[0] = 2_000 * 10**9
+    s.add_violations([violation("b", "k2", severity="warning"), violation("a", "k3")])
+    s.close()
+    return str(tmp_path / "v.db")
+
+
+def test_json_is_a_list_of_monitor_violation_objects(store):
+    code, out, _ = cli("violations", "--store", store, "--format", "json")
+    rows = json.loads(out)
+    assert code == 1  # error-severity violations are failures
+    assert [r["key"] for r in rows] == ["k1", "k2", "k3"]
+    for r in rows:
+        assert {"property", "key", "trace_ids", "span_ids", "message", "severity"} <= set(r)
+        assert r["id"] and r["recorded_unix_nano"]
+
+
+def test_filters_by_property_and_since(store):
+    code, out, _ = cli("violations", "--store", store, "--property", "b", "--format", "json")
+    assert [r["key"] for r in json.loads(out)] == ["k2"] and code == 0  # only a warning
+    code, out, _ = cli("violations", "--store", store, "--since", str(1_500 * 10**9),
+                       "--format", "json")
+    assert [r["key"] for r in json.loads(out)] == ["k2", "k3"]
+    code, out, _ = cli("violations", "--store", store, "--since", "1970-01-01T00:25:00Z",
+                       "--format", "json")
+    assert [r["key"] for r in json.loads(out)] == ["k2", "k3"]
+    code, out, _ = cli("violations", "--store", store, "--since", "1h")
+    assert out.strip().endswith("0 violation(s)") and code == 0
+
+
+def test_text_lists_each_violation(store):
+    code, out, _ = cli("violations", "--store", store)
+    assert "✗ a [error] key k1" in out and out.strip().endswith("3 violation(s)")
+
+
+def test_since_forms():
+    assert parse_since("90s", now_ns=100 * 10**9) == 10 * 10**9
+    assert parse_since("1700000000000000000") == 1700000000000000000
+    assert parse_since("2023-11-14T22:13:20Z") == 1700000000 * 10**9
+    with pytest.raises(ValueError, match="--since"):
+        parse_since("yesterday")
+
+
+def test_bad_store_and_bad_since_exit_2(tmp_path, store):
+    code, _, err = cli("violations", "--store", str(tmp_path / "missing.db"))
+    assert code == 2 and "no store" in err
+    code, _, err = cli("violations", "--store", store, "--since", "soon")
+    assert code == 2 and "--since" in err
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not sqlite at all" * 100)
+    code, _, err = cli("violations", "--store", str(junk))
+    assert code == 2 and "not a tracelogic store" in err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--lateness", "soon"], "--lateness"),
+    (["--tls-cert", "c.pem"], "--tls-cert and --tls-key"),
+    (["--grpc", "off", "--http", "off"], "nothing to receive"),
+    (["--http", "127.0.0.1:99999"], "port"),
+    (["--max-request-bytes", "lots"], "--max-request-bytes"),
+    (["--execute"], "healing controller"),
+    (["--token-file", "/nonexistent/token"], "--token-file"),
+])
+def test_serve_refuses_bad_arguments_with_exit_2(tmp_path, args, needle):
+    spec = write_spec(tmp_path)
+    code, _, err = cli("serve", str(spec), "--store", str(tmp_path / "x.db"), *args)
+    assert code == 2 and needle in err
+
+
+def test_serve_refuses_a_bad_spec_with_exit_2(tmp_path):
+    spec = tmp_path / "bad.spec"
+    spec.write_text("property p: G (\n")
+    code, _, err = cli("serve", str(spec), "--store", str(tmp_path / "x.db"))
+    assert code == 2 and "bad.spec" in err
