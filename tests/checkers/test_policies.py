@@ -1,0 +1,123 @@
+"""`tracelogic check` on healing policies: conflicts and unreachable limits, with their lines."""
+from __future__ import annotations
+
+import io
+import json
+
+from tracelogic import cli
+
+CONFLICT = """\
+property slow: G (name != "slow")
+property errors: G (status != error)
+
+heal scale_up
+  on violated slow
+  do kubernetes.scale(deployment: service, namespace: "shop", delta: 2)
+  cooldown 5m
+  limit 3 per 1h
+
+heal scale_down
+  on violated errors
+  do kubernetes.scale(deployment: service, namespace: "shop", delta: -1)
+  cooldown 5m
+  limit 3 per 1h
+"""
+
+UNREACHABLE = """\
+property errors: G (status != error)
+
+heal restart_checkout
+  on violated errors
+  do kubernetes.restart(deployment: "checkout", namespace: "shop")
+  cooldown 30m
+  limit 3 per 1h
+"""
+
+
+def check(tmp_path, text, *extra):
+    path = tmp_path / "policies.spec"
+    path.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.run(["check", str(path), *extra], out, err)
+    return code, out.getvalue(), err.getvalue(), str(path)
+
+
+def policy_results(out: str) -> list[dict]:
+    return [r for r in json.loads(out)["results"] if r["kind"] == "policy"]
+
+
+def test_conflicting_pair_is_reported_with_both_lines(tmp_path):
+    code, out, err, path = check(tmp_path, CONFLICT)
+    assert code == 1, out + err
+    assert f"{path}:6: policy scale_up~scale_down: fails" in out
+    assert "(line 6)" in out and "(line 12)" in out
+    code, out, _, _ = check(tmp_path, CONFLICT, "--format", "json")
+    [r] = [r for r in policy_results(out) if r["status"] == "fails" and "~" in r["name"]]
+    assert r["location"]["line"] == 6 and [x["line"] for x in r["related"]] == [12]
+    assert r["details"]["policies"] == ["scale_up", "scale_down"]
+
+
+def test_same_direction_or_different_targets_do_not_conflict(tmp_path):
+    same = CONFLICT.replace("delta: -1", "delta: 1")
+    code, out, err, _ = check(tmp_path, same)
+    assert code == 0, out + err
+    assert "fails" not in out
+    apart = CONFLICT.replace('namespace: "shop", delta: -1', 'namespace: "batch", delta: -1')
+    code, out, err, _ = check(tmp_path, apart)
+    assert code == 0, out + err
+
+
+def test_absolute_replicas_conflict_with_a_delta(tmp_path):
+    text = CONFLICT.replace("delta: -1", "replicas: 3")
+    code, out, _, _ = check(tmp_path, text)
+    assert code == 1 and "scale_up~scale_down: fails" in out
+
+
+def test_breaker_open_and_close_on_one_name_conflict(tmp_path):
+    text = """\
+property a: G (name != "a")
+property b: G (name != "b")
+heal open_it on violated a do circuit_breaker(name: attr["breaker"], state: "open") cooldown 1m
+heal close_it on violated b do circuit_breaker(name: "payments", state: "closed") cooldown 1m
+"""
+    code, out, _, _ = check(tmp_path, text)
+    assert code == 1 and "open_it~close_it: fails" in out and "'payments'" in out
+
+
+def test_unreachable_limit_is_reported_with_the_cooldown_and_limit_lines(tmp_path):
+    code, out, err, path = check(tmp_path, UNREACHABLE)
+    assert code == 1, out + err
+    assert f"{path}:7: policy restart_checkout: inconsistent" in out
+    assert "`cooldown` on line 6, `limit` on line 7" in out and "at most 2" in out
+    code, out, _, _ = check(tmp_path, UNREACHABLE, "--format", "json")
+    [r] = [r for r in policy_results(out) if r["status"] == "inconsistent"]
+    assert r["location"]["line"] == 7 and [x["line"] for x in r["related"]] == [6]
+
+
+def test_reachable_limits_pass(tmp_path):
+    # 2 per hour with a 30m cooldown fits; so does 3 when the target varies per witness
+    assert check(tmp_path, UNREACHABLE.replace("limit 3", "limit 2"))[0] == 0
+    varies = UNREACHABLE.replace('deployment: "checkout"', "deployment: service")
+    code, out, err, _ = check(tmp_path, varies)
+    assert code == 0, out + err
+    assert "restart_checkout: holds" in out
+
+
+def test_argument_safety_and_unknown_actions(tmp_path):
+    text = """\
+property p: G (name != "x")
+heal a on violated p do command(argv: [attr["prog"], "--", attr["x"]]) limit 1 per 1h
+heal b on violated p do command(argv: ["/bin/echo", attr["x"]], validate: r"(") limit 1 per 1h
+heal c on violated p do webhook(endpoint: attr["hook"]) limit 1 per 1h
+heal d on violated p do kubernetes.restrat(deployment: service) limit 1 per 1h
+heal e on violated p do kubernetes.scale(deploy: service) limit 1 per 1h
+heal f on violated p do log(message: "x")
+"""
+    code, out, err, path = check(tmp_path, text)
+    assert code == 1
+    assert f"{path}:2:" in out and "argv[0], the program, must be a constant" in out
+    assert "not valid RE2" in out and "before any \"--\"" in out
+    assert "endpoint` must be a constant" in out
+    assert "did you mean `kubernetes.restart`" in out
+    assert "has no parameter `deploy`" in out
+    assert "policy f: warning" in out and "storm" in out
