@@ -164,7 +164,10 @@ def _remaining(deadline: float) -> int:
 
 def _unknown_reason(solver) -> str:
     reason = solver.reason_unknown()
-    return "timeout" if ("timeout" in reason or "canceled" in reason) else reason
+    if "timeout" in reason or "canceled" in reason:
+        return "timeout"
+    first = reason.strip().splitlines()[0] if reason.strip() else "unknown"
+    return first if len(first) <= 160 else first[:157] + "..."
 
 
 def bmc(sym: Symbolic, prop: TExpr, *, start: int = 0, max_depth: int = 1000,
