@@ -39,6 +39,7 @@ class Loader:
         self._stack: list[str] = []
 
     def load_text(self, text: str, file: str, base_dir: str) -> Spec | None:
+        text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the spec
         self.sources[file] = text
         module, errors, broken = parse_module_partial(text, file)
         self.diags.extend(errors)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from typing import Any
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer_NonRecursive, v_args
+from lark import Lark, Token, Tree
 from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput,
-                             UnexpectedToken, VisitError)
+                             UnexpectedToken)
 
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
@@ -80,19 +81,41 @@ def _unescape(body: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
 
 
-@v_args(inline=True, meta=True)
-class _Builder(Transformer_NonRecursive):
-    """Lark tree -> AST. Each method is a one-liner into an AST constructor."""
+class _Builder:
+    """Lark tree -> AST. Each method, named after a rule or alias of the grammar, is a
+    one-liner into an AST constructor taking the node's ``meta`` and its children.
+
+    :meth:`transform` walks the tree iteratively, bottom-up, and calls the methods
+    directly: deep input cannot exhaust the stack, and the per-node cost stays small
+    (Lark's own visitor re-wraps each method on every call).
+    """
 
     def __init__(self, file: str, line_offset: int = 0):
-        super().__init__()
         self.file = file
         self.line_offset = line_offset
         self.errors: list[Diagnostic] = []
 
+    def transform(self, tree: Tree):
+        handlers: dict[str, Any] = {}
+        results: dict[int, Any] = {}
+        stack: list[tuple[Tree, bool]] = [(tree, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((c, False) for c in node.children if isinstance(c, Tree))
+                continue
+            name = node.data
+            fn = handlers.get(name)
+            if fn is None:
+                fn = handlers[name] = getattr(self, name)
+            args = [results.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
+            results[id(node)] = fn(node.meta, *args)
+        return results[id(tree)]
+
     # -- positions
     def _span(self, meta) -> SourceSpan:
-        if getattr(meta, "empty", False) or not hasattr(meta, "line"):
+        if meta.empty:
             return SourceSpan(self.file, 0, 0, 0, 0)
         o = self.line_offset
         return SourceSpan(self.file, meta.line + o, meta.column, meta.end_line + o, meta.end_column)
@@ -443,8 +466,7 @@ class _Builder(Transformer_NonRecursive):
         return ".".join(str(n) for n in names)
 
     def name(self, meta, tok):
-        return A.Name(str(tok), span=self._span(meta) if not getattr(meta, "empty", True)
-                      else self._tok_span(tok))
+        return A.Name(str(tok), span=self._tok_span(tok) if meta.empty else self._span(meta))
 
     def paren(self, meta, expr):
         return A.Paren(expr, span=self._span(meta))
@@ -688,10 +710,8 @@ def _parse_chunk(text: str, file: str, line_offset: int) -> tuple[tuple, list[Di
     tree = lark_parser().parse(text, start="start")
     try:
         decls = builder.transform(tree)
-    except VisitError as e:
-        if isinstance(e.orig_exc, _BuildError):
-            return (), builder.errors + [e.orig_exc.diag]
-        raise
+    except _BuildError as e:
+        return (), builder.errors + [e.diag]
     return decls, builder.errors
 
 
@@ -770,10 +790,8 @@ def parse_expr(text: str, file: str = "<formula>") -> A.Expr:
                          {file: text}) from None
     except UnexpectedInput as err:
         raise SpecErrors([_syntax_diagnostic(err, file, text, 0)], {file: text}) from None
-    except VisitError as e:
-        if isinstance(e.orig_exc, _BuildError):
-            raise SpecErrors([e.orig_exc.diag], {file: text}) from None
-        raise
+    except _BuildError as e:
+        raise SpecErrors([e.diag], {file: text}) from None
     if builder.errors:
         raise SpecErrors(builder.errors, {file: text})
     return expr
