@@ -66,6 +66,7 @@ class ServeConfig:
     poll_interval_s: float = 0.05
     max_connections: int = 256
     grpc_workers: int = 16
+    decide_chunk: int = 50  # completed traces decided between two commits
 
 
 @dataclass
@@ -415,11 +416,13 @@ class Sidecar:
     def _run_engine(self) -> None:
         try:
             while True:
-                items = self.queue.take(self.config.poll_interval_s)
+                # with completed traces waiting to be decided, only pick up what is queued
+                items = self.queue.take(0 if self.sm.backlog else
+                                        self.config.poll_interval_s)
                 if self._reload.is_set():
                     self._reload.clear()
                     self._do_reload()
-                if not items and self.queue.closed:
+                if not items and self.queue.closed and not self.sm.backlog:
                     break
                 self._process(items)
                 self._maybe_retain()
@@ -452,8 +455,9 @@ class Sidecar:
                 else:
                     sm.feed_points(it.points)
                     points += len(it.points)
-            t_poll = time.perf_counter()
-            completed = sm.poll()
+            # decide completed traces in chunks, committing and acknowledging in between,
+            # so a burst of completions does not hold up the requests behind it
+            sm.poll(limit=self.config.decide_chunk)
             new = self._commit()
             t_commit = time.perf_counter()
         except BaseException as e:
@@ -467,9 +471,8 @@ class Sidecar:
             self.metrics.observe("tracelogic_request_seconds", now - it.enqueued)
         self.metrics.inc("tracelogic_spans_processed_total", spans)
         self.metrics.inc("tracelogic_points_processed_total", points)
-        if completed:
-            self.metrics.observe("tracelogic_completion_to_commit_seconds", t_commit - t_poll,
-                                 count=completed)
+        for t_out in sm.take_completion_times():
+            self.metrics.observe("tracelogic_completion_to_commit_seconds", t_commit - t_out)
         self._report(new)
         done = sm.take_done_traces()
         if self.config.journal and done:

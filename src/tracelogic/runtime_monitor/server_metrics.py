@@ -122,7 +122,10 @@ class Registry:
             out.append(f"# TYPE {name} {fam.kind}")
             if fam.kind == "histogram":
                 buckets = self._buckets[name]
-                for lk, (counts, total, n) in sorted(hist.get(name, {}).items()):
+                series = hist.get(name, {})
+                if not series and not fam.labels:  # an unlabelled histogram starts at zero
+                    series = {(): [[0] * len(buckets), 0.0, 0]}
+                for lk, (counts, total, n) in sorted(series.items()):
                     acc = 0
                     for b, c in zip(buckets, counts):
                         acc += c

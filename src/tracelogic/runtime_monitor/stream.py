@@ -109,6 +109,15 @@ class StreamCounters:
         return dict(self.__dict__)
 
 
+class _Probe:
+    """Just what :meth:`Monitor._final_verdict` reads of an instance."""
+
+    __slots__ = ("state", "partial", "late")
+
+    def __init__(self, state: int, partial: bool):
+        self.state, self.partial, self.late = state, partial, False
+
+
 class _Window:
     """Open tumbling windows of one cross-trace aggregate instance: index -> rows."""
 
@@ -132,7 +141,7 @@ class StreamingMonitor:
                  lateness_ns: int = 30 * SECOND, idle_ns: int = 5 * SECOND,
                  rootless_idle_ns: int | None = None, max_open_traces: int = 100_000,
                  max_open_spans: int | None = None, max_instances: int = 100_000,
-                 clock: Callable[[], int] = time.monotonic_ns):
+                 shape_cache: int = 4096, clock: Callable[[], int] = time.monotonic_ns):
         for name, v in (("lateness_ns", lateness_ns), ("max_instances", max_instances)):
             if not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name}={v!r} must be a non-negative int")
@@ -142,6 +151,9 @@ class StreamingMonitor:
                                  else rootless_idle_ns)
         self.max_instances = max_instances
         self.max_open_traces = max_open_traces
+        self.shape_cache = shape_cache
+        self.shape_hits = 0
+        self.shape_misses = 0
         self.clock = clock
         self.properties_filter = properties
         self.monitor = Monitor(spec, properties=properties, lateness_ns=lateness_ns,
@@ -165,6 +177,8 @@ class StreamingMonitor:
         self._latest: list[dict[str, dict[str, Any]]] = [dict() for _ in self._cps]
         self._bad: list[dict[str, bool]] = [dict() for _ in self._cps]
         self._links: OrderedDict[str, list] = OrderedDict()
+        self._backlog: deque = deque()
+        self._handed_out: list[float] = []
         # counters
         self.verdict_counts: dict[tuple[str, str], int] = defaultdict(int)
         self.vacuous: dict[str, int] = defaultdict(int)
@@ -188,6 +202,11 @@ class StreamingMonitor:
                        and cp.prop.kind in ("formula", "aggregate")]
         self._metric = [cp for cp in live if cp.prop.kind == "metric"]
         self._uses_links = monitor.compiled.gen.uses_links
+        # per-trace table monitors without registers take the fast path (_fast_verdict)
+        self._fast = {cp.index: {} for cp in self._trace_formula
+                      if not cp.timed and cp.regs is None and hasattr(cp.monitor, "table")}
+        # a trace's verdicts depend only on its letters: traces of one shape share them
+        self._shapes: dict[tuple, dict[int, tuple]] = {}
 
     @property
     def spec(self) -> Spec:
@@ -221,28 +240,51 @@ class StreamingMonitor:
         for cp in self._metric:
             self._metric_points(cp, pts)
 
-    def poll(self, now: int | None = None) -> int:
+    def poll(self, now: int | None = None, *, limit: int | None = None) -> int:
         """Complete the traces that are idle at ``now``; release events under the watermark.
 
-        Returns how many traces were handed out.
+        With ``limit``, decide at most that many completed traces now and keep the rest
+        in a backlog for the next calls (:attr:`backlog`), so a caller can commit and
+        acknowledge in between. Returns how many traces were decided.
         """
-        results = self.assembler.poll(now)
-        for result in results:
+        t = time.perf_counter()
+        for result in self.assembler.poll(now):
+            self._backlog.append((t, result))
+        n = len(self._backlog) if limit is None else min(limit, len(self._backlog))
+        for _ in range(n):
+            t_out, result = self._backlog.popleft()
             self._handle(result)
+            self._handed_out.append(t_out)
         self._release()
-        return len(results)
+        return n
+
+    @property
+    def backlog(self) -> int:
+        """Completed traces waiting to be decided (see ``poll(limit=...)``)."""
+        return len(self._backlog)
+
+    def take_completion_times(self) -> list[float]:
+        """``time.perf_counter()`` at which each trace decided since the last call was
+        found complete: for the completion-to-commit latency."""
+        out, self._handed_out = self._handed_out, []
+        return out
 
     def finish(self) -> None:
         """Shutdown without a journal: every open trace is complete now (as at end of
         input), every buffered event is released and every open window is evaluated.
         Open cross-trace formula instances stay open (their verdicts are presumable)."""
+        while self._backlog:
+            self._handle(self._backlog.popleft()[1])
         for result in self.assembler.close():
             self._handle(result)
         self._release(final=True)
 
     def release_all(self) -> None:
-        """Shutdown with a journal: release every buffered cross-trace event of the traces
-        already complete (open traces stay open, to be replayed from the journal)."""
+        """Shutdown with a journal: decide the backlog and release every buffered
+        cross-trace event of the traces already complete (open traces stay open, to be
+        replayed from the journal)."""
+        while self._backlog:
+            self._handle(self._backlog.popleft()[1])
         self._release(final=True)
 
     # ------------------------------------------------------------------ output
@@ -356,7 +398,31 @@ class StreamingMonitor:
         gs = [letter(ev.span, ev.is_start, trace) for ev in events]
         partial = trace.is_partial
         counts = self.verdict_counts
+        fast = self._fast
+        shape = (partial, tuple(gs))
+        known = self._shapes.get(shape)
+        if known is None:
+            self.shape_misses += 1
+            known = {}
+            if len(self._shapes) >= self.shape_cache:
+                self._shapes.clear()
+            if self.shape_cache:
+                self._shapes[shape] = known
+        else:
+            self.shape_hits += 1
         for cp in self._trace_formula:
+            cache = fast.get(cp.index)
+            if cache is not None:
+                hit = known.get(cp.index)
+                if hit is None:
+                    hit = known[cp.index] = self._fast_verdict(cp, cache, gs, partial)
+                verdict, triggered = hit
+                if verdict is not Verdict.VIOLATED:
+                    counts[(cp.name, verdict.value)] += 1
+                    if verdict is Verdict.SATISFIED and cp.triggers and not triggered:
+                        self.vacuous[cp.name] += 1
+                    continue
+                # violated (rare): step again with the evidence the report needs
             inst = _Instance(tid, cp)
             inst.partial = partial
             mon._run(cp, inst, events, gs, trace)
@@ -380,11 +446,17 @@ class StreamingMonitor:
         gen = self._generation
         queued = 0
         heap = self._heap
+        span_keys: dict[str, tuple] = {}
         for i, ev in enumerate(events):
+            keys = span_keys.get(ev.span.span_id)
+            if keys is None:
+                keys = span_keys[ev.span.span_id] = self._keys(ev.span)
+            if not keys:
+                continue  # belongs to no cross-trace instance
             if released is not None and ev.time_ns <= released:
                 self._late_event(ev, trace)
                 continue
-            heapq.heappush(heap, (ev.time_ns, tid, i, ev, gs[i], trace, gen))
+            heapq.heappush(heap, (ev.time_ns, tid, i, ev, gs[i], trace, gen, keys))
             queued += 1
         if queued:
             self._pending_events[tid] = self._pending_events.get(tid, 0) + queued
@@ -393,6 +465,31 @@ class StreamingMonitor:
         end = trace.end_ns
         if self._max_end is None or end > self._max_end:
             self._max_end = end
+
+    def _fast_verdict(self, cp: CompiledProperty, cache: dict, gs: list[int],
+                      partial: bool) -> tuple[Verdict, bool]:
+        """The verdict :meth:`Monitor._run` + ``_final_verdict`` give, without evidence.
+
+        The same DFA table; the property's letter is memoized by the global letter (few
+        distinct letters occur), and stepping stops once the verdict is final.
+        """
+        mon = cp.monitor
+        table, n, decided = mon.table, mon.n_letters, mon.decided
+        mask = cp.mask
+        s = mon.initial
+        for g in gs:
+            local = cache.get(g)
+            if local is None:
+                local = cache[g] = mask(g, 0)
+            s = table[s * n + local]
+            if decided[s]:
+                break
+        trig = 0
+        for t in cp.triggers:
+            trig |= 1 << t
+        triggered = bool(trig) and any(g & trig for g in gs)
+        probe = _Probe(s, partial)
+        return self.monitor._final_verdict(cp, probe), triggered
 
     def _cross_late(self, trace: Trace) -> None:
         """Spans that arrived after their trace was handed out: per-trace verdicts stand;
@@ -406,10 +503,13 @@ class StreamingMonitor:
             if self._released is not None and ev.time_ns <= self._released:
                 self._late_event(ev, trace)
                 continue
+            keys = self._keys(ev.span)
+            if not keys:
+                continue
             g = letter(ev.span, ev.is_start, trace)
             # index offset keeps the heap order total and distinct from the first hand-out
             heapq.heappush(self._heap, (ev.time_ns, tid, 1_000_000 + i, ev, g, trace,
-                                        self._generation))
+                                        self._generation, keys))
             queued += 1
         if queued:
             self._pending_events[tid] = self._pending_events.get(tid, 0) + queued
@@ -444,13 +544,11 @@ class StreamingMonitor:
         gen = self._generation
         pending = self._pending_events
         while heap and heap[0][0] <= wm:
-            t, tid, _, ev, g, trace, g_gen = heapq.heappop(heap)
+            t, tid, _, ev, g, trace, g_gen, keys = heapq.heappop(heap)
             if g_gen != gen:  # decided before a reload: the letter is the new spec's
                 g = letter(ev.span, ev.is_start, trace)
-            for cp in self._cross:
-                key = self._key(cp, ev.span)
-                if key is None:
-                    continue  # no value for the scope key: no instance (§3)
+                keys = self._keys(ev.span)
+            for cp, key in keys:
                 if cp.prop.kind == "formula":
                     self._step(cp, key, ev, g, trace)
                 else:
@@ -466,6 +564,16 @@ class StreamingMonitor:
         for cp in self._cross:
             if cp.prop.kind == "aggregate":
                 self._close_windows(cp, wm, touched.get(cp.index, {}))
+
+    def _keys(self, span: Span) -> tuple:
+        """``(property, key)`` of every cross-trace instance the span belongs to; a span
+        without a value for a scope key belongs to no instance of that property (§3)."""
+        out = []
+        for cp in self._cross:
+            key = "*" if cp.prop.scope == "global" else _key_text(cp.key(span))
+            if key is not None:
+                out.append((cp, key))
+        return tuple(out)
 
     def _key(self, cp: CompiledProperty, span: Span) -> str | None:
         if cp.prop.scope == "global":

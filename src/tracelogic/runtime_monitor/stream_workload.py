@@ -48,7 +48,7 @@ def bench_spec(n: int = 20) -> str:
     """A spec with ``n`` runtime properties, most per trace, a few cross-trace."""
     head = SPEC.split("\nproperty ", 1)[0] + "\n"
     shapes = [
-        'property p{i}_never:\n  G !(name == "op{i}" & failed)\n',
+        'property p{i}_never:\n  G !(failed & duration > {i}ms)\n',
         'property p{i}_response:\n  G (name == "step{j}" & start -> F (name == "step{k}"))\n',
         'property p{i}_precedence:\n  !(name == "step{k}") W (name == "step{j}")\n',
         'property p{i}_slow:\n  G !(name == "step{j}" & duration > {ms}ms)\n',
@@ -61,7 +61,7 @@ def bench_spec(n: int = 20) -> str:
                          '  G (charge & end -> WX G !(charge & end))\n')
             continue
         shape = shapes[i % len(shapes)]
-        parts.append(shape.format(i=i, j=i % 6, k=(i % 6) + 1, ms=40 + i))
+        parts.append(shape.format(i=i, j=i % 5, k=(i % 5) + 1, ms=200 + i))
     return "".join(parts)
 
 
