@@ -77,12 +77,12 @@ class ModelGen:
 
 
 def random_spec(seed: int, *, n_formulas: int = 4, allow_next: bool = True,
-                in_range: bool = True, invariants: int = 1) -> str:
+                in_range: bool = True, invariants: int = 1, ltl_depth: int = 3) -> str:
     g = ModelGen(seed, in_range=in_range)
     out = ENUM + g.model()
     for _ in range(invariants):
         out += f"check m: invariant {g.cond()}\n"
     out += "check m: deadlock_free\n"
     for _ in range(n_formulas):
-        out += f"check m: {g.ltl(allow_next=allow_next)}\n"
+        out += f"check m: {g.ltl(ltl_depth, allow_next=allow_next)}\n"
     return out

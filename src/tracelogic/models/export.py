@@ -131,12 +131,14 @@ class _Printer:
             return "(" + f" {sym} ".join(a) + ")"
         if op == "not":
             return f"(!{a[0]})"
-        if op == "implies":
-            return f"({a[0]} -> {a[1]})"
+        if op == "implies":  # in Promela `->` separates statements: spell it out
+            return f"({a[0]} -> {a[1]})" if smv else f"((!{a[0]}) || {a[1]})"
         if op == "iff":
-            return f"({a[0]} <-> {a[1]})"
+            return f"({a[0]} <-> {a[1]})" if smv else \
+                f"(({a[0]} && {a[1]}) || ((!{a[0]}) && (!{a[1]})))"
         if op == "xor":
-            return f"({a[0]} xor {a[1]})" if smv else f"(!({a[0]} <-> {a[1]}))"
+            return f"({a[0]} xor {a[1]})" if smv else \
+                f"(({a[0]} && (!{a[1]})) || ((!{a[0]}) && {a[1]}))"
         if op == "in":
             target = e.args[1]
             if target.op == "range":
