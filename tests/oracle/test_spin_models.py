@@ -77,6 +77,17 @@ check m: G F (x == 0)
 check m: (x == 0) U (x == 1)
 """,
 }
+FIXED["floor_division"] = """model m {
+  var x : -4..4 = -4
+  var q : -2..2 = -2
+  var r : 0..2 = 2
+  action a when x < 4 do x := x + 1; q := (x + 1) // 3; r := (x + 1) % 3
+  action b when x > -4 do x := x - 1; q := (x - 1) // -3; r := -((x - 1) % -3)
+}
+check m: invariant q * 3 + r == x | q * -3 - r == x
+check m: invariant r >= 0
+check m: G F (x == 4)
+"""
 FIXED["mutex_buggy"] = FIXED["mutex"].replace("ENTER2", "")
 FIXED["mutex"] = FIXED["mutex"].replace("ENTER2", "& (!f1 | turn == 2)")
 FIXED["breaker_broken"] = FIXED["breaker"].replace(
