@@ -156,6 +156,8 @@ def test_wrong_media_type_and_path(server):
     assert post(server, "/v1/logs", b"x")[0] == 404
 
 
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None,
+                    reason="needs the openssl command to make a test certificate")
 def test_bearer_token_and_tls(tmp_path, monkeypatch):
     import subprocess
 

@@ -67,6 +67,7 @@ class ServeConfig:
     max_connections: int = 256
     grpc_workers: int = 16
     decide_chunk: int = 50  # completed traces decided between two commits
+    max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
 
 
 @dataclass
@@ -254,8 +255,10 @@ class Sidecar:
                 fn=lambda: [((), sum(len(d) for d in sm()._open))])
         r.gauge("tracelogic_buffered_events", "cross-trace events waiting for the watermark",
                 fn=lambda: [((), len(sm()._heap))])
-        r.gauge("tracelogic_traces_completed", "traces assembled and decided",
+        r.gauge("tracelogic_traces_completed", "traces assembled (complete) so far",
                 fn=lambda: [((), sm().assembler.completed)])
+        r.gauge("tracelogic_decide_backlog", "completed traces waiting to be decided",
+                fn=lambda: [((), sm().backlog)])
         r.gauge("tracelogic_traces_evicted", "traces evicted by a limit (verdict incomplete)",
                 fn=lambda: [((), sm().traces_evicted)])
         r.gauge("tracelogic_spans_duplicate", "spans dropped as repeats (retries)",
@@ -388,14 +391,19 @@ class Sidecar:
             item = _Item(signal, fmt, data, points=items, n=len(items))
         message = "; ".join(stats.messages[:3]) if rejected else ""
         item.enqueued = time.perf_counter()
-        if not self.queue.offer(item):
-            reason = "shutting_down" if self.queue.closed else "queue_full"
+        # the engine is behind on deciding completed traces: refuse rather than pile up
+        behind = signal == "traces" and self.sm.backlog > self.config.max_backlog
+        if behind or not self.queue.offer(item):
+            reason = ("shutting_down" if self.queue.closed else
+                      "decide_backlog" if behind else "queue_full")
             if signal == "traces":
                 self.metrics.inc("tracelogic_spans_refused_total", stats.received, reason)
             outcome = "unavailable" if self.queue.closed else "busy"
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, outcome)
             return Outcome(outcome, message=(
                 "tracelogic is shutting down" if self.queue.closed else
+                f"{self.sm.backlog} completed traces are waiting to be decided; retry later"
+                if behind else
                 f"the ingest queue is full ({self.queue.capacity} spans); retry later"),
                 retry_after_s=self.config.retry_after_s)
         item.done.wait()
