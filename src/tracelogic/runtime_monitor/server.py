@@ -62,6 +62,7 @@ class ServeConfig:
     tls_key: str | None = None
     retention_age_ns: int | None = None
     retention_rows: int | None = None
+    retention_interval_s: float = 10.0
     retry_after_s: int = 1
     poll_interval_s: float = 0.05
     max_connections: int = 256
@@ -515,13 +516,14 @@ class Sidecar:
         done = self.sm.take_done_traces()
         if self.config.journal and done:
             self.store.forget_traces(done)
+        self._maybe_retain(force=True)
 
-    def _maybe_retain(self) -> None:
+    def _maybe_retain(self, force: bool = False) -> None:
         c = self.config
         if c.retention_age_ns is None and c.retention_rows is None:
             return
         now = time.monotonic()
-        if now - self._last_retention < 10:
+        if now - self._last_retention < c.retention_interval_s and not force:
             return
         self._last_retention = now
         deleted = self.store.retain(max_age_ns=c.retention_age_ns, max_rows=c.retention_rows)
