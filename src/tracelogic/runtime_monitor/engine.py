@@ -18,14 +18,13 @@ sockets and stores are the callers' business.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Callable
 
 from tracelogic.automata import compile_monitor
 from tracelogic.automata.monitor import Verdict
 from tracelogic.checkers.evaluate import EvalError, compile_expr
 from tracelogic.runtime_monitor.lower import AtomEncoder, Lowered, lower, show
-from tracelogic.runtime_monitor.predicates import CodeGen, uses_registers
+from tracelogic.runtime_monitor.predicates import CodeGen, _value, uses_registers
 from tracelogic.runtime_monitor.spans import MISSING
 from tracelogic.spec.typed import PropertyT, Spec, TExpr
 
@@ -88,7 +87,10 @@ class CompiledSpec:
                 cp.unsupported = (f"`{prop.kind}` properties are not monitored yet; "
                                   "the verdict is inconclusive")
             if prop.scope == "key" and prop.scope_key is not None and prop.kind != "metric":
-                cp.key = self._function(f"key{i}", self.gen.expr(prop.scope_key), "s")
+                key = self.gen.expr(prop.scope_key)
+                if prop.scope_key.op == "field" and prop.scope_key.payload[1] == "service":
+                    key = f"({key} or MISSING)"  # no service.name: no instance (§3)
+                cp.key = self._function(f"key{i}", key, "s")
             self._messages(cp)
             self.properties.append(cp)
         self.letter = self._letter_function()
@@ -116,10 +118,11 @@ class CompiledSpec:
     def _formula(self, cp: CompiledProperty, encoder: AtomEncoder) -> None:
         lowered = lower(cp.prop.body)
         cp.lowered = lowered
-        cp.monitor = compile_monitor(lowered.formula, atoms=list(lowered.atoms),
-                                     encode=encoder)
+        # The automata choose the bit order (atom creation order) and we read it back:
+        # one formula always gets one order, so translations cached by formula agree.
+        cp.monitor = compile_monitor(lowered.formula, encode=encoder)
         parts, reg_atoms = [], []
-        for bit, atom in enumerate(lowered.atoms):
+        for bit, atom in enumerate(cp.monitor.atoms):
             if uses_registers(atom):
                 reg_atoms.append((bit, atom))
             else:
@@ -136,7 +139,7 @@ class CompiledSpec:
     def _registers(self, cp: CompiledProperty, atoms: list[TExpr]) -> None:
         gen = self.gen
         gen.registers = {}
-        checks = [f"    if {gen.expr(a)}: m |= {1 << j}" for j, a in enumerate(atoms)]
+        checks = [f"    if {gen.cond(a)}: m |= {1 << j}" for j, a in enumerate(atoms)]
         slots = sorted(gen.registers.items(), key=lambda kv: kv[1])
         pre, post, defaults = [], [], []
         for node, slot in slots:
@@ -146,11 +149,9 @@ class CompiledSpec:
                 post.append(f"    R[{slot}] = {value}")
                 defaults.append(None)
             else:
-                where = gen.expr(node.args[1])
+                where = gen.cond(node.args[1])
                 post.append(f"    if {where}: R[{slot}] = {value}")
-                default = node.args[2]
-                defaults.append(float(default.payload) if isinstance(default.payload, Fraction)
-                                else default.payload)
+                defaults.append(_value(node.args[2]))  # a constant: `0`, `-1`, `2.5`, `"x"`
         subs = "".join(gen.subfunctions)
         gen.subfunctions.clear()
         i = cp.index
@@ -170,7 +171,7 @@ class CompiledSpec:
             value = self._function(f"aggv{cp.index}_{len(cp.aggregates)}",
                                    self.gen.expr(node.args[0]), "s, st=False, tr=None")
             where = self._function(f"aggw{cp.index}_{len(cp.aggregates)}",
-                                   self.gen.expr(node.args[1]), "s, st=False, tr=None")
+                                   self.gen.cond(node.args[1]), "s, st=False, tr=None")
             cp.aggregates.append((node, value, where))
         if prop.kind == "metric":
             cp.body_fn = compile_expr(prop.body)
@@ -192,7 +193,7 @@ class CompiledSpec:
                 value = self._function(f"msgv{cp.index}_{len(cp.message_fns)}",
                                        self.gen.expr(part.args[0]), "s, st=False, tr=None")
                 where = self._function(f"msgw{cp.index}_{len(cp.message_fns)}",
-                                       self.gen.expr(part.args[1]), "s, st=False, tr=None")
+                                       self.gen.cond(part.args[1]), "s, st=False, tr=None")
                 cp.message_fns.append(("agg", part.payload, value, where))
             elif part.op == "var":
                 cp.message_fns.append(("metric", part.payload[1]))
@@ -203,7 +204,7 @@ class CompiledSpec:
 
     def _letter_function(self) -> Callable:
         gen = self.gen
-        lines = [f"    if {gen.expr(a)}: m |= {1 << i}" for a, i in self.atoms.items()]
+        lines = [f"    if {gen.cond(a)}: m |= {1 << i}" for a, i in self.atoms.items()]
         subs = "".join(gen.subfunctions)
         gen.subfunctions.clear()
         ns = self._exec(f"{subs}def letter(s, st, tr):\n    m = 0\n" + "\n".join(lines)
@@ -227,10 +228,9 @@ def aggregate_value(name: str, samples: list[tuple[Any, Any]], window_ns: int | 
         hits = sum(1 for v, w in samples if w and v is True)
         if name == "count":
             return hits
-        if not samples:
-            return None
-        if name == "fraction":
-            return hits / len(samples)
+        if name == "fraction":  # the share among the samples that satisfy `where`
+            considered = sum(1 for _, w in samples if w)
+            return hits / considered if considered else None
         return hits / (window_ns / 1e9) if window_ns else None
     values = [v for v, w in samples if w and v is not MISSING and v is not None
               and not isinstance(v, bool)]

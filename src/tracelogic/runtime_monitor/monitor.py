@@ -26,10 +26,31 @@ from tracelogic.runtime_monitor.events import Event, Trace
 from tracelogic.runtime_monitor.otlp import DecodeStats, decode_traces_pb
 from tracelogic.runtime_monitor.report import (MonitorReport, PropertyResult, Violation,
                                                scope_text)
-from tracelogic.runtime_monitor.spans import MISSING, Span, from_sdk
+from tracelogic.runtime_monitor.spans import MISSING, InvalidValue, Span, from_sdk
 from tracelogic.spec.typed import Spec
 
 _END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
+INCOMPLETE = "incomplete"  # the verdict of an instance that lost events to an eviction
+_MAX_REJECTIONS = 100
+
+
+class _Stats(DecodeStats):
+    """Decode counters that keep rejected spans' messages apart: a rejected span is an
+    input error (exit 2, DESIGN.md), while repaired details are only warnings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rejections: list[str] = []
+
+    def reject(self, message: str) -> None:
+        DecodeStats.reject(self, message)
+        if len(self.rejections) < _MAX_REJECTIONS:
+            self.rejections.append(message)
+
+    def reject_point(self, message: str) -> None:
+        DecodeStats.reject_point(self, message)
+        if len(self.rejections) < _MAX_REJECTIONS:
+            self.rejections.append(message)
 
 
 class _Instance:
@@ -70,7 +91,7 @@ class Monitor:
                  idle_ns: int = 5 * 10**9):
         self.spec = spec
         self.compiled = CompiledSpec(spec, properties)
-        self.stats = DecodeStats()
+        self.stats = _Stats()
         self.lateness_ns = lateness_ns
         self.assembler = Assembler(idle_ns=idle_ns, max_open_traces=max_open_traces,
                                    stats=self.stats)
@@ -84,6 +105,11 @@ class Monitor:
         self._seen_keys: set[str] = set()
         self._all_keys: set[str] = set()
         self._closed: MonitorReport | None = None
+        self._unresolved_links = 0
+        # per property: trace ids / scope keys that lost events to an eviction, and the
+        # instances of properties that are not monitored yet (reported inconclusive)
+        self._evicted_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
+        self._unsupported_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
         self.input_errors: list[InputError] = []
 
     # ------------------------------------------------------------- input
@@ -125,8 +151,23 @@ class Monitor:
     def _assembled(self, result: Any) -> None:
         if result.outcome != "complete":
             self._incomplete.append((result.trace_id, result.reason))
+            self._evicted(result.trace)
             return
         self.process_trace(result.trace)
+
+    def _evicted(self, trace: Trace) -> None:
+        """Remember which instances lost this trace's events: they become `incomplete`."""
+        for cp in self.compiled.properties:
+            keys = self._evicted_keys[cp.index]
+            if cp.prop.scope == "trace":
+                keys[trace.trace_id] = None
+            elif cp.prop.scope == "global":
+                keys["*"] = None
+            elif cp.key is not None:
+                for sp in trace.spans:
+                    k = _key_text(cp.key(sp))
+                    if k is not None:
+                        keys[k] = None
 
     def process_trace(self, trace: Trace) -> None:
         """Decide every per-trace property on one assembled trace; queue cross-trace events."""
@@ -140,7 +181,13 @@ class Monitor:
         partial = trace.is_partial
         cross = False
         for cp in self.compiled.properties:
-            if cp.unsupported or cp.prop.kind == "metric":
+            if cp.prop.kind == "metric":
+                continue
+            if cp.unsupported:
+                if cp.prop.scope == "trace":
+                    self._unsupported_keys[cp.index][trace_id] = None
+                else:
+                    cross = True
                 continue
             if cp.prop.scope == "trace":
                 if cp.prop.kind == "formula":
@@ -184,8 +231,13 @@ class Monitor:
                 if inst.decided_at is None:
                     if decided_tab[s]:
                         inst.decided_at = ev
-                    elif verdicts[s] is pv and verdicts[before] is not pv:
-                        inst.raised_at = ev
+                    elif verdicts[s] is pv:
+                        # the event that opened the current obligation; for `F a` the
+                        # obligation is there from the instance's first event
+                        if verdicts[before] is not pv or inst.last is None:
+                            inst.raised_at = ev
+                    else:
+                        inst.raised_at = None
                 inst.last = ev
                 inst.trace_ids[ev.span.trace_id] = None
             inst.state = s
@@ -205,8 +257,11 @@ class Monitor:
                 after = mon.verdict(inst.state)
                 if after.is_final:
                     inst.decided_at = ev
-                elif after is Verdict.PRESUMABLY_VIOLATED and before is not after:
-                    inst.raised_at = ev
+                elif after is Verdict.PRESUMABLY_VIOLATED:
+                    if before is not after or inst.last is None:
+                        inst.raised_at = ev
+                else:
+                    inst.raised_at = None
             inst.last = ev
             inst.trace_ids[ev.span.trace_id] = None
         inst.events += len(events)
@@ -227,7 +282,10 @@ class Monitor:
         """End of input: decide every open instance and return the report."""
         if self._closed is not None:
             return self._closed
-        for result in self.assembler.close() or ():
+        results = self.assembler.close() or ()
+        if self.compiled.gen.uses_links:
+            self._index_links(results)
+        for result in results:
             self._assembled(result)
         self._run_cross()
         report = MonitorReport(spans=self._spans)
@@ -235,20 +293,42 @@ class Monitor:
             report.properties.append(self._result(cp, report))
         report.incomplete = len(self._incomplete)
         report.dropped = getattr(self.stats, "rejected", 0)
+        report.duplicates = self.assembler.duplicates
         report.warnings.extend(self._attribute_warnings())
+        if self._unresolved_links:
+            report.warnings.append(
+                f"{self._unresolved_links} span link(s) point to spans absent from the input; "
+                "`linked(...)` is false for them")
         report.warnings.extend(f"property `{cp.name}`: {cp.unsupported}"
                                for cp in self.compiled.properties if cp.unsupported)
+        report.warnings.extend(self._mismatch_warnings())
         report.input_errors = [str(e) for e in self.input_errors] + [
             str(e) for e in getattr(self.stats, "errors", [])]
+        rejections = getattr(self.stats, "rejections", [])
+        report.input_errors += rejections
+        rejected = self.stats.rejected + self.stats.points_rejected
+        if rejected > len(rejections):
+            report.input_errors.append(f"... and {rejected - len(rejections)} more rejected "
+                                       "spans or data points")
         self._closed = report
         return report
+
+    def _index_links(self, results) -> None:
+        """`linked(P)` sees every span of the input: index them before any trace is decided."""
+        index = self.compiled.gen.namespace["_LINKS"]
+        for r in results:
+            for sp in r.trace.spans:
+                index[(sp.trace_id, sp.span_id)] = (sp, r.trace)
+        for r in results:
+            for sp in r.trace.spans:
+                self._unresolved_links += sum(1 for key in sp.links if key not in index)
 
     def _run_cross(self) -> None:
         if not self._cross:
             return
         self._cross.sort(key=lambda row: (row[0], row[1], row[2]))
         for cp in self.compiled.properties:
-            if cp.unsupported or cp.prop.scope == "trace" or cp.prop.kind == "metric":
+            if cp.prop.scope == "trace" or cp.prop.kind == "metric":
                 continue
             groups: dict[str, list] = defaultdict(list)
             for row in self._cross:
@@ -257,6 +337,9 @@ class Monitor:
                 if key is None:
                     continue  # no value for the scope key: no instance (§3)
                 groups[key].append(row)
+            if cp.unsupported:
+                self._unsupported_keys[cp.index].update(dict.fromkeys(groups))
+                continue
             for key, rows in groups.items():
                 if cp.prop.kind == "formula":
                     inst = _Instance(key, cp)
@@ -273,11 +356,16 @@ class Monitor:
 
     def _result(self, cp: CompiledProperty, report: MonitorReport) -> PropertyResult:
         res = PropertyResult(cp.name, scope_text(cp.prop))
+        evicted = self._evicted_keys[cp.index]
         if cp.unsupported:
+            for key in self._unsupported_keys[cp.index]:
+                res.add(key, Verdict.INCONCLUSIVE)
             return res
         if cp.prop.kind == "formula":
             for key, inst in self._instances[cp.index].items():
                 verdict = self._final_verdict(cp, inst)
+                if key in evicted and not cp.monitor.verdict(inst.state).is_final:
+                    verdict = INCOMPLETE  # undecided, and some of its events were evicted
                 res.add(key, verdict)
                 if verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger:
                     res.vacuous += 1
@@ -285,14 +373,25 @@ class Monitor:
                     report.violations.append(self._violation(cp, inst))
         elif cp.prop.kind == "aggregate":
             for key, samples in self._samples[cp.index].items():
-                verdict, violations = self._aggregate(cp, samples)
+                if key in evicted:
+                    res.add(key, INCOMPLETE)  # its windows lack the evicted events
+                    continue
+                counts: dict[str, int] = {}
+                verdict, violations = self._aggregate(cp, samples, counts)
                 res.add(key, verdict)
+                if verdict is Verdict.SATISFIED and not counts["evaluated"]:
+                    res.vacuous += 1  # no window had a value to compare
                 report.violations.extend(violations)
         else:
             for key, verdict, violation in self._metric(cp):
                 res.add(key, verdict)
                 if violation is not None:
                     report.violations.append(violation)
+        if cp.prop.kind != "metric":
+            seen = {k for k, _ in res.results}
+            for key in evicted:
+                if key not in seen:
+                    res.add(key, INCOMPLETE)  # every event of the instance was evicted
         return res
 
     def _final_verdict(self, cp: CompiledProperty, inst: _Instance) -> Verdict:
@@ -308,9 +407,12 @@ class Monitor:
 
     def _violation(self, cp: CompiledProperty, inst: _Instance) -> Violation:
         if inst.decided_at is not None:
-            witness = [inst.decided_at]
+            # the deciding event, after the event that opened the obligation it settled
+            # (a missed deadline is decided by a later event; the raiser is the evidence)
+            witness = [e for e in (inst.raised_at, inst.decided_at) if e is not None]
         else:  # an obligation still open at the end: who raised it, and where the trace ended
             witness = [e for e in (inst.raised_at, inst.last) if e is not None]
+        witness = list(dict.fromkeys(witness))  # the raiser may be the last event itself
         spans = list(dict.fromkeys(e.span for e in witness))
         message = self._message(cp, spans[0] if spans else None, None) or _default_message(
             cp, witness, inst.decided_at is None)
@@ -318,10 +420,12 @@ class Monitor:
                          [s.span_id for s in spans], message, witness)
 
     # ------------------------------------------------------------- aggregates
-    def _aggregate(self, cp: CompiledProperty, samples: _Samples):
+    def _aggregate(self, cp: CompiledProperty, samples: _Samples, counts: dict | None = None):
         window = cp.prop.window
         rows = samples.rows
         if not rows:
+            if counts is not None:
+                counts["evaluated"] = 0
             return Verdict.SATISFIED, []
         rows.sort(key=lambda r: r[0])
         if window is None:
@@ -332,6 +436,8 @@ class Monitor:
                 windows = []
                 lo = 0
                 for hi, (t, _, _) in enumerate(rows):
+                    if hi + 1 < len(rows) and rows[hi + 1][0] == t:
+                        continue  # the window (t - size, t] holds every sample at t
                     while rows[lo][0] <= t - size:
                         lo += 1
                     windows.append(((t - size, t), rows[lo:hi + 1]))
@@ -341,6 +447,7 @@ class Monitor:
                     by[r[0] // size].append(r)
                 windows = [((k * size, (k + 1) * size), v) for k, v in sorted(by.items())]
         violations = []
+        evaluated = 0
         for bounds, part in windows:
             env = {}
             empty = False
@@ -352,6 +459,7 @@ class Monitor:
                 env[("agg", i)] = value
             if empty:
                 continue  # an empty window neither violates nor satisfies
+            evaluated += 1
             try:
                 ok = bool(cp.body_fn(env))
             except (EvalError, TypeError):
@@ -359,15 +467,18 @@ class Monitor:
             if not ok:
                 worst = _worst(cp, part)
                 spans = [r[1] for r in worst][:_END_MASK_MAX]
-                values = {f"{n.payload}": env[("agg", i)] for i, (n, _, _) in
+                values = {_agg_label(n): env[("agg", i)] for i, (n, _, _) in
                           enumerate(cp.aggregates)}
                 message = self._message(cp, spans[0] if spans else None, part) or (
                     f"{cp.prop.description or cp.name}: "
-                    + ", ".join(f"{k} = {_fmt(v)}" for k, v in values.items())
-                    + (f" in window [{_ts(bounds[0])}, {_ts(bounds[1])})" if bounds else ""))
+                    + ", ".join(f"{_agg_label(n)} = {_fmt_agg(n, env[('agg', i)])}"
+                                for i, (n, _, _) in enumerate(cp.aggregates))
+                    + (_window_text(bounds, window[1]) if bounds else ""))
                 violations.append(Violation(
                     cp.prop, samples.key, list(dict.fromkeys(s.trace_id for s in spans)),
                     [s.span_id for s in spans], message, [], values=values, window=bounds))
+        if counts is not None:
+            counts["evaluated"] = evaluated  # windows that had a value to compare
         return (Verdict.VIOLATED if violations else Verdict.SATISFIED), violations
 
     def _metric(self, cp: CompiledProperty):
@@ -382,8 +493,9 @@ class Monitor:
         seen: dict[str, None] = {}
         for p in points:
             key = "*" if cp.prop.scope == "global" else (
-                p.service if cp.prop.scope_key is None or cp.prop.scope_key.payload[1] ==
-                "service" else _key_text(p.attr(cp.prop.scope_key.payload[2])))
+                (p.service or None) if cp.prop.scope_key is None
+                or cp.prop.scope_key.payload[1] == "service"
+                else _key_text(p.attr(cp.prop.scope_key.payload[2])))
             if key is None:
                 continue
             seen[key] = None
@@ -456,9 +568,25 @@ class Monitor:
                 out.append(f"attribute \"{key}\" never appeared in the input{hint}")
         return out
 
+    def _mismatch_warnings(self) -> list[str]:
+        out = []
+        for label, (n, left, right) in sorted(self.compiled.gen.mismatches.items()):
+            out.append(f"`{label}` was false {n} time(s) because a value had another type "
+                       f"(e.g. {left} compared with {right}); attribute values of an "
+                       "unexpected type make comparisons false")
+        return out
+
     # ------------------------------------------------------------- queries
     def verdicts(self) -> dict[str, dict[str, str]]:
-        """The current (four-valued) verdict of every instance, by property and key."""
+        """The verdict of every instance of every temporal property, by property and key.
+
+        Before :meth:`close` these are the current four-valued verdicts of the instances
+        decided so far (``presumably_*`` while open); after it, the final ones.
+        """
+        if self._closed is not None:
+            kinds = {cp.name: cp.prop.kind for cp in self.compiled.properties}
+            return {p.name: dict(p.results) for p in self._closed.properties
+                    if kinds.get(p.name) == "formula"}
         out: dict[str, dict[str, str]] = {}
         for cp in self.compiled.properties:
             if cp.prop.kind != "formula" or cp.unsupported:
@@ -469,18 +597,36 @@ class Monitor:
 
 
 def _worst(cp: CompiledProperty, rows: list) -> list:
-    """The window's contributing spans, worst first."""
+    """The window's contributing spans, worst first (by the first aggregate).
+
+    "Worst" follows the comparison the aggregate appears in: for `p99(d) <= 1s`
+    the largest values, for `avg(x) >= 10` the smallest; for `count`/`fraction`/
+    `per_second` bounded from above, the spans that were counted, and bounded
+    from below, the spans (matching `where`) that were not.
+    """
     if not cp.aggregates:
         return rows
     node = cp.aggregates[0][0]
     name = node.payload
+    larger_is_worse = _larger_is_worse(cp.prop.body, node, default=name != "min")
     hits = [r for r in rows if r[2][0][1]]
     if name in ("count", "fraction", "per_second"):
-        return [r for r in hits if r[2][0][0] is True]
-    numeric = [r for r in hits if isinstance(r[2][0][0], (int, float))
-               and not isinstance(r[2][0][0], bool)]
-    reverse = name != "min"
-    return sorted(numeric, key=lambda r: r[2][0][0], reverse=reverse) or hits
+        worst = [r for r in hits if (r[2][0][0] is True) == larger_is_worse]
+    else:
+        numeric = [r for r in hits if isinstance(r[2][0][0], (int, float))
+                   and not isinstance(r[2][0][0], bool)]
+        worst = sorted(numeric, key=lambda r: r[2][0][0], reverse=larger_is_worse)
+    return worst or hits or rows  # never an empty witness: at worst, the window's spans
+
+
+def _larger_is_worse(body: Any, agg: Any, default: bool) -> bool:
+    for n in body.walk():
+        if n.op == "cmp" and n.payload in ("<", "<=", ">", ">="):
+            if n.args[0] is agg:
+                return n.payload in ("<", "<=")
+            if n.args[1] is agg:
+                return n.payload in (">", ">=")
+    return default
 
 
 def _span_ns(rows: list) -> int | None:
@@ -490,8 +636,8 @@ def _span_ns(rows: list) -> int | None:
 
 
 def _key_text(value: Any) -> str | None:
-    if value is MISSING or value is None:
-        return None
+    if value is MISSING or value is None or isinstance(value, InvalidValue):
+        return None  # no (usable) value for the scope key: no instance
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -523,5 +669,38 @@ def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bo
             return f"the trace ended with an obligation open (`{first.span.name}` {first.kind})"
         return (f"obligation raised at `{first.span.name}` {first.kind} was still open when the "
                 f"trace ended at `{witness[-1].span.name}` {witness[-1].kind}")
-    ev = witness[0]
-    return f"violated at `{ev.span.name}` {ev.kind}"
+    ev = witness[-1]
+    if len(witness) == 1:
+        return f"violated at `{ev.span.name}` {ev.kind}"
+    first = witness[0]
+    return (f"violated at `{ev.span.name}` {ev.kind}; the obligation was raised at "
+            f"`{first.span.name}` {first.kind}")
+
+
+def _window_text(bounds: tuple, sliding: bool) -> str:
+    lo, hi = _ts(bounds[0]), _ts(bounds[1])
+    return f" in window ({lo}, {hi}]" if sliding else f" in window [{lo}, {hi})"
+
+
+def _agg_label(node: Any) -> str:
+    """`p90(duration where op("db.query"))`, or `fraction(failed)` without a `where`."""
+    from tracelogic.runtime_monitor.lower import show
+
+    value, where = node.args[0], node.args[1]
+    inner = show(value)
+    if not (where.op == "lit" and where.payload is True):
+        inner += f" where {show(where)}"
+    return f"{node.payload}({inner})"
+
+
+def _fmt_agg(node: Any, v: Any) -> str:
+    """An aggregate's value for people: durations with a unit."""
+    from tracelogic.spec import types as T
+
+    if T.base(node.type) == T.DURATION and isinstance(v, (int, float)) and \
+            not isinstance(v, bool):
+        for size, unit in ((10**9, "s"), (10**6, "ms"), (10**3, "us")):
+            if abs(v) >= size:
+                return f"{v / size:.6g}{unit}"
+        return f"{v:.6g}ns"
+    return _fmt(v)

@@ -35,7 +35,10 @@ def _kind(v: Any) -> str | None:
     return None
 
 
-def _cmp(op: str) -> Callable[[Any, Any], bool]:
+def _cmp(op: str, label: str | None = None,
+         mismatches: dict | None = None) -> Callable[[Any, Any], bool]:
+    """A dynamic comparison. With ``mismatches``, a comparison that is false because a
+    present value has another type (or is malformed) is counted under ``label``."""
     import operator
 
     fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
@@ -43,9 +46,15 @@ def _cmp(op: str) -> Callable[[Any, Any], bool]:
 
     def compare(a: Any, b: Any) -> bool:
         ka = _kind(a)
-        if ka is None or ka != _kind(b):
-            return False  # missing, invalid, or of another type: false, even for `!=`
-        if ka == "bool" and op not in ("==", "!="):
+        kb = _kind(b)
+        if ka is None or ka != kb or (ka == "bool" and op not in ("==", "!=")):
+            # missing, invalid, or of another type: false, even for `!=`
+            if mismatches is not None and a is not MISSING and b is not MISSING:
+                seen = mismatches.get(label)
+                if seen is None:
+                    mismatches[label] = [1, type(a).__name__, type(b).__name__]
+                else:
+                    seen[0] += 1
             return False
         return fn(a, b)
     return compare
@@ -102,9 +111,26 @@ def _field(span: Any, name: str) -> Any:
     return MISSING if span is None else getattr(span, name)
 
 
+def _linked(s: Any, st: bool, tr: Any, pred: Callable, index: dict) -> bool:
+    """``linked(P)``: some link target present in the input satisfies P.
+
+    ``index`` maps ``(trace_id, span_id)`` to ``(span, trace)`` for every span of the
+    input (the monitor fills it); without an entry, targets in the span's own trace count.
+    """
+    for key in s.links:
+        hit = index.get(key)
+        if hit is None and key[0] == tr.trace_id:
+            target = tr.get(key[1])
+            hit = (target, tr) if target is not None else None
+        if hit is not None and pred(hit[0], st, hit[1]):
+            return True
+    return False
+
+
 BASE_NAMESPACE: dict[str, Any] = {
     "MISSING": MISSING, "_in_list": _in_list, "_in_range": _in_range, "_contains": _contains,
     "_startswith": _startswith, "_truthy": _truthy, "_neg": _neg, "_field": _field,
+    "_linked": _linked,
     **{f"_cmp_{n}": _cmp(op) for n, op in (("eq", "=="), ("ne", "!="), ("lt", "<"),
                                             ("le", "<="), ("gt", ">"), ("ge", ">="))},
     **{f"_ar_{n}": _arith(op) for n, op in (("add", "+"), ("sub", "-"), ("mul", "*"),
@@ -128,9 +154,16 @@ class CodeGen:
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = dict(BASE_NAMESPACE)
+        # (trace_id, span_id) -> (span, trace) for `linked`; filled by the monitor
+        self.namespace["_LINKS"] = {}
+        self.uses_links = False
         self._consts: dict[Any, str] = {}
         self._subpreds: dict[TExpr, str] = {}
         self.registers: dict[TExpr, int] = {}
+        # comparison text -> [count, first left type, first right type]: dynamic
+        # comparisons that were false because a present value had another type
+        self.mismatches: dict[str, list] = {}
+        self._cmp_sites: dict[tuple[str, str], str] = {}
         self.attr_keys: set[str] = set()   # every attribute key a predicate reads
         self.subfunctions: list[str] = []
 
@@ -158,7 +191,7 @@ class CodeGen:
         if name is None:
             name = f"_p{len(self._subpreds)}"
             self._subpreds[pred] = name
-            body = self.expr(pred)
+            body = self.cond(pred)
             self.subfunctions.append(f"def {name}(s, st=True, tr=None):\n    return {body}\n")
         return name
 
@@ -209,9 +242,12 @@ class CodeGen:
         if op == "has_event":
             return f"s.has_event({e.payload!r})"
         if op in ("has_ancestor", "has_child"):
-            return f"tr.{op}(s, {self.span_predicate(a[0])})"
+            # the argument may itself read structure (`has_ancestor(parent.name == "a")`),
+            # so it gets the trace, and the current event's start/end flag
+            return f"tr.{op}(s, lambda a: {self.span_predicate(a[0])}(a, st, tr))"
         if op == "linked":
-            return f"tr.linked(s, {self.span_predicate(a[0])})"
+            self.uses_links = True
+            return f"_linked(s, st, tr, {self.span_predicate(a[0])}, _LINKS)"
         if op == "exists":
             return f"({self.expr(a[0])} is not MISSING)"
         if op == "not":
@@ -227,7 +263,7 @@ class CodeGen:
         if op == "cmp":
             if self._static(a[0]) and self._static(a[1]):
                 return f"({self.expr(a[0])} {e.payload} {self.expr(a[1])})"
-            return f"_cmp_{_CMP_NAMES[e.payload]}({self.expr(a[0])}, {self.expr(a[1])})"
+            return f"{self._cmp_site(e)}({self.expr(a[0])}, {self.expr(a[1])})"
         if op in _AR_NAMES and len(a) == 2:
             if self._static(a[0]) and self._static(a[1]) and op not in ("/", "//", "%"):
                 return f"({self.expr(a[0])} {op} {self.expr(a[1])})"
@@ -259,9 +295,26 @@ class CodeGen:
             return f"v_{e.payload[1]}"
         raise UnhandledNode(f"`{op}` cannot be evaluated on a span", value=e)
 
-    def _bool(self, e: TExpr) -> str:
+    def _cmp_site(self, e: TExpr) -> str:
+        """One comparison function per distinct comparison, counting type mismatches."""
+        from tracelogic.runtime_monitor.lower import show
+
+        label = show(e)
+        key = (e.payload, label)
+        name = self._cmp_sites.get(key)
+        if name is None:
+            name = f"_c{len(self._cmp_sites)}"
+            self._cmp_sites[key] = name
+            self.namespace[name] = _cmp(e.payload, label, self.mismatches)
+        return name
+
+    def cond(self, e: TExpr) -> str:
+        """Source for ``e`` used as a condition: a bare dynamic attribute is true only
+        when it is the boolean true (never Python truthiness: "yes" or 1 are not true)."""
         src = self.expr(e)
         return f"_truthy({src})" if e.type == T.DYN else src
+
+    _bool = cond
 
     @staticmethod
     def _static(e: TExpr) -> bool:

@@ -38,9 +38,10 @@ class PropertyResult:
     vacuous: int = 0
     results: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, key: str, verdict: Verdict) -> None:
+    def add(self, key: str, verdict: Verdict | str) -> None:
+        """Count one instance; ``verdict`` is a Verdict or ``"incomplete"``."""
         self.instances += 1
-        self.results.append((key, verdict.value))
+        self.results.append((key, getattr(verdict, "value", verdict)))
 
     def count(self, verdict: str) -> int:
         return sum(1 for _, v in self.results if v == verdict)
@@ -74,7 +75,8 @@ class Violation:
         if self.prop.description:
             out["description"] = self.prop.description
         if self.witness:
-            out["events"] = [{"span_id": e.span.span_id, "event": e.kind,
+            out["events"] = [{"trace_id": e.span.trace_id, "span_id": e.span.span_id,
+                              "event": e.kind,
                               "time_unix_nano": e.time_ns, "name": e.span.name,
                               "service": e.span.service} for e in self.witness]
         if self.values is not None:
@@ -100,6 +102,7 @@ class MonitorReport:
     late: int = 0
     incomplete: int = 0
     dropped: int = 0
+    duplicates: int = 0
     warnings: list[str] = field(default_factory=list)
     input_errors: list[str] = field(default_factory=list)
 
@@ -125,7 +128,8 @@ class MonitorReport:
                 "instances": sum(p.instances for p in self.properties),
                 "violated": sum(p.count("violated") for p in self.properties),
                 "spans": self.spans, "late": self.late, "incomplete": self.incomplete,
-                "dropped": self.dropped, "warnings": list(self.warnings)}
+                "dropped": self.dropped, "duplicates": self.duplicates,
+                "warnings": list(self.warnings)}
 
     def to_json(self) -> dict:
         out = {"schema": "tracelogic.monitor/1",
