@@ -1,0 +1,216 @@
+"""`tracelogic monitor`: output formats, the JSON contract and its schema, exit codes."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tracelogic.cli import run
+
+HERE = Path(__file__).parent
+DATA = HERE / "data" / "monitor"
+ROOT = HERE.parent.parent
+SCHEMA = json.loads((ROOT / "docs" / "monitor.schema.json").read_text())
+EDGE = DATA / "edge.spec"
+SHOP = DATA / "shop.spec"
+
+
+def monitor(*args, fmt: str = "json") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["monitor", *map(str, args), "--format", fmt], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def report(*args) -> tuple[int, dict]:
+    code, out, _ = monitor(*args)
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    return code, doc
+
+
+# ----------------------------------------------------------------- JSON and its schema
+
+@pytest.mark.parametrize("args", [
+    (EDGE, DATA / "out_of_order.jsonl"),
+    (EDGE, DATA / "partial.json"),
+    (EDGE, DATA / "malformed.jsonl", DATA / "bad_id.json"),
+    (EDGE, DATA / "wrong_type.json", DATA / "duplicates.jsonl"),
+    (EDGE, DATA / "missing-file.json"),
+    (SHOP, DATA / "skew.json"),
+])
+def test_json_output_validates_against_the_schema(args):
+    code, doc = report(*args)
+    assert doc["schema"] == "tracelogic.monitor/1"
+    assert doc["summary"]["properties"] == len(doc["properties"])
+    assert doc["summary"]["instances"] == sum(p["instances"] for p in doc["properties"])
+    assert doc["summary"]["violated"] == sum(
+        1 for p in doc["properties"] for r in p["results"] if r["verdict"] == "violated")
+    for p in doc["properties"]:
+        assert p["instances"] == len(p["results"])
+
+
+def test_every_optional_field_is_exercised_and_valid(tmp_path):
+    """Aggregates (values, window), metrics (points), temporal (events, owner, runbook,
+    description), errors: one report holding all of them still validates."""
+    spec = tmp_path / "all.spec"
+    spec.write_text(SHOP.read_text() + '''
+property busy window 1m: count(true) <= 1
+property no_roots "no roots at all" owner "team" runbook "https://r.example": G !is_root
+metric cpu = "system.cpu.utilization" : ratio
+metric invariant cpu_low per service: cpu < 0.5
+''')
+    metrics = tmp_path / "m.json"
+    metrics.write_text(json.dumps({"resourceMetrics": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "db"}}]},
+        "scopeMetrics": [{"metrics": [{"name": "system.cpu.utilization", "gauge": {
+            "dataPoints": [{"timeUnixNano": "1000", "asDouble": 0.7}]}}]}]}]}))
+    code, doc = report(spec, DATA / "out_of_order.jsonl", DATA / "skew.json", metrics,
+                       DATA / "malformed.jsonl")
+    fields = {k for v in doc["violations"] for k in v}
+    assert {"events", "values", "window", "points", "owner", "runbook",
+            "description"} <= fields
+    assert "errors" in doc and code == 2
+
+
+def test_json_key_rules_per_scope():
+    _, doc = report(SHOP, DATA / "out_of_order.jsonl", DATA / "skew.json")
+    scopes = {p["name"]: (p["scope"], [r["key"] for r in p["results"]])
+              for p in doc["properties"]}
+    assert scopes["answered"][0] == "trace"
+    assert all(len(k) == 32 for k in scopes["answered"][1])
+    assert scopes["error_budget"][0] == "service"
+    assert sorted(scopes["error_budget"][1]) == ["api", "edge"]
+    assert scopes["no_double_charge"][0] == 'attr["order.id"]'
+
+
+# ----------------------------------------------------------------- other formats
+
+def test_junit_is_xml_with_one_case_per_property():
+    code, out, _ = monitor(EDGE, DATA / "out_of_order.jsonl", fmt="junit")
+    suite = ET.fromstring(out)
+    assert suite.tag == "testsuite"
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert len(cases) == int(suite.get("tests")) == 8
+    failed = {name for name, c in cases.items() if c.find("failure") is not None}
+    assert failed == {"no_failures", "finishes", "answered"}
+    assert int(suite.get("failures")) == 3
+    assert code == 1
+
+
+def test_junit_counts_input_errors():
+    _, out, _ = monitor(EDGE, DATA / "malformed.jsonl", fmt="junit")
+    assert ET.fromstring(out).get("errors") == "1"
+
+
+def test_sarif_2_1_0_with_rule_per_violated_property():
+    code, out, _ = monitor(EDGE, DATA / "skew.json", fmt="sarif")
+    doc = json.loads(out)
+    assert doc["version"] == "2.1.0"
+    (run_,) = doc["runs"]
+    assert run_["tool"]["driver"]["name"] == "tracelogic"
+    rules = {r["id"] for r in run_["tool"]["driver"]["rules"]}
+    assert rules == {"tracelogic/property/root_first", "tracelogic/property/child_inside"}
+    for res in run_["results"]:
+        assert res["ruleId"] in rules and res["level"] == "error"
+        loc = res["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"].endswith("edge.spec")
+        assert loc["region"]["startLine"] >= 1
+    assert code == 1
+
+
+def test_text_report_for_people():
+    code, out, err = monitor(SHOP, DATA / "skew.json", DATA / "out_of_order.jsonl", fmt="text")
+    assert "\x1b[" not in out                     # plain when not a terminal
+    assert "✗ answered" not in out                 # nothing missed its deadline here
+    assert "✗ errors_are_leaves [error] key 11111111111111111111111111111111" in out
+    assert "violated at `root` start" in out
+    # the timeline: offset ms, service, span name, start/end, status
+    assert "0.000 ms  api              root" in out
+    assert "start error" in out
+    assert out.rstrip().endswith("0 incomplete, 0 dropped")
+    assert err == "" and code == 1
+
+
+# ----------------------------------------------------------------- exit codes
+
+def test_exit_0_when_everything_holds():
+    code, doc = report(EDGE, DATA / "multi_root.json", "--property", "root_first",
+                       "--property", "no_failures")
+    assert code == 0 and doc["violations"] == []
+
+
+def test_exit_1_on_violation_and_warning_severity_only_with_strict(tmp_path):
+    code, _ = report(EDGE, DATA / "skew.json", "--property", "child_inside")
+    assert code == 1
+    spec = tmp_path / "w.spec"
+    spec.write_text('property soft severity warning: G !(name == "child")\n'
+                    'property info severity info: G !(name == "parent")\n')
+    code, doc = report(spec, DATA / "skew.json")
+    assert len(doc["violations"]) == 2 and code == 0
+    code, _ = report(spec, DATA / "skew.json", "--strict")
+    assert code == 1
+
+
+def test_exit_1_on_inconclusive_unless_allow_unknown():
+    assert report(EDGE, DATA / "partial.json", "--property", "answered")[0] == 1
+    assert report(EDGE, DATA / "partial.json", "--property", "answered",
+                  "--allow-unknown")[0] == 0
+
+
+def test_exit_2_takes_precedence_and_the_rest_is_reported():
+    code, doc = report(EDGE, DATA / "malformed.jsonl", DATA / "skew.json")
+    assert code == 2
+    results = {r["key"]: r["verdict"] for r in doc["properties"][2]["results"]}
+    assert results["6" * 32] == "violated"                   # skew.json, after the bad file
+    assert set(results) == {"6" * 32, "8" * 32, "9" * 32}   # and the good lines
+
+
+@pytest.mark.parametrize("args, needle", [
+    ((EDGE, DATA / "no-such-file.json"), "cannot read"),
+    ((EDGE, DATA / "skew.json", "--lateness", "soon"), "--lateness"),
+    ((EDGE, DATA / "skew.json", "--property", "nope"), "nope"),
+    ((DATA / "no-such.spec", DATA / "skew.json"), "no-such.spec"),
+])
+def test_exit_2_on_bad_command_line_spec_or_input(args, needle):
+    code, out, err = monitor(*args)
+    assert code == 2
+    assert needle in out + err
+    assert "Traceback" not in out + err
+
+
+def test_bad_spec_text_is_exit_2(tmp_path):
+    spec = tmp_path / "bad.spec"
+    spec.write_text("property p: G (name ==)\n")
+    code, out, err = monitor(spec, DATA / "skew.json")
+    assert code == 2 and "bad.spec:1" in err
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01garbage", b"{\"resourceSpans\": 3}",
+                                     b"[1, 2]", b"\x0a\x05hello"])
+def test_garbage_input_is_exit_2_never_a_traceback(tmp_path, content):
+    f = tmp_path / "in.json"
+    f.write_bytes(content)
+    code, out, err = monitor(EDGE, f)
+    assert "Traceback" not in out + err
+    assert code in (0, 2)
+    if content:
+        assert code == 2
+
+
+def test_stdin_and_the_installed_entry_point(tmp_path):
+    data = (DATA / "skew.json").read_bytes()
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    proc = subprocess.run([sys.executable, "-m", "tracelogic.cli", "monitor", str(EDGE), "-",
+                           "--format", "json", "--property", "child_inside"],
+                          input=data, capture_output=True, env=env, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["properties"][0]["results"] == [{"key": "6" * 32, "verdict": "violated"}]
