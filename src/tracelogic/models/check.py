@@ -7,7 +7,7 @@ Engines (``engine=`` option, default ``auto``):
 | ``explicit`` | breadth-first search (shortest counterexample) | GPVW tableau × reachable states |
 | ``kind`` | Z3 k-induction (BMC base case: shortest counterexample) | explicit |
 | ``pdr`` | Z3 Spacer (CHC); counterexample rebuilt by BMC | explicit |
-| ``auto`` | k-induction, then PDR, then explicit search | explicit |
+| ``auto`` | k-induction, explicit search (100k states), PDR, explicit (bound) | explicit |
 | ``nusmv`` | NuSMV through pynusmv, when importable | NuSMV |
 
 ``deadlock_free`` is the invariant "some action is enabled". Every invariant
@@ -56,67 +56,99 @@ def _any_guard(machine: Machine) -> TExpr:
     return out
 
 
+AUTO_EXPLICIT_BOUND = 100_000  # `auto` tries an exhaustive search this large before PDR
+
+
 def check_invariant(machine: Machine, cond: TExpr, *, engine: str = "auto",
                     bound: int = DEFAULT_STATE_BOUND, timeout: float = 10.0, max_k: int = 25,
                     what: str = "invariant") -> Outcome:
-    """Does ``cond`` hold in every reachable state (and no action fail on the way)?"""
+    """Does ``cond`` hold in every reachable state (and no action fail on the way)?
+
+    ``auto`` runs, until one decides: k-induction (a third of ``timeout``; it also
+    finds shallow counterexamples, shortest first), an explicit search of up to
+    100,000 states (exact when the reachable states fit), PDR (the rest of the
+    time, at least a third), and finally the explicit search up to ``bound``.
+    """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    tried: list[str] = []
     if engine == "nusmv":
         from tracelogic.models import nusmv
 
         return nusmv.check(machine, cond, kind="invariant")
-    if engine in ("auto", "kind", "pdr"):
-        from tracelogic.models.symbolic import Symbolic, k_induction, pdr
+    if engine == "explicit":
+        return _explicit_invariant(machine, cond, bound, what, [])
+    deadline = time.monotonic() + timeout
+    tried: list[str] = []
+    plan = {"auto": ["kind", "explicit-small", "pdr", "explicit"], "kind": ["kind"],
+            "pdr": ["pdr"]}[engine]
+    sym = None
+    for step in plan:
+        if step.startswith("explicit"):
+            small = step == "explicit-small"
+            if small and bound <= AUTO_EXPLICIT_BOUND:
+                continue  # the final explicit step covers it
+            o = _explicit_invariant(machine, cond, min(bound, AUTO_EXPLICIT_BOUND) if small
+                                    else bound, what, tried)
+            if o.status != "unknown":
+                return o
+            if small:
+                tried.append(f"explicit: more than {AUTO_EXPLICIT_BOUND} states")
+                continue
+            return o
+        if sym is None:
+            from tracelogic.models.symbolic import Symbolic
 
-        try:
-            sym = Symbolic(machine)
-        except UnsupportedModel as e:
-            if engine != "auto":
-                return Outcome("unknown", str(e), engine)
-            sym = None
-            tried.append(f"Z3: {e.message}")
-        if sym is not None:
-            deadline = time.monotonic() + timeout
-            steps = {"auto": ("kind", "pdr"), "kind": ("kind",), "pdr": ("pdr",)}[engine]
-            for i, eng in enumerate(steps):
-                left = max(0.5, deadline - time.monotonic())
-                share = left / (len(steps) - i) if engine == "auto" else left
-                try:
-                    if eng == "kind":
-                        r = k_induction(sym, cond, max_k=max_k, timeout_s=share)
-                    else:
-                        r = pdr(sym, cond, timeout_s=share)
-                except Exception as e:  # a Z3 encoding gap must not hide the other engines
-                    from tracelogic.errors import UnhandledNode
+            try:
+                sym = Symbolic(machine)
+            except UnsupportedModel as e:
+                tried.append(f"Z3: {e.message}")
+                if engine != "auto":
+                    return Outcome("unknown", str(e), engine, details={"reason": "unsupported"})
+                plan = [p for p in plan if p.startswith("explicit")]
+                continue
+        left = max(0.5, deadline - time.monotonic())
+        share = left / 3 if (engine == "auto" and step == "kind") else \
+            max(left, timeout / 3) if engine == "auto" else left
+        o = _symbolic(machine, sym, cond, step, share, max_k, what, tried)
+        if o is not None:
+            return o
+    return Outcome("unknown", "; ".join(tried), engine,
+                   details={"reason": tried[-1] if tried else "unknown", "tried": tried})
 
-                    if not isinstance(e, UnhandledNode):
-                        raise
-                    tried.append(f"{eng}: {e.message}")
-                    break
-                if r.status == "proved":
-                    how = (f"proved by k-induction (k = {r.k})" if r.engine == "k-induction"
-                           else "proved by PDR (Z3 Spacer)")
-                    details = {"engine": r.engine}
-                    if r.k is not None:
-                        details["k"] = r.k
-                    if r.invariant:
-                        details["inductive_invariant"] = r.invariant
-                        how += f"; inductive invariant: {r.invariant}"
-                    return Outcome("holds", how, r.engine, details=details)
-                if r.status == "refuted" and r.states:
-                    return _explain_states(machine, cond, r.states, r.engine, what)
-                tried.append(f"{r.engine}: {r.reason}")
-            if engine != "auto":
-                return Outcome("unknown", "; ".join(tried), engine,
-                               details={"reason": tried[-1] if tried else "unknown"})
-    # explicit search
+
+def _symbolic(machine, sym, cond, step, share, max_k, what, tried) -> Outcome | None:
+    from tracelogic.errors import UnhandledNode
+    from tracelogic.models.symbolic import k_induction, pdr
+
+    try:
+        r = k_induction(sym, cond, max_k=max_k, timeout_s=share) if step == "kind" \
+            else pdr(sym, cond, timeout_s=share)
+    except UnhandledNode as e:  # a Z3 encoding gap must not hide the other engines
+        tried.append(f"{step}: {e.message}")
+        return None
+    if r.status == "proved":
+        how = (f"proved by k-induction (k = {r.k})" if r.engine == "k-induction"
+               else "proved by PDR (Z3 Spacer)")
+        details: dict[str, Any] = {"engine": r.engine}
+        if r.k is not None:
+            details["k"] = r.k
+        if r.invariant:
+            details["inductive_invariant"] = r.invariant
+            how += f"; inductive invariant: {r.invariant}"
+        return Outcome("holds", how, r.engine, details=details)
+    if r.status == "refuted" and r.states:
+        return _explain_states(machine, cond, r.states, r.engine, what)
+    tried.append(f"{r.engine}: {r.reason}")
+    return None
+
+
+def _explicit_invariant(machine: Machine, cond: TExpr, bound: int, what: str,
+                        tried: list[str]) -> Outcome:
     pred = machine.predicate(cond)
     res = explore(machine, bound=bound, bad=lambda s: not pred(s))
-    details = {"engine": "explicit", "states": len(res.states)}
+    details: dict[str, Any] = {"engine": "explicit", "states": len(res.states)}
     if tried:
-        details["tried"] = tried
+        details["tried"] = list(tried)
     if res.violation is not None:
         run = run_from_path(machine, res, res.path_to(res.violation))
         return _fails(run, what, "explicit", details)
@@ -129,8 +161,11 @@ def check_invariant(machine: Machine, cond: TExpr, *, engine: str = "auto",
         return Outcome("unknown", f"bound reached: explored {len(res.states)} states without "
                        f"finding a violation (state bound {bound})"
                        + (f"; {'; '.join(tried)}" if tried else ""), "explicit", details=details)
-    return Outcome("holds", f"holds in all {len(res.states)} reachable states (explicit search)",
-                   "explicit", details=details)
+    if what == "deadlock":
+        msg = f"no deadlock in {len(res.states)} reachable states (explicit search)"
+    else:
+        msg = f"holds in all {len(res.states)} reachable states (explicit search)"
+    return Outcome("holds", msg, "explicit", details=details)
 
 
 def _fails(run: Run, what: str, engine: str, details: dict) -> Outcome:
