@@ -172,3 +172,19 @@ def test_names_are_unique_and_json_sarif_carry_the_run():
         cli(["check", path, "--format", "sarif"], sarif, io.StringIO())
         rules = {r["ruleId"] for r in json.loads(sarif.getvalue())["runs"][0]["results"]}
         assert "tracelogic/model/mutex.invariant" in rules
+
+
+def test_follows_monitor_that_cannot_be_built_is_reported():
+    text = """model counter {
+  var n : int = 0
+  var flag : bool = false
+  action inc do n := n + 1
+}
+property p: follows counter on n by attr["n"]
+property q: follows counter on flag by attr["flag"]
+"""
+    got = results(text, state_bound=100)
+    assert got["p.follows"].status == "unknown" and "finitely many values" in got["p.follows"].message
+    assert got["q.follows"].status == "unknown" and "more than 100" in got["q.follows"].message
+    assert results(open("examples/language/models.spec").read()).get(
+        "breaker_runtime.follows") is None

@@ -52,8 +52,30 @@ def _message(o: Outcome) -> str:
     return o.message
 
 
+def _follows_monitors(spec: Spec, report: CheckReport, options: dict) -> None:
+    """A `follows` property whose monitor cannot be built is reported before any trace is seen."""
+    from tracelogic.errors import TracelogicError
+    from tracelogic.models.runtime import for_property
+
+    bound = int(options.get("state_bound") or DEFAULT_STATE_BOUND)
+    for prop in spec.properties:
+        if prop.kind != "follows":
+            continue
+        try:
+            for_property(spec, prop, bound=bound)
+        except KeyError:
+            continue  # the front end reports unknown models
+        except TracelogicError as e:
+            report.add(CheckResult("model", f"{prop.name}.follows", "unknown",
+                                   f"the `follows` monitor cannot be built: {e.message}"
+                                   + (f" ({e.hint})" if e.hint else ""),
+                                   location=Location.of(prop.span),
+                                   details={"reason": "unsupported"}))
+
+
 @checker
 def check_models(spec: Spec, report: CheckReport, options: dict) -> None:
+    _follows_monitors(spec, report, options)
     machines: dict[str, Machine | UnsupportedModel] = {}
     names: dict[str, int] = {}
     for check in spec.checks:

@@ -50,7 +50,40 @@ from tracelogic.spec import types as T
 from tracelogic.spec.typed import ModelT, WorkflowT
 
 __all__ = ["ConformsAutomaton", "conforms_automaton", "SagaMonitor", "SagaRun", "saga_monitor",
-           "FollowsMonitor", "follows_monitor", "Verdict", "Event", "letter_of"]
+           "FollowsMonitor", "follows_monitor", "Verdict", "Event", "letter_of", "resolve_model",
+           "resolve_workflow", "for_property"]
+
+
+def _resolve(spec, name: str, table: str):
+    """``name`` or ``alias.name`` (through ``spec.imports``) in ``spec.<table>``."""
+    here = getattr(spec, table)
+    if name in here:
+        return here[name]
+    alias, dot, rest = name.partition(".")
+    if dot and alias in spec.imports:
+        return _resolve(spec.imports[alias], rest, table)
+    raise KeyError(name)
+
+
+def resolve_model(spec, name: str) -> ModelT:
+    """The model a ``follows`` property names, following import aliases."""
+    return _resolve(spec, name, "models")
+
+
+def resolve_workflow(spec, name: str) -> WorkflowT:
+    """The workflow a ``conforms``/``saga`` property names, following import aliases."""
+    return _resolve(spec, name, "workflows")
+
+
+def for_property(spec, prop, *, bound: int = DEFAULT_STATE_BOUND):
+    """The automaton or monitor of a ``conforms``, ``saga`` or ``follows`` property."""
+    if prop.kind == "conforms":
+        return conforms_automaton(resolve_workflow(spec, prop.target))
+    if prop.kind == "saga":
+        return saga_monitor(resolve_workflow(spec, prop.target))
+    if prop.kind == "follows":
+        return follows_monitor(resolve_model(spec, prop.target), prop.follows_var, bound=bound)
+    raise ValueError(f"property `{prop.name}` is a {prop.kind} property, not conforms/saga/follows")
 
 
 def letter_of(steps: Sequence[str], step: str, phase: str, failed: bool) -> int:
