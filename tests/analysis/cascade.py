@@ -104,7 +104,9 @@ def _visit(system, rng, b, service, client, start, trace, noise, call_p):
 
 def _replace(b: Builder, span: Span, end_ms: float, status: str) -> None:
     from .helpers import MS, T0
-    i = b.spans.index(span)
+    i = len(b.spans) - 1  # the span is recent: search from the end (linear generation)
+    while b.spans[i] is not span:
+        i -= 1
     b.spans[i] = Span(name=span.name, trace_id=span.trace_id, span_id=span.span_id,
                       parent_id=span.parent_id, start_ns=span.start_ns,
                       end_ns=T0 + int(end_ms * MS), service=span.service, kind=span.kind,

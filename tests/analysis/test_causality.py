@@ -46,6 +46,12 @@ def test_synchronous_child_ending_late_is_skew_but_async_children_may_outlive():
     root = b2.span("publish", 0, 10, service="a", kind="producer")
     b2.span("consume", 5, 50, root, service="b", kind="consumer")
     assert check_causality(b2.spans).ok
+    # a client that timed out stops waiting: its server may go on
+    b3 = Builder()
+    root = b3.span("GET /", 0, 1100, service="a", kind="server")
+    call = b3.span("GET /stock", 10, 1010, root, service="a", kind="client", status="error")
+    b3.span("GET /stock", 12, 2500, call, service="b", kind="server")
+    assert check_causality(b3.spans).ok
 
 
 def test_a_missing_parent_breaks_the_causal_chain():

@@ -14,7 +14,9 @@ kind     edge
 span     ``s.start -> s's events in time order -> s.end``
 child    ``parent.start -> child.start``
 return   ``child.end -> parent.end``, for synchronous children: not when the
-         parent is a ``producer`` or the child a ``consumer`` (asynchronous)
+         parent is a ``producer`` or the child a ``consumer`` (asynchronous), nor
+         when the parent is a failed ``client`` call (it may have timed out or
+         been cancelled, and stopped waiting for the server)
 sibling  ``a.end -> b.start`` for children ``a``, ``b`` of one parent, of the
          parent's own service, when ``a`` ended no later than ``b`` started:
          one process observed both on one clock. (Built through a chain of
@@ -153,7 +155,8 @@ def happens_before(spans: Iterable[Span],
             if p is not None:
                 children[(p.trace_id, p.span_id)].append(s)
                 g.add_edge((*p.key, "start"), (*key, "start"), kind="child")
-                if p.kind not in _ASYNC_PARENT and s.kind not in _ASYNC_CHILD:
+                if (p.kind not in _ASYNC_PARENT and s.kind not in _ASYNC_CHILD
+                        and not (p.kind == "client" and p.status == "error")):
                     g.add_edge((*key, "end"), (*p.key, "end"), kind="return")
         for t_key in s.links:
             t = by_key.get(t_key)
