@@ -27,6 +27,7 @@ CHECKER_MODULES: tuple[str, ...] = (
     "tracelogic.checkers.workflows",
     "tracelogic.checkers.models",
     "tracelogic.checkers.policies",
+    "tracelogic.checkers.routing",
 )
 
 _CHECKERS: list[Callable] = []
