@@ -64,4 +64,5 @@ def test_the_breaker_model_is_checked_statically():
     out, err = io.StringIO(), io.StringIO()
     assert run(["check", std_path("breaker")], out, err) == 0, err.getvalue()
     assert "model breaker.ltl: holds" in out.getvalue()
-    assert "2 check(s): 2 passed" in out.getvalue()
+    assert "model breaker.deadlock_free: holds" in out.getvalue()
+    assert " 0 failed, 0 unknown" in out.getvalue()

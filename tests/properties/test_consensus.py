@@ -6,7 +6,7 @@ import random
 from .stdlib_helpers import Gen, found, run_std
 
 PROPS = ["one_leader_per_term", "terms_never_decrease", "commit_index_monotone",
-         "apply_after_commit", "one_entry_per_index"]
+         "apply_after_commit", "one_entry_per_index", "commit_has_quorum"]
 
 
 def raft_run(g: Gen, *, rng: random.Random, terms: int = 4, entries: int = 6,
@@ -27,7 +27,8 @@ def raft_run(g: Gen, *, rng: random.Random, terms: int = 4, entries: int = 6,
             index += 1
             g.span("raft.commit", t, t + 1, trace=term, consensus__node=leader,
                    consensus__term=term, consensus__event="commit", consensus__index=index,
-                   consensus__commit_index=index)
+                   consensus__commit_index=index, consensus__acks=rng.choice([2, 3]),
+                   consensus__cluster_size=3)
             for n in nodes:
                 g.span("raft.apply", t + 2 + rng.random(), t + 3 + rng.random(), trace=term,
                        consensus__node=n, consensus__term=term, consensus__event="apply",
@@ -90,3 +91,20 @@ def test_a_long_span_of_an_old_term_ending_late_is_not_a_step_back():
            consensus__event="elected")
     g.span("raft.heartbeat", 20, 21, consensus__node="n1", consensus__term=4)
     assert found(run_std("consensus", g.spans)) == []
+
+
+def test_a_commit_without_a_majority_during_a_partition():
+    g = Gen()
+    ok = g.span("raft.commit", 0, 1, consensus__node="r1", consensus__term=3,
+                consensus__event="commit", consensus__index=7, consensus__acks=3,
+                consensus__cluster_size=5)
+    bad = g.span("raft.commit", 2, 3, consensus__node="r1", consensus__term=3,
+                 consensus__event="commit", consensus__index=8, consensus__acks=2,
+                 consensus__cluster_size=5)
+    g.span("raft.commit", 4, 5, consensus__node="r1", consensus__term=3,
+           consensus__event="commit", consensus__index=9)          # not reported: unchecked
+    assert found(run_std("consensus", g.spans)) == [
+        ("commit_has_quorum", "r1",
+         "index 8 committed by r1 with 2 of 5 acknowledgements, not a majority",
+         [bad.span_id])]
+    assert ok.span_id != bad.span_id

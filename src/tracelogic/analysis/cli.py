@@ -15,7 +15,7 @@ from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, command
 
 SCHEMA = "tracelogic.analysis/1"
 ANALYSES = ("critical-path", "causality", "deadlocks", "races", "root-cause", "trend",
-            "services")
+            "services", "partitions")
 
 # which options belong to which analysis (for precise errors)
 _OPTION_OWNERS = {
@@ -27,6 +27,8 @@ _OPTION_OWNERS = {
     "tolerance": ("--tolerance", ("causality",)),
     "trace": ("--trace", ("critical-path",)),
     "include_reads": ("--include-reads", ("races",)),
+    "window": ("--window", ("partitions",)),
+    "min_failed": ("--min-failed", ("partitions",)),
 }
 
 
@@ -42,6 +44,7 @@ examples:
   tracelogic analyze traces.jsonl --root-cause --spec shop.spec
   tracelogic analyze metrics.jsonl --trend --metric process.memory.usage --limit 2Gi
   tracelogic analyze traces.jsonl --services --format dot | dot -Tsvg > services.svg
+  tracelogic analyze traces.jsonl --partitions --window 5s
 
 conventions (lock.*, resource.*, message events): docs/analysis.md
 """
@@ -65,6 +68,8 @@ conventions (lock.*, resource.*, message events): docs/analysis.md
                    help="robust linear fit of each metric series; time to --limit")
     g.add_argument("--services", dest="analysis", action="store_const", const="services",
                    help="the service dependency graph with error rate and latency per edge")
+    g.add_argument("--partitions", dest="analysis", action="store_const", const="partitions",
+                   help="groups of services others could not reach, and when")
     p.add_argument("--spec", metavar="SPEC", help="root cause: explain this spec's violations")
     p.add_argument("--threshold", metavar="DURATION",
                    help="critical path: report operations whose average duration exceeds it; "
@@ -79,6 +84,11 @@ conventions (lock.*, resource.*, message events): docs/analysis.md
     p.add_argument("--tolerance", metavar="DURATION", default=None,
                    help="causality: clock skew up to this is not reported (default 0)")
     p.add_argument("--trace", metavar="TRACE_ID", help="critical path: only this trace")
+    p.add_argument("--window", metavar="DURATION",
+                   help="partitions: the time window calls are judged in (default 1s)")
+    p.add_argument("--min-failed", type=int, default=None, metavar="N",
+                   help="partitions: failed calls a window needs to call a service "
+                   "unreachable (default 2)")
     p.add_argument("--include-reads", action="store_true",
                    help="races: read/write pairs are candidates too")
     p.add_argument("--top", type=int, default=3, metavar="N",
@@ -143,6 +153,9 @@ def cmd_analyze(args: Any, out: TextIO, err: TextIO) -> int:
         horizon = _duration("--horizon", args.horizon)
         tolerance = _duration("--tolerance", args.tolerance, positive=False)
         limit = _limit(args.limit)
+        window = _duration("--window", args.window)
+        if args.min_failed is not None and args.min_failed < 1:
+            raise _BadArgs(f"--min-failed must be at least 1, got {args.min_failed}")
         if horizon is not None and limit is None:
             raise _BadArgs("--horizon needs --limit: the time to which limit?")
     except _BadArgs as e:
@@ -171,9 +184,9 @@ def cmd_analyze(args: Any, out: TextIO, err: TextIO) -> int:
         return EXIT_INPUT
     handler = {"critical-path": _critical_path, "causality": _causality,
                "deadlocks": _deadlocks, "races": _races, "root-cause": _root_cause,
-               "trend": _trend, "services": _services}[which]
+               "trend": _trend, "services": _services, "partitions": _partitions}[which]
     result = handler(args, data, out, err, header, threshold=threshold, horizon=horizon,
-                     tolerance=tolerance or 0, limit=limit)
+                     tolerance=tolerance or 0, limit=limit, window=window)
     return EXIT_INPUT if code == EXIT_INPUT else result
 
 
@@ -464,3 +477,22 @@ def _services(args, data, out, err, header, **_) -> int:
                        else " [uninstrumented]"))
     _emit(args, out, header, g.to_json(), text)
     return EXIT_OK
+
+
+# ------------------------------------------------------------------ partitions
+
+def _partitions(args, data, out, err, header, *, window, **_) -> int:
+    from tracelogic.analysis.partitions import calls, find_partitions
+
+    traces = data.traces()
+    eps = find_partitions(traces, window_ns=window or 10**9,
+                          min_failed=args.min_failed if args.min_failed is not None else 2)
+    n_calls = len(calls(traces))
+    text = [f"{n_calls} call(s) between services: {len(eps)} partition episode(s)"]
+    for ep in eps:
+        text.append(f"  {_ts(ep.start_ns)} .. {_ts(ep.end_ns)}: {ep.describe()}")
+        for (a, b), n in sorted(ep.edges.items()):
+            text.append(f"    {a} -> {b}: {n} failed call(s)")
+    _emit(args, out, header, {"calls": n_calls, "window_ns": window or 10**9,
+                              "partitions": [e.to_json() for e in eps]}, text)
+    return EXIT_FAILED if eps else EXIT_OK
