@@ -88,7 +88,7 @@ def test_bad_store_and_bad_since_exit_2(tmp_path, store):
     (["--grpc", "off", "--http", "off"], "nothing to receive"),
     (["--http", "127.0.0.1:99999"], "port"),
     (["--max-request-bytes", "lots"], "--max-request-bytes"),
-    (["--execute"], "healing controller"),
+    (["--controller-config", "missing.toml"], "no such file"),
     (["--token-file", "/nonexistent/token"], "--token-file"),
 ])
 def test_serve_refuses_bad_arguments_with_exit_2(tmp_path, args, needle):

@@ -44,6 +44,8 @@ class CompiledProperty:
     register_defaults: tuple = ()
     key: Callable | None = None           # span -> scope key (or MISSING)
     triggers: tuple[int, ...] = ()        # global atom bits whose absence makes success vacuous
+    trigger_mask: int = 0                 # the same, as one mask over the global letter
+    local: dict = field(default_factory=dict)  # memo: global letter -> local mask (no registers)
     aggregates: list = field(default_factory=list)  # (node, value_fn, where_fn)
     body_fn: Callable | None = None       # aggregate/metric body over computed values
     message_aggs: list = field(default_factory=list)
@@ -133,6 +135,8 @@ class CompiledSpec:
         cp.mask = self._function(f"mask{cp.index}", " | ".join(parts) or "0", "g, r")
         cp.triggers = tuple(self._global_atom(t) for t in lowered.triggers
                             if not uses_registers(t))
+        for t in cp.triggers:
+            cp.trigger_mask |= 1 << t
         if reg_atoms:
             self._registers(cp, [a for _, a in reg_atoms])
 
@@ -213,8 +217,14 @@ class CompiledSpec:
 
     @property
     def wanted_attrs(self) -> frozenset[str]:
-        """The attribute keys any predicate reads: all that decoding needs to extract."""
-        return frozenset(k for k in self.gen.attr_keys if k is not None)
+        """The attribute keys any predicate or healing argument reads: all that decoding
+        needs to extract (a policy's `attr["order.id"]` must survive decoding too)."""
+        keys = {k for k in self.gen.attr_keys if k is not None}
+        for heal in self.spec.heals:
+            for _, arg in heal.args:
+                keys.update(n.payload[2] for n in arg.walk()
+                            if n.op == "attr" and n.payload[2] is not None)
+        return frozenset(keys)
 
     @property
     def source(self) -> str:

@@ -61,7 +61,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    help="keep at most this many violations")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--execute", action="store_true",
-                   help="let the healing controller act (needs the healing controller)")
+                   help="let the healing controller act (default: dry-run, plans only)")
     p.add_argument("--controller-config", metavar="FILE", help="healing controller config")
     p.set_defaults(func=cmd_serve)
 
@@ -102,9 +102,8 @@ def build_config(args, err: TextIO):
                 raise _Bad(f"cannot read --token-file {args.token_file}: {e.strerror}") from None
             if not token:
                 raise _Bad(f"--token-file {args.token_file} is empty")
-        if args.execute or args.controller_config:
-            raise _Bad("--execute and --controller-config need the healing controller, which "
-                       "this build does not have; run without them")
+        if args.controller_config and not os.path.isfile(args.controller_config):
+            raise _Bad(f"--controller-config {args.controller_config}: no such file")
         grpc = None if args.grpc == "off" else args.grpc
         http = None if args.http == "off" else args.http
         if grpc is None and http is None:
@@ -125,7 +124,8 @@ def build_config(args, err: TextIO):
         max_open_traces=args.max_open_traces, max_instances=args.max_instances,
         queue_spans=args.queue_spans, max_request_bytes=max_bytes, token=token,
         tls_cert=args.tls_cert, tls_key=args.tls_key, retention_age_ns=retention,
-        retention_rows=args.retention_rows)
+        retention_rows=args.retention_rows, execute=args.execute,
+        controller_config=args.controller_config)
 
 
 class _Bad(Exception):

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import sys
+import queue
 import threading
 import time
 from collections import deque
@@ -68,6 +69,8 @@ class ServeConfig:
     max_connections: int = 256
     grpc_workers: int = 16
     decide_chunk: int = 50  # completed traces decided between two commits
+    execute: bool = False               # healing: act instead of dry-run
+    controller_config: str | None = None  # healing controller TOML (secrets, endpoints)
     max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
 
 
@@ -189,6 +192,53 @@ def decode_request(signal: str, fmt: str, data: bytes, *, wanted_attrs: frozense
     return items, stats
 
 
+class _Healer:
+    """The healing controller of `serve`, on its own thread.
+
+    The engine hands it violations after they are committed, so a slow action
+    (a webhook with retries) never holds up ingest; pending work (approval
+    timeouts, post-action verification) runs about once a second. Dry-run
+    unless `--execute` or the controller configuration says otherwise.
+    """
+
+    def __init__(self, spec: Any, config: "ServeConfig"):
+        from tracelogic.healing import Controller, load_config
+
+        self.controller = Controller(spec, config.store, load_config(config.controller_config),
+                                     execute=config.execute or None)
+        self._queue: "queue.Queue[list | None]" = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="tracelogic-heal", daemon=True)
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, pairs: list) -> None:
+        if pairs:
+            self._queue.put(pairs)
+
+    def stop(self, grace_s: float) -> None:
+        self._queue.put(None)
+        self._thread.join(grace_s + 5)
+        self.controller.close()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                batch = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                batch = []
+            try:
+                if batch:
+                    self.controller.handle_many([(v, None, None, i) for v, i in batch])
+                self.controller.run_pending()
+            except Exception as e:  # keep serving; the audit trail and the log say why
+                self.error = e
+                log.exception("healing controller failed", extra={"fields": {"error": repr(e)}})
+            if batch is None:
+                return
+
+
 class Sidecar:
     """The running sidecar. ``start()``, then receivers call :meth:`handle`; ``stop()``.
 
@@ -220,6 +270,7 @@ class Sidecar:
         self.receivers: list[Any] = []
         self._last_retention = 0.0
         self._engine_error: BaseException | None = None
+        self.healer = _Healer(self.spec, config) if self.spec.heals else None
 
     # ------------------------------------------------------------------ metrics
     def _registry(self) -> Registry:
@@ -294,6 +345,8 @@ class Sidecar:
         self._engine = threading.Thread(target=self._run_engine, name="tracelogic-engine",
                                         daemon=True)
         self._engine.start()
+        if self.healer is not None:
+            self.healer.start()
         if self.forwarder is not None:
             self.forwarder.start()
         from tracelogic.runtime_monitor.server_grpc import GrpcReceiver
@@ -352,6 +405,8 @@ class Sidecar:
         self.queue.close()
         if self._engine is not None:
             self._engine.join()
+        if self.healer is not None:
+            self.healer.stop(grace_s)  # after the engine: every committed violation is handled
         for r in self.receivers:
             r.stop(grace_s)
         if self.forwarder is not None:
@@ -496,9 +551,16 @@ class Sidecar:
         bodies = [v.to_json() for v in violations]
         ids = self.store.add_violations(bodies)
         if len(ids) == len(bodies):
+            if self.healer is not None:  # only committed violations reach the controller
+                self.healer.put(list(zip(violations, ids)))
             return [dict(b, id=i) for b, i in zip(bodies, ids)]
         # some were already stored (a replayed journal): report only what is new
         new = {sv.id: sv for sv in self.store.violations(after_id=min(ids) - 1)} if ids else {}
+        if self.healer is not None and new:
+            from tracelogic.runtime_monitor.store import dedup_key
+            by_key = {dedup_key(sv.body): i for i, sv in new.items()}
+            self.healer.put([(v, by_key[dedup_key(b)]) for v, b in zip(violations, bodies)
+                             if dedup_key(b) in by_key])
         return [dict(new[i].body, id=i) for i in ids if i in new]
 
     def _report(self, new: list[dict]) -> None:
