@@ -93,7 +93,7 @@ def spin(machine, check) -> tuple[str, float, float, str]:
 
 
 FAMILIES = {
-    "counters": (counters, [8, 12, 16, 20], [64, 256, 512, 1024, 2048]),
+    "counters": (counters, [8, 12, 16, 20], [64, 128, 256]),
     "peterson": (peterson, [2, 3, 4, 5], [6]),
     "philosophers": (philosophers, [4, 8, 12, 14], [16, 20, 32]),
     "philosophers-deadlock": (lambda n: philosophers(n, deadlock=True), [4, 8, 12], [16, 32]),

@@ -144,6 +144,9 @@ class _Gen:
 
     def expr(self, e: TExpr) -> str:
         out: dict[int, str] = {}
+        # `and`/`or` chains are flattened: a & b & c parses as ((a & b) & c), and Python's
+        # parser refuses more than 200 nested parentheses
+        chains: dict[int, list[str]] = {}
         stack: list[tuple[TExpr, bool]] = [(e, False)]
         while stack:
             node, done = stack.pop()
@@ -153,7 +156,14 @@ class _Gen:
                 stack.append((node, True))
                 stack.extend((c, False) for c in node.args if id(c) not in out)
                 continue
-            out[id(node)] = self._node(node, [out[id(c)] for c in node.args])
+            if node.op in ("and", "or"):
+                parts: list[str] = []
+                for c in node.args:
+                    parts += chains[id(c)] if c.op == node.op else [out[id(c)]]
+                chains[id(node)] = parts
+                out[id(node)] = "(" + f" {node.op} ".join(parts) + ")"
+            else:
+                out[id(node)] = self._node(node, [out[id(c)] for c in node.args])
         return out[id(e)]
 
     def _node(self, e: TExpr, a: list[str]) -> str:
