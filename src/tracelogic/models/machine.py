@@ -261,7 +261,7 @@ class Machine:
         self.init = tuple(init)
         self._gen = _Gen(self.var_index)
         self._succ = self._compile()
-        self._preds: dict[int, Callable] = {}
+        self._preds: dict[TExpr, Callable] = {}
 
     def __repr__(self) -> str:
         return f"<Machine {self.name}: {len(self.vars)} vars, {len(self.actions)} actions>"
@@ -341,8 +341,13 @@ class Machine:
 
     def predicate(self, e: TExpr) -> Callable[[tuple], Any]:
         """A compiled state function for a (non-temporal) expression over the model variables."""
-        key = id(e)
-        fn = self._preds.get(key)
+        # keyed by the expression itself (structural equality), never by id(): an id can be
+        # reused by a new node once the old one is garbage
+        try:
+            key = e
+            fn = self._preds.get(key)
+        except TypeError:  # an unhashable payload: compile without caching
+            key, fn = None, None
         if fn is None:
             src = self._gen.expr(e)
             n = len(self.vars)
@@ -353,7 +358,8 @@ class Machine:
             ns = dict(self._gen.ns)
             exec(compile(code, f"<predicate of {self.name}>", "exec"), ns)  # noqa: S102
             fn = ns["_p"]
-            self._preds[key] = fn
+            if key is not None:
+                self._preds[key] = fn
         return fn
 
     def format_state(self, state: tuple) -> str:
