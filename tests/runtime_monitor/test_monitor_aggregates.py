@@ -365,3 +365,10 @@ def test_metric_invariant_needs_every_metric_before_it_evaluates(tmp_path):
     # no memory value yet: the invariant is never evaluated for db
     assert report["violations"] == []
     assert code == 0
+
+
+def test_real_literals_are_floats_at_runtime():
+    # 3 of 5 failed: 3/5 == 0.6 as floats (an exact 3/5 against the float would differ)
+    spans = [span(i, "op", i, i + 1, status="error" if i <= 3 else "ok") for i in range(1, 6)]
+    assert report_of("property q: fraction(status == error) >= 0.6", spans)["violations"] == []
+    assert report_of("property q: fraction(status == error) <= 0.6", spans)["violations"] == []

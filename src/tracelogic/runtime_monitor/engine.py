@@ -18,6 +18,7 @@ sockets and stores are the callers' business.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable
 
 from tracelogic.automata import compile_monitor
@@ -178,7 +179,7 @@ class CompiledSpec:
                                    self.gen.cond(node.args[1]), "s, st=False, tr=None")
             cp.aggregates.append((node, value, where))
         if prop.kind == "metric":
-            cp.body_fn = compile_expr(prop.body)
+            cp.body_fn = compile_expr(prop.body, _runtime_literal)
             return
         ids = {id(n): i for i, (n, _, _) in enumerate(cp.aggregates)}
 
@@ -186,7 +187,7 @@ class CompiledSpec:
             if node.op == "agg":
                 i = ids[id(node)]
                 return lambda env: env[("agg", i)]
-            return None
+            return _runtime_literal(node)
         cp.body_fn = compile_expr(prop.body, resolve)
 
     def _messages(self, cp: CompiledProperty) -> None:
@@ -230,6 +231,16 @@ class CompiledSpec:
     def source(self) -> str:
         """The generated module, for `--debug` and for the curious."""
         return "\n".join(self._sources)
+
+
+def _runtime_literal(node: TExpr):
+    """A real literal is a float at runtime (SPEC-LANGUAGE.md §1), as in the generated
+    predicates: `fraction(...) >= 0.6` holds for 3 of 5 (0.6 == 3/5 as floats), which
+    an exact Fraction(3, 5) compared with the float 3/5 would not."""
+    if node.op == "lit" and isinstance(node.payload, Fraction):
+        v = float(node.payload)
+        return lambda env: v
+    return None
 
 
 def aggregate_value(name: str, samples: list[tuple[Any, Any]], window_ns: int | None):

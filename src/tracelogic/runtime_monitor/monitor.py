@@ -30,6 +30,7 @@ from tracelogic.runtime_monitor.spans import MISSING, InvalidValue, Span, from_s
 from tracelogic.spec.typed import Spec
 
 _END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
+_KEY_SAMPLE_BYTES = 4 << 20  # feed_otlp keeps this much input for did-you-mean suggestions
 INCOMPLETE = "incomplete"  # the verdict of an instance that lost events to an eviction
 _MAX_REJECTIONS = 100
 
@@ -88,14 +89,24 @@ class Monitor:
 
     def __init__(self, spec: Spec, *, properties: list[str] | None = None,
                  lateness_ns: int = 30 * 10**9, max_open_traces: int = 100_000,
-                 idle_ns: int = 5 * 10**9):
+                 idle_ns: int = 5 * 10**9, compiled: CompiledSpec | None = None):
+        """``compiled`` reuses a :class:`CompiledSpec` of ``spec`` (e.g. ``other.compiled``)
+        instead of compiling again; its per-run state is reset."""
         self.spec = spec
-        self.compiled = CompiledSpec(spec, properties)
+        if compiled is None:
+            compiled = CompiledSpec(spec, properties)
+        else:
+            compiled.gen.namespace["_LINKS"] = {}
+            compiled.gen.mismatches.clear()
+        self.compiled = compiled
         self.stats = _Stats()
         self.lateness_ns = lateness_ns
         self.assembler = Assembler(idle_ns=idle_ns, max_open_traces=max_open_traces,
                                    stats=self.stats)
         self._instances: list[dict[str, _Instance]] = [{} for _ in self.compiled.properties]
+        # per-trace instances are decided as soon as their trace is: (key, verdict,
+        # vacuous, violations); only this is kept, not the instance
+        self._decided: list[list[tuple]] = [[] for _ in self.compiled.properties]
         self._samples: list[dict[str, _Samples]] = [{} for _ in self.compiled.properties]
         self._cross: list[tuple] = []  # (time, trace_id, index, event, g, trace)
         self._points: list = []        # metric data points
@@ -106,6 +117,8 @@ class Monitor:
         self._all_keys: set[str] = set()
         self._closed: MonitorReport | None = None
         self._unresolved_links = 0
+        self._key_samples: list[bytes] = []   # see feed_otlp
+        self._key_sample_bytes = 0
         # per property: trace ids / scope keys that lost events to an eviction, and the
         # instances of properties that are not monitored yet (reported inconclusive)
         self._evicted_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
@@ -127,12 +140,21 @@ class Monitor:
         self._add(ours)
 
     def feed_otlp(self, data: bytes, *, source: str = "<otlp>") -> None:
-        """One serialized ExportTraceServiceRequest."""
+        """One serialized ExportTraceServiceRequest.
+
+        Only the attributes the spec reads are decoded. The first few requests are kept
+        (at most 4 MB) so that, if the spec reads an attribute that never appears, the
+        warning can suggest a key that did.
+        """
         try:
-            spans = decode_traces_pb(data, wanted_attrs=None, stats=self.stats, source=source)
+            spans = decode_traces_pb(data, wanted_attrs=self.compiled.wanted_attrs,
+                                     stats=self.stats, source=source)
         except InputError as e:
             self.input_errors.append(e)
             return
+        if self._key_sample_bytes < _KEY_SAMPLE_BYTES:
+            self._key_samples.append(bytes(data))
+            self._key_sample_bytes += len(data)
         self._add(spans)
 
     def feed_points(self, points: Iterable[Any]) -> None:
@@ -141,9 +163,12 @@ class Monitor:
 
     def _add(self, spans: list[Span]) -> None:
         self._spans += len(spans)
-        for s in spans:
-            self._seen_keys.update(s.attrs)
-            self._seen_keys.update(s.resource)
+        wanted = self.compiled.wanted_attrs
+        if wanted and not wanted <= self._seen_keys:  # stop looking once all were seen
+            seen = self._seen_keys
+            for s in spans:
+                seen.update(s.attrs)
+                seen.update(s.resource)
         for result in self.assembler.add(spans) or ():
             self._assembled(result)
 
@@ -194,87 +219,131 @@ class Monitor:
                     inst = _Instance(trace_id, cp)
                     inst.partial = partial
                     self._run(cp, inst, events, gs, trace)
-                    self._instances[cp.index][trace_id] = inst
+                    verdict = self._final_verdict(cp, inst)
+                    self._decided[cp.index].append((
+                        trace_id, verdict,
+                        verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger,
+                        [self._violation(cp, inst)] if verdict is Verdict.VIOLATED else []))
                 else:
                     samples = _Samples(trace_id)
                     self._sample(cp, samples, events, trace)
-                    self._samples[cp.index][trace_id] = samples
+                    counts: dict[str, int] = {}
+                    verdict, violations = self._aggregate(cp, samples, counts)
+                    self._decided[cp.index].append((
+                        trace_id, verdict,
+                        verdict is Verdict.SATISFIED and not counts["evaluated"], violations))
             else:
                 cross = True
         if cross:
-            for i, (ev, g) in enumerate(zip(events, gs)):
-                self._cross.append((ev.time_ns, trace_id, i, ev, g, trace))
+            self._cross.extend(zip([ev.time_ns for ev in events], [trace_id] * len(events),
+                                   range(len(events)), events, gs, [trace] * len(events)))
 
-    def _run(self, cp: CompiledProperty, inst: _Instance, events, gs, trace) -> None:
-        """Step one instance over events (hot loop; table monitors inline the lookup)."""
-        mon = cp.monitor
-        mask = cp.mask
-        regs, update = cp.regs, cp.update
-        trig = 0
-        for t in cp.triggers:
-            trig |= 1 << t
-        R = inst.R
-        if not cp.timed:
-            table, n, decided_tab, verdicts = mon.table, mon.n_letters, mon.decided, mon.verdicts
-            pv, ps = Verdict.PRESUMABLY_VIOLATED, Verdict.PRESUMABLY_SATISFIED
-            s = inst.state
-            for ev, g in zip(events, gs):
-                r = 0
-                if regs is not None:
-                    r = regs(ev.span, ev.is_start, trace, R, inst.first)
-                    update(ev.span, ev.is_start, trace, R)
-                    inst.first = False
+    def _run(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
+             traces: list | None = None) -> None:
+        """Step one instance over ``events`` (with global letters ``gs``), all of ``trace``,
+        or of ``traces[i]`` each (cross-trace instances). The hot loop.
+
+        Stepping stops at the event that makes the verdict final: nothing after it can
+        change the verdict or its witness. The property's own letter is memoized by the
+        global letter (few distinct letters occur) unless it has registers.
+        """
+        if not events:
+            return
+        inst.events += len(events)
+        trig = cp.trigger_mask
+        if trig and not inst.trigger:  # vacuity looks at every event, decided or not
+            for g in gs:
                 if g & trig:
                     inst.trigger = True
-                before = s
-                s = table[before * n + mask(g, r)]
-                if inst.decided_at is None:
-                    if decided_tab[s]:
-                        inst.decided_at = ev
-                    elif verdicts[s] is pv:
-                        # the event that opened the current obligation; for `F a` the
-                        # obligation is there from the instance's first event
-                        if verdicts[before] is not pv or inst.last is None:
-                            inst.raised_at = ev
-                    else:
-                        inst.raised_at = None
-                inst.last = ev
-                inst.trace_ids[ev.span.trace_id] = None
-            inst.state = s
-            inst.events += len(events)
+                    break
+        if inst.decided_at is not None:
             return
-        for ev, g in zip(events, gs):
-            r = 0
+        mon = cp.monitor
+        mask, local = cp.mask, cp.local
+        regs, update = cp.regs, cp.update
+        R = inst.R
+        raised = inst.raised_at
+        first = inst.last is None
+        pv = Verdict.PRESUMABLY_VIOLATED
+        decided_at = None
+        timed = cp.timed
+        if timed:
+            step, verdict = mon.step, mon.verdict
+            v = verdict(inst.state)
+        else:
+            table, n, decided, verdicts = mon.table, mon.n_letters, mon.decided, mon.verdicts
+        s = inst.state
+        i = -1
+        for g in gs:
+            i += 1
             if regs is not None:
-                r = regs(ev.span, ev.is_start, trace, R, inst.first)
-                update(ev.span, ev.is_start, trace, R)
+                ev = events[i]
+                tr = trace if traces is None else traces[i]
+                m = mask(g, regs(ev.span, ev.is_start, tr, R, inst.first))
+                update(ev.span, ev.is_start, tr, R)
                 inst.first = False
-            if g & trig:
-                inst.trigger = True
-            before = mon.verdict(inst.state)
-            inst.state = mon.step(inst.state, mask(g, r), ev.time_ns)
-            if inst.decided_at is None:
-                after = mon.verdict(inst.state)
-                if after.is_final:
-                    inst.decided_at = ev
-                elif after is Verdict.PRESUMABLY_VIOLATED:
-                    if before is not after or inst.last is None:
-                        inst.raised_at = ev
+            else:
+                m = local.get(g)
+                if m is None:
+                    m = local[g] = mask(g, 0)
+            if timed:
+                s = step(s, m, events[i].time_ns)
+                nv = verdict(s)
+                if nv is v and not first:
+                    continue
+                if nv.is_final:
+                    decided_at = events[i]
+                    break
+                if nv is pv:
+                    if first or v is not pv:
+                        raised = events[i]  # the event that opened the current obligation
                 else:
-                    inst.raised_at = None
-            inst.last = ev
-            inst.trace_ids[ev.span.trace_id] = None
-        inst.events += len(events)
+                    raised = None
+                v = nv
+                first = False
+            else:
+                ns = table[s * n + m]
+                if ns == s and not first:
+                    continue
+                if decided[ns]:
+                    s = ns
+                    decided_at = events[i]
+                    break
+                if verdicts[ns] is pv:
+                    # for `F a` the obligation is there from the instance's first event
+                    if first or verdicts[s] is not pv:
+                        raised = events[i]
+                else:
+                    raised = None
+                s = ns
+                first = False
+        inst.state = s
+        inst.raised_at = raised
+        if decided_at is not None:
+            inst.decided_at = decided_at
+            inst.last = decided_at
+        else:
+            inst.last = events[-1]
+            i = len(events) - 1
+        if traces is None:
+            inst.trace_ids[events[0].span.trace_id] = None
+        else:
+            for tr in traces[:i + 1]:
+                inst.trace_ids[tr.trace_id] = None
 
-    def _sample(self, cp: CompiledProperty, samples: _Samples, events, trace) -> None:
-        """Aggregates range over spans: one sample per span, at its end event."""
-        for ev in events:
+    def _sample(self, cp: CompiledProperty, samples: _Samples, events, trace,
+                traces: list | None = None) -> None:
+        """Aggregates range over spans: one sample per span, at its end event (of
+        ``trace``, or of ``traces[i]`` for cross-trace instances)."""
+        aggs = cp.aggregates
+        rows = samples.rows
+        for i, ev in enumerate(events):
             if ev.is_start:
                 continue
             s = ev.span
-            row = tuple((value(s, False, trace), bool(where(s, False, trace)))
-                        for _, value, where in cp.aggregates)
-            samples.rows.append((ev.time_ns, s, row))
+            tr = trace if traces is None else traces[i]
+            rows.append((ev.time_ns, s, tuple((value(s, False, tr), bool(where(s, False, tr)))
+                                              for _, value, where in aggs)))
             samples.trace_ids[s.trace_id] = None
 
     # ------------------------------------------------------------- close
@@ -331,26 +400,32 @@ class Monitor:
             if cp.prop.scope == "trace" or cp.prop.kind == "metric":
                 continue
             groups: dict[str, list] = defaultdict(list)
-            for row in self._cross:
-                ev = row[3]
-                key = "*" if cp.prop.scope == "global" else _key_text(cp.key(ev.span))
-                if key is None:
-                    continue  # no value for the scope key: no instance (§3)
-                groups[key].append(row)
+            if cp.prop.scope == "global":
+                groups["*"] = self._cross
+            else:
+                keyfn = cp.key
+                keys: dict[int, str | None] = {}  # by span: both events share the key
+                for row in self._cross:
+                    sp = row[3].span
+                    key = keys.get(id(sp), keys)
+                    if key is keys:
+                        key = keys[id(sp)] = _key_text(keyfn(sp))
+                    if key is not None:  # no value for the scope key: no instance (§3)
+                        groups[key].append(row)
             if cp.unsupported:
                 self._unsupported_keys[cp.index].update(dict.fromkeys(groups))
                 continue
             for key, rows in groups.items():
+                evs = [r[3] for r in rows]
+                traces = [r[5] for r in rows]
                 if cp.prop.kind == "formula":
                     inst = _Instance(key, cp)
-                    for _, _, _, ev, g, trace in rows:
-                        self._run(cp, inst, [ev], [g], trace)
-                        inst.partial |= trace.is_partial
+                    self._run(cp, inst, evs, [r[4] for r in rows], None, traces)
+                    inst.partial = any(t.is_partial for t in dict.fromkeys(traces))
                     self._instances[cp.index][key] = inst
                 else:
                     samples = _Samples(key)
-                    for _, _, _, ev, g, trace in rows:
-                        self._sample(cp, samples, [ev], trace)
+                    self._sample(cp, samples, evs, None, traces)
                     self._samples[cp.index][key] = samples
         self._cross.clear()
 
@@ -361,6 +436,11 @@ class Monitor:
             for key in self._unsupported_keys[cp.index]:
                 res.add(key, Verdict.INCONCLUSIVE)
             return res
+        if cp.prop.kind != "metric":
+            for key, verdict, vacuous, violations in self._decided[cp.index]:
+                res.add(key, verdict)
+                res.vacuous += bool(vacuous)
+                report.violations.extend(violations)
         if cp.prop.kind == "formula":
             for key, inst in self._instances[cp.index].items():
                 verdict = self._final_verdict(cp, inst)
@@ -560,6 +640,13 @@ class Monitor:
 
     def _attribute_warnings(self) -> list[str]:
         out = []
+        if self._key_samples and self.missing_attrs():
+            for data in self._key_samples:  # every key of the first requests, for suggestions
+                try:
+                    self.note_keys(decode_traces_pb(data, wanted_attrs=None))
+                except InputError:
+                    pass
+        self._key_samples = []
         known = sorted(self._seen_keys | self._all_keys)
         for key in self.missing_attrs():
             if self._traces:
@@ -591,8 +678,10 @@ class Monitor:
         for cp in self.compiled.properties:
             if cp.prop.kind != "formula" or cp.unsupported:
                 continue
-            out[cp.name] = {k: cp.monitor.verdict(i.state).value
-                            for k, i in self._instances[cp.index].items()}
+            got = {k: v.value for k, v, _, _ in self._decided[cp.index]}  # whole traces
+            got.update((k, cp.monitor.verdict(i.state).value)
+                       for k, i in self._instances[cp.index].items())
+            out[cp.name] = got
         return out
 
 
