@@ -33,13 +33,15 @@ def cascade(tmp_path):
 def test_critical_path_names_the_slow_query_and_fails_over_the_threshold(cascade):
     code, out, err = analyze(cascade, "--critical-path", "--threshold", "100ms")
     assert code == 1, err
-    assert "inventory: SELECT stock [SELECT qty FROM stock WHERE sku = ?]" in out
-    assert "operations over the 100ms average (by own time):\n  inventory: SELECT stock [SELECT qty FROM stock WHERE sku = ?]: avg 2500.000 ms (own 2500.000 ms)" in out
+    query = "inventory -> inventory-db: SELECT stock [SELECT qty FROM stock WHERE sku = ?]"
+    assert query in out
+    assert ("operations over the 100ms average (by own time):\n"
+            f"  {query}: avg 2500.000 ms (own 2500.000 ms)") in out
     code, out, _ = analyze(cascade, "--critical-path", "--threshold", "100ms", "--format", "json")
     doc = json.loads(out)
     assert doc["schema"] == "tracelogic.analysis/1" and doc["analysis"] == "critical-path"
     over = [h["operation"] for h in doc["over_threshold"]]
-    assert over[0] == "inventory: SELECT stock [SELECT qty FROM stock WHERE sku = ?]"
+    assert over[0] == query
     slow = next(t for t in doc["traces"] if t["duration_ns"] == 1030 * MS)
     base = slow["segments"][0]["start_unix_nano"]
     assert [(s["service"], s["name"], (s["start_unix_nano"] - base) / MS,

@@ -164,7 +164,7 @@ def test_hotspots_name_the_query_and_filter_by_average():
     traces = group_traces(b.spans)
     hs = hotspots(traces, threshold_ns=100 * MS)
     assert [h.operation for h in hs] == [
-        "api: SELECT [SELECT * FROM items WHERE id = ?]", "api: GET /items"]
+        "api -> sqlite: SELECT [SELECT * FROM items WHERE id = ?]", "api: GET /items"]
     q = hs[0]
     assert q.count == 4 and q.avg_ns == (40 + 3 * 180) / 4 * MS
     assert q.query == "SELECT * FROM items WHERE id = ?"

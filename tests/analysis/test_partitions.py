@@ -33,7 +33,7 @@ def cluster(b: Builder, *, seconds=30, cut=(10, 20), partitioned=("r4", "r5"), d
         if in_cut and len(partitioned) > 1:  # the other side still runs, and talks
             trace += 1
             a, c = partitioned[0], partitioned[1]
-            vote = b.span("RequestVote", t + 50, t + 60, service=a, kind="server", trace=trace)
+            vote = b.span("campaign", t + 50, t + 60, service=a, trace=trace)
             call = b.span("RequestVote", t + 51, t + 59, vote, service=a, kind="client",
                           peer__service=c)
             b.span("RequestVote", t + 52, t + 58, call, service=c, kind="server")
@@ -88,3 +88,12 @@ def test_cli(tmp_path):
     [ep] = json.loads(out.getvalue())["partitions"]
     assert ep["groups"] == [["r4", "r5"]] and ep["partitioned"] == ["r4", "r5"]
     assert run(["analyze", path, "--partitions", "--min-failed", "0"], io.StringIO(), err) == 2
+
+
+def test_the_main_side_is_where_requests_come_in():
+    # r1 and r2 take the client traffic; the three others are cut off from them: the
+    # larger group is the one reported, because requests come in on the other side
+    spans = cluster(Builder(), partitioned=("r3", "r4", "r5"))
+    [ep] = find_partitions(spans)
+    assert ep.groups == [["r3", "r4"], ["r5"]]  # r3 still reaches r4; r5 talks to no one
+    assert ep.unreachable == ["r3", "r4", "r5"] and ep.callers == ["r1"]

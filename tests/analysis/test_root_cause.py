@@ -140,3 +140,22 @@ def test_personalised_pagerank_matches_networkx():
                           max_iter=1000)
         for n in g.nodes:
             assert ours[n] == pytest.approx(ref[n], abs=1e-8)
+
+
+def test_many_calls_to_one_callee_are_blamed_together():
+    b = Builder()
+    root = b.span("POST /reserve", 0, 1000, service="inventory", kind="server")
+    section = b.span("reserve stock", 5, 995, root, service="inventory")
+    b.span("SELECT", 10, 455, section, service="inventory", kind="client",
+           peer__service="inventory-db")
+    upd = b.span("UPDATE", 500, 990, section, service="inventory", kind="client",
+                 peer__service="inventory-db")
+    chain = blame_chain(group_traces(b.spans)[0], root)
+    assert [(h.service, h.reason, h.span.span_id) for h in chain] == [
+        ("inventory", "symptom", root.span_id), ("inventory-db", "callee", upd.span_id)]
+    # spread over two different callees, neither took most of the time: its own fault
+    b2 = Builder()
+    root = b2.span("POST /reserve", 0, 1000, service="inventory", kind="server")
+    b2.span("SELECT", 10, 455, root, service="inventory", kind="client", peer__service="a-db")
+    b2.span("UPDATE", 500, 990, root, service="inventory", kind="client", peer__service="b-db")
+    assert [h.service for h in blame_chain(group_traces(b2.spans)[0], root)] == ["inventory"]

@@ -179,20 +179,24 @@ QUERY_KEYS = ("db.query.text", "db.statement")
 
 
 def operation_of(span: Span) -> str:
-    """How hotspots name an operation: ``service: name``, plus the query for database spans."""
+    """How hotspots name an operation: ``service: name`` (``service -> callee: name`` for a
+    call that names its callee), plus ``[query]`` for database spans."""
+    from .services import peer_name
+
     q = None
     for k in QUERY_KEYS:
         v = span.attrs.get(k)
         if isinstance(v, str) and v:
             q = v
             break
-    base = f"{span.service or '?'}: {span.name}"
+    peer = peer_name(span) if span.kind in ("client", "producer") else None
+    base = f"{span.service or '?'}{' -> ' + peer if peer else ''}: {span.name}"
     return f"{base} [{q}]" if q and q != span.name else base
 
 
 @dataclass
 class Hotspot:
-    """One operation (``service: name [query]``) over all the traces analysed."""
+    """One operation (``service[ -> callee]: name [query]``) over all the traces analysed."""
 
     operation: str
     service: str

@@ -9,8 +9,9 @@ Time is cut into windows (``window_ns``, aligned to multiples of it since the
 epoch). In each window, services that *reached* each other -- a call that succeeded,
 or at least arrived (the callee recorded a ``server`` span: a service answering
 with errors is reachable, merely failing) -- are joined, directly or through
-others. Of the resulting groups, the largest (then the one that made the most
-calls) is the main side; every other group into which at least ``min_failed``
+others. Of the resulting groups, the main side is the one where requests come in
+(most ``server`` spans without a parent in the window), then the largest, then
+the one that made the most calls; every other group into which at least ``min_failed``
 calls from outside were lost is **cut off**. A cut-off service that still recorded
 spans of its own in the window is **partitioned** (it runs, but cannot be
 reached); one without spans may simply be **down**. Consecutive windows with the
@@ -111,10 +112,13 @@ def find_partitions(spans_or_traces: Iterable[Span] | Iterable[Trace], *,
     traces = items if not items or isinstance(items[0], Trace) else group_traces(items)
     cs = calls(traces)
     active: dict[int, set[str]] = defaultdict(set)   # window -> services with own spans
+    entry: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for t in traces:
         for s in t.spans:
             for w in range(s.start_ns // window_ns, max(s.end_ns, s.start_ns) // window_ns + 1):
                 active[w].add(s.service or "?")
+            if not s.parent_id and s.kind == "server":  # a request from outside
+                entry[s.start_ns // window_ns][s.service or "?"] += 1
     by_window: dict[int, list[Call]] = defaultdict(list)
     for c in cs:
         by_window[c.time_ns // window_ns].append(c)
@@ -137,9 +141,11 @@ def find_partitions(spans_or_traces: Iterable[Span] | Iterable[Trace], *,
         for c in wc:
             if where[c.caller] is not where[c.callee]:
                 lost[where[c.callee]] += 1
-        # the main side: the largest group (then the one that made the most calls)
-        main = max(comps, key=lambda comp: (len(comp), sum(made[n] for n in comp),
-                                            sorted(comp)))
+        # the main side: where requests come in, then the largest group, then the one
+        # that made the most calls
+        ins = entry.get(w, {})
+        main = max(comps, key=lambda comp: (sum(ins.get(n, 0) for n in comp), len(comp),
+                                            sum(made[n] for n in comp), sorted(comp)))
         cut_comps = [comp for comp in comps if comp is not main and lost[comp] >= min_failed]
         if not cut_comps:
             prev_sig = None
