@@ -13,6 +13,7 @@ in file mode the whole input is sorted first, so nothing is late.
 from __future__ import annotations
 
 import difflib
+import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -352,11 +353,19 @@ class Monitor:
         if self._closed is not None:
             return self._closed
         results = self.assembler.close() or ()
-        if self.compiled.gen.uses_links:
-            self._index_links(results)
-        for result in results:
-            self._assembled(result)
-        self._run_cross()
+        # Deciding allocates many small objects that all stay alive until the report:
+        # the cyclic collector would scan them over and over and free nothing.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            if self.compiled.gen.uses_links:
+                self._index_links(results)
+            for result in results:
+                self._assembled(result)
+            self._run_cross()
+        finally:
+            if collecting:
+                gc.enable()
         report = MonitorReport(spans=self._spans)
         for cp in self.compiled.properties:
             report.properties.append(self._result(cp, report))
