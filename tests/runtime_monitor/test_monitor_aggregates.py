@@ -351,9 +351,12 @@ def test_metric_invariant_from_json_sniffed_and_from_protobuf_with_metrics_flag(
     assert v["values"] == {"cpu_usage": 0.95, "memory_usage": 1 << 30}
     assert v["points"][0]["time_unix_nano"] == 2 * SEC
     assert v["span_ids"] == []              # a metric violation's evidence is its points
-    # protobuf metrics given as a trace input are not sniffed: they fail to decode as traces
-    code, report, _ = _monitor(d / "m.spec", d / "m.binpb")
-    assert code == 2 or report["properties"][0]["instances"] == 0
+    # protobuf metrics given as a trace input are not sniffed: an input error with the
+    # byte offset, which says to use --metrics
+    code, report, err = _monitor(d / "m.spec", d / "m.binpb")
+    assert code == 2 and report["properties"][0]["instances"] == 0
+    (error,) = report["errors"]
+    assert "byte offset" in error and "--metrics" in error
 
 
 def test_metric_invariant_needs_every_metric_before_it_evaluates(tmp_path):

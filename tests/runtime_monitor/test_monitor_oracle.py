@@ -32,7 +32,7 @@ import tracelogic
 from tracelogic.logic import constructors as L
 from tracelogic.logic import patterns as P
 from tracelogic.logic.reference import holds
-from tracelogic.runtime_monitor.events import Event, Trace
+from tracelogic.runtime_monitor.events import Trace
 from tracelogic.runtime_monitor.spans import MISSING, InvalidValue, Span
 
 _CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
