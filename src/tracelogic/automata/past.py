@@ -107,9 +107,9 @@ class PastEvaluator:
             elif k is Kind.NOT:
                 lines.append(f"{v} = {a[0]} ^ 1")
             elif k is Kind.AND:
-                lines.append(f"{v} = " + " & ".join(a))
+                lines.extend(_chain(v, "&", a))
             elif k is Kind.OR:
-                lines.append(f"{v} = " + " | ".join(a))
+                lines.extend(_chain(v, "|", a))
             elif k in (Kind.Y, Kind.Z):
                 b = len(state_nodes)
                 state_nodes.append(node)
@@ -137,12 +137,23 @@ class PastEvaluator:
         outs = [f"({var[o]} << {j})" for j, o in enumerate(self.outputs)]
         src = ["def _ev(s, m):"]
         src += ["    " + ln for ln in lines] or ["    pass"]
-        src.append(f"    return ({' | '.join(updates) or '0'}), ({' | '.join(outs) or '0'})")
+        src += ["    " + ln for ln in _chain("_s", "|", updates or ["0"])]
+        src += ["    " + ln for ln in _chain("_o", "|", outs or ["0"])]
+        src.append("    return _s, _o")
         ns: dict = {}
         exec(compile("\n".join(src), "<tracelogic past evaluator>", "exec"), ns)  # noqa: S102
         self.fn = ns["_ev"]
         self.initial = init
         self.n_state_bits = len(state_nodes)
+
+
+def _chain(var: str, op: str, terms: Sequence[str], width: int = 64) -> list[str]:
+    """``var = t0 op t1 op ...`` split into statements (long chains nest deeply
+    in Python's AST and overflow the compiler's recursion limit)."""
+    out = [f"{var} = " + f" {op} ".join(terms[:width])]
+    for i in range(width, len(terms), width):
+        out.append(f"{var} {op}= " + f" {op} ".join(terms[i:i + width]))
+    return out
 
 
 def moore_dfa(ev: PastEvaluator, letters: Sequence[int], n_bits: int,

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from tracelogic.errors import UnhandledNode
 from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED
 
-__all__ = ["Progression", "NOW", "TRUE_DNF", "FALSE_DNF"]
+__all__ = ["Progression", "NOW", "TRUE_DNF", "FALSE_DNF", "DnfTooLarge"]
 
 NOW = -1
 BEFORE, INSIDE, AFTER = 0, 1, 2
@@ -74,13 +74,30 @@ def _order(slot: int) -> int:
     return _BIG if slot == NOW else slot
 
 
+_FAMILY: dict[Formula, tuple | None] = {}
+_CLAUSE_INFO: dict[frozenset, tuple] = {}
+
+
 def _family(term: Formula):
     """Anchored-obligation family of a term, or None: terms of one family
     differ only in their anchor, and are ordered by implication."""
-    body = term.args[0]
-    if body.kind in (Kind.UA, Kind.RA) and body.interval[0] == 0:
-        return (term.kind, body.kind, body.args, body.interval)
-    return None
+    r = _FAMILY.get(term, _FAMILY)
+    if r is _FAMILY:
+        body = term.args[0]
+        if body.kind in (Kind.UA, Kind.RA) and body.interval[0] == 0:
+            r = (term.kind, body.kind, body.args, body.interval)
+        else:
+            r = None
+        _FAMILY[term] = r
+    return r
+
+
+def _stronger_in_family(s: Formula, t: Formula) -> bool:
+    """For two terms of one family: does ``s`` imply ``t``?"""
+    sb, tb = s.args[0], t.args[0]
+    if sb.kind is Kind.UA:  # the earlier anchor's window ends first: stronger
+        return _order(sb.key) <= _order(tb.key)
+    return _order(sb.key) >= _order(tb.key)  # RA: the later anchor covers more
 
 
 def _term_implies(s: Formula, t: Formula) -> bool:
@@ -90,31 +107,67 @@ def _term_implies(s: Formula, t: Formula) -> bool:
     if sb is tb:
         return s.kind is Kind.X and t.kind is Kind.WX
     fs = _family(s)
-    if fs is None or fs != _family(t):
-        return False
-    if sb.kind is Kind.UA:  # the earlier anchor's window ends first: stronger
-        return _order(sb.key) <= _order(tb.key)
-    return _order(sb.key) >= _order(tb.key)  # RA: the later anchor covers more
+    return fs is not None and fs == _family(t) and _stronger_in_family(s, t)
+
+
+def _info(c: frozenset) -> tuple:
+    """(bodies of the strong terms, {family: its term}) of a reduced clause."""
+    r = _CLAUSE_INFO.get(c)
+    if r is None:
+        xb = frozenset(t.args[0] for t in c if t.kind is Kind.X)
+        fam = {}
+        for t in c:
+            f = _family(t)
+            if f is not None:
+                fam[f] = t
+        r = _CLAUSE_INFO[c] = (xb, fam)
+    return r
 
 
 def _reduce_clause(c: frozenset) -> frozenset:
+    """Drop the terms of a conjunction implied by another of its terms."""
     if len(c) < 2:
         return c
-    terms = list(c)
-    keep = [t for t in terms if not any(s is not t and _term_implies(s, t) and
-                                        not (_term_implies(t, s) and s.id > t.id)
-                                        for s in terms)]
-    return c if len(keep) == len(terms) else frozenset(keep)
+    xb = None
+    best: dict = {}
+    drop = []
+    for t in c:
+        if t.kind is Kind.WX:
+            if xb is None:
+                xb = {u.args[0] for u in c if u.kind is Kind.X}
+            if t.args[0] in xb:
+                drop.append(t)
+                continue
+        f = _family(t)
+        if f is not None:
+            cur = best.get(f)
+            if cur is None:
+                best[f] = t
+            elif _stronger_in_family(t, cur):
+                drop.append(cur)
+                best[f] = t
+            else:
+                drop.append(t)
+    return c.difference(drop) if drop else c
 
 
 def _clause_implies(c1: frozenset, c2: frozenset) -> bool:
-    """Every term of c2 is implied by some term of c1."""
+    """Every term of (reduced) c2 is implied by some term of (reduced) c1."""
+    if len(c2) > len(c1):  # each term of c1 implies at most one term of c2
+        return False
     if c2 <= c1:
         return True
+    xb, fam = _info(c1)
     for t in c2:
         if t in c1:
             continue
-        if not any(_term_implies(s, t) for s in c1):
+        if t.kind is Kind.WX and t.args[0] in xb:
+            continue
+        f = _family(t)
+        if f is None:
+            return False
+        s = fam.get(f)
+        if s is None or not _stronger_in_family(s, t):
             return False
     return True
 
@@ -139,6 +192,8 @@ def simplify(clauses) -> DNF:
     for i, c in enumerate(order):
         redundant = False
         for j, k in enumerate(order):
+            if len(k) > len(c):
+                break  # c cannot imply a longer clause
             if i != j and _clause_implies(c, k):
                 if j > i and _clause_implies(k, c):
                     continue  # equivalent: keep the earlier one (c)
@@ -147,6 +202,11 @@ def simplify(clauses) -> DNF:
         if not redundant:
             kept.append(c)
     return frozenset(kept)
+
+
+def clear_caches() -> None:
+    _FAMILY.clear()
+    _CLAUSE_INFO.clear()
 
 
 def dnf_and(a: DNF, b: DNF) -> DNF:
@@ -172,6 +232,10 @@ def dnf_or(a: DNF, b: DNF) -> DNF:
 def accepting(dnf: DNF) -> bool:
     """The trace may end now: some clause has only weak (``WX``) terms."""
     return any(all(t.kind is Kind.WX for t in c) for c in dnf)
+
+
+class DnfTooLarge(Exception):
+    """Raised (internally) when a progression state exceeds its clause budget."""
 
 
 @dataclass
@@ -201,8 +265,11 @@ class Progression:
     """
 
     def __init__(self, formula: Formula, index: dict[Hashable, int], mgr: FormulaManager,
-                 initial_accepting: bool) -> None:
+                 initial_accepting: bool, work_limit: int | None = None) -> None:
         self.m = mgr
+        #: clause operations allowed per transition before DnfTooLarge (None: no limit)
+        self.work_limit = work_limit
+        self._work = 0
         self.formula = formula
         self.index = index
         self._present: dict[Formula, int] = {}
@@ -265,6 +332,25 @@ class Progression:
         return sid
 
     # -- progression --------------------------------------------------------------------
+    def _and(self, a: DNF, b: DNF) -> DNF:
+        lim = self.work_limit
+        if lim is not None:
+            c = len(a) * len(b)
+            # simplification compares clause pairs term by term
+            self._work += c * c * (1 + max(map(len, a), default=0) + max(map(len, b), default=0))
+            if self._work > lim:
+                raise DnfTooLarge(self._work)
+        return dnf_and(a, b)
+
+    def _or(self, a: DNF, b: DNF) -> DNF:
+        lim = self.work_limit
+        if lim is not None:
+            c = len(a) + len(b)
+            self._work += c * c * (1 + max(max(map(len, a), default=0), max(map(len, b), default=0)))
+            if self._work > lim:
+                raise DnfTooLarge(self._work)
+        return dnf_or(a, b)
+
     def _combine(self, node: Formula, kids: list[DNF], mask: int) -> DNF:
         k = node.kind
         m = self.m
@@ -279,14 +365,14 @@ class Progression:
         if k is Kind.AND:
             r = TRUE_DNF
             for d in kids:
-                r = dnf_and(r, d)
+                r = self._and(r, d)
                 if not r:
                     break
             return r
         if k is Kind.OR:
             r = FALSE_DNF
             for d in kids:
-                r = dnf_or(r, d)
+                r = self._or(r, d)
                 if r == TRUE_DNF:
                     break
             return r
@@ -302,10 +388,10 @@ class Progression:
                 nxt = m._anchored(Kind.UA if k is Kind.U else Kind.RA, node.args[0], node.args[1],
                                   (lo, hi), NOW)
             if k is Kind.U:
-                cont = dnf_and(p1, frozenset([frozenset([m.X(nxt)])]))
-                return dnf_or(p2, cont) if lo == 0 else cont
-            cont = dnf_or(p1, frozenset([frozenset([m.WX(nxt)])]))
-            return dnf_and(p2, cont) if lo == 0 else cont
+                cont = self._and(p1, frozenset([frozenset([m.X(nxt)])]))
+                return self._or(p2, cont) if lo == 0 else cont
+            cont = self._or(p1, frozenset([frozenset([m.WX(nxt)])]))
+            return self._and(p2, cont) if lo == 0 else cont
         raise UnhandledNode(f"progression has no rule for {k.name} in {node!r}", value=node,
                             hint="past operators must be replaced by atoms before progression")
 
@@ -342,22 +428,23 @@ class Progression:
                 return FALSE_DNF
             p1 = self.prog(a, mask)
             if side == BEFORE:
-                return dnf_and(p1, frozenset([frozenset([m.X(body)])]))
+                return self._and(p1, frozenset([frozenset([m.X(body)])]))
             rest = m.U(a, b) if hi is None else (
                 body if lo == 0 else m._anchored(Kind.UA, a, b, (0, hi), body.key))
-            return dnf_or(self.prog(b, mask), dnf_and(p1, frozenset([frozenset([m.X(rest)])])))
+            return self._or(self.prog(b, mask), self._and(p1, frozenset([frozenset([m.X(rest)])])))
         if side == AFTER:
             return TRUE_DNF
         p1 = self.prog(a, mask)
         if side == BEFORE:
-            return dnf_or(p1, frozenset([frozenset([m.WX(body)])]))
+            return self._or(p1, frozenset([frozenset([m.WX(body)])]))
         rest = m.R(a, b) if hi is None else (
             body if lo == 0 else m._anchored(Kind.RA, a, b, (0, hi), body.key))
-        return dnf_and(self.prog(b, mask), dnf_or(p1, frozenset([frozenset([m.WX(rest)])])))
+        return self._and(self.prog(b, mask), self._or(p1, frozenset([frozenset([m.WX(rest)])])))
 
     def successor(self, sid: int, mask: int, sides: dict[Formula, int], eq_last: bool
                   ) -> tuple[int, tuple[int, ...]]:
         """Compute the transition: the next state id and the register update."""
+        self._work = 0
         info = self.states[sid]
         if info.dnf is None:
             res = self.prog(self.formula, mask)
@@ -371,10 +458,10 @@ class Progression:
                         p = self.prog_anchored(body, mask, sides[body])
                     else:
                         p = self.prog(body, mask)
-                    acc = dnf_and(acc, p)
+                    acc = self._and(acc, p)
                     if not acc:
                         break
-                res = dnf_or(res, acc)
+                res = self._or(res, acc)
                 if res == TRUE_DNF:
                     break
         dnf, update = self._canonical(res, eq_last, info.n_slots)

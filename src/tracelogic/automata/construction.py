@@ -19,6 +19,7 @@ Translations are cached by formula (identity), atom order and encoder.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,12 +27,12 @@ from typing import Any
 from tracelogic.errors import InputError
 from tracelogic.logic.formula import PAST_OVER_FUTURE, Formula, Kind
 from tracelogic.logic.printers import UnsupportedFormula
-from tracelogic.logic.walkers import atoms as atoms_of, nnf, substitute
+from tracelogic.logic.walkers import DagWalker, atoms as atoms_of, nnf, substitute
 from tracelogic.automata.alphabet import Alphabet
 from tracelogic.automata.dfa import DFA, minimize
 from tracelogic.automata.monitor import TableMonitor, TimedMonitor, ValuationMonitor
 from tracelogic.automata.past import PastBit, PastEvaluator, PastStage
-from tracelogic.automata.progression import Progression
+from tracelogic.automata.progression import DnfTooLarge, Progression
 
 __all__ = ["Automaton", "translate", "compile_monitor", "compile_valuation", "valuations",
            "split_past", "clear_cache"]
@@ -64,7 +65,8 @@ def clear_cache() -> None:
 
 def _alphabet(f: Formula, atoms: Sequence[Hashable] | None,
               encode: Callable[[Hashable], Any] | None) -> Alphabet:
-    own = atoms_of(f)
+    # default order: atom creation order (node id), stable for a given spec
+    own = sorted(atoms_of(f), key=lambda k: f.manager.Atom(k).id)
     if atoms is None:
         order = tuple(own)
     else:
@@ -124,12 +126,248 @@ def _prepare(formula: Formula):
     return g, fut, pasts
 
 
+class Mirror(DagWalker):
+    """Time reversal: ``X->Y WX->Z U->S R->T``.  A non-empty word satisfies a
+    future formula at its first event iff the reversed word satisfies the
+    mirror image at its last event."""
+
+    def __init__(self, mgr) -> None:
+        super().__init__()
+        self.m = mgr
+
+    def walk_true(self, n, a):
+        return n
+
+    walk_false = walk_atom = walk_true
+
+    def walk_not(self, n, a):
+        return self.m.Not(a[0])
+
+    def walk_and(self, n, a):
+        return self.m.And(*a)
+
+    def walk_or(self, n, a):
+        return self.m.Or(*a)
+
+    def walk_x(self, n, a):
+        return self.m.Y(a[0])
+
+    def walk_wx(self, n, a):
+        return self.m.Z(a[0])
+
+    def walk_u(self, n, a):
+        return self.m.S(a[0], a[1])
+
+    def walk_r(self, n, a):
+        return self.m.Trigger(a[0], a[1])
+
+
+_GAVE_UP = object()
+
+
+def _gen_progression(prog: Progression, letters: Sequence[int], width: int, eps: bool):
+    """Forward construction: explore the progression automaton, then minimise.
+
+    Gives up (returns ``_GAVE_UP``) when a state's DNF exceeds the clause
+    budget: one such step could otherwise take unbounded time, and the
+    reversal construction is running alongside."""
+    try:
+        return (yield from _progression_steps(prog, letters, width, eps))
+    except DnfTooLarge:
+        return _GAVE_UP
+
+
+def _progression_steps(prog: Progression, letters: Sequence[int], width: int, eps: bool):
+    ids = {0: 0}
+    keys = [0]
+    delta: list[list[int]] = []
+    states = prog.states
+    i = 0
+    while i < len(keys):
+        info = states[keys[i]]
+        row = []
+        for mask in letters:
+            k = mask & info.relevant
+            tr = info.trans.get(k)
+            if tr is None:
+                tr = info.trans[k] = prog.successor(keys[i], mask, {}, False)
+            t = ids.get(tr[0])
+            if t is None:
+                t = ids[tr[0]] = len(keys)
+                keys.append(tr[0])
+            row.append(t)
+        delta.append(row)
+        i += 1
+        yield
+    output = [states[s].accepting for s in keys]
+    output[0] = eps
+    return minimize(DFA(tuple(letters), delta, 0, output, width))
+
+
+def _gen_reversal(fut: Formula, index: dict, letters: Sequence[int], width: int, eps: bool):
+    """Backward construction (Brzozowski): the mirror image of ``fut`` is a past
+    formula, whose last-instant automaton ``D_R`` is deterministic by
+    construction (past as state bits) and recognises the reversed language.
+    Determinising the reverse of ``D_R`` yields the *minimal* DFA directly."""
+    rev = Mirror(fut.manager).walk(fut)
+    ev = PastEvaluator([rev], index)
+    fn = ev.fn
+    ids: dict[tuple, int] = {("init",): 0}
+    bits_of = [ev.initial]
+    outputs: list[int] = [int(eps)]
+    delta: list[list[int]] = []
+    rows: dict[int, list[int]] = {}
+    sid = 0
+    while sid < len(bits_of):
+        s = bits_of[sid]
+        row = rows.get(s)
+        if row is None:
+            row = []
+            for m in letters:
+                s2, out = fn(s, m)
+                key = (s2, out)
+                t = ids.get(key)
+                if t is None:
+                    t = ids[key] = len(bits_of)
+                    bits_of.append(s2)
+                    outputs.append(out)
+                row.append(t)
+            rows[s] = row
+        delta.append(row)
+        sid += 1
+        yield
+    dr = minimize(DFA(tuple(letters), delta, 0, outputs, width))
+    n, k = dr.n_states, len(letters)
+    inv = [[0] * n for _ in range(k)]
+    for s_, row in enumerate(dr.delta):
+        for c, t in enumerate(row):
+            inv[c][t] |= 1 << s_
+    start = 0
+    for s_ in range(n):
+        if dr.output[s_]:
+            start |= 1 << s_
+    sub_ids = {start: 0}
+    subsets = [start]
+    delta2: list[list[int]] = []
+    i = 0
+    while i < len(subsets):
+        members = []
+        x = subsets[i]
+        while x:
+            low = x & -x
+            members.append(low.bit_length() - 1)
+            x ^= low
+        row2 = []
+        for c in range(k):
+            invc = inv[c]
+            acc = 0
+            for t in members:
+                acc |= invc[t]
+            j = sub_ids.get(acc)
+            if j is None:
+                j = sub_ids[acc] = len(subsets)
+                subsets.append(acc)
+            row2.append(j)
+        delta2.append(row2)
+        i += 1
+        yield
+    out2 = [bool((x >> dr.initial) & 1) for x in subsets]
+    return minimize(DFA(tuple(letters), delta2, 0, out2, width))
+
+
+def _race(*entries):
+    """Run constructions with fair time sharing; the first to finish wins.
+
+    ``entries`` are ``(generator, head_start_penalty_seconds)``; each step of a
+    generator expands one state.  The generator that has used the least time
+    (plus its penalty) runs next, so the total cost is at most about twice the
+    faster construction plus the penalty.
+    """
+    gens = [g for g, _ in entries]
+    used = [float(pen) for _, pen in entries]
+    clock = time.perf_counter
+    while gens:
+        i = min(range(len(gens)), key=used.__getitem__)
+        t0 = clock()
+        try:
+            next(gens[i])
+        except StopIteration as stop:
+            if stop.value is _GAVE_UP:
+                del gens[i], used[i]
+                continue
+            for j, other in enumerate(gens):
+                if j != i:
+                    other.close()
+            return stop.value
+        used[i] += clock() - t0
+    raise AssertionError("every construction gave up")  # pragma: no cover
+
+
+_PROGRESSION_HEAD_START = 0.02  # seconds
+_WORK_LIMIT = 2_000_000  # ~term comparisons per transition before progression gives up
+
+
+def future_dfa(fut: Formula, index: dict[Hashable, int], letters: Sequence[int], width: int,
+               eps: bool) -> DFA:
+    """Minimal DFA of a future-only, untimed formula over the given letters."""
+    key = ("future", fut, tuple(letters), width, eps)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    prog = Progression(fut, index, fut.manager, eps, work_limit=_WORK_LIMIT)
+    # reversal first: its steps are cheap and predictable; progression joins
+    # after a short head start (its single steps can be expensive on large DNFs)
+    dfa = _race((_gen_reversal(fut, index, letters, width, eps), 0.0),
+                (_gen_progression(prog, letters, width, eps), _PROGRESSION_HEAD_START))
+    _CACHE[key] = dfa
+    return dfa
+
+
+def _product_with_past(fd: DFA, pasts: list[Formula], alph: Alphabet, eps: bool) -> DFA:
+    ev = PastEvaluator(pasts, alph.index)
+    pfn = ev.fn
+    n = alph.n
+    fidx = fd.letter_index()
+    ids = {(fd.initial, ev.initial): 0}
+    keys = [(fd.initial, ev.initial)]
+    delta: list[list[int]] = []
+    i = 0
+    while i < len(keys):
+        fs, pb = keys[i]
+        frow = fd.delta[fs]
+        row = []
+        for mask in alph.letters:
+            pb2, outs = pfn(pb, mask)
+            key2 = (frow[fidx[mask | (outs << n)]], pb2)
+            t = ids.get(key2)
+            if t is None:
+                t = ids[key2] = len(keys)
+                keys.append(key2)
+            row.append(t)
+        delta.append(row)
+        i += 1
+    output = [bool(fd.output[fs]) for fs, _ in keys]
+    output[0] = eps
+    return minimize(DFA(alph.letters, delta, 0, output, n))
+
+
+def _ext_letters(alph: Alphabet, k: int) -> list[int]:
+    n = alph.n
+    return [m | (e << n) for e in range(1 << k) for m in alph.letters]
+
+
 def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
               encode: Callable[[Hashable], Any] | None = None) -> Automaton:
     """Minimal DFA of an untimed LTLf(+past) formula evaluated at event 0.
 
-    ``atoms`` fixes the bit order (default: order of first occurrence);
+    ``atoms`` fixes the bit order (default: atom creation order);
     ``encode(atom) -> z3.BoolRef`` prunes infeasible letters.
+
+    The future part is built two ways in lockstep -- forward by progression
+    and backward by reversal (Brzozowski) -- and the first to finish wins:
+    progression is fast on ``X``-chains, where the reversed language blows
+    up, and reversal on deeply nested ``G``/``F``, where progression's
+    syntactic states do.  Past parts are then composed as state bits.
     """
     key = ("dfa", formula, tuple(atoms) if atoms is not None else None, encode)
     hit = _CACHE.get(key)
@@ -142,46 +380,15 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
     alph = _alphabet(formula, atoms, encode)
     g, fut, pasts = _prepare(formula)
     n = alph.n
+    eps = formula.empty_value
     index: dict[Hashable, int] = dict(alph.index)
     for j, p in enumerate(pasts):
         index[PastBit(p)] = n + j
-    prog = Progression(fut, index, formula.manager, formula.empty_value)
-    if pasts:
-        ev = PastEvaluator(pasts, alph.index)
-        pfn, p0 = ev.fn, ev.initial
+    if not pasts:
+        dfa = future_dfa(fut, index, alph.letters, n, eps)
     else:
-        pfn, p0 = None, 0
-    letters = alph.letters
-    ids: dict[tuple[int, int], int] = {(0, p0): 0}
-    keys: list[tuple[int, int]] = [(0, p0)]
-    delta: list[list[int]] = []
-    states = prog.states
-    i = 0
-    while i < len(keys):
-        sid, pbits = keys[i]
-        row = []
-        for mask in letters:
-            if pfn is not None:
-                pb2, outs = pfn(pbits, mask)
-                ext = mask | (outs << n)
-            else:
-                pb2, ext = 0, mask
-            info = states[sid]
-            k = ext & info.relevant
-            tr = info.trans.get(k)
-            if tr is None:
-                tr = info.trans[k] = prog.successor(sid, ext, {}, False)
-            key2 = (tr[0], pb2)
-            t = ids.get(key2)
-            if t is None:
-                t = ids[key2] = len(keys)
-                keys.append(key2)
-            row.append(t)
-        delta.append(row)
-        i += 1
-    output = [states[sid].accepting for sid, _ in keys]
-    output[0] = formula.empty_value
-    dfa = minimize(DFA(letters, delta, 0, output, n))
+        fd = future_dfa(fut, index, _ext_letters(alph, len(pasts)), n + len(pasts), eps)
+        dfa = _product_with_past(fd, pasts, alph, eps)
     aut = Automaton(formula, alph, dfa)
     _CACHE[key] = aut
     return aut
