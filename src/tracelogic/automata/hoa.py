@@ -153,6 +153,9 @@ class _Parser:
             if not expect_operand:
                 while ops and ops[-1] == "!":
                     self._apply(out, ops.pop())
+        if expect_operand:
+            raise HoaSyntaxError("HOA: malformed label: it ends where an operand is expected",
+                                 value=" ".join(text))
         while ops:
             op = ops.pop()
             if op == "(":

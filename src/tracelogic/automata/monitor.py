@@ -275,6 +275,10 @@ class ValuationMonitor:
     def __repr__(self) -> str:
         return f"<ValuationMonitor for {self.formula}>"
 
+    def mask(self, letter: Iterable[Hashable]) -> int:
+        """The mask of a letter given as the set of true atom keys."""
+        return self.alphabet.mask(letter)
+
     def step(self, state: tuple, mask: int, t_ns: int = 0) -> tuple:
         return self.stage.step(state, mask, t_ns)[0]
 

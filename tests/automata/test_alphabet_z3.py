@@ -1,0 +1,107 @@
+"""Alphabet pruning with real Z3 constraints."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import z3
+from hypothesis import given
+from hypothesis import strategies as st
+
+from logic.strategies import examples
+from tracelogic.automata import Alphabet, AlphabetTooLarge, Verdict, compile_monitor, translate
+from tracelogic.automata.alphabet import feasible_masks
+from tracelogic.errors import InputError
+from tracelogic.logic import Atom, F, G, Implies, Not, X
+from tracelogic.logic.reference import verdict
+
+NAME = z3.String("name")
+STATUS = z3.Int("status")
+ENC = {
+    'name == "a"': NAME == z3.StringVal("a"),
+    'name == "b"': NAME == z3.StringVal("b"),
+    'name == "c"': NAME == z3.StringVal("c"),
+    "status >= 500": STATUS >= 500,
+    "status < 400": STATUS < 400,
+}
+
+
+def encode(key):
+    return ENC[key]
+
+
+A, B, C, E5, OK = (Atom(k) for k in ENC)
+
+
+def test_exclusive_atoms_prune_the_alphabet():
+    alph = Alphabet(list(ENC), encode)
+    # name: a | b | c | other (4) x status: >=500 | <400 | [400, 500) (3)
+    assert len(alph.letters) == 12
+    for m in alph.letters:
+        names = [i for i in range(3) if m >> i & 1]
+        assert len(names) <= 1
+        assert not (m >> 3 & 1 and m >> 4 & 1)
+    assert alph.pruned
+
+
+def brute_force(atoms, enc):
+    out = []
+    for m in range(1 << len(atoms)):
+        s = z3.Solver()
+        for i, a in enumerate(atoms):
+            s.add(enc(a) if m >> i & 1 else z3.Not(enc(a)))
+        if s.check() == z3.sat:
+            out.append(m)
+    return out
+
+
+@examples(60)
+@given(st.lists(st.tuples(st.sampled_from(["<", ">=", "=="]), st.integers(0, 6)),
+                min_size=1, max_size=5, unique=True))
+def test_dfs_pruning_equals_brute_force(constraints):
+    x = z3.Int("x")
+    ops = {"<": lambda c: x < c, ">=": lambda c: x >= c, "==": lambda c: x == c}
+    atoms = [f"x {op} {c}" for op, c in constraints]
+    enc = dict(zip(atoms, (ops[op](c) for op, c in constraints)))
+    assert feasible_masks(atoms, enc.__getitem__) == brute_force(atoms, enc.__getitem__)
+
+
+def test_pruned_dfa_is_no_larger_and_agrees_on_feasible_words():
+    f = G(Implies(A, X(Not(B)))) & F(C)
+    plain = translate(f)
+    pruned = translate(f, encode=encode)
+    assert pruned.n_states <= plain.n_states
+    mon = compile_monitor(f, encode=encode)
+    letters = [frozenset(), frozenset({'name == "a"'}), frozenset({'name == "b"'}),
+               frozenset({'name == "c"'})]
+    for n in range(5):
+        for combo in itertools.product(letters, repeat=n):
+            w = [(lt, i) for i, lt in enumerate(combo)]
+            assert mon.accepts(w) == verdict(f, w)
+
+
+def test_infeasible_letter_goes_to_the_inconclusive_sink():
+    f = G(Implies(A, F(B)))
+    mon = compile_monitor(f, atoms=['name == "a"', 'name == "b"'], encode=encode)
+    assert mon.infeasible_state is not None
+    bad = mon.mask({'name == "a"', 'name == "b"'})
+    s = mon.step(mon.initial, bad)
+    assert s == mon.infeasible_state
+    assert mon.verdict(s) is Verdict.INCONCLUSIVE and mon.decided[s] and not mon.final(s)
+    assert mon.step(s, 0) == s
+    with pytest.raises(InputError, match="impossible"):
+        mon.run([({'name == "a"', 'name == "b"'}, 0)])
+
+
+def test_timed_monitor_infeasible_letter():
+    f = G(Implies(A, F(B, (0, 10))))
+    mon = compile_monitor(f, encode=encode)
+    s = mon.step(mon.initial, mon.mask({'name == "a"', 'name == "b"'}), 0)
+    assert mon.verdict(s) is Verdict.INCONCLUSIVE
+
+
+def test_too_many_atoms_is_a_clear_error():
+    from tracelogic.logic import And
+    f = And(*[Atom(f"a{i}") for i in range(17)])
+    with pytest.raises(AlphabetTooLarge, match="2\\*\\*17"):
+        translate(f)
