@@ -374,11 +374,12 @@ def format_module(module: A.Module, source: str) -> str:
 
 def format_text(source: str, file: str = "<spec>") -> str:
     """Format spec text; raises :class:`SpecErrors` when it does not parse."""
-    from tracelogic.spec.deep import TooDeep, deep
+    from tracelogic.spec.deep import TooDeep, deep, gc_paused
     from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
     from tracelogic.errors import SourceSpan
 
-    module = parse_module(source, file)
+    with gc_paused():
+        module = parse_module(source, file)
     try:
         return deep(format_module, module, source)
     except TooDeep as e:

@@ -13,7 +13,7 @@ from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec.checker import Checker
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
-from tracelogic.spec.deep import TooDeep, deep
+from tracelogic.spec.deep import TooDeep, deep, gc_paused
 from tracelogic.spec.parser import parse_module_partial
 from tracelogic.spec.typed import Spec
 
@@ -39,6 +39,10 @@ class Loader:
         self._stack: list[str] = []
 
     def load_text(self, text: str, file: str, base_dir: str) -> Spec | None:
+        with gc_paused():
+            return self._load_text(text, file, base_dir)
+
+    def _load_text(self, text: str, file: str, base_dir: str) -> Spec | None:
         text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the spec
         self.sources[file] = text
         module, errors, broken = parse_module_partial(text, file)

@@ -19,7 +19,7 @@ from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInpu
 
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
-from tracelogic.spec.deep import TooDeep, deep
+from tracelogic.spec.deep import TooDeep, deep, gc_paused
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean
 from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
                                      parse_bytes, parse_duration)
@@ -743,6 +743,11 @@ def parse_module_partial(text: str, file: str = "<spec>"
     """Parse what can be parsed: the module of the good declarations, the syntax errors, and
     the names the broken declarations would have defined (so that uses of them are not
     reported again as unknown names)."""
+    with gc_paused():
+        return _parse_module_partial(text, file)
+
+
+def _parse_module_partial(text: str, file: str) -> tuple[A.Module, list[Diagnostic], set[str]]:
     try:
         decls, errors = deep(_parse_chunk, text, file, 0)
         broken: set[str] = set()
