@@ -100,6 +100,9 @@ def _check_args(p: argparse.ArgumentParser) -> None:
                    help="`unknown` results do not fail the check")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="solver timeout per check (default 10)")
+    p.add_argument("--store", metavar="PATH",
+                   help="also check std.healing and each policy's limits over the healing "
+                   "controller's audit trail in this store")
     p.set_defaults(func=cmd_check)
 
 
@@ -123,7 +126,7 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
         report.files.append(path)
         report.diagnostics.extend(diags)
         if spec is not None:
-            run_checks(spec, report, overrides=overrides, timeout=args.timeout)
+            run_checks(spec, report, overrides=overrides, timeout=args.timeout, store=args.store)
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     elif args.format == "sarif":

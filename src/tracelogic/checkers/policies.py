@@ -508,3 +508,32 @@ def _model_values(m: z3.ModelRef, pool: dict) -> dict:
 def _re2_message(e: Exception) -> str:
     arg = e.args[0] if e.args else e
     return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+
+
+@checker
+def check_audit_trail(spec: Spec, report: CheckReport, options: dict) -> None:
+    """With `check --store PATH`: std.healing (and each policy's own limit) must hold over the
+    controller's audit trail in that store, monitored with the runtime operators (§8)."""
+    store = options.get("store")
+    if not store or not spec.heals:
+        return
+    import os
+
+    from tracelogic.healing.audit import AuditLog
+    from tracelogic.healing.trail import verify_audit
+
+    if not os.path.isfile(store):
+        report.add(CheckResult("policy", "audit", "input-error", f"--store {store}: no such file",
+                               location=Location(spec.file, 1)))
+        return
+    reports = verify_audit(AuditLog(store), spec)
+    for r in reports:
+        for p in r.properties:
+            bad = [v for v in r.violations if v.prop.name == p.name]
+            status = "violated" if bad else "holds"
+            message = (bad[0].message if bad else
+                       f"holds over the audit trail ({p.instances} instance(s))")
+            report.add(CheckResult("audit", p.name, status, message,
+                                   location=Location(spec.file, 1),
+                                   details={"instances": p.instances,
+                                            "violations": [v.to_json() for v in bad]}))
