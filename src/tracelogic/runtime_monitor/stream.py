@@ -73,17 +73,10 @@ def routing_keys(spec: Spec) -> list[str]:
 
 
 def scope_key_text(prop: PropertyT) -> str:
-    if prop.scope == "trace":
-        return "trace_id"
-    if prop.scope == "global":
-        return "global"
-    key = prop.scope_key
-    if key is not None and key.op == "attr":
-        hops, source, k = key.payload
-        return ".".join(list(hops) + [f'{source}["{k}"]'])
-    if key is not None and key.op == "field":
-        return ".".join(list(key.payload[0]) + [key.payload[1]])
-    return "key"
+    """The routing key of a property's scope: as the report names it, but `trace_id`."""
+    from tracelogic.runtime_monitor.report import scope_text
+
+    return "trace_id" if prop.scope == "trace" else scope_text(prop)
 
 
 @dataclass
