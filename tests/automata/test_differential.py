@@ -81,3 +81,17 @@ def test_streaming_valuations_match_columns(f, ws):
             s = mon.step(s, mon.alphabet.mask(letter), t)
             stream.append(mon.value(s))
         assert stream == valuations(f, w), (f, w)
+
+
+@examples(200)
+@given(past_formulas(metric=True), st.lists(words(min_size=1, max_size=9), min_size=3,
+                                             max_size=5))
+def test_column_evaluation_matches_reference(f, ws):
+    """The C-level column implementation (bisect and prefix sums) is independent of
+    the generated stepping loop; both must agree with the reference."""
+    mon = compile_valuation(f)
+    for w in ws:
+        masks = [mon.alphabet.mask(lt) for lt, _ in w]
+        times = [t for _, t in w]
+        col = mon.stage.columns_cbased(masks, times)[0]
+        assert [bool(v) for v in col] == [holds(f, w, i) for i in range(len(w))], (f, w)

@@ -266,6 +266,7 @@ class ValuationMonitor:
         self.stage = stage
         self.timed = stage.timed
         self.initial = stage.initial
+        self._values_pm: list[bool] | None = None
         if not stage.timed:
             self.table = stage.top.table
             self.outputs = stage.top.out
@@ -290,5 +291,10 @@ class ValuationMonitor:
         if len(masks) != len(times):
             raise InputError(f"masks and times differ in length ({len(masks)} != {len(times)})",
                              value=(len(masks), len(times)))
-        col = self.stage.columns(masks, times)[0]
-        return [bool(v) for v in col]
+        if self._values_pm is None:
+            top = self.stage.top
+            pm = [False] * (len(top.out) * top.size)
+            for st, o in enumerate(top.out):
+                pm[st * top.size] = bool(o & 1)
+            self._values_pm = pm
+        return list(map(self._values_pm.__getitem__, self.stage.run(masks, times)))

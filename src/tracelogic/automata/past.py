@@ -41,6 +41,7 @@ entirely inside C-level iterators.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice, repeat
@@ -347,6 +348,8 @@ class PastStage:
         self.width = n_atoms + len(ordered)
         self.units: list[SinceUnit] = []
         self.layers: list[tuple[MooreTable, list[SinceUnit]]] = []
+        self._operands: list[list[Formula]] = []
+        self._runner = None
         base_letters = list(letters)
         done = 0
         for lv in range(n_levels):
@@ -363,6 +366,7 @@ class PastStage:
             ev = PastEvaluator(outs, index)
             table = MooreTable(moore_dfa(ev, lt, width), width, len(outs))
             self.layers.append((table, units))
+            self._operands.append(outs)
             self.units.extend(units)
             done += len(members)
         top_outputs = [substitute(o, mapping) if mapping else o for o in self.outputs]
@@ -397,8 +401,9 @@ class PastStage:
         return (lstates, queues, top), self.top.out[top]
 
     # -- whole trace ----------------------------------------------------------------------
-    def columns(self, masks: Sequence[int], times: Sequence[int]) -> list[list[int]]:
-        """Each output's value (0/1) at every event, computed column-wise."""
+    def columns_cbased(self, masks: Sequence[int], times: Sequence[int]) -> list[list[int]]:
+        """Each output's value (0/1) at every event, computed column by column with
+        C-level iterators (an independent implementation of :meth:`columns`)."""
         ext = list(masks)
         for table, units in self.layers:
             cols = table.output_columns(ext)
@@ -409,6 +414,118 @@ class PastStage:
 
     def register_count(self, state: tuple) -> int:
         return sum(len(q) for q in state[1])
+
+    # -- generated stepping loop --------------------------------------------------------
+    def run(self, masks: Sequence[int], times: Sequence[int]) -> list[int]:
+        """The top machine's state after every event (premultiplied: ``s * size``),
+        by a stepping loop generated for this stage.  Map the states through
+        :attr:`top_outputs_pm` (bit masks) or :meth:`columns`."""
+        if self._runner is None:
+            self._runner = self._compile_runner()
+        return self._runner(masks, times)
+
+    def columns(self, masks: Sequence[int], times: Sequence[int]) -> list[list[int]]:
+        """Each output's value (0/1) at every event."""
+        states = self.run(masks, times)
+        size = self.top.size
+        return [list(map(self._top_bits(j).__getitem__, states))
+                for j in range(len(self.outputs))]
+
+    def _top_bits(self, j: int) -> list[int]:
+        size = self.top.size
+        pm = [0] * (len(self.top.out) * size)
+        for s, o in enumerate(self.top.out):
+            pm[s * size] = (o >> j) & 1
+        return pm
+
+    def _compile_runner(self):
+        """Generate the per-event loop: local variables, premultiplied tables,
+        inline register units, no allocation per event except queue appends."""
+        ns: dict = {"_deque": deque}
+        lines: list[str] = []
+        init: list[str] = []
+        NEG, POS = "-(1 << 62)", "(1 << 62)"
+        width_done = self.n_atoms
+        for li, (table, units) in enumerate(self.layers):
+            operands = self._operands[li]
+            temporal = any(not f.is_propositional for f in operands)
+            if temporal:
+                size = table.size
+                ns[f"T{li}"] = [x * size for x in table.table]
+                outpm = [0] * (len(table.out) * size)
+                for st_, o in enumerate(table.out):
+                    outpm[st_ * size] = o
+                ns[f"O{li}"] = outpm
+                init.append(f"s{li} = {table.initial * size}")
+                lines.append(f"s{li} = T{li}[s{li} + m]")
+                lines.append(f"o{li} = O{li}[s{li}]")
+            for j, unit in enumerate(units):
+                u = unit.pos
+                exprs = []
+                for k in (0, 1):
+                    f = operands[2 * j + k]
+                    if f.kind is Kind.TRUE:
+                        exprs.append("1")
+                    elif f.kind is Kind.FALSE:
+                        exprs.append("0")
+                    elif f.kind is Kind.ATOM:
+                        exprs.append(f"(m & {1 << self.index[f.key]})")
+                    elif f.is_propositional:
+                        ev = PastEvaluator([f], self.index)
+                        ns[f"P{u}_{k}"] = [ev.fn(0, mm)[1] for mm in range(1 << width_done)]
+                        # same-layer units may already have set their bits in m
+                        exprs.append(f"P{u}_{k}[m & {(1 << width_done) - 1}]")
+                    else:
+                        exprs.append(f"(o{li} & {1 << (2 * j + k)})")
+                stay, cand = exprs
+                lo, hi = unit.lo, unit.hi
+                bitv = 1 << u
+                if hi is not None and lo == 0:
+                    init.append(f"r{u} = {NEG}")
+                    if stay != "1":
+                        lines.append(f"if not {stay}: r{u} = {NEG}")
+                    if cand != "0":
+                        lines.append(f"if {cand}: r{u} = t")
+                    cond = f"t - r{u} <= {hi}"
+                elif hi is None:
+                    init.append(f"r{u} = {POS}")
+                    if stay != "1":
+                        lines.append(f"if not {stay}: r{u} = {POS}")
+                    if cand != "0":
+                        lines.append(f"if {cand} and r{u} == {POS}: r{u} = t")
+                    cond = f"t - r{u} >= {lo}"
+                else:
+                    init.append(f"q{u} = _deque()")
+                    if stay != "1":
+                        lines.append(f"if not {stay}: q{u}.clear()")
+                    if cand != "0":
+                        lines.append(f"if {cand} and (not q{u} or q{u}[-1] != t):")
+                        lines.append(f"    if len(q{u}) >= 2 and t - q{u}[-2] <= {hi - lo}:")
+                        lines.append(f"        q{u}[-1] = t")
+                        lines.append("    else:")
+                        lines.append(f"        q{u}.append(t)")
+                    lines.append(f"while q{u} and q{u}[0] < t - {hi}:")
+                    lines.append(f"    q{u}.popleft()")
+                    cond = f"q{u} and q{u}[0] <= t - {lo}"
+                if unit.negate:
+                    lines.append(f"if not ({cond}): m |= {bitv}")
+                else:
+                    lines.append(f"if {cond}: m |= {bitv}")
+            width_done += len(units)
+        top = self.top
+        ns["TT"] = [x * top.size for x in top.table]
+        init.append(f"s = {top.initial * top.size}")
+        lines.append("s = TT[s + m]")
+        lines.append("ap(s)")
+        src = ["def _run(masks, times):"]
+        src += ["    " + x for x in init]
+        src += ["    states = []", "    ap = states.append",
+                "    for m, t in zip(masks, times):"]
+        src += ["        " + x for x in lines]
+        src.append("    return states")
+        self.runner_source = "\n".join(src)
+        exec(compile(self.runner_source, "<tracelogic past runner>", "exec"), ns)  # noqa: S102
+        return ns["_run"]
 
 
 def _extend_letters(letters: Sequence[int], n_atoms: int, extra: int) -> list[int]:
