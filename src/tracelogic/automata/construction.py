@@ -310,7 +310,9 @@ _WORK_LIMIT = 2_000_000  # ~term comparisons per transition before progression g
 def future_dfa(fut: Formula, index: dict[Hashable, int], letters: Sequence[int], width: int,
                eps: bool) -> DFA:
     """Minimal DFA of a future-only, untimed formula over the given letters."""
-    key = ("future", fut, tuple(letters), width, eps)
+    # The bit each atom reads is part of the answer: the same formula over another atom
+    # order is another DFA (a cache key without the index returned the wrong one).
+    key = ("future", fut, tuple(index.items()), tuple(letters), width, eps)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
