@@ -120,7 +120,7 @@ def main() -> int:
             machine, check = prepare(gen(n))
             row = {"family": fam, "n": n}
             for engine in ("explicit", "kind", "pdr"):
-                if n in big and engine == "explicit":
+                if n in big and engine == "explicit" and fam == "counters":  # 2^64 states
                     row[engine] = ("skipped", 0.0, "")
                     continue
                 row[engine] = ours(machine, check, engine)
