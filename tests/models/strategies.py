@@ -50,6 +50,16 @@ def words_for(draw, w, max_len: int = 8, extra_steps=()):
     return tuple(word[:max_len])
 
 
+def well_formed(word) -> bool:
+    """Every prefix has, per step, no more ends than starts (the events of real spans)."""
+    open_: dict[str, int] = {}
+    for e in word:
+        open_[e.step] = open_.get(e.step, 0) + (1 if e.phase == START else -1)
+        if open_[e.step] < 0:
+            return False
+    return True
+
+
 def spans_of(word):
     """Pair the start and end events of a forward word into spans (FIFO per step)."""
     open_: dict[str, list[int]] = {}
@@ -120,6 +130,8 @@ def failure_words(draw, w, compensations: dict, max_len: int = 12):
         if rnd.random() < 0.15 and cut > 1:  # the forward part before the failure is wrong
             i, j = rnd.randrange(cut), rnd.randrange(cut)
             evs[i], evs[j] = evs[j], evs[i]
+            if not well_formed(evs):  # still spans: no end before its start
+                evs[i], evs[j] = evs[j], evs[i]
         if rnd.random() < 0.15:  # a forward step that starts after the failure
             s = rnd.choice(sorted({x.step for x in evs if x.step not in compensations.values()}))
             pos = rnd.randint(cut + 1, len(evs))

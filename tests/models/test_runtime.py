@@ -265,3 +265,13 @@ def test_follows_other_variables_are_existential():
     assert h.final(h.run([0, 1, 2, 3, 0]))
     assert not h.final(h.run([0, 2]))
     assert h.value_index(2.0) == 2 and h.value_index(2.5) is None and h.value_index("2") is None
+
+
+@settings(max_examples=N, deadline=None)
+@given(st.data(), workflows())
+def test_generated_failure_words_are_well_formed(data, w):
+    """The saga oracle comparison is only meaningful on words real spans can produce."""
+    from tests.models.strategies import well_formed
+
+    comps = {s: f"undo_{s}" for s in steps_of(w) if s in ("a", "b")}
+    assert well_formed(data.draw(failure_words(w, comps, max_len=12)))
