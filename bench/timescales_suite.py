@@ -154,12 +154,14 @@ def reelay_pattern(pattern: str) -> str:
     return re.sub(r"\b([pqrs])\b", r"{\1}", pattern)
 
 
-def rtamt_pattern(pattern: str) -> str:
-    """The pattern in RTAMT's STL syntax (atoms as comparisons of 0/1 signals)."""
-    s = re.sub(r"\b([pqrs])\b", r"(\1>0.5)", pattern)
+def rtamt_pattern(pattern: str, horizon: int) -> str:
+    """The pattern in RTAMT's STL syntax: signals ``v_p``... compared with 0.5 (``s`` is
+    a time unit in RTAMT).  An unbounded window ``[a:]`` becomes ``[a:horizon]``,
+    equivalent on a trace whose timestamps span less than ``horizon`` units."""
+    s = re.sub(r"\b([pqrs])\b", r"(v_\1>0.5)", pattern)
     s = s.replace("&&", " and ").replace("||", " or ").replace("!", " not ")
     s = re.sub(r"\[\s*:\s*(\d+)\s*\]", r"[0:\1]", s)
-    s = re.sub(r"since\[(\d+):\]", r"since", s)  # RTAMT has no unbounded-above since window
+    s = re.sub(r"\[\s*(\d+)\s*:\s*\]", rf"[\1:{horizon}]", s)
     return s
 
 

@@ -95,3 +95,22 @@ def test_column_evaluation_matches_reference(f, ws):
         times = [t for _, t in w]
         col = mon.stage.columns_cbased(masks, times)[0]
         assert [bool(v) for v in col] == [holds(f, w, i) for i in range(len(w))], (f, w)
+
+
+@examples(200)
+@given(past_formulas(metric=True), st.lists(words(min_size=1, max_size=9), min_size=3,
+                                             max_size=5))
+def test_generated_step_matches_the_interpreted_step(f, ws):
+    """Generated per-event code == the interpreted stage (independent code paths)."""
+    stage = compile_valuation(f).stage
+    for w in ws:
+        a, b = stage.initial, stage.initial_generic
+        for letter, t in w:
+            m = stage_mask(stage, letter)
+            a, oa = stage.step(a, m, t)
+            b, ob = stage.step_generic(b, m, t)
+            assert oa == ob, (f, w)
+
+
+def stage_mask(stage, letter):
+    return sum(1 << stage.index[k] for k in letter if k in stage.index)

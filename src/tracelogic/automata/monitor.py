@@ -284,7 +284,7 @@ class ValuationMonitor:
         return self.stage.step(state, mask, t_ns)[0]
 
     def value(self, state: tuple) -> bool:
-        return bool(self.stage.top.out[state[2]] & 1)
+        return bool(self.stage.value_bits(state) & 1)
 
     def values(self, masks: Sequence[int], times: Sequence[int]) -> list[bool]:
         """The formula's value at every event (masks and non-decreasing timestamps)."""

@@ -52,6 +52,9 @@ from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED
 from tracelogic.logic.walkers import substitute, topological
 from tracelogic.automata.dfa import DFA, minimize
 
+_NEG = -(1 << 62)  # "no candidate" for a newest-candidate register
+_POS = 1 << 62  # "no candidate" for an oldest-candidate register
+
 __all__ = ["PastBit", "TimedBit", "PastEvaluator", "moore_dfa", "SinceUnit", "PastStage",
            "MooreTable"]
 
@@ -375,12 +378,27 @@ class PastStage:
         lt = _extend_letters(base_letters, n_atoms, done)
         self.top = MooreTable(moore_dfa(ev, lt, self.width), self.width, len(top_outputs))
         self.timed = bool(self.units)
-        self.initial = (tuple(t.initial for t, _ in self.layers),
-                        tuple(() for _ in self.units), self.top.initial)
+        #: state of the generic (interpreted) step, an independent implementation
+        self.initial_generic = (tuple(t.initial for t, _ in self.layers),
+                                tuple(() for _ in self.units), self.top.initial)
+        self._step = None
+        self._units_code = None
+        self.initial = self._flat_initial()
 
     # -- streaming ----------------------------------------------------------------------
     def step(self, state: tuple, mask: int, t: int) -> tuple[tuple, int]:
-        """One event: returns ``(state', outputs)`` (output bit *j* = ``outputs[j]``)."""
+        """One event: returns ``(state', outputs)`` (output bit *j* = ``outputs[j]``).
+
+        Generated code; the state is a flat tuple: the top machine's state
+        (premultiplied), each layer machine's state, then each unit's register
+        (an int, or a tuple of timestamps for ``[lo, hi]`` windows)."""
+        fn = self._step
+        if fn is None:
+            fn = self._step = self._compile("step")
+        return fn(state, mask, t)
+
+    def step_generic(self, state: tuple, mask: int, t: int) -> tuple[tuple, int]:
+        """Interpreted version of :meth:`step` over :attr:`initial_generic` states."""
         lstates, queues, top = state
         if self.layers:
             lstates = list(lstates)
@@ -412,8 +430,44 @@ class PastStage:
                 ext = list(map(or_, ext, map(lshift, bits, repeat(unit.pos))))
         return self.top.output_columns(ext)
 
-    def register_count(self, state: tuple) -> int:
+    def register_count_generic(self, state: tuple) -> int:
         return sum(len(q) for q in state[1])
+
+    def register_count(self, state: tuple) -> int:
+        """Timestamps held in the registers of a (flat) state."""
+        n = 0
+        base = 1 + sum(1 for _ in self._layer_dfas())
+        for i, unit in enumerate(self.units):
+            r = state[base + i]
+            if isinstance(r, tuple):
+                n += len(r)
+            elif r not in (_NEG, _POS):
+                n += 1
+        return n
+
+    def value_bits(self, state: tuple) -> int:
+        """The outputs (bit *j* = ``outputs[j]``) at the event that led to ``state``."""
+        return self.top.out[state[0] // self.top.size]
+
+    def _layer_dfas(self) -> list[int]:
+        return [li for li in range(len(self.layers)) if self._layer_is_temporal(li)]
+
+    def _layer_is_temporal(self, li: int) -> bool:
+        return any(not f.is_propositional for f in self._operands[li])
+
+    def _flat_initial(self) -> tuple:
+        vals: list = [self.top.initial * self.top.size]
+        for li in self._layer_dfas():
+            table = self.layers[li][0]
+            vals.append(table.initial * table.size)
+        for unit in self.units:
+            if unit.hi is not None and unit.lo == 0:
+                vals.append(_NEG)
+            elif unit.hi is None:
+                vals.append(_POS)
+            else:
+                vals.append(())
+        return tuple(vals)
 
     # -- generated stepping loop --------------------------------------------------------
     def run(self, masks: Sequence[int], times: Sequence[int]) -> list[int]:
@@ -439,17 +493,24 @@ class PastStage:
         return pm
 
     def _compile_runner(self):
-        """Generate the per-event loop: local variables, premultiplied tables,
-        inline register units, no allocation per event except queue appends."""
+        return self._compile("run")
+
+    def _compile(self, kind: str):
+        """Generate the per-event code (``kind='run'``: a loop over a whole trace
+        with deque queues; ``kind='step'``: one event on a flat state tuple with
+        tuple queues).  Local variables, premultiplied tables, inline register
+        units, no allocation per event except queue updates."""
         ns: dict = {"_deque": deque}
         lines: list[str] = []
         init: list[str] = []
-        NEG, POS = "-(1 << 62)", "(1 << 62)"
+        layer_names: list[str] = []
+        unit_names: list[str] = []
+        NEG, POS = repr(_NEG), repr(_POS)
+        step = kind == "step"
         width_done = self.n_atoms
         for li, (table, units) in enumerate(self.layers):
             operands = self._operands[li]
-            temporal = any(not f.is_propositional for f in operands)
-            if temporal:
+            if self._layer_is_temporal(li):
                 size = table.size
                 ns[f"T{li}"] = [x * size for x in table.table]
                 outpm = [0] * (len(table.out) * size)
@@ -457,6 +518,7 @@ class PastStage:
                     outpm[st_ * size] = o
                 ns[f"O{li}"] = outpm
                 init.append(f"s{li} = {table.initial * size}")
+                layer_names.append(f"s{li}")
                 lines.append(f"s{li} = T{li}[s{li} + m]")
                 lines.append(f"o{li} = O{li}[s{li}]")
             for j, unit in enumerate(units):
@@ -482,6 +544,7 @@ class PastStage:
                 bitv = 1 << u
                 if hi is not None and lo == 0:
                     init.append(f"r{u} = {NEG}")
+                    unit_names.append(f"r{u}")
                     if stay != "1":
                         lines.append(f"if not {stay}: r{u} = {NEG}")
                     if cand != "0":
@@ -489,11 +552,28 @@ class PastStage:
                     cond = f"t - r{u} <= {hi}"
                 elif hi is None:
                     init.append(f"r{u} = {POS}")
+                    unit_names.append(f"r{u}")
                     if stay != "1":
                         lines.append(f"if not {stay}: r{u} = {POS}")
                     if cand != "0":
                         lines.append(f"if {cand} and r{u} == {POS}: r{u} = t")
                     cond = f"t - r{u} >= {lo}"
+                elif step:
+                    unit_names.append(f"q{u}")
+                    if stay != "1":
+                        lines.append(f"if not {stay}: q{u} = ()")
+                    if cand != "0":
+                        lines.append(f"if {cand} and (not q{u} or q{u}[-1] != t):")
+                        lines.append(f"    if len(q{u}) >= 2 and t - q{u}[-2] <= {hi - lo}:")
+                        lines.append(f"        q{u} = q{u}[:-1] + (t,)")
+                        lines.append("    else:")
+                        lines.append(f"        q{u} = q{u} + (t,)")
+                    lines.append(f"if q{u} and q{u}[0] < t - {hi}:")
+                    lines.append(f"    _i = 1")
+                    lines.append(f"    while _i < len(q{u}) and q{u}[_i] < t - {hi}:")
+                    lines.append("        _i += 1")
+                    lines.append(f"    q{u} = q{u}[_i:]")
+                    cond = f"q{u} and q{u}[0] <= t - {lo}"
                 else:
                     init.append(f"q{u} = _deque()")
                     if stay != "1":
@@ -514,18 +594,35 @@ class PastStage:
             width_done += len(units)
         top = self.top
         ns["TT"] = [x * top.size for x in top.table]
-        init.append(f"s = {top.initial * top.size}")
         lines.append("s = TT[s + m]")
-        lines.append("ap(s)")
-        src = ["def _run(masks, times):"]
-        src += ["    " + x for x in init]
-        src += ["    states = []", "    ap = states.append",
-                "    for m, t in zip(masks, times):"]
-        src += ["        " + x for x in lines]
-        src.append("    return states")
-        self.runner_source = "\n".join(src)
-        exec(compile(self.runner_source, "<tracelogic past runner>", "exec"), ns)  # noqa: S102
-        return ns["_run"]
+        names = ["s", *layer_names, *unit_names]  # the layout of _flat_initial
+        if step:
+            outpm = [0] * (len(top.out) * top.size)
+            for st_, o in enumerate(top.out):
+                outpm[st_ * top.size] = o
+            ns["OUT"] = outpm
+            src = ["def _step(state, m, t):",
+                   f"    {', '.join(names)}{',' if len(names) == 1 else ''} = state"]
+            src += ["    " + x for x in lines]
+            src.append(f"    return ({', '.join(names)}{',' if len(names) == 1 else ''}), OUT[s]")
+            name = "_step"
+        else:
+            init.append(f"s = {top.initial * top.size}")
+            lines.append("ap(s)")
+            src = ["def _run(masks, times):"]
+            src += ["    " + x for x in init]
+            src += ["    states = []", "    ap = states.append",
+                    "    for m, t in zip(masks, times):"]
+            src += ["        " + x for x in lines]
+            src.append("    return states")
+            name = "_run"
+        text = "\n".join(src)
+        if step:
+            self.step_source = text
+        else:
+            self.runner_source = text
+        exec(compile(text, f"<tracelogic past {kind}>", "exec"), ns)  # noqa: S102
+        return ns[name]
 
 
 def _extend_letters(letters: Sequence[int], n_atoms: int, extra: int) -> list[int]:
