@@ -126,7 +126,8 @@ def failure_words(draw, w, compensations: dict, max_len: int = 12):
                 merged.append(a.pop(0))
         evs = evs[:cut + 1] + merged
         if rnd.random() < 0.05 and comp_events:
-            evs.insert(rnd.randrange(cut + 1), comp_events[-1])  # a compensation too early
+            pos = rnd.randrange(cut + 1)  # a compensation too early
+            evs[pos:pos] = comp_events[-2:]
         if rnd.random() < 0.15 and cut > 1:  # the forward part before the failure is wrong
             i, j = rnd.randrange(cut), rnd.randrange(cut)
             evs[i], evs[j] = evs[j], evs[i]
