@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.models import semantics as S
 from tracelogic.models.runtime import conforms_automaton, follows_monitor, saga_monitor
-from tracelogic.models.workflow import END, START, Event, from_ast, show, steps_of
+from tracelogic.models.workflow import END, Event, from_ast, show, steps_of
 from tracelogic.spec.loader import load
-from tests.models.strategies import failure_words, random_flagged_words, workflows
+from tests.models.strategies import failure_words, workflows
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
 N = 300 if LONG else 50

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from tracelogic.models import semantics as S
 from tracelogic.models.petri import lts_dfa
-from tracelogic.models.workflow import (END, START, Alt, Event, Par, Seq, Skip, Star, Step,
+from tracelogic.models.workflow import (Alt, Event, Par, Seq, Skip, Step,
                                         conforms_dfa, difference, forward_dfa, parse, show,
                                         steps_of)
 from tests.models.strategies import failure_words, random_flagged_words, workflows, words_for

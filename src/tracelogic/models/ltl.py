@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 from tracelogic.errors import TracelogicError
 from tracelogic.models.counterexample import STUTTER, Run
 from tracelogic.models.machine import DEFAULT_STATE_BOUND, Machine, _Fault
-from tracelogic.spec.typed import TEMPORAL_OPS, TExpr
+from tracelogic.spec.typed import TExpr
 
 __all__ = ["UnsupportedFormula", "nnf", "Tableau", "gpvw", "LtlResult", "check_ltl",
            "holds_on_lasso", "show_formula", "uses_next"]

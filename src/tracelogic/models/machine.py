@@ -26,7 +26,6 @@ False); callers report ``unknown (bound reached)``, never ``holds``.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Sequence

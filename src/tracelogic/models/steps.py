@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import z3
 
 from tracelogic.checkers.z3enc import Encoder, sort_of, type_constraints
-from tracelogic.errors import UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
