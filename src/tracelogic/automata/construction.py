@@ -309,20 +309,86 @@ _WORK_LIMIT = 2_000_000  # ~term comparisons per transition before progression g
 
 def future_dfa(fut: Formula, index: dict[Hashable, int], letters: Sequence[int], width: int,
                eps: bool) -> DFA:
-    """Minimal DFA of a future-only, untimed formula over the given letters."""
+    """Minimal DFA of a future-only, untimed formula over the given letters.
+
+    A boolean combination of temporal formulas is built compositionally: each
+    operand separately, then products minimised one at a time (so ``G F a &
+    G F b & ...`` never meets the ``2^k`` subsets both monolithic
+    constructions explore).  Other formulas race progression against reversal.
+    """
     # The bit each atom reads is part of the answer: the same formula over another atom
     # order is another DFA (a cache key without the index returned the wrong one).
     key = ("future", fut, tuple(index.items()), tuple(letters), width, eps)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
+    if fut.kind in (Kind.AND, Kind.OR) and sum(1 for c in fut.args if c.has_future) >= 2:
+        dfa = _compose(fut, index, letters, width)
+    else:
+        dfa = _monolithic(fut, index, letters, width, eps)
+    _CACHE[key] = dfa
+    return dfa
+
+
+def _monolithic(fut: Formula, index, letters, width, eps) -> DFA:
     prog = Progression(fut, index, fut.manager, eps, work_limit=_WORK_LIMIT)
     # reversal first: its steps are cheap and predictable; progression joins
     # after a short head start (its single steps can be expensive on large DNFs)
-    dfa = _race((_gen_reversal(fut, index, letters, width, eps), 0.0),
-                (_gen_progression(prog, letters, width, eps), _PROGRESSION_HEAD_START))
-    _CACHE[key] = dfa
-    return dfa
+    return _race((_gen_reversal(fut, index, letters, width, eps), 0.0),
+                 (_gen_progression(prog, letters, width, eps), _PROGRESSION_HEAD_START))
+
+
+def _compose(root: Formula, index, letters, width) -> DFA:
+    """Post-order over the AND/OR skeleton (explicit stack); leaves are monolithic."""
+    done: dict[Formula, DFA] = {}
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        if node in done:
+            stack.pop()
+            continue
+        if node.kind in (Kind.AND, Kind.OR) and node.has_future:
+            pend = [c for c in node.args if c not in done]
+            if pend:
+                stack.extend(pend)
+                continue
+            stack.pop()
+            parts = sorted((done[c] for c in node.args), key=lambda d: d.n_states)
+            acc = parts[0]
+            both = all if node.kind is Kind.AND else any
+            for d in parts[1:]:
+                acc = minimize(_product(acc, d, both))
+            done[node] = acc
+        else:
+            stack.pop()
+            hit = _CACHE.get(("future", node, tuple(index.items()), tuple(letters), width,
+                              node.empty_value))
+            done[node] = hit if hit is not None else _monolithic(node, index, letters, width,
+                                                                  node.empty_value)
+    return done[root]
+
+
+def _product(a: DFA, b: DFA, combine) -> DFA:
+    """Synchronous product over the same letters; outputs combined by all/any."""
+    ids = {(a.initial, b.initial): 0}
+    keys = [(a.initial, b.initial)]
+    delta: list[list[int]] = []
+    i = 0
+    while i < len(keys):
+        sa, sb = keys[i]
+        ra, rb = a.delta[sa], b.delta[sb]
+        row = []
+        for k in range(len(a.letters)):
+            key = (ra[k], rb[k])
+            t = ids.get(key)
+            if t is None:
+                t = ids[key] = len(keys)
+                keys.append(key)
+            row.append(t)
+        delta.append(row)
+        i += 1
+    out = [combine((bool(a.output[x]), bool(b.output[y]))) for x, y in keys]
+    return DFA(a.letters, delta, 0, out, a.n_bits)
 
 
 def _product_with_past(fd: DFA, pasts: list[Formula], alph: Alphabet, eps: bool) -> DFA:
