@@ -52,6 +52,7 @@ class CompiledProperty:
     message_aggs: list = field(default_factory=list)
     message_fns: list = field(default_factory=list)
     unsupported: str | None = None
+    classify: Callable | None = None      # conforms/saga: span -> step index, or -1
 
     @property
     def name(self) -> str:
@@ -86,9 +87,12 @@ class CompiledSpec:
                 self._formula(cp, encoder)
             elif prop.kind in ("aggregate", "metric"):
                 self._aggregate(cp)
+            elif prop.kind in ("conforms", "saga") and prop.scope == "trace":
+                self._workflow(cp)
             else:
-                cp.unsupported = (f"`{prop.kind}` properties are not monitored yet; "
-                                  "the verdict is inconclusive")
+                cp.unsupported = (f"`{prop.kind}` properties"
+                                  + (" with this scope" if prop.kind != "follows" else "")
+                                  + " are not monitored yet; the verdict is inconclusive")
             if prop.scope == "key" and prop.scope_key is not None and prop.kind != "metric":
                 key = self.gen.expr(prop.scope_key)
                 if prop.scope_key.op == "field" and prop.scope_key.payload[1] == "service":
@@ -140,6 +144,21 @@ class CompiledSpec:
             cp.trigger_mask |= 1 << t
         if reg_atoms:
             self._registers(cp, [a for _, a in reg_atoms])
+
+    def _workflow(self, cp: CompiledProperty) -> None:
+        """`conforms W` / `saga W`: the workflow's step-event automaton (models.runtime) and a
+        generated classifier: a span is the first step whose predicate it satisfies."""
+        from tracelogic.models.runtime import for_property
+
+        aut = for_property(self.spec, cp.prop)
+        cp.monitor = aut
+        lines = [f"    if {self.gen.expr(aut.predicates[name])}: return {k}"
+                 for k, name in enumerate(aut.steps)]
+        subs = "".join(self.gen.subfunctions)
+        self.gen.subfunctions.clear()
+        ns = self._exec(f"{subs}def classify{cp.index}(s, st, tr):\n" + "\n".join(lines)
+                        + "\n    return -1\n")
+        cp.classify = ns[f"classify{cp.index}"]
 
     def _registers(self, cp: CompiledProperty, atoms: list[TExpr]) -> None:
         gen = self.gen

@@ -216,7 +216,15 @@ class Monitor:
                     cross = True
                 continue
             if cp.prop.scope == "trace":
-                if cp.prop.kind == "formula":
+                if cp.classify is not None:  # conforms / saga over the projected step events
+                    inst = _Instance(trace_id, cp)
+                    inst.partial = partial
+                    self._run_steps(cp, inst, events, trace)
+                    verdict = self._final_verdict(cp, inst)
+                    self._decided[cp.index].append((
+                        trace_id, verdict, False,
+                        [self._violation(cp, inst)] if verdict is Verdict.VIOLATED else []))
+                elif cp.prop.kind == "formula":
                     inst = _Instance(trace_id, cp)
                     inst.partial = partial
                     self._run(cp, inst, events, gs, trace)
@@ -238,6 +246,29 @@ class Monitor:
         if cross:
             self._cross.extend(zip([ev.time_ns for ev in events], [trace_id] * len(events),
                                    range(len(events)), events, gs, [trace] * len(events)))
+
+    def _run_steps(self, cp: CompiledProperty, inst: _Instance, events, trace) -> None:
+        """Project a trace onto its step spans (§6) and step the workflow automaton: a step
+        occurrence is its span's start and end; a failed step is a span with status error."""
+        mon, classify = cp.monitor, cp.classify
+        pv = Verdict.PRESUMABLY_VIOLATED
+        for ev in events:
+            k = classify(ev.span, ev.is_start, trace)
+            if k < 0:
+                continue
+            letter = 4 * k + (0 if ev.is_start else 1 + 2 * (ev.span.status == "error"))
+            before = mon.verdict(inst.state)
+            inst.state = mon.step(inst.state, letter)
+            if inst.decided_at is None:
+                after = mon.verdict(inst.state)
+                if after.is_final:
+                    inst.decided_at = ev
+                elif after is pv and before is not pv:
+                    inst.raised_at = ev
+            inst.trace_ids[ev.span.trace_id] = None
+            inst.events += 1
+        inst.last = events[-1]  # the end of the trace, for an obligation still open there
+        inst.trace_ids[events[-1].span.trace_id] = None
 
     def _run(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
              traces: list | None = None) -> None:
@@ -471,7 +502,7 @@ class Monitor:
                 if verdict is Verdict.SATISFIED and not counts["evaluated"]:
                     res.vacuous += 1  # no window had a value to compare
                 report.violations.extend(violations)
-        else:
+        elif cp.prop.kind == "metric":
             for key, verdict, violation in self._metric(cp):
                 res.add(key, verdict)
                 if violation is not None:
