@@ -44,6 +44,20 @@ def test_monitor_agrees_with_the_reference_semantics(trace):
     assert verdicts(trace) == expected(trace.word)
 
 
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.one_of(mutated_traces_from(ORDER), traces_from(ORDER)))
+def test_sdk_spans_and_otlp_give_the_same_verdicts(trace):
+    def run(feed):
+        mon = SPEC.monitor()
+        feed(mon)
+        return {p.name: p.results[0][1] for p in mon.close().properties}
+
+    want = expected(trace.word)
+    assert run(lambda m: m.feed(trace.sdk_spans)) == want
+    assert run(lambda m: m.feed_otlp(trace.otlp.SerializeToString())) == want
+
+
 def test_a_violation_names_its_witness():
     from hypothesis import find
 

@@ -7,8 +7,9 @@
 
 Each strategy draws a :class:`GeneratedTrace`: the projected word of step
 events (SPEC-LANGUAGE.md §6), tracelogic :class:`~tracelogic.runtime_monitor.spans.Span`
-objects with consistent ids and timings, and the same spans as an OTLP
-``ExportTraceServiceRequest`` (``.otlp``). Parallel branches are interleaved
+objects with consistent ids and timings, the same spans as OpenTelemetry SDK
+``ReadableSpan`` objects (``.sdk_spans``) and as an OTLP ``ExportTraceServiceRequest``
+(``.otlp``). Parallel branches are interleaved
 in every way Hypothesis cares to try; strategies compose as usual.
 """
 from __future__ import annotations
@@ -37,11 +38,35 @@ class GeneratedTrace:
     names: dict = field(default_factory=dict, repr=False)
 
     @property
+    def sdk_spans(self) -> list:
+        """The spans as OpenTelemetry SDK ``ReadableSpan`` objects (what exporters receive)."""
+        return [to_sdk(s) for s in self.spans]
+
+    @property
     def otlp(self) -> Any:
         """The spans as an OTLP ``ExportTraceServiceRequest`` (protobuf)."""
         from tracelogic.runtime_monitor.otlp import spans_to_request
 
         return spans_to_request(list(self.spans))
+
+
+def to_sdk(span: Span) -> Any:
+    """One tracelogic span as an SDK ``ReadableSpan``, ids, times, kind and status kept."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+    def ctx(span_id: str) -> SpanContext:
+        return SpanContext(int(span.trace_id, 16), int(span_id, 16), is_remote=False,
+                           trace_flags=TraceFlags(TraceFlags.SAMPLED))
+
+    status = {"unset": StatusCode.UNSET, "ok": StatusCode.OK, "error": StatusCode.ERROR}
+    return ReadableSpan(
+        name=span.name, context=ctx(span.span_id),
+        parent=ctx(span.parent_id) if span.parent_id else None,
+        resource=Resource.create({"service.name": span.service}),
+        attributes=dict(span.attrs), kind=SpanKind[span.kind.upper()],
+        status=Status(status[span.status]), start_time=span.start_ns, end_time=span.end_ns)
 
 
 @dataclass(frozen=True)
@@ -250,4 +275,5 @@ def spans(draw, *, max_spans: int = 12, names: Sequence[str] = ("a", "b", "c", "
     return tuple(out)
 
 
-__all__ = ["GeneratedTrace", "MUTATIONS", "mutated_traces_from", "spans", "traces_from"]
+__all__ = ["GeneratedTrace", "MUTATIONS", "mutated_traces_from", "spans", "to_sdk",
+           "traces_from"]
