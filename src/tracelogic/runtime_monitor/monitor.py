@@ -90,10 +90,13 @@ class Monitor:
 
     def __init__(self, spec: Spec, *, properties: list[str] | None = None,
                  lateness_ns: int = 30 * 10**9, max_open_traces: int = 100_000,
-                 idle_ns: int = 5 * 10**9, compiled: CompiledSpec | None = None):
+                 idle_ns: int = 5 * 10**9, compiled: CompiledSpec | None = None,
+                 record_events: bool = False):
         """``compiled`` reuses a :class:`CompiledSpec` of ``spec`` (e.g. ``other.compiled``)
-        instead of compiling again; its per-run state is reset."""
+        instead of compiling again; its per-run state is reset. ``record_events`` keeps
+        every trace's events and letters, for :meth:`valuations`."""
         self.spec = spec
+        self._recorded: list | None = [] if record_events else None
         if compiled is None:
             compiled = CompiledSpec(spec, properties)
         else:
@@ -204,6 +207,8 @@ class Monitor:
         letter = self.compiled.letter
         gs = [letter(ev.span, ev.is_start, trace) for ev in events]
         trace_id = events[0].span.trace_id
+        if self._recorded is not None:
+            self._recorded.append((trace_id, events, gs))
         partial = trace.is_partial
         cross = False
         for cp in self.compiled.properties:
@@ -704,6 +709,32 @@ class Monitor:
         return out
 
     # ------------------------------------------------------------- queries
+    def valuations(self, name: str) -> dict[str, list[tuple[Event, bool]]]:
+        """The truth of a pure-past property at every event of every trace, by trace id.
+
+        For row-by-row comparison with other monitors (DESIGN.md, Python API). Needs
+        ``Monitor(..., record_events=True)``; registers are not supported here.
+        """
+        from tracelogic.automata import compile_valuation
+        from tracelogic.errors import SpecError
+
+        if self._recorded is None:
+            raise SpecError("valuations need the events: create the monitor with "
+                            "record_events=True", value=name)
+        cp = next((c for c in self.compiled.properties if c.name == name), None)
+        if cp is None or cp.prop.kind != "formula" or cp.regs is not None:
+            raise SpecError(f"valuations are defined for temporal properties without "
+                            f"registers; `{name}` is not one", value=name)
+        if cp.lowered.formula.has_future:
+            raise SpecError(f"property `{name}` has future operators; per-event valuations "
+                            "are defined for past-time formulas (Y O H S)", value=name)
+        vm = compile_valuation(cp.lowered.formula, atoms=list(cp.monitor.atoms))
+        out: dict[str, list[tuple[Event, bool]]] = {}
+        for trace_id, events, gs in self._recorded:
+            values = vm.values([cp.mask(g, 0) for g in gs], [ev.time_ns for ev in events])
+            out[trace_id] = list(zip(events, values))
+        return out
+
     def verdicts(self) -> dict[str, dict[str, str]]:
         """The verdict of every instance of every temporal property, by property and key.
 
