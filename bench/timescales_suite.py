@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from tracelogic.logic import And, Atom, H, Implies, Not, O, Or, S
 from tracelogic.logic.formula import Formula
 
-SUITE = os.environ.get("TIMESCALES_DIR", "/work/shared/benchmarks/timescales-smallsuite")
+def _default_suite() -> str:
+    """`shared/` lies beside the checkout (here, and in CI's fresh clone)."""
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
+                          "benchmarks", "timescales-smallsuite")
+    if os.path.isdir(beside):
+        return os.path.normpath(beside)
+    return "/work/shared/benchmarks/timescales-smallsuite"
+
+
+SUITE = os.environ.get("TIMESCALES_DIR") or _default_suite()
 MS = 1_000_000
 NAMES = ["AbsentAQ", "AbsentBQR", "AbsentBR", "AlwaysAQ", "AlwaysBQR", "AlwaysBR",
          "RecurBQR", "RecurGLB", "RespondBQR", "RespondGLB"]
