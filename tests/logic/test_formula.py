@@ -11,7 +11,7 @@ from logic.strategies import examples, future_formulas, mixed_formulas, past_for
 from tracelogic.errors import SpecTypeError, TracelogicError, UnhandledNode
 from tracelogic.logic import (
     FALSE, TRUE, And, Atom, F, FormulaManager, G, H, Iff, Implies, Kind, M, Not, O, Or, R, S,
-    Trigger, U, W, WX, X, Xor, Y, Z, empty_value, nnf, to_ltlf2dfa, to_repr, to_spot,
+    Trigger, U, W, WX, X, Xor, Y, Z, empty_value, nnf, to_ltlf2dfa, to_spot,
     to_tracelogic,
 )
 from tracelogic.logic.printers import UnsupportedFormula, format_duration

@@ -531,6 +531,3 @@ def valuations(formula: Formula, word: Sequence[tuple[Any, int]], *,
                 raise InputError(f"event {i} has a letter the Z3 encoding calls impossible",
                                  value=word[i][0])
     return mon.values(masks, times)
-
-
-_ = Kind  # re-exported for type checkers of callers

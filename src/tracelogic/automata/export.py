@@ -116,15 +116,6 @@ def _edges(mon) -> dict[tuple[int, int], set[int]]:
     return groups
 
 
-def _table_monitor(formula: Formula, encode=None):
-    from tracelogic.automata.construction import compile_monitor
-
-    mon = compile_monitor(formula, encode=encode)
-    if mon.timed:
-        return None
-    return mon
-
-
 def _dot_escape(s: str) -> str:
     return s.replace("\\", "\\\\").replace('"', '\\"')
 

@@ -203,8 +203,6 @@ class TimedMonitor(Monitor):
     timed = True
 
     def __init__(self, formula: Formula, alphabet: Any, past: Any, future: Any) -> None:
-        from tracelogic.automata.progression import TRUE_DNF  # noqa: F401
-
         self.formula = formula
         self.alphabet = alphabet
         self.atoms = alphabet.atoms

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracelogic.errors import SpecTypeError
-from tracelogic.logic.formula import Formula, FormulaManager, get_manager
+from tracelogic.logic.formula import Formula, FormulaManager
 
 __all__ = ["Scope", "globally", "before", "after", "between", "after_until", "absence",
            "existence", "universality", "precedence", "response", "PATTERNS", "SCOPES"]
@@ -175,6 +175,3 @@ def response(p: Formula, s: Formula, scope: Scope | None = None, *, within: int 
         raise SpecTypeError(f"response(..., within=...) takes a duration in nanoseconds, "
                             f"got within={within!r}", value=within, hint="e.g. `within 500ms`")
     return _lower("response", p, s, _scope(scope), within, mgr or p.manager)
-
-
-_ = get_manager
