@@ -22,7 +22,6 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from tracelogic.automata import compile_monitor
-from tracelogic.automata.monitor import Verdict
 from tracelogic.checkers.evaluate import EvalError, compile_expr
 from tracelogic.runtime_monitor.lower import AtomEncoder, Lowered, lower, show
 from tracelogic.runtime_monitor.predicates import CodeGen, _value, uses_registers
@@ -49,7 +48,6 @@ class CompiledProperty:
     local: dict = field(default_factory=dict)  # memo: global letter -> local mask (no registers)
     aggregates: list = field(default_factory=list)  # (node, value_fn, where_fn)
     body_fn: Callable | None = None       # aggregate/metric body over computed values
-    message_aggs: list = field(default_factory=list)
     message_fns: list = field(default_factory=list)
     unsupported: str | None = None
     classify: Callable | None = None      # conforms/saga: span -> step index, or -1
@@ -295,9 +293,6 @@ def aggregate_value(name: str, samples: list[tuple[Any, Any]], window_ns: int | 
         return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
     raise ValueError(name)
 
-
-def verdict_of(value: Any) -> Verdict:
-    return Verdict(value) if not isinstance(value, Verdict) else value
 
 
 __all__ = ["CompiledSpec", "CompiledProperty", "aggregate_value", "EvalError", "show"]
