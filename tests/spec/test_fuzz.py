@@ -47,7 +47,7 @@ FACTOR = 25 if LONG else 1
 
 
 def _settings(n: int):
-    return settings(max_examples=n * FACTOR, deadline=None, derandomize=False,
+    return settings(max_examples=n * FACTOR, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
 

@@ -119,6 +119,9 @@ def _path_text(path) -> str:
     return out
 
 
+_CORE_CHECK_MS = 2000
+
+
 def _core(inv: InvariantT, cfg: ConfigT, values: dict) -> list[str]:
     """The bound fields whose values make the invariant fail (a minimal unsat core)."""
     env, tracked = {}, {}
@@ -133,14 +136,23 @@ def _core(inv: InvariantT, cfg: ConfigT, values: dict) -> list[str]:
     except UnhandledNode:
         return []
     solver = z3.Solver()
-    solver.set("core.minimize", True)
+    solver.set("timeout", _CORE_CHECK_MS)
     solver.add(term)
-    flags = {z3.Bool(f"__field_{n}"): n for n in tracked}
-    for flag, name in flags.items():
+    flags = {n: z3.Bool(f"__field_{n}") for n in tracked}
+    for name, flag in flags.items():
         solver.add(z3.Implies(flag, tracked[name]))
-    if solver.check(*flags) != z3.unsat:
+    if solver.check(*flags.values()) != z3.unsat:
         return []
-    return sorted(flags[f] for f in solver.unsat_core())
+    core = sorted(str(f)[len("__field_"):] for f in solver.unsat_core())
+    # Deletion-based minimisation, one bounded check per field. Z3's own `core.minimize`
+    # is not bounded by the timeout and can run forever once fields are left free in a
+    # nonlinear invariant (`a * b > c`); an `unknown` here keeps the field, so the core
+    # stays a correct (if not always minimal) explanation.
+    for name in list(core):
+        trial = [n for n in core if n != name]
+        if solver.check(*(flags[n] for n in trial)) == z3.unsat:
+            core = trial
+    return core
 
 
 def _used_fields(e: TExpr, config: str) -> list[str]:
