@@ -165,18 +165,20 @@ def test_never_seen_attribute_warning_with_did_you_mean():
         'attribute "zzz" never appeared in the input']
 
 
-def test_unsupported_property_kinds_are_inconclusive_with_a_warning():
+def test_model_and_workflow_properties_are_monitored_without_warnings():
     text = ('step a = name == "a"\nstep b = name == "b"\nworkflow w: a ; b\n'
             'model m { var s : 0..1 = 0  action go when s == 0 do s := 1 }\n'
             'property flow: conforms w\nproperty ok: G !(name == "x")\n'
             'property fol: follows m on s by attr["s"]')
-    _, report = run(text, [span(1, "a", 0, 1), span(2, "b", 2, 3, trace=T2)])
+    spans = [span(1, "a", 0, 1, attrs={"s": 0}), span(2, "b", 2, 3, trace=T2, attrs={"s": 1})]
+    mon, report = run(text, spans)
     res = {p.name: dict(p.results) for p in report.properties}
-    # conforms is monitored: each trace holds only one of the two steps of `a ; b`
+    # each trace holds only one of the two steps of `a ; b`
     assert res["flow"] == {T1: "violated", T2: "violated"}
-    assert res["fol"] == {T1: "inconclusive", T2: "inconclusive"}
-    assert any("`fol`" in w and "inconclusive" in w for w in report.warnings)
-    assert not any("`flow`" in w for w in report.warnings)
+    # per trace, T2's run would have to start at s = 1, which is not m's initial value
+    assert res["fol"] == {T1: "satisfied", T2: "violated"}
+    assert report.warnings == []
+    assert mon.verdicts()["fol"] == res["fol"]
     assert report.exit_code() == 1
 
 

@@ -28,7 +28,8 @@ from tracelogic.runtime_monitor.predicates import CodeGen, _value, uses_register
 from tracelogic.runtime_monitor.spans import MISSING
 from tracelogic.spec.typed import PropertyT, Spec, TExpr
 
-SUPPORTED_KINDS = ("formula", "aggregate", "metric")
+# properties stepped by a model's own monitor over observations (not letters of atoms)
+STEP_KINDS = ("conforms", "saga", "follows")
 
 
 @dataclass
@@ -49,8 +50,9 @@ class CompiledProperty:
     aggregates: list = field(default_factory=list)  # (node, value_fn, where_fn)
     body_fn: Callable | None = None       # aggregate/metric body over computed values
     message_fns: list = field(default_factory=list)
-    unsupported: str | None = None
-    classify: Callable | None = None      # conforms/saga: span -> step index, or -1
+    # conforms/saga/follows: (span, is_start, trace) -> the observation the model's monitor
+    # steps on (a step letter, or EXPR's value), or MISSING when the event is not one
+    observe: Callable | None = None
 
     @property
     def name(self) -> str:
@@ -85,12 +87,10 @@ class CompiledSpec:
                 self._formula(cp, encoder)
             elif prop.kind in ("aggregate", "metric"):
                 self._aggregate(cp)
-            elif prop.kind in ("conforms", "saga") and prop.scope == "trace":
-                self._workflow(cp)
+            elif prop.kind in STEP_KINDS:
+                self._stepped(cp)
             else:
-                cp.unsupported = (f"`{prop.kind}` properties"
-                                  + (" with this scope" if prop.kind != "follows" else "")
-                                  + " are not monitored yet; the verdict is inconclusive")
+                raise AssertionError(f"property kind {prop.kind!r}")  # the checker's kinds
             if prop.scope == "key" and prop.scope_key is not None and prop.kind != "metric":
                 key = self.gen.expr(prop.scope_key)
                 if prop.scope_key.op == "field" and prop.scope_key.payload[1] == "service":
@@ -143,20 +143,33 @@ class CompiledSpec:
         if reg_atoms:
             self._registers(cp, [a for _, a in reg_atoms])
 
-    def _workflow(self, cp: CompiledProperty) -> None:
-        """`conforms W` / `saga W`: the workflow's step-event automaton (models.runtime) and a
-        generated classifier: a span is the first step whose predicate it satisfies."""
+    def _stepped(self, cp: CompiledProperty) -> None:
+        """`conforms W` / `saga W` / `follows M on VAR by EXPR`: the model's own monitor
+        (models.runtime) and a generated observer.
+
+        A workflow observes step events: a span is the first step whose predicate it
+        satisfies, and its start and end are the letters of models.runtime. `follows`
+        observes EXPR's value once per span that carries it, at the span's start (§7).
+        """
         from tracelogic.models.runtime import for_property
 
         aut = for_property(self.spec, cp.prop)
         cp.monitor = aut
-        lines = [f"    if {self.gen.expr(aut.predicates[name])}: return {k}"
-                 for k, name in enumerate(aut.steps)]
+        i = cp.index
+        if cp.prop.kind == "follows":
+            body = f"    return {self.gen.expr(cp.prop.body)} if st else MISSING\n"
+        else:
+            # letter = 4 * step + 2 * failed + (phase == end); the status is final at both
+            # events (§2), and a failed start is not a distinct letter in models.runtime
+            lines = [f"    if {self.gen.expr(aut.predicates[name])}: k = {4 * k}"
+                     for k, name in enumerate(aut.steps)]
+            lines = [lines[0]] + ["    el" + ln[4:] for ln in lines[1:]]
+            body = ("\n".join(lines) + "\n    else: return MISSING\n"
+                    "    return k if st else k + 1 + 2 * (s.status == 'error')\n")
         subs = "".join(self.gen.subfunctions)
         self.gen.subfunctions.clear()
-        ns = self._exec(f"{subs}def classify{cp.index}(s, st, tr):\n" + "\n".join(lines)
-                        + "\n    return -1\n")
-        cp.classify = ns[f"classify{cp.index}"]
+        ns = self._exec(f"{subs}def observe{i}(s, st, tr):\n{body}")
+        cp.observe = ns[f"observe{i}"]
 
     def _registers(self, cp: CompiledProperty, atoms: list[TExpr]) -> None:
         gen = self.gen

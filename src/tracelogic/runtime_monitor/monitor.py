@@ -59,7 +59,7 @@ class _Instance:
     """One scope instance of one temporal property: a monitor state plus evidence."""
 
     __slots__ = ("key", "state", "R", "first", "decided_at", "raised_at", "last", "trigger",
-                 "trace_ids", "partial", "late", "events")
+                 "trace_ids", "partial", "late", "events", "reason")
 
     def __init__(self, key: str, cp: CompiledProperty):
         self.key = key
@@ -74,6 +74,7 @@ class _Instance:
         self.partial = False
         self.late = False
         self.events = 0
+        self.reason: str | None = None  # a model monitor's own words for its violation
 
 
 @dataclass
@@ -123,10 +124,8 @@ class Monitor:
         self._unresolved_links = 0
         self._key_samples: list[bytes] = []   # see feed_otlp
         self._key_sample_bytes = 0
-        # per property: trace ids / scope keys that lost events to an eviction, and the
-        # instances of properties that are not monitored yet (reported inconclusive)
+        # per property: trace ids / scope keys that lost events to an eviction
         self._evicted_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
-        self._unsupported_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
         self.input_errors: list[InputError] = []
 
     # ------------------------------------------------------------- input
@@ -214,25 +213,11 @@ class Monitor:
         for cp in self.compiled.properties:
             if cp.prop.kind == "metric":
                 continue
-            if cp.unsupported:
-                if cp.prop.scope == "trace":
-                    self._unsupported_keys[cp.index][trace_id] = None
-                else:
-                    cross = True
-                continue
             if cp.prop.scope == "trace":
-                if cp.classify is not None:  # conforms / saga over the projected step events
+                if cp.prop.kind != "aggregate":
                     inst = _Instance(trace_id, cp)
                     inst.partial = partial
-                    self._run_steps(cp, inst, events, trace)
-                    verdict = self._final_verdict(cp, inst)
-                    self._decided[cp.index].append((
-                        trace_id, verdict, False,
-                        [self._violation(cp, inst)] if verdict is Verdict.VIOLATED else []))
-                elif cp.prop.kind == "formula":
-                    inst = _Instance(trace_id, cp)
-                    inst.partial = partial
-                    self._run(cp, inst, events, gs, trace)
+                    self.step_instance(cp, inst, events, gs, trace)
                     verdict = self._final_verdict(cp, inst)
                     self._decided[cp.index].append((
                         trace_id, verdict,
@@ -252,28 +237,56 @@ class Monitor:
             self._cross.extend(zip([ev.time_ns for ev in events], [trace_id] * len(events),
                                    range(len(events)), events, gs, [trace] * len(events)))
 
-    def _run_steps(self, cp: CompiledProperty, inst: _Instance, events, trace) -> None:
-        """Project a trace onto its step spans (§6) and step the workflow automaton: a step
-        occurrence is its span's start and end; a failed step is a span with status error."""
-        mon, classify = cp.monitor, cp.classify
+    def step_instance(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
+                      traces: list | None = None) -> None:
+        """Step one instance over ``events`` of ``trace`` (or of ``traces[i]`` each, for
+        cross-trace instances): the one entry point for every instance kind."""
+        if cp.observe is not None:
+            self._run_steps(cp, inst, events, trace, traces)
+        else:
+            self._run(cp, inst, events, gs, trace, traces)
+
+    def _run_steps(self, cp: CompiledProperty, inst: _Instance, events, trace,
+                   traces: list | None = None) -> None:
+        """Step a model's own monitor (conforms, saga, follows) over the events that are
+        observations of it (§6, §7); the others leave its state alone.
+
+        The witness of a violation is the observation before the deciding one (for
+        `follows`, the value the bad one cannot follow) and the deciding one.
+        """
+        if not events:
+            return
+        mon, observe, step, verdict = cp.monitor, cp.observe, cp.monitor.step, cp.monitor.verdict
         pv = Verdict.PRESUMABLY_VIOLATED
+        follows = cp.prop.kind == "follows"
+        state = inst.state
+        i = -1
         for ev in events:
-            k = classify(ev.span, ev.is_start, trace)
-            if k < 0:
-                continue
-            letter = 4 * k + (0 if ev.is_start else 1 + 2 * (ev.span.status == "error"))
-            before = mon.verdict(inst.state)
-            inst.state = mon.step(inst.state, letter)
-            if inst.decided_at is None:
-                after = mon.verdict(inst.state)
-                if after.is_final:
-                    inst.decided_at = ev
-                elif after is pv and before is not pv:
-                    inst.raised_at = ev
+            i += 1
+            if inst.decided_at is not None:
+                break
+            tr = trace if traces is None else traces[i]
             inst.trace_ids[ev.span.trace_id] = None
+            obs = observe(ev.span, ev.is_start, tr)
+            if obs is MISSING:
+                continue
             inst.events += 1
-        inst.last = events[-1]  # the end of the trace, for an obligation still open there
-        inst.trace_ids[events[-1].span.trace_id] = None
+            before = verdict(state)
+            nxt = step(state, obs)
+            after = verdict(nxt)
+            if after.is_final:
+                inst.decided_at = ev
+                if follows:
+                    inst.reason = mon.explain(state, obs)
+                elif hasattr(mon, "reason"):
+                    inst.reason = mon.reason(nxt)
+            elif follows:
+                inst.raised_at = ev  # the last value observed, for a later violation's evidence
+            elif after is pv and before is not pv:
+                inst.raised_at = ev
+            state = nxt
+        inst.state = state
+        inst.last = inst.decided_at or events[-1]
 
     def _run(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
              traces: list | None = None) -> None:
@@ -413,8 +426,6 @@ class Monitor:
             report.warnings.append(
                 f"{self._unresolved_links} span link(s) point to spans absent from the input; "
                 "`linked(...)` is false for them")
-        report.warnings.extend(f"property `{cp.name}`: {cp.unsupported}"
-                               for cp in self.compiled.properties if cp.unsupported)
         report.warnings.extend(self._mismatch_warnings())
         report.input_errors = [str(e) for e in self.input_errors] + [
             str(e) for e in getattr(self.stats, "errors", [])]
@@ -457,15 +468,12 @@ class Monitor:
                         key = keys[id(sp)] = _key_text(keyfn(sp))
                     if key is not None:  # no value for the scope key: no instance (§3)
                         groups[key].append(row)
-            if cp.unsupported:
-                self._unsupported_keys[cp.index].update(dict.fromkeys(groups))
-                continue
             for key, rows in groups.items():
                 evs = [r[3] for r in rows]
                 traces = [r[5] for r in rows]
-                if cp.prop.kind == "formula":
+                if cp.prop.kind != "aggregate":
                     inst = _Instance(key, cp)
-                    self._run(cp, inst, evs, [r[4] for r in rows], None, traces)
+                    self.step_instance(cp, inst, evs, [r[4] for r in rows], None, traces)
                     inst.partial = any(t.is_partial for t in dict.fromkeys(traces))
                     self._instances[cp.index][key] = inst
                 else:
@@ -477,16 +485,12 @@ class Monitor:
     def _result(self, cp: CompiledProperty, report: MonitorReport) -> PropertyResult:
         res = PropertyResult(cp.name, scope_text(cp.prop))
         evicted = self._evicted_keys[cp.index]
-        if cp.unsupported:
-            for key in self._unsupported_keys[cp.index]:
-                res.add(key, Verdict.INCONCLUSIVE)
-            return res
         if cp.prop.kind != "metric":
             for key, verdict, vacuous, violations in self._decided[cp.index]:
                 res.add(key, verdict)
                 res.vacuous += bool(vacuous)
                 report.violations.extend(violations)
-        if cp.prop.kind == "formula":
+        if cp.prop.kind not in ("aggregate", "metric"):
             for key, inst in self._instances[cp.index].items():
                 verdict = self._final_verdict(cp, inst)
                 if key in evicted and not cp.monitor.verdict(inst.state).is_final:
@@ -535,12 +539,18 @@ class Monitor:
             # the deciding event, after the event that opened the obligation it settled
             # (a missed deadline is decided by a later event; the raiser is the evidence)
             witness = [e for e in (inst.raised_at, inst.decided_at) if e is not None]
+            if cp.prop.kind == "follows":
+                # the bad value first (the witness span that messages and healing read),
+                # then the observation it cannot follow
+                witness.reverse()
         else:  # an obligation still open at the end: who raised it, and where the trace ended
             witness = [e for e in (inst.raised_at, inst.last) if e is not None]
+            if inst.reason is None and hasattr(cp.monitor, "reason"):
+                inst.reason = cp.monitor.reason(inst.state)  # a saga left uncompensated
         witness = list(dict.fromkeys(witness))  # the raiser may be the last event itself
         spans = list(dict.fromkeys(e.span for e in witness))
-        message = self._message(cp, spans[0] if spans else None, None) or _default_message(
-            cp, witness, inst.decided_at is None)
+        message = (self._message(cp, spans[0] if spans else None, None) or inst.reason
+                   or _default_message(cp, witness, inst.decided_at is None))
         return Violation(cp.prop, inst.key, list(inst.trace_ids),
                          [s.span_id for s in spans], message, witness)
 
@@ -744,10 +754,10 @@ class Monitor:
         if self._closed is not None:
             kinds = {cp.name: cp.prop.kind for cp in self.compiled.properties}
             return {p.name: dict(p.results) for p in self._closed.properties
-                    if kinds.get(p.name) == "formula"}
+                    if kinds.get(p.name) not in ("aggregate", "metric")}
         out: dict[str, dict[str, str]] = {}
         for cp in self.compiled.properties:
-            if cp.prop.kind != "formula" or cp.unsupported:
+            if cp.prop.kind in ("aggregate", "metric"):
                 continue
             got = {k: v.value for k, v, _, _ in self._decided[cp.index]}  # whole traces
             got.update((k, cp.monitor.verdict(i.state).value)

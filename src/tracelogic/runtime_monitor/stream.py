@@ -66,8 +66,6 @@ def routing_keys(spec: Spec) -> list[str]:
     """
     out: dict[str, None] = {}
     for prop in spec.properties:
-        if prop.kind not in ("formula", "aggregate", "metric"):
-            continue
         out[scope_key_text(prop)] = None
     return list(out)
 
@@ -186,18 +184,19 @@ class StreamingMonitor:
     def _setup(self, monitor: Monitor) -> None:
         self.compiled = monitor.compiled
         self._cps = monitor.compiled.properties
-        live = [cp for cp in self._cps if not cp.unsupported]
+        live = self._cps
+        # "instances": temporal formulas and the model-monitored conforms/saga/follows
         self._trace_formula = [cp for cp in live if cp.prop.scope == "trace"
-                               and cp.prop.kind == "formula"]
+                               and cp.prop.kind not in ("aggregate", "metric")]
         self._trace_agg = [cp for cp in live if cp.prop.scope == "trace"
                            and cp.prop.kind == "aggregate"]
         self._cross = [cp for cp in live if cp.prop.scope != "trace"
-                       and cp.prop.kind in ("formula", "aggregate")]
+                       and cp.prop.kind != "metric"]
         self._metric = [cp for cp in live if cp.prop.kind == "metric"]
         self._uses_links = monitor.compiled.gen.uses_links
         # per-trace table monitors without registers take the fast path (_fast_verdict)
         self._fast = {cp.index: {} for cp in self._trace_formula
-                      if not cp.timed and cp.regs is None and hasattr(cp.monitor, "table")}
+                      if cp.prop.kind == "formula" and not cp.timed and cp.regs is None}
         # a trace's verdicts depend only on its letters: traces of one shape share them
         self._shapes: dict[tuple, dict[int, tuple]] = {}
 
@@ -418,7 +417,7 @@ class StreamingMonitor:
                 # violated (rare): step again with the evidence the report needs
             inst = _Instance(tid, cp)
             inst.partial = partial
-            mon._run(cp, inst, events, gs, trace)
+            mon.step_instance(cp, inst, events, gs, trace)
             verdict = mon._final_verdict(cp, inst)
             counts[(cp.name, verdict.value)] += 1
             if verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger:
@@ -542,7 +541,7 @@ class StreamingMonitor:
                 g = letter(ev.span, ev.is_start, trace)
                 keys = self._keys(ev.span)
             for cp, key in keys:
-                if cp.prop.kind == "formula":
+                if cp.prop.kind != "aggregate":
                     self._step(cp, key, ev, g, trace)
                 else:
                     self._sample_cross(cp, key, ev, trace, touched[cp.index])
@@ -583,7 +582,7 @@ class StreamingMonitor:
             self._limit(cp)
         else:
             opened.move_to_end(key)
-        self.monitor._run(cp, inst, [ev], [g], trace)
+        self.monitor.step_instance(cp, inst, [ev], [g], trace)
         inst.partial |= trace.is_partial
         if inst.decided_at is not None:
             verdict = cp.monitor.verdict(inst.state)
@@ -614,7 +613,7 @@ class StreamingMonitor:
             key = self._key(cp, ev.span)
             if key is None or key in self._decided[cp.index]:
                 continue
-            if cp.prop.kind == "formula":
+            if cp.prop.kind != "aggregate":
                 inst = self._open[cp.index].get(key)
                 if inst is None:
                     inst = self._open[cp.index][key] = _Instance(key, cp)
@@ -793,8 +792,8 @@ class StreamingMonitor:
 
 def _same_property(old: CompiledProperty, new: CompiledProperty) -> bool:
     """Unchanged definition and an identical automaton, so open states carry over."""
-    if old.prop != new.prop or old.unsupported or new.unsupported:
-        return False
+    if old.prop != new.prop or old.observe is not None:
+        return False  # a model's or workflow's monitor: its instances start afresh
     a, b = old.monitor, new.monitor
     if a is None or b is None:
         return a is None and b is None
