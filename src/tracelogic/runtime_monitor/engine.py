@@ -53,6 +53,11 @@ class CompiledProperty:
     # conforms/saga/follows: (span, is_start, trace) -> the observation the model's monitor
     # steps on (a step letter, or EXPR's value), or MISSING when the event is not one
     observe: Callable | None = None
+    # per-trace verdicts depend only on the trace's letters when the property has no
+    # registers and, if timed, when the whole trace fits in every bound: `memo_ns` is
+    # that bound (None: untimed; -1: never, an interval starts above 0)
+    memoizable: bool = False
+    memo_ns: int | None = None
 
     @property
     def name(self) -> str:
@@ -142,6 +147,9 @@ class CompiledSpec:
             cp.trigger_mask |= 1 << t
         if reg_atoms:
             self._registers(cp, [a for _, a in reg_atoms])
+        cp.memoizable = not reg_atoms
+        if cp.timed:
+            cp.memo_ns = _fitting_span(lowered.formula)
 
     def _stepped(self, cp: CompiledProperty) -> None:
         """`conforms W` / `saga W` / `follows M on VAR by EXPR`: the model's own monitor
@@ -261,6 +269,24 @@ class CompiledSpec:
     def source(self) -> str:
         """The generated module, for `--debug` and for the curious."""
         return "\n".join(self._sources)
+
+
+def _fitting_span(formula: Any) -> int:
+    """The longest trace on which every time bound of ``formula`` holds for any two of
+    its events, so the timed monitor's verdict depends on the letters alone: the least
+    upper bound, when every interval starts at 0; else -1."""
+    best, todo, seen = None, [formula], set()
+    while todo:
+        f = todo.pop()
+        if f.id in seen:
+            continue
+        seen.add(f.id)
+        if not f.is_untimed:
+            if f.lo != 0 or f.hi is None:
+                return -1
+            best = f.hi if best is None else min(best, f.hi)
+        todo.extend(a for a in f.args if hasattr(a, "interval"))
+    return -1 if best is None else best
 
 
 def _runtime_literal(node: TExpr):

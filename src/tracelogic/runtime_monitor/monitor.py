@@ -112,6 +112,7 @@ class Monitor:
         # per-trace instances are decided as soon as their trace is: (key, verdict,
         # vacuous, violations); only this is kept, not the instance
         self._decided: list[list[tuple]] = [[] for _ in self.compiled.properties]
+        self._memo: list[dict[tuple, tuple]] = [{} for _ in self.compiled.properties]
         self._samples: list[dict[str, _Samples]] = [{} for _ in self.compiled.properties]
         self._cross: list[tuple] = []  # (time, trace_id, index, event, g, trace)
         self._points: list = []        # metric data points
@@ -210,6 +211,7 @@ class Monitor:
             self._recorded.append((trace_id, events, gs))
         partial = trace.is_partial
         cross = False
+        shape = None  # the trace's letters, as a key to the verdicts of earlier traces
         for cp in self.compiled.properties:
             if cp.prop.kind == "metric":
                 continue
@@ -217,7 +219,13 @@ class Monitor:
                 if cp.prop.kind != "aggregate":
                     inst = _Instance(trace_id, cp)
                     inst.partial = partial
-                    self.step_instance(cp, inst, events, gs, trace)
+                    if cp.memoizable and (cp.memo_ns is None or
+                                          cp.memo_ns >= events[-1].time_ns - events[0].time_ns):
+                        if shape is None:
+                            shape = tuple(gs)
+                        self._memoized(cp, inst, events, gs, trace, shape)
+                    else:
+                        self.step_instance(cp, inst, events, gs, trace)
                     verdict = self._final_verdict(cp, inst)
                     self._decided[cp.index].append((
                         trace_id, verdict,
@@ -236,6 +244,31 @@ class Monitor:
         if cross:
             self._cross.extend(zip([ev.time_ns for ev in events], [trace_id] * len(events),
                                    range(len(events)), events, gs, [trace] * len(events)))
+
+    def _memoized(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
+                  shape: tuple) -> None:
+        """Step a per-trace instance, or replay what an earlier trace with the same letters
+        gave: the final state, the indices of the deciding and raising events, and
+        whether a trigger occurred. Traffic has few distinct trace shapes."""
+        memo = self._memo[cp.index]
+        hit = memo.get(shape)
+        if hit is None:
+            self._run(cp, inst, events, gs, trace)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[shape] = (inst.state, _position(events, inst.decided_at),
+                           _position(events, inst.raised_at), inst.trigger)
+            return
+        inst.state, decided, raised, inst.trigger = hit
+        inst.events = len(events)
+        inst.first = False
+        if decided is not None:
+            inst.decided_at = inst.last = events[decided]
+        else:
+            inst.last = events[-1]
+        if raised is not None:
+            inst.raised_at = events[raised]
+        inst.trace_ids[events[0].span.trace_id] = None
 
     def step_instance(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
                       traces: list | None = None) -> None:
@@ -764,6 +797,18 @@ class Monitor:
                        for k, i in self._instances[cp.index].items())
             out[cp.name] = got
         return out
+
+
+_MEMO_MAX = 4096  # remembered trace shapes per property (forgotten all at once when full)
+
+
+def _position(events: list, ev: Event | None) -> int | None:
+    if ev is None:
+        return None
+    for i, e in enumerate(events):
+        if e is ev:
+            return i
+    raise ValueError("event not in its trace")
 
 
 def _worst(cp: CompiledProperty, rows: list) -> list:
