@@ -153,6 +153,10 @@ def _monitor_args(p: argparse.ArgumentParser) -> None:
                    help="monitor only this property (repeatable)")
     p.add_argument("--lateness", default="30s", metavar="DURATION",
                    help="allowed lateness for cross-trace scopes (default 30s)")
+    p.add_argument("--max-open-traces", type=int, default=100_000, metavar="N",
+                   help="traces held in memory until the end of input; beyond N the least "
+                   "recently active is evicted and its verdicts are incomplete "
+                   "(default 100000)")
     p.add_argument("--strict", action="store_true", help="warnings fail the run (exit 1)")
     p.add_argument("--allow-unknown", action="store_true",
                    help="inconclusive or incomplete verdicts do not fail the run")
@@ -173,13 +177,18 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         err.write(f"tracelogic monitor: --lateness takes a duration such as 30s, "
                   f"got {args.lateness!r}\n")
         return EXIT_INPUT
+    if args.max_open_traces < 1:
+        err.write(f"tracelogic monitor: --max-open-traces takes a positive number of traces, "
+                  f"got {args.max_open_traces}\n")
+        return EXIT_INPUT
     spec, diags, sources = load_with_diagnostics(args.spec)
     if diags:
         err.write(render_all(diags, sources) + "\n")
     if spec is None:
         return EXIT_INPUT
     try:
-        mon = Monitor(spec, properties=args.property, lateness_ns=lateness)
+        mon = Monitor(spec, properties=args.property, lateness_ns=lateness,
+                      max_open_traces=args.max_open_traces)
     except TracelogicError as e:
         err.write(f"tracelogic monitor: {e}\n")
         return EXIT_INPUT

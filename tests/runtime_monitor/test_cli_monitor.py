@@ -214,3 +214,19 @@ def test_stdin_and_the_installed_entry_point(tmp_path):
     doc = json.loads(proc.stdout)
     jsonschema.validate(doc, SCHEMA)
     assert doc["properties"][0]["results"] == [{"key": "6" * 32, "verdict": "violated"}]
+
+
+def test_max_open_traces_bounds_memory_with_counted_incomplete_verdicts():
+    """Two traces interleave in out_of_order.jsonl: with room for one, the other is
+    evicted; its verdicts are incomplete, counted, and a warning says what to raise."""
+    code, doc = report(EDGE, DATA / "out_of_order.jsonl", "--max-open-traces", "1")
+    assert doc["summary"]["incomplete"] >= 1
+    verdicts = {r["verdict"] for p in doc["properties"] for r in p["results"]}
+    assert "incomplete" in verdicts
+    assert any("evicted" in w and "--max-open-traces" in w for w in doc["summary"]["warnings"])
+    assert code == 1  # incomplete verdicts fail the run unless --allow-unknown
+    code, roomy = report(EDGE, DATA / "out_of_order.jsonl")
+    assert roomy["summary"]["incomplete"] == 0
+    assert not any("evicted" in w for w in roomy["summary"]["warnings"])
+    code, out, err = monitor(EDGE, DATA / "out_of_order.jsonl", "--max-open-traces", "0")
+    assert code == 2 and "--max-open-traces takes a positive number" in err and out == ""

@@ -455,6 +455,11 @@ class Monitor:
         report.dropped = getattr(self.stats, "rejected", 0)
         report.duplicates = self.assembler.duplicates
         report.warnings.extend(self._attribute_warnings())
+        if self.assembler.evicted:
+            report.warnings.append(
+                f"{self.assembler.evicted} trace(s) were evicted before they were complete, "
+                f"with more than {self.assembler.max_open_traces} open at once; their "
+                "verdicts are incomplete (raise max_open_traces, `--max-open-traces`)")
         if self._unresolved_links:
             report.warnings.append(
                 f"{self._unresolved_links} span link(s) point to spans absent from the input; "
