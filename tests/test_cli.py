@@ -295,3 +295,20 @@ def test_fmt_non_utf8_file(tmp_path, monkeypatch):
     code, out, err = run("fmt", "--check", "latin1.spec")
     assert code == 2
     assert "UTF-8" in err
+
+
+def test_std_module_names_a_spec_when_no_such_file_exists(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"resourceSpans": []}')
+    code, out, err = run("monitor", "std.consensus", str(empty), "--format", "json")
+    assert code == 0, err
+    names = {p["name"] for p in json.loads(out)["properties"]}
+    assert {"one_leader_per_term", "terms_never_decrease"} <= names
+    code, out, err = run("check", "std.sag")
+    assert code == 2
+    assert "the standard library has no module `sag`" in err and "std.saga" in err
+    # a file of that name wins: the user's own `std.saga` is read, not the shipped one
+    (tmp_path / "std.saga").write_text("const x = 1\n")
+    code, out, err = run("check", "std.saga", "--format", "json")
+    assert code == 0 and json.loads(out)["files"] == ["std.saga"]

@@ -118,8 +118,9 @@ def build_config(args, err: TextIO):
     except _Bad as e:
         err.write(f"tracelogic serve: {e}\n")
         return None
+    from tracelogic.spec.loader import spec_file
     return ServeConfig(
-        spec_path=args.spec, grpc=grpc, http=http, store=args.store, forward=args.forward,
+        spec_path=spec_file(args.spec) or args.spec, grpc=grpc, http=http, store=args.store, forward=args.forward,
         journal=args.journal, properties=args.property, lateness_ns=lateness, idle_ns=idle,
         max_open_traces=args.max_open_traces, max_instances=args.max_instances,
         queue_spans=args.queue_spans, max_request_bytes=max_bytes, token=token,

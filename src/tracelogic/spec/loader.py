@@ -7,6 +7,7 @@ the package's ``properties/`` folder. One file reached through several paths
 from __future__ import annotations
 
 import os
+import re
 from importlib import resources
 
 from tracelogic.errors import SourceSpan
@@ -22,6 +23,15 @@ def std_path(name: str) -> str | None:
     """The file of `std.NAME`, or None when the standard library has no such module."""
     ref = resources.files("tracelogic.properties").joinpath(f"{name}.spec")
     return str(ref) if ref.is_file() else None
+
+
+def spec_file(path: str) -> str | None:
+    """The file a command line's SPEC names: ``path`` itself, or for ``std.NAME`` when no
+    such file exists, the standard library's module (None when it has no such module)."""
+    std = re.fullmatch(r"std\.([A-Za-z_]\w*)", path)
+    if std is None or os.path.exists(path):
+        return path
+    return std_path(std.group(1))
 
 
 def std_modules() -> list[str]:
@@ -151,9 +161,18 @@ def load(path_or_text: str, *, filename: str | None = None) -> Spec:
 
 
 def load_with_diagnostics(path: str) -> tuple[Spec | None, list[Diagnostic], dict[str, str]]:
-    """For the CLI: the spec (None on errors), every diagnostic, and the sources to render."""
+    """For the CLI: the spec (None on errors), every diagnostic, and the sources to render.
+
+    ``std.NAME``, when no such file exists, is the standard library's module NAME."""
     loader = Loader()
     spec = None
+    file = spec_file(path)
+    if file is None:
+        span = SourceSpan(path, 0, 0, 0, 0)
+        return None, [Diagnostic(
+            "error", f"no file `{path}`, and the standard library has no module "
+            f"`{path[4:]}`; it has " + ", ".join(f"std.{m}" for m in std_modules()), span)], {}
+    path = file
     try:
         real = os.path.realpath(path)
         loader._stack.append(real)
