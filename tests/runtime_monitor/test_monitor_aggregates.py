@@ -351,6 +351,9 @@ def test_metric_invariant_from_json_sniffed_and_from_protobuf_with_metrics_flag(
     assert v["values"] == {"cpu_usage": 0.95, "memory_usage": 1 << 30}
     assert v["points"][0]["time_unix_nano"] == 2 * SEC
     assert v["span_ids"] == []              # a metric violation's evidence is its points
+    # the message shows values in their type's unit: bytes as 1Gi, not 1073741824
+    assert v["message"] == "resources: memory_usage = 1Gi, cpu_usage = 0.95 at " \
+        "1970-01-01T00:00:02.000Z"
     # protobuf metrics given as a trace input are not sniffed: an input error with the
     # byte offset, which says to use --metrics
     code, report, err = _monitor(d / "m.spec", d / "m.binpb")
@@ -375,3 +378,14 @@ def test_real_literals_are_floats_at_runtime():
     spans = [span(i, "op", i, i + 1, status="error" if i <= 3 else "ok") for i in range(1, 6)]
     assert report_of("property q: fraction(status == error) >= 0.6", spans)["violations"] == []
     assert report_of("property q: fraction(status == error) <= 0.6", spans)["violations"] == []
+
+
+def test_message_values_are_in_the_unit_of_their_type():
+    spans = [span(i, "db", i * 10 * MS, (i * 10 + 150) * MS, attrs={"bytes": 3 * 2**20 + i})
+             for i in range(1, 4)]
+    doc = report_of('property q "queries are fast": avg(duration) <= 100ms\n'
+                    'property r message "took {duration}, moved {max(attr[\\"bytes\\"])}":\n'
+                    '  max(duration) <= 100ms', spans)
+    got = {v["property"]: v["message"] for v in doc["violations"]}
+    assert got["q"] == "queries are fast: avg(duration) = 150ms"
+    assert got["r"] == "took 150ms, moved 3145731"   # an attribute has no declared unit

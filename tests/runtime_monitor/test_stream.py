@@ -198,7 +198,16 @@ def test_tumbling_window_aggregate_closes_under_the_watermark():
     clock.now += 10
     sm.poll()
     got = sm.take_violations()
-    assert len(got) == 1 and got[0].key == "cart" and got[0].values["fraction"] == pytest.approx(2 / 3)
+    assert len(got) == 1 and got[0].key == "cart"
+    # the same values, message and witness as file mode gives
+    assert got[0].values == {"fraction(failed)": pytest.approx(2 / 3)}
+    mon = Monitor(spec(text))
+    for i, status in enumerate(("error", "error", "unset")):
+        mon.feed([span("op", "abc"[i], "1", i * MS, i * MS + 1, kind="server",
+                       status=status, service="cart")])
+    (want,) = mon.close().violations
+    assert (got[0].message, got[0].span_ids, got[0].window) == (want.message, want.span_ids,
+                                                                want.window)
 
 
 def test_metric_invariant_streams_one_violation_per_bad_episode():

@@ -237,13 +237,13 @@ class CompiledSpec:
                                        self.gen.expr(part.args[0]), "s, st=False, tr=None")
                 where = self._function(f"msgw{cp.index}_{len(cp.message_fns)}",
                                        self.gen.cond(part.args[1]), "s, st=False, tr=None")
-                cp.message_fns.append(("agg", part.payload, value, where))
+                cp.message_fns.append(("agg", part.payload, value, where, part.type))
             elif part.op == "var":
-                cp.message_fns.append(("metric", part.payload[1]))
+                cp.message_fns.append(("metric", part.payload[1], part.type))
             else:
                 fn = self._function(f"msg{cp.index}_{len(cp.message_fns)}",
                                     self.gen.expr(part), "s, st=False, tr=None")
-                cp.message_fns.append(("span", fn))
+                cp.message_fns.append(("span", fn, part.type))
 
     def _letter_function(self) -> Callable:
         gen = self.gen

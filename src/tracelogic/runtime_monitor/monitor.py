@@ -638,18 +638,7 @@ class Monitor:
             except (EvalError, TypeError):
                 ok = False
             if not ok:
-                worst = _worst(cp, part)
-                spans = [r[1] for r in worst][:_END_MASK_MAX]
-                values = {_agg_label(n): env[("agg", i)] for i, (n, _, _) in
-                          enumerate(cp.aggregates)}
-                message = self._message(cp, spans[0] if spans else None, part) or (
-                    f"{cp.prop.description or cp.name}: "
-                    + ", ".join(f"{_agg_label(n)} = {_fmt_agg(n, env[('agg', i)])}"
-                                for i, (n, _, _) in enumerate(cp.aggregates))
-                    + (_window_text(bounds, window[1]) if bounds else ""))
-                violations.append(Violation(
-                    cp.prop, samples.key, list(dict.fromkeys(s.trace_id for s in spans)),
-                    [s.span_id for s in spans], message, [], values=values, window=bounds))
+                violations.append(self._aggregate_violation(cp, samples.key, env, part, bounds))
         if counts is not None:
             counts["evaluated"] = evaluated  # windows that had a value to compare
         return (Verdict.VIOLATED if violations else Verdict.SATISFIED), violations
@@ -685,17 +674,38 @@ class Monitor:
                 bad[key].append((p, dict(values)))
         for key in seen:
             if bad[key]:
-                p, values = bad[key][0]
-                message = self._message(cp, None, None, metrics=values) or (
-                    f"{cp.prop.description or cp.name}: " + ", ".join(
-                        f"{n} = {_fmt(v)}" for n, v in values.items()) + f" at {_ts(p.time_ns)}")
-                v = Violation(cp.prop, key, [], [], message, [], values=values,
-                              points=[{"metric": q.metric, "time_unix_nano": q.time_ns,
-                                       "value": q.value, "service": q.service}
-                                      for q, _ in bad[key][:_END_MASK_MAX]])
-                yield key, Verdict.VIOLATED, v
+                yield key, Verdict.VIOLATED, self._metric_violation(
+                    cp, key, bad[key][0][1], [q for q, _ in bad[key]])
             else:
                 yield key, Verdict.SATISFIED, None
+
+    def _aggregate_violation(self, cp: CompiledProperty, key: str, env: dict, rows: list,
+                             bounds: tuple | None) -> Violation:
+        """A window (or the whole instance, ``bounds`` None) whose aggregates broke the
+        property: its worst spans are the witness (file mode and the sidecar alike)."""
+        spans = [r[1] for r in _worst(cp, rows)][:_END_MASK_MAX]
+        labels = [(_agg_label(n), env[("agg", i)], n.type)
+                  for i, (n, _, _) in enumerate(cp.aggregates)]
+        message = self._message(cp, spans[0] if spans else None, rows) or (
+            f"{cp.prop.description or cp.name}: "
+            + ", ".join(f"{label} = {_fmt(v, t)}" for label, v, t in labels)
+            + (_window_text(bounds, cp.prop.window[1]) if bounds else ""))
+        return Violation(cp.prop, key, list(dict.fromkeys(s.trace_id for s in spans)),
+                         [s.span_id for s in spans], message, [],
+                         values={label: v for label, v, _ in labels}, window=bounds)
+
+    def _metric_violation(self, cp: CompiledProperty, key: str, values: dict,
+                          points: list) -> Violation:
+        """Metric values that broke an invariant, first at ``points[0]``."""
+        types = self.spec.metrics
+        message = self._message(cp, None, None, metrics=values) or (
+            f"{cp.prop.description or cp.name}: " + ", ".join(
+                f"{n} = {_fmt(v, types[n].type if n in types else None)}"
+                for n, v in values.items()) + f" at {_ts(points[0].time_ns)}")
+        return Violation(cp.prop, key, [], [], message, [], values=dict(values),
+                         points=[{"metric": q.metric, "time_unix_nano": q.time_ns,
+                                  "value": q.value, "service": q.service}
+                                 for q in points[:_END_MASK_MAX]])
 
     # ------------------------------------------------------------- messages
     def _message(self, cp: CompiledProperty, span: Span | None, rows,
@@ -708,17 +718,17 @@ class Monitor:
                 out.append(part)
             elif part[0] == "span":
                 value = part[1](span) if span is not None else MISSING
-                out.append("?" if value is MISSING else _fmt(value))
+                out.append("?" if value is MISSING else _fmt(value, part[2]))
             elif part[0] == "metric":
-                out.append(_fmt((metrics or {}).get(part[1], "?")))
+                out.append(_fmt((metrics or {}).get(part[1], "?"), part[2]))
             else:
-                _, name, value, where = part
+                _, name, value, where, typ = part
                 samples = [(value(r[1]), bool(where(r[1]))) for r in (rows or [])] if rows \
                     else []
                 if not rows and span is not None:
                     samples = []
                 result = aggregate_value(name, samples, None)
-                out.append("?" if result is None else _fmt(result))
+                out.append("?" if result is None else _fmt(result, typ))
         return "".join(out)
 
     def missing_attrs(self) -> list[str]:
@@ -865,10 +875,26 @@ def _key_text(value: Any) -> str | None:
     return str(value)
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, typ: Any = None) -> str:
+    """A value for people, in the unit its spec type reads: `1.2s`, `96.0004Mi`."""
+    if typ is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
+        from tracelogic.spec import types as T
+
+        base = T.base(typ)
+        units = (_DURATION_UNITS if base == T.DURATION else
+                 _BYTE_UNITS if base == T.BYTES else ())
+        for size, unit in units:
+            if abs(v) >= size:
+                return f"{v / size:.6g}{unit}"
+        if base == T.DURATION:
+            return f"{v:.6g}ns"
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
+
+
+_DURATION_UNITS = ((10**9, "s"), (10**6, "ms"), (10**3, "us"))
+_BYTE_UNITS = ((2**40, "Ti"), (2**30, "Gi"), (2**20, "Mi"), (2**10, "Ki"))
 
 
 def _ts(ns: int | None) -> str:
@@ -912,15 +938,3 @@ def _agg_label(node: Any) -> str:
         inner += f" where {show(where)}"
     return f"{node.payload}({inner})"
 
-
-def _fmt_agg(node: Any, v: Any) -> str:
-    """An aggregate's value for people: durations with a unit."""
-    from tracelogic.spec import types as T
-
-    if T.base(node.type) == T.DURATION and isinstance(v, (int, float)) and \
-            not isinstance(v, bool):
-        for size, unit in ((10**9, "s"), (10**6, "ms"), (10**3, "us")):
-            if abs(v) >= size:
-                return f"{v / size:.6g}{unit}"
-        return f"{v:.6g}ns"
-    return _fmt(v)

@@ -42,8 +42,7 @@ from tracelogic.automata.monitor import Verdict
 from tracelogic.runtime_monitor.assembly import SECOND, Assembler, AssemblyResult
 from tracelogic.runtime_monitor.engine import CompiledProperty, EvalError, aggregate_value
 from tracelogic.runtime_monitor.events import Trace
-from tracelogic.runtime_monitor.monitor import (_END_MASK_MAX, Monitor, _fmt, _Instance,
-                                                _key_text, _Samples, _ts, _worst)
+from tracelogic.runtime_monitor.monitor import Monitor, _Instance, _key_text, _Samples
 from tracelogic.runtime_monitor.report import Violation
 from tracelogic.runtime_monitor.spans import Span
 from tracelogic.spec.typed import PropertyT, Spec
@@ -732,16 +731,7 @@ class StreamingMonitor:
             ok = False
         if ok:
             return False
-        worst = _worst(cp, part)
-        spans = [r[1] for r in worst][:_END_MASK_MAX]
-        values = {f"{n.payload}": env[("agg", i)] for i, (n, _, _) in enumerate(cp.aggregates)}
-        message = self.monitor._message(cp, spans[0] if spans else None, part) or (
-            f"{cp.prop.description or cp.name}: "
-            + ", ".join(f"{k} = {_fmt(v)}" for k, v in values.items())
-            + (f" in window [{_ts(bounds[0])}, {_ts(bounds[1])})" if bounds else ""))
-        self._emit(Violation(cp.prop, key, list(dict.fromkeys(s.trace_id for s in spans)),
-                             [s.span_id for s in spans], message, [], values=values,
-                             window=bounds))
+        self._emit(self.monitor._aggregate_violation(cp, key, env, part, bounds))
         return True
 
     # ------------------------------------------------------------------ metrics
@@ -777,12 +767,7 @@ class StreamingMonitor:
             if bad.get(key):
                 continue  # the same bad episode
             bad[key] = True
-            message = self.monitor._message(cp, None, None, metrics=values) or (
-                f"{cp.prop.description or cp.name}: " + ", ".join(
-                    f"{n} = {_fmt(v)}" for n, v in values.items()) + f" at {_ts(p.time_ns)}")
-            self._emit(Violation(cp.prop, key, [], [], message, [], values=dict(values),
-                                 points=[{"metric": p.metric, "time_unix_nano": p.time_ns,
-                                          "value": p.value, "service": p.service}]))
+            self._emit(self.monitor._metric_violation(cp, key, values, [p]))
 
     # ------------------------------------------------------------------ helpers
     def _emit(self, v: Violation) -> None:
