@@ -3,17 +3,19 @@
     from shopdemo.scenarios import run
     paths = run("cascade", "out/")                 # the fault switched on
     paths = run("cascade", "out/", fault=False)    # the control run
+    paths = run("cascade", "out/", also=["http://127.0.0.1:4318"])  # and to `tracelogic serve`
 
 Each scenario starts the services it needs, drives traffic, flushes every
 provider through its OTLP exporter into the sink and returns the files written:
 ``{"traces": ".../cascade.jsonl", "metrics": ".../cascade.metrics.jsonl" or None}``.
+``also`` lists further OTLP/HTTP endpoints every service exports to, besides the file.
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 from .services import (MiB, Faults, Gateway, Inventory, Network, Orders, Replica, start,
                        stop)
@@ -28,7 +30,8 @@ def scenario(fn: Callable) -> Callable:
     return fn
 
 
-def run(name: str, out_dir: str, *, fault: bool = True) -> dict[str, str | None]:
+def run(name: str, out_dir: str, *, fault: bool = True,
+        also: Sequence[str] = ()) -> dict[str, str | None]:
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
     os.makedirs(out_dir, exist_ok=True)
@@ -38,7 +41,7 @@ def run(name: str, out_dir: str, *, fault: bool = True) -> dict[str, str | None]
     for p in (traces, metrics):
         if os.path.exists(p):
             os.remove(p)
-    sink = Sink(traces, metrics)
+    sink = Sink(traces, metrics, also=also)
     try:
         SCENARIOS[name](sink, fault)
     finally:
@@ -119,13 +122,16 @@ def race(sink: Sink, fault: bool) -> None:
     shop = _shop(sink, faults)
     try:
         threads = [threading.Thread(target=_client, args=(shop["gateway"], "POST",
-                                                          "/checkout", {"sku": "sku-1"}))
+                                                          "/checkout", {"sku": "sku-1"}),
+                                    daemon=True)
                    for _ in range(2)]
         for t in threads:
             t.start()
             time.sleep(0.005)
         for t in threads:
-            t.join()
+            t.join(timeout=30)  # each call has a 5 s socket timeout; never hang here
+            if t.is_alive():
+                raise TimeoutError("a checkout of the race scenario did not finish in 30 s")
     finally:
         stop(shop)
 

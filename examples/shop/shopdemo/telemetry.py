@@ -3,8 +3,9 @@
 :class:`Sink` is a tiny OTLP/HTTP receiver (``POST /v1/traces``, ``POST /v1/metrics``,
 protobuf bodies): it appends each request to a JSON Lines file in the OTLP/JSON
 mapping, one request per line. The services export to it with the real
-``OTLPSpanExporter`` / ``OTLPMetricExporter``; pointing the same exporters at
-``tracelogic serve`` instead is a matter of the endpoint.
+``OTLPSpanExporter`` / ``OTLPMetricExporter``. ``Sink(..., also=[URL])`` gives every
+service a second exporter per URL (for example ``tracelogic serve``'s OTLP/HTTP
+receiver), so one run is both written to the file and monitored live.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import json
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from google.protobuf import json_format
 from opentelemetry import propagate, trace
@@ -36,7 +37,12 @@ from tracelogic.runtime_monitor.otlp import request_to_json
 class Sink:
     """An OTLP/HTTP receiver writing ``traces.jsonl`` and ``metrics.jsonl``."""
 
-    def __init__(self, traces_path: str, metrics_path: str | None = None) -> None:
+    def __init__(self, traces_path: str, metrics_path: str | None = None, *,
+                 also: Sequence[str] = ()) -> None:
+        for url in also:
+            if not url.startswith(("http://", "https://")) or url.rstrip("/") != url:
+                raise ValueError(f"an OTLP/HTTP endpoint is http(s)://HOST:PORT without a "
+                                 f"trailing slash or path, got {url!r}")
         self.traces_path = traces_path
         self.metrics_path = metrics_path
         self._lock = threading.Lock()
@@ -62,6 +68,8 @@ class Sink:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        # every service exports to each of these: the file sink first, then `also`
+        self.endpoints = [self.endpoint, *also]
         self._thread = threading.Thread(target=self.server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -94,20 +102,21 @@ class Telemetry:
     def __init__(self, service: str, sink: Sink) -> None:
         self.service = service
         self.provider = TracerProvider(resource=Resource.create({"service.name": service}))
-        self.provider.add_span_processor(BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=f"{sink.endpoint}/v1/traces"),
-            schedule_delay_millis=200))
+        for endpoint in sink.endpoints:
+            self.provider.add_span_processor(BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces"),
+                schedule_delay_millis=200))
         self.tracer = self.provider.get_tracer("shopdemo")
         self.meter_provider: MeterProvider | None = None
 
     def gauge(self, sink: Sink, name: str, unit: str, read: Callable[[], float],
               interval_ms: int = 100) -> None:
-        """Export ``read()`` as an observable gauge every ``interval_ms``."""
-        reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=f"{sink.endpoint}/v1/metrics"),
-            export_interval_millis=interval_ms)
+        """Export ``read()`` as an observable gauge every ``interval_ms`` (to each endpoint)."""
+        readers = [PeriodicExportingMetricReader(
+            OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics"),
+            export_interval_millis=interval_ms) for endpoint in sink.endpoints]
         self.meter_provider = MeterProvider(
-            metric_readers=[reader],
+            metric_readers=readers,
             resource=Resource.create({"service.name": self.service}))
 
         def callback(_options: CallbackOptions):
