@@ -167,6 +167,7 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.errors import InputError
     from tracelogic.runtime_monitor.monitor import Monitor
     from tracelogic.runtime_monitor.otlp import read_path
+    from tracelogic.spec.deep import gc_paused
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.lexicon import parse_duration
     from tracelogic.spec.loader import load_with_diagnostics
@@ -195,17 +196,18 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     wanted_metrics = frozenset(m.metric for m in spec.metrics.values())
     progress = _progress(args.traces + args.metrics, err)
     inputs = [(t, "auto") for t in args.traces] + [(m, "metrics") for m in args.metrics]
-    for path, signal in inputs:
-        try:  # decode only the attributes the spec reads (DESIGN.md: touch only what it reads)
-            data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
-                             wanted_metrics=wanted_metrics, stats=mon.stats)
-        except InputError as e:
-            mon.input_errors.append(e)
-            continue
-        finally:
-            progress(path)
-        mon.feed(data.spans)
-        mon.feed_points(data.points)
+    with gc_paused():  # decoded spans hold no reference cycles (see Monitor.close)
+        for path, signal in inputs:
+            try:  # decode only the attributes the spec reads (DESIGN.md: touch only that)
+                data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
+                                 wanted_metrics=wanted_metrics, stats=mon.stats)
+            except InputError as e:
+                mon.input_errors.append(e)
+                continue
+            finally:
+                progress(path)
+            mon.feed(data.spans)
+            mon.feed_points(data.points)
     if mon.missing_attrs() and "-" not in args.traces:
         # Some attribute never appeared: read every key once, only to suggest the right name.
         for path, signal in inputs:

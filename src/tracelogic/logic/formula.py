@@ -537,6 +537,34 @@ class FormulaManager:
     def _anchored(self, kind: Kind, a: Formula, b: Formula, iv: Interval, slot: int) -> Formula:
         return self._make(kind, (a, b), slot, iv)
 
+    def without_bounds(self, f: Formula) -> Formula:
+        """``f`` with every time bound dropped (``F[<= 2s] a`` becomes ``F a``).
+
+        Where every interval of ``f`` starts at 0, both have the same truth value at
+        every position of a trace that lasts no longer than the least upper bound: every
+        distance between two of its events lies inside every interval.
+        """
+        unbounded = {Kind.U: self.U, Kind.R: self.R, Kind.S: self.S, Kind.T: self.Trigger}
+        done: dict[int, Formula] = {}
+        stack = [f]
+        while stack:  # post-order without recursion: formulas can be deep
+            node = stack[-1]
+            if node.id in done:
+                stack.pop()
+                continue
+            kids = [a for a in node.args if isinstance(a, Formula)]
+            todo = [a for a in kids if a.id not in done]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            args = tuple(done[a.id] for a in kids)
+            if node.kind in unbounded:
+                done[node.id] = unbounded[node.kind](*args)
+            else:
+                done[node.id] = self.rebuild(node, args) if kids else node
+        return done[f.id]
+
     def rebuild(self, f: Formula, args: tuple[Formula, ...]) -> Formula:
         """Rebuild ``f`` with new children through the simplifying constructors."""
         k = f.kind

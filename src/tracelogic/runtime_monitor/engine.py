@@ -58,6 +58,7 @@ class CompiledProperty:
     # that bound (None: untimed; -1: never, an interval starts above 0)
     memoizable: bool = False
     memo_ns: int | None = None
+    untimed: "CompiledProperty | None" = None  # the same property without time bounds
 
     @property
     def name(self) -> str:
@@ -128,19 +129,7 @@ class CompiledSpec:
     def _formula(self, cp: CompiledProperty, encoder: AtomEncoder) -> None:
         lowered = lower(cp.prop.body)
         cp.lowered = lowered
-        # The automata choose the bit order (atom creation order) and we read it back:
-        # one formula always gets one order, so translations cached by formula agree.
-        cp.monitor = compile_monitor(lowered.formula, encode=encoder)
-        parts, reg_atoms = [], []
-        for bit, atom in enumerate(cp.monitor.atoms):
-            if uses_registers(atom):
-                reg_atoms.append((bit, atom))
-            else:
-                g = self._global_atom(atom)
-                parts.append(f"(((g >> {g}) & 1) << {bit})")
-        for j, (bit, _) in enumerate(reg_atoms):
-            parts.append(f"(((r >> {j}) & 1) << {bit})")
-        cp.mask = self._function(f"mask{cp.index}", " | ".join(parts) or "0", "g, r")
+        reg_atoms = self._automaton(cp, lowered.formula, encoder, f"mask{cp.index}")
         cp.triggers = tuple(self._global_atom(t) for t in lowered.triggers
                             if not uses_registers(t))
         for t in cp.triggers:
@@ -150,6 +139,34 @@ class CompiledSpec:
         cp.memoizable = not reg_atoms
         if cp.timed:
             cp.memo_ns = _fitting_span(lowered.formula)
+            if cp.memo_ns >= 0 and cp.memoizable:
+                # on a trace no longer than memo_ns the bounds cannot matter: step the
+                # unbounded formula's table instead of the timed monitor
+                twin = CompiledProperty(cp.prop, cp.index, lowered=lowered,
+                                        triggers=cp.triggers, trigger_mask=cp.trigger_mask,
+                                        message_fns=cp.message_fns, memoizable=True)
+                self._automaton(twin, lowered.formula.manager.without_bounds(
+                    lowered.formula), encoder, f"mask{cp.index}_untimed")
+                cp.untimed = twin
+
+    def _automaton(self, cp: CompiledProperty, formula: Any, encoder: AtomEncoder,
+                   name: str) -> list:
+        """The monitor of ``formula`` and the mask function that gathers its letter; returns
+        the (bit, atom) pairs of atoms that read registers."""
+        # The automata choose the bit order (atom creation order) and we read it back:
+        # one formula always gets one order, so translations cached by formula agree.
+        cp.monitor = compile_monitor(formula, encode=encoder)
+        parts, reg_atoms = [], []
+        for bit, atom in enumerate(cp.monitor.atoms):
+            if uses_registers(atom):
+                reg_atoms.append((bit, atom))
+            else:
+                g = self._global_atom(atom)
+                parts.append(f"(((g >> {g}) & 1) << {bit})")
+        for j, (bit, _) in enumerate(reg_atoms):
+            parts.append(f"(((r >> {j}) & 1) << {bit})")
+        cp.mask = self._function(name, " | ".join(parts) or "0", "g, r")
+        return reg_atoms
 
     def _stepped(self, cp: CompiledProperty) -> None:
         """`conforms W` / `saga W` / `follows M on VAR by EXPR`: the model's own monitor
