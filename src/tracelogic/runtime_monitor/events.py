@@ -35,6 +35,7 @@ its end event placed at its start time, so its own start still comes first.
 from __future__ import annotations
 
 import heapq
+from operator import itemgetter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -81,20 +82,27 @@ def order_events(spans: Iterable[Span],
     ``parent_of`` maps a span to its parent span, or None (root or absent parent).
     The result does not depend on the order of ``spans`` (given unique span ids).
     """
-    keyed: list[tuple[int, int, str, int, Span]] = []
+    # (time, group, span id, 0 start / 1 end, event): unique in its first four fields,
+    # so the sort compares in C and never reaches the event
+    keyed: list[tuple[int, int, str, int, Event]] = []
     add = keyed.append
+    zeros = 0
     for s in spans:
-        st, en = s.start_ns, s.end_ns
+        st, en, sid = s.start_ns, s.end_ns, s.span_id
         if en <= st:
-            add((st, ZERO_GROUP, s.span_id, 0, s))
-            add((st, ZERO_GROUP, s.span_id, 1, s))
+            zeros += 1
+            add((st, ZERO_GROUP, sid, 0, _new(Event, (st, True, s))))
+            add((st, ZERO_GROUP, sid, 1, _new(Event, (st, False, s))))
         else:
-            add((st, START_GROUP, s.span_id, 0, s))
-            add((en, END_GROUP, s.span_id, 1, s))
-    keyed.sort(key=_key)
-    out = [Event(k[0], not k[3], k[4]) for k in keyed]
-    # Fix-ups: runs of one group at one instant holding more than one span.
+            add((st, START_GROUP, sid, 0, _new(Event, (st, True, s))))
+            add((en, END_GROUP, sid, 1, _new(Event, (en, False, s))))
+    keyed.sort()
+    out = list(map(_event_of, keyed))
+    # Fix-ups: runs of one group at one instant holding more than one span. Without any,
+    # the (time, group) pairs are all distinct but for each zero-duration span's pair.
     n = len(keyed)
+    if len(set(map(_instant_of, keyed))) == n - zeros:
+        return out
     i = 0
     while i < n:
         t, g = keyed[i][0], keyed[i][1]
@@ -107,15 +115,16 @@ def order_events(spans: Iterable[Span],
     return out
 
 
-def _key(k: tuple[int, int, str, int, Span]) -> tuple[int, int, str, int]:
-    return (k[0], k[1], k[2], k[3])
+_new = tuple.__new__  # builds an Event without the Python-level NamedTuple __new__
+_event_of = itemgetter(4)
+_instant_of = itemgetter(0, 1)
 
 
 def _fix_run(out: list[Event], keyed: list[Any], i: int, j: int, group: int,
              parent_of: Callable[[Span], Span | None]) -> None:
     members: dict[str, Span] = {}
     for k in keyed[i:j]:
-        members[k[2]] = k[4]
+        members[k[2]] = k[4].span
     # Ancestors inside the run, found by walking parent links through the whole
     # trace (bounded, so a parent cycle cannot loop forever).
     limit = 10_000
