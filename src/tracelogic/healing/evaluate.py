@@ -173,6 +173,8 @@ def witness_of(violation: dict, spans: dict | None = None) -> Any:
     times = [e.get("time_unix_nano") for e in events]
     starts = [t for e, t in zip(events, times) if e.get("event") == "start"]
     ends = [t for e, t in zip(events, times) if e.get("event") == "end"]
-    return PartialSpan(sid, trace_ids[0], events[0].get("name", MISSING),
+    # the event's own trace: a cross-trace violation lists every trace of its instance
+    return PartialSpan(sid, events[0].get("trace_id") or trace_ids[0],
+                       events[0].get("name", MISSING),
                        events[0].get("service", MISSING),
                        starts[0] if starts else MISSING, ends[0] if ends else MISSING)

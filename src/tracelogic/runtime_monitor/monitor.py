@@ -684,15 +684,19 @@ class Monitor:
                              bounds: tuple | None) -> Violation:
         """A window (or the whole instance, ``bounds`` None) whose aggregates broke the
         property: its worst spans are the witness (file mode and the sidecar alike)."""
-        spans = [r[1] for r in _worst(cp, rows)][:_END_MASK_MAX]
+        worst = _worst(cp, rows)[:_END_MASK_MAX]
+        spans = [r[1] for r in worst]
         labels = [(_agg_label(n), env[("agg", i)], n.type)
                   for i, (n, _, _) in enumerate(cp.aggregates)]
         message = self._message(cp, spans[0] if spans else None, rows) or (
             f"{cp.prop.description or cp.name}: "
             + ", ".join(f"{label} = {_fmt(v, t)}" for label, v, t in labels)
             + (_window_text(bounds, cp.prop.window[1]) if bounds else ""))
+        # the witness events are the samples' end events: a healing policy reads the
+        # worst span as its witness, as it does a temporal violation's
         return Violation(cp.prop, key, list(dict.fromkeys(s.trace_id for s in spans)),
-                         [s.span_id for s in spans], message, [],
+                         [s.span_id for s in spans], message,
+                         [Event(r[0], False, r[1]) for r in worst],
                          values={label: v for label, v, _ in labels}, window=bounds)
 
     def _metric_violation(self, cp: CompiledProperty, key: str, values: dict,
