@@ -324,3 +324,13 @@ heal trip on violated broken do circuit_breaker(name: "pay")""")
     [d] = ctl.handle(violation())
     u = ctl.undo(d.action_id)
     assert u.outcome == "executed" and br.calls == [("pay", "open"), ("pay", "closed")]
+
+
+def test_a_cooldown_says_how_long_ago_in_words(tmp_path, clock):
+    ctl, _ = make(tmp_path, clock,
+                  'heal trip on violated broken do circuit_breaker(name: "db") cooldown 5m')
+    assert fire(ctl, 1)[0].outcome == "executed"
+    clock.advance(1_369_261)
+    (d,) = fire(ctl, 2)
+    assert d.outcome == "blocked"
+    assert d.reason == "cooldown: acted on db 1.36926ms ago; cooldown 5m"

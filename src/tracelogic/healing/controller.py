@@ -42,7 +42,7 @@ from tracelogic.healing.audit import AuditLog
 from tracelogic.healing.config import ControllerConfig, load_config
 from tracelogic.healing.evaluate import CompiledPolicy, witness_of
 from tracelogic.runtime_monitor.store import dedup_key
-from tracelogic.spec.lexicon import format_duration
+from tracelogic.spec.lexicon import approx_duration, format_duration
 from tracelogic.spec.typed import HealT, Spec
 
 log = logging.getLogger("tracelogic.healing")
@@ -281,7 +281,7 @@ class Controller:
                                (heal.name, target, mode, exclude)).fetchone()
             last = row[0]
             if last is not None and now - last < heal.cooldown_ns:
-                return "cooldown", (f"acted on {target} {format_duration(now - last)} ago; "
+                return "cooldown", (f"acted on {target} {approx_duration(now - last)} ago; "
                                     f"cooldown {format_duration(heal.cooldown_ns)}")
         if heal.limit is not None:
             n, per = heal.limit

@@ -28,6 +28,7 @@ from tracelogic.runtime_monitor.report import (MonitorReport, PropertyResult, Vi
                                                scope_text)
 from tracelogic.runtime_monitor.spans import MISSING, InvalidValue, Span, from_sdk
 from tracelogic.spec.deep import gc_paused
+from tracelogic.spec.lexicon import approx_duration
 from tracelogic.spec.typed import Spec
 
 _END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
@@ -886,19 +887,17 @@ def _fmt(v: Any, typ: Any = None) -> str:
         from tracelogic.spec import types as T
 
         base = T.base(typ)
-        units = (_DURATION_UNITS if base == T.DURATION else
-                 _BYTE_UNITS if base == T.BYTES else ())
-        for size, unit in units:
-            if abs(v) >= size:
-                return f"{v / size:.6g}{unit}"
         if base == T.DURATION:
-            return f"{v:.6g}ns"
+            return approx_duration(v)
+        if base == T.BYTES:
+            for size, unit in _BYTE_UNITS:
+                if abs(v) >= size:
+                    return f"{v / size:.6g}{unit}"
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
 
 
-_DURATION_UNITS = ((10**9, "s"), (10**6, "ms"), (10**3, "us"))
 _BYTE_UNITS = ((2**40, "Ti"), (2**30, "Gi"), (2**20, "Mi"), (2**10, "Ki"))
 
 

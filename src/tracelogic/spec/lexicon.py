@@ -79,6 +79,15 @@ def parse_bytes(text: str) -> int:
     return int(value)
 
 
+def approx_duration(ns: float) -> str:
+    """A measured duration for people, to 6 significant digits: 1369261 -> `1.36926ms`."""
+    for unit in ("s", "ms", "us"):
+        size = DURATION_UNITS[unit]
+        if abs(ns) >= size:
+            return f"{ns / size:.6g}{unit}"
+    return f"{ns:.6g}ns"
+
+
 def format_duration(ns: int) -> str:
     """The shortest exact spelling of a duration: 90_000_000_000 -> `90s`, 1_500_000 -> `1500us`."""
     if ns == 0:
