@@ -238,12 +238,12 @@ def pipeline_without_properties(compiled, requests: list[bytes]) -> int:
 
     asm = Assembler(clock=lambda: 0, max_open_traces=1 << 30)
     wanted = compiled.wanted_attrs
-    for data in requests:
-        asm.add(decode_traces_pb(data, wanted_attrs=wanted))
     letter = compiled.letter
     n = 0
-    gc.disable()  # as Monitor.close does while deciding
+    gc.disable()  # as Monitor.feed_otlp and Monitor.close do
     try:
+        for data in requests:
+            asm.add(decode_traces_pb(data, wanted_attrs=wanted))
         for r in asm.close():
             tr = r.trace
             n += len([letter(e.span, e.is_start, tr) for e in tr.events])

@@ -1,5 +1,7 @@
-"""Per-trace verdicts are memoized by the trace's letters (`Monitor._memoized`): a trace
-whose letters an earlier trace had reuses that trace's verdict and witness positions.
+"""Per-trace verdicts are memoized by the trace's letters (`Monitor._memoized`, and the
+sidecar's shape cache): a trace whose letters an earlier trace had reuses that trace's
+verdict and witness positions; a timed property on a trace that fits in every bound
+steps its unbounded twin (`CompiledProperty.untimed`).
 
 The reuse must be invisible. Oracle: the same traces, each monitored by a fresh Monitor
 (nothing to reuse). Timed properties may reuse only when the whole trace fits inside
@@ -12,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 import tracelogic
 from tracelogic.runtime_monitor.monitor import Monitor
 from tracelogic.runtime_monitor.spans import Span
+from tracelogic.runtime_monitor.stream import SECOND, StreamingMonitor
 
 MS = 1_000_000
 SPEC = tracelogic.load('''
@@ -70,6 +73,22 @@ def test_memoized_verdicts_equal_fresh_monitors(pool, picks):
             results.setdefault(name, {}).update(got)
         violations += v
     assert together == (results, sorted(violations))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(shapes, min_size=1, max_size=3),
+       st.lists(st.tuples(st.integers(0, 2), st.sampled_from([1, 2, 10])), min_size=2,
+                max_size=8))
+def test_the_sidecar_gives_the_verdicts_of_file_mode(pool, picks):
+    traces = [trace_of(pool[i % len(pool)], n, stretch) for n, (i, stretch) in enumerate(picks)]
+    _, want = report_of(traces)
+    sm = StreamingMonitor(SPEC, idle_ns=1, lateness_ns=SECOND, clock=lambda: 0)
+    for t in traces:
+        sm.ingest(t)
+    sm.finish()
+    got = sorted((v.prop.name, v.key, tuple(v.span_ids), v.message)
+                 for v in sm.take_violations())
+    assert got == want
 
 
 def test_a_timed_verdict_is_not_reused_for_a_trace_that_exceeds_the_bound():

@@ -193,9 +193,12 @@ class StreamingMonitor:
                        and cp.prop.kind != "metric"]
         self._metric = [cp for cp in live if cp.prop.kind == "metric"]
         self._uses_links = monitor.compiled.gen.uses_links
-        # per-trace table monitors without registers take the fast path (_fast_verdict)
-        self._fast = {cp.index: {} for cp in self._trace_formula
-                      if cp.prop.kind == "formula" and not cp.timed and cp.regs is None}
+        # per-trace table monitors without registers take the fast path (_fast_verdict):
+        # untimed formulas, and the unbounded twins of timed ones for traces that fit in
+        # every bound (engine.CompiledProperty.untimed); keyed by id(property)
+        self._fast = {id(c): {} for cp in self._trace_formula if cp.prop.kind == "formula"
+                      for c in (cp, cp.untimed) if c is not None and not c.timed
+                      and c.regs is None}
         # a trace's verdicts depend only on its letters: traces of one shape share them
         self._shapes: dict[tuple, dict[int, tuple]] = {}
 
@@ -401,12 +404,15 @@ class StreamingMonitor:
                 self._shapes[shape] = known
         else:
             self.shape_hits += 1
+        duration = events[-1].time_ns - events[0].time_ns
         for cp in self._trace_formula:
-            cache = fast.get(cp.index)
+            if cp.untimed is not None and cp.memo_ns >= duration:
+                cp = cp.untimed  # the bounds cannot matter on this trace
+            cache = fast.get(id(cp))
             if cache is not None:
-                hit = known.get(cp.index)
+                hit = known.get(id(cp))
                 if hit is None:
-                    hit = known[cp.index] = self._fast_verdict(cp, cache, gs, partial)
+                    hit = known[id(cp)] = self._fast_verdict(cp, cache, gs, partial)
                 verdict, triggered = hit
                 if verdict is not Verdict.VIOLATED:
                     counts[(cp.name, verdict.value)] += 1
