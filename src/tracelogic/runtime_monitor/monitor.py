@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from itertools import repeat
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -115,7 +116,13 @@ class Monitor:
         self._decided: list[list[tuple]] = [[] for _ in self.compiled.properties]
         self._memo: list[dict[tuple, tuple]] = [{} for _ in self.compiled.properties]
         self._samples: list[dict[str, _Samples]] = [{} for _ in self.compiled.properties]
-        self._cross: list[tuple] = []  # (time, trace_id, index, event, g, trace)
+        # cross-trace instances' events, by property and scope key, as rows
+        # (time, trace_id, index in its trace, event, global letter, trace)
+        self._cross_cps = [cp for cp in self.compiled.properties
+                           if cp.prop.scope != "trace" and cp.prop.kind != "metric"]
+        self._trace_cps = [cp for cp in self.compiled.properties
+                           if cp.prop.scope == "trace" and cp.prop.kind != "metric"]
+        self._buckets: list[dict[str, list]] = [{} for _ in self.compiled.properties]
         self._points: list = []        # metric data points
         self._traces = 0
         self._spans = 0
@@ -213,43 +220,63 @@ class Monitor:
         if self._recorded is not None:
             self._recorded.append((trace_id, events, gs))
         partial = trace.is_partial
-        cross = False
         shape = None  # the trace's letters, as a key to the verdicts of earlier traces
-        for cp in self.compiled.properties:
-            if cp.prop.kind == "metric":
-                continue
-            if cp.prop.scope == "trace":
-                if cp.prop.kind != "aggregate":
-                    if cp.memoizable and (cp.memo_ns is None or
-                                          cp.memo_ns >= events[-1].time_ns - events[0].time_ns):
-                        # the trace fits in every time bound: its letters decide
-                        cp = cp.untimed or cp
-                        inst = _Instance(trace_id, cp)
-                        if shape is None:
-                            shape = tuple(gs)
-                        self._memoized(cp, inst, events, gs, trace, shape)
-                    else:
-                        inst = _Instance(trace_id, cp)
-                        self.step_instance(cp, inst, events, gs, trace)
-                    inst.partial = partial
-                    verdict = self._final_verdict(cp, inst)
-                    self._decided[cp.index].append((
-                        trace_id, verdict,
-                        verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger,
-                        [self._violation(cp, inst)] if verdict is Verdict.VIOLATED else []))
+        for cp in self._trace_cps:
+            if cp.prop.kind != "aggregate":
+                if cp.memoizable and (cp.memo_ns is None or
+                                      cp.memo_ns >= events[-1].time_ns - events[0].time_ns):
+                    # the trace fits in every time bound: its letters decide
+                    cp = cp.untimed or cp
+                    inst = _Instance(trace_id, cp)
+                    if shape is None:
+                        shape = tuple(gs)
+                    self._memoized(cp, inst, events, gs, trace, shape)
                 else:
-                    samples = _Samples(trace_id)
-                    self._sample(cp, samples, events, trace)
-                    counts: dict[str, int] = {}
-                    verdict, violations = self._aggregate(cp, samples, counts)
-                    self._decided[cp.index].append((
-                        trace_id, verdict,
-                        verdict is Verdict.SATISFIED and not counts["evaluated"], violations))
+                    inst = _Instance(trace_id, cp)
+                    self.step_instance(cp, inst, events, gs, trace)
+                inst.partial = partial
+                verdict = self._final_verdict(cp, inst)
+                self._decided[cp.index].append((
+                    trace_id, verdict,
+                    verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger,
+                    [self._violation(cp, inst)] if verdict is Verdict.VIOLATED else []))
             else:
-                cross = True
-        if cross:
-            self._cross.extend(zip([ev.time_ns for ev in events], [trace_id] * len(events),
-                                   range(len(events)), events, gs, [trace] * len(events)))
+                samples = _Samples(trace_id)
+                self._sample(cp, samples, events, trace)
+                counts: dict[str, int] = {}
+                verdict, violations = self._aggregate(cp, samples, counts)
+                self._decided[cp.index].append((
+                    trace_id, verdict,
+                    verdict is Verdict.SATISFIED and not counts["evaluated"], violations))
+        if self._cross_cps:
+            self._bucket(trace, events, gs)
+
+    def _bucket(self, trace: Trace, events, gs) -> None:
+        """File each event with the cross-trace instances it belongs to (by scope key; a
+        span without a value for the key belongs to none, §3). Aggregates sample ends."""
+        n = len(events)
+        rows = list(zip([ev.time_ns for ev in events], repeat(trace.trace_id, n), range(n),
+                        events, gs, repeat(trace, n)))
+        ends = None
+        for cp in self._cross_cps:
+            buckets = self._buckets[cp.index]
+            mine = rows
+            if cp.prop.kind == "aggregate":
+                if ends is None:
+                    ends = [r for r in rows if not r[3].is_start]
+                mine = ends
+            if cp.prop.scope == "global":
+                buckets.setdefault("*", []).extend(mine)
+                continue
+            keyfn = cp.key
+            keys = {sp.span_id: _key_text(keyfn(sp)) for sp in trace.spans}
+            for r in mine:
+                key = keys[r[3].span.span_id]
+                if key is not None:
+                    bucket = buckets.get(key)
+                    if bucket is None:
+                        bucket = buckets[key] = []
+                    bucket.append(r)
 
     def _memoized(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
                   shape: tuple) -> None:
@@ -489,26 +516,10 @@ class Monitor:
                 self._unresolved_links += sum(1 for key in sp.links if key not in index)
 
     def _run_cross(self) -> None:
-        if not self._cross:
-            return
-        self._cross.sort(key=lambda row: (row[0], row[1], row[2]))
-        for cp in self.compiled.properties:
-            if cp.prop.scope == "trace" or cp.prop.kind == "metric":
-                continue
-            groups: dict[str, list] = defaultdict(list)
-            if cp.prop.scope == "global":
-                groups["*"] = self._cross
-            else:
-                keyfn = cp.key
-                keys: dict[int, str | None] = {}  # by span: both events share the key
-                for row in self._cross:
-                    sp = row[3].span
-                    key = keys.get(id(sp), keys)
-                    if key is keys:
-                        key = keys[id(sp)] = _key_text(keyfn(sp))
-                    if key is not None:  # no value for the scope key: no instance (§3)
-                        groups[key].append(row)
-            for key, rows in groups.items():
+        for cp in self._cross_cps:
+            buckets = self._buckets[cp.index]
+            for key, rows in buckets.items():
+                rows.sort()  # by (time, trace id, index): unique, so events are never compared
                 evs = [r[3] for r in rows]
                 traces = [r[5] for r in rows]
                 if cp.prop.kind != "aggregate":
@@ -520,7 +531,7 @@ class Monitor:
                     samples = _Samples(key)
                     self._sample(cp, samples, evs, None, traces)
                     self._samples[cp.index][key] = samples
-        self._cross.clear()
+            buckets.clear()
 
     def _result(self, cp: CompiledProperty, report: MonitorReport) -> PropertyResult:
         res = PropertyResult(cp.name, scope_text(cp.prop))
