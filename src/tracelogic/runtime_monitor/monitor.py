@@ -258,6 +258,7 @@ class Monitor:
         rows = list(zip([ev.time_ns for ev in events], repeat(trace.trace_id, n), range(n),
                         events, gs, repeat(trace, n)))
         ends = None
+        by_scope: dict = {}  # properties with one scope key share its values
         for cp in self._cross_cps:
             buckets = self._buckets[cp.index]
             mine = rows
@@ -268,8 +269,11 @@ class Monitor:
             if cp.prop.scope == "global":
                 buckets.setdefault("*", []).extend(mine)
                 continue
-            keyfn = cp.key
-            keys = {sp.span_id: _key_text(keyfn(sp)) for sp in trace.spans}
+            keys = by_scope.get(cp.prop.scope_key)
+            if keys is None:
+                keyfn = cp.key
+                keys = by_scope[cp.prop.scope_key] = {
+                    sp.span_id: _key_text(keyfn(sp)) for sp in trace.spans}
             for r in mine:
                 key = keys[r[3].span.span_id]
                 if key is not None:
