@@ -224,6 +224,26 @@ def test_metric_invariant_streams_one_violation_per_bad_episode():
     assert [v.points[0]["time_unix_nano"] - T0 for v in got] == [2, 5]
 
 
+def test_metric_instances_agree_with_file_mode():
+    """A point without service.name belongs to no `per service` instance; two spec
+    metrics bound to one OTLP metric both take its value."""
+    from tracelogic.runtime_monitor.metrics import DataPoint
+    text = ('metric cpu  = "system.cpu.utilization" : ratio\n'
+            'metric cpu2 = "system.cpu.utilization" : ratio\n'
+            'metric invariant cpu_ok per service:\n  cpu < 0.9 & cpu2 < 0.9\n')
+    points = [DataPoint("system.cpu.utilization", "gauge", v, T0 + t, service=svc)
+              for v, t, svc in ((0.95, 1, ""), (0.5, 2, "cart"), (0.97, 3, "cart"))]
+    sm = StreamingMonitor(spec(text))
+    sm.feed_points(points)
+    streamed = [(v.key, v.values) for v in sm.take_violations()]
+    mon = Monitor(spec(text))
+    mon.feed_points(points)
+    report = mon.close()
+    assert streamed == [(v.key, v.values) for v in report.violations] == [
+        ("cart", {"cpu": 0.97, "cpu2": 0.97})]
+    assert [dict(p.results) for p in report.properties] == [{"cart": "violated"}]
+
+
 def test_routing_keys_name_every_scope_once():
     assert routing_keys(spec()) == ["trace_id", 'attr["order.id"]', "global"]
     text = ('pred failed = status == error\n'

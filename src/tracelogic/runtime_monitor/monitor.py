@@ -662,33 +662,21 @@ class Monitor:
 
     def _metric(self, cp: CompiledProperty):
         """Metric invariants: at every data point, with the latest value of each metric."""
-        names = {n.payload[1]: self.spec.metrics[n.payload[1]].metric
-                 for n in cp.prop.body.walk() if n.op == "var" and n.payload[0] == "metric"}
-        by_metric = {v: k for k, v in names.items()}
+        by_metric = metric_names(self.spec, cp)
+        needed = sum(map(len, by_metric.values()))
         points = sorted((p for p in self._points if p.metric in by_metric),
                         key=lambda p: p.time_ns)
         latest: dict[str, dict[str, Any]] = defaultdict(dict)
         bad: dict[str, list] = defaultdict(list)
         seen: dict[str, None] = {}
         for p in points:
-            key = "*" if cp.prop.scope == "global" else (
-                (p.service or None) if cp.prop.scope_key is None
-                or cp.prop.scope_key.payload[1] == "service"
-                else _key_text(p.attr(cp.prop.scope_key.payload[2])))
+            key = metric_key(cp, p)
             if key is None:
                 continue
             seen[key] = None
-            values = latest[key]
-            values[by_metric[p.metric]] = p.value
-            if len(values) < len(names):
-                continue
-            env = {("metric", n): v for n, v in values.items()}
-            try:
-                ok = bool(cp.body_fn(env))
-            except (EvalError, TypeError):
-                ok = False
-            if not ok:
-                bad[key].append((p, dict(values)))
+            if metric_update(latest[key], by_metric[p.metric], p.value, needed) and \
+                    not metric_holds(cp, latest[key]):
+                bad[key].append((p, dict(latest[key])))
         for key in seen:
             if bad[key]:
                 yield key, Verdict.VIOLATED, self._metric_violation(
@@ -884,6 +872,45 @@ def _span_ns(rows: list) -> int | None:
     if len(rows) < 2:
         return None
     return rows[-1][0] - rows[0][0] or None
+
+
+def metric_names(spec: Spec, cp: CompiledProperty) -> dict[str, tuple[str, ...]]:
+    """The OTLP metric names a metric invariant reads, to the spec's names bound to each."""
+    out: dict[str, tuple[str, ...]] = {}
+    for n in cp.prop.body.walk():
+        if n.op == "var" and n.payload[0] == "metric":
+            name = n.payload[1]
+            otlp = spec.metrics[name].metric
+            if name not in out.get(otlp, ()):
+                out[otlp] = out.get(otlp, ()) + (name,)
+    return out
+
+
+def metric_update(values: dict[str, Any], names: tuple[str, ...], value: Any,
+                  needed: int) -> bool:
+    """Record a point's value under each spec name bound to its metric; True once every
+    metric of the invariant has a value."""
+    for n in names:
+        values[n] = value
+    return len(values) == needed
+
+
+def metric_key(cp: CompiledProperty, point: Any) -> str | None:
+    """The instance a data point belongs to: by the resource's service.name, a point's (or
+    its resource's) attribute, or the global one; None when it has no value for it."""
+    if cp.prop.scope == "global":
+        return "*"
+    if cp.prop.scope_key is None or cp.prop.scope_key.payload[1] == "service":
+        return point.service or None
+    return _key_text(point.attr(cp.prop.scope_key.payload[2]))
+
+
+def metric_holds(cp: CompiledProperty, values: dict[str, Any]) -> bool:
+    """The invariant over the latest value of each metric (a type clash is a violation)."""
+    try:
+        return bool(cp.body_fn({("metric", n): v for n, v in values.items()}))
+    except (EvalError, TypeError):
+        return False
 
 
 def _key_text(value: Any) -> str | None:

@@ -42,7 +42,9 @@ from tracelogic.automata.monitor import Verdict
 from tracelogic.runtime_monitor.assembly import SECOND, Assembler, AssemblyResult
 from tracelogic.runtime_monitor.engine import CompiledProperty, EvalError, aggregate_value
 from tracelogic.runtime_monitor.events import Trace
-from tracelogic.runtime_monitor.monitor import Monitor, _Instance, _key_text, _Samples
+from tracelogic.runtime_monitor.monitor import (Monitor, _Instance, _key_text, _Samples,
+                                                metric_holds, metric_key, metric_names,
+                                                metric_update)
 from tracelogic.runtime_monitor.report import Violation
 from tracelogic.runtime_monitor.spans import Span
 from tracelogic.spec.typed import PropertyT, Spec
@@ -742,30 +744,19 @@ class StreamingMonitor:
 
     # ------------------------------------------------------------------ metrics
     def _metric_points(self, cp: CompiledProperty, points: list) -> None:
-        names = {n.payload[1]: self.spec.metrics[n.payload[1]].metric
-                 for n in cp.prop.body.walk() if n.op == "var" and n.payload[0] == "metric"}
-        by_metric = {v: k for k, v in names.items()}
+        by_metric = metric_names(self.spec, cp)
+        needed = sum(map(len, by_metric.values()))
         latest, bad = self._latest[cp.index], self._bad[cp.index]
         for p in points:
             if p.metric not in by_metric:
                 continue
-            if cp.prop.scope == "global":
-                key = "*"
-            elif cp.prop.scope_key is None or cp.prop.scope_key.payload[1] == "service":
-                key = p.service
-            else:
-                key = _key_text(p.attr(cp.prop.scope_key.payload[2]))
+            key = metric_key(cp, p)
             if key is None:
                 continue
             values = latest.setdefault(key, {})
-            values[by_metric[p.metric]] = p.value
-            if len(values) < len(names):
+            if not metric_update(values, by_metric[p.metric], p.value, needed):
                 continue
-            env = {("metric", n): v for n, v in values.items()}
-            try:
-                ok = bool(cp.body_fn(env))
-            except (EvalError, TypeError):
-                ok = False
+            ok = metric_holds(cp, values)
             self.verdict_counts[(cp.name, "satisfied" if ok else "violated")] += 1
             if ok:
                 bad[key] = False
