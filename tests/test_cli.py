@@ -312,3 +312,21 @@ def test_std_module_names_a_spec_when_no_such_file_exists(tmp_path, monkeypatch)
     (tmp_path / "std.saga").write_text("const x = 1\n")
     code, out, err = run("check", "std.saga", "--format", "json")
     assert code == 0 and json.loads(out)["files"] == ["std.saga"]
+
+
+def test_check_engine_and_state_bound_reach_the_model_checks():
+    spec = str(Path(__file__).resolve().parents[1] / "examples" / "language" / "models.spec")
+    code, out, _ = run("check", spec, "--engine", "explicit", "--format", "json")
+    results = {r["name"]: r for r in json.loads(out)["results"]}
+    assert code == 0 and "explicit search" in results["breaker.invariant"]["message"]
+    code, out, _ = run("check", spec, "--engine", "pdr", "--format", "json")
+    results = {r["name"]: r for r in json.loads(out)["results"]}
+    assert code == 0 and "PDR" in results["breaker.invariant"]["message"]
+    code, out, _ = run("check", spec, "--state-bound", "3", "--format", "json")
+    results = {r["name"]: r for r in json.loads(out)["results"]}
+    assert code == 1 and results["breaker.ltl"]["status"] == "unknown"
+    assert "more than 3" in results["breaker.ltl"]["message"]
+    code, out, err = run("check", spec, "--state-bound", "0")
+    assert code == 2 and "--state-bound takes a positive number" in err
+    code, out, err = run("check", spec, "--timeout", "-1")
+    assert code == 2 and "--timeout takes a positive number" in err

@@ -103,6 +103,12 @@ def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH",
                    help="also check std.healing and each policy's limits over the healing "
                    "controller's audit trail in this store")
+    p.add_argument("--state-bound", type=int, default=None, metavar="N",
+                   help="model checks explore at most N states, then answer unknown "
+                   "(default 1000000)")
+    p.add_argument("--engine", choices=("auto", "explicit", "kind", "pdr", "nusmv"),
+                   default="auto", help="model-checking engine for invariants and "
+                   "deadlock freedom (default auto; docs/models.md)")
     p.set_defaults(func=cmd_check)
 
 
@@ -111,6 +117,14 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.loader import load_with_diagnostics
 
+    if args.state_bound is not None and args.state_bound < 1:
+        err.write(f"tracelogic check: --state-bound takes a positive number of states, "
+                  f"got {args.state_bound}\n")
+        return EXIT_INPUT
+    if args.timeout <= 0:
+        err.write(f"tracelogic check: --timeout takes a positive number of seconds, "
+                  f"got {args.timeout:g}\n")
+        return EXIT_INPUT
     overrides = {}
     report = CheckReport()
     for item in args.config:
@@ -126,7 +140,8 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
         report.files.append(path)
         report.diagnostics.extend(diags)
         if spec is not None:
-            run_checks(spec, report, overrides=overrides, timeout=args.timeout, store=args.store)
+            run_checks(spec, report, overrides=overrides, timeout=args.timeout, store=args.store,
+                       state_bound=args.state_bound, engine=args.engine)
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     elif args.format == "sarif":
