@@ -230,3 +230,9 @@ def test_severity_and_exit_codes(severity, code, strict):
     assert report.violations[0].to_json()["severity"] == severity
     assert report.exit_code() == code
     assert report.exit_code(strict=True) == strict
+
+
+def test_a_workflow_without_steps_sees_no_event():
+    _, report = run("workflow w: skip\nproperty p: conforms w\nproperty q: saga w",
+                    [span(1, "a", 0, 1)])
+    assert [dict(p.results) for p in report.properties] == [{T1: "satisfied"}] * 2

@@ -186,11 +186,11 @@ class CompiledSpec:
         else:
             # letter = 4 * step + 2 * failed + (phase == end); the status is final at both
             # events (§2), and a failed start is not a distinct letter in models.runtime
-            lines = [f"    if {self.gen.expr(aut.predicates[name])}: k = {4 * k}"
-                     for k, name in enumerate(aut.steps)]
-            lines = [lines[0]] + ["    el" + ln[4:] for ln in lines[1:]]
-            body = ("\n".join(lines) + "\n    else: return MISSING\n"
-                    "    return k if st else k + 1 + 2 * (s.status == 'error')\n")
+            lines = [f"    {'elif' if k else 'if'} {self.gen.expr(aut.predicates[name])}: "
+                     f"k = {4 * k}" for k, name in enumerate(aut.steps)]
+            body = ("\n".join(lines + ["    else: return MISSING"]) + "\n"
+                    "    return k if st else k + 1 + 2 * (s.status == 'error')\n"
+                    if lines else "    return MISSING\n")  # a workflow without steps
         subs = "".join(self.gen.subfunctions)
         self.gen.subfunctions.clear()
         ns = self._exec(f"{subs}def observe{i}(s, st, tr):\n{body}")
