@@ -230,3 +230,14 @@ def test_max_open_traces_bounds_memory_with_counted_incomplete_verdicts():
     assert not any("evicted" in w for w in roomy["summary"]["warnings"])
     code, out, err = monitor(EDGE, DATA / "out_of_order.jsonl", "--max-open-traces", "0")
     assert code == 2 and "--max-open-traces takes a positive number" in err and out == ""
+
+
+def test_an_empty_input_is_not_a_silent_pass(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    code, doc = report(EDGE, empty)
+    assert code == 0 and doc["summary"]["spans"] == 0
+    assert "the input held no spans and no metric points: nothing was monitored" in \
+        doc["summary"]["warnings"]
+    code, _, _ = monitor(EDGE, empty, "--strict")
+    assert code == 1

@@ -487,6 +487,9 @@ class Monitor:
         report.incomplete = len(self._incomplete)
         report.dropped = getattr(self.stats, "rejected", 0)
         report.duplicates = self.assembler.duplicates
+        if not self._spans and not self._points and self.compiled.properties:
+            report.warnings.append("the input held no spans and no metric points: nothing "
+                                   "was monitored")
         report.warnings.extend(self._attribute_warnings())
         if self.assembler.evicted:
             report.warnings.append(
