@@ -189,7 +189,7 @@ def memory(spec, n: int = 100_000) -> dict[str, float]:
     """tracemalloc: bytes per open trace -- decoded from OTLP bytes and held by the
     monitor until `close` (one span each, 3 attributes of which the spec reads 2) -- and
     per open cross-trace instance (monitor state, registers, evidence)."""
-    from tracelogic.runtime_monitor.monitor import _Instance
+    from tracelogic.runtime_monitor.monitor import Instance
     from tracelogic.runtime_monitor.otlp import spans_to_request
     from tracelogic.runtime_monitor.spans import Span
 
@@ -220,7 +220,7 @@ def memory(spec, n: int = 100_000) -> dict[str, float]:
     before = tracemalloc.take_snapshot()
     insts = {}
     for i in range(n):  # an open instance after its first event, with a register
-        inst = _Instance(f"o-{i}", cp)
+        inst = Instance(f"o-{i}", cp)
         mon._run(cp, inst, [ev], [g], trace)
         insts[inst.key] = inst
     gc.collect()

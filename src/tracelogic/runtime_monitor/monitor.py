@@ -57,7 +57,7 @@ class _Stats(DecodeStats):
             self.rejections.append(message)
 
 
-class _Instance:
+class Instance:
     """One scope instance of one temporal property: a monitor state plus evidence."""
 
     __slots__ = ("key", "state", "R", "first", "decided_at", "raised_at", "last", "trigger",
@@ -80,7 +80,7 @@ class _Instance:
 
 
 @dataclass
-class _Samples:
+class Samples:
     """Aggregate samples of one instance: (time, span, per-aggregate (value, where))."""
 
     key: str
@@ -110,12 +110,12 @@ class Monitor:
         self.lateness_ns = lateness_ns
         self.assembler = Assembler(idle_ns=idle_ns, max_open_traces=max_open_traces,
                                    stats=self.stats)
-        self._instances: list[dict[str, _Instance]] = [{} for _ in self.compiled.properties]
+        self._instances: list[dict[str, Instance]] = [{} for _ in self.compiled.properties]
         # per-trace instances are decided as soon as their trace is: (key, verdict,
         # vacuous, violations); only this is kept, not the instance
         self._decided: list[list[tuple]] = [[] for _ in self.compiled.properties]
         self._memo: list[dict[tuple, tuple]] = [{} for _ in self.compiled.properties]
-        self._samples: list[dict[str, _Samples]] = [{} for _ in self.compiled.properties]
+        self._samples: list[dict[str, Samples]] = [{} for _ in self.compiled.properties]
         # cross-trace instances' events, by property and scope key, as rows
         # (time, trace_id, index in its trace, event, global letter, trace)
         self._cross_cps = [cp for cp in self.compiled.properties
@@ -204,7 +204,7 @@ class Monitor:
                 keys["*"] = None
             elif cp.key is not None:
                 for sp in trace.spans:
-                    k = _key_text(cp.key(sp))
+                    k = key_text(cp.key(sp))
                     if k is not None:
                         keys[k] = None
 
@@ -227,24 +227,24 @@ class Monitor:
                                       cp.memo_ns >= events[-1].time_ns - events[0].time_ns):
                     # the trace fits in every time bound: its letters decide
                     cp = cp.untimed or cp
-                    inst = _Instance(trace_id, cp)
+                    inst = Instance(trace_id, cp)
                     if shape is None:
                         shape = tuple(gs)
                     self._memoized(cp, inst, events, gs, trace, shape)
                 else:
-                    inst = _Instance(trace_id, cp)
+                    inst = Instance(trace_id, cp)
                     self.step_instance(cp, inst, events, gs, trace)
                 inst.partial = partial
-                verdict = self._final_verdict(cp, inst)
+                verdict = self.final_verdict(cp, inst)
                 self._decided[cp.index].append((
                     trace_id, verdict,
                     verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger,
-                    [self._violation(cp, inst)] if verdict is Verdict.VIOLATED else []))
+                    [self.violation(cp, inst)] if verdict is Verdict.VIOLATED else []))
             else:
-                samples = _Samples(trace_id)
-                self._sample(cp, samples, events, trace)
+                samples = Samples(trace_id)
+                self.sample(cp, samples, events, trace)
                 counts: dict[str, int] = {}
-                verdict, violations = self._aggregate(cp, samples, counts)
+                verdict, violations = self.aggregate(cp, samples, counts)
                 self._decided[cp.index].append((
                     trace_id, verdict,
                     verdict is Verdict.SATISFIED and not counts["evaluated"], violations))
@@ -273,7 +273,7 @@ class Monitor:
             if keys is None:
                 keyfn = cp.key
                 keys = by_scope[cp.prop.scope_key] = {
-                    sp.span_id: _key_text(keyfn(sp)) for sp in trace.spans}
+                    sp.span_id: key_text(keyfn(sp)) for sp in trace.spans}
             for r in mine:
                 key = keys[r[3].span.span_id]
                 if key is not None:
@@ -282,7 +282,7 @@ class Monitor:
                         bucket = buckets[key] = []
                     bucket.append(r)
 
-    def _memoized(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
+    def _memoized(self, cp: CompiledProperty, inst: Instance, events, gs, trace,
                   shape: tuple) -> None:
         """Step a per-trace instance, or replay what an earlier trace with the same letters
         gave: the final state, the indices of the deciding and raising events, and
@@ -307,7 +307,7 @@ class Monitor:
             inst.raised_at = events[raised]
         inst.trace_ids[events[0].span.trace_id] = None
 
-    def step_instance(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
+    def step_instance(self, cp: CompiledProperty, inst: Instance, events, gs, trace,
                       traces: list | None = None) -> None:
         """Step one instance over ``events`` of ``trace`` (or of ``traces[i]`` each, for
         cross-trace instances): the one entry point for every instance kind."""
@@ -316,7 +316,7 @@ class Monitor:
         else:
             self._run(cp, inst, events, gs, trace, traces)
 
-    def _run_steps(self, cp: CompiledProperty, inst: _Instance, events, trace,
+    def _run_steps(self, cp: CompiledProperty, inst: Instance, events, trace,
                    traces: list | None = None) -> None:
         """Step a model's own monitor (conforms, saga, follows) over the events that are
         observations of it (§6, §7); the others leave its state alone.
@@ -358,7 +358,7 @@ class Monitor:
         inst.state = state
         inst.last = inst.decided_at or events[-1]
 
-    def _run(self, cp: CompiledProperty, inst: _Instance, events, gs, trace,
+    def _run(self, cp: CompiledProperty, inst: Instance, events, gs, trace,
              traces: list | None = None) -> None:
         """Step one instance over ``events`` (with global letters ``gs``), all of ``trace``,
         or of ``traces[i]`` each (cross-trace instances). The hot loop.
@@ -451,7 +451,7 @@ class Monitor:
             for tr in traces[:i + 1]:
                 inst.trace_ids[tr.trace_id] = None
 
-    def _sample(self, cp: CompiledProperty, samples: _Samples, events, trace,
+    def sample(self, cp: CompiledProperty, samples: Samples, events, trace,
                 traces: list | None = None) -> None:
         """Aggregates range over spans: one sample per span, at its end event (of
         ``trace``, or of ``traces[i]`` for cross-trace instances)."""
@@ -530,13 +530,13 @@ class Monitor:
                 evs = [r[3] for r in rows]
                 traces = [r[5] for r in rows]
                 if cp.prop.kind != "aggregate":
-                    inst = _Instance(key, cp)
+                    inst = Instance(key, cp)
                     self.step_instance(cp, inst, evs, [r[4] for r in rows], None, traces)
                     inst.partial = any(t.is_partial for t in dict.fromkeys(traces))
                     self._instances[cp.index][key] = inst
                 else:
-                    samples = _Samples(key)
-                    self._sample(cp, samples, evs, None, traces)
+                    samples = Samples(key)
+                    self.sample(cp, samples, evs, None, traces)
                     self._samples[cp.index][key] = samples
             buckets.clear()
 
@@ -550,21 +550,21 @@ class Monitor:
                 report.violations.extend(violations)
         if cp.prop.kind not in ("aggregate", "metric"):
             for key, inst in self._instances[cp.index].items():
-                verdict = self._final_verdict(cp, inst)
+                verdict = self.final_verdict(cp, inst)
                 if key in evicted and not cp.monitor.verdict(inst.state).is_final:
                     verdict = INCOMPLETE  # undecided, and some of its events were evicted
                 res.add(key, verdict)
                 if verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger:
                     res.vacuous += 1
                 if verdict is Verdict.VIOLATED:
-                    report.violations.append(self._violation(cp, inst))
+                    report.violations.append(self.violation(cp, inst))
         elif cp.prop.kind == "aggregate":
             for key, samples in self._samples[cp.index].items():
                 if key in evicted:
                     res.add(key, INCOMPLETE)  # its windows lack the evicted events
                     continue
                 counts: dict[str, int] = {}
-                verdict, violations = self._aggregate(cp, samples, counts)
+                verdict, violations = self.aggregate(cp, samples, counts)
                 res.add(key, verdict)
                 if verdict is Verdict.SATISFIED and not counts["evaluated"]:
                     res.vacuous += 1  # no window had a value to compare
@@ -581,7 +581,9 @@ class Monitor:
                     res.add(key, INCOMPLETE)  # every event of the instance was evicted
         return res
 
-    def _final_verdict(self, cp: CompiledProperty, inst: _Instance) -> Verdict:
+    def final_verdict(self, cp: CompiledProperty, inst: Instance) -> Verdict:
+        """The verdict of an instance whose input has ended: an undecided one is
+        inconclusive when it is known to miss events (partial trace, late events)."""
         mon = cp.monitor
         v = mon.verdict(inst.state)
         if v is Verdict.INCONCLUSIVE:
@@ -592,7 +594,9 @@ class Monitor:
             return Verdict.INCONCLUSIVE  # the missing part could change an undecided verdict
         return Verdict.SATISFIED if mon.final(inst.state) else Verdict.VIOLATED
 
-    def _violation(self, cp: CompiledProperty, inst: _Instance) -> Violation:
+    def violation(self, cp: CompiledProperty, inst: Instance) -> Violation:
+        """A violated instance's violation: witness events by DESIGN.md's rules, and the
+        message (the `message` clause, the model's own words, or one in words)."""
         if inst.decided_at is not None:
             # the deciding event, after the event that opened the obligation it settled
             # (a missed deadline is decided by a later event; the raiser is the evidence)
@@ -613,7 +617,10 @@ class Monitor:
                          [s.span_id for s in spans], message, witness)
 
     # ------------------------------------------------------------- aggregates
-    def _aggregate(self, cp: CompiledProperty, samples: _Samples, counts: dict | None = None):
+    def aggregate(self, cp: CompiledProperty, samples: Samples, counts: dict | None = None):
+        """The verdict of an aggregate property over an instance's samples, window by
+        window (empty windows never decide), and its violations; ``counts["evaluated"]``
+        tells how many windows had a value to compare."""
         window = cp.prop.window
         rows = samples.rows
         if not rows:
@@ -658,7 +665,7 @@ class Monitor:
             except (EvalError, TypeError):
                 ok = False
             if not ok:
-                violations.append(self._aggregate_violation(cp, samples.key, env, part, bounds))
+                violations.append(self.aggregate_violation(cp, samples.key, env, part, bounds))
         if counts is not None:
             counts["evaluated"] = evaluated  # windows that had a value to compare
         return (Verdict.VIOLATED if violations else Verdict.SATISFIED), violations
@@ -682,12 +689,12 @@ class Monitor:
                 bad[key].append((p, dict(latest[key])))
         for key in seen:
             if bad[key]:
-                yield key, Verdict.VIOLATED, self._metric_violation(
+                yield key, Verdict.VIOLATED, self.metric_violation(
                     cp, key, bad[key][0][1], [q for q, _ in bad[key]])
             else:
                 yield key, Verdict.SATISFIED, None
 
-    def _aggregate_violation(self, cp: CompiledProperty, key: str, env: dict, rows: list,
+    def aggregate_violation(self, cp: CompiledProperty, key: str, env: dict, rows: list,
                              bounds: tuple | None) -> Violation:
         """A window (or the whole instance, ``bounds`` None) whose aggregates broke the
         property: its worst spans are the witness (file mode and the sidecar alike)."""
@@ -706,7 +713,7 @@ class Monitor:
                          [Event(r[0], False, r[1]) for r in worst],
                          values={label: v for label, v, _ in labels}, window=bounds)
 
-    def _metric_violation(self, cp: CompiledProperty, key: str, values: dict,
+    def metric_violation(self, cp: CompiledProperty, key: str, values: dict,
                           points: list) -> Violation:
         """Metric values that broke an invariant, first at ``points[0]``."""
         types = self.spec.metrics
@@ -905,7 +912,7 @@ def metric_key(cp: CompiledProperty, point: Any) -> str | None:
         return "*"
     if cp.prop.scope_key is None or cp.prop.scope_key.payload[1] == "service":
         return point.service or None
-    return _key_text(point.attr(cp.prop.scope_key.payload[2]))
+    return key_text(point.attr(cp.prop.scope_key.payload[2]))
 
 
 def metric_holds(cp: CompiledProperty, values: dict[str, Any]) -> bool:
@@ -916,7 +923,7 @@ def metric_holds(cp: CompiledProperty, values: dict[str, Any]) -> bool:
         return False
 
 
-def _key_text(value: Any) -> str | None:
+def key_text(value: Any) -> str | None:
     if value is MISSING or value is None or isinstance(value, InvalidValue):
         return None  # no (usable) value for the scope key: no instance
     if isinstance(value, bool):

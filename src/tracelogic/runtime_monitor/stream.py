@@ -26,9 +26,10 @@ The rules are SPEC-LANGUAGE.md §3 and DESIGN.md "Streaming, sharding and durabi
   evicted gets the explicit, counted verdict ``incomplete``.
 
 Nothing here touches files or sockets; the server (``server.py``) owns threads, the
-store and the acknowledgements. The per-trace and per-instance stepping are the
-:class:`Monitor`'s own (``_run``, ``_violation``, ``_aggregate``), so file mode and
-streaming cannot drift apart.
+store and the acknowledgements. The per-trace and per-instance stepping, verdicts
+and violations are the :class:`Monitor`'s own (``step_instance``, ``final_verdict``,
+``violation``, ``sample``, ``aggregate``, ``aggregate_violation``, ``metric_violation``,
+with ``Instance`` and ``Samples``), so file mode and streaming cannot drift apart.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from tracelogic.automata.monitor import Verdict
 from tracelogic.runtime_monitor.assembly import SECOND, Assembler, AssemblyResult
 from tracelogic.runtime_monitor.engine import CompiledProperty, EvalError, aggregate_value
 from tracelogic.runtime_monitor.events import Trace
-from tracelogic.runtime_monitor.monitor import (Monitor, _Instance, _key_text, _Samples,
+from tracelogic.runtime_monitor.monitor import (Monitor, Instance, key_text, Samples,
                                                 metric_holds, metric_key, metric_names,
                                                 metric_update)
 from tracelogic.runtime_monitor.report import Violation
@@ -102,7 +103,7 @@ class StreamCounters:
 
 
 class _Probe:
-    """Just what :meth:`Monitor._final_verdict` reads of an instance."""
+    """Just what :meth:`Monitor.final_verdict` reads of an instance."""
 
     __slots__ = ("state", "partial", "late")
 
@@ -422,19 +423,19 @@ class StreamingMonitor:
                         self.vacuous[cp.name] += 1
                     continue
                 # violated (rare): step again with the evidence the report needs
-            inst = _Instance(tid, cp)
+            inst = Instance(tid, cp)
             inst.partial = partial
             mon.step_instance(cp, inst, events, gs, trace)
-            verdict = mon._final_verdict(cp, inst)
+            verdict = mon.final_verdict(cp, inst)
             counts[(cp.name, verdict.value)] += 1
             if verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger:
                 self.vacuous[cp.name] += 1
             elif verdict is Verdict.VIOLATED:
-                self._emit(mon._violation(cp, inst))
+                self._emit(mon.violation(cp, inst))
         for cp in self._trace_agg:
-            samples = _Samples(tid)
-            mon._sample(cp, samples, events, trace)
-            verdict, violations = mon._aggregate(cp, samples)
+            samples = Samples(tid)
+            mon.sample(cp, samples, events, trace)
+            verdict, violations = mon.aggregate(cp, samples)
             counts[(cp.name, verdict.value)] += 1
             for v in violations:
                 self._emit(v)
@@ -488,7 +489,7 @@ class StreamingMonitor:
             trig |= 1 << t
         triggered = bool(trig) and any(g & trig for g in gs)
         probe = _Probe(s, partial)
-        return self.monitor._final_verdict(cp, probe), triggered
+        return self.monitor.final_verdict(cp, probe), triggered
 
     def _cross_late(self, trace: Trace) -> None:
         """Spans that arrived after their trace was handed out: per-trace verdicts stand;
@@ -569,7 +570,7 @@ class StreamingMonitor:
         without a value for a scope key belongs to no instance of that property (§3)."""
         out = []
         for cp in self._cross:
-            key = "*" if cp.prop.scope == "global" else _key_text(cp.key(span))
+            key = "*" if cp.prop.scope == "global" else key_text(cp.key(span))
             if key is not None:
                 out.append((cp, key))
         return tuple(out)
@@ -577,7 +578,7 @@ class StreamingMonitor:
     def _key(self, cp: CompiledProperty, span: Span) -> str | None:
         if cp.prop.scope == "global":
             return "*"
-        return _key_text(cp.key(span))
+        return key_text(cp.key(span))
 
     def _step(self, cp: CompiledProperty, key: str, ev, g: int, trace: Trace) -> None:
         opened = self._open[cp.index]
@@ -585,7 +586,7 @@ class StreamingMonitor:
         if inst is None:
             if key in self._decided[cp.index]:
                 return  # final verdicts do not change
-            inst = opened[key] = _Instance(key, cp)
+            inst = opened[key] = Instance(key, cp)
             self._limit(cp)
         else:
             opened.move_to_end(key)
@@ -597,7 +598,7 @@ class StreamingMonitor:
                 verdict = Verdict.INCONCLUSIVE  # a missing event could have changed it
             self._decide(cp, key, verdict.value)
             if verdict is Verdict.VIOLATED:
-                self._emit(self.monitor._violation(cp, inst))
+                self._emit(self.monitor.violation(cp, inst))
 
     def _decide(self, cp: CompiledProperty, key: str, verdict: str) -> None:
         self._open[cp.index].pop(key, None)
@@ -623,7 +624,7 @@ class StreamingMonitor:
             if cp.prop.kind != "aggregate":
                 inst = self._open[cp.index].get(key)
                 if inst is None:
-                    inst = self._open[cp.index][key] = _Instance(key, cp)
+                    inst = self._open[cp.index][key] = Instance(key, cp)
                     self._limit(cp)
                 inst.late = True
             elif cp.prop.window is None or cp.prop.window[1]:
@@ -641,7 +642,7 @@ class StreamingMonitor:
                     state.late = True
 
     def _open_verdict(self, cp: CompiledProperty, inst: Any) -> str:
-        if isinstance(inst, _Instance):
+        if isinstance(inst, Instance):
             v = cp.monitor.verdict(inst.state)
             if (inst.late or inst.partial) and not v.is_final:
                 return Verdict.INCONCLUSIVE.value
@@ -721,7 +722,7 @@ class StreamingMonitor:
     def _evaluate(self, cp: CompiledProperty, key: str, state: Any, part: list,
                   bounds: tuple | None) -> bool:
         """One window (or the whole instance): emit a violation if the body is false.
-        The same evaluation as :meth:`Monitor._aggregate` for one window."""
+        The same evaluation as :meth:`Monitor.aggregate` for one window."""
         if not part:
             return False
         window = cp.prop.window
@@ -739,7 +740,7 @@ class StreamingMonitor:
             ok = False
         if ok:
             return False
-        self._emit(self.monitor._aggregate_violation(cp, key, env, part, bounds))
+        self._emit(self.monitor.aggregate_violation(cp, key, env, part, bounds))
         return True
 
     # ------------------------------------------------------------------ metrics
@@ -764,7 +765,7 @@ class StreamingMonitor:
             if bad.get(key):
                 continue  # the same bad episode
             bad[key] = True
-            self._emit(self.monitor._metric_violation(cp, key, values, [p]))
+            self._emit(self.monitor.metric_violation(cp, key, values, [p]))
 
     # ------------------------------------------------------------------ helpers
     def _emit(self, v: Violation) -> None:
