@@ -481,7 +481,6 @@ class PastStage:
     def columns(self, masks: Sequence[int], times: Sequence[int]) -> list[list[int]]:
         """Each output's value (0/1) at every event."""
         states = self.run(masks, times)
-        size = self.top.size
         return [list(map(self._top_bits(j).__getitem__, states))
                 for j in range(len(self.outputs))]
 
@@ -569,7 +568,7 @@ class PastStage:
                         lines.append("    else:")
                         lines.append(f"        q{u} = q{u} + (t,)")
                     lines.append(f"if q{u} and q{u}[0] < t - {hi}:")
-                    lines.append(f"    _i = 1")
+                    lines.append("    _i = 1")
                     lines.append(f"    while _i < len(q{u}) and q{u}[_i] < t - {hi}:")
                     lines.append("        _i += 1")
                     lines.append(f"    q{u} = q{u}[_i:]")

@@ -25,7 +25,7 @@ from tracelogic.checkers.documents import (MISSING, Document, coerce, in_type, l
 from tracelogic.checkers.evaluate import EvalError, compile_expr
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
 from tracelogic.checkers.theorems import show_value
-from tracelogic.checkers.z3enc import Encoder, declare, type_constraints, value_of
+from tracelogic.checkers.z3enc import Encoder, declare, value_of
 from tracelogic.errors import InputError, UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ConfigT, InvariantT, Spec, TExpr

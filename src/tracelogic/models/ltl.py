@@ -537,7 +537,6 @@ def _find_lasso(tab: Tableau, pnodes, psucc, parent, pvia):
     acc_sets = tab.acceptance
     good = set()
     for c, vs in members.items():
-        vset = set(vs)
         nontrivial = len(vs) > 1 or any(j == vs[0] for j in adj[vs[0]])
         if not nontrivial:
             continue

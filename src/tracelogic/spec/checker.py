@@ -8,12 +8,10 @@ config bindings in config invariants, and so on (the ``Ctx`` kinds below).
 """
 from __future__ import annotations
 
-import math
-import os
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
