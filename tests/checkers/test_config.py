@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
 import z3
 from hypothesis import given, settings, strategies as st
 

@@ -1,7 +1,6 @@
 """Theorems: proved, refuted with a counterexample, or unknown — never a false `proved`."""
 from __future__ import annotations
 
-from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings, strategies as st

@@ -89,7 +89,6 @@ def failure_words(draw, w, compensations: dict, max_len: int = 12):
     events: list[tuple[int, Event]] = []  # (sort position, event)
     fail = rnd.randrange(len(spans)) if rnd.random() < 0.85 else None
     fail_end = spans[fail][2] if fail is not None else None
-    stack = []
     for k, (s, i, j) in enumerate(spans):
         failed = (k == fail) or (fail is not None and rnd.random() < 0.1)
         if fail_end is not None and i > fail_end and rnd.random() < 0.85:

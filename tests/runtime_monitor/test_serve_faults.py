@@ -7,7 +7,6 @@ import threading
 import time
 import zlib
 
-import pytest
 import requests
 from opentelemetry.sdk.trace.export import SpanExportResult
 

@@ -1,7 +1,6 @@
 """Resolution and typing: what the typed Spec says about well-formed specs."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
