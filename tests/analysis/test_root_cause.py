@@ -125,8 +125,7 @@ def test_generated_cascades_rank_the_faulty_node_first(seed):
         assert gw.score < rc.top.score and gw.pagerank > 0
 
 
-def test_personalised_pagerank_matches_networkx():
-    pytest.importorskip("scipy")
+def test_personalised_pagerank_matches_networkx():  # networkx needs scipy: a test extra
     rng = random.Random(5)
     for _ in range(20):
         g = nx.gnp_random_graph(8, 0.3, seed=rng.randrange(10**6), directed=True)
