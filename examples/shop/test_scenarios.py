@@ -13,13 +13,11 @@ import os
 
 import pytest
 
-pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
+from shopdemo.scenarios import run
 
-from shopdemo.scenarios import run  # noqa: E402
-
-from tracelogic.cli import run as cli  # noqa: E402
-from tracelogic.runtime_monitor.otlp import read_path  # noqa: E402
-from tracelogic.spec.loader import std_path  # noqa: E402
+from tracelogic.cli import run as cli
+from tracelogic.runtime_monitor.otlp import read_path
+from tracelogic.spec.loader import std_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MiB = 2**20

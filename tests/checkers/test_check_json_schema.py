@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-jsonschema = pytest.importorskip("jsonschema")
+import jsonschema  # noqa: E402  (a test extra: never skipped)
 
 from tracelogic.checkers import report as R  # noqa: E402
 from tracelogic.cli import run  # noqa: E402

@@ -182,8 +182,9 @@ def test_without_witness_attributes_the_action_is_skipped_with_the_reason(tmp_pa
 @pytest.mark.parametrize("execute", [True])
 def test_e2e_through_the_serve_sidecar(tmp_path, recorder, receiver, execute):
     """OTel SDK -> OTLP/HTTP exporter -> `serve` (in-process, 127.0.0.1) -> store -> heal."""
-    server = pytest.importorskip("tracelogic.runtime_monitor.server")
-    exporter_mod = pytest.importorskip("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+    from opentelemetry.exporter.otlp.proto.http import trace_exporter as exporter_mod
+
+    from tracelogic.runtime_monitor import server
     out = tmp_path / "argv.jsonl"
     spec_path = tmp_path / "shop.spec"
     spec_path.write_text(SPEC.replace("{prog}", recorder).replace("{out}", str(out))

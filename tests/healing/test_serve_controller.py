@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
+from opentelemetry.exporter.otlp.proto.http import trace_exporter as exporter_mod
 
 from tracelogic.healing.audit import AuditLog
 from tracelogic.runtime_monitor import server
@@ -11,8 +11,6 @@ from tracelogic.runtime_monitor.store import Store
 
 from .conftest import config_toml, read_argv_lines
 from .test_e2e import SPEC, sdk_spans
-
-exporter_mod = pytest.importorskip("opentelemetry.exporter.otlp.proto.http.trace_exporter")
 
 
 def serve_once(tmp_path, recorder, receiver, *, execute: bool):
