@@ -31,7 +31,7 @@ from tracelogic.logic.walkers import DagWalker, atoms as atoms_of, nnf, substitu
 from tracelogic.automata.alphabet import Alphabet
 from tracelogic.automata.dfa import DFA, minimize
 from tracelogic.automata.monitor import TableMonitor, TimedMonitor, ValuationMonitor
-from tracelogic.automata.past import PastBit, PastEvaluator, PastStage
+from tracelogic.automata.past import PastBit, PastEvaluator, PastStage, moore_rows
 from tracelogic.automata.progression import DnfTooLarge, Progression
 
 __all__ = ["Automaton", "translate", "compile_monitor", "compile_valuation", "valuations",
@@ -210,32 +210,7 @@ def _gen_reversal(fut: Formula, index: dict, letters: Sequence[int], width: int,
     construction (past as state bits) and recognises the reversed language.
     Determinising the reverse of ``D_R`` yields the *minimal* DFA directly."""
     rev = Mirror(fut.manager).walk(fut)
-    ev = PastEvaluator([rev], index)
-    fn = ev.fn
-    ids: dict[tuple, int] = {("init",): 0}
-    bits_of = [ev.initial]
-    outputs: list[int] = [int(eps)]
-    delta: list[list[int]] = []
-    rows: dict[int, list[int]] = {}
-    sid = 0
-    while sid < len(bits_of):
-        s = bits_of[sid]
-        row = rows.get(s)
-        if row is None:
-            row = []
-            for m in letters:
-                s2, out = fn(s, m)
-                key = (s2, out)
-                t = ids.get(key)
-                if t is None:
-                    t = ids[key] = len(bits_of)
-                    bits_of.append(s2)
-                    outputs.append(out)
-                row.append(t)
-            rows[s] = row
-        delta.append(row)
-        sid += 1
-        yield
+    delta, outputs = yield from moore_rows(PastEvaluator([rev], index), letters, int(eps))
     dr = minimize(DFA(tuple(letters), delta, 0, outputs, width))
     n, k = dr.n_states, len(letters)
     inv = [[0] * n for _ in range(k)]

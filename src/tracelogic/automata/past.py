@@ -160,9 +160,10 @@ def _chain(var: str, op: str, terms: Sequence[str], width: int = 64) -> list[str
     return out
 
 
-def moore_dfa(ev: PastEvaluator, letters: Sequence[int], n_bits: int,
-              initial_output: int = 0) -> DFA:
-    """Minimal Moore DFA whose state after ``w[0..i]`` outputs the values at *i*."""
+def moore_rows(ev: PastEvaluator, letters: Sequence[int], initial_output: int = 0):
+    """Breadth-first over the evaluator's reachable states: a generator that yields once
+    per state (so a caller can bound the work) and returns ``(delta, outputs)`` of the
+    Moore DFA whose state after ``w[0..i]`` outputs the values at *i*."""
     fn = ev.fn
     ids: dict[tuple, int] = {("init",): 0}
     outputs: list[int] = [initial_output]
@@ -187,6 +188,20 @@ def moore_dfa(ev: PastEvaluator, letters: Sequence[int], n_bits: int,
             rows_by_bits[s] = row
         delta.append(row)
         sid += 1
+        yield
+    return delta, outputs
+
+
+def moore_dfa(ev: PastEvaluator, letters: Sequence[int], n_bits: int,
+              initial_output: int = 0) -> DFA:
+    """Minimal Moore DFA whose state after ``w[0..i]`` outputs the values at *i*."""
+    rows = moore_rows(ev, letters, initial_output)
+    while True:
+        try:
+            next(rows)
+        except StopIteration as done:
+            delta, outputs = done.value
+            break
     return minimize(DFA(tuple(letters), delta, 0, outputs, n_bits))
 
 
