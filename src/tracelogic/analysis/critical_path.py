@@ -159,20 +159,25 @@ def critical_path(trace: Trace, root: Span | None = None) -> CriticalPath:
 def self_time(trace: Trace, span: Span) -> int:
     """``span``'s duration minus the union of its children's (clipped) intervals."""
     lo, hi = span.start_ns, max(span.end_ns, span.start_ns)
-    ivs = sorted((max(c.start_ns, lo), min(c.end_ns, hi)) for c in trace.children(span))
-    covered, cur_s, cur_e = 0, None, None
+    return (hi - lo) - covered(trace.children(span), lo, hi)
+
+
+def covered(spans: Iterable[Span], lo: int, hi: int) -> int:
+    """The length of the union of the spans' intervals, clipped to ``[lo, hi]``."""
+    ivs = sorted((max(c.start_ns, lo), min(c.end_ns, hi)) for c in spans)
+    total, cur_s, cur_e = 0, None, None
     for s, e in ivs:
         if e <= s:
             continue
         if cur_e is None or s > cur_e:
             if cur_e is not None:
-                covered += cur_e - cur_s
+                total += cur_e - cur_s
             cur_s, cur_e = s, e
         else:
             cur_e = max(cur_e, e)
     if cur_e is not None:
-        covered += cur_e - cur_s
-    return (hi - lo) - covered
+        total += cur_e - cur_s
+    return total
 
 
 QUERY_KEYS = ("db.query.text", "db.statement")

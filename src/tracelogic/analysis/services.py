@@ -48,6 +48,7 @@ from tracelogic.runtime_monitor.events import Trace
 from tracelogic.runtime_monitor.spans import Span
 
 from ._input import group_traces
+from .critical_path import covered
 
 __all__ = ["EdgeStats", "ServiceGraph", "service_graph", "Hop", "blame_chain", "Ranked",
            "RootCause", "root_cause", "peer_name", "DOMINANCE", "personalized_pagerank"]
@@ -270,20 +271,7 @@ def _destination(trace: Trace, span: Span) -> object:
 
 def _covered(group: list[tuple[int, Span]], lo: int, hi: int) -> int:
     """The union of the group's intervals, clipped to ``[lo, hi]``."""
-    ivs = sorted((max(c.start_ns, lo), min(c.end_ns, hi)) for _, c in group)
-    total, cur_s, cur_e = 0, None, None
-    for s, e in ivs:
-        if e <= s:
-            continue
-        if cur_e is None or s > cur_e:
-            if cur_e is not None:
-                total += cur_e - cur_s
-            cur_s, cur_e = s, e
-        else:
-            cur_e = max(cur_e, e)
-    if cur_e is not None:
-        total += cur_e - cur_s
-    return total
+    return covered((c for _, c in group), lo, hi)
 
 
 def blame_chain(trace: Trace, symptom: Span) -> list[Hop]:
