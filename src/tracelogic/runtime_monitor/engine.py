@@ -64,6 +64,14 @@ class CompiledProperty:
     def name(self) -> str:
         return self.prop.name
 
+    def by_letters(self, duration_ns: int) -> "CompiledProperty | None":
+        """The property to step on a trace lasting ``duration_ns`` when its letters alone
+        decide (itself, or its unbounded twin when the trace fits in every time bound);
+        None when time or registers matter."""
+        if self.memoizable and (self.memo_ns is None or self.memo_ns >= duration_ns):
+            return self.untimed or self
+        return None
+
     @property
     def timed(self) -> bool:
         return self.monitor is not None and not hasattr(self.monitor, "table")

@@ -221,12 +221,12 @@ class Monitor:
             self._recorded.append((trace_id, events, gs))
         partial = trace.is_partial
         shape = None  # the trace's letters, as a key to the verdicts of earlier traces
+        duration = events[-1].time_ns - events[0].time_ns
         for cp in self._trace_cps:
             if cp.prop.kind != "aggregate":
-                if cp.memoizable and (cp.memo_ns is None or
-                                      cp.memo_ns >= events[-1].time_ns - events[0].time_ns):
-                    # the trace fits in every time bound: its letters decide
-                    cp = cp.untimed or cp
+                by_letters = cp.by_letters(duration)
+                if by_letters is not None:
+                    cp = by_letters
                     inst = Instance(trace_id, cp)
                     if shape is None:
                         shape = tuple(gs)

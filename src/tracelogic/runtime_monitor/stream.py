@@ -409,8 +409,7 @@ class StreamingMonitor:
             self.shape_hits += 1
         duration = events[-1].time_ns - events[0].time_ns
         for cp in self._trace_formula:
-            if cp.untimed is not None and cp.memo_ns >= duration:
-                cp = cp.untimed  # the bounds cannot matter on this trace
+            cp = cp.by_letters(duration) or cp  # a timed one's twin if the bounds cannot matter
             cache = fast.get(id(cp))
             if cache is not None:
                 hit = known.get(id(cp))
