@@ -172,7 +172,9 @@ def cmd_audit(args, out: TextIO, err: TextIO) -> int:
                           f"{e.event}: {e.outcome}{extra}  ({e.action_id[:12]})\n")
             out.write(f"{len(events)} audit event(s)\n")
         if args.otlp:
-            with open(args.otlp, "w", encoding="utf-8") as f:
+            from tracelogic.private_files import open_private
+
+            with open_private(args.otlp) as f:  # the trail's targets and arguments: private
                 json.dump(request_to_json(spans_to_request(log_spans(log))), f)
                 f.write("\n")
         code = EXIT_OK

@@ -134,6 +134,26 @@ class _Bad(Exception):
     pass
 
 
+def warn_exposed_files(log, config, *, token_file: str | None = None) -> None:
+    """Warn, once at start-up, about files holding data or secrets that group or others
+    may read or write. A store serve creates is private already (private_files.py); an
+    existing one keeps the mode its operator gave it, so say how to fix it, not change it.
+    """
+    from tracelogic.private_files import exposed
+
+    what = "span data and, with --journal, every acknowledged request" if config.journal \
+        else "span data"
+    files = [("store", config.store, what)]
+    for kind, path, holds in files:
+        if not exposed(path):
+            continue
+        mode = f"{os.stat(path).st_mode & 0o777:04o}"
+        log.warning(f"the {kind} {path} is readable or writable by group or others (mode "
+                    f"{mode}) and holds {holds}; run `chmod 600 {path}`",
+                    extra={"fields": {"file": path, "kind": kind, "mode": mode,
+                                      "fix": f"chmod 600 {path}"}})
+
+
 def cmd_serve(args, out: TextIO, err: TextIO) -> int:
     import logging
 
@@ -157,6 +177,7 @@ def cmd_serve(args, out: TextIO, err: TextIO) -> int:
     except (TracelogicError, ValueError, OSError) as e:
         err.write(f"tracelogic serve: {e}\n")
         return EXIT_INPUT
+    warn_exposed_files(log, config, token_file=args.token_file)
     for name, addr in (("grpc", config.grpc), ("http", config.http)):
         if addr and not addr.startswith(_LOOPBACK) and not (config.token and config.tls_cert):
             log.warning("listening beyond loopback without both a token and TLS",
