@@ -135,17 +135,22 @@ class _Bad(Exception):
 
 
 def warn_exposed_files(log, config, *, token_file: str | None = None) -> None:
-    """Warn, once at start-up, about files holding data or secrets that group or others
-    may read or write. A store serve creates is private already (private_files.py); an
-    existing one keeps the mode its operator gave it, so say how to fix it, not change it.
+    """Warn, once at start-up, about files holding secrets or data that group or others
+    may read or write: the token file, the TLS key, the controller config and the store.
+    A store serve creates is private already (private_files.py); an existing file keeps
+    the mode its operator gave it, so say how to fix it rather than change it.
     """
     from tracelogic.private_files import exposed
 
     what = "span data and, with --journal, every acknowledged request" if config.journal \
         else "span data"
-    files = [("store", config.store, what)]
+    files = [("token file", token_file, "the bearer token"),
+             ("TLS key", config.tls_key, "the TLS private key"),
+             ("controller config", config.controller_config,
+              "the healing controller's secrets and endpoints"),
+             ("store", config.store, what)]
     for kind, path, holds in files:
-        if not exposed(path):
+        if not path or not exposed(path):
             continue
         mode = f"{os.stat(path).st_mode & 0o777:04o}"
         log.warning(f"the {kind} {path} is readable or writable by group or others (mode "
