@@ -133,7 +133,7 @@ class Loader:
         real = os.path.realpath(path)
         if real in self.specs:
             return self.specs[real]
-        with open(path, encoding="utf-8") as f:
+        with open(real, encoding="utf-8") as f:  # the checked file, not a link swapped since
             text = f.read()
         self._stack.append(real)
         spec = self._load_text(text, display or path, os.path.dirname(os.path.abspath(path)))
