@@ -22,11 +22,14 @@ except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+local"
 
 
-def load(path_or_text: str, *, filename: str | None = None):
-    """Parse, resolve and type-check a spec; raise :class:`SpecError` listing every problem."""
+def load(path_or_text: str, *, filename: str | None = None, spec_path=()):
+    """Parse, resolve and type-check a spec; raise :class:`SpecError` listing every problem.
+
+    Imports read ``.spec`` files under the spec's own directory (the working
+    directory for text) and under ``spec_path``: one directory or several."""
     from tracelogic.spec.loader import load as _load
 
-    return _load(path_or_text, filename=filename)
+    return _load(path_or_text, filename=filename, spec_path=spec_path)
 
 
 __all__ = [

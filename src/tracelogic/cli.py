@@ -51,6 +51,13 @@ def command(name: str, help: str):
     return wrap
 
 
+def add_spec_path(p: argparse.ArgumentParser) -> None:
+    """``--spec-path DIR``, for every command that loads a spec (imports may read there)."""
+    p.add_argument("--spec-path", action="append", default=[], metavar="DIR",
+                   help="a directory whose .spec files imports may read, besides the spec's "
+                   "own directory (repeatable; docs/language.md §15)")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own exit code is already 2; keep the message
         self.print_usage(sys.stderr)
@@ -109,6 +116,7 @@ def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("auto", "explicit", "kind", "pdr", "nusmv"),
                    default="auto", help="model-checking engine for invariants and "
                    "deadlock freedom (default auto; docs/models.md)")
+    add_spec_path(p)
     p.set_defaults(func=cmd_check)
 
 
@@ -135,7 +143,7 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
         overrides[name] = path
     sources: dict[str, str] = {}
     for path in args.specs:
-        spec, diags, srcs = load_with_diagnostics(path)
+        spec, diags, srcs = load_with_diagnostics(path, args.spec_path)
         sources.update(srcs)
         report.files.append(path)
         report.diagnostics.extend(diags)
@@ -175,6 +183,7 @@ def _monitor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="warnings fail the run (exit 1)")
     p.add_argument("--allow-unknown", action="store_true",
                    help="inconclusive or incomplete verdicts do not fail the run")
+    add_spec_path(p)
     p.set_defaults(func=cmd_monitor)
 
 
@@ -197,7 +206,7 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         err.write(f"tracelogic monitor: --max-open-traces takes a positive number of traces, "
                   f"got {args.max_open_traces}\n")
         return EXIT_INPUT
-    spec, diags, sources = load_with_diagnostics(args.spec)
+    spec, diags, sources = load_with_diagnostics(args.spec, args.spec_path)
     if diags:
         err.write(render_all(diags, sources) + "\n")
     if spec is None:
@@ -355,8 +364,8 @@ def run(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = Non
     return args.func(args, out, err)
 
 
-__all__ = ["COMMANDS", "EXIT_BUG", "EXIT_FAILED", "EXIT_INPUT", "EXIT_OK", "command", "main",
-           "run"]
+__all__ = ["COMMANDS", "EXIT_BUG", "EXIT_FAILED", "EXIT_INPUT", "EXIT_OK", "add_spec_path",
+           "command", "main", "run"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

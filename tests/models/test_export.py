@@ -20,7 +20,9 @@ MODELS = "examples/language/models.spec"
 
 def test_export_command_signature():
     sig = inspect.signature(export_command)
-    assert list(sig.parameters) == ["spec_path", "model", "fmt"]
+    assert list(sig.parameters) == ["spec_path", "model", "fmt", "search_path"]
+    # the directories imports may read (--spec-path) come by keyword only
+    assert sig.parameters["search_path"].kind is inspect.Parameter.KEYWORD_ONLY
     assert sig.return_annotation in (str, "str")
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import os
 
 import pytest
 
@@ -10,7 +12,7 @@ from tracelogic.cli import run
 from tracelogic.runtime_monitor.serve_cli import parse_since
 from tracelogic.runtime_monitor.store import Store
 
-from .test_serve_helpers import write_spec
+from .test_serve_helpers import start_serve, write_spec
 
 
 def violation(prop="answered", key="t1", spans=("s1",), severity="error"):
@@ -102,3 +104,77 @@ def test_serve_refuses_a_bad_spec_with_exit_2(tmp_path):
     spec.write_text("property p: G (\n")
     code, _, err = cli("serve", str(spec), "--store", str(tmp_path / "x.db"))
     assert code == 2 and "bad.spec" in err
+
+
+# ------------------------------------------------------------ files with secrets or data
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def exposed_warnings(tmp_path, token_mode, store_mode=None, **extra):
+    from tracelogic.runtime_monitor.serve_cli import warn_exposed_files
+    from tracelogic.runtime_monitor.server import ServeConfig
+
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    os.chmod(token, token_mode)
+    store = tmp_path / "x.db"
+    if store_mode is not None:
+        Store(str(store)).close()
+        os.chmod(store, store_mode)
+    log = logging.getLogger(f"test.exposed.{token_mode:o}.{store_mode}")
+    handler = _Records()
+    log.addHandler(handler)
+    log.propagate = False
+    warn_exposed_files(log, ServeConfig(spec_path="s.spec", store=str(store), **extra),
+                       token_file=str(token))
+    return [(r.levelname, r.getMessage(), r.fields) for r in handler.records]
+
+
+@pytest.mark.parametrize("token_mode,warned", [(0o600, False), (0o400, False), (0o644, True),
+                                               (0o640, True), (0o604, True), (0o620, True)])
+def test_a_token_file_open_to_group_or_others_is_warned_about(tmp_path, token_mode, warned):
+    got = exposed_warnings(tmp_path, token_mode)
+    if not warned:
+        assert got == []
+        return
+    [(level, msg, fields)] = got
+    token = str(tmp_path / "token")
+    assert level == "WARNING"
+    assert f"the token file {token} is readable or writable by group or others" in msg
+    assert f"mode {token_mode:04o}" in msg and f"chmod 600 {token}" in msg
+    assert "s3cret" not in msg and "s3cret" not in str(fields)
+    assert fields == {"file": token, "kind": "token file", "mode": f"{token_mode:04o}",
+                      "fix": f"chmod 600 {token}"}
+
+
+def test_an_exposed_store_tls_key_and_controller_config_are_warned_about_too(tmp_path):
+    key = tmp_path / "key.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    os.chmod(key, 0o644)
+    ctl = tmp_path / "controller.toml"
+    ctl.write_text("")
+    os.chmod(ctl, 0o600)
+    got = exposed_warnings(tmp_path, 0o600, store_mode=0o640, tls_key=str(key),
+                           tls_cert=str(key), controller_config=str(ctl))
+    assert [f["kind"] for _, _, f in got] == ["TLS key", "store"]
+
+
+def test_serve_logs_the_token_warning_at_start_up(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    for token_mode, expected in ((0o644, 1), (0o600, 0)):
+        os.chmod(token, token_mode)
+        sp = start_serve(tmp_path, "--token-file", str(token), name=f"serve{token_mode:o}")
+        assert sp.terminate() == 0
+        warned = [r for r in sp.logs() if r.get("kind") == "token file"]
+        assert len(warned) == expected, sp.logs()
+        if expected:
+            assert warned[0]["level"] == "warning" and "chmod 600" in warned[0]["msg"]
+        assert "s3cret" not in sp.log.read_text()

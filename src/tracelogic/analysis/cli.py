@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, command
+from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_spec_path, command
 
 SCHEMA = "tracelogic.analysis/1"
 ANALYSES = ("critical-path", "causality", "deadlocks", "races", "root-cause", "trend",
@@ -95,6 +95,7 @@ conventions (lock.*, resource.*, message events): docs/analysis.md
                    help="how many traces or entries to show in text (default 3)")
     p.add_argument("--format", choices=("text", "json", "dot"), default="text",
                    help="dot only with --services")
+    add_spec_path(p)
     p.set_defaults(func=cmd_analyze)
 
 
@@ -357,7 +358,7 @@ def _root_cause(args, data, out, err, header, *, threshold, **_) -> int:
         from tracelogic.spec.diagnostics import render_all
         from tracelogic.spec.loader import load_with_diagnostics
 
-        spec, diags, sources = load_with_diagnostics(args.spec)
+        spec, diags, sources = load_with_diagnostics(args.spec, args.spec_path)
         if diags:
             err.write(render_all(diags, sources) + "\n")
         if spec is None:

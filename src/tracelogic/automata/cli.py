@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from tracelogic.cli import EXIT_INPUT, EXIT_OK, command
+from tracelogic.cli import EXIT_INPUT, EXIT_OK, add_spec_path, command
 from tracelogic.errors import TracelogicError
 from tracelogic.logic import constructors as L
 from tracelogic.spec import ast as A
@@ -111,6 +111,7 @@ def _automaton_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("dot", "hoa", "json"), default="dot")
     p.add_argument("--backend", choices=("native", "spot"), default="native",
                    help="spot only when `import spot` works")
+    add_spec_path(p)
     p.set_defaults(func=cmd_automaton)
 
 
@@ -120,7 +121,7 @@ def cmd_automaton(args, out: TextIO, err: TextIO) -> int:
 
     try:
         if "::" in args.target:
-            formula, names, encode = _property(args.target)
+            formula, names, encode = _property(args.target, args.spec_path)
         else:
             from tracelogic.spec.parser import parse_expr
 
@@ -143,12 +144,12 @@ def out_ends_with_newline(fmt: str) -> bool:
     return fmt in ("dot", "hoa")
 
 
-def _property(target: str):
+def _property(target: str, spec_path: list[str] | tuple[str, ...] = ()):
     from tracelogic.runtime_monitor.lower import AtomEncoder, lower, show
     from tracelogic.spec.loader import load
 
     path, _, name = target.partition("::")
-    spec = load(path)
+    spec = load(path, spec_path=spec_path)
     try:
         prop = spec.property(name)
     except KeyError:

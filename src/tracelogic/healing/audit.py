@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from tracelogic.private_files import create_private, on_disk, tighten_sqlite_side_files
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS heal_actions (
     id TEXT PRIMARY KEY,              -- the idempotency key
@@ -105,8 +107,12 @@ class AuditLog:
         self.clock = clock
         self._local = threading.local()
         self.lock = threading.RLock()
+        if on_disk(path):  # the sidecar's store, or a new one: private (private_files.py)
+            create_private(path)
         conn = self.conn()
         conn.executescript(_SCHEMA)
+        if on_disk(path):
+            tighten_sqlite_side_files(path)
 
     def conn(self) -> sqlite3.Connection:
         c = getattr(self._local, "conn", None)

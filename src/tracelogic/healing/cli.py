@@ -8,7 +8,7 @@ import os
 import threading
 from typing import TextIO
 
-from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, command
+from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_spec_path, command
 
 __all__ = ["cmd_approve", "cmd_audit", "cmd_heal"]
 
@@ -49,6 +49,7 @@ def _heal_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="default", help="the consumer name whose position in the "
                    "violations table is kept (default `default`)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    add_spec_path(p)
     p.set_defaults(func=cmd_heal)
 
 
@@ -60,7 +61,7 @@ def cmd_heal(args, out: TextIO, err: TextIO, *, stop: threading.Event | None = N
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.loader import load_with_diagnostics
 
-    spec, diags, sources = load_with_diagnostics(args.spec)
+    spec, diags, sources = load_with_diagnostics(args.spec, args.spec_path)
     if diags:
         err.write(render_all(diags, sources) + "\n")
     if spec is None:
@@ -133,6 +134,7 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
                    "policy's `limit`); exit 1 on a violation")
     p.add_argument("--otlp", metavar="FILE", help="also write the trail as OTLP/JSON spans "
                    "(for `tracelogic monitor`)")
+    add_spec_path(p)
     p.set_defaults(func=cmd_audit)
 
 
@@ -148,7 +150,7 @@ def cmd_audit(args, out: TextIO, err: TextIO) -> int:
         from tracelogic.spec.diagnostics import render_all
         from tracelogic.spec.loader import load_with_diagnostics
 
-        spec, diags, sources = load_with_diagnostics(args.verify)
+        spec, diags, sources = load_with_diagnostics(args.verify, args.spec_path)
         if diags:
             err.write(render_all(diags, sources) + "\n")
         if spec is None:
@@ -170,7 +172,9 @@ def cmd_audit(args, out: TextIO, err: TextIO) -> int:
                           f"{e.event}: {e.outcome}{extra}  ({e.action_id[:12]})\n")
             out.write(f"{len(events)} audit event(s)\n")
         if args.otlp:
-            with open(args.otlp, "w", encoding="utf-8") as f:
+            from tracelogic.private_files import open_private
+
+            with open_private(args.otlp) as f:  # the trail's targets and arguments: private
                 json.dump(request_to_json(spans_to_request(log_spans(log))), f)
                 f.write("\n")
         code = EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from tracelogic.cli import EXIT_INPUT, EXIT_OK, command
+from tracelogic.cli import EXIT_INPUT, EXIT_OK, add_spec_path, command
 
 
 @command("export", "export a model to Promela (spin) or SMV (NuSMV), or draw a model or "
@@ -22,6 +22,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
                           "or a workflow's Petri net")
     fmt.add_argument("--mermaid", dest="fmt", action="store_const", const="mermaid",
                      help="the same picture as a Mermaid flowchart")
+    add_spec_path(p)
     p.set_defaults(func=cmd_export)
 
 
@@ -36,7 +37,7 @@ def cmd_export(args, out: TextIO, err: TextIO) -> int:
                   "(for example shop.spec::breaker)\n")
         return EXIT_INPUT
     try:
-        text = export_command(spec_path, name, args.fmt)
+        text = export_command(spec_path, name, args.fmt, search_path=args.spec_path)
     except SpecErrors as e:
         err.write(f"{e}\n")
         return EXIT_INPUT

@@ -588,7 +588,8 @@ def _find(spec: Spec, name: str) -> ModelT | WorkflowT:
                       else "it declares no model or workflow"))
 
 
-def export_command(spec_path: str, model: str, fmt: str) -> str:
+def export_command(spec_path: str, model: str, fmt: str, *,
+                   search_path: list[str] | tuple[str, ...] = ()) -> str:
     """The text of ``tracelogic export SPEC::MODEL --FMT``.
 
     ``fmt`` is ``promela``, ``smv``, ``dot`` or ``mermaid``; ``model`` names a model
@@ -597,13 +598,14 @@ def export_command(spec_path: str, model: str, fmt: str) -> str:
     Raises :class:`~tracelogic.spec.diagnostics.SpecErrors` for a bad spec, and
     :class:`InputError`/:class:`ExportError` (both ``ValueError``) for a bad name or
     something the format cannot express; the CLI maps these to exit code 2.
+    ``search_path``: directories imports may read (``--spec-path``).
     """
     from tracelogic.spec.loader import load
 
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}", value=fmt,
                          hint=f"choose one of {', '.join(FORMATS)}")
-    spec = load(spec_path)
+    spec = load(spec_path, spec_path=search_path)
     target = _find(spec, model)
     if isinstance(target, WorkflowT):
         if fmt == "dot":

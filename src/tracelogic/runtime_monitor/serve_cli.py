@@ -12,7 +12,7 @@ import signal
 import threading
 from typing import TextIO
 
-from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, command
+from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_spec_path, command
 
 __all__ = ["cmd_serve", "cmd_violations", "parse_since"]
 
@@ -63,6 +63,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--execute", action="store_true",
                    help="let the healing controller act (default: dry-run, plans only)")
     p.add_argument("--controller-config", metavar="FILE", help="healing controller config")
+    add_spec_path(p)
     p.set_defaults(func=cmd_serve)
 
 
@@ -126,11 +127,36 @@ def build_config(args, err: TextIO):
         queue_spans=args.queue_spans, max_request_bytes=max_bytes, token=token,
         tls_cert=args.tls_cert, tls_key=args.tls_key, retention_age_ns=retention,
         retention_rows=args.retention_rows, execute=args.execute,
-        controller_config=args.controller_config)
+        controller_config=args.controller_config, spec_search_path=tuple(args.spec_path))
 
 
 class _Bad(Exception):
     pass
+
+
+def warn_exposed_files(log, config, *, token_file: str | None = None) -> None:
+    """Warn, once at start-up, about files holding secrets or data that group or others
+    may read or write: the token file, the TLS key, the controller config and the store.
+    A store serve creates is private already (private_files.py); an existing file keeps
+    the mode its operator gave it, so say how to fix it rather than change it.
+    """
+    from tracelogic.private_files import exposed
+
+    what = "span data and, with --journal, every acknowledged request" if config.journal \
+        else "span data"
+    files = [("token file", token_file, "the bearer token"),
+             ("TLS key", config.tls_key, "the TLS private key"),
+             ("controller config", config.controller_config,
+              "the healing controller's secrets and endpoints"),
+             ("store", config.store, what)]
+    for kind, path, holds in files:
+        if not path or not exposed(path):
+            continue
+        mode = f"{os.stat(path).st_mode & 0o777:04o}"
+        log.warning(f"the {kind} {path} is readable or writable by group or others (mode "
+                    f"{mode}) and holds {holds}; run `chmod 600 {path}`",
+                    extra={"fields": {"file": path, "kind": kind, "mode": mode,
+                                      "fix": f"chmod 600 {path}"}})
 
 
 def cmd_serve(args, out: TextIO, err: TextIO) -> int:
@@ -144,7 +170,7 @@ def cmd_serve(args, out: TextIO, err: TextIO) -> int:
     config = build_config(args, err)
     if config is None:
         return EXIT_INPUT
-    spec, diags, sources = load_with_diagnostics(args.spec)
+    spec, diags, sources = load_with_diagnostics(args.spec, args.spec_path)
     if diags:
         err.write(render_all(diags, sources) + "\n")
     if spec is None:
@@ -156,6 +182,7 @@ def cmd_serve(args, out: TextIO, err: TextIO) -> int:
     except (TracelogicError, ValueError, OSError) as e:
         err.write(f"tracelogic serve: {e}\n")
         return EXIT_INPUT
+    warn_exposed_files(log, config, token_file=args.token_file)
     for name, addr in (("grpc", config.grpc), ("http", config.http)):
         if addr and not addr.startswith(_LOOPBACK) and not (config.token and config.tls_cert):
             log.warning("listening beyond loopback without both a token and TLS",

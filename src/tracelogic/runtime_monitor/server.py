@@ -72,6 +72,7 @@ class ServeConfig:
     execute: bool = False               # healing: act instead of dry-run
     controller_config: str | None = None  # healing controller TOML (secrets, endpoints)
     max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
+    spec_search_path: tuple[str, ...] = ()  # --spec-path: directories imports may read
 
 
 @dataclass
@@ -250,7 +251,7 @@ class Sidecar:
         import tracelogic
 
         self.config = config
-        self.spec = tracelogic.load(config.spec_path)
+        self.spec = tracelogic.load(config.spec_path, spec_path=config.spec_search_path)
         self.sm = StreamingMonitor(self.spec, properties=config.properties,
                                    lateness_ns=config.lateness_ns, idle_ns=config.idle_ns,
                                    max_open_traces=config.max_open_traces,
@@ -596,7 +597,8 @@ class Sidecar:
         import tracelogic
 
         try:
-            spec = tracelogic.load(self.config.spec_path)
+            spec = tracelogic.load(self.config.spec_path,
+                                   spec_path=self.config.spec_search_path)
             summary = self.sm.reload(spec)
         except (TracelogicError, OSError) as e:
             self.metrics.inc("tracelogic_reloads_total", 1, "failed")

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from tracelogic.private_files import create_private, on_disk, tighten_sqlite_side_files
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -86,11 +88,18 @@ class Store:
         self.clock = clock
         self._local = threading.local()
         self._write = threading.Lock()
+        # The store holds span values and journaled payloads: a new one is private (0600),
+        # and SQLite gives its -wal and -shm files the database's mode (private_files.py).
+        # An existing store keeps its mode; `tracelogic serve` warns when it is exposed.
+        if on_disk(path):
+            create_private(path)
         with self._write:
             conn = self._conn()
             conn.executescript(_SCHEMA)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             conn.commit()
+        if on_disk(path):
+            tighten_sqlite_side_files(path)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

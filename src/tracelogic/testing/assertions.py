@@ -22,28 +22,32 @@ class SpecViolation(AssertionError):
 
 
 @lru_cache(maxsize=64)
-def _load_cached(path: str, mtime: float) -> Spec:
+def _load_cached(path: str, mtime: float, spec_path: tuple[str, ...] = ()) -> Spec:
     from tracelogic.spec.loader import load
 
-    return load(path)
+    return load(path, spec_path=spec_path)
 
 
-def load_spec(spec_or_path: Spec | str, base_dir: str | None = None) -> Spec:
-    """A Spec from a Spec, a path (relative to ``base_dir``, then the working dir) or text."""
+def load_spec(spec_or_path: Spec | str, base_dir: str | None = None,
+              spec_path: Iterable[str] = ()) -> Spec:
+    """A Spec from a Spec, a path (relative to ``base_dir``, then the working dir) or text.
+
+    ``spec_path``: directories imports may read besides the spec's own."""
     if isinstance(spec_or_path, Spec):
         return spec_or_path
     text = str(spec_or_path)
     if "\n" not in text:
         for candidate in ([os.path.join(base_dir, text)] if base_dir else []) + [text]:
             if os.path.isfile(candidate):
-                return _load_cached(os.path.abspath(candidate), os.path.getmtime(candidate))
+                return _load_cached(os.path.abspath(candidate), os.path.getmtime(candidate),
+                                    tuple(os.fspath(d) for d in spec_path))
         if text.endswith(".spec"):
             raise FileNotFoundError(f"spec file {text!r} not found"
                                     + (f" (looked in {base_dir} and the working directory)"
                                        if base_dir else ""))
     from tracelogic.spec.loader import load
 
-    return load(text, filename="<spec>")
+    return load(text, filename="<spec>", spec_path=spec_path)
 
 
 def split_target(target: str) -> tuple[str, list[str] | None]:
@@ -61,14 +65,14 @@ def check_spans(spec: Spec, spans: Iterable[Any], properties: list[str] | None =
 
 def assert_spec(spec_or_path: Spec | str, spans: Iterable[Any],
                 properties: list[str] | None = None, *, base_dir: str | None = None,
-                allow_unknown: bool = False) -> Any:
+                allow_unknown: bool = False, spec_path: Iterable[str] = ()) -> Any:
     """Fail (a :class:`SpecViolation`) unless every property holds on ``spans``.
 
     ``spans`` are OpenTelemetry SDK ``ReadableSpan``s (as the ``otel_spans``
     fixture records them) or tracelogic ``Span``s. Returns the report.
     """
     __tracebackhide__ = True  # pytest: show the test's line, not ours
-    spec = load_spec(spec_or_path, base_dir)
+    spec = load_spec(spec_or_path, base_dir, spec_path)
     report = check_spans(spec, spans, properties)
     failing = [v for v in report.violations if v.prop.severity in ("critical", "error")]
     undecided = [] if allow_unknown else [

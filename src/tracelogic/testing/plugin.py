@@ -4,7 +4,9 @@
   ``otel_spans.satisfy("shop.spec::answered")``;
 - marker ``@pytest.mark.spec("shop.spec", properties=[...])``: after the test
   body passes, its spans must satisfy the spec;
-- option ``--tracelogic-spec PATH`` (repeatable): the same for every test.
+- option ``--tracelogic-spec PATH`` (repeatable): the same for every test;
+- ini option ``tracelogic_spec_path``: directories (relative to the ini file)
+  whose ``.spec`` files a spec's imports may read, besides the spec's own.
 
 Nothing is installed until a test asks for it: a project that only has
 tracelogic installed sees no global tracer provider appear.
@@ -29,6 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "repeatable)")
     group.addoption("--tracelogic-allow-unknown", action="store_true",
                     help="inconclusive verdicts (e.g. traces with missing parents) do not fail")
+    parser.addini("tracelogic_spec_path", type="paths", default=[],
+                  help="directories whose .spec files a spec's imports may read, besides the "
+                  "spec's own (one a line, relative to the ini file)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,6 +49,10 @@ def _recorder(config: pytest.Config) -> SpanRecorder:
         attach(recorder)
         config.stash[_RECORDER_KEY] = recorder
     return recorder
+
+
+def _spec_path(config: pytest.Config) -> tuple[str, ...]:
+    return tuple(str(p) for p in config.getini("tracelogic_spec_path"))
 
 
 def _targets(item: pytest.Item) -> list[tuple[str, list[str] | None]]:
@@ -78,17 +87,20 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Iterator[Any]:
         base = os.path.dirname(str(pyfuncitem.path))
         allow = pyfuncitem.config.getoption("tracelogic_allow_unknown")
         for path, props in targets:
-            assert_spec(path, spans, props, base_dir=base, allow_unknown=allow)
+            assert_spec(path, spans, props, base_dir=base, allow_unknown=allow,
+                        spec_path=_spec_path(pyfuncitem.config))
     return result
 
 
 class RecordedSpans:
     """What ``otel_spans`` gives a test: its spans, and assertions over them."""
 
-    def __init__(self, recorder: SpanRecorder, base_dir: str, allow_unknown: bool):
+    def __init__(self, recorder: SpanRecorder, base_dir: str, allow_unknown: bool,
+                 spec_path: tuple[str, ...] = ()):
         self._recorder = recorder
         self._base_dir = base_dir
         self._allow_unknown = allow_unknown
+        self._spec_path = spec_path
 
     @property
     def spans(self) -> list:
@@ -110,7 +122,7 @@ class RecordedSpans:
         path, props = split_target(target)
         return assert_spec(path, self.spans, props, base_dir=self._base_dir,
                            allow_unknown=self._allow_unknown if allow_unknown is None
-                           else allow_unknown)
+                           else allow_unknown, spec_path=self._spec_path)
 
     def __iter__(self):
         return iter(self.spans)
@@ -128,5 +140,6 @@ def otel_spans(request: pytest.FixtureRequest) -> Iterator[RecordedSpans]:
     recorder = _recorder(request.config)
     recorder.clear()
     yield RecordedSpans(recorder, os.path.dirname(str(request.path)),
-                        request.config.getoption("tracelogic_allow_unknown"))
+                        request.config.getoption("tracelogic_allow_unknown"),
+                        _spec_path(request.config))
     recorder.clear()
