@@ -239,6 +239,14 @@ class HttpReceiver:
         self._conns: set[_Conn] = set()
         self._inflight = 0
         self._thread: threading.Thread | None = None
+        m = sidecar.metrics
+        m.gauge("tracelogic_http_connections", "open OTLP/HTTP connections",
+                fn=lambda: [((), len(self._conns))])
+        m.gauge("tracelogic_http_requests_in_flight", "OTLP/HTTP requests holding a request "
+                "slot (reading their body or being processed)", fn=lambda: [((), self._inflight)])
+        m.counter("tracelogic_http_connections_closed_total", "OTLP/HTTP connections closed "
+                  "by the receiver: idle past --keepalive-timeout, or the longest idle one "
+                  "closed to make room at --max-http-connections", ("reason",))
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -281,6 +289,10 @@ class HttpReceiver:
                 await asyncio.sleep(0.02)
             for c in list(self._conns):
                 c.abort()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         try:
             asyncio.run_coroutine_threadsafe(finish(), self._loop).result(grace_s + 5)
         except Exception:  # a loop that is already gone has nothing left to close
@@ -318,6 +330,7 @@ class HttpReceiver:
         if not idle:
             return False
         min(idle, key=lambda c: c.idle_since).abort()
+        self.sidecar.metrics.inc("tracelogic_http_connections_closed_total", 1, "evicted")
         return True
 
     async def _read(self, conn: _Conn, until: float) -> bytes:
@@ -348,8 +361,9 @@ class HttpReceiver:
             if ev is h11.NEED_DATA:
                 data = await self._read(conn, conn.idle_since + self.keepalive_timeout)
                 h.receive_data(data)
-        except _Timeout:
-            return False  # idle keep-alive connection: close quietly (RFC 9112 §9.8)
+        except _Timeout:  # idle keep-alive connection: close quietly (RFC 9112 §9.8)
+            self.sidecar.metrics.inc("tracelogic_http_connections_closed_total", 1, "idle")
+            return False
         except h11.RemoteProtocolError as e:
             return await self._protocol_error(conn, e)
         conn.idle_since = None
