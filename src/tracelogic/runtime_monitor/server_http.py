@@ -188,10 +188,6 @@ class _Timeout(Exception):
     pass
 
 
-class _Closed(Exception):
-    pass
-
-
 class _Conn:
     """One client connection: its h11 state machine, streams and idleness."""
 
@@ -313,7 +309,7 @@ class HttpReceiver:
         try:
             while not conn.closing and await self._one_request(conn):
                 conn.h.start_next_cycle()
-        except (_Closed, ConnectionError, OSError, ssl.SSLError, asyncio.CancelledError):
+        except (ConnectionError, OSError, ssl.SSLError, asyncio.CancelledError):
             pass
         except Exception as e:  # a bug here must cost one connection, never the loop
             log.exception("HTTP connection failed", extra={"fields": {"error": repr(e)}})
@@ -386,8 +382,9 @@ class HttpReceiver:
     async def _protocol_error(self, conn: _Conn, e: h11.RemoteProtocolError) -> bool:
         code = 431 if e.error_status_hint == 431 else 400
         what = ("request head over 64 KiB" if code == 431 else f"malformed HTTP request: {e}")
-        await self._safe_reply(conn, _text(code, what + "\n", close=True), "other", "invalid")
-        return False
+        # linger like an early answer: a client still sending must get to read the 400
+        return await self._early(conn, _text(code, what + "\n", close=True), "other",
+                                 "invalid", self._loop.time() + self.request_timeout)
 
     async def _route(self, conn: _Conn, req: h11.Request, deadline: float) -> bool:
         sc = self.sidecar
@@ -399,7 +396,7 @@ class HttpReceiver:
         if path in _PROBES:
             if method != b"GET":
                 return await self._early(conn, _text(405, f"{path} takes GET\n",
-                                         [("Allow", "GET")], close=True), "other",
+                                         [("Allow", "GET")], close=True), "probe",
                                          "method_not_allowed", deadline)
             if not await self._drain(conn, deadline, _PROBE_BODY):
                 return False
@@ -483,10 +480,9 @@ class HttpReceiver:
                     fmt, close=True), signal, "timeout")
                 return False
             except h11.RemoteProtocolError as e:
-                await self._safe_reply(conn, _status_reply(
+                return await self._early(conn, _status_reply(
                     400, 3, f"malformed request body framing: {e}", fmt, close=True),
-                    signal, "invalid")
-                return False
+                    signal, "invalid", self._loop.time() + _LINGER_S)
             try:
                 reply = await self._loop.run_in_executor(
                     self._workers, _export, sc, signal, fmt, encoding, bytes(body))
