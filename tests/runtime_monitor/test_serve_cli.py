@@ -92,6 +92,10 @@ def test_bad_store_and_bad_since_exit_2(tmp_path, store):
     (["--max-request-bytes", "lots"], "--max-request-bytes"),
     (["--controller-config", "missing.toml"], "no such file"),
     (["--token-file", "/nonexistent/token"], "--token-file"),
+    (["--request-timeout", "0s"], "--request-timeout must be longer than 0s"),
+    (["--request-timeout", "soon"], "--request-timeout"),
+    (["--keepalive-timeout", "0s"], "--keepalive-timeout must be longer than 0s"),
+    (["--max-http-connections", "0"], "--max-http-connections must be at least 1"),
 ])
 def test_serve_refuses_bad_arguments_with_exit_2(tmp_path, args, needle):
     spec = write_spec(tmp_path)

@@ -131,6 +131,8 @@ class CountingSession(requests.Session):
         r = super().request(method, url, *a, data=data, **kw)
         with self.lock:
             self.counts[r.status_code] = self.counts.get(r.status_code, 0) + n
+            self.counts[("requests", r.status_code)] = \
+                self.counts.get(("requests", r.status_code), 0) + 1
         return r
 
 
@@ -156,7 +158,7 @@ def test_overload_gets_429_and_every_span_is_accounted_for(tmp_path):
     processed = metric(text, "tracelogic_spans_processed_total")
     refused = metric(text, "tracelogic_spans_refused_total", reason="queue_full")
     assert attempts.get(429, 0) > 0, "the load did not overload the queue"
-    assert set(attempts) <= {200, 429}
+    assert set(attempts) <= {200, 429, ("requests", 200), ("requests", 429)}
     # at the exporter: every attempt was either processed or refused and counted
     assert attempts[200] == processed
     assert attempts[429] == refused
@@ -164,6 +166,14 @@ def test_overload_gets_429_and_every_span_is_accounted_for(tmp_path):
     # per export call: what the exporter reports as sent is what was processed
     assert results["ok"] == processed
     assert results["ok"] + results["failed"] == sum(map(len, ts))
+    # at the server: received = processed + refused, in spans and in requests
+    assert metric(text, "tracelogic_spans_received_total") == processed + refused
+    assert metric(text, "tracelogic_requests_total", signal="traces", outcome="ok") == \
+        attempts[("requests", 200)]
+    assert metric(text, "tracelogic_requests_total", signal="traces", outcome="busy") == \
+        attempts[("requests", 429)]
+    assert metric(text, "tracelogic_requests_total", signal="traces") == \
+        attempts[("requests", 200)] + attempts[("requests", 429)]
     sp.terminate()
 
 

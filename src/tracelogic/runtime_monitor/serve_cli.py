@@ -51,6 +51,14 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    "RESOURCE_EXHAUSTED (default 50000)")
     p.add_argument("--max-request-bytes", default="4Mi", metavar="SIZE",
                    help="largest request body, also after decompression (default 4Mi)")
+    p.add_argument("--max-http-connections", type=int, default=1024, metavar="N",
+                   help="open OTLP/HTTP connections; at the limit the longest idle one is "
+                   "closed to make room (default 1024)")
+    p.add_argument("--request-timeout", default="30s", metavar="DURATION",
+                   help="an HTTP request's head and body must arrive within this, counted "
+                   "from its first byte; slower ones get 408 (default 30s)")
+    p.add_argument("--keepalive-timeout", default="60s", metavar="DURATION",
+                   help="close an idle HTTP keep-alive connection after this (default 60s)")
     p.add_argument("--token-file", metavar="FILE", help="require `Authorization: Bearer "
                    "<token>` with the token in FILE (or set TRACELOGIC_TOKEN)")
     p.add_argument("--tls-cert", metavar="PEM", help="serve both receivers over TLS")
@@ -84,6 +92,12 @@ def build_config(args, err: TextIO):
         lateness = dur("lateness", args.lateness)
         idle = dur("idle", args.idle)
         retention = dur("retention", args.retention)
+        request_timeout = dur("request-timeout", args.request_timeout)
+        keepalive_timeout = dur("keepalive-timeout", args.keepalive_timeout)
+        for name, v in (("request-timeout", request_timeout),
+                        ("keepalive-timeout", keepalive_timeout)):
+            if v <= 0:
+                raise _Bad(f"--{name} must be longer than 0s")
         try:
             max_bytes = parse_bytes(args.max_request_bytes)
         except ValueError:
@@ -91,7 +105,8 @@ def build_config(args, err: TextIO):
                        f"{args.max_request_bytes!r}") from None
         if bool(args.tls_cert) != bool(args.tls_key):
             raise _Bad("--tls-cert and --tls-key go together")
-        for name in ("max_open_traces", "max_instances", "queue_spans"):
+        for name in ("max_open_traces", "max_instances", "queue_spans",
+                     "max_http_connections"):
             if getattr(args, name) < 1:
                 raise _Bad(f"--{name.replace('_', '-')} must be at least 1")
         token = os.environ.get("TRACELOGIC_TOKEN") or None
@@ -127,6 +142,8 @@ def build_config(args, err: TextIO):
         queue_spans=args.queue_spans, max_request_bytes=max_bytes, token=token,
         tls_cert=args.tls_cert, tls_key=args.tls_key, retention_age_ns=retention,
         retention_rows=args.retention_rows, execute=args.execute,
+        max_http_connections=args.max_http_connections,
+        request_timeout_s=request_timeout / 1e9, keepalive_timeout_s=keepalive_timeout / 1e9,
         controller_config=args.controller_config, spec_search_path=tuple(args.spec_path))
 
 

@@ -66,7 +66,10 @@ class ServeConfig:
     retention_interval_s: float = 10.0
     retry_after_s: int = 1
     poll_interval_s: float = 0.05
-    max_connections: int = 256
+    max_connections: int = 256  # concurrent requests (HTTP request slots, gRPC calls)
+    max_http_connections: int = 1024  # open HTTP connections; the longest idle yields first
+    request_timeout_s: float = 30.0  # an HTTP request's head and body, from its first byte
+    keepalive_timeout_s: float = 60.0  # an idle HTTP keep-alive connection is closed after
     grpc_workers: int = 16
     decide_chunk: int = 50  # completed traces decided between two commits
     execute: bool = False               # healing: act instead of dry-run
@@ -277,7 +280,10 @@ class Sidecar:
     def _registry(self) -> Registry:
         r = Registry()
         r.counter("tracelogic_requests_total", "OTLP export requests by signal, transport and "
-                  "outcome (ok, invalid, oversize, busy, unavailable, unauthenticated)",
+                  "outcome (ok, invalid, oversize, busy, unavailable, unauthenticated, "
+                  "unsupported_media_type, length_required, timeout, not_found, "
+                  "method_not_allowed, too_many_connections, error); HTTP requests that are "
+                  "not exports count as signal probe (the probes) or other",
                   ("signal", "transport", "outcome"))
         r.counter("tracelogic_spans_received_total", "spans in requests that were decoded")
         r.counter("tracelogic_spans_decoded_total", "spans decoded into the span model")

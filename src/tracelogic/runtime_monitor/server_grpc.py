@@ -16,7 +16,6 @@ gzip request compression is handled by grpc.
 """
 from __future__ import annotations
 
-import hmac
 import logging
 from concurrent import futures
 from typing import Any
@@ -28,6 +27,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from tracelogic.runtime_monitor.server_auth import bearer_matches
 from tracelogic.runtime_monitor.server_http import parse_hostport
 
 __all__ = ["GrpcReceiver", "TRACE_METHOD", "METRICS_METHOD"]
@@ -112,9 +112,8 @@ class GrpcReceiver:
         sc = self.sidecar
         cfg = sc.config
         if cfg.token:
-            md = dict(context.invocation_metadata())
-            got = md.get("authorization", "")
-            if not hmac.compare_digest(str(got).encode(), f"Bearer {cfg.token}".encode()):
+            got = [v for k, v in context.invocation_metadata() if k == "authorization"]
+            if len(got) != 1 or not bearer_matches(got[0], cfg.token):
                 sc.refused(signal, "grpc", "unauthenticated")
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         if len(data) > cfg.max_request_bytes:
