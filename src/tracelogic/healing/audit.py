@@ -49,7 +49,9 @@ CREATE TABLE IF NOT EXISTS heal_actions (
     approval_ns INTEGER,
     approval_reason TEXT,
     verify_deadline_ns INTEGER,
-    verification TEXT                 -- NULL | pending | recovered | failed
+    verification TEXT,                -- NULL | pending | recovered | failed
+    verify_from_ns INTEGER,           -- when the verification window opened (action finished)
+    escalated_ns INTEGER              -- set once, in the transaction that decides to escalate
 );
 CREATE INDEX IF NOT EXISTS heal_actions_limit ON heal_actions (policy, dry_run, acted_ns);
 CREATE INDEX IF NOT EXISTS heal_actions_cooldown ON heal_actions (policy, target, dry_run, acted_ns);
@@ -107,6 +109,7 @@ class AuditLog:
         self.lock = threading.RLock()
         conn = self.conn()
         conn.executescript(_SCHEMA)
+        _migrate(conn)
 
     def conn(self) -> sqlite3.Connection:
         c = getattr(self._local, "conn", None)
@@ -248,6 +251,17 @@ class _Txn:
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self.log.lock.release()
+
+
+# Columns added after the first release: a store written by an older controller gains them.
+_ADDED_COLUMNS = (("verify_from_ns", "INTEGER"), ("escalated_ns", "INTEGER"))
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    have = {r[1] for r in conn.execute("PRAGMA table_info(heal_actions)")}
+    for name, sql_type in _ADDED_COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE heal_actions ADD COLUMN {name} {sql_type}")
 
 
 def _row(r: sqlite3.Row) -> dict:

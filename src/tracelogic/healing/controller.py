@@ -199,7 +199,7 @@ class Controller:
         service = service if isinstance(service, str) else ""
         effect = type(action).effect if action is not None else None
         direction = effect.direction(args) if effect is not None and not skip else None
-        escalations = []
+        escalations: list[dict] = []
         with self.log.transaction() as conn:
             existing = self.log.action(aid, conn)
             if existing is not None:
@@ -210,67 +210,79 @@ class Controller:
                 d.target, d.outcome = existing["target"], "duplicate"
                 d.reason = f"already decided: {existing['state']}"
                 return d
-            if not skip and not self.dry_run:
-                escalations = self._failed_verifications(conn, heal.name, target, now, aid)
+            if not self.dry_run:
+                # before the guards: a failed verification escalates whatever they decide
+                escalations = self._failed_verifications(conn, heal.name, target, v, now, aid)
+            values = (now, heal.name, heal.action, target, service, vid,
+                      json.dumps(v, sort_keys=True, default=str),
+                      json.dumps(args, sort_keys=True, default=str),
+                      json.dumps(plan, sort_keys=True, default=str), risk, int(needs),
+                      int(self.dry_run), "planned", effect.resource if effect else None,
+                      direction)
             conn.execute(
-                "INSERT INTO heal_actions (id, created_ns, updated_ns, policy, action, target,"
-                " service, violation_id, violation, args, plan, risk, needs_approval, dry_run,"
-                " state, resource, direction) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (aid, now, now, heal.name, heal.action, target, service, vid,
-                 json.dumps(v, sort_keys=True, default=str),
-                 json.dumps(args, sort_keys=True, default=str),
-                 json.dumps(plan, sort_keys=True, default=str), risk, int(needs),
-                 int(self.dry_run), "planned", effect.resource if effect else None, direction))
+                "INSERT INTO heal_actions (created_ns, updated_ns, policy, action, target,"
+                " service, violation_id, violation, args, plan, risk, needs_approval,"
+                " dry_run, state, resource, direction, id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (now, *values, aid))
             rec = dict(action_id=aid, policy=heal.name, action=heal.action, target=target,
                        dry_run=self.dry_run, time_ns=now)
-            self.log.record(conn, event="plan", outcome="matched",
-                            detail={"violation": _brief(v), "violation_id": vid,
-                                    "args": args, "plan": plan, "risk": risk,
-                                    "needs_approval": needs, "service": service}, **rec)
-            if skip:
-                self._set(conn, aid, now, state="skipped", reason=skip)
-                self.log.record(conn, event="skip", outcome="skipped", detail={"reason": skip},
-                                **rec)
-                d.outcome, d.reason = "skipped", skip
-                return d
-            blocked = self._guards(conn, heal, target, service, now, effect, direction, tick)
-            if blocked is not None:
-                guard, reason = blocked
-                self._set(conn, aid, now, state="blocked", reason=f"{guard}: {reason}")
-                self.log.record(conn, event="guard", outcome=guard, detail={"reason": reason},
-                                **rec)
-                d.outcome, d.reason = "blocked", f"{guard}: {reason}"
-                d.detail = {"guard": guard}
-                return d
-            if needs:
-                expires = now + self.config.approval_timeout_ns
-                self._set(conn, aid, now, state="pending_approval",
-                          approval_expires_ns=expires)
-                self.log.record(conn, event="approval_requested", outcome="pending",
-                                detail={"risk": risk, "expires_unix_nano": expires}, **rec)
-                d.outcome, d.reason = "pending_approval", f"risk {risk} needs approval"
-                d.detail = {"expires_unix_nano": expires}
-                return d
-            if effect is not None:
-                tick.append((effect.resource, target, direction, heal.name))
-            if self.dry_run:
-                self._set(conn, aid, now, state="dry_run", acted_ns=now)
-                self.log.record(conn, event="dry_run", outcome="planned",
-                                detail={"plan": plan}, **rec)
-                d.outcome, d.detail = "dry_run", {"plan": plan}
-                return d
-            if not self._claim_slot():
-                self._set(conn, aid, now, state="blocked", reason="concurrency")
-                self.log.record(conn, event="guard", outcome="concurrency",
-                                detail={"reason": f"{self.config.concurrency} action(s) already "
-                                        "running"}, **rec)
-                d.outcome, d.reason = "blocked", "concurrency"
-                return d
-            self._set(conn, aid, now, state="running", acted_ns=now)
+            detail = {"violation": _brief(v), "violation_id": vid, "args": args, "plan": plan,
+                      "risk": risk, "needs_approval": needs, "service": service}
+            self.log.record(conn, event="plan", outcome="matched", detail=detail, **rec)
+            run = self._plan(conn, heal, aid, target, service, now, effect, direction, tick,
+                             skip, needs, risk, plan, rec, d)
         for row in escalations:
-            self._escalate(row, "the property was violated again on the same target within "
-                           "the verification window")
+            self._escalate(row, row["_why"], cause="verification_failed",
+                           follow_up={"action_id": aid, "outcome": "running" if run
+                                      else d.outcome, "reason": d.reason})
+        if not run:
+            return d
         return self._run(pol.action, heal, aid, target, args, v, now, d)
+
+    def _plan(self, conn, heal: HealT, aid: str, target: str, service: str, now: int, effect,
+              direction: int | None, tick: list, skip: str, needs: bool, risk: float,
+              plan: dict, rec: dict, d: Decision) -> bool:
+        """Skip, guards, approval, dry-run, concurrency: fills ``d``; True when it runs now."""
+        if skip:
+            self._set(conn, aid, now, state="skipped", reason=skip)
+            self.log.record(conn, event="skip", outcome="skipped", detail={"reason": skip},
+                            **rec)
+            d.outcome, d.reason = "skipped", skip
+            return False
+        blocked = self._guards(conn, heal, target, service, now, effect, direction, tick)
+        if blocked is not None:
+            guard, reason = blocked
+            self._set(conn, aid, now, state="blocked", reason=f"{guard}: {reason}")
+            self.log.record(conn, event="guard", outcome=guard, detail={"reason": reason},
+                            **rec)
+            d.outcome, d.reason = "blocked", f"{guard}: {reason}"
+            d.detail = {"guard": guard}
+            return False
+        if needs:
+            expires = now + self.config.approval_timeout_ns
+            self._set(conn, aid, now, state="pending_approval", approval_expires_ns=expires)
+            self.log.record(conn, event="approval_requested", outcome="pending",
+                            detail={"risk": risk, "expires_unix_nano": expires}, **rec)
+            d.outcome, d.reason = "pending_approval", f"risk {risk} needs approval"
+            d.detail = {"expires_unix_nano": expires}
+            return False
+        if effect is not None:
+            tick.append((effect.resource, target, direction, heal.name))
+        if self.dry_run:
+            self._set(conn, aid, now, state="dry_run", acted_ns=now)
+            self.log.record(conn, event="dry_run", outcome="planned", detail={"plan": plan},
+                            **rec)
+            d.outcome, d.detail = "dry_run", {"plan": plan}
+            return False
+        if not self._claim_slot():
+            self._set(conn, aid, now, state="blocked", reason="concurrency")
+            self.log.record(conn, event="guard", outcome="concurrency",
+                            detail={"reason": f"{self.config.concurrency} action(s) already "
+                                    "running"}, **rec)
+            d.outcome, d.reason = "blocked", "concurrency"
+            return False
+        self._set(conn, aid, now, state="running", acted_ns=now)
+        return True
 
     def _guards(self, conn, heal: HealT, target: str, service: str, now: int, effect,
                 direction: int | None, tick: list, exclude: str = "") -> tuple[str, str] | None:
@@ -312,19 +324,47 @@ class Controller:
                                         "direction in this tick")
         return None
 
-    def _failed_verifications(self, conn, policy: str, target: str, now: int,
+    def _failed_verifications(self, conn, policy: str, target: str, v: dict, now: int,
                               aid: str) -> list[dict]:
-        rows = [dict(r) for r in conn.execute(
-            "SELECT * FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = 0 AND "
-            "verification = 'pending' AND verify_deadline_ns > ? AND id != ?",
-            (policy, target, now, aid))]
+        """Actions on ``target`` whose verification this violation fails, claimed for
+        escalation in the caller's transaction (so each escalates exactly once).
+
+        The violation's own time (its latest witness event) is compared with the window
+        ``[finished, finished + verify_window)``: a late trace or a batch from before the
+        action does not fail it, and a late violation from inside a window already closed as
+        ``recovered`` does. Without event times, the time it is processed is used.
+        """
+        t = violation_time(v)
+        if t is None:
+            rows = [dict(r) for r in conn.execute(
+                "SELECT * FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = 0 AND "
+                "verification = 'pending' AND verify_deadline_ns > ? AND id != ? AND "
+                "escalated_ns IS NULL", (policy, target, now, aid))]
+            when = now
+        else:
+            rows = [dict(r) for r in conn.execute(
+                "SELECT * FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = 0 AND "
+                "verification IN ('pending', 'recovered') AND "
+                "COALESCE(verify_from_ns, acted_ns) <= ? AND ? < verify_deadline_ns AND "
+                "id != ? AND escalated_ns IS NULL", (policy, target, t, t, aid))]
+            when = t
         for row in rows:
-            conn.execute("UPDATE heal_actions SET verification = 'failed', updated_ns = ? "
-                         "WHERE id = ?", (now, row["id"]))
+            opened = row["verify_from_ns"] if row["verify_from_ns"] is not None \
+                else row["acted_ns"]
+            window = row["verify_deadline_ns"] - opened
+            late = row["verification"] == "recovered"
+            why = (f"`{v.get('property')}` was violated again on {target} "
+                   f"{approx_duration(max(when - opened, 0))} after the action finished, within "
+                   f"its {format_duration(window)} verification window"
+                   + ("; the violation arrived late, after the window had been closed as "
+                      "recovered" if late else ""))
+            conn.execute("UPDATE heal_actions SET verification = 'failed', escalated_ns = ?, "
+                         "updated_ns = ? WHERE id = ?", (now, now, row["id"]))
             self.log.record(conn, action_id=row["id"], policy=policy, action=row["action"],
                             target=target, event="verify", outcome="failed", dry_run=False,
-                            detail={"reason": "violated again within the verification window",
-                                    "by_action": aid}, time_ns=now)
+                            detail={"reason": why, "by_action": aid,
+                                    "violation_time_unix_nano": t, "late": late}, time_ns=now)
+            row["_why"] = "verification failed: " + why
         return rows
 
     def _set(self, conn, aid: str, now: int, **cols: Any) -> None:
@@ -362,10 +402,11 @@ class Controller:
             if error is None:
                 self._set(conn, aid, now, state="executed",
                           result=json.dumps(payload, sort_keys=True, default=str),
+                          verify_from_ns=now,
                           verify_deadline_ns=now + self.config.verify_window(heal.name),
                           verification="pending")
             else:
-                self._set(conn, aid, now, state="failed", reason=error,
+                self._set(conn, aid, now, state="failed", reason=error, escalated_ns=now,
                           result=json.dumps(payload, sort_keys=True, default=str))
             self.log.record(conn, action_id=aid, policy=heal.name, action=heal.action,
                             target=target, event="execute",
@@ -378,12 +419,24 @@ class Controller:
         if error is not None:
             row = self.log.action(aid)
             if row is not None:
-                self._escalate(row, f"the action failed: {error}")
+                self._escalate(row, f"the action failed: {error}", cause="action_failed")
         return d
 
-    def _escalate(self, row: dict, reason: str) -> None:
+    def _escalate(self, row: dict, reason: str, *, cause: str,
+                  follow_up: dict | None = None) -> None:
+        """Tell a human: a log line, an ``escalate`` audit event and the escalation webhook.
+
+        Callers claim the row (``escalated_ns``) in the transaction that decided to
+        escalate, so each cause escalates once, whatever the guards said.
+        """
+        if follow_up is not None:
+            what = follow_up["outcome"] + (f" ({follow_up['reason']})" if follow_up["reason"]
+                                           else "")
+            reason += f"; the follow-up action was {what}"
         log.warning("heal escalation: policy %s on %s: %s", row["policy"], row["target"], reason)
-        detail: dict = {"reason": reason}
+        detail: dict = {"reason": reason, "cause": cause}
+        if follow_up is not None:
+            detail["follow_up"] = follow_up
         outcome = "logged"
         name = self.config.escalation_webhook
         if name is not None and not self.dry_run:
@@ -391,7 +444,7 @@ class Controller:
 
             body = json.dumps({"escalation": True, "policy": row["policy"],
                                "action": row["action"], "action_id": row["id"],
-                               "target": row["target"], "reason": reason},
+                               "target": row["target"], "reason": reason, "cause": cause},
                               sort_keys=True).encode()
             try:
                 res = post_json(self.config.webhook(name), body, row["id"] + "-escalation")
@@ -464,14 +517,15 @@ class Controller:
                 self.log.record(conn, event="guard", outcome=blocked[0],
                                 detail={"reason": blocked[1], "after_approval": True}, **rec)
                 d.outcome, d.reason = "blocked", f"{blocked[0]}: {blocked[1]}"
-                return d
-            if self.dry_run:
+            elif self.dry_run:
                 self._set(conn, row["id"], now, state="dry_run", acted_ns=now)
                 self.log.record(conn, event="dry_run", outcome="planned",
                                 detail={"plan": row["plan"]}, **rec)
                 d.outcome = "dry_run"
-                return d
-            self._set(conn, row["id"], now, state="running", acted_ns=now)
+            else:
+                self._set(conn, row["id"], now, state="running", acted_ns=now)
+        if d.outcome:
+            return d
         return self._run(pol.action, heal, row["id"], row["target"], row["args"],
                          row["violation"], now, d)
 
@@ -508,6 +562,16 @@ class Controller:
         return ApprovalServer(self.log, self.config.approval_token,
                               host=host or listen[0],
                               port=listen[1] if port is None else port).start()
+
+
+def violation_time(v: dict) -> int | None:
+    """When a violation happened: its latest witness event, else its window's end (unix ns)."""
+    times = [e.get("time_unix_nano") for e in v.get("events") or [] if isinstance(e, dict)]
+    times = [t for t in times if isinstance(t, int) and not isinstance(t, bool)]
+    if times:
+        return max(times)
+    end = (v.get("window") or {}).get("end_unix_nano")
+    return end if isinstance(end, int) and not isinstance(end, bool) else None
 
 
 def _normalise(violation: Any, witness: Any) -> tuple[dict, Any]:
