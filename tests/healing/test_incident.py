@@ -199,3 +199,101 @@ heal trip on violated broken do circuit_breaker(name: "db") risk 0.8 approve whe
     clock.advance(10**9)
     assert [x.outcome for x in ctl2.run_pending()] == ["executed"]
     assert _violated(ctl2) == set()
+
+
+# ---------------------------------------------------------------- item 4: approvals
+
+RISKY = """
+property broken: G (status != error)
+
+heal fix
+  on violated broken
+  do command(argv: ["{prog}", "{out}", "--", service], target: service)
+  risk 0.9
+  approve when risk > 0.5
+  cooldown 1m
+  limit 2 per 1h
+"""
+
+
+def approvals(site) -> list[dict]:
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["approve", "--store", site.db, "--format", "json"], out, err) == 0, err
+    return json.loads(out.getvalue())
+
+
+def test_a_dry_run_never_creates_an_approval_request(tmp_path, recorder):
+    site = Site(tmp_path, recorder, RISKY)
+    site.violate()
+    code, out, err = site.heal(execute=False)
+    assert code == 0, err
+    assert "[dry-run] fix command checkout: dry_run — risk 0.9 needs approval" in out
+    assert approvals(site) == []                                  # nobody is asked
+    [row] = AuditLog(site.db).actions()
+    assert (row["state"], row["dry_run"], row["needs_approval"]) == ("dry_run", True, True)
+    assert [(e.event, e.outcome) for e in site.events()] == [("plan", "matched"),
+                                                             ("dry_run", "needs_approval")]
+    # the same violation in execute mode does ask
+    assert site.heal("--name", "live")[0] == 0
+    assert [(a["state"], a["dry_run"]) for a in approvals(site)] == [("pending_approval", False)]
+    assert site.ran() == []
+
+
+def test_approval_requests_do_not_pile_up_beyond_cooldown_and_limit(tmp_path, recorder):
+    site = Site(tmp_path, recorder, RISKY)
+    for _ in range(4):
+        site.violate(service="checkout")
+    code, out, err = site.heal()
+    assert code == 0, err
+    pending = approvals(site)
+    assert [a["target"] for a in pending] == ["checkout"]         # one request, not four
+    blocked = [line for line in out.splitlines() if ": blocked — " in line]
+    assert len(blocked) == 3 and all("cooldown:" in line for line in blocked)
+    # other targets: the open request counts toward `limit 2 per 1h`
+    for service in ("search", "cart"):
+        site.violate(service=service)
+    code, out, err = site.heal()
+    assert sorted(a["target"] for a in approvals(site)) == ["checkout", "search"]
+    assert "cart: blocked — limit: 2 action(s) in the last 1h" in out
+    # approving runs exactly the approved one
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["approve", "--store", site.db, pending[0]["id"][:12], "--by", "sre"],
+                   out, err) == 0, err.getvalue()
+    code, out, err = site.heal()
+    assert code == 0 and site.ran() == [["--", "checkout"]]
+    assert site.std_healing()["approved_before_high_risk"] == 0
+
+
+PER_KEY = """
+property broken: G (status != error)
+
+heal fix
+  on violated broken
+  do command(argv: ["{prog}", "{out}", "--", key], target: key)
+  risk 0.9
+  approve when risk > 0.5
+  limit 10 per 1h
+"""
+
+
+def test_an_approved_action_that_a_guard_stops_is_escalated(tmp_path, recorder, caplog):
+    site = Site(tmp_path, recorder, PER_KEY, config='[blast_radius]\nmax_share = 0.5\n'
+                'window = "1h"\ntargets = { checkout = 2 }\n')
+    first, second = site.violate(), site.violate()
+    assert site.heal()[0] == 0
+    ids = {a["target"]: a["id"] for a in approvals(site)}
+    assert set(ids) == {first.trace_id, second.trace_id}
+    for target in (first.trace_id, second.trace_id):   # a human approves both
+        assert cli.run(["approve", "--store", site.db, ids[target], "--by", "sre"],
+                       io.StringIO(), io.StringIO()) == 0
+    with caplog.at_level(logging.WARNING, logger="tracelogic.healing"):
+        code, out, err = site.heal()
+    assert code == 0, err
+    # one runs; the other would touch a second of checkout's 2 targets (> max_share 0.5)
+    assert site.ran() == [["--", first.trace_id]]
+    assert f"{second.trace_id}: blocked — blast_radius:" in out
+    [esc] = site.events("escalate")
+    assert esc.action_id == ids[second.trace_id] and esc.detail["cause"] == "approved_but_blocked"
+    assert esc.detail["reason"].startswith("approved by sre, but not executed: blast_radius:")
+    assert any("approved by sre" in r.getMessage() for r in caplog.records)
+    assert AuditLog(site.db).action(ids[second.trace_id])["state"] == "blocked"

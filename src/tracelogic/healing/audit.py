@@ -179,7 +179,9 @@ class AuditLog:
         return [_row(r) for r in self.conn().execute(sql + " ORDER BY created_ns, id", args)]
 
     def pending_approvals(self) -> list[dict]:
-        return self.actions(state="pending_approval")
+        """Requests waiting for a human. A dry-run never asks (a store written by an older
+        controller may hold dry-run requests: they are not listed and cannot be approved)."""
+        return [r for r in self.actions(state="pending_approval") if not r["dry_run"]]
 
     # ------------------------------------------------------------ cursor
     def cursor(self, name: str) -> int:
@@ -203,6 +205,8 @@ class AuditLog:
                 return False, "unknown"
             if row["state"] != "pending_approval":
                 return False, row["state"]
+            if row["dry_run"]:
+                return False, "dry_run"
             if row["approval_expires_ns"] is not None and now >= row["approval_expires_ns"]:
                 self._expire(conn, row, now)
                 return False, "expired"

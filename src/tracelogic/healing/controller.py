@@ -250,6 +250,8 @@ class Controller:
             d.outcome, d.reason = "skipped", skip
             return False
         blocked = self._guards(conn, heal, target, service, now, effect, direction, tick)
+        if blocked is None and needs:
+            blocked = self._pending_request(conn, heal, target, now, aid)
         if blocked is not None:
             guard, reason = blocked
             self._set(conn, aid, now, state="blocked", reason=f"{guard}: {reason}")
@@ -257,6 +259,17 @@ class Controller:
                             **rec)
             d.outcome, d.reason = "blocked", f"{guard}: {reason}"
             d.detail = {"guard": guard}
+            return False
+        if needs and self.dry_run:
+            # a dry-run never asks a human: it records that the action would wait for one
+            self._set(conn, aid, now, state="dry_run")
+            self.log.record(conn, event="dry_run", outcome="needs_approval",
+                            detail={"plan": plan, "risk": risk,
+                                    "reason": f"risk {risk} needs approval; in execute mode "
+                                    "the action would wait for it"}, **rec)
+            d.outcome, d.reason = "dry_run", f"risk {risk} needs approval (not requested in " \
+                                             "dry-run)"
+            d.detail = {"plan": plan, "needs_approval": True}
             return False
         if needs:
             expires = now + self.config.approval_timeout_ns
@@ -284,22 +297,33 @@ class Controller:
         self._set(conn, aid, now, state="running", acted_ns=now)
         return True
 
+    # An approval request reserves its target: it counts for the cooldown (from when it was
+    # made, also once decided) and the limit (while it may still run), so requests cannot pile
+    # up; in dry-run, a plan that would have asked counts the same until it would have expired.
+    _REQUESTED = ("(needs_approval = 1 AND acted_ns IS NULL AND (state IN ('pending_approval', "
+                  "'approved') OR (state = 'dry_run' AND created_ns > ?)))")
+    _ASKED = ("(needs_approval = 1 AND acted_ns IS NULL AND state IN ('pending_approval', "
+              "'approved', 'rejected', 'expired', 'dry_run'))")
+
     def _guards(self, conn, heal: HealT, target: str, service: str, now: int, effect,
                 direction: int | None, tick: list, exclude: str = "") -> tuple[str, str] | None:
         mode = int(self.dry_run)
+        asked_since = now - self.config.approval_timeout_ns
         if heal.cooldown_ns:
-            row = conn.execute("SELECT MAX(acted_ns) FROM heal_actions WHERE policy = ? AND "
-                               "target = ? AND dry_run = ? AND acted_ns IS NOT NULL AND id != ?",
-                               (heal.name, target, mode, exclude)).fetchone()
+            row = conn.execute(
+                "SELECT MAX(COALESCE(acted_ns, CASE WHEN " + self._ASKED + " THEN created_ns "
+                "END)) FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = ? AND "
+                "id != ?", (heal.name, target, mode, exclude)).fetchone()
             last = row[0]
             if last is not None and now - last < heal.cooldown_ns:
                 return "cooldown", (f"acted on {target} {approx_duration(now - last)} ago; "
                                     f"cooldown {format_duration(heal.cooldown_ns)}")
         if heal.limit is not None:
             n, per = heal.limit
-            count = conn.execute("SELECT COUNT(*) FROM heal_actions WHERE policy = ? AND "
-                                 "dry_run = ? AND acted_ns > ? AND id != ?",
-                                 (heal.name, mode, now - per, exclude)).fetchone()[0]
+            count = conn.execute(
+                "SELECT COUNT(*) FROM heal_actions WHERE policy = ? AND dry_run = ? AND id != ? "
+                "AND (acted_ns > ? OR " + self._REQUESTED + ")",
+                (heal.name, mode, exclude, now - per, asked_since)).fetchone()[0]
             if count >= n:
                 return "limit", f"{count} action(s) in the last {format_duration(per)}; " \
                                 f"limit {n} per {format_duration(per)}"
@@ -323,6 +347,21 @@ class Controller:
                     return "conflict", (f"policy {other_policy} acts on {target} in the opposite "
                                         "direction in this tick")
         return None
+
+    def _pending_request(self, conn, heal: HealT, target: str, now: int,
+                         aid: str) -> tuple[str, str] | None:
+        """One open approval request per (policy, target): more would only pile up."""
+        row = conn.execute(
+            "SELECT id, state FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = ? "
+            "AND id != ? AND " + self._REQUESTED + " ORDER BY created_ns LIMIT 1",
+            (heal.name, target, int(self.dry_run), aid,
+             now - self.config.approval_timeout_ns)).fetchone()
+        if row is None:
+            return None
+        state = "pending" if row["state"] == "pending_approval" else \
+            "planned (dry-run)" if row["state"] == "dry_run" else row["state"]
+        return "approval_pending", (f"request {row['id'][:12]} for {target} is already {state}; "
+                                    "decide it with `tracelogic approve`")
 
     def _failed_verifications(self, conn, policy: str, target: str, v: dict, now: int,
                               aid: str) -> list[dict]:
@@ -512,7 +551,7 @@ class Controller:
             if blocked is None and not self.dry_run and not self._claim_slot():
                 blocked = ("concurrency", f"{self.config.concurrency} action(s) already running")
             if blocked is not None:
-                self._set(conn, row["id"], now, state="blocked",
+                self._set(conn, row["id"], now, state="blocked", escalated_ns=now,
                           reason=f"{blocked[0]}: {blocked[1]}")
                 self.log.record(conn, event="guard", outcome=blocked[0],
                                 detail={"reason": blocked[1], "after_approval": True}, **rec)
@@ -524,6 +563,11 @@ class Controller:
                 d.outcome = "dry_run"
             else:
                 self._set(conn, row["id"], now, state="running", acted_ns=now)
+        if d.outcome == "blocked":
+            # someone approved it and is waiting for it: never let it die silently
+            by = fresh["approval_by"] or "?"
+            self._escalate(fresh, f"approved by {by}, but not executed: {d.reason}",
+                           cause="approved_but_blocked")
         if d.outcome:
             return d
         return self._run(pol.action, heal, row["id"], row["target"], row["args"],
