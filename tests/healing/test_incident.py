@@ -297,3 +297,42 @@ def test_an_approved_action_that_a_guard_stops_is_escalated(tmp_path, recorder, 
     assert esc.detail["reason"].startswith("approved by sre, but not executed: blast_radius:")
     assert any("approved by sre" in r.getMessage() for r in caplog.records)
     assert AuditLog(site.db).action(ids[second.trace_id])["state"] == "blocked"
+
+
+# ---------------------------------------------------------------- item 5: a skip is not final
+
+ORDER = """
+property broken: G (status != error)
+
+heal fix
+  on violated broken
+  do command(argv: ["{prog}", "{out}", "--", attr["order.id"]], target: service)
+  cooldown 1m
+"""
+
+
+def test_a_rerun_with_the_traces_acts_on_what_was_skipped(tmp_path, recorder):
+    site = Site(tmp_path, recorder, ORDER)
+    sp = site.violate(attrs={"order.id": "o-42"})
+    code, out, err = site.heal()                       # --traces forgotten
+    assert code == 0, err
+    assert "skipped" in out and "no value" in out and site.ran() == []
+    # a rerun that still lacks the spans changes nothing and adds nothing to the trail
+    before = len(site.events())
+    code, out, err = site.heal()
+    assert code == 0 and site.ran() == [] and len(site.events()) == before
+    # the rerun with --traces acts on the skipped violation
+    traces = tmp_path / "traces.json"
+    traces.write_text(json.dumps(request_to_json(spans_to_request([sp]))))
+    code, out, err = site.heal("--traces", str(traces))
+    assert code == 0, err
+    assert "executed" in out and "duplicate" not in out
+    assert site.ran() == [["--", "o-42"]]
+    [plan, _skip, retry, execute] = [e for e in site.events() if e.event != "duplicate"]
+    assert retry.event == "plan" and "no value" in retry.detail["retry_of_skip"]
+    assert (execute.event, execute.outcome) == ("execute", "ok")
+    assert plan.action_id == execute.action_id           # the same action, decided again
+    # and once it ran, a further rerun does not run it again
+    code, out, err = site.heal("--traces", str(traces))
+    assert code == 0 and site.ran() == [["--", "o-42"]]
+    assert site.std_healing()["at_most_once"] == 0

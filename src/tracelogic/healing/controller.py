@@ -98,6 +98,7 @@ class Controller:
         self.store_path = store_path
         self.log = AuditLog(store_path, clock=clock)
         self._inflight = 0
+        self._retried_skips = False
         self._inflight_lock = threading.Lock()
         self.policies: list[_Policy] = []
         for heal in spec.heals:
@@ -127,7 +128,7 @@ class Controller:
         """One violation (monitor JSON, or a report's ``Violation``) is one tick."""
         return self.handle_many([(violation, witness_span, trace, violation_id)])
 
-    def handle_many(self, items: Iterable[tuple]) -> list[Decision]:
+    def handle_many(self, items: Iterable[tuple], *, _quiet: bool = False) -> list[Decision]:
         """Several violations in one tick: ``(violation, witness_span, trace, violation_id)``
         tuples (trailing items may be left out)."""
         tick: list[tuple] = []
@@ -139,7 +140,9 @@ class Controller:
             for pol in self.policies:
                 if pol.heal.on != violation.get("property"):
                     continue
-                decisions.append(self._decide(pol, violation, witness, trace, vid, tick))
+                d = self._decide(pol, violation, witness, trace, vid, tick, quiet=_quiet)
+                if d is not None:
+                    decisions.append(d)
         return decisions
 
     def poll(self, spans: dict | None = None, limit: int | None = None) -> list[Decision]:
@@ -147,6 +150,12 @@ class Controller:
 
         ``spans`` maps ``(trace_id, span_id)`` to full spans, for witness attributes; without
         them the witness is rebuilt from the violation's events (name, service, ids).
+
+        The first poll of a controller also retries the violations whose actions were
+        **skipped** (in this mode): a skip says an argument had no value or was refused,
+        not that the violation was dealt with, so a rerun that brings the missing spans
+        (``tracelogic heal --traces``) acts on them. A retry that would skip for the same
+        reason again records nothing.
         """
         from tracelogic.runtime_monitor.store import Store
 
@@ -156,8 +165,21 @@ class Controller:
             rows = store.violations(after_id=after, limit=limit)
         finally:
             store.close()
-        items = [(r.body, witness_of(r.body, spans), None, r.id) for r in rows]
-        decisions = self.handle_many(items)
+        retries = []
+        if not self._retried_skips:
+            self._retried_skips = True
+            names = {p.heal.name for p in self.policies}
+            seen: set = set()
+            for a in self.log.actions(state="skipped"):
+                key = (a["violation_id"], json.dumps(a["violation"], sort_keys=True))
+                if a["policy"] in names and a["dry_run"] == self.dry_run and key not in seen \
+                        and (a["violation_id"] is None or a["violation_id"] <= after):
+                    seen.add(key)
+                    retries.append((a["violation"], witness_of(a["violation"], spans), None,
+                                    a["violation_id"]))
+        decisions = self.handle_many(retries, _quiet=True) if retries else []
+        decisions += self.handle_many([(r.body, witness_of(r.body, spans), None, r.id)
+                                       for r in rows])
         if rows:
             with self.log.transaction() as conn:
                 self.log.set_cursor(conn, self.name, rows[-1].id)
@@ -165,7 +187,9 @@ class Controller:
 
     # ================================================================ Analyze + Plan
     def _decide(self, pol: _Policy, v: dict, witness: Any, trace: Any, vid: int | None,
-                tick: list) -> Decision:
+                tick: list, *, quiet: bool = False) -> Decision | None:
+        """One (policy, violation). ``quiet`` (a retry of skips): None instead of recording a
+        duplicate, so a retry that changes nothing leaves no trace."""
         heal = pol.heal
         now = self.clock()
         aid = idempotency_key(heal.name, v, self.dry_run)
@@ -202,7 +226,11 @@ class Controller:
         escalations: list[dict] = []
         with self.log.transaction() as conn:
             existing = self.log.action(aid, conn)
-            if existing is not None:
+            retry = existing is not None and existing["state"] == "skipped" and \
+                not (skip and skip == existing["reason"])
+            if existing is not None and not retry:
+                if quiet:
+                    return None
                 self.log.record(conn, action_id=aid, policy=heal.name, action=heal.action,
                                 target=existing["target"], event="duplicate",
                                 outcome=existing["state"], dry_run=self.dry_run,
@@ -219,15 +247,24 @@ class Controller:
                       json.dumps(plan, sort_keys=True, default=str), risk, int(needs),
                       int(self.dry_run), "planned", effect.resource if effect else None,
                       direction)
-            conn.execute(
-                "INSERT INTO heal_actions (created_ns, updated_ns, policy, action, target,"
-                " service, violation_id, violation, args, plan, risk, needs_approval,"
-                " dry_run, state, resource, direction, id)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (now, *values, aid))
+            if retry:
+                conn.execute(
+                    "UPDATE heal_actions SET updated_ns = ?, policy = ?, action = ?, target = ?,"
+                    " service = ?, violation_id = ?, violation = ?, args = ?, plan = ?, risk = ?,"
+                    " needs_approval = ?, dry_run = ?, state = ?, resource = ?, direction = ?,"
+                    " reason = '' WHERE id = ?", (*values, aid))
+            else:
+                conn.execute(
+                    "INSERT INTO heal_actions (created_ns, updated_ns, policy, action, target,"
+                    " service, violation_id, violation, args, plan, risk, needs_approval,"
+                    " dry_run, state, resource, direction, id)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (now, *values, aid))
             rec = dict(action_id=aid, policy=heal.name, action=heal.action, target=target,
                        dry_run=self.dry_run, time_ns=now)
             detail = {"violation": _brief(v), "violation_id": vid, "args": args, "plan": plan,
                       "risk": risk, "needs_approval": needs, "service": service}
+            if retry:
+                detail["retry_of_skip"] = existing["reason"]
             self.log.record(conn, event="plan", outcome="matched", detail=detail, **rec)
             run = self._plan(conn, heal, aid, target, service, now, effect, direction, tick,
                              skip, needs, risk, plan, rec, d)
