@@ -234,7 +234,7 @@ def test_a_dry_run_never_creates_an_approval_request(tmp_path, recorder):
     assert [(e.event, e.outcome) for e in site.events()] == [("plan", "matched"),
                                                              ("dry_run", "needs_approval")]
     # the same violation in execute mode does ask
-    assert site.heal("--name", "live")[0] == 0
+    assert site.heal()[0] == 0
     assert [(a["state"], a["dry_run"]) for a in approvals(site)] == [("pending_approval", False)]
     assert site.ran() == []
 
@@ -336,3 +336,14 @@ def test_a_rerun_with_the_traces_acts_on_what_was_skipped(tmp_path, recorder):
     code, out, err = site.heal("--traces", str(traces))
     assert code == 0 and site.ran() == [["--", "o-42"]]
     assert site.std_healing()["at_most_once"] == 0
+
+
+def test_a_dry_run_first_does_not_hide_the_violations_from_execute(tmp_path, recorder):
+    site = Site(tmp_path, recorder)
+    site.violate()
+    code, out, _ = site.heal(execute=False)
+    assert code == 0 and "dry_run" in out and site.ran() == []
+    code, out, _ = site.heal()
+    assert code == 0 and "executed" in out and site.ran() == [["--", "checkout"]]
+    code, out, _ = site.heal(execute=False)   # each mode reads each violation once
+    assert code == 0 and out == ""

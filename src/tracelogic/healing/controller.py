@@ -99,6 +99,9 @@ class Controller:
         self.log = AuditLog(store_path, clock=clock)
         self._inflight = 0
         self._retried_skips = False
+        # dry-run and execute decide independently (the idempotency key holds the mode), so
+        # each keeps its own position: a dry-run first must not hide violations from --execute
+        self._cursor_name = name if self.execute else f"{name}/dry-run"
         self._inflight_lock = threading.Lock()
         self.policies: list[_Policy] = []
         for heal in spec.heals:
@@ -161,7 +164,7 @@ class Controller:
 
         store = Store(self.store_path)
         try:
-            after = self.log.cursor(self.name)
+            after = self.log.cursor(self._cursor_name)
             rows = store.violations(after_id=after, limit=limit)
         finally:
             store.close()
@@ -182,7 +185,7 @@ class Controller:
                                        for r in rows])
         if rows:
             with self.log.transaction() as conn:
-                self.log.set_cursor(conn, self.name, rows[-1].id)
+                self.log.set_cursor(conn, self._cursor_name, rows[-1].id)
         return decisions + self.run_pending()
 
     # ================================================================ Analyze + Plan
