@@ -121,3 +121,57 @@ heal f on violated p do log(message: "x")
     assert "did you mean `kubernetes.restart`" in out
     assert "has no parameter `deploy`" in out
     assert "policy f: warning" in out and "storm" in out
+
+
+# ---------------------------------------------------------------- issue 21 item 3
+
+def _approval(tmp_path, policy: str) -> list[dict]:
+    text = 'property errors: G (status != error)\n\n' + policy
+    code, out, err, _ = check(tmp_path, text, "--format", "json")
+    assert code == 0, out + err                        # warnings count only with --strict
+    return [r for r in policy_results(out) if r["details"].get("check") in ("approval", "policy")]
+
+
+def test_approve_when_is_checked_against_the_policys_fixed_risk(tmp_path):
+    # risk 0.8 and `approve when risk > 0.9`: Z3 finds no witness on which anyone is asked
+    [r] = _approval(tmp_path, """heal roll
+  on violated errors
+  do kubernetes.restart(deployment: "checkout", namespace: "shop")
+  cooldown 5m
+  risk 0.8
+  approve when risk > 0.9
+""")
+    assert r["status"] == "warning" and r["details"]["risk"] == 0.8
+    assert "never holds for this policy's risk 0.8 (`risk 0.8` on line 7)" in r["message"]
+    assert "always runs without approval" in r["message"]
+    assert r["location"]["line"] == 8 and [x["line"] for x in r["related"]] == [7]
+
+
+def test_approve_when_is_checked_against_the_actions_default_risk(tmp_path):
+    [r] = _approval(tmp_path, """heal roll
+  on violated errors
+  do kubernetes.rollback(deployment: "checkout", namespace: "shop")
+  cooldown 5m
+  approve when risk > 0.7
+""")
+    assert r["status"] == "warning"
+    assert "risk 0.7 (the default risk of `kubernetes.rollback`)" in r["message"]
+
+
+def test_approve_when_that_holds_for_the_risk_or_depends_on_the_span_is_fine(tmp_path):
+    for cond in ("risk >= 0.7", 'risk > 0.9 or attr["tier"] == "gold"', "risk > 0.5"):
+        results = _approval(tmp_path, f"""heal roll
+  on violated errors
+  do kubernetes.rollback(deployment: "checkout", namespace: "shop")
+  cooldown 5m
+  approve when {cond}
+""")
+        assert [r["status"] for r in results] == ["holds"], (cond, results)
+    # no risk satisfies it at all: still caught, with its own message
+    [r] = _approval(tmp_path, """heal roll
+  on violated errors
+  do kubernetes.rollback(deployment: "checkout", namespace: "shop")
+  cooldown 5m
+  approve when risk > 1.5
+""")
+    assert r["status"] == "warning" and "for any risk in 0.0..1.0" in r["message"]

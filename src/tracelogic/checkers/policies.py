@@ -12,8 +12,9 @@ For each ``heal`` policy:
   ``(N-1)·C < D``; Z3 decides whether the policy's target can differ between
   two witnesses at all, and when it cannot, an unreachable limit is reported
   as ``inconsistent`` with the ``cooldown`` and ``limit`` lines.
-- ``approve when`` can hold for some risk (else a warning), and whether it
-  holds for the policy's own risk is reported.
+- ``approve when`` can hold for some risk, and for the policy's own risk
+  (``risk R``, else the action's default): else a warning, since the action
+  then always runs without approval.
 - no cooldown and no limit: a violation storm runs the action on every
   violation (a warning).
 
@@ -379,6 +380,12 @@ def _check_limits(h: HealT, cls, spans: dict, report: CheckReport, timeout_ms: i
 
 
 def _check_approval(h: HealT, cls, spans: dict, report: CheckReport, timeout_ms: int) -> bool:
+    """`approve when` must be able to hold, and for the risk this policy actually runs with.
+
+    The risk is fixed per policy (`risk R`, else the action's default), so a condition
+    that only some other risk satisfies never asks anyone: the action always runs
+    without approval. Z3 decides both with the witness span's values left free.
+    """
     if h.approve is None:
         return True
     pool: dict = {}
@@ -393,6 +400,23 @@ def _check_approval(h: HealT, cls, spans: dict, report: CheckReport, timeout_ms:
             "`approve when` can never hold for any risk in 0.0..1.0, so no execution will ever "
             "wait for approval; fix the condition or remove it", severity="warning",
             location=_loc(h, spans, "approve"), details={"check": "approval"}))
+        return False
+    risk = h.risk if h.risk is not None else getattr(cls, "risk", None)
+    if risk is None:
+        return True
+    s.add(enc.var("risk", T.RATIO) == z3.RealVal(str(risk)))
+    if s.check() == z3.unsat:
+        source = f"`risk {risk}` on line {_loc(h, spans, 'risk').line}" if h.risk is not None \
+            else f"the default risk of `{h.action}`"
+        report.add(CheckResult(
+            "policy", h.name, "warning",
+            f"`approve when` never holds for this policy's risk {risk} ({source}), so "
+            f"`{h.action}` always runs without approval; lower the threshold (e.g. "
+            f"`approve when risk >= {risk}`) or remove the condition",
+            severity="warning", location=_loc(h, spans, "approve"),
+            related=[_loc(h, spans, "risk")] if h.risk is not None else [],
+            details={"check": "approval", "risk": risk}))
+        return False
     return True
 
 
