@@ -175,3 +175,46 @@ def test_approve_when_that_holds_for_the_risk_or_depends_on_the_span_is_fine(tmp
   approve when risk > 1.5
 """)
     assert r["status"] == "warning" and "for any risk in 0.0..1.0" in r["message"]
+
+
+# ---------------------------------------------------------------- issue 21 item 6
+
+WITNESS = """\
+metric cpu = "system.cpu.utilization" : ratio
+pred anonymous = !(attr["order.id"] exists)
+pred db = attr["db.system"] exists
+metric invariant hot per service: cpu < 0.9
+property failed: G !(anonymous & status == error)
+property answered: G (anonymous & start -> F[<= 2s] end)
+property slow_db per service: p99(duration where db) <= 100ms
+
+heal a on violated failed do log(message: attr["order.id"]) cooldown 1m
+heal b on violated hot do log(message: "hot", target: service) cooldown 1m
+heal c on violated slow_db do log(message: attr["db.name"], target: attr["db.system"]) cooldown 1m
+heal d on violated hot do log(message: key) cooldown 1m
+heal e on violated answered do log(message: "slow", target: attr["order.id"]) cooldown 1m
+heal f on violated failed do log(message: attr["http.route"]) cooldown 1m
+"""
+
+
+def test_check_warns_when_an_argument_can_never_have_a_value(tmp_path):
+    code, out, err, _ = check(tmp_path, WITNESS, "--format", "json")
+    assert code == 0, out + err
+    by = {}
+    for r in policy_results(out):
+        by.setdefault(r["name"], []).append(r)
+    status = {name: [r["status"] for r in rs] for name, rs in by.items()}
+    assert status == {"a": ["warning"], "b": ["warning"], "c": ["holds"], "d": ["holds"],
+                      "e": ["warning"], "f": ["holds"]}
+    [a] = by["a"]
+    assert a["details"] == {"check": "witness", "argument": "message",
+                            "reads": 'attr["order.id"]', "property": "failed"}
+    assert a["location"]["line"] == 9
+    assert "cannot have" in a["message"] and "always skipped" in a["message"]
+    [b] = by["b"]
+    assert "metric invariant" in b["message"] and "no witness span" in b["message"]
+    assert b["details"]["reads"] == "service"
+    assert by["e"][0]["details"]["argument"] == "target"
+    # --strict makes the warnings count
+    code, _, _, _ = check(tmp_path, WITNESS, "--strict")
+    assert code == 1

@@ -17,6 +17,12 @@ For each ``heal`` policy:
   then always runs without approval.
 - no cooldown and no limit: a violation storm runs the action on every
   violation (a warning).
+- **the action can be computed** (Z3): an argument that reads an attribute
+  the triggering property's witness cannot have (its shape says what the
+  witness satisfies: ``P`` for ``G !P``, ``A`` for ``G (A -> …)``, ``W`` for
+  ``agg(x where W)``), or any span value when the property is a metric
+  invariant (no witness span), is a warning: the action would always be
+  skipped.
 
 For each pair of policies whose actions change the same kind of resource
 (replicas, breakers): Z3 searches two witness spans (one per policy; both
@@ -107,7 +113,10 @@ class WitnessEncoder(Encoder):
             return self.var(f"violation.{e.payload[1]}", T.STRING)
         if op == "var" and e.payload == ("heal", "risk"):
             return self.var("risk", T.RATIO)
-        if any(isinstance(x, _Dyn) for x in a):
+        dyns = [x for x in a if isinstance(x, _Dyn)]
+        if op == "exists" and dyns:
+            return self.present(dyns[0])
+        if dyns:
             other = next((x for x in a if not isinstance(x, _Dyn) and z3.is_expr(x)), None)
             sort = "string"
             if other is not None:
@@ -116,19 +125,25 @@ class WitnessEncoder(Encoder):
             elif op in ("+", "-", "*", "/", "//", "%", "neg") or (
                     op == "cmp" and e.payload not in ("==", "!=")):
                 sort = "int"
-            if op == "exists":
-                return self.fresh(z3.BoolSort())
             a = [self.resolve(x, sort) for x in a]
         if op == "in" and isinstance(a[0], _Dyn):
             a[0] = self.resolve(a[0])
         try:
-            return super()._apply(e, a)
+            out = super()._apply(e, a)
+            if op in ("cmp", "in") and dyns and z3.is_bool(out):
+                # a comparison on a missing attribute is false (`!=` too): true ones imply it exists
+                self.constraints.extend(z3.Implies(out, self.present(d)) for d in dyns)
+            return out
         except (UnhandledNode, z3.Z3Exception, TypeError, AttributeError):
             self.approximate = True
             try:
                 return self.fresh(sort_of(e.type))
             except UnhandledNode:
                 return self.fresh(z3.StringSort())
+
+    def present(self, d: _Dyn):
+        """The attribute is present on this witness (`exists`)."""
+        return self.var(f"{d.name} exists", "bool")
 
     def fresh(self, sort):
         self.approximate = True
@@ -145,7 +160,7 @@ def check_policies(spec: Spec, report: CheckReport, options: dict) -> None:
     timeout_ms = int(float(options.get("timeout", 10.0)) * 1000)
     for h in spec.heals:
         try:
-            _check_policy(h, spans.get(h.name, {}), report, timeout_ms)
+            _check_policy(h, spans.get(h.name, {}), report, timeout_ms, _property(spec, h.on))
         except Exception as e:  # never let one policy take the whole check down
             report.add(CheckResult("policy", h.name, "unknown",
                                    f"could not check this policy: {type(e).__name__}: {e}",
@@ -182,7 +197,8 @@ def _action_class(name: str):
         return None, e
 
 
-def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int) -> None:
+def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int,
+                  prop=None) -> None:
     from tracelogic.healing.actions import ActionRefused, ConfigDefault
 
     ok = True
@@ -224,6 +240,7 @@ def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int) -
             _ = ConfigDefault
     ok &= _check_limits(h, cls, spans, report, timeout_ms)
     ok &= _check_approval(h, cls, spans, report, timeout_ms)
+    ok &= _check_witness(h, prop, spans, report, timeout_ms)
     if ok:
         report.add(CheckResult("policy", h.name, "holds",
                                "action, arguments and limits are consistent",
@@ -418,6 +435,116 @@ def _check_approval(h: HealT, cls, spans: dict, report: CheckReport, timeout_ms:
             details={"check": "approval", "risk": risk}))
         return False
     return True
+
+
+# ------------------------------------------------------------------ what the witness can have
+
+_SPAN_OPS = frozenset({"field", "attr", "has_event", "has_ancestor", "has_child", "linked"})
+
+
+def _property(spec: Spec, name: str):
+    """The property a policy reacts to (`alias.name` for an imported one), or None."""
+    owner, _, local = name.rpartition(".")
+    where = spec.imports.get(owner) if owner else spec
+    if where is None:
+        return None
+    try:
+        return where.property(local)
+    except KeyError:
+        return None
+
+
+def witness_condition(prop) -> TExpr | None:
+    """What the witness span of a violation of ``prop`` satisfies, when its shape says so.
+
+    The witness is the event that raised the obligation the violation settled, else the
+    deciding event; for an aggregate, a span of the window (docs/monitor.md). So for
+    `G !P` it satisfies P, for `G (A -> …)` it satisfies A, and for an aggregate
+    `agg(x where W)` it satisfies W. Other shapes: None (nothing is known).
+    """
+    body = prop.body
+    if body is None:
+        return None
+    if prop.kind == "formula" and body.op == "G" and body.args:
+        inner = body.args[0]
+        if inner.op == "not":
+            return inner.args[0]
+        if inner.op == "implies":
+            return inner.args[0]
+        return None
+    if prop.kind == "aggregate":
+        wheres = [n.args[1] for n in body.walk() if n.op == "agg" and len(n.args) > 1]
+        return wheres[0] if len(wheres) == 1 else None
+    return None
+
+
+def _reads_span(e: TExpr) -> list[TExpr]:
+    return [n for n in e.walk() if n.op in _SPAN_OPS]
+
+
+def _show_read(n: TExpr) -> str:
+    if n.op == "attr":
+        hops, source, key = n.payload
+        return ".".join(["parent"] * len(hops) + [f'{source}["{key}"]'])
+    if n.op == "field":
+        hops, name = n.payload
+        return ".".join(["parent"] * len(hops) + [name])
+    return n.op
+
+
+def _check_witness(h: HealT, prop, spans: dict, report: CheckReport, timeout_ms: int) -> bool:
+    """Can the action be computed? Its arguments are evaluated on the witness span.
+
+    False (after a warning) when an argument can never have a value.
+    """
+    if prop is None:
+        return True
+    ok = True
+    args = [(name or f"#{i + 1}", e) for i, (name, e) in enumerate(h.args)]
+
+    def warn(msg: str, e: TExpr, extra: dict) -> None:
+        nonlocal ok
+        ok = False
+        report.add(CheckResult("policy", h.name, "warning", msg, severity="warning",
+                               location=Location.of(e.span) if e.span.line
+                               else _loc(h, spans, "do"),
+                               details={"check": "witness", **extra}))
+
+    if prop.kind == "metric":
+        for name, e in args:
+            reads = _reads_span(e)
+            if reads:
+                warn(f"argument `{name}` reads `{_show_read(reads[0])}`, but `{prop.name}` is a "
+                     "metric invariant: its violations have no witness span, so the argument "
+                     "never has a value and the action is always skipped; use `key` (the "
+                     "scope's value, e.g. the service), `property` or constants", e,
+                     {"argument": name, "reads": _show_read(reads[0])})
+        return ok
+    cond = witness_condition(prop)
+    if cond is None:
+        return ok
+    for name, e in args:
+        for n in e.walk():
+            if n.op != "attr" or n.payload[0]:
+                continue  # only the witness's own attributes; a parent's are another span
+            pool: dict = {}
+            cons: list = []
+            enc = WitnessEncoder("w", pool, cons)
+            try:
+                c = enc.encode_as(cond, "bool")
+            except Exception:  # a condition Z3 cannot see: nothing to conclude
+                return ok
+            present = enc.present(enc.encode(n).term)
+            s = _solver(timeout_ms)
+            s.add(*cons, c, present)
+            if s.check() == z3.unsat:
+                what = _show_read(n)
+                warn(f"argument `{name}` reads `{what}`, which the witness of `{prop.name}` "
+                     f"cannot have (its witness satisfies the property's condition on line "
+                     f"{cond.span.line or prop.span.line}, which rules `{what}` out), so the "
+                     "action is always skipped; read an attribute the witness has, or `key`",
+                     e, {"argument": name, "reads": what, "property": prop.name})
+    return ok
 
 
 # ------------------------------------------------------------------ conflicts
