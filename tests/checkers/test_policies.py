@@ -114,7 +114,8 @@ heal e on violated p do kubernetes.scale(deploy: service) limit 1 per 1h
 heal f on violated p do log(message: "x")
 """
     code, out, err, path = check(tmp_path, text)
-    assert code == 1
+    assert code == 2  # a policy its action cannot take is a wrong spec (issue 21 item 8)
+    assert f"{path}:2: policy a: input-error — argv[0]" in out
     assert f"{path}:2:" in out and "argv[0], the program, must be a constant" in out
     assert "not valid RE2" in out and "before any \"--\"" in out
     assert "endpoint` must be a constant" in out

@@ -49,6 +49,10 @@ from tracelogic.spec import types as T
 from tracelogic.spec.lexicon import format_duration
 from tracelogic.spec.typed import HealT, Spec, TExpr
 
+# A policy whose action cannot take its arguments is a wrong spec, not a failed check: exit 2
+# (DESIGN.md), like every other input error.
+SPEC_ERROR = "input-error"
+
 _STRING_FIELDS = {"name", "service", "status_message", "trace_id", "span_id", "parent_id",
                   "scope.name"}
 _SORT_OF_PARAM = {"string": "string", "int": "int", "number": "real", "bool": "bool"}
@@ -213,14 +217,14 @@ def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int,
             named = cls.bind_names(list(h.args))
         except ActionRefused as e:
             named = None
-            report.add(CheckResult("policy", h.name, "error", str(e),
+            report.add(CheckResult("policy", h.name, SPEC_ERROR, str(e),
                                    location=_loc(h, spans, "do"), details={"check": "arguments"}))
             ok = False
         if named is not None:
             given = dict(named)
             for p in cls.params:
                 if p.name not in given and p.required and p.default is None:
-                    report.add(CheckResult("policy", h.name, "error",
+                    report.add(CheckResult("policy", h.name, SPEC_ERROR,
                                            f"`{h.action}` needs argument `{p.name}`",
                                            location=_loc(h, spans, "do"),
                                            details={"check": "arguments"}))
@@ -231,7 +235,7 @@ def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int,
                     continue
                 if not _literal_fits(p.type, e):
                     report.add(CheckResult(
-                        "policy", h.name, "error",
+                        "policy", h.name, SPEC_ERROR,
                         f"argument `{name}` of `{h.action}` must be {p.type}, got {e.type}",
                         location=Location.of(e.span) if e.span.line else _loc(h, spans, "do"),
                         details={"check": "arguments"}))
@@ -262,7 +266,7 @@ def _check_specific(h: HealT, cls, given: dict, spans: dict, report: CheckReport
 
     ok = True
 
-    def bad(msg: str, e: TExpr | None, status: str = "error", hint: str = "") -> None:
+    def bad(msg: str, e: TExpr | None, status: str = SPEC_ERROR, hint: str = "") -> None:
         nonlocal ok
         loc = Location.of(e.span) if e is not None and e.span.line else _loc(h, spans, "do")
         report.add(CheckResult("policy", h.name, status, msg + (f" ({hint})" if hint else ""),
