@@ -347,3 +347,24 @@ def test_a_dry_run_first_does_not_hide_the_violations_from_execute(tmp_path, rec
     assert code == 0 and "executed" in out and site.ran() == [["--", "checkout"]]
     code, out, _ = site.heal(execute=False)   # each mode reads each violation once
     assert code == 0 and out == ""
+
+
+# ---------------------------------------------------------------- item 8: audit --action
+
+def test_audit_action_takes_the_prefix_the_trail_prints(tmp_path, recorder):
+    site = Site(tmp_path, recorder)
+    site.violate()
+    assert site.heal()[0] == 0
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["audit", "--store", site.db], out, err) == 0
+    short = out.getvalue().splitlines()[0].rsplit("(", 1)[1].rstrip(")")
+    assert len(short) == 12
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["audit", "--store", site.db, "--action", short, "--format", "json"],
+                   out, err) == 0, err.getvalue()
+    doc = json.loads(out.getvalue())
+    assert [e["event"] for e in doc["events"]] == ["plan", "execute"]
+    assert [a["id"][:12] for a in doc["actions"]] == [short]
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["audit", "--store", site.db, "--action", "zzzz"], out, err) == 2
+    assert "no action matches 'zzzz'" in err.getvalue()
