@@ -71,6 +71,15 @@ def test_absolute_replicas_conflict_with_a_delta(tmp_path):
     text = CONFLICT.replace("delta: -1", "replicas: 3")
     code, out, _, _ = check(tmp_path, text)
     assert code == 1 and "scale_up~scale_down: fails" in out
+    assert "`scale_up` +2 replicas vs `scale_down` to 3 replicas (from a current " in out
+
+
+def test_conflicts_say_what_each_policy_does(tmp_path):
+    """Issue 21 item 8: "+2 replicas vs −1 replica", not "up/open … down/close"."""
+    code, out, _, _ = check(tmp_path, CONFLICT)
+    assert code == 1
+    assert "`scale_up` +2 replicas vs `scale_down` −1 replica" in out
+    assert "up/open" not in out and "down/close" not in out
 
 
 def test_breaker_open_and_close_on_one_name_conflict(tmp_path):
@@ -82,6 +91,7 @@ heal close_it on violated b do circuit_breaker(name: "payments", state: "closed"
 """
     code, out, _, _ = check(tmp_path, text)
     assert code == 1 and "open_it~close_it: fails" in out and "'payments'" in out
+    assert "`open_it` sets the breaker open vs `close_it` sets the breaker closed" in out
 
 
 def test_unreachable_limit_is_reported_with_the_cooldown_and_limit_lines(tmp_path):

@@ -616,9 +616,8 @@ def _check_conflicts(heals: tuple[HealT, ...], spans: dict, report: CheckReport,
             if r == z3.sat:
                 m = s.model()
                 target = "/".join(_show(m.eval(t, model_completion=True)) for t in tp)
-                words = {1: "up/open", -1: "down/close"}
-                vp = m.eval(dp, model_completion=True).as_long()
-                vq = m.eval(dq, model_completion=True).as_long()
+                wp = _effect_words(p, cp, ep, m, current)
+                wq = _effect_words(q, cq, eq, m, current)
                 lp, lq = _loc(p, spans.get(p.name, {}), "do"), _loc(q, spans.get(q.name, {}), "do")
                 together = f"both react to `{p.on}`" if p.on == q.on else \
                     f"`{p.on}` and `{q.on}` can be violated in the same tick"
@@ -626,8 +625,7 @@ def _check_conflicts(heals: tuple[HealT, ...], spans: dict, report: CheckReport,
                     "policy", f"{p.name}~{q.name}", "fails",
                     f"policies `{p.name}` (line {lp.line}) and `{q.name}` (line {lq.line}) can act "
                     f"on the same target in opposite directions in one tick: on {target!r}, "
-                    f"`{p.name}` moves it {words.get(vp, vp)} and `{q.name}` "
-                    f"{words.get(vq, vq)} ({together})"
+                    f"{wp} vs {wq} ({together})"
                     + ("; attribute values are unconstrained, so check they can co-occur"
                        if ep.approximate or eq.approximate else ""),
                     location=lp, related=[lq],
@@ -643,6 +641,34 @@ def _check_conflicts(heals: tuple[HealT, ...], spans: dict, report: CheckReport,
             r.details.get("check") == "conflict" for r in report.results) else "fails",
             f"{checked} pair(s) of policies on the same kind of resource checked for opposite "
             "actions in one tick", details={"check": "conflicts", "pairs": checked}))
+
+
+def _effect_words(h: HealT, cls, enc: WitnessEncoder, m: z3.ModelRef, current) -> str:
+    """What the policy does to the target in the model, in the resource's own terms:
+    "`scale_up` +2 replicas", "`shrink` to 1 replica (from a current 3)", "`trip` sets the
+    breaker open"."""
+    eff = cls.effect
+    named = dict(cls.bind_names(list(h.args)))
+
+    def value(e: TExpr) -> int:
+        return m.eval(enc.encode_as(e, "int"), model_completion=True).as_long()
+
+    def count(n: int) -> str:
+        return f"{n} {eff.resource if abs(n) != 1 else eff.resource.rstrip('s')}"
+
+    if eff.delta is not None and eff.delta in named:
+        n = value(named[eff.delta])
+        return f"`{h.name}` {'+' if n > 0 else '−' if n < 0 else ''}{count(abs(n))}"
+    if eff.absolute is not None and eff.absolute in named:
+        now = m.eval(current, model_completion=True).as_long()
+        return f"`{h.name}` to {count(value(named[eff.absolute]))} (from a current {now})"
+    if eff.state is not None:
+        e = named.get(eff.state)
+        p = cls.param(eff.state)
+        state = _show(m.eval(enc.encode_as(e, "string"), model_completion=True)) \
+            if e is not None else str(p.default if p is not None else "?")
+        return f"`{h.name}` sets the {eff.resource} {state}"
+    return f"`{h.name}`"
 
 
 def _show(v) -> str:
