@@ -229,3 +229,13 @@ def test_check_warns_when_an_argument_can_never_have_a_value(tmp_path):
     # --strict makes the warnings count
     code, _, _, _ = check(tmp_path, WITNESS, "--strict")
     assert code == 1
+
+
+def test_a_bare_word_as_an_action_value_hints_to_quote_it(tmp_path):
+    """Issue 21 item 8: `state: open` is an unknown name; say to write `"open"`."""
+    code, out, err, _ = check(tmp_path, 'property p: G (name != "x")\n'
+                              'heal b on violated p do circuit_breaker(name: "pay", state: open)'
+                              ' cooldown 1m\n')
+    assert code == 2
+    assert "unknown name `open`" in out + err
+    assert 'an action\'s value is a string: write `"open"`' in out + err
