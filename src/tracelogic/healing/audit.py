@@ -7,8 +7,12 @@ transaction before the method returns.
 - ``heal_actions``: one row per (policy, violation, mode), keyed by the
   idempotency key. Its ``state`` goes ``planned`` → (``pending_approval`` →
   ``approved`` | ``rejected`` | ``expired``) → ``running`` → ``executed`` |
-  ``failed``; or ``dry_run`` (would have run), ``skipped`` (an argument had no
-  value or was refused) or ``blocked`` (a guard said no).
+  ``failed``; or ``dry_run`` (would have run; with ``needs_approval`` and no
+  ``acted_ns``, would have waited for approval — a dry-run never asks),
+  ``skipped`` (an argument had no value or was refused; decided again by the
+  next run) or ``blocked`` (a guard said no). ``verify_from_ns`` ..
+  ``verify_deadline_ns`` is the verification window; ``escalated_ns`` is set
+  once, when an escalation is decided.
 - ``heal_audit``: append-only events, one per decision, guard outcome,
   approval, execution, verification and escalation.
 - ``heal_cursor``: how far ``tracelogic heal`` has read the violations table.
