@@ -107,10 +107,17 @@ def test_a_failed_verification_escalates_although_the_follow_up_is_in_cooldown(
     site.violate()
     assert site.heal()[0] == 0
     assert len(site.events("escalate")) == 1 and len(site.events("verify")) == 1
-    # and std.healing's new property holds over this trail
+    # and std.healing's new property holds over this trail, also through `audit --verify`
     counts = site.std_healing()
     assert counts["escalation_after_failed_verification"] == 0
     assert counts["escalated_at_most_once"] == 0
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["audit", "--store", site.db, "--verify", str(site.spec), "--format",
+                    "json"], out, err) == 0, err.getvalue()
+    props = {p["name"]: p for r in json.loads(out.getvalue())["verification"]
+             for p in r["properties"]}
+    assert props["escalation_after_failed_verification"]["instances"] >= 1
+    assert {"escalated_at_most_once", "no_action_without_approval_above_risk"} <= set(props)
 
 
 # ---------------------------------------------------------------- item 2
@@ -172,6 +179,9 @@ def test_std_healing_catches_a_failed_verification_that_was_not_escalated(tmp_pa
         ctl.log.record(conn, action_id=d.action_id, policy="trip", action="circuit_breaker",
                        target="db", event="verify", outcome="failed", dry_run=False)
     assert _violated(ctl) == {"escalation_after_failed_verification"}
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["audit", "--store", ctl.store_path, "--verify"], out, err) == 1
+    assert "escalation_after_failed_verification" in out.getvalue()
     for _ in range(2):  # ... or escalated twice
         with ctl.log.transaction() as conn:
             ctl.log.record(conn, action_id=d.action_id, policy="trip",
