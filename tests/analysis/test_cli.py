@@ -178,3 +178,37 @@ def test_bad_inputs_exit_2_and_still_report(cascade, tmp_path):
     spec.write_text("property p: G (\n")
     code, _, err = analyze(cascade, "--root-cause", "--spec", spec)
     assert code == 2 and "broken.spec" in err
+
+
+def _series(slope_per_s: float, seed: int = 3):
+    import random
+    rng = random.Random(seed)
+    return [DataPoint("process.memory.usage", "gauge",
+                      300 * 2**20 + slope_per_s * i * 10 + rng.gauss(0, 2 * 2**20),
+                      T0 + i * 10 * 10**9, service="cart", unit="By") for i in range(120)]
+
+
+def test_trend_reports_a_flat_series_as_not_growing_from_metrics_alone(tmp_path):
+    """Issue 21 item 7: no finding for noise; --metrics FILE is enough input."""
+    path = write_metrics_json(tmp_path / "flat.json", _series(0.0))
+    code, out, err = analyze("--metrics", path, "--trend", "--limit", "2Gi")
+    assert code == 0, out + err
+    assert "not growing: the 95% interval of the slope includes 0" in out
+    assert "reaches" not in out
+    doc = json.loads(analyze("--metrics", path, "--trend", "--limit", "2Gi",
+                             "--format", "json")[1])
+    assert doc["findings"] == [] and doc["series"][0]["growing"] is False
+    assert doc["horizon_ns"] == 7 * 24 * 3600 * 10**9        # the default horizon
+    code, _, err = analyze("--trend", "--limit", "2Gi")       # no input at all
+    assert code == 2 and "give the input files (TRACES), or --metrics FILE" in err
+
+
+def test_trend_crossings_beyond_the_horizon_are_not_findings(tmp_path):
+    # an exact +2000 B/s: 2 GiB is about 10.6 days away; the default horizon is 7 days
+    slow = [DataPoint("process.memory.usage", "gauge", 300 * 2**20 + 20_000 * i,
+                      T0 + i * 10 * 10**9, service="cart", unit="By") for i in range(120)]
+    path = write_metrics_json(tmp_path / "slow.json", slow)
+    code, out, err = analyze("--metrics", path, "--trend", "--limit", "2Gi")
+    assert code == 0, out + err
+    assert "beyond the 7.0 d horizon: not a finding" in out
+    assert analyze("--metrics", path, "--trend", "--limit", "2Gi", "--horizon", "30d")[0] == 1

@@ -74,7 +74,9 @@ def test_lock_owner_attribute_and_span_events():
     assert d.owners == ["tx-1", "tx-2", "tx-3"]
     assert [e.lock for e in d.edges] == ["b", "c", "a"]
     assert (d.at_ns - T0, d.until_ns - T0) == (7 * MS, 9 * MS)
-    assert "tx-3 waits for 'a' held by tx-1" in d.describe()
+    # owners name their service too (issue 21 item 8)
+    assert "tx-3 (service db) waits for 'a' held by tx-1 (service db)" in d.describe()
+    assert d.to_json()["labels"]["tx-2"] == "tx-2 (service db)"
 
 
 def brute_force_cycles(edges):

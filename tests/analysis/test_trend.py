@@ -99,3 +99,16 @@ def test_delta_sums_are_accumulated():
     [tr] = trends(pts)
     assert tr.slope_per_s == pytest.approx(5.0)
     assert tr.last_value == 50
+
+
+def test_a_flat_noisy_series_is_not_growing():
+    """Issue 21 item 7: the median slope of pure noise is a hair above 0 (here +658 B/s),
+    but its 95 % interval includes 0: no projection, not a finding."""
+    flat = leak(slope_per_s=0.0, noise=2 * MiB, outliers=0.0, seed=3)
+    [tr] = trends(flat, limit=2 * 1024 * MiB)
+    assert tr.slope_per_s > 0 and tr.fit.slope_low < 0 < tr.fit.slope_high
+    assert tr.status == "never" and not tr.fit.growing and tr.limit_at_ns is None
+    assert tr.to_json()["growing"] is False
+    [grows] = trends(leak(noise=2 * MiB, outliers=0.0, seed=3), limit=2 * 1024 * MiB)
+    assert grows.fit.growing and grows.status == "reaches"
+    assert trend_mod.DEFAULT_HORIZON_NS == 7 * 24 * 3600 * S

@@ -100,9 +100,11 @@ def read_argv_lines(path) -> list[list[str]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def span(name="POST /checkout", service="checkout", attrs=None, n=1) -> Span:
-    return Span(name=name, trace_id=f"{n:032x}", span_id=f"{n:016x}", start_ns=n * 1000,
-                end_ns=n * 1000 + 500, kind="server", service=service, attrs=attrs or {})
+def span(name="POST /checkout", service="checkout", attrs=None, n=1, at=None) -> Span:
+    """A server span; ``at`` is its start (unix ns), by default a tiny time derived from n."""
+    start = n * 1000 if at is None else at
+    return Span(name=name, trace_id=f"{n:032x}", span_id=f"{n:016x}", start_ns=start,
+                end_ns=start + 500, kind="server", service=service, attrs=attrs or {})
 
 
 def violation(prop="broken", n=1, key=None, sp: Span | None = None) -> dict:

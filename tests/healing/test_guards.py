@@ -44,8 +44,9 @@ def make(tmp_path, clock, policies: str, cfg: dict | None = None, execute=True, 
     return ctl, breaker
 
 
-def fire(ctl, n, attrs=None, prop="broken", service="checkout"):
-    sp = span(n=n, service=service, attrs=attrs)
+def fire(ctl, n, attrs=None, prop="broken", service="checkout", at=None):
+    """A violation of ``prop`` whose witness span happened now (or ``at``), handled now."""
+    sp = span(n=n, service=service, attrs=attrs, at=ctl.clock() if at is None else at)
     return ctl.handle(violation(prop, n=n, sp=sp), sp)
 
 
@@ -220,7 +221,9 @@ def test_std_healing_catches_an_action_after_rejection(tmp_path, clock):
         ctl.log.record(conn, action_id=d.action_id, policy="trip", action="circuit_breaker",
                        target="pay", event="execute", outcome="ok", dry_run=False)
     bad = {v.prop.name for r in verify_audit(ctl.log) for v in r.violations}
-    assert bad == {"no_action_after_refusal", "approved_before_high_risk"}
+    # risk 0.9 ran without an approval, too
+    assert bad == {"no_action_after_refusal", "approved_before_high_risk",
+                   "no_action_without_approval_above_risk"}
     out, err = io.StringIO(), io.StringIO()
     assert cli.run(["audit", "--store", ctl.store_path, "--verify"], out, err) == 1
 

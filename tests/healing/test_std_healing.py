@@ -17,7 +17,8 @@ def test_std_healing_is_shipped_checked_and_formatted():
     spec = tracelogic.load("import std.healing\n")
     names = {p.name for p in spec.imports["healing"].properties}
     assert {"approved_before_high_risk", "no_action_after_refusal", "at_most_once",
-            "action_rate"} <= names
+            "action_rate", "no_action_without_approval_above_risk",
+            "escalation_after_failed_verification", "escalated_at_most_once"} <= names
 
 
 def test_generated_limit_properties_load():

@@ -102,3 +102,23 @@ def test_cli_export():
     assert "--dot or --mermaid" in err.getvalue()
     assert cli(["export", MODELS, "--smv"], io.StringIO(), io.StringIO()) == 2
     assert cli(["export", "nope.spec::m", "--smv"], io.StringIO(), io.StringIO()) == 2
+
+
+def test_promela_warns_that_spins_int_is_32_bit(tmp_path):
+    """Issue 21 item 8: an unbounded int wraps around in spin, not in tracelogic."""
+    path = tmp_path / "m.spec"
+    path.write_text("model m {\n  var n : int = 0\n  var small : 0..3 = 0\n"
+                    "  action up do n := n + 1; small := 0\n}\n")
+    text = export_command(str(path), "m", "promela")
+    [line] = [line for line in text.splitlines() if line.startswith("/* warning: ")]
+    assert "`n` is an unbounded integer" in line and "32-bit" in line
+    assert "var n: 0..1000" in line
+    out, err = io.StringIO(), io.StringIO()
+    assert cli(["export", f"{path}::m", "--promela"], out, err) == 0
+    assert out.getvalue() == text
+    assert err.getvalue() == ("tracelogic export: warning: " + line[len("/* warning: "):-3]
+                              + "\n")
+    # a model within 32 bits exports silently
+    out, err = io.StringIO(), io.StringIO()
+    assert cli(["export", f"{MODELS}::breaker", "--promela"], out, err) == 0
+    assert err.getvalue() == "" and "/* warning" not in out.getvalue()

@@ -48,9 +48,9 @@ examples:
 
 conventions (lock.*, resource.*, message events): docs/analysis.md
 """
-    p.add_argument("traces", nargs="+", metavar="TRACES",
+    p.add_argument("traces", nargs="*", metavar="TRACES",
                    help="OTLP/JSON or protobuf trace files, or - for stdin; JSON metrics files "
-                   "are recognised by their content")
+                   "are recognised by their content (--trend needs only --metrics)")
     p.add_argument("--metrics", action="append", default=[], metavar="FILE",
                    help="an OTLP metrics file (needed for protobuf metrics; repeatable)")
     g = p.add_mutually_exclusive_group(required=True)
@@ -78,7 +78,8 @@ conventions (lock.*, resource.*, message events): docs/analysis.md
                    help="trend: the limit to project to (a number, a byte quantity such as 2Gi, "
                    "or a duration)")
     p.add_argument("--horizon", metavar="DURATION",
-                   help="trend: only a limit reached within this time is a finding")
+                   help="trend: only a limit reached within this time is a finding "
+                   "(default 7d)")
     p.add_argument("--metric", action="append", default=None, metavar="NAME",
                    help="trend: only this metric (repeatable)")
     p.add_argument("--tolerance", metavar="DURATION", default=None,
@@ -161,6 +162,10 @@ def cmd_analyze(args: Any, out: TextIO, err: TextIO) -> int:
             raise _BadArgs("--horizon needs --limit: the time to which limit?")
     except _BadArgs as e:
         err.write(f"tracelogic analyze: {e}\n")
+        return EXIT_INPUT
+    if not args.traces and not (which == "trend" and args.metrics):
+        err.write("tracelogic analyze: give the input files (TRACES)"
+                  + (", or --metrics FILE" if which == "trend" else "") + "\n")
         return EXIT_INPUT
     if args.traces.count("-") > 1:
         err.write("tracelogic analyze: - (stdin) may be given only once\n")
@@ -425,8 +430,10 @@ def _format_span(ns: int) -> str:
 
 
 def _trend(args, data, out, err, header, *, limit, horizon, **_) -> int:
-    from tracelogic.analysis.trend import trends
+    from tracelogic.analysis.trend import DEFAULT_HORIZON_NS, trends
 
+    if horizon is None:
+        horizon = DEFAULT_HORIZON_NS
     trs = trends(data.points, limit=limit, metrics=args.metric)
     if args.metric:
         have = {t.metric for t in trs}
@@ -449,12 +456,17 @@ def _trend(args, data, out, err, header, *, limit, horizon, **_) -> int:
                         f"(fitted {_format_value(t.fitted_last, t.unit)}; crossed about "
                         f"{_ts(t.limit_at_ns)})")
         elif t.status == "reaches":
+            beyond = t.time_to_limit_ns > horizon
             text.append(f"    reaches the limit {_format_value(limit, t.unit)} in "
-                        f"{_format_span(t.time_to_limit_ns)} (about {_ts(t.limit_at_ns)})")
+                        f"{_format_span(t.time_to_limit_ns)} (about {_ts(t.limit_at_ns)})"
+                        + (f", beyond the {_format_span(horizon)} horizon: not a finding"
+                           if beyond else ""))
+        elif t.status == "never" and t.fit.slope_high >= 0 and t.fit.slope > 0:
+            text.append(f"    not growing: the 95% interval of the slope includes 0; no "
+                        f"crossing of {_format_value(limit, t.unit)} is projected")
         elif t.status == "never":
             text.append(f"    not growing: never reaches {_format_value(limit, t.unit)}")
-        if t.status == "above" or (t.status == "reaches" and (
-                horizon is None or t.time_to_limit_ns <= horizon)):
+        if t.status == "above" or (t.status == "reaches" and t.time_to_limit_ns <= horizon):
             finding.append(t)
     body = {"limit": limit, "horizon_ns": horizon, "series": [t.to_json() for t in trs],
             "findings": [t.series for t in finding]}

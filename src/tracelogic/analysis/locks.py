@@ -187,8 +187,9 @@ def find_deadlocks(spans: Iterable[Span],
     once, at the first instant it is complete.
     """
     spans = list(spans)
-    edges = wait_for_graph(lock_intervals(spans, events))
-    labels = _labels(spans)
+    intervals = lock_intervals(spans, events)
+    edges = wait_for_graph(intervals)
+    labels = _labels(spans, intervals)
     # sweep: at each instant, first drop edges that ended, then add the new ones
     timeline = sorted({e.start_ns for e in edges})
     active = nx.MultiDiGraph()
@@ -224,13 +225,21 @@ def find_deadlocks(spans: Iterable[Span],
     return sorted(found.values(), key=lambda d: (d.at_ns, d.owners))
 
 
-def _labels(spans: list[Span]) -> dict[str, str]:
-    """Owner ids that are trace ids read as ``service:root-name (trace abcd1234)``."""
+def _labels(spans: list[Span], intervals: Iterable[LockInterval] = ()) -> dict[str, str]:
+    """How owners read: a trace id as ``service:root-name (trace abcd1234)``; a
+    ``lock.owner`` as ``tx-1 (service db)``, the services its lock spans came from."""
     roots: dict[str, Span] = {}
     for s in spans:
         if not s.parent_id:
             roots.setdefault(s.trace_id, s)
-    return {tid: f"{r.service or '?'}:{r.name} (trace {tid[:8]})" for tid, r in roots.items()}
+    out = {tid: f"{r.service or '?'}:{r.name} (trace {tid[:8]})" for tid, r in roots.items()}
+    services: dict[str, set[str]] = defaultdict(set)
+    for iv in intervals:
+        if iv.owner not in out and iv.span.service:
+            services[iv.owner].add(iv.span.service)
+    for owner, names in services.items():
+        out[owner] = f"{owner} (service {', '.join(sorted(names))})"
+    return out
 
 
 def _ref(s: Span) -> dict:

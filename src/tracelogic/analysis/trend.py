@@ -15,8 +15,15 @@ median.
 
 **Projection.** With a ``limit``, a series whose fitted value at its last point
 is already at or above the limit is ``above`` (with the fitted crossing time
-when the slope is positive); one with a positive slope ``reaches`` it after
-``(limit - fitted_last) / slope``; otherwise it ``never`` does.
+when the slope is positive). A series is **growing** only when the whole 95 %
+interval of its slope is above 0: a flat series with noise has a median slope a
+hair above 0 and would otherwise "reach" any limit in a thousand days. A growing
+series ``reaches`` the limit after ``(limit - fitted_last) / slope``; any other
+``never`` does (it is not growing).
+
+**Horizon.** A projected crossing is a finding only within a horizon
+(:data:`DEFAULT_HORIZON_NS`, 7 days, unless the caller gives another): a
+straight line fitted to the last hour says nothing about next year.
 """
 from __future__ import annotations
 
@@ -27,11 +34,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Fit", "Trend", "theil_sen", "trends", "EXACT_MAX", "SAMPLED_PAIRS"]
+__all__ = ["Fit", "Trend", "theil_sen", "trends", "EXACT_MAX", "SAMPLED_PAIRS",
+           "DEFAULT_HORIZON_NS"]
 
 EXACT_MAX = 700
 SAMPLED_PAIRS = 250_000
 _NS = 1_000_000_000
+DEFAULT_HORIZON_NS = 7 * 24 * 3600 * _NS
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,11 @@ class Fit:
 
     def at(self, x: float) -> float:
         return self.intercept + self.slope * x
+
+    @property
+    def growing(self) -> bool:
+        """The 95 % interval of the slope lies above 0 (it does not include 0)."""
+        return self.slope_low > 0
 
 
 def _median(v: list[float]) -> float:
@@ -134,7 +148,7 @@ class Trend:
                 "last_unix_nano": self.last_ns, "last_value": self.last_value,
                 "fitted_last": self.fitted_last, "slope_per_second": self.slope_per_s,
                 "slope_per_second_95": [self.fit.slope_low * _NS, self.fit.slope_high * _NS],
-                "limit": self.limit, "status": self.status,
+                "growing": self.fit.growing, "limit": self.limit, "status": self.status,
                 "limit_at_unix_nano": self.limit_at_ns,
                 "time_to_limit_ns": self.time_to_limit_ns}
 
@@ -179,7 +193,7 @@ def trends(points: Iterable[Any], *, limit: float | None = None,
                     tr.limit_at_ns = min(tr.limit_at_ns, tr.last_ns)
                 else:
                     tr.limit_at_ns = tr.last_ns
-            elif fit.slope > 0:
+            elif fit.growing:
                 tr.status = "reaches"
                 tr.limit_at_ns = tr.last_ns + int(math.ceil((limit - fl) / fit.slope))
             else:

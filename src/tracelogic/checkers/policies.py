@@ -12,10 +12,17 @@ For each ``heal`` policy:
   ``(N-1)·C < D``; Z3 decides whether the policy's target can differ between
   two witnesses at all, and when it cannot, an unreachable limit is reported
   as ``inconsistent`` with the ``cooldown`` and ``limit`` lines.
-- ``approve when`` can hold for some risk (else a warning), and whether it
-  holds for the policy's own risk is reported.
+- ``approve when`` can hold for some risk, and for the policy's own risk
+  (``risk R``, else the action's default): else a warning, since the action
+  then always runs without approval.
 - no cooldown and no limit: a violation storm runs the action on every
   violation (a warning).
+- **the action can be computed** (Z3): an argument that reads an attribute
+  the triggering property's witness cannot have (its shape says what the
+  witness satisfies: ``P`` for ``G !P``, ``A`` for ``G (A -> …)``, ``W`` for
+  ``agg(x where W)``), or any span value when the property is a metric
+  invariant (no witness span), is a warning: the action would always be
+  skipped.
 
 For each pair of policies whose actions change the same kind of resource
 (replicas, breakers): Z3 searches two witness spans (one per policy; both
@@ -41,6 +48,10 @@ from tracelogic.errors import SourceSpan, TracelogicError, UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.lexicon import format_duration
 from tracelogic.spec.typed import HealT, Spec, TExpr
+
+# A policy whose action cannot take its arguments is a wrong spec, not a failed check: exit 2
+# (DESIGN.md), like every other input error.
+SPEC_ERROR = "input-error"
 
 _STRING_FIELDS = {"name", "service", "status_message", "trace_id", "span_id", "parent_id",
                   "scope.name"}
@@ -106,7 +117,10 @@ class WitnessEncoder(Encoder):
             return self.var(f"violation.{e.payload[1]}", T.STRING)
         if op == "var" and e.payload == ("heal", "risk"):
             return self.var("risk", T.RATIO)
-        if any(isinstance(x, _Dyn) for x in a):
+        dyns = [x for x in a if isinstance(x, _Dyn)]
+        if op == "exists" and dyns:
+            return self.present(dyns[0])
+        if dyns:
             other = next((x for x in a if not isinstance(x, _Dyn) and z3.is_expr(x)), None)
             sort = "string"
             if other is not None:
@@ -115,19 +129,25 @@ class WitnessEncoder(Encoder):
             elif op in ("+", "-", "*", "/", "//", "%", "neg") or (
                     op == "cmp" and e.payload not in ("==", "!=")):
                 sort = "int"
-            if op == "exists":
-                return self.fresh(z3.BoolSort())
             a = [self.resolve(x, sort) for x in a]
         if op == "in" and isinstance(a[0], _Dyn):
             a[0] = self.resolve(a[0])
         try:
-            return super()._apply(e, a)
+            out = super()._apply(e, a)
+            if op in ("cmp", "in") and dyns and z3.is_bool(out):
+                # a comparison on a missing attribute is false (`!=` too): true ones imply it exists
+                self.constraints.extend(z3.Implies(out, self.present(d)) for d in dyns)
+            return out
         except (UnhandledNode, z3.Z3Exception, TypeError, AttributeError):
             self.approximate = True
             try:
                 return self.fresh(sort_of(e.type))
             except UnhandledNode:
                 return self.fresh(z3.StringSort())
+
+    def present(self, d: _Dyn):
+        """The attribute is present on this witness (`exists`)."""
+        return self.var(f"{d.name} exists", "bool")
 
     def fresh(self, sort):
         self.approximate = True
@@ -144,7 +164,7 @@ def check_policies(spec: Spec, report: CheckReport, options: dict) -> None:
     timeout_ms = int(float(options.get("timeout", 10.0)) * 1000)
     for h in spec.heals:
         try:
-            _check_policy(h, spans.get(h.name, {}), report, timeout_ms)
+            _check_policy(h, spans.get(h.name, {}), report, timeout_ms, _property(spec, h.on))
         except Exception as e:  # never let one policy take the whole check down
             report.add(CheckResult("policy", h.name, "unknown",
                                    f"could not check this policy: {type(e).__name__}: {e}",
@@ -181,7 +201,8 @@ def _action_class(name: str):
         return None, e
 
 
-def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int) -> None:
+def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int,
+                  prop=None) -> None:
     from tracelogic.healing.actions import ActionRefused, ConfigDefault
 
     ok = True
@@ -196,14 +217,14 @@ def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int) -
             named = cls.bind_names(list(h.args))
         except ActionRefused as e:
             named = None
-            report.add(CheckResult("policy", h.name, "error", str(e),
+            report.add(CheckResult("policy", h.name, SPEC_ERROR, str(e),
                                    location=_loc(h, spans, "do"), details={"check": "arguments"}))
             ok = False
         if named is not None:
             given = dict(named)
             for p in cls.params:
                 if p.name not in given and p.required and p.default is None:
-                    report.add(CheckResult("policy", h.name, "error",
+                    report.add(CheckResult("policy", h.name, SPEC_ERROR,
                                            f"`{h.action}` needs argument `{p.name}`",
                                            location=_loc(h, spans, "do"),
                                            details={"check": "arguments"}))
@@ -214,7 +235,7 @@ def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int) -
                     continue
                 if not _literal_fits(p.type, e):
                     report.add(CheckResult(
-                        "policy", h.name, "error",
+                        "policy", h.name, SPEC_ERROR,
                         f"argument `{name}` of `{h.action}` must be {p.type}, got {e.type}",
                         location=Location.of(e.span) if e.span.line else _loc(h, spans, "do"),
                         details={"check": "arguments"}))
@@ -223,6 +244,7 @@ def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int) -
             _ = ConfigDefault
     ok &= _check_limits(h, cls, spans, report, timeout_ms)
     ok &= _check_approval(h, cls, spans, report, timeout_ms)
+    ok &= _check_witness(h, prop, spans, report, timeout_ms)
     if ok:
         report.add(CheckResult("policy", h.name, "holds",
                                "action, arguments and limits are consistent",
@@ -244,7 +266,7 @@ def _check_specific(h: HealT, cls, given: dict, spans: dict, report: CheckReport
 
     ok = True
 
-    def bad(msg: str, e: TExpr | None, status: str = "error", hint: str = "") -> None:
+    def bad(msg: str, e: TExpr | None, status: str = SPEC_ERROR, hint: str = "") -> None:
         nonlocal ok
         loc = Location.of(e.span) if e is not None and e.span.line else _loc(h, spans, "do")
         report.add(CheckResult("policy", h.name, status, msg + (f" ({hint})" if hint else ""),
@@ -379,6 +401,12 @@ def _check_limits(h: HealT, cls, spans: dict, report: CheckReport, timeout_ms: i
 
 
 def _check_approval(h: HealT, cls, spans: dict, report: CheckReport, timeout_ms: int) -> bool:
+    """`approve when` must be able to hold, and for the risk this policy actually runs with.
+
+    The risk is fixed per policy (`risk R`, else the action's default), so a condition
+    that only some other risk satisfies never asks anyone: the action always runs
+    without approval. Z3 decides both with the witness span's values left free.
+    """
     if h.approve is None:
         return True
     pool: dict = {}
@@ -393,7 +421,134 @@ def _check_approval(h: HealT, cls, spans: dict, report: CheckReport, timeout_ms:
             "`approve when` can never hold for any risk in 0.0..1.0, so no execution will ever "
             "wait for approval; fix the condition or remove it", severity="warning",
             location=_loc(h, spans, "approve"), details={"check": "approval"}))
+        return False
+    risk = h.risk if h.risk is not None else getattr(cls, "risk", None)
+    if risk is None:
+        return True
+    s.add(enc.var("risk", T.RATIO) == z3.RealVal(str(risk)))
+    if s.check() == z3.unsat:
+        source = f"`risk {risk}` on line {_loc(h, spans, 'risk').line}" if h.risk is not None \
+            else f"the default risk of `{h.action}`"
+        report.add(CheckResult(
+            "policy", h.name, "warning",
+            f"`approve when` never holds for this policy's risk {risk} ({source}), so "
+            f"`{h.action}` always runs without approval; lower the threshold (e.g. "
+            f"`approve when risk >= {risk}`) or remove the condition",
+            severity="warning", location=_loc(h, spans, "approve"),
+            related=[_loc(h, spans, "risk")] if h.risk is not None else [],
+            details={"check": "approval", "risk": risk}))
+        return False
     return True
+
+
+# ------------------------------------------------------------------ what the witness can have
+
+_SPAN_OPS = frozenset({"field", "attr", "has_event", "has_ancestor", "has_child", "linked"})
+
+
+def _property(spec: Spec, name: str):
+    """The property a policy reacts to (`alias.name` for an imported one), or None."""
+    owner, _, local = name.rpartition(".")
+    where = spec.imports.get(owner) if owner else spec
+    if where is None:
+        return None
+    try:
+        return where.property(local)
+    except KeyError:
+        return None
+
+
+def witness_condition(prop) -> TExpr | None:
+    """What the witness span of a violation of ``prop`` satisfies, when its shape says so.
+
+    The witness is the event that raised the obligation the violation settled, else the
+    deciding event; for an aggregate, a span of the window (docs/monitor.md). So for
+    `G !P` it satisfies P, for `G (A -> …)` it satisfies A, and for an aggregate
+    `agg(x where W)` it satisfies W. Other shapes: None (nothing is known).
+    """
+    body = prop.body
+    if body is None:
+        return None
+    if prop.kind == "formula" and body.op == "G" and body.args:
+        inner = body.args[0]
+        if inner.op == "not":
+            return inner.args[0]
+        if inner.op == "implies":
+            return inner.args[0]
+        return None
+    if prop.kind == "aggregate":
+        wheres = [n.args[1] for n in body.walk() if n.op == "agg" and len(n.args) > 1]
+        return wheres[0] if len(wheres) == 1 else None
+    return None
+
+
+def _reads_span(e: TExpr) -> list[TExpr]:
+    return [n for n in e.walk() if n.op in _SPAN_OPS]
+
+
+def _show_read(n: TExpr) -> str:
+    if n.op == "attr":
+        hops, source, key = n.payload
+        return ".".join(["parent"] * len(hops) + [f'{source}["{key}"]'])
+    if n.op == "field":
+        hops, name = n.payload
+        return ".".join(["parent"] * len(hops) + [name])
+    return n.op
+
+
+def _check_witness(h: HealT, prop, spans: dict, report: CheckReport, timeout_ms: int) -> bool:
+    """Can the action be computed? Its arguments are evaluated on the witness span.
+
+    False (after a warning) when an argument can never have a value.
+    """
+    if prop is None:
+        return True
+    ok = True
+    args = [(name or f"#{i + 1}", e) for i, (name, e) in enumerate(h.args)]
+
+    def warn(msg: str, e: TExpr, extra: dict) -> None:
+        nonlocal ok
+        ok = False
+        report.add(CheckResult("policy", h.name, "warning", msg, severity="warning",
+                               location=Location.of(e.span) if e.span.line
+                               else _loc(h, spans, "do"),
+                               details={"check": "witness", **extra}))
+
+    if prop.kind == "metric":
+        for name, e in args:
+            reads = _reads_span(e)
+            if reads:
+                warn(f"argument `{name}` reads `{_show_read(reads[0])}`, but `{prop.name}` is a "
+                     "metric invariant: its violations have no witness span, so the argument "
+                     "never has a value and the action is always skipped; use `key` (the "
+                     "scope's value, e.g. the service), `property` or constants", e,
+                     {"argument": name, "reads": _show_read(reads[0])})
+        return ok
+    cond = witness_condition(prop)
+    if cond is None:
+        return ok
+    for name, e in args:
+        for n in e.walk():
+            if n.op != "attr" or n.payload[0]:
+                continue  # only the witness's own attributes; a parent's are another span
+            pool: dict = {}
+            cons: list = []
+            enc = WitnessEncoder("w", pool, cons)
+            try:
+                c = enc.encode_as(cond, "bool")
+            except Exception:  # a condition Z3 cannot see: nothing to conclude
+                return ok
+            present = enc.present(enc.encode(n).term)
+            s = _solver(timeout_ms)
+            s.add(*cons, c, present)
+            if s.check() == z3.unsat:
+                what = _show_read(n)
+                warn(f"argument `{name}` reads `{what}`, which the witness of `{prop.name}` "
+                     f"cannot have (its witness satisfies the property's condition on line "
+                     f"{cond.span.line or prop.span.line}, which rules `{what}` out), so the "
+                     "action is always skipped; read an attribute the witness has, or `key`",
+                     e, {"argument": name, "reads": what, "property": prop.name})
+    return ok
 
 
 # ------------------------------------------------------------------ conflicts
@@ -461,9 +616,8 @@ def _check_conflicts(heals: tuple[HealT, ...], spans: dict, report: CheckReport,
             if r == z3.sat:
                 m = s.model()
                 target = "/".join(_show(m.eval(t, model_completion=True)) for t in tp)
-                words = {1: "up/open", -1: "down/close"}
-                vp = m.eval(dp, model_completion=True).as_long()
-                vq = m.eval(dq, model_completion=True).as_long()
+                wp = _effect_words(p, cp, ep, m, current)
+                wq = _effect_words(q, cq, eq, m, current)
                 lp, lq = _loc(p, spans.get(p.name, {}), "do"), _loc(q, spans.get(q.name, {}), "do")
                 together = f"both react to `{p.on}`" if p.on == q.on else \
                     f"`{p.on}` and `{q.on}` can be violated in the same tick"
@@ -471,8 +625,7 @@ def _check_conflicts(heals: tuple[HealT, ...], spans: dict, report: CheckReport,
                     "policy", f"{p.name}~{q.name}", "fails",
                     f"policies `{p.name}` (line {lp.line}) and `{q.name}` (line {lq.line}) can act "
                     f"on the same target in opposite directions in one tick: on {target!r}, "
-                    f"`{p.name}` moves it {words.get(vp, vp)} and `{q.name}` "
-                    f"{words.get(vq, vq)} ({together})"
+                    f"{wp} vs {wq} ({together})"
                     + ("; attribute values are unconstrained, so check they can co-occur"
                        if ep.approximate or eq.approximate else ""),
                     location=lp, related=[lq],
@@ -488,6 +641,34 @@ def _check_conflicts(heals: tuple[HealT, ...], spans: dict, report: CheckReport,
             r.details.get("check") == "conflict" for r in report.results) else "fails",
             f"{checked} pair(s) of policies on the same kind of resource checked for opposite "
             "actions in one tick", details={"check": "conflicts", "pairs": checked}))
+
+
+def _effect_words(h: HealT, cls, enc: WitnessEncoder, m: z3.ModelRef, current) -> str:
+    """What the policy does to the target in the model, in the resource's own terms:
+    "`scale_up` +2 replicas", "`shrink` to 1 replica (from a current 3)", "`trip` sets the
+    breaker open"."""
+    eff = cls.effect
+    named = dict(cls.bind_names(list(h.args)))
+
+    def value(e: TExpr) -> int:
+        return m.eval(enc.encode_as(e, "int"), model_completion=True).as_long()
+
+    def count(n: int) -> str:
+        return f"{n} {eff.resource if abs(n) != 1 else eff.resource.rstrip('s')}"
+
+    if eff.delta is not None and eff.delta in named:
+        n = value(named[eff.delta])
+        return f"`{h.name}` {'+' if n > 0 else '−' if n < 0 else ''}{count(abs(n))}"
+    if eff.absolute is not None and eff.absolute in named:
+        now = m.eval(current, model_completion=True).as_long()
+        return f"`{h.name}` to {count(value(named[eff.absolute]))} (from a current {now})"
+    if eff.state is not None:
+        e = named.get(eff.state)
+        p = cls.param(eff.state)
+        state = _show(m.eval(enc.encode_as(e, "string"), model_completion=True)) \
+            if e is not None else str(p.default if p is not None else "?")
+        return f"`{h.name}` sets the {eff.resource} {state}"
+    return f"`{h.name}`"
 
 
 def _show(v) -> str:

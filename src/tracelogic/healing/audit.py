@@ -7,8 +7,12 @@ transaction before the method returns.
 - ``heal_actions``: one row per (policy, violation, mode), keyed by the
   idempotency key. Its ``state`` goes ``planned`` → (``pending_approval`` →
   ``approved`` | ``rejected`` | ``expired``) → ``running`` → ``executed`` |
-  ``failed``; or ``dry_run`` (would have run), ``skipped`` (an argument had no
-  value or was refused) or ``blocked`` (a guard said no).
+  ``failed``; or ``dry_run`` (would have run; with ``needs_approval`` and no
+  ``acted_ns``, would have waited for approval — a dry-run never asks),
+  ``skipped`` (an argument had no value or was refused; decided again by the
+  next run) or ``blocked`` (a guard said no). ``verify_from_ns`` ..
+  ``verify_deadline_ns`` is the verification window; ``escalated_ns`` is set
+  once, when an escalation is decided.
 - ``heal_audit``: append-only events, one per decision, guard outcome,
   approval, execution, verification and escalation.
 - ``heal_cursor``: how far ``tracelogic heal`` has read the violations table.
@@ -51,7 +55,9 @@ CREATE TABLE IF NOT EXISTS heal_actions (
     approval_ns INTEGER,
     approval_reason TEXT,
     verify_deadline_ns INTEGER,
-    verification TEXT                 -- NULL | pending | recovered | failed
+    verification TEXT,                -- NULL | pending | recovered | failed
+    verify_from_ns INTEGER,           -- when the verification window opened (action finished)
+    escalated_ns INTEGER              -- set once, in the transaction that decides to escalate
 );
 CREATE INDEX IF NOT EXISTS heal_actions_limit ON heal_actions (policy, dry_run, acted_ns);
 CREATE INDEX IF NOT EXISTS heal_actions_cooldown ON heal_actions (policy, target, dry_run, acted_ns);
@@ -111,6 +117,7 @@ class AuditLog:
             create_private(path)
         conn = self.conn()
         conn.executescript(_SCHEMA)
+        _migrate(conn)
         if on_disk(path):
             tighten_sqlite_side_files(path)
 
@@ -182,7 +189,9 @@ class AuditLog:
         return [_row(r) for r in self.conn().execute(sql + " ORDER BY created_ns, id", args)]
 
     def pending_approvals(self) -> list[dict]:
-        return self.actions(state="pending_approval")
+        """Requests waiting for a human. A dry-run never asks (a store written by an older
+        controller may hold dry-run requests: they are not listed and cannot be approved)."""
+        return [r for r in self.actions(state="pending_approval") if not r["dry_run"]]
 
     # ------------------------------------------------------------ cursor
     def cursor(self, name: str) -> int:
@@ -206,6 +215,8 @@ class AuditLog:
                 return False, "unknown"
             if row["state"] != "pending_approval":
                 return False, row["state"]
+            if row["dry_run"]:
+                return False, "dry_run"
             if row["approval_expires_ns"] is not None and now >= row["approval_expires_ns"]:
                 self._expire(conn, row, now)
                 return False, "expired"
@@ -254,6 +265,17 @@ class _Txn:
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self.log.lock.release()
+
+
+# Columns added after the first release: a store written by an older controller gains them.
+_ADDED_COLUMNS = (("verify_from_ns", "INTEGER"), ("escalated_ns", "INTEGER"))
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    have = {r[1] for r in conn.execute("PRAGMA table_info(heal_actions)")}
+    for name, sql_type in _ADDED_COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE heal_actions ADD COLUMN {name} {sql_type}")
 
 
 def _row(r: sqlite3.Row) -> dict:

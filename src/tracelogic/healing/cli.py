@@ -128,7 +128,8 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", required=True, metavar="PATH", help="the SQLite store")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--policy", metavar="NAME", help="only this policy's events")
-    p.add_argument("--action", metavar="ID", help="only this action's events")
+    p.add_argument("--action", metavar="ID", help="only this action's events (a unique prefix "
+                   "is enough, such as the 12 characters the trail prints)")
     p.add_argument("--verify", nargs="?", const="", metavar="SPEC",
                    help="monitor std.healing over the trail (and, given the spec, each "
                    "policy's `limit`); exit 1 on a violation")
@@ -157,6 +158,11 @@ def cmd_audit(args, out: TextIO, err: TextIO) -> int:
             return EXIT_INPUT
     log = AuditLog(args.store)
     try:
+        if args.action is not None:
+            found = _unique_action(log, args.action, err, "audit")
+            if found is None:
+                return EXIT_INPUT
+            args.action = found
         events = log.events(action_id=args.action, policy=args.policy)
         if args.format == "json":
             doc: dict = {"schema": "tracelogic.audit/1",
@@ -192,6 +198,18 @@ def cmd_audit(args, out: TextIO, err: TextIO) -> int:
         return code
     finally:
         log.close()
+
+
+def _unique_action(log, prefix: str, err: TextIO, prog: str) -> str | None:
+    """The one action id starting with ``prefix`` (the trail prints 12 characters)."""
+    ids = {r["id"] for r in log.actions()} | {e.action_id for e in log.events()}
+    matches = sorted(i for i in ids if i.startswith(prefix))
+    if len(matches) == 1:
+        return matches[0]
+    err.write(f"tracelogic {prog}: {'no' if not matches else 'more than one'} action matches "
+              f"{prefix!r}" + (f" ({', '.join(m[:16] for m in matches[:5])})" if matches else
+                               "; `tracelogic audit` lists the ids") + "\n")
+    return None
 
 
 def _action_json(r: dict) -> dict:
@@ -251,11 +269,10 @@ def cmd_approve(args, out: TextIO, err: TextIO) -> int:
                               f"{r['risk']} expires {_ts(r['approval_expires_ns'])}\n")
                 out.write(f"{len(pending)} pending approval(s)\n")
             return EXIT_OK
-        matches = [r["id"] for r in log.actions() if r["id"].startswith(args.action_id)]
-        if len(matches) != 1:
-            err.write(f"tracelogic approve: {'no' if not matches else 'more than one'} action "
-                      f"matches {args.action_id!r}\n")
+        found = _unique_action(log, args.action_id, err, "approve")
+        if found is None:
             return EXIT_INPUT
+        matches = [found]
         done, state = log.decide(matches[0], not args.reject, by=args.by, reason=args.reason)
         if args.format == "json":
             out.write(json.dumps({"id": matches[0], "decided": done, "state": state}) + "\n")

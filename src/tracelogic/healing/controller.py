@@ -98,6 +98,10 @@ class Controller:
         self.store_path = store_path
         self.log = AuditLog(store_path, clock=clock)
         self._inflight = 0
+        self._retried_skips = False
+        # dry-run and execute decide independently (the idempotency key holds the mode), so
+        # each keeps its own position: a dry-run first must not hide violations from --execute
+        self._cursor_name = name if self.execute else f"{name}/dry-run"
         self._inflight_lock = threading.Lock()
         self.policies: list[_Policy] = []
         for heal in spec.heals:
@@ -127,7 +131,7 @@ class Controller:
         """One violation (monitor JSON, or a report's ``Violation``) is one tick."""
         return self.handle_many([(violation, witness_span, trace, violation_id)])
 
-    def handle_many(self, items: Iterable[tuple]) -> list[Decision]:
+    def handle_many(self, items: Iterable[tuple], *, _quiet: bool = False) -> list[Decision]:
         """Several violations in one tick: ``(violation, witness_span, trace, violation_id)``
         tuples (trailing items may be left out)."""
         tick: list[tuple] = []
@@ -139,7 +143,9 @@ class Controller:
             for pol in self.policies:
                 if pol.heal.on != violation.get("property"):
                     continue
-                decisions.append(self._decide(pol, violation, witness, trace, vid, tick))
+                d = self._decide(pol, violation, witness, trace, vid, tick, quiet=_quiet)
+                if d is not None:
+                    decisions.append(d)
         return decisions
 
     def poll(self, spans: dict | None = None, limit: int | None = None) -> list[Decision]:
@@ -147,25 +153,46 @@ class Controller:
 
         ``spans`` maps ``(trace_id, span_id)`` to full spans, for witness attributes; without
         them the witness is rebuilt from the violation's events (name, service, ids).
+
+        The first poll of a controller also retries the violations whose actions were
+        **skipped** (in this mode): a skip says an argument had no value or was refused,
+        not that the violation was dealt with, so a rerun that brings the missing spans
+        (``tracelogic heal --traces``) acts on them. A retry that would skip for the same
+        reason again records nothing.
         """
         from tracelogic.runtime_monitor.store import Store
 
         store = Store(self.store_path)
         try:
-            after = self.log.cursor(self.name)
+            after = self.log.cursor(self._cursor_name)
             rows = store.violations(after_id=after, limit=limit)
         finally:
             store.close()
-        items = [(r.body, witness_of(r.body, spans), None, r.id) for r in rows]
-        decisions = self.handle_many(items)
+        retries = []
+        if not self._retried_skips:
+            self._retried_skips = True
+            names = {p.heal.name for p in self.policies}
+            seen: set = set()
+            for a in self.log.actions(state="skipped"):
+                key = (a["violation_id"], json.dumps(a["violation"], sort_keys=True))
+                if a["policy"] in names and a["dry_run"] == self.dry_run and key not in seen \
+                        and (a["violation_id"] is None or a["violation_id"] <= after):
+                    seen.add(key)
+                    retries.append((a["violation"], witness_of(a["violation"], spans), None,
+                                    a["violation_id"]))
+        decisions = self.handle_many(retries, _quiet=True) if retries else []
+        decisions += self.handle_many([(r.body, witness_of(r.body, spans), None, r.id)
+                                       for r in rows])
         if rows:
             with self.log.transaction() as conn:
-                self.log.set_cursor(conn, self.name, rows[-1].id)
+                self.log.set_cursor(conn, self._cursor_name, rows[-1].id)
         return decisions + self.run_pending()
 
     # ================================================================ Analyze + Plan
     def _decide(self, pol: _Policy, v: dict, witness: Any, trace: Any, vid: int | None,
-                tick: list) -> Decision:
+                tick: list, *, quiet: bool = False) -> Decision | None:
+        """One (policy, violation). ``quiet`` (a retry of skips): None instead of recording a
+        duplicate, so a retry that changes nothing leaves no trace."""
         heal = pol.heal
         now = self.clock()
         aid = idempotency_key(heal.name, v, self.dry_run)
@@ -199,10 +226,14 @@ class Controller:
         service = service if isinstance(service, str) else ""
         effect = type(action).effect if action is not None else None
         direction = effect.direction(args) if effect is not None and not skip else None
-        escalations = []
+        escalations: list[dict] = []
         with self.log.transaction() as conn:
             existing = self.log.action(aid, conn)
-            if existing is not None:
+            retry = existing is not None and existing["state"] == "skipped" and \
+                not (skip and skip == existing["reason"])
+            if existing is not None and not retry:
+                if quiet:
+                    return None
                 self.log.record(conn, action_id=aid, policy=heal.name, action=heal.action,
                                 target=existing["target"], event="duplicate",
                                 outcome=existing["state"], dry_run=self.dry_run,
@@ -210,84 +241,129 @@ class Controller:
                 d.target, d.outcome = existing["target"], "duplicate"
                 d.reason = f"already decided: {existing['state']}"
                 return d
-            if not skip and not self.dry_run:
-                escalations = self._failed_verifications(conn, heal.name, target, now, aid)
-            conn.execute(
-                "INSERT INTO heal_actions (id, created_ns, updated_ns, policy, action, target,"
-                " service, violation_id, violation, args, plan, risk, needs_approval, dry_run,"
-                " state, resource, direction) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (aid, now, now, heal.name, heal.action, target, service, vid,
-                 json.dumps(v, sort_keys=True, default=str),
-                 json.dumps(args, sort_keys=True, default=str),
-                 json.dumps(plan, sort_keys=True, default=str), risk, int(needs),
-                 int(self.dry_run), "planned", effect.resource if effect else None, direction))
+            if not self.dry_run:
+                # before the guards: a failed verification escalates whatever they decide
+                escalations = self._failed_verifications(conn, heal.name, target, v, now, aid)
+            values = (now, heal.name, heal.action, target, service, vid,
+                      json.dumps(v, sort_keys=True, default=str),
+                      json.dumps(args, sort_keys=True, default=str),
+                      json.dumps(plan, sort_keys=True, default=str), risk, int(needs),
+                      int(self.dry_run), "planned", effect.resource if effect else None,
+                      direction)
+            if retry:
+                conn.execute(
+                    "UPDATE heal_actions SET updated_ns = ?, policy = ?, action = ?, target = ?,"
+                    " service = ?, violation_id = ?, violation = ?, args = ?, plan = ?, risk = ?,"
+                    " needs_approval = ?, dry_run = ?, state = ?, resource = ?, direction = ?,"
+                    " reason = '' WHERE id = ?", (*values, aid))
+            else:
+                conn.execute(
+                    "INSERT INTO heal_actions (created_ns, updated_ns, policy, action, target,"
+                    " service, violation_id, violation, args, plan, risk, needs_approval,"
+                    " dry_run, state, resource, direction, id)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (now, *values, aid))
             rec = dict(action_id=aid, policy=heal.name, action=heal.action, target=target,
                        dry_run=self.dry_run, time_ns=now)
-            self.log.record(conn, event="plan", outcome="matched",
-                            detail={"violation": _brief(v), "violation_id": vid,
-                                    "args": args, "plan": plan, "risk": risk,
-                                    "needs_approval": needs, "service": service}, **rec)
-            if skip:
-                self._set(conn, aid, now, state="skipped", reason=skip)
-                self.log.record(conn, event="skip", outcome="skipped", detail={"reason": skip},
-                                **rec)
-                d.outcome, d.reason = "skipped", skip
-                return d
-            blocked = self._guards(conn, heal, target, service, now, effect, direction, tick)
-            if blocked is not None:
-                guard, reason = blocked
-                self._set(conn, aid, now, state="blocked", reason=f"{guard}: {reason}")
-                self.log.record(conn, event="guard", outcome=guard, detail={"reason": reason},
-                                **rec)
-                d.outcome, d.reason = "blocked", f"{guard}: {reason}"
-                d.detail = {"guard": guard}
-                return d
-            if needs:
-                expires = now + self.config.approval_timeout_ns
-                self._set(conn, aid, now, state="pending_approval",
-                          approval_expires_ns=expires)
-                self.log.record(conn, event="approval_requested", outcome="pending",
-                                detail={"risk": risk, "expires_unix_nano": expires}, **rec)
-                d.outcome, d.reason = "pending_approval", f"risk {risk} needs approval"
-                d.detail = {"expires_unix_nano": expires}
-                return d
-            if effect is not None:
-                tick.append((effect.resource, target, direction, heal.name))
-            if self.dry_run:
-                self._set(conn, aid, now, state="dry_run", acted_ns=now)
-                self.log.record(conn, event="dry_run", outcome="planned",
-                                detail={"plan": plan}, **rec)
-                d.outcome, d.detail = "dry_run", {"plan": plan}
-                return d
-            if not self._claim_slot():
-                self._set(conn, aid, now, state="blocked", reason="concurrency")
-                self.log.record(conn, event="guard", outcome="concurrency",
-                                detail={"reason": f"{self.config.concurrency} action(s) already "
-                                        "running"}, **rec)
-                d.outcome, d.reason = "blocked", "concurrency"
-                return d
-            self._set(conn, aid, now, state="running", acted_ns=now)
+            detail = {"violation": _brief(v), "violation_id": vid, "args": args, "plan": plan,
+                      "risk": risk, "needs_approval": needs, "service": service}
+            if retry:
+                detail["retry_of_skip"] = existing["reason"]
+            self.log.record(conn, event="plan", outcome="matched", detail=detail, **rec)
+            run = self._plan(conn, heal, aid, target, service, now, effect, direction, tick,
+                             skip, needs, risk, plan, rec, d)
         for row in escalations:
-            self._escalate(row, "the property was violated again on the same target within "
-                           "the verification window")
+            self._escalate(row, row["_why"], cause="verification_failed",
+                           follow_up={"action_id": aid, "outcome": "running" if run
+                                      else d.outcome, "reason": d.reason})
+        if not run:
+            return d
         return self._run(pol.action, heal, aid, target, args, v, now, d)
+
+    def _plan(self, conn, heal: HealT, aid: str, target: str, service: str, now: int, effect,
+              direction: int | None, tick: list, skip: str, needs: bool, risk: float,
+              plan: dict, rec: dict, d: Decision) -> bool:
+        """Skip, guards, approval, dry-run, concurrency: fills ``d``; True when it runs now."""
+        if skip:
+            self._set(conn, aid, now, state="skipped", reason=skip)
+            self.log.record(conn, event="skip", outcome="skipped", detail={"reason": skip},
+                            **rec)
+            d.outcome, d.reason = "skipped", skip
+            return False
+        blocked = self._guards(conn, heal, target, service, now, effect, direction, tick)
+        if blocked is None and needs:
+            blocked = self._pending_request(conn, heal, target, now, aid)
+        if blocked is not None:
+            guard, reason = blocked
+            self._set(conn, aid, now, state="blocked", reason=f"{guard}: {reason}")
+            self.log.record(conn, event="guard", outcome=guard, detail={"reason": reason},
+                            **rec)
+            d.outcome, d.reason = "blocked", f"{guard}: {reason}"
+            d.detail = {"guard": guard}
+            return False
+        if needs and self.dry_run:
+            # a dry-run never asks a human: it records that the action would wait for one
+            self._set(conn, aid, now, state="dry_run")
+            self.log.record(conn, event="dry_run", outcome="needs_approval",
+                            detail={"plan": plan, "risk": risk,
+                                    "reason": f"risk {risk} needs approval; in execute mode "
+                                    "the action would wait for it"}, **rec)
+            d.outcome, d.reason = "dry_run", f"risk {risk} needs approval (not requested in " \
+                                             "dry-run)"
+            d.detail = {"plan": plan, "needs_approval": True}
+            return False
+        if needs:
+            expires = now + self.config.approval_timeout_ns
+            self._set(conn, aid, now, state="pending_approval", approval_expires_ns=expires)
+            self.log.record(conn, event="approval_requested", outcome="pending",
+                            detail={"risk": risk, "expires_unix_nano": expires}, **rec)
+            d.outcome, d.reason = "pending_approval", f"risk {risk} needs approval"
+            d.detail = {"expires_unix_nano": expires}
+            return False
+        if effect is not None:
+            tick.append((effect.resource, target, direction, heal.name))
+        if self.dry_run:
+            self._set(conn, aid, now, state="dry_run", acted_ns=now)
+            self.log.record(conn, event="dry_run", outcome="planned", detail={"plan": plan},
+                            **rec)
+            d.outcome, d.detail = "dry_run", {"plan": plan}
+            return False
+        if not self._claim_slot():
+            self._set(conn, aid, now, state="blocked", reason="concurrency")
+            self.log.record(conn, event="guard", outcome="concurrency",
+                            detail={"reason": f"{self.config.concurrency} action(s) already "
+                                    "running"}, **rec)
+            d.outcome, d.reason = "blocked", "concurrency"
+            return False
+        self._set(conn, aid, now, state="running", acted_ns=now)
+        return True
+
+    # An approval request reserves its target: it counts for the cooldown (from when it was
+    # made, also once decided) and the limit (while it may still run), so requests cannot pile
+    # up; in dry-run, a plan that would have asked counts the same until it would have expired.
+    _REQUESTED = ("(needs_approval = 1 AND acted_ns IS NULL AND (state IN ('pending_approval', "
+                  "'approved') OR (state = 'dry_run' AND created_ns > ?)))")
+    _ASKED = ("(needs_approval = 1 AND acted_ns IS NULL AND state IN ('pending_approval', "
+              "'approved', 'rejected', 'expired', 'dry_run'))")
 
     def _guards(self, conn, heal: HealT, target: str, service: str, now: int, effect,
                 direction: int | None, tick: list, exclude: str = "") -> tuple[str, str] | None:
         mode = int(self.dry_run)
+        asked_since = now - self.config.approval_timeout_ns
         if heal.cooldown_ns:
-            row = conn.execute("SELECT MAX(acted_ns) FROM heal_actions WHERE policy = ? AND "
-                               "target = ? AND dry_run = ? AND acted_ns IS NOT NULL AND id != ?",
-                               (heal.name, target, mode, exclude)).fetchone()
+            row = conn.execute(
+                "SELECT MAX(COALESCE(acted_ns, CASE WHEN " + self._ASKED + " THEN created_ns "
+                "END)) FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = ? AND "
+                "id != ?", (heal.name, target, mode, exclude)).fetchone()
             last = row[0]
             if last is not None and now - last < heal.cooldown_ns:
                 return "cooldown", (f"acted on {target} {approx_duration(now - last)} ago; "
                                     f"cooldown {format_duration(heal.cooldown_ns)}")
         if heal.limit is not None:
             n, per = heal.limit
-            count = conn.execute("SELECT COUNT(*) FROM heal_actions WHERE policy = ? AND "
-                                 "dry_run = ? AND acted_ns > ? AND id != ?",
-                                 (heal.name, mode, now - per, exclude)).fetchone()[0]
+            count = conn.execute(
+                "SELECT COUNT(*) FROM heal_actions WHERE policy = ? AND dry_run = ? AND id != ? "
+                "AND (acted_ns > ? OR " + self._REQUESTED + ")",
+                (heal.name, mode, exclude, now - per, asked_since)).fetchone()[0]
             if count >= n:
                 return "limit", f"{count} action(s) in the last {format_duration(per)}; " \
                                 f"limit {n} per {format_duration(per)}"
@@ -312,19 +388,62 @@ class Controller:
                                         "direction in this tick")
         return None
 
-    def _failed_verifications(self, conn, policy: str, target: str, now: int,
+    def _pending_request(self, conn, heal: HealT, target: str, now: int,
+                         aid: str) -> tuple[str, str] | None:
+        """One open approval request per (policy, target): more would only pile up."""
+        row = conn.execute(
+            "SELECT id, state FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = ? "
+            "AND id != ? AND " + self._REQUESTED + " ORDER BY created_ns LIMIT 1",
+            (heal.name, target, int(self.dry_run), aid,
+             now - self.config.approval_timeout_ns)).fetchone()
+        if row is None:
+            return None
+        state = "pending" if row["state"] == "pending_approval" else \
+            "planned (dry-run)" if row["state"] == "dry_run" else row["state"]
+        return "approval_pending", (f"request {row['id'][:12]} for {target} is already {state}; "
+                                    "decide it with `tracelogic approve`")
+
+    def _failed_verifications(self, conn, policy: str, target: str, v: dict, now: int,
                               aid: str) -> list[dict]:
-        rows = [dict(r) for r in conn.execute(
-            "SELECT * FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = 0 AND "
-            "verification = 'pending' AND verify_deadline_ns > ? AND id != ?",
-            (policy, target, now, aid))]
+        """Actions on ``target`` whose verification this violation fails, claimed for
+        escalation in the caller's transaction (so each escalates exactly once).
+
+        The violation's own time (its latest witness event) is compared with the window
+        ``[finished, finished + verify_window)``: a late trace or a batch from before the
+        action does not fail it, and a late violation from inside a window already closed as
+        ``recovered`` does. Without event times, the time it is processed is used.
+        """
+        t = violation_time(v)
+        if t is None:
+            rows = [dict(r) for r in conn.execute(
+                "SELECT * FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = 0 AND "
+                "verification = 'pending' AND verify_deadline_ns > ? AND id != ? AND "
+                "escalated_ns IS NULL", (policy, target, now, aid))]
+            when = now
+        else:
+            rows = [dict(r) for r in conn.execute(
+                "SELECT * FROM heal_actions WHERE policy = ? AND target = ? AND dry_run = 0 AND "
+                "verification IN ('pending', 'recovered') AND "
+                "COALESCE(verify_from_ns, acted_ns) <= ? AND ? < verify_deadline_ns AND "
+                "id != ? AND escalated_ns IS NULL", (policy, target, t, t, aid))]
+            when = t
         for row in rows:
-            conn.execute("UPDATE heal_actions SET verification = 'failed', updated_ns = ? "
-                         "WHERE id = ?", (now, row["id"]))
+            opened = row["verify_from_ns"] if row["verify_from_ns"] is not None \
+                else row["acted_ns"]
+            window = row["verify_deadline_ns"] - opened
+            late = row["verification"] == "recovered"
+            why = (f"`{v.get('property')}` was violated again on {target} "
+                   f"{approx_duration(max(when - opened, 0))} after the action finished, within "
+                   f"its {format_duration(window)} verification window"
+                   + ("; the violation arrived late, after the window had been closed as "
+                      "recovered" if late else ""))
+            conn.execute("UPDATE heal_actions SET verification = 'failed', escalated_ns = ?, "
+                         "updated_ns = ? WHERE id = ?", (now, now, row["id"]))
             self.log.record(conn, action_id=row["id"], policy=policy, action=row["action"],
                             target=target, event="verify", outcome="failed", dry_run=False,
-                            detail={"reason": "violated again within the verification window",
-                                    "by_action": aid}, time_ns=now)
+                            detail={"reason": why, "by_action": aid,
+                                    "violation_time_unix_nano": t, "late": late}, time_ns=now)
+            row["_why"] = "verification failed: " + why
         return rows
 
     def _set(self, conn, aid: str, now: int, **cols: Any) -> None:
@@ -362,10 +481,11 @@ class Controller:
             if error is None:
                 self._set(conn, aid, now, state="executed",
                           result=json.dumps(payload, sort_keys=True, default=str),
+                          verify_from_ns=now,
                           verify_deadline_ns=now + self.config.verify_window(heal.name),
                           verification="pending")
             else:
-                self._set(conn, aid, now, state="failed", reason=error,
+                self._set(conn, aid, now, state="failed", reason=error, escalated_ns=now,
                           result=json.dumps(payload, sort_keys=True, default=str))
             self.log.record(conn, action_id=aid, policy=heal.name, action=heal.action,
                             target=target, event="execute",
@@ -378,12 +498,24 @@ class Controller:
         if error is not None:
             row = self.log.action(aid)
             if row is not None:
-                self._escalate(row, f"the action failed: {error}")
+                self._escalate(row, f"the action failed: {error}", cause="action_failed")
         return d
 
-    def _escalate(self, row: dict, reason: str) -> None:
+    def _escalate(self, row: dict, reason: str, *, cause: str,
+                  follow_up: dict | None = None) -> None:
+        """Tell a human: a log line, an ``escalate`` audit event and the escalation webhook.
+
+        Callers claim the row (``escalated_ns``) in the transaction that decided to
+        escalate, so each cause escalates once, whatever the guards said.
+        """
+        if follow_up is not None:
+            what = follow_up["outcome"] + (f" ({follow_up['reason']})" if follow_up["reason"]
+                                           else "")
+            reason += f"; the follow-up action was {what}"
         log.warning("heal escalation: policy %s on %s: %s", row["policy"], row["target"], reason)
-        detail: dict = {"reason": reason}
+        detail: dict = {"reason": reason, "cause": cause}
+        if follow_up is not None:
+            detail["follow_up"] = follow_up
         outcome = "logged"
         name = self.config.escalation_webhook
         if name is not None and not self.dry_run:
@@ -391,7 +523,7 @@ class Controller:
 
             body = json.dumps({"escalation": True, "policy": row["policy"],
                                "action": row["action"], "action_id": row["id"],
-                               "target": row["target"], "reason": reason},
+                               "target": row["target"], "reason": reason, "cause": cause},
                               sort_keys=True).encode()
             try:
                 res = post_json(self.config.webhook(name), body, row["id"] + "-escalation")
@@ -459,19 +591,25 @@ class Controller:
             if blocked is None and not self.dry_run and not self._claim_slot():
                 blocked = ("concurrency", f"{self.config.concurrency} action(s) already running")
             if blocked is not None:
-                self._set(conn, row["id"], now, state="blocked",
+                self._set(conn, row["id"], now, state="blocked", escalated_ns=now,
                           reason=f"{blocked[0]}: {blocked[1]}")
                 self.log.record(conn, event="guard", outcome=blocked[0],
                                 detail={"reason": blocked[1], "after_approval": True}, **rec)
                 d.outcome, d.reason = "blocked", f"{blocked[0]}: {blocked[1]}"
-                return d
-            if self.dry_run:
+            elif self.dry_run:
                 self._set(conn, row["id"], now, state="dry_run", acted_ns=now)
                 self.log.record(conn, event="dry_run", outcome="planned",
                                 detail={"plan": row["plan"]}, **rec)
                 d.outcome = "dry_run"
-                return d
-            self._set(conn, row["id"], now, state="running", acted_ns=now)
+            else:
+                self._set(conn, row["id"], now, state="running", acted_ns=now)
+        if d.outcome == "blocked":
+            # someone approved it and is waiting for it: never let it die silently
+            by = fresh["approval_by"] or "?"
+            self._escalate(fresh, f"approved by {by}, but not executed: {d.reason}",
+                           cause="approved_but_blocked")
+        if d.outcome:
+            return d
         return self._run(pol.action, heal, row["id"], row["target"], row["args"],
                          row["violation"], now, d)
 
@@ -508,6 +646,16 @@ class Controller:
         return ApprovalServer(self.log, self.config.approval_token,
                               host=host or listen[0],
                               port=listen[1] if port is None else port).start()
+
+
+def violation_time(v: dict) -> int | None:
+    """When a violation happened: its latest witness event, else its window's end (unix ns)."""
+    times = [e.get("time_unix_nano") for e in v.get("events") or [] if isinstance(e, dict)]
+    times = [t for t in times if isinstance(t, int) and not isinstance(t, bool)]
+    if times:
+        return max(times)
+    end = (v.get("window") or {}).get("end_unix_nano")
+    return end if isinstance(end, int) and not isinstance(end, bool) else None
 
 
 def _normalise(violation: Any, witness: Any) -> tuple[dict, Any]:

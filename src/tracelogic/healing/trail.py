@@ -9,7 +9,7 @@ Conventions (std.healing reads these; docs/healing.md):
   action's first event is the root of the others;
 - service ``tracelogic-healing``; attributes ``heal.action_id``,
   ``heal.policy``, ``heal.action``, ``heal.target``, ``heal.outcome`` (strings),
-  ``heal.dry_run``, ``heal.needs_approval`` (booleans).
+  ``heal.dry_run``, ``heal.needs_approval`` (booleans), ``heal.risk`` (a number).
 """
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ def _hex(text: str, n: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
-def audit_spans(events: Iterable[AuditEvent], needs_approval: dict[str, bool] | None = None
-                ) -> list[Span]:
-    """Spans for audit events; ``needs_approval`` maps action ids to that flag."""
+def audit_spans(events: Iterable[AuditEvent], needs_approval: dict[str, bool] | None = None,
+                risk: dict[str, float] | None = None) -> list[Span]:
+    """Spans for audit events; ``needs_approval`` and ``risk`` map action ids to those."""
     needs = needs_approval or {}
+    risks = risk or {}
     roots: dict[str, str] = {}
     out = []
     for e in events:
@@ -46,13 +47,16 @@ def audit_spans(events: Iterable[AuditEvent], needs_approval: dict[str, bool] | 
             attrs={"heal.action_id": e.action_id, "heal.policy": e.policy,
                    "heal.action": e.action, "heal.target": e.target, "heal.outcome": e.outcome,
                    "heal.dry_run": e.dry_run,
-                   "heal.needs_approval": bool(needs.get(e.action_id, False))}))
+                   "heal.needs_approval": bool(needs.get(e.action_id, False)),
+                   **({"heal.risk": float(risks[e.action_id])} if e.action_id in risks
+                      else {})}))
     return out
 
 
 def log_spans(log: AuditLog) -> list[Span]:
-    needs = {r["id"]: r["needs_approval"] for r in log.actions()}
-    return audit_spans(log.events(), needs)
+    rows = log.actions()
+    return audit_spans(log.events(), {r["id"]: r["needs_approval"] for r in rows},
+                       {r["id"]: r["risk"] for r in rows})
 
 
 def std_healing_path() -> str:

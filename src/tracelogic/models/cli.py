@@ -28,7 +28,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_export(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.errors import TracelogicError
-    from tracelogic.models.export import export_command
+    from tracelogic.models.export import export_command, warnings_in
     from tracelogic.spec.diagnostics import SpecErrors
 
     spec_path, sep, name = args.target.rpartition("::")
@@ -44,5 +44,8 @@ def cmd_export(args, out: TextIO, err: TextIO) -> int:
     except TracelogicError as e:
         err.write(f"tracelogic export: {e}\n")
         return EXIT_INPUT
+    if args.fmt == "promela":
+        for w in warnings_in(text):
+            err.write(f"tracelogic export: warning: {w}\n")
     out.write(text)
     return EXIT_OK

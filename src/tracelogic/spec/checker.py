@@ -825,6 +825,8 @@ class Checker:
         hint = did_you_mean(n, candidates)
         if hint is None and n in ("attr", "resource"):
             return f'write `{n}["key"]`'
+        if hint is None and ctx.kind == "heal":  # `state: open`: action values are strings
+            return f'an action\'s value is a string: write `"{n}"`'
         return hint
 
     def _e_field(self, e: A.Field, ctx: Ctx, hint):
