@@ -158,3 +158,35 @@ def test_monitor_exits_2_with_a_message_on_invalid_utf8_protobuf(tmp_path):
     assert f"byte offset {at}" in r.stderr and "not valid UTF-8" in r.stderr
     assert {v["key"] for v in report["violations"] if v["property"] == "no_error"} == \
         {GOOD_TRACE}
+
+
+# -- the issue's other OTLP examples, against the live server and the CLI ---------------
+
+def test_5000_deep_json_and_5000_digit_integers_do_not_hurt_serve(tmp_path):
+    sp = start_serve(tmp_path, *FAST)
+    deep = b'{"resourceSpans": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    status, data = post(sp, deep)
+    assert status == 400 and "nested 5001 deep, over the limit of 256" in \
+        json.loads(data)["message"]
+    big = request_json(None).replace(b'"1700000000000000000"', b"9" * 5000, 1)
+    status, data = post(sp, big)
+    assert status == 200
+    ps = json.loads(data)["partialSuccess"]
+    assert ps["rejectedSpans"] == "1" and "integer literal of 5000 digits" in ps["errorMessage"]
+    text = metrics_text(sp)
+    assert metric(text, "tracelogic_requests_total", outcome="invalid") == 1
+    assert metric(text, "tracelogic_requests_total", outcome="ok") == 1
+    assert sp.terminate() == 0 and not engine_died(sp)
+
+
+@pytest.mark.parametrize("body,message", [
+    (b'{"resourceSpans": ' + b"[" * 5000 + b"]" * 5000 + b"}", "over the limit of 256"),
+    (request_json(None).replace(b'"1700000000000000000"', b"9" * 5000, 1),
+     "integer literal of 5000 digits"),
+], ids=["deep", "digits"])
+def test_monitor_exits_2_on_the_issue_s_json_examples(tmp_path, body, message):
+    f = tmp_path / "in.json"
+    f.write_bytes(body)
+    r = run_monitor(str(write_spec(tmp_path)), str(f))
+    assert r.returncode == 2 and "internal error" not in r.stderr
+    assert message in r.stdout + r.stderr
