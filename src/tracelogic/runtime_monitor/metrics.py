@@ -234,19 +234,37 @@ _BODIES: Final = {5: "gauge", 7: "sum", 9: "histogram", 10: "exponential_histogr
 
 
 def _count_points(data: bytes, start: int, end: int) -> int:
-    """Data points of one serialized Metric, whatever its type (framing only)."""
+    """Data points of one serialized Metric, whatever its type, as far as its framing
+    can be walked; at least 1, so a rejected metric is never counted as nothing."""
     n = 0
-    for num, wt, a, b in pb_fields(data, start, end):
-        if num in _BODIES and wt == 2:
-            n += sum(1 for pn, pw, _, _ in pb_fields(data, a, b) if pn == 1 and pw == 2)
-    return n
+    try:
+        for num, wt, a, b in pb_fields(data, start, end):
+            if num in _BODIES and wt == 2:
+                n += sum(1 for pn, pw, _, _ in pb_fields(data, a, b) if pn == 1 and pw == 2)
+    except WireError:
+        pass
+    return max(n, 1)
 
 
 def _salvage_metric(data: bytes, start: int, end: int, wanted: frozenset[str] | None,
                     stats: DecodeStats, where: str) -> Any:
+    """One metric on the slow path: the metric itself, or a copy holding only its good
+    number data points, or None (rejected and counted, or not wanted)."""
     m, why = pb_part(metrics_pb2.Metric, data, start, end)
     if m is not None:
         return m
+    try:
+        return _salvage_metric_parts(data, start, end, wanted, stats, where, why)
+    except WireError as e:  # broken framing inside the metric: the metric is rejected
+        n = _count_points(data, start, end)
+        stats.points_received += n
+        stats.reject_points(n, f"{where}: {e.reason} at byte offset {e.offset}; its data "
+                               f"points skipped")
+        return None
+
+
+def _salvage_metric_parts(data: bytes, start: int, end: int, wanted: frozenset[str] | None,
+                          stats: DecodeStats, where: str, why: str | None) -> Any:
     fields = pb_fields(data, start, end)
     name = None
     for num, wt, a, b in fields:
