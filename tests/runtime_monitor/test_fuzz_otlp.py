@@ -136,13 +136,14 @@ def run_fuzz(kind: str, make: Callable[[random.Random], Callable[[], tuple[list,
              deep: Deep, cases: int = CASES) -> None:
     rng = random.Random(f"otlp-fuzz-{kind}")
     crashes: list[str] = []
-    decoded = 0
+    decoded = refused = 0
     for i in range(cases):
         case = make(rng)
         try:
             items, stats = case()
         except InputError as e:
             str(e).encode("utf-8")
+            refused += 1
             continue
         except Exception as e:  # a crash: anything but InputError
             crashes.append(f"{kind} case {i}: {type(e).__name__}: {e}"[:300])
@@ -153,6 +154,8 @@ def run_fuzz(kind: str, make: Callable[[random.Random], Callable[[], tuple[list,
         if items:
             decoded += 1
             deep.feed(items)
+    print(f"{kind}: {cases} cases, {decoded} decoded something, {refused} InputError, "
+          f"{len(crashes)} crashes")
     assert not crashes, "\n".join(crashes)
     assert decoded >= 0.3 * cases, f"{kind}: only {decoded} of {cases} cases decoded anything"
 

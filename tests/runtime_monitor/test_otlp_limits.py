@@ -414,3 +414,27 @@ def test_the_issue_s_250_byte_request():
     body = request_json("attribute")
     spans, stats = decode_json_bytes(body)
     assert stats.rejected == 1 and len(spans) == 2
+
+
+def test_sdk_spans_follow_the_text_rule():
+    """Spans from the OpenTelemetry SDK (the pytest plugin's path) hold whatever str the
+    application gave: the same rule applies, so RE2 and reports never see a surrogate."""
+    from tracelogic.runtime_monitor.spans import from_sdk
+
+    from .otlp_testdata import record
+
+    def build(tracer):
+        with tracer.start_as_current_span("ok") as a:
+            a.set_attribute("order.id", "o-1")
+        with tracer.start_as_current_span("name\ud800"):
+            pass
+        with tracer.start_as_current_span("attr") as c:
+            c.set_attribute("order.id", ["o-2", "o-\udfff"])
+        with tracer.start_as_current_span("event") as d:
+            d.add_event("retry\ud800")
+    stats = DecodeStats()
+    spans = from_sdk(record(build), stats=stats)
+    assert [s.name for s in spans] == ["ok"]
+    assert (stats.received, stats.decoded, stats.rejected) == (4, 1, 3)
+    assert all("lone surrogate" in m for m in stats.messages)
+    assert "attribute 'order.id' value" in stats.messages[1]

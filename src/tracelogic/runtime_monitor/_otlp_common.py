@@ -482,6 +482,7 @@ def _parse_int(s: str) -> int | LongInt:
 _KEEP_STRUCT: Final = bytes(b for b in range(256) if b not in b'[]{}"')
 _QUOTED: Final = re.compile(rb'"[^"]*"')
 _SIGNED: Final = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 _RAW_SURROGATE: Final = re.compile(rb"\xed[\xa0-\xbf]")  # a surrogate, encoded surrogatepass
 
@@ -534,8 +535,11 @@ def loads_json(raw: bytes | str) -> tuple[Any, bool]:
         if depth > MAX_JSON_DEPTH:
             raise JsonLimitError(f"arrays and objects nested {depth} deep, over the limit "
                                  f"of {MAX_JSON_DEPTH}")
+    # the parse_int hook costs a Python call per integer literal: only when a run of more
+    # than MAX_INT_DIGITS digits exists at all (inside strings too, so it may be needless)
+    long_digits = b"0" * (MAX_INT_DIGITS + 1) in b.translate(_DIGITS_AS_ZERO)
     try:
-        doc = json.loads(text, parse_int=_parse_int)
+        doc = json.loads(text, parse_int=_parse_int) if long_digits else json.loads(text)
     except json.JSONDecodeError as e:
         raise JsonLimitError(e.msg, e.lineno, e.colno) from None
     except (RecursionError, ValueError) as e:  # not expected under the limits above
