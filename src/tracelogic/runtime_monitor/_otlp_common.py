@@ -22,8 +22,10 @@ from typing import Any, Final
 from tracelogic.errors import InputError, SourceSpan
 
 from .spans import _EMPTY, InvalidValue
+from .text_rule import MAX_STRING_BYTES, safe_text, string_problem, text_problem
 
-__all__ = ["DecodeStats"]
+# the text rule's names are part of this module's interface too
+__all__ = ["DecodeStats", "MAX_STRING_BYTES", "safe_text", "string_problem", "text_problem"]
 
 # The limits every OTLP decoder applies (docs/otlp-input.md, "Limits"): a future native
 # decoder must apply the same, so they live here, named, and the tests probe each one at
@@ -31,7 +33,7 @@ __all__ = ["DecodeStats"]
 MAX_DEPTH: Final = 64  # nesting of array/kvlist values we convert; deeper is InvalidValue
 MAX_JSON_DEPTH: Final = 256  # nesting of JSON arrays and objects in one document
 MAX_INT_DIGITS: Final = 20  # digits of a JSON integer literal: 2**64 - 1 has 20
-MAX_STRING_BYTES: Final = 1 << 20  # one string, in UTF-8; a longer one rejects its span
+# (and MAX_STRING_BYTES, in text_rule.py)
 INT64_MIN: Final = -(1 << 63)
 UINT64_MAX: Final = (1 << 64) - 1
 
@@ -366,73 +368,7 @@ def pb_id(b: bytes, nbytes: int, what: str) -> tuple[str | None, str]:
     return b.hex(), ""
 
 
-# -- the text rule -----------------------------------------------------------------
-# Every string decoded from OTLP is valid UTF-8 (so it holds no lone surrogate) and at
-# most MAX_STRING_BYTES long, or the span (data point) holding it is rejected. upb
-# checks UTF-8 for protobuf; OTLP/JSON can smuggle a lone surrogate in as "\ud800",
-# which json.loads turns into a Python str that nothing downstream (SQLite, RE2, a log
-# line, a protobuf answer) can encode. So the JSON decoders check every string of a span.
-
-def safe_text(s: str) -> str:
-    """``s`` itself when it can be encoded as UTF-8, else with the offending code points
-    written as ``\\udXXX`` escapes: for messages, which quote input."""
-    if s.isascii():
-        return s
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return s.encode("utf-8", "backslashreplace").decode("utf-8")
-    return s
-
-
-def string_problem(s: str) -> str | None:
-    """Why ``s`` breaks the text rule, or None when it keeps it."""
-    if s.isascii():
-        n = len(s)
-    else:
-        try:
-            n = len(s.encode("utf-8"))
-        except UnicodeEncodeError as e:
-            return (f"holds a lone surrogate U+{ord(s[e.start]):04X} at character {e.start} "
-                    f"(OTLP strings must be valid UTF-8; \\ud800-\\udfff escapes are "
-                    f"allowed in JSON only as surrogate pairs)")
-    if n > MAX_STRING_BYTES:
-        return (f"holds a string of {n} bytes, over the limit of {MAX_STRING_BYTES} bytes "
-                f"of UTF-8")
-    return None
-
-
-def text_problem(obj: Any, path: str, skip: frozenset[str] = frozenset()) -> str | None:
-    """``"<path>: <reason>"`` for the first string (key or value), in document order, of a
-    parsed JSON value that breaks the text rule; None when every string keeps it.
-
-    ``skip`` names keys of ``obj`` itself not to look into (a resource's spans are
-    checked one by one). Iterative: a deep value cannot exhaust Python's stack.
-    """
-    stack: list[tuple[Any, str]] = [(obj, path)]
-    top = True
-    while stack:
-        o, p = stack.pop()
-        if isinstance(o, str):
-            why = string_problem(o)
-            if why:
-                return f"{p}: {why}"
-        elif isinstance(o, dict):
-            items = []
-            for k, v in o.items():
-                if top and k in skip:
-                    continue
-                if isinstance(k, str):
-                    why = string_problem(k)
-                    if why:
-                        return f"{p}: key {ascii(k)} {why}"
-                items.append((v, f"{p}.{k}"))
-            stack.extend(reversed(items))
-        elif isinstance(o, list):
-            stack.extend(reversed([(v, f"{p}[{i}]") for i, v in enumerate(o)]))
-        top = False
-    return None
-
+# -- the text rule: which documents need their strings checked ---------------------------
 
 def text_suspect(doc: Any) -> bool:
     """Could a string in the parsed document break the text rule? False is certain.

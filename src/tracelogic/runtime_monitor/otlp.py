@@ -16,8 +16,10 @@ span and resource attribute keys a spec can read (``None`` = all). With a set,
 only those keys are converted; no dict of every attribute is ever built.
 
 **Bad input never crashes.** Per-span problems (missing or malformed ids,
-unreadable timestamps) reject that span, counted in :class:`DecodeStats` with a
-message; per-document problems (a malformed JSON line, corrupt protobuf) are
+unreadable timestamps, a string that breaks the text rule of :mod:`.text_rule`)
+reject that span, counted in :class:`DecodeStats` with a message; per-document
+problems (a malformed JSON line, corrupt protobuf framing, a limit of
+:mod:`._otlp_common` exceeded) are
 :class:`~tracelogic.errors.InputError` with the file and line, or byte offset.
 The decode functions raise them; :func:`read_bytes`/:func:`read_path` record them
 in ``stats.errors`` and carry on with the rest of the input.

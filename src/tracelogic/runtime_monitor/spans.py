@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from .text_rule import string_problem
+
 __all__ = [
     "MISSING", "KIND_NAMES", "STATUS_NAMES", "InvalidValue", "Span", "from_sdk",
     "freeze_value",
@@ -313,8 +315,6 @@ def from_sdk(spans: Iterable[Any], *, wanted_attrs: frozenset[str] | None = None
     Spans that have not ended or carry an invalid span context are skipped; when
     ``stats`` (a :class:`~.otlp.DecodeStats`) is given they are counted there as rejected.
     """
-    from ._otlp_common import string_problem  # the text rule, as for OTLP input
-
     out: list[Span] = []
     res_cache: dict[int, tuple[Any, Mapping[str, Any], str]] = {}
     for i, s in enumerate(spans):
@@ -350,7 +350,7 @@ def from_sdk(spans: Iterable[Any], *, wanted_attrs: frozenset[str] | None = None
             tuple(e.name for e in s.events),
             tuple((format(ln.context.trace_id, "032x"), format(ln.context.span_id, "016x"))
                   for ln in s.links if ln.context is not None and ln.context.is_valid))
-        why = _text_problem(span, string_problem)
+        why = _text_problem(span)
         if why:
             _sdk_reject(stats, f"sdk span #{i} {ascii(span.name)}: {why}; span skipped")
             continue
@@ -360,7 +360,7 @@ def from_sdk(spans: Iterable[Any], *, wanted_attrs: frozenset[str] | None = None
     return out
 
 
-def _text_problem(span: Span, problem: Any) -> str | None:
+def _text_problem(span: Span, problem: Any = string_problem) -> str | None:
     """The text rule (docs/otlp-input.md) on the strings a span holds: SDK spans come from
     application code, which can put a lone surrogate into any ``str``."""
     for what, text in (("name", span.name), ("status message", span.status_message),
