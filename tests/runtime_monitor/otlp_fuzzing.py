@@ -228,11 +228,11 @@ def mutated_json(rng: random.Random, text: str) -> bytes:
             doc = json.loads(text)
         except ValueError:
             return text.encode("utf-8")
-        doc = mutate_doc(rng, doc)
         try:
+            doc = mutate_doc(rng, doc)
             return json.dumps(doc, ensure_ascii=rng.random() < 0.7).encode(
                 "utf-8", "surrogatepass")
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError):  # the mutator's own limits (deepcopy, dumps)
             return text.encode("utf-8")
     return mutate_bytes(rng, text.encode("utf-8"), ())
 

@@ -34,6 +34,7 @@ with ``Instance`` and ``Samples``), so file mode and streaming cannot drift apar
 from __future__ import annotations
 
 import heapq
+import itertools
 import time
 from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass
@@ -161,7 +162,11 @@ class StreamingMonitor:
         # cross-trace state, by property index
         self._open: list[OrderedDict[str, Any]] = [OrderedDict() for _ in self._cps]
         self._decided: list[OrderedDict[str, str]] = [OrderedDict() for _ in self._cps]
+        # (time, trace id, index in trace, arrival sequence, event, ...): the sequence
+        # keeps entries distinct when one trace is handed out twice (late spans), so
+        # heapq never goes on to compare two events
         self._heap: list[tuple] = []
+        self._seq = itertools.count()
         self._max_end: int | None = None
         self._released: int | None = None  # the watermark up to which events were released
         self._pending_events: dict[str, int] = {}
@@ -487,7 +492,8 @@ class StreamingMonitor:
             if released is not None and ev.time_ns <= released:
                 self._late_event(ev, trace)
                 continue
-            heapq.heappush(heap, (ev.time_ns, tid, i, ev, gs[i], trace, gen, keys))
+            heapq.heappush(heap, (ev.time_ns, tid, i, next(self._seq), ev, gs[i], trace, gen,
+                                  keys))
             queued += 1
         if queued:
             self._pending_events[tid] = self._pending_events.get(tid, 0) + queued
@@ -539,8 +545,8 @@ class StreamingMonitor:
                 continue
             g = letter(ev.span, ev.is_start, trace)
             # index offset keeps the heap order total and distinct from the first hand-out
-            heapq.heappush(self._heap, (ev.time_ns, tid, 1_000_000 + i, ev, g, trace,
-                                        self._generation, keys))
+            heapq.heappush(self._heap, (ev.time_ns, tid, 1_000_000 + i, next(self._seq), ev,
+                                        g, trace, self._generation, keys))
             queued += 1
         if queued:
             self._pending_events[tid] = self._pending_events.get(tid, 0) + queued
@@ -575,7 +581,7 @@ class StreamingMonitor:
         gen = self._generation
         pending = self._pending_events
         while heap and heap[0][0] <= wm:
-            t, tid, _, ev, g, trace, g_gen, keys = heapq.heappop(heap)
+            t, tid, _, _, ev, g, trace, g_gen, keys = heapq.heappop(heap)
             try:
                 if g_gen != gen:  # decided before a reload: the letter is the new spec's
                     g = letter(ev.span, ev.is_start, trace)
