@@ -652,6 +652,16 @@ def pb_fields(data: bytes, start: int = 0,
     return out
 
 
+def utf8_problem(data: bytes, start: int, end: int, name: str) -> str | None:
+    """Why the string field ``name`` in ``data[start:end]`` breaks the text rule, or None."""
+    try:
+        text = data[start:end].decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"string field {name!r} is not valid UTF-8 at byte offset {start + e.start}"
+    why = string_problem(text)
+    return f"string field {name!r} {why}" if why else None
+
+
 def pb_part(cls: Any, data: bytes, start: int, end: int) -> tuple[Any, str | None]:
     """Parse ``data[start:end]`` as one ``cls`` message under the text rule:
     ``(message, None)``, or ``(None, reason)`` naming the byte offset in ``data``."""

@@ -25,7 +25,7 @@ from tracelogic.errors import InputError
 from ._otlp_common import (
     INT64_MIN, MAX_STRING_BYTES, UINT64_MAX, DecodeStats, WireError, attrs_json, attrs_pb, jget,
     jlist, jobj, json_double, json_enum, json_int, pb_fields, pb_part, string_problem,
-    text_problem, text_suspect,
+    text_problem, text_suspect, utf8_problem,
 )
 from .spans import MISSING
 
@@ -176,7 +176,7 @@ def _salvage_metrics(data: bytes, wanted_metrics: frozenset[str] | None, stats: 
                     if res is not None:
                         rm_new.resource.MergeFrom(res)
                 elif num == 3 and wt == 2:
-                    bad = _utf8_problem(data, c, d, "schema_url")
+                    bad = utf8_problem(data, c, d, "schema_url")
                 if bad:
                     break
             if bad:
@@ -201,7 +201,7 @@ def _salvage_metrics(data: bytes, wanted_metrics: frozenset[str] | None, stats: 
                         if scope is not None:
                             sm_new.scope.MergeFrom(scope)
                     elif num == 3 and wt == 2:
-                        bad = _utf8_problem(data, e, f, "schema_url")
+                        bad = utf8_problem(data, e, f, "schema_url")
                     if bad:
                         break
                 if bad:
@@ -281,7 +281,7 @@ def _salvage_metric_parts(data: bytes, start: int, end: int, wanted: frozenset[s
         if wt != 2:
             continue
         if num in (1, 2, 3):
-            bad = _utf8_problem(data, a, b, {1: "name", 2: "description", 3: "unit"}[num])
+            bad = utf8_problem(data, a, b, {1: "name", 2: "description", 3: "unit"}[num])
             if not bad:
                 setattr(out, {1: "name", 2: "description", 3: "unit"}[num],
                         data[a:b].decode("utf-8"))
@@ -326,15 +326,6 @@ def _varint_value(data: bytes, start: int, end: int) -> int:
     for i, b in enumerate(data[start:end]):
         v |= (b & 0x7F) << (7 * i)
     return v
-
-
-def _utf8_problem(data: bytes, start: int, end: int, name: str) -> str | None:
-    try:
-        text = data[start:end].decode("utf-8")
-    except UnicodeDecodeError as e:
-        return f"string field {name!r} is not valid UTF-8 at byte offset {start + e.start}"
-    why = string_problem(text)
-    return f"string field {name!r} {why}" if why else None
 
 
 def decode_metrics_request(req: ExportMetricsServiceRequest, *,

@@ -45,7 +45,7 @@ from tracelogic.errors import InputError
 from ._otlp_common import (
     MAX_STRING_BYTES, UINT64_MAX, DecodeStats, WireError, any_pb, attrs_json, attrs_pb, jget,
     jlist, jobj, json_enum, json_id, json_int, pb_error, pb_fields, pb_id, pb_part,
-    split_json, string_problem, text_problem, text_suspect,
+    split_json, text_problem, text_suspect, utf8_problem,
 )
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, Span, _make, _SpanSlots
 
@@ -132,7 +132,7 @@ def _salvage_traces(data: bytes, wanted: frozenset[str] | None, stats: DecodeSta
                     if res is not None:
                         rs_new.resource.MergeFrom(res)
                 elif num == 3 and wt == 2:
-                    bad = _utf8_problem(data, c, d, "schema_url")
+                    bad = utf8_problem(data, c, d, "schema_url")
                 if bad:
                     break
             if bad:
@@ -157,7 +157,7 @@ def _salvage_traces(data: bytes, wanted: frozenset[str] | None, stats: DecodeSta
                         if scope is not None:
                             ss_new.scope.MergeFrom(scope)
                     elif num == 3 and wt == 2:
-                        bad = _utf8_problem(data, e, f, "schema_url")
+                        bad = utf8_problem(data, e, f, "schema_url")
                     if bad:
                         break
                 if bad:
@@ -197,15 +197,6 @@ def _is_metrics_request(data: bytes) -> bool:
     except (DecodeError, RuntimeError, ValueError):
         return False
     return any(sm.metrics for rm in req.resource_metrics for sm in rm.scope_metrics)
-
-
-def _utf8_problem(data: bytes, start: int, end: int, name: str) -> str | None:
-    try:
-        text = data[start:end].decode("utf-8")
-    except UnicodeDecodeError as e:
-        return f"string field {name!r} is not valid UTF-8 at byte offset {start + e.start}"
-    why = string_problem(text)
-    return f"string field {name!r} {why}" if why else None
 
 
 def decode_traces_request(req: ExportTraceServiceRequest, *,
