@@ -539,11 +539,13 @@ def split_json(data: bytes | str, source: str,
             doc, suspect = loads_json(text)
         except JsonLimitError as e:
             whole_err: tuple[int, int, str] = (e.lineno or 1, e.colno or 1, e.msg)
+            over_limit = e.lineno is None
         else:
             stripped = len(text) - len(text.lstrip())
             return [(_line_col(text, stripped)[0], doc, suspect)]
         raw_lines: list[Any] = text.split("\n")
     else:
+        over_limit = False
         raw_lines = data.split(b"\n")  # type: ignore[union-attr]
         assert uerr is not None
         line, col = _line_col(data, uerr.start)
@@ -581,8 +583,9 @@ def split_json(data: bytes | str, source: str,
         return parsed
     line, col, msg = whole_err
     stats.error(_err(source, line, col, f"malformed JSON: {msg}",
-                     hint="the file must hold one OTLP/JSON request, or one request per "
-                          "line (JSON Lines)"))
+                     hint=(f"OTLP/JSON documents nest at most {MAX_JSON_DEPTH} levels"
+                           if over_limit else "the file must hold one OTLP/JSON request, "
+                           "or one request per line (JSON Lines)")))
     return []
 
 
