@@ -266,14 +266,19 @@ def test_truncated_protobuf_reports_byte_offset(request_pb):
     assert e.value == last_field and "cut.pb" in str(e) and "truncated" in str(e)
 
 
-def test_bad_utf8_string_in_protobuf_reports_its_offset(request_pb):
+def test_bad_utf8_string_in_protobuf_rejects_that_span_and_reports_its_offset(request_pb):
+    # upb refuses the whole request; the text rule rejects only the span holding the string
     data = bytearray(request_pb.SerializeToString())
     name = b"POST /checkout"
     at = bytes(data).index(name)
     data[at + 2] = 0xFF
-    with pytest.raises(InputError) as ei:
-        decode_traces_pb(bytes(data), source="bad.pb")
-    assert ei.value.value == at + 2 and "not valid UTF-8" in str(ei.value)
+    stats = DecodeStats()
+    spans = decode_traces_pb(bytes(data), source="bad.pb", stats=stats)
+    n = sum(len(ss.spans) for rs in request_pb.resource_spans for ss in rs.scope_spans)
+    assert (stats.received, stats.decoded, stats.rejected) == (n, n - 1, 1) == (n, len(spans), 1)
+    assert "POST /checkout" not in {s.name for s in spans}
+    msg = stats.messages[0]
+    assert f"byte offset {at + 2}" in msg and "not valid UTF-8" in msg and "'name'" in msg
 
 
 def test_garbage_protobuf_is_recorded_by_read_bytes():

@@ -250,3 +250,26 @@ def test_routing_keys_name_every_scope_once():
             'property budget per service window 1s:\n  fraction(failed) <= 0.5\n'
             'property p: G !failed\n')
     assert routing_keys(spec(text)) == ["service", "trace_id"]
+
+
+def test_regression_a_trace_handed_out_twice_orders_its_buffered_events():
+    """Found by the gRPC fuzz (test_fuzz_grpc.py): late spans of one trace, handed out
+    twice before the watermark passed them, queued two heap entries with the same
+    (time, trace id, index) -- and heapq then compared two Events: TypeError, the trace
+    failed. Ties are broken by arrival order now."""
+    clock = Clock()
+    sm = StreamingMonitor(spec(), idle_ns=1, lateness_ns=SECOND, clock=clock)
+    root = span("POST /checkout", "a", "1", 0, 5 * MS, kind="server",
+                attrs={"order.id": "o-1"})
+    sm.ingest([root])
+    clock.now += 10
+    sm.poll()  # handed out; its events wait for the watermark (1 s)
+    for sid in ("2", "3"):  # two late spans, same times: the same heap position
+        sm.ingest([span("charge", "a", sid, 1 * MS, 2 * MS, parent="1" * 16,
+                        attrs={"order.id": "o-1"})])
+        clock.now += 10
+        sm.poll()
+    sm.finish()
+    assert sm.failures == 0, sm.take_failures()
+    # both late charges reached the cross-trace instance: a double charge
+    assert "no_double_charge" in {v.prop.name for v in sm.take_violations()}

@@ -22,10 +22,20 @@ from typing import Any, Final
 from tracelogic.errors import InputError, SourceSpan
 
 from .spans import _EMPTY, InvalidValue
+from .text_rule import MAX_STRING_BYTES, safe_text, string_problem, text_problem
 
-__all__ = ["DecodeStats"]
+# the text rule's names are part of this module's interface too
+__all__ = ["DecodeStats", "MAX_STRING_BYTES", "safe_text", "string_problem", "text_problem"]
 
+# The limits every OTLP decoder applies (docs/otlp-input.md, "Limits"): a future native
+# decoder must apply the same, so they live here, named, and the tests probe each one at
+# limit - 1, limit and limit + 1.
 MAX_DEPTH: Final = 64  # nesting of array/kvlist values we convert; deeper is InvalidValue
+MAX_JSON_DEPTH: Final = 256  # nesting of JSON arrays and objects in one document
+MAX_INT_DIGITS: Final = 20  # digits of a JSON integer literal: 2**64 - 1 has 20
+# (and MAX_STRING_BYTES, in text_rule.py)
+INT64_MIN: Final = -(1 << 63)
+UINT64_MAX: Final = (1 << 64) - 1
 
 
 @dataclass(slots=True)
@@ -65,6 +75,16 @@ class DecodeStats:
         self.points_rejected += 1
         self._say(message)
 
+    def reject_many(self, n: int, message: str) -> None:
+        """Count ``n`` rejected spans (a bad resource or scope rejects all of its spans)."""
+        self.rejected += n
+        self._say(message)
+
+    def reject_points(self, n: int, message: str) -> None:
+        """Count ``n`` rejected metric data points with one message."""
+        self.points_rejected += n
+        self._say(message)
+
     def warn(self, message: str) -> None:
         """Count one repaired or dropped detail inside a kept span or point."""
         self.warnings += 1
@@ -75,6 +95,9 @@ class DecodeStats:
         self.errors.append(err)
 
     def _say(self, message: str) -> None:
+        # A message quotes input; it must stay encodable wherever it goes (a protobuf
+        # partial_success, a log line, a terminal), whatever the input held.
+        message = safe_text(message)
         if len(self.messages) < self.max_messages:
             self.messages.append(message)
         else:
@@ -173,19 +196,27 @@ _SPECIAL_DOUBLES: Final = {"NaN": float("nan"), "Infinity": float("inf"),
                            "-Infinity": float("-inf")}
 
 
-def json_int(x: Any) -> int | None:
-    """An int64 in OTLP/JSON: a decimal string or a JSON number. None if it is neither."""
+def json_int(x: Any, lo: int = INT64_MIN, hi: int = UINT64_MAX) -> int | None:
+    """A 64-bit integer in OTLP/JSON: a decimal string or a JSON number, within
+    ``[lo, hi]`` (by default anything an int64 or a uint64 holds). None otherwise.
+
+    A decimal string is at most :data:`MAX_INT_DIGITS` digits long, so Python's
+    int-string limit is never reached.
+    """
     if isinstance(x, str):
-        if _INT_RE.fullmatch(x):
-            return int(x)
+        if len(x) <= MAX_INT_DIGITS + 1 and _INT_RE.fullmatch(x):
+            v = int(x)
+        else:
+            return None
+    elif isinstance(x, bool):
         return None
-    if isinstance(x, bool):
+    elif isinstance(x, int):
+        v = x
+    elif isinstance(x, float) and x.is_integer():
+        v = int(x)
+    else:
         return None
-    if isinstance(x, int):
-        return x
-    if isinstance(x, float) and x.is_integer():
-        return int(x)
-    return None
+    return v if lo <= v <= hi else None
 
 
 def json_double(x: Any) -> float | None:
@@ -215,8 +246,8 @@ def any_json(v: Any, depth: int = 0) -> Any:
         if kind == _S:
             return x if isinstance(x, str) else InvalidValue(x, "stringValue is not a string")
         if kind == _I:
-            i = json_int(x)
-            return InvalidValue(x, "intValue is not an integer") if i is None else i
+            i = json_int(x, INT64_MIN, (1 << 63) - 1)
+            return InvalidValue(x, "intValue is not an integer in the 64-bit range") if i is None else i
         if kind == _B:
             return x if isinstance(x, bool) else InvalidValue(x, "boolValue is not true/false")
         if kind == _D:
@@ -337,6 +368,123 @@ def pb_id(b: bytes, nbytes: int, what: str) -> tuple[str | None, str]:
     return b.hex(), ""
 
 
+# -- the text rule: which documents need their strings checked ---------------------------
+
+def text_suspect(doc: Any) -> bool:
+    """Could a string in the parsed document break the text rule? False is certain.
+
+    One pass of the C JSON encoder: encoding its output as UTF-8 fails exactly when a
+    string holds a lone surrogate, and no string can be longer than the whole text.
+    """
+    try:
+        n = len(json.dumps(doc, ensure_ascii=False, check_circular=False,
+                           default=repr).encode("utf-8"))
+    except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+        return True
+    return n > MAX_STRING_BYTES
+
+
+# -- JSON with limits ------------------------------------------------------------------
+
+class JsonLimitError(ValueError):
+    """A JSON document is malformed or over a limit. ``lineno``/``colno`` are 1-based
+    when the position is known, else None."""
+
+    def __init__(self, msg: str, lineno: int | None = None, colno: int | None = None):
+        super().__init__(msg)
+        self.msg, self.lineno, self.colno = msg, lineno, colno
+
+
+class LongInt:
+    """An integer literal longer than :data:`MAX_INT_DIGITS` digits, as json.loads
+    returns it: not an int (so no field reads it as one), and never converted, so
+    Python's int-string limit is never reached. Its span gets a precise message."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return (f"<an integer literal of {self.digits} digits; OTLP integers are 64-bit, "
+                f"at most {MAX_INT_DIGITS} digits>")
+
+
+def _parse_int(s: str) -> int | LongInt:
+    n = len(s) - (s[:1] == "-")
+    return LongInt(n) if n > MAX_INT_DIGITS else int(s)
+
+
+_KEEP_STRUCT: Final = bytes(b for b in range(256) if b not in b'[]{}"')
+_QUOTED: Final = re.compile(rb'"[^"]*"')
+_SIGNED: Final = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+_RAW_SURROGATE: Final = re.compile(rb"\xed[\xa0-\xbf]")  # a surrogate, encoded surrogatepass
+
+
+def json_depth(raw: bytes) -> int:
+    """The nesting depth of arrays and objects in a JSON text, without parsing it.
+
+    Linear and iterative (so a 5,000-deep document is measured, not recursed into):
+    drop escaped backslashes and quotes, keep only brackets and quotes, drop the
+    strings, then take the maximum prefix sum. Exact for valid JSON; for invalid JSON
+    it is some number, and json.loads reports the syntax error.
+    """
+    s = raw
+    if b"\\" in s:
+        s = s.replace(b"\\\\", b"").replace(b'\\"', b"")
+    s = s.translate(None, _KEEP_STRUCT)
+    if b'"' in s:
+        s = _QUOTED.sub(b"", s.replace(b'""', b""))  # '""' first: most strings hold no bracket
+    if not s:
+        return 0
+    from array import array
+    from itertools import accumulate
+    return max(0, max(accumulate(array("b", s.translate(_SIGNED)))))
+
+
+def loads_json(raw: bytes | str) -> tuple[Any, bool]:
+    """Parse one OTLP/JSON text under the limits: ``(document, text_suspect)``.
+
+    Raises :class:`JsonLimitError` for malformed JSON (with line and column), nesting
+    deeper than :data:`MAX_JSON_DEPTH` (measured before parsing, so json.loads never
+    recurses that deep), and bytes that are not UTF-8. Integer literals longer than
+    :data:`MAX_INT_DIGITS` become :class:`LongInt`. ``text_suspect`` is False when no
+    string can break the text rule (no ``\\ud8..``-``\\udf..`` escape, the text shorter
+    than the string limit): then the decoders skip checking strings one by one.
+    """
+    if isinstance(raw, str):
+        b = raw.encode("utf-8", "surrogatepass")
+        text = raw
+    else:
+        b = raw
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line, col = _line_col(raw, e.start)
+            raise JsonLimitError(f"invalid UTF-8 byte {raw[e.start:e.start + 1]!r} at byte "
+                                 f"offset {e.start}", line, col) from None
+    n = b.count(b"[") + b.count(b"{")
+    if n > MAX_JSON_DEPTH:
+        depth = json_depth(b)
+        if depth > MAX_JSON_DEPTH:
+            raise JsonLimitError(f"arrays and objects nested {depth} deep, over the limit "
+                                 f"of {MAX_JSON_DEPTH}")
+    # the parse_int hook costs a Python call per integer literal: only when a run of more
+    # than MAX_INT_DIGITS digits exists at all (inside strings too, so it may be needless)
+    long_digits = b"0" * (MAX_INT_DIGITS + 1) in b.translate(_DIGITS_AS_ZERO)
+    try:
+        doc = json.loads(text, parse_int=_parse_int) if long_digits else json.loads(text)
+    except json.JSONDecodeError as e:
+        raise JsonLimitError(e.msg, e.lineno, e.colno) from None
+    except (RecursionError, ValueError) as e:  # not expected under the limits above
+        raise JsonLimitError(f"unreadable JSON ({type(e).__name__}: {e})") from None
+    suspect = (len(b) > MAX_STRING_BYTES or _SURROGATE_ESCAPE.search(b) is not None
+               or (not isinstance(raw, bytes) and _RAW_SURROGATE.search(b) is not None))
+    return doc, suspect
+
+
 # -- documents -------------------------------------------------------------------
 
 KNOWN_TOP_KEYS: Final = frozenset({"resourceSpans", "resource_spans", "resourceMetrics",
@@ -358,7 +506,14 @@ def _err(source: str, line: int, col: int, msg: str, value: Any = None,
 
 def json_documents(data: bytes | str, source: str,
                    stats: DecodeStats) -> list[tuple[int, Any]]:
-    """Split OTLP/JSON input into ``(line, document)`` pairs.
+    """Split OTLP/JSON input into ``(line, document)`` pairs; see :func:`split_json`."""
+    return [(line, doc) for line, doc, _ in split_json(data, source, stats)]
+
+
+def split_json(data: bytes | str, source: str,
+               stats: DecodeStats) -> list[tuple[int, Any, bool]]:
+    """Split OTLP/JSON input into ``(line, document, text_suspect)`` triples
+    (``text_suspect`` as :func:`loads_json` gives it).
 
     The input is either one JSON value (possibly pretty-printed over many lines) or
     JSON Lines, one request per line, as the Collector's file exporter writes. A
@@ -381,23 +536,23 @@ def json_documents(data: bytes | str, source: str,
         if not text.strip():
             return []  # an empty file holds no requests
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as e:
-            whole_err: tuple[int, int, str] = (e.lineno, e.colno, e.msg)
-        except RecursionError:
-            whole_err = (1, 1, "nested too deeply")
+            doc, suspect = loads_json(text)
+        except JsonLimitError as e:
+            whole_err: tuple[int, int, str] = (e.lineno or 1, e.colno or 1, e.msg)
+            over_limit = e.lineno is None
         else:
             stripped = len(text) - len(text.lstrip())
-            return [(_line_col(text, stripped)[0], doc)]
+            return [(_line_col(text, stripped)[0], doc, suspect)]
         raw_lines: list[Any] = text.split("\n")
     else:
+        over_limit = False
         raw_lines = data.split(b"\n")  # type: ignore[union-attr]
         assert uerr is not None
         line, col = _line_col(data, uerr.start)
         whole_err = (line, col, f"invalid UTF-8 byte {data[uerr.start:uerr.start + 1]!r} "
                                 f"at byte offset {uerr.start}")
 
-    parsed: list[tuple[int, Any]] = []
+    parsed: list[tuple[int, Any, bool]] = []
     bad: list[InputError] = []
     looks_jsonl = False
     for i, raw in enumerate(raw_lines, 1):
@@ -412,27 +567,25 @@ def json_documents(data: bytes | str, source: str,
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as e:
-            bad.append(_err(source, i, e.colno, f"malformed JSON: {e.msg}",
+            obj, suspect = loads_json(raw)
+        except JsonLimitError as e:
+            bad.append(_err(source, i, e.colno or 1, f"malformed JSON: {e.msg}",
                             value=raw[:200],
                             hint="each line of a JSON Lines file must be one complete "
                                  "OTLP/JSON request; the other lines were still read"))
             continue
-        except RecursionError:
-            bad.append(_err(source, i, 1, "malformed JSON: nested too deeply"))
-            continue
         if isinstance(obj, dict) and (KNOWN_TOP_KEYS.intersection(obj) or not obj):
             looks_jsonl = True
-        parsed.append((i, obj))
-    if looks_jsonl or sum(isinstance(o, dict) for _, o in parsed) >= 2:
+        parsed.append((i, obj, suspect))
+    if looks_jsonl or sum(isinstance(o, dict) for _, o, _ in parsed) >= 2:
         for err in bad:
             stats.error(err)
         return parsed
     line, col, msg = whole_err
     stats.error(_err(source, line, col, f"malformed JSON: {msg}",
-                     hint="the file must hold one OTLP/JSON request, or one request per "
-                          "line (JSON Lines)"))
+                     hint=(f"OTLP/JSON documents nest at most {MAX_JSON_DEPTH} levels"
+                           if over_limit else "the file must hold one OTLP/JSON request, "
+                           "or one request per line (JSON Lines)")))
     return []
 
 
@@ -449,7 +602,94 @@ def _varint(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
     return None
 
 
-def find_wire_error(data: bytes, descriptor: Any, max_depth: int = 100) -> tuple[int, str] | None:
+class WireError(ValueError):
+    """Protobuf framing that cannot be walked: ``offset`` and ``reason``."""
+
+    def __init__(self, offset: int, reason: str):
+        super().__init__(f"{reason} at byte offset {offset}")
+        self.offset, self.reason = offset, reason
+
+
+def pb_fields(data: bytes, start: int = 0,
+              end: int | None = None) -> list[tuple[int, int, int, int]]:
+    """The top-level fields of one protobuf message in ``data[start:end]``:
+    ``(number, wire type, value start, value end)``; the value of a varint is its bytes.
+    Raises :class:`WireError` where the framing is broken. Used only on the slow path,
+    after upb refused a request, to decode what can be decoded span by span."""
+    end = len(data) if end is None else end
+    out = []
+    pos = start
+    while pos < end:
+        at = pos
+        tag = _varint(data, pos, end)
+        if tag is None:
+            raise WireError(at, "truncated or overlong field tag")
+        key, pos = tag
+        num, wt = key >> 3, key & 7
+        if num == 0:
+            raise WireError(at, "field number 0 is not allowed")
+        if wt == 0:
+            v = _varint(data, pos, end)
+            if v is None:
+                raise WireError(pos, f"truncated varint in field {num}")
+            out.append((num, wt, pos, v[1]))
+            pos = v[1]
+        elif wt == 1 or wt == 5:
+            n = 8 if wt == 1 else 4
+            if pos + n > end:
+                raise WireError(at, f"field {num} runs past the end of its message")
+            out.append((num, wt, pos, pos + n))
+            pos += n
+        elif wt == 2:
+            ln = _varint(data, pos, end)
+            if ln is None:
+                raise WireError(pos, f"truncated length of field {num}")
+            n, pos = ln
+            if pos + n > end:
+                raise WireError(at, f"field {num} says it is {n} bytes long, but only "
+                                    f"{end - pos} remain in its message (truncated input?)")
+            out.append((num, wt, pos, pos + n))
+            pos += n
+        else:
+            raise WireError(at, f"wire type {wt} in field {num} (not used by OTLP)")
+    return out
+
+
+def utf8_problem(data: bytes, start: int, end: int, name: str) -> str | None:
+    """Why the string field ``name`` in ``data[start:end]`` breaks the text rule, or None."""
+    try:
+        text = data[start:end].decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"string field {name!r} is not valid UTF-8 at byte offset {start + e.start}"
+    why = string_problem(text)
+    return f"string field {name!r} {why}" if why else None
+
+
+def pb_part(cls: Any, data: bytes, start: int, end: int) -> tuple[Any, str | None]:
+    """Parse ``data[start:end]`` as one ``cls`` message under the text rule:
+    ``(message, None)``, or ``(None, reason)`` naming the byte offset in ``data``."""
+    from google.protobuf.message import DecodeError
+
+    chunk = data[start:end]
+    try:
+        msg = cls.FromString(chunk)
+    except (DecodeError, RuntimeError, ValueError) as e:
+        found = find_wire_error(chunk, cls.DESCRIPTOR)
+        if found is not None:
+            return None, f"{found[1]} at byte offset {start + found[0]}"
+        if "MaxDepth" in str(e):
+            return None, (f"messages nested deeper than protobuf's limit of 100 levels "
+                          f"(bytes {start}-{end})")
+        return None, f"not a valid {cls.DESCRIPTOR.name} message (bytes {start}-{end})"
+    if end - start > MAX_STRING_BYTES:
+        found = find_wire_error(chunk, cls.DESCRIPTOR, max_string=MAX_STRING_BYTES)
+        if found is not None:
+            return None, f"{found[1]} at byte offset {start + found[0]}"
+    return msg, None
+
+
+def find_wire_error(data: bytes, descriptor: Any, max_depth: int = 100,
+                    max_string: int | None = None) -> tuple[int, str] | None:
     """Walk protobuf framing (guided by ``descriptor``) and return ``(offset, reason)``
     for the first problem, or None when the framing looks sound.
 
@@ -504,6 +744,9 @@ def find_wire_error(data: bytes, descriptor: Any, max_depth: int = 100) -> tuple
                     data[pos:pos + n].decode("utf-8")
                 except UnicodeDecodeError as e:
                     return pos + e.start, f"string field {fd.name!r} is not valid UTF-8"
+                if max_string is not None and n > max_string:
+                    return pos, (f"string field {fd.name!r} of {n} bytes is over the limit "
+                                 f"of {max_string} bytes")
             pos += n
         elif wt in (3, 4):
             return start, f"group wire type {wt} in field {num} (not used by OTLP)"

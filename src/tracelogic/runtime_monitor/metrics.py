@@ -23,8 +23,9 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from tracelogic.errors import InputError
 
 from ._otlp_common import (
-    DecodeStats, attrs_json, attrs_pb, jget, jlist, jobj, json_double, json_enum, json_int,
-    pb_error,
+    INT64_MIN, MAX_STRING_BYTES, UINT64_MAX, DecodeStats, WireError, attrs_json, attrs_pb, jget,
+    jlist, jobj, json_double, json_enum, json_int, pb_fields, pb_part, string_problem,
+    text_problem, text_suspect, utf8_problem,
 )
 from .spans import MISSING
 
@@ -124,20 +125,216 @@ def decode_metrics_pb(data: bytes, *, wanted_attrs: frozenset[str] | None = None
                       stats: DecodeStats | None = None,
                       source: str = "<protobuf>") -> list[DataPoint]:
     """Decode one serialized ``ExportMetricsServiceRequest``; InputError if it is not one."""
+    if stats is None:
+        stats = DecodeStats()
+    cause: Exception | None = None
     try:
         req = ExportMetricsServiceRequest.FromString(data)
     except (DecodeError, RuntimeError, ValueError) as e:
-        raise pb_error(bytes(data), ExportMetricsServiceRequest.DESCRIPTOR, source,
-                       "ExportMetricsServiceRequest", e) from e
+        req, cause = None, e
+    mmap = None
+    if req is None or len(data) > MAX_STRING_BYTES:  # refused, or a string may be too long
+        req, mmap = _salvage_metrics(bytes(data), wanted_metrics, stats, source, cause)
     return decode_metrics_request(req, wanted_attrs=wanted_attrs,
-                                  wanted_metrics=wanted_metrics, stats=stats, source=source)
+                                  wanted_metrics=wanted_metrics, stats=stats, source=source,
+                                  _mmap=mmap)
+
+
+def _salvage_metrics(data: bytes, wanted_metrics: frozenset[str] | None, stats: DecodeStats,
+                     source: str, cause: Exception | None
+                     ) -> tuple[ExportMetricsServiceRequest, dict[tuple[int, int], list[int]]]:
+    """The slow path after upb refused the request (see ``otlp._salvage_traces``): rebuild
+    the request from the parts that parse, rejecting data points under the text rule.
+
+    A bad resource, scope or metric (name, description, unit, metadata) rejects all the
+    metric's points; a bad number data point only itself. Returns the rebuilt request
+    and, per ``(resource, scope)``, the original metric indexes kept (for messages).
+    """
+    from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+    req = ExportMetricsServiceRequest()
+    mmap: dict[tuple[int, int], list[int]] = {}
+    try:
+        rm_parts = [(a, b) for num, wt, a, b in pb_fields(data) if num == 1 and wt == 2]
+        for ri, (a, b) in enumerate(rm_parts):
+            rm_new = req.resource_metrics.add()
+            if b - a <= MAX_STRING_BYTES:
+                try:
+                    rm_new.MergeFromString(data[a:b])
+                    continue
+                except (DecodeError, RuntimeError, ValueError):
+                    rm_new.Clear()
+            fields = pb_fields(data, a, b)
+            sm_parts = [(c, d) for num, wt, c, d in fields if num == 2 and wt == 2]
+            metric_parts = [[(e, f) for num, wt, e, f in pb_fields(data, c, d)
+                             if num == 2 and wt == 2] for c, d in sm_parts]
+            bad = None
+            for num, wt, c, d in fields:
+                if num == 1 and wt == 2:
+                    res, bad = pb_part(Resource, data, c, d)
+                    if res is not None:
+                        rm_new.resource.MergeFrom(res)
+                elif num == 3 and wt == 2:
+                    bad = utf8_problem(data, c, d, "schema_url")
+                if bad:
+                    break
+            if bad:
+                n = sum(_count_points(data, e, f) for parts in metric_parts for e, f in parts)
+                stats.points_received += n
+                stats.reject_points(n, f"{source}: resourceMetrics[{ri}]: the resource {bad}; "
+                                       f"its {n} data points skipped")
+                for _ in sm_parts:
+                    rm_new.scope_metrics.add()
+                continue
+            for si, ((c, d), parts) in enumerate(zip(sm_parts, metric_parts)):
+                sm_new = rm_new.scope_metrics.add()
+                if d - c <= MAX_STRING_BYTES:
+                    try:
+                        sm_new.MergeFromString(data[c:d])
+                        continue
+                    except (DecodeError, RuntimeError, ValueError):
+                        sm_new.Clear()
+                for num, wt, e, f in pb_fields(data, c, d):
+                    if num == 1 and wt == 2:
+                        scope, bad = pb_part(InstrumentationScope, data, e, f)
+                        if scope is not None:
+                            sm_new.scope.MergeFrom(scope)
+                    elif num == 3 and wt == 2:
+                        bad = utf8_problem(data, e, f, "schema_url")
+                    if bad:
+                        break
+                if bad:
+                    n = sum(_count_points(data, e, f) for e, f in parts)
+                    stats.points_received += n
+                    stats.reject_points(n, f"{source}: resourceMetrics[{ri}].scopeMetrics[{si}]: "
+                                           f"the scope {bad}; its {n} data points skipped")
+                    bad = None
+                    mmap[(ri, si)] = []
+                    continue
+                kept = []
+                for mi, (e, f) in enumerate(parts):
+                    m = _salvage_metric(data, e, f, wanted_metrics, stats,
+                                        f"{source}: resourceMetrics[{ri}].scopeMetrics[{si}]."
+                                        f"metrics[{mi}]")
+                    if m is not None:
+                        sm_new.metrics.append(m)
+                        kept.append(mi)
+                mmap[(ri, si)] = kept
+    except WireError as e:
+        raise InputError(
+            f"{source}: not a valid protobuf ExportMetricsServiceRequest: {e.reason} at byte "
+            f"offset {e.offset} (of {len(data)} bytes)", value=e.offset,
+            hint="protobuf metrics must be read as metrics (monitor --metrics)") from cause
+    return req, mmap
+
+
+_BODIES: Final = {5: "gauge", 7: "sum", 9: "histogram", 10: "exponential_histogram",
+                  11: "summary"}
+
+
+def _count_points(data: bytes, start: int, end: int) -> int:
+    """Data points of one serialized Metric, whatever its type, as far as its framing
+    can be walked; at least 1, so a rejected metric is never counted as nothing."""
+    n = 0
+    try:
+        for num, wt, a, b in pb_fields(data, start, end):
+            if num in _BODIES and wt == 2:
+                n += sum(1 for pn, pw, _, _ in pb_fields(data, a, b) if pn == 1 and pw == 2)
+    except WireError:
+        pass
+    return max(n, 1)
+
+
+def _salvage_metric(data: bytes, start: int, end: int, wanted: frozenset[str] | None,
+                    stats: DecodeStats, where: str) -> Any:
+    """One metric on the slow path: the metric itself, or a copy holding only its good
+    number data points, or None (rejected and counted, or not wanted)."""
+    m, why = pb_part(metrics_pb2.Metric, data, start, end)
+    if m is not None:
+        return m
+    try:
+        return _salvage_metric_parts(data, start, end, wanted, stats, where, why)
+    except WireError as e:  # broken framing inside the metric: the metric is rejected
+        n = _count_points(data, start, end)
+        stats.points_received += n
+        stats.reject_points(n, f"{where}: {e.reason} at byte offset {e.offset}; its data "
+                               f"points skipped")
+        return None
+
+
+def _salvage_metric_parts(data: bytes, start: int, end: int, wanted: frozenset[str] | None,
+                          stats: DecodeStats, where: str, why: str | None) -> Any:
+    fields = pb_fields(data, start, end)
+    name = None
+    for num, wt, a, b in fields:
+        if num == 1 and wt == 2:
+            try:
+                name = data[a:b].decode("utf-8")
+            except UnicodeDecodeError:
+                name = None
+    if name is not None and wanted is not None and name not in wanted:
+        return None  # not read, as for a metric that parses
+    out = metrics_pb2.Metric()
+    bad = None
+    for num, wt, a, b in fields:
+        if wt != 2:
+            continue
+        if num in (1, 2, 3):
+            bad = utf8_problem(data, a, b, {1: "name", 2: "description", 3: "unit"}[num])
+            if not bad:
+                setattr(out, {1: "name", 2: "description", 3: "unit"}[num],
+                        data[a:b].decode("utf-8"))
+        elif num == 12:
+            from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+            kv, bad = pb_part(KeyValue, data, a, b)
+            if kv is not None:
+                out.metadata.append(kv)
+        if bad:
+            n = _count_points(data, start, end)
+            stats.points_received += n
+            stats.reject_points(n, f"{where}: {bad}; its {n} data points skipped")
+            return None
+    for num, wt, a, b in fields:
+        body = _BODIES.get(num)
+        if body is None or wt != 2:
+            continue
+        if body not in ("gauge", "sum"):
+            n = _count_points(data, start, end)
+            stats.points_received += n
+            stats.reject_points(n, f"{where}: {why}; its {n} data points skipped")
+            return None
+        target = getattr(out, body)
+        for pn, pw, c, d in pb_fields(data, a, b):
+            if pn == 1 and pw == 2:
+                dp, pwhy = pb_part(metrics_pb2.NumberDataPoint, data, c, d)
+                if dp is None:
+                    stats.points_received += 1
+                    stats.reject_point(f"{where}.{body}.dataPoints: {pwhy}; point skipped")
+                else:
+                    target.data_points.append(dp)
+            elif body == "sum" and pn == 2 and pw == 0:
+                v = _varint_value(data, c, d)
+                target.aggregation_temporality = v if v < 3 else 0  # type: ignore
+            elif body == "sum" and pn == 3 and pw == 0:
+                target.is_monotonic = bool(_varint_value(data, c, d))
+    return out
+
+
+def _varint_value(data: bytes, start: int, end: int) -> int:
+    v = 0
+    for i, b in enumerate(data[start:end]):
+        v |= (b & 0x7F) << (7 * i)
+    return v
 
 
 def decode_metrics_request(req: ExportMetricsServiceRequest, *,
                            wanted_attrs: frozenset[str] | None = None,
                            wanted_metrics: frozenset[str] | None = None,
                            stats: DecodeStats | None = None,
-                           source: str = "<request>") -> list[DataPoint]:
+                           source: str = "<request>",
+                           _mmap: dict[tuple[int, int], list[int]] | None = None
+                           ) -> list[DataPoint]:
     """Decode a parsed ``ExportMetricsServiceRequest`` into gauge and sum data points."""
     if stats is None:
         stats = DecodeStats()
@@ -152,7 +349,8 @@ def decode_metrics_request(req: ExportMetricsServiceRequest, *,
                 break
         for si, sm in enumerate(rm.scope_metrics):
             scope_name = sm.scope.name
-            for mi, m in enumerate(sm.metrics):
+            ms = _mmap.get((ri, si)) if _mmap else None
+            for mi, m in (enumerate(sm.metrics) if ms is None else zip(ms, sm.metrics)):
                 name = m.name
                 if wanted_metrics is not None and name not in wanted_metrics:
                     continue
@@ -197,10 +395,17 @@ def decode_metrics_request(req: ExportMetricsServiceRequest, *,
 def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
                         wanted_metrics: frozenset[str] | None = None,
                         stats: DecodeStats | None = None, source: str = "<json>",
-                        line: int | None = None) -> list[DataPoint]:
-    """Decode one parsed OTLP/JSON ``ExportMetricsServiceRequest`` (a dict)."""
+                        line: int | None = None, _suspect: bool | None = None
+                        ) -> list[DataPoint]:
+    """Decode one parsed OTLP/JSON ``ExportMetricsServiceRequest`` (a dict).
+
+    The text rule as for spans: a data point holding a bad string (a lone surrogate,
+    one over the string limit) is rejected; a bad resource, scope or metric rejects
+    all of its points.
+    """
     if stats is None:
         stats = DecodeStats()
+    check = text_suspect(doc) if _suspect is None else _suspect
     loc = f"{source}:{line}" if line is not None else source
     if not isinstance(doc, dict):
         raise InputError(f"{loc}: expected an OTLP/JSON object with \"resourceMetrics\", "
@@ -212,6 +417,13 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
         raise InputError(f"{loc}: {e}") from e
     for ri, rm in enumerate(rms):
         where = f"{loc}: resourceMetrics[{ri}]"
+        if check:
+            why = text_problem(rm, where, _RM_CHILDREN)
+            if why:
+                n = _count_json_points(rm, "resourceMetrics")
+                stats.points_received += n
+                stats.reject_points(n, f"{why}; its {n} data points skipped")
+                continue
         try:
             if not isinstance(rm, dict):
                 raise ValueError("must be a JSON object")
@@ -230,6 +442,13 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
             stats.error(InputError(f"{where}: {e}; skipped", value=rm))
             continue
         for si, sm in enumerate(sms):
+            if check:
+                why = text_problem(sm, f"{where}.scopeMetrics[{si}]", _SM_CHILDREN)
+                if why:
+                    n = _count_json_points(sm, "scopeMetrics")
+                    stats.points_received += n
+                    stats.reject_points(n, f"{why}; its {n} data points skipped")
+                    continue
             try:
                 if not isinstance(sm, dict):
                     raise ValueError("must be a JSON object")
@@ -244,17 +463,56 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
                     stats.error(InputError(f"{mwhere}: a metric must be a JSON object"))
                     continue
                 name = m.get("name", "")
-                if wanted_metrics is not None and name not in wanted_metrics:
-                    continue
+                if (wanted_metrics is not None and isinstance(name, str)
+                        and name not in wanted_metrics
+                        and not (check and string_problem(name))):
+                    continue  # not read; a name that breaks the text rule is rejected below
+                if check:
+                    why = text_problem(m, mwhere, _METRIC_CHILDREN)
+                    if why:
+                        n = _count_json_points(m, "metric")
+                        stats.points_received += n
+                        stats.reject_points(n, f"{why}; its {n} data points skipped")
+                        continue
                 _metric_json(m, name, mwhere, resource, service, scope_name, wanted_attrs,
-                             stats, out)
+                             stats, out, check)
     stats.points_decoded += len(out)
     return out
 
 
+_RM_CHILDREN: Final = frozenset({"scopeMetrics", "scope_metrics"})
+_SM_CHILDREN: Final = frozenset({"metrics"})
+_METRIC_CHILDREN: Final = frozenset({"gauge", "sum"})  # their points are checked one by one
+
+
+def _count_json_points(obj: Any, level: str) -> int:
+    """Data points below a resource, scope or metric of OTLP/JSON (for rejections)."""
+    n = 0
+    stack = [(obj, level)]
+    while stack:
+        o, lv = stack.pop()
+        if not isinstance(o, dict):
+            continue
+        if lv == "resourceMetrics":
+            stack.extend((x, "scopeMetrics") for x in _as_list(jget(o, "scopeMetrics",
+                                                                    "scope_metrics")))
+        elif lv == "scopeMetrics":
+            stack.extend((x, "metric") for x in _as_list(o.get("metrics")))
+        else:
+            for key in ("gauge", "sum", *_UNSUPPORTED_JSON):
+                b = o.get(key)
+                if isinstance(b, dict):
+                    n += len(_as_list(jget(b, "dataPoints", "data_points")))
+    return n
+
+
+def _as_list(x: Any) -> list[Any]:
+    return x if isinstance(x, list) else []
+
+
 def _metric_json(m: dict[str, Any], name: Any, where: str, resource: Mapping[str, Any],
                  service: str, scope_name: Any, wanted: frozenset[str] | None,
-                 stats: DecodeStats, out: list[DataPoint]) -> None:
+                 stats: DecodeStats, out: list[DataPoint], check: bool = False) -> None:
     body = m.get("gauge")
     kind = "gauge"
     if body is None:
@@ -290,10 +548,15 @@ def _metric_json(m: dict[str, Any], name: Any, where: str, resource: Mapping[str
         return
     for pi, dp in enumerate(pts):
         stats.points_received += 1
+        if check:
+            why = text_problem(dp, f"{where}.{kind}.dataPoints[{pi}]")
+            if why:
+                stats.reject_point(f"{why}; point skipped")
+                continue
         try:
             if not isinstance(dp, dict):
                 raise ValueError("a data point must be a JSON object")
-            flags = json_int(dp.get("flags", 0))
+            flags = json_int(dp.get("flags", 0), 0, UINT64_MAX)
             if flags and flags & _NO_RECORDED_VALUE:
                 stats.points_unsupported += 1
                 continue
@@ -301,19 +564,21 @@ def _metric_json(m: dict[str, Any], name: Any, where: str, resource: Mapping[str
             raw_d = jget(dp, "asDouble", "as_double")
             value: int | float | None
             if raw_i is not None:
-                value = json_int(raw_i)
+                value = json_int(raw_i, INT64_MIN, (1 << 63) - 1)
                 if value is None:
-                    raise ValueError(f"asInt {raw_i!r} is not an integer")
+                    raise ValueError(f"asInt {raw_i!r} is not an integer in the 64-bit range")
             elif raw_d is not None:
                 value = json_double(raw_d)
                 if value is None:
                     raise ValueError(f"asDouble {raw_d!r} is not a number")
             else:
                 raise ValueError("a data point has neither asInt nor asDouble")
-            t_ns = json_int(jget(dp, "timeUnixNano", "time_unix_nano") or 0)
-            s_ns = json_int(jget(dp, "startTimeUnixNano", "start_time_unix_nano") or 0)
+            t_ns = json_int(jget(dp, "timeUnixNano", "time_unix_nano") or 0, 0, UINT64_MAX)
+            s_ns = json_int(jget(dp, "startTimeUnixNano", "start_time_unix_nano") or 0, 0,
+                            UINT64_MAX)
             if t_ns is None or s_ns is None:
-                raise ValueError("timeUnixNano/startTimeUnixNano are not integers")
+                raise ValueError("timeUnixNano/startTimeUnixNano are not integers of "
+                                 "nanoseconds in 0..2**64-1")
             attrs = attrs_json(dp.get("attributes"), wanted)
         except (ValueError, TypeError, AttributeError) as e:
             stats.reject_point(f"{where} {name!r}.dataPoints[{pi}]: {e}; point skipped")

@@ -16,8 +16,10 @@ span and resource attribute keys a spec can read (``None`` = all). With a set,
 only those keys are converted; no dict of every attribute is ever built.
 
 **Bad input never crashes.** Per-span problems (missing or malformed ids,
-unreadable timestamps) reject that span, counted in :class:`DecodeStats` with a
-message; per-document problems (a malformed JSON line, corrupt protobuf) are
+unreadable timestamps, a string that breaks the text rule of :mod:`.text_rule`)
+reject that span, counted in :class:`DecodeStats` with a message; per-document
+problems (a malformed JSON line, corrupt protobuf framing, a limit of
+:mod:`._otlp_common` exceeded) are
 :class:`~tracelogic.errors.InputError` with the file and line, or byte offset.
 The decode functions raise them; :func:`read_bytes`/:func:`read_path` record them
 in ``stats.errors`` and carry on with the rest of the input.
@@ -41,8 +43,9 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from tracelogic.errors import InputError
 
 from ._otlp_common import (
-    DecodeStats, any_pb, attrs_json, attrs_pb, jget, jlist, jobj, json_documents, json_enum,
-    json_id, json_int, pb_error, pb_id,
+    MAX_STRING_BYTES, UINT64_MAX, DecodeStats, WireError, any_pb, attrs_json, attrs_pb, jget,
+    jlist, jobj, json_enum, json_id, json_int, pb_error, pb_fields, pb_id, pb_part,
+    split_json, text_problem, text_suspect, utf8_problem,
 )
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, Span, _make, _SpanSlots
 
@@ -78,16 +81,134 @@ def decode_traces_pb(data: bytes, *, wanted_attrs: frozenset[str] | None = None,
     try:
         req = ExportTraceServiceRequest.FromString(data)
     except (DecodeError, RuntimeError, ValueError) as e:
-        raise pb_error(bytes(data), ExportTraceServiceRequest.DESCRIPTOR, source,
-                       "ExportTraceServiceRequest", e) from e
+        if _is_metrics_request(data):  # a whole input of the wrong signal: say so once
+            raise pb_error(bytes(data), ExportTraceServiceRequest.DESCRIPTOR, source,
+                           "ExportTraceServiceRequest", e) from e
+        if stats is None:
+            stats = DecodeStats()
+        return _salvage_traces(bytes(data), wanted_attrs, stats, source, e)
+    if len(data) > MAX_STRING_BYTES:  # a string may be over the limit: look span by span
+        if stats is None:
+            stats = DecodeStats()
+        return _salvage_traces(bytes(data), wanted_attrs, stats, source, None)
     return decode_traces_request(req, wanted_attrs=wanted_attrs, stats=stats, source=source)
+
+
+def _salvage_traces(data: bytes, wanted: frozenset[str] | None, stats: DecodeStats,
+                    source: str, cause: Exception | None) -> list[Span]:
+    """The slow path, after upb refused the whole request (or it is big enough to hold
+    a string over the limit): decode what can be decoded and reject the rest span by span.
+
+    upb refuses a whole message when one string in it is not UTF-8, but the text rule
+    rejects only the span holding it (docs/otlp-input.md). So the request is re-framed
+    down to its spans (resource, scope and span messages), and each part is parsed
+    on its own: a bad resource or scope rejects its spans, a bad span only itself.
+    Broken framing above the spans (truncation, not protobuf at all) is still an
+    InputError for the whole request, with the byte offset.
+    """
+    from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+    req = ExportTraceServiceRequest()
+    kmap: dict[tuple[int, int], list[int]] = {}
+    try:
+        rs_parts = [(a, b) for num, wt, a, b in pb_fields(data) if num == 1 and wt == 2]
+        for ri, (a, b) in enumerate(rs_parts):
+            rs_new = req.resource_spans.add()
+            if b - a <= MAX_STRING_BYTES:
+                try:
+                    rs_new.MergeFromString(data[a:b])
+                    continue
+                except (DecodeError, RuntimeError, ValueError):
+                    rs_new.Clear()
+            fields = pb_fields(data, a, b)
+            ss_parts = [(c, d) for num, wt, c, d in fields if num == 2 and wt == 2]
+            span_parts = [[(e, f) for num, wt, e, f in pb_fields(data, c, d)
+                           if num == 2 and wt == 2] for c, d in ss_parts]
+            bad = None
+            for num, wt, c, d in fields:
+                if num == 1 and wt == 2:
+                    res, bad = pb_part(Resource, data, c, d)
+                    if res is not None:
+                        rs_new.resource.MergeFrom(res)
+                elif num == 3 and wt == 2:
+                    bad = utf8_problem(data, c, d, "schema_url")
+                if bad:
+                    break
+            if bad:
+                n = sum(map(len, span_parts))
+                stats.received += n
+                stats.reject_many(n, f"{source}: resourceSpans[{ri}]: the resource {bad}; "
+                                     f"its {n} spans skipped")
+                for _ in ss_parts:
+                    rs_new.scope_spans.add()
+                continue
+            for si, ((c, d), parts) in enumerate(zip(ss_parts, span_parts)):
+                ss_new = rs_new.scope_spans.add()
+                if d - c <= MAX_STRING_BYTES:
+                    try:
+                        ss_new.MergeFromString(data[c:d])
+                        continue
+                    except (DecodeError, RuntimeError, ValueError):
+                        ss_new.Clear()
+                for num, wt, e, f in pb_fields(data, c, d):
+                    if num == 1 and wt == 2:
+                        scope, bad = pb_part(InstrumentationScope, data, e, f)
+                        if scope is not None:
+                            ss_new.scope.MergeFrom(scope)
+                    elif num == 3 and wt == 2:
+                        bad = utf8_problem(data, e, f, "schema_url")
+                    if bad:
+                        break
+                if bad:
+                    stats.received += len(parts)
+                    stats.reject_many(len(parts), f"{source}: resourceSpans[{ri}]."
+                                      f"scopeSpans[{si}]: the scope {bad}; its {len(parts)} "
+                                      f"spans skipped")
+                    bad = None
+                    kmap[(ri, si)] = []
+                    continue
+                ks = []
+                for k, (e, f) in enumerate(parts):
+                    sp, why = pb_part(trace_pb2.Span, data, e, f)
+                    if sp is None:
+                        stats.received += 1
+                        stats.reject(f"{_where(source, ri, si, k)}: {why}; span skipped")
+                    else:
+                        ss_new.spans.append(sp)
+                        ks.append(k)
+                kmap[(ri, si)] = ks
+    except WireError as e:
+        raise InputError(
+            f"{source}: not a valid protobuf ExportTraceServiceRequest: {e.reason} at byte "
+            f"offset {e.offset} (of {len(data)} bytes)", value=e.offset,
+            hint="if this file is OTLP/JSON, name it *.json; protobuf metrics must be read "
+                 "as metrics (monitor --metrics)") from cause
+    return decode_traces_request(req, wanted_attrs=wanted, stats=stats, source=source,
+                                 _kmap=kmap)
+
+
+def _is_metrics_request(data: bytes) -> bool:
+    """Do bytes that are not a trace request parse as a metrics request with a metric?"""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest)
+    try:
+        req = ExportMetricsServiceRequest.FromString(data)
+    except (DecodeError, RuntimeError, ValueError):
+        return False
+    return any(sm.metrics for rm in req.resource_metrics for sm in rm.scope_metrics)
 
 
 def decode_traces_request(req: ExportTraceServiceRequest, *,
                           wanted_attrs: frozenset[str] | None = None,
                           stats: DecodeStats | None = None,
-                          source: str = "<request>") -> list[Span]:
-    """Decode a parsed ``ExportTraceServiceRequest`` (upb message) into spans."""
+                          source: str = "<request>",
+                          _kmap: dict[tuple[int, int], list[int]] | None = None) -> list[Span]:
+    """Decode a parsed ``ExportTraceServiceRequest`` (upb message) into spans.
+
+    upb checked every string's UTF-8 when it parsed the message. (``_kmap``: the slow
+    path's original span indexes, for messages.)
+    """
     if stats is None:
         stats = DecodeStats()
     wanted = wanted_attrs
@@ -113,7 +234,8 @@ def decode_traces_request(req: ExportTraceServiceRequest, *,
             scope_name = ss.scope.name
             spans = ss.spans
             received += len(spans)
-            for k, sp in enumerate(spans):
+            ks = _kmap.get((ri, si)) if _kmap else None
+            for k, sp in (enumerate(spans) if ks is None else zip(ks, spans)):
                 tid = sp.trace_id
                 sid = sp.span_id
                 pid = sp.parent_span_id
@@ -241,13 +363,19 @@ def sniff(json_obj: Any) -> Literal["traces", "metrics"] | None:
 
 def decode_traces_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
                        stats: DecodeStats | None = None, source: str = "<json>",
-                       line: int | None = None) -> list[Span]:
+                       line: int | None = None, _suspect: bool | None = None) -> list[Span]:
     """Decode one parsed OTLP/JSON ``ExportTraceServiceRequest`` (a dict).
 
     Follows the OTLP/JSON rules: hex ids (any case), lowerCamelCase keys (snake_case
     also accepted), integer enums (enum names also accepted), 64-bit integers as
     strings or numbers. Raises :class:`InputError` if ``doc`` is not an object or its
     ``resourceSpans`` is not an array; a malformed span is rejected and counted.
+
+    The text rule: a span holding a string that is not valid Unicode text (a lone
+    surrogate from a ``"\\ud800"`` escape) or is over the string limit is rejected; a
+    resource or scope holding one rejects all of its spans. (``_suspect``: whether the
+    strings need checking, when the caller parsed the text and knows; see
+    :func:`~._otlp_common.loads_json`.)
     """
     if stats is None:
         stats = DecodeStats()
@@ -259,8 +387,16 @@ def decode_traces_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
         rss = jlist(doc, "resourceSpans", "resource_spans", "request")
     except ValueError as e:
         raise InputError(f"{loc}: {e}", value=doc.get("resourceSpans")) from e
+    check = text_suspect(doc) if _suspect is None else _suspect
     out: list[Span] = []
     for ri, rs in enumerate(rss):
+        if check:
+            why = text_problem(rs, f"{loc}: resourceSpans[{ri}]", _RS_CHILDREN)
+            if why:
+                n = _count_json_spans(rs)
+                stats.received += n
+                stats.reject_many(n, f"{why}; its {n} spans skipped")
+                continue
         try:
             if not isinstance(rs, dict):
                 raise ValueError("must be a JSON object")
@@ -284,6 +420,14 @@ def decode_traces_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
                                    value=rs))
             continue
         for si, ss in enumerate(scopes):
+            if check:
+                why = text_problem(ss, f"{loc}: resourceSpans[{ri}].scopeSpans[{si}]",
+                                   _SS_CHILDREN)
+                if why:
+                    n = _count_json_spans({"scopeSpans": [ss]})
+                    stats.received += n
+                    stats.reject_many(n, f"{why}; its {n} spans skipped")
+                    continue
             try:
                 if not isinstance(ss, dict):
                     raise ValueError("must be a JSON object")
@@ -302,6 +446,11 @@ def decode_traces_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
                 continue
             stats.received += len(spans)
             for k, sp in enumerate(spans):
+                if check:
+                    why = text_problem(sp, _where(source, ri, si, k, line))
+                    if why:
+                        stats.reject(f"{why}; span skipped")
+                        continue
                 span = _span_json(sp, resource, service, scope_name, wanted_attrs, stats,
                                   source, line, ri, si, k)
                 if span is not None:
@@ -310,10 +459,17 @@ def decode_traces_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
     return out
 
 
+_RS_CHILDREN: Final = frozenset({"scopeSpans", "scope_spans", "instrumentationLibrarySpans",
+                                 "instrumentation_library_spans"})
+_SS_CHILDREN: Final = frozenset({"spans"})
+
+
 def _count_json_spans(rs: Any) -> int:
     if not isinstance(rs, dict):
         return 0
     scopes = jget(rs, "scopeSpans", "scope_spans")
+    if scopes is None:
+        scopes = jget(rs, "instrumentationLibrarySpans", "instrumentation_library_spans")
     if not isinstance(scopes, list):
         return 0
     return sum(len(s["spans"]) for s in scopes
@@ -362,14 +518,16 @@ def _span_json(sp: Any, resource: Mapping[str, Any], service: str, scope_name: s
             raise ValueError(why)
         if not isinstance(name, str):
             raise ValueError(f"name {name!r} is not a string")
-        start = json_int(jget(sp, "startTimeUnixNano", "start_time_unix_nano") or 0)
-        end = json_int(jget(sp, "endTimeUnixNano", "end_time_unix_nano") or 0)
+        start = json_int(jget(sp, "startTimeUnixNano", "start_time_unix_nano") or 0,
+                         0, UINT64_MAX)
+        end = json_int(jget(sp, "endTimeUnixNano", "end_time_unix_nano") or 0, 0, UINT64_MAX)
         if start is None or end is None:
             raise ValueError(
                 f"startTimeUnixNano/endTimeUnixNano "
                 f"{jget(sp, 'startTimeUnixNano', 'start_time_unix_nano')!r}/"
                 f"{jget(sp, 'endTimeUnixNano', 'end_time_unix_nano')!r} "
-                f"are not integers of nanoseconds (write them as decimal strings)")
+                f"are not integers of nanoseconds in 0..2**64-1 (write them as decimal "
+                f"strings)")
         if end < start:
             _warn_times(stats, _where(source, ri, si, k, line), name, start, end)
         knum = json_enum(sp.get("kind"), _KIND_ENUM)
@@ -510,16 +668,17 @@ def read_bytes(data: bytes, *, source: str = "<bytes>", fmt: Format = "auto",
         except InputError as e:
             st.error(e)
         return result
-    for line, doc in json_documents(data, source, st):
+    for line, doc, suspect in split_json(data, source, st):
         kind = sniff(doc) if signal == "auto" else signal
         try:
             if kind == "traces":
                 result.spans.extend(decode_traces_json(
-                    doc, wanted_attrs=wanted_attrs, stats=st, source=source, line=line))
+                    doc, wanted_attrs=wanted_attrs, stats=st, source=source, line=line,
+                    _suspect=suspect))
             elif kind == "metrics":
                 result.points.extend(metrics.decode_metrics_json(
                     doc, wanted_attrs=wanted_attrs, wanted_metrics=wanted_metrics, stats=st,
-                    source=source, line=line))
+                    source=source, line=line, _suspect=suspect))
             elif not (isinstance(doc, dict) and not doc):  # {} is an empty request
                 keys = ", ".join(map(repr, list(doc)[:5])) if isinstance(doc, dict) else ""
                 raise InputError(

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from tracelogic.errors import InputError, TracelogicError
-from tracelogic.runtime_monitor._otlp_common import DecodeStats
+from tracelogic.runtime_monitor._otlp_common import (DecodeStats, JsonLimitError, loads_json,
+                                                     safe_text)
 from tracelogic.runtime_monitor.server_metrics import Registry
 from tracelogic.runtime_monitor.store import Store
 from tracelogic.runtime_monitor.stream import SECOND, StreamingMonitor
@@ -76,6 +77,7 @@ class ServeConfig:
     controller_config: str | None = None  # healing controller TOML (secrets, endpoints)
     max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
     spec_search_path: tuple[str, ...] = ()  # --spec-path: directories imports may read
+    engine_wait_s: float = 60.0  # a receiver waits at most this long for the engine
 
 
 @dataclass
@@ -173,19 +175,20 @@ def decode_request(signal: str, fmt: str, data: bytes, *, wanted_attrs: frozense
     stats = DecodeStats()
     if fmt == "json":
         try:
-            doc = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise InputError(f"malformed JSON: {e}",
-                             hint="send an OTLP/JSON ExportTraceServiceRequest object") from e
+            doc, suspect = loads_json(data)
+        except JsonLimitError as e:
+            at = f" at line {e.lineno} column {e.colno}" if e.lineno else ""
+            raise InputError(f"malformed JSON{at}: {e.msg}",
+                             hint="send an OTLP/JSON ExportTraceServiceRequest object") from None
         if signal == "traces":
             items = decode_traces_json(doc, wanted_attrs=wanted_attrs, stats=stats,
-                                       source="request")
+                                       source="request", _suspect=suspect)
         else:
             if not isinstance(doc, dict):
                 raise InputError("expected an OTLP/JSON object with \"resourceMetrics\"")
             items = M.decode_metrics_json(doc, wanted_attrs=wanted_attrs,
                                           wanted_metrics=wanted_metrics, stats=stats,
-                                          source="request")
+                                          source="request", _suspect=suspect)
     elif signal == "traces":
         items = decode_traces_pb(data, wanted_attrs=wanted_attrs, stats=stats, source="request")
     else:
@@ -273,7 +276,9 @@ class Sidecar:
         self.ready = threading.Event()
         self.receivers: list[Any] = []
         self._last_retention = 0.0
-        self._engine_error: BaseException | None = None
+        self._engine_failure: BaseException | None = None
+        self._failures_seen = 0
+        self._uncommitted: list = []  # violations a failed commit keeps for the next one
         self.healer = _Healer(self.spec, config) if self.spec.heals else None
 
     # ------------------------------------------------------------------ metrics
@@ -298,6 +303,15 @@ class Sidecar:
         r.counter("tracelogic_forwarded_total", "requests forwarded upstream", ("outcome",))
         r.counter("tracelogic_journal_requests_total", "requests written to the journal")
         r.counter("tracelogic_reloads_total", "spec reloads", ("outcome",))
+        r.counter("tracelogic_points_rejected_total", "metric data points rejected while "
+                  "decoding, reported back as partial success")
+        r.counter("tracelogic_engine_errors_total", "errors the engine thread caught and "
+                  "survived, by stage (journal, monitor, commit, report, forget, loop); "
+                  "each is logged", ("stage",))
+        r.counter("tracelogic_monitor_failures_total", "traces, events or metric "
+                  "evaluations whose monitoring raised: counted, logged, skipped")
+        r.counter("tracelogic_journal_quarantined_total", "journal entries that could not "
+                  "be replayed, moved to the store's quarantine table")
         r.histogram("tracelogic_request_seconds", "from a request's arrival in the queue to "
                     "its acknowledgement")
         r.histogram("tracelogic_completion_to_commit_seconds", "from a trace's completion "
@@ -375,17 +389,33 @@ class Sidecar:
         return {r.transport: r.address for r in self.receivers}
 
     def _replay(self) -> None:
+        """Feed the journal back to the monitor. An entry that cannot be replayed (it no
+        longer decodes, no span of its open traces survives the text rule, or replaying
+        it raises) is quarantined and counted, so a restart never retries it again."""
         n_req = n_spans = 0
-        for fmt, payload, tids in self.store.replay_requests():
+        for rid, fmt, payload, tids in self.store.replay_requests_with_ids():
             try:
-                spans, _ = decode_request("traces", fmt, payload,
-                                          wanted_attrs=self.sm.wanted_attrs,
-                                          wanted_metrics=frozenset())
-            except InputError as e:  # cannot happen for what we journaled; say so if it does
-                log.error("journal entry unreadable", extra={"fields": {"error": str(e)}})
+                spans, stats = decode_request("traces", fmt, payload,
+                                              wanted_attrs=self.sm.wanted_attrs,
+                                              wanted_metrics=frozenset())
+                spans = [s for s in spans if s.trace_id in tids]
+                dead = tids - {s.trace_id for s in spans}
+                if not spans:
+                    raise InputError("no span of its open traces can be decoded: "
+                                     + "; ".join(stats.messages[:3]))
+                if dead:  # traces whose spans are rejected now: they can never complete
+                    self.store.forget_traces(dead)
+                    log.warning("journal entry partly unreadable", extra={"fields": {
+                        "request": rid, "traces_dropped": sorted(dead),
+                        "messages": stats.messages[:3]}})
+                self.sm.ingest(spans)
+            except Exception as e:
+                reason = safe_text(f"{type(e).__name__}: {e}")
+                self.store.quarantine(rid, reason)
+                self.metrics.inc("tracelogic_journal_quarantined_total", 1)
+                log.error("journal entry quarantined", extra={"fields": {
+                    "request": rid, "format": fmt, "error": reason}})
                 continue
-            spans = [s for s in spans if s.trace_id in tids]
-            self.sm.ingest(spans)
             n_req += 1
             n_spans += len(spans)
         self._journal_count = self.store.journaled_requests()
@@ -428,7 +458,8 @@ class Sidecar:
 
     @property
     def healthy(self) -> bool:
-        return self._engine is not None and self._engine.is_alive() and not self._engine_error
+        return (self._engine is not None and self._engine.is_alive()
+                and not self._engine_failure)
 
     # ------------------------------------------------------------------ ingest
     def handle(self, signal: str, fmt: str, data: bytes, transport: str) -> Outcome:
@@ -442,7 +473,14 @@ class Sidecar:
                                           wanted_metrics=self.sm.wanted_metrics)
         except InputError as e:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
-            return Outcome("invalid", message=str(e))
+            return Outcome("invalid", message=safe_text(str(e)))
+        except Exception as e:  # a decoder bug: refuse this request, keep serving
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
+            self.metrics.inc("tracelogic_engine_errors_total", 1, "decode")
+            log.exception("decoding a request failed", extra={"fields": {
+                "signal": signal, "format": fmt, "bytes": len(data)}})
+            return Outcome("invalid", message=safe_text(
+                f"the request could not be decoded ({type(e).__name__})"))
         if signal == "traces":
             self.metrics.inc("tracelogic_spans_received_total", stats.received)
             self.metrics.inc("tracelogic_spans_decoded_total", stats.decoded)
@@ -450,6 +488,7 @@ class Sidecar:
             rejected = stats.rejected
             item = _Item(signal, fmt, data, spans=items, n=len(items))
         else:
+            self.metrics.inc("tracelogic_points_rejected_total", stats.points_rejected)
             rejected = stats.points_rejected
             item = _Item(signal, fmt, data, points=items, n=len(items))
         message = "; ".join(stats.messages[:3]) if rejected else ""
@@ -469,38 +508,68 @@ class Sidecar:
                 if behind else
                 f"the ingest queue is full ({self.queue.capacity} spans); retry later"),
                 retry_after_s=self.config.retry_after_s)
-        item.done.wait()
+        if not self._await(item):
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
+            return Outcome("unavailable", message="tracelogic could not process the request "
+                           "in time; retry later", retry_after_s=self.config.retry_after_s)
         if item.error is not None:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
-            return Outcome("unavailable", message=f"internal error: {item.error}",
+            return Outcome("unavailable", message=safe_text(f"internal error: {item.error}"),
                            retry_after_s=self.config.retry_after_s)
         self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "ok")
         if self.forwarder is not None:
             self.forwarder.offer(signal, fmt, data)
         return Outcome("ok", rejected=rejected, message=message)
 
+    def _await(self, item: _Item) -> bool:
+        """Wait for the engine to answer ``item``; False if it did not within
+        ``engine_wait_s`` or the engine thread is gone. Never waits forever."""
+        deadline = time.monotonic() + self.config.engine_wait_s
+        while not item.done.wait(0.2):
+            engine = self._engine
+            if engine is None or not engine.is_alive() or time.monotonic() > deadline:
+                return item.done.is_set()
+        return True
+
     def refused(self, signal: str, transport: str, outcome: str) -> None:
         """Count a request refused by a receiver before decoding (auth, size, media type)."""
         self.metrics.inc("tracelogic_requests_total", 1, signal, transport, outcome)
 
     # ------------------------------------------------------------------ engine
+    def _engine_error(self, stage: str, e: BaseException) -> None:
+        """Count and log an error the engine survives."""
+        self.metrics.inc("tracelogic_engine_errors_total", 1, stage)
+        log.error("engine error survived", exc_info=(type(e), e, e.__traceback__),
+                  extra={"fields": {"stage": stage,
+                                    "error": safe_text(f"{type(e).__name__}: {e}")}})
+
     def _run_engine(self) -> None:
+        """The engine loop. An error in one batch is counted, logged and survived: the
+        batch's requests are answered (503 if their input is not safely in), and the
+        loop goes on. Only the final flush's end can end the thread."""
         try:
             while True:
-                # with completed traces waiting to be decided, only pick up what is queued
-                items = self.queue.take(0 if self.sm.backlog else
-                                        self.config.poll_interval_s)
-                if self._reload.is_set():
-                    self._reload.clear()
-                    self._do_reload()
-                if not items and self.queue.closed and not self.sm.backlog:
-                    break
-                self._process(items)
-                self._maybe_retain()
-            self._final_flush()
+                try:
+                    # with completed traces waiting to be decided, only pick up what is queued
+                    items = self.queue.take(0 if self.sm.backlog else
+                                            self.config.poll_interval_s)
+                    if self._reload.is_set():
+                        self._reload.clear()
+                        self._do_reload()
+                    if not items and self.queue.closed and not self.sm.backlog:
+                        break
+                    self._process(items)
+                    self._maybe_retain()
+                except Exception as e:
+                    self._engine_error("loop", e)
+                    time.sleep(0.05)  # a persistent fault must not spin the CPU
+            try:
+                self._final_flush()
+            except Exception as e:
+                self._engine_error("final_flush", e)
         except BaseException as e:  # never leave a receiver waiting forever
-            self._engine_error = e
-            log.exception("engine failed", extra={"fields": {"error": repr(e)}})
+            self._engine_failure = e
+            log.exception("engine failed", extra={"fields": {"error": safe_text(repr(e))}})
             self.queue.close()
             for it in self.queue.take(0, max_items=1 << 30):
                 it.error = e
@@ -508,55 +577,108 @@ class Sidecar:
             raise
 
     def _process(self, items: list[_Item]) -> None:
+        """One batch: journal, monitor, commit, acknowledge (see the module docstring).
+
+        Every item is answered, whatever fails: an item whose input could not be made
+        durable (journal) or whose violations could not be committed gets the error
+        (503, the client retries; repeats are dropped as duplicates), and errors are
+        counted by stage in ``tracelogic_engine_errors_total``.
+        """
         sm = self.sm
         store = self.store
+        spans = points = 0
+        new: list[dict] = []
+        t_commit = time.perf_counter()
         try:
             if self.config.journal:
                 entries = [(it.fmt, it.payload, {s.trace_id for s in it.spans})
                            for it in items if it.signal == "traces" and it.spans]
                 if entries:
-                    store.journal_requests(entries)
-                    self._journal_count += len(entries)
-                    self.metrics.inc("tracelogic_journal_requests_total", len(entries))
-            spans = points = 0
+                    try:
+                        store.journal_requests(entries)
+                    except Exception as e:  # not durable: not monitored, the client retries
+                        self._engine_error("journal", e)
+                        for it in items:
+                            if it.signal == "traces" and it.spans:
+                                it.error = e
+                    else:
+                        self._journal_count += len(entries)
+                        self.metrics.inc("tracelogic_journal_requests_total", len(entries))
             for it in items:
-                if it.signal == "traces":
-                    sm.ingest(it.spans)
-                    spans += len(it.spans)
-                else:
-                    sm.feed_points(it.points)
-                    points += len(it.points)
+                if it.error is not None:
+                    continue
+                try:
+                    if it.signal == "traces":
+                        sm.ingest(it.spans)
+                        spans += len(it.spans)
+                    else:
+                        sm.feed_points(it.points)
+                        points += len(it.points)
+                except Exception as e:
+                    self._engine_error("monitor", e)
             # decide completed traces in chunks, committing and acknowledging in between,
             # so a burst of completions does not hold up the requests behind it
-            sm.poll(limit=self.config.decide_chunk)
-            new = self._commit()
+            try:
+                sm.poll(limit=self.config.decide_chunk)
+            except Exception as e:
+                self._engine_error("monitor", e)
+            try:
+                new = self._commit()
+            except Exception as e:  # kept in _uncommitted; these requests are not acknowledged
+                self._engine_error("commit", e)
+                for it in items:
+                    if it.error is None:
+                        it.error = e
             t_commit = time.perf_counter()
-        except BaseException as e:
+        finally:
+            now = time.perf_counter()
             for it in items:
-                it.error = e
                 it.done.set()
-            raise
-        now = time.perf_counter()
-        for it in items:
-            it.done.set()
-            self.metrics.observe("tracelogic_request_seconds", now - it.enqueued)
+                self.metrics.observe("tracelogic_request_seconds", now - it.enqueued)
         self.metrics.inc("tracelogic_spans_processed_total", spans)
         self.metrics.inc("tracelogic_points_processed_total", points)
         for t_out in sm.take_completion_times():
             self.metrics.observe("tracelogic_completion_to_commit_seconds", t_commit - t_out)
-        self._report(new)
+        self._note_failures()
+        try:
+            self._report(new)
+        except Exception as e:
+            self._engine_error("report", e)
         done = sm.take_done_traces()
         if self.config.journal and done:
-            store.forget_traces(done)
-            self._journal_count = store.journaled_requests()
+            try:
+                store.forget_traces(done)
+                self._journal_count = store.journaled_requests()
+            except Exception as e:  # they stay journaled: replayed (and decided) again
+                self._engine_error("forget", e)
+
+    def _note_failures(self) -> None:
+        """Count and log the monitor's per-trace failures since the last batch."""
+        n = self.sm.failures - self._failures_seen
+        if n <= 0:
+            return
+        self._failures_seen = self.sm.failures
+        self.metrics.inc("tracelogic_monitor_failures_total", n)
+        for what in self.sm.take_failures():
+            log.error("monitoring failed; skipped", extra={"fields": {"what": what}})
 
     def _commit(self) -> list[dict]:
-        """Commit every violation decided so far; returns the new ones (as JSON)."""
-        violations = self.sm.take_violations()
+        """Commit every violation decided so far; returns the new ones (as JSON).
+
+        A violation whose JSON would not encode (a value no decoder should have let
+        through) is stored with the offending characters escaped. If the store itself
+        fails, the violations are kept and the next commit tries again.
+        """
+        violations = self._uncommitted + self.sm.take_violations()
+        self._uncommitted = []
         if not violations:
             return []
-        bodies = [v.to_json() for v in violations]
-        ids = self.store.add_violations(bodies)
+        try:
+            bodies = [_storable(v.to_json()) for v in violations]
+            ids = self.store.add_violations(bodies)
+        except Exception:
+            self._uncommitted = violations
+            raise
         if len(ids) == len(bodies):
             if self.healer is not None:  # only committed violations reach the controller
                 self.healer.put(list(zip(violations, ids)))
@@ -581,6 +703,7 @@ class Sidecar:
         else:
             self.sm.finish()
         new = self._commit()
+        self._note_failures()
         self._report(new)
         done = self.sm.take_done_traces()
         if self.config.journal and done:
@@ -614,6 +737,29 @@ class Sidecar:
         self.spec = spec
         self.metrics.inc("tracelogic_reloads_total", 1, "ok")
         log.info("reloaded", extra={"fields": summary})
+
+
+def _storable(body: dict) -> dict:
+    """``body`` when SQLite and JSON can hold every string in it; else a copy with the
+    unencodable characters escaped (``\\ud800``). The decoders' text rule should make
+    this a no-op; it is the last line of defence for the store, logs and healing."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return body
+    except (UnicodeEncodeError, TypeError, ValueError):
+        pass
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, str):
+            return safe_text(v)
+        if isinstance(v, dict):
+            return {clean(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if v is None or isinstance(v, (bool, int, float)):
+            return v
+        return safe_text(repr(v))
+    return clean(body)
 
 
 def setup_logging(level: str = "info", stream: Any = None) -> None:

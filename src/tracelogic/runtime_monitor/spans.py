@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from .text_rule import string_problem
+
 __all__ = [
     "MISSING", "KIND_NAMES", "STATUS_NAMES", "InvalidValue", "Span", "from_sdk",
     "freeze_value",
@@ -336,7 +338,7 @@ def from_sdk(spans: Iterable[Any], *, wanted_attrs: frozenset[str] | None = None
         parent = s.parent
         scope = s.instrumentation_scope
         status = s.status
-        out.append(_make(
+        span = _make(
             s.name, KIND_NAMES[int(s.kind.value) + 1],
             STATUS_NAMES[int(status.status_code.value)] if status is not None else "unset",
             (status.description or "") if status is not None else "",
@@ -347,10 +349,43 @@ def from_sdk(spans: Iterable[Any], *, wanted_attrs: frozenset[str] | None = None
             scope.name if scope is not None else "",
             tuple(e.name for e in s.events),
             tuple((format(ln.context.trace_id, "032x"), format(ln.context.span_id, "016x"))
-                  for ln in s.links if ln.context is not None and ln.context.is_valid)))
+                  for ln in s.links if ln.context is not None and ln.context.is_valid))
+        why = _text_problem(span)
+        if why:
+            _sdk_reject(stats, f"sdk span #{i} {ascii(span.name)}: {why}; span skipped")
+            continue
+        out.append(span)
         if stats is not None:
             stats.decoded += 1
     return out
+
+
+def _text_problem(span: Span, problem: Any = string_problem) -> str | None:
+    """The text rule (docs/otlp-input.md) on the strings a span holds: SDK spans come from
+    application code, which can put a lone surrogate into any ``str``."""
+    for what, text in (("name", span.name), ("status message", span.status_message),
+                       ("service", span.service), ("scope name", span.scope_name),
+                       *(("event name", e) for e in span.event_names)):
+        why = problem(text) if isinstance(text, str) else None
+        if why:
+            return f"{what} {why}"
+    stack: list[tuple[str, Any]] = [("attribute", span.attrs), ("resource attribute",
+                                                                  span.resource)]
+    while stack:
+        what, v = stack.pop()
+        if isinstance(v, str):
+            why = problem(v)
+            if why:
+                return f"{what} value {why}"
+        elif isinstance(v, tuple):
+            stack.extend((what, x) for x in v)
+        elif isinstance(v, Mapping):
+            for k, x in v.items():
+                why = problem(k) if isinstance(k, str) else None
+                if why:
+                    return f"{what} key {why}"
+                stack.append((f"{what} {k!r}", x))
+    return None
 
 
 def _select(attrs: Mapping[str, Any], wanted: frozenset[str] | None) -> Mapping[str, Any]:

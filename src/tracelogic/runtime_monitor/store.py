@@ -58,6 +58,14 @@ CREATE TABLE IF NOT EXISTS request_traces (
     PRIMARY KEY (trace_id, request_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS request_traces_by_request ON request_traces (request_id);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY,         -- the request's id in the journal
+    received_ns INTEGER NOT NULL,
+    quarantined_ns INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    payload BLOB NOT NULL,          -- kept as received, for a human to look at
+    reason TEXT NOT NULL
+);
 """
 
 
@@ -248,13 +256,43 @@ class Store:
     def replay_requests(self) -> Iterator[tuple[str, bytes, frozenset[str]]]:
         """Journaled requests in arrival order, each with the trace ids still open in it
         (spans of other traces in the request were decided already: skip them)."""
+        for _, fmt, payload, tids in self.replay_requests_with_ids():
+            yield fmt, payload, tids
+
+    def replay_requests_with_ids(self) -> Iterator[tuple[int, str, bytes, frozenset[str]]]:
+        """As :meth:`replay_requests`, with each request's id (for :meth:`quarantine`)."""
         conn = self._conn()
         for rid, fmt, payload in conn.execute(
                 "SELECT id, format, payload FROM requests ORDER BY id").fetchall():
             tids = frozenset(t for (t,) in conn.execute(
                 "SELECT trace_id FROM request_traces WHERE request_id = ?", (rid,)))
             if tids:
-                yield fmt, payload, tids
+                yield rid, fmt, payload, tids
+
+    def quarantine(self, request_id: int, reason: str) -> None:
+        """Move a journaled request that cannot be replayed out of the journal, into the
+        ``quarantine`` table with the reason: it is kept for a human, never replayed
+        (and so never retried) again."""
+        reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
+        with self._write:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("INSERT OR REPLACE INTO quarantine (id, received_ns, "
+                             "quarantined_ns, format, payload, reason) SELECT id, received_ns, "
+                             "?, format, payload, ? FROM requests WHERE id = ?",
+                             (self.clock(), reason, request_id))
+                conn.execute("DELETE FROM request_traces WHERE request_id = ?", (request_id,))
+                conn.execute("DELETE FROM requests WHERE id = ?", (request_id,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def quarantined(self) -> list[tuple[int, str, str]]:
+        """``(request id, format, reason)`` of every quarantined journal entry."""
+        return list(self._conn().execute(
+            "SELECT id, format, reason FROM quarantine ORDER BY id"))
 
     def forget_traces(self, trace_ids: Iterable[str]) -> None:
         """Drop traces whose verdicts are recorded; requests left with none go too."""

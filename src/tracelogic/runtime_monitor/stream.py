@@ -34,6 +34,7 @@ with ``Instance`` and ``Samples``), so file mode and streaming cannot drift apar
 from __future__ import annotations
 
 import heapq
+import itertools
 import time
 from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass
@@ -161,7 +162,11 @@ class StreamingMonitor:
         # cross-trace state, by property index
         self._open: list[OrderedDict[str, Any]] = [OrderedDict() for _ in self._cps]
         self._decided: list[OrderedDict[str, str]] = [OrderedDict() for _ in self._cps]
+        # (time, trace id, index in trace, arrival sequence, event, ...): the sequence
+        # keeps entries distinct when one trace is handed out twice (late spans), so
+        # heapq never goes on to compare two events
         self._heap: list[tuple] = []
+        self._seq = itertools.count()
         self._max_end: int | None = None
         self._released: int | None = None  # the watermark up to which events were released
         self._pending_events: dict[str, int] = {}
@@ -181,6 +186,11 @@ class StreamingMonitor:
         self.late_events = 0
         self.evicted_instances = 0
         self.violations_decided = 0
+        # a bug deciding one trace (or stepping one event) must not stop the stream:
+        # it is counted here, described in _failures for the server to log, and the
+        # trace counts as done (its journal entry goes; it is not retried forever)
+        self.failures = 0
+        self._failures: list[str] = []
 
     # ------------------------------------------------------------------ setup
     def _setup(self, monitor: Monitor) -> None:
@@ -224,7 +234,7 @@ class StreamingMonitor:
         spans = spans if isinstance(spans, list) else list(spans)
         self.spans += len(spans)
         for result in self.assembler.add(spans):
-            self._handle(result)
+            self._safe_handle(result)
 
     def feed_points(self, points: Iterable[Any]) -> None:
         """OTLP metric data points for `metric invariant` properties, in time order per call.
@@ -235,7 +245,10 @@ class StreamingMonitor:
         pts = sorted(points, key=lambda p: p.time_ns)
         self.points += len(pts)
         for cp in self._metric:
-            self._metric_points(cp, pts)
+            try:
+                self._metric_points(cp, pts)
+            except Exception as e:  # one property's bug must not stop the others
+                self._fail(f"metric invariant {cp.name!r}", e)
 
     def poll(self, now: int | None = None, *, limit: int | None = None) -> int:
         """Complete the traces that are idle at ``now``; release events under the watermark.
@@ -250,7 +263,7 @@ class StreamingMonitor:
         n = len(self._backlog) if limit is None else min(limit, len(self._backlog))
         for _ in range(n):
             t_out, result = self._backlog.popleft()
-            self._handle(result)
+            self._safe_handle(result)
             self._handed_out.append(t_out)
         self._release()
         return n
@@ -271,9 +284,9 @@ class StreamingMonitor:
         input), every buffered event is released and every open window is evaluated.
         Open cross-trace formula instances stay open (their verdicts are presumable)."""
         while self._backlog:
-            self._handle(self._backlog.popleft()[1])
+            self._safe_handle(self._backlog.popleft()[1])
         for result in self.assembler.close():
-            self._handle(result)
+            self._safe_handle(result)
         self._release(final=True)
 
     def release_all(self) -> None:
@@ -281,13 +294,19 @@ class StreamingMonitor:
         cross-trace event of the traces already complete (open traces stay open, to be
         replayed from the journal)."""
         while self._backlog:
-            self._handle(self._backlog.popleft()[1])
+            self._safe_handle(self._backlog.popleft()[1])
         self._release(final=True)
 
     # ------------------------------------------------------------------ output
     def take_violations(self) -> list[Violation]:
         """The violations decided since the last call, each exactly once."""
         out, self._violations = self._violations, []
+        return out
+
+    def take_failures(self) -> list[str]:
+        """Descriptions of the failures since the last call (at most 100 are kept between
+        calls; :attr:`failures` counts them all)."""
+        out, self._failures = self._failures, []
         return out
 
     def take_done_traces(self) -> list[str]:
@@ -365,6 +384,24 @@ class StreamingMonitor:
         self._generation += 1
         self._setup(new)
         return summary
+
+    # ------------------------------------------------------------------ failures
+    def _fail(self, what: str, e: BaseException) -> None:
+        from tracelogic.runtime_monitor._otlp_common import safe_text
+
+        self.failures += 1
+        if len(self._failures) < 100:
+            self._failures.append(safe_text(f"{what}: {type(e).__name__}: {e}"))
+
+    def _safe_handle(self, result: AssemblyResult) -> None:
+        """:meth:`_handle`, but a failure on one trace is counted and the stream goes on."""
+        try:
+            self._handle(result)
+        except Exception as e:
+            tid = result.trace.trace_id
+            self._fail(f"trace {tid}", e)
+            if tid not in self._pending_events:
+                self._done_traces.append(tid)
 
     # ------------------------------------------------------------------ traces
     def _handle(self, result: AssemblyResult) -> None:
@@ -455,7 +492,8 @@ class StreamingMonitor:
             if released is not None and ev.time_ns <= released:
                 self._late_event(ev, trace)
                 continue
-            heapq.heappush(heap, (ev.time_ns, tid, i, ev, gs[i], trace, gen, keys))
+            heapq.heappush(heap, (ev.time_ns, tid, i, next(self._seq), ev, gs[i], trace, gen,
+                                  keys))
             queued += 1
         if queued:
             self._pending_events[tid] = self._pending_events.get(tid, 0) + queued
@@ -507,8 +545,8 @@ class StreamingMonitor:
                 continue
             g = letter(ev.span, ev.is_start, trace)
             # index offset keeps the heap order total and distinct from the first hand-out
-            heapq.heappush(self._heap, (ev.time_ns, tid, 1_000_000 + i, ev, g, trace,
-                                        self._generation, keys))
+            heapq.heappush(self._heap, (ev.time_ns, tid, 1_000_000 + i, next(self._seq), ev,
+                                        g, trace, self._generation, keys))
             queued += 1
         if queued:
             self._pending_events[tid] = self._pending_events.get(tid, 0) + queued
@@ -543,15 +581,18 @@ class StreamingMonitor:
         gen = self._generation
         pending = self._pending_events
         while heap and heap[0][0] <= wm:
-            t, tid, _, ev, g, trace, g_gen, keys = heapq.heappop(heap)
-            if g_gen != gen:  # decided before a reload: the letter is the new spec's
-                g = letter(ev.span, ev.is_start, trace)
-                keys = self._keys(ev.span)
-            for cp, key in keys:
-                if cp.prop.kind != "aggregate":
-                    self._step(cp, key, ev, g, trace)
-                else:
-                    self._sample_cross(cp, key, ev, trace, touched[cp.index])
+            t, tid, _, _, ev, g, trace, g_gen, keys = heapq.heappop(heap)
+            try:
+                if g_gen != gen:  # decided before a reload: the letter is the new spec's
+                    g = letter(ev.span, ev.is_start, trace)
+                    keys = self._keys(ev.span)
+                for cp, key in keys:
+                    if cp.prop.kind != "aggregate":
+                        self._step(cp, key, ev, g, trace)
+                    else:
+                        self._sample_cross(cp, key, ev, trace, touched[cp.index])
+            except Exception as e:  # one event's bug must not stop the stream
+                self._fail(f"event of trace {tid}", e)
             n = pending.get(tid, 0) - 1
             if n <= 0:
                 pending.pop(tid, None)
@@ -562,7 +603,10 @@ class StreamingMonitor:
             self._released = wm if self._released is None else max(self._released, wm)
         for cp in self._cross:
             if cp.prop.kind == "aggregate":
-                self._close_windows(cp, wm, touched.get(cp.index, {}))
+                try:
+                    self._close_windows(cp, wm, touched.get(cp.index, {}))
+                except Exception as e:
+                    self._fail(f"windows of {cp.name!r}", e)
 
     def _keys(self, span: Span) -> tuple:
         """``(property, key)`` of every cross-trace instance the span belongs to; a span
