@@ -12,7 +12,7 @@ import signal
 import threading
 from typing import TextIO
 
-from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, command
+from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_engine_argument, command
 
 __all__ = ["cmd_serve", "cmd_violations", "parse_since"]
 
@@ -63,6 +63,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--execute", action="store_true",
                    help="let the healing controller act (default: dry-run, plans only)")
     p.add_argument("--controller-config", metavar="FILE", help="healing controller config")
+    add_engine_argument(p)
     p.set_defaults(func=cmd_serve)
 
 
@@ -126,7 +127,7 @@ def build_config(args, err: TextIO):
         queue_spans=args.queue_spans, max_request_bytes=max_bytes, token=token,
         tls_cert=args.tls_cert, tls_key=args.tls_key, retention_age_ns=retention,
         retention_rows=args.retention_rows, execute=args.execute,
-        controller_config=args.controller_config)
+        controller_config=args.controller_config, engine=args.engine)
 
 
 class _Bad(Exception):

@@ -72,6 +72,7 @@ class ServeConfig:
     execute: bool = False               # healing: act instead of dry-run
     controller_config: str | None = None  # healing controller TOML (secrets, endpoints)
     max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
+    engine: str | None = None  # "python" | "native"; None: $TRACELOGIC_ENGINE, else the default
 
 
 @dataclass
@@ -254,7 +255,8 @@ class Sidecar:
         self.sm = StreamingMonitor(self.spec, properties=config.properties,
                                    lateness_ns=config.lateness_ns, idle_ns=config.idle_ns,
                                    max_open_traces=config.max_open_traces,
-                                   max_instances=config.max_instances, clock=clock)
+                                   max_instances=config.max_instances, clock=clock,
+                                   engine=config.engine)
         self.store = Store(config.store)
         self.queue = IngestQueue(config.queue_spans)
         self.metrics = self._registry()
@@ -362,7 +364,10 @@ class Sidecar:
             "spec": self.config.spec_path, "store": self.config.store,
             "journal": self.config.journal,
             "listen": self.addresses(),
-            "properties": [cp.name for cp in self.sm._cps]}})
+            "properties": [cp.name for cp in self.sm._cps],
+            "engines": {a.property: a.engine for a in self.sm.monitor.engine_plan.values()},
+            "fallbacks": {a.property: a.fallback
+                          for a in self.sm.monitor.engine_plan.values() if a.fallback}}})
 
     def addresses(self) -> dict[str, str]:
         return {r.transport: r.address for r in self.receivers}
