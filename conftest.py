@@ -11,3 +11,19 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True)
 settings.register_profile("long", derandomize=False)
 settings.load_profile("long" if os.environ.get("TRACELOGIC_LONG", "") not in ("", "0") else "ci")
+
+
+# ------------------------------------------------------------------ both engines
+# The differential harness of the native core (docs/native.md): a test that takes
+# `monitor_engine` runs once per monitoring engine, with TRACELOGIC_ENGINE set so every
+# Monitor it builds (in-process, or a `tracelogic` subprocess that inherits the environment)
+# uses that engine. tests/native/test_differential.py compares the engines' full reports.
+import pytest  # noqa: E402
+
+MONITOR_ENGINES = ("python", "native")
+
+
+@pytest.fixture(params=MONITOR_ENGINES)
+def monitor_engine(request, monkeypatch) -> str:
+    monkeypatch.setenv("TRACELOGIC_ENGINE", request.param)
+    return request.param

@@ -3,6 +3,8 @@
 # the system oracles (MONA for ltlf2dfa, spin for model-checking cross-checks),
 # Node.js for the JavaScript SDK interop tests, the package itself in editable mode
 # with its test and benchmark extras, and the interop app's pinned npm packages.
+# The package includes a Rust extension (native/, docs/native.md) that pip builds with
+# maturin, so a Rust toolchain (cargo, rustc >= 1.85) and a C linker must be present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1; then
@@ -12,6 +14,35 @@ if command -v apt-get >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mona spin nodejs npm >/dev/null
   fi
+fi
+# rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+  export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+need_rust() {
+  echo "scripts/install.sh: $1" >&2
+  echo "  tracelogic's native core (native/) is built with Rust >= 1.85. Install it with rustup:" >&2
+  echo "    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile default" >&2
+  echo "  then run this script again (rustup puts cargo in ~/.cargo/bin). docs/native.md has details." >&2
+  exit 1
+}
+command -v cargo >/dev/null 2>&1 || need_rust "cargo is not installed (or not on PATH)."
+command -v rustc >/dev/null 2>&1 || need_rust "rustc is not installed (or not on PATH)."
+rust_version="$(rustc --version | awk '{print $2}')"
+IFS=. read -r rust_major rust_minor _ <<<"$rust_version"
+if [ "$rust_major" -lt 1 ] || { [ "$rust_major" -eq 1 ] && [ "$rust_minor" -lt 85 ]; }; then
+  need_rust "rustc $rust_version is too old (Debian's own rustc is; use rustup's)."
+fi
+if ! command -v cc >/dev/null 2>&1; then
+  echo "scripts/install.sh: no C linker (cc); on Debian: apt-get install build-essential" >&2
+  exit 1
+fi
+# cargo fmt and clippy run in the test suite (tests/native/test_cargo.py)
+if command -v rustup >/dev/null 2>&1; then
+  installed="$(rustup component list --installed 2>/dev/null || true)"
+  for component in clippy rustfmt; do
+    grep -q "^$component" <<<"$installed" || rustup component add "$component"
+  done
 fi
 python3 -m pip install -q -e '.[test,bench]'
 # tests/interop/js: the OpenTelemetry JavaScript SDK, exactly as package-lock.json pins it

@@ -184,7 +184,28 @@ def _monitor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-unknown", action="store_true",
                    help="inconclusive or incomplete verdicts do not fail the run")
     add_spec_path(p)
+    add_engine_argument(p)
+    p.add_argument("--verbose", action="store_true",
+                   help="say on stderr which engine runs each property, and why a property "
+                   "fell back to the Python engine")
     p.set_defaults(func=cmd_monitor)
+
+
+def add_engine_argument(p: argparse.ArgumentParser) -> None:
+    """`--engine`, shared by monitor and serve (docs/native.md)."""
+    p.add_argument("--engine", choices=("python", "native"), default=None,
+                   help="the monitoring engine: python (the reference) or native (the Rust "
+                   "core, falling back to python per property it does not cover). Default: "
+                   "$TRACELOGIC_ENGINE, else native when built, else python")
+
+
+def engine_lines(mon) -> list[str]:
+    """What `--verbose` says about engines: the selected one, then one line per property."""
+    from tracelogic.runtime_monitor.engines import get_engine
+
+    lines = [f"engine {get_engine(mon.requested_engine).describe()}"]
+    lines += [f"property {a.describe()}" for a in mon.engine_plan.values()]
+    return lines
 
 
 def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
@@ -213,10 +234,13 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         return EXIT_INPUT
     try:
         mon = Monitor(spec, properties=args.property, lateness_ns=lateness,
-                      max_open_traces=args.max_open_traces)
+                      max_open_traces=args.max_open_traces, engine=args.engine)
     except TracelogicError as e:
         err.write(f"tracelogic monitor: {e}\n")
         return EXIT_INPUT
+    if args.verbose:
+        for line in engine_lines(mon):
+            err.write(f"tracelogic monitor: {line}\n")
     wanted_metrics = frozenset(m.metric for m in spec.metrics.values())
     progress = _progress(args.traces + args.metrics, err)
     inputs = [(t, "auto") for t in args.traces] + [(m, "metrics") for m in args.metrics]

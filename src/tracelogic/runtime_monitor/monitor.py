@@ -23,6 +23,7 @@ from tracelogic.errors import InputError
 from tracelogic.runtime_monitor.assembly import Assembler
 from tracelogic.runtime_monitor.engine import (CompiledProperty, CompiledSpec, EvalError,
                                                aggregate_value)
+from tracelogic.runtime_monitor.engines import assign
 from tracelogic.runtime_monitor.events import Event, Trace
 from tracelogic.runtime_monitor.otlp import DecodeStats, decode_traces_pb
 from tracelogic.runtime_monitor.report import (MonitorReport, PropertyResult, Violation,
@@ -94,10 +95,12 @@ class Monitor:
     def __init__(self, spec: Spec, *, properties: list[str] | None = None,
                  lateness_ns: int = 30 * 10**9, max_open_traces: int = 100_000,
                  idle_ns: int = 5 * 10**9, compiled: CompiledSpec | None = None,
-                 record_events: bool = False):
+                 record_events: bool = False, engine: str | None = None):
         """``compiled`` reuses a :class:`CompiledSpec` of ``spec`` (e.g. ``other.compiled``)
         instead of compiling again; its per-run state is reset. ``record_events`` keeps
-        every trace's events and letters, for :meth:`valuations`."""
+        every trace's events and letters, for :meth:`valuations`. ``engine`` is
+        ``"python"`` or ``"native"`` (default: ``$TRACELOGIC_ENGINE``, else native where
+        the core covers a property); :attr:`engines` says which one runs each property."""
         self.spec = spec
         self._recorded: list | None = [] if record_events else None
         if compiled is None:
@@ -106,6 +109,12 @@ class Monitor:
             compiled.gen.namespace["_LINKS"] = {}
             compiled.gen.mismatches.clear()
         self.compiled = compiled
+        self.requested_engine = engine
+        self.engine_plan = assign(compiled.properties, engine)
+        native = sorted(a.property for a in self.engine_plan.values() if a.engine != "python")
+        if native:  # the core declared a capability this Monitor cannot hand it yet: a bug
+            raise RuntimeError(f"tracelogic._native claims properties {native}, but the "
+                               "Monitor has no native path for them yet (docs/native.md)")
         self.stats = _Stats()
         self.lateness_ns = lateness_ns
         self.assembler = Assembler(idle_ns=idle_ns, max_open_traces=max_open_traces,
@@ -136,6 +145,12 @@ class Monitor:
         # per property: trace ids / scope keys that lost events to an eviction
         self._evicted_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
         self.input_errors: list[InputError] = []
+
+    @property
+    def engines(self) -> dict[str, str]:
+        """Property name -> the engine that runs it (``python`` or ``native``);
+        :attr:`engine_plan` has the reason for each fallback."""
+        return {name: a.engine for name, a in self.engine_plan.items()}
 
     # ------------------------------------------------------------- input
     @property

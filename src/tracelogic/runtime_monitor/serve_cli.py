@@ -12,7 +12,8 @@ import signal
 import threading
 from typing import TextIO
 
-from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_spec_path, command
+from tracelogic.cli import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_engine_argument,
+                            add_spec_path, command)
 
 __all__ = ["cmd_serve", "cmd_violations", "parse_since"]
 
@@ -72,6 +73,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    help="let the healing controller act (default: dry-run, plans only)")
     p.add_argument("--controller-config", metavar="FILE", help="healing controller config")
     add_spec_path(p)
+    add_engine_argument(p)
     p.set_defaults(func=cmd_serve)
 
 
@@ -144,7 +146,8 @@ def build_config(args, err: TextIO):
         retention_rows=args.retention_rows, execute=args.execute,
         max_http_connections=args.max_http_connections,
         request_timeout_s=request_timeout / 1e9, keepalive_timeout_s=keepalive_timeout / 1e9,
-        controller_config=args.controller_config, spec_search_path=tuple(args.spec_path))
+        controller_config=args.controller_config, spec_search_path=tuple(args.spec_path),
+        engine=args.engine)
 
 
 class _Bad(Exception):

@@ -78,6 +78,7 @@ class ServeConfig:
     max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
     spec_search_path: tuple[str, ...] = ()  # --spec-path: directories imports may read
     engine_wait_s: float = 60.0  # a receiver waits at most this long for the engine
+    engine: str | None = None  # "python" | "native"; None: $TRACELOGIC_ENGINE, else the default
 
 
 @dataclass
@@ -261,7 +262,8 @@ class Sidecar:
         self.sm = StreamingMonitor(self.spec, properties=config.properties,
                                    lateness_ns=config.lateness_ns, idle_ns=config.idle_ns,
                                    max_open_traces=config.max_open_traces,
-                                   max_instances=config.max_instances, clock=clock)
+                                   max_instances=config.max_instances, clock=clock,
+                                   engine=config.engine)
         self.store = Store(config.store)
         self.queue = IngestQueue(config.queue_spans)
         self.metrics = self._registry()
@@ -383,7 +385,10 @@ class Sidecar:
             "spec": self.config.spec_path, "store": self.config.store,
             "journal": self.config.journal,
             "listen": self.addresses(),
-            "properties": [cp.name for cp in self.sm._cps]}})
+            "properties": [cp.name for cp in self.sm._cps],
+            "engines": {a.property: a.engine for a in self.sm.monitor.engine_plan.values()},
+            "fallbacks": {a.property: a.fallback
+                          for a in self.sm.monitor.engine_plan.values() if a.fallback}}})
 
     def addresses(self) -> dict[str, str]:
         return {r.transport: r.address for r in self.receivers}

@@ -135,7 +135,8 @@ class StreamingMonitor:
                  lateness_ns: int = 30 * SECOND, idle_ns: int = 5 * SECOND,
                  rootless_idle_ns: int | None = None, max_open_traces: int = 100_000,
                  max_open_spans: int | None = None, max_instances: int = 100_000,
-                 shape_cache: int = 4096, clock: Callable[[], int] = time.monotonic_ns):
+                 shape_cache: int = 4096, clock: Callable[[], int] = time.monotonic_ns,
+                 engine: str | None = None):
         for name, v in (("lateness_ns", lateness_ns), ("max_instances", max_instances)):
             if not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name}={v!r} must be a non-negative int")
@@ -150,8 +151,9 @@ class StreamingMonitor:
         self.shape_misses = 0
         self.clock = clock
         self.properties_filter = properties
+        self.engine = engine  # see Monitor: which engine runs each property
         self.monitor = Monitor(spec, properties=properties, lateness_ns=lateness_ns,
-                               max_open_traces=max_open_traces, idle_ns=idle_ns)
+                               max_open_traces=max_open_traces, idle_ns=idle_ns, engine=engine)
         self.stats = self.monitor.stats
         self.assembler = Assembler(idle_ns=idle_ns, rootless_idle_ns=self.rootless_idle_ns,
                                    max_open_traces=max_open_traces,
@@ -352,7 +354,7 @@ class StreamingMonitor:
         new = Monitor(spec, properties=None if self.properties_filter is None else [
             p for p in self.properties_filter if any(q.name == p for q in spec.properties)],
             lateness_ns=self.lateness_ns, max_open_traces=self.max_open_traces,
-            idle_ns=self.idle_ns)
+            idle_ns=self.idle_ns, engine=self.engine)
         old_by_name = {cp.name: cp for cp in self._cps}
         new_cps = new.compiled.properties
         summary: dict[str, list[str]] = {"kept": [], "restarted": [], "added": [],

@@ -1,0 +1,154 @@
+//! The Python module `tracelogic._native`: a thin layer over the pure-Rust core.
+//!
+//! Only conversions live here; every decision is made in the core modules, which are
+//! tested without an interpreter.
+
+#[pyo3::pymodule]
+mod _native {
+    use std::collections::HashSet;
+
+    use pyo3::exceptions::PyValueError;
+    use pyo3::prelude::*;
+    use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+    use crate::otlp::{decode_traces, AnyValue, Batch};
+
+    /// The version of the plan/result boundary; see `capabilities.rs`.
+    #[pymodule_export]
+    const ABI_VERSION: u32 = crate::ABI_VERSION;
+
+    /// The capabilities the core covers (names the engine registry understands).
+    #[pyfunction]
+    fn capabilities() -> Vec<&'static str> {
+        crate::capabilities().to_vec()
+    }
+
+    /// Decode one serialized `ExportTraceServiceRequest` into columns (a dict), with the
+    /// GIL released while decoding. `wanted`: the attribute keys to convert (None: all).
+    /// Corrupt input raises ValueError("<what> at byte <offset>").
+    #[pyfunction]
+    #[pyo3(signature = (data, wanted=None))]
+    fn decode_traces_pb<'py>(
+        py: Python<'py>,
+        data: &[u8],
+        wanted: Option<HashSet<String>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let batch = py.detach(|| match &wanted {
+            None => decode_traces(data, None),
+            Some(set) => decode_traces(data, Some(&|k: &str| set.contains(k))),
+        });
+        let batch = batch.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        columns(py, &batch)
+    }
+
+    fn value<'py>(py: Python<'py>, v: &AnyValue<'_>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match v {
+            AnyValue::Empty => py.None().into_bound(py),
+            AnyValue::Str(s) => s.into_pyobject(py)?.into_any(),
+            AnyValue::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+            AnyValue::Int(i) => i.into_pyobject(py)?.into_any(),
+            AnyValue::Double(f) => f.into_pyobject(py)?.into_any(),
+            AnyValue::Bytes(b) => PyBytes::new(py, b).into_any(),
+            AnyValue::Array(xs) => {
+                let items = xs
+                    .iter()
+                    .map(|x| value(py, x))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(py, items)?.into_any()
+            }
+            AnyValue::KvList(xs) => {
+                let items = xs
+                    .iter()
+                    .map(|(k, x)| entry(py, k, x))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyList::new(py, items)?.into_any()
+            }
+            AnyValue::TooDeep => py.Ellipsis().into_bound(py),
+        })
+    }
+
+    /// A `(key, value)` tuple.
+    fn entry<'py>(py: Python<'py>, k: &str, v: &AnyValue<'_>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, [k.into_pyobject(py)?.into_any(), value(py, v)?])
+    }
+
+    fn flat<'py, const N: usize>(py: Python<'py>, ids: &[[u8; N]]) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, ids.as_flattened())
+    }
+
+    fn columns<'py>(py: Python<'py>, b: &Batch<'_>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("received", b.received)?;
+        d.set_item("trace_id", flat(py, &b.trace_id))?;
+        d.set_item("span_id", flat(py, &b.span_id))?;
+        d.set_item("parent_id", flat(py, &b.parent_id))?;
+        d.set_item("name", &b.name)?;
+        d.set_item("kind", &b.kind)?;
+        d.set_item("status_code", &b.status_code)?;
+        d.set_item("status_message", &b.status_message)?;
+        d.set_item("start_ns", &b.start_ns)?;
+        d.set_item("end_ns", &b.end_ns)?;
+        d.set_item("resource", &b.resource)?;
+        d.set_item("scope", &b.scope)?;
+        let resources = b
+            .resources
+            .iter()
+            .map(|r| {
+                let attrs = r
+                    .attrs
+                    .iter()
+                    .map(|(k, v)| entry(py, k, v))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(
+                    py,
+                    [
+                        r.service.into_pyobject(py)?.into_any(),
+                        PyList::new(py, attrs)?.into_any(),
+                    ],
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        d.set_item("resources", resources)?;
+        d.set_item("scopes", &b.scopes)?;
+        d.set_item("attr_span", &b.attr_span)?;
+        d.set_item("attr_key", &b.attr_key)?;
+        let values = b
+            .attr_value
+            .iter()
+            .map(|v| value(py, v))
+            .collect::<PyResult<Vec<_>>>()?;
+        d.set_item("attr_value", values)?;
+        d.set_item("event_span", &b.event_span)?;
+        d.set_item("event_name", &b.event_name)?;
+        d.set_item("link_span", &b.link_span)?;
+        d.set_item("link_trace_id", flat(py, &b.link_trace_id))?;
+        d.set_item("link_span_id", flat(py, &b.link_span_id))?;
+        let problems = b
+            .problems
+            .iter()
+            .map(|p| {
+                (
+                    p.resource,
+                    p.scope,
+                    p.span,
+                    p.link,
+                    p.name.as_str(),
+                    p.text.as_str(),
+                    p.rejected,
+                )
+            })
+            .collect::<Vec<_>>();
+        d.set_item("problems", problems)?;
+        Ok(d)
+    }
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add(
+            "__doc__",
+            "tracelogic's native core for the runtime path (docs/native.md)",
+        )?;
+        Ok(())
+    }
+}

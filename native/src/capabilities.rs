@@ -1,0 +1,31 @@
+//! What the core can run, as the names the Python engine registry understands.
+//!
+//! The registry (`tracelogic.runtime_monitor.engines`) routes a property to the native engine
+//! only if every capability it needs is listed here; otherwise the property runs in the Python
+//! reference engine, and `monitor --verbose` says which capability was missing. Adding a
+//! property kind to the core ends with adding its name here, in the same commit as the
+//! differential tests that show both engines agree on it.
+
+/// The version of the Python <-> core boundary (the plan format and the result layout).
+/// The Python side refuses a core whose version it does not know, rather than misreading it.
+pub const ABI_VERSION: u32 = 1;
+
+/// The capabilities the core covers, sorted.
+///
+/// Step 1 of the native core (docs/native.md): the build, the engine selection and the
+/// differential harness exist, but the core runs no property yet, so this is empty and every
+/// property falls back to the Python engine.
+pub fn capabilities() -> &'static [&'static str] {
+    &[]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capabilities;
+
+    #[test]
+    fn capabilities_are_sorted_and_unique() {
+        let caps = capabilities();
+        assert!(caps.windows(2).all(|w| w[0] < w[1]), "{caps:?}");
+    }
+}

@@ -1,0 +1,25 @@
+//! The native core of tracelogic's runtime path (docs/native.md).
+//!
+//! Python compiles a typed spec into a *plan*; this crate will execute it: decode OTLP bytes
+//! into columns, assemble traces, compute letters and step automata, with the GIL released.
+//! The Python engine stays the reference semantics and runs everything the core does not
+//! cover yet. Which parts the core covers is declared in one place, [`capabilities()`], so the
+//! Python side (`tracelogic.runtime_monitor.engines`) can route each property to the engine
+//! that runs it and say so.
+//!
+//! Today: [`otlp`] decodes OTLP protobuf into columns over the zero-copy [`wire`] reader
+//! (step 2); no property runs here yet, so [`capabilities()`](fn@capabilities) is empty.
+//!
+//! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
+//! test runs without an interpreter.
+
+#![forbid(unsafe_code)]
+
+pub mod capabilities;
+pub mod otlp;
+pub mod wire;
+
+#[cfg(feature = "python")]
+mod bindings;
+
+pub use capabilities::{capabilities, ABI_VERSION};
