@@ -330,3 +330,16 @@ def test_check_engine_and_state_bound_reach_the_model_checks():
     assert code == 2 and "--state-bound takes a positive number" in err
     code, out, err = run("check", spec, "--timeout", "-1")
     assert code == 2 and "--timeout takes a positive number" in err
+
+
+@pytest.mark.parametrize("module", ["tracelogic", "tracelogic.cli"])
+def test_python_dash_m_offers_every_command(module):
+    """`python -m tracelogic.cli serve` said "invalid choice": the command modules registered
+    into the imported tracelogic.cli, not into the copy that runs as __main__."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", module, "serve", "--help"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "--max-request-bytes" in r.stdout

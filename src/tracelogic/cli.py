@@ -413,4 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m tracelogic.cli` runs this file as __main__, a second copy of the module;
+    # the command modules register into tracelogic.cli, so run that one's main
+    from tracelogic.cli import main as _main
+
+    _main()
