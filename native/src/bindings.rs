@@ -7,11 +7,10 @@
 mod _native {
     use std::collections::HashSet;
 
-    use pyo3::exceptions::PyValueError;
     use pyo3::prelude::*;
     use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-    use crate::otlp::{decode_traces, AnyValue, Batch};
+    use crate::otlp::{decode_traces, AnyValue, Batch, Level};
 
     /// The version of the plan/result boundary; see `capabilities.rs`.
     #[pymodule_export]
@@ -25,7 +24,8 @@ mod _native {
 
     /// Decode one serialized `ExportTraceServiceRequest` into columns (a dict), with the
     /// GIL released while decoding. `wanted`: the attribute keys to convert (None: all).
-    /// Corrupt input raises ValueError("<what> at byte <offset>").
+    /// Never raises for bad input: `error` is `(offset, reason)` when the framing above the
+    /// spans is broken, and `upb_refused` says upb would refuse the whole request.
     #[pyfunction]
     #[pyo3(signature = (data, wanted=None))]
     fn decode_traces_pb<'py>(
@@ -37,8 +37,46 @@ mod _native {
             None => decode_traces(data, None),
             Some(set) => decode_traces(data, Some(&|k: &str| set.contains(k))),
         });
-        let batch = batch.map_err(|e| PyValueError::new_err(e.to_string()))?;
         columns(py, &batch)
+    }
+
+    /// The limits the decoder applies: {name: value}, for the test that they are the
+    /// Python decoder's (`_otlp_common`, `text_rule`).
+    #[pyfunction]
+    fn limits() -> Vec<(&'static str, usize)> {
+        vec![
+            ("MAX_STRING_BYTES", crate::check::MAX_STRING_BYTES),
+            ("MAX_VALUE_DEPTH", crate::otlp::MAX_VALUE_DEPTH as usize),
+            ("MAX_PROTOBUF_DEPTH", crate::check::MAX_DEPTH),
+        ]
+    }
+
+    /// (number, name, kind) of one string or message field
+    type SchemaField = (u32, &'static str, &'static str);
+
+    /// The schema the validator walks: (message full name, [(number, name, kind)]) with
+    /// kind "string" or the full name of the message type, for the test against the
+    /// protobuf descriptors.
+    #[pyfunction]
+    fn trace_schema() -> Vec<(&'static str, Vec<SchemaField>)> {
+        use crate::schema::{Kind, SCHEMA};
+        SCHEMA
+            .iter()
+            .map(|m| {
+                let fields = m
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let kind = match f.kind {
+                            Kind::Str => "string",
+                            Kind::Msg(t) => SCHEMA[t].full_name,
+                        };
+                        (f.number, f.name, kind)
+                    })
+                    .collect();
+                (m.full_name, fields)
+            })
+            .collect()
     }
 
     fn value<'py>(py: Python<'py>, v: &AnyValue<'_>) -> PyResult<Bound<'py, PyAny>> {
@@ -127,18 +165,25 @@ mod _native {
             .problems
             .iter()
             .map(|p| {
+                let (level, link) = match p.level {
+                    Level::Resource => (0, None),
+                    Level::Scope => (1, None),
+                    Level::Span => (2, None),
+                    Level::Link(j) => (3, Some(j)),
+                };
                 (
-                    p.resource,
-                    p.scope,
-                    p.span,
-                    p.link,
-                    p.name.as_str(),
+                    (level, p.resource, p.scope, p.span, link),
+                    p.name.as_deref(),
                     p.text.as_str(),
+                    p.warning,
                     p.rejected,
+                    p.received,
                 )
             })
             .collect::<Vec<_>>();
         d.set_item("problems", problems)?;
+        d.set_item("upb_refused", b.upb_refused)?;
+        d.set_item("error", b.error.as_ref().map(|(o, w)| (*o, w.as_str())))?;
         Ok(d)
     }
 

@@ -16,7 +16,9 @@
 #![forbid(unsafe_code)]
 
 pub mod capabilities;
+pub mod check;
 pub mod otlp;
+pub mod schema;
 pub mod wire;
 
 #[cfg(feature = "python")]

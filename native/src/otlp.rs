@@ -1,28 +1,35 @@
 //! OTLP protobuf (`ExportTraceServiceRequest`) decoded into columns.
 //!
-//! One pass over the bytes with the zero-copy [`wire`](crate::wire) reader: strings borrow
-//! from the input, and only the projected attributes (`wanted`) become values; the others
-//! are walked only to check them. The rules are those of the Python decoder
-//! (`tracelogic.runtime_monitor.otlp.decode_traces_pb`, docs/otlp-input.md), the reference
-//! this module is tested against:
+//! The rules are the Python decoder's (`tracelogic.runtime_monitor.otlp.decode_traces_pb`,
+//! docs/otlp-input.md), word for word: it is the reference this module is tested against.
+//! The decoder works in the Python decoder's two steps:
 //!
-//! - the whole request is refused (a [`WireError`] with its byte offset) when upb would
-//!   refuse it: corrupt wire format, or submessages nested deeper than upb's limit;
-//! - a span is **rejected** (skipped, counted, with a message) for a missing or malformed
-//!   trace, span or parent id, or for invalid UTF-8 in any string field it holds or is held
-//!   in (its resource's and scope's too). upb refuses the whole request for invalid UTF-8;
-//!   the hardening issue makes it per span, and this decoder does that already;
-//! - a kept span is **repaired** with a warning: an all-zero parent id (a root), an end
-//!   before its start, an unknown kind or status code, a malformed link (dropped);
-//! - repeated fields append, a scalar field seen twice keeps the last value, and a
-//!   submessage seen twice is merged, as protobuf parsers do.
+//! 1. **Which parts are valid.** When upb (the Python decoder's parser) would accept the
+//!    whole request ([`check::upb_check`]: framing, UTF-8 in every string field, at most
+//!    100 nested messages) and it is at most 1 MiB (so no string can be over the text
+//!    rule's limit), all of it is. Otherwise the *slow path* ([`salvage`]) re-frames the
+//!    request down to its spans as `_salvage_traces` does: a resource spans or scope spans
+//!    message upb accepts on its own (and of at most 1 MiB) is kept whole; else a bad
+//!    resource or scope rejects all of its spans and a bad span only itself, each with the
+//!    Python decoder's reason and byte offset. Broken framing above the spans refuses the
+//!    whole request ([`Batch::error`]).
+//! 2. **Decoding the valid parts** into columns. Strings borrow from the input, and only
+//!    the projected attributes (`wanted`) become values. A kept span is *rejected* for a
+//!    missing or malformed trace, span or parent id, and *repaired* with a warning for an
+//!    all-zero parent id (a root), an end before its start, an unknown kind or status code,
+//!    a malformed link (dropped). Repeated fields append, a scalar seen twice keeps the last
+//!    value, and a message seen twice is merged, as protobuf parsers do.
 //!
-//! Messages are returned in parts (the span's path and name, then the text after them), so
-//! the Python side can format them exactly as its own decoder does.
+//! Messages are returned in parts (where, the span's name, then the text after them), so
+//! the Python side formats them exactly as its own decoder does; the step-1 messages come
+//! first, as in the Python decoder.
 
-use crate::wire::{Fields, Value, WireError, MAX_DEPTH};
+use crate::check::{pb_fields, pb_part, upb_check, utf8_problem, MAX_STRING_BYTES};
+use crate::schema::{RESOURCE, RESOURCE_SPANS, SCOPE, SCOPE_SPANS, SPAN};
+use crate::wire::{Fields, Value};
 
-/// `AnyValue` nesting the Python decoder converts; deeper arrays and lists are `TooDeep`.
+/// `AnyValue` nesting the Python decoder converts (`_otlp_common.MAX_DEPTH`); deeper arrays
+/// and lists are `TooDeep`.
 pub const MAX_VALUE_DEPTH: u32 = 64;
 
 /// An attribute value, borrowing from the input.
@@ -43,20 +50,33 @@ pub enum AnyValue<'a> {
 /// Which attribute keys to convert: `None` converts all.
 pub type Wanted<'w> = Option<&'w (dyn Fn(&str) -> bool + Sync)>;
 
-/// A rejected span or a repair inside a kept one.
+/// What a message is about: its path is `resourceSpans[resource]`, then
+/// `.scopeSpans[scope]`, `.spans[span]` and `.links[j]` as deep as the level says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Resource,
+    Scope,
+    Span,
+    Link(usize),
+}
+
+/// A rejection or a repair, with the counts it adds to `DecodeStats`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Problem<'a> {
+pub struct Problem {
+    pub level: Level,
     pub resource: usize,
     pub scope: usize,
     pub span: usize,
-    /// for a dropped link, its index; the message is then about the link, not the span
-    pub link: Option<usize>,
-    /// the span's name (lossy when it is not UTF-8)
-    pub name: String,
+    /// the span's name, quoted after the path (`repr`), when the message names it
+    pub name: Option<String>,
     /// what follows the path (and name), e.g. `: trace id is missing; span skipped`
     pub text: String,
-    pub rejected: bool,
-    _input: std::marker::PhantomData<&'a ()>,
+    /// a warning (`DecodeStats.warn`), else a rejection of `rejected` spans
+    pub warning: bool,
+    pub rejected: usize,
+    /// spans this problem adds to `received` (the slow path's rejections: their spans are
+    /// not in the columns' `received`)
+    pub received: usize,
 }
 
 /// The resource of a group of spans.
@@ -72,7 +92,7 @@ pub struct Resource<'a> {
 /// events and links are sparse: `(span row, ...)` in input order.
 #[derive(Debug, Default)]
 pub struct Batch<'a> {
-    /// spans in the input, rejected ones included
+    /// spans in the valid parts of the input, rejected ones included
     pub received: usize,
     pub trace_id: Vec<[u8; 16]>,
     pub span_id: Vec<[u8; 8]>,
@@ -99,7 +119,13 @@ pub struct Batch<'a> {
     pub link_trace_id: Vec<[u8; 16]>,
     pub link_span_id: Vec<[u8; 8]>,
     /// rejections and warnings, in the order the Python decoder reports them
-    pub problems: Vec<Problem<'a>>,
+    pub problems: Vec<Problem>,
+    /// upb would refuse the whole request (the Python decoder then first asks whether it
+    /// is a metrics request, to say so)
+    pub upb_refused: bool,
+    /// broken framing above the spans: `(byte offset, reason)`; the whole request is
+    /// refused, after the problems found before it
+    pub error: Option<(usize, String)>,
 }
 
 impl Batch<'_> {
@@ -114,224 +140,269 @@ impl Batch<'_> {
 
 const SERVICE: &str = "service.name";
 
-fn deeper(depth: u32, at: usize) -> Result<u32, WireError> {
-    if depth >= MAX_DEPTH {
-        return Err(WireError {
-            offset: at,
-            what: "messages nested deeper than 100 levels",
-        });
-    }
-    Ok(depth + 1)
+/// A string field of a valid part (UTF-8 was checked in step 1).
+fn text(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or_default()
 }
 
-/// A string field: the text, or None when it is not UTF-8 (the caller rejects the span).
-fn text(b: &[u8]) -> Option<&str> {
-    std::str::from_utf8(b).ok()
+/// The valid parts of one `ResourceSpans`: its resource's occurrences (merged) and scopes.
+#[derive(Default)]
+struct Rs<'a> {
+    resource: Vec<(&'a [u8], usize)>,
+    scopes: Vec<Ss<'a>>,
 }
 
-/// Decode one `ExportTraceServiceRequest`.
-pub fn decode_traces<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Result<Batch<'a>, WireError> {
-    let mut batch = Batch::default();
-    let mut ri = 0;
-    for field in Fields::new(data, 0) {
-        if let (1, Value::Bytes(b, off)) = field? {
-            resource_spans(&mut batch, b, off, deeper(0, off)?, ri, wanted)?;
-            ri += 1;
-        }
-    }
-    Ok(batch)
+/// The valid parts of one `ScopeSpans`: its scope's occurrences and its kept spans, each
+/// with its index in the input.
+#[derive(Default)]
+struct Ss<'a> {
+    scope: Vec<&'a [u8]>,
+    spans: Vec<(usize, &'a [u8], usize)>,
 }
 
-/// Everything in one `ResourceSpans` or `ScopeSpans` outside the spans themselves.
-struct Envelope<'a> {
-    utf8: bool,
-    parts: Vec<(&'a [u8], usize)>,
+/// The fields of a valid message (framing was checked in step 1).
+fn fields(buf: &[u8], base: usize) -> impl Iterator<Item = (u32, Value<'_>)> {
+    Fields::new(buf, base).map_while(Result::ok)
 }
 
-fn resource_spans<'a>(
-    batch: &mut Batch<'a>,
-    buf: &'a [u8],
-    base: usize,
-    depth: u32,
-    ri: usize,
-    wanted: Wanted<'_>,
-) -> Result<(), WireError> {
-    let mut resource = Envelope {
-        utf8: true,
-        parts: vec![],
-    };
-    let mut scope_spans = vec![];
-    for field in Fields::new(buf, base) {
-        match field? {
-            (1, Value::Bytes(b, off)) => resource.parts.push((b, off)),
-            (2, Value::Bytes(b, off)) => scope_spans.push((b, off)),
-            (3, Value::Bytes(b, _)) => resource.utf8 &= text(b).is_some(),
+fn whole_rs(buf: &[u8], base: usize) -> Rs<'_> {
+    let mut rs = Rs::default();
+    for field in fields(buf, base) {
+        match field {
+            (1, Value::Bytes(b, off)) => rs.resource.push((b, off)),
+            (2, Value::Bytes(b, off)) => rs.scopes.push(whole_ss(b, off)),
             _ => {}
         }
     }
-    // the resource: attributes of every occurrence, in order (a merge)
+    rs
+}
+
+fn whole_ss(buf: &[u8], base: usize) -> Ss<'_> {
+    let mut ss = Ss::default();
+    for field in fields(buf, base) {
+        match field {
+            (1, Value::Bytes(b, _)) => ss.scope.push(b),
+            (2, Value::Bytes(b, off)) => ss.spans.push((ss.spans.len(), b, off)),
+            _ => {}
+        }
+    }
+    ss
+}
+
+fn reject(
+    batch: &mut Batch<'_>,
+    level: Level,
+    (resource, scope, span): (usize, usize, usize),
+    text: String,
+    n: usize,
+) {
+    batch.problems.push(Problem {
+        level,
+        resource,
+        scope,
+        span,
+        name: None,
+        text,
+        warning: false,
+        rejected: n,
+        received: n,
+    });
+}
+
+/// `_salvage_traces`: the valid parts of a request upb refuses (or that is over 1 MiB).
+fn salvage<'a>(data: &'a [u8], batch: &mut Batch<'a>) -> Result<Vec<Rs<'a>>, (usize, String)> {
+    let mut out = vec![];
+    let top = pb_fields(data, 0, data.len())?;
+    for (ri, rsf) in top.iter().filter(|f| f.is(1)).enumerate() {
+        let (a, b) = (rsf.start, rsf.end);
+        if b - a <= MAX_STRING_BYTES && upb_check(&data[a..b], RESOURCE_SPANS).is_ok() {
+            out.push(whole_rs(&data[a..b], a));
+            continue;
+        }
+        let rs_fields = pb_fields(data, a, b)?;
+        let ss_parts: Vec<_> = rs_fields.iter().filter(|f| f.is(2)).collect();
+        let mut span_parts = vec![];
+        for ss in &ss_parts {
+            let spans = pb_fields(data, ss.start, ss.end)?;
+            span_parts.push(spans.into_iter().filter(|f| f.is(2)).collect::<Vec<_>>());
+        }
+        let mut rs = Rs::default();
+        let mut bad = None;
+        for f in &rs_fields {
+            if f.is(1) {
+                bad = pb_part(RESOURCE, data, f.start, f.end);
+                if bad.is_none() {
+                    rs.resource.push((&data[f.start..f.end], f.start));
+                }
+            } else if f.is(3) {
+                bad = utf8_problem(data, f.start, f.end, "schema_url");
+            }
+            if bad.is_some() {
+                break;
+            }
+        }
+        if let Some(bad) = bad {
+            let n = span_parts.iter().map(Vec::len).sum();
+            let text = format!(": the resource {bad}; its {n} spans skipped");
+            reject(batch, Level::Resource, (ri, 0, 0), text, n);
+            rs.scopes = ss_parts.iter().map(|_| Ss::default()).collect();
+            out.push(rs);
+            continue;
+        }
+        for (si, (ssf, parts)) in ss_parts.iter().zip(&span_parts).enumerate() {
+            let (c, d) = (ssf.start, ssf.end);
+            if d - c <= MAX_STRING_BYTES && upb_check(&data[c..d], SCOPE_SPANS).is_ok() {
+                rs.scopes.push(whole_ss(&data[c..d], c));
+                continue;
+            }
+            let mut ss = Ss::default();
+            let mut bad = None;
+            for f in pb_fields(data, c, d)? {
+                if f.is(1) {
+                    bad = pb_part(SCOPE, data, f.start, f.end);
+                    if bad.is_none() {
+                        ss.scope.push(&data[f.start..f.end]);
+                    }
+                } else if f.is(3) {
+                    bad = utf8_problem(data, f.start, f.end, "schema_url");
+                }
+                if bad.is_some() {
+                    break;
+                }
+            }
+            if let Some(bad) = bad {
+                let n = parts.len();
+                let text = format!(": the scope {bad}; its {n} spans skipped");
+                reject(batch, Level::Scope, (ri, si, 0), text, n);
+                rs.scopes.push(Ss::default());
+                continue;
+            }
+            for (k, f) in parts.iter().enumerate() {
+                match pb_part(SPAN, data, f.start, f.end) {
+                    Some(why) => {
+                        let text = format!(": {why}; span skipped");
+                        reject(batch, Level::Span, (ri, si, k), text, 1);
+                    }
+                    None => ss.spans.push((k, &data[f.start..f.end], f.start)),
+                }
+            }
+            rs.scopes.push(ss);
+        }
+        out.push(rs);
+    }
+    Ok(out)
+}
+
+/// Decode one `ExportTraceServiceRequest`.
+pub fn decode_traces<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
+    let mut batch = Batch::default();
+    let whole = upb_check(data, crate::schema::REQUEST).is_ok();
+    let parts = if whole && data.len() <= MAX_STRING_BYTES {
+        fields(data, 0)
+            .filter_map(|f| match f {
+                (1, Value::Bytes(b, off)) => Some(whole_rs(b, off)),
+                _ => None,
+            })
+            .collect()
+    } else {
+        batch.upb_refused = !whole;
+        match salvage(data, &mut batch) {
+            Ok(parts) => parts,
+            Err(e) => {
+                batch.error = Some(e);
+                return batch;
+            }
+        }
+    };
+    for (ri, rs) in parts.iter().enumerate() {
+        let res_index = batch.resources.len() as u32;
+        let res = resource(&rs.resource, wanted);
+        batch.resources.push(res);
+        for (si, ss) in rs.scopes.iter().enumerate() {
+            let mut name = "";
+            for b in &ss.scope {
+                for f in fields(b, 0) {
+                    if let (1, Value::Bytes(s, _)) = f {
+                        name = text(s);
+                    }
+                }
+            }
+            let scope_index = batch.scopes.len() as u32;
+            batch.scopes.push(name);
+            batch.received += ss.spans.len();
+            for &(k, b, off) in &ss.spans {
+                span(
+                    &mut batch,
+                    b,
+                    off,
+                    (ri, si, k),
+                    (res_index, scope_index),
+                    wanted,
+                );
+            }
+        }
+    }
+    batch
+}
+
+/// The resource: attributes of every occurrence, in order (a merge).
+fn resource<'a>(parts: &[(&'a [u8], usize)], wanted: Wanted<'_>) -> Resource<'a> {
     let mut res = Resource::default();
     let mut service_seen = false;
-    for &(b, off) in &resource.parts {
-        let d = deeper(depth, off)?;
-        for field in Fields::new(b, off) {
-            let (kb, koff) = match field? {
-                (1, Value::Bytes(kb, koff)) => (kb, koff),
-                (3, Value::Bytes(eb, eoff)) => {
-                    // an EntityRef: four string fields, checked as upb checks them
-                    deeper(d, eoff)?;
-                    for f in Fields::new(eb, eoff) {
-                        if let (1..=4, Value::Bytes(s, _)) = f? {
-                            resource.utf8 &= text(s).is_some();
-                        }
-                    }
-                    continue;
-                }
-                _ => continue,
-            };
-            {
-                let (key, value, ok) = key_value(kb, koff, deeper(d, koff)?, wanted, true)?;
-                resource.utf8 &= ok;
-                if key == Some(SERVICE) && !service_seen {
+    for &(b, off) in parts {
+        for field in fields(b, off) {
+            if let (1, Value::Bytes(kb, koff)) = field {
+                let (key, value) = key_value(kb, koff, wanted);
+                if key == SERVICE && !service_seen {
                     service_seen = true;
                     res.service = match value {
                         Some(AnyValue::Str(s)) => s,
                         _ => "",
                     };
                 }
-                if let (Some(k), Some(v)) = (key, value) {
-                    if wanted.is_none_or(|w| w(k)) {
-                        res.attrs.push((k, v));
+                if let Some(v) = value {
+                    if wanted.is_none_or(|w| w(key)) {
+                        res.attrs.push((key, v));
                     }
                 }
             }
         }
     }
-    let res_index = batch.resources.len() as u32;
-    batch.resources.push(res);
-    for (si, &(b, off)) in scope_spans.iter().enumerate() {
-        let d = deeper(depth, off)?;
-        scope_spans_(batch, b, off, d, (ri, si), res_index, resource.utf8, wanted)?;
-    }
-    Ok(())
+    res
 }
 
-#[allow(clippy::too_many_arguments)]
-fn scope_spans_<'a>(
-    batch: &mut Batch<'a>,
-    buf: &'a [u8],
-    base: usize,
-    depth: u32,
-    (ri, si): (usize, usize),
-    res_index: u32,
-    resource_utf8: bool,
-    wanted: Wanted<'_>,
-) -> Result<(), WireError> {
-    let mut utf8 = resource_utf8;
-    let mut name: &str = "";
-    let mut spans = vec![];
-    for field in Fields::new(buf, base) {
-        match field? {
-            (1, Value::Bytes(b, off)) => {
-                let d = deeper(depth, off)?;
-                for f in Fields::new(b, off) {
-                    match f? {
-                        (1, Value::Bytes(s, _)) => match text(s) {
-                            Some(s) => name = s,
-                            None => {
-                                utf8 = false;
-                                name = "";
-                            }
-                        },
-                        (2, Value::Bytes(s, _)) => utf8 &= text(s).is_some(),
-                        (3, Value::Bytes(kb, koff)) => {
-                            utf8 &= key_value(kb, koff, deeper(d, koff)?, None, false)?.2;
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            (2, Value::Bytes(b, off)) => spans.push((b, off)),
-            (3, Value::Bytes(b, _)) => utf8 &= text(b).is_some(),
-            _ => {}
-        }
-    }
-    let scope_index = batch.scopes.len() as u32;
-    batch.scopes.push(name);
-    batch.received += spans.len();
-    for (k, &(b, off)) in spans.iter().enumerate() {
-        let d = deeper(depth, off)?;
-        span(
-            batch,
-            b,
-            off,
-            d,
-            (ri, si, k),
-            (res_index, scope_index),
-            utf8,
-            wanted,
-        )?;
-    }
-    Ok(())
-}
-
-/// A `KeyValue`: (key, value if converted, every string valid UTF-8). With `wanted` None
-/// and `convert` false the value is only checked; with `wanted`, only wanted keys convert.
+/// A `KeyValue`: (key, value if converted). Only wanted keys (and `service.name`) convert.
 fn key_value<'a>(
     buf: &'a [u8],
     base: usize,
-    depth: u32,
     wanted: Wanted<'_>,
-    convert: bool,
-) -> Result<(Option<&'a str>, Option<AnyValue<'a>>, bool), WireError> {
-    let mut ok = true;
-    let mut key: Option<&'a str> = Some("");
+) -> (&'a str, Option<AnyValue<'a>>) {
+    let mut key = "";
     let mut values = vec![];
-    for field in Fields::new(buf, base) {
-        match field? {
-            (1, Value::Bytes(b, _)) => {
-                key = text(b);
-                ok &= key.is_some();
-            }
+    for field in fields(buf, base) {
+        match field {
+            (1, Value::Bytes(b, _)) => key = text(b),
             (2, Value::Bytes(b, off)) => values.push((b, off)),
             _ => {}
         }
     }
-    let keep = convert && key.is_some_and(|k| wanted.is_none_or(|w| w(k)) || k == SERVICE);
+    if !(wanted.is_none_or(|w| w(key)) || key == SERVICE) {
+        return (key, None);
+    }
     let mut value = AnyValue::Empty;
     for &(b, off) in &values {
-        let (v, fine) = any_value(b, off, deeper(depth, off)?, 0, keep, value)?;
-        value = v;
-        ok &= fine;
+        value = any_value(b, off, 0, value);
     }
-    Ok((key, if keep { Some(value) } else { None }, ok))
+    (key, Some(value))
 }
 
-/// An `AnyValue` merged into `into` (protobuf's merge of a field seen twice):
-/// (the value, every string valid UTF-8). `level` is the Python decoder's value depth.
-fn any_value<'a>(
-    buf: &'a [u8],
-    base: usize,
-    depth: u32,
-    level: u32,
-    keep: bool,
-    into: AnyValue<'a>,
-) -> Result<(AnyValue<'a>, bool), WireError> {
-    if depth > MAX_DEPTH {
-        return Err(WireError {
-            offset: base,
-            what: "messages nested deeper than 100 levels",
-        });
-    }
-    let mut ok = true;
+/// An `AnyValue` merged into `into` (protobuf's merge of a field seen twice). `level` is
+/// the Python decoder's value depth.
+fn any_value<'a>(buf: &'a [u8], base: usize, level: u32, into: AnyValue<'a>) -> AnyValue<'a> {
     let mut v = into;
-    for field in Fields::new(buf, base) {
-        match field? {
-            (1, Value::Bytes(b, _)) => {
-                let s = text(b);
-                ok &= s.is_some();
-                v = AnyValue::Str(s.unwrap_or(""));
-            }
+    for field in fields(buf, base) {
+        match field {
+            (1, Value::Bytes(b, _)) => v = AnyValue::Str(text(b)),
             (2, Value::Varint(x)) => v = AnyValue::Bool(x != 0),
             (3, Value::Varint(x)) => v = AnyValue::Int(x as i64),
             (4, Value::Fixed64(x)) => v = AnyValue::Double(f64::from_bits(x)),
@@ -339,45 +410,30 @@ fn any_value<'a>(
             // string_value_strindex: the Python decoder reads it as the int it is
             (8, Value::Varint(x)) => v = AnyValue::Int(i64::from(x as u32 as i32)),
             (n @ (5 | 6), Value::Bytes(b, off)) => {
-                let d = deeper(depth, off)?;
                 let mut items = match (n, v) {
                     (5, AnyValue::Array(items)) => Some(Ok(items)),
                     (6, AnyValue::KvList(items)) => Some(Err(items)),
                     _ => None,
                 };
-                for f in Fields::new(b, off) {
-                    if let (1, Value::Bytes(eb, eoff)) = f? {
+                for f in fields(b, off) {
+                    if let (1, Value::Bytes(eb, eoff)) = f {
                         if n == 5 {
-                            let (e, fine) = any_value(
-                                eb,
-                                eoff,
-                                deeper(d, eoff)?,
-                                level + 1,
-                                keep,
-                                AnyValue::Empty,
-                            )?;
-                            ok &= fine;
-                            if keep {
-                                match &mut items {
-                                    Some(Ok(xs)) => xs.push(e),
-                                    _ => items = Some(Ok(vec![e])),
-                                }
+                            let e = any_value(eb, eoff, level + 1, AnyValue::Empty);
+                            match &mut items {
+                                Some(Ok(xs)) => xs.push(e),
+                                _ => items = Some(Ok(vec![e])),
                             }
                         } else {
-                            let (k, e, fine) =
-                                nested_kv(eb, eoff, deeper(d, eoff)?, level + 1, keep)?;
-                            ok &= fine;
-                            if keep {
-                                match &mut items {
-                                    Some(Err(xs)) => xs.push((k, e)),
-                                    _ => items = Some(Err(vec![(k, e)])),
-                                }
+                            let (k, e) = nested_kv(eb, eoff, level + 1);
+                            match &mut items {
+                                Some(Err(xs)) => xs.push((k, e)),
+                                _ => items = Some(Err(vec![(k, e)])),
                             }
                         }
                     }
                 }
                 v = match items {
-                    _ if keep && level >= MAX_VALUE_DEPTH => AnyValue::TooDeep,
+                    _ if level >= MAX_VALUE_DEPTH => AnyValue::TooDeep,
                     Some(Ok(xs)) => AnyValue::Array(xs),
                     Some(Err(xs)) => AnyValue::KvList(xs),
                     None if n == 5 => AnyValue::Array(vec![]),
@@ -387,35 +443,21 @@ fn any_value<'a>(
             _ => {}
         }
     }
-    Ok((v, ok))
+    v
 }
 
 /// A `KeyValue` inside a key-value list value.
-fn nested_kv<'a>(
-    buf: &'a [u8],
-    base: usize,
-    depth: u32,
-    level: u32,
-    keep: bool,
-) -> Result<(&'a str, AnyValue<'a>, bool), WireError> {
-    let mut ok = true;
+fn nested_kv(buf: &[u8], base: usize, level: u32) -> (&str, AnyValue<'_>) {
     let mut key = "";
     let mut value = AnyValue::Empty;
-    for field in Fields::new(buf, base) {
-        match field? {
-            (1, Value::Bytes(b, _)) => match text(b) {
-                Some(s) => key = s,
-                None => ok = false,
-            },
-            (2, Value::Bytes(b, off)) => {
-                let (v, fine) = any_value(b, off, deeper(depth, off)?, level, keep, value)?;
-                value = v;
-                ok &= fine;
-            }
+    for field in fields(buf, base) {
+        match field {
+            (1, Value::Bytes(b, _)) => key = text(b),
+            (2, Value::Bytes(b, off)) => value = any_value(b, off, level, value),
             _ => {}
         }
     }
-    Ok((key, value, ok))
+    (key, value)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -441,86 +483,62 @@ fn id_problem(b: &[u8], n: usize, what: &str) -> Option<String> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn span<'a>(
     batch: &mut Batch<'a>,
     buf: &'a [u8],
     base: usize,
-    depth: u32,
     (ri, si, k): (usize, usize, usize),
     (res_index, scope_index): (u32, u32),
-    envelope_utf8: bool,
     wanted: Wanted<'_>,
-) -> Result<(), WireError> {
-    let mut utf8 = envelope_utf8;
+) {
     let (mut tid, mut sid, mut pid): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
-    let mut name: &[u8] = b"";
+    let mut name: &str = "";
     let (mut kind, mut code) = (0i32, 0i32);
     let mut message: &str = "";
     let (mut start, mut end) = (0u64, 0u64);
     let mut attrs: Vec<(&'a str, AnyValue<'a>)> = vec![];
     let mut events: Vec<&'a str> = vec![];
     let mut links: Vec<(&'a [u8], &'a [u8])> = vec![];
-    for field in Fields::new(buf, base) {
-        match field? {
+    for field in fields(buf, base) {
+        match field {
             (1, Value::Bytes(b, _)) => tid = b,
             (2, Value::Bytes(b, _)) => sid = b,
-            (3, Value::Bytes(b, _)) => utf8 &= text(b).is_some(),
             (4, Value::Bytes(b, _)) => pid = b,
-            (5, Value::Bytes(b, _)) => name = b,
+            (5, Value::Bytes(b, _)) => name = text(b),
             (6, Value::Varint(x)) => kind = x as u32 as i32,
             (7, Value::Fixed64(x)) => start = x,
             (8, Value::Fixed64(x)) => end = x,
             (9, Value::Bytes(b, off)) => {
-                let (key, value, ok) = key_value(b, off, deeper(depth, off)?, wanted, true)?;
-                utf8 &= ok;
-                if let (Some(key), Some(value)) = (key, value) {
+                if let (key, Some(value)) = key_value(b, off, wanted) {
                     if wanted.is_none_or(|w| w(key)) {
                         attrs.push((key, value));
                     }
                 }
             }
             (11, Value::Bytes(b, off)) => {
-                let d = deeper(depth, off)?;
                 let mut ev_name = "";
-                for f in Fields::new(b, off) {
-                    match f? {
-                        (2, Value::Bytes(s, _)) => match text(s) {
-                            Some(s) => ev_name = s,
-                            None => utf8 = false,
-                        },
-                        (3, Value::Bytes(kb, koff)) => {
-                            utf8 &= key_value(kb, koff, deeper(d, koff)?, None, false)?.2;
-                        }
-                        _ => {}
+                for f in fields(b, off) {
+                    if let (2, Value::Bytes(s, _)) = f {
+                        ev_name = text(s);
                     }
                 }
                 events.push(ev_name);
             }
             (13, Value::Bytes(b, off)) => {
-                let d = deeper(depth, off)?;
                 let (mut lt, mut ls): (&[u8], &[u8]) = (b"", b"");
-                for f in Fields::new(b, off) {
-                    match f? {
+                for f in fields(b, off) {
+                    match f {
                         (1, Value::Bytes(x, _)) => lt = x,
                         (2, Value::Bytes(x, _)) => ls = x,
-                        (3, Value::Bytes(s, _)) => utf8 &= text(s).is_some(),
-                        (4, Value::Bytes(kb, koff)) => {
-                            utf8 &= key_value(kb, koff, deeper(d, koff)?, None, false)?.2;
-                        }
                         _ => {}
                     }
                 }
                 links.push((lt, ls));
             }
             (15, Value::Bytes(b, off)) => {
-                deeper(depth, off)?;
-                for f in Fields::new(b, off) {
-                    match f? {
-                        (2, Value::Bytes(s, _)) => match text(s) {
-                            Some(s) => message = s,
-                            None => utf8 = false,
-                        },
+                for f in fields(b, off) {
+                    match f {
+                        (2, Value::Bytes(s, _)) => message = text(s),
                         (3, Value::Varint(x)) => code = x as u32 as i32,
                         _ => {}
                     }
@@ -529,20 +547,19 @@ fn span<'a>(
             _ => {}
         }
     }
-    let name_text = text(name);
-    utf8 &= name_text.is_some();
-    let lossy = String::from_utf8_lossy(name).into_owned();
-    let mut problem = |link: Option<usize>, text: String, rejected: bool| {
-        batch.problems.push(Problem {
-            resource: ri,
-            scope: si,
-            span: k,
-            link,
-            name: lossy.clone(),
-            text,
-            rejected,
-            _input: std::marker::PhantomData,
-        })
+    let problem = |level: Level, text: String, rejected: bool| Problem {
+        level,
+        resource: ri,
+        scope: si,
+        span: k,
+        name: match level {
+            Level::Link(_) => None,
+            _ => Some(name.to_owned()),
+        },
+        text,
+        warning: !rejected,
+        rejected: usize::from(rejected),
+        received: 0,
     };
     // ids first, as the Python decoder checks them
     let mut root = pid.is_empty();
@@ -569,73 +586,45 @@ fn span<'a>(
         }
         match why {
             Some(("parent span id", _)) if pid.len() == 8 => {
-                problem(
-                    None,
+                batch.problems.push(problem(
+                    Level::Span,
                     ": parent span id is all zeros; read as a root span".into(),
                     false,
-                );
+                ));
                 root = true;
             }
             Some((_, why)) => {
-                problem(None, format!(": {why}; span skipped"), true);
-                return Ok(());
+                batch
+                    .problems
+                    .push(problem(Level::Span, format!(": {why}; span skipped"), true));
+                return;
             }
             None => {}
         }
     }
-    if !utf8 {
-        // a zero-parent warning above belongs to a span that is now rejected: drop it
-        if root && !pid.is_empty() {
-            batch.problems.pop();
-        }
-        let mut p = |text: String| {
-            batch.problems.push(Problem {
-                resource: ri,
-                scope: si,
-                span: k,
-                link: None,
-                name: String::from_utf8_lossy(name).into_owned(),
-                text,
-                rejected: true,
-                _input: std::marker::PhantomData,
-            })
-        };
-        p(
-            ": a string in the span, its resource or its scope is not valid UTF-8; span skipped"
-                .into(),
-        );
-        return Ok(());
-    }
-    let name = name_text.unwrap_or("");
-    let mut warn = |link: Option<usize>, text: String| {
-        batch.problems.push(Problem {
-            resource: ri,
-            scope: si,
-            span: k,
-            link,
-            name: name.to_owned(),
-            text,
-            rejected: false,
-            _input: std::marker::PhantomData,
-        })
-    };
     if end < start {
-        warn(
-            None,
+        batch.problems.push(problem(
+            Level::Span,
             format!(
                 ": ends ({end}) before it starts ({start}); its duration is negative and its \
                  end event is placed at its start"
             ),
-        );
+            false,
+        ));
     }
     if !(0..=5).contains(&kind) {
-        warn(
-            None,
+        batch.problems.push(problem(
+            Level::Span,
             format!(": unknown span kind {kind}; read as unspecified"),
-        );
+            false,
+        ));
     }
     if !(0..=2).contains(&code) {
-        warn(None, format!(": unknown status code {code}; read as unset"));
+        batch.problems.push(problem(
+            Level::Span,
+            format!(": unknown status code {code}; read as unset"),
+            false,
+        ));
     }
     let row = batch.name.len() as u32;
     for (j, (lt, ls)) in links.into_iter().enumerate() {
@@ -643,7 +632,11 @@ fn span<'a>(
         let sw = id_problem(ls, 8, "link span id");
         if lt.is_empty() || ls.is_empty() || tw.is_some() || sw.is_some() {
             let why = tw.or(sw).unwrap_or_else(|| "link id is missing".into());
-            warn(Some(j), format!(": {why}; link dropped"));
+            batch.problems.push(problem(
+                Level::Link(j),
+                format!(": {why}; link dropped"),
+                false,
+            ));
         } else {
             batch.link_span.push(row);
             batch.link_trace_id.push(lt.try_into().expect("16 bytes"));
@@ -674,7 +667,6 @@ fn span<'a>(
         batch.event_span.push(row);
         batch.event_name.push(ev);
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -731,6 +723,13 @@ mod tests {
         ld(1, &[ld(1, resource), ld(2, &scope)].concat())
     }
 
+    fn texts(b: &Batch<'_>) -> Vec<(Level, String, usize)> {
+        b.problems
+            .iter()
+            .map(|p| (p.level, p.text.clone(), p.rejected))
+            .collect()
+    }
+
     #[test]
     fn decodes_fields_and_projects_attributes() {
         let res = ld(1, &kv("service.name", &ld(1, b"shop")));
@@ -750,8 +749,8 @@ mod tests {
         );
         let data = request(&res, &[s]);
         let want = |k: &str| k == "k";
-        let b = decode_traces(&data, Some(&want)).unwrap();
-        assert_eq!((b.received, b.len()), (1, 1));
+        let b = decode_traces(&data, Some(&want));
+        assert_eq!((b.received, b.len(), b.upb_refused), (1, 1, false));
         assert_eq!(b.name, ["GET /"]);
         assert_eq!(
             (b.kind[0], b.status_code[0], b.status_message[0]),
@@ -779,58 +778,150 @@ mod tests {
             span(4, &ld(4, &[0; 8])),
         ];
         let data = request(b"", &spans);
-        let b = decode_traces(&data, None).unwrap();
-        let texts: Vec<_> = b
-            .problems
-            .iter()
-            .map(|p| (p.text.as_str(), p.rejected))
-            .collect();
+        let b = decode_traces(&data, None);
+        let span = Level::Span;
         assert_eq!(
-            texts,
+            texts(&b),
             [
-                (": trace id is missing; span skipped", true),
+                (span, ": trace id is missing; span skipped".into(), 1),
                 (
-                    ": trace id is all zeros, which OpenTelemetry defines as invalid; span skipped",
-                    true
+                    span,
+                    ": trace id is all zeros, which OpenTelemetry defines as invalid; span \
+                     skipped"
+                        .into(),
+                    1
                 ),
                 (
-                    ": parent span id has 3 bytes, expected 8 (hex '070707'); span skipped",
-                    true
+                    span,
+                    ": parent span id has 3 bytes, expected 8 (hex '070707'); span skipped".into(),
+                    1
                 ),
-                (": parent span id is all zeros; read as a root span", false),
+                (
+                    span,
+                    ": parent span id is all zeros; read as a root span".into(),
+                    0
+                ),
             ]
         );
         assert_eq!((b.received, b.len()), (4, 1));
     }
 
     #[test]
-    fn invalid_utf8_rejects_only_its_span() {
+    fn invalid_utf8_rejects_only_its_span_with_the_offset() {
         let spans = [span(2, &ld(5, b"\xff")), span(3, &ld(5, b"ok"))];
         let data = request(b"", &spans);
-        let b = decode_traces(&data, None).unwrap();
+        let b = decode_traces(&data, None);
+        assert!(b.upb_refused && b.error.is_none());
         assert_eq!(b.name, ["ok"]);
-        assert!(b.problems[0].rejected && b.problems[0].text.contains("not valid UTF-8"));
-        // in the resource: every span under it
+        // the offset of the bad byte in the whole request (the Python decoder gives 38 too)
+        assert_eq!(
+            texts(&b),
+            [(
+                Level::Span,
+                ": string field 'name' is not valid UTF-8 at byte offset 38; span skipped".into(),
+                1
+            )]
+        );
+        assert_eq!((b.problems[0].received, b.received), (1, 1));
+        // in the resource: every span under it, counted in one message
         let res = ld(1, &kv("r", &ld(1, b"\xed\xa0\x80")));
         let data = request(&res, &spans[1..]);
-        let b = decode_traces(&data, None).unwrap();
+        let b = decode_traces(&data, None);
         assert!(b.is_empty() && b.problems.len() == 1);
+        assert_eq!(b.problems[0].level, Level::Resource);
+        assert!(b.problems[0].text.ends_with("; its 1 spans skipped"));
+        assert_eq!(b.problems[0].rejected, 1);
     }
 
     #[test]
-    fn nesting_stops_where_upbs_does() {
+    fn nesting_is_counted_from_the_part_upb_parses() {
         // request > resource spans > scope spans > span > key value > any value: 5 levels,
-        // then 2 per array; 100 decode, 101 do not
-        let nested = |arrays: usize, inner: Vec<u8>| {
-            let mut v = inner;
+        // then 2 per array. The whole request takes 47 arrays; the slow path parses the
+        // resource spans (48), the scope spans (49) or the span (50 is too many) on its own
+        let nested = |arrays: usize| {
+            let mut v = ld(1, b"x");
             for _ in 0..arrays {
                 v = ld(5, &ld(1, &v));
             }
             request(b"", &[span(2, &ld(9, &kv("k", &v)))])
         };
-        assert!(decode_traces(&nested(47, ld(5, b"")), None).is_ok()); // 100
-        let err = decode_traces(&nested(48, vec![]), None).unwrap_err(); // 101
-        assert_eq!(err.what, "messages nested deeper than 100 levels");
+        for (arrays, refused, kept) in [(47, false, 1), (48, true, 1), (49, true, 1), (50, true, 0)]
+        {
+            let data = nested(arrays);
+            let b = decode_traces(&data, None);
+            assert_eq!((b.upb_refused, b.len()), (refused, kept), "{arrays}");
+        }
+        let data = nested(50);
+        let b = decode_traces(&data, None);
+        assert!(
+            b.problems[0]
+                .text
+                .starts_with(": messages nested deeper than 100 at byte offset "),
+            "{:?}",
+            b.problems
+        );
+    }
+
+    #[test]
+    fn broken_framing_above_the_spans_refuses_the_request() {
+        let b = decode_traces(b"\x0a\x05\x12\x03", None);
+        assert_eq!(
+            b.error,
+            Some((
+                0,
+                "field 1 says it is 5 bytes long, but only 2 remain in its message (truncated \
+                 input?)"
+                    .into()
+            ))
+        );
+        let b = decode_traces(b"\x0b", None);
+        assert_eq!(
+            b.error,
+            Some((0, "wire type 3 in field 1 (not used by OTLP)".into()))
+        );
+    }
+
+    #[test]
+    fn a_long_string_rejects_its_span() {
+        let long = vec![b'a'; MAX_STRING_BYTES + 1];
+        let spans = [span(2, &ld(5, &long)), span(3, &ld(5, b"ok"))];
+        let data = request(b"", &spans);
+        let b = decode_traces(&data, None);
+        assert!(!b.upb_refused);
+        assert_eq!(b.name, ["ok"]);
+        assert!(b.problems[0]
+            .text
+            .starts_with(": string field 'name' of 1048577 bytes is over the limit of 1048576"));
+        // at the limit it is kept
+        let ok = vec![b'a'; MAX_STRING_BYTES];
+        let data = request(b"", &[span(2, &ld(5, &ok))]);
+        let b = decode_traces(&data, None);
+        assert_eq!((b.len(), b.problems.len()), (1, 0));
+    }
+
+    #[test]
+    fn groups_upb_accepts_are_skipped_to_the_end() {
+        // 100 nested groups (field 99) in a span, then its name: upb takes them
+        let mut groups = vec![];
+        for _ in 0..100 {
+            groups.extend([0x9b, 0x06]);
+        }
+        for _ in 0..100 {
+            groups.extend([0x9c, 0x06]);
+        }
+        let s = span(2, &[groups.clone(), ld(5, b"after")].concat());
+        let data = request(b"", &[s]);
+        let b = decode_traces(&data, None);
+        assert_eq!(
+            (b.upb_refused, b.len()),
+            (true, 1),
+            "slow path: 100 below the span"
+        );
+        assert_eq!(b.name, ["after"]);
+        let deeper = [vec![0x9b, 0x06], groups, vec![0x9c, 0x06]].concat();
+        let data = request(b"", &[span(2, &deeper)]);
+        let b = decode_traces(&data, None);
+        assert_eq!((b.len(), b.problems.len()), (0, 1), "101 below the span");
     }
 
     #[test]
@@ -847,7 +938,7 @@ mod tests {
             .concat(),
         );
         let data = request(b"", &[s]);
-        let b = decode_traces(&data, None).unwrap();
+        let b = decode_traces(&data, None);
         assert_eq!(b.name, [""]);
         assert_eq!((b.status_code[0], b.status_message[0]), (1, "later"));
         assert_eq!(

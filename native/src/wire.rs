@@ -86,7 +86,9 @@ impl<'a> Fields<'a> {
     }
 
     fn skip_group(&mut self, number: u32, depth: u32) -> Result<(), WireError> {
-        if depth >= MAX_DEPTH {
+        // upb takes up to MAX_DEPTH groups below a message; the decoder reads only what
+        // upb accepted, so it must skip as many
+        if depth > MAX_DEPTH {
             return Err(self.err(self.pos, "groups nested too deeply"));
         }
         loop {

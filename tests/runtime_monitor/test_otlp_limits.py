@@ -191,6 +191,81 @@ def test_protobuf_anyvalue_nesting_is_bounded_by_upb_and_rejects_only_that_span(
         assert "nested deeper" in stats.messages[0] and "spans[1]" in stats.messages[0]
 
 
+def _span_nested(kvlists: int, arrays: int) -> bytes:
+    """A Span whose attribute value nests key-value lists, then arrays: 2 + 3 * kvlists +
+    2 * arrays messages below the span."""
+    v = _field(1, b"x")
+    for _ in range(arrays):
+        v = _field(5, _field(1, v))  # array_value { values: [v] }
+    for _ in range(kvlists):
+        v = _field(6, _field(1, _field(1, b"a") + _field(2, v)))  # kvlist_value {a: v}
+    return _field(9, _field(1, b"k") + _field(2, v))
+
+
+def _upb_accepts(data: bytes) -> bool:
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.trace.v1 import trace_pb2
+    try:
+        trace_pb2.Span.FromString(data)
+    except DecodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("kvlists,arrays,below", [(32, 0, 98), (32, 1, 100), (33, 0, 101)])
+def test_find_wire_error_nesting_limit_is_upbs(kvlists, arrays, below):
+    """Regression: find_wire_error refused 100 nested messages, which upb decodes (so a
+    span over 1 MiB holding them was rejected for a nesting that breaks no limit)."""
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    from tracelogic.runtime_monitor._otlp_common import find_wire_error
+
+    data = _span_nested(kvlists, arrays)
+    assert _upb_accepts(data) is (below <= 100)
+    found = find_wire_error(data, trace_pb2.Span.DESCRIPTOR)
+    assert found is None if below <= 100 else found[1] == "messages nested deeper than 100"
+
+
+@pytest.mark.parametrize("tag", [
+    bytes([0xAA, 0x80, 0x80, 0x80, 0x80, 0x00]),  # field 5 padded to 6 bytes
+    bytes([0xFA] + [0xFF] * 8 + [0x01]),  # 10 bytes, field number above 2**29
+    bytes([0xFA, 0xFF, 0xFF, 0xFF, 0x7F]),  # 5 bytes over 32 bits
+])
+def test_find_wire_error_finds_a_tag_upb_refuses(tag):
+    """Regression: a tag upb refuses (over 5 bytes or 32 bits) was walked as an unknown
+    field, and the message said the framing looks sound."""
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    from tracelogic.runtime_monitor._otlp_common import find_wire_error
+
+    data = b"\x2a\x01a" + tag + b"\x00"  # name "a", then the tag with an empty value
+    assert not _upb_accepts(data)
+    assert find_wire_error(data, trace_pb2.Span.DESCRIPTOR) == (
+        3, "field tag of more than 5 bytes or 32 bits (upb's limit)")
+    five = bytes([0xAA, 0x80, 0x80, 0x80, 0x00, 0x00])  # 5 bytes, 32 bits: fine for both
+    assert _upb_accepts(five)
+    assert find_wire_error(five, trace_pb2.Span.DESCRIPTOR) is None
+
+
+def test_a_bad_tag_in_a_span_is_named_with_its_offset():
+    """The slow path's reason for a span holding such a tag is that tag, at its offset."""
+    req = clean_request_pb()
+    ss = req.resource_spans[0].scope_spans[0]
+    parts = [s.SerializeToString() for s in ss.spans]
+    parts[1] += bytes([0xAA, 0x80, 0x80, 0x80, 0x80, 0x00, 0x00])
+    ss_bytes = _field(1, ss.scope.SerializeToString()) + b"".join(_field(2, p) for p in parts)
+    rs_bytes = _field(1, req.resource_spans[0].resource.SerializeToString()) + _field(2, ss_bytes)
+    data = _field(1, rs_bytes)
+    stats = DecodeStats()
+    spans = decode_traces_pb(data, stats=stats)
+    assert (stats.received, stats.decoded, stats.rejected) == (3, 2, 1)
+    offset = data.index(bytes([0xAA, 0x80, 0x80, 0x80, 0x80]))
+    assert stats.messages == [
+        f"<protobuf>: resourceSpans[0].scopeSpans[0].spans[1]: field tag of more than 5 bytes "
+        f"or 32 bits (upb's limit) at byte offset {offset}; span skipped"]
+    assert len(spans) == 2
+
+
 # -- integers --------------------------------------------------------------------------
 
 def with_start(raw: str) -> bytes:

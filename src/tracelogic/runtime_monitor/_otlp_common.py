@@ -695,8 +695,9 @@ def find_wire_error(data: bytes, descriptor: Any, max_depth: int = 100,
 
     Only used after upb rejected the input, to say *where*. It checks tags, varints,
     lengths, nesting depth and UTF-8 in string fields -- the usual ways a file is
-    truncated or is not protobuf at all. Iterative: a deep message cannot overflow
-    Python's stack.
+    truncated or is not protobuf at all -- as upb does: a tag is at most 5 bytes and 32
+    bits, and ``max_depth`` messages below ``data``'s decode. Iterative: a deep message
+    cannot overflow Python's stack.
     """
     from google.protobuf.descriptor import FieldDescriptor as FD
 
@@ -712,6 +713,8 @@ def find_wire_error(data: bytes, descriptor: Any, max_depth: int = 100,
         if tag is None:
             return start, "truncated or overlong field tag"
         key, pos = tag
+        if pos - start > 5 or key > 0xFFFFFFFF:  # upb reads a tag as a varint32
+            return start, "field tag of more than 5 bytes or 32 bits (upb's limit)"
         num, wt = key >> 3, key & 7
         if num == 0:
             return start, "field number 0 is not allowed"
@@ -735,7 +738,7 @@ def find_wire_error(data: bytes, descriptor: Any, max_depth: int = 100,
                                f"{end - pos} remain in its message (truncated input?)")
             frame[0] = pos + n
             if fd is not None and fd.type == FD.TYPE_MESSAGE:
-                if len(stack) >= max_depth:
+                if len(stack) > max_depth:  # the stack holds the top message too
                     return start, f"messages nested deeper than {max_depth}"
                 stack.append([pos, pos + n, fd.message_type])
                 continue
