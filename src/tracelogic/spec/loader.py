@@ -73,12 +73,26 @@ class Loader:
         self.diags.extend(checker.diags)
         return None if errors else spec
 
-    def load_file(self, path: str, display: str | None = None) -> Spec | None:
+    def load_file(self, path: str, display: str | None = None,
+                  span: SourceSpan | None = None) -> Spec | None:
+        """Load an imported file; a file that cannot be read is reported at ``span``, the
+        import that names it (never with the file's content)."""
         real = os.path.realpath(path)
         if real in self.specs:
             return self.specs[real]
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError:
+            self.diags.append(Diagnostic("error", f"imported file `{display or path}` is not "
+                                         "UTF-8 text", span, "save it as UTF-8"))
+            self.specs[real] = None
+            return None
+        except OSError as e:
+            self.diags.append(Diagnostic("error", f"cannot read imported file "
+                                         f"`{display or path}`: {e.strerror}", span))
+            self.specs[real] = None
+            return None
         self._stack.append(real)
         spec = self.load_text(text, display or path, os.path.dirname(os.path.abspath(path)))
         self._stack.pop()
@@ -129,7 +143,7 @@ class Loader:
             self.diags.append(Diagnostic("error", f"two imports use the name `{alias}`",
                                          decl.span, "give one of them an alias with `as`"))
             return
-        spec = self.load_file(path, display)
+        spec = self.load_file(path, display, decl.span)
         if spec is not None:
             imports[alias] = spec
 
@@ -149,8 +163,15 @@ def load(path_or_text: str, *, filename: str | None = None) -> Spec:
             raise SpecErrors([Diagnostic("error", f"spec file `{path_or_text}` not found", span)])
         real = os.path.realpath(path_or_text)
         loader._stack.append(real)
-        with open(path_or_text, encoding="utf-8") as f:
-            text = f.read()
+        try:
+            with open(path_or_text, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            why = "is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else \
+                f"cannot be read: {e.strerror}"
+            span = SourceSpan(path_or_text, 0, 0, 0, 0)
+            raise SpecErrors([Diagnostic("error", f"spec file `{path_or_text}` {why}",
+                                         span)]) from None
         spec = loader.load_text(text, path_or_text, os.path.dirname(os.path.abspath(path_or_text)))
         loader._stack.pop()
     else:

@@ -21,6 +21,7 @@ from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec.deep import TooDeep, deep, gc_paused
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean
+from tracelogic.spec.limits import MAX_NUMBER_DIGITS, number_digits, too_large
 from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
                                      parse_bytes, parse_duration)
 
@@ -75,6 +76,11 @@ def lark_parser(strict: bool = False) -> Lark:
 class _BuildError(Exception):
     def __init__(self, diag: Diagnostic):
         self.diag = diag
+
+
+def _clip(text: str, width: int = 40) -> str:
+    """A token short enough to quote in a message."""
+    return text if len(text) <= width else text[:width] + "…"
 
 
 def _unescape(body: str) -> str:
@@ -256,7 +262,8 @@ class _Builder:
         return A.PathSeg("field", str(name), span=self._span(meta))
 
     def seg_index(self, meta, i):
-        return A.PathSeg("index", int(str(i).replace("_", "")), span=self._span(meta))
+        value = self._number(i, lambda t: int(t.replace("_", "")))
+        return A.PathSeg("index", value, span=self._span(meta))
 
     def seg_key(self, meta, s):
         return A.PathSeg("key", _unescape(str(s)[1:-1]), span=self._span(meta))
@@ -475,20 +482,41 @@ class _Builder:
         return A.ListExpr(tuple(i for i in items if i is not None), span=self._span(meta))
 
     # -- literals
+    def _number(self, tok: Token, read):
+        """``read(text)`` for a number literal within the limits of spec/limits.py.
+
+        The digits are counted before anything converts them: Python reads a long
+        digit string in quadratic time (and refuses one over 4,300 digits)."""
+        text = str(tok)
+        digits = number_digits(text)
+        if digits > MAX_NUMBER_DIGITS:
+            raise _BuildError(Diagnostic(
+                "error", f"this number has {digits:,} digits; numbers have at most "
+                f"{MAX_NUMBER_DIGITS:,}", self._tok_span(tok),
+                f"a spec's numbers are below 10^{MAX_NUMBER_DIGITS}; write larger values as "
+                "strings"))
+        m = re.search(r"[eE][+-]?(\d+)$", text)  # only a REAL ends in an exponent
+        if m and (len(m.group(1).lstrip("0")) > 3 or int(m.group(1)) > 400):
+            raise _BuildError(Diagnostic("error", f"`{_clip(text)}` is out of range",
+                                         self._tok_span(tok), "exponents go from e-400 to e400"))
+        value = read(text)
+        if too_large(value):
+            raise _BuildError(Diagnostic(
+                "error", f"`{_clip(text)}` is out of range: numbers are below 10^"
+                f"{MAX_NUMBER_DIGITS}", self._tok_span(tok), "write a smaller value"))
+        return value
+
     def int_lit(self, meta, tok):
-        return A.Literal("int", int(str(tok).replace("_", "")), str(tok), span=self._span(meta))
+        value = self._number(tok, lambda t: int(t.replace("_", "")))
+        return A.Literal("int", value, str(tok), span=self._span(meta))
 
     def real_lit(self, meta, tok):
-        m = re.search(r"[eE]([+-]?\d+)$", str(tok))
-        if m and abs(int(m.group(1))) > 400:
-            raise _BuildError(Diagnostic("error", f"`{tok}` is out of range", self._tok_span(tok),
-                                         "exponents go from e-400 to e400"))
-        return A.Literal("real", Fraction(str(tok).replace("_", "")), str(tok),
-                         span=self._span(meta))
+        value = self._number(tok, lambda t: Fraction(t.replace("_", "")))
+        return A.Literal("real", value, str(tok), span=self._span(meta))
 
     def duration(self, meta, tok):
         try:
-            value = parse_duration(str(tok))
+            value = self._number(tok, parse_duration)
         except ValueError as e:
             hint = "durations are whole nanoseconds" if str(tok).endswith("ns") else \
                 "use a smaller unit, e.g. `1500us` for `1.5ms`"
@@ -497,7 +525,7 @@ class _Builder:
 
     def bytes_lit(self, meta, tok):
         try:
-            value = parse_bytes(str(tok))
+            value = self._number(tok, parse_bytes)
         except ValueError as e:
             raise _BuildError(Diagnostic("error", str(e), self._tok_span(tok),
                                          "use a smaller unit, e.g. `1536Ki`")) from e
