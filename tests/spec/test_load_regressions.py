@@ -2,8 +2,8 @@
 `SpecError`, or take far too long (issue 13). Each now loads, or is refused with a
 diagnostic that says what to do; none may crash.
 
-The limits they touch are those of ``tracelogic.spec.limits``, tested at the limit and one
-past it.
+The limits they touch are those of ``tracelogic.spec.limits`` (docs/language.md, "Limits"),
+tested at the limit and one past it.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import tracelogic
 from tracelogic import cli
 from tracelogic.errors import SpecError
 from tracelogic.spec.diagnostics import SpecErrors
-from tracelogic.spec.limits import MAX_EXPRESSION_NODES, MAX_NUMBER_DIGITS
+from tracelogic.spec.formatter import format_text
+from tracelogic.spec.limits import MAX_EXPRESSION_NODES, MAX_NESTING, MAX_NUMBER_DIGITS
 
 
 def refused(text: str, **kw) -> SpecErrors:
@@ -117,6 +118,15 @@ def test_a_const_named_like_an_import_alias_is_a_diagnostic():
     assert "`saga` is defined twice" in messages(err)
 
 
+def test_nested_lists_type_check_in_linear_time():
+    """`[[…]]` once hashed its whole type at every level."""
+    deep_list = "[" * 300 + '"x"' + "]" * 300
+    spec = tracelogic.load(f"pred p = {deep_list} == {deep_list}\n")
+    assert spec.preds["p"].typed is not None
+    err = refused(f"pred p = {deep_list} == {'[' * 299}\"x\"{']' * 299}\n")
+    assert "cannot compare" in messages(err)
+
+
 def test_exponential_predicate_expansion_is_a_diagnostic():
     """Each predicate uses the next twice: 2^40 nodes if expanded naively."""
     n = 40
@@ -165,3 +175,61 @@ def test_check_names_the_imported_file_that_is_not_utf8(tmp_path, capsys):
     code = cli.run(["check", str(tmp_path / "main.spec")], out, err)
     assert code == 2
     assert "imported file `" in err.getvalue() and "latin.spec` is not UTF-8" in err.getvalue()
+
+
+# ------------------------------------------------------------------ long and deep input
+
+def test_a_50kb_string_literal_loads():
+    spec = tracelogic.load('const s = "' + "a" * 50_000 + '"\n')
+    assert len(spec.consts["s"].payload) == 50_000
+
+
+def test_an_unterminated_string_of_50k_escaped_quotes_is_a_diagnostic():
+    """Once quadratic (22 s): each quote restarted a scan to the end of the line."""
+    err = refused('const s = "' + '\\"' * 25_000 + "\n")
+    assert "unexpected character" in messages(err)
+
+
+def test_4000_nested_brackets_load():
+    spec = tracelogic.load('pred p = attr["k"] in ' + "[" * 4000 + '"x"' + "]" * 4000 + "\n")
+    assert spec.preds["p"].typed is not None
+
+
+def test_a_10000_deep_and_chain_loads():
+    spec = tracelogic.load("pred p = " + " & ".join(f'name != "s{i}"' for i in range(10_000))
+                           + "\n")
+    assert spec.preds["p"].typed.size > 10_000
+
+
+@pytest.mark.parametrize("construct", [
+    lambda n: "pred p = " + "!" * n + "true\n",
+    lambda n: "pred p = " + "(" * n + "true" + ")" * n + "\n",
+    lambda n: 'pred p = attr["k"] in ' + "[" * (n - 1) + '"x"' + "]" * (n - 1) + "\n",
+    lambda n: "pred p = " + " & ".join(["true"] * (n + 1)) + "\n",
+    lambda n: "property p: " + "F " * n + "true\n",
+    lambda n: "pred p = " + "has_ancestor(" * n + "true" + ")" * n + "\n",
+], ids=["not", "parens", "brackets", "and-chain", "eventually", "calls"])
+def test_nesting_is_refused_only_past_the_limit(monkeypatch, construct):
+    """The limit itself, scaled down so that each construct is tested at limit - 1, limit
+    and limit + 1 in milliseconds; the real limit is tested below."""
+    import tracelogic.spec.parser as parser
+
+    monkeypatch.setattr(parser, "MAX_NESTING", 50)
+    assert tracelogic.load(construct(49)) is not None
+    assert tracelogic.load(construct(50)) is not None
+    err = refused(construct(51))
+    assert "more than 50 levels" in messages(err)
+    assert err.diagnostics[0].span.line == 1
+
+
+def test_the_real_nesting_limit_loads_and_formats():
+    """At the limit, every recursive pass (checker, constant folding, formatter) has the
+    stack it needs: 100,000 nested minus signs load, fold and format."""
+    text = "const c = " + "-" * MAX_NESTING + "1\n"
+    assert tracelogic.load(text).consts["c"].payload == 1
+    assert format_text(text) == text
+
+
+def test_one_level_past_the_real_nesting_limit_is_a_diagnostic():
+    err = refused("const c = " + "-" * (MAX_NESTING + 1) + "1\n")
+    assert f"more than {MAX_NESTING:,} levels" in messages(err)

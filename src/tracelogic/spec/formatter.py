@@ -378,10 +378,13 @@ def format_text(source: str, file: str = "<spec>") -> str:
     from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
     from tracelogic.errors import SourceSpan
 
-    with gc_paused():
-        module = parse_module(source, file)
+    def run() -> str:
+        with gc_paused():
+            module = parse_module(source, file)
+        return format_module(module, source)
+
     try:
-        return deep(format_module, module, source)
+        return deep(run)  # once, around parsing too: one big-stack thread per call
     except TooDeep as e:
         raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 1, 1, 1, 1), e.hint)],
                          {file: source}) from None

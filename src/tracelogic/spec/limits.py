@@ -5,6 +5,11 @@ or a generator writes, and each one is enforced with a diagnostic that names
 it, never with an exception: a front end in another language applies the same
 numbers and gives the same answers.
 
+- ``MAX_NESTING``: how deep expressions may nest: the operators, parentheses,
+  list brackets, calls, field accesses and indexes enclosing one another (a
+  chain of N operands of `&` is N - 1 levels). Parsing is iterative; the
+  recursive passes that follow run on a large stack sized for this depth
+  (spec/deep.py).
 - ``MAX_NUMBER_DIGITS``: digits in one number literal (underscores, the
   fraction's dot, exponent and unit excluded from the count, the fraction's
   digits included). Python reads longer digit strings in quadratic time.
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+MAX_NESTING = 100_000
 MAX_NUMBER_DIGITS = 1_000
 MAX_MAGNITUDE = 10 ** MAX_NUMBER_DIGITS
 MAX_EXPRESSION_NODES = 1_000_000

@@ -154,7 +154,19 @@ class Loader:
 
 
 def load(path_or_text: str, *, filename: str | None = None) -> Spec:
-    """Load a spec from a path or from text; raise :class:`SpecErrors` listing every error."""
+    """Load a spec from a path or from text; raise :class:`SpecErrors` listing every error.
+
+    The whole load runs once on :func:`deep`'s big-stack thread: the checker recurses as
+    deep as the input nests (docs/language.md, "Limits")."""
+    try:
+        return deep(_load, path_or_text, filename)
+    except TooDeep as e:
+        file = filename or ("<spec>" if "\n" in path_or_text else path_or_text)
+        raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 0, 0, 0, 0),
+                                     e.hint)]) from None
+
+
+def _load(path_or_text: str, filename: str | None) -> Spec:
     loader = Loader()
     looks_like_path = "\n" not in path_or_text and path_or_text.endswith(".spec")
     if looks_like_path or (filename is None and os.path.isfile(path_or_text)):
@@ -185,6 +197,13 @@ def load_with_diagnostics(path: str) -> tuple[Spec | None, list[Diagnostic], dic
     """For the CLI: the spec (None on errors), every diagnostic, and the sources to render.
 
     ``std.NAME``, when no such file exists, is the standard library's module NAME."""
+    try:
+        return deep(_load_with_diagnostics, path)
+    except TooDeep as e:
+        return None, [Diagnostic("error", str(e), SourceSpan(path, 0, 0, 0, 0), e.hint)], {}
+
+
+def _load_with_diagnostics(path: str) -> tuple[Spec | None, list[Diagnostic], dict[str, str]]:
     loader = Loader()
     spec = None
     file = spec_file(path)

@@ -21,7 +21,7 @@ from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec.deep import TooDeep, deep, gc_paused
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean
-from tracelogic.spec.limits import MAX_NUMBER_DIGITS, number_digits, too_large
+from tracelogic.spec.limits import MAX_NESTING, MAX_NUMBER_DIGITS, number_digits, too_large
 from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
                                      parse_bytes, parse_duration)
 
@@ -73,6 +73,12 @@ def lark_parser(strict: bool = False) -> Lark:
                 maybe_placeholders=True, cache=False, postlex=_KeywordBoundary())
 
 
+# The syntax-tree nodes that count as one level of nesting (docs/language.md, "Limits"):
+# every operator, parenthesis, list bracket, call, field access and index.
+_NESTING = frozenset({"paren", "list", "binop", "btemporal", "utemporal", "compare", "in_",
+                      "match", "exists", "neg", "field", "index", "call", "range"})
+
+
 class _BuildError(Exception):
     def __init__(self, diag: Diagnostic):
         self.diag = diag
@@ -102,8 +108,12 @@ class _Builder:
         self.errors: list[Diagnostic] = []
 
     def transform(self, tree: Tree):
+        """Build bottom-up; also measure nesting (spec/limits.py) and refuse it past the limit,
+        so that the recursive passes after parsing never meet deeper input than they are
+        sized for."""
         handlers: dict[str, Any] = {}
         results: dict[int, Any] = {}
+        depths: dict[int, int] = {}
         stack: list[tuple[Tree, bool]] = [(tree, False)]
         while stack:
             node, expanded = stack.pop()
@@ -115,7 +125,25 @@ class _Builder:
             fn = handlers.get(name)
             if fn is None:
                 fn = handlers[name] = getattr(self, name)
-            args = [results.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
+            args = []
+            depth = 0
+            for c in node.children:
+                if isinstance(c, Tree):
+                    key = id(c)
+                    args.append(results.pop(key))
+                    d = depths.pop(key)
+                    if d > depth:
+                        depth = d
+                else:
+                    args.append(c)
+            if name in _NESTING:
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _BuildError(Diagnostic(
+                        "error", f"this expression nests more than {MAX_NESTING:,} levels deep",
+                        self._span(node.meta), "name parts of it: split it into predicates or "
+                        "constants"))
+            depths[id(node)] = depth
             results[id(node)] = fn(node.meta, *args)
         return results[id(tree)]
 
@@ -693,6 +721,12 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: 
 _DECL_LINE = re.compile(r"^[ \t]*(" + "|".join(_DECL_START) + r")\b", re.M)
 
 
+# A string (raw or not), or a comment, on one line. An unterminated string runs to the end of
+# the line: were it not matched there, every quote inside it would start a new attempt that
+# scans to the end again, and a line of 50,000 `\"` would take quadratic time.
+_STRING_OR_COMMENT = re.compile(r'r"[^"\n]*+(?:"|$)|"(?:\\.?|[^"\\\n])*+(?:"|$)|(#.*)', re.M)
+
+
 def _chunks(text: str) -> list[tuple[int, str]]:
     """Split a file at lines that start a top-level declaration: (0-based first line, text).
 
@@ -703,7 +737,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     depth = 0
     line_no = 0
     for line in text.splitlines(keepends=True):
-        code = re.sub(r'r?"(\\.|[^"\\\n])*"|#.*', "", line)
+        code = _STRING_OR_COMMENT.sub("", line)
         if depth == 0 and _DECL_LINE.match(line):
             starts.append(line_no)
         depth = max(0, depth + code.count("{") - code.count("}"))
@@ -724,10 +758,10 @@ def _collect_comments(text: str) -> tuple[A.Comment, ...]:
     for i, line in enumerate(text.splitlines(), 1):
         if "#" not in line:
             continue
-        for m in re.finditer(r'r"[^"\n]*"|"(\\.|[^"\\\n])*"|(#.*)', line):
-            if m.group(2) is not None:
-                col = m.start(2)
-                out.append(A.Comment(m.group(2).rstrip(), i, col + 1,
+        for m in _STRING_OR_COMMENT.finditer(line):
+            if m.group(1) is not None:
+                col = m.start(1)
+                out.append(A.Comment(m.group(1).rstrip(), i, col + 1,
                                      own_line=not line[:col].strip()))
                 break
     return tuple(out)
@@ -772,7 +806,12 @@ def parse_module_partial(text: str, file: str = "<spec>"
     the names the broken declarations would have defined (so that uses of them are not
     reported again as unknown names)."""
     with gc_paused():
-        return _parse_module_partial(text, file)
+        try:
+            return deep(_parse_module_partial, text, file)
+        except TooDeep as e:
+            span = SourceSpan(file, 1, 1, 1, 1)
+            return A.Module(file, (), span=span), [Diagnostic("error", str(e), span, e.hint)], \
+                set()
 
 
 def _parse_module_partial(text: str, file: str) -> tuple[A.Module, list[Diagnostic], set[str]]:
@@ -816,8 +855,7 @@ def parse_expr(text: str, file: str = "<formula>") -> A.Expr:
     """Parse one expression (used by `tracelogic automaton FORMULA` and message placeholders)."""
     builder = _Builder(file)
     try:
-        tree = lark_parser().parse(text, start="expr_start")
-        expr = deep(builder.transform, tree)
+        expr = deep(lambda: builder.transform(lark_parser().parse(text, start="expr_start")))
     except TooDeep as e:
         raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 1, 1, 1, 1), e.hint)],
                          {file: text}) from None
