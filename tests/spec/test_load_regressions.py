@@ -233,3 +233,22 @@ def test_the_real_nesting_limit_loads_and_formats():
 def test_one_level_past_the_real_nesting_limit_is_a_diagnostic():
     err = refused("const c = " + "-" * (MAX_NESTING + 1) + "1\n")
     assert f"more than {MAX_NESTING:,} levels" in messages(err)
+
+
+# ------------------------------------------------------------------ found by the load fuzz
+
+@pytest.mark.parametrize("default", ['-"x"', '-r"x"', "-true", "-false"])
+def test_a_negated_string_or_bool_config_default_is_a_diagnostic(default):
+    """tests/spec/test_load_fuzz.py, seed 20261202, case 3263: `default -"…"` negated the
+    string in the parser (TypeError); `-true` silently became the bool -1."""
+    text = ('config app from optional "settings/*.json" {\n'
+            f"  slack : real = service.slack default {default}\n}}\n")
+    assert "cannot negate" in messages(refused(text))
+
+
+def test_a_negated_number_config_default_still_loads():
+    text = ('config app from optional "settings/*.json" {\n'
+            "  slack : real = service.slack default -0.5\n"
+            "  wait : duration = service.wait default -1s\n}\n")
+    bindings = {b.name: b for b in tracelogic.load(text).configs["app"].bindings}
+    assert bindings["slack"].default == -0.5 and bindings["wait"].default == -10 ** 9

@@ -280,6 +280,10 @@ class _Builder:
     def binding(self, meta, name, typ, path, default):
         if isinstance(default, A.Unary) and isinstance(default.operand, A.Literal):
             lit = default.operand
+            if lit.kind not in ("int", "real", "duration", "bytes"):
+                raise _BuildError(Diagnostic(
+                    "error", f"`-` cannot negate a {lit.kind}", default.span,
+                    "only a number, duration or size takes a minus sign"))
             default = A.Literal(lit.kind, -lit.value, "-" + lit.text, span=default.span)
         return A.Binding(self._decl_name(name), typ, path, default, span=self._span(meta))
 
