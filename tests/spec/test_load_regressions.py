@@ -252,3 +252,21 @@ def test_a_negated_number_config_default_still_loads():
             "  wait : duration = service.wait default -1s\n}\n")
     bindings = {b.name: b for b in tracelogic.load(text).configs["app"].bindings}
     assert bindings["slack"].default == -0.5 and bindings["wait"].default == -10 ** 9
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\x0c", "\x0b", "\x1c", "\x85", "\r"])
+def test_fmt_keeps_a_comment_that_holds_a_unicode_line_separator(sep):
+    """The lexer ends a comment at `\\n` only; `str.splitlines` also split at these, so
+    `fmt` cut the comment there and dropped the rest of it."""
+    text = f"pred a = true  # before{sep}after\n# own{sep}line\npred b = true\n"
+    out = format_text(text)
+    assert f"before{sep}after" in out and f"own{sep}line" in out
+    assert format_text(out) == out
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\x0c", "\r"])
+def test_diagnostics_point_at_the_line_the_lexer_counted(sep):
+    err = refused(f"# a{sep}comment\npred b = nope\n")
+    d = err.diagnostics[0]
+    assert (d.span.line, d.span.column) == (2, 10)
+    assert "  pred b = nope\n           ^^^^" in str(err)

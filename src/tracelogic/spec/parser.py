@@ -20,7 +20,7 @@ from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInpu
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec.deep import TooDeep, deep, gc_paused
-from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean
+from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean, source_lines
 from tracelogic.spec.limits import MAX_NESTING, MAX_NUMBER_DIGITS, number_digits, too_large
 from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
                                      parse_bytes, parse_duration)
@@ -647,7 +647,7 @@ def _hint_for(token_text: str, expected: set[str], line_text: str) -> str | None
 
 
 def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: int) -> Diagnostic:
-    lines = text.splitlines()
+    lines = source_lines(text)
     if isinstance(err, SplitWord):
         span = SourceSpan(file, err.line + line_offset, err.column, err.line + line_offset,
                           err.column + len(err.word))
@@ -740,13 +740,13 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     starts = []
     depth = 0
     line_no = 0
-    for line in text.splitlines(keepends=True):
+    for line in source_lines(text, keepends=True):
         code = _STRING_OR_COMMENT.sub("", line)
         if depth == 0 and _DECL_LINE.match(line):
             starts.append(line_no)
         depth = max(0, depth + code.count("{") - code.count("}"))
         line_no += 1
-    all_lines = text.splitlines(keepends=True)
+    all_lines = source_lines(text, keepends=True)
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     out = []
@@ -759,7 +759,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 def _collect_comments(text: str) -> tuple[A.Comment, ...]:
     """Comments with positions, found by the lexer's own rule (strings are skipped)."""
     out = []
-    for i, line in enumerate(text.splitlines(), 1):
+    for i, line in enumerate(source_lines(text), 1):
         if "#" not in line:
             continue
         for m in _STRING_OR_COMMENT.finditer(line):
