@@ -270,3 +270,20 @@ def test_diagnostics_point_at_the_line_the_lexer_counted(sep):
     d = err.diagnostics[0]
     assert (d.span.line, d.span.column) == (2, 10)
     assert "  pred b = nope\n           ^^^^" in str(err)
+
+
+def test_check_survives_a_deeply_nested_config_invariant():
+    """`tracelogic check` on 40,000 nested `!` in a config invariant: the evaluator recursed
+    on the caller's stack (RecursionError, "internal error", exit 3). The checkers now run on
+    spec.deep's big stack, like the loader."""
+    import io
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deep.spec"
+        path.write_text("const k = 1\ninvariant i: " + "!" * 40_000 + "k > 0\n",
+                        encoding="utf-8")
+        out, err = io.StringIO(), io.StringIO()
+        assert cli.run(["check", str(path)], out, err) == 0, err.getvalue()
+        assert "1 passed" in out.getvalue()

@@ -71,7 +71,8 @@ def deep(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             for size in (STACK_BYTES, STACK_BYTES // 4):  # a smaller one where address
                 try:                                       # space is limited (ulimit -v)
                     threading.stack_size(size)
-                    worker = threading.Thread(target=target, name="tracelogic-deep")
+                    worker = threading.Thread(target=target, name="tracelogic-deep",
+                                              daemon=True)  # Ctrl-C must not wait for it
                     worker.start()
                     break
                 except (RuntimeError, ValueError, MemoryError):
