@@ -53,6 +53,7 @@ def test_the_seeds_are_valid_specs():
     assert len(parsed) >= 0.9 * len(docs), sorted(set(docs) - set(parsed))
 
 
+@pytest.mark.timeout(4 * 3600 if LONG else 300)  # the suite's 300 s is for the default run
 def test_mutated_specs_load_or_give_diagnostics(workspace):
     result = fuzz(CASES, SEED)
     print(f"load fuzz: seed {SEED}, {result.cases} cases, {result.parsed} parsed "

@@ -161,7 +161,8 @@ def load(path_or_text: str, *, filename: str | None = None) -> Spec:
     try:
         return deep(_load, path_or_text, filename)
     except TooDeep as e:
-        file = filename or ("<spec>" if "\n" in path_or_text else path_or_text)
+        named = "\n" not in path_or_text and path_or_text.endswith(".spec")
+        file = filename or (path_or_text if named else "<spec>")
         raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 0, 0, 0, 0),
                                      e.hint)]) from None
 
