@@ -213,7 +213,13 @@ def _short(value: Any) -> str:
 
 
 def run_checks(spec, report: CheckReport, **options: Any) -> None:
-    """Run every registered static checker on a typed spec."""
+    """Run every registered static checker on a typed spec.
+
+    Checkers recurse as deep as expressions nest (up to 100,000 levels load: spec/limits.py),
+    so each runs on spec.deep's big-stack thread; what is too deep even there is an error
+    diagnostic for that checker, and the others still run."""
+    from tracelogic.spec.deep import TooDeep, deep
+
     for name in CHECKER_MODULES:
         try:
             importlib.import_module(name)
@@ -221,4 +227,10 @@ def run_checks(spec, report: CheckReport, **options: Any) -> None:
             if e.name != name:
                 raise
     for fn in _CHECKERS:
-        fn(spec, report, options)
+        try:
+            deep(fn, spec, report, options)
+        except TooDeep as e:
+            what = fn.__module__.rpartition(".")[2]
+            report.diagnostics.append(Diagnostic(
+                "error", f"{e} by the {what} checks", SourceSpan(spec.file, 0, 0, 0, 0),
+                e.hint))

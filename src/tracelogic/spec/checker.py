@@ -17,6 +17,7 @@ from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec import types as T
 from tracelogic.spec.diagnostics import Diagnostic, did_you_mean
+from tracelogic.spec.limits import MAX_EXPRESSION_NODES, MAX_NUMBER_DIGITS, too_large
 from tracelogic.spec.lexicon import (FORMULA_WORDS, PAST_OPS, SEVERITIES, TEMPORAL_BINARY,
                                      UNTIMED_OPS)
 from tracelogic.spec.typed import (AGGREGATES, CONFIG_AGGREGATES, ActionT, Binding, CheckT,
@@ -92,6 +93,7 @@ class Checker:
         self.properties: list[PropertyT] = []
         self._const_busy: set[str] = set()
         self._pred_busy: list[str] = []
+        self._expansions: dict[tuple, TExpr] = {}
         self.fold_problem: str | None = None
 
     # ------------------------------------------------------------ reporting
@@ -111,6 +113,9 @@ class Checker:
         self._collect()
         for decl in self.module.decls:
             handler = getattr(self, f"_decl_{type(decl).__name__.lower()}", None)
+            name = getattr(decl, "name", None)
+            if name is not None and name in self.decls and self.decls[name] is not decl:
+                continue  # a second declaration of a name: reported, and its name means the first
             if handler is not None:
                 handler(decl)
         for pdef in list(self.preds.values()):
@@ -204,6 +209,12 @@ class Checker:
         checker = pdef.checker
         if pdef.params is None and pdef.typed is not None:
             return pdef.typed
+        if args:
+            # One expansion per predicate and arguments: a predicate that uses another twice
+            # would otherwise be expanded 2^depth times. The result is shared, not copied.
+            done = checker._expansions.get((pdef.name, args))
+            if done is not None:
+                return replace(done, span=span)
         if pdef.name in checker._pred_busy:
             cycle = checker._pred_busy[checker._pred_busy.index(pdef.name):] + [pdef.name]
             return checker.error(pdef.body.span, f"predicate `{pdef.name}` is defined in terms "
@@ -229,6 +240,8 @@ class Checker:
         node = TExpr("pred", (body,), T.BOOL, shown, span)
         if pdef.params is None:
             pdef.typed = node
+        else:
+            checker._expansions[(pdef.name, args)] = node
         return node
 
     def _decl_metricbinding(self, decl: A.MetricBinding) -> None:
@@ -657,6 +670,9 @@ class Checker:
             except ZeroDivisionError:
                 self.fold_problem = "it divides by zero"
                 return None
+            if too_large(r):
+                self.fold_problem = f"its value is beyond 10^{MAX_NUMBER_DIGITS}"
+                return None
             if T.base(e.type) in (T.DURATION, T.BYTES, T.INT) and isinstance(r, Fraction):
                 if r.denominator != 1:
                     unit = {T.DURATION: "nanoseconds", T.BYTES: "bytes"}.get(
@@ -696,11 +712,14 @@ class Checker:
         if isinstance(t, A.TypeRange):
             lo = self.expr(t.lo, Ctx("const"))
             hi = self.expr(t.hi, Ctx("const"))
+            if T.ERROR in (lo.type, hi.type):
+                return T.ERROR
             lv, hv = self.fold(lo), self.fold(hi)
             if lv is None or hv is None:
                 self.error(t.span, "range bounds must be constants")
                 return T.ERROR
-            joined = T.join_numeric(lo.type, hi.type)
+            joined = T.join_numeric(lo.type, hi.type) if T.is_numeric(lo.type) and \
+                T.is_numeric(hi.type) else None
             if joined is None:
                 self.error(t.span, f"a range cannot go from a {lo.type} to a {hi.type}")
                 return T.ERROR
@@ -727,7 +746,13 @@ class Checker:
 
     def expr(self, e: A.Expr, ctx: Ctx, enum_hint: T.Type | None = None) -> TExpr:
         method = getattr(self, f"_e_{type(e).__name__.lower()}")
-        return method(e, ctx, enum_hint)
+        t = method(e, ctx, enum_hint)
+        if t.size > MAX_EXPRESSION_NODES:  # only expanding predicates grows this far
+            return self.error(e.span, f"this expression expands to {t.size:,} nodes; one "
+                              f"expression has at most {MAX_EXPRESSION_NODES:,}",
+                              "predicates with parameters are expanded at every use; "
+                              "use each one fewer times, or split the property")
+        return t
 
     def _e_paren(self, e: A.Paren, ctx, hint):
         return self.expr(e.expr, ctx, hint)

@@ -47,14 +47,28 @@ class SpecErrors(SpecError):
         return render_all(self.diagnostics, self.sources)
 
 
+def source_lines(text: str, keepends: bool = False) -> list[str]:
+    """The lines of spec text as the lexer counts them: split at ``\n`` only.
+
+    ``str.splitlines`` also splits at ``\r``, ``\x0c``, ``\u2028`` and others, which
+    the lexer reads as ordinary characters (inside comments and strings, or as an
+    error): line numbers, carets and comments would then land on the wrong line."""
+    lines = text.split("\n")
+    if keepends:
+        return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def render(diag: Diagnostic, source: str | None) -> str:
     """``file:line:col: severity: message``, the source line, a caret run, the hint."""
     head = f"{diag.span}: " if diag.span else ""
     lines = [f"{head}{diag.severity}: {diag.message}"]
     if diag.span is not None and source is not None and diag.span.line >= 1:
-        src_lines = source.splitlines()
+        src_lines = source_lines(source)
         if diag.span.line <= len(src_lines):
-            text = src_lines[diag.span.line - 1].expandtabs(1)
+            text = src_lines[diag.span.line - 1].rstrip("\r").expandtabs(1)
             col = max(diag.span.column, 1)
             if diag.span.end_line == diag.span.line and diag.span.end_column > col:
                 width = diag.span.end_column - col

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracelogic.spec import ast as A
+from tracelogic.spec.diagnostics import source_lines
 from tracelogic.spec.parser import parse_module
 
 INDENT = "  "
@@ -314,7 +315,7 @@ def format_module(module: A.Module, source: str) -> str:
     lines: list[_Line] = []
     for d in module.decls:
         lines.extend(_lines(d))
-    src_lines = source.splitlines()
+    src_lines = source_lines(source)
 
     def blank_before(line_no: int) -> bool:
         return line_no >= 2 and line_no - 2 < len(src_lines) and not src_lines[line_no - 2].strip()
@@ -378,10 +379,13 @@ def format_text(source: str, file: str = "<spec>") -> str:
     from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
     from tracelogic.errors import SourceSpan
 
-    with gc_paused():
-        module = parse_module(source, file)
+    def run() -> str:
+        with gc_paused():
+            module = parse_module(source, file)
+        return format_module(module, source)
+
     try:
-        return deep(format_module, module, source)
+        return deep(run)  # once, around parsing too: one big-stack thread per call
     except TooDeep as e:
         raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 1, 1, 1, 1), e.hint)],
                          {file: source}) from None

@@ -130,6 +130,8 @@ class Loader:
         return None if errors else spec
 
     def load_file(self, path: str, display: str | None = None) -> Spec | None:
+        """Load an imported file. OSError and UnicodeDecodeError reach the caller, which
+        reports them at the import that names the file (never with the file's content)."""
         real = os.path.realpath(path)
         if real in self.specs:
             return self.specs[real]
@@ -247,7 +249,20 @@ def load(path_or_text: str, *, filename: str | None = None, spec_path: SpecPath 
     """Load a spec from a path or from text; raise :class:`SpecErrors` listing every error.
 
     ``spec_path``: a directory, or several, whose ``.spec`` files imports may read
-    besides the spec's own directory (the working directory for text)."""
+    besides the spec's own directory (the working directory for text).
+
+    The whole load runs once on :func:`deep`'s big-stack thread: the checker recurses as
+    deep as the input nests (docs/language.md, "Limits")."""
+    try:
+        return deep(_load, path_or_text, filename, spec_path)
+    except TooDeep as e:
+        named = "\n" not in path_or_text and path_or_text.endswith(".spec")
+        file = filename or (path_or_text if named else "<spec>")
+        raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 0, 0, 0, 0),
+                                     e.hint)]) from None
+
+
+def _load(path_or_text: str, filename: str | None, spec_path: SpecPath) -> Spec:
     loader = Loader(spec_path)
     looks_like_path = "\n" not in path_or_text and path_or_text.endswith(".spec")
     if looks_like_path or (filename is None and os.path.isfile(path_or_text)):
@@ -256,8 +271,15 @@ def load(path_or_text: str, *, filename: str | None = None, spec_path: SpecPath 
             raise SpecErrors([Diagnostic("error", f"spec file `{path_or_text}` not found", span)])
         real = os.path.realpath(path_or_text)
         loader._stack.append(real)
-        with open(path_or_text, encoding="utf-8") as f:
-            text = f.read()
+        try:
+            with open(path_or_text, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            why = "is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else \
+                f"cannot be read: {e.strerror}"
+            span = SourceSpan(path_or_text, 0, 0, 0, 0)
+            raise SpecErrors([Diagnostic("error", f"spec file `{path_or_text}` {why}",
+                                         span)]) from None
         spec = loader.load_text(text, path_or_text, os.path.dirname(os.path.abspath(path_or_text)))
         loader._stack.pop()
     else:
@@ -273,6 +295,14 @@ def load_with_diagnostics(path: str, spec_path: SpecPath = ()
 
     ``std.NAME``, when no such file exists, is the standard library's module NAME.
     ``spec_path``: as for :func:`load` (``--spec-path``)."""
+    try:
+        return deep(_load_with_diagnostics, path, spec_path)
+    except TooDeep as e:
+        return None, [Diagnostic("error", str(e), SourceSpan(path, 0, 0, 0, 0), e.hint)], {}
+
+
+def _load_with_diagnostics(path: str, spec_path: SpecPath
+                           ) -> tuple[Spec | None, list[Diagnostic], dict[str, str]]:
     loader = Loader(spec_path)
     spec = None
     file = spec_file(path)

@@ -20,7 +20,8 @@ from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInpu
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec.deep import TooDeep, deep, gc_paused
-from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean
+from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean, source_lines
+from tracelogic.spec.limits import MAX_NESTING, MAX_NUMBER_DIGITS, number_digits, too_large
 from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
                                      parse_bytes, parse_duration)
 
@@ -72,9 +73,20 @@ def lark_parser(strict: bool = False) -> Lark:
                 maybe_placeholders=True, cache=False, postlex=_KeywordBoundary())
 
 
+# The syntax-tree nodes that count as one level of nesting (docs/language.md, "Limits"):
+# every operator, parenthesis, list bracket, call, field access and index.
+_NESTING = frozenset({"paren", "list", "binop", "btemporal", "utemporal", "compare", "in_",
+                      "match", "exists", "neg", "field", "index", "call", "range"})
+
+
 class _BuildError(Exception):
     def __init__(self, diag: Diagnostic):
         self.diag = diag
+
+
+def _clip(text: str, width: int = 40) -> str:
+    """A token short enough to quote in a message."""
+    return text if len(text) <= width else text[:width] + "…"
 
 
 def _unescape(body: str) -> str:
@@ -96,8 +108,12 @@ class _Builder:
         self.errors: list[Diagnostic] = []
 
     def transform(self, tree: Tree):
+        """Build bottom-up; also measure nesting (spec/limits.py) and refuse it past the limit,
+        so that the recursive passes after parsing never meet deeper input than they are
+        sized for."""
         handlers: dict[str, Any] = {}
         results: dict[int, Any] = {}
+        depths: dict[int, int] = {}
         stack: list[tuple[Tree, bool]] = [(tree, False)]
         while stack:
             node, expanded = stack.pop()
@@ -109,7 +125,25 @@ class _Builder:
             fn = handlers.get(name)
             if fn is None:
                 fn = handlers[name] = getattr(self, name)
-            args = [results.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
+            args = []
+            depth = 0
+            for c in node.children:
+                if isinstance(c, Tree):
+                    key = id(c)
+                    args.append(results.pop(key))
+                    d = depths.pop(key)
+                    if d > depth:
+                        depth = d
+                else:
+                    args.append(c)
+            if name in _NESTING:
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _BuildError(Diagnostic(
+                        "error", f"this expression nests more than {MAX_NESTING:,} levels deep",
+                        self._span(node.meta), "name parts of it: split it into predicates or "
+                        "constants"))
+            depths[id(node)] = depth
             results[id(node)] = fn(node.meta, *args)
         return results[id(tree)]
 
@@ -246,6 +280,10 @@ class _Builder:
     def binding(self, meta, name, typ, path, default):
         if isinstance(default, A.Unary) and isinstance(default.operand, A.Literal):
             lit = default.operand
+            if lit.kind not in ("int", "real", "duration", "bytes"):
+                raise _BuildError(Diagnostic(
+                    "error", f"`-` cannot negate a {lit.kind}", default.span,
+                    "only a number, duration or size takes a minus sign"))
             default = A.Literal(lit.kind, -lit.value, "-" + lit.text, span=default.span)
         return A.Binding(self._decl_name(name), typ, path, default, span=self._span(meta))
 
@@ -256,7 +294,8 @@ class _Builder:
         return A.PathSeg("field", str(name), span=self._span(meta))
 
     def seg_index(self, meta, i):
-        return A.PathSeg("index", int(str(i).replace("_", "")), span=self._span(meta))
+        value = self._number(i, lambda t: int(t.replace("_", "")))
+        return A.PathSeg("index", value, span=self._span(meta))
 
     def seg_key(self, meta, s):
         return A.PathSeg("key", _unescape(str(s)[1:-1]), span=self._span(meta))
@@ -475,20 +514,41 @@ class _Builder:
         return A.ListExpr(tuple(i for i in items if i is not None), span=self._span(meta))
 
     # -- literals
+    def _number(self, tok: Token, read):
+        """``read(text)`` for a number literal within the limits of spec/limits.py.
+
+        The digits are counted before anything converts them: Python reads a long
+        digit string in quadratic time (and refuses one over 4,300 digits)."""
+        text = str(tok)
+        digits = number_digits(text)
+        if digits > MAX_NUMBER_DIGITS:
+            raise _BuildError(Diagnostic(
+                "error", f"this number has {digits:,} digits; numbers have at most "
+                f"{MAX_NUMBER_DIGITS:,}", self._tok_span(tok),
+                f"a spec's numbers are below 10^{MAX_NUMBER_DIGITS}; write larger values as "
+                "strings"))
+        m = re.search(r"[eE][+-]?(\d+)$", text)  # only a REAL ends in an exponent
+        if m and (len(m.group(1).lstrip("0")) > 3 or int(m.group(1)) > 400):
+            raise _BuildError(Diagnostic("error", f"`{_clip(text)}` is out of range",
+                                         self._tok_span(tok), "exponents go from e-400 to e400"))
+        value = read(text)
+        if too_large(value):
+            raise _BuildError(Diagnostic(
+                "error", f"`{_clip(text)}` is out of range: numbers are below 10^"
+                f"{MAX_NUMBER_DIGITS}", self._tok_span(tok), "write a smaller value"))
+        return value
+
     def int_lit(self, meta, tok):
-        return A.Literal("int", int(str(tok).replace("_", "")), str(tok), span=self._span(meta))
+        value = self._number(tok, lambda t: int(t.replace("_", "")))
+        return A.Literal("int", value, str(tok), span=self._span(meta))
 
     def real_lit(self, meta, tok):
-        m = re.search(r"[eE]([+-]?\d+)$", str(tok))
-        if m and abs(int(m.group(1))) > 400:
-            raise _BuildError(Diagnostic("error", f"`{tok}` is out of range", self._tok_span(tok),
-                                         "exponents go from e-400 to e400"))
-        return A.Literal("real", Fraction(str(tok).replace("_", "")), str(tok),
-                         span=self._span(meta))
+        value = self._number(tok, lambda t: Fraction(t.replace("_", "")))
+        return A.Literal("real", value, str(tok), span=self._span(meta))
 
     def duration(self, meta, tok):
         try:
-            value = parse_duration(str(tok))
+            value = self._number(tok, parse_duration)
         except ValueError as e:
             hint = "durations are whole nanoseconds" if str(tok).endswith("ns") else \
                 "use a smaller unit, e.g. `1500us` for `1.5ms`"
@@ -497,7 +557,7 @@ class _Builder:
 
     def bytes_lit(self, meta, tok):
         try:
-            value = parse_bytes(str(tok))
+            value = self._number(tok, parse_bytes)
         except ValueError as e:
             raise _BuildError(Diagnostic("error", str(e), self._tok_span(tok),
                                          "use a smaller unit, e.g. `1536Ki`")) from e
@@ -587,7 +647,7 @@ def _hint_for(token_text: str, expected: set[str], line_text: str) -> str | None
 
 
 def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: int) -> Diagnostic:
-    lines = text.splitlines()
+    lines = source_lines(text)
     if isinstance(err, SplitWord):
         span = SourceSpan(file, err.line + line_offset, err.column, err.line + line_offset,
                           err.column + len(err.word))
@@ -665,6 +725,12 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: 
 _DECL_LINE = re.compile(r"^[ \t]*(" + "|".join(_DECL_START) + r")\b", re.M)
 
 
+# A string (raw or not), or a comment, on one line. An unterminated string runs to the end of
+# the line: were it not matched there, every quote inside it would start a new attempt that
+# scans to the end again, and a line of 50,000 `\"` would take quadratic time.
+_STRING_OR_COMMENT = re.compile(r'r"[^"\n]*+(?:"|$)|"(?:\\.?|[^"\\\n])*+(?:"|$)|(#.*)', re.M)
+
+
 def _chunks(text: str) -> list[tuple[int, str]]:
     """Split a file at lines that start a top-level declaration: (0-based first line, text).
 
@@ -674,13 +740,13 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     starts = []
     depth = 0
     line_no = 0
-    for line in text.splitlines(keepends=True):
-        code = re.sub(r'r?"(\\.|[^"\\\n])*"|#.*', "", line)
+    for line in source_lines(text, keepends=True):
+        code = _STRING_OR_COMMENT.sub("", line)
         if depth == 0 and _DECL_LINE.match(line):
             starts.append(line_no)
         depth = max(0, depth + code.count("{") - code.count("}"))
         line_no += 1
-    all_lines = text.splitlines(keepends=True)
+    all_lines = source_lines(text, keepends=True)
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     out = []
@@ -693,13 +759,13 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 def _collect_comments(text: str) -> tuple[A.Comment, ...]:
     """Comments with positions, found by the lexer's own rule (strings are skipped)."""
     out = []
-    for i, line in enumerate(text.splitlines(), 1):
+    for i, line in enumerate(source_lines(text), 1):
         if "#" not in line:
             continue
-        for m in re.finditer(r'r"[^"\n]*"|"(\\.|[^"\\\n])*"|(#.*)', line):
-            if m.group(2) is not None:
-                col = m.start(2)
-                out.append(A.Comment(m.group(2).rstrip(), i, col + 1,
+        for m in _STRING_OR_COMMENT.finditer(line):
+            if m.group(1) is not None:
+                col = m.start(1)
+                out.append(A.Comment(m.group(1).rstrip(), i, col + 1,
                                      own_line=not line[:col].strip()))
                 break
     return tuple(out)
@@ -744,7 +810,12 @@ def parse_module_partial(text: str, file: str = "<spec>"
     the names the broken declarations would have defined (so that uses of them are not
     reported again as unknown names)."""
     with gc_paused():
-        return _parse_module_partial(text, file)
+        try:
+            return deep(_parse_module_partial, text, file)
+        except TooDeep as e:
+            span = SourceSpan(file, 1, 1, 1, 1)
+            return A.Module(file, (), span=span), [Diagnostic("error", str(e), span, e.hint)], \
+                set()
 
 
 def _parse_module_partial(text: str, file: str) -> tuple[A.Module, list[Diagnostic], set[str]]:
@@ -788,8 +859,7 @@ def parse_expr(text: str, file: str = "<formula>") -> A.Expr:
     """Parse one expression (used by `tracelogic automaton FORMULA` and message placeholders)."""
     builder = _Builder(file)
     try:
-        tree = lark_parser().parse(text, start="expr_start")
-        expr = deep(builder.transform, tree)
+        expr = deep(lambda: builder.transform(lark_parser().parse(text, start="expr_start")))
     except TooDeep as e:
         raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 1, 1, 1, 1), e.hint)],
                          {file: text}) from None

@@ -39,6 +39,29 @@ class TExpr:
     type: Type = BOOL
     payload: Any = None
     span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+    # Flags computed once at construction from the children's (as pysmt caches its node
+    # flags): asking a deep expression whether it is temporal, or how big it is, must not
+    # walk it again at every level above.
+    # The hash too: the generated one would rehash the whole tree on every lookup.
+    size: int = field(default=1, init=False, compare=False, repr=False)
+    temporal: bool = field(default=False, init=False, compare=False, repr=False)
+    _hash: int = field(default=0, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        size, temporal = 1, self.op in TEMPORAL_OPS
+        for a in self.args:
+            size += a.size
+            temporal = temporal or a.temporal
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "temporal", temporal)
+        try:
+            h = hash((self.op, self.args, self.type, self.payload))
+        except TypeError:  # an unhashable payload: equal nodes still hash alike without it
+            h = hash((self.op, self.args, self.type))
+        object.__setattr__(self, "_hash", h)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def walk(self):
         """Every node of the tree, parents before children, iteratively."""
@@ -50,7 +73,7 @@ class TExpr:
 
     @property
     def is_temporal(self) -> bool:
-        return any(n.op in TEMPORAL_OPS for n in self.walk())
+        return self.temporal
 
 
 TEMPORAL_OPS = frozenset({"X", "WX", "F", "G", "Y", "O", "H", "U", "W", "R", "M", "S",

@@ -6,7 +6,7 @@ cores. ``dyn`` is the type of ``attr["k"]``: a comparison fixes it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 
@@ -40,7 +40,30 @@ class RangeType(Type):
 
 @dataclass(frozen=True, slots=True)
 class ListType(Type):
+    """A list of ``elem``. Lists nest as deep as brackets do (docs/language.md, "Limits"),
+    so the hash is computed once from the element's, and equality is a loop: neither may
+    cost the depth of the type, nor recurse, at every level of a nested list."""
+
     elem: Type = None  # type: ignore[assignment]
+    _hash: int = field(default=0, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("list", self.name, self.elem)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        a, b = self, other
+        while isinstance(a, ListType) and isinstance(b, ListType):
+            if a is b:
+                return True
+            if a.name != b.name or a._hash != b._hash:
+                return False
+            a, b = a.elem, b.elem
+        if isinstance(a, ListType) or isinstance(b, ListType):
+            return False
+        return a == b
 
 
 BOOL = Type("bool")
