@@ -353,9 +353,7 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
         if check:
             why = text_problem(rm, where, _RM_CHILDREN)
             if why:
-                n = _count_json_points(rm, "resourceMetrics")
-                stats.points_received += n
-                stats.reject_points(n, f"{why}; its {n} data points skipped")
+                _reject_json(stats, rm, "resourceMetrics", why)
                 continue
         try:
             if not isinstance(rm, dict):
@@ -378,9 +376,7 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
             if check:
                 why = text_problem(sm, f"{where}.scopeMetrics[{si}]", _SM_CHILDREN)
                 if why:
-                    n = _count_json_points(sm, "scopeMetrics")
-                    stats.points_received += n
-                    stats.reject_points(n, f"{why}; its {n} data points skipped")
+                    _reject_json(stats, sm, "scopeMetrics", why)
                     continue
             try:
                 if not isinstance(sm, dict):
@@ -403,9 +399,7 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
                 if check:
                     why = text_problem(m, mwhere, _METRIC_CHILDREN)
                     if why:
-                        n = _count_json_points(m, "metric")
-                        stats.points_received += n
-                        stats.reject_points(n, f"{why}; its {n} data points skipped")
+                        _reject_json(stats, m, "metric", why)
                         continue
                 _metric_json(m, name, mwhere, resource, service, scope_name, wanted_attrs,
                              stats, out, check)
@@ -416,6 +410,14 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
 _RM_CHILDREN: Final = frozenset({"scopeMetrics", "scope_metrics"})
 _SM_CHILDREN: Final = frozenset({"metrics"})
 _METRIC_CHILDREN: Final = frozenset({"gauge", "sum"})  # their points are checked one by one
+
+
+def _reject_json(stats: DecodeStats, obj: Any, what: str, why: str) -> None:
+    """Reject every data point under ``obj`` (a ``what``: resourceMetrics, scopeMetrics or
+    metric) with one message: ``why`` broke the text rule somewhere above the points."""
+    n = _count_json_points(obj, what)
+    stats.points_received += n
+    stats.reject_points(n, f"{why}; its {n} data points skipped")
 
 
 def _count_json_points(obj: Any, level: str) -> int:
