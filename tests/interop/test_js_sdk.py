@@ -19,10 +19,8 @@ from pathlib import Path
 
 import pytest
 
-import tracelogic
-from runtime_monitor.test_serve_helpers import metric, metrics_text, start_serve
-from tracelogic.runtime_monitor.monitor import Monitor
-from tracelogic.runtime_monitor.stream_workload import SPEC, traces
+from runtime_monitor.test_serve_helpers import file_mode, keyset, metric, metrics_text, start_serve
+from tracelogic.runtime_monitor.stream_workload import traces
 
 APP = Path(__file__).resolve().parent / "js"
 FAST = ("--idle", "200ms", "--lateness", "1s")
@@ -51,17 +49,6 @@ def run_node(tmp_path: Path, job: dict) -> dict:
 
 def hrtime(ns: int) -> list[int]:
     return [ns // 10**9, ns % 10**9]
-
-
-def file_mode(ts) -> set:
-    mon = Monitor(tracelogic.load(SPEC, filename="shop.spec"))
-    for t in ts:
-        mon.feed(t)
-    return {(v.prop.name, v.key, tuple(v.span_ids)) for v in mon.close().violations}
-
-
-def keyset(bodies) -> set:
-    return {(v["property"], v["key"], tuple(v["span_ids"])) for v in bodies}
 
 
 @pytest.mark.parametrize("exporter,compression", [

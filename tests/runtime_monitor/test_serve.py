@@ -13,27 +13,14 @@ from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-import tracelogic
-from tracelogic.runtime_monitor.monitor import Monitor
 from tracelogic.runtime_monitor.otlp import request_to_json, spans_to_request
 from tracelogic.runtime_monitor.server_grpc import TRACE_METHOD
-from tracelogic.runtime_monitor.stream_workload import SPEC, request_bytes, to_sdk, traces
+from tracelogic.runtime_monitor.stream_workload import request_bytes, to_sdk, traces
 
-from .test_serve_helpers import (grpc_exporter, http_exporter, metric, metrics_text,
-                                 start_serve, wait_for)
+from .test_serve_helpers import (cpu_metrics, file_mode, grpc_exporter, http_exporter,
+                                 keyset, metric, metrics_text, start_serve, wait_for)
 
 FAST = ("--idle", "200ms", "--lateness", "1s")
-
-
-def file_mode(ts) -> set:
-    mon = Monitor(tracelogic.load(SPEC, filename="shop.spec"))
-    for t in ts:
-        mon.feed(t)
-    return {(v.prop.name, v.key, tuple(v.span_ids)) for v in mon.close().violations}
-
-
-def keyset(bodies) -> set:
-    return {(v["property"], v["key"], tuple(v["span_ids"])) for v in bodies}
 
 
 def post(sp, path, body, ctype="application/x-protobuf", headers=None):
@@ -213,23 +200,12 @@ def test_health_ready_and_metrics(server):
 
 
 def test_metrics_signal_reaches_metric_invariants(tmp_path):
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-        ExportMetricsServiceRequest)
     spec = tmp_path / "cpu.spec"
     spec.write_text('metric cpu = "system.cpu.utilization" : ratio\n'
                     'metric invariant cpu_ok per service:\n  cpu < 0.9\n')
     sp = start_serve(tmp_path, spec=spec)
-    req = ExportMetricsServiceRequest()
-    rm = req.resource_metrics.add()
-    kv = rm.resource.attributes.add()
-    kv.key, kv.value.string_value = "service.name", "cart"
-    m = rm.scope_metrics.add().metrics.add()
-    m.name = "system.cpu.utilization"
-    for i, v in enumerate((0.5, 0.95)):
-        p = m.gauge.data_points.add()
-        p.time_unix_nano, p.as_double = 1_700_000_000 * 10**9 + i, v
     c = http.client.HTTPConnection("127.0.0.1", sp.http_port, timeout=30)
-    c.request("POST", "/v1/metrics", body=req.SerializeToString(),
+    c.request("POST", "/v1/metrics", body=cpu_metrics(0.5, 0.95),
               headers={"Content-Type": "application/x-protobuf"})
     assert c.getresponse().status == 200
     bodies = wait_for(sp.violations, 10, "a metric violation")

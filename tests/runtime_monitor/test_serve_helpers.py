@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import tracelogic
+from tracelogic.runtime_monitor.monitor import Monitor
 from tracelogic.runtime_monitor.stream_workload import SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +82,61 @@ def store_violations(path: Path) -> list[dict]:
         return []
     finally:
         conn.close()
+
+
+def file_mode(ts) -> set:
+    """The oracle of the serve tests: ``(property, key, span ids)`` of every violation
+    the file-mode Monitor finds in the traces ``ts`` under the shop spec."""
+    mon = Monitor(tracelogic.load(SPEC, filename="shop.spec"))
+    for t in ts:
+        mon.feed(t)
+    return {(v.prop.name, v.key, tuple(v.span_ids)) for v in mon.close().violations}
+
+
+def keyset(bodies) -> set:
+    """The same key set of violations as serve reports them (JSON objects)."""
+    return {(v["property"], v["key"], tuple(v["span_ids"])) for v in bodies}
+
+
+def cpu_metrics(*values: float) -> bytes:
+    """A serialized ``ExportMetricsServiceRequest``: service cart's
+    ``system.cpu.utilization`` gauge with one point per value, 1 ns apart."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest)
+    req = ExportMetricsServiceRequest()
+    rm = req.resource_metrics.add()
+    kv = rm.resource.attributes.add()
+    kv.key, kv.value.string_value = "service.name", "cart"
+    m = rm.scope_metrics.add().metrics.add()
+    m.name = "system.cpu.utilization"
+    for i, v in enumerate(values):
+        p = m.gauge.data_points.add()
+        p.time_unix_nano, p.as_double = 1_700_000_000 * 10**9 + i, v
+    return req.SerializeToString()
+
+
+def send_raw(port: int, raw: bytes, timeout: float = 30) -> bytes:
+    """Send ``raw`` bytes to the HTTP port, half-close, and return everything the server
+    writes until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered early and closed; its answer is still readable
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        data = b""
+        while True:
+            try:
+                got = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not got:
+                break
+            data += got
+    return data
 
 
 def write_spec(tmp: Path, text: str = SPEC, name: str = "shop.spec") -> Path:

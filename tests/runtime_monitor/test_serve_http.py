@@ -17,7 +17,7 @@ from tracelogic.runtime_monitor.server_grpc import TRACE_METHOD
 from tracelogic.runtime_monitor.server_http import BodyTooLarge, gunzip
 from tracelogic.runtime_monitor.stream_workload import request_bytes, traces
 
-from .test_serve_helpers import metric, metrics_text, start_serve
+from .test_serve_helpers import metric, metrics_text, send_raw, start_serve
 
 FAST = ("--idle", "200ms", "--lateness", "1s")
 LIMIT = 64 * 1024
@@ -28,22 +28,7 @@ LIMIT = 64 * 1024
 
 def exchange(port: int, raw: bytes, timeout: float = 30) -> list[tuple[int, dict, bytes]]:
     """Send ``raw``, half-close, and parse every response until the server closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(raw)
-        try:
-            s.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        data = b""
-        while True:
-            try:
-                got = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not got:
-                break
-            data += got
-    return parse_responses(data)
+    return parse_responses(send_raw(port, raw, timeout))
 
 
 def parse_responses(data: bytes) -> list[tuple[int, dict, bytes]]:

@@ -36,7 +36,7 @@ from tracelogic.runtime_monitor.otlp import request_to_json, spans_to_request
 from tracelogic.runtime_monitor.server_http import STATUSES
 from tracelogic.runtime_monitor.stream_workload import to_sdk, traces
 
-from .test_serve_helpers import metric, metrics_text, start_serve
+from .test_serve_helpers import cpu_metrics, metric, metrics_text, send_raw, start_serve
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
 CASES = int(os.environ.get("TRACELOGIC_FUZZ_CASES", "100000" if LONG else "3000"))
@@ -60,20 +60,6 @@ def sdk_trace_bodies() -> list[bytes]:
 def json_trace_bodies() -> list[bytes]:
     ts = list(traces(2, seed=310, orders=2))
     return [json.dumps(request_to_json(spans_to_request(t))).encode() for t in ts]
-
-
-def metric_body() -> bytes:
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-        ExportMetricsServiceRequest)
-    req = ExportMetricsServiceRequest()
-    rm = req.resource_metrics.add()
-    kv = rm.resource.attributes.add()
-    kv.key, kv.value.string_value = "service.name", "cart"
-    m = rm.scope_metrics.add().metrics.add()
-    m.name = "system.cpu.utilization"
-    p = m.gauge.data_points.add()
-    p.time_unix_nano, p.as_double = 1_700_000_000 * 10**9, 0.5
-    return req.SerializeToString()
 
 
 @dataclass
@@ -294,25 +280,6 @@ def make_case(rng: random.Random, seeds: dict) -> tuple[bytes, str]:
 # ----------------------------------------------------------------------- the oracle
 
 
-def send(port: int, raw: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        try:
-            s.sendall(raw)
-            s.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered early and closed; its answer is still readable
-        data = b""
-        while True:
-            try:
-                got = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not got:
-                break
-            data += got
-    return data
-
-
 def statuses(data: bytes, first_method: str) -> list[int]:
     """The statuses of well-formed HTTP/1.1 answers in ``data``; AssertionError otherwise."""
     out = []
@@ -350,14 +317,14 @@ def server(tmp_path_factory):
 @pytest.mark.timeout(7200 if LONG else 300)
 def test_fuzz_http_receiver_over_raw_sockets(server):
     rng = random.Random(1313)
-    seeds = {"pb": sdk_trace_bodies(), "json": json_trace_bodies(), "metrics": metric_body()}
+    seeds = {"pb": sdk_trace_bodies(), "json": json_trace_bodies(), "metrics": cpu_metrics(0.5)}
     before = metric(metrics_text(server), "tracelogic_requests_total")
     answers = accepted = 0
     crashes: list[str] = []
     seen: dict[int, int] = {}
     for i in range(CASES):
         raw, method = make_case(rng, seeds)
-        data = send(server.http_port, raw)
+        data = send_raw(server.http_port, raw)
         try:
             got = statuses(data, method)
         except (AssertionError, ValueError) as e:
@@ -396,7 +363,7 @@ def test_fuzz_http_receiver_over_raw_sockets(server):
 
 
 def test_fuzz_cases_are_deterministic_for_a_seed():
-    seeds = {"pb": sdk_trace_bodies(), "json": json_trace_bodies(), "metrics": metric_body()}
+    seeds = {"pb": sdk_trace_bodies(), "json": json_trace_bodies(), "metrics": cpu_metrics(0.5)}
     a = [make_case(random.Random(7), seeds) for _ in range(3)]
     b = [make_case(random.Random(7), seeds) for _ in range(3)]
     assert a == b

@@ -27,6 +27,7 @@ from ._otlp_common import (
     jlist, jobj, json_double, json_enum, json_int, pb_fields, pb_part, string_problem,
     text_problem, text_suspect, utf8_problem,
 )
+from ._otlp_salvage import Salvage, salvage_request
 from .spans import MISSING
 
 __all__ = ["DataPoint", "decode_metrics_pb", "decode_metrics_request", "decode_metrics_json"]
@@ -150,83 +151,10 @@ def _salvage_metrics(data: bytes, wanted_metrics: frozenset[str] | None, stats: 
     metric's points; a bad number data point only itself. Returns the rebuilt request
     and, per ``(resource, scope)``, the original metric indexes kept (for messages).
     """
-    from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
-    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+    def metric(data: bytes, start: int, end: int, stats: DecodeStats, where: str) -> Any:
+        return _salvage_metric(data, start, end, wanted_metrics, stats, where)
 
-    req = ExportMetricsServiceRequest()
-    mmap: dict[tuple[int, int], list[int]] = {}
-    try:
-        rm_parts = [(a, b) for num, wt, a, b in pb_fields(data) if num == 1 and wt == 2]
-        for ri, (a, b) in enumerate(rm_parts):
-            rm_new = req.resource_metrics.add()
-            if b - a <= MAX_STRING_BYTES:
-                try:
-                    rm_new.MergeFromString(data[a:b])
-                    continue
-                except (DecodeError, RuntimeError, ValueError):
-                    rm_new.Clear()
-            fields = pb_fields(data, a, b)
-            sm_parts = [(c, d) for num, wt, c, d in fields if num == 2 and wt == 2]
-            metric_parts = [[(e, f) for num, wt, e, f in pb_fields(data, c, d)
-                             if num == 2 and wt == 2] for c, d in sm_parts]
-            bad = None
-            for num, wt, c, d in fields:
-                if num == 1 and wt == 2:
-                    res, bad = pb_part(Resource, data, c, d)
-                    if res is not None:
-                        rm_new.resource.MergeFrom(res)
-                elif num == 3 and wt == 2:
-                    bad = utf8_problem(data, c, d, "schema_url")
-                if bad:
-                    break
-            if bad:
-                n = sum(_count_points(data, e, f) for parts in metric_parts for e, f in parts)
-                stats.points_received += n
-                stats.reject_points(n, f"{source}: resourceMetrics[{ri}]: the resource {bad}; "
-                                       f"its {n} data points skipped")
-                for _ in sm_parts:
-                    rm_new.scope_metrics.add()
-                continue
-            for si, ((c, d), parts) in enumerate(zip(sm_parts, metric_parts)):
-                sm_new = rm_new.scope_metrics.add()
-                if d - c <= MAX_STRING_BYTES:
-                    try:
-                        sm_new.MergeFromString(data[c:d])
-                        continue
-                    except (DecodeError, RuntimeError, ValueError):
-                        sm_new.Clear()
-                for num, wt, e, f in pb_fields(data, c, d):
-                    if num == 1 and wt == 2:
-                        scope, bad = pb_part(InstrumentationScope, data, e, f)
-                        if scope is not None:
-                            sm_new.scope.MergeFrom(scope)
-                    elif num == 3 and wt == 2:
-                        bad = utf8_problem(data, e, f, "schema_url")
-                    if bad:
-                        break
-                if bad:
-                    n = sum(_count_points(data, e, f) for e, f in parts)
-                    stats.points_received += n
-                    stats.reject_points(n, f"{source}: resourceMetrics[{ri}].scopeMetrics[{si}]: "
-                                           f"the scope {bad}; its {n} data points skipped")
-                    bad = None
-                    mmap[(ri, si)] = []
-                    continue
-                kept = []
-                for mi, (e, f) in enumerate(parts):
-                    m = _salvage_metric(data, e, f, wanted_metrics, stats,
-                                        f"{source}: resourceMetrics[{ri}].scopeMetrics[{si}]."
-                                        f"metrics[{mi}]")
-                    if m is not None:
-                        sm_new.metrics.append(m)
-                        kept.append(mi)
-                mmap[(ri, si)] = kept
-    except WireError as e:
-        raise InputError(
-            f"{source}: not a valid protobuf ExportMetricsServiceRequest: {e.reason} at byte "
-            f"offset {e.offset} (of {len(data)} bytes)", value=e.offset,
-            hint="protobuf metrics must be read as metrics (monitor --metrics)") from cause
-    return req, mmap
+    return salvage_request(data, stats, source, cause, _SALVAGE, metric)
 
 
 _BODIES: Final = {5: "gauge", 7: "sum", 9: "histogram", 10: "exponential_histogram",
@@ -244,6 +172,11 @@ def _count_points(data: bytes, start: int, end: int) -> int:
     except WireError:
         pass
     return max(n, 1)
+
+
+_SALVAGE: Final = Salvage(
+    ExportMetricsServiceRequest, unit="data points", points=True, count=_count_points,
+    hint="protobuf metrics must be read as metrics (monitor --metrics)")
 
 
 def _salvage_metric(data: bytes, start: int, end: int, wanted: frozenset[str] | None,
@@ -420,9 +353,7 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
         if check:
             why = text_problem(rm, where, _RM_CHILDREN)
             if why:
-                n = _count_json_points(rm, "resourceMetrics")
-                stats.points_received += n
-                stats.reject_points(n, f"{why}; its {n} data points skipped")
+                _reject_json(stats, rm, "resourceMetrics", why)
                 continue
         try:
             if not isinstance(rm, dict):
@@ -445,9 +376,7 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
             if check:
                 why = text_problem(sm, f"{where}.scopeMetrics[{si}]", _SM_CHILDREN)
                 if why:
-                    n = _count_json_points(sm, "scopeMetrics")
-                    stats.points_received += n
-                    stats.reject_points(n, f"{why}; its {n} data points skipped")
+                    _reject_json(stats, sm, "scopeMetrics", why)
                     continue
             try:
                 if not isinstance(sm, dict):
@@ -470,9 +399,7 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
                 if check:
                     why = text_problem(m, mwhere, _METRIC_CHILDREN)
                     if why:
-                        n = _count_json_points(m, "metric")
-                        stats.points_received += n
-                        stats.reject_points(n, f"{why}; its {n} data points skipped")
+                        _reject_json(stats, m, "metric", why)
                         continue
                 _metric_json(m, name, mwhere, resource, service, scope_name, wanted_attrs,
                              stats, out, check)
@@ -483,6 +410,14 @@ def decode_metrics_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
 _RM_CHILDREN: Final = frozenset({"scopeMetrics", "scope_metrics"})
 _SM_CHILDREN: Final = frozenset({"metrics"})
 _METRIC_CHILDREN: Final = frozenset({"gauge", "sum"})  # their points are checked one by one
+
+
+def _reject_json(stats: DecodeStats, obj: Any, what: str, why: str) -> None:
+    """Reject every data point under ``obj`` (a ``what``: resourceMetrics, scopeMetrics or
+    metric) with one message: ``why`` broke the text rule somewhere above the points."""
+    n = _count_json_points(obj, what)
+    stats.points_received += n
+    stats.reject_points(n, f"{why}; its {n} data points skipped")
 
 
 def _count_json_points(obj: Any, level: str) -> int:

@@ -43,10 +43,11 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from tracelogic.errors import InputError
 
 from ._otlp_common import (
-    MAX_STRING_BYTES, UINT64_MAX, DecodeStats, WireError, any_pb, attrs_json, attrs_pb, jget,
-    jlist, jobj, json_enum, json_id, json_int, pb_error, pb_fields, pb_id, pb_part,
-    split_json, text_problem, text_suspect, utf8_problem,
+    MAX_STRING_BYTES, UINT64_MAX, DecodeStats, any_pb, attrs_json, attrs_pb, jget, jlist, jobj,
+    json_enum, json_id, json_int, pb_error, pb_id, pb_part,
+    split_json, text_problem, text_suspect,
 )
+from ._otlp_salvage import Salvage, salvage_request
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, Span, _make, _SpanSlots
 
 __all__ = [
@@ -101,91 +102,29 @@ def _salvage_traces(data: bytes, wanted: frozenset[str] | None, stats: DecodeSta
 
     upb refuses a whole message when one string in it is not UTF-8, but the text rule
     rejects only the span holding it (docs/otlp-input.md). So the request is re-framed
-    down to its spans (resource, scope and span messages), and each part is parsed
-    on its own: a bad resource or scope rejects its spans, a bad span only itself.
-    Broken framing above the spans (truncation, not protobuf at all) is still an
-    InputError for the whole request, with the byte offset.
+    down to its spans (resource, scope and span messages, :mod:`._otlp_salvage`), and
+    each part is parsed on its own: a bad resource or scope rejects its spans, a bad span
+    only itself. Broken framing above the spans (truncation, not protobuf at all) is
+    still an InputError for the whole request, with the byte offset.
     """
-    from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
-    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-
-    req = ExportTraceServiceRequest()
-    kmap: dict[tuple[int, int], list[int]] = {}
-    try:
-        rs_parts = [(a, b) for num, wt, a, b in pb_fields(data) if num == 1 and wt == 2]
-        for ri, (a, b) in enumerate(rs_parts):
-            rs_new = req.resource_spans.add()
-            if b - a <= MAX_STRING_BYTES:
-                try:
-                    rs_new.MergeFromString(data[a:b])
-                    continue
-                except (DecodeError, RuntimeError, ValueError):
-                    rs_new.Clear()
-            fields = pb_fields(data, a, b)
-            ss_parts = [(c, d) for num, wt, c, d in fields if num == 2 and wt == 2]
-            span_parts = [[(e, f) for num, wt, e, f in pb_fields(data, c, d)
-                           if num == 2 and wt == 2] for c, d in ss_parts]
-            bad = None
-            for num, wt, c, d in fields:
-                if num == 1 and wt == 2:
-                    res, bad = pb_part(Resource, data, c, d)
-                    if res is not None:
-                        rs_new.resource.MergeFrom(res)
-                elif num == 3 and wt == 2:
-                    bad = utf8_problem(data, c, d, "schema_url")
-                if bad:
-                    break
-            if bad:
-                n = sum(map(len, span_parts))
-                stats.received += n
-                stats.reject_many(n, f"{source}: resourceSpans[{ri}]: the resource {bad}; "
-                                     f"its {n} spans skipped")
-                for _ in ss_parts:
-                    rs_new.scope_spans.add()
-                continue
-            for si, ((c, d), parts) in enumerate(zip(ss_parts, span_parts)):
-                ss_new = rs_new.scope_spans.add()
-                if d - c <= MAX_STRING_BYTES:
-                    try:
-                        ss_new.MergeFromString(data[c:d])
-                        continue
-                    except (DecodeError, RuntimeError, ValueError):
-                        ss_new.Clear()
-                for num, wt, e, f in pb_fields(data, c, d):
-                    if num == 1 and wt == 2:
-                        scope, bad = pb_part(InstrumentationScope, data, e, f)
-                        if scope is not None:
-                            ss_new.scope.MergeFrom(scope)
-                    elif num == 3 and wt == 2:
-                        bad = utf8_problem(data, e, f, "schema_url")
-                    if bad:
-                        break
-                if bad:
-                    stats.received += len(parts)
-                    stats.reject_many(len(parts), f"{source}: resourceSpans[{ri}]."
-                                      f"scopeSpans[{si}]: the scope {bad}; its {len(parts)} "
-                                      f"spans skipped")
-                    bad = None
-                    kmap[(ri, si)] = []
-                    continue
-                ks = []
-                for k, (e, f) in enumerate(parts):
-                    sp, why = pb_part(trace_pb2.Span, data, e, f)
-                    if sp is None:
-                        stats.received += 1
-                        stats.reject(f"{_where(source, ri, si, k)}: {why}; span skipped")
-                    else:
-                        ss_new.spans.append(sp)
-                        ks.append(k)
-                kmap[(ri, si)] = ks
-    except WireError as e:
-        raise InputError(
-            f"{source}: not a valid protobuf ExportTraceServiceRequest: {e.reason} at byte "
-            f"offset {e.offset} (of {len(data)} bytes)", value=e.offset,
-            hint="if this file is OTLP/JSON, name it *.json; protobuf metrics must be read "
-                 "as metrics (monitor --metrics)") from cause
+    req, kmap = salvage_request(data, stats, source, cause, _SALVAGE, _salvage_span)
     return decode_traces_request(req, wanted_attrs=wanted, stats=stats, source=source,
                                  _kmap=kmap)
+
+
+def _salvage_span(data: bytes, start: int, end: int, stats: DecodeStats, where: str) -> Any:
+    """One span on the slow path: the parsed message, or None (rejected and counted)."""
+    sp, why = pb_part(trace_pb2.Span, data, start, end)
+    if sp is None:
+        stats.received += 1
+        stats.reject(f"{where}: {why}; span skipped")
+    return sp
+
+
+_SALVAGE: Final = Salvage(
+    ExportTraceServiceRequest, unit="spans", points=False, count=lambda data, start, end: 1,
+    hint="if this file is OTLP/JSON, name it *.json; protobuf metrics must be read "
+         "as metrics (monitor --metrics)")
 
 
 def _is_metrics_request(data: bytes) -> bool:

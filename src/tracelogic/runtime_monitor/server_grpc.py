@@ -23,12 +23,10 @@ from typing import Any
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceResponse)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tracelogic.runtime_monitor.server_auth import bearer_matches
 from tracelogic.runtime_monitor.server_http import parse_hostport
+from tracelogic.runtime_monitor.server_response import export_response
 
 __all__ = ["GrpcReceiver", "TRACE_METHOD", "METRICS_METHOD"]
 
@@ -124,16 +122,7 @@ class GrpcReceiver:
                           "batches")
         out = sc.handle(signal, "protobuf", data, "grpc")
         if out.status == "ok":
-            resp = (ExportTraceServiceResponse() if signal == "traces"
-                    else ExportMetricsServiceResponse())
-            if out.rejected:
-                ps = resp.partial_success
-                if signal == "traces":
-                    ps.rejected_spans = out.rejected
-                else:
-                    ps.rejected_data_points = out.rejected
-                ps.error_message = out.message
-            return resp
+            return export_response(signal, out.rejected, out.message)
         if out.status == "invalid":
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, out.message)
         code = (grpc.StatusCode.RESOURCE_EXHAUSTED if out.status == "busy"

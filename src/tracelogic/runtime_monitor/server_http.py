@@ -42,11 +42,9 @@ from typing import Any
 import h11
 from google.protobuf import json_format
 from google.rpc import status_pb2
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceResponse)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tracelogic.runtime_monitor.server_auth import bearer_matches
+from tracelogic.runtime_monitor.server_response import export_response
 
 __all__ = ["HttpReceiver", "parse_hostport", "gunzip", "BodyTooLarge", "STATUSES"]
 
@@ -161,15 +159,7 @@ def _export(sc: Any, signal: str, fmt: str, encoding: str, body: bytes) -> _Repl
             return _status_reply(400, 3, f"corrupt gzip body: {e}", fmt)
     out = sc.handle(signal, fmt, body, "http")
     if out.status == "ok":
-        resp = (ExportTraceServiceResponse() if signal == "traces"
-                else ExportMetricsServiceResponse())
-        if out.rejected:
-            ps = resp.partial_success
-            if signal == "traces":
-                ps.rejected_spans = out.rejected
-            else:
-                ps.rejected_data_points = out.rejected
-            ps.error_message = out.message
+        resp = export_response(signal, out.rejected, out.message)
         if fmt == "json":
             return _Reply(200, json_format.MessageToJson(resp, indent=None).encode(),
                           "application/json")

@@ -362,7 +362,11 @@ def from_sdk(spans: Iterable[Any], *, wanted_attrs: frozenset[str] | None = None
 
 def _text_problem(span: Span, problem: Any = string_problem) -> str | None:
     """The text rule (docs/otlp-input.md) on the strings a span holds: SDK spans come from
-    application code, which can put a lone surrogate into any ``str``."""
+    application code, which can put a lone surrogate into any ``str``.
+
+    Not :func:`.text_rule.text_problem`: that one walks parsed JSON (dicts, lists) in
+    document order and names JSON paths; this one walks a span's frozen values (mappings,
+    tuples) and names the part of the span ("resource attribute 'k' value ...")."""
     for what, text in (("name", span.name), ("status message", span.status_message),
                        ("service", span.service), ("scope name", span.scope_name),
                        *(("event name", e) for e in span.event_names)):
