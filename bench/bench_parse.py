@@ -90,14 +90,14 @@ def record(r: dict, repeat: int, argv: list[str]) -> Path:
     except OSError:
         load_avg = "load average unknown"
     verdict = "**meets**" if r["load_cpu_s"] < GOAL_S else "**misses**"
-    revision = _revision()
+    rev = revision()
     section = f"""
 ## Spec front end: parse + type-check ({_dt.date.today().isoformat()})
 
 - Command: `{command.strip()}`
 - Input: `bench/gen_spec.py`, {r['lines']} lines, {r['bytes'] / 1024:.0f} KiB,
   {r['declarations']} declarations mixing every construct.
-- Source: {revision}.
+- Source: {rev}.
 - Machine: Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPU(s),
   {load_avg} when measured (the machine is shared).
 
@@ -119,7 +119,7 @@ running, the same load took about 2.7 s of CPU.
     return out
 
 
-def _revision() -> str:
+def revision() -> str:
     """The commit measured, and whether src/ had uncommitted changes."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,

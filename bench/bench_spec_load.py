@@ -24,7 +24,6 @@ import argparse
 import datetime as _dt
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,8 @@ from tracelogic.errors import SpecError
 from tracelogic.spec.limits import MAX_NESTING
 from tracelogic.spec.loader import load
 from tracelogic.spec.parser import lark_parser
+
+from bench_parse import revision  # bench/ is on sys.path when a bench runs as a script
 
 HERE = Path(__file__).resolve().parent
 
@@ -135,7 +136,7 @@ def record(rows: list[dict], repeat: int, argv: list[str]) -> Path:
 ## Spec front end: long and deep input (issue 13) ({_dt.date.today().isoformat()})
 
 - Command: `{command}`
-- Source: {_revision()}.
+- Source: {revision()}.
 - Machine: Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPU(s),
   {load_avg} when measured (the machine is shared; CPU time is what counts).
 - Each case is the whole of `tracelogic.load` on one text; best of {repeat}. Growth/size is
@@ -154,17 +155,6 @@ refused ("nested too deeply") after 3 to 6 s.
     with open(out, "a", encoding="utf-8") as f:
         f.write(section)
     return out
-
-
-def _revision() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=HERE.parent,
-                               text=True, capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown revision"
-    return f"commit `{head}`" + (" with uncommitted changes in src/" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
