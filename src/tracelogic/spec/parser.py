@@ -7,6 +7,8 @@ declaration at a time so that independent mistakes are all reported in one run.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from fractions import Fraction
 from typing import Any
@@ -67,10 +69,44 @@ _IDENT_TAIL = re.compile(r"[A-Za-z0-9_]*")
 
 @lru_cache(maxsize=None)
 def lark_parser(strict: bool = False) -> Lark:
-    """The LALR parser. Tests build it with ``strict=True`` so conflicts fail CI."""
+    """The LALR parser. Tests build it with ``strict=True`` so conflicts fail CI.
+
+    Building the LALR tables takes about 0.6 s, more than the rest of a small command, so
+    they are cached on disk (:func:`_table_cache`); ``strict`` builds always start afresh,
+    so that CI sees every conflict."""
     return Lark(grammar_text(), parser="lalr", lexer="contextual", strict=strict,
                 start=["start", "expr_start"], propagate_positions=True,
-                maybe_placeholders=True, cache=False, postlex=_KeywordBoundary())
+                maybe_placeholders=True, cache=False if strict else _table_cache(),
+                postlex=_KeywordBoundary())
+
+
+def _table_cache() -> str | bool:
+    """The file for Lark's table cache, or False when there is no safe place for it.
+
+    Lark's own default is a predictable name in the shared temporary directory, and the
+    cache is a pickle: whoever can write it runs code in every tracelogic process. So the
+    cache lives in ``$XDG_CACHE_HOME/tracelogic`` (``~/.cache/tracelogic``), used only if
+    this user owns it and nobody else can write to it; ``TRACELOGIC_CACHE_DIR`` overrides
+    the place, and an empty value turns the cache off. Lark checks the grammar, its options
+    and its own version against the file; the name adds this module's source, whose
+    post-lexer Lark does not hash."""
+    d = os.environ.get("TRACELOGIC_CACHE_DIR")
+    if d is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                ".cache")
+        d = os.path.join(base, "tracelogic")
+    if not d:
+        return False
+    try:
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        st = os.stat(d)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return False
+        with open(__file__, "rb") as f:
+            key = hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError:
+        return False
+    return os.path.join(d, f"spec-parser-{key}.lark")
 
 
 # The syntax-tree nodes that count as one level of nesting (docs/language.md, "Limits"):
