@@ -33,7 +33,7 @@ from tracelogic.spec.limits import MAX_NESTING
 from tracelogic.spec.loader import load
 from tracelogic.spec.parser import lark_parser
 
-from bench_parse import revision  # bench/ is on sys.path when a bench runs as a script
+from bench_parse import best_of, revision  # bench/ is on sys.path when a bench runs as a script
 
 HERE = Path(__file__).resolve().parent
 
@@ -77,16 +77,6 @@ CASES = [
     ("nested `-` (the nesting limit)", "levels", _minus, 10_000, MAX_NESTING, "loads"),
     ("predicate doubling per level", "levels", _doubling, 10, 40, "diagnostic"),
 ]
-
-
-def best_of(fn, repeat: int) -> tuple[float, float]:
-    best = best_cpu = float("inf")
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-        best_cpu = min(best_cpu, time.process_time() - c0)
-    return best, best_cpu
 
 
 def run_load(text: str) -> str:
