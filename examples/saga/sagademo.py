@@ -55,9 +55,13 @@ class OrderService:
             completed: list[tuple[str, str]] = []   # (step, its compensation), as they end
             self._step("validate", **{"order.id": order_id})
             parent = context.get_current()
-            reserved = threading.Event()
+            charging, reserved = threading.Event(), threading.Event()
 
             def reserve() -> None:
+                # The spans must overlap however the threads are scheduled: the stock is
+                # reserved while the charge is open, and the charge ends after the stock.
+                if not charging.wait(10):
+                    raise TimeoutError("charge did not start within 10 s")
                 self._step("reserve", parent, **{"order.id": order_id})
                 completed.append(("reserve", "release_stock"))
                 reserved.set()
@@ -65,6 +69,7 @@ class OrderService:
             def charge() -> None:
                 with self.tracer.start_as_current_span("charge", context=parent,
                                                        attributes={"order.id": order_id}):
+                    charging.set()
                     if not reserved.wait(10):  # the payment provider answers after the stock
                         raise TimeoutError("reserve did not finish within 10 s")
                     time.sleep(0.002)
