@@ -117,6 +117,7 @@ mod _native {
     fn columns<'py>(py: Python<'py>, b: &Batch<'_>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("received", b.received)?;
+        d.set_item("decoded", b.len())?;
         d.set_item("trace_id", flat(py, &b.trace_id))?;
         d.set_item("span_id", flat(py, &b.span_id))?;
         d.set_item("parent_id", flat(py, &b.parent_id))?;

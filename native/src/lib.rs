@@ -15,9 +15,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod automaton;
 pub mod capabilities;
 pub mod check;
 pub mod otlp;
+pub mod run;
 pub mod schema;
 pub mod wire;
 

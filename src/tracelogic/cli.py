@@ -211,7 +211,7 @@ def engine_lines(mon) -> list[str]:
 def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.errors import InputError
     from tracelogic.runtime_monitor.monitor import Monitor
-    from tracelogic.runtime_monitor.otlp import read_path
+    from tracelogic.runtime_monitor.otlp import read_path, read_raw, unpack
     from tracelogic.spec.deep import gc_paused
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.lexicon import parse_duration
@@ -244,9 +244,17 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     wanted_metrics = frozenset(m.metric for m in spec.metrics.values())
     progress = _progress(args.traces + args.metrics, err)
     inputs = [(t, "auto") for t in args.traces] + [(m, "metrics") for m in args.metrics]
+    stdin = _core_inputs(mon, args.traces)
     with gc_paused():  # decoded spans hold no reference cycles (see Monitor.close)
         for path, signal in inputs:
-            try:  # decode only the attributes the spec reads (DESIGN.md: touch only that)
+            try:
+                if signal == "auto" and mon.runs_on_core:  # protobuf bytes to the core
+                    source, raw = ("<stdin>", stdin) if path == "-" else read_raw(path)
+                    raw, _ = unpack(raw, source, "protobuf", mon.stats)
+                    if raw is not None:
+                        mon.feed_otlp(raw, source=source)
+                    continue
+                # decode only the attributes the spec reads (DESIGN.md: touch only that)
                 data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
                                  wanted_metrics=wanted_metrics, stats=mon.stats)
             except InputError as e:
@@ -278,6 +286,36 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         for e in report.input_errors:
             err.write(f"error: {e}\n")
     return report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
+
+
+def _core_inputs(mon, traces: list[str]) -> bytes | None:
+    """When the native core runs some property, check that every trace input is OTLP
+    protobuf, which it reads; otherwise let the Python engine run everything. Returns
+    stdin's bytes when it was read for the check ("-" among the inputs)."""
+    from tracelogic.errors import InputError
+    from tracelogic.runtime_monitor.otlp import DecodeStats, path_format, read_raw, unpack
+
+    stdin = None
+    if not mon.runs_on_core:
+        return stdin
+    for path in traces:
+        fmt = path_format(path)
+        source = "<stdin>" if path == "-" else path
+        if fmt == "auto" or path == "-":  # the name does not say: sniff the content
+            try:
+                source, raw = read_raw(path)
+            except InputError:
+                continue  # reported when the input is read
+            if path == "-":
+                stdin = raw
+            data, fmt = unpack(raw, source, fmt, DecodeStats())
+            if data is None:
+                continue  # corrupt gzip: reported when the input is read
+        if fmt != "protobuf":
+            mon.without_core(f"{source} is OTLP/JSON; the core reads OTLP protobuf until "
+                             "issue 17 step 4")
+            break
+    return stdin
 
 
 def _is_tty(stream: TextIO) -> bool:

@@ -23,9 +23,12 @@ from tracelogic.errors import InputError
 from tracelogic.runtime_monitor.assembly import Assembler
 from tracelogic.runtime_monitor.engine import (CompiledProperty, CompiledSpec, EvalError,
                                                aggregate_value)
-from tracelogic.runtime_monitor.engines import assign
+from tracelogic.runtime_monitor.engines import Assignment, assign
 from tracelogic.runtime_monitor.events import Event, Trace
-from tracelogic.runtime_monitor.otlp import DecodeStats, decode_traces_pb
+from tracelogic.runtime_monitor.native_otlp import spans_from_columns
+from tracelogic.runtime_monitor.native_run import NativeRun, final_verdict
+from tracelogic.runtime_monitor.otlp import DecodeStats, _is_metrics_request, decode_traces_pb
+from tracelogic.runtime_monitor.plan import build_plan
 from tracelogic.runtime_monitor.report import (MonitorReport, PropertyResult, Violation,
                                                scope_text)
 from tracelogic.runtime_monitor.spans import MISSING, InvalidValue, Span, from_sdk
@@ -95,12 +98,15 @@ class Monitor:
     def __init__(self, spec: Spec, *, properties: list[str] | None = None,
                  lateness_ns: int = 30 * 10**9, max_open_traces: int = 100_000,
                  idle_ns: int = 5 * 10**9, compiled: CompiledSpec | None = None,
-                 record_events: bool = False, engine: str | None = None):
+                 record_events: bool = False, engine: str | None = None,
+                 streaming: bool = False):
         """``compiled`` reuses a :class:`CompiledSpec` of ``spec`` (e.g. ``other.compiled``)
         instead of compiling again; its per-run state is reset. ``record_events`` keeps
         every trace's events and letters, for :meth:`valuations`. ``engine`` is
         ``"python"`` or ``"native"`` (default: ``$TRACELOGIC_ENGINE``, else native where
-        the core covers a property); :attr:`engines` says which one runs each property."""
+        the core covers a property); :attr:`engines` says which one runs each property.
+        ``streaming`` is set by :class:`~.stream.StreamingMonitor`, which steps the
+        Python engine itself."""
         self.spec = spec
         self._recorded: list | None = [] if record_events else None
         if compiled is None:
@@ -111,10 +117,19 @@ class Monitor:
         self.compiled = compiled
         self.requested_engine = engine
         self.engine_plan = assign(compiled.properties, engine)
-        native = sorted(a.property for a in self.engine_plan.values() if a.engine != "python")
-        if native:  # the core declared a capability this Monitor cannot hand it yet: a bug
-            raise RuntimeError(f"tracelogic._native claims properties {native}, but the "
-                               "Monitor has no native path for them yet (docs/native.md)")
+        self._native: NativeRun | None = None
+        native = [cp for cp in compiled.properties
+                  if self.engine_plan[cp.name].engine == "native"]
+        if native and streaming:
+            self._demote(native, "serve steps every property in the Python engine until "
+                                 "issue 17 step 5")
+        elif native and record_events:
+            self._demote(native, "record_events keeps the events as Python objects")
+        elif native:
+            plan = build_plan(compiled, native)
+            self._demote([cp for cp in native if cp.name in plan.fallbacks], plan.fallbacks)
+            if plan.properties:
+                self._native = NativeRun(plan, compiled.wanted_attrs, max_open_traces)
         self.stats = _Stats()
         self.lateness_ns = lateness_ns
         self.assembler = Assembler(idle_ns=idle_ns, max_open_traces=max_open_traces,
@@ -129,8 +144,9 @@ class Monitor:
         # (time, trace_id, index in its trace, event, global letter, trace)
         self._cross_cps = [cp for cp in self.compiled.properties
                            if cp.prop.scope != "trace" and cp.prop.kind != "metric"]
-        self._trace_cps = [cp for cp in self.compiled.properties
-                           if cp.prop.scope == "trace" and cp.prop.kind != "metric"]
+        self._trace_cps: list[CompiledProperty] = []
+        self._python_spans = True  # whether the Python engine needs the spans as objects
+        self._route()
         self._buckets: list[dict[str, list]] = [{} for _ in self.compiled.properties]
         self._points: list = []        # metric data points
         self._traces = 0
@@ -145,6 +161,44 @@ class Monitor:
         # per property: trace ids / scope keys that lost events to an eviction
         self._evicted_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
         self.input_errors: list[InputError] = []
+
+    def _demote(self, cps: list[CompiledProperty], why: str | dict[str, str]) -> None:
+        """Run ``cps`` in the Python engine after all, saying why in :attr:`engine_plan`."""
+        for cp in cps:
+            a = self.engine_plan[cp.name]
+            reason = why if isinstance(why, str) else why[cp.name]
+            self.engine_plan[cp.name] = Assignment(a.property, "python", a.needs, reason)
+
+    def _route(self) -> None:
+        """Which per-trace properties the Python engine steps, and whether it needs spans."""
+        native = set() if self._native is None else {cp.name for cp in
+                                                     self._native.plan.properties}
+        self._trace_cps = [cp for cp in self.compiled.properties
+                           if cp.prop.scope == "trace" and cp.prop.kind != "metric"
+                           and cp.name not in native]
+        self._python_spans = (self._recorded is not None or self._native is None
+                              or any(cp.name not in native and cp.prop.kind != "metric"
+                                     for cp in self.compiled.properties))
+
+    @property
+    def runs_on_core(self) -> bool:
+        """Whether the native core runs some property: then feed OTLP protobuf bytes
+        (:meth:`feed_otlp`), which the core reads without Python objects per span."""
+        return self._native is not None
+
+    def without_core(self, why: str) -> None:
+        """Run every property in the Python engine, with ``why`` as the reason (e.g. the
+        input is not OTLP protobuf). Only before anything was fed to the core."""
+        if self._native is not None and self._native.fed:
+            raise RuntimeError("spans were already fed to the native core")
+        self._without_core(why)
+
+    def _without_core(self, why: str) -> None:
+        """Nothing was fed to the core yet: let the Python engine run everything."""
+        if self._native is not None:
+            self._demote(list(self._native.plan.properties), why)
+            self._native = None
+            self._route()
 
     @property
     def engines(self) -> dict[str, str]:
@@ -165,6 +219,15 @@ class Monitor:
             sdk = [s for s in items if not isinstance(s, Span)]
             if sdk:
                 ours += from_sdk(sdk, stats=self.stats)
+            if self._native is not None and not self._native.fed:
+                self._without_core("spans were given as objects (Monitor.feed); the core "
+                                   "reads OTLP protobuf (feed_otlp)")
+            if self._native is not None and ours:
+                # the core already holds spans from bytes: give it these as bytes too
+                from tracelogic.runtime_monitor.otlp import spans_to_request
+
+                self._native.feed_pb(spans_to_request(ours).SerializeToString(), _Stats(),
+                                     "<spans>", columns=False, is_metrics=_not_metrics)
             self._add(ours)
 
     def feed_otlp(self, data: bytes, *, source: str = "<otlp>") -> None:
@@ -176,15 +239,32 @@ class Monitor:
         """
         with gc_paused():
             try:
-                spans = decode_traces_pb(data, wanted_attrs=self.compiled.wanted_attrs,
-                                         stats=self.stats, source=source)
+                if self._native is None:
+                    spans = decode_traces_pb(data, wanted_attrs=self.compiled.wanted_attrs,
+                                             stats=self.stats, source=source)
+                else:
+                    spans = self._feed_core(bytes(data), source)
             except InputError as e:
-                self.input_errors.append(e)
+                self.stats.error(e)  # a content problem, as read_path records it
                 return
             if self._key_sample_bytes < _KEY_SAMPLE_BYTES:
                 self._key_samples.append(bytes(data))
                 self._key_sample_bytes += len(data)
             self._add(spans)
+
+    def _feed_core(self, data: bytes, source: str) -> list[Span]:
+        """Give the request to the core; the spans the Python engine needs, as objects."""
+        def is_metrics(raw: bytes) -> None:
+            if _is_metrics_request(raw):  # refused whole, in the Python decoder's words
+                decode_traces_pb(raw, wanted_attrs=self.compiled.wanted_attrs,
+                                 stats=self.stats, source=source)
+
+        c = self._native.feed_pb(data, self.stats, source, columns=self._python_spans,
+                                 is_metrics=is_metrics)
+        if self._python_spans:
+            return spans_from_columns(c)
+        self._spans += c["decoded"]
+        return []
 
     def feed_points(self, points: Iterable[Any]) -> None:
         """OTLP metric data points, for `metric invariant` properties."""
@@ -496,19 +576,22 @@ class Monitor:
             for result in results:
                 self._assembled(result)
             self._run_cross()
+            if self._native is not None:
+                self._close_core()
         report = MonitorReport(spans=self._spans)
         for cp in self.compiled.properties:
             report.properties.append(self._result(cp, report))
         report.incomplete = len(self._incomplete)
         report.dropped = getattr(self.stats, "rejected", 0)
-        report.duplicates = self.assembler.duplicates
+        duplicates, evicted = self._assembly_counts()
+        report.duplicates = duplicates
         if not self._spans and not self._points and self.compiled.properties:
             report.warnings.append("the input held no spans and no metric points: nothing "
                                    "was monitored")
         report.warnings.extend(self._attribute_warnings())
-        if self.assembler.evicted:
+        if evicted:
             report.warnings.append(
-                f"{self.assembler.evicted} trace(s) were evicted before they were complete, "
+                f"{evicted} trace(s) were evicted before they were complete, "
                 f"with more than {self.assembler.max_open_traces} open at once; their "
                 "verdicts are incomplete (raise max_open_traces, `--max-open-traces`)")
         if self._unresolved_links:
@@ -526,6 +609,59 @@ class Monitor:
                                        "spans or data points")
         self._closed = report
         return report
+
+    def _assembly_counts(self) -> tuple[int, int]:
+        """(duplicate spans, evicted traces): the Python assembler's, unless only the core
+        saw the spans."""
+        if self._python_spans or self._native is None or self._native.closed is None:
+            return self.assembler.duplicates, self.assembler.evicted
+        counters = self._native.closed.counters
+        return counters["duplicates"], counters["evicted"]
+
+    def _close_core(self) -> None:
+        """The core's per-trace results, recorded as the Python engine records its own."""
+        core = self._native
+        closed = core.close()
+        cps = core.plan.properties
+        alone = not self._python_spans  # the core alone saw the spans: its counts are the run's
+        for tr in closed.traces:
+            if tr.index < 0:
+                if alone:
+                    self._incomplete.append((tr.trace_id, tr.reason))
+                for cp in cps:
+                    self._evicted_keys[cp.index][tr.trace_id] = None
+                continue
+            self._traces += alone
+            n = closed.n_events[tr.index]
+            for j, cp in enumerate(cps):
+                state, decided, raised, trigger = closed.results[j][tr.index]
+                verdict = final_verdict(cp, state, tr.partial)
+                violations = []
+                if verdict is Verdict.VIOLATED:
+                    inst = Instance(tr.trace_id, cp)
+                    inst.state = state
+                    if decided >= 0:
+                        inst.decided_at = core.event(tr.index, decided)
+                    if raised >= 0:
+                        inst.raised_at = core.event(tr.index, raised)
+                    inst.last = inst.decided_at or core.event(tr.index, n - 1)
+                    inst.trace_ids[tr.trace_id] = None
+                    violations.append(self.violation(cp, inst))
+                self._decided[cp.index].append((
+                    tr.trace_id, verdict,
+                    verdict is Verdict.SATISFIED and bool(cp.triggers) and not trigger,
+                    violations))
+        if alone:
+            self._seen_keys.update(core.seen_keys())
+            mismatches = self.compiled.gen.mismatches
+            for label, seen in zip(core.plan.document["program"]["sites"], closed.mismatches):
+                if seen is None:
+                    continue
+                mine = mismatches.get(label)
+                if mine is None:
+                    mismatches[label] = list(seen)
+                else:
+                    mine[0] += seen[0]
 
     def _index_links(self, results) -> None:
         """`linked(P)` sees every span of the input: index them before any trace is decided."""
@@ -846,6 +982,10 @@ class Monitor:
                        for k, i in self._instances[cp.index].items())
             out[cp.name] = got
         return out
+
+
+def _not_metrics(data: bytes) -> None:
+    """Spans the Monitor encoded itself are a traces request."""
 
 
 _MEMO_MAX = 4096  # remembered trace shapes per property (forgotten all at once when full)

@@ -12,7 +12,9 @@ One step stays in Python, on the error path only: a request upb refuses is first
 whether it is a *metrics* request (the Python decoder then refuses it whole, saying so);
 that needs the metrics schema, which the core does not carry.
 
-Not wired into the Monitor yet: the monitor still decodes in Python.
+The Monitor uses :func:`record_problems` and :func:`spans_from_columns` when the core runs
+some of its properties (step 3): the core keeps its own copy of the spans, and the Python
+engine gets :class:`Span` objects only when it runs a property too.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from ._otlp_common import MAX_DEPTH, DecodeStats
 from .otlp import _is_metrics_request, decode_traces_pb
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, InvalidValue, Span, _make
 
-__all__ = ["decode_traces_pb_columns", "decode_traces_pb_native"]
+__all__ = ["decode_traces_pb_columns", "decode_traces_pb_native", "record_problems",
+           "spans_from_columns"]
 
 _HINT = ("if this file is OTLP/JSON, name it *.json; protobuf metrics must be read as "
          "metrics (monitor --metrics)")
@@ -72,6 +75,13 @@ def decode_traces_pb_native(data: bytes, *, wanted_attrs: frozenset[str] | None 
     if c["upb_refused"] and _is_metrics_request(data):
         # the Python decoder refuses a whole input of the wrong signal, with upb's words
         return decode_traces_pb(data, wanted_attrs=wanted_attrs, stats=stats, source=source)
+    record_problems(c, data, stats, source)
+    return spans_from_columns(c)
+
+
+def record_problems(c: dict[str, Any], data: bytes, stats: DecodeStats, source: str) -> None:
+    """Count the decoded request in ``stats`` with the Python decoder's messages, and raise
+    its :class:`InputError` when the framing refuses the whole request."""
     for (level, ri, si, k, link), name, text, warning, rejected, received in c["problems"]:
         where = f"{source}: resourceSpans[{ri}]"
         if level >= 1:
@@ -91,6 +101,12 @@ def decode_traces_pb_native(data: bytes, *, wanted_attrs: frozenset[str] | None 
         raise InputError(
             f"{source}: not a valid protobuf ExportTraceServiceRequest: {reason} at byte "
             f"offset {offset} (of {len(data)} bytes)", value=offset, hint=_HINT)
+    stats.received += c["received"]
+    stats.decoded += c["decoded"]
+
+
+def spans_from_columns(c: dict[str, Any]) -> list[Span]:
+    """The columns' spans as :class:`Span` objects (what the Python engine steps on)."""
     n = len(c["name"])
     attrs: list[list] = [[] for _ in range(n)]
     for i, key, value in zip(c["attr_span"], c["attr_key"], c["attr_value"]):
@@ -103,19 +119,19 @@ def decode_traces_pb_native(data: bytes, *, wanted_attrs: frozenset[str] | None 
     for j, i in enumerate(c["link_span"]):
         links[i].append((lt[16 * j:16 * j + 16].hex(), ls[8 * j:8 * j + 8].hex()))
     resources = [(service, _mapping(pairs)) for service, pairs in c["resources"]]
-    kinds = dict(enumerate(KIND_NAMES))
-    statuses = dict(enumerate(STATUS_NAMES))
     tids, sids, pids = c["trace_id"], c["span_id"], c["parent_id"]
     out = []
     for i in range(n):
         service, resource = resources[c["resource"][i]]
         pid = pids[8 * i:8 * i + 8]
         out.append(_make(
-            c["name"][i], kinds.get(c["kind"][i], "unspecified"),
-            statuses.get(c["status_code"][i], "unset"), c["status_message"][i],
+            c["name"][i], _KINDS.get(c["kind"][i], "unspecified"),
+            _STATUSES.get(c["status_code"][i], "unset"), c["status_message"][i],
             c["start_ns"][i], c["end_ns"][i], service, tids[16 * i:16 * i + 16].hex(),
             sids[8 * i:8 * i + 8].hex(), pid.hex() if any(pid) else "", _mapping(attrs[i]),
             resource, c["scopes"][c["scope"][i]], tuple(events[i]), tuple(links[i])))
-    stats.received += c["received"]
-    stats.decoded += n
     return out
+
+
+_KINDS = dict(enumerate(KIND_NAMES))
+_STATUSES = dict(enumerate(STATUS_NAMES))

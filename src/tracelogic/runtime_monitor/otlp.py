@@ -52,7 +52,8 @@ from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, Span, _make, _SpanSlots
 
 __all__ = [
     "DecodeStats", "OtlpInput", "decode_traces_pb", "decode_traces_request",
-    "decode_traces_json", "read_bytes", "read_path", "sniff", "request_to_json",
+    "decode_traces_json", "read_bytes", "read_path", "read_raw", "path_format", "unpack",
+    "sniff", "request_to_json",
     "spans_to_request",
 ]
 
@@ -556,26 +557,48 @@ def read_path(path: str | os.PathLike[str], *, fmt: Format = "auto",
     key; protobuf is read as traces unless ``signal="metrics"``. Content problems
     are recorded in ``stats.errors``; only an unreadable file raises :class:`InputError`.
     """
+    source, data = read_raw(path)
+    return read_bytes(data, source=source, fmt=path_format(path) if fmt == "auto" else fmt,
+                      signal=signal, wanted_attrs=wanted_attrs,
+                      wanted_metrics=wanted_metrics, stats=stats)
+
+
+def read_raw(path: str | os.PathLike[str]) -> tuple[str, bytes]:
+    """``(source, bytes)`` of one input as stored (``"-"``: stdin, named ``<stdin>``);
+    raises :class:`InputError` when it cannot be read."""
     p = os.fspath(path)
     if p == "-":
-        data = sys.stdin.buffer.read()
-        source = "<stdin>"
-    else:
-        source = p
+        return "<stdin>", sys.stdin.buffer.read()
+    try:
+        with open(p, "rb") as f:
+            return p, f.read()
+    except OSError as e:
+        raise InputError(f"cannot read {p}: {e.strerror or e}", value=p,
+                         hint="check the path; use - to read standard input") from e
+
+
+def path_format(path: str | os.PathLike[str]) -> Format:
+    """The format an input's name gives (``.json``, ``.pb``, either with ``.gz``), else
+    ``"auto"``: sniffed from the content."""
+    low = os.fspath(path).lower().removesuffix(".gz")
+    if low.endswith(_JSON_EXT):
+        return "json"
+    if low.endswith(_PB_EXT):
+        return "protobuf"
+    return "auto"
+
+
+def unpack(data: bytes, source: str, fmt: Format, stats: DecodeStats) -> tuple[bytes | None, Format]:
+    """An input's bytes decompressed (gzip) and its format resolved (``"auto"`` is
+    sniffed); ``(None, fmt)`` when the gzip data is corrupt, recorded in ``stats``."""
+    if data[:2] == b"\x1f\x8b":
         try:
-            with open(p, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise InputError(f"cannot read {p}: {e.strerror or e}", value=p,
-                             hint="check the path; use - to read standard input") from e
-    if fmt == "auto":
-        low = p.lower().removesuffix(".gz")
-        if low.endswith(_JSON_EXT):
-            fmt = "json"
-        elif low.endswith(_PB_EXT):
-            fmt = "protobuf"
-    return read_bytes(data, source=source, fmt=fmt, signal=signal,
-                      wanted_attrs=wanted_attrs, wanted_metrics=wanted_metrics, stats=stats)
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            stats.error(InputError(f"{source}: corrupt gzip data: {e}",
+                                   hint="re-compress the file"))
+            return None, fmt
+    return data, _sniff_format(data) if fmt == "auto" else fmt
 
 
 def read_bytes(data: bytes, *, source: str = "<bytes>", fmt: Format = "auto",
@@ -587,14 +610,10 @@ def read_bytes(data: bytes, *, source: str = "<bytes>", fmt: Format = "auto",
 
     result = OtlpInput(source=source, stats=stats if stats is not None else DecodeStats())
     st = result.stats
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
-            st.error(InputError(f"{source}: corrupt gzip data: {e}", hint="re-compress the file"))
-            return result
-    if fmt == "auto":
-        fmt = _sniff_format(data)
+    unpacked, fmt = unpack(data, source, fmt, st)
+    if unpacked is None:
+        return result
+    data = unpacked
     if fmt == "protobuf":
         try:
             if signal == "metrics":

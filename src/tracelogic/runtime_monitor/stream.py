@@ -153,7 +153,8 @@ class StreamingMonitor:
         self.properties_filter = properties
         self.engine = engine  # see Monitor: which engine runs each property
         self.monitor = Monitor(spec, properties=properties, lateness_ns=lateness_ns,
-                               max_open_traces=max_open_traces, idle_ns=idle_ns, engine=engine)
+                               max_open_traces=max_open_traces, idle_ns=idle_ns, engine=engine,
+                               streaming=True)
         self.stats = self.monitor.stats
         self.assembler = Assembler(idle_ns=idle_ns, rootless_idle_ns=self.rootless_idle_ns,
                                    max_open_traces=max_open_traces,
@@ -354,7 +355,7 @@ class StreamingMonitor:
         new = Monitor(spec, properties=None if self.properties_filter is None else [
             p for p in self.properties_filter if any(q.name == p for q in spec.properties)],
             lateness_ns=self.lateness_ns, max_open_traces=self.max_open_traces,
-            idle_ns=self.idle_ns, engine=self.engine)
+            idle_ns=self.idle_ns, engine=self.engine, streaming=True)
         old_by_name = {cp.name: cp for cp in self._cps}
         new_cps = new.compiled.properties
         summary: dict[str, list[str]] = {"kept": [], "restarted": [], "added": [],

@@ -1,0 +1,192 @@
+//! Stepping one per-trace property over one trace's letters: the Python engine's
+//! `Monitor._run` for an untimed, register-free property, on a fresh instance.
+//!
+//! The result is what the Python side needs to report exactly as its own engine does: the
+//! final state, the index of the event that decided the verdict (stepping stops there), the
+//! index of the event that opened the obligation still open (the witness of a violation
+//! found at the end), and whether a trigger atom ever held (vacuity).
+
+use serde::Deserialize;
+
+use crate::automaton::{Automaton, Cached};
+
+/// One property of the plan.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PropPlan {
+    pub name: String,
+    /// bit `i` of the property's letter is plan atom `atoms[i]`
+    pub atoms: Vec<u32>,
+    /// plan atoms whose absence on every event makes a success vacuous
+    pub trigger: Vec<u32>,
+    #[serde(flatten)]
+    pub automaton: Automaton,
+}
+
+/// What stepping one trace gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub state: u32,
+    pub decided: Option<u32>,
+    pub raised: Option<u32>,
+    pub trigger: bool,
+}
+
+#[inline]
+fn bit(letters: &[u64], words: usize, event: usize, atom: u32) -> u64 {
+    (letters[event * words + (atom / 64) as usize] >> (atom % 64)) & 1
+}
+
+/// The property's own letter at `event`: its atoms' bits gathered from the plan letter.
+#[inline]
+pub fn local_letter(p: &PropPlan, letters: &[u64], words: usize, event: usize) -> u64 {
+    let mut m = 0u64;
+    for (i, &a) in p.atoms.iter().enumerate() {
+        m |= bit(letters, words, event, a) << i;
+    }
+    m
+}
+
+/// Step a fresh instance of `p` over a trace whose plan letters are `letters`
+/// (`n_events * words` words, event-major).
+pub fn step_trace(p: &PropPlan, aut: &mut Cached, letters: &[u64], words: usize) -> Outcome {
+    let n = letters.len().checked_div(words).unwrap_or(0);
+    let trigger = (0..n).any(|e| p.trigger.iter().any(|&a| bit(letters, words, e, a) == 1));
+    let mut s = aut.automaton.initial;
+    let mut raised = None;
+    let mut decided = None;
+    let mut first = true;
+    for e in 0..n {
+        let ns = aut.step(s, local_letter(p, letters, words, e));
+        if ns == s && !first {
+            continue;
+        }
+        let next = aut.state(ns);
+        if next.decided {
+            s = ns;
+            decided = Some(e as u32);
+            break;
+        }
+        if next.pv {
+            // for `F a` the obligation is there from the instance's first event
+            if first || !aut.state(s).pv {
+                raised = Some(e as u32);
+            }
+        } else {
+            raised = None;
+        }
+        s = ns;
+        first = false;
+    }
+    Outcome {
+        state: s,
+        decided,
+        raised,
+        trigger,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automaton::State;
+
+    fn st(cubes: Vec<(u64, u64, u32)>, default: u32, decided: bool, pv: bool) -> State {
+        State {
+            cubes,
+            default,
+            decided,
+            pv,
+        }
+    }
+
+    /// `G (a -> F b)` over (a = bit 0, b = bit 1): 0 satisfied-so-far, 1 waiting for b.
+    fn response() -> PropPlan {
+        PropPlan {
+            name: "r".into(),
+            atoms: vec![3, 5], // plan atoms 3 and 5
+            trigger: vec![3],
+            automaton: Automaton {
+                initial: 0,
+                states: vec![
+                    st(vec![(3, 1, 1)], 0, false, false),
+                    st(vec![(2, 2, 0)], 1, false, true),
+                ],
+            },
+        }
+    }
+
+    fn letters(events: &[(bool, bool)]) -> Vec<u64> {
+        events
+            .iter()
+            .map(|&(a, b)| ((a as u64) << 3) | ((b as u64) << 5))
+            .collect()
+    }
+
+    #[test]
+    fn an_open_obligation_names_the_event_that_raised_it() {
+        let p = response();
+        let mut c = Cached::new(p.automaton.clone());
+        let l = letters(&[(false, false), (true, false), (false, false)]);
+        let out = step_trace(&p, &mut c, &l, 1);
+        assert_eq!(
+            out,
+            Outcome {
+                state: 1,
+                decided: None,
+                raised: Some(1),
+                trigger: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_discharged_obligation_is_forgotten() {
+        let p = response();
+        let mut c = Cached::new(p.automaton.clone());
+        let l = letters(&[(true, false), (false, true), (false, false)]);
+        let out = step_trace(&p, &mut c, &l, 1);
+        assert_eq!((out.state, out.raised, out.trigger), (0, None, true));
+        let quiet = letters(&[(false, false), (false, true)]);
+        assert!(!step_trace(&p, &mut c, &quiet, 1).trigger);
+    }
+
+    #[test]
+    fn stepping_stops_at_the_deciding_event() {
+        // `G !a` (a = plan atom 0): violated for good at the first a
+        let p = PropPlan {
+            name: "g".into(),
+            atoms: vec![0],
+            trigger: vec![],
+            automaton: Automaton {
+                initial: 0,
+                states: vec![
+                    st(vec![(1, 1, 1)], 0, false, false),
+                    st(vec![], 1, true, false),
+                ],
+            },
+        };
+        let mut c = Cached::new(p.automaton.clone());
+        let out = step_trace(&p, &mut c, &[0, 1, 0, 1], 1);
+        assert_eq!((out.state, out.decided), (1, Some(1)));
+    }
+
+    #[test]
+    fn atoms_past_the_first_word_are_read_from_their_word() {
+        let p = PropPlan {
+            name: "w".into(),
+            atoms: vec![70],
+            trigger: vec![70],
+            automaton: Automaton {
+                initial: 0,
+                states: vec![
+                    st(vec![(1, 1, 1)], 0, false, false),
+                    st(vec![], 1, true, false),
+                ],
+            },
+        };
+        let mut c = Cached::new(p.automaton.clone());
+        let l = [0u64, 0, 0, 1 << 6]; // two events of two words; atom 70 at event 1
+        let out = step_trace(&p, &mut c, &l, 2);
+        assert_eq!((out.decided, out.trigger), (Some(1), true));
+    }
+}
