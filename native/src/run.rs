@@ -46,10 +46,16 @@ pub fn local_letter(p: &PropPlan, letters: &[u64], words: usize, event: usize) -
     m
 }
 
-/// Step a fresh instance of `p` over a trace whose plan letters are `letters`
-/// (`n_events * words` words, event-major).
-pub fn step_trace(p: &PropPlan, aut: &mut Cached, letters: &[u64], words: usize) -> Outcome {
-    let n = letters.len().checked_div(words).unwrap_or(0);
+/// Step a fresh instance of `p` over a trace of `n` events whose plan letters are
+/// `letters` (`n * words` words, event-major; `words` may be 0 when the plan has no atoms).
+pub fn step_trace(
+    p: &PropPlan,
+    aut: &mut Cached,
+    letters: &[u64],
+    words: usize,
+    n: usize,
+) -> Outcome {
+    debug_assert_eq!(letters.len(), n * words);
     let trigger = (0..n).any(|e| p.trigger.iter().any(|&a| bit(letters, words, e, a) == 1));
     let mut s = aut.automaton.initial;
     let mut raised = None;
@@ -127,7 +133,7 @@ mod tests {
         let p = response();
         let mut c = Cached::new(p.automaton.clone());
         let l = letters(&[(false, false), (true, false), (false, false)]);
-        let out = step_trace(&p, &mut c, &l, 1);
+        let out = step_trace(&p, &mut c, &l, 1, l.len());
         assert_eq!(
             out,
             Outcome {
@@ -144,10 +150,10 @@ mod tests {
         let p = response();
         let mut c = Cached::new(p.automaton.clone());
         let l = letters(&[(true, false), (false, true), (false, false)]);
-        let out = step_trace(&p, &mut c, &l, 1);
+        let out = step_trace(&p, &mut c, &l, 1, l.len());
         assert_eq!((out.state, out.raised, out.trigger), (0, None, true));
         let quiet = letters(&[(false, false), (false, true)]);
-        assert!(!step_trace(&p, &mut c, &quiet, 1).trigger);
+        assert!(!step_trace(&p, &mut c, &quiet, 1, 2).trigger);
     }
 
     #[test]
@@ -166,8 +172,31 @@ mod tests {
             },
         };
         let mut c = Cached::new(p.automaton.clone());
-        let out = step_trace(&p, &mut c, &[0, 1, 0, 1], 1);
+        let out = step_trace(&p, &mut c, &[0, 1, 0, 1], 1, 4);
         assert_eq!((out.state, out.decided), (1, Some(1)));
+    }
+
+    #[test]
+    fn a_plan_without_atoms_still_steps_every_event() {
+        // `X false`-like: state 0 -> 1 (pv) on any letter, then 1 -> 2 (violated)
+        let p = PropPlan {
+            name: "x".into(),
+            atoms: vec![],
+            trigger: vec![],
+            automaton: Automaton {
+                initial: 0,
+                states: vec![
+                    st(vec![], 1, false, true),
+                    st(vec![], 2, false, true),
+                    st(vec![], 2, true, false),
+                ],
+            },
+        };
+        let mut c = Cached::new(p.automaton.clone());
+        let out = step_trace(&p, &mut c, &[], 0, 3);
+        assert_eq!((out.state, out.decided, out.raised), (2, Some(1), Some(0)));
+        let out = step_trace(&p, &mut c, &[], 0, 1);
+        assert_eq!((out.state, out.decided, out.raised), (1, None, Some(0)));
     }
 
     #[test]
@@ -186,7 +215,7 @@ mod tests {
         };
         let mut c = Cached::new(p.automaton.clone());
         let l = [0u64, 0, 0, 1 << 6]; // two events of two words; atom 70 at event 1
-        let out = step_trace(&p, &mut c, &l, 2);
+        let out = step_trace(&p, &mut c, &l, 2, 2);
         assert_eq!((out.decided, out.trigger), (Some(1), true));
     }
 }

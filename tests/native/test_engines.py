@@ -20,6 +20,7 @@ from tracelogic.runtime_monitor import engines
 from tracelogic.runtime_monitor.engines import (CAPABILITIES, ENV_VAR, assign, get_engine,
                                                 required_capabilities)
 from tracelogic.runtime_monitor.monitor import Monitor
+from tracelogic.runtime_monitor.plan import property_reason
 from tracelogic.runtime_monitor.stream import StreamingMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,9 +116,13 @@ def test_each_property_runs_where_the_core_covers_it(no_env, spec):
     for cp in mon.compiled.properties:
         a = mon.engine_plan[cp.name]
         missing = required_capabilities(cp) - caps
-        assert mon.engines[cp.name] == ("python" if missing else "native"), a
         if missing:
+            assert mon.engines[cp.name] == "python", a
             assert a.fallback and all(m in a.fallback for m in missing), a
+        elif a.engine == "python":  # covered by capability, but an atom is not in the core
+            assert a.fallback.startswith("an atom the core cannot run yet: "), a
+        else:
+            assert a.fallback is None
 
 
 def test_forcing_python_never_falls_back(no_env):
@@ -126,13 +131,25 @@ def test_forcing_python_never_falls_back(no_env):
     assert all(a.fallback is None for a in mon.engine_plan.values())
 
 
-def test_a_core_claiming_what_the_monitor_cannot_hand_it_is_a_bug_not_a_silent_python_run(
+def test_a_core_claiming_every_capability_still_runs_only_what_its_plan_can(
         no_env, monkeypatch):
+    """The registry routes by capability; the plan then keeps only the properties whose
+    kind and atoms the core runs, and every other one falls back with the plan's reason."""
     monkeypatch.setattr(engines.NativeEngine, "capabilities", CAPABILITIES)
-    with pytest.raises(RuntimeError, match="no native path"):
-        Monitor(tracelogic.load(str(SHOP)))
-    props = Monitor(tracelogic.load(str(SHOP)), engine="python").compiled.properties
+    mon = Monitor(tracelogic.load(str(SHOP)))
+    props = mon.compiled.properties
     assert {a.engine for a in assign(props, "native").values()} == {"native"}
+    for cp in props:
+        why = property_reason(cp)
+        a = mon.engine_plan[cp.name]
+        if why is not None:
+            assert (a.engine, a.fallback) == ("python", why)
+        elif cp.name == "consumer_linked":  # linked(...) is not in the atom program yet
+            assert a.engine == "python" and "linked" in a.fallback, a
+        else:
+            assert (a.engine, a.fallback) == ("native", None), a
+    assert mon.engines["auth_before_charge"] == "native"
+    assert mon.engines["errors_are_leaves"] == "native"
 
 
 # ------------------------------------------------------------------ the command line
@@ -143,8 +160,24 @@ def cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_monitor_verbose_names_the_engine_of_every_property(no_env):
-    code, _, err = cli("monitor", str(SHOP), str(DATA / "in_order.json"), "--verbose")
+@pytest.fixture
+def in_order_pb(tmp_path) -> str:
+    """in_order.json as an OTLP protobuf file: the input the core reads."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest)
+
+    from runtime_monitor.otlp_testdata import hex_ids_to_b64
+
+    import json
+    doc = hex_ids_to_b64(json.loads((DATA / "in_order.json").read_text()))
+    path = tmp_path / "in_order.pb"
+    path.write_bytes(json_format.ParseDict(doc, ExportTraceServiceRequest()).SerializeToString())
+    return str(path)
+
+
+def test_monitor_verbose_names_the_engine_of_every_property(no_env, in_order_pb):
+    code, _, err = cli("monitor", str(SHOP), in_order_pb, "--verbose")
     assert code in (0, 1), err
     lines = [ln.removeprefix("tracelogic monitor: ") for ln in err.splitlines()
              if ln.startswith("tracelogic monitor: ")]
@@ -152,6 +185,15 @@ def test_monitor_verbose_names_the_engine_of_every_property(no_env):
     mon = Monitor(tracelogic.load(str(SHOP)))
     assert lines[1:] == [f"property {a.describe()}" for a in mon.engine_plan.values()]
     assert len(lines) == 1 + len(mon.compiled.properties)
+
+
+def test_json_input_runs_every_property_in_python_and_says_why(no_env):
+    code, _, err = cli("monitor", str(SHOP), str(DATA / "in_order.json"), "--verbose")
+    assert code in (0, 1), err
+    lines = [ln for ln in err.splitlines() if ln.startswith("tracelogic monitor: property")]
+    assert lines and all(": python" in ln for ln in lines)
+    assert any("in_order.json is OTLP/JSON; the core reads OTLP protobuf" in ln
+               for ln in lines)
 
 
 def test_monitor_is_quiet_about_engines_without_verbose(no_env):

@@ -17,7 +17,7 @@ from tracelogic.automata.monitor import Verdict
 from tracelogic.runtime_monitor.events import Event
 from tracelogic.runtime_monitor.native_otlp import _mapping, record_problems
 from tracelogic.runtime_monitor.plan import NativePlan
-from tracelogic.runtime_monitor.spans import KIND_NAMES, STATUS_NAMES, Span, _make
+from tracelogic.runtime_monitor.spans import Span, _make
 
 __all__ = ["NativeRun", "Closed", "TraceResult"]
 
@@ -107,10 +107,9 @@ class NativeRun:
 def _span(f: tuple) -> Span:
     (name, kind, status, message, start, end, service, trace_id, span_id, parent_id, attrs,
      resource, scope, events, links) = f
-    return _make(name, KIND_NAMES[kind] if 0 <= kind < len(KIND_NAMES) else "unspecified",
-                 STATUS_NAMES[status] if 0 <= status < len(STATUS_NAMES) else "unset",
-                 message, start, end, service, trace_id, span_id, parent_id, _mapping(attrs),
-                 _mapping(resource), scope, tuple(events), tuple(links))
+    return _make(name, kind, status, message, start, end, service, trace_id, span_id,
+                 parent_id, _mapping(attrs), _mapping(resource), scope, tuple(events),
+                 tuple(links))
 
 
 def final_verdict(cp: Any, state: int, partial: bool) -> Verdict:
