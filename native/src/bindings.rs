@@ -196,4 +196,79 @@ mod _native {
         )?;
         Ok(())
     }
+
+    /// One event: (span id hex, is_start, time_ns).
+    type EventTuple = (String, bool, u64);
+    /// One handed-out trace: (trace id hex, outcome, reason, is_partial, events).
+    type TraceTuple = (String, &'static str, String, bool, Vec<EventTuple>);
+
+    /// File-mode assembly of serialized `ExportTraceServiceRequest`s, one `add` per request
+    /// then `close` (Python's `Assembler` with a constant clock, then `Trace.events`), with
+    /// the GIL released: the evicted traces and then the closed ones, and the counters
+    /// {duplicates, evicted, late, completed}. For the differential test against Python.
+    /// A request whose framing is broken raises ValueError (Python's decoder refuses it).
+    #[pyfunction]
+    #[pyo3(signature = (requests, max_open_traces, wanted=None))]
+    fn assemble_pb(
+        py: Python<'_>,
+        requests: Vec<Bound<'_, PyBytes>>,
+        max_open_traces: usize,
+        wanted: Option<HashSet<String>>,
+    ) -> PyResult<(
+        Vec<TraceTuple>,
+        std::collections::HashMap<&'static str, u64>,
+    )> {
+        use crate::assembly::FileAssembler;
+        use crate::store::{hex, SpanStore};
+        if max_open_traces < 1 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "max_open_traces={max_open_traces} must be an int >= 1"
+            )));
+        }
+        let data: Vec<&[u8]> = requests.iter().map(|b| b.as_bytes()).collect();
+        let result = py.detach(|| {
+            let mut store = SpanStore::new();
+            let mut asm = FileAssembler::new(max_open_traces);
+            let mut out = vec![];
+            for (i, d) in data.iter().enumerate() {
+                let batch = match &wanted {
+                    None => decode_traces(d, None),
+                    Some(set) => decode_traces(d, Some(&|k: &str| set.contains(k))),
+                };
+                if let Some((offset, reason)) = &batch.error {
+                    return Err(format!("request {i}: {reason} at byte offset {offset}"));
+                }
+                let rows = store.add_batch(&batch);
+                out.extend(asm.add(&store, rows));
+            }
+            out.extend(asm.close(&store));
+            let traces = out
+                .into_iter()
+                .map(|a| {
+                    let events = a
+                        .trace
+                        .events
+                        .iter()
+                        .map(|e| (store.span_id_hex(e.row), e.is_start, e.time_ns))
+                        .collect();
+                    let partial = a.trace.is_partial();
+                    (
+                        hex(&a.trace.trace_id),
+                        a.outcome.name(),
+                        a.reason,
+                        partial,
+                        events,
+                    )
+                })
+                .collect::<Vec<TraceTuple>>();
+            let counters = std::collections::HashMap::from([
+                ("duplicates", asm.duplicates),
+                ("evicted", asm.evicted),
+                ("late", asm.late),
+                ("completed", asm.completed),
+            ]);
+            Ok((traces, counters))
+        });
+        result.map_err(pyo3::exceptions::PyValueError::new_err)
+    }
 }

@@ -15,10 +15,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod assembly;
 pub mod capabilities;
 pub mod check;
+pub mod order;
 pub mod otlp;
 pub mod schema;
+pub mod store;
 pub mod wire;
 
 #[cfg(feature = "python")]
