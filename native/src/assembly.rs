@@ -45,7 +45,9 @@ pub struct Assembled {
 #[derive(Debug)]
 struct Open {
     rows: Vec<u32>,
-    ids: Option<HashSet<[u8; 8]>>,
+    // boxed: a set is 48 bytes inline, and most traces never need one
+    #[allow(clippy::box_collection)]
+    ids: Option<Box<HashSet<[u8; 8]>>>,
     late: bool,
 }
 
@@ -64,7 +66,9 @@ impl Open {
         if let Some(set) = &mut self.ids {
             set.insert(*store.span_id(row));
         } else if self.rows.len() >= SET_FROM {
-            self.ids = Some(self.rows.iter().map(|&r| *store.span_id(r)).collect());
+            self.ids = Some(Box::new(
+                self.rows.iter().map(|&r| *store.span_id(r)).collect(),
+            ));
         }
     }
 }
@@ -179,12 +183,15 @@ impl FileAssembler {
     }
 
     /// `Assembler.add`: buffer `rows` of `store` (one request's spans, in input order);
-    /// returns the traces evicted to stay within `max_open_traces`.
+    /// returns the traces evicted to stay within `max_open_traces`. Duplicates are released
+    /// from the store at once; the rows of a returned trace are the caller's to release
+    /// once it is done with them.
     pub fn add(
         &mut self,
-        store: &SpanStore,
+        store: &mut SpanStore,
         rows: impl IntoIterator<Item = u32>,
     ) -> Vec<Assembled> {
+        let mut dropped = vec![];
         for r in rows {
             let tid = *store.trace_id(r);
             let sid = store.span_id(r);
@@ -194,6 +201,7 @@ impl FileAssembler {
                 if let Some(seen) = seen {
                     if seen.binary_search(sid).is_ok() {
                         self.duplicates += 1;
+                        dropped.push(r);
                         continue;
                     }
                     late = true;
@@ -213,6 +221,7 @@ impl FileAssembler {
             let done_dup = o.late && seen.is_some_and(|s| s.binary_search(sid).is_ok());
             if done_dup || o.contains(store, sid) {
                 self.duplicates += 1;
+                dropped.push(r);
                 continue;
             }
             o.push(store, r);
@@ -221,6 +230,7 @@ impl FileAssembler {
             }
             self.open_spans += 1;
         }
+        store.release(dropped);
         self.evict(store)
     }
 
@@ -311,18 +321,22 @@ mod tests {
         let mut store = SpanStore::new();
         let mut asm = FileAssembler::new(max);
         let mut out = vec![];
+        let mut hand_out = |store: &mut SpanStore, got: Vec<Assembled>| {
+            for a in got {
+                let sids = a.trace.rows.iter().map(|&r| store.span_id(r)[7]).collect();
+                store.release(a.trace.rows.iter().copied());
+                out.push((a.trace.trace_id[0], a.outcome, a.reason, sids));
+            }
+        };
         for req in requests {
             let rows = store.add_batch(&batch(req));
-            out.extend(asm.add(&store, rows));
+            let got = asm.add(&mut store, rows);
+            hand_out(&mut store, got);
         }
-        out.extend(asm.close(&store));
-        let out = out
-            .into_iter()
-            .map(|a| {
-                let sids = a.trace.rows.iter().map(|&r| store.span_id(r)[7]).collect();
-                (a.trace.trace_id[0], a.outcome, a.reason, sids)
-            })
-            .collect();
+        let got = asm.close(&store);
+        hand_out(&mut store, got);
+        // every row was handed out in a trace or dropped as a duplicate
+        assert_eq!(store.held(), 0);
         (out, asm)
     }
 

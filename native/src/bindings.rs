@@ -216,7 +216,9 @@ mod _native {
     /// File-mode assembly of serialized `ExportTraceServiceRequest`s, one `add` per request
     /// then `close` (Python's `Assembler` with a constant clock, then `Trace.events`), with
     /// the GIL released: the evicted traces and then the closed ones, and the counters
-    /// {duplicates, evicted, late, completed}. For the differential test against Python.
+    /// {duplicates, evicted, late, completed} and `held_rows` (rows the store still holds
+    /// at the end, each trace's rows released once converted: 0). For the differential
+    /// test against Python.
     /// A request whose framing is broken raises ValueError (Python's decoder refuses it).
     #[pyfunction]
     #[pyo3(signature = (requests, max_open_traces, wanted=None))]
@@ -237,10 +239,41 @@ mod _native {
             )));
         }
         let data: Vec<&[u8]> = requests.iter().map(|b| b.as_bytes()).collect();
+        // one handed-out trace as tuples; its rows are released right after, as a
+        // monitor would once it stepped the trace
+        fn convert(store: &SpanStore, a: crate::assembly::Assembled) -> TraceTuple {
+            let t = &a.trace;
+            let events = t
+                .events
+                .iter()
+                .map(|e| (store.span_id_hex(e.row), e.is_start, e.time_ns))
+                .collect();
+            let spans = t
+                .rows
+                .iter()
+                .map(|&r| {
+                    let children = t.children(r).iter();
+                    (
+                        store.span_id_hex(r),
+                        t.parent(r).map(|p| store.span_id_hex(p)),
+                        children.map(|&c| store.span_id_hex(c)).collect(),
+                    )
+                })
+                .collect();
+            let (tid, partial) = (hex(&t.trace_id), t.is_partial());
+            (tid, a.outcome.name(), a.reason, partial, events, spans)
+        }
         let result = py.detach(|| {
             let mut store = SpanStore::new();
             let mut asm = FileAssembler::new(max_open_traces);
-            let mut out = vec![];
+            let mut traces: Vec<TraceTuple> = vec![];
+            let mut hand_out = |store: &mut SpanStore, out: Vec<crate::assembly::Assembled>| {
+                for a in out {
+                    let rows = a.trace.rows.clone();
+                    traces.push(convert(store, a));
+                    store.release(rows);
+                }
+            };
             for (i, d) in data.iter().enumerate() {
                 let batch = match &wanted {
                     None => decode_traces(d, None),
@@ -250,41 +283,17 @@ mod _native {
                     return Err(format!("request {i}: {reason} at byte offset {offset}"));
                 }
                 let rows = store.add_batch(&batch);
-                out.extend(asm.add(&store, rows));
+                let out = asm.add(&mut store, rows);
+                hand_out(&mut store, out);
             }
-            out.extend(asm.close(&store));
-            let traces = out
-                .into_iter()
-                .map(|a| {
-                    let events = a
-                        .trace
-                        .events
-                        .iter()
-                        .map(|e| (store.span_id_hex(e.row), e.is_start, e.time_ns))
-                        .collect();
-                    let t = &a.trace;
-                    let spans = t
-                        .rows
-                        .iter()
-                        .map(|&r| {
-                            let children = t.children(r).iter();
-                            (
-                                store.span_id_hex(r),
-                                t.parent(r).map(|p| store.span_id_hex(p)),
-                                children.map(|&c| store.span_id_hex(c)).collect(),
-                            )
-                        })
-                        .collect();
-                    let partial = t.is_partial();
-                    let tid = hex(&t.trace_id);
-                    (tid, a.outcome.name(), a.reason, partial, events, spans)
-                })
-                .collect::<Vec<TraceTuple>>();
+            let out = asm.close(&store);
+            hand_out(&mut store, out);
             let counters = std::collections::HashMap::from([
                 ("duplicates", asm.duplicates),
                 ("evicted", asm.evicted),
                 ("late", asm.late),
                 ("completed", asm.completed),
+                ("held_rows", store.held() as u64),
             ]);
             Ok((traces, counters))
         });

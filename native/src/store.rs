@@ -14,7 +14,7 @@
 //! `""` for a root's parent id, attribute lookups where a later duplicate key wins and
 //! `attr` falls back to the resource.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 
 use crate::otlp::{AnyValue, Batch};
@@ -158,6 +158,8 @@ struct Row {
     resource: u32,
     kind: u8,
     status: u8,
+    /// handed back by [`SpanStore::release`]
+    released: bool,
     extra: Option<Box<Extra>>,
 }
 
@@ -184,10 +186,18 @@ impl Strings {
     }
 }
 
-/// The spans the core owns, as rows `0..len()`. Rows are only ever appended.
+/// The spans the core owns, as rows numbered from 0 in the order they were added.
+///
+/// Rows are appended by [`add_batch`](SpanStore::add_batch) and handed back by
+/// [`release`](SpanStore::release) once their trace is done; the oldest rows' memory is
+/// freed as soon as every row before them is released too (traces are handed out roughly
+/// in arrival order), so a long input does not keep every span. A released row must not
+/// be read again. Row numbers are u32: at most 2^32 spans over the store's life.
 #[derive(Debug, Default)]
 pub struct SpanStore {
-    rows: Vec<Row>,
+    /// the rows from `base` on (those before were released and freed)
+    rows: VecDeque<Row>,
+    base: u32,
     strings: Strings,
     resources: Vec<Resource>,
     /// a resource's encoding -> its index, so repeated resources are stored once
@@ -225,18 +235,47 @@ impl SpanStore {
         SpanStore::default()
     }
 
+    /// How many rows were ever added (the next row's number).
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.base as usize + self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
+    }
+
+    /// How many rows are held in memory (not yet released, or behind an unreleased one).
+    pub fn held(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Hand rows back: their attributes, events and links are freed now, and the rows
+    /// themselves once every older row is released too.
+    pub fn release(&mut self, rows: impl IntoIterator<Item = u32>) {
+        for r in rows {
+            if let Some(row) = r
+                .checked_sub(self.base)
+                .and_then(|i| self.rows.get_mut(i as usize))
+            {
+                row.released = true;
+                row.extra = None;
+            }
+        }
+        while self.rows.front().is_some_and(|row| row.released) {
+            self.rows.pop_front();
+            self.base += 1;
+        }
+        if self.rows.is_empty() {
+            self.rows.shrink_to(1024);
+        }
     }
 
     /// Copy the spans of `b` in; returns their rows (row `start + i` is span `i` of `b`).
     /// A batch with an `error` holds no spans (the decoder stops before any).
     pub fn add_batch(&mut self, b: &Batch<'_>) -> Range<u32> {
-        let first = self.rows.len() as u32;
+        let first = u32::try_from(self.len() + b.len())
+            .map(|end| end - b.len() as u32)
+            .expect("a span store holds at most 2^32 spans over its life");
         let resources: Vec<u32> = b.resources.iter().map(|r| self.resource(r)).collect();
         let scopes: Vec<Sym> = b.scopes.iter().map(|s| self.strings.intern(s)).collect();
         let n = b.len();
@@ -282,7 +321,7 @@ impl SpanStore {
                 .ok()
                 .filter(|&k| usize::from(k) < STATUS_NAMES.len())
                 .unwrap_or(0);
-            self.rows.push(Row {
+            self.rows.push_back(Row {
                 trace_id: b.trace_id[i],
                 span_id: b.span_id[i],
                 parent_id: b.parent_id[i],
@@ -293,10 +332,11 @@ impl SpanStore {
                 resource: resources[b.resource[i] as usize],
                 kind,
                 status,
+                released: false,
                 extra,
             });
         }
-        first..self.rows.len() as u32
+        first..first + n as u32
     }
 
     fn resource(&mut self, r: &crate::otlp::Resource<'_>) -> u32 {
@@ -318,7 +358,12 @@ impl SpanStore {
     }
 
     fn row(&self, r: u32) -> &Row {
-        &self.rows[r as usize]
+        let row = r
+            .checked_sub(self.base)
+            .and_then(|i| self.rows.get(i as usize))
+            .expect("a row of this store, not released");
+        debug_assert!(!row.released, "row {r} was released");
+        row
     }
 
     fn text(&self, s: Sym) -> &str {
@@ -543,6 +588,24 @@ mod tests {
         assert_eq!(st.name(3), "root");
         assert_eq!(st.status_message(4), "boom");
         assert_eq!(std::mem::size_of::<Row>(), 72);
+    }
+
+    #[test]
+    fn released_rows_are_freed_oldest_first() {
+        let mut st = SpanStore::new();
+        st.add_batch(&batch());
+        st.add_batch(&batch());
+        st.release([1, 0]);
+        assert_eq!((st.len(), st.held()), (6, 4));
+        st.release([3, 4]); // row 2 still held: 3 and 4 lose their payload only
+        assert_eq!(st.held(), 4);
+        assert_eq!(st.name(5), "root");
+        assert_eq!(st.links(5), &[([1; 16], [2; 8])]);
+        st.release([2, 5, 99]);
+        assert_eq!((st.len(), st.held()), (6, 0));
+        assert_eq!(st.add_batch(&batch()), 6..9);
+        assert_eq!(st.status_message(7), "boom");
+        assert_eq!(st.attr(6, "k"), Some(&OwnedValue::Int(2)));
     }
 
     #[test]

@@ -59,6 +59,8 @@ def python_assembly(requests: list[bytes], max_open_traces: int):
 def assert_same(requests: list[bytes], max_open_traces: int):
     expected = python_assembly(requests, max_open_traces)
     traces, counters = _native.assemble_pb(requests, max_open_traces)
+    # every row was handed out in a trace (and released) or dropped as a duplicate
+    assert counters.pop("held_rows") == 0
     got = ([(t[0], t[1], t[2], t[3], list(t[4]), [(s, p, list(c)) for s, p, c in t[5]])
             for t in traces], counters)
     assert got == expected
