@@ -116,6 +116,9 @@ impl<V> Lru<V> {
     fn move_to_end(&mut self, k: &[u8; 16]) {
         let s = self.next;
         if let Some((stamp, _)) = self.map.get_mut(k) {
+            if *stamp + 1 == s {
+                return; // already the last (a request's spans of one trace come together)
+            }
             self.order.remove(stamp);
             *stamp = s;
             self.order.insert(s, *k);
