@@ -197,4 +197,209 @@ mod _native {
         )?;
         Ok(())
     }
+
+    /// One event: (span id hex, is_start, time_ns).
+    type EventTuple = (String, bool, u64);
+    /// One span of a trace: (span id hex, parent present in the trace (hex) or None,
+    /// children (hex, by span id)).
+    type SpanTuple = (String, Option<String>, Vec<String>);
+    /// One handed-out trace: (trace id hex, outcome, reason, is_partial, events, spans in
+    /// the trace's order).
+    type TraceTuple = (
+        String,
+        &'static str,
+        String,
+        bool,
+        Vec<EventTuple>,
+        Vec<SpanTuple>,
+    );
+
+    /// File-mode assembly of serialized `ExportTraceServiceRequest`s, one `add` per request
+    /// then `close` (Python's `Assembler` with a constant clock, then `Trace.events`), with
+    /// the GIL released: the evicted traces and then the closed ones, and the counters
+    /// {duplicates, evicted, late, completed} and `held_rows` (rows the store still holds
+    /// at the end, each trace's rows released once converted: 0). For the differential
+    /// test against Python.
+    /// A request whose framing is broken raises ValueError (Python's decoder refuses it).
+    #[pyfunction]
+    #[pyo3(signature = (requests, max_open_traces, wanted=None))]
+    fn assemble_pb(
+        py: Python<'_>,
+        requests: Vec<Bound<'_, PyBytes>>,
+        max_open_traces: usize,
+        wanted: Option<HashSet<String>>,
+    ) -> PyResult<(
+        Vec<TraceTuple>,
+        std::collections::HashMap<&'static str, u64>,
+    )> {
+        use crate::assembly::FileAssembler;
+        use crate::store::{hex, SpanStore};
+        if max_open_traces < 1 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "max_open_traces={max_open_traces} must be an int >= 1"
+            )));
+        }
+        let data: Vec<&[u8]> = requests.iter().map(|b| b.as_bytes()).collect();
+        // one handed-out trace as tuples; its rows are released right after, as a
+        // monitor would once it stepped the trace
+        fn convert(store: &SpanStore, a: crate::assembly::Assembled) -> TraceTuple {
+            let t = &a.trace;
+            let events = t
+                .events
+                .iter()
+                .map(|e| (store.span_id_hex(e.row), e.is_start, e.time_ns))
+                .collect();
+            let spans = t
+                .rows
+                .iter()
+                .map(|&r| {
+                    let children = t.children(r).iter();
+                    (
+                        store.span_id_hex(r),
+                        t.parent(r).map(|p| store.span_id_hex(p)),
+                        children.map(|&c| store.span_id_hex(c)).collect(),
+                    )
+                })
+                .collect();
+            let (tid, partial) = (hex(&t.trace_id), t.is_partial());
+            (tid, a.outcome.name(), a.reason, partial, events, spans)
+        }
+        let result = py.detach(|| {
+            let mut store = SpanStore::new();
+            let mut asm = FileAssembler::new(max_open_traces);
+            let mut traces: Vec<TraceTuple> = vec![];
+            let mut hand_out = |store: &mut SpanStore, out: Vec<crate::assembly::Assembled>| {
+                for a in out {
+                    let rows = a.trace.rows.clone();
+                    traces.push(convert(store, a));
+                    store.release(rows);
+                }
+            };
+            for (i, d) in data.iter().enumerate() {
+                let batch = match &wanted {
+                    None => decode_traces(d, None),
+                    Some(set) => decode_traces(d, Some(&|k: &str| set.contains(k))),
+                };
+                if let Some((offset, reason)) = &batch.error {
+                    return Err(format!("request {i}: {reason} at byte offset {offset}"));
+                }
+                let rows = store.add_batch(&batch);
+                let out = asm.add(&mut store, rows);
+                hand_out(&mut store, out);
+            }
+            let out = asm.close(&store);
+            hand_out(&mut store, out);
+            let counters = std::collections::HashMap::from([
+                ("duplicates", asm.duplicates),
+                ("evicted", asm.evicted),
+                ("late", asm.late),
+                ("completed", asm.completed),
+                ("held_rows", store.held() as u64),
+            ]);
+            Ok((traces, counters))
+        });
+        result.map_err(pyo3::exceptions::PyValueError::new_err)
+    }
+
+    fn owned<'py>(py: Python<'py>, v: &crate::store::OwnedValue) -> PyResult<Bound<'py, PyAny>> {
+        use crate::store::OwnedValue as V;
+        Ok(match v {
+            V::Empty => py.None().into_bound(py),
+            V::Str(s) => s.into_pyobject(py)?.into_any(),
+            V::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+            V::Int(i) => i.into_pyobject(py)?.into_any(),
+            V::Double(f) => f.into_pyobject(py)?.into_any(),
+            V::Bytes(b) => PyBytes::new(py, b).into_any(),
+            V::Array(xs) => {
+                let items = xs
+                    .iter()
+                    .map(|x| owned(py, x))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(py, items)?.into_any()
+            }
+            V::KvList(xs) => {
+                let items = xs
+                    .iter()
+                    .map(|(k, x)| {
+                        PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, x)?])
+                    })
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyList::new(py, items)?.into_any()
+            }
+            V::TooDeep => py.Ellipsis().into_bound(py),
+        })
+    }
+
+    /// The span store's rows for one request, read through its accessors (for the test
+    /// that they answer as the Python Span): per row a dict of the fields, `attr`,
+    /// `resource_attr` (`(value,)`, None for MISSING) and `has_event` for each of `keys`,
+    /// the span's own
+    /// and its resource's attributes, event names and links (hex pairs). Values as
+    /// `decode_traces_pb` columns give them (kvlists as pair lists, Ellipsis too deep).
+    #[pyfunction]
+    #[pyo3(signature = (data, keys, wanted=None))]
+    fn store_rows_pb<'py>(
+        py: Python<'py>,
+        data: &[u8],
+        keys: Vec<String>,
+        wanted: Option<HashSet<String>>,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        use crate::store::{hex, SpanStore};
+        let batch = match &wanted {
+            None => decode_traces(data, None),
+            Some(set) => decode_traces(data, Some(&|k: &str| set.contains(k))),
+        };
+        let mut st = SpanStore::new();
+        let rows = st.add_batch(&batch);
+        let pairs = |it: &mut dyn Iterator<Item = (&str, &crate::store::OwnedValue)>| {
+            it.map(|(k, v)| PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, v)?]))
+                .collect::<PyResult<Vec<_>>>()
+        };
+        let mut out = vec![];
+        for r in rows {
+            let d = PyDict::new(py);
+            d.set_item("name", st.name(r))?;
+            d.set_item("kind", st.kind(r))?;
+            d.set_item("status", st.status(r))?;
+            d.set_item("status_message", st.status_message(r))?;
+            d.set_item("service", st.service(r))?;
+            d.set_item("scope_name", st.scope_name(r))?;
+            d.set_item("trace_id", st.trace_id_hex(r))?;
+            d.set_item("span_id", st.span_id_hex(r))?;
+            d.set_item("parent_id", st.parent_id_hex(r))?;
+            d.set_item("start_ns", st.start_ns(r))?;
+            d.set_item("end_ns", st.end_ns(r))?;
+            d.set_item("is_root", st.is_root(r))?;
+            let mut attr = vec![];
+            let mut res = vec![];
+            let mut has = vec![];
+            for k in &keys {
+                // (value,) when present, None for MISSING (a value may itself be None)
+                let one = |v: &crate::store::OwnedValue| PyTuple::new(py, [owned(py, v)?]);
+                attr.push(st.attr(r, k).map(one).transpose()?);
+                res.push(st.resource_attr(r, k).map(one).transpose()?);
+                has.push(st.has_event(r, k));
+            }
+            d.set_item("attr", attr)?;
+            d.set_item("resource_attr", res)?;
+            d.set_item("has_event", has)?;
+            d.set_item(
+                "attr_types",
+                keys.iter()
+                    .map(|k| st.attr(r, k).map(|v| v.type_name()))
+                    .collect::<Vec<_>>(),
+            )?;
+            d.set_item("attrs", pairs(&mut st.attrs(r))?)?;
+            d.set_item("resource", pairs(&mut st.resource_attrs(r))?)?;
+            d.set_item("event_names", st.event_names(r).collect::<Vec<_>>())?;
+            let links = st
+                .links(r)
+                .iter()
+                .map(|(t, s)| (hex(t), hex(s)))
+                .collect::<Vec<_>>();
+            d.set_item("links", links)?;
+            out.push(d);
+        }
+        Ok(out)
+    }
 }

@@ -15,12 +15,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod assembly;
 pub mod automaton;
 pub mod capabilities;
 pub mod check;
+pub mod order;
 pub mod otlp;
 pub mod run;
 pub mod schema;
+pub mod store;
 pub mod wire;
 
 #[cfg(feature = "python")]
