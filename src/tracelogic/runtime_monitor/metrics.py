@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["DataPoint", "decode_metrics_pb", "decode_metrics_request", "decode_metrics_json"]
 
 TEMPORALITY_NAMES: Final = ("unspecified", "delta", "cumulative")
-# the names OTLP/JSON may use, equal to metrics_pb2's (tests/runtime_monitor/test_startup.py)
+# the names OTLP/JSON may use, equal to metrics_pb2's (tests/runtime_monitor/test_otlp_enums.py)
 _TEMPORALITY_ENUM: Final = {f"AGGREGATION_TEMPORALITY_{n.upper()}": i
                             for i, n in enumerate(TEMPORALITY_NAMES)}
 _NO_RECORDED_VALUE: Final = 1  # DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK

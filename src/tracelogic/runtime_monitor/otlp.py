@@ -62,8 +62,8 @@ __all__ = [
 
 _KIND_BY_NUM: Final = dict(enumerate(KIND_NAMES))
 _STATUS_BY_NUM: Final = dict(enumerate(STATUS_NAMES))
-# the enum value names OTLP/JSON may use (proto's, equal to trace_pb2's; tests/runtime_monitor
-# /test_startup.py compares them), from the span model's names, without importing protobuf
+# the enum value names OTLP/JSON may use, from the span model's names without importing
+# protobuf; they equal trace_pb2's (tests/runtime_monitor/test_otlp_enums.py)
 _KIND_ENUM: Final = {f"SPAN_KIND_{n.upper()}": i for i, n in enumerate(KIND_NAMES)}
 _STATUS_ENUM: Final = {f"STATUS_CODE_{n.upper()}": i for i, n in enumerate(STATUS_NAMES)}
 _NUM_BY_KIND: Final = {v: k for k, v in _KIND_BY_NUM.items()}
