@@ -127,8 +127,8 @@ def record(table: str, argv: list[str], before: str | None) -> Path:
 - Source: {revision()}{f'; `before` is commit `{before}`' if before else ''}. Native core
   {native}.
 - Machine: Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPU(s),
-  {load_avg} when measured (the machine is shared: CPU time is what a run takes on an
-  idle core, wall time includes the other tenants).
+  {load_avg} when measured. The machine is shared: CPU time is what a run
+  takes on an idle core, wall time includes the other tenants.
 - `empty`: a spec with one predicate and no property; `bench`: bench_monitor.py's 10
   properties (their automata are built, with Z3 pruning the alphabets).
 
