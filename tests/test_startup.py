@@ -55,7 +55,8 @@ GUARD = textwrap.dedent("""
         exec(sys.argv[2])
     except SystemExit as e:
         code = e.code
-    loaded = sorted(m for m in sys.modules if hit(m) and m.split(".")[0] not in present)
+    loaded = sorted(m for m in sys.modules if hit(m) and
+                    not any(m == p or m.startswith(p + ".") for p in present))
     print("\\n" + json.dumps({"code": code, "loaded": loaded}))
 """)
 
