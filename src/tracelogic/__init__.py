@@ -6,7 +6,7 @@ models and healing policies; ``load`` turns a file or text into a typed
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from typing import Any
 
 from tracelogic.errors import (
     BackendUnavailable,
@@ -16,10 +16,20 @@ from tracelogic.errors import (
     TracelogicError,
 )
 
-try:
-    __version__ = _version("tracelogic")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+local"
+
+def __getattr__(name: str) -> Any:
+    """``__version__``, read from the installed metadata on first use: importing
+    importlib.metadata costs ~20 ms, which every command paid at start-up (PEP 562)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'tracelogic' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("tracelogic")
+    except PackageNotFoundError:  # running from a source tree without install
+        value = "0.0.0+local"
+    globals()["__version__"] = value
+    return value
 
 
 def load(path_or_text: str, *, filename: str | None = None, spec_path=()):

@@ -12,7 +12,6 @@ import json
 import sys
 from typing import Callable, Sequence, TextIO
 
-from tracelogic import __version__
 from tracelogic.errors import TracelogicError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
@@ -33,7 +32,10 @@ docs: docs/language.md (the language), docs/cli.md (every command).
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 
 # Areas register their own subcommands with @command in these modules; a module that
-# does not exist yet is simply not offered.
+# does not exist yet is simply not offered. Every command imports all of them to build
+# its parser, so at module level they import only what defining arguments needs: each
+# command's implementation (Z3, networkx, grpc, protobuf, the spec front end...) is
+# imported inside its cmd_ function (DESIGN.md: lazy start-up; tests/test_startup.py).
 COMMAND_MODULES = (
     "tracelogic.automata.cli",        # automaton
     "tracelogic.models.cli",          # export
@@ -68,6 +70,27 @@ class _UsageError(Exception):
     pass
 
 
+def version() -> str:
+    """The installed version, read on first use (tracelogic.__getattr__)."""
+    from tracelogic import __version__
+
+    return __version__
+
+
+class _VersionAction(argparse.Action):
+    """argparse's ``version`` action, reading the version only when ``--version`` is given
+    (the installed metadata costs ~20 ms to read; tracelogic.__getattr__)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS,
+                 help: str = "show program's version number and exit") -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        sys.stdout.write(f"tracelogic {version()}\n")  # run() points it at `out`
+        parser.exit()
+
+
 def _load_command_modules() -> None:
     import importlib
 
@@ -84,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tracelogic", description="Formal verification for systems observed "
                      "through OpenTelemetry.", epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"tracelogic {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (help_text, fn) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text,
@@ -153,7 +176,7 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     elif args.format == "sarif":
-        out.write(json.dumps(report.to_sarif(__version__), indent=2) + "\n")
+        out.write(json.dumps(report.to_sarif(version()), indent=2) + "\n")
     else:
         if report.diagnostics:
             err.write(render_all(report.diagnostics, sources) + "\n")
@@ -279,7 +302,7 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     elif args.format == "junit":
         out.write(report.to_junit())
     elif args.format == "sarif":
-        out.write(json.dumps(report.to_sarif(__version__), indent=2) + "\n")
+        out.write(json.dumps(report.to_sarif(version()), indent=2) + "\n")
     else:
         out.write(report.to_text(color=_is_tty(out)))
     if args.format != "text":

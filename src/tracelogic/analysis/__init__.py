@@ -5,24 +5,28 @@ analyze`` runs them.
 
 Every analysis takes tracelogic :class:`~tracelogic.runtime_monitor.spans.Span` objects
 (or an :class:`AnalysisInput`, which also holds span-event details and metric points).
+
+The names below are imported on first use (tracelogic.lazy), so that importing
+``tracelogic.analysis.cli`` to build the command line does not import networkx.
 """
 from __future__ import annotations
 
-from ._input import AnalysisInput, SpanEvent, group_traces, read_inputs
-from .causality import CausalityReport, HappensBefore, check_causality, happens_before
-from .critical_path import CriticalPath, Hotspot, Segment, critical_path, hotspots
-from .locks import (Deadlock, LockInterval, WaitEdge, find_deadlocks, lock_intervals,
-                    wait_for_graph)
-from .partitions import Partition, find_partitions
-from .races import RaceCandidate, race_candidates
-from .services import RootCause, ServiceGraph, blame_chain, root_cause, service_graph
-from .trend import Fit, Trend, theil_sen, trends
+from tracelogic.lazy import lazy_exports
 
-__all__ = [
-    "AnalysisInput", "CausalityReport", "CriticalPath", "Deadlock", "Fit", "HappensBefore",
-    "Hotspot", "LockInterval", "Partition", "RaceCandidate", "RootCause", "Segment",
-    "ServiceGraph", "SpanEvent", "Trend", "WaitEdge", "blame_chain", "check_causality",
-    "critical_path", "find_deadlocks", "find_partitions", "group_traces", "happens_before",
-    "hotspots", "lock_intervals", "race_candidates", "read_inputs", "root_cause",
-    "service_graph", "theil_sen", "trends", "wait_for_graph",
-]
+# `critical_path` is both a submodule and its function; the module is light (no networkx),
+# so it is imported eagerly and the package attribute is the function, as it always was.
+from .critical_path import CriticalPath, Hotspot, Segment, critical_path, hotspots
+
+__getattr__, __dir__, _lazy_all = lazy_exports(__name__, {
+    "_input": ("AnalysisInput", "SpanEvent", "group_traces", "read_inputs"),
+    "causality": ("CausalityReport", "HappensBefore", "check_causality", "happens_before"),
+    "locks": ("Deadlock", "LockInterval", "WaitEdge", "find_deadlocks", "lock_intervals",
+              "wait_for_graph"),
+    "partitions": ("Partition", "find_partitions"),
+    "races": ("RaceCandidate", "race_candidates"),
+    "services": ("RootCause", "ServiceGraph", "blame_chain", "root_cause", "service_graph"),
+    "trend": ("Fit", "Trend", "theil_sen", "trends"),
+})
+
+__all__ = sorted([*_lazy_all, "CriticalPath", "Hotspot", "Segment", "critical_path",
+                  "hotspots"])

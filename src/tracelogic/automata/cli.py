@@ -10,20 +10,22 @@ with Z3, guards printed as the predicates they test.
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tracelogic.cli import EXIT_INPUT, EXIT_OK, add_spec_path, command
 from tracelogic.errors import TracelogicError
-from tracelogic.logic import constructors as L
-from tracelogic.spec import ast as A
-from tracelogic.spec.lexicon import TEMPORAL_BINARY, TEMPORAL_UNARY
 
-_UNARY = {"X": L.X, "WX": L.WX, "F": L.F, "G": L.G, "Y": L.Y, "O": L.O, "H": L.H}
-_BINARY = {"U": L.U, "W": L.W, "R": L.R, "M": L.M, "S": L.S}
-_BOOL = {"&": L.And, "|": L.Or, "->": L.Implies, "<->": L.Iff, "xor": L.Xor}
+# The spec AST, the logic IR and the automata are imported by the functions that use them:
+# `tracelogic` imports this module to build its command line, for every command
+# (DESIGN.md: lazy start-up).
+if TYPE_CHECKING:
+    from tracelogic.spec import ast as A
 
 
 def _temporal(e) -> bool:
+    from tracelogic.spec import ast as A
+    from tracelogic.spec.lexicon import TEMPORAL_BINARY, TEMPORAL_UNARY
+
     stack = [e]
     while stack:
         node = stack.pop()
@@ -41,6 +43,8 @@ def _temporal(e) -> bool:
 
 def _bound(iv: A.Interval | None):
     """Interval bounds in a bare formula must be duration literals."""
+    from tracelogic.spec import ast as A
+
     if iv is None:
         return None
 
@@ -57,8 +61,14 @@ def _bound(iv: A.Interval | None):
 
 def formula_of(expr: A.Expr):
     """A logic formula from a parsed expression, and the display name of each atom."""
+    from tracelogic.logic import constructors as L
+    from tracelogic.spec import ast as A
     from tracelogic.spec.formatter import expr as show
+    from tracelogic.spec.lexicon import TEMPORAL_BINARY, TEMPORAL_UNARY
 
+    unary = {"X": L.X, "WX": L.WX, "F": L.F, "G": L.G, "Y": L.Y, "O": L.O, "H": L.H}
+    binary = {"U": L.U, "W": L.W, "R": L.R, "M": L.M, "S": L.S}
+    boolean = {"&": L.And, "|": L.Or, "->": L.Implies, "<->": L.Iff, "xor": L.Xor}
     names: dict[str, str] = {}
     stack = [(expr, False)]
     done: dict[int, object] = {}
@@ -77,7 +87,7 @@ def formula_of(expr: A.Expr):
             continue
         temporal_or_bool = (isinstance(node, A.Unary) and (node.op in TEMPORAL_UNARY or
                                                            node.op == "!")) or \
-            (isinstance(node, A.Binary) and (node.op in TEMPORAL_BINARY or node.op in _BOOL))
+            (isinstance(node, A.Binary) and (node.op in TEMPORAL_BINARY or node.op in boolean))
         if not temporal_or_bool or not _temporal(node):
             text = show(node)
             names[text] = guard_name(text)
@@ -93,13 +103,13 @@ def formula_of(expr: A.Expr):
             if node.op == "!":
                 done[id(node)] = L.Not(args[0])
             elif node.op in ("X", "WX", "Y"):
-                done[id(node)] = _UNARY[node.op](args[0])
+                done[id(node)] = unary[node.op](args[0])
             else:
-                done[id(node)] = _UNARY[node.op](args[0], _bound(node.interval))
-        elif node.op in _BOOL:
-            done[id(node)] = _BOOL[node.op](args[0], args[1])
+                done[id(node)] = unary[node.op](args[0], _bound(node.interval))
+        elif node.op in boolean:
+            done[id(node)] = boolean[node.op](args[0], args[1])
         else:
-            done[id(node)] = _BINARY[node.op](args[0], args[1], _bound(node.interval))
+            done[id(node)] = binary[node.op](args[0], args[1], _bound(node.interval))
     return done[id(expr)], names
 
 

@@ -5,9 +5,13 @@ an audit trail in the store.
     ctl = Controller(spec, "tracelogic.db", load_config("controller.toml"), execute=False)
     ctl.handle(violation, witness_span)   # one tick
     ctl.run_pending()                     # approvals, verification windows
-"""
-from tracelogic.healing.config import ControllerConfig, load_config, parse_config
-from tracelogic.healing.controller import Controller, Decision, idempotency_key
 
-__all__ = ["Controller", "ControllerConfig", "Decision", "idempotency_key", "load_config",
-           "parse_config"]
+The names below are imported on first use (tracelogic.lazy), so that importing
+``tracelogic.healing.cli`` to build the command line does not import the controller.
+"""
+from tracelogic.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "config": ("ControllerConfig", "load_config", "parse_config"),
+    "controller": ("Controller", "Decision", "idempotency_key"),
+})

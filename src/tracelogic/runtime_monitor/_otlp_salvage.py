@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.message import DecodeError
-
 from tracelogic.errors import InputError
 
 from ._otlp_common import MAX_STRING_BYTES, DecodeStats, WireError, pb_fields, pb_part, utf8_problem
@@ -112,6 +110,8 @@ def _children(fields: list[tuple[int, int, int, int]], num: int) -> list[tuple[i
 def _merge_whole(new: Any, data: bytes, start: int, end: int) -> bool:
     """Parse ``data[start:end]`` into ``new`` in one go, when it is small enough that no
     string in it can be over the limit; False (``new`` left empty) when upb refuses it."""
+    from google.protobuf.message import DecodeError  # imported late: see otlp.py
+
     if end - start <= MAX_STRING_BYTES:
         try:
             new.MergeFromString(data[start:end])

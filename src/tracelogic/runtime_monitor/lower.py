@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import z3
-
 from tracelogic.logic import constructors as L
 from tracelogic.logic import patterns as P
 from tracelogic.logic.formula import Formula
@@ -132,9 +130,13 @@ class AtomEncoder:
     """
 
     def __init__(self) -> None:
+        # Z3 is imported on the first encoding, not here: every monitor builds an encoder,
+        # and a spec whose formulas need no pruning (or has none) never pays for Z3.
         self._vars: dict[Any, Any] = {}
 
     def _var(self, key: Any, sort) -> Any:
+        import z3
+
         v = self._vars.get(key)
         if v is None:
             v = z3.Const(f"{key}", sort)
@@ -145,6 +147,8 @@ class AtomEncoder:
         return self._encode(atom)
 
     def _encode(self, e: TExpr) -> Any:
+        import z3
+
         op = e.op
         if op == "pred":
             return self._encode(e.args[0])
@@ -174,6 +178,8 @@ class AtomEncoder:
         return self._var(("cond", e), z3.BoolSort())
 
     def _term(self, e: TExpr) -> Any:
+        import z3
+
         if e.op == "lit" and not isinstance(e.payload, bool):
             if isinstance(e.payload, str):
                 return z3.StringVal(e.payload)
@@ -193,6 +199,8 @@ class AtomEncoder:
         return None
 
     def _cmp(self, e: TExpr) -> Any:
+        import z3
+
         a, b = (self._term(c) for c in e.args)
         if a is None or b is None or a.sort() != b.sort():
             return None

@@ -11,14 +11,9 @@ Metrics not wanted are skipped without touching their points and are not counted
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from typing import Any, Final
-
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-)
-from opentelemetry.proto.metrics.v1 import metrics_pb2
+from typing import TYPE_CHECKING, Any, Final
 
 from tracelogic.errors import InputError
 
@@ -30,10 +25,18 @@ from ._otlp_common import (
 from ._otlp_salvage import Salvage, salvage_request
 from .spans import MISSING
 
+# The generated protobuf classes are imported by the functions that use them, as in
+# otlp.py: OTLP/JSON input never needs them (DESIGN.md: lazy start-up).
+if TYPE_CHECKING:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest)
+
 __all__ = ["DataPoint", "decode_metrics_pb", "decode_metrics_request", "decode_metrics_json"]
 
 TEMPORALITY_NAMES: Final = ("unspecified", "delta", "cumulative")
-_TEMPORALITY_ENUM: Final = dict(metrics_pb2.AggregationTemporality.items())
+# the names OTLP/JSON may use, equal to metrics_pb2's (tests/runtime_monitor/test_otlp_enums.py)
+_TEMPORALITY_ENUM: Final = {f"AGGREGATION_TEMPORALITY_{n.upper()}": i
+                            for i, n in enumerate(TEMPORALITY_NAMES)}
 _NO_RECORDED_VALUE: Final = 1  # DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
 _UNSUPPORTED: Final = ("histogram", "exponential_histogram", "summary")
 _UNSUPPORTED_JSON: Final = {"histogram": "histogram",
@@ -126,6 +129,10 @@ def decode_metrics_pb(data: bytes, *, wanted_attrs: frozenset[str] | None = None
                       stats: DecodeStats | None = None,
                       source: str = "<protobuf>") -> list[DataPoint]:
     """Decode one serialized ``ExportMetricsServiceRequest``; InputError if it is not one."""
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest)
+
     if stats is None:
         stats = DecodeStats()
     cause: Exception | None = None
@@ -154,7 +161,7 @@ def _salvage_metrics(data: bytes, wanted_metrics: frozenset[str] | None, stats: 
     def metric(data: bytes, start: int, end: int, stats: DecodeStats, where: str) -> Any:
         return _salvage_metric(data, start, end, wanted_metrics, stats, where)
 
-    return salvage_request(data, stats, source, cause, _SALVAGE, metric)
+    return salvage_request(data, stats, source, cause, _salvage(), metric)
 
 
 _BODIES: Final = {5: "gauge", 7: "sum", 9: "histogram", 10: "exponential_histogram",
@@ -174,15 +181,22 @@ def _count_points(data: bytes, start: int, end: int) -> int:
     return max(n, 1)
 
 
-_SALVAGE: Final = Salvage(
-    ExportMetricsServiceRequest, unit="data points", points=True, count=_count_points,
-    hint="protobuf metrics must be read as metrics (monitor --metrics)")
+@functools.cache
+def _salvage() -> Salvage:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest)
+
+    return Salvage(
+        ExportMetricsServiceRequest, unit="data points", points=True, count=_count_points,
+        hint="protobuf metrics must be read as metrics (monitor --metrics)")
 
 
 def _salvage_metric(data: bytes, start: int, end: int, wanted: frozenset[str] | None,
                     stats: DecodeStats, where: str) -> Any:
     """One metric on the slow path: the metric itself, or a copy holding only its good
     number data points, or None (rejected and counted, or not wanted)."""
+    from opentelemetry.proto.metrics.v1 import metrics_pb2
+
     m, why = pb_part(metrics_pb2.Metric, data, start, end)
     if m is not None:
         return m
@@ -198,6 +212,8 @@ def _salvage_metric(data: bytes, start: int, end: int, wanted: frozenset[str] | 
 
 def _salvage_metric_parts(data: bytes, start: int, end: int, wanted: frozenset[str] | None,
                           stats: DecodeStats, where: str, why: str | None) -> Any:
+    from opentelemetry.proto.metrics.v1 import metrics_pb2
+
     fields = pb_fields(data, start, end)
     name = None
     for num, wt, a, b in fields:

@@ -27,6 +27,7 @@ in ``stats.errors`` and carry on with the rest of the input.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import os
 import sys
@@ -34,11 +35,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Literal
-
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1 import trace_pb2
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from tracelogic.errors import InputError
 
@@ -50,6 +47,13 @@ from ._otlp_common import (
 from ._otlp_salvage import Salvage, salvage_request
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, Span, _make, _SpanSlots
 
+# The generated protobuf classes (~25 ms to import) are imported by the functions that
+# use them: OTLP/JSON input, and `monitor` on an empty file, never need them
+# (DESIGN.md: lazy start-up).
+if TYPE_CHECKING:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest)
+
 __all__ = [
     "DecodeStats", "OtlpInput", "decode_traces_pb", "decode_traces_request",
     "decode_traces_json", "read_bytes", "read_path", "read_raw", "path_format", "unpack",
@@ -59,8 +63,10 @@ __all__ = [
 
 _KIND_BY_NUM: Final = dict(enumerate(KIND_NAMES))
 _STATUS_BY_NUM: Final = dict(enumerate(STATUS_NAMES))
-_KIND_ENUM: Final = dict(trace_pb2.Span.SpanKind.items())
-_STATUS_ENUM: Final = dict(trace_pb2.Status.StatusCode.items())
+# the enum value names OTLP/JSON may use, from the span model's names without importing
+# protobuf; they equal trace_pb2's (tests/runtime_monitor/test_otlp_enums.py)
+_KIND_ENUM: Final = {f"SPAN_KIND_{n.upper()}": i for i, n in enumerate(KIND_NAMES)}
+_STATUS_ENUM: Final = {f"STATUS_CODE_{n.upper()}": i for i, n in enumerate(STATUS_NAMES)}
 _NUM_BY_KIND: Final = {v: k for k, v in _KIND_BY_NUM.items()}
 _NUM_BY_STATUS: Final = {v: k for k, v in _STATUS_BY_NUM.items()}
 _Z16: Final = bytes(16)
@@ -80,6 +86,10 @@ def decode_traces_pb(data: bytes, *, wanted_attrs: frozenset[str] | None = None,
     Raises :class:`InputError` (with the byte offset when it can be found) if the
     bytes are not such a message; rejected spans are counted in ``stats``.
     """
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest)
+
     try:
         req = ExportTraceServiceRequest.FromString(data)
     except (DecodeError, RuntimeError, ValueError) as e:
@@ -108,13 +118,15 @@ def _salvage_traces(data: bytes, wanted: frozenset[str] | None, stats: DecodeSta
     only itself. Broken framing above the spans (truncation, not protobuf at all) is
     still an InputError for the whole request, with the byte offset.
     """
-    req, kmap = salvage_request(data, stats, source, cause, _SALVAGE, _salvage_span)
+    req, kmap = salvage_request(data, stats, source, cause, _salvage(), _salvage_span)
     return decode_traces_request(req, wanted_attrs=wanted, stats=stats, source=source,
                                  _kmap=kmap)
 
 
 def _salvage_span(data: bytes, start: int, end: int, stats: DecodeStats, where: str) -> Any:
     """One span on the slow path: the parsed message, or None (rejected and counted)."""
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
     sp, why = pb_part(trace_pb2.Span, data, start, end)
     if sp is None:
         stats.received += 1
@@ -122,14 +134,21 @@ def _salvage_span(data: bytes, start: int, end: int, stats: DecodeStats, where: 
     return sp
 
 
-_SALVAGE: Final = Salvage(
-    ExportTraceServiceRequest, unit="spans", points=False, count=lambda data, start, end: 1,
-    hint="if this file is OTLP/JSON, name it *.json; protobuf metrics must be read "
-         "as metrics (monitor --metrics)")
+@functools.cache
+def _salvage() -> Salvage:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest)
+
+    return Salvage(
+        ExportTraceServiceRequest, unit="spans", points=False,
+        count=lambda data, start, end: 1,
+        hint="if this file is OTLP/JSON, name it *.json; protobuf metrics must be read "
+             "as metrics (monitor --metrics)")
 
 
 def _is_metrics_request(data: bytes) -> bool:
     """Do bytes that are not a trace request parse as a metrics request with a metric?"""
+    from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
         ExportMetricsServiceRequest)
     try:
@@ -662,6 +681,10 @@ def _sniff_format(data: bytes) -> Literal["json", "protobuf"]:
     if b == b"\n":
         rest = data.lstrip()
         if rest[:1] in (b"{", b"[") or not rest:
+            from google.protobuf.message import DecodeError
+            from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+                ExportTraceServiceRequest)
+
             try:
                 ExportTraceServiceRequest.FromString(data)
             except DecodeError:
@@ -827,8 +850,11 @@ def spans_to_request(spans: Iterable[Span]) -> ExportTraceServiceRequest:
     which :class:`Span` does not keep, are written as zero/empty). ``service`` is
     written as resource attribute ``service.name`` when the resource lacks it.
     """
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest)
     from opentelemetry.proto.common.v1 import common_pb2
     from opentelemetry.proto.resource.v1 import resource_pb2
+    from opentelemetry.proto.trace.v1 import trace_pb2
 
     groups: dict[tuple[Any, ...], list[Span]] = {}
     resources: dict[Any, dict[str, Any]] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.spec.typed import PropertyT
@@ -177,6 +176,10 @@ class MonitorReport:
         return "\n".join(lines) + "\n"
 
     def to_junit(self) -> str:
+        # imported here: xml.sax.saxutils pulls in urllib.request, http.client and ssl,
+        # ~13 ms of every `monitor` start-up that only --format junit needs
+        from xml.sax.saxutils import escape, quoteattr
+
         cases = []
         for p in self.properties:
             failures = [v for v in self.violations if v.prop.name == p.name]
