@@ -45,5 +45,8 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 python3 -m pip install -q -e '.[test,bench]'
+# the editable install runs the sources in place: compile their byte code once, so commands
+# start fast even where PYTHONDONTWRITEBYTECODE keeps Python from caching it (docs/cli.md)
+python3 -m compileall -q -j 0 src/tracelogic
 # tests/interop/js: the OpenTelemetry JavaScript SDK, exactly as package-lock.json pins it
 (cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error)
