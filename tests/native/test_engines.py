@@ -16,14 +16,14 @@ import pytest
 import tracelogic
 from tracelogic.cli import run
 from tracelogic.errors import BackendUnavailable, InputError
-from tracelogic.runtime_monitor import engines
-from tracelogic.runtime_monitor.engines import (CAPABILITIES, ENV_VAR, assign, get_engine,
-                                                required_capabilities)
-from tracelogic.runtime_monitor.monitor import Monitor
-from tracelogic.runtime_monitor.stream import StreamingMonitor
+from tracelogic.engine import registry as engines
+from tracelogic.engine.registry import (CAPABILITIES, ENV_VAR, assign, get_engine,
+                                        required_capabilities)
+from tracelogic.engine.monitor import Monitor
+from tracelogic.engine.stream import StreamingMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "runtime_monitor" / "data" / "monitor"
+DATA = ROOT / "tests" / "engine" / "data" / "monitor"
 SHOP = DATA / "shop.spec"
 
 
@@ -196,7 +196,7 @@ def test_streaming_monitor_keeps_its_engine_across_a_reload(no_env):
 
 def test_serve_passes_engine_to_its_config(tmp_path):
     from tracelogic.cli import build_parser
-    from tracelogic.runtime_monitor.serve_cli import build_config
+    from tracelogic.sidecar.cli import build_config
 
     args = build_parser().parse_args(["serve", str(SHOP), "--engine", "python",
                                       "--store", str(tmp_path / "x.db")])
