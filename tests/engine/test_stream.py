@@ -157,6 +157,33 @@ def test_done_traces_wait_for_their_cross_trace_events():
     assert sm.take_done_traces() == ["b" * 32]
 
 
+def test_open_instances_and_buffered_events_are_public_counts():
+    """What the sidecar's gauges read (tracelogic_open_instances, _buffered_events):
+    the cross-trace state, through properties rather than the monitor's internals."""
+    clock = Clock()
+    sm = StreamingMonitor(spec(), idle_ns=1, lateness_ns=SECOND, clock=clock)
+
+    def charge(tid, t):
+        return [span("POST /checkout", tid, "1", t, t + 3 * MS, kind="server"),
+                span("charge", tid, "2", t + MS, t + 2 * MS, parent="1" * 16,
+                     attrs={"order.id": "o-9"})]
+    assert (sm.open_instances, sm.buffered_events) == (0, 0)
+    sm.ingest(charge("a", 0))
+    clock.now += 10
+    sm.poll()
+    # trace a is complete; its 2 spans' start and end events wait for the watermark
+    assert (sm.open_instances, sm.buffered_events) == (0, 4)
+    sm.ingest(charge("f", 10 * SECOND))  # pushes the watermark past trace a
+    clock.now += 10
+    sm.poll()
+    assert sm.buffered_events == 4  # a's events released, f's waiting
+    assert sm.open_instances >= 1 and "o-9" in sm.verdicts()["no_double_charge"]
+    c = sm.counters()
+    assert (c.open_instances, c.buffered_events) == (sm.open_instances, sm.buffered_events)
+    sm.finish()
+    assert sm.buffered_events == 0
+
+
 def test_reload_keeps_open_instances_of_unchanged_properties():
     clock = Clock()
     sm = StreamingMonitor(spec(), idle_ns=1, lateness_ns=0, clock=clock)

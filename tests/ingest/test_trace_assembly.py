@@ -185,6 +185,18 @@ def test_span_cap_evicts_too():
     assert asm.counters().open_spans == 2
 
 
+def test_open_spans_counts_the_spans_of_open_traces():
+    # public, for the sidecar's tracelogic_open_spans gauge
+    asm = Assembler(clock=FakeClock())
+    assert asm.open_spans == 0
+    asm.add([sp(1, 1), sp(1, 2, parent=1), sp(2, 1)])
+    assert asm.open_spans == 3 == asm.counters().open_spans
+    asm.add([sp(1, 2, parent=1)])  # a repeat is dropped, not buffered
+    assert asm.open_spans == 3
+    asm.close()
+    assert asm.open_spans == 0
+
+
 def test_assemble_all_with_a_cap_reports_incomplete():
     spans = [sp(t, 1) for t in range(1, 6)]
     results = assemble_all(spans, max_open_traces=3)

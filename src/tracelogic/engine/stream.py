@@ -275,6 +275,16 @@ class StreamingMonitor:
         """Completed traces waiting to be decided (see ``poll(limit=...)``)."""
         return len(self._backlog)
 
+    @property
+    def open_instances(self) -> int:
+        """Open cross-trace instances, over every property: what ``max_instances`` bounds."""
+        return sum(len(d) for d in self._open)
+
+    @property
+    def buffered_events(self) -> int:
+        """Cross-trace events held until the watermark passes them."""
+        return len(self._heap)
+
     def take_completion_times(self) -> list[float]:
         """``time.perf_counter()`` at which each trace decided since the last call was
         found complete: for the completion-to-commit latency."""
@@ -335,9 +345,9 @@ class StreamingMonitor:
         return StreamCounters(
             spans=self.spans, traces_completed=a.completed, traces_evicted=self.traces_evicted,
             late_spans=a.late, late_events=self.late_events, duplicates=a.duplicates,
-            open_traces=a.open_traces, open_spans=a._open_spans,
-            open_instances=sum(len(d) for d in self._open),
-            evicted_instances=self.evicted_instances, buffered_events=len(self._heap),
+            open_traces=a.open_traces, open_spans=a.open_spans,
+            open_instances=self.open_instances,
+            evicted_instances=self.evicted_instances, buffered_events=self.buffered_events,
             watermark_ns=self._watermark(), violations=self.violations_decided,
             points=self.points)
 
@@ -389,7 +399,7 @@ class StreamingMonitor:
 
     # ------------------------------------------------------------------ failures
     def _fail(self, what: str, e: BaseException) -> None:
-        from tracelogic.ingest._otlp_common import safe_text
+        from tracelogic.ingest.text_rule import safe_text
 
         self.failures += 1
         if len(self._failures) < 100:

@@ -242,6 +242,11 @@ class Assembler:
     def open_traces(self) -> int:
         return len(self._open)
 
+    @property
+    def open_spans(self) -> int:
+        """Spans buffered in open traces: what ``max_open_spans`` bounds."""
+        return self._open_spans
+
     # -- internals -----------------------------------------------------------------
     def _finish(self, tid: str, reason: str, outcome: Outcome | None = None) -> AssemblyResult:
         o = self._open.pop(tid)

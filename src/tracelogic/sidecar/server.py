@@ -325,11 +325,11 @@ class Sidecar:
         r.gauge("tracelogic_open_traces", "traces being assembled",
                 fn=lambda: [((), sm().assembler.open_traces)])
         r.gauge("tracelogic_open_spans", "spans buffered in open traces",
-                fn=lambda: [((), sm().assembler._open_spans)])
+                fn=lambda: [((), sm().assembler.open_spans)])
         r.gauge("tracelogic_open_instances", "open cross-trace instances",
-                fn=lambda: [((), sum(len(d) for d in sm()._open))])
+                fn=lambda: [((), sm().open_instances)])
         r.gauge("tracelogic_buffered_events", "cross-trace events waiting for the watermark",
-                fn=lambda: [((), len(sm()._heap))])
+                fn=lambda: [((), sm().buffered_events)])
         r.gauge("tracelogic_traces_completed", "traces assembled (complete) so far",
                 fn=lambda: [((), sm().assembler.completed)])
         r.gauge("tracelogic_decide_backlog", "completed traces waiting to be decided",
@@ -385,7 +385,7 @@ class Sidecar:
             "spec": self.config.spec_path, "store": self.config.store,
             "journal": self.config.journal,
             "listen": self.addresses(),
-            "properties": [cp.name for cp in self.sm._cps],
+            "properties": [cp.name for cp in self.sm.compiled.properties],
             "engines": {a.property: a.engine for a in self.sm.monitor.engine_plan.values()},
             "fallbacks": {a.property: a.fallback
                           for a in self.sm.monitor.engine_plan.values() if a.fallback}}})
