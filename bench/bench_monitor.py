@@ -58,7 +58,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E4
 from opentelemetry.trace import SpanKind, Status, StatusCode  # noqa: E402
 
 import tracelogic  # noqa: E402
-from tracelogic.runtime_monitor.monitor import Monitor  # noqa: E402
+from tracelogic.engine.monitor import Monitor  # noqa: E402
 
 MS = 1_000_000
 BATCH = 500
@@ -189,9 +189,9 @@ def memory(spec, n: int = 100_000) -> dict[str, float]:
     """tracemalloc: bytes per open trace -- decoded from OTLP bytes and held by the
     monitor until `close` (one span each, 3 attributes of which the spec reads 2) -- and
     per open cross-trace instance (monitor state, registers, evidence)."""
-    from tracelogic.runtime_monitor.monitor import Instance
-    from tracelogic.runtime_monitor.otlp import spans_to_request
-    from tracelogic.runtime_monitor.spans import Span
+    from tracelogic.engine.monitor import Instance
+    from tracelogic.ingest.otlp import spans_to_request
+    from tracelogic.ingest.spans import Span
 
     spans = [Span(name="POST /checkout", trace_id="%032x" % (i + 1), span_id="%016x" % (i + 1),
                   start_ns=i * MS, end_ns=i * MS + 5 * MS, kind="server", service="checkout",
@@ -233,8 +233,8 @@ def memory(spec, n: int = 100_000) -> dict[str, float]:
 def pipeline_without_properties(compiled, requests: list[bytes]) -> int:
     """Decode (wanted attributes), assemble, order events and evaluate the shared letter:
     everything the monitor does before stepping any property."""
-    from tracelogic.runtime_monitor.assembly import Assembler
-    from tracelogic.runtime_monitor.otlp import decode_traces_pb
+    from tracelogic.ingest.assembly import Assembler
+    from tracelogic.ingest.otlp import decode_traces_pb
 
     asm = Assembler(clock=lambda: 0, max_open_traces=1 << 30)
     wanted = compiled.wanted_attrs

@@ -54,7 +54,7 @@ def _base_requests(n: int = BASE_REQUESTS):
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest)
 
-    from tracelogic.runtime_monitor.stream_workload import request_bytes, traces
+    from tracelogic.testing.stream_workload import request_bytes, traces
     ts = list(traces(n * TRACES_PER_REQUEST, seed=7, orders=n * TRACES_PER_REQUEST * 20,
                      gap_ns=200_000))
     out = []
@@ -202,7 +202,7 @@ def _quantile(text: str, name: str, q: float) -> float | None:
 
 def run_transport(transport: str, seconds: float, conns: int, idle: str,
                   rate: float = 0) -> dict:
-    from tracelogic.runtime_monitor.stream_workload import bench_spec
+    from tracelogic.testing.stream_workload import bench_spec
 
     tmp = Path(tempfile.mkdtemp(prefix="tl-bench-"))
     spec = tmp / "bench.spec"
@@ -276,10 +276,10 @@ def _wait_listen(log: Path, proc, timeout: float = 60) -> dict:
 def profile_pipeline(requests: int = 40) -> tuple[str, float]:
     """cProfile of decode + streaming monitor + store commit on ``requests`` requests."""
     import tracelogic
-    from tracelogic.runtime_monitor.server import decode_request
-    from tracelogic.runtime_monitor.store import Store
-    from tracelogic.runtime_monitor.stream import StreamingMonitor
-    from tracelogic.runtime_monitor.stream_workload import bench_spec
+    from tracelogic.sidecar.server import decode_request
+    from tracelogic.sidecar.store import Store
+    from tracelogic.engine.stream import StreamingMonitor
+    from tracelogic.testing.stream_workload import bench_spec
 
     spec = tracelogic.load(bench_spec(20), filename="bench.spec")
     base = _base_requests()
@@ -320,9 +320,9 @@ def pipeline_rate(requests: int = 80, shape_cache: int = 4096) -> tuple:
     ``shape_cache=0`` every trace is stepped through every automaton (no two traces of one
     letter sequence share verdicts): the worst case for a workload of all-distinct traces."""
     import tracelogic
-    from tracelogic.runtime_monitor.server import decode_request
-    from tracelogic.runtime_monitor.stream import StreamingMonitor
-    from tracelogic.runtime_monitor.stream_workload import bench_spec
+    from tracelogic.sidecar.server import decode_request
+    from tracelogic.engine.stream import StreamingMonitor
+    from tracelogic.testing.stream_workload import bench_spec
 
     spec = tracelogic.load(bench_spec(20), filename="bench.spec")
     base = _base_requests()

@@ -30,7 +30,7 @@ COMMANDS = ("check", "monitor", "fmt", "automaton", "export", "serve", "violatio
 HEAVY = ("z3", "grpc", "networkx", "google.protobuf", "opentelemetry", "yaml", "re2",
          "kubernetes", "rich", "h11", "hypothesis", "importlib.metadata")
 # The parser, too, is only for commands that read a spec.
-PARSER_HEAVY = HEAVY + ("lark", "tracelogic.spec", "tracelogic.runtime_monitor.monitor")
+PARSER_HEAVY = HEAVY + ("lark", "tracelogic.spec", "tracelogic.engine.monitor")
 
 # A fresh interpreter: refuse to import the guarded modules, then run the code in argv[1]
 # and report the exit code and the guarded modules that are loaded (none may be).

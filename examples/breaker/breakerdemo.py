@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from tracelogic.runtime_monitor.otlp import request_to_json
+from tracelogic.ingest.otlp import request_to_json
 
 
 class BreakerOpen(Exception):

@@ -17,7 +17,7 @@ import breakerdemo
 import pytest
 
 from tracelogic.cli import run as cli
-from tracelogic.runtime_monitor.otlp import read_path
+from tracelogic.ingest.otlp import read_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC = os.path.join(HERE, "breaker.spec")

@@ -16,7 +16,7 @@ import pytest
 from shopdemo.scenarios import run
 
 from tracelogic.cli import run as cli
-from tracelogic.runtime_monitor.otlp import read_path
+from tracelogic.ingest.otlp import read_path
 from tracelogic.spec.loader import std_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))

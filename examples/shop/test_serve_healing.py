@@ -34,7 +34,7 @@ import pytest
 from shopdemo.scenarios import run
 from shopdemo.serving import Serve, tl, tl_json
 
-from tracelogic.runtime_monitor.otlp import read_path
+from tracelogic.ingest.otlp import read_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MiB = 2**20

@@ -1,6 +1,6 @@
 //! What the core can run, as the names the Python engine registry understands.
 //!
-//! The registry (`tracelogic.runtime_monitor.engines`) routes a property to the native engine
+//! The registry (`tracelogic.engine.registry`) routes a property to the native engine
 //! only if every capability it needs is listed here; otherwise the property runs in the Python
 //! reference engine, and `monitor --verbose` says which capability was missing. Adding a
 //! property kind to the core ends with adding its name here, in the same commit as the

@@ -4,7 +4,7 @@
 //! into columns, assemble traces, compute letters and step automata, with the GIL released.
 //! The Python engine stays the reference semantics and runs everything the core does not
 //! cover yet. Which parts the core covers is declared in one place, [`capabilities()`], so the
-//! Python side (`tracelogic.runtime_monitor.engines`) can route each property to the engine
+//! Python side (`tracelogic.engine.registry`) can route each property to the engine
 //! that runs it and say so.
 //!
 //! Today: [`otlp`] decodes OTLP protobuf into columns over the zero-copy [`wire`] reader

@@ -1,6 +1,6 @@
 //! OTLP protobuf (`ExportTraceServiceRequest`) decoded into columns.
 //!
-//! The rules are the Python decoder's (`tracelogic.runtime_monitor.otlp.decode_traces_pb`,
+//! The rules are the Python decoder's (`tracelogic.ingest.otlp.decode_traces_pb`,
 //! docs/otlp-input.md), word for word: it is the reference this module is tested against.
 //! The decoder works in the Python decoder's two steps:
 //!

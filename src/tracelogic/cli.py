@@ -39,7 +39,7 @@ COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 COMMAND_MODULES = (
     "tracelogic.automata.cli",        # automaton
     "tracelogic.models.cli",          # export
-    "tracelogic.runtime_monitor.serve_cli",  # serve, violations
+    "tracelogic.sidecar.cli",         # serve, violations
     "tracelogic.healing.cli",         # heal, audit, approve
     "tracelogic.analysis.cli",        # analyze
 )
@@ -224,7 +224,7 @@ def add_engine_argument(p: argparse.ArgumentParser) -> None:
 
 def engine_lines(mon) -> list[str]:
     """What `--verbose` says about engines: the selected one, then one line per property."""
-    from tracelogic.runtime_monitor.engines import get_engine
+    from tracelogic.engine.registry import get_engine
 
     lines = [f"engine {get_engine(mon.requested_engine).describe()}"]
     lines += [f"property {a.describe()}" for a in mon.engine_plan.values()]
@@ -233,8 +233,8 @@ def engine_lines(mon) -> list[str]:
 
 def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.errors import InputError
-    from tracelogic.runtime_monitor.monitor import Monitor
-    from tracelogic.runtime_monitor.otlp import read_path, read_raw, unpack
+    from tracelogic.engine.monitor import Monitor
+    from tracelogic.ingest.otlp import read_path, read_raw, unpack
     from tracelogic.spec.deep import gc_paused
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.lexicon import parse_duration
@@ -316,7 +316,7 @@ def _core_inputs(mon, traces: list[str]) -> bytes | None:
     protobuf, which it reads; otherwise let the Python engine run everything. Returns
     stdin's bytes when it was read for the check ("-" among the inputs)."""
     from tracelogic.errors import InputError
-    from tracelogic.runtime_monitor.otlp import DecodeStats, path_format, read_raw, unpack
+    from tracelogic.ingest.otlp import DecodeStats, path_format, read_raw, unpack
 
     stdin = None
     if not mon.runs_on_core:

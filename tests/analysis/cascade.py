@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 
 from .helpers import Builder
 

@@ -5,8 +5,8 @@ import itertools
 import json
 from typing import Any
 
-from tracelogic.runtime_monitor.otlp import request_to_json, spans_to_request
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.otlp import request_to_json, spans_to_request
+from tracelogic.ingest.spans import Span
 
 MS = 1_000_000
 T0 = 1_700_000_000_000_000_000  # a fixed epoch offset, so timestamps look real

@@ -4,7 +4,7 @@ from __future__ import annotations
 import networkx as nx
 
 from tracelogic.analysis import SpanEvent, check_causality, happens_before
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 
 from .helpers import MS, T0, Builder, sid, tid
 

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from tracelogic.cli import run
-from tracelogic.runtime_monitor.metrics import DataPoint
+from tracelogic.ingest.metrics import DataPoint
 
 from .helpers import MS, T0, Builder, SdkRecorder, write_metrics_json, write_otlp_json
 from .test_root_cause import healthy, slow_database_cascade

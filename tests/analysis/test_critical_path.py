@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from tracelogic.analysis import critical_path, group_traces, hotspots
 from tracelogic.analysis.critical_path import self_time
-from tracelogic.runtime_monitor.events import Trace
+from tracelogic.ingest.events import Trace
 
 from .helpers import MS, T0, Builder
 

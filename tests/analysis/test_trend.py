@@ -7,7 +7,7 @@ import pytest
 
 from tracelogic.analysis import theil_sen, trends
 from tracelogic.analysis import trend as trend_mod
-from tracelogic.runtime_monitor.metrics import DataPoint
+from tracelogic.ingest.metrics import DataPoint
 
 from .helpers import T0
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tracelogic.healing.actions.builtin import verify_signature
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 
 SECRET = b"test-hmac-secret"
 MINUTE = 60 * 10**9

@@ -21,7 +21,7 @@ from tracelogic.healing.audit import AuditLog
 from tracelogic.healing.controller import Controller
 from tracelogic.healing.config import load_config
 from tracelogic.healing.trail import verify_audit
-from tracelogic.runtime_monitor.store import Store
+from tracelogic.sidecar.store import Store
 
 from .conftest import config_toml, read_argv_lines
 
@@ -137,8 +137,8 @@ def test_heal_cli_over_a_store_is_idempotent(tmp_path, recorder, receiver):
     db = str(tmp_path / "t.db")
     Store(db).add_violations([v.to_json() for v in mon.close().violations])
     # the witness attributes come from the OTLP file given with --traces
-    from tracelogic.runtime_monitor.otlp import request_to_json, spans_to_request
-    from tracelogic.runtime_monitor.spans import from_sdk
+    from tracelogic.ingest.otlp import request_to_json, spans_to_request
+    from tracelogic.ingest.spans import from_sdk
     traces = tmp_path / "traces.json"
     traces.write_text(json.dumps(request_to_json(spans_to_request(from_sdk(spans)))))
     cfg = config_toml(tmp_path, receiver)
@@ -184,7 +184,7 @@ def test_e2e_through_the_serve_sidecar(tmp_path, recorder, receiver, execute):
     """OTel SDK -> OTLP/HTTP exporter -> `serve` (in-process, 127.0.0.1) -> store -> heal."""
     from opentelemetry.exporter.otlp.proto.http import trace_exporter as exporter_mod
 
-    from tracelogic.runtime_monitor import server
+    from tracelogic.sidecar import server
     out = tmp_path / "argv.jsonl"
     spec_path = tmp_path / "shop.spec"
     spec_path.write_text(SPEC.replace("{prog}", recorder).replace("{out}", str(out))

@@ -15,8 +15,8 @@ import tracelogic
 from tracelogic import cli
 from tracelogic.healing.audit import AuditLog
 from tracelogic.healing.trail import verify_audit
-from tracelogic.runtime_monitor.otlp import request_to_json, spans_to_request
-from tracelogic.runtime_monitor.store import Store
+from tracelogic.ingest.otlp import request_to_json, spans_to_request
+from tracelogic.sidecar.store import Store
 
 from .conftest import read_argv_lines, span, violation
 

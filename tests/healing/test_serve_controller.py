@@ -6,8 +6,8 @@ import time
 from opentelemetry.exporter.otlp.proto.http import trace_exporter as exporter_mod
 
 from tracelogic.healing.audit import AuditLog
-from tracelogic.runtime_monitor import server
-from tracelogic.runtime_monitor.store import Store
+from tracelogic.sidecar import server
+from tracelogic.sidecar.store import Store
 
 from .conftest import config_toml, read_argv_lines
 from .test_e2e import SPEC, sdk_spans

@@ -6,8 +6,8 @@ import tracelogic
 from tracelogic.healing.config import parse_config
 from tracelogic.healing.controller import Controller
 from tracelogic.healing.evaluate import witness_of
-from tracelogic.runtime_monitor.monitor import Monitor
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.engine.monitor import Monitor
+from tracelogic.ingest.spans import Span
 
 MS = 1_000_000
 SPEC = tracelogic.load('''

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime_monitor.test_serve_helpers import file_mode, keyset, metric, metrics_text, start_serve
-from tracelogic.runtime_monitor.stream_workload import traces
+from sidecar.test_serve_helpers import file_mode, keyset, metric, metrics_text, start_serve
+from tracelogic.testing.stream_workload import traces
 
 APP = Path(__file__).resolve().parent / "js"
 FAST = ("--idle", "200ms", "--lateness", "1s")

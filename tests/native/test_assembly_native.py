@@ -31,10 +31,10 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tracelogic import _native
-from tracelogic.runtime_monitor.assembly import Assembler
-from tracelogic.runtime_monitor.native_otlp import _value
-from tracelogic.runtime_monitor.otlp import decode_traces_pb
-from tracelogic.runtime_monitor.spans import MISSING
+from tracelogic.ingest.assembly import Assembler
+from tracelogic.ingest.native_otlp import _value
+from tracelogic.ingest.otlp import decode_traces_pb
+from tracelogic.ingest.spans import MISSING
 
 LONG = bool(os.environ.get("TRACELOGIC_LONG"))
 

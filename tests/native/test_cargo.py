@@ -43,7 +43,7 @@ def test_the_extension_is_built_and_speaks_our_boundary():
     """`pip install -e .` (scripts/install.sh) built tracelogic._native: it must import,
     not skip, and declare only capabilities the engine registry can route."""
     from tracelogic import _native
-    from tracelogic.runtime_monitor.engines import CAPABILITIES, NATIVE_ABI_VERSION
+    from tracelogic.engine.registry import CAPABILITIES, NATIVE_ABI_VERSION
 
     assert _native.ABI_VERSION == NATIVE_ABI_VERSION
     caps = _native.capabilities()

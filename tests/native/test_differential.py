@@ -29,24 +29,25 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 import tracelogic
 from tracelogic.cli import run
-from tracelogic.runtime_monitor.engine import CompiledSpec
-from tracelogic.runtime_monitor.engines import required_capabilities
-from tracelogic.runtime_monitor.monitor import Monitor
-from tracelogic.runtime_monitor.otlp import spans_to_request
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.engine.compiled import CompiledSpec
+from tracelogic.engine.registry import required_capabilities
+from tracelogic.engine.monitor import Monitor
+from tracelogic.ingest.otlp import spans_to_request
+from tracelogic.ingest.spans import Span
 
-from runtime_monitor.otlp_testdata import hex_ids_to_b64
-from runtime_monitor.test_monitor_differential import span_trees, specs
+from ingest.otlp_testdata import hex_ids_to_b64
+from engine.test_monitor_differential import span_trees, specs
 
 LONG = bool(os.environ.get("TRACELOGIC_LONG"))
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "runtime_monitor" / "data"
+DATA = ROOT / "tests" / "ingest" / "data"
+MONITOR_DATA = ROOT / "tests" / "engine" / "data" / "monitor"
 EXAMPLES = ROOT / "examples"
 ENGINES = ("python", "native")
 
-TRACE_FILES = sorted(p for p in [*DATA.glob("*.json*"), *(DATA / "monitor").glob("*.json*")]
+TRACE_FILES = sorted(p for p in [*DATA.glob("*.json*"), *MONITOR_DATA.glob("*.json*")]
                      if p.name != "metrics.json")
-MONITOR_SPECS = [DATA / "monitor" / "shop.spec", DATA / "monitor" / "edge.spec"]
+MONITOR_SPECS = [MONITOR_DATA / "shop.spec", MONITOR_DATA / "edge.spec"]
 EXAMPLE_SPECS = [EXAMPLES / "language" / "properties.spec", EXAMPLES / "pytest" / "shop.spec",
                  EXAMPLES / "saga" / "saga.spec", EXAMPLES / "breaker" / "breaker.spec",
                  *sorted((EXAMPLES / "shop" / "specs").glob("*.spec"))]

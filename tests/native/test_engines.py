@@ -16,15 +16,15 @@ import pytest
 import tracelogic
 from tracelogic.cli import run
 from tracelogic.errors import BackendUnavailable, InputError
-from tracelogic.runtime_monitor import engines
-from tracelogic.runtime_monitor.engines import (CAPABILITIES, ENV_VAR, assign, get_engine,
-                                                required_capabilities)
-from tracelogic.runtime_monitor.monitor import Monitor
-from tracelogic.runtime_monitor.plan import property_reason
-from tracelogic.runtime_monitor.stream import StreamingMonitor
+from tracelogic.engine import registry as engines
+from tracelogic.engine.monitor import Monitor
+from tracelogic.engine.plan import property_reason
+from tracelogic.engine.registry import (CAPABILITIES, ENV_VAR, assign, get_engine,
+                                        required_capabilities)
+from tracelogic.engine.stream import StreamingMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "runtime_monitor" / "data" / "monitor"
+DATA = ROOT / "tests" / "engine" / "data" / "monitor"
 SHOP = DATA / "shop.spec"
 
 
@@ -167,7 +167,7 @@ def in_order_pb(tmp_path) -> str:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest)
 
-    from runtime_monitor.otlp_testdata import hex_ids_to_b64
+    from ingest.otlp_testdata import hex_ids_to_b64
 
     import json
     doc = hex_ids_to_b64(json.loads((DATA / "in_order.json").read_text()))
@@ -238,7 +238,7 @@ def test_streaming_monitor_keeps_its_engine_across_a_reload(no_env):
 
 def test_serve_passes_engine_to_its_config(tmp_path):
     from tracelogic.cli import build_parser
-    from tracelogic.runtime_monitor.serve_cli import build_config
+    from tracelogic.sidecar.cli import build_config
 
     args = build_parser().parse_args(["serve", str(SHOP), "--engine", "python",
                                       "--store", str(tmp_path / "x.db")])

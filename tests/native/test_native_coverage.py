@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import tracelogic
-from tracelogic.runtime_monitor.monitor import Monitor
-from tracelogic.runtime_monitor.plan import property_reason
-from tracelogic.runtime_monitor.stream_workload import bench_spec
+from tracelogic.engine.monitor import Monitor
+from tracelogic.engine.plan import property_reason
+from tracelogic.testing.stream_workload import bench_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SPECS = sorted(p for p in (ROOT / "examples").rglob("*.spec"))

@@ -27,15 +27,16 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tracelogic.errors import InputError
-from tracelogic.runtime_monitor.native_otlp import (decode_traces_pb_columns,
-                                                    decode_traces_pb_native)
-from tracelogic.runtime_monitor.otlp import (DecodeStats, _is_metrics_request,
-                                             decode_traces_pb, read_path, spans_to_request)
+from tracelogic.ingest.native_otlp import (decode_traces_pb_columns,
+                                           decode_traces_pb_native)
+from tracelogic.ingest.otlp import (DecodeStats, is_metrics_request,
+                                    decode_traces_pb, read_path, spans_to_request)
 
 LONG = bool(os.environ.get("TRACELOGIC_LONG"))
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "runtime_monitor" / "data"
-TRACE_FILES = sorted(p for p in [*DATA.glob("*.json*"), *(DATA / "monitor").glob("*.json*")]
+DATA = ROOT / "tests" / "ingest" / "data"
+MONITOR_DATA = ROOT / "tests" / "engine" / "data" / "monitor"
+TRACE_FILES = sorted(p for p in [*DATA.glob("*.json*"), *MONITOR_DATA.glob("*.json*")]
                      if p.name != "metrics.json")
 WANTED = [None, frozenset(), frozenset({"k", "service.name"}), frozenset({"x", "nope"})]
 
@@ -247,7 +248,7 @@ def test_invalid_utf8_rejects_the_span_not_the_request(data, where, draw):
     wanted = draw.draw(st.sampled_from(WANTED))
     python = assert_same(bad, wanted)
     if python[0] == "error":  # bytes that also read as a metrics request are refused whole
-        assert _is_metrics_request(bad), python[1]
+        assert is_metrics_request(bad), python[1]
         return
     # the oracle: the Python decoder on the request without the spans the bad string is in
     hit = ([(ri, si2, j) for si2, ss in enumerate(rs.scope_spans) for j in range(len(ss.spans))]
@@ -310,7 +311,7 @@ def test_nesting_around_upbs_limit():
 def test_string_limit(where, extra):
     """One string at the text rule's limit - 1, limit and limit + 1 bytes, in a span, an
     attribute value, the resource and the scope: the same outcome from both decoders."""
-    from tracelogic.runtime_monitor.text_rule import MAX_STRING_BYTES
+    from tracelogic.ingest.text_rule import MAX_STRING_BYTES
     text = "é" * ((MAX_STRING_BYTES + extra) // 2) + "a" * ((MAX_STRING_BYTES + extra) % 2)
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
@@ -343,8 +344,8 @@ def test_groups_in_unknown_fields(groups):
 
 def test_limits_are_the_python_decoders():
     from tracelogic import _native
-    from tracelogic.runtime_monitor._otlp_common import MAX_DEPTH
-    from tracelogic.runtime_monitor.text_rule import MAX_STRING_BYTES
+    from tracelogic.ingest._otlp_common import MAX_DEPTH
+    from tracelogic.ingest.text_rule import MAX_STRING_BYTES
     assert dict(_native.limits()) == {"MAX_STRING_BYTES": MAX_STRING_BYTES,
                                       "MAX_VALUE_DEPTH": MAX_DEPTH, "MAX_PROTOBUF_DEPTH": 100}
 

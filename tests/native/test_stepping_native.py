@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracelogic
-from tracelogic.runtime_monitor.engine import CompiledSpec
-from tracelogic.runtime_monitor.monitor import Monitor
-from tracelogic.runtime_monitor.otlp import spans_to_request
-from tracelogic.runtime_monitor.plan import property_reason
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.engine.compiled import CompiledSpec
+from tracelogic.engine.monitor import Monitor
+from tracelogic.ingest.otlp import spans_to_request
+from tracelogic.engine.plan import property_reason
+from tracelogic.ingest.spans import Span
 
 LONG = bool(os.environ.get("TRACELOGIC_LONG"))
 MS = 1_000_000

@@ -5,7 +5,7 @@ import itertools
 from typing import Any
 
 import tracelogic
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 from tracelogic.spec.loader import std_path
 
 MS = 1_000_000

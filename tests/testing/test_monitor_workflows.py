@@ -83,7 +83,7 @@ def _moved(trace, offset_ns: int, order: str, trace_id: str | None = None,
            flip: int = 0) -> list:
     """The trace's spans, later by ``offset_ns``, tagged with ``order.id``, moved into trace
     ``trace_id``, and with span ids xor ``flip`` (so two generated traces can share one)."""
-    from tracelogic.runtime_monitor.spans import Span
+    from tracelogic.ingest.spans import Span
 
     def sid(h: str) -> str:
         return f"{int(h, 16) ^ flip:016x}" if h else h

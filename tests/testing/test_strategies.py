@@ -5,8 +5,8 @@ from hypothesis import HealthCheck, given, settings
 
 from tracelogic.models import semantics
 from tracelogic.models.workflow import END, START, Event, from_ast
-from tracelogic.runtime_monitor.events import Trace
-from tracelogic.runtime_monitor.otlp import decode_traces_pb
+from tracelogic.ingest.events import Trace
+from tracelogic.ingest.otlp import decode_traces_pb
 from tracelogic.spec.loader import load
 from tracelogic.testing.strategies import mutated_traces_from, spans, traces_from
 

@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tracelogic.runtime_monitor.otlp import request_to_json
+from tracelogic.ingest.otlp import request_to_json
 
 
 class Sink:

@@ -3,7 +3,7 @@ wait-for cycles (deadlocks), race candidates, network partitions, metric trends,
 service dependency graph and root-cause ranking. See docs/analysis.md; ``tracelogic
 analyze`` runs them.
 
-Every analysis takes tracelogic :class:`~tracelogic.runtime_monitor.spans.Span` objects
+Every analysis takes tracelogic :class:`~tracelogic.ingest.spans.Span` objects
 (or an :class:`AnalysisInput`, which also holds span-event details and metric points).
 
 The names below are imported on first use (tracelogic.lazy), so that importing

@@ -1,6 +1,6 @@
 """What every analysis reads: spans, metric points, and span events with their details.
 
-The runtime monitor's :class:`~tracelogic.runtime_monitor.spans.Span` keeps only the
+The runtime monitor's :class:`~tracelogic.ingest.spans.Span` keeps only the
 *names* of span events (that is all a predicate can ask: ``has_event("x")``). Some
 analyses need an event's time and attributes -- ``lock.wait`` events name a lock,
 RPC ``message`` events carry a direction and a sequence number -- so this module
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracelogic.errors import InputError
-from tracelogic.runtime_monitor.events import Trace
-from tracelogic.runtime_monitor.spans import Span, from_sdk
+from tracelogic.ingest.events import Trace
+from tracelogic.ingest.spans import Span, from_sdk
 
 __all__ = ["AnalysisInput", "SpanEvent", "read_inputs", "group_traces"]
 
@@ -104,7 +104,7 @@ def read_inputs(traces: Iterable[str], metrics: Iterable[str] = (), *,
     come through ``metrics``. An unreadable file or malformed content is recorded in
     ``errors`` and the rest is still read.
     """
-    from tracelogic.runtime_monitor.otlp import DecodeStats, read_bytes
+    from tracelogic.ingest.otlp import DecodeStats, read_bytes
 
     out = AnalysisInput()
     inputs = [(p, "auto") for p in traces] + [(p, "metrics") for p in metrics]
@@ -155,9 +155,9 @@ def _read(path: str) -> tuple[bytes, str]:
 
 def _events_from_bytes(data: bytes) -> dict[SpanKey, tuple[SpanEvent, ...]]:
     """The span-event side table of one OTLP traces input (JSON, JSON Lines or protobuf)."""
-    from tracelogic.runtime_monitor._otlp_common import (DecodeStats, attrs_json, attrs_pb,
-                                                          jget, json_documents, json_id,
-                                                          json_int, pb_id)
+    from tracelogic.ingest._otlp_common import (DecodeStats, attrs_json, attrs_pb,
+                                                jget, json_documents, json_id,
+                                                json_int, pb_id)
 
     table: dict[SpanKey, tuple[SpanEvent, ...]] = {}
     stripped = data.lstrip()

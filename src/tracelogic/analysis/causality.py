@@ -52,7 +52,7 @@ from typing import Any
 
 import networkx as nx
 
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 
 from ._input import SpanEvent, SpanKey, group_traces
 

@@ -359,7 +359,7 @@ def _root_cause(args, data, out, err, header, *, threshold, **_) -> int:
     violated: dict[str, int] = {}
     if args.spec:
         from tracelogic.errors import TracelogicError
-        from tracelogic.runtime_monitor.monitor import Monitor
+        from tracelogic.engine.monitor import Monitor
         from tracelogic.spec.diagnostics import render_all
         from tracelogic.spec.loader import load_with_diagnostics
 

@@ -32,8 +32,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tracelogic.runtime_monitor.events import Trace
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.events import Trace
+from tracelogic.ingest.spans import Span
 
 __all__ = ["Segment", "CriticalPath", "Hotspot", "critical_path", "hotspots", "operation_of",
            "self_time"]

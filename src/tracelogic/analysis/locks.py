@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 
 from ._input import SpanEvent, SpanKey
 

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 
 from ._input import SpanEvent, SpanKey
 from .causality import HappensBefore, happens_before

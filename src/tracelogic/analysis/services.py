@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from tracelogic.runtime_monitor.events import Trace
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.events import Trace
+from tracelogic.ingest.spans import Span
 
 from ._input import group_traces
 from .critical_path import covered

@@ -15,7 +15,7 @@ from tracelogic.spec.typed import Spec
 def check_routing(spec: Spec, report: CheckReport, options: dict) -> None:
     if not spec.properties:
         return
-    from tracelogic.runtime_monitor.stream import routing_keys
+    from tracelogic.engine.stream import routing_keys
 
     keys = routing_keys(spec)
     if len(keys) <= 1:

@@ -1,7 +1,7 @@
 """The controller's Knowledge: actions, approvals and the audit trail, in the store's SQLite file.
 
 Own tables (prefixed ``heal_``), own connection; the violations table belongs to
-:mod:`tracelogic.runtime_monitor.store`. Every write is a committed
+:mod:`tracelogic.sidecar.store`. Every write is a committed
 transaction before the method returns.
 
 - ``heal_actions``: one row per (policy, violation, mode), keyed by the

@@ -57,7 +57,7 @@ def cmd_heal(args, out: TextIO, err: TextIO, *, stop: threading.Event | None = N
     from tracelogic.errors import TracelogicError
     from tracelogic.healing.config import load_config
     from tracelogic.healing.controller import Controller
-    from tracelogic.runtime_monitor.otlp import read_path
+    from tracelogic.ingest.otlp import read_path
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.loader import load_with_diagnostics
 
@@ -142,7 +142,7 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
 def cmd_audit(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.healing.audit import AuditLog
     from tracelogic.healing.trail import log_spans, verify_audit
-    from tracelogic.runtime_monitor.otlp import request_to_json, spans_to_request
+    from tracelogic.ingest.otlp import request_to_json, spans_to_request
 
     if not _need_store(args.store, err, "audit"):
         return EXIT_INPUT

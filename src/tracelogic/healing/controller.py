@@ -41,7 +41,7 @@ from tracelogic.healing.actions import (Action, ActionFailed, ActionRefused, Act
 from tracelogic.healing.audit import AuditLog
 from tracelogic.healing.config import ControllerConfig, load_config
 from tracelogic.healing.evaluate import CompiledPolicy, witness_of
-from tracelogic.runtime_monitor.store import dedup_key
+from tracelogic.sidecar.store import dedup_key
 from tracelogic.spec.lexicon import approx_duration, format_duration
 from tracelogic.spec.typed import HealT, Spec
 
@@ -160,7 +160,7 @@ class Controller:
         (``tracelogic heal --traces``) acts on them. A retry that would skip for the same
         reason again records nothing.
         """
-        from tracelogic.runtime_monitor.store import Store
+        from tracelogic.sidecar.store import Store
 
         store = Store(self.store_path)
         try:

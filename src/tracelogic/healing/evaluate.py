@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracelogic.runtime_monitor.events import Trace
-from tracelogic.runtime_monitor.predicates import CodeGen
-from tracelogic.runtime_monitor.spans import MISSING
+from tracelogic.ingest.events import Trace
+from tracelogic.engine.predicates import CodeGen
+from tracelogic.ingest.spans import MISSING
 from tracelogic.spec.typed import HealT, TExpr
 
 _DATA_OPS = frozenset({"field", "attr", "var", "has_event", "has_ancestor", "has_child",

@@ -18,7 +18,7 @@ import os
 from typing import Iterable
 
 from tracelogic.healing.audit import AuditEvent, AuditLog
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 from tracelogic.spec.lexicon import format_duration
 from tracelogic.spec.typed import Spec
 

@@ -240,7 +240,7 @@ class Spec:
         return report
 
     def monitor(self, **options):
-        """A streaming :class:`~tracelogic.runtime_monitor.monitor.Monitor` for this spec."""
-        from tracelogic.runtime_monitor.monitor import Monitor
+        """A streaming :class:`~tracelogic.engine.monitor.Monitor` for this spec."""
+        from tracelogic.engine.monitor import Monitor
 
         return Monitor(self, **options)

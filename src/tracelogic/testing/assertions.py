@@ -100,7 +100,7 @@ def explain(spec: Spec, report: Any, violations: list, undecided: list) -> str:
         lines.append(f"    {p.span.file}:{p.span.line}")
         lines.append(f"    key {v.key}: {v.message}")
         if v.witness:
-            from tracelogic.runtime_monitor.report import timeline
+            from tracelogic.engine.report import timeline
 
             lines.extend(f"    {row}" for row in timeline(v.witness, header=True))
         elif v.span_ids:

@@ -6,7 +6,7 @@
     def test_service_accepts_every_valid_order_flow(trace): ...
 
 Each strategy draws a :class:`GeneratedTrace`: the projected word of step
-events (SPEC-LANGUAGE.md §6), tracelogic :class:`~tracelogic.runtime_monitor.spans.Span`
+events (SPEC-LANGUAGE.md §6), tracelogic :class:`~tracelogic.ingest.spans.Span`
 objects with consistent ids and timings, the same spans as OpenTelemetry SDK
 ``ReadableSpan`` objects (``.sdk_spans``) and as an OTLP ``ExportTraceServiceRequest``
 (``.otlp``). Parallel branches are interleaved
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from tracelogic.models import semantics
 from tracelogic.models.workflow import (END, START, Alt, Event, Opt, Par, Seq, Skip, Star, Step,
                                         Wf, from_ast, parse, steps_of)
-from tracelogic.runtime_monitor.spans import Span
+from tracelogic.ingest.spans import Span
 
 T0 = 1_800_000_000 * 10**9
 TICK = 1_000_000  # 1 ms between consecutive events
@@ -45,7 +45,7 @@ class GeneratedTrace:
     @property
     def otlp(self) -> Any:
         """The spans as an OTLP ``ExportTraceServiceRequest`` (protobuf)."""
-        from tracelogic.runtime_monitor.otlp import spans_to_request
+        from tracelogic.ingest.otlp import spans_to_request
 
         return spans_to_request(list(self.spans))
 

@@ -1,0 +1,1150 @@
+"""The streaming Monitor API: spans in, verdicts and violations with evidence out.
+
+    mon = tracelogic.load("shop.spec").monitor()
+    mon.feed(spans)            # SDK ReadableSpans or tracelogic Spans
+    mon.feed_otlp(data)        # an ExportTraceServiceRequest (protobuf bytes)
+    report = mon.close()       # everything is complete at close (file mode)
+
+Per-trace properties are decided on each assembled trace (SPEC-LANGUAGE.md §3:
+never in arrival order). Cross-trace scopes (``per attr[...]``, ``per service``,
+``global``) receive the events of every assembled trace in timestamp order;
+in file mode the whole input is sorted first, so nothing is late.
+"""
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from itertools import repeat
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from tracelogic.automata.monitor import Verdict
+from tracelogic.errors import InputError
+from tracelogic.engine.compiled import (CompiledProperty, CompiledSpec, EvalError,
+                                        aggregate_value)
+from tracelogic.engine.native_run import NativeRun, final_verdict
+from tracelogic.engine.plan import build_plan
+from tracelogic.engine.registry import Assignment, assign
+from tracelogic.engine.report import MonitorReport, PropertyResult, Violation, scope_text
+from tracelogic.ingest.assembly import Assembler
+from tracelogic.ingest.events import Event, Trace
+from tracelogic.ingest.native_otlp import spans_from_columns
+from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb, is_metrics_request
+from tracelogic.ingest.spans import MISSING, InvalidValue, Span, from_sdk
+from tracelogic.spec.deep import gc_paused
+from tracelogic.spec.lexicon import approx_duration
+from tracelogic.spec.typed import Spec
+
+_END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
+_KEY_SAMPLE_BYTES = 4 << 20  # feed_otlp keeps this much input for did-you-mean suggestions
+INCOMPLETE = "incomplete"  # the verdict of an instance that lost events to an eviction
+_MAX_REJECTIONS = 100
+
+
+class _Stats(DecodeStats):
+    """Decode counters that keep rejected spans' messages apart: a rejected span is an
+    input error (exit 2, DESIGN.md), while repaired details are only warnings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rejections: list[str] = []
+
+    def reject(self, message: str) -> None:
+        DecodeStats.reject(self, message)
+        if len(self.rejections) < _MAX_REJECTIONS:
+            self.rejections.append(message)
+
+    def reject_point(self, message: str) -> None:
+        DecodeStats.reject_point(self, message)
+        if len(self.rejections) < _MAX_REJECTIONS:
+            self.rejections.append(message)
+
+
+class Instance:
+    """One scope instance of one temporal property: a monitor state plus evidence."""
+
+    __slots__ = ("key", "state", "R", "first", "decided_at", "raised_at", "last", "trigger",
+                 "trace_ids", "partial", "late", "events", "reason")
+
+    def __init__(self, key: str, cp: CompiledProperty):
+        self.key = key
+        self.state = cp.monitor.initial
+        self.R = list(cp.register_defaults)
+        self.first = True
+        self.decided_at: Event | None = None
+        self.raised_at: Event | None = None
+        self.last: Event | None = None
+        self.trigger = False
+        self.trace_ids: dict[str, None] = {}
+        self.partial = False
+        self.late = False
+        self.events = 0
+        self.reason: str | None = None  # a model monitor's own words for its violation
+
+
+@dataclass
+class Samples:
+    """Aggregate samples of one instance: (time, span, per-aggregate (value, where))."""
+
+    key: str
+    rows: list = field(default_factory=list)
+    trace_ids: dict = field(default_factory=dict)
+
+
+class Monitor:
+    """Feed spans; read verdicts. See the module docstring."""
+
+    def __init__(self, spec: Spec, *, properties: list[str] | None = None,
+                 lateness_ns: int = 30 * 10**9, max_open_traces: int = 100_000,
+                 idle_ns: int = 5 * 10**9, compiled: CompiledSpec | None = None,
+                 record_events: bool = False, engine: str | None = None,
+                 streaming: bool = False):
+        """``compiled`` reuses a :class:`CompiledSpec` of ``spec`` (e.g. ``other.compiled``)
+        instead of compiling again; its per-run state is reset. ``record_events`` keeps
+        every trace's events and letters, for :meth:`valuations`. ``engine`` is
+        ``"python"`` or ``"native"`` (default: ``$TRACELOGIC_ENGINE``, else native where
+        the core covers a property); :attr:`engines` says which one runs each property.
+        ``streaming`` is set by :class:`~.stream.StreamingMonitor`, which steps the
+        Python engine itself."""
+        self.spec = spec
+        self._recorded: list | None = [] if record_events else None
+        if compiled is None:
+            compiled = CompiledSpec(spec, properties)
+        else:
+            compiled.gen.namespace["_LINKS"] = {}
+            compiled.gen.mismatches.clear()
+        self.compiled = compiled
+        self.requested_engine = engine
+        self.engine_plan = assign(compiled.properties, engine)
+        self._native: NativeRun | None = None
+        native = [cp for cp in compiled.properties
+                  if self.engine_plan[cp.name].engine == "native"]
+        if native and streaming:
+            self._demote(native, "serve steps every property in the Python engine until "
+                                 "issue 17 step 5")
+        elif native and record_events:
+            self._demote(native, "record_events keeps the events as Python objects")
+        elif native:
+            plan = build_plan(compiled, native)
+            self._demote([cp for cp in native if cp.name in plan.fallbacks], plan.fallbacks)
+            if plan.properties:
+                self._native = NativeRun(plan, compiled.wanted_attrs, max_open_traces)
+        self.stats = _Stats()
+        self.lateness_ns = lateness_ns
+        self.assembler = Assembler(idle_ns=idle_ns, max_open_traces=max_open_traces,
+                                   stats=self.stats)
+        self._instances: list[dict[str, Instance]] = [{} for _ in self.compiled.properties]
+        # per-trace instances are decided as soon as their trace is: (key, verdict,
+        # vacuous, violations); only this is kept, not the instance
+        self._decided: list[list[tuple]] = [[] for _ in self.compiled.properties]
+        self._memo: list[dict[tuple, tuple]] = [{} for _ in self.compiled.properties]
+        self._samples: list[dict[str, Samples]] = [{} for _ in self.compiled.properties]
+        # cross-trace instances' events, by property and scope key, as rows
+        # (time, trace_id, index in its trace, event, global letter, trace)
+        self._cross_cps = [cp for cp in self.compiled.properties
+                           if cp.prop.scope != "trace" and cp.prop.kind != "metric"]
+        self._trace_cps: list[CompiledProperty] = []
+        self._python_spans = True  # whether the Python engine needs the spans as objects
+        self._route()
+        self._buckets: list[dict[str, list]] = [{} for _ in self.compiled.properties]
+        self._points: list = []        # metric data points
+        self._traces = 0
+        self._spans = 0
+        self._incomplete: list[tuple[str, str]] = []  # (trace_id, reason)
+        self._seen_keys: set[str] = set()
+        self._all_keys: set[str] = set()
+        self._closed: MonitorReport | None = None
+        self._unresolved_links = 0
+        self._key_samples: list[bytes] = []   # see feed_otlp
+        self._key_sample_bytes = 0
+        # per property: trace ids / scope keys that lost events to an eviction
+        self._evicted_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
+        self.input_errors: list[InputError] = []
+
+    def _demote(self, cps: list[CompiledProperty], why: str | dict[str, str]) -> None:
+        """Run ``cps`` in the Python engine after all, saying why in :attr:`engine_plan`."""
+        for cp in cps:
+            a = self.engine_plan[cp.name]
+            reason = why if isinstance(why, str) else why[cp.name]
+            self.engine_plan[cp.name] = Assignment(a.property, "python", a.needs, reason)
+
+    def _route(self) -> None:
+        """Which per-trace properties the Python engine steps, and whether it needs spans."""
+        native = set() if self._native is None else {cp.name for cp in
+                                                     self._native.plan.properties}
+        self._trace_cps = [cp for cp in self.compiled.properties
+                           if cp.prop.scope == "trace" and cp.prop.kind != "metric"
+                           and cp.name not in native]
+        self._python_spans = (self._recorded is not None or self._native is None
+                              or any(cp.name not in native and cp.prop.kind != "metric"
+                                     for cp in self.compiled.properties))
+
+    @property
+    def runs_on_core(self) -> bool:
+        """Whether the native core runs some property: then feed OTLP protobuf bytes
+        (:meth:`feed_otlp`), which the core reads without Python objects per span."""
+        return self._native is not None
+
+    def without_core(self, why: str) -> None:
+        """Run every property in the Python engine, with ``why`` as the reason (e.g. the
+        input is not OTLP protobuf). Only before anything was fed to the core."""
+        if self._native is not None and self._native.fed:
+            raise RuntimeError("spans were already fed to the native core")
+        self._without_core(why)
+
+    def _without_core(self, why: str) -> None:
+        """Nothing was fed to the core yet: let the Python engine run everything."""
+        if self._native is not None:
+            self._demote(list(self._native.plan.properties), why)
+            self._native = None
+            self._route()
+
+    @property
+    def engines(self) -> dict[str, str]:
+        """Property name -> the engine that runs it (``python`` or ``native``);
+        :attr:`engine_plan` has the reason for each fallback."""
+        return {name: a.engine for name, a in self.engine_plan.items()}
+
+    # ------------------------------------------------------------- input
+    @property
+    def wanted_attrs(self) -> frozenset[str]:
+        return self.compiled.wanted_attrs
+
+    def feed(self, spans: Iterable[Any]) -> None:
+        """Spans from the OpenTelemetry SDK (ReadableSpan) or tracelogic :class:`Span`s."""
+        with gc_paused():  # spans and events hold no cycles; see close()
+            items = list(spans)
+            ours = [s for s in items if isinstance(s, Span)]
+            sdk = [s for s in items if not isinstance(s, Span)]
+            if sdk:
+                ours += from_sdk(sdk, stats=self.stats)
+            if self._native is not None and not self._native.fed:
+                self._without_core("spans were given as objects (Monitor.feed); the core "
+                                   "reads OTLP protobuf (feed_otlp)")
+            if self._native is not None and ours:
+                # the core already holds spans from bytes: give it these as bytes too
+                from tracelogic.ingest.otlp import spans_to_request
+
+                self._native.feed_pb(spans_to_request(ours).SerializeToString(), _Stats(),
+                                     "<spans>", columns=False, is_metrics=_not_metrics)
+            self._add(ours)
+
+    def feed_otlp(self, data: bytes, *, source: str = "<otlp>") -> None:
+        """One serialized ExportTraceServiceRequest.
+
+        Only the attributes the spec reads are decoded. The first few requests are kept
+        (at most 4 MB) so that, if the spec reads an attribute that never appears, the
+        warning can suggest a key that did.
+        """
+        with gc_paused():
+            try:
+                if self._native is None:
+                    spans = decode_traces_pb(data, wanted_attrs=self.compiled.wanted_attrs,
+                                             stats=self.stats, source=source)
+                else:
+                    spans = self._feed_core(bytes(data), source)
+            except InputError as e:
+                self.stats.error(e)  # a content problem, as read_path records it
+                return
+            if self._key_sample_bytes < _KEY_SAMPLE_BYTES:
+                self._key_samples.append(bytes(data))
+                self._key_sample_bytes += len(data)
+            self._add(spans)
+
+    def _feed_core(self, data: bytes, source: str) -> list[Span]:
+        """Give the request to the core; the spans the Python engine needs, as objects."""
+        def is_metrics(raw: bytes) -> None:
+            if is_metrics_request(raw):  # refused whole, in the Python decoder's words
+                decode_traces_pb(raw, wanted_attrs=self.compiled.wanted_attrs,
+                                 stats=self.stats, source=source)
+
+        c = self._native.feed_pb(data, self.stats, source, columns=self._python_spans,
+                                 is_metrics=is_metrics)
+        if self._python_spans:
+            return spans_from_columns(c)
+        self._spans += c["decoded"]
+        return []
+
+    def feed_points(self, points: Iterable[Any]) -> None:
+        """OTLP metric data points, for `metric invariant` properties."""
+        self._points.extend(points)
+
+    def _add(self, spans: list[Span]) -> None:
+        self._spans += len(spans)
+        wanted = self.compiled.wanted_attrs
+        if wanted and not wanted <= self._seen_keys:  # stop looking once all were seen
+            seen = self._seen_keys
+            for s in spans:
+                seen.update(s.attrs)
+                seen.update(s.resource)
+        for result in self.assembler.add(spans) or ():
+            self._assembled(result)
+
+    # ------------------------------------------------------------- traces
+    def _assembled(self, result: Any) -> None:
+        if result.outcome != "complete":
+            self._incomplete.append((result.trace_id, result.reason))
+            self._evicted(result.trace)
+            return
+        self.process_trace(result.trace)
+
+    def _evicted(self, trace: Trace) -> None:
+        """Remember which instances lost this trace's events: they become `incomplete`."""
+        for cp in self.compiled.properties:
+            keys = self._evicted_keys[cp.index]
+            if cp.prop.scope == "trace":
+                keys[trace.trace_id] = None
+            elif cp.prop.scope == "global":
+                keys["*"] = None
+            elif cp.key is not None:
+                for sp in trace.spans:
+                    k = key_text(cp.key(sp))
+                    if k is not None:
+                        keys[k] = None
+
+    def process_trace(self, trace: Trace) -> None:
+        """Decide every per-trace property on one assembled trace; queue cross-trace events."""
+        self._traces += 1
+        events = trace.events
+        if not events:
+            return
+        letter = self.compiled.letter
+        gs = [letter(ev.span, ev.is_start, trace) for ev in events]
+        trace_id = events[0].span.trace_id
+        if self._recorded is not None:
+            self._recorded.append((trace_id, events, gs))
+        partial = trace.is_partial
+        shape = None  # the trace's letters, as a key to the verdicts of earlier traces
+        duration = events[-1].time_ns - events[0].time_ns
+        for cp in self._trace_cps:
+            if cp.prop.kind != "aggregate":
+                by_letters = cp.by_letters(duration)
+                if by_letters is not None:
+                    cp = by_letters
+                    inst = Instance(trace_id, cp)
+                    if shape is None:
+                        shape = tuple(gs)
+                    self._memoized(cp, inst, events, gs, trace, shape)
+                else:
+                    inst = Instance(trace_id, cp)
+                    self.step_instance(cp, inst, events, gs, trace)
+                inst.partial = partial
+                verdict = self.final_verdict(cp, inst)
+                self._decided[cp.index].append((
+                    trace_id, verdict,
+                    verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger,
+                    [self.violation(cp, inst)] if verdict is Verdict.VIOLATED else []))
+            else:
+                samples = Samples(trace_id)
+                self.sample(cp, samples, events, trace)
+                counts: dict[str, int] = {}
+                verdict, violations = self.aggregate(cp, samples, counts)
+                self._decided[cp.index].append((
+                    trace_id, verdict,
+                    verdict is Verdict.SATISFIED and not counts["evaluated"], violations))
+        if self._cross_cps:
+            self._bucket(trace, events, gs)
+
+    def _bucket(self, trace: Trace, events, gs) -> None:
+        """File each event with the cross-trace instances it belongs to (by scope key; a
+        span without a value for the key belongs to none, §3). Aggregates sample ends."""
+        n = len(events)
+        rows = list(zip([ev.time_ns for ev in events], repeat(trace.trace_id, n), range(n),
+                        events, gs, repeat(trace, n)))
+        ends = None
+        by_scope: dict = {}  # properties with one scope key share its values
+        for cp in self._cross_cps:
+            buckets = self._buckets[cp.index]
+            mine = rows
+            if cp.prop.kind == "aggregate":
+                if ends is None:
+                    ends = [r for r in rows if not r[3].is_start]
+                mine = ends
+            if cp.prop.scope == "global":
+                buckets.setdefault("*", []).extend(mine)
+                continue
+            keys = by_scope.get(cp.prop.scope_key)
+            if keys is None:
+                keyfn = cp.key
+                keys = by_scope[cp.prop.scope_key] = {
+                    sp.span_id: key_text(keyfn(sp)) for sp in trace.spans}
+            for r in mine:
+                key = keys[r[3].span.span_id]
+                if key is not None:
+                    bucket = buckets.get(key)
+                    if bucket is None:
+                        bucket = buckets[key] = []
+                    bucket.append(r)
+
+    def _memoized(self, cp: CompiledProperty, inst: Instance, events, gs, trace,
+                  shape: tuple) -> None:
+        """Step a per-trace instance, or replay what an earlier trace with the same letters
+        gave: the final state, the indices of the deciding and raising events, and
+        whether a trigger occurred. Traffic has few distinct trace shapes."""
+        memo = self._memo[cp.index]
+        hit = memo.get(shape)
+        if hit is None:
+            self._run(cp, inst, events, gs, trace)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[shape] = (inst.state, _position(events, inst.decided_at),
+                           _position(events, inst.raised_at), inst.trigger)
+            return
+        inst.state, decided, raised, inst.trigger = hit
+        inst.events = len(events)
+        inst.first = False
+        if decided is not None:
+            inst.decided_at = inst.last = events[decided]
+        else:
+            inst.last = events[-1]
+        if raised is not None:
+            inst.raised_at = events[raised]
+        inst.trace_ids[events[0].span.trace_id] = None
+
+    def step_instance(self, cp: CompiledProperty, inst: Instance, events, gs, trace,
+                      traces: list | None = None) -> None:
+        """Step one instance over ``events`` of ``trace`` (or of ``traces[i]`` each, for
+        cross-trace instances): the one entry point for every instance kind."""
+        if cp.observe is not None:
+            self._run_steps(cp, inst, events, trace, traces)
+        else:
+            self._run(cp, inst, events, gs, trace, traces)
+
+    def _run_steps(self, cp: CompiledProperty, inst: Instance, events, trace,
+                   traces: list | None = None) -> None:
+        """Step a model's own monitor (conforms, saga, follows) over the events that are
+        observations of it (§6, §7); the others leave its state alone.
+
+        The witness of a violation is the observation before the deciding one (for
+        `follows`, the value the bad one cannot follow) and the deciding one.
+        """
+        if not events:
+            return
+        mon, observe, step, verdict = cp.monitor, cp.observe, cp.monitor.step, cp.monitor.verdict
+        pv = Verdict.PRESUMABLY_VIOLATED
+        follows = cp.prop.kind == "follows"
+        state = inst.state
+        i = -1
+        for ev in events:
+            i += 1
+            if inst.decided_at is not None:
+                break
+            tr = trace if traces is None else traces[i]
+            inst.trace_ids[ev.span.trace_id] = None
+            obs = observe(ev.span, ev.is_start, tr)
+            if obs is MISSING:
+                continue
+            inst.events += 1
+            before = verdict(state)
+            nxt = step(state, obs)
+            after = verdict(nxt)
+            if after.is_final:
+                inst.decided_at = ev
+                if follows:
+                    inst.reason = mon.explain(state, obs)
+                elif hasattr(mon, "reason"):
+                    inst.reason = mon.reason(nxt)
+            elif follows:
+                inst.raised_at = ev  # the last value observed, for a later violation's evidence
+            elif after is pv and before is not pv:
+                inst.raised_at = ev
+            state = nxt
+        inst.state = state
+        inst.last = inst.decided_at or events[-1]
+
+    def _run(self, cp: CompiledProperty, inst: Instance, events, gs, trace,
+             traces: list | None = None) -> None:
+        """Step one instance over ``events`` (with global letters ``gs``), all of ``trace``,
+        or of ``traces[i]`` each (cross-trace instances). The hot loop.
+
+        Stepping stops at the event that makes the verdict final: nothing after it can
+        change the verdict or its witness. The property's own letter is memoized by the
+        global letter (few distinct letters occur) unless it has registers.
+        """
+        if not events:
+            return
+        inst.events += len(events)
+        trig = cp.trigger_mask
+        if trig and not inst.trigger:  # vacuity looks at every event, decided or not
+            for g in gs:
+                if g & trig:
+                    inst.trigger = True
+                    break
+        if inst.decided_at is not None:
+            return
+        mon = cp.monitor
+        mask, local = cp.mask, cp.local
+        regs, update = cp.regs, cp.update
+        R = inst.R
+        raised = inst.raised_at
+        first = inst.last is None
+        pv = Verdict.PRESUMABLY_VIOLATED
+        decided_at = None
+        timed = cp.timed
+        if timed:
+            step, verdict = mon.step, mon.verdict
+            v = verdict(inst.state)
+        else:
+            table, n, decided, verdicts = mon.table, mon.n_letters, mon.decided, mon.verdicts
+        s = inst.state
+        i = -1
+        for g in gs:
+            i += 1
+            if regs is not None:
+                ev = events[i]
+                tr = trace if traces is None else traces[i]
+                m = mask(g, regs(ev.span, ev.is_start, tr, R, inst.first))
+                update(ev.span, ev.is_start, tr, R)
+                inst.first = False
+            else:
+                m = local.get(g)
+                if m is None:
+                    m = local[g] = mask(g, 0)
+            if timed:
+                s = step(s, m, events[i].time_ns)
+                nv = verdict(s)
+                if nv is v and not first:
+                    continue
+                if nv.is_final:
+                    decided_at = events[i]
+                    break
+                if nv is pv:
+                    if first or v is not pv:
+                        raised = events[i]  # the event that opened the current obligation
+                else:
+                    raised = None
+                v = nv
+                first = False
+            else:
+                ns = table[s * n + m]
+                if ns == s and not first:
+                    continue
+                if decided[ns]:
+                    s = ns
+                    decided_at = events[i]
+                    break
+                if verdicts[ns] is pv:
+                    # for `F a` the obligation is there from the instance's first event
+                    if first or verdicts[s] is not pv:
+                        raised = events[i]
+                else:
+                    raised = None
+                s = ns
+                first = False
+        inst.state = s
+        inst.raised_at = raised
+        if decided_at is not None:
+            inst.decided_at = decided_at
+            inst.last = decided_at
+        else:
+            inst.last = events[-1]
+            i = len(events) - 1
+        if traces is None:
+            inst.trace_ids[events[0].span.trace_id] = None
+        else:
+            for tr in traces[:i + 1]:
+                inst.trace_ids[tr.trace_id] = None
+
+    def sample(self, cp: CompiledProperty, samples: Samples, events, trace,
+                traces: list | None = None) -> None:
+        """Aggregates range over spans: one sample per span, at its end event (of
+        ``trace``, or of ``traces[i]`` for cross-trace instances)."""
+        aggs = cp.aggregates
+        rows = samples.rows
+        for i, ev in enumerate(events):
+            if ev.is_start:
+                continue
+            s = ev.span
+            tr = trace if traces is None else traces[i]
+            rows.append((ev.time_ns, s, tuple((value(s, False, tr), bool(where(s, False, tr)))
+                                              for _, value, where in aggs)))
+            samples.trace_ids[s.trace_id] = None
+
+    # ------------------------------------------------------------- close
+    def close(self) -> MonitorReport:
+        """End of input: decide every open instance and return the report."""
+        if self._closed is not None:
+            return self._closed
+        results = self.assembler.close() or ()
+        # Deciding allocates many small objects that all stay alive until the report:
+        # the cyclic collector would scan them over and over and free nothing (measured:
+        # a quarter of the time of bench_monitor, with feeding paused the same way).
+        with gc_paused():
+            if self.compiled.gen.uses_links:
+                self._index_links(results)
+            for result in results:
+                self._assembled(result)
+            self._run_cross()
+            if self._native is not None:
+                self._close_core()
+        report = MonitorReport(spans=self._spans)
+        for cp in self.compiled.properties:
+            report.properties.append(self._result(cp, report))
+        report.incomplete = len(self._incomplete)
+        report.dropped = getattr(self.stats, "rejected", 0)
+        duplicates, evicted = self._assembly_counts()
+        report.duplicates = duplicates
+        if not self._spans and not self._points and self.compiled.properties:
+            report.warnings.append("the input held no spans and no metric points: nothing "
+                                   "was monitored")
+        report.warnings.extend(self._attribute_warnings())
+        if evicted:
+            report.warnings.append(
+                f"{evicted} trace(s) were evicted before they were complete, "
+                f"with more than {self.assembler.max_open_traces} open at once; their "
+                "verdicts are incomplete (raise max_open_traces, `--max-open-traces`)")
+        if self._unresolved_links:
+            report.warnings.append(
+                f"{self._unresolved_links} span link(s) point to spans absent from the input; "
+                "`linked(...)` is false for them")
+        report.warnings.extend(self._mismatch_warnings())
+        report.input_errors = [str(e) for e in self.input_errors] + [
+            str(e) for e in getattr(self.stats, "errors", [])]
+        rejections = getattr(self.stats, "rejections", [])
+        report.input_errors += rejections
+        rejected = self.stats.rejected + self.stats.points_rejected
+        if rejected > len(rejections):
+            report.input_errors.append(f"... and {rejected - len(rejections)} more rejected "
+                                       "spans or data points")
+        self._closed = report
+        return report
+
+    def _assembly_counts(self) -> tuple[int, int]:
+        """(duplicate spans, evicted traces): the Python assembler's, unless only the core
+        saw the spans."""
+        if self._python_spans or self._native is None or self._native.closed is None:
+            return self.assembler.duplicates, self.assembler.evicted
+        counters = self._native.closed.counters
+        return counters["duplicates"], counters["evicted"]
+
+    def _close_core(self) -> None:
+        """The core's per-trace results, recorded as the Python engine records its own."""
+        core = self._native
+        closed = core.close()
+        cps = core.plan.properties
+        alone = not self._python_spans  # the core alone saw the spans: its counts are the run's
+        for tr in closed.traces:
+            if tr.index < 0:
+                if alone:
+                    self._incomplete.append((tr.trace_id, tr.reason))
+                for cp in cps:
+                    self._evicted_keys[cp.index][tr.trace_id] = None
+                continue
+            self._traces += alone
+            n = closed.n_events[tr.index]
+            for j, cp in enumerate(cps):
+                state, decided, raised, trigger = closed.results[j][tr.index]
+                verdict = final_verdict(cp, state, tr.partial)
+                violations = []
+                if verdict is Verdict.VIOLATED:
+                    inst = Instance(tr.trace_id, cp)
+                    inst.state = state
+                    if decided >= 0:
+                        inst.decided_at = core.event(tr.index, decided)
+                    if raised >= 0:
+                        inst.raised_at = core.event(tr.index, raised)
+                    inst.last = inst.decided_at or core.event(tr.index, n - 1)
+                    inst.trace_ids[tr.trace_id] = None
+                    violations.append(self.violation(cp, inst))
+                self._decided[cp.index].append((
+                    tr.trace_id, verdict,
+                    verdict is Verdict.SATISFIED and bool(cp.triggers) and not trigger,
+                    violations))
+        if alone:
+            self._seen_keys.update(core.seen_keys())
+            mismatches = self.compiled.gen.mismatches
+            for label, seen in zip(core.plan.document["program"]["sites"], closed.mismatches):
+                if seen is None:
+                    continue
+                mine = mismatches.get(label)
+                if mine is None:
+                    mismatches[label] = list(seen)
+                else:
+                    mine[0] += seen[0]
+
+    def _index_links(self, results) -> None:
+        """`linked(P)` sees every span of the input: index them before any trace is decided."""
+        index = self.compiled.gen.namespace["_LINKS"]
+        for r in results:
+            for sp in r.trace.spans:
+                index[(sp.trace_id, sp.span_id)] = (sp, r.trace)
+        for r in results:
+            for sp in r.trace.spans:
+                self._unresolved_links += sum(1 for key in sp.links if key not in index)
+
+    def _run_cross(self) -> None:
+        for cp in self._cross_cps:
+            buckets = self._buckets[cp.index]
+            for key, rows in buckets.items():
+                rows.sort()  # by (time, trace id, index): unique, so events are never compared
+                evs = [r[3] for r in rows]
+                traces = [r[5] for r in rows]
+                if cp.prop.kind != "aggregate":
+                    inst = Instance(key, cp)
+                    self.step_instance(cp, inst, evs, [r[4] for r in rows], None, traces)
+                    inst.partial = any(t.is_partial for t in dict.fromkeys(traces))
+                    self._instances[cp.index][key] = inst
+                else:
+                    samples = Samples(key)
+                    self.sample(cp, samples, evs, None, traces)
+                    self._samples[cp.index][key] = samples
+            buckets.clear()
+
+    def _result(self, cp: CompiledProperty, report: MonitorReport) -> PropertyResult:
+        res = PropertyResult(cp.name, scope_text(cp.prop))
+        evicted = self._evicted_keys[cp.index]
+        if cp.prop.kind != "metric":
+            for key, verdict, vacuous, violations in self._decided[cp.index]:
+                res.add(key, verdict)
+                res.vacuous += bool(vacuous)
+                report.violations.extend(violations)
+        if cp.prop.kind not in ("aggregate", "metric"):
+            for key, inst in self._instances[cp.index].items():
+                verdict = self.final_verdict(cp, inst)
+                if key in evicted and not cp.monitor.verdict(inst.state).is_final:
+                    verdict = INCOMPLETE  # undecided, and some of its events were evicted
+                res.add(key, verdict)
+                if verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger:
+                    res.vacuous += 1
+                if verdict is Verdict.VIOLATED:
+                    report.violations.append(self.violation(cp, inst))
+        elif cp.prop.kind == "aggregate":
+            for key, samples in self._samples[cp.index].items():
+                if key in evicted:
+                    res.add(key, INCOMPLETE)  # its windows lack the evicted events
+                    continue
+                counts: dict[str, int] = {}
+                verdict, violations = self.aggregate(cp, samples, counts)
+                res.add(key, verdict)
+                if verdict is Verdict.SATISFIED and not counts["evaluated"]:
+                    res.vacuous += 1  # no window had a value to compare
+                report.violations.extend(violations)
+        elif cp.prop.kind == "metric":
+            for key, verdict, violation in self._metric(cp):
+                res.add(key, verdict)
+                if violation is not None:
+                    report.violations.append(violation)
+        if cp.prop.kind != "metric":
+            seen = {k for k, _ in res.results}
+            for key in evicted:
+                if key not in seen:
+                    res.add(key, INCOMPLETE)  # every event of the instance was evicted
+        return res
+
+    def final_verdict(self, cp: CompiledProperty, inst: Instance) -> Verdict:
+        """The verdict of an instance whose input has ended: an undecided one is
+        inconclusive when it is known to miss events (partial trace, late events)."""
+        mon = cp.monitor
+        v = mon.verdict(inst.state)
+        if v is Verdict.INCONCLUSIVE:
+            return v
+        if v.is_final:
+            return v
+        if inst.partial or inst.late:
+            return Verdict.INCONCLUSIVE  # the missing part could change an undecided verdict
+        return Verdict.SATISFIED if mon.final(inst.state) else Verdict.VIOLATED
+
+    def violation(self, cp: CompiledProperty, inst: Instance) -> Violation:
+        """A violated instance's violation: witness events by DESIGN.md's rules, and the
+        message (the `message` clause, the model's own words, or one in words)."""
+        if inst.decided_at is not None:
+            # the deciding event, after the event that opened the obligation it settled
+            # (a missed deadline is decided by a later event; the raiser is the evidence)
+            witness = [e for e in (inst.raised_at, inst.decided_at) if e is not None]
+            if cp.prop.kind == "follows":
+                # the bad value first (the witness span that messages and healing read),
+                # then the observation it cannot follow
+                witness.reverse()
+        else:  # an obligation still open at the end: who raised it, and where the trace ended
+            witness = [e for e in (inst.raised_at, inst.last) if e is not None]
+            if inst.reason is None and hasattr(cp.monitor, "reason"):
+                inst.reason = cp.monitor.reason(inst.state)  # a saga left uncompensated
+        witness = list(dict.fromkeys(witness))  # the raiser may be the last event itself
+        spans = list(dict.fromkeys(e.span for e in witness))
+        message = (self._message(cp, spans[0] if spans else None, None) or inst.reason
+                   or _default_message(cp, witness, inst.decided_at is None))
+        return Violation(cp.prop, inst.key, list(inst.trace_ids),
+                         [s.span_id for s in spans], message, witness)
+
+    # ------------------------------------------------------------- aggregates
+    def aggregate(self, cp: CompiledProperty, samples: Samples, counts: dict | None = None):
+        """The verdict of an aggregate property over an instance's samples, window by
+        window (empty windows never decide), and its violations; ``counts["evaluated"]``
+        tells how many windows had a value to compare."""
+        window = cp.prop.window
+        rows = samples.rows
+        if not rows:
+            if counts is not None:
+                counts["evaluated"] = 0
+            return Verdict.SATISFIED, []
+        rows.sort(key=lambda r: r[0])
+        if window is None:
+            windows = [(None, rows)]
+        else:
+            size, sliding = window
+            if sliding:
+                windows = []
+                lo = 0
+                for hi, (t, _, _) in enumerate(rows):
+                    if hi + 1 < len(rows) and rows[hi + 1][0] == t:
+                        continue  # the window (t - size, t] holds every sample at t
+                    while rows[lo][0] <= t - size:
+                        lo += 1
+                    windows.append(((t - size, t), rows[lo:hi + 1]))
+            else:
+                by: dict[int, list] = defaultdict(list)
+                for r in rows:
+                    by[r[0] // size].append(r)
+                windows = [((k * size, (k + 1) * size), v) for k, v in sorted(by.items())]
+        violations = []
+        evaluated = 0
+        for bounds, part in windows:
+            env = {}
+            empty = False
+            for i, (node, _, _) in enumerate(cp.aggregates):
+                value = aggregate_value(node.payload, [r[2][i] for r in part],
+                                        window[0] if window else _span_ns(part))
+                if value is None:
+                    empty = True
+                env[("agg", i)] = value
+            if empty:
+                continue  # an empty window neither violates nor satisfies
+            evaluated += 1
+            try:
+                ok = bool(cp.body_fn(env))
+            except (EvalError, TypeError):
+                ok = False
+            if not ok:
+                violations.append(self.aggregate_violation(cp, samples.key, env, part, bounds))
+        if counts is not None:
+            counts["evaluated"] = evaluated  # windows that had a value to compare
+        return (Verdict.VIOLATED if violations else Verdict.SATISFIED), violations
+
+    def _metric(self, cp: CompiledProperty):
+        """Metric invariants: at every data point, with the latest value of each metric."""
+        by_metric = metric_names(self.spec, cp)
+        needed = sum(map(len, by_metric.values()))
+        points = sorted((p for p in self._points if p.metric in by_metric),
+                        key=lambda p: p.time_ns)
+        latest: dict[str, dict[str, Any]] = defaultdict(dict)
+        bad: dict[str, list] = defaultdict(list)
+        seen: dict[str, None] = {}
+        for p in points:
+            key = metric_key(cp, p)
+            if key is None:
+                continue
+            seen[key] = None
+            if metric_update(latest[key], by_metric[p.metric], p.value, needed) and \
+                    not metric_holds(cp, latest[key]):
+                bad[key].append((p, dict(latest[key])))
+        for key in seen:
+            if bad[key]:
+                yield key, Verdict.VIOLATED, self.metric_violation(
+                    cp, key, bad[key][0][1], [q for q, _ in bad[key]])
+            else:
+                yield key, Verdict.SATISFIED, None
+
+    def aggregate_violation(self, cp: CompiledProperty, key: str, env: dict, rows: list,
+                             bounds: tuple | None) -> Violation:
+        """A window (or the whole instance, ``bounds`` None) whose aggregates broke the
+        property: its worst spans are the witness (file mode and the sidecar alike)."""
+        worst = _worst(cp, rows)[:_END_MASK_MAX]
+        spans = [r[1] for r in worst]
+        labels = [(_agg_label(n), env[("agg", i)], n.type)
+                  for i, (n, _, _) in enumerate(cp.aggregates)]
+        message = self._message(cp, spans[0] if spans else None, rows) or (
+            f"{cp.prop.description or cp.name}: "
+            + ", ".join(f"{label} = {_fmt(v, t)}" for label, v, t in labels)
+            + (_window_text(bounds, cp.prop.window[1]) if bounds else ""))
+        # the witness events are the samples' end events: a healing policy reads the
+        # worst span as its witness, as it does a temporal violation's
+        return Violation(cp.prop, key, list(dict.fromkeys(s.trace_id for s in spans)),
+                         [s.span_id for s in spans], message,
+                         [Event(r[0], False, r[1]) for r in worst],
+                         values={label: v for label, v, _ in labels}, window=bounds)
+
+    def metric_violation(self, cp: CompiledProperty, key: str, values: dict,
+                          points: list) -> Violation:
+        """Metric values that broke an invariant, first at ``points[0]``."""
+        types = self.spec.metrics
+        message = self._message(cp, None, None, metrics=values) or (
+            f"{cp.prop.description or cp.name}: " + ", ".join(
+                f"{n} = {_fmt(v, types[n].type if n in types else None)}"
+                for n, v in values.items()) + f" at {_ts(points[0].time_ns)}")
+        return Violation(cp.prop, key, [], [], message, [], values=dict(values),
+                         points=[{"metric": q.metric, "time_unix_nano": q.time_ns,
+                                  "value": q.value, "service": q.service}
+                                 for q in points[:_END_MASK_MAX]])
+
+    # ------------------------------------------------------------- messages
+    def _message(self, cp: CompiledProperty, span: Span | None, rows,
+                 metrics: dict | None = None) -> str | None:
+        if not cp.message_fns:
+            return None
+        out = []
+        for part in cp.message_fns:
+            if isinstance(part, str):
+                out.append(part)
+            elif part[0] == "span":
+                value = part[1](span) if span is not None else MISSING
+                out.append("?" if value is MISSING else _fmt(value, part[2]))
+            elif part[0] == "metric":
+                out.append(_fmt((metrics or {}).get(part[1], "?"), part[2]))
+            else:
+                _, name, value, where, typ = part
+                samples = [(value(r[1]), bool(where(r[1]))) for r in (rows or [])] if rows \
+                    else []
+                if not rows and span is not None:
+                    samples = []
+                result = aggregate_value(name, samples, None)
+                out.append("?" if result is None else _fmt(result, typ))
+        return "".join(out)
+
+    def missing_attrs(self) -> list[str]:
+        """Attribute keys the spec reads that no span so far has carried."""
+        return sorted(k for k in self.compiled.wanted_attrs if k not in self._seen_keys)
+
+    def note_keys(self, spans: Iterable[Span]) -> None:
+        """Record the attribute keys of spans (all of them), for did-you-mean suggestions."""
+        for s in spans:
+            self._all_keys.update(s.attrs)
+            self._all_keys.update(s.resource)
+
+    def _attribute_warnings(self) -> list[str]:
+        out = []
+        if self._key_samples and self.missing_attrs():
+            for data in self._key_samples:  # every key of the first requests, for suggestions
+                try:
+                    self.note_keys(decode_traces_pb(data, wanted_attrs=None))
+                except InputError:
+                    pass
+        self._key_samples = []
+        known = sorted(self._seen_keys | self._all_keys)
+        for key in self.missing_attrs():
+            if self._traces:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
+                hint = f"; did you mean \"{close[0]}\"?" if close else ""
+                out.append(f"attribute \"{key}\" never appeared in the input{hint}")
+        return out
+
+    def _mismatch_warnings(self) -> list[str]:
+        out = []
+        for label, (n, left, right) in sorted(self.compiled.gen.mismatches.items()):
+            out.append(f"`{label}` was false {n} time(s) because a value had another type "
+                       f"(e.g. {left} compared with {right}); attribute values of an "
+                       "unexpected type make comparisons false")
+        return out
+
+    # ------------------------------------------------------------- queries
+    def valuations(self, name: str) -> dict[str, list[tuple[Event, bool]]]:
+        """The truth of a pure-past property at every event of every trace, by trace id.
+
+        For row-by-row comparison with other monitors (DESIGN.md, Python API). Needs
+        ``Monitor(..., record_events=True)``; registers are not supported here.
+        """
+        from tracelogic.automata import compile_valuation
+        from tracelogic.errors import SpecError
+
+        if self._recorded is None:
+            raise SpecError("valuations need the events: create the monitor with "
+                            "record_events=True", value=name)
+        cp = next((c for c in self.compiled.properties if c.name == name), None)
+        if cp is None or cp.prop.kind != "formula" or cp.regs is not None:
+            raise SpecError(f"valuations are defined for temporal properties without "
+                            f"registers; `{name}` is not one", value=name)
+        if cp.lowered.formula.has_future:
+            raise SpecError(f"property `{name}` has future operators; per-event valuations "
+                            "are defined for past-time formulas (Y O H S)", value=name)
+        vm = compile_valuation(cp.lowered.formula, atoms=list(cp.monitor.atoms))
+        out: dict[str, list[tuple[Event, bool]]] = {}
+        for trace_id, events, gs in self._recorded:
+            values = vm.values([cp.mask(g, 0) for g in gs], [ev.time_ns for ev in events])
+            out[trace_id] = list(zip(events, values))
+        return out
+
+    def verdicts(self) -> dict[str, dict[str, str]]:
+        """The verdict of every instance of every temporal property, by property and key.
+
+        Before :meth:`close` these are the current four-valued verdicts of the instances
+        decided so far (``presumably_*`` while open); after it, the final ones.
+        """
+        if self._closed is not None:
+            kinds = {cp.name: cp.prop.kind for cp in self.compiled.properties}
+            return {p.name: dict(p.results) for p in self._closed.properties
+                    if kinds.get(p.name) not in ("aggregate", "metric")}
+        out: dict[str, dict[str, str]] = {}
+        for cp in self.compiled.properties:
+            if cp.prop.kind in ("aggregate", "metric"):
+                continue
+            got = {k: v.value for k, v, _, _ in self._decided[cp.index]}  # whole traces
+            got.update((k, cp.monitor.verdict(i.state).value)
+                       for k, i in self._instances[cp.index].items())
+            out[cp.name] = got
+        return out
+
+
+def _not_metrics(data: bytes) -> None:
+    """Spans the Monitor encoded itself are a traces request."""
+
+
+_MEMO_MAX = 4096  # remembered trace shapes per property (forgotten all at once when full)
+
+
+def _position(events: list, ev: Event | None) -> int | None:
+    if ev is None:
+        return None
+    for i, e in enumerate(events):
+        if e is ev:
+            return i
+    raise ValueError("event not in its trace")
+
+
+def _worst(cp: CompiledProperty, rows: list) -> list:
+    """The window's contributing spans, worst first (by the first aggregate).
+
+    "Worst" follows the comparison the aggregate appears in: for `p99(d) <= 1s`
+    the largest values, for `avg(x) >= 10` the smallest; for `count`/`fraction`/
+    `per_second` bounded from above, the spans that were counted, and bounded
+    from below, the spans (matching `where`) that were not.
+    """
+    if not cp.aggregates:
+        return rows
+    node = cp.aggregates[0][0]
+    name = node.payload
+    larger_is_worse = _larger_is_worse(cp.prop.body, node, default=name != "min")
+    hits = [r for r in rows if r[2][0][1]]
+    if name in ("count", "fraction", "per_second"):
+        worst = [r for r in hits if (r[2][0][0] is True) == larger_is_worse]
+    else:
+        numeric = [r for r in hits if isinstance(r[2][0][0], (int, float))
+                   and not isinstance(r[2][0][0], bool)]
+        worst = sorted(numeric, key=lambda r: r[2][0][0], reverse=larger_is_worse)
+    return worst or hits or rows  # never an empty witness: at worst, the window's spans
+
+
+def _larger_is_worse(body: Any, agg: Any, default: bool) -> bool:
+    for n in body.walk():
+        if n.op == "cmp" and n.payload in ("<", "<=", ">", ">="):
+            if n.args[0] is agg:
+                return n.payload in ("<", "<=")
+            if n.args[1] is agg:
+                return n.payload in (">", ">=")
+    return default
+
+
+def _span_ns(rows: list) -> int | None:
+    if len(rows) < 2:
+        return None
+    return rows[-1][0] - rows[0][0] or None
+
+
+def metric_names(spec: Spec, cp: CompiledProperty) -> dict[str, tuple[str, ...]]:
+    """The OTLP metric names a metric invariant reads, to the spec's names bound to each."""
+    out: dict[str, tuple[str, ...]] = {}
+    for n in cp.prop.body.walk():
+        if n.op == "var" and n.payload[0] == "metric":
+            name = n.payload[1]
+            otlp = spec.metrics[name].metric
+            if name not in out.get(otlp, ()):
+                out[otlp] = out.get(otlp, ()) + (name,)
+    return out
+
+
+def metric_update(values: dict[str, Any], names: tuple[str, ...], value: Any,
+                  needed: int) -> bool:
+    """Record a point's value under each spec name bound to its metric; True once every
+    metric of the invariant has a value."""
+    for n in names:
+        values[n] = value
+    return len(values) == needed
+
+
+def metric_key(cp: CompiledProperty, point: Any) -> str | None:
+    """The instance a data point belongs to: by the resource's service.name, a point's (or
+    its resource's) attribute, or the global one; None when it has no value for it."""
+    if cp.prop.scope == "global":
+        return "*"
+    if cp.prop.scope_key is None or cp.prop.scope_key.payload[1] == "service":
+        return point.service or None
+    return key_text(point.attr(cp.prop.scope_key.payload[2]))
+
+
+def metric_holds(cp: CompiledProperty, values: dict[str, Any]) -> bool:
+    """The invariant over the latest value of each metric (a type clash is a violation)."""
+    try:
+        return bool(cp.body_fn({("metric", n): v for n, v in values.items()}))
+    except (EvalError, TypeError):
+        return False
+
+
+def key_text(value: Any) -> str | None:
+    if value is MISSING or value is None or isinstance(value, InvalidValue):
+        return None  # no (usable) value for the scope key: no instance
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _fmt(v: Any, typ: Any = None) -> str:
+    """A value for people, in the unit its spec type reads: `1.2s`, `96.0004Mi`."""
+    if typ is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
+        from tracelogic.spec import types as T
+
+        base = T.base(typ)
+        if base == T.DURATION:
+            return approx_duration(v)
+        if base == T.BYTES:
+            for size, unit in _BYTE_UNITS:
+                if abs(v) >= size:
+                    return f"{v / size:.6g}{unit}"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+_BYTE_UNITS = ((2**40, "Ti"), (2**30, "Gi"), (2**20, "Mi"), (2**10, "Ki"))
+
+
+def _ts(ns: int | None) -> str:
+    if ns is None:
+        return "?"
+    import datetime
+    return datetime.datetime.fromtimestamp(ns / 1e9, datetime.timezone.utc).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bool) -> str:
+    """The violation in words, when the property has no `message` clause."""
+    if not witness:
+        return "violated"
+    if open_at_end:
+        first = witness[0]
+        if len(witness) == 1:
+            return f"the trace ended with an obligation open (`{first.span.name}` {first.kind})"
+        return (f"obligation raised at `{first.span.name}` {first.kind} was still open when the "
+                f"trace ended at `{witness[-1].span.name}` {witness[-1].kind}")
+    ev = witness[-1]
+    if len(witness) == 1:
+        return f"violated at `{ev.span.name}` {ev.kind}"
+    first = witness[0]
+    return (f"violated at `{ev.span.name}` {ev.kind}; the obligation was raised at "
+            f"`{first.span.name}` {first.kind}")
+
+
+def _window_text(bounds: tuple, sliding: bool) -> str:
+    lo, hi = _ts(bounds[0]), _ts(bounds[1])
+    return f" in window ({lo}, {hi}]" if sliding else f" in window [{lo}, {hi})"
+
+
+def _agg_label(node: Any) -> str:
+    """`p90(duration where op("db.query"))`, or `fraction(failed)` without a `where`."""
+    from tracelogic.engine.lower import show
+
+    value, where = node.args[0], node.args[1]
+    inner = show(value)
+    if not (where.op == "lit" and where.payload is True):
+        inner += f" where {show(where)}"
+    return f"{node.payload}({inner})"
+

@@ -1,0 +1,116 @@
+"""The native core's share of one :class:`~.monitor.Monitor`'s work (docs/native.md).
+
+The core (``tracelogic._native.NativeRun``) keeps its own copy of the decoded spans, assembles
+traces and orders their events exactly as the Python engine does, evaluates the plan's atoms
+and steps the plan's properties, without the GIL and without a Python object per span. This
+module is the thin Python side: it feeds request bytes, records the decoder's counts and
+messages as the Python decoder would, and turns the core's per-trace results into the
+Monitor's records. Spans and events become Python objects only for what is reported: the
+witnesses of violations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tracelogic.automata.monitor import Verdict
+from tracelogic.ingest.events import Event
+from tracelogic.ingest.native_otlp import record_problems, span_from_fields
+from tracelogic.engine.plan import NativePlan
+from tracelogic.ingest.spans import Span
+
+__all__ = ["NativeRun", "Closed", "TraceResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceResult:
+    """One handed-out trace: ``outcome`` is the assembler's (``complete``, ``incomplete``
+    or ``late``); ``index`` numbers the complete ones, whose results the core computed."""
+
+    trace_id: str
+    outcome: str
+    reason: str
+    partial: bool
+    index: int   # into Closed.results[p] and Closed.n_events; -1 unless complete
+
+
+@dataclass(frozen=True)
+class Closed:
+    traces: list[TraceResult]
+    # per plan property, per complete trace: (state, decided event, raised event, trigger),
+    # -1 for no event
+    results: list[list[tuple[int, int, int, bool]]]
+    n_events: list[int]
+    counters: dict[str, int]
+    # per mismatch site of the program: (count, first left type, first right type) or None
+    mismatches: list[Any]
+
+
+class NativeRun:
+    """One file-mode run of a plan in the core."""
+
+    def __init__(self, plan: NativePlan, wanted_attrs: frozenset[str],
+                 max_open_traces: int) -> None:
+        from tracelogic import _native
+
+        self.plan = plan
+        self.fed = False
+        self._run = _native.NativeRun(plan.to_json(), set(wanted_attrs), max_open_traces)
+        self._spans: dict[int, Span] = {}
+        self.closed: Closed | None = None
+
+    def feed_pb(self, data: bytes, stats: Any, source: str, *, columns: bool,
+                is_metrics: Any) -> dict[str, Any]:
+        """Decode and keep one ``ExportTraceServiceRequest``; count it in ``stats`` exactly
+        as the Python decoder does and return the decoder's columns (the span columns only
+        when ``columns``, for the Python engine). Raises the decoder's :class:`InputError`
+        for a request refused whole, keeping nothing of it.
+
+        A request upb would refuse is kept only after ``is_metrics(data)`` said it is not a
+        metrics request: the Python decoder refuses those whole (``is_metrics`` raises then).
+        """
+        c = self._run.feed_pb(data, False, columns)
+        if c["upb_refused"] and not c["committed"]:
+            is_metrics(data)
+            c = self._run.feed_pb(data, True, columns)
+        record_problems(c, data, stats, source)
+        self.fed = self.fed or bool(c["decoded"])
+        return c
+
+    def close(self) -> Closed:
+        """Assemble, order, evaluate and step everything fed (once)."""
+        if self.closed is None:
+            out = self._run.close()
+            traces, k = [], 0
+            for trace_id, outcome, reason, partial in out["traces"]:
+                complete = outcome == "complete"
+                traces.append(TraceResult(trace_id, outcome, reason, partial,
+                                          k if complete else -1))
+                k += complete
+            self.closed = Closed(traces, out["results"], out["n_events"], out["counters"],
+                                 out["mismatches"])
+        return self.closed
+
+    def event(self, trace: int, index: int) -> Event:
+        """Event ``index`` of complete trace ``trace``, with its span as a :class:`Span`."""
+        time_ns, is_start, row = self._run.event(trace, index)
+        span = self._spans.get(row)
+        if span is None:
+            span = self._spans[row] = span_from_fields(self._run.span(row))
+        return Event(time_ns, is_start, span)
+
+    def seen_keys(self) -> list[str]:
+        """The wanted attribute keys some kept span (or its resource) carried."""
+        return self._run.seen_keys()
+
+
+def final_verdict(cp: Any, state: int, partial: bool) -> Verdict:
+    """:meth:`Monitor.final_verdict` for a per-trace instance the core stepped."""
+    mon = cp.monitor
+    v = mon.verdicts[state]
+    if v is Verdict.INCONCLUSIVE or v.is_final:
+        return v
+    if partial:
+        return Verdict.INCONCLUSIVE
+    return Verdict.SATISFIED if mon.accepting[state] else Verdict.VIOLATED
+

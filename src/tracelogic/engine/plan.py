@@ -1,0 +1,161 @@
+"""The plan: the part of a compiled spec that the native core runs (docs/native.md).
+
+Python compiles the typed spec (:class:`~.engine.CompiledSpec`); this module turns the
+properties the core can run into plain data, the *plan*, which ``tracelogic._native``
+executes without the GIL:
+
+* the **atom program**: every atomic predicate those properties read, emitted from the one
+  semantics layer (:mod:`.atom_program`, which mirrors the generated Python code node by node);
+* per property: which plan atoms make its letter (bit ``i`` of the property's letter is plan
+  atom ``atoms[i]``), its trigger atoms (for vacuity), and its automaton **per state as guards
+  over the letter's bits**: cubes ``(care, value, target)`` tried in order, then a ``default``
+  target. No table over all 2^k letters: the core fills a (state, letter) -> target cache as
+  letters occur.
+
+A property the core cannot run gets the reason instead, and runs in the Python engine.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tracelogic.automata.monitor import TableMonitor, Verdict
+from tracelogic.engine.compiled import CompiledProperty, CompiledSpec
+from tracelogic.spec.typed import TExpr
+
+__all__ = ["NativePlan", "build_plan", "property_reason", "guards", "PLAN_VERSION",
+           "MAX_LETTER_BITS"]
+
+PLAN_VERSION = 1
+MAX_LETTER_BITS = 64  # a property's letter is one machine word in the core
+
+
+@dataclass(frozen=True)
+class NativePlan:
+    """The properties the core runs, in plan order, and the plan document it executes."""
+
+    properties: tuple[CompiledProperty, ...]
+    fallbacks: dict[str, str]      # property name -> why it runs in the Python engine
+    atoms: tuple[TExpr, ...]       # the plan's atoms, in program order
+    document: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(self.document, separators=(",", ":"))
+
+
+def property_reason(cp: CompiledProperty) -> str | None:
+    """Why the core cannot run ``cp`` as a property kind (None: it can, atoms permitting)."""
+    prop = cp.prop
+    if prop.kind != "formula":
+        return f"`{prop.kind}` properties run in the Python engine until issue 17 step 4"
+    if prop.scope != "trace":
+        return "cross-trace scopes run in the Python engine until issue 17 step 4"
+    if cp.n_registers:
+        return "prev()/last() registers run in the Python engine until issue 17 step 4"
+    if not isinstance(cp.monitor, TableMonitor):
+        return "time bounds run in the Python engine until issue 17 step 4"
+    if len(cp.monitor.atoms) > MAX_LETTER_BITS:
+        return f"more than {MAX_LETTER_BITS} atoms in one property"
+    return None
+
+
+def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> NativePlan:
+    """The plan for those of ``candidates`` (properties the engine registry routed to the
+    core) whose kind and atoms the core can run; the others are in ``fallbacks``."""
+    from tracelogic.engine.atom_program import program as atom_program
+
+    by_global = {i: a for a, i in compiled.atoms.items()}
+    fallbacks: dict[str, str] = {}
+    wanted: list[tuple[CompiledProperty, list[TExpr], list[TExpr]]] = []
+    for cp in candidates:
+        reason = property_reason(cp)
+        if reason is not None:
+            fallbacks[cp.name] = reason
+            continue
+        wanted.append((cp, list(cp.monitor.atoms), [by_global[g] for g in cp.triggers]))
+    # one program for every atom of the remaining properties; a property with an atom the
+    # program cannot hold falls back, and the program is built again without its atoms
+    while True:
+        atoms: dict[TExpr, int] = {}
+        for _, mine, trig in wanted:
+            for a in mine + trig:
+                atoms.setdefault(a, len(atoms))
+        order = list(atoms)
+        built = atom_program(order)
+        program = built.program
+        bad = {order[i]: why for i, why in built.unsupported.items()}
+        if not bad:
+            break
+        keep = []
+        for cp, mine, trig in wanted:
+            why = next((bad[a] for a in mine + trig if a in bad), None)
+            if why is None:
+                keep.append((cp, mine, trig))
+            else:
+                fallbacks[cp.name] = f"an atom the core cannot run yet: {why}"
+        wanted = keep
+    props = []
+    for cp, mine, trig in wanted:
+        props.append({
+            "name": cp.name,
+            "atoms": [atoms[a] for a in mine],
+            "trigger": sorted({atoms[a] for a in trig}),
+            **guards(cp.monitor),
+        })
+    document = {"version": PLAN_VERSION, "program": program, "properties": props}
+    return NativePlan(tuple(cp for cp, _, _ in wanted), fallbacks, tuple(order), document)
+
+
+def guards(mon: TableMonitor) -> dict[str, Any]:
+    """The automaton of ``mon`` per state as guards: ``{"initial", "states": [{"cubes":
+    [[care, value, target], ...], "default", "decided", "pv"}]}``.
+
+    Each state's letters are grouped by target and merged into cubes (two cubes of one
+    target that differ in one cared-for bit become one without it, as in Quine–McCluskey's
+    first phase). The target reached by the most letters becomes the ``default`` and needs
+    no cube, unless the alphabet was pruned: then the default is the infeasible-letter state,
+    exactly as the Python engine's table sends every letter Z3 ruled out there.
+    """
+    dfa = mon.automaton.dfa
+    full = (1 << mon.alphabet.n) - 1
+    pruned = mon.infeasible_state is not None
+    states = []
+    for s, row in enumerate(dfa.delta):
+        by_target: dict[int, list[int]] = {}
+        for k, m in enumerate(dfa.letters):
+            by_target.setdefault(row[k], []).append(m)
+        if pruned:
+            default = mon.infeasible_state
+        else:
+            default = max(by_target, key=lambda t: (len(by_target[t]), -t))
+            del by_target[default]
+        cubes = [[care, value, t] for t, masks in sorted(by_target.items())
+                 for care, value in _merge(masks, full)]
+        states.append(_state(mon, s, cubes, default))
+    if pruned:  # the infeasible-letter sink
+        states.append(_state(mon, mon.infeasible_state, [], mon.infeasible_state))
+    return {"initial": mon.initial, "states": states}
+
+
+def _state(mon: TableMonitor, s: int, cubes: list, default: int) -> dict[str, Any]:
+    return {"cubes": cubes, "default": default, "decided": bool(mon.decided[s]),
+            "pv": mon.verdicts[s] is Verdict.PRESUMABLY_VIOLATED}
+
+
+def _merge(masks: list[int], full: int) -> list[tuple[int, int]]:
+    """Cubes ``(care, value)`` covering exactly ``masks`` (letters over ``full``'s bits)."""
+    cubes = {(full, m) for m in masks}
+    bit = 1
+    while bit <= full:
+        merged = set()
+        for care, value in cubes:
+            if care & bit and not value & bit and (care, value | bit) in cubes:
+                merged.add((care, value))
+        if merged:
+            for care, value in merged:
+                cubes.discard((care, value))
+                cubes.discard((care, value | bit))
+                cubes.add((care & ~bit, value))
+        bit <<= 1
+    return sorted(cubes)

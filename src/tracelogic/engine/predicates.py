@@ -1,0 +1,343 @@
+"""Span predicates -> Python source: the compiled half of a spec's runtime monitor.
+
+Each atomic predicate of a spec becomes one Python expression over
+``s`` (the :class:`~.spans.Span`), ``st`` (True at the span's start event) and
+``tr`` (its :class:`~.events.Trace`, for ``parent.*``, ``has_ancestor``, …).
+The code is generated from the typed IR only: literals enter the source
+through ``repr`` and regular expressions through pre-compiled RE2 objects in
+the namespace, so no spec text and no span data is ever evaluated as code.
+
+Comparisons follow SPEC-LANGUAGE.md §2: a missing attribute, or one of another
+type, makes every comparison on it false. Statically typed fields (``name``,
+``duration``, …) compare directly; dynamic ones go through the ``_cmp``
+helpers, which refuse mixed types (``True == 1`` is false here).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Callable
+
+from tracelogic.errors import UnhandledNode
+from tracelogic.ingest.spans import MISSING
+from tracelogic.spec import types as T
+from tracelogic.spec.typed import TExpr
+
+_NUM = (int, float)
+
+
+def _kind(v: Any) -> str | None:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, _NUM):
+        return "num"
+    if isinstance(v, str):
+        return "str"
+    return None
+
+
+def _cmp(op: str, label: str | None = None,
+         mismatches: dict | None = None) -> Callable[[Any, Any], bool]:
+    """A dynamic comparison. With ``mismatches``, a comparison that is false because a
+    present value has another type (or is malformed) is counted under ``label``."""
+    import operator
+
+    fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+          ">": operator.gt, ">=": operator.ge}[op]
+
+    def compare(a: Any, b: Any) -> bool:
+        ka = _kind(a)
+        kb = _kind(b)
+        if ka is None or ka != kb or (ka == "bool" and op not in ("==", "!=")):
+            # missing, invalid, or of another type: false, even for `!=`
+            if mismatches is not None and a is not MISSING and b is not MISSING:
+                seen = mismatches.get(label)
+                if seen is None:
+                    mismatches[label] = [1, type(a).__name__, type(b).__name__]
+                else:
+                    seen[0] += 1
+            return False
+        return fn(a, b)
+    return compare
+
+
+def _arith(op: str) -> Callable[[Any, Any], Any]:
+    def apply(a: Any, b: Any) -> Any:
+        if _kind(a) != "num" or _kind(b) != "num":
+            return MISSING
+        try:
+            if op == "+":
+                return a + b
+            if op == "-":
+                return a - b
+            if op == "*":
+                return a * b
+            if op == "/":
+                return a / b
+            if op == "//":
+                return a // b
+            return a % b
+        except ZeroDivisionError:
+            return MISSING
+    return apply
+
+
+def _neg(a: Any) -> Any:
+    return -a if _kind(a) == "num" else MISSING
+
+
+def _in_list(v: Any, items: tuple) -> bool:
+    k = _kind(v)
+    return k is not None and any(_kind(i) == k and i == v for i in items)
+
+
+def _in_range(v: Any, lo: Any, hi: Any) -> bool:
+    return _kind(v) == "num" and lo <= v <= hi
+
+
+def _contains(a: Any, b: Any) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and b in a
+
+
+def _startswith(a: Any, b: Any) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and a.startswith(b)
+
+
+def _truthy(v: Any) -> bool:
+    """A bare dynamic attribute used as a condition: true only when it is the boolean true."""
+    return v is True
+
+
+def _field(span: Any, name: str) -> Any:
+    return MISSING if span is None else getattr(span, name)
+
+
+def _linked(s: Any, st: bool, tr: Any, pred: Callable, index: dict) -> bool:
+    """``linked(P)``: some link target present in the input satisfies P.
+
+    ``index`` maps ``(trace_id, span_id)`` to ``(span, trace)`` for every span of the
+    input (the monitor fills it); without an entry, targets in the span's own trace count.
+    """
+    for key in s.links:
+        hit = index.get(key)
+        if hit is None and key[0] == tr.trace_id:
+            target = tr.get(key[1])
+            hit = (target, tr) if target is not None else None
+        if hit is not None and pred(hit[0], st, hit[1]):
+            return True
+    return False
+
+
+BASE_NAMESPACE: dict[str, Any] = {
+    "MISSING": MISSING, "_in_list": _in_list, "_in_range": _in_range, "_contains": _contains,
+    "_startswith": _startswith, "_truthy": _truthy, "_neg": _neg, "_field": _field,
+    "_linked": _linked,
+    **{f"_cmp_{n}": _cmp(op) for n, op in (("eq", "=="), ("ne", "!="), ("lt", "<"),
+                                            ("le", "<="), ("gt", ">"), ("ge", ">="))},
+    **{f"_ar_{n}": _arith(op) for n, op in (("add", "+"), ("sub", "-"), ("mul", "*"),
+                                             ("div", "/"), ("fdiv", "//"), ("mod", "%"))},
+}
+_CMP_NAMES = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_AR_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "fdiv", "%": "mod"}
+_STATIC = {"name": "s.name", "kind": "s.kind", "status": "s.status",
+           "status_message": "s.status_message", "service": "s.service",
+           "trace_id": "s.trace_id", "span_id": "s.span_id", "parent_id": "s.parent_id",
+           "scope.name": "s.scope_name"}
+
+
+class CodeGen:
+    """Generates the source of predicate expressions, sharing one namespace per spec.
+
+    ``registers`` maps a register node (``prev``/``last``) to its slot in the
+    per-instance register list ``R``; register atoms read ``R`` and are
+    generated only for properties that have an instance to hold it.
+    """
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = dict(BASE_NAMESPACE)
+        # (trace_id, span_id) -> (span, trace) for `linked`; filled by the monitor
+        self.namespace["_LINKS"] = {}
+        self.uses_links = False
+        self._consts: dict[Any, str] = {}
+        self._subpreds: dict[TExpr, str] = {}
+        self.registers: dict[TExpr, int] = {}
+        # comparison text -> [count, first left type, first right type]: dynamic
+        # comparisons that were false because a present value had another type
+        self.mismatches: dict[str, list] = {}
+        self._cmp_sites: dict[tuple[str, str], str] = {}
+        self.attr_keys: set[str] = set()   # every attribute key a predicate reads
+        self.subfunctions: list[str] = []
+
+    def const(self, value: Any) -> str:
+        """A name in the namespace bound to ``value`` (regexes, tuples, Fractions)."""
+        key = (type(value).__name__, repr(value))
+        name = self._consts.get(key)
+        if name is None:
+            name = f"_k{len(self._consts)}"
+            self._consts[key] = name
+            self.namespace[name] = value
+        return name
+
+    def literal(self, node: TExpr) -> str:
+        v = node.payload
+        if isinstance(v, Fraction):
+            v = float(v)
+        if isinstance(v, (bool, int, float, str)):
+            return repr(v)
+        return self.const(v)
+
+    def span_predicate(self, pred: TExpr) -> str:
+        """A named function of one span (for has_ancestor/has_child/linked arguments)."""
+        name = self._subpreds.get(pred)
+        if name is None:
+            name = f"_p{len(self._subpreds)}"
+            self._subpreds[pred] = name
+            body = self.cond(pred)
+            self.subfunctions.append(f"def {name}(s, st=True, tr=None):\n    return {body}\n")
+        return name
+
+    def expr(self, e: TExpr) -> str:
+        """Source for ``e``. Recursion depth follows the predicate, which the spec's
+        checker already accepted (deep input is refused there)."""
+        op = e.op
+        a = e.args
+        if op == "lit":
+            return self.literal(e)
+        if op == "enum":
+            return repr(e.payload[1])
+        if op == "pred":
+            return self.expr(a[0])
+        if op == "field":
+            hops, name = e.payload
+            if name == "start":
+                return "st"
+            if name == "end":
+                return "(not st)"
+            target = "s"
+            for _ in hops:
+                target = f"tr.parent({target})" if target == "s" else \
+                    f"(None if {target} is None else tr.parent({target}))"
+            if not hops:
+                if name == "duration":
+                    return "(s.end_ns - s.start_ns)"
+                if name == "is_root":
+                    return "(not s.parent_id)"
+                return _STATIC[name]
+            attr = {"duration": None, "is_root": None, "scope.name": "scope_name"}.get(name, name)
+            if name == "duration":
+                return f"(lambda p: MISSING if p is None else p.end_ns - p.start_ns)({target})"
+            if name == "is_root":
+                return f"(lambda p: MISSING if p is None else not p.parent_id)({target})"
+            return f"_field({target}, {attr!r})"
+        if op == "attr":
+            hops, source, key = e.payload
+            self.attr_keys.add(key)
+            method = "attr" if source == "attr" else "resource_attr"
+            target = "s"
+            for _ in hops:
+                target = f"tr.parent({target})" if target == "s" else \
+                    f"(None if {target} is None else tr.parent({target}))"
+            if not hops:
+                return f"s.{method}({key!r})"
+            return f"(lambda p: MISSING if p is None else p.{method}({key!r}))({target})"
+        if op == "has_event":
+            return f"s.has_event({e.payload!r})"
+        if op in ("has_ancestor", "has_child"):
+            # the argument may itself read structure (`has_ancestor(parent.name == "a")`),
+            # so it gets the trace, and the current event's start/end flag
+            return f"tr.{op}(s, lambda a: {self.span_predicate(a[0])}(a, st, tr))"
+        if op == "linked":
+            self.uses_links = True
+            return f"_linked(s, st, tr, {self.span_predicate(a[0])}, _LINKS)"
+        if op == "exists":
+            return f"({self.expr(a[0])} is not MISSING)"
+        if op == "not":
+            return f"(not {self._bool(a[0])})"
+        if op in ("and", "or"):
+            return f"({self._bool(a[0])} {op} {self._bool(a[1])})"
+        if op == "implies":
+            return f"((not {self._bool(a[0])}) or {self._bool(a[1])})"
+        if op == "iff":
+            return f"({self._bool(a[0])} == {self._bool(a[1])})"
+        if op == "xor":
+            return f"({self._bool(a[0])} != {self._bool(a[1])})"
+        if op == "cmp":
+            if self._static(a[0]) and self._static(a[1]):
+                return f"({self.expr(a[0])} {e.payload} {self.expr(a[1])})"
+            return f"{self._cmp_site(e)}({self.expr(a[0])}, {self.expr(a[1])})"
+        if op in _AR_NAMES and len(a) == 2:
+            if self._static(a[0]) and self._static(a[1]) and op not in ("/", "//", "%"):
+                return f"({self.expr(a[0])} {op} {self.expr(a[1])})"
+            return f"_ar_{_AR_NAMES[op]}({self.expr(a[0])}, {self.expr(a[1])})"
+        if op == "neg":
+            return f"_neg({self.expr(a[0])})"
+        if op == "in":
+            target = a[1]
+            if target.op == "list":
+                items = tuple(_value(i) for i in target.args)
+                return f"_in_list({self.expr(a[0])}, {self.const(items)})"
+            lo, hi = (_value(x) for x in target.args)
+            return f"_in_range({self.expr(a[0])}, {lo!r}, {hi!r})"
+        if op == "matches":
+            import re2
+
+            pattern = re2.compile(a[1].payload)
+            name = self.const(pattern)
+            return f"(lambda v: isinstance(v, str) and {name}.search(v) is not None)" \
+                   f"({self.expr(a[0])})"
+        if op == "contains":
+            return f"_contains({self.expr(a[0])}, {self.expr(a[1])})"
+        if op == "startswith":
+            return f"_startswith({self.expr(a[0])}, {self.expr(a[1])})"
+        if op in ("prev", "last"):
+            slot = self.registers.setdefault(e, len(self.registers))
+            return f"R[{slot}]"
+        if op == "var" and e.payload[0] == "violation":
+            return f"v_{e.payload[1]}"
+        raise UnhandledNode(f"`{op}` cannot be evaluated on a span", value=e)
+
+    def _cmp_site(self, e: TExpr) -> str:
+        """One comparison function per distinct comparison, counting type mismatches."""
+        from tracelogic.engine.lower import show
+
+        label = show(e)
+        key = (e.payload, label)
+        name = self._cmp_sites.get(key)
+        if name is None:
+            name = f"_c{len(self._cmp_sites)}"
+            self._cmp_sites[key] = name
+            self.namespace[name] = _cmp(e.payload, label, self.mismatches)
+        return name
+
+    def cond(self, e: TExpr) -> str:
+        """Source for ``e`` used as a condition: a bare dynamic attribute is true only
+        when it is the boolean true (never Python truthiness: "yes" or 1 are not true)."""
+        src = self.expr(e)
+        return f"_truthy({src})" if e.type == T.DYN else src
+
+    _bool = cond
+
+    @staticmethod
+    def _static(e: TExpr) -> bool:
+        """Statically typed and never missing: plain Python operators are exact."""
+        if e.op == "lit" or e.op == "enum":
+            return True
+        if e.op == "field":
+            return not e.payload[0]
+        if e.op in _AR_NAMES and len(e.args) == 2:
+            return all(CodeGen._static(x) for x in e.args)
+        return False
+
+
+def _value(node: TExpr) -> Any:
+    if node.op == "lit":
+        v = node.payload
+        return float(v) if isinstance(v, Fraction) else v
+    if node.op == "enum":
+        return node.payload[1]
+    if node.op == "neg":
+        return -_value(node.args[0])
+    raise UnhandledNode("a list or range item must be a constant", value=node)
+
+
+def uses_registers(e: TExpr) -> bool:
+    return any(n.op in ("prev", "last") for n in e.walk())

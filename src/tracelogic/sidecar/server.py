@@ -1,0 +1,780 @@
+"""The sidecar core behind `tracelogic serve`: ingest queue, engine thread, store, metrics.
+
+Receivers (``http_receiver.py``, ``grpc_receiver.py``) decode a request in their own
+thread and call :meth:`Sidecar.submit`, which either refuses it at once (the bounded
+ingest queue is full: the receiver answers 429 / ``RESOURCE_EXHAUSTED`` with a retry
+delay) or waits until the **engine thread** has processed it. The engine takes every
+queued request in one batch and, in this order:
+
+1. with ``--journal``, writes the batch's payloads to the store (one transaction);
+2. feeds the spans to the :class:`~.stream.StreamingMonitor` and polls it (idle
+   traces complete, cross-trace events are released under the watermark);
+3. commits every violation decided so far (one transaction);
+4. acknowledges the batch's requests, then logs the new violations.
+
+So a request is acknowledged only after everything it made decidable is durable
+(group commit: one fsync per batch, not per request), and a violation decided by the
+idle timer is committed before it is logged or counted anywhere. Nothing accepted is
+ever dropped: a request is either refused (and counted) or processed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tracelogic.errors import InputError, TracelogicError
+from tracelogic.ingest._otlp_common import (DecodeStats, JsonLimitError, loads_json,
+                                            safe_text)
+from tracelogic.sidecar.prometheus import Registry
+from tracelogic.sidecar.store import Store
+from tracelogic.engine.stream import SECOND, StreamingMonitor
+
+__all__ = ["ServeConfig", "Sidecar", "Outcome", "JsonFormatter", "decode_request"]
+
+log = logging.getLogger("tracelogic.serve")
+
+
+@dataclass
+class ServeConfig:
+    """Every `tracelogic serve` option, with the CLI's defaults."""
+
+    spec_path: str
+    grpc: str | None = "127.0.0.1:4317"
+    http: str | None = "127.0.0.1:4318"
+    store: str = "tracelogic.db"
+    forward: str | None = None
+    journal: bool = False
+    properties: list[str] | None = None
+    lateness_ns: int = 30 * SECOND
+    idle_ns: int = 5 * SECOND
+    max_open_traces: int = 100_000
+    max_instances: int = 100_000
+    queue_spans: int = 50_000
+    max_request_bytes: int = 4 * 2**20
+    token: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    retention_age_ns: int | None = None
+    retention_rows: int | None = None
+    retention_interval_s: float = 10.0
+    retry_after_s: int = 1
+    poll_interval_s: float = 0.05
+    max_connections: int = 256  # concurrent requests (HTTP request slots, gRPC calls)
+    max_http_connections: int = 1024  # open HTTP connections; the longest idle yields first
+    request_timeout_s: float = 30.0  # an HTTP request's head and body, from its first byte
+    keepalive_timeout_s: float = 60.0  # an idle HTTP keep-alive connection is closed after
+    grpc_workers: int = 16
+    decide_chunk: int = 50  # completed traces decided between two commits
+    execute: bool = False               # healing: act instead of dry-run
+    controller_config: str | None = None  # healing controller TOML (secrets, endpoints)
+    max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
+    spec_search_path: tuple[str, ...] = ()  # --spec-path: directories imports may read
+    engine_wait_s: float = 60.0  # a receiver waits at most this long for the engine
+    engine: str | None = None  # "python" | "native"; None: $TRACELOGIC_ENGINE, else the default
+
+
+@dataclass
+class Outcome:
+    """What a receiver answers: ``status`` is ok | invalid | busy | unavailable."""
+
+    status: str
+    rejected: int = 0
+    message: str = ""
+    retry_after_s: int = 0
+
+
+@dataclass
+class _Item:
+    signal: str                 # "traces" | "metrics"
+    fmt: str                    # "protobuf" | "json"
+    payload: bytes
+    spans: list = field(default_factory=list)
+    points: list = field(default_factory=list)
+    n: int = 0                  # spans (or points) in it
+    enqueued: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class IngestQueue:
+    """Bounded by spans: :meth:`offer` refuses instead of blocking or dropping."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._items: deque[_Item] = deque()
+        self._size = 0
+        self._cond = threading.Condition()
+        self.closed = False
+
+    def offer(self, item: _Item) -> bool:
+        with self._cond:
+            if self.closed:
+                return False
+            # an empty queue takes any one request, so an oversized batch cannot loop on 429
+            if self._size and self._size + item.n > self.capacity:
+                return False
+            self._items.append(item)
+            self._size += item.n
+            self._cond.notify()
+            return True
+
+    def take(self, timeout: float, max_items: int = 256) -> list[_Item]:
+        with self._cond:
+            if not self._items and not self.closed:
+                self._cond.wait(timeout)
+            out = []
+            while self._items and len(out) < max_items:
+                it = self._items.popleft()
+                self._size -= it.n
+                out.append(it)
+            return out
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    @property
+    def depth(self) -> int:
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message and the record's ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+               + f".{int(record.msecs):03d}Z", "level": record.levelname.lower(),
+               "logger": record.name, "msg": record.getMessage()}
+        out.update(getattr(record, "fields", {}) or {})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def decode_request(signal: str, fmt: str, data: bytes, *, wanted_attrs: frozenset[str],
+                   wanted_metrics: frozenset[str]) -> tuple[list, DecodeStats]:
+    """Decode one OTLP request body; raises :class:`InputError` for a malformed one.
+
+    Returns the spans (or metric data points) and the stats (``rejected`` items are
+    reported back as partial success).
+    """
+    from tracelogic.ingest import metrics as M
+    from tracelogic.ingest.otlp import decode_traces_json, decode_traces_pb
+
+    stats = DecodeStats()
+    if fmt == "json":
+        try:
+            doc, suspect = loads_json(data)
+        except JsonLimitError as e:
+            at = f" at line {e.lineno} column {e.colno}" if e.lineno else ""
+            raise InputError(f"malformed JSON{at}: {e.msg}",
+                             hint="send an OTLP/JSON ExportTraceServiceRequest object") from None
+        if signal == "traces":
+            items = decode_traces_json(doc, wanted_attrs=wanted_attrs, stats=stats,
+                                       source="request", _suspect=suspect)
+        else:
+            if not isinstance(doc, dict):
+                raise InputError("expected an OTLP/JSON object with \"resourceMetrics\"")
+            items = M.decode_metrics_json(doc, wanted_attrs=wanted_attrs,
+                                          wanted_metrics=wanted_metrics, stats=stats,
+                                          source="request", _suspect=suspect)
+    elif signal == "traces":
+        items = decode_traces_pb(data, wanted_attrs=wanted_attrs, stats=stats, source="request")
+    else:
+        items = M.decode_metrics_pb(data, wanted_attrs=wanted_attrs,
+                                    wanted_metrics=wanted_metrics, stats=stats, source="request")
+    if stats.errors:  # a document-level problem inside an otherwise readable request
+        raise stats.errors[0]
+    return items, stats
+
+
+class _Healer:
+    """The healing controller of `serve`, on its own thread.
+
+    The engine hands it violations after they are committed, so a slow action
+    (a webhook with retries) never holds up ingest; pending work (approval
+    timeouts, post-action verification) runs about once a second. Dry-run
+    unless `--execute` or the controller configuration says otherwise.
+    """
+
+    def __init__(self, spec: Any, config: "ServeConfig"):
+        from tracelogic.healing import Controller, load_config
+
+        self.controller = Controller(spec, config.store, load_config(config.controller_config),
+                                     execute=config.execute or None)
+        self._queue: "queue.Queue[list | None]" = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="tracelogic-heal", daemon=True)
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, pairs: list) -> None:
+        if pairs:
+            self._queue.put(pairs)
+
+    def stop(self, grace_s: float) -> None:
+        self._queue.put(None)
+        self._thread.join(grace_s + 5)
+        self.controller.close()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                batch = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                batch = []
+            try:
+                if batch:
+                    self.controller.handle_many([(v, None, None, i) for v, i in batch])
+                self.controller.run_pending()
+            except Exception as e:  # keep serving; the audit trail and the log say why
+                self.error = e
+                log.exception("healing controller failed", extra={"fields": {"error": repr(e)}})
+            if batch is None:
+                return
+
+
+class Sidecar:
+    """The running sidecar. ``start()``, then receivers call :meth:`handle`; ``stop()``.
+
+    Usable in-process (tests) as well as from `tracelogic serve` (which adds signal
+    handlers: SIGTERM calls :meth:`stop`, SIGHUP :meth:`request_reload`).
+    """
+
+    def __init__(self, config: ServeConfig, *, clock: Callable[[], int] = time.monotonic_ns):
+        import tracelogic
+
+        self.config = config
+        self.spec = tracelogic.load(config.spec_path, spec_path=config.spec_search_path)
+        self.sm = StreamingMonitor(self.spec, properties=config.properties,
+                                   lateness_ns=config.lateness_ns, idle_ns=config.idle_ns,
+                                   max_open_traces=config.max_open_traces,
+                                   max_instances=config.max_instances, clock=clock,
+                                   engine=config.engine)
+        self.store = Store(config.store)
+        self.queue = IngestQueue(config.queue_spans)
+        self.metrics = self._registry()
+        self.forwarder = None
+        if config.forward:
+            from tracelogic.sidecar.forward import Forwarder
+            self.forwarder = Forwarder(config.forward, self.metrics)
+        self._engine: threading.Thread | None = None
+        self._reload = threading.Event()
+        self._stopping = False
+        self._stopped = threading.Event()
+        self.ready = threading.Event()
+        self.receivers: list[Any] = []
+        self._last_retention = 0.0
+        self._engine_failure: BaseException | None = None
+        self._failures_seen = 0
+        self._uncommitted: list = []  # violations a failed commit keeps for the next one
+        self.healer = _Healer(self.spec, config) if self.spec.heals else None
+
+    # ------------------------------------------------------------------ metrics
+    def _registry(self) -> Registry:
+        r = Registry()
+        r.counter("tracelogic_requests_total", "OTLP export requests by signal, transport and "
+                  "outcome (ok, invalid, oversize, busy, unavailable, unauthenticated, "
+                  "unsupported_media_type, length_required, timeout, not_found, "
+                  "method_not_allowed, too_many_connections, error); HTTP requests that are "
+                  "not exports count as signal probe (the probes) or other",
+                  ("signal", "transport", "outcome"))
+        r.counter("tracelogic_spans_received_total", "spans in requests that were decoded")
+        r.counter("tracelogic_spans_decoded_total", "spans decoded into the span model")
+        r.counter("tracelogic_spans_rejected_total", "spans rejected while decoding (bad ids, "
+                  "times), reported back as partial success")
+        r.counter("tracelogic_spans_refused_total", "spans in requests refused before "
+                  "processing (the client may retry them)", ("reason",))
+        r.counter("tracelogic_spans_processed_total", "spans fed to the monitor")
+        r.counter("tracelogic_points_processed_total", "metric data points fed to the monitor")
+        r.counter("tracelogic_violations_total", "violations committed to the store",
+                  ("property",))
+        r.counter("tracelogic_forwarded_total", "requests forwarded upstream", ("outcome",))
+        r.counter("tracelogic_journal_requests_total", "requests written to the journal")
+        r.counter("tracelogic_reloads_total", "spec reloads", ("outcome",))
+        r.counter("tracelogic_points_rejected_total", "metric data points rejected while "
+                  "decoding, reported back as partial success")
+        r.counter("tracelogic_engine_errors_total", "errors the engine thread caught and "
+                  "survived, by stage (journal, monitor, commit, report, forget, loop); "
+                  "each is logged", ("stage",))
+        r.counter("tracelogic_monitor_failures_total", "traces, events or metric "
+                  "evaluations whose monitoring raised: counted, logged, skipped")
+        r.counter("tracelogic_journal_quarantined_total", "journal entries that could not "
+                  "be replayed, moved to the store's quarantine table")
+        r.histogram("tracelogic_request_seconds", "from a request's arrival in the queue to "
+                    "its acknowledgement")
+        r.histogram("tracelogic_completion_to_commit_seconds", "from a trace's completion "
+                    "(handed out by the idle timer) to its verdicts being committed")
+
+        def stream_gauges() -> list[tuple[tuple, float]]:
+            return []
+        sm = lambda: self.sm  # noqa: E731 -- reload replaces self.sm's internals, not the object
+        r.gauge("tracelogic_open_traces", "traces being assembled",
+                fn=lambda: [((), sm().assembler.open_traces)])
+        r.gauge("tracelogic_open_spans", "spans buffered in open traces",
+                fn=lambda: [((), sm().assembler.open_spans)])
+        r.gauge("tracelogic_open_instances", "open cross-trace instances",
+                fn=lambda: [((), sm().open_instances)])
+        r.gauge("tracelogic_buffered_events", "cross-trace events waiting for the watermark",
+                fn=lambda: [((), sm().buffered_events)])
+        r.gauge("tracelogic_traces_completed", "traces assembled (complete) so far",
+                fn=lambda: [((), sm().assembler.completed)])
+        r.gauge("tracelogic_decide_backlog", "completed traces waiting to be decided",
+                fn=lambda: [((), sm().backlog)])
+        r.gauge("tracelogic_traces_evicted", "traces evicted by a limit (verdict incomplete)",
+                fn=lambda: [((), sm().traces_evicted)])
+        r.gauge("tracelogic_spans_duplicate", "spans dropped as repeats (retries)",
+                fn=lambda: [((), sm().assembler.duplicates)])
+        r.gauge("tracelogic_spans_late", "spans that arrived after their trace was decided",
+                fn=lambda: [((), sm().assembler.late)])
+        r.gauge("tracelogic_events_late", "events behind the watermark for cross-trace scopes",
+                fn=lambda: [((), sm().late_events)])
+        r.gauge("tracelogic_instances_evicted", "cross-trace instances evicted (incomplete)",
+                fn=lambda: [((), sm().evicted_instances)])
+        r.gauge("tracelogic_verdicts", "verdicts by property and verdict",
+                ("property", "verdict"),
+                fn=lambda: [((p, v), n) for (p, v), n in list(sm().verdict_counts.items())])
+        r.gauge("tracelogic_queue_spans", "spans waiting in the ingest queue",
+                fn=lambda: [((), self.queue.depth)])
+        r.gauge("tracelogic_queue_capacity_spans", "the ingest queue's capacity in spans",
+                fn=lambda: [((), self.queue.capacity)])
+        r.gauge("tracelogic_journal_requests", "requests held in the journal",
+                fn=lambda: [((), self._journal_gauge())])
+        del stream_gauges
+        return r
+
+    def _journal_gauge(self) -> int:
+        return self._journal_count if self.config.journal else 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Replay the journal, start the engine, then the receivers; ready after that."""
+        self._journal_count = 0
+        if self.config.journal:
+            self._replay()
+        self._engine = threading.Thread(target=self._run_engine, name="tracelogic-engine",
+                                        daemon=True)
+        self._engine.start()
+        if self.healer is not None:
+            self.healer.start()
+        if self.forwarder is not None:
+            self.forwarder.start()
+        from tracelogic.sidecar.grpc_receiver import GrpcReceiver
+        from tracelogic.sidecar.http_receiver import HttpReceiver
+        if self.config.http:
+            self.receivers.append(HttpReceiver(self, self.config.http))
+        if self.config.grpc:
+            self.receivers.append(GrpcReceiver(self, self.config.grpc))
+        for r in self.receivers:
+            r.start()
+        self.ready.set()
+        log.info("serving", extra={"fields": {
+            "spec": self.config.spec_path, "store": self.config.store,
+            "journal": self.config.journal,
+            "listen": self.addresses(),
+            "properties": [cp.name for cp in self.sm.compiled.properties],
+            "engines": {a.property: a.engine for a in self.sm.monitor.engine_plan.values()},
+            "fallbacks": {a.property: a.fallback
+                          for a in self.sm.monitor.engine_plan.values() if a.fallback}}})
+
+    def addresses(self) -> dict[str, str]:
+        return {r.transport: r.address for r in self.receivers}
+
+    def _replay(self) -> None:
+        """Feed the journal back to the monitor. An entry that cannot be replayed (it no
+        longer decodes, no span of its open traces survives the text rule, or replaying
+        it raises) is quarantined and counted, so a restart never retries it again."""
+        n_req = n_spans = 0
+        for rid, fmt, payload, tids in self.store.replay_requests_with_ids():
+            try:
+                spans, stats = decode_request("traces", fmt, payload,
+                                              wanted_attrs=self.sm.wanted_attrs,
+                                              wanted_metrics=frozenset())
+                spans = [s for s in spans if s.trace_id in tids]
+                dead = tids - {s.trace_id for s in spans}
+                if not spans:
+                    raise InputError("no span of its open traces can be decoded: "
+                                     + "; ".join(stats.messages[:3]))
+                if dead:  # traces whose spans are rejected now: they can never complete
+                    self.store.forget_traces(dead)
+                    log.warning("journal entry partly unreadable", extra={"fields": {
+                        "request": rid, "traces_dropped": sorted(dead),
+                        "messages": stats.messages[:3]}})
+                self.sm.ingest(spans)
+            except Exception as e:
+                reason = safe_text(f"{type(e).__name__}: {e}")
+                self.store.quarantine(rid, reason)
+                self.metrics.inc("tracelogic_journal_quarantined_total", 1)
+                log.error("journal entry quarantined", extra={"fields": {
+                    "request": rid, "format": fmt, "error": reason}})
+                continue
+            n_req += 1
+            n_spans += len(spans)
+        self._journal_count = self.store.journaled_requests()
+        if n_req:
+            log.info("journal replayed", extra={"fields": {"requests": n_req, "spans": n_spans,
+                                                           "open_traces":
+                                                           self.sm.assembler.open_traces}})
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Graceful shutdown: stop accepting, drain the queue, flush, close the store.
+
+        Cross-trace events waiting for the watermark are released and decided. Without
+        ``--journal``, open traces are decided now too, as at end of input (their spans
+        would otherwise be lost); with it they stay in the journal for the next start.
+        """
+        if self._stopping:
+            self._stopped.wait(grace_s + 5)
+            return
+        self._stopping = True
+        self.ready.clear()
+        log.info("shutting down", extra={"fields": {"queued_requests": len(self.queue)}})
+        for r in self.receivers:
+            r.stop_accepting()
+        self.queue.close()
+        if self._engine is not None:
+            self._engine.join()
+        if self.healer is not None:
+            self.healer.stop(grace_s)  # after the engine: every committed violation is handled
+        for r in self.receivers:
+            r.stop(grace_s)
+        if self.forwarder is not None:
+            self.forwarder.stop(grace_s)
+        self.store.close()
+        log.info("metrics", extra={"fields": {"prometheus": self.metrics.render()}})
+        self._stopped.set()
+        log.info("stopped", extra={"fields": self.sm.counters().to_dict()})
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    @property
+    def healthy(self) -> bool:
+        return (self._engine is not None and self._engine.is_alive()
+                and not self._engine_failure)
+
+    # ------------------------------------------------------------------ ingest
+    def handle(self, signal: str, fmt: str, data: bytes, transport: str) -> Outcome:
+        """Decode, enqueue, and wait for the engine to process one export request."""
+        if self._stopping:
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
+            return Outcome("unavailable", message="tracelogic is shutting down",
+                           retry_after_s=self.config.retry_after_s)
+        try:
+            items, stats = decode_request(signal, fmt, data, wanted_attrs=self.sm.wanted_attrs,
+                                          wanted_metrics=self.sm.wanted_metrics)
+        except InputError as e:
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
+            return Outcome("invalid", message=safe_text(str(e)))
+        except Exception as e:  # a decoder bug: refuse this request, keep serving
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
+            self.metrics.inc("tracelogic_engine_errors_total", 1, "decode")
+            log.exception("decoding a request failed", extra={"fields": {
+                "signal": signal, "format": fmt, "bytes": len(data)}})
+            return Outcome("invalid", message=safe_text(
+                f"the request could not be decoded ({type(e).__name__})"))
+        if signal == "traces":
+            self.metrics.inc("tracelogic_spans_received_total", stats.received)
+            self.metrics.inc("tracelogic_spans_decoded_total", stats.decoded)
+            self.metrics.inc("tracelogic_spans_rejected_total", stats.rejected)
+            rejected = stats.rejected
+            item = _Item(signal, fmt, data, spans=items, n=len(items))
+        else:
+            self.metrics.inc("tracelogic_points_rejected_total", stats.points_rejected)
+            rejected = stats.points_rejected
+            item = _Item(signal, fmt, data, points=items, n=len(items))
+        message = "; ".join(stats.messages[:3]) if rejected else ""
+        item.enqueued = time.perf_counter()
+        # the engine is behind on deciding completed traces: refuse rather than pile up
+        behind = signal == "traces" and self.sm.backlog > self.config.max_backlog
+        if behind or not self.queue.offer(item):
+            reason = ("shutting_down" if self.queue.closed else
+                      "decide_backlog" if behind else "queue_full")
+            if signal == "traces":
+                self.metrics.inc("tracelogic_spans_refused_total", stats.received, reason)
+            outcome = "unavailable" if self.queue.closed else "busy"
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, outcome)
+            return Outcome(outcome, message=(
+                "tracelogic is shutting down" if self.queue.closed else
+                f"{self.sm.backlog} completed traces are waiting to be decided; retry later"
+                if behind else
+                f"the ingest queue is full ({self.queue.capacity} spans); retry later"),
+                retry_after_s=self.config.retry_after_s)
+        if not self._await(item):
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
+            return Outcome("unavailable", message="tracelogic could not process the request "
+                           "in time; retry later", retry_after_s=self.config.retry_after_s)
+        if item.error is not None:
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
+            return Outcome("unavailable", message=safe_text(f"internal error: {item.error}"),
+                           retry_after_s=self.config.retry_after_s)
+        self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "ok")
+        if self.forwarder is not None:
+            self.forwarder.offer(signal, fmt, data)
+        return Outcome("ok", rejected=rejected, message=message)
+
+    def _await(self, item: _Item) -> bool:
+        """Wait for the engine to answer ``item``; False if it did not within
+        ``engine_wait_s`` or the engine thread is gone. Never waits forever."""
+        deadline = time.monotonic() + self.config.engine_wait_s
+        while not item.done.wait(0.2):
+            engine = self._engine
+            if engine is None or not engine.is_alive() or time.monotonic() > deadline:
+                return item.done.is_set()
+        return True
+
+    def refused(self, signal: str, transport: str, outcome: str) -> None:
+        """Count a request refused by a receiver before decoding (auth, size, media type)."""
+        self.metrics.inc("tracelogic_requests_total", 1, signal, transport, outcome)
+
+    # ------------------------------------------------------------------ engine
+    def _engine_error(self, stage: str, e: BaseException) -> None:
+        """Count and log an error the engine survives."""
+        self.metrics.inc("tracelogic_engine_errors_total", 1, stage)
+        log.error("engine error survived", exc_info=(type(e), e, e.__traceback__),
+                  extra={"fields": {"stage": stage,
+                                    "error": safe_text(f"{type(e).__name__}: {e}")}})
+
+    def _run_engine(self) -> None:
+        """The engine loop. An error in one batch is counted, logged and survived: the
+        batch's requests are answered (503 if their input is not safely in), and the
+        loop goes on. Only the final flush's end can end the thread."""
+        try:
+            while True:
+                try:
+                    # with completed traces waiting to be decided, only pick up what is queued
+                    items = self.queue.take(0 if self.sm.backlog else
+                                            self.config.poll_interval_s)
+                    if self._reload.is_set():
+                        self._reload.clear()
+                        self._do_reload()
+                    if not items and self.queue.closed and not self.sm.backlog:
+                        break
+                    self._process(items)
+                    self._maybe_retain()
+                except Exception as e:
+                    self._engine_error("loop", e)
+                    time.sleep(0.05)  # a persistent fault must not spin the CPU
+            try:
+                self._final_flush()
+            except Exception as e:
+                self._engine_error("final_flush", e)
+        except BaseException as e:  # never leave a receiver waiting forever
+            self._engine_failure = e
+            log.exception("engine failed", extra={"fields": {"error": safe_text(repr(e))}})
+            self.queue.close()
+            for it in self.queue.take(0, max_items=1 << 30):
+                it.error = e
+                it.done.set()
+            raise
+
+    def _process(self, items: list[_Item]) -> None:
+        """One batch: journal, monitor, commit, acknowledge (see the module docstring).
+
+        Every item is answered, whatever fails: an item whose input could not be made
+        durable (journal) or whose violations could not be committed gets the error
+        (503, the client retries; repeats are dropped as duplicates), and errors are
+        counted by stage in ``tracelogic_engine_errors_total``.
+        """
+        sm = self.sm
+        store = self.store
+        spans = points = 0
+        new: list[dict] = []
+        t_commit = time.perf_counter()
+        try:
+            if self.config.journal:
+                entries = [(it.fmt, it.payload, {s.trace_id for s in it.spans})
+                           for it in items if it.signal == "traces" and it.spans]
+                if entries:
+                    try:
+                        store.journal_requests(entries)
+                    except Exception as e:  # not durable: not monitored, the client retries
+                        self._engine_error("journal", e)
+                        for it in items:
+                            if it.signal == "traces" and it.spans:
+                                it.error = e
+                    else:
+                        self._journal_count += len(entries)
+                        self.metrics.inc("tracelogic_journal_requests_total", len(entries))
+            for it in items:
+                if it.error is not None:
+                    continue
+                try:
+                    if it.signal == "traces":
+                        sm.ingest(it.spans)
+                        spans += len(it.spans)
+                    else:
+                        sm.feed_points(it.points)
+                        points += len(it.points)
+                except Exception as e:
+                    self._engine_error("monitor", e)
+            # decide completed traces in chunks, committing and acknowledging in between,
+            # so a burst of completions does not hold up the requests behind it
+            try:
+                sm.poll(limit=self.config.decide_chunk)
+            except Exception as e:
+                self._engine_error("monitor", e)
+            try:
+                new = self._commit()
+            except Exception as e:  # kept in _uncommitted; these requests are not acknowledged
+                self._engine_error("commit", e)
+                for it in items:
+                    if it.error is None:
+                        it.error = e
+            t_commit = time.perf_counter()
+        finally:
+            now = time.perf_counter()
+            for it in items:
+                it.done.set()
+                self.metrics.observe("tracelogic_request_seconds", now - it.enqueued)
+        self.metrics.inc("tracelogic_spans_processed_total", spans)
+        self.metrics.inc("tracelogic_points_processed_total", points)
+        for t_out in sm.take_completion_times():
+            self.metrics.observe("tracelogic_completion_to_commit_seconds", t_commit - t_out)
+        self._note_failures()
+        try:
+            self._report(new)
+        except Exception as e:
+            self._engine_error("report", e)
+        done = sm.take_done_traces()
+        if self.config.journal and done:
+            try:
+                store.forget_traces(done)
+                self._journal_count = store.journaled_requests()
+            except Exception as e:  # they stay journaled: replayed (and decided) again
+                self._engine_error("forget", e)
+
+    def _note_failures(self) -> None:
+        """Count and log the monitor's per-trace failures since the last batch."""
+        n = self.sm.failures - self._failures_seen
+        if n <= 0:
+            return
+        self._failures_seen = self.sm.failures
+        self.metrics.inc("tracelogic_monitor_failures_total", n)
+        for what in self.sm.take_failures():
+            log.error("monitoring failed; skipped", extra={"fields": {"what": what}})
+
+    def _commit(self) -> list[dict]:
+        """Commit every violation decided so far; returns the new ones (as JSON).
+
+        A violation whose JSON would not encode (a value no decoder should have let
+        through) is stored with the offending characters escaped. If the store itself
+        fails, the violations are kept and the next commit tries again.
+        """
+        violations = self._uncommitted + self.sm.take_violations()
+        self._uncommitted = []
+        if not violations:
+            return []
+        try:
+            bodies = [_storable(v.to_json()) for v in violations]
+            ids = self.store.add_violations(bodies)
+        except Exception:
+            self._uncommitted = violations
+            raise
+        if len(ids) == len(bodies):
+            if self.healer is not None:  # only committed violations reach the controller
+                self.healer.put(list(zip(violations, ids)))
+            return [dict(b, id=i) for b, i in zip(bodies, ids)]
+        # some were already stored (a replayed journal): report only what is new
+        new = {sv.id: sv for sv in self.store.violations(after_id=min(ids) - 1)} if ids else {}
+        if self.healer is not None and new:
+            from tracelogic.sidecar.store import dedup_key
+            by_key = {dedup_key(sv.body): i for i, sv in new.items()}
+            self.healer.put([(v, by_key[dedup_key(b)]) for v, b in zip(violations, bodies)
+                             if dedup_key(b) in by_key])
+        return [dict(new[i].body, id=i) for i in ids if i in new]
+
+    def _report(self, new: list[dict]) -> None:
+        for body in new:
+            self.metrics.inc("tracelogic_violations_total", 1, body["property"])
+            log.warning("violation", extra={"fields": {"violation": body}})
+
+    def _final_flush(self) -> None:
+        if self.config.journal:
+            self.sm.release_all()  # open traces stay journaled for the next start
+        else:
+            self.sm.finish()
+        new = self._commit()
+        self._note_failures()
+        self._report(new)
+        done = self.sm.take_done_traces()
+        if self.config.journal and done:
+            self.store.forget_traces(done)
+        self._maybe_retain(force=True)
+
+    def _maybe_retain(self, force: bool = False) -> None:
+        c = self.config
+        if c.retention_age_ns is None and c.retention_rows is None:
+            return
+        now = time.monotonic()
+        if now - self._last_retention < c.retention_interval_s and not force:
+            return
+        self._last_retention = now
+        deleted = self.store.retain(max_age_ns=c.retention_age_ns, max_rows=c.retention_rows)
+        if deleted:
+            log.info("retention", extra={"fields": {"deleted": deleted}})
+
+    def _do_reload(self) -> None:
+        import tracelogic
+
+        try:
+            spec = tracelogic.load(self.config.spec_path,
+                                   spec_path=self.config.spec_search_path)
+            summary = self.sm.reload(spec)
+        except (TracelogicError, OSError) as e:
+            self.metrics.inc("tracelogic_reloads_total", 1, "failed")
+            log.error("reload failed; keeping the running spec",
+                      extra={"fields": {"error": str(e)}})
+            return
+        self.spec = spec
+        self.metrics.inc("tracelogic_reloads_total", 1, "ok")
+        log.info("reloaded", extra={"fields": summary})
+
+
+def _storable(body: dict) -> dict:
+    """``body`` when SQLite and JSON can hold every string in it; else a copy with the
+    unencodable characters escaped (``\\ud800``). The decoders' text rule should make
+    this a no-op; it is the last line of defence for the store, logs and healing."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return body
+    except (UnicodeEncodeError, TypeError, ValueError):
+        pass
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, str):
+            return safe_text(v)
+        if isinstance(v, dict):
+            return {clean(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if v is None or isinstance(v, (bool, int, float)):
+            return v
+        return safe_text(repr(v))
+    return clean(body)
+
+
+def setup_logging(level: str = "info", stream: Any = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("tracelogic")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def env_token() -> str | None:
+    return os.environ.get("TRACELOGIC_TOKEN") or None

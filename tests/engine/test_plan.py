@@ -1,0 +1,77 @@
+"""The plan's automata: guards per state reach exactly the targets of the Python engine's
+table, for every state and every letter (the table is the reference)."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tracelogic
+from tracelogic.automata.monitor import TableMonitor
+from tracelogic.engine.compiled import CompiledSpec
+from tracelogic.engine.plan import _merge, guards, property_reason
+
+SPEC = '''
+pred a = name == "a"
+pred b = name == "b"
+pred c = attr["x"] > 3
+pred d = kind == server
+
+property never_a:     G !a
+property response:    G (a -> F b)
+property weakly:      !b W a
+property til:         (a | c) U (b & d)
+property past:        G (b -> O a)
+property pattern:     response(a & start, c) after(d)
+property nested:      G (a -> X (b | F (c & !d)))
+property timed:       G (a -> F[<= 1s] b)
+property per_x per attr["x"]: G !a
+'''
+
+
+def target(state: dict, letter: int) -> int:
+    for care, value, t in state["cubes"]:
+        if letter & care == value:
+            return t
+    return state["default"]
+
+
+@pytest.fixture(scope="module")
+def compiled() -> CompiledSpec:
+    return CompiledSpec(tracelogic.load(SPEC))
+
+
+def test_guards_reach_the_tables_targets(compiled):
+    checked = 0
+    for cp in compiled.properties:
+        if not isinstance(cp.monitor, TableMonitor):
+            continue
+        mon = cp.monitor
+        g = guards(mon)
+        assert g["initial"] == mon.initial
+        n_states = len(mon.table) // mon.n_letters
+        assert len(g["states"]) == n_states
+        for s in range(n_states):
+            st_ = g["states"][s]
+            assert st_["decided"] == mon.decided[s]
+            for m in range(mon.n_letters):
+                assert target(st_, m) == mon.table[s * mon.n_letters + m], (cp.name, s, m)
+                checked += 1
+    assert checked > 100
+
+
+def test_which_properties_the_core_runs(compiled):
+    reasons = {cp.name: property_reason(cp) for cp in compiled.properties}
+    assert {n for n, r in reasons.items() if r is None} == {
+        "never_a", "response", "weakly", "til", "past", "pattern", "nested"}
+    assert "time bounds" in reasons["timed"]
+    assert "cross-trace" in reasons["per_x"]
+
+
+@settings(max_examples=200)
+@given(st.sets(st.integers(0, 63)))
+def test_merged_cubes_cover_exactly_the_letters(masks):
+    cubes = _merge(sorted(masks), 63)
+    covered = {m for m in range(64) if any(m & care == value for care, value in cubes)}
+    assert covered == masks
+    # and no letter is covered twice: the cubes are disjoint
+    assert sum(1 for m in range(64) for care, value in cubes if m & care == value) == len(masks)

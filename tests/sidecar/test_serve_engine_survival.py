@@ -1,0 +1,130 @@
+"""The engine thread survives any single bad trace, a failing store and a stuck batch:
+what fails is counted (``tracelogic_engine_errors_total``,
+``tracelogic_monitor_failures_total``) and logged, every request is answered, nothing
+committed is lost. The sidecar runs in this process (real SQLite, real threads); the
+faults are injected by replacing one method, because no input should be able to cause
+them any more (the decoders' text rule) -- this is the last line of defence."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sqlite3
+import threading
+
+import pytest
+
+from tracelogic.sidecar.server import ServeConfig, Sidecar, setup_logging
+from tracelogic.engine.stream import SECOND, StreamingMonitor
+
+from ingest.otlp_badtext import BAD_TRACE, GOOD_TRACE, request_json
+from .test_serve_helpers import metric, store_violations, wait_for, write_spec
+
+
+@pytest.fixture
+def sidecar(tmp_path):
+    log = io.StringIO()
+    setup_logging("info", log)
+    cfg = ServeConfig(spec_path=str(write_spec(tmp_path)), grpc=None, http=None,
+                      store=str(tmp_path / "v.db"), idle_ns=SECOND // 20, lateness_ns=SECOND)
+    sc = Sidecar(cfg)
+    sc.log = log
+    sc.start()
+    yield sc
+    sc.stop()
+    logging.getLogger("tracelogic").handlers.clear()
+
+
+def records(sc) -> list[dict]:
+    return [json.loads(line) for line in sc.log.getvalue().splitlines()]
+
+
+def stored_keys(sc, prop: str = "no_error") -> set[str]:
+    return {v["key"] for v in store_violations(sc.config.store) if v["property"] == prop}
+
+
+def test_a_trace_whose_monitoring_raises_is_counted_and_skipped(sidecar, monkeypatch):
+    real = StreamingMonitor._complete
+
+    def buggy(self, trace):
+        if trace.trace_id == BAD_TRACE:
+            raise ZeroDivisionError("a bug in one property")
+        return real(self, trace)
+    monkeypatch.setattr(StreamingMonitor, "_complete", buggy)
+    out = sidecar.handle("traces", "json", request_json(None), "http")
+    assert out.status == "ok" and out.rejected == 0
+    wait_for(lambda: GOOD_TRACE in stored_keys(sidecar), 20, "the other trace's violation")
+    wait_for(lambda: metric(sidecar.metrics.render(), "tracelogic_monitor_failures_total") == 1,
+             20, "the failure to be counted")
+    assert sidecar.healthy
+    failed = [r for r in records(sidecar) if r["msg"] == "monitoring failed; skipped"]
+    assert len(failed) == 1 and BAD_TRACE in failed[0]["what"]
+    assert "ZeroDivisionError" in failed[0]["what"]
+    # and it keeps serving
+    assert sidecar.handle("traces", "json", request_json(None), "http").status == "ok"
+
+
+def test_a_failing_store_is_survived_and_the_violations_are_kept(sidecar, monkeypatch):
+    store = sidecar.store
+    real = store.add_violations
+    failing = threading.Event()
+    failing.set()
+    calls = []
+
+    def flaky(bodies):
+        calls.append(len(bodies))
+        if failing.is_set():
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(bodies)
+    monkeypatch.setattr(store, "add_violations", flaky)
+    assert sidecar.handle("traces", "json", request_json(None), "http").status == "ok"
+    # the idle timer decides the traces; committing their violations fails, again and again
+    wait_for(lambda: len(calls) >= 3, 20, "commits to be tried")
+    assert stored_keys(sidecar) == set()
+    assert metric(sidecar.metrics.render(), "tracelogic_engine_errors_total",
+                  stage="commit") >= 3
+    assert sidecar.healthy
+    failing.clear()  # the disk is back: the kept violations are committed, none lost
+    wait_for(lambda: GOOD_TRACE in stored_keys(sidecar), 20, "the kept violation")
+    assert sidecar.handle("traces", "json", request_json(None), "http").status == "ok"
+
+
+def test_a_receiver_never_waits_forever_for_a_stuck_engine(sidecar, monkeypatch):
+    sidecar.config.engine_wait_s = 0.3
+    release = threading.Event()
+    entered = threading.Event()
+    real = Sidecar._process
+
+    def stuck(self, items):
+        if items:
+            entered.set()
+            release.wait(30)
+        return real(self, items)
+    monkeypatch.setattr(Sidecar, "_process", stuck)
+    out = sidecar.handle("traces", "json", request_json(None), "http")
+    assert entered.is_set() and not release.is_set()
+    assert out.status == "unavailable" and "retry" in out.message
+    assert metric(sidecar.metrics.render(), "tracelogic_requests_total",
+                  outcome="unavailable") == 1
+    release.set()
+    monkeypatch.setattr(Sidecar, "_process", real)
+    assert sidecar.handle("traces", "json", request_json(None), "http").status == "ok"
+    assert sidecar.healthy
+
+
+def test_an_error_outside_any_stage_is_survived_by_the_loop(sidecar, monkeypatch):
+    real = Sidecar._maybe_retain
+    boom = []
+
+    def failing(self, force=False):
+        if not boom:
+            boom.append(1)
+            raise RuntimeError("retention bug")
+        return real(self, force)
+    monkeypatch.setattr(Sidecar, "_maybe_retain", failing)
+    wait_for(lambda: boom, 20, "the loop to run")
+    assert sidecar.handle("traces", "json", request_json(None), "http").status == "ok"
+    assert metric(sidecar.metrics.render(), "tracelogic_engine_errors_total", stage="loop") == 1
+    assert sidecar.healthy
+    assert any(r["msg"] == "engine error survived" and r["stage"] == "loop"
+               for r in records(sidecar))

@@ -1,0 +1,95 @@
+"""The SQLite store: committed on return, deduplicated, queryable, with a journal."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+from tracelogic.sidecar.store import Store
+
+
+def violation(prop="answered", key="t1", spans=("s1",), **extra):
+    return {"property": prop, "key": key, "trace_ids": [key], "span_ids": list(spans),
+            "message": "late", "severity": "error", **extra}
+
+
+def test_committed_before_return_and_visible_to_another_connection(tmp_path):
+    path = str(tmp_path / "v.db")
+    store = Store(path)
+    ids = store.add_violations([violation(), violation(key="t2")])
+    assert len(ids) == 2
+    other = sqlite3.connect(path)  # a different connection sees it: it was committed
+    assert other.execute("SELECT COUNT(*) FROM violations").fetchone()[0] == 2
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_redelivery_is_deduplicated(tmp_path):
+    store = Store(str(tmp_path / "v.db"))
+    assert store.add_violations([violation()]) != []
+    assert store.add_violations([violation()]) == []
+    assert store.add_violations([violation(spans=("s2",))]) != []
+    assert store.count_violations() == 2
+
+
+def test_queries_and_retention(tmp_path):
+    now = [1_000]
+    store = Store(str(tmp_path / "v.db"), clock=lambda: now[0])
+    store.add_violations([violation("a", "k1")])
+    now[0] = 2_000
+    store.add_violations([violation("b", "k2"), violation("a", "k3")])
+    assert [v.body["key"] for v in store.violations(prop="a")] == ["k1", "k3"]
+    assert [v.body["key"] for v in store.violations(since_ns=1_500)] == ["k2", "k3"]
+    first = store.violations()[0]
+    assert [v.body["key"] for v in store.violations(after_id=first.id)] == ["k2", "k3"]
+    assert store.violations()[0].to_json()["recorded_unix_nano"] == 1_000
+    assert store.retain(max_age_ns=500) == 1           # k1 is older than 500 ns
+    assert store.retain(max_rows=1) == 1
+    assert [v.body["key"] for v in store.violations()] == ["k3"]
+
+
+def test_journal_replays_in_order_and_forgets(tmp_path):
+    store = Store(str(tmp_path / "v.db"))
+    store.journal([("t1", b"a"), ("t2", b"b")])
+    store.journal([("t1", b"c")])
+    assert list(store.replay()) == [("t1", b"a"), ("t2", b"b"), ("t1", b"c")]
+    store.forget(["t1"])
+    assert list(store.replay()) == [("t2", b"b")]
+    reopened = Store(str(tmp_path / "v.db"))  # survives reopening
+    assert reopened.journal_size() == 1
+
+
+def test_concurrent_writers(tmp_path):
+    store = Store(str(tmp_path / "v.db"))
+
+    def write(n):
+        for i in range(50):
+            store.add_violations([violation(key=f"{n}-{i}")])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count_violations() == 200
+
+
+def test_request_journal_keeps_a_request_until_its_last_trace_is_forgotten(tmp_path):
+    store = Store(str(tmp_path / "v.db"))
+    store.journal_requests([("protobuf", b"r1", ["t1", "t2"]), ("json", b"r2", ["t2"])])
+    assert [(f, p, sorted(t)) for f, p, t in store.replay_requests()] == [
+        ("protobuf", b"r1", ["t1", "t2"]), ("json", b"r2", ["t2"])]
+    store.forget_traces(["t2"])
+    # r1 stays for t1, but replays only t1's spans; r2 had nothing else and is gone
+    assert [(p, sorted(t)) for _, p, t in store.replay_requests()] == [(b"r1", ["t1"])]
+    assert store.journaled_requests() == 1
+    store.forget_traces(["t1"])
+    assert list(store.replay_requests()) == [] and store.journaled_requests() == 0
+    assert store.journaled_traces() == 0
+
+
+def test_metric_violations_without_spans_are_told_apart_by_their_points(tmp_path):
+    store = Store(str(tmp_path / "v.db"))
+    point = lambda t: {"metric": "cpu", "time_unix_nano": t, "value": 1.0}  # noqa: E731
+    v = dict(violation(spans=()), points=[point(1)])
+    assert store.add_violations([v]) != []
+    assert store.add_violations([v]) == []  # redelivered: the same
+    assert store.add_violations([dict(v, points=[point(2)])]) != []  # a later episode

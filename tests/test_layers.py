@@ -1,0 +1,173 @@
+"""The runtime layers import downward only (DESIGN.md, "Package layout").
+
+ingest (OTLP decoding, spans, assembly) < engine (monitors, stepping, verdicts) < sidecar
+(receivers, store, server). Read from the source with ``ast``, so an import inside a
+function (the lazy imports that keep start-up fast) counts as much as one at the top,
+and a module that is never imported by a test is still checked.
+
+The sidecar drives the engine through its public API only: it reads no private
+attribute of another object (``sm._heap``, ``assembler._open_spans``) and imports no
+private module or name of another package. Private names stay inside their package.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import tracelogic
+
+SRC = Path(tracelogic.__file__).resolve().parent
+LAYERS = ("ingest", "engine", "sidecar")
+
+# What a layer must not import: the layers above it, and the packages that DESIGN.md
+# puts below the runtime path (they build on it, so importing them would be a cycle).
+ABOVE_RUNTIME = ("tracelogic.consistency", "tracelogic.healing", "tracelogic.analysis",
+                 "tracelogic.testing", "tracelogic.api", "tracelogic.cli")
+FORBIDDEN = {
+    "ingest": ("tracelogic.engine", "tracelogic.sidecar", *ABOVE_RUNTIME),
+    "engine": ("tracelogic.sidecar", *ABOVE_RUNTIME),
+    "sidecar": (),
+}
+
+# Private imports across packages that predate the split, each with what removes it.
+# The test fails when an entry is no longer needed, so this list only shrinks.
+KNOWN_PRIVATE_IMPORTS = {
+    # JsonLimitError and loads_json have no public home in ingest yet
+    ("tracelogic.sidecar.server", "tracelogic.ingest._otlp_common"),
+    # SARIF locations are shared with the static checks' report
+    ("tracelogic.engine.report", "tracelogic.checkers.report._sarif_location"),
+}
+
+
+def modules(package: str) -> list[tuple[str, Path]]:
+    paths = sorted((SRC / package).glob("*.py"))
+    assert paths, f"no modules under {SRC / package}"
+    return [(f"tracelogic.{package}.{p.stem}" if p.stem != "__init__"
+             else f"tracelogic.{package}", p) for p in paths]
+
+
+def imports(module: str, source: str) -> list[tuple[int, str]]:
+    """Every module or name ``module`` imports, absolute and dotted, with its line:
+    ``from a.b import c`` gives ``a.b.c`` (c may be a module or a name), relative
+    imports are resolved, and ``importlib.import_module("x")`` counts as ``import x``."""
+    package = module if module.count(".") == 1 else module.rsplit(".", 1)[0]
+    out: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                parts = parts[:len(parts) - (node.level - 1)]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            out += [(node.lineno, f"{base}.{a.name}") for a in node.names]
+        elif (isinstance(node, ast.Call) and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+              and ((isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                   or (isinstance(node.func, ast.Name)
+                       and node.func.id in ("import_module", "__import__")))):
+            out.append((node.lineno, node.args[0].value))
+    return out
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_foreign_imports(module: str, source: str) -> list[tuple[int, str]]:
+    """Imports of a private module or name that lives in another tracelogic package.
+    ``tracelogic._native`` is the compiled core, private by its name only: allowed."""
+    own = ".".join(module.split(".")[:2])
+    found = []
+    for line, name in imports(module, source):
+        parts = name.split(".")
+        if parts[0] != "tracelogic" or name.startswith("tracelogic._native"):
+            continue
+        if ".".join(parts[:2]) != own and any(is_private(p) for p in parts[1:]):
+            found.append((line, name))
+    return found
+
+
+def foreign_private_attributes(source: str) -> list[tuple[int, str]]:
+    """``x._name`` where ``x`` is not ``self`` or ``cls``: reaching into another object."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Attribute) and is_private(node.attr)
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+# ------------------------------------------------------------------ the checks themselves
+
+def test_the_checker_sees_lazy_relative_and_dynamic_imports():
+    src = ("import os\n"
+           "from ..sidecar import store\n"
+           "from . import monitor\n"
+           "def f():\n"
+           "    from tracelogic.sidecar.server import Sidecar\n"
+           "    importlib.import_module('tracelogic.sidecar.cli')\n")
+    got = [name for _, name in imports("tracelogic.engine.stream", src)]
+    assert got == ["os", "tracelogic.sidecar.store", "tracelogic.engine.monitor",
+                   "tracelogic.sidecar.server.Sidecar", "tracelogic.sidecar.cli"]
+    assert [name for _, name in imports("tracelogic.engine", "from .monitor import M\n")] == [
+        "tracelogic.engine.monitor.M"]
+
+
+def test_the_checker_flags_private_reaches():
+    src = ("from tracelogic.engine.stream import _Instance, StreamingMonitor\n"
+           "from tracelogic import _native\n"
+           "from tracelogic.sidecar._x import y\n"
+           "n = sm._heap + len(self._open) + sm.assembler._open_spans + sm.__class__.x\n")
+    assert private_foreign_imports("tracelogic.sidecar.server", src) == [
+        (1, "tracelogic.engine.stream._Instance")]
+    assert sorted(foreign_private_attributes(src)) == [(4, "sm._heap"), (4, "sm.assembler._open_spans")]
+
+
+# ------------------------------------------------------------------ the tree
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_layers_import_downward_only(package):
+    bad = [f"{module}:{line} imports {name}"
+           for module, path in modules(package)
+           for line, name in imports(module, path.read_text())
+           if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[package])]
+    assert not bad, (f"{package} sits below {', '.join(FORBIDDEN[package])} "
+                     "(DESIGN.md, Package layout); move the code down or pass it in:\n"
+                     + "\n".join(bad))
+
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_no_private_name_crosses_a_package(package):
+    found = {(module, name): f"{module}:{line} imports {name}"
+             for module, path in modules(package)
+             for line, name in private_foreign_imports(module, path.read_text())}
+    known = {k for k in KNOWN_PRIVATE_IMPORTS if k[0].startswith(f"tracelogic.{package}.")}
+    new = [msg for (module, name), msg in found.items()
+           if not any(module == m and (name == n or name.startswith(n + "."))
+                      for m, n in known)]
+    assert not new, ("a private name is used outside its package; make it public in "
+                     "its own package (a property, a function) first:\n" + "\n".join(new))
+    stale = [k for k in known
+             if not any(m == k[0] and (n == k[1] or n.startswith(k[1] + "."))
+                        for m, n in found)]
+    assert not stale, f"fixed, so drop from KNOWN_PRIVATE_IMPORTS: {stale}"
+
+
+def test_the_sidecar_reads_no_private_attribute_of_the_engine():
+    bad = [f"{module}:{line} {expr}"
+           for module, path in modules("sidecar")
+           for line, expr in foreign_private_attributes(path.read_text())]
+    assert not bad, ("the sidecar uses the engine's public API only (issue 17); add a "
+                     "property to the engine instead of reading:\n" + "\n".join(bad))
+
+
+def test_runtime_monitor_is_gone_without_an_alias():
+    # the split keeps no compatibility package: an old import fails loudly
+    assert importlib.util.find_spec("tracelogic.runtime_monitor") is None
+    assert not (SRC / "runtime_monitor").exists()
