@@ -15,10 +15,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod atoms;
 pub mod capabilities;
 pub mod check;
 pub mod otlp;
 pub mod schema;
+pub mod value;
 pub mod wire;
 
 #[cfg(feature = "python")]
