@@ -144,8 +144,15 @@ enum Logic {
 #[derive(Debug)]
 enum Node {
     Lit(Lit),
-    Field { hops: u32, field: Field },
-    Attr { hops: u32, resource: bool, key: String },
+    Field {
+        hops: u32,
+        field: Field,
+    },
+    Attr {
+        hops: u32,
+        resource: bool,
+        key: String,
+    },
     HasEvent(String),
     HasAncestor(Box<Node>),
     HasChild(Box<Node>),
@@ -153,7 +160,11 @@ enum Node {
     Not(Box<Node>),
     Truthy(Box<Node>),
     Logic(Logic, Box<(Node, Node)>),
-    Cmp { op: CmpOp, args: Box<(Node, Node)>, site: Option<u32> },
+    Cmp {
+        op: CmpOp,
+        args: Box<(Node, Node)>,
+        site: Option<u32>,
+    },
     // a static `+ - *` is Python's operator on two numbers, which `_arith` computes too
     Arith(ArOp, Box<(Node, Node)>),
     Neg(Box<Node>),
@@ -164,9 +175,10 @@ enum Node {
     StartsWith(Box<(Node, Node)>),
 }
 
-/// How deep a program's JSON may nest (objects and arrays); the emitter refuses atoms
-/// nested deeper than 200 nodes (two levels each), and parsing and evaluation recurse.
-pub const MAX_JSON_DEPTH: usize = 1024;
+/// How deep a program's JSON may nest (objects and arrays). Parsing and evaluation
+/// recurse; at this depth both fit a 2 MiB thread stack even in a debug build. The emitter
+/// refuses atoms nested deeper than 100 nodes (at most two levels each).
+pub const MAX_JSON_DEPTH: usize = 256;
 
 /// A compiled atom program.
 #[derive(Debug)]
@@ -305,7 +317,8 @@ fn json_depth(text: &str) -> usize {
 // ------------------------------------------------------------------ parsing
 
 fn get<'j>(o: &'j Map<String, Json>, k: &str) -> Result<&'j Json, String> {
-    o.get(k).ok_or_else(|| format!("`{}` lacks `{k}`", describe(o)))
+    o.get(k)
+        .ok_or_else(|| format!("`{}` lacks `{k}`", describe(o)))
 }
 
 fn describe(o: &Map<String, Json>) -> String {
@@ -377,9 +390,7 @@ fn field(name: &str) -> Option<Field> {
 }
 
 fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
-    let o = v
-        .as_object()
-        .ok_or_else(|| format!("not a node: {v}"))?;
+    let o = v.as_object().ok_or_else(|| format!("not a node: {v}"))?;
     let op = get_str(o, "op")?;
     Ok(match op {
         "lit" => Node::Lit(lit(get(o, "v")?)?),
@@ -572,10 +583,13 @@ impl<'a, S: SpanSource + ?Sized> Cx<'a, '_, S> {
                 // `_in_list`: an item of the value's kind that equals it
                 let v = self.eval(a, r);
                 let k = v.kind();
-                Value::Bool(k.is_some() && items.iter().any(|i| {
-                    let i = i.value();
-                    i.kind() == k && value::py_eq(&i, &v)
-                }))
+                Value::Bool(
+                    k.is_some()
+                        && items.iter().any(|i| {
+                            let i = i.value();
+                            i.kind() == k && value::py_eq(&i, &v)
+                        }),
+                )
             }
             Node::InRange(a, lo, hi) => {
                 let v = self.eval(a, r);
@@ -690,7 +704,11 @@ impl SimpleTrace {
         let by_id = |id: &str| spans.iter().position(|s| s.span_id == id).map(|i| i as u32);
         let parents: Vec<Option<u32>> = spans
             .iter()
-            .map(|s| (!s.parent_id.is_empty()).then(|| by_id(&s.parent_id)).flatten())
+            .map(|s| {
+                (!s.parent_id.is_empty())
+                    .then(|| by_id(&s.parent_id))
+                    .flatten()
+            })
             .collect();
         let mut children = vec![Vec::new(); spans.len()];
         for (i, p) in parents.iter().enumerate() {
@@ -766,5 +784,432 @@ impl SpanSource for SimpleTrace {
     }
     fn children(&self, r: u32) -> &[u32] {
         &self.children[r as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: &str, name: &str, attrs: Vec<(&str, OwnedAttr)>) -> SimpleSpan {
+        SimpleSpan {
+            name: name.into(),
+            kind: "internal",
+            status: "unset",
+            trace_id: "0".repeat(31) + "1",
+            span_id: id.into(),
+            parent_id: parent.into(),
+            start_ns: 10,
+            end_ns: 4,
+            attrs: attrs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            ..SimpleSpan::default()
+        }
+    }
+
+    /// A program of `atoms` (JSON texts) with `n_sites` sites named s0, s1, …
+    fn prog(atoms: &[&str], n_sites: usize) -> Program {
+        let sites: Vec<String> = (0..n_sites).map(|i| format!("\"s{i}\"")).collect();
+        let text = format!(
+            "{{\"atoms\": [{}], \"sites\": [{}]}}",
+            atoms.join(","),
+            sites.join(",")
+        );
+        Program::from_json(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    /// Each atom's truth on every row at its start event, and the counts.
+    fn run(p: &Program, t: &SimpleTrace, st: bool) -> (Vec<u64>, Mismatches) {
+        let mut mm = p.mismatches();
+        let mut out = Vec::new();
+        for r in 0..t.spans.len() as u32 {
+            let mut w = vec![0; p.n_words()];
+            p.eval(t, r, st, &mut w, &mut mm);
+            out.push(w[0]);
+        }
+        (out, mm)
+    }
+
+    const ATTR_X: &str = r#"{"op":"attr","hops":0,"resource":false,"key":"x"}"#;
+
+    fn dyn_eq(left: &str, lit: &str, site: usize) -> String {
+        format!(
+            r#"{{"op":"cmp","cmp":"==","site":{site},"args":[{left},{{"op":"lit","v":{lit}}}]}}"#
+        )
+    }
+
+    fn trace() -> SimpleTrace {
+        SimpleTrace::new(vec![
+            span("01", "", "root", vec![("x", OwnedAttr::Str("s".into()))]),
+            span("02", "01", "kid", vec![("x", OwnedAttr::Int(1))]),
+            span("03", "01", "kid2", vec![("x", OwnedAttr::Bool(true))]),
+            span(
+                "04",
+                "ff",
+                "orphan",
+                vec![("x", OwnedAttr::Other("NoneType"))],
+            ),
+        ])
+    }
+
+    #[test]
+    fn dynamic_comparisons_count_mismatches_with_first_types() {
+        let p = prog(&[&dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0)], 1);
+        let (bits, mm) = run(&p, &trace(), true);
+        assert_eq!(bits, vec![0, 1, 0, 0]);
+        // "s" == 1, True == 1 and None == 1 are mismatches; the first was a str
+        assert_eq!(mm.sites, vec![(3, "str", "int")]);
+        // a missing attribute is never counted
+        let p = prog(
+            &[&dyn_eq(
+                r#"{"op":"attr","hops":0,"resource":false,"key":"nope"}"#,
+                r#"{"int":"1"}"#,
+                0,
+            )],
+            1,
+        );
+        assert_eq!(run(&p, &trace(), true).1.sites, vec![(0, "", "")]);
+    }
+
+    #[test]
+    fn connectives_short_circuit_like_python() {
+        let x_is_1 = dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0);
+        let x_is_s = dyn_eq(ATTR_X, r#"{"str":"s"}"#, 1);
+        let and = format!(r#"{{"op":"and","args":[{x_is_1},{x_is_s}]}}"#);
+        let or = format!(r#"{{"op":"or","args":[{x_is_1},{x_is_s}]}}"#);
+        let implies = format!(r#"{{"op":"implies","args":[{x_is_1},{x_is_s}]}}"#);
+        let iff = format!(r#"{{"op":"iff","args":[{x_is_1},{x_is_s}]}}"#);
+        // `and`: the right side runs only where x == 1 held (row 1: 1 == "s" mismatches)
+        let (bits, mm) = run(&prog(&[&and], 2), &trace(), true);
+        assert_eq!(bits, vec![0, 0, 0, 0]);
+        assert_eq!(mm.sites, vec![(3, "str", "int"), (1, "int", "str")]);
+        // `or`: the right side runs where x == 1 failed (rows 0, 2, 3)
+        let (bits, mm) = run(&prog(&[&or], 2), &trace(), true);
+        assert_eq!(bits, vec![1, 1, 0, 0]);
+        assert_eq!(mm.sites, vec![(3, "str", "int"), (2, "bool", "str")]);
+        // `->` runs its right side where the left held, like `and`, and holds elsewhere
+        let (bits, mm) = run(&prog(&[&implies], 2), &trace(), true);
+        assert_eq!(bits, vec![1, 0, 1, 1]);
+        assert_eq!(mm.sites[1], (1, "int", "str"));
+        // `<->` runs both sides
+        let (bits, mm) = run(&prog(&[&iff], 2), &trace(), true);
+        assert_eq!(bits, vec![0, 0, 1, 1]);
+        assert_eq!(mm.sites[1], (3, "int", "str"));
+    }
+
+    #[test]
+    fn parent_hops_and_missing_values() {
+        let parent_root = r#"{"op":"field","hops":1,"name":"is_root"}"#;
+        let iff_false =
+            format!(r#"{{"op":"iff","args":[{parent_root},{{"op":"lit","v":{{"bool":false}}}}]}}"#);
+        let parent_name = r#"{"op":"field","hops":1,"name":"name"}"#;
+        let name_exists = format!(r#"{{"op":"exists","arg":{parent_name}}}"#);
+        let grand = r#"{"op":"attr","hops":2,"resource":false,"key":"x"}"#;
+        let p = prog(
+            &[
+                &iff_false,
+                &name_exists,
+                &format!(r#"{{"op":"exists","arg":{grand}}}"#),
+                &format!(r#"{{"op":"exists","arg":{ATTR_X}}}"#),
+                &format!(r#"{{"op":"truthy","arg":{ATTR_X}}}"#),
+            ],
+            0,
+        );
+        let (bits, _) = run(&p, &trace(), true);
+        // root: MISSING <-> false is false (Python's ==), no parent name; None exists
+        assert_eq!(bits, vec![0b01000, 0b01010, 0b11010, 0b01000]);
+    }
+
+    #[test]
+    fn structure_walks_like_trace() {
+        // 01 <- 02 <- 03, and a cycle 05 <-> 06
+        let t = SimpleTrace::new(vec![
+            span("01", "", "a", vec![]),
+            span("02", "01", "b", vec![]),
+            span("03", "02", "c", vec![]),
+            span("05", "06", "d", vec![]),
+            span("06", "05", "e", vec![]),
+            span("07", "07", "self", vec![]),
+        ]);
+        let name_is = |n: &str| {
+            format!(
+                r#"{{"op":"cmp","cmp":"==","site":null,"args":[{{"op":"field","hops":0,"name":"name"}},{{"op":"lit","v":{{"str":"{n}"}}}}]}}"#
+            )
+        };
+        let anc = |n: &str| format!(r#"{{"op":"has_ancestor","arg":{}}}"#, name_is(n));
+        let kid = |n: &str| format!(r#"{{"op":"has_child","arg":{}}}"#, name_is(n));
+        let p = prog(
+            &[
+                &anc("a"),
+                &anc("d"),
+                &anc("self"),
+                &kid("b"),
+                &kid("self"),
+                &kid("d"),
+            ],
+            0,
+        );
+        let (bits, _) = run(&p, &t, true);
+        // 05's ancestors: 06 only (05 is where the walk began); 07 is its own child
+        assert_eq!(bits, vec![0b1000, 0b1, 0b1, 0, 0b10_0010, 0b1_0000]);
+        // the start flag reaches the argument
+        let start = r#"{"op":"has_child","arg":{"op":"field","hops":0,"name":"start"}}"#;
+        let end = r#"{"op":"has_ancestor","arg":{"op":"field","hops":3,"name":"end"}}"#;
+        let p = prog(&[start, end], 0);
+        assert_eq!(run(&p, &t, true).0, vec![1, 1, 0, 1, 1, 1]);
+        assert_eq!(run(&p, &t, false).0, vec![0, 2, 2, 2, 2, 0]);
+    }
+
+    #[test]
+    fn has_child_stops_at_the_first_match() {
+        // children of 01 in span-id order: 02 (x = 1), 03 (x = true), and 04 (x = "s")
+        let t = SimpleTrace::new(vec![
+            span("01", "", "r", vec![]),
+            span("04", "01", "c", vec![("x", OwnedAttr::Str("s".into()))]),
+            span("03", "01", "b", vec![("x", OwnedAttr::Bool(true))]),
+            span("02", "01", "a", vec![("x", OwnedAttr::Double(f64::NAN))]),
+        ]);
+        let p = prog(
+            &[&format!(
+                r#"{{"op":"has_child","arg":{}}}"#,
+                dyn_eq(ATTR_X, r#"{"bool":true}"#, 0)
+            )],
+            1,
+        );
+        let (bits, mm) = run(&p, &t, true);
+        assert_eq!(bits[0], 1);
+        // NaN == true is counted, then 03 matched: 04 never ran
+        assert_eq!(mm.sites, vec![(1, "float", "bool")]);
+    }
+
+    #[test]
+    fn values_in_lists_ranges_and_strings() {
+        let t = SimpleTrace::new(vec![
+            span(
+                "01",
+                "",
+                "GET /items/12",
+                vec![("x", OwnedAttr::Bool(true))],
+            ),
+            span("02", "", "x", vec![("x", OwnedAttr::Double(1.0))]),
+            span("03", "", "y", vec![("x", OwnedAttr::Double(f64::NAN))]),
+            span("04", "", "z", vec![("x", OwnedAttr::Int(i64::MIN))]),
+        ]);
+        let in_list = format!(
+            r#"{{"op":"in_list","arg":{ATTR_X},"items":[{{"int":"1"}},{{"str":"true"}}]}}"#
+        );
+        let in_range = format!(
+            r#"{{"op":"in_range","arg":{ATTR_X},"lo":{{"int":"-9223372036854775808"}},"hi":{{"float":1.0}}}}"#
+        );
+        let name = r#"{"op":"field","hops":0,"name":"name"}"#;
+        let matches = format!(r#"{{"op":"matches","arg":{name},"pattern":"^GET /items/[0-9]+$"}}"#);
+        let matches_x = format!(r#"{{"op":"matches","arg":{ATTR_X},"pattern":""}}"#);
+        let contains =
+            format!(r#"{{"op":"contains","args":[{name},{{"op":"lit","v":{{"str":"items"}}}}]}}"#);
+        let starts = format!(r#"{{"op":"startswith","args":[{name},{name}]}}"#);
+        let p = prog(
+            &[
+                &in_list, &in_range, &matches, &matches_x, &contains, &starts,
+            ],
+            0,
+        );
+        let (bits, _) = run(&p, &t, true);
+        // true is not in [1] (a bool is not a number); NaN is in no range
+        assert_eq!(bits, vec![0b110100, 0b100011, 0b100000, 0b100010]);
+    }
+
+    #[test]
+    fn arithmetic_and_durations() {
+        let duration = r#"{"op":"field","hops":0,"name":"duration"}"#;
+        let lit = |v: &str| format!(r#"{{"op":"lit","v":{v}}}"#);
+        let arith = |op: &str, a: &str, b: &str| {
+            format!(r#"{{"op":"arith","ar":"{op}","static":false,"args":[{a},{b}]}}"#)
+        };
+        let cmp = |op: &str, a: &str, b: &str| {
+            format!(r#"{{"op":"cmp","cmp":"{op}","site":0,"args":[{a},{b}]}}"#)
+        };
+        let neg6 = lit(r#"{"int":"-6"}"#);
+        let p = prog(
+            &[
+                // end 4 - start 10 = -6
+                &cmp("==", duration, &neg6),
+                // -6 // 4 == -2 and -6 % 4 == 2
+                &cmp(
+                    "==",
+                    &arith("//", duration, &lit(r#"{"int":"4"}"#)),
+                    &lit(r#"{"int":"-2"}"#),
+                ),
+                &cmp(
+                    "==",
+                    &arith("%", duration, &lit(r#"{"int":"4"}"#)),
+                    &lit(r#"{"int":"2"}"#),
+                ),
+                // a zero divisor is MISSING: not counted, and false even for !=
+                &cmp(
+                    "!=",
+                    &arith("%", duration, &lit(r#"{"int":"0"}"#)),
+                    &lit(r#"{"int":"2"}"#),
+                ),
+                &format!(
+                    r#"{{"op":"exists","arg":{}}}"#,
+                    arith("/", duration, &lit(r#"{"float":0.0}"#))
+                ),
+                &cmp(
+                    "==",
+                    &arith("/", duration, &lit(r#"{"int":"4"}"#)),
+                    &lit(r#"{"float":-1.5}"#),
+                ),
+                &cmp(
+                    "==",
+                    &format!(r#"{{"op":"neg","arg":{duration}}}"#),
+                    &lit(r#"{"int":"6"}"#),
+                ),
+            ],
+            1,
+        );
+        let t = SimpleTrace::new(vec![span("01", "", "a", vec![])]);
+        let (bits, mm) = run(&p, &t, true);
+        assert_eq!(bits, vec![0b1100111]);
+        assert_eq!(mm.sites, vec![(0, "", "")]);
+    }
+
+    #[test]
+    fn letters_span_several_words() {
+        let yes = r#"{"op":"field","hops":0,"name":"start"}"#;
+        let no = r#"{"op":"field","hops":0,"name":"end"}"#;
+        let atoms: Vec<&str> = (0..130)
+            .map(|i| if i % 3 == 0 { yes } else { no })
+            .collect();
+        let p = prog(&atoms, 0);
+        assert_eq!(p.n_words(), 3);
+        let t = SimpleTrace::new(vec![span("01", "", "a", vec![])]);
+        let mut out = vec![u64::MAX; 3];
+        p.eval(&t, 0, true, &mut out, &mut p.mismatches());
+        for i in 0..130 {
+            assert_eq!(out[i / 64] >> (i % 64) & 1 == 1, i % 3 == 0, "bit {i}");
+        }
+        assert_eq!(out[2] >> 2, 0);
+        assert!(p.eval_atom(3, &t, 0, true, &mut p.mismatches()));
+        assert!(!p.eval_atom(3, &t, 0, false, &mut p.mismatches()));
+    }
+
+    #[test]
+    fn fields_read_the_span() {
+        let mut s = span("0a", "", "n", vec![]);
+        s.kind = "server";
+        s.status = "error";
+        s.status_message = "m".into();
+        s.service = "svc".into();
+        s.scope_name = "sc".into();
+        s.resource = vec![
+            ("x".into(), OwnedAttr::Int(7)),
+            ("y".into(), OwnedAttr::Int(8)),
+        ];
+        s.attrs = vec![("x".into(), OwnedAttr::Int(1))];
+        s.events = vec!["exception".into()];
+        let t = SimpleTrace::new(vec![s]);
+        let eq = |f: &str, v: &str| {
+            format!(
+                r#"{{"op":"cmp","cmp":"==","site":null,"args":[{{"op":"field","hops":0,"name":"{f}"}},{{"op":"lit","v":{v}}}]}}"#
+            )
+        };
+        let attr = |res: bool, k: &str, v: i64| {
+            format!(
+                r#"{{"op":"cmp","cmp":"==","site":null,"args":[{{"op":"attr","hops":0,"resource":{res},"key":"{k}"}},{{"op":"lit","v":{{"int":"{v}"}}}}]}}"#
+            )
+        };
+        let p = prog(
+            &[
+                &eq("kind", r#"{"str":"server"}"#),
+                &eq("status", r#"{"str":"error"}"#),
+                &eq("status_message", r#"{"str":"m"}"#),
+                &eq("service", r#"{"str":"svc"}"#),
+                &eq("scope.name", r#"{"str":"sc"}"#),
+                &eq("trace_id", &format!(r#"{{"str":"{}1"}}"#, "0".repeat(31))),
+                &eq("span_id", r#"{"str":"0a"}"#),
+                &eq("parent_id", r#"{"str":""}"#),
+                &eq("is_root", r#"{"bool":true}"#),
+                &attr(false, "x", 1),
+                &attr(true, "x", 7),
+                &attr(false, "y", 8),
+                r#"{"op":"has_event","name":"exception"}"#,
+                r#"{"op":"has_event","name":"other"}"#,
+            ],
+            0,
+        );
+        assert_eq!(run(&p, &t, true).0, vec![0b1_1111_1111_1111]);
+    }
+
+    #[test]
+    fn bad_programs_are_errors() {
+        let bad = |text: &str, want: &str| {
+            let e = Program::from_json(text).unwrap_err();
+            assert!(e.contains(want), "{e} lacks {want}");
+        };
+        let wrap = |atom: &str| format!(r#"{{"atoms":[{atom}],"sites":["s"]}}"#);
+        bad("[]", "not an object");
+        bad(r#"{"atoms":[]}"#, "`sites`");
+        bad(&wrap(r#"{"op":"nope"}"#), "unknown op `nope`");
+        bad(
+            &wrap(r#"{"op":"field","hops":0,"name":"nope"}"#),
+            "unknown field",
+        );
+        bad(&wrap(r#"{"op":"field","hops":-1,"name":"name"}"#), "`hops`");
+        bad(
+            &wrap(r#"{"op":"lit","v":{"int":"170141183460469231731687303715884105728"}}"#),
+            "i128",
+        );
+        bad(&wrap(r#"{"op":"lit","v":{"int":1}}"#), "not a literal");
+        bad(
+            &wrap(r#"{"op":"matches","pattern":"(","arg":{"op":"lit","v":{"str":""}}}"#),
+            "pattern",
+        );
+        bad(
+            &wrap(r#"{"op":"cmp","cmp":"==","site":1,"args":[]}"#),
+            "site 1",
+        );
+        bad(
+            &wrap(
+                r#"{"op":"cmp","cmp":"=~","site":0,"args":[{"op":"lit","v":{"bool":true}},{"op":"lit","v":{"bool":true}}]}"#,
+            ),
+            "comparison",
+        );
+        bad(
+            &wrap(r#"{"op":"not","arg":{"op":"lit","v":{"bool":true}},"x":1"#),
+            "atom program",
+        );
+        bad(
+            &("[".repeat(MAX_JSON_DEPTH + 1) + &"]".repeat(MAX_JSON_DEPTH + 1)),
+            "levels deep",
+        );
+        // deep but within the bound: parsing and evaluation recurse without trouble
+        let mut deep = r#"{"op":"lit","v":{"bool":true}}"#.to_owned();
+        // (the document, the atom list, the literal and its value take 4 levels)
+        for _ in 0..MAX_JSON_DEPTH - 4 {
+            deep = format!(r#"{{"op":"not","arg":{deep}}}"#);
+        }
+        let p = Program::from_json(&wrap(&deep)).unwrap();
+        let t = SimpleTrace::new(vec![span("01", "", "a", vec![])]);
+        let even = (MAX_JSON_DEPTH - 4) % 2 == 0;
+        assert_eq!(p.eval_atom(0, &t, 0, true, &mut p.mismatches()), even);
+        let deeper = format!(r#"{{"op":"not","arg":{deep}}}"#);
+        bad(&wrap(&deeper), "levels deep");
+    }
+
+    #[test]
+    fn float_literals_parse_exactly() {
+        for (text, want) in [
+            ("0.1", 0.1f64),
+            ("5e-324", 5e-324),
+            ("1.7976931348623157e308", f64::MAX),
+            ("2.2250738585072014e-308", f64::MIN_POSITIVE),
+            ("0.30000000000000004", 0.1 + 0.2),
+            ("9.007199254740993e15", 9007199254740992.0),
+        ] {
+            assert_eq!(
+                lit(&serde_json::from_str(&format!(r#"{{"float":{text}}}"#)).unwrap()),
+                Ok(Lit::Float(want)),
+                "{text}"
+            );
+        }
     }
 }

@@ -258,7 +258,10 @@ mod _native {
     fn eval_atoms(
         program_json: &str,
         rows: Vec<Row<'_>>,
-    ) -> PyResult<(Vec<(Vec<u64>, Vec<u64>)>, Vec<(u64, &'static str, &'static str)>)> {
+    ) -> PyResult<(
+        Vec<(Vec<u64>, Vec<u64>)>,
+        Vec<(u64, &'static str, &'static str)>,
+    )> {
         use crate::atoms::{Program, SimpleSpan, SimpleTrace};
         let program =
             Program::from_json(program_json).map_err(pyo3::exceptions::PyValueError::new_err)?;

@@ -252,7 +252,10 @@ fn to_f64(v: &Value) -> f64 {
 
 fn overflow<'a>() -> Value<'a> {
     // the emitter bounds every integer an accepted program computes (module docs)
-    debug_assert!(false, "an integer left i128: the emitter's bound analysis is wrong");
+    debug_assert!(
+        false,
+        "an integer left i128: the emitter's bound analysis is wrong"
+    );
     Value::Missing
 }
 
@@ -299,13 +302,21 @@ pub fn neg<'a>(a: &Value) -> Value<'a> {
 /// Python's `x // y` on ints (`y != 0`).
 pub fn floor_div(x: i128, y: i128) -> Option<i128> {
     let q = x.checked_div(y)?;
-    Some(if x % y != 0 && ((x < 0) != (y < 0)) { q - 1 } else { q })
+    Some(if x % y != 0 && ((x < 0) != (y < 0)) {
+        q - 1
+    } else {
+        q
+    })
 }
 
 /// Python's `x % y` on ints (`y != 0`): the sign of the divisor.
 pub fn floor_mod(x: i128, y: i128) -> Option<i128> {
     let r = x.checked_rem(y)?;
-    Some(if r != 0 && ((r < 0) != (y < 0)) { r + y } else { r })
+    Some(if r != 0 && ((r < 0) != (y < 0)) {
+        r + y
+    } else {
+        r
+    })
 }
 
 /// CPython's `_float_div_mod` (Objects/floatobject.c), step by step: `(vx // wx, vx % wx)`
@@ -367,7 +378,10 @@ pub fn int_true_div(x: i128, y: i128) -> Option<f64> {
         return Some(x as f64 / y as f64);
     }
     let negate = (x < 0) != (y < 0);
-    let (na, nb) = (128 - a.leading_zeros() as i32, 128 - b.leading_zeros() as i32);
+    let (na, nb) = (
+        128 - a.leading_zeros() as i32,
+        128 - b.leading_zeros() as i32,
+    );
     // scale so the integer quotient has 55 or 56 bits: two more than a double keeps,
     // then round with the rest as a sticky bit
     let shift = na - nb - 55;
@@ -407,18 +421,39 @@ mod tests {
     #[test]
     fn int_float_comparisons_are_exact() {
         let big = (1i128 << 53) + 1; // not a double: 2^53 + 1 > 2^53 as a float
-        assert_eq!(cmp_int_float(big, 9007199254740992.0), Some(Ordering::Greater));
-        assert_eq!(cmp_int_float(big - 1, 9007199254740992.0), Some(Ordering::Equal));
-        assert_eq!(cmp_int_float(i64::MAX as i128, 9.223372036854775807e18), Some(Ordering::Less));
+        assert_eq!(
+            cmp_int_float(big, 9007199254740992.0),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            cmp_int_float(big - 1, 9007199254740992.0),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(
+            cmp_int_float(i64::MAX as i128, 2f64.powi(63)),
+            Some(Ordering::Less)
+        );
         assert_eq!(cmp_int_float(-3, -2.5), Some(Ordering::Less));
         assert_eq!(cmp_int_float(-2, -2.5), Some(Ordering::Greater));
         assert_eq!(cmp_int_float(2, 2.5), Some(Ordering::Less));
         assert_eq!(cmp_int_float(3, 2.5), Some(Ordering::Greater));
         assert_eq!(cmp_int_float(0, -0.0), Some(Ordering::Equal));
-        assert_eq!(cmp_int_float(i128::MAX, f64::INFINITY), Some(Ordering::Less));
-        assert_eq!(cmp_int_float(i128::MIN, f64::NEG_INFINITY), Some(Ordering::Greater));
-        assert_eq!(cmp_int_float(i128::MIN, -1.7014118346046923e38), Some(Ordering::Equal));
-        assert_eq!(cmp_int_float(i128::MAX, 1.7014118346046923e38), Some(Ordering::Less));
+        assert_eq!(
+            cmp_int_float(i128::MAX, f64::INFINITY),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            cmp_int_float(i128::MIN, f64::NEG_INFINITY),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            cmp_int_float(i128::MIN, -1.7014118346046923e38),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(
+            cmp_int_float(i128::MAX, 1.7014118346046923e38),
+            Some(Ordering::Less)
+        );
         assert_eq!(cmp_int_float(1, f64::NAN), None);
         assert!(compare_static(CmpOp::Ne, &i(1), &f(f64::NAN)));
         assert!(!compare_static(CmpOp::Eq, &f(f64::NAN), &f(f64::NAN)));
@@ -436,14 +471,36 @@ mod tests {
 
     #[test]
     fn dynamic_comparisons_refuse_other_kinds() {
-        assert_eq!(compare_dynamic(CmpOp::Eq, &Value::Bool(true), &i(1)), Err(()));
+        assert_eq!(
+            compare_dynamic(CmpOp::Eq, &Value::Bool(true), &i(1)),
+            Err(())
+        );
         assert_eq!(compare_dynamic(CmpOp::Ne, &s("1"), &i(1)), Err(()));
-        assert_eq!(compare_dynamic(CmpOp::Lt, &Value::Bool(false), &Value::Bool(true)), Err(()));
-        assert_eq!(compare_dynamic(CmpOp::Ne, &Value::Bool(false), &Value::Bool(true)), Ok(true));
-        assert_eq!(compare_dynamic(CmpOp::Eq, &Value::Missing, &Value::Missing), Err(()));
-        assert_eq!(compare_dynamic(CmpOp::Eq, &Value::Other("NoneType"), &Value::Other("NoneType")), Err(()));
+        assert_eq!(
+            compare_dynamic(CmpOp::Lt, &Value::Bool(false), &Value::Bool(true)),
+            Err(())
+        );
+        assert_eq!(
+            compare_dynamic(CmpOp::Ne, &Value::Bool(false), &Value::Bool(true)),
+            Ok(true)
+        );
+        assert_eq!(
+            compare_dynamic(CmpOp::Eq, &Value::Missing, &Value::Missing),
+            Err(())
+        );
+        assert_eq!(
+            compare_dynamic(
+                CmpOp::Eq,
+                &Value::Other("NoneType"),
+                &Value::Other("NoneType")
+            ),
+            Err(())
+        );
         assert_eq!(compare_dynamic(CmpOp::Eq, &i(1), &f(1.0)), Ok(true));
-        assert_eq!(compare_dynamic(CmpOp::Ne, &f(f64::NAN), &f(f64::NAN)), Ok(true));
+        assert_eq!(
+            compare_dynamic(CmpOp::Ne, &f(f64::NAN), &f(f64::NAN)),
+            Ok(true)
+        );
     }
 
     #[test]
@@ -456,7 +513,13 @@ mod tests {
 
     #[test]
     fn integer_floor_division_and_modulo() {
-        for (x, y, q, r) in [(7, 2, 3, 1), (-7, 2, -4, 1), (7, -2, -4, -1), (-7, -2, 3, -1), (6, -3, -2, 0)] {
+        for (x, y, q, r) in [
+            (7, 2, 3, 1),
+            (-7, 2, -4, 1),
+            (7, -2, -4, -1),
+            (-7, -2, 3, -1),
+            (6, -3, -2, 0),
+        ] {
             assert_eq!(arith(ArOp::FloorDiv, &i(x), &i(y)), i(q), "{x} // {y}");
             assert_eq!(arith(ArOp::Mod, &i(x), &i(y)), i(r), "{x} % {y}");
         }
@@ -492,33 +555,68 @@ mod tests {
             (6.0, -3.0, -2.0, -0.0),
         ];
         for (x, y, q, r) in cases {
-            assert_eq!(bits(arith(ArOp::FloorDiv, &f(x), &f(y))), q.to_bits(), "{x} // {y}");
-            assert_eq!(bits(arith(ArOp::Mod, &f(x), &f(y))), r.to_bits(), "{x} % {y}");
+            assert_eq!(
+                bits(arith(ArOp::FloorDiv, &f(x), &f(y))),
+                q.to_bits(),
+                "{x} // {y}"
+            );
+            assert_eq!(
+                bits(arith(ArOp::Mod, &f(x), &f(y))),
+                r.to_bits(),
+                "{x} % {y}"
+            );
         }
         let nan = arith(ArOp::FloorDiv, &f(f64::INFINITY), &f(1.0));
         assert!(matches!(nan, Value::Float(x) if x.is_nan()));
-        assert_eq!(bits(arith(ArOp::Mod, &f(1.0), &f(f64::INFINITY))), 1.0f64.to_bits());
-        assert_eq!(bits(arith(ArOp::Mod, &f(-1.0), &f(f64::INFINITY))), f64::INFINITY.to_bits());
+        assert_eq!(
+            bits(arith(ArOp::Mod, &f(1.0), &f(f64::INFINITY))),
+            1.0f64.to_bits()
+        );
+        assert_eq!(
+            bits(arith(ArOp::Mod, &f(-1.0), &f(f64::INFINITY))),
+            f64::INFINITY.to_bits()
+        );
         // an int operand converts to the nearest double first
-        assert_eq!(bits(arith(ArOp::Add, &i((1 << 53) + 1), &f(0.0))), 9007199254740992.0f64.to_bits());
+        assert_eq!(
+            bits(arith(ArOp::Add, &i((1 << 53) + 1), &f(0.0))),
+            9007199254740992.0f64.to_bits()
+        );
     }
 
     #[test]
     fn integer_true_division_is_correctly_rounded() {
         // values computed with CPython 3.11
         assert_eq!(int_true_div(1, 3), Some(1.0 / 3.0));
-        assert_eq!(int_true_div(0, -5).map(f64::to_bits), Some((-0.0f64).to_bits()));
-        assert_eq!(int_true_div(i64::MAX as i128, 1), Some(9.223372036854776e18));
+        assert_eq!(
+            int_true_div(0, -5).map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        assert_eq!(
+            int_true_div(i64::MAX as i128, 1),
+            Some(9.223372036854776e18)
+        );
         // (2^53 + 1) / 1 is a tie between 2^53 and 2^53 + 2: even wins
         assert_eq!(int_true_div((1 << 53) + 1, 1), Some(9007199254740992.0));
         assert_eq!(int_true_div((1 << 53) + 3, 1), Some(9007199254740996.0));
         // a naive (a as f64) / (b as f64) rounds twice and is wrong here
-        assert_eq!(int_true_div(2884325266086140205, 511557), Some(5638326259021.263));
+        assert_eq!(
+            int_true_div(2884325266086140205, 511557),
+            Some(5638326259021.263)
+        );
         assert_ne!(2884325266086140205.0 / 511557.0, 5638326259021.263);
-        assert_eq!(int_true_div(-14542538676548654325, 30454), Some(-477524748031413.06));
+        assert_eq!(
+            int_true_div(-14542538676548654325, 30454),
+            Some(-477524748031413.06)
+        );
         assert_eq!(int_true_div(9007199254740993, 9007199254740992), Some(1.0));
-        assert_eq!(int_true_div(-(1i128 << 100) - 1, 3), Some(-4.2255020007607644e29));
-        assert_eq!(int_true_div(1, (1i128 << 72) - 1), Some(2.117582368135751e-22));
+        assert_eq!(
+            int_true_div(-(1i128 << 100) - 1, 3),
+            Some(-4.2255020007607644e29)
+        );
+        assert_eq!(
+            int_true_div(1, (1i128 << 72) - 1),
+            Some(2.117582368135751e-22)
+        );
         assert_eq!(int_true_div(5, 0), None);
     }
 }

@@ -52,9 +52,10 @@ from tracelogic.runtime_monitor.predicates import _AR_NAMES, _STATIC, CodeGen, _
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
-#: atoms nested deeper than this run in Python (whose generated code nests as deep; the
-#: core's parser and evaluator recurse)
-MAX_DEPTH = 200
+#: atoms nested deeper than this run in Python: the core's parser and evaluator recurse,
+#: on any thread's stack (native/src/atoms.rs, `MAX_JSON_DEPTH`: a node takes at most two
+#: levels of JSON)
+MAX_DEPTH = 100
 I128_MAX = 2 ** 127 - 1
 #: every int an attribute holds (OTLP's int64), and every duration (end - start of two u64)
 ATTR_BOUND = 2 ** 63
