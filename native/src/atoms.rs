@@ -616,30 +616,25 @@ impl<'a, S: SpanSource + ?Sized> Cx<'a, '_, S> {
     /// `Trace.has_ancestor`: parent, grandparent, … while present, stopping at the first
     /// span seen before (a cycle), the predicate short-circuiting as `any`.
     fn has_ancestor(&mut self, p: &'a Node, r: u32) -> bool {
-        const SMALL: usize = 16;
-        let mut few = vec![r];
+        // the spans walked so far: on the stack while few (traces are shallow), in a set after
+        const FEW: usize = 16;
+        let mut few = [r; FEW];
+        let mut n = 1;
         let mut many: HashSet<u32> = HashSet::new();
         let mut next = self.src.parent(r);
         while let Some(a) = next {
-            let seen = if few.len() < SMALL {
-                few.contains(&a)
-            } else {
-                many.contains(&a)
-            };
-            if seen {
+            if few[..n.min(FEW)].contains(&a) || many.contains(&a) {
                 break;
             }
             if self.eval(p, a).truthy() {
                 return true;
             }
-            if few.len() < SMALL {
-                few.push(a);
-                if few.len() == SMALL {
-                    many.extend(few.iter().copied());
-                }
+            if n < FEW {
+                few[n] = a;
             } else {
                 many.insert(a);
             }
+            n += 1;
             next = self.src.parent(a);
         }
         false
@@ -957,6 +952,37 @@ mod tests {
         let p = prog(&[start, end], 0);
         assert_eq!(run(&p, &t, true).0, vec![1, 1, 0, 1, 1, 1]);
         assert_eq!(run(&p, &t, false).0, vec![0, 2, 2, 2, 2, 0]);
+    }
+
+    #[test]
+    fn long_ancestor_cycles_end() {
+        // a cycle of 40 spans: i's parent is i - 1, and 0's is 39; every one is seen once
+        let spans = (0..40)
+            .map(|i| {
+                let parent = format!("{:016x}", (i + 39) % 40 + 1);
+                let x = vec![("x", OwnedAttr::Int(i))];
+                span(&format!("{:016x}", i + 1), &parent, &format!("n{i}"), x)
+            })
+            .collect();
+        let t = SimpleTrace::new(spans);
+        let far = format!(
+            r#"{{"op":"has_ancestor","arg":{}}}"#,
+            dyn_eq(ATTR_X, r#"{"int":"9"}"#, 0)
+        );
+        let never = format!(
+            r#"{{"op":"has_ancestor","arg":{}}}"#,
+            dyn_eq(ATTR_X, r#"{"str":"9"}"#, 1)
+        );
+        let p = prog(&[&far, &never], 2);
+        let mut mm = p.mismatches();
+        let mut w = [0u64];
+        // from 5: 4, 3, 2, 1, 0, 39, …, 9: found after 36 steps
+        p.eval(&t, 5, true, &mut w, &mut mm);
+        assert_eq!(w[0], 1);
+        // `never` walked the 39 others once each and stopped where it began
+        assert_eq!(mm.sites, vec![(0, "", ""), (39, "int", "str")]);
+        p.eval(&t, 9, true, &mut w, &mut mm);
+        assert_eq!(w[0], 0);
     }
 
     #[test]

@@ -341,7 +341,8 @@ PIECES = ["a", "b", "é", "٣", "1", " ", "_", r"\d", r"\D", r"\w", r"\W", r"\s"
           r"\B", ".", "^", "$", "[a-z]", r"[\d_]", r"[^\w]", "[[:alpha:]]", "[]a]", "[a&&b]",
           "[~~]", "[a[]", "x{2}", "{", "}", "a{,2}", "a{1,}", "(?m)", "(?s)", "(?i)", "(a|b)",
           r"\pL", r"\<", r"\>", r"[\[]", r"\x41", r"\x{e9}", r"\v", r"\.", r"[\s\S]", r"\A",
-          r"\z", "[-a]", "[a-]", "(?U)", r"\Q", r"[\b]", "[[:^digit:]]", r"\f"]
+          r"\z", "[-a]", "[a-]", "(?U)", r"\Q", r"[\b]", "[[:^digit:]]", r"\f", r"[\w-]",
+          "[[:digit:]-]", "[[:alpha:]-z]", r"[\s-z]", r"\x{D800}", "(?:)", "(|a)"]
 TEXT = st.text(alphabet=list("abzA_1٣éſK \t\n\v\f\r\u00a0\u2003<>{}[]&~-x.\x00"),
                max_size=6)
 
@@ -399,7 +400,8 @@ def test_known_differences_are_rewritten(pattern, texts):
 
 
 @pytest.mark.parametrize("pattern", [r"(?i)k", r"(?-i:a)", r"\pL", r"\PN", r"\C", r"\Qa\E",
-                                     r"[\b]", r"[a--b]", r"\1", r"a\_"])
+                                     r"[\b]", r"[a--b]", r"\1", r"a\_", r"\x{D800}",
+                                     r"[\d-z]", "[[:alpha:]-z]", "(?m)*"])
 def test_patterns_that_may_differ_are_refused(pattern):
     assert isinstance(rust_pattern(pattern), Unsupported)
 

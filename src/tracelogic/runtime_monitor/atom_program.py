@@ -262,6 +262,11 @@ _HEX = re.compile(r"x(\{[0-9A-Fa-f]+\}|[0-9A-Fa-f]{2})")
 _FLAGS = re.compile(r"\(\?([a-zA-Z-]*)[:)]")
 
 
+def _range_after(pattern: str, i: int) -> bool:
+    """Whether a `-` at ``i`` would continue a range inside a class (not end the class)."""
+    return pattern.startswith("-", i) and not pattern.startswith("-]", i)
+
+
 def rust_pattern(pattern: str) -> str | Unsupported:
     """``pattern`` (RE2 syntax, already accepted by RE2) rewritten so the ``regex`` crate
     finds a match in exactly the strings RE2's ``search`` does, or why it cannot be.
@@ -280,7 +285,9 @@ def rust_pattern(pattern: str) -> str | Unsupported:
 
     Refused: case-insensitive matching (the two case-folding tables may differ),
     Unicode classes ``\\p``/``\\P`` (the two Unicode versions may differ), ``\\C``, ``\\Q``,
-    ``\\b`` inside a class, octal and other escapes of letters and digits.
+    ``\\b`` inside a class, octal and other escapes of letters and digits, ``\\x`` escapes of
+    surrogates, a class such as ``\\d`` or ``[:alpha:]`` followed by ``-`` inside a class,
+    and a repeated flag group such as ``(?m)*``.
     """
     out: list[str] = []
     i, n = 0, len(pattern)
@@ -292,6 +299,8 @@ def rust_pattern(pattern: str) -> str | Unsupported:
                 return Unsupported("a pattern ending in `\\`")
             d = pattern[i + 1]
             if d in _PERL:
+                if in_class and _range_after(pattern, i + 2):
+                    return Unsupported("a range from a class such as `\\d-`")
                 out.append(_PERL[d])
             elif d in "bB":
                 if in_class:
@@ -303,6 +312,9 @@ def rust_pattern(pattern: str) -> str | Unsupported:
                 m = _HEX.match(pattern, i + 1)
                 if m is None:
                     return Unsupported("a malformed `\\x` escape")
+                code = int(m.group(1).strip("{}"), 16)
+                if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+                    return Unsupported("a `\\x` escape that is not a Unicode scalar value")
                 out.append("\\" + m.group(0))
                 i = m.end()
                 continue
@@ -321,6 +333,8 @@ def rust_pattern(pattern: str) -> str | Unsupported:
             elif c == "[":
                 m = _POSIX.match(pattern, i)
                 if m is not None:
+                    if _range_after(pattern, m.end()):
+                        return Unsupported("a range from a class such as `[:alpha:]-`")
                     out.append(m.group(0))
                     i = m.end()
                     continue
