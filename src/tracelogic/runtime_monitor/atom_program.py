@@ -19,6 +19,9 @@ in the Python engine:
   rounded as CPython, with the quotient computed in 128 bits);
 - a regular expression the ``regex`` crate would not match exactly like RE2 (see
   :func:`rust_pattern`);
+- a static comparison or static `+ - *` over a `/`, `//` or `%` whose divisor may be
+  zero: ``CodeGen._static`` takes it for never missing, so the generated Python compares
+  ``MISSING`` with a number (TypeError for `<`, true for `!=`), see :func:`_may_miss`;
 - a condition whose value is neither a bool nor ``MISSING`` (the checker does not make
   one), and atoms nested deeper than :data:`MAX_DEPTH`.
 
@@ -115,19 +118,19 @@ def program(atoms: list[TExpr] | tuple[TExpr, ...]) -> AtomProgram:
     return AtomProgram({"atoms": nodes, "sites": labels}, unsupported)
 
 
-def literal(v: Any) -> tuple[dict, int]:
+def _literal(v: Any) -> tuple[dict, int]:
     """A constant as the generated code holds it (``CodeGen.literal``: a real is a float),
     and the magnitude of the integer it is (0 for other values)."""
     if isinstance(v, Fraction):
         try:
             v = float(v)
         except OverflowError:
-            raise _Refuse(f"the real {v} is too large for a float") from None
+            raise _Refuse("a real literal too large for a float") from None
     if isinstance(v, bool):
         return {"bool": v}, 0
     if isinstance(v, int):
         if abs(v) > I128_MAX:
-            raise _Refuse(f"the integer {v} does not fit in 128 bits")
+            raise _Refuse(f"an integer literal of {v.bit_length()} bits (the core has 128)")
         return {"int": str(v)}, abs(v)
     if isinstance(v, float):
         if not math.isfinite(v):
@@ -158,7 +161,7 @@ class _Emitter:
         d = depth + 1
         op, a = e.op, e.args
         if op == "lit":
-            v, bound = literal(e.payload)
+            v, bound = _literal(e.payload)
             return {"op": "lit", "v": v}, bound
         if op == "enum":
             return {"op": "lit", "v": {"str": e.payload[1]}}, 0
@@ -191,7 +194,10 @@ class _Emitter:
         if op == "cmp":
             args = [self.expr(a[0], d)[0], self.expr(a[1], d)[0]]
             site = None
-            if not (CodeGen._static(a[0]) and CodeGen._static(a[1])):
+            static = CodeGen._static(a[0]) and CodeGen._static(a[1])
+            if static and (_may_miss(a[0]) or _may_miss(a[1])):
+                raise _Refuse(_STATIC_MISSING)
+            if not static:
                 from tracelogic.runtime_monitor.lower import show
 
                 site = self.sites.setdefault(show(e), len(self.sites))
@@ -222,6 +228,8 @@ class _Emitter:
         op, a = e.op, e.args
         (x, bx), (y, by) = self.expr(a[0], d), self.expr(a[1], d)
         static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in ("/", "//", "%")
+        if static and (_may_miss(a[0]) or _may_miss(a[1])):
+            raise _Refuse(_STATIC_MISSING)
         if op == "/":
             if by > DIVISOR_BOUND:
                 raise _Refuse("`/` by an integer that may reach 2^73")
@@ -240,12 +248,29 @@ class _Emitter:
         except UnhandledNode as exc:
             raise _Refuse(str(exc)) from None
         if target.op == "list":
-            return {"op": "in_list", "arg": arg, "items": [literal(c)[0] for c in consts]}
+            return {"op": "in_list", "arg": arg, "items": [_literal(c)[0] for c in consts]}
         if target.op != "range" or any(isinstance(c, bool) or not isinstance(c, (int, float))
                                        for c in consts):
             raise _Refuse("`in` takes a list or a range of numbers")
-        lo, hi = (literal(c)[0] for c in consts)
+        lo, hi = (_literal(c)[0] for c in consts)
         return {"op": "in_range", "arg": arg, "lo": lo, "hi": hi}
+
+
+_STATIC_MISSING = ("a static operator on `/`, `//` or `%` whose divisor may be zero (the "
+                   "generated Python applies it to MISSING)")
+
+
+def _may_miss(e: TExpr) -> bool:
+    """Whether a static operand (``CodeGen._static``) may still be ``MISSING``: a `/`, `//`
+    or `%` in it divides by something other than a non-zero literal. The generated code
+    then compares or adds ``MISSING`` with Python's operators (an ordering raises
+    TypeError, `!=` holds): the Python engine keeps such atoms."""
+    for n in e.walk():
+        if n.op in ("/", "//", "%") and len(n.args) == 2:
+            divisor = n.args[1]
+            if divisor.op != "lit" or isinstance(divisor.payload, bool) or divisor.payload == 0:
+                return True
+    return False
 
 
 # ------------------------------------------------------------------ regular expressions
