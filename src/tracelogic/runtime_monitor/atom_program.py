@@ -301,7 +301,7 @@ def rust_pattern(pattern: str) -> str | Unsupported:
 
     - ``\\d \\D \\w \\W \\s \\S`` are ASCII in RE2 (``\\s`` is ``[\\t\\n\\f\\r ]``, no ``\\v``),
       Unicode in the crate: spelled out as ASCII classes;
-    - ``\\b \\B`` are ASCII word boundaries in RE2: ``(?-u:\\b)``;
+    - ``\\b`` is an ASCII word boundary in RE2: ``(?-u:\\b)``;
     - ``{`` and ``}`` that do not form a repetition are literals in RE2, errors or (``{,n}``)
       repetitions in the crate: escaped;
     - inside a class, ``[`` (other than ``[:alpha:]``), ``&`` and ``~`` are literals in RE2
@@ -310,7 +310,8 @@ def rust_pattern(pattern: str) -> str | Unsupported:
 
     Refused: case-insensitive matching (the two case-folding tables may differ),
     Unicode classes ``\\p``/``\\P`` (the two Unicode versions may differ), ``\\C``, ``\\Q``,
-    ``\\b`` inside a class, octal and other escapes of letters and digits, ``\\x`` escapes of
+    ``\\b`` inside a class, ``\\B`` (the crate's ASCII ``\\B`` also holds inside a
+    multi-byte character), octal and other escapes of letters and digits, ``\\x`` escapes of
     surrogates, a class such as ``\\d`` or ``[:alpha:]`` followed by ``-`` inside a class,
     and a repeated flag group such as ``(?m)*``.
     """
@@ -327,10 +328,14 @@ def rust_pattern(pattern: str) -> str | Unsupported:
                 if in_class and _range_after(pattern, i + 2):
                     return Unsupported("a range from a class such as `\\d-`")
                 out.append(_PERL[d])
-            elif d in "bB":
+            elif d == "b":
                 if in_class:
                     return Unsupported("`\\b` inside a character class")
-                out.append(f"(?-u:\\{d})")
+                out.append("(?-u:\\b)")
+            elif d == "B":
+                # the crate's ASCII `\B` also holds between the bytes of one character
+                return Unsupported("`\\B` (the regex crate's ASCII form matches inside a "
+                                   "multi-byte character)")
             elif d in "<>":
                 out.append(d)
             elif d == "x":
