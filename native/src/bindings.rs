@@ -402,4 +402,114 @@ mod _native {
         }
         Ok(out)
     }
+
+    // ------------------------------------------------------------ atom program (tests)
+
+    /// One attribute value of a test row, as `Span.attr` would hold it.
+    fn owned_attr(v: &Bound<'_, PyAny>) -> PyResult<crate::atoms::OwnedAttr> {
+        use crate::atoms::OwnedAttr;
+        use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+        Ok(if v.is_instance_of::<PyBool>() {
+            OwnedAttr::Bool(v.extract()?)
+        } else if v.is_instance_of::<PyInt>() {
+            OwnedAttr::Int(v.extract()?)
+        } else if v.is_instance_of::<PyFloat>() {
+            OwnedAttr::Double(v.extract()?)
+        } else if v.is_instance_of::<PyString>() {
+            OwnedAttr::Str(v.extract()?)
+        } else {
+            let name = v.get_type().name()?.to_string();
+            OwnedAttr::Other(
+                ["NoneType", "bytes", "tuple", "mappingproxy", "InvalidValue"]
+                    .into_iter()
+                    .find(|n| *n == name)
+                    .ok_or_else(|| {
+                        pyo3::exceptions::PyTypeError::new_err(format!(
+                            "an attribute value of type {name}"
+                        ))
+                    })?,
+            )
+        })
+    }
+
+    fn owned_attrs(d: &Bound<'_, PyDict>) -> PyResult<Vec<(String, crate::atoms::OwnedAttr)>> {
+        d.iter()
+            .map(|(k, v)| Ok((k.extract()?, owned_attr(&v)?)))
+            .collect()
+    }
+
+    fn static_name(s: &str, names: &[&'static str]) -> PyResult<&'static str> {
+        names.iter().copied().find(|n| *n == s).ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!("unknown kind or status {s:?}"))
+        })
+    }
+
+    /// A test row: ((name, kind, status, status_message, service, scope_name),
+    /// (trace_id, span_id, parent_id), (start_ns, end_ns), attrs, resource, event names).
+    type Row<'py> = (
+        (String, String, String, String, String, String),
+        (String, String, String),
+        (u64, u64),
+        Bound<'py, PyDict>,
+        Bound<'py, PyDict>,
+        Vec<String>,
+    );
+
+    /// Evaluate an atom program (`atom_program.py`) on the spans of one trace, for the
+    /// differential test against the generated Python: per row in order, the letter at its
+    /// start then at its end (words of 64 bits), and the mismatch counts per site
+    /// `(count, first left type, first right type)`. Raises ValueError for a bad program.
+    #[pyfunction]
+    #[allow(clippy::type_complexity)]
+    fn eval_atoms(
+        program_json: &str,
+        rows: Vec<Row<'_>>,
+    ) -> PyResult<(
+        Vec<(Vec<u64>, Vec<u64>)>,
+        Vec<(u64, &'static str, &'static str)>,
+    )> {
+        use crate::atoms::{Program, SimpleSpan, SimpleTrace};
+        let program =
+            Program::from_json(program_json).map_err(pyo3::exceptions::PyValueError::new_err)?;
+        let kinds = [
+            "unspecified",
+            "internal",
+            "server",
+            "client",
+            "producer",
+            "consumer",
+        ];
+        let spans = rows
+            .into_iter()
+            .map(|(text, ids, (start_ns, end_ns), attrs, resource, events)| {
+                Ok(SimpleSpan {
+                    name: text.0,
+                    kind: static_name(&text.1, &kinds)?,
+                    status: static_name(&text.2, &["unset", "ok", "error"])?,
+                    status_message: text.3,
+                    service: text.4,
+                    scope_name: text.5,
+                    trace_id: ids.0,
+                    span_id: ids.1,
+                    parent_id: ids.2,
+                    start_ns,
+                    end_ns,
+                    attrs: owned_attrs(&attrs)?,
+                    resource: owned_attrs(&resource)?,
+                    events,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let trace = SimpleTrace::new(spans);
+        let mut mismatches = program.mismatches();
+        let mut letters = Vec::new();
+        for r in 0..trace.spans.len() as u32 {
+            let mut start = vec![0; program.n_words()];
+            let mut end = vec![0; program.n_words()];
+            program.eval(&trace, r, true, &mut start, &mut mismatches);
+            program.eval(&trace, r, false, &mut end, &mut mismatches);
+            letters.push((start, end));
+        }
+        Ok((letters, mismatches.sites))
+    }
 }

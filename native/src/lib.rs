@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod assembly;
+pub mod atoms;
 pub mod automaton;
 pub mod capabilities;
 pub mod check;
@@ -24,6 +25,7 @@ pub mod otlp;
 pub mod run;
 pub mod schema;
 pub mod store;
+pub mod value;
 pub mod wire;
 
 #[cfg(feature = "python")]

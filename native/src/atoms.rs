@@ -1,0 +1,1241 @@
+//! The atom program: every atomic predicate of a spec, evaluated on one span event.
+//!
+//! Python emits the program (`runtime_monitor/atom_program.py`) from the typed atoms,
+//! node by node as `predicates.CodeGen` generates Python from them; this module runs it
+//! with the same results: the same letters, and the same type-mismatch counts per
+//! comparison site (the generated code's short-circuits decide which comparisons run, so
+//! they are kept exactly: `and`, `or`, `->`, `has_ancestor`, `has_child`). The values are
+//! [`crate::value`]'s. The JSON shapes are listed in `atom_program.py`.
+//!
+//! An atom reads spans through [`SpanSource`]: the span store implements it, and
+//! [`SimpleTrace`] (owned rows, linked as `events.Trace` links them) serves the tests.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use crate::value::{self, ArOp, CmpOp, Value};
+
+/// One attribute value as the Python Span holds it, borrowed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AttrRef<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    /// any other Python value; the str is `type(v).__name__` in Python:
+    /// "NoneType" (empty AnyValue), "bytes", "tuple" (array),
+    /// "mappingproxy" (kvlist), "InvalidValue" (nested too deep)
+    Other(&'static str),
+}
+
+impl<'a> AttrRef<'a> {
+    pub fn value(self) -> Value<'a> {
+        match self {
+            AttrRef::Str(s) => Value::Str(Cow::Borrowed(s)),
+            AttrRef::Bool(b) => Value::Bool(b),
+            AttrRef::Int(i) => Value::Int(i as i128),
+            AttrRef::Double(f) => Value::Float(f),
+            AttrRef::Other(n) => Value::Other(n),
+        }
+    }
+}
+
+/// The spans of one trace, as the generated predicate code sees them (`Span`, `Trace`).
+pub trait SpanSource {
+    // rows are u32 indexes of spans; all of one trace
+    fn name(&self, r: u32) -> &str;
+    fn kind(&self, r: u32) -> &'static str; // "unspecified","internal","server",...
+    fn status(&self, r: u32) -> &'static str; // "unset","ok","error"
+    fn status_message(&self, r: u32) -> &str;
+    fn service(&self, r: u32) -> &str; // "" when none
+    fn scope_name(&self, r: u32) -> &str;
+    fn trace_id_hex(&self, r: u32) -> String; // lower-case hex, as Python
+    fn span_id_hex(&self, r: u32) -> String;
+    fn parent_id_hex(&self, r: u32) -> String; // "" for a root
+    fn start_ns(&self, r: u32) -> u64;
+    fn end_ns(&self, r: u32) -> u64;
+    fn attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>>; // Span.attr: span attrs, else resource
+    fn resource_attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>>; // Span.resource_attr
+    fn has_event(&self, r: u32, name: &str) -> bool;
+    fn parent(&self, r: u32) -> Option<u32>; // Trace.parent: present parent or None
+    fn children(&self, r: u32) -> &[u32]; // Trace.children: sorted by span id
+}
+
+/// Per comparison site (the program's `sites`), the comparisons that were false because a
+/// present value had another type: `CodeGen.mismatches[label]`, i.e. `[count, type name of
+/// the first left value, of the first right value]` (empty names while the count is 0).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mismatches {
+    pub sites: Vec<(u64, &'static str, &'static str)>,
+}
+
+impl Mismatches {
+    pub fn new(n_sites: usize) -> Mismatches {
+        Mismatches {
+            sites: vec![(0, "", ""); n_sites],
+        }
+    }
+
+    fn record(&mut self, site: u32, left: &'static str, right: &'static str) {
+        let i = site as usize;
+        if i >= self.sites.len() {
+            self.sites.resize(i + 1, (0, "", ""));
+        }
+        let seen = &mut self.sites[i];
+        if seen.0 == 0 {
+            *seen = (1, left, right);
+        } else {
+            seen.0 += 1;
+        }
+    }
+}
+
+/// A literal of the program.
+#[derive(Clone, Debug, PartialEq)]
+enum Lit {
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+}
+
+impl Lit {
+    fn value(&self) -> Value<'_> {
+        match self {
+            Lit::Bool(b) => Value::Bool(*b),
+            Lit::Int(i) => Value::Int(*i),
+            Lit::Float(f) => Value::Float(*f),
+            Lit::Str(s) => Value::Str(Cow::Borrowed(s)),
+        }
+    }
+}
+
+/// A built-in field (`field` node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Name,
+    Kind,
+    Status,
+    StatusMessage,
+    Service,
+    TraceId,
+    SpanId,
+    ParentId,
+    ScopeName,
+    Duration,
+    IsRoot,
+    Start,
+    End,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Logic {
+    And,
+    Or,
+    Implies,
+    Iff,
+    Xor,
+}
+
+#[derive(Debug)]
+enum Node {
+    Lit(Lit),
+    Field {
+        hops: u32,
+        field: Field,
+    },
+    Attr {
+        hops: u32,
+        resource: bool,
+        key: String,
+    },
+    HasEvent(String),
+    HasAncestor(Box<Node>),
+    HasChild(Box<Node>),
+    Exists(Box<Node>),
+    Not(Box<Node>),
+    Truthy(Box<Node>),
+    Logic(Logic, Box<(Node, Node)>),
+    Cmp {
+        op: CmpOp,
+        args: Box<(Node, Node)>,
+        site: Option<u32>,
+    },
+    // a static `+ - *` is Python's operator on two numbers, which `_arith` computes too
+    Arith(ArOp, Box<(Node, Node)>),
+    Neg(Box<Node>),
+    InList(Box<Node>, Vec<Lit>),
+    InRange(Box<Node>, Lit, Lit),
+    Matches(Box<Node>, Regex),
+    Contains(Box<(Node, Node)>),
+    StartsWith(Box<(Node, Node)>),
+}
+
+/// How deep a program's JSON may nest (objects and arrays). Parsing and evaluation
+/// recurse; at this depth both fit a 2 MiB thread stack even in a debug build. The emitter
+/// refuses atoms nested deeper than 100 nodes (at most two levels each).
+pub const MAX_JSON_DEPTH: usize = 256;
+
+/// A compiled atom program.
+#[derive(Debug)]
+pub struct Program {
+    atoms: Vec<Node>,
+    sites: Vec<String>,
+}
+
+impl Program {
+    /// Parse and check a program `{"atoms": [...], "sites": [...]}`, compiling each regular
+    /// expression once. Any malformed node, out-of-range site or integer, or pattern the
+    /// `regex` crate cannot compile is an `Err` naming it.
+    pub fn from_json(text: &str) -> Result<Program, String> {
+        let depth = json_depth(text);
+        if depth > MAX_JSON_DEPTH {
+            return Err(format!(
+                "the atom program nests {depth} levels deep; at most {MAX_JSON_DEPTH}"
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.disable_recursion_limit(); // bounded above
+        let doc = Json::deserialize(&mut de).map_err(|e| format!("atom program: {e}"))?;
+        de.end().map_err(|e| format!("atom program: {e}"))?;
+        let obj = doc.as_object().ok_or("atom program: not an object")?;
+        let sites = match obj.get("sites") {
+            Some(Json::Array(xs)) => xs
+                .iter()
+                .map(|x| x.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or("atom program: `sites` holds a non-string")?,
+            _ => return Err("atom program: `sites` is not a list".into()),
+        };
+        let atoms = match obj.get("atoms") {
+            Some(Json::Array(xs)) => xs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| node(x, sites.len()).map_err(|e| format!("atom {i}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return Err("atom program: `atoms` is not a list".into()),
+        };
+        Ok(Program { atoms, sites })
+    }
+
+    pub fn n_atoms(&self) -> usize {
+        self.atoms.len()
+    }
+
+    /// The words of 64 bits a letter needs.
+    pub fn n_words(&self) -> usize {
+        self.atoms.len().div_ceil(64)
+    }
+
+    /// The comparison sites' labels (`show(cmp)`), in site order.
+    pub fn sites(&self) -> &[String] {
+        &self.sites
+    }
+
+    /// Zero counts, one per site.
+    pub fn mismatches(&self) -> Mismatches {
+        Mismatches::new(self.sites.len())
+    }
+
+    /// The letter of span `r` at its start (`is_start`) or end event: bit `i` (word `i /
+    /// 64`) is atom `i`, as the generated `letter(s, st, tr)`; atoms run in order and count
+    /// their type mismatches into `mismatches`. `out` holds at least [`Program::n_words`].
+    pub fn eval<S: SpanSource + ?Sized>(
+        &self,
+        src: &S,
+        r: u32,
+        is_start: bool,
+        out: &mut [u64],
+        mismatches: &mut Mismatches,
+    ) {
+        let mut cx = Cx {
+            src,
+            st: is_start,
+            mm: mismatches,
+        };
+        for (w, chunk) in self.atoms.chunks(64).enumerate() {
+            let mut word = 0u64;
+            for (b, atom) in chunk.iter().enumerate() {
+                if cx.eval(atom, r).truthy() {
+                    word |= 1 << b;
+                }
+            }
+            out[w] = word;
+        }
+    }
+
+    /// One atom's truth on one event (the letter's bit `i`).
+    pub fn eval_atom<S: SpanSource + ?Sized>(
+        &self,
+        i: usize,
+        src: &S,
+        r: u32,
+        is_start: bool,
+        mismatches: &mut Mismatches,
+    ) -> bool {
+        let mut cx = Cx {
+            src,
+            st: is_start,
+            mm: mismatches,
+        };
+        cx.eval(&self.atoms[i], r).truthy()
+    }
+}
+
+/// The deepest nesting of objects and arrays in a JSON text (strings skipped); linear, so
+/// the parser's recursion can be bounded before it runs.
+fn json_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for &b in text.as_bytes() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+// ------------------------------------------------------------------ parsing
+
+fn get<'j>(o: &'j Map<String, Json>, k: &str) -> Result<&'j Json, String> {
+    o.get(k)
+        .ok_or_else(|| format!("`{}` lacks `{k}`", describe(o)))
+}
+
+fn describe(o: &Map<String, Json>) -> String {
+    o.get("op")
+        .and_then(Json::as_str)
+        .map_or_else(|| "a node".to_owned(), |op| format!("`{op}` node"))
+}
+
+fn get_str<'j>(o: &'j Map<String, Json>, k: &str) -> Result<&'j str, String> {
+    get(o, k)?
+        .as_str()
+        .ok_or_else(|| format!("{}: `{k}` is not a string", describe(o)))
+}
+
+fn child(o: &Map<String, Json>, k: &str, n_sites: usize) -> Result<Box<Node>, String> {
+    Ok(Box::new(node(get(o, k)?, n_sites)?))
+}
+
+fn pair(o: &Map<String, Json>, n_sites: usize) -> Result<Box<(Node, Node)>, String> {
+    match get(o, "args")? {
+        Json::Array(xs) if xs.len() == 2 => {
+            Ok(Box::new((node(&xs[0], n_sites)?, node(&xs[1], n_sites)?)))
+        }
+        _ => Err(format!("{}: `args` is not a list of two", describe(o))),
+    }
+}
+
+fn hops(o: &Map<String, Json>) -> Result<u32, String> {
+    get(o, "hops")?
+        .as_u64()
+        .and_then(|h| u32::try_from(h).ok())
+        .ok_or_else(|| format!("{}: `hops` is not a count", describe(o)))
+}
+
+/// A literal `{"int": "123"} | {"float": 1.5} | {"str": "x"} | {"bool": true}`.
+fn lit(v: &Json) -> Result<Lit, String> {
+    let o = v.as_object().filter(|o| o.len() == 1);
+    let bad = || format!("not a literal: {v}");
+    let (k, x) = o.and_then(|o| o.iter().next()).ok_or_else(bad)?;
+    Ok(match (k.as_str(), x) {
+        ("int", Json::String(s)) => Lit::Int(
+            s.parse::<i128>()
+                .map_err(|_| format!("integer literal {s} is not an i128"))?,
+        ),
+        ("float", Json::Number(n)) => Lit::Float(n.as_f64().ok_or_else(bad)?),
+        ("str", Json::String(s)) => Lit::Str(s.clone()),
+        ("bool", Json::Bool(b)) => Lit::Bool(*b),
+        _ => return Err(bad()),
+    })
+}
+
+fn field(name: &str) -> Option<Field> {
+    Some(match name {
+        "name" => Field::Name,
+        "kind" => Field::Kind,
+        "status" => Field::Status,
+        "status_message" => Field::StatusMessage,
+        "service" => Field::Service,
+        "trace_id" => Field::TraceId,
+        "span_id" => Field::SpanId,
+        "parent_id" => Field::ParentId,
+        "scope.name" => Field::ScopeName,
+        "duration" => Field::Duration,
+        "is_root" => Field::IsRoot,
+        "start" => Field::Start,
+        "end" => Field::End,
+        _ => return None,
+    })
+}
+
+fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
+    let o = v.as_object().ok_or_else(|| format!("not a node: {v}"))?;
+    let op = get_str(o, "op")?;
+    Ok(match op {
+        "lit" => Node::Lit(lit(get(o, "v")?)?),
+        "field" => {
+            let name = get_str(o, "name")?;
+            Node::Field {
+                hops: hops(o)?,
+                field: field(name).ok_or_else(|| format!("unknown field `{name}`"))?,
+            }
+        }
+        "attr" => Node::Attr {
+            hops: hops(o)?,
+            resource: get(o, "resource")?
+                .as_bool()
+                .ok_or("`attr` node: `resource` is not a bool")?,
+            key: get_str(o, "key")?.to_owned(),
+        },
+        "has_event" => Node::HasEvent(get_str(o, "name")?.to_owned()),
+        "has_ancestor" => Node::HasAncestor(child(o, "arg", n_sites)?),
+        "has_child" => Node::HasChild(child(o, "arg", n_sites)?),
+        "exists" => Node::Exists(child(o, "arg", n_sites)?),
+        "not" => Node::Not(child(o, "arg", n_sites)?),
+        "truthy" => Node::Truthy(child(o, "arg", n_sites)?),
+        "neg" => Node::Neg(child(o, "arg", n_sites)?),
+        "and" | "or" | "implies" | "iff" | "xor" => {
+            let l = match op {
+                "and" => Logic::And,
+                "or" => Logic::Or,
+                "implies" => Logic::Implies,
+                "iff" => Logic::Iff,
+                _ => Logic::Xor,
+            };
+            Node::Logic(l, pair(o, n_sites)?)
+        }
+        "cmp" => {
+            let c = get_str(o, "cmp")?;
+            let site = match get(o, "site")? {
+                Json::Null => None,
+                s => Some(
+                    s.as_u64()
+                        .filter(|&i| (i as usize) < n_sites)
+                        .ok_or_else(|| format!("`cmp` node: site {s} is not one of {n_sites}"))?
+                        as u32,
+                ),
+            };
+            Node::Cmp {
+                op: CmpOp::parse(c).ok_or_else(|| format!("unknown comparison `{c}`"))?,
+                args: pair(o, n_sites)?,
+                site,
+            }
+        }
+        "arith" => {
+            let a = get_str(o, "ar")?;
+            get(o, "static")?
+                .as_bool()
+                .ok_or("`arith` node: `static` is not a bool")?;
+            Node::Arith(
+                ArOp::parse(a).ok_or_else(|| format!("unknown arithmetic `{a}`"))?,
+                pair(o, n_sites)?,
+            )
+        }
+        "in_list" => {
+            let items = match get(o, "items")? {
+                Json::Array(xs) => xs.iter().map(lit).collect::<Result<Vec<_>, _>>()?,
+                _ => return Err("`in_list` node: `items` is not a list".into()),
+            };
+            Node::InList(child(o, "arg", n_sites)?, items)
+        }
+        "in_range" => Node::InRange(
+            child(o, "arg", n_sites)?,
+            lit(get(o, "lo")?)?,
+            lit(get(o, "hi")?)?,
+        ),
+        "matches" => {
+            let p = get_str(o, "pattern")?;
+            let re = Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}"))?;
+            Node::Matches(child(o, "arg", n_sites)?, re)
+        }
+        "contains" => Node::Contains(pair(o, n_sites)?),
+        "startswith" => Node::StartsWith(pair(o, n_sites)?),
+        _ => return Err(format!("unknown op `{op}`")),
+    })
+}
+
+// ------------------------------------------------------------------ evaluation
+
+/// One event's evaluation: the spans, the event's start flag (`st`), the counts.
+struct Cx<'a, 'm, S: ?Sized> {
+    src: &'a S,
+    st: bool,
+    mm: &'m mut Mismatches,
+}
+
+impl<'a, S: SpanSource + ?Sized> Cx<'a, '_, S> {
+    /// `hops` parent steps up from `r` (`tr.parent(...)`), or None when one is absent.
+    fn up(&self, r: u32, hops: u32) -> Option<u32> {
+        let mut t = r;
+        for _ in 0..hops {
+            t = self.src.parent(t)?;
+        }
+        Some(t)
+    }
+
+    fn field(&self, r: u32, f: Field) -> Value<'a> {
+        let s = self.src;
+        let b = Cow::Borrowed;
+        match f {
+            Field::Name => Value::Str(b(s.name(r))),
+            Field::Kind => Value::Str(b(s.kind(r))),
+            Field::Status => Value::Str(b(s.status(r))),
+            Field::StatusMessage => Value::Str(b(s.status_message(r))),
+            Field::Service => Value::Str(b(s.service(r))),
+            Field::TraceId => Value::Str(Cow::Owned(s.trace_id_hex(r))),
+            Field::SpanId => Value::Str(Cow::Owned(s.span_id_hex(r))),
+            Field::ParentId => Value::Str(Cow::Owned(s.parent_id_hex(r))),
+            Field::ScopeName => Value::Str(b(s.scope_name(r))),
+            Field::Duration => Value::Int(s.end_ns(r) as i128 - s.start_ns(r) as i128),
+            Field::IsRoot => Value::Bool(s.parent_id_hex(r).is_empty()),
+            Field::Start => Value::Bool(self.st),
+            Field::End => Value::Bool(!self.st),
+        }
+    }
+
+    fn eval(&mut self, n: &'a Node, r: u32) -> Value<'a> {
+        match n {
+            Node::Lit(l) => l.value(),
+            Node::Field { hops, field } => match field {
+                // `start`/`end` describe the event, whatever the hops
+                Field::Start | Field::End => self.field(r, *field),
+                _ => match self.up(r, *hops) {
+                    Some(t) => self.field(t, *field),
+                    None => Value::Missing,
+                },
+            },
+            Node::Attr {
+                hops,
+                resource,
+                key,
+            } => match self.up(r, *hops) {
+                Some(t) => {
+                    let v = if *resource {
+                        self.src.resource_attr(t, key)
+                    } else {
+                        self.src.attr(t, key)
+                    };
+                    v.map_or(Value::Missing, AttrRef::value)
+                }
+                None => Value::Missing,
+            },
+            Node::HasEvent(name) => Value::Bool(self.src.has_event(r, name)),
+            Node::HasAncestor(p) => Value::Bool(self.has_ancestor(p, r)),
+            Node::HasChild(p) => {
+                let src = self.src;
+                Value::Bool(src.children(r).iter().any(|&c| self.eval(p, c).truthy()))
+            }
+            Node::Exists(a) => Value::Bool(self.eval(a, r) != Value::Missing),
+            Node::Not(a) => Value::Bool(!self.eval(a, r).truthy()),
+            Node::Truthy(a) => Value::Bool(self.eval(a, r).is_true()),
+            Node::Logic(l, ab) => {
+                let a = self.eval(&ab.0, r);
+                match l {
+                    Logic::And if !a.truthy() => a,
+                    Logic::Or if a.truthy() => a,
+                    Logic::Implies if !a.truthy() => Value::Bool(true),
+                    Logic::And | Logic::Or | Logic::Implies => self.eval(&ab.1, r),
+                    Logic::Iff => Value::Bool(value::py_eq(&a, &self.eval(&ab.1, r))),
+                    Logic::Xor => Value::Bool(!value::py_eq(&a, &self.eval(&ab.1, r))),
+                }
+            }
+            Node::Cmp { op, args, site } => {
+                let a = self.eval(&args.0, r);
+                let b = self.eval(&args.1, r);
+                Value::Bool(match site {
+                    None => value::compare_static(*op, &a, &b),
+                    Some(i) => value::compare_dynamic(*op, &a, &b).unwrap_or_else(|()| {
+                        if a != Value::Missing && b != Value::Missing {
+                            self.mm.record(*i, a.type_name(), b.type_name());
+                        }
+                        false
+                    }),
+                })
+            }
+            Node::Arith(op, ab) => {
+                let a = self.eval(&ab.0, r);
+                let b = self.eval(&ab.1, r);
+                value::arith(*op, &a, &b)
+            }
+            Node::Neg(a) => value::neg(&self.eval(a, r)),
+            Node::InList(a, items) => {
+                // `_in_list`: an item of the value's kind that equals it
+                let v = self.eval(a, r);
+                let k = v.kind();
+                Value::Bool(
+                    k.is_some()
+                        && items.iter().any(|i| {
+                            let i = i.value();
+                            i.kind() == k && value::py_eq(&i, &v)
+                        }),
+                )
+            }
+            Node::InRange(a, lo, hi) => {
+                let v = self.eval(a, r);
+                Value::Bool(
+                    v.kind() == Some(value::Kind::Num)
+                        && value::compare_static(CmpOp::Le, &lo.value(), &v)
+                        && value::compare_static(CmpOp::Le, &v, &hi.value()),
+                )
+            }
+            Node::Matches(a, re) => {
+                Value::Bool(matches!(self.eval(a, r), Value::Str(s) if re.is_match(&s)))
+            }
+            Node::Contains(ab) => match (self.eval(&ab.0, r), self.eval(&ab.1, r)) {
+                (Value::Str(a), Value::Str(b)) => Value::Bool(a.contains(&*b)),
+                _ => Value::Bool(false),
+            },
+            Node::StartsWith(ab) => match (self.eval(&ab.0, r), self.eval(&ab.1, r)) {
+                (Value::Str(a), Value::Str(b)) => Value::Bool(a.starts_with(&*b)),
+                _ => Value::Bool(false),
+            },
+        }
+    }
+
+    /// `Trace.has_ancestor`: parent, grandparent, … while present, stopping at the first
+    /// span seen before (a cycle), the predicate short-circuiting as `any`.
+    fn has_ancestor(&mut self, p: &'a Node, r: u32) -> bool {
+        // the spans walked so far: on the stack while few (traces are shallow), in a set after
+        const FEW: usize = 16;
+        let mut few = [r; FEW];
+        let mut n = 1;
+        let mut many: HashSet<u32> = HashSet::new();
+        let mut next = self.src.parent(r);
+        while let Some(a) = next {
+            if few[..n.min(FEW)].contains(&a) || many.contains(&a) {
+                break;
+            }
+            if self.eval(p, a).truthy() {
+                return true;
+            }
+            if n < FEW {
+                few[n] = a;
+            } else {
+                many.insert(a);
+            }
+            n += 1;
+            next = self.src.parent(a);
+        }
+        false
+    }
+}
+
+// ------------------------------------------------------------------ a simple source
+
+/// An owned attribute value of a [`SimpleSpan`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum OwnedAttr {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Other(&'static str),
+}
+
+impl OwnedAttr {
+    fn borrow(&self) -> AttrRef<'_> {
+        match self {
+            OwnedAttr::Str(s) => AttrRef::Str(s),
+            OwnedAttr::Bool(b) => AttrRef::Bool(*b),
+            OwnedAttr::Int(i) => AttrRef::Int(*i),
+            OwnedAttr::Double(f) => AttrRef::Double(*f),
+            OwnedAttr::Other(n) => AttrRef::Other(n),
+        }
+    }
+}
+
+/// One span with owned fields, for [`SimpleTrace`].
+#[derive(Clone, Debug, Default)]
+pub struct SimpleSpan {
+    pub name: String,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub status_message: String,
+    pub service: String,
+    pub scope_name: String,
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_id: String,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub attrs: Vec<(String, OwnedAttr)>,
+    pub resource: Vec<(String, OwnedAttr)>,
+    pub events: Vec<String>,
+}
+
+/// Spans of one trace linked as `events.Trace` links them: the parent is the span whose
+/// id is the parent id (itself, too), children sorted by span id; span ids are unique.
+/// A [`SpanSource`] for tests and the test binding.
+#[derive(Clone, Debug, Default)]
+pub struct SimpleTrace {
+    pub spans: Vec<SimpleSpan>,
+    parents: Vec<Option<u32>>,
+    children: Vec<Vec<u32>>,
+}
+
+impl SimpleTrace {
+    pub fn new(spans: Vec<SimpleSpan>) -> SimpleTrace {
+        let by_id = |id: &str| spans.iter().position(|s| s.span_id == id).map(|i| i as u32);
+        let parents: Vec<Option<u32>> = spans
+            .iter()
+            .map(|s| {
+                (!s.parent_id.is_empty())
+                    .then(|| by_id(&s.parent_id))
+                    .flatten()
+            })
+            .collect();
+        let mut children = vec![Vec::new(); spans.len()];
+        for (i, p) in parents.iter().enumerate() {
+            if let Some(p) = p {
+                children[*p as usize].push(i as u32);
+            }
+        }
+        for c in &mut children {
+            c.sort_by(|a, b| spans[*a as usize].span_id.cmp(&spans[*b as usize].span_id));
+        }
+        SimpleTrace {
+            spans,
+            parents,
+            children,
+        }
+    }
+
+    fn span(&self, r: u32) -> &SimpleSpan {
+        &self.spans[r as usize]
+    }
+}
+
+fn lookup<'s>(xs: &'s [(String, OwnedAttr)], key: &str) -> Option<AttrRef<'s>> {
+    xs.iter().find(|(k, _)| k == key).map(|(_, v)| v.borrow())
+}
+
+impl SpanSource for SimpleTrace {
+    fn name(&self, r: u32) -> &str {
+        &self.span(r).name
+    }
+    fn kind(&self, r: u32) -> &'static str {
+        self.span(r).kind
+    }
+    fn status(&self, r: u32) -> &'static str {
+        self.span(r).status
+    }
+    fn status_message(&self, r: u32) -> &str {
+        &self.span(r).status_message
+    }
+    fn service(&self, r: u32) -> &str {
+        &self.span(r).service
+    }
+    fn scope_name(&self, r: u32) -> &str {
+        &self.span(r).scope_name
+    }
+    fn trace_id_hex(&self, r: u32) -> String {
+        self.span(r).trace_id.clone()
+    }
+    fn span_id_hex(&self, r: u32) -> String {
+        self.span(r).span_id.clone()
+    }
+    fn parent_id_hex(&self, r: u32) -> String {
+        self.span(r).parent_id.clone()
+    }
+    fn start_ns(&self, r: u32) -> u64 {
+        self.span(r).start_ns
+    }
+    fn end_ns(&self, r: u32) -> u64 {
+        self.span(r).end_ns
+    }
+    fn attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
+        let s = self.span(r);
+        lookup(&s.attrs, key).or_else(|| lookup(&s.resource, key))
+    }
+    fn resource_attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
+        lookup(&self.span(r).resource, key)
+    }
+    fn has_event(&self, r: u32, name: &str) -> bool {
+        self.span(r).events.iter().any(|e| e == name)
+    }
+    fn parent(&self, r: u32) -> Option<u32> {
+        self.parents[r as usize]
+    }
+    fn children(&self, r: u32) -> &[u32] {
+        &self.children[r as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: &str, name: &str, attrs: Vec<(&str, OwnedAttr)>) -> SimpleSpan {
+        SimpleSpan {
+            name: name.into(),
+            kind: "internal",
+            status: "unset",
+            trace_id: "0".repeat(31) + "1",
+            span_id: id.into(),
+            parent_id: parent.into(),
+            start_ns: 10,
+            end_ns: 4,
+            attrs: attrs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            ..SimpleSpan::default()
+        }
+    }
+
+    /// A program of `atoms` (JSON texts) with `n_sites` sites named s0, s1, …
+    fn prog(atoms: &[&str], n_sites: usize) -> Program {
+        let sites: Vec<String> = (0..n_sites).map(|i| format!("\"s{i}\"")).collect();
+        let text = format!(
+            "{{\"atoms\": [{}], \"sites\": [{}]}}",
+            atoms.join(","),
+            sites.join(",")
+        );
+        Program::from_json(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    /// Each atom's truth on every row at its start event, and the counts.
+    fn run(p: &Program, t: &SimpleTrace, st: bool) -> (Vec<u64>, Mismatches) {
+        let mut mm = p.mismatches();
+        let mut out = Vec::new();
+        for r in 0..t.spans.len() as u32 {
+            let mut w = vec![0; p.n_words()];
+            p.eval(t, r, st, &mut w, &mut mm);
+            out.push(w[0]);
+        }
+        (out, mm)
+    }
+
+    const ATTR_X: &str = r#"{"op":"attr","hops":0,"resource":false,"key":"x"}"#;
+
+    fn dyn_eq(left: &str, lit: &str, site: usize) -> String {
+        format!(
+            r#"{{"op":"cmp","cmp":"==","site":{site},"args":[{left},{{"op":"lit","v":{lit}}}]}}"#
+        )
+    }
+
+    fn trace() -> SimpleTrace {
+        SimpleTrace::new(vec![
+            span("01", "", "root", vec![("x", OwnedAttr::Str("s".into()))]),
+            span("02", "01", "kid", vec![("x", OwnedAttr::Int(1))]),
+            span("03", "01", "kid2", vec![("x", OwnedAttr::Bool(true))]),
+            span(
+                "04",
+                "ff",
+                "orphan",
+                vec![("x", OwnedAttr::Other("NoneType"))],
+            ),
+        ])
+    }
+
+    #[test]
+    fn dynamic_comparisons_count_mismatches_with_first_types() {
+        let p = prog(&[&dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0)], 1);
+        let (bits, mm) = run(&p, &trace(), true);
+        assert_eq!(bits, vec![0, 1, 0, 0]);
+        // "s" == 1, True == 1 and None == 1 are mismatches; the first was a str
+        assert_eq!(mm.sites, vec![(3, "str", "int")]);
+        // a missing attribute is never counted
+        let p = prog(
+            &[&dyn_eq(
+                r#"{"op":"attr","hops":0,"resource":false,"key":"nope"}"#,
+                r#"{"int":"1"}"#,
+                0,
+            )],
+            1,
+        );
+        assert_eq!(run(&p, &trace(), true).1.sites, vec![(0, "", "")]);
+    }
+
+    #[test]
+    fn connectives_short_circuit_like_python() {
+        let x_is_1 = dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0);
+        let x_is_s = dyn_eq(ATTR_X, r#"{"str":"s"}"#, 1);
+        let and = format!(r#"{{"op":"and","args":[{x_is_1},{x_is_s}]}}"#);
+        let or = format!(r#"{{"op":"or","args":[{x_is_1},{x_is_s}]}}"#);
+        let implies = format!(r#"{{"op":"implies","args":[{x_is_1},{x_is_s}]}}"#);
+        let iff = format!(r#"{{"op":"iff","args":[{x_is_1},{x_is_s}]}}"#);
+        // `and`: the right side runs only where x == 1 held (row 1: 1 == "s" mismatches)
+        let (bits, mm) = run(&prog(&[&and], 2), &trace(), true);
+        assert_eq!(bits, vec![0, 0, 0, 0]);
+        assert_eq!(mm.sites, vec![(3, "str", "int"), (1, "int", "str")]);
+        // `or`: the right side runs where x == 1 failed (rows 0, 2, 3)
+        let (bits, mm) = run(&prog(&[&or], 2), &trace(), true);
+        assert_eq!(bits, vec![1, 1, 0, 0]);
+        assert_eq!(mm.sites, vec![(3, "str", "int"), (2, "bool", "str")]);
+        // `->` runs its right side where the left held, like `and`, and holds elsewhere
+        let (bits, mm) = run(&prog(&[&implies], 2), &trace(), true);
+        assert_eq!(bits, vec![1, 0, 1, 1]);
+        assert_eq!(mm.sites[1], (1, "int", "str"));
+        // `<->` runs both sides
+        let (bits, mm) = run(&prog(&[&iff], 2), &trace(), true);
+        assert_eq!(bits, vec![0, 0, 1, 1]);
+        assert_eq!(mm.sites[1], (3, "int", "str"));
+    }
+
+    #[test]
+    fn parent_hops_and_missing_values() {
+        let parent_root = r#"{"op":"field","hops":1,"name":"is_root"}"#;
+        let iff_false =
+            format!(r#"{{"op":"iff","args":[{parent_root},{{"op":"lit","v":{{"bool":false}}}}]}}"#);
+        let parent_name = r#"{"op":"field","hops":1,"name":"name"}"#;
+        let name_exists = format!(r#"{{"op":"exists","arg":{parent_name}}}"#);
+        let grand = r#"{"op":"attr","hops":2,"resource":false,"key":"x"}"#;
+        let p = prog(
+            &[
+                &iff_false,
+                &name_exists,
+                &format!(r#"{{"op":"exists","arg":{grand}}}"#),
+                &format!(r#"{{"op":"exists","arg":{ATTR_X}}}"#),
+                &format!(r#"{{"op":"truthy","arg":{ATTR_X}}}"#),
+            ],
+            0,
+        );
+        let (bits, _) = run(&p, &trace(), true);
+        // root: MISSING <-> false is false (Python's ==), no parent name; None exists
+        assert_eq!(bits, vec![0b01000, 0b01010, 0b11010, 0b01000]);
+    }
+
+    #[test]
+    fn structure_walks_like_trace() {
+        // 01 <- 02 <- 03, and a cycle 05 <-> 06
+        let t = SimpleTrace::new(vec![
+            span("01", "", "a", vec![]),
+            span("02", "01", "b", vec![]),
+            span("03", "02", "c", vec![]),
+            span("05", "06", "d", vec![]),
+            span("06", "05", "e", vec![]),
+            span("07", "07", "self", vec![]),
+        ]);
+        let name_is = |n: &str| {
+            format!(
+                r#"{{"op":"cmp","cmp":"==","site":null,"args":[{{"op":"field","hops":0,"name":"name"}},{{"op":"lit","v":{{"str":"{n}"}}}}]}}"#
+            )
+        };
+        let anc = |n: &str| format!(r#"{{"op":"has_ancestor","arg":{}}}"#, name_is(n));
+        let kid = |n: &str| format!(r#"{{"op":"has_child","arg":{}}}"#, name_is(n));
+        let p = prog(
+            &[
+                &anc("a"),
+                &anc("d"),
+                &anc("self"),
+                &kid("b"),
+                &kid("self"),
+                &kid("d"),
+            ],
+            0,
+        );
+        let (bits, _) = run(&p, &t, true);
+        // 05's ancestors: 06 only (05 is where the walk began); 07 is its own child
+        assert_eq!(bits, vec![0b1000, 0b1, 0b1, 0, 0b10_0010, 0b1_0000]);
+        // the start flag reaches the argument
+        let start = r#"{"op":"has_child","arg":{"op":"field","hops":0,"name":"start"}}"#;
+        let end = r#"{"op":"has_ancestor","arg":{"op":"field","hops":3,"name":"end"}}"#;
+        let p = prog(&[start, end], 0);
+        assert_eq!(run(&p, &t, true).0, vec![1, 1, 0, 1, 1, 1]);
+        assert_eq!(run(&p, &t, false).0, vec![0, 2, 2, 2, 2, 0]);
+    }
+
+    #[test]
+    fn long_ancestor_cycles_end() {
+        // a cycle of 40 spans: i's parent is i - 1, and 0's is 39; every one is seen once
+        let spans = (0..40)
+            .map(|i| {
+                let parent = format!("{:016x}", (i + 39) % 40 + 1);
+                let x = vec![("x", OwnedAttr::Int(i))];
+                span(&format!("{:016x}", i + 1), &parent, &format!("n{i}"), x)
+            })
+            .collect();
+        let t = SimpleTrace::new(spans);
+        let far = format!(
+            r#"{{"op":"has_ancestor","arg":{}}}"#,
+            dyn_eq(ATTR_X, r#"{"int":"9"}"#, 0)
+        );
+        let never = format!(
+            r#"{{"op":"has_ancestor","arg":{}}}"#,
+            dyn_eq(ATTR_X, r#"{"str":"9"}"#, 1)
+        );
+        let p = prog(&[&far, &never], 2);
+        let mut mm = p.mismatches();
+        let mut w = [0u64];
+        // from 5: 4, 3, 2, 1, 0, 39, …, 9: found after 36 steps
+        p.eval(&t, 5, true, &mut w, &mut mm);
+        assert_eq!(w[0], 1);
+        // `never` walked the 39 others once each and stopped where it began
+        assert_eq!(mm.sites, vec![(0, "", ""), (39, "int", "str")]);
+        p.eval(&t, 9, true, &mut w, &mut mm);
+        assert_eq!(w[0], 0);
+    }
+
+    #[test]
+    fn has_child_stops_at_the_first_match() {
+        // children of 01 in span-id order: 02 (x = 1), 03 (x = true), and 04 (x = "s")
+        let t = SimpleTrace::new(vec![
+            span("01", "", "r", vec![]),
+            span("04", "01", "c", vec![("x", OwnedAttr::Str("s".into()))]),
+            span("03", "01", "b", vec![("x", OwnedAttr::Bool(true))]),
+            span("02", "01", "a", vec![("x", OwnedAttr::Double(f64::NAN))]),
+        ]);
+        let p = prog(
+            &[&format!(
+                r#"{{"op":"has_child","arg":{}}}"#,
+                dyn_eq(ATTR_X, r#"{"bool":true}"#, 0)
+            )],
+            1,
+        );
+        let (bits, mm) = run(&p, &t, true);
+        assert_eq!(bits[0], 1);
+        // NaN == true is counted, then 03 matched: 04 never ran
+        assert_eq!(mm.sites, vec![(1, "float", "bool")]);
+    }
+
+    #[test]
+    fn values_in_lists_ranges_and_strings() {
+        let t = SimpleTrace::new(vec![
+            span(
+                "01",
+                "",
+                "GET /items/12",
+                vec![("x", OwnedAttr::Bool(true))],
+            ),
+            span("02", "", "x", vec![("x", OwnedAttr::Double(1.0))]),
+            span("03", "", "y", vec![("x", OwnedAttr::Double(f64::NAN))]),
+            span("04", "", "z", vec![("x", OwnedAttr::Int(i64::MIN))]),
+        ]);
+        let in_list = format!(
+            r#"{{"op":"in_list","arg":{ATTR_X},"items":[{{"int":"1"}},{{"str":"true"}}]}}"#
+        );
+        let in_range = format!(
+            r#"{{"op":"in_range","arg":{ATTR_X},"lo":{{"int":"-9223372036854775808"}},"hi":{{"float":1.0}}}}"#
+        );
+        let name = r#"{"op":"field","hops":0,"name":"name"}"#;
+        let matches = format!(r#"{{"op":"matches","arg":{name},"pattern":"^GET /items/[0-9]+$"}}"#);
+        let matches_x = format!(r#"{{"op":"matches","arg":{ATTR_X},"pattern":""}}"#);
+        let contains =
+            format!(r#"{{"op":"contains","args":[{name},{{"op":"lit","v":{{"str":"items"}}}}]}}"#);
+        let starts = format!(r#"{{"op":"startswith","args":[{name},{name}]}}"#);
+        let p = prog(
+            &[
+                &in_list, &in_range, &matches, &matches_x, &contains, &starts,
+            ],
+            0,
+        );
+        let (bits, _) = run(&p, &t, true);
+        // true is not in [1] (a bool is not a number); NaN is in no range
+        assert_eq!(bits, vec![0b110100, 0b100011, 0b100000, 0b100010]);
+    }
+
+    #[test]
+    fn arithmetic_and_durations() {
+        let duration = r#"{"op":"field","hops":0,"name":"duration"}"#;
+        let lit = |v: &str| format!(r#"{{"op":"lit","v":{v}}}"#);
+        let arith = |op: &str, a: &str, b: &str| {
+            format!(r#"{{"op":"arith","ar":"{op}","static":false,"args":[{a},{b}]}}"#)
+        };
+        let cmp = |op: &str, a: &str, b: &str| {
+            format!(r#"{{"op":"cmp","cmp":"{op}","site":0,"args":[{a},{b}]}}"#)
+        };
+        let neg6 = lit(r#"{"int":"-6"}"#);
+        let p = prog(
+            &[
+                // end 4 - start 10 = -6
+                &cmp("==", duration, &neg6),
+                // -6 // 4 == -2 and -6 % 4 == 2
+                &cmp(
+                    "==",
+                    &arith("//", duration, &lit(r#"{"int":"4"}"#)),
+                    &lit(r#"{"int":"-2"}"#),
+                ),
+                &cmp(
+                    "==",
+                    &arith("%", duration, &lit(r#"{"int":"4"}"#)),
+                    &lit(r#"{"int":"2"}"#),
+                ),
+                // a zero divisor is MISSING: not counted, and false even for !=
+                &cmp(
+                    "!=",
+                    &arith("%", duration, &lit(r#"{"int":"0"}"#)),
+                    &lit(r#"{"int":"2"}"#),
+                ),
+                &format!(
+                    r#"{{"op":"exists","arg":{}}}"#,
+                    arith("/", duration, &lit(r#"{"float":0.0}"#))
+                ),
+                &cmp(
+                    "==",
+                    &arith("/", duration, &lit(r#"{"int":"4"}"#)),
+                    &lit(r#"{"float":-1.5}"#),
+                ),
+                &cmp(
+                    "==",
+                    &format!(r#"{{"op":"neg","arg":{duration}}}"#),
+                    &lit(r#"{"int":"6"}"#),
+                ),
+            ],
+            1,
+        );
+        let t = SimpleTrace::new(vec![span("01", "", "a", vec![])]);
+        let (bits, mm) = run(&p, &t, true);
+        assert_eq!(bits, vec![0b1100111]);
+        assert_eq!(mm.sites, vec![(0, "", "")]);
+    }
+
+    #[test]
+    fn letters_span_several_words() {
+        let yes = r#"{"op":"field","hops":0,"name":"start"}"#;
+        let no = r#"{"op":"field","hops":0,"name":"end"}"#;
+        let atoms: Vec<&str> = (0..130)
+            .map(|i| if i % 3 == 0 { yes } else { no })
+            .collect();
+        let p = prog(&atoms, 0);
+        assert_eq!(p.n_words(), 3);
+        let t = SimpleTrace::new(vec![span("01", "", "a", vec![])]);
+        let mut out = vec![u64::MAX; 3];
+        p.eval(&t, 0, true, &mut out, &mut p.mismatches());
+        for i in 0..130 {
+            assert_eq!(out[i / 64] >> (i % 64) & 1 == 1, i % 3 == 0, "bit {i}");
+        }
+        assert_eq!(out[2] >> 2, 0);
+        assert!(p.eval_atom(3, &t, 0, true, &mut p.mismatches()));
+        assert!(!p.eval_atom(3, &t, 0, false, &mut p.mismatches()));
+    }
+
+    #[test]
+    fn fields_read_the_span() {
+        let mut s = span("0a", "", "n", vec![]);
+        s.kind = "server";
+        s.status = "error";
+        s.status_message = "m".into();
+        s.service = "svc".into();
+        s.scope_name = "sc".into();
+        s.resource = vec![
+            ("x".into(), OwnedAttr::Int(7)),
+            ("y".into(), OwnedAttr::Int(8)),
+        ];
+        s.attrs = vec![("x".into(), OwnedAttr::Int(1))];
+        s.events = vec!["exception".into()];
+        let t = SimpleTrace::new(vec![s]);
+        let eq = |f: &str, v: &str| {
+            format!(
+                r#"{{"op":"cmp","cmp":"==","site":null,"args":[{{"op":"field","hops":0,"name":"{f}"}},{{"op":"lit","v":{v}}}]}}"#
+            )
+        };
+        let attr = |res: bool, k: &str, v: i64| {
+            format!(
+                r#"{{"op":"cmp","cmp":"==","site":null,"args":[{{"op":"attr","hops":0,"resource":{res},"key":"{k}"}},{{"op":"lit","v":{{"int":"{v}"}}}}]}}"#
+            )
+        };
+        let p = prog(
+            &[
+                &eq("kind", r#"{"str":"server"}"#),
+                &eq("status", r#"{"str":"error"}"#),
+                &eq("status_message", r#"{"str":"m"}"#),
+                &eq("service", r#"{"str":"svc"}"#),
+                &eq("scope.name", r#"{"str":"sc"}"#),
+                &eq("trace_id", &format!(r#"{{"str":"{}1"}}"#, "0".repeat(31))),
+                &eq("span_id", r#"{"str":"0a"}"#),
+                &eq("parent_id", r#"{"str":""}"#),
+                &eq("is_root", r#"{"bool":true}"#),
+                &attr(false, "x", 1),
+                &attr(true, "x", 7),
+                &attr(false, "y", 8),
+                r#"{"op":"has_event","name":"exception"}"#,
+                r#"{"op":"has_event","name":"other"}"#,
+            ],
+            0,
+        );
+        assert_eq!(run(&p, &t, true).0, vec![0b1_1111_1111_1111]);
+    }
+
+    #[test]
+    fn bad_programs_are_errors() {
+        let bad = |text: &str, want: &str| {
+            let e = Program::from_json(text).unwrap_err();
+            assert!(e.contains(want), "{e} lacks {want}");
+        };
+        let wrap = |atom: &str| format!(r#"{{"atoms":[{atom}],"sites":["s"]}}"#);
+        bad("[]", "not an object");
+        bad(r#"{"atoms":[]}"#, "`sites`");
+        bad(&wrap(r#"{"op":"nope"}"#), "unknown op `nope`");
+        bad(
+            &wrap(r#"{"op":"field","hops":0,"name":"nope"}"#),
+            "unknown field",
+        );
+        bad(&wrap(r#"{"op":"field","hops":-1,"name":"name"}"#), "`hops`");
+        bad(
+            &wrap(r#"{"op":"lit","v":{"int":"170141183460469231731687303715884105728"}}"#),
+            "i128",
+        );
+        bad(&wrap(r#"{"op":"lit","v":{"int":1}}"#), "not a literal");
+        bad(
+            &wrap(r#"{"op":"matches","pattern":"(","arg":{"op":"lit","v":{"str":""}}}"#),
+            "pattern",
+        );
+        bad(
+            &wrap(r#"{"op":"cmp","cmp":"==","site":1,"args":[]}"#),
+            "site 1",
+        );
+        bad(
+            &wrap(
+                r#"{"op":"cmp","cmp":"=~","site":0,"args":[{"op":"lit","v":{"bool":true}},{"op":"lit","v":{"bool":true}}]}"#,
+            ),
+            "comparison",
+        );
+        bad(
+            &wrap(r#"{"op":"not","arg":{"op":"lit","v":{"bool":true}},"x":1"#),
+            "atom program",
+        );
+        bad(
+            &("[".repeat(MAX_JSON_DEPTH + 1) + &"]".repeat(MAX_JSON_DEPTH + 1)),
+            "levels deep",
+        );
+        // deep but within the bound: parsing and evaluation recurse without trouble
+        let mut deep = r#"{"op":"lit","v":{"bool":true}}"#.to_owned();
+        // (the document, the atom list, the literal and its value take 4 levels)
+        for _ in 0..MAX_JSON_DEPTH - 4 {
+            deep = format!(r#"{{"op":"not","arg":{deep}}}"#);
+        }
+        let p = Program::from_json(&wrap(&deep)).unwrap();
+        let t = SimpleTrace::new(vec![span("01", "", "a", vec![])]);
+        let even = (MAX_JSON_DEPTH - 4) % 2 == 0;
+        assert_eq!(p.eval_atom(0, &t, 0, true, &mut p.mismatches()), even);
+        let deeper = format!(r#"{{"op":"not","arg":{deep}}}"#);
+        bad(&wrap(&deeper), "levels deep");
+    }
+
+    #[test]
+    fn float_literals_parse_exactly() {
+        for (text, want) in [
+            ("0.1", 0.1f64),
+            ("5e-324", 5e-324),
+            ("1.7976931348623157e308", f64::MAX),
+            ("2.2250738585072014e-308", f64::MIN_POSITIVE),
+            ("0.30000000000000004", 0.1 + 0.2),
+            ("9.007199254740993e15", 9007199254740992.0),
+        ] {
+            assert_eq!(
+                lit(&serde_json::from_str(&format!(r#"{{"float":{text}}}"#)).unwrap()),
+                Ok(Lit::Float(want)),
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,415 @@
+"""Typed atoms -> the native core's atom program (``native/src/atoms.rs``).
+
+The program is the other backend of :class:`~.predicates.CodeGen`: this module walks
+each atom node by node exactly as ``CodeGen.expr``/``CodeGen.cond`` generate Python from
+it (the same short-circuits, the same ``_truthy`` on conditions of type ``dyn``, the same
+choice between a static and a dynamic comparison, the same mismatch sites), and the core
+computes the same letters and the same mismatch counts; the generated Python is the
+reference semantics (tests/native/test_atoms_native.py holds the two together).
+
+What the core cannot compute exactly is :class:`Unsupported`, with the reason, and stays
+in the Python engine:
+
+- ``linked`` (it needs the input's link index), registers (``prev``/``last``), ``var``
+  and functions the Python engine has no code for either;
+- an integer that may leave ``i128``: every integer an atom computes is bounded
+  statically (literals, attributes within ``i64``, durations within ``u64``'s range, and
+  through ``+ - * // % neg``); Python's integers are unbounded, the core's are not;
+- ``/`` with an integer divisor that may reach 2^73 (the core divides exactly, correctly
+  rounded as CPython, with the quotient computed in 128 bits);
+- a regular expression the ``regex`` crate would not match exactly like RE2 (see
+  :func:`rust_pattern`);
+- a static comparison or static `+ - *` over a `/`, `//` or `%` whose divisor may be
+  zero: ``CodeGen._static`` takes it for never missing, so the generated Python compares
+  ``MISSING`` with a number (TypeError for `<`, true for `!=`), see :func:`_may_miss`;
+- a condition whose value is neither a bool nor ``MISSING`` (the checker does not make
+  one), and atoms nested deeper than :data:`MAX_DEPTH`.
+
+Node shapes (JSON objects with ``"op"``; ``V`` a literal ``{"int": "123"}`` (decimal
+string), ``{"float": 1.5}``, ``{"str": "x"}`` or ``{"bool": true}``)::
+
+    {"op":"lit","v":V}   {"op":"field","hops":N,"name":F}   {"op":"attr","hops":N,"resource":B,"key":K}
+    {"op":"has_event","name":K}   {"op":"has_ancestor"|"has_child","arg":E}
+    {"op":"exists"|"not"|"truthy"|"neg","arg":E}
+    {"op":"and"|"or"|"implies"|"iff"|"xor","args":[E,E]}
+    {"op":"cmp","cmp":"=="|"!="|"<"|"<="|">"|">=","args":[E,E],"site":null|I}
+    {"op":"arith","ar":"+"|"-"|"*"|"/"|"//"|"%","args":[E,E],"static":B}
+    {"op":"in_list","arg":E,"items":[V...]}  {"op":"in_range","arg":E,"lo":V,"hi":V}
+    {"op":"matches","arg":E,"pattern":P}  {"op":"contains"|"startswith","args":[E,E]}
+
+A program is ``{"atoms": [E...], "sites": [label...]}``; a ``cmp`` with a ``site`` is a
+dynamic comparison whose mismatches count under ``sites[site]``, the label ``show(cmp)``
+that ``CodeGen._cmp_site`` counts under, so the core's counts merge into
+``CodeGen.mismatches`` by label.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from tracelogic.errors import UnhandledNode
+from tracelogic.engine.predicates import _AR_NAMES, _STATIC, CodeGen, _value
+from tracelogic.spec import types as T
+from tracelogic.spec.typed import TExpr
+
+#: atoms nested deeper than this run in Python: the core's parser and evaluator recurse,
+#: on any thread's stack (native/src/atoms.rs, `MAX_JSON_DEPTH`: a node takes at most two
+#: levels of JSON)
+MAX_DEPTH = 100
+I128_MAX = 2 ** 127 - 1
+#: every int an attribute holds (OTLP's int64), and every duration (end - start of two u64)
+ATTR_BOUND = 2 ** 63
+DURATION_BOUND = 2 ** 64
+#: the largest int divisor of `/` the core divides exactly (value.rs, `int_true_div`)
+DIVISOR_BOUND = 2 ** 73 - 1
+
+# the built-in fields of a span, as the core names them (CodeGen reads the same set)
+FIELDS = frozenset(_STATIC) | {"duration", "is_root", "start", "end"}
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """Why the core cannot evaluate an atom exactly; the Python engine evaluates it."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class AtomProgram:
+    """A whole program: ``program`` is the JSON document for ``Program::from_json``; an
+    unsupported atom keeps its bit position with a constant-false placeholder and is listed
+    in ``unsupported`` (atom index -> reason)."""
+
+    program: dict
+    unsupported: dict[int, str] = field(default_factory=dict)
+
+
+class _Refuse(Exception):
+    pass
+
+
+def emit(atom: TExpr, sites: dict[str, int] | None = None) -> dict | Unsupported:
+    """The program node of ``atom`` as a condition (``CodeGen.cond``), registering its
+    comparison sites in ``sites`` (label -> index; left unchanged when unsupported)."""
+    local = dict(sites) if sites is not None else {}
+    try:
+        node = _Emitter(local).cond(atom, 0)
+    except _Refuse as e:
+        return Unsupported(str(e))
+    if sites is not None:
+        sites.update(local)
+    return node
+
+
+def program(atoms: list[TExpr] | tuple[TExpr, ...]) -> AtomProgram:
+    """The program of ``atoms`` in bit order, with the reasons for those it cannot run."""
+    sites: dict[str, int] = {}
+    nodes, unsupported = [], {}
+    for i, atom in enumerate(atoms):
+        node = emit(atom, sites)
+        if isinstance(node, Unsupported):
+            unsupported[i] = node.reason
+            node = {"op": "lit", "v": {"bool": False}}
+        nodes.append(node)
+    labels = sorted(sites, key=sites.__getitem__)
+    return AtomProgram({"atoms": nodes, "sites": labels}, unsupported)
+
+
+def _literal(v: Any) -> tuple[dict, int]:
+    """A constant as the generated code holds it (``CodeGen.literal``: a real is a float),
+    and the magnitude of the integer it is (0 for other values)."""
+    if isinstance(v, Fraction):
+        try:
+            v = float(v)
+        except OverflowError:
+            raise _Refuse("a real literal too large for a float") from None
+    if isinstance(v, bool):
+        return {"bool": v}, 0
+    if isinstance(v, int):
+        if abs(v) > I128_MAX:
+            raise _Refuse(f"an integer literal of {v.bit_length()} bits (the core has 128)")
+        return {"int": str(v)}, abs(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise _Refuse(f"the float {v} has no JSON literal")
+        return {"float": v}, 0
+    if isinstance(v, str):
+        return {"str": v}, 0
+    raise _Refuse(f"a constant of type {type(v).__name__}")
+
+
+class _Emitter:
+    """``CodeGen.expr`` and ``CodeGen.cond``, returning (node, integer magnitude bound)."""
+
+    def __init__(self, sites: dict[str, int]) -> None:
+        self.sites = sites
+
+    def cond(self, e: TExpr, depth: int) -> dict:
+        node, _ = self.expr(e, depth)
+        if e.type == T.DYN:
+            return {"op": "truthy", "arg": node}
+        if e.type != T.BOOL:
+            raise _Refuse(f"a condition of type {e.type}")
+        return node
+
+    def expr(self, e: TExpr, depth: int) -> tuple[dict, int]:
+        if depth > MAX_DEPTH:
+            raise _Refuse(f"nested deeper than {MAX_DEPTH}")
+        d = depth + 1
+        op, a = e.op, e.args
+        if op == "lit":
+            v, bound = _literal(e.payload)
+            return {"op": "lit", "v": v}, bound
+        if op == "enum":
+            return {"op": "lit", "v": {"str": e.payload[1]}}, 0
+        if op == "pred":
+            return self.expr(a[0], d)
+        if op == "field":
+            hops, name = e.payload
+            if name not in FIELDS:
+                raise _Refuse(f"the field `{name}`")
+            bound = DURATION_BOUND if name == "duration" else 0
+            return {"op": "field", "hops": len(hops), "name": name}, bound
+        if op == "attr":
+            hops, source, key = e.payload
+            if not isinstance(key, str):
+                raise _Refuse("an attribute key that is not a constant")
+            return {"op": "attr", "hops": len(hops), "resource": source != "attr",
+                    "key": key}, ATTR_BOUND
+        if op == "has_event":
+            if not isinstance(e.payload, str):
+                raise _Refuse("an event name that is not a constant")
+            return {"op": "has_event", "name": e.payload}, 0
+        if op in ("has_ancestor", "has_child"):
+            return {"op": op, "arg": self.cond(a[0], d)}, 0
+        if op == "exists":
+            return {"op": "exists", "arg": self.expr(a[0], d)[0]}, 0
+        if op == "not":
+            return {"op": "not", "arg": self.cond(a[0], d)}, 0
+        if op in ("and", "or", "implies", "iff", "xor"):
+            return {"op": op, "args": [self.cond(a[0], d), self.cond(a[1], d)]}, 0
+        if op == "cmp":
+            args = [self.expr(a[0], d)[0], self.expr(a[1], d)[0]]
+            site = None
+            static = CodeGen._static(a[0]) and CodeGen._static(a[1])
+            if static and (_may_miss(a[0]) or _may_miss(a[1])):
+                raise _Refuse(_STATIC_MISSING)
+            if not static:
+                from tracelogic.engine.lower import show
+
+                site = self.sites.setdefault(show(e), len(self.sites))
+            return {"op": "cmp", "cmp": e.payload, "args": args, "site": site}, 0
+        if op in _AR_NAMES and len(a) == 2:
+            return self._arith(e, d)
+        if op == "neg":
+            node, bound = self.expr(a[0], d)
+            return {"op": "neg", "arg": node}, bound
+        if op == "in":
+            return self._in(e, d), 0
+        if op == "matches":
+            if a[1].op != "lit" or not isinstance(a[1].payload, str):
+                raise _Refuse("a pattern that is not a constant")
+            pattern = rust_pattern(a[1].payload)
+            if isinstance(pattern, Unsupported):
+                raise _Refuse(pattern.reason)
+            return {"op": "matches", "arg": self.expr(a[0], d)[0], "pattern": pattern}, 0
+        if op in ("contains", "startswith"):
+            return {"op": op, "args": [self.expr(a[0], d)[0], self.expr(a[1], d)[0]]}, 0
+        if op == "linked":
+            raise _Refuse("`linked` reads the whole input's link index")
+        if op in ("prev", "last"):
+            raise _Refuse(f"`{op}` reads a register")
+        raise _Refuse(f"`{op}` is not an atom the core evaluates")
+
+    def _arith(self, e: TExpr, d: int) -> tuple[dict, int]:
+        op, a = e.op, e.args
+        (x, bx), (y, by) = self.expr(a[0], d), self.expr(a[1], d)
+        static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in ("/", "//", "%")
+        if static and (_may_miss(a[0]) or _may_miss(a[1])):
+            raise _Refuse(_STATIC_MISSING)
+        if op == "/":
+            if by > DIVISOR_BOUND:
+                raise _Refuse("`/` by an integer that may reach 2^73")
+            bound = 0  # a float
+        else:
+            bound = {"+": bx + by, "-": bx + by, "*": bx * by, "//": bx, "%": by}[op]
+            if bound > I128_MAX:
+                raise _Refuse(f"`{op}` may compute an integer beyond 128 bits")
+        return {"op": "arith", "ar": op, "args": [x, y], "static": static}, bound
+
+    def _in(self, e: TExpr, d: int) -> dict:
+        value, target = e.args
+        arg = self.expr(value, d)[0]
+        try:
+            consts = [_value(x) for x in target.args]
+        except UnhandledNode as exc:
+            raise _Refuse(str(exc)) from None
+        if target.op == "list":
+            return {"op": "in_list", "arg": arg, "items": [_literal(c)[0] for c in consts]}
+        if target.op != "range" or any(isinstance(c, bool) or not isinstance(c, (int, float))
+                                       for c in consts):
+            raise _Refuse("`in` takes a list or a range of numbers")
+        lo, hi = (_literal(c)[0] for c in consts)
+        return {"op": "in_range", "arg": arg, "lo": lo, "hi": hi}
+
+
+_STATIC_MISSING = ("a static operator on `/`, `//` or `%` whose divisor may be zero (the "
+                   "generated Python applies it to MISSING)")
+
+
+def _may_miss(e: TExpr) -> bool:
+    """Whether a static operand (``CodeGen._static``) may still be ``MISSING``: a `/`, `//`
+    or `%` in it divides by something other than a non-zero literal. The generated code
+    then compares or adds ``MISSING`` with Python's operators (an ordering raises
+    TypeError, `!=` holds): the Python engine keeps such atoms."""
+    for n in e.walk():
+        if n.op in ("/", "//", "%") and len(n.args) == 2:
+            divisor = n.args[1]
+            if divisor.op != "lit" or isinstance(divisor.payload, bool) or divisor.payload == 0:
+                return True
+    return False
+
+
+# ------------------------------------------------------------------ regular expressions
+
+# RE2's Perl classes are ASCII; the regex crate's are Unicode: spell out RE2's sets (a
+# bracketed class also works inside a class, where the crate nests it)
+_PERL = {"d": "[0-9]", "D": "[^0-9]", "w": "[0-9A-Za-z_]", "W": "[^0-9A-Za-z_]",
+         "s": "[\\t\\n\\f\\r ]", "S": "[^\\t\\n\\f\\r ]"}
+_SIMPLE_ESCAPES = set("aftnrvAz")
+_POSIX = re.compile(r"\[:\^?(alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct|"
+                    r"space|upper|word|xdigit):\]")
+_REPEAT = re.compile(r"\{[0-9]+(,[0-9]*)?\}")
+_HEX = re.compile(r"x(\{[0-9A-Fa-f]+\}|[0-9A-Fa-f]{2})")
+_FLAGS = re.compile(r"\(\?([a-zA-Z-]*)[:)]")
+
+
+def _range_after(pattern: str, i: int) -> bool:
+    """Whether a `-` at ``i`` would continue a range inside a class (not end the class)."""
+    return pattern.startswith("-", i) and not pattern.startswith("-]", i)
+
+
+def rust_pattern(pattern: str) -> str | Unsupported:
+    """``pattern`` (RE2 syntax, already accepted by RE2) rewritten so the ``regex`` crate
+    finds a match in exactly the strings RE2's ``search`` does, or why it cannot be.
+
+    Only whether a match exists matters (``matches`` is ``search(v) is not None``), so
+    greedy and lazy repetition agree. The differences handled:
+
+    - ``\\d \\D \\w \\W \\s \\S`` are ASCII in RE2 (``\\s`` is ``[\\t\\n\\f\\r ]``, no ``\\v``),
+      Unicode in the crate: spelled out as ASCII classes;
+    - ``\\b`` is an ASCII word boundary in RE2: ``(?-u:\\b)``;
+    - ``{`` and ``}`` that do not form a repetition are literals in RE2, errors or (``{,n}``)
+      repetitions in the crate: escaped;
+    - inside a class, ``[`` (other than ``[:alpha:]``), ``&`` and ``~`` are literals in RE2
+      and set syntax in the crate (nesting, ``&&``, ``~~``): escaped; ``--`` is refused;
+    - ``\\<`` and ``\\>`` are literals in RE2, word boundaries in the crate: unescaped.
+
+    Refused: case-insensitive matching (the two case-folding tables may differ),
+    Unicode classes ``\\p``/``\\P`` (the two Unicode versions may differ), ``\\C``, ``\\Q``,
+    ``\\b`` inside a class, ``\\B`` (the crate's ASCII ``\\B`` also holds inside a
+    multi-byte character), octal and other escapes of letters and digits, ``\\x`` escapes of
+    surrogates, a class such as ``\\d`` or ``[:alpha:]`` followed by ``-`` inside a class,
+    and a repeated flag group such as ``(?m)*``.
+    """
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n:
+                return Unsupported("a pattern ending in `\\`")
+            d = pattern[i + 1]
+            if d in _PERL:
+                if in_class and _range_after(pattern, i + 2):
+                    return Unsupported("a range from a class such as `\\d-`")
+                out.append(_PERL[d])
+            elif d == "b":
+                if in_class:
+                    return Unsupported("`\\b` inside a character class")
+                out.append("(?-u:\\b)")
+            elif d == "B":
+                # the crate's ASCII `\B` also holds between the bytes of one character
+                return Unsupported("`\\B` (the regex crate's ASCII form matches inside a "
+                                   "multi-byte character)")
+            elif d in "<>":
+                out.append(d)
+            elif d == "x":
+                m = _HEX.match(pattern, i + 1)
+                if m is None:
+                    return Unsupported("a malformed `\\x` escape")
+                code = int(m.group(1).strip("{}"), 16)
+                if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+                    return Unsupported("a `\\x` escape that is not a Unicode scalar value")
+                out.append("\\" + m.group(0))
+                i = m.end()
+                continue
+            elif d in _SIMPLE_ESCAPES:
+                out.append("\\" + d)
+            elif d.isascii() and not d.isalnum() and d != "_":
+                out.append("\\" + d)  # escaped punctuation: a literal in both
+            else:
+                return Unsupported(f"the escape `\\{d}` (RE2 and the regex crate may differ)")
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+                out.append(c)
+            elif c == "[":
+                m = _POSIX.match(pattern, i)
+                if m is not None:
+                    if _range_after(pattern, m.end()):
+                        return Unsupported("a range from a class such as `[:alpha:]-`")
+                    out.append(m.group(0))
+                    i = m.end()
+                    continue
+                out.append("\\[")
+            elif c in "&~":
+                out.append("\\" + c)
+            elif c == "-" and pattern.startswith("--", i):
+                return Unsupported("`--` inside a character class")
+            else:
+                out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            out.append(c)
+            i += 1
+            if pattern.startswith("^", i):
+                out.append("^")
+                i += 1
+            if pattern.startswith("]", i):  # a leading `]` is a literal
+                out.append("\\]")
+                i += 1
+            in_class = True
+            continue
+        if c == "(":
+            m = _FLAGS.match(pattern, i)
+            if m is not None and "i" in m.group(1):
+                return Unsupported("case-insensitive matching (the case-folding tables of "
+                                   "RE2 and the regex crate may differ)")
+            if m is not None and m.group(0).endswith(")") and \
+                    pattern.startswith(("*", "+", "?", "{"), m.end()):
+                return Unsupported("a repeated flag group (RE2 repeats the empty string, the "
+                                   "regex crate refuses)")
+            out.append(c)
+        elif c == "{":
+            m = _REPEAT.match(pattern, i)
+            if m is not None:
+                out.append(m.group(0))
+                i = m.end()
+                continue
+            out.append("\\{")
+        elif c == "}":
+            out.append("\\}")
+        else:
+            out.append(c)
+        i += 1
+    if in_class:
+        return Unsupported("an unterminated character class")
+    return "".join(out)
