@@ -115,9 +115,7 @@ mod _native {
     }
 
     fn columns<'py>(py: Python<'py>, b: &Batch<'_>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("received", b.received)?;
-        d.set_item("decoded", b.len())?;
+        let d = header(py, b)?;
         d.set_item("trace_id", flat(py, &b.trace_id))?;
         d.set_item("span_id", flat(py, &b.span_id))?;
         d.set_item("parent_id", flat(py, &b.parent_id))?;
@@ -162,6 +160,14 @@ mod _native {
         d.set_item("link_span", &b.link_span)?;
         d.set_item("link_trace_id", flat(py, &b.link_trace_id))?;
         d.set_item("link_span_id", flat(py, &b.link_span_id))?;
+        Ok(d)
+    }
+
+    /// What the decoder counted and said about a batch, without its span columns.
+    fn header<'py>(py: Python<'py>, b: &Batch<'_>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("received", b.received)?;
+        d.set_item("decoded", b.len())?;
         let problems = b
             .problems
             .iter()
@@ -511,5 +517,141 @@ mod _native {
             letters.push((start, end));
         }
         Ok((letters, mismatches.sites))
+    }
+
+    fn owned_pair<'py>(
+        py: Python<'py>,
+        k: &str,
+        v: &crate::store::OwnedValue,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, v)?])
+    }
+    /// One file-mode run of a plan (`runtime_monitor/native_run.py`): requests in,
+    /// per-trace results out. Decoding and closing run with the GIL released.
+    #[pyclass(module = "tracelogic._native")]
+    struct NativeRun {
+        run: crate::file_run::FileRun,
+    }
+
+    #[pymethods]
+    impl NativeRun {
+        #[new]
+        fn new(plan: &str, wanted: HashSet<String>, max_open_traces: usize) -> PyResult<Self> {
+            let plan = crate::plan::Plan::from_json(plan)
+                .map_err(pyo3::exceptions::PyValueError::new_err)?;
+            Ok(NativeRun {
+                run: crate::file_run::FileRun::new(plan, wanted, max_open_traces),
+            })
+        }
+
+        /// Decode and keep one request (see `FileRun::feed`): the decoder's counts and
+        /// messages, `committed`, and the span columns when `columns`.
+        fn feed_pb<'py>(
+            &mut self,
+            py: Python<'py>,
+            data: &[u8],
+            force: bool,
+            columns: bool,
+        ) -> PyResult<Bound<'py, PyDict>> {
+            let run = &mut self.run;
+            let (batch, committed) = py.detach(|| run.feed(data, force));
+            let d = if columns {
+                self::columns(py, &batch)?
+            } else {
+                header(py, &batch)?
+            };
+            d.set_item("committed", committed)?;
+            Ok(d)
+        }
+
+        /// Hand out every trace and step the plan's properties (once); see `Closed`.
+        fn close<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+            let run = &mut self.run;
+            py.detach(|| {
+                run.close();
+            });
+            let counters = run.counters();
+            let c = run.closed.as_ref().expect("closed above");
+            let d = PyDict::new(py);
+            d.set_item("traces", &c.traces)?;
+            let opt = |x: Option<u32>| x.map_or(-1i64, i64::from);
+            let results = c
+                .results
+                .iter()
+                .map(|per| {
+                    per.iter()
+                        .map(|o| (o.state, opt(o.decided), opt(o.raised), o.trigger))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>();
+            d.set_item("results", results)?;
+            d.set_item("n_events", &c.n_events)?;
+            let cd = PyDict::new(py);
+            for (k, v) in counters {
+                cd.set_item(k, v)?;
+            }
+            d.set_item("counters", cd)?;
+            let mm = c
+                .mismatches
+                .sites
+                .iter()
+                .map(|&(n, l, r)| (n > 0).then_some((n, l, r)))
+                .collect::<Vec<_>>();
+            d.set_item("mismatches", mm)?;
+            Ok(d)
+        }
+
+        /// `(time_ns, is_start, store row)` of event `index` of complete trace `trace`.
+        fn event(&self, trace: usize, index: usize) -> PyResult<(u64, bool, u32)> {
+            self.run
+                .event(trace, index)
+                .map(|e| (e.time_ns, e.is_start, e.row))
+                .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such event"))
+        }
+
+        /// The span in store row `row`, as the fields `native_run._span` takes.
+        fn span<'py>(&self, py: Python<'py>, row: u32) -> PyResult<Bound<'py, PyTuple>> {
+            let s = self.run.store();
+            if row as usize >= s.len() {
+                return Err(pyo3::exceptions::PyIndexError::new_err("no such span"));
+            }
+            let pairs = |it: &mut dyn Iterator<Item = (&str, &crate::store::OwnedValue)>| {
+                it.map(|(k, v)| owned_pair(py, k, v))
+                    .collect::<PyResult<Vec<_>>>()
+            };
+            let attrs = pairs(&mut s.attrs(row))?;
+            let resource = pairs(&mut s.resource_attrs(row))?;
+            let events: Vec<&str> = s.event_names(row).collect();
+            let links: Vec<(String, String)> = s
+                .links(row)
+                .iter()
+                .map(|(t, i)| (crate::store::hex(t), crate::store::hex(i)))
+                .collect();
+            PyTuple::new(
+                py,
+                [
+                    s.name(row).into_pyobject(py)?.into_any(),
+                    s.kind(row).into_pyobject(py)?.into_any(),
+                    s.status(row).into_pyobject(py)?.into_any(),
+                    s.status_message(row).into_pyobject(py)?.into_any(),
+                    s.start_ns(row).into_pyobject(py)?.into_any(),
+                    s.end_ns(row).into_pyobject(py)?.into_any(),
+                    s.service(row).into_pyobject(py)?.into_any(),
+                    s.trace_id_hex(row).into_pyobject(py)?.into_any(),
+                    s.span_id_hex(row).into_pyobject(py)?.into_any(),
+                    s.parent_id_hex(row).into_pyobject(py)?.into_any(),
+                    PyList::new(py, attrs)?.into_any(),
+                    PyList::new(py, resource)?.into_any(),
+                    s.scope_name(row).into_pyobject(py)?.into_any(),
+                    PyList::new(py, events)?.into_any(),
+                    PyList::new(py, links)?.into_any(),
+                ],
+            )
+        }
+
+        /// The wanted attribute keys some kept span (or its resource) carried.
+        fn seen_keys(&self) -> Vec<String> {
+            self.run.seen_keys()
+        }
     }
 }

@@ -8,15 +8,15 @@
 
 /// The version of the Python <-> core boundary (the plan format and the result layout).
 /// The Python side refuses a core whose version it does not know, rather than misreading it.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The capabilities the core covers, sorted.
 ///
-/// Step 1 of the native core (docs/native.md): the build, the engine selection and the
-/// differential harness exist, but the core runs no property yet, so this is empty and every
-/// property falls back to the Python engine.
+/// Step 3 of the native core (docs/native.md): per-trace temporal properties. The plan
+/// (`engine/plan.py`) narrows this further: untimed ones without registers, whose atoms the
+/// atom program holds; the others fall back with the plan's reason.
 pub fn capabilities() -> &'static [&'static str] {
-    &[]
+    &["kind:formula", "scope:trace"]
 }
 
 #[cfg(test)]

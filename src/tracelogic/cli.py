@@ -261,13 +261,13 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     except TracelogicError as e:
         err.write(f"tracelogic monitor: {e}\n")
         return EXIT_INPUT
+    stdin = _core_inputs(mon, args.traces)  # may leave every property to Python: say so
     if args.verbose:
         for line in engine_lines(mon):
             err.write(f"tracelogic monitor: {line}\n")
     wanted_metrics = frozenset(m.metric for m in spec.metrics.values())
     progress = _progress(args.traces + args.metrics, err)
     inputs = [(t, "auto") for t in args.traces] + [(m, "metrics") for m in args.metrics]
-    stdin = _core_inputs(mon, args.traces)
     with gc_paused():  # decoded spans hold no reference cycles (see Monitor.close)
         for path, signal in inputs:
             try:

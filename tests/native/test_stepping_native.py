@@ -41,7 +41,7 @@ ATOMS = [
     'attr["x"] exists', 'attr["f"]', 'attr["x"] // attr["y"] >= 1',
     'attr["x"] % attr["y"] == 0', 'attr["x"] / attr["y"] > 0.5', 'attr["x"] * 2 > attr["y"]',
     'attr["x"] + attr["y"] != 0', '-attr["x"] <= -1', 'attr["x"] >= 9223372036854775807',
-    'attr["x"] in [0, 1, "s", true]', 'attr["x"] in -1..1', 'attr["x"] == 0.5',
+    'attr["x"] in [0, 1, 5]', 'attr["x"] in ["s", ""]', 'attr["x"] in -1..1', 'attr["x"] == 0.5',
     "duration > 1ms", 'parent.name == "a"', 'parent.attr["x"] > attr["x"]',
     'has_child(name == "b")', 'has_ancestor(status == error)', 'has_event("exception")',
     'name matches r"^[ab]+$"', 'attr["s"] contains "b"', 'name startswith "c"',
@@ -75,8 +75,9 @@ def traces(draw) -> list[list[Span]]:
         for i, sid in enumerate(ids):
             parent = draw(st.sampled_from(["root", "p", "p", "missing"])) if i else \
                 draw(st.sampled_from(["root", "root", "root", "missing"]))
-            pid = {"root": "", "missing": "f" * 16}.get(parent) or \
-                f"{ids[draw(st.integers(0, i - 1))]:016x}"
+            pid = {"root": "", "missing": "f" * 16}.get(parent)
+            if pid is None:
+                pid = f"{ids[draw(st.integers(0, i - 1))]:016x}"
             start = (1000 + draw(st.integers(0, 6))) * MS
             attrs = {k: v for k in ("x", "y", "f", "s")
                      if (v := draw(_VALUES if k != "s" else st.sampled_from([None, "abc", ""])))

@@ -43,21 +43,35 @@ _MAX_REJECTIONS = 100
 
 class _Stats(DecodeStats):
     """Decode counters that keep rejected spans' messages apart: a rejected span is an
-    input error (exit 2, DESIGN.md), while repaired details are only warnings."""
+    input error (exit 2, DESIGN.md), while repaired details are only warnings. ``listed``
+    counts the spans and points the kept messages cover (one message may reject many)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rejections: list[str] = []
+        self.listed = 0
+
+    def _list(self, n: int, message: str) -> None:
+        if len(self.rejections) < _MAX_REJECTIONS:
+            self.rejections.append(message)
+            self.listed += n
 
     def reject(self, message: str) -> None:
         DecodeStats.reject(self, message)
-        if len(self.rejections) < _MAX_REJECTIONS:
-            self.rejections.append(message)
+        self._list(1, message)
 
     def reject_point(self, message: str) -> None:
         DecodeStats.reject_point(self, message)
-        if len(self.rejections) < _MAX_REJECTIONS:
-            self.rejections.append(message)
+        self._list(1, message)
+
+    def reject_many(self, n: int, message: str) -> None:
+        # a bad resource or scope, or a span the protobuf slow path rejected: one message
+        DecodeStats.reject_many(self, n, message)
+        self._list(n, message)
+
+    def reject_points(self, n: int, message: str) -> None:
+        DecodeStats.reject_points(self, n, message)
+        self._list(n, message)
 
 
 class Instance:
@@ -603,8 +617,9 @@ class Monitor:
         rejections = getattr(self.stats, "rejections", [])
         report.input_errors += rejections
         rejected = self.stats.rejected + self.stats.points_rejected
-        if rejected > len(rejections):
-            report.input_errors.append(f"... and {rejected - len(rejections)} more rejected "
+        listed = getattr(self.stats, "listed", len(rejections))
+        if rejected > listed:
+            report.input_errors.append(f"... and {rejected - listed} more rejected "
                                        "spans or data points")
         self._closed = report
         return report

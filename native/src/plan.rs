@@ -1,0 +1,63 @@
+//! The plan a Python `NativePlan` hands the core (`runtime_monitor/plan.py`): the atom
+//! program and, per property, its letter's atoms, its trigger atoms and its automaton.
+
+use serde::Deserialize;
+
+use crate::atoms::Program;
+use crate::automaton::Cached;
+use crate::run::PropPlan;
+
+/// The plan format this core reads (`PLAN_VERSION` in plan.py).
+pub const PLAN_VERSION: u32 = 1;
+
+#[derive(Deserialize)]
+struct Document {
+    version: u32,
+    program: serde_json::Value,
+    properties: Vec<PropPlan>,
+}
+
+/// A parsed and checked plan.
+pub struct Plan {
+    pub program: Program,
+    pub properties: Vec<PropPlan>,
+}
+
+impl Plan {
+    /// Parse the plan's JSON; every index in it is checked, so stepping cannot go out of
+    /// bounds whatever the document says.
+    pub fn from_json(text: &str) -> Result<Plan, String> {
+        let doc: Document = serde_json::from_str(text).map_err(|e| format!("plan: {e}"))?;
+        if doc.version != PLAN_VERSION {
+            return Err(format!(
+                "plan version {} (this core reads {PLAN_VERSION})",
+                doc.version
+            ));
+        }
+        let program = Program::from_json(&doc.program.to_string())?;
+        let n = program.n_atoms() as u32;
+        for p in &doc.properties {
+            if p.atoms.len() > 64 {
+                return Err(format!("property {}: more than 64 atoms", p.name));
+            }
+            if let Some(a) = p.atoms.iter().chain(&p.trigger).find(|&&a| a >= n) {
+                return Err(format!("property {}: atom {a} of {n}", p.name));
+            }
+            p.automaton
+                .validate()
+                .map_err(|e| format!("property {}: {e}", p.name))?;
+        }
+        Ok(Plan {
+            program,
+            properties: doc.properties,
+        })
+    }
+
+    /// One cached automaton per property, for one run.
+    pub fn automata(&self) -> Vec<Cached> {
+        self.properties
+            .iter()
+            .map(|p| Cached::new(p.automaton.clone()))
+            .collect()
+    }
+}
