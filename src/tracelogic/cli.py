@@ -234,7 +234,7 @@ def engine_lines(mon) -> list[str]:
 def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.errors import InputError
     from tracelogic.engine.monitor import Monitor
-    from tracelogic.ingest.otlp import read_path, read_raw, unpack
+    from tracelogic.ingest.otlp import read_bytes, read_path, read_raw, unpack
     from tracelogic.spec.deep import gc_paused
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.lexicon import parse_duration
@@ -278,8 +278,13 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
                         mon.feed_otlp(raw, source=source)
                     continue
                 # decode only the attributes the spec reads (DESIGN.md: touch only that)
-                data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
-                                 wanted_metrics=wanted_metrics, stats=mon.stats)
+                if path == "-" and stdin is not None:  # read already, to sniff it
+                    data = read_bytes(stdin, source="<stdin>", signal=signal,
+                                      wanted_attrs=mon.wanted_attrs,
+                                      wanted_metrics=wanted_metrics, stats=mon.stats)
+                else:
+                    data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
+                                     wanted_metrics=wanted_metrics, stats=mon.stats)
             except InputError as e:
                 mon.input_errors.append(e)
                 continue

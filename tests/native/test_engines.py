@@ -1,13 +1,15 @@
 """The monitoring-engine registry: selection, per-property routing and its visibility.
 
-Which engine runs a property is derived here from the capabilities the core declares,
-never hard-coded: today the core declares none, so every property falls back to the
-Python engine with the missing capabilities as the reason; when the core grows a
-capability, the same assertions expect it to run natively.
+Which engine runs a property is derived here from the capabilities the core declares and
+from the plan (engine/plan.py), never hard-coded: a property whose needs the core covers
+runs natively unless the plan names an atom it cannot hold; every other property falls back
+to the Python engine with the reason.
 """
 from __future__ import annotations
 
 import io
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -169,7 +171,6 @@ def in_order_pb(tmp_path) -> str:
 
     from ingest.otlp_testdata import hex_ids_to_b64
 
-    import json
     doc = hex_ids_to_b64(json.loads((DATA / "in_order.json").read_text()))
     path = tmp_path / "in_order.pb"
     path.write_bytes(json_format.ParseDict(doc, ExportTraceServiceRequest()).SerializeToString())
@@ -250,3 +251,17 @@ def test_serve_refuses_an_unavailable_engine_with_exit_2(tmp_path, no_env, nativ
     code, _, err = cli("serve", str(SHOP), "--store", str(tmp_path / "x.db"), "--engine",
                        "native", "--grpc", "off", "--http", "127.0.0.1:0")
     assert code == 2 and "the native monitoring engine is not available" in err
+
+
+def test_protobuf_on_stdin_runs_on_the_core_like_python(no_env, in_order_pb):
+    data = Path(in_order_pb).read_bytes()
+    runs = {}
+    for engine in ("python", "native"):
+        proc = subprocess.run([sys.executable, "-m", "tracelogic", "monitor", str(SHOP), "-",
+                               "--format", "json", "--verbose", "--engine", engine],
+                              input=data, capture_output=True, timeout=120)
+        assert proc.returncode in (0, 1), proc.stderr
+        runs[engine] = (proc.returncode, json.loads(proc.stdout), proc.stderr.decode())
+    assert runs["python"][:2] == runs["native"][:2]
+    assert "property auth_before_charge: native" in runs["native"][2]
+    assert runs["native"][1]["summary"]["spans"] > 0
