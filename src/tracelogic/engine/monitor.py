@@ -22,7 +22,7 @@ from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
 from tracelogic.engine.compiled import (CompiledProperty, CompiledSpec, EvalError,
                                         aggregate_value)
-from tracelogic.engine.native_run import NativeRun, final_verdict
+from tracelogic.engine.native_run import NativeRun, final_verdicts
 from tracelogic.engine.plan import build_plan
 from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import MonitorReport, PropertyResult, Violation, scope_text
@@ -638,33 +638,40 @@ class Monitor:
         closed = core.close()
         cps = core.plan.properties
         alone = not self._python_spans  # the core alone saw the spans: its counts are the run's
+        complete = []
         for tr in closed.traces:
-            if tr.index < 0:
-                if alone:
-                    self._incomplete.append((tr.trace_id, tr.reason))
-                for cp in cps:
-                    self._evicted_keys[cp.index][tr.trace_id] = None
+            if tr.index >= 0:
+                complete.append(tr)
                 continue
-            self._traces += alone
-            n = closed.n_events[tr.index]
-            for j, cp in enumerate(cps):
-                state, decided, raised, trigger = closed.results[j][tr.index]
-                verdict = final_verdict(cp, state, tr.partial)
+            if alone:
+                self._incomplete.append((tr.trace_id, tr.reason))
+            for cp in cps:
+                self._evicted_keys[cp.index][tr.trace_id] = None
+        if alone:
+            self._traces += len(complete)
+        violated, satisfied = Verdict.VIOLATED, Verdict.SATISFIED
+        for j, cp in enumerate(cps):  # one property at a time: few lookups per trace
+            results, decided_rows = closed.results[j], self._decided[cp.index]
+            by_state = (final_verdicts(cp, False), final_verdicts(cp, True))
+            triggers = bool(cp.triggers)
+            for tr in complete:
+                state, decided, raised, trigger = results[tr.index]
+                verdict = by_state[tr.partial][state]
                 violations = []
-                if verdict is Verdict.VIOLATED:
+                if verdict is violated:
                     inst = Instance(tr.trace_id, cp)
                     inst.state = state
                     if decided >= 0:
                         inst.decided_at = core.event(tr.index, decided)
                     if raised >= 0:
                         inst.raised_at = core.event(tr.index, raised)
-                    inst.last = inst.decided_at or core.event(tr.index, n - 1)
+                    inst.last = inst.decided_at or core.event(
+                        tr.index, closed.n_events[tr.index] - 1)
                     inst.trace_ids[tr.trace_id] = None
                     violations.append(self.violation(cp, inst))
-                self._decided[cp.index].append((
-                    tr.trace_id, verdict,
-                    verdict is Verdict.SATISFIED and bool(cp.triggers) and not trigger,
-                    violations))
+                decided_rows.append((tr.trace_id, verdict,
+                                     verdict is satisfied and triggers and not trigger,
+                                     violations))
         if alone:
             self._seen_keys.update(core.seen_keys())
             mismatches = self.compiled.gen.mismatches

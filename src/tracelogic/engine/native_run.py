@@ -104,13 +104,16 @@ class NativeRun:
         return self._run.seen_keys()
 
 
-def final_verdict(cp: Any, state: int, partial: bool) -> Verdict:
-    """:meth:`Monitor.final_verdict` for a per-trace instance the core stepped."""
+def final_verdicts(cp: Any, partial: bool) -> list[Verdict]:
+    """Per automaton state, :meth:`Monitor.final_verdict` of a per-trace instance that ended
+    there (``partial``: its trace misses parents, so an undecided verdict is inconclusive)."""
     mon = cp.monitor
-    v = mon.verdicts[state]
-    if v is Verdict.INCONCLUSIVE or v.is_final:
-        return v
-    if partial:
-        return Verdict.INCONCLUSIVE
-    return Verdict.SATISFIED if mon.accepting[state] else Verdict.VIOLATED
-
+    out = []
+    for state, v in enumerate(mon.verdicts):
+        if not (v is Verdict.INCONCLUSIVE or v.is_final):
+            if partial:
+                v = Verdict.INCONCLUSIVE
+            else:
+                v = Verdict.SATISFIED if mon.accepting[state] else Verdict.VIOLATED
+        out.append(v)
+    return out
