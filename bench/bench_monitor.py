@@ -166,8 +166,8 @@ def baseline(requests: list[bytes], wanted: frozenset[str] | None) -> int:
     return n
 
 
-def monitored(spec, requests: list[bytes], compiled=None):
-    mon = Monitor(spec, compiled=compiled)
+def monitored(spec, requests: list[bytes], compiled=None, engine=None, properties=None):
+    mon = Monitor(spec, compiled=compiled, engine=engine, properties=properties)
     for data in requests:
         mon.feed_otlp(data)
     return mon.close()
@@ -200,7 +200,7 @@ def memory(spec, n: int = 100_000) -> dict[str, float]:
     requests = [spans_to_request(spans[i:i + BATCH]).SerializeToString()
                 for i in range(0, n, BATCH)]
     del spans
-    mon = Monitor(spec, max_open_traces=n + 1)
+    mon = Monitor(spec, max_open_traces=n + 1, engine="python")  # tracemalloc sees Python only
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
@@ -272,10 +272,15 @@ def main() -> None:
             for d in requests)
     report = monitored(spec, requests)
     assert report.spans == n
-    tb_all, tb_wanted, tp, tm = best_of([
+    native = [name for name, e in mon.engines.items() if e == "native"]
+    assert monitored(spec, requests, engine="python").to_json() == report.to_json()
+    tb_all, tb_wanted, tp, tm, tm_py, ts, ts_py = best_of([
         lambda: baseline(requests, None), lambda: baseline(requests, wanted),
         lambda: pipeline_without_properties(mon.compiled, requests),
-        lambda: monitored(spec, requests, mon.compiled)], args.repeat)
+        lambda: monitored(spec, requests, mon.compiled),
+        lambda: monitored(spec, requests, mon.compiled, "python"),
+        lambda: monitored(spec, requests, None, "native", native),
+        lambda: monitored(spec, requests, None, "python", native)], args.repeat)
     lines = [
         f"{n} spans in {len(requests)} requests ({sum(map(len, requests)) / 1e6:.1f} MB), "
         f"{n // 10} traces; spec of 10 properties compiled in {compile_s * 1e3:.0f} ms; "
@@ -287,13 +292,19 @@ def main() -> None:
         f"monitor, bytes -> verdicts: {n / tm / 1e3:7.1f}k spans/s",
         f"ratio monitor/baseline    : {tb_all / tm:.2f} (every attribute), "
         f"{tb_wanted / tm:.2f} (wanted only)",
+        f"  engines: {len(native)} properties native ({', '.join(native)}), "
+        f"{10 - len(native)} python",
+        f"monitor, python engine    : {n / tm_py / 1e3:7.1f}k spans/s, ratio {tb_all / tm_py:.2f}",
+        f"the {len(native)} native properties alone: native {n / ts / 1e3:7.1f}k spans/s "
+        f"(ratio {tb_all / ts:.2f}), python {n / ts_py / 1e3:7.1f}k spans/s "
+        f"(ratio {tb_all / ts_py:.2f})",
         f"verdicts: {sum(p.instances for p in report.properties)} instances, "
         f"{len(report.violations)} violations",
     ]
     if not args.no_memory:
         m = memory(spec)
         lines.append(f"memory, 100k open traces : {m['per_open_trace']:.0f} B per open trace "
-                     "(its decoded span, assembler and monitor bookkeeping)")
+                     "(python engine: its decoded span, assembler and monitor bookkeeping)")
         lines.append(f"memory, 100k instances   : {m['per_open_instance']:.0f} B per open "
                      f"per-attr instance (monitor state, registers, evidence)")
     print("\n".join(lines))
