@@ -1,14 +1,15 @@
-//! The plan a Python `NativePlan` hands the core (`runtime_monitor/plan.py`): the atom
-//! program and, per property, its letter's atoms, its trigger atoms and its automaton.
+//! The plan a Python `NativePlan` hands the core (`engine/plan.py`): the atom
+//! program and, per property, its scope (and scope key), its letter's atoms, its trigger atoms
+//! and its automaton.
 
 use serde::Deserialize;
 
 use crate::atoms::Program;
 use crate::automaton::Cached;
-use crate::run::PropPlan;
+use crate::run::{PropPlan, Scope};
 
 /// The plan format this core reads (`PLAN_VERSION` in plan.py).
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 #[derive(Deserialize)]
 struct Document {
@@ -42,6 +43,20 @@ impl Plan {
             }
             if let Some(a) = p.atoms.iter().chain(&p.trigger).find(|&&a| a >= n) {
                 return Err(format!("property {}: atom {a} of {n}", p.name));
+            }
+            match (p.scope, p.key) {
+                (Scope::Key, Some(k)) if (k as usize) < program.n_values() => {}
+                (Scope::Key, k) => {
+                    return Err(format!(
+                        "property {}: scope key {k:?} of {} values",
+                        p.name,
+                        program.n_values()
+                    ))
+                }
+                (_, Some(_)) => {
+                    return Err(format!("property {}: a key without a key scope", p.name))
+                }
+                (_, None) => {}
             }
             p.automaton
                 .validate()
