@@ -909,6 +909,36 @@ mod tests {
     }
 
     #[test]
+    fn value_expressions_evaluate_to_values() {
+        let service = r#"{"op":"or_missing","arg":{"op":"field","hops":0,"name":"service"}}"#;
+        let text = format!(r#"{{"atoms": [], "sites": [], "values": [{ATTR_X}, {service}]}}"#);
+        let p = Program::from_json(&text).unwrap();
+        assert_eq!(p.n_values(), 2);
+        assert_eq!(p.value_attr(0), Some((false, "x")));
+        assert_eq!(p.value_attr(1), None);
+        let mut t = trace();
+        t.spans[1].service = "s1".into();
+        let mut mm = p.mismatches();
+        let xs: Vec<Value> = (0..4).map(|r| p.eval_value(0, &t, r, &mut mm)).collect();
+        assert_eq!(
+            xs,
+            vec![
+                Value::Str(Cow::Borrowed("s")),
+                Value::Int(1),
+                Value::Bool(true),
+                Value::Other("NoneType")
+            ]
+        );
+        // `s.service or MISSING`: no service, no value
+        assert_eq!(p.eval_value(1, &t, 0, &mut mm), Value::Missing);
+        assert_eq!(
+            p.eval_value(1, &t, 1, &mut mm),
+            Value::Str(Cow::Borrowed("s1"))
+        );
+        assert!(Program::from_json(r#"{"atoms": [], "sites": [], "values": 3}"#).is_err());
+    }
+
+    #[test]
     fn dynamic_comparisons_count_mismatches_with_first_types() {
         let p = prog(&[&dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0)], 1);
         let (bits, mm) = run(&p, &trace(), true);

@@ -336,6 +336,56 @@ mod tests {
         digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
     }
 
+    use crate::automaton::{Automaton, State};
+
+    /// `G !a` (a = bit 0): violated for good at the first a.
+    fn never() -> Cached {
+        let st = |cubes, default, decided| State {
+            cubes,
+            default,
+            decided,
+            pv: false,
+        };
+        Cached::new(Automaton {
+            initial: 0,
+            states: vec![st(vec![(1, 1, 1)], 0, false), st(vec![], 1, true)],
+        })
+    }
+
+    fn row(time: u64, trace: u32, event: u32, letter: u64) -> Row {
+        Row {
+            time,
+            trace,
+            event,
+            letter,
+            trigger: letter == 1,
+        }
+    }
+
+    #[test]
+    fn an_instance_steps_its_rows_by_time_then_trace_id_then_index() {
+        // trace 0 has the larger id: at time 5 trace 1's event comes first
+        let ids = [[9u8; 16], [1u8; 16], [5u8; 16]];
+        let mut b = Buckets::default();
+        b.add("k", row(5, 0, 0, 1)); // the deciding `a`, after trace 1's event at 5
+        b.add("other", row(1, 2, 0, 0));
+        b.add("k", row(5, 1, 3, 0));
+        b.add("k", row(2, 2, 1, 0));
+        b.add("k", row(5, 1, 2, 0));
+        b.add("k", row(7, 2, 2, 0)); // after the verdict: its trace is not the instance's
+        let out = b.step(&mut never(), &ids, &[false, false, true]);
+        assert_eq!(out.len(), 2);
+        let k = &out[0];
+        assert_eq!(k.key, "k");
+        assert_eq!((k.state, k.decided, k.last), (1, Some((0, 0)), (0, 0)));
+        assert_eq!(k.traces, vec![2, 1, 0]); // first seen: time 2, 5 (id 1), 5 (id 9)
+        assert!(k.trigger && k.partial && k.events == 5);
+        let other = &out[1];
+        assert_eq!((other.key.as_str(), other.decided), ("other", None));
+        assert_eq!((other.last, other.traces.clone()), ((2, 0), vec![2]));
+        assert!(!other.trigger);
+    }
+
     #[test]
     fn keys_render_as_key_text() {
         use std::borrow::Cow;

@@ -40,9 +40,9 @@ string), ``{"float": 1.5}``, ``{"str": "x"}`` or ``{"bool": true}``)::
 
 A program is ``{"atoms": [E...], "sites": [label...], "values": [E...]}``: ``values`` are
 expressions evaluated to a value rather than a bit, the scope keys of cross-trace
-properties (:func:`key_value`, ``CompiledSpec``'s ``key`` functions). A ``cmp`` with a ``site`` is a
-dynamic comparison whose mismatches count under ``sites[site]``, the label ``show(cmp)``
-that ``CodeGen._cmp_site`` counts under, so the core's counts merge into
+properties (:func:`key_value`, ``CompiledSpec``'s ``key`` functions). A ``cmp`` with a
+``site`` is a dynamic comparison whose mismatches count under ``sites[site]``, the label
+``show(cmp)`` that ``CodeGen._cmp_site`` counts under, so the core's counts merge into
 ``CodeGen.mismatches`` by label.
 """
 from __future__ import annotations

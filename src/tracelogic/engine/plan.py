@@ -9,10 +9,9 @@ executes without the GIL:
 * per property: its scope (``trace``, ``key`` with the program's value expression of its
   scope key, or ``global``), which plan atoms make its letter (bit ``i`` of the property's
   letter is plan atom ``atoms[i]``), its trigger atoms (for vacuity), and its automaton
-  **per state as guards
-  over the letter's bits**: cubes ``(care, value, target)`` tried in order, then a ``default``
-  target. No table over all 2^k letters: the core fills a (state, letter) -> target cache as
-  letters occur.
+  **per state as guards over the letter's bits**: cubes ``(care, value, target)`` tried in
+  order, then a ``default`` target. No table over all 2^k letters: the core fills a
+  (state, letter) -> target cache as letters occur.
 
 A property the core cannot run gets the reason instead, and runs in the Python engine.
 """
@@ -70,9 +69,7 @@ def property_reason(cp: CompiledProperty) -> str | None:
 def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> NativePlan:
     """The plan for those of ``candidates`` (properties the engine registry routed to the
     core) whose kind and atoms the core can run; the others are in ``fallbacks``."""
-    from tracelogic.engine.atom_program import program as atom_program
-
-    from tracelogic.engine.atom_program import key_value
+    from tracelogic.engine.atom_program import key_value, program as atom_program
 
     by_global = {i: a for a, i in compiled.atoms.items()}
     fallbacks: dict[str, str] = {}
