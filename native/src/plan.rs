@@ -76,3 +76,41 @@ impl Plan {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan of one property `G true`-like (one state) with `scope` and `key` (JSON).
+    fn plan(values: &str, scope: &str, key: &str) -> Result<Plan, String> {
+        Plan::from_json(&format!(
+            r#"{{"version": {PLAN_VERSION},
+                "program": {{"atoms": [], "sites": [], "values": [{values}]}},
+                "properties": [{{"name": "p", "atoms": [], "trigger": [],
+                                 "scope": "{scope}", "key": {key}, "initial": 0,
+                                 "states": [{{"cubes": [], "default": 0,
+                                              "decided": false, "pv": false}}]}}]}}"#
+        ))
+    }
+
+    const SERVICE: &str = r#"{"op":"field","hops":0,"name":"service"}"#;
+
+    #[test]
+    fn a_key_scope_names_one_of_the_programs_values() {
+        let p = plan(SERVICE, "key", "0").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (p.properties[0].scope, p.properties[0].key),
+            (Scope::Key, Some(0))
+        );
+        assert!(plan(SERVICE, "global", "null").is_ok());
+        assert!(plan("", "trace", "null").is_ok());
+        for (values, scope, key) in [
+            (SERVICE, "key", "1"),    // no such value
+            (SERVICE, "key", "null"), // a key scope without its key
+            (SERVICE, "trace", "0"),  // a key without a key scope
+            (SERVICE, "per", "null"), // no such scope
+        ] {
+            assert!(plan(values, scope, key).is_err(), "{scope} {key}");
+        }
+    }
+}
