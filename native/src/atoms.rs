@@ -173,6 +173,8 @@ enum Node {
     Matches(Box<Node>, Regex),
     Contains(Box<(Node, Node)>),
     StartsWith(Box<(Node, Node)>),
+    /// Python's `x or MISSING`: a falsy value is missing (`per service` without a service)
+    OrMissing(Box<Node>),
 }
 
 /// How deep a program's JSON may nest (objects and arrays). Parsing and evaluation
@@ -185,6 +187,8 @@ pub const MAX_JSON_DEPTH: usize = 256;
 pub struct Program {
     atoms: Vec<Node>,
     sites: Vec<String>,
+    /// value expressions (scope keys), evaluated to a [`Value`] rather than a bit
+    values: Vec<Node>,
 }
 
 impl Program {
@@ -219,11 +223,60 @@ impl Program {
                 .collect::<Result<Vec<_>, _>>()?,
             _ => return Err("atom program: `atoms` is not a list".into()),
         };
-        Ok(Program { atoms, sites })
+        let values = match obj.get("values") {
+            None => vec![],
+            Some(Json::Array(xs)) => xs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| node(x, sites.len()).map_err(|e| format!("value {i}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return Err("atom program: `values` is not a list".into()),
+        };
+        Ok(Program {
+            atoms,
+            sites,
+            values,
+        })
     }
 
     pub fn n_atoms(&self) -> usize {
         self.atoms.len()
+    }
+
+    /// The number of value expressions (`values`).
+    pub fn n_values(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Where value expression `i` reads its value when it is an attribute of the span
+    /// itself: `(resource, key)` (`s.resource_attr(key)` or `s.attr(key)`). A scope key
+    /// whose value only Python can render as text is read back from there.
+    pub fn value_attr(&self, i: usize) -> Option<(bool, &str)> {
+        match &self.values[i] {
+            Node::Attr {
+                hops: 0,
+                resource,
+                key,
+            } => Some((*resource, key)),
+            _ => None,
+        }
+    }
+
+    /// Value expression `i` on span `r` (its start event: a value expression does not
+    /// read `start`/`end`), as the generated Python computes it.
+    pub fn eval_value<'a, S: SpanSource + ?Sized>(
+        &'a self,
+        i: usize,
+        src: &'a S,
+        r: u32,
+        mismatches: &mut Mismatches,
+    ) -> Value<'a> {
+        let mut cx = Cx {
+            src,
+            st: true,
+            mm: mismatches,
+        };
+        cx.eval(&self.values[i], r)
     }
 
     /// The words of 64 bits a letter needs.
@@ -471,6 +524,7 @@ fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
         }
         "contains" => Node::Contains(pair(o, n_sites)?),
         "startswith" => Node::StartsWith(pair(o, n_sites)?),
+        "or_missing" => Node::OrMissing(child(o, "arg", n_sites)?),
         _ => return Err(format!("unknown op `{op}`")),
     })
 }
@@ -610,6 +664,14 @@ impl<'a, S: SpanSource + ?Sized> Cx<'a, '_, S> {
                 (Value::Str(a), Value::Str(b)) => Value::Bool(a.starts_with(&*b)),
                 _ => Value::Bool(false),
             },
+            Node::OrMissing(a) => {
+                let v = self.eval(a, r);
+                if v.truthy() {
+                    v
+                } else {
+                    Value::Missing
+                }
+            }
         }
     }
 
@@ -844,6 +906,36 @@ mod tests {
                 vec![("x", OwnedAttr::Other("NoneType"))],
             ),
         ])
+    }
+
+    #[test]
+    fn value_expressions_evaluate_to_values() {
+        let service = r#"{"op":"or_missing","arg":{"op":"field","hops":0,"name":"service"}}"#;
+        let text = format!(r#"{{"atoms": [], "sites": [], "values": [{ATTR_X}, {service}]}}"#);
+        let p = Program::from_json(&text).unwrap();
+        assert_eq!(p.n_values(), 2);
+        assert_eq!(p.value_attr(0), Some((false, "x")));
+        assert_eq!(p.value_attr(1), None);
+        let mut t = trace();
+        t.spans[1].service = "s1".into();
+        let mut mm = p.mismatches();
+        let xs: Vec<Value> = (0..4).map(|r| p.eval_value(0, &t, r, &mut mm)).collect();
+        assert_eq!(
+            xs,
+            vec![
+                Value::Str(Cow::Borrowed("s")),
+                Value::Int(1),
+                Value::Bool(true),
+                Value::Other("NoneType")
+            ]
+        );
+        // `s.service or MISSING`: no service, no value
+        assert_eq!(p.eval_value(1, &t, 0, &mut mm), Value::Missing);
+        assert_eq!(
+            p.eval_value(1, &t, 1, &mut mm),
+            Value::Str(Cow::Borrowed("s1"))
+        );
+        assert!(Program::from_json(r#"{"atoms": [], "sites": [], "values": 3}"#).is_err());
     }
 
     #[test]

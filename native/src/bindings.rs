@@ -16,6 +16,13 @@ mod _native {
     #[pymodule_export]
     const ABI_VERSION: u32 = crate::ABI_VERSION;
 
+    /// `monitor.key_text` of a float scope key, as the core renders it (for the test that
+    /// it is Python's text).
+    #[pyfunction]
+    fn float_key_text(f: f64) -> String {
+        crate::cross::float_key_text(f)
+    }
+
     /// The capabilities the core covers (names the engine registry understands).
     #[pyfunction]
     fn capabilities() -> Vec<&'static str> {
@@ -526,8 +533,8 @@ mod _native {
     ) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, v)?])
     }
-    /// One file-mode run of a plan (`runtime_monitor/native_run.py`): requests in,
-    /// per-trace results out. Decoding and closing run with the GIL released.
+    /// One file-mode run of a plan (`engine/native_run.py`): requests in,
+    /// per-trace and cross-trace results out. Decoding and closing run with the GIL released.
     #[pyclass(module = "tracelogic._native")]
     struct NativeRun {
         run: crate::file_run::FileRun,
@@ -565,11 +572,36 @@ mod _native {
         }
 
         /// Hand out every trace and step the plan's properties (once); see `Closed`.
-        fn close<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        /// `render(value)` is Python's `key_text` of a scope key value the core cannot
+        /// render (bytes, arrays, key-value lists), given as `span` gives attributes.
+        fn close<'py>(
+            &mut self,
+            py: Python<'py>,
+            render: Bound<'py, PyAny>,
+        ) -> PyResult<Bound<'py, PyDict>> {
             let run = &mut self.run;
+            let render = render.unbind();
+            let mut failed: Option<PyErr> = None;
+            let mut cb = |v: &crate::store::OwnedValue| -> Option<String> {
+                if failed.is_some() {
+                    return None;
+                }
+                Python::attach(|py| {
+                    let text = owned(py, v)
+                        .and_then(|o| render.bind(py).call1((o,)))
+                        .and_then(|t| t.extract::<Option<String>>());
+                    text.unwrap_or_else(|e| {
+                        failed = Some(e);
+                        None
+                    })
+                })
+            };
             py.detach(|| {
-                run.close();
+                run.close(&mut cb);
             });
+            if let Some(e) = failed {
+                return Err(e);
+            }
             let counters = run.counters();
             let c = run.closed.as_ref().expect("closed above");
             let d = PyDict::new(py);
@@ -585,6 +617,34 @@ mod _native {
                 })
                 .collect::<Vec<_>>();
             d.set_item("results", results)?;
+            let pair =
+                |x: Option<(u32, u32)>| x.map_or((-1i64, -1i64), |(t, e)| (t.into(), e.into()));
+            let cross = c
+                .cross
+                .iter()
+                .map(|per| {
+                    per.as_ref().map(|insts| {
+                        insts
+                            .iter()
+                            .map(|i| {
+                                (
+                                    i.key.as_str(),
+                                    i.state,
+                                    pair(i.decided),
+                                    pair(i.raised),
+                                    i.last,
+                                    i.trigger,
+                                    i.traces.as_slice(),
+                                    i.partial,
+                                    i.events,
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect::<Vec<_>>();
+            d.set_item("cross", cross)?;
+            d.set_item("evicted_keys", &c.evicted_keys)?;
             d.set_item("n_events", &c.n_events)?;
             let cd = PyDict::new(py);
             for (k, v) in counters {

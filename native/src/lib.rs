@@ -20,6 +20,7 @@ pub mod atoms;
 pub mod automaton;
 pub mod capabilities;
 pub mod check;
+pub mod cross;
 pub mod file_run;
 pub mod order;
 pub mod otlp;

@@ -1,14 +1,15 @@
-//! The plan a Python `NativePlan` hands the core (`runtime_monitor/plan.py`): the atom
-//! program and, per property, its letter's atoms, its trigger atoms and its automaton.
+//! The plan a Python `NativePlan` hands the core (`engine/plan.py`): the atom
+//! program and, per property, its scope (and scope key), its letter's atoms, its trigger atoms
+//! and its automaton.
 
 use serde::Deserialize;
 
 use crate::atoms::Program;
 use crate::automaton::Cached;
-use crate::run::PropPlan;
+use crate::run::{PropPlan, Scope};
 
 /// The plan format this core reads (`PLAN_VERSION` in plan.py).
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 #[derive(Deserialize)]
 struct Document {
@@ -43,6 +44,20 @@ impl Plan {
             if let Some(a) = p.atoms.iter().chain(&p.trigger).find(|&&a| a >= n) {
                 return Err(format!("property {}: atom {a} of {n}", p.name));
             }
+            match (p.scope, p.key) {
+                (Scope::Key, Some(k)) if (k as usize) < program.n_values() => {}
+                (Scope::Key, k) => {
+                    return Err(format!(
+                        "property {}: scope key {k:?} of {} values",
+                        p.name,
+                        program.n_values()
+                    ))
+                }
+                (_, Some(_)) => {
+                    return Err(format!("property {}: a key without a key scope", p.name))
+                }
+                (_, None) => {}
+            }
             p.automaton
                 .validate()
                 .map_err(|e| format!("property {}: {e}", p.name))?;
@@ -59,5 +74,43 @@ impl Plan {
             .iter()
             .map(|p| Cached::new(p.automaton.clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan of one property `G true`-like (one state) with `scope` and `key` (JSON).
+    fn plan(values: &str, scope: &str, key: &str) -> Result<Plan, String> {
+        Plan::from_json(&format!(
+            r#"{{"version": {PLAN_VERSION},
+                "program": {{"atoms": [], "sites": [], "values": [{values}]}},
+                "properties": [{{"name": "p", "atoms": [], "trigger": [],
+                                 "scope": "{scope}", "key": {key}, "initial": 0,
+                                 "states": [{{"cubes": [], "default": 0,
+                                              "decided": false, "pv": false}}]}}]}}"#
+        ))
+    }
+
+    const SERVICE: &str = r#"{"op":"field","hops":0,"name":"service"}"#;
+
+    #[test]
+    fn a_key_scope_names_one_of_the_programs_values() {
+        let p = plan(SERVICE, "key", "0").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (p.properties[0].scope, p.properties[0].key),
+            (Scope::Key, Some(0))
+        );
+        assert!(plan(SERVICE, "global", "null").is_ok());
+        assert!(plan("", "trace", "null").is_ok());
+        for (values, scope, key) in [
+            (SERVICE, "key", "1"),    // no such value
+            (SERVICE, "key", "null"), // a key scope without its key
+            (SERVICE, "trace", "0"),  // a key without a key scope
+            (SERVICE, "per", "null"), // no such scope
+        ] {
+            assert!(plan(values, scope, key).is_err(), "{scope} {key}");
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! Stepping one per-trace property over one trace's letters: the Python engine's
-//! `Monitor._run` for an untimed, register-free property, on a fresh instance.
+//! Stepping one property over one trace's letters (or a cross-trace instance's letters):
+//! the Python engine's `Monitor._run` for an untimed, register-free property, on a fresh
+//! instance.
 //!
 //! The result is what the Python side needs to report exactly as its own engine does: the
 //! final state, the index of the event that decided the verdict (stepping stops there), the
@@ -18,8 +19,23 @@ pub struct PropPlan {
     pub atoms: Vec<u32>,
     /// plan atoms whose absence on every event makes a success vacuous
     pub trigger: Vec<u32>,
+    /// the property's scope: per trace, per key (`key` is the program's value
+    /// expression of the scope key) or global
+    pub scope: Scope,
+    #[serde(default)]
+    pub key: Option<u32>,
     #[serde(flatten)]
     pub automaton: Automaton,
+}
+
+/// The scope of a property (SPEC-LANGUAGE §3): its instances are traces, the values of a
+/// scope key (`per attr["k"]`, `per service`), or one for the whole input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Trace,
+    Key,
+    Global,
 }
 
 /// What stepping one trace gave.
@@ -57,12 +73,43 @@ pub fn step_trace(
 ) -> Outcome {
     debug_assert_eq!(letters.len(), n * words);
     let trigger = (0..n).any(|e| p.trigger.iter().any(|&a| bit(letters, words, e, a) == 1));
+    let s = step_letters(aut, n, |e| local_letter(p, letters, words, e));
+    Outcome {
+        state: s.state,
+        decided: s.decided,
+        raised: s.raised,
+        trigger,
+    }
+}
+
+/// Whether any trigger atom of `p` holds in the plan letter of `event`.
+#[inline]
+pub fn trigger_at(p: &PropPlan, letters: &[u64], words: usize, event: usize) -> bool {
+    p.trigger
+        .iter()
+        .any(|&a| bit(letters, words, event, a) == 1)
+}
+
+/// Where stepping a fresh instance over `n` letters ended: the state, the event that
+/// decided the verdict (stepping stops there) and the event that opened the obligation
+/// still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stepped {
+    pub state: u32,
+    pub decided: Option<u32>,
+    pub raised: Option<u32>,
+}
+
+/// The Python engine's `_run` for an untimed, register-free property on a fresh instance:
+/// `letter(e)` is the property's own letter at event `e` of `n` (one trace's events, or a
+/// cross-trace instance's events of many traces in their order).
+pub fn step_letters(aut: &mut Cached, n: usize, mut letter: impl FnMut(usize) -> u64) -> Stepped {
     let mut s = aut.automaton.initial;
     let mut raised = None;
     let mut decided = None;
     let mut first = true;
     for e in 0..n {
-        let ns = aut.step(s, local_letter(p, letters, words, e));
+        let ns = aut.step(s, letter(e));
         if ns == s && !first {
             continue;
         }
@@ -83,11 +130,10 @@ pub fn step_trace(
         s = ns;
         first = false;
     }
-    Outcome {
+    Stepped {
         state: s,
         decided,
         raised,
-        trigger,
     }
 }
 
@@ -111,6 +157,8 @@ mod tests {
             name: "r".into(),
             atoms: vec![3, 5], // plan atoms 3 and 5
             trigger: vec![3],
+            scope: Scope::Trace,
+            key: None,
             automaton: Automaton {
                 initial: 0,
                 states: vec![
@@ -163,6 +211,8 @@ mod tests {
             name: "g".into(),
             atoms: vec![0],
             trigger: vec![],
+            scope: Scope::Trace,
+            key: None,
             automaton: Automaton {
                 initial: 0,
                 states: vec![
@@ -183,6 +233,8 @@ mod tests {
             name: "x".into(),
             atoms: vec![],
             trigger: vec![],
+            scope: Scope::Trace,
+            key: None,
             automaton: Automaton {
                 initial: 0,
                 states: vec![
@@ -205,6 +257,8 @@ mod tests {
             name: "w".into(),
             atoms: vec![70],
             trigger: vec![70],
+            scope: Scope::Trace,
+            key: None,
             automaton: Automaton {
                 initial: 0,
                 states: vec![

@@ -25,6 +25,8 @@ property pattern:     response(a & start, c) after(d)
 property nested:      G (a -> X (b | F (c & !d)))
 property timed:       G (a -> F[<= 1s] b)
 property per_x per attr["x"]: G !a
+property per_parent per parent.attr["x"]: G !a
+property with_prev per service: G (c -> prev(c))
 '''
 
 
@@ -62,9 +64,10 @@ def test_guards_reach_the_tables_targets(compiled):
 def test_which_properties_the_core_runs(compiled):
     reasons = {cp.name: property_reason(cp) for cp in compiled.properties}
     assert {n for n, r in reasons.items() if r is None} == {
-        "never_a", "response", "weakly", "til", "past", "pattern", "nested"}
+        "never_a", "response", "weakly", "til", "past", "pattern", "nested", "per_x"}
     assert "time bounds" in reasons["timed"]
-    assert "cross-trace" in reasons["per_x"]
+    assert "scope key `parent.attr" in reasons["per_parent"]
+    assert "registers" in reasons["with_prev"]
 
 
 @settings(max_examples=200)

@@ -1,4 +1,4 @@
-"""Per-trace stepping in the core (issue 17 step 3) against the Python engine.
+"""Stepping in the core (issue 17 steps 3 and 4) against the Python engine.
 
 Generated specs × generated traces, encoded as OTLP protobuf and fed through
 ``Monitor.feed_otlp`` in several requests: the reports of ``engine="python"`` and
@@ -6,8 +6,12 @@ Generated specs × generated traces, encoded as OTLP protobuf and fed through
 counts, warnings, input errors). The values are the hard ones: negative numbers, zero
 divisors, integers near ±2^63, NaN and infinities, booleans and strings where numbers are
 compared; the traces are partial, repeat spans, and overflow a small ``max_open_traces`` so
-traces are evicted and spans arrive late. Each example also checks which engine ran each
-property: every property the core can run must have run there.
+traces are evicted and spans arrive late. The properties are per trace and cross-trace
+(`per attr["k"]`, `per resource["k"]`, `per service`, `per name`, `global`); the scope key
+takes values whose text is subtle: ints, bools, floats (integral, huge, tiny, NaN, -0.0),
+strings that read like them, None, bytes, arrays and maps, on the span or its resource, or
+missing. Each example also checks which engine ran each property: every property the core
+can run must have run there.
 
 TRACELOGIC_LONG=1 runs many more examples.
 """
@@ -51,10 +55,19 @@ _atoms = st.sampled_from(ATOMS)
 _preds = st.one_of(_atoms, st.builds(lambda a: f"!({a})", _atoms),
                    st.builds(lambda a, b: f"({a}) & ({b})", _atoms, _atoms),
                    st.builds(lambda a, b: f"({a}) | ({b})", _atoms, _atoms))
+_KEYS = st.one_of(
+    st.integers(-2, 2), st.sampled_from([BIG - 1, -BIG, True, False, None, "", "1", "true",
+                                         "0", "a", 1.0, 0.5, -0.0, 1e300, 2.0**70, 1e16,
+                                         1e-7, 123456789.125, float("nan"), float("inf"),
+                                         float("-inf"), ("a", 1), (), b"x", b"",
+                                         {"a": 1.5}]))
+_SCOPES = ["", "", ' per attr["k"]', ' per attr["k"]', ' per resource["k"]', " per service",
+           " per name", " global"]
 _FORMS = ["G !({p})", "G (({p}) -> F ({q}))", "!({q}) W ({p})", "({p}) U ({q})",
           "F ({p})", "G (({p}) -> O ({q}))", "response({p}, {q})", "precedence({p}, {q})",
           "G (({p}) -> X ({q}))", "G (({p}) -> WX ({q}))", "({p}) S ({q})",
-          "absence({p}) after({q})"]
+          "absence({p}) after({q})",
+          "G (({p}) -> F[<= 2ms] ({q}))"]  # timed: the Python engine's, beside the core
 
 
 @st.composite
@@ -62,7 +75,9 @@ def specs(draw) -> str:
     lines = []
     for i in range(draw(st.integers(1, 4))):
         form = draw(st.sampled_from(_FORMS))
-        lines.append(f"property p{i}:\n  " + form.format(p=draw(_preds), q=draw(_preds)))
+        scope = draw(st.sampled_from(_SCOPES))
+        lines.append(f"property p{i}{scope}:\n  " + form.format(p=draw(_preds),
+                                                               q=draw(_preds)))
     return "\n".join(lines) + "\n"
 
 
@@ -82,13 +97,17 @@ def traces(draw) -> list[list[Span]]:
             attrs = {k: v for k in ("x", "y", "f", "s")
                      if (v := draw(_VALUES if k != "s" else st.sampled_from([None, "abc", ""])))
                      is not None}
+            if draw(st.booleans()):  # the scope key, None too (an empty AnyValue)
+                attrs["k"] = draw(_KEYS)
+            resource = {"k": draw(_KEYS)} if draw(st.booleans()) else {}
             spans.append(Span(
                 name=draw(st.sampled_from("abc")), trace_id=f"{t + 1:032x}",
                 span_id=f"{sid:016x}", parent_id=pid, start_ns=start,
                 end_ns=start + draw(st.sampled_from([0, 1, 2, 4])) * MS,
                 kind=draw(st.sampled_from(["server", "internal"])),
                 status=draw(st.sampled_from(["unset", "error"])),
-                service=draw(st.sampled_from(["s1", "s2"])), attrs=attrs,
+                service=draw(st.sampled_from(["s1", "s2", ""])), attrs=attrs,
+                resource=resource,
                 event_names=("exception",) if draw(st.booleans()) else ()))
     order = draw(st.permutations(spans))
     cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=3)))

@@ -36,10 +36,13 @@ string), ``{"float": 1.5}``, ``{"str": "x"}`` or ``{"bool": true}``)::
     {"op":"arith","ar":"+"|"-"|"*"|"/"|"//"|"%","args":[E,E],"static":B}
     {"op":"in_list","arg":E,"items":[V...]}  {"op":"in_range","arg":E,"lo":V,"hi":V}
     {"op":"matches","arg":E,"pattern":P}  {"op":"contains"|"startswith","args":[E,E]}
+    {"op":"or_missing","arg":E}   (Python's ``x or MISSING``)
 
-A program is ``{"atoms": [E...], "sites": [label...]}``; a ``cmp`` with a ``site`` is a
-dynamic comparison whose mismatches count under ``sites[site]``, the label ``show(cmp)``
-that ``CodeGen._cmp_site`` counts under, so the core's counts merge into
+A program is ``{"atoms": [E...], "sites": [label...], "values": [E...]}``: ``values`` are
+expressions evaluated to a value rather than a bit, the scope keys of cross-trace
+properties (:func:`key_value`, ``CompiledSpec``'s ``key`` functions). A ``cmp`` with a
+``site`` is a dynamic comparison whose mismatches count under ``sites[site]``, the label
+``show(cmp)`` that ``CodeGen._cmp_site`` counts under, so the core's counts merge into
 ``CodeGen.mismatches`` by label.
 """
 from __future__ import annotations
@@ -104,8 +107,31 @@ def emit(atom: TExpr, sites: dict[str, int] | None = None) -> dict | Unsupported
     return node
 
 
-def program(atoms: list[TExpr] | tuple[TExpr, ...]) -> AtomProgram:
-    """The program of ``atoms`` in bit order, with the reasons for those it cannot run."""
+def key_value(key: TExpr) -> dict | Unsupported:
+    """The program node of a scope key (``per attr["k"]``, ``per service``, ``per name``):
+    the value ``CompiledSpec``'s generated ``key(s)`` returns, which reads the span alone
+    (no ``tr``, no ``st``): an attribute or built-in field of the span itself, with
+    ``per service``'s ``or MISSING`` (no service: no instance, SPEC-LANGUAGE §3)."""
+    if key.op == "attr" and not key.payload[0] and isinstance(key.payload[2], str):
+        return {"op": "attr", "hops": 0, "resource": key.payload[1] != "attr",
+                "key": key.payload[2]}
+    if key.op == "field" and not key.payload[0] and key.payload[1] not in ("start", "end"):
+        if key.payload[1] not in FIELDS:
+            return Unsupported(f"the scope key field `{key.payload[1]}`")
+        node = {"op": "field", "hops": 0, "name": key.payload[1]}
+        if key.payload[1] == "service":
+            return {"op": "or_missing", "arg": node}
+        return node
+    from tracelogic.engine.lower import show
+
+    return Unsupported(f"the scope key `{show(key)}` (the core reads a key from the span's "
+                       "own attributes and fields)")
+
+
+def program(atoms: list[TExpr] | tuple[TExpr, ...],
+            values: list[dict] | tuple[dict, ...] = ()) -> AtomProgram:
+    """The program of ``atoms`` in bit order, with the reasons for those it cannot run;
+    ``values`` are value nodes (:func:`key_value`) the program evaluates too."""
     sites: dict[str, int] = {}
     nodes, unsupported = [], {}
     for i, atom in enumerate(atoms):
@@ -115,7 +141,7 @@ def program(atoms: list[TExpr] | tuple[TExpr, ...]) -> AtomProgram:
             node = {"op": "lit", "v": {"bool": False}}
         nodes.append(node)
     labels = sorted(sites, key=sites.__getitem__)
-    return AtomProgram({"atoms": nodes, "sites": labels}, unsupported)
+    return AtomProgram({"atoms": nodes, "sites": labels, "values": list(values)}, unsupported)
 
 
 def _literal(v: Any) -> tuple[dict, int]:

@@ -153,13 +153,13 @@ class Monitor:
         self._decided: list[list[tuple]] = [[] for _ in self.compiled.properties]
         self._memo: list[dict[tuple, tuple]] = [{} for _ in self.compiled.properties]
         self._samples: list[dict[str, Samples]] = [{} for _ in self.compiled.properties]
-        # cross-trace instances' events, by property and scope key, as rows
-        # (time, trace_id, index in its trace, event, global letter, trace)
-        self._cross_cps = [cp for cp in self.compiled.properties
-                           if cp.prop.scope != "trace" and cp.prop.kind != "metric"]
+        # the properties the Python engine steps, per trace and cross-trace (`_route`)
         self._trace_cps: list[CompiledProperty] = []
+        self._cross_cps: list[CompiledProperty] = []
         self._python_spans = True  # whether the Python engine needs the spans as objects
         self._route()
+        # cross-trace instances' events, by property and scope key, as rows
+        # (time, trace_id, index in its trace, event, global letter, trace)
         self._buckets: list[dict[str, list]] = [{} for _ in self.compiled.properties]
         self._points: list = []        # metric data points
         self._traces = 0
@@ -183,11 +183,14 @@ class Monitor:
             self.engine_plan[cp.name] = Assignment(a.property, "python", a.needs, reason)
 
     def _route(self) -> None:
-        """Which per-trace properties the Python engine steps, and whether it needs spans."""
+        """Which properties the Python engine steps, and whether it needs spans."""
         native = set() if self._native is None else {cp.name for cp in
                                                      self._native.plan.properties}
         self._trace_cps = [cp for cp in self.compiled.properties
                            if cp.prop.scope == "trace" and cp.prop.kind != "metric"
+                           and cp.name not in native]
+        self._cross_cps = [cp for cp in self.compiled.properties
+                           if cp.prop.scope != "trace" and cp.prop.kind != "metric"
                            and cp.name not in native]
         self._python_spans = (self._recorded is not None or self._native is None
                               or any(cp.name not in native and cp.prop.kind != "metric"
@@ -633,11 +636,14 @@ class Monitor:
         return counters["duplicates"], counters["evicted"]
 
     def _close_core(self) -> None:
-        """The core's per-trace results, recorded as the Python engine records its own."""
+        """The core's results, recorded as the Python engine records its own: per-trace
+        verdicts in ``_decided``, cross-trace instances in ``_instances``, and the keys
+        that lost events to an eviction in ``_evicted_keys``."""
         core = self._native
         closed = core.close()
         cps = core.plan.properties
         alone = not self._python_spans  # the core alone saw the spans: its counts are the run's
+        not_complete = iter(closed.evicted_keys)
         complete = []
         for tr in closed.traces:
             if tr.index >= 0:
@@ -645,12 +651,21 @@ class Monitor:
                 continue
             if alone:
                 self._incomplete.append((tr.trace_id, tr.reason))
-            for cp in cps:
-                self._evicted_keys[cp.index][tr.trace_id] = None
+            keys = next(not_complete)
+            for j, cp in enumerate(cps):  # as Monitor._evicted
+                evicted = self._evicted_keys[cp.index]
+                if cp.prop.scope == "trace":
+                    evicted[tr.trace_id] = None
+                elif cp.prop.scope == "global":
+                    evicted["*"] = None
+                else:
+                    evicted.update(dict.fromkeys(keys[j]))
         if alone:
             self._traces += len(complete)
         violated, satisfied = Verdict.VIOLATED, Verdict.SATISFIED
         for j, cp in enumerate(cps):  # one property at a time: few lookups per trace
+            if cp.prop.scope != "trace":
+                continue
             results, decided_rows = closed.results[j], self._decided[cp.index]
             by_state = (final_verdicts(cp, False), final_verdicts(cp, True))
             triggers = bool(cp.triggers)
@@ -672,6 +687,9 @@ class Monitor:
                 decided_rows.append((tr.trace_id, verdict,
                                      verdict is satisfied and triggers and not trigger,
                                      violations))
+        for cp, per in zip(cps, closed.cross):
+            if per is not None:
+                self._cross_instances(cp, per, complete)
         if alone:
             self._seen_keys.update(core.seen_keys())
             mismatches = self.compiled.gen.mismatches
@@ -683,6 +701,27 @@ class Monitor:
                     mismatches[label] = list(seen)
                 else:
                     mine[0] += seen[0]
+
+    def _cross_instances(self, cp: CompiledProperty, per: list, complete: list) -> None:
+        """The core's instances of cross-trace property ``cp`` as ``_run_cross`` leaves its
+        own: witnesses as events read back from the core's store."""
+        core = self._native
+        instances = self._instances[cp.index]
+        event = core.event
+        for ci in per:
+            inst = Instance(ci.key, cp)
+            inst.state = ci.state
+            inst.trigger = ci.trigger
+            inst.partial = ci.partial
+            inst.events = ci.events
+            inst.first = False
+            if ci.decided[0] >= 0:
+                inst.decided_at = event(*ci.decided)
+            if ci.raised[0] >= 0:
+                inst.raised_at = event(*ci.raised)
+            inst.last = inst.decided_at or event(*ci.last)
+            inst.trace_ids = dict.fromkeys(complete[t].trace_id for t in ci.traces)
+            instances[ci.key] = inst
 
     def _index_links(self, results) -> None:
         """`linked(P)` sees every span of the input: index them before any trace is decided."""

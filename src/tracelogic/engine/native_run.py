@@ -5,8 +5,8 @@ traces and orders their events exactly as the Python engine does, evaluates the 
 and steps the plan's properties, without the GIL and without a Python object per span. This
 module is the thin Python side: it feeds request bytes, records the decoder's counts and
 messages as the Python decoder would, and turns the core's per-trace results into the
-Monitor's records. Spans and events become Python objects only for what is reported: the
-witnesses of violations.
+Monitor's records (per-trace verdicts, and the instances of cross-trace properties). Spans
+and events become Python objects only for what is reported: the witnesses of violations.
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from typing import Any
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.ingest.events import Event
-from tracelogic.ingest.native_otlp import record_problems, span_from_fields
+from tracelogic.ingest.native_otlp import column_value, record_problems, span_from_fields
 from tracelogic.engine.plan import NativePlan
 from tracelogic.ingest.spans import Span
 
-__all__ = ["NativeRun", "Closed", "TraceResult"]
+__all__ = ["NativeRun", "Closed", "CrossInstance", "TraceResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +34,33 @@ class TraceResult:
     index: int   # into Closed.results[p] and Closed.n_events; -1 unless complete
 
 
+@dataclass(frozen=True, slots=True)
+class CrossInstance:
+    """One instance of a cross-trace property after the end of input; events are
+    ``(complete trace index, event index)`` pairs, ``(-1, -1)`` for none."""
+
+    key: str
+    state: int
+    decided: tuple[int, int]
+    raised: tuple[int, int]
+    last: tuple[int, int]      # the deciding event, else the instance's last one
+    trigger: bool
+    traces: list[int]          # its traces up to the deciding event, in first-seen order
+    partial: bool
+    events: int
+
+
 @dataclass(frozen=True)
 class Closed:
     traces: list[TraceResult]
-    # per plan property, per complete trace: (state, decided event, raised event, trigger),
-    # -1 for no event
+    # per plan property of scope trace, per complete trace: (state, decided event, raised
+    # event, trigger), -1 for no event; empty for cross-trace properties
     results: list[list[tuple[int, int, int, bool]]]
+    # per plan property: None for scope trace, else its instances in first-seen key order
+    cross: list[list[CrossInstance] | None]
+    # per trace that was not complete (in ``traces`` order), per plan property: the distinct
+    # scope keys of its spans, in span order (empty unless the property has a key scope)
+    evicted_keys: list[list[list[str]]]
     n_events: list[int]
     counters: dict[str, int]
     # per mismatch site of the program: (count, first left type, first right type) or None
@@ -80,15 +101,17 @@ class NativeRun:
     def close(self) -> Closed:
         """Assemble, order, evaluate and step everything fed (once)."""
         if self.closed is None:
-            out = self._run.close()
+            out = self._run.close(_render_key)
             traces, k = [], 0
             for trace_id, outcome, reason, partial in out["traces"]:
                 complete = outcome == "complete"
                 traces.append(TraceResult(trace_id, outcome, reason, partial,
                                           k if complete else -1))
                 k += complete
-            self.closed = Closed(traces, out["results"], out["n_events"], out["counters"],
-                                 out["mismatches"])
+            cross = [None if per is None else [CrossInstance(*i) for i in per]
+                     for per in out["cross"]]
+            self.closed = Closed(traces, out["results"], cross, out["evicted_keys"],
+                                 out["n_events"], out["counters"], out["mismatches"])
         return self.closed
 
     def event(self, trace: int, index: int) -> Event:
@@ -102,6 +125,14 @@ class NativeRun:
     def seen_keys(self) -> list[str]:
         """The wanted attribute keys some kept span (or its resource) carried."""
         return self._run.seen_keys()
+
+
+def _render_key(value: Any) -> str | None:
+    """``key_text`` of an attribute value the core cannot render (bytes, an array, a
+    key-value list), given as the core gives attributes."""
+    from tracelogic.engine.monitor import key_text
+
+    return key_text(column_value(value))
 
 
 def final_verdicts(cp: Any, partial: bool) -> list[Verdict]:

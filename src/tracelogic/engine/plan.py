@@ -6,11 +6,12 @@ executes without the GIL:
 
 * the **atom program**: every atomic predicate those properties read, emitted from the one
   semantics layer (:mod:`.atom_program`, which mirrors the generated Python code node by node);
-* per property: which plan atoms make its letter (bit ``i`` of the property's letter is plan
-  atom ``atoms[i]``), its trigger atoms (for vacuity), and its automaton **per state as guards
-  over the letter's bits**: cubes ``(care, value, target)`` tried in order, then a ``default``
-  target. No table over all 2^k letters: the core fills a (state, letter) -> target cache as
-  letters occur.
+* per property: its scope (``trace``, ``key`` with the program's value expression of its
+  scope key, or ``global``), which plan atoms make its letter (bit ``i`` of the property's
+  letter is plan atom ``atoms[i]``), its trigger atoms (for vacuity), and its automaton
+  **per state as guards over the letter's bits**: cubes ``(care, value, target)`` tried in
+  order, then a ``default`` target. No table over all 2^k letters: the core fills a
+  (state, letter) -> target cache as letters occur.
 
 A property the core cannot run gets the reason instead, and runs in the Python engine.
 """
@@ -27,7 +28,7 @@ from tracelogic.spec.typed import TExpr
 __all__ = ["NativePlan", "build_plan", "property_reason", "guards", "PLAN_VERSION",
            "MAX_LETTER_BITS"]
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 MAX_LETTER_BITS = 64  # a property's letter is one machine word in the core
 
 
@@ -49,8 +50,13 @@ def property_reason(cp: CompiledProperty) -> str | None:
     prop = cp.prop
     if prop.kind != "formula":
         return f"`{prop.kind}` properties run in the Python engine until issue 17 step 4"
-    if prop.scope != "trace":
-        return "cross-trace scopes run in the Python engine until issue 17 step 4"
+    if prop.scope == "key":
+        from tracelogic.engine.atom_program import Unsupported, key_value
+
+        key = key_value(prop.scope_key) if prop.scope_key is not None else \
+            Unsupported("a scope without a key")
+        if isinstance(key, Unsupported):
+            return key.reason
     if cp.n_registers:
         return "prev()/last() registers run in the Python engine until issue 17 step 4"
     if not isinstance(cp.monitor, TableMonitor):
@@ -63,7 +69,7 @@ def property_reason(cp: CompiledProperty) -> str | None:
 def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> NativePlan:
     """The plan for those of ``candidates`` (properties the engine registry routed to the
     core) whose kind and atoms the core can run; the others are in ``fallbacks``."""
-    from tracelogic.engine.atom_program import program as atom_program
+    from tracelogic.engine.atom_program import key_value, program as atom_program
 
     by_global = {i: a for a, i in compiled.atoms.items()}
     fallbacks: dict[str, str] = {}
@@ -82,7 +88,11 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
             for a in mine + trig:
                 atoms.setdefault(a, len(atoms))
         order = list(atoms)
-        built = atom_program(order)
+        values: dict[TExpr, int] = {}  # scope key -> value expression (shared by its properties)
+        for cp, _, _ in wanted:
+            if cp.prop.scope == "key":
+                values.setdefault(cp.prop.scope_key, len(values))
+        built = atom_program(order, [key_value(k) for k in values])
         program = built.program
         bad = {order[i]: why for i, why in built.unsupported.items()}
         if not bad:
@@ -97,8 +107,11 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
         wanted = keep
     props = []
     for cp, mine, trig in wanted:
+        scope = cp.prop.scope
         props.append({
             "name": cp.name,
+            "scope": scope,
+            "key": values[cp.prop.scope_key] if scope == "key" else None,
             "atoms": [atoms[a] for a in mine],
             "trigger": sorted({atoms[a] for a in trig}),
             **guards(cp.monitor),

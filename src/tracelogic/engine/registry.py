@@ -46,7 +46,7 @@ CAPABILITIES = frozenset({
 })
 
 # the version of the plan/result boundary this Python side speaks (native/src/capabilities.rs)
-NATIVE_ABI_VERSION = 2
+NATIVE_ABI_VERSION = 3
 
 
 class MonitorEngine:

@@ -28,7 +28,7 @@ from .otlp import is_metrics_request, decode_traces_pb
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, InvalidValue, Span, _make
 
 __all__ = ["decode_traces_pb_columns", "decode_traces_pb_native", "record_problems",
-           "spans_from_columns", "span_from_fields"]
+           "spans_from_columns", "span_from_fields", "column_value"]
 
 _HINT = ("if this file is OTLP/JSON, name it *.json; protobuf metrics must be read as "
          "metrics (monitor --metrics)")
@@ -58,6 +58,12 @@ def _value(v: Any) -> Any:
     if isinstance(v, list):
         return MappingProxyType({k: _value(x) for k, x in v})
     return v
+
+
+def column_value(v: Any) -> Any:
+    """An attribute value as the core gives it (columns, ``NativeRun.span``), as the
+    Python decoder holds it."""
+    return _value(v)
 
 
 def _mapping(pairs: list) -> Any:

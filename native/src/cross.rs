@@ -1,0 +1,406 @@
+//! Cross-trace scopes (`per attr["k"]`, `per service`, `global`) in file mode: the Python
+//! engine's `Monitor._bucket` and `_run_cross`, and `monitor.key_text`.
+//!
+//! Every event of every complete trace is filed under its span's scope key (the key's text,
+//! as Python renders it; a span without a usable value belongs to no instance). At the end
+//! of input each key's rows are sorted as Python sorts its rows, by (time, trace id, index
+//! in the trace), and one fresh instance is stepped over them with the per-trace stepping
+//! ([`crate::run::step_letters`]). The result names events as (complete trace, event)
+//! pairs, so the Python side reads the witnesses back from the store.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::automaton::Cached;
+use crate::run::step_letters;
+use crate::store::OwnedValue;
+use crate::value::Value;
+
+/// A scope key's text, or why there is none yet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyText {
+    /// no usable value (missing, `None`, an `InvalidValue`, an empty service): no instance
+    None,
+    Text(String),
+    /// a bytes, array or key-value list value: its text is Python's `str()` of it (the
+    /// repr of nested strings follows Unicode tables the core does not carry), so Python
+    /// renders it
+    Python(OwnedValue),
+}
+
+/// What `monitor.key_text` makes of a value the atom program computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rendered {
+    NoInstance,
+    Text(String),
+    /// a bytes, array or key-value list value: only Python renders it (the caller reads
+    /// the raw value)
+    ByPython,
+}
+
+/// `monitor.key_text` of a value the atom program computed.
+pub fn key_text(v: &Value) -> Rendered {
+    Rendered::Text(match v {
+        Value::Missing | Value::Other("NoneType" | "InvalidValue") => return Rendered::NoInstance,
+        Value::Other(_) => return Rendered::ByPython,
+        Value::Bool(b) => (if *b { "true" } else { "false" }).to_owned(),
+        Value::Int(i) => i.to_string(),
+        Value::Str(s) => s.to_string(),
+        Value::Float(f) => float_key_text(*f),
+    })
+}
+
+/// `key_text` of a float: an integral one as Python's `str(int(f))`, any other as
+/// `str(f)` (`repr`: the shortest digits that read back as `f`).
+pub fn float_key_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 {
+        return integral_float_text(f);
+    }
+    py_float_repr(f)
+}
+
+const BASE: u64 = 1_000_000_000;
+
+/// The exact decimal value of an integral finite float (`str(int(f))`).
+fn integral_float_text(f: f64) -> String {
+    if f.abs() < 1.7e38 {
+        return (f as i128).to_string(); // exact: integral and within i128 (-0.0 is "0")
+    }
+    // f = m * 2^e with e > 0: the digits of m, doubled e times, in base 10^9 limbs
+    let bits = f.to_bits();
+    let m = (bits & ((1 << 52) - 1)) | (1 << 52);
+    let mut e = ((bits >> 52) & 0x7ff) as u32 - 1075;
+    let mut limbs = vec![];
+    let mut x = m;
+    while x > 0 {
+        limbs.push(x % BASE);
+        x /= BASE;
+    }
+    while e > 0 {
+        let k = e.min(29); // a limb below 2^30, shifted by 29 and carried, fits in u64
+        let mut carry = 0;
+        for l in limbs.iter_mut() {
+            let v = (*l << k) + carry;
+            *l = v % BASE;
+            carry = v / BASE;
+        }
+        while carry > 0 {
+            limbs.push(carry % BASE);
+            carry /= BASE;
+        }
+        e -= k;
+    }
+    let mut out = String::new();
+    if f < 0.0 {
+        out.push('-');
+    }
+    let mut it = limbs.iter().rev();
+    out.push_str(&it.next().map_or(0, |l| *l).to_string());
+    for l in it {
+        out.push_str(&format!("{l:09}"));
+    }
+    out
+}
+
+/// CPython's `repr(float)`: the shortest digits that read back as `f` ([`shortest_digits`]),
+/// positional when the decimal point falls within `-4 < decpt <= 16`, otherwise
+/// `d.ddde±XX`.
+pub fn py_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    let (digits, exp) = shortest_digits(f.abs());
+    let decpt = exp + 1; // the value is 0.DIGITS * 10^decpt
+    let n = digits.len() as i32;
+    if decpt <= -4 || decpt > 16 {
+        let (head, tail) = digits.split_at(1);
+        let frac = if tail.is_empty() {
+            String::new()
+        } else {
+            format!(".{tail}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{head}{frac}e{esign}{:02}", exp.abs());
+    }
+    if decpt <= 0 {
+        return format!("{sign}0.{}{digits}", "0".repeat((-decpt) as usize));
+    }
+    if decpt >= n {
+        return format!("{sign}{digits}{}.0", "0".repeat((decpt - n) as usize));
+    }
+    let (int, frac) = digits.split_at(decpt as usize);
+    format!("{sign}{int}.{frac}")
+}
+
+/// `d.ddd` and `x` of `format!("{:e}")` or `{:.Ne}`: the digits without the point, and
+/// the exponent.
+fn sci_parts(text: &str) -> (String, i32) {
+    let (mantissa, exp) = text.split_once('e').expect("{:e} has an exponent");
+    let digits = mantissa.chars().filter(|c| *c != '.').collect();
+    (digits, exp.parse().expect("{:e}'s exponent is an integer"))
+}
+
+/// The digits `D` and exponent `x` (`f = D[0].D[1..] * 10^x`) of the shortest decimal that
+/// reads back as the finite `f >= 0`, the one nearest to `f`, and on a tie between two the
+/// one with an even last digit: David Gay's `dtoa` mode 0, which CPython's `repr` uses.
+/// Rust's `{:e}` gives the shortest nearest digits too, but breaks a tie upwards
+/// (`1234567891250000.25` is `…0.3` in Rust, `…0.2` in Python); a tie is when `f`'s exact
+/// expansion is the two candidates' midpoint, `…d5` followed by zeros.
+fn shortest_digits(f: f64) -> (String, i32) {
+    let (digits, exp) = sci_parts(&format!("{f:e}"));
+    let n = digits.len();
+    // every f64 has at most 767 significant decimal digits: this is its exact expansion
+    let (exact, exact_exp) = sci_parts(&format!("{f:.800e}"));
+    if exact_exp != exp || n >= exact.len() {
+        return (digits, exp);
+    }
+    let rest_is_half =
+        |at: usize| exact.as_bytes()[at] == b'5' && exact[at + 1..].bytes().all(|b| b == b'0');
+    if !rest_is_half(n) {
+        return (digits, exp);
+    }
+    // f = E.5 in units of the last digit, E = exact[..n]: the candidates are E and E + 1
+    let last = exact.as_bytes()[n - 1];
+    let lower = exact[..n].to_owned();
+    let pick = if (last - b'0') % 2 == 0 {
+        lower
+    } else if last == b'9' {
+        return (digits, exp); // E + 1 carries: a shorter decimal, which `{:e}` found
+    } else {
+        let mut up = exact[..n - 1].to_owned();
+        up.push(char::from(last + 1));
+        up
+    };
+    let reads_back = format!("{}.{}e{exp}", &pick[..1], &pick[1..])
+        .parse::<f64>()
+        .is_ok_and(|g| g == f);
+    if reads_back {
+        (pick, exp)
+    } else {
+        (digits, exp)
+    }
+}
+
+/// One event filed with a cross-trace instance.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    pub time: u64,
+    /// the complete trace (numbered as `Closed::n_events`) and the event's index in it
+    pub trace: u32,
+    pub event: u32,
+    /// the property's own letter, and whether a trigger atom held
+    pub letter: u64,
+    pub trigger: bool,
+}
+
+/// One property's rows, by key, the keys in the order they were first filed (Python's
+/// dict of buckets).
+#[derive(Debug, Default)]
+pub struct Buckets {
+    index: HashMap<String, usize>,
+    keys: Vec<(String, Vec<Row>)>,
+}
+
+impl Buckets {
+    pub fn add(&mut self, key: &str, row: Row) {
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(key.to_owned(), self.keys.len());
+                self.keys.push((key.to_owned(), vec![]));
+                self.keys.len() - 1
+            }
+        };
+        self.keys[i].1.push(row);
+    }
+
+    /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
+    /// the complete traces' ids and whether each is partial.
+    pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Vec<Instance> {
+        self.keys
+            .into_iter()
+            .map(|(key, rows)| step_instance(aut, key, rows, ids, partial))
+            .collect()
+    }
+}
+
+/// A cross-trace instance after the end of input (Python's `Instance`); events are
+/// (complete trace, event index) pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub key: String,
+    pub state: u32,
+    pub decided: Option<(u32, u32)>,
+    pub raised: Option<(u32, u32)>,
+    /// the deciding event, else the instance's last one
+    pub last: (u32, u32),
+    pub trigger: bool,
+    /// the traces of its events up to the deciding one (or all), in first-seen order
+    pub traces: Vec<u32>,
+    /// whether any trace it has events of is partial
+    pub partial: bool,
+    pub events: u32,
+}
+
+fn step_instance(
+    aut: &mut Cached,
+    key: String,
+    mut rows: Vec<Row>,
+    ids: &[[u8; 16]],
+    partial: &[bool],
+) -> Instance {
+    // Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes
+    rows.sort_by(|a, b| {
+        (a.time, &ids[a.trace as usize], a.event).cmp(&(b.time, &ids[b.trace as usize], b.event))
+    });
+    let at = |e: u32| {
+        let r = &rows[e as usize];
+        (r.trace, r.event)
+    };
+    let s = step_letters(aut, rows.len(), |e| rows[e].letter);
+    let end = s.decided.unwrap_or(rows.len() as u32 - 1);
+    let mut traces: Vec<u32> = vec![];
+    let mut seen = HashSet::new();
+    for r in &rows[..=end as usize] {
+        if seen.insert(r.trace) {
+            traces.push(r.trace);
+        }
+    }
+    Instance {
+        key,
+        state: s.state,
+        decided: s.decided.map(at),
+        raised: s.raised.map(at),
+        last: at(end),
+        trigger: rows.iter().any(|r| r.trigger),
+        traces,
+        partial: rows.iter().any(|r| partial[r.trace as usize]),
+        events: rows.len() as u32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_read_as_python_prints_them() {
+        for (f, text) in [
+            (0.5, "0.5"),
+            (-1.5, "-1.5"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (1.5e-7, "1.5e-07"),
+            (123.456, "123.456"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1234567890123456.7, "1234567890123456.8"),
+            (1234567891250000.2, "1234567891250000.2"), // a tie, broken to the even digit
+            (1234567891250000.8, "1234567891250000.8"),
+            (f64::NAN, "nan"),
+            (f64::NEG_INFINITY, "-inf"),
+            (5e-324, "5e-324"),
+        ] {
+            assert_eq!(float_key_text(f), text, "{f:e}");
+        }
+    }
+
+    #[test]
+    fn integral_floats_read_as_their_integer() {
+        assert_eq!(float_key_text(-0.0), "0");
+        assert_eq!(float_key_text(3.0), "3");
+        assert_eq!(float_key_text(9.223372036854776e18), "9223372036854775808");
+        assert_eq!(float_key_text(2f64.powi(127)), (1u128 << 127).to_string());
+        assert_eq!(
+            float_key_text(1e300),
+            "1000000000000000052504760255204420248704468581108159154915854115511802457988908195786371375080447864043704443832883878176942523235360430575644792184786706982848387200926575803737830233794788090059368953234970799945081119038967640880074652742780142494579258788820056842838115669472196386865459400540160"
+        );
+        assert_eq!(float_key_text(-2f64.powi(200)), format!("-{}", pow2(200)));
+    }
+
+    fn pow2(e: u32) -> String {
+        let mut digits = vec![1u8];
+        for _ in 0..e {
+            let mut carry = 0;
+            for d in digits.iter_mut() {
+                let v = *d * 2 + carry;
+                *d = v % 10;
+                carry = v / 10;
+            }
+            if carry > 0 {
+                digits.push(carry);
+            }
+        }
+        digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
+    }
+
+    use crate::automaton::{Automaton, State};
+
+    /// `G !a` (a = bit 0): violated for good at the first a.
+    fn never() -> Cached {
+        let st = |cubes, default, decided| State {
+            cubes,
+            default,
+            decided,
+            pv: false,
+        };
+        Cached::new(Automaton {
+            initial: 0,
+            states: vec![st(vec![(1, 1, 1)], 0, false), st(vec![], 1, true)],
+        })
+    }
+
+    fn row(time: u64, trace: u32, event: u32, letter: u64) -> Row {
+        Row {
+            time,
+            trace,
+            event,
+            letter,
+            trigger: letter == 1,
+        }
+    }
+
+    #[test]
+    fn an_instance_steps_its_rows_by_time_then_trace_id_then_index() {
+        // trace 0 has the larger id: at time 5 trace 1's event comes first
+        let ids = [[9u8; 16], [1u8; 16], [5u8; 16]];
+        let mut b = Buckets::default();
+        b.add("k", row(5, 0, 0, 1)); // the deciding `a`, after trace 1's event at 5
+        b.add("other", row(1, 2, 0, 0));
+        b.add("k", row(5, 1, 3, 0));
+        b.add("k", row(2, 2, 1, 0));
+        b.add("k", row(5, 1, 2, 0));
+        b.add("k", row(7, 2, 2, 0)); // after the verdict: its trace is not the instance's
+        let out = b.step(&mut never(), &ids, &[false, false, true]);
+        assert_eq!(out.len(), 2);
+        let k = &out[0];
+        assert_eq!(k.key, "k");
+        assert_eq!((k.state, k.decided, k.last), (1, Some((0, 0)), (0, 0)));
+        assert_eq!(k.traces, vec![2, 1, 0]); // first seen: time 2, 5 (id 1), 5 (id 9)
+        assert!(k.trigger && k.partial && k.events == 5);
+        let other = &out[1];
+        assert_eq!((other.key.as_str(), other.decided), ("other", None));
+        assert_eq!((other.last, other.traces.clone()), ((2, 0), vec![2]));
+        assert!(!other.trigger);
+    }
+
+    #[test]
+    fn keys_render_as_key_text() {
+        use std::borrow::Cow;
+        let text = |s: &str| Rendered::Text(s.to_owned());
+        assert_eq!(key_text(&Value::Missing), Rendered::NoInstance);
+        assert_eq!(key_text(&Value::Other("NoneType")), Rendered::NoInstance);
+        assert_eq!(
+            key_text(&Value::Other("InvalidValue")),
+            Rendered::NoInstance
+        );
+        assert_eq!(key_text(&Value::Other("tuple")), Rendered::ByPython);
+        assert_eq!(key_text(&Value::Bool(true)), text("true"));
+        assert_eq!(key_text(&Value::Bool(false)), text("false"));
+        assert_eq!(key_text(&Value::Int(-7)), text("-7"));
+        assert_eq!(key_text(&Value::Float(2.0)), text("2"));
+        assert_eq!(key_text(&Value::Str(Cow::Borrowed(""))), text(""));
+    }
+}
