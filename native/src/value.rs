@@ -14,8 +14,8 @@
 //!   to the nearest float (ties to even, as `PyLong_AsDouble`).
 //! - `//` and `%` floor; on floats they are CPython's `float_divmod` step by step.
 //! - A zero divisor (`ZeroDivisionError` in Python) gives [`Value::Missing`].
-//! - `/` on two integers is correctly rounded, as `long_true_divide`; the emitter bounds
-//!   the divisor below 2^72 so the exact quotient is computed in `u128`.
+//! - `/` on two integers is correctly rounded, as `long_true_divide` (an exact long
+//!   division in `u128`).
 //! - A bool is not a number for the dynamic helpers (`_kind`).
 
 use std::borrow::Cow;
@@ -365,43 +365,39 @@ fn pow2(e: i32) -> f64 {
 }
 
 /// Python's `x / y` on ints: the correctly rounded quotient (ties to even), as
-/// `long_true_divide`; `None` for a zero divisor. Exact for every `x` and `|y| < 2^73`
-/// (the emitter's bound; a larger divisor would need more than 128 bits below).
+/// `long_true_divide`; `None` for a zero divisor. Exact for every pair of `i128`s.
 pub fn int_true_div(x: i128, y: i128) -> Option<f64> {
     if y == 0 {
         return None;
     }
     const SMALL: u128 = 1 << 53;
     let (a, b) = (x.unsigned_abs(), y.unsigned_abs());
-    if a <= SMALL && b <= SMALL {
+    if a == 0 || (a <= SMALL && b <= SMALL) {
+        // (0 / y is a zero signed as the quotient, as in CPython)
         // both exact as doubles: one correctly rounded division (CPython's fast path)
         return Some(x as f64 / y as f64);
     }
-    let negate = (x < 0) != (y < 0);
-    let (na, nb) = (
-        128 - a.leading_zeros() as i32,
-        128 - b.leading_zeros() as i32,
-    );
-    // scale so the integer quotient has 55 or 56 bits: two more than a double keeps,
-    // then round with the rest as a sticky bit
-    let shift = na - nb - 55;
-    let (scaled, mut inexact) = if shift <= 0 {
-        debug_assert!(nb + 55 <= 128, "divisor too large for an exact quotient");
-        (a.checked_shl((-shift) as u32)?, false)
-    } else {
-        (a >> shift, a & ((1u128 << shift) - 1) != 0)
-    };
-    let mut q = scaled / b;
-    inexact |= scaled % b != 0;
-    let extra = (128 - q.leading_zeros() as i32) - 53;
+    let bits = |v: u128| 128 - v.leading_zeros() as i32;
+    // a / b = (q + r / b) * 2^e; long division appends quotient bits until q has 55, two
+    // more than a double keeps, and the rest is a sticky bit (r != 0). r < b <= 2^127, so
+    // 2r fits.
+    let (mut q, mut r, mut e) = (a / b, a % b, 0i32);
+    while bits(q) < 55 {
+        let twice = r << 1;
+        let bit = twice >= b;
+        q = (q << 1) | bit as u128;
+        r = if bit { twice - b } else { twice };
+        e -= 1;
+    }
+    let extra = bits(q) - 53;
     let low = q & ((1u128 << extra) - 1);
     let half = 1u128 << (extra - 1);
     q >>= extra;
-    if low > half || (low == half && (inexact || q & 1 == 1)) {
+    if low > half || (low == half && (r != 0 || q & 1 == 1)) {
         q += 1;
     }
-    let r = q as f64 * pow2(shift + extra); // q <= 2^53: exact, and so is the scaling
-    Some(if negate { -r } else { r })
+    let m = q as f64 * pow2(e + extra); // q <= 2^53: exact, and so is the scaling
+    Some(if (x < 0) != (y < 0) { -m } else { m })
 }
 
 #[cfg(test)]
@@ -618,5 +614,9 @@ mod tests {
             Some(2.117582368135751e-22)
         );
         assert_eq!(int_true_div(5, 0), None);
+        assert_eq!(
+            int_true_div(0, -(1i128 << 100)).map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
     }
 }

@@ -15,8 +15,6 @@ in the Python engine:
 - an integer that may leave ``i128``: every integer an atom computes is bounded
   statically (literals, attributes within ``i64``, durations within ``u64``'s range, and
   through ``+ - * // % neg``); Python's integers are unbounded, the core's are not;
-- ``/`` with an integer divisor that may reach 2^73 (the core divides exactly, correctly
-  rounded as CPython, with the quotient computed in 128 bits);
 - a regular expression the ``regex`` crate would not match exactly like RE2 (see
   :func:`rust_pattern`);
 - a static comparison or static `+ - *` over a `/`, `//` or `%` whose divisor may be
@@ -66,8 +64,6 @@ I128_MAX = 2 ** 127 - 1
 #: every int an attribute holds (OTLP's int64), and every duration (end - start of two u64)
 ATTR_BOUND = 2 ** 63
 DURATION_BOUND = 2 ** 64
-#: the largest int divisor of `/` the core divides exactly (value.rs, `int_true_div`)
-DIVISOR_BOUND = 2 ** 73 - 1
 
 # the built-in fields of a span, as the core names them (CodeGen reads the same set)
 FIELDS = frozenset(_STATIC) | {"duration", "is_root", "start", "end"}
@@ -257,9 +253,7 @@ class _Emitter:
         if static and (_may_miss(a[0]) or _may_miss(a[1])):
             raise _Refuse(_STATIC_MISSING)
         if op == "/":
-            if by > DIVISOR_BOUND:
-                raise _Refuse("`/` by an integer that may reach 2^73")
-            bound = 0  # a float
+            bound = 0  # a float, correctly rounded from any two i128s (value.rs)
         else:
             bound = {"+": bx + by, "-": bx + by, "*": bx * by, "//": bx, "%": by}[op]
             if bound > I128_MAX:
