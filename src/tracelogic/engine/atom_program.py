@@ -17,9 +17,6 @@ in the Python engine:
   through ``+ - * // % neg``); Python's integers are unbounded, the core's are not;
 - a regular expression the ``regex`` crate would not match exactly like RE2 (see
   :func:`rust_pattern`);
-- a static comparison or static `+ - *` over a `/`, `//` or `%` whose divisor may be
-  zero: ``CodeGen._static`` takes it for never missing, so the generated Python compares
-  ``MISSING`` with a number (TypeError for `<`, true for `!=`), see :func:`_may_miss`;
 - a condition whose value is neither a bool nor ``MISSING`` (the checker does not make
   one), and atoms nested deeper than :data:`MAX_DEPTH`.
 
@@ -217,8 +214,6 @@ class _Emitter:
             args = [self.expr(a[0], d)[0], self.expr(a[1], d)[0]]
             site = None
             static = CodeGen._static(a[0]) and CodeGen._static(a[1])
-            if static and (_may_miss(a[0]) or _may_miss(a[1])):
-                raise _Refuse(_STATIC_MISSING)
             if not static:
                 from tracelogic.engine.lower import show
 
@@ -250,8 +245,6 @@ class _Emitter:
         op, a = e.op, e.args
         (x, bx), (y, by) = self.expr(a[0], d), self.expr(a[1], d)
         static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in ("/", "//", "%")
-        if static and (_may_miss(a[0]) or _may_miss(a[1])):
-            raise _Refuse(_STATIC_MISSING)
         if op == "/":
             bound = 0  # a float, correctly rounded from any two i128s (value.rs)
         else:
@@ -274,23 +267,6 @@ class _Emitter:
             raise _Refuse("`in` takes a list or a range of numbers")
         lo, hi = (_literal(c)[0] for c in consts)
         return {"op": "in_range", "arg": arg, "lo": lo, "hi": hi}
-
-
-_STATIC_MISSING = ("a static operator on `/`, `//` or `%` whose divisor may be zero (the "
-                   "generated Python applies it to MISSING)")
-
-
-def _may_miss(e: TExpr) -> bool:
-    """Whether a static operand (``CodeGen._static``) may still be ``MISSING``: a `/`, `//`
-    or `%` in it divides by something other than a non-zero literal. The generated code
-    then compares or adds ``MISSING`` with Python's operators (an ordering raises
-    TypeError, `!=` holds): the Python engine keeps such atoms."""
-    for n in e.walk():
-        if n.op in ("/", "//", "%") and len(n.args) == 2:
-            divisor = n.args[1]
-            if divisor.op != "lit" or isinstance(divisor.payload, bool) or divisor.payload == 0:
-                return True
-    return False
 
 
 # ------------------------------------------------------------------ regular expressions

@@ -318,12 +318,18 @@ class CodeGen:
 
     @staticmethod
     def _static(e: TExpr) -> bool:
-        """Statically typed and never missing: plain Python operators are exact."""
+        """Statically typed and never missing: plain Python operators are exact. A `/`,
+        `//` or `%` is missing on a zero divisor, so it is static only over a non-zero
+        literal divisor."""
         if e.op == "lit" or e.op == "enum":
             return True
         if e.op == "field":
             return not e.payload[0]
         if e.op in _AR_NAMES and len(e.args) == 2:
+            if e.op in ("/", "//", "%"):
+                d = e.args[1]
+                if d.op != "lit" or isinstance(d.payload, bool) or d.payload == 0:
+                    return False
             return all(CodeGen._static(x) for x in e.args)
         return False
 
