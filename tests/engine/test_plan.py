@@ -25,7 +25,6 @@ property pattern:     response(a & start, c) after(d)
 property nested:      G (a -> X (b | F (c & !d)))
 property timed:       G (a -> F[<= 1s] b)
 property per_x per attr["x"]: G !a
-property per_parent per parent.attr["x"]: G !a
 property with_prev per service: G (c -> prev(c))
 '''
 
@@ -66,7 +65,6 @@ def test_which_properties_the_core_runs(compiled):
     assert {n for n, r in reasons.items() if r is None} == {
         "never_a", "response", "weakly", "til", "past", "pattern", "nested", "per_x"}
     assert "time bounds" in reasons["timed"]
-    assert "scope key `parent.attr" in reasons["per_parent"]
     assert "registers" in reasons["with_prev"]
 
 

@@ -62,8 +62,6 @@ property by_key per attr["k"]:
   G (name == "a" -> F name == "b")
 property by_service per service:
   G !(status == error)
-property by_parent per parent.name:
-  G !(status == error)
 property everything global:
   F name == "c"
 property with_registers per attr["k"]:
@@ -71,11 +69,7 @@ property with_registers per attr["k"]:
 """
 
 
-# without `per parent.name`: the Python engine's key function has no trace to read a parent
-# from (NameError), so no engine runs it today
-RUN_SPEC = SPEC.replace("""property by_parent per parent.name:
-  G !(status == error)
-""", "")
+RUN_SPEC = SPEC
 
 
 def test_which_scope_keys_the_core_reads(monkeypatch):
@@ -84,8 +78,7 @@ def test_which_scope_keys_the_core_reads(monkeypatch):
     reasons = {cp.name: property_reason(cp) for cp in mon.compiled.properties}
     assert reasons["by_key"] is None and reasons["by_service"] is None
     assert reasons["everything"] is None
-    assert "parent.name" in reasons["by_parent"]  # a key read through a parent: Python's
-    assert mon.engines == {"by_key": "native", "by_service": "native", "by_parent": "python",
+    assert mon.engines == {"by_key": "native", "by_service": "native",
                            "everything": "native", "with_registers": "python"}
 
 

@@ -188,3 +188,17 @@ def test_config_bindings():
     cluster = next(i for i in spec.invariants if i.name == "cluster_memory")
     agg = next(n for n in cluster.body.walk() if n.op == "agg")
     assert agg.payload == ("sum", "deployment")
+
+
+@pytest.mark.parametrize("key", ['parent.name', 'parent.attr["k"]', 'parent.parent.service'])
+def test_a_scope_key_read_through_a_parent_is_an_error(key):
+    """An event joins an instance by its own span's value (the engines used to crash on
+    a parent key: their key functions see one span)."""
+    [msg] = errors(f"property p per {key}: G !(name == \"a\")")
+    assert "read from the span itself, not its parent" in msg
+
+
+@pytest.mark.parametrize("key", ['name', 'attr["k"]', 'resource["k"]', 'service'])
+def test_scope_keys_of_the_span_itself_load(key):
+    spec = load(f"property p per {key}: G !(name == \"a\")", filename="t.spec")
+    assert spec.property("p").scope == "key"

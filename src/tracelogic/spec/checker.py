@@ -356,6 +356,11 @@ class Checker:
         if key.op not in ("field", "attr", "error"):
             self.error(target.span, "a scope must be `trace`, `service`, `global`, a span field "
                        "or `attr[\"k\"]`")
+        elif key.op in ("field", "attr") and key.payload[0]:
+            # an event joins an instance by its own span's value: a parent may be absent
+            # from the trace, or arrive in a later request
+            self.error(target.span, "a scope key is read from the span itself, not its "
+                       "parent", "e.g. `per attr[\"order.id\"]`, not `per parent.attr[...]`")
         return "key", key
 
     def _severity(self, level: str | None, span) -> str:
