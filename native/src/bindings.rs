@@ -484,21 +484,13 @@ mod _native {
         use crate::atoms::{Program, SimpleSpan, SimpleTrace};
         let program =
             Program::from_json(program_json).map_err(pyo3::exceptions::PyValueError::new_err)?;
-        let kinds = [
-            "unspecified",
-            "internal",
-            "server",
-            "client",
-            "producer",
-            "consumer",
-        ];
         let spans = rows
             .into_iter()
             .map(|(text, ids, (start_ns, end_ns), attrs, resource, events)| {
                 Ok(SimpleSpan {
                     name: text.0,
-                    kind: static_name(&text.1, &kinds)?,
-                    status: static_name(&text.2, &["unset", "ok", "error"])?,
+                    kind: static_name(&text.1, &crate::store::KIND_NAMES)?,
+                    status: static_name(&text.2, &crate::store::STATUS_NAMES)?,
                     status_message: text.3,
                     service: text.4,
                     scope_name: text.5,

@@ -204,23 +204,30 @@ mod tests {
         assert!(!step_trace(&p, &mut c, &quiet, 1, 2).trigger);
     }
 
-    #[test]
-    fn stepping_stops_at_the_deciding_event() {
-        // `G !a` (a = plan atom 0): violated for good at the first a
-        let p = PropPlan {
-            name: "g".into(),
-            atoms: vec![0],
-            trigger: vec![],
+    /// A per-trace property over plan `atoms` with automaton `states` (initial 0).
+    fn per_trace(atoms: Vec<u32>, trigger: Vec<u32>, states: Vec<State>) -> PropPlan {
+        PropPlan {
+            name: "p".into(),
+            atoms,
+            trigger,
             scope: Scope::Trace,
             key: None,
-            automaton: Automaton {
-                initial: 0,
-                states: vec![
-                    st(vec![(1, 1, 1)], 0, false, false),
-                    st(vec![], 1, true, false),
-                ],
-            },
-        };
+            automaton: Automaton { initial: 0, states },
+        }
+    }
+
+    /// `G !a`: violated for good at the first a
+    fn never(atom: u32, trigger: Vec<u32>) -> PropPlan {
+        let states = vec![
+            st(vec![(1, 1, 1)], 0, false, false),
+            st(vec![], 1, true, false),
+        ];
+        per_trace(vec![atom], trigger, states)
+    }
+
+    #[test]
+    fn stepping_stops_at_the_deciding_event() {
+        let p = never(0, vec![]);
         let mut c = Cached::new(p.automaton.clone());
         let out = step_trace(&p, &mut c, &[0, 1, 0, 1], 1, 4);
         assert_eq!((out.state, out.decided), (1, Some(1)));
@@ -229,21 +236,12 @@ mod tests {
     #[test]
     fn a_plan_without_atoms_still_steps_every_event() {
         // `X false`-like: state 0 -> 1 (pv) on any letter, then 1 -> 2 (violated)
-        let p = PropPlan {
-            name: "x".into(),
-            atoms: vec![],
-            trigger: vec![],
-            scope: Scope::Trace,
-            key: None,
-            automaton: Automaton {
-                initial: 0,
-                states: vec![
-                    st(vec![], 1, false, true),
-                    st(vec![], 2, false, true),
-                    st(vec![], 2, true, false),
-                ],
-            },
-        };
+        let states = vec![
+            st(vec![], 1, false, true),
+            st(vec![], 2, false, true),
+            st(vec![], 2, true, false),
+        ];
+        let p = per_trace(vec![], vec![], states);
         let mut c = Cached::new(p.automaton.clone());
         let out = step_trace(&p, &mut c, &[], 0, 3);
         assert_eq!((out.state, out.decided, out.raised), (2, Some(1), Some(0)));
@@ -253,20 +251,7 @@ mod tests {
 
     #[test]
     fn atoms_past_the_first_word_are_read_from_their_word() {
-        let p = PropPlan {
-            name: "w".into(),
-            atoms: vec![70],
-            trigger: vec![70],
-            scope: Scope::Trace,
-            key: None,
-            automaton: Automaton {
-                initial: 0,
-                states: vec![
-                    st(vec![(1, 1, 1)], 0, false, false),
-                    st(vec![], 1, true, false),
-                ],
-            },
-        };
+        let p = never(70, vec![70]);
         let mut c = Cached::new(p.automaton.clone());
         let l = [0u64, 0, 0, 1 << 6]; // two events of two words; atom 70 at event 1
         let out = step_trace(&p, &mut c, &l, 2, 2);
