@@ -56,14 +56,14 @@ mod _native {
         wanted: Option<HashSet<String>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         use crate::otlp_json::{decode, parse_doc, Count, MsgPart, Outcome};
-        let doc = match py.detach(|| parse_doc(data)) {
-            Ok(doc) => doc,
+        let (doc, text_check) = match py.detach(|| parse_doc(data)) {
+            Ok(parsed) => parsed,
             Err(why) => return fallback(py, why),
         };
         let empty = wanted.as_ref().is_some_and(HashSet::is_empty);
         let outcome = py.detach(|| match &wanted {
-            None => decode(&doc, None, empty),
-            Some(set) => decode(&doc, Some(&|k: &str| set.contains(k)), empty),
+            None => decode(&doc, None, empty, text_check),
+            Some(set) => decode(&doc, Some(&|k: &str| set.contains(k)), empty, text_check),
         });
         let (batch, problems, refused) = match outcome {
             Outcome::Fallback(why) => return fallback(py, why),

@@ -12,8 +12,10 @@
 //! What the parser does not produce, it refuses ([`Refused`]) and the caller leaves the
 //! whole document to the Python decoder: malformed JSON and bytes that are not UTF-8 (for
 //! Python's exact error message), nesting deeper than [`MAX_JSON_DEPTH`] (Python's limit,
-//! checked before parsing there), and a `\u` escape that leaves a lone surrogate (a string
-//! Rust cannot hold; the text rule rejects its span in Python).
+//! checked before parsing there), and a `\u` escape that leaves a lone surrogate in a key.
+//! A lone surrogate in a string value (which Rust's `str` cannot hold) is kept as U+FFFD
+//! with its position in [`JStr::lone`]: the text rule rejects the span holding it, so the
+//! replacement never reaches the columns.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -26,7 +28,10 @@ pub const MAX_INT_DIGITS: usize = 20;
 /// A JSON string, with the bytes a `bytesValue` decodes to, computed once when asked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JStr {
+    /// the text; a lone surrogate is U+FFFD here (see `lone`)
     pub s: String,
+    /// the first lone surrogate a `\u` escape left: (index in code points, code point)
+    pub lone: Option<(usize, u32)>,
     pub(crate) b64: OnceLock<Option<Vec<u8>>>,
 }
 
@@ -139,7 +144,7 @@ pub enum Refused {
     Malformed,
     /// nested deeper than [`MAX_JSON_DEPTH`]
     TooDeep,
-    /// a `\u` escape left a lone surrogate
+    /// a `\u` escape left a lone surrogate in a key
     LoneSurrogate,
 }
 
@@ -147,7 +152,12 @@ pub enum Refused {
 /// bytes, for the text rule's size limit.
 #[derive(Debug, Default)]
 pub struct Found {
+    /// the longest string value, in UTF-8 bytes
     pub longest_string: usize,
+    /// the longest key, in UTF-8 bytes
+    pub longest_key: usize,
+    /// a string value holds a lone surrogate
+    pub lone_surrogate: bool,
 }
 
 /// Parse one document (the bytes of one request).
@@ -198,10 +208,16 @@ impl Parser<'_> {
         match c {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
-            b'"' => Ok(JValue::Str(JStr {
-                s: self.string()?,
-                b64: OnceLock::new(),
-            })),
+            b'"' => {
+                let (s, lone) = self.string()?;
+                self.found.longest_string = self.found.longest_string.max(s.len());
+                self.found.lone_surrogate |= lone.is_some();
+                Ok(JValue::Str(JStr {
+                    s,
+                    lone,
+                    b64: OnceLock::new(),
+                }))
+            }
             b'n' if self.eat("null") => Ok(JValue::Null),
             b't' if self.eat("true") => Ok(JValue::Bool(true)),
             b'f' if self.eat("false") => Ok(JValue::Bool(false)),
@@ -230,7 +246,11 @@ impl Parser<'_> {
             if self.b.get(self.pos) != Some(&b'"') {
                 return Err(Refused::Malformed);
             }
-            let key = self.string()?;
+            let (key, lone) = self.string()?;
+            if lone.is_some() {
+                return Err(Refused::LoneSurrogate);
+            }
+            self.found.longest_key = self.found.longest_key.max(key.len());
             self.ws();
             if self.b.get(self.pos) != Some(&b':') {
                 return Err(Refused::Malformed);
@@ -363,9 +383,11 @@ impl Parser<'_> {
         Ok(v)
     }
 
-    fn string(&mut self) -> Result<String, Refused> {
+    /// A string and its first lone surrogate (see [`JStr::lone`]).
+    fn string(&mut self) -> Result<(String, Option<(usize, u32)>), Refused> {
         self.pos += 1;
         let mut out = String::new();
+        let mut lone = None;
         loop {
             let start = self.pos;
             while let Some(&c) = self.b.get(self.pos) {
@@ -378,8 +400,7 @@ impl Parser<'_> {
             match self.b.get(self.pos) {
                 Some(b'"') => {
                     self.pos += 1;
-                    self.found.longest_string = self.found.longest_string.max(out.len());
-                    return Ok(out);
+                    return Ok((out, lone));
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -394,7 +415,15 @@ impl Parser<'_> {
                         b'n' => '\n',
                         b'r' => '\r',
                         b't' => '\t',
-                        b'u' => self.unicode()?,
+                        b'u' => match self.unicode()? {
+                            Ok(c) => c,
+                            Err(u) => {
+                                if lone.is_none() {
+                                    lone = Some((out.chars().count(), u));
+                                }
+                                '\u{fffd}'
+                            }
+                        },
                         _ => return Err(Refused::Malformed),
                     };
                     out.push(c);
@@ -405,8 +434,8 @@ impl Parser<'_> {
     }
 
     /// The code point of a `\u` escape (the `\u` read), joining a surrogate pair as Python
-    /// does; a lone surrogate is refused.
-    fn unicode(&mut self) -> Result<char, Refused> {
+    /// does; `Err(code point)` for a lone surrogate.
+    fn unicode(&mut self) -> Result<Result<char, u32>, Refused> {
         let u = self.hex4()?;
         if (0xd800..0xdc00).contains(&u) && self.b[self.pos..].starts_with(b"\\u") {
             let save = self.pos;
@@ -414,11 +443,11 @@ impl Parser<'_> {
             let lo = self.hex4()?;
             if (0xdc00..0xe000).contains(&lo) {
                 let c = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-                return char::from_u32(c).ok_or(Refused::LoneSurrogate);
+                return Ok(char::from_u32(c).ok_or(c));
             }
             self.pos = save;
         }
-        char::from_u32(u).ok_or(Refused::LoneSurrogate)
+        Ok(char::from_u32(u).ok_or(u))
     }
 }
 
@@ -470,8 +499,14 @@ mod tests {
     #[test]
     fn surrogates_and_depth() {
         assert_eq!(p(r#""\ud83d\ude00""#).unwrap().as_str(), Some("\u{1f600}"));
-        assert_eq!(p(r#""\ud800""#).err(), Some(Refused::LoneSurrogate));
-        assert_eq!(p(r#""\udc00\ud800x""#).err(), Some(Refused::LoneSurrogate));
+        let JValue::Str(s) = p(r#""ab\udc00\ud800x""#).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (s.s.as_str(), s.lone),
+            ("ab\u{fffd}\u{fffd}x", Some((2, 0xdc00)))
+        );
+        assert_eq!(p(r#"{"\ud800": 1}"#).err(), Some(Refused::LoneSurrogate));
         let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
         assert!(p(&deep(MAX_JSON_DEPTH)).is_ok());
         assert_eq!(p(&deep(MAX_JSON_DEPTH + 1)).err(), Some(Refused::TooDeep));

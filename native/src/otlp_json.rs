@@ -13,8 +13,9 @@
 //! decoding needs something the columns or this module do not express. The Python decoder
 //! then decodes it (the same result, only slower):
 //! - what the parser refuses ([`crate::json::Refused`]): malformed JSON, bytes that are not
-//!   UTF-8, nesting deeper than 256, a lone surrogate (the text rule);
-//! - a string (key or value) over the text rule's 1 MiB limit;
+//!   UTF-8, nesting deeper than 256;
+//! - a key that breaks the text rule (a lone surrogate, over 1 MiB), and a string value that
+//!   breaks it in a document refused whole (not an object, or `resourceSpans` not an array);
 //! - a `doubleValue` string other than a plain decimal or `NaN`/`Infinity`/`-Infinity`
 //!   (Python's `float()` reads more spellings than are worth porting).
 
@@ -69,16 +70,52 @@ pub enum Outcome<'a> {
     Fallback(&'static str),
 }
 
-/// Parse one document; see [`decode`].
-pub fn parse_doc(data: &[u8]) -> Result<JValue, &'static str> {
+/// Parse one document: the value and whether a string in it breaks the text rule (a lone
+/// surrogate, over 1 MiB); see [`decode`].
+pub fn parse_doc(data: &[u8]) -> Result<(JValue, bool), &'static str> {
     match parse(data) {
-        Ok((_, found)) if found.longest_string > MAX_STRING_BYTES => {
-            Err("a string over the text rule's limit")
-        }
-        Ok((v, _)) => Ok(v),
+        Ok((_, found)) if found.longest_key > MAX_STRING_BYTES => Err(KEY),
+        Ok((v, found)) => Ok((
+            v,
+            found.lone_surrogate || found.longest_string > MAX_STRING_BYTES,
+        )),
         Err(Refused::Malformed) => Err("malformed JSON or not UTF-8"),
         Err(Refused::TooDeep) => Err("nested deeper than the JSON limit"),
-        Err(Refused::LoneSurrogate) => Err("a lone surrogate"),
+        Err(Refused::LoneSurrogate) => Err(KEY),
+    }
+}
+
+const KEY: &str = "a key that breaks the text rule";
+
+/// `text_rule.string_problem`.
+fn string_problem(s: &JStr) -> Option<String> {
+    if let Some((at, u)) = s.lone {
+        return Some(format!(
+            "holds a lone surrogate U+{u:04X} at character {at} (OTLP strings must be valid \
+             UTF-8; \\ud800-\\udfff escapes are allowed in JSON only as surrogate pairs)"
+        ));
+    }
+    let n = s.s.len();
+    (n > MAX_STRING_BYTES).then(|| {
+        format!("holds a string of {n} bytes, over the limit of {MAX_STRING_BYTES} bytes of UTF-8")
+    })
+}
+
+/// `text_rule.text_problem`: the path below `v` and the reason of the first string, in
+/// document order, that breaks the text rule (keys cannot: the parser refuses them).
+/// `skip`: keys of `v` itself not to look into.
+fn text_problem(v: &JValue, skip: &[&str]) -> Option<String> {
+    match v {
+        JValue::Str(s) => string_problem(s).map(|why| format!(": {why}")),
+        JValue::Array(xs) => xs
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| text_problem(x, &[]).map(|rest| format!("[{i}]{rest}"))),
+        JValue::Object(kvs) => kvs
+            .iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .find_map(|(k, x)| text_problem(x, &[]).map(|rest| format!(".{k}{rest}"))),
+        _ => None,
     }
 }
 
@@ -444,8 +481,14 @@ fn count_ss(ss: &JValue) -> usize {
 
 /// Decode one parsed OTLP/JSON trace request. `empty_wanted`: `wanted` accepts no key
 /// (the Python decoder then skips checking attribute lists).
-pub fn decode<'a>(doc: &'a JValue, wanted: Wanted<'_>, empty_wanted: bool) -> Outcome<'a> {
-    match decode_inner(doc, wanted, empty_wanted) {
+/// `text_check`: a string in the document breaks the text rule ([`parse_doc`]).
+pub fn decode<'a>(
+    doc: &'a JValue,
+    wanted: Wanted<'_>,
+    empty_wanted: bool,
+    text_check: bool,
+) -> Outcome<'a> {
+    match decode_inner(doc, wanted, empty_wanted, text_check) {
         Ok(o) => o,
         Err(why) => Outcome::Fallback(why),
     }
@@ -480,12 +523,20 @@ fn decode_inner<'a>(
     doc: &'a JValue,
     wanted: Wanted<'_>,
     empty_wanted: bool,
+    text_check: bool,
 ) -> Result<Outcome<'a>, Fallback> {
     let refuse = |parts: Vec<MsgPart<'a>>, value: Option<&'a JValue>| Outcome::Decoded {
         batch: Batch::default(),
         problems: vec![],
         refused: Some((parts, value)),
     };
+    let refused_whole = !matches!(doc, JValue::Object(_))
+        || jkind(doc, "resourceSpans", "resource_spans", "request", true).is_err();
+    if text_check && refused_whole {
+        // a refusal of the whole document quotes it (or part of it) as a Python value,
+        // which would hold the lone surrogate
+        return Err("a string that breaks the text rule in a document refused whole");
+    }
     if !matches!(doc, JValue::Object(_)) {
         let text = format!(
             ": expected an OTLP/JSON object with \"resourceSpans\", got a JSON {}",
@@ -502,6 +553,20 @@ fn decode_inner<'a>(
         problems: vec![],
     };
     for (ri, rs) in rss.iter().enumerate() {
+        if text_check {
+            let skip = [
+                "scopeSpans",
+                "scope_spans",
+                "instrumentationLibrarySpans",
+                "instrumentation_library_spans",
+            ];
+            if let Some(why) = text_problem(rs, &skip) {
+                let n = count_rs(rs);
+                let parts = vec![t(format!("{why}; its {n} spans skipped"))];
+                d.say((Level::Resource, ri, 0, 0), parts, Count::Reject(n), n);
+                continue;
+            }
+        }
         let head = (|| -> Result<Result<_, Vec<MsgPart<'a>>>, Fallback> {
             if !matches!(rs, JValue::Object(_)) {
                 return Ok(Err(vec![t("must be a JSON object")]));
@@ -549,6 +614,14 @@ fn decode_inner<'a>(
         let res_index = d.batch.resources.len() as u32;
         d.batch.resources.push(resource);
         for (si, ss) in scopes.iter().enumerate() {
+            if text_check {
+                if let Some(why) = text_problem(ss, &["spans"]) {
+                    let n = count_ss(ss);
+                    let parts = vec![t(format!("{why}; its {n} spans skipped"))];
+                    d.say((Level::Scope, ri, si, 0), parts, Count::Reject(n), n);
+                    continue;
+                }
+            }
             let head = (|| -> Result<(&'a str, &'a [JValue]), Vec<MsgPart<'a>>> {
                 if !matches!(ss, JValue::Object(_)) {
                     return Err(vec![t("must be a JSON object")]);
@@ -591,6 +664,13 @@ fn decode_inner<'a>(
             d.batch.scopes.push(scope_name);
             d.batch.received += spans.len();
             for (k, sp) in spans.iter().enumerate() {
+                if text_check {
+                    if let Some(why) = text_problem(sp, &[]) {
+                        let parts = vec![t(format!("{why}; span skipped"))];
+                        d.say((Level::Span, ri, si, k), parts, Count::Reject(1), 0);
+                        continue;
+                    }
+                }
                 span(
                     &mut d,
                     sp,

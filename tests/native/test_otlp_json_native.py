@@ -373,20 +373,53 @@ def test_anyvalue_depth_limit(levels):
     assert depth == min(levels, 64) and (v == 1) == (levels <= 64)
 
 
+def _big(n: int) -> str:
+    """A string of exactly n bytes of UTF-8."""
+    return "é" * (n // 2) + "x" * (n % 2)
+
+
 @pytest.mark.parametrize("extra", [-1, 0, 1])
-def test_string_limit(extra):
-    name = "é" * ((MAX_STRING_BYTES + extra) // 2) + "x" * ((MAX_STRING_BYTES + extra) % 2)
-    data = json.dumps(_request(dict(_SPAN, name=name)), ensure_ascii=False).encode()
+@pytest.mark.parametrize("where", ["name", "attr", "resource", "scope", "key"])
+def test_string_limit(where, extra):
+    big = _big(MAX_STRING_BYTES + extra)
+    span, res = dict(_SPAN), []
+    if where == "name":
+        span["name"] = big
+    elif where == "attr":
+        span["attributes"] = [{"key": "k", "value": {"stringValue": big}}]
+    elif where == "resource":
+        res = [{"key": "r", "value": {"stringValue": big}}]
+    elif where == "key":
+        span[big] = 1
+    doc = _request(span, res)
+    if where == "scope":
+        doc["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"] = big
+    data = json.dumps(doc, ensure_ascii=False).encode()
     c = assert_same(data, None)
-    assert (c["fallback"] is None) == (extra <= 0)
+    # a key over the limit is left to Python (its message quotes it with ascii())
+    assert (c["fallback"] is None) == (where != "key" or extra <= 0)
 
 
-@pytest.mark.parametrize("escape,native", [("\\ud800", False), ("\\udfff", False),
-                                           ("\\ud83d\\ude00", True), ("\\\\ud800", True)])
-def test_surrogates(escape, native):
-    data = json.dumps(_request(_SPAN)).replace('"op"', f'"o{escape}p"').encode()
+@pytest.mark.parametrize("escape,native", [
+    ("\\ud800", True), ("\\udfff", True), ("a\\udc00\\ud800", True),
+    ("\\ud83d\\ude00", True), ("\\\\ud800", True), ("\\ud83d\\ud83d\\ude00", True)])
+@pytest.mark.parametrize("where", ["name", "attr", "resource", "scope", "key", "doc"])
+def test_surrogates(escape, native, where):
+    doc = _request(dict(_SPAN, attributes=[{"key": "k", "value": {"stringValue": "@"}}]),
+                   [{"key": "r", "value": {"stringValue": "@" if where == "resource" else "r"}}])
+    doc["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"] = "@" if where == "scope" else "s"
+    text = json.dumps(doc)
+    if where == "name":
+        text = text.replace('"op"', '"o@p"')
+    elif where == "key":
+        text = text.replace('"name": "op"', '"@": 1, "name": "op"')
+    elif where == "doc":
+        text = json.dumps(["@"])
+    data = text.replace("@", escape).encode()
     c = assert_same(data, None)
-    assert (c["fallback"] is None) == native
+    lone = escape not in ("\\ud83d\\ude00", "\\\\ud800")
+    # a lone surrogate in a key, or in a document refused whole, is left to Python
+    assert (c["fallback"] is None) == (not lone or where not in ("key", "doc"))
 
 
 def test_covered_documents_are_decoded_by_the_core():
