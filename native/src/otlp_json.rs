@@ -908,3 +908,121 @@ fn span<'a>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TID: &str = "0af7651916cd43dd8448eb211c80319c";
+
+    fn doc(spans: &str) -> String {
+        format!(
+            r#"{{"resourceSpans": [{{"resource": {{"attributes": [{{"key": "service.name",
+            "value": {{"stringValue": "svc"}}}}]}}, "scopeSpans": [{{"scope": {{"name": "s"}},
+            "spans": [{spans}]}}]}}]}}"#
+        )
+    }
+
+    fn text(parts: &[MsgPart<'_>]) -> String {
+        parts
+            .iter()
+            .map(|p| match p {
+                MsgPart::Text(s) => s.clone(),
+                MsgPart::Repr(v) => format!("<{}>", v.type_name()),
+            })
+            .collect()
+    }
+
+    fn run(data: &str) -> (usize, Vec<String>) {
+        let (v, check) = parse_doc(data.as_bytes()).unwrap();
+        match decode(&v, None, false, check) {
+            Outcome::Decoded {
+                batch, problems, ..
+            } => (
+                batch.len(),
+                problems.iter().map(|p| text(&p.parts)).collect(),
+            ),
+            Outcome::Fallback(why) => panic!("{why}"),
+        }
+    }
+
+    #[test]
+    fn decodes_a_span_with_names_for_enums_and_string_times() {
+        let sp = format!(
+            r#"{{"traceId": "{}", "spanId": "B7AD6B7169203331", "name": "op",
+            "kind": "SPAN_KIND_SERVER", "startTimeUnixNano": "5", "endTimeUnixNano": 7,
+            "status": {{"code": "STATUS_CODE_ERROR"}},
+            "attributes": [{{"key": "k", "value": {{"intValue": "-3"}}}},
+                           {{"key": "b", "value": {{"bytesValue": "_-8"}}}}]}}"#,
+            TID.to_uppercase()
+        );
+        let data = doc(&sp);
+        let (v, check) = parse_doc(data.as_bytes()).unwrap();
+        let Outcome::Decoded {
+            batch, problems, ..
+        } = decode(&v, None, false, check)
+        else {
+            panic!()
+        };
+        assert!(problems.is_empty());
+        assert_eq!((batch.kind[0], batch.status_code[0]), (2, 2));
+        assert_eq!((batch.start_ns[0], batch.end_ns[0]), (5, 7));
+        assert_eq!(
+            batch.span_id[0],
+            [0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31]
+        );
+        assert_eq!(batch.resources[0].service, "svc");
+        assert_eq!(batch.attr_value[0], AnyValue::Int(-3));
+        assert_eq!(batch.attr_value[1], AnyValue::Bytes(&[0xff, 0xef]));
+    }
+
+    #[test]
+    fn rejections_and_repairs_in_the_python_decoders_order() {
+        let sp = format!(
+            r#"{{"traceId": "{TID}", "spanId": "b7ad6b7169203331", "kind": 9,
+            "status": []}}, {{"traceId": "ab"}}, {{"traceId": "{TID}",
+            "spanId": "b7ad6b7169203331", "parentSpanId": "0000000000000000",
+            "startTimeUnixNano": "9", "endTimeUnixNano": "3",
+            "links": [7, {{"traceId": "{TID}"}}]}}"#
+        );
+        let (n, msgs) = run(&doc(&sp));
+        assert_eq!(n, 1);
+        assert_eq!(
+            msgs,
+            [
+                " '': unknown span kind <int>; read as unspecified",
+                " '': span.status must be a JSON object, not list; span skipped",
+                " '': trace id <str> is not 32 hex digits (16 bytes); span skipped",
+                " '': parent span id is all zeros; read as a root span",
+                " '': ends (3) before it starts (9); its duration is negative and its end \
+                 event is placed at its start",
+                ": a link must be a JSON object; link dropped",
+                ": link id is missing; link dropped",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_text_rule_rejects_the_span_holding_a_lone_surrogate() {
+        let sp = format!(
+            r#"{{"traceId": "{TID}", "spanId": "b7ad6b7169203331",
+            "attributes": [{{"key": "k", "value": {{"stringValue": "a\udc00"}}}}]}}"#
+        );
+        let (n, msgs) = run(&doc(&sp));
+        assert_eq!(n, 0);
+        assert!(msgs[0].starts_with(
+            ".attributes[0].value.stringValue: holds a lone surrogate U+DC00 at character 1"
+        ));
+        assert!(msgs[0].ends_with("; span skipped"));
+    }
+
+    #[test]
+    fn base64_as_binascii_reads_it() {
+        assert_eq!(b64("QQ"), Some(b"A".to_vec()));
+        assert_eq!(b64("QR=="), Some(b"A".to_vec())); // leftover bits ignored
+        assert_eq!(b64("QUJD"), Some(b"ABC".to_vec()));
+        assert_eq!(b64("Q"), None);
+        assert_eq!(b64("Q=Q="), None);
+        assert_eq!(b64("a b"), None);
+    }
+}

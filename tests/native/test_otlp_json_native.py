@@ -37,7 +37,7 @@ from tracelogic.ingest.otlp import DecodeStats
 
 from .test_otlp_native import span_key, stats_key
 
-LONG = bool(os.environ.get("TRACELOGIC_LONG"))
+LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(p for d in ("tests/ingest/data", "tests/engine/data/monitor")
                for p in (ROOT / d).glob("*.json*") if p.name != "metrics.json")
@@ -292,10 +292,12 @@ def requests(draw):
     return enc(doc).encode()
 
 
-_settings = settings(max_examples=2500 if LONG else 50, deadline=None,
+_settings = settings(max_examples=1500 if LONG else 50, deadline=None,
                      suppress_health_check=list(HealthCheck))
+_long_timeout = pytest.mark.timeout(1800 if LONG else 300)
 
 
+@_long_timeout
 @_settings
 @given(requests(), st.sampled_from(WANTED))
 def test_generated_requests(data, wanted):
@@ -318,6 +320,7 @@ def mutated(draw):
     return bytes(data)
 
 
+@_long_timeout
 @_settings
 @given(mutated(), st.sampled_from(WANTED))
 def test_mutated_requests(data, wanted):
