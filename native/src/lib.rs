@@ -7,9 +7,9 @@
 //! Python side (`tracelogic.engine.registry`) can route each property to the engine
 //! that runs it and say so.
 //!
-//! Today: [`otlp`] decodes OTLP protobuf into columns over the zero-copy [`wire`] reader,
-//! [`otlp_json`] OTLP/JSON into the same columns over its own [`json`] parser (step 4)
-//! (step 2); no property runs here yet, so [`capabilities()`](fn@capabilities) is empty.
+//! Today: [`otlp`] decodes OTLP protobuf into columns over the zero-copy [`wire`] reader
+//! (step 2), [`otlp_json`] OTLP/JSON into the same columns over its own [`json`] parser
+//! (step 4); no property runs here yet, so [`capabilities()`](fn@capabilities) is empty.
 //!
 //! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
 //! test runs without an interpreter.

@@ -6,7 +6,7 @@
 //! lowerCamelCase keys with snake_case accepted where `jget` accepts them, enums as numbers
 //! or names, 64-bit integers as decimal strings (at most 20 digits) or numbers, unknown
 //! fields ignored, the same rejections and repairs in the same order with the same counts.
-//! Messages that quote input are returned as [`Part`]s: the Python side writes each quoted
+//! Messages that quote input are returned as [`MsgPart`]s: the Python side writes each quoted
 //! value with `repr`, so they are the Python decoder's words exactly.
 //!
 //! **What the core leaves to Python** ([`Outcome::Fallback`]): a whole document whose
