@@ -157,6 +157,10 @@ mod _native {
                 .getattr("LongInt")?
                 .call1((*n,))?,
             JValue::Float(f) => f.into_pyobject(py)?.into_any(),
+            // a lone surrogate: Python's json module reads the literal as it did
+            JValue::Str(crate::json::JStr { raw: Some(raw), .. }) => py
+                .import("json")?
+                .call_method1("loads", (format!("\"{raw}\""),))?,
             JValue::Str(s) => s.s.as_str().into_pyobject(py)?.into_any(),
             JValue::Array(xs) => {
                 let items = xs

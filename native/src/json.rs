@@ -32,6 +32,9 @@ pub struct JStr {
     pub s: String,
     /// the first lone surrogate a `\u` escape left: (index in code points, code point)
     pub lone: Option<(usize, u32)>,
+    /// with a lone surrogate: the literal as written (between the quotes), from which
+    /// Python's json module gives the exact string, for a message or error value
+    pub raw: Option<Box<str>>,
     pub(crate) b64: OnceLock<Option<Vec<u8>>>,
 }
 
@@ -209,12 +212,15 @@ impl Parser<'_> {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
             b'"' => {
+                let start = self.pos + 1;
                 let (s, lone) = self.string()?;
                 self.found.longest_string = self.found.longest_string.max(s.len());
                 self.found.lone_surrogate |= lone.is_some();
+                let raw = lone.map(|_| self.s[start..self.pos - 1].into());
                 Ok(JValue::Str(JStr {
                     s,
                     lone,
+                    raw,
                     b64: OnceLock::new(),
                 }))
             }

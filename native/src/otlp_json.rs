@@ -14,8 +14,7 @@
 //! then decodes it (the same result, only slower):
 //! - what the parser refuses ([`crate::json::Refused`]): malformed JSON, bytes that are not
 //!   UTF-8, nesting deeper than 256;
-//! - a key that breaks the text rule (a lone surrogate, over 1 MiB), and a string value that
-//!   breaks it in a document refused whole (not an object, or `resourceSpans` not an array);
+//! - a key that breaks the text rule (a lone surrogate, over 1 MiB);
 //! - a `doubleValue` string other than a plain decimal or `NaN`/`Infinity`/`-Infinity`
 //!   (Python's `float()` reads more spellings than are worth porting).
 
@@ -530,13 +529,6 @@ fn decode_inner<'a>(
         problems: vec![],
         refused: Some((parts, value)),
     };
-    let refused_whole = !matches!(doc, JValue::Object(_))
-        || jkind(doc, "resourceSpans", "resource_spans", "request", true).is_err();
-    if text_check && refused_whole {
-        // a refusal of the whole document quotes it (or part of it) as a Python value,
-        // which would hold the lone surrogate
-        return Err("a string that breaks the text rule in a document refused whole");
-    }
     if !matches!(doc, JValue::Object(_)) {
         let text = format!(
             ": expected an OTLP/JSON object with \"resourceSpans\", got a JSON {}",

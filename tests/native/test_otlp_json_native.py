@@ -35,13 +35,33 @@ from tracelogic.ingest.native_otlp import (decode_traces_json_columns,
                                            decode_traces_json_native, decode_traces_json_py)
 from tracelogic.ingest.otlp import DecodeStats
 
-from .test_otlp_native import span_key, stats_key
+from tracelogic.ingest.spans import InvalidValue
+
+from .test_otlp_native import _key, stats_key
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(p for d in ("tests/ingest/data", "tests/engine/data/monitor")
                for p in (ROOT / d).glob("*.json*") if p.name != "metrics.json")
 WANTED = [None, frozenset(), frozenset({"k", "service.name"}), frozenset({"x", "nope"})]
+
+
+def _plain(v):
+    """A value with InvalidValue as its repr: its raw value may be a LongInt, which
+    equals only itself, so two decodes never give equal InvalidValues of one."""
+    if isinstance(v, InvalidValue):
+        return ("InvalidValue", repr(v))
+    if isinstance(v, tuple):
+        return tuple(_plain(x) for x in v)
+    if hasattr(v, "items"):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def span_key(s):
+    return (s.name, s.kind, s.status, s.status_message, s.start_ns, s.end_ns, s.service,
+            s.trace_id, s.span_id, s.parent_id, _key(_plain(dict(s.attrs))),
+            _key(_plain(dict(s.resource))), s.scope_name, s.event_names, s.links)
 
 
 def outcome(decode, data: bytes, wanted, line=None):
@@ -421,8 +441,8 @@ def test_surrogates(escape, native, where):
     data = text.replace("@", escape).encode()
     c = assert_same(data, None)
     lone = escape not in ("\\ud83d\\ude00", "\\\\ud800")
-    # a lone surrogate in a key, or in a document refused whole, is left to Python
-    assert (c["fallback"] is None) == (not lone or where not in ("key", "doc"))
+    # a lone surrogate in a key is left to Python (its message quotes it with ascii())
+    assert (c["fallback"] is None) == (not lone or where != "key")
 
 
 def test_covered_documents_are_decoded_by_the_core():
