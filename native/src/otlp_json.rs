@@ -15,8 +15,8 @@
 //! - what the parser refuses ([`crate::json::Refused`]): malformed JSON, bytes that are not
 //!   UTF-8, nesting deeper than 256;
 //! - a key that breaks the text rule (a lone surrogate, over 1 MiB);
-//! - a `doubleValue` string other than a plain decimal or `NaN`/`Infinity`/`-Infinity`
-//!   (Python's `float()` reads more spellings than are worth porting).
+//! - a `doubleValue` string that is not ASCII (Python's `float()` reads Unicode digits and
+//!   spaces).
 
 use crate::check::MAX_STRING_BYTES;
 use crate::json::{parse, JStr, JValue, Refused};
@@ -296,7 +296,41 @@ fn b64(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// A `doubleValue` string Python's `float()` reads the same as Rust: a plain decimal.
+/// Python's `float(s)` on an ASCII string: `Ok(Some(x))`, `Ok(None)` where it raises
+/// ValueError, `Err` for a non-ASCII string (Python reads Unicode digits and spaces too; left
+/// to Python). Surrounding ASCII whitespace (`Py_ISSPACE`) is ignored, `_` is allowed between
+/// digits, `inf`, `infinity` and `nan` in any case with a sign.
+fn py_float(s: &str) -> Result<Option<f64>, Fallback> {
+    if !s.is_ascii() {
+        return Err("a non-ASCII doubleValue string");
+    }
+    let t = s.trim_matches(|c: char| matches!(c, ' ' | '\t'..='\r'));
+    let b = t.as_bytes();
+    let mut clean = String::with_capacity(t.len());
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'_' {
+            let digit = |j: Option<usize>| j.and_then(|j| b.get(j)).is_some_and(u8::is_ascii_digit);
+            if !digit(i.checked_sub(1)) || !digit(Some(i + 1)) {
+                return Ok(None);
+            }
+        } else {
+            clean.push(c as char);
+        }
+    }
+    let unsigned = clean.strip_prefix(['+', '-']).unwrap_or(&clean);
+    let negative = clean.starts_with('-');
+    let special = match unsigned.to_ascii_lowercase().as_str() {
+        "inf" | "infinity" => Some(f64::INFINITY),
+        "nan" => Some(f64::NAN),
+        _ => None,
+    };
+    if let Some(x) = special {
+        return Ok(Some(if negative { -x } else { x }));
+    }
+    Ok(plain_decimal(&clean).then(|| clean.parse().ok()).flatten())
+}
+
+/// A decimal as Python's `float()` and Rust both read it: `[+-]?(d+[.d*]|.d+)([eE][+-]?d+)?`.
 fn plain_decimal(s: &str) -> bool {
     let b = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
     let mut i = 0;
@@ -326,7 +360,7 @@ fn plain_decimal(s: &str) -> bool {
 }
 
 /// `any_json`: the value of an OTLP/JSON `AnyValue`, [`AnyValue::Invalid`] for a wrong
-/// spelling. A `doubleValue` string that is not a plain decimal falls back.
+/// spelling. A non-ASCII `doubleValue` string falls back.
 fn any_json(v: &JValue, depth: u32) -> Result<AnyValue<'_>, Fallback> {
     let JValue::Object(kvs) = v else {
         let why = "an AnyValue must be a JSON object such as {\"stringValue\": \"x\"}";
@@ -359,11 +393,10 @@ fn any_json(v: &JValue, depth: u32) -> Result<AnyValue<'_>, Fallback> {
                 "NaN" => Ok(AnyValue::Double(f64::NAN)),
                 "Infinity" => Ok(AnyValue::Double(f64::INFINITY)),
                 "-Infinity" => Ok(AnyValue::Double(f64::NEG_INFINITY)),
-                d if plain_decimal(d) => match d.parse() {
-                    Ok(f) => Ok(AnyValue::Double(f)),
-                    Err(_) => Err("a doubleValue string that is not a plain decimal"),
+                d => match py_float(d)? {
+                    Some(f) => Ok(AnyValue::Double(f)),
+                    None => bad("doubleValue is not a number"),
                 },
-                _ => Err("a doubleValue string that is not a plain decimal"),
             },
             (3, _) => bad("doubleValue is not a number"),
             (6, JValue::Str(s)) => match s.b64.get_or_init(|| b64(&s.s)) {

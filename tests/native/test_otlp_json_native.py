@@ -183,7 +183,9 @@ def _any_value(depth: int):
         st.builds(lambda k, d: {k: d}, st.sampled_from(["doubleValue", "double_value"]),
                   st.one_of(st.floats(), st.floats().map(repr), st.sampled_from(
                       ["NaN", "Infinity", "-Infinity", "1e5", "-.5", "5.", "+1", "1_0",
-                       " 1", "inf", "nan", "0x1p3", ""]), _ints)),
+                       " 1", "inf", "nan", "0x1p3", "", "\x1c1", "1\x1f", "\x0b1\x0c",
+                       "-nan", "+InFiNiTy", "1__0", "_1", "1_", "1_.5", "1e1_0", "-_1",
+                       "in_f", " ", "1e400", "\u0661", "\xa01"]), _ints)),
         st.builds(lambda k, b: {k: b}, st.sampled_from(["bytesValue", "bytes_value"]),
                   st.one_of(st.sampled_from(["", "QQ==", "QQ", "QUI", "QUJD", "Q", "QR==",
                                              "Q===", "_-8=", "QQ=", "a b", "QUJDRA"]),
@@ -476,12 +478,28 @@ def test_covered_documents_are_decoded_by_the_core():
     ({"intValue": "12x"}, True), ({"stringValue": 5}, True), ("v", True),
     ({"arrayValue": []}, True), ({"kvlistValue": {"values": [{"key": "a", "value": None}]}},
                                  True),
-    ({"doubleValue": "1_0"}, False), ({"doubleValue": " 1"}, False),
+    ({"doubleValue": "1_0"}, True), ({"doubleValue": " 1"}, True),
+    ({"doubleValue": "-iNf"}, True), ({"doubleValue": "\u0661"}, False),
     ({"doubleValue": "1e5"}, True), ({"bytesValue": "Q"}, True), ({"bytesValue": "QR=="}, True)])
 def test_attribute_values(value, native):
-    """Wrong spellings are InvalidValue in the columns too; only doubleValue strings
-    Python's float() reads in more ways than a plain decimal are left to Python."""
+    """Wrong spellings are InvalidValue in the columns too; only non-ASCII doubleValue
+    strings (Python's float() reads Unicode digits) are left to Python."""
     data = json.dumps(_request(dict(_SPAN, attributes=[{"key": "k", "value": value}]))).encode()
     assert (assert_same(data, None)["fallback"] is None) == native
     # not projected: not converted, so the core decodes the document itself
     assert assert_same(data, frozenset({"other"}))["fallback"] is None
+
+
+_FLOAT_STRINGS = ["NaN", "Infinity", "-Infinity", "nan", "-nan", "+InFiNiTy", "inf", "in_f",
+                  "1e5", "1E+5", "-.5", "5.", "+1", "1_0", "1__0", "_1", "1_", "1_.5", "1._5",
+                  "1e1_0", "-_1", " 1", "1 ", "\t1\n", "\x0b1\x0c", "\x1c1", "1\x1f", "", " ",
+                  "1e400", "-1e400", "1e-400", "0x1p3", "1.5.2", "e5", ".", "+-1", "1e", "١",
+                  "\xa01"]
+
+
+def test_double_value_strings_read_as_pythons_float():
+    for s in _FLOAT_STRINGS:
+        data = json.dumps(_request(dict(_SPAN, attributes=[
+            {"key": "k", "value": {"doubleValue": s}}]))).encode()
+        c = assert_same(data, None)
+        assert (c["fallback"] is None) == s.isascii(), s
