@@ -47,6 +47,145 @@ mod _native {
         columns(py, &batch)
     }
 
+    /// Decode one OTLP/JSON trace request (the bytes of one document) into the same columns
+    /// as `decode_traces_pb`, with the GIL released while parsing and decoding. Never raises
+    /// for bad input. Beside the columns: `fallback`, the reason the core leaves the whole
+    /// document to the Python decoder (then nothing else is set); `refused`, `(message
+    /// parts, value)` of the error that refuses the whole document; `problems` as
+    /// `decode_traces_pb`'s, with the message as parts (a str, or a 1-tuple holding an input
+    /// value to write with `repr`) and a seventh item, the value of an `InputError` the
+    /// problem records (`errors`) or None.
+    #[pyfunction]
+    #[pyo3(signature = (data, wanted=None))]
+    fn decode_traces_json<'py>(
+        py: Python<'py>,
+        data: &[u8],
+        wanted: Option<HashSet<String>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        use crate::otlp_json::{decode, parse_doc, Count, MsgPart, Outcome};
+        let (doc, text_check) = match py.detach(|| parse_doc(data)) {
+            Ok(parsed) => parsed,
+            Err(why) => return fallback(py, why),
+        };
+        let empty = wanted.as_ref().is_some_and(HashSet::is_empty);
+        let outcome = py.detach(|| match &wanted {
+            None => decode(&doc, None, empty, text_check),
+            Some(set) => decode(&doc, Some(&|k: &str| set.contains(k)), empty, text_check),
+        });
+        let (batch, problems, refused) = match outcome {
+            Outcome::Fallback(why) => return fallback(py, why),
+            Outcome::Decoded {
+                batch,
+                problems,
+                refused,
+            } => (batch, problems, refused),
+        };
+        let parts = |ps: &[MsgPart<'_>]| -> PyResult<Bound<'py, PyList>> {
+            let items = ps
+                .iter()
+                .map(|p| match p {
+                    MsgPart::Text(s) => Ok(s.into_pyobject(py)?.into_any()),
+                    MsgPart::Repr(v) => Ok(PyTuple::new(py, [json_value(py, v)?])?.into_any()),
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)
+        };
+        let d = columns(py, &batch)?;
+        let mut out = vec![];
+        for p in &problems {
+            let (level, link) = match p.level {
+                Level::Resource => (0, None),
+                Level::Scope => (1, None),
+                Level::Span => (2, None),
+                Level::Link(j) => (3, Some(j)),
+            };
+            let (warning, rejected, value) = match p.count {
+                Count::Warn => (true, 0, None),
+                Count::Reject(n) => (false, n, None),
+                Count::Error(n, v) => (false, n, Some(json_value(py, v)?)),
+            };
+            out.push(PyTuple::new(
+                py,
+                [
+                    (level, p.resource, p.scope, p.span, link)
+                        .into_pyobject(py)?
+                        .into_any(),
+                    py.None().into_bound(py),
+                    parts(&p.parts)?.into_any(),
+                    warning.into_pyobject(py)?.to_owned().into_any(),
+                    rejected.into_pyobject(py)?.into_any(),
+                    p.received.into_pyobject(py)?.into_any(),
+                    (value.is_some(), value).into_pyobject(py)?.into_any(),
+                ],
+            )?);
+        }
+        d.set_item("problems", out)?;
+        let refused = match &refused {
+            None => None,
+            Some((ps, v)) => Some((
+                parts(ps)?,
+                match v {
+                    Some(v) => json_value(py, v)?,
+                    None => py.None().into_bound(py),
+                },
+            )),
+        };
+        d.set_item("refused", refused)?;
+        d.set_item("fallback", py.None())?;
+        Ok(d)
+    }
+
+    fn fallback<'py>(py: Python<'py>, why: &str) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("fallback", why)?;
+        Ok(d)
+    }
+
+    /// `spans.InvalidValue(raw, reason)`.
+    fn invalid<'py>(
+        py: Python<'py>,
+        raw: &crate::json::JValue,
+        why: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        py.import("tracelogic.ingest.spans")?
+            .getattr("InvalidValue")?
+            .call1((json_value(py, raw)?, why))
+    }
+
+    /// A parsed JSON value as Python's json module gives it.
+    fn json_value<'py>(py: Python<'py>, v: &crate::json::JValue) -> PyResult<Bound<'py, PyAny>> {
+        use crate::json::JValue;
+        Ok(match v {
+            JValue::Null => py.None().into_bound(py),
+            JValue::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+            JValue::Int(i) => i.into_pyobject(py)?.into_any(),
+            JValue::LongInt(n) => py
+                .import("tracelogic.ingest._otlp_common")?
+                .getattr("LongInt")?
+                .call1((*n,))?,
+            JValue::Float(f) => f.into_pyobject(py)?.into_any(),
+            // a lone surrogate: Python's json module reads the literal as it did
+            JValue::Str(crate::json::JStr { raw: Some(raw), .. }) => py
+                .import("json")?
+                .call_method1("loads", (format!("\"{raw}\""),))?,
+            JValue::Str(s) => s.s.as_str().into_pyobject(py)?.into_any(),
+            JValue::Array(xs) => {
+                let items = xs
+                    .iter()
+                    .map(|x| json_value(py, x))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyList::new(py, items)?.into_any()
+            }
+            JValue::Object(kvs) => {
+                let d = PyDict::new(py);
+                for (k, x) in kvs {
+                    d.set_item(k, json_value(py, x)?)?;
+                }
+                d.into_any()
+            }
+        })
+    }
+
     /// The limits the decoder applies: {name: value}, for the test that they are the
     /// Python decoder's (`_otlp_common`, `text_rule`).
     #[pyfunction]
@@ -109,6 +248,7 @@ mod _native {
                 PyList::new(py, items)?.into_any()
             }
             AnyValue::TooDeep => py.Ellipsis().into_bound(py),
+            AnyValue::Invalid(raw, why) => invalid(py, raw, why)?,
         })
     }
 
@@ -340,6 +480,7 @@ mod _native {
                 PyList::new(py, items)?.into_any()
             }
             V::TooDeep => py.Ellipsis().into_bound(py),
+            V::Invalid(b) => invalid(py, &b.0, b.1)?,
         })
     }
 

@@ -8,7 +8,8 @@
 //! that runs it and say so.
 //!
 //! Today: [`otlp`] decodes OTLP protobuf into columns over the zero-copy [`wire`] reader
-//! (step 2); no property runs here yet, so [`capabilities()`](fn@capabilities) is empty.
+//! (step 2), [`otlp_json`] OTLP/JSON into the same columns over its own [`json`] parser
+//! (step 4); no property runs here yet, so [`capabilities()`](fn@capabilities) is empty.
 //!
 //! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
 //! test runs without an interpreter.
@@ -22,8 +23,10 @@ pub mod capabilities;
 pub mod check;
 pub mod cross;
 pub mod file_run;
+pub mod json;
 pub mod order;
 pub mod otlp;
+pub mod otlp_json;
 pub mod plan;
 pub mod run;
 pub mod schema;

@@ -45,6 +45,9 @@ pub enum AnyValue<'a> {
     KvList(Vec<(&'a str, AnyValue<'a>)>),
     /// an array or key-value list nested deeper than [`MAX_VALUE_DEPTH`]
     TooDeep,
+    /// OTLP/JSON only: a value spelled wrongly, e.g. `{"intValue": "12x"}` (Python's
+    /// `InvalidValue(raw, reason)`): the raw JSON value and the reason
+    Invalid(&'a crate::json::JValue, &'static str),
 }
 
 /// Which attribute keys to convert: `None` converts all.

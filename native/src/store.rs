@@ -35,6 +35,8 @@ pub enum OwnedValue {
     KvList(Box<[(Box<str>, OwnedValue)]>),
     /// nested deeper than the decoder converts (Python's `InvalidValue`)
     TooDeep,
+    /// spelled wrongly in OTLP/JSON (Python's `InvalidValue(raw, reason)`)
+    Invalid(Box<(crate::json::JValue, &'static str)>),
 }
 
 impl OwnedValue {
@@ -53,6 +55,7 @@ impl OwnedValue {
                     .collect(),
             ),
             AnyValue::TooDeep => OwnedValue::TooDeep,
+            AnyValue::Invalid(raw, why) => OwnedValue::Invalid(Box::new(((*raw).clone(), why))),
         }
     }
 
@@ -67,7 +70,7 @@ impl OwnedValue {
             OwnedValue::Bytes(_) => "bytes",
             OwnedValue::Array(_) => "tuple",
             OwnedValue::KvList(_) => "mappingproxy",
-            OwnedValue::TooDeep => "InvalidValue",
+            OwnedValue::TooDeep | OwnedValue::Invalid(_) => "InvalidValue",
         }
     }
 
@@ -111,6 +114,11 @@ impl OwnedValue {
                 }
             }
             OwnedValue::TooDeep => out.push(8),
+            OwnedValue::Invalid(b) => {
+                out.push(9);
+                text(out, b.1.as_bytes());
+                b.0.encode(out);
+            }
         }
     }
 }

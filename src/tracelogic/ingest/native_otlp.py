@@ -23,12 +23,13 @@ from typing import Any
 
 from tracelogic.errors import InputError
 
-from ._otlp_common import MAX_DEPTH, DecodeStats
-from .otlp import is_metrics_request, decode_traces_pb
+from ._otlp_common import MAX_DEPTH, DecodeStats, loads_json
+from .otlp import decode_traces_json, decode_traces_pb, is_metrics_request
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, InvalidValue, Span, _make
 
-__all__ = ["decode_traces_pb_columns", "decode_traces_pb_native", "record_problems",
-           "spans_from_columns", "span_from_fields", "column_value"]
+__all__ = ["decode_traces_pb_columns", "decode_traces_pb_native",
+           "decode_traces_json_columns", "decode_traces_json_native", "decode_traces_json_py",
+           "record_problems", "spans_from_columns", "span_from_fields", "column_value"]
 
 _HINT = ("if this file is OTLP/JSON, name it *.json; protobuf metrics must be read as "
          "metrics (monitor --metrics)")
@@ -85,10 +86,64 @@ def decode_traces_pb_native(data: bytes, *, wanted_attrs: frozenset[str] | None 
     return spans_from_columns(c)
 
 
+def decode_traces_json_columns(data: bytes, *,
+                               wanted_attrs: frozenset[str] | None = None) -> dict[str, Any]:
+    """The native OTLP/JSON decoder's columns for one document (the bytes of one request):
+    those of :func:`decode_traces_pb_columns`, or ``fallback`` set to the reason the core
+    leaves the whole document to the Python decoder (docs/native.md, step 4)."""
+    from tracelogic import _native
+
+    return _native.decode_traces_json(bytes(data),
+                                      None if wanted_attrs is None else set(wanted_attrs))
+
+
+def decode_traces_json_py(data: bytes, *, wanted_attrs: frozenset[str] | None = None,
+                          stats: DecodeStats | None = None, source: str = "<json>",
+                          line: int | None = None) -> list[Span]:
+    """The Python decoder on the bytes of one document, as ``split_json`` calls it:
+    :func:`._otlp_common.loads_json` (a malformed document raises its ``JsonLimitError``),
+    then :func:`.otlp.decode_traces_json`. The reference of the native decoder."""
+    doc, suspect = loads_json(bytes(data))
+    return decode_traces_json(doc, wanted_attrs=wanted_attrs, stats=stats, source=source,
+                              line=line, _suspect=suspect)
+
+
+def decode_traces_json_native(data: bytes, *, wanted_attrs: frozenset[str] | None = None,
+                              stats: DecodeStats | None = None, source: str = "<json>",
+                              line: int | None = None) -> list[Span]:
+    """Like :func:`decode_traces_json_py`, decoded by the native core; a document the core
+    leaves to Python (``fallback``) is decoded by :func:`decode_traces_json_py`."""
+    if stats is None:
+        stats = DecodeStats()
+    c = decode_traces_json_columns(data, wanted_attrs=wanted_attrs)
+    if c["fallback"] is not None:
+        return decode_traces_json_py(data, wanted_attrs=wanted_attrs, stats=stats,
+                                     source=source, line=line)
+    record_problems(c, data, stats, f"{source}:{line}" if line is not None else source)
+    return spans_from_columns(c)
+
+
+def _render(parts: list) -> str:
+    """A message from the JSON decoder's parts: text, and 1-tuples of input values that
+    the Python decoder quotes with ``repr``."""
+    return "".join(p if isinstance(p, str) else repr(p[0]) for p in parts)
+
+
 def record_problems(c: dict[str, Any], data: bytes, stats: DecodeStats, source: str) -> None:
     """Count the decoded request in ``stats`` with the Python decoder's messages, and raise
-    its :class:`InputError` when the framing refuses the whole request."""
-    for (level, ri, si, k, link), name, text, warning, rejected, received in c["problems"]:
+    its :class:`InputError` when the framing refuses the whole request (protobuf) or the
+    document is refused whole (OTLP/JSON: ``refused``). OTLP/JSON problems carry their
+    text as parts and, as a seventh item, ``(is_error, value)``: an error is recorded in
+    ``stats.errors`` as an :class:`InputError` with that value, its spans counted as
+    rejected."""
+    refused = c.get("refused")
+    if refused is not None:
+        parts, value = refused
+        raise InputError(f"{source}{_render(parts)}", value=value)
+    for problem in c["problems"]:
+        (level, ri, si, k, link), name, text, warning, rejected, received = problem[:6]
+        if not isinstance(text, str):
+            text = _render(text)
         where = f"{source}: resourceSpans[{ri}]"
         if level >= 1:
             where += f".scopeSpans[{si}]"
@@ -98,7 +153,10 @@ def record_problems(c: dict[str, Any], data: bytes, stats: DecodeStats, source: 
             where += f".links[{link}]"
         message = f"{where} {name!r}{text}" if name is not None else f"{where}{text}"
         stats.received += received
-        if warning:
+        if len(problem) > 6 and problem[6][0]:
+            stats.rejected += rejected
+            stats.error(InputError(message, value=problem[6][1]))
+        elif warning:
             stats.warn(message)
         else:
             stats.reject_many(rejected, message)
