@@ -142,3 +142,28 @@ def test_the_core_steps_like_the_python_engine(text, requests, max_open):
     for cp in compiled.properties:
         if property_reason(cp) is None:  # every atom above is one the core runs
             assert mon.engines[cp.name] == "native", mon.engine_plan[cp.name]
+
+
+def test_spans_fed_as_objects_after_bytes_go_to_the_core_too():
+    """Once the core holds spans from bytes, `Monitor.feed` gives it later spans encoded as
+    OTLP: the report is the Python engine's for the same input."""
+    spec = tracelogic.load('property p: G (name == "a" -> F name == "b")\n'
+                           'property q per attr["k"]: G !(status == error)\n')
+    first = [Span(name="a", trace_id="1" * 32, span_id="1" * 16, start_ns=10 * MS,
+                  end_ns=12 * MS, service="s1", attrs={"k": 1})]
+    later = [Span(name="b", trace_id="2" * 32, span_id="2" * 16, start_ns=11 * MS,
+                  end_ns=13 * MS, service="s1", attrs={"k": 1.0}, status="error",
+                  resource={"region": "eu"}),
+             Span(name="a", trace_id="1" * 32, span_id="3" * 16, parent_id="1" * 16,
+                  start_ns=10 * MS, end_ns=11 * MS, service="s2", attrs={"k": "x"})]
+    data = spans_to_request(first).SerializeToString()
+    reports = {}
+    for engine in ("python", "native"):
+        mon = Monitor(spec, engine=engine)
+        mon.feed_otlp(data)
+        mon.feed(later)
+        reports[engine] = mon.close().to_json()
+        if engine == "native":
+            assert set(mon.engines.values()) == {"native"}
+    assert reports["native"] == reports["python"]
+    assert reports["python"]["summary"]["spans"] == 3
