@@ -40,7 +40,9 @@ class PropertyResult:
     def add(self, key: str, verdict: Verdict | str) -> None:
         """Count one instance; ``verdict`` is a Verdict or ``"incomplete"``."""
         self.instances += 1
-        self.results.append((key, getattr(verdict, "value", verdict)))
+        # a Verdict is a str whose text is its value: str.__str__ reads it without the
+        # enum's slow `.value` descriptor (a result per instance adds up)
+        self.results.append((key, str.__str__(verdict)))
 
     def count(self, verdict: str) -> int:
         return sum(1 for _, v in self.results if v == verdict)
