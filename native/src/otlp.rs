@@ -131,7 +131,55 @@ pub struct Batch<'a> {
     pub error: Option<(usize, String)>,
 }
 
-impl Batch<'_> {
+/// One decoded span, ready to become a row of a [`Batch`] (both decoders build these).
+pub struct SpanRow<'a> {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub parent_id: [u8; 8],
+    pub name: &'a str,
+    pub kind: i32,
+    pub status_code: i32,
+    pub status_message: &'a str,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub resource: u32,
+    pub scope: u32,
+    pub attrs: Vec<(&'a str, AnyValue<'a>)>,
+    pub events: Vec<&'a str>,
+    pub links: Vec<([u8; 16], [u8; 8])>,
+}
+
+impl<'a> Batch<'a> {
+    /// Append one span: a row of every per-span column, its attributes, events and links.
+    pub fn push_span(&mut self, s: SpanRow<'a>) {
+        let row = self.name.len() as u32;
+        self.trace_id.push(s.trace_id);
+        self.span_id.push(s.span_id);
+        self.parent_id.push(s.parent_id);
+        self.name.push(s.name);
+        self.kind.push(s.kind);
+        self.status_code.push(s.status_code);
+        self.status_message.push(s.status_message);
+        self.start_ns.push(s.start_ns);
+        self.end_ns.push(s.end_ns);
+        self.resource.push(s.resource);
+        self.scope.push(s.scope);
+        for (key, value) in s.attrs {
+            self.attr_span.push(row);
+            self.attr_key.push(key);
+            self.attr_value.push(value);
+        }
+        for name in s.events {
+            self.event_span.push(row);
+            self.event_name.push(name);
+        }
+        for (t, i) in s.links {
+            self.link_span.push(row);
+            self.link_trace_id.push(t);
+            self.link_span_id.push(i);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.name.len()
     }
@@ -629,7 +677,7 @@ fn span<'a>(
             false,
         ));
     }
-    let row = batch.name.len() as u32;
+    let mut kept = Vec::with_capacity(links.len());
     for (j, (lt, ls)) in links.into_iter().enumerate() {
         let tw = id_problem(lt, 16, "link trace id");
         let sw = id_problem(ls, 8, "link span id");
@@ -641,35 +689,32 @@ fn span<'a>(
                 false,
             ));
         } else {
-            batch.link_span.push(row);
-            batch.link_trace_id.push(lt.try_into().expect("16 bytes"));
-            batch.link_span_id.push(ls.try_into().expect("8 bytes"));
+            kept.push((
+                lt.try_into().expect("16 bytes"),
+                ls.try_into().expect("8 bytes"),
+            ));
         }
     }
-    batch.trace_id.push(tid.try_into().expect("16 bytes"));
-    batch.span_id.push(sid.try_into().expect("8 bytes"));
-    batch.parent_id.push(if root {
-        [0; 8]
-    } else {
-        pid.try_into().expect("8 bytes")
+    batch.push_span(SpanRow {
+        trace_id: tid.try_into().expect("16 bytes"),
+        span_id: sid.try_into().expect("8 bytes"),
+        parent_id: if root {
+            [0; 8]
+        } else {
+            pid.try_into().expect("8 bytes")
+        },
+        name,
+        kind,
+        status_code: code,
+        status_message: message,
+        start_ns: start,
+        end_ns: end,
+        resource: res_index,
+        scope: scope_index,
+        attrs,
+        events,
+        links: kept,
     });
-    batch.name.push(name);
-    batch.kind.push(kind);
-    batch.status_code.push(code);
-    batch.status_message.push(message);
-    batch.start_ns.push(start);
-    batch.end_ns.push(end);
-    batch.resource.push(res_index);
-    batch.scope.push(scope_index);
-    for (key, value) in attrs {
-        batch.attr_span.push(row);
-        batch.attr_key.push(key);
-        batch.attr_value.push(value);
-    }
-    for ev in events {
-        batch.event_span.push(row);
-        batch.event_name.push(ev);
-    }
 }
 
 #[cfg(test)]

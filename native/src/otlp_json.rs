@@ -20,7 +20,7 @@
 
 use crate::check::MAX_STRING_BYTES;
 use crate::json::{parse, JStr, JValue, Refused};
-use crate::otlp::{AnyValue, Batch, Level, Resource, Wanted, MAX_VALUE_DEPTH};
+use crate::otlp::{AnyValue, Batch, Level, Resource, SpanRow, Wanted, MAX_VALUE_DEPTH};
 
 /// How a problem counts in `DecodeStats`.
 #[derive(Debug, Clone, Copy)]
@@ -904,33 +904,22 @@ fn span<'a>(
             d.say(at, parts, Count::Warn, 0);
         }
     }
-    let b = &mut d.batch;
-    let row = b.name.len() as u32;
-    b.trace_id.push(tid);
-    b.span_id.push(sid);
-    b.parent_id.push(pid);
-    b.name.push(name);
-    b.kind.push(kind);
-    b.status_code.push(code);
-    b.status_message.push(message);
-    b.start_ns.push(start);
-    b.end_ns.push(end);
-    b.resource.push(res_index);
-    b.scope.push(scope_index);
-    for (key, v) in attrs {
-        b.attr_span.push(row);
-        b.attr_key.push(key);
-        b.attr_value.push(v);
-    }
-    for e in events {
-        b.event_span.push(row);
-        b.event_name.push(e);
-    }
-    for (a, s) in links {
-        b.link_span.push(row);
-        b.link_trace_id.push(a);
-        b.link_span_id.push(s);
-    }
+    d.batch.push_span(SpanRow {
+        trace_id: tid,
+        span_id: sid,
+        parent_id: pid,
+        name,
+        kind,
+        status_code: code,
+        status_message: message,
+        start_ns: start,
+        end_ns: end,
+        resource: res_index,
+        scope: scope_index,
+        attrs,
+        events,
+        links,
+    });
     Ok(())
 }
 
