@@ -9,7 +9,10 @@
 //!
 //! Today: [`otlp`] decodes OTLP protobuf into columns over the zero-copy [`wire`] reader
 //! (step 2), [`otlp_json`] OTLP/JSON into the same columns over its own [`json`] parser
-//! (step 4); no property runs here yet, so [`capabilities()`](fn@capabilities) is empty.
+//! (step 4). [`file_run`] runs a [`plan`] over decoded requests: the [`store`] keeps the
+//! spans, [`assembly`] and [`order`] build traces and their events, [`atoms`] computes
+//! letters and [`run`] / [`cross`] step the [`automaton`] of each per-trace and cross-trace
+//! untimed property (steps 3 and 4).
 //!
 //! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
 //! test runs without an interpreter.

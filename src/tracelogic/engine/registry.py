@@ -7,7 +7,8 @@ Two engines run a spec's runtime properties (docs/native.md):
 * ``native``, the Rust core ``tracelogic._native``: available when that extension imports
   and speaks this boundary's version. It runs the property kinds it declares in its
   ``capabilities()``; every other property falls back to the Python engine, on the same
-  input. (Today it declares none: every property falls back.)
+  input; the plan (``engine/plan.py``) narrows that to the properties whose atoms it
+  holds, and says why for the others.
 
 Like the automata backends (``tracelogic.automata.backends``), engines declare
 capabilities and a preference, and an engine that is asked for but cannot be used raises
