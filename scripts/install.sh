@@ -8,11 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1; then
-  if ! command -v mona >/dev/null 2>&1 || ! command -v spin >/dev/null 2>&1 \
-     || ! command -v npm >/dev/null 2>&1; then
+  # only what is missing: a machine may carry its own Node.js (nodesource, nvm), and asking
+  # apt for Debian's nodejs/npm beside it fails with "held broken packages"
+  packages=()
+  command -v mona >/dev/null 2>&1 || packages+=(mona)
+  command -v spin >/dev/null 2>&1 || packages+=(spin)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+  if [ "${#packages[@]}" -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mona spin nodejs npm >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${packages[@]}" >/dev/null
   fi
 fi
 # rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH
