@@ -58,12 +58,12 @@ def test_an_empty_cache_dir_turns_the_cache_off(monkeypatch):
     assert parser._table_cache() is False
 
 
-def test_strict_builds_never_use_the_cache(tmp_path, monkeypatch):
+def test_fresh_builds_never_use_the_cache(tmp_path, monkeypatch):
     """CI's conflict check must build the tables, not read them."""
     monkeypatch.setenv("TRACELOGIC_CACHE_DIR", str(tmp_path / "cache"))
     parser.lark_parser.cache_clear()
     try:
-        parser.lark_parser(strict=True)
+        parser.lark_parser(fresh=True)
         assert not (tmp_path / "cache").exists() or not os.listdir(tmp_path / "cache")
     finally:
         parser.lark_parser.cache_clear()
