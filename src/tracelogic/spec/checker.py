@@ -43,8 +43,14 @@ CTX_WORDS = {
     "theorem": "a theorem", "model": "a model", "model_check": "a model check",
     "heal": "a healing policy", "bound": "a bound", "message": "a message placeholder",
 }
-SPANISH = frozenset({"span", "property", "heal", "message"})
-_ARTICLE = re.compile(r"\ba (?=(int|enum|error|attribute|integer|action|import|invariant)\b)")
+# the contexts that read a span: span fields, `attr[...]`, `parent.` are in scope there
+SPAN_CONTEXTS = frozenset({"span", "property", "heal", "message"})
+
+
+def _a(word: object) -> str:
+    """``word`` with its indefinite article, for messages: "an int", "a duration"."""
+    text = str(word)
+    return ("an " if text[:1] in ("a", "e", "i", "o") else "a ") + text
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,6 @@ class Checker:
 
     # ------------------------------------------------------------ reporting
     def error(self, span: SourceSpan | None, message: str, hint: str | None = None) -> TExpr:
-        message = _ARTICLE.sub("an ", message)
         key = (span, message)
         if key not in self._seen:
             self._seen.add(key)
@@ -228,7 +233,7 @@ class Checker:
         finally:
             checker._pred_busy.pop()
         if body.type not in (T.BOOL, T.DYN, T.ERROR):
-            return self.error(pdef.body.span, f"predicate `{pdef.name}` is a {body.type}, "
+            return self.error(pdef.body.span, f"predicate `{pdef.name}` is {_a(body.type)}, "
                               "not true/false", "a predicate must be a condition on a span")
         if body.is_temporal:
             return self.error(pdef.body.span, f"predicate `{pdef.name}` uses a temporal operator",
@@ -292,7 +297,7 @@ class Checker:
             if vt is not None and body.type not in (T.DYN, T.ERROR) and not (
                     T.comparable(body.type, vt) or (isinstance(T.base(vt), T.EnumType)
                                                     and body.type == T.STRING)):
-                self.error(b.expr.span, f"`{b.var}` is a {vt}, but this observes a {body.type}")
+                self.error(b.expr.span, f"`{b.var}` is {_a(vt)}, but this observes {_a(body.type)}")
         else:
             body = self.bool_expr(b, Ctx("property"), "a property")
             aggs = [n for n in body.walk() if n.op == "agg"]
@@ -387,7 +392,7 @@ class Checker:
             candidates = [n for n, d in self.decls.items() if isinstance(d, kind)]
             self.error(span, f"unknown {word} `{name}`", did_you_mean(name, candidates))
         else:
-            self.error(span, f"`{name}` is not a {word}")
+            self.error(span, f"`{name}` is not {_a(word)}")
         return None
 
     # -- configs
@@ -416,8 +421,8 @@ class Checker:
             self.error(lit.span, "enum defaults are not supported; bind a string instead")
             return None
         if ok is not None and lit.kind not in ok:
-            return self.error(lit.span, f"default `{lit.text}` is a {lit.kind}, but the binding "
-                              f"is a {typ}", f"write a {typ} such as {T.unit_example(typ)}").payload
+            return self.error(lit.span, f"default `{lit.text}` is {_a(lit.kind)}, but the binding "
+                              f"is {_a(typ)}", f"write {_a(typ)} such as {T.unit_example(typ)}").payload
         if isinstance(typ, T.RangeType) and not (typ.lo <= lit.value <= typ.hi):
             self.error(lit.span, f"default {lit.text} is outside {typ}")
         return lit.value
@@ -552,7 +557,7 @@ class Checker:
         if value.type == T.ERROR:
             return
         if not T.comparable(value.type, typ) or (T.base(typ) == T.BOOL) != (value.type == T.BOOL):
-            self.error(span, f"{what} must be a {typ}, but this is a {value.type}")
+            self.error(span, f"{what} must be {_a(typ)}, but this is {_a(value.type)}")
             return
         folded = self.fold(value)
         if isinstance(typ, T.RangeType) and folded is not None and not isinstance(folded, bool) \
@@ -693,7 +698,7 @@ class Checker:
         if v.type == T.ERROR:
             return None
         if not T.comparable(v.type, want) or T.base(v.type) in T.UNIT_TYPES:
-            self.error(e.span, f"{what} must be a {want}, but this is a {v.type}")
+            self.error(e.span, f"{what} must be {_a(want)}, but this is {_a(v.type)}")
             return None
         folded = self.fold(v)
         if folded is None:
@@ -705,7 +710,7 @@ class Checker:
         if v.type == T.ERROR:
             return None
         if T.base(v.type) != T.DURATION:
-            return self.error(e.span, f"{what} must be a duration, but this is a {v.type}",
+            return self.error(e.span, f"{what} must be a duration, but this is {_a(v.type)}",
                               "write a duration such as `1s`").payload
         folded = self.fold(v)
         if folded is None:
@@ -726,7 +731,7 @@ class Checker:
             joined = T.join_numeric(lo.type, hi.type) if T.is_numeric(lo.type) and \
                 T.is_numeric(hi.type) else None
             if joined is None:
-                self.error(t.span, f"a range cannot go from a {lo.type} to a {hi.type}")
+                self.error(t.span, f"a range cannot go from {_a(lo.type)} to {_a(hi.type)}")
                 return T.ERROR
             if lv > hv:
                 self.error(t.span, f"empty range: {lv} is greater than {hv}")
@@ -745,7 +750,7 @@ class Checker:
     def bool_expr(self, e: A.Expr, ctx: Ctx, what: str) -> TExpr:
         t = self.expr(e, ctx)
         if t.type not in (T.BOOL, T.DYN, T.ERROR):
-            return self.error(e.span, f"{what} must be true or false, but this is a {t.type}",
+            return self.error(e.span, f"{what} must be true or false, but this is {_a(t.type)}",
                               "compare it with something, e.g. `x > 0`")
         return t
 
@@ -792,7 +797,7 @@ class Checker:
         if ctx.kind == "select" and n not in self.consts and not isinstance(
                 self.decls.get(n), A.Const):
             return TExpr("path", type=T.DYN, payload=(("field", n),), span=e.span)
-        if ctx.kind in SPANISH and n in SPAN_FIELDS:
+        if ctx.kind in SPAN_CONTEXTS and n in SPAN_FIELDS:
             if ctx.kind == "heal" and n in EVENT_FIELDS:
                 return self.error(e.span, f"`{n}` describes an event; a healing policy sees "
                                   "the witness span")
@@ -806,7 +811,7 @@ class Checker:
             return replace(self._const(n), span=e.span)
         if n in self.preds:
             pdef = self.preds[n]
-            if ctx.kind not in SPANISH and ctx.kind != "span":
+            if ctx.kind not in SPAN_CONTEXTS and ctx.kind != "span":
                 return self.error(e.span, f"`{n}` is a span predicate; it cannot be used in "
                                   f"{CTX_WORDS[ctx.kind]}")
             if pdef.params is not None:
@@ -824,15 +829,15 @@ class Checker:
             if isinstance(decl, A.MetricBinding):
                 return self.error(e.span, f"metric `{n}` can only be used in a "
                                   "`metric invariant`")
-            return self.error(e.span, f"`{n}` is a {what}, not a value")
-        if n in SPAN_FIELDS and ctx.kind not in SPANISH:
+            return self.error(e.span, f"`{n}` is {_a(what)}, not a value")
+        if n in SPAN_FIELDS and ctx.kind not in SPAN_CONTEXTS:
             return self.error(e.span, f"`{n}` is a span field; it cannot be used in "
                               f"{CTX_WORDS[ctx.kind]}")
         if ctx.kind == "select":
             return TExpr("path", type=T.DYN, payload=(("field", n),), span=e.span)
         members = [(en, t) for en, t in self.enums.items() if n in t.members]
         for t in (T.KIND, T.STATUS):
-            if n in t.members and ctx.kind in SPANISH:
+            if n in t.members and ctx.kind in SPAN_CONTEXTS:
                 members.append((t.name, t))
         if len(members) == 1:
             return TExpr("enum", type=members[0][1], payload=(members[0][1].name, n), span=e.span)
@@ -848,7 +853,7 @@ class Checker:
 
     def _suggest(self, n: str, ctx: Ctx) -> str | None:
         candidates = set(ctx.locals) | set(self.decls)
-        if ctx.kind in SPANISH:
+        if ctx.kind in SPAN_CONTEXTS:
             candidates |= set(SPAN_FIELDS) | set(T.KIND.members) | set(T.STATUS.members)
         for t in self.enums.values():
             candidates |= set(t.members)
@@ -875,7 +880,7 @@ class Checker:
         hops, node = _parent_hops(e.base)
         if node is not None and isinstance(node, A.Name) and node.id == "parent" \
                 and "parent" not in ctx.locals:
-            if ctx.kind not in SPANISH:
+            if ctx.kind not in SPAN_CONTEXTS:
                 return self.error(e.span, f"`parent` is a span field; it cannot be used in "
                                   f"{CTX_WORDS[ctx.kind]}")
             hops = hops + ("parent",)
@@ -887,14 +892,14 @@ class Checker:
             return self.error(e.span, f"a parent span has no field `{e.name}`",
                               did_you_mean(e.name, [f for f in SPAN_FIELDS
                                                     if f not in EVENT_FIELDS]))
-        if isinstance(e.base, A.Name) and e.base.id == "scope" and ctx.kind in SPANISH:
+        if isinstance(e.base, A.Name) and e.base.id == "scope" and ctx.kind in SPAN_CONTEXTS:
             if e.name != "name":
                 return self.error(e.span, "the instrumentation scope has only `scope.name`")
             return TExpr("field", type=T.STRING, payload=((), "scope.name"), span=e.span)
         base = self.expr(e.base, ctx)
         if base.type == T.ERROR:
             return base
-        return self.error(e.span, f"`.{e.name}` cannot be applied to a {base.type}")
+        return self.error(e.span, f"`.{e.name}` cannot be applied to {_a(base.type)}")
 
     def _config_ref(self, config: str, name: str, span, ctx: Ctx) -> TExpr:
         if ctx.config == config and name in ctx.locals:
@@ -920,7 +925,7 @@ class Checker:
             return replace(spec.consts[member], span=span)
         if member in spec.preds:
             pdef = spec.preds[member]
-            if ctx.kind not in SPANISH:
+            if ctx.kind not in SPAN_CONTEXTS:
                 return self.error(span, f"`{alias}.{member}` is a span predicate; it cannot be "
                                   f"used in {CTX_WORDS[ctx.kind]}")
             return self._call_pred(pdef, args, span, ctx, f"{alias}.{member}")
@@ -965,7 +970,7 @@ class Checker:
         target = _attr_target(e.base, ctx)
         if target is not None:
             hops, source = target
-            if ctx.kind not in SPANISH:
+            if ctx.kind not in SPAN_CONTEXTS:
                 return self.error(e.span, f"`{source}[...]` reads a span; it cannot be used in "
                                   f"{CTX_WORDS[ctx.kind]}")
             key = self.expr(e.index, Ctx("const", ctx.locals))
@@ -982,7 +987,7 @@ class Checker:
         base = self.expr(e.base, ctx)
         if base.type == T.ERROR:
             return base
-        return self.error(e.span, f"a {base.type} cannot be indexed",
+        return self.error(e.span, f"{_a(base.type)} cannot be indexed",
                           'only `attr["k"]` and `resource["k"]` take an index')
 
     # -- operators
@@ -990,7 +995,7 @@ class Checker:
         if e.op == "-":
             v = self.expr(e.operand, ctx)
             if v.type != T.ERROR and not T.is_numeric(v.type):
-                return self.error(e.span, f"cannot negate a {v.type}")
+                return self.error(e.span, f"cannot negate {_a(v.type)}")
             return TExpr("neg", (v,), T.base(v.type), span=e.span)
         if e.op == "!":
             v = self.bool_expr(e.operand, ctx, f"the operand of `{e.spelling}`")
@@ -1051,18 +1056,18 @@ class Checker:
         if op in ("+", "-"):
             typ = T.join_numeric(lt, rt)
             if typ is None:
-                return self.error(e.span, f"cannot {'add' if op == '+' else 'subtract'} a {rt} "
-                                  f"{'to' if op == '+' else 'from'} a {lt}",
+                return self.error(e.span, f"cannot {'add' if op == '+' else 'subtract'} {_a(rt)} "
+                                  f"{'to' if op == '+' else 'from'} {_a(lt)}",
                                   f"both sides must be {lt} values, e.g. "
                                   f"{T.unit_example(lt)}")
         elif op == "*":
             if lt in units and rt in units:
-                return self.error(e.span, f"cannot multiply a {lt} by a {rt}",
+                return self.error(e.span, f"cannot multiply {_a(lt)} by {_a(rt)}",
                                   "multiply a unit by a plain number")
             typ = lt if lt in units else rt if rt in units else T.join_numeric(lt, rt)
         elif op == "/":
             if rt in units and lt != rt:
-                return self.error(e.span, f"cannot divide a {lt} by a {rt}")
+                return self.error(e.span, f"cannot divide {_a(lt)} by {_a(rt)}")
             typ = T.REAL if lt == rt and (lt in units or lt == T.CPU) else \
                 lt if lt in units or lt == T.CPU else T.REAL
         else:  # // and %
@@ -1115,9 +1120,9 @@ class Checker:
         if not T.comparable(lt, rt):
             if lt in T.UNIT_TYPES or rt in T.UNIT_TYPES:
                 unit = lt if lt in T.UNIT_TYPES else rt
-                return self.error(span, f"cannot compare a {lt} with a {rt}",
-                                  f"compare a {unit} with a {unit}, e.g. {T.unit_example(unit)}")
-            return self.error(span, f"cannot compare a {lt} with a {rt}")
+                return self.error(span, f"cannot compare {_a(lt)} with {_a(rt)}",
+                                  f"compare {_a(unit)} with {_a(unit)}, e.g. {T.unit_example(unit)}")
+            return self.error(span, f"cannot compare {_a(lt)} with {_a(rt)}")
         if op not in ("==", "!=") and (lt in (T.BOOL,) or isinstance(lt, T.EnumType)):
             return self.error(span, f"`{op}` does not order {lt} values; use `==` or `!=`")
         return TExpr("cmp", (left, right), T.BOOL, op, span)
@@ -1129,11 +1134,11 @@ class Checker:
             return TExpr("error", type=T.ERROR, span=e.span)
         if isinstance(target.type, T.ListType):
             if not T.comparable(value.type, target.type.elem):
-                return self.error(e.span, f"cannot look for a {value.type} in a list of "
+                return self.error(e.span, f"cannot look for {_a(value.type)} in a list of "
                                   f"{target.type.elem}")
         elif isinstance(target.type, T.RangeType):
             if not T.comparable(value.type, target.type.base):
-                return self.error(e.span, f"cannot look for a {value.type} in a range of "
+                return self.error(e.span, f"cannot look for {_a(value.type)} in a range of "
                                   f"{target.type.base}")
         else:
             return self.error(e.target.span, "`in` takes a list `[a, b]` or a range `lo..hi`")
@@ -1218,7 +1223,7 @@ class Checker:
 
     def _structural(self, e: A.Call, ctx: Ctx) -> TExpr:
         n = e.func.id
-        if ctx.kind not in SPANISH:
+        if ctx.kind not in SPAN_CONTEXTS:
             return self.error(e.span, f"`{n}` reads a span; it cannot be used in "
                               f"{CTX_WORDS[ctx.kind]}")
         args = self._plain_args(e, 1, n)
@@ -1249,8 +1254,8 @@ class Checker:
         where = self.bool_expr(e.args[0].where, Ctx("span", ctx.locals), "`where`")
         default = self.expr(e.args[1].value, Ctx("const"))
         if not T.comparable(v.type, default.type):
-            self.error(e.args[1].span, f"the default of `last` is a {default.type}, but the "
-                       f"value is a {v.type}")
+            self.error(e.args[1].span, f"the default of `last` is {_a(default.type)}, but the "
+                       f"value is {_a(v.type)}")
         return TExpr("last", (v, where, default), v.type if v.type != T.DYN else default.type,
                      span=e.span)
 
@@ -1334,7 +1339,7 @@ class Checker:
             return TExpr("error", type=T.ERROR)
         for a, t in zip(args, typed):
             if not T.is_numeric(t.type):
-                return self.error(a.span, f"`{n}` needs numbers, but this is a {t.type}")
+                return self.error(a.span, f"`{n}` needs numbers, but this is {_a(t.type)}")
         if n in ("ceil", "floor"):
             if T.base(typed[0].type) in T.UNIT_TYPES:
                 return self.error(e.span, f"`{n}` rounds plain numbers")
@@ -1344,7 +1349,7 @@ class Checker:
             for a, t in zip(args[1:], typed[1:]):
                 j = T.join_numeric(typ, t.type)
                 if j is None:
-                    return self.error(a.span, f"`{n}` cannot mix a {typ} and a {t.type}")
+                    return self.error(a.span, f"`{n}` cannot mix {_a(typ)} and {_a(t.type)}")
                 typ = j
             typ = T.base(typ)
         return TExpr("call", tuple(typed), typ, n, e.span)
