@@ -55,7 +55,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from tracelogic.errors import UnhandledNode
+from tracelogic.errors import TracelogicError, UnhandledNode
 from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED
 
 __all__ = ["Progression", "NOW", "TRUE_DNF", "FALSE_DNF", "DnfTooLarge"]
@@ -234,7 +234,7 @@ def accepting(dnf: DNF) -> bool:
     return any(all(t.kind is Kind.WX for t in c) for c in dnf)
 
 
-class DnfTooLarge(Exception):
+class DnfTooLarge(TracelogicError, RuntimeError):
     """Raised (internally) when a progression state exceeds its clause budget."""
 
 

@@ -13,7 +13,7 @@ import math
 from fractions import Fraction
 from typing import Any, Callable
 
-from tracelogic.errors import UnhandledNode
+from tracelogic.errors import TracelogicError, UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
@@ -21,11 +21,11 @@ Env = dict
 Fn = Callable[[Env], Any]
 
 
-class EvalError(Exception):
+class EvalError(TracelogicError, ValueError):
     """A runtime error of the expression itself (division by zero, a missing value)."""
 
     def __init__(self, message: str, node: TExpr):
-        super().__init__(message)
+        super().__init__(message, value=node)
         self.node = node
 
 

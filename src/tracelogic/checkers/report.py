@@ -232,5 +232,5 @@ def run_checks(spec, report: CheckReport, **options: Any) -> None:
         except TooDeep as e:
             what = fn.__module__.rpartition(".")[2]
             report.diagnostics.append(Diagnostic(
-                "error", f"{e} by the {what} checks", SourceSpan(spec.file, 0, 0, 0, 0),
+                "error", f"{e.message} by the {what} checks", SourceSpan(spec.file, 0, 0, 0, 0),
                 e.hint))

@@ -386,7 +386,7 @@ def text_suspect(doc: Any) -> bool:
 
 # -- JSON with limits ------------------------------------------------------------------
 
-class JsonLimitError(ValueError):
+class JsonLimitError(InputError):
     """A JSON document is malformed or over a limit. ``lineno``/``colno`` are 1-based
     when the position is known, else None."""
 
@@ -602,7 +602,7 @@ def _varint(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
     return None
 
 
-class WireError(ValueError):
+class WireError(InputError):
     """Protobuf framing that cannot be walked: ``offset`` and ``reason``."""
 
     def __init__(self, offset: int, reason: str):

@@ -43,6 +43,7 @@ import h11
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
+from tracelogic.errors import InputError
 from tracelogic.sidecar.auth import bearer_matches
 from tracelogic.sidecar.response import export_response
 
@@ -80,7 +81,7 @@ def parse_hostport(value: str, default_port: int) -> tuple[str, int]:
 
 # ---------------------------------------------------------------------- bodies
 
-class BodyTooLarge(ValueError):
+class BodyTooLarge(InputError):
     """A body over the limit once decompressed (answered 413)."""
 
 

@@ -27,6 +27,7 @@ import sys
 import threading
 from typing import Any, Callable, Iterator
 
+from tracelogic.errors import TracelogicError
 from tracelogic.spec.limits import MAX_NESTING
 
 STACK_BYTES = 1024 * 1024 * 1024  # reserved address space; pages are used only as needed
@@ -34,11 +35,13 @@ RECURSION_LIMIT = 20 * MAX_NESTING
 _lock = threading.Lock()
 
 
-class TooDeep(Exception):
-    hint = "split the expression, or the chain of definitions, e.g. into several predicates"
+class TooDeep(TracelogicError, RecursionError):
+    """The input nests deeper than even the big-stack thread can process."""
 
     def __init__(self) -> None:
-        super().__init__("the input is nested too deeply to process")
+        super().__init__("the input is nested too deeply to process",
+                         hint="split the expression, or the chain of definitions, e.g. "
+                              "into several predicates")
 
 
 def deep(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

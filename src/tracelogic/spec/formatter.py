@@ -387,5 +387,5 @@ def format_text(source: str, file: str = "<spec>") -> str:
     try:
         return deep(run)  # once, around parsing too: one big-stack thread per call
     except TooDeep as e:
-        raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 1, 1, 1, 1), e.hint)],
+        raise SpecErrors([Diagnostic("error", e.message, SourceSpan(file, 1, 1, 1, 1), e.hint)],
                          {file: source}) from None

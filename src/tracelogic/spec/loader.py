@@ -124,7 +124,7 @@ class Loader:
             spec = deep(checker.run)
         except TooDeep as e:
             span = SourceSpan(file, 1, 1, 1, 1)
-            self.diags.append(Diagnostic("error", str(e), span, e.hint))
+            self.diags.append(Diagnostic("error", e.message, span, e.hint))
             return None
         self.diags.extend(checker.diags)
         return None if errors else spec
@@ -258,7 +258,7 @@ def load(path_or_text: str, *, filename: str | None = None, spec_path: SpecPath 
     except TooDeep as e:
         named = "\n" not in path_or_text and path_or_text.endswith(".spec")
         file = filename or (path_or_text if named else "<spec>")
-        raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 0, 0, 0, 0),
+        raise SpecErrors([Diagnostic("error", e.message, SourceSpan(file, 0, 0, 0, 0),
                                      e.hint)]) from None
 
 
@@ -298,7 +298,7 @@ def load_with_diagnostics(path: str, spec_path: SpecPath = ()
     try:
         return deep(_load_with_diagnostics, path, spec_path)
     except TooDeep as e:
-        return None, [Diagnostic("error", str(e), SourceSpan(path, 0, 0, 0, 0), e.hint)], {}
+        return None, [Diagnostic("error", e.message, SourceSpan(path, 0, 0, 0, 0), e.hint)], {}
 
 
 def _load_with_diagnostics(path: str, spec_path: SpecPath

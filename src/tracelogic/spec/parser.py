@@ -33,7 +33,7 @@ def grammar_text() -> str:
     return resources.files("tracelogic.spec").joinpath("grammar.lark").read_text()
 
 
-class SplitWord(UnexpectedInput):
+class _SplitWord(UnexpectedInput):
     """A keyword glued to what follows it, such as `andb` read where only `and` fits."""
 
     def __init__(self, word: str, line: int, column: int, pos: int):
@@ -56,7 +56,7 @@ class _KeywordBoundary:
         for tok in stream:
             if prev is not None and prev.type != "NAME" and prev.end_pos == tok.start_pos \
                     and _IDENT.fullmatch(str(prev)) and _WORD_CHAR.match(str(tok)):
-                raise SplitWord(str(prev) + _IDENT_TAIL.match(str(tok)).group(0), prev.line,
+                raise _SplitWord(str(prev) + _IDENT_TAIL.match(str(tok)).group(0), prev.line,
                                 prev.column, prev.start_pos)
             yield tok
             prev = tok
@@ -686,7 +686,7 @@ def _hint_for(token_text: str, expected: set[str], line_text: str) -> str | None
 
 def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: int) -> Diagnostic:
     lines = source_lines(text)
-    if isinstance(err, SplitWord):
+    if isinstance(err, _SplitWord):
         span = SourceSpan(file, err.line + line_offset, err.column, err.line + line_offset,
                           err.column + len(err.word))
         return Diagnostic("error", f"unexpected `{err.word}`", span,
@@ -852,7 +852,7 @@ def parse_module_partial(text: str, file: str = "<spec>"
             return deep(_parse_module_partial, text, file)
         except TooDeep as e:
             span = SourceSpan(file, 1, 1, 1, 1)
-            return A.Module(file, (), span=span), [Diagnostic("error", str(e), span, e.hint)], \
+            return A.Module(file, (), span=span), [Diagnostic("error", e.message, span, e.hint)], \
                 set()
 
 
@@ -880,7 +880,7 @@ def _parse_module_partial(text: str, file: str) -> tuple[A.Module, list[Diagnost
                 errors.append(_syntax_diagnostic(err, file, text, 0))
     except TooDeep as e:
         span = SourceSpan(file, 1, 1, 1, 1)
-        return A.Module(file, (), span=span), [Diagnostic("error", str(e), span, e.hint)], set()
+        return A.Module(file, (), span=span), [Diagnostic("error", e.message, span, e.hint)], set()
     span = SourceSpan(file, 1, 1, text.count("\n") + 1, 1)
     return A.Module(file, tuple(decls), _collect_comments(text), span=span), errors, broken
 
@@ -899,7 +899,7 @@ def parse_expr(text: str, file: str = "<formula>") -> A.Expr:
     try:
         expr = deep(lambda: builder.transform(lark_parser().parse(text, start="expr_start")))
     except TooDeep as e:
-        raise SpecErrors([Diagnostic("error", str(e), SourceSpan(file, 1, 1, 1, 1), e.hint)],
+        raise SpecErrors([Diagnostic("error", e.message, SourceSpan(file, 1, 1, 1, 1), e.hint)],
                          {file: text}) from None
     except UnexpectedInput as err:
         raise SpecErrors([_syntax_diagnostic(err, file, text, 0)], {file: text}) from None

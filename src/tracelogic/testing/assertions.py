@@ -10,10 +10,11 @@ import os
 from functools import lru_cache
 from typing import Any, Iterable
 
+from tracelogic.errors import TracelogicError
 from tracelogic.spec.typed import Spec
 
 
-class SpecViolation(AssertionError):
+class SpecViolation(TracelogicError, AssertionError):
     """Some property of the spec does not hold on the spans; ``report`` has the details."""
 
     def __init__(self, message: str, report: Any):
