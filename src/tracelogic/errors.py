@@ -57,6 +57,14 @@ class InputError(TracelogicError, ValueError):
     """A trace, config or request the user gave us is malformed."""
 
 
+class UnknownName(TracelogicError, KeyError):
+    """A caller asked for a name that does not exist (a property of a spec); the message
+    says which names there are, or the closest one."""
+
+    def __str__(self) -> str:  # KeyError's own would quote the message
+        return TracelogicError.__str__(self)
+
+
 class BackendUnavailable(TracelogicError, RuntimeError):
     """An optional backend (Spot, pynusmv) is not importable; names the capability."""
 

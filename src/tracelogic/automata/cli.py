@@ -160,12 +160,7 @@ def _property(target: str, spec_path: list[str] | tuple[str, ...] = ()):
 
     path, _, name = target.partition("::")
     spec = load(path, spec_path=spec_path)
-    try:
-        prop = spec.property(name)
-    except KeyError:
-        raise TracelogicError(f"{path} has no property `{name}`",
-                              hint="properties: " + ", ".join(p.name for p in spec.properties)
-                              ) from None
+    prop = spec.property(name)  # an unknown name is an UnknownName: exit 2, the closest name
     if prop.kind != "formula":
         raise TracelogicError(f"property `{name}` is a {prop.kind} property, not a temporal "
                               "formula; it has no automaton")

@@ -223,10 +223,19 @@ class Spec:
     warnings: tuple = ()
 
     def property(self, name: str) -> PropertyT:
+        """The runtime property ``name``; an :class:`~tracelogic.errors.UnknownName` (a
+        ``KeyError``) that names the closest property when there is none."""
         for p in self.properties:
             if p.name == name:
                 return p
-        raise KeyError(name)
+        from tracelogic.errors import UnknownName
+        from tracelogic.spec.diagnostics import did_you_mean
+
+        names = [p.name for p in self.properties]
+        hint = did_you_mean(name, names) or (
+            f"its properties are {', '.join(f'`{n}`' for n in names)}" if names
+            else "it has no runtime properties")
+        raise UnknownName(f"{self.file}: no property `{name}`", value=name, hint=hint)
 
     def __repr__(self) -> str:
         return f"tracelogic.load({self.file!r})"
