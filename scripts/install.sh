@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything tracelogic's tests need on a fresh Debian machine, as root:
-# the system oracles (MONA for ltlf2dfa, spin for model-checking cross-checks),
+# the system oracles (MONA for ltlf2dfa, spin and NuSMV for model-checking cross-checks),
 # Node.js for the JavaScript SDK interop tests, the package itself in editable mode
 # with its test and benchmark extras, and the interop app's pinned npm packages.
 # The package includes a Rust extension (native/, docs/native.md) that pip builds with
@@ -51,6 +51,8 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 python3 -m pip install -q -e '.[test,bench]'
+# NuSMV, the second model-checking oracle (tests/oracle); its wheel is built once and cached
+bash scripts/install_pynusmv.sh
 # the editable install runs the sources in place: compile their byte code once, so commands
 # start fast even where PYTHONDONTWRITEBYTECODE keeps Python from caching it (docs/cli.md)
 python3 -m compileall -q -j 0 src/tracelogic

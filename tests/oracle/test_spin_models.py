@@ -1,4 +1,4 @@
-"""Model checking cross-checked against spin (always) and NuSMV (when pynusmv is importable).
+"""Model checking cross-checked against spin and NuSMV (both always).
 
 **spin.** Random small models (bool, enum and range variables, guarded actions,
 deadlocks included) and random LTL formulas **without X** (Debian's spin 6.5.2
@@ -7,11 +7,10 @@ invariant, ``deadlock_free`` and LTL check. Both extend deadlocked runs by
 stuttering. Spin is installed by ``scripts/install.sh``; a missing spin fails
 these tests rather than skipping them.
 
-**NuSMV.** With pynusmv importable, the same kind of models with formulas
-**including X** are exported to SMV and checked by NuSMV. Opt-in job: build
-pynusmv as docs/models.md describes and run with ``TRACELOGIC_NUSMV=1``; then a
-missing pynusmv is a failure. Without the variable, the tests are skipped only
-when pynusmv is not importable.
+**NuSMV.** The same kind of models with formulas **including X** are exported
+to SMV and checked by NuSMV through pynusmv, which ``scripts/install.sh`` builds
+(``scripts/install_pynusmv.sh``, its wheel cached); a missing pynusmv fails these
+tests rather than skipping them.
 """
 from __future__ import annotations
 
@@ -171,20 +170,15 @@ def test_random_models_agree_with_spin(seed):
                                           ltl_depth=2)) >= 2
 
 
-# ---------------------------------------------------------------- NuSMV (opt-in)
+# ---------------------------------------------------------------- NuSMV
 
 HAVE_PYNUSMV = importlib.util.find_spec("pynusmv") is not None
-WANT_NUSMV = os.environ.get("TRACELOGIC_NUSMV", "") not in ("", "0")
 
 
 def _need_pynusmv():
-    if HAVE_PYNUSMV:
-        return
-    if WANT_NUSMV:
-        pytest.fail("TRACELOGIC_NUSMV=1 but pynusmv is not importable; build it as "
-                    "docs/models.md describes")
-    pytest.skip("pynusmv is not importable (opt-in job: build it per docs/models.md and set "
-                "TRACELOGIC_NUSMV=1)")
+    if not HAVE_PYNUSMV:
+        pytest.fail("pynusmv is not importable; scripts/install.sh builds it "
+                    "(bash scripts/install_pynusmv.sh)")
 
 
 def _compare_with_nusmv(text: str) -> int:
