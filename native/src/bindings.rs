@@ -784,13 +784,14 @@ mod _native {
                 cd.set_item(k, v)?;
             }
             d.set_item("counters", cd)?;
-            let mm = c
-                .mismatches
-                .sites
-                .iter()
-                .map(|&(n, l, r)| (n > 0).then_some((n, l, r)))
-                .collect::<Vec<_>>();
-            d.set_item("mismatches", mm)?;
+            let sites = |m: &crate::atoms::Mismatches| {
+                m.sites
+                    .iter()
+                    .map(|&(n, l, r)| (n > 0).then_some((n, l, r)))
+                    .collect::<Vec<_>>()
+            };
+            d.set_item("mismatches", sites(&c.mismatches))?;
+            d.set_item("reg_mismatches", sites(&c.reg_mismatches))?;
             Ok(d)
         }
 

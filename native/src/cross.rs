@@ -220,10 +220,40 @@ impl Buckets {
     /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
     /// the complete traces' ids and whether each is partial.
     pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Vec<Instance> {
+        self.step_with(aut, ids, partial, &mut Filed)
+    }
+
+    /// [`Buckets::step`] with each instance's letters from `letters` (a property with
+    /// registers adds the bits its instance's registers give).
+    pub fn step_with(
+        self,
+        aut: &mut Cached,
+        ids: &[[u8; 16]],
+        partial: &[bool],
+        letters: &mut dyn InstanceLetters,
+    ) -> Vec<Instance> {
         self.keys
             .into_iter()
-            .map(|(key, rows)| step_instance(aut, key, rows, ids, partial))
+            .map(|(key, rows)| step_instance(aut, key, rows, ids, partial, letters))
             .collect()
+    }
+}
+
+/// The letters of one cross-trace instance, asked for in its event order, up to its
+/// deciding event.
+pub trait InstanceLetters {
+    /// a fresh instance begins
+    fn start(&mut self);
+    fn letter(&mut self, row: &Row) -> u64;
+}
+
+/// The letter filed with each row.
+struct Filed;
+
+impl InstanceLetters for Filed {
+    fn start(&mut self) {}
+    fn letter(&mut self, row: &Row) -> u64 {
+        row.letter
     }
 }
 
@@ -251,6 +281,7 @@ fn step_instance(
     mut rows: Vec<Row>,
     ids: &[[u8; 16]],
     partial: &[bool],
+    letters: &mut dyn InstanceLetters,
 ) -> Instance {
     // Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes
     rows.sort_by(|a, b| {
@@ -260,7 +291,8 @@ fn step_instance(
         let r = &rows[e as usize];
         (r.trace, r.event)
     };
-    let s = step_letters(aut, rows.len(), |e| rows[e].letter);
+    letters.start();
+    let s = step_letters(aut, rows.len(), |e| letters.letter(&rows[e]));
     let end = s.decided.unwrap_or(rows.len() as u32 - 1);
     let mut traces: Vec<u32> = vec![];
     let mut seen = HashSet::new();

@@ -18,6 +18,7 @@ use crate::cross::{self, Buckets, KeyText, Rendered, Row};
 use crate::order::{Event, Trace};
 use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
+use crate::registers;
 use crate::run::{local_letter, step_trace, trigger_at, Outcome, Scope};
 use crate::store::{hex, OwnedValue, SpanStore};
 
@@ -37,6 +38,9 @@ pub struct Closed {
     pub evicted_keys: Vec<Vec<Vec<String>>>,
     pub n_events: Vec<u32>,
     pub mismatches: Mismatches,
+    /// the part of `mismatches` that register atoms and updates counted (the Python
+    /// engine's letters count the rest again when it runs beside the core)
+    pub reg_mismatches: Mismatches,
     /// the complete traces, for [`FileRun::event`]
     complete: Vec<Trace>,
 }
@@ -129,6 +133,8 @@ impl FileRun {
             let handed = self.asm.close(&self.store);
             let words = self.plan.program.n_words();
             let mut mismatches = self.plan.program.mismatches();
+            let mut reg_mismatches = self.plan.program.mismatches();
+            let mut reg_trace = self.plan.program.mismatches();
             let n_props = self.plan.properties.len();
             let mut results = vec![Vec::new(); n_props];
             let mut buckets: Vec<Buckets> = (0..n_props).map(|_| Buckets::default()).collect();
@@ -164,6 +170,21 @@ impl FileRun {
                 let t = complete.len() as u32;
                 for (j, p) in self.plan.properties.iter().enumerate() {
                     let per_event = match (p.scope, p.key) {
+                        (Scope::Trace, _) if p.registers.is_some() => {
+                            let prog =
+                                &self.plan.program.registers[p.registers.unwrap_or(0) as usize];
+                            results[j].push(registers::step_trace(
+                                p,
+                                prog,
+                                &mut self.automata[j],
+                                &view,
+                                &a.trace.events,
+                                &letters,
+                                words,
+                                &mut reg_trace,
+                            ));
+                            continue;
+                        }
                         (Scope::Trace, _) => {
                             results[j].push(step_trace(
                                 p,
@@ -210,19 +231,39 @@ impl FileRun {
                         );
                     }
                 }
+                // Python runs a trace's registers after all of its letters
+                mismatches.merge(&reg_trace);
+                reg_mismatches.merge(&reg_trace);
+                reg_trace = self.plan.program.mismatches();
                 n_events.push(n as u32);
                 ids.push(a.trace.trace_id);
                 partial.push(a.trace.is_partial());
                 complete.push(a.trace);
             }
+            let store = &self.store;
             let cross = buckets
                 .into_iter()
                 .enumerate()
                 .map(|(j, b)| {
-                    (self.plan.properties[j].scope != Scope::Trace)
-                        .then(|| b.step(&mut self.automata[j], &ids, &partial))
+                    let p = &self.plan.properties[j];
+                    if p.scope == Scope::Trace {
+                        return None;
+                    }
+                    let aut = &mut self.automata[j];
+                    Some(match p.registers {
+                        None => b.step(aut, &ids, &partial),
+                        Some(k) => {
+                            let prog = &self.plan.program.registers[k as usize];
+                            let view = |trace| View { store, trace };
+                            let mut letters =
+                                registers::CrossLetters::new(prog, &complete, view, &mut reg_trace);
+                            b.step_with(aut, &ids, &partial, &mut letters)
+                        }
+                    })
                 })
                 .collect();
+            mismatches.merge(&reg_trace);
+            reg_mismatches.merge(&reg_trace);
             let evicted_keys = pending
                 .into_iter()
                 .map(|per_prop| {
@@ -249,6 +290,7 @@ impl FileRun {
                 evicted_keys,
                 n_events,
                 mismatches,
+                reg_mismatches,
                 complete,
             });
         }

@@ -31,6 +31,7 @@ pub mod order;
 pub mod otlp;
 pub mod otlp_json;
 pub mod plan;
+pub mod registers;
 pub mod run;
 pub mod schema;
 pub mod store;

@@ -43,6 +43,7 @@ class CompiledProperty:
     update: Callable | None = None        # (s, st, tr, R, first) -> None
     n_registers: int = 0
     register_defaults: tuple = ()
+    register_nodes: tuple = ()           # the `prev`/`last` node of each slot of ``R``
     key: Callable | None = None           # span -> scope key (or MISSING)
     triggers: tuple[int, ...] = ()        # global atom bits whose absence makes success vacuous
     trigger_mask: int = 0                 # the same, as one mask over the global letter
@@ -230,6 +231,7 @@ class CompiledSpec:
         cp.regs, cp.update = ns[f"regs{i}"], ns[f"update{i}"]
         cp.n_registers = len(slots)
         cp.register_defaults = tuple(defaults)
+        cp.register_nodes = tuple(node for node, _ in slots)
         gen.registers = {}
 
     def _aggregate(self, cp: CompiledProperty) -> None:

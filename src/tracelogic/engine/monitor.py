@@ -692,15 +692,18 @@ class Monitor:
                 self._cross_instances(cp, per, complete)
         if alone:
             self._seen_keys.update(core.seen_keys())
-            mismatches = self.compiled.gen.mismatches
-            for label, seen in zip(core.plan.document["program"]["sites"], closed.mismatches):
-                if seen is None:
-                    continue
-                mine = mismatches.get(label)
-                if mine is None:
-                    mismatches[label] = list(seen)
-                else:
-                    mine[0] += seen[0]
+        # the core's type mismatches: all of them when it alone saw the spans, else those of
+        # register atoms (the Python engine's letters counted the others again)
+        mismatches = self.compiled.gen.mismatches
+        for label, seen in zip(core.plan.document["program"]["sites"],
+                               closed.mismatches if alone else closed.reg_mismatches):
+            if seen is None:
+                continue
+            mine = mismatches.get(label)
+            if mine is None:
+                mismatches[label] = list(seen)
+            else:
+                mine[0] += seen[0]
 
     def _cross_instances(self, cp: CompiledProperty, per: list, complete: list) -> None:
         """The core's instances of cross-trace property ``cp`` as ``_run_cross`` leaves its

@@ -65,6 +65,9 @@ class Closed:
     counters: dict[str, int]
     # per mismatch site of the program: (count, first left type, first right type) or None
     mismatches: list[Any]
+    # the part of ``mismatches`` counted by register atoms and updates, which the Python
+    # engine's letters do not evaluate
+    reg_mismatches: list[Any]
 
 
 class NativeRun:
@@ -111,7 +114,8 @@ class NativeRun:
             cross = [None if per is None else [CrossInstance(*i) for i in per]
                      for per in out["cross"]]
             self.closed = Closed(traces, out["results"], cross, out["evicted_keys"],
-                                 out["n_events"], out["counters"], out["mismatches"])
+                                 out["n_events"], out["counters"], out["mismatches"],
+                                 out["reg_mismatches"])
         return self.closed
 
     def event(self, trace: int, index: int) -> Event:
