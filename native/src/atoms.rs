@@ -205,6 +205,8 @@ pub struct Program {
     values: Vec<Node>,
     /// per property with `prev`/`last`, its register program
     pub(crate) registers: Vec<crate::registers::RegisterProgram>,
+    /// per aggregate property, its sample program
+    pub(crate) samples: Vec<crate::samples::SampleProgram>,
 }
 
 impl Program {
@@ -249,11 +251,13 @@ impl Program {
             _ => return Err("atom program: `values` is not a list".into()),
         };
         let registers = crate::registers::parse(obj.get("registers"), sites.len())?;
+        let samples = crate::samples::parse(obj.get("samples"), sites.len())?;
         Ok(Program {
             atoms,
             sites,
             values,
             registers,
+            samples,
         })
     }
 

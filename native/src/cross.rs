@@ -223,6 +223,17 @@ impl Buckets {
         self.step_with(aut, ids, partial, &mut Filed)
     }
 
+    /// Each key's rows (keys in first-filed order) in instance order.
+    pub fn sorted(self, ids: &[[u8; 16]]) -> Vec<(String, Vec<Row>)> {
+        self.keys
+            .into_iter()
+            .map(|(key, mut rows)| {
+                sort_rows(&mut rows, ids);
+                (key, rows)
+            })
+            .collect()
+    }
+
     /// [`Buckets::step`] with each instance's letters from `letters` (a property with
     /// registers adds the bits its instance's registers give).
     pub fn step_with(
@@ -275,6 +286,13 @@ pub struct Instance {
     pub events: u32,
 }
 
+/// Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes.
+fn sort_rows(rows: &mut [Row], ids: &[[u8; 16]]) {
+    rows.sort_by(|a, b| {
+        (a.time, &ids[a.trace as usize], a.event).cmp(&(b.time, &ids[b.trace as usize], b.event))
+    });
+}
+
 fn step_instance(
     aut: &mut Cached,
     key: String,
@@ -283,10 +301,7 @@ fn step_instance(
     partial: &[bool],
     letters: &mut dyn InstanceLetters,
 ) -> Instance {
-    // Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes
-    rows.sort_by(|a, b| {
-        (a.time, &ids[a.trace as usize], a.event).cmp(&(b.time, &ids[b.trace as usize], b.event))
-    });
+    sort_rows(&mut rows, ids);
     let at = |e: u32| {
         let r = &rows[e as usize];
         (r.trace, r.event)

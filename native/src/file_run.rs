@@ -20,6 +20,7 @@ use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
 use crate::registers;
 use crate::run::{local_letter, step_trace, trigger_at, Outcome, Scope};
+use crate::samples::Samples;
 use crate::store::{hex, OwnedValue, SpanStore};
 
 /// One handed-out trace: id (hex), outcome, reason, partial.
@@ -41,6 +42,9 @@ pub struct Closed {
     /// the part of `mismatches` that register atoms and updates counted (the Python
     /// engine's letters count the rest again when it runs beside the core)
     pub reg_mismatches: Mismatches,
+    /// per aggregate plan property, its instances' samples: per complete trace (key "")
+    /// for scope trace, else per key in first-seen order; None for the others
+    pub samples: Vec<Option<Vec<(String, Samples)>>>,
     /// the complete traces, for [`FileRun::event`]
     complete: Vec<Trace>,
 }
@@ -137,6 +141,12 @@ impl FileRun {
             let mut reg_trace = self.plan.program.mismatches();
             let n_props = self.plan.properties.len();
             let mut results = vec![Vec::new(); n_props];
+            let mut samples: Vec<Option<Vec<(String, Samples)>>> = self
+                .plan
+                .properties
+                .iter()
+                .map(|p| p.samples.map(|_| vec![]))
+                .collect();
             let mut buckets: Vec<Buckets> = (0..n_props).map(|_| Buckets::default()).collect();
             let mut traces = std::mem::take(&mut self.evicted);
             let mut pending = std::mem::take(&mut self.evicted_keys);
@@ -170,6 +180,28 @@ impl FileRun {
                 let t = complete.len() as u32;
                 for (j, p) in self.plan.properties.iter().enumerate() {
                     let per_event = match (p.scope, p.key) {
+                        (Scope::Trace, _) if p.samples.is_some() => {
+                            let prog = &self.plan.program.samples[p.samples.unwrap_or(0) as usize];
+                            let mut out = Samples::default();
+                            for (e, ev) in a.trace.events.iter().enumerate() {
+                                if !ev.is_start {
+                                    prog.sample(
+                                        &view,
+                                        ev.row,
+                                        ev.time_ns,
+                                        t,
+                                        e as u32,
+                                        &mut out,
+                                        &mut reg_trace,
+                                        &raw_attr(&self.store),
+                                    );
+                                }
+                            }
+                            if let Some(per) = &mut samples[j] {
+                                per.push((String::new(), out));
+                            }
+                            continue;
+                        }
                         (Scope::Trace, _) if p.registers.is_some() => {
                             let prog =
                                 &self.plan.program.registers[p.registers.unwrap_or(0) as usize];
@@ -212,6 +244,9 @@ impl FileRun {
                         _ => None, // global: one instance, "*"
                     };
                     for (e, ev) in a.trace.events.iter().enumerate() {
+                        if ev.is_start && p.samples.is_some() {
+                            continue; // an aggregate samples each span at its end
+                        }
                         let key = match per_event {
                             Some(ks) => match &ks[e] {
                                 Some(k) => k.as_str(),
@@ -250,6 +285,31 @@ impl FileRun {
                         return None;
                     }
                     let aut = &mut self.automata[j];
+                    if let Some(k) = p.samples {
+                        let prog = &self.plan.program.samples[k as usize];
+                        let mut per = vec![];
+                        for (key, rows) in b.sorted(&ids) {
+                            let mut out = Samples::default();
+                            for r in rows {
+                                let trace = &complete[r.trace as usize];
+                                let ev = trace.events[r.event as usize];
+                                let view = View { store, trace };
+                                prog.sample(
+                                    &view,
+                                    ev.row,
+                                    r.time,
+                                    r.trace,
+                                    r.event,
+                                    &mut out,
+                                    &mut reg_trace,
+                                    &raw_attr(store),
+                                );
+                            }
+                            per.push((key, out));
+                        }
+                        samples[j] = Some(per);
+                        return None;
+                    }
                     Some(match p.registers {
                         None => b.step(aut, &ids, &partial),
                         Some(k) => {
@@ -291,6 +351,7 @@ impl FileRun {
                 n_events,
                 mismatches,
                 reg_mismatches,
+                samples,
                 complete,
             });
         }
@@ -305,6 +366,19 @@ impl FileRun {
 
     pub fn store(&self) -> &SpanStore {
         &self.store
+    }
+}
+
+/// An attribute of a span as stored (`Span.attr` or `Span.resource_attr`), for samples
+/// that keep a value only Python can render.
+fn raw_attr(store: &SpanStore) -> impl Fn(u32, bool, &str) -> Option<OwnedValue> + '_ {
+    move |r, resource, key| {
+        if resource {
+            store.resource_attr(r, key)
+        } else {
+            store.attr(r, key)
+        }
+        .cloned()
     }
 }
 

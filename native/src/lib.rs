@@ -33,6 +33,7 @@ pub mod otlp_json;
 pub mod plan;
 pub mod registers;
 pub mod run;
+pub mod samples;
 pub mod schema;
 pub mod store;
 pub mod value;

@@ -88,6 +88,11 @@ impl Plan {
                     p.name
                 ));
             }
+            if let Some(k) = p.samples {
+                if k as usize >= program.samples.len() || p.registers.is_some() {
+                    return Err(format!("property {}: sample program {k}", p.name));
+                }
+            }
             p.automaton
                 .validate()
                 .map_err(|e| format!("property {}: {e}", p.name))?;

@@ -30,6 +30,9 @@ pub struct PropPlan {
     pub bits: Option<Vec<u32>>,
     #[serde(default)]
     pub registers: Option<u32>,
+    /// an aggregate property: the program's sample entry (its automaton is one state)
+    #[serde(default)]
+    pub samples: Option<u32>,
     #[serde(flatten)]
     pub automaton: Automaton,
 }
@@ -176,6 +179,7 @@ mod tests {
             key: None,
             bits: None,
             registers: None,
+            samples: None,
             automaton: Automaton {
                 initial: 0,
                 states: vec![
@@ -231,6 +235,7 @@ mod tests {
             key: None,
             bits: None,
             registers: None,
+            samples: None,
             automaton: Automaton { initial: 0, states },
         }
     }

@@ -89,6 +89,8 @@ class AtomProgram:
     # per ``registers`` argument of :func:`program`: its index in ``program["registers"]``,
     # or why the core cannot run it
     registers: tuple[int | Unsupported, ...] = ()
+    # the same per ``samples`` argument, for ``program["samples"]``
+    samples: tuple[int | Unsupported, ...] = ()
 
 
 class _Refuse(Exception):
@@ -132,11 +134,12 @@ def key_value(key: TExpr) -> dict | Unsupported:
 def program(atoms: list[TExpr] | tuple[TExpr, ...],
             values: list[dict] | tuple[dict, ...] = (),
             registers: list[tuple[list[tuple[int, TExpr]], tuple[TExpr, ...]]] | None = None,
-            ) -> AtomProgram:
+            samples: list[list[TExpr]] | None = None) -> AtomProgram:
     """The program of ``atoms`` in bit order, with the reasons for those it cannot run;
     ``values`` are value nodes (:func:`key_value`) the program evaluates too; ``registers``
     are :func:`register_program`'s arguments per property with registers, whose results
-    (a program index, or :class:`Unsupported`) are ``AtomProgram.registers``."""
+    (a program index, or :class:`Unsupported`) are ``AtomProgram.registers``; ``samples``
+    the same for :func:`sample_program` (per aggregate property, its ``agg`` nodes)."""
     sites: dict[str, int] = {}
     nodes, unsupported = [], {}
     for i, atom in enumerate(atoms):
@@ -153,11 +156,52 @@ def program(atoms: list[TExpr] | tuple[TExpr, ...],
             regs.append(built)
             built = len(regs) - 1
         indexes.append(built)
+    sampled: list[dict] = []
+    sample_indexes: list[int | Unsupported] = []
+    for aggs in samples or ():
+        built = sample_program(aggs, sites)
+        if not isinstance(built, Unsupported):
+            sampled.append(built)
+            built = len(sampled) - 1
+        sample_indexes.append(built)
     labels = sorted(sites, key=sites.__getitem__)
     doc = {"atoms": nodes, "sites": labels, "values": list(values)}
     if regs:
         doc["registers"] = regs
-    return AtomProgram(doc, unsupported, tuple(indexes))
+    if sampled:
+        doc["samples"] = sampled
+    return AtomProgram(doc, unsupported, tuple(indexes), tuple(sample_indexes))
+
+
+def sample_program(aggs: list[TExpr], sites: dict[str, int]) -> dict | Unsupported:
+    """One aggregate property's samples as ``CompiledSpec._aggregate`` generates them (per
+    ``agg`` node a value function, ``CodeGen.expr`` of its value, and a where function,
+    ``CodeGen.cond`` of its ``where``), which ``Monitor.sample`` calls at each span's end
+    event: ``{"aggs": [{"value": E, "where": E, "raw": B}...]}``. The core returns the
+    values and the where's truth per sample; Python computes the aggregates.
+
+    ``count_distinct`` counts any value by its text (``str``), a bytes or array attribute
+    too: with ``raw``, the core returns such a value as the attribute itself (its value
+    is then an ``attr`` node). Refused: ``count_distinct`` of another expression of any
+    type (``a or b`` passes such a value through)."""
+    local = dict(sites)
+    em = _Emitter(local)
+    out = []
+    try:
+        for node in aggs:
+            value = node.args[0]
+            while value.op == "pred":
+                value = value.args[0]
+            raw = node.payload in ("count_distinct", "distinct") and value.type == T.DYN
+            if raw and value.op != "attr":
+                raise _Refuse(f"`{node.payload}` of a value of any type that is not an "
+                              "attribute")
+            out.append({"value": em.expr(value, 1)[0], "where": em.cond(node.args[1], 1),
+                        "raw": raw})
+    except _Refuse as e:
+        return Unsupported(str(e))
+    sites.update(local)
+    return {"aggs": out}
 
 
 def register_program(reg_atoms: list[tuple[int, TExpr]], slots: tuple[TExpr, ...],

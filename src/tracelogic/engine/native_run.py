@@ -68,6 +68,10 @@ class Closed:
     # the part of ``mismatches`` counted by register atoms and updates, which the Python
     # engine's letters do not evaluate
     reg_mismatches: list[Any]
+    # per plan property: None unless it is an aggregate, else its instances' samples,
+    # ``(key, times, traces, events, rows)`` with per sample a tuple of ``(value, where)``
+    # per aggregate; per complete trace (key "") for scope trace, else per key
+    samples: list[Any]
 
 
 class NativeRun:
@@ -115,7 +119,7 @@ class NativeRun:
                      for per in out["cross"]]
             self.closed = Closed(traces, out["results"], cross, out["evicted_keys"],
                                  out["n_events"], out["counters"], out["mismatches"],
-                                 out["reg_mismatches"])
+                                 out["reg_mismatches"], out["samples"])
         return self.closed
 
     def event(self, trace: int, index: int) -> Event:

@@ -51,7 +51,7 @@ class NativePlan:
 def property_reason(cp: CompiledProperty) -> str | None:
     """Why the core cannot run ``cp`` as a property kind (None: it can, atoms permitting)."""
     prop = cp.prop
-    if prop.kind != "formula":
+    if prop.kind not in ("formula", "aggregate"):
         return f"`{prop.kind}` properties run in the Python engine until issue 17 step 4"
     if prop.scope == "key":
         from tracelogic.engine.atom_program import Unsupported, key_value
@@ -60,6 +60,8 @@ def property_reason(cp: CompiledProperty) -> str | None:
             Unsupported("a scope without a key")
         if isinstance(key, Unsupported):
             return key.reason
+    if prop.kind == "aggregate":
+        return None  # the core samples; Python computes the aggregates (sample_program)
     if not isinstance(cp.monitor, TableMonitor):
         return "time bounds run in the Python engine until issue 17 step 4"
     if len(cp.monitor.atoms) > MAX_LETTER_BITS:
@@ -95,11 +97,14 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
             if cp.prop.scope == "key":
                 values.setdefault(cp.prop.scope_key, len(values))
         with_regs = [cp for cp, _, _ in wanted if cp.n_registers]
+        with_aggs = [cp for cp, _, _ in wanted if cp.prop.kind == "aggregate"]
         built = atom_program(order, [key_value(k) for k in values],
-                             [(_register_atoms(cp), cp.register_nodes) for cp in with_regs])
+                             [(_register_atoms(cp), cp.register_nodes) for cp in with_regs],
+                             [[n for n, _, _ in cp.aggregates] for cp in with_aggs])
         program = built.program
         bad = {order[i]: why for i, why in built.unsupported.items()}
         regs = dict(zip((cp.name for cp in with_regs), built.registers))
+        regs.update(zip((cp.name for cp in with_aggs), built.samples))
         if not bad and not any(isinstance(r, Unsupported) for r in regs.values()):
             break
         keep = []
@@ -123,28 +128,41 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
             "key": values[cp.prop.scope_key] if scope == "key" else None,
             "atoms": [atoms[a] for _, a in mine],
             "trigger": sorted({atoms[a] for a in trig}),
-            **guards(cp.monitor),
+            **(guards(cp.monitor) if cp.monitor is not None else _NO_AUTOMATON),
         }
         if cp.n_registers:
             # bit `bits[i]` of the letter is plan atom `atoms[i]`; the others are the
             # register atoms of program register entry `registers`, per instance
             prop["bits"] = [bit for bit, _ in mine]
             prop["registers"] = regs[cp.name]
+        if cp.prop.kind == "aggregate":
+            # the program's sample entry `samples`, taken at each span's end event
+            prop["samples"] = regs[cp.name]
         props.append(prop)
     document = {"version": PLAN_VERSION, "program": program, "properties": props}
     return NativePlan(tuple(cp for cp, _, _ in wanted), fallbacks, tuple(order), document)
 
 
+# an aggregate property steps no automaton: the plan gives it one state that every letter
+# keeps (the core reads every property's automaton alike)
+_NO_AUTOMATON = {"initial": 0, "states": [{"cubes": [], "default": 0, "decided": False,
+                                           "pv": False}]}
+
+
 def _shared_atoms(cp: CompiledProperty) -> list[tuple[int, TExpr]]:
     """The (bit, atom) pairs of ``cp``'s letter that are plan atoms (the global letter's,
     ``CompiledSpec._automaton``): all but the register atoms, which each instance evaluates
-    with its own registers."""
+    with its own registers. An aggregate property has no letter."""
+    if cp.monitor is None:
+        return []
     return [(bit, a) for bit, a in enumerate(cp.monitor.atoms) if not uses_registers(a)]
 
 
 def _register_atoms(cp: CompiledProperty) -> list[tuple[int, TExpr]]:
     """The (bit, atom) pairs of ``cp``'s letter that read its registers, in bit order (the
     checks of its generated ``regs``)."""
+    if cp.monitor is None:
+        return []
     return [(bit, a) for bit, a in enumerate(cp.monitor.atoms) if uses_registers(a)]
 
 
