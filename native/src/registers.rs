@@ -47,15 +47,25 @@ pub type Registers = Vec<Value<'static>>;
 
 /// Parse the program's optional `registers` list (see `atom_program.register_program`).
 pub fn parse(v: Option<&Json>, n_sites: usize) -> Result<Vec<RegisterProgram>, String> {
+    parse_entries(v, "registers", n_sites, one)
+}
+
+/// The program's optional list `what` of per-property entries, each parsed by `one`.
+pub(crate) fn parse_entries<T>(
+    v: Option<&Json>,
+    what: &str,
+    n_sites: usize,
+    one: fn(&Json, usize) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
     let items = match v {
         None => return Ok(vec![]),
         Some(Json::Array(xs)) => xs,
-        Some(_) => return Err("atom program: `registers` is not a list".into()),
+        Some(_) => return Err(format!("atom program: `{what}` is not a list")),
     };
     items
         .iter()
         .enumerate()
-        .map(|(i, x)| one(x, n_sites).map_err(|e| format!("registers {i}: {e}")))
+        .map(|(i, x)| one(x, n_sites).map_err(|e| format!("{what} {i}: {e}")))
         .collect()
 }
 

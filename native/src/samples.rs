@@ -29,16 +29,7 @@ pub type RawAttr<'s> = &'s dyn Fn(u32, bool, &str) -> Option<OwnedValue>;
 
 /// Parse the program's optional `samples` list.
 pub fn parse(v: Option<&Json>, n_sites: usize) -> Result<Vec<SampleProgram>, String> {
-    let items = match v {
-        None => return Ok(vec![]),
-        Some(Json::Array(xs)) => xs,
-        Some(_) => return Err("atom program: `samples` is not a list".into()),
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, x)| one(x, n_sites).map_err(|e| format!("samples {i}: {e}")))
-        .collect()
+    crate::registers::parse_entries(v, "samples", n_sites, one)
 }
 
 fn one(v: &Json, n_sites: usize) -> Result<SampleProgram, String> {

@@ -27,7 +27,7 @@ from tracelogic.engine.compiled import CompiledSpec
 from tracelogic.engine.plan import build_plan, property_reason
 from tracelogic.ingest.otlp import spans_to_request
 
-from .test_stepping_native import LONG, _preds, report, traces
+from .test_stepping_native import LONG, _preds, both_engines, traces
 
 _NUMERIC = ['duration', 'attr["x"]', 'attr["y"]', 'attr["x"] // attr["y"]',
             'attr["x"] % attr["y"]', 'attr["x"] / attr["y"]', 'attr["x"] * 2', '-attr["x"]',
@@ -113,13 +113,9 @@ def test_aggregates_run_in_the_core_as_in_the_python_engine(text, requests, max_
     spec = _load(text)
     if spec is None:
         return
-    compiled = CompiledSpec(spec)
-    data = [spans_to_request(r).SerializeToString() for r in requests]
-    py_mon, *python = report(spec, "python", data, max_open, compiled)
-    mon, *native = report(spec, "native", data, max_open, compiled)
+    compiled, mon, python, native = both_engines(spec, requests, max_open)
     # as text: an aggregate of NaN samples is a NaN value, which equals no other NaN object
     assert json.dumps(native) == json.dumps(python)
-    assert set(py_mon.engines.values()) == {"python"}
     for cp in compiled.properties:
         if cp.prop.kind == "aggregate":
             assert property_reason(cp) is None

@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 import tracelogic
 from tracelogic.engine.compiled import CompiledSpec
 from tracelogic.engine.plan import build_plan, property_reason
-from tracelogic.ingest.otlp import spans_to_request
 
-from .test_stepping_native import LONG, _preds, report, traces
+from .test_stepping_native import LONG, _preds, both_engines, traces
 
 REGISTER_ATOMS = [
     'attr["x"] >= prev(attr["x"])', 'prev(attr["x"]) == attr["x"]',
@@ -67,12 +66,8 @@ def specs(draw) -> str:
 @given(specs(), traces(), st.sampled_from([1, 2, 100]))
 def test_registers_run_in_the_core_as_in_the_python_engine(text, requests, max_open):
     spec = tracelogic.load(text)
-    compiled = CompiledSpec(spec)
-    data = [spans_to_request(r).SerializeToString() for r in requests]
-    py_mon, *python = report(spec, "python", data, max_open, compiled)
-    mon, *native = report(spec, "native", data, max_open, compiled)
+    compiled, mon, python, native = both_engines(spec, requests, max_open)
     assert native == python
-    assert set(py_mon.engines.values()) == {"python"}
     for cp, prop in zip(compiled.properties, spec.properties):
         refused = any(r in text.split(f"property {prop.name}")[1].split("property")[0]
                       for r in REFUSED)
