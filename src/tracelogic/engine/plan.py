@@ -13,7 +13,9 @@ executes without the GIL:
   with its own ``prev``/``last`` values), its trigger atoms (for vacuity), and its automaton
   **per state as guards over the letter's bits**: cubes ``(care, value, target)`` tried in
   order, then a ``default`` target. No table over all 2^k letters: the core fills a
-  (state, letter) -> target cache as letters occur.
+  (state, letter) -> target cache as letters occur. An aggregate property has no letter:
+  ``samples`` names its entry in the program's ``samples`` list, the values the core takes
+  per span for Python to aggregate.
 
 A property the core cannot run gets the reason instead, and runs in the Python engine.
 """
@@ -103,17 +105,18 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
                              [[n for n, _, _ in cp.aggregates] for cp in with_aggs])
         program = built.program
         bad = {order[i]: why for i, why in built.unsupported.items()}
-        regs = dict(zip((cp.name for cp in with_regs), built.registers))
-        regs.update(zip((cp.name for cp in with_aggs), built.samples))
-        if not bad and not any(isinstance(r, Unsupported) for r in regs.values()):
+        # property -> its register or sample entry in the program, or why it has none
+        entries = dict(zip((cp.name for cp in with_regs), built.registers))
+        entries.update(zip((cp.name for cp in with_aggs), built.samples))
+        if not bad and not any(isinstance(r, Unsupported) for r in entries.values()):
             break
         keep = []
         for cp, mine, trig in wanted:
             why = next((bad[a] for _, a in mine if a in bad),
                        next((bad[a] for a in trig if a in bad), None))
-            reg = regs.get(cp.name)
-            if why is None and isinstance(reg, Unsupported):
-                why = reg.reason
+            entry = entries.get(cp.name)
+            if why is None and isinstance(entry, Unsupported):
+                why = entry.reason
             if why is None:
                 keep.append((cp, mine, trig))
             else:
@@ -134,10 +137,10 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
             # bit `bits[i]` of the letter is plan atom `atoms[i]`; the others are the
             # register atoms of program register entry `registers`, per instance
             prop["bits"] = [bit for bit, _ in mine]
-            prop["registers"] = regs[cp.name]
+            prop["registers"] = entries[cp.name]
         if cp.prop.kind == "aggregate":
             # the program's sample entry `samples`, taken at each span's end event
-            prop["samples"] = regs[cp.name]
+            prop["samples"] = entries[cp.name]
         props.append(prop)
     document = {"version": PLAN_VERSION, "program": program, "properties": props}
     return NativePlan(tuple(cp for cp, _, _ in wanted), fallbacks, tuple(order), document)
