@@ -80,6 +80,17 @@ impl Mismatches {
         }
     }
 
+    /// Add `other`'s counts as if its comparisons ran after these: a site keeps the types
+    /// of its first mismatch (Python's `CodeGen.mismatches`).
+    pub fn merge(&mut self, other: &Mismatches) {
+        for (i, &(n, l, r)) in other.sites.iter().enumerate() {
+            if n > 0 {
+                self.record(i as u32, l, r);
+                self.sites[i].0 += n - 1;
+            }
+        }
+    }
+
     fn record(&mut self, site: u32, left: &'static str, right: &'static str) {
         let i = site as usize;
         if i >= self.sites.len() {
@@ -96,7 +107,7 @@ impl Mismatches {
 
 /// A literal of the program.
 #[derive(Clone, Debug, PartialEq)]
-enum Lit {
+pub(crate) enum Lit {
     Bool(bool),
     Int(i128),
     Float(f64),
@@ -104,7 +115,7 @@ enum Lit {
 }
 
 impl Lit {
-    fn value(&self) -> Value<'_> {
+    pub(crate) fn value(&self) -> Value<'_> {
         match self {
             Lit::Bool(b) => Value::Bool(*b),
             Lit::Int(i) => Value::Int(*i),
@@ -116,7 +127,7 @@ impl Lit {
 
 /// A built-in field (`field` node).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     Name,
     Kind,
     Status,
@@ -133,7 +144,7 @@ enum Field {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Logic {
+pub(crate) enum Logic {
     And,
     Or,
     Implies,
@@ -142,7 +153,7 @@ enum Logic {
 }
 
 #[derive(Debug)]
-enum Node {
+pub(crate) enum Node {
     Lit(Lit),
     Field {
         hops: u32,
@@ -175,6 +186,9 @@ enum Node {
     StartsWith(Box<(Node, Node)>),
     /// Python's `x or MISSING`: a falsy value is missing (`per service` without a service)
     OrMissing(Box<Node>),
+    /// the instance's register `R[slot]` (`prev`/`last`; [`crate::registers`]); missing
+    /// where no registers are given
+    Reg(u32),
 }
 
 /// How deep a program's JSON may nest (objects and arrays). Parsing and evaluation
@@ -189,6 +203,10 @@ pub struct Program {
     sites: Vec<String>,
     /// value expressions (scope keys), evaluated to a [`Value`] rather than a bit
     values: Vec<Node>,
+    /// per property with `prev`/`last`, its register program
+    pub(crate) registers: Vec<crate::registers::RegisterProgram>,
+    /// per aggregate property, its sample program
+    pub(crate) samples: Vec<crate::samples::SampleProgram>,
 }
 
 impl Program {
@@ -232,10 +250,14 @@ impl Program {
                 .collect::<Result<Vec<_>, _>>()?,
             _ => return Err("atom program: `values` is not a list".into()),
         };
+        let registers = crate::registers::parse(obj.get("registers"), sites.len())?;
+        let samples = crate::samples::parse(obj.get("samples"), sites.len())?;
         Ok(Program {
             atoms,
             sites,
             values,
+            registers,
+            samples,
         })
     }
 
@@ -275,6 +297,7 @@ impl Program {
             src,
             st: true,
             mm: mismatches,
+            regs: &[],
         };
         cx.eval(&self.values[i], r)
     }
@@ -309,6 +332,7 @@ impl Program {
             src,
             st: is_start,
             mm: mismatches,
+            regs: &[],
         };
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let mut word = 0u64;
@@ -334,6 +358,7 @@ impl Program {
             src,
             st: is_start,
             mm: mismatches,
+            regs: &[],
         };
         cx.eval(&self.atoms[i], r).truthy()
     }
@@ -407,7 +432,7 @@ fn hops(o: &Map<String, Json>) -> Result<u32, String> {
 }
 
 /// A literal `{"int": "123"} | {"float": 1.5} | {"str": "x"} | {"bool": true}`.
-fn lit(v: &Json) -> Result<Lit, String> {
+pub(crate) fn lit(v: &Json) -> Result<Lit, String> {
     let o = v.as_object().filter(|o| o.len() == 1);
     let bad = || format!("not a literal: {v}");
     let (k, x) = o.and_then(|o| o.iter().next()).ok_or_else(bad)?;
@@ -442,7 +467,7 @@ fn field(name: &str) -> Option<Field> {
     })
 }
 
-fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
+pub(crate) fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
     let o = v.as_object().ok_or_else(|| format!("not a node: {v}"))?;
     let op = get_str(o, "op")?;
     Ok(match op {
@@ -525,17 +550,25 @@ fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
         "contains" => Node::Contains(pair(o, n_sites)?),
         "startswith" => Node::StartsWith(pair(o, n_sites)?),
         "or_missing" => Node::OrMissing(child(o, "arg", n_sites)?),
+        "reg" => Node::Reg(
+            get(o, "slot")?
+                .as_u64()
+                .and_then(|i| u32::try_from(i).ok())
+                .ok_or("`reg` node: `slot` is not an index")?,
+        ),
         _ => return Err(format!("unknown op `{op}`")),
     })
 }
 
 // ------------------------------------------------------------------ evaluation
 
-/// One event's evaluation: the spans, the event's start flag (`st`), the counts.
-struct Cx<'a, 'm, S: ?Sized> {
-    src: &'a S,
-    st: bool,
-    mm: &'m mut Mismatches,
+/// One event's evaluation: the spans, the event's start flag (`st`), the counts, and the
+/// instance's registers (empty outside a register program).
+pub(crate) struct Cx<'a, 'm, S: ?Sized> {
+    pub(crate) src: &'a S,
+    pub(crate) st: bool,
+    pub(crate) mm: &'m mut Mismatches,
+    pub(crate) regs: &'a [Value<'a>],
 }
 
 impl<'a, S: SpanSource + ?Sized> Cx<'a, '_, S> {
@@ -568,7 +601,7 @@ impl<'a, S: SpanSource + ?Sized> Cx<'a, '_, S> {
         }
     }
 
-    fn eval(&mut self, n: &'a Node, r: u32) -> Value<'a> {
+    pub(crate) fn eval(&mut self, n: &'a Node, r: u32) -> Value<'a> {
         match n {
             Node::Lit(l) => l.value(),
             Node::Field { hops, field } => match field {
@@ -672,6 +705,13 @@ impl<'a, S: SpanSource + ?Sized> Cx<'a, '_, S> {
                     Value::Missing
                 }
             }
+            Node::Reg(i) => self
+                .regs
+                .get(*i as usize)
+                .map_or(Value::Missing, |v| match v {
+                    Value::Str(s) => Value::Str(Cow::Borrowed(s)),
+                    other => other.clone(),
+                }),
         }
     }
 

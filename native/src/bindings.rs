@@ -454,6 +454,49 @@ mod _native {
         result.map_err(pyo3::exceptions::PyValueError::new_err)
     }
 
+    /// One instance's samples: `(key, times, traces, events, values)`, `values` a list per
+    /// sample of a tuple per aggregate of `(value, where)`.
+    fn samples_py<'py>(
+        py: Python<'py>,
+        key: &str,
+        s: &crate::samples::Samples,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        use crate::samples::Sampled;
+        let n = s.time.len();
+        let per = s.values.len().checked_div(n).unwrap_or(0);
+        let value = |v: &Sampled| -> PyResult<Bound<'py, PyAny>> {
+            Ok(match v {
+                Sampled::None => py.None().into_bound(py),
+                Sampled::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+                Sampled::Int(i) => i.into_pyobject(py)?.into_any(),
+                Sampled::Float(f) => f.into_pyobject(py)?.into_any(),
+                Sampled::Str(x) => x.into_pyobject(py)?.into_any(),
+                Sampled::Raw(v) => owned(py, v)?,
+            })
+        };
+        let rows = (0..n)
+            .map(|k| {
+                let items = s.values[k * per..(k + 1) * per]
+                    .iter()
+                    .map(|(v, w)| {
+                        PyTuple::new(py, [value(v)?, w.into_pyobject(py)?.to_owned().into_any()])
+                    })
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(py, items)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(
+            py,
+            [
+                key.into_pyobject(py)?.into_any(),
+                PyList::new(py, &s.time)?.into_any(),
+                PyList::new(py, &s.trace)?.into_any(),
+                PyList::new(py, &s.event)?.into_any(),
+                PyList::new(py, rows)?.into_any(),
+            ],
+        )
+    }
+
     fn owned<'py>(py: Python<'py>, v: &crate::store::OwnedValue) -> PyResult<Bound<'py, PyAny>> {
         use crate::store::OwnedValue as V;
         Ok(match v {
@@ -784,13 +827,29 @@ mod _native {
                 cd.set_item(k, v)?;
             }
             d.set_item("counters", cd)?;
-            let mm = c
-                .mismatches
-                .sites
+            let sites = |m: &crate::atoms::Mismatches| {
+                m.sites
+                    .iter()
+                    .map(|&(n, l, r)| (n > 0).then_some((n, l, r)))
+                    .collect::<Vec<_>>()
+            };
+            d.set_item("mismatches", sites(&c.mismatches))?;
+            d.set_item("reg_mismatches", sites(&c.reg_mismatches))?;
+            let samples = c
+                .samples
                 .iter()
-                .map(|&(n, l, r)| (n > 0).then_some((n, l, r)))
-                .collect::<Vec<_>>();
-            d.set_item("mismatches", mm)?;
+                .map(|per| {
+                    per.as_ref()
+                        .map(|insts| {
+                            insts
+                                .iter()
+                                .map(|(key, s)| samples_py(py, key, s))
+                                .collect::<PyResult<Vec<_>>>()
+                        })
+                        .transpose()
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            d.set_item("samples", samples)?;
             Ok(d)
         }
 

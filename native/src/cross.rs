@@ -220,10 +220,51 @@ impl Buckets {
     /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
     /// the complete traces' ids and whether each is partial.
     pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Vec<Instance> {
+        self.step_with(aut, ids, partial, &mut Filed)
+    }
+
+    /// Each key's rows (keys in first-filed order) in instance order.
+    pub fn sorted(self, ids: &[[u8; 16]]) -> Vec<(String, Vec<Row>)> {
         self.keys
             .into_iter()
-            .map(|(key, rows)| step_instance(aut, key, rows, ids, partial))
+            .map(|(key, mut rows)| {
+                sort_rows(&mut rows, ids);
+                (key, rows)
+            })
             .collect()
+    }
+
+    /// [`Buckets::step`] with each instance's letters from `letters` (a property with
+    /// registers adds the bits its instance's registers give).
+    pub fn step_with(
+        self,
+        aut: &mut Cached,
+        ids: &[[u8; 16]],
+        partial: &[bool],
+        letters: &mut dyn InstanceLetters,
+    ) -> Vec<Instance> {
+        self.keys
+            .into_iter()
+            .map(|(key, rows)| step_instance(aut, key, rows, ids, partial, letters))
+            .collect()
+    }
+}
+
+/// The letters of one cross-trace instance, asked for in its event order, up to its
+/// deciding event.
+pub trait InstanceLetters {
+    /// a fresh instance begins
+    fn start(&mut self);
+    fn letter(&mut self, row: &Row) -> u64;
+}
+
+/// The letter filed with each row.
+struct Filed;
+
+impl InstanceLetters for Filed {
+    fn start(&mut self) {}
+    fn letter(&mut self, row: &Row) -> u64 {
+        row.letter
     }
 }
 
@@ -245,22 +286,28 @@ pub struct Instance {
     pub events: u32,
 }
 
+/// Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes.
+fn sort_rows(rows: &mut [Row], ids: &[[u8; 16]]) {
+    rows.sort_by(|a, b| {
+        (a.time, &ids[a.trace as usize], a.event).cmp(&(b.time, &ids[b.trace as usize], b.event))
+    });
+}
+
 fn step_instance(
     aut: &mut Cached,
     key: String,
     mut rows: Vec<Row>,
     ids: &[[u8; 16]],
     partial: &[bool],
+    letters: &mut dyn InstanceLetters,
 ) -> Instance {
-    // Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes
-    rows.sort_by(|a, b| {
-        (a.time, &ids[a.trace as usize], a.event).cmp(&(b.time, &ids[b.trace as usize], b.event))
-    });
+    sort_rows(&mut rows, ids);
     let at = |e: u32| {
         let r = &rows[e as usize];
         (r.trace, r.event)
     };
-    let s = step_letters(aut, rows.len(), |e| rows[e].letter);
+    letters.start();
+    let s = step_letters(aut, rows.len(), |e| letters.letter(&rows[e]));
     let end = s.decided.unwrap_or(rows.len() as u32 - 1);
     let mut traces: Vec<u32> = vec![];
     let mut seen = HashSet::new();

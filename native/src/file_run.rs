@@ -18,7 +18,9 @@ use crate::cross::{self, Buckets, KeyText, Rendered, Row};
 use crate::order::{Event, Trace};
 use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
+use crate::registers;
 use crate::run::{local_letter, step_trace, trigger_at, Outcome, Scope};
+use crate::samples::Samples;
 use crate::store::{hex, OwnedValue, SpanStore};
 
 /// One handed-out trace: id (hex), outcome, reason, partial.
@@ -37,6 +39,12 @@ pub struct Closed {
     pub evicted_keys: Vec<Vec<Vec<String>>>,
     pub n_events: Vec<u32>,
     pub mismatches: Mismatches,
+    /// the part of `mismatches` that register atoms and updates counted (the Python
+    /// engine's letters count the rest again when it runs beside the core)
+    pub reg_mismatches: Mismatches,
+    /// per aggregate plan property, its instances' samples: per complete trace (key "")
+    /// for scope trace, else per key in first-seen order; None for the others
+    pub samples: Vec<Option<Vec<(String, Samples)>>>,
     /// the complete traces, for [`FileRun::event`]
     complete: Vec<Trace>,
 }
@@ -129,8 +137,16 @@ impl FileRun {
             let handed = self.asm.close(&self.store);
             let words = self.plan.program.n_words();
             let mut mismatches = self.plan.program.mismatches();
+            let mut reg_mismatches = self.plan.program.mismatches();
+            let mut reg_trace = self.plan.program.mismatches();
             let n_props = self.plan.properties.len();
             let mut results = vec![Vec::new(); n_props];
+            let mut samples: Vec<Option<Vec<(String, Samples)>>> = self
+                .plan
+                .properties
+                .iter()
+                .map(|p| p.samples.map(|_| vec![]))
+                .collect();
             let mut buckets: Vec<Buckets> = (0..n_props).map(|_| Buckets::default()).collect();
             let mut traces = std::mem::take(&mut self.evicted);
             let mut pending = std::mem::take(&mut self.evicted_keys);
@@ -164,6 +180,43 @@ impl FileRun {
                 let t = complete.len() as u32;
                 for (j, p) in self.plan.properties.iter().enumerate() {
                     let per_event = match (p.scope, p.key) {
+                        (Scope::Trace, _) if p.samples.is_some() => {
+                            let prog = &self.plan.program.samples[p.samples.unwrap_or(0) as usize];
+                            let mut out = Samples::default();
+                            for (e, ev) in a.trace.events.iter().enumerate() {
+                                if !ev.is_start {
+                                    prog.sample(
+                                        &view,
+                                        ev.row,
+                                        ev.time_ns,
+                                        t,
+                                        e as u32,
+                                        &mut out,
+                                        &mut reg_trace,
+                                        &raw_attr(&self.store),
+                                    );
+                                }
+                            }
+                            if let Some(per) = &mut samples[j] {
+                                per.push((String::new(), out));
+                            }
+                            continue;
+                        }
+                        (Scope::Trace, _) if p.registers.is_some() => {
+                            let prog =
+                                &self.plan.program.registers[p.registers.unwrap_or(0) as usize];
+                            results[j].push(registers::step_trace(
+                                p,
+                                prog,
+                                &mut self.automata[j],
+                                &view,
+                                &a.trace.events,
+                                &letters,
+                                words,
+                                &mut reg_trace,
+                            ));
+                            continue;
+                        }
                         (Scope::Trace, _) => {
                             results[j].push(step_trace(
                                 p,
@@ -191,6 +244,9 @@ impl FileRun {
                         _ => None, // global: one instance, "*"
                     };
                     for (e, ev) in a.trace.events.iter().enumerate() {
+                        if ev.is_start && p.samples.is_some() {
+                            continue; // an aggregate samples each span at its end
+                        }
                         let key = match per_event {
                             Some(ks) => match &ks[e] {
                                 Some(k) => k.as_str(),
@@ -210,19 +266,64 @@ impl FileRun {
                         );
                     }
                 }
+                // Python runs a trace's registers after all of its letters
+                mismatches.merge(&reg_trace);
+                reg_mismatches.merge(&reg_trace);
+                reg_trace = self.plan.program.mismatches();
                 n_events.push(n as u32);
                 ids.push(a.trace.trace_id);
                 partial.push(a.trace.is_partial());
                 complete.push(a.trace);
             }
+            let store = &self.store;
             let cross = buckets
                 .into_iter()
                 .enumerate()
                 .map(|(j, b)| {
-                    (self.plan.properties[j].scope != Scope::Trace)
-                        .then(|| b.step(&mut self.automata[j], &ids, &partial))
+                    let p = &self.plan.properties[j];
+                    if p.scope == Scope::Trace {
+                        return None;
+                    }
+                    let aut = &mut self.automata[j];
+                    if let Some(k) = p.samples {
+                        let prog = &self.plan.program.samples[k as usize];
+                        let mut per = vec![];
+                        for (key, rows) in b.sorted(&ids) {
+                            let mut out = Samples::default();
+                            for r in rows {
+                                let trace = &complete[r.trace as usize];
+                                let ev = trace.events[r.event as usize];
+                                let view = View { store, trace };
+                                prog.sample(
+                                    &view,
+                                    ev.row,
+                                    r.time,
+                                    r.trace,
+                                    r.event,
+                                    &mut out,
+                                    &mut reg_trace,
+                                    &raw_attr(store),
+                                );
+                            }
+                            per.push((key, out));
+                        }
+                        samples[j] = Some(per);
+                        return None;
+                    }
+                    Some(match p.registers {
+                        None => b.step(aut, &ids, &partial),
+                        Some(k) => {
+                            let prog = &self.plan.program.registers[k as usize];
+                            let view = |trace| View { store, trace };
+                            let mut letters =
+                                registers::CrossLetters::new(prog, &complete, view, &mut reg_trace);
+                            b.step_with(aut, &ids, &partial, &mut letters)
+                        }
+                    })
                 })
                 .collect();
+            mismatches.merge(&reg_trace);
+            reg_mismatches.merge(&reg_trace);
             let evicted_keys = pending
                 .into_iter()
                 .map(|per_prop| {
@@ -249,6 +350,8 @@ impl FileRun {
                 evicted_keys,
                 n_events,
                 mismatches,
+                reg_mismatches,
+                samples,
                 complete,
             });
         }
@@ -263,6 +366,19 @@ impl FileRun {
 
     pub fn store(&self) -> &SpanStore {
         &self.store
+    }
+}
+
+/// An attribute of a span as stored (`Span.attr` or `Span.resource_attr`), for samples
+/// that keep a value only Python can render.
+fn raw_attr(store: &SpanStore) -> impl Fn(u32, bool, &str) -> Option<OwnedValue> + '_ {
+    move |r, resource, key| {
+        if resource {
+            store.resource_attr(r, key)
+        } else {
+            store.attr(r, key)
+        }
+        .cloned()
     }
 }
 

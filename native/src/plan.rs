@@ -9,7 +9,7 @@ use crate::automaton::Cached;
 use crate::run::{PropPlan, Scope};
 
 /// The plan format this core reads (`PLAN_VERSION` in plan.py).
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 #[derive(Deserialize)]
 struct Document {
@@ -57,6 +57,41 @@ impl Plan {
                     return Err(format!("property {}: a key without a key scope", p.name))
                 }
                 (_, None) => {}
+            }
+            if let Some(k) = p.registers {
+                let regs = program
+                    .registers
+                    .get(k as usize)
+                    .ok_or_else(|| format!("property {}: register program {k}", p.name))?;
+                let bits = p.bits.as_deref().unwrap_or(&[]);
+                let mut used = regs.bits();
+                for &b in bits {
+                    if b >= 64 || used & (1 << b) != 0 {
+                        return Err(format!(
+                            "property {}: letter bit {b} twice or out of range",
+                            p.name
+                        ));
+                    }
+                    used |= 1 << b;
+                }
+                if bits.len() != p.atoms.len() {
+                    return Err(format!(
+                        "property {}: {} bits for {} atoms",
+                        p.name,
+                        bits.len(),
+                        p.atoms.len()
+                    ));
+                }
+            } else if p.bits.is_some() {
+                return Err(format!(
+                    "property {}: letter bits without registers",
+                    p.name
+                ));
+            }
+            if let Some(k) = p.samples {
+                if k as usize >= program.samples.len() || p.registers.is_some() {
+                    return Err(format!("property {}: sample program {k}", p.name));
+                }
             }
             p.automaton
                 .validate()

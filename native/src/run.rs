@@ -24,6 +24,15 @@ pub struct PropPlan {
     pub scope: Scope,
     #[serde(default)]
     pub key: Option<u32>,
+    /// with registers: bit `bits[i]` of the letter is plan atom `atoms[i]`, and the
+    /// program's register entry `registers` gives the others ([`crate::registers`])
+    #[serde(default)]
+    pub bits: Option<Vec<u32>>,
+    #[serde(default)]
+    pub registers: Option<u32>,
+    /// an aggregate property: the program's sample entry (its automaton is one state)
+    #[serde(default)]
+    pub samples: Option<u32>,
     #[serde(flatten)]
     pub automaton: Automaton,
 }
@@ -56,8 +65,17 @@ fn bit(letters: &[u64], words: usize, event: usize, atom: u32) -> u64 {
 #[inline]
 pub fn local_letter(p: &PropPlan, letters: &[u64], words: usize, event: usize) -> u64 {
     let mut m = 0u64;
-    for (i, &a) in p.atoms.iter().enumerate() {
-        m |= bit(letters, words, event, a) << i;
+    match &p.bits {
+        None => {
+            for (i, &a) in p.atoms.iter().enumerate() {
+                m |= bit(letters, words, event, a) << i;
+            }
+        }
+        Some(bits) => {
+            for (&b, &a) in bits.iter().zip(&p.atoms) {
+                m |= bit(letters, words, event, a) << b;
+            }
+        }
     }
     m
 }
@@ -159,6 +177,9 @@ mod tests {
             trigger: vec![3],
             scope: Scope::Trace,
             key: None,
+            bits: None,
+            registers: None,
+            samples: None,
             automaton: Automaton {
                 initial: 0,
                 states: vec![
@@ -212,6 +233,9 @@ mod tests {
             trigger,
             scope: Scope::Trace,
             key: None,
+            bits: None,
+            registers: None,
+            samples: None,
             automaton: Automaton { initial: 0, states },
         }
     }

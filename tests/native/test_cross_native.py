@@ -66,6 +66,8 @@ property everything global:
   F name == "c"
 property with_registers per attr["k"]:
   G (attr["x"] >= prev(attr["x"]))
+property with_links per attr["k"]:
+  G (name == "b" -> !linked(name == "a"))
 """
 
 
@@ -79,11 +81,12 @@ def test_which_scope_keys_the_core_reads(monkeypatch):
     assert reasons["by_key"] is None and reasons["by_service"] is None
     assert reasons["everything"] is None
     assert mon.engines == {"by_key": "native", "by_service": "native",
-                           "everything": "native", "with_registers": "python"}
+                           "everything": "native", "with_registers": "native",
+                           "with_links": "python"}
 
 
-ALONE_SPEC = RUN_SPEC.replace("""property with_registers per attr["k"]:
-  G (attr["x"] >= prev(attr["x"]))
+ALONE_SPEC = RUN_SPEC.replace("""property with_links per attr["k"]:
+  G (name == "b" -> !linked(name == "a"))
 """, "")
 
 

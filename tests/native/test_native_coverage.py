@@ -1,6 +1,7 @@
 """Which properties the core runs: the sets issue 17 names must run with zero fallbacks.
 
-Steps 3 and 4 run untimed, register-free temporal properties per trace and across traces
+Steps 3 and 4 run untimed temporal properties, with or without `prev`/`last` registers, and
+aggregate properties (the core samples, Python aggregates), per trace and across traces
 (`per attr[...]`, `per service`, `global`). For every spec below,
 each property of that class must run natively (no atom may push it back to Python), and
 every other property must fall back with the plan's reason, which names the step that
@@ -50,8 +51,8 @@ def test_bench_monitor_properties(monkeypatch):
     monkeypatch.delenv("TRACELOGIC_ENGINE", raising=False)
     mon = Monitor(tracelogic.load(bench_monitor_spec()))
     native = assert_no_atom_fallbacks(mon)
-    assert sorted(native) == ["audited", "auth_before_charge", "fast_queries",
-                              "no_double_charge", "no_error", "replied"]
+    assert sorted(native) == ["audited", "auth_before_charge", "db_latency", "fast_queries",
+                              "no_double_charge", "no_error", "replied", "rows_monotone"]
 
 
 def test_bench_serve_properties(monkeypatch):

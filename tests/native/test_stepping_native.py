@@ -128,17 +128,23 @@ def report(spec, engine: str, requests: list[bytes], max_open: int, compiled) ->
     return mon, rep.to_json(), [str(e) for e in rep.input_errors]
 
 
-@settings(max_examples=2000 if LONG else 80, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(specs(), traces(), st.sampled_from([1, 2, 100]))
-def test_the_core_steps_like_the_python_engine(text, requests, max_open):
-    spec = tracelogic.load(text)
+def both_engines(spec, requests: list[list[Span]], max_open: int) -> tuple:
+    """``(compiled, native monitor, python report, native report)`` of ``requests`` fed
+    as protobuf to both engines; every property of the Python one ran there."""
     compiled = CompiledSpec(spec)
     data = [spans_to_request(r).SerializeToString() for r in requests]
     py_mon, *python = report(spec, "python", data, max_open, compiled)
     mon, *native = report(spec, "native", data, max_open, compiled)
-    assert native == python
     assert set(py_mon.engines.values()) == {"python"}
+    return compiled, mon, python, native
+
+
+@settings(max_examples=2000 if LONG else 80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(specs(), traces(), st.sampled_from([1, 2, 100]))
+def test_the_core_steps_like_the_python_engine(text, requests, max_open):
+    compiled, mon, python, native = both_engines(tracelogic.load(text), requests, max_open)
+    assert native == python
     for cp in compiled.properties:
         if property_reason(cp) is None:  # every atom above is one the core runs
             assert mon.engines[cp.name] == "native", mon.engine_plan[cp.name]

@@ -10,8 +10,10 @@ reference semantics (tests/native/test_atoms_native.py holds the two together).
 What the core cannot compute exactly is :class:`Unsupported`, with the reason, and stays
 in the Python engine:
 
-- ``linked`` (it needs the input's link index), registers (``prev``/``last``), ``var``
-  and functions the Python engine has no code for either;
+- ``linked`` (it needs the input's link index), ``var`` and functions the Python engine
+  has no code for either; registers (``prev``/``last``) outside a property's own register
+  program (:func:`register_program`), and a register of a value of any type used directly
+  as a condition (Python's truthiness of a bytes or array value);
 - an integer that may leave ``i128``: every integer an atom computes is bounded
   statically (literals, attributes within ``i64``, durations within ``u64``'s range, and
   through ``+ - * // % neg``); Python's integers are unbounded, the core's are not;
@@ -32,10 +34,13 @@ string), ``{"float": 1.5}``, ``{"str": "x"}`` or ``{"bool": true}``)::
     {"op":"in_list","arg":E,"items":[V...]}  {"op":"in_range","arg":E,"lo":V,"hi":V}
     {"op":"matches","arg":E,"pattern":P}  {"op":"contains"|"startswith","args":[E,E]}
     {"op":"or_missing","arg":E}   (Python's ``x or MISSING``)
+    {"op":"reg","slot":I}   (the instance's register ``R[I]``: a ``prev``/``last``)
 
 A program is ``{"atoms": [E...], "sites": [label...], "values": [E...]}``: ``values`` are
 expressions evaluated to a value rather than a bit, the scope keys of cross-trace
-properties (:func:`key_value`, ``CompiledSpec``'s ``key`` functions). A ``cmp`` with a
+properties (:func:`key_value`, ``CompiledSpec``'s ``key`` functions), and ``registers``
+(optional) holds, per property with ``prev``/``last``, what ``CompiledSpec`` generates as its
+``regs`` and ``update`` functions (:func:`register_program`). A ``cmp`` with a
 ``site`` is a dynamic comparison whose mismatches count under ``sites[site]``, the label
 ``show(cmp)`` that ``CodeGen._cmp_site`` counts under, so the core's counts merge into
 ``CodeGen.mismatches`` by label.
@@ -81,6 +86,11 @@ class AtomProgram:
 
     program: dict
     unsupported: dict[int, str] = field(default_factory=dict)
+    # per ``registers`` argument of :func:`program`: its index in ``program["registers"]``,
+    # or why the core cannot run it
+    registers: tuple[int | Unsupported, ...] = ()
+    # the same per ``samples`` argument, for ``program["samples"]``
+    samples: tuple[int | Unsupported, ...] = ()
 
 
 class _Refuse(Exception):
@@ -122,9 +132,14 @@ def key_value(key: TExpr) -> dict | Unsupported:
 
 
 def program(atoms: list[TExpr] | tuple[TExpr, ...],
-            values: list[dict] | tuple[dict, ...] = ()) -> AtomProgram:
+            values: list[dict] | tuple[dict, ...] = (),
+            registers: list[tuple[list[tuple[int, TExpr]], tuple[TExpr, ...]]] | None = None,
+            samples: list[list[TExpr]] | None = None) -> AtomProgram:
     """The program of ``atoms`` in bit order, with the reasons for those it cannot run;
-    ``values`` are value nodes (:func:`key_value`) the program evaluates too."""
+    ``values`` are value nodes (:func:`key_value`) the program evaluates too; ``registers``
+    are :func:`register_program`'s arguments per property with registers, whose results
+    (a program index, or :class:`Unsupported`) are ``AtomProgram.registers``; ``samples``
+    the same for :func:`sample_program` (per aggregate property, its ``agg`` nodes)."""
     sites: dict[str, int] = {}
     nodes, unsupported = [], {}
     for i, atom in enumerate(atoms):
@@ -133,8 +148,99 @@ def program(atoms: list[TExpr] | tuple[TExpr, ...],
             unsupported[i] = node.reason
             node = {"op": "lit", "v": {"bool": False}}
         nodes.append(node)
+    regs: list[dict] = []
+    indexes: list[int | Unsupported] = []
+    for reg_atoms, slots in registers or ():
+        built = register_program(reg_atoms, slots, sites)
+        if not isinstance(built, Unsupported):
+            regs.append(built)
+            built = len(regs) - 1
+        indexes.append(built)
+    sampled: list[dict] = []
+    sample_indexes: list[int | Unsupported] = []
+    for aggs in samples or ():
+        built = sample_program(aggs, sites)
+        if not isinstance(built, Unsupported):
+            sampled.append(built)
+            built = len(sampled) - 1
+        sample_indexes.append(built)
     labels = sorted(sites, key=sites.__getitem__)
-    return AtomProgram({"atoms": nodes, "sites": labels, "values": list(values)}, unsupported)
+    doc = {"atoms": nodes, "sites": labels, "values": list(values)}
+    if regs:
+        doc["registers"] = regs
+    if sampled:
+        doc["samples"] = sampled
+    return AtomProgram(doc, unsupported, tuple(indexes), tuple(sample_indexes))
+
+
+def sample_program(aggs: list[TExpr], sites: dict[str, int]) -> dict | Unsupported:
+    """One aggregate property's samples as ``CompiledSpec._aggregate`` generates them (per
+    ``agg`` node a value function, ``CodeGen.expr`` of its value, and a where function,
+    ``CodeGen.cond`` of its ``where``), which ``Monitor.sample`` calls at each span's end
+    event: ``{"aggs": [{"value": E, "where": E, "raw": B}...]}``. The core returns the
+    values and the where's truth per sample; Python computes the aggregates.
+
+    ``count_distinct`` counts any value by its text (``str``), a bytes or array attribute
+    too: with ``raw``, the core returns such a value as the attribute itself (its value
+    is then an ``attr`` node). Refused: ``count_distinct`` of another expression of any
+    type (``a or b`` passes such a value through)."""
+    local = dict(sites)
+    em = _Emitter(local)
+    out = []
+    try:
+        for node in aggs:
+            value = node.args[0]
+            while value.op == "pred":
+                value = value.args[0]
+            raw = node.payload in ("count_distinct", "distinct") and value.type == T.DYN
+            if raw and value.op != "attr":
+                raise _Refuse(f"`{node.payload}` of a value of any type that is not an "
+                              "attribute")
+            out.append({"value": em.expr(value, 1)[0], "where": em.cond(node.args[1], 1),
+                        "raw": raw})
+    except _Refuse as e:
+        return Unsupported(str(e))
+    sites.update(local)
+    return {"aggs": out}
+
+
+def register_program(reg_atoms: list[tuple[int, TExpr]], slots: tuple[TExpr, ...],
+                     sites: dict[str, int]) -> dict | Unsupported:
+    """One property's registers as ``CompiledSpec._registers`` generates its ``regs`` and
+    ``update`` functions: ``{"atoms": [[bit, E]...], "slots": [{"value": E, "where": E |
+    null, "default": V | null}...]}``. ``slots`` is the property's ``register_nodes`` (the
+    ``prev``/``last`` node of each slot of its register list ``R``), ``reg_atoms`` its
+    letter's (bit, atom) pairs that read them (``regs``'s checks, in bit order).
+
+    The core runs them as the generated code does, per event of an instance: on its first
+    event every ``prev`` slot first takes the event's value; then each atom is evaluated
+    (reading ``R``), then every slot is updated in slot order (``prev``: the value;
+    ``last``: the value when ``where`` holds). ``last`` starts at its default constant.
+    Comparison sites are registered in ``sites`` only when the whole property is
+    supported.
+    """
+    local = dict(sites)
+    em = _Emitter(local, {n: i for i, n in enumerate(slots)})
+    out_slots = []
+    try:
+        for i, node in enumerate(slots):
+            value, bound = em.expr(node.args[0], 1)
+            slot = {"value": value, "where": None, "default": None}
+            if node.op == "last":
+                slot["where"] = em.cond(node.args[1], 1)
+                try:
+                    default = _value(node.args[2])
+                except UnhandledNode as exc:
+                    raise _Refuse(str(exc)) from None
+                slot["default"], dbound = _literal(default)
+                bound = max(bound, dbound)
+            em.bounds[i] = bound
+            out_slots.append(slot)
+        atoms = [[bit, em.cond(atom, 0)] for bit, atom in reg_atoms]
+    except _Refuse as e:
+        return Unsupported(str(e))
+    sites.update(local)
+    return {"atoms": atoms, "slots": out_slots}
 
 
 def _literal(v: Any) -> tuple[dict, int]:
@@ -163,10 +269,19 @@ def _literal(v: Any) -> tuple[dict, int]:
 class _Emitter:
     """``CodeGen.expr`` and ``CodeGen.cond``, returning (node, integer magnitude bound)."""
 
-    def __init__(self, sites: dict[str, int]) -> None:
+    def __init__(self, sites: dict[str, int], slots: dict[TExpr, int] | None = None) -> None:
         self.sites = sites
+        self.slots = slots  # a register node -> its slot (None: no registers to read)
+        self.bounds: dict[int, int] = {}  # slot -> the magnitude bound of the ints it holds
 
     def cond(self, e: TExpr, depth: int) -> dict:
+        inner = e
+        while inner.op == "pred":
+            inner = inner.args[0]
+        if inner.op in ("prev", "last") and e.type != T.DYN and inner.args[0].type == T.DYN:
+            # `if R[i]:` is Python's truthiness of whatever attribute value it holds; the
+            # core does not carry a bytes' or an array's length
+            raise _Refuse(f"`{inner.op}` of a value of any type used as a condition")
         node, _ = self.expr(e, depth)
         if e.type == T.DYN:
             return {"op": "truthy", "arg": node}
@@ -238,7 +353,10 @@ class _Emitter:
         if op == "linked":
             raise _Refuse("`linked` reads the whole input's link index")
         if op in ("prev", "last"):
-            raise _Refuse(f"`{op}` reads a register")
+            slot = None if self.slots is None else self.slots.get(e)
+            if slot is None or slot not in self.bounds:
+                raise _Refuse(f"`{op}` reads a register")
+            return {"op": "reg", "slot": slot}, self.bounds[slot]
         raise _Refuse(f"`{op}` is not an atom the core evaluates")
 
     def _arith(self, e: TExpr, d: int) -> tuple[dict, int]:

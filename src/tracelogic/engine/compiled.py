@@ -43,6 +43,7 @@ class CompiledProperty:
     update: Callable | None = None        # (s, st, tr, R, first) -> None
     n_registers: int = 0
     register_defaults: tuple = ()
+    register_nodes: tuple = ()           # the `prev`/`last` node of each slot of ``R``
     key: Callable | None = None           # span -> scope key (or MISSING)
     triggers: tuple[int, ...] = ()        # global atom bits whose absence makes success vacuous
     trigger_mask: int = 0                 # the same, as one mask over the global letter
@@ -230,6 +231,7 @@ class CompiledSpec:
         cp.regs, cp.update = ns[f"regs{i}"], ns[f"update{i}"]
         cp.n_registers = len(slots)
         cp.register_defaults = tuple(defaults)
+        cp.register_nodes = tuple(node for node, _ in slots)
         gen.registers = {}
 
     def _aggregate(self, cp: CompiledProperty) -> None:
@@ -324,6 +326,20 @@ def _runtime_literal(node: TExpr):
     return None
 
 
+def _distinct(values: Any) -> list:
+    """The distinct ``values`` (equal ones once, as a set keeps them); a key-value list
+    attribute (a mapping) is not hashable, so those are compared one by one."""
+    seen: set = set()
+    unhashable: list = []
+    for v in values:
+        try:
+            seen.add(v)
+        except TypeError:
+            if v not in unhashable:
+                unhashable.append(v)
+    return list(seen) + unhashable
+
+
 def aggregate_value(name: str, samples: list[tuple[Any, Any]], window_ns: int | None):
     """The value of one aggregate over (value, where) samples, or None for no sample."""
     if name in ("count", "fraction", "per_second"):
@@ -337,8 +353,8 @@ def aggregate_value(name: str, samples: list[tuple[Any, Any]], window_ns: int | 
     values = [v for v, w in samples if w and v is not MISSING and v is not None
               and not isinstance(v, bool)]
     if name in ("count_distinct", "distinct"):
-        distinct = sorted({v for v, w in samples if w and v is not MISSING and v is not None},
-                          key=str)
+        distinct = sorted(_distinct(v for v, w in samples
+                                    if w and v is not MISSING and v is not None), key=str)
         return len(distinct) if name == "count_distinct" else ", ".join(map(str, distinct))
     nums = [v for v in values if isinstance(v, (int, float))]
     if not nums:

@@ -103,6 +103,9 @@ class Samples:
     key: str
     rows: list = field(default_factory=list)
     trace_ids: dict = field(default_factory=dict)
+    # the core's samples name their span as (trace, event) in its store: this reads the
+    # rows of a violated window back with their spans (None: the rows hold spans)
+    resolve: Any = None
 
 
 class Monitor:
@@ -664,6 +667,9 @@ class Monitor:
             self._traces += len(complete)
         violated, satisfied = Verdict.VIOLATED, Verdict.SATISFIED
         for j, cp in enumerate(cps):  # one property at a time: few lookups per trace
+            if cp.prop.kind == "aggregate":
+                self._core_samples(cp, j, closed.samples[j], complete)
+                continue
             if cp.prop.scope != "trace":
                 continue
             results, decided_rows = closed.results[j], self._decided[cp.index]
@@ -692,15 +698,48 @@ class Monitor:
                 self._cross_instances(cp, per, complete)
         if alone:
             self._seen_keys.update(core.seen_keys())
-            mismatches = self.compiled.gen.mismatches
-            for label, seen in zip(core.plan.document["program"]["sites"], closed.mismatches):
-                if seen is None:
-                    continue
-                mine = mismatches.get(label)
-                if mine is None:
-                    mismatches[label] = list(seen)
-                else:
-                    mine[0] += seen[0]
+        # the core's type mismatches: all of them when it alone saw the spans, else those of
+        # register atoms (the Python engine's letters counted the others again)
+        mismatches = self.compiled.gen.mismatches
+        for label, seen in zip(core.plan.document["program"]["sites"],
+                               closed.mismatches if alone else closed.reg_mismatches):
+            if seen is None:
+                continue
+            mine = mismatches.get(label)
+            if mine is None:
+                mismatches[label] = list(seen)
+            else:
+                mine[0] += seen[0]
+
+    def _core_samples(self, cp: CompiledProperty, j: int, per: list, complete: list) -> None:
+        """The core's samples of aggregate property ``cp`` (plan property ``j``), decided
+        as ``process_trace`` decides a per-trace one, or kept per key as ``_run_cross``
+        keeps them."""
+        from tracelogic.ingest.native_otlp import column_value
+
+        event = self._native.event
+        doc = self._native.plan.document
+        aggs = doc["program"]["samples"][doc["properties"][j]["samples"]]["aggs"]
+        raw = [i for i, a in enumerate(aggs) if a["raw"]]  # attribute values as stored
+
+        def resolve(rows: list) -> list:
+            return [(t, event(*at).span, values) for t, at, values in rows]
+
+        for i, (key, times, traces, events, values) in enumerate(per):
+            if raw:
+                values = [tuple((column_value(v), w) if k in raw else (v, w)
+                                for k, (v, w) in enumerate(row)) for row in values]
+            scope_trace = cp.prop.scope == "trace"
+            samples = Samples(complete[i].trace_id if scope_trace else key,
+                              list(zip(times, zip(traces, events), values)), resolve=resolve)
+            if not scope_trace:
+                self._samples[cp.index][key] = samples
+                continue
+            counts: dict[str, int] = {}
+            verdict, violations = self.aggregate(cp, samples, counts)
+            self._decided[cp.index].append((
+                samples.key, verdict,
+                verdict is Verdict.SATISFIED and not counts["evaluated"], violations))
 
     def _cross_instances(self, cp: CompiledProperty, per: list, complete: list) -> None:
         """The core's instances of cross-trace property ``cp`` as ``_run_cross`` leaves its
@@ -876,6 +915,8 @@ class Monitor:
             except (EvalError, TypeError):
                 ok = False
             if not ok:
+                if samples.resolve is not None:
+                    part = samples.resolve(part)
                 violations.append(self.aggregate_violation(cp, samples.key, env, part, bounds))
         if counts is not None:
             counts["evaluated"] = evaluated  # windows that had a value to compare

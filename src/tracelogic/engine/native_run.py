@@ -65,6 +65,13 @@ class Closed:
     counters: dict[str, int]
     # per mismatch site of the program: (count, first left type, first right type) or None
     mismatches: list[Any]
+    # the part of ``mismatches`` counted by register atoms and updates, which the Python
+    # engine's letters do not evaluate
+    reg_mismatches: list[Any]
+    # per plan property: None unless it is an aggregate, else its instances' samples,
+    # ``(key, times, traces, events, rows)`` with per sample a tuple of ``(value, where)``
+    # per aggregate; per complete trace (key "") for scope trace, else per key
+    samples: list[Any]
 
 
 class NativeRun:
@@ -111,7 +118,8 @@ class NativeRun:
             cross = [None if per is None else [CrossInstance(*i) for i in per]
                      for per in out["cross"]]
             self.closed = Closed(traces, out["results"], cross, out["evicted_keys"],
-                                 out["n_events"], out["counters"], out["mismatches"])
+                                 out["n_events"], out["counters"], out["mismatches"],
+                                 out["reg_mismatches"], out["samples"])
         return self.closed
 
     def event(self, trace: int, index: int) -> Event:

@@ -8,10 +8,14 @@ executes without the GIL:
   semantics layer (:mod:`.atom_program`, which mirrors the generated Python code node by node);
 * per property: its scope (``trace``, ``key`` with the program's value expression of its
   scope key, or ``global``), which plan atoms make its letter (bit ``i`` of the property's
-  letter is plan atom ``atoms[i]``), its trigger atoms (for vacuity), and its automaton
+  letter is plan atom ``atoms[i]``; with registers, bit ``bits[i]``, and the other bits are
+  the atoms of the program's register entry ``registers``, which each instance evaluates
+  with its own ``prev``/``last`` values), its trigger atoms (for vacuity), and its automaton
   **per state as guards over the letter's bits**: cubes ``(care, value, target)`` tried in
   order, then a ``default`` target. No table over all 2^k letters: the core fills a
-  (state, letter) -> target cache as letters occur.
+  (state, letter) -> target cache as letters occur. An aggregate property has no letter:
+  ``samples`` names its entry in the program's ``samples`` list, the values the core takes
+  per span for Python to aggregate.
 
 A property the core cannot run gets the reason instead, and runs in the Python engine.
 """
@@ -23,12 +27,13 @@ from typing import Any
 
 from tracelogic.automata.monitor import TableMonitor, Verdict
 from tracelogic.engine.compiled import CompiledProperty, CompiledSpec
+from tracelogic.engine.predicates import uses_registers
 from tracelogic.spec.typed import TExpr
 
 __all__ = ["NativePlan", "build_plan", "property_reason", "guards", "PLAN_VERSION",
            "MAX_LETTER_BITS"]
 
-PLAN_VERSION = 2
+PLAN_VERSION = 3
 MAX_LETTER_BITS = 64  # a property's letter is one machine word in the core
 
 
@@ -48,7 +53,7 @@ class NativePlan:
 def property_reason(cp: CompiledProperty) -> str | None:
     """Why the core cannot run ``cp`` as a property kind (None: it can, atoms permitting)."""
     prop = cp.prop
-    if prop.kind != "formula":
+    if prop.kind not in ("formula", "aggregate"):
         return f"`{prop.kind}` properties run in the Python engine until issue 17 step 4"
     if prop.scope == "key":
         from tracelogic.engine.atom_program import Unsupported, key_value
@@ -57,8 +62,8 @@ def property_reason(cp: CompiledProperty) -> str | None:
             Unsupported("a scope without a key")
         if isinstance(key, Unsupported):
             return key.reason
-    if cp.n_registers:
-        return "prev()/last() registers run in the Python engine until issue 17 step 4"
+    if prop.kind == "aggregate":
+        return None  # the core samples; Python computes the aggregates (sample_program)
     if not isinstance(cp.monitor, TableMonitor):
         return "time bounds run in the Python engine until issue 17 step 4"
     if len(cp.monitor.atoms) > MAX_LETTER_BITS:
@@ -69,7 +74,7 @@ def property_reason(cp: CompiledProperty) -> str | None:
 def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> NativePlan:
     """The plan for those of ``candidates`` (properties the engine registry routed to the
     core) whose kind and atoms the core can run; the others are in ``fallbacks``."""
-    from tracelogic.engine.atom_program import key_value, program as atom_program
+    from tracelogic.engine.atom_program import Unsupported, key_value, program as atom_program
 
     by_global = {i: a for a, i in compiled.atoms.items()}
     fallbacks: dict[str, str] = {}
@@ -79,27 +84,39 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
         if reason is not None:
             fallbacks[cp.name] = reason
             continue
-        wanted.append((cp, list(cp.monitor.atoms), [by_global[g] for g in cp.triggers]))
-    # one program for every atom of the remaining properties; a property with an atom the
-    # program cannot hold falls back, and the program is built again without its atoms
+        wanted.append((cp, _shared_atoms(cp), [by_global[g] for g in cp.triggers]))
+    # one program for every atom of the remaining properties; a property with an atom (or
+    # registers) the program cannot hold falls back, and the program is built again
+    # without its atoms
     while True:
         atoms: dict[TExpr, int] = {}
         for _, mine, trig in wanted:
-            for a in mine + trig:
+            for a in [a for _, a in mine] + trig:
                 atoms.setdefault(a, len(atoms))
         order = list(atoms)
         values: dict[TExpr, int] = {}  # scope key -> value expression (shared by its properties)
         for cp, _, _ in wanted:
             if cp.prop.scope == "key":
                 values.setdefault(cp.prop.scope_key, len(values))
-        built = atom_program(order, [key_value(k) for k in values])
+        with_regs = [cp for cp, _, _ in wanted if cp.n_registers]
+        with_aggs = [cp for cp, _, _ in wanted if cp.prop.kind == "aggregate"]
+        built = atom_program(order, [key_value(k) for k in values],
+                             [(_register_atoms(cp), cp.register_nodes) for cp in with_regs],
+                             [[n for n, _, _ in cp.aggregates] for cp in with_aggs])
         program = built.program
         bad = {order[i]: why for i, why in built.unsupported.items()}
-        if not bad:
+        # property -> its register or sample entry in the program, or why it has none
+        entries = dict(zip((cp.name for cp in with_regs), built.registers))
+        entries.update(zip((cp.name for cp in with_aggs), built.samples))
+        if not bad and not any(isinstance(r, Unsupported) for r in entries.values()):
             break
         keep = []
         for cp, mine, trig in wanted:
-            why = next((bad[a] for a in mine + trig if a in bad), None)
+            why = next((bad[a] for _, a in mine if a in bad),
+                       next((bad[a] for a in trig if a in bad), None))
+            entry = entries.get(cp.name)
+            if why is None and isinstance(entry, Unsupported):
+                why = entry.reason
             if why is None:
                 keep.append((cp, mine, trig))
             else:
@@ -108,16 +125,48 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
     props = []
     for cp, mine, trig in wanted:
         scope = cp.prop.scope
-        props.append({
+        prop = {
             "name": cp.name,
             "scope": scope,
             "key": values[cp.prop.scope_key] if scope == "key" else None,
-            "atoms": [atoms[a] for a in mine],
+            "atoms": [atoms[a] for _, a in mine],
             "trigger": sorted({atoms[a] for a in trig}),
-            **guards(cp.monitor),
-        })
+            **(guards(cp.monitor) if cp.monitor is not None else _NO_AUTOMATON),
+        }
+        if cp.n_registers:
+            # bit `bits[i]` of the letter is plan atom `atoms[i]`; the others are the
+            # register atoms of program register entry `registers`, per instance
+            prop["bits"] = [bit for bit, _ in mine]
+            prop["registers"] = entries[cp.name]
+        if cp.prop.kind == "aggregate":
+            # the program's sample entry `samples`, taken at each span's end event
+            prop["samples"] = entries[cp.name]
+        props.append(prop)
     document = {"version": PLAN_VERSION, "program": program, "properties": props}
     return NativePlan(tuple(cp for cp, _, _ in wanted), fallbacks, tuple(order), document)
+
+
+# an aggregate property steps no automaton: the plan gives it one state that every letter
+# keeps (the core reads every property's automaton alike)
+_NO_AUTOMATON = {"initial": 0, "states": [{"cubes": [], "default": 0, "decided": False,
+                                           "pv": False}]}
+
+
+def _shared_atoms(cp: CompiledProperty) -> list[tuple[int, TExpr]]:
+    """The (bit, atom) pairs of ``cp``'s letter that are plan atoms (the global letter's,
+    ``CompiledSpec._automaton``): all but the register atoms, which each instance evaluates
+    with its own registers. An aggregate property has no letter."""
+    if cp.monitor is None:
+        return []
+    return [(bit, a) for bit, a in enumerate(cp.monitor.atoms) if not uses_registers(a)]
+
+
+def _register_atoms(cp: CompiledProperty) -> list[tuple[int, TExpr]]:
+    """The (bit, atom) pairs of ``cp``'s letter that read its registers, in bit order (the
+    checks of its generated ``regs``)."""
+    if cp.monitor is None:
+        return []
+    return [(bit, a) for bit, a in enumerate(cp.monitor.atoms) if uses_registers(a)]
 
 
 def guards(mon: TableMonitor) -> dict[str, Any]:
