@@ -129,7 +129,11 @@ def test_the_core_steps_every_stage_as_PastStage_step(staged, data):
         got_regs.append(mon.registers)
         assert mon.value_bits == stage.value_bits(state)
     assert got == want, (stage.outputs, masks, times)
-    assert got_regs == want_regs
+    # after a mask outside the letters the top machine sits in its output-0 sink for good;
+    # the registers behind it no longer matter (a timed monitor stops stepping the stage),
+    # and Python's propositional layers keep filling them where the core's tables sink
+    sound = next((i for i, m in enumerate(masks) if not alph.feasible[m]), n)
+    assert got_regs[:sound] == want_regs[:sound]
     assert mon.run_masks(masks, times) == want  # the batch loop, from the initial state
     if feasible:  # the Python stage itself against the definition of the operators
         word = [(frozenset(a for i, a in enumerate(ATOMS) if m >> i & 1), t)
