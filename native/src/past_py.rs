@@ -122,6 +122,25 @@ impl PastMonitor {
         }
     }
 
+    /// The mask of a row given as values in column order.
+    fn positional<'py>(
+        &self,
+        len: usize,
+        values: impl Iterator<Item = Bound<'py, PyAny>>,
+    ) -> PyResult<u64> {
+        if len != self.keys.len() {
+            return Err(value_error(format!(
+                "a row of {len} values for the columns {:?}",
+                self.names
+            )));
+        }
+        let mut mask = 0u64;
+        for (i, v) in values.enumerate() {
+            mask |= (v.is_truthy()? as u64) << i;
+        }
+        Ok(mask)
+    }
+
     fn check_time(&self, t: i64) -> PyResult<()> {
         match self.last {
             Some(prev) if t < prev => Err(value_error(format!(
@@ -211,27 +230,9 @@ impl PastMonitor {
                 }
             }
         } else if let Ok(tup) = row.cast::<PyTuple>() {
-            if tup.len() != self.keys.len() {
-                return Err(value_error(format!(
-                    "a row of {} values for the columns {:?}",
-                    tup.len(),
-                    self.names
-                )));
-            }
-            for (i, v) in tup.iter().enumerate() {
-                mask |= (v.is_truthy()? as u64) << i;
-            }
+            mask = self.positional(tup.len(), tup.iter())?;
         } else if let Ok(list) = row.cast::<PyList>() {
-            if list.len() != self.keys.len() {
-                return Err(value_error(format!(
-                    "a row of {} values for the columns {:?}",
-                    list.len(),
-                    self.names
-                )));
-            }
-            for (i, v) in list.iter().enumerate() {
-                mask |= (v.is_truthy()? as u64) << i;
-            }
+            mask = self.positional(list.len(), list.iter())?;
         } else {
             return Err(PyTypeError::new_err(format!(
                 "a row is a dict by column name or a tuple in the order {:?}",
