@@ -36,6 +36,17 @@ fn value_error(msg: String) -> PyErr {
     PyValueError::new_err(msg)
 }
 
+/// A column name as Python's `repr` writes a plain str (messages read like Python's).
+fn quoted(name: &str) -> String {
+    format!("'{name}'")
+}
+
+/// The column names as Python writes a list of them.
+fn listed(names: &[String]) -> String {
+    let items: Vec<String> = names.iter().map(|n| quoted(n)).collect();
+    format!("[{}]", items.join(", "))
+}
+
 fn decrease_error(i: usize, t: i64, prev: i64) -> PyErr {
     value_error(format!(
         "timestamps must be non-decreasing: event {i} has t={t} after t={prev}"
@@ -51,7 +62,8 @@ fn truth_column(py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str) -> PyResult<
             if let Ok(b) = PyBuffer::<$t>::get(obj) {
                 if b.dimensions() != 1 {
                     return Err(value_error(format!(
-                        "column {name:?} has {} dimensions (give one value per row)",
+                        "column {} has {} dimensions (give one value per row)",
+                        quoted(name),
                         b.dimensions()
                     )));
                 }
@@ -63,13 +75,15 @@ fn truth_column(py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str) -> PyResult<
     from_buffer!(u8, i8, i64, u64, i32, u32, i16, u16, f64, f32);
     if obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(format!(
-            "column {name:?} is a str; give a sequence of values, one per row"
+            "column {} is a str; give a sequence of values, one per row",
+            quoted(name)
         )));
     }
     obj.try_iter()
         .map_err(|_| {
             PyTypeError::new_err(format!(
-                "column {name:?} is a {}; give a sequence or buffer of values, one per row",
+                "column {} is a {}; give a sequence or buffer of values, one per row",
+                quoted(name),
                 obj.get_type().name().map_or("?".into(), |n| n.to_string())
             ))
         })?
@@ -100,8 +114,9 @@ impl PastMonitor {
                 .map(|name| match d.get_item(name)? {
                     Some(c) => truth_column(py, &c, name),
                     None => Err(value_error(format!(
-                        "no column {name:?} (the atoms read the columns {:?})",
-                        self.names
+                        "no column {} (the atoms read the columns {})",
+                        quoted(name),
+                        listed(&self.names)
                     ))),
                 })
                 .collect()
@@ -109,10 +124,10 @@ impl PastMonitor {
             let cols: Vec<Bound<'_, PyAny>> = columns.extract()?;
             if cols.len() != self.names.len() {
                 return Err(value_error(format!(
-                    "{} columns for the atoms' {} columns {:?}",
+                    "{} columns for the atoms' {} columns {}",
                     cols.len(),
                     self.names.len(),
-                    self.names
+                    listed(&self.names)
                 )));
             }
             cols.iter()
@@ -130,8 +145,8 @@ impl PastMonitor {
     ) -> PyResult<u64> {
         if len != self.keys.len() {
             return Err(value_error(format!(
-                "a row of {len} values for the columns {:?}",
-                self.names
+                "a row of {len} values for the columns {}",
+                listed(&self.names)
             )));
         }
         let mut mask = 0u64;
@@ -223,8 +238,9 @@ impl PastMonitor {
                     Some(v) => mask |= (v.is_truthy()? as u64) << i,
                     None => {
                         return Err(value_error(format!(
-                            "the row has no column {:?} (the atoms read {:?})",
-                            self.names[i], self.names
+                            "the row has no column {} (the atoms read {})",
+                            quoted(&self.names[i]),
+                            listed(&self.names)
                         )))
                     }
                 }
@@ -235,8 +251,8 @@ impl PastMonitor {
             mask = self.positional(list.len(), list.iter())?;
         } else {
             return Err(PyTypeError::new_err(format!(
-                "a row is a dict by column name or a tuple in the order {:?}",
-                self.names
+                "a row is a dict by column name or a tuple in the order {}",
+                listed(&self.names)
             )));
         }
         self.last = Some(t);
@@ -273,7 +289,8 @@ impl PastMonitor {
         let n = times.len();
         if let Some((c, name)) = cols.iter().zip(&self.names).find(|(c, _)| c.len() != n) {
             return Err(value_error(format!(
-                "column {name:?} has {} rows and times {n}",
+                "column {} has {} rows and times {n}",
+                quoted(name),
                 c.len()
             )));
         }

@@ -205,3 +205,48 @@ def test_the_timescales_mutants_have_false_rows():
             masks, times = T.masks_and_times(T.mutate(case, seed)[0], mon.atoms)
             falsified += not all(mon.values(masks, times))
     assert falsified >= 2 * len(T.NAMES)
+
+
+# ---------------------------------------------------------------- refused input
+
+def test_bad_input_is_refused_with_the_event_or_column():
+    nv = NativeValuation(compile_valuation(And(O(Atom("p"), (0, 5)), H(Atom("q")))))
+    assert set(nv.columns) == {"p", "q"}
+    with pytest.raises(InputError, match="event 2 has t=1 after t=4"):
+        nv.values([0, 4, 1], {"p": [1, 1, 1], "q": [1, 1, 1]})
+    with pytest.raises(InputError, match="no column 'q'"):
+        nv.values([0], {"p": [1]})
+    with pytest.raises(InputError, match="column 'q' has 1 rows and times 2"):
+        nv.values([0, 1], {"p": [1, 0], "q": [1]})
+    with pytest.raises(InputError, match="2 dimensions"):
+        nv.values([0, 1], {"p": memoryview(bytes(4)).cast("B", (2, 2)), "q": [1, 1]})
+    with pytest.raises(TypeError, match="is a str"):
+        nv.values([0, 1], {"p": "10", "q": [1, 1]})
+    s = nv.stream()
+    assert s.step(5, {"p": 1, "q": 1}) is True
+    with pytest.raises(ValueError, match="t=4 after t=5"):
+        s.step(4, {"p": 1, "q": 1})
+    with pytest.raises(ValueError, match="no column 'q'"):
+        s.step(6, {"p": 1})
+    with pytest.raises(ValueError, match="a row of 1 values"):
+        s.step(6, (1,))
+    with pytest.raises(ValueError, match="a row of 3 values"):
+        s.step(6, [1, 1, 1])
+    with pytest.raises(TypeError, match="a row is a dict"):
+        s.step(6, 7)
+    # nothing refused changed the state: q held at every accepted row
+    assert s.step(11, {"p": 0, "q": 1}) is False and s.step(11, {"p": 1, "q": 1}) is True
+    with pytest.raises(ValueError, match="version"):
+        _native.PastMonitor('{"version": 0}')
+
+
+def test_what_the_core_cannot_run_says_why():
+    f = O(Atom(("not", "a", "column")))
+    with pytest.raises(UnsupportedFormula, match="not a column name"):
+        NativeValuation(compile_valuation(f))
+    # a pruned alphabet: an impossible row must be refused, which column atoms cannot see
+    f = And(O(Atom("p")), Atom("q"))
+    pruned = Alphabet(("p", "q"), letters=[0, 1, 3])
+    stage = PastStage([f], pruned.index, pruned.n, pruned.letters, get_manager())
+    assert "pruned" in valuation_columns(ValuationMonitor(f, pruned, stage))
+    assert isinstance(past_document(stage), dict)  # the stage itself is fine (timed uses it)
