@@ -12,13 +12,19 @@ place, never copied) this
      generated stepping loop over precomputed letter masks;
    * ours, per event: ``ValuationMonitor.step`` then ``value`` (the generic
      streaming API, one call per event);
+   * native batch: ``NativeValuation.values(times, columns)`` (engine/past_plan.py), the
+     core evaluating the atoms from the rows' columns and stepping the past stage over all
+     rows with the GIL released; columns as ``bytes`` (``native``) and as lists of the
+     bools Reelay gets (``native/lists``), times as ``array('q')``;
+   * native streaming: the core's ``step(t, row)``, one call per row with the very dict
+     Reelay gets, atoms included;
    * Reelay 25 (C++ through pybind11), default condensing monitor and
      ``condense=False``, one ``update`` per row with a prepared dict;
    * RTAMT discrete-time STL (pure Python, robustness semantics; slow, so
      measured on the first ``--rtamt-rows`` rows).
 
-Inputs are prepared before timing for every tool (our masks, Reelay's
-dicts, RTAMT's lists).  ``--record`` appends a section to bench/RESULTS.md.
+Inputs are prepared before timing for every tool (our masks, the core's
+columns, Reelay's dicts, RTAMT's lists).  ``--record`` appends a section to bench/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -33,7 +39,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import timescales_suite as T  # noqa: E402
 
+from array import array  # noqa: E402
+
 from tracelogic.automata import compile_valuation  # noqa: E402
+from tracelogic.engine.past_plan import NativeValuation  # noqa: E402
 
 
 def reelay_values(case: T.Case) -> list[bool]:
@@ -63,21 +72,45 @@ def main(argv=None) -> int:
         mon = compile_valuation(f)
         masks, times = T.masks_and_times(case, mon.atoms)
         mon.values(masks[:1], times[:1])  # generate the loop once
+        nv = NativeValuation(mon)
         compile_s = time.perf_counter() - t0
         n = len(masks)
         # -- correctness --------------------------------------------------------------
         agree = rows = falses = 0
+        native_agree = 0
         for seed in [None, *range(args.mutants)]:
             c = case if seed is None else T.mutate(case, seed)[0]
             want = reelay_values(c)
             mm, tt = T.masks_and_times(c, mon.atoms)
             got = mon.values(mm, tt)
             agree += sum(1 for a, b in zip(got, want) if a == b)
+            nat = nv.values(array("q", tt), {k: bytes(r[k] for r in c.rows) for k in c.columns})
+            stream = nv.stream()
+            nat_step = [stream.step(t, {k: bool(v) for k, v in r.items()})
+                        for t, r in zip(tt, c.rows)]
+            native_agree += sum(1 for a, b, w in zip(nat, nat_step, want) if a == b == w)
             rows += len(want)
             falses += want.count(False)
         # -- speed (setup of every tool outside the timed region) ---------------------
         rpat = T.reelay_pattern(case.pattern)
         dicts = [{k: bool(v) for k, v in r.items()} for r in case.rows]
+        ta = array("q", times)
+        col_bytes = {k: bytes(r[k] for r in case.rows) for k in case.columns}
+        col_lists = {k: [d[k] for d in dicts] for k in case.columns}
+
+        def native_batch(cols):
+            t0 = time.perf_counter()
+            nv.values(ta, cols)
+            return time.perf_counter() - t0
+
+        def native_stream():
+            step = nv.stream().step
+            out = []
+            ap = out.append
+            t0 = time.perf_counter()
+            for t, d in zip(times, dicts):
+                ap(step(t, d))
+            return time.perf_counter() - t0
 
         def ours_batch():
             t0 = time.perf_counter()
@@ -128,9 +161,13 @@ def main(argv=None) -> int:
             rtamt_run.values = [v > 0 for v in out]
             return dt
 
-        rates = {"ours": [], "ours_step": [], "reelay": [], "reelay_plain": []}
+        rates = {"ours": [], "ours_step": [], "reelay": [], "reelay_plain": [], "native": [],
+                 "native_lists": [], "native_step": []}
         for _ in range(args.reps):  # interleave tools so load changes hit all of them
             rates["ours"].append(n / ours_batch())
+            rates["native"].append(n / native_batch(col_bytes))
+            rates["native_lists"].append(n / native_batch(col_lists))
+            rates["native_step"].append(n / native_stream())
             rates["reelay"].append(n / reelay_run(True))
             rates["reelay_plain"].append(n / reelay_run(False))
             rates["ours_step"].append(n / ours_stream())
@@ -145,6 +182,7 @@ def main(argv=None) -> int:
             rt_note = f"RTAMT failed: {type(e).__name__}: {str(e)[:80]}"
         results.append(dict(name=name, formula=str(f), n=n, compile_ms=compile_s * 1e3,
                             agree=agree, rows=rows, falses=falses, rt_note=rt_note,
+                            native_agree=native_agree,
                             units=[(u.lo, u.hi) for u in mon.stage.units],
                             top_states=mon.stage.top.dfa.n_states, **best))
         r = results[-1]
@@ -152,6 +190,11 @@ def main(argv=None) -> int:
               f"reelay {r['reelay']:>10,.0f}/s ({r['ours'] / r['reelay']:.2f}x)  "
               f"reelay-plain {r['reelay_plain']:>10,.0f}/s  rtamt {r['rtamt']:>8,.0f}/s  "
               f"agree {agree}/{rows} (reelay false at {falses}); rtamt agree {rt_note}",
+              flush=True)
+        print(f"{'':11s} native {r['native']:>10,.0f}/s ({r['native'] / r['reelay']:.1f}x)  "
+              f"from lists {r['native_lists']:>10,.0f}/s "
+              f"({r['native_lists'] / r['reelay']:.1f}x)  stream {r['native_step']:>10,.0f}/s "
+              f"({r['native_step'] / r['reelay']:.2f}x)  agree {native_agree}/{rows}",
               flush=True)
     if args.record:
         record(results, args)
@@ -211,6 +254,39 @@ def record(results, args) -> None:
         f"{min(step_ratio):.2f}x to {max(step_ratio):.2f}x Reelay.",
         "RTAMT has no unbounded `since[a:]` window: it is bounded by the trace span, and that "
         "window dominates RTAMT's cost on the Respond* patterns.",
+        "",
+        "**The native core** (issue 17): **native** = `NativeValuation.values(times, columns)` "
+        "(atoms from the rows' columns, as `bytes`, and the past stage stepped in the core "
+        "with the GIL released; times an `array('q')`); **native/lists** = the same from "
+        "lists of the bools Reelay gets; **native/stream** = the core's `step(t, row)`, one "
+        "Python call per row with the dict Reelay gets. Columns and dicts built before "
+        "timing, as Reelay's dicts are. Every row of the original and the mutants compared "
+        "with Reelay, batch and stream.",
+        "",
+        "| pattern | native ev/s | **native / Reelay** | native/lists ev/s | native/lists / "
+        "Reelay | native/stream ev/s | **stream / Reelay** | agree with Reelay |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['name']} | {r['native']:,.0f} | **{r['native'] / r['reelay']:.1f}x** | "
+            f"{r['native_lists']:,.0f} | {r['native_lists'] / r['reelay']:.1f}x | "
+            f"{r['native_step']:,.0f} | **{r['native_step'] / r['reelay']:.2f}x** | "
+            f"{r['native_agree']}/{r['rows']} |")
+    batch = [r["native"] / r["reelay"] for r in results]
+    lists = [r["native_lists"] / r["reelay"] for r in results]
+    stream = [r["native_step"] / r["reelay"] for r in results]
+
+    def verdict(ratios, goal):
+        missed = [r["name"] for r, x in zip(results, ratios) if x < goal]
+        return "met on every pattern" if not missed else "**missed** on " + ", ".join(missed)
+
+    lines += [
+        "",
+        f"Goals: batch >= 10x Reelay: {min(batch):.1f}x to {max(batch):.1f}x "
+        f"({verdict(batch, 10)}; from lists {min(lists):.1f}x to {max(lists):.1f}x, "
+        f"{verdict(lists, 10)}). Streaming >= 2x Reelay: {min(stream):.2f}x to "
+        f"{max(stream):.2f}x ({verdict(stream, 2)}).",
         "",
     ]
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")

@@ -12,6 +12,10 @@ mod _native {
 
     use crate::otlp::{decode_traces, AnyValue, Batch, Level};
 
+    /// The past stage, stepped by masks or by rows of columns (`past_py.rs`).
+    #[pymodule_export]
+    use crate::past_py::PastMonitor;
+
     /// The version of the plan/result boundary; see `capabilities.rs`.
     #[pymodule_export]
     const ABI_VERSION: u32 = crate::ABI_VERSION;

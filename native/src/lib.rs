@@ -12,7 +12,8 @@
 //! (step 4). [`file_run`] runs a [`plan`] over decoded requests: the [`store`] keeps the
 //! spans, [`assembly`] and [`order`] build traces and their events, [`atoms`] computes
 //! letters and [`run`] / [`cross`] step the [`automaton`] of each per-trace and cross-trace
-//! untimed property (steps 3 and 4).
+//! untimed property (steps 3 and 4). [`past`] steps a monitor's past stage (pure-past
+//! formulas, metric ones included) per event, for valuations and timed properties.
 //!
 //! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
 //! test runs without an interpreter.
@@ -30,6 +31,7 @@ pub mod json;
 pub mod order;
 pub mod otlp;
 pub mod otlp_json;
+pub mod past;
 pub mod plan;
 pub mod registers;
 pub mod run;
@@ -41,5 +43,7 @@ pub mod wire;
 
 #[cfg(feature = "python")]
 mod bindings;
+#[cfg(feature = "python")]
+mod past_py;
 
 pub use capabilities::{capabilities, ABI_VERSION};

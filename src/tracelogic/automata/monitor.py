@@ -254,7 +254,10 @@ class ValuationMonitor:
     Streaming: ``state = step(state, mask, t)`` then ``value(state)``.  For an
     untimed formula ``table``/``outputs`` are the flat Moore tables
     (``s = table[s * n_letters + mask]; outputs[s]``).  Whole traces:
-    :meth:`values` evaluates column-wise in C-level iterators.
+    :meth:`values` evaluates column-wise in C-level iterators.  The native core runs the
+    same stage from rows of columns, atoms included, in batch and one row at a time:
+    ``tracelogic.engine.past_plan.NativeValuation(monitor)`` (in the engine layer, which
+    this layer does not import).
     """
 
     def __init__(self, formula: Formula, alphabet: Any, stage: Any) -> None:

@@ -52,8 +52,11 @@ from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED
 from tracelogic.logic.walkers import substitute, topological
 from tracelogic.automata.dfa import DFA, minimize
 
-_NEG = -(1 << 62)  # "no candidate" for a newest-candidate register
-_POS = 1 << 62  # "no candidate" for an oldest-candidate register
+# "No candidate" in a newest-candidate ([0, hi]) and an oldest-candidate ([lo, inf))
+# register: infinities, so ``t - r <= hi`` and ``t - r >= lo`` are false for every time and
+# every bound (a finite sentinel such as -2**62 reads as a candidate under a bound of 2**62).
+_NEG = float("-inf")
+_POS = float("inf")
 
 __all__ = ["PastBit", "TimedBit", "PastEvaluator", "moore_dfa", "SinceUnit", "PastStage",
            "MooreTable"]
@@ -514,12 +517,12 @@ class PastStage:
         with deque queues; ``kind='step'``: one event on a flat state tuple with
         tuple queues).  Local variables, premultiplied tables, inline register
         units, no allocation per event except queue updates."""
-        ns: dict = {"_deque": deque}
+        ns: dict = {"_deque": deque, "NEG": _NEG, "POS": _POS}
         lines: list[str] = []
         init: list[str] = []
         layer_names: list[str] = []
         unit_names: list[str] = []
-        NEG, POS = repr(_NEG), repr(_POS)
+        NEG, POS = "NEG", "POS"  # names in the generated code's globals
         step = kind == "step"
         width_done = self.n_atoms
         for li, (table, units) in enumerate(self.layers):
