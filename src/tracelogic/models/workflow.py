@@ -78,28 +78,46 @@ class Skip:
 
 
 @dataclass(frozen=True, slots=True)
-class Seq:
+class _Nary:
+    """An operator over ``items`` (two or more); the subclass is the operator. Equality
+    compares the class too, so ``Seq((a, b)) != Par((a, b))``."""
+
     items: tuple
 
 
-@dataclass(frozen=True, slots=True)
-class Par:
-    items: tuple
+class Seq(_Nary):
+    """``A ; B``: concatenation."""
+
+    __slots__ = ()
+
+
+class Par(_Nary):
+    """``A || B``: shuffle (every interleaving)."""
+
+    __slots__ = ()
+
+
+class Alt(_Nary):
+    """``A + B``: choice."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Alt:
-    items: tuple
-
-
-@dataclass(frozen=True, slots=True)
-class Star:
+class _Unary:
     item: object
 
 
-@dataclass(frozen=True, slots=True)
-class Opt:
-    item: object
+class Star(_Unary):
+    """``A*``: zero or more."""
+
+    __slots__ = ()
+
+
+class Opt(_Unary):
+    """``A?``: zero or one."""
+
+    __slots__ = ()
 
 
 Wf = Step | Skip | Seq | Par | Alt | Star | Opt
