@@ -54,7 +54,11 @@ class UnsupportedFormula(TracelogicError, ValueError):
 # Each check gets its own FormulaManager: its atoms are the indexes of the check's
 # maximal non-temporal subexpressions, which mean something only for that check.
 
-_BINARY = {"U": "U", "R": "R", "W": "W", "M": "M"}
+# the manager's constructor of each TExpr operator; on infinite runs every position has
+# a successor, so WX is X
+_CONSTRUCTOR = {"not": "Not", "and": "And", "or": "Or", "implies": "Implies", "iff": "Iff",
+                "xor": "Xor", "X": "X", "WX": "X", "F": "F", "G": "G", "U": "U", "R": "R",
+                "W": "W", "M": "M"}
 
 
 def to_formula(e: TExpr, mgr: FormulaManager, atoms: list[TExpr]) -> Formula:
@@ -79,8 +83,7 @@ def to_formula(e: TExpr, mgr: FormulaManager, atoms: list[TExpr]) -> Formula:
         if not node.is_temporal:
             return ()
         op = node.op
-        if op in ("pred", "not", "and", "or", "implies", "iff", "xor", "X", "WX", "F", "G",
-                  "U", "R", "W", "M"):
+        if op == "pred" or op in _CONSTRUCTOR:
             return node.args
         if op in ("Y", "O", "H", "S"):
             raise UnsupportedFormula(f"the past operator `{op}` has no meaning in a model check",
@@ -101,25 +104,7 @@ def to_formula(e: TExpr, mgr: FormulaManager, atoms: list[TExpr]) -> Formula:
                                      span=node.span, value=node)
         if op == "pred":
             return r[0]
-        if op == "not":
-            return mgr.Not(r[0])
-        if op == "and":
-            return mgr.And(*r)
-        if op == "or":
-            return mgr.Or(*r)
-        if op == "implies":
-            return mgr.Implies(r[0], r[1])
-        if op == "iff":
-            return mgr.Iff(r[0], r[1])
-        if op == "xor":
-            return mgr.Xor(r[0], r[1])
-        if op in ("X", "WX"):  # on infinite runs every position has a successor: WX = X
-            return mgr.X(r[0])
-        if op == "F":
-            return mgr.F(r[0])
-        if op == "G":
-            return mgr.G(r[0])
-        return getattr(mgr, _BINARY[op])(r[0], r[1])
+        return getattr(mgr, _CONSTRUCTOR[op])(*r)
 
     done: dict[int, Formula] = {}
     stack: list[tuple[TExpr, bool]] = [(e, False)]
