@@ -40,10 +40,15 @@ Steps = Generator[None, None, R]
 def explore(start: K, row: Callable[[K], Iterable[K]]) -> Steps[tuple[list[K], list[list[int]]]]:
     """Breadth-first numbering of the states reachable from ``start``.
 
-    ``row(state)`` gives the successor of ``state`` on each letter, in letter order.
+    ``row(state)`` gives the successor of ``state`` on each letter, in letter order
+    (or, for a search that is not over letters, its successors in any fixed order).
     Returns ``(states, delta)``: ``states[i]`` is the state numbered ``i`` (``start``
-    is 0) and ``delta[i][k]`` the number of its successor on letter ``k``. States are
+    is 0) and ``delta[i][k]`` the number of its ``k``-th successor. States are
     compared by ``==``/hash, so two ways of reaching an equal state meet in one.
+
+    Each yield hands out ``(states, delta)`` so far (the very lists that grow): a
+    caller that stops early, or whose ``row`` raises, keeps what was explored, and
+    the state ``len(delta)`` is the one being expanded.
     """
     ids: dict[K, int] = {start: 0}
     states: list[K] = [start]
@@ -59,7 +64,7 @@ def explore(start: K, row: Callable[[K], Iterable[K]]) -> Steps[tuple[list[K], l
             out.append(j)
         delta.append(out)
         i += 1
-        yield
+        yield states, delta
     return states, delta
 
 

@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 
 from tracelogic.errors import TracelogicError
 from tracelogic.logic.formula import Formula, FormulaManager, Kind
+from tracelogic.automata.subset import explore
 from tracelogic.logic.walkers import NNF, topological
 from tracelogic.models.counterexample import STUTTER, Run
 from tracelogic.models.machine import DEFAULT_STATE_BOUND, Machine, _Fault
@@ -347,49 +348,43 @@ def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BO
         m = masks[mi]
         return (m & tab.pos[q]) == tab.pos[q] and not (m & tab.neg[q])
 
-    # product nodes (model state, tableau node), BFS
-    pindex: dict[tuple[int, int], int] = {}
-    pnodes: list[tuple[int, int]] = []
-    parent: list[int] = []
-    pvia: list[int] = []
-    psucc: list[list[tuple[int, int]]] = []  # (action, product node)
+    # product nodes (model state, tableau node), breadth first from a virtual root whose
+    # successors are the initial nodes; via[i] holds the action of each successor of i
+    m0 = model_state(machine.init)
+    via: list[list[int]] = []
+
+    def row(node) -> list[tuple[int, int]]:
+        if node is _ROOT:
+            out = [(m0, q) for q in tab.initial if fits(m0, q)]
+            via.append([-1] * len(out))
+            return out
+        mi, q = node
+        nexts = model_succ(mi)  # _Fault propagates
+        if len(mstates) > bound:
+            raise _BoundReached
+        out, acts = [], []
+        for a, mj in nexts:
+            for q2 in tab.succ[q]:
+                if fits(mj, q2):
+                    out.append((mj, q2))
+                    acts.append(a)
+        via.append(acts)
+        return out
+
     complete = True
     error = None
-    m0 = model_state(machine.init)
-    queue: deque[int] = deque()
-    for q in tab.initial:
-        if fits(m0, q) and (m0, q) not in pindex:
-            pindex[(m0, q)] = len(pnodes)
-            pnodes.append((m0, q))
-            parent.append(-1)
-            pvia.append(-1)
-            psucc.append([])
-            queue.append(pindex[(m0, q)])
-    while queue:
-        p = queue.popleft()
-        mi, q = pnodes[p]
-        try:
-            row = model_succ(mi)
-        except _Fault as fault:
-            error = (machine._error(fault, mstates[mi]), p)
-            break
-        if len(mstates) > bound:
-            complete = False
-            break
-        for a, mj in row:
-            for q2 in tab.succ[q]:
-                if not fits(mj, q2):
-                    continue
-                key = (mj, q2)
-                j = pindex.get(key)
-                if j is None:
-                    j = pindex[key] = len(pnodes)
-                    pnodes.append(key)
-                    parent.append(p)
-                    pvia.append(a)
-                    psucc.append([])
-                    queue.append(j)
-                psucc[p].append((a, j))
+    explored: tuple[list, list[list[int]]] = ([_ROOT], [])
+    try:
+        for explored in explore(_ROOT, row):
+            pass
+    except _Fault as fault:
+        p = len(explored[1])  # the node whose successors failed
+        error = (machine._error(fault, mstates[explored[0][p][0]]), p - 1)
+    except _BoundReached:
+        complete = False
+    nodes, delta = explored
+    pnodes: list[tuple[int, int]] = nodes[1:]
+    parent, pvia, psucc = _bfs_tree(len(pnodes), delta, via)
     stats = {"states": len(mstates), "product": len(pnodes), "tableau": tab.n_nodes}
     if error is not None:
         err, p = error
@@ -409,6 +404,32 @@ def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BO
         return LtlResult("unknown", reason=f"bound reached: more than {bound} model states",
                          stats=stats)
     return LtlResult("holds", stats=stats)
+
+
+_ROOT = object()  # the virtual root of the product search
+
+
+class _BoundReached(Exception):
+    """The product search met more model states than the bound allows."""
+
+
+def _bfs_tree(n: int, delta: list[list[int]], via: list[list[int]]
+              ) -> tuple[list[int], list[int], list[list[tuple[int, int]]]]:
+    """Parents, the actions from them and ``(action, node)`` successor lists of the product
+    nodes ``0..n-1``, from the exploration's rows (row 0 is the virtual root, so node
+    ``i`` is row ``i + 1``). A node's parent is the node whose row first names it: the
+    exploration numbers a node when it first sees it, so that is its breadth-first parent."""
+    parent, pvia = [-1] * n, [-1] * n
+    psucc: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    found = [False] * (n + 1)
+    for i, (row, acts) in enumerate(zip(delta, via)):
+        for j, a in zip(row, acts):
+            if not found[j]:
+                found[j] = True
+                parent[j - 1], pvia[j - 1] = i - 1, a
+            if i:
+                psucc[i - 1].append((a, j - 1))
+    return parent, pvia, psucc
 
 
 def _run_to(machine, pnodes, parent, pvia, mstates, p) -> Run:
