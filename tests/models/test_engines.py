@@ -16,7 +16,8 @@ from hypothesis import given, settings, strategies as st
 
 from tracelogic.models.check import check_deadlock_free, check_invariant, check_ltl_formula
 from tracelogic.models.counterexample import STUTTER
-from tracelogic.models.ltl import check_ltl, holds_on_lasso, negate, nnf
+from tracelogic.logic.formula import Kind
+from tracelogic.models.ltl import check_ltl, holds_on_lasso, nnf_pair
 from tracelogic.models.machine import Machine, ModelRuntimeError, explore, replay
 from tracelogic.spec.loader import load
 from tests.models.modelgen import random_spec
@@ -110,15 +111,14 @@ def test_ltl_verdicts_are_consistent_with_lassos(seed):
 @settings(max_examples=N, deadline=None)
 @given(st.integers(0, 10**9))
 def test_nnf_and_negation_preserve_meaning_on_lassos(seed):
-    """The NNF translation read back on lassos equals the original formula."""
+    """The NNF formula and its negation, read back on lassos, equal the original formula."""
     spec = spec_of(random_spec(seed, n_formulas=4, invariants=0))
     m = Machine(spec.models["m"])
     rnd = random.Random(seed)
     for check in spec.checks:
         if check.kind != "ltl":
             continue
-        atoms: list = []
-        f = nnf(check.body, atoms)
+        f, neg, atoms = nnf_pair(check.body)
         for _ in range(5):
             lasso = _random_lasso(m, rnd)
             if lasso is None:
@@ -126,37 +126,38 @@ def test_nnf_and_negation_preserve_meaning_on_lassos(seed):
             states, loop = lasso
             expected = holds_on_lasso(check.body, m, states, loop)
             assert _eval_nnf(f, atoms, m, states, loop) == expected
-            assert _eval_nnf(negate(f), atoms, m, states, loop) == (not expected)
+            assert _eval_nnf(neg, atoms, m, states, loop) == (not expected)
 
 
 def _eval_nnf(f, atoms, m, states, loop) -> bool:
+    """A formula in NNF over ``X WX U R`` on the lasso ``states[:loop] states[loop:]^ω``."""
     n = len(states)
     nxt = list(range(1, n)) + [loop]
     vals = [[bool(m.predicate(a)(s)) for s in states] for a in atoms]
 
     def ev(g):
-        op = g[0]
-        if op == "tt":
+        k = g.kind
+        if k is Kind.TRUE:
             return [True] * n
-        if op == "ff":
+        if k is Kind.FALSE:
             return [False] * n
-        if op == "ap":
-            return vals[g[1]]
-        if op == "nap":
-            return [not x for x in vals[g[1]]]
-        if op == "and":
-            a, b = ev(g[1]), ev(g[2])
-            return [x and y for x, y in zip(a, b)]
-        if op == "or":
-            a, b = ev(g[1]), ev(g[2])
-            return [x or y for x, y in zip(a, b)]
-        if op == "X":
-            a = ev(g[1])
-            return [a[nxt[i]] for i in range(n)]
-        a, b = ev(g[1]), ev(g[2])
-        cur = [op == "R"] * n
+        if k is Kind.ATOM:
+            return vals[g.key]
+        if k is Kind.NOT:
+            assert g.args[0].kind is Kind.ATOM, "not in negation normal form"
+            return [not x for x in vals[g.args[0].key]]
+        parts = [ev(c) for c in g.args]
+        if k is Kind.AND:
+            return [all(p[i] for p in parts) for i in range(n)]
+        if k is Kind.OR:
+            return [any(p[i] for p in parts) for i in range(n)]
+        if k in (Kind.X, Kind.WX):
+            return [parts[0][nxt[i]] for i in range(n)]
+        assert k in (Kind.U, Kind.R), k
+        a, b = parts
+        cur = [k is Kind.R] * n
         while True:  # U: least fixpoint; R: greatest
-            new = [(b[i] or (a[i] and cur[nxt[i]])) if op == "U"
+            new = [(b[i] or (a[i] and cur[nxt[i]])) if k is Kind.U
                    else (b[i] and (a[i] or cur[nxt[i]])) for i in range(n)]
             if new == cur:
                 return cur

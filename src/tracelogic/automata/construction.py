@@ -33,6 +33,7 @@ from tracelogic.automata.dfa import DFA, minimize
 from tracelogic.automata.monitor import TableMonitor, TimedMonitor, ValuationMonitor
 from tracelogic.automata.past import PastBit, PastEvaluator, PastStage, moore_rows
 from tracelogic.automata.progression import DnfTooLarge, Progression
+from tracelogic.automata.subset import explore, mask_of, run, subsets
 
 __all__ = ["Automaton", "translate", "compile_monitor", "compile_valuation", "valuations",
            "split_past", "clear_cache"]
@@ -178,27 +179,20 @@ def _gen_progression(prog: Progression, letters: Sequence[int], width: int, eps:
 
 
 def _progression_steps(prog: Progression, letters: Sequence[int], width: int, eps: bool):
-    ids = {0: 0}
-    keys = [0]
-    delta: list[list[int]] = []
     states = prog.states
-    i = 0
-    while i < len(keys):
-        info = states[keys[i]]
-        row = []
+
+    def row(key):
+        info = states[key]
+        out = []
         for mask in letters:
             k = mask & info.relevant
             tr = info.trans.get(k)
             if tr is None:
-                tr = info.trans[k] = prog.successor(keys[i], mask, {}, False)
-            t = ids.get(tr[0])
-            if t is None:
-                t = ids[tr[0]] = len(keys)
-                keys.append(tr[0])
-            row.append(t)
-        delta.append(row)
-        i += 1
-        yield
+                tr = info.trans[k] = prog.successor(key, mask, {}, False)
+            out.append(tr[0])
+        return out
+
+    keys, delta = yield from explore(0, row)
     output = [states[s].accepting for s in keys]
     output[0] = eps
     return minimize(DFA(tuple(letters), delta, 0, output, width))
@@ -212,41 +206,14 @@ def _gen_reversal(fut: Formula, index: dict, letters: Sequence[int], width: int,
     rev = Mirror(fut.manager).walk(fut)
     delta, outputs = yield from moore_rows(PastEvaluator([rev], index), letters, int(eps))
     dr = minimize(DFA(tuple(letters), delta, 0, outputs, width))
-    n, k = dr.n_states, len(letters)
-    inv = [[0] * n for _ in range(k)]
+    # the reverse of D_R as an NFA: post[c][t] = the states that reach t on letter c
+    inv = [[0] * dr.n_states for _ in letters]
     for s_, row in enumerate(dr.delta):
         for c, t in enumerate(row):
             inv[c][t] |= 1 << s_
-    start = 0
-    for s_ in range(n):
-        if dr.output[s_]:
-            start |= 1 << s_
-    sub_ids = {start: 0}
-    subsets = [start]
-    delta2: list[list[int]] = []
-    i = 0
-    while i < len(subsets):
-        members = []
-        x = subsets[i]
-        while x:
-            low = x & -x
-            members.append(low.bit_length() - 1)
-            x ^= low
-        row2 = []
-        for c in range(k):
-            invc = inv[c]
-            acc = 0
-            for t in members:
-                acc |= invc[t]
-            j = sub_ids.get(acc)
-            if j is None:
-                j = sub_ids[acc] = len(subsets)
-                subsets.append(acc)
-            row2.append(j)
-        delta2.append(row2)
-        i += 1
-        yield
-    out2 = [bool((x >> dr.initial) & 1) for x in subsets]
+    start = mask_of(s_ for s_ in range(dr.n_states) if dr.output[s_])
+    sets, delta2 = yield from subsets(start, inv)
+    out2 = [bool((x >> dr.initial) & 1) for x in sets]
     return minimize(DFA(tuple(letters), delta2, 0, out2, width))
 
 
@@ -345,23 +312,8 @@ def _compose(root: Formula, index, letters, width) -> DFA:
 
 def _product(a: DFA, b: DFA, combine) -> DFA:
     """Synchronous product over the same letters; outputs combined by all/any."""
-    ids = {(a.initial, b.initial): 0}
-    keys = [(a.initial, b.initial)]
-    delta: list[list[int]] = []
-    i = 0
-    while i < len(keys):
-        sa, sb = keys[i]
-        ra, rb = a.delta[sa], b.delta[sb]
-        row = []
-        for k in range(len(a.letters)):
-            key = (ra[k], rb[k])
-            t = ids.get(key)
-            if t is None:
-                t = ids[key] = len(keys)
-                keys.append(key)
-            row.append(t)
-        delta.append(row)
-        i += 1
+    keys, delta = run(explore((a.initial, b.initial),
+                              lambda key: zip(a.delta[key[0]], b.delta[key[1]])))
     out = [combine((bool(a.output[x]), bool(b.output[y]))) for x, y in keys]
     return DFA(a.letters, delta, 0, out, a.n_bits)
 
@@ -371,24 +323,16 @@ def _product_with_past(fd: DFA, pasts: list[Formula], alph: Alphabet, eps: bool)
     pfn = ev.fn
     n = alph.n
     fidx = fd.letter_index()
-    ids = {(fd.initial, ev.initial): 0}
-    keys = [(fd.initial, ev.initial)]
-    delta: list[list[int]] = []
-    i = 0
-    while i < len(keys):
-        fs, pb = keys[i]
-        frow = fd.delta[fs]
-        row = []
+
+    def row(key):
+        frow = fd.delta[key[0]]
+        out = []
         for mask in alph.letters:
-            pb2, outs = pfn(pb, mask)
-            key2 = (frow[fidx[mask | (outs << n)]], pb2)
-            t = ids.get(key2)
-            if t is None:
-                t = ids[key2] = len(keys)
-                keys.append(key2)
-            row.append(t)
-        delta.append(row)
-        i += 1
+            pb2, outs = pfn(key[1], mask)
+            out.append((frow[fidx[mask | (outs << n)]], pb2))
+        return out
+
+    keys, delta = run(explore((fd.initial, ev.initial), row))
     output = [bool(fd.output[fs]) for fs, _ in keys]
     output[0] = eps
     return minimize(DFA(alph.letters, delta, 0, output, n))

@@ -1,11 +1,20 @@
-"""Explicit deterministic automata over a minterm alphabet, and their algorithms.
+"""Explicit deterministic automata over a finite alphabet, and their algorithms.
 
-A :class:`DFA` is complete over its ``letters`` (the feasible masks of its
-alphabet): ``delta[s][k]`` is the successor of state ``s`` on ``letters[k]``.
-``output[s]`` labels states: a ``bool`` (accepting) for language automata, or
-an int bitmask for the Moore machines that compute several past formulas at
-once.  Every algorithm here is an iterative loop (no recursion): Hopcroft
-minimisation, reachability, and the product search for a distinguishing word.
+This is tracelogic's one DFA type: formula automata, past-time Moore machines,
+workflow languages and Petri-net languages are all a :class:`DFA`, built by the
+one exploration and subset construction of :mod:`tracelogic.automata.subset` and
+reduced by the one :func:`minimize`. One type means one minimiser, one product
+search and one set of tests for all of them.
+
+A :class:`DFA` is complete over its ``letters``: ``delta[s][k]`` is the successor
+of state ``s`` on ``letters[k]``. Letters are any hashable values: the feasible
+minterm masks of an atom alphabet for formula automata (then ``n_bits`` is the
+number of atoms), or the events of a workflow (``n_bits`` is None). ``output[s]``
+labels states: a ``bool`` (accepting) for language automata, or an int bitmask for
+the Moore machines that compute several past formulas at once. A DFA is not
+changed after it is built (the dataclass is frozen; treat its lists as read-only).
+Every algorithm here is an iterative loop (no recursion): Hopcroft minimisation,
+reachability, and the product search for a distinguishing word.
 """
 from __future__ import annotations
 
@@ -13,16 +22,17 @@ from collections import deque
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["DFA", "minimize", "reachable_from", "co_reachable", "find_difference", "run_dfa"]
+__all__ = ["DFA", "minimize", "reachable_from", "co_reachable", "find_difference", "run_dfa",
+           "live_states"]
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class DFA:
-    letters: tuple[int, ...]
-    delta: list[list[int]]
+    letters: tuple[Hashable, ...]
+    delta: Sequence[Sequence[int]]
     initial: int
-    output: list[Hashable]
-    n_bits: int
+    output: Sequence[Hashable]
+    n_bits: int | None = None
 
     @property
     def n_states(self) -> int:
@@ -32,20 +42,26 @@ class DFA:
     def accepting(self) -> list[bool]:
         return [bool(o) for o in self.output]
 
-    def letter_index(self) -> dict[int, int]:
+    def letter_index(self) -> dict[Hashable, int]:
         return {m: k for k, m in enumerate(self.letters)}
 
     def __repr__(self) -> str:
-        return (f"<DFA states={self.n_states} letters={len(self.letters)}/{1 << self.n_bits} "
-                f"initial={self.initial}>")
+        size = "" if self.n_bits is None else f"/{1 << self.n_bits}"
+        return f"<DFA states={self.n_states} letters={len(self.letters)}{size} initial={self.initial}>"
 
 
-def run_dfa(dfa: DFA, masks: Iterable[int]) -> int:
+def run_dfa(dfa: DFA, masks: Iterable[Hashable]) -> int:
     idx = dfa.letter_index()
     s = dfa.initial
     for m in masks:
         s = dfa.delta[s][idx[m]]
     return s
+
+
+def live_states(dfa: DFA) -> list[bool]:
+    """For each state: is some accepting state reachable from it?  (``False``: a
+    rejecting sink, so a runtime monitor can give its verdict early.)"""
+    return co_reachable(dfa, [s for s, o in enumerate(dfa.output) if o])
 
 
 def reachable_from(dfa: DFA, start: int | None = None) -> list[int]:
@@ -165,25 +181,31 @@ def minimize(dfa: DFA) -> DFA:
     return DFA(dfa.letters, new_delta, 0, new_out, dfa.n_bits)
 
 
-def find_difference(a: DFA, b: DFA, *, compare=None) -> list[int] | None:
-    """A shortest word (list of masks) on which ``a`` and ``b`` disagree, or None.
+def find_difference(a: DFA, b: DFA, *, compare=None) -> list[Hashable] | None:
+    """A shortest word (list of letters) on which ``a`` and ``b`` disagree, or None.
 
     The search is a BFS over the product automaton, so it is exact, not
-    sampling.  Both automata must have the same letters.  ``compare(oa, ob)``
-    decides whether two state outputs agree (default: ``bool(oa) == bool(ob)``).
+    sampling.  A letter that only one automaton has leads the other to an
+    implicit rejecting sink (state ``None``, output ``None``): two workflow
+    languages over different step sets compare without widening either.
+    ``compare(oa, ob)`` decides whether two state outputs agree (default:
+    ``bool(oa) == bool(ob)``).
     """
-    if set(a.letters) != set(b.letters):
-        raise ValueError("find_difference needs automata over the same letters")
     cmp = compare or (lambda x, y: bool(x) == bool(y))
-    bidx = b.letter_index()
-    kb = [bidx[m] for m in a.letters]
-    start = (a.initial, b.initial)
-    parent: dict[tuple[int, int], tuple[tuple[int, int], int] | None] = {start: None}
+    letters = tuple(dict.fromkeys(a.letters + b.letters))
+    aidx, bidx = a.letter_index(), b.letter_index()
+    ka = [aidx.get(m) for m in letters]
+    kb = [bidx.get(m) for m in letters]
+    Pair = tuple[int | None, int | None]
+    start: Pair = (a.initial, b.initial)
+    parent: dict[Pair, tuple[Pair, Hashable] | None] = {start: None}
     q = deque([start])
     while q:
         sa, sb = pair = q.popleft()
-        if not cmp(a.output[sa], b.output[sb]):
-            word: list[int] = []
+        oa = None if sa is None else a.output[sa]
+        ob = None if sb is None else b.output[sb]
+        if not cmp(oa, ob):
+            word: list[Hashable] = []
             cur = pair
             while parent[cur] is not None:
                 prev, m = parent[cur]  # type: ignore[misc]
@@ -191,9 +213,10 @@ def find_difference(a: DFA, b: DFA, *, compare=None) -> list[int] | None:
                 cur = prev
             word.reverse()
             return word
-        ra, rb = a.delta[sa], b.delta[sb]
-        for ka, m in enumerate(a.letters):
-            nxt = (ra[ka], rb[kb[ka]])
+        for i, m in enumerate(letters):
+            ia, ib = ka[i], kb[i]
+            nxt = (None if sa is None or ia is None else a.delta[sa][ia],
+                   None if sb is None or ib is None else b.delta[sb][ib])
             if nxt not in parent:
                 parent[nxt] = (pair, m)
                 q.append(nxt)

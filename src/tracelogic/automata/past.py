@@ -51,6 +51,7 @@ from tracelogic.errors import TracelogicError, UnhandledNode
 from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED
 from tracelogic.logic.walkers import substitute, topological
 from tracelogic.automata.dfa import DFA, minimize
+from tracelogic.automata.subset import explore, run
 
 # "No candidate" in a newest-candidate ([0, hi]) and an oldest-candidate ([lo, inf))
 # register: infinities, so ``t - r <= hi`` and ``t - r >= lo`` are false for every time and
@@ -166,45 +167,31 @@ def _chain(var: str, op: str, terms: Sequence[str], width: int = 64) -> list[str
 def moore_rows(ev: PastEvaluator, letters: Sequence[int], initial_output: int = 0):
     """Breadth-first over the evaluator's reachable states: a generator that yields once
     per state (so a caller can bound the work) and returns ``(delta, outputs)`` of the
-    Moore DFA whose state after ``w[0..i]`` outputs the values at *i*."""
+    Moore DFA whose state after ``w[0..i]`` outputs the values at *i*.
+
+    A state is ``(bits, outputs)``; the initial one is the marker ``INIT`` (it has read
+    nothing, so it outputs ``initial_output`` whatever its bits)."""
     fn = ev.fn
-    ids: dict[tuple, int] = {("init",): 0}
-    outputs: list[int] = [initial_output]
-    bits_of = [ev.initial]
-    delta: list[list[int]] = []
-    rows_by_bits: dict[int, list[int]] = {}  # successors depend on the bits only
-    sid = 0
-    while sid < len(bits_of):  # ids are assigned in discovery order: a BFS
-        s = bits_of[sid]
-        row = rows_by_bits.get(s)
-        if row is None:
-            row = []
-            for m in letters:
-                s2, out = fn(s, m)
-                key = (s2, out)
-                t = ids.get(key)
-                if t is None:
-                    t = ids[key] = len(bits_of)
-                    outputs.append(out)
-                    bits_of.append(s2)
-                row.append(t)
-            rows_by_bits[s] = row
-        delta.append(row)
-        sid += 1
-        yield
-    return delta, outputs
+    rows_by_bits: dict[int, list[tuple[int, int]]] = {}  # successors depend on the bits only
+
+    def row(key) -> list[tuple[int, int]]:
+        b = ev.initial if key is _INIT else key[0]
+        out = rows_by_bits.get(b)
+        if out is None:
+            out = rows_by_bits[b] = [fn(b, m) for m in letters]
+        return out
+
+    keys, delta = yield from explore(_INIT, row)
+    return delta, [initial_output if k is _INIT else k[1] for k in keys]
+
+
+_INIT = ("init",)
 
 
 def moore_dfa(ev: PastEvaluator, letters: Sequence[int], n_bits: int,
               initial_output: int = 0) -> DFA:
     """Minimal Moore DFA whose state after ``w[0..i]`` outputs the values at *i*."""
-    rows = moore_rows(ev, letters, initial_output)
-    while True:
-        try:
-            next(rows)
-        except StopIteration as done:
-            delta, outputs = done.value
-            break
+    delta, outputs = run(moore_rows(ev, letters, initial_output))
     return minimize(DFA(tuple(letters), delta, 0, outputs, n_bits))
 
 

@@ -21,6 +21,7 @@ these are notes, not failures.
 """
 from __future__ import annotations
 
+from tracelogic.automata.dfa import live_states
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
 from tracelogic.models.petri import analyse
 from tracelogic.models.steps import can_both_hold, satisfiable
@@ -36,24 +37,26 @@ def uncompensated(wf: WorkflowT) -> list[str]:
     """Forward steps without a compensation after whose end another step can still start."""
     w = from_ast(wf.expr)
     d = forward_dfa(w)
+    live = live_states(d)
     has_comp = {s for s, _ in wf.compensations}
-    starts = [k for k, e in enumerate(d.alphabet) if e.phase == START]
+    starts = [k for k, e in enumerate(d.letters) if e.phase == START]
     # states from which some forward step can still start (towards completion)
-    can_start = [any(d.live[d.delta[q][k]] for k in starts) for q in range(d.n_states)]
+    can_start = [any(live[d.delta[q][k]] for k in starts) for q in range(d.n_states)]
     reach_start = list(can_start)
     changed = True
     while changed:  # backward closure, iterative
         changed = False
         for q in range(d.n_states):
-            if not reach_start[q] and d.live[q] and any(
-                    reach_start[t] and d.live[t] for t in d.delta[q]):
+            if not reach_start[q] and live[q] and any(
+                    reach_start[t] and live[t] for t in d.delta[q]):
                 reach_start[q] = changed = True
+    index = d.letter_index()
     out = []
     for s in steps_of(w):
         if s in has_comp:
             continue
-        k = d.letter(Event(s, END))
-        if any(d.live[q] and d.live[d.delta[q][k]] and reach_start[d.delta[q][k]]
+        k = index[Event(s, END)]
+        if any(live[q] and live[d.delta[q][k]] and reach_start[d.delta[q][k]]
                for q in range(d.n_states)):
             out.append(s)
     return out

@@ -2,11 +2,13 @@
 
 Method (documented in docs/models.md):
 
-1. The formula (future operators ``X WX F G U W R M``, booleans) is put in
-   negation normal form over ``X U R``. Its maximal non-temporal subformulas are
-   **atoms**, evaluated on model states by the compiled machine. On infinite
-   runs ``WX`` is ``X``; ``F a = true U a``, ``G a = false R a``,
-   ``a W b = b R (a | b)``, ``a M b = b U (a & b)``.
+1. The formula (future operators ``X WX F G U W R M``, booleans) becomes a
+   :class:`tracelogic.logic.Formula` (:func:`to_formula`), whose manager lowers the
+   sugar: ``F a = true U a``, ``G a = false R a``, ``a W b = b R (a | b)``,
+   ``a M b = b U (a & b)``; on infinite runs ``WX`` is ``X``. Its maximal
+   non-temporal subformulas are **atoms**, evaluated on model states by the
+   compiled machine. :class:`tracelogic.logic.walkers.NNF` gives the negation
+   normal form of the formula and of its negation over ``X U R``.
 2. The **negation** is translated to a generalised Büchi automaton with the
    on-the-fly tableau of Gerth, Peled, Vardi and Wolper (1995), as a worklist
    (no recursion). Each node carries the literals a state must satisfy to enter
@@ -31,14 +33,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from tracelogic.errors import TracelogicError
+from tracelogic.logic.formula import Formula, FormulaManager, Kind
+from tracelogic.automata.subset import explore
+from tracelogic.logic.walkers import NNF, topological
 from tracelogic.models.counterexample import STUTTER, Run
 from tracelogic.models.machine import DEFAULT_STATE_BOUND, Machine, _Fault
 from tracelogic.spec.typed import TExpr
 
-__all__ = ["UnsupportedFormula", "nnf", "Tableau", "gpvw", "LtlResult", "check_ltl",
-           "holds_on_lasso", "show_formula", "uses_next"]
-
-TT, FF = ("tt",), ("ff",)
+__all__ = ["UnsupportedFormula", "to_formula", "nnf_pair", "Tableau", "gpvw", "LtlResult",
+           "check_ltl", "holds_on_lasso"]
 
 
 class UnsupportedFormula(TracelogicError, ValueError):
@@ -46,62 +49,43 @@ class UnsupportedFormula(TracelogicError, ValueError):
 
 
 # ---------------------------------------------------------------- formulas
+#
+# A check's TExpr becomes a logic.Formula, so that negation normal form, negation and
+# printing are the logic package's (walkers.NNF, printers) and not a fourth formula form.
+# Each check gets its own FormulaManager: its atoms are the indexes of the check's
+# maximal non-temporal subexpressions, which mean something only for that check.
+
+# the manager's constructor of each TExpr operator; on infinite runs every position has
+# a successor, so WX is X
+_CONSTRUCTOR = {"not": "Not", "and": "And", "or": "Or", "implies": "Implies", "iff": "Iff",
+                "xor": "Xor", "X": "X", "WX": "X", "F": "F", "G": "G", "U": "U", "R": "R",
+                "W": "W", "M": "M"}
 
 
-def _and(a, b):
-    if a == FF or b == FF:
-        return FF
-    if a == TT:
-        return b
-    if b == TT or a == b:
-        return a
-    return ("and", a, b)
+def to_formula(e: TExpr, mgr: FormulaManager, atoms: list[TExpr]) -> Formula:
+    """``e`` as a formula of ``mgr`` over ``X WX U R`` and booleans (sugar is lowered by the
+    manager). Maximal non-temporal subexpressions become ``Atom(i)``, ``atoms[i]`` being the
+    expression (appended to ``atoms``); the constants ``true``/``false`` stay constants.
 
-
-def _or(a, b):
-    if a == TT or b == TT:
-        return TT
-    if a == FF:
-        return b
-    if b == FF or a == b:
-        return a
-    return ("or", a, b)
-
-
-def _is_temporal(e: TExpr) -> bool:
-    return e.is_temporal
-
-
-def nnf(e: TExpr, atoms: list[TExpr]) -> tuple:
-    """``e`` in negation normal form over X, U, R; atoms are appended to ``atoms``.
-
-    Iterative: every (node, polarity) pair is built once, children first.
-    """
+    Iterative, children first. Past operators, patterns and metric bounds have no meaning
+    over infinite model runs and raise :class:`UnsupportedFormula` naming the node."""
     index = {a: i for i, a in enumerate(atoms)}
 
-    def atom(node: TExpr, neg: bool) -> tuple:
+    def atom(node: TExpr) -> Formula:
         if node.op == "lit" and isinstance(node.payload, bool):
-            return TT if node.payload != neg else FF
+            return mgr.Bool(node.payload)
         i = index.get(node)
         if i is None:
             i = index[node] = len(atoms)
             atoms.append(node)
-        return ("nap" if neg else "ap", i)
+        return mgr.Atom(i)
 
-    def needs(node: TExpr, neg: bool) -> list[tuple[TExpr, bool]]:
-        if not _is_temporal(node):
-            return []
+    def needs(node: TExpr) -> tuple[TExpr, ...]:
+        if not node.is_temporal:
+            return ()
         op = node.op
-        if op == "pred":
-            return [(node.args[0], neg)]
-        if op == "not":
-            return [(node.args[0], not neg)]
-        if op in ("and", "or", "X", "WX", "F", "G", "U", "R", "W", "M"):
-            return [(c, neg) for c in node.args]
-        if op == "implies":
-            return [(node.args[0], not neg), (node.args[1], neg)]
-        if op in ("iff", "xor"):
-            return [(c, p) for c in node.args for p in (False, True)]
+        if op == "pred" or op in _CONSTRUCTOR:
+            return node.args
         if op in ("Y", "O", "H", "S"):
             raise UnsupportedFormula(f"the past operator `{op}` has no meaning in a model check",
                                      span=node.span, value=node)
@@ -112,127 +96,41 @@ def nnf(e: TExpr, atoms: list[TExpr]) -> tuple:
         raise UnsupportedFormula(f"`{op}` cannot be used in an LTL model check", span=node.span,
                                  value=node)
 
-    def combine(node: TExpr, neg: bool, r: list) -> tuple:
-        if not _is_temporal(node):
-            return atom(node, neg)
+    def combine(node: TExpr, r: list[Formula]) -> Formula:
+        if not node.is_temporal:
+            return atom(node)
         op = node.op
-        if op in ("pred", "not"):
-            return r[0]
         if node.payload is not None and op in ("F", "G", "U", "W", "R", "M"):
             raise UnsupportedFormula("metric bounds have no meaning over model runs",
                                      span=node.span, value=node)
-        if op in ("and", "or"):
-            out = r[0]
-            for x in r[1:]:
-                out = (_or if (op == "or") != neg else _and)(out, x)
-            return out
-        if op == "implies":  # ¬a ∨ b, or a ∧ ¬b
-            return _and(r[0], r[1]) if neg else _or(r[0], r[1])
-        if op in ("iff", "xor"):
-            a0, a1, b0, b1 = r  # a, ¬a, b, ¬b
-            same = _or(_and(a0, b0), _and(a1, b1))
-            diff = _or(_and(a0, b1), _and(a1, b0))
-            return diff if (op == "iff") == neg else same
-        if op in ("X", "WX"):
-            return ("X", r[0])
-        if op == "F":
-            return ("R", FF, r[0]) if neg else ("U", TT, r[0])
-        if op == "G":
-            return ("U", TT, r[0]) if neg else ("R", FF, r[0])
-        a, b = r
-        if op == "U":
-            return ("R", a, b) if neg else ("U", a, b)
-        if op == "R":
-            return ("U", a, b) if neg else ("R", a, b)
-        if op == "W":  # a W b = b R (a | b);  ¬(a W b) = ¬b U (¬a & ¬b)
-            return ("U", b, _and(a, b)) if neg else ("R", b, _or(a, b))
-        if op == "M":  # a M b = b U (a & b);  ¬(a M b) = ¬b R (¬a | ¬b)
-            return ("R", b, _or(a, b)) if neg else ("U", b, _and(a, b))
-        raise UnsupportedFormula(f"`{op}` cannot be used in an LTL model check", value=node)
+        if op == "pred":
+            return r[0]
+        return getattr(mgr, _CONSTRUCTOR[op])(*r)
 
-    done: dict[tuple[int, bool], tuple] = {}
-    stack: list[tuple[TExpr, bool, bool]] = [(e, False, False)]
+    done: dict[int, Formula] = {}
+    stack: list[tuple[TExpr, bool]] = [(e, False)]
     while stack:
-        node, neg, expanded = stack.pop()
-        key = (id(node), neg)
-        if key in done:
+        node, expanded = stack.pop()
+        if id(node) in done:
             continue
-        kids = needs(node, neg)
+        kids = needs(node)
         if not expanded:
-            stack.append((node, neg, True))
-            stack.extend((c, p, False) for c, p in kids if (id(c), p) not in done)
+            stack.append((node, True))
+            stack.extend((c, False) for c in kids if id(c) not in done)
             continue
-        done[key] = combine(node, neg, [done[(id(c), p)] for c, p in kids])
-    return done[(id(e), False)]
+        done[id(node)] = combine(node, [done[id(c)] for c in kids])
+    return done[id(e)]
 
 
-def negate(f: tuple) -> tuple:
-    """The NNF of ``¬f`` (iterative)."""
-    out: dict[int, tuple] = {}
-    stack = [(f, False)]
-    while stack:
-        g, expanded = stack.pop()
-        if id(g) in out:
-            continue
-        kids = [c for c in g[1:] if isinstance(c, tuple)] if g[0] not in ("ap", "nap") else []
-        if not expanded:
-            stack.append((g, True))
-            stack.extend((c, False) for c in kids)
-            continue
-        op = g[0]
-        if op == "tt":
-            r = FF
-        elif op == "ff":
-            r = TT
-        elif op == "ap":
-            r = ("nap", g[1])
-        elif op == "nap":
-            r = ("ap", g[1])
-        elif op == "and":
-            r = _or(out[id(g[1])], out[id(g[2])])
-        elif op == "or":
-            r = _and(out[id(g[1])], out[id(g[2])])
-        elif op == "X":
-            r = ("X", out[id(g[1])])
-        elif op == "U":
-            r = ("R", out[id(g[1])], out[id(g[2])])
-        else:
-            r = ("U", out[id(g[1])], out[id(g[2])])
-        out[id(g)] = r
-    return out[id(f)]
-
-
-def show_formula(f: tuple, atom_names: Sequence[str] | None = None) -> str:
-    """Fully parenthesised text of an NNF formula (iterative)."""
-    out: dict[int, str] = {}
-    stack = [(f, False)]
-    while stack:
-        g, expanded = stack.pop()
-        if id(g) in out:
-            continue
-        kids = [c for c in g[1:] if isinstance(c, tuple)] if g[0] not in ("ap", "nap") else []
-        if not expanded:
-            stack.append((g, True))
-            stack.extend((c, False) for c in kids)
-            continue
-        op = g[0]
-        if op in ("tt", "ff"):
-            s = "true" if op == "tt" else "false"
-        elif op in ("ap", "nap"):
-            name = atom_names[g[1]] if atom_names else f"p{g[1]}"
-            s = f"!({name})" if op == "nap" else f"({name})"
-        elif op == "X":
-            s = f"X {out[id(g[1])]}"
-        elif op in ("and", "or"):
-            s = f"({out[id(g[1])]} {'&' if op == 'and' else '|'} {out[id(g[2])]})"
-        else:
-            s = f"({out[id(g[1])]} {op} {out[id(g[2])]})"
-        out[id(g)] = s
-    return out[id(f)]
-
-
-def uses_next(e: TExpr) -> bool:
-    return any(n.op in ("X", "WX") for n in e.walk())
+def nnf_pair(e: TExpr) -> tuple[Formula, Formula, list[TExpr]]:
+    """``(φ, ¬φ, atoms)``: the formula of ``e`` and its negation, both in negation normal
+    form over ``X U R`` (negations only on atoms; the dual of ``X`` is read as ``X``, since
+    every position of an infinite run has a successor), and the atoms' expressions."""
+    mgr = FormulaManager()
+    atoms: list[TExpr] = []
+    f = to_formula(e, mgr, atoms)
+    pos, neg = NNF(mgr).walk(f)
+    return pos, neg, atoms
 
 
 # ---------------------------------------------------------------- GPVW tableau
@@ -255,16 +153,22 @@ class Tableau:
     succ: list[list[int]]
     initial: list[int]
     acceptance: list[frozenset]   # one set of nodes per U subformula (may be empty list)
-    formula: tuple
+    formula: Formula
 
     @property
     def n_nodes(self) -> int:
         return len(self.pos)
 
 
-def gpvw(f: tuple) -> Tableau:
-    """The GPVW tableau of NNF formula ``f`` (nodes already merged on (old, next))."""
+_LITERALS = (Kind.TRUE, Kind.FALSE, Kind.ATOM, Kind.NOT)
+
+
+def gpvw(f: Formula) -> Tableau:
+    """The GPVW tableau of ``f``, a formula in negation normal form over ``X U R``
+    (``WX`` is read as ``X``) whose atoms are ints, the bits of the atom masks
+    (nodes already merged on (old, next))."""
     INIT = -1
+    mgr = f.manager
     nodes: dict[tuple[frozenset, frozenset], int] = {}
     incoming: list[set] = []
     olds: list[frozenset] = []
@@ -284,31 +188,39 @@ def gpvw(f: tuple) -> Tableau:
                     stack.append(_Node({r}, set(q.nxt), set(), set()))
                 break
             eta = q.new.pop()
-            op = eta[0]
-            if op in ("tt", "ff", "ap", "nap"):
-                if op == "ff":
+            k = eta.kind
+            if k in _LITERALS:
+                if k is Kind.FALSE:
                     break
-                if op in ("ap", "nap") and (("nap" if op == "ap" else "ap"), eta[1]) in q.old:
-                    break
+                if k is not Kind.TRUE and (eta.args[0] if k is Kind.NOT else mgr.Not(eta)) in q.old:
+                    break  # p and !p
                 q.old.add(eta)
                 continue
-            if op == "and":
+            if k is Kind.AND:
                 q.old.add(eta)
-                q.new |= {eta[1], eta[2]} - q.old
+                q.new |= set(eta.args) - q.old
                 continue
-            if op == "X":
+            if k in (Kind.X, Kind.WX):
                 q.old.add(eta)
-                q.nxt.add(eta[1])
+                q.nxt.add(eta.args[0])
                 continue
             # split: U, R, or
-            a, b = eta[1], eta[2]
-            if op == "U":
+            old = q.old | {eta}
+            if k is Kind.OR:  # one node per disjunct but the last, which q keeps
+                for d in eta.args[:-1]:
+                    stack.append(_Node(set(q.incoming), q.new | ({d} - old), set(old),
+                                       set(q.nxt)))
+                q.old = old
+                q.new = q.new | ({eta.args[-1]} - old)
+                continue
+            a, b = eta.args
+            if k is Kind.U:
                 new1, next1, new2 = {a}, {eta}, {b}
-            elif op == "R":
+            elif k is Kind.R:
                 new1, next1, new2 = {b}, {eta}, {a, b}
             else:
-                new1, next1, new2 = {a}, set(), {b}
-            old = q.old | {eta}
+                raise UnsupportedFormula(f"`{eta}` cannot be used in an LTL model check",
+                                         value=eta)
             q2 = _Node(set(q.incoming), q.new | (new2 - old), set(old), set(q.nxt))
             stack.append(q2)
             q.old = old
@@ -327,28 +239,16 @@ def gpvw(f: tuple) -> Tableau:
     for old in olds:
         pm = nm = 0
         for lit in old:
-            if lit[0] == "ap":
-                pm |= 1 << lit[1]
-            elif lit[0] == "nap":
-                nm |= 1 << lit[1]
+            if lit.kind is Kind.ATOM:
+                pm |= 1 << lit.key
+            elif lit.kind is Kind.NOT:
+                nm |= 1 << lit.args[0].key
         pos.append(pm)
         neg.append(nm)
-    untils = sorted({g for old in olds for g in old if g[0] == "U"} | _untils(f), key=repr)
-    acceptance = [frozenset(r for r, old in enumerate(olds) if u not in old or u[2] in old)
+    untils = [g for g in topological(f) if g.kind is Kind.U]
+    acceptance = [frozenset(r for r, old in enumerate(olds) if u not in old or u.args[1] in old)
                   for u in untils]
     return Tableau(pos, neg, [sorted(set(s)) for s in succ], sorted(set(initial)), acceptance, f)
-
-
-def _untils(f: tuple) -> set:
-    out, stack = set(), [f]
-    while stack:
-        g = stack.pop()
-        if g[0] in ("ap", "nap", "tt", "ff"):
-            continue
-        if g[0] == "U":
-            out.add(g)
-        stack.extend(c for c in g[1:] if isinstance(c, tuple))
-    return out
 
 
 # ---------------------------------------------------------------- product and emptiness
@@ -412,9 +312,8 @@ def _tarjan(n: int, succ: Sequence[Sequence[int]]) -> list[int]:
 def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BOUND,
               verify: bool = True) -> LtlResult:
     """Does every infinite run of ``machine`` (deadlocks stutter) satisfy ``formula``?"""
-    atoms: list[TExpr] = []
-    f = nnf(formula, atoms)
-    tab = gpvw(negate(f))
+    _, violation, atoms = nnf_pair(formula)
+    tab = gpvw(violation)
     preds = [machine.predicate(a) for a in atoms]
     succ_fn = machine._succ
 
@@ -449,49 +348,43 @@ def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BO
         m = masks[mi]
         return (m & tab.pos[q]) == tab.pos[q] and not (m & tab.neg[q])
 
-    # product nodes (model state, tableau node), BFS
-    pindex: dict[tuple[int, int], int] = {}
-    pnodes: list[tuple[int, int]] = []
-    parent: list[int] = []
-    pvia: list[int] = []
-    psucc: list[list[tuple[int, int]]] = []  # (action, product node)
+    # product nodes (model state, tableau node), breadth first from a virtual root whose
+    # successors are the initial nodes; via[i] holds the action of each successor of i
+    m0 = model_state(machine.init)
+    via: list[list[int]] = []
+
+    def row(node) -> list[tuple[int, int]]:
+        if node is _ROOT:
+            out = [(m0, q) for q in tab.initial if fits(m0, q)]
+            via.append([-1] * len(out))
+            return out
+        mi, q = node
+        nexts = model_succ(mi)  # _Fault propagates
+        if len(mstates) > bound:
+            raise _BoundReached
+        out, acts = [], []
+        for a, mj in nexts:
+            for q2 in tab.succ[q]:
+                if fits(mj, q2):
+                    out.append((mj, q2))
+                    acts.append(a)
+        via.append(acts)
+        return out
+
     complete = True
     error = None
-    m0 = model_state(machine.init)
-    queue: deque[int] = deque()
-    for q in tab.initial:
-        if fits(m0, q) and (m0, q) not in pindex:
-            pindex[(m0, q)] = len(pnodes)
-            pnodes.append((m0, q))
-            parent.append(-1)
-            pvia.append(-1)
-            psucc.append([])
-            queue.append(pindex[(m0, q)])
-    while queue:
-        p = queue.popleft()
-        mi, q = pnodes[p]
-        try:
-            row = model_succ(mi)
-        except _Fault as fault:
-            error = (machine._error(fault, mstates[mi]), p)
-            break
-        if len(mstates) > bound:
-            complete = False
-            break
-        for a, mj in row:
-            for q2 in tab.succ[q]:
-                if not fits(mj, q2):
-                    continue
-                key = (mj, q2)
-                j = pindex.get(key)
-                if j is None:
-                    j = pindex[key] = len(pnodes)
-                    pnodes.append(key)
-                    parent.append(p)
-                    pvia.append(a)
-                    psucc.append([])
-                    queue.append(j)
-                psucc[p].append((a, j))
+    explored: tuple[list, list[list[int]]] = ([_ROOT], [])
+    try:
+        for explored in explore(_ROOT, row):
+            pass
+    except _Fault as fault:
+        p = len(explored[1])  # the node whose successors failed
+        error = (machine._error(fault, mstates[explored[0][p][0]]), p - 1)
+    except _BoundReached:
+        complete = False
+    nodes, delta = explored
+    pnodes: list[tuple[int, int]] = nodes[1:]
+    parent, pvia, psucc = _bfs_tree(len(pnodes), delta, via)
     stats = {"states": len(mstates), "product": len(pnodes), "tableau": tab.n_nodes}
     if error is not None:
         err, p = error
@@ -511,6 +404,32 @@ def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BO
         return LtlResult("unknown", reason=f"bound reached: more than {bound} model states",
                          stats=stats)
     return LtlResult("holds", stats=stats)
+
+
+_ROOT = object()  # the virtual root of the product search
+
+
+class _BoundReached(Exception):
+    """The product search met more model states than the bound allows."""
+
+
+def _bfs_tree(n: int, delta: list[list[int]], via: list[list[int]]
+              ) -> tuple[list[int], list[int], list[list[tuple[int, int]]]]:
+    """Parents, the actions from them and ``(action, node)`` successor lists of the product
+    nodes ``0..n-1``, from the exploration's rows (row 0 is the virtual root, so node
+    ``i`` is row ``i + 1``). A node's parent is the node whose row first names it: the
+    exploration numbers a node when it first sees it, so that is its breadth-first parent."""
+    parent, pvia = [-1] * n, [-1] * n
+    psucc: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    found = [False] * (n + 1)
+    for i, (row, acts) in enumerate(zip(delta, via)):
+        for j, a in zip(row, acts):
+            if not found[j]:
+                found[j] = True
+                parent[j - 1], pvia[j - 1] = i - 1, a
+            if i:
+                psucc[i - 1].append((a, j - 1))
+    return parent, pvia, psucc
 
 
 def _run_to(machine, pnodes, parent, pvia, mstates, p) -> Run:

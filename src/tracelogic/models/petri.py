@@ -28,9 +28,10 @@ from typing import Iterable
 
 import networkx as nx
 
-from tracelogic.models.workflow import (END, START, Alt, Event, EventDFA, Opt, Par, Seq, Skip,
-                                        Star, Step, Wf, _event_key, forward_alphabet, minimise,
-                                        steps_of)
+from tracelogic.automata.dfa import DFA
+from tracelogic.automata.subset import bits, determinise
+from tracelogic.models.workflow import (END, START, Alt, Event, Opt, Par, Seq, Skip, Star, Step,
+                                        Wf, _event_key, forward_alphabet, steps_of)
 
 __all__ = ["PetriNet", "petri_net", "reachability_graph", "lts_dfa", "Soundness", "analyse"]
 
@@ -167,42 +168,48 @@ def reachability_graph(net: PetriNet, disabled: Iterable = (), bound: int = 1_00
     return lts, parent
 
 
-def lts_dfa(w: Wf) -> EventDFA:
-    """The minimal DFA of the net's language (τ removed by closure), for cross-checking."""
+def lts_dfa(w: Wf) -> DFA:
+    """The minimal DFA of the net's language (τ removed by closure), for cross-checking.
+
+    The reachability graph is an NFA over events with τ moves; folding the τ-closure
+    into its transition masks lets the kernel's one subset construction determinise it.
+    """
     net = petri_net(w)
     lts, _ = reachability_graph(net)
     alphabet = tuple(sorted(forward_alphabet(steps_of(w)), key=_event_key))
+    number = {m: i for i, m in enumerate(lts.nodes)}
+    tau = [0] * len(number)
+    moves: dict[Event, list[int]] = {x: [0] * len(number) for x in alphabet}
+    for m, m2, label in lts.edges(data="label"):
+        if label is None:
+            tau[number[m]] |= 1 << number[m2]
+        else:
+            moves[label][number[m]] |= 1 << number[m2]
+    closure = _closures(tau)
 
-    def closure(ms: Iterable) -> frozenset:
-        seen = set(ms)
-        stack = list(seen)
+    def closed(x: int) -> int:
+        out = 0
+        for q in bits(x):
+            out |= closure[q]
+        return out
+
+    post = [[closed(row[q]) for q in range(len(number))] for row in moves.values()]
+    final = 1 << number[net.final] if net.final in number else 0
+    return determinise(closure[number[net.initial]], post, alphabet, lambda x: bool(x & final))
+
+
+def _closures(tau: list[int]) -> list[int]:
+    """For each state, the mask of the states its τ moves reach (itself included)."""
+    out = []
+    for q in range(len(tau)):
+        seen = 1 << q
+        stack = [q]
         while stack:
-            m = stack.pop()
-            for _, m2, data in lts.out_edges(m, data=True):
-                if data["label"] is None and m2 not in seen:
-                    seen.add(m2)
-                    stack.append(m2)
-        return frozenset(seen)
-
-    start = closure([net.initial])
-    index = {start: 0}
-    subsets = [start]
-    delta = []
-    i = 0
-    while i < len(subsets):
-        row = []
-        for x in alphabet:
-            nxt = closure(m2 for m in subsets[i] for _, m2, d in lts.out_edges(m, data=True)
-                          if d["label"] == x)
-            j = index.get(nxt)
-            if j is None:
-                j = index[nxt] = len(subsets)
-                subsets.append(nxt)
-            row.append(j)
-        delta.append(row)
-        i += 1
-    accepting = {j for j, s in enumerate(subsets) if net.final in s}
-    return minimise(alphabet, delta, 0, accepting)
+            new = tau[stack.pop()] & ~seen
+            seen |= new
+            stack.extend(bits(new))
+        out.append(seen)
+    return out
 
 
 @dataclass

@@ -40,11 +40,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from tracelogic.automata.dfa import DFA, live_states
 from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
 from tracelogic.models.machine import (DEFAULT_STATE_BOUND, Machine, UnsupportedModel, explore,
                                        show_value)
-from tracelogic.models.workflow import (END, START, Event, EventDFA, Wf, conforms_dfa, from_ast,
+from tracelogic.models.workflow import (END, START, Event, Wf, conforms_dfa, from_ast,
                                         full_alphabet, steps_of)
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ModelT, WorkflowT
@@ -105,32 +106,35 @@ def _step_order(wf: WorkflowT) -> tuple[tuple[str, ...], Wf]:
 
 @dataclass(frozen=True)
 class ConformsAutomaton:
-    """The ``conforms W`` DFA and what the runtime needs to feed it (see the module docstring)."""
+    """The ``conforms W`` DFA and what the runtime needs to feed it (see the module docstring).
+
+    The runtime tables (``delta``, ``accepting``, ``live``, ``always``) are read off the
+    kernel's :class:`~tracelogic.automata.dfa.DFA` once, when the automaton is made, so
+    stepping a trace never recomputes them."""
 
     workflow: str
     steps: tuple[str, ...]
     forward: tuple[str, ...]
     compensations: tuple[tuple[str, str], ...]
     predicates: dict = field(repr=False)
-    dfa: EventDFA = field(repr=False)
-    always: tuple[bool, ...] = field(repr=False, default=())  # every continuation accepted
-
+    dfa: DFA = field(repr=False)
     # the table, flat
+    delta: tuple[tuple[int, ...], ...] = field(init=False, repr=False)
+    accepting: frozenset = field(init=False, repr=False)
+    live: tuple[bool, ...] = field(init=False, repr=False)
+    always: tuple[bool, ...] = field(init=False, repr=False)  # every continuation accepted
+
+    def __post_init__(self) -> None:
+        d = self.dfa
+        tables = {"delta": tuple(tuple(row) for row in d.delta),
+                  "accepting": frozenset(s for s, o in enumerate(d.output) if o),
+                  "live": tuple(live_states(d)), "always": _always(d)}
+        for name, value in tables.items():
+            object.__setattr__(self, name, value)  # frozen: set once, here
+
     @property
     def initial(self) -> int:
         return self.dfa.initial
-
-    @property
-    def delta(self) -> tuple[tuple[int, ...], ...]:
-        return self.dfa.delta
-
-    @property
-    def accepting(self) -> frozenset:
-        return self.dfa.accepting
-
-    @property
-    def live(self) -> tuple[bool, ...]:
-        return self.dfa.live
 
     @property
     def n_states(self) -> int:
@@ -139,37 +143,37 @@ class ConformsAutomaton:
     @property
     def accepts_empty(self) -> bool:
         """Whether a trace without any step span conforms (it does iff ``W`` accepts ε)."""
-        return self.dfa.initial in self.dfa.accepting
+        return bool(self.dfa.output[self.dfa.initial])
 
     def letter(self, step: str, phase: str, failed: bool = False) -> int:
         return letter_of(self.steps, step, phase, failed)
 
     def event(self, letter: int) -> Event:
-        return self.dfa.alphabet[letter]
+        return self.dfa.letters[letter]
 
     def step(self, state: int, letter: int) -> int:
-        return self.dfa.delta[state][letter]
+        return self.delta[state][letter]
 
     def run(self, events: Iterable[Event | int]) -> int:
         s = self.dfa.initial
         for e in events:
             k = e if isinstance(e, int) else self.letter(e.step, e.phase, e.failed)
-            s = self.dfa.delta[s][k]
+            s = self.delta[s][k]
         return s
 
     def final(self, state: int) -> bool:
-        return state in self.dfa.accepting
+        return state in self.accepting
 
     def verdict(self, state: int) -> Verdict:
-        if not self.dfa.live[state]:
+        if not self.live[state]:
             return Verdict.VIOLATED
         if self.always[state]:
             return Verdict.SATISFIED
-        return Verdict.PRESUMABLY_SATISFIED if state in self.dfa.accepting \
+        return Verdict.PRESUMABLY_SATISFIED if state in self.accepting \
             else Verdict.PRESUMABLY_VIOLATED
 
     def is_decided(self, state: int) -> bool:
-        return not self.dfa.live[state] or self.always[state]
+        return not self.live[state] or self.always[state]
 
 
 def conforms_automaton(wf: WorkflowT) -> ConformsAutomaton:
@@ -177,14 +181,14 @@ def conforms_automaton(wf: WorkflowT) -> ConformsAutomaton:
     steps, w = _step_order(wf)
     forward = steps_of(w)
     dfa = conforms_dfa(w, steps[len(forward):])
-    assert dfa.alphabet == full_alphabet(steps)
+    assert dfa.letters == full_alphabet(steps)
     return ConformsAutomaton(wf.name, steps, tuple(forward), tuple(wf.compensations),
-                             dict(wf.steps), dfa, _always(dfa))
+                             dict(wf.steps), dfa)
 
 
-def _always(d: EventDFA) -> tuple[bool, ...]:
+def _always(d: DFA) -> tuple[bool, ...]:
     """States from which every reachable state accepts (greatest fixpoint, iterative)."""
-    ok = [s in d.accepting for s in range(d.n_states)]
+    ok = [bool(o) for o in d.output]
     changed = True
     while changed:
         changed = False

@@ -17,11 +17,13 @@ recursion, as epsilon-free NFAs:
   so that nested parallel blocks stay small.
 
 :func:`forward_dfa` determinises and minimises the result into an
-:class:`EventDFA`: complete, with integer states, a transition table over an
-explicit alphabet of events, the accepting set, and for each state whether
-acceptance is still reachable. :func:`conforms_dfa` builds the ``conforms``
-language (compensation suffixes after a failure) over events with the failure
-flag; it is the table the runtime monitor steps.
+:class:`~tracelogic.automata.dfa.DFA` whose letters are events and whose outputs say
+which states accept: the automaton kernel's one subset construction
+(:mod:`tracelogic.automata.subset`) and its one minimiser, as for formula automata.
+It is complete over an explicit alphabet of events; :func:`~tracelogic.automata.dfa.live_states`
+tells for each state whether acceptance is still reachable. :func:`conforms_dfa`
+builds the ``conforms`` language (compensation suffixes after a failure) over events
+with the failure flag; it is the table the runtime monitor steps.
 
 The slow, obviously correct membership test that these automata are tested
 against is :mod:`tracelogic.models.semantics`.
@@ -32,12 +34,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple, Sequence
 
+from tracelogic.automata.dfa import DFA, live_states, minimize
+from tracelogic.automata.subset import determinise, explore, mask_of, run
 from tracelogic.errors import UnhandledNode
 from tracelogic.spec import ast as A
 
 __all__ = ["Event", "Step", "Skip", "Seq", "Par", "Alt", "Star", "Opt", "Wf", "from_ast",
-           "parse", "EventDFA", "difference", "forward_dfa", "conforms_dfa", "steps_of", "sample_word",
-           "show", "START", "END"]
+           "parse", "forward_dfa", "conforms_dfa", "accepts", "state_after", "dead_state",
+           "steps_of", "sample_word", "show", "START", "END"]
 
 START, END = "start", "end"
 
@@ -74,28 +78,46 @@ class Skip:
 
 
 @dataclass(frozen=True, slots=True)
-class Seq:
+class _Nary:
+    """An operator over ``items`` (two or more); the subclass is the operator. Equality
+    compares the class too, so ``Seq((a, b)) != Par((a, b))``."""
+
     items: tuple
 
 
-@dataclass(frozen=True, slots=True)
-class Par:
-    items: tuple
+class Seq(_Nary):
+    """``A ; B``: concatenation."""
+
+    __slots__ = ()
+
+
+class Par(_Nary):
+    """``A || B``: shuffle (every interleaving)."""
+
+    __slots__ = ()
+
+
+class Alt(_Nary):
+    """``A + B``: choice."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Alt:
-    items: tuple
-
-
-@dataclass(frozen=True, slots=True)
-class Star:
+class _Unary:
     item: object
 
 
-@dataclass(frozen=True, slots=True)
-class Opt:
-    item: object
+class Star(_Unary):
+    """``A*``: zero or more."""
+
+    __slots__ = ()
+
+
+class Opt(_Unary):
+    """``A?``: zero or one."""
+
+    __slots__ = ()
 
 
 Wf = Step | Skip | Seq | Par | Alt | Star | Opt
@@ -285,19 +307,20 @@ def _shuffle(a: _NFA, b: _NFA) -> _NFA:
     return _NFA(len(trans), init, final, trans)
 
 
-def _nfa_of_dfa(d: "EventDFA") -> _NFA:
+def _nfa_of_dfa(d: DFA) -> _NFA:
     """A trimmed (live states only) DFA seen as an NFA, to keep products small."""
-    keep = [s for s in range(d.n_states) if d.live[s]]
+    live = live_states(d)
+    keep = [s for s in range(d.n_states) if live[s]]
     ren = {s: i for i, s in enumerate(keep)}
     trans = []
     for s in keep:
         row = {}
         for k, t in enumerate(d.delta[s]):
             if t in ren:
-                row[d.alphabet[k]] = {ren[t]}
+                row[d.letters[k]] = {ren[t]}
         trans.append(row)
     init = {ren[d.initial]} if d.initial in ren else set()
-    return _NFA(len(keep), init, {ren[s] for s in d.accepting if s in ren}, trans)
+    return _NFA(len(keep), init, {ren[s] for s in keep if d.output[s]}, trans)
 
 
 def nfa(w: Wf) -> _NFA:
@@ -333,180 +356,56 @@ def _letters_of(a: _NFA) -> set:
 
 
 # ---------------------------------------------------------------- DFAs
+#
+# A workflow language is an automata.dfa.DFA whose letters are events and whose
+# outputs are booleans (accepting): built by the kernel's subset construction and
+# minimised by its Hopcroft minimiser, like every other automaton (the minimal DFA
+# with its canonical BFS numbering is unique, so the tables are the same whichever
+# minimiser made them).
 
 
-@dataclass(frozen=True)
-class EventDFA:
-    """A complete DFA over an explicit alphabet of events.
-
-    - ``alphabet[k]`` is the event of letter ``k``; :meth:`letter` finds ``k``;
-    - ``delta[s][k]`` is the successor of state ``s`` on letter ``k``;
-    - ``initial`` is an int, ``accepting`` a frozenset of ints;
-    - ``live[s]``: some accepting state is reachable from ``s`` (``False`` only for the
-      rejecting sink, when there is one; ``dead`` is that sink or ``None``).
-    """
-
-    alphabet: tuple[Event, ...]
-    delta: tuple[tuple[int, ...], ...]
-    initial: int
-    accepting: frozenset
-    live: tuple[bool, ...]
-
-    @property
-    def n_states(self) -> int:
-        return len(self.delta)
-
-    @property
-    def dead(self) -> int | None:
-        for s, ok in enumerate(self.live):
-            if not ok:
-                return s
-        return None
-
-    def letter(self, event: Event) -> int | None:
-        """The letter index of ``event``, or None when it is not in the alphabet."""
-        return self._index.get(event)
-
-    @property
-    def _index(self) -> dict:
-        idx = self.__dict__.get("_idx")
-        if idx is None:
-            idx = {e: k for k, e in enumerate(self.alphabet)}
-            object.__setattr__(self, "_idx", idx)
-        return idx
-
-    def run(self, events: Iterable[Event]) -> int:
-        """The state after ``events``; an event outside the alphabet leads to the sink."""
-        s = self.initial
-        for e in events:
-            k = self._index.get(e)
-            if k is None:
-                return self._sink()
-            s = self.delta[s][k]
-        return s
-
-    def _sink(self) -> int:
-        d = self.dead
-        if d is None:
-            raise ValueError("event outside the alphabet of a DFA without a rejecting sink")
-        return d
-
-    def accepts(self, events: Iterable[Event]) -> bool:
-        try:
-            return self.run(events) in self.accepting
-        except ValueError:
-            return False
-
-    def __repr__(self) -> str:
-        return (f"<EventDFA states={self.n_states} letters={len(self.alphabet)} "
-                f"initial={self.initial} accepting={sorted(self.accepting)}>")
-
-
-def _determinise(a: _NFA, alphabet: Iterable[Event]) -> EventDFA:
-    """Subset construction over ``alphabet`` (complete), then minimisation."""
+def _determinise(a: _NFA, alphabet: Iterable[Event]) -> DFA:
+    """The minimal complete DFA of ``a`` over ``alphabet`` (sorted by :func:`_event_key`)."""
     alph = tuple(sorted(set(alphabet), key=_event_key))
-    start = frozenset(a.init)
-    index = {start: 0}
-    subsets = [start]
-    delta: list[list[int]] = []
-    i = 0
-    while i < len(subsets):
-        cur = subsets[i]
-        row = []
-        for x in alph:
-            nxt = set()
-            for p in cur:
-                nxt.update(a.trans[p].get(x, ()))
-            nxt = frozenset(nxt)
-            j = index.get(nxt)
-            if j is None:
-                j = index[nxt] = len(subsets)
-                subsets.append(nxt)
-            row.append(j)
-        delta.append(row)
-        i += 1
-    accepting = {j for j, sub in enumerate(subsets) if sub & a.final}
-    return minimise(alph, delta, 0, accepting)
+    post = [[mask_of(a.trans[p].get(x, ())) for p in range(a.n)] for x in alph]
+    final = mask_of(a.final)
+    return determinise(mask_of(a.init), post, alph, lambda x: bool(x & final))
 
 
 def _event_key(e: Event):
     return (e.step, e.phase != START, e.failed)
 
 
-def minimise(alphabet: Sequence[Event], delta: Sequence[Sequence[int]], initial: int,
-             accepting: Iterable[int]) -> EventDFA:
-    """Reachable part, Moore partition refinement (iterative), canonical BFS numbering."""
-    accepting = set(accepting)
-    # reachable states only
-    seen = {initial}
-    order = [initial]
-    i = 0
-    while i < len(order):
-        for t in delta[order[i]]:
-            if t not in seen:
-                seen.add(t)
-                order.append(t)
-        i += 1
-    block = {s: (1 if s in accepting else 0) for s in order}
-    n_blocks = len(set(block.values()))
-    while True:
-        sigs: dict[tuple, int] = {}
-        new = {}
-        for s in order:
-            sig = (block[s],) + tuple(block[t] for t in delta[s])
-            new[s] = sigs.setdefault(sig, len(sigs))
-        block = new
-        if len(sigs) == n_blocks:
-            break
-        n_blocks = len(sigs)
-    # canonical numbering: BFS from the initial block over letters in order
-    ren: dict[int, int] = {}
-    rep: dict[int, int] = {}
-    for s in order:
-        rep.setdefault(block[s], s)
-    queue = deque([block[initial]])
-    ren[block[initial]] = 0
-    rows: list[tuple[int, ...]] = []
-    while queue:
-        b = queue.popleft()
-        s = rep[b]
-        row = []
-        for t in delta[s]:
-            bt = block[t]
-            if bt not in ren:
-                ren[bt] = len(ren)
-                queue.append(bt)
-            row.append(ren[bt])
-        rows.append(tuple(row))
-    acc = frozenset(ren[block[s]] for s in order if s in accepting)
-    return EventDFA(tuple(alphabet), tuple(rows), 0, acc, _live(rows, acc))
+def state_after(d: DFA, events: Iterable[Event]) -> int | None:
+    """The state of ``d`` after ``events``; None once an event is outside its alphabet
+    (the implicit rejecting sink: such a word and all its extensions are rejected)."""
+    idx = d.letter_index()
+    s = d.initial
+    for e in events:
+        k = idx.get(e)
+        if k is None:
+            return None
+        s = d.delta[s][k]
+    return s
 
 
-def _live(rows: Sequence[Sequence[int]], accepting: Iterable[int]) -> tuple[bool, ...]:
-    n = len(rows)
-    preds: list[list[int]] = [[] for _ in range(n)]
-    for s, row in enumerate(rows):
-        for t in set(row):
-            preds[t].append(s)
-    mark = [False] * n
-    queue = deque()
-    for s in accepting:
-        mark[s] = True
-        queue.append(s)
-    while queue:
-        t = queue.popleft()
-        for s in preds[t]:
-            if not mark[s]:
-                mark[s] = True
-                queue.append(s)
-    return tuple(mark)
+def accepts(d: DFA, events: Iterable[Event]) -> bool:
+    """Is ``events`` a word of the language of ``d``?"""
+    s = state_after(d, events)
+    return s is not None and bool(d.output[s])
+
+
+def dead_state(d: DFA, live: Sequence[bool] | None = None) -> int | None:
+    """The rejecting sink of a minimal DFA (the one state that cannot accept), or None."""
+    live = live_states(d) if live is None else live
+    return next((s for s, ok in enumerate(live) if not ok), None)
 
 
 def forward_alphabet(steps: Iterable[str]) -> tuple[Event, ...]:
     return tuple(Event(s, ph) for s in steps for ph in (START, END))
 
 
-def forward_dfa(w: Wf, extra_steps: Iterable[str] = ()) -> EventDFA:
+def forward_dfa(w: Wf, extra_steps: Iterable[str] = ()) -> DFA:
     """The minimal complete DFA of ``w``'s forward language over unflagged events.
 
     ``extra_steps`` widen the alphabet (their events lead to the rejecting sink).
@@ -520,7 +419,7 @@ def full_alphabet(steps: Sequence[str]) -> tuple[Event, ...]:
     return tuple(Event(s, ph, f) for s in steps for f in (False, True) for ph in (START, END))
 
 
-def conforms_dfa(w: Wf, compensations: Iterable[str] = ()) -> EventDFA:
+def conforms_dfa(w: Wf, compensations: Iterable[str] = ()) -> DFA:
     """The minimal DFA of ``conforms W`` over flagged events of forward and compensation steps.
 
     A word is accepted when (a) its events, flags ignored, form a word of ``W``; or
@@ -529,13 +428,18 @@ def conforms_dfa(w: Wf, compensations: Iterable[str] = ()) -> EventDFA:
     a prefix of a word of ``W``, and the suffix holds only compensation events and
     end events of forward steps still running at the failure (a parallel branch
     that finishes, §6 `saga`). Compensation events before the failure reject.
+
+    The states are ``(a, mode, b)``: ``a`` runs ``W``'s forward DFA on the whole word
+    (-1 once it is dead), ``b`` runs it on the forward events up to the failure and
+    the in-flight ends after it; ``mode`` is before/after the failure, or dead.
     """
     forward = steps_of(w)
     comps = [c for c in dict.fromkeys(compensations) if c not in forward]
     d = forward_dfa(w)
-    dead = d.dead
+    live = live_states(d)
+    dead = dead_state(d, live)
     alphabet = full_alphabet(list(forward) + comps)
-    fidx = {e: k for k, e in enumerate(d.alphabet)}
+    fidx = d.letter_index()
     comp_set = set(comps)
     PRE, POST, DEAD = 0, 1, 2
 
@@ -553,69 +457,24 @@ def conforms_dfa(w: Wf, compensations: Iterable[str] = ()) -> EventDFA:
         if mode == POST and e.phase == START:
             return (da2, DEAD, -1)
         db2 = d.delta[db][k]
-        if not d.live[db2]:
+        if not live[db2]:
             return (da2, DEAD, -1)
         if mode == PRE and e.phase == END and e.failed:
             return (da2, POST, db2)
         return (da2, mode, db2)
 
-    start = (d.initial, PRE, d.initial)
-    index = {start: 0}
-    states = [start]
-    delta: list[list[int]] = []
-    i = 0
-    while i < len(states):
-        row = []
+    def row(state):
+        out = []
         for e in alphabet:
-            t = move(states[i], e)
-            if t[0] >= 0 and not d.live[t[0]]:
+            t = move(state, e)
+            if t[0] >= 0 and not live[t[0]]:
                 t = (-1,) + t[1:]  # every dead `a` component is the same
-            j = index.get(t)
-            if j is None:
-                j = index[t] = len(states)
-                states.append(t)
-            row.append(j)
-        delta.append(row)
-        i += 1
-    accepting = {j for j, (da, mode, _) in enumerate(states)
-                 if (da >= 0 and da in d.accepting) or mode == POST}
-    return minimise(alphabet, delta, 0, accepting)
+            out.append(t)
+        return out
 
-
-def difference(a: EventDFA, b: EventDFA) -> list[Event] | None:
-    """A shortest word accepted by exactly one of ``a`` and ``b`` (None: same language).
-
-    Letters are matched by event, so the alphabets may be ordered differently; an
-    event in only one alphabet leads the other automaton to its rejecting sink.
-    """
-    letters = list(dict.fromkeys(a.alphabet + b.alphabet))
-    ia, ib = a._index, b._index
-
-    def step(d: EventDFA, idx: dict, s: int | None, e: Event) -> int | None:
-        if s is None or e not in idx:
-            return None
-        return d.delta[s][idx[e]]
-
-    def acc(d: EventDFA, s: int | None) -> bool:
-        return s is not None and s in d.accepting
-
-    start = (a.initial, b.initial)
-    parent: dict = {start: None}
-    queue = deque([start])
-    while queue:
-        pair = queue.popleft()
-        if acc(a, pair[0]) != acc(b, pair[1]):
-            word = []
-            while parent[pair] is not None:
-                pair, e = parent[pair]
-                word.append(e)
-            return word[::-1]
-        for e in letters:
-            nxt = (step(a, ia, pair[0], e), step(b, ib, pair[1], e))
-            if nxt not in parent:
-                parent[nxt] = (pair, e)
-                queue.append(nxt)
-    return None
+    states, delta = run(explore((d.initial, PRE, d.initial), row))
+    output = [(da >= 0 and bool(d.output[da])) or mode == POST for da, mode, _ in states]
+    return minimize(DFA(alphabet, delta, 0, output))
 
 
 # ---------------------------------------------------------------- sampling
