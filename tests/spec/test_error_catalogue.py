@@ -348,6 +348,12 @@ CASES: dict[str, Case] = {
         ("`10M`", "`10Mi`")),
     "size-unit-MiB-after-a-space": Case(
         'property p: G (attr["size"] > 10 MiB)', 1, 34, ("unexpected `MiB`",), ("`10Mi`",)),
+    "quoted-duration": Case(
+        'property p: G ("20m" == duration)', 1, 16, ("cannot compare", "string", "duration"),
+        ("without quotes", "`20m`")),
+    "quoted-size": Case(
+        'const c = 512Mi\ninvariant i: c <= "1Gi"', 2, 14, ("cannot compare", "string"),
+        ("without quotes", "`1Gi`")),
     "predicate-hides-pattern": Case(
         'pred response = name == "x"\nproperty p: response(name == "a", name == "b")', 2, 13,
         ("`response`", "no arguments"), ("also a pattern", "`response(P, Q)`", "rename")),

@@ -19,7 +19,7 @@ from tracelogic.spec import types as T
 from tracelogic.spec.diagnostics import Diagnostic, did_you_mean
 from tracelogic.spec.limits import MAX_EXPRESSION_NODES, MAX_NUMBER_DIGITS, too_large
 from tracelogic.spec.lexicon import (FORMULA_WORDS, PAST_OPS, PATTERN_ARITY, SEVERITIES,
-                                     TEMPORAL_BINARY, UNTIMED_OPS)
+                                     TEMPORAL_BINARY, UNTIMED_OPS, parse_bytes, parse_duration)
 from tracelogic.spec.typed import (AGGREGATES, CONFIG_AGGREGATES, ActionT, Binding, CheckT,
                                    ConfigT, HealT, InvariantT, MetricT, ModelT, PropertyT, Spec,
                                    TExpr, TheoremT, WorkflowT)
@@ -1170,6 +1170,7 @@ class Checker:
             if lt in T.UNIT_TYPES or rt in T.UNIT_TYPES:
                 unit = lt if lt in T.UNIT_TYPES else rt
                 return self.error(span, f"cannot compare {_a(lt)} with {_a(rt)}",
+                                  _unquote_hint(left, right, unit) or
                                   f"compare {_a(unit)} with {_a(unit)}, e.g. {T.unit_example(unit)}")
             return self.error(span, f"cannot compare {_a(lt)} with {_a(rt)}")
         if op not in ("==", "!=") and (lt in (T.BOOL,) or isinstance(lt, T.EnumType)):
@@ -1501,6 +1502,20 @@ def _attr_target(base: A.Expr, ctx: Ctx) -> tuple[tuple[str, ...], str] | None:
         hops, node = _parent_hops(base.base)
         if isinstance(node, A.Name) and node.id == "parent" and "parent" not in ctx.locals:
             return hops + ("parent",), base.name
+    return None
+
+
+def _unquote_hint(left: TExpr, right: TExpr, unit: T.Type) -> str | None:
+    """`duration > "20m"`: the string is a literal of the unit, quoted by mistake."""
+    for e in (left, right):
+        if e.op == "lit" and isinstance(e.payload, str):
+            text = e.payload.strip()
+            try:
+                (parse_duration if unit == T.DURATION else parse_bytes)(text)
+            except ValueError:
+                return None
+            return f"write the {'duration' if unit == T.DURATION else 'size'} without quotes: " \
+                f"`{text}`"
     return None
 
 
