@@ -908,17 +908,8 @@ class Checker:
             if e.name != "name":
                 return self.error(e.span, "the instrumentation scope has only `scope.name`")
             return TExpr("field", type=T.STRING, payload=((), "scope.name"), span=e.span)
-        chain = _name_chain(e)
-        mine = chain is not None and ctx.kind in SPAN_CONTEXTS and \
-            id(chain[0]) not in self._quote_hints
-        if mine:
-            self._quote_hints[id(chain[0])] = \
-                f'to compare with the text, quote it: `"{chain[1]}"`'
-        try:
-            base = self.expr(e.base, ctx)
-        finally:
-            if mine:
-                del self._quote_hints[id(chain[0])]
+        base = self._expr_quoting(e.base, ctx, _QUOTE_IT, whole=e) \
+            if ctx.kind in SPAN_CONTEXTS else self.expr(e.base, ctx)
         if base.type == T.ERROR:
             return base
         return self.error(e.span, f"`.{e.name}` cannot be applied to {_a(base.type)}")
@@ -1000,15 +991,8 @@ class Checker:
             if ctx.kind not in SPAN_CONTEXTS:
                 return self.error(e.span, f"`{source}[...]` reads a span; it cannot be used in "
                                   f"{CTX_WORDS[ctx.kind]}")
-            chain = _name_chain(e.index)
-            if chain is not None:
-                self._quote_hints[id(chain[0])] = \
-                    f'attribute keys are strings: write `{source}["{chain[1]}"]`'
-            try:
-                key = self.expr(e.index, Ctx("const", ctx.locals))
-            finally:
-                if chain is not None:
-                    del self._quote_hints[id(chain[0])]
+            key = self._expr_quoting(e.index, Ctx("const", ctx.locals),
+                                     "attribute keys are strings: write `" + source + '["{}"]`')
             if key.type == T.ERROR:
                 return key
             if key.op == "var" and key.payload[0] == "param":
@@ -1132,15 +1116,23 @@ class Checker:
         return left, self._against_text(b, ctx, left.type)
 
     def _against_text(self, e: A.Expr, ctx: Ctx, other: T.Type) -> TExpr:
-        """One side of a comparison; a bare name compared with a string that is unknown is
-        most likely the string unquoted (`name == checkout`): the hint says to quote it."""
-        chain = _name_chain(e) if T.base(other) == T.STRING and ctx.kind in SPAN_CONTEXTS \
-            else None
+        """One side of a comparison: compared with a string, an unknown bare name is most
+        likely the string unquoted (`service == checkout`)."""
+        if T.base(other) == T.STRING and ctx.kind in SPAN_CONTEXTS:
+            return self._expr_quoting(e, ctx, _QUOTE_IT, other)
+        return self.expr(e, ctx, other)
+
+    def _expr_quoting(self, e: A.Expr, ctx: Ctx, how: str, hint: Any = None,
+                      whole: A.Expr | None = None) -> TExpr:
+        """Type ``e``. When ``whole`` (``e`` itself by default) is bare names, `a.b.c`, and
+        the first is unknown, its error's hint is ``how`` with their text: most likely a
+        string the user did not quote. The outermost caller's hint wins."""
+        chain = _name_chain(whole or e)
         if chain is None or id(chain[0]) in self._quote_hints:
-            return self.expr(e, ctx, other)
-        self._quote_hints[id(chain[0])] = f'to compare with the text, quote it: `"{chain[1]}"`'
+            return self.expr(e, ctx, hint)
+        self._quote_hints[id(chain[0])] = how.format(chain[1])
         try:
-            return self.expr(e, ctx, other)
+            return self.expr(e, ctx, hint)
         finally:
             del self._quote_hints[id(chain[0])]
 
@@ -1503,6 +1495,9 @@ def _attr_target(base: A.Expr, ctx: Ctx) -> tuple[tuple[str, ...], str] | None:
         if isinstance(node, A.Name) and node.id == "parent" and "parent" not in ctx.locals:
             return hops + ("parent",), base.name
     return None
+
+
+_QUOTE_IT = 'to compare with the text, quote it: `"{}"`'
 
 
 def _unquote_hint(left: TExpr, right: TExpr, unit: T.Type) -> str | None:
