@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 import z3
 from hypothesis import given, settings, strategies as st
 
@@ -265,3 +266,109 @@ def test_z3_verdict_equals_python_evaluation(body, a, b, t):
     assert (s.check(enc.term) == z3.sat) == python
     if not python:
         assert set(_core(inv, cfg, values)) <= set(FIELDS)
+
+
+# ------------------------------------------------------------ cross-document aggregates
+
+AGG_SPEC = textwrap.dedent('''
+    config deployment from "deploy/*.yaml" select kind == "Deployment" {
+      replicas : 1..1000 = spec.replicas
+      mem_req  : bytes   = spec.containers[0].requests.memory
+      cpu_req  : cpu     = spec.containers[0].requests.cpu default 0.1
+      timeout  : duration = metadata.annotations["timeout"] default 30s
+    }
+''')
+# replicas 20, 2, 7 (the issue's example): sum 29, min 2, max 20, avg 29/3, count 3
+THREE = "---\n".join([
+    deployment("a", replicas=20, req="96Mi", cpu="600m", timeout="1m"),
+    deployment("b", replicas=2, req="32Mi", cpu="100m", timeout="30s"),
+    deployment("c", replicas=7, req="1Gi", cpu="1", timeout="2s")])
+
+
+def _aggregate(tmp_path, invariant: str, key: str):
+    report = check(tmp_path, THREE, AGG_SPEC + f"invariant i: {invariant}\n")
+    [bad] = results(report, "i", "violated")
+    return bad, bad.details[key]
+
+
+def _order(agg) -> list[int]:
+    return [t["document"] for t in agg["top"]]
+
+
+@pytest.mark.parametrize("invariant, written, key, value, order, docs", [
+    ("min(deployment.replicas) >= 5", "min(deployment.replicas)",
+     "min(deployment)", "2", "smallest first", [1, 2, 0]),
+    ("max(deployment.replicas) <= 10", "max(deployment.replicas)",
+     "max(deployment)", "20", "largest first", [0, 2, 1]),
+    ("avg(deployment.replicas) <= 5", "avg(deployment.replicas)",
+     "avg(deployment)", "29/3", "largest first", [0, 2, 1]),
+    ("avg(deployment.replicas) >= 10", "avg(deployment.replicas)",
+     "avg(deployment)", "29/3", "smallest first", [1, 2, 0]),
+    ("sum(deployment.replicas) <= 5", "sum(deployment.replicas)",
+     "sum(deployment)", "29", "largest first", [0, 2, 1]),
+    ("sum(deployment.replicas) >= 50", "sum(deployment.replicas)",
+     "sum(deployment)", "29", "smallest first", [1, 2, 0]),
+    ("!(sum(deployment.replicas) < 50)", "sum(deployment.replicas)",
+     "sum(deployment)", "29", "smallest first", [1, 2, 0]),
+    ("count(deployment.replicas) <= 2", "count(deployment.replicas)",
+     "count(deployment)", "3", "document order", [0, 1, 2]),
+    ("count(deployment.replicas > 5) <= 1", "count(deployment.replicas > 5)",
+     "count(deployment)", "2", "where true", [0, 2]),
+    ("count(deployment.replicas > 5) >= 3", "count(deployment.replicas > 5)",
+     "count(deployment)", "2", "where false", [1]),
+    ("all(deployment.replicas > 5)", "all(deployment.replicas > 5)",
+     "all(deployment)", "false", "where false", [1]),
+], ids=["min", "max", "avg-upper", "avg-lower", "sum-upper", "sum-lower", "sum-negated",
+        "count", "count-condition-upper", "count-condition-lower", "all"])
+def test_cross_document_aggregate_value_and_order(tmp_path, invariant, written, key, value, order,
+                                                  docs):
+    """Each aggregate reports its own value (not the sum), and the documents in the order
+    that explains the failure; the text output shows both."""
+    bad, agg = _aggregate(tmp_path, invariant, key)
+    assert agg["value"] == value
+    assert agg["order"] == order
+    assert _order(agg) == docs
+    assert agg["documents"] == 3
+    assert agg["of"] == written
+    assert bad.message == f"fails across documents: {written} = {value}"
+    report = CheckReport(results=[bad])
+    text = report.to_text()
+    assert f"invariant i: violated — fails across documents: {written} = {value}" in text
+    lines = text.splitlines()
+    head = lines.index(f"    {written} over 3 document(s); {order}:")
+    shown = [int(ln.rsplit("document ", 1)[1].split(":")[0]) for ln in lines[head + 1:]
+             if ln.startswith("      ") and "document " in ln]
+    assert shown == docs
+
+
+def test_cross_document_values_are_in_their_units(tmp_path):
+    _, agg = _aggregate(tmp_path, "max(deployment.cpu_req) <= 0.5", "max(deployment)")
+    assert (agg["value"], [t["value"] for t in agg["top"]]) == ("1", ["1", "600m", "100m"])
+    _, agg = _aggregate(tmp_path, "sum(deployment.mem_req) <= 100Mi", "sum(deployment)")
+    assert (agg["value"], [t["value"] for t in agg["top"]]) == ("1152Mi", ["1Gi", "96Mi", "32Mi"])
+    # (60s + 30s + 2s) / 3 is not a whole number of nanoseconds
+    _, agg = _aggregate(tmp_path, "avg(deployment.timeout) <= 1s", "avg(deployment)")
+    assert agg["value"] == "~30.6667s"
+    _, agg = _aggregate(tmp_path, "avg(deployment.timeout) <= 1s", "avg(deployment)")
+    assert [t["value"] for t in agg["top"]] == ["1m", "30s", "2s"]
+
+
+def test_two_aggregates_of_one_name_are_both_reported(tmp_path):
+    bad, first = _aggregate(tmp_path, "sum(deployment.replicas) + sum(deployment.cpu_req) <= 1",
+                            "sum(deployment)")
+    second = bad.details["sum(deployment.cpu_req)"]
+    assert (first["of"], first["value"]) == ("sum(deployment.replicas)", "29")
+    assert (second["of"], second["value"]) == ("sum(deployment.cpu_req)", "1700m")
+
+
+def test_an_aggregate_that_was_not_evaluated_is_not_reported(tmp_path):
+    report = check(tmp_path, THREE, AGG_SPEC + "invariant i: max(deployment.replicas) <= 10 "
+                   "and sum(deployment.replicas) <= 1\n")
+    [bad] = results(report, "i", "violated")
+    assert list(bad.details) == ["max(deployment)"]
+
+
+def test_per_document_values_are_in_their_units(tmp_path):
+    report = check(tmp_path, THREE, AGG_SPEC + "invariant small on deployment: cpu_req <= 0.5\n")
+    assert sorted(r.details["values"]["cpu_req"] for r in results(report, "small", "violated")) \
+        == ["1", "600m"]

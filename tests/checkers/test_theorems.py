@@ -92,3 +92,22 @@ def test_z3_agrees_with_python_on_point_ranges(a, b, op, cmp, c):
         assert status == "refuted"
     else:
         assert status == ("proved" if rel(fn(a, b), c) else "refuted")
+
+
+def test_a_refuted_theorem_without_variables_says_so():
+    status, message, details = prove(theorem("theorem t: 1 > 2"))
+    assert (status, message, details) == ("refuted", "counterexample: (no variables)",
+                                          {"counterexample": {}})
+    status, message, _ = prove(theorem("theorem t: 1 // 0 == 1"))
+    assert (status, message) == ("refuted", "division by zero at line 1")
+
+
+@pytest.mark.parametrize("typ, bad, shown", [
+    ("cpu", "0.6", "600m"), ("cpu", "2", "2"), ("cpu", "1/3", "1/3"),
+    ("bytes", "96Mi", "96Mi"), ("bytes", "1G", "1G"), ("bytes", "1.5k", "1500"),
+    ("duration", "90s", "90s"), ("duration", "1500ms", "1500ms")])
+def test_counterexamples_are_in_their_unit(typ, bad, shown):
+    """A value prints as it is written in a spec or a manifest, never as `3/5`."""
+    status, message, details = prove(theorem(f"theorem t: forall x: {typ} : x != {bad}"))
+    assert status == "refuted" and details["counterexample"] == {"x": shown}
+    assert message == f"counterexample: x = {shown}"

@@ -313,6 +313,53 @@ CASES: dict[str, Case] = {
         ("`checkout`", "no arguments")),
     "pattern-arity": Case(
         "property p: absence(true, false)", 1, 13, ("`absence`", "got 2")),
+    # ------------------------------------------------------------ what the user most likely meant
+    "unquoted-dotted-string": Case(
+        "property p: G (name == payments.charge)", 1, 24, ("unknown name `payments`",),
+        ('quote it', '`"payments.charge"`')),
+    "unquoted-string": Case(
+        "property p: G (service == checkout)", 1, 27, ("unknown name `checkout`",),
+        ('quote it', '`"checkout"`')),
+    "unquoted-string-left-of-comparison": Case(
+        "property p: G (checkout == service)", 1, 16, ("unknown name `checkout`",),
+        ('`"checkout"`',)),
+    "unquoted-string-close-to-a-name": Case(
+        'pred paymnts = true\nproperty p: G (name == payments.charge)', 2, 24,
+        ("unknown name `payments`",), ("did you mean `paymnts`?", '`"payments.charge"`')),
+    "unquoted-attribute-key": Case(
+        'property p: G (attr[order.id] == "x")', 1, 21, ("unknown name `order`",),
+        ('`attr["order.id"]`',)),
+    "unquoted-resource-key": Case(
+        'property p: G (resource[region] == "x")', 1, 25, ("unknown name `region`",),
+        ('`resource["region"]`',)),
+    "duration-unit-spelled-out": Case(
+        'property p: F[<= 2sec] (name == "x")', 1, 18, ("unexpected `2sec`",),
+        ("did you mean `2s`?",)),
+    "duration-unit-with-fraction": Case(
+        "property p: G (duration > 1.5min)", 1, 27, ("unexpected `1.5min`",),
+        ("`1.5m`",)),
+    "duration-unit-after-a-space": Case(
+        'property p: F[<= 2 s] (name == "x")', 1, 20, ("unexpected `s`",),
+        ("without a space", "`2s`")),
+    "duration-word-after-a-space": Case(
+        "const t = 2 seconds", 1, 13, ("unexpected `seconds`",), ("`2s`",)),
+    "size-unit-MB": Case(
+        'property p: G (attr["size"] > 10MB)', 1, 31, ("unexpected `10MB`",),
+        ("`10M`", "`10Mi`")),
+    "size-unit-MiB-after-a-space": Case(
+        'property p: G (attr["size"] > 10 MiB)', 1, 34, ("unexpected `MiB`",), ("`10Mi`",)),
+    "quoted-duration": Case(
+        'property p: G ("20m" == duration)', 1, 16, ("cannot compare", "string", "duration"),
+        ("without quotes", "`20m`")),
+    "quoted-size": Case(
+        'const c = 512Mi\ninvariant i: c <= "1Gi"', 2, 14, ("cannot compare", "string"),
+        ("without quotes", "`1Gi`")),
+    "predicate-hides-pattern": Case(
+        'pred response = name == "x"\nproperty p: response(name == "a", name == "b")', 2, 13,
+        ("`response`", "no arguments"), ("also a pattern", "`response(P, Q)`", "rename")),
+    "predicate-with-parameter-hides-pattern": Case(
+        'pred absence(n) = name == n\nproperty p: absence(name == "a", name == "b")', 2, 13,
+        ("`absence`", "got 2"), ("also a pattern", "`absence(P)`")),
     # ------------------------------------------------------------ regular expressions
     "regex-unbalanced-group": Case(
         'pred p = name matches r"(abc"', 1, 23, ("invalid regular expression", "missing )"),
@@ -382,6 +429,76 @@ def test_catalogue_cli(case: Case, tmp_path, monkeypatch):
     text = err.getvalue()
     heads = [f"{case.file}:{case.line}:{c}: error: " for c in case.cols]
     assert any(h in text for h in heads), f"none of {heads} in:\n{text}"
+
+
+# ------------------------------------------------------------ warnings
+
+WARNINGS: dict[str, Case] = {
+    "untyped-attribute-compared-with-minutes": Case(
+        'property p: G (attr["payload.size"] > 10m)', 1, 16,
+        ('`attr["payload.size"]`', "no declared type", "duration", "nanoseconds", '"20m"'),
+        ("`10m` is 10 minutes", "`10M`", "`10Mi`")),
+    "untyped-attribute-compared-with-a-duration": Case(
+        'property p: G (attr["elapsed"] > 2s)', 1, 16,
+        ("no declared type", "read as one", "nanoseconds"),
+        ('`attr["elapsed"] * 1ms`',)),
+    "untyped-parent-attribute-compared-with-bytes": Case(
+        'property p: G (parent.attr["body.size"] <= 512Mi)', 1, 16,
+        ('`parent.attr["body.size"]`', "bytes", '"10Mi"'), ('`parent.attr["body.size"] * 1Ki`',)),
+    "untyped-attribute-in-a-duration-range": Case(
+        'property p: G (attr["t"] in 1s..2s)', 1, 16, ('`attr["t"]`', "duration")),
+    "untyped-attribute-plus-a-duration": Case(
+        'property p: G (attr["t"] + 1s > duration)', 1, 16, ('`attr["t"]`', "combined with",
+                                                            "duration")),
+    "predicate-named-after-a-pattern": Case(
+        'pred response = name == "x"\nproperty p: G response', 1, 1,
+        ("predicate `response`", "hides the pattern `response(P, Q)`"), ("`is_response`",)),
+}
+
+
+def _first_warning(diags, file: str) -> Diagnostic:
+    mine = [d for d in diags if d.severity == "warning" and d.span is not None
+            and os.path.basename(d.span.file) == file]
+    assert mine, "no warning in {}; got:\n{}".format(
+        file, "\n".join(f"  {d.span}: {d.message}" for d in diags))
+    return mine[0]
+
+
+@pytest.mark.parametrize("case", list(WARNINGS.values()), ids=list(WARNINGS))
+def test_warning_catalogue(case: Case, tmp_path, monkeypatch):
+    path = _write_case(tmp_path, case)
+    d = _first_warning(list(load(path).warnings), case.file)
+    assert (d.span.line, d.span.column) in [(case.line, c) for c in case.cols], _show(d)
+    for word in case.msg:
+        assert word in d.message, _show(d)
+    for word in case.hint:
+        assert d.hint is not None and word in d.hint, _show(d)
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["check", os.path.basename(path)], out, err) == 0, err.getvalue()
+    assert f"{case.file}:{case.line}:{case.cols[0]}: warning: " in err.getvalue()
+    assert cli.run(["check", "--strict", os.path.basename(path)], out, err) == 1
+
+
+@pytest.mark.parametrize("text", [
+    'property p: G (attr["elapsed_ms"] * 1ms > 2s)',   # the reading is stated
+    'property p: G (attr["retries"] > 3)',              # a plain number
+    'property p: G (attr["timeout"] == "20m")',         # a string
+    'property p: G (duration > 2s)',                    # a typed field
+    "pred is_response = true\nproperty p: response(is_response, true)",
+], ids=["multiplied-by-a-unit", "plain-number", "string", "typed-field", "pattern-not-hidden"])
+def test_no_warning_where_the_reading_is_plain(text, tmp_path):
+    path = tmp_path / "ok.spec"
+    path.write_text(text, encoding="utf-8")
+    assert load(str(path)).warnings == ()
+
+
+def test_an_attribute_warns_once_per_unit(tmp_path):
+    path = tmp_path / "once.spec"
+    path.write_text('property p: G (attr["t"] > 1s and attr["t"] < 5s)\n'
+                    'property q: G (attr["t"] > 1Mi)\n', encoding="utf-8")
+    got = [(d.span.line, d.span.column) for d in load(str(path)).warnings]
+    assert got == [(1, 16), (2, 16)]
 
 
 # ------------------------------------------------------------ several errors, one run

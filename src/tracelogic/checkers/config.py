@@ -245,7 +245,9 @@ def _check_per_document(inv: InvariantT, cfg: ConfigT, admitted, report: CheckRe
 
 
 def _check_cross_document(inv: InvariantT, spec: Spec, docs, report: CheckReport) -> None:
-    contributions: dict[int, list] = {}
+    # Per aggregate node evaluated: its value and the (value, document) pairs it ranged over.
+    # Keyed by identity: two aggregates written alike are still two places in the invariant.
+    evaluated: dict[int, tuple[Any, list]] = {}
 
     def aggregate(node: TExpr):
         if node.op != "agg":
@@ -259,22 +261,9 @@ def _check_cross_document(inv: InvariantT, spec: Spec, docs, report: CheckReport
             for doc, bound in rows:
                 if where_fn(bound.values):
                     vals.append((value_fn(bound.values), doc))
-            contributions[id(node)] = vals
-            xs = [v for v, _ in vals]
-            if name == "sum":
-                return sum(xs) if xs else 0
-            if name == "count":
-                return sum(1 for x in xs if x) if T.base(node.args[0].type) == T.BOOL \
-                    else len(xs)
-            if name == "all":
-                return all(xs)
-            if name == "any":
-                return any(xs)
-            if not xs:
-                raise EvalError(f"`{name}` over no documents", node)
-            if name == "avg":
-                return Fraction(sum(xs)) / len(xs)
-            return min(xs) if name == "min" else max(xs)
+            value = _aggregate_value(name, node, [v for v, _ in vals])
+            evaluated[id(node)] = (value, vals)
+            return value
         return run
 
     try:
@@ -288,21 +277,122 @@ def _check_cross_document(inv: InvariantT, spec: Spec, docs, report: CheckReport
                                severity=inv.severity, location=Location.of(inv.span)))
         return
     details: dict[str, Any] = {}
-    related = []
+    related, shown = [], []
     for node in (n for n in inv.body.walk() if n.op == "agg"):
-        vals = contributions.get(id(node), [])
-        typ = node.args[0].type
-        total = sum(v for v, _ in vals) if vals and not isinstance(vals[0][0], bool) else None
-        top = sorted(vals, key=lambda p: p[0], reverse=True)[:5] if total is not None else \
-            [p for p in vals if not p[0]][:5]
-        details[f"{node.payload[0]}({node.payload[1]})"] = {
-            "value": show_value(total, typ) if total is not None else None,
-            "top": [{"file": d.file, "document": d.index, "value": show_value(v, typ)}
+        if id(node) not in evaluated:  # not reached (`and`, `or` and `->` short-circuit)
+            continue
+        value, vals = evaluated[id(node)]
+        name, config = node.payload
+        text = _source_text(spec, node.span) or f"{name}({config}.…)"
+        order, top = _contributors(name, node, inv.body, vals)
+        key = f"{name}({config})"
+        details[key if key not in details else text] = {
+            "of": text, "value": show_value(value, node.type), "documents": len(vals),
+            "order": order,
+            "top": [{"file": d.file, "document": d.index, "value": show_value(v, node.args[0].type)}
                     for v, d in top]}
+        shown.append(f"{text} = {show_value(value, node.type)}")
         related += [Location(d.file, 1) for _, d in top]
-    report.add(CheckResult("invariant", inv.name, "violated", "fails across documents",
+    message = "fails across documents" + (f": {', '.join(shown)}" if shown else "")
+    report.add(CheckResult("invariant", inv.name, "violated", message,
                            severity=inv.severity, location=Location.of(inv.span),
                            related=related, details=details))
+
+
+_TOP = 5  # contributors named per aggregate
+
+
+def _aggregate_value(name: str, node: TExpr, xs: list) -> Any:
+    if name == "sum":
+        return sum(xs) if xs else 0
+    if name == "count":
+        return sum(1 for x in xs if x) if T.base(node.args[0].type) == T.BOOL else len(xs)
+    if name == "all":
+        return all(xs)
+    if name == "any":
+        return any(xs)
+    if not xs:
+        raise EvalError(f"`{name}` over no documents", node)
+    if name == "avg":
+        return Fraction(sum(xs)) / len(xs)
+    return min(xs) if name == "min" else max(xs)
+
+
+def _contributors(name: str, node: TExpr, body: TExpr, vals: list) -> tuple[str, list]:
+    """The documents that pushed the aggregate to fail the invariant, and how they are ordered.
+
+    `min` lists the smallest values first and `max` the largest. `sum` and `avg` follow the
+    bound the invariant puts on them: the largest first under an upper bound
+    (`sum(d.x) <= 10`), the smallest first under a lower one (`avg(d.x) >= 2`). A `count` of
+    a condition lists the documents where it was true under an upper bound and false under a
+    lower one; `all` and `any` list the documents where it was false."""
+    bound = _bound(body, node)
+    if name in ("all", "any"):
+        return "where false", [p for p in vals if not p[0]][:_TOP]
+    if name == "count":
+        if T.base(node.args[0].type) != T.BOOL:
+            return "document order", vals[:_TOP]
+        want = bound != "lower"
+        return ("where true" if want else "where false"), \
+            [p for p in vals if bool(p[0]) == want][:_TOP]
+    largest = name == "max" or (name in ("sum", "avg") and bound != "lower")
+    ordered = sorted(vals, key=lambda p: p[0], reverse=largest)
+    return ("largest first" if largest else "smallest first"), ordered[:_TOP]
+
+
+def _bound(body: TExpr, node: TExpr) -> str | None:
+    """"upper" when the invariant holds only if ``node`` is small enough (`node <= c`, also
+    under `+`, or `!(node > c)`), "lower" for the opposite; None when it is neither (`==`,
+    under `*`, or under `xor`/`iff`)."""
+    parents: dict[int, tuple[TExpr, int]] = {}
+    for n in body.walk():
+        for i, a in enumerate(n.args):
+            parents.setdefault(id(a), (n, i))
+    small: bool | None = None  # does the comparison above want ``node`` small?
+    flip, child = False, node
+    while id(child) in parents:
+        parent, i = parents[id(child)]
+        if small is None:  # arithmetic below the comparison
+            if parent.op == "cmp":
+                if parent.payload not in ("<", "<=", ">", ">="):
+                    return None
+                small = ((parent.payload in ("<", "<=")) == (i == 0)) != flip
+                flip = False
+            elif parent.op == "neg" or (parent.op == "-" and i == 1):
+                flip = not flip
+            elif parent.op not in ("+", "-"):
+                return None
+        elif parent.op == "not" or (parent.op == "implies" and i == 0):
+            flip = not flip
+        elif parent.op not in ("and", "or", "implies", "pred"):
+            return None
+        child = parent
+    if small is None:
+        return None
+    return "upper" if small != flip else "lower"
+
+
+def _source_text(spec: Spec, span) -> str | None:
+    """What the user wrote at ``span``, from the spec or one of its imports, on one line."""
+    todo, seen = [spec], set()
+    while todo:
+        s = todo.pop()
+        if id(s) in seen:
+            continue
+        seen.add(id(s))
+        if s.file == span.file:
+            lines = s.source.split("\n")
+            if not 1 <= span.line <= span.end_line <= len(lines):
+                return None
+            if span.line == span.end_line:
+                text = lines[span.line - 1][span.column - 1:span.end_column - 1]
+            else:
+                text = "\n".join([lines[span.line - 1][span.column - 1:]]
+                                 + lines[span.line:span.end_line - 1]
+                                 + [lines[span.end_line - 1][:span.end_column - 1]])
+            return " ".join(text.split()) or None
+        todo.extend(s.imports.values())
+    return None
 
 
 def _check_invariant_set(cfg: ConfigT, invariants: list[InvariantT], report: CheckReport) -> None:

@@ -137,6 +137,8 @@ class CheckReport:
             for key, value in r.details.items():
                 if key in ("values", "core", "run", "implied_by"):
                     lines.append(f"    {key}: {_short(value)}")
+                elif isinstance(value, dict) and "top" in value and "of" in value:
+                    lines += _aggregate_lines(value)
         s = self.summary()
         lines.append("")
         lines.append(f"{s['files']} file(s), {s['checks']} check(s): {s['passed']} passed, "
@@ -205,6 +207,21 @@ def _sarif_location(loc: Location) -> dict:
     if loc.end_column:
         region["endColumn"] = loc.end_column
     return {"physicalLocation": {"artifactLocation": {"uri": _uri(loc.file)}, "region": region}}
+
+
+def _aggregate_lines(agg: dict) -> list[str]:
+    """The documents that contributed most to a cross-document aggregate of a failed invariant
+    (docs/static-checks.md), one a line; the result's message gives the aggregate's value."""
+    top = agg["top"]
+    head = f"    {agg['of']} over {agg['documents']} document(s)"
+    if not top:
+        return [head]
+    lines = [head + f"; {agg['order']}:"]
+    lines += [f"      {t['file']} document {t['document']}: {t['value']}" for t in top]
+    more = agg["documents"] - len(top)
+    if more > 0 and not agg["order"].startswith("where"):
+        lines.append(f"      … and {more} more")
+    return lines
 
 
 def _short(value: Any) -> str:

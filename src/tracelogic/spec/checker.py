@@ -18,8 +18,8 @@ from tracelogic.spec import ast as A
 from tracelogic.spec import types as T
 from tracelogic.spec.diagnostics import Diagnostic, did_you_mean
 from tracelogic.spec.limits import MAX_EXPRESSION_NODES, MAX_NUMBER_DIGITS, too_large
-from tracelogic.spec.lexicon import (FORMULA_WORDS, PAST_OPS, SEVERITIES, TEMPORAL_BINARY,
-                                     UNTIMED_OPS)
+from tracelogic.spec.lexicon import (FORMULA_WORDS, PAST_OPS, PATTERN_ARITY, SEVERITIES,
+                                     TEMPORAL_BINARY, UNTIMED_OPS, parse_bytes, parse_duration)
 from tracelogic.spec.typed import (AGGREGATES, CONFIG_AGGREGATES, ActionT, Binding, CheckT,
                                    ConfigT, HealT, InvariantT, MetricT, ModelT, PropertyT, Spec,
                                    TExpr, TheoremT, WorkflowT)
@@ -33,7 +33,7 @@ SPAN_FIELDS: dict[str, T.Type] = {
 EVENT_FIELDS = frozenset({"start", "end"})
 VIOLATION_FIELDS: dict[str, T.Type] = {"property": T.STRING, "key": T.STRING,
                                        "trace_id": T.STRING}
-PATTERNS = {"absence": 1, "existence": 1, "universality": 1, "precedence": 2, "response": 2}
+PATTERNS = PATTERN_ARITY
 SCOPES = {"globally": 0, "before": 1, "after": 1, "between": 2, "after_until": 2}
 THEOREM_BUILTINS = {"min", "max", "abs", "clamp", "ceil", "floor"}
 
@@ -101,6 +101,10 @@ class Checker:
         self._pred_busy: list[str] = []
         self._expansions: dict[tuple, TExpr] = {}
         self.fold_problem: str | None = None
+        # Bare names that read like a string the user forgot to quote (`payments.charge`,
+        # `attr[order.id]`): id of the chain's first Name -> the hint if it is unknown.
+        self._quote_hints: dict[int, str] = {}
+        self._unit_warned: set[tuple] = set()  # (attribute, unit): warned once each
 
     # ------------------------------------------------------------ reporting
     def error(self, span: SourceSpan | None, message: str, hint: str | None = None) -> TExpr:
@@ -167,6 +171,10 @@ class Checker:
             if isinstance(decl, (A.Pred, A.Step)) and name in SPAN_FIELDS:
                 self.error(decl.span, f"`{name}` is a span field; a predicate of that name "
                            "would be hidden by it", f"rename it, e.g. `is_{name}`")
+            if isinstance(decl, (A.Pred, A.Step)) and name in PATTERNS:
+                self.warning(decl.span, f"{'step' if isinstance(decl, A.Step) else 'predicate'} "
+                             f"`{name}` hides the pattern {_pattern_form(name)} in this file",
+                             f"rename it, e.g. `is_{name}`, to keep the pattern")
             if isinstance(decl, A.Pred):
                 self.preds[name] = PredDef(name, decl.params, decl.body, self)
             elif isinstance(decl, A.Step):
@@ -849,7 +857,11 @@ class Checker:
             return None
         if n in self.broken:
             return TExpr("error", type=T.ERROR, span=e.span)
-        return self.error(e.span, f"unknown name `{n}`", self._suggest(n, ctx))
+        hint = self._suggest(n, ctx)
+        quote = self._quote_hints.get(id(e))
+        if quote is not None:
+            hint = quote if hint is None else f"{hint} {quote[0].upper()}{quote[1:]}"
+        return self.error(e.span, f"unknown name `{n}`", hint)
 
     def _suggest(self, n: str, ctx: Ctx) -> str | None:
         candidates = set(ctx.locals) | set(self.decls)
@@ -896,7 +908,8 @@ class Checker:
             if e.name != "name":
                 return self.error(e.span, "the instrumentation scope has only `scope.name`")
             return TExpr("field", type=T.STRING, payload=((), "scope.name"), span=e.span)
-        base = self.expr(e.base, ctx)
+        base = self._expr_quoting(e.base, ctx, _QUOTE_IT, whole=e) \
+            if ctx.kind in SPAN_CONTEXTS else self.expr(e.base, ctx)
         if base.type == T.ERROR:
             return base
         return self.error(e.span, f"`.{e.name}` cannot be applied to {_a(base.type)}")
@@ -937,16 +950,21 @@ class Checker:
     def _call_pred(self, pdef: PredDef, args, span, ctx: Ctx, shown: str) -> TExpr:
         want = len(pdef.params or ())
         got = len(args) if args is not None else None
+        hides = shown in PATTERNS and got is not None and got != want
+        hint = f"`{shown}` is also a pattern, {_pattern_form(shown)}, which your predicate " \
+            f"`{shown}` hides: rename your predicate to call the pattern" if hides else None
         if pdef.params is None:
             if got:
-                return self.error(span, f"predicate `{shown}` takes no arguments")
+                return self.error(span, f"predicate `{shown}` takes no arguments",
+                                  hint and hint + f", or write `{shown}` alone for the predicate")
             pdef.checker._check_pred_def(pdef)
             return pdef.typed or TExpr("error", type=T.ERROR)
         if got is None:
             return self.error(span, f"predicate `{shown}` takes {want} argument(s): "
                               f"{shown}({', '.join(pdef.params)})")
         if got != want:
-            return self.error(span, f"predicate `{shown}` takes {want} argument(s), got {got}")
+            return self.error(span, f"predicate `{shown}` takes {want} argument(s), got {got}",
+                              hint)
         values = []
         for a in args:
             if a.name is not None or a.where is not None or a.within:
@@ -973,7 +991,8 @@ class Checker:
             if ctx.kind not in SPAN_CONTEXTS:
                 return self.error(e.span, f"`{source}[...]` reads a span; it cannot be used in "
                                   f"{CTX_WORDS[ctx.kind]}")
-            key = self.expr(e.index, Ctx("const", ctx.locals))
+            key = self._expr_quoting(e.index, Ctx("const", ctx.locals),
+                                     "attribute keys are strings: write `" + source + '["{}"]`')
             if key.type == T.ERROR:
                 return key
             if key.op == "var" and key.payload[0] == "param":
@@ -1060,6 +1079,7 @@ class Checker:
                                   f"{'to' if op == '+' else 'from'} {_a(lt)}",
                                   f"both sides must be {lt} values, e.g. "
                                   f"{T.unit_example(lt)}")
+            self._dyn_meets_unit(left, right, "combined with")
         elif op == "*":
             if lt in units and rt in units:
                 return self.error(e.span, f"cannot multiply {_a(lt)} by {_a(rt)}",
@@ -1090,10 +1110,31 @@ class Checker:
         left = self._e_name(a, ctx, None, soft=True) if isinstance(a, A.Name) else None
         if left is None and isinstance(a, A.Name):
             right = self.expr(b, ctx)
-            return self.expr(a, ctx, right.type), right
+            return self._against_text(a, ctx, right.type), right
         if left is None:
             left = self.expr(a, ctx)
-        return left, self.expr(b, ctx, left.type)
+        return left, self._against_text(b, ctx, left.type)
+
+    def _against_text(self, e: A.Expr, ctx: Ctx, other: T.Type) -> TExpr:
+        """One side of a comparison: compared with a string, an unknown bare name is most
+        likely the string unquoted (`service == checkout`)."""
+        if T.base(other) == T.STRING and ctx.kind in SPAN_CONTEXTS:
+            return self._expr_quoting(e, ctx, _QUOTE_IT, other)
+        return self.expr(e, ctx, other)
+
+    def _expr_quoting(self, e: A.Expr, ctx: Ctx, how: str, hint: Any = None,
+                      whole: A.Expr | None = None) -> TExpr:
+        """Type ``e``. When ``whole`` (``e`` itself by default) is bare names, `a.b.c`, and
+        the first is unknown, its error's hint is ``how`` with their text: most likely a
+        string the user did not quote. The outermost caller's hint wins."""
+        chain = _name_chain(whole or e)
+        if chain is None or id(chain[0]) in self._quote_hints:
+            return self.expr(e, ctx, hint)
+        self._quote_hints[id(chain[0])] = how.format(chain[1])
+        try:
+            return self.expr(e, ctx, hint)
+        finally:
+            del self._quote_hints[id(chain[0])]
 
     def _e_compare(self, e: A.Compare, ctx: Ctx, hint):
         parts = []
@@ -1121,11 +1162,60 @@ class Checker:
             if lt in T.UNIT_TYPES or rt in T.UNIT_TYPES:
                 unit = lt if lt in T.UNIT_TYPES else rt
                 return self.error(span, f"cannot compare {_a(lt)} with {_a(rt)}",
+                                  _unquote_hint(left, right, unit) or
                                   f"compare {_a(unit)} with {_a(unit)}, e.g. {T.unit_example(unit)}")
             return self.error(span, f"cannot compare {_a(lt)} with {_a(rt)}")
         if op not in ("==", "!=") and (lt in (T.BOOL,) or isinstance(lt, T.EnumType)):
             return self.error(span, f"`{op}` does not order {lt} values; use `==` or `!=`")
+        self._dyn_meets_unit(left, right, "compared with")
         return TExpr("cmp", (left, right), T.BOOL, op, span)
+
+    def _dyn_meets_unit(self, a: TExpr, b: TExpr, how: str) -> None:
+        """Warn, once per attribute and unit, when an attribute (untyped: `dyn`) takes a
+        unit's type from the other side: a number is then read in the unit's base (1 means
+        1ns, or 1 byte), which is rarely what `attr["payload.size"] > 10m` meant.
+        Multiplying the attribute by a unit (`attr["ms"] * 1ms`) says how to read it, and
+        does not warn."""
+        for attr, other in ((a, b), (b, a)):
+            unit = T.base(other.type)
+            if attr.op != "attr" or attr.payload[2] is None or \
+                    unit not in (T.DURATION, T.BYTES, T.CPU):
+                continue
+            hops, source, key = attr.payload
+            shown = "".join(f"{h}." for h in hops) + f'{source}["{key}"]'
+            if (shown, unit) in self._unit_warned:
+                continue
+            self._unit_warned.add((shown, unit))
+            reading = {T.DURATION: "a number counts nanoseconds",
+                       T.BYTES: "a number counts bytes",
+                       T.CPU: "a number counts cores"}[unit]
+            example = {T.DURATION: '"20m"', T.BYTES: '"10Mi"', T.CPU: '"500m"'}[unit]
+            written = self._written(other)
+            if unit == T.DURATION and written is not None and \
+                    re.fullmatch(r"\d[\d_]*(\.\d[\d_]*)?m", written):
+                number = written[:-1]
+                hint = (f"`{written}` is {number} minutes; for a size write `{number}M` "
+                        f"(10^6 bytes) or `{number}Mi` (2^20 bytes)")
+            else:
+                per = {T.DURATION: "1ms", T.BYTES: "1Ki", T.CPU: None}[unit]
+                hint = None if per is None else \
+                    f"if it counts {'milliseconds' if per == '1ms' else 'kibibytes'}, say so: " \
+                    f"`{shown} * {per}`"
+            what = {T.DURATION: "a duration", T.BYTES: "a size in bytes",
+                    T.CPU: "a cpu value"}[unit]
+            self.warning(attr.span, f"`{shown}` has no declared type; {how} {what}, it is read "
+                         f"as one: {reading}, and a string such as {example} never matches",
+                         hint)
+
+    def _written(self, e: TExpr) -> str | None:
+        """The source text of ``e`` when it is one line of this file."""
+        span = e.span
+        if span.file != self.file or span.line != span.end_line or span.line < 1:
+            return None
+        lines = self.source.split("\n")
+        if span.line > len(lines):
+            return None
+        return lines[span.line - 1][span.column - 1:span.end_column - 1] or None
 
     def _e_in(self, e: A.In, ctx: Ctx, hint):
         value = self.expr(e.value, ctx)
@@ -1142,6 +1232,8 @@ class Checker:
                                   f"{target.type.base}")
         else:
             return self.error(e.target.span, "`in` takes a list `[a, b]` or a range `lo..hi`")
+        elem = target.type.elem if isinstance(target.type, T.ListType) else target.type.base
+        self._dyn_meets_unit(value, TExpr("lit", type=elem, span=e.target.span), "compared with")
         return TExpr("in", (value, target), T.BOOL, span=e.span)
 
     def _e_match(self, e: A.Match, ctx: Ctx, hint):
@@ -1403,6 +1495,39 @@ def _attr_target(base: A.Expr, ctx: Ctx) -> tuple[tuple[str, ...], str] | None:
         if isinstance(node, A.Name) and node.id == "parent" and "parent" not in ctx.locals:
             return hops + ("parent",), base.name
     return None
+
+
+_QUOTE_IT = 'to compare with the text, quote it: `"{}"`'
+
+
+def _unquote_hint(left: TExpr, right: TExpr, unit: T.Type) -> str | None:
+    """`duration > "20m"`: the string is a literal of the unit, quoted by mistake."""
+    for e in (left, right):
+        if e.op == "lit" and isinstance(e.payload, str):
+            text = e.payload.strip()
+            try:
+                (parse_duration if unit == T.DURATION else parse_bytes)(text)
+            except ValueError:
+                return None
+            return f"write the {'duration' if unit == T.DURATION else 'size'} without quotes: " \
+                f"`{text}`"
+    return None
+
+
+def _pattern_form(name: str) -> str:
+    """`response(P, Q)`: a pattern as it is called."""
+    return f"`{name}({', '.join('PQ'[:PATTERNS[name]])})`"
+
+
+def _name_chain(e: A.Expr) -> tuple[A.Name, str] | None:
+    """`a.b.c` written with bare names: its first Name and the whole text; else None."""
+    parts = []
+    while isinstance(e, A.Field):
+        parts.append(e.name)
+        e = e.base
+    if not isinstance(e, A.Name):
+        return None
+    return e, ".".join([e.id] + parts[::-1])
 
 
 def _parent_hops(e: A.Expr):

@@ -24,6 +24,10 @@ CONTEXTUAL = frozenset(
     "severity owner runbook message global conforms saga follows by optional default "
     "sound deadlock_free globally before after between after_until with risk".split())
 
+# Specification patterns (`response(P, Q)`): names a predicate may take, but then hides.
+PATTERN_ARITY = {"absence": 1, "existence": 1, "universality": 1, "precedence": 2, "response": 2}
+CONTEXTUAL = CONTEXTUAL | frozenset(PATTERN_ARITY)
+
 SEVERITIES = ("critical", "error", "warning", "info")
 
 # Unary operators: spelling -> canonical operator.
@@ -52,6 +56,38 @@ DURATION_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9
 BYTE_UNITS = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
               "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
               "Ei": 2**60}
+
+
+# What people write for a unit, to the spelling the language takes (for hints only).
+_DURATION_WORDS = {
+    "ns": ("nsec", "nsecs", "nanos", "nanosecond", "nanoseconds"),
+    "us": ("µs", "usec", "usecs", "micros", "microsecond", "microseconds"),
+    "ms": ("msec", "msecs", "millis", "millisecond", "milliseconds"),
+    "s": ("sec", "secs", "second", "seconds"),
+    "m": ("min", "mins", "minute", "minutes"),
+    "h": ("hr", "hrs", "hour", "hours"),
+    "d": ("day", "days"),
+}
+DURATION_ALIASES = {w: unit for unit, words in _DURATION_WORDS.items() for w in words}
+
+
+def unit_suggestion(number: str, unit: str) -> str | None:
+    """How to write ``number`` with ``unit`` as a literal (`2`, `sec` -> `2s`), or None when
+    ``unit`` is no unit anyone would mean. `10MB` is ambiguous, so both readings are named:
+    `10M` (10^6 bytes) or `10Mi` (2^20 bytes); `10MiB` is `10Mi`."""
+    if unit in DURATION_UNITS or unit in BYTE_UNITS:
+        return f"`{number}{unit}`"
+    if unit.lower() in DURATION_ALIASES:
+        return f"`{number}{DURATION_ALIASES[unit.lower()]}`"
+    letters = "KMGTPE"
+    if len(unit) == 3 and unit[1:] == "iB" and unit[0].upper() in letters:
+        return f"`{number}{unit[0].upper()}i`"
+    if len(unit) == 2 and unit[1] in "bB" and unit[0].upper() in letters:
+        power = letters.index(unit[0].upper()) + 1
+        decimal = "k" if unit[0] in "kK" else unit[0].upper()
+        return (f"`{number}{decimal}` (10^{3 * power} bytes) or `{number}{unit[0].upper()}i` "
+                f"(2^{10 * power} bytes)")
+    return None
 
 
 def split_unit(text: str, units: dict[str, int]) -> tuple[Fraction, str]:

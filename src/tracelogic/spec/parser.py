@@ -25,7 +25,7 @@ from tracelogic.spec.deep import TooDeep, deep, gc_paused
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean, source_lines
 from tracelogic.spec.limits import MAX_NESTING, MAX_NUMBER_DIGITS, number_digits, too_large
 from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
-                                     parse_bytes, parse_duration)
+                                     parse_bytes, parse_duration, unit_suggestion)
 
 
 @lru_cache(maxsize=None)
@@ -622,6 +622,7 @@ _TERMINAL_WORDS = {
     "UN_BOUNDED": "a bounded operator such as `F[<= 2s]`",
     "BIN_BOUNDED": "a bounded operator such as `U[<= 1s]`", "$END": "the end of the file",
 }
+_NUMBER_THEN_UNIT = re.compile(r"(\d[\d_]*(?:\.\d[\d_]*)?)([A-Za-zµ]+)")
 _DECL_START = ("import", "const", "enum", "pred", "step", "property", "metric", "config",
                "invariant", "theorem", "workflow", "check", "model", "heal")
 
@@ -733,10 +734,17 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: 
         begin = start
         while begin > 0 and _WORD_CHAR.match(text[begin - 1]):
             begin -= 1
+        if text[begin].isdigit():  # a number with a fraction: `1.5min` is one word here
+            while begin > 0 and (text[begin - 1].isdigit() or text[begin - 1] in "._"):
+                begin -= 1
         word = text[begin:start] + text_tok
         column = tok.column - (start - begin)
         span = SourceSpan(file, tok.line + line_offset, column, tok.line + line_offset,
                           column + len(word))
+        number = _NUMBER_THEN_UNIT.fullmatch(word)
+        unit = number and unit_suggestion(number.group(1), number.group(2))
+        if unit:
+            return Diagnostic("error", f"unexpected `{word}`", span, f"did you mean {unit}?")
         close = did_you_mean(word, RESERVED | CONTEXTUAL)
         return Diagnostic("error", f"unexpected `{word}`", span,
                           None if close == f"did you mean `{word}`?" else close)
@@ -750,6 +758,10 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str, line_offset: 
         return Diagnostic("error", message + (f"; expected {shown}" if shown else ""), span)
     message = f"unexpected `{text_tok}`" + (f"; expected {shown}" if shown else "")
     hint = _hint_for(text_tok, expected, line_text)
+    number = re.search(r"(?<![\w.])(\d[\d_]*(?:\.\d[\d_]*)?)\s+$", line_text[: tok.column - 1])
+    unit = number and tok.type == "NAME" and unit_suggestion(number.group(1), text_tok)
+    if unit:
+        hint = f"write the unit right after the number, without a space: {unit}"
     before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", line_text[: tok.column - 1])
     if hint is None and before and before.group(1) not in RESERVED | CONTEXTUAL:
         close = did_you_mean(before.group(1), RESERVED | CONTEXTUAL)
