@@ -8,16 +8,17 @@
 
 /// The version of the Python <-> core boundary (the plan format and the result layout).
 /// The Python side refuses a core whose version it does not know, rather than misreading it.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The capabilities the core covers, sorted.
 ///
 /// Steps 3 and 4 of the native core (docs/native.md): temporal properties per trace and
-/// across traces (`per attr[...]`, `per service`, `global`). The plan (`engine/plan.py`)
-/// narrows this further: untimed ones without registers, whose atoms (and scope key) the
-/// atom program holds; the others fall back with the plan's reason.
+/// across traces (`per attr[...]`, `per service`, `global`), untimed or with time bounds.
+/// The plan (`engine/plan.py`) narrows this further: ones without registers and, if timed,
+/// without past operators, whose atoms (and scope key) the atom program holds; the others
+/// fall back with the plan's reason.
 pub fn capabilities() -> &'static [&'static str] {
-    &["kind:formula", "scope:cross-trace", "scope:trace"]
+    &["kind:formula", "scope:cross-trace", "scope:trace", "timed"]
 }
 
 #[cfg(test)]

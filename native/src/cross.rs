@@ -11,8 +11,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::automaton::Cached;
-use crate::run::step_letters;
+use crate::run::{step_letters, Stepped};
 use crate::store::OwnedValue;
+use crate::timed::TState;
 use crate::value::Value;
 
 /// A scope key's text, or why there is none yet.
@@ -220,9 +221,23 @@ impl Buckets {
     /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
     /// the complete traces' ids and whether each is partial.
     pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Vec<Instance> {
+        self.step_with(ids, partial, |rows| {
+            (step_letters(aut, rows.len(), |e| rows[e].letter), None)
+        })
+    }
+
+    /// [`Buckets::step`] with the stepping given: `run(rows)` steps a fresh instance over
+    /// one key's rows, sorted, and gives where it ended (and, for a timed property, its
+    /// timed state).
+    pub fn step_with(
+        self,
+        ids: &[[u8; 16]],
+        partial: &[bool],
+        mut run: impl FnMut(&[Row]) -> (Stepped, Option<TState>),
+    ) -> Vec<Instance> {
         self.keys
             .into_iter()
-            .map(|(key, rows)| step_instance(aut, key, rows, ids, partial))
+            .map(|(key, rows)| step_instance(&mut run, key, rows, ids, partial))
             .collect()
     }
 }
@@ -243,10 +258,12 @@ pub struct Instance {
     /// whether any trace it has events of is partial
     pub partial: bool,
     pub events: u32,
+    /// a timed property: the state its timed monitor ended in (`state` is then unused)
+    pub timed: Option<TState>,
 }
 
 fn step_instance(
-    aut: &mut Cached,
+    run: &mut impl FnMut(&[Row]) -> (Stepped, Option<TState>),
     key: String,
     mut rows: Vec<Row>,
     ids: &[[u8; 16]],
@@ -260,7 +277,7 @@ fn step_instance(
         let r = &rows[e as usize];
         (r.trace, r.event)
     };
-    let s = step_letters(aut, rows.len(), |e| rows[e].letter);
+    let (s, timed) = run(&rows);
     let end = s.decided.unwrap_or(rows.len() as u32 - 1);
     let mut traces: Vec<u32> = vec![];
     let mut seen = HashSet::new();
@@ -279,6 +296,7 @@ fn step_instance(
         traces,
         partial: rows.iter().any(|r| partial[r.trace as usize]),
         events: rows.len() as u32,
+        timed,
     }
 }
 

@@ -18,8 +18,9 @@ use crate::cross::{self, Buckets, KeyText, Rendered, Row};
 use crate::order::{Event, Trace};
 use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
-use crate::run::{local_letter, step_trace, trigger_at, Outcome, Scope};
+use crate::run::{local_letter, step_trace, trigger_at, Outcome, PropPlan, Scope, Stepped};
 use crate::store::{hex, OwnedValue, SpanStore};
+use crate::timed::{step_timed, Oracle, TState, Timed, TimedStepped};
 
 /// One handed-out trace: id (hex), outcome, reason, partial.
 pub type Handout = (String, &'static str, String, bool);
@@ -37,6 +38,9 @@ pub struct Closed {
     pub evicted_keys: Vec<Vec<Vec<String>>>,
     pub n_events: Vec<u32>,
     pub mismatches: Mismatches,
+    /// the first error of the [`Oracle`] of timed properties (their results are then not
+    /// to be trusted; the extension raises it)
+    pub oracle_error: Option<String>,
     /// the complete traces, for [`FileRun::event`]
     complete: Vec<Trace>,
 }
@@ -44,6 +48,8 @@ pub struct Closed {
 pub struct FileRun {
     plan: Plan,
     automata: Vec<Cached>,
+    /// per plan property with time bounds, its explored states and transitions
+    timed: Vec<Option<Timed>>,
     wanted: HashSet<String>,
     store: SpanStore,
     asm: FileAssembler,
@@ -59,9 +65,16 @@ pub struct FileRun {
 impl FileRun {
     pub fn new(plan: Plan, wanted: HashSet<String>, max_open_traces: usize) -> FileRun {
         let automata = plan.automata();
+        let timed = plan
+            .properties
+            .iter()
+            .enumerate()
+            .map(|(j, p)| p.timed.as_ref().map(|t| Timed::new(j, t)))
+            .collect();
         FileRun {
             plan,
             automata,
+            timed,
             wanted,
             store: SpanStore::new(),
             asm: FileAssembler::new(max_open_traces.max(1)),
@@ -123,9 +136,15 @@ impl FileRun {
 
     /// Hand out every trace and step every property on the complete ones (once).
     /// `render` gives Python's text of a scope key value the core cannot render itself
-    /// (a bytes, array or key-value list attribute; see [`cross::KeyText`]).
-    pub fn close(&mut self, render: &mut dyn FnMut(&OwnedValue) -> Option<String>) -> &Closed {
+    /// (a bytes, array or key-value list attribute; see [`cross::KeyText`]); `oracle`
+    /// progresses the formulas of timed properties ([`crate::timed`]).
+    pub fn close(
+        &mut self,
+        render: &mut dyn FnMut(&OwnedValue) -> Option<String>,
+        oracle: &mut dyn Oracle,
+    ) -> &Closed {
         if self.closed.is_none() {
+            let mut oracle_error = None;
             let handed = self.asm.close(&self.store);
             let words = self.plan.program.n_words();
             let mut mismatches = self.plan.program.mismatches();
@@ -165,13 +184,24 @@ impl FileRun {
                 for (j, p) in self.plan.properties.iter().enumerate() {
                     let per_event = match (p.scope, p.key) {
                         (Scope::Trace, _) => {
-                            results[j].push(step_trace(
-                                p,
-                                &mut self.automata[j],
-                                &letters,
-                                words,
-                                n,
-                            ));
+                            let twin = &mut self.automata[j];
+                            results[j].push(match &mut self.timed[j] {
+                                Some(ta) if !fits(p, &a.trace.events) => {
+                                    let s = step_timed(ta, oracle, n, |e| {
+                                        let m = local_letter(p, &letters, words, e);
+                                        (m, a.trace.events[e].time_ns)
+                                    });
+                                    let s = settle(s, &mut oracle_error);
+                                    Outcome {
+                                        state: 0,
+                                        decided: s.decided,
+                                        raised: s.raised,
+                                        trigger: (0..n).any(|e| trigger_at(p, &letters, words, e)),
+                                        timed: Some(s.state),
+                                    }
+                                }
+                                _ => step_trace(p, twin, &letters, words, n),
+                            });
                             continue;
                         }
                         (Scope::Key, Some(v)) => {
@@ -219,8 +249,24 @@ impl FileRun {
                 .into_iter()
                 .enumerate()
                 .map(|(j, b)| {
-                    (self.plan.properties[j].scope != Scope::Trace)
-                        .then(|| b.step(&mut self.automata[j], &ids, &partial))
+                    if self.plan.properties[j].scope == Scope::Trace {
+                        return None;
+                    }
+                    Some(match &mut self.timed[j] {
+                        None => b.step(&mut self.automata[j], &ids, &partial),
+                        Some(ta) => b.step_with(&ids, &partial, |rows| {
+                            let s = step_timed(ta, oracle, rows.len(), |e| {
+                                (rows[e].letter, rows[e].time)
+                            });
+                            let s = settle(s, &mut oracle_error);
+                            let stepped = Stepped {
+                                state: 0,
+                                decided: s.decided,
+                                raised: s.raised,
+                            };
+                            (stepped, Some(s.state))
+                        }),
+                    })
                 })
                 .collect();
             let evicted_keys = pending
@@ -249,6 +295,7 @@ impl FileRun {
                 evicted_keys,
                 n_events,
                 mismatches,
+                oracle_error,
                 complete,
             });
         }
@@ -264,6 +311,31 @@ impl FileRun {
     pub fn store(&self) -> &SpanStore {
         &self.store
     }
+}
+
+/// Whether a trace with `events` fits in every time bound of the timed property `p`, so
+/// its verdict depends on the letters alone and the untimed twin steps it (the Python
+/// engine's `CompiledProperty.by_letters`).
+fn fits(p: &PropPlan, events: &[Event]) -> bool {
+    let memo = p.timed.as_ref().and_then(|t| t.memo_ns);
+    let duration = match (events.first(), events.last()) {
+        (Some(a), Some(b)) => b.time_ns as i128 - a.time_ns as i128,
+        _ => 0,
+    };
+    memo.is_some_and(|m| duration <= m as i128)
+}
+
+/// A timed stepping's result, or after an oracle error (kept, the first one) the
+/// infeasible state with no event: a placeholder the extension never reports.
+fn settle(s: Result<TimedStepped, String>, error: &mut Option<String>) -> TimedStepped {
+    s.unwrap_or_else(|e| {
+        error.get_or_insert(e);
+        TimedStepped {
+            state: TState::Infeasible,
+            decided: None,
+            raised: None,
+        }
+    })
 }
 
 /// The scope key of span `row` by the program's value expression `value`.

@@ -12,7 +12,7 @@
 //! (step 4). [`file_run`] runs a [`plan`] over decoded requests: the [`store`] keeps the
 //! spans, [`assembly`] and [`order`] build traces and their events, [`atoms`] computes
 //! letters and [`run`] / [`cross`] step the [`automaton`] of each per-trace and cross-trace
-//! untimed property (steps 3 and 4).
+//! untimed property (steps 3 and 4), [`timed`] the properties with time bounds.
 //!
 //! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
 //! test runs without an interpreter.
@@ -34,6 +34,7 @@ pub mod plan;
 pub mod run;
 pub mod schema;
 pub mod store;
+pub mod timed;
 pub mod value;
 pub mod wire;
 

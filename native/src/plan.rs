@@ -9,7 +9,7 @@ use crate::automaton::Cached;
 use crate::run::{PropPlan, Scope};
 
 /// The plan format this core reads (`PLAN_VERSION` in plan.py).
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 #[derive(Deserialize)]
 struct Document {
