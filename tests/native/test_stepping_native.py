@@ -67,7 +67,7 @@ _FORMS = ["G !({p})", "G (({p}) -> F ({q}))", "!({q}) W ({p})", "({p}) U ({q})",
           "F ({p})", "G (({p}) -> O ({q}))", "response({p}, {q})", "precedence({p}, {q})",
           "G (({p}) -> X ({q}))", "G (({p}) -> WX ({q}))", "({p}) S ({q})",
           "absence({p}) after({q})",
-          "G (({p}) -> F[<= 2ms] ({q}))"]  # timed: the Python engine's, beside the core
+          "G (({p}) -> F[<= 2ms] ({q}))"]  # timed (tests/native/test_timed_native.py has more)
 
 
 @st.composite
