@@ -256,44 +256,49 @@ impl Timed {
                 code: Code::Big(sides),
             }
         };
-        let cached = self.trans.get(&key).map(|tr| (tr.0, tr.1.clone()));
-        let (nsid, update) = match cached {
-            Some(tr) => tr,
-            None => {
-                let sides: Vec<u8> = info
-                    .anchors
-                    .iter()
-                    .map(|a| a.side(t, regs[a.slot as usize]))
-                    .collect();
-                let n_old = regs.len();
-                let (nsid, update) = oracle.successor(self.prop, sid, mask, &sides, eq)?;
-                if let Some(u) = update.iter().find(|&&u| u < -1 || u >= n_old as i32) {
-                    return Err(format!(
-                        "state {sid}: a register update reads register {u} of {n_old}"
-                    ));
-                }
-                let n_new = self.info(oracle, nsid)?.n_slots as usize;
-                if update.len() != n_new {
-                    return Err(format!(
-                        "state {nsid} holds {n_new} registers, its update gives {}",
-                        update.len()
-                    ));
-                }
-                let update: Box<[i32]> = update.into();
-                if self.trans.len() >= CACHE_MAX {
-                    self.trans.clear();
-                }
-                self.trans.insert(key, (nsid, update.clone()));
-                (nsid, update)
-            }
-        };
-        let regs = update
+        if let Some((nsid, update)) = self.trans.get(&key) {
+            *st = TState::Live {
+                sid: *nsid,
+                regs: moved(update, regs, t),
+            };
+            return Ok(());
+        }
+        let sides: Vec<u8> = info
+            .anchors
             .iter()
-            .map(|&u| if u < 0 { t } else { regs[u as usize] })
+            .map(|a| a.side(t, regs[a.slot as usize]))
             .collect();
+        let n_old = regs.len();
+        let (nsid, update) = oracle.successor(self.prop, sid, mask, &sides, eq)?;
+        if let Some(u) = update.iter().find(|&&u| u < -1 || u >= n_old as i32) {
+            return Err(format!(
+                "state {sid}: a register update reads register {u} of {n_old}"
+            ));
+        }
+        let n_new = self.info(oracle, nsid)?.n_slots as usize;
+        if update.len() != n_new {
+            return Err(format!(
+                "state {nsid} holds {n_new} registers, its update gives {}",
+                update.len()
+            ));
+        }
+        let regs = moved(&update, regs, t);
+        if self.trans.len() >= CACHE_MAX {
+            self.trans.clear();
+        }
+        self.trans.insert(key, (nsid, update.into()));
         *st = TState::Live { sid: nsid, regs };
         Ok(())
     }
+}
+
+/// The registers after a transition with register update `update` at time `t`.
+#[inline]
+fn moved(update: &[i32], regs: &[u64], t: u64) -> Vec<u64> {
+    update
+        .iter()
+        .map(|&u| if u < 0 { t } else { regs[u as usize] })
+        .collect()
 }
 
 /// Where stepping a fresh timed instance ended: its state, the event that decided the
@@ -538,6 +543,74 @@ pub mod tests {
             hi: Some(0),
         };
         assert_eq!((c.side(5, 5), c.side(6, 5)), (INSIDE, AFTER));
+    }
+
+    /// One anchor per pending request, all kept (as `[a, b]` windows with `a > 0` keep
+    /// them): state `k` holds `k` registers with windows `[10, inf)`.
+    struct Pending {
+        successors: u32,
+    }
+
+    impl Oracle for Pending {
+        fn state(&mut self, _prop: usize, sid: u32) -> Result<StateInfo, String> {
+            Ok(StateInfo {
+                relevant: 1,
+                anchors: (0..sid)
+                    .map(|slot| Anchor {
+                        slot,
+                        lo: 10,
+                        hi: None,
+                    })
+                    .collect(),
+                n_slots: sid,
+                verdict: Verdict::PresumablySatisfied,
+                accepting: true,
+            })
+        }
+        fn successor(
+            &mut self,
+            _p: usize,
+            sid: u32,
+            mask: u64,
+            sides: &[u8],
+            _eq: bool,
+        ) -> Result<Transition, String> {
+            assert_eq!(sides.len(), sid as usize);
+            self.successors += 1;
+            let mut update: Vec<i32> = (0..sid as i32).collect();
+            if mask & 1 == 1 {
+                update.push(-1);
+                return Ok((sid + 1, update));
+            }
+            Ok((sid, update))
+        }
+    }
+
+    #[test]
+    fn states_with_more_anchors_than_a_word_holds_are_cached_by_their_sides() {
+        let mut o = Pending { successors: 0 };
+        let mut ta = Timed::new(0, &TimedPlan::default());
+        let mut events: Vec<(u64, u64)> = (0..70).map(|t| (1, t)).collect();
+        events.extend([(0, 70), (0, 70), (0, 71)]);
+        let run = |ta: &mut Timed, o: &mut Pending| {
+            let mut st = Timed::initial();
+            for &(m, t) in &events {
+                ta.step(o, &mut st, m, t).unwrap();
+            }
+            st
+        };
+        let st = run(&mut ta, &mut o);
+        assert_eq!(
+            st,
+            TState::Live {
+                sid: 70,
+                regs: (0..70).collect()
+            }
+        );
+        // 70 requests, then idle at 70 (asked once, then cached) and at 71 (new sides)
+        assert_eq!(o.successors, 72);
+        assert_eq!(run(&mut ta, &mut o), st);
+        assert_eq!(o.successors, 72);
     }
 
     /// An oracle that answers nonsense: the run refuses it instead of indexing out of range.
