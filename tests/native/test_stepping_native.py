@@ -109,8 +109,13 @@ def traces(draw) -> list[list[Span]]:
                 service=draw(st.sampled_from(["s1", "s2", ""])), attrs=attrs,
                 resource=resource,
                 event_names=("exception",) if draw(st.booleans()) else ()))
+    return as_requests(draw, spans)
+
+
+def as_requests(draw, spans: list[Span], max_cuts: int = 3) -> list[list[Span]]:
+    """``spans`` shuffled and cut into requests; part of one may be sent again."""
     order = draw(st.permutations(spans))
-    cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=3)))
+    cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=max_cuts)))
     requests, last = [], 0
     for c in cuts + [len(order)]:
         requests.append(order[last:c])

@@ -28,6 +28,8 @@ from tracelogic.engine.plan import PAST_REASON, property_reason
 from tracelogic.ingest.otlp import spans_to_request
 from tracelogic.ingest.spans import Span
 
+from .test_stepping_native import as_requests, report
+
 LONG = bool(os.environ.get("TRACELOGIC_LONG"))
 MS = 1_000_000
 
@@ -88,23 +90,7 @@ def traces(draw) -> list[list[Span]]:
                 end_ns=start + draw(st.sampled_from([0, 0, 1, 2, 3, 7])) * MS,
                 status=draw(st.sampled_from(["unset", "error"])),
                 service=draw(st.sampled_from(["s1", "s2", ""])), attrs=attrs))
-    order = draw(st.permutations(spans))
-    cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=2)))
-    requests, last = [], 0
-    for c in cuts + [len(order)]:
-        requests.append(order[last:c])
-        last = c
-    if draw(st.booleans()) and spans:  # an exporter retrying part of a request
-        requests.append(draw(st.lists(st.sampled_from(spans), min_size=1, max_size=3)))
-    return [r for r in requests if r]
-
-
-def report(spec, engine: str, requests: list[bytes], max_open: int, compiled) -> tuple:
-    mon = Monitor(spec, engine=engine, compiled=compiled, max_open_traces=max_open)
-    for data in requests:
-        mon.feed_otlp(data, source="gen")
-    rep = mon.close()
-    return mon, rep.to_json(), [str(e) for e in rep.input_errors]
+    return as_requests(draw, spans, max_cuts=2)
 
 
 def assert_routed(mon: Monitor, compiled: CompiledSpec) -> None:
