@@ -133,10 +133,9 @@ def report(spec, engine: str, requests: list[bytes], max_open: int, compiled) ->
     return mon, rep.to_json(), [str(e) for e in rep.input_errors]
 
 
-@settings(max_examples=2000 if LONG else 80, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(specs(), traces(), st.sampled_from([1, 2, 100]))
-def test_the_core_steps_like_the_python_engine(text, requests, max_open):
+def same_reports(text: str, requests: list[list[Span]], max_open: int) -> tuple:
+    """Both engines' reports of ``requests`` are equal; the native run's Monitor and the
+    compiled spec, to check where each property ran."""
     spec = tracelogic.load(text)
     compiled = CompiledSpec(spec)
     data = [spans_to_request(r).SerializeToString() for r in requests]
@@ -144,6 +143,14 @@ def test_the_core_steps_like_the_python_engine(text, requests, max_open):
     mon, *native = report(spec, "native", data, max_open, compiled)
     assert native == python
     assert set(py_mon.engines.values()) == {"python"}
+    return mon, compiled
+
+
+@settings(max_examples=2000 if LONG else 80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(specs(), traces(), st.sampled_from([1, 2, 100]))
+def test_the_core_steps_like_the_python_engine(text, requests, max_open):
+    mon, compiled = same_reports(text, requests, max_open)
     for cp in compiled.properties:
         if property_reason(cp) is None:  # every atom above is one the core runs
             assert mon.engines[cp.name] == "native", mon.engine_plan[cp.name]

@@ -28,7 +28,7 @@ from tracelogic.engine.plan import PAST_REASON, property_reason
 from tracelogic.ingest.otlp import spans_to_request
 from tracelogic.ingest.spans import Span
 
-from .test_stepping_native import as_requests, report
+from .test_stepping_native import as_requests, report, same_reports
 
 LONG = bool(os.environ.get("TRACELOGIC_LONG"))
 MS = 1_000_000
@@ -108,14 +108,7 @@ def assert_routed(mon: Monitor, compiled: CompiledSpec) -> None:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(specs(), traces(), st.sampled_from([1, 2, 100]))
 def test_the_core_steps_timed_properties_like_the_python_engine(text, requests, max_open):
-    spec = tracelogic.load(text)
-    compiled = CompiledSpec(spec)
-    data = [spans_to_request(r).SerializeToString() for r in requests]
-    py_mon, *python = report(spec, "python", data, max_open, compiled)
-    mon, *native = report(spec, "native", data, max_open, compiled)
-    assert native == python
-    assert set(py_mon.engines.values()) == {"python"}
-    assert_routed(mon, compiled)
+    assert_routed(*same_reports(text, requests, max_open))
 
 
 def _span(name: str, trace: int, sid: int, start_ms: int, end_ms: int, **kw) -> Span:
