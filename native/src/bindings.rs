@@ -11,6 +11,7 @@ mod _native {
     use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
     use crate::otlp::{decode_traces, AnyValue, Batch, Level};
+    use crate::timed::{Anchor, Oracle, StateInfo, TState, Transition, Verdict};
 
     /// The past stage, stepped by masks or by rows of columns (`past_py.rs`).
     #[pymodule_export]
@@ -713,6 +714,97 @@ mod _native {
     ) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, v)?])
     }
+    /// The timed properties' oracle: a Python object (`native_run.TimedOracle`) whose
+    /// `state(prop, sid)` describes a state as `(relevant, [(slot, lo, hi|None)], n_slots,
+    /// verdict, accepting)` (verdict 0 satisfied, 1 violated, 2 presumably satisfied, 3
+    /// presumably violated) and whose `successor(prop, sid, mask, sides, eq)` gives
+    /// `(next sid, register update)`. Called with the GIL attached, on cache misses only.
+    struct PyOracle {
+        obj: Option<Py<PyAny>>,
+        /// the first exception the object raised
+        failed: Option<PyErr>,
+    }
+
+    impl PyOracle {
+        fn call<T>(
+            &mut self,
+            what: &str,
+            args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
+            convert: impl for<'py> FnOnce(Bound<'py, PyAny>) -> PyResult<T>,
+        ) -> Result<T, String> {
+            let Some(obj) = &self.obj else {
+                return Err("a timed property and no oracle for it".into());
+            };
+            if self.failed.is_some() {
+                return Err("the oracle failed".into());
+            }
+            Python::attach(|py| {
+                let r = args(py)
+                    .and_then(|a| obj.bind(py).call_method1(what, a))
+                    .and_then(convert);
+                r.map_err(|e| {
+                    let msg = e.to_string();
+                    self.failed = Some(e);
+                    msg
+                })
+            })
+        }
+    }
+
+    impl Oracle for PyOracle {
+        fn state(&mut self, prop: usize, sid: u32) -> Result<StateInfo, String> {
+            type Info = (u64, Vec<(u32, i128, Option<i128>)>, u32, u8, bool);
+            let (relevant, anchors, n_slots, verdict, accepting) = self.call(
+                "state",
+                |py| PyTuple::new(py, [prop as u64, u64::from(sid)]),
+                |r| r.extract::<Info>(),
+            )?;
+            let verdict = match verdict {
+                0 => Verdict::Satisfied,
+                1 => Verdict::Violated,
+                2 => Verdict::PresumablySatisfied,
+                3 => Verdict::PresumablyViolated,
+                v => return Err(format!("state {sid}: verdict {v}")),
+            };
+            Ok(StateInfo {
+                relevant,
+                anchors: anchors
+                    .into_iter()
+                    .map(|(slot, lo, hi)| Anchor { slot, lo, hi })
+                    .collect(),
+                n_slots,
+                verdict,
+                accepting,
+            })
+        }
+
+        fn successor(
+            &mut self,
+            prop: usize,
+            sid: u32,
+            mask: u64,
+            sides: &[u8],
+            eq: bool,
+        ) -> Result<Transition, String> {
+            self.call(
+                "successor",
+                |py| {
+                    PyTuple::new(
+                        py,
+                        [
+                            (prop as u64).into_pyobject(py)?.into_any(),
+                            sid.into_pyobject(py)?.into_any(),
+                            mask.into_pyobject(py)?.into_any(),
+                            PyTuple::new(py, sides)?.into_any(),
+                            eq.into_pyobject(py)?.to_owned().into_any(),
+                        ],
+                    )
+                },
+                |r| r.extract::<Transition>(),
+            )
+        }
+    }
+
     /// One file-mode run of a plan (`engine/native_run.py`): requests in,
     /// per-trace and cross-trace results out. Decoding and closing run with the GIL released.
     #[pyclass(module = "tracelogic._native")]
@@ -754,10 +846,15 @@ mod _native {
         /// Hand out every trace and step the plan's properties (once); see `Closed`.
         /// `render(value)` is Python's `key_text` of a scope key value the core cannot
         /// render (bytes, arrays, key-value lists), given as `span` gives attributes.
+        /// `timed` answers for the timed properties' states and transitions (see
+        /// `PyOracle`). A timed property's state in `results` and `cross` is the twin's
+        /// table state (an int) or `(sid, registers)`, `sid` -1 for the infeasible state.
+        #[pyo3(signature = (render, timed=None))]
         fn close<'py>(
             &mut self,
             py: Python<'py>,
             render: Bound<'py, PyAny>,
+            timed: Option<Bound<'py, PyAny>>,
         ) -> PyResult<Bound<'py, PyDict>> {
             let run = &mut self.run;
             let render = render.unbind();
@@ -776,26 +873,55 @@ mod _native {
                     })
                 })
             };
+            let mut oracle = PyOracle {
+                obj: timed.map(Bound::unbind),
+                failed: None,
+            };
             py.detach(|| {
-                run.close(&mut cb);
+                run.close(&mut cb, &mut oracle);
             });
-            if let Some(e) = failed {
+            if let Some(e) = failed.or(oracle.failed) {
                 return Err(e);
             }
             let counters = run.counters();
             let c = run.closed.as_ref().expect("closed above");
+            if let Some(e) = &c.oracle_error {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                    "timed stepping: {e}"
+                )));
+            }
             let d = PyDict::new(py);
             d.set_item("traces", &c.traces)?;
             let opt = |x: Option<u32>| x.map_or(-1i64, i64::from);
+            let state = |s: u32, t: &Option<TState>| -> PyResult<Py<PyAny>> {
+                Ok(match t {
+                    None => s.into_pyobject(py)?.into_any().unbind(),
+                    Some(TState::Infeasible) => (-1i64, PyTuple::empty(py))
+                        .into_pyobject(py)?
+                        .into_any()
+                        .unbind(),
+                    Some(TState::Live { sid, regs }) => (i64::from(*sid), PyTuple::new(py, regs)?)
+                        .into_pyobject(py)?
+                        .into_any()
+                        .unbind(),
+                })
+            };
             let results = c
                 .results
                 .iter()
                 .map(|per| {
                     per.iter()
-                        .map(|o| (o.state, opt(o.decided), opt(o.raised), o.trigger))
-                        .collect::<Vec<_>>()
+                        .map(|o| {
+                            Ok((
+                                state(o.state, &o.timed)?,
+                                opt(o.decided),
+                                opt(o.raised),
+                                o.trigger,
+                            ))
+                        })
+                        .collect::<PyResult<Vec<_>>>()
                 })
-                .collect::<Vec<_>>();
+                .collect::<PyResult<Vec<_>>>()?;
             d.set_item("results", results)?;
             let pair =
                 |x: Option<(u32, u32)>| x.map_or((-1i64, -1i64), |(t, e)| (t.into(), e.into()));
@@ -803,26 +929,28 @@ mod _native {
                 .cross
                 .iter()
                 .map(|per| {
-                    per.as_ref().map(|insts| {
-                        insts
-                            .iter()
-                            .map(|i| {
-                                (
-                                    i.key.as_str(),
-                                    i.state,
-                                    pair(i.decided),
-                                    pair(i.raised),
-                                    i.last,
-                                    i.trigger,
-                                    i.traces.as_slice(),
-                                    i.partial,
-                                    i.events,
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                    })
+                    per.as_ref()
+                        .map(|insts| {
+                            insts
+                                .iter()
+                                .map(|i| {
+                                    Ok((
+                                        i.key.as_str(),
+                                        state(i.state, &i.timed)?,
+                                        pair(i.decided),
+                                        pair(i.raised),
+                                        i.last,
+                                        i.trigger,
+                                        i.traces.as_slice(),
+                                        i.partial,
+                                        i.events,
+                                    ))
+                                })
+                                .collect::<PyResult<Vec<_>>>()
+                        })
+                        .transpose()
                 })
-                .collect::<Vec<_>>();
+                .collect::<PyResult<Vec<_>>>()?;
             d.set_item("cross", cross)?;
             d.set_item("evicted_keys", &c.evicted_keys)?;
             d.set_item("n_events", &c.n_events)?;

@@ -13,10 +13,11 @@ pub const ABI_VERSION: u32 = 4;
 /// The capabilities the core covers, sorted.
 ///
 /// Steps 3 and 4 of the native core (docs/native.md): temporal properties per trace and
-/// across traces (`per attr[...]`, `per service`, `global`), with `prev`/`last` registers;
-/// aggregate properties' samples (Python computes the aggregates).
-/// The plan (`engine/plan.py`) narrows this further: untimed ones whose atoms (and scope
-/// key, and registers) the atom program holds; the others fall back with the plan's reason.
+/// across traces (`per attr[...]`, `per service`, `global`), untimed or with time bounds,
+/// with `prev`/`last` registers; aggregate properties' samples (Python computes the
+/// aggregates). The plan (`engine/plan.py`) narrows this further: ones whose atoms (and
+/// scope key, and registers) the atom program holds and, if timed, without past operators;
+/// the others fall back with the plan's reason.
 pub fn capabilities() -> &'static [&'static str] {
     &[
         "kind:aggregate",
@@ -24,6 +25,7 @@ pub fn capabilities() -> &'static [&'static str] {
         "registers",
         "scope:cross-trace",
         "scope:trace",
+        "timed",
     ]
 }
 

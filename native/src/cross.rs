@@ -11,8 +11,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::automaton::Cached;
-use crate::run::step_letters;
+use crate::run::{step_letters, Stepped};
 use crate::store::OwnedValue;
+use crate::timed::TState;
 use crate::value::Value;
 
 /// A scope key's text, or why there is none yet.
@@ -220,7 +221,9 @@ impl Buckets {
     /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
     /// the complete traces' ids and whether each is partial.
     pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Vec<Instance> {
-        self.step_with(aut, ids, partial, &mut Filed)
+        self.step_with(ids, partial, |rows| {
+            (step_letters(aut, rows.len(), |e| rows[e].letter), None)
+        })
     }
 
     /// Each key's rows (keys in first-filed order) in instance order.
@@ -234,37 +237,19 @@ impl Buckets {
             .collect()
     }
 
-    /// [`Buckets::step`] with each instance's letters from `letters` (a property with
-    /// registers adds the bits its instance's registers give).
+    /// [`Buckets::step`] with the stepping given: `run(rows)` steps a fresh instance over
+    /// one key's rows, sorted, and gives where it ended (and, for a timed property, its
+    /// timed state). A property with registers computes each row's letter there.
     pub fn step_with(
         self,
-        aut: &mut Cached,
         ids: &[[u8; 16]],
         partial: &[bool],
-        letters: &mut dyn InstanceLetters,
+        mut run: impl FnMut(&[Row]) -> (Stepped, Option<TState>),
     ) -> Vec<Instance> {
         self.keys
             .into_iter()
-            .map(|(key, rows)| step_instance(aut, key, rows, ids, partial, letters))
+            .map(|(key, rows)| step_instance(&mut run, key, rows, ids, partial))
             .collect()
-    }
-}
-
-/// The letters of one cross-trace instance, asked for in its event order, up to its
-/// deciding event.
-pub trait InstanceLetters {
-    /// a fresh instance begins
-    fn start(&mut self);
-    fn letter(&mut self, row: &Row) -> u64;
-}
-
-/// The letter filed with each row.
-struct Filed;
-
-impl InstanceLetters for Filed {
-    fn start(&mut self) {}
-    fn letter(&mut self, row: &Row) -> u64 {
-        row.letter
     }
 }
 
@@ -284,6 +269,8 @@ pub struct Instance {
     /// whether any trace it has events of is partial
     pub partial: bool,
     pub events: u32,
+    /// a timed property: the state its timed monitor ended in (`state` is then unused)
+    pub timed: Option<TState>,
 }
 
 /// Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes.
@@ -293,21 +280,27 @@ fn sort_rows(rows: &mut [Row], ids: &[[u8; 16]]) {
     });
 }
 
+/// The letters of one cross-trace instance, asked for in its event order, up to its
+/// deciding event (a property with registers: [`crate::registers`]).
+pub trait InstanceLetters {
+    /// a fresh instance begins
+    fn start(&mut self);
+    fn letter(&mut self, row: &Row) -> u64;
+}
+
 fn step_instance(
-    aut: &mut Cached,
+    run: &mut impl FnMut(&[Row]) -> (Stepped, Option<TState>),
     key: String,
     mut rows: Vec<Row>,
     ids: &[[u8; 16]],
     partial: &[bool],
-    letters: &mut dyn InstanceLetters,
 ) -> Instance {
     sort_rows(&mut rows, ids);
     let at = |e: u32| {
         let r = &rows[e as usize];
         (r.trace, r.event)
     };
-    letters.start();
-    let s = step_letters(aut, rows.len(), |e| letters.letter(&rows[e]));
+    let (s, timed) = run(&rows);
     let end = s.decided.unwrap_or(rows.len() as u32 - 1);
     let mut traces: Vec<u32> = vec![];
     let mut seen = HashSet::new();
@@ -326,6 +319,7 @@ fn step_instance(
         traces,
         partial: rows.iter().any(|r| partial[r.trace as usize]),
         events: rows.len() as u32,
+        timed,
     }
 }
 

@@ -14,14 +14,17 @@ use std::collections::{BTreeSet, HashSet};
 use crate::assembly::{Assembled, FileAssembler, Outcome as Handed};
 use crate::atoms::{AttrRef, Mismatches, Program, SpanSource};
 use crate::automaton::Cached;
-use crate::cross::{self, Buckets, KeyText, Rendered, Row};
+use crate::cross::{self, Buckets, InstanceLetters, KeyText, Rendered, Row};
 use crate::order::{Event, Trace};
 use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
 use crate::registers;
-use crate::run::{local_letter, step_trace, trigger_at, Outcome, Scope};
+use crate::run::{
+    local_letter, step_letters, step_trace, trigger_at, Outcome, PropPlan, Scope, Stepped,
+};
 use crate::samples::Samples;
 use crate::store::{hex, OwnedValue, SpanStore};
+use crate::timed::{step_timed, Oracle, TState, Timed, TimedStepped};
 
 /// One handed-out trace: id (hex), outcome, reason, partial.
 pub type Handout = (String, &'static str, String, bool);
@@ -45,6 +48,9 @@ pub struct Closed {
     /// per aggregate plan property, its instances' samples: per complete trace (key "")
     /// for scope trace, else per key in first-seen order; None for the others
     pub samples: Vec<Option<Vec<(String, Samples)>>>,
+    /// the first error of the [`Oracle`] of timed properties (their results are then not
+    /// to be trusted; the extension raises it)
+    pub oracle_error: Option<String>,
     /// the complete traces, for [`FileRun::event`]
     complete: Vec<Trace>,
 }
@@ -52,6 +58,8 @@ pub struct Closed {
 pub struct FileRun {
     plan: Plan,
     automata: Vec<Cached>,
+    /// per plan property with time bounds, its explored states and transitions
+    timed: Vec<Option<Timed>>,
     wanted: HashSet<String>,
     store: SpanStore,
     asm: FileAssembler,
@@ -67,9 +75,16 @@ pub struct FileRun {
 impl FileRun {
     pub fn new(plan: Plan, wanted: HashSet<String>, max_open_traces: usize) -> FileRun {
         let automata = plan.automata();
+        let timed = plan
+            .properties
+            .iter()
+            .enumerate()
+            .map(|(j, p)| p.timed.as_ref().map(|t| Timed::new(j, t)))
+            .collect();
         FileRun {
             plan,
             automata,
+            timed,
             wanted,
             store: SpanStore::new(),
             asm: FileAssembler::new(max_open_traces.max(1)),
@@ -131,9 +146,15 @@ impl FileRun {
 
     /// Hand out every trace and step every property on the complete ones (once).
     /// `render` gives Python's text of a scope key value the core cannot render itself
-    /// (a bytes, array or key-value list attribute; see [`cross::KeyText`]).
-    pub fn close(&mut self, render: &mut dyn FnMut(&OwnedValue) -> Option<String>) -> &Closed {
+    /// (a bytes, array or key-value list attribute; see [`cross::KeyText`]); `oracle`
+    /// progresses the formulas of timed properties ([`crate::timed`]).
+    pub fn close(
+        &mut self,
+        render: &mut dyn FnMut(&OwnedValue) -> Option<String>,
+        oracle: &mut dyn Oracle,
+    ) -> &Closed {
         if self.closed.is_none() {
+            let mut oracle_error = None;
             let handed = self.asm.close(&self.store);
             let words = self.plan.program.n_words();
             let mut mismatches = self.plan.program.mismatches();
@@ -218,13 +239,24 @@ impl FileRun {
                             continue;
                         }
                         (Scope::Trace, _) => {
-                            results[j].push(step_trace(
-                                p,
-                                &mut self.automata[j],
-                                &letters,
-                                words,
-                                n,
-                            ));
+                            let twin = &mut self.automata[j];
+                            results[j].push(match &mut self.timed[j] {
+                                Some(ta) if !fits(p, &a.trace.events) => {
+                                    let s = step_timed(ta, oracle, n, |e| {
+                                        let m = local_letter(p, &letters, words, e);
+                                        (m, a.trace.events[e].time_ns)
+                                    });
+                                    let s = settle(s, &mut oracle_error);
+                                    Outcome {
+                                        state: 0,
+                                        decided: s.decided,
+                                        raised: s.raised,
+                                        trigger: (0..n).any(|e| trigger_at(p, &letters, words, e)),
+                                        timed: Some(s.state),
+                                    }
+                                }
+                                _ => step_trace(p, twin, &letters, words, n),
+                            });
                             continue;
                         }
                         (Scope::Key, Some(v)) => {
@@ -310,14 +342,30 @@ impl FileRun {
                         samples[j] = Some(per);
                         return None;
                     }
-                    Some(match p.registers {
-                        None => b.step(aut, &ids, &partial),
-                        Some(k) => {
+                    Some(match (&mut self.timed[j], p.registers) {
+                        (Some(ta), _) => b.step_with(&ids, &partial, |rows| {
+                            let s = step_timed(ta, oracle, rows.len(), |e| {
+                                (rows[e].letter, rows[e].time)
+                            });
+                            let s = settle(s, &mut oracle_error);
+                            let stepped = Stepped {
+                                state: 0,
+                                decided: s.decided,
+                                raised: s.raised,
+                            };
+                            (stepped, Some(s.state))
+                        }),
+                        (None, None) => b.step(aut, &ids, &partial),
+                        (None, Some(k)) => {
                             let prog = &self.plan.program.registers[k as usize];
                             let view = |trace| View { store, trace };
                             let mut letters =
                                 registers::CrossLetters::new(prog, &complete, view, &mut reg_trace);
-                            b.step_with(aut, &ids, &partial, &mut letters)
+                            b.step_with(&ids, &partial, |rows| {
+                                letters.start();
+                                let s = step_letters(aut, rows.len(), |e| letters.letter(&rows[e]));
+                                (s, None)
+                            })
                         }
                     })
                 })
@@ -352,6 +400,7 @@ impl FileRun {
                 mismatches,
                 reg_mismatches,
                 samples,
+                oracle_error,
                 complete,
             });
         }
@@ -380,6 +429,31 @@ fn raw_attr(store: &SpanStore) -> impl Fn(u32, bool, &str) -> Option<OwnedValue>
         }
         .cloned()
     }
+}
+
+/// Whether a trace with `events` fits in every time bound of the timed property `p`, so
+/// its verdict depends on the letters alone and the untimed twin steps it (the Python
+/// engine's `CompiledProperty.by_letters`).
+fn fits(p: &PropPlan, events: &[Event]) -> bool {
+    let memo = p.timed.as_ref().and_then(|t| t.memo_ns);
+    let duration = match (events.first(), events.last()) {
+        (Some(a), Some(b)) => b.time_ns as i128 - a.time_ns as i128,
+        _ => 0,
+    };
+    memo.is_some_and(|m| duration <= m as i128)
+}
+
+/// A timed stepping's result, or after an oracle error (kept, the first one) the
+/// infeasible state with no event: a placeholder the extension never reports.
+fn settle(s: Result<TimedStepped, String>, error: &mut Option<String>) -> TimedStepped {
+    s.unwrap_or_else(|e| {
+        error.get_or_insert(e);
+        TimedStepped {
+            state: TState::Infeasible,
+            decided: None,
+            raised: None,
+        }
+    })
 }
 
 /// The scope key of span `row` by the program's value expression `value`.

@@ -12,7 +12,7 @@
 //! (step 4). [`file_run`] runs a [`plan`] over decoded requests: the [`store`] keeps the
 //! spans, [`assembly`] and [`order`] build traces and their events, [`atoms`] computes
 //! letters and [`run`] / [`cross`] step the [`automaton`] of each per-trace and cross-trace
-//! untimed property (steps 3 and 4). [`past`] steps a monitor's past stage (pure-past
+//! untimed property (steps 3 and 4), [`timed`] the properties with time bounds. [`past`] steps a monitor's past stage (pure-past
 //! formulas, metric ones included) per event, for valuations and timed properties.
 //!
 //! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
@@ -38,6 +38,7 @@ pub mod run;
 pub mod samples;
 pub mod schema;
 pub mod store;
+pub mod timed;
 pub mod value;
 pub mod wire;
 

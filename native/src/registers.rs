@@ -231,6 +231,7 @@ pub fn step_trace<S: SpanSource + ?Sized>(
         decided: s.decided,
         raised: s.raised,
         trigger,
+        timed: None,
     }
 }
 

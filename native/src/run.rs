@@ -10,6 +10,7 @@
 use serde::Deserialize;
 
 use crate::automaton::{Automaton, Cached};
+use crate::timed::{TState, TimedPlan};
 
 /// One property of the plan.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,8 +34,13 @@ pub struct PropPlan {
     /// an aggregate property: the program's sample entry (its automaton is one state)
     #[serde(default)]
     pub samples: Option<u32>,
+    /// untimed: the property's automaton; timed: its untimed twin, stepped on a trace
+    /// that fits in every time bound (`timed.memo_ns`), else never
     #[serde(flatten)]
     pub automaton: Automaton,
+    /// present for a property with time bounds ([`crate::timed`])
+    #[serde(default)]
+    pub timed: Option<TimedPlan>,
 }
 
 /// The scope of a property (SPEC-LANGUAGE §3): its instances are traces, the values of a
@@ -48,12 +54,15 @@ pub enum Scope {
 }
 
 /// What stepping one trace gave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// the automaton's state (for a timed property: the twin's, unless `timed` is set)
     pub state: u32,
     pub decided: Option<u32>,
     pub raised: Option<u32>,
     pub trigger: bool,
+    /// a timed property stepped on its timed monitor: the state it ended in
+    pub timed: Option<TState>,
 }
 
 #[inline]
@@ -97,6 +106,7 @@ pub fn step_trace(
         decided: s.decided,
         raised: s.raised,
         trigger,
+        timed: None,
     }
 }
 
@@ -180,6 +190,7 @@ mod tests {
             bits: None,
             registers: None,
             samples: None,
+            timed: None,
             automaton: Automaton {
                 initial: 0,
                 states: vec![
@@ -209,7 +220,8 @@ mod tests {
                 state: 1,
                 decided: None,
                 raised: Some(1),
-                trigger: true
+                trigger: true,
+                timed: None,
             }
         );
     }
@@ -236,6 +248,7 @@ mod tests {
             bits: None,
             registers: None,
             samples: None,
+            timed: None,
             automaton: Automaton { initial: 0, states },
         }
     }

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 import tracelogic
 from tracelogic.automata.monitor import TableMonitor
 from tracelogic.engine.compiled import CompiledSpec
-from tracelogic.engine.plan import _merge, guards, property_reason
+from tracelogic.engine.plan import PAST_REASON, _merge, guards, property_reason, timed
 
 SPEC = '''
 pred a = name == "a"
@@ -24,6 +24,9 @@ property past:        G (b -> O a)
 property pattern:     response(a & start, c) after(d)
 property nested:      G (a -> X (b | F (c & !d)))
 property timed:       G (a -> F[<= 1s] b)
+property timed_past:  G (a -> O[<= 1s] b)
+property spread:      G (a -> F[1s, 2s] b)
+property timed_per per attr["x"]: G (a -> F[<= 1s] b)
 property per_x per attr["x"]: G !a
 property with_prev per service: G (c -> prev(c))
 '''
@@ -64,8 +67,29 @@ def test_which_properties_the_core_runs(compiled):
     reasons = {cp.name: property_reason(cp) for cp in compiled.properties}
     assert {n for n, r in reasons.items() if r is None} == {
         "never_a", "response", "weakly", "til", "past", "pattern", "nested", "per_x",
-        "with_prev"}
-    assert "time bounds" in reasons["timed"]
+        "with_prev", "timed", "spread", "timed_per"}
+    assert reasons["timed_past"] == PAST_REASON
+
+
+def test_a_timed_property_carries_its_untimed_twin_and_when_it_applies(compiled):
+    """Per trace, a trace within every bound is stepped on the untimed twin (`by_letters`):
+    the plan holds the twin's guards, renumbered into the timed monitor's letter, and the
+    bound; a `[1s, 2s]` window (no twin) and a cross-trace property get none."""
+    by_name = {cp.name: cp for cp in compiled.properties}
+    cp = by_name["timed"]
+    doc = timed(cp)
+    assert doc["timed"]["memo_ns"] == cp.memo_ns == 10**9
+    twin = cp.untimed.monitor
+    pos = [cp.monitor.atoms.index(a) for a in twin.atoms]
+    for s, st_ in enumerate(doc["states"]):
+        for m in range(twin.n_letters):
+            timed_letter = sum(((m >> i) & 1) << p for i, p in enumerate(pos))
+            assert target(st_, timed_letter) == twin.table[s * twin.n_letters + m]
+    alph = cp.monitor.alphabet
+    assert doc["timed"]["feasible"] == (list(alph.letters) if alph.pruned else None)
+    for name in ("spread", "timed_per"):
+        assert timed(by_name[name])["timed"]["memo_ns"] is None
+        assert len(timed(by_name[name])["states"]) == 1  # never stepped
 
 
 @settings(max_examples=200)

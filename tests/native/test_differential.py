@@ -30,6 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 import tracelogic
 from tracelogic.cli import run
 from tracelogic.engine.compiled import CompiledSpec
+from tracelogic.engine.plan import property_reason
 from tracelogic.engine.registry import required_capabilities
 from tracelogic.engine.monitor import Monitor
 from tracelogic.ingest.otlp import spans_to_request
@@ -83,8 +84,8 @@ def assert_routed_by_capability(mon: Monitor, engine: str) -> None:
         if caps is None or required_capabilities(cp) - caps:
             assert a.engine == "python", a
         elif a.engine == "python":
-            assert a.fallback.startswith(("an atom the core cannot run yet: ",
-                                          "spans were given as objects")), a
+            assert a.fallback == property_reason(cp) or a.fallback.startswith((
+                "an atom the core cannot run yet: ", "spans were given as objects")), a
         else:
             assert a.fallback is None, a
 

@@ -67,7 +67,7 @@ _FORMS = ["G !({p})", "G (({p}) -> F ({q}))", "!({q}) W ({p})", "({p}) U ({q})",
           "F ({p})", "G (({p}) -> O ({q}))", "response({p}, {q})", "precedence({p}, {q})",
           "G (({p}) -> X ({q}))", "G (({p}) -> WX ({q}))", "({p}) S ({q})",
           "absence({p}) after({q})",
-          "G (({p}) -> F[<= 2ms] ({q}))"]  # timed: the Python engine's, beside the core
+          "G (({p}) -> F[<= 2ms] ({q}))"]  # timed (tests/native/test_timed_native.py has more)
 
 
 @st.composite
@@ -109,8 +109,13 @@ def traces(draw) -> list[list[Span]]:
                 service=draw(st.sampled_from(["s1", "s2", ""])), attrs=attrs,
                 resource=resource,
                 event_names=("exception",) if draw(st.booleans()) else ()))
+    return as_requests(draw, spans)
+
+
+def as_requests(draw, spans: list[Span], max_cuts: int = 3) -> list[list[Span]]:
+    """``spans`` shuffled and cut into requests; part of one may be sent again."""
     order = draw(st.permutations(spans))
-    cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=3)))
+    cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=max_cuts)))
     requests, last = [], 0
     for c in cuts + [len(order)]:
         requests.append(order[last:c])
@@ -139,12 +144,19 @@ def both_engines(spec, requests: list[list[Span]], max_open: int) -> tuple:
     return compiled, mon, python, native
 
 
+def same_reports(text: str, requests: list[list[Span]], max_open: int) -> tuple:
+    """Both engines' reports of ``requests`` are equal; the native run's Monitor and the
+    compiled spec, to check where each property ran."""
+    compiled, mon, python, native = both_engines(tracelogic.load(text), requests, max_open)
+    assert native == python
+    return mon, compiled
+
+
 @settings(max_examples=2000 if LONG else 80, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(specs(), traces(), st.sampled_from([1, 2, 100]))
 def test_the_core_steps_like_the_python_engine(text, requests, max_open):
-    compiled, mon, python, native = both_engines(tracelogic.load(text), requests, max_open)
-    assert native == python
+    mon, compiled = same_reports(text, requests, max_open)
     for cp in compiled.properties:
         if property_reason(cp) is None:  # every atom above is one the core runs
             assert mon.engines[cp.name] == "native", mon.engine_plan[cp.name]

@@ -52,7 +52,7 @@ the DFA.
 """
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from tracelogic.errors import TracelogicError, UnhandledNode
@@ -532,12 +532,32 @@ class Progression:
             eq = bool(regs) and regs[-1] == t
         tr = info.trans.get(key)
         if tr is None:
-            sides = {}
-            for body, slot, lo, hi in anchors:
-                d = t - regs[slot]
-                sides[body] = BEFORE if d < lo else (AFTER if hi is not None and d > hi else INSIDE)
-            tr = info.trans[key] = self.successor(sid, mask, sides, eq)
+            sides = [BEFORE if (d := t - regs[slot]) < lo else
+                     (AFTER if hi is not None and d > hi else INSIDE)
+                     for _, slot, lo, hi in anchors]
+            tr = self.transition(sid, mask, sides, eq)
         nsid, update = tr
         if not update:
             return nsid, ()
         return nsid, tuple(t if u < 0 else regs[u] for u in update)
+
+    def transition(self, sid: int, mask: int, sides: Sequence[int], eq: bool
+                   ) -> tuple[int, tuple[int, ...]]:
+        """The transition :meth:`step` takes from state ``sid`` on letter ``mask`` when the
+        event lies on ``sides`` of the state's anchors (in ``anchors`` order) and its time
+        equals the newest register's (``eq``): from the state's cache, else progressed and
+        cached. The native core asks this on its own cache misses (``engine/native_run``)."""
+        info = self.states[sid]
+        anchors = info.anchors
+        if anchors:
+            code = 0
+            for s in sides:
+                code = code * 3 + s
+            key = (mask & info.relevant, code, eq)
+        else:
+            key = mask & info.relevant
+        tr = info.trans.get(key)
+        if tr is None:
+            tr = info.trans[key] = self.successor(
+                sid, mask, {a[0]: s for a, s in zip(anchors, sides)}, eq)
+        return tr

@@ -22,7 +22,7 @@ from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
 from tracelogic.engine.compiled import (CompiledProperty, CompiledSpec, EvalError,
                                         aggregate_value)
-from tracelogic.engine.native_run import NativeRun, final_verdicts
+from tracelogic.engine.native_run import NativeRun, final_verdicts, timed_state
 from tracelogic.engine.plan import build_plan
 from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import MonitorReport, PropertyResult, Violation, scope_text
@@ -673,14 +673,25 @@ class Monitor:
             if cp.prop.scope != "trace":
                 continue
             results, decided_rows = closed.results[j], self._decided[cp.index]
-            by_state = (final_verdicts(cp, False), final_verdicts(cp, True))
+            # a timed property's trace that fits in every bound was stepped on its
+            # untimed twin (an int state, as `by_letters`), any other on its timed monitor
+            twin = cp.untimed if cp.timed else cp
+            by_state = None if twin is None else (final_verdicts(twin, False),
+                                                  final_verdicts(twin, True))
             triggers = bool(cp.triggers)
             for tr in complete:
                 state, decided, raised, trigger = results[tr.index]
-                verdict = by_state[tr.partial][state]
+                stepped = twin
+                if isinstance(state, tuple):
+                    stepped, state = cp, timed_state(state)
+                    inst = Instance(tr.trace_id, cp)
+                    inst.state, inst.partial = state, tr.partial
+                    verdict = self.final_verdict(cp, inst)
+                else:
+                    verdict = by_state[tr.partial][state]
                 violations = []
                 if verdict is violated:
-                    inst = Instance(tr.trace_id, cp)
+                    inst = Instance(tr.trace_id, stepped)
                     inst.state = state
                     if decided >= 0:
                         inst.decided_at = core.event(tr.index, decided)
@@ -689,7 +700,7 @@ class Monitor:
                     inst.last = inst.decided_at or core.event(
                         tr.index, closed.n_events[tr.index] - 1)
                     inst.trace_ids[tr.trace_id] = None
-                    violations.append(self.violation(cp, inst))
+                    violations.append(self.violation(stepped, inst))
                 decided_rows.append((tr.trace_id, verdict,
                                      verdict is satisfied and triggers and not trigger,
                                      violations))
@@ -749,7 +760,7 @@ class Monitor:
         event = core.event
         for ci in per:
             inst = Instance(ci.key, cp)
-            inst.state = ci.state
+            inst.state = timed_state(ci.state) if isinstance(ci.state, tuple) else ci.state
             inst.trigger = ci.trigger
             inst.partial = ci.partial
             inst.events = ci.events

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tracelogic.automata.monitor import Verdict
+from tracelogic.automata.monitor import INFEASIBLE, Verdict
 from tracelogic.ingest.events import Event
 from tracelogic.ingest.native_otlp import column_value, record_problems, span_from_fields
 from tracelogic.engine.plan import NativePlan
 from tracelogic.ingest.spans import Span
 
-__all__ = ["NativeRun", "Closed", "CrossInstance", "TraceResult"]
+__all__ = ["NativeRun", "Closed", "CrossInstance", "TraceResult", "TimedOracle", "timed_state"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class CrossInstance:
     ``(complete trace index, event index)`` pairs, ``(-1, -1)`` for none."""
 
     key: str
-    state: int
+    state: Any                 # the automaton's state; a timed property's: see timed_state
     decided: tuple[int, int]
     raised: tuple[int, int]
     last: tuple[int, int]      # the deciding event, else the instance's last one
@@ -108,7 +108,7 @@ class NativeRun:
     def close(self) -> Closed:
         """Assemble, order, evaluate and step everything fed (once)."""
         if self.closed is None:
-            out = self._run.close(_render_key)
+            out = self._run.close(_render_key, TimedOracle(self.plan))
             traces, k = [], 0
             for trace_id, outcome, reason, partial in out["traces"]:
                 complete = outcome == "complete"
@@ -133,6 +133,47 @@ class NativeRun:
     def seen_keys(self) -> list[str]:
         """The wanted attribute keys some kept span (or its resource) carried."""
         return self._run.seen_keys()
+
+
+class TimedOracle:
+    """What the core asks about timed properties (``native/src/timed.rs``): their monitors'
+    states and transitions, from the Python engine's own ``Progression`` (one semantics,
+    one cache: the core asks only when its cache misses, once per explored transition).
+
+    ``prop`` is the plan's property index; a state is described as ``(relevant, anchors,
+    n_slots, verdict, accepting)`` with anchors ``(slot, lo, hi | None)`` in the state's
+    order and verdict 0 satisfied, 1 violated, 2 presumably satisfied, 3 presumably
+    violated (``TimedMonitor.verdict``). Bounds are clamped to ±2^100 ns: the core compares
+    them, exactly, with differences of two u64 timestamps.
+    """
+
+    def __init__(self, plan: NativePlan) -> None:
+        self._futures = [cp.monitor.future if cp.timed else None for cp in plan.properties]
+
+    def state(self, prop: int, sid: int) -> tuple:
+        info = self._futures[prop].states[sid]
+        verdict = (0 if info.is_true else 1 if info.is_false
+                   else 2 if info.accepting else 3)
+        return (info.relevant,
+                [(slot, _clamp(lo), None if hi is None else _clamp(hi))
+                 for _, slot, lo, hi in info.anchors],
+                info.n_slots, verdict, info.accepting)
+
+    def successor(self, prop: int, sid: int, mask: int, sides: tuple, eq: bool) -> tuple:
+        return self._futures[prop].transition(sid, mask, sides, eq)
+
+
+_BOUND = 1 << 100
+
+
+def _clamp(ns: int) -> int:
+    return max(-_BOUND, min(_BOUND, ns))
+
+
+def timed_state(state: tuple) -> Any:
+    """The ``TimedMonitor`` state of a core result ``(sid, registers)`` (no past stage)."""
+    sid, regs = state
+    return INFEASIBLE if sid < 0 else (None, sid, tuple(regs))
 
 
 def _render_key(value: Any) -> str | None:

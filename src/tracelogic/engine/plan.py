@@ -30,8 +30,8 @@ from tracelogic.engine.compiled import CompiledProperty, CompiledSpec
 from tracelogic.engine.predicates import uses_registers
 from tracelogic.spec.typed import TExpr
 
-__all__ = ["NativePlan", "build_plan", "property_reason", "guards", "PLAN_VERSION",
-           "MAX_LETTER_BITS"]
+__all__ = ["NativePlan", "build_plan", "property_reason", "guards", "timed", "PLAN_VERSION",
+           "MAX_LETTER_BITS", "PAST_REASON"]
 
 PLAN_VERSION = 3
 MAX_LETTER_BITS = 64  # a property's letter is one machine word in the core
@@ -64,11 +64,24 @@ def property_reason(cp: CompiledProperty) -> str | None:
             return key.reason
     if prop.kind == "aggregate":
         return None  # the core samples; Python computes the aggregates (sample_program)
-    if not isinstance(cp.monitor, TableMonitor):
-        return "time bounds run in the Python engine until issue 17 step 4"
+    if cp.timed:
+        if cp.n_registers:
+            return "prev()/last() registers in a property with time bounds run in the Python engine"
+        if cp.monitor.past is not None:
+            return PAST_REASON
+        twin = cp.untimed
+        if twin is not None and not set(twin.monitor.atoms) <= set(cp.monitor.atoms):
+            return "the untimed twin of a timed property reads atoms its timed monitor does not"
+    elif not isinstance(cp.monitor, TableMonitor):
+        return f"{type(cp.monitor).__name__} monitors run in the Python engine"
     if len(cp.monitor.atoms) > MAX_LETTER_BITS:
         return f"more than {MAX_LETTER_BITS} atoms in one property"
     return None
+
+
+#: why a timed property with past operators (`O[<= 1s]`, `S`, ...) is not the core's yet
+PAST_REASON = ("past operators in timed properties run in the Python engine until the core's "
+               "past stage is wired in")
 
 
 def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> NativePlan:
@@ -131,7 +144,8 @@ def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> Na
             "key": values[cp.prop.scope_key] if scope == "key" else None,
             "atoms": [atoms[a] for _, a in mine],
             "trigger": sorted({atoms[a] for a in trig}),
-            **(guards(cp.monitor) if cp.monitor is not None else _NO_AUTOMATON),
+            **(_NO_AUTOMATON if cp.monitor is None
+               else timed(cp) if cp.timed else guards(cp.monitor)),
         }
         if cp.n_registers:
             # bit `bits[i]` of the letter is plan atom `atoms[i]`; the others are the
@@ -198,6 +212,41 @@ def guards(mon: TableMonitor) -> dict[str, Any]:
     if pruned:  # the infeasible-letter sink
         states.append(_state(mon, mon.infeasible_state, [], mon.infeasible_state))
     return {"initial": mon.initial, "states": states}
+
+
+#: the automaton of a timed property without an untimed twin: never stepped
+_NO_TWIN = {"initial": 0, "states": [{"cubes": [], "default": 0, "decided": False,
+                                      "pv": False}]}
+
+
+def timed(cp: CompiledProperty) -> dict[str, Any]:
+    """A timed property (a ``TimedMonitor`` without a past stage) for the core: ``timed``
+    holds ``memo_ns`` (a per-trace trace lasting at most this long is stepped on the
+    untimed twin, as ``CompiledProperty.by_letters`` does; None: never) and ``feasible``
+    (the letters Z3 left, when it pruned the alphabet; None: all). The automaton is the
+    twin's guards, its bits renumbered into the timed monitor's letter. The timed monitor
+    itself is not in the plan: the core asks ``native_run.TimedOracle`` for its states
+    and transitions as it meets them."""
+    mon = cp.monitor
+    twin = cp.untimed if cp.prop.scope == "trace" else None  # cross-trace: always timed
+    auto = _NO_TWIN
+    if twin is not None:
+        pos = [mon.atoms.index(a) for a in twin.monitor.atoms]
+        auto = guards(twin.monitor)
+        for st in auto["states"]:
+            st["cubes"] = [[_renumber(care, pos), _renumber(value, pos), t]
+                           for care, value, t in st["cubes"]]
+    alph = mon.alphabet
+    return {**auto, "timed": {
+        "memo_ns": None if twin is None else min(cp.memo_ns, 2**64 - 1),
+        "feasible": list(alph.letters) if alph.pruned else None}}
+
+
+def _renumber(mask: int, pos: list[int]) -> int:
+    out = 0
+    for i, p in enumerate(pos):
+        out |= ((mask >> i) & 1) << p
+    return out
 
 
 def _state(mon: TableMonitor, s: int, cubes: list, default: int) -> dict[str, Any]:
