@@ -16,7 +16,7 @@ import difflib
 from collections import defaultdict
 from itertools import repeat
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
@@ -29,7 +29,9 @@ from tracelogic.engine.report import MonitorReport, PropertyResult, Violation, s
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
 from tracelogic.ingest.native_otlp import spans_from_columns
-from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb, is_metrics_request
+from tracelogic.ingest._otlp_common import loads_json, split_json
+from tracelogic.ingest.otlp import (DecodeStats, OtlpInput, decode_traces_pb,
+                                    is_metrics_request, read_bytes, read_json_document)
 from tracelogic.ingest.spans import MISSING, InvalidValue, Span, from_sdk
 from tracelogic.spec.deep import gc_paused
 from tracelogic.spec.lexicon import approx_duration
@@ -169,7 +171,7 @@ class Monitor:
         self._all_keys: set[str] = set()
         self._closed: MonitorReport | None = None
         self._unresolved_links = 0
-        self._key_samples: list[bytes] = []   # see feed_otlp
+        self._key_samples: list[tuple[bytes, str]] = []   # (input, format): see feed_otlp
         self._key_sample_bytes = 0
         # per property: trace ids / scope keys that lost events to an eviction
         self._evicted_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
@@ -246,13 +248,19 @@ class Monitor:
                                      "<spans>", columns=False, is_metrics=_not_metrics)
             self._add(ours)
 
-    def feed_otlp(self, data: bytes, *, source: str = "<otlp>") -> None:
-        """One serialized ExportTraceServiceRequest.
+    def feed_otlp(self, data: bytes, *, source: str = "<otlp>",
+                  format: Literal["protobuf", "json"] = "protobuf") -> None:
+        """One serialized ExportTraceServiceRequest; or, with ``format="json"``, OTLP/JSON
+        as a file holds it: one request, or one per line (JSON Lines), metrics requests
+        among them read as data points (as ``tracelogic monitor`` reads a JSON file).
 
         Only the attributes the spec reads are decoded. The first few requests are kept
         (at most 4 MB) so that, if the spec reads an attribute that never appears, the
         warning can suggest a key that did.
         """
+        if format == "json":
+            self._feed_json(bytes(data), source)
+            return
         with gc_paused():
             try:
                 if self._native is None:
@@ -263,10 +271,44 @@ class Monitor:
             except InputError as e:
                 self.stats.error(e)  # a content problem, as read_path records it
                 return
-            if self._key_sample_bytes < _KEY_SAMPLE_BYTES:
-                self._key_samples.append(bytes(data))
-                self._key_sample_bytes += len(data)
+            self._sample(bytes(data), "protobuf")
             self._add(spans)
+
+    def _feed_json(self, data: bytes, source: str) -> None:
+        """OTLP/JSON input: split and decoded by the core when it runs some property,
+        else by the Python decoder (``read_bytes``'s rules and words either way)."""
+        got = OtlpInput(source=source, stats=self.stats)
+        wanted = self.compiled.wanted_attrs
+        metrics = frozenset(m.metric for m in self.spec.metrics.values())
+        with gc_paused():
+            if self._native is None:
+                for line, doc, suspect in split_json(data, source, self.stats):
+                    read_json_document(got, doc, line, suspect=suspect, wanted_attrs=wanted,
+                                       wanted_metrics=metrics)
+                spans = got.spans
+            else:
+                def python_doc(line: int, text: bytes, what: str) -> list[Span]:
+                    # what the core leaves to Python: parsed again here (json.loads)
+                    doc, suspect = loads_json(text)
+                    n = len(got.spans)
+                    read_json_document(got, doc, line, suspect=suspect, wanted_attrs=wanted,
+                                       wanted_metrics=metrics)
+                    return got.spans[n:]
+
+                spans, kept = self._native.feed_json(data, self.stats, source,
+                                                     columns=self._python_spans,
+                                                     python_doc=python_doc)
+                if not self._python_spans:
+                    self._spans += kept
+            self._sample(data, "json")
+            self._add(spans)
+            self.feed_points(got.points)
+
+    def _sample(self, data: bytes, fmt: str) -> None:
+        """Keep the first inputs (at most 4 MB) for did-you-mean suggestions."""
+        if self._key_sample_bytes < _KEY_SAMPLE_BYTES:
+            self._key_samples.append((data, fmt))
+            self._key_sample_bytes += len(data)
 
     def _feed_core(self, data: bytes, source: str) -> list[Span]:
         """Give the request to the core; the spans the Python engine needs, as objects."""
@@ -974,9 +1016,13 @@ class Monitor:
     def _attribute_warnings(self) -> list[str]:
         out = []
         if self._key_samples and self.missing_attrs():
-            for data in self._key_samples:  # every key of the first requests, for suggestions
+            for data, fmt in self._key_samples:  # every key of the first inputs
                 try:
-                    self.note_keys(decode_traces_pb(data, wanted_attrs=None))
+                    if fmt == "json":
+                        self.note_keys(read_bytes(data, fmt="json", wanted_attrs=None,
+                                                  wanted_metrics=frozenset()).spans)
+                    else:
+                        self.note_keys(decode_traces_pb(data, wanted_attrs=None))
                 except InputError:
                     pass
         self._key_samples = []

@@ -29,7 +29,8 @@ from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, InvalidValue, Span, _make
 
 __all__ = ["decode_traces_pb_columns", "decode_traces_pb_native",
            "decode_traces_json_columns", "decode_traces_json_native", "decode_traces_json_py",
-           "record_problems", "spans_from_columns", "span_from_fields", "column_value"]
+           "record_problems", "spans_from_columns", "span_from_fields", "span_fields",
+           "column_value"]
 
 _HINT = ("if this file is OTLP/JSON, name it *.json; protobuf metrics must be read as "
          "metrics (monitor --metrics)")
@@ -205,6 +206,15 @@ def span_from_fields(f: tuple) -> Span:
     return _make(name, kind, status, message, start, end, service, trace_id, span_id,
                  parent_id, _mapping(attrs), _mapping(resource), scope, tuple(events),
                  tuple(links))
+
+
+def span_fields(s: Span) -> tuple:
+    """The fields of a :class:`Span` in :func:`span_from_fields`'s order, attribute values
+    as the span holds them: for ``NativeRun.feed_json``, which keeps the spans of a document
+    the Python decoder decoded in the core's store."""
+    return (s.name, s.kind, s.status, s.status_message, s.start_ns, s.end_ns, s.service,
+            s.trace_id, s.span_id, s.parent_id, list(s.attrs.items()),
+            list(s.resource.items()), s.scope_name, list(s.event_names), list(s.links))
 
 
 _KINDS = dict(enumerate(KIND_NAMES))
