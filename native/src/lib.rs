@@ -26,6 +26,7 @@ pub mod capabilities;
 pub mod check;
 pub mod cross;
 pub mod file_run;
+pub mod fuzz;
 pub mod json;
 pub mod jsonl;
 pub mod order;
