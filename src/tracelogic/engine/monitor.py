@@ -3,6 +3,7 @@
     mon = tracelogic.load("shop.spec").monitor()
     mon.feed(spans)            # SDK ReadableSpans or tracelogic Spans
     mon.feed_otlp(data)        # an ExportTraceServiceRequest (protobuf bytes)
+    mon.feed_otlp(text, format="json")  # OTLP/JSON as a file holds it (or JSON Lines)
     report = mon.close()       # everything is complete at close (file mode)
 
 Per-trace properties are decided on each assembled trace (SPEC-LANGUAGE.md §3:
@@ -28,10 +29,9 @@ from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import MonitorReport, PropertyResult, Violation, scope_text
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
-from tracelogic.ingest.native_otlp import spans_from_columns
-from tracelogic.ingest._otlp_common import loads_json, split_json
+from tracelogic.ingest.native_otlp import read_json_text, spans_from_columns
 from tracelogic.ingest.otlp import (DecodeStats, OtlpInput, decode_traces_pb,
-                                    is_metrics_request, read_bytes, read_json_document)
+                                    is_metrics_request, read_bytes, read_json)
 from tracelogic.ingest.spans import MISSING, InvalidValue, Span, from_sdk
 from tracelogic.spec.deep import gc_paused
 from tracelogic.spec.lexicon import approx_duration
@@ -200,13 +200,13 @@ class Monitor:
 
     @property
     def runs_on_core(self) -> bool:
-        """Whether the native core runs some property: then feed OTLP protobuf bytes
-        (:meth:`feed_otlp`), which the core reads without Python objects per span."""
+        """Whether the native core runs some property: then feed OTLP bytes, protobuf or
+        JSON (:meth:`feed_otlp`), which the core reads without Python objects per span."""
         return self._native is not None
 
     def without_core(self, why: str) -> None:
-        """Run every property in the Python engine, with ``why`` as the reason (e.g. the
-        input is not OTLP protobuf). Only before anything was fed to the core."""
+        """Run every property in the Python engine, with ``why`` as the reason. Only before
+        anything was fed to the core."""
         if self._native is not None and self._native.fed:
             raise RuntimeError("spans were already fed to the native core")
         self._without_core(why)
@@ -239,7 +239,7 @@ class Monitor:
                 ours += from_sdk(sdk, stats=self.stats)
             if self._native is not None and not self._native.fed:
                 self._without_core("spans were given as objects (Monitor.feed); the core "
-                                   "reads OTLP protobuf (feed_otlp)")
+                                   "reads OTLP bytes (feed_otlp)")
             if self._native is not None and ours:
                 # the core already holds spans from bytes: give it these as bytes too
                 from tracelogic.ingest.otlp import spans_to_request
@@ -282,17 +282,14 @@ class Monitor:
         metrics = frozenset(m.metric for m in self.spec.metrics.values())
         with gc_paused():
             if self._native is None:
-                for line, doc, suspect in split_json(data, source, self.stats):
-                    read_json_document(got, doc, line, suspect=suspect, wanted_attrs=wanted,
-                                       wanted_metrics=metrics)
-                spans = got.spans
+                spans = read_json(data, got, wanted_attrs=wanted,
+                                  wanted_metrics=metrics).spans
             else:
                 def python_doc(line: int, text: bytes, what: str) -> list[Span]:
                     # what the core leaves to Python: parsed again here (json.loads)
-                    doc, suspect = loads_json(text)
                     n = len(got.spans)
-                    read_json_document(got, doc, line, suspect=suspect, wanted_attrs=wanted,
-                                       wanted_metrics=metrics)
+                    read_json_text(got, text, line, wanted_attrs=wanted,
+                                   wanted_metrics=metrics)
                     return got.spans[n:]
 
                 spans, kept = self._native.feed_json(data, self.stats, source,

@@ -16,9 +16,8 @@ from typing import Any
 from tracelogic.automata.monitor import Verdict
 from tracelogic.ingest.events import Event
 from tracelogic.errors import InputError
-from tracelogic.ingest._otlp_common import split_errors
-from tracelogic.ingest.native_otlp import (column_value, record_problems, span_fields,
-                                          span_from_fields, spans_from_columns)
+from tracelogic.ingest.native_otlp import (column_value, json_split_errors, record_problems,
+                                          span_fields, span_from_fields, spans_from_columns)
 from tracelogic.engine.plan import NativePlan
 from tracelogic.ingest.spans import Span
 
@@ -141,7 +140,7 @@ class NativeRun:
 
         bad, whole = self._run.feed_json(data, columns, on_doc)
         if bad or whole:  # split_json records these before any document's problems
-            stats.errors[first_error:first_error] = split_errors(data, source, bad, whole)
+            stats.errors[first_error:first_error] = json_split_errors(data, source, bad, whole)
         return spans, kept[0]
 
     def close(self) -> Closed:

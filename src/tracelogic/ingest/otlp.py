@@ -56,7 +56,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DecodeStats", "OtlpInput", "decode_traces_pb", "decode_traces_request",
-    "decode_traces_json", "read_bytes", "read_json_document", "read_path", "read_raw",
+    "decode_traces_json", "read_bytes", "read_json", "read_json_document", "read_path",
+    "read_raw",
     "path_format", "unpack",
     "sniff", "request_to_json",
     "spans_to_request",
@@ -646,7 +647,16 @@ def read_bytes(data: bytes, *, source: str = "<bytes>", fmt: Format = "auto",
         except InputError as e:
             st.error(e)
         return result
-    for line, doc, suspect in split_json(data, source, st):
+    return read_json(data, result, signal=signal, wanted_attrs=wanted_attrs,
+                     wanted_metrics=wanted_metrics)
+
+
+def read_json(data: bytes, result: OtlpInput, *, signal: Signal = "auto",
+              wanted_attrs: frozenset[str] | None = None,
+              wanted_metrics: frozenset[str] | None = None) -> OtlpInput:
+    """Decode OTLP/JSON input (one document or JSON Lines; not compressed) into
+    ``result``, which names the source and holds the stats; returns it."""
+    for line, doc, suspect in split_json(data, result.source, result.stats):
         read_json_document(result, doc, line, suspect=suspect, signal=signal,
                            wanted_attrs=wanted_attrs, wanted_metrics=wanted_metrics)
     return result
