@@ -736,16 +736,8 @@ mod _native {
             }
         } else {
             // a mapping (a key-value list)
-            let items = v.call_method0("items")?;
-            V::KvList(
-                items
-                    .try_iter()?
-                    .map(|kv| {
-                        let (k, x): (String, Bound<'_, PyAny>) = kv?.extract()?;
-                        Ok((k.into(), owned_of(&x)?))
-                    })
-                    .collect::<PyResult<_>>()?,
-            )
+            let pairs = pairs_of(&v.call_method0("items")?)?;
+            V::KvList(pairs.into_iter().map(|(k, x)| (k.into(), x)).collect())
         })
     }
 
