@@ -1002,7 +1002,10 @@ class Monitor:
 
     def missing_attrs(self) -> list[str]:
         """Attribute keys the spec reads that no span so far has carried."""
-        return sorted(k for k in self.compiled.wanted_attrs if k not in self._seen_keys)
+        seen = self._seen_keys
+        if self._native is not None:  # the core saw the spans the Python engine did not
+            seen = seen | set(self._native.seen_keys())
+        return sorted(k for k in self.compiled.wanted_attrs if k not in seen)
 
     def note_keys(self, spans: Iterable[Span]) -> None:
         """Record the attribute keys of spans (all of them), for did-you-mean suggestions."""
