@@ -67,7 +67,7 @@ mod _native {
         data: &[u8],
         wanted: Option<HashSet<String>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        use crate::otlp_json::{decode, parse_doc, Count, MsgPart, Outcome};
+        use crate::otlp_json::{decode, parse_doc, Outcome};
         let (doc, text_check) = match py.detach(|| parse_doc(data)) {
             Ok(parsed) => parsed,
             Err(why) => return fallback(py, why),
@@ -77,14 +77,26 @@ mod _native {
             None => decode(&doc, None, empty, text_check),
             Some(set) => decode(&doc, Some(&|k: &str| set.contains(k)), empty, text_check),
         });
-        let (batch, problems, refused) = match outcome {
-            Outcome::Fallback(why) => return fallback(py, why),
+        match outcome {
+            Outcome::Fallback(why) => fallback(py, why),
             Outcome::Decoded {
                 batch,
                 problems,
                 refused,
-            } => (batch, problems, refused),
-        };
+            } => json_columns(py, &batch, &problems, &refused, true),
+        }
+    }
+
+    /// The columns of a decoded OTLP/JSON document (only the counts and messages unless
+    /// `columns`), with `problems` and `refused` as `decode_traces_json` documents them.
+    fn json_columns<'py>(
+        py: Python<'py>,
+        batch: &Batch<'_>,
+        problems: &[crate::otlp_json::JProblem<'_>],
+        refused: &crate::otlp_json::Refusal<'_>,
+        columns: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        use crate::otlp_json::{Count, MsgPart};
         let parts = |ps: &[MsgPart<'_>]| -> PyResult<Bound<'py, PyList>> {
             let items = ps
                 .iter()
@@ -95,9 +107,13 @@ mod _native {
                 .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)
         };
-        let d = columns(py, &batch)?;
+        let d = if columns {
+            self::columns(py, batch)?
+        } else {
+            header(py, batch)?
+        };
         let mut out = vec![];
-        for p in &problems {
+        for p in problems {
             let (level, link) = match p.level {
                 Level::Resource => (0, None),
                 Level::Scope => (1, None),
@@ -125,7 +141,7 @@ mod _native {
             )?);
         }
         d.set_item("problems", out)?;
-        let refused = match &refused {
+        let refused = match refused {
             None => None,
             Some((ps, v)) => Some((
                 parts(ps)?,
@@ -805,6 +821,147 @@ mod _native {
         }
     }
 
+    fn id<const N: usize>(hex: &str) -> PyResult<[u8; N]> {
+        let mut out = [0u8; N];
+        if hex.is_empty() {
+            return Ok(out); // no parent: a root
+        }
+        let bad = || pyo3::exceptions::PyValueError::new_err(format!("not an id: {hex:?}"));
+        if hex.len() != 2 * N {
+            return Err(bad());
+        }
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
+                .map_err(|_| bad())?;
+        }
+        Ok(out)
+    }
+
+    /// A Python Span's attribute value as the store keeps it.
+    fn owned_of(v: &Bound<'_, PyAny>) -> PyResult<crate::store::OwnedValue> {
+        use crate::store::OwnedValue as V;
+        use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+        Ok(if v.is_none() {
+            V::Empty
+        } else if v.is_instance_of::<PyBool>() {
+            V::Bool(v.extract()?)
+        } else if v.is_instance_of::<PyInt>() {
+            V::Int(v.extract()?)
+        } else if v.is_instance_of::<PyFloat>() {
+            V::Double(v.extract()?)
+        } else if v.is_instance_of::<PyString>() {
+            V::Str(v.extract::<String>()?.into())
+        } else if let Ok(b) = v.cast::<PyBytes>() {
+            V::Bytes(b.as_bytes().into())
+        } else if let Ok(t) = v.cast::<PyTuple>() {
+            V::Array(t.iter().map(|x| owned_of(&x)).collect::<PyResult<_>>()?)
+        } else if v.hasattr("reason")? && v.hasattr("raw")? {
+            let reason: String = v.getattr("reason")?.extract()?;
+            let raw = v.getattr("raw")?;
+            if reason == format!("nested deeper than {} levels", crate::otlp::MAX_VALUE_DEPTH)
+                && raw.extract::<String>().is_ok_and(|r| r == "...")
+            {
+                V::TooDeep
+            } else {
+                let why = crate::otlp_json::INVALID
+                    .into_iter()
+                    .find(|w| *w == reason)
+                    .ok_or_else(|| {
+                        pyo3::exceptions::PyValueError::new_err(format!(
+                            "an InvalidValue the JSON decoder does not make: {reason:?}"
+                        ))
+                    })?;
+                V::Invalid(Box::new((json_of(&raw)?, why)))
+            }
+        } else {
+            // a mapping (a key-value list)
+            let pairs = pairs_of(&v.call_method0("items")?)?;
+            V::KvList(pairs.into_iter().map(|(k, x)| (k.into(), x)).collect())
+        })
+    }
+
+    /// A value of Python's json module (an `InvalidValue`'s raw value) as the parser's.
+    fn json_of(v: &Bound<'_, PyAny>) -> PyResult<crate::json::JValue> {
+        use crate::json::{JStr, JValue};
+        use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+        Ok(if v.is_none() {
+            JValue::Null
+        } else if v.is_instance_of::<PyBool>() {
+            JValue::Bool(v.extract()?)
+        } else if v.is_instance_of::<PyInt>() {
+            JValue::Int(v.extract()?)
+        } else if v.is_instance_of::<PyFloat>() {
+            JValue::Float(v.extract()?)
+        } else if v.is_instance_of::<PyString>() {
+            // a kept span holds no lone surrogate (the text rule rejects it)
+            JValue::Str(JStr {
+                s: v.extract()?,
+                lone: None,
+                raw: None,
+                b64: Default::default(),
+            })
+        } else if let Ok(xs) = v.cast::<PyList>() {
+            JValue::Array(xs.iter().map(|x| json_of(&x)).collect::<PyResult<_>>()?)
+        } else if let Ok(d) = v.cast::<PyDict>() {
+            JValue::Object(
+                d.iter()
+                    .map(|(k, x)| Ok((k.extract()?, json_of(&x)?)))
+                    .collect::<PyResult<_>>()?,
+            )
+        } else {
+            JValue::LongInt(v.getattr("digits")?.extract()?) // _otlp_common.LongInt
+        })
+    }
+
+    fn pairs_of(v: &Bound<'_, PyAny>) -> PyResult<Vec<(String, crate::store::OwnedValue)>> {
+        v.try_iter()?
+            .map(|kv| {
+                let (k, x): (String, Bound<'_, PyAny>) = kv?.extract()?;
+                Ok((k, owned_of(&x)?))
+            })
+            .collect()
+    }
+
+    /// A span from its fields (`native_otlp.span_fields`: those `NativeRun.span` gives).
+    fn span_in(f: &Bound<'_, PyAny>) -> PyResult<crate::file_run::SpanIn> {
+        use crate::store::{KIND_NAMES, STATUS_NAMES};
+        let t = f.cast::<PyTuple>()?;
+        let get = |i: usize| t.get_item(i);
+        let name_of = |names: &[&str], s: String| -> PyResult<i32> {
+            names
+                .iter()
+                .position(|n| *n == s)
+                .map(|i| i as i32)
+                .ok_or_else(|| {
+                    pyo3::exceptions::PyValueError::new_err(format!("unknown kind or status {s:?}"))
+                })
+        };
+        let links = get(14)?
+            .try_iter()?
+            .map(|l| {
+                let (t, s): (String, String) = l?.extract()?;
+                Ok((id::<16>(&t)?, id::<8>(&s)?))
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(crate::file_run::SpanIn {
+            name: get(0)?.extract()?,
+            kind: name_of(&KIND_NAMES, get(1)?.extract()?)?,
+            status_code: name_of(&STATUS_NAMES, get(2)?.extract()?)?,
+            status_message: get(3)?.extract()?,
+            start_ns: get(4)?.extract()?,
+            end_ns: get(5)?.extract()?,
+            service: get(6)?.extract()?,
+            trace_id: id::<16>(&get(7)?.extract::<String>()?)?,
+            span_id: id::<8>(&get(8)?.extract::<String>()?)?,
+            parent_id: id::<8>(&get(9)?.extract::<String>()?)?,
+            attrs: pairs_of(&get(10)?)?,
+            resource: pairs_of(&get(11)?)?,
+            scope: get(12)?.extract()?,
+            events: get(13)?.extract()?,
+            links,
+        })
+    }
+
     /// One file-mode run of a plan (`engine/native_run.py`): requests in,
     /// per-trace and cross-trace results out. Decoding and closing run with the GIL released.
     #[pyclass(module = "tracelogic._native")]
@@ -841,6 +998,78 @@ mod _native {
             };
             d.set_item("committed", committed)?;
             Ok(d)
+        }
+
+        /// Split OTLP/JSON input (one document or JSON Lines, `crate::jsonl`) and keep the
+        /// spans of each trace request, parsing and decoding with the GIL released. For each
+        /// document in order, `on_doc(line, start, end, what, columns)` is called: `what` is
+        /// `"traces"` with the decoder's counts, messages, `refused` and `committed` (the
+        /// span columns too when `columns`), or `"python"` for a trace request the core leaves
+        /// to the Python decoder (`fallback` says why), `"metrics"` or `"other"`, with the
+        /// document's bytes `data[start:end]` and None. For "python", `on_doc` returns the
+        /// decoded spans as `span_fields` tuples, which are kept in their place. Returns
+        /// `(bad lines, whole_error)` as `Splitter` gives them.
+        fn feed_json<'py>(
+            &mut self,
+            py: Python<'py>,
+            data: &[u8],
+            columns: bool,
+            on_doc: Bound<'py, PyAny>,
+        ) -> PyResult<(Vec<usize>, bool)> {
+            use crate::jsonl::{sniff, Signal, Splitter};
+            use crate::otlp_json::{text_check, Outcome};
+            let mut split = Splitter::new(data);
+            loop {
+                let Some(doc) = py.detach(|| split.next()) else {
+                    break;
+                };
+                let at = (doc.line, doc.start, doc.end);
+                let mut fallback = None;
+                match (sniff(&doc.value), text_check(&doc.found)) {
+                    (Signal::Traces, Ok(check)) => {
+                        let run = &mut self.run;
+                        let (out, kept) = py.detach(|| run.feed_json(&doc.value, check));
+                        match out {
+                            Outcome::Decoded {
+                                batch,
+                                problems,
+                                refused,
+                            } => {
+                                let d = json_columns(py, &batch, &problems, &refused, columns)?;
+                                d.set_item("committed", kept)?;
+                                on_doc.call1((at.0, at.1, at.2, "traces", d))?;
+                            }
+                            Outcome::Fallback(why) => fallback = Some(why),
+                        }
+                    }
+                    (Signal::Traces, Err(why)) => fallback = Some(why),
+                    (Signal::Metrics, _) => {
+                        on_doc.call1((at.0, at.1, at.2, "metrics", py.None()))?;
+                    }
+                    (Signal::Other, _) => {
+                        on_doc.call1((at.0, at.1, at.2, "other", py.None()))?;
+                    }
+                }
+                if let Some(why) = fallback {
+                    let spans = on_doc.call1((at.0, at.1, at.2, "python", why))?;
+                    self.feed_spans(py, spans)?;
+                }
+            }
+            self.run.assemble(); // the input's spans, as one batch
+            Ok((std::mem::take(&mut split.bad), split.whole_error))
+        }
+
+        /// Keep spans decoded by the Python decoder, in their place in the input: each as
+        /// `native_otlp.span_fields` gives it (the fields `span` returns, attribute values as
+        /// the Python Span holds them).
+        fn feed_spans(&mut self, py: Python<'_>, spans: Bound<'_, PyAny>) -> PyResult<()> {
+            let spans = spans
+                .try_iter()?
+                .map(|f| span_in(&f?))
+                .collect::<PyResult<Vec<_>>>()?;
+            let run = &mut self.run;
+            py.detach(|| run.feed_spans(&spans));
+            Ok(())
         }
 
         /// Hand out every trace and step the plan's properties (once); see `Closed`.

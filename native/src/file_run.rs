@@ -15,8 +15,10 @@ use crate::assembly::{Assembled, FileAssembler, Outcome as Handed};
 use crate::atoms::{AttrRef, Mismatches, Program, SpanSource};
 use crate::automaton::Cached;
 use crate::cross::{self, Buckets, InstanceLetters, KeyText, Rendered, Row};
+use crate::json::JValue;
 use crate::order::{Event, Trace};
-use crate::otlp::{decode_traces, Batch};
+use crate::otlp::{decode_traces, Batch, Resource, SpanRow};
+use crate::otlp_json::{decode as decode_json, Outcome as JsonOutcome};
 use crate::plan::Plan;
 use crate::registers;
 use crate::run::{
@@ -69,6 +71,8 @@ pub struct FileRun {
     /// before the spans were released
     evicted_keys: Vec<Vec<Vec<KeyText>>>,
     seen: BTreeSet<String>,
+    /// rows kept but not yet handed to the assembler (see [`FileRun::assemble`])
+    pending: Option<std::ops::Range<u32>>,
     pub closed: Option<Closed>,
 }
 
@@ -91,6 +95,7 @@ impl FileRun {
             evicted: vec![],
             evicted_keys: vec![],
             seen: BTreeSet::new(),
+            pending: None,
             closed: None,
         }
     }
@@ -101,10 +106,48 @@ impl FileRun {
     pub fn feed<'a>(&mut self, data: &'a [u8], force: bool) -> (Batch<'a>, bool) {
         let wanted = &self.wanted;
         let batch = decode_traces(data, Some(&|k: &str| wanted.contains(k)));
-        if batch.error.is_some() || (batch.upb_refused && !force) || self.closed.is_some() {
+        if batch.error.is_some() || (batch.upb_refused && !force) {
             return (batch, false);
         }
-        let rows = self.store.add_batch(&batch);
+        let kept = self.keep(&batch);
+        self.assemble();
+        (batch, kept)
+    }
+
+    /// Decode one parsed OTLP/JSON trace request ([`crate::jsonl::Doc`]) and keep its
+    /// spans, unless it is refused whole. `text_check` as [`crate::otlp_json::text_check`]
+    /// gives it. Returns the outcome (a [`JsonOutcome::Fallback`] keeps nothing: the caller
+    /// decodes that document in Python and gives the spans to [`FileRun::feed_spans`]) and
+    /// whether its spans were kept. The caller calls [`FileRun::assemble`] after the last
+    /// document of an input.
+    pub fn feed_json<'a>(&mut self, doc: &'a JValue, text_check: bool) -> (JsonOutcome<'a>, bool) {
+        let wanted = &self.wanted;
+        let empty = wanted.is_empty();
+        let out = decode_json(doc, Some(&|k: &str| wanted.contains(k)), empty, text_check);
+        let kept = match &out {
+            JsonOutcome::Decoded {
+                batch,
+                refused: None,
+                ..
+            } => self.keep(batch),
+            _ => false,
+        };
+        (out, kept)
+    }
+
+    /// Keep spans decoded elsewhere (the Python decoder, for a document the core leaves to
+    /// it), in input order with the others. Returns whether they were kept.
+    pub fn feed_spans(&mut self, spans: &[SpanIn]) -> bool {
+        self.keep(&batch_of(spans))
+    }
+
+    /// Keep the spans of a decoded batch in the store, for the assembler at the next
+    /// [`FileRun::assemble`]. Nothing after `close`.
+    fn keep(&mut self, batch: &Batch<'_>) -> bool {
+        if self.closed.is_some() {
+            return false;
+        }
+        let rows = self.store.add_batch(batch);
         for k in &batch.attr_key {
             if !self.seen.contains(*k) {
                 self.seen.insert((*k).to_owned());
@@ -121,13 +164,25 @@ impl FileRun {
                 }
             }
         }
+        self.pending = match self.pending.take() {
+            Some(p) => Some(p.start..rows.end), // the store's rows are consecutive
+            None => Some(rows),
+        };
+        true
+    }
+
+    /// Hand the rows kept since the last call to the assembler, as one batch (the Python
+    /// engine adds each input's spans in one call, and eviction depends on the batches).
+    pub fn assemble(&mut self) {
+        let Some(rows) = self.pending.take() else {
+            return;
+        };
         for a in self.asm.add(&mut self.store, rows) {
             self.evicted.push(handout(&a));
             self.evicted_keys
                 .push(trace_keys(&self.plan, &self.store, &a.trace));
             self.store.release(a.trace.rows);
         }
-        (batch, true)
     }
 
     /// The wanted attribute keys some kept span or its resource carried, sorted.
@@ -155,6 +210,7 @@ impl FileRun {
     ) -> &Closed {
         if self.closed.is_none() {
             let mut oracle_error = None;
+            self.assemble();
             let handed = self.asm.close(&self.store);
             let words = self.plan.program.n_words();
             let mut mismatches = self.plan.program.mismatches();
@@ -509,6 +565,68 @@ fn handout(a: &Assembled) -> Handout {
         a.reason.clone(),
         a.trace.is_partial(),
     )
+}
+
+/// One span decoded outside the core (by the Python decoder), as the store keeps it:
+/// what [`FileRun::feed_spans`] takes.
+#[derive(Debug, Clone, Default)]
+pub struct SpanIn {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    /// all zeros for a root
+    pub parent_id: [u8; 8],
+    pub name: String,
+    pub kind: i32,
+    pub status_code: i32,
+    pub status_message: String,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub service: String,
+    pub resource: Vec<(String, OwnedValue)>,
+    pub scope: String,
+    pub attrs: Vec<(String, OwnedValue)>,
+    pub events: Vec<String>,
+    pub links: Vec<([u8; 16], [u8; 8])>,
+}
+
+/// The spans as a batch (one resource and scope each; the store shares equal resources).
+fn batch_of(spans: &[SpanIn]) -> Batch<'_> {
+    let mut b = Batch {
+        received: spans.len(),
+        ..Batch::default()
+    };
+    for (i, s) in spans.iter().enumerate() {
+        b.resources.push(Resource {
+            service: &s.service,
+            attrs: s
+                .resource
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_any()))
+                .collect(),
+        });
+        b.scopes.push(&s.scope);
+        b.push_span(SpanRow {
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            parent_id: s.parent_id,
+            name: &s.name,
+            kind: s.kind,
+            status_code: s.status_code,
+            status_message: &s.status_message,
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+            resource: i as u32,
+            scope: i as u32,
+            attrs: s
+                .attrs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_any()))
+                .collect(),
+            events: s.events.iter().map(String::as_str).collect(),
+            links: s.links.clone(),
+        });
+    }
+    b
 }
 
 /// A complete trace as the atom program reads it.

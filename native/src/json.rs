@@ -12,8 +12,10 @@
 //! What the parser does not produce, it refuses ([`Refused`]) and the caller leaves the
 //! whole document to the Python decoder: malformed JSON and bytes that are not UTF-8 (for
 //! Python's exact error message), nesting deeper than [`MAX_JSON_DEPTH`] (Python's limit,
-//! checked before parsing there), and a `\u` escape that leaves a lone surrogate in a key.
-//! A lone surrogate in a string value (which Rust's `str` cannot hold) is kept as U+FFFD
+//! checked before parsing there). A `\u` escape that leaves a lone surrogate in a key is
+//! parsed on (the key holds U+FFFD in its place) and flagged in [`Found::lone_key`]: the
+//! document is valid JSON, which the JSON Lines splitter must know, but the decoder leaves
+//! it to Python (whose messages quote such a key exactly). A lone surrogate in a string value (which Rust's `str` cannot hold) is kept as U+FFFD
 //! with its position in [`JStr::lone`]: the text rule rejects the span holding it, so the
 //! replacement never reaches the columns.
 
@@ -147,8 +149,6 @@ pub enum Refused {
     Malformed,
     /// nested deeper than [`MAX_JSON_DEPTH`]
     TooDeep,
-    /// a `\u` escape left a lone surrogate in a key
-    LoneSurrogate,
 }
 
 /// What a parse found besides the value: the longest string (key or value) in UTF-8
@@ -161,6 +161,8 @@ pub struct Found {
     pub longest_key: usize,
     /// a string value holds a lone surrogate
     pub lone_surrogate: bool,
+    /// a key holds a lone surrogate (as U+FFFD in the parsed value)
+    pub lone_key: bool,
 }
 
 /// Parse one document (the bytes of one request).
@@ -253,9 +255,7 @@ impl Parser<'_> {
                 return Err(Refused::Malformed);
             }
             let (key, lone) = self.string()?;
-            if lone.is_some() {
-                return Err(Refused::LoneSurrogate);
-            }
+            self.found.lone_key |= lone.is_some();
             self.found.longest_key = self.found.longest_key.max(key.len());
             self.ws();
             if self.b.get(self.pos) != Some(&b':') {
@@ -512,7 +512,9 @@ mod tests {
             (s.s.as_str(), s.lone),
             ("ab\u{fffd}\u{fffd}x", Some((2, 0xdc00)))
         );
-        assert_eq!(p(r#"{"\ud800": 1}"#).err(), Some(Refused::LoneSurrogate));
+        let (_, found) = parse(br#"{"\ud800": 1}"#).unwrap();
+        assert!(found.lone_key && !found.lone_surrogate);
+        assert_eq!(p(r#"{"\ud800": 1"#).err(), Some(Refused::Malformed));
         let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
         assert!(p(&deep(MAX_JSON_DEPTH)).is_ok());
         assert_eq!(p(&deep(MAX_JSON_DEPTH + 1)).err(), Some(Refused::TooDeep));

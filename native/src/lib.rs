@@ -9,7 +9,7 @@
 //!
 //! Today: [`otlp`] decodes OTLP protobuf into columns over the zero-copy [`wire`] reader
 //! (step 2), [`otlp_json`] OTLP/JSON into the same columns over its own [`json`] parser
-//! (step 4). [`file_run`] runs a [`plan`] over decoded requests: the [`store`] keeps the
+//! (step 4), with [`jsonl`] splitting an input into its documents. [`file_run`] runs a [`plan`] over decoded requests: the [`store`] keeps the
 //! spans, [`assembly`] and [`order`] build traces and their events, [`atoms`] computes
 //! letters and [`run`] / [`cross`] step the [`automaton`] of each per-trace and cross-trace
 //! untimed property (steps 3 and 4), [`timed`] the properties with time bounds. [`past`] steps a monitor's past stage (pure-past
@@ -27,7 +27,9 @@ pub mod capabilities;
 pub mod check;
 pub mod cross;
 pub mod file_run;
+pub mod fuzz;
 pub mod json;
+pub mod jsonl;
 pub mod order;
 pub mod otlp;
 pub mod otlp_json;

@@ -19,7 +19,7 @@
 //!   spaces).
 
 use crate::check::MAX_STRING_BYTES;
-use crate::json::{parse, JStr, JValue, Refused};
+use crate::json::{parse, Found, JStr, JValue, Refused};
 use crate::otlp::{AnyValue, Batch, Level, Resource, SpanRow, Wanted, MAX_VALUE_DEPTH};
 
 /// How a problem counts in `DecodeStats`.
@@ -53,6 +53,9 @@ pub enum MsgPart<'a> {
     Repr(&'a JValue),
 }
 
+/// The error that refuses a whole document: its message parts and value (see [`Outcome`]).
+pub type Refusal<'a> = Option<(Vec<MsgPart<'a>>, Option<&'a JValue>)>;
+
 /// The decoded document. (One per document: the size of the variants does not matter.)
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
@@ -63,7 +66,7 @@ pub enum Outcome<'a> {
     Decoded {
         batch: Batch<'a>,
         problems: Vec<JProblem<'a>>,
-        refused: Option<(Vec<MsgPart<'a>>, Option<&'a JValue>)>,
+        refused: Refusal<'a>,
     },
     /// the whole document is left to the Python decoder, for this reason
     Fallback(&'static str),
@@ -73,15 +76,19 @@ pub enum Outcome<'a> {
 /// surrogate, over 1 MiB); see [`decode`].
 pub fn parse_doc(data: &[u8]) -> Result<(JValue, bool), &'static str> {
     match parse(data) {
-        Ok((_, found)) if found.longest_key > MAX_STRING_BYTES => Err(KEY),
-        Ok((v, found)) => Ok((
-            v,
-            found.lone_surrogate || found.longest_string > MAX_STRING_BYTES,
-        )),
+        Ok((v, found)) => text_check(&found).map(|check| (v, check)),
         Err(Refused::Malformed) => Err("malformed JSON or not UTF-8"),
         Err(Refused::TooDeep) => Err("nested deeper than the JSON limit"),
-        Err(Refused::LoneSurrogate) => Err(KEY),
     }
+}
+
+/// Of a parsed document: whether a string in it breaks the text rule (the `text_check` of
+/// [`decode`]), or why the core leaves it to Python (a key that breaks the rule).
+pub fn text_check(found: &Found) -> Result<bool, &'static str> {
+    if found.lone_key || found.longest_key > MAX_STRING_BYTES {
+        return Err(KEY);
+    }
+    Ok(found.lone_surrogate || found.longest_string > MAX_STRING_BYTES)
 }
 
 const KEY: &str = "a key that breaks the text rule";
@@ -363,7 +370,7 @@ fn plain_decimal(s: &str) -> bool {
 /// spelling. A non-ASCII `doubleValue` string falls back.
 fn any_json(v: &JValue, depth: u32) -> Result<AnyValue<'_>, Fallback> {
     let JValue::Object(kvs) = v else {
-        let why = "an AnyValue must be a JSON object such as {\"stringValue\": \"x\"}";
+        let why = INVALID[0];
         return Ok(AnyValue::Invalid(v, why));
     };
     for (k, x) in kvs {
@@ -380,12 +387,12 @@ fn any_json(v: &JValue, depth: u32) -> Result<AnyValue<'_>, Fallback> {
         let bad = |why| Ok(AnyValue::Invalid(x, why));
         return match (kind, x) {
             (0, JValue::Str(s)) => Ok(AnyValue::Str(&s.s)),
-            (0, _) => bad("stringValue is not a string"),
+            (0, _) => bad(INVALID[1]),
             (1, JValue::Bool(b)) => Ok(AnyValue::Bool(*b)),
-            (1, _) => bad("boolValue is not true/false"),
+            (1, _) => bad(INVALID[2]),
             (2, x) => match json_int(x, INT64_MIN, INT64_MAX) {
                 Some(i) => Ok(AnyValue::Int(i as i64)),
-                None => bad("intValue is not an integer in the 64-bit range"),
+                None => bad(INVALID[3]),
             },
             (3, JValue::Int(i)) => Ok(AnyValue::Double(*i as f64)),
             (3, JValue::Float(f)) => Ok(AnyValue::Double(*f)),
@@ -395,15 +402,15 @@ fn any_json(v: &JValue, depth: u32) -> Result<AnyValue<'_>, Fallback> {
                 "-Infinity" => Ok(AnyValue::Double(f64::NEG_INFINITY)),
                 d => match py_float(d)? {
                     Some(f) => Ok(AnyValue::Double(f)),
-                    None => bad("doubleValue is not a number"),
+                    None => bad(INVALID[4]),
                 },
             },
-            (3, _) => bad("doubleValue is not a number"),
+            (3, _) => bad(INVALID[4]),
             (6, JValue::Str(s)) => match s.b64.get_or_init(|| b64(&s.s)) {
                 Some(b) => Ok(AnyValue::Bytes(b)),
-                None => bad("bytesValue is not base64"),
+                None => bad(INVALID[5]),
             },
-            (6, _) => bad("bytesValue is not base64"),
+            (6, _) => bad(INVALID[5]),
             (_, x) => {
                 if depth >= MAX_VALUE_DEPTH {
                     return Ok(AnyValue::TooDeep);
@@ -438,7 +445,18 @@ fn any_json(v: &JValue, depth: u32) -> Result<AnyValue<'_>, Fallback> {
     Ok(AnyValue::Empty)
 }
 
-const LIST: &str = "arrayValue/kvlistValue must be {\"values\": [...]}";
+const LIST: &str = INVALID[6];
+
+/// Every reason of an [`AnyValue::Invalid`] (Python's `InvalidValue.reason` in `any_json`).
+pub const INVALID: [&str; 7] = [
+    "an AnyValue must be a JSON object such as {\"stringValue\": \"x\"}",
+    "stringValue is not a string",
+    "boolValue is not true/false",
+    "intValue is not an integer in the 64-bit range",
+    "doubleValue is not a number",
+    "bytesValue is not base64",
+    "arrayValue/kvlistValue must be {\"values\": [...]}",
+];
 
 /// `attrs_json`: the wanted entries, or the ValueError's message.
 #[allow(clippy::type_complexity)]

@@ -59,6 +59,24 @@ impl OwnedValue {
         }
     }
 
+    /// The value as the decoders give it, borrowing from this one.
+    pub fn as_any(&self) -> AnyValue<'_> {
+        match self {
+            OwnedValue::Empty => AnyValue::Empty,
+            OwnedValue::Str(s) => AnyValue::Str(s),
+            OwnedValue::Bool(b) => AnyValue::Bool(*b),
+            OwnedValue::Int(i) => AnyValue::Int(*i),
+            OwnedValue::Double(f) => AnyValue::Double(*f),
+            OwnedValue::Bytes(b) => AnyValue::Bytes(b),
+            OwnedValue::Array(xs) => AnyValue::Array(xs.iter().map(OwnedValue::as_any).collect()),
+            OwnedValue::KvList(xs) => {
+                AnyValue::KvList(xs.iter().map(|(k, x)| (&**k, x.as_any())).collect())
+            }
+            OwnedValue::TooDeep => AnyValue::TooDeep,
+            OwnedValue::Invalid(b) => AnyValue::Invalid(&b.0, b.1),
+        }
+    }
+
     /// `type(v).__name__` of the value the Python Span holds.
     pub fn type_name(&self) -> &'static str {
         match self {

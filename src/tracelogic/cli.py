@@ -234,7 +234,7 @@ def engine_lines(mon) -> list[str]:
 def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.errors import InputError
     from tracelogic.engine.monitor import Monitor
-    from tracelogic.ingest.otlp import read_bytes, read_path, read_raw, unpack
+    from tracelogic.ingest.otlp import path_format, read_path, read_raw, unpack
     from tracelogic.spec.deep import gc_paused
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.lexicon import parse_duration
@@ -261,7 +261,6 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     except TracelogicError as e:
         err.write(f"tracelogic monitor: {e}\n")
         return EXIT_INPUT
-    stdin = _core_inputs(mon, args.traces)  # may leave every property to Python: say so
     if args.verbose:
         for line in engine_lines(mon):
             err.write(f"tracelogic monitor: {line}\n")
@@ -271,26 +270,23 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     with gc_paused():  # decoded spans hold no reference cycles (see Monitor.close)
         for path, signal in inputs:
             try:
-                if signal == "auto" and mon.runs_on_core:  # protobuf bytes to the core
-                    source, raw = ("<stdin>", stdin) if path == "-" else read_raw(path)
-                    raw, _ = unpack(raw, source, "protobuf", mon.stats)
+                if signal == "auto":  # trace inputs: their bytes, read once, to the Monitor
+                    source, raw = read_raw(path)
+                    raw, fmt = unpack(raw, source, path_format(path), mon.stats)
                     if raw is not None:
-                        mon.feed_otlp(raw, source=source)
+                        mon.feed_otlp(raw, source=source,
+                                      format="json" if fmt == "json" else "protobuf")
                     continue
                 # decode only the attributes the spec reads (DESIGN.md: touch only that)
-                if path == "-" and stdin is not None:  # read already, to sniff it
-                    data = read_bytes(stdin, source="<stdin>", signal=signal,
-                                      wanted_attrs=mon.wanted_attrs,
-                                      wanted_metrics=wanted_metrics, stats=mon.stats)
-                else:
-                    data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
-                                     wanted_metrics=wanted_metrics, stats=mon.stats)
+                data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
+                                 wanted_metrics=wanted_metrics, stats=mon.stats)
             except InputError as e:
                 mon.input_errors.append(e)
                 continue
             finally:
                 progress(path)
-            mon.feed(data.spans)
+            if data.spans:  # (a metrics input has none; feeding none is not feeding spans)
+                mon.feed(data.spans)
             mon.feed_points(data.points)
     if mon.missing_attrs() and "-" not in args.traces:
         # Some attribute never appeared: read every key once, only to suggest the right name.
@@ -314,36 +310,6 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         for e in report.input_errors:
             err.write(f"error: {e}\n")
     return report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
-
-
-def _core_inputs(mon, traces: list[str]) -> bytes | None:
-    """When the native core runs some property, check that every trace input is OTLP
-    protobuf, which it reads; otherwise let the Python engine run everything. Returns
-    stdin's bytes when it was read for the check ("-" among the inputs)."""
-    from tracelogic.errors import InputError
-    from tracelogic.ingest.otlp import DecodeStats, path_format, read_raw, unpack
-
-    stdin = None
-    if not mon.runs_on_core:
-        return stdin
-    for path in traces:
-        fmt = path_format(path)
-        source = "<stdin>" if path == "-" else path
-        if fmt == "auto" or path == "-":  # the name does not say: sniff the content
-            try:
-                source, raw = read_raw(path)
-            except InputError:
-                continue  # reported when the input is read
-            if path == "-":
-                stdin = raw
-            data, fmt = unpack(raw, source, fmt, DecodeStats())
-            if data is None:
-                continue  # corrupt gzip: reported when the input is read
-        if fmt != "protobuf":
-            mon.without_core(f"{source} is OTLP/JSON; the core reads OTLP protobuf until "
-                             "issue 17 step 4")
-            break
-    return stdin
 
 
 def _is_tty(stream: TextIO) -> bool:

@@ -6,7 +6,7 @@ the full `monitor --format json` document (verdicts, violations, witnesses, coun
 warnings), the same exit code and the same stderr. The inputs are the monitor test data,
 the example specs and traces two example scenarios generate, their protobuf encodings fed
 through `Monitor.feed_otlp`, and Hypothesis specs x span trees (the monitor's own
-differential strategies). Each comparison also checks which engine ran each property
+differential strategies), in protobuf and in JSON. Each comparison also checks which engine ran each property
 against the capabilities the core declares.
 
 Existing tests can run on both engines by taking the `monitor_engine` fixture (conftest.py).
@@ -15,6 +15,7 @@ TRACELOGIC_LONG=1 runs many more Hypothesis examples.
 """
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -33,7 +34,7 @@ from tracelogic.engine.compiled import CompiledSpec
 from tracelogic.engine.plan import property_reason
 from tracelogic.engine.registry import required_capabilities
 from tracelogic.engine.monitor import Monitor
-from tracelogic.ingest.otlp import spans_to_request
+from tracelogic.ingest.otlp import request_to_json, spans_to_request
 from tracelogic.ingest.spans import Span
 
 from ingest.otlp_testdata import hex_ids_to_b64
@@ -142,6 +143,34 @@ def test_monitor_protobuf_files(spec, protobuf_files):
     assert_engines_agree(str(spec), *every, "--max-open-traces", "2")
 
 
+@pytest.mark.parametrize("spec", MONITOR_SPECS + EXAMPLE_SPECS,
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_monitor_json_files(spec, tmp_path):
+    """The command line on OTLP/JSON inputs, where the core splits and decodes them since
+    step 4: every file at once with evictions, and the same documents as one gzipped JSON
+    Lines file named so that its format is sniffed."""
+    assert_engines_agree(str(spec), *map(str, TRACE_FILES), "--max-open-traces", "2")
+    lines = b"\n".join(p.read_bytes().replace(b"\n", b" ") if p.suffix == ".json"
+                       else p.read_bytes() for p in TRACE_FILES)
+    sniffed = tmp_path / "all-traces.gz"
+    sniffed.write_bytes(gzip.compress(lines))
+    assert_engines_agree(str(spec), str(sniffed))
+
+
+@pytest.mark.parametrize("spec", MONITOR_SPECS, ids=lambda p: p.name)
+def test_monitor_json_on_stdin(spec):
+    """`-` reads standard input once, on either engine, with the same report."""
+    data = b"\n".join(p.read_bytes() for p in TRACE_FILES if p.suffix == ".jsonl")
+    out = {}
+    for engine in ENGINES:
+        proc = subprocess.run([sys.executable, "-m", "tracelogic.cli", "monitor", str(spec),
+                               "-", "--format", "json", "--engine", engine], input=data,
+                              capture_output=True, timeout=120)
+        out[engine] = proc.returncode, json.loads(proc.stdout), proc.stderr
+    assert out["python"] == out["native"]
+    assert out["python"][0] in (0, 1, 2) and out["python"][1]["summary"]["spans"] > 0
+
+
 def test_monitor_data_with_metrics_and_every_file_at_once():
     doc = assert_engines_agree(str(MONITOR_SPECS[0]), *map(str, TRACE_FILES),
                                "--metrics", str(DATA / "metrics.json"))
@@ -210,6 +239,16 @@ def test_feed_otlp(traces):
     assert python == native
 
 
+@pytest.mark.parametrize("traces", TRACE_FILES, ids=lambda p: p.name)
+def test_feed_otlp_json(traces):
+    """``feed_otlp(..., format="json")``: the file's bytes, split and decoded by the core."""
+    data = traces.read_bytes()
+    python, native = reports_of(
+        str(MONITOR_SPECS[0]),
+        lambda mon: mon.feed_otlp(data, source=traces.name, format="json"))
+    assert python == native
+
+
 # ------------------------------------------------------------------ generated
 
 _settings = settings(max_examples=1000 if LONG else 60, deadline=None,
@@ -227,6 +266,10 @@ def test_generated_specs_and_traces(text, spans):
     assert python == native
     shifted = [Span(**{f: getattr(s, f) for f in _FIELDS},
                     start_ns=s.start_ns + _EPOCH, end_ns=s.end_ns + _EPOCH) for s in spans]
-    request = spans_to_request(shifted).SerializeToString()
-    python, native = reports_of(text, lambda mon: mon.feed_otlp(request), compiled)
+    request = spans_to_request(shifted)
+    data = request.SerializeToString()
+    python, native = reports_of(text, lambda mon: mon.feed_otlp(data), compiled)
+    assert python == native
+    doc = json.dumps(request_to_json(request)).encode()
+    python, native = reports_of(text, lambda mon: mon.feed_otlp(doc, format="json"), compiled)
     assert python == native

@@ -3,6 +3,7 @@
     mon = tracelogic.load("shop.spec").monitor()
     mon.feed(spans)            # SDK ReadableSpans or tracelogic Spans
     mon.feed_otlp(data)        # an ExportTraceServiceRequest (protobuf bytes)
+    mon.feed_otlp(text, format="json")  # OTLP/JSON as a file holds it (or JSON Lines)
     report = mon.close()       # everything is complete at close (file mode)
 
 Per-trace properties are decided on each assembled trace (SPEC-LANGUAGE.md §3:
@@ -16,7 +17,7 @@ import difflib
 from collections import defaultdict
 from itertools import repeat
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
@@ -28,8 +29,9 @@ from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import MonitorReport, PropertyResult, Violation, scope_text
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
-from tracelogic.ingest.native_otlp import spans_from_columns
-from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb, is_metrics_request
+from tracelogic.ingest.native_otlp import read_json_text, spans_from_columns
+from tracelogic.ingest.otlp import (DecodeStats, OtlpInput, decode_traces_pb,
+                                    is_metrics_request, read_bytes, read_json)
 from tracelogic.ingest.spans import MISSING, InvalidValue, Span, from_sdk
 from tracelogic.spec.deep import gc_paused
 from tracelogic.spec.lexicon import approx_duration
@@ -172,7 +174,7 @@ class Monitor:
         self._all_keys: set[str] = set()
         self._closed: MonitorReport | None = None
         self._unresolved_links = 0
-        self._key_samples: list[bytes] = []   # see feed_otlp
+        self._key_samples: list[tuple[bytes, str]] = []   # (input, format): see feed_otlp
         self._key_sample_bytes = 0
         # per property: trace ids / scope keys that lost events to an eviction
         self._evicted_keys: list[dict[str, None]] = [{} for _ in self.compiled.properties]
@@ -201,13 +203,13 @@ class Monitor:
 
     @property
     def runs_on_core(self) -> bool:
-        """Whether the native core runs some property: then feed OTLP protobuf bytes
-        (:meth:`feed_otlp`), which the core reads without Python objects per span."""
+        """Whether the native core runs some property: then feed OTLP bytes, protobuf or
+        JSON (:meth:`feed_otlp`), which the core reads without Python objects per span."""
         return self._native is not None
 
     def without_core(self, why: str) -> None:
-        """Run every property in the Python engine, with ``why`` as the reason (e.g. the
-        input is not OTLP protobuf). Only before anything was fed to the core."""
+        """Run every property in the Python engine, with ``why`` as the reason. Only before
+        anything was fed to the core."""
         if self._native is not None and self._native.fed:
             raise RuntimeError("spans were already fed to the native core")
         self._without_core(why)
@@ -240,7 +242,7 @@ class Monitor:
                 ours += from_sdk(sdk, stats=self.stats)
             if self._native is not None and not self._native.fed:
                 self._without_core("spans were given as objects (Monitor.feed); the core "
-                                   "reads OTLP protobuf (feed_otlp)")
+                                   "reads OTLP bytes (feed_otlp)")
             if self._native is not None and ours:
                 # the core already holds spans from bytes: give it these as bytes too
                 from tracelogic.ingest.otlp import spans_to_request
@@ -249,13 +251,19 @@ class Monitor:
                                      "<spans>", columns=False, is_metrics=_not_metrics)
             self._add(ours)
 
-    def feed_otlp(self, data: bytes, *, source: str = "<otlp>") -> None:
-        """One serialized ExportTraceServiceRequest.
+    def feed_otlp(self, data: bytes, *, source: str = "<otlp>",
+                  format: Literal["protobuf", "json"] = "protobuf") -> None:
+        """One serialized ExportTraceServiceRequest; or, with ``format="json"``, OTLP/JSON
+        as a file holds it: one request, or one per line (JSON Lines), metrics requests
+        among them read as data points (as ``tracelogic monitor`` reads a JSON file).
 
         Only the attributes the spec reads are decoded. The first few requests are kept
         (at most 4 MB) so that, if the spec reads an attribute that never appears, the
         warning can suggest a key that did.
         """
+        if format == "json":
+            self._feed_json(bytes(data), source)
+            return
         with gc_paused():
             try:
                 if self._native is None:
@@ -266,10 +274,41 @@ class Monitor:
             except InputError as e:
                 self.stats.error(e)  # a content problem, as read_path records it
                 return
-            if self._key_sample_bytes < _KEY_SAMPLE_BYTES:
-                self._key_samples.append(bytes(data))
-                self._key_sample_bytes += len(data)
+            self._sample(bytes(data), "protobuf")
             self._add(spans)
+
+    def _feed_json(self, data: bytes, source: str) -> None:
+        """OTLP/JSON input: split and decoded by the core when it runs some property,
+        else by the Python decoder (``read_bytes``'s rules and words either way)."""
+        got = OtlpInput(source=source, stats=self.stats)
+        wanted = self.compiled.wanted_attrs
+        metrics = frozenset(m.metric for m in self.spec.metrics.values())
+        with gc_paused():
+            if self._native is None:
+                spans = read_json(data, got, wanted_attrs=wanted,
+                                  wanted_metrics=metrics).spans
+            else:
+                def python_doc(line: int, text: bytes, what: str) -> list[Span]:
+                    # what the core leaves to Python: parsed again here (json.loads)
+                    n = len(got.spans)
+                    read_json_text(got, text, line, wanted_attrs=wanted,
+                                   wanted_metrics=metrics)
+                    return got.spans[n:]
+
+                spans, kept = self._native.feed_json(data, self.stats, source,
+                                                     columns=self._python_spans,
+                                                     python_doc=python_doc)
+                if not self._python_spans:
+                    self._spans += kept
+            self._sample(data, "json")
+            self._add(spans)
+            self.feed_points(got.points)
+
+    def _sample(self, data: bytes, fmt: str) -> None:
+        """Keep the first inputs (at most 4 MB) for did-you-mean suggestions."""
+        if self._key_sample_bytes < _KEY_SAMPLE_BYTES:
+            self._key_samples.append((data, fmt))
+            self._key_sample_bytes += len(data)
 
     def _feed_core(self, data: bytes, source: str) -> list[Span]:
         """Give the request to the core; the spans the Python engine needs, as objects."""
@@ -1015,7 +1054,10 @@ class Monitor:
 
     def missing_attrs(self) -> list[str]:
         """Attribute keys the spec reads that no span so far has carried."""
-        return sorted(k for k in self.compiled.wanted_attrs if k not in self._seen_keys)
+        seen = self._seen_keys
+        if self._native is not None:  # the core saw the spans the Python engine did not
+            seen = seen | set(self._native.seen_keys())
+        return sorted(k for k in self.compiled.wanted_attrs if k not in seen)
 
     def note_keys(self, spans: Iterable[Span]) -> None:
         """Record the attribute keys of spans (all of them), for did-you-mean suggestions."""
@@ -1026,9 +1068,13 @@ class Monitor:
     def _attribute_warnings(self) -> list[str]:
         out = []
         if self._key_samples and self.missing_attrs():
-            for data in self._key_samples:  # every key of the first requests, for suggestions
+            for data, fmt in self._key_samples:  # every key of the first inputs
                 try:
-                    self.note_keys(decode_traces_pb(data, wanted_attrs=None))
+                    if fmt == "json":
+                        self.note_keys(read_bytes(data, fmt="json", wanted_attrs=None,
+                                                  wanted_metrics=frozenset()).spans)
+                    else:
+                        self.note_keys(decode_traces_pb(data, wanted_attrs=None))
                 except InputError:
                     pass
         self._key_samples = []

@@ -15,7 +15,9 @@ from typing import Any
 
 from tracelogic.automata.monitor import INFEASIBLE, Verdict
 from tracelogic.ingest.events import Event
-from tracelogic.ingest.native_otlp import column_value, record_problems, span_from_fields
+from tracelogic.errors import InputError
+from tracelogic.ingest.native_otlp import (column_value, json_split_errors, record_problems,
+                                          span_fields, span_from_fields, spans_from_columns)
 from tracelogic.engine.plan import NativePlan
 from tracelogic.ingest.spans import Span
 
@@ -104,6 +106,49 @@ class NativeRun:
         record_problems(c, data, stats, source)
         self.fed = self.fed or bool(c["decoded"])
         return c
+
+    def feed_json(self, data: bytes, stats: Any, source: str, *, columns: bool,
+                  python_doc: Any) -> tuple[list[Span], int]:
+        """Split OTLP/JSON input (one request, or JSON Lines) in the core and keep the spans
+        of its trace requests; count everything in ``stats`` exactly as the Python side's
+        ``read_bytes`` does. Returns the kept spans as objects when ``columns`` (for the
+        Python engine), else [], and how many spans the core kept.
+
+        ``python_doc(line, text, what)`` decodes a document the core leaves to Python (its
+        bytes ``text``): ``what`` is ``"metrics"``, ``"other"`` (not a request) or
+        ``"python"`` (a trace request the core does not decode; see docs/native.md); it
+        records the document in ``stats`` and returns its spans, which the core then keeps
+        in their place.
+        """
+        first_error = len(stats.errors)
+        spans: list[Span] = []
+        kept = [0]
+
+        def on_doc(line: int, start: int, end: int, what: str, c: Any) -> Any:
+            if what == "traces":
+                try:
+                    record_problems(c, data, stats, f"{source}:{line}")
+                except InputError as e:  # refused whole: nothing of it was kept
+                    stats.error(e)
+                    return None
+                self.fed = self.fed or bool(c["decoded"])
+                kept[0] += c["decoded"]
+                if columns:
+                    spans.extend(spans_from_columns(c))
+                return None
+            got = python_doc(line, data[start:end], what)
+            if what != "python":
+                return None
+            self.fed = self.fed or bool(got)
+            kept[0] += len(got)
+            if columns:
+                spans.extend(got)
+            return [span_fields(s) for s in got]
+
+        bad, whole = self._run.feed_json(data, columns, on_doc)
+        if bad or whole:  # split_json records these before any document's problems
+            stats.errors[first_error:first_error] = json_split_errors(data, source, bad, whole)
+        return spans, kept[0]
 
     def close(self) -> Closed:
         """Assemble, order, evaluate and step everything fed (once)."""

@@ -47,7 +47,7 @@ CAPABILITIES = frozenset({
 })
 
 # the version of the plan/result boundary this Python side speaks (native/src/capabilities.rs)
-NATIVE_ABI_VERSION = 4
+NATIVE_ABI_VERSION = 4  # 4: NativeRun.feed_json and feed_spans (OTLP/JSON on the core)
 
 
 class MonitorEngine:

@@ -520,73 +520,118 @@ def split_json(data: bytes | str, source: str,
     malformed JSON Lines line is recorded in ``stats.errors`` with its line number
     and the other lines are still returned; a malformed single document is recorded
     with the line and column of the JSON error.
+
+    The native core splits bytes by the same rules (``native/src/jsonl.rs``) and asks
+    :func:`split_errors` for the words of the errors.
     """
-    text: str | None
-    uerr: UnicodeDecodeError | None = None
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            text, uerr = None, e
-    else:
-        text = data
+    text, uerr = _as_text(data)
     if text is not None:
-        if text.startswith("\ufeff"):
-            text = " " + text[1:]  # keep columns: the BOM becomes whitespace
         if not text.strip():
             return []  # an empty file holds no requests
         try:
             doc, suspect = loads_json(text)
-        except JsonLimitError as e:
-            whole_err: tuple[int, int, str] = (e.lineno or 1, e.colno or 1, e.msg)
-            over_limit = e.lineno is None
+        except JsonLimitError:
+            pass
         else:
             stripped = len(text) - len(text.lstrip())
             return [(_line_col(text, stripped)[0], doc, suspect)]
-        raw_lines: list[Any] = text.split("\n")
-    else:
-        over_limit = False
-        raw_lines = data.split(b"\n")  # type: ignore[union-attr]
-        assert uerr is not None
-        line, col = _line_col(data, uerr.start)
-        whole_err = (line, col, f"invalid UTF-8 byte {data[uerr.start:uerr.start + 1]!r} "
-                                f"at byte offset {uerr.start}")
-
     parsed: list[tuple[int, Any, bool]] = []
     bad: list[InputError] = []
     looks_jsonl = False
-    for i, raw in enumerate(raw_lines, 1):
-        if isinstance(raw, bytes):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                bad.append(_err(source, i, e.start + 1,
-                                f"invalid UTF-8 byte {raw[e.start:e.start + 1]!r} in this line",
-                                hint="OTLP/JSON must be UTF-8"))
-                continue
-        if not raw.strip():
-            continue
-        try:
-            obj, suspect = loads_json(raw)
-        except JsonLimitError as e:
-            bad.append(_err(source, i, e.colno or 1, f"malformed JSON: {e.msg}",
-                            value=raw[:200],
-                            hint="each line of a JSON Lines file must be one complete "
-                                 "OTLP/JSON request; the other lines were still read"))
-            continue
-        if isinstance(obj, dict) and (KNOWN_TOP_KEYS.intersection(obj) or not obj):
-            looks_jsonl = True
-        parsed.append((i, obj, suspect))
+    for i, raw in enumerate(_lines(data, text), 1):
+        got = _split_line(source, i, raw)
+        if isinstance(got, InputError):
+            bad.append(got)
+        elif got is not None:
+            obj, suspect = got
+            if isinstance(obj, dict) and (KNOWN_TOP_KEYS.intersection(obj) or not obj):
+                looks_jsonl = True
+            parsed.append((i, obj, suspect))
     if looks_jsonl or sum(isinstance(o, dict) for _, o, _ in parsed) >= 2:
         for err in bad:
             stats.error(err)
         return parsed
-    line, col, msg = whole_err
-    stats.error(_err(source, line, col, f"malformed JSON: {msg}",
-                     hint=(f"OTLP/JSON documents nest at most {MAX_JSON_DEPTH} levels"
-                           if over_limit else "the file must hold one OTLP/JSON request, "
-                           "or one request per line (JSON Lines)")))
+    stats.error(_whole_error(data, text, uerr, source))
     return []
+
+
+def split_errors(data: bytes, source: str, bad: list[int], whole: bool) -> list[InputError]:
+    """The errors :func:`split_json` records for ``data`` when the core split it: those of
+    the malformed lines ``bad`` (1-based), or, when ``whole``, the one error of an input
+    that is neither one document nor JSON Lines. The error path only: the lines named are
+    parsed again here, for Python's json module's words."""
+    text, uerr = _as_text(data)
+    if whole:
+        return [_whole_error(data, text, uerr, source)]
+    lines = _lines(data, text)
+    out = []
+    for i in bad:
+        err = _split_line(source, i, lines[i - 1])
+        if not isinstance(err, InputError):  # the core and split_json disagree: a bug
+            raise AssertionError(f"{source}:{i}: the core found a malformed line that "
+                                 f"Python reads")
+        out.append(err)
+    return out
+
+
+def _as_text(data: bytes | str) -> tuple[str | None, UnicodeDecodeError | None]:
+    """The input as text (a BOM read as a space, keeping columns), or the UTF-8 error."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return None, e
+    else:
+        text = data
+    if text.startswith("\ufeff"):
+        text = " " + text[1:]  # keep columns: the BOM becomes whitespace
+    return text, None
+
+
+def _lines(data: bytes | str, text: str | None) -> list[Any]:
+    """The lines of an input: of its text, or of its bytes when it is not UTF-8."""
+    return text.split("\n") if text is not None else data.split(b"\n")  # type: ignore
+
+
+def _split_line(source: str, i: int, raw: str | bytes) -> tuple[Any, bool] | InputError | None:
+    """One line of JSON Lines: ``(document, text_suspect)``, its error, or None if blank."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return _err(source, i, e.start + 1,
+                        f"invalid UTF-8 byte {raw[e.start:e.start + 1]!r} in this line",
+                        hint="OTLP/JSON must be UTF-8")
+    if not raw.strip():
+        return None
+    try:
+        return loads_json(raw)
+    except JsonLimitError as e:
+        return _err(source, i, e.colno or 1, f"malformed JSON: {e.msg}", value=raw[:200],
+                    hint="each line of a JSON Lines file must be one complete "
+                         "OTLP/JSON request; the other lines were still read")
+
+
+def _whole_error(data: bytes | str, text: str | None, uerr: UnicodeDecodeError | None,
+                 source: str) -> InputError:
+    """The error of an input that is neither one document nor JSON Lines."""
+    over_limit = False
+    if text is not None:
+        try:
+            loads_json(text)
+            raise AssertionError(f"{source}: one valid document cannot be refused whole")
+        except JsonLimitError as e:
+            line, col, msg = e.lineno or 1, e.colno or 1, e.msg
+            over_limit = e.lineno is None
+    else:
+        assert uerr is not None and isinstance(data, bytes)
+        line, col = _line_col(data, uerr.start)
+        msg = (f"invalid UTF-8 byte {data[uerr.start:uerr.start + 1]!r} "
+               f"at byte offset {uerr.start}")
+    return _err(source, line, col, f"malformed JSON: {msg}",
+                hint=(f"OTLP/JSON documents nest at most {MAX_JSON_DEPTH} levels"
+                      if over_limit else "the file must hold one OTLP/JSON request, "
+                      "or one request per line (JSON Lines)"))
 
 
 # -- protobuf framing ------------------------------------------------------------

@@ -23,13 +23,15 @@ from typing import Any
 
 from tracelogic.errors import InputError
 
-from ._otlp_common import MAX_DEPTH, DecodeStats, loads_json
-from .otlp import decode_traces_json, decode_traces_pb, is_metrics_request
+from ._otlp_common import MAX_DEPTH, DecodeStats, loads_json, split_errors
+from .otlp import (OtlpInput, decode_traces_json, decode_traces_pb, is_metrics_request,
+                   read_json_document)
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, InvalidValue, Span, _make
 
 __all__ = ["decode_traces_pb_columns", "decode_traces_pb_native",
            "decode_traces_json_columns", "decode_traces_json_native", "decode_traces_json_py",
-           "record_problems", "spans_from_columns", "span_from_fields", "column_value"]
+           "record_problems", "spans_from_columns", "span_from_fields", "span_fields",
+           "column_value", "read_json_text", "json_split_errors"]
 
 _HINT = ("if this file is OTLP/JSON, name it *.json; protobuf metrics must be read as "
          "metrics (monitor --metrics)")
@@ -205,6 +207,30 @@ def span_from_fields(f: tuple) -> Span:
     return _make(name, kind, status, message, start, end, service, trace_id, span_id,
                  parent_id, _mapping(attrs), _mapping(resource), scope, tuple(events),
                  tuple(links))
+
+
+def read_json_text(result: OtlpInput, text: bytes, line: int, **kw: Any) -> None:
+    """Decode one document the core left to Python (its bytes ``text``, line ``line`` of
+    ``result.source``) as ``split_json`` and ``read_bytes`` would: parsed with
+    :func:`._otlp_common.loads_json`, then :func:`.otlp.read_json_document` (``kw``)."""
+    doc, suspect = loads_json(text)
+    read_json_document(result, doc, line, suspect=suspect, **kw)
+
+
+def json_split_errors(data: bytes, source: str, bad: list[int],
+                      whole: bool) -> list[InputError]:
+    """The errors ``split_json`` records for an input the core split; see
+    :func:`._otlp_common.split_errors`."""
+    return split_errors(data, source, bad, whole)
+
+
+def span_fields(s: Span) -> tuple:
+    """The fields of a :class:`Span` in :func:`span_from_fields`'s order, attribute values
+    as the span holds them: for ``NativeRun.feed_json``, which keeps the spans of a document
+    the Python decoder decoded in the core's store."""
+    return (s.name, s.kind, s.status, s.status_message, s.start_ns, s.end_ns, s.service,
+            s.trace_id, s.span_id, s.parent_id, list(s.attrs.items()),
+            list(s.resource.items()), s.scope_name, list(s.event_names), list(s.links))
 
 
 _KINDS = dict(enumerate(KIND_NAMES))

@@ -56,7 +56,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DecodeStats", "OtlpInput", "decode_traces_pb", "decode_traces_request",
-    "decode_traces_json", "read_bytes", "read_path", "read_raw", "path_format", "unpack",
+    "decode_traces_json", "read_bytes", "read_json", "read_json_document", "read_path",
+    "read_raw",
+    "path_format", "unpack",
     "sniff", "request_to_json",
     "spans_to_request",
 ]
@@ -645,28 +647,50 @@ def read_bytes(data: bytes, *, source: str = "<bytes>", fmt: Format = "auto",
         except InputError as e:
             st.error(e)
         return result
-    for line, doc, suspect in split_json(data, source, st):
-        kind = sniff(doc) if signal == "auto" else signal
-        try:
-            if kind == "traces":
-                result.spans.extend(decode_traces_json(
-                    doc, wanted_attrs=wanted_attrs, stats=st, source=source, line=line,
-                    _suspect=suspect))
-            elif kind == "metrics":
-                result.points.extend(metrics.decode_metrics_json(
-                    doc, wanted_attrs=wanted_attrs, wanted_metrics=wanted_metrics, stats=st,
-                    source=source, line=line, _suspect=suspect))
-            elif not (isinstance(doc, dict) and not doc):  # {} is an empty request
-                keys = ", ".join(map(repr, list(doc)[:5])) if isinstance(doc, dict) else ""
-                raise InputError(
-                    f"{source}:{line}: not an OTLP/JSON request: no \"resourceSpans\" or "
-                    f"\"resourceMetrics\"" + (f" (keys: {keys})" if keys else ""),
-                    value=doc if not isinstance(doc, dict) else None,
-                    hint="OTLP/JSON files hold ExportTraceServiceRequest or "
-                         "ExportMetricsServiceRequest objects")
-        except InputError as e:
-            st.error(e)
+    return read_json(data, result, signal=signal, wanted_attrs=wanted_attrs,
+                     wanted_metrics=wanted_metrics)
+
+
+def read_json(data: bytes, result: OtlpInput, *, signal: Signal = "auto",
+              wanted_attrs: frozenset[str] | None = None,
+              wanted_metrics: frozenset[str] | None = None) -> OtlpInput:
+    """Decode OTLP/JSON input (one document or JSON Lines; not compressed) into
+    ``result``, which names the source and holds the stats; returns it."""
+    for line, doc, suspect in split_json(data, result.source, result.stats):
+        read_json_document(result, doc, line, suspect=suspect, signal=signal,
+                           wanted_attrs=wanted_attrs, wanted_metrics=wanted_metrics)
     return result
+
+
+def read_json_document(result: OtlpInput, doc: Any, line: int, *, suspect: bool | None = None,
+                       signal: Signal = "auto", wanted_attrs: frozenset[str] | None = None,
+                       wanted_metrics: frozenset[str] | None = None) -> None:
+    """Decode one document of an OTLP/JSON input (line ``line`` of ``result.source``) into
+    ``result``: traces or metrics by its top-level key (or ``signal``); an error in
+    ``result.stats`` for anything else (``{}`` is an empty request)."""
+    from . import metrics
+
+    st, source = result.stats, result.source
+    kind = sniff(doc) if signal == "auto" else signal
+    try:
+        if kind == "traces":
+            result.spans.extend(decode_traces_json(
+                doc, wanted_attrs=wanted_attrs, stats=st, source=source, line=line,
+                _suspect=suspect))
+        elif kind == "metrics":
+            result.points.extend(metrics.decode_metrics_json(
+                doc, wanted_attrs=wanted_attrs, wanted_metrics=wanted_metrics, stats=st,
+                source=source, line=line, _suspect=suspect))
+        elif not (isinstance(doc, dict) and not doc):  # {} is an empty request
+            keys = ", ".join(map(repr, list(doc)[:5])) if isinstance(doc, dict) else ""
+            raise InputError(
+                f"{source}:{line}: not an OTLP/JSON request: no \"resourceSpans\" or "
+                f"\"resourceMetrics\"" + (f" (keys: {keys})" if keys else ""),
+                value=doc if not isinstance(doc, dict) else None,
+                hint="OTLP/JSON files hold ExportTraceServiceRequest or "
+                     "ExportMetricsServiceRequest objects")
+    except InputError as e:
+        st.error(e)
 
 
 def _sniff_format(data: bytes) -> Literal["json", "protobuf"]:
