@@ -30,6 +30,7 @@ pub mod json;
 pub mod order;
 pub mod otlp;
 pub mod otlp_json;
+pub mod packed;
 pub mod plan;
 pub mod run;
 pub mod schema;
