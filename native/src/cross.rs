@@ -8,7 +8,7 @@
 //! ([`crate::run::step_letters`]). The result names events as (complete trace, event)
 //! pairs, so the Python side reads the witnesses back from the store.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::automaton::Cached;
 use crate::run::step_letters;
@@ -200,7 +200,7 @@ pub struct Row {
 /// dict of buckets).
 #[derive(Debug, Default)]
 pub struct Buckets {
-    index: HashMap<String, usize>,
+    index: foldhash::HashMap<String, usize>,
     keys: Vec<(String, Vec<Row>)>,
 }
 

@@ -14,8 +14,10 @@
 //! `""` for a root's parent id, attribute lookups where a later duplicate key wins and
 //! `attr` falls back to the resource.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Range;
+
+use foldhash::HashMap;
 
 use crate::otlp::{AnyValue, Batch};
 
