@@ -8,7 +8,9 @@
 //! word) and counters, and `close` in the same order. Streaming mode (idle timeouts) stays in
 //! Python.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
 
 use crate::order::Trace;
 use crate::store::SpanStore;
@@ -85,7 +87,7 @@ struct Lru<V> {
 impl<V> Default for Lru<V> {
     fn default() -> Self {
         Lru {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: BTreeMap::new(),
             next: 0,
         }

@@ -962,6 +962,94 @@ mod _native {
         })
     }
 
+    /// A timed property's state after stepping its timed monitor, as Python reads it:
+    /// `(sid, registers)`, sid -1 for the infeasible state; None where the instance was
+    /// stepped on the untimed twin (its state is then in the `state` column).
+    fn timed_state(py: Python<'_>, t: &Option<TState>) -> PyResult<Py<PyAny>> {
+        Ok(match t {
+            None => py.None(),
+            Some(TState::Infeasible) => (-1i64, PyTuple::empty(py))
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
+            Some(TState::Live { sid, regs }) => (i64::from(*sid), PyTuple::new(py, regs)?)
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
+        })
+    }
+
+    /// `Closed`'s results as `packed.rs` lays them out, into `d` (docs/native.md, "the
+    /// boundary": `complete_ids`, `complete_partial`, `n_events`, `others`, `results`,
+    /// `cross`); a `bytes` per column, no object per instance but the scope keys.
+    fn packed(py: Python<'_>, c: &crate::file_run::Closed, d: &Bound<'_, PyDict>) -> PyResult<()> {
+        let b = |v: &[u8]| PyBytes::new(py, v);
+        let t = crate::packed::trace_list(c);
+        d.set_item("complete_ids", t.complete_ids)?;
+        d.set_item("complete_partial", b(&t.complete_partial))?;
+        d.set_item("n_events", b(&t.n_events))?;
+        d.set_item("others", t.others)?;
+        let results = PyList::empty(py);
+        for (per, cross) in c.results.iter().zip(&c.cross) {
+            if cross.is_some() {
+                results.append(py.None())?;
+                continue;
+            }
+            let p = crate::packed::trace_columns(per);
+            let r = PyDict::new(py);
+            r.set_item("state", b(&p.state))?;
+            r.set_item("state_width", p.state_width)?;
+            r.set_item("decided", b(&p.decided))?;
+            r.set_item("raised", b(&p.raised))?;
+            r.set_item("trigger", b(&p.trigger))?;
+            if per.iter().any(|o| o.timed.is_some()) {
+                let timed = per
+                    .iter()
+                    .map(|o| timed_state(py, &o.timed))
+                    .collect::<PyResult<Vec<_>>>()?;
+                r.set_item("timed", timed)?;
+            }
+            results.append(r)?;
+        }
+        d.set_item("results", results)?;
+        let cross = PyList::empty(py);
+        for per in &c.cross {
+            let Some(insts) = per else {
+                cross.append(py.None())?;
+                continue;
+            };
+            let p = crate::packed::cross_columns(insts);
+            let r = PyDict::new(py);
+            r.set_item("keys", p.keys)?;
+            r.set_item("state_width", p.state_width)?;
+            for (name, col) in [
+                ("state", &p.state),
+                ("decided_trace", &p.decided_trace),
+                ("decided_event", &p.decided_event),
+                ("raised_trace", &p.raised_trace),
+                ("raised_event", &p.raised_event),
+                ("last_trace", &p.last_trace),
+                ("last_event", &p.last_event),
+                ("trigger", &p.trigger),
+                ("partial", &p.partial),
+                ("events", &p.events),
+                ("trace_offsets", &p.trace_offsets),
+                ("traces", &p.traces),
+            ] {
+                r.set_item(name, b(col))?;
+            }
+            if insts.iter().any(|i| i.timed.is_some()) {
+                let timed = insts
+                    .iter()
+                    .map(|i| timed_state(py, &i.timed))
+                    .collect::<PyResult<Vec<_>>>()?;
+                r.set_item("timed", timed)?;
+            }
+            cross.append(r)?;
+        }
+        d.set_item("cross", cross)
+    }
+
     /// One file-mode run of a plan (`engine/native_run.py`): requests in,
     /// per-trace and cross-trace results out. Decoding and closing run with the GIL released.
     #[pyclass(module = "tracelogic._native")]
@@ -1120,69 +1208,8 @@ mod _native {
                 )));
             }
             let d = PyDict::new(py);
-            d.set_item("traces", &c.traces)?;
-            let opt = |x: Option<u32>| x.map_or(-1i64, i64::from);
-            let state = |s: u32, t: &Option<TState>| -> PyResult<Py<PyAny>> {
-                Ok(match t {
-                    None => s.into_pyobject(py)?.into_any().unbind(),
-                    Some(TState::Infeasible) => (-1i64, PyTuple::empty(py))
-                        .into_pyobject(py)?
-                        .into_any()
-                        .unbind(),
-                    Some(TState::Live { sid, regs }) => (i64::from(*sid), PyTuple::new(py, regs)?)
-                        .into_pyobject(py)?
-                        .into_any()
-                        .unbind(),
-                })
-            };
-            let results = c
-                .results
-                .iter()
-                .map(|per| {
-                    per.iter()
-                        .map(|o| {
-                            Ok((
-                                state(o.state, &o.timed)?,
-                                opt(o.decided),
-                                opt(o.raised),
-                                o.trigger,
-                            ))
-                        })
-                        .collect::<PyResult<Vec<_>>>()
-                })
-                .collect::<PyResult<Vec<_>>>()?;
-            d.set_item("results", results)?;
-            let pair =
-                |x: Option<(u32, u32)>| x.map_or((-1i64, -1i64), |(t, e)| (t.into(), e.into()));
-            let cross = c
-                .cross
-                .iter()
-                .map(|per| {
-                    per.as_ref()
-                        .map(|insts| {
-                            insts
-                                .iter()
-                                .map(|i| {
-                                    Ok((
-                                        i.key.as_str(),
-                                        state(i.state, &i.timed)?,
-                                        pair(i.decided),
-                                        pair(i.raised),
-                                        i.last,
-                                        i.trigger,
-                                        i.traces.as_slice(),
-                                        i.partial,
-                                        i.events,
-                                    ))
-                                })
-                                .collect::<PyResult<Vec<_>>>()
-                        })
-                        .transpose()
-                })
-                .collect::<PyResult<Vec<_>>>()?;
-            d.set_item("cross", cross)?;
+            packed(py, c, &d)?;
             d.set_item("evicted_keys", &c.evicted_keys)?;
-            d.set_item("n_events", &c.n_events)?;
             let cd = PyDict::new(py);
             for (k, v) in counters {
                 cd.set_item(k, v)?;

@@ -8,7 +8,7 @@
 //! ([`crate::run::step_letters`]). The result names events as (complete trace, event)
 //! pairs, so the Python side reads the witnesses back from the store.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::automaton::Cached;
 use crate::run::{step_letters, Stepped};
@@ -201,7 +201,7 @@ pub struct Row {
 /// dict of buckets).
 #[derive(Debug, Default)]
 pub struct Buckets {
-    index: HashMap<String, usize>,
+    index: foldhash::HashMap<String, usize>,
     keys: Vec<(String, Vec<Row>)>,
 }
 
@@ -211,7 +211,8 @@ impl Buckets {
             Some(&i) => i,
             None => {
                 self.index.insert(key.to_owned(), self.keys.len());
-                self.keys.push((key.to_owned(), vec![]));
+                // most keys have few events: no room for 4 rows up front
+                self.keys.push((key.to_owned(), Vec::with_capacity(1)));
                 self.keys.len() - 1
             }
         };

@@ -33,6 +33,7 @@ pub mod jsonl;
 pub mod order;
 pub mod otlp;
 pub mod otlp_json;
+pub mod packed;
 pub mod past;
 pub mod plan;
 pub mod registers;

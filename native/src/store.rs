@@ -3,10 +3,10 @@
 //! The decoder's [`Batch`] borrows from the request; a trace's spans arrive across many
 //! requests, so [`SpanStore::add_batch`] copies each span into a compact owned row. Memory is
 //! the point (the runtime path aims at a few hundred bytes per open trace): a row is a fixed
-//! 72 bytes with its ids inline; names, scopes, event names and attribute keys are interned
-//! (they repeat across spans), a resource is stored once however many spans share it, and
-//! what most spans lack (attributes, events, links, a status message) lives in one optional
-//! box.
+//! 88 bytes with its ids inline; names, scopes, event names and attribute keys are interned
+//! (they repeat across spans), a resource is stored once however many spans share it, the
+//! projected attributes are one slice, and what most spans lack (events, links, a status
+//! message) lives in one optional box.
 //!
 //! Every accessor answers as the Python [`Span`](../../src/tracelogic/runtime_monitor/spans.py)
 //! built by `native_otlp.decode_traces_pb_native` from the same columns would: ids as
@@ -14,8 +14,10 @@
 //! `""` for a root's parent id, attribute lookups where a later duplicate key wins and
 //! `attr` falls back to the resource.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Range;
+
+use foldhash::HashMap;
 
 use crate::otlp::{AnyValue, Batch};
 
@@ -161,16 +163,16 @@ struct Resource {
     attrs: Box<[(Sym, OwnedValue)]>,
 }
 
-/// What a span may lack.
+/// What most spans lack (the attributes, which most spans have, are in the row itself:
+/// a box of its own would cost a second allocation per span).
 #[derive(Debug, Default)]
 struct Extra {
     status_message: Box<str>,
-    attrs: Box<[(Sym, OwnedValue)]>,
     events: Box<[Sym]>,
     links: Box<[([u8; 16], [u8; 8])]>,
 }
 
-/// One span (72 bytes).
+/// One span (88 bytes, plus its attributes' slice when it has any).
 #[derive(Debug)]
 struct Row {
     trace_id: [u8; 16],
@@ -186,6 +188,8 @@ struct Row {
     status: u8,
     /// handed back by [`SpanStore::release`]
     released: bool,
+    /// one per key, the last occurrence's value; an empty slice allocates nothing
+    attrs: Box<[(Sym, OwnedValue)]>,
     extra: Option<Box<Extra>>,
 }
 
@@ -284,6 +288,7 @@ impl SpanStore {
                 .and_then(|i| self.rows.get_mut(i as usize))
             {
                 row.released = true;
+                row.attrs = Box::new([]);
                 row.extra = None;
             }
         }
@@ -325,20 +330,16 @@ impl SpanStore {
         }
         self.rows.reserve(n);
         for i in 0..n {
-            let extra = if attrs[i].is_empty()
-                && events[i].is_empty()
-                && links[i].is_empty()
-                && b.status_message[i].is_empty()
-            {
-                None
-            } else {
-                Some(Box::new(Extra {
-                    status_message: b.status_message[i].into(),
-                    attrs: last_wins(&mut self.strings, &attrs[i]),
-                    events: std::mem::take(&mut events[i]).into_boxed_slice(),
-                    links: std::mem::take(&mut links[i]).into_boxed_slice(),
-                }))
-            };
+            let extra =
+                if events[i].is_empty() && links[i].is_empty() && b.status_message[i].is_empty() {
+                    None
+                } else {
+                    Some(Box::new(Extra {
+                        status_message: b.status_message[i].into(),
+                        events: std::mem::take(&mut events[i]).into_boxed_slice(),
+                        links: std::mem::take(&mut links[i]).into_boxed_slice(),
+                    }))
+                };
             let kind = u8::try_from(b.kind[i])
                 .ok()
                 .filter(|&k| usize::from(k) < KIND_NAMES.len())
@@ -359,6 +360,7 @@ impl SpanStore {
                 kind,
                 status,
                 released: false,
+                attrs: last_wins(&mut self.strings, &attrs[i]),
                 extra,
             });
         }
@@ -474,7 +476,7 @@ impl SpanStore {
     /// `Span.attr`: the span attribute `key`, else the resource attribute, else None
     /// (Python's `MISSING`).
     pub fn attr(&self, r: u32, key: &str) -> Option<&OwnedValue> {
-        let own = self.row(r).extra.as_deref().map_or(&[][..], |e| &e.attrs);
+        let own = &self.row(r).attrs;
         self.lookup(own, key).or_else(|| self.resource_attr(r, key))
     }
 
@@ -485,7 +487,7 @@ impl SpanStore {
 
     /// The span's own attributes, one per key (the resource's not included).
     pub fn attrs(&self, r: u32) -> impl Iterator<Item = (&str, &OwnedValue)> {
-        let own = self.row(r).extra.as_deref().map_or(&[][..], |e| &e.attrs);
+        let own = &self.row(r).attrs;
         own.iter().map(|(k, v)| (self.text(*k), v))
     }
 
@@ -613,7 +615,7 @@ mod tests {
         assert_eq!(st.resources.len(), 2);
         assert_eq!(st.name(3), "root");
         assert_eq!(st.status_message(4), "boom");
-        assert_eq!(std::mem::size_of::<Row>(), 72);
+        assert_eq!(std::mem::size_of::<Row>(), 88);
     }
 
     #[test]

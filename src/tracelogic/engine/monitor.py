@@ -23,10 +23,12 @@ from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
 from tracelogic.engine.compiled import (CompiledProperty, CompiledSpec, EvalError,
                                         aggregate_value)
-from tracelogic.engine.native_run import NativeRun, final_verdicts, timed_state
+from tracelogic.engine.native_run import (NativeRun, count_vacuous, final_verdicts,
+                                          timed_state, verdict_codes, violated)
 from tracelogic.engine.plan import build_plan
 from tracelogic.engine.registry import Assignment, assign
-from tracelogic.engine.report import MonitorReport, PropertyResult, Violation, scope_text
+from tracelogic.engine.report import (VERDICT_CODES, MonitorReport, PropertyResult, Violation,
+                                      scope_text)
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
 from tracelogic.ingest.native_otlp import read_json_text, spans_from_columns
@@ -158,6 +160,8 @@ class Monitor:
         self._decided: list[list[tuple]] = [[] for _ in self.compiled.properties]
         self._memo: list[dict[tuple, tuple]] = [{} for _ in self.compiled.properties]
         self._samples: list[dict[str, Samples]] = [{} for _ in self.compiled.properties]
+        # per property the core ran: (keys, verdict codes, vacuous, violations) (`_close_core`)
+        self._core_blocks: list[tuple | None] = [None for _ in self.compiled.properties]
         # the properties the Python engine steps, per trace and cross-trace (`_route`)
         self._trace_cps: list[CompiledProperty] = []
         self._cross_cps: list[CompiledProperty] = []
@@ -678,22 +682,17 @@ class Monitor:
         return counters["duplicates"], counters["evicted"]
 
     def _close_core(self) -> None:
-        """The core's results, recorded as the Python engine records its own: per-trace
-        verdicts in ``_decided``, cross-trace instances in ``_instances``, and the keys
-        that lost events to an eviction in ``_evicted_keys``."""
+        """The core's results, recorded per property as a block of verdict codes
+        (``_core_blocks``: the report lists them lazily), violations built only for the
+        violated instances, and the keys that lost events to an eviction in
+        ``_evicted_keys``."""
         core = self._native
         closed = core.close()
         cps = core.plan.properties
         alone = not self._python_spans  # the core alone saw the spans: its counts are the run's
-        not_complete = iter(closed.evicted_keys)
-        complete = []
-        for tr in closed.traces:
-            if tr.index >= 0:
-                complete.append(tr)
-                continue
+        for tr, keys in zip(closed.others, closed.evicted_keys):
             if alone:
                 self._incomplete.append((tr.trace_id, tr.reason))
-            keys = next(not_complete)
             for j, cp in enumerate(cps):  # as Monitor._evicted
                 evicted = self._evicted_keys[cp.index]
                 if cp.prop.scope == "trace":
@@ -703,49 +702,14 @@ class Monitor:
                 else:
                     evicted.update(dict.fromkeys(keys[j]))
         if alone:
-            self._traces += len(complete)
-        violated, satisfied = Verdict.VIOLATED, Verdict.SATISFIED
-        for j, cp in enumerate(cps):  # one property at a time: few lookups per trace
+            self._traces += len(closed.complete_ids)
+        for j, cp in enumerate(cps):
             if cp.prop.kind == "aggregate":
-                self._core_samples(cp, j, closed.samples[j], complete)
-                continue
-            if cp.prop.scope != "trace":
-                continue
-            results, decided_rows = closed.results[j], self._decided[cp.index]
-            # a timed property's trace that fits in every bound was stepped on its
-            # untimed twin (an int state, as `by_letters`), any other on its timed monitor
-            twin = cp.untimed if cp.timed else cp
-            by_state = None if twin is None else (final_verdicts(twin, False),
-                                                  final_verdicts(twin, True))
-            triggers = bool(cp.triggers)
-            for tr in complete:
-                state, decided, raised, trigger = results[tr.index]
-                stepped = twin
-                if isinstance(state, tuple):
-                    stepped, state = cp, timed_state(state)
-                    inst = Instance(tr.trace_id, cp)
-                    inst.state, inst.partial = state, tr.partial
-                    verdict = self.final_verdict(cp, inst)
-                else:
-                    verdict = by_state[tr.partial][state]
-                violations = []
-                if verdict is violated:
-                    inst = Instance(tr.trace_id, stepped)
-                    inst.state = state
-                    if decided >= 0:
-                        inst.decided_at = core.event(tr.index, decided)
-                    if raised >= 0:
-                        inst.raised_at = core.event(tr.index, raised)
-                    inst.last = inst.decided_at or core.event(
-                        tr.index, closed.n_events[tr.index] - 1)
-                    inst.trace_ids[tr.trace_id] = None
-                    violations.append(self.violation(stepped, inst))
-                decided_rows.append((tr.trace_id, verdict,
-                                     verdict is satisfied and triggers and not trigger,
-                                     violations))
-        for cp, per in zip(cps, closed.cross):
-            if per is not None:
-                self._cross_instances(cp, per, complete)
+                self._core_samples(cp, j, closed.samples[j], closed.complete_ids)
+            elif closed.results[j] is not None:
+                self._core_blocks[cp.index] = self._core_traces(cp, closed.results[j], closed)
+            elif closed.cross[j] is not None:
+                self._core_blocks[cp.index] = self._core_cross(cp, closed.cross[j], closed)
         if alone:
             self._seen_keys.update(core.seen_keys())
         # the core's type mismatches: all of them when it alone saw the spans, else those of
@@ -761,7 +725,8 @@ class Monitor:
             else:
                 mine[0] += seen[0]
 
-    def _core_samples(self, cp: CompiledProperty, j: int, per: list, complete: list) -> None:
+    def _core_samples(self, cp: CompiledProperty, j: int, per: list, complete: list[str]
+                      ) -> None:
         """The core's samples of aggregate property ``cp`` (plan property ``j``), decided
         as ``process_trace`` decides a per-trace one, or kept per key as ``_run_cross``
         keeps them."""
@@ -780,7 +745,7 @@ class Monitor:
                 values = [tuple((column_value(v), w) if k in raw else (v, w)
                                 for k, (v, w) in enumerate(row)) for row in values]
             scope_trace = cp.prop.scope == "trace"
-            samples = Samples(complete[i].trace_id if scope_trace else key,
+            samples = Samples(complete[i] if scope_trace else key,
                               list(zip(times, zip(traces, events), values)), resolve=resolve)
             if not scope_trace:
                 self._samples[cp.index][key] = samples
@@ -791,26 +756,88 @@ class Monitor:
                 samples.key, verdict,
                 verdict is Verdict.SATISFIED and not counts["evaluated"], violations))
 
-    def _cross_instances(self, cp: CompiledProperty, per: list, complete: list) -> None:
-        """The core's instances of cross-trace property ``cp`` as ``_run_cross`` leaves its
-        own: witnesses as events read back from the core's store."""
+    def _core_traces(self, cp: CompiledProperty, res: Any, closed: Any) -> tuple:
+        """Per-trace property ``cp``'s block: (keys, verdict codes, vacuous, violations)."""
         core = self._native
-        instances = self._instances[cp.index]
-        event = core.event
-        for ci in per:
-            inst = Instance(ci.key, cp)
-            inst.state = timed_state(ci.state) if isinstance(ci.state, tuple) else ci.state
-            inst.trigger = ci.trigger
-            inst.partial = ci.partial
-            inst.events = ci.events
+        ids = closed.complete_ids
+        if cp.timed:
+            codes, steps = self._timed_codes(cp, res.state, res.timed, closed.complete_partial)
+        else:
+            codes, steps = verdict_codes(cp, res.state, res.state_bytes,
+                                         closed.complete_partial), None
+        violations = []
+        for t in violated(codes):
+            stepped, state = steps[t] if steps else (cp, res.state[t])
+            inst = Instance(ids[t], stepped)
+            inst.state = state
+            decided, raised = res.decided[t], res.raised[t]
+            if decided >= 0:
+                inst.decided_at = core.event(t, decided)
+            if raised >= 0:
+                inst.raised_at = core.event(t, raised)
+            inst.last = inst.decided_at or core.event(t, closed.n_events[t] - 1)
+            inst.trace_ids[ids[t]] = None
+            violations.append(self.violation(stepped, inst))
+        vacuous = count_vacuous(codes, res.trigger) if cp.triggers else 0
+        return ids, codes, vacuous, violations
+
+    def _timed_codes(self, cp: CompiledProperty, state: Any, timed: list | None,
+                     partial: bytes) -> tuple[bytearray, list]:
+        """A timed property's verdict codes, and per instance the property it was stepped
+        on with its final state: its timed monitor's (``timed[i]``), or for a trace within
+        every bound its untimed twin's table state (``state[i]``, as ``by_letters``)."""
+        twin = cp.untimed
+        by_state = None if twin is None else (final_verdicts(twin, False),
+                                              final_verdicts(twin, True))
+        codes, steps = bytearray(len(partial)), []
+        for i, part in enumerate(partial):
+            ts = None if timed is None else timed[i]
+            if ts is None:
+                stepped, st = twin, state[i]
+                verdict = by_state[part][st]
+            else:
+                stepped, st = cp, timed_state(ts)
+                probe = Instance("", cp)
+                probe.state, probe.partial = st, bool(part)
+                verdict = self.final_verdict(cp, probe)
+            codes[i] = VERDICT_CODES[verdict.value]
+            steps.append((stepped, st))
+        return codes, steps
+
+    def _core_cross(self, cp: CompiledProperty, c: Any, closed: Any) -> tuple:
+        """Cross-trace property ``cp``'s block, as ``_result`` reports the Python engine's
+        instances: an undecided instance that lost events to an eviction is incomplete;
+        witnesses are events read back from the core's store."""
+        core = self._native
+        if cp.timed:  # a cross-trace instance is always stepped on the timed monitor
+            codes, steps = self._timed_codes(cp, c.state, c.timed, c.partial)
+            states = [st for _, st in steps]
+        else:
+            codes, states = verdict_codes(cp, c.state, c.state_bytes, c.partial), c.state
+        evicted = self._evicted_keys[cp.index]
+        if evicted:
+            verdict = cp.monitor.verdict
+            for i, key in enumerate(c.keys):
+                if key in evicted and not verdict(states[i]).is_final:
+                    codes[i] = VERDICT_CODES["incomplete"]
+        violations = []
+        ids, offsets, event = closed.complete_ids, c.trace_offsets, core.event
+        for i in violated(codes):
+            inst = Instance(c.keys[i], cp)
+            inst.state = states[i]
+            inst.trigger = bool(c.trigger[i])
+            inst.partial = bool(c.partial[i])
+            inst.events = c.events[i]
             inst.first = False
-            if ci.decided[0] >= 0:
-                inst.decided_at = event(*ci.decided)
-            if ci.raised[0] >= 0:
-                inst.raised_at = event(*ci.raised)
-            inst.last = inst.decided_at or event(*ci.last)
-            inst.trace_ids = dict.fromkeys(complete[t].trace_id for t in ci.traces)
-            instances[ci.key] = inst
+            if c.decided_trace[i] >= 0:
+                inst.decided_at = event(c.decided_trace[i], c.decided_event[i])
+            if c.raised_trace[i] >= 0:
+                inst.raised_at = event(c.raised_trace[i], c.raised_event[i])
+            inst.last = inst.decided_at or event(c.last_trace[i], c.last_event[i])
+            inst.trace_ids = dict.fromkeys(ids[t] for t in c.traces[offsets[i]:offsets[i + 1]])
+            violations.append(self.violation(cp, inst))
+        vacuous = count_vacuous(codes, c.trigger) if cp.triggers else 0
+        return c.keys, codes, vacuous, violations
 
     def _index_links(self, results) -> None:
         """`linked(P)` sees every span of the input: index them before any trace is decided."""
@@ -843,6 +870,12 @@ class Monitor:
     def _result(self, cp: CompiledProperty, report: MonitorReport) -> PropertyResult:
         res = PropertyResult(cp.name, scope_text(cp.prop))
         evicted = self._evicted_keys[cp.index]
+        block = self._core_blocks[cp.index]
+        if block is not None:  # the core ran it
+            keys, codes, vacuous, violations = block
+            res.add_codes(keys, codes)
+            res.vacuous += vacuous
+            report.violations.extend(violations)
         if cp.prop.kind != "metric":
             for key, verdict, vacuous, violations in self._decided[cp.index]:
                 res.add(key, verdict)
@@ -874,7 +907,7 @@ class Monitor:
                 res.add(key, verdict)
                 if violation is not None:
                     report.violations.append(violation)
-        if cp.prop.kind != "metric":
+        if cp.prop.kind != "metric" and evicted:
             seen = {k for k, _ in res.results}
             for key in evicted:
                 if key not in seen:

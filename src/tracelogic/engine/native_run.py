@@ -11,7 +11,7 @@ and events become Python objects only for what is reported: the witnesses of vio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 from tracelogic.automata.monitor import INFEASIBLE, Verdict
 from tracelogic.ingest.events import Event
@@ -19,51 +19,81 @@ from tracelogic.errors import InputError
 from tracelogic.ingest.native_otlp import (column_value, json_split_errors, record_problems,
                                           span_fields, span_from_fields, spans_from_columns)
 from tracelogic.engine.plan import NativePlan
+from tracelogic.engine.report import VERDICT_CODES
 from tracelogic.ingest.spans import Span
 
-__all__ = ["NativeRun", "Closed", "CrossInstance", "TraceResult", "TimedOracle", "timed_state"]
+__all__ = ["NativeRun", "Closed", "CrossColumns", "TraceColumns", "TraceResult",
+           "TimedOracle", "count_vacuous", "final_verdicts", "timed_state", "unpack_closed",
+           "verdict_codes", "violated"]
 
 
 @dataclass(frozen=True, slots=True)
 class TraceResult:
-    """One handed-out trace: ``outcome`` is the assembler's (``complete``, ``incomplete``
-    or ``late``); ``index`` numbers the complete ones, whose results the core computed."""
+    """A handed-out trace that was not complete: ``outcome`` is the assembler's
+    (``incomplete`` or ``late``) and ``reason`` says why."""
 
     trace_id: str
     outcome: str
     reason: str
     partial: bool
-    index: int   # into Closed.results[p] and Closed.n_events; -1 unless complete
 
 
-@dataclass(frozen=True, slots=True)
-class CrossInstance:
-    """One instance of a cross-trace property after the end of input; events are
-    ``(complete trace index, event index)`` pairs, ``(-1, -1)`` for none."""
+@dataclass(frozen=True)
+class TraceColumns:
+    """One per-trace property's results, per complete trace (in ``Closed.complete_ids``
+    order): final ``state`` (``state_bytes`` holds the same states one byte each when all
+    are below 256, for ``bytes.translate``), the deciding and the raising event's index
+    (-1: none), and whether a trigger ever held (one byte each, 0 or 1)."""
 
-    key: str
-    state: Any                 # the automaton's state; a timed property's: see timed_state
-    decided: tuple[int, int]
-    raised: tuple[int, int]
-    last: tuple[int, int]      # the deciding event, else the instance's last one
-    trigger: bool
-    traces: list[int]          # its traces up to the deciding event, in first-seen order
-    partial: bool
-    events: int
+    state: Sequence[int]
+    state_bytes: bytes | None
+    decided: Sequence[int]
+    raised: Sequence[int]
+    trigger: bytes
+    # a timed property: per trace, its timed monitor's state ``(sid, registers)`` (see
+    # timed_state), or None where the trace was stepped on the untimed twin (``state``)
+    timed: list | None = None
+
+
+@dataclass(frozen=True)
+class CrossColumns:
+    """One cross-trace property's instances, in first-seen key order. Events are
+    ``(complete trace index, event index)`` in two arrays each, -1 for none; ``last`` is the
+    deciding event, else the instance's last one; instance ``i``'s traces (up to its
+    deciding event, in first-seen order) are ``traces[trace_offsets[i]:trace_offsets[i+1]]``."""
+
+    keys: list[str]
+    state: Sequence[int]
+    state_bytes: bytes | None
+    decided_trace: Sequence[int]
+    decided_event: Sequence[int]
+    raised_trace: Sequence[int]
+    raised_event: Sequence[int]
+    last_trace: Sequence[int]
+    last_event: Sequence[int]
+    trigger: bytes
+    partial: bytes
+    events: Sequence[int]
+    trace_offsets: Sequence[int]
+    traces: Sequence[int]
+    timed: list | None = None  # a timed property: per instance ``(sid, registers)``
 
 
 @dataclass(frozen=True)
 class Closed:
-    traces: list[TraceResult]
-    # per plan property of scope trace, per complete trace: (state, decided event, raised
-    # event, trigger), -1 for no event; empty for cross-trace properties
-    results: list[list[tuple[int, int, int, bool]]]
-    # per plan property: None for scope trace, else its instances in first-seen key order
-    cross: list[list[CrossInstance] | None]
-    # per trace that was not complete (in ``traces`` order), per plan property: the distinct
-    # scope keys of its spans, in span order (empty unless the property has a key scope)
+    """What the core's ``close`` returned, unpacked (docs/native.md, "the boundary")."""
+
+    complete_ids: list[str]     # the complete traces' ids, in the order results use
+    complete_partial: bytes     # per complete trace: 1 when it misses parents
+    n_events: Sequence[int]     # per complete trace
+    others: list[TraceResult]   # the traces that were not complete, in handout order
+    # per plan property: its per-trace results, None for a cross-trace one
+    results: list[TraceColumns | None]
+    # per plan property: its instances, None for a per-trace one
+    cross: list[CrossColumns | None]
+    # per trace in ``others``, per plan property: the distinct scope keys of its spans, in
+    # span order (empty unless the property has a key scope)
     evicted_keys: list[list[list[str]]]
-    n_events: list[int]
     counters: dict[str, int]
     # per mismatch site of the program: (count, first left type, first right type) or None
     mismatches: list[Any]
@@ -74,6 +104,40 @@ class Closed:
     # ``(key, times, traces, events, rows)`` with per sample a tuple of ``(value, where)``
     # per aggregate; per complete trace (key "") for scope trace, else per key
     samples: list[Any]
+
+
+def _ints(data: bytes, fmt: str) -> Sequence[int]:
+    """A column of machine-order ``u32`` (``I``) or ``i32`` (``i``) as a read-only view."""
+    return memoryview(data).cast(fmt)
+
+
+def _states(data: bytes, width: int) -> tuple[Sequence[int], bytes | None]:
+    return (data, data) if width == 1 else (_ints(data, "I"), None)
+
+
+def unpack_closed(out: dict[str, Any]) -> Closed:
+    """The core's packed results (``_native.NativeRun.close``; laid out by
+    ``native/src/packed.rs``) as :class:`Closed`: a view per column, no object per
+    instance."""
+    ids = out["complete_ids"]
+    results: list[TraceColumns | None] = []
+    for r in out["results"]:
+        results.append(None if r is None else TraceColumns(
+            *_states(r["state"], r["state_width"]), _ints(r["decided"], "i"),
+            _ints(r["raised"], "i"), r["trigger"], r.get("timed")))
+    cross: list[CrossColumns | None] = []
+    for c in out["cross"]:
+        cross.append(None if c is None else CrossColumns(
+            c["keys"], *_states(c["state"], c["state_width"]),
+            *(_ints(c[name], "i") for name in ("decided_trace", "decided_event",
+                                               "raised_trace", "raised_event",
+                                               "last_trace", "last_event")),
+            c["trigger"], c["partial"], _ints(c["events"], "I"),
+            _ints(c["trace_offsets"], "I"), _ints(c["traces"], "I"), c.get("timed")))
+    return Closed([ids[i:i + 32] for i in range(0, len(ids), 32)], out["complete_partial"],
+                  _ints(out["n_events"], "I"), [TraceResult(*t) for t in out["others"]],
+                  results, cross, out["evicted_keys"], out["counters"], out["mismatches"],
+                  out["reg_mismatches"], out["samples"])
 
 
 class NativeRun:
@@ -153,18 +217,7 @@ class NativeRun:
     def close(self) -> Closed:
         """Assemble, order, evaluate and step everything fed (once)."""
         if self.closed is None:
-            out = self._run.close(_render_key, TimedOracle(self.plan))
-            traces, k = [], 0
-            for trace_id, outcome, reason, partial in out["traces"]:
-                complete = outcome == "complete"
-                traces.append(TraceResult(trace_id, outcome, reason, partial,
-                                          k if complete else -1))
-                k += complete
-            cross = [None if per is None else [CrossInstance(*i) for i in per]
-                     for per in out["cross"]]
-            self.closed = Closed(traces, out["results"], cross, out["evicted_keys"],
-                                 out["n_events"], out["counters"], out["mismatches"],
-                                 out["reg_mismatches"], out["samples"])
+            self.closed = unpack_closed(self._run.close(_render_key, TimedOracle(self.plan)))
         return self.closed
 
     def event(self, trace: int, index: int) -> Event:
@@ -230,8 +283,9 @@ def _render_key(value: Any) -> str | None:
 
 
 def final_verdicts(cp: Any, partial: bool) -> list[Verdict]:
-    """Per automaton state, :meth:`Monitor.final_verdict` of a per-trace instance that ended
-    there (``partial``: its trace misses parents, so an undecided verdict is inconclusive)."""
+    """Per automaton state, :meth:`Monitor.final_verdict` of an instance that ended there
+    (``partial``: it has events of a trace that misses parents, so an undecided verdict is
+    inconclusive)."""
     mon = cp.monitor
     out = []
     for state, v in enumerate(mon.verdicts):
@@ -242,3 +296,42 @@ def final_verdicts(cp: Any, partial: bool) -> list[Verdict]:
                 v = Verdict.SATISFIED if mon.accepting[state] else Verdict.VIOLATED
         out.append(v)
     return out
+
+
+def verdict_codes(cp: Any, state: Sequence[int], state_bytes: bytes | None,
+                  partial: bytes) -> bytearray:
+    """The final verdict of each instance as its code (``report.VERDICT_CODES``), from its
+    final ``state`` and whether it is ``partial``: one ``bytes.translate`` over the states
+    when they fit a byte, then a fix-up of the (few) partial instances."""
+    whole = [VERDICT_CODES[v.value] for v in final_verdicts(cp, False)]
+    if state_bytes is not None:
+        codes = bytearray(state_bytes.translate(bytes((whole + [0] * 256)[:256])))
+    else:
+        codes = bytearray(whole[s] for s in state)
+    i = partial.find(1)
+    if i >= 0:
+        part = [VERDICT_CODES[v.value] for v in final_verdicts(cp, True)]
+        while i >= 0:
+            codes[i] = part[state[i]]
+            i = partial.find(1, i + 1)
+    return codes
+
+
+_VIOLATED = VERDICT_CODES["violated"]
+# 1 where the code is `satisfied`, for count_vacuous
+_IS_SATISFIED = bytes(int(c == VERDICT_CODES["satisfied"]) for c in range(256))
+
+
+def violated(codes: bytearray) -> Iterator[int]:
+    """The indices of the violated instances, found at C speed (they are few)."""
+    i = codes.find(_VIOLATED)
+    while i >= 0:
+        yield i
+        i = codes.find(_VIOLATED, i + 1)
+
+
+def count_vacuous(codes: bytearray, trigger: bytes) -> int:
+    """How many instances are satisfied without a trigger ever holding (``vacuous``): both
+    are one byte (0 or 1) per instance, so the count is the bits of one big-integer ``and``."""
+    satisfied = int.from_bytes(codes.translate(_IS_SATISFIED), "little")
+    return (satisfied & ~int.from_bytes(trigger, "little")).bit_count()

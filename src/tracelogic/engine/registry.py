@@ -47,7 +47,7 @@ CAPABILITIES = frozenset({
 })
 
 # the version of the plan/result boundary this Python side speaks (native/src/capabilities.rs)
-NATIVE_ABI_VERSION = 4  # 4: NativeRun.feed_json and feed_spans (OTLP/JSON on the core)
+NATIVE_ABI_VERSION = 5  # 5: packed close() results, timed oracle, feed_json/feed_spans
 
 
 class MonitorEngine:

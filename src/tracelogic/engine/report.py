@@ -9,7 +9,7 @@ the spec.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.spec.typed import PropertyT
@@ -29,13 +29,39 @@ def scope_text(prop: PropertyT) -> str:
     return "key"
 
 
-@dataclass
+#: the verdicts an instance ends with, numbered: the codes of :meth:`PropertyResult.add_codes`
+VERDICT_NAMES = ("satisfied", "violated", "presumably_satisfied", "presumably_violated",
+                 "inconclusive", "incomplete")
+VERDICT_CODES = {name: code for code, name in enumerate(VERDICT_NAMES)}
+
+
 class PropertyResult:
-    name: str
-    scope: str
-    instances: int = 0
-    vacuous: int = 0
-    results: list[tuple[str, str]] = field(default_factory=list)
+    """One property's instances and their verdicts, in the report's order.
+
+    ``results`` lists ``(key, verdict)`` per instance. Instances the native core decided
+    arrive as a block (:meth:`add_codes`: the keys and one verdict code a byte) and become
+    tuples only when ``results`` is read, e.g. by ``to_json``: a text report counts them
+    without making an object per instance (tens of thousands per run).
+    """
+
+    def __init__(self, name: str, scope: str, instances: int = 0, vacuous: int = 0,
+                 results: list[tuple[str, str]] | None = None) -> None:
+        self.name = name
+        self.scope = scope
+        self.instances = instances
+        self.vacuous = vacuous
+        self._results: list[tuple[str, str]] = [] if results is None else results
+        self._blocks: list[tuple[Sequence[str], bytes]] = []  # not yet listed, in order
+
+    @property
+    def results(self) -> list[tuple[str, str]]:
+        """``(key, verdict)`` per instance, in order."""
+        if self._blocks:
+            names = VERDICT_NAMES
+            for keys, codes in self._blocks:
+                self._results.extend(zip(keys, [names[c] for c in codes]))
+            self._blocks.clear()
+        return self._results
 
     def add(self, key: str, verdict: Verdict | str) -> None:
         """Count one instance; ``verdict`` is a Verdict or ``"incomplete"``."""
@@ -44,8 +70,32 @@ class PropertyResult:
         # enum's slow `.value` descriptor (a result per instance adds up)
         self.results.append((key, str.__str__(verdict)))
 
+    def add_codes(self, keys: Sequence[str], codes: bytes | bytearray) -> None:
+        """Count one instance per key, ``codes[i]`` the verdict of ``keys[i]`` as its index
+        in :data:`VERDICT_NAMES`; listed lazily (see the class docstring)."""
+        if len(keys) != len(codes):
+            raise ValueError(f"{len(keys)} keys but {len(codes)} verdict codes")
+        self.instances += len(keys)
+        if keys:
+            self._blocks.append((keys, bytes(codes)))
+
     def count(self, verdict: str) -> int:
-        return sum(1 for _, v in self.results if v == verdict)
+        code = VERDICT_CODES.get(verdict)
+        listed = sum(1 for _, v in self._results if v == verdict)
+        if code is None:
+            return listed
+        return listed + sum(codes.count(code) for _, codes in self._blocks)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PropertyResult):
+            return NotImplemented
+        return ((self.name, self.scope, self.instances, self.vacuous, self.results)
+                == (other.name, other.scope, other.instances, other.vacuous, other.results))
+
+    def __repr__(self) -> str:
+        return (f"PropertyResult(name={self.name!r}, scope={self.scope!r}, "
+                f"instances={self.instances}, vacuous={self.vacuous}, "
+                f"results={self.results!r})")
 
     def to_json(self) -> dict:
         return {"name": self.name, "scope": self.scope, "instances": self.instances,

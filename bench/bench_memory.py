@@ -1,0 +1,233 @@
+"""Benchmark: memory per open trace and per `per attr` instance, as process RSS (issue 17).
+
+tracemalloc sees only Python's allocations, not the native core's, so this measures what
+the operating system sees: the resident set of a fresh process (``/proc/self/statm``), one
+subprocess per configuration, so no run inherits another's heap.
+
+- **per open trace**: a ``Monitor`` fed OTLP protobuf requests of traces of 8 spans (a
+  root and 7 children, 3 attributes a span of which the spec reads 1) that stay open (file
+  mode keeps every trace until ``close``); the RSS after feeding N2 traces minus the RSS
+  after feeding N1, divided by N2 - N1 (the issue: 100k and 200k).
+- **per `per attr` instance**: the same Monitor with a ``per attr["k"]`` property fed N
+  one-span traces, each with its own key (N instances) or all with one key (one instance),
+  and closed; the instance's cost is what the distinct keys add over the shared key, again
+  as the difference between N2 and N1 divided by N2 - N1. In file mode the core keeps no
+  instance open while feeding (it files events per key at ``close``), so this measures what
+  an instance costs the run in the end: its bucket, its stepped state, its result and its
+  key, in the core and in the report.
+
+Both with ``--engine native`` (the core holds the spans; Python holds nothing per span) and
+``--engine python`` (the reference engine's ``Span`` objects and ``Instance`` objects).
+
+    python bench/bench_memory.py [--traces 100000 200000] [--record]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import json
+import os
+import platform
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+BATCH = 500          # spans a request, as bench_monitor's
+SPANS_PER_TRACE = 8
+MS = 1_000_000
+
+TRACE_SPEC = '''
+property no_error "no span fails":
+  G !(status == error)
+property charge_after_auth:
+  !(name == "charge") W (name == "authorize" and attr["order.id"] exists)
+'''
+
+KEY_SPEC = '''
+property single_charge per attr["k"]:
+  G (name == "charge" -> WX G !(name == "charge"))
+'''
+
+
+# ------------------------------------------------------------ a minimal OTLP encoder
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _ld(field: int, payload: bytes) -> bytes:
+    """A length-delimited field."""
+    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _fixed64(field: int, n: int) -> bytes:
+    return _varint(field << 3 | 1) + struct.pack("<Q", n)
+
+
+def _kv(key: str, value: str | int) -> bytes:
+    if isinstance(value, str):
+        any_value = _ld(1, value.encode())
+    else:
+        any_value = _varint(3 << 3) + _varint(value)
+    return _ld(1, key.encode()) + _ld(2, any_value)
+
+
+def span(trace_id: int, span_id: int, parent_id: int, name: str, start_ns: int,
+         attrs: dict[str, str | int]) -> bytes:
+    """One encoded ``Span`` (opentelemetry/proto/trace/v1/trace.proto)."""
+    body = (_ld(1, trace_id.to_bytes(16, "big")) + _ld(2, span_id.to_bytes(8, "big"))
+            + (_ld(4, parent_id.to_bytes(8, "big")) if parent_id else b"")
+            + _ld(5, name.encode()) + _varint(6 << 3) + _varint(2 if not parent_id else 1)
+            + _fixed64(7, start_ns) + _fixed64(8, start_ns + 5 * MS)
+            + b"".join(_ld(9, _kv(k, v)) for k, v in attrs.items()))
+    return _ld(2, body)
+
+
+def request(spans: list[bytes]) -> bytes:
+    """An ``ExportTraceServiceRequest`` of one resource (service ``shop``) and one scope."""
+    resource = _ld(1, _ld(1, _kv("service.name", "shop")))
+    scope = _ld(1, _ld(1, b"bench"))
+    return _ld(1, resource + _ld(2, scope + b"".join(spans)))
+
+
+def trace_requests(n_traces: int):
+    """Requests of 500 spans: ``n_traces`` traces of 8 spans, a root and 7 children."""
+    names = ("authorize", "db.query", "charge", "audit", "inventory", "db.query", "reply")
+    pending: list[bytes] = []
+    for t in range(n_traces):
+        tid, root = t + 1, (t + 1) << 8
+        t0 = 1_700_000_000_000 * MS + t * MS
+        pending.append(span(tid, root, 0, "POST /checkout", t0,
+                            {"order.id": f"o-{t}", "http.route": "/checkout",
+                             "http.status_code": 200}))
+        for j, name in enumerate(names):
+            pending.append(span(tid, root + j + 1, root, name, t0 + (j + 1) * MS,
+                                {"order.id": f"o-{t}", "thread.id": j, "retry": "no"}))
+        if len(pending) >= BATCH:
+            yield request(pending)
+            pending = []
+    if pending:
+        yield request(pending)
+
+
+def key_requests(n_traces: int, distinct: bool):
+    """Requests of 500 one-span traces named ``charge``, with attribute ``k`` = ``k-<i>``
+    (``distinct``) or ``k`` for all."""
+    pending = []
+    for t in range(n_traces):
+        pending.append(span(t + 1, 1, 0, "charge", 1_700_000_000_000 * MS + t * MS,
+                            {"k": f"k-{t}" if distinct else "k", "thread.id": 1}))
+        if len(pending) >= BATCH:
+            yield request(pending)
+            pending = []
+    if pending:
+        yield request(pending)
+
+
+# ------------------------------------------------------------ one configuration
+def rss() -> int:
+    """The resident set size of this process, in bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def child(engine: str, what: str, n: int) -> dict:
+    """Run one configuration in this (fresh) process; the RSS it ends with."""
+    import tracelogic
+    from tracelogic.engine.monitor import Monitor
+
+    spec = tracelogic.load(TRACE_SPEC if what == "traces" else KEY_SPEC,
+                           filename="bench_memory.spec")
+    mon = Monitor(spec, engine=engine, max_open_traces=n + 1)
+    want = "native" if engine == "native" else "python"
+    assert set(mon.engines.values()) == {want}, mon.engines
+    gc.collect()
+    before = rss()
+    if what == "traces":
+        for data in trace_requests(n):
+            mon.feed_otlp(data)
+        gc.collect()
+        after = rss()
+        report = None
+    else:
+        for data in key_requests(n, what == "distinct"):
+            mon.feed_otlp(data)
+        report = mon.close()
+        gc.collect()
+        after = rss()
+        instances = sum(p.instances for p in report.properties)
+        assert instances == (n if what == "distinct" else 1), instances
+    return {"before": before, "after": after}
+
+
+def run_child(engine: str, what: str, n: int) -> int:
+    out = subprocess.run([sys.executable, __file__, "--child", engine, what, str(n)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)["after"]
+
+
+def measure(engines: list[str], n1: int, n2: int,
+            what: tuple[str, ...] = ("traces", "instances")) -> dict[str, dict[str, float]]:
+    """Bytes per open trace and per instance, per engine (see the module docstring)."""
+    out: dict[str, dict[str, float]] = {}
+    for engine in engines:
+        got = out[engine] = {}
+        if "traces" in what:
+            t1, t2 = run_child(engine, "traces", n1), run_child(engine, "traces", n2)
+            got["per_open_trace"] = (t2 - t1) / (n2 - n1)
+        if "instances" in what:
+            d1, d2 = run_child(engine, "distinct", n1), run_child(engine, "distinct", n2)
+            s1, s2 = run_child(engine, "shared", n1), run_child(engine, "shared", n2)
+            got["per_instance"] = ((d2 - s2) - (d1 - s1)) / (n2 - n1)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--child", nargs=3, metavar=("ENGINE", "WHAT", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--traces", nargs=2, type=int, default=[100_000, 200_000],
+                    metavar=("N1", "N2"), help="open traces (and instances) in the two runs")
+    ap.add_argument("--engines", nargs="+", default=["native", "python"])
+    ap.add_argument("--only", choices=["traces", "instances"],
+                    help="measure open traces or instances only")
+    ap.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
+    args = ap.parse_args()
+    if args.child:
+        engine, what, n = args.child
+        print(json.dumps(child(engine, what, int(n))))
+        return
+    n1, n2 = args.traces
+    got = measure(args.engines, n1, n2,
+                  (args.only,) if args.only else ("traces", "instances"))
+    lines = [f"RSS difference between {n1} and {n2}, divided by {n2 - n1}:"]
+    for engine, m in got.items():
+        parts = []
+        if "per_open_trace" in m:
+            parts.append(f"{m['per_open_trace']:7.0f} B per open trace of {SPANS_PER_TRACE} spans")
+        if "per_instance" in m:
+            parts.append(f"{m['per_instance']:7.0f} B per per-attr instance")
+        lines.append(f"  {engine:<6}: " + ", ".join(parts))
+    print("\n".join(lines))
+    if args.record:
+        with open(HERE / "RESULTS.md", "a") as f:
+            f.write(f"\n## Memory per open trace and instance, RSS ({_dt.date.today()})\n\n"
+                    f"`python bench/bench_memory.py --traces {n1} {n2}` on "
+                    f"{platform.python_implementation()} {platform.python_version()}, "
+                    f"{platform.machine()}.\n\n```\n" + "\n".join(lines) + "\n```\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""bench/bench_memory.py runs, and its input is what it says (no thresholds: the benchmark
+measures, this keeps it working and honest)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_memory  # noqa: E402
+
+from tracelogic.ingest.otlp import decode_traces_pb  # noqa: E402
+
+
+def test_trace_requests_hold_traces_of_eight_spans_under_one_root():
+    spans = [s for data in bench_memory.trace_requests(70) for s in decode_traces_pb(data)]
+    per_trace = Counter(s.trace_id for s in spans)
+    assert len(per_trace) == 70 and set(per_trace.values()) == {bench_memory.SPANS_PER_TRACE}
+    roots = [s for s in spans if not s.parent_id]
+    assert len(roots) == 70
+    ids = {(s.trace_id, s.span_id) for s in spans}
+    assert all((s.trace_id, s.parent_id) in ids for s in spans if s.parent_id)
+    assert all(s.attrs["order.id"] for s in spans)
+
+
+def test_key_requests_have_distinct_or_shared_keys():
+    for distinct, keys in ((True, 1200), (False, 1)):
+        spans = [s for data in bench_memory.key_requests(1200, distinct)
+                 for s in decode_traces_pb(data)]
+        assert len(spans) == 1200 and len({s.attrs["k"] for s in spans}) == keys
+
+
+def test_bench_memory_runs_on_a_tiny_configuration():
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.pop("TRACELOGIC_ENGINE", None)
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_memory.py"),
+                          "--traces", "300", "600"], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "RSS difference between 300 and 600, divided by 300:"
+    for engine in ("native", "python"):
+        line = next(x for x in lines if x.strip().startswith(engine))
+        assert "B per open trace of 8 spans" in line and "B per per-attr instance" in line
