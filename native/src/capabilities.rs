@@ -8,7 +8,7 @@
 
 /// The version of the Python <-> core boundary (the plan format and the result layout).
 /// The Python side refuses a core whose version it does not know, rather than misreading it.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The capabilities the core covers, sorted.
 ///

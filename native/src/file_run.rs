@@ -321,10 +321,10 @@ fn handout(a: &Assembled) -> Handout {
     )
 }
 
-/// A complete trace as the atom program reads it.
-struct View<'s> {
-    store: &'s SpanStore,
-    trace: &'s Trace,
+/// A complete trace as the atom program reads it (also `stream_run.rs`'s).
+pub(crate) struct View<'s> {
+    pub(crate) store: &'s SpanStore,
+    pub(crate) trace: &'s Trace,
 }
 
 fn attr_ref(v: &OwnedValue) -> AttrRef<'_> {

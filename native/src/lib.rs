@@ -12,7 +12,8 @@
 //! (step 4). [`file_run`] runs a [`plan`] over decoded requests: the [`store`] keeps the
 //! spans, [`assembly`] and [`order`] build traces and their events, [`atoms`] computes
 //! letters and [`run`] / [`cross`] step the [`automaton`] of each per-trace and cross-trace
-//! untimed property (steps 3 and 4).
+//! untimed property (steps 3 and 4). [`stream_run`] runs the per-trace ones on a stream, for
+//! the sidecar (step 5).
 //!
 //! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
 //! test runs without an interpreter.
@@ -34,10 +35,13 @@ pub mod plan;
 pub mod run;
 pub mod schema;
 pub mod store;
+pub mod stream_run;
 pub mod value;
 pub mod wire;
 
 #[cfg(feature = "python")]
 mod bindings;
+#[cfg(feature = "python")]
+mod stream_bindings;
 
 pub use capabilities::{capabilities, ABI_VERSION};

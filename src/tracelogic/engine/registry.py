@@ -47,7 +47,7 @@ CAPABILITIES = frozenset({
 })
 
 # the version of the plan/result boundary this Python side speaks (native/src/capabilities.rs)
-NATIVE_ABI_VERSION = 3
+NATIVE_ABI_VERSION = 4
 
 
 class MonitorEngine:
