@@ -670,6 +670,13 @@ pub(crate) mod _native {
     ) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, v)?])
     }
+    /// `(time_ns, is_start, store row)` of an event, or IndexError (also
+    /// `stream_bindings.rs`'s).
+    pub(crate) fn event_tuple(e: Option<crate::order::Event>) -> PyResult<(u64, bool, u32)> {
+        e.map(|e| (e.time_ns, e.is_start, e.row))
+            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such event"))
+    }
+
     /// The span in store row `row` of `s`, as the fields `native_otlp.span_from_fields`
     /// takes (also `stream_bindings.rs`'s).
     pub(crate) fn span_tuple<'py>(
@@ -844,10 +851,7 @@ pub(crate) mod _native {
 
         /// `(time_ns, is_start, store row)` of event `index` of complete trace `trace`.
         fn event(&self, trace: usize, index: usize) -> PyResult<(u64, bool, u32)> {
-            self.run
-                .event(trace, index)
-                .map(|e| (e.time_ns, e.is_start, e.row))
-                .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such event"))
+            event_tuple(self.run.event(trace, index))
         }
 
         /// The span in store row `row`, as the fields `native_run._span` takes.

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::bindings::_native::{columns, header, span_tuple};
+use crate::bindings::_native::{columns, event_tuple, header, span_tuple};
 use crate::stream_run::{self, Given};
 
 /// The spans of a serialized `ExportTraceServiceRequest`, counted from its framing (None
@@ -23,7 +23,13 @@ pub struct StreamRun {
     run: stream_run::StreamRun,
 }
 
-fn given<'py>(py: Python<'py>, g: &Given, d: &Bound<'py, PyDict>) -> PyResult<()> {
+/// What one call handed out, into `d` (a new dict when None).
+fn given<'py>(
+    py: Python<'py>,
+    g: &Given,
+    d: Option<Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = d.unwrap_or_else(|| PyDict::new(py));
     d.set_item("done", &g.done)?;
     d.set_item("decided", g.decided)?;
     d.set_item("completed", g.completed)?;
@@ -44,8 +50,7 @@ fn given<'py>(py: Python<'py>, g: &Given, d: &Bound<'py, PyDict>) -> PyResult<()
         })
         .collect::<Vec<_>>();
     d.set_item("violated", violated)?;
-    let _ = py;
-    Ok(())
+    Ok(d)
 }
 
 #[pymethods]
@@ -116,8 +121,7 @@ impl StreamRun {
             header(py, &batch)?
         };
         d.set_item("committed", committed)?;
-        given(py, &g, &d)?;
-        Ok(d)
+        given(py, &g, Some(d))
     }
 
     /// Hand out the traces idle at `now` into the backlog; decide at most `limit` of it.
@@ -130,36 +134,27 @@ impl StreamRun {
     ) -> PyResult<Bound<'py, PyDict>> {
         let run = &mut self.run;
         let g = py.detach(|| run.poll(now, limit));
-        let d = PyDict::new(py);
-        given(py, &g, &d)?;
-        Ok(d)
+        given(py, &g, None)
     }
 
     /// Decide the backlog and every open trace, as at end of input.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let run = &mut self.run;
         let g = py.detach(|| run.finish());
-        let d = PyDict::new(py);
-        given(py, &g, &d)?;
-        Ok(d)
+        given(py, &g, None)
     }
 
     /// Decide the backlog; open traces stay open.
     fn release_all<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let run = &mut self.run;
         let g = py.detach(|| run.release_all());
-        let d = PyDict::new(py);
-        given(py, &g, &d)?;
-        Ok(d)
+        given(py, &g, None)
     }
 
     /// `(time_ns, is_start, store row)` of event `index` of trace `trace` decided by the
     /// last call.
     fn event(&self, trace: usize, index: usize) -> PyResult<(u64, bool, u32)> {
-        self.run
-            .event(trace, index)
-            .map(|e| (e.time_ns, e.is_start, e.row))
-            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such event"))
+        event_tuple(self.run.event(trace, index))
     }
 
     /// The span in store row `row`, as `native_otlp.span_from_fields` takes it.

@@ -42,6 +42,7 @@ from tracelogic.engine.stream import (SECOND, StreamCounters, StreamingMonitor,
 from tracelogic.ingest.events import Event
 from tracelogic.ingest.native_otlp import record_problems, span_from_fields, spans_from_columns
 from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb, is_metrics_request
+from tracelogic.spec.deep import gc_paused
 from tracelogic.spec.typed import Spec
 
 __all__ = ["streaming_monitor", "NativeStreamingMonitor", "CROSS_REASON"]
@@ -194,21 +195,10 @@ class NativeStreamingMonitor:
         else:
             self.py = None
 
-    @property
-    def spec(self) -> Spec:
-        return self.monitor.spec
-
-    @property
-    def stats(self) -> Any:
-        return self.monitor.stats
-
-    @property
-    def wanted_attrs(self) -> frozenset[str]:
-        return self.compiled.wanted_attrs
-
-    @property
-    def wanted_metrics(self) -> frozenset[str]:
-        return frozenset(m.metric for m in self.spec.metrics.values())
+    # the reference's accessors read only ``monitor`` and ``compiled``, as here
+    spec = StreamingMonitor.spec
+    wanted_attrs = StreamingMonitor.wanted_attrs
+    wanted_metrics = StreamingMonitor.wanted_metrics
 
     # ------------------------------------------------------------------ input
     def ingest_otlp(self, data: bytes, stats: DecodeStats, source: str = "request") -> None:
@@ -229,7 +219,8 @@ class NativeStreamingMonitor:
         self.spans += c["decoded"]
         self._given(c, [])
         if cols and self.py is not None:
-            self.py.ingest(spans_from_columns(c))
+            with gc_paused():  # spans hold no cycles (as Monitor.feed_otlp)
+                self.py.ingest(spans_from_columns(c))
 
     def ingest(self, spans: Iterable[Any]) -> None:
         """Spans as objects (a replayed journal, OTLP/JSON decoded in Python): encoded as
