@@ -201,7 +201,8 @@ def _quantile(text: str, name: str, q: float) -> float | None:
 
 
 def run_transport(transport: str, seconds: float, conns: int, idle: str,
-                  rate: float = 0, engine: str = "native") -> dict:
+                  rate: float = 0, engine: str = "native",
+                  properties: list[str] | None = None) -> dict:
     from tracelogic.testing.stream_workload import bench_spec
 
     tmp = Path(tempfile.mkdtemp(prefix="tl-bench-"))
@@ -212,7 +213,8 @@ def run_transport(transport: str, seconds: float, conns: int, idle: str,
         [sys.executable, "-c", "from tracelogic.cli import main; main()", "serve", str(spec),
          "--store", str(tmp / "bench.db"), "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
          "--idle", idle, "--lateness", "2s", "--queue-spans", "20000",
-         "--max-open-traces", "1000000", "--engine", engine],
+         "--max-open-traces", "1000000", "--engine", engine,
+         *[a for p in properties or () for a in ("--property", p)]],
         stderr=log, stdout=subprocess.DEVNULL)
     try:
         listen = _wait_listen(tmp / "serve.log", proc)
@@ -378,6 +380,9 @@ def main() -> None:
                     help="offered spans/s of the latency run (default 10000)")
     ap.add_argument("--engines", default="python,native",
                     help="the engines to measure, in one run (default python,native)")
+    ap.add_argument("--per-trace-only", action="store_true",
+                    help="only serve bench_spec(20)'s 19 per-trace properties (not the frozen "
+                    "workload: what the core runs alone), print, record nothing")
     ap.add_argument("--record", action="store_true")
     ap.add_argument("--generate", choices=("http", "grpc"), help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -387,6 +392,13 @@ def main() -> None:
                                   args.rate)))
         return
     engines = args.engines.split(",")
+    if args.per_trace_only:
+        names = [f"p{i}_{s}" for i, s in _per_trace_names()]
+        for e in engines:
+            for t in ("http", "grpc"):
+                print(json.dumps(run_transport(t, args.seconds, args.conns, args.idle,
+                                               engine=e, properties=names)))
+        return
     results = [run_transport(t, args.seconds, args.conns, args.idle, engine=e)
                for e in engines for t in ("http", "grpc")]
     results += [run_transport(t, args.seconds, args.conns, args.idle, args.rate, engine=e)
