@@ -201,7 +201,8 @@ def _quantile(text: str, name: str, q: float) -> float | None:
 
 
 def run_transport(transport: str, seconds: float, conns: int, idle: str,
-                  rate: float = 0) -> dict:
+                  rate: float = 0, engine: str = "native",
+                  properties: list[str] | None = None) -> dict:
     from tracelogic.testing.stream_workload import bench_spec
 
     tmp = Path(tempfile.mkdtemp(prefix="tl-bench-"))
@@ -212,7 +213,8 @@ def run_transport(transport: str, seconds: float, conns: int, idle: str,
         [sys.executable, "-c", "from tracelogic.cli import main; main()", "serve", str(spec),
          "--store", str(tmp / "bench.db"), "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
          "--idle", idle, "--lateness", "2s", "--queue-spans", "20000",
-         "--max-open-traces", "1000000"],
+         "--max-open-traces", "1000000", "--engine", engine,
+         *[a for p in properties or () for a in ("--property", p)]],
         stderr=log, stdout=subprocess.DEVNULL)
     try:
         listen = _wait_listen(tmp / "serve.log", proc)
@@ -244,7 +246,7 @@ def run_transport(transport: str, seconds: float, conns: int, idle: str,
     idle_s = parse_duration(idle) / 1e9
     spans = sent["spans"]
     return {
-        "transport": transport, "conns": conns, "rate": rate,
+        "transport": transport, "engine": engine, "conns": conns, "rate": rate,
         "seconds": round(sent["seconds"], 2),
         "spans": spans, "acked_spans_per_s": spans / sent["seconds"],
         "end_to_end_spans_per_s": spans / (sent["seconds"] + max(0.0, drain - idle_s)),
@@ -315,13 +317,13 @@ def profile_pipeline(requests: int = 40) -> tuple[str, float]:
     return buf.getvalue(), n / elapsed
 
 
-def pipeline_rate(requests: int = 80, shape_cache: int = 4096) -> tuple:
+def pipeline_rate(requests: int = 80, shape_cache: int = 4096, engine: str = "python",
+                  properties: list[str] | None = None) -> tuple:
     """Spans/s of the engine pipeline alone, without the profiler's overhead. With
     ``shape_cache=0`` every trace is stepped through every automaton (no two traces of one
     letter sequence share verdicts): the worst case for a workload of all-distinct traces."""
     import tracelogic
     from tracelogic.sidecar.server import decode_request
-    from tracelogic.engine.stream import StreamingMonitor
     from tracelogic.testing.stream_workload import bench_spec
 
     spec = tracelogic.load(bench_spec(20), filename="bench.spec")
@@ -329,8 +331,11 @@ def pipeline_rate(requests: int = 80, shape_cache: int = 4096) -> tuple:
     datas = [_variant(base[k % len(base)], k, (k // len(base)) * 50_000_000)
              for k in range(requests)]
     now = [0]
-    sm = StreamingMonitor(spec, idle_ns=1, lateness_ns=2 * 10**9, clock=lambda: now[0],
-                          shape_cache=shape_cache)
+    from tracelogic.engine.native_stream import streaming_monitor
+    from tracelogic.ingest.otlp import DecodeStats
+    sm = streaming_monitor(spec, idle_ns=1, lateness_ns=2 * 10**9, clock=lambda: now[0],
+                           shape_cache=shape_cache, engine=engine, properties=properties)
+    native = hasattr(sm, "ingest_otlp")
     # CPU time of this thread, not wall time: the machine is shared, and the figure that
     # matters for sizing is spans per CPU-second
     clock = time.thread_time
@@ -339,19 +344,28 @@ def pipeline_rate(requests: int = 80, shape_cache: int = 4096) -> tuple:
     stages = {"decode": 0.0, "monitor": 0.0}
     for d in datas:
         a = clock()
-        spans, _ = decode_request("traces", "protobuf", d, wanted_attrs=sm.wanted_attrs,
-                                  wanted_metrics=frozenset())
-        b = clock()
-        sm.ingest(spans)
+        if native:  # the core decodes and monitors in one call
+            stats = DecodeStats()
+            sm.ingest_otlp(d, stats)
+            b = clock()
+            k = stats.decoded
+        else:
+            spans, _ = decode_request("traces", "protobuf", d, wanted_attrs=sm.wanted_attrs,
+                                      wanted_metrics=frozenset())
+            b = clock()
+            sm.ingest(spans)
+            k = len(spans)
         now[0] += 10
         sm.poll()
         sm.take_violations()
         stages["decode"] += b - a
         stages["monitor"] += clock() - b
-        n += len(spans)
+        n += k
     sm.finish()
     total = clock() - t0
-    stages["shape hits"] = sm.shape_hits / max(1, sm.shape_hits + sm.shape_misses)
+    py = sm if not native else sm.py
+    stages["shape hits"] = (py.shape_hits / max(1, py.shape_hits + py.shape_misses)
+                            if py is not None else 0.0)
     return n / total, {k: (n / v if k != "shape hits" else v) for k, v in stages.items()}
 
 
@@ -364,6 +378,11 @@ def main() -> None:
     ap.add_argument("--idle", default="1s")
     ap.add_argument("--rate", type=float, default=10_000,
                     help="offered spans/s of the latency run (default 10000)")
+    ap.add_argument("--engines", default="python,native",
+                    help="the engines to measure, in one run (default python,native)")
+    ap.add_argument("--per-trace-only", action="store_true",
+                    help="only serve bench_spec(20)'s 19 per-trace properties (not the frozen "
+                    "workload: what the core runs alone), print, record nothing")
     ap.add_argument("--record", action="store_true")
     ap.add_argument("--generate", choices=("http", "grpc"), help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -372,23 +391,44 @@ def main() -> None:
         print(json.dumps(generate(args.generate, args.port, args.seconds, args.conns,
                                   args.rate)))
         return
-    results = [run_transport(t, args.seconds, args.conns, args.idle) for t in ("http", "grpc")]
-    results += [run_transport(t, args.seconds, args.conns, args.idle, args.rate)
-                for t in ("http", "grpc")]
+    engines = args.engines.split(",")
+    if args.per_trace_only:
+        names = [f"p{i}_{s}" for i, s in _per_trace_names()]
+        for e in engines:
+            for t in ("http", "grpc"):
+                print(json.dumps(run_transport(t, args.seconds, args.conns, args.idle,
+                                               engine=e, properties=names)))
+        return
+    results = [run_transport(t, args.seconds, args.conns, args.idle, engine=e)
+               for e in engines for t in ("http", "grpc")]
+    results += [run_transport(t, args.seconds, args.conns, args.idle, args.rate, engine=e)
+                for e in engines for t in ("http", "grpc")]
     for r in results:
         print(json.dumps(r))
-    rate, stages = pipeline_rate()
-    cold, cold_stages = pipeline_rate(shape_cache=0)
-    stages["cold"], stages["cold monitor"] = cold, cold_stages["monitor"]
-    print(f"engine pipeline alone: {rate:,.0f} spans/s ({stages}); without the trace-shape "
-          f"cache: {cold:,.0f} spans/s")
+    rates = {}
+    for e in engines:
+        rate, stages = pipeline_rate(engine=e)
+        cold, cold_stages = pipeline_rate(shape_cache=0, engine=e)
+        stages["cold"], stages["cold monitor"] = cold, cold_stages["monitor"]
+        # the 19 per-trace properties alone: what the core runs without the Python part
+        stages["per-trace only"], _ = pipeline_rate(
+            engine=e, properties=[f"p{i}_{s}" for i, s in _per_trace_names()])
+        rates[e] = (rate, stages)
+        print(f"engine pipeline alone ({e}): {rate:,.0f} spans/s ({stages}); without the "
+              f"trace-shape cache: {cold:,.0f} spans/s")
     prof, prof_rate = profile_pipeline()
     print(prof)
     if args.record:
-        record(args, results, rate, stages, prof)
+        record(args, results, rates, prof)
 
 
-def record(args, results, rate, stages, prof) -> None:
+def _per_trace_names() -> list[tuple[int, str]]:
+    """(index, shape) of bench_spec(20)'s per-trace properties."""
+    shapes = ["never", "response", "precedence", "slow", "attr"]
+    return [(i, shapes[i % 5]) for i in range(19)]
+
+
+def record(args, results, rates, prof) -> None:
     date = _dt.date.today().isoformat()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
@@ -406,15 +446,15 @@ def record(args, results, rate, stages, prof) -> None:
         f"(500 spans) a request, {args.conns} keep-alive connections; `--idle {args.idle} "
         "--lateness 2s`; no `--journal`.",
         "",
-        "| transport | offered | acked spans/s | end-to-end spans/s | server CPU s | spans per CPU-s "
-        "(per core) | cores for 100k spans/s | p50 / p99 completion→commit | p99 request "
-        "| 429s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| engine | transport | offered | acked spans/s | end-to-end spans/s | server CPU s "
+        "| spans per CPU-s (per core) | cores for 100k spans/s | p50 / p99 completion→commit "
+        "| p99 request | 429s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         per_core = r["spans_per_cpu_s"] or 0
         lines.append(
-            f"| {r['transport']} | "
+            f"| {r['engine']} | {r['transport']} | "
             f"{'as fast as acked' if not r['rate'] else format(r['rate'], ',.0f') + ' spans/s'}"
             f" | {r['acked_spans_per_s']:,.0f} | "
             f"{r['end_to_end_spans_per_s']:,.0f} | {r['server_cpu_s']} | {per_core:,.0f} | "
@@ -423,13 +463,12 @@ def record(args, results, rate, stages, prof) -> None:
             f"{r['refused_requests']} |")
     lines += [
         "",
-        f"- Engine pipeline alone (decode + assemble + 20 monitors, one thread, no sockets, "
-        f"per CPU-second): {rate:,.0f} spans/s (decode {stages['decode']:,.0f} spans/s, streaming monitor "
-        f"{stages['monitor']:,.0f} spans/s). The workload has few distinct trace shapes: "
-        f"{stages['shape hits']:.0%} of traces reused the per-trace verdicts of an earlier "
-        f"trace with the same letter sequence. With that cache off (every trace distinct), "
-        f"the pipeline does {stages['cold']:,.0f} spans/s (monitor "
-        f"{stages['cold monitor']:,.0f} spans/s): use this for all-distinct traffic.",
+        *[f"- Engine pipeline alone, `{e}` (decode + assemble + 20 monitors, one thread, no "
+          f"sockets, per CPU-second): {rate:,.0f} spans/s (decode {st['decode']:,.0f} "
+          f"spans/s, streaming monitor {st['monitor']:,.0f} spans/s); shape-cache hits "
+          f"{st['shape hits']:.0%}; with that cache off {st['cold']:,.0f} spans/s; the 19 "
+          f"per-trace properties alone {st['per-trace only']:,.0f} spans/s."
+          for e, (rate, st) in rates.items()],
         "- Latencies are upper bounds from the server's histogram buckets.",
         "- Where the time goes (cProfile of the pipeline, top functions by own time):",
         "", "```", *[ln for ln in prof.strip().splitlines()[:34]], "```", "",

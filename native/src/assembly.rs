@@ -5,8 +5,10 @@
 //! file mode the monitor uses for files): the same duplicate and late rules, the same LRU
 //! eviction by last activity checked after each `add`, the same memory of handed-out traces
 //! (`remember_completed`, default `max_open_traces`), the same outcomes, reasons (word for
-//! word) and counters, and `close` in the same order. Streaming mode (idle timeouts) stays in
-//! Python.
+//! word) and counters, and `close` in the same order. Streaming mode is the same assembler
+//! with a clock: [`FileAssembler::add_at`] stamps each trace's last activity and
+//! [`FileAssembler::poll`] hands out the traces that are idle (the sidecar's
+//! `StreamingMonitor`, through `stream_run.rs`).
 
 use std::collections::BTreeMap;
 
@@ -51,6 +53,10 @@ struct Open {
     #[allow(clippy::box_collection)]
     ids: Option<Box<HashSet<[u8; 8]>>>,
     late: bool,
+    /// a span without a parent arrived (streaming: the trace may complete when idle)
+    has_root: bool,
+    /// the clock at the trace's last span (streaming; 0 in file mode)
+    last_ns: i64,
 }
 
 const SET_FROM: usize = 32;
@@ -196,6 +202,17 @@ impl FileAssembler {
         store: &mut SpanStore,
         rows: impl IntoIterator<Item = u32>,
     ) -> Vec<Assembled> {
+        self.add_at(store, rows, 0)
+    }
+
+    /// [`FileAssembler::add`] at clock `now` (nanoseconds): streaming mode's `add`, which
+    /// stamps every trace a span of the request touches (duplicates too, as in Python).
+    pub fn add_at(
+        &mut self,
+        store: &mut SpanStore,
+        rows: impl IntoIterator<Item = u32>,
+        now: i64,
+    ) -> Vec<Assembled> {
         let mut dropped = vec![];
         for r in rows {
             let tid = *store.trace_id(r);
@@ -217,12 +234,15 @@ impl FileAssembler {
                         rows: vec![],
                         ids: None,
                         late,
+                        has_root: false,
+                        last_ns: now,
                     },
                 );
             } else {
                 self.open.move_to_end(&tid);
             }
             let o = self.open.get_mut(&tid).expect("just inserted or present");
+            o.last_ns = now;
             let done_dup = o.late && seen.is_some_and(|s| s.binary_search(sid).is_ok());
             if done_dup || o.contains(store, sid) {
                 self.duplicates += 1;
@@ -230,6 +250,7 @@ impl FileAssembler {
                 continue;
             }
             o.push(store, r);
+            o.has_root |= store.is_root(r);
             if o.late {
                 self.late += 1;
             }
@@ -255,6 +276,38 @@ impl FileAssembler {
             ))
         });
         out
+    }
+
+    /// `Assembler.poll(now)`, streaming mode: hand out, least recently active first, every
+    /// trace idle for `idle_ns` that has late spans or its root, or that has been idle for
+    /// `rootless_idle_ns` without a root (a partial trace). The reasons are the Python
+    /// assembler's rules, not its words (the sidecar reports no reason).
+    pub fn poll(
+        &mut self,
+        store: &SpanStore,
+        now: i64,
+        idle_ns: i64,
+        rootless_idle_ns: i64,
+    ) -> Vec<Assembled> {
+        let mut ready = vec![];
+        for tid in self.open.keys() {
+            let o = self.open.get(tid).expect("ordered keys are open");
+            let idle = now.saturating_sub(o.last_ns);
+            if idle < idle_ns {
+                break; // everything after this arrived later still
+            }
+            if o.late {
+                ready.push((*tid, "late spans, idle"));
+            } else if o.has_root {
+                ready.push((*tid, "root seen, idle"));
+            } else if idle >= rootless_idle_ns {
+                ready.push((*tid, "no root arrived, idle"));
+            }
+        }
+        ready
+            .into_iter()
+            .map(|(tid, why)| self.finish(store, tid, why.to_owned(), None))
+            .collect()
     }
 
     fn finish(
@@ -471,5 +524,36 @@ mod tests {
         let (out, asm) = run(1, &[&spans]);
         assert_eq!(out[0].3.len(), 100);
         assert_eq!(asm.duplicates, 100);
+    }
+
+    #[test]
+    fn poll_hands_out_idle_traces_with_a_root_least_recently_active_first() {
+        let mut store = SpanStore::new();
+        let mut asm = FileAssembler::new(10);
+        // trace 1: a root at t=0; trace 2: no root at t=0; trace 3: a root at t=5
+        let rows = store.add_batch(&batch(&[(1, 1, 0, 0, 1), (2, 2, 9, 0, 1)]));
+        assert!(asm.add_at(&mut store, rows, 0).is_empty());
+        let rows = store.add_batch(&batch(&[(3, 1, 0, 0, 1)]));
+        assert!(asm.add_at(&mut store, rows, 5).is_empty());
+        assert!(asm.poll(&store, 9, 10, 100).is_empty()); // nothing idle for 10 yet
+        let got = asm.poll(&store, 12, 10, 100);
+        let ids: Vec<u8> = got.iter().map(|a| a.trace.trace_id[0]).collect();
+        assert_eq!(ids, [1]); // 2 has no root and waits for the rootless idle time
+        let got = asm.poll(&store, 15, 10, 100);
+        assert_eq!(
+            got.iter().map(|a| a.trace.trace_id[0]).collect::<Vec<_>>(),
+            [3]
+        );
+        // a span of trace 2 arriving refreshes it; a late span of trace 1 reopens it late
+        let rows = store.add_batch(&batch(&[(2, 3, 9, 0, 1), (1, 2, 1, 0, 1)]));
+        assert!(asm.add_at(&mut store, rows, 50).is_empty());
+        assert!(asm
+            .poll(&store, 140, 10, 100)
+            .iter()
+            .all(|a| a.trace.trace_id[0] == 1 && a.outcome == Outcome::Late));
+        let got = asm.poll(&store, 150, 10, 100);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].trace.is_partial() && got[0].outcome == Outcome::Complete);
+        assert_eq!((asm.completed, asm.late, asm.open_traces()), (3, 1, 0));
     }
 }

@@ -4,7 +4,7 @@
 //! tested without an interpreter.
 
 #[pyo3::pymodule]
-mod _native {
+pub(crate) mod _native {
     use std::collections::HashSet;
 
     use pyo3::prelude::*;
@@ -282,7 +282,7 @@ mod _native {
         PyBytes::new(py, ids.as_flattened())
     }
 
-    fn columns<'py>(py: Python<'py>, b: &Batch<'_>) -> PyResult<Bound<'py, PyDict>> {
+    pub(crate) fn columns<'py>(py: Python<'py>, b: &Batch<'_>) -> PyResult<Bound<'py, PyDict>> {
         let d = header(py, b)?;
         d.set_item("trace_id", flat(py, &b.trace_id))?;
         d.set_item("span_id", flat(py, &b.span_id))?;
@@ -332,7 +332,7 @@ mod _native {
     }
 
     /// What the decoder counted and said about a batch, without its span columns.
-    fn header<'py>(py: Python<'py>, b: &Batch<'_>) -> PyResult<Bound<'py, PyDict>> {
+    pub(crate) fn header<'py>(py: Python<'py>, b: &Batch<'_>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("received", b.received)?;
         d.set_item("decoded", b.len())?;
@@ -361,6 +361,10 @@ mod _native {
         d.set_item("error", b.error.as_ref().map(|(o, w)| (*o, w.as_str())))?;
         Ok(d)
     }
+
+    /// The streaming run of the sidecar (`stream_bindings.rs`).
+    #[pymodule_export]
+    use crate::stream_bindings::{count_spans_pb, StreamRun};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -1050,6 +1054,57 @@ mod _native {
         d.set_item("cross", cross)
     }
 
+    /// `(time_ns, is_start, store row)` of an event, or IndexError (also
+    /// `stream_bindings.rs`'s).
+    pub(crate) fn event_tuple(e: Option<crate::order::Event>) -> PyResult<(u64, bool, u32)> {
+        e.map(|e| (e.time_ns, e.is_start, e.row))
+            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such event"))
+    }
+
+    /// The span in store row `row` of `s`, as the fields `native_otlp.span_from_fields`
+    /// takes (also `stream_bindings.rs`'s).
+    pub(crate) fn span_tuple<'py>(
+        py: Python<'py>,
+        s: &crate::store::SpanStore,
+        row: u32,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        if row as usize >= s.len() {
+            return Err(pyo3::exceptions::PyIndexError::new_err("no such span"));
+        }
+        let pairs = |it: &mut dyn Iterator<Item = (&str, &crate::store::OwnedValue)>| {
+            it.map(|(k, v)| owned_pair(py, k, v))
+                .collect::<PyResult<Vec<_>>>()
+        };
+        let attrs = pairs(&mut s.attrs(row))?;
+        let resource = pairs(&mut s.resource_attrs(row))?;
+        let events: Vec<&str> = s.event_names(row).collect();
+        let links: Vec<(String, String)> = s
+            .links(row)
+            .iter()
+            .map(|(t, i)| (crate::store::hex(t), crate::store::hex(i)))
+            .collect();
+        PyTuple::new(
+            py,
+            [
+                s.name(row).into_pyobject(py)?.into_any(),
+                s.kind(row).into_pyobject(py)?.into_any(),
+                s.status(row).into_pyobject(py)?.into_any(),
+                s.status_message(row).into_pyobject(py)?.into_any(),
+                s.start_ns(row).into_pyobject(py)?.into_any(),
+                s.end_ns(row).into_pyobject(py)?.into_any(),
+                s.service(row).into_pyobject(py)?.into_any(),
+                s.trace_id_hex(row).into_pyobject(py)?.into_any(),
+                s.span_id_hex(row).into_pyobject(py)?.into_any(),
+                s.parent_id_hex(row).into_pyobject(py)?.into_any(),
+                PyList::new(py, attrs)?.into_any(),
+                PyList::new(py, resource)?.into_any(),
+                s.scope_name(row).into_pyobject(py)?.into_any(),
+                PyList::new(py, events)?.into_any(),
+                PyList::new(py, links)?.into_any(),
+            ],
+        )
+    }
+
     /// One file-mode run of a plan (`engine/native_run.py`): requests in,
     /// per-trace and cross-trace results out. Decoding and closing run with the GIL released.
     #[pyclass(module = "tracelogic._native")]
@@ -1243,50 +1298,12 @@ mod _native {
 
         /// `(time_ns, is_start, store row)` of event `index` of complete trace `trace`.
         fn event(&self, trace: usize, index: usize) -> PyResult<(u64, bool, u32)> {
-            self.run
-                .event(trace, index)
-                .map(|e| (e.time_ns, e.is_start, e.row))
-                .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such event"))
+            event_tuple(self.run.event(trace, index))
         }
 
         /// The span in store row `row`, as the fields `native_run._span` takes.
         fn span<'py>(&self, py: Python<'py>, row: u32) -> PyResult<Bound<'py, PyTuple>> {
-            let s = self.run.store();
-            if row as usize >= s.len() {
-                return Err(pyo3::exceptions::PyIndexError::new_err("no such span"));
-            }
-            let pairs = |it: &mut dyn Iterator<Item = (&str, &crate::store::OwnedValue)>| {
-                it.map(|(k, v)| owned_pair(py, k, v))
-                    .collect::<PyResult<Vec<_>>>()
-            };
-            let attrs = pairs(&mut s.attrs(row))?;
-            let resource = pairs(&mut s.resource_attrs(row))?;
-            let events: Vec<&str> = s.event_names(row).collect();
-            let links: Vec<(String, String)> = s
-                .links(row)
-                .iter()
-                .map(|(t, i)| (crate::store::hex(t), crate::store::hex(i)))
-                .collect();
-            PyTuple::new(
-                py,
-                [
-                    s.name(row).into_pyobject(py)?.into_any(),
-                    s.kind(row).into_pyobject(py)?.into_any(),
-                    s.status(row).into_pyobject(py)?.into_any(),
-                    s.status_message(row).into_pyobject(py)?.into_any(),
-                    s.start_ns(row).into_pyobject(py)?.into_any(),
-                    s.end_ns(row).into_pyobject(py)?.into_any(),
-                    s.service(row).into_pyobject(py)?.into_any(),
-                    s.trace_id_hex(row).into_pyobject(py)?.into_any(),
-                    s.span_id_hex(row).into_pyobject(py)?.into_any(),
-                    s.parent_id_hex(row).into_pyobject(py)?.into_any(),
-                    PyList::new(py, attrs)?.into_any(),
-                    PyList::new(py, resource)?.into_any(),
-                    s.scope_name(row).into_pyobject(py)?.into_any(),
-                    PyList::new(py, events)?.into_any(),
-                    PyList::new(py, links)?.into_any(),
-                ],
-            )
+            span_tuple(py, self.run.store(), row)
         }
 
         /// The wanted attribute keys some kept span (or its resource) carried.

@@ -629,10 +629,10 @@ fn batch_of(spans: &[SpanIn]) -> Batch<'_> {
     b
 }
 
-/// A complete trace as the atom program reads it.
-struct View<'s> {
-    store: &'s SpanStore,
-    trace: &'s Trace,
+/// A complete trace as the atom program reads it (also `stream_run.rs`'s).
+pub(crate) struct View<'s> {
+    pub(crate) store: &'s SpanStore,
+    pub(crate) trace: &'s Trace,
 }
 
 fn attr_ref(v: &OwnedValue) -> AttrRef<'_> {

@@ -14,6 +14,7 @@
 //! letters and [`run`] / [`cross`] step the [`automaton`] of each per-trace and cross-trace
 //! untimed property (steps 3 and 4), [`timed`] the properties with time bounds. [`past`] steps a monitor's past stage (pure-past
 //! formulas, metric ones included) per event, for valuations and timed properties.
+//! [`stream_run`] runs the per-trace ones on a stream, for the sidecar (step 5).
 //!
 //! The crate is pure Rust except for the `python` feature's `bindings` module: every unit
 //! test runs without an interpreter.
@@ -41,6 +42,7 @@ pub mod run;
 pub mod samples;
 pub mod schema;
 pub mod store;
+pub mod stream_run;
 pub mod timed;
 pub mod value;
 pub mod wire;
@@ -49,5 +51,7 @@ pub mod wire;
 mod bindings;
 #[cfg(feature = "python")]
 mod past_py;
+#[cfg(feature = "python")]
+mod stream_bindings;
 
 pub use capabilities::{capabilities, ABI_VERSION};

@@ -1,13 +1,19 @@
 """The sidecar core behind `tracelogic serve`: ingest queue, engine thread, store, metrics.
 
-Receivers (``http_receiver.py``, ``grpc_receiver.py``) decode a request in their own
-thread and call :meth:`Sidecar.submit`, which either refuses it at once (the bounded
-ingest queue is full: the receiver answers 429 / ``RESOURCE_EXHAUSTED`` with a retry
-delay) or waits until the **engine thread** has processed it. The engine takes every
-queued request in one batch and, in this order:
+Receivers (``http_receiver.py``, ``grpc_receiver.py``) hand a request's bytes to
+:meth:`Sidecar.handle`, which either refuses it at once (the bounded ingest queue is
+full: the receiver answers 429 / ``RESOURCE_EXHAUSTED`` with a retry delay) or waits
+until the **engine thread** has processed it. An OTLP protobuf trace request is not
+decoded on the receiver's thread: only its spans are counted from its framing (the
+queue is bounded in spans), and the engine thread decodes it, in the native core when
+the core runs some property (:mod:`~tracelogic.engine.native_stream`), so the receivers'
+threads and the engine do not fight over the GIL for the decoding. OTLP/JSON and metrics
+requests are decoded on the receiver's thread, as their span count needs a parse. The
+engine takes every queued request in one batch and, in this order:
 
-1. with ``--journal``, writes the batch's payloads to the store (one transaction);
-2. feeds the spans to the :class:`~.stream.StreamingMonitor` and polls it (idle
+1. with ``--journal``, decodes the batch's protobuf requests (for their trace ids) and
+   writes the payloads to the store (one transaction);
+2. decodes the rest and feeds the spans to the streaming monitor and polls it (idle
    traces complete, cross-trace events are released under the watermark);
 3. commits every violation decided so far (one transaction);
 4. acknowledges the batch's requests, then logs the new violations.
@@ -35,7 +41,8 @@ from tracelogic.ingest._otlp_common import (DecodeStats, JsonLimitError, loads_j
                                             safe_text)
 from tracelogic.sidecar.prometheus import Registry
 from tracelogic.sidecar.store import Store
-from tracelogic.engine.stream import SECOND, StreamingMonitor
+from tracelogic.engine.native_stream import streaming_monitor
+from tracelogic.engine.stream import SECOND
 
 __all__ = ["ServeConfig", "Sidecar", "Outcome", "JsonFormatter", "decode_request"]
 
@@ -96,12 +103,17 @@ class _Item:
     signal: str                 # "traces" | "metrics"
     fmt: str                    # "protobuf" | "json"
     payload: bytes
+    raw: bool = False           # protobuf traces not decoded yet: the engine decodes them
     spans: list = field(default_factory=list)
     points: list = field(default_factory=list)
     n: int = 0                  # spans (or points) in it
     enqueued: float = 0.0
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    decoded: bool = False       # a raw item's spans are in ``spans`` (decoded in Python)
+    invalid: str | None = None  # the decoder refused a raw item: the answer's message
+    rejected: int = 0           # spans the decoder rejected (partial success)
+    message: str = ""
 
 
 class IngestQueue:
@@ -161,6 +173,24 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
+
+
+def count_spans_pb(data: bytes) -> int | None:
+    """The spans of an OTLP protobuf trace request, from its framing alone (the native
+    core's wire reader; upb without the core); None when the framing is broken."""
+    try:
+        from tracelogic import _native
+    except ImportError:
+        _native = None
+    if _native is not None and hasattr(_native, "count_spans_pb"):
+        return _native.count_spans_pb(data)
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest)
+    try:
+        req = ExportTraceServiceRequest.FromString(data)
+    except Exception:
+        return None
+    return sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
 
 
 def decode_request(signal: str, fmt: str, data: bytes, *, wanted_attrs: frozenset[str],
@@ -259,7 +289,7 @@ class Sidecar:
 
         self.config = config
         self.spec = tracelogic.load(config.spec_path, spec_path=config.spec_search_path)
-        self.sm = StreamingMonitor(self.spec, properties=config.properties,
+        self.sm = streaming_monitor(self.spec, properties=config.properties,
                                    lateness_ns=config.lateness_ns, idle_ns=config.idle_ns,
                                    max_open_traces=config.max_open_traces,
                                    max_instances=config.max_instances, clock=clock,
@@ -468,35 +498,34 @@ class Sidecar:
 
     # ------------------------------------------------------------------ ingest
     def handle(self, signal: str, fmt: str, data: bytes, transport: str) -> Outcome:
-        """Decode, enqueue, and wait for the engine to process one export request."""
+        """Enqueue one export request (decoded here unless it is OTLP protobuf traces, which
+        the engine thread decodes) and wait for the engine to process it."""
         if self._stopping:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
             return Outcome("unavailable", message="tracelogic is shutting down",
                            retry_after_s=self.config.retry_after_s)
-        try:
-            items, stats = decode_request(signal, fmt, data, wanted_attrs=self.sm.wanted_attrs,
-                                          wanted_metrics=self.sm.wanted_metrics)
-        except InputError as e:
-            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
-            return Outcome("invalid", message=safe_text(str(e)))
-        except Exception as e:  # a decoder bug: refuse this request, keep serving
-            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
-            self.metrics.inc("tracelogic_engine_errors_total", 1, "decode")
-            log.exception("decoding a request failed", extra={"fields": {
-                "signal": signal, "format": fmt, "bytes": len(data)}})
-            return Outcome("invalid", message=safe_text(
-                f"the request could not be decoded ({type(e).__name__})"))
-        if signal == "traces":
-            self.metrics.inc("tracelogic_spans_received_total", stats.received)
-            self.metrics.inc("tracelogic_spans_decoded_total", stats.decoded)
-            self.metrics.inc("tracelogic_spans_rejected_total", stats.rejected)
-            rejected = stats.rejected
-            item = _Item(signal, fmt, data, spans=items, n=len(items))
-        else:
-            self.metrics.inc("tracelogic_points_rejected_total", stats.points_rejected)
-            rejected = stats.points_rejected
-            item = _Item(signal, fmt, data, points=items, n=len(items))
-        message = "; ".join(stats.messages[:3]) if rejected else ""
+        raw = signal == "traces" and fmt == "protobuf"
+        n = count_spans_pb(data) if raw else None
+        if n is not None:
+            item = _Item(signal, fmt, data, raw=True, n=n)
+            received, rejected, message = n, 0, ""
+        else:  # JSON, metrics, or protobuf whose framing is broken: decode (and refuse) here
+            try:
+                items, stats = decode_request(signal, fmt, data,
+                                              wanted_attrs=self.sm.wanted_attrs,
+                                              wanted_metrics=self.sm.wanted_metrics)
+            except Exception as e:
+                return self._invalid(signal, fmt, data, transport, e)
+            received = stats.received
+            if signal == "traces":
+                self._count_decoded(stats)
+                rejected = stats.rejected
+                item = _Item(signal, fmt, data, spans=items, n=len(items))
+            else:
+                self.metrics.inc("tracelogic_points_rejected_total", stats.points_rejected)
+                rejected = stats.points_rejected
+                item = _Item(signal, fmt, data, points=items, n=len(items))
+            message = "; ".join(stats.messages[:3]) if rejected else ""
         item.enqueued = time.perf_counter()
         # the engine is behind on deciding completed traces: refuse rather than pile up
         behind = signal == "traces" and self.sm.backlog > self.config.max_backlog
@@ -504,7 +533,9 @@ class Sidecar:
             reason = ("shutting_down" if self.queue.closed else
                       "decide_backlog" if behind else "queue_full")
             if signal == "traces":
-                self.metrics.inc("tracelogic_spans_refused_total", stats.received, reason)
+                if item.raw:  # not decoded: its spans count as received here
+                    self.metrics.inc("tracelogic_spans_received_total", received)
+                self.metrics.inc("tracelogic_spans_refused_total", received, reason)
             outcome = "unavailable" if self.queue.closed else "busy"
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, outcome)
             return Outcome(outcome, message=(
@@ -521,10 +552,78 @@ class Sidecar:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
             return Outcome("unavailable", message=safe_text(f"internal error: {item.error}"),
                            retry_after_s=self.config.retry_after_s)
+        if item.invalid is not None:
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
+            return Outcome("invalid", message=item.invalid)
+        if item.raw:
+            rejected, message = item.rejected, item.message
         self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "ok")
         if self.forwarder is not None:
             self.forwarder.offer(signal, fmt, data)
         return Outcome("ok", rejected=rejected, message=message)
+
+    def _invalid(self, signal: str, fmt: str, data: bytes, transport: str | None,
+                 e: Exception) -> Outcome:
+        """Count a request the decoder refused (``transport`` None: on the engine thread,
+        whose receiver counts the request itself) and say why."""
+        if transport is not None:
+            self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
+        if isinstance(e, InputError):
+            return Outcome("invalid", message=safe_text(str(e)))
+        # a decoder bug: refuse this request, keep serving
+        self.metrics.inc("tracelogic_engine_errors_total", 1, "decode")
+        log.error("decoding a request failed", exc_info=(type(e), e, e.__traceback__),
+                  extra={"fields": {"signal": signal, "format": fmt, "bytes": len(data)}})
+        return Outcome("invalid", message=safe_text(
+            f"the request could not be decoded ({type(e).__name__})"))
+
+    def _count_decoded(self, stats: DecodeStats) -> None:
+        self.metrics.inc("tracelogic_spans_received_total", stats.received)
+        self.metrics.inc("tracelogic_spans_decoded_total", stats.decoded)
+        self.metrics.inc("tracelogic_spans_rejected_total", stats.rejected)
+
+    def _decoded(self, it: _Item, stats: DecodeStats) -> None:
+        """A raw item decoded on the engine thread: count it, and note the answer."""
+        self._count_decoded(stats)
+        it.rejected = stats.rejected
+        it.message = "; ".join(stats.messages[:3]) if stats.rejected else ""
+
+    def _decode_raw(self, it: _Item) -> None:
+        """Decode a raw item in Python (the reference engine, or for the journal)."""
+        try:
+            it.spans, stats = decode_request("traces", "protobuf", it.payload,
+                                             wanted_attrs=self.sm.wanted_attrs,
+                                             wanted_metrics=frozenset())
+        except Exception as e:
+            it.invalid = self._invalid("traces", "protobuf", it.payload, None, e).message
+            return
+        it.decoded = True
+        self._decoded(it, stats)
+
+    def _ingest(self, it: _Item) -> int:
+        """Feed one traces item to the monitor; returns its spans."""
+        sm = self.sm
+        if not it.raw or it.decoded:
+            if it.raw and hasattr(sm, "ingest_otlp"):  # decoded for the journal only
+                sm.ingest_otlp(it.payload, DecodeStats())
+            else:
+                sm.ingest(it.spans)
+            return len(it.spans)
+        if not hasattr(sm, "ingest_otlp"):
+            self._decode_raw(it)
+            if it.invalid is None:
+                sm.ingest(it.spans)
+            return len(it.spans)
+        stats = DecodeStats()
+        try:
+            sm.ingest_otlp(it.payload, stats, "request")
+            if stats.errors:
+                raise stats.errors[0]
+        except Exception as e:
+            it.invalid = self._invalid("traces", "protobuf", it.payload, None, e).message
+            return 0
+        self._decoded(it, stats)
+        return stats.decoded
 
     def _await(self, item: _Item) -> bool:
         """Wait for the engine to answer ``item``; False if it did not within
@@ -596,6 +695,9 @@ class Sidecar:
         t_commit = time.perf_counter()
         try:
             if self.config.journal:
+                for it in items:
+                    if it.raw:
+                        self._decode_raw(it)
                 entries = [(it.fmt, it.payload, {s.trace_id for s in it.spans})
                            for it in items if it.signal == "traces" and it.spans]
                 if entries:
@@ -614,8 +716,8 @@ class Sidecar:
                     continue
                 try:
                     if it.signal == "traces":
-                        sm.ingest(it.spans)
-                        spans += len(it.spans)
+                        if it.invalid is None:
+                            spans += self._ingest(it)
                     else:
                         sm.feed_points(it.points)
                         points += len(it.points)
