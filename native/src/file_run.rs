@@ -83,7 +83,12 @@ impl FileRun {
             .properties
             .iter()
             .enumerate()
-            .map(|(j, p)| p.timed.as_ref().map(|t| Timed::new(j, t)))
+            .map(|(j, p)| {
+                // Plan::from_json parsed every past stage already, so this cannot fail
+                p.timed
+                    .as_ref()
+                    .map(|t| Timed::new(j, t).expect("past stage checked by Plan::from_json"))
+            })
             .collect();
         FileRun {
             plan,

@@ -58,6 +58,21 @@ impl Plan {
                 }
                 (_, None) => {}
             }
+            if let Some(v) = p.timed.as_ref().and_then(|t| t.past.as_ref()) {
+                let past = crate::past::PastPlan::from_json(v)
+                    .map_err(|e| format!("property {}: past stage: {e}", p.name))?;
+                if past.n_atoms() as usize != p.atoms.len()
+                    || past.n_atoms() + past.n_outputs() > 64
+                {
+                    return Err(format!(
+                        "property {}: a past stage over {} atoms with {} outputs for {} atoms",
+                        p.name,
+                        past.n_atoms(),
+                        past.n_outputs(),
+                        p.atoms.len()
+                    ));
+                }
+            }
             if let Some(k) = p.registers {
                 let regs = program
                     .registers

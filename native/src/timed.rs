@@ -22,6 +22,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 
 use crate::automaton::FxMap;
+use crate::past::{PastPlan, PastState};
 
 /// The plan's `timed` section of a property.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
@@ -32,6 +33,11 @@ pub struct TimedPlan {
     pub memo_ns: Option<u64>,
     /// the feasible letters when Z3 pruned the alphabet; `None`: every letter is
     pub feasible: Option<Vec<u64>>,
+    /// the monitor's past stage (`engine.past_plan.past_document`), whose output bits the
+    /// future part reads above the atoms' (`TimedMonitor.step`); checked by
+    /// `Plan::from_json`
+    #[serde(default)]
+    pub past: Option<serde_json::Value>,
 }
 
 /// The verdict of an open instance (`automata.monitor.Verdict`).
@@ -150,19 +156,26 @@ const CACHE_MAX: usize = 1 << 16;
 pub struct Timed {
     prop: usize,
     feasible: Option<HashSet<u64>>,
+    past: Option<PastPlan>,
     states: Vec<Option<StateInfo>>,
     trans: FxMap<Key, (u32, Box<[i32]>)>,
 }
 
 impl Timed {
-    /// Plan property `prop`, timed as `plan` says.
-    pub fn new(prop: usize, plan: &TimedPlan) -> Timed {
-        Timed {
+    /// Plan property `prop`, timed as `plan` says (its past stage, if any, is the one
+    /// `Plan::from_json` checked: a document that does not parse cannot reach here).
+    pub fn new(prop: usize, plan: &TimedPlan) -> Result<Timed, String> {
+        let past = match &plan.past {
+            Some(v) => Some(PastPlan::from_json(v)?),
+            None => None,
+        };
+        Ok(Timed {
             prop,
             feasible: plan.feasible.as_ref().map(|f| f.iter().copied().collect()),
+            past,
             states: vec![],
             trans: FxMap::default(),
-        }
+        })
     }
 
     /// The initial state: the formula itself, no register.
@@ -204,11 +217,13 @@ impl Timed {
         }
     }
 
-    /// One event with letter `mask` at time `t` (`TimedMonitor.step`).
+    /// One event with letter `mask` at time `t` (`TimedMonitor.step`), with the past
+    /// stage's state `past` when the monitor has one.
     pub fn step(
         &mut self,
         oracle: &mut dyn Oracle,
         st: &mut TState,
+        past: Option<&mut PastState>,
         mask: u64,
         t: u64,
     ) -> Result<(), String> {
@@ -219,6 +234,12 @@ impl Timed {
             *st = TState::Infeasible;
             return Ok(());
         }
+        // the past stage's outputs are letters above the atoms for the future part; its
+        // windows read only differences of times, so u64 times shift into i64 exactly
+        let mask = match (&self.past, past) {
+            (Some(p), Some(ps)) => mask | (p.step(ps, mask, (t ^ (1 << 63)) as i64) << p.n_atoms()),
+            _ => mask,
+        };
         let sid = *sid;
         self.info(oracle, sid)?;
         let info = self.states[sid as usize].as_ref().expect("described above");
@@ -321,13 +342,14 @@ pub fn step_timed(
     mut event: impl FnMut(usize) -> (u64, u64),
 ) -> Result<TimedStepped, String> {
     let mut s = Timed::initial();
+    let mut ps = ta.past.as_ref().map(PastPlan::initial);
     let mut v = ta.verdict(oracle, &s)?;
     let mut raised = None;
     let mut decided = None;
     let mut first = true;
     for e in 0..n {
         let (mask, t) = event(e);
-        ta.step(oracle, &mut s, mask, t)?;
+        ta.step(oracle, &mut s, ps.as_mut(), mask, t)?;
         let nv = ta.verdict(oracle, &s)?;
         if nv == v && !first {
             continue;
@@ -437,7 +459,7 @@ pub mod tests {
     #[test]
     fn a_deadline_met_in_time_discharges_the_obligation() {
         let mut o = response(10);
-        let mut ta = Timed::new(7, &TimedPlan::default());
+        let mut ta = Timed::new(7, &TimedPlan::default()).expect("no past stage");
         // p at 5, q at 15 (d = 10: inside, the bound is inclusive)
         let out = run(&mut o, &mut ta, &[(0, 0), (1, 5), (0, 9), (2, 15)]);
         assert_eq!(
@@ -456,7 +478,7 @@ pub mod tests {
     #[test]
     fn a_missed_deadline_is_decided_by_the_late_event_and_raised_by_the_request() {
         let mut o = response(10);
-        let mut ta = Timed::new(7, &TimedPlan::default());
+        let mut ta = Timed::new(7, &TimedPlan::default()).expect("no past stage");
         let out = run(&mut o, &mut ta, &[(1, 5), (1, 8), (0, 16), (2, 15 + 1)]);
         // the second p keeps the first anchor (5); 16 - 5 > 10 at event 2
         assert_eq!((out.decided, out.raised), (Some(2), Some(0)));
@@ -481,7 +503,7 @@ pub mod tests {
     #[test]
     fn transitions_are_asked_once_then_cached() {
         let mut o = response(10);
-        let mut ta = Timed::new(7, &TimedPlan::default());
+        let mut ta = Timed::new(7, &TimedPlan::default()).expect("no past stage");
         let trace = [(1, 5), (0, 6), (2, 7), (1, 8), (0, 9), (2, 10)];
         run(&mut o, &mut ta, &trace);
         let (states, successors) = (o.states, o.successors);
@@ -497,8 +519,9 @@ pub mod tests {
         let plan = TimedPlan {
             memo_ns: None,
             feasible: Some(vec![0, 1, 2]),
+            past: None,
         };
-        let mut ta = Timed::new(7, &plan);
+        let mut ta = Timed::new(7, &plan).expect("no past stage");
         let out = run(&mut o, &mut ta, &[(1, 0), (3, 1), (0, 2)]);
         assert_eq!((&out.state, out.decided), (&TState::Infeasible, Some(1)));
         assert_eq!(ta.verdict(&mut o, &out.state), Ok(Verdict::Inconclusive));
@@ -509,7 +532,7 @@ pub mod tests {
         // the verdict stays presumably violated while the anchor is kept; a second
         // request does not re-raise
         let mut o = response(100);
-        let mut ta = Timed::new(7, &TimedPlan::default());
+        let mut ta = Timed::new(7, &TimedPlan::default()).expect("no past stage");
         let out = run(&mut o, &mut ta, &[(1, 1), (1, 2), (0, 3)]);
         assert_eq!((out.raised, out.decided), (Some(0), None));
         assert_eq!(
@@ -589,13 +612,13 @@ pub mod tests {
     #[test]
     fn states_with_more_anchors_than_a_word_holds_are_cached_by_their_sides() {
         let mut o = Pending { successors: 0 };
-        let mut ta = Timed::new(0, &TimedPlan::default());
+        let mut ta = Timed::new(0, &TimedPlan::default()).expect("no past stage");
         let mut events: Vec<(u64, u64)> = (0..70).map(|t| (1, t)).collect();
         events.extend([(0, 70), (0, 70), (0, 71)]);
         let run = |ta: &mut Timed, o: &mut Pending| {
             let mut st = Timed::initial();
             for &(m, t) in &events {
-                ta.step(o, &mut st, m, t).unwrap();
+                ta.step(o, &mut st, None, m, t).unwrap();
             }
             st
         };
@@ -648,7 +671,7 @@ pub mod tests {
 
     #[test]
     fn a_transition_reading_a_register_the_state_lacks_is_an_error() {
-        let mut ta = Timed::new(0, &TimedPlan::default());
+        let mut ta = Timed::new(0, &TimedPlan::default()).expect("no past stage");
         let err = step_timed(&mut ta, &mut Liar, 1, |_| (1, 0)).unwrap_err();
         assert!(err.contains("register 4 of 0"), "{err}");
     }

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracelogic
-from tracelogic.engine.native_stream import (CROSS_REASON, KIND_REASON, NativeStreamingMonitor,
+from tracelogic.engine.native_stream import (CROSS_REASON, KIND_REASON,
+                                             NativeStreamingMonitor,
                                              streaming_monitor)
 from tracelogic.engine.plan import property_reason
 from tracelogic.engine.stream import SECOND, StreamingMonitor

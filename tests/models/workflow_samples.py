@@ -26,8 +26,9 @@ def _spec_sources() -> Iterator[tuple[str, str, Path]]:
     for path in sorted((ROOT / "examples").glob("**/*.spec")):
         yield str(path.relative_to(ROOT)), path.read_text(), path.parent
     for md in sorted((ROOT / "docs").glob("*.md")):
-        for i, m in enumerate(_SPEC_BLOCK.finditer(md.read_text())):
-            yield f"{md.relative_to(ROOT)}#spec{i}", m.group(1), ROOT
+        # keyed by page and workflow name, not block number: docs gain blocks
+        for m in _SPEC_BLOCK.finditer(md.read_text()):
+            yield str(md.relative_to(ROOT)), m.group(1), ROOT
 
 
 def documented_workflows() -> dict[str, WorkflowT]:

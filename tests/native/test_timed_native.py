@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import tracelogic
 from tracelogic.engine.compiled import CompiledSpec
 from tracelogic.engine.monitor import Monitor
-from tracelogic.engine.plan import PAST_REASON, property_reason
+from tracelogic.engine.plan import property_reason
 from tracelogic.ingest.otlp import spans_to_request
 from tracelogic.ingest.spans import Span
 
@@ -50,7 +50,8 @@ _UNARY = ["F[{b}] ({p})", "G[{b}] ({p})", "G (({p}) -> F[{b}] ({q}))",
           "({p}) W[{b}] ({q})", "({p}) M[{b}] ({q})", "G (({p}) -> ({q}) U[{b}] ({r}))",
           "F[{b}] (({p}) & X ({q}))", "G (({p}) -> F[{b}] (({q}) & F[{c}] ({r})))",
           "!({p}) W ({q}) & G (({q}) -> F[{b}] ({r}))", "response({p}, {q}, within {d})",
-          "G (({p}) -> O[{b}] ({q}))"]  # past: stays in the Python engine
+          "G (({p}) -> O[{b}] ({q}))",  # a past stage, stepped in the core too
+          "G (({p}) & H[{b}] !({q}) -> F[{b}] ({q}))"]
 _SCOPES = ["", "", "", ' per attr["k"]', " per service", " global"]
 
 
@@ -94,13 +95,10 @@ def traces(draw) -> list[list[Span]]:
 
 
 def assert_routed(mon: Monitor, compiled: CompiledSpec) -> None:
-    """Every timed property without past operators (or registers) ran in the core; one
-    with past operators fell back with the past reason."""
+    """Every timed property the plan takes (past operators included) ran in the core."""
     for cp in compiled.properties:
         a = mon.engine_plan[cp.name]
-        if cp.timed and cp.monitor.past is not None:
-            assert (a.engine, a.fallback) == ("python", PAST_REASON), a
-        elif property_reason(cp) is None:
+        if property_reason(cp) is None:
             assert a.engine == "native", a
 
 
@@ -156,10 +154,15 @@ def test_cross_trace_timed_instances_run_in_the_core():
     assert verdicts == {"1": "violated", "2": "satisfied"}
 
 
-def test_a_timed_property_with_past_operators_stays_in_python():
-    spans = [_span("a", 1, 1, 0, 1), _span("b", 1, 2, 0, 3, parent=f"{1:016x}")]
+def test_a_timed_property_with_past_operators_runs_in_the_core():
+    """Its past stage (`O[<= 1ms]`) is stepped per event in the core, and its outputs read
+    by the future part as letters above the atoms, as TimedMonitor.step does."""
+    spans = [_span("a", 1, 1, 0, 1), _span("b", 1, 2, 0, 3, parent=f"{1:016x}"),
+             _span("b", 2, 3, 0, 1), _span("a", 2, 4, 5, 6, parent=f"{3:016x}")]
     out = _both('property p: G (name == "a" -> O[<= 1ms] name == "b")\n'
                 'property q: G (name == "a" -> F[<= 1ms] name == "b")\n', spans)
-    mon, _ = out["native"]
-    assert mon.engines == {"p": "python", "q": "native"}
-    assert mon.engine_plan["p"].fallback == PAST_REASON
+    mon, rep = out["native"]
+    assert mon.engines == {"p": "native", "q": "native"}
+    assert out["python"][1] == rep
+    verdicts = {r["key"]: r["verdict"] for r in rep["properties"][0]["results"]}
+    assert "violated" in verdicts.values()  # the witness path of a past-stage property ran

@@ -31,7 +31,7 @@ from tracelogic.engine.predicates import uses_registers
 from tracelogic.spec.typed import TExpr
 
 __all__ = ["NativePlan", "build_plan", "property_reason", "guards", "timed", "PLAN_VERSION",
-           "MAX_LETTER_BITS", "PAST_REASON"]
+           "MAX_LETTER_BITS"]
 
 PLAN_VERSION = 3
 MAX_LETTER_BITS = 64  # a property's letter is one machine word in the core
@@ -68,7 +68,14 @@ def property_reason(cp: CompiledProperty) -> str | None:
         if cp.n_registers:
             return "prev()/last() registers in a property with time bounds run in the Python engine"
         if cp.monitor.past is not None:
-            return PAST_REASON
+            from tracelogic.engine.past_plan import past_document
+
+            past = past_document(cp.monitor.past)
+            if isinstance(past, str):
+                return past
+            if cp.monitor.n + len(cp.monitor.past.outputs) > MAX_LETTER_BITS:
+                return (f"the atoms and the past stage's outputs of a timed property take more "
+                        f"than {MAX_LETTER_BITS} letter bits")
         twin = cp.untimed
         if twin is not None and not set(twin.monitor.atoms) <= set(cp.monitor.atoms):
             return "the untimed twin of a timed property reads atoms its timed monitor does not"
@@ -77,11 +84,6 @@ def property_reason(cp: CompiledProperty) -> str | None:
     if len(cp.monitor.atoms) > MAX_LETTER_BITS:
         return f"more than {MAX_LETTER_BITS} atoms in one property"
     return None
-
-
-#: why a timed property with past operators (`O[<= 1s]`, `S`, ...) is not the core's yet
-PAST_REASON = ("past operators in timed properties run in the Python engine until the core's "
-               "past stage is wired in")
 
 
 def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> NativePlan:
@@ -220,7 +222,7 @@ _NO_TWIN = {"initial": 0, "states": [{"cubes": [], "default": 0, "decided": Fals
 
 
 def timed(cp: CompiledProperty) -> dict[str, Any]:
-    """A timed property (a ``TimedMonitor`` without a past stage) for the core: ``timed``
+    """A timed property (a ``TimedMonitor``, with its past stage if any) for the core: ``timed``
     holds ``memo_ns`` (a per-trace trace lasting at most this long is stepped on the
     untimed twin, as ``CompiledProperty.by_letters`` does; None: never) and ``feasible``
     (the letters Z3 left, when it pruned the alphabet; None: all). The automaton is the
@@ -237,9 +239,13 @@ def timed(cp: CompiledProperty) -> dict[str, Any]:
             st["cubes"] = [[_renumber(care, pos), _renumber(value, pos), t]
                            for care, value, t in st["cubes"]]
     alph = mon.alphabet
-    return {**auto, "timed": {
-        "memo_ns": None if twin is None else min(cp.memo_ns, 2**64 - 1),
-        "feasible": list(alph.letters) if alph.pruned else None}}
+    section = {"memo_ns": None if twin is None else min(cp.memo_ns, 2**64 - 1),
+               "feasible": list(alph.letters) if alph.pruned else None}
+    if mon.past is not None:  # its outputs are letter bits above the atoms' (TimedMonitor)
+        from tracelogic.engine.past_plan import past_document
+
+        section["past"] = past_document(mon.past)
+    return {**auto, "timed": section}
 
 
 def _renumber(mask: int, pos: list[int]) -> int:
