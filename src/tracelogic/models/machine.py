@@ -219,8 +219,8 @@ class _Gen:
                 return f"math.ceil({a[0]})"
             if name == "floor":
                 return f"math.floor({a[0]})"
-            if name == "clamp":
-                return f"min(max({a[0]}, {a[1]}), {a[2]})"
+            if name == "clamp":  # lo below lo, else hi above hi: crossed bounds not reordered
+                return f"(lambda v, l, h: l if v < l else h if v > h else v)({a[0]}, {a[1]}, {a[2]})"
         # fallback: the shared closure evaluator over an environment of the model's variables
         fn = compile_expr(e)
         fname = self.const(fn)
