@@ -2,7 +2,7 @@
 
     python bench/bench_timescales.py [--reps 5] [--mutants 5] [--rtamt-rows 2000] [--record]
 
-For every pattern of /work/shared/benchmarks/timescales-smallsuite (read in
+For every pattern of ../shared/benchmarks/timescales-smallsuite (read in
 place, never copied) this
 
 1. checks our per-event valuations against Reelay's ``discrete_timed_monitor``
@@ -223,7 +223,7 @@ def record(results, args) -> None:
         f"rtamt {version('rtamt')} (`StlDiscreteTimeSpecification`, first "
         f"{args.rtamt_rows} rows, signals `v_p`.. compared with 0.5, `[a:]` bounded by the "
         "trace span; true iff robustness > 0).",
-        "- Data: /work/shared/benchmarks/timescales-smallsuite, read in place; one time unit "
+        "- Data: ../shared/benchmarks/timescales-smallsuite (beside the checkout), read in place; one time unit "
         "= 1 ms; patterns translated by `bench/timescales_suite.py`.",
         "- **ours** = `ValuationMonitor.values(masks, times)` (generated stepping loop over "
         "precomputed masks); **ours/step** = one `step` + `value` call per event (generic "

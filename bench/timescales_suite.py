@@ -1,8 +1,8 @@
 """The Timescales small suite (shared, read-only) and its translation to our formulas.
 
-The data lives in /work/shared/benchmarks/timescales-smallsuite (never copied
-into the project).  Each ``NAME.yaml`` holds a past-time MTL pattern in
-Reelay's old syntax; each ``NAME.csv`` a trace with an integer ``time`` column
+The data lives in ../shared/benchmarks/timescales-smallsuite, beside the checkout
+(never copied into the project; ``TIMESCALES_DIR`` overrides the place).  Each
+``NAME.yaml`` holds a past-time MTL pattern in Reelay's old syntax; each ``NAME.csv`` a trace with an integer ``time`` column
 and 0/1 columns ``p q r s``.
 
 Translation: one time unit is 1 ms, so ``once[:10]`` is ``O[<= 10ms]``,
@@ -24,12 +24,11 @@ from tracelogic.logic import And, Atom, H, Implies, Not, O, Or, S
 from tracelogic.logic.formula import Formula
 
 def _default_suite() -> str:
-    """`shared/` lies beside the checkout (here, and in CI's fresh clone)."""
+    """`shared/` lies beside the checkout (here, and in CI's fresh clone); nothing else is
+    searched, so a run never reads a path of one particular machine."""
     beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                           "benchmarks", "timescales-smallsuite")
-    if os.path.isdir(beside):
-        return os.path.normpath(beside)
-    return "/work/shared/benchmarks/timescales-smallsuite"
+    return os.path.normpath(beside)
 
 
 SUITE = os.environ.get("TIMESCALES_DIR") or _default_suite()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sidecar.test_serve_helpers import file_mode, keyset, metric, metrics_text, start_serve
+from sidecar.serve_helpers import file_mode, keyset, metric, metrics_text, start_serve
 from tracelogic.testing.stream_workload import traces
 
 APP = Path(__file__).resolve().parent / "js"

@@ -29,7 +29,7 @@ from tracelogic.engine.stream import SECOND
 
 from ingest.otlp_fuzzing import metric_seeds_pb, mutated_pb, trace_seeds_pb
 from ingest.test_fuzz_otlp import FUZZ_SPEC
-from .test_serve_helpers import metric, write_spec
+from .serve_helpers import metric, write_spec
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
 CASES = 100_000 if LONG else 1_500

@@ -17,7 +17,7 @@ from tracelogic.ingest.otlp import request_to_json, spans_to_request
 from tracelogic.sidecar.grpc_receiver import TRACE_METHOD
 from tracelogic.testing.stream_workload import request_bytes, to_sdk, traces
 
-from .test_serve_helpers import (cpu_metrics, file_mode, grpc_exporter, http_exporter,
+from .serve_helpers import (cpu_metrics, file_mode, grpc_exporter, http_exporter,
                                  keyset, metric, metrics_text, start_serve, wait_for)
 
 FAST = ("--idle", "200ms", "--lateness", "1s")

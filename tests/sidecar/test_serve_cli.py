@@ -12,7 +12,7 @@ from tracelogic.cli import run
 from tracelogic.sidecar.cli import parse_since
 from tracelogic.sidecar.store import Store
 
-from .test_serve_helpers import start_serve, write_spec
+from .serve_helpers import start_serve, write_spec
 
 
 def violation(prop="answered", key="t1", spans=("s1",), severity="error"):

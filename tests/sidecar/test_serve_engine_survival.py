@@ -18,7 +18,7 @@ from tracelogic.sidecar.server import ServeConfig, Sidecar, setup_logging
 from tracelogic.engine.stream import SECOND, StreamingMonitor
 
 from ingest.otlp_badtext import BAD_TRACE, GOOD_TRACE, request_json
-from .test_serve_helpers import metric, store_violations, wait_for, write_spec
+from .serve_helpers import metric, store_violations, wait_for, write_spec
 
 
 @pytest.fixture

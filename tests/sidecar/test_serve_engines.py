@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from tracelogic.ingest.spans import Span
 from tracelogic.testing.stream_workload import to_sdk, traces
 
-from .test_serve_helpers import (file_mode, grpc_exporter, http_exporter, keyset, metric,
+from .serve_helpers import (file_mode, grpc_exporter, http_exporter, keyset, metric,
                                  metrics_text, start_serve, wait_for)
 
 pytest.importorskip("tracelogic._native")

@@ -14,7 +14,7 @@ import tracelogic
 from tracelogic.engine.monitor import Monitor
 from tracelogic.testing.stream_workload import SPEC, to_sdk, traces
 
-from .test_serve_helpers import (grpc_exporter, http_exporter, metric, metrics_text,
+from .serve_helpers import (grpc_exporter, http_exporter, metric, metrics_text,
                                  start_serve, store_violations, wait_for, write_spec)
 
 PER_TRACE = ("no_error", "auth_before_charge", "answered", "fast_queries")

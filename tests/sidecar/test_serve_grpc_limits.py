@@ -10,7 +10,7 @@ from tracelogic.sidecar.server import ServeConfig, Sidecar
 from tracelogic.sidecar.grpc_receiver import TRACE_METHOD
 
 from ingest.otlp_badtext import clean_request_pb
-from .test_serve_helpers import metric, write_spec
+from .serve_helpers import metric, write_spec
 
 LIMIT = 4096
 

@@ -17,7 +17,7 @@ from tracelogic.sidecar.grpc_receiver import TRACE_METHOD
 from tracelogic.sidecar.http_receiver import BodyTooLarge, gunzip
 from tracelogic.testing.stream_workload import request_bytes, traces
 
-from .test_serve_helpers import metric, metrics_text, send_raw, start_serve
+from .serve_helpers import metric, metrics_text, send_raw, start_serve
 
 FAST = ("--idle", "200ms", "--lateness", "1s")
 LIMIT = 64 * 1024

@@ -36,7 +36,7 @@ from tracelogic.ingest.otlp import request_to_json, spans_to_request
 from tracelogic.sidecar.http_receiver import STATUSES
 from tracelogic.testing.stream_workload import to_sdk, traces
 
-from .test_serve_helpers import cpu_metrics, metric, metrics_text, send_raw, start_serve
+from .serve_helpers import cpu_metrics, metric, metrics_text, send_raw, start_serve
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
 CASES = int(os.environ.get("TRACELOGIC_FUZZ_CASES", "100000" if LONG else "3000"))

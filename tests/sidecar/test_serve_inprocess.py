@@ -12,7 +12,7 @@ from tracelogic.sidecar.server import ServeConfig, Sidecar, setup_logging
 from tracelogic.engine.stream import SECOND
 from tracelogic.testing.stream_workload import to_sdk, traces
 
-from .test_serve_helpers import store_violations, wait_for, write_spec
+from .serve_helpers import store_violations, wait_for, write_spec
 
 
 def test_retention_keeps_at_most_the_configured_rows(tmp_path):

@@ -14,7 +14,7 @@ import urllib.request
 
 from tracelogic.testing.stream_workload import request_bytes, traces
 
-from .test_serve_helpers import metric, metrics_text, start_serve, wait_for
+from .serve_helpers import metric, metrics_text, start_serve, wait_for
 from .test_serve_http import exchange, parse_responses, post_raw
 
 FAST = ("--idle", "200ms", "--lateness", "1s")

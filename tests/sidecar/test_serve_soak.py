@@ -18,7 +18,7 @@ import tracelogic
 from tracelogic.engine.monitor import Monitor
 from tracelogic.testing.stream_workload import SPEC, to_sdk, traces
 
-from .test_serve_helpers import (grpc_exporter, http_exporter, metric, metrics_text,
+from .serve_helpers import (grpc_exporter, http_exporter, metric, metrics_text,
                                  start_serve)
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")

@@ -20,7 +20,7 @@ from tracelogic.sidecar.grpc_receiver import TRACE_METHOD
 from tracelogic.sidecar.store import Store
 
 from ingest.otlp_badtext import GOOD_TRACE, PLACES, request_doc, request_json, request_pb_bad_utf8
-from .test_serve_helpers import ROOT, metric, metrics_text, start_serve, wait_for, write_spec
+from .serve_helpers import ROOT, metric, metrics_text, start_serve, wait_for, write_spec
 
 FAST = ("--idle", "200ms", "--lateness", "1s")
 WHERE = {"attribute": "attributes[0].value.stringValue", "name": ".name",

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from tracelogic.sidecar.store import Store
 
-from .test_serve_helpers import http_exporter, start_serve, wait_for
+from .serve_helpers import http_exporter, start_serve, wait_for
 
 SIDE = ("-wal", "-shm")
 

@@ -44,7 +44,7 @@ from tracelogic.automata.monitor import Verdict
 from tracelogic.ingest.assembly import SECOND, Assembler, AssemblyResult
 from tracelogic.engine.compiled import CompiledProperty, EvalError, aggregate_value
 from tracelogic.ingest.events import Trace
-from tracelogic.engine.monitor import (Monitor, Instance, key_text, Samples,
+from tracelogic.engine.monitor import (INCOMPLETE, Monitor, Instance, key_text, Samples,
                                        metric_holds, metric_key, metric_names,
                                        metric_update)
 from tracelogic.engine.report import Violation
@@ -53,7 +53,6 @@ from tracelogic.spec.typed import PropertyT, Spec
 
 __all__ = ["StreamingMonitor", "StreamCounters", "routing_keys", "SECOND", "INCOMPLETE"]
 
-INCOMPLETE = "incomplete"
 _MAX_ROWS = 100_000  # samples kept by one window-less cross-trace aggregate instance
 
 

@@ -349,8 +349,6 @@ class Sidecar:
         r.histogram("tracelogic_completion_to_commit_seconds", "from a trace's completion "
                     "(handed out by the idle timer) to its verdicts being committed")
 
-        def stream_gauges() -> list[tuple[tuple, float]]:
-            return []
         sm = lambda: self.sm  # noqa: E731 -- reload replaces self.sm's internals, not the object
         r.gauge("tracelogic_open_traces", "traces being assembled",
                 fn=lambda: [((), sm().assembler.open_traces)])
@@ -383,7 +381,6 @@ class Sidecar:
                 fn=lambda: [((), self.queue.capacity)])
         r.gauge("tracelogic_journal_requests", "requests held in the journal",
                 fn=lambda: [((), self._journal_gauge())])
-        del stream_gauges
         return r
 
     def _journal_gauge(self) -> int:

@@ -1,7 +1,7 @@
 """Helpers for the sidecar tests: start `tracelogic serve` as a real process on free
 loopback ports, build the real OpenTelemetry SDK exporters pointed at it, wait.
 
-No tests here; the `test_serve*.py` modules import these.
+Not a test module (no `test_` prefix): the `test_serve*.py` modules import these.
 """
 from __future__ import annotations
 
