@@ -2,8 +2,8 @@
 
 The data lives in ../shared/benchmarks/timescales-smallsuite, beside the checkout
 (never copied into the project; ``TIMESCALES_DIR`` overrides the place).  Each
-``NAME.yaml`` holds a past-time MTL pattern in Reelay's old syntax; each ``NAME.csv`` a trace with an integer ``time`` column
-and 0/1 columns ``p q r s``.
+``NAME.yaml`` holds a past-time MTL pattern in Reelay's old syntax; each ``NAME.csv``
+a trace with an integer ``time`` column and 0/1 columns ``p q r s``.
 
 Translation: one time unit is 1 ms, so ``once[:10]`` is ``O[<= 10ms]``,
 ``since[10:]`` is ``S[>= 10ms]`` and the timestamp of a row is ``time`` ms.
