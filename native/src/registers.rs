@@ -226,13 +226,7 @@ pub fn step_trace<S: SpanSource + ?Sized>(
         local_letter(p, letters, words, e)
             | prog.step(src, ev.row, ev.is_start, &mut regs, e == 0, mm)
     });
-    Outcome {
-        state: s.state,
-        decided: s.decided,
-        raised: s.raised,
-        trigger,
-        timed: None,
-    }
+    Outcome::stepped(s, trigger)
 }
 
 /// The letters of a cross-trace instance with registers: each row's shared letter (filed

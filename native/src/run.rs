@@ -65,6 +65,19 @@ pub struct Outcome {
     pub timed: Option<TState>,
 }
 
+impl Outcome {
+    /// An instance stepped on the property's table (`Stepped`), not on a timed monitor.
+    pub fn stepped(s: Stepped, trigger: bool) -> Outcome {
+        Outcome {
+            state: s.state,
+            decided: s.decided,
+            raised: s.raised,
+            trigger,
+            timed: None,
+        }
+    }
+}
+
 #[inline]
 fn bit(letters: &[u64], words: usize, event: usize, atom: u32) -> u64 {
     (letters[event * words + (atom / 64) as usize] >> (atom % 64)) & 1
@@ -99,15 +112,11 @@ pub fn step_trace(
     n: usize,
 ) -> Outcome {
     debug_assert_eq!(letters.len(), n * words);
-    let trigger = (0..n).any(|e| p.trigger.iter().any(|&a| bit(letters, words, e, a) == 1));
-    let s = step_letters(aut, n, |e| local_letter(p, letters, words, e));
-    Outcome {
-        state: s.state,
-        decided: s.decided,
-        raised: s.raised,
+    let trigger = (0..n).any(|e| trigger_at(p, letters, words, e));
+    Outcome::stepped(
+        step_letters(aut, n, |e| local_letter(p, letters, words, e)),
         trigger,
-        timed: None,
-    }
+    )
 }
 
 /// Whether any trigger atom of `p` holds in the plan letter of `event`.
