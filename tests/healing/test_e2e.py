@@ -68,11 +68,12 @@ def run_pipeline(tmp_path, recorder, receiver, *, execute: bool, order_ids):
     assert len(report.violations) == len(order_ids)
     db = str(tmp_path / "tracelogic.db")
     store = Store(db)
-    ids = store.add_violations([v.to_json() for v in report.violations])
+    records = store.add_violations(report.violations)
     ctl = Controller(spec, db, load_config(config_toml(tmp_path, receiver)), execute=execute)
     decisions = []
-    for v, vid in zip(report.violations, ids):
-        decisions += ctl.handle(v, violation_id=vid)  # the sidecar's call: Violation + row id
+    for record, inserted in records:
+        assert inserted and record.id is not None and record.witness is not None
+        decisions += ctl.handle(record)  # the sidecar's call: the committed record
     return ctl, decisions, out
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import tracelogic
 from tracelogic import cli
+from tracelogic.engine.record import ViolationRecord
 from tracelogic.healing.config import parse_config
 from tracelogic.healing.controller import Controller
 from tracelogic.healing.trail import verify_audit
@@ -47,7 +48,7 @@ def make(tmp_path, clock, policies: str, cfg: dict | None = None, execute=True, 
 def fire(ctl, n, attrs=None, prop="broken", service="checkout", at=None):
     """A violation of ``prop`` whose witness span happened now (or ``at``), handled now."""
     sp = span(n=n, service=service, attrs=attrs, at=ctl.clock() if at is None else at)
-    return ctl.handle(violation(prop, n=n, sp=sp), sp)
+    return ctl.handle(ViolationRecord.of(violation(prop, n=n, sp=sp), witness=sp))
 
 
 def outcomes(ds):
@@ -104,15 +105,15 @@ def test_redelivery_is_idempotent(tmp_path, clock):
     ctl, br = make(tmp_path, clock, """
 heal trip on violated broken do circuit_breaker(name: "checkout") limit 10 per 1h""")
     v = violation(n=1)
-    assert outcomes(ctl.handle(v)) == ["executed"]
+    assert outcomes(ctl.handle(ViolationRecord.of(v))) == ["executed"]
     for _ in range(3):
         clock.advance(MINUTE)
-        assert outcomes(ctl.handle(json.loads(json.dumps(v)))) == ["duplicate"]
+        assert outcomes(ctl.handle(ViolationRecord.of(json.loads(json.dumps(v))))) == ["duplicate"]
     assert br.calls == [("checkout", "open")]
     # a second controller on the same store (a restarted sidecar) also sees the key
     ctl2, br2 = make(tmp_path, clock, """
 heal trip on violated broken do circuit_breaker(name: "checkout") limit 10 per 1h""")
-    assert outcomes(ctl2.handle(v)) == ["duplicate"] and br2.calls == []
+    assert outcomes(ctl2.handle(ViolationRecord.of(v))) == ["duplicate"] and br2.calls == []
     assert [e.event for e in ctl.log.events()].count("duplicate") == 4
 
 
@@ -277,13 +278,14 @@ def test_opposite_actions_on_one_target_in_one_tick(tmp_path, clock):
     ctl, br = make(tmp_path, clock, """
 heal open_it on violated broken do circuit_breaker(name: "pay", state: "open")
 heal close_it on violated other do circuit_breaker(name: "pay", state: "closed")""")
-    ds = ctl.handle_many([(violation("broken", n=1),), (violation("other", n=2),)])
+    ds = ctl.handle_many([ViolationRecord.of(violation("broken", n=1)),
+                          ViolationRecord.of(violation("other", n=2))])
     assert outcomes(ds) == ["executed", "blocked"]
     assert ds[1].reason.startswith("conflict:") and "open_it" in ds[1].reason
     assert br.calls == [("pay", "open")]
     # in separate ticks they are not a conflict
     clock.advance(MINUTE)
-    assert outcomes(ctl.handle(violation("other", n=3))) == ["executed"]
+    assert outcomes(ctl.handle(ViolationRecord.of(violation("other", n=3)))) == ["executed"]
 
 
 def test_failed_verification_escalates_and_success_is_recorded(tmp_path, clock, receiver):
@@ -316,7 +318,7 @@ def test_failed_action_is_recorded_and_escalated(tmp_path, clock):
                            "heal trip on violated broken do circuit_breaker(name: \"x\")")
     ctl = Controller(spec, str(tmp_path / "t.db"), None, execute=True,
                      hooks={"circuit_breaker": boom}, clock=clock)
-    [d] = ctl.handle(violation())
+    [d] = ctl.handle(ViolationRecord.of(violation()))
     assert d.outcome == "failed" and "breaker service down" in d.reason
     assert [e.event for e in ctl.log.events()] == ["plan", "execute", "escalate"]
 
@@ -324,7 +326,7 @@ def test_failed_action_is_recorded_and_escalated(tmp_path, clock):
 def test_undo_restores(tmp_path, clock):
     ctl, br = make(tmp_path, clock, """
 heal trip on violated broken do circuit_breaker(name: "pay")""")
-    [d] = ctl.handle(violation())
+    [d] = ctl.handle(ViolationRecord.of(violation()))
     u = ctl.undo(d.action_id)
     assert u.outcome == "executed" and br.calls == [("pay", "open"), ("pay", "closed")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracelogic
 from tracelogic.healing.config import parse_config
 from tracelogic.healing.controller import Controller
-from tracelogic.healing.evaluate import witness_of
+from tracelogic.engine.record import ViolationRecord, witness_of
 from tracelogic.engine.monitor import Monitor
 from tracelogic.ingest.spans import Span
 
@@ -34,7 +34,7 @@ def test_an_aggregate_violation_hands_its_worst_span_to_the_policy(tmp_path):
     (v,) = mon.close().violations
     assert v.span_ids[0] == f"{2:016x}" and v.witness[0].span.span_id == f"{2:016x}"
     ctl = Controller(SPEC, str(tmp_path / "t.db"), parse_config({}), execute=False)
-    (d,) = ctl.handle(v)  # no explicit witness: the violation's own events give it
+    (d,) = ctl.handle(ViolationRecord.of(v))  # no explicit witness: the violation's own events give it
     assert d.outcome == "dry_run", d
     assert "stock" in str(d.detail)
 

@@ -15,8 +15,9 @@ def violation(prop="answered", key="t1", spans=("s1",), **extra):
 def test_committed_before_return_and_visible_to_another_connection(tmp_path):
     path = str(tmp_path / "v.db")
     store = Store(path)
-    ids = store.add_violations([violation(), violation(key="t2")])
-    assert len(ids) == 2
+    added = store.add_violations([violation(), violation(key="t2")])
+    assert [new for _, new in added] == [True, True]
+    assert [r.body["key"] for r, _ in added] == ["t1", "t2"] and added[0][0].id < added[1][0].id
     other = sqlite3.connect(path)  # a different connection sees it: it was committed
     assert other.execute("SELECT COUNT(*) FROM violations").fetchone()[0] == 2
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -24,9 +25,11 @@ def test_committed_before_return_and_visible_to_another_connection(tmp_path):
 
 def test_redelivery_is_deduplicated(tmp_path):
     store = Store(str(tmp_path / "v.db"))
-    assert store.add_violations([violation()]) != []
-    assert store.add_violations([violation()]) == []
-    assert store.add_violations([violation(spans=("s2",))]) != []
+    [(first, new)] = store.add_violations([violation()])
+    assert new
+    [(again, new)] = store.add_violations([violation()])
+    assert not new and again.id == first.id  # the row that holds it
+    assert store.add_violations([violation(spans=("s2",))])[0][1]
     assert store.count_violations() == 2
 
 
@@ -90,6 +93,6 @@ def test_metric_violations_without_spans_are_told_apart_by_their_points(tmp_path
     store = Store(str(tmp_path / "v.db"))
     point = lambda t: {"metric": "cpu", "time_unix_nano": t, "value": 1.0}  # noqa: E731
     v = dict(violation(spans=()), points=[point(1)])
-    assert store.add_violations([v]) != []
-    assert store.add_violations([v]) == []  # redelivered: the same
-    assert store.add_violations([dict(v, points=[point(2)])]) != []  # a later episode
+    assert [new for _, new in store.add_violations([v])] == [True]
+    assert [new for _, new in store.add_violations([v])] == [False]  # redelivered: the same
+    assert [new for _, new in store.add_violations([dict(v, points=[point(2)])])] == [True]

@@ -1,9 +1,9 @@
 """The self-healing controller (docs/healing.md): policies from specs, guarded action plugins,
 an audit trail in the store.
 
-    from tracelogic.healing import Controller, load_config
+    from tracelogic.healing import Controller, ViolationRecord, load_config
     ctl = Controller(spec, "tracelogic.db", load_config("controller.toml"), execute=False)
-    ctl.handle(violation, witness_span)   # one tick
+    ctl.handle(ViolationRecord.of(violation))   # one tick
     ctl.run_pending()                     # approvals, verification windows
 
 The names below are imported on first use (tracelogic.lazy), so that importing
@@ -13,5 +13,5 @@ from tracelogic.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "config": ("ControllerConfig", "load_config", "parse_config"),
-    "controller": ("Controller", "Decision", "idempotency_key"),
+    "controller": ("Controller", "Decision", "ViolationRecord", "idempotency_key"),
 })

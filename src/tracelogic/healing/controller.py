@@ -20,7 +20,7 @@
 In-process API for the sidecar::
 
     ctl = Controller(spec, "tracelogic.db", load_config(path), execute=False)
-    decisions = ctl.handle(violation_json, witness_span=span)   # one tick
+    decisions = ctl.handle(ViolationRecord.of(violation))   # one tick
     ctl.run_pending()   # expire/execute approvals, close verification windows
 
 Both are thread-safe; every decision is committed to the store before they return.
@@ -40,8 +40,8 @@ from tracelogic.healing.actions import (Action, ActionFailed, ActionRefused, Act
                                         ExecContext, MissingArgument, get_action)
 from tracelogic.healing.audit import AuditLog
 from tracelogic.healing.config import ControllerConfig, load_config
-from tracelogic.healing.evaluate import CompiledPolicy, witness_of
-from tracelogic.sidecar.store import dedup_key
+from tracelogic.engine.record import ViolationRecord, dedup_key, witness_of
+from tracelogic.healing.evaluate import CompiledPolicy
 from tracelogic.spec.lexicon import approx_duration, format_duration
 from tracelogic.spec.typed import HealT, Spec
 
@@ -126,24 +126,25 @@ class Controller:
         self.close()
 
     # ================================================================ Monitor
-    def handle(self, violation: Any, witness_span: Any = None, *, trace: Any = None,
-               violation_id: int | None = None) -> list[Decision]:
-        """One violation (monitor JSON, or a report's ``Violation``) is one tick."""
-        return self.handle_many([(violation, witness_span, trace, violation_id)])
+    def handle(self, record: ViolationRecord, *, trace: Any = None) -> list[Decision]:
+        """One committed violation is one tick. ``trace``, when at hand, is the witness's
+        trace, for arguments that read other spans of it."""
+        return self.handle_many([record], trace=trace)
 
-    def handle_many(self, items: Iterable[tuple], *, _quiet: bool = False) -> list[Decision]:
-        """Several violations in one tick: ``(violation, witness_span, trace, violation_id)``
-        tuples (trailing items may be left out)."""
+    def handle_many(self, records: Iterable[ViolationRecord], *, trace: Any = None,
+                    _quiet: bool = False) -> list[Decision]:
+        """Several committed violations in one tick (the guards see them together)."""
         tick: list[tuple] = []
         decisions: list[Decision] = []
-        for item in items:
-            item = tuple(item) + (None,) * (4 - len(tuple(item)))
-            violation, witness, trace, vid = item[:4]
-            violation, witness = _normalise(violation, witness)
+        for r in records:
+            if not isinstance(r, ViolationRecord):
+                raise TypeError(f"the controller takes a ViolationRecord, not "
+                                f"{type(r).__name__}: ViolationRecord.of(violation) builds one "
+                                f"from a report Violation or its JSON")
             for pol in self.policies:
-                if pol.heal.on != violation.get("property"):
+                if pol.heal.on != r.body.get("property"):
                     continue
-                d = self._decide(pol, violation, witness, trace, vid, tick, quiet=_quiet)
+                d = self._decide(pol, r.body, r.witness, trace, r.id, tick, quiet=_quiet)
                 if d is not None:
                     decisions.append(d)
         return decisions
@@ -178,10 +179,10 @@ class Controller:
                 if a["policy"] in names and a["dry_run"] == self.dry_run and key not in seen \
                         and (a["violation_id"] is None or a["violation_id"] <= after):
                     seen.add(key)
-                    retries.append((a["violation"], witness_of(a["violation"], spans), None,
-                                    a["violation_id"]))
+                    retries.append(ViolationRecord(a["violation_id"], a["violation"],
+                                                   witness_of(a["violation"], spans)))
         decisions = self.handle_many(retries, _quiet=True) if retries else []
-        decisions += self.handle_many([(r.body, witness_of(r.body, spans), None, r.id)
+        decisions += self.handle_many([ViolationRecord(r.id, r.body, witness_of(r.body, spans))
                                        for r in rows])
         if rows:
             with self.log.transaction() as conn:
@@ -656,22 +657,6 @@ def violation_time(v: dict) -> int | None:
         return max(times)
     end = (v.get("window") or {}).get("end_unix_nano")
     return end if isinstance(end, int) and not isinstance(end, bool) else None
-
-
-def _normalise(violation: Any, witness: Any) -> tuple[dict, Any]:
-    """Monitor JSON, or a report ``Violation`` (its own witness events give the span)."""
-    if isinstance(violation, dict):
-        return violation, witness if witness is not None else witness_of(violation)
-    body = violation.to_json()
-    if witness is None:
-        ids = body.get("span_ids") or []
-        for ev in getattr(violation, "witness", None) or []:
-            if ids and ev.span.span_id == ids[0]:
-                witness = ev.span
-                break
-        if witness is None:
-            witness = witness_of(body)
-    return body, witness
 
 
 def _brief(v: dict) -> dict:

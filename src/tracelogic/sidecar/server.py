@@ -251,9 +251,9 @@ class _Healer:
     def start(self) -> None:
         self._thread.start()
 
-    def put(self, pairs: list) -> None:
-        if pairs:
-            self._queue.put(pairs)
+    def put(self, records: list) -> None:
+        if records:
+            self._queue.put(records)
 
     def stop(self, grace_s: float) -> None:
         self._queue.put(None)
@@ -268,7 +268,7 @@ class _Healer:
                 batch = []
             try:
                 if batch:
-                    self.controller.handle_many([(v, None, None, i) for v, i in batch])
+                    self.controller.handle_many(batch)
                 self.controller.run_pending()
             except Exception as e:  # keep serving; the audit trail and the log say why
                 self.error = e
@@ -778,23 +778,15 @@ class Sidecar:
         if not violations:
             return []
         try:
-            bodies = [_storable(v.to_json()) for v in violations]
-            ids = self.store.add_violations(bodies)
+            committed = self.store.add_violations(violations)
         except Exception:
             self._uncommitted = violations
             raise
-        if len(ids) == len(bodies):
-            if self.healer is not None:  # only committed violations reach the controller
-                self.healer.put(list(zip(violations, ids)))
-            return [dict(b, id=i) for b, i in zip(bodies, ids)]
-        # some were already stored (a replayed journal): report only what is new
-        new = {sv.id: sv for sv in self.store.violations(after_id=min(ids) - 1)} if ids else {}
-        if self.healer is not None and new:
-            from tracelogic.sidecar.store import dedup_key
-            by_key = {dedup_key(sv.body): i for i, sv in new.items()}
-            self.healer.put([(v, by_key[dedup_key(b)]) for v, b in zip(violations, bodies)
-                             if dedup_key(b) in by_key])
-        return [dict(new[i].body, id=i) for i in ids if i in new]
+        # a replayed journal decides some violations again: only the new ones go on
+        new = [r for r, inserted in committed if inserted]
+        if self.healer is not None and new:  # only committed violations reach the controller
+            self.healer.put(new)
+        return [dict(r.body, id=r.id) for r in new]
 
     def _report(self, new: list[dict]) -> None:
         for body in new:
@@ -841,29 +833,6 @@ class Sidecar:
         self.spec = spec
         self.metrics.inc("tracelogic_reloads_total", 1, "ok")
         log.info("reloaded", extra={"fields": summary})
-
-
-def _storable(body: dict) -> dict:
-    """``body`` when SQLite and JSON can hold every string in it; else a copy with the
-    unencodable characters escaped (``\\ud800``). The decoders' text rule should make
-    this a no-op; it is the last line of defence for the store, logs and healing."""
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-        return body
-    except (UnicodeEncodeError, TypeError, ValueError):
-        pass
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, str):
-            return safe_text(v)
-        if isinstance(v, dict):
-            return {clean(k): clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if v is None or isinstance(v, (bool, int, float)):
-            return v
-        return safe_text(repr(v))
-    return clean(body)
 
 
 def setup_logging(level: str = "info", stream: Any = None) -> None:

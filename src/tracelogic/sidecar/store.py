@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from tracelogic.engine.record import ViolationRecord, body_and_witness, dedup_key
 from tracelogic.private_files import create_private, on_disk, tighten_sqlite_side_files
 
 SCHEMA_VERSION = 1
@@ -79,15 +80,6 @@ class StoredViolation:
         return dict(self.body, id=self.id, recorded_unix_nano=self.recorded_ns)
 
 
-def dedup_key(v: dict) -> str:
-    """What makes two violations the same: property, key, and the spans that decided it
-    (for a metric invariant, which has no spans: the data points that decided it)."""
-    parts = [v.get("property"), v.get("key"), sorted(v.get("span_ids") or []), v.get("window")]
-    if not v.get("span_ids") and v.get("points"):
-        parts.append([(p.get("metric"), p.get("time_unix_nano")) for p in v["points"]])
-    return json.dumps(parts, sort_keys=True)
-
-
 class Store:
     """A SQLite file. Thread-safe: one connection per thread, writes serialized."""
 
@@ -127,35 +119,43 @@ class Store:
             self._local.conn = None
 
     # ------------------------------------------------------------ violations
-    def add_violations(self, violations: Iterable[dict]) -> list[int]:
-        """Record violations (monitor JSON objects) in one committed transaction.
+    def add_violations(self, violations: Iterable[Any]) -> list[tuple[ViolationRecord, bool]]:
+        """Record violations (report ``Violation`` objects, or their JSON) in one committed
+        transaction.
 
-        Returns the ids of the rows that were new; duplicates are ignored.
+        Returns, in order, each violation's :class:`ViolationRecord` and whether it was
+        new. A duplicate (the same dedup key: a redelivered request, a replayed journal)
+        is not stored again; its record carries the id of the row that holds it.
         """
-        rows = list(violations)
-        if not rows:
+        items = [body_and_witness(v) for v in violations]
+        if not items:
             return []
         now = self.clock()
-        ids = []
+        out = []
         with self._write:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for v in rows:
+                for body, witness in items:
+                    key = dedup_key(body)
                     cur = conn.execute(
                         "INSERT OR IGNORE INTO violations (recorded_ns, property, key, severity,"
                         " message, trace_ids, span_ids, body, dedup) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (now, v["property"], v["key"], v.get("severity", "error"),
-                         v.get("message", ""), json.dumps(v.get("trace_ids", [])),
-                         json.dumps(v.get("span_ids", [])), json.dumps(v, sort_keys=True),
-                         dedup_key(v)))
+                        (now, body["property"], body["key"], body.get("severity", "error"),
+                         body.get("message", ""), json.dumps(body.get("trace_ids", [])),
+                         json.dumps(body.get("span_ids", [])), json.dumps(body, sort_keys=True),
+                         key))
                     if cur.rowcount:
-                        ids.append(cur.lastrowid)
+                        rid, new = cur.lastrowid, True
+                    else:
+                        rid, new = conn.execute("SELECT id FROM violations WHERE dedup = ?",
+                                                (key,)).fetchone()[0], False
+                    out.append((ViolationRecord(rid, body, witness), new))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return ids
+        return out
 
     def violations(self, *, since_ns: int | None = None, after_id: int | None = None,
                    prop: str | None = None, limit: int | None = None) -> list[StoredViolation]:
