@@ -1,9 +1,12 @@
-"""The runtime layers import downward only (DESIGN.md, "Package layout").
+"""Packages import downward only (DESIGN.md, "Package layout"; docs/architecture.md).
 
-ingest (OTLP decoding, spans, assembly) < engine (monitors, stepping, verdicts) < sidecar
-(receivers, store, server). Read from the source with ``ast``, so an import inside a
-function (the lazy imports that keep start-up fast) counts as much as one at the top,
-and a module that is never imported by a test is still checked.
+The whole import graph, read from the source with ``ast``: an import inside a function
+(the lazy imports that keep start-up fast) counts as much as one at the top, one under
+``if TYPE_CHECKING:`` does not, and a module no test imports is still checked. Packages of
+one layer may import each other in one direction only. No exception is listed.
+
+The runtime path is ingest (OTLP decoding, spans, assembly) < engine (monitors, stepping,
+verdicts) < sidecar (receivers, store, server).
 
 The sidecar drives the engine through its public API only: it reads no private
 attribute of another object (``sm._heap``, ``assembler._open_spans``) and imports no
@@ -103,6 +106,75 @@ def foreign_private_attributes(source: str) -> list[tuple[int, str]]:
     return found
 
 
+# DESIGN.md's layers, lowest first. Two readings of it, both stated here:
+# - each package's ``cli.py`` is that package's part of the command layer (it registers
+#   subcommands in the leaf ``tracelogic.commands`` and never imports ``tracelogic.cli``,
+#   which lists it by name);
+# - the compiled core ``_native`` imports nothing of ours and is imported from ``ingest``
+#   (its OTLP decoders) as well as ``engine`` (stepping), so it sits with ``ingest``.
+LAYER_ORDER: tuple[tuple[str, ...], ...] = (
+    ("errors", "commands", "lazy", "private_files"),
+    ("values",),
+    ("spec",),
+    ("logic",),
+    ("semantics",),
+    ("automata",),
+    ("checkers", "models"),
+    ("properties",),
+    ("ingest", "_native"),
+    ("engine",),
+    ("sidecar", "healing", "analysis", "testing", "consistency"),
+    ("api", "cli", "__main__", "__init__"),
+)
+RANK = {name: i for i, layer in enumerate(LAYER_ORDER) for name in layer}
+COMMAND_LAYER = RANK["cli"]
+
+
+def all_modules() -> list[tuple[str, Path]]:
+    out = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out.append((".".join(("tracelogic",) + parts), path))
+    return out
+
+
+def unit(module: str) -> str:
+    """The package (or top-level module) a dotted name belongs to: ``tracelogic.engine.x``
+    -> ``engine``; a name ``tracelogic`` itself exports -> ``__init__``."""
+    parts = module.split(".")
+    if len(parts) < 2 or parts[1] not in RANK:
+        return "__init__"
+    return parts[1]
+
+
+def rank(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[2] == "cli":
+        return COMMAND_LAYER
+    return RANK[unit(module)]
+
+
+def type_checking_lines(tree: ast.AST) -> set[int]:
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            lines.update(n.lineno for b in node.body for n in ast.walk(b) if hasattr(n, "lineno"))
+    return lines
+
+
+def import_edges() -> list[tuple[str, int, str]]:
+    """(module, line, imported name) for every import of our own code, but TYPE_CHECKING's."""
+    edges = []
+    for module, path in all_modules():
+        source = path.read_text()
+        skip = type_checking_lines(ast.parse(source))
+        edges += [(module, line, name) for line, name in imports(module, source)
+                  if line not in skip and (name == "tracelogic" or name.startswith("tracelogic."))]
+    return edges
+
+
 # ------------------------------------------------------------------ the checks themselves
 
 def test_the_checker_sees_lazy_relative_and_dynamic_imports():
@@ -129,7 +201,50 @@ def test_the_checker_flags_private_reaches():
     assert sorted(foreign_private_attributes(src)) == [(4, "sm._heap"), (4, "sm.assembler._open_spans")]
 
 
+def test_the_graph_reader_ranks_command_modules_and_skips_type_checking_imports():
+    assert rank("tracelogic.automata.cli") == COMMAND_LAYER > rank("tracelogic.engine.lower")
+    assert rank("tracelogic.__version__") == COMMAND_LAYER and rank("tracelogic") == COMMAND_LAYER
+    src = ("from typing import TYPE_CHECKING\n"
+           "if TYPE_CHECKING:\n"
+           "    from tracelogic.engine.monitor import Monitor\n"
+           "import tracelogic.spec\n")
+    assert type_checking_lines(ast.parse(src)) == {3}
+
+
 # ------------------------------------------------------------------ the tree
+
+def test_every_package_has_a_layer():
+    missing = sorted({unit(m) for m, _ in all_modules() if m.count(".") >= 1
+                      and m.split(".")[1] not in RANK})
+    assert not missing, f"put these in LAYER_ORDER (and DESIGN.md's table): {missing}"
+
+
+def test_packages_import_downward_only():
+    bad = [f"{module}:{line} imports {name}" for module, line, name in import_edges()
+           if unit(name) != unit(module) and rank(name) > rank(module)]
+    assert not bad, ("an import reaches up the layers (DESIGN.md, Package layout; "
+                     "docs/architecture.md); move the code down or pass it in:\n"
+                     + "\n".join(bad))
+
+
+def test_packages_of_one_layer_import_each_other_one_way():
+    pairs: dict[tuple[str, str], str] = {}
+    for module, line, name in import_edges():
+        a, b = unit(module), unit(name)
+        if a != b and rank(module) == rank(name) and rank(module) != COMMAND_LAYER:
+            pairs.setdefault((a, b), f"{module}:{line} imports {name}")
+    both = sorted(f"{pairs[(a, b)]}  <->  {pairs[(b, a)]}" for a, b in pairs
+                  if (b, a) in pairs and a < b)
+    assert not both, "packages of one layer import each other both ways:\n" + "\n".join(both)
+
+
+def test_command_modules_never_import_the_cli():
+    bad = [f"{module}:{line} imports {name}" for module, line, name in import_edges()
+           if module.endswith(".cli") and module != "tracelogic.cli"
+           and (name == "tracelogic.cli" or name.startswith("tracelogic.cli."))]
+    assert not bad, ("tracelogic.cli lists the command modules; they register in "
+                     "tracelogic.commands instead:\n" + "\n".join(bad))
+
 
 @pytest.mark.parametrize("package", LAYERS)
 def test_layers_import_downward_only(package):

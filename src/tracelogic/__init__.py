@@ -2,7 +2,8 @@
 
 One ``.spec`` language states invariants, temporal properties, workflows,
 models and healing policies; ``load`` turns a file or text into a typed
-:class:`~tracelogic.spec.typed.Spec` that every backend consumes.
+:class:`~tracelogic.api.Spec`: the typed spec every backend consumes, with ``check()`` and
+``monitor()``.
 """
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ def __getattr__(name: str) -> Any:
 def load(path_or_text: str, *, filename: str | None = None, spec_path=()):
     """Parse, resolve and type-check a spec; raise :class:`SpecError` listing every problem.
 
-    Imports read ``.spec`` files under the spec's own directory (the working
-    directory for text) and under ``spec_path``: one directory or several."""
-    from tracelogic.spec.loader import load as _load
+    Returns a :class:`tracelogic.api.Spec` (the typed spec, with ``check()`` and
+    ``monitor()``). Imports read ``.spec`` files under the spec's own directory (the
+    working directory for text) and under ``spec_path``: one directory or several."""
+    from tracelogic.api import load as _load
 
     return _load(path_or_text, filename=filename, spec_path=spec_path)
 

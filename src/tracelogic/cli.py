@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable, Sequence, TextIO
+from typing import Sequence, TextIO
 
+from tracelogic.commands import (COMMANDS, EXIT_BUG, EXIT_FAILED, EXIT_INPUT, EXIT_OK,
+                                 add_engine_argument, add_spec_path, command)
 from tracelogic.errors import TracelogicError
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
 
 EPILOG = """\
 examples:
@@ -29,9 +30,8 @@ exit codes: 0 all holds, 1 something failed, 2 bad spec, input or command line.
 docs: docs/language.md (the language), docs/cli.md (every command).
 """
 
-COMMANDS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
-
-# Areas register their own subcommands with @command in these modules; a module that
+# Areas register their own subcommands with tracelogic.commands.command in these modules
+# (which never import this one: tests/test_layers.py); a module that
 # does not exist yet is simply not offered. Every command imports all of them to build
 # its parser, so at module level they import only what defining arguments needs: each
 # command's implementation (Z3, networkx, grpc, protobuf, the spec front end...) is
@@ -43,21 +43,6 @@ COMMAND_MODULES = (
     "tracelogic.healing.cli",         # heal, audit, approve
     "tracelogic.analysis.cli",        # analyze
 )
-
-
-def command(name: str, help: str):
-    """Register a subcommand: the decorated function adds its arguments and sets `func`."""
-    def wrap(fn):
-        COMMANDS[name] = (help, fn)
-        return fn
-    return wrap
-
-
-def add_spec_path(p: argparse.ArgumentParser) -> None:
-    """``--spec-path DIR``, for every command that loads a spec (imports may read there)."""
-    p.add_argument("--spec-path", action="append", default=[], metavar="DIR",
-                   help="a directory whose .spec files imports may read, besides the spec's "
-                   "own directory (repeatable; docs/language.md §15)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -144,7 +129,8 @@ def _check_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_check(args, out: TextIO, err: TextIO) -> int:
-    from tracelogic.checkers.report import CheckReport, run_checks
+    from tracelogic.api import check
+    from tracelogic.checkers.report import CheckReport
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.spec.loader import load_with_diagnostics
 
@@ -171,8 +157,8 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
         report.files.append(path)
         report.diagnostics.extend(diags)
         if spec is not None:
-            run_checks(spec, report, overrides=overrides, timeout=args.timeout, store=args.store,
-                       state_bound=args.state_bound, engine=args.engine)
+            check(spec, report, overrides=overrides, timeout=args.timeout, store=args.store,
+                  state_bound=args.state_bound, engine=args.engine)
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     elif args.format == "sarif":
@@ -212,14 +198,6 @@ def _monitor_args(p: argparse.ArgumentParser) -> None:
                    help="say on stderr which engine runs each property, and why a property "
                    "fell back to the Python engine")
     p.set_defaults(func=cmd_monitor)
-
-
-def add_engine_argument(p: argparse.ArgumentParser) -> None:
-    """`--engine`, shared by monitor and serve (docs/native.md)."""
-    p.add_argument("--engine", choices=("python", "native"), default=None,
-                   help="the monitoring engine: python (the reference) or native (the Rust "
-                   "core, falling back to python per property it does not cover). Default: "
-                   "$TRACELOGIC_ENGINE, else native when built, else python")
 
 
 def engine_lines(mon) -> list[str]:

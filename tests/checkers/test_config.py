@@ -8,9 +8,9 @@ import z3
 from hypothesis import given, settings, strategies as st
 
 from tracelogic.checkers.config import _core
-from tracelogic.checkers.evaluate import EvalError, compile_expr
+from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.checkers.report import CheckReport, run_checks
-from tracelogic.checkers.z3enc import Encoder, declare, value_of
+from tracelogic.semantics.z3enc import Encoder, declare, value_of
 from tracelogic.cli import run
 from tracelogic.spec.loader import load
 

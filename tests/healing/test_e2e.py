@@ -21,6 +21,7 @@ from tracelogic.healing.audit import AuditLog
 from tracelogic.healing.controller import Controller
 from tracelogic.healing.config import load_config
 from tracelogic.healing.trail import verify_audit
+from tracelogic.healing.worker import HealingWorker
 from tracelogic.sidecar.store import Store
 
 from .conftest import config_toml, read_argv_lines
@@ -193,7 +194,7 @@ def test_e2e_through_the_serve_sidecar(tmp_path, recorder, receiver, execute):
     db = str(tmp_path / "serve.db")
     cfg = server.ServeConfig(spec_path=str(spec_path), grpc=None, http="127.0.0.1:0", store=db,
                              idle_ns=50_000_000, lateness_ns=10**9)
-    sidecar = server.Sidecar(cfg)
+    sidecar = server.Sidecar(cfg, healer=HealingWorker)
     sidecar.start()
     try:
         addr = sidecar.addresses()["http"]

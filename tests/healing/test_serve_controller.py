@@ -6,6 +6,7 @@ import time
 from opentelemetry.exporter.otlp.proto.http import trace_exporter as exporter_mod
 
 from tracelogic.healing.audit import AuditLog
+from tracelogic.healing.worker import HealingWorker
 from tracelogic.sidecar import server
 from tracelogic.sidecar.store import Store
 
@@ -21,7 +22,7 @@ def serve_once(tmp_path, recorder, receiver, *, execute: bool):
     cfg = server.ServeConfig(spec_path=str(spec_path), grpc=None, http="127.0.0.1:0", store=db,
                              idle_ns=50_000_000, lateness_ns=10**9, execute=execute,
                              controller_config=config_toml(tmp_path, receiver))
-    sidecar = server.Sidecar(cfg)
+    sidecar = server.Sidecar(cfg, healer=HealingWorker)
     assert sidecar.healer is not None  # the spec has heal policies
     sidecar.start()
     try:
@@ -103,7 +104,7 @@ def test_serve_execute_verifies_by_event_time_and_escalates_once(tmp_path, recor
     cfg = server.ServeConfig(spec_path=str(spec_path), grpc=None, http="127.0.0.1:0", store=db,
                              idle_ns=50_000_000, lateness_ns=10**9, execute=True,
                              controller_config=config_toml(tmp_path))
-    sidecar = server.Sidecar(cfg)
+    sidecar = server.Sidecar(cfg, healer=HealingWorker)
     sidecar.start()
     try:
         exporter = exporter_mod.OTLPSpanExporter(

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from tracelogic.models import semantics
 from tracelogic.models.workflow import from_ast
-from tracelogic.spec.loader import load
+from tracelogic import load
 from tracelogic.testing.strategies import mutated_traces_from, traces_from
 
 SPEC = load("examples/language/workflow.spec")

@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_spec_path, command
+from tracelogic.commands import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_spec_path, command
 
 SCHEMA = "tracelogic.analysis/1"
 ANALYSES = ("critical-path", "causality", "deadlocks", "races", "root-cause", "trend",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TextIO
 
-from tracelogic.cli import EXIT_INPUT, EXIT_OK, add_spec_path, command
+from tracelogic.commands import EXIT_INPUT, EXIT_OK, add_spec_path, command
 from tracelogic.errors import TracelogicError
 
 # The spec AST, the logic IR and the automata are imported by the functions that use them:

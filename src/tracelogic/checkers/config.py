@@ -22,10 +22,10 @@ import z3
 
 from tracelogic.checkers.documents import (MISSING, Document, coerce, in_type, load_documents,
                                            lookup)
-from tracelogic.checkers.evaluate import EvalError, compile_expr
+from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
 from tracelogic.checkers.theorems import show_value
-from tracelogic.checkers.z3enc import Encoder, declare, value_of
+from tracelogic.semantics.z3enc import Encoder, declare, value_of
 from tracelogic.errors import InputError, UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ConfigT, InvariantT, Spec, TExpr

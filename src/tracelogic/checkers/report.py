@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from tracelogic.errors import SourceSpan
 from tracelogic.spec.diagnostics import Diagnostic
@@ -20,13 +20,14 @@ FAILED_STATUSES = frozenset({"refuted", "fails", "violated", "unsound", "error",
 UNKNOWN_STATUSES = frozenset({"unknown", "inconclusive", "incomplete"})
 WARNING_STATUSES = frozenset({"warning"})
 
-# Modules that register checkers when imported; missing ones are simply not run yet.
+# The checkers' own modules, which register checkers when imported. Checkers of higher
+# layers (healing's policy checks) register the same way; tracelogic.api.CHECK_MODULES
+# lists them all, in report order.
 CHECKER_MODULES: tuple[str, ...] = (
     "tracelogic.checkers.config",
     "tracelogic.checkers.theorems",
     "tracelogic.checkers.workflows",
     "tracelogic.checkers.models",
-    "tracelogic.checkers.policies",
     "tracelogic.checkers.routing",
 )
 
@@ -229,21 +230,23 @@ def _short(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def run_checks(spec, report: CheckReport, **options: Any) -> None:
-    """Run every registered static checker on a typed spec.
+def run_checks(spec, report: CheckReport, *, modules: Sequence[str] = CHECKER_MODULES,
+               **options: Any) -> None:
+    """Run the static checkers that ``modules`` register on a typed spec, module by module.
 
     Checkers recurse as deep as expressions nest (up to 100,000 levels load: spec/limits.py),
     so each runs on spec.deep's big-stack thread; what is too deep even there is an error
     diagnostic for that checker, and the others still run."""
     from tracelogic.spec.deep import TooDeep, deep
 
-    for name in CHECKER_MODULES:
+    for name in modules:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as e:
             if e.name != name:
                 raise
-    for fn in _CHECKERS:
+    for fn in sorted((f for f in _CHECKERS if f.__module__ in modules),
+                     key=lambda f: list(modules).index(f.__module__)):
         try:
             deep(fn, spec, report, options)
         except TooDeep as e:

@@ -8,6 +8,7 @@ Collector's load-balancing exporter (docs/serve.md).
 from __future__ import annotations
 
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
+from tracelogic.spec.scopes import routing_keys
 from tracelogic.spec.typed import Spec
 
 
@@ -15,8 +16,6 @@ from tracelogic.spec.typed import Spec
 def check_routing(spec: Spec, report: CheckReport, options: dict) -> None:
     if not spec.properties:
         return
-    from tracelogic.engine.stream import routing_keys
-
     keys = routing_keys(spec)
     if len(keys) <= 1:
         advice = f"route by {keys[0]}" if keys else "no routing constraint"

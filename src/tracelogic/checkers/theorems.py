@@ -13,7 +13,7 @@ from fractions import Fraction
 import z3
 
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
-from tracelogic.checkers.z3enc import Encoder, declare, from_model
+from tracelogic.semantics.z3enc import Encoder, declare, from_model
 from tracelogic.errors import UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.lexicon import BYTE_UNITS, approx_duration, format_duration

@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from tracelogic.automata import compile_monitor
-from tracelogic.checkers.evaluate import EvalError, compile_expr
+from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.engine.lower import AtomEncoder, Lowered, lower, show
 from tracelogic.engine.predicates import CodeGen, _value, uses_registers
 from tracelogic.ingest.spans import MISSING
@@ -91,9 +91,12 @@ class CompiledSpec:
             missing = set(properties) - {p.name for p in spec.properties}
             if missing:
                 from tracelogic.errors import SpecError
+                from tracelogic.spec.diagnostics import did_you_mean
                 names = ", ".join(sorted(missing))
+                known = [p.name for p in spec.properties]
                 raise SpecError(f"no property named {names} in {spec.file}",
-                                hint="properties: " + ", ".join(p.name for p in spec.properties))
+                                hint=did_you_mean(min(missing), known)
+                                or "properties: " + ", ".join(known))
         self._sources: list[str] = []
         encoder = AtomEncoder()
         for i, prop in enumerate(wanted):

@@ -27,10 +27,10 @@ from tracelogic.engine.native_run import (NativeRun, count_vacuous, final_verdic
                                           timed_state, verdict_codes, violated)
 from tracelogic.engine.plan import build_plan
 from tracelogic.engine.registry import Assignment, assign
-from tracelogic.engine.report import (VERDICT_CODES, MonitorReport, PropertyResult, Violation,
-                                      scope_text)
+from tracelogic.engine.report import VERDICT_CODES, MonitorReport, PropertyResult, Violation
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
+from tracelogic.spec.scopes import scope_text
 from tracelogic.ingest.native_otlp import read_json_text, spans_from_columns
 from tracelogic.ingest.otlp import (DecodeStats, OtlpInput, decode_traces_pb,
                                     is_metrics_request, read_bytes, read_json)
@@ -112,6 +112,19 @@ class Samples:
     resolve: Any = None
 
 
+
+def check_options(*, properties: Any, lateness_ns: Any) -> None:
+    """The options the assembler does not check itself, with messages that echo
+    ``name=value`` (a string for ``properties`` would otherwise be read letter by letter)."""
+    if properties is not None and (isinstance(properties, (str, bytes)) or not all(
+            isinstance(p, str) for p in properties)):
+        raise InputError(f"properties={properties!r}: expected a list of property names, "
+                         f"e.g. properties=[{properties!r}]" if isinstance(properties, str)
+                         else f"properties={properties!r}: expected a list of property names")
+    if isinstance(lateness_ns, bool) or not isinstance(lateness_ns, int) or lateness_ns < 0:
+        raise InputError(f"lateness_ns={lateness_ns!r}: expected a non-negative int of "
+                         f"nanoseconds, e.g. 30 * 1_000_000_000 for 30 s")
+
 class Monitor:
     """Feed spans; read verdicts. See the module docstring."""
 
@@ -127,6 +140,7 @@ class Monitor:
         the core covers a property); :attr:`engines` says which one runs each property.
         ``streaming`` is set by :class:`~.stream.StreamingMonitor`, which steps the
         Python engine itself."""
+        check_options(properties=properties, lateness_ns=lateness_ns)
         self.spec = spec
         self._recorded: list | None = [] if record_events else None
         if compiled is None:

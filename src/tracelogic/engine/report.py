@@ -17,18 +17,6 @@ from tracelogic.spec.typed import PropertyT
 FAILING = {"critical", "error"}
 
 
-def scope_text(prop: PropertyT) -> str:
-    if prop.scope in ("trace", "global"):
-        return prop.scope
-    key = prop.scope_key
-    if key is not None and key.op == "attr":
-        hops, source, k = key.payload
-        return ".".join(list(hops) + [f'{source}["{k}"]'])
-    if key is not None and key.op == "field":
-        return ".".join(list(key.payload[0]) + [key.payload[1]])
-    return "key"
-
-
 #: the verdicts an instance ends with, numbered: the codes of :meth:`PropertyResult.add_codes`
 VERDICT_NAMES = ("satisfied", "violated", "presumably_satisfied", "presumably_violated",
                  "inconclusive", "incomplete")

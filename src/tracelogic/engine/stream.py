@@ -49,34 +49,12 @@ from tracelogic.engine.monitor import (INCOMPLETE, Monitor, Instance, key_text, 
                                        metric_update)
 from tracelogic.engine.report import Violation
 from tracelogic.ingest.spans import Span
-from tracelogic.spec.typed import PropertyT, Spec
+from tracelogic.spec.scopes import routing_keys
+from tracelogic.spec.typed import Spec
 
 __all__ = ["StreamingMonitor", "StreamCounters", "routing_keys", "SECOND", "INCOMPLETE"]
 
 _MAX_ROWS = 100_000  # samples kept by one window-less cross-trace aggregate instance
-
-
-def routing_keys(spec: Spec) -> list[str]:
-    """The keys a load balancer must route by for every runtime property to be exact.
-
-    One entry per distinct key, in the order of the properties: ``"trace_id"`` for
-    ``per trace``, ``"service"`` for ``per service``, ``'attr["k"]'`` (or
-    ``'resource["k"]'``) for ``per attr[...]``, and ``"global"`` for ``global``, which
-    cannot be sharded (one sidecar must see everything). A spec with more than one
-    entry needs one sidecar group per entry (DESIGN.md, "Streaming, sharding and
-    durability"). Properties that are not monitored at runtime are skipped.
-    """
-    out: dict[str, None] = {}
-    for prop in spec.properties:
-        out[scope_key_text(prop)] = None
-    return list(out)
-
-
-def scope_key_text(prop: PropertyT) -> str:
-    """The routing key of a property's scope: as the report names it, but `trace_id`."""
-    from tracelogic.engine.report import scope_text
-
-    return "trace_id" if prop.scope == "trace" else scope_text(prop)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import os
 import threading
 from typing import TextIO
 
-from tracelogic.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_spec_path, command
+from tracelogic.commands import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_spec_path, command
 
 __all__ = ["cmd_approve", "cmd_audit", "cmd_heal"]
 

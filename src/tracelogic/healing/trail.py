@@ -82,15 +82,16 @@ def verify_audit(log: AuditLog, spec: Spec | None = None) -> list:
 
     Returns the monitor reports (one per spec monitored).
     """
-    import tracelogic
+    from tracelogic.engine.monitor import Monitor
+    from tracelogic.spec.loader import load
 
     spans = log_spans(log)
-    specs = [tracelogic.load(std_healing_path())]
+    specs = [load(std_healing_path())]
     if spec is not None and any(h.limit for h in spec.heals):
-        specs.append(tracelogic.load(healing_spec_text(spec), filename="<healing limits>"))
+        specs.append(load(healing_spec_text(spec), filename="<healing limits>"))
     reports = []
     for s in specs:
-        mon = s.monitor()
+        mon = Monitor(s)
         mon.feed(spans)
         reports.append(mon.close())
     return reports

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from tracelogic.cli import EXIT_INPUT, EXIT_OK, add_spec_path, command
+from tracelogic.commands import EXIT_INPUT, EXIT_OK, add_spec_path, command
 
 
 @command("export", "export a model to Promela (spin) or SMV (NuSMV), or draw a model or "

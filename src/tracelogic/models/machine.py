@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
-from tracelogic.checkers.evaluate import EvalError, compile_expr
+from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.errors import TracelogicError
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ModelT, TExpr

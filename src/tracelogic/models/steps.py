@@ -1,7 +1,7 @@
 """Step predicates in Z3: which steps can never match a span, which steps can match the same span.
 
 A span predicate is encoded over one symbolic span, by rewriting it into an
-expression the shared :class:`~tracelogic.checkers.z3enc.Encoder` handles:
+expression the shared :class:`~tracelogic.semantics.z3enc.Encoder` handles:
 
 - built-in fields are constants of their type (``name``, ``service``, … strings;
   ``kind`` and ``status`` enums; ``duration ≥ 0``; ``is_root``; ``start`` xor ``end``);
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import z3
 
-from tracelogic.checkers.z3enc import Encoder, sort_of, type_constraints
+from tracelogic.semantics.z3enc import Encoder, sort_of, type_constraints
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 

@@ -1,7 +1,7 @@
 """Symbolic model checking of state invariants with Z3: BMC, k-induction and PDR (Spacer).
 
 The model's variables at step ``k`` are Z3 constants (``x`` for step 0, ``x@k``
-after), encoded with the shared :mod:`tracelogic.checkers.z3enc` plumbing, so
+after), encoded with the shared :mod:`tracelogic.semantics.z3enc` plumbing, so
 ``//`` and ``%`` are floor division and modulo as everywhere else.
 
 - ``Init(s)``: every variable equals its initial value.
@@ -37,7 +37,7 @@ from typing import Any
 
 import z3
 
-from tracelogic.checkers.z3enc import Encoder, from_model, sort_of, type_constraints, value_of
+from tracelogic.semantics.z3enc import Encoder, from_model, sort_of, type_constraints, value_of
 from tracelogic.errors import UnhandledNode
 from tracelogic.models.machine import Machine, UnsupportedModel
 from tracelogic.spec import types as T

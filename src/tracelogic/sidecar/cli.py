@@ -12,8 +12,8 @@ import signal
 import threading
 from typing import TextIO
 
-from tracelogic.cli import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_engine_argument,
-                            add_spec_path, command)
+from tracelogic.commands import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_engine_argument,
+                                 add_spec_path, command)
 
 __all__ = ["cmd_serve", "cmd_violations", "parse_since"]
 
@@ -198,7 +198,9 @@ def cmd_serve(args, out: TextIO, err: TextIO) -> int:
     setup_logging(args.log_level, err)
     log = logging.getLogger("tracelogic.serve")
     try:
-        sidecar = Sidecar(config)
+        from tracelogic.healing.worker import HealingWorker
+
+        sidecar = Sidecar(config, healer=HealingWorker)
     except (TracelogicError, ValueError, OSError) as e:
         err.write(f"tracelogic serve: {e}\n")
         return EXIT_INPUT

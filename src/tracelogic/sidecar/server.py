@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import sys
-import queue
 import threading
 import time
 from collections import deque
@@ -230,53 +229,6 @@ def decode_request(signal: str, fmt: str, data: bytes, *, wanted_attrs: frozense
     return items, stats
 
 
-class _Healer:
-    """The healing controller of `serve`, on its own thread.
-
-    The engine hands it violations after they are committed, so a slow action
-    (a webhook with retries) never holds up ingest; pending work (approval
-    timeouts, post-action verification) runs about once a second. Dry-run
-    unless `--execute` or the controller configuration says otherwise.
-    """
-
-    def __init__(self, spec: Any, config: "ServeConfig"):
-        from tracelogic.healing import Controller, load_config
-
-        self.controller = Controller(spec, config.store, load_config(config.controller_config),
-                                     execute=config.execute or None)
-        self._queue: "queue.Queue[list | None]" = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="tracelogic-heal", daemon=True)
-        self.error: BaseException | None = None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def put(self, records: list) -> None:
-        if records:
-            self._queue.put(records)
-
-    def stop(self, grace_s: float) -> None:
-        self._queue.put(None)
-        self._thread.join(grace_s + 5)
-        self.controller.close()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                batch = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                batch = []
-            try:
-                if batch:
-                    self.controller.handle_many(batch)
-                self.controller.run_pending()
-            except Exception as e:  # keep serving; the audit trail and the log say why
-                self.error = e
-                log.exception("healing controller failed", extra={"fields": {"error": repr(e)}})
-            if batch is None:
-                return
-
-
 class Sidecar:
     """The running sidecar. ``start()``, then receivers call :meth:`handle`; ``stop()``.
 
@@ -284,11 +236,16 @@ class Sidecar:
     handlers: SIGTERM calls :meth:`stop`, SIGHUP :meth:`request_reload`).
     """
 
-    def __init__(self, config: ServeConfig, *, clock: Callable[[], int] = time.monotonic_ns):
-        import tracelogic
+    def __init__(self, config: ServeConfig, *, clock: Callable[[], int] = time.monotonic_ns,
+                 healer: Callable[[Any, ServeConfig], Any] | None = None):
+        """``healer(spec, config)`` builds the healing worker when the spec has ``heal``
+        policies: ``tracelogic serve`` passes :class:`tracelogic.healing.worker.HealingWorker`
+        (the sidecar never imports the healing package; tests/test_layers.py). Without it,
+        the policies are not run, and the log says so at start."""
+        from tracelogic.spec.loader import load
 
         self.config = config
-        self.spec = tracelogic.load(config.spec_path, spec_path=config.spec_search_path)
+        self.spec = load(config.spec_path, spec_path=config.spec_search_path)
         self.sm = streaming_monitor(self.spec, properties=config.properties,
                                    lateness_ns=config.lateness_ns, idle_ns=config.idle_ns,
                                    max_open_traces=config.max_open_traces,
@@ -311,7 +268,12 @@ class Sidecar:
         self._engine_failure: BaseException | None = None
         self._failures_seen = 0
         self._uncommitted: list = []  # violations a failed commit keeps for the next one
-        self.healer = _Healer(self.spec, config) if self.spec.heals else None
+        self.healer = None
+        if self.spec.heals and healer is not None:
+            self.healer = healer(self.spec, config)
+        elif self.spec.heals:
+            log.warning("healing policies are not run: this sidecar has no controller",
+                        extra={"fields": {"policies": [h.name for h in self.spec.heals]}})
 
     # ------------------------------------------------------------------ metrics
     def _registry(self) -> Registry:
@@ -819,11 +781,10 @@ class Sidecar:
             log.info("retention", extra={"fields": {"deleted": deleted}})
 
     def _do_reload(self) -> None:
-        import tracelogic
+        from tracelogic.spec.loader import load
 
         try:
-            spec = tracelogic.load(self.config.spec_path,
-                                   spec_path=self.config.spec_search_path)
+            spec = load(self.config.spec_path, spec_path=self.config.spec_search_path)
             summary = self.sm.reload(spec)
         except (TracelogicError, OSError) as e:
             self.metrics.inc("tracelogic_reloads_total", 1, "failed")

@@ -239,17 +239,3 @@ class Spec:
 
     def __repr__(self) -> str:
         return f"tracelogic.load({self.file!r})"
-
-    def check(self, **options):
-        """Run every static check (configs, theorems, workflows, models, policies)."""
-        from tracelogic.checkers.report import CheckReport, run_checks
-
-        report = CheckReport(files=[self.file], diagnostics=list(self.warnings))
-        run_checks(self, report, **options)
-        return report
-
-    def monitor(self, **options):
-        """A streaming :class:`~tracelogic.engine.monitor.Monitor` for this spec."""
-        from tracelogic.engine.monitor import Monitor
-
-        return Monitor(self, **options)

@@ -59,7 +59,9 @@ def split_target(target: str) -> tuple[str, list[str] | None]:
 
 def check_spans(spec: Spec, spans: Iterable[Any], properties: list[str] | None = None):
     """Run the monitor over spans; the report."""
-    mon = spec.monitor(properties=properties)
+    from tracelogic.engine.monitor import Monitor
+
+    mon = Monitor(spec, properties=properties)
     mon.feed(spans)
     return mon.close()
 

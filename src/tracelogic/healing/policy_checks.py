@@ -1,5 +1,10 @@
 """Healing policies (SPEC-LANGUAGE.md §8), checked before anything runs.
 
+A static checker (it registers with :func:`tracelogic.checkers.report.checker`) that lives
+in ``healing`` because it reads the action registry, the argument compiler and the audit
+trail: the checkers never import the healing package (tests/test_layers.py), and
+:data:`tracelogic.api.CHECK_MODULES` lists this module after theirs.
+
 For each ``heal`` policy:
 
 - **the action and its arguments**: the action is in the plugin registry (a
@@ -43,7 +48,7 @@ from typing import Any
 import z3
 
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
-from tracelogic.checkers.z3enc import Encoder, sort_of, type_constraints
+from tracelogic.semantics.z3enc import Encoder, sort_of, type_constraints
 from tracelogic.errors import SourceSpan, TracelogicError, UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.lexicon import format_duration

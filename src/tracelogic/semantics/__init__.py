@@ -1,0 +1,7 @@
+"""The meaning of one typed expression, for every back-end that needs it: evaluation over
+concrete values (:mod:`.evaluate`) and Z3 terms (:mod:`.z3enc`).
+
+It sits above ``spec`` and ``logic`` and below ``automata``, ``checkers`` and ``models``
+(DESIGN.md, package layout), so the config checks, the theorem prover and the model
+checkers share one definition instead of importing each other (tests/test_layers.py).
+"""
