@@ -43,3 +43,13 @@ def test_every_leaf_also_subclasses_a_builtin() -> None:
         builtins = [b for b in c.__mro__ if b.__module__ == "builtins"
                     and b not in (Exception, BaseException, object)]
         assert builtins, f"{c.__module__}.{c.__qualname__} subclasses no fitting builtin"
+
+
+def test_each_exception_class_is_defined_once() -> None:
+    # two unrelated classes of one name (there were two UnsupportedFormula) make
+    # `except` clauses catch one and miss the other
+    by_name: dict[str, list[str]] = {}
+    for c in _exception_classes():
+        by_name.setdefault(c.__qualname__, []).append(c.__module__)
+    twice = {name: mods for name, mods in by_name.items() if len(mods) > 1}
+    assert not twice, f"exception classes defined more than once: {twice}"

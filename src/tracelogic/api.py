@@ -63,15 +63,14 @@ def check(spec: typed.Spec, report: Any = None, *, overrides: Mapping[str, str] 
     ``auto explicit kind pdr nusmv``) are the model checks'. A wrong value raises
     :class:`~tracelogic.errors.InputError` naming it (``timeout=-1``)."""
     from tracelogic.checkers.report import CheckReport, run_checks
-    from tracelogic.models.check import ENGINES
+    from tracelogic.models.engines import get_engine
 
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise InputError(f"timeout={timeout!r}: expected a positive number of seconds")
     if state_bound is not None and (isinstance(state_bound, bool)
                                     or not isinstance(state_bound, int) or state_bound < 1):
         raise InputError(f"state_bound={state_bound!r}: expected None or an int >= 1")
-    if engine not in ENGINES:
-        raise InputError(f"engine={engine!r}: expected one of {', '.join(ENGINES)}")
+    get_engine(engine)  # an unknown one is an InputError naming the choices
     if overrides is not None and not (isinstance(overrides, Mapping) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())):
         raise InputError(f"overrides={overrides!r}: expected a mapping of config names to "

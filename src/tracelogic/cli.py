@@ -121,7 +121,9 @@ def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state-bound", type=int, default=None, metavar="N",
                    help="model checks explore at most N states, then answer unknown "
                    "(default 1000000)")
-    p.add_argument("--engine", choices=("auto", "explicit", "kind", "pdr", "nusmv"),
+    from tracelogic.models.engines import ENGINES
+
+    p.add_argument("--engine", choices=ENGINES,
                    default="auto", help="model-checking engine for invariants and "
                    "deadlock freedom (default auto; docs/models.md)")
     add_spec_path(p)
@@ -192,6 +194,11 @@ def _monitor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="warnings fail the run (exit 1)")
     p.add_argument("--allow-unknown", action="store_true",
                    help="inconclusive or incomplete verdicts do not fail the run")
+    p.add_argument("--partial-traces", choices=("inconclusive", "ignore"),
+                   default="inconclusive",
+                   help="an instance still undecided at the end that saw a partial trace (a "
+                   "span's parent never arrived) is inconclusive (default), or with `ignore` "
+                   "left out of the results and counted as ignored")
     add_spec_path(p)
     add_engine_argument(p)
     p.add_argument("--verbose", action="store_true",
@@ -206,6 +213,7 @@ def engine_lines(mon) -> list[str]:
 
     lines = [f"engine {get_engine(mon.requested_engine).describe()}"]
     lines += [f"property {a.describe()}" for a in mon.engine_plan.values()]
+    lines += [f"property {name}: not monitored: {why}" for name, why in mon.refused.items()]
     return lines
 
 
@@ -235,7 +243,8 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         return EXIT_INPUT
     try:
         mon = Monitor(spec, properties=args.property, lateness_ns=lateness,
-                      max_open_traces=args.max_open_traces, engine=args.engine)
+                      max_open_traces=args.max_open_traces, engine=args.engine,
+                      partial_traces=args.partial_traces)
     except TracelogicError as e:
         err.write(f"tracelogic monitor: {e}\n")
         return EXIT_INPUT
@@ -287,6 +296,9 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     if args.format != "text":
         for e in report.input_errors:
             err.write(f"error: {e}\n")
+    hint = report.partial_hint(strict=args.strict, allow_unknown=args.allow_unknown)
+    if hint:  # with the text on stdout; beside machine formats, on stderr
+        (out if args.format == "text" else err).write(f"hint: {hint}\n")
     return report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
 
 

@@ -69,5 +69,11 @@ class BackendUnavailable(TracelogicError, RuntimeError):
     """An optional backend (Spot, pynusmv) is not importable; names the capability."""
 
 
+class UnsupportedFormula(TracelogicError, ValueError):
+    """A formula uses an operator that a printer, an automaton backend, the monitor or a
+    model check cannot express or decide (past in a model check, a metric bound over
+    model runs); the message names the operator in spec syntax."""
+
+
 class UnhandledNode(TracelogicError, TypeError):
     """A walker met a node kind it has no handler for: a bug, never user input."""

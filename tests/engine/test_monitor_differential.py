@@ -237,3 +237,42 @@ def test_monitor_matches_reference(text, spans):
 def test_patterns_and_shapes_match_reference(bodies, scope, spans):
     text = "".join(f"property p{i}{scope}:\n  {b}\n" for i, b in enumerate(bodies))
     check(text, spans)
+
+
+# ----------------------------------------------------------------- --partial-traces=ignore
+
+def check_partial_ignored(text: str, spans: list[Span]) -> None:
+    """`partial_traces="ignore"` leaves out exactly the instances the default reports
+    `inconclusive` only because they saw a partial trace (counted as
+    `inconclusive_partial`), counts them as `ignored_partial`, and changes nothing else."""
+    spec = tracelogic.load(text)
+    docs = {}
+    for mode in ("inconclusive", "ignore"):
+        mon = Monitor(spec, partial_traces=mode)
+        mon.feed(spans)
+        docs[mode] = mon.close().to_json()
+    default, ignored = docs["inconclusive"], docs["ignore"]
+    assert default["violations"] == ignored["violations"]
+    total = 0
+    for prop, d, i in zip(spec.properties, default["properties"], ignored["properties"]):
+        left_out = ({r["key"] for r in d["results"]} - {r["key"] for r in i["results"]})
+        n = d.get("inconclusive_partial", 0)
+        assert n == i.get("ignored_partial", 0) == len(left_out), prop.name
+        assert "ignored_partial" not in d and "inconclusive_partial" not in i
+        assert [r for r in d["results"] if r["key"] not in left_out] == i["results"]
+        assert all(r["verdict"] == "inconclusive" for r in d["results"] if r["key"] in left_out)
+        want = expected(prop, spans)  # the reference: only instances with a partial trace
+        assert all(want[k].partial for k in left_out), prop.name
+        assert i["instances"] == d["instances"] - n and i["vacuous"] == d["vacuous"]
+        total += n
+    assert ignored["summary"].get("ignored_partial", 0) == total
+    assert {k: v for k, v in ignored["summary"].items() if k not in ("instances",
+                                                                    "ignored_partial")} == \
+        {k: v for k, v in default["summary"].items() if k != "instances"}
+
+
+@settings(max_examples=1000 if LONG else 100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(specs(), span_trees())
+def test_ignoring_partial_traces_leaves_out_only_their_undecided_instances(text, spans):
+    check_partial_ignored(text, spans)

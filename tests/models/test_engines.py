@@ -260,3 +260,17 @@ def test_pdr_reports_an_inductive_invariant():
     m = Machine(spec.models["breaker"])
     o = check_invariant(m, spec.checks[0].body, engine="pdr")
     assert o.status == "holds" and o.details["inductive_invariant"]
+
+
+def test_the_engine_registry_says_what_each_engine_checks():
+    from tracelogic.errors import InputError
+    from tracelogic.models.engines import ENGINES, get_engine
+
+    assert ENGINES == ("auto", "explicit", "kind", "pdr", "nusmv")
+    assert get_engine("auto").invariant_steps[0] == "kind"
+    assert {e: get_engine(e).ltl for e in ENGINES} == {
+        "auto": "explicit", "explicit": "explicit", "kind": "explicit", "pdr": "explicit",
+        "nusmv": "nusmv"}
+    assert "ltl" in get_engine("nusmv").capabilities
+    with pytest.raises(InputError, match="engine='bdd': expected one of auto, explicit"):
+        get_engine("bdd")

@@ -215,12 +215,13 @@ def _requests(path: Path) -> list[bytes]:
     return out
 
 
-def reports_of(spec_text_or_path: str, feed, compiled=None) -> list[tuple]:
-    """(report JSON, input errors) of each engine; ``compiled`` saves compiling again."""
+def reports_of(spec_text_or_path: str, feed, compiled=None, **options) -> list[tuple]:
+    """(report JSON, input errors) of each engine; ``compiled`` saves compiling again;
+    ``options`` go to the Monitor (``partial_traces``)."""
     docs = []
     spec = tracelogic.load(spec_text_or_path) if compiled is None else compiled.spec
     for engine in ENGINES:
-        mon = Monitor(spec, engine=engine, compiled=compiled)
+        mon = Monitor(spec, engine=engine, compiled=compiled, **options)
         assert_routed_by_capability(mon, engine)
         feed(mon)
         report = mon.close()
@@ -273,3 +274,27 @@ def test_generated_specs_and_traces(text, spans):
     doc = json.dumps(request_to_json(request)).encode()
     python, native = reports_of(text, lambda mon: mon.feed_otlp(doc, format="json"), compiled)
     assert python == native
+
+
+@_settings
+@given(specs(), span_trees())
+def test_generated_specs_and_traces_ignoring_partial_traces(text, spans):
+    """``partial_traces="ignore"``: the core's instances undecided on partial traces are
+    left out and counted exactly as the Python engine's."""
+    compiled = CompiledSpec(tracelogic.load(text))
+    shifted = [Span(**{f: getattr(s, f) for f in _FIELDS},
+                    start_ns=s.start_ns + _EPOCH, end_ns=s.end_ns + _EPOCH) for s in spans]
+    data = spans_to_request(shifted).SerializeToString()
+    python, native = reports_of(text, lambda mon: mon.feed_otlp(data), compiled,
+                                partial_traces="ignore")
+    assert python == native
+
+
+@pytest.mark.parametrize("mode", ["inconclusive", "ignore"])
+def test_partial_traces_option_on_both_engines(mode):
+    """`--partial-traces` on the monitor test data: identical reports, exit codes and
+    stderr (the hint) on both engines."""
+    doc = assert_engines_agree(str(MONITOR_SPECS[1]), str(MONITOR_DATA / "partial.json"),
+                               f"--partial-traces={mode}")
+    key = "ignored_partial" if mode == "ignore" else "inconclusive_partial"
+    assert sum(p.get(key, 0) for p in doc["properties"]) > 0

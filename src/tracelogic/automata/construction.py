@@ -26,7 +26,7 @@ from typing import Any
 
 from tracelogic.errors import InputError
 from tracelogic.logic.formula import PAST_OVER_FUTURE, Formula, Kind
-from tracelogic.logic.printers import UnsupportedFormula
+from tracelogic.errors import UnsupportedFormula
 from tracelogic.logic.walkers import DagWalker, atoms as atoms_of, nnf, substitute
 from tracelogic.automata.alphabet import Alphabet
 from tracelogic.automata.dfa import DFA, minimize

@@ -22,7 +22,7 @@ import textwrap
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
 from tracelogic.models.check import (Outcome, check_deadlock_free, check_invariant,
                                      check_ltl_formula)
-from tracelogic.models.ltl import UnsupportedFormula
+from tracelogic.errors import UnsupportedFormula
 from tracelogic.models.machine import DEFAULT_STATE_BOUND, Machine, UnsupportedModel
 from tracelogic.spec.typed import CheckT, Spec
 
@@ -38,8 +38,7 @@ def run_model_check(machine: Machine, check: CheckT, options: dict) -> Outcome:
         if check.kind == "deadlock_free":
             return check_deadlock_free(machine, engine=engine, bound=bound, timeout=timeout)
         if check.kind == "ltl":
-            ltl_engine = engine if engine == "nusmv" else "explicit"
-            return check_ltl_formula(machine, check.body, engine=ltl_engine, bound=bound)
+            return check_ltl_formula(machine, check.body, engine=engine, bound=bound)
     except (UnsupportedFormula, UnsupportedModel) as e:
         return Outcome("unknown", e.message + (f" ({e.hint})" if e.hint else ""), engine,
                        details={"reason": "unsupported"})

@@ -26,6 +26,8 @@ from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.engine.lower import AtomEncoder, Lowered, lower, show
 from tracelogic.engine.predicates import CodeGen, _value, uses_registers
 from tracelogic.ingest.spans import MISSING
+from tracelogic.errors import TracelogicError
+from tracelogic.logic.formula import Formula
 from tracelogic.spec.typed import PropertyT, Spec, TExpr
 
 # properties stepped by a model's own monitor over observations (not letters of atoms)
@@ -78,6 +80,45 @@ class CompiledProperty:
         return self.monitor is not None and not hasattr(self.monitor, "table")
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A property the engine cannot monitor, and why (in spec syntax, for people)."""
+
+    prop: PropertyT
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.prop.name
+
+
+def is_refusal(e: TracelogicError) -> bool:
+    """Whether compiling a property raised ``e`` because the engine cannot monitor it (an
+    unsupported formula or model): the property is then reported as not monitored
+    (:class:`Refusal`) and the others run. The classes are imported only when an error
+    happened, so start-up does not load the model checker."""
+    from tracelogic.errors import UnsupportedFormula
+    from tracelogic.models.machine import UnsupportedModel
+
+    return isinstance(e, (UnsupportedFormula, UnsupportedModel))
+
+
+def refusal_reason(e: TracelogicError) -> str:
+    """The refusal's message with any formula in it printed in spec syntax (never the
+    internal representation of its predicates), and its hint."""
+    message = e.message
+    value = e.value
+    if isinstance(value, Formula):
+        from tracelogic.logic.printers import to_tracelogic
+        from tracelogic.logic.walkers import atoms as atoms_of
+
+        names = {a: show(a) for a in atoms_of(value) if isinstance(a, TExpr)}
+        message = message.replace(str(value), f"`{to_tracelogic(value, names)}`")
+    if e.hint:
+        message += f" ({e.hint})"
+    return message
+
+
 class CompiledSpec:
     """Every runtime property of a spec, compiled together so predicates are shared."""
 
@@ -98,25 +139,48 @@ class CompiledSpec:
                                 hint=did_you_mean(min(missing), known)
                                 or "properties: " + ", ".join(known))
         self._sources: list[str] = []
+        #: the properties the engine refuses to monitor, with the reason: the others are
+        #: monitored all the same (issue 15; docs/monitor.md, "Properties not monitored")
+        self.refused: list[Refusal] = []
+        #: every wanted property in spec order: its CompiledProperty, or its Refusal
+        self.order: list[CompiledProperty | Refusal] = []
         encoder = AtomEncoder()
-        for i, prop in enumerate(wanted):
-            cp = CompiledProperty(prop, i)
-            if prop.kind == "formula":
-                self._formula(cp, encoder)
-            elif prop.kind in ("aggregate", "metric"):
-                self._aggregate(cp)
-            elif prop.kind in STEP_KINDS:
-                self._stepped(cp)
-            else:
-                raise AssertionError(f"property kind {prop.kind!r}")  # the checker's kinds
-            if prop.scope == "key" and prop.scope_key is not None and prop.kind != "metric":
-                key = self.gen.expr(prop.scope_key)
-                if prop.scope_key.op == "field" and prop.scope_key.payload[1] == "service":
-                    key = f"({key} or MISSING)"  # no service.name: no instance (§3)
-                cp.key = self._function(f"key{i}", key, "s")
-            self._messages(cp)
+        for prop in wanted:
+            atoms = dict(self.atoms)
+            try:
+                cp = self._compile(prop, len(self.properties), encoder)
+            except TracelogicError as e:
+                if not is_refusal(e):
+                    raise
+                self.atoms = atoms  # the refused property's atoms are not evaluated
+                self.gen.subfunctions.clear()
+                refusal = Refusal(prop, refusal_reason(e))
+                self.refused.append(refusal)
+                self.order.append(refusal)
+                continue
             self.properties.append(cp)
+            self.order.append(cp)
         self.letter = self._letter_function()
+
+    def _compile(self, prop: PropertyT, i: int, encoder: AtomEncoder) -> CompiledProperty:
+        """One property, as property ``i`` of the compiled spec; raises an error that
+        :func:`is_refusal` accepts when the engine cannot monitor it."""
+        cp = CompiledProperty(prop, i)
+        if prop.kind == "formula":
+            self._formula(cp, encoder)
+        elif prop.kind in ("aggregate", "metric"):
+            self._aggregate(cp)
+        elif prop.kind in STEP_KINDS:
+            self._stepped(cp)
+        else:
+            raise AssertionError(f"property kind {prop.kind!r}")  # the checker's kinds
+        if prop.scope == "key" and prop.scope_key is not None and prop.kind != "metric":
+            key = self.gen.expr(prop.scope_key)
+            if prop.scope_key.op == "field" and prop.scope_key.payload[1] == "service":
+                key = f"({key} or MISSING)"  # no service.name: no instance (§3)
+            cp.key = self._function(f"key{i}", key, "s")
+        self._messages(cp)
+        return cp
 
     # ------------------------------------------------------------- codegen
     def _exec(self, source: str) -> dict:
@@ -378,4 +442,4 @@ def aggregate_value(name: str, samples: list[tuple[Any, Any]], window_ns: int | 
 
 
 
-__all__ = ["CompiledSpec", "CompiledProperty", "aggregate_value", "EvalError", "show"]
+__all__ = ["CompiledSpec", "CompiledProperty", "Refusal", "is_refusal", "refusal_reason", "aggregate_value", "EvalError", "show"]

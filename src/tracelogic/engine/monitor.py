@@ -21,10 +21,11 @@ from typing import Any, Iterable, Literal
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
-from tracelogic.engine.compiled import (CompiledProperty, CompiledSpec, EvalError,
+from tracelogic.engine.compiled import (CompiledProperty, CompiledSpec, EvalError, Refusal,
                                         aggregate_value)
 from tracelogic.engine.native_run import (NativeRun, count_vacuous, final_verdicts,
-                                          timed_state, verdict_codes, violated)
+                                          timed_state, undecided_partial, verdict_codes,
+                                          violated, without)
 from tracelogic.engine.plan import build_plan
 from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import VERDICT_CODES, MonitorReport, PropertyResult, Violation
@@ -42,6 +43,8 @@ from tracelogic.spec.typed import Spec
 _END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
 _KEY_SAMPLE_BYTES = 4 << 20  # feed_otlp keeps this much input for did-you-mean suggestions
 INCOMPLETE = "incomplete"  # the verdict of an instance that lost events to an eviction
+#: what ``partial_traces=`` (``--partial-traces``) accepts; the first is the default
+PARTIAL_TRACES = ("inconclusive", "ignore")
 _MAX_REJECTIONS = 100
 
 
@@ -132,15 +135,23 @@ class Monitor:
                  lateness_ns: int = 30 * 10**9, max_open_traces: int = 100_000,
                  idle_ns: int = 5 * 10**9, compiled: CompiledSpec | None = None,
                  record_events: bool = False, engine: str | None = None,
-                 streaming: bool = False):
+                 streaming: bool = False,
+                 partial_traces: Literal["inconclusive", "ignore"] = "inconclusive"):
         """``compiled`` reuses a :class:`CompiledSpec` of ``spec`` (e.g. ``other.compiled``)
         instead of compiling again; its per-run state is reset. ``record_events`` keeps
         every trace's events and letters, for :meth:`valuations`. ``engine`` is
         ``"python"`` or ``"native"`` (default: ``$TRACELOGIC_ENGINE``, else native where
         the core covers a property); :attr:`engines` says which one runs each property.
         ``streaming`` is set by :class:`~.stream.StreamingMonitor`, which steps the
-        Python engine itself."""
+        Python engine itself. ``partial_traces`` says what becomes of an instance still
+        undecided at the end that saw a partial trace (a span's parent never arrived):
+        ``"inconclusive"`` (its verdict) or ``"ignore"`` (left out of the results and
+        counted in the property's ``ignored_partial``); docs/monitor.md."""
         check_options(properties=properties, lateness_ns=lateness_ns)
+        if partial_traces not in PARTIAL_TRACES:
+            raise InputError(f"partial_traces={partial_traces!r}: expected one of "
+                             f"{', '.join(PARTIAL_TRACES)}", value=partial_traces)
+        self.partial_traces = partial_traces
         self.spec = spec
         self._recorded: list | None = [] if record_events else None
         if compiled is None:
@@ -174,8 +185,12 @@ class Monitor:
         self._decided: list[list[tuple]] = [[] for _ in self.compiled.properties]
         self._memo: list[dict[tuple, tuple]] = [{} for _ in self.compiled.properties]
         self._samples: list[dict[str, Samples]] = [{} for _ in self.compiled.properties]
-        # per property the core ran: (keys, verdict codes, vacuous, violations) (`_close_core`)
+        # per property the core ran: (keys, verdict codes, vacuous, violations, undecided
+        # partial instances) (`_close_core`)
         self._core_blocks: list[tuple | None] = [None for _ in self.compiled.properties]
+        # per property: instances undecided at the end that saw a partial trace, reported
+        # inconclusive or (partial_traces="ignore") left out of the results
+        self._partial: list[int] = [0 for _ in self.compiled.properties]
         # the properties the Python engine steps, per trace and cross-trace (`_route`)
         self._trace_cps: list[CompiledProperty] = []
         self._cross_cps: list[CompiledProperty] = []
@@ -238,6 +253,12 @@ class Monitor:
             self._demote(list(self._native.plan.properties), why)
             self._native = None
             self._route()
+
+    @property
+    def refused(self) -> dict[str, str]:
+        """Property name -> why the engine does not monitor it (in spec syntax). Such a
+        property is in the report with ``monitored`` False; every other one runs."""
+        return {r.name: r.reason for r in self.compiled.refused}
 
     @property
     def engines(self) -> dict[str, str]:
@@ -407,6 +428,10 @@ class Monitor:
                     self.step_instance(cp, inst, events, gs, trace)
                 inst.partial = partial
                 verdict = self.final_verdict(cp, inst)
+                if partial and self._undecided_partial(cp, inst):
+                    self._partial[cp.index] += 1
+                    if self.partial_traces == "ignore":
+                        continue
                 self._decided[cp.index].append((
                     trace_id, verdict,
                     verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger,
@@ -655,8 +680,13 @@ class Monitor:
             if self._native is not None:
                 self._close_core()
         report = MonitorReport(spans=self._spans)
-        for cp in self.compiled.properties:
-            report.properties.append(self._result(cp, report))
+        for cp in self.compiled.order:  # spec order, refused properties in their place
+            if isinstance(cp, Refusal):
+                report.properties.append(PropertyResult(
+                    cp.name, scope_text(cp.prop), monitored=False, reason=cp.reason,
+                    span=cp.prop.span))
+            else:
+                report.properties.append(self._result(cp, report))
         report.incomplete = len(self._incomplete)
         report.dropped = getattr(self.stats, "rejected", 0)
         duplicates, evicted = self._assembly_counts()
@@ -793,7 +823,25 @@ class Monitor:
             inst.trace_ids[ids[t]] = None
             violations.append(self.violation(stepped, inst))
         vacuous = count_vacuous(codes, res.trigger) if cp.triggers else 0
-        return ids, codes, vacuous, violations
+        if steps:
+            def undecided(i: int) -> bool:
+                stepped, st = steps[i]
+                return not stepped.monitor.verdict(st).is_final
+        else:
+            def undecided(i: int) -> bool:
+                return not cp.monitor.verdict(res.state[i]).is_final
+        ids, codes, partial = self._partial_block(ids, codes, closed.complete_partial,
+                                                  undecided)
+        return ids, codes, vacuous, violations, partial
+
+    def _partial_block(self, keys: Any, codes: bytearray, partial: bytes,
+                       undecided: Any) -> tuple:
+        """A core block's instances undecided on a partial trace: counted, and with
+        ``partial_traces="ignore"`` left out (as the Python engine leaves them out)."""
+        drop = undecided_partial(codes, partial, undecided)
+        if self.partial_traces == "ignore":
+            keys, codes = without(keys, codes, drop)
+        return keys, codes, len(drop)
 
     def _timed_codes(self, cp: CompiledProperty, state: Any, timed: list | None,
                      partial: bytes) -> tuple[bytearray, list]:
@@ -851,7 +899,10 @@ class Monitor:
             inst.trace_ids = dict.fromkeys(ids[t] for t in c.traces[offsets[i]:offsets[i + 1]])
             violations.append(self.violation(cp, inst))
         vacuous = count_vacuous(codes, c.trigger) if cp.triggers else 0
-        return c.keys, codes, vacuous, violations
+        verdict = cp.monitor.verdict
+        keys, codes, partial = self._partial_block(
+            c.keys, codes, c.partial, lambda i: not verdict(states[i]).is_final)
+        return keys, codes, vacuous, violations, partial
 
     def _index_links(self, results) -> None:
         """`linked(P)` sees every span of the input: index them before any trace is decided."""
@@ -886,7 +937,8 @@ class Monitor:
         evicted = self._evicted_keys[cp.index]
         block = self._core_blocks[cp.index]
         if block is not None:  # the core ran it
-            keys, codes, vacuous, violations = block
+            keys, codes, vacuous, violations, partial = block
+            self._partial[cp.index] += partial
             res.add_codes(keys, codes)
             res.vacuous += vacuous
             report.violations.extend(violations)
@@ -900,6 +952,10 @@ class Monitor:
                 verdict = self.final_verdict(cp, inst)
                 if key in evicted and not cp.monitor.verdict(inst.state).is_final:
                     verdict = INCOMPLETE  # undecided, and some of its events were evicted
+                elif self._undecided_partial(cp, inst):
+                    self._partial[cp.index] += 1
+                    if self.partial_traces == "ignore":
+                        continue
                 res.add(key, verdict)
                 if verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger:
                     res.vacuous += 1
@@ -926,7 +982,17 @@ class Monitor:
             for key in evicted:
                 if key not in seen:
                     res.add(key, INCOMPLETE)  # every event of the instance was evicted
+        if self.partial_traces == "ignore":
+            res.ignored_partial = self._partial[cp.index]
+        else:
+            res.inconclusive_partial = self._partial[cp.index]
         return res
+
+    @staticmethod
+    def _undecided_partial(cp: CompiledProperty, inst: Instance) -> bool:
+        """Whether the instance is inconclusive only because it saw a partial trace: its
+        verdict was not final at the end (and it missed no late event)."""
+        return inst.partial and not inst.late and not cp.monitor.verdict(inst.state).is_final
 
     def final_verdict(self, cp: CompiledProperty, inst: Instance) -> Verdict:
         """The verdict of an instance whose input has ended: an undecided one is
@@ -1177,7 +1243,7 @@ class Monitor:
         if self._closed is not None:
             kinds = {cp.name: cp.prop.kind for cp in self.compiled.properties}
             return {p.name: dict(p.results) for p in self._closed.properties
-                    if kinds.get(p.name) not in ("aggregate", "metric")}
+                    if p.monitored and kinds.get(p.name) not in ("aggregate", "metric")}
         out: dict[str, dict[str, str]] = {}
         for cp in self.compiled.properties:
             if cp.prop.kind in ("aggregate", "metric"):

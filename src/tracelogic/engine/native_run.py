@@ -24,7 +24,7 @@ from tracelogic.ingest.spans import Span
 
 __all__ = ["NativeRun", "Closed", "CrossColumns", "TraceColumns", "TraceResult",
            "TimedOracle", "count_vacuous", "final_verdicts", "timed_state", "unpack_closed",
-           "verdict_codes", "violated"]
+           "verdict_codes", "violated", "undecided_partial"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +318,31 @@ def verdict_codes(cp: Any, state: Sequence[int], state_bytes: bytes | None,
 
 
 _VIOLATED = VERDICT_CODES["violated"]
+_INCONCLUSIVE = VERDICT_CODES["inconclusive"]
+
+
+def undecided_partial(codes: bytearray, partial: bytes, undecided: Any) -> list[int]:
+    """The instances that are ``inconclusive`` only because they saw a partial trace: the
+    ``partial`` ones whose code is inconclusive and whose state ``undecided(i)`` says was
+    not final (``Monitor._undecided_partial`` of the Python engine). Partial instances are
+    few: found with ``bytes.find``."""
+    out = []
+    i = partial.find(1)
+    while i >= 0:
+        if codes[i] == _INCONCLUSIVE and undecided(i):
+            out.append(i)
+        i = partial.find(1, i + 1)
+    return out
+
+
+def without(keys: Sequence[str], codes: bytearray, drop: list[int]
+            ) -> tuple[Sequence[str], bytearray]:
+    """``keys`` and ``codes`` without the instances at the (sorted) indices ``drop``."""
+    if not drop:
+        return keys, codes
+    gone = set(drop)
+    return ([k for i, k in enumerate(keys) if i not in gone],
+            bytearray(c for i, c in enumerate(codes) if i not in gone))
 # 1 where the code is `satisfied`, for count_vacuous
 _IS_SATISFIED = bytes(int(c == VERDICT_CODES["satisfied"]) for c in range(256))
 

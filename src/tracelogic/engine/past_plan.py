@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tracelogic.errors import BackendUnavailable, InputError
-from tracelogic.logic.printers import UnsupportedFormula
+from tracelogic.errors import UnsupportedFormula
 
 if TYPE_CHECKING:
     from tracelogic.automata.monitor import ValuationMonitor

@@ -33,11 +33,23 @@ class PropertyResult:
     """
 
     def __init__(self, name: str, scope: str, instances: int = 0, vacuous: int = 0,
-                 results: list[tuple[str, str]] | None = None) -> None:
+                 results: list[tuple[str, str]] | None = None, *, monitored: bool = True,
+                 reason: str | None = None, span: Any = None) -> None:
         self.name = name
         self.scope = scope
         self.instances = instances
         self.vacuous = vacuous
+        #: False when the engine refused the property (``reason`` says why, in spec
+        #: syntax): it has no instances, and it counts as an unknown result
+        self.monitored = monitored
+        self.reason = reason
+        self.span = span  # where the property is in the spec (a SourceSpan), if known
+        #: of the ``inconclusive`` results, those undecided at the end only because the
+        #: instance saw a partial trace (a span's parent never arrived)
+        self.inconclusive_partial = 0
+        #: instances undecided on a partial trace that ``partial_traces="ignore"`` left out
+        #: of ``results`` (and of ``instances``)
+        self.ignored_partial = 0
         self._results: list[tuple[str, str]] = [] if results is None else results
         self._blocks: list[tuple[Sequence[str], bytes]] = []  # not yet listed, in order
 
@@ -77,18 +89,30 @@ class PropertyResult:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PropertyResult):
             return NotImplemented
-        return ((self.name, self.scope, self.instances, self.vacuous, self.results)
-                == (other.name, other.scope, other.instances, other.vacuous, other.results))
+        return ((self.name, self.scope, self.instances, self.vacuous, self.results,
+                 self.monitored, self.reason, self.inconclusive_partial, self.ignored_partial)
+                == (other.name, other.scope, other.instances, other.vacuous, other.results,
+                    other.monitored, other.reason, other.inconclusive_partial,
+                    other.ignored_partial))
 
     def __repr__(self) -> str:
+        refused = "" if self.monitored else f", monitored=False, reason={self.reason!r}"
         return (f"PropertyResult(name={self.name!r}, scope={self.scope!r}, "
                 f"instances={self.instances}, vacuous={self.vacuous}, "
-                f"results={self.results!r})")
+                f"results={self.results!r}{refused})")
 
     def to_json(self) -> dict:
-        return {"name": self.name, "scope": self.scope, "instances": self.instances,
-                "vacuous": self.vacuous,
-                "results": [{"key": k, "verdict": v} for k, v in self.results]}
+        out: dict[str, Any] = {"name": self.name, "scope": self.scope,
+                               "instances": self.instances, "vacuous": self.vacuous,
+                               "results": [{"key": k, "verdict": v} for k, v in self.results]}
+        if not self.monitored:
+            out["monitored"] = False
+            out["reason"] = self.reason or "not monitored"
+        if self.inconclusive_partial:
+            out["inconclusive_partial"] = self.inconclusive_partial
+        if self.ignored_partial:
+            out["ignored_partial"] = self.ignored_partial
+        return out
 
 
 @dataclass
@@ -146,7 +170,8 @@ class MonitorReport:
     input_errors: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- verdict
-    def exit_code(self, *, strict: bool = False, allow_unknown: bool = False) -> int:
+    def exit_code(self, *, strict: bool = False, allow_unknown: bool = False,
+                  _but_partial: bool = False) -> int:
         if self.input_errors:
             return 2
         for v in self.violations:
@@ -154,7 +179,10 @@ class MonitorReport:
                 return 1
         if not allow_unknown:
             for p in self.properties:
-                if p.count("inconclusive") or p.count("incomplete"):
+                inconclusive = p.count("inconclusive")
+                if _but_partial:
+                    inconclusive -= p.inconclusive_partial
+                if not p.monitored or inconclusive or p.count("incomplete"):
                     return 1
             if self.incomplete:
                 return 1
@@ -162,13 +190,39 @@ class MonitorReport:
             return 1
         return 0
 
+    def partial_hint(self, *, strict: bool = False, allow_unknown: bool = False) -> str | None:
+        """One line for a run whose only failures are ``inconclusive`` verdicts from
+        partial traces: what they are, a likely cause, and the option; else None."""
+        if not any(p.inconclusive_partial for p in self.properties):
+            return None
+        if self.exit_code(strict=strict, allow_unknown=allow_unknown) != 1 or self.exit_code(
+                strict=strict, allow_unknown=allow_unknown, _but_partial=True) != 0:
+            return None
+        n = sum(p.inconclusive_partial for p in self.properties)
+        return (f"the only failures are {n} inconclusive verdict(s) on partial traces (a "
+                "span's parent never arrived, as when a browser or gateway propagates "
+                "traceparent without exporting its spans); --partial-traces=ignore leaves "
+                "them out")
+
+    @property
+    def not_monitored(self) -> list[PropertyResult]:
+        """The properties the engine refused (each with its ``reason``)."""
+        return [p for p in self.properties if not p.monitored]
+
     def summary(self) -> dict:
-        return {"properties": len(self.properties),
-                "instances": sum(p.instances for p in self.properties),
-                "violated": sum(p.count("violated") for p in self.properties),
-                "spans": self.spans, "late": self.late, "incomplete": self.incomplete,
-                "dropped": self.dropped, "duplicates": self.duplicates,
-                "warnings": list(self.warnings)}
+        out = {"properties": len(self.properties),
+               "instances": sum(p.instances for p in self.properties),
+               "violated": sum(p.count("violated") for p in self.properties),
+               "spans": self.spans, "late": self.late, "incomplete": self.incomplete,
+               "dropped": self.dropped, "duplicates": self.duplicates,
+               "warnings": list(self.warnings)}
+        refused = len(self.not_monitored)
+        if refused:
+            out["not_monitored"] = refused
+        ignored = sum(p.ignored_partial for p in self.properties)
+        if ignored:
+            out["ignored_partial"] = ignored
+        return out
 
     def to_json(self) -> dict:
         out = {"schema": "tracelogic.monitor/1",
@@ -199,20 +253,32 @@ class MonitorReport:
             if p.runbook:
                 lines.append(dim(f"  runbook: {p.runbook}"))
         for p in self.properties:
+            if not p.monitored:
+                lines.append(f"? {p.name} ({p.scope}): not monitored: {p.reason}")
+                continue
             bad = p.count("violated")
             unknown = p.count("inconclusive") + p.count("incomplete")
-            mark = red("✗") if bad else ("?" if unknown else green("✓"))
+            mark = red("✗") if bad else ("?" if unknown else "-" if not p.instances and
+                                         p.ignored_partial else green("✓"))
             extra = f", {p.vacuous} vacuous" if p.vacuous else ""
+            if p.ignored_partial:
+                extra += f", {p.ignored_partial} undecided on partial traces ignored"
             lines.append(f"{mark} {p.name} ({p.scope}): {p.instances} instance(s), "
-                         f"{bad} violated{extra}" + (f", {unknown} undecided" if unknown else ""))
+                         f"{bad} violated{extra}" + (f", {unknown} undecided" if unknown else "")
+                         + (f" ({p.inconclusive_partial} on partial traces)"
+                            if p.inconclusive_partial else ""))
         for w in self.warnings:
             lines.append(f"warning: {w}")
         for e in self.input_errors:
             lines.append(f"error: {e}")
         s = self.summary()
         lines.append(f"{s['spans']} span(s), {s['properties']} propert(y/ies), "
-                     f"{s['instances']} instance(s), {s['violated']} violated, "
-                     f"{s['incomplete']} incomplete, {s['dropped']} dropped")
+                     + (f"{s['not_monitored']} not monitored, " if "not_monitored" in s
+                        else "")
+                     + f"{s['instances']} instance(s), {s['violated']} violated, "
+                     f"{s['incomplete']} incomplete, {s['dropped']} dropped"
+                     + (f", {s['ignored_partial']} partial ignored" if "ignored_partial" in s
+                        else ""))
         return "\n".join(lines) + "\n"
 
     def to_junit(self) -> str:
@@ -222,6 +288,11 @@ class MonitorReport:
 
         cases = []
         for p in self.properties:
+            if not p.monitored:  # refused by the engine: not run, with the reason
+                cases.append(f'<testcase classname="tracelogic" name={quoteattr(p.name)}>'
+                             f"<skipped message={quoteattr('not monitored: ' + str(p.reason))}"
+                             "/></testcase>")
+                continue
             failures = [v for v in self.violations if v.prop.name == p.name]
             body = "".join(
                 f"<failure message={quoteattr(v.message)} type={quoteattr(v.prop.severity)}>"
@@ -233,7 +304,8 @@ class MonitorReport:
                      if any(v.prop.name == p.name for v in self.violations))
         return ('<?xml version="1.0" encoding="UTF-8"?>\n'
                 f'<testsuite name="tracelogic monitor" tests="{len(self.properties)}" '
-                f'failures="{n_fail}" errors="{len(self.input_errors)}">'
+                f'failures="{n_fail}" errors="{len(self.input_errors)}"'
+                f' skipped="{len(self.not_monitored)}">'
                 + "".join(cases) + "</testsuite>\n")
 
     def to_sarif(self, version: str) -> dict:
@@ -250,6 +322,14 @@ class MonitorReport:
                                        f"{', '.join(v.span_ids) or '-'})"}}
             if v.prop.span.line:
                 res["locations"] = [_sarif_location(Location.of(v.prop.span))]
+            results.append(res)
+        for p in self.not_monitored:  # as `check` reports an unknown result: a warning
+            rule = f"tracelogic/property/{p.name}"
+            rules.setdefault(rule, {"id": rule, "shortDescription": {"text": p.name}})
+            res = {"ruleId": rule, "level": "warning",
+                   "message": {"text": f"property {p.name} was not monitored: {p.reason}"}}
+            if p.span is not None and p.span.line:
+                res["locations"] = [_sarif_location(Location.of(p.span))]
             results.append(res)
         return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
                 "runs": [{"tool": {"driver": {"name": "tracelogic", "version": version,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Mapping
 
-from tracelogic.errors import TracelogicError
+from tracelogic.errors import UnsupportedFormula
 from tracelogic.logic.formula import Formula, Kind, UNTIMED
 
 from tracelogic.logic.walkers import TreeEmitter
@@ -34,10 +34,6 @@ __all__ = [
     "UnsupportedFormula", "format_duration", "to_tracelogic", "to_spot", "to_ltlf2dfa",
     "to_repr",
 ]
-
-
-class UnsupportedFormula(TracelogicError, ValueError):
-    """A formula uses an operator that a printer or backend cannot express."""
 
 
 _UNITS = [("d", 86_400_000_000_000), ("h", 3_600_000_000_000), ("m", 60_000_000_000),

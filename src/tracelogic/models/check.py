@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracelogic.models.counterexample import Run, run_from_path
+from tracelogic.models.engines import ENGINES, get_engine
 from tracelogic.models.machine import (DEFAULT_STATE_BOUND, Machine, ModelRuntimeError,
                                        UnsupportedModel, explore, replay)
 from tracelogic.spec.typed import TExpr
 
 __all__ = ["Outcome", "check_invariant", "check_deadlock_free", "check_ltl_formula", "ENGINES"]
 
-ENGINES = ("auto", "explicit", "kind", "pdr", "nusmv")
 
 
 @dataclass
@@ -69,18 +69,15 @@ def check_invariant(machine: Machine, cond: TExpr, *, engine: str = "auto",
     100,000 states (exact when the reachable states fit), PDR (the rest of the
     time, at least a third), and finally the explicit search up to ``bound``.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "nusmv":
+    plan = list(get_engine(engine).invariant_steps)
+    if plan == ["nusmv"]:
         from tracelogic.models import nusmv
 
         return nusmv.check(machine, cond, kind="invariant")
-    if engine == "explicit":
+    if plan == ["explicit"]:
         return _explicit_invariant(machine, cond, bound, what, [])
     deadline = time.monotonic() + timeout
     tried: list[str] = []
-    plan = {"auto": ["kind", "explicit-small", "pdr", "explicit"], "kind": ["kind"],
-            "pdr": ["pdr"]}[engine]
     sym = None
     for step in plan:
         if step.startswith("explicit"):
@@ -211,7 +208,7 @@ def _explain_states(machine: Machine, cond: TExpr, states: list, engine: str,
 def check_deadlock_free(machine: Machine, *, engine: str = "auto",
                         bound: int = DEFAULT_STATE_BOUND, timeout: float = 10.0) -> Outcome:
     """No reachable state without an enabled action."""
-    if engine == "explicit":
+    if get_engine(engine).invariant_steps == ("explicit",):
         res = explore(machine, bound=bound, stop_at_deadlock=True)
         details = {"engine": "explicit", "states": len(res.states)}
         if res.error is not None:
@@ -233,8 +230,9 @@ def check_deadlock_free(machine: Machine, *, engine: str = "auto",
 
 def check_ltl_formula(machine: Machine, formula: TExpr, *, engine: str = "auto",
                       bound: int = DEFAULT_STATE_BOUND) -> Outcome:
-    """Every infinite run (deadlocks stutter) satisfies ``formula``."""
-    if engine == "nusmv":
+    """Every infinite run (deadlocks stutter) satisfies ``formula``, decided by the LTL
+    engine of ``engine`` (:mod:`tracelogic.models.engines`)."""
+    if get_engine(engine).ltl == "nusmv":
         from tracelogic.models import nusmv
 
         return nusmv.check(machine, formula, kind="ltl")

@@ -32,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from tracelogic.errors import TracelogicError
+from tracelogic.errors import UnsupportedFormula
 from tracelogic.logic.formula import Formula, FormulaManager, Kind
 from tracelogic.automata.subset import explore
 from tracelogic.logic.walkers import NNF, topological
@@ -42,10 +42,6 @@ from tracelogic.spec.typed import TExpr
 
 __all__ = ["UnsupportedFormula", "to_formula", "nnf_pair", "Tableau", "gpvw", "LtlResult",
            "check_ltl", "holds_on_lasso"]
-
-
-class UnsupportedFormula(TracelogicError, ValueError):
-    """A formula construct that has no meaning over model runs here (past, metric, patterns)."""
 
 
 # ---------------------------------------------------------------- formulas

@@ -251,6 +251,7 @@ class Sidecar:
                                    max_open_traces=config.max_open_traces,
                                    max_instances=config.max_instances, clock=clock,
                                    engine=config.engine)
+        self._log_refused()
         self.store = Store(config.store)
         self.queue = IngestQueue(config.queue_spans)
         self.metrics = self._registry()
@@ -375,9 +376,16 @@ class Sidecar:
             "journal": self.config.journal,
             "listen": self.addresses(),
             "properties": [cp.name for cp in self.sm.compiled.properties],
+            "not_monitored": self.sm.monitor.refused,
             "engines": {a.property: a.engine for a in self.sm.monitor.engine_plan.values()},
             "fallbacks": {a.property: a.fallback
                           for a in self.sm.monitor.engine_plan.values() if a.fallback}}})
+
+    def _log_refused(self) -> None:
+        """Say which properties the engine refused: the sidecar serves the others."""
+        for name, why in self.sm.monitor.refused.items():
+            log.warning("property not monitored", extra={"fields": {"property": name,
+                                                                    "reason": why}})
 
     def addresses(self) -> dict[str, str]:
         return {r.transport: r.address for r in self.receivers}
@@ -793,7 +801,9 @@ class Sidecar:
             return
         self.spec = spec
         self.metrics.inc("tracelogic_reloads_total", 1, "ok")
-        log.info("reloaded", extra={"fields": summary})
+        log.info("reloaded", extra={"fields": dict(summary,
+                                                   not_monitored=self.sm.monitor.refused)})
+        self._log_refused()
 
 
 def setup_logging(level: str = "info", stream: Any = None) -> None:

@@ -80,7 +80,8 @@ def assert_spec(spec_or_path: Spec | str, spans: Iterable[Any],
     failing = [v for v in report.violations if v.prop.severity in ("critical", "error")]
     undecided = [] if allow_unknown else [
         (p.name, k, v) for p in report.properties for k, v in p.results
-        if v in ("inconclusive", "incomplete")]
+        if v in ("inconclusive", "incomplete")] + [
+        (p.name, None, p.reason) for p in report.properties if not p.monitored]
     if failing or undecided or report.input_errors:
         raise SpecViolation(explain(spec, report, failing, undecided), report)
     return report
@@ -111,6 +112,10 @@ def explain(spec: Spec, report: Any, violations: list, undecided: list) -> str:
         if p.runbook:
             lines.append(f"    runbook: {p.runbook}")
     for name, key, verdict in undecided:
+        if key is None:  # refused by the engine: `verdict` is the reason
+            lines.append(f"tracelogic: property {name} was not monitored: {verdict} "
+                         "(pass allow_unknown=True to accept)")
+            continue
         lines.append(f"tracelogic: property {name} is {verdict} for {key} "
                      "(pass allow_unknown=True to accept)")
     for e in report.input_errors:
