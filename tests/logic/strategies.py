@@ -90,7 +90,8 @@ def future_formulas(atoms=ATOMS, metric: bool = False, max_leaves: int = 8, leav
 
 
 def mixed_formulas(atoms=ATOMS, metric: bool = False, max_leaves: int = 6):
-    """Future operators over pure-past subformulas (past-over-future is not supported)."""
+    """Future operators over pure-past subformulas (for past over future too:
+    :func:`nested_formulas`, :func:`past_over_future`)."""
     leaves = st.one_of(atoms_strategy(atoms), past_formulas(atoms, metric, max_leaves=4))
     return future_formulas(atoms, metric, max_leaves=max_leaves, leaves=leaves)
 

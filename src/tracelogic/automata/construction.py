@@ -366,11 +366,18 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
             "automaton", value=formula, hint="use compile_monitor(formula)")
     alph = _alphabet(formula, atoms, encode)
     if formula.flags & PAST_OVER_FUTURE:
-        mkey = ("mixed", formula, tuple(alph.index.items()), tuple(alph.letters))
-        dfa = _CACHE.get(mkey)
-        if dfa is None:
-            dfa = _CACHE[mkey] = mixed_dfa(nnf(formula), dict(alph.index), alph.letters,
-                                           alph.n, formula.empty_value)
+        g = nnf(formula)
+        if g.kind in (Kind.AND, Kind.OR) and sum(1 for c in g.args if not c.is_propositional) >= 2:
+            # compositionally, as future_dfa does: each operand on its own route, then
+            # products minimised one at a time (the operands' residuals never meet)
+            parts = sorted((translate(c, atoms=alph.atoms, encode=encode).dfa for c in g.args),
+                           key=lambda d: d.n_states)
+            both = all if g.kind is Kind.AND else any
+            dfa = parts[0]
+            for d in parts[1:]:
+                dfa = minimize(_product(dfa, d, both))
+        else:
+            dfa = mixed_dfa(g, dict(alph.index), alph.letters, alph.n, formula.empty_value)
         aut = Automaton(formula, alph, dfa)
         _CACHE[key] = aut
         return aut

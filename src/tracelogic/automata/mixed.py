@@ -92,6 +92,7 @@ class MixedProgression:
         self._below: dict[Formula, frozenset[int]] = {}
         self._present: dict[Formula, int] = {}
         self._nopast: dict[tuple[Formula, int], frozenset] = {}
+        self._atoms: dict[Formula, int] = {}
         self.start = (None, self.initial_v)
 
     # -- static facts about subformulas ---------------------------------------------
@@ -136,11 +137,20 @@ class MixedProgression:
         return memo[f]
 
     def _all_atoms(self, f: Formula) -> int:
-        v = 0
+        """Bits of every atom in ``f``: within one state, ``val(f)`` depends on these
+        only (the residuals' bodies are subformulas of ``f``'s past nodes)."""
+        memo = self._atoms
+        r = memo.get(f)
+        if r is not None:
+            return r
         for node in topological(f):
-            if node.kind is Kind.ATOM:
-                v |= 1 << self.index[node.key]
-        return v
+            if node in memo:
+                continue
+            v = 1 << self.index[node.key] if node.kind is Kind.ATOM else 0
+            for c in node.args:
+                v |= memo[c]
+            memo[node] = v
+        return memo[f]
 
     def relevant_bits(self, state) -> int:
         d, vs = state
@@ -157,9 +167,14 @@ class MixedProgression:
         return bits
 
     # -- one step ---------------------------------------------------------------------
-    def successor(self, state, mask: int):
+    def successor(self, state, mask: int, memo: dict | None = None):
+        """The state after reading ``mask`` in ``state``. ``memo`` (one dict per state,
+        shared by its letters) keeps ``val`` of subformulas by the bits of their atoms."""
         d, vs = state
         val: dict[Formula, frozenset] = {}
+        if memo is None:
+            memo = {}
+        atoms_of = self._all_atoms
         nopast = self._nopast
         below = self.below
         pos = self.pos
@@ -246,10 +261,13 @@ class MixedProgression:
                 if pure:
                     key = (node, mask & self.present(node))
                     hit = nopast.get(key)
-                    if hit is not None:
-                        val[node] = hit
-                        stack.pop()
-                        continue
+                else:
+                    key = (node, mask & atoms_of(node))
+                    hit = memo.get(key)
+                if hit is not None:
+                    val[node] = hit
+                    stack.pop()
+                    continue
                 pend = [c for c in deps(node) if c not in val]
                 if pend:
                     stack.extend(pend)
@@ -258,6 +276,8 @@ class MixedProgression:
                 r = val[node] = compute(node)
                 if pure:
                     nopast[key] = r
+                else:
+                    memo[key] = r
             return val[root]
 
         if d is None:
@@ -294,12 +314,13 @@ def mixed_steps(formula: Formula, index: dict[Hashable, int], letters: Sequence[
     def row(state):
         rel = mp.relevant_bits(state)
         cache = trans.setdefault(state, {})
+        memo: dict = {}
         out = []
         for m in letters:
             k = m & rel
             nxt = cache.get(k)
             if nxt is None:
-                nxt = cache[k] = mp.successor(state, m)
+                nxt = cache[k] = mp.successor(state, m, memo)
             out.append(nxt)
         return out
 
