@@ -310,6 +310,11 @@ class ReferenceMonitor(Monitor):
     def is_decided(self, state: tuple) -> bool:
         return state is INFEASIBLE
 
+    def reason(self, state: tuple) -> str:
+        """A violation in words: no single event decided it, the whole trace did."""
+        return ("the finished trace violates it (time bounds and a past operator over a "
+                "future one: evaluated over the whole trace)")
+
 
 class ValuationMonitor:
     """Per-event truth of a pure-past formula (``Monitor.valuations`` in the runtime).
