@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logic.strategies import (
-    examples, future_formulas, mixed_formulas, past_formulas, words,
+    examples, future_formulas, mixed_formulas, past_formulas, past_over_future, words,
 )
 from tracelogic.automata import compile_monitor, compile_valuation, valuations
 from tracelogic.logic.reference import holds, verdict
@@ -43,6 +43,18 @@ def test_past_untimed_as_property(f, ws):
 @examples(400)
 @given(mixed_formulas(), WORDS)
 def test_mixed_untimed(f, ws):
+    _check_verdicts(f, ws)
+
+
+@examples(200)
+@given(past_over_future(), WORDS)
+def test_past_over_future_untimed(f, ws):
+    _check_verdicts(f, ws)
+
+
+@examples(200)
+@given(past_over_future(metric=True), WORDS)
+def test_past_over_future_metric(f, ws):
     _check_verdicts(f, ws)
 
 

@@ -103,6 +103,13 @@ def test_automaton_text_formats_and_metric_formulas():
     assert doc["kind"] == "register-monitor"
     with pytest.raises(UnsupportedFormula, match="metric bounds"):
         automaton_text(timed, "hoa")
+    # past over future: untimed a DFA, timed no automaton (whole-trace evaluation)
+    from tracelogic.logic import H
+    mixed = H(F(Atom("q")))
+    assert json.loads(automaton_text(mixed, "json"))["kind"] == "dfa"
+    for fmt in ("dot", "hoa", "json"):
+        with pytest.raises(UnsupportedFormula, match="past operator over a future one"):
+            automaton_text(H(F(Atom("q")), (0, 10)), fmt)
     from tracelogic.errors import InputError
     with pytest.raises(InputError):
         automaton_text(f, "svg")

@@ -6,7 +6,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logic.strategies import examples, future_formulas, mixed_formulas, words
+from logic.strategies import examples, future_formulas, mixed_formulas, past_over_future, words
 from tracelogic.automata import Verdict, compile_monitor
 from tracelogic.logic import Atom, F, G, Implies, X
 from tracelogic.logic.reference import verdict
@@ -20,7 +20,8 @@ def continuations(max_len):
 
 
 @examples(150)
-@given(st.one_of(future_formulas(max_leaves=6), mixed_formulas(max_leaves=4)),
+@given(st.one_of(future_formulas(max_leaves=6), mixed_formulas(max_leaves=4),
+                 past_over_future(depth=3)),
        words(max_size=4, max_gap=0))
 def test_untimed_verdicts(f, prefix):
     mon = compile_monitor(f)
@@ -47,8 +48,8 @@ def test_untimed_verdicts(f, prefix):
 
 
 @examples(150)
-@given(st.one_of(future_formulas(metric=True, max_leaves=6), mixed_formulas(metric=True,
-                                                                            max_leaves=4)),
+@given(st.one_of(future_formulas(metric=True, max_leaves=6),
+                 mixed_formulas(metric=True, max_leaves=4), past_over_future(metric=True, depth=3)),
        words(max_size=5), st.lists(words(max_size=4, max_gap=3), min_size=5, max_size=8))
 def test_timed_final_verdicts_are_sound(f, prefix, tails):
     mon = compile_monitor(f)

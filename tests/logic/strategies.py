@@ -90,7 +90,8 @@ def future_formulas(atoms=ATOMS, metric: bool = False, max_leaves: int = 8, leav
 
 
 def mixed_formulas(atoms=ATOMS, metric: bool = False, max_leaves: int = 6):
-    """Future operators over pure-past subformulas (past-over-future is not supported)."""
+    """Future operators over pure-past subformulas (for past over future too:
+    :func:`nested_formulas`, :func:`past_over_future`)."""
     leaves = st.one_of(atoms_strategy(atoms), past_formulas(atoms, metric, max_leaves=4))
     return future_formulas(atoms, metric, max_leaves=max_leaves, leaves=leaves)
 
@@ -111,3 +112,57 @@ def words(atoms=ATOMS, min_size: int = 0, max_size: int = 8, max_gap: int = 3):
 
     return st.builds(build, st.lists(st.tuples(letter, gaps), min_size=min_size,
                                      max_size=max_size), st.integers(0, 5))
+
+
+def nested_formulas(atoms=ATOMS, metric: bool = False, depth: int = 4):
+    """LTLf+past in any nesting: past over future (``H (F p)``, ``O[<= 2] (G p)``) and
+    future over past (``G (p -> Y q)``), at most ``depth`` operators deep."""
+    leaf = atoms_strategy(atoms)
+    if depth == 0:
+        return leaf
+    c = st.deferred(lambda: nested_formulas(atoms, metric, depth - 1))
+    iv = intervals(metric)
+    return st.one_of(
+        leaf,
+        c.map(Not),
+        st.tuples(c, c).map(lambda t: And(*t)),
+        st.tuples(c, c).map(lambda t: Or(*t)),
+        st.tuples(c, c).map(lambda t: Implies(*t)),
+        st.sampled_from([X, WX, Y, Z]).flatmap(lambda op: c.map(op)),
+        st.tuples(st.sampled_from([F, G, O, H]), c, iv).map(lambda t: t[0](t[1], t[2])),
+        st.tuples(st.sampled_from([U, R, W, M, S, Trigger]), c, c, iv).map(
+            lambda t: t[0](t[1], t[2], t[3])),
+    )
+
+
+def past_over_future(atoms=ATOMS, metric: bool = False, depth: int = 4):
+    """A past operator over a future one, inside a context: ``G (a -> Y (F b))``,
+    ``O[<= 2] (G p)``, ``(X p) S q``; at most ``depth`` operators deep."""
+    from tracelogic.logic.formula import PAST_OVER_FUTURE
+
+    iv = intervals(metric)
+    sub = nested_formulas(atoms, metric, max(depth - 3, 0))
+    fut = st.one_of(
+        st.tuples(st.sampled_from([X, WX]), sub).map(lambda t: t[0](t[1])),
+        st.tuples(st.sampled_from([F, G]), sub, iv).map(lambda t: t[0](t[1], t[2])),
+        st.tuples(st.sampled_from([U, R]), sub, sub, iv).map(lambda t: t[0](t[1], t[2], t[3])))
+    pof = st.one_of(
+        st.tuples(st.sampled_from([Y, Z]), fut).map(lambda t: t[0](t[1])),
+        st.tuples(st.sampled_from([O, H]), fut, iv).map(lambda t: t[0](t[1], t[2])),
+        st.tuples(st.sampled_from([S, Trigger]), fut, sub, iv).map(
+            lambda t: t[0](t[1], t[2], t[3])),
+        st.tuples(st.sampled_from([S, Trigger]), sub, fut, iv).map(
+            lambda t: t[0](t[1], t[2], t[3])))
+    other = nested_formulas(atoms, metric, 1)
+    ctx = st.one_of(
+        pof,
+        st.tuples(st.sampled_from([X, WX, Y, Z, Not]), pof).map(lambda t: t[0](t[1])),
+        st.tuples(st.sampled_from([F, G, O, H]), pof, iv).map(lambda t: t[0](t[1], t[2])),
+        st.tuples(st.sampled_from([U, R, S, Trigger]), pof, other, iv).map(
+            lambda t: t[0](t[1], t[2], t[3])),
+        st.tuples(st.sampled_from([U, R, S, Trigger]), other, pof, iv).map(
+            lambda t: t[0](t[1], t[2], t[3])),
+        st.tuples(other, pof).map(lambda t: Implies(*t)),
+        st.tuples(st.sampled_from([F, G]), st.tuples(other, pof)).map(
+            lambda t: t[0](Implies(*t[1]))))
+    return ctx.filter(lambda f: f.flags & PAST_OVER_FUTURE)

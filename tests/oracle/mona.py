@@ -88,7 +88,13 @@ def parse_mona(output: str, atoms: Sequence[Hashable]) -> tuple[int, set[int], l
 
 def mona_dfa(f: Formula, atoms: Sequence[Hashable], letters: Sequence[int],
              timeout: float = 60.0, past: bool = False) -> MonaDFA:
-    program = mona_program(f, atoms, past)
+    return program_dfa(mona_program(f, atoms, past), atoms, letters, timeout)
+
+
+def program_dfa(program: str, atoms: Sequence[Hashable], letters: Sequence[int],
+                timeout: float = 60.0) -> MonaDFA:
+    """Run a MONA program whose free variables are ``A0, A1, ...`` (bit ``i`` of our
+    letters is ``Ai``) and read its DFA back over ``letters``."""
     n, accepting, table = parse_mona(run_mona(program, timeout), atoms)
     delta = []
     for s in range(n):

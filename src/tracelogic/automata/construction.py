@@ -4,16 +4,21 @@ Pipeline for a formula ``f`` evaluated at event 0 of a finite trace:
 
 1. ``f`` is put in negation normal form.
 2. Every maximal pure-past subformula containing a past operator is replaced
-   by a fresh atom ``PastBit(p)`` ("past as state bits").  A past operator
-   over a future operator (``O X p``) is rejected: it has no bit semantics.
+   by a fresh atom ``PastBit(p)`` ("past as state bits").
 3. Untimed: the product of the past bits' update function
    (:class:`~tracelogic.automata.past.PastEvaluator`) and the progression
    automaton of the future part (:mod:`~tracelogic.automata.progression`) is
    explored over the feasible letters of the original atoms, then minimised
    (Hopcroft).  The result is a plain DFA (:class:`TableMonitor`).
+   A past operator over a future one (``H (F b)``, ``O X p``) has no state bit:
+   such formulas take the derivative construction with past residuals of
+   :mod:`~tracelogic.automata.mixed`, also minimised.
 4. Metric: the past part becomes a :class:`~tracelogic.automata.past.PastStage`
    (Moore machines plus register units) and the future part a lazily
    explored progression with timestamp registers (:class:`TimedMonitor`).
+   A metric formula with a past operator over a future one has no
+   construction yet: :class:`~tracelogic.automata.monitor.ReferenceMonitor`
+   evaluates it over the finished trace with the reference evaluator.
 
 Translations are cached by formula (identity), atom order and encoder.
 """
@@ -30,7 +35,9 @@ from tracelogic.errors import UnsupportedFormula
 from tracelogic.logic.walkers import DagWalker, atoms as atoms_of, nnf, substitute
 from tracelogic.automata.alphabet import Alphabet
 from tracelogic.automata.dfa import DFA, minimize
-from tracelogic.automata.monitor import TableMonitor, TimedMonitor, ValuationMonitor
+from tracelogic.automata.mixed import mixed_dfa
+from tracelogic.automata.monitor import (ReferenceMonitor, TableMonitor, TimedMonitor,
+                                         ValuationMonitor)
 from tracelogic.automata.past import PastBit, PastEvaluator, PastStage, moore_rows
 from tracelogic.automata.progression import DnfTooLarge, Progression
 from tracelogic.automata.subset import explore, mask_of, run, subsets
@@ -83,14 +90,6 @@ def _alphabet(f: Formula, atoms: Sequence[Hashable] | None,
     return alph
 
 
-def check_supported(f: Formula) -> None:
-    if f.flags & PAST_OVER_FUTURE:
-        raise UnsupportedFormula(
-            f"a past operator is applied to a formula with future operators in {f}",
-            value=f, hint="past operators (Y O H S) may only contain atoms and other past "
-                          "operators; move the future operator outside, e.g. `F (p & O q)`")
-
-
 def split_past(f: Formula) -> tuple[Formula, list[Formula]]:
     """Replace maximal pure-past subformulas that contain a past operator by PastBit atoms.
 
@@ -121,7 +120,6 @@ def split_past(f: Formula) -> tuple[Formula, list[Formula]]:
 def _prepare(formula: Formula):
     if not isinstance(formula, Formula):
         raise InputError(f"expected a formula, got {formula!r}", value=formula)
-    check_supported(formula)
     g = nnf(formula)
     fut, pasts = split_past(g)
     return g, fut, pasts
@@ -355,6 +353,8 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
     progression is fast on ``X``-chains, where the reversed language blows
     up, and reversal on deeply nested ``G``/``F``, where progression's
     syntactic states do.  Past parts are then composed as state bits.
+    A formula with a past operator over a future one is built by derivatives
+    with past residuals (:mod:`~tracelogic.automata.mixed`).
     """
     key = ("dfa", formula, tuple(atoms) if atoms is not None else None, encode)
     hit = _CACHE.get(key)
@@ -365,6 +365,22 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
             f"{formula} has metric bounds; it compiles to a register monitor, not a finite "
             "automaton", value=formula, hint="use compile_monitor(formula)")
     alph = _alphabet(formula, atoms, encode)
+    if formula.flags & PAST_OVER_FUTURE:
+        g = nnf(formula)
+        if g.kind in (Kind.AND, Kind.OR) and sum(1 for c in g.args if not c.is_propositional) >= 2:
+            # compositionally, as future_dfa does: each operand on its own route, then
+            # products minimised one at a time (the operands' residuals never meet)
+            parts = sorted((translate(c, atoms=alph.atoms, encode=encode).dfa for c in g.args),
+                           key=lambda d: d.n_states)
+            both = all if g.kind is Kind.AND else any
+            dfa = parts[0]
+            for d in parts[1:]:
+                dfa = minimize(_product(dfa, d, both))
+        else:
+            dfa = mixed_dfa(g, dict(alph.index), alph.letters, alph.n, formula.empty_value)
+        aut = Automaton(formula, alph, dfa)
+        _CACHE[key] = aut
+        return aut
     g, fut, pasts = _prepare(formula)
     n = alph.n
     eps = formula.empty_value
@@ -387,7 +403,8 @@ def compile_monitor(formula: Formula, *, atoms: Sequence[Hashable] | None = None
     """The runtime monitor of ``formula`` (evaluated at event 0 of the trace).
 
     Untimed formulas give a :class:`TableMonitor` (a plain minimal DFA);
-    formulas with metric bounds a :class:`TimedMonitor`.
+    formulas with metric bounds a :class:`TimedMonitor`, or, with a past operator over
+    a future one, a :class:`ReferenceMonitor` (whole-trace evaluation).
     """
     key = ("monitor", formula, tuple(atoms) if atoms is not None else None, encode)
     hit = _CACHE.get(key)
@@ -395,6 +412,8 @@ def compile_monitor(formula: Formula, *, atoms: Sequence[Hashable] | None = None
         return hit
     if not formula.is_metric:
         mon: Any = TableMonitor(translate(formula, atoms=atoms, encode=encode))
+    elif formula.flags & PAST_OVER_FUTURE:
+        mon = ReferenceMonitor(formula, _alphabet(formula, atoms, encode))
     else:
         alph = _alphabet(formula, atoms, encode)
         g, fut, pasts = _prepare(formula)

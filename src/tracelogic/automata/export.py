@@ -246,6 +246,11 @@ def automaton_text(formula: Formula, fmt: str, names: dict | None = None, *,
         mon: Any = TableMonitor(be.translate(formula, encode=encode))
     else:
         mon = compile_monitor(formula, encode=encode)
+    if getattr(mon, "whole_trace", False):
+        raise UnsupportedFormula(
+            f"{to_tracelogic(formula, names)} has time bounds and a past operator over a future "
+            "one: no automaton describes it yet (a monitor evaluates it over the whole trace)",
+            value=formula, hint="drop the bounds to see the untimed DFA")
     if mon.timed:
         if fmt == "json":
             return _timed_json(mon, names)

@@ -48,7 +48,7 @@ from tracelogic.errors import InputError
 from tracelogic.logic.formula import Formula
 
 __all__ = ["Verdict", "Monitor", "TableMonitor", "TimedMonitor", "ValuationMonitor",
-           "INFEASIBLE"]
+           "ReferenceMonitor", "INFEASIBLE"]
 
 
 class Verdict(str, enum.Enum):
@@ -246,6 +246,74 @@ class TimedMonitor(Monitor):
         if self.past is not None:
             n += self.past.register_count(state[0])
         return n
+
+
+class ReferenceMonitor(Monitor):
+    """A formula no automaton construction covers yet (time bounds and a past operator
+    over a future one, ``O[<= 25ms] (G a)``), evaluated over the whole trace.
+
+    The state is the trace read so far, as nested ``(previous, mask, t)`` tuples (``()``
+    is the empty trace); :meth:`final` evaluates the formula on it with the reference
+    evaluator (:mod:`tracelogic.logic.reference`). The state grows with the trace, so
+    this monitor suits per-trace scopes only, where the trace is finite and assembled:
+    a cross-trace scope runs over an unbounded stream and refuses such a formula.
+    Its verdicts are never final before the end (``presumably_*`` by the trace so far).
+    """
+
+    timed = True
+    #: the engine steps it without asking for a verdict per event (each costs a whole
+    #: evaluation), and asks once at the end
+    whole_trace = True
+
+    def __init__(self, formula: Formula, alphabet: Any) -> None:
+        self.formula = formula
+        self.alphabet = alphabet
+        self.atoms = alphabet.atoms
+        self.initial: tuple = ()
+        self.infeasible_state = INFEASIBLE
+        self._feasible = alphabet.feasible
+        self._last: tuple[Any, bool] | None = None  # (state, final) of the last evaluation
+
+    def step(self, state: tuple, mask: int, t_ns: int = 0) -> tuple:
+        if state is INFEASIBLE or not self._feasible[mask]:
+            return INFEASIBLE
+        return (state, mask, t_ns)
+
+    def word(self, state: tuple) -> list[tuple[frozenset, int]]:
+        """The trace a state stands for, as the reference evaluator reads it."""
+        atoms = self.atoms
+        out = []
+        while state:
+            state, mask, t = state
+            out.append((frozenset(a for i, a in enumerate(atoms) if (mask >> i) & 1), t))
+        out.reverse()
+        return out
+
+    def final(self, state: tuple) -> bool:
+        if state is INFEASIBLE:
+            return False
+        last = self._last
+        if last is not None and last[0] is state:
+            return last[1]
+        from tracelogic.logic.reference import verdict
+
+        value = verdict(self.formula, self.word(state))
+        self._last = (state, value)
+        return value
+
+    def verdict(self, state: tuple) -> Verdict:
+        if state is INFEASIBLE:
+            return Verdict.INCONCLUSIVE
+        return Verdict.PRESUMABLY_SATISFIED if self.final(state) else \
+            Verdict.PRESUMABLY_VIOLATED
+
+    def is_decided(self, state: tuple) -> bool:
+        return state is INFEASIBLE
+
+    def reason(self, state: tuple) -> str:
+        """A violation in words: no single event decided it, the whole trace did."""
+        return ("the finished trace violates it (time bounds and a past operator over a "
+                "future one: evaluated over the whole trace)")
 
 
 class ValuationMonitor:

@@ -205,6 +205,10 @@ class CompiledSpec:
     def _formula(self, cp: CompiledProperty, encoder: AtomEncoder) -> None:
         lowered = lower(cp.prop.body)
         cp.lowered = lowered
+        if cp.prop.scope != "trace":
+            refusal = cross_trace_refusal(cp.prop, lowered.formula)
+            if refusal is not None:
+                raise refusal
         reg_atoms = self._automaton(cp, lowered.formula, encoder, f"mask{cp.index}")
         cp.triggers = tuple(self._global_atom(t) for t in lowered.triggers
                             if not uses_registers(t))
@@ -363,6 +367,67 @@ class CompiledSpec:
     def source(self) -> str:
         """The generated module, for `--debug` and for the curious."""
         return "\n".join(self._sources)
+
+
+def spec_text(formula: Any) -> str:
+    """A lowered formula in spec syntax (atoms as the spec writes them), without the
+    outermost parentheses: `O[<= 25ms] (G (name == "a"))`."""
+    from tracelogic.logic.printers import to_tracelogic
+    from tracelogic.logic.walkers import atoms
+
+    names = {}
+    for a in atoms(formula):
+        try:
+            names[a] = show(a) if isinstance(a, TExpr) else str(a)
+        except Exception:  # noqa: BLE001 - a name for a message only
+            names[a] = str(a)
+    text = to_tracelogic(formula, names)
+    if text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(text):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(text) - 1:
+                break
+        else:
+            text = text[1:-1]
+    return text
+
+
+def cross_trace_refusal(prop: PropertyT, formula: Any) -> Exception | None:
+    """Why a cross-trace property cannot be monitored, or None.
+
+    A past operator over a future one with time bounds in the formula has no automaton
+    yet (docs/automata.md): a per-trace property evaluates it over the assembled trace,
+    but a cross-trace instance is an unbounded stream (`serve` steps it event by event),
+    so it is refused there, in `monitor` and `serve` alike."""
+    from tracelogic.logic.formula import PAST_OVER_FUTURE, UNTIMED, Kind
+    from tracelogic.logic.printers import UnsupportedFormula
+    from tracelogic.logic.walkers import topological
+    from tracelogic.engine.report import scope_text
+
+    if not (formula.is_metric and formula.flags & PAST_OVER_FUTURE):
+        return None
+    past_kinds = (Kind.Y, Kind.Z, Kind.S, Kind.T)
+    nodes = list(reversed(topological(formula)))  # parents first
+    pof = next(n for n in nodes if n.kind in past_kinds and n.args
+               and any(c.has_future for c in n.args))
+    bounded = next((n for n in topological(pof) if n.interval not in (None, UNTIMED)),
+                   None) or next(n for n in nodes if n.interval not in (None, UNTIMED))
+    what = f"`{spec_text(pof)}` puts a past operator over a future formula"
+    if bounded is pof:
+        what = f"`{spec_text(pof)}` puts a past operator with a time bound over a future formula"
+    else:
+        what += f", and `{spec_text(bounded)}` has a time bound"
+    scope = "global" if prop.scope == "global" else f"per {scope_text(prop)}"
+    return UnsupportedFormula(
+        f"property `{prop.name}`: {what}. A `{scope}` instance is an unbounded stream, and "
+        "with time bounds a past operator over a future one has no monitor there yet "
+        "(per trace, the assembled trace is evaluated whole)",
+        value=formula, span=getattr(prop, "span", None),
+        hint="monitor it per trace (without the scope), or drop the time bounds (untimed, "
+             "every formula has a DFA in every scope), or keep the future operators outside "
+             "the past ones, e.g. `G (a -> O[<= 25ms] b)`")
 
 
 def _fitting_span(formula: Any) -> int:

@@ -583,6 +583,27 @@ class Monitor:
         pv = Verdict.PRESUMABLY_VIOLATED
         decided_at = None
         timed = cp.timed
+        if getattr(mon, "whole_trace", False):
+            # evaluated over the finished trace (ReferenceMonitor): its verdict is asked
+            # once, at the end; no event decides it or raises an obligation
+            s = inst.state
+            step = mon.step
+            for i, g in enumerate(gs):
+                if regs is not None:
+                    ev = events[i]
+                    tr = trace if traces is None else traces[i]
+                    m = mask(g, regs(ev.span, ev.is_start, tr, R, inst.first))
+                    update(ev.span, ev.is_start, tr, R)
+                    inst.first = False
+                else:
+                    m = local.get(g)
+                    if m is None:
+                        m = local[g] = mask(g, 0)
+                s = step(s, m, events[i].time_ns)
+            inst.state = s
+            inst.last = events[-1]
+            inst.trace_ids[events[0].span.trace_id] = None
+            return
         if timed:
             step, verdict = mon.step, mon.verdict
             v = verdict(inst.state)

@@ -65,6 +65,9 @@ def property_reason(cp: CompiledProperty) -> str | None:
     if prop.kind == "aggregate":
         return None  # the core samples; Python computes the aggregates (sample_program)
     if cp.timed:
+        if getattr(cp.monitor, "whole_trace", False):
+            return ("a past operator over a future one with time bounds is evaluated over "
+                    "the whole trace by the reference evaluator, in the Python engine")
         if cp.n_registers:
             return "prev()/last() registers in a property with time bounds run in the Python engine"
         if cp.monitor.past is not None:
