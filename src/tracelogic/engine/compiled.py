@@ -404,7 +404,7 @@ def cross_trace_refusal(prop: PropertyT, formula: Any) -> Exception | None:
     from tracelogic.logic.formula import PAST_OVER_FUTURE, UNTIMED, Kind
     from tracelogic.logic.printers import UnsupportedFormula
     from tracelogic.logic.walkers import topological
-    from tracelogic.engine.report import scope_text
+    from tracelogic.spec.scopes import scope_text
 
     if not (formula.is_metric and formula.flags & PAST_OVER_FUTURE):
         return None
