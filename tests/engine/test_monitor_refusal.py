@@ -140,8 +140,7 @@ def test_the_reason_is_in_spec_syntax():
     reasons = mon.refused
     assert "finitely many values" in reasons["counted"]
     if "recent_hold" in reasons:  # the formula is printed as the spec writes it
-        assert 'op("charge")' in reasons["recent_hold"]
-        assert "O[<= 25ms]" in reasons["recent_hold"]
+        assert '`O[<= 25ms] (G (op("a")))`' in reasons["recent_hold"]
     for why in reasons.values():
         assert "TExpr(" not in why and "Type(" not in why
 
