@@ -636,13 +636,15 @@ class Monitor:
         event ``decided`` (with letter ``m``), the event that opened the broken obligation
         (:meth:`_opened`); else kept (the latest ``_CHANGES_MAX``) for a later call, as a
         streaming instance is stepped."""
+        if decided is None:
+            if log:
+                kept = inst.changes or []
+                kept.extend((events[j], q) for j, q in log)
+                inst.changes = kept[-_CHANGES_MAX:] if len(kept) > _CHANGES_MAX else kept
+            return
         changes = [(events[j], q) for j, q in log]
         if inst.changes:
             changes = inst.changes + changes
-        if decided is None:
-            if changes:
-                inst.changes = changes[-_CHANGES_MAX:]
-            return
         inst.changes = None
         inst.opened_at = self._opened(cp, inst.state, changes, m, events[decided].time_ns)
 
