@@ -555,7 +555,10 @@ pub mod tests {
         let mut o = response(10);
         let mut ta = Timed::new(7, &TimedPlan::default()).expect("no past stage");
         let out = run(&mut o, &mut ta, &[(1, 5), (2, 7), (0, 8), (1, 9), (0, 20)]);
-        assert_eq!((out.decided, out.raised, out.opened), (Some(4), Some(3), Some(3)));
+        assert_eq!(
+            (out.decided, out.raised, out.opened),
+            (Some(4), Some(3), Some(3))
+        );
         // a deadline met: no violation, no opener
         let out = run(&mut o, &mut ta, &[(1, 5), (2, 7)]);
         assert_eq!(out.opened, None);
