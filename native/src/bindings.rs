@@ -1006,6 +1006,9 @@ pub(crate) mod _native {
             r.set_item("decided", b(&p.decided))?;
             r.set_item("raised", b(&p.raised))?;
             r.set_item("trigger", b(&p.trigger))?;
+            if !p.opened.is_empty() {
+                r.set_item("opened", b(&p.opened))?;
+            }
             if per.iter().any(|o| o.timed.is_some()) {
                 let timed = per
                     .iter()
@@ -1041,6 +1044,10 @@ pub(crate) mod _native {
                 ("traces", &p.traces),
             ] {
                 r.set_item(name, b(col))?;
+            }
+            if !p.opened_trace.is_empty() {
+                r.set_item("opened_trace", b(&p.opened_trace))?;
+                r.set_item("opened_event", b(&p.opened_event))?;
             }
             if insts.iter().any(|i| i.timed.is_some()) {
                 let timed = insts

@@ -262,6 +262,8 @@ pub struct Instance {
     pub state: u32,
     pub decided: Option<(u32, u32)>,
     pub raised: Option<(u32, u32)>,
+    /// a bounded property's violation: the event that opened the obligation it broke
+    pub opened: Option<(u32, u32)>,
     /// the deciding event, else the instance's last one
     pub last: (u32, u32),
     pub trigger: bool,
@@ -315,6 +317,7 @@ fn step_instance(
         state: s.state,
         decided: s.decided.map(at),
         raised: s.raised.map(at),
+        opened: s.opened.map(at),
         last: at(end),
         trigger: rows.iter().any(|r| r.trigger),
         traces,

@@ -22,7 +22,8 @@ use crate::otlp_json::{decode as decode_json, Outcome as JsonOutcome};
 use crate::plan::Plan;
 use crate::registers;
 use crate::run::{
-    local_letter, step_letters, step_trace, trigger_at, Outcome, PropPlan, Scope, Stepped,
+    local_letter, opened_letters, step_letters, step_trace, trigger_at, Outcome, PropPlan, Scope,
+    Stepped,
 };
 use crate::samples::Samples;
 use crate::store::{hex, OwnedValue, SpanStore};
@@ -314,9 +315,24 @@ impl FileRun {
                                         raised: s.raised,
                                         trigger: (0..n).any(|e| trigger_at(p, &letters, words, e)),
                                         timed: Some(s.state),
+                                        opened: s.opened,
                                     }
                                 }
-                                _ => step_trace(p, twin, &letters, words, n),
+                                Some(ta) => {
+                                    // the twin of a bounded property names the opener too
+                                    let mut o = step_trace(p, twin, &letters, words, n);
+                                    if let Some(d) = o.decided {
+                                        o.opened = opened_letters(
+                                            twin,
+                                            &ta.violated,
+                                            d as usize,
+                                            o.state,
+                                            |e| local_letter(p, &letters, words, e),
+                                        );
+                                    }
+                                    o
+                                }
+                                None => step_trace(p, twin, &letters, words, n),
                             });
                             continue;
                         }
@@ -413,6 +429,7 @@ impl FileRun {
                                 state: 0,
                                 decided: s.decided,
                                 raised: s.raised,
+                                opened: s.opened,
                             };
                             (stepped, Some(s.state))
                         }),
@@ -513,6 +530,7 @@ fn settle(s: Result<TimedStepped, String>, error: &mut Option<String>) -> TimedS
             state: TState::Infeasible,
             decided: None,
             raised: None,
+            opened: None,
         }
     })
 }

@@ -24,6 +24,9 @@ pub struct TraceColumns {
     pub raised: Vec<u8>,
     /// whether a trigger atom ever held (0 or 1)
     pub trigger: Vec<u8>,
+    /// the event that opened the bounded obligation a violation broke (`i32`, -1: none);
+    /// empty when no instance has one
+    pub opened: Vec<u8>,
 }
 
 /// The instances of one cross-trace property, in first-seen key order.
@@ -40,6 +43,10 @@ pub struct CrossColumns {
     pub last_trace: Vec<u8>,
     pub last_event: Vec<u8>,
     pub trigger: Vec<u8>,
+    /// the event that opened the bounded obligation a violation broke, as two `i32`
+    /// arrays (-1: none); both empty when no instance has one
+    pub opened_trace: Vec<u8>,
+    pub opened_event: Vec<u8>,
     pub partial: Vec<u8>,
     /// events per instance (`u32`)
     pub events: Vec<u8>,
@@ -85,6 +92,11 @@ pub fn trace_columns(per: &[Outcome]) -> TraceColumns {
         i32s(&mut c.raised, o.raised);
         c.trigger.push(o.trigger as u8);
     }
+    if per.iter().any(|o| o.opened.is_some()) {
+        for o in per {
+            i32s(&mut c.opened, o.opened);
+        }
+    }
     c
 }
 
@@ -113,6 +125,12 @@ pub fn cross_columns(per: &[Instance]) -> CrossColumns {
         }
         offset += i.traces.len() as u32;
         c.trace_offsets.extend_from_slice(&offset.to_ne_bytes());
+    }
+    if per.iter().any(|i| i.opened.is_some()) {
+        for i in per {
+            i32s(&mut c.opened_trace, i.opened.map(|p| p.0));
+            i32s(&mut c.opened_event, i.opened.map(|p| p.1));
+        }
     }
     c
 }
@@ -156,12 +174,18 @@ mod tests {
             raised,
             trigger,
             timed: None,
+            opened: None,
         };
         let c = trace_columns(&[o(3, Some(2), None, true), o(0, None, Some(7), false)]);
         assert_eq!((c.state.as_slice(), c.state_width), (&[3u8, 0][..], 1));
         assert_eq!(i32s_of(&c.decided), vec![2, -1]);
         assert_eq!(i32s_of(&c.raised), vec![-1, 7]);
         assert_eq!(c.trigger, vec![1, 0]);
+        assert!(c.opened.is_empty()); // no instance names an opener: no column
+        let mut opened = o(1, Some(4), None, false);
+        opened.opened = Some(2);
+        let c = trace_columns(&[o(3, Some(2), None, true), opened]);
+        assert_eq!(i32s_of(&c.opened), vec![-1, 2]);
         let w = trace_columns(&[o(256, None, None, false), o(1, None, None, false)]);
         assert_eq!((u32s(&w.state), w.state_width), (vec![256, 1], 4));
         let none = trace_columns(&[]);
@@ -175,6 +199,7 @@ mod tests {
             state: 1,
             decided: Some((0, 4)),
             raised: None,
+            opened: None,
             last: (0, 4),
             trigger: true,
             traces,

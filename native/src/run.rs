@@ -63,6 +63,9 @@ pub struct Outcome {
     pub trigger: bool,
     /// a timed property stepped on its timed monitor: the state it ended in
     pub timed: Option<TState>,
+    /// a bounded property's violation decided by an event: the event that opened the
+    /// obligation it broke ([`opened_letters`], [`crate::timed::opened_timed`])
+    pub opened: Option<u32>,
 }
 
 impl Outcome {
@@ -74,6 +77,7 @@ impl Outcome {
             raised: s.raised,
             trigger,
             timed: None,
+            opened: s.opened,
         }
     }
 }
@@ -135,6 +139,8 @@ pub struct Stepped {
     pub state: u32,
     pub decided: Option<u32>,
     pub raised: Option<u32>,
+    /// set by the stepping of a bounded property only ([`opened_letters`])
+    pub opened: Option<u32>,
 }
 
 /// The Python engine's `_run` for an untimed, register-free property on a fresh instance:
@@ -171,7 +177,36 @@ pub fn step_letters(aut: &mut Cached, n: usize, mut letter: impl FnMut(usize) ->
         state: s,
         decided,
         raised,
+        opened: None,
     }
+}
+
+/// The event that opened the bounded obligation a violation broke, for an instance of a
+/// timed property stepped on its untimed twin (`aut`) and decided by event `d` in state
+/// `decided`: as [`crate::timed::opened_timed`], the latest event before `d` from whose
+/// previous state event `d` would not have led to a `violated` state (`violated`, the
+/// twin's). None when the instance is not violated, or event `d` violates from every
+/// earlier state.
+pub fn opened_letters(
+    aut: &mut Cached,
+    violated: &[u32],
+    d: usize,
+    decided: u32,
+    mut letter: impl FnMut(usize) -> u64,
+) -> Option<u32> {
+    if !violated.contains(&decided) {
+        return None;
+    }
+    let md = letter(d);
+    let mut s = aut.automaton.initial;
+    let mut opened = None;
+    for j in 0..d {
+        if !violated.contains(&aut.step(s, md)) {
+            opened = Some(j as u32);
+        }
+        s = aut.step(s, letter(j));
+    }
+    opened
 }
 
 #[cfg(test)]
@@ -231,6 +266,7 @@ mod tests {
                 raised: Some(1),
                 trigger: true,
                 timed: None,
+                opened: None,
             }
         );
     }

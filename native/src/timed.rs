@@ -38,6 +38,10 @@ pub struct TimedPlan {
     /// `Plan::from_json`
     #[serde(default)]
     pub past: Option<serde_json::Value>,
+    /// the untimed twin's violated states (the verdict `violated`), to name the event that
+    /// opened a broken obligation ([`crate::run::opened_letters`])
+    #[serde(default)]
+    pub violated: Vec<u32>,
 }
 
 /// The verdict of an open instance (`automata.monitor.Verdict`).
@@ -159,6 +163,8 @@ pub struct Timed {
     past: Option<PastPlan>,
     states: Vec<Option<StateInfo>>,
     trans: FxMap<Key, (u32, Box<[i32]>)>,
+    /// the untimed twin's violated states (`TimedPlan::violated`)
+    pub violated: Vec<u32>,
 }
 
 impl Timed {
@@ -175,6 +181,7 @@ impl Timed {
             past,
             states: vec![],
             trans: FxMap::default(),
+            violated: plan.violated.clone(),
         })
     }
 
@@ -323,12 +330,15 @@ fn moved(update: &[i32], regs: &[u64], t: u64) -> Vec<u64> {
 }
 
 /// Where stepping a fresh timed instance ended: its state, the event that decided the
-/// verdict (stepping stops there) and the event that opened the obligation still open.
+/// verdict (stepping stops there), the event that opened the obligation still open, and
+/// for a violation decided by an event, the event that opened the obligation it broke
+/// ([`opened_timed`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimedStepped {
     pub state: TState,
     pub decided: Option<u32>,
     pub raised: Option<u32>,
+    pub opened: Option<u32>,
 }
 
 /// The Python engine's `Monitor._run` for a timed property without registers (its `timed`
@@ -368,11 +378,46 @@ pub fn step_timed(
         v = nv;
         first = false;
     }
+    let opened = match decided {
+        Some(d) if ta.verdict(oracle, &s)? == Verdict::Violated => {
+            opened_timed(ta, oracle, d as usize, &mut event)?
+        }
+        _ => None,
+    };
     Ok(TimedStepped {
         state: s,
         decided,
         raised,
+        opened,
     })
+}
+
+/// The event that opened the bounded obligation a violation decided by event `d` broke
+/// (the Python engine's `Monitor._opened`): the latest event before `d` from whose previous
+/// state event `d` would not have violated the property, found by stepping the instance
+/// again and trying event `d` from each state. None when event `d` violates from every
+/// earlier state (`G !x`, or the obligation was there from the first event).
+pub fn opened_timed(
+    ta: &mut Timed,
+    oracle: &mut dyn Oracle,
+    d: usize,
+    mut event: impl FnMut(usize) -> (u64, u64),
+) -> Result<Option<u32>, String> {
+    let (md, td) = event(d);
+    let mut s = Timed::initial();
+    let mut ps = ta.past.as_ref().map(PastPlan::initial);
+    let mut opened = None;
+    for j in 0..d {
+        let mut probe = s.clone();
+        let mut pp = ps.clone();
+        ta.step(oracle, &mut probe, pp.as_mut(), md, td)?;
+        if ta.verdict(oracle, &probe)? != Verdict::Violated {
+            opened = Some(j as u32);
+        }
+        let (m, t) = event(j);
+        ta.step(oracle, &mut s, ps.as_mut(), m, t)?;
+    }
+    Ok(opened)
 }
 
 #[cfg(test)]
@@ -470,7 +515,8 @@ pub mod tests {
                     regs: vec![]
                 },
                 decided: None,
-                raised: None
+                raised: None,
+                opened: None
             }
         );
     }
@@ -482,6 +528,8 @@ pub mod tests {
         let out = run(&mut o, &mut ta, &[(1, 5), (1, 8), (0, 16), (2, 15 + 1)]);
         // the second p keeps the first anchor (5); 16 - 5 > 10 at event 2
         assert_eq!((out.decided, out.raised), (Some(2), Some(0)));
+        // the first request opened the obligation the late event broke
+        assert_eq!(out.opened, Some(0));
         assert_eq!(
             out.state,
             TState::Live {
@@ -498,6 +546,22 @@ pub mod tests {
             }
         );
         assert_eq!((open.decided, open.raised), (None, Some(1)));
+    }
+
+    #[test]
+    fn the_opener_is_the_request_whose_window_the_deciding_event_passed() {
+        // requests at 5 (met by q at 7) and at 9; the idle event at 20 is late only for
+        // the second: it opened the broken obligation, not the first request
+        let mut o = response(10);
+        let mut ta = Timed::new(7, &TimedPlan::default()).expect("no past stage");
+        let out = run(&mut o, &mut ta, &[(1, 5), (2, 7), (0, 8), (1, 9), (0, 20)]);
+        assert_eq!(
+            (out.decided, out.raised, out.opened),
+            (Some(4), Some(3), Some(3))
+        );
+        // a deadline met: no violation, no opener
+        let out = run(&mut o, &mut ta, &[(1, 5), (2, 7)]);
+        assert_eq!(out.opened, None);
     }
 
     #[test]
@@ -520,6 +584,7 @@ pub mod tests {
             memo_ns: None,
             feasible: Some(vec![0, 1, 2]),
             past: None,
+            violated: vec![],
         };
         let mut ta = Timed::new(7, &plan).expect("no past stage");
         let out = run(&mut o, &mut ta, &[(1, 0), (3, 1), (0, 2)]);

@@ -241,3 +241,60 @@ def test_an_empty_input_is_not_a_silent_pass(tmp_path):
         doc["summary"]["warnings"]
     code, _, _ = monitor(EDGE, empty, "--strict")
     assert code == 1
+
+
+# ----------------------------------------------------------------- bounded obligations
+
+def _deploy_input(tmp_path: Path) -> tuple[Path, Path]:
+    """A deploy, then a 5xx 20 ms later: `G[<= 30s]` after the deploy is broken."""
+    from tracelogic.ingest.otlp import spans_to_request
+    from tracelogic.ingest.spans import Span
+
+    ms = 1_000_000
+
+    def span(i: int, name: str, start: int, end: int) -> Span:
+        return Span(name=name, trace_id="ab" * 16, span_id=f"{i:016x}",
+                    parent_id="" if i == 1 else f"{1:016x}", start_ns=start * ms,
+                    end_ns=end * ms, service="api")
+
+    spans = [span(1, "root", 0, 100), span(2, "deploy", 10, 20), span(3, "work", 22, 23),
+             span(4, "http_5xx", 40, 45)]
+    data = tmp_path / "t.pb"
+    data.write_bytes(spans_to_request(spans).SerializeToString())
+    spec = tmp_path / "deploy.spec"
+    spec.write_text('property no_5xx_after_deploy:\n'
+                    '  G (name == "deploy" & end -> G[<= 30s] !(name == "http_5xx"))\n')
+    return spec, data
+
+
+@pytest.mark.parametrize("engine", ["python", "native"])
+def test_a_bounded_obligation_names_its_trigger_in_every_format(tmp_path, engine):
+    """Issue 15 item 5: the deploy that opened the window, not only the 5xx, in JSON (a
+    `trigger` object, schema-valid), text, SARIF (message, related location, properties)."""
+    spec, data = _deploy_input(tmp_path)
+    code, doc = report(spec, data, "--engine", engine)
+    assert code == 1
+    (v,) = doc["violations"]
+    assert v["trigger"] == {"trace_id": "ab" * 16, "span_id": f"{2:016x}", "event": "end",
+                            "time_unix_nano": 20_000_000, "name": "deploy", "service": "api"}
+    assert v["trigger"] in v["events"] and v["span_ids"] == [f"{2:016x}", f"{4:016x}"]
+    assert v["message"] == "violated at `http_5xx` start, 20ms after its trigger `deploy` end"
+    _, out, _ = monitor(spec, data, "--engine", engine, fmt="text")
+    assert f"bounded obligation opened by `deploy` end (span {2:016x}, service api)" in out
+    _, out, _ = monitor(spec, data, "--engine", engine, fmt="sarif")
+    (res,) = json.loads(out)["runs"][0]["results"]
+    assert "bounded obligation opened by `deploy` end" in res["message"]["text"]
+    (rel,) = res["relatedLocations"]
+    assert rel["logicalLocations"][0]["fullyQualifiedName"] == \
+        f"trace/{'ab' * 16}/span/{2:016x}/end"
+    assert res["properties"]["trigger"] == v["trigger"]
+
+
+def test_an_unbounded_property_has_no_trigger(tmp_path):
+    spec, data = _deploy_input(tmp_path)
+    spec.write_text('property p:\n  G (name == "deploy" & end -> G !(name == "http_5xx"))\n')
+    _, doc = report(spec, data)
+    (v,) = doc["violations"]
+    assert "trigger" not in v
+    _, out, _ = monitor(spec, data, fmt="sarif")
+    assert "relatedLocations" not in json.loads(out)["runs"][0]["results"][0]

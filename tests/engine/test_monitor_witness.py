@@ -236,3 +236,56 @@ def test_a_workflow_without_steps_sees_no_event():
     _, report = run("workflow w: skip\nproperty p: conforms w\nproperty q: saga w",
                     [span(1, "a", 0, 1)])
     assert [dict(p.results) for p in report.properties] == [{T1: "satisfied"}] * 2
+
+
+# ------------------------------------------------------- triggers of bounded obligations
+
+DEPLOY = [span(1, "root", 0, 100), span(2, "deploy", 10, 20, 1, attrs={"v": 1}),
+          span(3, "work", 22, 23, 1), span(4, "http_5xx", 40, 45, 1, attrs={"v": 1})]
+
+
+def test_a_bounded_obligations_witness_names_its_trigger():
+    """Issue 15 item 5: `G (deploy -> G[<= 30s] !http_5xx)` names the deploy that opened
+    the window, first (time order), as well as the 5xx; the JSON has it as `trigger`."""
+    _, report = run('property p: G (name == "deploy" & end -> G[<= 30s] '
+                    '!(name == "http_5xx"))', DEPLOY)
+    (v,) = report.violations
+    assert [(e.span.name, e.kind) for e in v.witness] == [("deploy", "end"),
+                                                         ("http_5xx", "start")]
+    assert (v.trigger.span.name, v.trigger.kind) == ("deploy", "end")
+    assert v.span_ids == ["0000000000000002", "0000000000000004"]
+    assert v.message == "violated at `http_5xx` start, 20ms after its trigger `deploy` end"
+    assert v.to_json()["trigger"]["span_id"] == "0000000000000002"
+    assert "bounded obligation opened by `deploy` end" in report.to_text()
+
+
+def test_the_unbounded_property_keeps_its_old_witness():
+    _, report = run('property p: G (name == "deploy" & end -> G !(name == "http_5xx"))',
+                    DEPLOY)
+    (v,) = report.violations
+    assert v.trigger is None and "trigger" not in v.to_json()
+    assert [(e.span.name, e.kind) for e in v.witness] == [("http_5xx", "start")]
+
+
+def test_a_trigger_is_named_for_memoized_traces_and_with_registers():
+    """A second trace with the same letters replays the first one's evidence, trigger
+    included; a property with `prev()` registers (Python engine only) names it too."""
+    again = [span(i + 10, s.name, s.start_ns // MS, s.end_ns // MS, 10 if i else None,
+                  trace=T2, attrs=s.attrs) for i, s in enumerate(DEPLOY)]
+    _, report = run('property p: G (name == "deploy" & end -> G[<= 30s] '
+                    '!(name == "http_5xx"))', DEPLOY + again)
+    assert [v.trigger.span.span_id for v in report.violations] == [
+        "0000000000000002", f"{11:016x}"]
+    _, report = run('property p: G (name == "deploy" & end -> G[<= 30s] '
+                    '!(name == "http_5xx" & attr["v"] == prev(attr["v"])))', DEPLOY)
+    (v,) = report.violations
+    assert v.trigger.span.name == "deploy"
+
+
+def test_a_missed_deadline_names_its_request_as_trigger_and_raiser():
+    _, report = run('property fast: G (name == "checkout" & start -> '
+                    'F[<= 25ms] name == "charge")', CHECKOUT)
+    (v,) = report.violations
+    assert (v.trigger.span.name, v.trigger.kind) == ("checkout", "start")
+    assert [(e.span.name, e.kind) for e in v.witness] == [("checkout", "start"),
+                                                         ("charge", "start")]

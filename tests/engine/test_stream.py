@@ -300,3 +300,28 @@ def test_regression_a_trace_handed_out_twice_orders_its_buffered_events():
     assert sm.failures == 0, sm.take_failures()
     # both late charges reached the cross-trace instance: a double charge
     assert "no_double_charge" in {v.prop.name for v in sm.take_violations()}
+
+
+@pytest.mark.parametrize("scope", ["", ' per attr["k"]'])
+def test_streamed_violations_name_a_bounded_obligations_trigger_as_file_mode_does(scope):
+    """Issue 15 item 5 in `serve`: a cross-trace instance is stepped one event at a time,
+    so it keeps its latest state changes to name the deploy that opened the window; a
+    per-trace one is stepped whole. Both name the trigger file mode names."""
+    text = ('property p' + scope + ':\n'
+            '  G (name == "deploy" & end -> G[<= 30ms] !(name == "http_5xx"))\n')
+    spans = [span("root", "a", "1", 0, 100 * MS, attrs={"k": 1}),
+             span("deploy", "a", "2", 10 * MS, 20 * MS, parent="1" * 16, attrs={"k": 1}),
+             span("work", "a", "3", 21 * MS, 22 * MS, parent="1" * 16, attrs={"k": 1}),
+             span("http_5xx", "a", "4", 40 * MS, 41 * MS, parent="1" * 16, attrs={"k": 1})]
+    mon = Monitor(spec(text))
+    mon.feed(spans)
+    (expected,) = mon.close().violations
+    assert expected.trigger.span.name == "deploy"
+    clock = Clock()
+    sm = StreamingMonitor(spec(text), idle_ns=10, lateness_ns=SECOND, clock=clock)
+    sm.ingest(spans)
+    clock.now += 100
+    sm.poll()
+    sm.finish()
+    (got,) = sm.take_violations()
+    assert got.to_json() == expected.to_json()

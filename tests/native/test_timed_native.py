@@ -51,7 +51,10 @@ _UNARY = ["F[{b}] ({p})", "G[{b}] ({p})", "G (({p}) -> F[{b}] ({q}))",
           "F[{b}] (({p}) & X ({q}))", "G (({p}) -> F[{b}] (({q}) & F[{c}] ({r})))",
           "!({p}) W ({q}) & G (({q}) -> F[{b}] ({r}))", "response({p}, {q}, within {d})",
           "G (({p}) -> O[{b}] ({q}))",  # a past stage, stepped in the core too
-          "G (({p}) & H[{b}] !({q}) -> F[{b}] ({q}))"]
+          "G (({p}) & H[{b}] !({q}) -> F[{b}] ({q}))",
+          # past bounds that break inside their window: the witnesses' triggers (issue 15)
+          "G (({p}) -> H[{b}] ({q}))", "G (({p}) -> ({q}) S[{b}] ({r}))",
+          "G (({p}) -> G[{b}] ({q})) & G (({r}) -> F[{c}] ({q}))"]
 _SCOPES = ["", "", "", ' per attr["k"]', " per service", " global"]
 
 

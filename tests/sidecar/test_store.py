@@ -96,3 +96,28 @@ def test_metric_violations_without_spans_are_told_apart_by_their_points(tmp_path
     assert [new for _, new in store.add_violations([v])] == [True]
     assert [new for _, new in store.add_violations([v])] == [False]  # redelivered: the same
     assert [new for _, new in store.add_violations([dict(v, points=[point(2)])])] == [True]
+
+
+def test_a_bounded_obligations_trigger_survives_the_store(tmp_path):
+    """Issue 15 item 5: the violation body the server stores (``Violation.to_json``) keeps
+    the `trigger` of a bounded obligation, as read back."""
+    import tracelogic
+    from tracelogic.engine.monitor import Monitor
+    from tracelogic.ingest.spans import Span
+
+    ms = 1_000_000
+    spans = [Span(name=n, trace_id="cd" * 16, span_id=f"{i:016x}",
+                  parent_id="" if i == 1 else f"{1:016x}", start_ns=s * ms, end_ns=e * ms)
+             for i, n, s, e in [(1, "root", 0, 100), (2, "deploy", 10, 20),
+                                (3, "http_5xx", 40, 45)]]
+    mon = Monitor(tracelogic.load(
+        'property p: G (name == "deploy" & end -> G[<= 30s] !(name == "http_5xx"))'))
+    mon.feed(spans)
+    (v,) = mon.close().violations
+    body = v.to_json()
+    assert body["trigger"]["span_id"] == f"{2:016x}"
+    store = Store(str(tmp_path / "v.db"))
+    store.add_violations([body])
+    (row,) = Store(str(tmp_path / "v.db")).violations()
+    assert row.body["trigger"] == body["trigger"]
+    assert row.to_json()["trigger"]["name"] == "deploy"

@@ -62,6 +62,9 @@ class CompiledProperty:
     memoizable: bool = False
     memo_ns: int | None = None
     untimed: "CompiledProperty | None" = None  # the same property without time bounds
+    # the property has time bounds (it, or its unbounded twin): a violation decided by an
+    # event names the event that opened the obligation it broke (Monitor._opened)
+    bounded: bool = False
 
     @property
     def name(self) -> str:
@@ -218,13 +221,15 @@ class CompiledSpec:
             self._registers(cp, [a for _, a in reg_atoms])
         cp.memoizable = not reg_atoms
         if cp.timed:
+            cp.bounded = True
             cp.memo_ns = _fitting_span(lowered.formula)
             if cp.memo_ns >= 0 and cp.memoizable:
                 # on a trace no longer than memo_ns the bounds cannot matter: step the
                 # unbounded formula's table instead of the timed monitor
                 twin = CompiledProperty(cp.prop, cp.index, lowered=lowered,
                                         triggers=cp.triggers, trigger_mask=cp.trigger_mask,
-                                        message_fns=cp.message_fns, memoizable=True)
+                                        message_fns=cp.message_fns, memoizable=True,
+                                        bounded=True)
                 self._automaton(twin, lowered.formula.manager.without_bounds(
                     lowered.formula), encoder, f"mask{cp.index}_untimed")
                 cp.untimed = twin

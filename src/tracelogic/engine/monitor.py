@@ -41,6 +41,7 @@ from tracelogic.spec.lexicon import approx_duration
 from tracelogic.spec.typed import Spec
 
 _END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
+_CHANGES_MAX = 256  # state changes a bounded streaming instance keeps for its evidence
 _KEY_SAMPLE_BYTES = 4 << 20  # feed_otlp keeps this much input for did-you-mean suggestions
 INCOMPLETE = "incomplete"  # the verdict of an instance that lost events to an eviction
 #: what ``partial_traces=`` (``--partial-traces``) accepts; the first is the default
@@ -85,7 +86,7 @@ class Instance:
     """One scope instance of one temporal property: a monitor state plus evidence."""
 
     __slots__ = ("key", "state", "R", "first", "decided_at", "raised_at", "last", "trigger",
-                 "trace_ids", "partial", "late", "events", "reason")
+                 "trace_ids", "partial", "late", "events", "reason", "opened_at", "changes")
 
     def __init__(self, key: str, cp: CompiledProperty):
         self.key = key
@@ -101,6 +102,12 @@ class Instance:
         self.late = False
         self.events = 0
         self.reason: str | None = None  # a model monitor's own words for its violation
+        # a bounded property's violation decided by an event: the event that opened the
+        # obligation it broke (Monitor._opened), else None
+        self.opened_at: Event | None = None
+        # a bounded property stepped in several calls (streaming): its latest state changes,
+        # (event, state before it), for _opened
+        self.changes: list | None = None
 
 
 @dataclass
@@ -490,9 +497,10 @@ class Monitor:
             if len(memo) >= _MEMO_MAX:
                 memo.clear()
             memo[shape] = (inst.state, _position(events, inst.decided_at),
-                           _position(events, inst.raised_at), inst.trigger)
+                           _position(events, inst.raised_at), inst.trigger,
+                           _position(events, inst.opened_at))
             return
-        inst.state, decided, raised, inst.trigger = hit
+        inst.state, decided, raised, inst.trigger, opened = hit
         inst.events = len(events)
         inst.first = False
         if decided is not None:
@@ -501,6 +509,8 @@ class Monitor:
             inst.last = events[-1]
         if raised is not None:
             inst.raised_at = events[raised]
+        if opened is not None:
+            inst.opened_at = events[opened]
         inst.trace_ids[events[0].span.trace_id] = None
 
     def step_instance(self, cp: CompiledProperty, inst: Instance, events, gs, trace,
@@ -610,6 +620,8 @@ class Monitor:
         else:
             table, n, decided, verdicts = mon.table, mon.n_letters, mon.decided, mon.verdicts
         s = inst.state
+        # a bounded property logs its state changes: (event index, state before it)
+        log: list | None = [] if cp.bounded else None
         i = -1
         for g in gs:
             i += 1
@@ -624,7 +636,13 @@ class Monitor:
                 if m is None:
                     m = local[g] = mask(g, 0)
             if timed:
-                s = step(s, m, events[i].time_ns)
+                if log is not None:
+                    before = s
+                    s = step(s, m, events[i].time_ns)
+                    if s != before:
+                        log.append((i, before))
+                else:
+                    s = step(s, m, events[i].time_ns)
                 nv = verdict(s)
                 if nv is v and not first:
                     continue
@@ -642,6 +660,8 @@ class Monitor:
                 ns = table[s * n + m]
                 if ns == s and not first:
                     continue
+                if log is not None and ns != s:
+                    log.append((i, s))
                 if decided[ns]:
                     s = ns
                     decided_at = events[i]
@@ -656,6 +676,8 @@ class Monitor:
                 first = False
         inst.state = s
         inst.raised_at = raised
+        if log is not None:
+            self._log_changes(cp, inst, events, log, None if decided_at is None else i, m)
         if decided_at is not None:
             inst.decided_at = decided_at
             inst.last = decided_at
@@ -667,6 +689,45 @@ class Monitor:
         else:
             for tr in traces[:i + 1]:
                 inst.trace_ids[tr.trace_id] = None
+
+    def _log_changes(self, cp: CompiledProperty, inst: Instance, events, log: list,
+                     decided: int | None, m: int) -> None:
+        """A bounded property's state changes of one `_run` call: at a violation decided by
+        event ``decided`` (with letter ``m``), the event that opened the broken obligation
+        (:meth:`_opened`); else kept (the latest ``_CHANGES_MAX``) for a later call, as a
+        streaming instance is stepped."""
+        if decided is None:
+            if log:
+                kept = inst.changes or []
+                kept.extend((events[j], q) for j, q in log)
+                inst.changes = kept[-_CHANGES_MAX:] if len(kept) > _CHANGES_MAX else kept
+            return
+        changes = [(events[j], q) for j, q in log]
+        if inst.changes:
+            changes = inst.changes + changes
+        inst.changes = None
+        inst.opened_at = self._opened(cp, inst.state, changes, m, events[decided].time_ns)
+
+    @staticmethod
+    def _opened(cp: CompiledProperty, decided_state, changes: list, m: int, t: int
+                ) -> Event | None:
+        """The event that opened the bounded obligation a violation broke: of the events
+        that changed the instance's state, the latest one from whose *previous* state the
+        deciding event (letter ``m`` at time ``t``) would not have violated the property.
+        None when the deciding event violates from every earlier state (`G !x`, or the
+        obligation was there from the start), or the instance is not violated.
+
+        The native core defines it so too (``opened_timed`` in native/src/timed.rs,
+        ``opened_letters`` in native/src/run.rs), stepping the instance again."""
+        mon = cp.monitor
+        violated = Verdict.VIOLATED
+        if mon.verdict(decided_state) is not violated:
+            return None
+        step, verdict = mon.step, mon.verdict
+        for ev, q in reversed(changes):
+            if verdict(step(q, m, t)) is not violated:
+                return ev
+        return None
 
     def sample(self, cp: CompiledProperty, samples: Samples, events, trace,
                 traces: list | None = None) -> None:
@@ -840,6 +901,8 @@ class Monitor:
                 inst.decided_at = core.event(t, decided)
             if raised >= 0:
                 inst.raised_at = core.event(t, raised)
+            if res.opened is not None and res.opened[t] >= 0:
+                inst.opened_at = core.event(t, res.opened[t])
             inst.last = inst.decided_at or core.event(t, closed.n_events[t] - 1)
             inst.trace_ids[ids[t]] = None
             violations.append(self.violation(stepped, inst))
@@ -916,6 +979,8 @@ class Monitor:
                 inst.decided_at = event(c.decided_trace[i], c.decided_event[i])
             if c.raised_trace[i] >= 0:
                 inst.raised_at = event(c.raised_trace[i], c.raised_event[i])
+            if c.opened_trace is not None and c.opened_trace[i] >= 0:
+                inst.opened_at = event(c.opened_trace[i], c.opened_event[i])
             inst.last = inst.decided_at or event(c.last_trace[i], c.last_event[i])
             inst.trace_ids = dict.fromkeys(ids[t] for t in c.traces[offsets[i]:offsets[i + 1]])
             violations.append(self.violation(cp, inst))
@@ -1043,12 +1108,21 @@ class Monitor:
             witness = [e for e in (inst.raised_at, inst.last) if e is not None]
             if inst.reason is None and hasattr(cp.monitor, "reason"):
                 inst.reason = cp.monitor.reason(inst.state)  # a saga left uncompensated
+        opened = inst.opened_at if inst.decided_at is not None else None
+        if opened is not None and opened not in witness:
+            # the event that opened the bounded obligation the deciding event broke: in
+            # time order with the others (it may precede or follow the raiser)
+            witness = sorted([opened, *witness], key=lambda e: e.time_ns)
         witness = list(dict.fromkeys(witness))  # the raiser may be the last event itself
         spans = list(dict.fromkeys(e.span for e in witness))
         message = (self._message(cp, spans[0] if spans else None, None) or inst.reason
-                   or _default_message(cp, witness, inst.decided_at is None))
+                   or _default_message(cp, witness, inst.decided_at is None, opened,
+                                       inst.raised_at))
+        trigger = opened
+        if trigger is None and cp.bounded and inst.decided_at is None:
+            trigger = inst.raised_at  # an obligation open at the end: its raiser opened it
         return Violation(cp.prop, inst.key, list(inst.trace_ids),
-                         [s.span_id for s in spans], message, witness)
+                         [s.span_id for s in spans], message, witness, trigger=trigger)
 
     # ------------------------------------------------------------- aggregates
     def aggregate(self, cp: CompiledProperty, samples: Samples, counts: dict | None = None):
@@ -1408,10 +1482,21 @@ def _ts(ns: int | None) -> str:
         timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bool) -> str:
-    """The violation in words, when the property has no `message` clause."""
+def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bool,
+                     opened: Event | None = None, raised: Event | None = None) -> str:
+    """The violation in words, when the property has no `message` clause; ``opened`` is the
+    event that opened the bounded obligation the deciding event broke, ``raised`` the one
+    that raised the obligation still open before it."""
     if not witness:
         return "violated"
+    if opened is not None and not open_at_end:
+        ev = witness[-1]
+        text = (f"violated at `{ev.span.name}` {ev.kind}, "
+                f"{approx_duration(ev.time_ns - opened.time_ns)} after its trigger "
+                f"`{opened.span.name}` {opened.kind}")
+        if raised is not None and raised != opened and raised != ev:
+            text += f"; an obligation was raised at `{raised.span.name}` {raised.kind}"
+        return text
     if open_at_end:
         first = witness[0]
         if len(witness) == 1:

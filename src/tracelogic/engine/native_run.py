@@ -53,6 +53,9 @@ class TraceColumns:
     # a timed property: per trace, its timed monitor's state ``(sid, registers)`` (see
     # timed_state), or None where the trace was stepped on the untimed twin (``state``)
     timed: list | None = None
+    # a bounded property: per trace, the event that opened the obligation a violation
+    # broke (``Monitor._opened``; -1: none); None for an unbounded one
+    opened: Sequence[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,9 @@ class CrossColumns:
     trace_offsets: Sequence[int]
     traces: Sequence[int]
     timed: list | None = None  # a timed property: per instance ``(sid, registers)``
+    # a bounded property: the event that opened the obligation a violation broke
+    opened_trace: Sequence[int] | None = None
+    opened_event: Sequence[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,8 @@ def unpack_closed(out: dict[str, Any]) -> Closed:
     for r in out["results"]:
         results.append(None if r is None else TraceColumns(
             *_states(r["state"], r["state_width"]), _ints(r["decided"], "i"),
-            _ints(r["raised"], "i"), r["trigger"], r.get("timed")))
+            _ints(r["raised"], "i"), r["trigger"], r.get("timed"),
+            _ints(r["opened"], "i") if "opened" in r else None))
     cross: list[CrossColumns | None] = []
     for c in out["cross"]:
         cross.append(None if c is None else CrossColumns(
@@ -133,7 +140,9 @@ def unpack_closed(out: dict[str, Any]) -> Closed:
                                                "raised_trace", "raised_event",
                                                "last_trace", "last_event")),
             c["trigger"], c["partial"], _ints(c["events"], "I"),
-            _ints(c["trace_offsets"], "I"), _ints(c["traces"], "I"), c.get("timed")))
+            _ints(c["trace_offsets"], "I"), _ints(c["traces"], "I"), c.get("timed"),
+            *((_ints(c["opened_trace"], "i"), _ints(c["opened_event"], "i"))
+              if "opened_trace" in c else (None, None))))
     return Closed([ids[i:i + 32] for i in range(0, len(ids), 32)], out["complete_partial"],
                   _ints(out["n_events"], "I"), [TraceResult(*t) for t in out["others"]],
                   results, cross, out["evicted_keys"], out["counters"], out["mismatches"],

@@ -244,6 +244,9 @@ def timed(cp: CompiledProperty) -> dict[str, Any]:
     alph = mon.alphabet
     section = {"memo_ns": None if twin is None else min(cp.memo_ns, 2**64 - 1),
                "feasible": list(alph.letters) if alph.pruned else None}
+    if twin is not None:  # to name the event that opened a broken obligation (Monitor._opened)
+        section["violated"] = [s for s, v in enumerate(twin.monitor.verdicts)
+                               if v is Verdict.VIOLATED]
     if mon.past is not None:  # its outputs are letter bits above the atoms' (TimedMonitor)
         from tracelogic.engine.past_plan import past_document
 

@@ -47,7 +47,7 @@ CAPABILITIES = frozenset({
 })
 
 # the version of the plan/result boundary this Python side speaks (native/src/capabilities.rs)
-NATIVE_ABI_VERSION = 5  # 5: packed close() results, timed oracle, feed_json/feed_spans
+NATIVE_ABI_VERSION = 6  # 6: close() names bounded obligations' openers; 5: packed results
 
 
 class MonitorEngine:

@@ -126,6 +126,9 @@ class Violation:
     values: dict | None = None
     window: tuple | None = None
     points: list | None = None
+    # a bounded obligation's violation (`G[…]`, `F[…]`, `U[…]`, …): the event that opened
+    # the obligation (one of ``witness``), or None
+    trigger: Any = None
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"property": self.prop.name, "key": self.key,
@@ -138,10 +141,9 @@ class Violation:
         if self.prop.description:
             out["description"] = self.prop.description
         if self.witness:
-            out["events"] = [{"trace_id": e.span.trace_id, "span_id": e.span.span_id,
-                              "event": e.kind,
-                              "time_unix_nano": e.time_ns, "name": e.span.name,
-                              "service": e.span.service} for e in self.witness]
+            out["events"] = [_event_json(e) for e in self.witness]
+        if self.trigger is not None:
+            out["trigger"] = _event_json(self.trigger)
         if self.values is not None:
             out["values"] = {k: _plain(v) for k, v in self.values.items()}
         if self.window is not None:
@@ -149,6 +151,17 @@ class Violation:
         if self.points is not None:
             out["points"] = self.points
         return out
+
+
+def _event_json(e: Any) -> dict:
+    return {"trace_id": e.span.trace_id, "span_id": e.span.span_id, "event": e.kind,
+            "time_unix_nano": e.time_ns, "name": e.span.name, "service": e.span.service}
+
+
+def trigger_text(e: Any) -> str:
+    """``opened by `deploy` end (span 00…07, service api)``: a violation's trigger."""
+    service = f", service {e.span.service}" if e.span.service else ""
+    return f"opened by `{e.span.name}` {e.kind} (span {e.span.span_id}{service})"
 
 
 def _plain(v: Any) -> Any:
@@ -246,6 +259,8 @@ class MonitorReport:
             if p.description:
                 lines.append(f"  {p.description}")
             lines.append(f"  {v.message}")
+            if v.trigger is not None:
+                lines.append(f"  bounded obligation {trigger_text(v.trigger)}")
             if v.witness:
                 lines.extend("  " + row for row in timeline(v.witness))
             elif v.span_ids:
@@ -319,9 +334,23 @@ class MonitorReport:
             res = {"ruleId": rule, "level": "error" if v.prop.severity in FAILING else
                    "warning" if v.prop.severity == "warning" else "note",
                    "message": {"text": f"{v.message} (key {v.key}; spans "
-                                       f"{', '.join(v.span_ids) or '-'})"}}
+                                       f"{', '.join(v.span_ids) or '-'}"
+                                       + (f"; bounded obligation {trigger_text(v.trigger)}"
+                                          if v.trigger is not None else "") + ")"}}
             if v.prop.span.line:
                 res["locations"] = [_sarif_location(Location.of(v.prop.span))]
+            if v.trigger is not None:
+                # the trigger is a span, not a source line: a logical location names it
+                e = v.trigger
+                res["relatedLocations"] = [{
+                    "id": 0,
+                    "message": {"text": f"trigger: bounded obligation {trigger_text(e)}"},
+                    "logicalLocations": [{
+                        "name": e.span.name,
+                        "fullyQualifiedName": f"trace/{e.span.trace_id}/span/{e.span.span_id}"
+                                              f"/{e.kind}",
+                        "kind": "span"}]}]
+                res["properties"] = {"trigger": _event_json(e)}
             results.append(res)
         for p in self.not_monitored:  # as `check` reports an unknown result: a warning
             rule = f"tracelogic/property/{p.name}"
