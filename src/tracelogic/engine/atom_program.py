@@ -20,7 +20,10 @@ in the Python engine:
 - a regular expression the ``regex`` crate would not match exactly like RE2 (see
   :func:`rust_pattern`);
 - a condition whose value is neither a bool nor ``MISSING`` (the checker does not make
-  one), and atoms nested deeper than :data:`MAX_DEPTH`.
+  one), and atoms nested deeper than :data:`MAX_DEPTH`;
+- a comparison of an attribute of no declared type with a duration, bytes or cpu value
+  (:func:`~.predicates.unit_reading`): the run's warning says which number was read and
+  how, and the core reports counts and type names only.
 
 Node shapes (JSON objects with ``"op"``; ``V`` a literal ``{"int": "123"}`` (decimal
 string), ``{"float": 1.5}``, ``{"str": "x"}`` or ``{"bool": true}``)::
@@ -54,7 +57,7 @@ from fractions import Fraction
 from typing import Any
 
 from tracelogic.errors import UnhandledNode
-from tracelogic.engine.predicates import _AR_NAMES, _STATIC, CodeGen, _value
+from tracelogic.engine.predicates import _AR_NAMES, _STATIC, CodeGen, _value, unit_reading
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
@@ -332,6 +335,10 @@ class _Emitter:
             if not static:
                 from tracelogic.engine.lower import show
 
+                if unit_reading(e) is not None:
+                    raise _Refuse("an attribute of no declared type compared with a duration, "
+                                  "bytes or cpu value (the Python engine reports how it read "
+                                  "the number)")
                 site = self.sites.setdefault(show(e), len(self.sites))
             return {"op": "cmp", "cmp": e.payload, "args": args, "site": site}, 0
         if op in _AR_NAMES and len(a) == 2:
