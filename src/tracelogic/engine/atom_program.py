@@ -10,8 +10,9 @@ reference semantics (tests/native/test_atoms_native.py holds the two together).
 What the core cannot compute exactly is :class:`Unsupported`, with the reason, and stays
 in the Python engine:
 
-- ``linked`` (it needs the input's link index), ``var`` and functions the Python engine
-  has no code for either; registers (``prev``/``last``) outside a property's own register
+- ``linked`` (it needs the input's link index), ``var``, and the built-in functions
+  (``abs``, ``min``, ``max``, ``clamp``, ``ceil``, ``floor``: the Python engine calls
+  ``checkers.evaluate.BUILTINS``); registers (``prev``/``last``) outside a property's own register
   program (:func:`register_program`), and a register of a value of any type used directly
   as a condition (Python's truthiness of a bytes or array value);
 - an integer that may leave ``i128``: every integer an atom computes is bounded
@@ -359,6 +360,9 @@ class _Emitter:
             return {"op": op, "args": [self.expr(a[0], d)[0], self.expr(a[1], d)[0]]}, 0
         if op == "linked":
             raise _Refuse("`linked` reads the whole input's link index")
+        if op == "call":
+            raise _Refuse(f"the built-in function `{e.payload}` (the core has no built-ins "
+                          "yet; the Python engine evaluates it)")
         if op in ("prev", "last"):
             slot = None if self.slots is None else self.slots.get(e)
             if slot is None or slot not in self.bounds:

@@ -269,4 +269,6 @@ def show(e: TExpr) -> str:
     if op == "agg":
         name = e.payload if isinstance(e.payload, str) else e.payload[0]
         return f"{name}({show(a[0])} where {show(a[1])})"
+    if op == "call" and isinstance(e.payload, str):
+        return f"{e.payload}({', '.join(show(x) for x in a)})"
     return op

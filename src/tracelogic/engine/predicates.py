@@ -94,6 +94,26 @@ def _neg(a: Any) -> Any:
     return -a if _kind(a) == "num" else MISSING
 
 
+def _builtin(name: str) -> Callable[..., Any]:
+    """A built-in function on span values, as config invariants and model checks compute
+    it (``checkers.evaluate.BUILTINS``, defined once); an argument that is missing or not a
+    number (an attribute of another type), or a result with no value (``ceil`` of an
+    infinity or NaN), is ``MISSING``, so comparisons on it are false."""
+    from tracelogic.checkers.evaluate import BUILTINS
+
+    fn = BUILTINS[name]
+
+    def call(*args: Any) -> Any:
+        for a in args:
+            if _kind(a) != "num":
+                return MISSING
+        try:
+            return fn(*args)
+        except (OverflowError, ValueError):
+            return MISSING
+    return call
+
+
 def _in_list(v: Any, items: tuple) -> bool:
     k = _kind(v)
     return k is not None and any(_kind(i) == k and i == v for i in items)
@@ -309,6 +329,11 @@ class CodeGen:
             return f"R[{slot}]"
         if op == "var" and e.payload[0] == "violation":
             return f"v_{e.payload[1]}"
+        if op == "call" and isinstance(e.payload, str):
+            name = f"_fn_{e.payload}"
+            if name not in self.namespace:
+                self.namespace[name] = _builtin(e.payload)
+            return f"{name}({', '.join(self.expr(x) for x in a)})"
         raise UnhandledNode(f"`{op}` cannot be evaluated on a span", value=e)
 
     def _cmp_site(self, e: TExpr) -> str:
