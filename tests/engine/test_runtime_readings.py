@@ -130,3 +130,10 @@ def test_open_obligations_say_what_ended(scope, words):
         _, rep = _run(text, data, engine)
         [v] = rep.violations
         assert v.message == f"obligation raised at `a` start {words}", (engine, v.message)
+
+
+def test_a_lookup_in_a_duration_range_says_how_it_was_read():
+    [w] = _warnings('property p: G (attr["t"] in 1s..2s)\nproperty q: G (attr["t"] in 1..2)',
+                    _spans({"t": 1500}, {"t": "1s"}))
+    assert w.startswith('`attr["t"]` (int 1500) was read as 1500 nanoseconds (1.5us) in '
+                        '`attr["t"] in 1s..2s`, 2 time(s)'), w

@@ -22,8 +22,8 @@ in the Python engine:
   :func:`rust_pattern`);
 - a condition whose value is neither a bool nor ``MISSING`` (the checker does not make
   one), and atoms nested deeper than :data:`MAX_DEPTH`;
-- a comparison of an attribute of no declared type with a duration, bytes or cpu value
-  (:func:`~.predicates.unit_reading`): the run's warning says which number was read and
+- a comparison of an attribute of no declared type with a duration, bytes or cpu value,
+  or its lookup in a list or range of them (:func:`~.predicates.unit_reading`): the run's warning says which number was read and
   how, and the core reports counts and type names only.
 
 Node shapes (JSON objects with ``"op"``; ``V`` a literal ``{"int": "123"}`` (decimal
@@ -383,6 +383,10 @@ class _Emitter:
         return {"op": "arith", "ar": op, "args": [x, y], "static": static}, bound
 
     def _in(self, e: TExpr, d: int) -> dict:
+        if unit_reading(e) is not None:
+            raise _Refuse("an attribute of no declared type looked up in a list or range of "
+                          "durations, bytes or cpu values (the Python engine reports how it "
+                          "read the number)")
         value, target = e.args
         arg = self.expr(value, d)[0]
         try:

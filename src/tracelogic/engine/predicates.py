@@ -308,11 +308,14 @@ class CodeGen:
             return f"_neg({self.expr(a[0])})"
         if op == "in":
             target = a[1]
+            value = self.expr(a[0])
+            if unit_reading(e) is not None:  # count the numbers read in the unit
+                value = f"{self._reading_site(e)}({value})"
             if target.op == "list":
                 items = tuple(_value(i) for i in target.args)
-                return f"_in_list({self.expr(a[0])}, {self.const(items)})"
+                return f"_in_list({value}, {self.const(items)})"
             lo, hi = (_value(x) for x in target.args)
-            return f"_in_range({self.expr(a[0])}, {lo!r}, {hi!r})"
+            return f"_in_range({value}, {lo!r}, {hi!r})"
         if op == "matches":
             import re2
 
@@ -353,6 +356,31 @@ class CodeGen:
             self.namespace[name] = _cmp(e.payload, label, self.mismatches,
                                         self.readings if reading else None,
                                         reading[0] if reading else None)
+        return name
+
+    def _reading_site(self, e: TExpr) -> str:
+        """For ``attr in 1s..2s``: a function passing the value through, counting a number
+        under the lookup's text as :meth:`_cmp_site` counts a comparison's."""
+        from tracelogic.engine.lower import show
+
+        label = show(e)
+        key = ("in", label)
+        name = self._cmp_sites.get(key)
+        if name is None:
+            name = f"_c{len(self._cmp_sites)}"
+            self._cmp_sites[key] = name
+            self.reading_sites[label] = unit_reading(e)
+            readings = self.readings
+
+            def read(v: Any, label: str = label) -> Any:
+                if _kind(v) == "num":
+                    seen = readings.get(label)
+                    if seen is None:
+                        readings[label] = [1, v]
+                    else:
+                        seen[0] += 1
+                return v
+            self.namespace[name] = read
         return name
 
     def mismatch_warnings(self) -> list[str]:
@@ -443,13 +471,18 @@ def _in_unit(value: Any, unit: T.Type) -> str:
 
 
 def unit_reading(e: TExpr) -> tuple[int, T.Type, str] | None:
-    """For a comparison of an attribute of no declared type with a duration, bytes or cpu
-    value (the check-time warning's case, ``Checker._dyn_meets_unit``): the attribute's side,
-    the unit, and the attribute as written; else None."""
-    for side in (0, 1):
+    """For a comparison (``cmp``) of an attribute of no declared type with a duration, bytes
+    or cpu value, or its lookup (``in``) in a list or range of them (the check-time
+    warning's cases, ``Checker._dyn_meets_unit``): the attribute's side, the unit, and the
+    attribute as written; else None."""
+    for side in ((0,) if e.op == "in" else (0, 1)):
         attr, other = e.args[side], e.args[1 - side]
         while attr.op == "pred":
             attr = attr.args[0]
+        if e.op == "in":
+            if not other.args:
+                return None
+            other = other.args[0]
         unit = T.base(other.type)
         if attr.op == "attr" and attr.type == T.DYN and isinstance(attr.payload[2], str) \
                 and unit in _UNIT_WORDS:
