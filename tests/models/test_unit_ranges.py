@@ -73,3 +73,12 @@ def test_follows_a_duration_variable_in_its_unit():
         "`t` = 3s cannot come after `t` = 1s in model `timer`; expected 2s"]
     # a value outside the range names the range, not its 10^10 + 1 values
     assert _observe(0, -5) == ["-5ns is not a value of `t` (0s..10s)"]
+
+
+def test_the_dot_drawing_labels_states_in_units(tmp_path):
+    (tmp_path / "timer.spec").write_text(SPEC)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(["export", "--dot", f"{tmp_path / 'timer.spec'}::timer"], out, err) == 0, \
+        err.getvalue()
+    assert "t = 1s" in out.getvalue() and "buf = 64Mi" in out.getvalue(), out.getvalue()[:400]
+    assert "1000000000" not in out.getvalue()

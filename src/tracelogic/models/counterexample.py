@@ -69,7 +69,7 @@ class Run:
         for i, (s, a) in enumerate(zip(self.states, self.actions)):
             changed = set(self.changed(i))
             cells = [str(i), "(initial)" if a is None else a]
-            cells += [_cell(v, self.var_types[k] if k < len(self.var_types) else None)
+            cells += [show_value(v, self.var_types[k] if k < len(self.var_types) else None)
                       + ("*" if n in changed else "")
                       for k, (n, v) in enumerate(zip(self.var_names, s))]
             rows.append(cells)
@@ -94,17 +94,6 @@ class Run:
 
     def __str__(self) -> str:
         return self.to_table()
-
-
-def _cell(v, t) -> str:
-    """A variable's value in the table, in its type's unit where it has one."""
-    from tracelogic.spec import types as T
-    from tracelogic.spec.lexicon import show_value as in_unit
-
-    if t is not None and T.base(t) in (T.DURATION, T.BYTES, T.CPU) \
-            and not isinstance(v, bool):
-        return in_unit(v, t)
-    return show_value(v)
 
 
 def _json_value(v):

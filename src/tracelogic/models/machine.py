@@ -110,7 +110,14 @@ def _var_info(name: str, t: T.Type, index: int) -> Var:
                            "support", value=t, hint="use bool, an enum, a range, int or real")
 
 
-def show_value(v: Any) -> str:
+def show_value(v: Any, t: T.Type | None = None) -> str:
+    """A model value for people; with its variable's type ``t``, a duration, size or cpu
+    value in its unit (`5s`, `320Mi`, `600m`)."""
+    if t is not None and T.base(t) in (T.DURATION, T.BYTES, T.CPU) \
+            and not isinstance(v, bool) and isinstance(v, (int, Fraction)):
+        from tracelogic.spec.lexicon import show_value as in_unit
+
+        return in_unit(v, t)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, Fraction):

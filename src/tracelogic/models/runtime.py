@@ -539,12 +539,7 @@ class FollowsMonitor:
 
     def _show(self, v: Any) -> str:
         """A value of the variable, in its type's unit (`2s`, `96Mi`)."""
-        if self._vtype in (T.DURATION, T.BYTES) and isinstance(v, int) \
-                and not isinstance(v, bool):
-            from tracelogic.spec.lexicon import show_value as in_unit
-
-            return in_unit(v, self._vtype)
-        return show_value(v)
+        return show_value(v, self._vtype)
 
     def table(self, max_states: int = 100_000) -> tuple[int, list[list[int]], list[int | None]]:
         """The whole DFA: ``(initial, delta, last)`` with ``delta[s][value index]``.
