@@ -137,3 +137,11 @@ def test_a_lookup_in_a_duration_range_says_how_it_was_read():
                     _spans({"t": 1500}, {"t": "1s"}))
     assert w.startswith('`attr["t"]` (int 1500) was read as 1500 nanoseconds (1.5us) in '
                         '`attr["t"] in 1s..2s`, 2 time(s)'), w
+
+
+def test_an_attribute_plus_a_duration_says_how_it_was_read():
+    [w] = _warnings('property p: G (attr["t"] + 1s > duration)', _spans({"t": 7}))
+    assert w.startswith('`attr["t"]` (int 7) was read as 7 nanoseconds (7ns) in '
+                        '`(attr["t"] + 1s)`, 2 time(s)'), w
+    # a product states the unit: nothing to say
+    assert _warnings('property p: G (attr["t"] * 1ms > duration)', _spans({"t": 7})) == []

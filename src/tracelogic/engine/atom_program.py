@@ -23,7 +23,8 @@ in the Python engine:
 - a condition whose value is neither a bool nor ``MISSING`` (the checker does not make
   one), and atoms nested deeper than :data:`MAX_DEPTH`;
 - a comparison of an attribute of no declared type with a duration, bytes or cpu value,
-  or its lookup in a list or range of them (:func:`~.predicates.unit_reading`): the run's warning says which number was read and
+  its sum or difference with one, or its lookup in a list or range of them
+  (:func:`~.predicates.unit_reading`): the run's warning says which number was read and
   how, and the core reports counts and type names only.
 
 Node shapes (JSON objects with ``"op"``; ``V`` a literal ``{"int": "123"}`` (decimal
@@ -371,6 +372,9 @@ class _Emitter:
         raise _Refuse(f"`{op}` is not an atom the core evaluates")
 
     def _arith(self, e: TExpr, d: int) -> tuple[dict, int]:
+        if unit_reading(e) is not None:
+            raise _Refuse("an attribute of no declared type added to a duration, bytes or "
+                          "cpu value (the Python engine reports how it read the number)")
         op, a = e.op, e.args
         (x, bx), (y, by) = self.expr(a[0], d), self.expr(a[1], d)
         static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in ("/", "//", "%")

@@ -303,7 +303,11 @@ class CodeGen:
         if op in _AR_NAMES and len(a) == 2:
             if self._static(a[0]) and self._static(a[1]) and op not in ("/", "//", "%"):
                 return f"({self.expr(a[0])} {op} {self.expr(a[1])})"
-            return f"_ar_{_AR_NAMES[op]}({self.expr(a[0])}, {self.expr(a[1])})"
+            sides = [self.expr(a[0]), self.expr(a[1])]
+            reading = unit_reading(e)
+            if reading is not None:  # `attr["t"] + 1s`: count the numbers read in the unit
+                sides[reading[0]] = f"{self._reading_site(e)}({sides[reading[0]]})"
+            return f"_ar_{_AR_NAMES[op]}({sides[0]}, {sides[1]})"
         if op == "neg":
             return f"_neg({self.expr(a[0])})"
         if op == "in":
@@ -359,12 +363,13 @@ class CodeGen:
         return name
 
     def _reading_site(self, e: TExpr) -> str:
-        """For ``attr in 1s..2s``: a function passing the value through, counting a number
-        under the lookup's text as :meth:`_cmp_site` counts a comparison's."""
+        """For ``attr in 1s..2s`` or ``attr + 1s``: a function passing the value through,
+        counting a number under the expression's text as :meth:`_cmp_site` counts a
+        comparison's."""
         from tracelogic.engine.lower import show
 
         label = show(e)
-        key = ("in", label)
+        key = (e.op, label)
         name = self._cmp_sites.get(key)
         if name is None:
             name = f"_c{len(self._cmp_sites)}"
@@ -472,9 +477,11 @@ def _in_unit(value: Any, unit: T.Type) -> str:
 
 def unit_reading(e: TExpr) -> tuple[int, T.Type, str] | None:
     """For a comparison (``cmp``) of an attribute of no declared type with a duration, bytes
-    or cpu value, or its lookup (``in``) in a list or range of them (the check-time
-    warning's cases, ``Checker._dyn_meets_unit``): the attribute's side, the unit, and the
-    attribute as written; else None."""
+    or cpu value, its sum or difference (``+``, ``-``) with one, or its lookup (``in``) in a
+    list or range of them (the check-time warning's cases, ``Checker._dyn_meets_unit``): the
+    attribute's side, the unit, and the attribute as written; else None."""
+    if e.op not in ("cmp", "in", "+", "-") or len(e.args) != 2:
+        return None
     for side in ((0,) if e.op == "in" else (0, 1)):
         attr, other = e.args[side], e.args[1 - side]
         while attr.op == "pred":
