@@ -14,7 +14,6 @@ import tracelogic
 from tracelogic import cli
 from tracelogic.checkers.report import CheckReport, run_checks
 from tracelogic.engine.monitor import Monitor
-from tracelogic.errors import UnhandledNode
 from tracelogic.ingest.spans import Span
 
 LANGUAGE = (Path(__file__).resolve().parents[1] / "docs" / "language.md").read_text(
@@ -67,12 +66,13 @@ def test_clamp_with_crossed_bounds_in_a_config_invariant(tmp_path):
     # n = 2 is below lo: 10; n = 15 is not: hi, 0
     [bad] = [r for r in report.results if r.name == "is_lo" and r.status == "violated"]
     assert bad.details["document"] == 1
-    # span predicates cannot use built-in functions yet: the monitor refuses them, as the
-    # page says (when it stops refusing, the page and this test change together)
-    assert "span predicates cannot use built-in functions yet" in LANGUAGE
-    with pytest.raises(UnhandledNode, match="cannot be evaluated on a span"):
-        Monitor(tracelogic.load("property low: G (clamp(duration, 10s, 0s) == 10s)\n",
-                                filename="doc.spec"))
+    # span predicates evaluate the built-ins as config invariants do, as the page says
+    assert "span predicates evaluate the built-ins too" in LANGUAGE
+    got = _verdicts("property low: G (clamp(duration, 10s, 0s) == 10s)\n"
+                    'property small: G (abs(attr["x"]) <= 2)\n',
+                    [{"x": -1}, {"x": -3}, {"x": "1"}])
+    # every span lasts less than 10s (below lo: 10s); abs(-3) > 2; "1" is not a number
+    assert got == {"low": ["holds"] * 3, "small": ["holds", "fails", "fails"]}
 
 
 def test_the_attribute_example_holds_and_fails_as_its_comments_say():

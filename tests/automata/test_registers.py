@@ -116,3 +116,17 @@ def test_unbounded_lower_bound_releases_its_register():
     assert mon.register_count(s) == 1
     s = mon.step(s, mon.mask({"p"}), 5)  # lower bound met: plain until from now on
     assert mon.register_count(s) == 0
+
+
+@examples(60)
+@given(st.sampled_from([2**62, 2**63 - 40, -2**63, -2**62 - 7, 2**64 - 60, 0]),
+       st.sampled_from([(0, 5), (2, 9), (0, 2**62), (1, 2**63), (0, 2**64)]),
+       st.integers(0, 10_000))
+def test_metric_registers_at_times_near_the_int64_limits(base, bounds, seed):
+    """Register slots are ordered without a sentinel time: anchors and windows at times
+    near ±2^63 (and beyond int64, where OTLP's fixed64 ends) decide as the reference."""
+    rng = random.Random(seed)
+    w = [(letter, base + t) for letter, t in random_word(rng, 25, density=0.4, max_gap=4)]
+    for f in (G(Implies(p, F(q, bounds))), G(Implies(p, O(q, bounds))),
+              U(p, q, bounds), G(Implies(q, F(p, bounds))) & F(q)):
+        assert compile_monitor(f).accepts(w) == verdict(f, w), (f, w)

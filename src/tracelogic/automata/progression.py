@@ -67,11 +67,11 @@ DNF = frozenset  # frozenset[frozenset[Formula]]
 TRUE_DNF: DNF = frozenset([frozenset()])
 FALSE_DNF: DNF = frozenset()
 
-_BIG = 1 << 62
-
-
-def _order(slot: int) -> int:
-    return _BIG if slot == NOW else slot
+def _order(slot: int) -> tuple[bool, int]:
+    """Register slots in timestamp order: slot 0 is the oldest, ``NOW`` (this event's
+    timestamp) the newest. Slots are register indexes, never times: no sentinel value
+    stands for ``NOW`` (tests/automata/test_registers.py runs times near ±2^63)."""
+    return (slot == NOW, slot)
 
 
 _FAMILY: dict[Formula, tuple | None] = {}

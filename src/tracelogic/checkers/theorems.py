@@ -8,63 +8,14 @@ reported as ``unknown`` with Z3's reason, never as ``proved``.
 """
 from __future__ import annotations
 
-from fractions import Fraction
 
 import z3
 
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
 from tracelogic.semantics.z3enc import Encoder, declare, from_model
 from tracelogic.errors import UnhandledNode
-from tracelogic.spec import types as T
-from tracelogic.spec.lexicon import BYTE_UNITS, approx_duration, format_duration
+from tracelogic.spec.lexicon import show_value  # noqa: F401  (its users import it here)
 from tracelogic.spec.typed import Spec, TheoremT
-
-
-def show_value(v, t: T.Type) -> str:
-    """A value in its type's unit, as a user would write it: `2s`, `512Mi`, `600m`, `0.35`.
-
-    Values are exact (int nanoseconds and bytes, Fraction cores and reals), so the text is
-    exact too where the unit allows it: cpu `3/5` is `600m` as in a Kubernetes manifest,
-    a byte count is spelled in the largest binary or decimal unit that divides it. An average
-    of durations or sizes need not be a whole number of the base unit; it is shown to 6
-    significant digits with a leading `~`."""
-    b = T.base(t)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if b in (T.DURATION, T.BYTES) and isinstance(v, Fraction):
-        if v.denominator == 1:
-            v = int(v)
-        else:
-            return "~" + (approx_duration(float(v)) if b == T.DURATION else f"{float(v):.6g}")
-    if b == T.DURATION and isinstance(v, int):
-        return format_duration(v)
-    if b == T.BYTES and isinstance(v, int):
-        return _show_bytes(v)
-    if b == T.CPU and isinstance(v, (int, Fraction)) and not isinstance(v, bool):
-        v = Fraction(v)
-        if v.denominator == 1:
-            return str(v.numerator)
-        milli = v * 1000
-        if milli.denominator == 1:
-            return f"{milli.numerator}m"
-    if isinstance(v, Fraction):
-        return str(v.numerator) if v.denominator == 1 else \
-            (f"{float(v):g}" if Fraction(float(v)) == v else f"{v.numerator}/{v.denominator}")
-    return str(v)
-
-
-# The largest unit that divides the value, binary (`96Mi`, as Kubernetes writes memory) or
-# decimal (`1G`); `K` is the same as `k`.
-_BYTE_SPELLINGS = sorted(((u, s) for u, s in BYTE_UNITS.items() if u != "K"),
-                         key=lambda us: -us[1])
-
-
-def _show_bytes(n: int) -> str:
-    if n:
-        for unit, size in _BYTE_SPELLINGS:
-            if n % size == 0:
-                return f"{n // size}{unit}"
-    return str(n)
 
 
 def prove(thm: TheoremT, timeout_s: float = 10.0) -> tuple[str, str, dict]:

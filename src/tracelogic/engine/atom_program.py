@@ -10,8 +10,9 @@ reference semantics (tests/native/test_atoms_native.py holds the two together).
 What the core cannot compute exactly is :class:`Unsupported`, with the reason, and stays
 in the Python engine:
 
-- ``linked`` (it needs the input's link index), ``var`` and functions the Python engine
-  has no code for either; registers (``prev``/``last``) outside a property's own register
+- ``linked`` (it needs the input's link index), ``var``, and the built-in functions
+  (``abs``, ``min``, ``max``, ``clamp``, ``ceil``, ``floor``: the Python engine calls
+  ``checkers.evaluate.BUILTINS``); registers (``prev``/``last``) outside a property's own register
   program (:func:`register_program`), and a register of a value of any type used directly
   as a condition (Python's truthiness of a bytes or array value);
 - an integer that may leave ``i128``: every integer an atom computes is bounded
@@ -20,7 +21,11 @@ in the Python engine:
 - a regular expression the ``regex`` crate would not match exactly like RE2 (see
   :func:`rust_pattern`);
 - a condition whose value is neither a bool nor ``MISSING`` (the checker does not make
-  one), and atoms nested deeper than :data:`MAX_DEPTH`.
+  one), and atoms nested deeper than :data:`MAX_DEPTH`;
+- a comparison of an attribute of no declared type with a duration, bytes or cpu value,
+  its sum or difference with one, or its lookup in a list or range of them
+  (:func:`~.predicates.unit_reading`): the run's warning says which number was read and
+  how, and the core reports counts and type names only.
 
 Node shapes (JSON objects with ``"op"``; ``V`` a literal ``{"int": "123"}`` (decimal
 string), ``{"float": 1.5}``, ``{"str": "x"}`` or ``{"bool": true}``)::
@@ -54,7 +59,7 @@ from fractions import Fraction
 from typing import Any
 
 from tracelogic.errors import UnhandledNode
-from tracelogic.engine.predicates import _AR_NAMES, _STATIC, CodeGen, _value
+from tracelogic.engine.predicates import _AR_NAMES, _STATIC, CodeGen, _value, unit_reading
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
@@ -332,6 +337,10 @@ class _Emitter:
             if not static:
                 from tracelogic.engine.lower import show
 
+                if unit_reading(e) is not None:
+                    raise _Refuse("an attribute of no declared type compared with a duration, "
+                                  "bytes or cpu value (the Python engine reports how it read "
+                                  "the number)")
                 site = self.sites.setdefault(show(e), len(self.sites))
             return {"op": "cmp", "cmp": e.payload, "args": args, "site": site}, 0
         if op in _AR_NAMES and len(a) == 2:
@@ -352,6 +361,9 @@ class _Emitter:
             return {"op": op, "args": [self.expr(a[0], d)[0], self.expr(a[1], d)[0]]}, 0
         if op == "linked":
             raise _Refuse("`linked` reads the whole input's link index")
+        if op == "call":
+            raise _Refuse(f"the built-in function `{e.payload}` (the core has no built-ins "
+                          "yet; the Python engine evaluates it)")
         if op in ("prev", "last"):
             slot = None if self.slots is None else self.slots.get(e)
             if slot is None or slot not in self.bounds:
@@ -360,6 +372,9 @@ class _Emitter:
         raise _Refuse(f"`{op}` is not an atom the core evaluates")
 
     def _arith(self, e: TExpr, d: int) -> tuple[dict, int]:
+        if unit_reading(e) is not None:
+            raise _Refuse("an attribute of no declared type added to a duration, bytes or "
+                          "cpu value (the Python engine reports how it read the number)")
         op, a = e.op, e.args
         (x, bx), (y, by) = self.expr(a[0], d), self.expr(a[1], d)
         static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in ("/", "//", "%")
@@ -372,6 +387,10 @@ class _Emitter:
         return {"op": "arith", "ar": op, "args": [x, y], "static": static}, bound
 
     def _in(self, e: TExpr, d: int) -> dict:
+        if unit_reading(e) is not None:
+            raise _Refuse("an attribute of no declared type looked up in a list or range of "
+                          "durations, bytes or cpu values (the Python engine reports how it "
+                          "read the number)")
         value, target = e.args
         arg = self.expr(value, d)[0]
         try:

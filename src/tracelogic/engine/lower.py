@@ -228,10 +228,10 @@ def show(e: TExpr) -> str:
             return "true" if v else "false"
         if isinstance(v, str):
             return '"' + v.replace('"', '\\"') + '"'
-        if T.base(e.type) == T.DURATION:
-            from tracelogic.spec.lexicon import format_duration
+        if T.base(e.type) in (T.DURATION, T.BYTES) and isinstance(v, int):
+            from tracelogic.spec.lexicon import show_value
 
-            return format_duration(v)
+            return show_value(v, e.type)  # `10m`, `96Mi`, as written in a spec
         return str(float(v)) if hasattr(v, "denominator") and v.denominator != 1 else str(v)
     if op == "enum":
         return e.payload[1]
@@ -269,4 +269,6 @@ def show(e: TExpr) -> str:
     if op == "agg":
         name = e.payload if isinstance(e.payload, str) else e.payload[0]
         return f"{name}({show(a[0])} where {show(a[1])})"
+    if op == "call" and isinstance(e.payload, str):
+        return f"{e.payload}({', '.join(show(x) for x in a)})"
     return op

@@ -37,7 +37,7 @@ from tracelogic.ingest.otlp import (DecodeStats, OtlpInput, decode_traces_pb,
                                     is_metrics_request, read_bytes, read_json)
 from tracelogic.ingest.spans import MISSING, InvalidValue, Span, from_sdk
 from tracelogic.spec.deep import gc_paused
-from tracelogic.spec.lexicon import approx_duration
+from tracelogic.spec.lexicon import show_runtime
 from tracelogic.spec.typed import Spec
 
 _END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
@@ -166,6 +166,7 @@ class Monitor:
         else:
             compiled.gen.namespace["_LINKS"] = {}
             compiled.gen.mismatches.clear()
+            compiled.gen.readings.clear()
         self.compiled = compiled
         self.requested_engine = engine
         self.engine_plan = assign(compiled.properties, engine)
@@ -1295,12 +1296,7 @@ class Monitor:
         return out
 
     def _mismatch_warnings(self) -> list[str]:
-        out = []
-        for label, (n, left, right) in sorted(self.compiled.gen.mismatches.items()):
-            out.append(f"`{label}` was false {n} time(s) because a value had another type "
-                       f"(e.g. {left} compared with {right}); attribute values of an "
-                       "unexpected type make comparisons false")
-        return out
+        return self.compiled.gen.mismatch_warnings() + self.compiled.gen.reading_warnings()
 
     # ------------------------------------------------------------- queries
     def valuations(self, name: str) -> dict[str, list[tuple[Event, bool]]]:
@@ -1455,23 +1451,8 @@ def key_text(value: Any) -> str | None:
 
 
 def _fmt(v: Any, typ: Any = None) -> str:
-    """A value for people, in the unit its spec type reads: `1.2s`, `96.0004Mi`."""
-    if typ is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
-        from tracelogic.spec import types as T
-
-        base = T.base(typ)
-        if base == T.DURATION:
-            return approx_duration(v)
-        if base == T.BYTES:
-            for size, unit in _BYTE_UNITS:
-                if abs(v) >= size:
-                    return f"{v / size:.6g}{unit}"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
-
-
-_BYTE_UNITS = ((2**40, "Ti"), (2**30, "Gi"), (2**20, "Mi"), (2**10, "Ki"))
+    """A value for people, in the unit its spec type reads: `1.2s`, `96Mi`, `600m`."""
+    return show_runtime(v, typ)
 
 
 def _ts(ns: int | None) -> str:
@@ -1498,11 +1479,20 @@ def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bo
             text += f"; an obligation was raised at `{raised.span.name}` {raised.kind}"
         return text
     if open_at_end:
+        # what ended depends on the scope: the trace; a keyed instance, whose events run
+        # until the end of input; or the whole input (`global`)
         first = witness[0]
+        scope = cp.prop.scope
         if len(witness) == 1:
-            return f"the trace ended with an obligation open (`{first.span.name}` {first.kind})"
-        return (f"obligation raised at `{first.span.name}` {first.kind} was still open when the "
-                f"trace ended at `{witness[-1].span.name}` {witness[-1].kind}")
+            ended = {"trace": "the trace ended", "key": "the instance ended at the end of input",
+                     "global": "the input ended"}.get(scope, "the trace ended")
+            return f"{ended} with an obligation open (`{first.span.name}` {first.kind})"
+        last = f"`{witness[-1].span.name}` {witness[-1].kind}"
+        when = {"trace": f"when the trace ended at {last}",
+                "key": f"when the instance ended at the end of input (its last event: {last})",
+                "global": f"at the end of input (the last event: {last})"
+                }.get(scope, f"when the trace ended at {last}")
+        return f"obligation raised at `{first.span.name}` {first.kind} was still open {when}"
     ev = witness[-1]
     if len(witness) == 1:
         return f"violated at `{ev.span.name}` {ev.kind}"

@@ -35,10 +35,13 @@ def _kind(v: Any) -> str | None:
     return None
 
 
-def _cmp(op: str, label: str | None = None,
-         mismatches: dict | None = None) -> Callable[[Any, Any], bool]:
+def _cmp(op: str, label: str | None = None, mismatches: dict | None = None,
+         readings: dict | None = None, side: int | None = None) -> Callable[[Any, Any], bool]:
     """A dynamic comparison. With ``mismatches``, a comparison that is false because a
-    present value has another type (or is malformed) is counted under ``label``."""
+    present value has another type (or is malformed) is counted under ``label``. With
+    ``readings`` and ``side`` (0 or 1), the number on that side (an attribute of no
+    declared type, compared with a duration, bytes or cpu value) is counted under
+    ``label``, with the first one read (:meth:`CodeGen.reading_warnings`)."""
     import operator
 
     fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
@@ -56,6 +59,12 @@ def _cmp(op: str, label: str | None = None,
                 else:
                     seen[0] += 1
             return False
+        if readings is not None and ka == "num":
+            seen = readings.get(label)
+            if seen is None:
+                readings[label] = [1, (a, b)[side]]
+            else:
+                seen[0] += 1
         return fn(a, b)
     return compare
 
@@ -83,6 +92,26 @@ def _arith(op: str) -> Callable[[Any, Any], Any]:
 
 def _neg(a: Any) -> Any:
     return -a if _kind(a) == "num" else MISSING
+
+
+def _builtin(name: str) -> Callable[..., Any]:
+    """A built-in function on span values, as config invariants and model checks compute
+    it (``checkers.evaluate.BUILTINS``, defined once); an argument that is missing or not a
+    number (an attribute of another type), or a result with no value (``ceil`` of an
+    infinity or NaN), is ``MISSING``, so comparisons on it are false."""
+    from tracelogic.checkers.evaluate import BUILTINS
+
+    fn = BUILTINS[name]
+
+    def call(*args: Any) -> Any:
+        for a in args:
+            if _kind(a) != "num":
+                return MISSING
+        try:
+            return fn(*args)
+        except (OverflowError, ValueError):
+            return MISSING
+    return call
 
 
 def _in_list(v: Any, items: tuple) -> bool:
@@ -163,6 +192,13 @@ class CodeGen:
         # comparison text -> [count, first left type, first right type]: dynamic
         # comparisons that were false because a present value had another type
         self.mismatches: dict[str, list] = {}
+        # comparison text -> [count, first number read]: an attribute of no declared type
+        # read as a duration, bytes or cpu value (``reading_sites`` says which side and unit)
+        self.readings: dict[str, list] = {}
+        # comparison text -> the static type of each side, for the mismatch and reading
+        # warnings (the native core counts by the same text)
+        self.site_types: dict[str, tuple[T.Type, T.Type]] = {}
+        self.reading_sites: dict[str, tuple[int, T.Type, str]] = {}
         self._cmp_sites: dict[tuple[str, str], str] = {}
         self.attr_keys: set[str] = set()   # every attribute key a predicate reads
         self.subfunctions: list[str] = []
@@ -267,16 +303,23 @@ class CodeGen:
         if op in _AR_NAMES and len(a) == 2:
             if self._static(a[0]) and self._static(a[1]) and op not in ("/", "//", "%"):
                 return f"({self.expr(a[0])} {op} {self.expr(a[1])})"
-            return f"_ar_{_AR_NAMES[op]}({self.expr(a[0])}, {self.expr(a[1])})"
+            sides = [self.expr(a[0]), self.expr(a[1])]
+            reading = unit_reading(e)
+            if reading is not None:  # `attr["t"] + 1s`: count the numbers read in the unit
+                sides[reading[0]] = f"{self._reading_site(e)}({sides[reading[0]]})"
+            return f"_ar_{_AR_NAMES[op]}({sides[0]}, {sides[1]})"
         if op == "neg":
             return f"_neg({self.expr(a[0])})"
         if op == "in":
             target = a[1]
+            value = self.expr(a[0])
+            if unit_reading(e) is not None:  # count the numbers read in the unit
+                value = f"{self._reading_site(e)}({value})"
             if target.op == "list":
                 items = tuple(_value(i) for i in target.args)
-                return f"_in_list({self.expr(a[0])}, {self.const(items)})"
+                return f"_in_list({value}, {self.const(items)})"
             lo, hi = (_value(x) for x in target.args)
-            return f"_in_range({self.expr(a[0])}, {lo!r}, {hi!r})"
+            return f"_in_range({value}, {lo!r}, {hi!r})"
         if op == "matches":
             import re2
 
@@ -293,6 +336,11 @@ class CodeGen:
             return f"R[{slot}]"
         if op == "var" and e.payload[0] == "violation":
             return f"v_{e.payload[1]}"
+        if op == "call" and isinstance(e.payload, str):
+            name = f"_fn_{e.payload}"
+            if name not in self.namespace:
+                self.namespace[name] = _builtin(e.payload)
+            return f"{name}({', '.join(self.expr(x) for x in a)})"
         raise UnhandledNode(f"`{op}` cannot be evaluated on a span", value=e)
 
     def _cmp_site(self, e: TExpr) -> str:
@@ -305,8 +353,82 @@ class CodeGen:
         if name is None:
             name = f"_c{len(self._cmp_sites)}"
             self._cmp_sites[key] = name
-            self.namespace[name] = _cmp(e.payload, label, self.mismatches)
+            self.site_types[label] = (e.args[0].type, e.args[1].type)
+            reading = unit_reading(e)
+            if reading is not None:
+                self.reading_sites[label] = reading
+            self.namespace[name] = _cmp(e.payload, label, self.mismatches,
+                                        self.readings if reading else None,
+                                        reading[0] if reading else None)
         return name
+
+    def _reading_site(self, e: TExpr) -> str:
+        """For ``attr in 1s..2s`` or ``attr + 1s``: a function passing the value through,
+        counting a number under the expression's text as :meth:`_cmp_site` counts a
+        comparison's."""
+        from tracelogic.engine.lower import show
+
+        label = show(e)
+        key = (e.op, label)
+        name = self._cmp_sites.get(key)
+        if name is None:
+            name = f"_c{len(self._cmp_sites)}"
+            self._cmp_sites[key] = name
+            self.reading_sites[label] = unit_reading(e)
+            readings = self.readings
+
+            def read(v: Any, label: str = label) -> Any:
+                if _kind(v) == "num":
+                    seen = readings.get(label)
+                    if seen is None:
+                        readings[label] = [1, v]
+                    else:
+                        seen[0] += 1
+                return v
+            self.namespace[name] = read
+        return name
+
+    def mismatch_warnings(self) -> list[str]:
+        """The run's type mismatches in words, by comparison (both engines' counts are in
+        :attr:`mismatches`). The other side is named by its declared type where it has one
+        (`a duration`), else by the type of the first value met (`int`)."""
+        out = []
+        for label, (n, left, right) in sorted(self.mismatches.items()):
+            types = self.site_types.get(label)
+            if types is not None:
+                left = _unit_name(types[0]) or left
+                right = _unit_name(types[1]) or right
+            text = (f"`{label}` was false {n} time(s) because a value had another type "
+                    f"(e.g. {left} compared with {right}); attribute values of an "
+                    "unexpected type make comparisons false")
+            units = [u for u in (types or ()) if T.base(u) in _UNIT_WORDS]
+            if units and "str" in (left, right):
+                text += (f"; a string such as {_UNIT_WORDS[T.base(units[0])][2]} is never read "
+                         f"as {_unit_name(units[0])}: the attribute must hold a number of "
+                         f"{_UNIT_WORDS[T.base(units[0])][1]}")
+            out.append(text)
+        return out
+
+    def reading_warnings(self) -> list[str]:
+        """How attributes of no declared type were read at run time, by comparison: `
+        `attr["payload.size"]` (int 12000) was read as 12000 nanoseconds (12us)`."""
+        out = []
+        for label, (n, value) in sorted(self.readings.items()):
+            site = self.reading_sites.get(label)
+            if site is None:
+                continue
+            _, unit, shown = site
+            name, base_word, _ = _UNIT_WORDS[T.base(unit)]
+            number = repr(value) if isinstance(value, float) else str(value)
+            in_unit = _in_unit(value, unit)
+            hint = {T.DURATION: f"; if it counts milliseconds, write `{shown} * 1ms`",
+                    T.BYTES: f"; if it counts kibibytes, write `{shown} * 1Ki`",
+                    T.CPU: ""}[T.base(unit)]
+            out.append(f"`{shown}` ({type(value).__name__} {number}) was read as {number} "
+                       f"{base_word} ({in_unit}) in `{label}`, {n} time(s): it has no "
+                       f"declared type, and compared with {name} a number counts "
+                       f"{base_word}{hint}")
+        return out
 
     def cond(self, e: TExpr) -> str:
         """Source for ``e`` used as a condition: a bare dynamic attribute is true only
@@ -332,6 +454,48 @@ class CodeGen:
                     return False
             return all(CodeGen._static(x) for x in e.args)
         return False
+
+
+# per unit type: how the other side is named, what a plain number counts, a string that
+# looks like one but is never read as one
+_UNIT_WORDS = {T.DURATION: ("a duration", "nanoseconds", '"20m"'),
+               T.BYTES: ("a size in bytes", "bytes", '"10Mi"'),
+               T.CPU: ("a cpu value", "cores", '"500m"')}
+
+
+def _unit_name(t: T.Type) -> str | None:
+    words = _UNIT_WORDS.get(T.base(t))
+    return None if words is None else words[0]
+
+
+def _in_unit(value: Any, unit: T.Type) -> str:
+    """A number read in ``unit``, as the violation messages show values."""
+    from tracelogic.spec.lexicon import show_runtime
+
+    return show_runtime(value, unit)
+
+
+def unit_reading(e: TExpr) -> tuple[int, T.Type, str] | None:
+    """For a comparison (``cmp``) of an attribute of no declared type with a duration, bytes
+    or cpu value, its sum or difference (``+``, ``-``) with one, or its lookup (``in``) in a
+    list or range of them (the check-time warning's cases, ``Checker._dyn_meets_unit``): the
+    attribute's side, the unit, and the attribute as written; else None."""
+    if e.op not in ("cmp", "in", "+", "-") or len(e.args) != 2:
+        return None
+    for side in ((0,) if e.op == "in" else (0, 1)):
+        attr, other = e.args[side], e.args[1 - side]
+        while attr.op == "pred":
+            attr = attr.args[0]
+        if e.op == "in":
+            if not other.args:
+                return None
+            other = other.args[0]
+        unit = T.base(other.type)
+        if attr.op == "attr" and attr.type == T.DYN and isinstance(attr.payload[2], str) \
+                and unit in _UNIT_WORDS:
+            hops, source, key = attr.payload
+            return side, unit, "".join(f"{h}." for h in hops) + f'{source}["{key}"]'
+    return None
 
 
 def _value(node: TExpr) -> Any:

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import base64
 import functools
-import gzip
 import os
 import sys
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -610,14 +608,17 @@ def path_format(path: str | os.PathLike[str]) -> Format:
 
 
 def unpack(data: bytes, source: str, fmt: Format, stats: DecodeStats) -> tuple[bytes | None, Format]:
-    """An input's bytes decompressed (gzip) and its format resolved (``"auto"`` is
-    sniffed); ``(None, fmt)`` when the gzip data is corrupt, recorded in ``stats``."""
+    """An input's bytes decompressed (gzip, at most
+    :data:`~.compression.MAX_FILE_DECOMPRESSED_BYTES`) and its format resolved (``"auto"``
+    is sniffed); ``(None, fmt)`` when the gzip data is corrupt or inflates beyond the
+    limit, recorded in ``stats``."""
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
-            stats.error(InputError(f"{source}: corrupt gzip data: {e}",
-                                   hint="re-compress the file"))
+        from tracelogic.ingest.compression import gunzip_file
+
+        try:  # bounded: a gzip bomb stops at the limit
+            data = gunzip_file(data, source)
+        except InputError as e:
+            stats.error(e)
             return None, fmt
     return data, _sniff_format(data) if fmt == "auto" else fmt
 

@@ -193,7 +193,7 @@ def _explain_states(machine: Machine, cond: TExpr, states: list, engine: str,
         raise AssertionError(f"internal error: {engine} counterexample is not a run of the model: "
                              f"{states}")
     run = Run(machine.var_names, list(states),
-              [None] + [machine.action_names[a] for a in acts])
+              [None] + [machine.action_names[a] for a in acts], var_types=machine.var_types)
     last = states[-1]
     if not machine.predicate(cond)(last):
         return _fails(run, what, engine, {})

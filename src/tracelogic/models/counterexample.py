@@ -28,6 +28,9 @@ class Run:
     error: str | None = None      # a runtime error of the model after the last state
     note: str | None = None       # e.g. "deadlock: no action is enabled"
     marks: dict[int, str] = field(default_factory=dict)  # state index -> remark
+    # the variables' types, for the text table's units (`10s`, `96Mi`, cpu `600m`); JSON
+    # keeps the plain values
+    var_types: tuple = ()
 
     def __len__(self) -> int:
         return len(self.states)
@@ -66,8 +69,9 @@ class Run:
         for i, (s, a) in enumerate(zip(self.states, self.actions)):
             changed = set(self.changed(i))
             cells = [str(i), "(initial)" if a is None else a]
-            cells += [show_value(v) + ("*" if n in changed else "")
-                      for n, v in zip(self.var_names, s)]
+            cells += [show_value(v, self.var_types[k] if k < len(self.var_types) else None)
+                      + ("*" if n in changed else "")
+                      for k, (n, v) in enumerate(zip(self.var_names, s))]
             rows.append(cells)
         widths = [max(len(r[k]) for r in [header] + rows) for k in range(len(header))]
         fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
@@ -101,4 +105,5 @@ def _json_value(v):
 def run_from_path(machine, explored, path: Sequence[tuple[int, int]]) -> Run:
     """A :class:`Run` from :meth:`Explored.path_to` output."""
     return Run(machine.var_names, [explored.states[j] for _, j in path],
-               [None if a < 0 else machine.action_names[a] for a, _ in path])
+               [None if a < 0 else machine.action_names[a] for a, _ in path],
+               var_types=machine.var_types)

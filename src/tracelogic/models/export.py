@@ -504,7 +504,7 @@ def model_dot(machine: Machine, run=None, *, bound: int = 2000) -> str:
     lines = [f'digraph "{_esc(machine.name)}" {{', "  rankdir=LR;",
              '  node [shape=box, style=rounded, fontname="monospace"];']
     for i, s in enumerate(res.states):
-        label = "\\n".join(f"{v.name} = {_esc(show_value(x))}" for v, x in zip(machine.vars, s))
+        label = "\\n".join(f"{v.name} = {_esc(show_value(x, v.type))}" for v, x in zip(machine.vars, s))
         attrs = [f'label="{label}"']
         if i == 0:
             attrs.append("penwidth=2")
@@ -534,7 +534,7 @@ def model_mermaid(machine: Machine, run=None, *, bound: int = 500) -> str:
     if run is not None:
         on_path = [res.index[tuple(s)] for s in run.states if tuple(s) in res.index]
     for i, s in enumerate(res.states):
-        label = "<br/>".join(f"{v.name} = {show_value(x)}" for v, x in zip(machine.vars, s))
+        label = "<br/>".join(f"{v.name} = {show_value(x, v.type)}" for v, x in zip(machine.vars, s))
         lines.append(f'  s{i}["{label}"]')
     k = 0
     path_links = []

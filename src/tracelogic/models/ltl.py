@@ -435,7 +435,8 @@ def _run_to(machine, pnodes, parent, pvia, mstates, p) -> Run:
         p = parent[p]
     path.reverse()
     return Run(machine.var_names, [mstates[mi] for _, mi in path],
-               [None if a == -1 else _action_name(machine, a) for a, _ in path])
+               [None if a == -1 else _action_name(machine, a) for a, _ in path],
+               var_types=machine.var_types)
 
 
 def _action_name(machine: Machine, a: int) -> str:
@@ -539,7 +540,8 @@ def _lasso_run(machine: Machine, mstates, lasso) -> Run:
         loop_start -= 1
     return Run(machine.var_names, [mstates[mi] for mi in mis],
                [None if a == -1 else _action_name(machine, a) for a in actions],
-               loop_start=loop_start, loop_action=_action_name(machine, back))
+               loop_start=loop_start, loop_action=_action_name(machine, back),
+               var_types=machine.var_types)
 
 
 # ---------------------------------------------------------------- reference semantics

@@ -64,7 +64,7 @@ class Var:
     index: int
     lo: Any = None     # inclusive bounds, None when unbounded on that side
     hi: Any = None
-    values: tuple | None = None   # the finite domain, when there is one
+    values: Sequence | None = None   # the finite domain (a tuple or a range), if any
 
     @property
     def is_finite(self) -> bool:
@@ -90,7 +90,9 @@ def _var_info(name: str, t: T.Type, index: int) -> Var:
     b = T.base(t)
     if isinstance(t, T.RangeType):
         if b == T.INT or b in (T.DURATION, T.BYTES):
-            return Var(name, t, index, t.lo, t.hi, tuple(range(int(t.lo), int(t.hi) + 1)))
+            # a `range`, not a tuple: `0s..10s` has 10^10 + 1 values (nanoseconds), which
+            # only the states a search reaches ever enumerate
+            return Var(name, t, index, t.lo, t.hi, range(int(t.lo), int(t.hi) + 1))
         return Var(name, t, index, Fraction(t.lo), Fraction(t.hi), None)
     if isinstance(b, T.EnumType):
         return Var(name, t, index, values=tuple(b.members))
@@ -108,7 +110,14 @@ def _var_info(name: str, t: T.Type, index: int) -> Var:
                            "support", value=t, hint="use bool, an enum, a range, int or real")
 
 
-def show_value(v: Any) -> str:
+def show_value(v: Any, t: T.Type | None = None) -> str:
+    """A model value for people; with its variable's type ``t``, a duration, size or cpu
+    value in its unit (`5s`, `320Mi`, `600m`)."""
+    if t is not None and T.base(t) in (T.DURATION, T.BYTES, T.CPU) \
+            and not isinstance(v, bool) and isinstance(v, (int, Fraction)):
+        from tracelogic.spec.lexicon import show_value as in_unit
+
+        return in_unit(v, t)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, Fraction):
@@ -220,7 +229,9 @@ class _Gen:
             if name == "floor":
                 return f"math.floor({a[0]})"
             if name == "clamp":  # lo below lo, else hi above hi: crossed bounds not reordered
-                return f"(lambda v, l, h: l if v < l else h if v > h else v)({a[0]}, {a[1]}, {a[2]})"
+                from tracelogic.checkers.evaluate import clamp
+
+                return f"{self.const(clamp)}({a[0]}, {a[1]}, {a[2]})"
         # fallback: the shared closure evaluator over an environment of the model's variables
         fn = compile_expr(e)
         fname = self.const(fn)
@@ -366,6 +377,10 @@ class Machine:
 
     def state_dict(self, state: tuple) -> dict[str, Any]:
         return {v.name: x for v, x in zip(self.vars, state)}
+
+    @property
+    def var_types(self) -> tuple:
+        return tuple(v.type for v in self.vars)
 
     def is_finite(self) -> bool:
         return all(v.is_finite for v in self.vars)

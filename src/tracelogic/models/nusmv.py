@@ -145,7 +145,7 @@ def check(machine, cond, *, kind: str):
 
     names = [name(i, a) for i, a in enumerate(acts)]
     run = Run(machine.var_names, states, [None] + names[:len(states) - 1], loop_start=loop,
-              loop_action=names[-1] if loop is not None else None)
+              loop_action=names[-1] if loop is not None else None, var_types=machine.var_types)
     if not ok:
         return Outcome("fails", "violated (NuSMV)", "nusmv", run,
                        details={"engine": "nusmv", "counterexample": run.to_json()})

@@ -523,15 +523,23 @@ class FollowsMonitor:
 
     def explain(self, state: int, raw: Any) -> str:
         """Why observing ``raw`` in ``state`` violates (for messages)."""
+        show = self._show
         if self.value_index(raw) is None:
-            return (f"{show_value(raw) if not isinstance(raw, str) else repr(raw)} is not a value "
-                    f"of `{self.var}` ({', '.join(map(show_value, self.values))})")
+            values = self.values
+            listed = ", ".join(map(show, values)) if len(values) <= 32 else \
+                f"{show(values[0])}..{show(values[-1])}"  # `0s..10s`: never all of them
+            return (f"{show(raw) if not isinstance(raw, str) else repr(raw)} is not a value "
+                    f"of `{self.var}` ({listed})")
         exp = self.expected(state)
         last = self.last_value(state)
-        where = f"after `{self.var}` = {show_value(last)}" if last is not None else "first"
-        return (f"`{self.var}` = {show_value(raw)} cannot come {where} in model "
+        where = f"after `{self.var}` = {show(last)}" if last is not None else "first"
+        return (f"`{self.var}` = {show(raw)} cannot come {where} in model "
                 f"`{self.model_name}`; expected "
-                + (" or ".join(show_value(v) for v in exp) if exp else "no change"))
+                + (" or ".join(show(v) for v in exp) if exp else "no change"))
+
+    def _show(self, v: Any) -> str:
+        """A value of the variable, in its type's unit (`2s`, `96Mi`)."""
+        return show_value(v, self._vtype)
 
     def table(self, max_states: int = 100_000) -> tuple[int, list[list[int]], list[int | None]]:
         """The whole DFA: ``(initial, delta, last)`` with ``delta[s][value index]``.

@@ -149,19 +149,25 @@ def _build(node: TExpr, a: list[Fn]) -> Fn:
     raise UnhandledNode(f"`{op}` cannot be evaluated on a document", value=node)
 
 
+def clamp(v, lo, hi):
+    """`clamp(x, lo, hi)`: `lo` when `x < lo`, else `hi` when `x > hi`, else `x`; crossed
+    bounds are not reordered (docs/language.md §11)."""
+    return lo if v < lo else hi if v > hi else v
+
+
+#: the built-in functions of the language, defined once: config invariants (here), model
+#: checks (models/machine.py) and span predicates (engine/predicates.py) call these
+BUILTINS: dict[str, Callable[..., Any]] = {
+    "abs": abs, "ceil": math.ceil, "floor": math.floor, "min": min, "max": max,
+    "clamp": clamp,
+}
+
+
 def _builtin(name: str, a: list[Fn]) -> Fn:
-    if name == "abs":
-        return lambda env: abs(a[0](env))
-    if name == "ceil":
-        return lambda env: math.ceil(a[0](env))
-    if name == "floor":
-        return lambda env: math.floor(a[0](env))
-    if name == "min":
-        return lambda env: min(f(env) for f in a)
-    if name == "max":
-        return lambda env: max(f(env) for f in a)
-    if name == "clamp":
-        x, lo, hi = a
-        return lambda env: (lambda v, l, h: l if v < l else h if v > h else v)(
-            x(env), lo(env), hi(env))
-    raise UnhandledNode(f"no evaluator for `{name}`", value=name)
+    fn = BUILTINS.get(name)
+    if fn is None:
+        raise UnhandledNode(f"no evaluator for `{name}`", value=name)
+    if len(a) == 1:
+        x = a[0]
+        return lambda env: fn(x(env))
+    return lambda env: fn(*(f(env) for f in a))

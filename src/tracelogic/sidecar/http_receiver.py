@@ -34,7 +34,6 @@ import logging
 import socket
 import ssl
 import threading
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +42,7 @@ import h11
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from tracelogic.errors import InputError
+from tracelogic.ingest.compression import BodyTooLarge, gunzip
 from tracelogic.sidecar.auth import bearer_matches
 from tracelogic.sidecar.response import export_response
 
@@ -81,44 +80,7 @@ def parse_hostport(value: str, default_port: int) -> tuple[str, int]:
 
 # ---------------------------------------------------------------------- bodies
 
-class BodyTooLarge(InputError):
-    """A body over the limit once decompressed (answered 413)."""
-
-
-def gunzip(data: bytes, limit: int) -> bytes:
-    """Decompress every gzip member of ``data``, at most ``limit`` bytes in all.
-
-    RFC 1952 §2.2: a gzip file is a series of members, and a body of two members is
-    the concatenation of both. Anything after the last member that is not another
-    member is an error (``ValueError``), not silently ignored. A gzip bomb stops at
-    the limit (:class:`BodyTooLarge`) without inflating further.
-    """
-    out = bytearray()
-    rest = memoryview(data)
-    members = 0
-    while True:
-        if members and len(rest) == 0:
-            return bytes(out)
-        if members and bytes(rest[:2]) != b"\x1f\x8b":
-            raise ValueError(f"{len(rest)} bytes of trailing data after gzip member "
-                             f"{members}; send only gzip members")
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        chunk = rest
-        while True:
-            try:
-                part = d.decompress(chunk, limit - len(out) + 1)
-            except zlib.error as e:
-                raise ValueError(f"corrupt gzip member {members + 1}: {e}") from None
-            out += part
-            if len(out) > limit:
-                raise BodyTooLarge(limit)
-            if d.eof or not d.unconsumed_tail:
-                break
-            chunk = d.unconsumed_tail
-        if not d.eof:
-            raise ValueError(f"truncated gzip member {members + 1}")
-        members += 1
-        rest = memoryview(d.unused_data)
+# gzip bodies are decompressed by tracelogic.ingest.compression.gunzip, up to the limit
 
 
 # ---------------------------------------------------------------------- replies

@@ -133,3 +133,97 @@ def format_duration(ns: int) -> str:
         if ns % size == 0:
             return f"{ns // size}{unit}"
     return f"{ns}ns"
+
+
+def show_value(v, t) -> str:
+    """A value in its type's unit, as a user would write it: `2s`, `512Mi`, `600m`, `0.35`.
+
+    Values are exact (int nanoseconds and bytes, Fraction cores and reals), so the text is
+    exact too where the unit allows it: cpu `3/5` is `600m` as in a Kubernetes manifest,
+    a byte count is spelled in the largest binary or decimal unit that divides it. An average
+    of durations or sizes need not be a whole number of the base unit; it is shown to 6
+    significant digits with a leading `~`."""
+    from tracelogic.spec import types as T
+
+    b = T.base(t)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if b in (T.DURATION, T.BYTES) and isinstance(v, Fraction):
+        if v.denominator == 1:
+            v = int(v)
+        else:
+            return "~" + (approx_duration(float(v)) if b == T.DURATION else f"{float(v):.6g}")
+    if b == T.DURATION and isinstance(v, int):
+        return format_duration(v)
+    if b == T.BYTES and isinstance(v, int):
+        return _show_bytes(v)
+    if b == T.CPU and isinstance(v, (int, Fraction)) and not isinstance(v, bool):
+        v = Fraction(v)
+        if v.denominator == 1:
+            return str(v.numerator)
+        milli = v * 1000
+        if milli.denominator == 1:
+            return f"{milli.numerator}m"
+    if isinstance(v, Fraction):
+        return str(v.numerator) if v.denominator == 1 else \
+            (f"{float(v):g}" if Fraction(float(v)) == v else f"{v.numerator}/{v.denominator}")
+    return str(v)
+
+
+def show_runtime(v, t) -> str:
+    """A value met at run time (an int or float from a span, an aggregate) in its type's
+    unit, for violation messages and warnings: exact where that is short (`10m`, `96Mi`,
+    `600m`), else to 6 significant digits (`1.36926ms`, `~96Mi` for 100663300 bytes,
+    `0.60021`)."""
+    from tracelogic.spec import types as T
+
+    if t is None or isinstance(v, bool) or not isinstance(v, (int, float, Fraction)):
+        return f"{v:.6g}" if isinstance(v, float) else str(v)
+    b = T.base(t)
+    if isinstance(v, Fraction) and b != T.CPU:
+        v = v.numerator if v.denominator == 1 else float(v)
+    if isinstance(v, float) and v.is_integer() and b in (T.DURATION, T.BYTES) \
+            and abs(v) < 2 ** 63:
+        v = int(v)
+    if b == T.DURATION:
+        approx = approx_duration(v)
+        if isinstance(v, int):
+            exact = format_duration(v)
+            return exact if len(exact) < len(approx) else approx
+        return approx
+    if b == T.BYTES:
+        approx = str(v) if isinstance(v, int) else f"{v:.6g}"
+        for size, unit in ((2**60, "Ei"), (2**50, "Pi"), (2**40, "Ti"), (2**30, "Gi"),
+                           (2**20, "Mi"), (2**10, "Ki")):
+            if abs(v) >= size:
+                approx = f"{v / size:.6g}{unit}"
+                break
+        if isinstance(v, int):
+            exact = _show_bytes(v)
+            return exact if len(exact) <= len(approx) or exact == str(v) and v < 2**10 \
+                else "~" + approx  # `~96Mi`: not exactly 96Mi
+        return approx
+    if b == T.CPU:
+        if isinstance(v, float):
+            milli = v * 1000
+            if milli.is_integer() and not v.is_integer():
+                return f"{int(milli)}m"
+            return f"{v:.6g}"
+        return show_value(v, t)
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return show_value(v, t)
+
+
+# The largest unit that divides the value, binary (`96Mi`, as Kubernetes writes memory) or
+# decimal (`1G`); `K` is the same as `k`.
+_BYTE_SPELLINGS = sorted(((u, s) for u, s in BYTE_UNITS.items() if u != "K"),
+                         key=lambda us: -us[1])
+
+
+def _show_bytes(n: int) -> str:
+    if n:
+        for unit, size in _BYTE_SPELLINGS:
+            if n % size == 0:
+                return f"{n // size}{unit}"
+    return str(n)
