@@ -1,7 +1,7 @@
 """Built-in functions in span predicates (issue 15, bug a): `check` accepted
 `clamp(duration, …)` and `monitor` stopped with "`call` cannot be evaluated on a span".
 Span predicates call the same functions as config invariants and model checks
-(``checkers.evaluate.BUILTINS``); the native plan leaves such properties to the Python
+(``semantics.evaluate.BUILTINS``); the native plan leaves such properties to the Python
 engine, with the reason."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 import pytest
 
 import tracelogic
-from tracelogic.checkers.evaluate import BUILTINS
+from tracelogic.semantics.evaluate import BUILTINS
 from tracelogic.cli import run
 from tracelogic.engine.monitor import Monitor
 from tracelogic.engine.predicates import _builtin

@@ -12,7 +12,7 @@ in the Python engine:
 
 - ``linked`` (it needs the input's link index), ``var``, and the built-in functions
   (``abs``, ``min``, ``max``, ``clamp``, ``ceil``, ``floor``: the Python engine calls
-  ``checkers.evaluate.BUILTINS``); registers (``prev``/``last``) outside a property's own register
+  ``semantics.evaluate.BUILTINS``); registers (``prev``/``last``) outside a property's own register
   program (:func:`register_program`), and a register of a value of any type used directly
   as a condition (Python's truthiness of a bytes or array value);
 - an integer that may leave ``i128``: every integer an atom computes is bounded

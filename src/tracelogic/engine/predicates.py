@@ -96,10 +96,10 @@ def _neg(a: Any) -> Any:
 
 def _builtin(name: str) -> Callable[..., Any]:
     """A built-in function on span values, as config invariants and model checks compute
-    it (``checkers.evaluate.BUILTINS``, defined once); an argument that is missing or not a
+    it (``semantics.evaluate.BUILTINS``, defined once); an argument that is missing or not a
     number (an attribute of another type), or a result with no value (``ceil`` of an
     infinity or NaN), is ``MISSING``, so comparisons on it are false."""
-    from tracelogic.checkers.evaluate import BUILTINS
+    from tracelogic.semantics.evaluate import BUILTINS
 
     fn = BUILTINS[name]
 

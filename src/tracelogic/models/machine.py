@@ -229,7 +229,7 @@ class _Gen:
             if name == "floor":
                 return f"math.floor({a[0]})"
             if name == "clamp":  # lo below lo, else hi above hi: crossed bounds not reordered
-                from tracelogic.checkers.evaluate import clamp
+                from tracelogic.semantics.evaluate import clamp
 
                 return f"{self.const(clamp)}({a[0]}, {a[1]}, {a[2]})"
         # fallback: the shared closure evaluator over an environment of the model's variables
