@@ -218,6 +218,8 @@ def engine_lines(mon) -> list[str]:
 
 
 def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
+    import time
+
     from tracelogic.errors import InputError
     from tracelogic.engine.monitor import Monitor
     from tracelogic.ingest.otlp import path_format, read_path, read_raw, unpack
@@ -236,6 +238,7 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         err.write(f"tracelogic monitor: --max-open-traces takes a positive number of traces, "
                   f"got {args.max_open_traces}\n")
         return EXIT_INPUT
+    started = time.monotonic()  # the JUnit report's time: loading, monitoring, closing
     spec, diags, sources = load_with_diagnostics(args.spec, args.spec_path)
     if diags:
         err.write(render_all(diags, sources) + "\n")
@@ -288,7 +291,8 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     elif args.format == "junit":
-        out.write(report.to_junit())
+        out.write(report.to_junit(strict=args.strict, allow_unknown=args.allow_unknown,
+                                  elapsed_s=time.monotonic() - started))
     elif args.format == "sarif":
         out.write(json.dumps(report.to_sarif(version()), indent=2) + "\n")
     else:
