@@ -374,13 +374,13 @@ class MonitorReport:
                 + "".join(cases) + "</testsuite>\n")
 
     def to_sarif(self, version: str) -> dict:
-        from tracelogic.checkers.report import _sarif_location, Location
+        from tracelogic.checkers.report import _sarif_location, Location, sarif_driver, sarif_rule
 
         rules, results = {}, []
         for v in self.violations:
             rule = f"tracelogic/property/{v.prop.name}"
-            rules.setdefault(rule, {"id": rule, "shortDescription": {
-                "text": v.prop.description or v.prop.name}})
+            rules.setdefault(rule, sarif_rule(rule, "property",
+                                              v.prop.description or v.prop.name))
             res = {"ruleId": rule, "level": "error" if v.prop.severity in FAILING else
                    "warning" if v.prop.severity == "warning" else "note",
                    "message": {"text": f"{v.message} (key {v.key}; spans "
@@ -390,15 +390,14 @@ class MonitorReport:
             results.append(res)
         for p in self.not_monitored:  # as `check` reports an unknown result: a warning
             rule = f"tracelogic/property/{p.name}"
-            rules.setdefault(rule, {"id": rule, "shortDescription": {"text": p.name}})
+            rules.setdefault(rule, sarif_rule(rule, "property", p.name))
             res = {"ruleId": rule, "level": "warning",
                    "message": {"text": f"property {p.name} was not monitored: {p.reason}"}}
             if p.span is not None and p.span.line:
                 res["locations"] = [_sarif_location(Location.of(p.span))]
             results.append(res)
         return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-                "runs": [{"tool": {"driver": {"name": "tracelogic", "version": version,
-                                              "rules": list(rules.values())}},
+                "runs": [{"tool": {"driver": sarif_driver(version, list(rules.values()))},
                           "results": results}]}
 
 
