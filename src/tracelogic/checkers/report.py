@@ -154,7 +154,7 @@ class CheckReport:
                  "note": "note"}
         for d in self.diagnostics:
             rule = f"tracelogic/spec/{d.severity}"
-            rules.setdefault(rule, sarif_rule(rule, "spec", f"spec diagnostics ({d.severity})"))
+            rules.setdefault(rule, sarif_rule(rule, "spec", "spec diagnostics"))
             res = {"ruleId": rule, "level": level.get(d.severity, "error"),
                    "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")}}
             if d.span is not None:
