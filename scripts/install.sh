@@ -16,6 +16,7 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v spin >/dev/null 2>&1 || packages+=(spin)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
+  command -v zsh >/dev/null 2>&1 || packages+=(zsh)  # checks `tracelogic completion zsh`
   if [ "${#packages[@]}" -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq

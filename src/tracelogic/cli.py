@@ -383,6 +383,42 @@ def _read(path: str) -> str:
         return f.read()
 
 
+# ------------------------------------------------------------------ completion
+
+#: metavars whose values are files or directories, for shell completion
+_FILE_METAVARS = ("SPEC", "FILE", "PATH", "PEM", "TRACES", "TRACE", "NAME=PATH", "SPEC::MODEL")
+_DIR_METAVARS = ("DIR",)
+
+
+@command("completion", "print a shell completion script: bash or zsh (docs/cli.md)")
+def _completion_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shell", choices=("bash", "zsh"),
+                   help="the shell: `source <(tracelogic completion bash)`, or for zsh "
+                   "write it as _tracelogic into a directory of $fpath")
+    p.set_defaults(func=cmd_completion)
+
+
+def cmd_completion(args, out: TextIO, err: TextIO) -> int:
+    """The completion script shtab generates from the real parser: every command, option
+    and choice, with files and directories completed where an argument names one."""
+    import shtab
+
+    parser = build_parser()
+    parser.prog = "tracelogic"
+    for p in [parser] + [a for act in parser._actions
+                         if isinstance(act, argparse._SubParsersAction)
+                         for a in act.choices.values()]:
+        for action in p._actions:
+            metavar = action.metavar if isinstance(action.metavar, str) else ""
+            if metavar in _FILE_METAVARS or (not action.option_strings and
+                                            action.dest in ("spec", "specs", "traces")):
+                action.complete = shtab.FILE  # type: ignore[attr-defined]
+            elif metavar in _DIR_METAVARS:
+                action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+    out.write(shtab.complete(parser, shell=args.shell))
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ entry points
 
 def run(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None,
