@@ -159,3 +159,42 @@ def test_a_missing_config_file_and_a_missing_spec_exit_2(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACELOGIC_CONFIG", str(tmp_path / "gone.toml"))
     err = io.StringIO()
     assert run(["serve"], io.StringIO(), err) == 2 and "gone.toml: no such file" in err.getvalue()
+
+
+def test_a_live_serve_configured_by_file_and_environment_only(tmp_path, spec):
+    """`python -m tracelogic serve` with no arguments: the file names the spec, the store and
+    turns gRPC off; the environment picks the HTTP address. It listens where they say."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from sidecar.serve_helpers import wait_for
+
+    toml = tmp_path / "serve.toml"
+    toml.write_text(f'spec = "{spec}"\nstore = "{tmp_path / "file.db"}"\ngrpc = "off"\n'
+                    'http = "127.0.0.1:1"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACELOGIC_")}
+    env.update(TRACELOGIC_CONFIG=str(toml), TRACELOGIC_HTTP="127.0.0.1:0")
+    log = tmp_path / "serve.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "tracelogic", "serve"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=f, cwd=str(tmp_path))
+    try:
+        def serving():
+            assert proc.poll() is None, log.read_text()
+            lines = [json.loads(x) for x in log.read_text().splitlines()
+                     if '"msg": "serving"' in x]
+            return lines[-1] if lines else None
+
+        rec = wait_for(serving, 60, "serve to listen")
+        assert set(rec["listen"]) == {"http"}            # gRPC off, from the file
+        http = rec["listen"]["http"]
+        assert not http.endswith(":1")                   # the environment's port 0, not the file's
+        with urllib.request.urlopen(f"http://{http.split('://')[-1]}/healthz", timeout=10) as r:
+            assert r.status == 200
+        assert (tmp_path / "file.db").exists()           # the store, from the file
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
