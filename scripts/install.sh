@@ -2,7 +2,8 @@
 # Installs everything tracelogic's tests need on a fresh Debian machine, as root:
 # the system oracles (MONA for ltlf2dfa, spin and NuSMV for model-checking cross-checks),
 # Node.js for the JavaScript SDK interop tests, the package itself in editable mode
-# with its test and benchmark extras, and the interop app's pinned npm packages.
+# with its test and benchmark extras, the interop app's pinned npm packages, and the
+# pinned validators of the CI formats (SARIF multitool, Mermaid).
 # The package includes a Rust extension (native/, docs/native.md) that pip builds with
 # maturin, so a Rust toolchain (cargo, rustc >= 1.85) and a C linker must be present.
 set -euo pipefail
@@ -15,6 +16,7 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v spin >/dev/null 2>&1 || packages+=(spin)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
+  command -v zsh >/dev/null 2>&1 || packages+=(zsh)  # checks `tracelogic completion zsh`
   if [ "${#packages[@]}" -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
@@ -58,3 +60,16 @@ bash scripts/install_pynusmv.sh
 python3 -m compileall -q -j 0 src/tracelogic
 # tests/interop/js: the OpenTelemetry JavaScript SDK, exactly as package-lock.json pins it
 (cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error)
+# tests/interop/tools: the SARIF multitool and Mermaid (with jsdom) that validate the CI
+# formats, as its package-lock.json pins them. Cached: `npm ci` runs again only when the
+# lock file changed since the last install (a stamp in node_modules holds its hash).
+(
+  cd tests/interop/tools
+  lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [ "$(cat node_modules/.tracelogic-lock 2>/dev/null)" != "$lock_hash" ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$lock_hash" > node_modules/.tracelogic-lock
+  fi
+  # npm may hold back the package's postinstall (`chmod u+x`): do it here
+  chmod u+x node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+)

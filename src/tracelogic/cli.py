@@ -218,6 +218,8 @@ def engine_lines(mon) -> list[str]:
 
 
 def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
+    import time
+
     from tracelogic.errors import InputError
     from tracelogic.engine.monitor import Monitor
     from tracelogic.ingest.otlp import path_format, read_path, read_raw, unpack
@@ -236,6 +238,7 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         err.write(f"tracelogic monitor: --max-open-traces takes a positive number of traces, "
                   f"got {args.max_open_traces}\n")
         return EXIT_INPUT
+    started = time.monotonic()  # the JUnit report's time: loading, monitoring, closing
     spec, diags, sources = load_with_diagnostics(args.spec, args.spec_path)
     if diags:
         err.write(render_all(diags, sources) + "\n")
@@ -288,7 +291,8 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     elif args.format == "junit":
-        out.write(report.to_junit())
+        out.write(report.to_junit(strict=args.strict, allow_unknown=args.allow_unknown,
+                                  elapsed_s=time.monotonic() - started))
     elif args.format == "sarif":
         out.write(json.dumps(report.to_sarif(version()), indent=2) + "\n")
     else:
@@ -377,6 +381,42 @@ def cmd_fmt(args, out: TextIO, err: TextIO, stdin: TextIO | None = None) -> int:
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
+
+
+# ------------------------------------------------------------------ completion
+
+#: metavars whose values are files or directories, for shell completion
+_FILE_METAVARS = ("SPEC", "FILE", "PATH", "PEM", "TRACES", "TRACE", "NAME=PATH", "SPEC::MODEL")
+_DIR_METAVARS = ("DIR",)
+
+
+@command("completion", "print a shell completion script: bash or zsh (docs/cli.md)")
+def _completion_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shell", choices=("bash", "zsh"),
+                   help="the shell: `source <(tracelogic completion bash)`, or for zsh "
+                   "write it as _tracelogic into a directory of $fpath")
+    p.set_defaults(func=cmd_completion)
+
+
+def cmd_completion(args, out: TextIO, err: TextIO) -> int:
+    """The completion script shtab generates from the real parser: every command, option
+    and choice, with files and directories completed where an argument names one."""
+    import shtab
+
+    parser = build_parser()
+    parser.prog = "tracelogic"
+    for p in [parser] + [a for act in parser._actions
+                         if isinstance(act, argparse._SubParsersAction)
+                         for a in act.choices.values()]:
+        for action in p._actions:
+            metavar = action.metavar if isinstance(action.metavar, str) else ""
+            if metavar in _FILE_METAVARS or (not action.option_strings and
+                                            action.dest in ("spec", "specs", "traces")):
+                action.complete = shtab.FILE  # type: ignore[attr-defined]
+            elif metavar in _DIR_METAVARS:
+                action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+    out.write(shtab.complete(parser, shell=args.shell))
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------ entry points

@@ -208,8 +208,13 @@ def test_text_junit_sarif_and_verbose(spec_file, traces):
     run(["monitor", str(spec_file), str(traces), "--format", "junit"], out, io.StringIO())
     suite = ET.fromstring(out.getvalue())
     assert suite.get("skipped") == str(len(REFUSED))
-    assert suite.get("tests") == str(len(ORDER))
+    # one case per property, and `(run)`: refused properties fail the run (exit 1)
+    assert suite.get("tests") == str(len(ORDER) + 1)
+    run_case = suite.find("testcase[@name='(run)']")
+    assert "not monitored" in run_case.find("failure").get("message")
     for case in suite.iter("testcase"):
+        if case.get("name") == "(run)":
+            continue
         skipped = case.find("skipped")
         assert (skipped is not None) == (case.get("name") in REFUSED)
         if skipped is not None:

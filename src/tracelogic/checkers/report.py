@@ -154,8 +154,7 @@ class CheckReport:
                  "note": "note"}
         for d in self.diagnostics:
             rule = f"tracelogic/spec/{d.severity}"
-            rules.setdefault(rule, {"id": rule, "shortDescription": {
-                "text": "spec diagnostics"}})
+            rules.setdefault(rule, sarif_rule(rule, "spec", "spec diagnostics"))
             res = {"ruleId": rule, "level": level.get(d.severity, "error"),
                    "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")}}
             if d.span is not None:
@@ -164,8 +163,7 @@ class CheckReport:
         for r in self.results:
             if r.status in OK_STATUSES:
                 continue
-            rules.setdefault(r.rule_id, {"id": r.rule_id, "shortDescription": {
-                "text": f"{r.kind} {r.name}"}})
+            rules.setdefault(r.rule_id, sarif_rule(r.rule_id, r.kind, f"{r.kind} {r.name}"))
             res = {"ruleId": r.rule_id,
                    "level": "warning" if r.status in UNKNOWN_STATUSES | WARNING_STATUSES
                    else level.get(r.severity, "error"),
@@ -182,11 +180,68 @@ class CheckReport:
         return {
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
-            "runs": [{"tool": {"driver": {"name": "tracelogic", "version": version,
-                                          "informationUri": "https://example.invalid/tracelogic",
-                                          "rules": list(rules.values())}},
+            "runs": [{"tool": {"driver": sarif_driver(version, list(rules.values()))},
                       "results": results}],
         }
+
+
+#: the environment variable with the base URL where the project's docs/ folder is published
+#: (e.g. a repository's `…/blob/main/docs`): SARIF's informationUri and each rule's helpUri
+DOCS_URL_ENV = "TRACELOGIC_DOCS_URL"
+
+#: the docs page (under docs/) that explains each kind of SARIF rule: `check`'s result kinds,
+#: `spec` for load diagnostics and `property` for `monitor`'s properties
+DOC_PAGES = {
+    "spec": ("language.md", "the .spec language reference"),
+    "theorem": ("static-checks.md#theorems", "theorems, proved with Z3"),
+    "invariant": ("static-checks.md#configuration-invariants",
+                  "configuration invariants, checked with Z3 over the config files"),
+    "config": ("static-checks.md#configuration-invariants",
+               "configuration invariants and the config files they read"),
+    "model": ("models.md#2-checks-and-results", "model checks"),
+    "workflow": ("workflows.md#4-static-checks", "workflow checks"),
+    "policy": ("healing.md#what-tracelogic-check-proves-about-policies",
+               "what `tracelogic check` proves about healing policies"),
+    "audit": ("healing.md#the-audit-trail-and-stdhealing",
+              "the healing audit trail and the std.healing properties"),
+    "routing": ("serve.md#scale-out-sharding-behind-the-collectors-load-balancing-exporter",
+                "routing keys and sharding"),
+    "property": ("monitor.md", "runtime properties, monitored over traces"),
+}
+
+
+def docs_url() -> str | None:
+    """The published docs' base URL from ``TRACELOGIC_DOCS_URL`` (no trailing slash), or None.
+
+    tracelogic has no public site of its own: SARIF's URIs are absent unless this says
+    where the docs are, so that no placeholder address ever reaches a code-scanning UI."""
+    import os
+
+    base = os.environ.get(DOCS_URL_ENV, "").strip().rstrip("/")
+    return base or None
+
+
+def sarif_rule(rule_id: str, kind: str, short: str) -> dict:
+    """A SARIF reportingDescriptor with help: the docs page of its kind, as text, and as
+    helpUri when the docs' URL is known (:func:`docs_url`)."""
+    page, what = DOC_PAGES.get(kind, ("cli.md", f"{kind} checks"))
+    rule: dict[str, Any] = {"id": rule_id, "shortDescription": {"text": short},
+                            "help": {"text": f"{short}: see {what} in tracelogic's docs/"
+                                             f"{page}."}}
+    base = docs_url()
+    if base:
+        rule["helpUri"] = f"{base}/{page}"
+    return rule
+
+
+def sarif_driver(version: str, rules: list[dict]) -> dict:
+    """The SARIF tool.driver: informationUri only when the docs' URL is known."""
+    driver: dict[str, Any] = {"name": "tracelogic", "version": version}
+    base = docs_url()
+    if base:
+        driver["informationUri"] = f"{base}/cli.md"
+    driver["rules"] = rules
+    return driver
 
 
 def _uri(path: str) -> str:

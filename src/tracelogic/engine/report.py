@@ -296,41 +296,106 @@ class MonitorReport:
                         else ""))
         return "\n".join(lines) + "\n"
 
-    def to_junit(self) -> str:
+    def to_junit(self, *, strict: bool = False, allow_unknown: bool = False,
+                 elapsed_s: float | None = None) -> str:
+        """JUnit XML that agrees with :meth:`exit_code` under the same options.
+
+        One ``<testcase>`` per property. A property fails when it has a violation that fails
+        the run (severity critical/error, or any with ``strict``) or, without
+        ``allow_unknown``, an undecided instance: then its one ``<failure>`` holds every such
+        instance, each with its message and witness timeline. Warning-severity violations
+        that do not fail the run go to the case's ``<system-out>``. A refused property is
+        ``<skipped>``. What fails the run outside any property (refused properties or evicted
+        traces without ``allow_unknown``, warnings with ``strict``) is one more case,
+        ``(run)``; input errors are an ``<error>`` in a case ``(input)``. ``time`` is the
+        run's wall-clock time (``elapsed_s``), shared equally by the monitored properties,
+        which are monitored together in one pass."""
         # imported here: xml.sax.saxutils pulls in urllib.request, http.client and ssl,
         # ~13 ms of every `monitor` start-up that only --format junit needs
         from xml.sax.saxutils import escape, quoteattr
 
-        cases = []
+        total = max(elapsed_s or 0.0, 0.0)
+        monitored = [p for p in self.properties if p.monitored]
+        share = f"{total / len(monitored):.6f}" if monitored else "0.000000"
+        by_prop: dict[str, list[Violation]] = {}
+        for v in self.violations:
+            by_prop.setdefault(v.prop.name, []).append(v)
+
+        def case(name: str, inner: str, time: str) -> str:
+            return (f'<testcase classname="tracelogic" name={quoteattr(name)} time="{time}">'
+                    f"{inner}</testcase>")
+
+        cases, failures, errors = [], 0, 0
         for p in self.properties:
             if not p.monitored:  # refused by the engine: not run, with the reason
-                cases.append(f'<testcase classname="tracelogic" name={quoteattr(p.name)}>'
-                             f"<skipped message={quoteattr('not monitored: ' + str(p.reason))}"
-                             "/></testcase>")
+                cases.append(case(p.name, "<skipped message="
+                                  f"{quoteattr('not monitored: ' + str(p.reason))}/>",
+                                  "0.000000"))
                 continue
-            failures = [v for v in self.violations if v.prop.name == p.name]
-            body = "".join(
-                f"<failure message={quoteattr(v.message)} type={quoteattr(v.prop.severity)}>"
-                f"{escape('key ' + v.key + ': spans ' + ', '.join(v.span_ids))}</failure>"
-                for v in failures)
-            cases.append(f'<testcase classname="tracelogic" name={quoteattr(p.name)}>{body}'
-                         "</testcase>")
-        n_fail = sum(1 for p in self.properties
-                     if any(v.prop.name == p.name for v in self.violations))
+            vs = by_prop.get(p.name, [])
+            failing = [v for v in vs if strict or v.prop.severity in FAILING]
+            passing = [v for v in vs if not (strict or v.prop.severity in FAILING)]
+            undecided = 0 if allow_unknown else p.count("inconclusive") + p.count("incomplete")
+            inner = ""
+            if failing or undecided:
+                failures += 1
+                parts = []
+                if failing:
+                    parts.append(f"{len(failing)} violated instance(s)")
+                if undecided:
+                    parts.append(f"{undecided} undecided instance(s)")
+                severity = failing[0].prop.severity if failing else "undecided"
+                body = "\n\n".join(_junit_violation(v) for v in failing)
+                if undecided:
+                    keys = [k for k, verdict in p.results
+                            if verdict in ("inconclusive", "incomplete")]
+                    body += ("\n\n" if body else "") + "undecided at the end (" + \
+                        ("partial traces; " if p.inconclusive_partial else "") + \
+                        "--allow-unknown accepts them): " + ", ".join(keys)
+                message = f"{p.name}: " + ", ".join(parts) + f" of {p.instances}"
+                inner = (f"<failure message={quoteattr(message)} type={quoteattr(severity)}>"
+                         f"{escape(body)}</failure>")
+            if passing:
+                inner += ("<system-out>" + escape(
+                    f"{len(passing)} {passing[0].prop.severity}-severity violation(s), not "
+                    "failures without --strict:\n\n"
+                    + "\n\n".join(_junit_violation(v) for v in passing)) + "</system-out>")
+            cases.append(case(p.name, inner, share))
+        reasons = []
+        if not allow_unknown:
+            if self.not_monitored:
+                reasons.append(f"{len(self.not_monitored)} propert(y/ies) not monitored: "
+                               + ", ".join(p.name for p in self.not_monitored))
+            if self.incomplete:
+                reasons.append(f"{self.incomplete} trace(s) evicted before they completed")
+        if strict and self.warnings:
+            reasons += [f"warning: {w}" for w in self.warnings]
+        if reasons:
+            failures += 1
+            cases.append(case("(run)", f"<failure message={quoteattr(reasons[0])} "
+                                       f'type="run">{escape(chr(10).join(reasons))}</failure>',
+                              "0.000000"))
+        if self.input_errors:
+            errors += 1
+            cases.append(case("(input)", "<error message="
+                              f"{quoteattr(f'{len(self.input_errors)} input error(s)')} "
+                              f'type="input">'
+                              f"{escape(chr(10).join(map(str, self.input_errors)))}</error>",
+                              "0.000000"))
         return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                f'<testsuite name="tracelogic monitor" tests="{len(self.properties)}" '
-                f'failures="{n_fail}" errors="{len(self.input_errors)}"'
-                f' skipped="{len(self.not_monitored)}">'
+                f'<testsuite name="tracelogic monitor" tests="{len(cases)}" '
+                f'failures="{failures}" errors="{errors}"'
+                f' skipped="{len(self.not_monitored)}" time="{total:.6f}">'
                 + "".join(cases) + "</testsuite>\n")
 
     def to_sarif(self, version: str) -> dict:
-        from tracelogic.checkers.report import _sarif_location, Location
+        from tracelogic.checkers.report import _sarif_location, Location, sarif_driver, sarif_rule
 
         rules, results = {}, []
         for v in self.violations:
             rule = f"tracelogic/property/{v.prop.name}"
-            rules.setdefault(rule, {"id": rule, "shortDescription": {
-                "text": v.prop.description or v.prop.name}})
+            rules.setdefault(rule, sarif_rule(rule, "property",
+                                              v.prop.description or v.prop.name))
             res = {"ruleId": rule, "level": "error" if v.prop.severity in FAILING else
                    "warning" if v.prop.severity == "warning" else "note",
                    "message": {"text": f"{v.message} (key {v.key}; spans "
@@ -354,16 +419,30 @@ class MonitorReport:
             results.append(res)
         for p in self.not_monitored:  # as `check` reports an unknown result: a warning
             rule = f"tracelogic/property/{p.name}"
-            rules.setdefault(rule, {"id": rule, "shortDescription": {"text": p.name}})
+            rules.setdefault(rule, sarif_rule(rule, "property", p.name))
             res = {"ruleId": rule, "level": "warning",
                    "message": {"text": f"property {p.name} was not monitored: {p.reason}"}}
             if p.span is not None and p.span.line:
                 res["locations"] = [_sarif_location(Location.of(p.span))]
             results.append(res)
         return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-                "runs": [{"tool": {"driver": {"name": "tracelogic", "version": version,
-                                              "rules": list(rules.values())}},
+                "runs": [{"tool": {"driver": sarif_driver(version, list(rules.values()))},
                           "results": results}]}
+
+
+def _junit_violation(v: Violation) -> str:
+    """One violated instance in a JUnit failure body: key, message, and the witness
+    timeline (or the witness span ids when there is no timeline)."""
+    lines = [f"key {v.key}: {v.message}"]
+    if v.trace_ids:
+        lines.append("trace " + ", ".join(v.trace_ids))
+    if v.witness:
+        lines += timeline(v.witness, header=True)
+    elif v.span_ids:
+        lines.append("spans " + ", ".join(v.span_ids))
+    if v.prop.runbook:
+        lines.append(f"runbook: {v.prop.runbook}")
+    return "\n".join(lines)
 
 
 def timeline(events: list, header: bool = False) -> list[str]:

@@ -535,7 +535,7 @@ def model_mermaid(machine: Machine, run=None, *, bound: int = 500) -> str:
         on_path = [res.index[tuple(s)] for s in run.states if tuple(s) in res.index]
     for i, s in enumerate(res.states):
         label = "<br/>".join(f"{v.name} = {show_value(x, v.type)}" for v, x in zip(machine.vars, s))
-        lines.append(f'  s{i}["{label}"]')
+        lines.append(f'  s{i}["{_mermaid_text(label, keep_br=True)}"]')
     k = 0
     path_links = []
     pairs = set(zip(on_path, on_path[1:]))
@@ -580,7 +580,17 @@ def workflow_dot(wf: WorkflowT) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _mermaid_text(text: str, *, keep_br: bool = False) -> str:
+    """Text for inside a Mermaid node's double quotes: `"` and the characters Mermaid reads
+    as markup become entity codes (``#quot;``), so a label never ends the string early."""
+    out = text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;") \
+        .replace(">", "#gt;")
+    return out.replace("#lt;br/#gt;", "<br/>") if keep_br else out
+
+
 def workflow_mermaid(wf: WorkflowT) -> str:
+    """The workflow's Petri net as a Mermaid flowchart: places are circles (the source
+    `start`, the sink `end`), transitions boxes labelled with their step or role."""
     from tracelogic.models.petri import petri_net
     from tracelogic.models.workflow import from_ast
 
@@ -589,10 +599,13 @@ def workflow_mermaid(wf: WorkflowT) -> str:
     for n, data in net.graph.nodes(data=True):
         nid = f"{n[0]}{n[1]}"
         if data["kind"] == "place":
-            lines.append(f'  {nid}(("{"start" if n == net.source else "end" if n == net.sink else ""}"))')
+            # Mermaid 11 rejects an empty string as a node's text (`(("")`): an unlabelled
+            # place is a circle around one space
+            text = "start" if n == net.source else "end" if n == net.sink else " "
+            lines.append(f'  {nid}(("{text}"))')
         else:
             label = data["role"] if data["label"] is None else repr(data["label"])
-            lines.append(f'  {nid}["{label}"]')
+            lines.append(f'  {nid}["{_mermaid_text(label)}"]')
     for u, v in net.graph.edges():
         lines.append(f"  {u[0]}{u[1]} --> {v[0]}{v[1]}")
     return "\n".join(lines) + "\n"

@@ -25,40 +25,50 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost", "[::1]")
 @command("serve", "run the sidecar: receive OTLP/gRPC and OTLP/HTTP, monitor live, store "
          "violations")
 def _serve_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--grpc", default="127.0.0.1:4317", metavar="HOST:PORT",
+    # Every option's default is None here: the command line wins over the environment
+    # (TRACELOGIC_<OPTION>), which wins over the --config file, which wins over the default
+    # (sidecar/settings.py fills them in, in build_config).
+    p.add_argument("spec", metavar="SPEC", nargs="?", default=None,
+                   help="the spec (or TRACELOGIC_SPEC, or `spec` in the --config file)")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="a TOML file of serve options, keyed by their long names "
+                   "(or TRACELOGIC_CONFIG); the environment and the command line override it")
+    p.add_argument("--grpc", metavar="HOST:PORT",
                    help="OTLP/gRPC listen address (default 127.0.0.1:4317; `off` disables)")
-    p.add_argument("--http", default="127.0.0.1:4318", metavar="HOST:PORT",
+    p.add_argument("--http", metavar="HOST:PORT",
                    help="OTLP/HTTP, /metrics, /healthz and /readyz listen address "
                    "(default 127.0.0.1:4318; `off` disables)")
-    p.add_argument("--store", default="tracelogic.db", metavar="PATH",
+    p.add_argument("--store", metavar="PATH",
                    help="the SQLite store for violations (default tracelogic.db)")
     p.add_argument("--forward", metavar="URL", help="also pass everything received on to this "
                    "OTLP endpoint: http(s)://HOST:PORT or grpc://HOST:PORT")
-    p.add_argument("--journal", action="store_true", help="write every acknowledged span to "
-                   "the store first and replay open traces after a restart")
+    p.add_argument("--journal", action=argparse.BooleanOptionalAction, default=None,
+                   help="write every acknowledged span to the store first and replay open "
+                   "traces after a restart (--no-journal overrides the environment or file)")
     p.add_argument("--property", action="append", default=None, metavar="NAME",
                    help="monitor only this property (repeatable): one sidecar group")
-    p.add_argument("--lateness", default="30s", metavar="DURATION",
+    p.add_argument("--lateness", metavar="DURATION",
                    help="allowed lateness for cross-trace scopes (default 30s)")
-    p.add_argument("--idle", default="5s", metavar="DURATION", help="a trace whose root has "
+    p.add_argument("--idle", metavar="DURATION", help="a trace whose root has "
                    "ended is complete after this long without a new span (default 5s)")
-    p.add_argument("--max-open-traces", type=int, default=100_000, metavar="N",
-                   help="evict (verdict incomplete) beyond this many open traces")
-    p.add_argument("--max-instances", type=int, default=100_000, metavar="N",
-                   help="open instances per cross-trace property before eviction")
-    p.add_argument("--queue-spans", type=int, default=50_000, metavar="N",
+    p.add_argument("--max-open-traces", type=int, metavar="N",
+                   help="evict (verdict incomplete) beyond this many open traces "
+                   "(default 100000)")
+    p.add_argument("--max-instances", type=int, metavar="N",
+                   help="open instances per cross-trace property before eviction "
+                   "(default 100000)")
+    p.add_argument("--queue-spans", type=int, metavar="N",
                    help="ingest queue capacity in spans; beyond it requests get 429 / "
                    "RESOURCE_EXHAUSTED (default 50000)")
-    p.add_argument("--max-request-bytes", default="4Mi", metavar="SIZE",
+    p.add_argument("--max-request-bytes", metavar="SIZE",
                    help="largest request body, also after decompression (default 4Mi)")
-    p.add_argument("--max-http-connections", type=int, default=1024, metavar="N",
+    p.add_argument("--max-http-connections", type=int, metavar="N",
                    help="open OTLP/HTTP connections; at the limit the longest idle one is "
                    "closed to make room (default 1024)")
-    p.add_argument("--request-timeout", default="30s", metavar="DURATION",
+    p.add_argument("--request-timeout", metavar="DURATION",
                    help="an HTTP request's head and body must arrive within this, counted "
                    "from its first byte; slower ones get 408 (default 30s)")
-    p.add_argument("--keepalive-timeout", default="60s", metavar="DURATION",
+    p.add_argument("--keepalive-timeout", metavar="DURATION",
                    help="close an idle HTTP keep-alive connection after this (default 60s)")
     p.add_argument("--token-file", metavar="FILE", help="require `Authorization: Bearer "
                    "<token>` with the token in FILE (or set TRACELOGIC_TOKEN)")
@@ -68,9 +78,11 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    "this (e.g. 30d)")
     p.add_argument("--retention-rows", type=int, metavar="N",
                    help="keep at most this many violations")
-    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    p.add_argument("--execute", action="store_true",
-                   help="let the healing controller act (default: dry-run, plans only)")
+    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                   help="default info")
+    p.add_argument("--execute", action=argparse.BooleanOptionalAction, default=None,
+                   help="let the healing controller act (default: dry-run, plans only; "
+                   "--no-execute overrides the environment or file)")
     p.add_argument("--controller-config", metavar="FILE", help="healing controller config")
     add_spec_path(p)
     add_engine_argument(p)
@@ -80,7 +92,19 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 def build_config(args, err: TextIO):
     """The :class:`ServeConfig` for parsed arguments, or None after saying what is wrong."""
     from tracelogic.sidecar.server import ServeConfig
+    from tracelogic.sidecar.settings import SettingError, apply_layers
     from tracelogic.spec.lexicon import parse_bytes, parse_duration
+
+    try:
+        origin = apply_layers(args, os.environ)
+    except SettingError as e:
+        err.write(f"tracelogic serve: {e}\n")
+        return None
+
+    def src(name: str) -> str:
+        """Where an option's value came from, for messages: `--name`, the variable or the
+        config file and key."""
+        return origin.get(name.replace("-", "_"), f"--{name}")
 
     def dur(name: str, value: str | None) -> int | None:
         if value is None:
@@ -88,7 +112,7 @@ def build_config(args, err: TextIO):
         try:
             return parse_duration(value)
         except ValueError:
-            raise _Bad(f"--{name} takes a duration such as 30s, got {value!r}") from None
+            raise _Bad(f"{src(name)} takes a duration such as 30s, got {value!r}") from None
 
     try:
         lateness = dur("lateness", args.lateness)
@@ -99,29 +123,30 @@ def build_config(args, err: TextIO):
         for name, v in (("request-timeout", request_timeout),
                         ("keepalive-timeout", keepalive_timeout)):
             if v <= 0:
-                raise _Bad(f"--{name} must be longer than 0s")
+                raise _Bad(f"{src(name)} must be longer than 0s")
         try:
             max_bytes = parse_bytes(args.max_request_bytes)
         except ValueError:
-            raise _Bad(f"--max-request-bytes takes a size such as 4Mi, got "
+            raise _Bad(f"{src('max-request-bytes')} takes a size such as 4Mi, got "
                        f"{args.max_request_bytes!r}") from None
         if bool(args.tls_cert) != bool(args.tls_key):
             raise _Bad("--tls-cert and --tls-key go together")
         for name in ("max_open_traces", "max_instances", "queue_spans",
                      "max_http_connections"):
             if getattr(args, name) < 1:
-                raise _Bad(f"--{name.replace('_', '-')} must be at least 1")
+                raise _Bad(f"{src(name)} must be at least 1")
         token = os.environ.get("TRACELOGIC_TOKEN") or None
         if args.token_file:
             try:
                 with open(args.token_file, encoding="utf-8") as f:
                     token = f.read().strip()
             except OSError as e:
-                raise _Bad(f"cannot read --token-file {args.token_file}: {e.strerror}") from None
+                raise _Bad(f"cannot read {src('token-file')} {args.token_file}: "
+                           f"{e.strerror}") from None
             if not token:
-                raise _Bad(f"--token-file {args.token_file} is empty")
+                raise _Bad(f"{src('token-file')} {args.token_file} is empty")
         if args.controller_config and not os.path.isfile(args.controller_config):
-            raise _Bad(f"--controller-config {args.controller_config}: no such file")
+            raise _Bad(f"{src('controller-config')} {args.controller_config}: no such file")
         grpc = None if args.grpc == "off" else args.grpc
         http = None if args.http == "off" else args.http
         if grpc is None and http is None:
@@ -132,7 +157,7 @@ def build_config(args, err: TextIO):
                 try:
                     parse_hostport(v, port)
                 except ValueError as e:
-                    raise _Bad(f"--{name} {e}") from None
+                    raise _Bad(f"{src(name)} {e}") from None
     except _Bad as e:
         err.write(f"tracelogic serve: {e}\n")
         return None
