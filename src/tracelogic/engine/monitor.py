@@ -37,7 +37,7 @@ from tracelogic.ingest.otlp import (DecodeStats, OtlpInput, decode_traces_pb,
                                     is_metrics_request, read_bytes, read_json)
 from tracelogic.ingest.spans import MISSING, InvalidValue, Span, from_sdk
 from tracelogic.spec.deep import gc_paused
-from tracelogic.spec.lexicon import show_runtime
+from tracelogic.spec.lexicon import approx_duration, show_runtime
 from tracelogic.spec.typed import Spec
 
 _END_MASK_MAX = 10  # aggregate witnesses: at most this many spans

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from tracelogic.errors import InputError
+
 __all__ = ["OPTIONS", "SettingError", "Option", "env_name", "apply_layers"]
 
 
@@ -69,7 +71,7 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-class SettingError(Exception):
+class SettingError(InputError):
     """A setting that is not of its option's type: the message says where it came from."""
 
 
