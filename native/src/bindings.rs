@@ -526,7 +526,7 @@ pub(crate) mod _native {
         use crate::store::OwnedValue as V;
         Ok(match v {
             V::Empty => py.None().into_bound(py),
-            V::Str(s) => s.into_pyobject(py)?.into_any(),
+            V::Str(s) => (&**s).into_pyobject(py)?.into_any(),
             V::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
             V::Int(i) => i.into_pyobject(py)?.into_any(),
             V::Double(f) => f.into_pyobject(py)?.into_any(),

@@ -46,6 +46,12 @@ pub fn upb_check(data: &[u8], msg: usize) -> Result<(), Refusal> {
     walk(data, 0, data.len(), Some(msg), 0, None).map(|_| ())
 }
 
+/// [`upb_check`] of a submessage nested `depth` messages below the one upb parses (the
+/// one-pass decoder's check of a part it does not decode).
+pub fn upb_check_nested(data: &[u8], msg: usize, depth: usize) -> bool {
+    walk(data, 0, data.len(), Some(msg), depth, None).is_ok()
+}
+
 fn walk(
     data: &[u8],
     mut pos: usize,

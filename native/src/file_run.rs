@@ -63,7 +63,8 @@ pub struct FileRun {
     automata: Vec<Cached>,
     /// per plan property with time bounds, its explored states and transitions
     timed: Vec<Option<Timed>>,
-    wanted: HashSet<String>,
+    /// foldhash, not SipHash: every attribute key of the input is looked up here
+    wanted: foldhash::HashSet<String>,
     store: SpanStore,
     asm: FileAssembler,
     /// traces evicted while feeding: reported at close, their spans already released
@@ -95,7 +96,7 @@ impl FileRun {
             plan,
             automata,
             timed,
-            wanted,
+            wanted: wanted.into_iter().collect(),
             store: SpanStore::new(),
             asm: FileAssembler::new(max_open_traces.max(1)),
             evicted: vec![],

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use crate::check::MAX_STRING_BYTES;
 use crate::json::{parse, JValue};
 use crate::jsonl::Splitter;
-use crate::otlp::{decode_traces, AnyValue, Batch};
+use crate::otlp::{decode_checked, decode_traces, AnyValue, Batch};
 use crate::otlp_json::{decode, parse_doc, Outcome};
 
 /// Panics unless the columns of `b` hang together (see the module documentation).
@@ -291,7 +291,19 @@ pub fn check_decode_pb(data: &[u8]) {
     let b = decode_traces(data, None);
     check_batch(&b);
     let some = |k: &str| k.len() % 2 == 0; // a projection too
-    check_batch(&decode_traces(data, Some(&some)));
+    let projected = decode_traces(data, Some(&some));
+    check_batch(&projected);
+    // the one-pass decoder gives exactly what the two steps (check, then decode) give
+    assert_eq!(
+        format!("{b:?}"),
+        format!("{:?}", decode_checked(data, None)),
+        "one pass and two steps differ"
+    );
+    assert_eq!(
+        format!("{projected:?}"),
+        format!("{:?}", decode_checked(data, Some(&some))),
+        "one pass and two steps differ (projected)"
+    );
     if b.error.is_none() && !b.upb_refused && encodable(&b) {
         let again = encode_pb(&b);
         let b2 = decode_traces(&again, None);

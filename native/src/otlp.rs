@@ -24,8 +24,15 @@
 //! the Python side formats them exactly as its own decoder does; the step-1 messages come
 //! first, as in the Python decoder.
 
-use crate::check::{pb_fields, pb_part, upb_check, utf8_problem, MAX_STRING_BYTES};
-use crate::schema::{RESOURCE, RESOURCE_SPANS, SCOPE, SCOPE_SPANS, SPAN};
+use std::cell::Cell;
+
+use crate::check::{
+    pb_fields, pb_part, upb_check, upb_check_nested, utf8_problem, MAX_DEPTH, MAX_STRING_BYTES,
+};
+use crate::schema::{
+    Kind, ANY_VALUE, ARRAY_VALUE, EVENT, KEY_VALUE, KV_LIST, LINK, REQUEST, RESOURCE,
+    RESOURCE_SPANS, SCHEMA, SCOPE, SCOPE_SPANS, SPAN, STATUS,
+};
 use crate::wire::{Fields, Value};
 
 /// `AnyValue` nesting the Python decoder converts (`_otlp_common.MAX_DEPTH`); deeper arrays
@@ -191,9 +198,174 @@ impl<'a> Batch<'a> {
 
 const SERVICE: &str = "service.name";
 
-/// A string field of a valid part (UTF-8 was checked in step 1).
-fn text(b: &[u8]) -> &str {
-    std::str::from_utf8(b).unwrap_or_default()
+/// How the decode functions read their bytes.
+///
+/// On the slow path (`check` false) they read parts already found valid, leniently. On the
+/// one-pass fast path (`check` true) they check, while decoding, everything
+/// [`upb_check`] would (framing as upb reads it, UTF-8 in every string field of the schema,
+/// the nesting limit), walking with [`upb_check_nested`] the parts they do not decode; at
+/// the first problem they set `bad` and the caller throws the batch away and decodes again
+/// on the slow path. A doubt (a group, a nesting near the limit) is a problem too: the slow
+/// path then decides exactly, so the fast path only ever returns what it would.
+struct Cx<'w> {
+    wanted: Wanted<'w>,
+    check: bool,
+    bad: Cell<bool>,
+}
+
+impl Cx<'_> {
+    /// A string field (UTF-8 is checked on the fast path; on the slow path it was checked
+    /// in step 1, and what is not UTF-8 is never read).
+    fn text<'a>(&self, b: &'a [u8]) -> &'a str {
+        match std::str::from_utf8(b) {
+            Ok(s) => s,
+            Err(_) => {
+                self.bad.set(true);
+                ""
+            }
+        }
+    }
+
+    /// The fields of message `msg` at nesting `depth` (the request is 0).
+    fn fields<'a, 's>(&'s self, buf: &'a [u8], base: usize, depth: usize) -> Reader<'a, 's> {
+        if self.check {
+            if depth > MAX_DEPTH {
+                self.bad.set(true);
+            }
+            Reader::Strict {
+                buf,
+                pos: if self.bad.get() { buf.len() } else { 0 },
+                base,
+                bad: &self.bad,
+            }
+        } else {
+            Reader::Lenient(Fields::new(buf, base))
+        }
+    }
+
+    /// A field of message `msg` (at `depth`) the decoder does not read: on the fast path,
+    /// checked as upb would (a string's UTF-8, a submessage walked).
+    fn skip(&self, msg: usize, number: u32, value: Value<'_>, depth: usize) {
+        if !self.check {
+            return;
+        }
+        let Value::Bytes(b, _) = value else {
+            return;
+        };
+        let sound = match SCHEMA[msg].field(u128::from(number)).map(|f| f.kind) {
+            Some(Kind::Str) => std::str::from_utf8(b).is_ok(),
+            Some(Kind::Msg(t)) => depth < MAX_DEPTH && upb_check_nested(b, t, depth + 1),
+            None => true,
+        };
+        if !sound {
+            self.bad.set(true);
+        }
+    }
+}
+
+/// The fields of one message: leniently on the slow path (the framing was checked; a
+/// group is skipped), strictly on the fast path (see [`Cx`]).
+enum Reader<'a, 's> {
+    Lenient(Fields<'a>),
+    Strict {
+        buf: &'a [u8],
+        pos: usize,
+        base: usize,
+        bad: &'s Cell<bool>,
+    },
+}
+
+/// upb's varint at `pos`: at most 10 bytes, the low 64 bits kept; None when truncated or
+/// longer.
+#[inline]
+fn strict_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for i in 0..10 {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(b & 0x7f).wrapping_shl(7 * i);
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+impl<'a> Reader<'a, '_> {
+    /// One field as `check::walk` reads it (outside groups); None at a problem.
+    #[inline]
+    fn strict(buf: &'a [u8], pos: &mut usize, base: usize) -> Option<(u32, Value<'a>)> {
+        let start = *pos;
+        let key = strict_varint(buf, pos)?;
+        if *pos - start > 5 || key > u64::from(u32::MAX) {
+            return None;
+        }
+        let number = (key >> 3) as u32;
+        if number == 0 {
+            return None;
+        }
+        let value = match key & 7 {
+            0 => Value::Varint(strict_varint(buf, pos)?),
+            1 => {
+                let b = buf.get(*pos..*pos + 8)?;
+                *pos += 8;
+                Value::Fixed64(u64::from_le_bytes(b.try_into().ok()?))
+            }
+            5 => {
+                let b = buf.get(*pos..*pos + 4)?;
+                *pos += 4;
+                Value::Fixed32(u32::from_le_bytes(b.try_into().ok()?))
+            }
+            2 => {
+                let n = usize::try_from(strict_varint(buf, pos)?).ok()?;
+                if n > buf.len() - *pos {
+                    return None;
+                }
+                let off = *pos;
+                *pos += n;
+                Value::Bytes(&buf[off..off + n], base + off)
+            }
+            // a group: upb may accept it, but the slow path decides
+            _ => return None,
+        };
+        Some((number, value))
+    }
+}
+
+impl<'a> Iterator for Reader<'a, '_> {
+    type Item = (u32, Value<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Reader::Lenient(f) => match f.next()? {
+                Ok(x) => Some(x),
+                Err(_) => {
+                    // as `map_while(Result::ok)`: nothing after the first error
+                    *f = Fields::new(&[], 0);
+                    None
+                }
+            },
+            Reader::Strict {
+                buf,
+                pos,
+                base,
+                bad,
+            } => {
+                if *pos >= buf.len() {
+                    return None;
+                }
+                match Self::strict(buf, pos, *base) {
+                    Some(x) => Some(x),
+                    None => {
+                        bad.set(true);
+                        *pos = buf.len();
+                        None
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The valid parts of one `ResourceSpans`: its resource's occurrences (merged) and scopes.
@@ -211,30 +383,27 @@ struct Ss<'a> {
     spans: Vec<(usize, &'a [u8], usize)>,
 }
 
-/// The fields of a valid message (framing was checked in step 1).
-fn fields(buf: &[u8], base: usize) -> impl Iterator<Item = (u32, Value<'_>)> {
-    Fields::new(buf, base).map_while(Result::ok)
-}
-
-fn whole_rs(buf: &[u8], base: usize) -> Rs<'_> {
+/// A `ResourceSpans` at depth 1 (its parts are checked where they are decoded).
+fn whole_rs<'a>(cx: &Cx<'_>, buf: &'a [u8], base: usize) -> Rs<'a> {
     let mut rs = Rs::default();
-    for field in fields(buf, base) {
+    for field in cx.fields(buf, base, 1) {
         match field {
             (1, Value::Bytes(b, off)) => rs.resource.push((b, off)),
-            (2, Value::Bytes(b, off)) => rs.scopes.push(whole_ss(b, off)),
-            _ => {}
+            (2, Value::Bytes(b, off)) => rs.scopes.push(whole_ss(cx, b, off)),
+            (n, v) => cx.skip(RESOURCE_SPANS, n, v, 1),
         }
     }
     rs
 }
 
-fn whole_ss(buf: &[u8], base: usize) -> Ss<'_> {
+/// A `ScopeSpans` at depth 2.
+fn whole_ss<'a>(cx: &Cx<'_>, buf: &'a [u8], base: usize) -> Ss<'a> {
     let mut ss = Ss::default();
-    for field in fields(buf, base) {
+    for field in cx.fields(buf, base, 2) {
         match field {
             (1, Value::Bytes(b, _)) => ss.scope.push(b),
             (2, Value::Bytes(b, off)) => ss.spans.push((ss.spans.len(), b, off)),
-            _ => {}
+            (n, v) => cx.skip(SCOPE_SPANS, n, v, 2),
         }
     }
     ss
@@ -261,13 +430,17 @@ fn reject(
 }
 
 /// `_salvage_traces`: the valid parts of a request upb refuses (or that is over 1 MiB).
-fn salvage<'a>(data: &'a [u8], batch: &mut Batch<'a>) -> Result<Vec<Rs<'a>>, (usize, String)> {
+fn salvage<'a>(
+    cx: &Cx<'_>,
+    data: &'a [u8],
+    batch: &mut Batch<'a>,
+) -> Result<Vec<Rs<'a>>, (usize, String)> {
     let mut out = vec![];
     let top = pb_fields(data, 0, data.len())?;
     for (ri, rsf) in top.iter().filter(|f| f.is(1)).enumerate() {
         let (a, b) = (rsf.start, rsf.end);
         if b - a <= MAX_STRING_BYTES && upb_check(&data[a..b], RESOURCE_SPANS).is_ok() {
-            out.push(whole_rs(&data[a..b], a));
+            out.push(whole_rs(cx, &data[a..b], a));
             continue;
         }
         let rs_fields = pb_fields(data, a, b)?;
@@ -303,7 +476,7 @@ fn salvage<'a>(data: &'a [u8], batch: &mut Batch<'a>) -> Result<Vec<Rs<'a>>, (us
         for (si, (ssf, parts)) in ss_parts.iter().zip(&span_parts).enumerate() {
             let (c, d) = (ssf.start, ssf.end);
             if d - c <= MAX_STRING_BYTES && upb_check(&data[c..d], SCOPE_SPANS).is_ok() {
-                rs.scopes.push(whole_ss(&data[c..d], c));
+                rs.scopes.push(whole_ss(cx, &data[c..d], c));
                 continue;
             }
             let mut ss = Ss::default();
@@ -346,18 +519,54 @@ fn salvage<'a>(data: &'a [u8], batch: &mut Batch<'a>) -> Result<Vec<Rs<'a>>, (us
 
 /// Decode one `ExportTraceServiceRequest`.
 pub fn decode_traces<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
-    let mut batch = Batch::default();
-    let whole = upb_check(data, crate::schema::REQUEST).is_ok();
-    let parts = if whole && data.len() <= MAX_STRING_BYTES {
-        fields(data, 0)
+    if data.len() <= MAX_STRING_BYTES {
+        // one pass: decode and check together; at a problem, the two steps below
+        let cx = Cx {
+            wanted,
+            check: true,
+            bad: Cell::new(false),
+        };
+        let mut batch = Batch::default();
+        let parts: Vec<Rs<'a>> = cx
+            .fields(data, 0, 0)
             .filter_map(|f| match f {
-                (1, Value::Bytes(b, off)) => Some(whole_rs(b, off)),
+                (1, Value::Bytes(b, off)) => Some(whole_rs(&cx, b, off)),
+                (n, v) => {
+                    cx.skip(REQUEST, n, v, 0);
+                    None
+                }
+            })
+            .collect();
+        if !cx.bad.get() {
+            decode_parts(&cx, &parts, &mut batch);
+            if !cx.bad.get() {
+                return batch;
+            }
+        }
+    }
+    decode_checked(data, wanted)
+}
+
+/// [`decode_traces`] in the Python decoder's two steps: which parts are valid, then
+/// decoding them (the fast path's fallback, and its reference in the fuzz tests).
+pub fn decode_checked<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
+    let cx = Cx {
+        wanted,
+        check: false,
+        bad: Cell::new(false),
+    };
+    let mut batch = Batch::default();
+    let whole = upb_check(data, REQUEST).is_ok();
+    let parts = if whole && data.len() <= MAX_STRING_BYTES {
+        cx.fields(data, 0, 0)
+            .filter_map(|f| match f {
+                (1, Value::Bytes(b, off)) => Some(whole_rs(&cx, b, off)),
                 _ => None,
             })
             .collect()
     } else {
         batch.upb_refused = !whole;
-        match salvage(data, &mut batch) {
+        match salvage(&cx, data, &mut batch) {
             Ok(parts) => parts,
             Err(e) => {
                 batch.error = Some(e);
@@ -365,16 +574,23 @@ pub fn decode_traces<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
             }
         }
     };
+    decode_parts(&cx, &parts, &mut batch);
+    batch
+}
+
+/// Decode the valid parts into the batch's columns.
+fn decode_parts<'a>(cx: &Cx<'_>, parts: &[Rs<'a>], batch: &mut Batch<'a>) {
     for (ri, rs) in parts.iter().enumerate() {
         let res_index = batch.resources.len() as u32;
-        let res = resource(&rs.resource, wanted);
+        let res = resource(cx, &rs.resource);
         batch.resources.push(res);
         for (si, ss) in rs.scopes.iter().enumerate() {
             let mut name = "";
             for b in &ss.scope {
-                for f in fields(b, 0) {
-                    if let (1, Value::Bytes(s, _)) = f {
-                        name = text(s);
+                for f in cx.fields(b, 0, 3) {
+                    match f {
+                        (1, Value::Bytes(s, _)) => name = cx.text(s),
+                        (n, v) => cx.skip(SCOPE, n, v, 3),
                     }
                 }
             }
@@ -382,78 +598,94 @@ pub fn decode_traces<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
             batch.scopes.push(name);
             batch.received += ss.spans.len();
             for &(k, b, off) in &ss.spans {
-                span(
-                    &mut batch,
-                    b,
-                    off,
-                    (ri, si, k),
-                    (res_index, scope_index),
-                    wanted,
-                );
+                span(cx, batch, b, off, (ri, si, k), (res_index, scope_index));
             }
         }
     }
-    batch
 }
 
-/// The resource: attributes of every occurrence, in order (a merge).
-fn resource<'a>(parts: &[(&'a [u8], usize)], wanted: Wanted<'_>) -> Resource<'a> {
+/// The resource (depth 2): attributes of every occurrence, in order (a merge).
+fn resource<'a>(cx: &Cx<'_>, parts: &[(&'a [u8], usize)]) -> Resource<'a> {
     let mut res = Resource::default();
     let mut service_seen = false;
     for &(b, off) in parts {
-        for field in fields(b, off) {
-            if let (1, Value::Bytes(kb, koff)) = field {
-                let (key, value) = key_value(kb, koff, wanted);
-                if key == SERVICE && !service_seen {
-                    service_seen = true;
-                    res.service = match value {
-                        Some(AnyValue::Str(s)) => s,
-                        _ => "",
-                    };
-                }
-                if let Some(v) = value {
-                    if wanted.is_none_or(|w| w(key)) {
-                        res.attrs.push((key, v));
+        for field in cx.fields(b, off, 2) {
+            match field {
+                (1, Value::Bytes(kb, koff)) => {
+                    let (key, value) = key_value(cx, kb, koff, 3);
+                    if key == SERVICE && !service_seen {
+                        service_seen = true;
+                        res.service = match value {
+                            Some(AnyValue::Str(s)) => s,
+                            _ => "",
+                        };
+                    }
+                    if let Some(v) = value {
+                        if cx.wanted.is_none_or(|w| w(key)) {
+                            res.attrs.push((key, v));
+                        }
                     }
                 }
+                (n, v) => cx.skip(RESOURCE, n, v, 2),
             }
         }
     }
     res
 }
 
-/// A `KeyValue`: (key, value if converted). Only wanted keys (and `service.name`) convert.
+/// A `KeyValue` at `depth`: (key, value if converted). Only wanted keys (and
+/// `service.name`) convert.
 fn key_value<'a>(
+    cx: &Cx<'_>,
     buf: &'a [u8],
     base: usize,
-    wanted: Wanted<'_>,
+    depth: usize,
 ) -> (&'a str, Option<AnyValue<'a>>) {
     let mut key = "";
-    let mut values = vec![];
-    for field in fields(buf, base) {
+    // most attributes have one value field: no allocation for it
+    let mut first: Option<(&'a [u8], usize)> = None;
+    let mut more: Vec<(&'a [u8], usize)> = vec![];
+    for field in cx.fields(buf, base, depth) {
         match field {
-            (1, Value::Bytes(b, _)) => key = text(b),
-            (2, Value::Bytes(b, off)) => values.push((b, off)),
-            _ => {}
+            (1, Value::Bytes(b, _)) => key = cx.text(b),
+            (2, Value::Bytes(b, off)) => {
+                if first.is_none() {
+                    first = Some((b, off));
+                } else {
+                    more.push((b, off));
+                }
+            }
+            (n, v) => cx.skip(KEY_VALUE, n, v, depth),
         }
     }
-    if !(wanted.is_none_or(|w| w(key)) || key == SERVICE) {
+    let values = first.into_iter().chain(more);
+    if !(cx.wanted.is_none_or(|w| w(key)) || key == SERVICE) {
+        for (b, off) in values {
+            cx.skip(KEY_VALUE, 2, Value::Bytes(b, off), depth);
+        }
         return (key, None);
     }
     let mut value = AnyValue::Empty;
-    for &(b, off) in &values {
-        value = any_value(b, off, 0, value);
+    for (b, off) in values {
+        value = any_value(cx, b, off, 0, value, depth + 1);
     }
     (key, Some(value))
 }
 
-/// An `AnyValue` merged into `into` (protobuf's merge of a field seen twice). `level` is
-/// the Python decoder's value depth.
-fn any_value<'a>(buf: &'a [u8], base: usize, level: u32, into: AnyValue<'a>) -> AnyValue<'a> {
+/// An `AnyValue` at `depth` merged into `into` (protobuf's merge of a field seen twice).
+/// `level` is the Python decoder's value depth.
+fn any_value<'a>(
+    cx: &Cx<'_>,
+    buf: &'a [u8],
+    base: usize,
+    level: u32,
+    into: AnyValue<'a>,
+    depth: usize,
+) -> AnyValue<'a> {
     let mut v = into;
-    for field in fields(buf, base) {
+    for field in cx.fields(buf, base, depth) {
         match field {
-            (1, Value::Bytes(b, _)) => v = AnyValue::Str(text(b)),
+            (1, Value::Bytes(b, _)) => v = AnyValue::Str(cx.text(b)),
             (2, Value::Varint(x)) => v = AnyValue::Bool(x != 0),
             (3, Value::Varint(x)) => v = AnyValue::Int(x as i64),
             (4, Value::Fixed64(x)) => v = AnyValue::Double(f64::from_bits(x)),
@@ -466,21 +698,26 @@ fn any_value<'a>(buf: &'a [u8], base: usize, level: u32, into: AnyValue<'a>) -> 
                     (6, AnyValue::KvList(items)) => Some(Err(items)),
                     _ => None,
                 };
-                for f in fields(b, off) {
-                    if let (1, Value::Bytes(eb, eoff)) = f {
-                        if n == 5 {
-                            let e = any_value(eb, eoff, level + 1, AnyValue::Empty);
-                            match &mut items {
-                                Some(Ok(xs)) => xs.push(e),
-                                _ => items = Some(Ok(vec![e])),
-                            }
-                        } else {
-                            let (k, e) = nested_kv(eb, eoff, level + 1);
-                            match &mut items {
-                                Some(Err(xs)) => xs.push((k, e)),
-                                _ => items = Some(Err(vec![(k, e)])),
+                let list = if n == 5 { ARRAY_VALUE } else { KV_LIST };
+                for f in cx.fields(b, off, depth + 1) {
+                    match f {
+                        (1, Value::Bytes(eb, eoff)) => {
+                            if n == 5 {
+                                let e =
+                                    any_value(cx, eb, eoff, level + 1, AnyValue::Empty, depth + 2);
+                                match &mut items {
+                                    Some(Ok(xs)) => xs.push(e),
+                                    _ => items = Some(Ok(vec![e])),
+                                }
+                            } else {
+                                let (k, e) = nested_kv(cx, eb, eoff, level + 1, depth + 2);
+                                match &mut items {
+                                    Some(Err(xs)) => xs.push((k, e)),
+                                    _ => items = Some(Err(vec![(k, e)])),
+                                }
                             }
                         }
+                        (fnum, fv) => cx.skip(list, fnum, fv, depth + 1),
                     }
                 }
                 v = match items {
@@ -491,21 +728,27 @@ fn any_value<'a>(buf: &'a [u8], base: usize, level: u32, into: AnyValue<'a>) -> 
                     None => AnyValue::KvList(vec![]),
                 };
             }
-            _ => {}
+            (n, fv) => cx.skip(ANY_VALUE, n, fv, depth),
         }
     }
     v
 }
 
-/// A `KeyValue` inside a key-value list value.
-fn nested_kv(buf: &[u8], base: usize, level: u32) -> (&str, AnyValue<'_>) {
+/// A `KeyValue` at `depth` inside a key-value list value.
+fn nested_kv<'a>(
+    cx: &Cx<'_>,
+    buf: &'a [u8],
+    base: usize,
+    level: u32,
+    depth: usize,
+) -> (&'a str, AnyValue<'a>) {
     let mut key = "";
     let mut value = AnyValue::Empty;
-    for field in fields(buf, base) {
+    for field in cx.fields(buf, base, depth) {
         match field {
-            (1, Value::Bytes(b, _)) => key = text(b),
-            (2, Value::Bytes(b, off)) => value = any_value(b, off, level, value),
-            _ => {}
+            (1, Value::Bytes(b, _)) => key = cx.text(b),
+            (2, Value::Bytes(b, off)) => value = any_value(cx, b, off, level, value, depth + 1),
+            (n, v) => cx.skip(KEY_VALUE, n, v, depth),
         }
     }
     (key, value)
@@ -534,13 +777,14 @@ fn id_problem(b: &[u8], n: usize, what: &str) -> Option<String> {
     }
 }
 
+/// A span (depth 3).
 fn span<'a>(
+    cx: &Cx<'_>,
     batch: &mut Batch<'a>,
     buf: &'a [u8],
     base: usize,
     (ri, si, k): (usize, usize, usize),
     (res_index, scope_index): (u32, u32),
-    wanted: Wanted<'_>,
 ) {
     let (mut tid, mut sid, mut pid): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
     let mut name: &str = "";
@@ -550,52 +794,53 @@ fn span<'a>(
     let mut attrs: Vec<(&'a str, AnyValue<'a>)> = vec![];
     let mut events: Vec<&'a str> = vec![];
     let mut links: Vec<(&'a [u8], &'a [u8])> = vec![];
-    for field in fields(buf, base) {
+    for field in cx.fields(buf, base, 3) {
         match field {
             (1, Value::Bytes(b, _)) => tid = b,
             (2, Value::Bytes(b, _)) => sid = b,
             (4, Value::Bytes(b, _)) => pid = b,
-            (5, Value::Bytes(b, _)) => name = text(b),
+            (5, Value::Bytes(b, _)) => name = cx.text(b),
             (6, Value::Varint(x)) => kind = x as u32 as i32,
             (7, Value::Fixed64(x)) => start = x,
             (8, Value::Fixed64(x)) => end = x,
             (9, Value::Bytes(b, off)) => {
-                if let (key, Some(value)) = key_value(b, off, wanted) {
-                    if wanted.is_none_or(|w| w(key)) {
+                if let (key, Some(value)) = key_value(cx, b, off, 4) {
+                    if cx.wanted.is_none_or(|w| w(key)) {
                         attrs.push((key, value));
                     }
                 }
             }
             (11, Value::Bytes(b, off)) => {
                 let mut ev_name = "";
-                for f in fields(b, off) {
-                    if let (2, Value::Bytes(s, _)) = f {
-                        ev_name = text(s);
+                for f in cx.fields(b, off, 4) {
+                    match f {
+                        (2, Value::Bytes(s, _)) => ev_name = cx.text(s),
+                        (n, v) => cx.skip(EVENT, n, v, 4),
                     }
                 }
                 events.push(ev_name);
             }
             (13, Value::Bytes(b, off)) => {
                 let (mut lt, mut ls): (&[u8], &[u8]) = (b"", b"");
-                for f in fields(b, off) {
+                for f in cx.fields(b, off, 4) {
                     match f {
                         (1, Value::Bytes(x, _)) => lt = x,
                         (2, Value::Bytes(x, _)) => ls = x,
-                        _ => {}
+                        (n, v) => cx.skip(LINK, n, v, 4),
                     }
                 }
                 links.push((lt, ls));
             }
             (15, Value::Bytes(b, off)) => {
-                for f in fields(b, off) {
+                for f in cx.fields(b, off, 4) {
                     match f {
-                        (2, Value::Bytes(s, _)) => message = text(s),
+                        (2, Value::Bytes(s, _)) => message = cx.text(s),
                         (3, Value::Varint(x)) => code = x as u32 as i32,
-                        _ => {}
+                        (n, v) => cx.skip(STATUS, n, v, 4),
                     }
                 }
             }
-            _ => {}
+            (n, v) => cx.skip(SPAN, n, v, 3),
         }
     }
     let problem = |level: Level, text: String, rejected: bool| Problem {
@@ -852,6 +1097,80 @@ mod tests {
             ]
         );
         assert_eq!((b.received, b.len()), (4, 1));
+    }
+
+    #[test]
+    fn the_one_pass_decoder_sees_what_upb_check_sees() {
+        // each request is refused by upb somewhere the decoder does not decode (an unwanted
+        // attribute's value, an event's attribute, a trace state, a scope version, an unknown
+        // field, a group, a six-byte tag), or is valid; the one pass must agree with the two
+        // steps, and the projected decode must still refuse what upb refuses
+        let bad_str = ld(1, b"\xff");
+        let ok = span(3, &ld(5, b"ok"));
+        let long_tag = [0xaa, 0x80, 0x80, 0x80, 0x80, 0x00, 0];
+        let cases: Vec<(Vec<u8>, bool)> = vec![
+            (request(b"", std::slice::from_ref(&ok)), false),
+            (
+                request(b"", &[span(2, &ld(9, &kv("skip", &bad_str))), ok.clone()]),
+                true,
+            ),
+            (
+                request(b"", &[span(2, &ld(9, &kv("keep", &bad_str))), ok.clone()]),
+                true,
+            ),
+            (
+                request(b"", &[span(2, &ld(11, &ld(3, &kv("e", &bad_str))))]),
+                true,
+            ),
+            (request(b"", &[span(2, &ld(3, b"\xc3"))]), true),
+            (request(b"", &[span(2, &ld(15, &ld(2, b"\xe2\x82")))]), true),
+            (request(b"", &[span(2, &[0x0b, 0x10, 1, 0x0c])]), false),
+            (request(b"", &[span(2, &long_tag)]), true),
+            (request(b"", &[span(2, &ld(99, b"\xff"))]), false),
+            (
+                request(
+                    &ld(1, &kv("skip", &ld(5, &ld(1, &bad_str)))),
+                    std::slice::from_ref(&ok),
+                ),
+                true,
+            ),
+            (
+                request(
+                    &ld(1, &kv("keep", &ld(6, &ld(1, &kv("x", &bad_str))))),
+                    &[ok],
+                ),
+                true,
+            ),
+        ];
+        let keep = |k: &str| k == "keep";
+        for (i, (data, refused)) in cases.iter().enumerate() {
+            for wanted in [None, Some(&keep as &(dyn Fn(&str) -> bool + Sync))] {
+                let one = decode_traces(data, wanted);
+                assert_eq!(one.upb_refused, *refused, "case {i}");
+                assert_eq!(
+                    format!("{one:?}"),
+                    format!("{:?}", decode_checked(data, wanted)),
+                    "case {i}"
+                );
+            }
+        }
+        // nesting: an unwanted value 97 arrays deep is within upb's limit, 98 is not
+        // (request 0, resource spans 1, scope spans 2, span 3, key value 4, then two
+        // levels per array)
+        for (levels, refused) in [(47, false), (48, true)] {
+            let mut v = ld(3, &[0x18, 1]); // AnyValue{int_value: 1}
+            for _ in 0..levels {
+                v = ld(5, &ld(1, &v)); // AnyValue{array_value: ArrayValue{values: [v]}}
+            }
+            let data = request(b"", &[span(2, &ld(9, &kv("skip", &v)))]);
+            let one = decode_traces(&data, Some(&keep));
+            assert_eq!(one.upb_refused, refused, "{levels} levels");
+            assert_eq!(
+                format!("{one:?}"),
+                format!("{:?}", decode_checked(&data, Some(&keep))),
+                "{levels} levels"
+            );
+        }
     }
 
     #[test]

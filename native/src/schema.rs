@@ -56,6 +56,13 @@ pub const RESOURCE: usize = 2;
 pub const SCOPE_SPANS: usize = 8;
 pub const SCOPE: usize = 9;
 pub const SPAN: usize = 10;
+pub const KEY_VALUE: usize = 3;
+pub const ANY_VALUE: usize = 4;
+pub const ARRAY_VALUE: usize = 5;
+pub const KV_LIST: usize = 6;
+pub const EVENT: usize = 11;
+pub const LINK: usize = 12;
+pub const STATUS: usize = 13;
 
 pub static SCHEMA: [Message; 14] = [
     // 0
@@ -171,3 +178,29 @@ pub static SCHEMA: [Message; 14] = [
         &[f(2, "message", Str)],
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_name_their_messages() {
+        for (i, name) in [
+            (REQUEST, "ExportTraceServiceRequest"),
+            (RESOURCE_SPANS, "ResourceSpans"),
+            (RESOURCE, "Resource"),
+            (KEY_VALUE, "KeyValue"),
+            (ANY_VALUE, "AnyValue"),
+            (ARRAY_VALUE, "ArrayValue"),
+            (KV_LIST, "KeyValueList"),
+            (SCOPE_SPANS, "ScopeSpans"),
+            (SCOPE, "InstrumentationScope"),
+            (SPAN, "Span"),
+            (EVENT, "Event"),
+            (LINK, "Link"),
+            (STATUS, "Status"),
+        ] {
+            assert_eq!(SCHEMA[i].name, name);
+        }
+    }
+}

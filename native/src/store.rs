@@ -3,10 +3,12 @@
 //! The decoder's [`Batch`] borrows from the request; a trace's spans arrive across many
 //! requests, so [`SpanStore::add_batch`] copies each span into a compact owned row. Memory is
 //! the point (the runtime path aims at a few hundred bytes per open trace): a row is a fixed
-//! 88 bytes with its ids inline; names, scopes, event names and attribute keys are interned
+//! 80 bytes with its ids inline; names, scopes, event names and attribute keys are interned
 //! (they repeat across spans), a resource is stored once however many spans share it, the
-//! projected attributes are one slice, and what most spans lack (events, links, a status
-//! message) lives in one optional box.
+//! projected attributes of every span are one queue in row order (no allocation per span),
+//! a string value seen several times in one request is one shared allocation (a trace's
+//! spans often repeat an id), and what most spans lack (events, links, a status message)
+//! lives in one optional box.
 //!
 //! Every accessor answers as the Python [`Span`](../../src/tracelogic/runtime_monitor/spans.py)
 //! built by `native_otlp.decode_traces_pb_native` from the same columns would: ids as
@@ -16,6 +18,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 
 use foldhash::HashMap;
 
@@ -28,7 +31,8 @@ pub type Sym = u32;
 #[derive(Debug, Clone, PartialEq)]
 pub enum OwnedValue {
     Empty,
-    Str(Box<str>),
+    /// shared by the equal values of one request (see [`SpanStore::add_batch`])
+    Str(Arc<str>),
     Bool(bool),
     Int(i64),
     Double(f64),
@@ -172,7 +176,7 @@ struct Extra {
     links: Box<[([u8; 16], [u8; 8])]>,
 }
 
-/// One span (88 bytes, plus its attributes' slice when it has any).
+/// One span (80 bytes; its attributes are in [`SpanStore`]'s queue).
 #[derive(Debug)]
 struct Row {
     trace_id: [u8; 16],
@@ -188,8 +192,10 @@ struct Row {
     status: u8,
     /// handed back by [`SpanStore::release`]
     released: bool,
-    /// one per key, the last occurrence's value; an empty slice allocates nothing
-    attrs: Box<[(Sym, OwnedValue)]>,
+    /// its attributes, one per key (the last occurrence's value): `attr_len` entries of
+    /// the store's queue from the wrapping index `attr_at`
+    attr_at: u32,
+    attr_len: u32,
     extra: Option<Box<Extra>>,
 }
 
@@ -228,6 +234,10 @@ pub struct SpanStore {
     /// the rows from `base` on (those before were released and freed)
     rows: VecDeque<Row>,
     base: u32,
+    /// the attributes of the rows from `base` on, in row order; `attr_base` is the wrapping
+    /// index of the first (a queue of fewer than 2^32 entries is held at any time)
+    attrs: VecDeque<(Sym, OwnedValue)>,
+    attr_base: u32,
     strings: Strings,
     resources: Vec<Resource>,
     /// a resource's encoding -> its index, so repeated resources are stored once
@@ -260,6 +270,17 @@ fn last_wins(strings: &mut Strings, pairs: &[(&str, &AnyValue<'_>)]) -> Box<[(Sy
     out.into_boxed_slice()
 }
 
+/// A value of one request, its strings shared through `shared` (equal string values of one
+/// request are one allocation).
+fn shared_value<'a>(shared: &mut HashMap<&'a str, Arc<str>>, v: &AnyValue<'a>) -> OwnedValue {
+    match v {
+        AnyValue::Str(s) => {
+            OwnedValue::Str(shared.entry(*s).or_insert_with(|| Arc::from(*s)).clone())
+        }
+        other => OwnedValue::from_any(other),
+    }
+}
+
 impl SpanStore {
     pub fn new() -> SpanStore {
         SpanStore::default()
@@ -288,16 +309,23 @@ impl SpanStore {
                 .and_then(|i| self.rows.get_mut(i as usize))
             {
                 row.released = true;
-                row.attrs = Box::new([]);
                 row.extra = None;
+                // the entries stay until the rows before are released; their values go now
+                let at = row.attr_at.wrapping_sub(self.attr_base) as usize;
+                for e in self.attrs.range_mut(at..at + row.attr_len as usize) {
+                    e.1 = OwnedValue::Empty;
+                }
             }
         }
         while self.rows.front().is_some_and(|row| row.released) {
-            self.rows.pop_front();
+            let row = self.rows.pop_front().expect("a front row");
+            self.attrs.drain(..row.attr_len as usize);
+            self.attr_base = self.attr_base.wrapping_add(row.attr_len);
             self.base += 1;
         }
         if self.rows.is_empty() {
             self.rows.shrink_to(1024);
+            self.attrs.shrink_to(1024);
         }
     }
 
@@ -329,6 +357,7 @@ impl SpanStore {
             links[i as usize].push((*t, *s));
         }
         self.rows.reserve(n);
+        let mut shared: HashMap<&str, Arc<str>> = HashMap::default();
         for i in 0..n {
             let extra =
                 if events[i].is_empty() && links[i].is_empty() && b.status_message[i].is_empty() {
@@ -348,6 +377,20 @@ impl SpanStore {
                 .ok()
                 .filter(|&k| usize::from(k) < STATUS_NAMES.len())
                 .unwrap_or(0);
+            // the span's attributes, one per key, the last value winning, in the order
+            // keys first appear (Python's dict from pairs)
+            let first = self.attrs.len();
+            for (k, v) in &attrs[i] {
+                let k = self.strings.intern(k);
+                let v = shared_value(&mut shared, v);
+                match self.attrs.range_mut(first..).find(|(x, _)| *x == k) {
+                    Some(slot) => slot.1 = v,
+                    None => self.attrs.push_back((k, v)),
+                }
+            }
+            let attr_len =
+                u32::try_from(self.attrs.len() - first).expect("at most 2^32 attributes a span");
+            let attr_at = self.attr_base.wrapping_add(first as u32);
             self.rows.push_back(Row {
                 trace_id: b.trace_id[i],
                 span_id: b.span_id[i],
@@ -360,7 +403,8 @@ impl SpanStore {
                 kind,
                 status,
                 released: false,
-                attrs: last_wins(&mut self.strings, &attrs[i]),
+                attr_at,
+                attr_len,
                 extra,
             });
         }
@@ -473,11 +517,21 @@ impl SpanStore {
         attrs.iter().find(|(x, _)| *x == k).map(|(_, v)| v)
     }
 
+    /// The span's own attributes, in the queue.
+    fn own_attrs(&self, r: u32) -> std::collections::vec_deque::Iter<'_, (Sym, OwnedValue)> {
+        let row = self.row(r);
+        let at = row.attr_at.wrapping_sub(self.attr_base) as usize;
+        self.attrs.range(at..at + row.attr_len as usize)
+    }
+
     /// `Span.attr`: the span attribute `key`, else the resource attribute, else None
     /// (Python's `MISSING`).
     pub fn attr(&self, r: u32, key: &str) -> Option<&OwnedValue> {
-        let own = &self.row(r).attrs;
-        self.lookup(own, key).or_else(|| self.resource_attr(r, key))
+        let own = self.strings.get(key).and_then(|k| {
+            let mut it = self.own_attrs(r);
+            it.find(|(x, _)| *x == k).map(|(_, v)| v)
+        });
+        own.or_else(|| self.resource_attr(r, key))
     }
 
     /// `Span.resource_attr`.
@@ -487,8 +541,7 @@ impl SpanStore {
 
     /// The span's own attributes, one per key (the resource's not included).
     pub fn attrs(&self, r: u32) -> impl Iterator<Item = (&str, &OwnedValue)> {
-        let own = &self.row(r).attrs;
-        own.iter().map(|(k, v)| (self.text(*k), v))
+        self.own_attrs(r).map(|(k, v)| (self.text(*k), v))
     }
 
     /// The resource's attributes, one per key.
@@ -615,7 +668,7 @@ mod tests {
         assert_eq!(st.resources.len(), 2);
         assert_eq!(st.name(3), "root");
         assert_eq!(st.status_message(4), "boom");
-        assert_eq!(std::mem::size_of::<Row>(), 88);
+        assert_eq!(std::mem::size_of::<Row>(), 80);
     }
 
     #[test]
@@ -629,8 +682,12 @@ mod tests {
         assert_eq!(st.held(), 4);
         assert_eq!(st.name(5), "root");
         assert_eq!(st.links(5), &[([1; 16], [2; 8])]);
+        // the released rows' attribute entries stay behind row 2, their values freed
+        assert_eq!(st.attrs.len(), 2);
+        assert!(st.attrs.iter().all(|(_, v)| *v == OwnedValue::Empty));
         st.release([2, 5, 99]);
         assert_eq!((st.len(), st.held()), (6, 0));
+        assert!(st.attrs.is_empty(), "the attributes go with their rows");
         assert_eq!(st.add_batch(&batch()), 6..9);
         assert_eq!(st.status_message(7), "boom");
         assert_eq!(st.attr(6, "k"), Some(&OwnedValue::Int(2)));
