@@ -1201,6 +1201,107 @@ mod tests {
         Plan::from_json(&doc).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// A global property violated at its instance's first event (no atoms: every letter
+    /// is 0; state 0 goes to the decided state 1 on it).
+    fn first_event_violates() -> Plan {
+        let doc = format!(
+            r#"{{"version": {v}, "program": {{"atoms": [], "sites": [], "values": []}},
+                "properties": [{{"name": "g", "atoms": [], "trigger": [], "scope": "global",
+                                 "key": null, "initial": 0,
+                                 "states": [{{"cubes": [], "default": 1,
+                                              "decided": false, "pv": false}},
+                                            {{"cubes": [], "default": 1,
+                                              "decided": true, "pv": false}}]}}]}}"#,
+            v = crate::plan::PLAN_VERSION
+        );
+        Plan::from_json(&doc).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn fixed64(n: u32, v: u64) -> Vec<u8> {
+        let mut out = vec![];
+        varint(u64::from(n) << 3 | 1, &mut out);
+        out.extend_from_slice(&v.to_le_bytes());
+        out
+    }
+
+    /// A request of root spans `(trace byte, span byte, start, end)`.
+    fn request(spans: &[(u8, u8, u64, u64)]) -> Vec<u8> {
+        let mut ss = vec![];
+        for &(t, s, start, end) in spans {
+            let span = [
+                field(1, &[t; 16]),
+                field(2, &[s; 8]),
+                field(5, b"op"),
+                fixed64(7, start),
+                fixed64(8, end),
+            ]
+            .concat();
+            ss.extend(field(2, &span));
+        }
+        field(1, &field(2, &ss))
+    }
+
+    fn run(max_instances: usize) -> StreamRun {
+        let tables = vec![[vec![2u8, 1], vec![4u8, 1], vec![2u8, 1]]];
+        StreamRun::new(
+            first_event_violates(),
+            HashSet::new(),
+            10,
+            1,
+            1,
+            0,
+            max_instances,
+            tables,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_global_instance_is_decided_under_the_watermark_with_its_evidence() {
+        let mut r = run(10);
+        let mut none = |_: &OwnedValue| None;
+        r.feed(&request(&[(2, 1, 50, 60), (1, 1, 10, 20)]), false, 0);
+        let g = r.poll(5, None, &mut none);
+        assert_eq!(g.decided, 2);
+        assert_eq!(g.cross_violated.len(), 1);
+        let v = &g.cross_violated[0];
+        // the earliest event of the instance (trace 1's start, at 10) decided it
+        assert_eq!(
+            (v.key.as_str(), v.decided.time_ns, v.decided.is_start),
+            ("*", 10, true)
+        );
+        assert_eq!(v.trace_ids, vec![hex(&[1u8; 16])]);
+        assert_eq!(v.decided.span.trace_id, hex(&[1u8; 16]));
+        assert_eq!(r.counts[0][VIOLATED as usize], 1);
+        assert_eq!(r.verdicts_of(0), vec![("*", VIOLATED)]);
+        assert_eq!((r.buffered_events(), r.watermark()), (0, Some(60)));
+        // every buffered event released: both traces are done, in release order
+        assert_eq!(g.done, vec![hex(&[1u8; 16]), hex(&[2u8; 16])]);
+        // a later trace's events at or before the watermark are late: counted, and a
+        // final verdict does not change
+        r.feed(&request(&[(3, 1, 30, 40)]), false, 10);
+        let g = r.poll(20, None, &mut none);
+        assert_eq!((r.late_events, g.cross_violated.len()), (2, 0));
+        assert_eq!(g.done, vec![hex(&[3u8; 16])]);
+        assert_eq!(r.verdicts_of(0), vec![("*", VIOLATED)]);
+    }
+
+    #[test]
+    fn with_no_room_for_an_instance_it_is_evicted_at_once_yet_stepped() {
+        // StreamingMonitor with max_instances=0: the new instance is evicted (incomplete,
+        // counted) and still stepped on the event that created it; its final verdict is
+        // not remembered either, so the span's end event starts (and decides) another
+        let mut r = run(0);
+        let mut none = |_: &OwnedValue| None;
+        r.feed(&request(&[(1, 1, 10, 20)]), false, 0);
+        let g = r.poll(5, None, &mut none);
+        assert_eq!(r.evicted_instances, 2);
+        assert_eq!(r.counts[0][INCOMPLETE as usize], 2);
+        assert_eq!(g.cross_violated.len(), 2);
+        assert_eq!(r.counts[0][VIOLATED as usize], 2);
+        assert!(r.verdicts_of(0).is_empty()); // nothing remembered: max_instances is 0
+    }
+
     #[test]
     fn plans_with_a_verdict_per_state_are_taken() {
         let table = || vec![[vec![0u8], vec![4u8], vec![2u8]]];
