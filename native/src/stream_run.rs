@@ -1,6 +1,6 @@
-//! One streaming run of a plan: the sidecar's `StreamingMonitor` for the untimed,
-//! register-free formulas the core runs, per trace and across traces
-//! (`engine/native_stream.py`).
+//! One streaming run of a plan: the sidecar's `StreamingMonitor` for the untimed formulas
+//! the core runs, per trace (with or without `prev`/`last` registers) and across traces
+//! (register-free) (`engine/native_stream.py`).
 //!
 //! The rules are `engine/stream.py`'s (its module docstring), step for step:
 //!
@@ -49,6 +49,7 @@ use crate::file_run::{resolve, span_key, View};
 use crate::order::{Event, Trace};
 use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
+use crate::registers;
 use crate::run::{local_letter, step_trace, Scope};
 use crate::store::{hex, OwnedValue, SpanStore};
 use crate::wire::{Fields, Value};
@@ -399,16 +400,17 @@ pub struct StreamRun {
     pub evicted_instances: u64,
 }
 
-/// Checks a plan and its tables: the properties the streaming core steps are untimed,
-/// register-free formulas, each with a verdict per state.
+/// Checks a plan and its tables: the properties the streaming core steps are untimed
+/// formulas (with registers per trace only), each with a verdict per state.
 fn check(plan: &Plan, verdicts: &Tables) -> Result<(), String> {
-    if let Some(p) = plan
-        .properties
-        .iter()
-        .find(|p| p.timed.is_some() || p.registers.is_some() || p.samples.is_some())
-    {
+    if let Some(p) = plan.properties.iter().find(|p| {
+        p.timed.is_some()
+            || p.samples.is_some()
+            || (p.registers.is_some() && p.scope != Scope::Trace)
+    }) {
         return Err(format!(
-            "property {}: the streaming core runs untimed formulas without registers only",
+            "property {}: the streaming core runs untimed formulas (with registers per \
+             trace only)",
             p.name
         ));
     }
@@ -682,7 +684,25 @@ impl StreamRun {
             if p.scope != Scope::Trace {
                 continue;
             }
-            let o = step_trace(p, &mut self.automata[j], &self.letters, words, n);
+            let o = match p.registers {
+                Some(k) => {
+                    let view = View {
+                        store: &self.store,
+                        trace,
+                    };
+                    registers::step_trace(
+                        p,
+                        &self.plan.program.registers[k as usize],
+                        &mut self.automata[j],
+                        &view,
+                        &trace.events,
+                        &self.letters,
+                        words,
+                        &mut self.mismatches,
+                    )
+                }
+                None => step_trace(p, &mut self.automata[j], &self.letters, words, n),
+            };
             let code = self.verdicts[j][partial][o.state as usize];
             self.counts[j][code as usize] += 1;
             if code == SATISFIED && !p.trigger.is_empty() && !o.trigger {

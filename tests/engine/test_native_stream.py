@@ -31,6 +31,7 @@ from tracelogic.engine.plan import property_reason
 from tracelogic.engine.stream import SECOND, StreamingMonitor
 from tracelogic.ingest.otlp import DecodeStats, spans_to_request
 from tracelogic.sidecar.server import decode_request
+from tests.native.test_registers_native import specs as register_specs
 from tests.native.test_stepping_native import specs, traces
 
 pytest.importorskip("tracelogic._native")
@@ -46,7 +47,8 @@ def _state(sm) -> tuple:
 
 def _core_runs(cp) -> bool:
     """Whether the streaming core steps this property (when its scope's engine is native)."""
-    return (cp.prop.kind == "formula" and not cp.timed and not cp.n_registers
+    return (cp.prop.kind == "formula" and not cp.timed
+            and not (cp.n_registers and cp.prop.scope != "trace")
             and property_reason(cp) is None)
 
 
@@ -56,7 +58,8 @@ def _assert_split(nat) -> None:
     cross = [cp for cp in nat.compiled.properties if cp.prop.scope != "trace"]
     for cp in nat.compiled.properties:
         a = nat.monitor.engine_plan[cp.name]
-        if cp.timed or cp.n_registers or cp.prop.kind != "formula":
+        if cp.timed or cp.prop.kind != "formula" or (cp.n_registers
+                                                     and cp.prop.scope != "trace"):
             assert a.engine == "python" and a.fallback == KIND_REASON, a
         elif property_reason(cp) is not None:
             assert a.engine == "python", a
@@ -89,6 +92,12 @@ def test_the_streaming_core_decides_like_the_reference(text, requests, max_open,
     spec, clock, ref, nat = _pair(text, max_open, max_instances, lateness)
     assert isinstance(nat, NativeStreamingMonitor)
     _assert_split(nat)
+    _drive(clock, ref, nat, requests, data)
+
+
+def _drive(clock, ref, nat, requests, data) -> None:
+    """Feed ``requests`` to both, with polls at clock steps drawn from ``data``; they must
+    agree after every step, and at the end on ``finish`` and ``verdicts``."""
     for spans in requests:
         payload = spans_to_request(spans).SerializeToString()
         got, _ = decode_request("traces", "protobuf", payload, wanted_attrs=ref.wanted_attrs,
@@ -111,6 +120,24 @@ def test_the_streaming_core_decides_like_the_reference(text, requests, max_open,
     nat.finish()
     assert _state(nat) == _state(ref)
     assert nat.verdicts() == ref.verdicts()
+
+
+@settings(max_examples=600 if LONG else 30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(register_specs(), traces(), st.sampled_from([1, 100]), st.sampled_from([0, 1, 100]),
+       st.sampled_from([0, 1, SECOND]), st.data())
+def test_per_trace_registers_stream_like_the_reference(text, requests, max_open,
+                                                       max_instances, lateness, data):
+    """``prev``/``last`` registers per trace run in the streaming core (cross-trace ones,
+    and with them every cross-trace scope, in Python)."""
+    spec, clock, ref, nat = _pair(text, max_open, max_instances, lateness)
+    for cp in nat.compiled.properties:
+        a = nat.monitor.engine_plan[cp.name]
+        if cp.prop.scope == "trace" and cp.n_registers and not cp.timed:
+            assert a.fallback != KIND_REASON, a  # the core's, unless an atom is refused
+            if property_reason(cp) is None and a.engine == "python":
+                assert "register" in a.fallback or "condition" in a.fallback, a
+    _drive(clock, ref, nat, requests, data)
 
 
 SHOP = """
@@ -307,3 +334,12 @@ def test_a_shuffled_checkout_stream_has_late_events_and_evictions_and_agrees(
     assert (ref.evicted_instances > 0) == (max_instances < 30)
     if not lateness and max_instances:  # late events left open instances inconclusive
         assert "inconclusive" in {v for d in ref.verdicts().values() for v in d.values()}
+
+
+def test_registers_run_in_the_core_per_trace_and_in_python_across_traces():
+    spec = tracelogic.load('property r:\n  G (prev(attr["x"]) in [0, 1, 5])\n'
+                           'property q per attr["k"]:\n  G (prev(attr["x"]) in [0, 1, 5])\n'
+                           'property k per attr["k"]:\n  G !(name == "a")\n')
+    nat = streaming_monitor(spec, engine="native")
+    assert {n: (a.engine, a.fallback) for n, a in nat.monitor.engine_plan.items()} == {
+        "r": ("native", None), "q": ("python", KIND_REASON), "k": ("python", CROSS_REASON)}

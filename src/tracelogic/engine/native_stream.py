@@ -13,14 +13,15 @@ streaming rules) and splits the work:
 
 - the core (``_native.StreamRun``, ``native/src/stream_run.rs``) decodes each request,
   assembles traces in streaming mode with the same clock readings, and decides the
-  **untimed, register-free formulas**: per trace, and across traces (``per attr[...]``,
-  ``per service``, ``global``) with the reference's watermark, late events,
+  **untimed formulas**: per trace (``prev``/``last`` registers included), and across
+  traces (``per attr[...]``, ``per service``, ``global``; register-free) with the
+  reference's watermark, late events,
   ``max_instances`` eviction and instance evidence. It counts verdicts itself and reports
   only violations, so no Python object is made per span for them. The cross-trace scopes
   run in one engine: all in the core when it covers every one of them, else all in Python
   (the watermark, the late-event count and the buffered events are shared by them);
 - a Python :class:`~.stream.StreamingMonitor` runs every other property (timed ones,
-  registers, aggregates, metrics) on :class:`Span` objects built from the columns the core
+  cross-trace registers, aggregates, metrics) on :class:`Span` objects built from the columns the core
   decoded (``spans_from_columns``): decoding happens once, in the core. It gets the same
   spans at the same clock readings, so both assemblers hand out the same traces. When it
   runs nothing that reads spans, no :class:`Span` is built at all.
@@ -56,9 +57,10 @@ __all__ = ["streaming_monitor", "NativeStreamingMonitor", "CROSS_REASON", "KIND_
 #: watermark, one late-event count and one event buffer, so they run in one engine
 CROSS_REASON = ("serve runs every cross-trace scope in one engine, and another cross-trace "
                 "property of this spec runs in the Python engine")
-#: why serve steps a per-trace property the file-mode core runs in the Python engine
-KIND_REASON = ("serve runs timed properties, prev()/last() registers and aggregates in the "
-               "Python engine: the core's streaming run steps untimed, register-free formulas")
+#: why serve steps a property the file-mode core runs in the Python engine
+KIND_REASON = ("serve runs timed properties, aggregates and cross-trace prev()/last() registers "
+               "in the Python engine: the core's streaming run steps untimed formulas, with "
+               "registers per trace only")
 
 
 def streaming_monitor(spec: Spec, **kw: Any) -> "StreamingMonitor | NativeStreamingMonitor":
@@ -86,8 +88,8 @@ def _split(spec: Spec, properties: list[str] | None, engine: str | None,
     out: dict[str, Assignment] = {}
     for cp in full.compiled.properties:
         a = chosen[cp.name]
-        if a.engine == "native" and (cp.prop.kind != "formula" or cp.timed
-                                     or cp.n_registers):
+        if a.engine == "native" and (cp.prop.kind != "formula" or cp.timed or (
+                cp.n_registers and cp.prop.scope != "trace")):
             a = Assignment(a.property, "python", a.needs, KIND_REASON)
         out[cp.name] = a
     native = [cp for cp in full.compiled.properties if out[cp.name].engine == "native"]
