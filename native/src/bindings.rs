@@ -522,7 +522,10 @@ pub(crate) mod _native {
         )
     }
 
-    fn owned<'py>(py: Python<'py>, v: &crate::store::OwnedValue) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn owned<'py>(
+        py: Python<'py>,
+        v: &crate::store::OwnedValue,
+    ) -> PyResult<Bound<'py, PyAny>> {
         use crate::store::OwnedValue as V;
         Ok(match v {
             V::Empty => py.None().into_bound(py),
@@ -727,7 +730,7 @@ pub(crate) mod _native {
         Ok((letters, mismatches.sites))
     }
 
-    fn owned_pair<'py>(
+    pub(crate) fn owned_pair<'py>(
         py: Python<'py>,
         k: &str,
         v: &crate::store::OwnedValue,

@@ -537,7 +537,7 @@ fn settle(s: Result<TimedStepped, String>, error: &mut Option<String>) -> TimedS
 }
 
 /// The scope key of span `row` by the program's value expression `value`.
-fn span_key(program: &Program, value: usize, view: &View, row: u32) -> KeyText {
+pub(crate) fn span_key(program: &Program, value: usize, view: &View, row: u32) -> KeyText {
     let mut none = Mismatches::default(); // a scope key compares nothing
     match cross::key_text(&program.eval_value(value, view, row, &mut none)) {
         Rendered::NoInstance => KeyText::None,
@@ -556,7 +556,10 @@ fn span_key(program: &Program, value: usize, view: &View, row: u32) -> KeyText {
     }
 }
 
-fn resolve(k: KeyText, render: &mut dyn FnMut(&OwnedValue) -> Option<String>) -> Option<String> {
+pub(crate) fn resolve(
+    k: KeyText,
+    render: &mut dyn FnMut(&OwnedValue) -> Option<String>,
+) -> Option<String> {
     match k {
         KeyText::None => None,
         KeyText::Text(t) => Some(t),

@@ -1,5 +1,8 @@
 """The streaming monitor: idle completion, watermark and lateness, presumable verdicts,
-eviction, reload, and agreement with file mode when nothing is late."""
+eviction, reload, and agreement with file mode when nothing is late.
+
+Every test runs both engines in lock step (``stream_pair.Both``): the reference and the
+native streaming monitor must answer every call identically."""
 from __future__ import annotations
 
 import pytest
@@ -7,8 +10,9 @@ import pytest
 import tracelogic
 from tracelogic.engine.monitor import Monitor
 from tracelogic.ingest.spans import Span
-from tracelogic.engine.stream import SECOND, StreamingMonitor, routing_keys
+from tracelogic.engine.stream import SECOND, routing_keys
 from tracelogic.testing.stream_workload import MS, SPEC, traces
+from tests.engine.stream_pair import Both
 
 T0 = 1_700_000_000 * SECOND
 
@@ -42,7 +46,7 @@ def test_streaming_equals_file_mode_when_nothing_is_late():
         mon.feed(t)
     expected = keyset(mon.close().violations)
     clock = Clock()
-    sm = StreamingMonitor(spec(), idle_ns=10, lateness_ns=SECOND, clock=clock)
+    sm = Both(spec(), idle_ns=10, lateness_ns=SECOND, clock=clock)
     got = []
     for t in ts:
         sm.ingest(t)
@@ -59,7 +63,7 @@ def test_streaming_equals_file_mode_when_nothing_is_late():
 
 def test_a_trace_is_decided_only_when_root_ended_and_idle():
     clock = Clock()
-    sm = StreamingMonitor(spec(), idle_ns=5 * SECOND, clock=clock)
+    sm = Both(spec(), idle_ns=5 * SECOND, clock=clock)
     sm.ingest([span("step1", "a", "2", 1, 2, parent="1" * 16, status="error")])
     clock.now = 10 * SECOND
     sm.poll()
@@ -78,7 +82,7 @@ def test_a_trace_is_decided_only_when_root_ended_and_idle():
 def test_late_event_is_counted_and_makes_the_open_instance_inconclusive():
     text = SPEC + 'property charged_once_ok per attr["order.id"]:\n  G (charge -> F name == "refund")\n'
     clock = Clock()
-    sm = StreamingMonitor(spec(text), idle_ns=1, lateness_ns=10 * MS, clock=clock)
+    sm = Both(spec(text), idle_ns=1, lateness_ns=10 * MS, clock=clock)
 
     def trace(tid, t, order, name="charge"):
         return [span("POST /checkout", tid, "1", t, t + 5 * MS, kind="server"),
@@ -104,7 +108,7 @@ def test_late_event_is_counted_and_makes_the_open_instance_inconclusive():
 
 def test_a_final_verdict_is_not_changed_by_late_events_and_is_emitted_once():
     clock = Clock()
-    sm = StreamingMonitor(spec(), idle_ns=1, lateness_ns=0, clock=clock)
+    sm = Both(spec(), idle_ns=1, lateness_ns=0, clock=clock)
     t1 = [span("POST /checkout", "a", "1", 0, 10 * MS, kind="server"),
           span("panic", "a", "2", 1 * MS, 2 * MS, parent="1" * 16)]
     sm.ingest(t1)
@@ -123,7 +127,7 @@ def test_a_final_verdict_is_not_changed_by_late_events_and_is_emitted_once():
 
 def test_evicted_traces_and_instances_are_incomplete_and_counted():
     clock = Clock()
-    sm = StreamingMonitor(spec(), idle_ns=SECOND, max_open_traces=2, max_instances=1,
+    sm = Both(spec(), idle_ns=SECOND, max_open_traces=2, max_instances=1,
                           lateness_ns=0, clock=clock)
     for i, tid in enumerate("abc"):
         sm.ingest([span("step1", tid, "2", i, i + 1, parent="1" * 16, status="error")])
@@ -144,7 +148,7 @@ def test_evicted_traces_and_instances_are_incomplete_and_counted():
 
 def test_done_traces_wait_for_their_cross_trace_events():
     clock = Clock()
-    sm = StreamingMonitor(spec(), idle_ns=1, lateness_ns=SECOND, clock=clock)
+    sm = Both(spec(), idle_ns=1, lateness_ns=SECOND, clock=clock)
     sm.ingest([span("POST /checkout", "a", "1", 0, MS, kind="server")])
     clock.now += 10
     sm.poll()
@@ -161,7 +165,7 @@ def test_open_instances_and_buffered_events_are_public_counts():
     """What the sidecar's gauges read (tracelogic_open_instances, _buffered_events):
     the cross-trace state, through properties rather than the monitor's internals."""
     clock = Clock()
-    sm = StreamingMonitor(spec(), idle_ns=1, lateness_ns=SECOND, clock=clock)
+    sm = Both(spec(), idle_ns=1, lateness_ns=SECOND, clock=clock)
 
     def charge(tid, t):
         return [span("POST /checkout", tid, "1", t, t + 3 * MS, kind="server"),
@@ -186,7 +190,7 @@ def test_open_instances_and_buffered_events_are_public_counts():
 
 def test_reload_keeps_open_instances_of_unchanged_properties():
     clock = Clock()
-    sm = StreamingMonitor(spec(), idle_ns=1, lateness_ns=0, clock=clock)
+    sm = Both(spec(), idle_ns=1, lateness_ns=0, clock=clock)
 
     def charge(tid, t):
         return [span("POST /checkout", tid, "1", t, t + 3 * MS, kind="server"),
@@ -214,7 +218,7 @@ def test_tumbling_window_aggregate_closes_under_the_watermark():
     text = ('pred failed = status == error\n'
             'property budget per service window 1s:\n  fraction(failed) <= 0.5\n')
     clock = Clock()
-    sm = StreamingMonitor(spec(text), idle_ns=1, lateness_ns=0, clock=clock)
+    sm = Both(spec(text), idle_ns=1, lateness_ns=0, clock=clock)
     for i, status in enumerate(("error", "error", "unset")):
         sm.ingest([span("op", "abc"[i], "1", i * MS, i * MS + 1, kind="server",
                         status=status, service="cart")])
@@ -241,7 +245,7 @@ def test_metric_invariant_streams_one_violation_per_bad_episode():
     from tracelogic.ingest.metrics import DataPoint
     text = ('metric cpu = "system.cpu.utilization" : ratio\n'
             'metric invariant cpu_ok per service:\n  cpu < 0.9\n')
-    sm = StreamingMonitor(spec(text))
+    sm = Both(spec(text))
 
     def p(v, t):
         return DataPoint("system.cpu.utilization", "gauge", v, T0 + t, service="cart")
@@ -260,7 +264,7 @@ def test_metric_instances_agree_with_file_mode():
             'metric invariant cpu_ok per service:\n  cpu < 0.9 & cpu2 < 0.9\n')
     points = [DataPoint("system.cpu.utilization", "gauge", v, T0 + t, service=svc)
               for v, t, svc in ((0.95, 1, ""), (0.5, 2, "cart"), (0.97, 3, "cart"))]
-    sm = StreamingMonitor(spec(text))
+    sm = Both(spec(text))
     sm.feed_points(points)
     streamed = [(v.key, v.values) for v in sm.take_violations()]
     mon = Monitor(spec(text))
@@ -285,7 +289,7 @@ def test_regression_a_trace_handed_out_twice_orders_its_buffered_events():
     (time, trace id, index) -- and heapq then compared two Events: TypeError, the trace
     failed. Ties are broken by arrival order now."""
     clock = Clock()
-    sm = StreamingMonitor(spec(), idle_ns=1, lateness_ns=SECOND, clock=clock)
+    sm = Both(spec(), idle_ns=1, lateness_ns=SECOND, clock=clock)
     root = span("POST /checkout", "a", "1", 0, 5 * MS, kind="server",
                 attrs={"order.id": "o-1"})
     sm.ingest([root])

@@ -21,18 +21,30 @@ from ingest.otlp_badtext import BAD_TRACE, GOOD_TRACE, request_json
 from .serve_helpers import metric, store_violations, wait_for, write_spec
 
 
-@pytest.fixture
-def sidecar(tmp_path):
+def _sidecar(tmp_path, engine: str | None = None):
     log = io.StringIO()
     setup_logging("info", log)
     cfg = ServeConfig(spec_path=str(write_spec(tmp_path)), grpc=None, http=None,
-                      store=str(tmp_path / "v.db"), idle_ns=SECOND // 20, lateness_ns=SECOND)
+                      store=str(tmp_path / "v.db"), idle_ns=SECOND // 20, lateness_ns=SECOND,
+                      engine=engine)
     sc = Sidecar(cfg)
     sc.log = log
     sc.start()
     yield sc
     sc.stop()
     logging.getLogger("tracelogic").handlers.clear()
+
+
+@pytest.fixture
+def sidecar(tmp_path):
+    yield from _sidecar(tmp_path)
+
+
+@pytest.fixture
+def python_sidecar(tmp_path):
+    """On the Python engine: the fault below is injected into its per-trace monitoring
+    (the core runs every property of this spec, so the default engine would not reach it)."""
+    yield from _sidecar(tmp_path, "python")
 
 
 def records(sc) -> list[dict]:
@@ -43,7 +55,8 @@ def stored_keys(sc, prop: str = "no_error") -> set[str]:
     return {v["key"] for v in store_violations(sc.config.store) if v["property"] == prop}
 
 
-def test_a_trace_whose_monitoring_raises_is_counted_and_skipped(sidecar, monkeypatch):
+def test_a_trace_whose_monitoring_raises_is_counted_and_skipped(python_sidecar, monkeypatch):
+    sidecar = python_sidecar
     real = StreamingMonitor._complete
 
     def buggy(self, trace):

@@ -13,13 +13,18 @@ streaming rules) and splits the work:
 
 - the core (``_native.StreamRun``, ``native/src/stream_run.rs``) decodes each request,
   assembles traces in streaming mode with the same clock readings, and decides the
-  **per-trace untimed properties** of the plan: it counts their verdicts itself and reports
-  a trace only when one is violated, so no Python object is made per span for them;
+  **untimed formulas**: per trace (``prev``/``last`` registers included), and across
+  traces (``per attr[...]``, ``per service``, ``global``; register-free) with the
+  reference's watermark, late events,
+  ``max_instances`` eviction and instance evidence. It counts verdicts itself and reports
+  only violations, so no Python object is made per span for them. The cross-trace scopes
+  run in one engine: all in the core when it covers every one of them, else all in Python
+  (the watermark, the late-event count and the buffered events are shared by them);
 - a Python :class:`~.stream.StreamingMonitor` runs every other property (timed ones,
-  aggregates, metrics, and today every cross-trace scope: the core's watermark, late events
-  and instance limits are not built yet) on :class:`Span` objects built from the columns
-  the core decoded (``spans_from_columns``): decoding happens once, in the core. It gets
-  the same spans at the same clock readings, so both assemblers hand out the same traces.
+  cross-trace registers, aggregates, metrics) on :class:`Span` objects built from the columns the core
+  decoded (``spans_from_columns``): decoding happens once, in the core. It gets the same
+  spans at the same clock readings, so both assemblers hand out the same traces. When it
+  runs nothing that reads spans, no :class:`Span` is built at all.
 
 Verdict counts, violations (in the reference's order), done traces and counters are
 merged so that the sidecar sees what the reference would give; the differential test
@@ -33,7 +38,7 @@ from collections import deque
 from typing import Any, Callable, Iterable
 
 from tracelogic.engine.monitor import Instance, Monitor
-from tracelogic.engine.native_run import final_verdicts
+from tracelogic.engine.native_run import _render_key, final_verdicts
 from tracelogic.engine.plan import NativePlan, build_plan
 from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import Violation
@@ -47,12 +52,15 @@ from tracelogic.spec.typed import Spec
 
 __all__ = ["streaming_monitor", "NativeStreamingMonitor", "CROSS_REASON", "KIND_REASON"]
 
-#: why a cross-trace property the core could run in `monitor` runs in Python in `serve`
-CROSS_REASON = ("serve runs cross-trace scopes in the Python engine: the core's watermark, "
-                "late events and instance limits are not built yet (issue 17 step 5)")
-#: why serve steps a per-trace property the file-mode core runs in the Python engine
-KIND_REASON = ("serve runs timed properties, prev()/last() registers and aggregates in the "
-               "Python engine: the core's streaming run steps untimed, register-free formulas")
+#: why a cross-trace property the core could run runs in Python in `serve`: another
+#: cross-trace property of the spec needs the Python engine, and the scopes share one
+#: watermark, one late-event count and one event buffer, so they run in one engine
+CROSS_REASON = ("serve runs every cross-trace scope in one engine, and another cross-trace "
+                "property of this spec runs in the Python engine")
+#: why serve steps a property the file-mode core runs in the Python engine
+KIND_REASON = ("serve runs timed properties, aggregates and cross-trace prev()/last() registers "
+               "in the Python engine: the core's streaming run steps untimed formulas, with "
+               "registers per trace only")
 
 
 def streaming_monitor(spec: Spec, **kw: Any) -> "StreamingMonitor | NativeStreamingMonitor":
@@ -70,39 +78,55 @@ def streaming_monitor(spec: Spec, **kw: Any) -> "StreamingMonitor | NativeStream
     return NativeStreamingMonitor(spec, full, engine_plan, plan, **kw)
 
 
-def _split(spec: Spec, properties: list[str] | None,
-           engine: str | None) -> tuple[Monitor, dict[str, Assignment], NativePlan | None]:
+def _split(spec: Spec, properties: list[str] | None, engine: str | None,
+           cross: bool = True) -> tuple[Monitor, dict[str, Assignment], NativePlan | None]:
     """The compiled spec (in a Monitor, for its violation records), which engine runs each
-    property, and the core's plan (None when the core runs nothing)."""
+    property, and the core's plan (None when the core runs nothing). ``cross=False`` keeps
+    every cross-trace property in Python (a reload keeps them where they ran)."""
     full = Monitor(spec, properties=properties, engine="python", streaming=True)
     chosen = assign(full.compiled.properties, engine)
-    candidates = []
     out: dict[str, Assignment] = {}
     for cp in full.compiled.properties:
         a = chosen[cp.name]
-        if a.engine == "native" and cp.prop.scope != "trace":
-            a = Assignment(a.property, "python", a.needs, CROSS_REASON)
-        elif a.engine == "native" and (cp.prop.kind != "formula" or cp.timed
-                                       or cp.n_registers):
+        if a.engine == "native" and (cp.prop.kind != "formula" or cp.timed or (
+                cp.n_registers and cp.prop.scope != "trace")):
             a = Assignment(a.property, "python", a.needs, KIND_REASON)
-        elif a.engine == "native":
-            candidates.append(cp)
         out[cp.name] = a
-    plan = build_plan(full.compiled, candidates) if candidates else None
+    native = [cp for cp in full.compiled.properties if out[cp.name].engine == "native"]
+    plan = build_plan(full.compiled, native) if native else None
     if plan is not None:
         for name, why in plan.fallbacks.items():
             a = out[name]
             out[name] = Assignment(a.property, "python", a.needs, why)
-        if not plan.properties:
-            plan = None
+    cross_cps = [cp for cp in full.compiled.properties if cp.prop.scope != "trace"
+                 and cp.prop.kind != "metric"]
+    if any(out[cp.name].engine == "python" for cp in cross_cps) or not cross:
+        # the cross-trace scopes run in one engine: here, Python
+        for cp in cross_cps:
+            a = out[cp.name]
+            if a.engine == "native":
+                out[cp.name] = Assignment(a.property, "python", a.needs, CROSS_REASON)
+        native = [cp for cp in native if out[cp.name].engine == "native"]
+        plan = build_plan(full.compiled, native) if native else None
+    if plan is not None and not plan.properties:
+        plan = None
     return full, out, plan
 
 
-def _tables(plan: NativePlan, names: list[str]) -> list[tuple[list[int], list[int]]]:
-    """Per plan property: the verdict code of each state for a whole and a partial trace."""
+def _tables(plan: NativePlan, names: list[str]) -> list[tuple[list[int], ...]]:
+    """Per plan property: the verdict code of each state for a whole and a partial trace
+    that ended there, and its verdict now (``monitor.verdict``: a cross-trace instance's)."""
     code = {n: i for i, n in enumerate(names)}
-    return [tuple([code[v.value] for v in final_verdicts(cp, partial)]  # type: ignore[misc]
-                  for partial in (False, True)) for cp in plan.properties]
+    return [tuple([code[v.value] for v in final_verdicts(cp, partial)]
+                  for partial in (False, True))
+            + ([code[v.value] for v in cp.monitor.verdicts],) for cp in plan.properties]
+
+
+def _check_limits(lateness_ns: Any, max_instances: Any) -> None:
+    """:class:`StreamingMonitor`'s checks of the limits, in its words."""
+    for name, v in (("lateness_ns", lateness_ns), ("max_instances", max_instances)):
+        if not isinstance(v, int) or v < 0:
+            raise ValueError(f"{name}={v!r} must be a non-negative int")
 
 
 class _CoreAssembler:
@@ -139,6 +163,7 @@ class NativeStreamingMonitor:
                  engine: str | None = None):
         from tracelogic import _native
 
+        _check_limits(lateness_ns, max_instances)
         if max_open_spans is not None:
             raise ValueError("max_open_spans is not supported by the native streaming core; "
                              "use engine='python'")
@@ -170,7 +195,8 @@ class NativeStreamingMonitor:
         self._install(full, engine_plan, plan)
         self._core = _native.StreamRun(plan.to_json(), set(self.compiled.wanted_attrs),
                                        max_open_traces, idle_ns, self.rootless_idle_ns,
-                                       _tables(plan, self._names))
+                                       lateness_ns, max_instances,
+                                       _tables(plan, self._names), _render_key)
         self.assembler = _CoreAssembler(self._core, self._lock, max_open_traces)
         self.py: StreamingMonitor | None = None
         self._py_setup(spec)
@@ -187,6 +213,10 @@ class NativeStreamingMonitor:
         self._order = order
         native = {cp.name for cp in plan.properties}
         self._py_names = [cp.name for cp in full.compiled.properties if cp.name not in native]
+        # the cross-trace scopes run in one engine (see _split): the core when it has one
+        self._core_cross = [(j, cp) for j, cp in enumerate(plan.properties)
+                            if cp.prop.scope != "trace"]
+        self._cross_native = bool(self._core_cross)
         # the Python part needs spans unless it runs only metric invariants
         self._py_spans = any(cp.prop.kind != "metric" for cp in full.compiled.properties
                              if cp.name not in native)
@@ -303,19 +333,24 @@ class NativeStreamingMonitor:
     def _given(self, g: dict[str, Any], py_out: list[Violation]) -> None:
         """Take one call's handed-out traces: the core's violations, merged with the Python
         part's in the reference's order (per trace in decision order: formulas, then
-        aggregates, each in spec order; then cross-trace and metric ones)."""
+        aggregates, each in spec order; then cross-trace ones as their instances were
+        decided, and metric ones)."""
         done = g["done"]
-        if self.py is None or not self._py_spans:
+        if self._cross_native or self.py is None or not self._py_spans:
             self._done.extend(done)
         core_out = self._violations_of(g["violated"]) if g["violated"] else []
+        cross_out = self._cross_violations(g["cross_violated"]) if g["cross_violated"] else []
         if not py_out:
-            self._violations.extend(core_out)
+            self._violations.extend(core_out + cross_out)
             return
         if not core_out:
+            if cross_out:
+                py_out = ([v for v in py_out if v.prop.scope == "trace"] + cross_out
+                          + [v for v in py_out if v.prop.scope != "trace"])
             self._violations.extend(py_out)
             return
         pos: dict[str, int] = {}
-        for i, tid in enumerate(done):
+        for i, tid in enumerate(g["handed"]):
             pos.setdefault(tid, i)
         order = self._order
         per_trace, rest = [], []
@@ -327,7 +362,33 @@ class NativeStreamingMonitor:
         per_trace += core_out
         per_trace.sort(key=lambda v: (pos[v.key], v.prop.kind == "aggregate",
                                       order[v.prop.name]))
-        self._violations.extend(per_trace + rest)
+        self._violations.extend(per_trace + cross_out + rest)
+
+    def _cross_violations(self, violated: list) -> list[Violation]:
+        """The core's cross-trace violations: the instance's evidence was copied out of the
+        store when it was stepped (the traces may be gone)."""
+        mon = self.monitor
+        spans: dict[tuple, Any] = {}
+
+        def event(w: tuple) -> Event:
+            time_ns, is_start, fields = w
+            k = (fields[7], fields[8])
+            span = spans.get(k)
+            if span is None:
+                span = spans[k] = span_from_fields(fields)
+            return Event(time_ns, is_start, span)
+        out = []
+        for j, key, trace_ids, state, raised, decided in violated:
+            cp = self._core_cps[j]
+            inst = Instance(key, cp)
+            inst.state = state
+            inst.decided_at = inst.last = event(decided)
+            if raised is not None:
+                inst.raised_at = event(raised)
+            inst.trace_ids = dict.fromkeys(trace_ids)
+            out.append(mon.violation(cp, inst))
+        self._core_violations += len(out)
+        return out
 
     def _violations_of(self, violated: list) -> list[Violation]:
         core, mon = self._core, self.monitor
@@ -360,7 +421,10 @@ class NativeStreamingMonitor:
         return out
 
     def take_done_traces(self) -> list[str]:
-        if self.py is not None and self._py_spans:
+        if self._cross_native:  # the core's are the reference's: its own wait for the
+            if self.py is not None:  # cross-trace events; the Python part's are earlier
+                self.py.take_done_traces()
+        elif self.py is not None and self._py_spans:
             return self.py.take_done_traces()
         out, self._done = self._done, []
         return out
@@ -412,21 +476,31 @@ class NativeStreamingMonitor:
     def traces_evicted(self) -> int:
         return self.assembler.evicted
 
+    def _cross_attr(self, name: str) -> int:
+        if self._cross_native:
+            return self.assembler.counters()[name]
+        return self._py_attr(name, 0)
+
     @property
     def late_events(self) -> int:
-        return self._py_attr("late_events", 0)
+        return self._cross_attr("late_events")
 
     @property
     def evicted_instances(self) -> int:
-        return self._py_attr("evicted_instances", 0)
+        return self._cross_attr("evicted_instances")
 
     @property
     def open_instances(self) -> int:
-        return self._py_attr("open_instances", 0)
+        return self._cross_attr("open_instances")
 
     @property
     def buffered_events(self) -> int:
-        return self._py_attr("buffered_events", 0)
+        return self._cross_attr("buffered_events")
+
+    def _watermark(self) -> int | None:
+        if self._cross_native:
+            return self.assembler.counters()["watermark_ns"]
+        return None if self.py is None else self.py._watermark()
 
     @property
     def points(self) -> int:
@@ -437,29 +511,48 @@ class NativeStreamingMonitor:
         return self._core_violations + self._py_attr("violations_decided", 0)
 
     def verdicts(self) -> dict[str, dict[str, str]]:
-        return {} if self.py is None else self.py.verdicts()
+        out = {} if self.py is None else self.py.verdicts()
+        if self._cross_native:
+            names = self._names
+            with self._lock:
+                for j, cp in self._core_cross:
+                    out[cp.name] = {k: names[c] for k, c in self._core.verdicts(j)}
+        return out
 
     def counters(self) -> StreamCounters:
-        c = self.assembler.counters()
+        c = self.assembler.counters()  # one reading of the core (the scrape's thread too)
+        if self._cross_native:
+            cross = [c[k] for k in ("late_events", "open_instances", "evicted_instances",
+                                    "buffered_events", "watermark_ns")]
+        else:
+            cross = [self._py_attr(k, 0) for k in ("late_events", "open_instances",
+                                                   "evicted_instances", "buffered_events")]
+            cross.append(self._watermark())
+        late_events, open_instances, evicted_instances, buffered_events, watermark = cross
         return StreamCounters(
             spans=self.spans, traces_completed=c["completed"], traces_evicted=c["evicted"],
-            late_spans=c["late"], late_events=self.late_events, duplicates=c["duplicates"],
+            late_spans=c["late"], late_events=late_events, duplicates=c["duplicates"],
             open_traces=c["open_traces"], open_spans=c["open_spans"],
-            open_instances=self.open_instances, evicted_instances=self.evicted_instances,
-            buffered_events=self.buffered_events,
-            watermark_ns=None if self.py is None else self.py._watermark(),
+            open_instances=open_instances, evicted_instances=evicted_instances,
+            buffered_events=buffered_events, watermark_ns=watermark,
             violations=self.violations_decided, points=self.points)
 
     # ------------------------------------------------------------------ reload
     def reload(self, spec: Spec) -> dict[str, list[str]]:
         """:meth:`StreamingMonitor.reload`. Per-trace properties keep no state between
         traces, so the core's open traces carry over to the new plan. Open cross-trace
-        instances of unchanged properties carry over in the Python part. If the reload
-        brings the first property the core does not run, the Python part starts with no
-        open trace: traces open at the reload reach it only with their later spans."""
+        instances of unchanged properties carry over in the engine that runs them: the
+        cross-trace scopes stay where they ran (in Python if they ran there). Two cases
+        differ from the reference: if the reload brings the first property the core does
+        not run, the Python part starts with no open trace (traces open at the reload reach
+        it only with their later spans); if it brings a cross-trace property the core does
+        not run while the core ran the others, they all move to Python and start afresh."""
         props = None if self.properties_filter is None else [
             p for p in self.properties_filter if any(q.name == p for q in spec.properties)]
-        full, engine_plan, plan = _split(spec, props, self.engine)
+        py_cross = not self._cross_native and any(
+            cp.prop.scope != "trace" and cp.prop.kind != "metric"
+            for cp in self.compiled.properties)
+        full, engine_plan, plan = _split(spec, props, self.engine, cross=not py_cross)
         if plan is None:  # the core runs nothing now: an empty plan keeps it assembling
             plan = build_plan(full.compiled, [])
         old = {cp.name: cp for cp in self.compiled.properties}
@@ -479,10 +572,30 @@ class NativeStreamingMonitor:
                         (cp.name, name), 0) + n
             if vac:
                 self._old_vacuous[cp.name] = self._old_vacuous.get(cp.name, 0) + vac
+        # the core's cross-trace instances: kept for an unchanged property, else dropped
+        # (counted incomplete when the property was restarted, as the reference does)
+        old_core = {cp.name: (j, cp) for j, cp in self._core_cross}
+        with self._lock:
+            opened = self._core.open_per_property()
+        carry: list[int | None] = []
+        for cp in plan.properties:
+            was = old_core.pop(cp.name, None) if cp.prop.scope != "trace" else None
+            if was is not None and _same_property(was[1], cp):
+                carry.append(was[0])
+                continue
+            carry.append(None)
+            if was is not None and opened[was[0]]:
+                k = (cp.name, "incomplete")
+                self._old_counts[k] = self._old_counts.get(k, 0) + opened[was[0]]
+        restarted = set(summary["restarted"])
+        for name, (j, _) in old_core.items():
+            if name in restarted and opened[j]:
+                k = (name, "incomplete")
+                self._old_counts[k] = self._old_counts.get(k, 0) + opened[j]
         self._install(full, engine_plan, plan)
         with self._lock:
             self._core.set_plan(plan.to_json(), set(self.compiled.wanted_attrs),
-                                _tables(plan, self._names))
+                                _tables(plan, self._names), carry)
         if self._py_names and self.py is not None:
             self.py.properties_filter = self._py_names
             self.py.reload(spec)
