@@ -322,7 +322,7 @@ def test_streamed_violations_name_a_bounded_obligations_trigger_as_file_mode_doe
     (expected,) = mon.close().violations
     assert expected.trigger.span.name == "deploy"
     clock = Clock()
-    sm = StreamingMonitor(spec(text), idle_ns=10, lateness_ns=SECOND, clock=clock)
+    sm = Both(spec(text), idle_ns=10, lateness_ns=SECOND, clock=clock)
     sm.ingest(spans)
     clock.now += 100
     sm.poll()
