@@ -18,32 +18,9 @@ import ast
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 import tracelogic
 
 SRC = Path(tracelogic.__file__).resolve().parent
-LAYERS = ("ingest", "engine", "sidecar")
-
-# What a layer must not import: the layers above it, and the packages that DESIGN.md
-# puts below the runtime path (they build on it, so importing them would be a cycle).
-ABOVE_RUNTIME = ("tracelogic.consistency", "tracelogic.healing", "tracelogic.analysis",
-                 "tracelogic.testing", "tracelogic.api", "tracelogic.cli")
-FORBIDDEN = {
-    "ingest": ("tracelogic.engine", "tracelogic.sidecar", *ABOVE_RUNTIME),
-    "engine": ("tracelogic.sidecar", *ABOVE_RUNTIME),
-    "sidecar": (),
-}
-
-# Private imports across packages that predate the split, each with what removes it.
-# The test fails when an entry is no longer needed, so this list only shrinks.
-KNOWN_PRIVATE_IMPORTS = {
-    # JsonLimitError and loads_json have no public home in ingest yet
-    ("tracelogic.sidecar.server", "tracelogic.ingest._otlp_common"),
-    # SARIF locations are shared with the static checks' report
-    ("tracelogic.engine.report", "tracelogic.checkers.report._sarif_location"),
-}
-
 
 def modules(package: str) -> list[tuple[str, Path]]:
     paths = sorted((SRC / package).glob("*.py"))
@@ -246,32 +223,12 @@ def test_command_modules_never_import_the_cli():
                      "tracelogic.commands instead:\n" + "\n".join(bad))
 
 
-@pytest.mark.parametrize("package", LAYERS)
-def test_layers_import_downward_only(package):
-    bad = [f"{module}:{line} imports {name}"
-           for module, path in modules(package)
-           for line, name in imports(module, path.read_text())
-           if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[package])]
-    assert not bad, (f"{package} sits below {', '.join(FORBIDDEN[package])} "
-                     "(DESIGN.md, Package layout); move the code down or pass it in:\n"
-                     + "\n".join(bad))
-
-
-@pytest.mark.parametrize("package", LAYERS)
-def test_no_private_name_crosses_a_package(package):
-    found = {(module, name): f"{module}:{line} imports {name}"
-             for module, path in modules(package)
-             for line, name in private_foreign_imports(module, path.read_text())}
-    known = {k for k in KNOWN_PRIVATE_IMPORTS if k[0].startswith(f"tracelogic.{package}.")}
-    new = [msg for (module, name), msg in found.items()
-           if not any(module == m and (name == n or name.startswith(n + "."))
-                      for m, n in known)]
-    assert not new, ("a private name is used outside its package; make it public in "
-                     "its own package (a property, a function) first:\n" + "\n".join(new))
-    stale = [k for k in known
-             if not any(m == k[0] and (n == k[1] or n.startswith(k[1] + "."))
-                        for m, n in found)]
-    assert not stale, f"fixed, so drop from KNOWN_PRIVATE_IMPORTS: {stale}"
+def test_no_private_name_crosses_a_package():
+    found = [f"{module}:{line} imports {name}"
+             for module, path in all_modules()
+             for line, name in private_foreign_imports(module, path.read_text())]
+    assert not found, ("a private name is used outside its package; make it public in "
+                       "its own package (a property, a function) first:\n" + "\n".join(found))
 
 
 def test_the_sidecar_reads_no_private_attribute_of_the_engine():

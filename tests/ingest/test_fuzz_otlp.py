@@ -33,7 +33,7 @@ import pytest
 
 import tracelogic
 from tracelogic.errors import InputError
-from tracelogic.ingest._otlp_common import MAX_STRING_BYTES
+from tracelogic.ingest.otlp_common import MAX_STRING_BYTES
 from tracelogic.ingest.metrics import DataPoint
 from tracelogic.ingest.otlp import DecodeStats, read_bytes
 from tracelogic.sidecar.server import decode_request

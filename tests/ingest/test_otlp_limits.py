@@ -11,7 +11,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest)
 
 from tracelogic.errors import InputError
-from tracelogic.ingest._otlp_common import (
+from tracelogic.ingest.otlp_common import (
     MAX_DEPTH, MAX_INT_DIGITS, MAX_JSON_DEPTH, MAX_STRING_BYTES, LongInt, json_depth, loads_json,
 )
 from tracelogic.ingest.metrics import decode_metrics_json, decode_metrics_pb
@@ -218,7 +218,7 @@ def test_find_wire_error_nesting_limit_is_upbs(kvlists, arrays, below):
     span over 1 MiB holding them was rejected for a nesting that breaks no limit)."""
     from opentelemetry.proto.trace.v1 import trace_pb2
 
-    from tracelogic.ingest._otlp_common import find_wire_error
+    from tracelogic.ingest.otlp_common import find_wire_error
 
     data = _span_nested(kvlists, arrays)
     assert _upb_accepts(data) is (below <= 100)
@@ -236,7 +236,7 @@ def test_find_wire_error_finds_a_tag_upb_refuses(tag):
     field, and the message said the framing looks sound."""
     from opentelemetry.proto.trace.v1 import trace_pb2
 
-    from tracelogic.ingest._otlp_common import find_wire_error
+    from tracelogic.ingest.otlp_common import find_wire_error
 
     data = b"\x2a\x01a" + tag + b"\x00"  # name "a", then the tag with an empty value
     assert not _upb_accepts(data)

@@ -2,7 +2,7 @@
 
 ``Monitor.feed_otlp(data, format="json")`` takes a whole OTLP/JSON input as a file holds it:
 one request, or JSON Lines. With ``engine="python"`` the Python side splits it
-(``_otlp_common.split_json``) and decodes each document; with ``engine="native"`` the core
+(``otlp_common.split_json``) and decodes each document; with ``engine="native"`` the core
 splits the bytes (``native/src/jsonl.rs``) and decodes the trace requests, leaving to Python
 only the metrics requests, what is no request, and the documents it does not decode
 (docs/native.md). The two must give the same report (verdicts, witnesses, counts, warnings)

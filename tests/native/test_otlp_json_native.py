@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracelogic.errors import InputError
-from tracelogic.ingest._otlp_common import MAX_JSON_DEPTH, MAX_STRING_BYTES, JsonLimitError
+from tracelogic.ingest.otlp_common import MAX_JSON_DEPTH, MAX_STRING_BYTES, JsonLimitError
 from tracelogic.ingest.native_otlp import (decode_traces_json_columns,
                                            decode_traces_json_native, decode_traces_json_py)
 from tracelogic.ingest.otlp import DecodeStats
@@ -371,7 +371,7 @@ def _nested_unknown(levels: int) -> bytes:
 @pytest.mark.parametrize("levels", [MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1])
 def test_json_nesting_limit(levels):
     data = _nested_unknown(levels)
-    from tracelogic.ingest._otlp_common import json_depth
+    from tracelogic.ingest.otlp_common import json_depth
     assert json_depth(data) == levels
     c = assert_same(data, None)
     assert (c["fallback"] is None) == (levels <= MAX_JSON_DEPTH)

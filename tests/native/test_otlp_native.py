@@ -344,7 +344,7 @@ def test_groups_in_unknown_fields(groups):
 
 def test_limits_are_the_python_decoders():
     from tracelogic import _native
-    from tracelogic.ingest._otlp_common import MAX_DEPTH
+    from tracelogic.ingest.otlp_common import MAX_DEPTH
     from tracelogic.ingest.text_rule import MAX_STRING_BYTES
     assert dict(_native.limits()) == {"MAX_STRING_BYTES": MAX_STRING_BYTES,
                                       "MAX_VALUE_DEPTH": MAX_DEPTH, "MAX_PROTOBUF_DEPTH": 100}

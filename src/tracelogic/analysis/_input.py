@@ -153,7 +153,7 @@ def _read(path: str) -> tuple[bytes, str]:
 
 def _events_from_bytes(data: bytes) -> dict[SpanKey, tuple[SpanEvent, ...]]:
     """The span-event side table of one OTLP traces input (JSON, JSON Lines or protobuf)."""
-    from tracelogic.ingest._otlp_common import (DecodeStats, attrs_json, attrs_pb,
+    from tracelogic.ingest.otlp_common import (DecodeStats, attrs_json, attrs_pb,
                                                 jget, json_documents, json_id,
                                                 json_int, pb_id)
 

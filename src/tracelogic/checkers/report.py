@@ -158,7 +158,7 @@ class CheckReport:
             res = {"ruleId": rule, "level": level.get(d.severity, "error"),
                    "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")}}
             if d.span is not None:
-                res["locations"] = [_sarif_location(Location.of(d.span))]
+                res["locations"] = [sarif_location(Location.of(d.span))]
             results.append(res)
         for r in self.results:
             if r.status in OK_STATUSES:
@@ -172,9 +172,9 @@ class CheckReport:
             # the invariant when there is one, else the spec; the rest are related places.
             locs = r.related[:1] + ([r.location] if r.location else []) + r.related[1:]
             if locs:
-                res["locations"] = [_sarif_location(locs[0])]
+                res["locations"] = [sarif_location(locs[0])]
             if len(locs) > 1:
-                res["relatedLocations"] = [dict(_sarif_location(loc), id=i)
+                res["relatedLocations"] = [dict(sarif_location(loc), id=i)
                                            for i, loc in enumerate(locs[1:])]
             results.append(res)
         return {
@@ -256,7 +256,7 @@ def _uri(path: str) -> str:
     return Path(absolute).as_uri()
 
 
-def _sarif_location(loc: Location) -> dict:
+def sarif_location(loc: Location) -> dict:
     region = {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)}
     if loc.end_line:
         region["endLine"] = loc.end_line

@@ -59,7 +59,8 @@ from fractions import Fraction
 from typing import Any
 
 from tracelogic.errors import UnhandledNode
-from tracelogic.engine.predicates import _AR_NAMES, _STATIC, CodeGen, _value, unit_reading
+from tracelogic.engine.predicates import (ARITH_NAMES, STATIC_FIELDS, CodeGen, constant_value,
+                                         unit_reading)
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
@@ -73,7 +74,7 @@ ATTR_BOUND = 2 ** 63
 DURATION_BOUND = 2 ** 64
 
 # the built-in fields of a span, as the core names them (CodeGen reads the same set)
-FIELDS = frozenset(_STATIC) | {"duration", "is_root", "start", "end"}
+FIELDS = frozenset(STATIC_FIELDS) | {"duration", "is_root", "start", "end"}
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ def register_program(reg_atoms: list[tuple[int, TExpr]], slots: tuple[TExpr, ...
             if node.op == "last":
                 slot["where"] = em.cond(node.args[1], 1)
                 try:
-                    default = _value(node.args[2])
+                    default = constant_value(node.args[2])
                 except UnhandledNode as exc:
                     raise _Refuse(str(exc)) from None
                 slot["default"], dbound = _literal(default)
@@ -343,7 +344,7 @@ class _Emitter:
                                   "the number)")
                 site = self.sites.setdefault(show(e), len(self.sites))
             return {"op": "cmp", "cmp": e.payload, "args": args, "site": site}, 0
-        if op in _AR_NAMES and len(a) == 2:
+        if op in ARITH_NAMES and len(a) == 2:
             return self._arith(e, d)
         if op == "neg":
             node, bound = self.expr(a[0], d)
@@ -394,7 +395,7 @@ class _Emitter:
         value, target = e.args
         arg = self.expr(value, d)[0]
         try:
-            consts = [_value(x) for x in target.args]
+            consts = [constant_value(x) for x in target.args]
         except UnhandledNode as exc:
             raise _Refuse(str(exc)) from None
         if target.op == "list":

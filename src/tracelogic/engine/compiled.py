@@ -24,7 +24,7 @@ from typing import Any, Callable
 from tracelogic.automata import compile_monitor
 from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.engine.lower import AtomEncoder, Lowered, lower, show
-from tracelogic.engine.predicates import CodeGen, _value, uses_registers
+from tracelogic.engine.predicates import CodeGen, constant_value, uses_registers
 from tracelogic.ingest.spans import MISSING
 from tracelogic.errors import TracelogicError
 from tracelogic.logic.formula import Formula
@@ -296,7 +296,7 @@ class CompiledSpec:
             else:
                 where = gen.cond(node.args[1])
                 post.append(f"    if {where}: R[{slot}] = {value}")
-                defaults.append(_value(node.args[2]))  # a constant: `0`, `-1`, `2.5`, `"x"`
+                defaults.append(constant_value(node.args[2]))  # a constant: `0`, `-1`, `2.5`, `"x"`
         subs = "".join(gen.subfunctions)
         gen.subfunctions.clear()
         i = cp.index

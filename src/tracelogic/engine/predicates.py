@@ -166,8 +166,8 @@ BASE_NAMESPACE: dict[str, Any] = {
                                              ("div", "/"), ("fdiv", "//"), ("mod", "%"))},
 }
 _CMP_NAMES = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
-_AR_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "fdiv", "%": "mod"}
-_STATIC = {"name": "s.name", "kind": "s.kind", "status": "s.status",
+ARITH_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "fdiv", "%": "mod"}
+STATIC_FIELDS = {"name": "s.name", "kind": "s.kind", "status": "s.status",
            "status_message": "s.status_message", "service": "s.service",
            "trace_id": "s.trace_id", "span_id": "s.span_id", "parent_id": "s.parent_id",
            "scope.name": "s.scope_name"}
@@ -257,7 +257,7 @@ class CodeGen:
                     return "(s.end_ns - s.start_ns)"
                 if name == "is_root":
                     return "(not s.parent_id)"
-                return _STATIC[name]
+                return STATIC_FIELDS[name]
             attr = {"duration": None, "is_root": None, "scope.name": "scope_name"}.get(name, name)
             if name == "duration":
                 return f"(lambda p: MISSING if p is None else p.end_ns - p.start_ns)({target})"
@@ -300,14 +300,14 @@ class CodeGen:
             if self._static(a[0]) and self._static(a[1]):
                 return f"({self.expr(a[0])} {e.payload} {self.expr(a[1])})"
             return f"{self._cmp_site(e)}({self.expr(a[0])}, {self.expr(a[1])})"
-        if op in _AR_NAMES and len(a) == 2:
+        if op in ARITH_NAMES and len(a) == 2:
             if self._static(a[0]) and self._static(a[1]) and op not in ("/", "//", "%"):
                 return f"({self.expr(a[0])} {op} {self.expr(a[1])})"
             sides = [self.expr(a[0]), self.expr(a[1])]
             reading = unit_reading(e)
             if reading is not None:  # `attr["t"] + 1s`: count the numbers read in the unit
                 sides[reading[0]] = f"{self._reading_site(e)}({sides[reading[0]]})"
-            return f"_ar_{_AR_NAMES[op]}({sides[0]}, {sides[1]})"
+            return f"_ar_{ARITH_NAMES[op]}({sides[0]}, {sides[1]})"
         if op == "neg":
             return f"_neg({self.expr(a[0])})"
         if op == "in":
@@ -316,9 +316,9 @@ class CodeGen:
             if unit_reading(e) is not None:  # count the numbers read in the unit
                 value = f"{self._reading_site(e)}({value})"
             if target.op == "list":
-                items = tuple(_value(i) for i in target.args)
+                items = tuple(constant_value(i) for i in target.args)
                 return f"_in_list({value}, {self.const(items)})"
-            lo, hi = (_value(x) for x in target.args)
+            lo, hi = (constant_value(x) for x in target.args)
             return f"_in_range({value}, {lo!r}, {hi!r})"
         if op == "matches":
             import re2
@@ -447,7 +447,7 @@ class CodeGen:
             return True
         if e.op == "field":
             return not e.payload[0]
-        if e.op in _AR_NAMES and len(e.args) == 2:
+        if e.op in ARITH_NAMES and len(e.args) == 2:
             if e.op in ("/", "//", "%"):
                 d = e.args[1]
                 if d.op != "lit" or isinstance(d.payload, bool) or d.payload == 0:
@@ -498,14 +498,16 @@ def unit_reading(e: TExpr) -> tuple[int, T.Type, str] | None:
     return None
 
 
-def _value(node: TExpr) -> Any:
+def constant_value(node: TExpr) -> Any:
+    """The value of a constant list, range or default item (a literal, an enum member, a
+    negated literal), as the generated code compares it."""
     if node.op == "lit":
         v = node.payload
         return float(v) if isinstance(v, Fraction) else v
     if node.op == "enum":
         return node.payload[1]
     if node.op == "neg":
-        return -_value(node.args[0])
+        return -constant_value(node.args[0])
     raise UnhandledNode("a list or range item must be a constant", value=node)
 
 

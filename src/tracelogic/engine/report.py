@@ -389,7 +389,7 @@ class MonitorReport:
                 + "".join(cases) + "</testsuite>\n")
 
     def to_sarif(self, version: str) -> dict:
-        from tracelogic.checkers.report import _sarif_location, Location, sarif_driver, sarif_rule
+        from tracelogic.checkers.report import sarif_location, Location, sarif_driver, sarif_rule
 
         rules, results = {}, []
         for v in self.violations:
@@ -403,7 +403,7 @@ class MonitorReport:
                                        + (f"; bounded obligation {trigger_text(v.trigger)}"
                                           if v.trigger is not None else "") + ")"}}
             if v.prop.span.line:
-                res["locations"] = [_sarif_location(Location.of(v.prop.span))]
+                res["locations"] = [sarif_location(Location.of(v.prop.span))]
             if v.trigger is not None:
                 # the trigger is a span, not a source line: a logical location names it
                 e = v.trigger
@@ -423,7 +423,7 @@ class MonitorReport:
             res = {"ruleId": rule, "level": "warning",
                    "message": {"text": f"property {p.name} was not monitored: {p.reason}"}}
             if p.span is not None and p.span.line:
-                res["locations"] = [_sarif_location(Location.of(p.span))]
+                res["locations"] = [sarif_location(Location.of(p.span))]
             results.append(res)
         return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
                 "runs": [{"tool": {"driver": sarif_driver(version, list(rules.values()))},

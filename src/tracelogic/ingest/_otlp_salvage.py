@@ -19,7 +19,7 @@ from typing import Any
 
 from tracelogic.errors import InputError
 
-from ._otlp_common import MAX_STRING_BYTES, DecodeStats, WireError, pb_fields, pb_part, utf8_problem
+from .otlp_common import MAX_STRING_BYTES, DecodeStats, WireError, pb_fields, pb_part, utf8_problem
 
 __all__ = ["Salvage", "salvage_request"]
 

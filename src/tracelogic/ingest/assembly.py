@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._otlp_common import DecodeStats
+from .otlp_common import DecodeStats
 from .events import Trace
 from .spans import Span
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tracelogic.errors import InputError
 
-from ._otlp_common import (
+from .otlp_common import (
     INT64_MIN, MAX_STRING_BYTES, UINT64_MAX, DecodeStats, WireError, attrs_json, attrs_pb, jget,
     jlist, jobj, json_double, json_enum, json_int, pb_fields, pb_part, string_problem,
     text_problem, text_suspect, utf8_problem,

@@ -23,7 +23,7 @@ from typing import Any
 
 from tracelogic.errors import InputError
 
-from ._otlp_common import MAX_DEPTH, DecodeStats, loads_json, split_errors
+from .otlp_common import MAX_DEPTH, DecodeStats, loads_json, split_errors
 from .otlp import (OtlpInput, decode_traces_json, decode_traces_pb, is_metrics_request,
                    read_json_document)
 from .spans import _EMPTY, KIND_NAMES, STATUS_NAMES, InvalidValue, Span, _make
@@ -103,7 +103,7 @@ def decode_traces_json_py(data: bytes, *, wanted_attrs: frozenset[str] | None = 
                           stats: DecodeStats | None = None, source: str = "<json>",
                           line: int | None = None) -> list[Span]:
     """The Python decoder on the bytes of one document, as ``split_json`` calls it:
-    :func:`._otlp_common.loads_json` (a malformed document raises its ``JsonLimitError``),
+    :func:`.otlp_common.loads_json` (a malformed document raises its ``JsonLimitError``),
     then :func:`.otlp.decode_traces_json`. The reference of the native decoder."""
     doc, suspect = loads_json(bytes(data))
     return decode_traces_json(doc, wanted_attrs=wanted_attrs, stats=stats, source=source,
@@ -212,7 +212,7 @@ def span_from_fields(f: tuple) -> Span:
 def read_json_text(result: OtlpInput, text: bytes, line: int, **kw: Any) -> None:
     """Decode one document the core left to Python (its bytes ``text``, line ``line`` of
     ``result.source``) as ``split_json`` and ``read_bytes`` would: parsed with
-    :func:`._otlp_common.loads_json`, then :func:`.otlp.read_json_document` (``kw``)."""
+    :func:`.otlp_common.loads_json`, then :func:`.otlp.read_json_document` (``kw``)."""
     doc, suspect = loads_json(text)
     read_json_document(result, doc, line, suspect=suspect, **kw)
 
@@ -220,7 +220,7 @@ def read_json_text(result: OtlpInput, text: bytes, line: int, **kw: Any) -> None
 def json_split_errors(data: bytes, source: str, bad: list[int],
                       whole: bool) -> list[InputError]:
     """The errors ``split_json`` records for an input the core split; see
-    :func:`._otlp_common.split_errors`."""
+    :func:`.otlp_common.split_errors`."""
     return split_errors(data, source, bad, whole)
 
 

@@ -19,7 +19,7 @@ only those keys are converted; no dict of every attribute is ever built.
 unreadable timestamps, a string that breaks the text rule of :mod:`.text_rule`)
 reject that span, counted in :class:`DecodeStats` with a message; per-document
 problems (a malformed JSON line, corrupt protobuf framing, a limit of
-:mod:`._otlp_common` exceeded) are
+:mod:`.otlp_common` exceeded) are
 :class:`~tracelogic.errors.InputError` with the file and line, or byte offset.
 The decode functions raise them; :func:`read_bytes`/:func:`read_path` record them
 in ``stats.errors`` and carry on with the rest of the input.
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from tracelogic.errors import InputError
 
-from ._otlp_common import (
+from .otlp_common import (
     MAX_STRING_BYTES, UINT64_MAX, DecodeStats, any_pb, attrs_json, attrs_pb, jget, jlist, jobj,
     json_enum, json_id, json_int, pb_error, pb_id, pb_part,
     split_json, text_problem, text_suspect,
@@ -334,7 +334,7 @@ def decode_traces_json(doc: Any, *, wanted_attrs: frozenset[str] | None = None,
     surrogate from a ``"\\ud800"`` escape) or is over the string limit is rejected; a
     resource or scope holding one rejects all of its spans. (``_suspect``: whether the
     strings need checking, when the caller parsed the text and knows; see
-    :func:`~._otlp_common.loads_json`.)
+    :func:`~.otlp_common.loads_json`.)
     """
     if stats is None:
         stats = DecodeStats()

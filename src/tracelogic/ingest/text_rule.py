@@ -5,7 +5,7 @@ point) holding it is rejected.
 upb checks UTF-8 for protobuf; OTLP/JSON can smuggle a lone surrogate in as ``"\\ud800"``,
 which json.loads turns into a Python str that nothing downstream (SQLite, RE2, a log
 line, a protobuf answer) can encode; SDK spans hold whatever str the application gave.
-This module owns the check; the decoders (``_otlp_common``, ``otlp``, ``metrics``,
+This module owns the check; the decoders (``otlp_common``, ``otlp``, ``metrics``,
 ``spans.from_sdk``) apply it.
 """
 from __future__ import annotations

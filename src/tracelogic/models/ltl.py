@@ -37,7 +37,7 @@ from tracelogic.logic.formula import Formula, FormulaManager, Kind
 from tracelogic.automata.subset import explore
 from tracelogic.logic.walkers import NNF, topological
 from tracelogic.models.counterexample import STUTTER, Run
-from tracelogic.models.machine import DEFAULT_STATE_BOUND, Machine, _Fault
+from tracelogic.models.machine import DEFAULT_STATE_BOUND, Machine, ModelRuntimeError
 from tracelogic.spec.typed import TExpr
 
 __all__ = ["UnsupportedFormula", "to_formula", "nnf_pair", "Tableau", "gpvw", "LtlResult",
@@ -311,7 +311,7 @@ def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BO
     _, violation, atoms = nnf_pair(formula)
     tab = gpvw(violation)
     preds = [machine.predicate(a) for a in atoms]
-    succ_fn = machine._succ
+    succ_fn = machine.successors
 
     # model states, discovered on demand
     mstates: list[tuple] = []
@@ -335,7 +335,7 @@ def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BO
     def model_succ(i: int) -> list[tuple[int, int]]:
         row = msucc[i]
         if row is None:
-            nexts = succ_fn(mstates[i])  # _Fault propagates to the caller
+            nexts = succ_fn(mstates[i])  # a ModelRuntimeError propagates to the caller
             row = [(a, model_state(t)) for a, t in nexts] if nexts else [(-2, i)]
             msucc[i] = row
         return row
@@ -355,7 +355,7 @@ def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BO
             via.append([-1] * len(out))
             return out
         mi, q = node
-        nexts = model_succ(mi)  # _Fault propagates
+        nexts = model_succ(mi)  # a ModelRuntimeError propagates
         if len(mstates) > bound:
             raise _BoundReached
         out, acts = [], []
@@ -373,9 +373,9 @@ def check_ltl(machine: Machine, formula: TExpr, *, bound: int = DEFAULT_STATE_BO
     try:
         for explored in explore(_ROOT, row):
             pass
-    except _Fault as fault:
-        p = len(explored[1])  # the node whose successors failed
-        error = (machine._error(fault, mstates[explored[0][p][0]]), p - 1)
+    except ModelRuntimeError as err:  # raised for the state of the node that failed
+        p = len(explored[1])
+        error = (err, p - 1)
     except _BoundReached:
         complete = False
     nodes, delta = explored

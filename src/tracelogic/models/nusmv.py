@@ -96,7 +96,7 @@ def check(machine, cond, *, kind: str):
     """Check one invariant or LTL formula with NuSMV; an :class:`~tracelogic.models.check.Outcome`."""
     from tracelogic.models.check import Outcome
     from tracelogic.models.counterexample import STUTTER, Run
-    from tracelogic.models.export import _smv_printer, to_smv
+    from tracelogic.models.export import smv_printer, to_smv
     from tracelogic.models.machine import replay
     from tracelogic.spec.typed import CheckT
 
@@ -112,7 +112,7 @@ def check(machine, cond, *, kind: str):
     ok, path = by_name[name]
     if ok and safe_ok:
         return Outcome("holds", "holds (NuSMV)", "nusmv", details={"engine": "nusmv"})
-    p = _smv_printer(machine)
+    p = smv_printer(machine)
     states_text = path if not ok else safe_path
     states = []
     for st in states_text or []:

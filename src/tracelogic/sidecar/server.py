@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from tracelogic.errors import InputError, TracelogicError
-from tracelogic.ingest._otlp_common import (DecodeStats, JsonLimitError, loads_json,
+from tracelogic.ingest.otlp_common import (DecodeStats, JsonLimitError, loads_json,
                                             safe_text)
 from tracelogic.sidecar.prometheus import Registry
 from tracelogic.sidecar.store import Store
