@@ -243,3 +243,16 @@ def test_runtime_monitor_is_gone_without_an_alias():
     # the split keeps no compatibility package: an old import fails loudly
     assert importlib.util.find_spec("tracelogic.runtime_monitor") is None
     assert not (SRC / "runtime_monitor").exists()
+
+
+def test_every_module_the_core_imports_by_name_exists():
+    # the Rust core imports Python modules by name (PyModule::import), which the graph
+    # above cannot see: a renamed module must fail here, not in a rare decoder branch
+    import re
+
+    native = SRC.parents[1] / "native" / "src"
+    names = sorted({m for path in native.glob("*.rs")
+                    for m in re.findall(r'"(tracelogic\.[A-Za-z_.]+)"', path.read_text())})
+    assert names, f"no module names found under {native}"
+    missing = [n for n in names if importlib.util.find_spec(n) is None]
+    assert not missing, f"the core imports modules that do not exist: {missing}"

@@ -181,7 +181,7 @@ pub(crate) mod _native {
             JValue::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
             JValue::Int(i) => i.into_pyobject(py)?.into_any(),
             JValue::LongInt(n) => py
-                .import("tracelogic.ingest._otlp_common")?
+                .import("tracelogic.ingest.otlp_common")?
                 .getattr("LongInt")?
                 .call1((*n,))?,
             JValue::Float(f) => f.into_pyobject(py)?.into_any(),
@@ -208,7 +208,7 @@ pub(crate) mod _native {
     }
 
     /// The limits the decoder applies: {name: value}, for the test that they are the
-    /// Python decoder's (`_otlp_common`, `text_rule`).
+    /// Python decoder's (`otlp_common`, `text_rule`).
     #[pyfunction]
     fn limits() -> Vec<(&'static str, usize)> {
         vec![
@@ -916,7 +916,7 @@ pub(crate) mod _native {
                     .collect::<PyResult<_>>()?,
             )
         } else {
-            JValue::LongInt(v.getattr("digits")?.extract()?) // _otlp_common.LongInt
+            JValue::LongInt(v.getattr("digits")?.extract()?) // otlp_common.LongInt
         })
     }
 

@@ -1,13 +1,13 @@
 //! Whether protobuf bytes are valid, and where they are not: the rules of the Python
-//! decoder's slow path (`_otlp_common.py`), which the native decoder must apply word for word.
+//! decoder's slow path (`otlp_common.py`), which the native decoder must apply word for word.
 //!
 //! - [`upb_check`]: would upb (the Python decoder's parser) accept these bytes as this
 //!   message? Framing as upb reads it (a tag of at most 5 bytes and 32 bits, field number
 //!   not 0, varints of at most 10 bytes, lengths inside the message, groups closed by their
 //!   own end-group), UTF-8 in every string field of the schema, and at most [`MAX_DEPTH`]
 //!   messages (or groups) nested below this one;
-//! - [`find_wire_error`]: `_otlp_common.find_wire_error`, the first problem and its offset;
-//! - [`pb_fields`]: `_otlp_common.pb_fields`, the slow path's framing walk above the spans;
+//! - [`find_wire_error`]: `otlp_common.find_wire_error`, the first problem and its offset;
+//! - [`pb_fields`]: `otlp_common.pb_fields`, the slow path's framing walk above the spans;
 //! - [`utf8_problem`] and [`pb_part`]: the functions of the same names.
 //!
 //! Integers are read as Python reads them where its messages print them: a 10-byte varint
@@ -28,7 +28,7 @@ pub enum Refusal {
     TooDeep,
 }
 
-/// `_otlp_common._varint`: at most 10 bytes before `end`, every bit kept.
+/// `otlp_common._varint`: at most 10 bytes before `end`, every bit kept.
 fn varint(data: &[u8], pos: usize, end: usize) -> Option<(u128, usize)> {
     let mut v: u128 = 0;
     for (i, p) in (pos..end.min(pos + 10)).enumerate() {

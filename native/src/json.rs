@@ -1,4 +1,4 @@
-//! A JSON parser that gives what Python's `json.loads` gives, as `_otlp_common.loads_json`
+//! A JSON parser that gives what Python's `json.loads` gives, as `otlp_common.loads_json`
 //! calls it, for the OTLP/JSON decoder ([`crate::otlp_json`]).
 //!
 //! Why not `serde_json::Value`: its objects are sorted maps (Python's dicts keep the
@@ -22,9 +22,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// `_otlp_common.MAX_JSON_DEPTH`: nesting of arrays and objects in one document.
+/// `otlp_common.MAX_JSON_DEPTH`: nesting of arrays and objects in one document.
 pub const MAX_JSON_DEPTH: usize = 256;
-/// `_otlp_common.MAX_INT_DIGITS`: a longer integer literal is a `LongInt`.
+/// `otlp_common.MAX_INT_DIGITS`: a longer integer literal is a `LongInt`.
 pub const MAX_INT_DIGITS: usize = 20;
 
 /// A JSON string, with the bytes a `bytesValue` decodes to, computed once when asked.
@@ -47,7 +47,7 @@ pub enum JValue {
     Bool(bool),
     /// an integer literal of at most [`MAX_INT_DIGITS`] digits
     Int(i128),
-    /// `_otlp_common.LongInt`: an integer literal of this many digits (more than 20)
+    /// `otlp_common.LongInt`: an integer literal of this many digits (more than 20)
     LongInt(usize),
     Float(f64),
     Str(JStr),

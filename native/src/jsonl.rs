@@ -1,5 +1,5 @@
 //! OTLP/JSON input split into documents at the byte level, exactly as the Python side's
-//! `_otlp_common.split_json` splits it: one JSON value (possibly over many lines), or JSON
+//! `otlp_common.split_json` splits it: one JSON value (possibly over many lines), or JSON
 //! Lines, one request per line, as the Collector's file exporter writes them.
 //!
 //! The rules, in `split_json`'s order:

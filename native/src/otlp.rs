@@ -35,7 +35,7 @@ use crate::schema::{
 };
 use crate::wire::{Fields, Value};
 
-/// `AnyValue` nesting the Python decoder converts (`_otlp_common.MAX_DEPTH`); deeper arrays
+/// `AnyValue` nesting the Python decoder converts (`otlp_common.MAX_DEPTH`); deeper arrays
 /// and lists are `TooDeep`.
 pub const MAX_VALUE_DEPTH: u32 = 64;
 

@@ -2,7 +2,7 @@
 //! ([`crate::otlp::Batch`]).
 //!
 //! The rules are the Python decoder's (`tracelogic.ingest.otlp.decode_traces_json` after
-//! `_otlp_common.loads_json`, docs/otlp-input.md), step for step: hex ids in any case,
+//! `otlp_common.loads_json`, docs/otlp-input.md), step for step: hex ids in any case,
 //! lowerCamelCase keys with snake_case accepted where `jget` accepts them, enums as numbers
 //! or names, 64-bit integers as decimal strings (at most 20 digits) or numbers, unknown
 //! fields ignored, the same rejections and repairs in the same order with the same counts.
