@@ -522,6 +522,29 @@ pub(crate) mod _native {
         )
     }
 
+    /// The core's renderer of a key value it cannot render itself: takes the GIL back to
+    /// call Python's `render(value)`. The first exception is kept in `failed` (and later
+    /// values give `None`), to be raised once the core has returned.
+    pub(crate) fn render_callback<'a>(
+        render: &'a Py<PyAny>,
+        failed: &'a mut Option<PyErr>,
+    ) -> impl FnMut(&crate::store::OwnedValue) -> Option<String> + 'a {
+        move |v| {
+            if failed.is_some() {
+                return None;
+            }
+            Python::attach(|py| {
+                let text = owned(py, v)
+                    .and_then(|o| render.bind(py).call1((o,)))
+                    .and_then(|t| t.extract::<Option<String>>());
+                text.unwrap_or_else(|e| {
+                    *failed = Some(e);
+                    None
+                })
+            })
+        }
+    }
+
     pub(crate) fn owned<'py>(
         py: Python<'py>,
         v: &crate::store::OwnedValue,
@@ -1241,25 +1264,12 @@ pub(crate) mod _native {
             let run = &mut self.run;
             let render = render.unbind();
             let mut failed: Option<PyErr> = None;
-            let mut cb = |v: &crate::store::OwnedValue| -> Option<String> {
-                if failed.is_some() {
-                    return None;
-                }
-                Python::attach(|py| {
-                    let text = owned(py, v)
-                        .and_then(|o| render.bind(py).call1((o,)))
-                        .and_then(|t| t.extract::<Option<String>>());
-                    text.unwrap_or_else(|e| {
-                        failed = Some(e);
-                        None
-                    })
-                })
-            };
             let mut oracle = PyOracle {
                 obj: timed.map(Bound::unbind),
                 failed: None,
             };
             py.detach(|| {
+                let mut cb = render_callback(&render, &mut failed);
                 run.close(&mut cb, &mut oracle);
             });
             if let Some(e) = failed.or(oracle.failed) {

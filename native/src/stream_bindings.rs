@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use crate::bindings::_native::{columns, event_tuple, header, owned, owned_pair, span_tuple};
+use crate::bindings::_native::{
+    columns, event_tuple, header, owned_pair, render_callback, span_tuple,
+};
 use crate::store::OwnedValue;
 use crate::stream_run::{self, Given, SpanCopy, Tables, Witness};
 
@@ -135,20 +137,7 @@ fn with_render<T: Send>(
 ) -> PyResult<T> {
     let mut failed: Option<PyErr> = None;
     let out = py.detach(|| {
-        let mut cb = |v: &OwnedValue| -> Option<String> {
-            if failed.is_some() {
-                return None;
-            }
-            Python::attach(|py| {
-                let text = owned(py, v)
-                    .and_then(|o| render.bind(py).call1((o,)))
-                    .and_then(|t| t.extract::<Option<String>>());
-                text.unwrap_or_else(|e| {
-                    failed = Some(e);
-                    None
-                })
-            })
-        };
+        let mut cb = render_callback(render, &mut failed);
         f(&mut cb)
     });
     match failed {
