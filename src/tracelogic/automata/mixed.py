@@ -55,7 +55,8 @@ here as from their own constructions (tests/automata/test_mixed.py checks it).
 """
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 from tracelogic.errors import UnhandledNode
 from tracelogic.logic.formula import Formula, Kind, UNTIMED
@@ -98,59 +99,31 @@ class MixedProgression:
     # -- static facts about subformulas ---------------------------------------------
     def below(self, f: Formula) -> frozenset[int]:
         """Positions of the past nodes in ``f`` (at any depth)."""
-        memo = self._below
-        r = memo.get(f)
-        if r is not None:
-            return r
-        for node in topological(f):
-            if node in memo:
-                continue
-            acc: set[int] = set()
-            for c in node.args:
-                acc |= memo[c]
-            if node.kind in _PAST:
-                acc.add(self.pos[node])
-            memo[node] = frozenset(acc)
-        return memo[f]
+        def combine(node: Formula, memo: dict) -> frozenset[int]:
+            acc = frozenset().union(*(memo[c] for c in node.args))
+            return acc | {self.pos[node]} if node.kind in _PAST else acc
+        return _memo_fold(self._below, f, combine)
 
     def present(self, f: Formula) -> int:
         """Atom bits read now when ``f`` is evaluated (not under ``X``/``WX``/``Y``/``Z``);
         the bodies of the past nodes' residuals, and the operands of ``Y``/``Z`` (their
         next residual), add their own (:meth:`relevant_bits`)."""
-        memo = self._present
-        r = memo.get(f)
-        if r is not None:
-            return r
-        for node in topological(f):
-            if node in memo:
-                continue
+        def combine(node: Formula, memo: dict) -> int:
             k = node.kind
             if k is Kind.ATOM:
-                v = 1 << self.index[node.key]
-            elif k in (Kind.X, Kind.WX, Kind.Y, Kind.Z):
-                v = 0  # Y/Z read their residual's bodies: relevant_bits adds those
-            else:
-                v = 0
-                for c in node.args:
-                    v |= memo[c]
-            memo[node] = v
-        return memo[f]
+                return 1 << self.index[node.key]
+            if k in (Kind.X, Kind.WX, Kind.Y, Kind.Z):
+                return 0  # Y/Z read their residual's bodies: relevant_bits adds those
+            return _bits_of(node, memo)
+        return _memo_fold(self._present, f, combine)
 
     def _all_atoms(self, f: Formula) -> int:
         """Bits of every atom in ``f``: within one state, ``val(f)`` depends on these
         only (the residuals' bodies are subformulas of ``f``'s past nodes)."""
-        memo = self._atoms
-        r = memo.get(f)
-        if r is not None:
-            return r
-        for node in topological(f):
-            if node in memo:
-                continue
-            v = 1 << self.index[node.key] if node.kind is Kind.ATOM else 0
-            for c in node.args:
-                v |= memo[c]
-            memo[node] = v
-        return memo[f]
+        def combine(node: Formula, memo: dict) -> int:
+            return (1 << self.index[node.key] if node.kind is Kind.ATOM
+                    else _bits_of(node, memo))
+        return _memo_fold(self._atoms, f, combine)
 
     def relevant_bits(self, state) -> int:
         d, vs = state
@@ -333,3 +306,21 @@ def mixed_dfa(formula: Formula, index: dict[Hashable, int], letters: Sequence[in
               width: int, eps: bool) -> DFA:
     """Minimal DFA of an untimed LTLf+past formula in NNF, past over future included."""
     return run(mixed_steps(formula, index, letters, width, eps))
+
+
+def _memo_fold(memo: dict, f: Formula, combine: Callable[[Formula, dict], Any]) -> Any:
+    """``memo[f]``, computing ``combine(node, memo)`` for every node of ``f`` not in ``memo``
+    yet, children first (iteratively: formulas may be deep)."""
+    if f in memo:
+        return memo[f]
+    for node in topological(f):
+        if node not in memo:
+            memo[node] = combine(node, memo)
+    return memo[f]
+
+
+def _bits_of(node: Formula, memo: dict) -> int:
+    v = 0
+    for c in node.args:
+        v |= memo[c]
+    return v
