@@ -13,7 +13,8 @@ import sys
 from typing import Sequence, TextIO
 
 from tracelogic.commands import (COMMANDS, EXIT_BUG, EXIT_FAILED, EXIT_INPUT, EXIT_OK,
-                                 add_engine_argument, add_spec_path, command)
+                                 add_engine_argument, add_spec_path, add_trace_url_argument,
+                                 command, trace_url_or_none)
 from tracelogic.errors import TracelogicError
 
 
@@ -182,9 +183,12 @@ def _monitor_args(p: argparse.ArgumentParser) -> None:
                    "or - for stdin; JSON metrics files are recognised by their content")
     p.add_argument("--metrics", action="append", default=[], metavar="FILE",
                    help="an OTLP metrics file (needed for protobuf metrics; repeatable)")
-    p.add_argument("--format", choices=("text", "json", "junit", "sarif"), default="text")
+    p.add_argument("--format", choices=("text", "json", "junit", "sarif", "html"),
+                   default="text", help="html: one self-contained page with a timeline per "
+                   "violation (docs/cli.md)")
     p.add_argument("--property", action="append", default=None, metavar="NAME",
                    help="monitor only this property (repeatable)")
+    add_trace_url_argument(p)
     p.add_argument("--lateness", default="30s", metavar="DURATION",
                    help="allowed lateness for cross-trace scopes (default 30s)")
     p.add_argument("--max-open-traces", type=int, default=100_000, metavar="N",
@@ -238,6 +242,10 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         err.write(f"tracelogic monitor: --max-open-traces takes a positive number of traces, "
                   f"got {args.max_open_traces}\n")
         return EXIT_INPUT
+    trace_url = trace_url_or_none(args, "monitor", err)
+    if trace_url is False:
+        return EXIT_INPUT
+    stdin_raw: list[bytes] = []  # --format html reads stdin's spans back from here
     started = time.monotonic()  # the JUnit report's time: loading, monitoring, closing
     spec, diags, sources = load_with_diagnostics(args.spec, args.spec_path)
     if diags:
@@ -262,6 +270,8 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
             try:
                 if signal == "auto":  # trace inputs: their bytes, read once, to the Monitor
                     source, raw = read_raw(path)
+                    if path == "-" and args.format == "html":
+                        stdin_raw.append(raw)
                     raw, fmt = unpack(raw, source, path_format(path), mon.stats)
                     if raw is not None:
                         mon.feed_otlp(raw, source=source,
@@ -289,14 +299,16 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
             mon.note_keys(data.spans)
     report = mon.close()
     if args.format == "json":
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        out.write(json.dumps(report.to_json(trace_url=trace_url), indent=2) + "\n")
+    elif args.format == "html":
+        out.write(_html_report(report, args, trace_url, stdin_raw))
     elif args.format == "junit":
         out.write(report.to_junit(strict=args.strict, allow_unknown=args.allow_unknown,
                                   elapsed_s=time.monotonic() - started))
     elif args.format == "sarif":
         out.write(json.dumps(report.to_sarif(version()), indent=2) + "\n")
     else:
-        out.write(report.to_text(color=_is_tty(out)))
+        out.write(report.to_text(color=_is_tty(out), trace_url=trace_url))
     if args.format != "text":
         for e in report.input_errors:
             err.write(f"error: {e}\n")
@@ -304,6 +316,32 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     if hint:  # with the text on stdout; beside machine formats, on stderr
         (out if args.format == "text" else err).write(f"hint: {hint}\n")
     return report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
+
+
+def _html_report(report, args, trace_url, stdin_raw: list[bytes]) -> str:
+    """The visual report; the violating traces' spans are read back from the inputs (the
+    monitor keeps none once it decided), stdin from the bytes kept on the first pass."""
+    from tracelogic.engine.report_html import render, span_rows
+    from tracelogic.errors import InputError
+    from tracelogic.ingest.otlp import read_bytes, read_path
+
+    data = report.to_json(trace_url=trace_url)
+    wanted = {t for v in data["violations"] for t in v.get("trace_ids") or []}
+    spans: dict[str, list[dict]] = {}
+    if wanted:
+        for path in args.traces:
+            try:
+                got = (read_bytes(b"".join(stdin_raw), source="<stdin>")
+                       if path == "-" else read_path(path, wanted_attrs=frozenset()))
+            except InputError:
+                continue  # reported already, by the first pass
+            for tid, rows in span_rows(got.spans, wanted).items():
+                spans.setdefault(tid, []).extend(rows)
+    return render(data["violations"], properties=data["properties"],
+                  summary=data["summary"], spans=spans, title="tracelogic monitor",
+                  subtitle=f"{args.spec} over " + ", ".join(args.traces),
+                  notes=[f"warning: {w}" for w in report.warnings]
+                  + [f"error: {e}" for e in report.input_errors])
 
 
 def _is_tty(stream: TextIO) -> bool:

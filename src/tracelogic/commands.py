@@ -38,3 +38,25 @@ def add_engine_argument(p: argparse.ArgumentParser) -> None:
                    help="the monitoring engine: python (the reference) or native (the Rust "
                    "core, falling back to python per property it does not cover). Default: "
                    "$TRACELOGIC_ENGINE, else native when built, else python")
+
+
+def add_trace_url_argument(p: argparse.ArgumentParser) -> None:
+    """`--trace-url`, shared by monitor and violations (engine/trace_links.py)."""
+    p.add_argument("--trace-url", metavar="TEMPLATE", default=None,
+                   help="link every violation to your trace UI: an http(s) URL holding "
+                   "{trace_id}, e.g. 'https://jaeger.example/trace/{trace_id}' (default: "
+                   "$TRACELOGIC_TRACE_URL)")
+
+
+def trace_url_or_none(args: argparse.Namespace, command_name: str, err):
+    """The validated ``--trace-url`` (or ``TRACELOGIC_TRACE_URL``), None when neither is
+    set, or False after writing why the value is wrong (the caller exits 2)."""
+    import os
+
+    from tracelogic.engine.trace_links import resolve
+
+    try:
+        return resolve(args.trace_url, os.environ)
+    except ValueError as e:
+        err.write(f"tracelogic {command_name}: {e}\n")
+        return False

@@ -130,10 +130,15 @@ class Violation:
     # the obligation (one of ``witness``), or None
     trigger: Any = None
 
-    def to_json(self) -> dict:
+    def to_json(self, trace_url: Any = None) -> dict:
+        """The contract's violation object; with ``trace_url`` (a
+        :class:`~tracelogic.engine.trace_links.TraceUrl`) also ``trace_urls``, one link per
+        trace id."""
         out: dict[str, Any] = {"property": self.prop.name, "key": self.key,
                                "trace_ids": self.trace_ids, "span_ids": self.span_ids,
                                "message": self.message, "severity": self.prop.severity}
+        if trace_url is not None:
+            out["trace_urls"] = trace_url.links(self.trace_ids)
         if self.prop.owner:
             out["owner"] = self.prop.owner
         if self.prop.runbook:
@@ -237,17 +242,18 @@ class MonitorReport:
             out["ignored_partial"] = ignored
         return out
 
-    def to_json(self) -> dict:
+    def to_json(self, trace_url: Any = None) -> dict:
         out = {"schema": "tracelogic.monitor/1",
                "properties": [p.to_json() for p in self.properties],
-               "violations": [v.to_json() for v in self.violations],
+               "violations": [v.to_json(trace_url) for v in self.violations],
                "summary": self.summary()}
         if self.input_errors:
             out["errors"] = list(self.input_errors)
         return out
 
     # ---------------------------------------------------------------- text
-    def to_text(self, color: bool = False) -> str:
+    def to_text(self, color: bool = False, trace_url: Any = None) -> str:
+        """For people; with ``trace_url`` a ``trace:`` link line per violated trace."""
         red = (lambda s: f"\x1b[31m{s}\x1b[0m") if color else (lambda s: s)
         green = (lambda s: f"\x1b[32m{s}\x1b[0m") if color else (lambda s: s)
         dim = (lambda s: f"\x1b[2m{s}\x1b[0m") if color else (lambda s: s)
@@ -265,6 +271,8 @@ class MonitorReport:
                 lines.extend("  " + row for row in timeline(v.witness))
             elif v.span_ids:
                 lines.append(dim("  spans: " + ", ".join(v.span_ids)))
+            if trace_url is not None:
+                lines.extend(f"  trace: {u}" for u in trace_url.links(v.trace_ids))
             if p.runbook:
                 lines.append(dim(f"  runbook: {p.runbook}"))
         for p in self.properties:

@@ -13,7 +13,8 @@ import threading
 from typing import TextIO
 
 from tracelogic.commands import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_engine_argument,
-                                 add_spec_path, command)
+                                 add_spec_path, add_trace_url_argument, command,
+                                 trace_url_or_none)
 
 __all__ = ["cmd_serve", "cmd_violations", "parse_since"]
 
@@ -267,8 +268,10 @@ def _violations_args(p: argparse.ArgumentParser) -> None:
                    "nanoseconds")
     p.add_argument("--property", action="append", default=None, metavar="NAME",
                    help="only this property (repeatable)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json", "html"), default="text",
+                   help="html: one self-contained page with a timeline per violation")
     p.add_argument("--limit", type=int, metavar="N", help="at most N, the newest")
+    add_trace_url_argument(p)
     p.set_defaults(func=cmd_violations)
 
 
@@ -309,6 +312,9 @@ def cmd_violations(args, out: TextIO, err: TextIO) -> int:
     except ValueError as e:
         err.write(f"tracelogic violations: {e}\n")
         return EXIT_INPUT
+    trace_url = trace_url_or_none(args, "violations", err)
+    if trace_url is False:
+        return EXIT_INPUT
     try:
         store = Store(args.store)
         rows = []
@@ -321,8 +327,16 @@ def cmd_violations(args, out: TextIO, err: TextIO) -> int:
     rows.sort(key=lambda r: r.id)
     if args.limit is not None:
         rows = rows[-args.limit:] if args.limit > 0 else []
+    from tracelogic.engine.trace_links import with_links
+
     if args.format == "json":
-        out.write(json.dumps([r.to_json() for r in rows], indent=2) + "\n")
+        out.write(json.dumps([with_links(r.to_json(), trace_url) for r in rows], indent=2)
+                  + "\n")
+    elif args.format == "html":
+        from tracelogic.engine.report_html import render
+
+        out.write(render([with_links(r.to_json(), trace_url) for r in rows],
+                         title="tracelogic violations", subtitle=f"store {args.store}"))
     else:
         for r in rows:
             b = r.body
@@ -334,6 +348,9 @@ def cmd_violations(args, out: TextIO, err: TextIO) -> int:
             if b.get("span_ids"):
                 out.write(f"  trace {', '.join(b.get('trace_ids') or [])} spans "
                           f"{', '.join(b['span_ids'])}\n")
+            if trace_url is not None:
+                for u in trace_url.links(list(b.get("trace_ids") or [])):
+                    out.write(f"  trace: {u}\n")
         out.write(f"{len(rows)} violation(s)\n")
     failing = any(r.body.get("severity", "error") in ("critical", "error") for r in rows)
     return EXIT_FAILED if failing else EXIT_OK
