@@ -61,7 +61,7 @@ def test_bash_completion_completes_commands_options_and_choices(tmp_path):
     assert complete_bash(script, "mon") == ["monitor"]
     assert complete_bash(script, "serve", "--max-o") == ["--max-open-traces"]
     assert complete_bash(script, "monitor", "x.spec", "--format", "") == [
-        "text", "json", "junit", "sarif"]
+        "text", "json", "junit", "sarif", "html"]
     assert complete_bash(script, "completion", "") == ["bash", "zsh"]
     (tmp_path / "shop.spec").write_text("")
     (tmp_path / "shop.txt").write_text("")

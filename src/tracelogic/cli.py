@@ -14,7 +14,7 @@ from typing import Sequence, TextIO
 
 from tracelogic.commands import (COMMANDS, EXIT_BUG, EXIT_FAILED, EXIT_INPUT, EXIT_OK,
                                  add_engine_argument, add_spec_path, add_trace_url_argument,
-                                 command, trace_url_or_none)
+                                 command)
 from tracelogic.errors import TracelogicError
 
 
@@ -242,7 +242,9 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         err.write(f"tracelogic monitor: --max-open-traces takes a positive number of traces, "
                   f"got {args.max_open_traces}\n")
         return EXIT_INPUT
-    trace_url = trace_url_or_none(args, "monitor", err)
+    from tracelogic.engine.trace_links import from_args
+
+    trace_url = from_args(args, "monitor", err)
     if trace_url is False:
         return EXIT_INPUT
     stdin_raw: list[bytes] = []  # --format html reads stdin's spans back from here

@@ -47,16 +47,3 @@ def add_trace_url_argument(p: argparse.ArgumentParser) -> None:
                    "{trace_id}, e.g. 'https://jaeger.example/trace/{trace_id}' (default: "
                    "$TRACELOGIC_TRACE_URL)")
 
-
-def trace_url_or_none(args: argparse.Namespace, command_name: str, err):
-    """The validated ``--trace-url`` (or ``TRACELOGIC_TRACE_URL``), None when neither is
-    set, or False after writing why the value is wrong (the caller exits 2)."""
-    import os
-
-    from tracelogic.engine.trace_links import resolve
-
-    try:
-        return resolve(args.trace_url, os.environ)
-    except ValueError as e:
-        err.write(f"tracelogic {command_name}: {e}\n")
-        return False

@@ -10,7 +10,7 @@ the reader's browser.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping, TextIO
 
 #: the environment variable that sets ``--trace-url`` when the flag is absent
 ENV = "TRACELOGIC_TRACE_URL"
@@ -81,6 +81,18 @@ def resolve(flag: str | None, environ: Mapping[str, str]) -> TraceUrl | None:
         return TraceUrl(value)
     except ValueError as e:
         raise ValueError(f"{source}: {e}") from None
+
+
+def from_args(args: Any, command_name: str, err: TextIO) -> TraceUrl | None | bool:
+    """The validated ``--trace-url`` (or ``TRACELOGIC_TRACE_URL``), None when neither is
+    set, or False after writing why the value is wrong (the caller exits 2)."""
+    import os
+
+    try:
+        return resolve(args.trace_url, os.environ)
+    except ValueError as e:
+        err.write(f"tracelogic {command_name}: {e}\n")
+        return False
 
 
 def with_links(body: dict, trace_url: TraceUrl | None) -> dict:

@@ -13,8 +13,7 @@ import threading
 from typing import TextIO
 
 from tracelogic.commands import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_engine_argument,
-                                 add_spec_path, add_trace_url_argument, command,
-                                 trace_url_or_none)
+                                 add_spec_path, add_trace_url_argument, command)
 
 __all__ = ["cmd_serve", "cmd_violations", "parse_since"]
 
@@ -312,7 +311,9 @@ def cmd_violations(args, out: TextIO, err: TextIO) -> int:
     except ValueError as e:
         err.write(f"tracelogic violations: {e}\n")
         return EXIT_INPUT
-    trace_url = trace_url_or_none(args, "violations", err)
+    from tracelogic.engine.trace_links import from_args
+
+    trace_url = from_args(args, "violations", err)
     if trace_url is False:
         return EXIT_INPUT
     try:
