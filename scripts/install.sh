@@ -23,6 +23,20 @@ if command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${packages[@]}" >/dev/null
   fi
 fi
+# issue 16, the visual report and the operations kit: headless Chromium renders the HTML
+# report (tests/engine/test_report_html.py) and promtool, from Debian's prometheus package,
+# checks and unit-tests deploy/prometheus/alerts.yml (tests/deploy/). Only what is missing.
+if command -v apt-get >/dev/null 2>&1; then
+  kit_packages=()
+  command -v chromium >/dev/null 2>&1 || kit_packages+=(chromium)
+  command -v promtool >/dev/null 2>&1 || kit_packages+=(prometheus)
+  if [ "${#kit_packages[@]}" -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "${kit_packages[@]}" >/dev/null
+  fi
+fi
 # rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH
 if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
   export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
