@@ -87,3 +87,26 @@ def test_serve_metrics_pass_promtool_check_metrics(exposition):
                           text=True, timeout=60)
     # lint findings are printed and exit 1; a parse error says "error while linting"
     assert "error while linting" not in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+def test_the_scrape_configuration_checks_with_its_rules(tmp_path):
+    """deploy/prometheus/prometheus.yml as promtool checks it in full (its rule file
+    loaded), with the secret files it names stood in for by local ones."""
+    conf = (RULES.parent / "prometheus.yml").read_text()
+    doc = yaml.safe_load(conf)
+    (job,) = doc["scrape_configs"]
+    assert job["job_name"] == "tracelogic"            # what the rules and dashboard select
+    assert all('job="tracelogic"' in r["expr"] for r in rules() if "up{" in r["expr"])
+    for key in ("/etc/prometheus/secrets/tracelogic-token/token",
+                "/etc/prometheus/secrets/tracelogic-tls/ca.crt"):
+        assert key in conf
+        local = tmp_path / key.rsplit("/", 1)[1]
+        local.write_text("x")
+        conf = conf.replace(key, str(local))
+    (tmp_path / "prometheus.yml").write_text(conf)
+    shutil.copy(RULES, tmp_path / "alerts.yml")
+    done = promtool("check", "config", str(tmp_path / "prometheus.yml"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS: 1 rule files found" in done.stdout + done.stderr
+    (tmp_path / "prometheus.yml").write_text(conf.replace("dns_sd_configs", "dns_sd_config"))
+    assert promtool("check", "config", str(tmp_path / "prometheus.yml")).returncode != 0
