@@ -155,10 +155,11 @@ def assert_structure_is_ours(dom: Dom) -> None:
 
 # ----------------------------------------------------------------------- the page
 
-def test_monitor_html_shows_summary_timelines_trigger_window_and_links(tmp_path):
+@pytest.mark.parametrize("engine", ["python", "native"])
+def test_monitor_html_shows_summary_timelines_trigger_window_and_links(tmp_path, engine):
     spec, traces = write_inputs(tmp_path)
     code, page, err = monitor(str(spec), str(traces), "--format", "html",
-                              "--trace-url", TRACE_URL)
+                              "--trace-url", TRACE_URL, "--engine", engine)
     assert code == 1, err                     # the same exit code as every other format
     dom = Dom(page)
     assert_structure_is_ours(dom)
@@ -194,6 +195,18 @@ def test_monitor_html_shows_summary_timelines_trigger_window_and_links(tmp_path)
     assert not dom.find("script") and "<script" not in page.lower()
     assert EVIL in "".join(e["text"] for e in dom.find("aside"))
     assert EVIL_SERVICE in {g["attrs"].get("data-service") for g in dom.find("g")}
+
+
+def test_many_violations_are_capped_with_a_note(monkeypatch):
+    import tracelogic.engine.report_html as report_html
+
+    monkeypatch.setattr(report_html, "MAX_VIOLATIONS", 2)
+    vs = [{"property": f"p{i}", "key": "k", "trace_ids": [], "span_ids": [], "message": "m",
+           "severity": "error"} for i in range(5)]
+    dom = Dom(report_html.render(vs))
+    assert len(dom.find("section")) == 2
+    assert "3 more violation(s) not drawn" in dom.find("p", id="more")[0]["text"]
+    assert len([r for r in dom.find("tr") if "data-property" in r["attrs"]]) == 5
 
 
 def test_html_is_self_contained():
