@@ -167,7 +167,7 @@ def _chart(v: Mapping[str, Any], bars: list[_Bar], full: bool) -> str:
     if not times:
         return '<p class="note">no span of this violation has a known time</p>'
     t0, t1 = min(times), max(times)
-    span_ns = max(t1 - t0, 1)
+    span_ns = max(t1 - t0, 1_000_000)  # at least 1 ms: one instant still gets an axis
 
     def x(t: int) -> float:
         return _LABEL_W + (t - t0) / span_ns * _CHART_W
