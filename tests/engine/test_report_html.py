@@ -297,6 +297,25 @@ def test_fuzz_the_page_structure_never_depends_on_the_data(violations, spans):
     assert len(dom.find("svg")) + page.count("has a known time") == len(violations)
 
 
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | _text,
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(_text, inner, max_size=3), max_leaves=8)
+_KEYS = ["property", "key", "trace_ids", "span_ids", "message", "severity", "events",
+         "trigger", "window", "values", "points", "trace_urls", "id", "recorded_unix_nano",
+         "description", "runbook", "owner"]
+
+
+@settings(max_examples=5_000 if LONG else 200, deadline=None)
+@given(st.lists(_json | st.dictionaries(st.sampled_from(_KEYS), _json), max_size=3),
+       _json, st.lists(_json, max_size=2) | st.none())
+def test_fuzz_any_json_in_a_store_renders_a_page(violations, spans, properties):
+    """A hand-edited store may hold anything: the page still renders, with our structure."""
+    page = render(violations, spans=spans, properties=properties)
+    dom = Dom(page)
+    assert_structure_is_ours(dom)
+    assert len(dom.find("section")) == len(violations)
+
+
 # ----------------------------------------------------------------------- the browser
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

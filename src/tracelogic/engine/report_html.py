@@ -91,7 +91,10 @@ def _e(value: Any) -> str:
 def _time(ns: int | None) -> str:
     if ns is None:
         return "-"
-    dt = datetime.datetime.fromtimestamp(ns / 1e9, datetime.timezone.utc)
+    try:
+        dt = datetime.datetime.fromtimestamp(ns / 1e9, datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):  # beyond datetime's years
+        return f"{ns} ns"
     return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -104,6 +107,72 @@ def _ms(ns: float) -> str:
 
 def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def _int(x: Any) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+def _strs(x: Any) -> list[str]:
+    return [str(i) for i in x] if isinstance(x, list) else []
+
+
+def _event(e: Any) -> dict | None:
+    if not isinstance(e, dict):
+        return None
+    out: dict[str, Any] = {k: str(e.get(k, "")) for k in ("trace_id", "span_id", "event",
+                                                            "name", "service")}
+    out["time_unix_nano"] = _int(e.get("time_unix_nano"))
+    return out
+
+
+def _clean(v: Any) -> dict:
+    """A violation object in the shape the page reads, whatever a (hand-edited) store
+    holds: the page must render, not raise, on any JSON."""
+    v = v if isinstance(v, dict) else {}
+    out: dict[str, Any] = {k: str(v[k]) for k in ("property", "key", "message", "severity",
+                                                  "description", "runbook", "owner", "id")
+                           if v.get(k) is not None}
+    for k in ("trace_ids", "span_ids", "trace_urls"):
+        out[k] = _strs(v.get(k))
+    out["events"] = [e for e in map(_event, v.get("events") or []
+                                    if isinstance(v.get("events"), list) else []) if e]
+    trig = _event(v.get("trigger"))
+    if trig:
+        out["trigger"] = trig
+    w = v.get("window")
+    if isinstance(w, dict):
+        out["window"] = {k: _int(w.get(k)) for k in ("start_unix_nano", "end_unix_nano")}
+    if isinstance(v.get("values"), dict) and v["values"]:
+        out["values"] = {str(k): val for k, val in v["values"].items()}
+    if isinstance(v.get("points"), list) and v["points"]:
+        out["points"] = v["points"]
+    if _int(v.get("recorded_unix_nano")) is not None:
+        out["recorded_unix_nano"] = v["recorded_unix_nano"]
+    return out
+
+
+def _clean_spans(spans: Any) -> dict[str, list[dict]]:
+    if not isinstance(spans, Mapping):
+        return {}
+    out: dict[str, list[dict]] = {}
+    for tid, rows in spans.items():
+        for s in rows if isinstance(rows, (list, tuple)) else []:
+            if isinstance(s, Mapping):
+                out.setdefault(str(tid), []).append(
+                    {"span_id": str(s.get("span_id", "")), "name": str(s.get("name", "")),
+                     "service": str(s.get("service", "")), "start": _int(s.get("start")),
+                     "end": _int(s.get("end")), "status": str(s.get("status", ""))})
+    return out
+
+
+def _clean_property(p: Any) -> dict:
+    p = p if isinstance(p, dict) else {}
+    results = p.get("results") if isinstance(p.get("results"), list) else []
+    return {"name": str(p.get("name", "")), "scope": str(p.get("scope", "")),
+            "instances": str(p.get("instances", 0)), "vacuous": str(p.get("vacuous", 0)),
+            "monitored": p.get("monitored") is not False, "reason": str(p.get("reason", "")),
+            "results": [r for r in results if isinstance(r, dict)]}
 
 
 class _Bar:
@@ -334,7 +403,7 @@ def _summary_rows(violations: Sequence[Mapping[str, Any]],
             bad = sum(1 for r in results if r.get("verdict") == "violated")
             undecided = sum(1 for r in results if r.get("verdict") in ("inconclusive",
                                                                       "incomplete"))
-            if p.get("monitored") is False:
+            if not p["monitored"]:
                 status = f'<span class="status-undecided">not monitored: ' \
                          f'{_e(p.get("reason", ""))}</span>'
             elif bad:
@@ -374,7 +443,11 @@ def render(violations: Sequence[Mapping[str, Any]], *,
     a trace id to its spans (``span_id``, ``name``, ``service``, ``start``, ``end``,
     ``status``), drawn whole; a trace without spans is drawn from its witness events.
     """
-    spans = spans or {}
+    violations = [_clean(v) for v in violations]
+    spans = _clean_spans(spans or {})
+    if properties is not None:
+        properties = [_clean_property(p) for p in properties]
+    summary = summary if isinstance(summary, Mapping) else None
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
            '<meta name="viewport" content="width=device-width,initial-scale=1">',
