@@ -26,6 +26,7 @@ examples:
   tracelogic fmt --check specs/*.spec             exit 1 if any file would change
   tracelogic monitor shop.spec traces.jsonl       check runtime properties over OTLP files
   tracelogic monitor shop.spec t.pb --format json > verdicts.json
+  tracelogic monitor shop.spec t.pb --format html > report.html
 
 exit codes: 0 all holds, 1 something failed, 2 bad spec, input or command line.
 docs: docs/language.md (the language), docs/cli.md (every command).
