@@ -209,6 +209,18 @@ def test_many_violations_are_capped_with_a_note(monkeypatch):
     assert len([r for r in dom.find("tr") if "data-property" in r["attrs"]]) == 5
 
 
+def test_only_web_links_become_hrefs():
+    """A store's body may hold trace_urls of its own (hand-edited, or another version):
+    only http(s) ones are linked; a javascript: URL is dropped."""
+    v = {"property": "p", "key": "k", "trace_ids": ["a" * 32, "b" * 32, "c" * 32],
+         "span_ids": [], "message": "m", "severity": "error",
+         "trace_urls": ["javascript:alert(1)", "https://ok.example/t", " data:x"]}
+    dom = Dom(render([v]))
+    links = dom.find("a", **{"class": "trace-link"})
+    assert [a["attrs"]["href"] for a in links] == ["https://ok.example/t"]
+    assert links[0]["text"] == "open trace " + "b" * 32     # still beside its own trace
+
+
 def test_html_is_self_contained():
     page = render([], properties=[], summary={})
     dom = Dom(page)

@@ -117,6 +117,17 @@ def _strs(x: Any) -> list[str]:
     return [str(i) for i in x] if isinstance(x, list) else []
 
 
+def _web_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not any(
+        c.isspace() or ord(c) < 0x20 for c in url)
+
+
 def _event(e: Any) -> dict | None:
     if not isinstance(e, dict):
         return None
@@ -133,8 +144,11 @@ def _clean(v: Any) -> dict:
     out: dict[str, Any] = {k: str(v[k]) for k in ("property", "key", "message", "severity",
                                                   "description", "runbook", "owner", "id")
                            if v.get(k) is not None}
-    for k in ("trace_ids", "span_ids", "trace_urls"):
+    for k in ("trace_ids", "span_ids"):
         out[k] = _strs(v.get(k))
+    # links become hrefs: only http(s) ones, whatever a store holds (no javascript: URLs)
+    # ("" keeps each link beside its trace id)
+    out["trace_urls"] = [u if _web_url(u) else "" for u in _strs(v.get("trace_urls"))]
     out["events"] = [e for e in map(_event, v.get("events") or []
                                     if isinstance(v.get("events"), list) else []) if e]
     trig = _event(v.get("trigger"))
@@ -374,6 +388,8 @@ def _why(v: Mapping[str, Any]) -> str:
                      + "".join(f"<tr><td><code>{_e(json.dumps(p, sort_keys=True))}</code>"
                                "</td></tr>" for p in points[:20]) + "</table>")
     for tid, url in zip(v.get("trace_ids") or [], v.get("trace_urls") or []):
+        if not url:
+            continue
         parts.append(f'<p><a class="trace-link" href="{_e(url)}" rel="noopener noreferrer" '
                      f'target="_blank">open trace {_e(tid)}</a></p>')
     if v.get("runbook"):
