@@ -28,6 +28,7 @@ CHECKER_MODULES: tuple[str, ...] = (
     "tracelogic.checkers.theorems",
     "tracelogic.checkers.workflows",
     "tracelogic.checkers.models",
+    "tracelogic.checkers.control",
     "tracelogic.checkers.routing",
 )
 
