@@ -19,6 +19,9 @@ from tracelogic.spec.typed import ClaimT, ControllerT, TExpr
 if TYPE_CHECKING:
     from tracelogic.spec.checker import Checker, Ctx
 
+# A claim or window spans at most this many periods: each becomes state (and BMC depth).
+MAX_PERIODS = 1000
+
 # Built-ins of the controller context (docs/control.md §2), name -> arity.
 CONTROLLER_BUILTINS = {"round": 1, "ite": 3, "max_over": 2, "min_over": 2}
 
@@ -165,6 +168,14 @@ def check_controller(ck: "Checker", decl: A.Controller) -> ControllerT | None:
             c = _claim(ck, decl, m, local, state_names, load, plant, metric)
             if c is not None:
                 claims.append(c)
+    if period_ns:
+        for _, e in list(lets) + updates:
+            for w in _window_nodes(e):
+                if -(-w.args[1].payload // period_ns) > MAX_PERIODS:
+                    ck.error(w.span, f"this window spans more than {MAX_PERIODS} periods")
+        for c in claims:
+            if c.kind == "no_flap" and c.window_ns // period_ns > MAX_PERIODS:
+                ck.error(c.span, f"the flapping window spans more than {MAX_PERIODS} periods")
     for c in claims:
         if c.kind == "converges" and (load is None or plant is None) and c.assuming is None:
             ck.error(c.span, f"claim `{c.name}` needs a `plant` and a `step` of its load",
@@ -228,6 +239,9 @@ def _claim(ck: "Checker", decl: A.Controller, m: A.Claim, local: dict, state_nam
         var, target, k, periods = args
         if not state_var(var):
             return None
+        if periods > MAX_PERIODS:
+            ck.error(m.span, f"claim `{m.name}`: at most {MAX_PERIODS} periods")
+            return None
         tctx = dict(state_ctx)
         if load is not None:
             tctx[load[0]] = local[load[0]]
@@ -287,6 +301,16 @@ def check_builtin(ck: "Checker", e: A.Call, ctx: "Ctx", n: str) -> TExpr:
     if typ is None:
         return ck.error(e.span, f"`ite` cannot mix {a.type} and {b.type}")
     return TExpr("call", tuple(typed), T.base(typ), n, e.span)
+
+
+def _window_nodes(e: TExpr) -> list[TExpr]:
+    out, stack = [], [e]
+    while stack:
+        x = stack.pop()
+        if x.op == "call" and x.payload in ("max_over", "min_over") and len(x.args) == 2:
+            out.append(x)
+        stack.extend(x.args)
+    return out
 
 
 def _mentions_window(e: TExpr) -> bool:
