@@ -3,6 +3,7 @@ refutation replayed to a real violation in the simulator, and a Hypothesis cross
 random metric sequences within a claim's assumptions never break a proved claim."""
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 import pytest
@@ -147,7 +148,11 @@ def controller_text(name: str) -> str:
 
 # ------------------------------------------------------------------ generated controllers
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LONG = bool(os.environ.get("TRACELOGIC_LONG"))
+
+
+@settings(max_examples=40 if LONG else 5, deadline=None, derandomize=not LONG,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(kp=st.sampled_from(["1.0", "-1.0", "0.5", "-0.2"]), ki=st.sampled_from(["0", "0.1"]),
        lo=st.integers(1, 3), hi=st.integers(3, 8), noise=st.sampled_from(["0", "5"]),
        bound=st.integers(1, 9))
@@ -171,6 +176,10 @@ def test_generated_pid_claims_replay_or_survive_simulation(kp, ki, lo, hi, noise
     ctl = tracelogic.load(text, filename="g.spec").controllers["g"]
     for cl in ctl.claims:
         o = check_claim(ctl, cl, timeout=5)
+        if cl.name == "a":  # the clamp's own bounds: always provable
+            assert o.status == "proved", o.message
+        if cl.name == "b" and bound < lo:
+            assert o.status == "refuted"  # the initial state already breaks it
         if o.status == "refuted":
             run = simulate(ctl, o.counterexample["metric"])
             assert violation(ctl, cl, run) is not None
@@ -183,5 +192,3 @@ def test_generated_pid_claims_replay_or_survive_simulation(kp, ki, lo, hi, noise
                 nus = [Fraction(rnd.randint(-10, 10), 10) * eps for _ in range(30)]
                 run, err = replay(ctl, [], noise=nus)
                 assert err is None and violation(ctl, cl, run) is None
-    assert any(cl.name == "a" for cl in ctl.claims)
-    assert check_claim(ctl, ctl.claims[0], timeout=5).status == "proved"

@@ -3,7 +3,7 @@
 Each claim becomes a :class:`CheckResult` of kind ``controller`` named
 ``CONTROLLER.CLAIM``, with status ``proved``, ``refuted`` or ``unknown``. A
 refutation carries its counterexample, replayed in the exact simulator, in
-``details["counterexample"]`` (the metric sequence to replay, one row per period,
+``details["replay"]`` (the metric sequence to replay, one row per period,
 the period of the violation and why) and its table in the message, as model
 checks do; ``details["method"]`` names how the verdict was reached and
 ``details["invariant"]`` the inductive invariant a proof used.

@@ -58,7 +58,7 @@ class ClaimOutcome:
     def details(self) -> dict:
         out: dict = {"method": self.method}
         if self.counterexample is not None:
-            out["counterexample"] = self.counterexample
+            out["replay"] = self.counterexample
         if self.invariant:
             out["invariant"] = self.invariant
         return out

@@ -102,6 +102,8 @@ def check_controller(ck: "Checker", decl: A.Controller) -> ControllerT | None:
                 ck.error(m.init.span, f"the initial value of `{m.name}` must be a constant number")
                 folded = 0
             ck._assignable(init, typ, m.init.span, f"the initial value of `{m.name}`")
+            if typ == T.INT and isinstance(folded, Fraction) and folded.denominator != 1:
+                ck.error(m.init.span, f"the initial value of `{m.name}` must be an int")
             if define(m.name, m.span):
                 variables.append((m.name, typ, _number(folded if folded is not None else 0)))
                 local[m.name] = _var(m.name, typ, m.span)
@@ -160,6 +162,10 @@ def check_controller(ck: "Checker", decl: A.Controller) -> ControllerT | None:
                 value = ck.expr(a.value, Ctx("controller", dict(local)))
                 typ = dict((v[0], v[1]) for v in variables)[a.var]
                 ck._assignable(value, typ, a.value.span, f"`{a.var}`")
+                if typ == T.INT and value.type != T.ERROR and T.base(value.type) != T.INT:
+                    ck.error(a.value.span, f"`{a.var}` must be an int, but this is a "
+                             f"{T.base(value.type)}", "round it: `round(…)`, `ceil(…)` or "
+                             "`floor(…)`")
                 updates.append((a.var, value))
 
     claims = []
