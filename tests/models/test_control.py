@@ -192,3 +192,48 @@ def test_generated_pid_claims_replay_or_survive_simulation(kp, ki, lo, hi, noise
                 nus = [Fraction(rnd.randint(-10, 10), 10) * eps for _ in range(30)]
                 run, err = replay(ctl, [], noise=nus)
                 assert err is None and violation(ctl, cl, run) is None
+
+
+# ------------------------------------------------------------------ more claim shapes
+
+def _one(text: str):
+    ctl = tracelogic.load(text, filename="x.spec").controllers["c"]
+    return ctl, ctl.claims[0], check_claim(ctl, ctl.claims[0], timeout=10)
+
+
+def test_a_bounded_range_is_refuted_at_the_first_period_beyond_it():
+    text = controller_text("pid").replace("claim no_windup: bounded I",
+                                          "claim no_windup: bounded I in -1000..1000")
+    ctl = tracelogic.load(text, filename="x.spec").controllers["pid"]
+    o = check_claim(ctl, claim(ctl, "no_windup"))
+    assert o.status == "refuted" and o.method == "bmc"
+    assert o.counterexample["violation_period"] == 3  # I = 0, 0, −600, −1200
+    assert o.counterexample["periods"][-1]["state"]["I"] == -1200
+
+
+def test_an_integral_with_anti_windup_is_proved_bounded():
+    ctl, cl, o = _one("""controller c { period 15s  metric cpu: real
+      var I: real = 0
+      next I := clamp(I + (60 - cpu) * 15, -500, 500)
+      claim b: bounded I assuming cpu in 0..100 }""")
+    assert o.status == "proved", o.message
+    assert "I >= -500" in o.invariant and "I <= 500" in o.invariant
+
+
+def test_a_reachable_division_by_zero_refutes_every_claim():
+    ctl, cl, o = _one("""controller c { period 1s  metric m: int
+      var r: real = 1
+      next r := 1 / m
+      claim a: always r >= 0 assuming m in 0..3 }""")
+    assert o.status == "refuted" and "division by zero" in o.message
+    assert o.counterexample["metric"] == ["0"]
+
+
+def test_deep_expressions_are_checked_without_hitting_the_recursion_limit():
+    n = 3000
+    ctl, cl, o = _one(f"""controller c {{ period 1s  metric m: real
+      var r: real = 0
+      let x = {'+'.join(['m'] * n)}
+      next r := clamp(x, 0, 1)
+      claim a: always r <= 1 assuming m in 0..1 }}""")
+    assert o.status == "proved"

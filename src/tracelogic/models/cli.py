@@ -111,6 +111,7 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
         err.write(f"tracelogic simulate: {e}\n")
         return EXIT_INPUT
     from tracelogic.models.control import replay, table, violation
+    from tracelogic.spec.deep import deep
     from tracelogic.spec.diagnostics import did_you_mean
 
     ctl = spec.controllers.get(name)
@@ -129,7 +130,7 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
         if args.metric is not None and (args.noise is not None or args.periods is not None):
             raise ValueError("--metric replaces the plant: it excludes --noise and --periods")
         if args.metric is not None:
-            run, error = replay(ctl, _numbers(args.metric, "--metric"))
+            run, error = deep(replay, ctl, _numbers(args.metric, "--metric"))
         else:
             if ctl.plant is None:
                 raise ValueError(f"controller `{name}` has no plant: give --metric")
@@ -141,11 +142,11 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
             eps = ctl.noise
             if any(abs(v) > eps for v in noise):
                 err.write(f"tracelogic simulate: warning: noise beyond the declared ±{eps}\n")
-            run, error = replay(ctl, [], noise=noise)
+            run, error = deep(replay, ctl, [], noise=noise)
     except ValueError as e:
         err.write(f"tracelogic simulate: {e}\n")
         return EXIT_INPUT
-    broken = violation(ctl, claim, run, error) if claim is not None else \
+    broken = deep(violation, ctl, claim, run, error) if claim is not None else \
         ((len(run), error) if error else None)
     if args.format == "json":
         from tracelogic.models.control_sim import show

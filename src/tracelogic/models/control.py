@@ -446,7 +446,8 @@ def _constants(ctl: ControllerT, claim: ClaimT) -> list[Fraction]:
     for r in (claim.range, claim.assuming):
         if r:
             pool.update(Fraction(x) for x in r)
-    return sorted(pool)[:40]
+    pool |= {-c for c in pool}  # `-500` is a negation of the literal 500
+    return sorted(pool, key=lambda c: (abs(c), c))[:60]
 
 
 def houdini(sys: System, timeout_ms: int) -> list[tuple[str, Callable]]:
@@ -738,10 +739,18 @@ def check_claim(ctl: ControllerT, claim: ClaimT, *, timeout: float = 10.0,
     need = (claim.periods + 2 if claim.kind == "converges" else 0) + sys.flap_periods + 1
     d = depth if depth is not None else DEFAULT_DEPTH
     d = max(d, need + 5) if depth is None else d
+    from tracelogic.spec.deep import TooDeep, deep
+
     try:
-        return _check_claim(ctl, claim, sys, d, ms)
+        # the encoders recurse over expressions: on spec/deep.py's big-stack thread
+        return deep(_check_claim, ctl, claim, sys, d, ms)
     except z3.Z3Exception as e:
         return ClaimOutcome("unknown", f"Z3 failed: {e}", "bmc")
+    except TooDeep as e:
+        return ClaimOutcome("unknown", f"the loop's expressions are too deep: {e.message}",
+                            "none")
+    except ControllerError as e:
+        return ClaimOutcome("unknown", e.message, "bmc")
 
 
 def _refuted(ctl: ControllerT, claim: ClaimT, sys: System, inputs: list,
@@ -757,6 +766,9 @@ def _refuted(ctl: ControllerT, claim: ClaimT, sys: System, inputs: list,
     at, text = v
     reason = why(ctl, claim, run)
     cex = counterexample(ctl, run[:at + 1], at, text, reason)
+    if err is not None and sys.free_metric and len(run) < len(inputs):
+        # the period that failed has no row; its metric is still part of the replay
+        cex["metric"].append(str(show(inputs[len(run)])))
     msg = f"refuted ({how}): {text}" + (f"; why: {reason}" if reason else "")
     return ClaimOutcome("refuted", msg, how, cex)
 
