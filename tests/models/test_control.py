@@ -44,7 +44,10 @@ def test_z3_round_and_ceil_agree_with_the_simulator(x):
 def test_the_pid_stays_within_its_bounds():
     _, _, o = outcome("pid", "in_bounds")
     assert o.status == "proved", o.message
-    assert "replicas >= 2" in o.invariant and "replicas <= 10" in o.invariant
+    assert "replicas >= 2" in o.invariant
+    # through the plant the CPU never drops below 60 once the load has doubled: the
+    # count never rises above its initial 3 (a tighter bound than the clamp's 10)
+    assert "replicas <= 3" in o.invariant
     _, _, o = outcome("pid", "in_bounds_any_cpu")
     assert o.status == "proved", o.message
 

@@ -509,12 +509,32 @@ def houdini(sys: System, timeout_ms: int) -> list[tuple[str, Callable]]:
         solver.add(z3.Not(z3.And(*[b(nxt_terms) for _, b in kept])))
         r = solver.check()
         if r == z3.unsat:
-            return kept
+            return _tightest(kept)
         if r == z3.unknown:
             return []
         m = solver.model()
         kept = [(t, b) for t, b in kept if z3.is_true(m.eval(b(nxt_terms), model_completion=True))]
     return kept
+
+
+def _tightest(kept: list) -> list:
+    """Drop the interval bounds a tighter kept bound implies (same conjunction, shorter)."""
+    best: dict[tuple[str, str], Fraction] = {}
+    for text, _ in kept:
+        parts = text.split(" ")
+        if len(parts) == 3 and parts[1] in (">=", "<="):
+            c = Fraction(parts[2])
+            key = (parts[0], parts[1])
+            if key not in best or (c > best[key] if parts[1] == ">=" else c < best[key]):
+                best[key] = c
+    out = []
+    for text, b in kept:
+        parts = text.split(" ")
+        if len(parts) == 3 and parts[1] in (">=", "<=") and \
+                Fraction(parts[2]) != best[(parts[0], parts[1])]:
+            continue
+        out.append((text, b))
+    return out
 
 
 def k_induction(sys: System, inv: list, timeout_ms: int, max_k: int = MAX_K) -> int | None:
