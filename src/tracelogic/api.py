@@ -21,6 +21,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "tracelogic.checkers.theorems",
     "tracelogic.checkers.workflows",
     "tracelogic.checkers.models",
+    "tracelogic.checkers.control",
     "tracelogic.healing.policy_checks",
     "tracelogic.checkers.routing",
 )

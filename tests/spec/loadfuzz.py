@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _TOKEN = re.compile(r'r?"(?:\\.|[^"\\\n])*"|#[^\n]*|\d[\w.]*|[A-Za-z_]\w*|\s+|'
                     r'<->|->|:=|==|!=|<=|>=|//|\|\||&&|\.\.|.', re.S)
 _DECL = re.compile(r"^(?=(?:import|const|enum|pred|step|property|metric|config|invariant|"
-                   r"theorem|workflow|check|model|heal)\b)", re.M)
+                   r"theorem|workflow|check|model|heal|controller)\b)", re.M)
 
 
 def seeds(root: Path = ROOT) -> dict[str, str]:

@@ -28,6 +28,7 @@ CHECKER_MODULES: tuple[str, ...] = (
     "tracelogic.checkers.theorems",
     "tracelogic.checkers.workflows",
     "tracelogic.checkers.models",
+    "tracelogic.checkers.control",
     "tracelogic.checkers.routing",
 )
 
@@ -199,6 +200,7 @@ DOC_PAGES = {
     "config": ("static-checks.md#configuration-invariants",
                "configuration invariants and the config files they read"),
     "model": ("models.md#2-checks-and-results", "model checks"),
+    "controller": ("control.md#4-claims", "claims about control loops"),
     "workflow": ("workflows.md#4-static-checks", "workflow checks"),
     "policy": ("healing.md#what-tracelogic-check-proves-about-policies",
                "what `tracelogic check` proves about healing policies"),

@@ -463,8 +463,34 @@ class Heal:
         return dict(self.clause_spans).get(clause, self.span)
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """``claim NAME: …`` in a controller (docs/control.md): kind ``always`` (args: the
+    condition), ``no_flap`` (variable, window), ``converges`` (variable, target, k, N
+    periods) or ``bounded`` (variable, range or None); ``assuming`` fixes the metric's
+    range instead of the plant."""
+
+    name: str
+    kind: str
+    args: tuple
+    assuming: tuple[str, RangeExpr] | None = None
+    span: SourceSpan = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Controller:
+    """``controller NAME { … }``: a discrete-time control loop (docs/control.md). Members:
+    ModelConst, ModelVar, and tuples ("period", expr), ("metric", name, type, span),
+    ("let", name, expr, span), ("next", assigns, span), ("plant", name, expr, span),
+    ("noise", expr, span), ("step", name, lo, hi, span), and Claim."""
+
+    name: str
+    members: tuple
+    span: SourceSpan = _span()
+
+
 Decl = Union[Import, Const, Enum, Pred, Step, Property, MetricBinding, Config, Invariant,
-             Theorem, Workflow, Check, Model, Heal]
+             Theorem, Workflow, Check, Model, Heal, Controller]
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ CTX_WORDS = {
     "metric": "a metric invariant", "config": "a config invariant", "select": "a config `select`",
     "theorem": "a theorem", "model": "a model", "model_check": "a model check",
     "heal": "a healing policy", "bound": "a bound", "message": "a message placeholder",
+    "controller": "a controller",
 }
 # the contexts that read a span: span fields, `attr[...]`, `parent.` are in scope there
 SPAN_CONTEXTS = frozenset({"span", "property", "heal", "message"})
@@ -96,6 +97,7 @@ class Checker:
         self.configs: dict[str, ConfigT] = {}
         self.workflows: dict[str, WorkflowT] = {}
         self.models: dict[str, ModelT] = {}
+        self.controllers: dict = {}  # name -> ControllerT (spec/controller.py)
         self.properties: list[PropertyT] = []
         self._const_busy: set[str] = set()
         self._pred_busy: list[str] = []
@@ -150,7 +152,8 @@ class Checker:
             configs=dict(self.configs), invariants=tuple(invariants), theorems=tuple(theorems),
             workflows=dict(self.workflows), models=dict(self.models), checks=tuple(checks),
             heals=tuple(heals), imports=dict(self.imports),
-            warnings=tuple(d for d in self.diags if d.severity == "warning"))
+            warnings=tuple(d for d in self.diags if d.severity == "warning"),
+            controllers=dict(self.controllers))
 
     def _collect(self) -> None:
         """First pass: every top-level name, so declarations may come in any order."""
@@ -560,6 +563,13 @@ class Checker:
                 actions.append(ActionT(m.name, guard, tuple(assigns), span=m.span))
         self.models[decl.name] = ModelT(decl.name, consts, tuple(variables), tuple(actions),
                                         span=decl.span)
+
+    def _decl_controller(self, decl: A.Controller) -> None:
+        from tracelogic.spec.controller import check_controller
+
+        c = check_controller(self, decl)
+        if c is not None:
+            self.controllers[decl.name] = c
 
     def _assignable(self, value: TExpr, typ: T.Type, span, what: str) -> None:
         if value.type == T.ERROR:
@@ -1292,6 +1302,11 @@ class Checker:
             return self._config_aggregate(e, ctx, n)
         if n in THEOREM_BUILTINS:
             return self._builtin(e, ctx, n)
+        if ctx.kind == "controller":
+            from tracelogic.spec.controller import CONTROLLER_BUILTINS, check_builtin
+
+            if n in CONTROLLER_BUILTINS:
+                return check_builtin(self, e, ctx, n)
         known = set(self.preds) | set(PATTERNS) | THEOREM_BUILTINS | set(AGGREGATES) | {
             "has_ancestor", "has_child", "linked", "has_event", "prev", "last"}
         if n in known:

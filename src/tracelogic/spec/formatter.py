@@ -220,6 +220,8 @@ def _lines(d: A.Decl) -> list[_Line]:
         return _model(d)
     if isinstance(d, A.Heal):
         return _heal(d)
+    if isinstance(d, A.Controller):
+        return _controller(d)
     raise TypeError(f"cannot format {type(d).__name__}")
 
 
@@ -286,6 +288,40 @@ def _model(d: A.Model) -> list[_Line]:
         else:
             out.append(_Line(1, " ".join(aligned[id(m)].split()) if not m.guard else
                              aligned[id(m)], m.span.line))
+    out.append(_Line(0, "}", d.span.end_line))
+    return out
+
+
+def _controller(d: A.Controller) -> list[_Line]:
+    out = [_Line(0, f"controller {d.name} {{", d.span.line)]
+    for m in d.members:
+        if isinstance(m, A.ModelConst):
+            out.append(_Line(1, f"const {m.name} = {expr(m.value)}", m.span.line))
+        elif isinstance(m, A.ModelVar):
+            out.append(_Line(1, f"var {m.name} : {_type(m.type)} = {expr(m.init)}", m.span.line))
+        elif isinstance(m, A.Claim):
+            a = m.args
+            body = {"always": lambda: f"always {expr(a[0])}",
+                    "no_flap": lambda: f"no_flap {a[0]} within {expr(a[1])}",
+                    "converges": lambda: f"converges {a[0]} to {expr(a[1])} within "
+                                         f"{expr(a[2])} in {a[3]} periods",
+                    "bounded": lambda: f"bounded {a[0]}"
+                                       + (f" in {expr(a[1])}" if a[1] is not None else "")}
+            text = f"claim {m.name}: {body[m.kind]()}"
+            if m.assuming is not None:
+                text += f" assuming {m.assuming[0]} in {expr(m.assuming[1])}"
+            out.append(_Line(1, text, m.span.line))
+        else:
+            kind, span = m[0], m[-1]
+            text = {"period": lambda: f"period {expr(m[1])}",
+                    "metric": lambda: f"metric {m[1]} : {_type(m[2])}",
+                    "let": lambda: f"let {m[1]} = {expr(m[2])}",
+                    "next": lambda: "next " + "; ".join(f"{a.var} := {expr(a.value)}"
+                                                        for a in m[1]),
+                    "plant": lambda: f"plant {m[1]} = {expr(m[2])}",
+                    "noise": lambda: f"noise {expr(m[1])}",
+                    "step": lambda: f"step {m[1]} from {expr(m[2])} to {expr(m[3])}"}[kind]()
+            out.append(_Line(1, text, span.line))
     out.append(_Line(0, "}", d.span.end_line))
     return out
 

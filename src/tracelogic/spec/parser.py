@@ -427,6 +427,48 @@ class _Builder:
     def assignment(self, meta, var, value):
         return A.Assign(str(var), value, span=self._span(meta))
 
+    # -- controllers (docs/control.md)
+    def controller_decl(self, meta, name, *members):
+        return A.Controller(self._decl_name(name), tuple(members), span=self._span(meta))
+
+    def ctl_period(self, meta, value):
+        return ("period", value, self._span(meta))
+
+    def ctl_metric(self, meta, name, typ):
+        return ("metric", self._decl_name(name), typ, self._span(meta))
+
+    def ctl_let(self, meta, name, value):
+        return ("let", self._decl_name(name), value, self._span(meta))
+
+    def ctl_next(self, meta, *assigns):
+        return ("next", tuple(assigns), self._span(meta))
+
+    def ctl_plant(self, meta, name, value):
+        return ("plant", str(name), value, self._span(meta))
+
+    def ctl_noise(self, meta, value):
+        return ("noise", value, self._span(meta))
+
+    def ctl_step(self, meta, name, lo, hi):
+        return ("step", self._decl_name(name), lo, hi, self._span(meta))
+
+    def ctl_claim_decl(self, meta, name, claim, metric, rng):
+        assuming = (str(metric), rng) if metric is not None else None
+        return A.Claim(self._decl_name(name), claim[0], claim[1:], assuming,
+                       span=self._span(meta))
+
+    def claim_always(self, meta, cond):
+        return ("always", cond)
+
+    def claim_no_flap(self, meta, var, window):
+        return ("no_flap", str(var), window)
+
+    def claim_converges(self, meta, var, target, k, periods):
+        return ("converges", str(var), target, k, int(str(periods).replace("_", "")))
+
+    def claim_bounded(self, meta, var, rng):
+        return ("bounded", str(var), rng)
+
     # -- healing
     def heal_decl(self, meta, name, *clauses):
         fields, spans = self._clauses(clauses)
@@ -624,7 +666,8 @@ _TERMINAL_WORDS = {
 }
 _NUMBER_THEN_UNIT = re.compile(r"(\d[\d_]*(?:\.\d[\d_]*)?)([A-Za-zµ]+)")
 _DECL_START = ("import", "const", "enum", "pred", "step", "property", "metric", "config",
-               "invariant", "theorem", "workflow", "check", "model", "heal")
+               "invariant", "theorem", "workflow", "check", "model", "heal",
+               "controller")
 
 
 _EXPR_START = {"NAME", "INT", "REAL", "DURATION", "BYTES", "STRING", "RAW_STRING", "UN_BOUNDED",

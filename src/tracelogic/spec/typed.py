@@ -201,6 +201,51 @@ class MetricT:
     span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimT:
+    """A controller claim (docs/control.md). ``kind``: ``always`` (``cond``), ``no_flap``
+    (``var``, ``window_ns``), ``converges`` (``var``, ``target``, ``within``, ``periods``),
+    ``bounded`` (``var``, ``range`` or None). ``assuming``: the metric's (lo, hi) when the
+    claim assumes a free metric in that range instead of the plant."""
+
+    name: str
+    kind: str
+    var: str | None = None
+    cond: TExpr | None = None
+    window_ns: int | None = None
+    target: TExpr | None = None
+    within: Any = None
+    periods: int | None = None
+    range: tuple | None = None
+    assuming: tuple | None = None
+    span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerT:
+    """A discrete-time control loop (docs/control.md). Every name it reads is a ``var``
+    node with payload ``("ctl", name)``: the metric, the state variables, the `let`s
+    (evaluated in order each period), and the stepped load input.
+
+    ``vars``: (name, type, initial value); ``updates``: simultaneous (name, value);
+    ``plant``: the metric as a function of the state and the load, or None;
+    ``noise``: ε, the plant's bounded noise; ``load``: (name, before, after) or None."""
+
+    name: str
+    period_ns: int
+    metric: str
+    metric_type: Type
+    consts: dict
+    vars: tuple
+    lets: tuple
+    updates: tuple
+    plant: TExpr | None
+    noise: Any
+    load: tuple | None
+    claims: tuple
+    span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+
+
 @dataclass(frozen=True)
 class Spec:
     """A resolved, type-checked spec file with its imports."""
@@ -221,6 +266,7 @@ class Spec:
     heals: tuple[HealT, ...]
     imports: dict  # alias -> Spec
     warnings: tuple = ()
+    controllers: dict = field(default_factory=dict)  # name -> ControllerT (docs/control.md)
 
     def property(self, name: str) -> PropertyT:
         """The runtime property ``name``; an :class:`~tracelogic.errors.UnknownName` (a
