@@ -345,6 +345,11 @@ class Monitor:
     def _feed_json(self, data: bytes, source: str) -> None:
         """OTLP/JSON input: split and decoded by the core when it runs some property,
         else by the Python decoder (``read_bytes``'s rules and words either way)."""
+        from tracelogic.ingest.logs import looks_like_logs_json
+
+        if looks_like_logs_json(data):  # a log file (issue 19)
+            self.feed_otlp_logs(data, source=source, format="json")
+            return
         got = OtlpInput(source=source, stats=self.stats)
         wanted = self.compiled.wanted_attrs
         metrics = frozenset(m.metric for m in self.spec.metrics.values())
@@ -368,6 +373,8 @@ class Monitor:
             self._sample(data, "json")
             self._add(spans)
             self.feed_points(got.points)
+            if got.logs:
+                self.feed_logs(got.logs)
 
     def _sample(self, data: bytes, fmt: str) -> None:
         """Keep the first inputs (at most 4 MB) for did-you-mean suggestions."""

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 __all__ = ["LogRecord", "SEVERITY_CONSTANTS", "decode_logs_pb", "decode_logs_request",
-           "decode_logs_json", "is_logs_document", "logs_to_request", "from_sdk_logs"]
+           "decode_logs_json", "is_logs_document", "looks_like_logs_json", "logs_to_request", "from_sdk_logs"]
 
 #: the built-in severity names of the language and their SeverityNumber (OTel's ranges
 #: start at 1, 5, 9, 13, 17, 21)
@@ -287,6 +287,17 @@ def _resource_problem(resource: Mapping[str, Any], service: str) -> str | None:
 
 
 # -- OTLP/JSON ---------------------------------------------------------------------------
+
+_LOGS_PREFIX: Final = __import__("re").compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"resource(?:Logs|_logs)"')
+
+
+def looks_like_logs_json(data: bytes) -> bool:
+    """Whether OTLP/JSON input holds logs: its first document starts with the key
+    ``resourceLogs``, as OTLP/JSON exporters and the Collector's file exporter write it.
+    (A file holds one signal; a logs document elsewhere is still read, by
+    :func:`~.otlp.read_json_document`.)"""
+    return _LOGS_PREFIX.match(data[:4096]) is not None
+
 
 def is_logs_document(doc: Any) -> bool:
     """Whether a parsed OTLP/JSON document is a logs request (``resourceLogs``)."""
