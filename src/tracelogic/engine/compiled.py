@@ -130,7 +130,7 @@ def reads_logs(prop: PropertyT) -> bool:
     instances see log events (docs/language.md, "Log records")."""
     from tracelogic.spec.checker import LOG_FIELDS
 
-    nodes = [prop.body] + ([prop.scope_key] if prop.scope_key is not None else [])
+    nodes = [n for n in (prop.body, prop.scope_key) if n is not None]
     return any(n.op == "field" and not n.payload[0] and n.payload[1] in LOG_FIELDS
                for root in nodes for n in root.walk())
 
