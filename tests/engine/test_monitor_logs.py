@@ -373,3 +373,30 @@ def test_the_python_engine_agrees_with_the_definitions(case):
     spans, logs = case
     _, report = run(spans, logs, engine="python")
     assert violated(report) == oracle(spans, logs)
+
+
+# -- streaming (serve) against file mode --------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(workloads(), st.randoms(use_true_random=False))
+def test_streaming_gives_file_modes_verdicts(case, rnd):
+    """The sidecar's streaming monitor, fed spans and log records in any arrival order with
+    nothing late, decides what file mode decides (docs/logs.md, "Logs in serve")."""
+    from tracelogic.engine.stream import StreamingMonitor
+
+    spans, logs = case
+    _, report = run(spans, logs, engine="python")
+    expected = {(v.prop.name, v.key) for v in report.violations}
+    now = [0]
+    sm = StreamingMonitor(SPEC, idle_ns=10, lateness_ns=10**6 * S, clock=lambda: now[0])
+    items = [("span", sp) for sp in spans] + [("log", r) for r in logs]
+    rnd.shuffle(items)
+    for what, x in items:
+        (sm.ingest if what == "span" else sm.ingest_logs)([x])
+    now[0] = 1000
+    sm.poll()
+    sm.finish()
+    got = {(v.prop.name, v.key) for v in sm.take_violations()}
+    # the five properties are safety properties: an event decides each violation, so the
+    # stream decides every one once all events are released
+    assert got == expected
