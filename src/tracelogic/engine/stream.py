@@ -24,7 +24,8 @@ The rules are SPEC-LANGUAGE.md §3 and DESIGN.md "Streaming, sharding and durabi
 - **Log records** (docs/logs.md) are events only of the properties that read a log
   field. A record with a trace context waits for its trace and joins its events when
   the trace is assembled; one whose trace never shows a span becomes a trace of its own
-  when no record of it arrived for ``idle_ns``; one for a trace already decided is late
+  when no record of it arrived for ``rootless_idle_ns`` (the wait of a trace whose root
+  was not seen), or at shutdown; one for a trace already decided is late
   (counted; it still reaches the cross-trace scopes). A record without a trace context
   goes to the cross-trace scopes under the watermark, and advances it.
 - Limits: the assembler evicts traces beyond ``max_open_traces`` and each
@@ -278,9 +279,9 @@ class StreamingMonitor:
             self._max_end = rec.time_ns
 
     def _idle_logs(self, now: int) -> None:
-        """Records whose trace showed no span and no record for ``idle_ns``: a trace of
-        their own."""
-        idle = self.idle_ns
+        """Records whose trace showed no span and no record for ``rootless_idle_ns``: a
+        trace of their own."""
+        idle = self.rootless_idle_ns  # no root seen: the wait of a trace without one
         waiting = set(self.assembler._open) | {r.trace_id for _, r in self._backlog}
         done = []
         for tid, (last, recs) in self._trace_logs.items():  # least recently active first
@@ -355,6 +356,8 @@ class StreamingMonitor:
             self._safe_handle(self._backlog.popleft()[1])
         for result in self.assembler.close():
             self._safe_handle(result)
+        if self._trace_logs:  # records whose trace showed no span: traces of their own
+            self._idle_logs(1 << 126)
         self._release(final=True)
 
     def release_all(self) -> None:
