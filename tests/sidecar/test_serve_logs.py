@@ -238,3 +238,35 @@ def test_fuzz_the_logs_requests_the_receivers_decode():
         assert stats.logs_received == stats.logs_decoded + stats.logs_rejected
         assert len(recs) == stats.logs_decoded
         assert set(recs[0].attrs) <= wanted if recs else True
+
+
+def test_journal_replays_open_traces_with_their_log_records_after_sigkill(tmp_path):
+    """With --journal, acknowledged records of open traces survive a crash, as spans do."""
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    spec = write_spec(tmp_path, SPEC_TEXT)
+    sp = start_serve(tmp_path, "--journal", "--idle", "60s", spec=spec)
+    tp, lp = _providers("http", sp)
+    logger = lp.get_logger("shop")
+    with tp.get_tracer("shop").start_as_current_span("POST /checkout",
+                                                     kind=SpanKind.SERVER) as s:
+        logger.emit(severity_number=SeverityNumber.ERROR, body="declined")
+        s.set_status(Status(StatusCode.OK))
+        tid = format(s.get_span_context().trace_id, "032x")
+    # a trace whose spans never come: its record alone, journaled too
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+    other = SpanContext(trace_id=0xabc, span_id=0xdef, is_remote=False,
+                        trace_flags=TraceFlags(1))
+    logger.emit(severity_number=SeverityNumber.ERROR, body="orphan",
+                context=set_span_in_context(NonRecordingSpan(other)))
+    assert sp.violations() == []
+    sp.kill()
+    sp2 = start_serve(tmp_path, "--journal", "--idle", "200ms", spec=spec, store=sp.store,
+                      name="serve2")
+    wait_for(lambda: sp2.violations(), 30, "the replayed violation")
+    assert sp2.terminate() == 0
+    assert [(v["property"], v["key"]) for v in sp2.violations()] == \
+        [("no_error_log_in_ok_checkout", tid)]
+    replayed = [r for r in sp2.logs() if r.get("msg") == "journal replayed"]
+    assert replayed and replayed[0]["requests"] == 3  # the span's and the two records'

@@ -423,6 +423,13 @@ class Sidecar:
         n_req = n_spans = 0
         for rid, fmt, payload, tids in self.store.replay_requests_with_ids():
             try:
+                if fmt.startswith("logs-"):  # log records of open traces (docs/logs.md)
+                    recs, _ = decode_request("logs", fmt[5:], payload,
+                                             wanted_attrs=self.sm.wanted_attrs,
+                                             wanted_metrics=frozenset())
+                    self.sm.ingest_logs([r for r in recs if r.trace_id in tids])
+                    n_req += 1
+                    continue
                 spans, stats = decode_request("traces", fmt, payload,
                                               wanted_attrs=self.sm.wanted_attrs,
                                               wanted_metrics=frozenset())
@@ -702,13 +709,19 @@ class Sidecar:
                         self._decode_raw(it)
                 entries = [(it.fmt, it.payload, {s.trace_id for s in it.spans})
                            for it in items if it.signal == "traces" and it.spans]
+                # log records with a trace context wait with their traces: journaled the
+                # same way, under their trace ids (docs/logs.md, "Logs in serve")
+                entries += [(f"logs-{it.fmt}", it.payload,
+                             {r.trace_id for r in it.logs if r.trace_id})
+                            for it in items if it.signal == "logs"
+                            and any(r.trace_id for r in it.logs)]
                 if entries:
                     try:
                         store.journal_requests(entries)
                     except Exception as e:  # not durable: not monitored, the client retries
                         self._engine_error("journal", e)
                         for it in items:
-                            if it.signal == "traces" and it.spans:
+                            if (it.signal == "traces" and it.spans) or it.signal == "logs":
                                 it.error = e
                     else:
                         self._journal_count += len(entries)
