@@ -184,6 +184,9 @@ def _monitor_args(p: argparse.ArgumentParser) -> None:
                    "or - for stdin; JSON metrics files are recognised by their content")
     p.add_argument("--metrics", action="append", default=[], metavar="FILE",
                    help="an OTLP metrics file (needed for protobuf metrics; repeatable)")
+    p.add_argument("--logs", action="append", default=[], metavar="FILE",
+                   help="an OTLP logs file (needed for protobuf logs; JSON log files are "
+                   "recognised among TRACES; repeatable)")
     p.add_argument("--format", choices=("text", "json", "junit", "sarif", "html"),
                    default="text", help="html: one self-contained page with a timeline per "
                    "violation (docs/cli.md)")
@@ -266,11 +269,19 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         for line in engine_lines(mon):
             err.write(f"tracelogic monitor: {line}\n")
     wanted_metrics = frozenset(m.metric for m in spec.metrics.values())
-    progress = _progress(args.traces + args.metrics, err)
+    progress = _progress(args.traces + args.metrics + args.logs, err)
     inputs = [(t, "auto") for t in args.traces] + [(m, "metrics") for m in args.metrics]
+    inputs += [(g, "logs") for g in args.logs]
     with gc_paused():  # decoded spans hold no reference cycles (see Monitor.close)
         for path, signal in inputs:
             try:
+                if signal == "logs":  # log records (issue 19): JSON or protobuf
+                    source, raw = read_raw(path)
+                    raw, fmt = unpack(raw, source, path_format(path), mon.stats)
+                    if raw is not None:
+                        mon.feed_otlp_logs(raw, source=source,
+                                           format="json" if fmt == "json" else "protobuf")
+                    continue
                 if signal == "auto":  # trace inputs: their bytes, read once, to the Monitor
                     source, raw = read_raw(path)
                     if path == "-" and args.format == "html":
@@ -294,6 +305,8 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     if mon.missing_attrs() and "-" not in args.traces:
         # Some attribute never appeared: read every key once, only to suggest the right name.
         for path, signal in inputs:
+            if signal == "logs":
+                continue
             try:
                 data = read_path(path, signal=signal, wanted_attrs=None,
                                  wanted_metrics=frozenset())

@@ -104,3 +104,72 @@ def test_js_metric_exporters_reach_metric_invariants(tmp_path, exporter):
     # one bad episode (0.95, 0.97) of one service: exactly one violation, for cart
     got = [(v["property"], v["key"]) for v in sp.violations()]
     assert got == [("cpu_ok", "cart")]
+
+
+LOG_PACKAGES = ("sdk-logs", "api-logs", "exporter-logs-otlp-http", "exporter-logs-otlp-proto")
+
+
+@pytest.mark.parametrize("exporter", ["proto", "json"])
+def test_js_log_exporters_reach_the_properties_that_read_logs(tmp_path, exporter):
+    """The JS SDK's logger and OTLP/HTTP log exporters (docs/logs.md): the violations in
+    the store are file mode's over the same spans and records."""
+    import re
+
+    from tracelogic import load
+    from tracelogic.engine.monitor import Monitor
+    from tracelogic.ingest.logs import LogRecord
+    from tracelogic.ingest.spans import Span
+
+    node()
+    for pkg in LOG_PACKAGES:
+        assert (APP / "node_modules" / "@opentelemetry" / pkg).is_dir(), (
+            f"@opentelemetry/{pkg} is not installed: run `npm ci` in {APP}")
+    doc = (APP.parents[2] / "docs" / "logs.md").read_text(encoding="utf-8")
+    [text] = re.findall(r"```spec\n(.*?)```", doc, re.S)
+    spec = tmp_path / "logs.spec"
+    spec.write_text(text)
+    sp = start_serve(tmp_path, *FAST, spec=spec)
+    t0 = 1_700_000_000 * 10**9
+    s = 10**9
+    spans = [Span(name="POST /checkout", kind="server", status="ok", service="shop",
+                  trace_id="%032x" % i, span_id="%016x" % i, start_ns=t0, end_ns=t0 + s)
+             for i in (1, 2)]
+    spans.append(Span(name="pay", kind="client", service="shop", trace_id="%032x" % 3,
+                      span_id="%016x" % 3, start_ns=t0 + 10 * s, end_ns=t0 + 11 * s,
+                      attrs={"peer.service": "bank"}))
+    recs = [LogRecord(time_ns=t0 + s // 2, severity=17, severity_text="ERROR",
+                      body="payment declined", service="shop", trace_id="%032x" % 1,
+                      span_id="%016x" % 1),
+            LogRecord(time_ns=t0 + s // 2, severity=9, severity_text="INFO", body="paid",
+                      service="shop", trace_id="%032x" % 2, span_id="%016x" % 2),
+            LogRecord(time_ns=t0 + 2 * s, severity=13, body="circuit opened", service="shop",
+                      attrs={"peer.service": "bank"})]
+    # the records first: they wait for their traces (a trace's spans may come later)
+    out = run_node(tmp_path, {"signal": "logs", "exporter": exporter,
+                              "url": f"{sp.http}/v1/logs",
+                              "records": [{"time": hrtime(r.time_ns), "severity": r.severity,
+                                           "severity_text": r.severity_text
+                                           if isinstance(r.severity_text, str) else "",
+                                           "body": r.body, "trace_id": r.trace_id,
+                                           "span_id": r.span_id, "service": r.service,
+                                           "attrs": dict(r.attrs)} for r in recs]})
+    assert out["records"] == len(recs) and set(out["results"]) == {"ok"}
+    out = run_node(tmp_path, {"signal": "traces", "exporter": "proto", "batch": 40,
+                              "url": f"{sp.http}/v1/traces", "compression": "none",
+                              "spans": [{"name": x.name, "trace_id": x.trace_id,
+                                         "span_id": x.span_id, "parent_id": "",
+                                         "start": hrtime(x.start_ns), "end": hrtime(x.end_ns),
+                                         "kind": x.kind, "status": x.status,
+                                         "service": x.service, "attrs": dict(x.attrs)}
+                                        for x in spans]})
+    assert set(out["results"]) == {"ok"}
+    stats = metrics_text(sp)
+    assert metric(stats, "tracelogic_logs_processed_total") == len(recs)
+    assert metric(stats, "tracelogic_requests_total", signal="logs", outcome="ok") == 1
+    assert sp.terminate() == 0
+    mon = Monitor(load(text, filename="logs.spec"))
+    mon.feed(spans)
+    mon.feed_logs(recs)
+    expected = {(v.prop.name, v.key) for v in mon.close().violations}
+    assert expected == {("no_error_log_in_ok_checkout", "%032x" % 1), ("breaker_holds", "bank")}
+    assert {(v["property"], v["key"]) for v in sp.violations()} == expected

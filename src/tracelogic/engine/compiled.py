@@ -65,6 +65,9 @@ class CompiledProperty:
     # the property has time bounds (it, or its unbounded twin): a violation decided by an
     # event names the event that opened the obligation it broke (Monitor._opened)
     bounded: bool = False
+    # the property reads a log field, so its instances see log events (docs/language.md,
+    # "Log records"); it runs in the Python engine
+    sees_logs: bool = False
 
     @property
     def name(self) -> str:
@@ -122,6 +125,27 @@ def refusal_reason(e: TracelogicError) -> str:
     return message
 
 
+def reads_logs(prop: PropertyT) -> bool:
+    """Whether ``prop`` reads a log record field, directly or through a predicate: then its
+    instances see log events (docs/language.md, "Log records")."""
+    from tracelogic.spec.checker import LOG_FIELDS
+
+    nodes = [n for n in (prop.body, prop.scope_key) if n is not None]
+    return any(n.op == "field" and not n.payload[0] and n.payload[1] in LOG_FIELDS
+               for root in nodes for n in root.walk())
+
+
+class OpaqueEncoder(AtomEncoder):
+    """Every atom a fresh Boolean: no letter is pruned. For properties that see log
+    events, where span fields may be missing, so `kind == server` and `kind != server`
+    can both be false (AtomEncoder's encoding assumes every field has a value)."""
+
+    def __call__(self, atom: TExpr) -> Any:
+        import z3
+
+        return self._var(("cond", atom), z3.BoolSort())
+
+
 class CompiledSpec:
     """Every runtime property of a spec, compiled together so predicates are shared."""
 
@@ -148,6 +172,7 @@ class CompiledSpec:
         #: every wanted property in spec order: its CompiledProperty, or its Refusal
         self.order: list[CompiledProperty | Refusal] = []
         encoder = AtomEncoder()
+        self.gen.logs = any(reads_logs(p) for p in wanted)
         for prop in wanted:
             atoms = dict(self.atoms)
             try:
@@ -169,6 +194,16 @@ class CompiledSpec:
         """One property, as property ``i`` of the compiled spec; raises an error that
         :func:`is_refusal` accepts when the engine cannot monitor it."""
         cp = CompiledProperty(prop, i)
+        cp.sees_logs = reads_logs(prop)
+        if cp.sees_logs and prop.kind != "formula":
+            from tracelogic.errors import UnsupportedFormula
+
+            raise UnsupportedFormula(
+                f"a {prop.kind} property sees span events only, and this one reads a log "
+                "field (signal, severity, severity_text or body)",
+                hint="state it as a temporal property (docs/language.md, \"Log records\")")
+        if cp.sees_logs:
+            encoder = OpaqueEncoder()  # span fields may be missing: no letter is impossible
         if prop.kind == "formula":
             self._formula(cp, encoder)
         elif prop.kind in ("aggregate", "metric"):

@@ -31,6 +31,7 @@ from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import VERDICT_CODES, MonitorReport, PropertyResult, Violation
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
+from tracelogic.ingest.logs import LogRecord, decode_logs_json, decode_logs_pb
 from tracelogic.spec.scopes import scope_text
 from tracelogic.ingest.native_otlp import read_json_text, spans_from_columns
 from tracelogic.ingest.otlp import (DecodeStats, OtlpInput, decode_traces_pb,
@@ -79,6 +80,14 @@ class _Stats(DecodeStats):
 
     def reject_points(self, n: int, message: str) -> None:
         DecodeStats.reject_points(self, n, message)
+        self._list(n, message)
+
+    def reject_log(self, message: str) -> None:
+        DecodeStats.reject_log(self, message)
+        self._list(1, message)
+
+    def reject_logs(self, n: int, message: str) -> None:
+        DecodeStats.reject_logs(self, n, message)
         self._list(n, message)
 
 
@@ -203,6 +212,13 @@ class Monitor:
         self._trace_cps: list[CompiledProperty] = []
         self._cross_cps: list[CompiledProperty] = []
         self._python_spans = True  # whether the Python engine needs the spans as objects
+        # the properties that see log events (docs/language.md, "Log records"), and the
+        # log records fed, by trace id ("" : no trace context); with such properties the
+        # assembled traces wait for close(), when every log record has arrived
+        self._log_cps: set[int] = set()
+        self._logs: dict[str, list[LogRecord]] = {}
+        self._log_count = 0
+        self._waiting: list[Trace] = []
         self._route()
         # cross-trace instances' events, by property and scope key, as rows
         # (time, trace_id, index in its trace, event, global letter, trace)
@@ -238,6 +254,8 @@ class Monitor:
         self._cross_cps = [cp for cp in self.compiled.properties
                            if cp.prop.scope != "trace" and cp.prop.kind != "metric"
                            and cp.name not in native]
+        self._log_cps = {cp.index for cp in self.compiled.properties
+                         if cp.sees_logs and cp.name not in native}
         self._python_spans = (self._recorded is not None or self._native is None
                               or any(cp.name not in native and cp.prop.kind != "metric"
                                      for cp in self.compiled.properties))
@@ -327,6 +345,11 @@ class Monitor:
     def _feed_json(self, data: bytes, source: str) -> None:
         """OTLP/JSON input: split and decoded by the core when it runs some property,
         else by the Python decoder (``read_bytes``'s rules and words either way)."""
+        from tracelogic.ingest.logs import looks_like_logs_json
+
+        if looks_like_logs_json(data):  # a log file (issue 19)
+            self.feed_otlp_logs(data, source=source, format="json")
+            return
         got = OtlpInput(source=source, stats=self.stats)
         wanted = self.compiled.wanted_attrs
         metrics = frozenset(m.metric for m in self.spec.metrics.values())
@@ -350,6 +373,8 @@ class Monitor:
             self._sample(data, "json")
             self._add(spans)
             self.feed_points(got.points)
+            if got.logs:
+                self.feed_logs(got.logs)
 
     def _sample(self, data: bytes, fmt: str) -> None:
         """Keep the first inputs (at most 4 MB) for did-you-mean suggestions."""
@@ -370,6 +395,53 @@ class Monitor:
             return spans_from_columns(c)
         self._spans += c["decoded"]
         return []
+
+    def feed_logs(self, records: Iterable[Any]) -> None:
+        """Log records: :class:`~tracelogic.ingest.logs.LogRecord` objects, or the
+        OpenTelemetry SDK's ``LogData`` (e.g. from ``InMemoryLogExporter``). They are
+        events of the properties that read a log field (docs/language.md, "Log records");
+        the others never see them."""
+        items = list(records)
+        ours = [r for r in items if isinstance(r, LogRecord)]
+        sdk = [r for r in items if not isinstance(r, LogRecord)]
+        if sdk:
+            from tracelogic.ingest.logs import from_sdk_logs
+
+            ours += from_sdk_logs(sdk, stats=self.stats)
+        self._log_count += len(ours)
+        if not self._log_cps:
+            return  # no property reads logs: nothing to keep
+        logs = self._logs
+        for r in ours:
+            bucket = logs.get(r.trace_id)
+            if bucket is None:
+                bucket = logs[r.trace_id] = []
+            bucket.append(r)
+
+    def feed_otlp_logs(self, data: bytes, *, source: str = "<otlp logs>",
+                       format: Literal["protobuf", "json"] = "protobuf") -> None:
+        """One serialized ExportLogsServiceRequest; or, with ``format="json"``, OTLP/JSON
+        logs as a file holds them (one request, or one per line). Problems are recorded as
+        for traces (:meth:`feed_otlp`)."""
+        wanted = self.compiled.wanted_attrs
+        try:
+            if format == "json":
+                from tracelogic.ingest.otlp_common import split_json
+
+                recs: list[LogRecord] = []
+                for line, doc, _ in split_json(bytes(data), source, self.stats):
+                    try:
+                        recs += decode_logs_json(doc, wanted_attrs=wanted, stats=self.stats,
+                                                 source=source, line=line)
+                    except InputError as e:
+                        self.stats.error(e)
+            else:
+                recs = decode_logs_pb(data, wanted_attrs=wanted, stats=self.stats,
+                                      source=source)
+        except InputError as e:
+            self.stats.error(e)
+            return
+        self.feed_logs(recs)
 
     def feed_points(self, points: Iterable[Any]) -> None:
         """OTLP metric data points, for `metric invariant` properties."""
@@ -392,7 +464,30 @@ class Monitor:
             self._incomplete.append((result.trace_id, result.reason))
             self._evicted(result.trace)
             return
+        if self._log_cps:
+            self._waiting.append(result.trace)  # its log records may still come
+            return
         self.process_trace(result.trace)
+
+    def _close_logs(self) -> None:
+        """At close, with properties that read logs: decide the traces that waited for
+        their log records; then the traces of log records only, and give the records
+        without a trace context to the cross-trace scopes."""
+        logs = self._logs
+        for trace in self._waiting:
+            self.process_trace(trace.with_logs(logs.pop(trace.trace_id, ())))
+        self._waiting = []
+        free = logs.pop("", [])
+        for tid in sorted(logs):
+            self.process_trace(Trace((), logs[tid], trace_id=tid))
+        logs.clear()
+        if free:
+            trace = Trace((), free, trace_id="")
+            events = trace.events_with_logs
+            letter = self.compiled.letter
+            gs = [letter(ev.span, None, trace) for ev in events]
+            self._bucket(trace, events, gs, [cp for cp in self._cross_cps
+                                             if cp.index in self._log_cps])
 
     def _evicted(self, trace: Trace) -> None:
         """Remember which instances lost this trace's events: they become `incomplete`."""
@@ -411,18 +506,34 @@ class Monitor:
     def process_trace(self, trace: Trace) -> None:
         """Decide every per-trace property on one assembled trace; queue cross-trace events."""
         self._traces += 1
-        events = trace.events
-        if not events:
-            return
         letter = self.compiled.letter
-        gs = [letter(ev.span, ev.is_start, trace) for ev in events]
-        trace_id = events[0].span.trace_id
-        if self._recorded is not None:
-            self._recorded.append((trace_id, events, gs))
+        span_events = trace.events
+        if span_events:
+            span_gs = [letter(ev.span, ev.is_start, trace) for ev in span_events]
+            if self._recorded is not None:
+                self._recorded.append((trace.trace_id, span_events, span_gs))
+            self._process(trace, span_events, span_gs,
+                          [cp for cp in self._trace_cps if cp.index not in self._log_cps],
+                          [cp for cp in self._cross_cps if cp.index not in self._log_cps])
+        if self._log_cps:
+            events = trace.events_with_logs
+            if events is span_events:
+                gs = span_gs
+            else:
+                gs = [letter(ev.span, ev.is_start, trace) for ev in events]
+            if events:
+                self._process(trace, events, gs,
+                              [cp for cp in self._trace_cps if cp.index in self._log_cps],
+                              [cp for cp in self._cross_cps if cp.index in self._log_cps])
+
+    def _process(self, trace: Trace, events, gs, trace_cps: list, cross_cps: list) -> None:
+        """Decide ``trace_cps`` on one trace's ``events`` (with letters ``gs``); queue
+        the events for ``cross_cps``."""
+        trace_id = trace.trace_id
         partial = trace.is_partial
         shape = None  # the trace's letters, as a key to the verdicts of earlier traces
         duration = events[-1].time_ns - events[0].time_ns
-        for cp in self._trace_cps:
+        for cp in trace_cps:
             if cp.prop.kind != "aggregate":
                 by_letters = cp.by_letters(duration)
                 if by_letters is not None:
@@ -452,10 +563,10 @@ class Monitor:
                 self._decided[cp.index].append((
                     trace_id, verdict,
                     verdict is Verdict.SATISFIED and not counts["evaluated"], violations))
-        if self._cross_cps:
-            self._bucket(trace, events, gs)
+        if cross_cps:
+            self._bucket(trace, events, gs, cross_cps)
 
-    def _bucket(self, trace: Trace, events, gs) -> None:
+    def _bucket(self, trace: Trace, events, gs, cross_cps: list) -> None:
         """File each event with the cross-trace instances it belongs to (by scope key; a
         span without a value for the key belongs to none, §3). Aggregates sample ends."""
         n = len(events)
@@ -463,12 +574,12 @@ class Monitor:
                         events, gs, repeat(trace, n)))
         ends = None
         by_scope: dict = {}  # properties with one scope key share its values
-        for cp in self._cross_cps:
+        for cp in cross_cps:
             buckets = self._buckets[cp.index]
             mine = rows
             if cp.prop.kind == "aggregate":
                 if ends is None:
-                    ends = [r for r in rows if not r[3].is_start]
+                    ends = [r for r in rows if r[3].is_start is False]
                 mine = ends
             if cp.prop.scope == "global":
                 buckets.setdefault("*", []).extend(mine)
@@ -479,7 +590,10 @@ class Monitor:
                 keys = by_scope[cp.prop.scope_key] = {
                     sp.span_id: key_text(keyfn(sp)) for sp in trace.spans}
             for r in mine:
-                key = keys[r[3].span.span_id]
+                if r[3].is_start is None:  # a log record: its own key
+                    key = key_text(cp.key(r[3].span))
+                else:
+                    key = keys[r[3].span.span_id]
                 if key is not None:
                     bucket = buckets.get(key)
                     if bucket is None:
@@ -759,6 +873,8 @@ class Monitor:
                 self._index_links(results)
             for result in results:
                 self._assembled(result)
+            if self._log_cps:
+                self._close_logs()
             self._run_cross()
             if self._native is not None:
                 self._close_core()
@@ -1122,8 +1238,9 @@ class Monitor:
         trigger = opened
         if trigger is None and cp.bounded and inst.decided_at is None:
             trigger = inst.raised_at  # an obligation open at the end: its raiser opened it
-        return Violation(cp.prop, inst.key, list(inst.trace_ids),
-                         [s.span_id for s in spans], message, witness, trigger=trigger)
+        return Violation(cp.prop, inst.key, [t for t in inst.trace_ids if t],
+                         [s.span_id for s in spans if s.span_id], message, witness,
+                         trigger=trigger)
 
     # ------------------------------------------------------------- aggregates
     def aggregate(self, cp: CompiledProperty, samples: Samples, counts: dict | None = None):
@@ -1463,6 +1580,14 @@ def _ts(ns: int | None) -> str:
         timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _what(ev: Event) -> str:
+    """How a message names an event: `` `name` start``, or a log record by its severity
+    and body."""
+    if ev.is_start is None:
+        return ev.span.label
+    return f"`{ev.span.name}` {ev.kind}"
+
+
 def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bool,
                      opened: Event | None = None, raised: Event | None = None) -> str:
     """The violation in words, when the property has no `message` clause; ``opened`` is the
@@ -1472,11 +1597,11 @@ def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bo
         return "violated"
     if opened is not None and not open_at_end:
         ev = witness[-1]
-        text = (f"violated at `{ev.span.name}` {ev.kind}, "
+        text = (f"violated at {_what(ev)}, "
                 f"{approx_duration(ev.time_ns - opened.time_ns)} after its trigger "
-                f"`{opened.span.name}` {opened.kind}")
+                f"{_what(opened)}")
         if raised is not None and raised != opened and raised != ev:
-            text += f"; an obligation was raised at `{raised.span.name}` {raised.kind}"
+            text += f"; an obligation was raised at {_what(raised)}"
         return text
     if open_at_end:
         # what ended depends on the scope: the trace; a keyed instance, whose events run
@@ -1486,19 +1611,19 @@ def _default_message(cp: CompiledProperty, witness: list[Event], open_at_end: bo
         if len(witness) == 1:
             ended = {"trace": "the trace ended", "key": "the instance ended at the end of input",
                      "global": "the input ended"}.get(scope, "the trace ended")
-            return f"{ended} with an obligation open (`{first.span.name}` {first.kind})"
-        last = f"`{witness[-1].span.name}` {witness[-1].kind}"
+            return f"{ended} with an obligation open ({_what(first)})"
+        last = f"{_what(witness[-1])}"
         when = {"trace": f"when the trace ended at {last}",
                 "key": f"when the instance ended at the end of input (its last event: {last})",
                 "global": f"at the end of input (the last event: {last})"
                 }.get(scope, f"when the trace ended at {last}")
-        return f"obligation raised at `{first.span.name}` {first.kind} was still open {when}"
+        return f"obligation raised at {_what(first)} was still open {when}"
     ev = witness[-1]
     if len(witness) == 1:
-        return f"violated at `{ev.span.name}` {ev.kind}"
+        return f"violated at {_what(ev)}"
     first = witness[0]
-    return (f"violated at `{ev.span.name}` {ev.kind}; the obligation was raised at "
-            f"`{first.span.name}` {first.kind}")
+    return (f"violated at {_what(ev)}; the obligation was raised at "
+            f"{_what(first)}")
 
 
 def _window_text(bounds: tuple, sliding: bool) -> str:

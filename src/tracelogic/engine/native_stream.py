@@ -267,6 +267,14 @@ class NativeStreamingMonitor:
         if spans:
             self.ingest_otlp(spans_to_request(spans).SerializeToString(), DecodeStats())
 
+    def ingest_logs(self, records: Iterable[Any]) -> None:
+        """Log records: only the Python engine's properties read them (docs/logs.md)."""
+        records = list(records)
+        self.log_records = getattr(self, "log_records", 0) + len(records)
+        if self.py is not None:
+            self.py.ingest_logs(records)
+            self._violations.extend(self.py.take_violations())
+
     def feed_points(self, points: Iterable[Any]) -> None:
         if self.py is not None:
             self.py.feed_points(points)

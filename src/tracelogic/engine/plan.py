@@ -53,6 +53,9 @@ class NativePlan:
 def property_reason(cp: CompiledProperty) -> str | None:
     """Why the core cannot run ``cp`` as a property kind (None: it can, atoms permitting)."""
     prop = cp.prop
+    if cp.sees_logs:
+        return ("it reads log records, which run in the Python engine (issue 19; "
+                "docs/logs.md)")
     if prop.kind not in ("formula", "aggregate"):
         return f"`{prop.kind}` properties run in the Python engine until issue 17 step 4"
     if prop.scope == "key":

@@ -173,6 +173,14 @@ STATIC_FIELDS = {"name": "s.name", "kind": "s.kind", "status": "s.status",
            "scope.name": "s.scope_name"}
 
 
+# the fields only a log record has (spec.checker.LOG_FIELDS), and the span fields a log
+# record lacks: with logs (``CodeGen.logs``) a comparison on one must be false when missing
+LOG_FIELDS = {"signal": "s.signal", "severity": "s.severity",
+              "severity_text": "s.severity_text", "body": "s.body"}
+MISSING_AT_LOGS = frozenset({"name", "kind", "status", "status_message", "duration",
+                             "parent_id", "is_root", "trace_id", "span_id"})
+
+
 class CodeGen:
     """Generates the source of predicate expressions, sharing one namespace per spec.
 
@@ -202,6 +210,9 @@ class CodeGen:
         self._cmp_sites: dict[tuple[str, str], str] = {}
         self.attr_keys: set[str] = set()   # every attribute key a predicate reads
         self.subfunctions: list[str] = []
+        # some property sees log events (docs/language.md, "Log records"): span fields
+        # may be missing, so comparisons on them go through the missing-aware helpers
+        self.logs = False
 
     def const(self, value: Any) -> str:
         """A name in the namespace bound to ``value`` (regexes, tuples, Fractions)."""
@@ -245,14 +256,20 @@ class CodeGen:
         if op == "field":
             hops, name = e.payload
             if name == "start":
-                return "st"
+                return "(st is True)" if self.logs else "st"
             if name == "end":
-                return "(not st)"
+                return "(st is False)" if self.logs else "(not st)"
+            if name in LOG_FIELDS and not hops:
+                return LOG_FIELDS[name]
             target = "s"
             for _ in hops:
                 target = f"tr.parent({target})" if target == "s" else \
                     f"(None if {target} is None else tr.parent({target}))"
             if not hops:
+                if self.logs and name in ("duration", "is_root"):
+                    return f"s.{name}"  # a property: MISSING at a log record
+                if self.logs and name in ("trace_id", "span_id"):
+                    return f"(s.{name} or MISSING)"  # a log without trace context
                 if name == "duration":
                     return "(s.end_ns - s.start_ns)"
                 if name == "is_root":
@@ -280,7 +297,8 @@ class CodeGen:
         if op in ("has_ancestor", "has_child"):
             # the argument may itself read structure (`has_ancestor(parent.name == "a")`),
             # so it gets the trace, and the current event's start/end flag
-            return f"tr.{op}(s, lambda a: {self.span_predicate(a[0])}(a, st, tr))"
+            call = f"tr.{op}(s, lambda a: {self.span_predicate(a[0])}(a, st, tr))"
+            return f"(s.signal == 'span' and {call})" if self.logs else call
         if op == "linked":
             self.uses_links = True
             return f"_linked(s, st, tr, {self.span_predicate(a[0])}, _LINKS)"
@@ -297,11 +315,12 @@ class CodeGen:
         if op == "xor":
             return f"({self._bool(a[0])} != {self._bool(a[1])})"
         if op == "cmp":
-            if self._static(a[0]) and self._static(a[1]):
+            if self._static(a[0], self.logs) and self._static(a[1], self.logs):
                 return f"({self.expr(a[0])} {e.payload} {self.expr(a[1])})"
             return f"{self._cmp_site(e)}({self.expr(a[0])}, {self.expr(a[1])})"
         if op in ARITH_NAMES and len(a) == 2:
-            if self._static(a[0]) and self._static(a[1]) and op not in ("/", "//", "%"):
+            if self._static(a[0], self.logs) and self._static(a[1], self.logs) \
+                    and op not in ("/", "//", "%"):
                 return f"({self.expr(a[0])} {op} {self.expr(a[1])})"
             sides = [self.expr(a[0]), self.expr(a[1])]
             reading = unit_reading(e)
@@ -439,20 +458,24 @@ class CodeGen:
     _bool = cond
 
     @staticmethod
-    def _static(e: TExpr) -> bool:
+    def _static(e: TExpr, logs: bool = False) -> bool:
         """Statically typed and never missing: plain Python operators are exact. A `/`,
         `//` or `%` is missing on a zero divisor, so it is static only over a non-zero
-        literal divisor."""
+        literal divisor. A log record's fields are missing at span events, and with
+        ``logs`` most span fields are missing at log events."""
         if e.op == "lit" or e.op == "enum":
             return True
         if e.op == "field":
+            name = e.payload[1]
+            if name in LOG_FIELDS or (logs and name in MISSING_AT_LOGS):
+                return False
             return not e.payload[0]
         if e.op in ARITH_NAMES and len(e.args) == 2:
             if e.op in ("/", "//", "%"):
                 d = e.args[1]
                 if d.op != "lit" or isinstance(d.payload, bool) or d.payload == 0:
                     return False
-            return all(CodeGen._static(x) for x in e.args)
+            return all(CodeGen._static(x, logs) for x in e.args)
         return False
 
 

@@ -159,6 +159,17 @@ class Violation:
 
 
 def _event_json(e: Any) -> dict:
+    if e.is_start is None:  # a log record (docs/logs.md): named by its severity and body
+        from tracelogic.ingest.spans import MISSING
+
+        r = e.span
+        out = {"trace_id": r.trace_id, "span_id": r.span_id, "event": "log",
+               "time_unix_nano": e.time_ns, "name": r.label, "service": r.service}
+        if r.severity is not MISSING:
+            out["severity"] = r.severity
+        if isinstance(r.body, str):
+            out["body"] = r.body
+        return out
     return {"trace_id": e.span.trace_id, "span_id": e.span.span_id, "event": e.kind,
             "time_unix_nano": e.time_ns, "name": e.span.name, "service": e.span.service}
 
@@ -166,6 +177,8 @@ def _event_json(e: Any) -> dict:
 def trigger_text(e: Any) -> str:
     """``opened by `deploy` end (span 00…07, service api)``: a violation's trigger."""
     service = f", service {e.span.service}" if e.span.service else ""
+    if e.is_start is None:
+        return f"opened by {e.span.label}{service and f' ({service[2:]})'}"
     return f"opened by `{e.span.name}` {e.kind} (span {e.span.span_id}{service})"
 
 
@@ -462,6 +475,10 @@ def timeline(events: list, header: bool = False) -> list[str]:
         else []
     for e in sorted(events, key=lambda e: e.time_ns):
         s = e.span
+        if e.is_start is None:  # a log record
+            rows.append(f"{(e.time_ns - t0) / 1e6:>10.3f} ms  {s.service or '-':<16} "
+                        f"{s.label:<32} log")
+            continue
         rows.append(f"{(e.time_ns - t0) / 1e6:>10.3f} ms  {s.service or '-':<16} "
                     f"{s.name:<32} {e.kind:<5} {s.status}")
     return rows

@@ -21,6 +21,13 @@ The rules are SPEC-LANGUAGE.md §3 and DESIGN.md "Streaming, sharding and durabi
 - An instance whose verdict is final is dropped and remembered as a verdict only.
   Open instances report ``presumably_satisfied``/``presumably_violated``
   (:meth:`StreamingMonitor.verdicts`).
+- **Log records** (docs/logs.md) are events only of the properties that read a log
+  field. A record with a trace context waits for its trace and joins its events when
+  the trace is assembled; one whose trace never shows a span becomes a trace of its own
+  when no record of it arrived for ``rootless_idle_ns`` (the wait of a trace whose root
+  was not seen), or at shutdown; one for a trace already decided is late
+  (counted; it still reaches the cross-trace scopes). A record without a trace context
+  goes to the cross-trace scopes under the watermark, and advances it.
 - Limits: the assembler evicts traces beyond ``max_open_traces`` and each
   cross-trace property keeps at most ``max_instances`` open instances; what is
   evicted gets the explicit, counted verdict ``incomplete``.
@@ -157,6 +164,13 @@ class StreamingMonitor:
         self._links: OrderedDict[str, list] = OrderedDict()
         self._backlog: deque = deque()
         self._handed_out: list[float] = []
+        # log records waiting for their trace: trace id -> (last arrival, records); trace
+        # ids decided recently, to tell a late record from one of a new trace
+        self._trace_logs: OrderedDict[str, tuple[int, list]] = OrderedDict()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.log_records = 0
+        self.late_log_records = 0
+        self.evicted_log_records = 0
         # counters
         self.verdict_counts: dict[tuple[str, str], int] = defaultdict(int)
         self.vacuous: dict[str, int] = defaultdict(int)
@@ -179,7 +193,11 @@ class StreamingMonitor:
         live = self._cps
         # "instances": temporal formulas and the model-monitored conforms/saga/follows
         self._trace_formula = [cp for cp in live if cp.prop.scope == "trace"
-                               and cp.prop.kind not in ("aggregate", "metric")]
+                               and cp.prop.kind not in ("aggregate", "metric")
+                               and not cp.sees_logs]
+        # the properties that see log records (docs/logs.md): per trace, and their indexes
+        self._trace_log = [cp for cp in live if cp.prop.scope == "trace" and cp.sees_logs]
+        self._log_idx = {cp.index for cp in live if cp.sees_logs}
         self._trace_agg = [cp for cp in live if cp.prop.scope == "trace"
                            and cp.prop.kind == "aggregate"]
         self._cross = [cp for cp in live if cp.prop.scope != "trace"
@@ -216,6 +234,65 @@ class StreamingMonitor:
         for result in self.assembler.add(spans):
             self._safe_handle(result)
 
+    def ingest_logs(self, records: Iterable[Any]) -> None:
+        """Buffer decoded log records (module docstring). Without a property that reads a
+        log field they are only counted."""
+        recs = list(records)
+        self.log_records += len(recs)
+        if not self._log_idx:
+            return
+        now = self.clock()
+        for r in recs:
+            tid = r.trace_id
+            if not tid:
+                self._push_free(r)
+            elif tid in self._recent:  # its trace was decided: late for it
+                self.late_log_records += 1
+                self._push_free(r, keep_trace=True)
+            else:
+                got = self._trace_logs.pop(tid, None)
+                recs_of = got[1] if got is not None else []
+                recs_of.append(r)
+                self._trace_logs[tid] = (now, recs_of)  # most recent last
+        while len(self._trace_logs) > self.max_open_traces:
+            _, (_, dropped) = self._trace_logs.popitem(last=False)
+            self.evicted_log_records += len(dropped)
+
+    def _push_free(self, rec: Any, keep_trace: bool = False) -> None:
+        """A record outside any trace's events: to the cross-trace scopes that see logs."""
+        keys = tuple((cp, k) for cp, k in self._keys(rec) if cp.index in self._log_idx)
+        if not keys:
+            return
+        trace = Trace((), [rec], trace_id=rec.trace_id if keep_trace else "")
+        if self._released is not None and rec.time_ns <= self._released:
+            self.late_events += 1
+            for cp, key in keys:
+                inst = self._open[cp.index].get(key)
+                if inst is not None:
+                    inst.late = True
+            return
+        ev = trace.events_with_logs[0]
+        g = self.compiled.letter(rec, None, trace)
+        heapq.heappush(self._heap, (rec.time_ns, "", rec.seq, next(self._seq), ev, g, trace,
+                                    self._generation, keys))
+        if self._max_end is None or rec.time_ns > self._max_end:
+            self._max_end = rec.time_ns
+
+    def _idle_logs(self, now: int) -> None:
+        """Records whose trace showed no span and no record for ``rootless_idle_ns``: a
+        trace of their own."""
+        idle = self.rootless_idle_ns  # no root seen: the wait of a trace without one
+        waiting = set(self.assembler._open) | {r.trace_id for _, r in self._backlog}
+        done = []
+        for tid, (last, recs) in self._trace_logs.items():  # least recently active first
+            if now - last < idle:
+                break
+            if tid not in waiting:  # no span of it is open or waiting to be decided
+                done.append((tid, recs))
+        for tid, recs in done:
+            del self._trace_logs[tid]
+            self._safe_handle(AssemblyResult(Trace((), recs, trace_id=tid), "complete", ""))
+
     def feed_points(self, points: Iterable[Any]) -> None:
         """OTLP metric data points for `metric invariant` properties, in time order per call.
 
@@ -245,6 +322,8 @@ class StreamingMonitor:
             t_out, result = self._backlog.popleft()
             self._safe_handle(result)
             self._handed_out.append(t_out)
+        if self._trace_logs:
+            self._idle_logs(self.clock() if now is None else now)
         self._release()
         return n
 
@@ -277,6 +356,8 @@ class StreamingMonitor:
             self._safe_handle(self._backlog.popleft()[1])
         for result in self.assembler.close():
             self._safe_handle(result)
+        if self._trace_logs:  # records whose trace showed no span: traces of their own
+            self._idle_logs(1 << 126)
         self._release(final=True)
 
     def release_all(self) -> None:
@@ -412,14 +493,34 @@ class StreamingMonitor:
     def _complete(self, trace: Trace) -> None:
         mon = self.monitor
         tid = trace.trace_id
+        if self._log_idx:
+            waiting = self._trace_logs.pop(tid, None)
+            if waiting is not None:
+                trace = trace.with_logs(waiting[1])
+            self._recent[tid] = None
+            if len(self._recent) > self.max_open_traces:
+                self._recent.popitem(last=False)
         if self._uses_links:
             self._index_links(trace)
         events = trace.events
-        if not events:
+        if not events and not trace.logs:
             self._done_traces.append(tid)
             return
         letter = self.compiled.letter
         gs = [letter(ev.span, ev.is_start, trace) for ev in events]
+        if self._log_idx:
+            self._complete_logs(trace, events, gs)
+            if trace.logs:  # cross-trace scopes get the merged events
+                events = trace.events_with_logs
+                gs = [letter(ev.span, ev.is_start, trace) for ev in events]
+        if not trace.spans:  # a trace of log records only: the span-only properties skip it
+            self._queue_cross(trace, events, gs)
+            return
+        span_events = trace.events
+        span_gs = gs if events is span_events else [letter(ev.span, ev.is_start, trace)
+                                                    for ev in span_events]
+        events_x, gs_x = events, gs  # for the cross-trace scopes
+        events, gs = span_events, span_gs
         partial = trace.is_partial
         counts = self.verdict_counts
         fast = self._fast
@@ -465,7 +566,34 @@ class StreamingMonitor:
             counts[(cp.name, verdict.value)] += 1
             for v in violations:
                 self._emit(v)
-        if not self._cross:
+        self._queue_cross(trace, events_x, gs_x)
+
+    def _complete_logs(self, trace: Trace, events, gs) -> None:
+        """The per-trace properties that see log records, on the merged events."""
+        if not self._trace_log:
+            return
+        mon = self.monitor
+        merged = trace.events_with_logs
+        if merged is not events:
+            letter = self.compiled.letter
+            gs = [letter(ev.span, ev.is_start, trace) for ev in merged]
+        if not merged:
+            return
+        for cp in self._trace_log:
+            inst = Instance(trace.trace_id, cp)
+            inst.partial = trace.is_partial
+            mon.step_instance(cp, inst, merged, gs, trace)
+            verdict = mon.final_verdict(cp, inst)
+            self.verdict_counts[(cp.name, verdict.value)] += 1
+            if verdict is Verdict.SATISFIED and cp.triggers and not inst.trigger:
+                self.vacuous[cp.name] += 1
+            elif verdict is Verdict.VIOLATED:
+                self._emit(mon.violation(cp, inst))
+
+    def _queue_cross(self, trace: Trace, events, gs) -> None:
+        """Buffer a decided trace's events for the cross-trace scopes (by watermark)."""
+        tid = trace.trace_id
+        if not self._cross or not events:
             self._done_traces.append(tid)
             return
         released = self._released
@@ -474,9 +602,13 @@ class StreamingMonitor:
         heap = self._heap
         span_keys: dict[str, tuple] = {}
         for i, ev in enumerate(events):
-            keys = span_keys.get(ev.span.span_id)
-            if keys is None:
-                keys = span_keys[ev.span.span_id] = self._keys(ev.span)
+            if ev.is_start is None:  # a log record: only the properties that see logs
+                keys = tuple((cp, k) for cp, k in self._keys(ev.span)
+                             if cp.index in self._log_idx)
+            else:
+                keys = span_keys.get(ev.span.span_id)
+                if keys is None:
+                    keys = span_keys[ev.span.span_id] = self._keys(ev.span)
             if not keys:
                 continue  # belongs to no cross-trace instance
             if released is not None and ev.time_ns <= released:
@@ -576,6 +708,8 @@ class StreamingMonitor:
                 if g_gen != gen:  # decided before a reload: the letter is the new spec's
                     g = letter(ev.span, ev.is_start, trace)
                     keys = self._keys(ev.span)
+                    if ev.is_start is None:
+                        keys = tuple((c, k) for c, k in keys if c.index in self._log_idx)
                 for cp, key in keys:
                     if cp.prop.kind != "aggregate":
                         self._step(cp, key, ev, g, trace)
@@ -651,6 +785,8 @@ class StreamingMonitor:
     def _late_event(self, ev, trace: Trace) -> None:
         self.late_events += 1
         for cp in self._cross:
+            if ev.is_start is None and cp.index not in self._log_idx:
+                continue  # a log record is no event of a property that reads no log field
             key = self._key(cp, ev.span)
             if key is None or key in self._decided[cp.index]:
                 continue

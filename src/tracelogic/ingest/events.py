@@ -26,6 +26,13 @@ Every span gives a ``start`` and an ``end`` :class:`Event`. The order is:
 Rule 2 outranks rule 3, as the spec lists them: a zero-duration child at the
 instant its parent starts comes *before* the parent's start (its end is an end).
 
+Log records (issue 19, docs/language.md "Log records") are events too, for the
+properties that read them: :func:`merge_logs` places each record among a trace's span
+events by its time; at equal times after its own span's start and before its own
+span's end (just before that end when it is at the same instant, else after every
+span event of the instant); records at one position keep their arrival order. A log
+event is ``Event(time, None, record)``: it is neither a start nor an end.
+
 Implementation: one sort on ``(time, group, span_id, start/end)``, which already
 is the answer when no two spans in a group at one instant are related; such
 groups (rare: equal timestamps *and* ancestry) are re-ordered with Kahn's algorithm
@@ -41,8 +48,8 @@ from typing import Any, NamedTuple
 
 from .spans import Span
 
-__all__ = ["Event", "Trace", "SpanIndex", "order_events", "END_GROUP", "ZERO_GROUP",
-           "START_GROUP"]
+__all__ = ["Event", "Trace", "SpanIndex", "order_events", "merge_logs", "END_GROUP",
+           "ZERO_GROUP", "START_GROUP"]
 
 END_GROUP, ZERO_GROUP, START_GROUP = 0, 1, 2
 
@@ -51,19 +58,25 @@ class Event(NamedTuple):
     """One step of a trace: the ``start`` or the ``end`` of ``span`` at ``time_ns``."""
 
     time_ns: int
-    is_start: bool
-    span: Span
+    is_start: bool | None  # None: a log record's event
+    span: Span  # or a logs.LogRecord, for a log event
 
     @property
     def is_end(self) -> bool:
-        return not self.is_start
+        return self.is_start is False
+
+    @property
+    def is_log(self) -> bool:
+        return self.is_start is None
 
     @property
     def kind(self) -> str:
-        """``"start"`` or ``"end"``."""
-        return "start" if self.is_start else "end"
+        """``"start"``, ``"end"`` or ``"log"``."""
+        return "log" if self.is_start is None else "start" if self.is_start else "end"
 
     def __repr__(self) -> str:
+        if self.is_start is None:
+            return f"Event({self.time_ns}, log, {self.span.label})"
         return (f"Event({self.time_ns}, {self.kind}, {self.span.name!r} "
                 f"{self.span.span_id})")
 
@@ -112,6 +125,38 @@ def order_events(spans: Iterable[Span],
         if j - i > (2 if g == ZERO_GROUP else 1):
             _fix_run(out, keyed, i, j, g, parent_of)
         i = j
+    return out
+
+
+def merge_logs(events: Iterable[Event], logs: Iterable[Any]) -> list[Event]:
+    """Span ``events`` (in :func:`order_events`' order) with log records placed among them
+    by the rules of the module docstring. ``logs`` are :class:`~.logs.LogRecord` objects
+    (``time_ns``, ``span_id``, ``seq``); the result does not depend on their order."""
+    from bisect import bisect_right
+
+    events = list(events)
+    recs = sorted(logs, key=lambda r: (r.time_ns, r.seq))
+    if not recs:
+        return events
+    times = [ev.time_ns for ev in events]
+    end_at: dict[str, int] = {}
+    for i, ev in enumerate(events):
+        if ev.is_start is False:
+            end_at[ev.span.span_id] = i
+    # position -> records placed just before events[position] (len(events): at the end)
+    before: dict[int, list[Event]] = {}
+    for r in recs:
+        t = r.time_ns
+        j = end_at.get(r.span_id) if r.span_id else None
+        pos = j if j is not None and times[j] == t else bisect_right(times, t)
+        before.setdefault(pos, []).append(_new(Event, (t, None, r)))
+    out: list[Event] = []
+    for i, ev in enumerate(events):
+        placed = before.get(i)
+        if placed:
+            out.extend(placed)
+        out.append(ev)
+    out.extend(before.get(len(events), ()))
     return out
 
 
@@ -225,12 +270,16 @@ class Trace:
     """
 
     __slots__ = ("trace_id", "spans", "duplicates", "_by_id", "_children", "_events",
-                 "_roots", "_orphans", "_cyclic")
+                 "_roots", "_orphans", "_cyclic", "logs", "_log_events")
 
-    def __init__(self, spans: Iterable[Span]) -> None:
+    def __init__(self, spans: Iterable[Span], logs: Iterable[Any] = (),
+                 trace_id: str | None = None) -> None:
+        """``logs``: the trace's log records (docs/language.md, "Log records"); a trace of
+        log records only (no span arrived) names its ``trace_id``."""
         by_id: dict[str, Span] = {}
         dups = 0
-        trace_id = None
+        self.logs: tuple[Any, ...] = tuple(logs)
+        self._log_events: tuple[Event, ...] | None = None
         for s in spans:
             if trace_id is None:
                 trace_id = s.trace_id
@@ -243,7 +292,7 @@ class Trace:
             else:
                 by_id[s.span_id] = s
         if trace_id is None:
-            raise ValueError("a Trace needs at least one span")
+            raise ValueError("a Trace needs at least one span (or log records and a trace_id)")
         self.trace_id: str = trace_id
         self.spans: tuple[Span, ...] = tuple(sorted(by_id.values(),
                                                     key=lambda s: (s.start_ns, s.span_id)))
@@ -331,7 +380,7 @@ class Trace:
     @property
     def is_partial(self) -> bool:
         """True when some parent never arrived (or there is no root at all)."""
-        return bool(self._orphans) or not self._roots
+        return bool(self._orphans) or (not self._roots and bool(self.spans))
 
     @property
     def has_multiple_roots(self) -> bool:
@@ -356,11 +405,12 @@ class Trace:
 
     @property
     def start_ns(self) -> int:
-        return min(s.start_ns for s in self.spans)
+        return min([s.start_ns for s in self.spans] + [r.time_ns for r in self.logs])
 
     @property
     def end_ns(self) -> int:
-        return max(max(s.end_ns, s.start_ns) for s in self.spans)
+        return max([max(s.end_ns, s.start_ns) for s in self.spans]
+                   + [r.time_ns for r in self.logs])
 
     # -- events ------------------------------------------------------------------
     @property
@@ -369,6 +419,23 @@ class Trace:
         if self._events is None:
             self._events = tuple(order_events(self.spans, self.parent))
         return self._events
+
+    @property
+    def events_with_logs(self) -> tuple[Event, ...]:
+        """:attr:`events` with the trace's log records among them (:func:`merge_logs`)."""
+        if self._log_events is None:
+            self._log_events = (tuple(merge_logs(self.events, self.logs)) if self.logs
+                                else self.events)
+        return self._log_events
+
+    def with_logs(self, logs: Iterable[Any]) -> "Trace":
+        """This trace with ``logs`` added to its log records (the spans are shared)."""
+        t = object.__new__(Trace)
+        for k in Trace.__slots__:
+            object.__setattr__(t, k, getattr(self, k))
+        t.logs = self.logs + tuple(logs)
+        t._log_events = None
+        return t
 
     def problems(self) -> list[str]:
         """Human-readable notes on what makes this trace unusual (for reports)."""

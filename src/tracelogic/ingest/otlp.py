@@ -555,6 +555,7 @@ class OtlpInput:
     source: str
     spans: list[Span] = field(default_factory=list)
     points: list[Any] = field(default_factory=list)  # list[metrics.DataPoint]
+    logs: list[Any] = field(default_factory=list)  # list[logs.LogRecord]
     stats: DecodeStats = field(default_factory=DecodeStats)
 
 
@@ -682,6 +683,11 @@ def read_json_document(result: OtlpInput, doc: Any, line: int, *, suspect: bool 
             result.points.extend(metrics.decode_metrics_json(
                 doc, wanted_attrs=wanted_attrs, wanted_metrics=wanted_metrics, stats=st,
                 source=source, line=line, _suspect=suspect))
+        elif isinstance(doc, dict) and ("resourceLogs" in doc or "resource_logs" in doc):
+            from .logs import decode_logs_json  # a logs document (issue 19)
+
+            result.logs.extend(decode_logs_json(doc, wanted_attrs=wanted_attrs, stats=st,
+                                                source=source, line=line))
         elif not (isinstance(doc, dict) and not doc):  # {} is an empty request
             keys = ", ".join(map(repr, list(doc)[:5])) if isinstance(doc, dict) else ""
             raise InputError(

@@ -60,6 +60,9 @@ class DecodeStats:
     points_decoded: int = 0
     points_rejected: int = 0
     points_unsupported: int = 0
+    logs_received: int = 0
+    logs_decoded: int = 0
+    logs_rejected: int = 0
     errors: list[InputError] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     messages_dropped: int = 0
@@ -85,6 +88,16 @@ class DecodeStats:
         self.points_rejected += n
         self._say(message)
 
+    def reject_log(self, message: str) -> None:
+        """Count one rejected log record and keep its message."""
+        self.logs_rejected += 1
+        self._say(message)
+
+    def reject_logs(self, n: int, message: str) -> None:
+        """Count ``n`` rejected log records with one message (a bad resource or scope)."""
+        self.logs_rejected += n
+        self._say(message)
+
     def warn(self, message: str) -> None:
         """Count one repaired or dropped detail inside a kept span or point."""
         self.warnings += 1
@@ -106,12 +119,14 @@ class DecodeStats:
     @property
     def ok(self) -> bool:
         """True when nothing was rejected and no document was malformed."""
-        return not (self.errors or self.rejected or self.points_rejected)
+        return not (self.errors or self.rejected or self.points_rejected
+                    or self.logs_rejected)
 
     def merge(self, other: DecodeStats) -> DecodeStats:
         """Add ``other``'s counts and messages into this object; returns self."""
         for name in ("received", "decoded", "rejected", "warnings", "points_received",
-                     "points_decoded", "points_rejected", "points_unsupported"):
+                     "points_decoded", "points_rejected", "points_unsupported",
+                     "logs_received", "logs_decoded", "logs_rejected"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         for m in other.messages:
@@ -126,6 +141,8 @@ class DecodeStats:
             "warnings": self.warnings, "points_received": self.points_received,
             "points_decoded": self.points_decoded, "points_rejected": self.points_rejected,
             "points_unsupported": self.points_unsupported,
+            "logs_received": self.logs_received, "logs_decoded": self.logs_decoded,
+            "logs_rejected": self.logs_rejected,
             "errors": [str(e) for e in self.errors], "messages": list(self.messages),
             "messages_dropped": self.messages_dropped,
         }
@@ -138,6 +155,9 @@ class DecodeStats:
             s += (f"; {self.points_received} metric points received, "
                   f"{self.points_decoded} decoded, {self.points_rejected} rejected, "
                   f"{self.points_unsupported} of unsupported types")
+        if self.logs_received:
+            s += (f"; {self.logs_received} log records received, {self.logs_decoded} "
+                  f"decoded, {self.logs_rejected} rejected")
         if self.warnings:
             s += f"; {self.warnings} warnings"
         if self.errors:

@@ -140,6 +140,10 @@ class Span(_SpanSlots):
 
     __slots__ = ()
 
+    # a span event's signal; the log record fields are missing at it (docs/language.md)
+    signal = "span"
+    severity = severity_text = body = MISSING
+
     def __init__(self, *, name: str, trace_id: str, span_id: str, start_ns: int,
                  end_ns: int, parent_id: str | None = "", kind: str = "internal",
                  status: str = "unset", status_message: str = "", service: str = "",

@@ -104,8 +104,9 @@ class Forwarder:
             target = f"{self.host}:{self.port}"
             self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials())
                              if self.scheme == "grpcs" else grpc.insecure_channel(target))
-        service = ("opentelemetry.proto.collector.trace.v1.TraceService" if signal == "traces"
-                   else "opentelemetry.proto.collector.metrics.v1.MetricsService")
+        service = {"traces": "opentelemetry.proto.collector.trace.v1.TraceService",
+                   "logs": "opentelemetry.proto.collector.logs.v1.LogsService"}.get(
+            signal, "opentelemetry.proto.collector.metrics.v1.MetricsService")
         call = self._channel.unary_unary(f"/{service}/Export", request_serializer=None,
                                          response_deserializer=None)
         call(payload, timeout=10)
@@ -118,6 +119,11 @@ def _json_to_pb(signal: str, payload: bytes) -> bytes:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest)
 
+    if signal == "logs":  # hex ids in OTLP/JSON: re-encode through ours, as for traces
+        import json
+
+        from tracelogic.ingest.logs import decode_logs_json, logs_to_request
+        return logs_to_request(decode_logs_json(json.loads(payload))).SerializeToString()
     msg = ExportTraceServiceRequest() if signal == "traces" else ExportMetricsServiceRequest()
     # OTLP/JSON ids are hex, protobuf's JSON mapping expects base64: re-encode through ours
     if signal == "traces":

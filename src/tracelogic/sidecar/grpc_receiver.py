@@ -1,4 +1,5 @@
-"""The OTLP/gRPC receiver: TraceService/Export and MetricsService/Export.
+"""The OTLP/gRPC receiver: TraceService/Export, MetricsService/Export and
+LogsService/Export (docs/logs.md).
 
 Requests arrive as raw bytes (grpc's own deserializer is not used), so a malformed
 message is answered by our decoder's message with ``INVALID_ARGUMENT``. Other
@@ -36,6 +37,8 @@ TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
 TRACE_METHOD = f"/{TRACE_SERVICE}/Export"
 METRICS_METHOD = f"/{METRICS_SERVICE}/Export"
+LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
+LOGS_METHOD = f"/{LOGS_SERVICE}/Export"
 
 
 def _retry_trailers(code: int, message: str, delay_s: int) -> list[tuple[str, bytes]]:
@@ -70,9 +73,14 @@ class GrpcReceiver:
             "Export": grpc.unary_unary_rpc_method_handler(
                 self._export_metrics, request_deserializer=None,
                 response_serializer=lambda m: m.SerializeToString())}
+        lhandlers = {
+            "Export": grpc.unary_unary_rpc_method_handler(
+                self._export_logs, request_deserializer=None,
+                response_serializer=lambda m: m.SerializeToString())}
         self.server.add_generic_rpc_handlers((
             grpc.method_handlers_generic_handler(TRACE_SERVICE, handlers),
-            grpc.method_handlers_generic_handler(METRICS_SERVICE, mhandlers)))
+            grpc.method_handlers_generic_handler(METRICS_SERVICE, mhandlers),
+            grpc.method_handlers_generic_handler(LOGS_SERVICE, lhandlers)))
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if cfg.tls_cert:
             with open(cfg.tls_key, "rb") as f:
@@ -105,6 +113,9 @@ class GrpcReceiver:
 
     def _export_metrics(self, request: bytes, context: grpc.ServicerContext):
         return self._export("metrics", request, context)
+
+    def _export_logs(self, request: bytes, context: grpc.ServicerContext):
+        return self._export("logs", request, context)
 
     def _export(self, signal: str, data: bytes, context: grpc.ServicerContext):
         sc = self.sidecar

@@ -53,7 +53,7 @@ log = logging.getLogger("tracelogic.serve.http")
 #: every status the receiver answers with (docs/serve.md's table); 100 Continue aside
 STATUSES = frozenset({200, 400, 401, 404, 405, 408, 411, 413, 415, 429, 431, 503})
 
-_PATHS = {"/v1/traces": "traces", "/v1/metrics": "metrics"}
+_PATHS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
 _PROBES = ("/healthz", "/readyz", "/metrics")
 _TYPES = {"application/x-protobuf": "protobuf", "application/protobuf": "protobuf",
           "application/json": "json"}
@@ -357,7 +357,8 @@ class HttpReceiver:
         signal = _PATHS.get(path)
         if signal is None:
             return await self._early(conn, _text(
-                404, "not found: OTLP/HTTP is POST /v1/traces and /v1/metrics\n", close=True),
+                404, "not found: OTLP/HTTP is POST /v1/traces, /v1/metrics and /v1/logs\n",
+                close=True),
                 "other", "not_found", deadline)
         ctype = _one(headers, "content-type").split(";", 1)[0].strip().lower()
         fmt = _TYPES.get(ctype, "protobuf")

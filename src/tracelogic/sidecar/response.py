@@ -8,6 +8,7 @@ gets an empty response, as OTLP asks.
 """
 from __future__ import annotations
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -19,6 +20,12 @@ def export_response(signal: str, rejected: int, message: str
                     ) -> ExportTraceServiceResponse | ExportMetricsServiceResponse:
     """The response to an accepted ``signal`` ("traces" | "metrics") export request
     of which ``rejected`` spans (data points) were rejected, ``message`` saying why."""
+    if signal == "logs":  # issue 19: rejected log records
+        resp = ExportLogsServiceResponse()
+        if rejected:
+            resp.partial_success.rejected_log_records = rejected
+            resp.partial_success.error_message = message
+        return resp
     resp = (ExportTraceServiceResponse() if signal == "traces"
             else ExportMetricsServiceResponse())
     if rejected:

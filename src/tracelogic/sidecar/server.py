@@ -99,12 +99,13 @@ class Outcome:
 
 @dataclass
 class _Item:
-    signal: str                 # "traces" | "metrics"
+    signal: str                 # "traces" | "metrics" | "logs"
     fmt: str                    # "protobuf" | "json"
     payload: bytes
     raw: bool = False           # protobuf traces not decoded yet: the engine decodes them
     spans: list = field(default_factory=list)
     points: list = field(default_factory=list)
+    logs: list = field(default_factory=list)  # log records (docs/logs.md)
     n: int = 0                  # spans (or points) in it
     enqueued: float = 0.0
     done: threading.Event = field(default_factory=threading.Event)
@@ -203,6 +204,24 @@ def decode_request(signal: str, fmt: str, data: bytes, *, wanted_attrs: frozense
     from tracelogic.ingest.otlp import decode_traces_json, decode_traces_pb
 
     stats = DecodeStats()
+    if signal == "logs":  # issue 19: the same rules, limits and counters as traces
+        from tracelogic.ingest.logs import decode_logs_json, decode_logs_pb
+
+        if fmt == "json":
+            try:
+                doc, _ = loads_json(data)
+            except JsonLimitError as e:
+                at = f" at line {e.lineno} column {e.colno}" if e.lineno else ""
+                raise InputError(f"malformed JSON{at}: {e.msg}", hint="send an OTLP/JSON "
+                                 "ExportLogsServiceRequest object") from None
+            items = decode_logs_json(doc, wanted_attrs=wanted_attrs, stats=stats,
+                                     source="request")
+        else:
+            items = decode_logs_pb(data, wanted_attrs=wanted_attrs, stats=stats,
+                                   source="request")
+        if stats.errors:
+            raise stats.errors[0]
+        return items, stats
     if fmt == "json":
         try:
             doc, suspect = loads_json(data)
@@ -293,6 +312,13 @@ class Sidecar:
                   "processing (the client may retry them)", ("reason",))
         r.counter("tracelogic_spans_processed_total", "spans fed to the monitor")
         r.counter("tracelogic_points_processed_total", "metric data points fed to the monitor")
+        r.counter("tracelogic_logs_received_total", "log records in requests that were decoded")
+        r.counter("tracelogic_logs_decoded_total", "log records decoded into the record model")
+        r.counter("tracelogic_logs_rejected_total", "log records rejected while decoding (bad "
+                  "ids, times, text), reported back as partial success")
+        r.counter("tracelogic_logs_refused_total", "log records in requests refused before "
+                  "processing (the client may retry them)", ("reason",))
+        r.counter("tracelogic_logs_processed_total", "log records fed to the monitor")
         r.counter("tracelogic_violations_total", "violations committed to the store",
                   ("property",))
         r.counter("tracelogic_forwarded_total", "requests forwarded upstream", ("outcome",))
@@ -397,6 +423,13 @@ class Sidecar:
         n_req = n_spans = 0
         for rid, fmt, payload, tids in self.store.replay_requests_with_ids():
             try:
+                if fmt.startswith("logs-"):  # log records of open traces (docs/logs.md)
+                    recs, _ = decode_request("logs", fmt[5:], payload,
+                                             wanted_attrs=self.sm.wanted_attrs,
+                                             wanted_metrics=frozenset())
+                    self.sm.ingest_logs([r for r in recs if r.trace_id in tids])
+                    n_req += 1
+                    continue
                 spans, stats = decode_request("traces", fmt, payload,
                                               wanted_attrs=self.sm.wanted_attrs,
                                               wanted_metrics=frozenset())
@@ -488,6 +521,13 @@ class Sidecar:
                 self._count_decoded(stats)
                 rejected = stats.rejected
                 item = _Item(signal, fmt, data, spans=items, n=len(items))
+            elif signal == "logs":  # log records count toward the queue as spans do
+                self.metrics.inc("tracelogic_logs_received_total", stats.logs_received)
+                self.metrics.inc("tracelogic_logs_decoded_total", stats.logs_decoded)
+                self.metrics.inc("tracelogic_logs_rejected_total", stats.logs_rejected)
+                received = stats.logs_received
+                rejected = stats.logs_rejected
+                item = _Item(signal, fmt, data, logs=items, n=len(items))
             else:
                 self.metrics.inc("tracelogic_points_rejected_total", stats.points_rejected)
                 rejected = stats.points_rejected
@@ -503,6 +543,8 @@ class Sidecar:
                 if item.raw:  # not decoded: its spans count as received here
                     self.metrics.inc("tracelogic_spans_received_total", received)
                 self.metrics.inc("tracelogic_spans_refused_total", received, reason)
+            elif signal == "logs":
+                self.metrics.inc("tracelogic_logs_refused_total", received, reason)
             outcome = "unavailable" if self.queue.closed else "busy"
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, outcome)
             return Outcome(outcome, message=(
@@ -657,7 +699,7 @@ class Sidecar:
         """
         sm = self.sm
         store = self.store
-        spans = points = 0
+        spans = points = logs = 0
         new: list[dict] = []
         t_commit = time.perf_counter()
         try:
@@ -667,13 +709,19 @@ class Sidecar:
                         self._decode_raw(it)
                 entries = [(it.fmt, it.payload, {s.trace_id for s in it.spans})
                            for it in items if it.signal == "traces" and it.spans]
+                # log records with a trace context wait with their traces: journaled the
+                # same way, under their trace ids (docs/logs.md, "Logs in serve")
+                entries += [(f"logs-{it.fmt}", it.payload,
+                             {r.trace_id for r in it.logs if r.trace_id})
+                            for it in items if it.signal == "logs"
+                            and any(r.trace_id for r in it.logs)]
                 if entries:
                     try:
                         store.journal_requests(entries)
                     except Exception as e:  # not durable: not monitored, the client retries
                         self._engine_error("journal", e)
                         for it in items:
-                            if it.signal == "traces" and it.spans:
+                            if (it.signal == "traces" and it.spans) or it.signal == "logs":
                                 it.error = e
                     else:
                         self._journal_count += len(entries)
@@ -685,6 +733,9 @@ class Sidecar:
                     if it.signal == "traces":
                         if it.invalid is None:
                             spans += self._ingest(it)
+                    elif it.signal == "logs":
+                        sm.ingest_logs(it.logs)
+                        logs += len(it.logs)
                     else:
                         sm.feed_points(it.points)
                         points += len(it.points)
@@ -711,6 +762,7 @@ class Sidecar:
                 self.metrics.observe("tracelogic_request_seconds", now - it.enqueued)
         self.metrics.inc("tracelogic_spans_processed_total", spans)
         self.metrics.inc("tracelogic_points_processed_total", points)
+        self.metrics.inc("tracelogic_logs_processed_total", logs)
         for t_out in sm.take_completion_times():
             self.metrics.observe("tracelogic_completion_to_commit_seconds", t_commit - t_out)
         self._note_failures()

@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS journal_by_trace ON journal (trace_id);
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     received_ns INTEGER NOT NULL,
-    format TEXT NOT NULL,          -- "protobuf" | "json" (after gzip is undone)
+    format TEXT NOT NULL,          -- "protobuf" | "json", or "logs-" before either (after gzip is undone)
     payload BLOB NOT NULL          -- one acknowledged ExportTraceServiceRequest, as received
 );
 CREATE TABLE IF NOT EXISTS request_traces (

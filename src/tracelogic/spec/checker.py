@@ -28,7 +28,13 @@ SPAN_FIELDS: dict[str, T.Type] = {
     "name": T.STRING, "kind": T.KIND, "status": T.STATUS, "status_message": T.STRING,
     "duration": T.DURATION, "service": T.STRING, "trace_id": T.STRING, "span_id": T.STRING,
     "parent_id": T.STRING, "is_root": T.BOOL, "start": T.BOOL, "end": T.BOOL,
+    # log records (issue 19, docs/language.md "Log records"): missing at span events
+    "signal": T.SIGNAL, "severity": T.INT, "severity_text": T.STRING, "body": T.DYN,
 }
+# the fields only a log record has: a property reading one sees log events
+LOG_FIELDS = frozenset({"signal", "severity", "severity_text", "body"})
+# OTel SeverityNumber names, built-in `int` constants in span contexts
+SEVERITY_CONSTANTS = {"TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17, "FATAL": 21}
 # Fields that describe the event rather than the span: a parent has none.
 EVENT_FIELDS = frozenset({"start", "end"})
 VIOLATION_FIELDS: dict[str, T.Type] = {"property": T.STRING, "key": T.STRING,
@@ -854,9 +860,11 @@ class Checker:
         if ctx.kind == "select":
             return TExpr("path", type=T.DYN, payload=(("field", n),), span=e.span)
         members = [(en, t) for en, t in self.enums.items() if n in t.members]
-        for t in (T.KIND, T.STATUS):
+        for t in (T.KIND, T.STATUS, T.SIGNAL):
             if n in t.members and ctx.kind in SPAN_CONTEXTS:
                 members.append((t.name, t))
+        if not members and n in SEVERITY_CONSTANTS and ctx.kind in SPAN_CONTEXTS:
+            return TExpr("lit", type=T.INT, payload=SEVERITY_CONSTANTS[n], span=e.span)
         if len(members) == 1:
             return TExpr("enum", type=members[0][1], payload=(members[0][1].name, n), span=e.span)
         if len(members) > 1 and not soft:
@@ -876,7 +884,8 @@ class Checker:
     def _suggest(self, n: str, ctx: Ctx) -> str | None:
         candidates = set(ctx.locals) | set(self.decls)
         if ctx.kind in SPAN_CONTEXTS:
-            candidates |= set(SPAN_FIELDS) | set(T.KIND.members) | set(T.STATUS.members)
+            candidates |= set(SPAN_FIELDS) | set(T.KIND.members) | set(T.STATUS.members) \
+                | set(T.SIGNAL.members) | set(SEVERITY_CONSTANTS)
         for t in self.enums.values():
             candidates |= set(t.members)
         hint = did_you_mean(n, candidates)

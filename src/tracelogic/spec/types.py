@@ -80,6 +80,7 @@ ERROR = Type("<error>")  # an expression already reported; suppresses follow-on 
 KIND = EnumType("span kind", ("internal", "server", "client", "producer", "consumer",
                               "unspecified"))
 STATUS = EnumType("span status", ("unset", "ok", "error"))
+SIGNAL = EnumType("signal", ("span", "log"))  # which signal an event is (issue 19)
 
 NAMED_TYPES = {t.name: t for t in (BOOL, INT, REAL, STRING, DURATION, BYTES, CPU, RATIO)}
 

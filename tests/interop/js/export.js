@@ -9,6 +9,9 @@
 //               "end": [s, ns], "kind", "status", "service", "attrs"}]}
 //   {"signal": "metrics", "exporter": "proto" | "json", "url": "...",
 //    "points": [{"service", "metric", "value", "attrs"}]}
+//   {"signal": "logs", "exporter": "proto" | "json", "url": "...",
+//    "records": [{"time": [s, ns], "severity", "severity_text", "body", "trace_id",
+//                 "span_id", "service", "attrs"}]}   (docs/logs.md)
 //
 // Spans are made by the SDK's own tracer (BasicTracerProvider, one per service resource),
 // with the workload's ids through an IdGenerator, so the Python side can compare the
@@ -146,11 +149,64 @@ async function metrics(job) {
   return { points: job.points.length, results };
 }
 
+function logExporter(job) {
+  const opts = { url: job.url, timeoutMillis: 20000 };
+  if (job.exporter === 'proto') {
+    return new (require('@opentelemetry/exporter-logs-otlp-proto').OTLPLogExporter)(opts);
+  }
+  if (job.exporter === 'json') {
+    return new (require('@opentelemetry/exporter-logs-otlp-http').OTLPLogExporter)(opts);
+  }
+  throw new Error(`unknown log exporter ${job.exporter}`);
+}
+
+async function logs(job) {
+  // the SDK's own logger makes the records (one provider per service resource); a record
+  // with a trace id is emitted in that span context
+  const {
+    LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter,
+  } = require('@opentelemetry/sdk-logs');
+  const memory = new InMemoryLogRecordExporter();
+  const loggers = new Map();
+  const providers = [];
+  for (const r of job.records) {
+    if (!loggers.has(r.service)) {
+      const provider = new LoggerProvider({
+        resource: resourceFromAttributes({ 'service.name': r.service }),
+        processors: [new SimpleLogRecordProcessor({ exporter: memory })],
+      });
+      providers.push(provider);
+      loggers.set(r.service, provider.getLogger('shop', '1.0'));
+    }
+    let ctx = api.ROOT_CONTEXT;
+    if (r.trace_id) {
+      ctx = api.trace.setSpanContext(api.ROOT_CONTEXT, {
+        traceId: r.trace_id, spanId: r.span_id, traceFlags: api.TraceFlags.SAMPLED,
+        isRemote: false,
+      });
+    }
+    loggers.get(r.service).emit({
+      timestamp: r.time, severityNumber: r.severity, severityText: r.severity_text,
+      body: r.body, attributes: r.attrs || {}, context: ctx,
+    });
+  }
+  const finished = memory.getFinishedLogRecords();
+  if (finished.length !== job.records.length) {
+    throw new Error(`the SDK finished ${finished.length} of ${job.records.length} records`);
+  }
+  const exporter = logExporter(job);
+  const r = await exportOnce(exporter, finished);
+  await exporter.shutdown();
+  for (const p of providers) await p.shutdown();
+  return { records: finished.length, results: [r.code === 0 ? 'ok' : `failed: ${r.error && r.error.message}`] };
+}
+
 async function main() {
   const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   // the exporters log failures through the diagnostics API: make them visible on stderr
   api.diag.setLogger(new api.DiagConsoleLogger(), api.DiagLogLevel.WARN);
-  const out = job.signal === 'metrics' ? await metrics(job) : await traces(job);
+  const out = job.signal === 'metrics' ? await metrics(job)
+    : job.signal === 'logs' ? await logs(job) : await traces(job);
   process.stdout.write(JSON.stringify(out) + '\n');
   process.exitCode = out.results.every((r) => r === 'ok') ? 0 : 1;
 }

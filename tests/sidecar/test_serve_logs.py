@@ -1,0 +1,272 @@
+"""`tracelogic serve` receives OTLP logs (docs/logs.md, "Logs in serve"): the Python SDK's
+log exporters over HTTP and gRPC against a real `serve`, with the trace receivers'
+guarantees — validation (400 / INVALID_ARGUMENT with the decoder's words, partial
+success for rejected records), accounting in /metrics, backpressure (429 /
+RESOURCE_EXHAUSTED, every record processed or refused and counted), durability on
+SIGTERM (open traces and their records are decided and committed), and a seeded fuzz of
+the logs decoder behind the receivers (longer with ``TRACELOGIC_LONG=1``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import grpc
+import pytest
+
+from tracelogic.errors import InputError
+from tracelogic.ingest.logs import LogRecord, decode_logs_json, logs_to_request
+from tracelogic.sidecar.server import decode_request
+from tracelogic.sidecar.grpc_receiver import LOGS_METHOD
+
+from ingest.otlp_fuzzing import mutated_json, mutated_pb
+from .serve_helpers import metric, metrics_text, start_serve, wait_for, write_spec
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "logs.md").read_text(encoding="utf-8")
+[SPEC_TEXT] = re.findall(r"```spec\n(.*?)```", DOC, re.S)
+LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
+
+
+def _providers(transport: str, sp):
+    """A tracer and a logger exporting to ``sp`` over ``transport``, synchronously."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    if transport == "http":
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        spans = OTLPSpanExporter(endpoint=f"{sp.http}/v1/traces")
+        logs = OTLPLogExporter(endpoint=f"{sp.http}/v1/logs")
+    else:
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        spans = OTLPSpanExporter(endpoint=sp.grpc, insecure=True)
+        logs = OTLPLogExporter(endpoint=sp.grpc, insecure=True)
+    res = Resource.create({"service.name": "shop"})
+    tp = TracerProvider(resource=res)
+    tp.add_span_processor(SimpleSpanProcessor(spans))
+    lp = LoggerProvider(resource=res)
+    lp.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    return tp, lp
+
+
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_the_sdk_log_exporter_against_a_real_serve(tmp_path, transport):
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    sp = start_serve(tmp_path, "--idle", "200ms", spec=write_spec(tmp_path, SPEC_TEXT))
+    try:
+        tp, lp = _providers(transport, sp)
+        logger = lp.get_logger("shop")
+        tracer = tp.get_tracer("shop")
+        ids = {}
+        for outcome, severity in (("bad", SeverityNumber.ERROR), ("good", SeverityNumber.INFO)):
+            with tracer.start_as_current_span("POST /checkout", kind=SpanKind.SERVER) as s:
+                logger.emit(severity_number=severity, severity_text=severity.name,
+                            body=f"payment {outcome}")
+                s.set_status(Status(StatusCode.OK))
+                ids[outcome] = format(s.get_span_context().trace_id, "032x")
+        # a record without trace context: an approval, then a deploy span (global scope)
+        logger.emit(severity_number=SeverityNumber.INFO, body="deploy approved by ops")
+        with tracer.start_as_current_span("deploy"):
+            pass
+        wait_for(lambda: any(v["property"] == "no_error_log_in_ok_checkout"
+                             for v in sp.violations()), 30, "the violation in the store")
+        bad = [v for v in sp.violations() if v["property"] == "no_error_log_in_ok_checkout"]
+        assert [v["key"] for v in bad] == [ids["bad"]]
+        text = metrics_text(sp)
+        assert metric(text, "tracelogic_logs_received_total") == 3
+        assert metric(text, "tracelogic_logs_decoded_total") == 3
+        assert metric(text, "tracelogic_logs_processed_total") == 3
+        assert metric(text, "tracelogic_requests_total", signal="logs", transport=transport,
+                      outcome="ok") == 3
+    finally:
+        sp.terminate()
+    assert not any(v["property"] == "deploys_are_approved" for v in sp.violations())
+
+
+def _logs_pb(n: int, trace: bool = True) -> bytes:
+    return logs_to_request([LogRecord(time_ns=10**18 + i, severity=9, body=f"r{i}",
+                                      trace_id="%032x" % (i + 1) if trace else "",
+                                      service="shop") for i in range(n)]).SerializeToString()
+
+
+def _post(sp, body: bytes, ctype: str = "application/x-protobuf") -> tuple[int, bytes]:
+    req = urllib.request.Request(f"{sp.http}/v1/logs", data=body, method="POST",
+                                 headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_validation_partial_success_and_accounting(tmp_path):
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceResponse)
+
+    sp = start_serve(tmp_path, spec=write_spec(tmp_path, SPEC_TEXT), grpc=False)
+    try:
+        code, body = _post(sp, b"\xff\xff\xff")
+        assert code == 400 and b"ExportLogsServiceRequest" in body
+        doc = {"resourceLogs": [{"scopeLogs": [{"logRecords": [
+            {"timeUnixNano": "5", "body": {"stringValue": "ok"}},
+            {"traceId": "not hex"}]}]}]}
+        code, body = _post(sp, json.dumps(doc).encode(), "application/json")
+        assert code == 200
+        resp = json.loads(body)
+        assert resp["partialSuccess"]["rejectedLogRecords"] == "1"
+        assert "trace id 'not hex'" in resp["partialSuccess"]["errorMessage"]
+        code, body = _post(sp, _logs_pb(3))
+        assert code == 200 and ExportLogsServiceResponse.FromString(body).partial_success \
+            .rejected_log_records == 0
+        text = metrics_text(sp)
+        assert metric(text, "tracelogic_logs_received_total") == 5
+        assert metric(text, "tracelogic_logs_rejected_total") == 1
+        assert metric(text, "tracelogic_requests_total", signal="logs", outcome="invalid") == 1
+    finally:
+        sp.terminate()
+
+
+def test_overload_gets_429_and_every_record_is_accounted_for(tmp_path):
+    sp = start_serve(tmp_path, "--queue-spans", "5", spec=write_spec(tmp_path, SPEC_TEXT),
+                     grpc=False)
+    codes: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def sender(k: int) -> None:
+        for _ in range(15):
+            code, _ = _post(sp, _logs_pb(4, trace=bool(k % 2)))
+            with lock:
+                codes[code] = codes.get(code, 0) + 4
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    try:
+        text = metrics_text(sp)
+        assert set(codes) <= {200, 429}
+        assert codes.get(429, 0) > 0, "the load did not overload the queue"
+        assert codes[200] == metric(text, "tracelogic_logs_processed_total")
+        assert codes[429] == metric(text, "tracelogic_logs_refused_total", reason="queue_full")
+        assert metric(text, "tracelogic_requests_total", signal="logs", outcome="busy") == \
+            codes[429] / 4
+    finally:
+        sp.terminate()
+
+
+def test_overload_over_grpc_is_resource_exhausted(tmp_path):
+    sp = start_serve(tmp_path, "--queue-spans", "5", spec=write_spec(tmp_path, SPEC_TEXT),
+                     http=False)
+    seen: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def sender() -> None:
+        with grpc.insecure_channel(sp.grpc) as ch:
+            call = ch.unary_unary(LOGS_METHOD, request_serializer=None,
+                                  response_deserializer=None)
+            for _ in range(15):
+                try:
+                    call(_logs_pb(4), timeout=30)
+                    name = "OK"
+                except grpc.RpcError as e:
+                    name = e.code().name
+                with lock:
+                    seen[name] = seen.get(name, 0) + 1
+    threads = [threading.Thread(target=sender) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    sp.terminate()
+    assert set(seen) <= {"OK", "RESOURCE_EXHAUSTED"}
+    assert seen.get("RESOURCE_EXHAUSTED", 0) > 0, "the load did not overload the queue"
+
+
+def test_sigterm_decides_open_traces_with_their_log_records(tmp_path):
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    sp = start_serve(tmp_path, "--idle", "60s", spec=write_spec(tmp_path, SPEC_TEXT))
+    tp, lp = _providers("grpc", sp)
+    with tp.get_tracer("shop").start_as_current_span("POST /checkout",
+                                                     kind=SpanKind.SERVER) as s:
+        lp.get_logger("shop").emit(severity_number=SeverityNumber.ERROR, body="declined")
+        s.set_status(Status(StatusCode.OK))
+    assert sp.violations() == []  # the trace is still open: nothing decided yet
+    assert sp.terminate() == 0
+    assert [v["property"] for v in sp.violations()] == ["no_error_log_in_ok_checkout"]
+
+
+# -- fuzz: the decoder behind both receivers --------------------------------------------------
+
+def _seeds() -> tuple[str, ...]:
+    rec = {"timeUnixNano": "7", "severityNumber": 17, "body": {"stringValue": "x"},
+           "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+           "attributes": [{"key": "peer.service", "value": {"stringValue": "bank"}}]}
+    return (json.dumps({"resourceLogs": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "shop"}}]},
+        "scopeLogs": [{"scope": {"name": "s"}, "logRecords": [rec, {"body": {}}]}]}]}),)
+
+
+def test_fuzz_the_logs_requests_the_receivers_decode():
+    rng = random.Random(4318)
+    texts = _seeds()
+    pbs = tuple(logs_to_request(decode_logs_json(json.loads(t))).SerializeToString()
+                for t in texts)
+    wanted = frozenset({"peer.service"})
+    n = 20_000 if LONG else 1_000
+    for i in range(n):
+        fmt = "json" if i % 2 else "protobuf"
+        data = mutated_json(rng, texts[0]) if fmt == "json" else mutated_pb(rng, pbs)
+        try:
+            recs, stats = decode_request("logs", fmt, data, wanted_attrs=wanted,
+                                         wanted_metrics=frozenset())
+        except InputError:
+            continue
+        assert stats.logs_received == stats.logs_decoded + stats.logs_rejected
+        assert len(recs) == stats.logs_decoded
+        assert set(recs[0].attrs) <= wanted if recs else True
+
+
+def test_journal_replays_open_traces_with_their_log_records_after_sigkill(tmp_path):
+    """With --journal, acknowledged records of open traces survive a crash, as spans do."""
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    spec = write_spec(tmp_path, SPEC_TEXT)
+    sp = start_serve(tmp_path, "--journal", "--idle", "60s", spec=spec)
+    tp, lp = _providers("http", sp)
+    logger = lp.get_logger("shop")
+    with tp.get_tracer("shop").start_as_current_span("POST /checkout",
+                                                     kind=SpanKind.SERVER) as s:
+        logger.emit(severity_number=SeverityNumber.ERROR, body="declined")
+        s.set_status(Status(StatusCode.OK))
+        tid = format(s.get_span_context().trace_id, "032x")
+    # a trace whose spans never come: its record alone, journaled too
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+    other = SpanContext(trace_id=0xabc, span_id=0xdef, is_remote=False,
+                        trace_flags=TraceFlags(1))
+    logger.emit(severity_number=SeverityNumber.ERROR, body="orphan",
+                context=set_span_in_context(NonRecordingSpan(other)))
+    assert sp.violations() == []
+    sp.kill()
+    sp2 = start_serve(tmp_path, "--journal", "--idle", "200ms", spec=spec, store=sp.store,
+                      name="serve2")
+    wait_for(lambda: sp2.violations(), 30, "the replayed violation")
+    assert sp2.terminate() == 0
+    assert [(v["property"], v["key"]) for v in sp2.violations()] == \
+        [("no_error_log_in_ok_checkout", tid)]
+    replayed = [r for r in sp2.logs() if r.get("msg") == "journal replayed"]
+    assert replayed and replayed[0]["requests"] == 3  # the span's and the two records'
