@@ -29,7 +29,7 @@ from tracelogic.errors import TracelogicError
 from tracelogic.spec.typed import ControllerT, TExpr
 
 
-class ControllerError(TracelogicError):
+class ControllerError(TracelogicError, ArithmeticError):
     """A runtime error of the controller (a division by zero) in a simulated period."""
 
 
