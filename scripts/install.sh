@@ -3,7 +3,8 @@
 # the system oracles (MONA for ltlf2dfa, spin and NuSMV for model-checking cross-checks),
 # Node.js for the JavaScript SDK interop tests, the package itself in editable mode
 # with its test and benchmark extras, the interop app's pinned npm packages, and the
-# pinned validators of the CI formats (SARIF multitool, Mermaid).
+# pinned validators of the CI formats (SARIF multitool, Mermaid), the Go and Java SDK apps
+# and the OpenTelemetry Collector of the interop tests (Go, Maven).
 # The package includes a Rust extension (native/, docs/native.md) that pip builds with
 # maturin, so a Rust toolchain (cargo, rustc >= 1.85) and a C linker must be present.
 set -euo pipefail
@@ -83,3 +84,6 @@ python3 -m compileall -q -j 0 src/tracelogic
 # tests/interop/go and tests/interop/java: the OpenTelemetry Go and Java SDK apps, as their
 # go.sum and pom.xml pin them (downloads cached in Go's caches and ~/.m2)
 bash scripts/install_sdk_apps.sh
+# the OpenTelemetry Collector of deploy/collector/builder.yaml, built with the Collector
+# Builder into ~/.cache/tracelogic/otelcol-v<version>/ (kept while the manifest is unchanged)
+bash scripts/install_collector.sh
