@@ -40,6 +40,12 @@ def props(names) -> list[str]:
     return [a for n in names for a in ("--property", n)]
 
 
+def serve_in(tmp_path, name: str, *args: str, spec):
+    """A serve process with its own directory (store, log) under ``tmp_path``."""
+    (tmp_path / name).mkdir()
+    return start_serve(tmp_path / name, *SERVE, *args, spec=spec)
+
+
 def processed(sp) -> float:
     return metric(metrics_text(sp), "tracelogic_spans_processed_total")
 
@@ -106,15 +112,10 @@ def test_scale_out_config_shards_to_the_same_violations_as_one_sidecar(tmp_path,
     ts = order_on_every_span(list(traces(120, orders=40, seed=60)))
     total = sum(len(t) for t in ts)
     spec = write_spec(tmp_path)
-    per_trace = [start_serve(tmp_path / f"t{i}", *SERVE, *props(PER_TRACE), spec=spec,
-                             name="serve", http=True)
-                 for i in range(3) if (tmp_path / f"t{i}").mkdir() is None]
-    per_order = [start_serve(tmp_path / f"o{i}", *SERVE, *props(PER_ORDER), spec=spec)
-                 for i in range(3) if (tmp_path / f"o{i}").mkdir() is None]
-    (tmp_path / "g").mkdir()
-    glob = start_serve(tmp_path / "g", *SERVE, *props(GLOBAL), spec=spec)
-    (tmp_path / "ref").mkdir()
-    ref = start_serve(tmp_path / "ref", *SERVE, spec=spec)
+    per_trace = [serve_in(tmp_path, f"t{i}", *props(PER_TRACE), spec=spec) for i in range(3)]
+    per_order = [serve_in(tmp_path, f"o{i}", *props(PER_ORDER), spec=spec) for i in range(3)]
+    glob = serve_in(tmp_path, "g", *props(GLOBAL), spec=spec)
+    ref = serve_in(tmp_path, "ref", spec=spec)
     col = start_collector(tmp_path, DEPLOY / "scale-out.yaml", {
         "TRACELOGIC_PER_TRACE": hostnames(per_trace),
         "TRACELOGIC_PER_ORDER": hostnames(per_order),
@@ -184,14 +185,10 @@ def test_attribute_routing_reads_the_first_span_of_a_trace(tmp_path, monitor_eng
         ts = order_on_every_span(ts)
     total = sum(len(t) for t in ts)
     spec = write_spec(tmp_path)
-    per_order = []
-    for i in range(3):
-        (tmp_path / f"o{i}").mkdir()
-        per_order.append(start_serve(tmp_path / f"o{i}", *SERVE, *props(PER_ORDER), spec=spec))
-    (tmp_path / "sink").mkdir()  # the per-trace and global groups: not looked at here
-    sink = start_serve(tmp_path / "sink", *SERVE, "--property", "no_error", spec=spec)
-    (tmp_path / "ref").mkdir()
-    ref = start_serve(tmp_path / "ref", *SERVE, *props(PER_ORDER), spec=spec)
+    per_order = [serve_in(tmp_path, f"o{i}", *props(PER_ORDER), spec=spec) for i in range(3)]
+    # the per-trace and global groups: one sidecar, not looked at here
+    sink = serve_in(tmp_path, "sink", "--property", "no_error", spec=spec)
+    ref = serve_in(tmp_path, "ref", *props(PER_ORDER), spec=spec)
     col = start_collector(tmp_path, DEPLOY / "scale-out.yaml", {
         "TRACELOGIC_PER_TRACE": hostnames([sink]), "TRACELOGIC_PER_ORDER": hostnames(per_order),
         "TRACELOGIC_GLOBAL": sink.grpc, "GROUP_WAIT": "1s"})
@@ -247,8 +244,7 @@ def test_file_exporter_output_monitors_like_the_workload_sent_directly(tmp_path,
     ts = list(traces(80, orders=30, seed=64))
     total = sum(len(t) for t in ts)
     spec = spec_file(tmp_path)
-    (tmp_path / "behind").mkdir()
-    behind = start_serve(tmp_path / "behind", *SERVE, spec=spec)
+    behind = serve_in(tmp_path, "behind", spec=spec)
     out_traces, out_metrics = tmp_path / "traces.jsonl", tmp_path / "metrics.jsonl"
     col = start_collector(tmp_path, DEPLOY / "tee.yaml", {
         "OTELCOL_TRACES_FILE": str(out_traces), "OTELCOL_METRICS_FILE": str(out_metrics),
@@ -279,16 +275,14 @@ def test_serve_forward_to_the_collector_delivers_everything(tmp_path, monitor_en
     ts = list(traces(60, orders=20, seed=63))
     total = sum(len(t) for t in ts)
     spec = spec_file(tmp_path)
-    (tmp_path / "behind").mkdir()
-    behind = start_serve(tmp_path / "behind", *SERVE, spec=spec)
+    behind = serve_in(tmp_path, "behind", spec=spec)
     out_traces, out_metrics = tmp_path / "traces.jsonl", tmp_path / "metrics.jsonl"
     col = start_collector(tmp_path, DEPLOY / "tee.yaml", {
         "OTELCOL_TRACES_FILE": str(out_traces), "OTELCOL_METRICS_FILE": str(out_metrics),
         "TRACELOGIC_HTTP": behind.http})
     upstream = (f"http://127.0.0.1:{col.http_port}" if scheme == "http"
                 else f"grpc://127.0.0.1:{col.grpc_port}")
-    (tmp_path / "front").mkdir()
-    front = start_serve(tmp_path / "front", *SERVE, "--forward", upstream, spec=spec)
+    front = serve_in(tmp_path, "front", "--forward", upstream, spec=spec)
     n = send(f"{front.http}/v1/traces", ts[:30], per_request=6)
     # OTLP/JSON too: forwarded as it came over HTTP, re-encoded as protobuf over gRPC
     for t in ts[30:]:
