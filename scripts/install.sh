@@ -3,7 +3,8 @@
 # the system oracles (MONA for ltlf2dfa, spin and NuSMV for model-checking cross-checks),
 # Node.js for the JavaScript SDK interop tests, the package itself in editable mode
 # with its test and benchmark extras, the interop app's pinned npm packages, and the
-# pinned validators of the CI formats (SARIF multitool, Mermaid).
+# pinned validators of the CI formats (SARIF multitool, Mermaid), the Go and Java SDK apps
+# and the OpenTelemetry Collector of the interop tests (Go, Maven).
 # The package includes a Rust extension (native/, docs/native.md) that pip builds with
 # maturin, so a Rust toolchain (cargo, rustc >= 1.85) and a C linker must be present.
 set -euo pipefail
@@ -17,6 +18,9 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
   command -v zsh >/dev/null 2>&1 || packages+=(zsh)  # checks `tracelogic completion zsh`
+  # the Java SDK interop app (tests/interop/java) is built with Maven
+  command -v javac >/dev/null 2>&1 || packages+=(default-jdk-headless)
+  command -v mvn >/dev/null 2>&1 || packages+=(maven)
   if [ "${#packages[@]}" -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
@@ -36,6 +40,10 @@ if command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
       "${kit_packages[@]}" >/dev/null
   fi
+fi
+# Go's official archive installs into /usr/local/go/bin, which a non-login shell may not have
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
 fi
 # rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH
 if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
@@ -87,3 +95,9 @@ python3 -m compileall -q -j 0 src/tracelogic
   # npm may hold back the package's postinstall (`chmod u+x`): do it here
   chmod u+x node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 )
+# tests/interop/go and tests/interop/java: the OpenTelemetry Go and Java SDK apps, as their
+# go.sum and pom.xml pin them (downloads cached in Go's caches and ~/.m2)
+bash scripts/install_sdk_apps.sh
+# the OpenTelemetry Collector of deploy/collector/builder.yaml, built with the Collector
+# Builder into ~/.cache/tracelogic/otelcol-v<version>/ (kept while the manifest is unchanged)
+bash scripts/install_collector.sh
