@@ -121,7 +121,7 @@ def test_volumes_and_probes_refer_to_what_exists():
 
 def test_the_collector_routes_whole_traces_to_the_headless_sidecar_service():
     cfg = yaml.safe_load(by_kind("ConfigMap")["otel-collector-config"]["data"]["config.yaml"])
-    lb = cfg["exporters"]["loadbalancing/tracelogic"]
+    lb = cfg["exporters"]["load_balancing/tracelogic"]
     assert lb["routing_key"] == "traceID"
     assert lb["resolver"]["dns"]["hostname"] == "tracelogic.shop.svc.cluster.local"
     sidecar_grpc = next(p for p in by_kind("Service")["tracelogic"]["spec"]["ports"]
@@ -131,7 +131,7 @@ def test_the_collector_routes_whole_traces_to_the_headless_sidecar_service():
     pipeline = cfg["service"]["pipelines"]["traces"]
     assert set(pipeline["receivers"]) <= set(cfg["receivers"])
     assert set(pipeline["processors"]) <= set(cfg["processors"])
-    assert pipeline["exporters"] == ["loadbalancing/tracelogic"]
+    assert pipeline["exporters"] == ["load_balancing/tracelogic"]
 
 
 def test_the_spec_in_the_configmap_loads_and_is_per_trace():
@@ -167,3 +167,25 @@ def test_the_sidecar_command_line_and_environment_are_valid_serve_settings(tmp_p
         apply_layers(build_parser().parse_args(c["args"]),
                      dict(env, TRACELOGIC_QUEUE_SPANS="lots"))
     assert isinstance(args, argparse.Namespace)
+
+
+def test_the_collector_config_is_valid_for_the_collector_the_tests_build(tmp_path):
+    """The image is the Collector release the interop tests build (tests/interop/collector.py),
+    and that build's own ``validate`` accepts the ConfigMap's configuration."""
+    import subprocess
+
+    from tests.interop.collector import otelcol, version
+
+    deps = by_kind("Deployment")
+    image = deps["otel-collector"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.endswith(":" + version().lstrip("v")), image
+    config = tmp_path / "config.yaml"
+    config.write_text(by_kind("ConfigMap")["otel-collector-config"]["data"]["config.yaml"])
+    done = subprocess.run([str(otelcol()), "validate", f"--config={config}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(config.read_text().replace("routing_key: traceID", "routing_key: nope"))
+    done = subprocess.run([str(otelcol()), "validate", f"--config={broken}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
