@@ -17,7 +17,6 @@ instant is not something healthy data can teach.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -41,36 +40,48 @@ class Exclusion:
 
 
 def collect_exclusions(spans: Iterable[Span]) -> list[Exclusion]:
-    groups: dict[tuple[Operation, str], dict[str, list[tuple[int, int]]]] = defaultdict(
-        lambda: defaultdict(list))
-    for s in spans:
+    """One pass over the spans in start order, keeping per (operation, key, value) only the
+    latest end seen and whether a span started before it."""
+    # (op, key) -> value text -> [spans, latest end, overlapped, smallest gap or -1]
+    groups: dict[tuple[Operation, str], dict[str, list[int]]] = {}
+    for s in sorted(spans, key=lambda s: (s.start_ns, s.span_id)):
         op = (s.service, s.name)
+        st, en = s.start_ns, max(s.end_ns, s.start_ns)
         for k, v in s.attrs.items():
-            if isinstance(v, bool) or not isinstance(v, (str, int)) or skipped_key(k):
+            tv = type(v)
+            if (tv is not str and tv is not int) or skipped_key(k):
                 continue
-            groups[(op, k)][str(v)].append((s.start_ns, max(s.end_ns, s.start_ns)))
+            by_value = groups.get((op, k))
+            if by_value is None:
+                by_value = groups[(op, k)] = {}
+            text = str(v)
+            rec = by_value.get(text)
+            if rec is None:
+                by_value[text] = [1, en, 0, -1]
+                continue
+            rec[0] += 1
+            if st <= rec[1]:
+                rec[2] = 1
+            else:
+                gap = st - rec[1]
+                if rec[3] < 0 or gap < rec[3]:
+                    rec[3] = gap
+            if en > rec[1]:
+                rec[1] = en
     out = []
     for (op, key), by_value in groups.items():
         if len(by_value) < 2:
             continue
         exercised = held = pairs = 0
-        gap = None
-        for ivs in by_value.values():
-            if len(ivs) < 2:
+        gap = -1
+        for n, _, overlapped, g in by_value.values():
+            if n < 2:
                 continue
             exercised += 1
-            ivs.sort()
-            ok = True
-            last_end = ivs[0][1]
-            for st, en in ivs[1:]:
-                pairs += 1
-                if st <= last_end:
-                    ok = False
-                else:
-                    g = st - last_end
-                    gap = g if gap is None else min(gap, g)
-                last_end = max(last_end, en)
-            held += ok
+            pairs += n - 1
+            held += not overlapped
+            if g >= 0 and (gap < 0 or g < gap):
+                gap = g
         if exercised:
-            out.append(Exclusion(op, key, len(by_value), exercised, held, pairs, gap or 0))
+            out.append(Exclusion(op, key, len(by_value), exercised, held, pairs, max(gap, 0)))
     return out

@@ -28,8 +28,14 @@ __all__ = ["AttrStats", "MetricStats", "SKIPPED_SUFFIXES", "collect_attrs", "col
 SKIPPED_SUFFIXES = (".port", ".address", ".id", "_id", ".pid", ".uid", ".ip")
 
 
+_SKIPPED: dict[str, bool] = {}
+
+
 def skipped_key(key: str) -> bool:
-    return key.lower().endswith(SKIPPED_SUFFIXES)
+    got = _SKIPPED.get(key)
+    if got is None:
+        got = _SKIPPED[key] = key.lower().endswith(SKIPPED_SUFFIXES)
+    return got
 
 
 @dataclass
@@ -44,26 +50,22 @@ class AttrStats:
 
     def add(self, v: Any, cap: int) -> None:
         self.present += 1
-        if isinstance(v, bool):
-            t = "bool"
-        elif isinstance(v, int):
-            t = "int"
-        elif isinstance(v, float):
-            t = "float" if math.isfinite(v) else "other"
-        elif isinstance(v, str):
-            t = "str"
-        else:
+        t = _TYPES.get(type(v), "other")
+        if t == "float" and not math.isfinite(v):
             t = "other"
         self.types.add(t)
         if t == "other":
             return
         if len(self.values) <= cap:
             self.values.add(v)
-        if t in ("int", "float"):
+        if t == "int" or t == "float":
             if self.lo is None or v < self.lo:
                 self.lo = v
             if self.hi is None or v > self.hi:
                 self.hi = v
+
+
+_TYPES = {bool: "bool", int: "int", float: "float", str: "str"}
 
 
 def collect_attrs(spans: Iterable[Span], cap: int) -> dict[Operation, dict[str, AttrStats]]:

@@ -15,10 +15,14 @@ are counted exactly as the monitor will judge it, on the §3 event order of ever
 
 ``D`` is the largest delay seen, widened by the margin (model.MineOptions). Support is the
 number of traces whose trigger occurs; confidence the share of those where the pattern holds.
+
+Cost: one pass over each trace's events. Response and precedence depend only on the order
+of the start events' operations, so they are computed once per distinct order (healthy
+traces of one request type share very few); bounded responses need the times, and are one
+backward sweep per trace (the next end of every operation, at every start).
 """
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from tracelogic.ingest.events import Trace
 
 from .model import Operation
+from .workflow import Term, term_of_intervals
 
 __all__ = ["TraceStats", "collect"]
 
@@ -46,66 +51,103 @@ class TraceStats:
         default_factory=lambda: defaultdict(int))
     max_delay: dict[tuple[Operation, Operation], int] = field(
         default_factory=lambda: defaultdict(int))
+    terms: list[Term | None] = field(default_factory=list)  # one per trace, for the workflow
 
 
-def collect(traces: Iterable[Trace], *, pairs: bool = True) -> TraceStats:
-    """One pass over the traces: per operation, the indices and times of its start and end
-    events; per pair of operations in a trace, whether each template holds."""
+def collect(traces: Iterable[Trace], *, pairs: bool = True, workflow: bool = True,
+            max_trace_spans: int = 300) -> TraceStats:
+    """One pass over the traces (see the module docstring)."""
     st = TraceStats()
+    order_cache: dict[tuple[Operation, ...], tuple[list, list]] = {}
+    term_cache: dict[tuple, Term | None] = {}
+    present, nspans = st.present, st.spans
+    bounded, max_delay = st.bounded, st.max_delay
     for trace in traces:
         st.traces += 1
-        starts: dict[Operation, list[int]] = {}
-        ends: dict[Operation, list[int]] = {}
-        end_times: dict[Operation, list[int]] = {}
-        start_times: dict[Operation, list[int]] = {}
+        evs = trace.events
+        opi: list[Operation] = []
+        start_ops: list[Operation] = []
+        first_at: dict[str, int] = {}
+        ivs: list[tuple[int, int, Operation]] = []
         failed = False
-        for i, ev in enumerate(trace.events):
+        for i, ev in enumerate(evs):
             sp = ev.span
             op = (sp.service, sp.name)
+            opi.append(op)
             if ev.is_start:
-                if op in starts:
-                    starts[op].append(i)
-                    start_times[op].append(ev.time_ns)
-                else:
-                    starts[op] = [i]
-                    start_times[op] = [ev.time_ns]
-                    ends[op] = []
-                    end_times[op] = []
+                start_ops.append(op)
+                first_at[sp.span_id] = i
                 if sp.status == "error":
                     failed = True
             else:
-                ends[op].append(i)
-                end_times[op].append(ev.time_ns)
+                ivs.append((first_at[sp.span_id], i, op))
         st.failed_traces += failed
-        for op, idx in starts.items():
-            st.present[op] += 1
-            st.spans[op] += len(idx)
-        ops = sorted(starts)
-        for a in ops:
-            sa, ta = starts[a], start_times[a]
-            for b in ops:
-                if pairs or a == b:
-                    eb, tb = ends[b], end_times[b]
-                    # bounded response: each start of a answered by the next end of b
-                    worst = -1
-                    for i, t in zip(sa, ta):
-                        k = bisect_left(eb, i)
-                        if k == len(eb):
-                            worst = -1
-                            break
-                        d = tb[k] - t
-                        if d > worst:
-                            worst = d
-                    if worst >= 0:
-                        key = (a, b)
-                        st.bounded[key] += 1
-                        if worst > st.max_delay[key]:
-                            st.max_delay[key] = worst
-                if a == b or not pairs:
-                    continue
-                sb = starts[b]
-                if sb[-1] > sa[-1]:
-                    st.response[(a, b)] += 1
-                if sa[0] < sb[0]:
-                    st.precedence[(a, b)] += 1
+        key = tuple(start_ops)
+        got = order_cache.get(key)
+        if got is None:
+            got = order_cache[key] = _orders(key, pairs)
+        for op, n in got[0]:
+            present[op] += 1
+            nspans[op] += n
+        for pair, is_response, is_precedence in got[1]:
+            if is_response:
+                st.response[pair] += 1
+            if is_precedence:
+                st.precedence[pair] += 1
+        # bounded response: at each start, the next end of every operation of the trace
+        ops = [op for op, _ in got[0]]
+        nxt: dict[Operation, int] = {}
+        worst: dict[tuple[Operation, Operation], int] = {}
+        for i in range(len(evs) - 1, -1, -1):
+            ev = evs[i]
+            if not ev.is_start:
+                nxt[opi[i]] = ev.time_ns
+                continue
+            a, t = opi[i], ev.time_ns
+            for b in (ops if pairs else (a,)):
+                tb = nxt.get(b)
+                k = (a, b)
+                if tb is None:
+                    worst[k] = -1
+                else:
+                    w = worst.get(k, 0)
+                    if w >= 0 and tb - t >= w:
+                        worst[k] = tb - t
+        for k, w in worst.items():
+            if w >= 0:
+                bounded[k] += 1
+                if w > max_delay[k]:
+                    max_delay[k] = w
+        if workflow:
+            if len(ivs) > max_trace_spans:
+                st.terms.append(None)
+            else:
+                ivs.sort()
+                tkey = tuple(ivs)
+                term = term_cache.get(tkey, False)
+                if term is False:
+                    term = term_cache[tkey] = term_of_intervals(ivs)
+                st.terms.append(term)
     return st
+
+
+def _orders(start_ops: tuple[Operation, ...], pairs: bool) -> tuple[list, list]:
+    """For one order of start events: (op, spans) per operation, and per ordered pair of
+    distinct operations whether response and precedence hold."""
+    first: dict[Operation, int] = {}
+    last: dict[Operation, int] = {}
+    count: dict[Operation, int] = {}
+    for i, op in enumerate(start_ops):
+        if op not in first:
+            first[op] = i
+            count[op] = 0
+        last[op] = i
+        count[op] += 1
+    ops = sorted(first)
+    out = []
+    if pairs:
+        for a in ops:
+            for b in ops:
+                if a != b:
+                    out.append(((a, b), last[b] > last[a], first[a] < first[b]))
+    return [(op, count[op]) for op in ops], out

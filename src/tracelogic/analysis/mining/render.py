@@ -14,7 +14,9 @@ from .invariants import AttrStats, collect_attrs, collect_metrics
 from .model import (MineOptions, Mined, Operation, format_ns, identifier, spec_duration,
                     spec_number, spec_string)
 from .patterns import collect
-from .workflow import generalise, render_term, size, steps_of, trace_term
+from .workflow import generalise, render_term, size, steps_of
+
+MAX_TRACE_SPANS = 300  # a trace with more spans gets no workflow (the terms nest that deep)
 
 __all__ = ["MinedSpec", "mine"]
 
@@ -91,14 +93,16 @@ def mine(spans: Sequence[Span], points: Sequence[Any] = (),
     o = options or MineOptions()
     traces = _traces(spans)
     span_list = [s for t in traces for s in t.spans]
-    ops = sorted({(s.service, s.name) for s in span_list
-                  if spec_string(s.name) is not None and spec_string(s.service) is not None})
+    all_ops = {(s.service, s.name) for s in span_list}
+    ops = sorted(op for op in all_ops
+                 if spec_string(op[0]) is not None and spec_string(op[1]) is not None)
     names = _Names(ops)
     cands: list[Mined] = []
     notes: list[str] = []
     n = len(traces)
 
-    stats = collect(traces, pairs=o.max_pattern_length >= 2)
+    stats = collect(traces, pairs=o.max_pattern_length >= 2, workflow=o.workflow,
+                    max_trace_spans=MAX_TRACE_SPANS)
 
     # absence of failures
     if n:
@@ -220,14 +224,13 @@ def mine(spans: Sequence[Span], points: Sequence[Any] = (),
     workflow_text = None
     steps: dict[str, str] = {}
     if o.workflow and traces and ops:
-        terms = []
-        for t in traces:
-            term = trace_term(t, opset.__contains__)
-            if term is None:
-                terms = None
-                notes.append(f"no workflow: trace {t.trace_id} has more than 300 spans")
-                break
-            terms.append(term)
+        terms = stats.terms
+        if any(t is None for t in terms):
+            notes.append(f"no workflow: a trace has more than {MAX_TRACE_SPANS} spans")
+            terms = None
+        elif len(opset) < len(all_ops):
+            notes.append("no workflow: some operation's name cannot be written as a string")
+            terms = None
         if terms is not None:
             flow = generalise(terms)
             used = sorted(steps_of(flow))

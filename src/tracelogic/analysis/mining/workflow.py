@@ -25,33 +25,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Union
 
-from tracelogic.ingest.events import Trace
-
 from .model import Operation
 
-__all__ = ["Term", "trace_term", "generalise", "render_term", "steps_of", "MAX_TRACE_SPANS"]
+__all__ = ["Term", "term_of_intervals", "generalise", "render_term", "steps_of", "size"]
 
 # ("step", op) | ("seq", (terms)) | ("par", (terms)) | ("alt", (terms)) | ("star", term)
 # | ("opt", term) | ("skip",)
 Term = tuple
-MAX_TRACE_SPANS = 300  # a trace with more step spans gets no workflow (recursion depth)
 
 
-def trace_term(trace: Trace, is_step: Callable[[Operation], bool]) -> Term | None:
-    """The term of one trace (steps 1-3), or None when it has too many step spans."""
-    first: dict[str, int] = {}
-    ivs: list[tuple[int, int, Operation]] = []
-    for i, ev in enumerate(trace.events):
-        sp = ev.span
-        if ev.is_start:
-            first[sp.span_id] = i
-        else:
-            op = (sp.service, sp.name)
-            if is_step(op):
-                ivs.append((first[sp.span_id], i, op))
-    if len(ivs) > MAX_TRACE_SPANS:
-        return None
-    ivs.sort()
+def term_of_intervals(ivs: list[tuple[int, int, Operation]]) -> Term:
+    """The term of one trace (steps 1-3) from its step spans as ``(start event index, end
+    event index, operation)``, sorted."""
     return _sequence(ivs)
 
 
