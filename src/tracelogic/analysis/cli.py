@@ -552,6 +552,9 @@ docs: docs/mining.md
                    "(default 8)")
     p.add_argument("--max-workflow-steps", type=int, default=64, metavar="N",
                    help="propose the workflow only if it has at most N steps (default 64)")
+    p.add_argument("--max-workflow-size", type=int, default=200, metavar="N",
+                   help="propose the workflow only if its expression has at most N step "
+                   "occurrences (default 200)")
     p.add_argument("--no-workflow", action="store_true", help="do not propose a workflow")
     p.set_defaults(func=cmd_mine)
 
@@ -575,6 +578,7 @@ def cmd_mine(args: Any, out: TextIO, err: TextIO) -> int:
                               min_confidence=args.min_confidence, margin=args.margin,
                               max_enum=args.max_enum,
                               max_workflow_steps=args.max_workflow_steps,
+                              max_workflow_size=args.max_workflow_size,
                               workflow=not args.no_workflow)
     except ValueError as e:
         flag = "--" + str(e).split("=", 1)[0].replace("_", "-")

@@ -34,11 +34,13 @@ class MineOptions:
     margin: float = 1.0
     max_enum: int = 8
     max_workflow_steps: int = 64
+    max_workflow_size: int = 200
     workflow: bool = True
 
     def __post_init__(self) -> None:
         for name, lo in (("max_properties", 1), ("max_pattern_length", 1), ("min_support", 1),
-                         ("max_enum", 1), ("max_workflow_steps", 1)):
+                         ("max_enum", 1), ("max_workflow_steps", 1),
+                         ("max_workflow_size", 1)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
                 raise ValueError(f"{name}={v!r}: give an integer of at least {lo}")

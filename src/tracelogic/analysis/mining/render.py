@@ -53,7 +53,8 @@ class MinedSpec:
             "point(s).",
             f"# Options: --max-properties {o.max_properties} --max-pattern-length "
             f"{o.max_pattern_length} --min-support {o.min_support} --min-confidence "
-            f"{o.min_confidence:g} --margin {o.margin:g} --max-enum {o.max_enum}",
+            f"{o.min_confidence:g} --margin {o.margin:g} --max-enum {o.max_enum}"
+            + ("" if o.workflow else " --no-workflow"),
             "# support = instances (traces, or key values for `per attr`) whose trigger "
             "occurred;",
             "# confidence = the share of them where the property held.",
@@ -237,6 +238,10 @@ def mine(spans: Sequence[Span], points: Sequence[Any] = (),
             if len(used) > o.max_workflow_steps:
                 notes.append(f"no workflow: it would have {len(used)} steps, more than "
                              f"--max-workflow-steps {o.max_workflow_steps}")
+            elif size(flow) > o.max_workflow_size:
+                notes.append(f"no workflow: the {len(set(terms))} distinct trace shapes need "
+                             f"{size(flow)} step occurrences, more than --max-workflow-size "
+                             f"{o.max_workflow_size}; the traces vary too much for a small one")
             else:
                 step_names = {op: identifier(*op, taken=names.taken, prefix="s") for op in used}
                 steps = {step_names[op]: _op_pred(op) for op in used}
