@@ -21,7 +21,7 @@ PAGES = {
     "check": "cli.md", "fmt": "cli.md", "monitor": "monitor.md", "serve": "serve.md",
     "violations": "serve.md", "heal": "healing.md", "audit": "healing.md",
     "approve": "healing.md", "analyze": "analysis.md", "export": "models.md",
-    "automaton": "automata.md", "completion": "cli.md",
+    "automaton": "automata.md", "completion": "cli.md", "mine": "mining.md",
 }
 
 

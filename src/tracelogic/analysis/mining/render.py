@@ -329,7 +329,7 @@ class _Names:
 
 
 def _widen_ns(ns: int, margin: float) -> int:
-    return int(math.ceil(ns * (1.0 + margin))) + 1
+    return int(math.ceil(ns * (1.0 + margin)))
 
 
 def _widen_range(lo: float, hi: float, margin: float) -> tuple[float | int, float | int]:
