@@ -23,7 +23,6 @@ check this against the real `conforms` monitor on generated traces.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Union
 
 from .model import Operation
 
@@ -148,7 +147,7 @@ def steps_of(t: Term) -> set[Operation]:
 def size(t: Term) -> int:
     """Step occurrences in the term: how big the expression is."""
     n = 0
-    stack: list[Union[Term]] = [t]
+    stack: list[Term] = [t]
     while stack:
         x = stack.pop()
         if x[0] == "step":
