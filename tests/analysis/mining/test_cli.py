@@ -45,7 +45,9 @@ def test_mined_spec_is_accepted_by_check_and_holds_under_monitor(files, tmp_path
     assert code == 0, err
     spec = tmp_path / "mined.spec"
     spec.write_text(text)
-    code, out, err = tl("check", str(spec))
+    code, out, err = tl("check", "--strict", str(spec))
+    assert code == 0, out + err
+    code, out, err = tl("fmt", "--check", str(spec))  # already in fmt's canonical layout
     assert code == 0, out + err
     code, out, err = tl("monitor", str(spec), *files, "--format", "json")
     assert code == 0, out + err

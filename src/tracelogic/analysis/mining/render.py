@@ -77,7 +77,7 @@ class MinedSpec:
                 out.append(f"step {name} = {body}")
             out.append("")
             out.append("workflow mined_flow:")
-            out += [f"  {line}" for line in self.workflow.split("\n")]
+            out.append(f"  {self.workflow}")
             out.append("")
         for p in self.properties:
             out.append(f"# {p.kind}: support {p.support}, confidence {p.confidence:.2f} "
@@ -114,10 +114,10 @@ def mine(spans: Sequence[Span], points: Sequence[Any] = (),
                            RANKS["absence"]))
     # the closed world of operations
     if ops:
-        body = " |\n    ".join(names.pred(op) for op in ops)
+        body = " | ".join(names.pred(op) for op in ops)
         cands.append(Mined("operations", "known_operations",
                            "property known_operations \"every span is an operation seen in "
-                           f"healthy runs\":\n  G (\n    {body})", n, n,
+                           f"healthy runs\":\n  G ({body})", n, n,
                            [f"{len(ops)} operation(s) seen"], RANKS["operations"],
                            tuple(ops)))
     opset = set(ops)
@@ -180,10 +180,9 @@ def mine(spans: Sequence[Span], points: Sequence[Any] = (),
                 conj.append(c[0])
                 ev.append(c[1])
         if conj:
-            body = " &\n    ".join(conj)
+            body = " & ".join(conj)
             cands.append(Mined("attributes", names.prop("attrs", op),
-                               f"property {names.prop_name}:\n  G ({names.pred(op)} ->\n    "
-                               f"{body})", stats.present[op], stats.present[op], ev,
+                               f"property {names.prop_name}:\n  G ({names.pred(op)} -> {body})", stats.present[op], stats.present[op], ev,
                                RANKS["attributes"], (op,)))
 
     # cross-trace mutual exclusion
@@ -245,9 +244,7 @@ def mine(spans: Sequence[Span], points: Sequence[Any] = (),
             else:
                 step_names = {op: identifier(*op, taken=names.taken, prefix="s") for op in used}
                 steps = {step_names[op]: _op_pred(op) for op in used}
-                alts = flow[1] if flow[0] == "alt" else (flow,)
-                workflow_text = "\n+ ".join(render_term(a, step_names.__getitem__, 2)
-                                            for a in alts)
+                workflow_text = render_term(flow, step_names.__getitem__)  # fmt's layout
                 cands.append(Mined(
                     "workflow", "follows_mined_flow",
                     "property follows_mined_flow \"each trace's spans follow the mined "
