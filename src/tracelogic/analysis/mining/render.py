@@ -217,8 +217,8 @@ def mine(spans: Sequence[Span], points: Sequence[Any] = (),
             f"metric invariant {names.prop_name} per service:\n  {lo_t} <= {mname} <= {hi_t}",
             ms.points, ms.points,
             [f"{metric}: {ms.points} point(s) from {', '.join(sorted(ms.services)) or '-'} in "
-             f"[{ms.lo:g}, {ms.hi:g}]{' ' + ms.unit if ms.unit else ''}; widened by "
-             f"{o.margin:.0%} of the range"], RANKS["metric"]))
+             f"[{ms.lo:g}, {ms.hi:g}]{' ' + ms.unit if ms.unit else ''}; widened on each side by "
+             f"{o.margin:.0%} of max(|lo|, |hi|, hi - lo)"], RANKS["metric"]))
 
     # the workflow
     workflow_text = None
