@@ -22,6 +22,7 @@ PAGES = {
     "violations": "serve.md", "heal": "healing.md", "audit": "healing.md",
     "approve": "healing.md", "analyze": "analysis.md", "export": "models.md",
     "automaton": "automata.md", "completion": "cli.md", "simulate": "control.md",
+    "mine": "mining.md",
 }
 
 

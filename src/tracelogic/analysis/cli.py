@@ -509,3 +509,108 @@ def _partitions(args, data, out, err, header, *, window, **_) -> int:
     _emit(args, out, header, {"calls": n_calls, "window_ns": window or 10**9,
                               "partitions": [e.to_json() for e in eps]}, text)
     return EXIT_FAILED if eps else EXIT_OK
+
+
+# ------------------------------------------------------------------ mine
+
+@command("mine", "propose a spec from the traces of healthy runs: Dwyer patterns, a workflow, "
+         "attribute invariants (docs/mining.md)")
+def _mine_args(p: argparse.ArgumentParser) -> None:
+    p.epilog = """\
+examples:
+  tracelogic mine healthy/*.jsonl > mined.spec             propose; review; then:
+  tracelogic check mined.spec
+  tracelogic monitor mined.spec faulty.jsonl               which healthy behaviour broke?
+  tracelogic mine healthy.jsonl --metrics m.jsonl --max-properties 20 -o mined.spec
+
+docs: docs/mining.md
+"""
+    p.add_argument("traces", nargs="+", metavar="TRACES",
+                   help="OTLP/JSON or protobuf trace files of healthy runs, or - for stdin; "
+                   "JSON metrics files are recognised by their content")
+    p.add_argument("--metrics", action="append", default=[], metavar="FILE",
+                   help="an OTLP metrics file (needed for protobuf metrics; repeatable)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the spec to FILE (created private, 0600) instead of stdout")
+    p.add_argument("--max-properties", type=int, default=100, metavar="N",
+                   help="propose at most N properties, the strongest kinds first (default 100)")
+    p.add_argument("--max-pattern-length", type=int, default=2, metavar="N",
+                   help="the most operations one pattern relates: 1 keeps single-operation "
+                   "patterns (latency, existence, attributes, exclusion), 2 adds pairs "
+                   "(response, precedence, bounded response) (default 2)")
+    p.add_argument("--min-support", type=int, default=2, metavar="N",
+                   help="a property needs its trigger in at least N traces (or key values) "
+                   "(default 2)")
+    p.add_argument("--min-confidence", type=float, default=1.0, metavar="C",
+                   help="a property must hold in at least this share of the traces whose "
+                   "trigger occurred; below 1 it is proposed with severity warning (default 1)")
+    p.add_argument("--margin", type=float, default=1.0, metavar="M",
+                   help="learned time bounds and metric ranges are widened by this fraction "
+                   "of what was observed (default 1.0: twice the slowest delay seen)")
+    p.add_argument("--max-enum", type=int, default=8, metavar="N",
+                   help="an attribute with at most N distinct values becomes an enum "
+                   "(default 8)")
+    p.add_argument("--max-workflow-steps", type=int, default=64, metavar="N",
+                   help="propose the workflow only if it has at most N steps (default 64)")
+    p.add_argument("--max-workflow-size", type=int, default=200, metavar="N",
+                   help="propose the workflow only if its expression has at most N step "
+                   "occurrences (default 200)")
+    p.add_argument("--no-workflow", action="store_true", help="do not propose a workflow")
+    p.set_defaults(func=cmd_mine)
+
+
+def cmd_mine(args: Any, out: TextIO, err: TextIO) -> int:
+    import math
+
+    from tracelogic.analysis._input import read_inputs
+    from tracelogic.analysis.mining import MineOptions, mine
+
+    if args.traces.count("-") > 1:
+        err.write("tracelogic mine: - (stdin) may be given only once\n")
+        return EXIT_INPUT
+    if not math.isfinite(args.min_confidence) or not math.isfinite(args.margin):
+        err.write("tracelogic mine: --min-confidence and --margin take finite numbers\n")
+        return EXIT_INPUT
+    try:
+        options = MineOptions(max_properties=args.max_properties,
+                              max_pattern_length=args.max_pattern_length,
+                              min_support=args.min_support,
+                              min_confidence=args.min_confidence, margin=args.margin,
+                              max_enum=args.max_enum,
+                              max_workflow_steps=args.max_workflow_steps,
+                              max_workflow_size=args.max_workflow_size,
+                              workflow=not args.no_workflow)
+    except ValueError as e:
+        flag = "--" + str(e).split("=", 1)[0].replace("_", "-")
+        err.write(f"tracelogic mine: {flag}: {str(e).split(': ', 1)[-1]}, got "
+                  f"{str(e).split('=', 1)[1].split(':', 1)[0]}\n")
+        return EXIT_INPUT
+    data = read_inputs(args.traces, args.metrics, want_events=False)
+    for e in data.errors:
+        err.write(f"error: {e}\n")
+    if data.errors:
+        err.write("tracelogic mine: the input has errors (above); mining from part of the "
+                  "healthy runs would propose properties they do not support, so nothing was "
+                  "mined. Fix or leave out the broken files.\n")
+        return EXIT_INPUT
+    if not data.spans:
+        err.write("tracelogic mine: the input holds no spans"
+                  + (" (only metric points)" if data.points else "")
+                  + "; give OTLP trace files of healthy runs\n")
+        return EXIT_INPUT
+    spec = mine(data.spans, data.points, options)
+    text = spec.text()
+    if args.output:
+        from tracelogic.private_files import open_private
+
+        try:
+            with open_private(args.output) as f:
+                f.write(text)
+        except OSError as e:
+            err.write(f"tracelogic mine: cannot write {args.output}: {e.strerror or e}\n")
+            return EXIT_INPUT
+        err.write(f"tracelogic mine: {len(spec.properties)} propert(ies) from "
+                  f"{spec.traces} trace(s) written to {args.output}\n")
+    else:
+        out.write(text)
+    return EXIT_OK
