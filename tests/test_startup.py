@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # The commands DESIGN.md and docs/ describe; a command module that failed to import would
 # drop its commands from the parser silently (cli._load_command_modules).
-COMMANDS = ("check", "monitor", "fmt", "completion", "automaton", "export", "serve", "violations", "heal",
-            "audit", "approve", "analyze")
+COMMANDS = ("check", "monitor", "fmt", "completion", "automaton", "export", "simulate", "serve",
+            "violations", "heal", "audit", "approve", "analyze")
 
 # What no command needs before it runs: solvers, graphs, RPC, protobuf, the OTel SDK, YAML,
 # RE2, Kubernetes, and importlib.metadata (for the version, ~20 ms).

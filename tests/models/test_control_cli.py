@@ -34,7 +34,8 @@ def test_the_example_on_the_page_prints_what_it_shows(spec):
 
 def test_a_check_counterexample_replays_to_its_violation(spec):
     out, err = io.StringIO(), io.StringIO()
-    assert run(["check", "hpa.spec", "--format", "json"], out=out, err=err) == 1
+    assert run(["check", "hpa.spec", "--format", "json", "--timeout", "60"], out=out,
+               err=err) == 1
     [flap] = [r for r in json.loads(out.getvalue())["results"]
               if r["name"] == "hpa_no_window.calm"]
     metric = ",".join(flap["details"]["replay"]["metric"])
