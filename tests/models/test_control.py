@@ -242,3 +242,15 @@ def test_deep_expressions_are_checked_without_hitting_the_recursion_limit():
       next r := clamp(x, 0, 1)
       claim a: always r <= 1 assuming m in 0..1 }}""")
     assert o.status == "proved"
+
+
+def test_bounded_also_needs_a_run_without_division_by_zero():
+    # r stays within [−1, 1] until k reaches 3: then 1 / (3 − k) divides by zero
+    ctl, cl, o = _one("""controller c { period 1s  metric m: int
+      var r: real = 1
+      var k: int = 0
+      next r := 1 / (3 - k); k := clamp(k + 1, 0, 5)
+      claim a: bounded r assuming m in 0..3 }""")
+    assert o.status == "refuted" and "division by zero in period 3" in o.message
+    run, err = replay(ctl, o.counterexample["metric"])
+    assert err is not None and len(run) == 3

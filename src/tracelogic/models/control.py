@@ -587,8 +587,9 @@ def drifting_lasso(sys: System, timeout_ms: int, depth: int = LASSO_DEPTH):
     var = sys.claim.var
     solver = z3.Solver()
     solver.set("timeout", sys.ms(timeout_ms))
-    states, inputs, _ = _unroll(sys, depth, solver)
+    states, inputs, infos = _unroll(sys, depth, solver)
     solver.add(*sys.init(states[0]))
+    solver.add(*[info["safe"] for _, info in infos])  # a run with no division by zero
     others = [n for n in sys.sorts if n != var]
     for L in (1, 2, 3, 4):
         for n in range(0, depth - L + 1):
@@ -824,13 +825,15 @@ def _check_claim(ctl: ControllerT, claim: ClaimT, sys: System, depth: int,
         texts = [t for t, _ in inv]
         lo = any(t.startswith(f"{claim.var} >= ") for t in texts)
         hi = any(t.startswith(f"{claim.var} <= ") for t in texts)
-        if lo and hi:
+        # `bad` is a division by zero here: bounded needs the run to be safe as well
+        k = k_induction(sys, inv, ms) if lo and hi else None
+        status, info = bmc(sys, k if k is not None else depth, ms)
+        if status == "refuted":
+            return _refuted(ctl, claim, sys, info["inputs"], "bmc")
+        if k is not None:
             bounds = [t for t in texts if t.startswith(f"{claim.var} ")]
             return ClaimOutcome("proved", f"proved: {' and '.join(bounds)} is inductive "
                                 "(interval invariant)", "houdini", invariant=texts)
-        status, info = bmc(sys, 1, ms)  # a division by zero in period 0 first
-        if status == "refuted":
-            return _refuted(ctl, claim, sys, info["inputs"], "bmc")
         lasso = drifting_lasso(sys, ms)
         if lasso is None:
             return ClaimOutcome("unknown", f"no interval invariant bounds `{claim.var}` and "
