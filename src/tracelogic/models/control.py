@@ -689,6 +689,17 @@ def violation(ctl: ControllerT, claim: ClaimT, run: list[Period],
     return None
 
 
+def divergence(run: list[Period], var: str, observed: list) -> tuple | None:
+    """The first period at whose start a real loop's ``var`` (``observed``, one value per
+    period, one more for the state after the last) differs from the declared run's:
+    (period, declared, observed), or None. Values beyond the run are not compared."""
+    declared = [p.state[var] for p in run] + ([run[-1].next[var]] if run else [])
+    for n, (d, o) in enumerate(zip(declared, observed)):
+        if d != o:
+            return n, show(d), show(o)
+    return None
+
+
 def _state_text(st: dict) -> str:
     return ", ".join(f"{k} = {show(v)}" for k, v in st.items())
 
