@@ -22,7 +22,7 @@ def page_report(tmp_path_factory):
     path = tmp_path_factory.mktemp("control") / "autoscaler.spec"
     path.write_text("\n".join(BLOCKS), encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
-    code = run(["check", str(path), "--format", "json"], out=out, err=err)
+    code = run(["check", str(path), "--format", "json", "--timeout", "60"], out=out, err=err)
     return code, json.loads(out.getvalue()), path
 
 
@@ -58,7 +58,7 @@ def test_the_text_output_quoted_on_the_page_is_what_check_prints(tmp_path):
     path = tmp_path / "autoscaler.spec"
     path.write_text(pid, encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
-    assert run(["check", str(path)], out=out, err=err) == 1
+    assert run(["check", str(path), "--timeout", "60"], out=out, err=err) == 1
     printed = out.getvalue().replace(f"{tmp_path}/", "")
     shown = PAGE.split("`tracelogic check autoscaler.spec`", 1)[1].split("```\n", 2)[1]
     for line in shown.splitlines():
@@ -70,6 +70,6 @@ def test_a_controller_with_only_proved_claims_passes():
     hpa = next(b for b in BLOCKS if b.startswith("controller hpa "))
     spec = tracelogic.load(hpa, filename="hpa.spec")
     report = CheckReport()
-    run_checks(spec, report, timeout=20)
+    run_checks(spec, report, timeout=60)
     assert [r.status for r in report.results if r.kind == "controller"] == ["proved", "proved"]
     assert report.exit_code() == 0

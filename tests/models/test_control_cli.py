@@ -34,7 +34,8 @@ def test_the_example_on_the_page_prints_what_it_shows(spec):
 
 def test_a_check_counterexample_replays_to_its_violation(spec):
     out, err = io.StringIO(), io.StringIO()
-    assert run(["check", "hpa.spec", "--format", "json"], out=out, err=err) == 1
+    assert run(["check", "hpa.spec", "--format", "json", "--timeout", "60"], out=out,
+               err=err) == 1
     [flap] = [r for r in json.loads(out.getvalue())["results"]
               if r["name"] == "hpa_no_window.calm"]
     metric = ",".join(flap["details"]["replay"]["metric"])
@@ -53,7 +54,26 @@ def test_the_plant_run_breaks_convergence(spec):
     assert code == 1 and "violated at period 21" in out
 
 
+def test_observed_decisions_are_compared_with_the_declaration(spec):
+    # a real loop that kept 3 replicas where the declaration scales down to 2
+    code, out, _ = simulate("autoscaler.spec::pid", "--metric", "60,100,100,100",
+                            "--observed", "replicas=3,3,3,2")
+    assert code == 1
+    assert ("observed replicas: diverges at period 2: the declaration gives replicas = 2, "
+            "the real loop had 3") in out
+    code, out, _ = simulate("autoscaler.spec::pid", "--metric", "60,100,100,100",
+                            "--observed", "replicas=3,3,2,2,2", "--format", "json")
+    assert code == 0 and json.loads(out)["divergence"] is None
+    # one more value than periods is the state after the last period: compared too
+    code, out, _ = simulate("autoscaler.spec::pid", "--metric", "60,100,100,100",
+                            "--observed", "replicas=3,3,2,2,7", "--format", "json")
+    assert code == 1 and json.loads(out)["divergence"] == {"period": 4, "declared": "2",
+                                                           "observed": "7"}
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["autoscaler.spec::pid", "--observed", "replica=3"], "VAR one of I, e_prev, replicas"),
+    (["autoscaler.spec::pid", "--observed", "replicas=a"], "'a' is not a number"),
     (["autoscaler.spec::pid", "--metric", "60,abc"], "'abc' is not a number"),
     (["autoscaler.spec::pid", "--metric", "1/0"], "is not a number"),
     (["autoscaler.spec::pid", "--metric", "1", "--noise", "1"], "excludes --noise"),

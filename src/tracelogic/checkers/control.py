@@ -8,7 +8,8 @@ the period of the violation and why) and its table in the message, as model
 checks do; ``details["method"]`` names how the verdict was reached and
 ``details["invariant"]`` the inductive invariant a proof used.
 
-Options: ``timeout`` (seconds per Z3 query, default 10) and ``control_depth``
+Options: ``timeout`` (seconds per Z3 query, default 10; a claim takes at most 3× that)
+and ``control_depth``
 (BMC periods; by default 30 plus what the claim needs).
 """
 from __future__ import annotations

@@ -66,6 +66,9 @@ def _simulate_args(p: argparse.ArgumentParser) -> None:
                         "or 10)")
     p.add_argument("--claim", metavar="NAME",
                    help="also check this claim on the run (exit 1 when it is violated)")
+    p.add_argument("--observed", metavar="VAR=V,V,…",
+                   help="the values a real loop had for the state variable VAR at the start "
+                        "of each period: exit 1 at the first that differs from the declaration")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="a table (default) or JSON")
     add_spec_path(p)
@@ -143,9 +146,20 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
             if any(abs(v) > eps for v in noise):
                 err.write(f"tracelogic simulate: warning: noise beyond the declared ±{eps}\n")
             run, error = deep(replay, ctl, [], noise=noise)
+        observed = None
+        if args.observed is not None:
+            var, eq, values = args.observed.partition("=")
+            names = [n for n, _, _ in ctl.vars]
+            if not eq or var.strip() not in names:
+                raise ValueError(f"--observed: expected VAR=V,V,… with VAR one of "
+                                 f"{', '.join(names)}")
+            observed = (var.strip(), _numbers(values, "--observed"))
     except ValueError as e:
         err.write(f"tracelogic simulate: {e}\n")
         return EXIT_INPUT
+    from tracelogic.models.control import divergence
+
+    diverged = divergence(run, *observed) if observed is not None else None
     broken = deep(violation, ctl, claim, run, error) if claim is not None else \
         ((len(run), error) if error else None)
     if args.format == "json":
@@ -154,6 +168,9 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
         json.dump({"controller": name, "periods": [p.to_json() for p in run],
                    "metric": [str(show(p.metric)) for p in run], "error": error,
                    "claim": args.claim,
+                   "divergence": None if diverged is None else
+                   {"period": diverged[0], "declared": str(diverged[1]),
+                    "observed": str(diverged[2])},
                    "violation": None if broken is None else
                    {"period": broken[0], "text": broken[1]}}, out, indent=2)
         out.write("\n")
@@ -165,4 +182,11 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
             out.write(f"claim {claim.name}: " + ("holds on this run\n" if broken is None else
                                                 f"violated at period {broken[0]}: "
                                                 f"{broken[1]}\n"))
-    return EXIT_FAILED if broken is not None else EXIT_OK
+        if observed is not None:
+            var = observed[0]
+            out.write(f"observed {var}: " + (
+                f"follows the declaration for {len(observed[1])} period(s)\n"
+                if diverged is None else
+                f"diverges at period {diverged[0]}: the declaration gives {var} = "
+                f"{diverged[1]}, the real loop had {diverged[2]}\n"))
+    return EXIT_FAILED if broken is not None or diverged is not None else EXIT_OK

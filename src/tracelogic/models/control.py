@@ -28,6 +28,7 @@ period is itself a violation of every claim.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable
@@ -39,9 +40,14 @@ from tracelogic.models.control_sim import (ControllerError, Period, Simulator, n
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ClaimT, ControllerT, TExpr
 
+BUDGET_FACTOR = 3       # a claim takes at most this many times the per-query timeout
 DEFAULT_DEPTH = 30      # periods of BMC beyond what a claim itself needs
 MAX_K = 4               # k-induction depth
 LASSO_DEPTH = 12        # periods searched for a drifting lasso
+
+
+class _OutOfTime(Exception):
+    """The claim's time budget is spent (private: caught in :func:`check_claim`)."""
 
 
 @dataclass
@@ -146,6 +152,17 @@ class System:
             self.sorts["since_up"] = z3.IntSort()
             self.kinds["since_up"] = "counter"
         self.free_metric = claim.assuming is not None or ctl.plant is None
+        self.deadline: float | None = None  # time.monotonic() when the claim's budget ends
+
+    def ms(self, per_query_ms: int) -> int:
+        """The Z3 timeout of the next query: the per-query limit, or what is left of the
+        claim's budget; :class:`_OutOfTime` once it is spent."""
+        if self.deadline is None:
+            return per_query_ms
+        left = int((self.deadline - time.monotonic()) * 1000)
+        if left <= 0:
+            raise _OutOfTime()
+        return max(1, min(per_query_ms, left))
 
     # -- states
     def fresh(self, tag: str) -> dict:
@@ -406,7 +423,7 @@ def bmc(sys: System, depth: int, timeout_ms: int) -> tuple[str, dict | None]:
     """("refuted", {"k": k, "inputs": [...]}) for the shortest bad run within ``depth``
     periods; ("clean", None) when none; ("unknown", {"reason"}) when Z3 gives up."""
     solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
+    solver.set("timeout", sys.ms(timeout_ms))
     states = [sys.fresh("b0")]
     solver.add(*sys.init(states[0]))
     inputs = []
@@ -417,6 +434,7 @@ def bmc(sys: System, depth: int, timeout_ms: int) -> tuple[str, dict | None]:
         inputs.append(inp)
         solver.push()
         solver.add(sys.bad(states[k], nxt_terms, info))
+        solver.set("timeout", sys.ms(timeout_ms))
         r = solver.check()
         if r == z3.sat:
             m = solver.model()
@@ -492,7 +510,7 @@ def houdini(sys: System, timeout_ms: int) -> list[tuple[str, Callable]]:
     kept = []
     for text, build in cands:
         solver = z3.Solver()
-        solver.set("timeout", timeout_ms)
+        solver.set("timeout", sys.ms(timeout_ms))
         solver.add(init, z3.Not(build(s0)))
         if solver.check() == z3.unsat:
             kept.append((text, build))
@@ -504,7 +522,7 @@ def houdini(sys: System, timeout_ms: int) -> list[tuple[str, Callable]]:
         if not kept:
             break
         solver = z3.Solver()
-        solver.set("timeout", timeout_ms)
+        solver.set("timeout", sys.ms(timeout_ms))
         solver.add(*cons, *sys.env_constraint(s), *[b(s) for _, b in kept])
         solver.add(z3.Not(z3.And(*[b(nxt_terms) for _, b in kept])))
         r = solver.check()
@@ -541,7 +559,7 @@ def k_induction(sys: System, inv: list, timeout_ms: int, max_k: int = MAX_K) -> 
     """The k at which the step case holds (with the invariant), or None."""
     for k in range(1, max_k + 1):
         solver = z3.Solver()
-        solver.set("timeout", timeout_ms)
+        solver.set("timeout", sys.ms(timeout_ms))
         states = [sys.fresh("k0")]
         for j in range(k + 1):
             s = states[j]
@@ -568,15 +586,17 @@ def drifting_lasso(sys: System, timeout_ms: int, depth: int = LASSO_DEPTH):
     None."""
     var = sys.claim.var
     solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
-    states, inputs, _ = _unroll(sys, depth, solver)
+    solver.set("timeout", sys.ms(timeout_ms))
+    states, inputs, infos = _unroll(sys, depth, solver)
     solver.add(*sys.init(states[0]))
+    solver.add(*[info["safe"] for _, info in infos])  # a run with no division by zero
     others = [n for n in sys.sorts if n != var]
     for L in (1, 2, 3, 4):
         for n in range(0, depth - L + 1):
             solver.push()
             a, b = states[n], states[n + L]
             solver.add(*[a[x] == b[x] for x in others], a[var] != b[var])
+            solver.set("timeout", sys.ms(timeout_ms))
             r = solver.check()
             if r == z3.sat:
                 m = solver.model()
@@ -615,7 +635,7 @@ def _repeats_forever(sys: System, start: dict, loop_inputs: list, delta, timeout
         safe.append(info["safe"])
         cur = nxt
     solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
+    solver.set("timeout", sys.ms(timeout_ms))
     back = [cur[x] == s[x] for x in sys.sorts if x != var]
     moved = _co(cur[var], s[var])[0] == _co(s[var] + (_num(delta) if is_int else
                                                       _real(_num(delta))), s[var])[0]
@@ -666,6 +686,17 @@ def violation(ctl: ControllerT, claim: ClaimT, run: list[Period],
                 return p.n, (f"{claim.var} = {show(st[claim.var])} at period {p.n}, "
                              f"{claim.periods} periods after the step, is more than "
                              f"{show(claim.within)} from the target {show(target)}")
+    return None
+
+
+def divergence(run: list[Period], var: str, observed: list) -> tuple | None:
+    """The first period at whose start a real loop's ``var`` (``observed``, one value per
+    period, one more for the state after the last) differs from the declared run's:
+    (period, declared, observed), or None. Values beyond the run are not compared."""
+    declared = [p.state[var] for p in run] + ([run[-1].next[var]] if run else [])
+    for n, (d, o) in enumerate(zip(declared, observed)):
+        if d != o:
+            return n, show(d), show(o)
     return None
 
 
@@ -756,6 +787,7 @@ def check_claim(ctl: ControllerT, claim: ClaimT, *, timeout: float = 10.0,
     """Prove or refute one claim (module docstring); every refutation is replayed."""
     ms = max(1, int(timeout * 1000))
     sys = System(ctl, claim)
+    sys.deadline = time.monotonic() + BUDGET_FACTOR * timeout
     need = (claim.periods + 2 if claim.kind == "converges" else 0) + sys.flap_periods + 1
     d = depth if depth is not None else DEFAULT_DEPTH
     d = max(d, need + 5) if depth is None else d
@@ -771,6 +803,10 @@ def check_claim(ctl: ControllerT, claim: ClaimT, *, timeout: float = 10.0,
                             "none")
     except ControllerError as e:
         return ClaimOutcome("unknown", e.message, "bmc")
+    except _OutOfTime:
+        return ClaimOutcome("unknown", f"no verdict within the claim's budget of "
+                            f"{BUDGET_FACTOR * timeout:g} s ({BUDGET_FACTOR} × --timeout)",
+                            "budget")
 
 
 def _refuted(ctl: ControllerT, claim: ClaimT, sys: System, inputs: list,
@@ -800,13 +836,15 @@ def _check_claim(ctl: ControllerT, claim: ClaimT, sys: System, depth: int,
         texts = [t for t, _ in inv]
         lo = any(t.startswith(f"{claim.var} >= ") for t in texts)
         hi = any(t.startswith(f"{claim.var} <= ") for t in texts)
-        if lo and hi:
+        # `bad` is a division by zero here: bounded needs the run to be safe as well
+        k = k_induction(sys, inv, ms) if lo and hi else None
+        status, info = bmc(sys, k if k is not None else depth, ms)
+        if status == "refuted":
+            return _refuted(ctl, claim, sys, info["inputs"], "bmc")
+        if k is not None:
             bounds = [t for t in texts if t.startswith(f"{claim.var} ")]
             return ClaimOutcome("proved", f"proved: {' and '.join(bounds)} is inductive "
                                 "(interval invariant)", "houdini", invariant=texts)
-        status, info = bmc(sys, 1, ms)  # a division by zero in period 0 first
-        if status == "refuted":
-            return _refuted(ctl, claim, sys, info["inputs"], "bmc")
         lasso = drifting_lasso(sys, ms)
         if lasso is None:
             return ClaimOutcome("unknown", f"no interval invariant bounds `{claim.var}` and "

@@ -29,8 +29,9 @@ from tracelogic.errors import TracelogicError
 from tracelogic.spec.typed import ControllerT, TExpr
 
 
-class ControllerError(TracelogicError, ArithmeticError):
-    """A runtime error of the controller (a division by zero) in a simulated period."""
+class ControllerError(TracelogicError, ValueError):
+    """A runtime error of the controller (a division by zero) in a simulated period, or a
+    run it cannot make (no plant and no metric)."""
 
 
 Number = Fraction | int
