@@ -400,3 +400,15 @@ def test_streaming_gives_file_modes_verdicts(case, rnd):
     # the five properties are safety properties: an event decides each violation, so the
     # stream decides every one once all events are released
     assert got == expected
+
+
+def test_the_report_counts_log_records_and_warns_when_no_property_reads_them():
+    _, report = run([span(1, 1, "a", 0, 1)], [log(0.5, "x", t=1), log(2, "y")])
+    assert report.summary()["logs"] == 2 and not any("log record" in w for w in report.warnings)
+    spec = tracelogic.load('property p:\n  G !(name == "b")\n', filename="p.spec")
+    mon = Monitor(spec)
+    mon.feed([span(1, 1, "a", 0, 1)])
+    mon.feed_logs([log(0.5, "x", t=1)])
+    report = mon.close()
+    assert report.summary()["logs"] == 1
+    assert any("no property reads a log field" in w for w in report.warnings)

@@ -878,7 +878,7 @@ class Monitor:
             self._run_cross()
             if self._native is not None:
                 self._close_core()
-        report = MonitorReport(spans=self._spans)
+        report = MonitorReport(spans=self._spans, logs=self._log_count)
         for cp in self.compiled.order:  # spec order, refused properties in their place
             if isinstance(cp, Refusal):
                 report.properties.append(PropertyResult(
@@ -890,9 +890,14 @@ class Monitor:
         report.dropped = getattr(self.stats, "rejected", 0)
         duplicates, evicted = self._assembly_counts()
         report.duplicates = duplicates
-        if not self._spans and not self._points and self.compiled.properties:
+        if not self._spans and not self._points and not self._log_count \
+                and self.compiled.properties:
             report.warnings.append("the input held no spans and no metric points: nothing "
                                    "was monitored")
+        if self._log_count and not self._log_cps and self.compiled.properties:
+            report.warnings.append(
+                f"{self._log_count} log record(s) were read, but no property reads a log field "
+                "(signal, severity, severity_text, body): no property saw them (docs/logs.md)")
         report.warnings.extend(self._attribute_warnings())
         if evicted:
             report.warnings.append(
@@ -908,11 +913,11 @@ class Monitor:
             str(e) for e in getattr(self.stats, "errors", [])]
         rejections = getattr(self.stats, "rejections", [])
         report.input_errors += rejections
-        rejected = self.stats.rejected + self.stats.points_rejected
+        rejected = self.stats.rejected + self.stats.points_rejected + self.stats.logs_rejected
         listed = getattr(self.stats, "listed", len(rejections))
         if rejected > listed:
             report.input_errors.append(f"... and {rejected - listed} more rejected "
-                                       "spans or data points")
+                                       "spans, data points or log records")
         self._closed = report
         return report
 
