@@ -412,3 +412,19 @@ def test_the_report_counts_log_records_and_warns_when_no_property_reads_them():
     report = mon.close()
     assert report.summary()["logs"] == 1
     assert any("no property reads a log field" in w for w in report.warnings)
+
+
+def test_the_core_runs_span_properties_beside_python_log_properties():
+    """With the native engine, a span-only property stays on the core while the one
+    reading logs runs in Python, on the same input bytes, and both decide."""
+    spec = tracelogic.load('property spans_only:\n  G !(status == error)\n'
+                           'property with_logs:\n  G !(signal == log & severity >= ERROR)\n',
+                           filename="m.spec")
+    sp = span(1, 1, "a", 0, 1, status="error")
+    mon = Monitor(spec, engine="native")
+    assert mon.engines == {"spans_only": "native", "with_logs": "python"}
+    mon.feed_otlp(spans_to_request([sp]).SerializeToString())
+    mon.feed_logs([log(0.5, "boom", 17, t=1, s=1)])
+    report = mon.close()
+    assert mon.engines == {"spans_only": "native", "with_logs": "python"}
+    assert [p.results for p in report.properties] == [[(tid(1), "violated")]] * 2
