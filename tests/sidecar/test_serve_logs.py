@@ -332,3 +332,27 @@ def test_fuzz_both_logs_receivers_in_a_running_sidecar(tmp_path):
         assert sc.healthy and sc._engine.is_alive()
     finally:
         sc.stop()
+
+
+def test_a_record_after_its_trace_was_decided_is_late_and_counted(tmp_path):
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    sp = start_serve(tmp_path, "--idle", "100ms", spec=write_spec(tmp_path, SPEC_TEXT))
+    try:
+        tp, lp = _providers("http", sp)
+        with tp.get_tracer("shop").start_as_current_span("POST /checkout",
+                                                         kind=SpanKind.SERVER) as s:
+            s.set_status(Status(StatusCode.OK))
+            ctx_span = s
+        wait_for(lambda: metric(metrics_text(sp), "tracelogic_verdicts",
+                                property="no_error_log_in_ok_checkout") == 1, 30, "the verdict")
+        from opentelemetry.trace import set_span_in_context
+        lp.get_logger("shop").emit(severity_number=SeverityNumber.ERROR, body="too late",
+                                   context=set_span_in_context(ctx_span))
+        wait_for(lambda: metric(metrics_text(sp), "tracelogic_logs_late") == 1, 30,
+                 "the late record counted")
+        assert metric(metrics_text(sp), "tracelogic_logs_waiting") == 0
+    finally:
+        sp.terminate()
+    assert sp.violations() == []  # the trace's verdict was already given
