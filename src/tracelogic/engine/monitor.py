@@ -256,6 +256,11 @@ class Monitor:
                            and cp.name not in native]
         self._log_cps = {cp.index for cp in self.compiled.properties
                          if cp.sees_logs and cp.name not in native}
+        # per trace: the properties stepped on span events, and on the merged events
+        self._span_cps = ([cp for cp in self._trace_cps if cp.index not in self._log_cps],
+                          [cp for cp in self._cross_cps if cp.index not in self._log_cps])
+        self._with_logs_cps = ([cp for cp in self._trace_cps if cp.index in self._log_cps],
+                               [cp for cp in self._cross_cps if cp.index in self._log_cps])
         self._python_spans = (self._recorded is not None or self._native is None
                               or any(cp.name not in native and cp.prop.kind != "metric"
                                      for cp in self.compiled.properties))
@@ -486,8 +491,7 @@ class Monitor:
             events = trace.events_with_logs
             letter = self.compiled.letter
             gs = [letter(ev.span, None, trace) for ev in events]
-            self._bucket(trace, events, gs, [cp for cp in self._cross_cps
-                                             if cp.index in self._log_cps])
+            self._bucket(trace, events, gs, self._with_logs_cps[1])
 
     def _evicted(self, trace: Trace) -> None:
         """Remember which instances lost this trace's events: they become `incomplete`."""
@@ -512,9 +516,7 @@ class Monitor:
             span_gs = [letter(ev.span, ev.is_start, trace) for ev in span_events]
             if self._recorded is not None:
                 self._recorded.append((trace.trace_id, span_events, span_gs))
-            self._process(trace, span_events, span_gs,
-                          [cp for cp in self._trace_cps if cp.index not in self._log_cps],
-                          [cp for cp in self._cross_cps if cp.index not in self._log_cps])
+            self._process(trace, span_events, span_gs, *self._span_cps)
         if self._log_cps:
             events = trace.events_with_logs
             if events is span_events:
@@ -522,9 +524,7 @@ class Monitor:
             else:
                 gs = [letter(ev.span, ev.is_start, trace) for ev in events]
             if events:
-                self._process(trace, events, gs,
-                              [cp for cp in self._trace_cps if cp.index in self._log_cps],
-                              [cp for cp in self._cross_cps if cp.index in self._log_cps])
+                self._process(trace, events, gs, *self._with_logs_cps)
 
     def _process(self, trace: Trace, events, gs, trace_cps: list, cross_cps: list) -> None:
         """Decide ``trace_cps`` on one trace's ``events`` (with letters ``gs``); queue
