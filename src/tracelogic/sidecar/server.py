@@ -362,23 +362,14 @@ class Sidecar:
         r.gauge("tracelogic_instances_evicted", "cross-trace instances evicted (incomplete)",
                 fn=lambda: [((), sm().evicted_instances)])
 
-        def logs_stat(name: str) -> int:
-            # the Python streaming monitor holds the records (the core's, in its `py`)
-            m = sm()
-            m = m if hasattr(m, "_trace_logs") else getattr(m, "py", None)
-            if m is None:
-                return 0
-            if name == "waiting":
-                return sum(len(recs) for _, recs in m._trace_logs.values())
-            return getattr(m, name)
         r.gauge("tracelogic_logs_waiting", "log records waiting for their trace's spans",
-                fn=lambda: [((), logs_stat("waiting"))])
+                fn=lambda: [((), sm().waiting_log_records)])
         r.gauge("tracelogic_logs_late", "log records that arrived after their trace was "
                 "decided (they reach only the cross-trace scopes)",
-                fn=lambda: [((), logs_stat("late_log_records"))])
+                fn=lambda: [((), sm().late_log_records)])
         r.gauge("tracelogic_logs_evicted", "log records dropped while waiting for their "
                 "trace, beyond the open-trace limit",
-                fn=lambda: [((), logs_stat("evicted_log_records"))])
+                fn=lambda: [((), sm().evicted_log_records)])
         r.gauge("tracelogic_verdicts", "verdicts by property and verdict",
                 ("property", "verdict"),
                 fn=lambda: [((p, v), n) for (p, v), n in list(sm().verdict_counts.items())])
