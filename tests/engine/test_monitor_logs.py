@@ -428,3 +428,25 @@ def test_the_core_runs_span_properties_beside_python_log_properties():
     report = mon.close()
     assert mon.engines == {"spans_only": "native", "with_logs": "python"}
     assert [p.results for p in report.properties] == [[(tid(1), "violated")]] * 2
+
+
+def test_serve_with_the_core_gives_log_records_to_its_python_properties():
+    """The sidecar's native streaming monitor keeps span properties on the core and hands
+    log records to the Python engine's properties, with the spans they need."""
+    from tracelogic.engine.native_stream import streaming_monitor
+
+    spec = tracelogic.load('property spans_only:\n  G !(status == error)\n'
+                           'property with_logs:\n  G !(signal == log & severity >= ERROR)\n',
+                           filename="m.spec")
+    now = [0]
+    sm = streaming_monitor(spec, idle_ns=10**8, clock=lambda: now[0], engine="native")
+    assert {a.property: a.engine for a in sm.monitor.engine_plan.values()} == \
+        {"spans_only": "native", "with_logs": "python"}
+    sm.ingest_logs([log(0.5, "boom", 17, t=1, s=1)])  # before its span, as SDKs may send it
+    assert sm.waiting_log_records == 1
+    sm.ingest([span(1, 1, "a", 0, 1, status="error")])
+    now[0] = 10**9
+    sm.poll()
+    assert sorted((v.prop.name, v.key) for v in sm.take_violations()) == \
+        [("spans_only", tid(1)), ("with_logs", tid(1))]
+    assert sm.waiting_log_records == 0
