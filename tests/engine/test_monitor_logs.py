@@ -400,3 +400,53 @@ def test_streaming_gives_file_modes_verdicts(case, rnd):
     # the five properties are safety properties: an event decides each violation, so the
     # stream decides every one once all events are released
     assert got == expected
+
+
+def test_the_report_counts_log_records_and_warns_when_no_property_reads_them():
+    _, report = run([span(1, 1, "a", 0, 1)], [log(0.5, "x", t=1), log(2, "y")])
+    assert report.summary()["logs"] == 2 and not any("log record" in w for w in report.warnings)
+    spec = tracelogic.load('property p:\n  G !(name == "b")\n', filename="p.spec")
+    mon = Monitor(spec)
+    mon.feed([span(1, 1, "a", 0, 1)])
+    mon.feed_logs([log(0.5, "x", t=1)])
+    report = mon.close()
+    assert report.summary()["logs"] == 1
+    assert any("no property reads a log field" in w for w in report.warnings)
+
+
+def test_the_core_runs_span_properties_beside_python_log_properties():
+    """With the native engine, a span-only property stays on the core while the one
+    reading logs runs in Python, on the same input bytes, and both decide."""
+    spec = tracelogic.load('property spans_only:\n  G !(status == error)\n'
+                           'property with_logs:\n  G !(signal == log & severity >= ERROR)\n',
+                           filename="m.spec")
+    sp = span(1, 1, "a", 0, 1, status="error")
+    mon = Monitor(spec, engine="native")
+    assert mon.engines == {"spans_only": "native", "with_logs": "python"}
+    mon.feed_otlp(spans_to_request([sp]).SerializeToString())
+    mon.feed_logs([log(0.5, "boom", 17, t=1, s=1)])
+    report = mon.close()
+    assert mon.engines == {"spans_only": "native", "with_logs": "python"}
+    assert [p.results for p in report.properties] == [[(tid(1), "violated")]] * 2
+
+
+def test_serve_with_the_core_gives_log_records_to_its_python_properties():
+    """The sidecar's native streaming monitor keeps span properties on the core and hands
+    log records to the Python engine's properties, with the spans they need."""
+    from tracelogic.engine.native_stream import streaming_monitor
+
+    spec = tracelogic.load('property spans_only:\n  G !(status == error)\n'
+                           'property with_logs:\n  G !(signal == log & severity >= ERROR)\n',
+                           filename="m.spec")
+    now = [0]
+    sm = streaming_monitor(spec, idle_ns=10**8, clock=lambda: now[0], engine="native")
+    assert {a.property: a.engine for a in sm.monitor.engine_plan.values()} == \
+        {"spans_only": "native", "with_logs": "python"}
+    sm.ingest_logs([log(0.5, "boom", 17, t=1, s=1)])  # before its span, as SDKs may send it
+    assert sm.waiting_log_records == 1
+    sm.ingest([span(1, 1, "a", 0, 1, status="error")])
+    now[0] = 10**9
+    sm.poll()
+    assert sorted((v.prop.name, v.key) for v in sm.take_violations()) == \
+        [("spans_only", tid(1)), ("with_logs", tid(1))]
+    assert sm.waiting_log_records == 0

@@ -270,3 +270,89 @@ def test_journal_replays_open_traces_with_their_log_records_after_sigkill(tmp_pa
         [("no_error_log_in_ok_checkout", tid)]
     replayed = [r for r in sp2.logs() if r.get("msg") == "journal replayed"]
     assert replayed and replayed[0]["requests"] == 3  # the span's and the two records'
+
+
+def test_fuzz_both_logs_receivers_in_a_running_sidecar(tmp_path):
+    """Mutated log requests to the gRPC LogsService and to POST /v1/logs (protobuf and
+    JSON) of a running sidecar: only the documented answers, nothing the engine had to
+    survive, and every request counted (the receivers' own fuzz tests, for logs)."""
+    import http.client
+
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceResponse)
+
+    from tracelogic.engine.stream import SECOND
+    from tracelogic.sidecar.server import ServeConfig, Sidecar
+
+    cfg = ServeConfig(spec_path=str(write_spec(tmp_path, SPEC_TEXT)), grpc="127.0.0.1:0",
+                      http="127.0.0.1:0", store=str(tmp_path / "v.db"), idle_ns=SECOND // 50,
+                      lateness_ns=SECOND, max_request_bytes=1 << 20)
+    sc = Sidecar(cfg)
+    sc.start()
+    rng = random.Random("logs-receivers")
+    texts = _seeds()
+    pbs = tuple(logs_to_request(decode_logs_json(json.loads(t))).SerializeToString()
+                for t in texts)
+    n = 20_000 if LONG else 300
+    codes: dict[str, int] = {}
+    try:
+        port = int(sc.addresses()["http"].rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        with grpc.insecure_channel(sc.addresses()["grpc"]) as ch:
+            call = ch.unary_unary(LOGS_METHOD, request_serializer=None,
+                                  response_deserializer=None)
+            for i in range(n):
+                if i % 3 == 0:
+                    try:
+                        ExportLogsServiceResponse.FromString(call(mutated_pb(rng, pbs),
+                                                                  timeout=60))
+                        name = "grpc OK"
+                    except grpc.RpcError as e:
+                        name = f"grpc {e.code().name}"
+                else:
+                    fmt = "json" if i % 3 == 1 else "protobuf"
+                    body = mutated_json(rng, texts[0]) if fmt == "json" else \
+                        mutated_pb(rng, pbs)
+                    conn.request("POST", "/v1/logs", body=body, headers={
+                        "Content-Type": "application/json" if fmt == "json"
+                        else "application/x-protobuf"})
+                    r = conn.getresponse()
+                    r.read()
+                    name = f"http {r.status}"
+                codes[name] = codes.get(name, 0) + 1
+        conn.close()
+        assert set(codes) <= {"grpc OK", "grpc INVALID_ARGUMENT", "grpc RESOURCE_EXHAUSTED",
+                              "http 200", "http 400", "http 429"}, codes
+        assert codes.get("http 200", 0) + codes.get("grpc OK", 0) >= 0.05 * n, codes
+        wait_for(lambda: metric(sc.metrics.render(), "tracelogic_requests_total",
+                                signal="logs") == n, 30, "every request counted")
+        text = sc.metrics.render()
+        assert metric(text, "tracelogic_engine_errors_total") == 0, text
+        assert metric(text, "tracelogic_monitor_failures_total") == 0, sc.sm.take_failures()
+        assert sc.healthy and sc._engine.is_alive()
+    finally:
+        sc.stop()
+
+
+def test_a_record_after_its_trace_was_decided_is_late_and_counted(tmp_path):
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    sp = start_serve(tmp_path, "--idle", "100ms", spec=write_spec(tmp_path, SPEC_TEXT))
+    try:
+        tp, lp = _providers("http", sp)
+        with tp.get_tracer("shop").start_as_current_span("POST /checkout",
+                                                         kind=SpanKind.SERVER) as s:
+            s.set_status(Status(StatusCode.OK))
+            ctx_span = s
+        wait_for(lambda: metric(metrics_text(sp), "tracelogic_verdicts",
+                                property="no_error_log_in_ok_checkout") == 1, 30, "the verdict")
+        from opentelemetry.trace import set_span_in_context
+        lp.get_logger("shop").emit(severity_number=SeverityNumber.ERROR, body="too late",
+                                   context=set_span_in_context(ctx_span))
+        wait_for(lambda: metric(metrics_text(sp), "tracelogic_logs_late") == 1, 30,
+                 "the late record counted")
+        assert metric(metrics_text(sp), "tracelogic_logs_waiting") == 0
+    finally:
+        sp.terminate()
+    assert sp.violations() == []  # the trace's verdict was already given

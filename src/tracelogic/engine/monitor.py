@@ -256,6 +256,11 @@ class Monitor:
                            and cp.name not in native]
         self._log_cps = {cp.index for cp in self.compiled.properties
                          if cp.sees_logs and cp.name not in native}
+        # per trace: the properties stepped on span events, and on the merged events
+        self._span_cps = ([cp for cp in self._trace_cps if cp.index not in self._log_cps],
+                          [cp for cp in self._cross_cps if cp.index not in self._log_cps])
+        self._with_logs_cps = ([cp for cp in self._trace_cps if cp.index in self._log_cps],
+                               [cp for cp in self._cross_cps if cp.index in self._log_cps])
         self._python_spans = (self._recorded is not None or self._native is None
                               or any(cp.name not in native and cp.prop.kind != "metric"
                                      for cp in self.compiled.properties))
@@ -486,8 +491,7 @@ class Monitor:
             events = trace.events_with_logs
             letter = self.compiled.letter
             gs = [letter(ev.span, None, trace) for ev in events]
-            self._bucket(trace, events, gs, [cp for cp in self._cross_cps
-                                             if cp.index in self._log_cps])
+            self._bucket(trace, events, gs, self._with_logs_cps[1])
 
     def _evicted(self, trace: Trace) -> None:
         """Remember which instances lost this trace's events: they become `incomplete`."""
@@ -512,9 +516,7 @@ class Monitor:
             span_gs = [letter(ev.span, ev.is_start, trace) for ev in span_events]
             if self._recorded is not None:
                 self._recorded.append((trace.trace_id, span_events, span_gs))
-            self._process(trace, span_events, span_gs,
-                          [cp for cp in self._trace_cps if cp.index not in self._log_cps],
-                          [cp for cp in self._cross_cps if cp.index not in self._log_cps])
+            self._process(trace, span_events, span_gs, *self._span_cps)
         if self._log_cps:
             events = trace.events_with_logs
             if events is span_events:
@@ -522,9 +524,7 @@ class Monitor:
             else:
                 gs = [letter(ev.span, ev.is_start, trace) for ev in events]
             if events:
-                self._process(trace, events, gs,
-                              [cp for cp in self._trace_cps if cp.index in self._log_cps],
-                              [cp for cp in self._cross_cps if cp.index in self._log_cps])
+                self._process(trace, events, gs, *self._with_logs_cps)
 
     def _process(self, trace: Trace, events, gs, trace_cps: list, cross_cps: list) -> None:
         """Decide ``trace_cps`` on one trace's ``events`` (with letters ``gs``); queue
@@ -878,7 +878,7 @@ class Monitor:
             self._run_cross()
             if self._native is not None:
                 self._close_core()
-        report = MonitorReport(spans=self._spans)
+        report = MonitorReport(spans=self._spans, logs=self._log_count)
         for cp in self.compiled.order:  # spec order, refused properties in their place
             if isinstance(cp, Refusal):
                 report.properties.append(PropertyResult(
@@ -890,9 +890,14 @@ class Monitor:
         report.dropped = getattr(self.stats, "rejected", 0)
         duplicates, evicted = self._assembly_counts()
         report.duplicates = duplicates
-        if not self._spans and not self._points and self.compiled.properties:
+        if not self._spans and not self._points and not self._log_count \
+                and self.compiled.properties:
             report.warnings.append("the input held no spans and no metric points: nothing "
                                    "was monitored")
+        if self._log_count and not self._log_cps and self.compiled.properties:
+            report.warnings.append(
+                f"{self._log_count} log record(s) were read, but no property reads a log field "
+                "(signal, severity, severity_text, body): no property saw them (docs/logs.md)")
         report.warnings.extend(self._attribute_warnings())
         if evicted:
             report.warnings.append(
@@ -908,11 +913,11 @@ class Monitor:
             str(e) for e in getattr(self.stats, "errors", [])]
         rejections = getattr(self.stats, "rejections", [])
         report.input_errors += rejections
-        rejected = self.stats.rejected + self.stats.points_rejected
+        rejected = self.stats.rejected + self.stats.points_rejected + self.stats.logs_rejected
         listed = getattr(self.stats, "listed", len(rejections))
         if rejected > listed:
             report.input_errors.append(f"... and {rejected - listed} more rejected "
-                                       "spans or data points")
+                                       "spans, data points or log records")
         self._closed = report
         return report
 

@@ -267,6 +267,18 @@ class NativeStreamingMonitor:
         if spans:
             self.ingest_otlp(spans_to_request(spans).SerializeToString(), DecodeStats())
 
+    @property
+    def waiting_log_records(self) -> int:
+        return self.py.waiting_log_records if self.py is not None else 0
+
+    @property
+    def late_log_records(self) -> int:
+        return self.py.late_log_records if self.py is not None else 0
+
+    @property
+    def evicted_log_records(self) -> int:
+        return self.py.evicted_log_records if self.py is not None else 0
+
     def ingest_logs(self, records: Iterable[Any]) -> None:
         """Log records: only the Python engine's properties read them (docs/logs.md)."""
         records = list(records)

@@ -198,6 +198,7 @@ class MonitorReport:
     dropped: int = 0
     duplicates: int = 0
     warnings: list[str] = field(default_factory=list)
+    logs: int = 0  # log records decoded (docs/logs.md); in the summary when some were
     input_errors: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- verdict
@@ -253,6 +254,8 @@ class MonitorReport:
         ignored = sum(p.ignored_partial for p in self.properties)
         if ignored:
             out["ignored_partial"] = ignored
+        if self.logs:
+            out["logs"] = self.logs
         return out
 
     def to_json(self, trace_url: Any = None) -> dict:

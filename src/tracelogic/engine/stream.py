@@ -338,6 +338,11 @@ class StreamingMonitor:
         return sum(len(d) for d in self._open)
 
     @property
+    def waiting_log_records(self) -> int:
+        """Log records waiting for their trace's spans (docs/logs.md)."""
+        return sum(len(recs) for _, recs in self._trace_logs.values())
+
+    @property
     def buffered_events(self) -> int:
         """Cross-trace events held until the watermark passes them."""
         return len(self._heap)

@@ -22,6 +22,7 @@ Only the attributes the spec reads are kept (``wanted_attrs``), as for spans.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -288,7 +289,7 @@ def _resource_problem(resource: Mapping[str, Any], service: str) -> str | None:
 
 # -- OTLP/JSON ---------------------------------------------------------------------------
 
-_LOGS_PREFIX: Final = __import__("re").compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"resource(?:Logs|_logs)"')
+_LOGS_PREFIX: Final = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"resource(?:Logs|_logs)"')
 
 
 def looks_like_logs_json(data: bytes) -> bool:

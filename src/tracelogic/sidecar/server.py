@@ -361,6 +361,15 @@ class Sidecar:
                 fn=lambda: [((), sm().late_events)])
         r.gauge("tracelogic_instances_evicted", "cross-trace instances evicted (incomplete)",
                 fn=lambda: [((), sm().evicted_instances)])
+
+        r.gauge("tracelogic_logs_waiting", "log records waiting for their trace's spans",
+                fn=lambda: [((), sm().waiting_log_records)])
+        r.gauge("tracelogic_logs_late", "log records that arrived after their trace was "
+                "decided (they reach only the cross-trace scopes)",
+                fn=lambda: [((), sm().late_log_records)])
+        r.gauge("tracelogic_logs_evicted", "log records dropped while waiting for their "
+                "trace, beyond the open-trace limit",
+                fn=lambda: [((), sm().evicted_log_records)])
         r.gauge("tracelogic_verdicts", "verdicts by property and verdict",
                 ("property", "verdict"),
                 fn=lambda: [((p, v), n) for (p, v), n in list(sm().verdict_counts.items())])
