@@ -111,7 +111,8 @@ def measure(name: str, n: int, text: str, props: list[str], budget: float) -> di
     row["mona_s"] = mt
     if mt is not None:
         total, _, _ = parse_mona(mout, atoms)
-        row["mona_states"] = total - 1
+        # MONA's extra initial state, except in its one-state DFA (true or false)
+        row["mona_states"] = max(total - 1, 1)
     else:
         row["mona_why"] = mout
     clear_cache()
