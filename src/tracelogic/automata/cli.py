@@ -1,9 +1,12 @@
 """`tracelogic automaton FORMULA | SPEC::PROPERTY [--format dot|hoa|json] [--backend native|spot]`.
 
-A FORMULA is written in the spec language's syntax; each of its maximal
-non-temporal subexpressions is one atomic proposition, named by its own text
-(`G (a -> F b)` has the propositions `a` and `b`; `G (state != closed)` has
-`state != closed`). A property of a spec is translated exactly as the runtime
+A FORMULA is written in the spec language's syntax; the boolean connectives
+(`!`, `&`, `|`, `->`, `<->`, `xor`) stay in the formula and every other
+subexpression without a temporal operator is one atomic proposition, named by
+its own text (`G (a -> F b)` has the propositions `a` and `b`;
+`G (state != closed & !busy)` has `state != closed` and `busy`). So `!p` is the
+negation of the atom `p`, never an atom of its own, and the automaton is the
+minimal one over the propositions. A property of a spec is translated exactly as the runtime
 monitor translates it: predicates as atoms, letters no span can produce pruned
 with Z3, guards printed as the predicates they test.
 """
@@ -59,8 +62,12 @@ def _bound(iv: A.Interval | None):
     return (lo, ns(iv.hi))
 
 
-def formula_of(expr: A.Expr):
-    """A logic formula from a parsed expression, and the display name of each atom."""
+def formula_of(expr: A.Expr, *, lump: bool = False):
+    """A logic formula from a parsed expression, and the display name of each atom.
+
+    ``lump=True`` reads each maximal non-temporal subexpression as one atom (the
+    reading before issue 20), for formulas whose literals exceed ``MAX_ATOMS``.
+    """
     from tracelogic.logic import constructors as L
     from tracelogic.spec import ast as A
     from tracelogic.spec.formatter import expr as show
@@ -88,7 +95,8 @@ def formula_of(expr: A.Expr):
         temporal_or_bool = (isinstance(node, A.Unary) and (node.op in TEMPORAL_UNARY or
                                                            node.op == "!")) or \
             (isinstance(node, A.Binary) and (node.op in TEMPORAL_BINARY or node.op in boolean))
-        if not temporal_or_bool or not _temporal(node):
+        # atoms are literals: connectives stay in the formula (unless lumped)
+        if not temporal_or_bool or lump and not _temporal(node):
             text = show(node)
             names[text] = guard_name(text)
             done[id(node)] = L.Atom(text)
@@ -135,7 +143,13 @@ def cmd_automaton(args, out: TextIO, err: TextIO) -> int:
         else:
             from tracelogic.spec.parser import parse_expr
 
-            formula, names = formula_of(parse_expr(args.target))
+            from tracelogic.automata.alphabet import MAX_ATOMS
+            from tracelogic.logic.walkers import atoms as atoms_of
+
+            expr = parse_expr(args.target)
+            formula, names = formula_of(expr)
+            if len(atoms_of(formula)) > MAX_ATOMS:  # dense tables: lump as before
+                formula, names = formula_of(expr, lump=True)
             encode = None
         out.write(automaton_text(formula, args.format, names, backend=args.backend,
                                  encode=encode))

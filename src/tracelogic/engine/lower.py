@@ -1,8 +1,14 @@
 """Typed property formulas -> the logic IR, with span predicates as atoms.
 
-A maximal subformula without temporal operators is one atom: it is evaluated
-once per event by the generated predicate code, and its typed expression is
-the atom's key, so the same condition in two properties is one atom. Dwyer
+Atoms are literals: the boolean connectives (`!`, `&`, `|`, `->`, `<->`,
+`xor`) stay in the formula, and an atom is one positive predicate (a
+comparison, a call, a named predicate...), so `!p` is the negation of the
+atom `p`, never an atom of its own, and `a & !b` reads two atoms. Lumping a
+boolean subformula into a fresh atom hides from the translator that `(!inc)`
+and `inc` exclude each other, which costs letters, time and minimality (issue
+20). Each atom is evaluated once per event by the generated predicate code,
+and its typed expression is the atom's key, so the same condition in two
+properties is one atom. Dwyer
 patterns lower through :mod:`tracelogic.logic.patterns`. Each atom also gets a
 Z3 encoding over the span's built-in fields, so that letters no span can
 produce (``name == "a" & name == "b"``) are pruned from the alphabet.
@@ -20,6 +26,8 @@ from tracelogic.spec.typed import TEMPORAL_OPS, TExpr
 
 _UNARY = {"X": L.X, "WX": L.WX, "F": L.F, "G": L.G, "Y": L.Y, "O": L.O, "H": L.H}
 _BINARY = {"U": L.U, "W": L.W, "R": L.R, "M": L.M, "S": L.S}
+#: connectives kept in the formula: their operands are lowered, never lumped into an atom
+BOOLEAN_OPS = frozenset({"not", "and", "or", "implies", "iff", "xor"})
 
 
 @dataclass(frozen=True)
@@ -33,7 +41,27 @@ def _temporal(e: TExpr) -> bool:
     return any(n.op in TEMPORAL_OPS for n in e.walk())
 
 
-def lower(body: TExpr) -> Lowered:
+def lower(body: TExpr, *, lump: bool | None = None) -> Lowered:
+    """The formula of a property body, its atoms in bit order and its triggers.
+
+    Atoms are literals (``lump=False``). While automata tables are dense over the
+    ``2**n`` letters (``MAX_ATOMS``), a body with more literal atoms than that is
+    lowered as before issue 20 instead (``lump=True``): each maximal non-temporal
+    subformula one atom, which keeps such properties monitorable. ``None`` (the
+    default) picks literals unless they exceed the limit.
+    """
+    if lump is None:
+        from tracelogic.automata.alphabet import MAX_ATOMS
+
+        literal = _lower(body, False)
+        if len(literal.atoms) <= MAX_ATOMS:
+            return literal
+        lumped = _lower(body, True)
+        return lumped if len(lumped.atoms) < len(literal.atoms) else literal
+    return _lower(body, lump)
+
+
+def _lower(body: TExpr, lump: bool) -> Lowered:
     atoms: dict[TExpr, None] = {}
 
     def atom(e: TExpr) -> Formula:
@@ -53,7 +81,7 @@ def lower(body: TExpr) -> Lowered:
         node, expanded = stack.pop()
         if id(node) in done:
             continue
-        if not _temporal(node):
+        if (lump or node.op not in BOOLEAN_OPS) and not _temporal(node):
             done[id(node)] = atom(node)
             continue
         if not expanded:

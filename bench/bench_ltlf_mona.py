@@ -1,0 +1,218 @@
+"""LTLf -> minimal DFA on published scalable families: our translator vs MONA alone.
+
+    python bench/bench_ltlf_mona.py [--max-props 20] [--budget 60] [--random 12] [--record]
+
+Families (``bench/ltlf_families.py``, each written from its published definition):
+GF-and and U-right (Rozier & Vardi 2007), single counter, double counter and Nim
+(Tabajara & Vardi 2019, SYNTCOMP ``tlsf-fin``), each up to ``--max-props``
+propositions; random conjunctions of basic patterns (Zhu et al. 2017) are reported
+separately.
+
+For each formula, in one run: our time with the explicit construction and with the
+symbolic one (``translate_symbolic``, BDD guards, no limit on atoms), and (``translate``, caches cleared; the formula as
+``tracelogic automaton`` reads it, one atom per proposition) and MONA's time alone
+(``mona -q -u -w`` on the program ltlf2dfa generates for the same formula, wall clock
+of the process; the program is generated outside the timing). State counts are compared
+(ours vs MONA's minus its extra initial state), and languages by the product search where
+the alphabet is small enough to enumerate (<= 12 propositions). A translation that takes
+longer than ``--budget`` seconds, or that is refused (``AlphabetTooLarge``), counts as
+unsolved; the geometric mean of MONA time / our time is taken over the formulas both
+solved, and the unsolved are listed. ``--record`` appends a section to bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, os.path.join(HERE, "..", "src"))
+sys.path.insert(0, HERE)
+
+import ltlf_families as fam  # noqa: E402
+from oracle.mona import mona_program, parse_mona, program_dfa  # noqa: E402
+
+from tracelogic.automata import clear_cache, translate  # noqa: E402
+from tracelogic.automata.cli import formula_of  # noqa: E402
+from tracelogic.automata.dfa import find_difference  # noqa: E402
+from tracelogic.automata.symbolic import SymbolicTooLarge, translate_symbolic  # noqa: E402
+from tracelogic.errors import TracelogicError  # noqa: E402
+from tracelogic.logic.walkers import atoms as atoms_of  # noqa: E402
+from tracelogic.spec.parser import parse_expr  # noqa: E402
+
+
+class _Budget(Exception):
+    pass
+
+
+def _alarm(signum, frame):  # noqa: ARG001
+    raise _Budget()
+
+
+def ours(f, atoms, budget: float):
+    """(seconds, automaton) or (None, reason)."""
+    clear_cache()
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, budget)
+    t0 = time.perf_counter()
+    try:
+        aut = translate(f, atoms=atoms)
+    except _Budget:
+        return None, f"> {budget:g} s"
+    except TracelogicError as e:
+        return None, type(e).__name__
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return time.perf_counter() - t0, aut
+
+
+def mona(program: str, budget: float):
+    """(seconds, stdout) of MONA alone on ``program``, or (None, reason)."""
+    fd, path = tempfile.mkstemp(suffix=".mona", prefix="tracelogic-bench-")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(program)
+    try:
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(["mona", "-q", "-u", "-w", path], capture_output=True,
+                                  text=True, timeout=budget, check=False)
+        except subprocess.TimeoutExpired:
+            return None, f"> {budget:g} s"
+        dt = time.perf_counter() - t0
+    finally:
+        os.unlink(path)
+    if "DFA for formula" not in proc.stdout:
+        return None, "no DFA: " + (proc.stderr or proc.stdout)[-200:]
+    return dt, proc.stdout
+
+
+def instances(max_props: int):
+    for name, (gen, props_of) in fam.FAMILIES.items():
+        n = 1 if name not in ("gf-and", "u-right") else 2
+        while props_of(n) <= max_props:
+            yield name, n, gen(n)
+            n += 1
+
+
+def measure(name: str, n: int, text: str, props: list[str], budget: float) -> dict:
+    f, _ = formula_of(parse_expr(text))
+    atoms = sorted(atoms_of(f))  # one bit order for both tools
+    row = {"family": name, "n": n, "props": len(atoms)}
+    program = mona_program(f, atoms)
+    mt, mout = mona(program, budget)
+    row["mona_s"] = mt
+    if mt is not None:
+        total, _, _ = parse_mona(mout, atoms)
+        # MONA's extra initial state, except in its one-state DFA (true or false)
+        row["mona_states"] = max(total - 1, 1)
+    else:
+        row["mona_why"] = mout
+    clear_cache()
+    ot, aut = ours(f, atoms, budget)
+    row["ours_s"] = ot
+    if ot is None:
+        row["ours_why"] = aut
+    else:
+        row["ours_states"] = aut.n_states
+        if mt is not None and len(props) <= 12:
+            md = program_dfa(program, aut.alphabet.atoms, aut.alphabet.letters, budget)
+            row["equivalent"] = find_difference(aut.dfa, md.dfa) is None
+    clear_cache()
+    t0 = time.perf_counter()
+    try:
+        sym = translate_symbolic(f, atoms=atoms, budget_s=budget)
+        row["sym_s"] = time.perf_counter() - t0
+        row["sym_states"] = sym.n_states
+    except SymbolicTooLarge:
+        row["sym_s"], row["sym_why"] = None, f"> {budget:g} s"
+    return row
+
+
+def geomean(xs: list[float]) -> float:
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def summarise(rows: list[dict], key: str = "ours") -> list[str]:
+    out = [f"[{'explicit (translate)' if key == 'ours' else 'symbolic (translate_symbolic)'}]"]
+    fams = list(dict.fromkeys(r["family"] for r in rows))
+    out.append(f"{'family':<16} {'solved/all':>10} {'geomean MONA/ours':>18} {'max props solved':>17}"
+               "  unsolved by us")
+    for fname in fams:
+        rs = [r for r in rows if r["family"] == fname]
+        both = [r for r in rs if r[f"{key}_s"] is not None and r["mona_s"] is not None]
+        ratios = [r["mona_s"] / r[f"{key}_s"] for r in both]
+        unsolved = [f"{r['props']}p ({r[f'{key}_why']})" for r in rs if r[f"{key}_s"] is None]
+        mx = max((r["props"] for r in rs if r[f"{key}_s"] is not None), default=0)
+        out.append(f"{fname:<16} {len([r for r in rs if r[f'{key}_s'] is not None]):>4}/{len(rs):<5} "
+                   f"{geomean(ratios):>18.2f} {mx:>17}  {', '.join(unsolved) or '-'}")
+    return out
+
+
+def table(rows: list[dict]) -> list[str]:
+    out = [f"{'family':<16} {'n':>3} {'props':>5} {'ours ms':>10} {'MONA ms':>9} {'ratio':>7} "
+           f"{'states':>13} equiv {'sym ms':>10} {'sym ratio':>9} sym states"]
+    for r in rows:
+        o = f"{r['ours_s'] * 1e3:10.1f}" if r["ours_s"] is not None else f"{r['ours_why']:>10}"
+        m = f"{r['mona_s'] * 1e3:9.1f}" if r["mona_s"] is not None else f"{r['mona_why'][:9]:>9}"
+        ratio = (f"{r['mona_s'] / r['ours_s']:7.2f}" if r["ours_s"] is not None
+                 and r["mona_s"] is not None else "      -")
+        st = f"{r.get('ours_states', '-')}/{r.get('mona_states', '-')}"
+        eq = {True: "yes", False: "NO"}.get(r.get("equivalent"), "-")
+        so = f"{r['sym_s'] * 1e3:10.1f}" if r["sym_s"] is not None else f"{r['sym_why']:>10}"
+        sr = (f"{r['mona_s'] / r['sym_s']:9.2f}" if r["sym_s"] is not None
+              and r["mona_s"] is not None else "        -")
+        out.append(f"{r['family']:<16} {r['n']:>3} {r['props']:>5} {o} {m} {ratio} {st:>13} {eq:>5} "
+                   f"{so} {sr} {r.get('sym_states', '-')}")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--max-props", type=int, default=20)
+    ap.add_argument("--budget", type=float, default=60.0, help="seconds per tool and formula")
+    ap.add_argument("--random", type=int, default=12, help="random conjunctions")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--record", action="store_true")
+    args = ap.parse_args(argv)
+
+    rows = []
+    for name, n, (text, props) in instances(args.max_props):
+        rows.append(measure(name, n, text, props, args.budget))
+        print(table([rows[-1]])[-1], flush=True)
+    rand = []
+    for k in range(args.random):
+        conj, m = 3 + k % 4, 5 + 5 * (k % 4)  # 3-6 conjuncts over 5-20 propositions
+        text, props = fam.random_conjunction(conj, m, args.seed + k)
+        rand.append(measure("random", k, text, props, args.budget))
+        print(table([rand[-1]])[-1], flush=True)
+    bad = [r for r in rows + rand if r.get("equivalent") is False or any(
+        f"{k}_states" in r and "mona_states" in r and r[f"{k}_states"] != r["mona_states"]
+        for k in ("ours", "sym"))]
+    lines = (["families (geometric mean over the formulas both tools solved):"]
+             + summarise(rows) + summarise(rows, "sym")
+             + ["", "random conjunctions (Zhu et al. 2017):"]
+             + summarise(rand) + summarise(rand, "sym") + ["", "per formula:"] + table(rows + rand))
+    if bad:
+        lines.append(f"DISAGREEMENTS: {bad}")
+    print("\n".join(lines))
+    if args.record:
+        head = (f"\n## LTLf on published families vs MONA alone "
+                f"({datetime.date.today().isoformat()})\n\n"
+                f"`python bench/bench_ltlf_mona.py --max-props {args.max_props} --budget "
+                f"{args.budget:g} --random {args.random}`, CPython {platform.python_version()}, "
+                f"{platform.machine()}.\n\n```\n")
+        with open(os.path.join(HERE, "RESULTS.md"), "a") as fh:
+            fh.write(head + "\n".join(lines) + "\n```\n")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""A small canonical ROBDD package: the guards of symbolic automata.
+
+A guard is a Boolean function of the atom bits, represented as a reduced ordered
+binary decision diagram (Bryant 1986) over the variable order of the atoms' bits,
+highest bit at the root, so that the first satisfying path taken low-first
+(:meth:`BDD.some_letter`) is the numerically smallest letter of a guard. Nodes are hash-consed ints in one :class:`BDD` manager, so two equal
+functions are the same int: guards compare with ``==`` and key dictionaries, which is
+what the symbolic constructions need (merging the successors of a state by target,
+the signatures of symbolic Hopcroft).
+
+Why our own and not ``dd`` or ``oxidd`` (docs/automata.md): the constructions only need
+``&``, ``|``, ``!``, equality, evaluation on one letter and one satisfying letter, over
+at most a few hundred variables and a few thousand nodes; an int-node manager of this
+size is a hundred lines with no dependency to install or build, and its results are
+plain ints that pickle and cache with the automata. The recursion of ``apply`` is at
+most one level per variable (the number of atoms).
+
+``node_limit`` bounds the manager: past it an operation raises :class:`BddTooLarge`,
+the resource limit that replaces the old refusal by number of atoms.
+"""
+from __future__ import annotations
+
+from tracelogic.errors import TracelogicError
+
+__all__ = ["BDD", "BddTooLarge", "FALSE", "TRUE"]
+
+FALSE = 0
+TRUE = 1
+
+
+class BddTooLarge(TracelogicError, RuntimeError):
+    """A guard computation needed more BDD nodes than the manager's limit."""
+
+
+class BDD:
+    """Hash-consed ROBDD nodes over variables ``0, 1, 2, ...`` (the atom bits)."""
+
+    __slots__ = ("var", "lo", "hi", "_unique", "_and", "_or", "_not", "node_limit")
+
+    def __init__(self, node_limit: int = 2_000_000) -> None:
+        self.var: list[int] = [-1, -1]  # the terminals sit below every variable
+        self.lo: list[int] = [0, 1]
+        self.hi: list[int] = [0, 1]
+        self._unique: dict[tuple[int, int, int], int] = {}
+        self._and: dict[tuple[int, int], int] = {}
+        self._or: dict[tuple[int, int], int] = {}
+        self._not: dict[int, int] = {0: 1, 1: 0}
+        self.node_limit = node_limit
+
+    def __len__(self) -> int:
+        return len(self.var)
+
+    def mk(self, v: int, lo: int, hi: int) -> int:
+        if lo == hi:
+            return lo
+        key = (v, lo, hi)
+        n = self._unique.get(key)
+        if n is None:
+            n = len(self.var)
+            if n >= self.node_limit:
+                raise BddTooLarge(f"guards need more than {self.node_limit} BDD nodes",
+                                  value=self.node_limit)
+            self.var.append(v)
+            self.lo.append(lo)
+            self.hi.append(hi)
+            self._unique[key] = n
+        return n
+
+    def atom(self, bit: int) -> int:
+        """The guard ``bit is set``."""
+        return self.mk(bit, FALSE, TRUE)
+
+    def neg(self, a: int) -> int:
+        r = self._not.get(a)
+        if r is None:
+            r = self.mk(self.var[a], self.neg(self.lo[a]), self.neg(self.hi[a]))
+            self._not[a] = r
+        return r
+
+    def conj(self, a: int, b: int) -> int:
+        if a == FALSE or b == FALSE:
+            return FALSE
+        if a == TRUE:
+            return b
+        if b == TRUE or a == b:
+            return a
+        if a > b:
+            a, b = b, a
+        key = (a, b)
+        r = self._and.get(key)
+        if r is None:
+            va, vb = self.var[a], self.var[b]
+            v = max(va, vb)
+            a0, a1 = (self.lo[a], self.hi[a]) if va == v else (a, a)
+            b0, b1 = (self.lo[b], self.hi[b]) if vb == v else (b, b)
+            r = self.mk(v, self.conj(a0, b0), self.conj(a1, b1))
+            self._and[key] = r
+        return r
+
+    def disj(self, a: int, b: int) -> int:
+        if a == TRUE or b == TRUE:
+            return TRUE
+        if a == FALSE:
+            return b
+        if b == FALSE or a == b:
+            return a
+        if a > b:
+            a, b = b, a
+        key = (a, b)
+        r = self._or.get(key)
+        if r is None:
+            va, vb = self.var[a], self.var[b]
+            v = max(va, vb)
+            a0, a1 = (self.lo[a], self.hi[a]) if va == v else (a, a)
+            b0, b1 = (self.lo[b], self.hi[b]) if vb == v else (b, b)
+            r = self.mk(v, self.disj(a0, b0), self.disj(a1, b1))
+            self._or[key] = r
+        return r
+
+    def evaluate(self, a: int, mask: int) -> bool:
+        """The guard's value on the letter ``mask`` (bit ``v`` = variable ``v``)."""
+        var, lo, hi = self.var, self.lo, self.hi
+        while a > TRUE:
+            a = hi[a] if (mask >> var[a]) & 1 else lo[a]
+        return a == TRUE
+
+    def some_letter(self, a: int) -> int | None:
+        """The smallest mask satisfying ``a``, or None when ``a`` is false."""
+        if a == FALSE:
+            return None
+        m = 0
+        while a > TRUE:
+            if self.lo[a] != FALSE:
+                a = self.lo[a]
+            else:
+                m |= 1 << self.var[a]
+                a = self.hi[a]
+        return m
+
+    def support(self, a: int) -> set[int]:
+        """The variables ``a`` depends on."""
+        seen, out, stack = set(), set(), [a]
+        while stack:
+            n = stack.pop()
+            if n <= TRUE or n in seen:
+                continue
+            seen.add(n)
+            out.add(self.var[n])
+            stack += [self.lo[n], self.hi[n]]
+        return out
+
+    def cubes(self, a: int) -> list[list[tuple[int, bool]]]:
+        """Disjoint cubes (paths to TRUE) of ``a``: each a list of (variable, value)."""
+        out: list[list[tuple[int, bool]]] = []
+        stack: list[tuple[int, list[tuple[int, bool]]]] = [(a, [])]
+        while stack:
+            n, path = stack.pop()
+            if n == FALSE:
+                continue
+            if n == TRUE:
+                out.append(path)
+                continue
+            v = self.var[n]
+            stack.append((self.hi[n], path + [(v, True)]))
+            stack.append((self.lo[n], path + [(v, False)]))
+        return out
