@@ -618,6 +618,7 @@ class Checker:
             self.error(decl.span, f"policy `{decl.name}` has no `do ACTION(...)` clause")
             ok = False
         args = []
+        arg_spans = []
         names = set()
         for a in decl.args:
             if a.where is not None or a.within:
@@ -628,6 +629,7 @@ class Checker:
                     self.error(a.span, f"argument `{a.name}` is given twice")
                 names.add(a.name)
             args.append((a.name, self.expr(a.value, Ctx("heal"))))
+            arg_spans.append(a.value.span)
         cooldown = self.const_duration(decl.cooldown, "cooldown") if decl.cooldown else None
         limit = None
         if decl.limit is not None:
@@ -652,7 +654,7 @@ class Checker:
         if not ok:
             return None
         return HealT(decl.name, decl.on, decl.action, tuple(args), cooldown, limit, approve, risk,
-                     span=decl.span)
+                     span=decl.span, arg_spans=tuple(arg_spans))
 
     def _is_property(self, name: str) -> bool:
         if "." in name:

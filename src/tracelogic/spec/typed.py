@@ -267,7 +267,23 @@ class PropertyT:
     span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
 
     def __repr__(self) -> str:
-        return f"<property {self.name} {self.scope} {self.kind}>"
+        """The constructor call with every field that is not its default, expressions in
+        spec syntax: ``PropertyT('answered', 'formula', body='G (…)', severity='warning')``."""
+        from dataclasses import MISSING, fields
+
+        parts = [repr(self.name), repr(self.kind)]
+        for f in fields(self):
+            if f.name in ("name", "kind", "span"):
+                continue
+            v = getattr(self, f.name)
+            default = f.default if f.default is not MISSING else None
+            if f.name == "body" or v != default:
+                if isinstance(v, TExpr):
+                    v = str(v)
+                elif f.name == "message_parts":
+                    v = tuple(str(x) if isinstance(x, TExpr) else x for x in v)
+                parts.append(f"{f.name}={v!r}")
+        return f"PropertyT({', '.join(parts)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +371,9 @@ class HealT:
     approve: TExpr | None
     risk: float | None
     span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+    # where each of ``args`` is written (an interned expression keeps only the span of its
+    # first use anywhere)
+    arg_spans: tuple[SourceSpan, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ from tracelogic.errors import UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
-__all__ = ["TExprWalker", "TExprEmitter", "OP_NAMES", "method_name", "show", "fold_constant"]
+__all__ = ["TExprWalker", "TExprEmitter", "OP_NAMES", "method_name", "show", "fold_constant",
+           "chain"]
 
 OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
 _PASS = object()  # pre(): no answer, walk the children
@@ -33,6 +34,22 @@ _PASS = object()  # pre(): no answer, walk the children
 def method_name(prefix: str, op: str) -> str:
     """``walk_add`` for ``+``, ``walk_cmp`` for ``cmp``."""
     return prefix + OP_NAMES.get(op, op)
+
+
+def chain(e: TExpr) -> list[TExpr]:
+    """The operands of a chain of one associative boolean operator (`a & b & c`, however
+    it is bracketed), left to right, without recursion; ``[e]`` for any other node."""
+    if e.op not in ("and", "or"):
+        return [e]
+    out: list[TExpr] = []
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if n.op == e.op:
+            stack.extend(reversed(n.args))
+        else:
+            out.append(n)
+    return out
 
 
 class TExprWalker:
@@ -223,6 +240,42 @@ class _Show(TExprEmitter):
         if isinstance(e.payload, str):
             return [f"{e.payload}(", *self._items(e.args), ")"]
         return [e.op]
+
+    def _bound(self, iv) -> str:
+        if iv is None:
+            return ""
+        from tracelogic.spec.lexicon import show_value
+
+        lo, hi = iv
+        if hi is None:
+            return f"[>= {show_value(lo, T.DURATION)}]" if lo else ""
+        if not lo:
+            return f"[<= {show_value(hi, T.DURATION)}]"
+        return f"[{show_value(lo, T.DURATION)}, {show_value(hi, T.DURATION)}]"
+
+    def _unary_temporal(self, e):
+        return [f"{e.op}{self._bound(e.payload)} ", e.args[0]]
+
+    emit_X = emit_WX = emit_F = emit_G = emit_Y = emit_O = emit_H = _unary_temporal
+
+    def _binary_temporal(self, e):
+        return ["(", e.args[0], f" {e.op}{self._bound(e.payload)} ", e.args[1], ")"]
+
+    emit_U = emit_W = emit_R = emit_M = emit_S = _binary_temporal
+
+    def emit_pattern(self, e):
+        name, scope, within = e.payload
+        n = len(e.args) - ({"globally": 0, "before": 1, "after": 1, "between": 2,
+                            "after_until": 2}.get(scope, 0))
+        out: list[Any] = [f"{name}(", *self._items(e.args[:n])]
+        if within is not None:
+            from tracelogic.spec.lexicon import show_value
+
+            out.append(f", within {show_value(within, T.DURATION)}")
+        out.append(")")
+        if scope != "globally":
+            out += [f" {scope}(", *self._items(e.args[n:]), ")"]
+        return out
 
     def emit_default(self, e):
         return [e.op]
