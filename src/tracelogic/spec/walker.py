@@ -25,7 +25,7 @@ from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
 __all__ = ["TExprWalker", "TExprEmitter", "OP_NAMES", "method_name", "show", "fold_constant",
-           "chain"]
+           "chain", "walk_with"]
 
 OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
 _PASS = object()  # pre(): no answer, walk the children
@@ -107,6 +107,26 @@ class TExprWalker:
             f"{type(self).__name__} has no handler {method_name('walk_', node.op)} for "
             f"`{show(node)}`", value=node,
             hint="add the handler, or lower the node before this pass")
+
+
+class _FnWalker(TExprWalker):
+    def __init__(self, combine, pre, children) -> None:
+        super().__init__()
+        self.combine = combine
+        if pre is not None:
+            self.pre = pre  # type: ignore[method-assign]
+        if children is not None:
+            self.children = children  # type: ignore[method-assign]
+
+    def dispatch(self, node: TExpr, args: list[Any]) -> Any:
+        return self.combine(node, args)
+
+
+def walk_with(root: TExpr, combine, *, pre=None, children=None) -> Any:
+    """A one-off :class:`TExprWalker`: ``combine(node, child_results)`` children first;
+    ``pre(node)`` may answer for a node (``TExprWalker.PASS`` to walk it), ``children(node)``
+    chooses what is walked (default ``node.args``)."""
+    return _FnWalker(combine, pre, children).walk(root)
 
 
 class TExprEmitter:
