@@ -18,14 +18,14 @@ for ``+``, ``walk_floordiv`` for ``//``.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 from tracelogic.errors import UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 
 __all__ = ["TExprWalker", "TExprEmitter", "OP_NAMES", "method_name", "show", "fold_constant",
-           "chain", "walk_with"]
+           "chain", "walk_with", "expand"]
 
 OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
 _PASS = object()  # pre(): no answer, walk the children
@@ -129,6 +129,21 @@ def walk_with(root: TExpr, combine, *, pre=None, children=None) -> Any:
     return _FnWalker(combine, pre, children).walk(root)
 
 
+def expand(root: Any, pieces: Callable[[Any], list]) -> str:
+    """Text from a tree without recursion: ``pieces(node)`` gives strings (emitted as they
+    are) and nodes (expanded in their place, in order). Shared by the typed-expression and
+    the formula printers."""
+    out: list[str] = []
+    stack: list[Any] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        stack.extend(reversed(pieces(item)))
+    return "".join(out)
+
+
 class TExprEmitter:
     """Expands an expression into text without recursion: ``emit_<op>(node)`` returns a
     list of strings (emitted as they are) and nodes (expanded in their place). Not
@@ -138,20 +153,14 @@ class TExprEmitter:
         self._handlers: dict[str, Any] = {}
 
     def emit(self, root: TExpr) -> str:
-        out: list[str] = []
-        stack: list[Any] = [root]
-        handlers = self._handlers
-        while stack:
-            item = stack.pop()
-            if isinstance(item, str):
-                out.append(item)
-                continue
-            fn = handlers.get(item.op)
-            if fn is None:
-                fn = getattr(self, method_name("emit_", item.op), None) or self.emit_default
-                handlers[item.op] = fn
-            stack.extend(reversed(fn(item)))
-        return "".join(out)
+        return expand(root, self._pieces)
+
+    def _pieces(self, item: TExpr) -> list:
+        fn = self._handlers.get(item.op)
+        if fn is None:
+            fn = getattr(self, method_name("emit_", item.op), None) or self.emit_default
+            self._handlers[item.op] = fn
+        return fn(item)
 
     def emit_default(self, node: TExpr) -> list:
         raise UnhandledNode(f"{type(self).__name__} cannot print `{node.op}`", value=node)
