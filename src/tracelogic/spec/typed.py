@@ -4,7 +4,10 @@ Expressions are :class:`TExpr` nodes in the pysmt style: one node class with an
 ``op``, children ``args``, a ``type`` and an ``payload``. Names are resolved,
 parameterised predicates are expanded (wrapped in a ``pred`` node that keeps
 the name for readable output), chained comparisons are split, parentheses and
-word spellings are gone. Source spans ride along but take no part in equality.
+word spellings are gone. Nodes are interned (:class:`TExprManager`): structurally
+equal expressions are one object, equality is identity, and passes over them are
+iterative walkers (:mod:`tracelogic.spec.walker`). A node keeps the source span where it
+was first built; spans take no part in identity.
 
 Ops (payload in brackets):
 - values: ``lit`` [value], ``list``, ``range``, ``enum`` [(enum, member)],
