@@ -140,7 +140,7 @@ def test_oversize_requests_are_refused(tmp_path):
 
 def test_wrong_media_type_and_path(server):
     assert post(server, "/v1/traces", b"x", "text/plain")[0] == 415
-    assert post(server, "/v1/logs", b"x")[0] == 404
+    assert post(server, "/v1/profiles", b"x")[0] == 404
 
 
 @pytest.mark.skipif(__import__("shutil").which("openssl") is None,

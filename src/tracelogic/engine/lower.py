@@ -22,7 +22,8 @@ from tracelogic.logic import constructors as L
 from tracelogic.logic import patterns as P
 from tracelogic.logic.formula import Formula
 from tracelogic.spec import types as T
-from tracelogic.spec.typed import TEMPORAL_OPS, TExpr
+from tracelogic.spec.typed import TExpr
+from tracelogic.spec.walker import TExprWalker, chain, show  # noqa: F401 - show: re-exported
 
 _UNARY = {"X": L.X, "WX": L.WX, "F": L.F, "G": L.G, "Y": L.Y, "O": L.O, "H": L.H}
 _BINARY = {"U": L.U, "W": L.W, "R": L.R, "M": L.M, "S": L.S}
@@ -38,7 +39,7 @@ class Lowered:
 
 
 def _temporal(e: TExpr) -> bool:
-    return any(n.op in TEMPORAL_OPS for n in e.walk())
+    return e.is_temporal  # cached on the interned node
 
 
 def lower(body: TExpr, *, lump: bool | None = None) -> Lowered:
@@ -62,35 +63,46 @@ def lower(body: TExpr, *, lump: bool | None = None) -> Lowered:
 
 
 def _lower(body: TExpr, lump: bool) -> Lowered:
-    atoms: dict[TExpr, None] = {}
+    walker = _Lower(lump)
+    formula = walker.walk(body)
+    return Lowered(formula, tuple(walker.atoms), _triggers(body))
 
-    def atom(e: TExpr) -> Formula:
+
+class _Lower(TExprWalker):
+    """Temporal structure -> logic formulas (memoised: a subexpression shared by
+    properties is lowered once). An atom is one positive predicate, or with ``lump``
+    each maximal non-temporal subexpression."""
+
+    def __init__(self, lump: bool) -> None:
+        super().__init__()
+        self.lump = lump
+        self.atoms: dict[TExpr, None] = {}
+
+    def pre(self, e: TExpr) -> Any:
+        if e.is_temporal or (not self.lump and e.op in BOOLEAN_OPS):
+            return self.PASS
         negated = False
         while e.op == "not":  # `!p` and `p` share one atom
             e, negated = e.args[0], not negated
         if e.op == "lit" and isinstance(e.payload, bool):
             value = e.payload != negated
             return L.TRUE() if value else L.FALSE()
-        atoms.setdefault(e, None)
+        self.atoms.setdefault(e, None)
         return L.Not(L.Atom(e)) if negated else L.Atom(e)
 
-    # Iterative post-order: formulas can be long conjunctions.
-    done: dict[int, Formula] = {}
-    stack: list[tuple[TExpr, bool]] = [(body, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in done:
-            continue
-        if (lump or node.op not in BOOLEAN_OPS) and not _temporal(node):
-            done[id(node)] = atom(node)
-            continue
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((c, False) for c in node.args)
-            continue
-        a = [done[id(c)] for c in node.args]
-        done[id(node)] = _combine(node, a)
-    return Lowered(done[id(body)], tuple(atoms), _triggers(body))
+    def children(self, node: TExpr) -> tuple[TExpr, ...]:
+        # with literal atoms a chain `a | b | c | …` is one n-ary node: built pairwise,
+        # each step would re-flatten the whole chain so far (quadratic in its length)
+        if not self.lump and node.op in ("and", "or"):
+            return tuple(chain(node))
+        return node.args
+
+    def dispatch(self, node: TExpr, args: list) -> Formula:
+        if node.op == "and":
+            return L.And(*args)
+        if node.op == "or":
+            return L.Or(*args)
+        return _combine(node, args)
 
 
 def _combine(node: TExpr, a: list[Formula]) -> Formula:
@@ -102,9 +114,9 @@ def _combine(node: TExpr, a: list[Formula]) -> Formula:
     if op == "not":
         return L.Not(a[0])
     if op == "and":
-        return L.And(a[0], a[1])
+        return L.And(*a)
     if op == "or":
-        return L.Or(a[0], a[1])
+        return L.Or(*a)
     if op == "implies":
         return L.Implies(a[0], a[1])
     if op == "iff":
@@ -175,23 +187,14 @@ class AtomEncoder:
         return self._encode(atom)
 
     def _encode(self, e: TExpr) -> Any:
+        return _Encode(self).walk(e)
+
+    def _leaf(self, e: TExpr) -> Any:
+        """A condition the encoding does not look inside: built-in fields compared with
+        constants, or a fresh Boolean."""
         import z3
 
         op = e.op
-        if op == "pred":
-            return self._encode(e.args[0])
-        if op == "not":
-            return z3.Not(self._encode(e.args[0]))
-        if op in ("and", "or"):
-            x, y = (self._encode(c) for c in e.args)
-            return z3.And(x, y) if op == "and" else z3.Or(x, y)
-        if op == "implies":
-            return z3.Implies(*(self._encode(c) for c in e.args))
-        if op == "iff":
-            x, y = (self._encode(c) for c in e.args)
-            return x == y
-        if op == "xor":
-            return z3.Xor(*(self._encode(c) for c in e.args))
         if op == "lit" and isinstance(e.payload, bool):
             return z3.BoolVal(e.payload)
         if op == "field" and not e.payload[0] and e.payload[1] in ("start", "end", "is_root"):
@@ -244,59 +247,36 @@ class AtomEncoder:
         return [d >= 0] if d is not None else []
 
 
-def show(e: TExpr) -> str:
-    """A readable rendering of a typed expression, for guards and messages."""
-    op = e.op
-    a = e.args
-    if op == "pred":
-        return e.payload
-    if op == "lit":
-        v = e.payload
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace('"', '\\"') + '"'
-        if T.base(e.type) in (T.DURATION, T.BYTES) and isinstance(v, int):
-            from tracelogic.spec.lexicon import show_value
+class _Encode(TExprWalker):
+    """The Boolean structure of one atom as Z3 terms, iteratively; a chain of one operator
+    (`a | b | …`) is one n-ary Z3 term, not a deep one."""
 
-            return show_value(v, e.type)  # `10m`, `96Mi`, as written in a spec
-        return str(float(v)) if hasattr(v, "denominator") and v.denominator != 1 else str(v)
-    if op == "enum":
-        return e.payload[1]
-    if op == "field":
-        return ".".join(list(e.payload[0]) + [e.payload[1]])
-    if op == "attr":
-        return ".".join(list(e.payload[0]) + [f'{e.payload[1]}["{e.payload[2]}"]'])
-    if op == "cmp":
-        return f"{show(a[0])} {e.payload} {show(a[1])}"
-    if op in ("and", "or", "implies", "iff", "xor"):
-        word = {"and": "&", "or": "|", "implies": "->", "iff": "<->", "xor": "xor"}[op]
-        return f"({show(a[0])} {word} {show(a[1])})"
-    if op == "not":
-        return f"!{show(a[0])}"
-    if op in ("+", "-", "*", "/", "//", "%"):
-        return f"({show(a[0])} {op} {show(a[1])})"
-    if op == "exists":
-        return f"{show(a[0])} exists"
-    if op in ("matches", "contains", "startswith", "in"):
-        return f"{show(a[0])} {op} {show(a[1])}"
-    if op == "list":
-        return "[" + ", ".join(show(x) for x in a) + "]"
-    if op == "range":
-        return f"{show(a[0])}..{show(a[1])}"
-    if op in ("has_ancestor", "has_child", "linked"):
-        return f"{op}({show(a[0])})"
-    if op == "has_event":
-        return f'has_event("{e.payload}")'
-    if op == "prev":
-        return f"prev({show(a[0])})"
-    if op == "last":
-        return f"last({show(a[0])} where {show(a[1])}, {show(a[2])})"
-    if op == "neg":
-        return f"-{show(a[0])}"
-    if op == "agg":
-        name = e.payload if isinstance(e.payload, str) else e.payload[0]
-        return f"{name}({show(a[0])} where {show(a[1])})"
-    if op == "call" and isinstance(e.payload, str):
-        return f"{e.payload}({', '.join(show(x) for x in a)})"
-    return op
+    _BOOL = frozenset({"pred", "not", "and", "or", "implies", "iff", "xor"})
+
+    def __init__(self, encoder: AtomEncoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def pre(self, e: TExpr) -> Any:
+        return self.PASS if e.op in self._BOOL else self.encoder._leaf(e)
+
+    def children(self, e: TExpr) -> tuple[TExpr, ...]:
+        return tuple(chain(e)) if e.op in ("and", "or") else e.args
+
+    def dispatch(self, e: TExpr, a: list) -> Any:
+        import z3
+
+        op = e.op
+        if op == "pred":
+            return a[0]
+        if op == "not":
+            return z3.Not(a[0])
+        if op == "and":
+            return z3.And(*a)
+        if op == "or":
+            return z3.Or(*a)
+        if op == "implies":
+            return z3.Implies(*a)
+        if op == "iff":
+            return a[0] == a[1]
+        return z3.Xor(*a)

@@ -144,8 +144,19 @@ def check_options(*, properties: Any, lateness_ns: Any) -> None:
         raise InputError(f"lateness_ns={lateness_ns!r}: expected a non-negative int of "
                          f"nanoseconds, e.g. 30 * 1_000_000_000 for 30 s")
 
+_DEFAULT_OPTIONS = {"properties": None, "lateness_ns": 30 * 10**9, "max_open_traces": 100_000,
+                    "idle_ns": 5 * 10**9, "record_events": False, "engine": None,
+                    "streaming": False, "partial_traces": "inconclusive"}
+
+
 class Monitor:
     """Feed spans; read verdicts. See the module docstring."""
+
+    def __repr__(self) -> str:
+        """The call that builds this monitor: ``Monitor(tracelogic.load('shop.spec'),
+        engine='native')``, with the options that are not their defaults."""
+        opts = "".join(f", {k}={v!r}" for k, v in self._options.items())
+        return f"Monitor({self.spec!r}{opts})"
 
     def __init__(self, spec: Spec, *, properties: list[str] | None = None,
                  lateness_ns: int = 30 * 10**9, max_open_traces: int = 100_000,
@@ -169,6 +180,11 @@ class Monitor:
                              f"{', '.join(PARTIAL_TRACES)}", value=partial_traces)
         self.partial_traces = partial_traces
         self.spec = spec
+        given = {"properties": properties, "lateness_ns": lateness_ns,
+                 "max_open_traces": max_open_traces, "idle_ns": idle_ns,
+                 "record_events": record_events, "engine": engine, "streaming": streaming,
+                 "partial_traces": partial_traces}
+        self._options = {k: v for k, v in given.items() if v != _DEFAULT_OPTIONS[k]}
         self._recorded: list | None = [] if record_events else None
         if compiled is None:
             compiled = CompiledSpec(spec, properties)

@@ -21,6 +21,7 @@ from tracelogic.errors import UnhandledNode
 from tracelogic.ingest.spans import MISSING
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
+from tracelogic.spec.walker import TExprWalker, chain
 
 _NUM = (int, float)
 
@@ -243,8 +244,15 @@ class CodeGen:
         return name
 
     def expr(self, e: TExpr) -> str:
-        """Source for ``e``. Recursion depth follows the predicate, which the spec's
-        checker already accepted (deep input is refused there)."""
+        """Source for ``e``, built by an iterative walk (:class:`_SourceWalker`): chains
+        of one boolean operator become one flat Python ``and``/``or``, and a subexpression
+        nested deeper than ``HOIST_DEPTH`` is hoisted into a closure bound in place
+        (``(_hN := (lambda: …))``), so no depth of input reaches the Python compiler's
+        nesting limits or the recursion limit."""
+        return _SourceWalker(self).source(e)
+
+    def _source(self, e: TExpr, ex: Callable[[TExpr], str]) -> str:
+        """Source for the node ``e``, its children's sources given by ``ex``."""
         op = e.op
         a = e.args
         if op == "lit":
@@ -252,7 +260,7 @@ class CodeGen:
         if op == "enum":
             return repr(e.payload[1])
         if op == "pred":
-            return self.expr(a[0])
+            return ex(a[0])
         if op == "field":
             hops, name = e.payload
             if name == "start":
@@ -303,35 +311,35 @@ class CodeGen:
             self.uses_links = True
             return f"_linked(s, st, tr, {self.span_predicate(a[0])}, _LINKS)"
         if op == "exists":
-            return f"({self.expr(a[0])} is not MISSING)"
+            return f"({ex(a[0])} is not MISSING)"
         if op == "not":
-            return f"(not {self._bool(a[0])})"
+            return f"(not {self._cond_of(ex, a[0])})"
         if op in ("and", "or"):
-            return f"({self._bool(a[0])} {op} {self._bool(a[1])})"
+            return "(" + f" {op} ".join(self._cond_of(ex, c) for c in chain(e)) + ")"
         if op == "implies":
-            return f"((not {self._bool(a[0])}) or {self._bool(a[1])})"
+            return f"((not {self._cond_of(ex, a[0])}) or {self._cond_of(ex, a[1])})"
         if op == "iff":
-            return f"({self._bool(a[0])} == {self._bool(a[1])})"
+            return f"({self._cond_of(ex, a[0])} == {self._cond_of(ex, a[1])})"
         if op == "xor":
-            return f"({self._bool(a[0])} != {self._bool(a[1])})"
+            return f"({self._cond_of(ex, a[0])} != {self._cond_of(ex, a[1])})"
         if op == "cmp":
             if self._static(a[0], self.logs) and self._static(a[1], self.logs):
-                return f"({self.expr(a[0])} {e.payload} {self.expr(a[1])})"
-            return f"{self._cmp_site(e)}({self.expr(a[0])}, {self.expr(a[1])})"
+                return f"({ex(a[0])} {e.payload} {ex(a[1])})"
+            return f"{self._cmp_site(e)}({ex(a[0])}, {ex(a[1])})"
         if op in ARITH_NAMES and len(a) == 2:
             if self._static(a[0], self.logs) and self._static(a[1], self.logs) \
                     and op not in ("/", "//", "%"):
-                return f"({self.expr(a[0])} {op} {self.expr(a[1])})"
-            sides = [self.expr(a[0]), self.expr(a[1])]
+                return f"({ex(a[0])} {op} {ex(a[1])})"
+            sides = [ex(a[0]), ex(a[1])]
             reading = unit_reading(e)
             if reading is not None:  # `attr["t"] + 1s`: count the numbers read in the unit
                 sides[reading[0]] = f"{self._reading_site(e)}({sides[reading[0]]})"
             return f"_ar_{ARITH_NAMES[op]}({sides[0]}, {sides[1]})"
         if op == "neg":
-            return f"_neg({self.expr(a[0])})"
+            return f"_neg({ex(a[0])})"
         if op == "in":
             target = a[1]
-            value = self.expr(a[0])
+            value = ex(a[0])
             if unit_reading(e) is not None:  # count the numbers read in the unit
                 value = f"{self._reading_site(e)}({value})"
             if target.op == "list":
@@ -345,11 +353,11 @@ class CodeGen:
             pattern = re2.compile(a[1].payload)
             name = self.const(pattern)
             return f"(lambda v: isinstance(v, str) and {name}.search(v) is not None)" \
-                   f"({self.expr(a[0])})"
+                   f"({ex(a[0])})"
         if op == "contains":
-            return f"_contains({self.expr(a[0])}, {self.expr(a[1])})"
+            return f"_contains({ex(a[0])}, {ex(a[1])})"
         if op == "startswith":
-            return f"_startswith({self.expr(a[0])}, {self.expr(a[1])})"
+            return f"_startswith({ex(a[0])}, {ex(a[1])})"
         if op in ("prev", "last"):
             slot = self.registers.setdefault(e, len(self.registers))
             return f"R[{slot}]"
@@ -359,7 +367,7 @@ class CodeGen:
             name = f"_fn_{e.payload}"
             if name not in self.namespace:
                 self.namespace[name] = _builtin(e.payload)
-            return f"{name}({', '.join(self.expr(x) for x in a)})"
+            return f"{name}({', '.join(ex(x) for x in a)})"
         raise UnhandledNode(f"`{op}` cannot be evaluated on a span", value=e)
 
     def _cmp_site(self, e: TExpr) -> str:
@@ -452,31 +460,79 @@ class CodeGen:
     def cond(self, e: TExpr) -> str:
         """Source for ``e`` used as a condition: a bare dynamic attribute is true only
         when it is the boolean true (never Python truthiness: "yes" or 1 are not true)."""
-        src = self.expr(e)
-        return f"_truthy({src})" if e.type == T.DYN else src
+        return self._cond_of(self.expr, e)
 
-    _bool = cond
+    @staticmethod
+    def _cond_of(ex: Callable[[TExpr], str], e: TExpr) -> str:
+        src = ex(e)
+        return f"_truthy({src})" if e.type == T.DYN else src
 
     @staticmethod
     def _static(e: TExpr, logs: bool = False) -> bool:
         """Statically typed and never missing: plain Python operators are exact. A `/`,
         `//` or `%` is missing on a zero divisor, so it is static only over a non-zero
         literal divisor. A log record's fields are missing at span events, and with
-        ``logs`` most span fields are missing at log events."""
-        if e.op == "lit" or e.op == "enum":
-            return True
-        if e.op == "field":
-            name = e.payload[1]
-            if name in LOG_FIELDS or (logs and name in MISSING_AT_LOGS):
-                return False
-            return not e.payload[0]
-        if e.op in ARITH_NAMES and len(e.args) == 2:
-            if e.op in ("/", "//", "%"):
-                d = e.args[1]
-                if d.op != "lit" or isinstance(d.payload, bool) or d.payload == 0:
+        ``logs`` most span fields are missing at log events. Iterative: arithmetic can
+        be deep."""
+        stack = [e]
+        while stack:
+            n = stack.pop()
+            if n.op == "lit" or n.op == "enum":
+                continue
+            if n.op == "field":
+                name = n.payload[1]
+                if n.payload[0] or name in LOG_FIELDS or (logs and name in MISSING_AT_LOGS):
                     return False
-            return all(CodeGen._static(x, logs) for x in e.args)
-        return False
+                continue
+            if n.op in ARITH_NAMES and len(n.args) == 2:
+                if n.op in ("/", "//", "%"):
+                    d = n.args[1]
+                    if d.op != "lit" or isinstance(d.payload, bool) or d.payload == 0:
+                        return False
+                stack.extend(n.args)
+                continue
+            return False
+        return True
+
+
+_OPAQUE = frozenset({"prev", "last", "has_ancestor", "has_child", "linked"})
+HOIST_DEPTH = 40  # generated nesting beyond which a subexpression becomes a closure
+
+
+class _SourceWalker(TExprWalker):
+    """One top-level :meth:`CodeGen.expr`: each node's source and generated nesting depth.
+    Hoisted closures are named per walk, so the memo is per call, not per spec."""
+
+    def __init__(self, gen: CodeGen) -> None:
+        super().__init__()
+        self.gen = gen
+        self.hoisted: list[str] = []
+
+    def children(self, node: TExpr) -> tuple[TExpr, ...]:
+        op = node.op
+        if op in ("and", "or"):
+            return tuple(chain(node))
+        if op == "in":  # the list or range is read as constants
+            return node.args[:1]
+        if op in _OPAQUE:  # registers read a slot; structure compiles its own predicate
+            return ()
+        return node.args
+
+    def dispatch(self, node: TExpr, args: list) -> tuple[str, int]:
+        memo = self.memo
+        src = self.gen._source(node, lambda c: memo[c][0])
+        depth = 1 + max((d for _, d in args), default=0)
+        if depth > HOIST_DEPTH:
+            name = f"_h{len(self.hoisted)}"
+            self.hoisted.append(f"({name} := (lambda: {src}))")
+            return f"{name}()", 1
+        return src, depth
+
+    def source(self, e: TExpr) -> str:
+        src = self.walk(e)[0]
+        if not self.hoisted:
+            return src
+        return "(" + ", ".join(self.hoisted) + f", {src})[-1]"
 
 
 # per unit type: how the other side is named, what a plain number counts, a string that

@@ -29,12 +29,12 @@ _DATA_OPS = frozenset({"field", "attr", "var", "has_event", "has_ancestor", "has
 
 
 class _Gen(CodeGen):
-    def expr(self, e: TExpr) -> str:
+    def _source(self, e: TExpr, ex) -> str:
         if e.op == "var" and e.payload == ("heal", "risk"):
             return "v_risk"
         if e.op == "list":
-            return "[" + ", ".join(self.expr(a) for a in e.args) + "]"
-        return super().expr(e)
+            return "[" + ", ".join(ex(a) for a in e.args) + "]"
+        return super()._source(e, ex)
 
 
 def tainted(e: TExpr) -> bool:

@@ -206,6 +206,14 @@ def _action_class(name: str):
         return None, e
 
 
+def _arg_location(h: HealT, e: TExpr, spans: dict) -> Location:
+    """Where the argument ``e`` of ``h`` is written, else the policy's `do` clause."""
+    for (_, arg), span in zip(h.args, h.arg_spans):
+        if arg is e and span.line:
+            return Location.of(span)
+    return _loc(h, spans, "do")
+
+
 def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int,
                   prop=None) -> None:
     from tracelogic.healing.actions import ActionRefused, ConfigDefault
@@ -242,7 +250,7 @@ def _check_policy(h: HealT, spans: dict, report: CheckReport, timeout_ms: int,
                     report.add(CheckResult(
                         "policy", h.name, SPEC_ERROR,
                         f"argument `{name}` of `{h.action}` must be {p.type}, got {e.type}",
-                        location=Location.of(e.span) if e.span.line else _loc(h, spans, "do"),
+                        location=_arg_location(h, e, spans),
                         details={"check": "arguments"}))
                     ok = False
             ok &= _check_specific(h, cls, given, spans, report)
@@ -515,8 +523,7 @@ def _check_witness(h: HealT, prop, spans: dict, report: CheckReport, timeout_ms:
         nonlocal ok
         ok = False
         report.add(CheckResult("policy", h.name, "warning", msg, severity="warning",
-                               location=Location.of(e.span) if e.span.line
-                               else _loc(h, spans, "do"),
+                               location=_arg_location(h, e, spans),
                                details={"check": "witness", **extra}))
 
     if prop.kind == "metric":

@@ -18,6 +18,7 @@ from typing import Any
 
 from tracelogic.errors import UnhandledNode
 from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED, get_manager
+from tracelogic.spec.walker import expand
 
 __all__ = [
     "DagWalker", "TreeEmitter", "nnf", "atoms", "size", "depth", "subformulas",
@@ -65,13 +66,18 @@ class DagWalker:
         return memo[root]
 
     def _dispatch(self, node: Formula, args: list[Any]) -> Any:
-        name = self._handlers.get(node.kind)
-        if name is None:
-            raise UnhandledNode(
-                f"{type(self).__name__} has no handler walk_{node.kind.name.lower()} "
-                f"for node {node!r}", value=node,
-                hint="add the handler, or lower the node before this pass")
-        return getattr(self, name)(node, args)
+        return _handler(self, node, "add the handler, or lower the node before this pass",
+                        lambda: f"node {node!r}")(node, args)
+
+
+def _handler(walker: Any, node: Formula, hint: str, shown: Callable[[], str]) -> Any:
+    """``walker``'s ``walk_<kind>`` method for ``node``; UnhandledNode, naming the node as
+    ``shown()`` says (called only then: a repr is as long as the formula), when it has none."""
+    name = walker._handlers.get(node.kind)
+    if name is None:
+        raise UnhandledNode(f"{type(walker).__name__} has no handler "
+                            f"walk_{node.kind.name.lower()} for {shown()}", value=node, hint=hint)
+    return getattr(walker, name)
 
 
 class TreeEmitter:
@@ -85,23 +91,11 @@ class TreeEmitter:
         self._handlers = _handler_table(type(self), "walk_")
 
     def emit(self, root: Formula) -> str:
-        out: list[str] = []
-        stack: list[Any] = [root]
-        handlers = self._handlers
-        while stack:
-            item = stack.pop()
-            if isinstance(item, str):
-                out.append(item)
-                continue
-            name = handlers.get(item.kind)
-            if name is None:
-                raise UnhandledNode(
-                    f"{type(self).__name__} has no handler walk_{item.kind.name.lower()} "
-                    f"for node kind {item.kind.name}", value=item,
-                    hint="this printer cannot express that operator")
-            pieces = getattr(self, name)(item)
-            stack.extend(reversed(pieces))
-        return "".join(out)
+        return expand(root, self._pieces)
+
+    def _pieces(self, item: Formula) -> list:
+        return _handler(self, item, "this printer cannot express that operator",
+                        lambda: f"node kind {item.kind.name}")(item)
 
 
 # ---------------------------------------------------------------------------------------

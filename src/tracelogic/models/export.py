@@ -37,6 +37,7 @@ from tracelogic.errors import InputError, TracelogicError
 from tracelogic.models.machine import Machine, UnsupportedModel, explore, show_value
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import CheckT, ModelT, Spec, TExpr, WorkflowT
+from tracelogic.spec.walker import walk_with
 
 __all__ = ["to_promela", "to_smv", "promela_ltl", "smv_expr", "model_dot", "model_mermaid",
            "workflow_dot", "workflow_mermaid", "export_command", "ExportError", "FORMATS"]
@@ -85,18 +86,7 @@ class _Printer:
         self.members = members
 
     def expr(self, e: TExpr) -> str:
-        out: dict[int, str] = {}
-        stack: list[tuple[TExpr, bool]] = [(e, False)]
-        while stack:
-            node, done = stack.pop()
-            if id(node) in out:
-                continue
-            if not done:
-                stack.append((node, True))
-                stack.extend((c, False) for c in node.args if id(c) not in out)
-                continue
-            out[id(node)] = self._node(node, [out[id(c)] for c in node.args])
-        return out[id(e)]
+        return walk_with(e, self._node)
 
     def _node(self, e: TExpr, a: list[str]) -> str:
         op = e.op

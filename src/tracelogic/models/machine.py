@@ -34,6 +34,7 @@ from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.errors import TracelogicError
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ModelT, TExpr
+from tracelogic.spec.walker import chain, walk_with
 
 __all__ = ["Machine", "Var", "ModelRuntimeError", "UnsupportedModel", "Explored", "explore",
            "DEFAULT_STATE_BOUND", "show_value"]
@@ -151,28 +152,14 @@ class _Gen:
         return name
 
     def expr(self, e: TExpr) -> str:
-        out: dict[int, str] = {}
         # `and`/`or` chains are flattened: a & b & c parses as ((a & b) & c), and Python's
         # parser refuses more than 200 nested parentheses
-        chains: dict[int, list[str]] = {}
-        stack: list[tuple[TExpr, bool]] = [(e, False)]
-        while stack:
-            node, done = stack.pop()
-            if id(node) in out:
-                continue
-            if not done:
-                stack.append((node, True))
-                stack.extend((c, False) for c in node.args if id(c) not in out)
-                continue
+        def combine(node: TExpr, a: list[str]) -> str:
             if node.op in ("and", "or"):
-                parts: list[str] = []
-                for c in node.args:
-                    parts += chains[id(c)] if c.op == node.op else [out[id(c)]]
-                chains[id(node)] = parts
-                out[id(node)] = "(" + f" {node.op} ".join(parts) + ")"
-            else:
-                out[id(node)] = self._node(node, [out[id(c)] for c in node.args])
-        return out[id(e)]
+                return "(" + f" {node.op} ".join(a) + ")"
+            return self._node(node, a)
+        return walk_with(e, combine, children=lambda n: tuple(chain(n))
+                         if n.op in ("and", "or") else n.args)
 
     def _node(self, e: TExpr, a: list[str]) -> str:
         op = e.op

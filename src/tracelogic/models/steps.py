@@ -27,6 +27,7 @@ import z3
 from tracelogic.semantics.z3enc import Encoder, sort_of, type_constraints
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
+from tracelogic.spec.walker import TExprWalker, walk_with
 
 __all__ = ["SpanEncoding", "satisfiable", "can_both_hold"]
 
@@ -117,23 +118,10 @@ class SpanEncoding:
     # -- rewriting
     def rewrite(self, e: TExpr) -> TExpr:
         """An encodable expression equivalent to, or weaker than, ``e`` (iterative)."""
-        out: dict[int, TExpr] = {}
-        stack: list[tuple[TExpr, bool]] = [(e, False)]
-        while stack:
-            node, done = stack.pop()
-            if id(node) in out:
-                continue
-            boolean_shell = node.op in ("pred", "and", "or", "not", "implies", "iff", "xor")
-            if not done and boolean_shell:
-                stack.append((node, True))
-                stack.extend((c, False) for c in node.args)
-                continue
-            if boolean_shell:
-                out[id(node)] = TExpr(node.op, tuple(out[id(c)] for c in node.args), node.type,
-                                      node.payload)
-            else:
-                out[id(node)] = self._leaf(node)
-        return out[id(e)]
+        shell = ("pred", "and", "or", "not", "implies", "iff", "xor")
+        return walk_with(
+            e, lambda node, a: TExpr(node.op, tuple(a), node.type, node.payload),
+            pre=lambda node: TExprWalker.PASS if node.op in shell else self._leaf(node))
 
     def _leaf(self, node: TExpr) -> TExpr:
         """A Boolean leaf: a comparison, an `in`, `exists`, a field, or something opaque."""

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from tracelogic.errors import TracelogicError, UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
+from tracelogic.spec.walker import TExprWalker
 
 Env = dict
 Fn = Callable[[Env], Any]
@@ -59,22 +60,22 @@ def compile_expr(e: TExpr, resolve: Callable[[TExpr], Fn | None] | None = None) 
     ``resolve`` may supply closures for nodes this module does not know (aggregates,
     document paths); it is asked first. Built bottom-up without recursion.
     """
-    built: dict[int, Fn] = {}
-    stack: list[tuple[TExpr, bool]] = [(e, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in built:
-            continue
-        custom = resolve(node) if resolve else None
-        if custom is not None:
-            built[id(node)] = custom
-            continue
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((c, False) for c in node.args if id(c) not in built)
-            continue
-        built[id(node)] = _build(node, [built[id(c)] for c in node.args])
-    return built[id(e)]
+    return _Compile(resolve).walk(e)
+
+
+class _Compile(TExprWalker):
+    """One closure per node, children first; ``resolve`` answers for a node first."""
+
+    def __init__(self, resolve: Callable[[TExpr], Fn | None] | None) -> None:
+        super().__init__()
+        self.resolve = resolve
+
+    def pre(self, node: TExpr) -> Any:
+        custom = self.resolve(node) if self.resolve else None
+        return self.PASS if custom is None else custom
+
+    def dispatch(self, node: TExpr, args: list) -> Fn:
+        return _build(node, args)
 
 
 def _build(node: TExpr, a: list[Fn]) -> Fn:

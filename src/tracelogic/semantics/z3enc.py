@@ -22,6 +22,7 @@ import z3
 from tracelogic.errors import UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
+from tracelogic.spec.walker import TExprWalker
 
 
 def sort_of(t: T.Type, ctx: z3.Context | None = None):
@@ -119,24 +120,15 @@ class Encoder:
 
     def encode(self, e: TExpr) -> Encoded:
         terms = self._terms(e)
-        return Encoded(terms[id(e)], self._divisions(e, terms))
+        return Encoded(terms[e], self._divisions(e, terms))
 
-    def _terms(self, root: TExpr) -> dict[int, Any]:
-        """The term of every node, children first, iteratively (memoized by node)."""
-        done: dict[int, Any] = {}
-        stack: list[tuple[TExpr, bool]] = [(root, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if id(node) in done:
-                continue
-            if not expanded:
-                stack.append((node, True))
-                stack.extend((c, False) for c in node.args if id(c) not in done)
-                continue
-            done[id(node)] = self._apply(node, [done[id(c)] for c in node.args])
-        return done
+    def _terms(self, root: TExpr) -> dict[TExpr, Any]:
+        """The term of every node, children first (a memoised :class:`TExprWalker`)."""
+        walker = _Terms(self)
+        walker.walk(root)
+        return walker.memo
 
-    def _divisions(self, root: TExpr, terms: dict[int, Any]) -> list:
+    def _divisions(self, root: TExpr, terms: dict[TExpr, Any]) -> list:
         """Every division with the path condition under which it is evaluated."""
         out = []
         true = z3.BoolVal(True, self.ctx)
@@ -144,13 +136,13 @@ class Encoder:
         while stack:
             node, cond = stack.pop()
             if node.op in ("/", "//", "%"):
-                out.append((cond, terms[id(node.args[1])], node))
+                out.append((cond, terms[node.args[1]], node))
             if node.op in ("implies", "and") and len(node.args) == 2:
                 stack.append((node.args[0], cond))
-                stack.append((node.args[1], z3.And(cond, terms[id(node.args[0])])))
+                stack.append((node.args[1], z3.And(cond, terms[node.args[0]])))
             elif node.op == "or" and len(node.args) == 2:
                 stack.append((node.args[0], cond))
-                stack.append((node.args[1], z3.And(cond, z3.Not(terms[id(node.args[0])]))))
+                stack.append((node.args[1], z3.And(cond, z3.Not(terms[node.args[0]]))))
             else:
                 stack.extend((c, cond) for c in node.args)
         return out
@@ -262,3 +254,14 @@ def _builtin(name: str, a: list):
         lo, hi = _coerce(lo, hi)
         return z3.If(x < lo, lo, z3.If(x > hi, hi, x))
     raise UnhandledNode(f"no Z3 encoding for `{name}`", value=name)
+
+
+class _Terms(TExprWalker):
+    """:meth:`Encoder._apply` over the expression DAG, children first."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def dispatch(self, node: TExpr, args: list) -> Any:
+        return self.encoder._apply(node, args)

@@ -23,6 +23,7 @@ from tracelogic.spec.lexicon import (FORMULA_WORDS, PAST_OPS, PATTERN_ARITY, SEV
 from tracelogic.spec.typed import (AGGREGATES, CONFIG_AGGREGATES, ActionT, Binding, CheckT,
                                    ConfigT, HealT, InvariantT, MetricT, ModelT, PropertyT, Spec,
                                    TExpr, TheoremT, WorkflowT)
+from tracelogic.spec.walker import fold_constant
 
 SPAN_FIELDS: dict[str, T.Type] = {
     "name": T.STRING, "kind": T.KIND, "status": T.STATUS, "status_message": T.STRING,
@@ -236,7 +237,7 @@ class Checker:
             # would otherwise be expanded 2^depth times. The result is shared, not copied.
             done = checker._expansions.get((pdef.name, args))
             if done is not None:
-                return replace(done, span=span)
+                return done.replace(span=span)
         if pdef.name in checker._pred_busy:
             cycle = checker._pred_busy[checker._pred_busy.index(pdef.name):] + [pdef.name]
             return checker.error(pdef.body.span, f"predicate `{pdef.name}` is defined in terms "
@@ -633,6 +634,7 @@ class Checker:
             self.error(decl.span, f"policy `{decl.name}` has no `do ACTION(...)` clause")
             ok = False
         args = []
+        arg_spans = []
         names = set()
         for a in decl.args:
             if a.where is not None or a.within:
@@ -643,6 +645,7 @@ class Checker:
                     self.error(a.span, f"argument `{a.name}` is given twice")
                 names.add(a.name)
             args.append((a.name, self.expr(a.value, Ctx("heal"))))
+            arg_spans.append(a.value.span)
         cooldown = self.const_duration(decl.cooldown, "cooldown") if decl.cooldown else None
         limit = None
         if decl.limit is not None:
@@ -667,7 +670,7 @@ class Checker:
         if not ok:
             return None
         return HealT(decl.name, decl.on, decl.action, tuple(args), cooldown, limit, approve, risk,
-                     span=decl.span)
+                     span=decl.span, arg_spans=tuple(arg_spans))
 
     def _is_property(self, name: str) -> bool:
         if "." in name:
@@ -678,44 +681,12 @@ class Checker:
 
     # ------------------------------------------------------------ constants
     def fold(self, e: TExpr):
-        """The value of a constant expression, or None when it is not constant."""
-        if e.op == "lit":
-            return e.payload
-        if e.op == "neg":
-            v = self.fold(e.args[0])
-            return None if v is None else -v
-        if e.op in ("+", "-", "*", "/", "//", "%") and len(e.args) == 2:
-            a, b = self.fold(e.args[0]), self.fold(e.args[1])
-            if a is None or b is None or isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
-                return None
-            try:
-                if e.op == "+":
-                    r = a + b
-                elif e.op == "-":
-                    r = a - b
-                elif e.op == "*":
-                    r = a * b
-                elif e.op == "/":
-                    r = Fraction(a) / Fraction(b)
-                elif e.op == "//":
-                    r = a // b
-                else:
-                    r = a % b
-            except ZeroDivisionError:
-                self.fold_problem = "it divides by zero"
-                return None
-            if too_large(r):
-                self.fold_problem = f"its value is beyond 10^{MAX_NUMBER_DIGITS}"
-                return None
-            if T.base(e.type) in (T.DURATION, T.BYTES, T.INT) and isinstance(r, Fraction):
-                if r.denominator != 1:
-                    unit = {T.DURATION: "nanoseconds", T.BYTES: "bytes"}.get(
-                        T.base(e.type), "an integer")
-                    self.fold_problem = f"its value {r} is not a whole number of {unit}"
-                    return None
-                return int(r)
-            return r
-        return None
+        """The value of a constant expression, or None when it is not constant (then
+        ``fold_problem`` may say why: a zero divisor, a value too large)."""
+        value, problem = fold_constant(e)
+        if problem is not None:
+            self.fold_problem = problem
+        return value
 
     def const_value(self, e: A.Expr, want: T.Type, what: str):
         v = self.expr(e, Ctx("bound"))
@@ -817,7 +788,7 @@ class Checker:
     def _e_name(self, e: A.Name, ctx: Ctx, hint, soft: bool = False):
         n = e.id
         if n in ctx.locals:
-            return replace(ctx.locals[n], span=e.span)
+            return ctx.locals[n].replace(span=e.span)
         if ctx.kind == "select" and n not in self.consts and not isinstance(
                 self.decls.get(n), A.Const):
             return TExpr("path", type=T.DYN, payload=(("field", n),), span=e.span)
@@ -832,7 +803,7 @@ class Checker:
             return TExpr("enum", type=hint, payload=(hint.name, n), span=e.span)
         decl = self.decls.get(n)
         if isinstance(decl, A.Const):
-            return replace(self._const(n), span=e.span)
+            return self._const(n).replace(span=e.span)
         if n in self.preds:
             pdef = self.preds[n]
             if ctx.kind not in SPAN_CONTEXTS and ctx.kind != "span":
@@ -842,7 +813,7 @@ class Checker:
                 return self.error(e.span, f"predicate `{n}` takes {len(pdef.params)} "
                                   f"argument(s): {n}({', '.join(pdef.params)})")
             self._check_pred_def(pdef)
-            return replace(pdef.typed, span=e.span) if pdef.typed else \
+            return pdef.typed.replace(span=e.span) if pdef.typed else \
                 TExpr("error", type=T.ERROR)
         if isinstance(decl, A.Enum):
             return self.error(e.span, f"`{n}` is an enum type, not a value",
@@ -935,7 +906,7 @@ class Checker:
 
     def _config_ref(self, config: str, name: str, span, ctx: Ctx) -> TExpr:
         if ctx.config == config and name in ctx.locals:
-            return replace(ctx.locals[name], span=span)
+            return ctx.locals[name].replace(span=span)
         cfg = self.configs[config]
         b = next((b for b in cfg.bindings if b.name == name), None)
         if b is None:
@@ -954,7 +925,7 @@ class Checker:
                   ctx: Ctx) -> TExpr:
         spec = self.imports[alias]
         if member in spec.consts:
-            return replace(spec.consts[member], span=span)
+            return spec.consts[member].replace(span=span)
         if member in spec.preds:
             pdef = spec.preds[member]
             if ctx.kind not in SPAN_CONTEXTS:
@@ -992,7 +963,7 @@ class Checker:
         if any(v.type == T.ERROR for v in values):
             return TExpr("error", type=T.ERROR)
         node = self._pred_ref(pdef, tuple(values), span)
-        return replace(node, payload=shown + "(" + ", ".join(_show(v) for v in values) + ")") \
+        return node.replace(payload=shown + "(" + ", ".join(_show(v) for v in values) + ")") \
             if node.op == "pred" else node
 
     def _e_index(self, e: A.Index, ctx: Ctx, hint):
@@ -1098,7 +1069,7 @@ class Checker:
                                   f"{'to' if op == '+' else 'from'} {_a(lt)}",
                                   f"both sides must be {lt} values, e.g. "
                                   f"{T.unit_example(lt)}")
-            self._dyn_meets_unit(left, right, "combined with")
+            self._dyn_meets_unit(left, right, "combined with", (e.left.span, e.right.span))
         elif op == "*":
             if lt in units and rt in units:
                 return self.error(e.span, f"cannot multiply {_a(lt)} by {_a(rt)}",
@@ -1165,7 +1136,7 @@ class Checker:
             else:
                 typed[i + 1] = self.expr(b, ctx, typed[i].type)
             left, right = typed[i], typed[i + 1]
-            parts.append(self._cmp(op, left, right, e.span))
+            parts.append(self._cmp(op, left, right, e.span, (a.span, b.span)))
         if len(parts) == 1:
             return parts[0]
         out = parts[0]
@@ -1173,7 +1144,7 @@ class Checker:
             out = TExpr("and", (out, p), T.BOOL, span=e.span)
         return out
 
-    def _cmp(self, op: str, left: TExpr, right: TExpr, span) -> TExpr:
+    def _cmp(self, op: str, left: TExpr, right: TExpr, span, spans=None) -> TExpr:
         if T.ERROR in (left.type, right.type):
             return TExpr("error", type=T.ERROR, span=span)
         lt, rt = T.base(left.type), T.base(right.type)
@@ -1186,16 +1157,18 @@ class Checker:
             return self.error(span, f"cannot compare {_a(lt)} with {_a(rt)}")
         if op not in ("==", "!=") and (lt in (T.BOOL,) or isinstance(lt, T.EnumType)):
             return self.error(span, f"`{op}` does not order {lt} values; use `==` or `!=`")
-        self._dyn_meets_unit(left, right, "compared with")
+        self._dyn_meets_unit(left, right, "compared with", spans)
         return TExpr("cmp", (left, right), T.BOOL, op, span)
 
-    def _dyn_meets_unit(self, a: TExpr, b: TExpr, how: str) -> None:
+    def _dyn_meets_unit(self, a: TExpr, b: TExpr, how: str, spans=None) -> None:
         """Warn, once per attribute and unit, when an attribute (untyped: `dyn`) takes a
         unit's type from the other side: a number is then read in the unit's base (1 means
         1ns, or 1 byte), which is rarely what `attr["payload.size"] > 10m` meant.
         Multiplying the attribute by a unit (`attr["ms"] * 1ms`) says how to read it, and
-        does not warn."""
-        for attr, other in ((a, b), (b, a)):
+        does not warn. ``spans`` are where ``a`` and ``b`` are written (an interned node
+        keeps the span of its first use only)."""
+        a_span, b_span = spans or (a.span, b.span)
+        for attr, other, attr_span, other_span in ((a, b, a_span, b_span), (b, a, b_span, a_span)):
             unit = T.base(other.type)
             if attr.op != "attr" or attr.payload[2] is None or \
                     unit not in (T.DURATION, T.BYTES, T.CPU):
@@ -1209,7 +1182,7 @@ class Checker:
                        T.BYTES: "a number counts bytes",
                        T.CPU: "a number counts cores"}[unit]
             example = {T.DURATION: '"20m"', T.BYTES: '"10Mi"', T.CPU: '"500m"'}[unit]
-            written = self._written(other)
+            written = self._written(other_span)
             if unit == T.DURATION and written is not None and \
                     re.fullmatch(r"\d[\d_]*(\.\d[\d_]*)?m", written):
                 number = written[:-1]
@@ -1222,13 +1195,12 @@ class Checker:
                     f"`{shown} * {per}`"
             what = {T.DURATION: "a duration", T.BYTES: "a size in bytes",
                     T.CPU: "a cpu value"}[unit]
-            self.warning(attr.span, f"`{shown}` has no declared type; {how} {what}, it is read "
+            self.warning(attr_span, f"`{shown}` has no declared type; {how} {what}, it is read "
                          f"as one: {reading}, and a string such as {example} never matches",
                          hint)
 
-    def _written(self, e: TExpr) -> str | None:
-        """The source text of ``e`` when it is one line of this file."""
-        span = e.span
+    def _written(self, span: SourceSpan) -> str | None:
+        """The source text at ``span`` when it is one line of this file."""
         if span.file != self.file or span.line != span.end_line or span.line < 1:
             return None
         lines = self.source.split("\n")
@@ -1252,7 +1224,8 @@ class Checker:
         else:
             return self.error(e.target.span, "`in` takes a list `[a, b]` or a range `lo..hi`")
         elem = target.type.elem if isinstance(target.type, T.ListType) else target.type.base
-        self._dyn_meets_unit(value, TExpr("lit", type=elem, span=e.target.span), "compared with")
+        self._dyn_meets_unit(value, TExpr("lit", type=elem), "compared with",
+                             (e.value.span, e.target.span))
         return TExpr("in", (value, target), T.BOOL, span=e.span)
 
     def _e_match(self, e: A.Match, ctx: Ctx, hint):

@@ -4,7 +4,10 @@ Expressions are :class:`TExpr` nodes in the pysmt style: one node class with an
 ``op``, children ``args``, a ``type`` and an ``payload``. Names are resolved,
 parameterised predicates are expanded (wrapped in a ``pred`` node that keeps
 the name for readable output), chained comparisons are split, parentheses and
-word spellings are gone. Source spans ride along but take no part in equality.
+word spellings are gone. Nodes are interned (:class:`TExprManager`): structurally
+equal expressions are one object, equality is identity, and passes over them are
+iterative walkers (:mod:`tracelogic.spec.walker`). A node keeps the source span where it
+was first built; spans take no part in identity.
 
 Ops (payload in brackets):
 - values: ``lit`` [value], ``list``, ``range``, ``enum`` [(enum, member)],
@@ -22,6 +25,9 @@ Ops (payload in brackets):
 """
 from __future__ import annotations
 
+import itertools
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,38 +36,83 @@ from tracelogic.spec import ast as A
 from tracelogic.spec.types import BOOL, Type
 
 _NOWHERE = A.NOWHERE
+_KEEP: Any = object()  # TExpr.replace: the part is not changed
 
 
-@dataclass(frozen=True, slots=True)
+# Flag bits cached on every node at construction (from the children's), so that no pass
+# walks an expression to learn them.
+TEMPORAL = 1    # a temporal operator or pattern somewhere below (or here)
+REGISTERS = 2   # `prev` / `last`
+AGGREGATE = 4   # an aggregate
+STRUCTURE = 8   # reads other spans: has_ancestor / has_child / linked / parent.*
+ERROR = 16      # an `error` node (the checker reported it)
+
+
 class TExpr:
-    op: str
-    args: tuple["TExpr", ...] = ()
-    type: Type = BOOL
-    payload: Any = None
-    span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
-    # Flags computed once at construction from the children's (as pysmt caches its node
-    # flags): asking a deep expression whether it is temporal, or how big it is, must not
-    # walk it again at every level above.
-    # The hash too: the generated one would rehash the whole tree on every lookup.
-    size: int = field(default=1, init=False, compare=False, repr=False)
-    temporal: bool = field(default=False, init=False, compare=False, repr=False)
-    _hash: int = field(default=0, init=False, compare=False, repr=False)
+    """One interned typed-expression node (pysmt style, as :class:`~tracelogic.logic.formula.Formula`).
 
-    def __post_init__(self) -> None:
-        size, temporal = 1, self.op in TEMPORAL_OPS
-        for a in self.args:
-            size += a.size
-            temporal = temporal or a.temporal
-        object.__setattr__(self, "size", size)
-        object.__setattr__(self, "temporal", temporal)
-        try:
-            h = hash((self.op, self.args, self.type, self.payload))
-        except TypeError:  # an unhashable payload: equal nodes still hash alike without it
-            h = hash((self.op, self.args, self.type))
-        object.__setattr__(self, "_hash", h)
+    ``TExpr(op, args, type, payload, span=...)`` returns the one node with that structure:
+    two structurally equal expressions are the same object, so equality is identity and
+    the hash is a small id, whatever the size. Nodes are immutable; the size, the flags
+    and the type are computed once, from the children, when a node is first built.
+
+    ``span`` takes no part in identity: a node keeps the span where it was first built
+    (diagnostics about a particular occurrence use the syntax tree's span instead).
+    """
+
+    __slots__ = ("id", "op", "args", "type", "payload", "span", "size", "depth", "flags",
+                 "_reads", "__weakref__")
+
+    id: int
+    op: str
+    args: tuple["TExpr", ...]
+    type: Type
+    payload: Any
+    span: SourceSpan
+    size: int
+    depth: int
+    flags: int
+
+    def __new__(cls, op: str, args: tuple["TExpr", ...] = (), type: Type = BOOL,
+                payload: Any = None, span: SourceSpan = _NOWHERE) -> "TExpr":
+        return _MANAGER.make(op, tuple(args), type, payload, span)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"typed expressions are immutable (tried to set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"typed expressions are immutable (tried to delete {name!r})")
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
 
     def __hash__(self) -> int:
-        return self._hash
+        return self.id
+
+    def __reduce__(self):
+        return (_rebuild, (self.op, self.args, self.type, self.payload, self.span))
+
+    def __str__(self) -> str:
+        from tracelogic.spec.walker import show
+
+        return show(self)
+
+    def __repr__(self) -> str:
+        from tracelogic.spec.walker import show
+
+        return f"<TExpr {self.op}: {show(self)}>"
+
+    def replace(self, *, op: Any = _KEEP, args: Any = _KEEP, type: Any = _KEEP,
+                payload: Any = _KEEP, span: Any = _KEEP) -> "TExpr":
+        """The node with some parts changed (``dataclasses.replace`` for an interned node);
+        a different ``span`` alone gives back this very node."""
+        return TExpr(self.op if op is _KEEP else op, self.args if args is _KEEP else args,
+                     self.type if type is _KEEP else type,
+                     self.payload if payload is _KEEP else payload,
+                     self.span if span is _KEEP else span)
 
     def walk(self):
         """Every node of the tree, parents before children, iteratively."""
@@ -71,9 +122,125 @@ class TExpr:
             yield node
             stack.extend(reversed(node.args))
 
+    def nodes(self):
+        """Every distinct node once, parents before children, iteratively (a DAG walk)."""
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if node.id in seen:
+                continue
+            seen.add(node.id)
+            yield node
+            stack.extend(reversed(node.args))
+
     @property
     def is_temporal(self) -> bool:
-        return self.temporal
+        return bool(self.flags & TEMPORAL)
+
+    @property
+    def temporal(self) -> bool:
+        return bool(self.flags & TEMPORAL)
+
+    @property
+    def has_registers(self) -> bool:
+        return bool(self.flags & REGISTERS)
+
+    @property
+    def reads(self) -> frozenset:
+        """The span data this expression reads: ``("field", hops, name)`` and ``("attr", hops,
+        source, key)`` items. Computed on the first request, by one iterative DAG walk."""
+        r = self._reads
+        if r is None:
+            items = set()
+            for node in self.nodes():
+                if node.op == "field" or node.op == "attr":
+                    items.add((node.op, *node.payload))
+            r = frozenset(items)
+            object.__setattr__(self, "_reads", r)
+        return r
+
+
+def _payload_key(payload: Any) -> Any:
+    """The payload as part of a node's identity: its type too (``1`` and ``True`` and
+    ``1.0`` are equal in Python but different literals); an unhashable payload by repr."""
+    try:
+        hash(payload)
+    except TypeError:
+        return ("unhashable", type(payload), repr(payload))
+    if isinstance(payload, tuple):
+        return (tuple, tuple(type(p) for p in payload), payload)
+    return (type(payload), payload)
+
+
+_OP_FLAGS = {"prev": REGISTERS, "last": REGISTERS, "agg": AGGREGATE, "has_ancestor": STRUCTURE,
+             "has_child": STRUCTURE, "linked": STRUCTURE, "error": ERROR}
+
+
+class TExprManager:
+    """Builds and interns every :class:`TExpr` (``FormulaManager`` for the typed IR).
+
+    The table holds nodes weakly: an expression nobody refers to any more is freed, with
+    its entry, so loading many specs in one process does not grow the table for ever."""
+
+    def __init__(self) -> None:
+        self._table: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __repr__(self) -> str:
+        return f"<TExprManager with {len(self._table)} nodes>"
+
+    def make(self, op: str, args: tuple, type: Type, payload: Any, span: SourceSpan) -> TExpr:
+        for a in args:
+            if not isinstance(a, TExpr):
+                raise TypeError(f"a TExpr's args are TExpr nodes, got {a!r}")
+        key = (op, args, type, _payload_key(payload))
+        node = self._table.get(key)
+        if node is not None:
+            return node
+        with self._lock:
+            node = self._table.get(key)
+            if node is not None:
+                return node
+            node = object.__new__(TExpr)
+            size, depth = 1, 0
+            flags = (TEMPORAL if op in TEMPORAL_OPS else 0) | _OP_FLAGS.get(op, 0)
+            if (op == "field" or op == "attr") and payload and payload[0]:
+                flags |= STRUCTURE
+            for a in args:
+                size += a.size
+                flags |= a.flags
+                if a.depth > depth:
+                    depth = a.depth
+            setter = object.__setattr__
+            setter(node, "id", next(self._ids))
+            setter(node, "op", op)
+            setter(node, "args", args)
+            setter(node, "type", type)
+            setter(node, "payload", payload)
+            setter(node, "span", span)
+            setter(node, "size", size)
+            setter(node, "depth", depth + 1)
+            setter(node, "flags", flags)
+            setter(node, "_reads", None)
+            self._table[key] = node
+            return node
+
+
+_MANAGER = TExprManager()
+
+
+def get_texpr_manager() -> TExprManager:
+    """The process-wide manager every :class:`TExpr` is built by."""
+    return _MANAGER
+
+
+def _rebuild(op: str, args: tuple, type: Type, payload: Any, span: SourceSpan) -> TExpr:
+    return TExpr(op, args, type, payload, span)
 
 
 TEMPORAL_OPS = frozenset({"X", "WX", "F", "G", "Y", "O", "H", "U", "W", "R", "M", "S",
@@ -103,7 +270,23 @@ class PropertyT:
     span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
 
     def __repr__(self) -> str:
-        return f"<property {self.name} {self.scope} {self.kind}>"
+        """The constructor call with every field that is not its default, expressions in
+        spec syntax: ``PropertyT('answered', 'formula', body='G (…)', severity='warning')``."""
+        from dataclasses import MISSING, fields
+
+        parts = [repr(self.name), repr(self.kind)]
+        for f in fields(self):
+            if f.name in ("name", "kind", "span"):
+                continue
+            v = getattr(self, f.name)
+            default = f.default if f.default is not MISSING else None
+            if f.name == "body" or v != default:
+                if isinstance(v, TExpr):
+                    v = str(v)
+                elif f.name == "message_parts":
+                    v = tuple(str(x) if isinstance(x, TExpr) else x for x in v)
+                parts.append(f"{f.name}={v!r}")
+        return f"PropertyT({', '.join(parts)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +374,9 @@ class HealT:
     approve: TExpr | None
     risk: float | None
     span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+    # where each of ``args`` is written (an interned expression keeps only the span of its
+    # first use anywhere)
+    arg_spans: tuple[SourceSpan, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
