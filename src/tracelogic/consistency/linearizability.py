@@ -30,7 +30,7 @@ model state after it, and the operation it could not place.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Iterable, Literal, Sequence
 
 from .history import Operation, by_key, usable
@@ -48,11 +48,14 @@ _RET: Final = 1
 class Budget:
     """How much one key's search may spend: ``steps`` (call entries tried; the search's
     unit of work, deterministic) and ``seconds`` (wall clock, ``None``: unbounded).
-    ``shrink_checks`` bounds the re-checks the witness minimisation may run."""
+    ``shrink_checks`` and ``shrink_steps`` bound the re-checks the witness minimisation
+    may run and their search steps, over all the keys of one :func:`check`; past them a
+    witness is reported as found, not minimal."""
 
     steps: int | None = 5_000_000
     seconds: float | None = None
     shrink_checks: int = 400
+    shrink_steps: int = 300_000
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.steps < 1:
@@ -117,6 +120,7 @@ class KeyResult:
     steps: int
     reason: str = ""
     witness: Witness | None = None
+    shrink_steps: int = field(default=0, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         from .history import _plain
@@ -217,7 +221,11 @@ class _Search:
         remaining = sum(1 for o in ops if not o.indeterminate)
         if remaining == 0:
             return True
-        step = model.step
+        stepf = [model.step_function(f) for f in fs]
+        inputs = [o.input for o in ops]
+        outputs = [o.output for o in ops]
+        known = [not o.indeterminate for o in ops]
+        bits = [1 << i for i in range(n)]
         cache: set[tuple[int, Any]] = set()
         stack: list[tuple[int, Any]] = []
         linearized = 0
@@ -237,8 +245,8 @@ class _Search:
                     return False
                 entry, state = stack.pop()
                 i = opi[entry]
-                linearized &= ~(1 << i)
-                if not ops[i].indeterminate:
+                linearized ^= bits[i]
+                if known[i]:
                     remaining += 1
                 # unlift: put the call (and its return) back where they were
                 r = match[entry]
@@ -259,16 +267,16 @@ class _Search:
                 self.steps = steps
                 raise _OutOfBudget(f"the search ran out of its {self.budget.seconds}s budget")
             i = opi[entry]
-            o = ops[i]
-            new = step(state, fs[i], o.input, o.output, not o.indeterminate)
+            new = stepf[i](state, inputs[i], outputs[i], known[i])
             if new is not ILLEGAL:
-                lin = linearized | (1 << i)
-                if (lin, new) not in cache:
-                    cache.add((lin, new))
+                lin = linearized | bits[i]
+                memo = (lin, new)
+                if memo not in cache:
+                    cache.add(memo)
                     stack.append((entry, state))
                     state = new
                     linearized = lin
-                    if not o.indeterminate:
+                    if known[i]:
                         remaining -= 1
                         if remaining == 0:
                             self.steps = steps
@@ -301,7 +309,8 @@ def _linearizable(model: Model, ops: Sequence[Operation], budget: Budget,
 def check_key(model: Model, ops: Sequence[Operation], *, key: Any = None,
               budget: Budget = Budget()) -> KeyResult:
     """One key's (one object's) verdict, with a witness when it is violated."""
-    ops = usable(ops)
+    ops = [o for o in usable(ops)
+           if not (o.indeterminate and model.canonical(o.f) in model.readonly)]
     deadline = None if budget.seconds is None else time.monotonic() + budget.seconds
     try:
         ok, s = _linearizable(model, ops, budget, deadline)
@@ -309,11 +318,12 @@ def check_key(model: Model, ops: Sequence[Operation], *, key: Any = None,
         return KeyResult(key, "inconclusive", len(ops), budget.steps or 0, e.reason)
     if ok:
         return KeyResult(key, "satisfied", len(ops), s.steps)
-    witness = _witness(model, ops, s, budget)
-    return KeyResult(key, "violated", len(ops), s.steps, witness=witness)
+    witness, spent = _witness(model, ops, s, budget)
+    return KeyResult(key, "violated", len(ops), s.steps, witness=witness, shrink_steps=spent)
 
 
-def _witness(model: Model, ops: list[Operation], s: _Search, budget: Budget) -> Witness:
+def _witness(model: Model, ops: list[Operation], s: _Search,
+             budget: Budget) -> tuple[Witness, int]:
     """Shrink the key's history to a core that still cannot be linearized.
 
     An operation leaves the core by becoming indeterminate, not by vanishing: it may still
@@ -324,21 +334,27 @@ def _witness(model: Model, ops: list[Operation], s: _Search, budget: Budget) -> 
     partial = tuple(ops[i] for i in s.best)
     blocked = ops[s.blocked] if s.blocked is not None else None
     checks = budget.shrink_checks
-    small = Budget(steps=budget.steps, seconds=None)
+    steps_left = budget.shrink_steps
     deadline = None if budget.seconds is None else time.monotonic() + budget.seconds
     base = list(ops)
 
     def still_bad(core: list[int]) -> bool | None:
-        nonlocal checks
-        if checks <= 0 or (deadline is not None and time.monotonic() > deadline):
+        nonlocal checks, steps_left
+        if checks <= 0 or steps_left <= 0 or (
+                deadline is not None and time.monotonic() > deadline):
             return None
         checks -= 1
         keep = set(core)
-        cand = [o if i in keep else _relaxed(o) for i, o in enumerate(base)]
+        cand = [o if i in keep else _relaxed(o) for i, o in enumerate(base)
+                if i in keep or model.canonical(o.f) not in model.readonly]
+        search = _Search(model, cand, Budget(steps=steps_left, seconds=None), deadline)
         try:
-            return not _linearizable(model, cand, small, deadline)[0]
+            ok = search.run()
         except _OutOfBudget:
             return None
+        finally:
+            steps_left -= search.steps
+        return not ok
 
     core = [i for i, o in enumerate(base) if not o.indeterminate]
     # first cut: operations invoked after the blocked one returned cannot be ordered
@@ -371,7 +387,8 @@ def _witness(model: Model, ops: list[Operation], s: _Search, budget: Budget) -> 
             chunk //= 2
         elif not changed:
             break
-    return Witness(tuple(base[i] for i in core), minimal, partial, s.best_state, blocked)
+    return (Witness(tuple(base[i] for i in core), minimal, partial, s.best_state, blocked),
+            budget.shrink_steps - steps_left)
 
 
 def _relaxed(o: Operation) -> Operation:
@@ -379,9 +396,23 @@ def _relaxed(o: Operation) -> Operation:
                      o.client, o.span)
 
 
-def check(model: Model, ops: Iterable[Operation], *, budget: Budget = Budget()) -> Result:
+def check(model: Model, ops: Iterable[Operation], *, budget: Budget = Budget(),
+          stop_at_first: bool = False) -> Result:
     """Every key's verdict (P-compositionality): the history is linearizable iff each
-    key's sub-history is."""
+    key's sub-history is. With ``stop_at_first`` (what Porcupine does), the keys after the
+    first violated one are not searched: each is ``inconclusive`` and says why."""
     keys = by_key(ops)
-    return Result(model.name, tuple(check_key(model, part, key=k, budget=budget)
-                                    for k, part in keys.items()))
+    out: list[KeyResult] = []
+    left = budget.shrink_steps
+    first = None
+    for k, part in keys.items():
+        if first is not None:
+            out.append(KeyResult(k, "inconclusive", len(part), 0,
+                                 f"not searched: key {first!r} is already violated"))
+            continue
+        r = check_key(model, part, key=k, budget=replace(budget, shrink_steps=max(0, left)))
+        left -= r.shrink_steps
+        out.append(r)
+        if stop_at_first and r.verdict == "violated":
+            first = k
+    return Result(model.name, tuple(out))

@@ -49,14 +49,18 @@ ALIASES: Final[Mapping[str, str]] = {
 class Model:
     """A named sequential specification: ``init`` and a ``step`` per operation name."""
 
-    __slots__ = ("name", "init", "_steps", "doc")
+    __slots__ = ("name", "init", "_steps", "doc", "readonly")
 
     def __init__(self, name: str, init: Any, steps: Mapping[str, Callable[..., Any]],
-                 doc: str = "") -> None:
+                 doc: str = "", readonly: frozenset[str] = frozenset()) -> None:
         self.name = name
         self.init = init
         self._steps = dict(steps)
         self.doc = doc
+        # operations that never change the state: an indeterminate one constrains nothing
+        # and is dropped before the search (each would otherwise double the linearized
+        # sets the memo must tell apart)
+        self.readonly = frozenset(readonly)
 
     @property
     def operations(self) -> tuple[str, ...]:
@@ -80,9 +84,14 @@ class Model:
         ``f`` must already be canonical (see :meth:`canonical`)."""
         return self._steps[f](state, inp, out, known)
 
+    def step_function(self, f: str) -> Callable[[Any, Any, Any, bool], Any]:
+        """:meth:`step` for one canonical operation name, looked up once (the search's
+        inner loop calls it millions of times)."""
+        return self._steps[f]
+
     def with_init(self, init: Any) -> Model:
         """The same operations from another initial state."""
-        return Model(self.name, init, self._steps, self.doc)
+        return Model(self.name, init, self._steps, self.doc, self.readonly)
 
     def __repr__(self) -> str:
         return f"tracelogic.consistency.model({self.name!r})"
@@ -150,19 +159,23 @@ def _dequeue(state: tuple, inp: Any, out: Any, known: bool) -> Any:
 _ELEMENT: Final = {"add": "add_element", "insert": "add_element", "sadd": "add_element",
                    "remove": "remove", "delete": "remove", "srem": "remove"}
 
+_R: Final = frozenset({"read"})
+
 MODELS: Final[dict[str, Model]] = {m.name: m for m in (
     Model("register", None, {"read": _read, "write": _write},
-          "a read returns the last value written (nil before any write)"),
+          "a read returns the last value written (nil before any write)", _R),
     Model("cas-register", None, {"read": _read, "write": _write, "cas": _cas},
-          "a register with compare-and-set: cas([expected, new]) -> true iff it swapped"),
+          "a register with compare-and-set: cas([expected, new]) -> true iff it swapped",
+          _R),
     Model("kv", None, {"read": _read, "write": _write, "cas": _cas, "append": _append},
           "a key-value map, checked per key: each key is a register with cas and "
-          "string append (Porcupine's kv model; a missing key reads nil)"),
+          "string append (Porcupine's kv model; a missing key reads nil)", _R),
     Model("counter", 0, {"read": _read, "add": _add},
-          "add(n) adds n (1 when no input); read returns the sum"),
+          "add(n) adds n (1 when no input); read returns the sum", _R),
     Model("set", frozenset(), {"add_element": _set_add, "remove": _set_remove,
                                "read": _set_read, "contains": _contains},
-          "add(x), remove(x), contains(x) -> bool, read -> every element"),
+          "add(x), remove(x), contains(x) -> bool, read -> every element",
+          frozenset({"read", "contains"})),
     Model("queue", (), {"enqueue": _enqueue, "dequeue": _dequeue},
           "FIFO: dequeue returns the oldest element not yet dequeued, nil when empty"),
 )}

@@ -22,7 +22,8 @@ RESERVED = OPERATOR_LETTERS | FORMULA_WORDS | OTHER_RESERVED | DECL_KEYWORDS
 # Contextual: keywords only where they appear, usable as names elsewhere.
 CONTEXTUAL = frozenset(
     "severity owner runbook message global conforms saga follows by optional default "
-    "sound deadlock_free globally before after between after_until with risk".split())
+    "sound deadlock_free globally before after between after_until with risk "
+    "operation consistency key input output client indeterminate".split())
 
 # Specification patterns (`response(P, Q)`): names a predicate may take, but then hides.
 PATTERN_ARITY = {"absence": 1, "existence": 1, "universality": 1, "precedence": 2, "response": 2}

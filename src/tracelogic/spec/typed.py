@@ -194,6 +194,30 @@ class HealT:
 
 
 @dataclass(frozen=True, slots=True)
+class OperationT:
+    """``operation OP when ...``, typed: span expressions for each clause given."""
+
+    op: str
+    when: TExpr
+    key: TExpr | None = None
+    input: TExpr | None = None
+    output: TExpr | None = None
+    client: TExpr | None = None
+    indeterminate: TExpr | None = None
+    span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyT:
+    """``consistency NAME: CHECKER MODEL``."""
+
+    name: str
+    checker: str
+    model: str
+    span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class MetricT:
     name: str
     metric: str
@@ -221,6 +245,8 @@ class Spec:
     heals: tuple[HealT, ...]
     imports: dict  # alias -> Spec
     warnings: tuple = ()
+    operations: tuple[OperationT, ...] = ()    # spans onto operations (docs/consistency.md)
+    consistency: tuple[ConsistencyT, ...] = ()
 
     def property(self, name: str) -> PropertyT:
         """The runtime property ``name``; an :class:`~tracelogic.errors.UnknownName` (a
