@@ -24,7 +24,8 @@ BUGS = ("none", "stale", "lost", "duplicated", "reordered", "split")
 
 @st.composite
 def kv_history(draw, max_ops: int = 8, bug: str | None = None, keys: int = 2,
-               with_cas: bool = True) -> tuple[str, list[Operation]]:
+               with_cas: bool = True, unique: bool = False) -> tuple[str, list[Operation]]:
+    """``unique``: every write writes its own value (the session checkers need that)."""
     bug = bug or draw(st.sampled_from(BUGS))
     n = draw(st.integers(min(4, max_ops), max_ops))
     fs = ["read", "write", "cas"] if with_cas else ["read", "write"]
@@ -34,7 +35,8 @@ def kv_history(draw, max_ops: int = 8, bug: str | None = None, keys: int = 2,
         at = call + draw(st.integers(0, 3))
         ret = at + draw(st.integers(0, 3))
         plans.append(dict(i=i, f=draw(st.sampled_from(fs)), key=draw(st.integers(0, keys - 1)),
-                          v=draw(st.integers(0, 2)), old=draw(st.integers(0, 2)),
+                          v=10 + i if unique else draw(st.integers(0, 2)),
+                          old=draw(st.integers(0, 2)),
                           call=call, at=at, ret=ret, client=draw(st.integers(0, 2)),
                           fate=draw(st.sampled_from(["ok"] * 8 + ["fail", "indeterminate"])),
                           applied=draw(st.booleans())))

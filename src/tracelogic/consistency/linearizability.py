@@ -399,20 +399,25 @@ def _relaxed(o: Operation) -> Operation:
 def check(model: Model, ops: Iterable[Operation], *, budget: Budget = Budget(),
           stop_at_first: bool = False) -> Result:
     """Every key's verdict (P-compositionality): the history is linearizable iff each
-    key's sub-history is. With ``stop_at_first`` (what Porcupine does), the keys after the
-    first violated one are not searched: each is ``inconclusive`` and says why."""
+    key's sub-history is. With ``stop_at_first`` (what Porcupine does), the smaller keys
+    are searched first and the keys after the first violated one are not searched: each
+    is ``inconclusive`` and says why. Results come in the order keys first appear."""
     keys = by_key(ops)
-    out: list[KeyResult] = []
+    order = list(keys)
+    if stop_at_first:
+        order.sort(key=lambda k: len(keys[k]))
+    done: dict[Any, KeyResult] = {}
     left = budget.shrink_steps
     first = None
-    for k, part in keys.items():
+    for k in order:
+        part = keys[k]
         if first is not None:
-            out.append(KeyResult(k, "inconclusive", len(part), 0,
-                                 f"not searched: key {first!r} is already violated"))
+            done[k] = KeyResult(k, "inconclusive", len(part), 0,
+                                f"not searched: key {first!r} is already violated")
             continue
         r = check_key(model, part, key=k, budget=replace(budget, shrink_steps=max(0, left)))
         left -= r.shrink_steps
-        out.append(r)
+        done[k] = r
         if stop_at_first and r.verdict == "violated":
             first = k
-    return Result(model.name, tuple(out))
+    return Result(model.name, tuple(done[k] for k in keys))
