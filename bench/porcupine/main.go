@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"sort"
@@ -69,6 +70,7 @@ func strOf(raw json.RawMessage) string {
 // one register with compare-and-set; state nilValue is nil
 var casRegister = porcupine.Model{
 	Init: func() interface{} { return int64(nilValue) },
+	Hash: func(state interface{}) uint64 { return uint64(state.(int64)) },
 	Step: func(state, input, output interface{}) (bool, interface{}) {
 		st := state.(int64)
 		i := input.(in)
@@ -109,6 +111,11 @@ var kv = porcupine.Model{
 		return r
 	},
 	Init: func() interface{} { return "" },
+	Hash: func(state interface{}) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte(state.(string)))
+		return h.Sum64()
+	},
 	Step: func(state, input, output interface{}) (bool, interface{}) {
 		st := state.(string)
 		i := input.(in)

@@ -73,6 +73,21 @@ def test_the_doc_example_maps_spans_and_finds_the_stale_read():
     assert [o.span for o in r.keys[0].witness.operations] == [spans[1].key, spans[2].key]
 
 
+def test_the_language_page_example_loads_and_maps_a_timeout():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "language.md").read_text()
+    [block] = [b for b in re.findall(r"```spec\n(.*?)```", text, re.S) if "operation read" in b]
+    spec = tracelogic.load(block, filename="lang.spec")
+    assert [c.model for c in spec.consistency] == ["kv"]
+    spans = [span(0, "PUT", 0, 10, status="error", k="a", v=1, timeout=True),
+             span(1, "PUT", 0, 10, status="error", k="a", v=2),
+             span(2, "GET", 20, 21, k="a", v=1)]
+    ops = operations(spans, compile_mappings(spec.operations))
+    assert [(o.f, o.input, o.status) for o in ops] == [
+        ("write", 1, "indeterminate"), ("write", 2, "fail"), ("read", None, "ok")]
+    assert check(model("kv"), ops).verdict == "satisfied"
+    assert check(model("kv"), ops[1:]).verdict == "violated"
+
+
 def test_a_mapping_may_read_structure():
     spec = tracelogic.load('operation write when parent.name == "tx" key attr["k"] '
                            'input attr["v"]\n', filename="m.spec")

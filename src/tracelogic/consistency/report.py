@@ -1,0 +1,67 @@
+"""A spec's ``consistency`` declarations over a set of spans: what ``tracelogic monitor``
+reports beside its properties (docs/consistency.md, docs/cli.md).
+
+The operations come from the spec's ``operation`` declarations when it has any, else from
+the span convention. Each declaration gets one :class:`~.linearizability.Result` with a
+verdict per key and a witness per violated key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from tracelogic.ingest.spans import Span
+from tracelogic.spec.typed import ConsistencyT
+
+from .linearizability import Budget, Result, check
+from .mapping import compile_mappings
+from .models import model
+from .spans import operations
+
+__all__ = ["ConsistencyResult", "check_spec", "exit_code"]
+
+
+@dataclass(frozen=True)
+class ConsistencyResult:
+    decl: ConsistencyT
+    operations: int
+    result: Result
+
+    @property
+    def verdict(self) -> str:
+        return self.result.verdict if self.operations else "inconclusive"
+
+    def to_json(self) -> dict[str, Any]:
+        d = {"name": self.decl.name, "checker": self.decl.checker, "model": self.decl.model,
+             "operations": self.operations, **self.result.to_json()}
+        d["verdict"] = self.verdict
+        if not self.operations:
+            d["reason"] = "no span was an operation"
+        return d
+
+    def to_text(self) -> str:
+        head = f"consistency {self.decl.name} ({self.decl.checker} {self.decl.model}): " \
+               f"{self.verdict.upper()}, {self.operations} operations, " \
+               f"{len(self.result.keys)} keys"
+        if not self.operations:
+            return head + " (no span was an operation: map them with `operation`)\n"
+        body = self.result.text().split("\n", 1)
+        return head + ("\n" + body[1] if len(body) > 1 else "") + "\n"
+
+
+def check_spec(spec: Any, spans: Iterable[Span], *,
+               budget: Budget = Budget()) -> list[ConsistencyResult]:
+    """Every ``consistency`` declaration of ``spec`` over ``spans``."""
+    decls: tuple[ConsistencyT, ...] = spec.consistency
+    if not decls:
+        return []
+    ops = operations(spans, compile_mappings(spec.operations))
+    return [ConsistencyResult(d, len(ops), check(model(d.model), ops, budget=budget))
+            for d in decls]
+
+
+def exit_code(results: list[ConsistencyResult], *, allow_unknown: bool) -> int:
+    """1 when a check is violated, or inconclusive without ``allow_unknown``; else 0."""
+    verdicts = {r.verdict for r in results}
+    return 1 if "violated" in verdicts or ("inconclusive" in verdicts and not allow_unknown) \
+        else 0
