@@ -13,7 +13,7 @@ from typing import Final, Sequence
 from .history import Operation, usable
 from .models import ILLEGAL, Model
 
-__all__ = ["MAX_OPS", "linearizable"]
+__all__ = ["MAX_OPS", "linearizable", "sequentially_consistent"]
 
 MAX_OPS: Final = 8
 
@@ -34,6 +34,31 @@ def linearizable(model: Model, ops: Sequence[Operation]) -> bool:
                 if _respects_real_time(order) and _legal(model, order):
                     return True
     return False
+
+
+def sequentially_consistent(model: Model, ops: Sequence[Operation]) -> bool:
+    """True iff some order of the operations (indeterminate ones optional) keeps each
+    client's order of invocation and the model accepts every determinate output in it."""
+    ops = usable(ops)
+    if len(ops) > MAX_OPS:
+        raise ValueError(f"{len(ops)} operations: the oracle tries every permutation and "
+                         f"takes at most {MAX_OPS}")
+    sure = [o for o in ops if not o.indeterminate]
+    maybe = [o for o in ops if o.indeterminate]
+    for r in range(len(maybe) + 1):
+        for extra in combinations(maybe, r):
+            for order in permutations(sure + list(extra)):
+                if _respects_program_order(order) and _legal(model, order):
+                    return True
+    return False
+
+
+def _respects_program_order(order: Sequence[Operation]) -> bool:
+    for i, a in enumerate(order):
+        for b in order[i + 1:]:
+            if b.client == a.client and (b.call, b.id) < (a.call, a.id):
+                return False
+    return True
 
 
 def _respects_real_time(order: Sequence[Operation]) -> bool:
