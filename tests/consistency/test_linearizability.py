@@ -18,6 +18,8 @@ from tracelogic.consistency.linearizability import _relaxed
 from .stores import BUGS, kv_history, model_history
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
+# the suite\'s 300 s per test is for the default run
+LONG_TIMEOUT = pytest.mark.timeout(4 * 3600 if LONG else 300)
 N = 50 if LONG else 1
 O = Operation
 KV = model("cas-register")
@@ -30,6 +32,7 @@ def agree(m, ops):
     return got
 
 
+@LONG_TIMEOUT
 @settings(max_examples=400 * N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kv_history())
 def test_search_agrees_with_the_oracle_on_every_store(case):
@@ -40,6 +43,7 @@ def test_search_agrees_with_the_oracle_on_every_store(case):
 
 
 @pytest.mark.parametrize("bug", BUGS[1:])
+@LONG_TIMEOUT
 @settings(max_examples=100 * N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_each_bug_is_found_where_the_oracle_finds_it(bug, data):
@@ -48,12 +52,14 @@ def test_each_bug_is_found_where_the_oracle_finds_it(bug, data):
 
 
 @pytest.mark.parametrize("name", ["counter", "set", "queue"])
+@LONG_TIMEOUT
 @settings(max_examples=200 * N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_the_other_models_agree_with_the_oracle(name, data):
     agree(model(name), data.draw(model_history(name)))
 
 
+@LONG_TIMEOUT
 @settings(max_examples=150 * N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kv_history(bug="stale", keys=1))
 def test_a_witness_fails_and_is_one_minimal(case):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tracelogic.consistency import Budget, check, model
@@ -16,9 +17,12 @@ from tracelogic.consistency.sequential import check_sequential
 from .stores import kv_history
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
+# the suite\'s 300 s per test is for the default run
+LONG_TIMEOUT = pytest.mark.timeout(4 * 3600 if LONG else 300)
 KV = model("cas-register")
 
 
+@LONG_TIMEOUT
 @settings(max_examples=300 * (50 if LONG else 1), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(kv_history())

@@ -15,6 +15,8 @@ from tracelogic.consistency.sessions import GUARANTEES, eventual, sessions
 from .stores import kv_history
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")
+# the suite\'s 300 s per test is for the default run
+LONG_TIMEOUT = pytest.mark.timeout(4 * 3600 if LONG else 300)
 
 
 def W(i, v, call, ret, client, status="ok"):
@@ -70,6 +72,7 @@ def test_eventual_convergence_within_the_bound():
         eventual(h, bound_ns=-1)
 
 
+@LONG_TIMEOUT
 @settings(max_examples=300 * (50 if LONG else 1), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(kv_history(bug="none", with_cas=False, unique=True))
