@@ -70,3 +70,25 @@ def test_no_operation_at_all_is_inconclusive_not_satisfied(tmp_path):
     assert code == 1 and "INCONCLUSIVE, 0 operations" in out
     code, _, _ = run("monitor", str(spec), str(traces), "--allow-unknown")
     assert code == 0
+
+
+def test_monitor_runs_every_checker_of_the_spec(tmp_path):
+    spec = tmp_path / "s.spec"
+    spec.write_text("consistency lin: linearizable register\n"
+                    "consistency sc: sequential register\n"
+                    "consistency sess: sessions register\n"
+                    "consistency cc: causal register\n")
+    O = Operation
+    # client b reads nil after a's write completed: stale for linearizability only
+    stale = [O(0, "write", 1, None, 1000, 2000, key="k", client="a"),
+             O(1, "read", None, None, 3000, 4000, key="k", client="b")]
+    code, out, _ = run("monitor", str(spec), write(tmp_path, "t.json", stale),
+                       "--format", "json")
+    got = {c["name"]: c["verdict"] for c in json.loads(out)["consistency"]}
+    assert got == {"lin": "violated", "sc": "satisfied", "sess": "satisfied",
+                   "cc": "satisfied"} and code == 1
+    # the same client reading behind its own write breaks all four
+    own = [stale[0], O(1, "read", None, None, 3000, 4000, key="k", client="a")]
+    code, out, _ = run("monitor", str(spec), write(tmp_path, "u.json", own))
+    assert out.count("VIOLATED") == 4, out
+    assert "read-your-writes: key 'k'" in out and "initial-read: key 'k'" in out

@@ -13,9 +13,13 @@ from typing import Any, Iterable
 from tracelogic.ingest.spans import Span
 from tracelogic.spec.typed import ConsistencyT
 
+from .causal import causal
+from .history import _show
 from .linearizability import Budget, Result, check
 from .mapping import compile_mappings
 from .models import model
+from .sequential import check_sequential
+from .sessions import SessionResult, sessions
 from .spans import operations
 
 __all__ = ["ConsistencyResult", "check_spec", "exit_code"]
@@ -25,11 +29,14 @@ __all__ = ["ConsistencyResult", "check_spec", "exit_code"]
 class ConsistencyResult:
     decl: ConsistencyT
     operations: int
-    result: Result
+    result: Result | SessionResult
 
     @property
     def verdict(self) -> str:
-        return self.result.verdict if self.operations else "inconclusive"
+        if not self.operations:
+            return "inconclusive"
+        r = self.result
+        return r.verdict() if isinstance(r, SessionResult) else r.verdict
 
     def to_json(self) -> dict[str, Any]:
         d = {"name": self.decl.name, "checker": self.decl.checker, "model": self.decl.model,
@@ -40,12 +47,18 @@ class ConsistencyResult:
         return d
 
     def to_text(self) -> str:
+        r = self.result
         head = f"consistency {self.decl.name} ({self.decl.checker} {self.decl.model}): " \
-               f"{self.verdict.upper()}, {self.operations} operations, " \
-               f"{len(self.result.keys)} keys"
+               f"{self.verdict.upper()}, {self.operations} operations"
+        if isinstance(r, SessionResult):
+            lines = [head]
+            lines += [f"  {v.guarantee}: key {_show(v.key)}: {v.message}" for v in r.violations]
+            lines += [f"  key {_show(k)}: inconclusive ({why})" for k, why in r.inconclusive]
+            return "\n".join(lines) + "\n"
+        head += f", {len(r.keys)} keys"
         if not self.operations:
             return head + " (no span was an operation: map them with `operation`)\n"
-        body = self.result.text().split("\n", 1)
+        body = r.text().split("\n", 1)
         return head + ("\n" + body[1] if len(body) > 1 else "") + "\n"
 
 
@@ -55,9 +68,21 @@ def check_spec(spec: Any, spans: Iterable[Span], *,
     decls: tuple[ConsistencyT, ...] = spec.consistency
     if not decls:
         return []
+    spans = list(spans)
     ops = operations(spans, compile_mappings(spec.operations))
-    return [ConsistencyResult(d, len(ops), check(model(d.model), ops, budget=budget))
-            for d in decls]
+    out = []
+    for d in decls:
+        m = model(d.model)
+        if d.checker == "sequential":
+            r: Result | SessionResult = check_sequential(m, ops, budget=budget)
+        elif d.checker == "sessions":
+            r = sessions(ops)
+        elif d.checker == "causal":
+            r = causal(ops, spans)
+        else:
+            r = check(m, ops, budget=budget)
+        out.append(ConsistencyResult(d, len(ops), r))
+    return out
 
 
 def exit_code(results: list[ConsistencyResult], *, allow_unknown: bool) -> int:

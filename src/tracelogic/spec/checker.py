@@ -37,7 +37,7 @@ VIOLATION_FIELDS: dict[str, T.Type] = {"property": T.STRING, "key": T.STRING,
 PATTERNS = PATTERN_ARITY
 # `consistency NAME: CHECKER MODEL` (docs/consistency.md); the consistency package's own
 # list of models must equal this one (tests/consistency/test_spec.py)
-CONSISTENCY_CHECKERS = ("linearizable",)
+CONSISTENCY_CHECKERS = ("linearizable", "sequential", "sessions", "causal")
 CONSISTENCY_MODELS = ("register", "cas_register", "kv", "counter", "set", "queue")
 SCOPES = {"globally": 0, "before": 1, "after": 1, "between": 2, "after_until": 2}
 THEOREM_BUILTINS = {"min", "max", "abs", "clamp", "ceil", "floor"}
