@@ -21,6 +21,7 @@ from .models import model
 from .sequential import check_sequential
 from .sessions import SessionResult, sessions
 from .spans import operations
+from .usermodel import from_spec_model
 
 __all__ = ["ConsistencyResult", "check_spec", "exit_code"]
 
@@ -72,7 +73,8 @@ def check_spec(spec: Any, spans: Iterable[Span], *,
     ops = operations(spans, compile_mappings(spec.operations))
     out = []
     for d in decls:
-        m = model(d.model)
+        user = spec.models.get(d.model)
+        m = from_spec_model(user) if user is not None else model(d.model)
         if d.checker == "sequential":
             r: Result | SessionResult = check_sequential(m, ops, budget=budget)
         elif d.checker == "sessions":

@@ -635,10 +635,12 @@ class Checker:
                        f"`{decl.checker}`", did_you_mean(decl.checker, CONSISTENCY_CHECKERS)
                        or f"the checkers are {', '.join(CONSISTENCY_CHECKERS)}")
             ok = False
-        if decl.model not in CONSISTENCY_MODELS:
+        if decl.model not in CONSISTENCY_MODELS and decl.model not in self.models:
+            names = list(CONSISTENCY_MODELS) + list(self.models)
             self.error(decl.span, f"consistency `{decl.name}` names no model `{decl.model}`",
-                       did_you_mean(decl.model, CONSISTENCY_MODELS)
-                       or f"the models are {', '.join(CONSISTENCY_MODELS)}")
+                       did_you_mean(decl.model, names)
+                       or f"the models are {', '.join(names)} (built in, or a `model` of "
+                       "this file)")
             ok = False
         return ConsistencyT(decl.name, decl.checker, decl.model, span=decl.span) if ok \
             else None
