@@ -75,6 +75,19 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 python3 -m pip install -q -e '.[test,bench]'
+# Porcupine (github.com/anishathalye/porcupine, pinned in bench/porcupine/go.mod): its
+# Jepsen histories are the real test data of tests/consistency/test_jepsen.py and it is
+# the baseline of bench/bench_consistency.py. Go's module cache holds it (downloaded once,
+# never committed); Go itself comes from Debian when it is missing.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+if ! command -v go >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq golang-go >/dev/null
+fi
+(cd bench/porcupine && GOFLAGS=-mod=mod go mod download github.com/anishathalye/porcupine)
 # NuSMV, the second model-checking oracle (tests/oracle); its wheel is built once and cached
 bash scripts/install_pynusmv.sh
 # the editable install runs the sources in place: compile their byte code once, so commands

@@ -272,6 +272,7 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     progress = _progress(args.traces + args.metrics + args.logs, err)
     inputs = [(t, "auto") for t in args.traces] + [(m, "metrics") for m in args.metrics]
     inputs += [(g, "logs") for g in args.logs]
+    kept: list = []  # trace inputs' bytes, when the spec has `consistency` checks
     with gc_paused():  # decoded spans hold no reference cycles (see Monitor.close)
         for path, signal in inputs:
             try:
@@ -290,6 +291,8 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
                     if raw is not None:
                         mon.feed_otlp(raw, source=source,
                                       format="json" if fmt == "json" else "protobuf")
+                        if spec.consistency:  # read again for the consistency checks
+                            kept.append((raw, source, fmt))
                     continue
                 # decode only the attributes the spec reads (DESIGN.md: touch only that)
                 data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
@@ -314,8 +317,12 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
                 continue
             mon.note_keys(data.spans)
     report = mon.close()
+    consistency = _consistency(spec, kept) if spec.consistency else []
     if args.format == "json":
-        out.write(json.dumps(report.to_json(trace_url=trace_url), indent=2) + "\n")
+        doc = report.to_json(trace_url=trace_url)
+        if consistency:
+            doc["consistency"] = [c.to_json() for c in consistency]
+        out.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "html":
         out.write(_html_report(report, args, trace_url, stdin_raw))
     elif args.format == "junit":
@@ -325,13 +332,31 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
         out.write(json.dumps(report.to_sarif(version()), indent=2) + "\n")
     else:
         out.write(report.to_text(color=_is_tty(out), trace_url=trace_url))
+        for c in consistency:
+            out.write(c.to_text())
     if args.format != "text":
         for e in report.input_errors:
             err.write(f"error: {e}\n")
     hint = report.partial_hint(strict=args.strict, allow_unknown=args.allow_unknown)
     if hint:  # with the text on stdout; beside machine formats, on stderr
         (out if args.format == "text" else err).write(f"hint: {hint}\n")
-    return report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
+    code = report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
+    if consistency and code == EXIT_OK:
+        from tracelogic.consistency.report import exit_code
+
+        code = exit_code(consistency, allow_unknown=args.allow_unknown)
+    return code
+
+
+def _consistency(spec, kept: list) -> list:
+    """The spec's `consistency` checks over every span read (docs/consistency.md)."""
+    from tracelogic.consistency.report import check_spec
+    from tracelogic.ingest.otlp import read_bytes
+
+    spans = []
+    for raw, source, fmt in kept:
+        spans += read_bytes(raw, source=source, fmt=fmt).spans
+    return check_spec(spec, spans)
 
 
 def _html_report(report, args, trace_url, stdin_raw: list[bytes]) -> str:

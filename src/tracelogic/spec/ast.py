@@ -474,6 +474,19 @@ class Claim:
     kind: str
     args: tuple
     assuming: tuple[str, RangeExpr] | None = None
+class OperationMap:
+    """``operation NAME when ... key ... input ... output ... client ... indeterminate ...``:
+    spans onto a consistency model's operations. ``op`` is the operation's name (several
+    declarations may map onto one operation); clauses left out read the convention."""
+
+    op: str
+    when: Expr
+    key: Expr | None = None
+    input: Expr | None = None
+    output: Expr | None = None
+    client: Expr | None = None
+    indeterminate: Expr | None = None
+    clause_spans: tuple = field(default=(), compare=False, repr=False)
     span: SourceSpan = _span()
 
 
@@ -486,11 +499,17 @@ class Controller:
 
     name: str
     members: tuple
+class Consistency:
+    """``consistency NAME: CHECKER MODEL``."""
+
+    name: str
+    checker: str
+    model: str
     span: SourceSpan = _span()
 
 
 Decl = Union[Import, Const, Enum, Pred, Step, Property, MetricBinding, Config, Invariant,
-             Theorem, Workflow, Check, Model, Heal, Controller]
+             Theorem, Workflow, Check, Model, Heal, Controller, OperationMap, Consistency]
 
 
 @dataclass(frozen=True, slots=True)

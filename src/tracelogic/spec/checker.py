@@ -24,6 +24,7 @@ from tracelogic.spec.typed import (AGGREGATES, CONFIG_AGGREGATES, ActionT, Bindi
                                    ConfigT, HealT, InvariantT, MetricT, ModelT, PropertyT, Spec,
                                    TExpr, TheoremT, WorkflowT)
 from tracelogic.spec.walker import fold_constant
+from tracelogic.spec.typed import ConsistencyT, OperationT
 
 SPAN_FIELDS: dict[str, T.Type] = {
     "name": T.STRING, "kind": T.KIND, "status": T.STATUS, "status_message": T.STRING,
@@ -41,6 +42,10 @@ EVENT_FIELDS = frozenset({"start", "end"})
 VIOLATION_FIELDS: dict[str, T.Type] = {"property": T.STRING, "key": T.STRING,
                                        "trace_id": T.STRING}
 PATTERNS = PATTERN_ARITY
+# `consistency NAME: CHECKER MODEL` (docs/consistency.md); the consistency package's own
+# list of models must equal this one (tests/consistency/test_spec.py)
+CONSISTENCY_CHECKERS = ("linearizable", "sequential", "sessions", "causal")
+CONSISTENCY_MODELS = ("register", "cas_register", "kv", "counter", "set", "queue")
 SCOPES = {"globally": 0, "before": 1, "after": 1, "between": 2, "after_until": 2}
 THEOREM_BUILTINS = {"min", "max", "abs", "clamp", "ceil", "floor"}
 
@@ -140,6 +145,7 @@ class Checker:
             if pdef.checker is self:
                 self._check_pred_def(pdef)
         invariants, theorems, checks, heals = [], [], [], []
+        operations, consistency = [], []
         for decl in self.module.decls:
             if isinstance(decl, A.Invariant):
                 invariants.append(self._invariant(decl))
@@ -153,6 +159,12 @@ class Checker:
                 h = self._heal(decl)
                 if h is not None:
                     heals.append(h)
+            elif isinstance(decl, A.OperationMap):
+                operations.append(self._operation(decl))
+            elif isinstance(decl, A.Consistency):
+                c = self._consistency(decl)
+                if c is not None:
+                    consistency.append(c)
         return Spec(
             file=self.file, source=self.source, consts=dict(self.consts), enums=dict(self.enums),
             preds=dict(self.preds), properties=tuple(self.properties), metrics=dict(self.metrics),
@@ -160,7 +172,8 @@ class Checker:
             workflows=dict(self.workflows), models=dict(self.models), checks=tuple(checks),
             heals=tuple(heals), imports=dict(self.imports),
             warnings=tuple(d for d in self.diags if d.severity == "warning"),
-            controllers=dict(self.controllers))
+            controllers=dict(self.controllers),
+            operations=tuple(operations), consistency=tuple(consistency))
 
     def _collect(self) -> None:
         """First pass: every top-level name, so declarations may come in any order."""
@@ -620,6 +633,35 @@ class Checker:
             body = self.bool_expr(decl.body, Ctx(kind, local), "a model check")
         return CheckT(decl.target, target, decl.kind, body, span=decl.span)
 
+    # -- consistency (docs/consistency.md)
+    def _operation(self, decl: A.OperationMap) -> OperationT:
+        when = self.bool_expr(decl.when, Ctx("span"), "`operation ... when`")
+        fields = {}
+        for clause in ("key", "input", "output", "client"):
+            e = getattr(decl, clause)
+            fields[clause] = None if e is None else self.expr(e, Ctx("span"))
+        ind = decl.indeterminate
+        fields["indeterminate"] = None if ind is None else self.bool_expr(
+            ind, Ctx("span"), "`indeterminate`")
+        return OperationT(decl.op, when, span=decl.span, **fields)
+
+    def _consistency(self, decl: A.Consistency) -> ConsistencyT | None:
+        ok = True
+        if decl.checker not in CONSISTENCY_CHECKERS:
+            self.error(decl.span, f"consistency `{decl.name}` names no checker "
+                       f"`{decl.checker}`", did_you_mean(decl.checker, CONSISTENCY_CHECKERS)
+                       or f"the checkers are {', '.join(CONSISTENCY_CHECKERS)}")
+            ok = False
+        if decl.model not in CONSISTENCY_MODELS and decl.model not in self.models:
+            names = list(CONSISTENCY_MODELS) + list(self.models)
+            self.error(decl.span, f"consistency `{decl.name}` names no model `{decl.model}`",
+                       did_you_mean(decl.model, names)
+                       or f"the models are {', '.join(names)} (built in, or a `model` of "
+                       "this file)")
+            ok = False
+        return ConsistencyT(decl.name, decl.checker, decl.model, span=decl.span) if ok \
+            else None
+
     # -- healing
     def _heal(self, decl: A.Heal) -> HealT | None:
         ok = True
@@ -819,7 +861,7 @@ class Checker:
             return self.error(e.span, f"`{n}` is an enum type, not a value",
                               f"use one of its members: {', '.join(decl.members)}")
         if isinstance(decl, (A.Property, A.Workflow, A.Model, A.Config, A.Theorem, A.Invariant,
-                             A.Heal, A.MetricBinding)):
+                             A.Heal, A.MetricBinding, A.Consistency)):
             what = type(decl).__name__.lower()
             if isinstance(decl, A.MetricBinding):
                 return self.error(e.span, f"metric `{n}` can only be used in a "

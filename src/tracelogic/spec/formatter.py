@@ -222,6 +222,15 @@ def _lines(d: A.Decl) -> list[_Line]:
         return _heal(d)
     if isinstance(d, A.Controller):
         return _controller(d)
+    if isinstance(d, A.OperationMap):
+        text = f"operation {d.op} when {expr(d.when)}"
+        for clause in ("key", "input", "output", "client", "indeterminate"):
+            e = getattr(d, clause)
+            if e is not None:
+                text += f" {clause} {expr(e)}"
+        return [_Line(0, text, s)]
+    if isinstance(d, A.Consistency):
+        return [_Line(0, f"consistency {d.name}: {d.checker} {d.model}", s)]
     raise TypeError(f"cannot format {type(d).__name__}")
 
 

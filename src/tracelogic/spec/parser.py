@@ -494,6 +494,31 @@ class _Builder:
     def heal_risk(self, meta, r):
         return ("risk", r, self._span(meta))
 
+    # -- consistency
+    def operation_decl(self, meta, name, when, *clauses):
+        fields, spans = self._clauses(clauses)
+        return A.OperationMap(str(name), when, span=self._span(meta), clause_spans=spans,
+                              **fields)
+
+    def op_key(self, meta, e):
+        return ("key", e, self._span(meta))
+
+    def op_input(self, meta, e):
+        return ("input", e, self._span(meta))
+
+    def op_output(self, meta, e):
+        return ("output", e, self._span(meta))
+
+    def op_client(self, meta, e):
+        return ("client", e, self._span(meta))
+
+    def op_indeterminate(self, meta, e):
+        return ("indeterminate", e, self._span(meta))
+
+    def consistency_decl(self, meta, name, checker, model):
+        return A.Consistency(self._decl_name(name), str(checker), str(model),
+                             span=self._span(meta))
+
     # -- operators
     def _op_text(self, meta, *toks):
         return " ".join(str(t) for t in toks)

@@ -380,6 +380,30 @@ class HealT:
 
 
 @dataclass(frozen=True, slots=True)
+class OperationT:
+    """``operation OP when ...``, typed: span expressions for each clause given."""
+
+    op: str
+    when: TExpr
+    key: TExpr | None = None
+    input: TExpr | None = None
+    output: TExpr | None = None
+    client: TExpr | None = None
+    indeterminate: TExpr | None = None
+    span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyT:
+    """``consistency NAME: CHECKER MODEL``."""
+
+    name: str
+    checker: str
+    model: str
+    span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class MetricT:
     name: str
     metric: str
@@ -453,6 +477,8 @@ class Spec:
     imports: dict  # alias -> Spec
     warnings: tuple = ()
     controllers: dict = field(default_factory=dict)  # name -> ControllerT (docs/control.md)
+    operations: tuple[OperationT, ...] = ()    # spans onto operations (docs/consistency.md)
+    consistency: tuple[ConsistencyT, ...] = ()
 
     def property(self, name: str) -> PropertyT:
         """The runtime property ``name``; an :class:`~tracelogic.errors.UnknownName` (a
