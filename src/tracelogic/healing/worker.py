@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from tracelogic.healing.config import load_config
+from tracelogic.healing.conformance import check_trail, violation_json
 from tracelogic.healing.controller import Controller
 
 log = logging.getLogger("tracelogic.serve")
@@ -33,6 +34,47 @@ class HealingWorker:
         self._queue: "queue.Queue[list | None]" = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="tracelogic-heal", daemon=True)
         self.error: BaseException | None = None
+        self.spec = spec
+        self.store = config.store
+        # controller conformance (docs/control.md §9): divergences found in the trail
+        self.divergences = 0
+        self._reported: set[str] = set()
+
+    @property
+    def wanted_metrics(self) -> frozenset[str]:
+        """The metric names the `run controller` policies read: serve decodes them too."""
+        return self.controller.wanted_metrics
+
+    def put_points(self, points: list) -> None:
+        """Metric data points serve received (from the engine thread)."""
+        if self.controller.loops and points:
+            self.controller.observe_points(points)
+
+    def check_conformance(self) -> list[dict]:
+        """Replay the trail's controller runs against their declarations; each new
+        divergence is logged, counted and stored as a violation of kind
+        controller-conformance (returned as JSON)."""
+        from tracelogic.sidecar.store import Store
+
+        found = []
+        for d in check_trail(self.spec, self.controller.log).divergences:
+            v = violation_json(d)
+            ident = f"{v['property']}/{v['key']}/{d.recorded!r}"
+            if ident in self._reported:
+                continue
+            self._reported.add(ident)
+            found.append(v)
+        if found:
+            self.divergences += len(found)
+            for v in found:
+                log.error(v["message"], extra={"fields": {"property": v["property"],
+                                                          "kind": v["kind"]}})
+            store = Store(self.store)
+            try:
+                store.add_violations(found)
+            finally:
+                store.close()
+        return found
 
     def start(self) -> None:
         self._thread.start()
@@ -55,7 +97,11 @@ class HealingWorker:
             try:
                 if batch:
                     self.controller.handle_many(batch)
+                if self.controller.loops:
+                    self.controller.tick_controllers()
                 self.controller.run_pending()
+                if self.controller.loops:
+                    self.check_conformance()
             except Exception as e:  # keep serving; the audit trail and the log say why
                 self.error = e
                 log.exception("healing controller failed", extra={"fields": {"error": repr(e)}})

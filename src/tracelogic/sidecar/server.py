@@ -513,7 +513,9 @@ class Sidecar:
             try:
                 items, stats = decode_request(signal, fmt, data,
                                               wanted_attrs=self.sm.wanted_attrs,
-                                              wanted_metrics=self.sm.wanted_metrics)
+                                              wanted_metrics=self.sm.wanted_metrics
+                                              | getattr(self.healer, "wanted_metrics",
+                                                        frozenset()))
             except Exception as e:
                 return self._invalid(signal, fmt, data, transport, e)
             received = stats.received
@@ -739,6 +741,8 @@ class Sidecar:
                     else:
                         sm.feed_points(it.points)
                         points += len(it.points)
+                        if hasattr(self.healer, "put_points"):  # `run controller` policies
+                            self.healer.put_points(it.points)
                 except Exception as e:
                     self._engine_error("monitor", e)
             # decide completed traces in chunks, committing and acknowledging in between,

@@ -24,7 +24,9 @@ CONTEXTUAL = frozenset(
     "severity owner runbook message global conforms saga follows by optional default "
     "sound deadlock_free globally before after between after_until with risk "
     # controllers (docs/control.md): keywords inside `controller NAME { … }` only
-    "controller period let plant noise to claim no_flap converges periods bounded".split())
+    "controller period let plant noise to claim no_flap converges periods bounded "
+    # a heal policy that runs a controller (docs/control.md §9)
+    "run every".split())
 
 # Specification patterns (`response(P, Q)`): names a predicate may take, but then hides.
 PATTERN_ARITY = {"absence": 1, "existence": 1, "universality": 1, "precedence": 2, "response": 2}

@@ -494,6 +494,9 @@ class _Builder:
     def heal_risk(self, meta, r):
         return ("risk", r, self._span(meta))
 
+    def heal_run(self, meta, ctl, metric, every):
+        return ("run", (str(ctl), _unescape(str(metric)[1:-1]), every), self._span(meta))
+
     # -- operators
     def _op_text(self, meta, *toks):
         return " ".join(str(t) for t in toks)

@@ -191,6 +191,9 @@ class HealT:
     approve: TExpr | None
     risk: float | None
     span: SourceSpan = field(default=_NOWHERE, compare=False, repr=False)
+    # `run controller NAME on metric "M" every D` (docs/control.md §9): (controller, metric,
+    # period_ns); its `on` is then "controller:NAME", and its arguments read the controller
+    run: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)
