@@ -39,6 +39,9 @@ class HealingWorker:
         # controller conformance (docs/control.md §9): divergences found in the trail
         self.divergences = 0
         self._reported: set[str] = set()
+        # a control loop's period closes within a tick: tick at least twice per period
+        periods = [loop.period_ns for loop in self.controller.loops.values()]
+        self._tick_s = min([1.0] + [p / 2e9 for p in periods])
 
     @property
     def wanted_metrics(self) -> frozenset[str]:
@@ -91,7 +94,7 @@ class HealingWorker:
     def _run(self) -> None:
         while True:
             try:
-                batch = self._queue.get(timeout=1.0)
+                batch = self._queue.get(timeout=self._tick_s)
             except queue.Empty:
                 batch = []
             try:

@@ -1,0 +1,181 @@
+"""A declared controller run as a healing policy by a real `serve` (docs/control.md §9).
+
+Real parts: the sidecar's HTTP receiver on a loopback socket, the OpenTelemetry
+Python SDK's OTLP/HTTP metric exporter, the store's SQLite file, the healing
+worker thread. The PID and HPA controllers of docs/control.md drive dry-run
+`kubernetes.scale` decisions; the oracle is the exact simulator run on the
+same metric sequence.
+
+Timing never decides an assertion: the test sends one data point, then waits
+until both policies have decided a period on it before sending the next, so
+every period that steps has exactly one point (periods without one are
+recorded as `no_metric` skips and do not step the controller).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import pytest
+
+import tracelogic
+from tracelogic.healing.audit import AuditLog
+from tracelogic.healing.worker import HealingWorker
+from tracelogic.models.control_sim import simulate
+from tracelogic.sidecar import server
+from tracelogic.sidecar.store import Store
+
+CONTROLLERS = """
+controller pid {
+  period 15s
+  metric cpu: real
+  const dt = 15
+  var I: real = 0
+  var e_prev: real = 0
+  var replicas: int = 3
+  let e = 60 - cpu
+  let D = (e - e_prev) / dt
+  let i_next = I + e * dt
+  let u = 1.0 * e + 0.1 * i_next + 0.05 * D
+  next I := i_next; e_prev := e; replicas := clamp(replicas + round(u / 10), 2, 10)
+}
+
+controller hpa {
+  period 15s
+  metric cpu: real
+  var replicas: int = 4
+  let ratio = cpu / 60
+  let desired = ite(abs(ratio - 1) <= 0.1, replicas, ceil(replicas * ratio))
+  next replicas := clamp(max_over(desired, 300s), 1, 10)
+}
+"""
+
+SPEC = CONTROLLERS + """
+heal pid_scale
+  run controller pid on metric "system.cpu.utilization" every 200ms
+  do kubernetes.scale(namespace: "shop", deployment: "checkout", replicas: replicas)
+  limit 3 per 1h
+
+heal hpa_scale
+  run controller hpa on metric "system.cpu.utilization" every 200ms
+  do kubernetes.scale(namespace: "shop", deployment: "search", replicas: replicas)
+"""
+
+METRIC = [60, 100, 100, 100, 30.5, 45, 90]
+
+
+class Gauge:
+    """The real SDK: a synchronous gauge, collected and exported once per value."""
+
+    def __init__(self, endpoint: str):
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.resources import Resource
+
+        self.reader = InMemoryMetricReader()
+        provider = MeterProvider(metric_readers=[self.reader],
+                                 resource=Resource.create({"service.name": "checkout"}))
+        self.gauge = provider.get_meter("test").create_gauge("system.cpu.utilization")
+        self.exporter = OTLPMetricExporter(endpoint=endpoint)
+
+    def send(self, value: float) -> None:
+        self.gauge.set(value)
+        assert self.exporter.export(self.reader.get_metrics_data()).name == "SUCCESS"
+
+
+def _actions(db: str) -> list[dict]:
+    log = AuditLog(db)
+    try:
+        return log.actions()
+    finally:
+        log.close()
+
+
+def _wait(cond, what: str, limit_s: float = 30.0):
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def live(tmp_path):
+    spec_path = tmp_path / "autoscale.spec"
+    spec_path.write_text(SPEC)
+    db = str(tmp_path / "serve.db")
+    cfg = server.ServeConfig(spec_path=str(spec_path), grpc=None, http="127.0.0.1:0", store=db,
+                             idle_ns=50_000_000, lateness_ns=10**9, execute=False)
+    sidecar = server.Sidecar(cfg, healer=HealingWorker)
+    assert sidecar.healer is not None
+    sidecar.start()
+    try:
+        gauge = Gauge(f"http://{sidecar.addresses()['http']}/v1/metrics")
+        for k, value in enumerate(METRIC):
+            gauge.send(value)
+            _wait(lambda: all(sum(1 for a in _actions(db) if a["policy"] == p) > k
+                              for p in ("pid_scale", "hpa_scale")), f"period {k}")
+        yield sidecar, db
+    finally:
+        sidecar.stop(1)
+
+
+def _runs(db: str, policy: str) -> list[dict]:
+    rows = [a for a in _actions(db) if a["policy"] == policy]
+    return sorted(rows, key=lambda a: a["violation"]["controller"]["period"])
+
+
+def test_decisions_equal_the_simulator_and_the_guards_apply(live):
+    sidecar, db = live
+    spec = tracelogic.load(SPEC)
+    for policy, ctl, deployment in (("pid_scale", "pid", "checkout"),
+                                    ("hpa_scale", "hpa", "search")):
+        rows = _runs(db, policy)
+        assert [r["violation"]["controller"]["period"] for r in rows] == list(range(len(METRIC)))
+        # the metric each period read is the value the SDK sent, exactly
+        assert [r["violation"]["controller"]["metric"] for r in rows] == \
+            [60, 100, 100, 100, "61/2", 45, 90]
+        expected = [p.next["replicas"] for p in simulate(spec.controllers[ctl], METRIC)]
+        assert [r["args"]["replicas"] for r in rows] == expected
+        assert all(r["target"] == f"shop/{deployment}" and r["dry_run"] for r in rows)
+    # the PID controller's decisions vary (a real test of the oracle, not a constant)
+    assert len({r["args"]["replicas"] for r in _runs(db, "pid_scale")}) > 1
+    # limit 3 per 1h: the first three periods are dry-run plans, the rest blocked, and the
+    # audit trail says why
+    pid = _runs(db, "pid_scale")
+    assert [r["state"] for r in pid] == ["dry_run"] * 3 + ["blocked"] * (len(METRIC) - 3)
+    log = AuditLog(db)
+    try:
+        guards = [e for e in log.events(policy="pid_scale") if e.event == "guard"]
+        assert len(guards) == len(METRIC) - 3
+        assert all(e.outcome == "limit" and "limit 3 per 1h" in e.detail["reason"]
+                   for e in guards)
+        hpa = _runs(db, "hpa_scale")
+        assert all(r["state"] == "dry_run" for r in hpa)  # no limit on this policy
+    finally:
+        log.close()
+    # the real decisions conform: no conformance violation was stored
+    assert Store(db).violations(prop="pid_scale.conformance") == []
+    assert sidecar.healer.divergences == 0
+
+
+def test_a_tampered_decision_is_flagged(live):
+    sidecar, db = live
+    row = _runs(db, "hpa_scale")[2]
+    tampered = dict(row["args"], replicas=row["args"]["replicas"] + 1)
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE heal_actions SET args = ? WHERE id = ?",
+                    (json.dumps(tampered), row["id"]))
+    found = _wait(lambda: Store(db).violations(prop="hpa_scale.conformance"),
+                  "the conformance violation")
+    body = found[0].body
+    assert body["kind"] == "controller-conformance"
+    assert body["details"]["period"] == 2 and body["details"]["what"] == "argument"
+    assert body["details"]["recorded"] == tampered["replicas"]
+    assert body["details"]["declared"] == row["args"]["replicas"]
+    assert sidecar.healer.divergences >= 1
+    assert Store(db).violations(prop="pid_scale.conformance") == []  # only the tampered one
