@@ -115,3 +115,62 @@ def test_a_metric_that_is_not_a_number_is_reported():
     rows[1]["violation"]["controller"]["metric"] = "high"
     res = check_policy(heal, SPEC.controllers["pid"], rows)
     assert [(d.what, d.period) for d in res.divergences] == [("metric", 1)]
+
+
+# ---------------------------------------------------------------- the trail, through the CLI
+
+def test_audit_verify_replays_the_trail_and_flags_a_tampered_decision(tmp_path):
+    """The real Controller writes the trail (fake clock, real SQLite); `tracelogic audit
+    --verify SPEC` replays it: exit 0, then exit 1 with the divergence once edited."""
+    import io
+    import json
+    import sqlite3
+
+    from tracelogic import cli
+    from tracelogic.healing import Controller
+    from tracelogic.models.control_sim import simulate
+
+    text = CONTROLLERS + """
+heal hpa_scale
+  run controller hpa on metric "cpu" every 15s
+  do kubernetes.scale(namespace: "shop", deployment: "search", replicas: replicas)
+"""
+    spec_file = tmp_path / "auto.spec"
+    spec_file.write_text(text)
+    spec = tracelogic.load(text)
+    store = str(tmp_path / "s.db")
+    now = [10**12]
+    metric = [60, 90, 90, 30, 60]
+    with Controller(spec, store, None, clock=lambda: now[0]) as ctl:
+        for m in metric:
+            ctl.observe_points([DataPoint("cpu", "gauge", m, now[0])])
+            now[0] += 15 * 10**9
+            assert [d.outcome for d in ctl.tick_controllers()] == ["dry_run"]
+        now[0] += 15 * 10**9  # a period without data: recorded, not silent
+        assert [d.outcome for d in ctl.tick_controllers()] == ["skipped"]
+        rows = sorted(ctl.log.actions(), key=lambda a: a["created_ns"])
+        assert [r["args"]["replicas"] for r in rows] == \
+            [p.next["replicas"] for p in simulate(spec.controllers["hpa"], metric)]
+        assert [e.outcome for e in ctl.log.events() if e.event == "skip"] == ["no_metric"]
+
+    def audit(*extra):
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.run(["audit", "--store", store, "--verify", str(spec_file), *extra], out, err)
+        return code, out.getvalue()
+
+    code, text_out = audit()
+    assert code == 0, text_out
+    assert "controller conformance: 1 run(s), 5 period(s) replayed, 0 divergence(s)" in text_out
+    with sqlite3.connect(store) as con:
+        args = dict(rows[3]["args"], replicas=rows[3]["args"]["replicas"] + 2)
+        con.execute("UPDATE heal_actions SET args = ? WHERE id = ?",
+                    (json.dumps(args), rows[3]["id"]))
+    code, text_out = audit()
+    assert code == 1
+    assert "VIOLATION hpa_scale.conformance [controller-conformance]: policy hpa_scale: " \
+        "controller hpa diverges at period 3" in text_out
+    code, json_out = audit("--format", "json")
+    doc = json.loads(json_out)
+    assert code == 1 and doc["conformance"]["periods"] == 5
+    [v] = doc["conformance"]["violations"]
+    assert v["details"]["recorded"] == args["replicas"] and v["details"]["what"] == "argument"
