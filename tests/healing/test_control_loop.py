@@ -124,6 +124,28 @@ def live(tmp_path):
         sidecar.stop(1)
 
 
+def _prometheus(sidecar) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://{sidecar.addresses()['http']}/metrics",
+                                timeout=10) as r:
+        return r.read().decode()
+
+
+def prom_sample(text: str, name: str, **labels: str) -> float:
+    """One sample of the Prometheus text, summed over the labels not mentioned."""
+    total = 0.0
+    for line in text.splitlines():
+        head, _, value = line.rpartition(" ")
+        base, _, rest = head.partition("{")
+        if line.startswith("#") or base != name:
+            continue
+        got = dict(kv.split("=", 1) for kv in rest.rstrip("}").split(",") if kv)
+        if all(got.get(k, "").strip('"') == v for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
 def _runs(db: str, policy: str) -> list[dict]:
     rows = [a for a in _actions(db) if a["policy"] == policy]
     return sorted(rows, key=lambda a: a["violation"]["controller"]["period"])
@@ -161,6 +183,13 @@ def test_decisions_equal_the_simulator_and_the_guards_apply(live):
     # the real decisions conform: no conformance violation was stored
     assert Store(db).violations(prop="pid_scale.conformance") == []
     assert sidecar.healer.divergences == 0
+    # and serve counts the decisions by outcome
+    text = _prometheus(sidecar)
+    name = "tracelogic_controller_decisions_total"
+    assert prom_sample(text, name, policy="pid_scale", outcome="dry_run") == 3
+    assert prom_sample(text, name, policy="pid_scale", outcome="blocked") == len(METRIC) - 3
+    assert prom_sample(text, name, policy="hpa_scale", outcome="dry_run") == len(METRIC)
+    assert prom_sample(text, "tracelogic_controller_divergences_total") == 0
 
 
 def test_a_tampered_decision_is_flagged(live):
@@ -178,4 +207,7 @@ def test_a_tampered_decision_is_flagged(live):
     assert body["details"]["recorded"] == tampered["replicas"]
     assert body["details"]["declared"] == row["args"]["replicas"]
     assert sidecar.healer.divergences >= 1
+    text = _prometheus(sidecar)
+    assert prom_sample(text, "tracelogic_controller_divergences_total",
+                       policy="hpa_scale") == sidecar.healer.divergences
     assert Store(db).violations(prop="pid_scale.conformance") == []  # only the tampered one

@@ -43,6 +43,16 @@ class HealingWorker:
         periods = [loop.period_ns for loop in self.controller.loops.values()]
         self._tick_s = min([1.0] + [p / 2e9 for p in periods])
 
+    def bind_metrics(self, registry: Any) -> None:
+        """serve's Prometheus registry: control-loop decisions and divergences are counted
+        there (``tracelogic_controller_decisions_total``, ``…_divergences_total``)."""
+        self._registry = registry
+
+    def _count(self, name: str, *labels: str) -> None:
+        reg = getattr(self, "_registry", None)
+        if reg is not None:
+            reg.inc(name, 1, *labels)
+
     @property
     def wanted_metrics(self) -> frozenset[str]:
         """The metric names the `run controller` policies read: serve decodes them too."""
@@ -72,6 +82,8 @@ class HealingWorker:
             for v in found:
                 log.error(v["message"], extra={"fields": {"property": v["property"],
                                                           "kind": v["kind"]}})
+                self._count("tracelogic_controller_divergences_total",
+                            v["details"]["policy"])
             store = Store(self.store)
             try:
                 store.add_violations(found)
@@ -101,7 +113,9 @@ class HealingWorker:
                 if batch:
                     self.controller.handle_many(batch)
                 if self.controller.loops:
-                    self.controller.tick_controllers()
+                    for d in self.controller.tick_controllers():
+                        self._count("tracelogic_controller_decisions_total", d.policy,
+                                    d.outcome)
                 self.controller.run_pending()
                 if self.controller.loops:
                     self.check_conformance()

@@ -333,6 +333,12 @@ class Sidecar:
                   "evaluations whose monitoring raised: counted, logged, skipped")
         r.counter("tracelogic_journal_quarantined_total", "journal entries that could not "
                   "be replayed, moved to the store's quarantine table")
+        r.counter("tracelogic_controller_decisions_total", "periods of `run controller` "
+                  "healing policies, by policy and outcome (dry_run, executed, blocked, "
+                  "skipped, …)", ("policy", "outcome"))
+        r.counter("tracelogic_controller_divergences_total", "recorded controller decisions "
+                  "that diverge from the declaration (controller-conformance violations)",
+                  ("policy",))
         r.histogram("tracelogic_request_seconds", "from a request's arrival in the queue to "
                     "its acknowledgement")
         r.histogram("tracelogic_completion_to_commit_seconds", "from a trace's completion "
@@ -385,6 +391,8 @@ class Sidecar:
                                         daemon=True)
         self._engine.start()
         if self.healer is not None:
+            if hasattr(self.healer, "bind_metrics"):  # control-loop counters (control.md §9)
+                self.healer.bind_metrics(self.metrics)
             self.healer.start()
         if self.forwarder is not None:
             self.forwarder.start()
