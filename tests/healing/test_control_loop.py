@@ -211,3 +211,41 @@ def test_a_tampered_decision_is_flagged(live):
     assert prom_sample(text, "tracelogic_controller_divergences_total",
                        policy="hpa_scale") == sidecar.healer.divergences
     assert Store(db).violations(prop="pid_scale.conformance") == []  # only the tampered one
+
+
+# ---------------------------------------------------------------- execute, Kubernetes faked
+
+from .test_actions import DEP, FakePool, kube  # noqa: E402,F401  (the fake API server)
+
+
+def test_execute_scales_through_the_kubernetes_client_as_declared(kube, tmp_path):
+    """--execute: the real `kubernetes` client, its HTTP pool faked (test_actions.FakePool),
+    receives one PATCH per period whose count differs from the deployment's, with the
+    declared count clamped to [kubernetes] min/max_replicas; the trail still conforms."""
+    from tracelogic.healing import Controller
+    from tracelogic.healing.conformance import check_trail
+    from tracelogic.ingest.metrics import DataPoint
+
+    text = CONTROLLERS + """
+heal pid_scale
+  run controller pid on metric "cpu" every 15s
+  do kubernetes.scale(namespace: "shop", deployment: "checkout", replicas: replicas)
+"""
+    spec = tracelogic.load(text)
+    FakePool.answers[("GET", DEP + "/scale")] = {"spec": {"replicas": 3}}
+    metric = [60, 20, 20, 100, 100, 0]
+    expected = [p.next["replicas"] for p in simulate(spec.controllers["pid"], metric)]
+    now = [10**12]
+    with Controller(spec, str(tmp_path / "s.db"), kube, execute=True,
+                    clock=lambda: now[0]) as ctl:
+        outcomes = []
+        for m in metric:
+            ctl.observe_points([DataPoint("cpu", "gauge", m, now[0])])
+            now[0] += 15 * 10**9
+            outcomes += [d.outcome for d in ctl.tick_controllers()]
+        assert outcomes == ["executed"] * len(metric)
+        patches = [r["body"]["spec"]["replicas"] for r in FakePool.requests
+                   if r["method"] == "PATCH"]
+        assert patches == [min(max(n, 2), 10) for n in expected if min(max(n, 2), 10) != 3]
+        assert patches and len(set(expected)) > 1
+        assert check_trail(spec, ctl.log).ok
