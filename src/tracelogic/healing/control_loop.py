@@ -68,7 +68,8 @@ class ControlLoop:
         (None, reason) when it cannot step (no data point, a division by zero)."""
         with self._lock:
             latest, self._latest = self._latest, None
-        window = {"start_ns": self.due_ns - self.period_ns, "end_ns": self.due_ns}
+        window = {"start_unix_nano": self.due_ns - self.period_ns,
+                  "end_unix_nano": self.due_ns}
         # a controller that fell behind (a long pause) closes one period per tick
         self.due_ns += self.period_ns
         if now - self.due_ns > 10 * self.period_ns:

@@ -293,8 +293,9 @@ class Controller:
                 d.target, d.outcome = existing["target"], "duplicate"
                 d.reason = f"already decided: {existing['state']}"
                 return d
-            if not self.dry_run:
+            if not self.dry_run and heal.run is None:
                 # before the guards: a failed verification escalates whatever they decide
+                # (a control loop's next period is its next decision, not a failed fix)
                 escalations = self._failed_verifications(conn, heal.name, target, v, now, aid)
             values = (now, heal.name, heal.action, target, service, vid,
                       json.dumps(v, sort_keys=True, default=str),
