@@ -8,6 +8,7 @@ period missing from a run.
 from __future__ import annotations
 
 import copy
+import os
 from fractions import Fraction
 
 from hypothesis import given, settings, strategies as st
@@ -174,3 +175,37 @@ heal hpa_scale
     assert code == 1 and doc["conformance"]["periods"] == 5
     [v] = doc["conformance"]["violations"]
     assert v["details"]["recorded"] == args["replicas"] and v["details"]["what"] == "argument"
+
+
+# ---------------------------------------------------------------- an edited trail never crashes
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=3), max_leaves=8)
+
+
+@settings(max_examples=int(os.environ.get("TRACELOGIC_LONG") and 3000 or 150), deadline=None)
+@given(st.lists(metric_values, min_size=1, max_size=6), st.data())
+def test_an_edited_trail_is_reported_never_crashes(metric, data):
+    """Seeded fuzzing of the checker's input: any field of any recorded row replaced by
+    arbitrary JSON gives a result (a divergence for what changed), never an exception."""
+    heal = HEALS["pid_scale"]
+    rows = rows_of("pid_scale", metric)
+    i = data.draw(st.integers(0, len(rows) - 1))
+    path = data.draw(st.sampled_from([("args",), ("violation",), ("violation", "controller"),
+                                      ("violation", "controller", "period"),
+                                      ("violation", "controller", "metric"),
+                                      ("violation", "controller", "state"),
+                                      ("violation", "controller", "next"),
+                                      ("violation", "controller", "run")]))
+    new = data.draw(json_values)
+    target = rows[i]
+    for k in path[:-1]:
+        target = target[k]
+    target[path[-1]] = new
+    res = check_policy(heal, SPEC.controllers["pid"], rows, {"a0": new})
+    if path[-1] in ("state", "next") and not isinstance(new, dict):
+        assert not res.ok  # the declared state has values the trail no longer holds
+    if path[-1] == "period" and (not isinstance(new, int) or isinstance(new, bool) or new < 0):
+        assert any(d.what == "malformed" for d in res.divergences)

@@ -36,7 +36,7 @@ class Divergence:
     controller: str
     run: str
     period: int
-    what: str            # "state", "next", "argument", "plan", "missing", "metric"
+    what: str  # "state", "next", "argument", "plan", "missing", "metric", "malformed"
     variable: str
     declared: Any
     recorded: Any
@@ -50,6 +50,9 @@ class Divergence:
                 self.message = (f"policy {self.policy}: run {self.run} of controller "
                                 f"{self.controller} has no recorded period {self.period}: the "
                                 f"trail cannot be replayed past it")
+            elif self.what == "malformed":
+                self.message = (f"policy {self.policy}: a recorded period of controller "
+                                f"{self.controller} has no period number ({self.recorded!r})")
             elif self.what == "metric":
                 self.message = (f"policy {self.policy}: period {self.period} recorded the "
                                 f"metric {self.recorded!r}, not a number")
@@ -89,6 +92,12 @@ def _same(declared: Any, recorded: Any) -> bool:
         return False
 
 
+def _dict(x: Any) -> dict:
+    """A recorded mapping, or {} when the trail holds something else (an edited trail must
+    be reported, not crash the check)."""
+    return x if isinstance(x, dict) else {}
+
+
 def ctl_args(heal: HealT) -> dict[str, str]:
     """The policy's arguments that are exactly a controller value: argument -> value name."""
     return {name: e.payload[1] for name, e in heal.args
@@ -101,24 +110,31 @@ def check_policy(heal: HealT, ctl: ControllerT, rows: list[dict],
     """Replay ``rows`` (heal_actions rows of the policy, any order) run by run."""
     res = ConformanceResult()
     runs: dict[str, list[tuple[int, dict, dict]]] = {}
+    malformed: list[Divergence] = []
     for row in rows:
-        v = row.get("violation") or {}
-        c = v.get("controller") if isinstance(v, dict) else None
+        v = _dict(row.get("violation"))
+        c = v.get("controller")
         if not isinstance(c, dict) or c.get("policy", heal.name) != heal.name:
             continue
-        try:
-            n = int(c.get("period"))
-        except (TypeError, ValueError):
+        n = c.get("period")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            malformed.append(Divergence(
+                policy=heal.name, controller=ctl.name, run=str(c.get("run")), period=-1,
+                what="malformed", variable="period", declared=None, recorded=n,
+                action_id=str(row.get("id", ""))))
             continue
         runs.setdefault(str(c.get("run")), []).append((n, c, row))
+    res.divergences.extend(malformed)
     argmap = ctl_args(heal)
     for run, periods in sorted(runs.items()):
         res.runs += 1
         periods.sort(key=lambda x: x[0])
         sim = Simulator(ctl)
         for expected, (n, c, row) in enumerate(periods):
+            t = row.get("updated_ns")
             base = dict(policy=heal.name, controller=ctl.name, run=run,
-                        action_id=row.get("id", ""), time_ns=int(row.get("updated_ns") or 0))
+                        action_id=str(row.get("id", "")),
+                        time_ns=t if isinstance(t, int) and not isinstance(t, bool) else 0)
             if n != expected:
                 res.divergences.append(Divergence(**base, period=expected, what="missing",
                                                   variable="", declared=None, recorded=None))
@@ -134,15 +150,15 @@ def check_policy(heal: HealT, ctl: ControllerT, rows: list[dict],
             values.update(p.next)
             values[ctl.metric] = p.metric
             found = []
-            for what, recorded, declared in (("state", c.get("state") or {}, p.state),
-                                             ("next", c.get("next") or {}, p.next)):
+            for what, recorded, declared in (("state", _dict(c.get("state")), p.state),
+                                             ("next", _dict(c.get("next")), p.next)):
                 for var, val in declared.items():
                     if var not in recorded or not _same(val, recorded[var]):
                         found.append(Divergence(**base, period=n, what=what, variable=var,
                                                 declared=show(val),
                                                 recorded=recorded.get(var)))
-            args = row.get("args") or {}
-            plan_args = ((plans or {}).get(row.get("id", "")) or {}).get("args") or {}
+            args = _dict(row.get("args"))
+            plan_args = _dict(_dict((plans or {}).get(row.get("id", ""))).get("args"))
             for what, given in (("argument", args), ("plan", plan_args)):
                 for arg, var in argmap.items():
                     if arg in given and var in values and not _same(values[var], given[arg]):
