@@ -194,7 +194,8 @@ def violation_json(d: Divergence) -> dict:
     """The divergence as a violation of ``POLICY.conformance`` (the monitor's JSON shape)."""
     return {"property": f"{d.policy}.conformance", "kind": KIND,
             "key": f"{d.run}/{d.period}/{d.what}/{d.variable}", "severity": "error",
-            "message": d.message, "window": {"start_unix_nano": d.time_ns, "end_unix_nano": d.time_ns},
+            "message": d.message,
+            "window": {"start_unix_nano": d.time_ns, "end_unix_nano": d.time_ns},
             "details": {"controller": d.controller, "policy": d.policy, "run": d.run,
                         "period": d.period, "what": d.what, "variable": d.variable,
                         "declared": d.declared, "recorded": d.recorded,
