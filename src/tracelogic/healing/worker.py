@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from typing import Any
 
 from tracelogic.healing.config import load_config
@@ -28,6 +29,8 @@ class HealingWorker:
     unless `--execute` or the controller configuration says otherwise.
     """
 
+    CONFORMANCE_EVERY_S = 10.0
+
     def __init__(self, spec: Any, config: Any):
         self.controller = Controller(spec, config.store, load_config(config.controller_config),
                                      execute=config.execute or None)
@@ -39,6 +42,7 @@ class HealingWorker:
         # controller conformance (docs/control.md §9): divergences found in the trail
         self.divergences = 0
         self._reported: set[str] = set()
+        self._checked = 0.0
         # a control loop's period closes within a tick: tick at least twice per period
         periods = [loop.period_ns for loop in self.controller.loops.values()]
         self._tick_s = min([1.0] + [p / 2e9 for p in periods])
@@ -112,12 +116,18 @@ class HealingWorker:
             try:
                 if batch:
                     self.controller.handle_many(batch)
+                decided = []
                 if self.controller.loops:
-                    for d in self.controller.tick_controllers():
+                    decided = self.controller.tick_controllers()
+                    for d in decided:
                         self._count("tracelogic_controller_decisions_total", d.policy,
                                     d.outcome)
                 self.controller.run_pending()
-                if self.controller.loops:
+                # the replay reads the whole trail: after new decisions, and every
+                # CONFORMANCE_EVERY_S otherwise (an edited trail is found within that)
+                if self.controller.loops and (decided or time.monotonic() - self._checked
+                                              >= self.CONFORMANCE_EVERY_S):
+                    self._checked = time.monotonic()
                     self.check_conformance()
             except Exception as e:  # keep serving; the audit trail and the log say why
                 self.error = e
