@@ -251,3 +251,59 @@ heal pid_scale
         assert check_trail(spec, ctl.log).ok
         # each period is the loop's next decision, not a failed verification of the last
         assert not [e for e in ctl.log.events() if e.event == "escalate"]
+
+
+# ---------------------------------------------------------------- crafted OTLP/JSON requests
+
+def _otlp_json(points: list[tuple[str, object]]) -> bytes:
+    """One OTLP/JSON metrics request: a gauge per (metric name, value)."""
+    metrics = []
+    for i, (name, value) in enumerate(points):
+        dp = {"timeUnixNano": str(time.time_ns() + i)}
+        dp["asInt" if isinstance(value, int) else "asDouble"] = \
+            str(value) if isinstance(value, int) else value
+        metrics.append({"name": name, "gauge": {"dataPoints": [dp]}})
+    return json.dumps({"resourceMetrics": [{"resource": {"attributes": []}, "scopeMetrics": [
+        {"scope": {"name": "t"}, "metrics": metrics}]}]}).encode()
+
+
+def test_only_the_named_metric_steps_the_loop_and_the_latest_point_wins(tmp_path):
+    import urllib.request
+
+    text = CONTROLLERS + """
+heal hpa_scale
+  run controller hpa on metric "cpu" every 200ms
+  do kubernetes.scale(namespace: "shop", deployment: "search", replicas: replicas)
+"""
+    spec_path = tmp_path / "a.spec"
+    spec_path.write_text(text)
+    db = str(tmp_path / "serve.db")
+    cfg = server.ServeConfig(spec_path=str(spec_path), grpc=None, http="127.0.0.1:0", store=db,
+                             idle_ns=50_000_000, lateness_ns=10**9, execute=False)
+    sidecar = server.Sidecar(cfg, healer=HealingWorker)
+    sidecar.start()
+    try:
+        url = f"http://{sidecar.addresses()['http']}/v1/metrics"
+        # in one request: another metric, then two points of `cpu`: the later one (90) wins
+        for body in (_otlp_json([("memory", 99.0), ("cpu", 30.0), ("cpu", 90)]),
+                     _otlp_json([("memory", 10.0)]),  # no `cpu`: the loop must not step
+                     _otlp_json([("cpu", 120.0)])):
+            before = len(_actions(db))
+            req = urllib.request.Request(url, data=body,
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200
+            if b'"cpu"' in body:
+                _wait(lambda: len(_actions(db)) > before, "a decision")
+        log = AuditLog(db)
+        try:
+            _wait(lambda: any(e.outcome == "no_metric" for e in log.events()), "a skip")
+        finally:
+            log.close()
+    finally:
+        sidecar.stop(1)
+    rows = _runs(db, "hpa_scale")
+    assert [r["violation"]["controller"]["metric"] for r in rows] == [90, 120]
+    spec = tracelogic.load(text)
+    assert [r["args"]["replicas"] for r in rows] == \
+        [p.next["replicas"] for p in simulate(spec.controllers["hpa"], [90, 120])]
