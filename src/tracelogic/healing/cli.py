@@ -192,6 +192,22 @@ def cmd_audit(args, out: TextIO, err: TextIO) -> int:
             else:
                 for r in reports:
                     out.write(r.to_text())
+            if spec is not None and any(h.run is not None for h in spec.heals):
+                # `run controller` policies: the recorded decisions against the declaration
+                from tracelogic.healing.conformance import check_trail, violation_json
+
+                conf = check_trail(spec, log)
+                found = [violation_json(d) for d in conf.divergences]
+                bad += found
+                if args.format == "json":
+                    doc["conformance"] = {"runs": conf.runs, "periods": conf.periods,
+                                          "violations": found}
+                else:
+                    for v in found:
+                        out.write(f"VIOLATION {v['property']} [{v['kind']}]: "
+                                  f"{v['message']}\n")
+                    out.write(f"controller conformance: {conf.runs} run(s), {conf.periods} "
+                              f"period(s) replayed, {len(found)} divergence(s)\n")
             code = EXIT_FAILED if bad else EXIT_OK
         if args.format == "json":
             out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")

@@ -39,6 +39,7 @@ from tracelogic.errors import TracelogicError
 from tracelogic.healing.actions import (Action, ActionFailed, ActionRefused, ActionResult,
                                         ExecContext, MissingArgument, get_action)
 from tracelogic.healing.audit import AuditLog
+from tracelogic.healing.control_loop import ControlLoop
 from tracelogic.healing.config import ControllerConfig, load_config
 from tracelogic.engine.record import ViolationRecord, dedup_key, witness_of
 from tracelogic.healing.evaluate import CompiledPolicy
@@ -111,6 +112,13 @@ class Controller:
                 self.policies.append(_Policy(heal, compiled, action))
             except TracelogicError as e:
                 self.policies.append(_Policy(heal, compiled, None, str(e)))
+        # `run controller` policies (docs/control.md §9): stepped by tick_controllers()
+        self.loops: dict[str, ControlLoop] = {}
+        start = clock()
+        for pol in self.policies:
+            if pol.heal.run is not None and pol.heal.run[0] in spec.controllers:
+                self.loops[pol.heal.name] = ControlLoop(pol.heal, spec.controllers[
+                    pol.heal.run[0]], start)
 
     def __repr__(self) -> str:
         return (f"Controller({self.spec!r}, {self.store_path!r}, {self.config!r}, "
@@ -142,7 +150,7 @@ class Controller:
                                 f"{type(r).__name__}: ViolationRecord.of(violation) builds one "
                                 f"from a report Violation or its JSON")
             for pol in self.policies:
-                if pol.heal.on != r.body.get("property"):
+                if pol.heal.on != r.body.get("property") or pol.heal.run is not None:
                     continue
                 d = self._decide(pol, r.body, r.witness, trace, r.id, tick, quiet=_quiet)
                 if d is not None:
@@ -188,6 +196,49 @@ class Controller:
             with self.log.transaction() as conn:
                 self.log.set_cursor(conn, self._cursor_name, rows[-1].id)
         return decisions + self.run_pending()
+
+    # ================================================================ Control loops
+    @property
+    def wanted_metrics(self) -> frozenset[str]:
+        """The OTLP metric names the `run controller` policies read."""
+        return frozenset(loop.metric for loop in self.loops.values())
+
+    def observe_points(self, points: Iterable[Any]) -> None:
+        """Metric data points received by serve: each control loop keeps its metric's latest
+        value of the current period."""
+        points = list(points)
+        for loop in self.loops.values():
+            loop.observe(points)
+
+    def tick_controllers(self) -> list[Decision]:
+        """Close every control loop's period that is due: step the declared controller on
+        the period's metric and decide its action through the same guards as a violation's
+        (one tick). A period without a data point is recorded as a `skip` event."""
+        now = self.clock()
+        tick: list[tuple] = []
+        decisions: list[Decision] = []
+        by_name = {p.heal.name: p for p in self.policies}
+        for name, loop in self.loops.items():
+            while loop.due(now):
+                body, why = loop.step(now)
+                pol = by_name[name]
+                if body is None:
+                    n = loop.sim.n
+                    aid = idempotency_key(name, {"property": f"controller:{loop.ctl.name}",
+                                                 "key": f"{name}/{loop.run_id}/{n}/missed"
+                                                        f"/{loop.missed}"}, self.dry_run)
+                    with self.log.transaction() as conn:
+                        self.log.record(conn, action_id=aid, policy=name,
+                                        action=pol.heal.action, target="", event="skip",
+                                        outcome="no_metric", dry_run=self.dry_run,
+                                        detail={"reason": why, "period": n,
+                                                "run": loop.run_id}, time_ns=now)
+                    decisions.append(Decision(name, pol.heal.action, aid, "", "skipped", why))
+                    continue
+                d = self._decide(pol, body, None, None, None, tick)
+                if d is not None:
+                    decisions.append(d)
+        return decisions
 
     # ================================================================ Analyze + Plan
     def _decide(self, pol: _Policy, v: dict, witness: Any, trace: Any, vid: int | None,
@@ -242,8 +293,9 @@ class Controller:
                 d.target, d.outcome = existing["target"], "duplicate"
                 d.reason = f"already decided: {existing['state']}"
                 return d
-            if not self.dry_run:
+            if not self.dry_run and heal.run is None:
                 # before the guards: a failed verification escalates whatever they decide
+                # (a control loop's next period is its next decision, not a failed fix)
                 escalations = self._failed_verifications(conn, heal.name, target, v, now, aid)
             values = (now, heal.name, heal.action, target, service, vid,
                       json.dumps(v, sort_keys=True, default=str),

@@ -32,6 +32,8 @@ class _Gen(CodeGen):
     def _source(self, e: TExpr, ex) -> str:
         if e.op == "var" and e.payload == ("heal", "risk"):
             return "v_risk"
+        if e.op == "var" and isinstance(e.payload, tuple) and e.payload[0] == "ctl":
+            return f"v_ctl[{e.payload[1]!r}]"  # a controller's value (docs/control.md §9)
         if e.op == "list":
             return "[" + ", ".join(ex(a) for a in e.args) + "]"
         return super()._source(e, ex)
@@ -45,7 +47,7 @@ def tainted(e: TExpr) -> bool:
 class CompiledPolicy:
     """One heal policy's argument expressions and approval condition as Python functions."""
 
-    _PARAMS = "s, st, tr, v_property, v_key, v_trace_id, v_risk"
+    _PARAMS = "s, st, tr, v_property, v_key, v_trace_id, v_risk, v_ctl"
 
     def __init__(self, heal: HealT):
         self.heal = heal
@@ -87,7 +89,7 @@ class CompiledPolicy:
         out = []
         for name, fn in zip(self.arg_names, self._args):
             try:
-                value = fn(*env, None)
+                value = fn(*env, None, _ctl_values(violation))
             except Exception:  # a partial span, a type the expression did not expect
                 value = MISSING
             out.append((name, _plain(value)))
@@ -98,9 +100,24 @@ class CompiledPolicy:
         if self._approve is None:
             return None
         try:
-            return bool(self._approve(*self._env(span, trace, violation), risk))
+            return bool(self._approve(*self._env(span, trace, violation), risk,
+                                      _ctl_values(violation)))
         except Exception:
             return True  # cannot tell: ask a human rather than act
+
+
+def _ctl_values(violation: dict) -> dict:
+    """The values a `run controller` policy's arguments read: the period's metric and `let`s
+    and the state after it (the decision), exact (docs/control.md §9); empty otherwise."""
+    from fractions import Fraction
+
+    ctl = violation.get("controller")
+    if not isinstance(ctl, dict):
+        return {}
+    out = {}
+    for k, v in (ctl.get("values") or {}).items():
+        out[k] = Fraction(v) if isinstance(v, str) else v
+    return out
 
 
 def _plain(v: Any) -> Any:

@@ -333,6 +333,12 @@ class Sidecar:
                   "evaluations whose monitoring raised: counted, logged, skipped")
         r.counter("tracelogic_journal_quarantined_total", "journal entries that could not "
                   "be replayed, moved to the store's quarantine table")
+        r.counter("tracelogic_controller_decisions_total", "periods of `run controller` "
+                  "healing policies, by policy and outcome (dry_run, executed, blocked, "
+                  "skipped, …)", ("policy", "outcome"))
+        r.counter("tracelogic_controller_divergences_total", "recorded controller decisions "
+                  "that diverge from the declaration (controller-conformance violations)",
+                  ("policy",))
         r.histogram("tracelogic_request_seconds", "from a request's arrival in the queue to "
                     "its acknowledgement")
         r.histogram("tracelogic_completion_to_commit_seconds", "from a trace's completion "
@@ -394,6 +400,8 @@ class Sidecar:
                                         daemon=True)
         self._engine.start()
         if self.healer is not None:
+            if hasattr(self.healer, "bind_metrics"):  # control-loop counters (control.md §9)
+                self.healer.bind_metrics(self.metrics)
             self.healer.start()
         if self.forwarder is not None:
             self.forwarder.start()
@@ -522,7 +530,9 @@ class Sidecar:
             try:
                 items, stats = decode_request(signal, fmt, data,
                                               wanted_attrs=self.sm.wanted_attrs,
-                                              wanted_metrics=self.sm.wanted_metrics)
+                                              wanted_metrics=self.sm.wanted_metrics
+                                              | getattr(self.healer, "wanted_metrics",
+                                                        frozenset()))
             except Exception as e:
                 return self._invalid(signal, fmt, data, transport, e)
             received = stats.received
@@ -748,6 +758,8 @@ class Sidecar:
                     else:
                         sm.feed_points(it.points)
                         points += len(it.points)
+                        if hasattr(self.healer, "put_points"):  # `run controller` policies
+                            self.healer.put_points(it.points)
                 except Exception as e:
                     self._engine_error("monitor", e)
             # decide completed traces in chunks, committing and acknowledging in between,

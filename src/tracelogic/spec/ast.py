@@ -458,6 +458,7 @@ class Heal:
     risk: Expr | None = None
     clause_spans: tuple = field(default=(), compare=False, repr=False)
     span: SourceSpan = _span()
+    run: tuple | None = None  # (controller, metric name, every: Expr | None)
 
     def clause_span(self, clause: str) -> SourceSpan:
         return dict(self.clause_spans).get(clause, self.span)

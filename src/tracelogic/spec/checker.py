@@ -665,7 +665,36 @@ class Checker:
     # -- healing
     def _heal(self, decl: A.Heal) -> HealT | None:
         ok = True
-        if decl.on is None:
+        run, ctl_locals = None, {}
+        if decl.run is not None:  # `run controller NAME on metric "M" [every D]` (control.md §9)
+            ctl_name, metric, every = decl.run
+            ctl = self.controllers.get(ctl_name)
+            if decl.on is not None:
+                self.error(decl.clause_span("on"), f"policy `{decl.name}` runs a controller: "
+                           "it acts every period, not `on violated` a property",
+                           "drop one of the two clauses")
+                ok = False
+            if ctl is None:
+                self.error(decl.clause_span("run"), f"policy `{decl.name}` runs unknown "
+                           f"controller `{ctl_name}`", did_you_mean(ctl_name, list(
+                               self.controllers)))
+                ok = False
+            else:
+                every_ns = self.const_duration(every, "`every`") if every is not None \
+                    else ctl.period_ns
+                if every_ns is not None and every_ns <= 0:
+                    self.error(decl.clause_span("run"), "`every D` needs D > 0")
+                    ok = False
+                if not metric:
+                    self.error(decl.clause_span("run"), "the metric name is empty")
+                    ok = False
+                run = (ctl_name, metric, every_ns or ctl.period_ns)
+                types = {n: t for n, t, _ in ctl.vars}
+                types.update({n: e.type for n, e in ctl.lets})
+                types[ctl.metric] = ctl.metric_type
+                ctl_locals = {n: TExpr("var", type=t, payload=("ctl", n))
+                              for n, t in types.items()}
+        elif decl.on is None:
             self.error(decl.span, f"policy `{decl.name}` has no `on violated PROPERTY` clause")
             ok = False
         elif not self._is_property(decl.on):
@@ -686,7 +715,7 @@ class Checker:
                 if a.name in names:
                     self.error(a.span, f"argument `{a.name}` is given twice")
                 names.add(a.name)
-            args.append((a.name, self.expr(a.value, Ctx("heal"))))
+            args.append((a.name, self.expr(a.value, Ctx("heal", dict(ctl_locals)))))
             arg_spans.append(a.value.span)
         cooldown = self.const_duration(decl.cooldown, "cooldown") if decl.cooldown else None
         limit = None
@@ -711,8 +740,9 @@ class Checker:
                 risk = float(r)
         if not ok:
             return None
-        return HealT(decl.name, decl.on, decl.action, tuple(args), cooldown, limit, approve, risk,
-                     span=decl.span, arg_spans=tuple(arg_spans))
+        return HealT(decl.name, decl.on if run is None else f"controller:{run[0]}", decl.action,
+                     tuple(args), cooldown, limit, approve, risk, span=decl.span, run=run,
+                     arg_spans=tuple(arg_spans))
 
     def _is_property(self, name: str) -> bool:
         if "." in name:

@@ -16,6 +16,7 @@ source had one before an item or an own-line comment.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from tracelogic.spec import ast as A
@@ -339,6 +340,10 @@ def _heal(d: A.Heal) -> list[_Line]:
     out = [_Line(0, f"heal {d.name}", d.span.line)]
     if d.on is not None:
         out.append(_Line(1, f"on violated {d.on}", None))
+    if d.run is not None:
+        ctl, metric, every = d.run
+        out.append(_Line(1, f"run controller {ctl} on metric {json.dumps(metric)}"
+                         + (f" every {expr(every)}" if every is not None else ""), None))
     if d.action is not None:
         out.append(_Line(1, f"do {d.action}({_args(d.args)})", None))
     if d.cooldown is not None:

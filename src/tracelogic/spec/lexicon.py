@@ -26,7 +26,9 @@ CONTEXTUAL = frozenset(
     # controllers (docs/control.md): keywords inside `controller NAME { … }` only
     "controller period let plant noise to claim no_flap converges periods bounded "
     # consistency (docs/consistency.md): `operation …` and `consistency NAME: …`
-    "operation consistency key input output client indeterminate".split())
+    "operation consistency key input output client indeterminate "
+    # a heal policy that runs a controller (docs/control.md §9)
+    "run every".split())
 
 # Specification patterns (`response(P, Q)`): names a predicate may take, but then hides.
 PATTERN_ARITY = {"absence": 1, "existence": 1, "universality": 1, "precedence": 2, "response": 2}

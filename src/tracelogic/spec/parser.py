@@ -518,6 +518,8 @@ class _Builder:
     def consistency_decl(self, meta, name, checker, model):
         return A.Consistency(self._decl_name(name), str(checker), str(model),
                              span=self._span(meta))
+    def heal_run(self, meta, ctl, metric, every):
+        return ("run", (str(ctl), _unescape(str(metric)[1:-1]), every), self._span(meta))
 
     # -- operators
     def _op_text(self, meta, *toks):

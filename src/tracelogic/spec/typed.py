@@ -377,6 +377,9 @@ class HealT:
     # where each of ``args`` is written (an interned expression keeps only the span of its
     # first use anywhere)
     arg_spans: tuple[SourceSpan, ...] = field(default=(), compare=False, repr=False)
+    # `run controller NAME on metric "M" every D` (docs/control.md §9): (controller, metric,
+    # period_ns); its `on` is then "controller:NAME", and its arguments read the controller
+    run: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)
