@@ -475,6 +475,22 @@ class Claim:
     kind: str
     args: tuple
     assuming: tuple[str, RangeExpr] | None = None
+    span: SourceSpan = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Controller:
+    """``controller NAME { … }``: a discrete-time control loop (docs/control.md). Members:
+    ModelConst, ModelVar, and tuples ("period", expr), ("metric", name, type, span),
+    ("let", name, expr, span), ("next", assigns, span), ("plant", name, expr, span),
+    ("noise", expr, span), ("step", name, lo, hi, span), and Claim."""
+
+    name: str
+    members: tuple
+    span: SourceSpan = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class OperationMap:
     """``operation NAME when ... key ... input ... output ... client ... indeterminate ...``:
     spans onto a consistency model's operations. ``op`` is the operation's name (several
@@ -492,14 +508,6 @@ class OperationMap:
 
 
 @dataclass(frozen=True, slots=True)
-class Controller:
-    """``controller NAME { … }``: a discrete-time control loop (docs/control.md). Members:
-    ModelConst, ModelVar, and tuples ("period", expr), ("metric", name, type, span),
-    ("let", name, expr, span), ("next", assigns, span), ("plant", name, expr, span),
-    ("noise", expr, span), ("step", name, lo, hi, span), and Claim."""
-
-    name: str
-    members: tuple
 class Consistency:
     """``consistency NAME: CHECKER MODEL``."""
 
