@@ -87,28 +87,26 @@ class SymbolicDFA:
         return DFA(letters, delta, 0, list(self.output), len(self.atoms))
 
 
-def _part_and(bdd: BDD, a: Partition, b: Partition) -> Partition:
+def _part_product(bdd: BDD, a: Partition, b: Partition, combine) -> Partition:
+    """The product of two guard partitions: each pair of cells whose guards meet gives
+    ``combine(da, db)``, guarded by the meet; equal results share one cell."""
     out: Partition = {}
     for da, ga in a.items():
         for db, gb in b.items():
             g = bdd.conj(ga, gb)
             if g == FALSE:
                 continue
-            d = dnf_and(da, db)
+            d = combine(da, db)
             out[d] = bdd.disj(out.get(d, FALSE), g)
     return out
+
+
+def _part_and(bdd: BDD, a: Partition, b: Partition) -> Partition:
+    return _part_product(bdd, a, b, dnf_and)
 
 
 def _part_or(bdd: BDD, a: Partition, b: Partition) -> Partition:
-    out: Partition = {}
-    for da, ga in a.items():
-        for db, gb in b.items():
-            g = bdd.conj(ga, gb)
-            if g == FALSE:
-                continue
-            d = dnf_or(da, db)
-            out[d] = bdd.disj(out.get(d, FALSE), g)
-    return out
+    return _part_product(bdd, a, b, dnf_or)
 
 
 class _Progressor:

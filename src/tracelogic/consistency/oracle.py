@@ -8,7 +8,7 @@ small histories: it refuses more than :data:`MAX_OPS` operations.
 from __future__ import annotations
 
 from itertools import combinations, permutations
-from typing import Final, Sequence
+from typing import Callable, Final, Sequence
 
 from .history import Operation, usable
 from .models import ILLEGAL, Model
@@ -21,24 +21,19 @@ MAX_OPS: Final = 8
 def linearizable(model: Model, ops: Sequence[Operation]) -> bool:
     """True iff some order of the operations (indeterminate ones optional) respects
     real-time order and the model accepts every determinate output in it."""
-    ops = usable(ops)
-    if len(ops) > MAX_OPS:
-        raise ValueError(f"{len(ops)} operations: the oracle tries every permutation and "
-                         f"takes at most {MAX_OPS}")
-    sure = [o for o in ops if not o.indeterminate]
-    maybe = [o for o in ops if o.indeterminate]
-    for r in range(len(maybe) + 1):
-        for extra in combinations(maybe, r):
-            chosen = sure + list(extra)
-            for order in permutations(chosen):
-                if _respects_real_time(order) and _legal(model, order):
-                    return True
-    return False
+    return _some_order(model, ops, _respects_real_time)
 
 
 def sequentially_consistent(model: Model, ops: Sequence[Operation]) -> bool:
     """True iff some order of the operations (indeterminate ones optional) keeps each
     client's order of invocation and the model accepts every determinate output in it."""
+    return _some_order(model, ops, _respects_program_order)
+
+
+def _some_order(model: Model, ops: Sequence[Operation],
+                allowed: Callable[[Sequence[Operation]], bool]) -> bool:
+    """Every permutation of the determinate operations plus any subset of the
+    indeterminate ones, tried in turn: an order ``allowed`` keeps that the model accepts."""
     ops = usable(ops)
     if len(ops) > MAX_OPS:
         raise ValueError(f"{len(ops)} operations: the oracle tries every permutation and "
@@ -48,7 +43,7 @@ def sequentially_consistent(model: Model, ops: Sequence[Operation]) -> bool:
     for r in range(len(maybe) + 1):
         for extra in combinations(maybe, r):
             for order in permutations(sure + list(extra)):
-                if _respects_program_order(order) and _legal(model, order):
+                if allowed(order) and _legal(model, order):
                     return True
     return False
 
