@@ -32,7 +32,7 @@ from tracelogic.errors import InputError
 from .otlp_common import (UINT64_MAX, DecodeStats, any_json, any_pb, attrs_json, attrs_pb,
                           jget, jlist, jobj, json_enum, json_id, json_int, pb_error, pb_id,
                           string_problem, text_problem, text_suspect)
-from .spans import _EMPTY, MISSING, freeze_value
+from .spans import _EMPTY, MISSING, freeze_value, nested_text_problem
 
 if TYPE_CHECKING:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -169,23 +169,8 @@ def _make(time_ns: int, severity: int, severity_text: str, body: Any, service: s
 
 def _strings_problem(rec: LogRecord) -> str | None:
     """The text rule on a decoded record's strings (its body and attributes may be maps)."""
-    stack: list[tuple[str, Any]] = [("body", rec.body), ("severity text", rec.severity_text),
-                                    ("attribute", rec.attrs)]
-    while stack:
-        what, v = stack.pop()
-        if isinstance(v, str):
-            why = string_problem(v)
-            if why:
-                return f"{what} {why}"
-        elif isinstance(v, tuple):
-            stack.extend((what, x) for x in v)
-        elif isinstance(v, Mapping):
-            for k, x in v.items():
-                why = string_problem(k) if isinstance(k, str) else None
-                if why:
-                    return f"{what} key {why}"
-                stack.append((f"{what} {k!r}", x))
-    return None
+    return nested_text_problem([("body", rec.body), ("severity text", rec.severity_text),
+                                ("attribute", rec.attrs)])
 
 
 def _where(source: str, ri: int, si: int, k: int, line: int | None = None) -> str:

@@ -377,14 +377,22 @@ def _text_problem(span: Span, problem: Any = string_problem) -> str | None:
         why = problem(text) if isinstance(text, str) else None
         if why:
             return f"{what} {why}"
-    stack: list[tuple[str, Any]] = [("attribute", span.attrs), ("resource attribute",
-                                                                  span.resource)]
+    return nested_text_problem([("attribute", span.attrs), ("resource attribute",
+                                                           span.resource)], problem, "value ")
+
+
+def nested_text_problem(parts: list[tuple[str, Any]], problem: Any = string_problem,
+                        value_word: str = "") -> str | None:
+    """The first string, or mapping key, in frozen values (mappings, tuples, strings) that
+    ``problem`` refuses, named by its part (``"attribute 'k' value ..."``); without
+    recursion, as values nest as deep as the input allows. Spans and log records share it."""
+    stack = list(parts)
     while stack:
         what, v = stack.pop()
         if isinstance(v, str):
             why = problem(v)
             if why:
-                return f"{what} value {why}"
+                return f"{what} {value_word}{why}"
         elif isinstance(v, tuple):
             stack.extend((what, x) for x in v)
         elif isinstance(v, Mapping):
