@@ -52,3 +52,27 @@ def run_app(cmd: list[str], tmp_path: Path, job: dict, env: dict | None = None,
                        env=env)
     assert r.returncode == 0, f"{cmd[0]} exited {r.returncode}\n{r.stdout}\n{r.stderr}"
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def check_traces(sp, out: dict, ts, transport: str) -> None:
+    """An app's export of the workload ``ts``: every call ok, every span processed, none
+    rejected, one request per export call; then the store holds exactly file mode's
+    violations, and the workload violates every property (per trace, per order, global)."""
+    from sidecar.serve_helpers import file_mode, keyset, metric, metrics_text
+
+    spans = sum(len(t) for t in ts)
+    assert out["spans"] == spans and set(out["results"]) == {"ok"}
+    text = metrics_text(sp)
+    assert metric(text, "tracelogic_spans_processed_total") == spans
+    assert metric(text, "tracelogic_requests_total", signal="traces", transport=transport,
+                  outcome="ok") == len(out["results"])
+    assert metric(text, "tracelogic_spans_rejected_total") == 0
+    assert sp.terminate() == 0
+    expected = file_mode(ts)
+    assert {"no_error", "auth_before_charge", "answered", "fast_queries",
+            "no_double_charge", "no_panic"} == {k[0] for k in expected}
+    assert keyset(sp.violations()) == expected
+
+
+CPU_SPEC = ('metric cpu = "system.cpu.utilization" : ratio\n'
+            'metric invariant cpu_ok per service:\n  cpu < 0.9\n')

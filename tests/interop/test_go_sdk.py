@@ -12,28 +12,11 @@ import os
 
 import pytest
 
-from interop.sdk_apps import go_app, job_spans, run_app
+from interop.sdk_apps import CPU_SPEC, check_traces, go_app, job_spans, run_app
 from sidecar.serve_helpers import file_mode, keyset, metric, metrics_text, start_serve
 from tracelogic.testing.stream_workload import traces
 
 FAST = ("--idle", "200ms", "--lateness", "1s")
-
-
-def _check_traces(tmp_path, sp, out, ts, transport):
-    spans = sum(len(t) for t in ts)
-    assert out["spans"] == spans and set(out["results"]) == {"ok"}
-    text = metrics_text(sp)
-    assert metric(text, "tracelogic_spans_processed_total") == spans
-    assert metric(text, "tracelogic_requests_total", signal="traces", transport=transport,
-                  outcome="ok") == len(out["results"])
-    assert metric(text, "tracelogic_spans_rejected_total") == 0
-    assert sp.terminate() == 0
-    expected = file_mode(ts)
-    # the workload violates every property: per trace, per order and global
-    assert {"no_error", "auth_before_charge", "answered", "fast_queries",
-            "no_double_charge", "no_panic"} == \
-        {k[0] for k in expected}
-    assert keyset(sp.violations()) == expected
 
 
 @pytest.mark.parametrize("exporter,compression", [
@@ -50,7 +33,7 @@ def test_go_trace_exporters_store_exactly_the_violating_traces(tmp_path, monitor
                                   "spans": job_spans(ts)})
     spans = sum(len(t) for t in ts)
     assert len(out["results"]) == -(-spans // 40)  # one export call per batch of 40
-    _check_traces(tmp_path, sp, out, ts, "grpc" if exporter == "grpc" else "http")
+    check_traces(sp, out, ts, "grpc" if exporter == "grpc" else "http")
 
 
 def test_go_http_exporter_configured_from_the_environment(tmp_path, monitor_engine):
@@ -69,9 +52,6 @@ def test_go_http_exporter_configured_from_the_environment(tmp_path, monitor_engi
     expected = file_mode(ts)
     assert expected and keyset(sp.violations()) == expected
 
-
-CPU_SPEC = ('metric cpu = "system.cpu.utilization" : ratio\n'
-            'metric invariant cpu_ok per service:\n  cpu < 0.9\n')
 
 
 @pytest.mark.parametrize("exporter", ["grpc", "http"])
