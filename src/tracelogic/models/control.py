@@ -37,6 +37,7 @@ import z3
 
 from tracelogic.models.control_sim import (ControllerError, Period, Simulator, number, show,
                                            window_length, windows)
+from tracelogic.semantics.z3enc import coerce, to_real
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ClaimT, ControllerT, TExpr
 
@@ -74,18 +75,6 @@ def _num(v: Any):
     f = Fraction(v)
     return z3.RealVal(f"{f.numerator}/{f.denominator}") if f.denominator != 1 \
         else z3.IntVal(f.numerator)
-
-
-def _real(x):
-    return z3.ToReal(x) if z3.is_int(x) else x
-
-
-def _co(x, y):
-    if z3.is_int(x) and z3.is_real(y):
-        return z3.ToReal(x), y
-    if z3.is_real(x) and z3.is_int(y):
-        return x, z3.ToReal(y)
-    return x, y
 
 
 def _int_result(x):
@@ -223,12 +212,12 @@ class System:
         load = None
         divisions: list = []
         if ctl.load is not None:
-            load = z3.If(s["first"], _real(_num(ctl.load[1])), _real(_num(ctl.load[2])))
+            load = z3.If(s["first"], to_real(_num(ctl.load[1])), to_real(_num(ctl.load[2])))
             env[ctl.load[0]] = load
         if self.free_metric:
             metric = inp
         else:
-            metric = _real(self._enc(ctl.plant, env, {}, divisions, z3.BoolVal(True), s)) + inp
+            metric = to_real(self._enc(ctl.plant, env, {}, divisions, z3.BoolVal(True), s)) + inp
         env[ctl.metric] = metric
         current: dict[int, Any] = {}
         lets = {}
@@ -237,7 +226,7 @@ class System:
         nxt: dict[str, Any] = dict(s)
         for name, e in ctl.updates:
             v = self._enc(e, env, current, divisions, z3.BoolVal(True), s)
-            nxt[name] = _real(v) if z3.is_real(s[name]) else v
+            nxt[name] = to_real(v) if z3.is_real(s[name]) else v
         if "first" in s:
             nxt["first"] = z3.BoolVal(False)
         for j in range(len(self.windows)):
@@ -274,8 +263,8 @@ class System:
             if c.range is None:
                 return unsafe
             v = s[c.var]
-            lo, hi = _co(v, _num(c.range[0]))[1], _co(v, _num(c.range[1]))[1]
-            vv = _co(v, lo)[0]
+            lo, hi = coerce(v, _num(c.range[0]))[1], coerce(v, _num(c.range[1]))[1]
+            vv = coerce(v, lo)[0]
             return z3.Or(unsafe, vv < lo, vv > hi)
         if c.kind == "no_flap":
             r, r2 = s[c.var], nxt[c.var]
@@ -283,10 +272,10 @@ class System:
         if c.kind == "converges":
             env = {n: s[n] for n, _, _ in self.ctl.vars}
             if self.ctl.load is not None:
-                env[self.ctl.load[0]] = _real(_num(self.ctl.load[2]))
-            target = _real(self._enc(c.target, env, {}, [], z3.BoolVal(True), s))
-            gap = _real(s[c.var]) - target
-            k = _real(_num(c.within))
+                env[self.ctl.load[0]] = to_real(_num(self.ctl.load[2]))
+            target = to_real(self._enc(c.target, env, {}, [], z3.BoolVal(True), s))
+            gap = to_real(s[c.var]) - target
+            k = to_real(_num(c.within))
             return z3.Or(unsafe, z3.And(s["t"] >= c.periods + 1, z3.Or(gap > k, gap < -k)))
         raise ValueError(c.kind)
 
@@ -298,7 +287,7 @@ class System:
             if isinstance(e.payload, bool):
                 return z3.BoolVal(e.payload)
             v = _num(e.payload)
-            return _real(v) if T.base(e.type) == T.REAL else v
+            return to_real(v) if T.base(e.type) == T.REAL else v
         if op == "var":
             return env[e.payload[1]]
         if op == "pred":
@@ -314,7 +303,7 @@ class System:
             c = rec(e.args[0])
             a = rec(e.args[1], z3.And(path, c))
             b = rec(e.args[2], z3.And(path, z3.Not(c)))
-            a, b = _co(a, b)
+            a, b = coerce(a, b)
             return z3.If(c, a, b)
         if op == "call" and e.payload in ("max_over", "min_over"):
             j = self.windows.index(e)
@@ -323,27 +312,27 @@ class System:
             out = x
             for i in range(self.lengths[j] - 1):
                 h = s[f"h{j}_{i}"]
-                a, b = _co(out, h)
+                a, b = coerce(out, h)
                 better = b > a if e.payload == "max_over" else b < a
                 out = z3.If(z3.And(s[f"hv{j}_{i}"], better), b, a)
             return out
         a = [rec(x) for x in e.args]
         if op in ("+", "-", "*"):
-            x, y = _co(a[0], a[1])
+            x, y = coerce(a[0], a[1])
             return x + y if op == "+" else x - y if op == "-" else x * y
         if op == "/":
             divs.append((path, a[1]))
-            return _real(a[0]) / _real(a[1])
+            return to_real(a[0]) / to_real(a[1])
         if op in ("//", "%"):
             divs.append((path, a[1]))
             x, y = a
             if z3.is_real(x) or z3.is_real(y):
-                q = z3.ToInt(_real(x) / _real(y))
+                q = z3.ToInt(to_real(x) / to_real(y))
             else:
                 q = z3.If(y > 0, x / y, (-x) / (-y))
             return q if op == "//" else x - y * q
         if op == "cmp":
-            x, y = _co(a[0], a[1])
+            x, y = coerce(a[0], a[1])
             return {"==": lambda: x == y, "!=": lambda: x != y, "<": lambda: x < y,
                     "<=": lambda: x <= y, ">": lambda: x > y,
                     ">=": lambda: x >= y}[e.payload]()
@@ -355,8 +344,8 @@ class System:
             return z3.Xor(a[0], a[1])
         if op == "in":
             lo, hi = a[1]
-            x, lo = _co(a[0], lo)
-            x, hi = _co(x, hi)
+            x, lo = coerce(a[0], lo)
+            x, hi = coerce(x, hi)
             return z3.And(x >= lo, x <= hi)
         if op in ("range", "list"):
             return tuple(a)
@@ -365,7 +354,7 @@ class System:
             if n == "abs":
                 return z3.If(a[0] >= 0, a[0], -a[0])
             if n == "ceil":
-                return -z3.ToInt(-_real(a[0])) if z3.is_real(a[0]) else a[0]
+                return -z3.ToInt(-to_real(a[0])) if z3.is_real(a[0]) else a[0]
             if n == "floor":
                 return z3.ToInt(a[0]) if z3.is_real(a[0]) else a[0]
             if n == "round":
@@ -373,14 +362,14 @@ class System:
             if n in ("min", "max"):
                 out = a[0]
                 for y in a[1:]:
-                    x, y = _co(out, y)
+                    x, y = coerce(out, y)
                     out = z3.If(x <= y, x, y) if n == "min" else z3.If(x >= y, x, y)
                 return out
             if n == "clamp":
-                x, lo = _co(a[0], a[1])
-                x, hi = _co(x, a[2])
-                lo, hi = _co(lo, hi)
-                x, lo = _co(x, lo)
+                x, lo = coerce(a[0], a[1])
+                x, hi = coerce(x, a[2])
+                lo, hi = coerce(lo, hi)
+                x, lo = coerce(x, lo)
                 return z3.If(x < lo, lo, z3.If(x > hi, hi, x))
         raise ControllerError(f"`{op}` cannot be encoded for a controller")
 
@@ -476,10 +465,10 @@ def houdini(sys: System, timeout_ms: int) -> list[tuple[str, Callable]]:
     numeric = [n for n, k in sys.kinds.items() if k in ("var",)]
     for n in numeric:
         for c in consts:
-            cands.append((f"{n} >= {c}", lambda s, n=n, c=c: _co(s[n], _num(c))[0]
-                          >= _co(s[n], _num(c))[1]))
-            cands.append((f"{n} <= {c}", lambda s, n=n, c=c: _co(s[n], _num(c))[0]
-                          <= _co(s[n], _num(c))[1]))
+            cands.append((f"{n} >= {c}", lambda s, n=n, c=c: coerce(s[n], _num(c))[0]
+                          >= coerce(s[n], _num(c))[1]))
+            cands.append((f"{n} <= {c}", lambda s, n=n, c=c: coerce(s[n], _num(c))[0]
+                          <= coerce(s[n], _num(c))[1]))
     for j in range(len(sys.windows)):
         for i in range(sys.lengths[j] - 1):
             hv, h = f"hv{j}_{i}", f"h{j}_{i}"
@@ -490,9 +479,9 @@ def houdini(sys: System, timeout_ms: int) -> list[tuple[str, Callable]]:
                 for rel in ("<=", ">="):
                     cands.append((f"history {j}[{i}] {rel} {n}",
                                   lambda s, hv=hv, h=h, n=n, rel=rel: z3.Implies(
-                                      s[hv], (_co(s[h], s[n])[0] <= _co(s[h], s[n])[1])
+                                      s[hv], (coerce(s[h], s[n])[0] <= coerce(s[h], s[n])[1])
                                       if rel == "<=" else
-                                      (_co(s[h], s[n])[0] >= _co(s[h], s[n])[1]))))
+                                      (coerce(s[h], s[n])[0] >= coerce(s[h], s[n])[1]))))
     if "first" in sys.sorts:
         init = sys.init_values()
         for n in numeric:
@@ -626,7 +615,7 @@ def _repeats_forever(sys: System, start: dict, loop_inputs: list, delta, timeout
         s[var] = _num(start[var]) + ti * _num(delta)
         tt = ti
     else:
-        s[var] = _real(_num(start[var])) + t * _real(_num(delta))
+        s[var] = to_real(_num(start[var])) + t * to_real(_num(delta))
         tt = t
     cur = s
     safe = []
@@ -637,8 +626,8 @@ def _repeats_forever(sys: System, start: dict, loop_inputs: list, delta, timeout
     solver = z3.Solver()
     solver.set("timeout", sys.ms(timeout_ms))
     back = [cur[x] == s[x] for x in sys.sorts if x != var]
-    moved = _co(cur[var], s[var])[0] == _co(s[var] + (_num(delta) if is_int else
-                                                      _real(_num(delta))), s[var])[0]
+    moved = coerce(cur[var], s[var])[0] == coerce(s[var] + (_num(delta) if is_int else
+                                                      to_real(_num(delta))), s[var])[0]
     solver.add(tt >= 0, z3.Not(z3.And(*back, moved, *safe)))
     return solver.check() == z3.unsat
 

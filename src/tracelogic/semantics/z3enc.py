@@ -169,20 +169,20 @@ class Encoder:
         if op == "neg":
             return -a[0]
         if op in ("+", "-", "*"):
-            x, y = _coerce(a[0], a[1])
+            x, y = coerce(a[0], a[1])
             return x + y if op == "+" else x - y if op == "-" else x * y
         if op == "/":
-            x, y = _to_real(a[0]), _to_real(a[1])
+            x, y = to_real(a[0]), to_real(a[1])
             return x / y
         if op in ("//", "%"):
             x, y = a
             if z3.is_real(x) or z3.is_real(y):
-                q = z3.ToInt(_to_real(x) / _to_real(y))
+                q = z3.ToInt(to_real(x) / to_real(y))
             else:
                 q = z3.If(y > 0, x / y, (-x) / (-y))  # Z3 Int `/` is Euclidean div
             return q if op == "//" else x - y * q
         if op == "cmp":
-            x, y = _coerce(a[0], a[1])
+            x, y = coerce(a[0], a[1])
             return {"==": lambda: x == y, "!=": lambda: x != y, "<": lambda: x < y,
                     "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[e.payload]()
         if op == "and":
@@ -204,8 +204,8 @@ class Encoder:
                     z3.BoolVal(False, ctx)
             if target.op == "range":
                 lo, hi = a[1]
-                return z3.And(_coerce(value, lo)[0] >= _coerce(value, lo)[1],
-                              _coerce(value, hi)[0] <= _coerce(value, hi)[1])
+                return z3.And(coerce(value, lo)[0] >= coerce(value, lo)[1],
+                              coerce(value, hi)[0] <= coerce(value, hi)[1])
         if op == "list" or op == "range":
             return tuple(a)
         if op == "call":
@@ -218,15 +218,17 @@ class Encoder:
 
 
 def _eq(x, y):
-    x, y = _coerce(x, y)
+    x, y = coerce(x, y)
     return x == y
 
 
-def _to_real(x):
+def to_real(x):
+    """An Int term as a Real (Z3 refuses mixed arithmetic); any other term as is."""
     return z3.ToReal(x) if z3.is_int(x) else x
 
 
-def _coerce(x, y):
+def coerce(x, y):
+    """Two terms of one sort: an Int beside a Real becomes Real."""
     if z3.is_int(x) and z3.is_real(y):
         return z3.ToReal(x), y
     if z3.is_real(x) and z3.is_int(y):
@@ -238,20 +240,20 @@ def _builtin(name: str, a: list):
     if name == "abs":
         return z3.If(a[0] >= 0, a[0], -a[0])
     if name == "ceil":
-        x = _to_real(a[0])
+        x = to_real(a[0])
         return -z3.ToInt(-x)
     if name == "floor":
-        return z3.ToInt(_to_real(a[0]))
+        return z3.ToInt(to_real(a[0]))
     if name in ("min", "max"):
         out = a[0]
         for y in a[1:]:
-            x, y = _coerce(out, y)
+            x, y = coerce(out, y)
             out = z3.If(x <= y, x, y) if name == "min" else z3.If(x >= y, x, y)
         return out
     if name == "clamp":
-        x, lo = _coerce(a[0], a[1])
-        x, hi = _coerce(x, a[2])
-        lo, hi = _coerce(lo, hi)
+        x, lo = coerce(a[0], a[1])
+        x, hi = coerce(x, a[2])
+        lo, hi = coerce(lo, hi)
         return z3.If(x < lo, lo, z3.If(x > hi, hi, x))
     raise UnhandledNode(f"no Z3 encoding for `{name}`", value=name)
 
