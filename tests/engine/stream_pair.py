@@ -70,6 +70,16 @@ class Both:
     def take_done_traces(self) -> list:
         return self._both("take_done_traces")
 
+    def ingest_logs(self, records: Any, journal_key: Any = None,
+                    cross_only: bool = False) -> None:
+        self._both("ingest_logs", list(records), journal_key, cross_only)
+
+    def take_done_log_keys(self) -> list:
+        return self._both("take_done_log_keys")
+
+    def decided_trace(self, trace_id: str) -> bool:
+        return self._both("decided_trace", trace_id)
+
     def take_failures(self) -> list:
         return self._both("take_failures")
 

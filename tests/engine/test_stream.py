@@ -329,3 +329,52 @@ def test_streamed_violations_name_a_bounded_obligations_trigger_as_file_mode_doe
     sm.finish()
     (got,) = sm.take_violations()
     assert got.to_json() == expected.to_json()
+
+
+LOG_SPEC = """
+property deploys_are_approved global:
+  G (name == "deploy" & start -> O (signal == log & body contains "deploy approved"))
+property no_error_log global:
+  G !(signal == log & severity >= ERROR)
+"""
+
+
+def test_journal_keys_of_records_outside_traces_are_done_once_released():
+    """The sidecar journals a log request under a key of its own (docs/logs.md, "Logs in
+    serve"): the key is done when every record of it that went to the cross-trace scopes
+    only (no trace context, or late) is released, at once when none did."""
+    from tracelogic.ingest.logs import LogRecord
+
+    clock = Clock()
+    sm = Both(spec(LOG_SPEC), idle_ns=1, lateness_ns=SECOND, clock=clock)
+    sm.ingest_logs([LogRecord(time_ns=T0, body="deploy approved", service="ops")],
+                   "logs:free")
+    assert sm.take_done_log_keys() == []  # it waits for the watermark
+    sm.ingest_logs([LogRecord(time_ns=T0, body="x", trace_id="c" * 32)], "logs:ctx")
+    assert sm.take_done_log_keys() == ["logs:ctx"]  # waits with its trace, not the key
+    sm.ingest([span("deploy", "d", "1", 2 * SECOND, 2 * SECOND + MS)])
+    clock.now += 10
+    sm.poll()
+    assert sm.take_done_log_keys() == ["logs:free"]  # released under the watermark
+    assert sm.decided_trace("d" * 32) and not sm.decided_trace("e" * 32)
+    late = LogRecord(time_ns=T0 + 3 * SECOND, severity=17, body="late", trace_id="d" * 32)
+    sm.ingest_logs([late], "logs:late")
+    assert sm.ref.late_log_records == 1 and sm.take_done_log_keys() == []
+    sm.release_all()
+    assert sm.take_done_log_keys() == ["logs:late"]
+    assert {v.prop.name for v in sm.take_violations()} == {"no_error_log"}
+    # a replay sends records of decided traces to the cross-trace scopes, none late
+    sm.ingest_logs([LogRecord(time_ns=T0 + 9 * SECOND, body="y", trace_id="d" * 32)],
+                   "logs:replayed", True)
+    assert sm.ref.late_log_records == 1 and sm.take_done_log_keys() == []
+    sm.finish()
+    assert sm.take_done_log_keys() == ["logs:replayed"]
+
+
+def test_a_journal_key_is_done_at_once_when_no_property_reads_logs():
+    from tracelogic.ingest.logs import LogRecord
+
+    sm = Both(spec(), idle_ns=1, lateness_ns=SECOND, clock=Clock())
+    sm.ingest_logs([LogRecord(time_ns=T0, body="x")], "logs:k")
+    assert sm.take_done_log_keys() == ["logs:k"]
+    assert not sm.ref.sees_logs and not sm.nat.sees_logs

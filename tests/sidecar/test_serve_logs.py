@@ -356,3 +356,89 @@ def test_a_record_after_its_trace_was_decided_is_late_and_counted(tmp_path):
     finally:
         sp.terminate()
     assert sp.violations() == []  # the trace's verdict was already given
+
+
+def _journal_rows(store: Path, fmt: str = "%") -> int:
+    """Journaled requests in ``store`` whose format is LIKE ``fmt``."""
+    import sqlite3
+    conn = sqlite3.connect(str(store), timeout=30)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM requests WHERE format LIKE ?",
+                            (fmt,)).fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("engine", ["python", "native"])
+def test_journal_replays_records_without_a_trace_context_after_sigkill(tmp_path, engine):
+    """Records without a trace context wait for the watermark: with --journal they are
+    journaled before the acknowledgement like everything else, survive a SIGKILL, and
+    after the restart the properties that read them give the verdicts they would have
+    given without the crash (docs/logs.md, "Logs in serve")."""
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.trace import SpanKind
+
+    spec = write_spec(tmp_path, SPEC_TEXT)
+    args = ("--journal", "--idle", "200ms", "--lateness", "1h")  # nothing released early
+    env = {"TRACELOGIC_ENGINE": engine}
+    sp = start_serve(tmp_path, *args, spec=spec, env=env)
+    tp, lp = _providers("http", sp)
+    tracer, logger = tp.get_tracer("shop"), lp.get_logger("shop")
+    with tracer.start_as_current_span("deploy"):  # before any approval: violated
+        pass
+    logger.emit(severity_number=SeverityNumber.INFO, body="deploy approved")  # no span
+    logger.emit(severity_number=SeverityNumber.FATAL, body="disk gone")
+    wait_for(lambda: metric(metrics_text(sp), "tracelogic_traces_completed") == 1, 30,
+             "the deploy trace complete")
+    text = metrics_text(sp)
+    assert metric(text, "tracelogic_buffered_events") == 4  # 2 span events, 2 records
+    assert metric(text, "tracelogic_logs_waiting") == 0  # none waits for a trace
+    assert metric(text, "tracelogic_journal_requests_total") == 3
+    assert metric(text, "tracelogic_journal_requests") == 3
+    sp.kill()  # acknowledged, not released: only the journal holds them
+    assert sp.violations() == [] and _journal_rows(sp.store) == 3
+
+    sp2 = start_serve(tmp_path, *args, spec=spec, store=sp.store, name="serve2", env=env)
+    [replayed] = [r for r in sp2.logs() if r.get("msg") == "journal replayed"]
+    assert (replayed["requests"], replayed["free_log_records"]) == (3, 2)
+    wait_for(lambda: metric(metrics_text(sp2), "tracelogic_buffered_events") == 4, 30,
+             "the replayed deploy trace complete, its events beside the records")
+    tp2, _ = _providers("http", sp2)
+    with tp2.get_tracer("shop").start_as_current_span("GET /stock", kind=SpanKind.SERVER):
+        pass  # after the FATAL record: violated for shop
+    with tp2.get_tracer("shop").start_as_current_span("deploy"):  # approved: holds
+        pass
+    wait_for(lambda: metric(metrics_text(sp2), "tracelogic_traces_completed") == 3, 30,
+             "the new traces complete")
+    assert sp2.violations() == []  # everything waits for the watermark
+    assert sp2.terminate() == 0  # the watermark passes everything at shutdown
+    got = sorted((v["property"], v["key"]) for v in sp2.violations())
+    assert got == [("deploys_are_approved", "*"), ("no_serving_after_fatal", "shop")]
+    [early] = [v for v in sp2.violations() if v["property"] == "deploys_are_approved"]
+    assert len(early["span_ids"]) == 1  # the first deploy, not the approved one
+    assert _journal_rows(sp.store) == 0  # every entry released and forgotten
+
+
+def test_journal_entries_of_records_without_a_trace_go_once_released(tmp_path):
+    """A record without a trace context is forgotten from the journal once the watermark
+    released it, so a request of such records is not replayed again."""
+    import time as _time
+
+    from opentelemetry._logs import SeverityNumber
+
+    spec = write_spec(tmp_path, SPEC_TEXT)
+    sp = start_serve(tmp_path, "--journal", "--idle", "100ms", "--lateness", "1s", spec=spec)
+    try:
+        tp, lp = _providers("http", sp)
+        ten_s_ago = _time.time_ns() - 10 * 10**9
+        lp.get_logger("shop").emit(severity_number=SeverityNumber.INFO,
+                                   body="deploy approved", timestamp=ten_s_ago)
+        assert _journal_rows(sp.store, "logs-%") == 1  # acknowledged: journaled
+        with tp.get_tracer("shop").start_as_current_span("later"):  # moves the watermark
+            pass
+        wait_for(lambda: _journal_rows(sp.store, "logs-%") == 0, 30,
+                 "the released record forgotten")
+        assert metric(metrics_text(sp), "tracelogic_journal_requests_total") == 2
+    finally:
+        sp.kill()
+    assert _journal_rows(sp.store, "logs-%") == 0 and _journal_rows(sp.store) == 1

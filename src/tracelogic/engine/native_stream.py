@@ -182,6 +182,7 @@ class NativeStreamingMonitor:
         self.spans = 0
         self._violations: list[Violation] = []
         self._done: list[str] = []
+        self._done_log_keys: list[str] = []
         self._completions: deque[list] = deque()  # [perf_counter time, traces] found complete
         self._handed_out: list[float] = []
         self._old_counts: dict[tuple[str, str], int] = {}
@@ -279,13 +280,29 @@ class NativeStreamingMonitor:
     def evicted_log_records(self) -> int:
         return self.py.evicted_log_records if self.py is not None else 0
 
-    def ingest_logs(self, records: Iterable[Any]) -> None:
+    def ingest_logs(self, records: Iterable[Any], journal_key: str | None = None,
+                    cross_only: bool = False) -> None:
         """Log records: only the Python engine's properties read them (docs/logs.md)."""
         records = list(records)
         self.log_records = getattr(self, "log_records", 0) + len(records)
         if self.py is not None:
-            self.py.ingest_logs(records)
+            self.py.ingest_logs(records, journal_key, cross_only)
             self._violations.extend(self.py.take_violations())
+        elif journal_key is not None:  # nothing reads them: nothing waits
+            self._done_log_keys.append(journal_key)
+
+    @property
+    def sees_logs(self) -> bool:
+        return self.py is not None and self.py.sees_logs
+
+    def decided_trace(self, trace_id: str) -> bool:
+        return self.py is not None and self.py.decided_trace(trace_id)
+
+    def take_done_log_keys(self) -> list[str]:
+        """The Python part's (only it reads log records), whichever engine runs the
+        cross-trace scopes."""
+        out, self._done_log_keys = self._done_log_keys, []
+        return out + (self.py.take_done_log_keys() if self.py is not None else [])
 
     def feed_points(self, points: Iterable[Any]) -> None:
         if self.py is not None:
@@ -620,5 +637,8 @@ class NativeStreamingMonitor:
             self.py.properties_filter = self._py_names
             self.py.reload(spec)
         else:
+            if self.py is not None:  # its buffered records go with it: their keys are done
+                self._done_log_keys += self.py.take_done_log_keys() + list(
+                    self.py._key_pending)
             self._py_setup(spec)
         return summary

@@ -171,6 +171,12 @@ class StreamingMonitor:
         self.log_records = 0
         self.late_log_records = 0
         self.evicted_log_records = 0
+        # journal keys of log requests (the sidecar's --journal): records that go to the
+        # cross-trace scopes only (no trace context, or late) wait in the heap under their
+        # request's key; the key is done when the last of them is released
+        self._free_key: dict[int, str] = {}       # heap entry's sequence number -> key
+        self._key_pending: dict[str, int] = {}
+        self._done_log_keys: list[str] = []
         # counters
         self.verdict_counts: dict[tuple[str, str], int] = defaultdict(int)
         self.vacuous: dict[str, int] = defaultdict(int)
@@ -234,35 +240,66 @@ class StreamingMonitor:
         for result in self.assembler.add(spans):
             self._safe_handle(result)
 
-    def ingest_logs(self, records: Iterable[Any]) -> None:
+    def ingest_logs(self, records: Iterable[Any], journal_key: str | None = None,
+                    cross_only: bool = False) -> None:
         """Buffer decoded log records (module docstring). Without a property that reads a
-        log field they are only counted."""
+        log field they are only counted.
+
+        ``journal_key`` names the journal entry of these records (the sidecar's
+        ``--journal``): it is handed out by :meth:`take_done_log_keys` once every record
+        that went to the cross-trace scopes only (no trace context, or late) has been
+        released under the watermark, or at once when none did. ``cross_only`` (a replay)
+        sends every record there, counting none late: their traces were decided before
+        the restart.
+        """
         recs = list(records)
         self.log_records += len(recs)
-        if not self._log_idx:
-            return
-        now = self.clock()
-        for r in recs:
-            tid = r.trace_id
-            if not tid:
-                self._push_free(r)
-            elif tid in self._recent:  # its trace was decided: late for it
-                self.late_log_records += 1
-                self._push_free(r, keep_trace=True)
-            else:
-                got = self._trace_logs.pop(tid, None)
-                recs_of = got[1] if got is not None else []
-                recs_of.append(r)
-                self._trace_logs[tid] = (now, recs_of)  # most recent last
-        while len(self._trace_logs) > self.max_open_traces:
-            _, (_, dropped) = self._trace_logs.popitem(last=False)
-            self.evicted_log_records += len(dropped)
+        queued = 0
+        if self._log_idx:
+            now = self.clock()
+            for r in recs:
+                tid = r.trace_id
+                if not tid:
+                    queued += self._push_free(r, journal_key=journal_key)
+                elif cross_only or tid in self._recent:  # its trace was decided: late
+                    if not cross_only:
+                        self.late_log_records += 1
+                    queued += self._push_free(r, keep_trace=True, journal_key=journal_key)
+                else:
+                    got = self._trace_logs.pop(tid, None)
+                    recs_of = got[1] if got is not None else []
+                    recs_of.append(r)
+                    self._trace_logs[tid] = (now, recs_of)  # most recent last
+            while len(self._trace_logs) > self.max_open_traces:
+                _, (_, dropped) = self._trace_logs.popitem(last=False)
+                self.evicted_log_records += len(dropped)
+        if journal_key is not None:
+            if queued:
+                self._key_pending[journal_key] = self._key_pending.get(journal_key, 0) + queued
+            elif journal_key not in self._key_pending:
+                self._done_log_keys.append(journal_key)
 
-    def _push_free(self, rec: Any, keep_trace: bool = False) -> None:
-        """A record outside any trace's events: to the cross-trace scopes that see logs."""
+    @property
+    def sees_logs(self) -> bool:
+        """Whether a monitored property reads log records (else they are only counted)."""
+        return bool(self._log_idx)
+
+    def decided_trace(self, trace_id: str) -> bool:
+        """Whether ``trace_id`` was decided recently: a record of it now is late."""
+        return trace_id in self._recent
+
+    def take_done_log_keys(self) -> list[str]:
+        """Journal keys given to :meth:`ingest_logs` whose records are all released."""
+        out, self._done_log_keys = self._done_log_keys, []
+        return out
+
+    def _push_free(self, rec: Any, keep_trace: bool = False,
+                   journal_key: str | None = None) -> int:
+        """A record outside any trace's events: to the cross-trace scopes that see logs.
+        Returns 1 when it waits for the watermark, else 0."""
         keys = tuple((cp, k) for cp, k in self._keys(rec) if cp.index in self._log_idx)
         if not keys:
-            return
+            return 0
         trace = Trace((), [rec], trace_id=rec.trace_id if keep_trace else "")
         if self._released is not None and rec.time_ns <= self._released:
             self.late_events += 1
@@ -270,13 +307,17 @@ class StreamingMonitor:
                 inst = self._open[cp.index].get(key)
                 if inst is not None:
                     inst.late = True
-            return
+            return 0
         ev = trace.events_with_logs[0]
         g = self.compiled.letter(rec, None, trace)
-        heapq.heappush(self._heap, (rec.time_ns, "", rec.seq, next(self._seq), ev, g, trace,
+        seq = next(self._seq)
+        heapq.heappush(self._heap, (rec.time_ns, "", rec.seq, seq, ev, g, trace,
                                     self._generation, keys))
+        if journal_key is not None:
+            self._free_key[seq] = journal_key
         if self._max_end is None or rec.time_ns > self._max_end:
             self._max_end = rec.time_ns
+        return 1
 
     def _idle_logs(self, now: int) -> None:
         """Records whose trace showed no span and no record for ``rootless_idle_ns``: a
@@ -708,7 +749,7 @@ class StreamingMonitor:
         gen = self._generation
         pending = self._pending_events
         while heap and heap[0][0] <= wm:
-            t, tid, _, _, ev, g, trace, g_gen, keys = heapq.heappop(heap)
+            t, tid, _, seq, ev, g, trace, g_gen, keys = heapq.heappop(heap)
             try:
                 if g_gen != gen:  # decided before a reload: the letter is the new spec's
                     g = letter(ev.span, ev.is_start, trace)
@@ -722,6 +763,16 @@ class StreamingMonitor:
                         self._sample_cross(cp, key, ev, trace, touched[cp.index])
             except Exception as e:  # one event's bug must not stop the stream
                 self._fail(f"event of trace {tid}", e)
+            if not tid:  # a record outside any trace's events (ingest_logs)
+                jk = self._free_key.pop(seq, None)
+                if jk is not None:
+                    left = self._key_pending.get(jk, 0) - 1
+                    if left <= 0:
+                        self._key_pending.pop(jk, None)
+                        self._done_log_keys.append(jk)
+                    else:
+                        self._key_pending[jk] = left
+                continue
             n = pending.get(tid, 0) - 1
             if n <= 0:
                 pending.pop(tid, None)

@@ -31,6 +31,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -114,6 +115,12 @@ class _Item:
     invalid: str | None = None  # the decoder refused a raw item: the answer's message
     rejected: int = 0           # spans the decoder rejected (partial success)
     message: str = ""
+    journal_key: str | None = None  # a logs item's key in the journal (--journal)
+
+
+# the journal key of a log request's records that wait for the watermark, not a trace
+# (trace ids are 32 hex digits, so no trace id starts with it)
+LOG_KEY = "logs:"
 
 
 class IngestQueue:
@@ -437,14 +444,20 @@ class Sidecar:
         """Feed the journal back to the monitor. An entry that cannot be replayed (it no
         longer decodes, no span of its open traces survives the text rule, or replaying
         it raises) is quarantined and counted, so a restart never retries it again."""
-        n_req = n_spans = 0
+        n_req = n_spans = n_logs = 0
         for rid, fmt, payload, tids in self.store.replay_requests_with_ids():
             try:
-                if fmt.startswith("logs-"):  # log records of open traces (docs/logs.md)
+                if fmt.startswith("logs-"):  # log records (docs/logs.md, "Logs in serve")
                     recs, _ = decode_request("logs", fmt[5:], payload,
                                              wanted_attrs=self.sm.wanted_attrs,
                                              wanted_metrics=frozenset())
+                    # those of open traces wait with them again
                     self.sm.ingest_logs([r for r in recs if r.trace_id in tids])
+                    key = next((t for t in tids if t.startswith(LOG_KEY)), None)
+                    if key is not None:  # the rest were waiting for the watermark
+                        free = [r for r in recs if r.trace_id not in tids]
+                        self.sm.ingest_logs(free, journal_key=key, cross_only=True)
+                        n_logs += len(free)
                     n_req += 1
                     continue
                 spans, stats = decode_request("traces", fmt, payload,
@@ -473,6 +486,7 @@ class Sidecar:
         self._journal_count = self.store.journaled_requests()
         if n_req:
             log.info("journal replayed", extra={"fields": {"requests": n_req, "spans": n_spans,
+                                                           "free_log_records": n_logs,
                                                            "open_traces":
                                                            self.sm.assembler.open_traces}})
 
@@ -729,11 +743,17 @@ class Sidecar:
                 entries = [(it.fmt, it.payload, {s.trace_id for s in it.spans})
                            for it in items if it.signal == "traces" and it.spans]
                 # log records with a trace context wait with their traces: journaled the
-                # same way, under their trace ids (docs/logs.md, "Logs in serve")
-                entries += [(f"logs-{it.fmt}", it.payload,
-                             {r.trace_id for r in it.logs if r.trace_id})
-                            for it in items if it.signal == "logs"
-                            and any(r.trace_id for r in it.logs)]
+                # same way, under their trace ids; the others (no trace context, or late)
+                # wait for the watermark under the request's own key, forgotten when the
+                # last of them is released (docs/logs.md, "Logs in serve")
+                if sm.sees_logs:
+                    for it in items:
+                        if it.signal == "logs" and it.logs:
+                            it.journal_key = f"{LOG_KEY}{uuid.uuid4().hex}"
+                            entries.append((f"logs-{it.fmt}", it.payload, [
+                                *dict.fromkeys(r.trace_id for r in it.logs if r.trace_id
+                                               and not sm.decided_trace(r.trace_id)),
+                                it.journal_key]))
                 if entries:
                     try:
                         store.journal_requests(entries)
@@ -753,7 +773,7 @@ class Sidecar:
                         if it.invalid is None:
                             spans += self._ingest(it)
                     elif it.signal == "logs":
-                        sm.ingest_logs(it.logs)
+                        sm.ingest_logs(it.logs, journal_key=it.journal_key)
                         logs += len(it.logs)
                     else:
                         sm.feed_points(it.points)
@@ -791,7 +811,7 @@ class Sidecar:
             self._report(new)
         except Exception as e:
             self._engine_error("report", e)
-        done = sm.take_done_traces()
+        done = sm.take_done_traces() + sm.take_done_log_keys()
         if self.config.journal and done:
             try:
                 store.forget_traces(done)
@@ -844,7 +864,7 @@ class Sidecar:
         new = self._commit()
         self._note_failures()
         self._report(new)
-        done = self.sm.take_done_traces()
+        done = self.sm.take_done_traces() + self.sm.take_done_log_keys()
         if self.config.journal and done:
             self.store.forget_traces(done)
         self._maybe_retain(force=True)
