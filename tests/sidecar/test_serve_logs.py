@@ -130,9 +130,18 @@ def test_validation_partial_success_and_accounting(tmp_path):
         code, body = _post(sp, _logs_pb(3))
         assert code == 200 and ExportLogsServiceResponse.FromString(body).partial_success \
             .rejected_log_records == 0
+        # one record's string is not UTF-8: that record only (the traces' salvage)
+        good = _logs_pb(3)
+        at = good.index(b"r0")  # the first record's body
+        code, body = _post(sp, good[:at] + b"\xff" + good[at + 1:])
+        part = ExportLogsServiceResponse.FromString(body).partial_success
+        assert code == 200 and part.rejected_log_records == 1
+        assert "logRecords[0]" in part.error_message and "log record skipped" in \
+            part.error_message
         text = metrics_text(sp)
-        assert metric(text, "tracelogic_logs_received_total") == 5
-        assert metric(text, "tracelogic_logs_rejected_total") == 1
+        assert metric(text, "tracelogic_logs_received_total") == 8
+        assert metric(text, "tracelogic_logs_rejected_total") == 2
+        assert metric(text, "tracelogic_logs_processed_total") == 6
         assert metric(text, "tracelogic_requests_total", signal="logs", outcome="invalid") == 1
     finally:
         sp.terminate()

@@ -3,11 +3,11 @@ refused, down to its leaves (spans, metrics), so that a bad string rejects only 
 holds it.
 
 upb refuses a whole message when one string in it is not UTF-8, but the text rule
-(docs/otlp-input.md) rejects only the span or data point holding it. Traces and metrics
-wrap their leaves in the same envelope -- a request of resource messages (field 1), each
+(docs/otlp-input.md) rejects only the span or data point holding it. Traces, metrics and
+logs wrap their leaves in the same envelope -- a request of resource messages (field 1), each
 holding a resource (1), scope messages (2) and a schema_url (3); each scope message
 holding a scope (1), leaves (2) and a schema_url (3) -- so one walk serves both
-(``otlp._salvage_traces``, ``metrics._salvage_metrics``). What differs is a
+(``otlp._salvage_traces``, ``metrics._salvage_metrics``, ``logs._salvage_logs``). What differs is a
 :class:`Salvage` and the ``leaf`` function; field names in messages come from the
 request's descriptor (``resourceSpans[0].scopeSpans[1].spans[2]``).
 """
@@ -30,13 +30,14 @@ Leaf = Callable[[bytes, int, int, DecodeStats, str], Any]
 
 @dataclass(frozen=True, slots=True)
 class Salvage:
-    """What differs between the trace and the metric request on the slow path."""
+    """What differs between the trace, metric and logs requests on the slow path."""
 
     request: Any  # the request class, e.g. ExportTraceServiceRequest
-    unit: str  # what a rejection counts, in messages: "spans" | "data points"
+    unit: str  # what a rejection counts, in messages: "spans" | "data points" | "log records"
     points: bool  # count in DecodeStats.points_* (metrics) instead of the span counts
     count: Callable[[bytes, int, int], int]  # units in one serialized leaf
     hint: str  # the InputError's hint when the framing above the leaves is broken
+    logs: bool = False  # count in DecodeStats.logs_* (log records)
 
 
 def salvage_request(data: bytes, stats: DecodeStats, source: str, cause: Exception | None,
@@ -143,7 +144,10 @@ def _head_problem(data: bytes, fields: list[tuple[int, int, int, int]], cls: Any
 
 def _reject(stats: DecodeStats, how: Salvage, n: int, message: str) -> None:
     """``n`` units received and rejected with one message."""
-    if how.points:
+    if how.logs:
+        stats.logs_received += n
+        stats.reject_logs(n, message)
+    elif how.points:
         stats.points_received += n
         stats.reject_points(n, message)
     else:

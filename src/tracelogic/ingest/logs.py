@@ -21,6 +21,7 @@ Only the attributes the spec reads are kept (``wanted_attrs``), as for spans.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -29,9 +30,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tracelogic.errors import InputError
 
-from .otlp_common import (UINT64_MAX, DecodeStats, any_json, any_pb, attrs_json, attrs_pb,
-                          jget, jlist, jobj, json_enum, json_id, json_int, pb_error, pb_id,
-                          string_problem, text_problem, text_suspect)
+from ._otlp_salvage import Salvage, salvage_request
+from .otlp_common import (MAX_STRING_BYTES, UINT64_MAX, DecodeStats, any_json, any_pb,
+                          attrs_json, attrs_pb, jget, jlist, jobj, json_enum, json_id,
+                          json_int, pb_id, pb_part, string_problem, text_problem,
+                          text_suspect)
 from .spans import _EMPTY, MISSING, freeze_value, nested_text_problem
 
 if TYPE_CHECKING:
@@ -192,9 +195,11 @@ def decode_logs_pb(data: bytes, *, wanted_attrs: frozenset[str] | None = None,
                    source: str = "<protobuf>") -> list[LogRecord]:
     """Decode one serialized ``ExportLogsServiceRequest``.
 
-    Bytes that are not such a message (corrupt framing, a string that is not UTF-8) are
-    an :class:`InputError` naming the byte offset when it can be found; the request is
-    refused whole (unlike traces, there is no record-by-record salvage yet).
+    As for traces (``otlp.decode_traces_pb``): a string that breaks the text rule (not
+    UTF-8, over the length limit) rejects only the record holding it (or the resource's
+    or scope's records), counted and named; only broken framing above the records (a
+    truncated request, not protobuf at all) is an :class:`InputError` for the whole
+    request, naming the byte offset.
     """
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -202,16 +207,55 @@ def decode_logs_pb(data: bytes, *, wanted_attrs: frozenset[str] | None = None,
     try:
         req = ExportLogsServiceRequest.FromString(bytes(data))
     except (DecodeError, RuntimeError, ValueError) as e:
-        raise pb_error(bytes(data), ExportLogsServiceRequest.DESCRIPTOR, source,
-                       "ExportLogsServiceRequest", e) from e
+        if stats is None:
+            stats = DecodeStats()
+        return _salvage_logs(bytes(data), wanted_attrs, stats, source, e)
+    if len(data) > MAX_STRING_BYTES:  # a string may be over the limit: look record by record
+        if stats is None:
+            stats = DecodeStats()
+        return _salvage_logs(bytes(data), wanted_attrs, stats, source, None)
     return decode_logs_request(req, wanted_attrs=wanted_attrs, stats=stats, source=source)
+
+
+def _salvage_logs(data: bytes, wanted: frozenset[str] | None, stats: DecodeStats,
+                  source: str, cause: Exception | None) -> list[LogRecord]:
+    """The traces' slow path (``otlp._salvage_traces``, :mod:`._otlp_salvage`) for logs:
+    re-frame the request down to its records and parse each on its own."""
+    req, kmap = salvage_request(data, stats, source, cause, _salvage(), _salvage_record)
+    return decode_logs_request(req, wanted_attrs=wanted, stats=stats, source=source,
+                               _kmap=kmap)
+
+
+def _salvage_record(data: bytes, start: int, end: int, stats: DecodeStats,
+                    where: str) -> Any:
+    """One record on the slow path: the parsed message, or None (rejected and counted)."""
+    from opentelemetry.proto.logs.v1 import logs_pb2
+
+    lr, why = pb_part(logs_pb2.LogRecord, data, start, end)
+    if lr is None:
+        stats.logs_received += 1
+        stats.reject_log(f"{where}: {why}; log record skipped")
+    return lr
+
+
+@functools.cache
+def _salvage() -> Salvage:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    return Salvage(ExportLogsServiceRequest, unit="log records", points=False, logs=True,
+                   count=lambda data, start, end: 1,
+                   hint="if this file is OTLP/JSON, name it *.json; protobuf logs are read "
+                        "with --logs")
 
 
 def decode_logs_request(req: ExportLogsServiceRequest, *,
                         wanted_attrs: frozenset[str] | None = None,
                         stats: DecodeStats | None = None,
-                        source: str = "<request>") -> list[LogRecord]:
-    """Decode a parsed ``ExportLogsServiceRequest`` (the gRPC receiver's case)."""
+                        source: str = "<request>",
+                        _kmap: dict[tuple[int, int], list[int]] | None = None
+                        ) -> list[LogRecord]:
+    """Decode a parsed ``ExportLogsServiceRequest`` (the gRPC receiver's case).
+    (``_kmap``: the slow path's original record indexes, for messages.)"""
     if stats is None:
         stats = DecodeStats()
     out: list[LogRecord] = []
@@ -234,7 +278,8 @@ def decode_logs_request(req: ExportLogsServiceRequest, *,
                 stats.reject_logs(len(records), f"{source}: resourceLogs[{ri}].scopeLogs[{si}]"
                                   f": {why}; its {len(records)} log records skipped")
                 continue
-            for k, lr in enumerate(records):
+            ks = _kmap.get((ri, si)) if _kmap else None
+            for k, lr in (enumerate(records) if ks is None else zip(ks, records)):
                 where = _where(source, ri, si, k)
                 tid, why = pb_id(lr.trace_id, 16, "trace id")
                 sid, why2 = pb_id(lr.span_id, 8, "span id")
