@@ -76,6 +76,14 @@ CREATE TABLE IF NOT EXISTS heal_audit (
 );
 CREATE INDEX IF NOT EXISTS heal_audit_by_action ON heal_audit (action_id);
 CREATE TABLE IF NOT EXISTS heal_cursor (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
+-- the state of each `run controller` loop after its last period (docs/control.md §9), so a
+-- restarted serve continues the run: written in the transaction that records the period
+CREATE TABLE IF NOT EXISTS heal_controller_state (
+    name TEXT PRIMARY KEY,          -- "<cursor name>/<policy>": dry-run and execute apart
+    declaration TEXT NOT NULL,      -- the controller's fingerprint: another one starts afresh
+    state TEXT NOT NULL,            -- JSON: run, period, missed, state, history (exact values)
+    updated_ns INTEGER NOT NULL
+);
 """
 
 # Audit event names (the `heal.<event>` spans of std.healing; docs/healing.md).
@@ -202,6 +210,21 @@ class AuditLog:
     def set_cursor(self, conn: sqlite3.Connection, name: str, last_id: int) -> None:
         conn.execute("INSERT INTO heal_cursor VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
                      "last_id = MAX(last_id, excluded.last_id)", (name, last_id))
+
+    # ------------------------------------------------------------ control loops
+    def controller_state(self, name: str) -> tuple[str, dict] | None:
+        """``(declaration fingerprint, state)`` saved for the control loop ``name``."""
+        row = self.conn().execute("SELECT declaration, state FROM heal_controller_state "
+                                  "WHERE name = ?", (name,)).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def save_controller_state(self, conn: sqlite3.Connection, name: str, declaration: str,
+                              state: dict) -> None:
+        """Keep a loop's state, in the caller's transaction (the period's own)."""
+        conn.execute("INSERT INTO heal_controller_state VALUES (?,?,?,?) ON CONFLICT(name) "
+                     "DO UPDATE SET declaration = excluded.declaration, state = "
+                     "excluded.state, updated_ns = excluded.updated_ns",
+                     (name, declaration, json.dumps(state, sort_keys=True), self.clock()))
 
     # ------------------------------------------------------------ approvals
     def decide(self, action_id: str, approve: bool, *, by: str = "", reason: str = "",

@@ -117,8 +117,39 @@ class Controller:
         start = clock()
         for pol in self.policies:
             if pol.heal.run is not None and pol.heal.run[0] in spec.controllers:
-                self.loops[pol.heal.name] = ControlLoop(pol.heal, spec.controllers[
-                    pol.heal.run[0]], start)
+                loop = ControlLoop(pol.heal, spec.controllers[pol.heal.run[0]], start)
+                self.loops[pol.heal.name] = loop
+                self._resume(loop)
+
+    def _loop_key(self, loop: ControlLoop) -> str:
+        """Where a loop's state is kept: dry-run and execute keep their own (as cursors)."""
+        return f"{self._cursor_name}/{loop.heal.name}"
+
+    def _resume(self, loop: ControlLoop) -> None:
+        """Continue the run saved by the previous process (docs/control.md §9), unless the
+        declaration changed or the saved state does not fit it: then a new run starts
+        from the initial state, and the log says why."""
+        saved = self.log.controller_state(self._loop_key(loop))
+        if saved is None:
+            return
+        decl, state = saved
+        fields = {"policy": loop.heal.name, "controller": loop.ctl.name}
+        if decl != loop.declaration:
+            log.warning("controller declaration changed: a new run starts from the initial "
+                        "state", extra={"fields": dict(fields, previous_run=state.get("run"))})
+            return
+        try:
+            loop.restore(state)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError) as e:
+            log.error("saved controller state unreadable: a new run starts from the initial "
+                      "state", extra={"fields": dict(fields, error=f"{type(e).__name__}: {e}")})
+            return
+        log.info("controller run resumed", extra={"fields": dict(
+            fields, run=loop.run_id, period=loop.sim.n)})
+
+    def _save_loop(self, conn: Any, loop: ControlLoop) -> None:
+        self.log.save_controller_state(conn, self._loop_key(loop), loop.declaration,
+                                       loop.snapshot())
 
     def __repr__(self) -> str:
         return (f"Controller({self.spec!r}, {self.store_path!r}, {self.config!r}, "
@@ -233,18 +264,23 @@ class Controller:
                                         outcome="no_metric", dry_run=self.dry_run,
                                         detail={"reason": why, "period": n,
                                                 "run": loop.run_id}, time_ns=now)
+                        self._save_loop(conn, loop)
                     decisions.append(Decision(name, pol.heal.action, aid, "", "skipped", why))
                     continue
-                d = self._decide(pol, body, None, None, None, tick)
+                # the state the period led to is saved with its decision, in one transaction
+                d = self._decide(pol, body, None, None, None, tick,
+                                 persist=lambda conn, loop=loop: self._save_loop(conn, loop))
                 if d is not None:
                     decisions.append(d)
         return decisions
 
     # ================================================================ Analyze + Plan
     def _decide(self, pol: _Policy, v: dict, witness: Any, trace: Any, vid: int | None,
-                tick: list, *, quiet: bool = False) -> Decision | None:
+                tick: list, *, quiet: bool = False,
+                persist: Any = None) -> Decision | None:
         """One (policy, violation). ``quiet`` (a retry of skips): None instead of recording a
-        duplicate, so a retry that changes nothing leaves no trace."""
+        duplicate, so a retry that changes nothing leaves no trace. ``persist(conn)`` runs
+        in the decision's transaction (a control loop's state)."""
         heal = pol.heal
         now = self.clock()
         aid = idempotency_key(heal.name, v, self.dry_run)
@@ -280,6 +316,8 @@ class Controller:
         direction = effect.direction(args) if effect is not None and not skip else None
         escalations: list[dict] = []
         with self.log.transaction() as conn:
+            if persist is not None:
+                persist(conn)
             existing = self.log.action(aid, conn)
             retry = existing is not None and existing["state"] == "skipped" and \
                 not (skip and skip == existing["reason"])
