@@ -451,3 +451,119 @@ def test_journal_entries_of_records_without_a_trace_go_once_released(tmp_path):
     finally:
         sp.kill()
     assert _journal_rows(sp.store, "logs-%") == 0 and _journal_rows(sp.store) == 1
+
+
+# -- the traces' hardening tests, for logs ------------------------------------------------
+
+def test_logs_requests_over_the_size_limit_are_refused_on_both_receivers(tmp_path):
+    """--max-request-bytes at limit and limit + 1, as tests/sidecar/test_serve_http.py and
+    test_serve_grpc_limits.py check it for traces: plain, chunked and gzip bodies over
+    HTTP, and the gRPC LogsService; each refusal counted as oversize for signal logs."""
+    import gzip
+
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceResponse)
+
+    from tracelogic.sidecar.server import ServeConfig, Sidecar
+
+    from .serve_helpers import send_raw
+    from .test_serve_http import chunked, parse_responses, post_raw
+
+    limit = 4096
+    base = _logs_pb(3)
+    pad = b"\xfa\x06"  # field 99, length-delimited: an unknown field, ignored
+
+    def sized(n: int) -> bytes:
+        for k in range(n):
+            out = base + pad + bytes([k]) + bytes(k) if k < 128 else None
+            if out is None:
+                out = base + pad + bytes([k & 0x7F | 0x80, k >> 7]) + bytes(k)
+            if len(out) == n:
+                return out
+        raise AssertionError(n)
+
+    sc = Sidecar(ServeConfig(spec_path=str(write_spec(tmp_path, SPEC_TEXT)),
+                             grpc="127.0.0.1:0", http="127.0.0.1:0",
+                             store=str(tmp_path / "v.db"), max_request_bytes=limit))
+    sc.start()
+    try:
+        port = int(sc.addresses()["http"].rsplit(":", 1)[1])
+        for body, headers, want in [
+                (sized(limit), (), 200), (sized(limit + 1), (), 413),
+                (chunked(sized(limit + 1)), ("Transfer-Encoding: chunked",), 413),
+                (gzip.compress(sized(limit + 1)), ("Content-Encoding: gzip",), 413)]:
+            [(status, _, _)] = parse_responses(send_raw(port, post_raw(
+                "/v1/logs", body, *headers, length=not headers or "gzip" in headers[0])))
+            assert status == want, (len(body), headers)
+        with grpc.insecure_channel(sc.addresses()["grpc"]) as ch:
+            call = ch.unary_unary(LOGS_METHOD, request_serializer=None,
+                                  response_deserializer=None)
+            ExportLogsServiceResponse.FromString(call(sized(limit), timeout=30))
+            with pytest.raises(grpc.RpcError) as e:
+                call(sized(limit + 1), timeout=30)
+            assert e.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+            assert f"request of {limit + 1} bytes exceeds the limit of {limit}" in \
+                e.value.details()
+        text = sc.metrics.render()
+        assert metric(text, "tracelogic_requests_total", signal="logs", outcome="oversize") == 4
+        assert metric(text, "tracelogic_requests_total", signal="logs", outcome="ok") == 2
+        assert metric(text, "tracelogic_logs_processed_total") == 6
+    finally:
+        sc.stop()
+
+
+def test_a_logs_journal_entry_that_cannot_be_replayed_is_quarantined_once(tmp_path):
+    """As test_serve_text_rule.py's for traces: a damaged logs entry does not kill every
+    restart; it is quarantined and counted once, and the sound entry is replayed."""
+    from tracelogic.sidecar.server import LOG_KEY
+    from tracelogic.sidecar.store import Store
+
+    spec = write_spec(tmp_path, SPEC_TEXT)
+    store_path = tmp_path / "tracelogic.db"
+    doc = {"resourceLogs": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "shop"}}]},
+        "scopeLogs": [{"logRecords": [{"timeUnixNano": "1700000000000000000",
+                                       "body": {"stringValue": "deploy approved"}}]}]}]}
+    st = Store(str(store_path))
+    st.journal_requests([("logs-protobuf", b"\x0a\xff\xff\xff\xff\x0f garbage",
+                          [LOG_KEY + "broken"]),
+                         ("logs-json", json.dumps(doc).encode(), [LOG_KEY + "sound"])])
+    st.close()
+    args = ("--journal", "--idle", "200ms", "--lateness", "1h")
+    sp = start_serve(tmp_path, *args, spec=spec, store=store_path)
+    text = metrics_text(sp)
+    assert metric(text, "tracelogic_journal_quarantined_total") == 1
+    assert metric(text, "tracelogic_buffered_events") == 1  # the sound record waits again
+    [replayed] = [r for r in sp.logs() if r.get("msg") == "journal replayed"]
+    assert (replayed["requests"], replayed["free_log_records"]) == (1, 1)
+    assert sp.terminate() == 0  # released at shutdown: its entry goes
+    st = Store(str(store_path))
+    try:
+        assert [(f, "byte offset" in why) for _, f, why in st.quarantined()] == \
+            [("logs-protobuf", True)]
+        assert st.journaled_requests() == 0
+    finally:
+        st.close()
+    sp2 = start_serve(tmp_path, *args, spec=spec, store=store_path, name="serve2")
+    assert metric(metrics_text(sp2), "tracelogic_journal_quarantined_total") == 0
+    assert sp2.terminate() == 0
+
+
+def test_a_reported_log_violation_survives_sigkill(tmp_path):
+    """As test_serve_faults.py's for spans: a violation decided from a log record is in the
+    store before it is logged, so a SIGKILL right after it was reported loses nothing."""
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    sp = start_serve(tmp_path, "--idle", "100ms", spec=write_spec(tmp_path, SPEC_TEXT))
+    tp, lp = _providers("grpc", sp)
+    with tp.get_tracer("shop").start_as_current_span("POST /checkout",
+                                                     kind=SpanKind.SERVER) as s:
+        lp.get_logger("shop").emit(severity_number=SeverityNumber.ERROR, body="declined")
+        s.set_status(Status(StatusCode.OK))
+    wait_for(lambda: [r for r in sp.logs() if r.get("msg") == "violation"], 30,
+             "the violation reported")
+    sp.kill()
+    reported = [r["violation"]["id"] for r in sp.logs() if r.get("msg") == "violation"]
+    assert reported and [v["property"] for v in sp.violations()] == \
+        ["no_error_log_in_ok_checkout"]
