@@ -567,3 +567,39 @@ def test_a_reported_log_violation_survives_sigkill(tmp_path):
     reported = [r["violation"]["id"] for r in sp.logs() if r.get("msg") == "violation"]
     assert reported and [v["property"] for v in sp.violations()] == \
         ["no_error_log_in_ok_checkout"]
+
+
+@pytest.mark.parametrize("signal", ["traces", "logs"])
+def test_a_decide_backlog_refuses_spans_and_log_records_alike(tmp_path, signal):
+    """Backpressure beyond the queue: with completed traces waiting to be decided past
+    max_backlog, a request is refused (429 / RESOURCE_EXHAUSTED, retry later) and its
+    spans or records are counted as refused for reason decide_backlog. The sidecar is not
+    started: the refusal comes before the queue, and the test holds the backlog still."""
+    from tracelogic.ingest.otlp import spans_to_request
+    from tracelogic.ingest.spans import Span
+    from tracelogic.sidecar.server import ServeConfig, Sidecar
+
+    now = [0]
+    sc = Sidecar(ServeConfig(spec_path=str(write_spec(tmp_path, SPEC_TEXT)), grpc=None,
+                             http=None, store=str(tmp_path / "v.db"), idle_ns=1,
+                             max_backlog=1), clock=lambda: now[0])
+    try:
+        sc.sm.ingest([Span(name="deploy", trace_id="%032x" % (i + 1), span_id="%016x" % 1,
+                           start_ns=10**18, end_ns=10**18 + 1) for i in range(2)])
+        now[0] = 10**9
+        sc.sm.poll(limit=0)  # both complete, none decided yet
+        assert sc.sm.backlog == 2
+        payload = _logs_pb(3) if signal == "logs" else spans_to_request([
+            Span(name="x", trace_id="%032x" % 9, span_id="%016x" % k, start_ns=10**18,
+                 end_ns=10**18 + 1) for k in range(1, 4)]).SerializeToString()
+        out = sc.handle(signal, "protobuf", payload, "grpc")
+        assert out.status == "busy" and out.retry_after_s > 0
+        assert "2 completed traces are waiting to be decided" in out.message
+        text = sc.metrics.render()
+        refused = "tracelogic_logs_refused_total" if signal == "logs" else \
+            "tracelogic_spans_refused_total"
+        assert metric(text, refused, reason="decide_backlog") == 3
+        assert metric(text, "tracelogic_requests_total", signal=signal, outcome="busy") == 1
+        assert len(sc.queue) == 0  # refused, not queued: the client still has it
+    finally:
+        sc.store.close()

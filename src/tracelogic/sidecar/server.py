@@ -567,8 +567,9 @@ class Sidecar:
                 item = _Item(signal, fmt, data, points=items, n=len(items))
             message = "; ".join(stats.messages[:3]) if rejected else ""
         item.enqueued = time.perf_counter()
-        # the engine is behind on deciding completed traces: refuse rather than pile up
-        behind = signal == "traces" and self.sm.backlog > self.config.max_backlog
+        # the engine is behind on deciding completed traces: refuse spans and log records
+        # (which wait with their traces) rather than pile them up
+        behind = signal != "metrics" and self.sm.backlog > self.config.max_backlog
         if behind or not self.queue.offer(item):
             reason = ("shutting_down" if self.queue.closed else
                       "decide_backlog" if behind else "queue_full")
