@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 import tracelogic
 from tracelogic import _native
-from tracelogic.engine.atom_program import (Unsupported, emit, program,
+from tracelogic.semantics.atoms import (Unsupported, emit, program,
                                                      rust_pattern)
 from tracelogic.engine.compiled import CompiledSpec
 from tracelogic.ingest.events import Trace

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracelogic.ingest.events import Trace
-from tracelogic.engine.predicates import CodeGen
+from tracelogic.semantics.codegen import CodeGen
 from tracelogic.ingest.spans import MISSING
 from tracelogic.spec.typed import HealT, TExpr
 
