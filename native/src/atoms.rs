@@ -176,7 +176,8 @@ pub(crate) enum Node {
         args: Box<(Node, Node)>,
         site: Option<u32>,
     },
-    // a static `+ - *` is Python's operator on two numbers, which `_arith` computes too
+    // a static `+ - *` is Python's operator on two numbers, which `values.dynamic.arith`
+    // computes too
     Arith(ArOp, Box<(Node, Node)>),
     Neg(Box<Node>),
     InList(Box<Node>, Vec<Lit>),

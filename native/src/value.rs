@@ -260,7 +260,7 @@ fn overflow<'a>() -> Value<'a> {
     Value::Missing
 }
 
-/// `predicates._arith(op)(a, b)`: numbers only (bools are not), `MISSING` otherwise and
+/// `values.dynamic.arith(op)(a, b)`: numbers only (bools are not), `MISSING` otherwise and
 /// for a zero divisor.
 pub fn arith<'a>(op: ArOp, a: &Value, b: &Value) -> Value<'a> {
     if a.kind() != Some(Kind::Num) || b.kind() != Some(Kind::Num) {

@@ -19,9 +19,9 @@ import yaml
 
 from tracelogic.errors import InputError
 from tracelogic.spec import types as T
+from tracelogic.values.missing import MISSING  # a path the document does not have
 from tracelogic.values.units import BYTE_UNITS, CPU_MILLI, DURATION_UNITS
 
-MISSING = object()
 # libyaml, when PyYAML was built with it, composes the same node tree (with marks) 10x faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -25,7 +25,7 @@ from tracelogic.automata import compile_monitor
 from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.engine.lower import AtomEncoder, Lowered, lower, show
 from tracelogic.semantics.codegen import CodeGen, constant_value, uses_registers
-from tracelogic.ingest.spans import MISSING
+from tracelogic.values.missing import MISSING
 from tracelogic.errors import TracelogicError
 from tracelogic.logic.formula import Formula
 from tracelogic.spec.typed import PropertyT, Spec, TExpr

@@ -21,7 +21,7 @@ from typing import Any
 
 from tracelogic.ingest.events import Trace
 from tracelogic.semantics.codegen import CodeGen
-from tracelogic.ingest.spans import MISSING
+from tracelogic.values.missing import MISSING
 from tracelogic.spec.typed import HealT, TExpr
 
 _DATA_OPS = frozenset({"field", "attr", "var", "has_event", "has_ancestor", "has_child",

@@ -28,11 +28,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from tracelogic.errors import InputError
+from tracelogic.values.missing import MISSING
 
 from .otlp_common import (UINT64_MAX, DecodeStats, any_json, any_pb, attrs_json, attrs_pb,
                           jget, jlist, jobj, json_enum, json_id, json_int, pb_error, pb_id,
                           string_problem, text_problem, text_suspect)
-from .spans import _EMPTY, MISSING, freeze_value, nested_text_problem
+from .spans import _EMPTY, freeze_value, nested_text_problem
 
 if TYPE_CHECKING:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
