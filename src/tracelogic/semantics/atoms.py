@@ -64,6 +64,7 @@ from tracelogic.semantics.codegen import (ARITH_NAMES, STATIC_FIELDS, CodeGen, c
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 from tracelogic.spec.walker import show
+from tracelogic.values.arith import DIVISIONS
 
 #: atoms nested deeper than this run in Python: the core's parser and evaluator recurse,
 #: on any thread's stack (native/src/atoms.rs, `MAX_JSON_DEPTH`: a node takes at most two
@@ -375,7 +376,7 @@ class _Emitter:
                           "cpu value (the Python engine reports how it read the number)")
         op, a = e.op, e.args
         (x, bx), (y, by) = self.expr(a[0], d), self.expr(a[1], d)
-        static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in ("/", "//", "%")
+        static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in DIVISIONS
         if op == "/":
             bound = 0  # a float, correctly rounded from any two i128s (value.rs)
         else:

@@ -22,7 +22,7 @@ from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 from tracelogic.spec.walker import TExprWalker, chain, show
 from tracelogic.values import dynamic
-from tracelogic.values.arith import COMPARE
+from tracelogic.values.arith import COMPARE, DIVISIONS
 from tracelogic.values.dynamic import incomparable, kind
 from tracelogic.values.missing import MISSING
 
@@ -247,7 +247,7 @@ class CodeGen:
             return f"{self._cmp_site(e)}({ex(a[0])}, {ex(a[1])})"
         if op in ARITH_NAMES and len(a) == 2:
             if self._static(a[0], self.logs) and self._static(a[1], self.logs) \
-                    and op not in ("/", "//", "%"):
+                    and op not in DIVISIONS:
                 return f"({ex(a[0])} {op} {ex(a[1])})"
             sides = [ex(a[0]), ex(a[1])]
             reading = unit_reading(e)
@@ -400,7 +400,7 @@ class CodeGen:
                     return False
                 continue
             if n.op in ARITH_NAMES and len(n.args) == 2:
-                if n.op in ("/", "//", "%"):
+                if n.op in DIVISIONS:
                     d = n.args[1]
                     if d.op != "lit" or isinstance(d.payload, bool) or d.payload == 0:
                         return False

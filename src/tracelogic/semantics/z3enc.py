@@ -26,6 +26,7 @@ from tracelogic.errors import UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 from tracelogic.spec.walker import TExprWalker
+from tracelogic.values.arith import DIVISIONS
 
 
 def sort_of(t: T.Type, ctx: z3.Context | None = None):
@@ -138,7 +139,7 @@ class Encoder:
         stack: list[tuple[TExpr, Any]] = [(root, true)]
         while stack:
             node, cond = stack.pop()
-            if node.op in ("/", "//", "%"):
+            if node.op in DIVISIONS:
                 out.append((cond, terms[node.args[1]], node))
             if node.op in ("implies", "and") and len(node.args) == 2:
                 stack.append((node.args[0], cond))

@@ -26,6 +26,8 @@ from typing import Any, Callable
 
 #: the arithmetic operators of the language
 ARITH_OPS = ("+", "-", "*", "/", "//", "%")
+#: the operators with a divisor: no value (an error, or MISSING at run time) when it is zero
+DIVISIONS = ("/", "//", "%")
 #: the comparison operators of the language
 CMP_OPS = ("==", "!=", "<", "<=", ">", ">=")
 
