@@ -9,7 +9,8 @@ from fractions import Fraction
 
 # the units are the value semantics (SPEC-LANGUAGE §1), defined in values.units; the parser
 # and the checker read them through the lexicon, the spec's one word list
-from tracelogic.values.units import BYTE_UNITS, DURATION_UNITS, parse_bytes, parse_duration
+from tracelogic.values.units import (  # noqa: F401 - parse_*: re-exported
+    BYTE_UNITS, DURATION_UNITS, parse_bytes, parse_duration)
 
 OPERATOR_LETTERS = frozenset("X WX F G U W R M Y O H S".split())
 FORMULA_WORDS = frozenset(
