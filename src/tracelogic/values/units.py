@@ -26,19 +26,19 @@ def split_unit(text: str, units: dict[str, int]) -> tuple[Fraction, str]:
     raise ValueError(f"no unit in {text!r}")
 
 
+def _whole(text: str, units: dict[str, int], what: str) -> int:
+    number, unit = split_unit(text, units)
+    value = number * units[unit]
+    if value.denominator != 1:
+        raise ValueError(f"`{text}` is not a whole number of {what}")
+    return int(value)
+
+
 def parse_duration(text: str) -> int:
     """`250ms` -> 250_000_000; raises ValueError when not a whole number of nanoseconds."""
-    number, unit = split_unit(text, DURATION_UNITS)
-    value = number * DURATION_UNITS[unit]
-    if value.denominator != 1:
-        raise ValueError(f"`{text}` is not a whole number of nanoseconds")
-    return int(value)
+    return _whole(text, DURATION_UNITS, "nanoseconds")
 
 
 def parse_bytes(text: str) -> int:
     """`512Mi` -> 536_870_912; raises ValueError when not a whole number of bytes."""
-    number, unit = split_unit(text, BYTE_UNITS)
-    value = number * BYTE_UNITS[unit]
-    if value.denominator != 1:
-        raise ValueError(f"`{text}` is not a whole number of bytes")
-    return int(value)
+    return _whole(text, BYTE_UNITS, "bytes")
