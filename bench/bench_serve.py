@@ -242,7 +242,7 @@ def run_transport(transport: str, seconds: float, conns: int, idle: str,
         proc.terminate()
         proc.wait(60)
         log.close()
-    from tracelogic.spec.lexicon import parse_duration
+    from tracelogic.values.units import parse_duration
     idle_s = parse_duration(idle) / 1e9
     spans = sent["spans"]
     return {

@@ -91,7 +91,7 @@ def foreign_private_attributes(source: str) -> list[tuple[int, str]]:
 #   (its OTLP decoders) as well as ``engine`` (stepping), so it sits with ``ingest``.
 LAYER_ORDER: tuple[tuple[str, ...], ...] = (
     ("errors", "commands", "lazy", "private_files"),
-    ("values",),
+    ("values",),  # units, arithmetic, comparisons, MISSING: one definition
     ("spec",),
     ("logic",),
     ("semantics",),
@@ -213,6 +213,19 @@ def test_packages_of_one_layer_import_each_other_one_way():
     both = sorted(f"{pairs[(a, b)]}  <->  {pairs[(b, a)]}" for a, b in pairs
                   if (b, a) in pairs and a < b)
     assert not both, "packages of one layer import each other both ways:\n" + "\n".join(both)
+
+
+def test_the_value_semantics_are_pure_python():
+    # values/ defines the language's arithmetic once for every back-end (issue 14, item 2):
+    # it imports the standard library and itself only, never a solver or the core, so the
+    # back-ends that cannot call it (Z3 terms, native/src/value.rs) cite it instead
+    import sys
+
+    bad = [f"{module}:{line} imports {name}" for module, path in modules("values")
+           for line, name in imports(module, path.read_text())
+           if name.split(".")[0] not in sys.stdlib_module_names
+           and not name.startswith(("tracelogic.values.", "__future__"))]
+    assert not bad, "values/ imports outside the standard library:\n" + "\n".join(bad)
 
 
 def test_command_modules_never_import_the_cli():

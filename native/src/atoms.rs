@@ -1,11 +1,11 @@
 //! The atom program: every atomic predicate of a spec, evaluated on one span event.
 //!
-//! Python emits the program (`runtime_monitor/atom_program.py`) from the typed atoms,
-//! node by node as `predicates.CodeGen` generates Python from them; this module runs it
+//! Python emits the program (`semantics/atoms.py`) from the typed atoms,
+//! node by node as `codegen.CodeGen` generates Python from them; this module runs it
 //! with the same results: the same letters, and the same type-mismatch counts per
 //! comparison site (the generated code's short-circuits decide which comparisons run, so
 //! they are kept exactly: `and`, `or`, `->`, `has_ancestor`, `has_child`). The values are
-//! [`crate::value`]'s. The JSON shapes are listed in `atom_program.py`.
+//! [`crate::value`]'s. The JSON shapes are listed in `semantics/atoms.py`.
 //!
 //! An atom reads spans through [`SpanSource`]: the span store implements it, and
 //! [`SimpleTrace`] (owned rows, linked as `events.Trace` links them) serves the tests.
@@ -176,7 +176,8 @@ pub(crate) enum Node {
         args: Box<(Node, Node)>,
         site: Option<u32>,
     },
-    // a static `+ - *` is Python's operator on two numbers, which `_arith` computes too
+    // a static `+ - *` is Python's operator on two numbers, which `values.dynamic.arith`
+    // computes too
     Arith(ArOp, Box<(Node, Node)>),
     Neg(Box<Node>),
     InList(Box<Node>, Vec<Lit>),

@@ -703,7 +703,7 @@ pub(crate) mod _native {
         Vec<String>,
     );
 
-    /// Evaluate an atom program (`atom_program.py`) on the spans of one trace, for the
+    /// Evaluate an atom program (`semantics/atoms.py`) on the spans of one trace, for the
     /// differential test against the generated Python: per row in order, the letter at its
     /// start then at its end (words of 64 bits), and the mismatch counts per site
     /// `(count, first left type, first right type)`. Raises ValueError for a bad program.

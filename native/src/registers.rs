@@ -45,7 +45,7 @@ pub struct RegisterProgram {
 /// The register values of one instance (Python's `Instance.R`).
 pub type Registers = Vec<Value<'static>>;
 
-/// Parse the program's optional `registers` list (see `atom_program.register_program`).
+/// Parse the program's optional `registers` list (see `semantics.atoms.register_program`).
 pub fn parse(v: Option<&Json>, n_sites: usize) -> Result<Vec<RegisterProgram>, String> {
     parse_entries(v, "registers", n_sites, one)
 }

@@ -3,7 +3,7 @@
 //!
 //! An aggregate property takes one sample per span, at the span's end event: per `agg`
 //! node of its body, the value of its value expression and whether its `where` holds, as
-//! `CompiledSpec._aggregate`'s generated functions compute them (`atom_program
+//! `CompiledSpec._aggregate`'s generated functions compute them (`semantics.atoms
 //! .sample_program` emits them). The core returns the samples of each instance (a trace,
 //! or a scope key's end events over all complete traces in instance order) as columns;
 //! Python computes the aggregates, the windows and the violations from them

@@ -1,14 +1,15 @@
 //! Python's value semantics, as the generated predicate code of
-//! `runtime_monitor/predicates.py` (`CodeGen`) computes them.
+//! `semantics/codegen.py` (`CodeGen`) computes them.
 //!
 //! The Python engine is the reference: every function here is one Python operator or one
-//! helper of predicates.py (`_kind`, `_cmp`, `_arith`, `_neg`, `_truthy`), and the
-//! differential test (tests/native/test_atoms_native.py) holds them to it.
+//! helper of `values/dynamic.py` (`kind`, `compare`, `arith`, `neg`, `truthy`; the
+//! operators themselves are defined in `values/arith.py`), and the differential test
+//! (tests/native/test_atoms_native.py) holds them to it.
 //!
 //! - Integers are Python's unbounded `int`, held in `i128`: the atom program's emitter
-//!   (`atom_program.py`) proves statically that no integer an atom computes leaves `i128`,
-//!   and refuses the atom otherwise. The checked operations below therefore never fail on
-//!   an accepted program; if one did, the value is [`Value::Missing`] (debug builds assert).
+//!   (`semantics/atoms.py`) proves statically that no integer an atom computes leaves
+//!   `i128`, and refuses the atom otherwise. The checked operations below therefore never
+//!   fail on an accepted program; if one did, the value is [`Value::Missing`] (debug builds assert).
 //! - `int` with `float` compares **exactly**, as CPython's `float_richcompare` does (never
 //!   by converting the integer to a float); arithmetic mixing them converts the integer
 //!   to the nearest float (ties to even, as `PyLong_AsDouble`).
@@ -259,7 +260,7 @@ fn overflow<'a>() -> Value<'a> {
     Value::Missing
 }
 
-/// `predicates._arith(op)(a, b)`: numbers only (bools are not), `MISSING` otherwise and
+/// `values.dynamic.arith(op)(a, b)`: numbers only (bools are not), `MISSING` otherwise and
 /// for a zero divisor.
 pub fn arith<'a>(op: ArOp, a: &Value, b: &Value) -> Value<'a> {
     if a.kind() != Some(Kind::Num) || b.kind() != Some(Kind::Num) {

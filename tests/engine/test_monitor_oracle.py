@@ -1,6 +1,6 @@
 """The independent oracle for the runtime monitor, and tests of the oracle itself.
 
-The monitor compiles span predicates to Python source (predicates.py), lowers
+The monitor compiles span predicates to Python source (semantics/codegen.py), lowers
 property bodies to the logic IR with maximal non-temporal atoms (lower.py) and
 steps DFAs (engine/compiled.py, engine/monitor.py). This module shares none of that:
 

@@ -1,7 +1,7 @@
 """Built-in functions in span predicates (issue 15, bug a): `check` accepted
 `clamp(duration, …)` and `monitor` stopped with "`call` cannot be evaluated on a span".
 Span predicates call the same functions as config invariants and model checks
-(``semantics.evaluate.BUILTINS``); the native plan leaves such properties to the Python
+(``values.arith.BUILTINS``); the native plan leaves such properties to the Python
 engine, with the reason."""
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import math
 import pytest
 
 import tracelogic
-from tracelogic.semantics.evaluate import BUILTINS
+from tracelogic.values.arith import BUILTINS
 from tracelogic.cli import run
 from tracelogic.engine.monitor import Monitor
-from tracelogic.engine.predicates import _builtin
+from tracelogic.values.dynamic import builtin
 from tracelogic.ingest.otlp import spans_to_request
 from tracelogic.ingest.spans import MISSING, Span
 
@@ -75,7 +75,7 @@ def test_both_engines_agree_and_the_native_plan_says_why_it_falls_back():
     ("ceil", (math.inf,), MISSING), ("floor", (math.nan,), MISSING),
 ])
 def test_one_definition_of_each_built_in(name, args, want):
-    got = _builtin(name)(*args)
+    got = builtin(name)(*args)
     assert got is want if want is MISSING else got == want
     if want is not MISSING:
         assert got == BUILTINS[name](*args)

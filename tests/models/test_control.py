@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import tracelogic
 from tracelogic.models.control import check_claim, replay, violation, z3_round
-from tracelogic.models.control_sim import round_half_away, simulate
+from tracelogic.models.control_sim import simulate
+from tracelogic.values.arith import round_half_away
 from tests.models.control_specs import claim, controller
 
 _CACHE: dict = {}

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracelogic
-from tracelogic.models.control_sim import ControllerError, round_half_away, simulate
+from tracelogic.models.control_sim import ControllerError, simulate
+from tracelogic.values.arith import round_half_away
 from tests.models.control_specs import controller
 
 

@@ -3,7 +3,7 @@
 Hypothesis writes small specs (typed by construction: numbers, durations, strings,
 attributes, parent hops, arithmetic with zero divisors, `in`, `matches`, structure,
 every connective), loads them with the real front end, and compiles them with
-:class:`CompiledSpec`; each atom is emitted by ``atom_program`` and evaluated by the core
+:class:`CompiledSpec`; each atom is emitted by ``semantics.atoms`` and evaluated by the core
 (``_native.eval_atoms``) on generated traces (values near ±2^63, NaN, ±inf, -0.0, bools,
 strings, None/bytes/tuples, missing attributes, roots, orphans, parent cycles). The letters
 at every span's start and end, and the type-mismatch counts per comparison site, must be
@@ -27,11 +27,10 @@ from hypothesis import strategies as st
 
 import tracelogic
 from tracelogic import _native
-from tracelogic.engine.atom_program import (Unsupported, emit, program,
-                                                     rust_pattern)
 from tracelogic.engine.compiled import CompiledSpec
 from tracelogic.ingest.events import Trace
 from tracelogic.ingest.spans import KIND_NAMES, STATUS_NAMES, InvalidValue, Span
+from tracelogic.semantics.atoms import Unsupported, emit, program, rust_pattern
 from tracelogic.spec.diagnostics import SpecErrors
 
 LONG = os.environ.get("TRACELOGIC_LONG", "") not in ("", "0")

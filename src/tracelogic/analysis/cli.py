@@ -105,7 +105,7 @@ class _BadArgs(Exception):
 
 
 def _duration(opt: str, text: str | None, *, positive: bool = True) -> int | None:
-    from tracelogic.spec.lexicon import parse_duration
+    from tracelogic.values.units import parse_duration
 
     if text is None:
         return None
@@ -119,7 +119,7 @@ def _duration(opt: str, text: str | None, *, positive: bool = True) -> int | Non
 
 
 def _limit(text: str | None) -> float | None:
-    from tracelogic.spec.lexicon import parse_bytes, parse_duration
+    from tracelogic.values.units import parse_bytes, parse_duration
 
     if text is None:
         return None

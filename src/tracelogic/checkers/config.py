@@ -20,10 +20,10 @@ from typing import Any
 
 import z3
 
-from tracelogic.checkers.documents import (MISSING, Document, coerce, in_type, load_documents,
-                                           lookup)
+from tracelogic.checkers.documents import Document, coerce, in_type, load_documents, lookup
 from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.checkers.report import CheckReport, CheckResult, Location, checker
+from tracelogic.values.missing import MISSING
 from tracelogic.checkers.theorems import show_value
 from tracelogic.semantics.z3enc import Encoder, declare, value_of
 from tracelogic.errors import InputError, UnhandledNode

@@ -19,9 +19,9 @@ import yaml
 
 from tracelogic.errors import InputError
 from tracelogic.spec import types as T
-from tracelogic.spec.lexicon import BYTE_UNITS, DURATION_UNITS
+from tracelogic.values.missing import MISSING  # a path the document does not have
+from tracelogic.values.units import BYTE_UNITS, CPU_MILLI, DURATION_UNITS
 
-MISSING = object()
 # libyaml, when PyYAML was built with it, composes the same node tree (with marks) 10x faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -158,7 +158,7 @@ def parse_quantity(text: str) -> Fraction:
     if suffix == "":
         return number
     if suffix == "m":
-        return number / 1000
+        return number * CPU_MILLI
     if suffix in BYTE_UNITS:
         return number * BYTE_UNITS[suffix]
     raise ValueError

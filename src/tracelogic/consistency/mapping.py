@@ -1,7 +1,7 @@
 """A spec's ``operation`` declarations, compiled to :class:`~.spans.Mapping` objects.
 
 The expressions are the spec's own typed span expressions, turned into Python by the
-engine's code generator (:class:`~tracelogic.engine.predicates.CodeGen`): literals enter
+engine's code generator (:class:`~tracelogic.semantics.codegen.CodeGen`): literals enter
 through ``repr``, no span data is ever evaluated as code, and a comparison on a missing
 attribute is false, exactly as in properties.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tracelogic.engine.predicates import CodeGen
+from tracelogic.semantics.codegen import CodeGen
 from tracelogic.spec.typed import OperationT, TExpr
 
 from .spans import Mapping

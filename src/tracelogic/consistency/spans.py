@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Final, Iterable, Sequence
 
-from tracelogic.ingest.spans import MISSING, Span
+from tracelogic.ingest.spans import Span
+from tracelogic.values.missing import MISSING
 
 from .history import Operation
 

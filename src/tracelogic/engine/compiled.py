@@ -24,8 +24,8 @@ from typing import Any, Callable
 from tracelogic.automata import compile_monitor
 from tracelogic.semantics.evaluate import EvalError, compile_expr
 from tracelogic.engine.lower import AtomEncoder, Lowered, lower, show
-from tracelogic.engine.predicates import CodeGen, constant_value, uses_registers
-from tracelogic.ingest.spans import MISSING
+from tracelogic.semantics.codegen import CodeGen, constant_value, uses_registers
+from tracelogic.values.missing import MISSING
 from tracelogic.errors import TracelogicError
 from tracelogic.logic.formula import Formula
 from tracelogic.spec.typed import PropertyT, Spec, TExpr
@@ -225,7 +225,7 @@ class CompiledSpec:
         self._sources.append(source)
         ns = self.gen.namespace
         code = compile(source, f"<tracelogic {self.spec.file}>", "exec")
-        exec(code, ns)  # generated from the typed IR only; see predicates.py
+        exec(code, ns)  # generated from the typed IR only; see semantics/codegen.py
         return ns
 
     def _function(self, name: str, body: str, params: str) -> Callable:

@@ -20,7 +20,7 @@ plain data that ``native/src/past.rs`` (``PastPlan``) reads and steps exactly as
 evaluated in the core. Its atoms are the minimal *column* form: the atom with key ``"p"``
 holds at a row whose column ``p`` is true. That is what the Timescales patterns (and
 ``Monitor.valuations`` comparisons with other monitors) read; the span atom program
-(:mod:`.atom_program`) reads spans, not rows. It lives here, not on the automata-layer
+(:mod:`tracelogic.semantics.atoms`) reads spans, not rows. It lives here, not on the automata-layer
 class, because the automata layer sits below the engine and does not import it.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ properties the core can run into plain data, the *plan*, which ``tracelogic._nat
 executes without the GIL:
 
 * the **atom program**: every atomic predicate those properties read, emitted from the one
-  semantics layer (:mod:`.atom_program`, which mirrors the generated Python code node by node);
+  semantics layer (:mod:`tracelogic.semantics.atoms`, which mirrors the generated Python code node by node);
 * per property: its scope (``trace``, ``key`` with the program's value expression of its
   scope key, or ``global``), which plan atoms make its letter (bit ``i`` of the property's
   letter is plan atom ``atoms[i]``; with registers, bit ``bits[i]``, and the other bits are
@@ -27,7 +27,7 @@ from typing import Any
 
 from tracelogic.automata.monitor import TableMonitor, Verdict
 from tracelogic.engine.compiled import CompiledProperty, CompiledSpec
-from tracelogic.engine.predicates import uses_registers
+from tracelogic.semantics.codegen import uses_registers
 from tracelogic.spec.typed import TExpr
 
 __all__ = ["NativePlan", "build_plan", "property_reason", "guards", "timed", "PLAN_VERSION",
@@ -59,7 +59,7 @@ def property_reason(cp: CompiledProperty) -> str | None:
     if prop.kind not in ("formula", "aggregate"):
         return f"`{prop.kind}` properties run in the Python engine until issue 17 step 4"
     if prop.scope == "key":
-        from tracelogic.engine.atom_program import Unsupported, key_value
+        from tracelogic.semantics.atoms import Unsupported, key_value
 
         key = key_value(prop.scope_key) if prop.scope_key is not None else \
             Unsupported("a scope without a key")
@@ -95,7 +95,7 @@ def property_reason(cp: CompiledProperty) -> str | None:
 def build_plan(compiled: CompiledSpec, candidates: list[CompiledProperty]) -> NativePlan:
     """The plan for those of ``candidates`` (properties the engine registry routed to the
     core) whose kind and atoms the core can run; the others are in ``fallbacks``."""
-    from tracelogic.engine.atom_program import Unsupported, key_value, program as atom_program
+    from tracelogic.semantics.atoms import Unsupported, key_value, program as atom_program
 
     by_global = {i: a for a, i in compiled.atoms.items()}
     fallbacks: dict[str, str] = {}

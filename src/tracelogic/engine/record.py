@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from tracelogic.ingest.spans import MISSING
+from tracelogic.values.missing import MISSING
 from tracelogic.ingest.text_rule import safe_text
 
 

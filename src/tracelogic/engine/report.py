@@ -160,7 +160,7 @@ class Violation:
 
 def _event_json(e: Any) -> dict:
     if e.is_start is None:  # a log record (docs/logs.md): named by its severity and body
-        from tracelogic.ingest.spans import MISSING
+        from tracelogic.values.missing import MISSING
 
         r = e.span
         out = {"trace_id": r.trace_id, "span_id": r.span_id, "event": "log",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracelogic.errors import InputError
-from tracelogic.spec.lexicon import parse_duration
+from tracelogic.values.units import parse_duration
 
 SECOND = 10**9
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from tracelogic.ingest.events import Trace
-from tracelogic.engine.predicates import CodeGen
-from tracelogic.ingest.spans import MISSING
+from tracelogic.semantics.codegen import CodeGen
+from tracelogic.values.missing import MISSING
 from tracelogic.spec.typed import HealT, TExpr
 
 _DATA_OPS = frozenset({"field", "attr", "var", "has_event", "has_ancestor", "has_child",

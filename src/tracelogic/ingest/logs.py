@@ -29,13 +29,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from tracelogic.errors import InputError
+from tracelogic.values.missing import MISSING
 
 from ._otlp_salvage import Salvage, salvage_request
 from .otlp_common import (MAX_STRING_BYTES, UINT64_MAX, DecodeStats, any_json, any_pb,
                           attrs_json, attrs_pb, jget, jlist, jobj, json_enum, json_id,
                           json_int, pb_id, pb_part, string_problem, text_problem,
                           text_suspect)
-from .spans import _EMPTY, MISSING, freeze_value, nested_text_problem
+from .spans import _EMPTY, freeze_value, nested_text_problem
 
 if TYPE_CHECKING:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest

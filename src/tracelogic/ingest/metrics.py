@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from tracelogic.errors import InputError
+from tracelogic.values.missing import MISSING
 
 from .otlp_common import (
     INT64_MIN, MAX_STRING_BYTES, UINT64_MAX, DecodeStats, WireError, attrs_json, attrs_pb, jget,
@@ -23,7 +24,6 @@ from .otlp_common import (
     text_problem, text_suspect, utf8_problem,
 )
 from ._otlp_salvage import Salvage, salvage_request
-from .spans import MISSING
 
 # The generated protobuf classes are imported by the functions that use them, as in
 # otlp.py: OTLP/JSON input never needs them (DESIGN.md: lazy start-up).

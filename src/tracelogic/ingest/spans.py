@@ -22,37 +22,14 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from tracelogic.values.missing import MISSING
+
 from .text_rule import string_problem
 
 __all__ = [
     "MISSING", "KIND_NAMES", "STATUS_NAMES", "InvalidValue", "Span", "from_sdk",
     "freeze_value",
 ]
-
-
-class _Missing:
-    """The type of :data:`MISSING`; one instance, falsy, compares equal only to itself."""
-
-    __slots__ = ()
-    _instance: _Missing | None = None
-
-    def __new__(cls) -> _Missing:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Final = _Missing()
-"""Returned by attribute lookups for an absent key. Test with ``is MISSING``."""
 
 #: OTLP ``Span.SpanKind`` number -> spec enum name (the index is the OTLP value).
 KIND_NAMES: Final = ("unspecified", "internal", "server", "client", "producer", "consumer")

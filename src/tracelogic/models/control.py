@@ -37,7 +37,8 @@ import z3
 
 from tracelogic.models.control_sim import (ControllerError, Period, Simulator, number, show,
                                            window_length, windows)
-from tracelogic.semantics.z3enc import coerce, to_real
+from tracelogic.semantics.z3enc import (builtin_term, coerce, floordiv_term, mod_term,
+                                        to_real)
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ClaimT, ControllerT, TExpr
 
@@ -325,12 +326,7 @@ class System:
             return to_real(a[0]) / to_real(a[1])
         if op in ("//", "%"):
             divs.append((path, a[1]))
-            x, y = a
-            if z3.is_real(x) or z3.is_real(y):
-                q = z3.ToInt(to_real(x) / to_real(y))
-            else:
-                q = z3.If(y > 0, x / y, (-x) / (-y))
-            return q if op == "//" else x - y * q
+            return (floordiv_term if op == "//" else mod_term)(a[0], a[1])
         if op == "cmp":
             x, y = coerce(a[0], a[1])
             return {"==": lambda: x == y, "!=": lambda: x != y, "<": lambda: x < y,
@@ -351,26 +347,10 @@ class System:
             return tuple(a)
         if op == "call":
             n = e.payload
-            if n == "abs":
-                return z3.If(a[0] >= 0, a[0], -a[0])
-            if n == "ceil":
-                return -z3.ToInt(-to_real(a[0])) if z3.is_real(a[0]) else a[0]
-            if n == "floor":
-                return z3.ToInt(a[0]) if z3.is_real(a[0]) else a[0]
             if n == "round":
                 return z3_round(a[0])
-            if n in ("min", "max"):
-                out = a[0]
-                for y in a[1:]:
-                    x, y = coerce(out, y)
-                    out = z3.If(x <= y, x, y) if n == "min" else z3.If(x >= y, x, y)
-                return out
-            if n == "clamp":
-                x, lo = coerce(a[0], a[1])
-                x, hi = coerce(x, a[2])
-                lo, hi = coerce(lo, hi)
-                x, lo = coerce(x, lo)
-                return z3.If(x < lo, lo, z3.If(x > hi, hi, x))
+            if n in ("abs", "ceil", "floor", "min", "max", "clamp"):
+                return builtin_term(n, a)
         raise ControllerError(f"`{op}` cannot be encoded for a controller")
 
 

@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from tracelogic.errors import TracelogicError
 from tracelogic.spec.typed import ControllerT, TExpr
+from tracelogic.values.arith import COMPARE, EXACT, clamp, round_half_away
 
 
 class ControllerError(TracelogicError, ValueError):
@@ -45,12 +46,6 @@ def number(v: Any) -> Number:
         return v
     f = Fraction(v) if not isinstance(v, float) else Fraction(str(v))
     return int(f) if f.denominator == 1 else f
-
-
-def round_half_away(x: Number) -> int:
-    """Round half away from zero, exactly (the rounding mode of docs/control.md)."""
-    x = Fraction(x)
-    return math.floor(x + Fraction(1, 2)) if x >= 0 else -math.floor(-x + Fraction(1, 2))
 
 
 def windows(ctl: ControllerT) -> list[TExpr]:
@@ -190,19 +185,16 @@ class Simulator:
             vals = [x] + self.history[i]
             return max(vals) if e.payload == "max_over" else min(vals)
         a = [self._eval(x, env, current) for x in e.args]
-        if op in ("+", "-", "*"):
-            return a[0] + a[1] if op == "+" else a[0] - a[1] if op == "-" else a[0] * a[1]
-        if op in ("/", "//", "%"):
-            if a[1] == 0:
+        if op in EXACT:  # the language's arithmetic (values.arith)
+            try:
+                r = EXACT[op](a[0], a[1])
+            except ZeroDivisionError:
                 raise ControllerError(f"division by zero in period {self.n}",
-                                      hint=f"at line {e.span.line}" if e.span.line else None)
-            if op == "/":
-                return number(Fraction(a[0]) / Fraction(a[1]))
-            return a[0] // a[1] if op == "//" else a[0] % a[1]
+                                      hint=f"at line {e.span.line}" if e.span.line else None
+                                      ) from None
+            return number(r) if op == "/" else r
         if op == "cmp":
-            x, y = a
-            return {"==": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y,
-                    ">=": x >= y}[e.payload]
+            return COMPARE[e.payload](a[0], a[1])
         if op == "not":
             return not a[0]
         if op == "iff":
@@ -229,7 +221,7 @@ class Simulator:
             if n == "max":
                 return max(a)
             if n == "clamp":
-                return a[1] if a[0] < a[1] else a[2] if a[0] > a[2] else a[0]
+                return clamp(a[0], a[1], a[2])
         raise ControllerError(f"`{op}` cannot be simulated in a controller")
 
 

@@ -11,7 +11,9 @@ fails an ``assert``. ``check`` invariants become ``ltl { [] (…) }``,
 ``deadlock_free`` becomes ``ltl { [] (some guard) }``, and LTL formulas are
 written with spin's operators; a formula that uses ``X`` is exported as a
 comment, because Debian's spin 6.5.2 rejects ``X``. ``//`` and ``%`` are
-written so that they keep floor semantics on negative numbers.
+written so that they keep floor semantics on negative numbers (the definition in
+:mod:`tracelogic.values.arith`: C's truncating ``%`` is made floor by
+``((a % b) + b) % b``, and ``a // b`` is ``(a - a mod b) / b``, exact).
 
 **SMV.** Variables with their finite types, ``INIT``, and one ``TRANS`` with a
 disjunct per action plus a stutter disjunct for deadlocked states (so every

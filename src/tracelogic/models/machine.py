@@ -35,6 +35,7 @@ from tracelogic.errors import TracelogicError
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ModelT, TExpr
 from tracelogic.spec.walker import chain, walk_with
+from tracelogic.values.arith import clamp, exact_div, floordiv, mod
 
 __all__ = ["Machine", "Var", "ModelRuntimeError", "UnsupportedModel", "Explored", "explore",
            "DEFAULT_STATE_BOUND", "show_value"]
@@ -141,8 +142,9 @@ class _Gen:
 
     def __init__(self, var_index: dict[str, int]):
         self.var_index = var_index
+        # the divisions are the language's (values.arith), bound by name
         self.ns: dict[str, Any] = {"Fraction": Fraction, "math": math, "_Fault": _Fault,
-                                   "_div": _div}
+                                   "_div": exact_div, "_fdiv": floordiv, "_mod": mod}
         self.n = 0
 
     def const(self, value) -> str:
@@ -181,10 +183,10 @@ class _Gen:
             return a[0]
         if op == "neg":
             return f"(-{a[0]})"
-        if op in ("+", "-", "*", "//", "%"):
+        if op in ("+", "-", "*"):
             return f"({a[0]} {op} {a[1]})"
-        if op == "/":
-            return f"_div({a[0]}, {a[1]})"
+        if op in ("/", "//", "%"):
+            return f"{_DIVISIONS[op]}({a[0]}, {a[1]})"
         if op == "cmp":
             return f"({a[0]} {e.payload} {a[1]})"
         if op == "and":
@@ -216,8 +218,6 @@ class _Gen:
             if name == "floor":
                 return f"math.floor({a[0]})"
             if name == "clamp":  # lo below lo, else hi above hi: crossed bounds not reordered
-                from tracelogic.semantics.evaluate import clamp
-
                 return f"{self.const(clamp)}({a[0]}, {a[1]}, {a[2]})"
         # fallback: the shared closure evaluator over an environment of the model's variables
         fn = compile_expr(e)
@@ -226,10 +226,7 @@ class _Gen:
         return f"{fname}({env})"
 
 
-def _div(a, b):
-    if b == 0:
-        raise ZeroDivisionError
-    return Fraction(a) / Fraction(b)
+_DIVISIONS = {"/": "_div", "//": "_fdiv", "%": "_mod"}
 
 
 # ---------------------------------------------------------------- the machine

@@ -4,12 +4,11 @@ Checking 10,000 documents against 20 invariants must not make 200,000 solver
 calls, so each invariant is compiled once into a Python closure and run on
 every document; Z3 is only asked to explain the failures (the unsat core).
 Values: int for int/duration/bytes, Fraction for real/cpu (exact, as in Z3),
-str for strings and enum members. Python's ``//`` and ``%`` are already floor
-division and modulo, which is what the language means.
+str for strings and enum members. Arithmetic, comparisons and the built-in functions are
+:mod:`tracelogic.values.arith`'s, defined once for every back-end.
 """
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -17,6 +16,7 @@ from tracelogic.errors import TracelogicError, UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 from tracelogic.spec.walker import TExprWalker
+from tracelogic.values.arith import BUILTINS, COMPARE, EXACT
 
 Env = dict
 Fn = Callable[[Env], Any]
@@ -31,27 +31,15 @@ class EvalError(TracelogicError, ValueError):
 
 
 def _arith(op: str, node: TExpr) -> Callable[[Any, Any], Any]:
-    def div(a, b):
-        if b == 0:
-            raise EvalError("division by zero", node)
-        return Fraction(a) / Fraction(b)
+    """The language's operator (``values.arith.EXACT``); a zero divisor is an EvalError."""
+    fn = EXACT[op]
 
-    def floordiv(a, b):
-        if b == 0:
-            raise EvalError("division by zero", node)
-        return a // b
-
-    def mod(a, b):
-        if b == 0:
-            raise EvalError("division by zero", node)
-        return a % b
-
-    return {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-            "/": div, "//": floordiv, "%": mod}[op]
-
-
-_CMP = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+    def apply(a, b):
+        try:
+            return fn(a, b)
+        except ZeroDivisionError:
+            raise EvalError("division by zero", node) from None
+    return apply
 
 
 def compile_expr(e: TExpr, resolve: Callable[[TExpr], Fn | None] | None = None) -> Fn:
@@ -106,7 +94,7 @@ def _build(node: TExpr, a: list[Fn]) -> Fn:
         fn, x, y = _arith(op, node), a[0], a[1]
         return lambda env: fn(x(env), y(env))
     if op == "cmp":
-        fn, x, y = _CMP[node.payload], a[0], a[1]
+        fn, x, y = COMPARE[node.payload], a[0], a[1]
         return lambda env: fn(x(env), y(env))
     if op == "and":
         x, y = a
@@ -148,20 +136,6 @@ def _build(node: TExpr, a: list[Fn]) -> Fn:
     if op == "call":
         return _builtin(node.payload, a)
     raise UnhandledNode(f"`{op}` cannot be evaluated on a document", value=node)
-
-
-def clamp(v, lo, hi):
-    """`clamp(x, lo, hi)`: `lo` when `x < lo`, else `hi` when `x > hi`, else `x`; crossed
-    bounds are not reordered (docs/language.md §11)."""
-    return lo if v < lo else hi if v > hi else v
-
-
-#: the built-in functions of the language, defined once: config invariants (here), model
-#: checks (models/machine.py) and span predicates (engine/predicates.py) call these
-BUILTINS: dict[str, Callable[..., Any]] = {
-    "abs": abs, "ceil": math.ceil, "floor": math.floor, "min": min, "max": max,
-    "clamp": clamp,
-}
 
 
 def _builtin(name: str, a: list[Fn]) -> Fn:

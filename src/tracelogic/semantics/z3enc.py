@@ -1,9 +1,12 @@
 """Typed spec expressions -> Z3 terms: the solver plumbing every static checker shares.
 
-Semantics follow SPEC-LANGUAGE.md §1 exactly:
+Semantics follow SPEC-LANGUAGE.md §1 exactly, as :mod:`tracelogic.values.arith` defines
+them for every back-end (a Z3 term cannot call Python, so each definition is rewritten
+here, and tests/semantics/test_differential.py holds the two together):
 - ``//`` and ``%`` are **floor** division and modulo, as in Python. Z3's ``div``
   is Euclidean; for a positive divisor the two agree, and ``a // b`` equals
-  ``(-a) // (-b)``, so ``floordiv(a, b) = If(b > 0, a div b, (-a) div (-b))``.
+  ``(-a) // (-b)``, so ``floordiv(a, b) = If(b > 0, a div b, (-a) div (-b))``
+  (:func:`floordiv_term`, :func:`mod_term`).
 - ``/`` is real division.
 - Every division records a *side condition* (the path condition under which it
   is evaluated, and its divisor): a divisor that can be zero on a reachable
@@ -23,6 +26,7 @@ from tracelogic.errors import UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 from tracelogic.spec.walker import TExprWalker
+from tracelogic.values.arith import DIVISIONS
 
 
 def sort_of(t: T.Type, ctx: z3.Context | None = None):
@@ -135,7 +139,7 @@ class Encoder:
         stack: list[tuple[TExpr, Any]] = [(root, true)]
         while stack:
             node, cond = stack.pop()
-            if node.op in ("/", "//", "%"):
+            if node.op in DIVISIONS:
                 out.append((cond, terms[node.args[1]], node))
             if node.op in ("implies", "and") and len(node.args) == 2:
                 stack.append((node.args[0], cond))
@@ -174,13 +178,10 @@ class Encoder:
         if op == "/":
             x, y = to_real(a[0]), to_real(a[1])
             return x / y
-        if op in ("//", "%"):
-            x, y = a
-            if z3.is_real(x) or z3.is_real(y):
-                q = z3.ToInt(to_real(x) / to_real(y))
-            else:
-                q = z3.If(y > 0, x / y, (-x) / (-y))  # Z3 Int `/` is Euclidean div
-            return q if op == "//" else x - y * q
+        if op == "//":
+            return floordiv_term(a[0], a[1])
+        if op == "%":
+            return mod_term(a[0], a[1])
         if op == "cmp":
             x, y = coerce(a[0], a[1])
             return {"==": lambda: x == y, "!=": lambda: x != y, "<": lambda: x < y,
@@ -209,12 +210,30 @@ class Encoder:
         if op == "list" or op == "range":
             return tuple(a)
         if op == "call":
-            return _builtin(e.payload, a)
+            return builtin_term(e.payload, a)
         if op == "contains":
             return z3.Contains(a[0], a[1])
         if op == "startswith":
             return z3.PrefixOf(a[1], a[0])
         raise UnhandledNode(f"`{op}` cannot be checked with Z3 here", value=e)
+
+
+def floordiv_term(x, y):
+    """``x // y`` as :func:`tracelogic.values.arith.floordiv` defines it (Python's floor
+    division; a Z3 term cannot call it, so it is rewritten here and held equal by
+    tests/semantics/test_differential.py). Z3's Int ``/`` is Euclidean: for ``y > 0`` it
+    is the floor, and ``x // y == (-x) // (-y)``. On reals, the floor of the quotient. At
+    ``y == 0`` the term is unconstrained: every caller records the division's side
+    condition instead."""
+    if z3.is_real(x) or z3.is_real(y):
+        return z3.ToInt(to_real(x) / to_real(y))
+    return z3.If(y > 0, x / y, (-x) / (-y))
+
+
+def mod_term(x, y):
+    """``x % y`` as :func:`tracelogic.values.arith.mod` defines it: ``x - y * (x // y)``,
+    so the remainder takes the divisor's sign."""
+    return x - y * floordiv_term(x, y)
 
 
 def _eq(x, y):
@@ -236,14 +255,15 @@ def coerce(x, y):
     return x, y
 
 
-def _builtin(name: str, a: list):
+def builtin_term(name: str, a: list):
+    """The built-in function ``name`` (:data:`tracelogic.values.arith.BUILTINS`) on Z3
+    terms; ``ceil`` and ``floor`` of an Int are the Int itself."""
     if name == "abs":
         return z3.If(a[0] >= 0, a[0], -a[0])
     if name == "ceil":
-        x = to_real(a[0])
-        return -z3.ToInt(-x)
+        return -z3.ToInt(-a[0]) if z3.is_real(a[0]) else a[0]
     if name == "floor":
-        return z3.ToInt(to_real(a[0]))
+        return z3.ToInt(a[0]) if z3.is_real(a[0]) else a[0]
     if name in ("min", "max"):
         out = a[0]
         for y in a[1:]:
@@ -254,6 +274,7 @@ def _builtin(name: str, a: list):
         x, lo = coerce(a[0], a[1])
         x, hi = coerce(x, a[2])
         lo, hi = coerce(lo, hi)
+        x, lo = coerce(x, lo)
         return z3.If(x < lo, lo, z3.If(x > hi, hi, x))
     raise UnhandledNode(f"no Z3 encoding for `{name}`", value=name)
 

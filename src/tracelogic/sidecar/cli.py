@@ -93,7 +93,7 @@ def build_config(args, err: TextIO):
     """The :class:`ServeConfig` for parsed arguments, or None after saying what is wrong."""
     from tracelogic.sidecar.server import ServeConfig
     from tracelogic.sidecar.settings import SettingError, apply_layers
-    from tracelogic.spec.lexicon import parse_bytes, parse_duration
+    from tracelogic.values.units import parse_bytes, parse_duration
 
     try:
         origin = apply_layers(args, os.environ)
@@ -278,7 +278,7 @@ def parse_since(text: str, now_ns: int | None = None) -> int:
     """``--since``: a duration back from now, an RFC 3339 time, or Unix nanoseconds."""
     import time
 
-    from tracelogic.spec.lexicon import parse_duration
+    from tracelogic.values.units import parse_duration
 
     t = text.strip()
     if t.isdigit():

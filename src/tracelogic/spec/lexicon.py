@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+# the units are the value semantics (SPEC-LANGUAGE §1), defined in values.units; the parser
+# and the checker read them through the lexicon, the spec's one word list
+from tracelogic.values.units import (  # noqa: F401 - parse_*: re-exported
+    BYTE_UNITS, DURATION_UNITS, parse_bytes, parse_duration)
+
 OPERATOR_LETTERS = frozenset("X WX F G U W R M Y O H S".split())
 FORMULA_WORDS = frozenset(
     "not and or implies iff xor next wnext eventually always until release since "
@@ -55,15 +60,6 @@ TEMPORAL_BINARY = frozenset({"U", "W", "R", "M", "S"})
 PAST_OPS = frozenset({"Y", "O", "H", "S"})
 UNTIMED_OPS = frozenset({"X", "WX", "Y"})
 
-# Durations are integer nanoseconds; `m` is minutes.
-DURATION_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
-                  "h": 3600 * 10**9, "d": 86400 * 10**9}
-# Kubernetes quantity suffixes, in bytes.
-BYTE_UNITS = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
-              "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
-              "Ei": 2**60}
-
-
 # What people write for a unit, to the spelling the language takes (for hints only).
 _DURATION_WORDS = {
     "ns": ("nsec", "nsecs", "nanos", "nanosecond", "nanoseconds"),
@@ -94,31 +90,6 @@ def unit_suggestion(number: str, unit: str) -> str | None:
         return (f"`{number}{decimal}` (10^{3 * power} bytes) or `{number}{unit[0].upper()}i` "
                 f"(2^{10 * power} bytes)")
     return None
-
-
-def split_unit(text: str, units: dict[str, int]) -> tuple[Fraction, str]:
-    """Split `1.5m` into (Fraction(3, 2), "m"), matching the longest unit suffix."""
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            return Fraction(text[: -len(unit)].replace("_", "")), unit
-    raise ValueError(f"no unit in {text!r}")
-
-
-def parse_duration(text: str) -> int:
-    """`250ms` -> 250_000_000; raises ValueError when not a whole number of nanoseconds."""
-    number, unit = split_unit(text, DURATION_UNITS)
-    value = number * DURATION_UNITS[unit]
-    if value.denominator != 1:
-        raise ValueError(f"`{text}` is not a whole number of nanoseconds")
-    return int(value)
-
-
-def parse_bytes(text: str) -> int:
-    number, unit = split_unit(text, BYTE_UNITS)
-    value = number * BYTE_UNITS[unit]
-    if value.denominator != 1:
-        raise ValueError(f"`{text}` is not a whole number of bytes")
-    return int(value)
 
 
 def approx_duration(ns: float) -> str:

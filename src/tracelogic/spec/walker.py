@@ -23,6 +23,7 @@ from typing import Any, Callable
 from tracelogic.errors import UnhandledNode
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
+from tracelogic.values.arith import EXACT
 
 __all__ = ["TExprWalker", "TExprEmitter", "OP_NAMES", "method_name", "show", "fold_constant",
            "chain", "walk_with", "expand"]
@@ -344,20 +345,8 @@ class _Fold(TExprWalker):
         a, b = args
         if a is None or b is None or isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
             return None
-        op = node.op
         try:
-            if op == "+":
-                r = a + b
-            elif op == "-":
-                r = a - b
-            elif op == "*":
-                r = a * b
-            elif op == "/":
-                r = Fraction(a) / Fraction(b)
-            elif op == "//":
-                r = a // b
-            else:
-                r = a % b
+            r = EXACT[node.op](a, b)  # the language's arithmetic (values.arith)
         except ZeroDivisionError:
             self.problem = "it divides by zero"
             return None

@@ -33,7 +33,7 @@ from importlib.metadata import entry_points
 from typing import Any, Callable, ClassVar
 
 from tracelogic.errors import TracelogicError
-from tracelogic.ingest.spans import MISSING
+from tracelogic.values.missing import MISSING
 
 ENTRY_POINT_GROUP = "tracelogic.actions"
 

@@ -1,6 +1,6 @@
 """Typed atoms -> the native core's atom program (``native/src/atoms.rs``).
 
-The program is the other backend of :class:`~.predicates.CodeGen`: this module walks
+The program is the other backend of :class:`~.codegen.CodeGen`: this module walks
 each atom node by node exactly as ``CodeGen.expr``/``CodeGen.cond`` generate Python from
 it (the same short-circuits, the same ``_truthy`` on conditions of type ``dyn``, the same
 choice between a static and a dynamic comparison, the same mismatch sites), and the core
@@ -12,7 +12,7 @@ in the Python engine:
 
 - ``linked`` (it needs the input's link index), ``var``, and the built-in functions
   (``abs``, ``min``, ``max``, ``clamp``, ``ceil``, ``floor``: the Python engine calls
-  ``semantics.evaluate.BUILTINS``); registers (``prev``/``last``) outside a property's own register
+  ``values.arith.BUILTINS``); registers (``prev``/``last``) outside a property's own register
   program (:func:`register_program`), and a register of a value of any type used directly
   as a condition (Python's truthiness of a bytes or array value);
 - an integer that may leave ``i128``: every integer an atom computes is bounded
@@ -24,7 +24,7 @@ in the Python engine:
   one), and atoms nested deeper than :data:`MAX_DEPTH`;
 - a comparison of an attribute of no declared type with a duration, bytes or cpu value,
   its sum or difference with one, or its lookup in a list or range of them
-  (:func:`~.predicates.unit_reading`): the run's warning says which number was read and
+  (:func:`~.codegen.unit_reading`): the run's warning says which number was read and
   how, and the core reports counts and type names only.
 
 Node shapes (JSON objects with ``"op"``; ``V`` a literal ``{"int": "123"}`` (decimal
@@ -59,10 +59,12 @@ from fractions import Fraction
 from typing import Any
 
 from tracelogic.errors import UnhandledNode
-from tracelogic.engine.predicates import (ARITH_NAMES, STATIC_FIELDS, CodeGen, constant_value,
-                                         unit_reading)
+from tracelogic.semantics.codegen import (ARITH_NAMES, STATIC_FIELDS, CodeGen, constant_value,
+                                          unit_reading)
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
+from tracelogic.spec.walker import show
+from tracelogic.values.arith import DIVISIONS
 
 #: atoms nested deeper than this run in Python: the core's parser and evaluator recurse,
 #: on any thread's stack (native/src/atoms.rs, `MAX_JSON_DEPTH`: a node takes at most two
@@ -131,8 +133,6 @@ def key_value(key: TExpr) -> dict | Unsupported:
         if key.payload[1] == "service":
             return {"op": "or_missing", "arg": node}
         return node
-    from tracelogic.engine.lower import show
-
     return Unsupported(f"the scope key `{show(key)}` (the core reads a key from the span's "
                        "own attributes and fields)")
 
@@ -336,8 +336,6 @@ class _Emitter:
             site = None
             static = CodeGen._static(a[0]) and CodeGen._static(a[1])
             if not static:
-                from tracelogic.engine.lower import show
-
                 if unit_reading(e) is not None:
                     raise _Refuse("an attribute of no declared type compared with a duration, "
                                   "bytes or cpu value (the Python engine reports how it read "
@@ -378,7 +376,7 @@ class _Emitter:
                           "cpu value (the Python engine reports how it read the number)")
         op, a = e.op, e.args
         (x, bx), (y, by) = self.expr(a[0], d), self.expr(a[1], d)
-        static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in ("/", "//", "%")
+        static = CodeGen._static(a[0]) and CodeGen._static(a[1]) and op not in DIVISIONS
         if op == "/":
             bound = 0  # a float, correctly rounded from any two i128s (value.rs)
         else:

@@ -18,23 +18,13 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from tracelogic.errors import UnhandledNode
-from tracelogic.ingest.spans import MISSING
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
-from tracelogic.spec.walker import TExprWalker, chain
-
-_NUM = (int, float)
-
-
-def _kind(v: Any) -> str | None:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, _NUM):
-        return "num"
-    if isinstance(v, str):
-        return "str"
-    return None
-
+from tracelogic.spec.walker import TExprWalker, chain, show
+from tracelogic.values import dynamic
+from tracelogic.values.arith import COMPARE, DIVISIONS
+from tracelogic.values.dynamic import incomparable, kind
+from tracelogic.values.missing import MISSING
 
 def _cmp(op: str, label: str | None = None, mismatches: dict | None = None,
          readings: dict | None = None, side: int | None = None) -> Callable[[Any, Any], bool]:
@@ -43,15 +33,11 @@ def _cmp(op: str, label: str | None = None, mismatches: dict | None = None,
     ``readings`` and ``side`` (0 or 1), the number on that side (an attribute of no
     declared type, compared with a duration, bytes or cpu value) is counted under
     ``label``, with the first one read (:meth:`CodeGen.reading_warnings`)."""
-    import operator
-
-    fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-          ">": operator.gt, ">=": operator.ge}[op]
+    fn = COMPARE[op]
 
     def compare(a: Any, b: Any) -> bool:
-        ka = _kind(a)
-        kb = _kind(b)
-        if ka is None or ka != kb or (ka == "bool" and op not in ("==", "!=")):
+        ka = kind(a)
+        if incomparable(op, ka, kind(b)):
             # missing, invalid, or of another type: false, even for `!=`
             if mismatches is not None and a is not MISSING and b is not MISSING:
                 seen = mismatches.get(label)
@@ -68,73 +54,6 @@ def _cmp(op: str, label: str | None = None, mismatches: dict | None = None,
                 seen[0] += 1
         return fn(a, b)
     return compare
-
-
-def _arith(op: str) -> Callable[[Any, Any], Any]:
-    def apply(a: Any, b: Any) -> Any:
-        if _kind(a) != "num" or _kind(b) != "num":
-            return MISSING
-        try:
-            if op == "+":
-                return a + b
-            if op == "-":
-                return a - b
-            if op == "*":
-                return a * b
-            if op == "/":
-                return a / b
-            if op == "//":
-                return a // b
-            return a % b
-        except ZeroDivisionError:
-            return MISSING
-    return apply
-
-
-def _neg(a: Any) -> Any:
-    return -a if _kind(a) == "num" else MISSING
-
-
-def _builtin(name: str) -> Callable[..., Any]:
-    """A built-in function on span values, as config invariants and model checks compute
-    it (``semantics.evaluate.BUILTINS``, defined once); an argument that is missing or not a
-    number (an attribute of another type), or a result with no value (``ceil`` of an
-    infinity or NaN), is ``MISSING``, so comparisons on it are false."""
-    from tracelogic.semantics.evaluate import BUILTINS
-
-    fn = BUILTINS[name]
-
-    def call(*args: Any) -> Any:
-        for a in args:
-            if _kind(a) != "num":
-                return MISSING
-        try:
-            return fn(*args)
-        except (OverflowError, ValueError):
-            return MISSING
-    return call
-
-
-def _in_list(v: Any, items: tuple) -> bool:
-    k = _kind(v)
-    return k is not None and any(_kind(i) == k and i == v for i in items)
-
-
-def _in_range(v: Any, lo: Any, hi: Any) -> bool:
-    return _kind(v) == "num" and lo <= v <= hi
-
-
-def _contains(a: Any, b: Any) -> bool:
-    return isinstance(a, str) and isinstance(b, str) and b in a
-
-
-def _startswith(a: Any, b: Any) -> bool:
-    return isinstance(a, str) and isinstance(b, str) and a.startswith(b)
-
-
-def _truthy(v: Any) -> bool:
-    """A bare dynamic attribute used as a condition: true only when it is the boolean true."""
-    return v is True
 
 
 def _field(span: Any, name: str) -> Any:
@@ -157,17 +76,17 @@ def _linked(s: Any, st: bool, tr: Any, pred: Callable, index: dict) -> bool:
     return False
 
 
-BASE_NAMESPACE: dict[str, Any] = {
-    "MISSING": MISSING, "_in_list": _in_list, "_in_range": _in_range, "_contains": _contains,
-    "_startswith": _startswith, "_truthy": _truthy, "_neg": _neg, "_field": _field,
-    "_linked": _linked,
-    **{f"_cmp_{n}": _cmp(op) for n, op in (("eq", "=="), ("ne", "!="), ("lt", "<"),
-                                            ("le", "<="), ("gt", ">"), ("ge", ">="))},
-    **{f"_ar_{n}": _arith(op) for n, op in (("add", "+"), ("sub", "-"), ("mul", "*"),
-                                             ("div", "/"), ("fdiv", "//"), ("mod", "%"))},
-}
 _CMP_NAMES = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 ARITH_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "fdiv", "%": "mod"}
+#: what generated code calls: the value semantics of values.dynamic, bound by name (a
+#: static `+ - *` is Python's operator inline, which is values.arith's definition)
+BASE_NAMESPACE: dict[str, Any] = {
+    "MISSING": MISSING, "_in_list": dynamic.in_list, "_in_range": dynamic.in_range,
+    "_contains": dynamic.contains, "_startswith": dynamic.startswith,
+    "_truthy": dynamic.truthy, "_neg": dynamic.neg, "_field": _field, "_linked": _linked,
+    **{f"_cmp_{n}": _cmp(op) for op, n in _CMP_NAMES.items()},
+    **{f"_ar_{n}": dynamic.arith(op) for op, n in ARITH_NAMES.items()},
+}
 STATIC_FIELDS = {"name": "s.name", "kind": "s.kind", "status": "s.status",
            "status_message": "s.status_message", "service": "s.service",
            "trace_id": "s.trace_id", "span_id": "s.span_id", "parent_id": "s.parent_id",
@@ -328,7 +247,7 @@ class CodeGen:
             return f"{self._cmp_site(e)}({ex(a[0])}, {ex(a[1])})"
         if op in ARITH_NAMES and len(a) == 2:
             if self._static(a[0], self.logs) and self._static(a[1], self.logs) \
-                    and op not in ("/", "//", "%"):
+                    and op not in DIVISIONS:
                 return f"({ex(a[0])} {op} {ex(a[1])})"
             sides = [ex(a[0]), ex(a[1])]
             reading = unit_reading(e)
@@ -366,14 +285,12 @@ class CodeGen:
         if op == "call" and isinstance(e.payload, str):
             name = f"_fn_{e.payload}"
             if name not in self.namespace:
-                self.namespace[name] = _builtin(e.payload)
+                self.namespace[name] = dynamic.builtin(e.payload)
             return f"{name}({', '.join(ex(x) for x in a)})"
         raise UnhandledNode(f"`{op}` cannot be evaluated on a span", value=e)
 
     def _cmp_site(self, e: TExpr) -> str:
         """One comparison function per distinct comparison, counting type mismatches."""
-        from tracelogic.engine.lower import show
-
         label = show(e)
         key = (e.payload, label)
         name = self._cmp_sites.get(key)
@@ -393,8 +310,6 @@ class CodeGen:
         """For ``attr in 1s..2s`` or ``attr + 1s``: a function passing the value through,
         counting a number under the expression's text as :meth:`_cmp_site` counts a
         comparison's."""
-        from tracelogic.engine.lower import show
-
         label = show(e)
         key = (e.op, label)
         name = self._cmp_sites.get(key)
@@ -405,7 +320,7 @@ class CodeGen:
             readings = self.readings
 
             def read(v: Any, label: str = label) -> Any:
-                if _kind(v) == "num":
+                if kind(v) == "num":
                     seen = readings.get(label)
                     if seen is None:
                         readings[label] = [1, v]
@@ -485,7 +400,7 @@ class CodeGen:
                     return False
                 continue
             if n.op in ARITH_NAMES and len(n.args) == 2:
-                if n.op in ("/", "//", "%"):
+                if n.op in DIVISIONS:
                     d = n.args[1]
                     if d.op != "lit" or isinstance(d.payload, bool) or d.payload == 0:
                         return False
