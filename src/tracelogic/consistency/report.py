@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from tracelogic.errors import TracelogicError
 from tracelogic.ingest.spans import Span
 from tracelogic.spec.typed import ConsistencyT
 
@@ -23,7 +24,7 @@ from .sessions import SessionResult, sessions
 from .spans import operations
 from .usermodel import from_spec_model
 
-__all__ = ["ConsistencyResult", "check_spec", "exit_code"]
+__all__ = ["ConsistencyResult", "check_spec", "exit_code", "model_of", "unknown_operations"]
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,12 @@ def check_spec(spec: Any, spans: Iterable[Span], *,
     ops = operations(spans, compile_mappings(spec.operations))
     out = []
     for d in decls:
-        user = spec.models.get(d.model)
-        m = from_spec_model(user) if user is not None else model(d.model)
+        try:
+            m = model_of(spec, d)
+        except TracelogicError as e:  # a §7 model the machine cannot run
+            out.append(ConsistencyResult(d, len(ops), Result(d.model), tuple(ops),
+                                         f"the model `{d.model}` cannot run: {e}"))
+            continue
         error = unknown_operations(m, ops) if d.checker in ("linearizable", "sequential") \
             else ""
         try:
@@ -106,6 +111,13 @@ def check_spec(spec: Any, spans: Iterable[Span], *,
             r, error = Result(m.name), str(e)  # (its message names the hint)
         out.append(ConsistencyResult(d, len(ops), r, tuple(ops), error))
     return out
+
+
+def model_of(spec: Any, decl: ConsistencyT) -> Model:
+    """The sequential specification ``decl`` names: a §7 model of ``spec``, else a built-in
+    one (a TracelogicError when the model cannot run)."""
+    user = spec.models.get(decl.model)
+    return from_spec_model(user) if user is not None else model(decl.model)
 
 
 def unknown_operations(m: Model, ops: Iterable[Operation]) -> str:
