@@ -27,7 +27,7 @@ from tracelogic.engine.report import JUnitCase
 from .history import Operation, _plain, _show, by_key, usable
 from .linearizability import KeyResult, Result, _line
 from .report import ConsistencyResult
-from .sessions import SessionResult, Violation
+from .sessions import Violation
 
 __all__ = ["KeyFinding", "findings", "junit_cases", "sarif_results", "html_json",
            "MAX_HISTORY"]

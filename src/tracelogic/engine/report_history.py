@@ -199,15 +199,16 @@ def _chart(k: Mapping[str, Any]) -> str:
                     f'{_e(_short(client, 18))}<title>client {_e(client)}</title></text>')
         for lane in lanes:
             for o in lane:
-                role = ("blocked" if o["id"] == blocked else
-                        "witness" if o["id"] in witness else
-                        "linearized" if o["id"] in order else "op")
+                role = ("witness" if o["id"] in witness else
+                        "linearized" if o["id"] in order else
+                        "blocked" if o["id"] == blocked else "op")
                 never = o["ret"] is None
                 x0 = x(o["call"])
                 x1 = x(o["ret"] if o["ret"] is not None else t_end)
                 width = max(x1 - x0, 3.0)
-                cls = f"op {role}" + (" linearized" if role != "linearized" and o["id"] in
-                                      order else "") + (" indeterminate" if never else "")
+                cls = "op" + "".join(f" {c}" for c, on in (
+                    ("witness", o["id"] in witness), ("linearized", o["id"] in order),
+                    ("blocked", o["id"] == blocked), ("indeterminate", never)) if on)
                 n = order.get(o["id"])
                 tip = (f'#{o["id"]} {o["text"]} [{o["call"]} .. '
                        f'{"never returned" if never else o["ret"]}] client {o["client"]}'
@@ -215,7 +216,8 @@ def _chart(k: Mapping[str, Any]) -> str:
                        + (f', span {o["span_id"]}' if o["span_id"] else ""))
                 pad = 11 if n else 3  # room for the number of its step
                 attrs = f'data-op-id="{o["id"]}" data-role="{role}"' + \
-                    (f' data-order="{n}"' if n else "")
+                    (f' data-order="{n}"' if n else "") + \
+                    (' data-blocked="true"' if o["id"] == blocked else "")
                 rows.append(f'<g class="row" {attrs}><rect class="{cls}" x="{x0:.1f}" '
                             f'y="{y + 4}" width="{width:.1f}" height="{_ROW_H - 8}" rx="3">'
                             f'<title>{_e(tip)}</title></rect>'
@@ -321,7 +323,8 @@ def sections(checks: Sequence[Mapping[str, Any]]) -> list[str]:
 CSS = """
 svg rect.op{fill:#b8c4d8;stroke:#6b7a93}svg rect.op.linearized{fill:#7fa7e0;stroke:#2f5a9e}
 svg rect.op.witness{fill:var(--witness);stroke:#8b1111}
-svg rect.op.blocked{fill:var(--trigger);stroke:#7a4700}
+svg rect.op.blocked{stroke:var(--trigger);stroke-width:3}
+svg rect.op.blocked:not(.witness){fill:var(--trigger)}
 svg rect.op.indeterminate{fill-opacity:.45;stroke-dasharray:4 3}
 svg text.label{font-size:11px;pointer-events:none}
 svg path.lin-path{fill:none;stroke:#1a3f7a;stroke-width:1.5;stroke-dasharray:5 3}
@@ -329,4 +332,5 @@ svg rect.badge{fill:#1a3f7a}svg text.badge{fill:#fff;font-size:10px;font-weight:
 svg line.stuck{stroke:var(--trigger);stroke-width:2;stroke-dasharray:3 2}
 svg text.stuck{fill:#7a4700;font-size:11px;font-weight:700}
 section.consistency aside.why{max-width:420px}
+section.consistency aside.why td{overflow-wrap:anywhere}
 """
