@@ -359,13 +359,20 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
 
 
 def _consistency(spec, kept: list) -> list:
-    """The spec's `consistency` checks over every span read (docs/consistency.md)."""
+    """The spec's `consistency` checks over every span read (docs/consistency.md).
+
+    The trace inputs are decoded a second time, as Python spans with the attributes the
+    checks read (the convention's and the `operation` declarations'): the monitor's own
+    decode keeps only what the properties read, and when the native core runs every
+    property it makes no Python span at all (docs/consistency.md §10)."""
+    from tracelogic.consistency.mapping import wanted_attrs
     from tracelogic.consistency.report import check_spec
     from tracelogic.ingest.otlp import read_bytes
 
+    wanted = wanted_attrs(spec.operations)
     spans = []
     for raw, source, fmt in kept:
-        spans += read_bytes(raw, source=source, fmt=fmt).spans
+        spans += read_bytes(raw, source=source, fmt=fmt, wanted_attrs=wanted).spans
     return check_spec(spec, spans)
 
 
