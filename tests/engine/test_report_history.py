@@ -238,3 +238,18 @@ def test_a_session_violation_marks_the_operations_it_involves(tmp_path):
     lines = [e["text"] for e in section if e["tag"] == "p" and
              e["attrs"].get("class") == "violation-line"]
     assert lines == [f"▲ {v['guarantee']}: {v['message']}"]
+
+
+def test_a_witness_alone_is_drawn_without_the_history(tmp_path):
+    """What a store keeps of a violated key is its JSON (`Witness.to_json`), not its
+    whole history: the view draws the witness, the partial linearization and the blocked
+    operation from it."""
+    _, doc = monitor(tmp_path, "c3", "--format", "json")
+    store = next(c for c in json.loads(doc)["consistency"] if c["name"] == "store")
+    page = render([], consistency=[store])  # the JSON report's keys: no "history"
+    (section,) = section_elements(Dom(page), "store")
+    w = next(k for k in store["keys"] if k["verdict"] == "violated")["witness"]
+    drawn = {e["attrs"]["data-op-id"] for e in section
+             if e["tag"] == "g" and "data-op-id" in e["attrs"]}
+    assert drawn == {str(o["id"]) for o in w["operations"] + w["partial_linearization"]
+                     + [w["blocked"]]}
