@@ -115,7 +115,11 @@ def test_monitor_html_draws_each_violated_key_against_the_json(tmp_path):
     code, page = monitor(tmp_path, "c3", "--format", "html")
     assert code == 1
     _, doc = monitor(tmp_path, "c3", "--format", "json")
-    check_page(Dom(page), json.loads(doc))
+    dom = Dom(page)
+    check_page(dom, json.loads(doc))
+    bad = sum(1 for c in json.loads(doc)["consistency"] for k in c.get("keys", [])
+              if k["verdict"] == "violated")
+    assert f"2 consistency check(s), {bad} key(s) violated" in dom.find("p", id="meta")[0]["text"]
 
 
 def test_no_consistency_no_view(tmp_path):

@@ -481,6 +481,11 @@ def render(violations: Sequence[Mapping[str, Any]], *,
                     f'propert(y/ies), {summary.get("instances", 0)} instance(s), '
                     f'{summary.get("violated", 0)} violated')
     meta.append(f"{len(violations)} violation(s)")
+    checks = report_history.clean(consistency) if consistency is not None else []
+    if consistency is not None:
+        meta.append(f"{len(checks)} consistency check(s), "
+                    f"{sum(1 for c in checks for k in c['keys'] if k['verdict'] == 'violated')}"
+                    " key(s) violated")
     out.append(f'<p class="meta" id="meta">{_e(" · ".join(meta))}</p>')
     for n in notes:
         out.append(f'<p class="note">{_e(n)}</p>')
@@ -512,7 +517,6 @@ def render(violations: Sequence[Mapping[str, Any]], *,
         out.append(f'<p class="note" id="more">{len(violations) - MAX_VIOLATIONS} more '
                    'violation(s) not drawn; --format json lists them all</p>')
     if consistency is not None:
-        checks = report_history.clean(consistency)
         out.append('<h2 id="consistency">Consistency</h2>' + report_history.summary_table(checks))
         drawn = report_history.sections(checks)
         if drawn:
