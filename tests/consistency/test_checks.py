@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+from interop.npm_tools import sarif_validate
 from tracelogic import cli
 from tracelogic.consistency.history import Operation
 from tracelogic.consistency.jepsen import to_otlp_json
@@ -94,12 +95,18 @@ def test_operations_without_a_consistency_declaration_are_a_warning(tmp_path):
     assert code == 0 and res["operations"]["status"] == "warning"
 
 
-def test_an_error_shows_in_sarif_at_the_declaration(tmp_path):
+def test_an_error_shows_in_sarif_at_the_declaration(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACELOGIC_DOCS_URL", "https://docs.example.org/tracelogic/docs/")
     spec = tmp_path / "s.spec"
-    spec.write_text('operation pop when name == "POP"\nconsistency r: linearizable register\n')
+    spec.write_text('operation pop when name == "POP"\nconsistency r: linearizable register\n'
+                    "consistency q: causal queue\n")
     code, out, _ = run("check", str(spec), "--format", "sarif")
     assert code == 1
-    [r] = [r for r in json.loads(out)["runs"][0]["results"]
-           if r["ruleId"] == "tracelogic/consistency/r"]
+    results = {r["ruleId"]: r for r in json.loads(out)["runs"][0]["results"]}
+    r = results["tracelogic/consistency/r"]
     assert r["level"] == "error"
     assert r["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
+    assert results["tracelogic/consistency/q"]["level"] == "warning"
+    path = tmp_path / "check.sarif"
+    path.write_text(out)
+    assert sarif_validate(path, tmp_path) == []
