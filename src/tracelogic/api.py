@@ -24,6 +24,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "tracelogic.checkers.control",
     "tracelogic.healing.policy_checks",
     "tracelogic.checkers.routing",
+    "tracelogic.consistency.checks",
 )
 
 

@@ -324,12 +324,22 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
             doc["consistency"] = [c.to_json() for c in consistency]
         out.write(json.dumps(doc, indent=2) + "\n")
     elif args.format == "html":
-        out.write(_html_report(report, args, trace_url, stdin_raw))
+        out.write(_html_report(report, args, trace_url, stdin_raw, consistency))
     elif args.format == "junit":
+        extra = []
+        if consistency:  # a case per declaration, beside the properties'
+            from tracelogic.consistency.formats import junit_cases
+
+            extra = junit_cases(consistency, allow_unknown=args.allow_unknown)
         out.write(report.to_junit(strict=args.strict, allow_unknown=args.allow_unknown,
-                                  elapsed_s=time.monotonic() - started))
+                                  elapsed_s=time.monotonic() - started, extra=extra))
     elif args.format == "sarif":
-        out.write(json.dumps(report.to_sarif(version()), indent=2) + "\n")
+        doc = report.to_sarif(version())
+        if consistency:
+            from tracelogic.consistency.formats import add_to_sarif
+
+            add_to_sarif(doc, consistency)
+        out.write(json.dumps(doc, indent=2) + "\n")
     else:
         out.write(report.to_text(color=_is_tty(out), trace_url=trace_url))
         for c in consistency:
@@ -349,17 +359,24 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
 
 
 def _consistency(spec, kept: list) -> list:
-    """The spec's `consistency` checks over every span read (docs/consistency.md)."""
+    """The spec's `consistency` checks over every span read (docs/consistency.md).
+
+    The trace inputs are decoded a second time, as Python spans with the attributes the
+    checks read (the convention's and the `operation` declarations'): the monitor's own
+    decode keeps only what the properties read, and when the native core runs every
+    property it makes no Python span at all (docs/consistency.md §10)."""
+    from tracelogic.consistency.mapping import wanted_attrs
     from tracelogic.consistency.report import check_spec
     from tracelogic.ingest.otlp import read_bytes
 
+    wanted = wanted_attrs(spec.operations)
     spans = []
     for raw, source, fmt in kept:
-        spans += read_bytes(raw, source=source, fmt=fmt).spans
+        spans += read_bytes(raw, source=source, fmt=fmt, wanted_attrs=wanted).spans
     return check_spec(spec, spans)
 
 
-def _html_report(report, args, trace_url, stdin_raw: list[bytes]) -> str:
+def _html_report(report, args, trace_url, stdin_raw: list[bytes], consistency: list) -> str:
     """The visual report; the violating traces' spans are read back from the inputs (the
     monitor keeps none once it decided), stdin from the bytes kept on the first pass."""
     from tracelogic.engine.report_html import render, span_rows
@@ -382,7 +399,14 @@ def _html_report(report, args, trace_url, stdin_raw: list[bytes]) -> str:
                   summary=data["summary"], spans=spans, title="tracelogic monitor",
                   subtitle=f"{args.spec} over " + ", ".join(args.traces),
                   notes=[f"warning: {w}" for w in report.warnings]
-                  + [f"error: {e}" for e in report.input_errors])
+                  + [f"error: {e}" for e in report.input_errors],
+                  consistency=_consistency_html(consistency) if consistency else None)
+
+
+def _consistency_html(consistency: list) -> list:
+    from tracelogic.consistency.formats import html_json
+
+    return html_json(consistency)
 
 
 def _is_tty(stream: TextIO) -> bool:

@@ -209,6 +209,8 @@ DOC_PAGES = {
     "routing": ("serve.md#scale-out-sharding-behind-the-collectors-load-balancing-exporter",
                 "routing keys and sharding"),
     "property": ("monitor.md", "runtime properties, monitored over traces"),
+    "consistency": ("consistency.md#5-reading-a-witness",
+                    "consistency checks over traces, and how to read a witness"),
 }
 
 

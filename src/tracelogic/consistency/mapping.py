@@ -14,7 +14,7 @@ from tracelogic.spec.typed import OperationT, TExpr
 
 from .spans import Mapping
 
-__all__ = ["compile_mappings"]
+__all__ = ["compile_mappings", "wanted_attrs"]
 
 
 def compile_mappings(operations: tuple[OperationT, ...]) -> list[Mapping]:
@@ -38,3 +38,19 @@ def compile_mappings(operations: tuple[OperationT, ...]) -> list[Mapping]:
             fns[field] = gen.namespace[name]
         out.append(Mapping(op.op, **fns))  # type: ignore[arg-type]
     return out
+
+
+def wanted_attrs(operations: tuple[OperationT, ...]) -> frozenset[str]:
+    """Every attribute key the consistency checks read from a span: the convention's, and
+    those the ``operation`` declarations' expressions read. A decoder asked for these
+    keeps what the checks need and skips the rest (ingest/otlp.py: touch only what the
+    spec reads)."""
+    from .spans import ATTRIBUTES
+
+    gen = CodeGen()
+    for op in operations:
+        for field in ("when", "key", "input", "output", "client", "indeterminate"):
+            e: TExpr | None = getattr(op, field)
+            if e is not None:
+                gen.cond(e) if field in ("when", "indeterminate") else gen.expr(e)
+    return ATTRIBUTES | frozenset(k for k in gen.attr_keys if k is not None)

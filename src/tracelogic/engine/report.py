@@ -321,7 +321,7 @@ class MonitorReport:
         return "\n".join(lines) + "\n"
 
     def to_junit(self, *, strict: bool = False, allow_unknown: bool = False,
-                 elapsed_s: float | None = None) -> str:
+                 elapsed_s: float | None = None, extra: Sequence[JUnitCase] = ()) -> str:
         """JUnit XML that agrees with :meth:`exit_code` under the same options.
 
         One ``<testcase>`` per property. A property fails when it has a violation that fails
@@ -333,7 +333,8 @@ class MonitorReport:
         traces without ``allow_unknown``, warnings with ``strict``) is one more case,
         ``(run)``; input errors are an ``<error>`` in a case ``(input)``. ``time`` is the
         run's wall-clock time (``elapsed_s``), shared equally by the monitored properties,
-        which are monitored together in one pass."""
+        which are monitored together in one pass. ``extra`` are more cases, after the
+        properties': checks reported beside them (a spec's ``consistency`` checks)."""
         # imported here: xml.sax.saxutils pulls in urllib.request, http.client and ssl,
         # ~13 ms of every `monitor` start-up that only --format junit needs
         from xml.sax.saxutils import escape, quoteattr
@@ -385,6 +386,17 @@ class MonitorReport:
                     "failures without --strict:\n\n"
                     + "\n\n".join(_junit_violation(v) for v in passing)) + "</system-out>")
             cases.append(case(p.name, inner, share))
+        for x in extra:  # more checks beside the properties, each a case of its own
+            inner = ""
+            if x.failure is not None:
+                failures += 1
+                inner = (f"<failure message={quoteattr(x.failure)} type={quoteattr(x.type)}>"
+                         f"{escape(x.body)}</failure>")
+            if x.system_out:
+                inner += f"<system-out>{escape(x.system_out)}</system-out>"
+            cases.append(f'<testcase classname={quoteattr(x.classname)} '
+                         f'name={quoteattr(x.name)} time="{max(x.time_s, 0.0):.6f}">'
+                         f"{inner}</testcase>")
         reasons = []
         if not allow_unknown:
             if self.not_monitored:
@@ -452,6 +464,21 @@ class MonitorReport:
         return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
                 "runs": [{"tool": {"driver": sarif_driver(version, list(rules.values()))},
                           "results": results}]}
+
+
+@dataclass(frozen=True)
+class JUnitCase:
+    """A check reported beside the properties in :meth:`MonitorReport.to_junit` (a spec's
+    ``consistency`` checks): passed when ``failure`` is None, else failed with that
+    message, its ``type`` and ``body``; ``system_out`` is read either way."""
+
+    name: str
+    classname: str = "tracelogic"
+    failure: str | None = None
+    type: str = "violated"
+    body: str = ""
+    system_out: str = ""
+    time_s: float = 0.0
 
 
 def _junit_violation(v: Violation) -> str:
