@@ -167,6 +167,7 @@ class KeyState:
     checked: int = 0          # operations checked (in closed windows)
     windows: int = 0          # windows checked
     steps: int = 0            # search steps spent
+    dropped: int = 0          # open operations dropped unchecked by a final verdict
 
     def __post_init__(self) -> None:
         if not self.configs:
@@ -197,6 +198,7 @@ class KeyState:
     def finish(self, verdict: Verdict, reason: str) -> int:
         """Give the key a final verdict; returns the operations it drops unchecked."""
         dropped = len(self.window)
+        self.dropped += dropped
         self.verdict, self.reason = verdict, reason
         self.window, self.configs, self.pending = [], [], {}
         return dropped
