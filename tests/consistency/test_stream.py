@@ -38,7 +38,7 @@ class Wall:
 
 def stream(text=SPEC, **kw) -> tuple[ConsistencyStream, Wall]:
     wall = Wall()
-    return ConsistencyStream(tracelogic.load(text), lateness_ns=100, wall=wall, **kw), wall
+    return ConsistencyStream(tracelogic.load(text), lateness_ns=100, wall=wall, poll_ns=0, **kw), wall
 
 
 def test_a_stale_read_is_one_violation_with_its_witness_once_the_watermark_passes():
@@ -92,12 +92,14 @@ def test_limits_are_incomplete_verdicts_with_counts():
     assert n["verdict"] == "incomplete" and n["operations_dropped"] == 4
     assert "more than 3 operations" in n["reason"]
     cs.ingest([span(9, 0, 1, "read", "hot")])  # the key is decided: counted, not checked
-    cs.ingest([span(10, 0, 1, "write", k, 1) for k in ("x", "y", "z")])
+    cs.ingest([span(10 + i, 0, 1, "write", k, 1) for i, k in enumerate("xyz")])
     [n] = cs.take_notices()
     assert n["key"] == "x" and "more than 2 open keys" in n["reason"]
     st_ = cs.status()
     assert st_["operations"]["evicted"] == 5 and st_["operations"]["unchecked"] == 1
     assert st_["incomplete"] == 2 and st_["operations_received"] == 8
+    cs.ingest([span(12, 0, 1, "write", "z", 1)])  # an exporter's retry of z's span
+    assert cs.status()["duplicates"] == 1 and cs.status()["operations_received"] == 8
 
 
 def test_an_operation_behind_its_checked_window_is_late():

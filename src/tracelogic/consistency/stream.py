@@ -54,6 +54,8 @@ __all__ = ["ConsistencyStream", "key_text", "DEFAULT_WINDOW", "DEFAULT_KEYS",
 DEFAULT_WINDOW = 10_000    # open operations per key
 DEFAULT_KEYS = 100_000     # open keys per check
 DEFAULT_STEPS = 200_000    # search steps per window (about a second in Python)
+_REMEMBER = 200_000        # span keys remembered to drop an exporter's retries
+_POLL_NS = 100_000_000     # the watermark moves windows on at most every 0.1 s
 #: what happened to each operation: checked in a window; dropped (failed, or an
 #: indeterminate read: they constrain nothing); late; unchecked (its key had a final
 #: verdict already); evicted (its key went beyond a limit)
@@ -77,17 +79,19 @@ class _Check:
     keys: OrderedDict = field(default_factory=OrderedDict)   # key -> KeyState (open)
     final: dict = field(default_factory=dict)                # key -> final verdict
     dirty: set = field(default_factory=set)                  # keys with open windows
-    satisfied: int = 0                                       # keys finished satisfied
 
 
 class ConsistencyStream:
-    """Incremental ``consistency`` checks of one spec; see the module docstring. Not
-    thread-safe: the sidecar's engine thread calls every method."""
+    """Incremental ``consistency`` checks of one spec; see the module docstring. One
+    thread (the sidecar's engine thread) calls every method but the read-outs
+    (:meth:`verdict_counts`, :meth:`status`, :attr:`open_operations`), which other
+    threads (``/metrics``, ``/status``) may call: they read counters kept up to date,
+    never iterate the keys."""
 
     def __init__(self, spec: Any, *, lateness_ns: int = 30 * 10**9,
                  max_window: int = DEFAULT_WINDOW, max_keys: int = DEFAULT_KEYS,
                  budget: Budget = Budget(steps=DEFAULT_STEPS), max_configs: int = 64,
-                 wall: Callable[[], int] = time.time_ns) -> None:
+                 wall: Callable[[], int] = time.time_ns, poll_ns: int = _POLL_NS) -> None:
         for name, v in (("max_window", max_window), ("max_keys", max_keys),
                         ("max_configs", max_configs)):
             if not isinstance(v, int) or v < 1:
@@ -98,6 +102,7 @@ class ConsistencyStream:
         self.budget = budget
         self.max_configs = max_configs
         self.wall = wall
+        self.poll_ns = poll_ns
         self.refused: dict[str, str] = {}
         self.checks: list[_Check] = []
         self.mappings = compile_mappings(spec.operations)
@@ -122,6 +127,11 @@ class ConsistencyStream:
         self._next = 0
         self._violations: list[dict] = []
         self._notices: list[dict] = []
+        self._final_counts: dict[tuple[str, str], int] = defaultdict(int)
+        self._open_ops = 0
+        self._seen: OrderedDict = OrderedDict()  # span keys of recent operations (retries)
+        self.duplicates = 0
+        self._last_poll: int | None = None
         self.finished = False
 
     @property
@@ -142,6 +152,9 @@ class ConsistencyStream:
                 self._add(c, op)
 
     def _operation(self, span: Span) -> Operation | None:
+        if span.key in self._seen:  # an exporter's retry: the same operation again
+            self.duplicates += 1
+            return None
         if self.mappings:
             for m in self.mappings:
                 op = m.apply(span, self._next)
@@ -154,6 +167,9 @@ class ConsistencyStream:
             if op is None:
                 return None
         self._next += 1
+        self._seen[span.key] = None
+        if len(self._seen) > _REMEMBER:
+            self._seen.popitem(last=False)
         return op
 
     def _add(self, c: _Check, op: Operation) -> None:
@@ -178,6 +194,7 @@ class ConsistencyStream:
         if outcome != "ok":
             self.operations[outcome] += 1
             return
+        self._open_ops += 1
         c.dirty.add(k)
         if len(ks.window) > self.max_window:
             self._final(c, ks, "incomplete", f"evicted: more than {self.max_window} "
@@ -192,6 +209,8 @@ class ConsistencyStream:
         dropped = ks.dropped
         self.operations["evicted" if evicted or verdict == "incomplete" else "unchecked"] \
             += dropped
+        self._open_ops -= dropped
+        self._final_counts[(c.decl.name, verdict)] += 1
         c.keys.pop(ks.key, None)
         c.dirty.discard(ks.key)
         c.final[ks.key] = verdict
@@ -207,7 +226,13 @@ class ConsistencyStream:
     def poll(self, watermark: int | None = None) -> None:
         """Check every window the watermark (default: the wall clock minus the lateness)
         has closed."""
-        t = self.watermark() if watermark is None else watermark
+        if watermark is None:
+            t = self.watermark()
+            if self._last_poll is not None and t - self._last_poll < self.poll_ns:
+                return  # the engine polls every batch; windows move on a coarser clock
+            self._last_poll = t
+        else:
+            t = watermark
         for c in self.checks:
             for k in list(c.dirty):
                 ks = c.keys.get(k)
@@ -221,6 +246,7 @@ class ConsistencyStream:
                 self.windows += 1
                 self.steps += r.steps
                 self.operations["checked"] += ks.checked - before
+                self._open_ops -= ks.checked - before
                 if not ks.window:
                     c.dirty.discard(k)
                 if r.verdict == "violated":
@@ -233,7 +259,7 @@ class ConsistencyStream:
         ``satisfied``."""
         self.poll(1 << 62)
         for c in self.checks:
-            c.satisfied += len(c.keys)
+            self._final_counts[(c.decl.name, "satisfied")] += len(c.keys)
             c.keys.clear()
         self.finished = True
 
@@ -279,38 +305,26 @@ class ConsistencyStream:
     def verdict_counts(self) -> dict[tuple[str, str], int]:
         """(check, verdict) -> keys: ``presumably_satisfied`` for open keys (checked
         so far), ``satisfied`` after :meth:`finish`, and the final verdicts."""
-        out: dict[tuple[str, str], int] = {}
+        out = {k: n for k, n in dict(self._final_counts).items() if n}
         for c in self.checks:
-            n = defaultdict(int)
-            for v in c.final.values():
-                n[v] += 1
             if c.keys:
-                n["presumably_satisfied"] += len(c.keys)
-            if c.satisfied:
-                n["satisfied"] += c.satisfied
-            for v, k in n.items():
-                out[(c.decl.name, v)] = k
+                out[(c.decl.name, "presumably_satisfied")] = len(c.keys)
         return out
 
     @property
     def open_operations(self) -> int:
-        return sum(len(ks.window) for c in self.checks for ks in c.keys.values())
-
-    @property
-    def open_keys(self) -> int:
-        return sum(len(c.keys) for c in self.checks)
+        return self._open_ops
 
     def status(self) -> dict[str, Any]:
         """The JSON status (the `stopped` log line, ``GET /status``)."""
         counts = self.verdict_counts()
         return {
             "checks": [{"name": c.decl.name, "checker": c.decl.checker, "model": c.decl.model,
-                        "open_keys": len(c.keys),
-                        "open_operations": sum(len(k.window) for k in c.keys.values()),
                         "keys": {v: n for (name, v), n in counts.items()
                                  if name == c.decl.name}} for c in self.checks],
             "not_checked": dict(self.refused),
-            "operations_received": self.received,
+            "operations_received": self.received, "open_operations": self._open_ops,
+            "duplicates": self.duplicates,
             "operations": {o: self.operations[o] for o in OUTCOMES},
             "windows": self.windows, "steps": self.steps,
             "incomplete": sum(n for (_, v), n in counts.items() if v == "incomplete"),
