@@ -250,7 +250,7 @@ class ConsistencyStream:
                 if not ks.window:
                     c.dirty.discard(k)
                 if r.verdict == "violated":
-                    self._violations.append(self._body(c, ks, r))
+                    self._violations.append(self._body(c, ks, r, before))
                 if ks.verdict in FINAL:
                     self._final(c, ks, ks.verdict, ks.reason, done=True)
 
@@ -274,7 +274,7 @@ class ConsistencyStream:
         return out
 
     # ------------------------------------------------------------------ reporting
-    def _body(self, c: _Check, ks: KeyState, r: WindowResult) -> dict:
+    def _body(self, c: _Check, ks: KeyState, r: WindowResult, before: int) -> dict:
         kr = r.result
         assert kr is not None and kr.witness is not None
         w = kr.witness
@@ -299,7 +299,7 @@ class ConsistencyStream:
                 "checker": d.checker, "model": d.model, "key": _plain(ks.key),
                 "initial_state": _plain(r.initial_state),
                 "operations": kr.operations, "steps": kr.steps,
-                "checked_before": ks.checked - kr.operations,
+                "checked_before": before,
                 "witness": w.to_json(), "witness_text": w.text()}}
 
     def verdict_counts(self) -> dict[tuple[str, str], int]:

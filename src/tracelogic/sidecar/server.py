@@ -963,6 +963,13 @@ class Sidecar:
             log.error("reload failed; keeping the running spec",
                       extra={"fields": {"error": str(e)}})
             return
+        if self.consistency is not None or spec.consistency:
+            shape = lambda sp: ([(d.name, d.checker, d.model) for d in sp.consistency],  # noqa: E731
+                                [o.op for o in sp.operations])
+            if shape(spec) != shape(self.spec):  # open windows cannot follow a new mapping
+                log.warning("consistency checks not reloaded; restart serve to change them",
+                            extra={"fields": {"running": [d.name for d in
+                                                          self.spec.consistency]}})
         self.spec = spec
         self.metrics.inc("tracelogic_reloads_total", 1, "ok")
         log.info("reloaded", extra={"fields": dict(summary,
