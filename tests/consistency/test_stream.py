@@ -169,3 +169,13 @@ def test_the_stream_finds_exactly_the_keys_monitor_finds(case, data):
     got = {v["key"] for v in cs.take_violations()}
     want = {key_text(k.key) for k in check(model("register"), operations(spans)).violations}
     assert got == want
+
+
+def test_an_operation_the_model_does_not_have_makes_its_key_inconclusive():
+    cs, wall = stream()
+    cs.ingest([span(0, 0, 10, "write", "q", 1), span(1, 20, 30, "enqueue", "q", 2)])
+    wall.t = 1000
+    cs.poll()
+    [n] = cs.take_notices()
+    assert n["verdict"] == "inconclusive" and "no operation `enqueue`" in n["reason"]
+    assert cs.take_violations() == []
