@@ -121,6 +121,12 @@ def test_serve_checks_open_windows_at_shutdown_on_either_engine(tmp_path, engine
     text = out.getvalue()
     assert "✗ lin [error] key a" in text and "cannot be linearized together" in text
     assert "then read['a']() -> 1 returned and could not be placed" in text
+    out = io.StringIO()
+    assert run(["violations", "--store", str(tmp_path / "v.db"), "--format", "json"],
+               out=out, err=err) == 1
+    [stored] = json.loads(out.getvalue())
+    assert stored["consistency"]["witness"] == v["consistency"]["witness"]
+    assert stored["consistency"]["witness"]["partial_linearization"]
 
 
 def test_status_without_consistency_checks_says_null(tmp_path):

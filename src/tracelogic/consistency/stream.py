@@ -325,7 +325,7 @@ class ConsistencyStream:
             "not_checked": dict(self.refused),
             "operations_received": self.received, "open_operations": self._open_ops,
             "duplicates": self.duplicates,
-            "operations": {o: self.operations[o] for o in OUTCOMES},
+            "operations": {o: self.operations.get(o, 0) for o in OUTCOMES},
             "windows": self.windows, "steps": self.steps,
             "incomplete": sum(n for (_, v), n in counts.items() if v == "incomplete"),
             "lateness_ns": self.lateness_ns, "max_window": self.max_window,
