@@ -26,7 +26,7 @@ whole history, because real-time order never puts an operation of the rest befor
 ``P``. tests/consistency/test_incremental.py compares it with :func:`~.check` over whole
 histories, cut at every place the watermark can fall.
 
-The limits are a key's verdict, never a silent drop (docs/consistency.md §10):
+The limits are a key's verdict, never a silent drop (docs/consistency.md §11):
 
 - a window's search has a :class:`~.linearizability.Budget`; when it runs out, or when
   more than ``max_configs`` configurations survive, the key is ``inconclusive`` with the

@@ -1,5 +1,5 @@
 """A spec's ``consistency`` checks over a live span stream: what ``tracelogic serve`` runs
-beside its properties (docs/consistency.md §10, docs/serve.md).
+beside its properties (docs/consistency.md §11, docs/serve.md).
 
     cs = ConsistencyStream(spec, lateness_ns=30 * SECOND)
     cs.ingest(spans)                   # decoded spans, in arrival order

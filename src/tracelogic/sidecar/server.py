@@ -85,7 +85,7 @@ class ServeConfig:
     spec_search_path: tuple[str, ...] = ()  # --spec-path: directories imports may read
     engine_wait_s: float = 60.0  # a receiver waits at most this long for the engine
     engine: str | None = None  # "python" | "native"; None: $TRACELOGIC_ENGINE, else the default
-    # `consistency` checks (docs/consistency.md §10): open operations per key, open keys
+    # `consistency` checks (docs/consistency.md §11): open operations per key, open keys
     # per check, search steps per window; the watermark is the wall clock minus lateness_ns
     consistency_window: int = 10_000
     consistency_keys: int = 100_000
