@@ -1,4 +1,4 @@
-"""`serve`'s consistency checks over a span stream (docs/consistency.md §10): windows
+"""`serve`'s consistency checks over a span stream (docs/consistency.md §11): windows
 closed by the watermark, violations as stored objects with their witness, and every
 limit as a counted verdict (incomplete, inconclusive), never a silent drop."""
 from __future__ import annotations
