@@ -113,7 +113,8 @@ def test_a_stale_read_is_violated_with_a_witness_from_the_carried_state():
 
 
 def test_the_cut_waits_for_overlapping_operations_and_the_watermark():
-    a, b, c = O(0, "write", 1, None, 0, 10), O(1, "read", None, 1, 5, 12), O(2, "read", None, 1, 20, 21)
+    a, b = O(0, "write", 1, None, 0, 10), O(1, "read", None, 1, 5, 12)
+    c = O(2, "read", None, 1, 20, 21)
     assert cut([a, b, c], 5) == 0          # b not invoked before the watermark... a still open
     assert cut([a, b, c], 15) == 2         # a and b returned before c was invoked
     assert cut([a, b, c], 100) == 3

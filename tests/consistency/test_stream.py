@@ -38,7 +38,8 @@ class Wall:
 
 def stream(text=SPEC, **kw) -> tuple[ConsistencyStream, Wall]:
     wall = Wall()
-    return ConsistencyStream(tracelogic.load(text), lateness_ns=100, wall=wall, poll_ns=0, **kw), wall
+    spec = tracelogic.load(text)
+    return ConsistencyStream(spec, lateness_ns=100, wall=wall, poll_ns=0, **kw), wall
 
 
 def test_a_stale_read_is_one_violation_with_its_witness_once_the_watermark_passes():
@@ -179,3 +180,17 @@ def test_an_operation_the_model_does_not_have_makes_its_key_inconclusive():
     [n] = cs.take_notices()
     assert n["verdict"] == "inconclusive" and "no operation `enqueue`" in n["reason"]
     assert cs.take_violations() == []
+
+
+def test_other_threads_see_counts_only_once_published():
+    # serve publishes after each commit: a violation is in the store before it is counted
+    cs, wall = stream()
+    cs.ingest([span(0, 0, 10, "write", "a", 1), span(1, 20, 30, "read", "a", 2)])
+    wall.t = 1000
+    cs.poll()
+    assert cs.verdict_counts() == {("kv_linearizable", "violated"): 1}
+    assert cs.published()["checks"][0]["keys"] == {}
+    assert cs.published()["operations_received"] == 0
+    cs.publish()
+    assert cs.published()["checks"][0]["keys"] == {"violated": 1}
+    assert cs.published()["operations"]["checked"] == 2

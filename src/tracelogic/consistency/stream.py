@@ -83,10 +83,10 @@ class _Check:
 
 class ConsistencyStream:
     """Incremental ``consistency`` checks of one spec; see the module docstring. One
-    thread (the sidecar's engine thread) calls every method but the read-outs
-    (:meth:`verdict_counts`, :meth:`status`, :attr:`open_operations`), which other
-    threads (``/metrics``, ``/status``) may call: they read counters kept up to date,
-    never iterate the keys."""
+    thread (the sidecar's engine thread) calls every method but :meth:`published`,
+    which other threads (``/metrics``, ``/status``) call: it returns the snapshot the
+    engine thread took with :meth:`publish` once the violations it counts were
+    committed, so nothing is counted before it is in the store."""
 
     def __init__(self, spec: Any, *, lateness_ns: int = 30 * 10**9,
                  max_window: int = DEFAULT_WINDOW, max_keys: int = DEFAULT_KEYS,
@@ -133,6 +133,7 @@ class ConsistencyStream:
         self.duplicates = 0
         self._last_poll: int | None = None
         self.finished = False
+        self._published: dict[str, Any] = self.status()
 
     @property
     def active(self) -> bool:
@@ -314,6 +315,15 @@ class ConsistencyStream:
     @property
     def open_operations(self) -> int:
         return self._open_ops
+
+    def publish(self) -> None:
+        """Take the snapshot :meth:`published` returns (the sidecar calls it after each
+        commit)."""
+        self._published = self.status()
+
+    def published(self) -> dict[str, Any]:
+        """The last published :meth:`status`; safe from any thread."""
+        return self._published
 
     def status(self) -> dict[str, Any]:
         """The JSON status (the `stopped` log line, ``GET /status``)."""

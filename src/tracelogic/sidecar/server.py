@@ -330,7 +330,7 @@ class Sidecar:
         out: dict[str, Any] = {"schema": "tracelogic.serve-status/1",
                                "monitor": self.sm.counters().to_dict()}
         cs = self.consistency
-        out["consistency"] = None if cs is None else cs.status()
+        out["consistency"] = None if cs is None else cs.published()
         return out
 
     # ------------------------------------------------------------------ metrics
@@ -429,17 +429,18 @@ class Sidecar:
                 "(presumably_satisfied while open; violated, inconclusive and incomplete "
                 "are final)", ("check", "verdict"),
                 fn=lambda: [] if cs() is None else [
-                    ((c, v), n) for (c, v), n in cs().verdict_counts().items()])
+                    ((c["name"], v), n) for c in cs().published()["checks"]
+                    for v, n in c["keys"].items()])
         r.gauge("tracelogic_consistency_operations", "operations of `consistency` checks by "
                 "outcome: checked, dropped (failed, indeterminate reads), late, unchecked "
                 "(their key had a final verdict), evicted (their key went beyond a limit)",
                 ("outcome",), fn=lambda: [] if cs() is None else [
-                    ((o,), n) for o, n in cs().status()["operations"].items()])
+                    ((o,), n) for o, n in cs().published()["operations"].items()])
         r.gauge("tracelogic_consistency_open_operations", "operations waiting in open "
                 "windows (not yet behind the watermark)",
-                fn=lambda: [((), 0 if cs() is None else cs().open_operations)])
+                fn=lambda: [((), 0 if cs() is None else cs().published()["open_operations"])])
         r.gauge("tracelogic_consistency_windows", "windows checked (linearizability searches "
-                "run)", fn=lambda: [((), 0 if cs() is None else cs().windows)])
+                "run)", fn=lambda: [((), 0 if cs() is None else cs().published()["windows"])])
         return r
 
     def _journal_gauge(self) -> int:
@@ -850,6 +851,8 @@ class Sidecar:
                     self._engine_error("consistency", e)
             try:
                 new = self._commit()
+                if self.consistency is not None:  # counted only once committed
+                    self.consistency.publish()
             except Exception as e:  # kept in _uncommitted; these requests are not acknowledged
                 self._engine_error("commit", e)
                 for it in items:
@@ -933,6 +936,8 @@ class Sidecar:
             except Exception as e:
                 self._engine_error("consistency", e)
         new = self._commit()
+        if self.consistency is not None:
+            self.consistency.publish()
         self._note_failures()
         self._report(new)
         done = self.sm.take_done_traces()
@@ -964,8 +969,9 @@ class Sidecar:
                       extra={"fields": {"error": str(e)}})
             return
         if self.consistency is not None or spec.consistency:
-            shape = lambda sp: ([(d.name, d.checker, d.model) for d in sp.consistency],  # noqa: E731
-                                [o.op for o in sp.operations])
+            def shape(sp: Any) -> tuple:
+                return ([(d.name, d.checker, d.model) for d in sp.consistency],
+                        [o.op for o in sp.operations])
             if shape(spec) != shape(self.spec):  # open windows cannot follow a new mapping
                 log.warning("consistency checks not reloaded; restart serve to change them",
                             extra={"fields": {"running": [d.name for d in
