@@ -2,8 +2,9 @@
 trace every call with the real OpenTelemetry SDK by the span convention, and a fault
 switch that makes the service answer reads from a stale replica. The correct run is
 linearizable on every key; the faulty run is flagged on the keys whose reads went stale,
-with a witness made of the clients' spans. (`serve` does not run consistency checks yet:
-the spans go through the same checker `tracelogic monitor` runs.)"""
+with a witness made of the clients' spans. Here the spans go through the checker
+`tracelogic monitor` runs; test_live_serve.py sends the same service's spans to a real
+`tracelogic serve`."""
 from __future__ import annotations
 
 import http.client
@@ -67,7 +68,11 @@ def serve(store: Store) -> ThreadingHTTPServer:
     return srv
 
 
-def run_clients(store: Store, clients: int = 4, rounds: int = 6) -> list:
+def run_clients(store: Store, clients: int = 4, rounds: int = 6, *, export_to=None,
+                prefix: str = "") -> list:
+    """Run the clients; returns their spans. ``export_to()``: one more span exporter for
+    each client (an OTLP exporter pointed at `tracelogic serve`, in test_live_serve.py);
+    ``prefix`` goes before each key."""
     srv = serve(store)
     exporter = InMemorySpanExporter()
     providers = []
@@ -76,12 +81,13 @@ def run_clients(store: Store, clients: int = 4, rounds: int = 6) -> list:
     def client(c: int) -> None:
         provider = TracerProvider(resource=Resource.create(
             {"service.name": "kv-client", "service.instance.id": f"client-{c}"}))
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        for e in (exporter, *([export_to()] if export_to else [])):
+            provider.add_span_processor(SimpleSpanProcessor(e))
         providers.append(provider)
         tracer = provider.get_tracer("kv")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         for r in range(rounds):
-            key = f"k{(c + r) % 2}"
+            key = f"{prefix}k{(c + r) % 2}"
             value = c * 100 + r  # unique per key
             with tracer.start_as_current_span("PUT") as s:
                 s.set_attributes({"db.operation.name": "write", "consistency.key": key,

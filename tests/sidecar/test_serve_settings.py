@@ -79,6 +79,8 @@ def test_every_option_from_the_environment(tmp_path, spec, monkeypatch):
         "TRACELOGIC_LOG_LEVEL": "debug", "TRACELOGIC_EXECUTE": "true",
         "TRACELOGIC_CONTROLLER_CONFIG": str(tmp_path / "ctl.toml"),
         "TRACELOGIC_SPEC_PATH": f"{tmp_path}/a:{tmp_path}/b", "TRACELOGIC_ENGINE": "python",
+        "TRACELOGIC_CONSISTENCY_WINDOW": "16", "TRACELOGIC_CONSISTENCY_KEYS": "17",
+        "TRACELOGIC_CONSISTENCY_STEPS": "18",
     }
     assert set(env) == {env_name(o) for o in OPTIONS}  # one variable per option, no more
     for k, v in env.items():
@@ -100,6 +102,7 @@ def test_every_option_from_the_environment(tmp_path, spec, monkeypatch):
     assert cfg.spec_search_path == (f"{tmp_path}/a", f"{tmp_path}/b")
     assert args.log_level == "debug"
     assert cfg.engine is None  # TRACELOGIC_ENGINE: the engine registry reads it itself
+    assert (cfg.consistency_window, cfg.consistency_keys, cfg.consistency_steps) == (16, 17, 18)
 
 
 def test_the_table_covers_every_serve_option():
@@ -198,3 +201,10 @@ def test_a_live_serve_configured_by_file_and_environment_only(tmp_path, spec):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("flag", ["--consistency-window", "--consistency-keys",
+                                  "--consistency-steps"])
+def test_consistency_bounds_must_be_positive(spec, flag):
+    cfg, err = config(str(spec), flag, "0")
+    assert cfg is None and f"{flag} must be at least 1" in err

@@ -180,14 +180,21 @@ class _Search:
     ``kind[i]``, ``op[i]``; ``nxt``/``prv`` link them, ``0`` is the head sentinel)."""
 
     def __init__(self, model: Model, ops: Sequence[Operation], budget: Budget,
-                 deadline: float | None) -> None:
+                 deadline: float | None, *, init: Any = None,
+                 collect: list[tuple[Any, int]] | None = None) -> None:
+        """``init``: the state to start from (None: the model's). ``collect``: instead of
+        stopping at the first linearization, append every distinct ``(state, linearized
+        set)`` in which all determinate operations are placed and search on (what the
+        incremental checker of ``serve`` carries from one window to the next)."""
         self.model = model
+        self.init = model.init if init is None else init
+        self.collect = collect
         self.ops = list(ops)
         self.budget = budget
         self.deadline = deadline
         self.steps = 0
         self.best: list[int] = []
-        self.best_state: Any = model.init
+        self.best_state: Any = self.init
         self.blocked: int | None = None
 
     def run(self) -> bool:
@@ -219,8 +226,11 @@ class _Search:
         nxt[m] = 0  # 0 also ends the list
         prv = list(range(-1, m))
         remaining = sum(1 for o in ops if not o.indeterminate)
+        collect = self.collect
         if remaining == 0:
-            return True
+            if collect is None:
+                return True
+            collect.append((self.init, 0))
         stepf = [model.step_function(f) for f in fs]
         inputs = [o.input for o in ops]
         outputs = [o.output for o in ops]
@@ -229,7 +239,7 @@ class _Search:
         cache: set[tuple[int, Any]] = set()
         stack: list[tuple[int, Any]] = []
         linearized = 0
-        state = model.init
+        state = self.init
         entry = nxt[0]
         limit = self.budget.steps
         deadline = self.deadline
@@ -242,7 +252,7 @@ class _Search:
                     self.blocked = opi[entry]
                 if not stack:
                     self.steps = steps
-                    return False
+                    return bool(collect)
                 entry, state = stack.pop()
                 i = opi[entry]
                 linearized ^= bits[i]
@@ -279,8 +289,10 @@ class _Search:
                     if known[i]:
                         remaining -= 1
                         if remaining == 0:
-                            self.steps = steps
-                            return True
+                            if collect is None:
+                                self.steps = steps
+                                return True
+                            collect.append((new, lin))
                     # lift: unlink the call and its return
                     nxt[prv[entry]] = nxt[entry]
                     if nxt[entry]:

@@ -84,6 +84,15 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    help="let the healing controller act (default: dry-run, plans only; "
                    "--no-execute overrides the environment or file)")
     p.add_argument("--controller-config", metavar="FILE", help="healing controller config")
+    p.add_argument("--consistency-window", type=int, metavar="N",
+                   help="`consistency` checks: open operations per key before the key is "
+                   "evicted with the verdict incomplete (default 10000)")
+    p.add_argument("--consistency-keys", type=int, metavar="N",
+                   help="`consistency` checks: open keys per check before the least recently "
+                   "active is evicted (incomplete) (default 100000)")
+    p.add_argument("--consistency-steps", type=int, metavar="N",
+                   help="`consistency` checks: linearizability search steps per window; "
+                   "beyond, the key is inconclusive (default 200000)")
     add_spec_path(p)
     add_engine_argument(p)
     p.set_defaults(func=cmd_serve)
@@ -132,7 +141,8 @@ def build_config(args, err: TextIO):
         if bool(args.tls_cert) != bool(args.tls_key):
             raise _Bad("--tls-cert and --tls-key go together")
         for name in ("max_open_traces", "max_instances", "queue_spans",
-                     "max_http_connections"):
+                     "max_http_connections", "consistency_window", "consistency_keys",
+                     "consistency_steps"):
             if getattr(args, name) < 1:
                 raise _Bad(f"{src(name)} must be at least 1")
         token = os.environ.get("TRACELOGIC_TOKEN") or None
@@ -172,7 +182,8 @@ def build_config(args, err: TextIO):
         max_http_connections=args.max_http_connections,
         request_timeout_s=request_timeout / 1e9, keepalive_timeout_s=keepalive_timeout / 1e9,
         controller_config=args.controller_config, spec_search_path=tuple(args.spec_path),
-        engine=args.engine)
+        engine=args.engine, consistency_window=args.consistency_window,
+        consistency_keys=args.consistency_keys, consistency_steps=args.consistency_steps)
 
 
 class _Bad(Exception):
@@ -346,6 +357,10 @@ def cmd_violations(args, out: TextIO, err: TextIO) -> int:
                       f"{when.isoformat(timespec='seconds').replace('+00:00', 'Z')}  "
                       f"#{r.id}\n")
             out.write(f"  {b.get('message', '')}\n")
+            consistency = b.get("consistency")
+            if isinstance(consistency, dict) and consistency.get("witness_text"):
+                # a violated `consistency` key: its witness (docs/consistency.md §5)
+                out.write(f"{consistency['witness_text']}\n")
             if b.get("span_ids"):
                 out.write(f"  trace {', '.join(b.get('trace_ids') or [])} spans "
                           f"{', '.join(b['span_ids'])}\n")

@@ -30,6 +30,7 @@ Why h11 under our own asyncio loop, not the standard library's threading server
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import ssl
@@ -54,7 +55,7 @@ log = logging.getLogger("tracelogic.serve.http")
 STATUSES = frozenset({200, 400, 401, 404, 405, 408, 411, 413, 415, 429, 431, 503})
 
 _PATHS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
-_PROBES = ("/healthz", "/readyz", "/metrics")
+_PROBES = ("/healthz", "/readyz", "/metrics", "/status")
 _TYPES = {"application/x-protobuf": "protobuf", "application/protobuf": "protobuf",
           "application/json": "json"}
 _MAX_HEAD = 64 * 1024          # request line and headers; beyond it 431
@@ -461,6 +462,8 @@ class HttpReceiver:
         if token and not (len(headers.get("authorization", ())) == 1
                           and bearer_matches(headers["authorization"][0], token)):
             return _text(401, "unauthorized\n", [("WWW-Authenticate", "Bearer")])
+        if path == "/status":  # the JSON status (docs/serve.md, "Operations")
+            return _Reply(200, (json.dumps(sc.status()) + "\n").encode(), "application/json")
         return _Reply(200, sc.metrics.render().encode(),
                       "text/plain; version=0.0.4; charset=utf-8")
 

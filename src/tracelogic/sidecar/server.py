@@ -86,6 +86,11 @@ class ServeConfig:
     spec_search_path: tuple[str, ...] = ()  # --spec-path: directories imports may read
     engine_wait_s: float = 60.0  # a receiver waits at most this long for the engine
     engine: str | None = None  # "python" | "native"; None: $TRACELOGIC_ENGINE, else the default
+    # `consistency` checks (docs/consistency.md §11): open operations per key, open keys
+    # per check, search steps per window; the watermark is the wall clock minus lateness_ns
+    consistency_window: int = 10_000
+    consistency_keys: int = 100_000
+    consistency_steps: int = 200_000
 
 
 @dataclass
@@ -277,6 +282,7 @@ class Sidecar:
                                    max_open_traces=config.max_open_traces,
                                    max_instances=config.max_instances, clock=clock,
                                    engine=config.engine)
+        self.consistency = self._consistency_stream(self.spec)
         self._log_refused()
         self.store = Store(config.store)
         self.queue = IngestQueue(config.queue_spans)
@@ -301,6 +307,38 @@ class Sidecar:
         elif self.spec.heals:
             log.warning("healing policies are not run: this sidecar has no controller",
                         extra={"fields": {"policies": [h.name for h in self.spec.heals]}})
+
+    def _consistency_stream(self, spec: Any) -> Any:
+        """The spec's `consistency` checks, run window by window; None without any."""
+        if not spec.consistency:
+            return None
+        from tracelogic.consistency.linearizability import Budget
+        from tracelogic.consistency.stream import ConsistencyStream
+
+        c = self.config
+        return ConsistencyStream(spec, lateness_ns=c.lateness_ns,
+                                 max_window=c.consistency_window,
+                                 max_keys=c.consistency_keys,
+                                 budget=Budget(steps=c.consistency_steps))
+
+    @property
+    def wanted_attrs(self) -> frozenset[str] | None:
+        """The attributes decoding keeps: the properties' and the operations' (None:
+        all of them, when an `operation` mapping computes an attribute's name)."""
+        cs = self.consistency
+        if cs is None or not cs.active:
+            return self.sm.wanted_attrs
+        if cs.wanted_attrs is None:
+            return None
+        return self.sm.wanted_attrs | cs.wanted_attrs
+
+    def status(self) -> dict[str, Any]:
+        """The JSON status (``GET /status``, and the `stopped` log line)."""
+        out: dict[str, Any] = {"schema": "tracelogic.serve-status/1",
+                               "monitor": self.sm.counters().to_dict()}
+        cs = self.consistency
+        out["consistency"] = None if cs is None else cs.published()
+        return out
 
     # ------------------------------------------------------------------ metrics
     def _registry(self) -> Registry:
@@ -334,7 +372,8 @@ class Sidecar:
         r.counter("tracelogic_points_rejected_total", "metric data points rejected while "
                   "decoding, reported back as partial success")
         r.counter("tracelogic_engine_errors_total", "errors the engine thread caught and "
-                  "survived, by stage (journal, monitor, commit, report, forget, loop); "
+                  "survived, by stage (journal, monitor, consistency, commit, report, forget, "
+                  "loop); "
                   "each is logged", ("stage",))
         r.counter("tracelogic_monitor_failures_total", "traces, events or metric "
                   "evaluations whose monitoring raised: counted, logged, skipped")
@@ -392,6 +431,23 @@ class Sidecar:
                 fn=lambda: [((), self.queue.capacity)])
         r.gauge("tracelogic_journal_requests", "requests held in the journal",
                 fn=lambda: [((), self._journal_gauge())])
+        cs = lambda: self.consistency  # noqa: E731
+        r.gauge("tracelogic_consistency_keys", "keys of `consistency` checks by verdict "
+                "(presumably_satisfied while open; violated, inconclusive and incomplete "
+                "are final)", ("check", "verdict"),
+                fn=lambda: [] if cs() is None else [
+                    ((c["name"], v), n) for c in cs().published()["checks"]
+                    for v, n in c["keys"].items()])
+        r.gauge("tracelogic_consistency_operations", "operations of `consistency` checks by "
+                "outcome: checked, dropped (failed, indeterminate reads), late, unchecked "
+                "(their key had a final verdict), evicted (their key went beyond a limit)",
+                ("outcome",), fn=lambda: [] if cs() is None else [
+                    ((o,), n) for o, n in cs().published()["operations"].items()])
+        r.gauge("tracelogic_consistency_open_operations", "operations waiting in open "
+                "windows (not yet behind the watermark)",
+                fn=lambda: [((), 0 if cs() is None else cs().published()["open_operations"])])
+        r.gauge("tracelogic_consistency_windows", "windows checked (linearizability searches "
+                "run)", fn=lambda: [((), 0 if cs() is None else cs().published()["windows"])])
         return r
 
     def _journal_gauge(self) -> int:
@@ -436,6 +492,9 @@ class Sidecar:
         for name, why in self.sm.monitor.refused.items():
             log.warning("property not monitored", extra={"fields": {"property": name,
                                                                     "reason": why}})
+        for name, why in (self.consistency.refused if self.consistency else {}).items():
+            log.warning("consistency check not run", extra={"fields": {"consistency": name,
+                                                                       "reason": why}})
 
     def addresses(self) -> dict[str, str]:
         return {r.transport: r.address for r in self.receivers}
@@ -449,7 +508,7 @@ class Sidecar:
             try:
                 if fmt.startswith("logs-"):  # log records (docs/logs.md, "Logs in serve")
                     recs, _ = decode_request("logs", fmt[5:], payload,
-                                             wanted_attrs=self.sm.wanted_attrs,
+                                             wanted_attrs=self.wanted_attrs,
                                              wanted_metrics=frozenset())
                     # those of open traces wait with them again
                     self.sm.ingest_logs([r for r in recs if r.trace_id in tids])
@@ -461,7 +520,7 @@ class Sidecar:
                     n_req += 1
                     continue
                 spans, stats = decode_request("traces", fmt, payload,
-                                              wanted_attrs=self.sm.wanted_attrs,
+                                              wanted_attrs=self.wanted_attrs,
                                               wanted_metrics=frozenset())
                 spans = [s for s in spans if s.trace_id in tids]
                 dead = tids - {s.trace_id for s in spans}
@@ -517,7 +576,10 @@ class Sidecar:
         self.store.close()
         log.info("metrics", extra={"fields": {"prometheus": self.metrics.render()}})
         self._stopped.set()
-        log.info("stopped", extra={"fields": self.sm.counters().to_dict()})
+        fields = self.sm.counters().to_dict()
+        if self.consistency is not None:
+            fields["consistency"] = self.consistency.status()
+        log.info("stopped", extra={"fields": fields})
 
     def request_reload(self) -> None:
         self._reload.set()
@@ -543,7 +605,7 @@ class Sidecar:
         else:  # JSON, metrics, or protobuf whose framing is broken: decode (and refuse) here
             try:
                 items, stats = decode_request(signal, fmt, data,
-                                              wanted_attrs=self.sm.wanted_attrs,
+                                              wanted_attrs=self.wanted_attrs,
                                               wanted_metrics=self.sm.wanted_metrics
                                               | getattr(self.healer, "wanted_metrics",
                                                         frozenset()))
@@ -635,7 +697,7 @@ class Sidecar:
         """Decode a raw item in Python (the reference engine, or for the journal)."""
         try:
             it.spans, stats = decode_request("traces", "protobuf", it.payload,
-                                             wanted_attrs=self.sm.wanted_attrs,
+                                             wanted_attrs=self.wanted_attrs,
                                              wanted_metrics=frozenset())
         except Exception as e:
             it.invalid = self._invalid("traces", "protobuf", it.payload, None, e).message
@@ -644,6 +706,20 @@ class Sidecar:
         self._decoded(it, stats)
 
     def _ingest(self, it: _Item) -> int:
+        """Feed one traces item to the monitor and the consistency checks; returns its
+        spans."""
+        cs = self.consistency
+        if cs is None or not cs.active:
+            return self._ingest_monitor(it)
+        if it.raw and not it.decoded:  # the consistency checks read spans in Python
+            self._decode_raw(it)
+            if it.invalid is not None:
+                return 0
+        n = self._ingest_monitor(it)
+        cs.ingest(it.spans)
+        return n
+
+    def _ingest_monitor(self, it: _Item) -> int:
         """Feed one traces item to the monitor; returns its spans."""
         sm = self.sm
         if not it.raw or it.decoded:
@@ -789,8 +865,15 @@ class Sidecar:
                 sm.poll(limit=self.config.decide_chunk)
             except Exception as e:
                 self._engine_error("monitor", e)
+            if self.consistency is not None:
+                try:
+                    self.consistency.poll()
+                except Exception as e:
+                    self._engine_error("consistency", e)
             try:
                 new = self._commit()
+                if self.consistency is not None:  # counted only once committed
+                    self.consistency.publish()
             except Exception as e:  # kept in _uncommitted; these requests are not acknowledged
                 self._engine_error("commit", e)
                 for it in items:
@@ -838,6 +921,8 @@ class Sidecar:
         fails, the violations are kept and the next commit tries again.
         """
         violations = self._uncommitted + self.sm.take_violations()
+        if self.consistency is not None:  # violated keys, with their witness (JSON)
+            violations += self.consistency.take_violations()
         self._uncommitted = []
         if not violations:
             return []
@@ -856,13 +941,24 @@ class Sidecar:
         for body in new:
             self.metrics.inc("tracelogic_violations_total", 1, body["property"])
             log.warning("violation", extra={"fields": {"violation": body}})
+        if self.consistency is not None:  # keys no longer checked, and why: never silent
+            for n in self.consistency.take_notices():
+                if n["verdict"] != "violated":
+                    log.warning(f"consistency key {n['verdict']}", extra={"fields": n})
 
     def _final_flush(self) -> None:
         if self.config.journal:
             self.sm.release_all()  # open traces stay journaled for the next start
         else:
             self.sm.finish()
+        if self.consistency is not None:  # every open window is checked now
+            try:
+                self.consistency.finish()
+            except Exception as e:
+                self._engine_error("consistency", e)
         new = self._commit()
+        if self.consistency is not None:
+            self.consistency.publish()
         self._note_failures()
         self._report(new)
         done = self.sm.take_done_traces() + self.sm.take_done_log_keys()
@@ -893,6 +989,14 @@ class Sidecar:
             log.error("reload failed; keeping the running spec",
                       extra={"fields": {"error": str(e)}})
             return
+        if self.consistency is not None or spec.consistency:
+            def shape(sp: Any) -> tuple:
+                return ([(d.name, d.checker, d.model) for d in sp.consistency],
+                        [o.op for o in sp.operations])
+            if shape(spec) != shape(self.spec):  # open windows cannot follow a new mapping
+                log.warning("consistency checks not reloaded; restart serve to change them",
+                            extra={"fields": {"running": [d.name for d in
+                                                          self.spec.consistency]}})
         self.spec = spec
         self.metrics.inc("tracelogic_reloads_total", 1, "ok")
         log.info("reloaded", extra={"fields": dict(summary,

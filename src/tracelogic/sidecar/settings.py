@@ -64,6 +64,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("controller_config", "str"),
     Option("spec_path", "paths", ()),
     Option("engine", "choice", None, ("python", "native")),
+    Option("consistency_window", "int", 10_000),
+    Option("consistency_keys", "int", 100_000),
+    Option("consistency_steps", "int", 200_000),
 )
 
 CONFIG_ENV = "TRACELOGIC_CONFIG"
