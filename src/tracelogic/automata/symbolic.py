@@ -36,15 +36,11 @@ from dataclasses import dataclass, field
 
 from tracelogic.automata.bdd import BDD, FALSE, TRUE, BddTooLarge
 from tracelogic.automata.dfa import DFA
-from tracelogic.automata.progression import FALSE_DNF, TRUE_DNF, accepting, dnf_and, dnf_or
 from tracelogic.errors import InputError, TracelogicError, UnsupportedFormula
 from tracelogic.logic.formula import Formula, Kind
 from tracelogic.logic.walkers import atoms as atoms_of, nnf
 
 __all__ = ["SymbolicDFA", "SymbolicTooLarge", "translate_symbolic", "symbolic_minimize"]
-
-Partition = dict  # DNF -> guard (disjoint guards covering every letter)
-
 
 class SymbolicTooLarge(TracelogicError, RuntimeError):
     """A symbolic translation exceeded its time or BDD-node budget."""
@@ -87,39 +83,66 @@ class SymbolicDFA:
         return DFA(letters, delta, 0, list(self.output), len(self.atoms))
 
 
-def _part_product(bdd: BDD, a: Partition, b: Partition, combine) -> Partition:
-    """The product of two guard partitions: each pair of cells whose guards meet gives
-    ``combine(da, db)``, guarded by the meet; equal results share one cell."""
-    out: Partition = {}
-    for da, ga in a.items():
-        for db, gb in b.items():
-            g = bdd.conj(ga, gb)
-            if g == FALSE:
-                continue
-            d = combine(da, db)
-            out[d] = bdd.disj(out.get(d, FALSE), g)
-    return out
+#: the state variable "the trace continues after this event": below every other variable
+NEXT = -(1 << 40)
 
 
-def _part_and(bdd: BDD, a: Partition, b: Partition) -> Partition:
-    return _part_product(bdd, a, b, dnf_and)
+class _Obligations:
+    """States as BDDs over obligation variables, successors by one substitution.
 
+    Each body ``g`` of a next-operator (``X g``, ``WX g``, and ``X``/``WX`` of an until or
+    release being unrolled) gets a state variable ``w_g`` (numbered ``-1, -2, ...``, below
+    every atom bit): "``g`` holds at the next event, if there is one". ``X g`` is
+    ``NEXT & w_g`` and ``WX g`` is ``w_g``, where ``NEXT`` ("there is a next event") sits
+    at the bottom of the order. The progression of a formula through the current letter
+    is then one BDD over the atom bits (on top) and the state variables (below)::
 
-def _part_or(bdd: BDD, a: Partition, b: Partition) -> Partition:
-    return _part_product(bdd, a, b, dnf_or)
+        P(p) = p    P(f U g) = P(g) | (P(f) & NEXT & w_{f U g})
+        P(X g) = NEXT & w_g    P(WX g) = w_g    P(f R g) = P(g) & (P(f) | w_{f R g})
 
-
-class _Progressor:
-    """Symbolic progression: each subformula's partition, memoized by node."""
+    A state is ``(acc, F)``: ``acc`` whether the trace may end here (``F`` before
+    substitution with ``NEXT = 0`` and every ``w = 1``), ``F`` the obligation with
+    ``NEXT = 1``, a BDD over state variables. Its successors are ``F`` with every ``w_g``
+    replaced by ``P(g)`` (a memoised vector composition, shared by every state since
+    BDD nodes are shared); the cofactors of that BDD below the atom bits are the
+    successor obligations and the paths to them their guards. So states are equal when
+    their obligations are propositionally equivalent -- not merely syntactically equal,
+    as the DNF states of :mod:`~tracelogic.automata.progression` are (a conjunction of
+    ``k`` two-clause obligations is a ``2**k``-clause DNF, but a small BDD). This is the
+    symbolic representation of LTLf states of Zhu, Tabajara, Li, Pu & Vardi, "Symbolic
+    LTLf synthesis" (IJCAI 2017) and of De Giacomo & Favorito's Lydia (ICAPS 2021),
+    computed here by progression instead of through MONA.
+    """
 
     def __init__(self, bdd: BDD, index: dict[Hashable, int], deadline: float | None) -> None:
         self.bdd = bdd
         self.index = index
-        self.memo: dict[Formula, Partition] = {}
         self.deadline = deadline
+        self.var_of: dict[Formula, int] = {}
+        self.body: dict[int, Formula] = {}
+        self.prog: dict[Formula, int] = {}
+        self.next_bdd = bdd.mk(NEXT, FALSE, TRUE)
+        self._compose: dict[int, int] = {}
+        self._cut: dict[int, dict[int, int]] = {}
+        self._key: dict[int, tuple[bool, int]] = {}
+        self._restrict: dict[int, int] = {}
 
-    def part(self, root: Formula) -> Partition:
-        memo = self.memo
+    def w(self, body: Formula) -> int:
+        v = self.var_of.get(body)
+        if v is None:
+            v = self.var_of[body] = -1 - len(self.var_of)
+            self.body[v] = body
+        return self.bdd.mk(v, FALSE, TRUE)
+
+    def check_time(self, what: Formula) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise SymbolicTooLarge(
+                f"the symbolic translation ran out of time while progressing {what}",
+                value=what, hint="split the property, or raise the time budget")
+
+    def part(self, root: Formula) -> int:
+        """``P(root)``: the progression of ``root`` through the current letter."""
+        memo = self.prog
         r = memo.get(root)
         if r is not None:
             return r
@@ -137,36 +160,32 @@ class _Progressor:
                 stack.extend(pend)
                 continue
             stack.pop()
-            if self.deadline is not None and time.perf_counter() > self.deadline:
-                raise SymbolicTooLarge(
-                    f"the symbolic translation ran out of time while progressing {node}",
-                    value=node, hint="split the property, or raise the time budget")
             if k is Kind.TRUE:
-                p = {TRUE_DNF: TRUE}
+                p = TRUE
             elif k is Kind.FALSE:
-                p = {FALSE_DNF: TRUE}
+                p = FALSE
             elif k is Kind.ATOM:
-                v = bdd.atom(self.index[node.key])
-                p = {TRUE_DNF: v, FALSE_DNF: bdd.neg(v)}
+                p = bdd.atom(self.index[node.key])
             elif k is Kind.NOT:  # NNF: the operand is an atom
-                p = {d: g for d, g in ((FALSE_DNF if d == TRUE_DNF else TRUE_DNF, g)
-                                       for d, g in memo[node.args[0]].items())}
-            elif k in (Kind.AND, Kind.OR):
-                comb = _part_and if k is Kind.AND else _part_or
-                p = {TRUE_DNF if k is Kind.AND else FALSE_DNF: TRUE}
-                for c in sorted(node.args, key=lambda c: len(memo[c])):
-                    p = comb(bdd, p, memo[c])
-                    self.check_time(node)
-            elif k in (Kind.X, Kind.WX):
-                p = {frozenset([frozenset([node])]): TRUE}
+                p = bdd.neg(memo[node.args[0]])
+            elif k is Kind.AND:
+                p = TRUE
+                for c in node.args:
+                    p = bdd.conj(p, memo[c])
+            elif k is Kind.OR:
+                p = FALSE
+                for c in node.args:
+                    p = bdd.disj(p, memo[c])
+            elif k is Kind.X:
+                p = bdd.conj(self.next_bdd, self.w(node.args[0]))
+            elif k is Kind.WX:
+                p = self.w(node.args[0])
             elif k is Kind.U:
                 p1, p2 = memo[node.args[0]], memo[node.args[1]]
-                p = _part_or(bdd, p2, _part_and(bdd, p1, {frozenset([frozenset([
-                    node.manager.X(node)])]): TRUE}))
+                p = bdd.disj(p2, bdd.conj(p1, bdd.conj(self.next_bdd, self.w(node))))
             elif k is Kind.R:
                 p1, p2 = memo[node.args[0]], memo[node.args[1]]
-                p = _part_and(bdd, p2, _part_or(bdd, p1, {frozenset([frozenset([
-                    node.manager.WX(node)])]): TRUE}))
+                p = bdd.conj(p2, bdd.disj(p1, self.w(node)))
             else:
                 raise UnsupportedFormula(
                     f"the symbolic translation reads future-only untimed formulas; {node} "
@@ -174,23 +193,73 @@ class _Progressor:
             memo[node] = p
         return memo[root]
 
-    def check_time(self, what: Formula) -> None:
-        if self.deadline is not None and time.perf_counter() > self.deadline:
-            raise SymbolicTooLarge(
-                f"the symbolic translation ran out of time while progressing {what}",
-                value=what, hint="split the property, or raise the time budget")
+    def compose(self, f: int) -> int:
+        """``f`` with every state variable ``w_g`` replaced by ``P(g)``."""
+        if f <= TRUE:
+            return f
+        r = self._compose.get(f)
+        if r is None:
+            bdd = self.bdd
+            body = self.body[bdd.var[f]]
+            p = self.prog.get(body)
+            if p is None:
+                self.check_time(body)
+                p = self.part(body)
+            r = bdd.ite(p, self.compose(bdd.hi[f]), self.compose(bdd.lo[f]))
+            self._compose[f] = r
+        return r
 
-    def successors(self, dnf) -> Partition:
+    def cut(self, t: int) -> dict[int, int]:
+        """The cofactors of ``t`` below the atom bits, each with its guard (the
+        disjunction of the atom paths that reach it): disjoint guards covering every
+        letter."""
         bdd = self.bdd
-        res: Partition = {FALSE_DNF: TRUE}
-        for clause in dnf:
-            for term in clause:
-                self.check_time(term.args[0])
-            acc: Partition = {TRUE_DNF: TRUE}
-            for term in clause:
-                acc = _part_and(bdd, acc, self.part(term.args[0]))
-            res = _part_or(bdd, res, acc)
-        return res
+        if bdd.var[t] < 0:
+            return {t: TRUE}
+        r = self._cut.get(t)
+        if r is None:
+            v = bdd.var[t]
+            a, b = self.cut(bdd.lo[t]), self.cut(bdd.hi[t])
+            r = {s: bdd.mk(v, g, b.get(s, FALSE)) for s, g in a.items()}
+            for s, g in b.items():
+                if s not in a:
+                    r[s] = bdd.mk(v, FALSE, g)
+            self._cut[t] = r
+        return r
+
+    def key(self, sub: int) -> tuple[bool, int]:
+        """The state ``(acc, F)`` a cofactor over the state variables stands for."""
+        r = self._key.get(sub)
+        if r is None:
+            bdd = self.bdd
+            var, lo, hi = bdd.var, bdd.lo, bdd.hi
+            n = sub
+            while n > TRUE:
+                n = lo[n] if var[n] == NEXT else hi[n]
+            r = self._key[sub] = (n == TRUE, self.restrict(sub))
+        return r
+
+    def restrict(self, f: int) -> int:
+        """``f`` with ``NEXT = 1``."""
+        if f <= TRUE:
+            return f
+        r = self._restrict.get(f)
+        if r is None:
+            bdd = self.bdd
+            v = bdd.var[f]
+            r = bdd.hi[f] if v == NEXT else bdd.mk(v, self.restrict(bdd.lo[f]),
+                                                     self.restrict(bdd.hi[f]))
+            self._restrict[f] = r
+        return r
+
+    def successors(self, t: int) -> dict[tuple[bool, int], int]:
+        """The guard partition of a state whose substituted obligation is ``t``."""
+        bdd = self.bdd
+        out: dict[tuple[bool, int], int] = {}
+        for sub, g in self.cut(t).items():
+            k = self.key(sub)
+            out[k] = bdd.disj(out[k], g) if k in out else g
+        return out
 
 
 def translate_symbolic(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
@@ -282,7 +351,7 @@ def _product(a: SymbolicDFA, b: SymbolicDFA, combine) -> SymbolicDFA:
 
 
 def _monolithic(g: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
-    pr = _Progressor(bdd, index, deadline)
+    ob = _Obligations(bdd, index, deadline)
     INIT = object()
     ids: dict = {INIT: 0}
     keys: list = [INIT]
@@ -292,16 +361,20 @@ def _monolithic(g: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
         i = 0
         while i < len(keys):
             key = keys[i]
-            part = pr.part(g) if key is INIT else pr.successors(key)
+            if key is INIT:
+                t = ob.part(g)
+            else:
+                ob.check_time(g)
+                t = ob.compose(key[1])
             row = []
-            for d, guard in part.items():
+            for d, guard in ob.successors(t).items():
                 j = ids.get(d)
                 if j is None:
                     j = ids[d] = len(keys)
                     keys.append(d)
                 row.append((guard, j))
             trans.append(row)
-            output.append(g.empty_value if key is INIT else accepting(key))
+            output.append(g.empty_value if key is INIT else key[0])
             i += 1
     except BddTooLarge as e:
         raise SymbolicTooLarge(f"{e} while progressing {g}", value=g,
