@@ -386,22 +386,7 @@ def symbolic_minimize(d: SymbolicDFA) -> SymbolicDFA:
     """The minimal equivalent symbolic DFA, canonically numbered (see the module doc)."""
     bdd = d.bdd
     n = d.n_states
-    block = [int(o) for o in d.output]
-    n_blocks = len(set(block))
-    while True:
-        sigs: dict[tuple, int] = {}
-        new = [0] * n
-        for s in range(n):
-            by: dict[int, int] = {}
-            for gd, t in d.trans[s]:
-                b = block[t]
-                by[b] = bdd.disj(by.get(b, FALSE), gd)
-            key = (block[s], tuple(sorted(by.items())))
-            new[s] = sigs.setdefault(key, len(sigs))
-        block = new
-        if len(sigs) == n_blocks:
-            break
-        n_blocks = len(sigs)
+    block = _coarsest(d)
     # canonical numbering: BFS from the initial block, successors by smallest letter
     rep: dict[int, int] = {}
     for s in range(n):
@@ -427,3 +412,59 @@ def symbolic_minimize(d: SymbolicDFA) -> SymbolicDFA:
         trans.append(out)
         output.append(bool(d.output[s]))
     return SymbolicDFA(d.atoms, bdd, trans, output)
+
+
+def _coarsest(d: SymbolicDFA) -> list[int]:
+    """The block of each state in the coarsest partition compatible with the outputs and
+    the guarded transitions: Hopcroft's algorithm (1971) with a splitter's "letter"
+    replaced by the guard into it. A splitter ``B`` splits a block by the guard of each
+    member into ``B`` (the disjunction of its transitions' guards there, hash-consed, so
+    grouping is hashing). Guards into disjoint blocks are disjoint and cover the guard
+    into their union, so of the parts of a split block all but one suffice as future
+    splitters (the part kept under the old number is the largest), which gives the
+    ``O(m log n)`` bound in guard operations."""
+    bdd = d.bdd
+    n = d.n_states
+    preds: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    for src, row in enumerate(d.trans):
+        for g, t in row:
+            preds[t].append((src, g))
+    acc_states = [s for s in range(n) if d.output[s]]
+    rej_states = [s for s in range(n) if not d.output[s]]
+    members: list[list[int]] = [b for b in (acc_states, rej_states) if b]
+    block = [0] * n
+    for i, b in enumerate(members):
+        for s in b:
+            block[s] = i
+    work = set(range(len(members))) if len(members) < 2 else {
+        0 if len(members[0]) <= len(members[1]) else 1}
+    disj = bdd.disj
+    while work:
+        b = work.pop()
+        into: dict[int, int] = {}
+        for t in members[b]:
+            for s, g in preds[t]:
+                h = into.get(s)
+                into[s] = g if h is None else disj(h, g)
+        touched: dict[int, list[int]] = {}
+        for s in into:
+            touched.setdefault(block[s], []).append(s)
+        for x, ss in touched.items():
+            size = len(members[x])
+            groups: dict[int, list[int]] = {}
+            for s in ss:
+                groups.setdefault(into[s], []).append(s)
+            if len(ss) < size:  # the members with no transition into b
+                inside = set(ss)
+                groups[FALSE] = [s for s in members[x] if s not in inside]
+            if len(groups) < 2:
+                continue
+            parts = sorted(groups.values(), key=len, reverse=True)
+            members[x] = parts[0]
+            for part in parts[1:]:
+                nb = len(members)
+                members.append(part)
+                for s in part:
+                    block[s] = nb
+                work.add(nb)
+    return block
