@@ -40,7 +40,8 @@ class BddTooLarge(TracelogicError, RuntimeError):
 class BDD:
     """Hash-consed ROBDD nodes over variables ``0, 1, 2, ...`` (the atom bits)."""
 
-    __slots__ = ("var", "lo", "hi", "_unique", "_and", "_or", "_not", "_ite", "node_limit")
+    __slots__ = ("var", "lo", "hi", "_unique", "_and", "_or", "_not", "_ite", "_simplify",
+                 "node_limit")
 
     def __init__(self, node_limit: int = 2_000_000) -> None:
         self.var: list[int] = [BOTTOM, BOTTOM]  # the terminals sit below every variable
@@ -51,6 +52,7 @@ class BDD:
         self._or: dict[tuple[int, int], int] = {}
         self._not: dict[int, int] = {0: 1, 1: 0}
         self._ite: dict[tuple[int, int, int], int] = {}
+        self._simplify: dict[tuple[int, int], int] = {}
         self.node_limit = node_limit
 
     def __len__(self) -> int:
@@ -150,6 +152,33 @@ class BDD:
             h0, h1 = (lo[h], hi[h]) if vh == v else (h, h)
             r = self.mk(v, self.ite(f0, g0, h0), self.ite(f1, g1, h1))
             self._ite[key] = r
+        return r
+
+    def simplify(self, f: int, care: int) -> int:
+        """A function equal to ``f`` wherever ``care`` holds, usually smaller: Coudert &
+        Madre's *restrict* (1990). Where ``care`` is false the result is anything."""
+        if care == TRUE or f <= TRUE:
+            return f
+        if care == FALSE:
+            return FALSE
+        if f == care:
+            return TRUE
+        key = (f, care)
+        r = self._simplify.get(key)
+        if r is None:
+            var, lo, hi = self.var, self.lo, self.hi
+            vf, vc = var[f], var[care]
+            if vc > vf:  # f does not read care's top variable: quantify it out of care
+                r = self.simplify(f, self.disj(lo[care], hi[care]))
+            elif vc < vf:
+                r = self.mk(vf, self.simplify(lo[f], care), self.simplify(hi[f], care))
+            elif lo[care] == FALSE:
+                r = self.simplify(hi[f], hi[care])
+            elif hi[care] == FALSE:
+                r = self.simplify(lo[f], lo[care])
+            else:
+                r = self.mk(vf, self.simplify(lo[f], lo[care]), self.simplify(hi[f], hi[care]))
+            self._simplify[key] = r
         return r
 
     def evaluate(self, a: int, mask: int) -> bool:

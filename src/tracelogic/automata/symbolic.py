@@ -126,6 +126,70 @@ class _Obligations:
         self._cut: dict[int, dict[int, int]] = {}
         self._key: dict[int, tuple[bool, int]] = {}
         self._restrict: dict[int, int] = {}
+        self.care = TRUE
+        self._implies: dict[tuple[Formula, Formula], bool] = {}
+
+    def close(self, root: Formula) -> None:
+        """Create every state variable reachable from ``root`` and the care set: the
+        conjunction of ``w_a -> w_b`` over the bodies with ``a`` implying ``b``
+        (:meth:`implies`). Every state conjoined with it is equivalent to itself (every
+        word gives the variables values satisfying it), and two obligations equal on
+        it become one state: ``w_{p1 U (p2 U p3)} | w_{p2 U p3}`` is then
+        ``w_{p1 U (p2 U p3)}``, which no propositional canonical form sees (the U-right
+        family has ``2**n`` propositionally distinct states and ``n + 1`` semantic ones).
+        """
+        self.part(root)
+        seen = 0
+        while seen < len(self.body):  # bodies met while progressing bodies
+            self.check_time(root)
+            self.part(self.body[-1 - seen])
+            seen += 1
+        bdd = self.bdd
+        bodies = list(self.var_of.items())
+        care = TRUE
+        for a, va in bodies:
+            for b, vb in bodies:
+                if a is not b and self.implies(a, b):
+                    care = bdd.conj(care, bdd.disj(bdd.mk(va, TRUE, FALSE), bdd.mk(vb, FALSE, TRUE)))
+        if care != TRUE:
+            # progress again, conjoining the care set at every operator: P(p1 U (p2 U
+            # ...)) over the atoms above the state variables has 2**n cofactors, n + 1
+            # on the care set
+            self.care = care
+            self.prog = {}
+            self.part(root)
+
+    def implies(self, a: Formula, b: Formula) -> bool:
+        """A sound, incomplete syntactic test of ``a -> b`` at every position (the
+        subsumption rules of LTL simplifiers, Somenzi & Bloem 2000): boolean structure,
+        ``g -> f U g``, ``f U g -> h`` when ``f -> h`` and ``g -> h``, ``f R g -> g``,
+        ``f & g -> f R g``, monotonicity of ``U``, ``R``, ``X`` and ``WX``, ``X f -> WX f``."""
+        if a is b or b.kind is Kind.TRUE or a.kind is Kind.FALSE:
+            return True
+        key = (a, b)
+        r = self._implies.get(key)
+        if r is not None:
+            return r
+        imp = self.implies
+        ka, kb = a.kind, b.kind
+        if kb is Kind.AND:
+            r = all(imp(a, c) for c in b.args)
+        elif ka is Kind.OR:
+            r = all(imp(c, b) for c in a.args)
+        else:
+            r = ((kb is Kind.OR and any(imp(a, c) for c in b.args))
+                 or (ka is Kind.AND and any(imp(c, b) for c in a.args))
+                 or (kb is Kind.U and (imp(a, b.args[1]) or (
+                     ka is Kind.U and imp(a.args[0], b.args[0]) and imp(a.args[1], b.args[1]))))
+                 or (kb is Kind.R and ((ka is Kind.R and imp(a.args[0], b.args[0])
+                                        and imp(a.args[1], b.args[1]))
+                                       or (imp(a, b.args[0]) and imp(a, b.args[1]))))
+                 or (ka is Kind.U and imp(a.args[0], b) and imp(a.args[1], b))
+                 or (ka is Kind.R and imp(a.args[1], b))
+                 or (ka is Kind.X and kb in (Kind.X, Kind.WX) and imp(a.args[0], b.args[0]))
+                 or (ka is Kind.WX and kb is Kind.WX and imp(a.args[0], b.args[0])))
+        self._implies[key] = r
+        return r
 
     def w(self, body: Formula) -> int:
         v = self.var_of.get(body)
@@ -190,6 +254,8 @@ class _Obligations:
                 raise UnsupportedFormula(
                     f"the symbolic translation reads future-only untimed formulas; {node} "
                     f"has {k.name}", value=node, hint="use translate()")
+            if self.care != TRUE and k in (Kind.AND, Kind.OR, Kind.U, Kind.R):
+                p = bdd.conj(p, self.care)
             memo[node] = p
         return memo[root]
 
@@ -253,10 +319,12 @@ class _Obligations:
         return r
 
     def successors(self, t: int) -> dict[tuple[bool, int], int]:
-        """The guard partition of a state whose substituted obligation is ``t``."""
+        """The guard partition of a state whose substituted obligation is ``t``. ``t`` is
+        first conjoined with the care set, so that the cofactors are already canonical
+        (the care set is true where ``key`` evaluates the end of the trace)."""
         bdd = self.bdd
         out: dict[tuple[bool, int], int] = {}
-        for sub, g in self.cut(t).items():
+        for sub, g in self.cut(bdd.conj(t, self.care)).items():
             k = self.key(sub)
             out[k] = bdd.disj(out[k], g) if k in out else g
         return out
@@ -352,6 +420,7 @@ def _product(a: SymbolicDFA, b: SymbolicDFA, combine) -> SymbolicDFA:
 
 def _monolithic(g: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
     ob = _Obligations(bdd, index, deadline)
+    ob.close(g)
     INIT = object()
     ids: dict = {INIT: 0}
     keys: list = [INIT]
@@ -365,7 +434,8 @@ def _monolithic(g: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
                 t = ob.part(g)
             else:
                 ob.check_time(g)
-                t = ob.compose(key[1])
+                # compose a smaller function equal to the state on the care set
+                t = ob.compose(bdd.simplify(key[1], ob.care))
             row = []
             for d, guard in ob.successors(t).items():
                 j = ids.get(d)
