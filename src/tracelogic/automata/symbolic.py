@@ -90,18 +90,22 @@ NEXT = -(1 << 40)
 class _Obligations:
     """States as BDDs over obligation variables, successors by one substitution.
 
-    Each body ``g`` of a next-operator (``X g``, ``WX g``, and ``X``/``WX`` of an until or
-    release being unrolled) gets a state variable ``w_g`` (numbered ``-1, -2, ...``, below
-    every atom bit): "``g`` holds at the next event, if there is one". ``X g`` is
-    ``NEXT & w_g`` and ``WX g`` is ``w_g``, where ``NEXT`` ("there is a next event") sits
-    at the bottom of the order. The progression of a formula through the current letter
-    is then one BDD over the atom bits (on top) and the state variables (below)::
+    Every atom and every temporal subformula (``X``, ``WX``, ``U``, ``R``) ``g`` that
+    a next-operator reaches gets a state variable ``w_g`` (numbered ``-1, -2, ...``, below
+    every atom bit): "``g`` holds at the next event", read only when there is one.
+    ``NEXT`` ("there is a next event") sits at the bottom of the order. Next-operators
+    distribute over the connectives, so ``E(g)``, "``g`` at the next event", is ``g``'s
+    boolean structure over those variables (``E(!p) = !w_p``), and the progression of a
+    formula through the current letter is one BDD over the atom bits (on top) and the
+    state variables (below)::
 
-        P(p) = p    P(f U g) = P(g) | (P(f) & NEXT & w_{f U g})
-        P(X g) = NEXT & w_g    P(WX g) = w_g    P(f R g) = P(g) & (P(f) | w_{f R g})
+        P(p) = p    P(X g) = NEXT & E(g)    P(WX g) = !NEXT | E(g)
+        P(f U g) = P(g) | (P(f) & NEXT & w_{f U g})
+        P(f R g) = P(g) & (P(f) | !NEXT | w_{f R g})
 
-    A state is ``(acc, F)``: ``acc`` whether the trace may end here (``F`` before
-    substitution with ``NEXT = 0`` and every ``w = 1``), ``F`` the obligation with
+    A state is ``(acc, F)``: ``acc`` whether the trace may end here (the obligation
+    with ``NEXT = 0``: it then reads no ``w`` but through the care set, true when every
+    ``w = 1``), ``F`` the obligation with
     ``NEXT = 1``, a BDD over state variables. Its successors are ``F`` with every ``w_g``
     replaced by ``P(g)`` (a memoised vector composition, shared by every state since
     BDD nodes are shared); the cofactors of that BDD below the atom bits are the
@@ -122,11 +126,13 @@ class _Obligations:
         self.body: dict[int, Formula] = {}
         self.prog: dict[Formula, int] = {}
         self.next_bdd = bdd.mk(NEXT, FALSE, TRUE)
+        self.last_bdd = bdd.mk(NEXT, TRUE, FALSE)
         self._compose: dict[int, int] = {}
         self._cut: dict[int, dict[int, int]] = {}
         self._key: dict[int, tuple[bool, int]] = {}
         self._restrict: dict[int, int] = {}
         self.care = TRUE
+        self._wexpr: dict[Formula, int] = {}
         self._implies: dict[tuple[Formula, Formula], bool] = {}
 
     def close(self, root: Formula) -> None:
@@ -198,6 +204,34 @@ class _Obligations:
             self.body[v] = body
         return self.bdd.mk(v, FALSE, TRUE)
 
+    def wexpr(self, g: Formula) -> int:
+        """"``g`` holds at the next event" over the state variables: next-operators
+        distribute over the boolean connectives (``X (a & b) = X a & X b``, likewise
+        ``|`` and ``WX``), so only atoms and temporal subformulas get variables and
+        ``X !p`` is the negation of ``X p``'s variable, not one of its own."""
+        r = self._wexpr.get(g)
+        if r is None:
+            k = g.kind
+            bdd = self.bdd
+            if k is Kind.TRUE:
+                r = TRUE
+            elif k is Kind.FALSE:
+                r = FALSE
+            elif k is Kind.NOT:
+                r = bdd.neg(self.wexpr(g.args[0]))
+            elif k is Kind.AND:
+                r = TRUE
+                for c in g.args:
+                    r = bdd.conj(r, self.wexpr(c))
+            elif k is Kind.OR:
+                r = FALSE
+                for c in g.args:
+                    r = bdd.disj(r, self.wexpr(c))
+            else:
+                r = self.w(g)
+            self._wexpr[g] = r
+        return r
+
     def check_time(self, what: Formula) -> None:
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise SymbolicTooLarge(
@@ -241,15 +275,15 @@ class _Obligations:
                 for c in node.args:
                     p = bdd.disj(p, memo[c])
             elif k is Kind.X:
-                p = bdd.conj(self.next_bdd, self.w(node.args[0]))
+                p = bdd.conj(self.next_bdd, self.wexpr(node.args[0]))
             elif k is Kind.WX:
-                p = self.w(node.args[0])
+                p = bdd.disj(self.last_bdd, self.wexpr(node.args[0]))
             elif k is Kind.U:
                 p1, p2 = memo[node.args[0]], memo[node.args[1]]
                 p = bdd.disj(p2, bdd.conj(p1, bdd.conj(self.next_bdd, self.w(node))))
             elif k is Kind.R:
                 p1, p2 = memo[node.args[0]], memo[node.args[1]]
-                p = bdd.conj(p2, bdd.disj(p1, self.w(node)))
+                p = bdd.conj(p2, bdd.disj(p1, bdd.disj(self.last_bdd, self.w(node))))
             else:
                 raise UnsupportedFormula(
                     f"the symbolic translation reads future-only untimed formulas; {node} "
@@ -372,12 +406,17 @@ def _compose(root: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
             continue
         temporal = [c for c in node.args if not c.is_propositional]
         if node.kind in (Kind.AND, Kind.OR) and len(temporal) >= 2:
-            pend = [c for c in node.args if c not in done]
+            operands = temporal
+            if len(temporal) < len(node.args):  # the propositional operands as one
+                mgr = node.manager
+                join = mgr.And if node.kind is Kind.AND else mgr.Or
+                operands = temporal + [join([c for c in node.args if c.is_propositional])]
+            pend = [c for c in operands if c not in done]
             if pend:
                 stack.extend(pend)
                 continue
             stack.pop()
-            parts = sorted((done[c] for c in node.args), key=lambda d: d.n_states)
+            parts = sorted((done[c] for c in operands), key=lambda d: d.n_states)
             both = all if node.kind is Kind.AND else any
             acc = parts[0]
             for d in parts[1:]:
@@ -385,11 +424,11 @@ def _compose(root: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
                     raise SymbolicTooLarge(
                         f"the symbolic translation ran out of time composing {node}",
                         value=node, hint="split the property, or raise the time budget")
-                acc = symbolic_minimize(_product(acc, d, both))
-            done[node] = acc
+                acc = symbolic_minimize(_product(acc, d, both), canonical=False)
+            done[node] = acc if node is not root else symbolic_minimize(acc)
         else:
             stack.pop()
-            done[node] = _monolithic(node, order, index, bdd, deadline)
+            done[node] = _monolithic(node, order, index, bdd, deadline, node is root)
     return done[root]
 
 
@@ -418,7 +457,8 @@ def _product(a: SymbolicDFA, b: SymbolicDFA, combine) -> SymbolicDFA:
     return SymbolicDFA(a.atoms, bdd, trans, output)
 
 
-def _monolithic(g: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
+def _monolithic(g: Formula, order, index, bdd: BDD, deadline, canonical: bool
+                ) -> SymbolicDFA:
     ob = _Obligations(bdd, index, deadline)
     ob.close(g)
     INIT = object()
@@ -449,11 +489,13 @@ def _monolithic(g: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
     except BddTooLarge as e:
         raise SymbolicTooLarge(f"{e} while progressing {g}", value=g,
                                hint="split the property into smaller conjuncts") from e
-    return symbolic_minimize(SymbolicDFA(order, bdd, trans, output))
+    return symbolic_minimize(SymbolicDFA(order, bdd, trans, output), canonical)
 
 
-def symbolic_minimize(d: SymbolicDFA) -> SymbolicDFA:
-    """The minimal equivalent symbolic DFA, canonically numbered (see the module doc)."""
+def symbolic_minimize(d: SymbolicDFA, canonical: bool = True) -> SymbolicDFA:
+    """The minimal equivalent symbolic DFA, canonically numbered (see the module doc).
+    Without ``canonical`` the states are numbered in BFS order of the given rows (the
+    operands of the compositional construction need no canonical numbering)."""
     bdd = d.bdd
     n = d.n_states
     block = _coarsest(d)
@@ -472,7 +514,7 @@ def symbolic_minimize(d: SymbolicDFA) -> SymbolicDFA:
         for gd, t in d.trans[s]:
             tb = block[t]
             by[tb] = bdd.disj(by.get(tb, FALSE), gd)
-        row = sorted(by.items(), key=lambda kv: bdd.some_letter(kv[1]))
+        row = sorted(by.items(), key=lambda kv: bdd.some_letter(kv[1])) if canonical else by.items()
         out = []
         for tb, gd in row:
             if tb not in number:
