@@ -404,13 +404,17 @@ def _compose(root: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
         if node in done:
             stack.pop()
             continue
-        temporal = [c for c in node.args if not c.is_propositional]
-        if node.kind in (Kind.AND, Kind.OR) and len(temporal) >= 2:
-            operands = temporal
-            if len(temporal) < len(node.args):  # the propositional operands as one
+        operands = []
+        if node.kind in (Kind.AND, Kind.OR):
+            # operands without U or R (propositional, or bounded by nested next-operators)
+            # are translated as one: their states are few next-event obligations, and
+            # a product per operand costs more than one progression
+            operands = [c for c in node.args if not _bounded(c)]
+            if len(operands) < len(node.args):
                 mgr = node.manager
                 join = mgr.And if node.kind is Kind.AND else mgr.Or
-                operands = temporal + [join([c for c in node.args if c.is_propositional])]
+                operands.append(join([c for c in node.args if _bounded(c)]))
+        if len(operands) >= 2 and not _bounded(operands[1]):
             pend = [c for c in operands if c not in done]
             if pend:
                 stack.extend(pend)
@@ -430,6 +434,20 @@ def _compose(root: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
             stack.pop()
             done[node] = _monolithic(node, order, index, bdd, deadline, node is root)
     return done[root]
+
+
+_BOUNDED: dict[Formula, bool] = {}
+
+
+def _bounded(f: Formula) -> bool:
+    """Has ``f`` no until or release (only next-operators over the connectives)?"""
+    r = _BOUNDED.get(f)
+    if r is None:
+        r = f.kind not in (Kind.U, Kind.R) and all(_bounded(c) for c in f.args)
+        if len(_BOUNDED) > 100_000:
+            _BOUNDED.clear()
+        _BOUNDED[f] = r
+    return r
 
 
 def _product(a: SymbolicDFA, b: SymbolicDFA, combine) -> SymbolicDFA:
