@@ -29,6 +29,7 @@ subformula it was progressing (:class:`SymbolicTooLarge`).
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 from collections.abc import Hashable, Sequence
@@ -152,9 +153,10 @@ class _Obligations:
             seen += 1
         bdd = self.bdd
         bodies = list(self.var_of.items())
+        temporal = [(a, va) for a, va in bodies if a.kind is not Kind.ATOM]
         care = TRUE
-        for a, va in bodies:
-            for b, vb in bodies:
+        for a, va in bodies:  # distinct atoms imply nothing of each other
+            for b, vb in (bodies if a.kind is not Kind.ATOM else temporal):
                 if a is not b and self.implies(a, b):
                     care = bdd.conj(care, bdd.disj(bdd.mk(va, TRUE, FALSE), bdd.mk(vb, FALSE, TRUE)))
         if care != TRUE:
@@ -390,6 +392,10 @@ def translate_symbolic(formula: Formula, *, atoms: Sequence[Hashable] | None = N
         return _compose(g, order, index, bdd, deadline)
     except BddTooLarge as e:
         raise SymbolicTooLarge(f"{e} while translating {formula}", value=formula,
+                               hint="split the property into smaller conjuncts") from e
+    except RecursionError as e:  # BDD operations recurse once per variable level
+        raise SymbolicTooLarge(f"the BDDs of {formula} are deeper than Python's recursion "
+                               f"limit ({sys.getrecursionlimit()})", value=formula,
                                hint="split the property into smaller conjuncts") from e
 
 
