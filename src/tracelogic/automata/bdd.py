@@ -64,11 +64,12 @@ class BDD:
         key = (v, lo, hi)
         n = self._unique.get(key)
         if n is None:
-            n = len(self.var)
+            var = self.var
+            n = len(var)
             if n >= self.node_limit:
                 raise BddTooLarge(f"guards need more than {self.node_limit} BDD nodes",
                                   value=self.node_limit)
-            self.var.append(v)
+            var.append(v)
             self.lo.append(lo)
             self.hi.append(hi)
             self._unique[key] = n
@@ -97,11 +98,14 @@ class BDD:
         key = (a, b)
         r = self._and.get(key)
         if r is None:
-            va, vb = self.var[a], self.var[b]
-            v = max(va, vb)
-            a0, a1 = (self.lo[a], self.hi[a]) if va == v else (a, a)
-            b0, b1 = (self.lo[b], self.hi[b]) if vb == v else (b, b)
-            r = self.mk(v, self.conj(a0, b0), self.conj(a1, b1))
+            var, lo, hi = self.var, self.lo, self.hi
+            va, vb = var[a], var[b]
+            if va > vb:
+                r = self.mk(va, self.conj(lo[a], b), self.conj(hi[a], b))
+            elif vb > va:
+                r = self.mk(vb, self.conj(a, lo[b]), self.conj(a, hi[b]))
+            else:
+                r = self.mk(va, self.conj(lo[a], lo[b]), self.conj(hi[a], hi[b]))
             self._and[key] = r
         return r
 
@@ -117,11 +121,14 @@ class BDD:
         key = (a, b)
         r = self._or.get(key)
         if r is None:
-            va, vb = self.var[a], self.var[b]
-            v = max(va, vb)
-            a0, a1 = (self.lo[a], self.hi[a]) if va == v else (a, a)
-            b0, b1 = (self.lo[b], self.hi[b]) if vb == v else (b, b)
-            r = self.mk(v, self.disj(a0, b0), self.disj(a1, b1))
+            var, lo, hi = self.var, self.lo, self.hi
+            va, vb = var[a], var[b]
+            if va > vb:
+                r = self.mk(va, self.disj(lo[a], b), self.disj(hi[a], b))
+            elif vb > va:
+                r = self.mk(vb, self.disj(a, lo[b]), self.disj(a, hi[b]))
+            else:
+                r = self.mk(va, self.disj(lo[a], lo[b]), self.disj(hi[a], hi[b]))
             self._or[key] = r
         return r
 
@@ -146,7 +153,9 @@ class BDD:
         if r is None:
             var, lo, hi = self.var, self.lo, self.hi
             vf, vg, vh = var[f], var[g], var[h]
-            v = max(vf, vg, vh)
+            v = vf if vf > vg else vg
+            if vh > v:
+                v = vh
             f0, f1 = (lo[f], hi[f]) if vf == v else (f, f)
             g0, g1 = (lo[g], hi[g]) if vg == v else (g, g)
             h0, h1 = (lo[h], hi[h]) if vh == v else (h, h)
