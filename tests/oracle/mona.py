@@ -119,6 +119,17 @@ def symbolic_difference(sym, output: str) -> list[int] | None:
     disagree, or None when their languages are equal: a breadth-first search of the
     product, with MONA's transitions read as cube guards in ``sym``'s BDD manager, so
     the alphabet is never enumerated (any number of atoms)."""
+    bdd = sym.bdd
+    # MONA's guards join the translation's nodes: the check, not the translation, may
+    # need more than the manager's limit
+    limit, bdd.node_limit = bdd.node_limit, max(bdd.node_limit, 100_000_000)
+    try:
+        return _product_difference(sym, output)
+    finally:
+        bdd.node_limit = limit
+
+
+def _product_difference(sym, output: str) -> list[int] | None:
     from collections import deque
 
     from tracelogic.automata.bdd import FALSE, TRUE
@@ -127,10 +138,9 @@ def symbolic_difference(sym, output: str) -> list[int] | None:
     n, accepting, table = parse_mona(output, sym.atoms)
     rows: list[dict[int, int]] = [{} for _ in range(n)]
     for src, lits, dst in table:
-        g = TRUE
-        for bit, c in lits:
-            a = bdd.atom(bit)
-            g = bdd.conj(g, a if c == "1" else bdd.neg(a))
+        g = TRUE  # the cube, built bottom-up (lowest bit nearest the terminals)
+        for bit, c in sorted(lits):
+            g = bdd.mk(bit, FALSE, g) if c == "1" else bdd.mk(bit, g, FALSE)
         rows[src][dst] = bdd.disj(rows[src].get(dst, FALSE), g)
     (init,) = rows[0]  # MONA's state 0 goes to its effective initial state on every letter
     start = (sym.initial, init)

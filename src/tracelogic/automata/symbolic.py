@@ -158,7 +158,8 @@ class _Obligations:
         for a, va in bodies:  # distinct atoms imply nothing of each other
             for b, vb in (bodies if a.kind is not Kind.ATOM else temporal):
                 if a is not b and self.implies(a, b):
-                    care = bdd.conj(care, bdd.disj(bdd.mk(va, TRUE, FALSE), bdd.mk(vb, FALSE, TRUE)))
+                    a_implies_b = bdd.disj(bdd.mk(va, TRUE, FALSE), bdd.mk(vb, FALSE, TRUE))
+                    care = bdd.conj(care, a_implies_b)
         if care != TRUE:
             # progress again, conjoining the care set at every operator: P(p1 U (p2 U
             # ...)) over the atoms above the state variables has 2**n cofactors, n + 1
