@@ -3,18 +3,20 @@
 The explicit constructions (:mod:`~tracelogic.automata.construction`) read every
 feasible letter of every state, so their cost doubles with each atom. Here a state's
 outgoing transitions are a *guard partition*: a list of ``(guard, target)`` whose
-guards (:mod:`~tracelogic.automata.bdd`) are disjoint and cover every letter. The
-minterms that matter are found lazily, as MONA and Lydia do: progression (Bacchus &
-Kabanza 2000; De Giacomo & Vardi 2013) is computed once per subformula as a partition
-of the letters into the classes on which that subformula progresses to the same
-obligation (an atom splits on its own bit, a conjunction intersects its operands'
-classes, and classes with equal results merge), so only the atoms a state really
-reads are ever split on.
+guards (:mod:`~tracelogic.automata.bdd`) are disjoint and cover every letter. States
+are themselves BDDs, over one variable per atom and temporal subformula "at the next
+event" (:class:`_Obligations`): progression (Bacchus & Kabanza 2000; De Giacomo &
+Vardi 2013) is one BDD over the atom bits above those variables, a state's successors
+one substitution into it, and the minterms that matter are found lazily, as MONA and
+Lydia do: the cofactors below the atom bits are the successors, so only the atoms a
+state really reads are ever split on. Equal obligations are one state up to
+propositional equivalence and a care set of implications between subformulas.
+Conjunctions and disjunctions of several until/release operands are built
+compositionally (:func:`_compose`).
 
-Minimisation is Moore/Hopcroft partition refinement on the symbolic DFA: the signature
-of a state is its output and, per block of targets, the disjunction of its guards into
-that block; hash-consed BDDs make equal guard functions the same int, so equal
-signatures are found by hashing. States are numbered canonically (BFS from the
+Minimisation is Hopcroft's partition refinement with guards for letters
+(:func:`_coarsest`): hash-consed BDDs make equal guard functions the same int, so
+equal signatures are found by hashing. States are numbered canonically (BFS from the
 initial state, successors in the order of the smallest letter of their guards), so
 :meth:`SymbolicDFA.to_dfa` over all ``2**n`` letters gives exactly the table of the
 explicit construction (checked in ``tests/automata/test_symbolic.py``).
