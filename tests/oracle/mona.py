@@ -111,3 +111,53 @@ def program_dfa(program: str, atoms: Sequence[Hashable], letters: Sequence[int],
     out = [s in accepting for s in range(n)]
     dfa = DFA(tuple(letters), delta, init, out, len(atoms))
     return MonaDFA(dfa, n, len(reachable_from(dfa)), program)
+
+
+def symbolic_difference(sym, output: str) -> list[int] | None:
+    """A word on which the symbolic DFA ``sym`` (:mod:`tracelogic.automata.symbolic`)
+    and MONA's DFA in ``output`` (its free variables ``A0, A1, ...`` = ``sym.atoms``)
+    disagree, or None when their languages are equal: a breadth-first search of the
+    product, with MONA's transitions read as cube guards in ``sym``'s BDD manager, so
+    the alphabet is never enumerated (any number of atoms)."""
+    bdd = sym.bdd
+    # MONA's guards join the translation's nodes: the check, not the translation, may
+    # need more than the manager's limit
+    limit, bdd.node_limit = bdd.node_limit, max(bdd.node_limit, 100_000_000)
+    try:
+        return _product_difference(sym, output)
+    finally:
+        bdd.node_limit = limit
+
+
+def _product_difference(sym, output: str) -> list[int] | None:
+    from collections import deque
+
+    from tracelogic.automata.bdd import FALSE, TRUE
+
+    bdd = sym.bdd
+    n, accepting, table = parse_mona(output, sym.atoms)
+    rows: list[dict[int, int]] = [{} for _ in range(n)]
+    for src, lits, dst in table:
+        g = TRUE  # the cube, built bottom-up (lowest bit nearest the terminals)
+        for bit, c in sorted(lits):
+            g = bdd.mk(bit, FALSE, g) if c == "1" else bdd.mk(bit, g, FALSE)
+        rows[src][dst] = bdd.disj(rows[src].get(dst, FALSE), g)
+    (init,) = rows[0]  # MONA's state 0 goes to its effective initial state on every letter
+    start = (sym.initial, init)
+    parent: dict[tuple[int, int], tuple | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        x, y = pair = queue.popleft()
+        if bool(sym.output[x]) != (y in accepting):
+            word = []
+            while parent[pair] is not None:
+                pair, m = parent[pair]
+                word.append(m)
+            return word[::-1]
+        for ga, ta in sym.trans[x]:
+            for tb, gb in rows[y].items():
+                g = bdd.conj(ga, gb)
+                if g != FALSE and (ta, tb) not in parent:
+                    parent[(ta, tb)] = (pair, bdd.some_letter(g))
+                    queue.append((ta, tb))
+    return None

@@ -22,10 +22,15 @@ from __future__ import annotations
 
 from tracelogic.errors import TracelogicError
 
-__all__ = ["BDD", "BddTooLarge", "FALSE", "TRUE"]
+__all__ = ["BDD", "BddTooLarge", "FALSE", "TRUE", "BOTTOM"]
 
 FALSE = 0
 TRUE = 1
+#: the level of the terminals: below every variable. Variables may be negative (the
+#: symbolic translator numbers its state variables ``-1, -2, ...`` so that they sit below
+#: every atom bit ``0, 1, ...``); only atom bits may be read by :meth:`BDD.evaluate` and
+#: :meth:`BDD.some_letter`.
+BOTTOM = -(1 << 62)
 
 
 class BddTooLarge(TracelogicError, RuntimeError):
@@ -35,16 +40,19 @@ class BddTooLarge(TracelogicError, RuntimeError):
 class BDD:
     """Hash-consed ROBDD nodes over variables ``0, 1, 2, ...`` (the atom bits)."""
 
-    __slots__ = ("var", "lo", "hi", "_unique", "_and", "_or", "_not", "node_limit")
+    __slots__ = ("var", "lo", "hi", "_unique", "_and", "_or", "_not", "_ite", "_simplify",
+                 "node_limit")
 
     def __init__(self, node_limit: int = 2_000_000) -> None:
-        self.var: list[int] = [-1, -1]  # the terminals sit below every variable
+        self.var: list[int] = [BOTTOM, BOTTOM]  # the terminals sit below every variable
         self.lo: list[int] = [0, 1]
         self.hi: list[int] = [0, 1]
         self._unique: dict[tuple[int, int, int], int] = {}
         self._and: dict[tuple[int, int], int] = {}
         self._or: dict[tuple[int, int], int] = {}
         self._not: dict[int, int] = {0: 1, 1: 0}
+        self._ite: dict[tuple[int, int, int], int] = {}
+        self._simplify: dict[tuple[int, int], int] = {}
         self.node_limit = node_limit
 
     def __len__(self) -> int:
@@ -56,11 +64,12 @@ class BDD:
         key = (v, lo, hi)
         n = self._unique.get(key)
         if n is None:
-            n = len(self.var)
+            var = self.var
+            n = len(var)
             if n >= self.node_limit:
                 raise BddTooLarge(f"guards need more than {self.node_limit} BDD nodes",
                                   value=self.node_limit)
-            self.var.append(v)
+            var.append(v)
             self.lo.append(lo)
             self.hi.append(hi)
             self._unique[key] = n
@@ -89,11 +98,14 @@ class BDD:
         key = (a, b)
         r = self._and.get(key)
         if r is None:
-            va, vb = self.var[a], self.var[b]
-            v = max(va, vb)
-            a0, a1 = (self.lo[a], self.hi[a]) if va == v else (a, a)
-            b0, b1 = (self.lo[b], self.hi[b]) if vb == v else (b, b)
-            r = self.mk(v, self.conj(a0, b0), self.conj(a1, b1))
+            var, lo, hi = self.var, self.lo, self.hi
+            va, vb = var[a], var[b]
+            if va > vb:
+                r = self.mk(va, self.conj(lo[a], b), self.conj(hi[a], b))
+            elif vb > va:
+                r = self.mk(vb, self.conj(a, lo[b]), self.conj(a, hi[b]))
+            else:
+                r = self.mk(va, self.conj(lo[a], lo[b]), self.conj(hi[a], hi[b]))
             self._and[key] = r
         return r
 
@@ -109,12 +121,73 @@ class BDD:
         key = (a, b)
         r = self._or.get(key)
         if r is None:
-            va, vb = self.var[a], self.var[b]
-            v = max(va, vb)
-            a0, a1 = (self.lo[a], self.hi[a]) if va == v else (a, a)
-            b0, b1 = (self.lo[b], self.hi[b]) if vb == v else (b, b)
-            r = self.mk(v, self.disj(a0, b0), self.disj(a1, b1))
+            var, lo, hi = self.var, self.lo, self.hi
+            va, vb = var[a], var[b]
+            if va > vb:
+                r = self.mk(va, self.disj(lo[a], b), self.disj(hi[a], b))
+            elif vb > va:
+                r = self.mk(vb, self.disj(a, lo[b]), self.disj(a, hi[b]))
+            else:
+                r = self.mk(va, self.disj(lo[a], lo[b]), self.disj(hi[a], hi[b]))
             self._or[key] = r
+        return r
+
+    def ite(self, f: int, g: int, h: int) -> int:
+        """``if f then g else h`` (Brace, Rudell & Bryant 1990): one pass instead of the
+        three of ``(f & g) | (!f & h)``; the substitution of the symbolic translator is a
+        chain of these."""
+        if f == TRUE or g == h:
+            return g
+        if f == FALSE:
+            return h
+        if g == TRUE:
+            return f if h == FALSE else self.disj(f, h)
+        if g == FALSE:
+            return self.neg(f) if h == TRUE else self.conj(self.neg(f), h)
+        if h == FALSE:
+            return self.conj(f, g)
+        if h == TRUE:
+            return self.disj(self.neg(f), g)
+        key = (f, g, h)
+        r = self._ite.get(key)
+        if r is None:
+            var, lo, hi = self.var, self.lo, self.hi
+            vf, vg, vh = var[f], var[g], var[h]
+            v = vf if vf > vg else vg
+            if vh > v:
+                v = vh
+            f0, f1 = (lo[f], hi[f]) if vf == v else (f, f)
+            g0, g1 = (lo[g], hi[g]) if vg == v else (g, g)
+            h0, h1 = (lo[h], hi[h]) if vh == v else (h, h)
+            r = self.mk(v, self.ite(f0, g0, h0), self.ite(f1, g1, h1))
+            self._ite[key] = r
+        return r
+
+    def simplify(self, f: int, care: int) -> int:
+        """A function equal to ``f`` wherever ``care`` holds, usually smaller: Coudert &
+        Madre's *restrict* (1990). Where ``care`` is false the result is anything."""
+        if care == TRUE or f <= TRUE:
+            return f
+        if care == FALSE:
+            return FALSE
+        if f == care:
+            return TRUE
+        key = (f, care)
+        r = self._simplify.get(key)
+        if r is None:
+            var, lo, hi = self.var, self.lo, self.hi
+            vf, vc = var[f], var[care]
+            if vc > vf:  # f does not read care's top variable: quantify it out of care
+                r = self.simplify(f, self.disj(lo[care], hi[care]))
+            elif vc < vf:
+                r = self.mk(vf, self.simplify(lo[f], care), self.simplify(hi[f], care))
+            elif lo[care] == FALSE:
+                r = self.simplify(hi[f], hi[care])
+            elif hi[care] == FALSE:
+                r = self.simplify(lo[f], lo[care])
+            else:
+                r = self.mk(vf, self.simplify(lo[f], lo[care]), self.simplify(hi[f], hi[care]))
+            self._simplify[key] = r
         return r
 
     def evaluate(self, a: int, mask: int) -> bool:
