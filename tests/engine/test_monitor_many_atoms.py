@@ -1,0 +1,111 @@
+"""Properties over more than 16 atoms (issue 20): conjunctions of Dwyer patterns over
+span names and attributes monitor exactly, on both engines.
+
+A property's atoms are literals, never lumped, and no property is refused for their
+number: past ``EXPLICIT_ATOMS`` the automaton is symbolic (BDD guards, Z3's exclusions
+of span names as constraints on them), the Python engine steps its (state, letter)
+cache and the native core its plan's cubes. Hypothesis draws conjunctions that read all
+20 atoms and span trees over 12 names; every verdict must equal the reference
+evaluator's (tests/engine/test_monitor_oracle.py), and the two engines' reports must be
+identical, with the property run natively.
+"""
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tracelogic
+from tracelogic.automata.alphabet import EXPLICIT_ATOMS
+from tracelogic.automata.guarded import GuardedMonitor
+from tracelogic.engine.compiled import CompiledSpec
+from tracelogic.engine.monitor import Monitor
+from tracelogic.ingest.spans import Span
+
+from .test_monitor_differential import check
+
+LONG = bool(os.environ.get("TRACELOGIC_LONG"))
+MS = 1_000_000
+NAMES = [f"n{i}" for i in range(12)]
+OTHER = ['attr["x"] > 2', "status == error", "kind == server", 'attr["flag"]',
+         "duration > 1ms", 'attr["x"] == 0', 'service == "s1"', "is_root"]
+POOL = [f'name == "{n}"' for n in NAMES] + OTHER  # 20 atoms
+
+
+@st.composite
+def many_atom_bodies(draw):
+    """A conjunction of Dwyer patterns reading every atom of POOL: at most four patterns
+    that remember something (response, precedence, existence), safety for the rest."""
+    atoms = list(draw(st.permutations(POOL)))
+    parts = []
+    stateful = 0
+    while atoms:  # two atoms a pattern: ten patterns
+        p, q = atoms.pop(), atoms.pop()
+        kind = draw(st.sampled_from(["response", "precedence", "existence", "absence",
+                                     "universality"]))
+        if kind in ("response", "precedence", "existence"):
+            if stateful >= 4:
+                kind = "absence"
+            else:
+                stateful += 1
+        parts.append({"response": f"response({p}, {q})", "precedence": f"precedence({p}, {q})",
+                      "existence": f"existence({p} | {q})", "absence": f"absence({p} & {q})",
+                      "universality": f"universality(!({p}) | {q})"}[kind])
+    return " & ".join(f"({x})" for x in parts)
+
+
+@st.composite
+def span_trees(draw):
+    spans = []
+    # a few names per example, so that absence and existence of the others vary
+    active = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
+    for t in range(draw(st.integers(1, 2))):
+        n = draw(st.integers(1, 6))
+        tid = f"{t + 1:032x}"
+        for i in range(n):
+            start = draw(st.integers(0, 10)) * MS
+            attrs = {}
+            if draw(st.booleans()):
+                attrs["x"] = draw(st.integers(0, 4))
+            if draw(st.integers(0, 2)) == 0:
+                attrs["flag"] = draw(st.booleans())
+            spans.append(Span(
+                name=draw(st.sampled_from(active)), trace_id=tid, span_id=f"{i + 1:016x}",
+                parent_id="" if i == 0 else f"{draw(st.integers(1, i)):016x}",
+                start_ns=start, end_ns=start + draw(st.sampled_from([0, 1, 2, 3])) * MS,
+                kind=draw(st.sampled_from(["server", "client"])),
+                status=draw(st.sampled_from(["unset"] * 5 + ["error"])),
+                service=draw(st.sampled_from(["s1", "s2"])), attrs=attrs))
+    return draw(st.permutations(spans))
+
+
+_settings = settings(max_examples=300 if LONG else 10, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@_settings
+@given(many_atom_bodies(), span_trees())
+def test_twenty_atom_conjunctions_match_the_reference_on_both_engines(body, spans):
+    text = f"property many:\n  {body}\n"
+    compiled = CompiledSpec(tracelogic.load(text))
+    (cp,) = compiled.properties
+    assert len(cp.monitor.atoms) == len(POOL) > EXPLICIT_ATOMS  # literals, not lumped
+    assert isinstance(cp.monitor, GuardedMonitor)
+    # the Python engine against the reference evaluator
+    os.environ["TRACELOGIC_ENGINE"], old = "python", os.environ.get("TRACELOGIC_ENGINE")
+    try:
+        check(text, spans)
+    finally:
+        if old is None:
+            del os.environ["TRACELOGIC_ENGINE"]
+        else:
+            os.environ["TRACELOGIC_ENGINE"] = old
+    # the native core runs it (guards as cubes) and reports exactly what Python does
+    docs = {}
+    for engine in ("python", "native"):
+        mon = Monitor(compiled.spec, engine=engine, compiled=compiled)
+        assert mon.engine_plan["many"].engine == engine, mon.engine_plan["many"]
+        mon.feed(spans)
+        docs[engine] = mon.close().to_json()
+    assert docs["python"] == docs["native"]
