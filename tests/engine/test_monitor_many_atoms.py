@@ -109,3 +109,29 @@ def test_twenty_atom_conjunctions_match_the_reference_on_both_engines(body, span
         mon.feed(spans)
         docs[engine] = mon.close().to_json()
     assert docs["python"] == docs["native"]
+
+
+def test_a_translation_past_its_budget_is_refused_naming_it_and_the_others_run(monkeypatch):
+    """The resource limit that replaced MAX_ATOMS: a property whose guards need more BDD
+    nodes than the budget is reported not monitored, with the subformula in spec syntax;
+    the spec's other properties still run."""
+    from tracelogic.automata import clear_cache
+    from tracelogic.automata import guarded
+
+    monkeypatch.setattr(guarded, "SYMBOLIC_NODE_LIMIT", 3_000)
+    clear_cache()
+    body = " & ".join(f'response(attr["a{i}"] > 1, attr["b{i}"] > 1)' for i in range(9))
+    spec = tracelogic.load(f"property big:\n  {body}\nproperty small:\n  absence(status == error)\n")
+    try:
+        mon = Monitor(spec, engine="python")
+        mon.feed([Span(name="n0", trace_id="1" * 32, span_id="1" * 16, parent_id="",
+                       start_ns=0, end_ns=1, kind="server", status="error", service="s1",
+                       attrs={})])
+        doc = mon.close().to_json()
+    finally:
+        clear_cache()
+    by = {p["name"]: p for p in doc["properties"]}
+    assert by["big"]["monitored"] is False
+    assert "BDD nodes" in by["big"]["reason"] and 'attr["a0"] > 1' in by["big"]["reason"]
+    assert "TExpr" not in by["big"]["reason"]
+    assert [r["verdict"] for r in by["small"]["results"]] == ["violated"]
