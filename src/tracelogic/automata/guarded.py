@@ -1,14 +1,15 @@
 """Guarded automata: the symbolic translator wired into alphabets, monitors and export.
 
-Over a symbolic alphabet (more than ``EXPLICIT_ATOMS`` atoms,
-:mod:`~tracelogic.automata.alphabet`) no construction may list the ``2**n`` letters.
-A future-only untimed formula is then translated by
+A future-only untimed formula over many atoms or letters (:func:`wants_guarded`: more
+than ``GUARDED_FROM_ATOMS`` atoms or ``GUARDED_FROM_LETTERS`` feasible letters, and
+always over a symbolic alphabet, which lists no letter) is translated by
 :func:`~tracelogic.automata.symbolic.translate_symbolic` (guard partitions,
-compositional products, symbolic Hopcroft), and Z3's pruning enters as a
-*constraint on guards*: every guard is conjoined with the alphabet's care set
-(:meth:`~tracelogic.automata.alphabet.Alphabet.care_in`), and the automaton is
-minimised again over the letters that remain, exactly as the explicit
-construction minimises over the feasible letters only.
+compositional products, symbolic Hopcroft) instead of the explicit race, whose cost
+is letters x states per step. Z3's pruning enters as a *constraint on guards*: every
+guard is conjoined with the alphabet's care set
+(:meth:`~tracelogic.automata.alphabet.Alphabet.care_in`) as it is made, so letters no
+span can produce never split a state or a product, and the automaton is minimal over
+the feasible letters, as the explicit construction's is.
 
 At run time :class:`GuardedMonitor` is a :class:`~tracelogic.automata.monitor.TableMonitor`
 whose ``table`` is a (state, letter) cache: ``table[state * n_letters + mask]`` is a
@@ -29,10 +30,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from tracelogic.automata.alphabet import EXPLICIT_ATOMS, Alphabet, AlphabetTooLarge
-from tracelogic.automata.bdd import FALSE, TRUE
+from tracelogic.automata.alphabet import EXPLICIT_LETTERS, Alphabet, AlphabetTooLarge
+from tracelogic.automata.bdd import FALSE
 from tracelogic.automata.monitor import TableMonitor, Verdict
-from tracelogic.automata.symbolic import SymbolicDFA, symbolic_minimize, translate_symbolic
+from tracelogic.automata.symbolic import SymbolicDFA, translate_symbolic
 from tracelogic.logic.formula import Formula
 
 __all__ = ["GuardedAutomaton", "GuardedMonitor", "translate_guarded", "explicit_only",
@@ -87,7 +88,8 @@ def explicit_only(what: Formula, alphabet: Alphabet, construction: str) -> Alpha
     """The refusal of a construction that lists letters, over a symbolic alphabet."""
     return AlphabetTooLarge(
         f"{what} is built by {construction}, which lists every letter; its formula reads "
-        f"{alphabet.n} atoms (2**{alphabet.n} letters, more than 2**{EXPLICIT_ATOMS})",
+        f"{alphabet.n} atoms, {alphabet.count()} feasible letters (more than "
+        f"{EXPLICIT_LETTERS})",
         value=what,
         hint="move the past subformula into a property of its own over fewer atoms, or "
              "split the property")
@@ -113,23 +115,6 @@ def translate_guarded(formula: Formula, alphabet: Alphabet, *,
                             node_limit=SYMBOLIC_NODE_LIMIT if node_limit is None else node_limit,
                             care=alphabet.care_in if alphabet.pruned else None)
     return GuardedAutomaton(formula, alphabet, sd)
-
-
-def restrict(sd: SymbolicDFA, care: int) -> SymbolicDFA:
-    """``sd`` over the letters of ``care`` only: guards conjoined with it, empty edges
-    dropped, then minimised again (states told apart only by infeasible letters merge)."""
-    if care == TRUE:
-        return sd
-    bdd = sd.bdd
-    trans = []
-    for row in sd.trans:
-        out = []
-        for g, t in row:
-            g2 = bdd.conj(g, care)
-            if g2 != FALSE:
-                out.append((g2, t))
-        trans.append(out)
-    return symbolic_minimize(SymbolicDFA(sd.atoms, bdd, trans, list(sd.output)))
 
 
 def _co_reachable(succ: list[set[int]], targets: list[int]) -> list[bool]:
