@@ -138,3 +138,23 @@ def test_a_translation_past_its_budget_is_refused_naming_it_and_the_others_run(m
     assert "BDD nodes" in by["big"]["reason"] and 'attr["a0"] > 1' in by["big"]["reason"]
     assert "TExpr" not in by["big"]["reason"]
     assert [r["verdict"] for r in by["small"]["results"]] == ["violated"]
+
+
+def test_a_reloaded_guarded_property_keeps_its_open_states_only_if_unchanged():
+    """`serve` reloads carry an instance's state over when the property's automaton is
+    the same (engine.stream._same_property). A guarded automaton's table fills lazily,
+    so the comparison is by formula and atoms, not by table contents."""
+    from tracelogic.engine.stream import _same_property
+
+    body = " & ".join(f"(response({POOL[2 * i]}, {POOL[2 * i + 1]}))" for i in range(3)) + \
+        " & " + " & ".join(f"(absence({POOL[i]} & {POOL[i + 1]}))" for i in range(6, 20, 2))
+    other = body.replace("response(", "precedence(", 1)
+
+    def prop(text):
+        return CompiledSpec(tracelogic.load(f"property many:\n  {text}\n")).properties[0]
+
+    a, b, c = prop(body), prop(body), prop(other)
+    assert isinstance(a.monitor, GuardedMonitor)
+    a.monitor.table[a.monitor.initial * a.monitor.n_letters + 1]  # fill one entry
+    assert _same_property(a, b)
+    assert not _same_property(a, c)
