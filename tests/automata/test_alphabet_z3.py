@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 import z3
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logic.strategies import examples
@@ -100,8 +100,55 @@ def test_timed_monitor_infeasible_letter():
     assert mon.verdict(s) is Verdict.INCONCLUSIVE
 
 
-def test_too_many_atoms_is_a_clear_error():
+def test_more_atoms_than_listable_letters_is_symbolic_not_refused():
+    # issue 20: no formula is refused for its number of atoms
     from tracelogic.logic import And
     f = And(*[Atom(f"a{i}") for i in range(17)])
-    with pytest.raises(AlphabetTooLarge, match="2\\*\\*17"):
+    aut = translate(f)
+    assert aut.alphabet.symbolic and aut.alphabet.letters is None
+    assert aut.n_states == 3  # initial (empty trace rejects), all-true, sink
+
+
+def test_past_over_a_symbolic_alphabet_names_its_past_subformula():
+    from tracelogic.logic import And, O
+    past = O(Atom("a0"))
+    f = And(G(Implies(Atom("a1"), past)), *[F(Atom(f"a{i}")) for i in range(2, 18)])
+    with pytest.raises(AlphabetTooLarge, match=r"O a0.*18 atoms, 262144 feasible letters"):
         translate(f)
+
+
+NAMES = [f'name == "s{i}"' for i in range(20)]
+SPAN_NAME = z3.String("span.name")
+DUR = z3.Int("span.duration")
+
+
+def _encode_many(key):
+    if key.startswith("name"):
+        return SPAN_NAME == z3.StringVal(key.split('"')[1])
+    if key.startswith("dur"):
+        return DUR > int(key.split()[-1])
+    return z3.Bool(key)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.sampled_from(NAMES + ["dur > 5", "dur > 9", "x", "y"]), min_size=1,
+                max_size=24, unique=True), st.data())
+def test_symbolic_constraints_agree_with_the_explicit_feasible_letters(atoms, data):
+    """Grouping atoms by shared Z3 constants loses nothing: a mask is feasible for the
+    symbolic alphabet iff it is one of the explicit alphabet's letters (checked on
+    alphabets small enough to list, and on sampled masks of larger ones against Z3)."""
+    sym = Alphabet(atoms, _encode_many, symbolic=True)
+    n = len(atoms)
+    if n <= 10:
+        explicit = set(Alphabet(atoms, _encode_many, symbolic=False).letters)
+        assert {m for m in range(1 << n) if sym.feasible[m]} == explicit
+        from tracelogic.automata.bdd import BDD
+        bdd = BDD()
+        care = sym.care_in(bdd)
+        assert {m for m in range(1 << n) if bdd.evaluate(care, m)} == explicit
+    for m in data.draw(st.lists(st.integers(0, (1 << n) - 1), max_size=5)):
+        solver = z3.Solver()
+        for i, a in enumerate(atoms):
+            e = _encode_many(a)
+            solver.add(e if (m >> i) & 1 else z3.Not(e))
+        assert sym.feasible[m] == (solver.check() == z3.sat)

@@ -8,7 +8,8 @@
 from tracelogic.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "alphabet": ("MAX_ATOMS", "Alphabet", "AlphabetTooLarge"),
+    "alphabet": ("EXPLICIT_ATOMS", "Alphabet", "AlphabetTooLarge"),
+    "guarded": ("GuardedAutomaton", "GuardedMonitor"),
     "backends": ("available_backends", "get_backend", "register_backend"),
     "dfa": ("DFA", "find_difference", "minimize"),
     "export": ("automaton_text", "to_dot", "to_hoa", "to_json"),

@@ -11,6 +11,19 @@ incremental solver, so exclusive atoms cost O(n^2) checks, not 2^n.
 Automata built over a pruned alphabet define transitions only for feasible
 letters; their flat runtime tables send every infeasible mask to a dedicated
 ``infeasible`` sink (see :mod:`tracelogic.automata.monitor`).
+
+**Symbolic alphabets.**  Up to ``EXPLICIT_ATOMS`` atoms the letters are listed
+and automata are dense tables over them.  Past that the alphabet is *symbolic*:
+``letters`` is None, no letter is enumerated, and Z3's verdict is kept as
+*constraints*: the atoms are split into groups whose encodings share a Z3
+constant (``name == "a"`` and ``name == "b"`` share ``span.name``; conditions on
+attributes are fresh Booleans, each a group of its own), and each group's
+feasible masks are enumerated on its own bits.  :meth:`Alphabet.care_in` turns
+them into one BDD guard (the letters some span can produce), which the symbolic
+translator conjoins with every transition guard (:mod:`tracelogic.automata.guarded`).
+A group is as large as the atoms that really constrain each other (twenty span
+names are one group of 21 feasible masks), never ``2**n``.  This is a choice of
+representation, not a limit: no formula is refused for its number of atoms.
 """
 from __future__ import annotations
 
@@ -19,14 +32,19 @@ from typing import Any
 
 from tracelogic.errors import InputError, TracelogicError
 
-__all__ = ["Alphabet", "AlphabetTooLarge", "MAX_ATOMS", "feasible_masks"]
+__all__ = ["Alphabet", "AlphabetTooLarge", "EXPLICIT_ATOMS", "EXPLICIT_LETTERS",
+           "feasible_masks"]
 
-#: Largest number of atoms of one automaton; tables are dense over 2**n masks.
-MAX_ATOMS = 16
+#: Alphabets with at most this many feasible letters list them; larger ones are
+#: symbolic (``letters`` is None; BDD guards, see the module doc).
+EXPLICIT_LETTERS = 1 << 16
+#: ... which any alphabet over at most this many atoms is
+EXPLICIT_ATOMS = 16
 
 
 class AlphabetTooLarge(TracelogicError, ValueError):
-    """A formula has more atoms than a dense letter table can hold."""
+    """A construction that reads explicit letters (past stages, past over future) met a
+    symbolic alphabet: the message names the subformula responsible."""
 
 
 def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]) -> list[int]:
@@ -69,26 +87,123 @@ def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any])
     return out
 
 
-class Alphabet:
-    """Ordered atoms and the feasible letters (bitmasks) over them."""
+def _z3_groups(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]
+               ) -> list[list[int]]:
+    """Atom positions grouped by shared Z3 constants (union-find over each encoding's
+    free constants): atoms of different groups constrain each other in no way."""
+    import z3
 
-    __slots__ = ("atoms", "n", "letters", "index", "feasible", "pruned")
+    parent = list(range(len(atoms)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[Any, int] = {}
+    for i, a in enumerate(atoms):
+        e = encode(a)
+        if not isinstance(e, z3.BoolRef):
+            raise InputError(f"encode({a!r}) must return a z3.BoolRef, got {e!r}", value=e,
+                             hint="return e.g. z3.String('name') == z3.StringVal('a')")
+        for key in _symbols(e):
+            j = owner.setdefault(key, i)
+            ri, rj = find(i), find(j)
+            if ri != rj:
+                parent[ri] = rj
+    groups: dict[int, list[int]] = {}
+    for i in range(len(atoms)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def _symbols(e: Any) -> set[Any]:
+    """The uninterpreted constants and functions of a Z3 term (iteratively)."""
+    import z3
+
+    out: set[Any] = set()
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        t = stack.pop()
+        tid = t.get_id()
+        if tid in seen:
+            continue
+        seen.add(tid)
+        if z3.is_app(t):
+            d = t.decl()
+            if d.kind() == z3.Z3_OP_UNINTERPRETED:
+                out.add(d.name())
+            stack.extend(t.children())
+        elif z3.is_quantifier(t):
+            stack.append(t.body())
+    return out
+
+
+class _Feasible:
+    """``feasible[mask]`` of a symbolic alphabet: every group's bits form a feasible
+    mask of that group (memoised per mask: only letters that occur are asked)."""
+
+    __slots__ = ("constraints", "memo")
+
+    def __init__(self, constraints: tuple) -> None:
+        self.constraints = constraints
+        self.memo: dict[int, bool] = {}
+
+    def __getitem__(self, mask: int) -> bool:
+        r = self.memo.get(mask)
+        if r is None:
+            r = all(_local(mask, bits) in ok for bits, ok in self.constraints)
+            self.memo[mask] = r
+        return r
+
+
+def _local(mask: int, bits: Sequence[int]) -> int:
+    out = 0
+    for j, b in enumerate(bits):
+        out |= ((mask >> b) & 1) << j
+    return out
+
+
+class Alphabet:
+    """Ordered atoms and the feasible letters (bitmasks) over them.
+
+    ``symbolic`` (default: more than ``EXPLICIT_ATOMS`` atoms) keeps the letters
+    unlisted (``letters`` is None) and Z3's verdict as per-group ``constraints``:
+    ``(bits, feasible local masks)`` for each group of atoms that constrain each
+    other (only groups with an infeasible mask are kept)."""
+
+    __slots__ = ("atoms", "n", "letters", "index", "feasible", "pruned", "constraints")
 
     def __init__(self, atoms: Iterable[Hashable], encode: Callable[[Hashable], Any] | None = None,
-                 *, letters: Iterable[int] | None = None) -> None:
+                 *, letters: Iterable[int] | None = None, symbolic: bool | None = None) -> None:
         self.atoms = tuple(atoms)
         self.n = len(self.atoms)
         if len(set(self.atoms)) != self.n:
             raise InputError(f"atoms must be distinct, got atoms={self.atoms!r}", value=self.atoms)
-        if self.n > MAX_ATOMS:
-            raise AlphabetTooLarge(
-                f"a formula over {self.n} atoms needs 2**{self.n} letters; the limit is {MAX_ATOMS}",
-                value=self.n, hint="split the property, or combine atoms into one predicate")
         self.index = {a: i for i, a in enumerate(self.atoms)}
+        self.constraints: tuple = ()
+        if letters is None and encode is not None:
+            cons = []
+            for group in _z3_groups(self.atoms, encode):
+                ok = feasible_masks([self.atoms[i] for i in group], encode)
+                if len(ok) != 1 << len(group):
+                    cons.append((tuple(group), frozenset(ok)))
+            self.constraints = tuple(cons)
+        if symbolic is None:
+            symbolic = letters is None and self.count() > EXPLICIT_LETTERS
+        if symbolic:
+            if letters is not None:
+                raise InputError("a symbolic alphabet lists no letters", value=letters)
+            self.letters = None
+            self.pruned = bool(self.constraints)
+            self.feasible = _Feasible(self.constraints)
+            return
         if letters is not None:
             self.letters = tuple(sorted(set(letters)))
-        elif encode is not None:
-            self.letters = tuple(feasible_masks(self.atoms, encode))
+        elif self.constraints:
+            self.letters = tuple(self._product())
         else:
             self.letters = tuple(range(1 << self.n))
         self.pruned = len(self.letters) != (1 << self.n)
@@ -97,7 +212,56 @@ class Alphabet:
             feas[m] = 1
         self.feasible = bytes(feas)
 
+    @property
+    def symbolic(self) -> bool:
+        return self.letters is None
+
+    def count(self) -> int:
+        """The number of feasible letters (without listing them): the product of the
+        groups' feasible masks, times 2 per unconstrained atom."""
+        total, bound = 1, 0
+        for bits, ok in self.constraints:
+            total *= len(ok)
+            bound += len(bits)
+        return total << (self.n - bound)
+
+    def _product(self) -> list[int]:
+        """Every feasible letter, sorted: each group's feasible masks combined with the
+        others' and with any value of the unconstrained atoms (the set the one DFS over
+        all atoms finds, without its ``2**n`` cost on independent atoms)."""
+        letters = [0]
+        bound = 0
+        for bits, ok in self.constraints:
+            spread = [sum(((m >> j) & 1) << b for j, b in enumerate(bits)) for m in ok]
+            letters = [x | y for x in letters for y in spread]
+            for b in bits:
+                bound |= 1 << b
+        for i in range(self.n):
+            if not (bound >> i) & 1:
+                letters = letters + [x | (1 << i) for x in letters]
+        return sorted(letters)
+
+    def care_in(self, bdd: Any) -> int:
+        """The feasible letters as one guard in ``bdd`` (an :class:`~.bdd.BDD`): the
+        conjunction over the constraint groups of the disjunction of their feasible
+        local minterms. TRUE for an unpruned alphabet."""
+        from tracelogic.automata.bdd import FALSE, TRUE
+
+        care = TRUE
+        for bits, ok in self.constraints:
+            lits = [(bdd.atom(b), bdd.neg(bdd.atom(b))) for b in bits]
+            g = FALSE
+            for m in sorted(ok):
+                term = TRUE
+                for j, (pos, neg) in enumerate(lits):
+                    term = bdd.conj(term, pos if (m >> j) & 1 else neg)
+                g = bdd.disj(g, term)
+            care = bdd.conj(care, g)
+        return care
+
     def __repr__(self) -> str:
+        if self.letters is None:
+            return f"Alphabet({self.atoms!r}, symbolic, {len(self.constraints)} constraints)"
         return f"Alphabet({self.atoms!r}, letters={len(self.letters)}/{1 << self.n})"
 
     def mask(self, letter: Iterable[Hashable]) -> int:

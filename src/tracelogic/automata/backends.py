@@ -84,6 +84,10 @@ class SpotBackend(AutomataBackend):
         from tracelogic.logic.printers import to_spot
 
         alph: Alphabet = _alphabet(formula, atoms, encode)
+        if alph.symbolic:  # the cross-check lists every letter
+            from tracelogic.automata.guarded import explicit_only
+
+            raise explicit_only(formula, alph, "the spot backend's letter-by-letter import")
         names = {a: f"a{i}" for i, a in enumerate(alph.atoms)}
         text = to_spot(formula, names)
         ltl = spot.from_ltlf(spot.formula(text), "alive")

@@ -25,25 +25,6 @@ if TYPE_CHECKING:
     from tracelogic.spec import ast as A
 
 
-def _temporal(e) -> bool:
-    from tracelogic.spec import ast as A
-    from tracelogic.spec.lexicon import TEMPORAL_BINARY, TEMPORAL_UNARY
-
-    stack = [e]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, A.Unary) and node.op in TEMPORAL_UNARY or \
-                isinstance(node, A.Binary) and node.op in TEMPORAL_BINARY:
-            return True
-        for name in getattr(node, "__dataclass_fields__", {}):
-            value = getattr(node, name)
-            if hasattr(value, "__dataclass_fields__"):
-                stack.append(value)
-            elif isinstance(value, tuple):
-                stack.extend(v for v in value if hasattr(v, "__dataclass_fields__"))
-    return False
-
-
 def _bound(iv: A.Interval | None):
     """Interval bounds in a bare formula must be duration literals."""
     from tracelogic.spec import ast as A
@@ -62,12 +43,9 @@ def _bound(iv: A.Interval | None):
     return (lo, ns(iv.hi))
 
 
-def formula_of(expr: A.Expr, *, lump: bool = False):
-    """A logic formula from a parsed expression, and the display name of each atom.
-
-    ``lump=True`` reads each maximal non-temporal subexpression as one atom (the
-    reading before issue 20), for formulas whose literals exceed ``MAX_ATOMS``.
-    """
+def formula_of(expr: A.Expr):
+    """A logic formula from a parsed expression, and the display name of each atom
+    (atoms are literals, whatever their number: see automata.guarded)."""
     from tracelogic.logic import constructors as L
     from tracelogic.spec import ast as A
     from tracelogic.spec.formatter import expr as show
@@ -95,8 +73,8 @@ def formula_of(expr: A.Expr, *, lump: bool = False):
         temporal_or_bool = (isinstance(node, A.Unary) and (node.op in TEMPORAL_UNARY or
                                                            node.op == "!")) or \
             (isinstance(node, A.Binary) and (node.op in TEMPORAL_BINARY or node.op in boolean))
-        # atoms are literals: connectives stay in the formula (unless lumped)
-        if not temporal_or_bool or lump and not _temporal(node):
+        # atoms are literals: connectives stay in the formula
+        if not temporal_or_bool:
             text = show(node)
             names[text] = guard_name(text)
             done[id(node)] = L.Atom(text)
@@ -143,13 +121,7 @@ def cmd_automaton(args, out: TextIO, err: TextIO) -> int:
         else:
             from tracelogic.spec.parser import parse_expr
 
-            from tracelogic.automata.alphabet import MAX_ATOMS
-            from tracelogic.logic.walkers import atoms as atoms_of
-
-            expr = parse_expr(args.target)
-            formula, names = formula_of(expr)
-            if len(atoms_of(formula)) > MAX_ATOMS:  # dense tables: lump as before
-                formula, names = formula_of(expr, lump=True)
+            formula, names = formula_of(parse_expr(args.target))
             encode = None
         out.write(automaton_text(formula, args.format, names, backend=args.backend,
                                  encode=encode))

@@ -48,7 +48,9 @@ __all__ = ["Automaton", "translate", "compile_monitor", "compile_valuation", "va
 
 @dataclass(eq=False)
 class Automaton:
-    """A minimal DFA for an untimed formula, over ``alphabet``."""
+    """A minimal DFA for an untimed formula, over ``alphabet`` (an explicit one: over a
+    symbolic alphabet :func:`translate` gives a
+    :class:`~tracelogic.automata.guarded.GuardedAutomaton`)."""
 
     formula: Formula
     alphabet: Alphabet
@@ -365,6 +367,18 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
             f"{formula} has metric bounds; it compiles to a register monitor, not a finite "
             "automaton", value=formula, hint="use compile_monitor(formula)")
     alph = _alphabet(formula, atoms, encode)
+    if alph.symbolic and formula.has_past:
+        from tracelogic.automata.guarded import explicit_only
+
+        raise explicit_only(_past_part(formula), alph, "the past construction")
+    if not formula.has_past:
+        from tracelogic.automata.guarded import wants_guarded
+
+        if wants_guarded(formula, alph):
+            aut = _guarded(formula, alph)
+            if aut is not None:
+                _CACHE[key] = aut
+                return aut
     if formula.flags & PAST_OVER_FUTURE:
         g = nnf(formula)
         if g.kind in (Kind.AND, Kind.OR) and sum(1 for c in g.args if not c.is_propositional) >= 2:
@@ -397,6 +411,29 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
     return aut
 
 
+def _guarded(formula: Formula, alph: Alphabet) -> Any:
+    """The guarded automaton of a future formula over many letters (automata.guarded).
+    Over at most ``FALLBACK_LETTERS`` letters the symbolic translation has
+    ``LISTABLE_BUDGET_S``; past it (None) the explicit race answers instead."""
+    from tracelogic.automata.guarded import (FALLBACK_LETTERS, LISTABLE_BUDGET_S,
+                                             translate_guarded)
+    from tracelogic.automata.symbolic import SymbolicTooLarge
+
+    if alph.symbolic or len(alph.letters) > FALLBACK_LETTERS:
+        return translate_guarded(formula, alph)
+    try:
+        return translate_guarded(formula, alph, budget_s=LISTABLE_BUDGET_S)
+    except SymbolicTooLarge:
+        return None
+
+
+def _past_part(formula: Formula) -> Formula:
+    """The past subformula a construction over explicit letters would build first (the
+    first maximal pure-past one; the whole formula when its past reads a future)."""
+    _, pasts = split_past(nnf(formula))
+    return pasts[0] if pasts else formula
+
+
 def compile_monitor(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
                     encode: Callable[[Hashable], Any] | None = None
                     ) -> TableMonitor | TimedMonitor:
@@ -411,7 +448,13 @@ def compile_monitor(formula: Formula, *, atoms: Sequence[Hashable] | None = None
     if hit is not None:
         return hit
     if not formula.is_metric:
-        mon: Any = TableMonitor(translate(formula, atoms=atoms, encode=encode))
+        aut = translate(formula, atoms=atoms, encode=encode)
+        if hasattr(aut, "sdfa"):
+            from tracelogic.automata.guarded import GuardedMonitor
+
+            mon: Any = GuardedMonitor(aut)
+        else:
+            mon = TableMonitor(aut)
     elif formula.flags & PAST_OVER_FUTURE:
         mon = ReferenceMonitor(formula, _alphabet(formula, atoms, encode))
     else:
@@ -421,6 +464,10 @@ def compile_monitor(formula: Formula, *, atoms: Sequence[Hashable] | None = None
         index: dict[Hashable, int] = dict(alph.index)
         for j, p in enumerate(pasts):
             index[PastBit(p)] = n + j
+        if pasts and alph.symbolic:
+            from tracelogic.automata.guarded import explicit_only
+
+            raise explicit_only(pasts[0], alph, "the past stage of a timed monitor")
         stage = (PastStage(pasts, alph.index, n, alph.letters, formula.manager)
                  if pasts else None)
         prog = Progression(fut, index, formula.manager, formula.empty_value)
@@ -441,6 +488,10 @@ def compile_valuation(formula: Formula, *, atoms: Sequence[Hashable] | None = No
             f"per-event valuations need a pure-past formula; {formula} has future operators",
             value=formula, hint="valuations are defined for Y O H S and booleans only")
     alph = _alphabet(formula, atoms, encode)
+    if alph.symbolic:
+        from tracelogic.automata.guarded import explicit_only
+
+        raise explicit_only(formula, alph, "the past stage of a valuation")
     stage = PastStage([formula], alph.index, alph.n, alph.letters, formula.manager)
     mon = ValuationMonitor(formula, alph, stage)
     _CACHE[key] = mon

@@ -5,7 +5,10 @@ sum of products over the atom names (``p & !q | r``), computed by greedy
 prime-implicant expansion.  In DOT, letters removed by Z3 pruning are
 don't-cares, so guards read as the user would write them (``name_a``
 instead of ``name_a & !name_b``).  In HOA guards are exact: infeasible
-letters have no edge, so the automaton stays deterministic.
+letters have no edge, so the automaton stays deterministic.  A guarded
+automaton (a future formula over many letters, :mod:`tracelogic.automata.guarded`) has
+each edge's BDD guard written directly in every format, as the disjoint cubes of its
+paths; no letter is enumerated.
 
 **HOA and finite words.**  HOA describes ω-automata; like Spot's LTLf
 translation (``from_ltlf``) we add an atomic proposition ``alive`` that holds
@@ -107,6 +110,18 @@ def _names(atoms: Sequence[Hashable], names: Mapping[Hashable, str] | None) -> l
     return [names.get(a, str(a)) for a in atoms]
 
 
+def _symbolic(mon) -> bool:
+    """A guarded monitor (automata.guarded): its edges are BDD guards."""
+    return getattr(mon, "guarded", False)
+
+
+def _guard_edges(mon, names: list[str], style: str) -> list[tuple[int, int, str]]:
+    """``(source, target, guard text)`` of a guarded monitor: the guard of each pair of
+    states written from its BDD directly (its paths, disjoint cubes), never from letters."""
+    return [(s, t, format_guard(mon.guard_cubes(g), names, style=style))
+            for s, t, g in mon.edges()]
+
+
 def _edges(mon) -> dict[tuple[int, int], set[int]]:
     dfa = mon.automaton.dfa
     groups: dict[tuple[int, int], set[int]] = {}
@@ -124,8 +139,8 @@ def to_dot(mon, names: Mapping[Hashable, str] | None = None) -> str:
     """Graphviz DOT of a table monitor (don't-care-simplified guards)."""
     labels = _names(mon.atoms, names)
     n = len(labels)
-    feasible = set(mon.automaton.dfa.letters)
-    allowed_all = set(range(1 << n))
+    feasible = set() if _symbolic(mon) else set(mon.automaton.dfa.letters)
+    allowed_all = set() if _symbolic(mon) else set(range(1 << n))
     title = _dot_escape(to_tracelogic(mon.formula, names))
     out = [f'digraph "{title}" {{', "  rankdir=LR;", '  node [shape=circle, fontname="Helvetica"];',
            '  edge [fontname="Helvetica"];', '  __init [shape=point, label=""];',
@@ -134,6 +149,11 @@ def to_dot(mon, names: Mapping[Hashable, str] | None = None) -> str:
         shape = "doublecircle" if mon.accepting[s] else "circle"
         v = mon.verdicts[s].value
         out.append(f'  {s} [shape={shape}, tooltip="{v}"];')
+    if _symbolic(mon):
+        for s, t, g in _guard_edges(mon, labels, "text"):
+            out.append(f'  {s} -> {t} [label="{_dot_escape(g)}"];')
+        out.append("}")
+        return "\n".join(out) + "\n"
     dontcare = allowed_all - feasible
     for (s, t), letters in sorted(_edges(mon).items()):
         cubes = guard_cubes(letters, letters | dontcare, n)
@@ -159,15 +179,17 @@ def to_hoa(mon, names: Mapping[Hashable, str] | None = None) -> str:
            "acc-name: Buchi", "Acceptance: 1 Inf(0)",
            "properties: trans-labels explicit-labels state-acc deterministic",
            "--BODY--"]
-    groups = _edges(mon)
-    by_src: dict[int, list[tuple[int, set[int]]]] = {}
-    for (s, t), letters in groups.items():
-        by_src.setdefault(s, []).append((t, letters))
+    by_src: dict[int, list[tuple[int, str]]] = {}
+    if _symbolic(mon):  # the BDD guards, written directly
+        for s, t, g in _guard_edges(mon, labels, "hoa"):
+            by_src.setdefault(s, []).append((t, g))
+    else:
+        for (s, t), letters in _edges(mon).items():
+            by_src.setdefault(s, []).append(
+                (t, format_guard(guard_cubes(letters, letters, n), labels, style="hoa")))
     for s in range(mon.n_states):
         out.append(f"State: {s}")
-        for t, letters in sorted(by_src.get(s, [])):
-            cubes = guard_cubes(letters, letters, n)
-            g = format_guard(cubes, labels, style="hoa")
+        for t, g in sorted(by_src.get(s, [])):
             if g == "t":
                 lab = str(alive)
             elif "|" in g:
@@ -184,7 +206,12 @@ def to_hoa(mon, names: Mapping[Hashable, str] | None = None) -> str:
 
 
 def to_json(mon, names: Mapping[Hashable, str] | None = None) -> str:
+    """``tracelogic.automaton/1``; a guarded automaton (``"symbolic": true``) lists no
+    letters per transition (null) but ``cubes`` (``[value, care]`` masks), and no
+    letters at all over a symbolic alphabet."""
     labels = _names(mon.atoms, names)
+    if _symbolic(mon):
+        return json.dumps(_symbolic_doc(mon, labels, names), indent=2) + "\n"
     n = len(labels)
     feasible = set(mon.automaton.dfa.letters)
     dontcare = set(range(1 << n)) - feasible
@@ -204,6 +231,26 @@ def to_json(mon, names: Mapping[Hashable, str] | None = None) -> str:
             for (s, t), letters in sorted(_edges(mon).items())],
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _symbolic_doc(mon, labels: list[str], names) -> dict[str, Any]:
+    return {
+        "schema": "tracelogic.automaton/1",
+        "kind": "dfa",
+        "formula": to_tracelogic(mon.formula, names),
+        "atoms": labels,
+        "letters": None if mon.alphabet.letters is None else list(mon.alphabet.letters),
+        "symbolic": True,
+        "pruned": bool(mon.alphabet.pruned),
+        "initial": mon.initial,
+        "states": [{"id": s, "accepting": mon.accepting[s], "verdict": mon.verdicts[s].value,
+                    "decided": mon.decided[s]} for s in range(mon.n_states)],
+        "transitions": [
+            {"from": s, "to": t, "letters": None,
+             "cubes": [list(c) for c in mon.guard_cubes(g)],
+             "guard": format_guard(mon.guard_cubes(g), labels)}
+            for s, t, g in mon.edges()],
+    }
 
 
 def _timed_json(mon, names: Mapping[Hashable, str] | None) -> str:

@@ -127,6 +127,8 @@ class TableMonitor(Monitor):
     """A minimal DFA with flat tables (untimed formulas)."""
 
     timed = False
+    #: a :class:`~tracelogic.automata.guarded.GuardedMonitor` (BDD guards, lazy table)
+    guarded = False
 
     def __init__(self, automaton: Any) -> None:
         from tracelogic.automata.dfa import co_reachable

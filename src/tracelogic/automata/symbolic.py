@@ -34,7 +34,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 from tracelogic.automata.bdd import BDD, FALSE, TRUE, BddTooLarge
@@ -370,13 +370,16 @@ class _Obligations:
 
 
 def translate_symbolic(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
-                       budget_s: float | None = None, node_limit: int = 2_000_000
-                       ) -> SymbolicDFA:
+                       budget_s: float | None = None, node_limit: int = 2_000_000,
+                       care: Callable[[BDD], int] | None = None) -> SymbolicDFA:
     """The minimal symbolic DFA of a future-only, untimed LTLf formula at event 0.
 
     ``atoms`` fixes the bit order (default: atom creation order). No limit on the number
     of atoms; ``budget_s`` (seconds) and ``node_limit`` (BDD nodes) bound the work and
     raise :class:`SymbolicTooLarge` naming the subformula being progressed.
+    ``care(bdd)`` gives the letters that can occur (Z3's constraints,
+    :meth:`~tracelogic.automata.alphabet.Alphabet.care_in`): every guard is conjoined
+    with it as it is made, so the other letters never split a state or a product.
     """
     if formula.has_past or formula.is_metric:
         raise UnsupportedFormula(f"{formula}: the symbolic translation reads future-only "
@@ -392,7 +395,8 @@ def translate_symbolic(formula: Formula, *, atoms: Sequence[Hashable] | None = N
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     g = nnf(formula)
     try:
-        return _compose(g, order, index, bdd, deadline)
+        return _compose(g, order, index, bdd, deadline,
+                        TRUE if care is None else care(bdd))
     except BddTooLarge as e:
         raise SymbolicTooLarge(f"{e} while translating {formula}", value=formula,
                                hint="split the property into smaller conjuncts") from e
@@ -402,7 +406,8 @@ def translate_symbolic(formula: Formula, *, atoms: Sequence[Hashable] | None = N
                                hint="split the property into smaller conjuncts") from e
 
 
-def _compose(root: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
+def _compose(root: Formula, order, index, bdd: BDD, deadline, care: int = TRUE
+             ) -> SymbolicDFA:
     """Compositional construction (Lydia's, and the explicit one's): a top-level AND/OR
     of temporal operands is translated operand by operand, and the products minimised
     one at a time, smallest first (explicit stack over the AND/OR skeleton)."""
@@ -441,7 +446,7 @@ def _compose(root: Formula, order, index, bdd: BDD, deadline) -> SymbolicDFA:
             done[node] = acc if node is not root else symbolic_minimize(acc)
         else:
             stack.pop()
-            done[node] = _monolithic(node, order, index, bdd, deadline, node is root)
+            done[node] = _monolithic(node, order, index, bdd, deadline, node is root, care)
     return done[root]
 
 
@@ -484,8 +489,8 @@ def _product(a: SymbolicDFA, b: SymbolicDFA, combine) -> SymbolicDFA:
     return SymbolicDFA(a.atoms, bdd, trans, output)
 
 
-def _monolithic(g: Formula, order, index, bdd: BDD, deadline, canonical: bool
-                ) -> SymbolicDFA:
+def _monolithic(g: Formula, order, index, bdd: BDD, deadline, canonical: bool,
+                care: int = TRUE) -> SymbolicDFA:
     ob = _Obligations(bdd, index, deadline)
     ob.close(g)
     INIT = object()
@@ -505,6 +510,10 @@ def _monolithic(g: Formula, order, index, bdd: BDD, deadline, canonical: bool
                 t = ob.compose(bdd.simplify(key[1], ob.care))
             row = []
             for d, guard in ob.successors(t).items():
+                if care != TRUE:  # letters outside Z3's feasible set lead nowhere
+                    guard = bdd.conj(guard, care)
+                    if guard == FALSE:
+                        continue
                 j = ids.get(d)
                 if j is None:
                     j = ids[d] = len(keys)

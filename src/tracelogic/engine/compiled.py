@@ -103,10 +103,14 @@ def is_refusal(e: TracelogicError) -> bool:
     unsupported formula or model): the property is then reported as not monitored
     (:class:`Refusal`) and the others run. The classes are imported only when an error
     happened, so start-up does not load the model checker."""
+    from tracelogic.automata.alphabet import AlphabetTooLarge
+    from tracelogic.automata.symbolic import SymbolicTooLarge
     from tracelogic.errors import UnsupportedFormula
     from tracelogic.models.machine import UnsupportedModel
 
-    return isinstance(e, (UnsupportedFormula, UnsupportedModel))
+    # a translation past its resource limit (issue 20) names its subformula: refused
+    return isinstance(e, (UnsupportedFormula, UnsupportedModel, SymbolicTooLarge,
+                          AlphabetTooLarge))
 
 
 def refusal_reason(e: TracelogicError) -> str:

@@ -42,44 +42,27 @@ def _temporal(e: TExpr) -> bool:
     return e.is_temporal  # cached on the interned node
 
 
-def lower(body: TExpr, *, lump: bool | None = None) -> Lowered:
+def lower(body: TExpr) -> Lowered:
     """The formula of a property body, its atoms in bit order and its triggers.
 
-    Atoms are literals (``lump=False``). While automata tables are dense over the
-    ``2**n`` letters (``MAX_ATOMS``), a body with more literal atoms than that is
-    lowered as before issue 20 instead (``lump=True``): each maximal non-temporal
-    subformula one atom, which keeps such properties monitorable. ``None`` (the
-    default) picks literals unless they exceed the limit.
+    Atoms are literals, whatever their number: over more than ``EXPLICIT_ATOMS``
+    the automata are symbolic (:mod:`tracelogic.automata.guarded`), never lumped.
     """
-    if lump is None:
-        from tracelogic.automata.alphabet import MAX_ATOMS
-
-        literal = _lower(body, False)
-        if len(literal.atoms) <= MAX_ATOMS:
-            return literal
-        lumped = _lower(body, True)
-        return lumped if len(lumped.atoms) < len(literal.atoms) else literal
-    return _lower(body, lump)
-
-
-def _lower(body: TExpr, lump: bool) -> Lowered:
-    walker = _Lower(lump)
+    walker = _Lower()
     formula = walker.walk(body)
     return Lowered(formula, tuple(walker.atoms), _triggers(body))
 
 
 class _Lower(TExprWalker):
     """Temporal structure -> logic formulas (memoised: a subexpression shared by
-    properties is lowered once). An atom is one positive predicate, or with ``lump``
-    each maximal non-temporal subexpression."""
+    properties is lowered once). An atom is one positive predicate."""
 
-    def __init__(self, lump: bool) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.lump = lump
         self.atoms: dict[TExpr, None] = {}
 
     def pre(self, e: TExpr) -> Any:
-        if e.is_temporal or (not self.lump and e.op in BOOLEAN_OPS):
+        if e.is_temporal or e.op in BOOLEAN_OPS:
             return self.PASS
         negated = False
         while e.op == "not":  # `!p` and `p` share one atom
@@ -93,7 +76,7 @@ class _Lower(TExprWalker):
     def children(self, node: TExpr) -> tuple[TExpr, ...]:
         # with literal atoms a chain `a | b | c | …` is one n-ary node: built pairwise,
         # each step would re-flatten the whole chain so far (quadratic in its length)
-        if not self.lump and node.op in ("and", "or"):
+        if node.op in ("and", "or"):
             return tuple(chain(node))
         return node.args
 

@@ -82,6 +82,9 @@ def property_reason(cp: CompiledProperty) -> str | None:
             if cp.monitor.n + len(cp.monitor.past.outputs) > MAX_LETTER_BITS:
                 return (f"the atoms and the past stage's outputs of a timed property take more "
                         f"than {MAX_LETTER_BITS} letter bits")
+        if cp.monitor.alphabet.symbolic and cp.monitor.alphabet.pruned:
+            return ("a timed property over a symbolic alphabet pruned by Z3 has no list of "
+                    "feasible letters to give the core")
         twin = cp.untimed
         if twin is not None and not set(twin.monitor.atoms) <= set(cp.monitor.atoms):
             return "the untimed twin of a timed property reads atoms its timed monitor does not"
@@ -201,6 +204,8 @@ def guards(mon: TableMonitor) -> dict[str, Any]:
     no cube, unless the alphabet was pruned: then the default is the infeasible-letter state,
     exactly as the Python engine's table sends every letter Z3 ruled out there.
     """
+    if mon.guarded:
+        return _symbolic_guards(mon)
     dfa = mon.automaton.dfa
     full = (1 << mon.alphabet.n) - 1
     pruned = mon.infeasible_state is not None
@@ -218,6 +223,30 @@ def guards(mon: TableMonitor) -> dict[str, Any]:
                  for care, value in _merge(masks, full)]
         states.append(_state(mon, s, cubes, default))
     if pruned:  # the infeasible-letter sink
+        states.append(_state(mon, mon.infeasible_state, [], mon.infeasible_state))
+    return {"initial": mon.initial, "states": states}
+
+
+def _symbolic_guards(mon: Any) -> dict[str, Any]:
+    """:func:`guards` of a :class:`~tracelogic.automata.guarded.GuardedMonitor`: the cubes
+    are the paths of each edge's BDD guard (disjoint, so their order does not matter).
+    The default is the target whose guard takes the most cubes, or, when Z3 pruned the
+    alphabet, the infeasible-letter state (no guard holds an infeasible letter)."""
+    pruned = mon.infeasible_state is not None
+    by_state: dict[int, list[tuple[int, list[tuple[int, int]]]]] = {}
+    for s, t, g in mon.edges():
+        by_state.setdefault(s, []).append((t, mon.guard_cubes(g)))
+    states = []
+    for s in range(mon.n_states):
+        edges = by_state.get(s, [])
+        if pruned or not edges:
+            default = mon.infeasible_state if pruned else s
+        else:
+            default = max(edges, key=lambda e: (len(e[1]), -e[0]))[0]
+        cubes = [[care, value, t] for t, cs in edges if t != default or pruned
+                 for value, care in cs]
+        states.append(_state(mon, s, cubes, default))
+    if pruned:
         states.append(_state(mon, mon.infeasible_state, [], mon.infeasible_state))
     return {"initial": mon.initial, "states": states}
 

@@ -1007,6 +1007,12 @@ def _same_property(old: CompiledProperty, new: CompiledProperty) -> bool:
         return a is None and b is None
     if hasattr(a, "table") != hasattr(b, "table"):
         return False
+    sym_a, sym_b = (getattr(m, "guarded", False) for m in (a, b))
+    if hasattr(a, "table") and (sym_a or sym_b):
+        # a lazily filled table: one formula over one atom order is one guarded automaton
+        return (sym_a and sym_b and str(a.formula) == str(b.formula)
+                and a.n_states == b.n_states and a.initial == b.initial
+                and tuple(map(str, a.atoms)) == tuple(map(str, b.atoms)))
     if hasattr(a, "table"):
         return (list(a.table) == list(b.table) and a.n_letters == b.n_letters
                 and list(a.verdicts) == list(b.verdicts) and a.initial == b.initial
