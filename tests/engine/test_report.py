@@ -66,6 +66,9 @@ def test_native_violations_equal_the_python_engines() -> None:
         reports[engine] = mon.close()
     native, python = reports["native"], reports["python"]
     assert native.violations and all(type(v) is DeferredViolation for v in native.violations)
+    assert all("_build" in v.__dict__ for v in native.violations)  # nothing built yet
+    native.build_violations()
+    assert not any("_build" in v.__dict__ for v in native.violations)
     assert native.violations == python.violations
     assert native.to_json() == python.to_json()
     assert native.to_text() == python.to_text()
