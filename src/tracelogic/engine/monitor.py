@@ -14,8 +14,11 @@ in file mode the whole input is sorted first, so nothing is late.
 from __future__ import annotations
 
 import difflib
+from bisect import bisect_left
 from collections import defaultdict
+from functools import partial as bind
 from itertools import repeat
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
@@ -28,7 +31,8 @@ from tracelogic.engine.native_run import (NativeRun, count_vacuous, final_verdic
                                           violated, without)
 from tracelogic.engine.plan import build_plan
 from tracelogic.engine.registry import Assignment, assign
-from tracelogic.engine.report import VERDICT_CODES, MonitorReport, PropertyResult, Violation
+from tracelogic.engine.report import (VERDICT_CODES, DeferredViolation, MonitorReport,
+                                      PropertyResult, Violation)
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
 from tracelogic.ingest.logs import LogRecord, decode_logs_json, decode_logs_pb
@@ -1023,7 +1027,6 @@ class Monitor:
 
     def _core_traces(self, cp: CompiledProperty, res: Any, closed: Any) -> tuple:
         """Per-trace property ``cp``'s block: (keys, verdict codes, vacuous, violations)."""
-        core = self._native
         ids = closed.complete_ids
         if cp.timed:
             codes, steps = self._timed_codes(cp, res.state, res.timed, closed.complete_partial)
@@ -1033,18 +1036,8 @@ class Monitor:
         violations = []
         for t in violated(codes):
             stepped, state = steps[t] if steps else (cp, res.state[t])
-            inst = Instance(ids[t], stepped)
-            inst.state = state
-            decided, raised = res.decided[t], res.raised[t]
-            if decided >= 0:
-                inst.decided_at = core.event(t, decided)
-            if raised >= 0:
-                inst.raised_at = core.event(t, raised)
-            if res.opened is not None and res.opened[t] >= 0:
-                inst.opened_at = core.event(t, res.opened[t])
-            inst.last = inst.decided_at or core.event(t, closed.n_events[t] - 1)
-            inst.trace_ids[ids[t]] = None
-            violations.append(self.violation(stepped, inst))
+            violations.append(self._deferred(cp, ids[t], bind(
+                self._core_trace_violation, stepped, state, t, res, closed)))
         vacuous = count_vacuous(codes, res.trigger) if cp.triggers else 0
         if steps:
             def undecided(i: int) -> bool:
@@ -1056,6 +1049,56 @@ class Monitor:
         ids, codes, partial = self._partial_block(ids, codes, closed.complete_partial,
                                                   undecided)
         return ids, codes, vacuous, violations, partial
+
+    def _deferred(self, cp: CompiledProperty, key: str, build: Any) -> Violation:
+        """A violation of the core's, its evidence read back from the core's store only when
+        the report reads it (``DeferredViolation``): a run has thousands, and an exit code
+        or a count reads none. A property with a ``message`` clause builds it now: its
+        message reads the span's values, which may count type mismatches into the run's
+        warnings, and those are final at ``close``."""
+        if cp.message_fns:
+            return build()
+        return DeferredViolation.deferred(cp.prop, key, build)
+
+    def _core_trace_violation(self, stepped: CompiledProperty, state: Any, t: int, res: Any,
+                              closed: Any) -> Violation:
+        """The violation of complete trace ``t`` of a per-trace property the core ran,
+        stepped on ``stepped`` (the property or its untimed twin) to ``state``."""
+        core = self._native
+        key = closed.complete_ids[t]
+        inst = Instance(key, stepped)
+        inst.state = state
+        decided, raised = res.decided[t], res.raised[t]
+        if decided >= 0:
+            inst.decided_at = core.event(t, decided)
+        if raised >= 0:
+            inst.raised_at = core.event(t, raised)
+        if res.opened is not None and res.opened[t] >= 0:
+            inst.opened_at = core.event(t, res.opened[t])
+        inst.last = inst.decided_at or core.event(t, closed.n_events[t] - 1)
+        inst.trace_ids[key] = None
+        return self.violation(stepped, inst)
+
+    def _core_cross_violation(self, cp: CompiledProperty, state: Any, i: int, c: Any,
+                              closed: Any) -> Violation:
+        """The violation of instance ``i`` of cross-trace property ``cp`` the core ran, in
+        ``state`` at the end: witnesses are events read back from the core's store."""
+        event, ids, offsets = self._native.event, closed.complete_ids, c.trace_offsets
+        inst = Instance(c.keys[i], cp)
+        inst.state = state
+        inst.trigger = bool(c.trigger[i])
+        inst.partial = bool(c.partial[i])
+        inst.events = c.events[i]
+        inst.first = False
+        if c.decided_trace[i] >= 0:
+            inst.decided_at = event(c.decided_trace[i], c.decided_event[i])
+        if c.raised_trace[i] >= 0:
+            inst.raised_at = event(c.raised_trace[i], c.raised_event[i])
+        if c.opened_trace is not None and c.opened_trace[i] >= 0:
+            inst.opened_at = event(c.opened_trace[i], c.opened_event[i])
+        inst.last = inst.decided_at or event(c.last_trace[i], c.last_event[i])
+        inst.trace_ids = dict.fromkeys(ids[t] for t in c.traces[offsets[i]:offsets[i + 1]])
+        return self.violation(cp, inst)
 
     def _partial_block(self, keys: Any, codes: bytearray, partial: bytes,
                        undecided: Any) -> tuple:
@@ -1093,7 +1136,6 @@ class Monitor:
         """Cross-trace property ``cp``'s block, as ``_result`` reports the Python engine's
         instances: an undecided instance that lost events to an eviction is incomplete;
         witnesses are events read back from the core's store."""
-        core = self._native
         if cp.timed:  # a cross-trace instance is always stepped on the timed monitor
             codes, steps = self._timed_codes(cp, c.state, c.timed, c.partial)
             states = [st for _, st in steps]
@@ -1106,23 +1148,9 @@ class Monitor:
                 if key in evicted and not verdict(states[i]).is_final:
                     codes[i] = VERDICT_CODES["incomplete"]
         violations = []
-        ids, offsets, event = closed.complete_ids, c.trace_offsets, core.event
         for i in violated(codes):
-            inst = Instance(c.keys[i], cp)
-            inst.state = states[i]
-            inst.trigger = bool(c.trigger[i])
-            inst.partial = bool(c.partial[i])
-            inst.events = c.events[i]
-            inst.first = False
-            if c.decided_trace[i] >= 0:
-                inst.decided_at = event(c.decided_trace[i], c.decided_event[i])
-            if c.raised_trace[i] >= 0:
-                inst.raised_at = event(c.raised_trace[i], c.raised_event[i])
-            if c.opened_trace is not None and c.opened_trace[i] >= 0:
-                inst.opened_at = event(c.opened_trace[i], c.opened_event[i])
-            inst.last = inst.decided_at or event(c.last_trace[i], c.last_event[i])
-            inst.trace_ids = dict.fromkeys(ids[t] for t in c.traces[offsets[i]:offsets[i + 1]])
-            violations.append(self.violation(cp, inst))
+            violations.append(self._deferred(cp, c.keys[i], bind(
+                self._core_cross_violation, cp, states[i], i, c, closed)))
         vacuous = count_vacuous(codes, c.trigger) if cp.triggers else 0
         verdict = cp.monitor.verdict
         keys, codes, partial = self._partial_block(
@@ -1275,7 +1303,7 @@ class Monitor:
             if counts is not None:
                 counts["evaluated"] = 0
             return Verdict.SATISFIED, []
-        rows.sort(key=lambda r: r[0])
+        rows.sort(key=itemgetter(0))
         if window is None:
             windows = [(None, rows)]
         else:
@@ -1289,11 +1317,15 @@ class Monitor:
                     while rows[lo][0] <= t - size:
                         lo += 1
                     windows.append(((t - size, t), rows[lo:hi + 1]))
-            else:
-                by: dict[int, list] = defaultdict(list)
-                for r in rows:
-                    by[r[0] // size].append(r)
-                windows = [((k * size, (k + 1) * size), v) for k, v in sorted(by.items())]
+            else:  # the non-empty tumbling windows, cut from the sorted times by bisection
+                times = [r[0] for r in rows]
+                windows = []
+                lo = 0
+                while lo < len(rows):
+                    k = times[lo] // size
+                    hi = bisect_left(times, (k + 1) * size, lo)
+                    windows.append(((k * size, (k + 1) * size), rows[lo:hi]))
+                    lo = hi
         violations = []
         evaluated = 0
         for bounds, part in windows:

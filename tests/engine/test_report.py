@@ -1,0 +1,74 @@
+"""engine/report.py: a DeferredViolation is the Violation its builder makes, built once,
+only when a deferred field is read."""
+from __future__ import annotations
+
+import dataclasses
+
+import tracelogic
+from tracelogic.engine.monitor import Monitor
+from tracelogic.engine.report import DeferredViolation, Violation
+from tracelogic.ingest.otlp import spans_to_request
+from tracelogic.ingest.spans import Span
+
+SPEC = '''
+property no_error:
+  G !(status == error)
+'''
+
+
+def _prop():
+    return next(p for p in tracelogic.load(SPEC, filename="t.spec").properties
+                if p.name == "no_error")
+
+
+def test_deferred_builds_once_and_only_when_read() -> None:
+    prop = _prop()
+    calls = []
+
+    def build() -> Violation:
+        calls.append(1)
+        return Violation(prop, "k", ["t1"], ["s1"], "boom", trigger="opener")
+
+    v = DeferredViolation.deferred(prop, "k", build)
+    assert (v.prop, v.key) == (prop, "k") and calls == []  # key and property: no build
+    assert v.trigger == "opener" and calls == [1]  # a class-level default is deferred too
+    assert (v.trace_ids, v.span_ids, v.message, v.values) == (["t1"], ["s1"], "boom", None)
+    assert calls == [1]
+    plain = Violation(prop, "k", ["t1"], ["s1"], "boom", trigger="opener")
+    assert v == plain and plain == v
+    assert v != dataclasses.replace(plain, message="other")
+    assert dataclasses.replace(v, message="other").message == "other"
+    w = DeferredViolation.deferred(prop, "k", lambda: dataclasses.replace(plain, trigger=None))
+    assert w.to_json() == dataclasses.replace(plain, trigger=None).to_json()
+
+
+def test_deferred_rejects_a_builder_of_another_instance() -> None:
+    prop = _prop()
+    v = DeferredViolation.deferred(prop, "k", lambda: Violation(prop, "other", [], [], "m"))
+    try:
+        v.message
+    except AssertionError as e:
+        assert "'other'" in str(e)
+    else:
+        raise AssertionError("a mismatched builder went unnoticed")
+
+
+def test_native_violations_equal_the_python_engines() -> None:
+    spans = [Span(name="a", trace_id="%032x" % t, span_id="%016x" % (t * 10 + i),
+                  start_ns=t * 100 + i, end_ns=t * 100 + i + 5,
+                  status="error" if (t + i) % 3 == 0 else "ok")
+             for t in range(1, 6) for i in range(3)]
+    spec = tracelogic.load(SPEC, filename="t.spec")
+    reports = {}
+    for engine in ("native", "python"):
+        mon = Monitor(spec, engine=engine)
+        mon.feed_otlp(spans_to_request(spans).SerializeToString())
+        reports[engine] = mon.close()
+    native, python = reports["native"], reports["python"]
+    assert native.violations and all(type(v) is DeferredViolation for v in native.violations)
+    assert all("_build" in v.__dict__ for v in native.violations)  # nothing built yet
+    native.build_violations()
+    assert not any("_build" in v.__dict__ for v in native.violations)
+    assert native.violations == python.violations
+    assert native.to_json() == python.to_json()
+    assert native.to_text() == python.to_text()
