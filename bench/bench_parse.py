@@ -108,7 +108,7 @@ def record(r: dict, repeat: int, argv: list[str]) -> Path:
 
 Goal: < {GOAL_S:g} s for 10,000 lines; judged on CPU time (what the run takes on an idle
 core; wall time includes the other tenants of this shared machine): this run {verdict} it.
-The cyclic garbage collector is paused while parsing (spec/deep.py `gc_paused`): with it
+The cyclic garbage collector is paused while parsing (`tracelogic.gc_pause.gc_paused`): with it
 running, the same load took about 2.7 s of CPU.
 """
     new = not out.exists()

@@ -9,8 +9,7 @@ column is time(large) / time(small) over size(large) / size(small), about 1
 when linear.
 
 The Lark parser is built before timing. Best of N runs (default 3); CPU time
-covers every thread (the load runs on spec/deep.py's big-stack thread), and
-is what a run takes on an idle core; wall time includes the other tenants of
+covers every thread, and is what a run takes on an idle core; wall time includes the other tenants of
 a shared machine.
 
     python bench/bench_spec_load.py             # print the numbers

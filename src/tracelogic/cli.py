@@ -231,7 +231,7 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.errors import InputError
     from tracelogic.engine.monitor import Monitor
     from tracelogic.ingest.otlp import path_format, read_path, read_raw, unpack
-    from tracelogic.spec.deep import gc_paused
+    from tracelogic.gc_pause import gc_paused
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.values.units import parse_duration
     from tracelogic.spec.loader import load_with_diagnostics

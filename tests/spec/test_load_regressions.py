@@ -274,8 +274,8 @@ def test_diagnostics_point_at_the_line_the_lexer_counted(sep):
 
 def test_check_survives_a_deeply_nested_config_invariant():
     """`tracelogic check` on 40,000 nested `!` in a config invariant: the evaluator recursed
-    on the caller's stack (RecursionError, "internal error", exit 3). The checkers now run on
-    spec.deep's big stack, like the loader."""
+    on the caller's stack (RecursionError, "internal error", exit 3). Every pass is now
+    iterative, with the default recursion limit."""
     import io
     import tempfile
     from pathlib import Path

@@ -293,11 +293,8 @@ def run_checks(spec, report: CheckReport, *, modules: Sequence[str] = CHECKER_MO
                **options: Any) -> None:
     """Run the static checkers that ``modules`` register on a typed spec, module by module.
 
-    Checkers recurse as deep as expressions nest (up to 100,000 levels load: spec/limits.py),
-    so each runs on spec.deep's big-stack thread; what is too deep even there is an error
-    diagnostic for that checker, and the others still run."""
-    from tracelogic.spec.deep import TooDeep, deep
-
+    Checkers walk expressions iteratively, so any depth the parser accepts (spec/limits.py)
+    is checked with the default recursion limit."""
     for name in modules:
         try:
             importlib.import_module(name)
@@ -306,10 +303,4 @@ def run_checks(spec, report: CheckReport, *, modules: Sequence[str] = CHECKER_MO
                 raise
     for fn in sorted((f for f in _CHECKERS if f.__module__ in modules),
                      key=lambda f: list(modules).index(f.__module__)):
-        try:
-            deep(fn, spec, report, options)
-        except TooDeep as e:
-            what = fn.__module__.rpartition(".")[2]
-            report.diagnostics.append(Diagnostic(
-                "error", f"{e.message} by the {what} checks", SourceSpan(spec.file, 0, 0, 0, 0),
-                e.hint))
+        fn(spec, report, options)

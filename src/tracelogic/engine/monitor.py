@@ -41,7 +41,7 @@ from tracelogic.ingest.native_otlp import read_json_text, spans_from_columns
 from tracelogic.ingest.otlp import (DecodeStats, OtlpInput, decode_traces_pb,
                                     is_metrics_request, read_bytes, read_json)
 from tracelogic.ingest.spans import InvalidValue, Span, from_sdk
-from tracelogic.spec.deep import gc_paused
+from tracelogic.gc_pause import gc_paused
 from tracelogic.spec.lexicon import approx_duration, show_runtime
 from tracelogic.spec.typed import Spec
 from tracelogic.values.missing import MISSING

@@ -47,7 +47,7 @@ from tracelogic.engine.stream import (SECOND, StreamCounters, StreamingMonitor,
 from tracelogic.ingest.events import Event
 from tracelogic.ingest.native_otlp import record_problems, span_from_fields, spans_from_columns
 from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb, is_metrics_request
-from tracelogic.spec.deep import gc_paused
+from tracelogic.gc_pause import gc_paused
 from tracelogic.spec.typed import Spec
 
 __all__ = ["streaming_monitor", "NativeStreamingMonitor", "CROSS_REASON", "KIND_REASON"]

@@ -331,7 +331,7 @@ class MonitorReport:
         0.2 s of a 40k-span `monitor --format json`)."""
         deferred = [v for v in self.violations if type(v) is DeferredViolation]
         if deferred:
-            from tracelogic.spec.deep import gc_paused
+            from tracelogic.gc_pause import gc_paused
 
             with gc_paused():
                 for v in deferred:

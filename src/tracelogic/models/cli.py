@@ -114,7 +114,6 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
         err.write(f"tracelogic simulate: {e}\n")
         return EXIT_INPUT
     from tracelogic.models.control import replay, table, violation
-    from tracelogic.spec.deep import deep
     from tracelogic.spec.diagnostics import did_you_mean
 
     ctl = spec.controllers.get(name)
@@ -133,7 +132,7 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
         if args.metric is not None and (args.noise is not None or args.periods is not None):
             raise ValueError("--metric replaces the plant: it excludes --noise and --periods")
         if args.metric is not None:
-            run, error = deep(replay, ctl, _numbers(args.metric, "--metric"))
+            run, error = replay(ctl, _numbers(args.metric, "--metric"))
         else:
             if ctl.plant is None:
                 raise ValueError(f"controller `{name}` has no plant: give --metric")
@@ -145,7 +144,7 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
             eps = ctl.noise
             if any(abs(v) > eps for v in noise):
                 err.write(f"tracelogic simulate: warning: noise beyond the declared ±{eps}\n")
-            run, error = deep(replay, ctl, [], noise=noise)
+            run, error = replay(ctl, [], noise=noise)
         observed = None
         if args.observed is not None:
             var, eq, values = args.observed.partition("=")
@@ -160,7 +159,7 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.models.control import divergence
 
     diverged = divergence(run, *observed) if observed is not None else None
-    broken = deep(violation, ctl, claim, run, error) if claim is not None else \
+    broken = violation(ctl, claim, run, error) if claim is not None else \
         ((len(run), error) if error else None)
     if args.format == "json":
         from tracelogic.models.control_sim import show

@@ -41,6 +41,7 @@ from tracelogic.semantics.z3enc import (builtin_term, coerce, floordiv_term, mod
                                         to_real)
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ClaimT, ControllerT, TExpr
+from tracelogic.spec.walker import drive
 
 BUDGET_FACTOR = 3       # a claim takes at most this many times the per-query timeout
 DEFAULT_DEPTH = 30      # periods of BMC beyond what a claim itself needs
@@ -282,8 +283,18 @@ class System:
 
     # -- expressions
     def _enc(self, e: TExpr, env: dict, current: dict, divs: list, path, s: dict):
+        """The Z3 term of ``e``; iterative (:func:`~tracelogic.spec.walker.drive`): a
+        controller's expressions nest as deep as the spec allows."""
+        return drive(self._enc_step(e, env, current, divs, path, s))
+
+    def _enc_step(self, e: TExpr, env: dict, current: dict, divs: list, path, s: dict):
+        """One node of :meth:`_enc`: yields its operands' steps, each with the path
+        condition under which it is evaluated (divisions record it)."""
         op = e.op
-        rec = lambda x, p=path: self._enc(x, env, current, divs, p, s)  # noqa: E731
+
+        def rec(x, p=path):
+            return self._enc_step(x, env, current, divs, p, s)
+
         if op == "lit":
             if isinstance(e.payload, bool):
                 return z3.BoolVal(e.payload)
@@ -292,23 +303,24 @@ class System:
         if op == "var":
             return env[e.payload[1]]
         if op == "pred":
-            return rec(e.args[0])
+            return (yield rec(e.args[0]))
         if op == "neg":
-            return -rec(e.args[0])
+            return -(yield rec(e.args[0]))
         if op in ("and", "or", "implies"):
-            a = rec(e.args[0])
-            b = rec(e.args[1], z3.And(path, a if op in ("and", "implies") else z3.Not(a)))
+            a = (yield rec(e.args[0]))
+            b = (yield rec(e.args[1], z3.And(path, a if op in ("and", "implies")
+                                             else z3.Not(a))))
             return z3.And(a, b) if op == "and" else z3.Or(a, b) if op == "or" \
                 else z3.Implies(a, b)
         if op == "call" and e.payload == "ite":
-            c = rec(e.args[0])
-            a = rec(e.args[1], z3.And(path, c))
-            b = rec(e.args[2], z3.And(path, z3.Not(c)))
+            c = (yield rec(e.args[0]))
+            a = (yield rec(e.args[1], z3.And(path, c)))
+            b = (yield rec(e.args[2], z3.And(path, z3.Not(c))))
             a, b = coerce(a, b)
             return z3.If(c, a, b)
         if op == "call" and e.payload in ("max_over", "min_over"):
             j = self.windows.index(e)
-            x = rec(e.args[0])
+            x = (yield rec(e.args[0]))
             current[j] = x
             out = x
             for i in range(self.lengths[j] - 1):
@@ -317,7 +329,9 @@ class System:
                 better = b > a if e.payload == "max_over" else b < a
                 out = z3.If(z3.And(s[f"hv{j}_{i}"], better), b, a)
             return out
-        a = [rec(x) for x in e.args]
+        a = []
+        for x in e.args:
+            a.append((yield rec(x)))
         if op in ("+", "-", "*"):
             x, y = coerce(a[0], a[1])
             return x + y if op == "+" else x - y if op == "-" else x * y
@@ -760,16 +774,10 @@ def check_claim(ctl: ControllerT, claim: ClaimT, *, timeout: float = 10.0,
     need = (claim.periods + 2 if claim.kind == "converges" else 0) + sys.flap_periods + 1
     d = depth if depth is not None else DEFAULT_DEPTH
     d = max(d, need + 5) if depth is None else d
-    from tracelogic.spec.deep import TooDeep, deep
-
     try:
-        # the encoders recurse over expressions: on spec/deep.py's big-stack thread
-        return deep(_check_claim, ctl, claim, sys, d, ms)
+        return _check_claim(ctl, claim, sys, d, ms)
     except z3.Z3Exception as e:
         return ClaimOutcome("unknown", f"Z3 failed: {e}", "bmc")
-    except TooDeep as e:
-        return ClaimOutcome("unknown", f"the loop's expressions are too deep: {e.message}",
-                            "none")
     except ControllerError as e:
         return ClaimOutcome("unknown", e.message, "bmc")
     except _OutOfTime:

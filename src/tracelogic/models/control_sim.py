@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from tracelogic.errors import TracelogicError
 from tracelogic.spec.typed import ControllerT, TExpr
+from tracelogic.spec.walker import drive
 from tracelogic.values.arith import COMPARE, EXACT, clamp, round_half_away
 
 
@@ -159,32 +160,47 @@ class Simulator:
         return self._eval(e, env, {})
 
     def _eval(self, e: TExpr, env: dict, current: dict) -> Any:
+        """The value of ``e``; iterative (:func:`~tracelogic.spec.walker.drive`): a
+        controller's expressions nest as deep as the spec allows."""
+        return drive(self._eval_step(e, env, current))
+
+    def _eval_step(self, e: TExpr, env: dict, current: dict):
+        """One node of :meth:`_eval`: yields its operands' steps (`&`, `|`, `->` and
+        `ite` only those they need)."""
         op = e.op
         if op == "lit":
             return e.payload if isinstance(e.payload, (bool, int)) else Fraction(e.payload)
         if op == "var":
             return env[e.payload[1]]
         if op == "pred":
-            return self._eval(e.args[0], env, current)
+            return (yield self._eval_step(e.args[0], env, current))
         if op == "neg":
-            return -self._eval(e.args[0], env, current)
+            return -(yield self._eval_step(e.args[0], env, current))
         if op == "and":
-            return all(self._eval(a, env, current) for a in e.args)
+            for a in e.args:
+                if not (yield self._eval_step(a, env, current)):
+                    return False
+            return True
         if op == "or":
-            return any(self._eval(a, env, current) for a in e.args)
+            for a in e.args:
+                if (yield self._eval_step(a, env, current)):
+                    return True
+            return False
         if op == "implies":
-            return (not self._eval(e.args[0], env, current)) or self._eval(e.args[1], env,
-                                                                            current)
+            return (not (yield self._eval_step(e.args[0], env, current))) or \
+                (yield self._eval_step(e.args[1], env, current))
         if op == "call" and e.payload == "ite":
-            c = self._eval(e.args[0], env, current)
-            return self._eval(e.args[1] if c else e.args[2], env, current)
+            c = yield self._eval_step(e.args[0], env, current)
+            return (yield self._eval_step(e.args[1] if c else e.args[2], env, current))
         if op == "call" and e.payload in ("max_over", "min_over"):
-            x = self._eval(e.args[0], env, current)
+            x = yield self._eval_step(e.args[0], env, current)
             i = self.windows.index(e)
             current[i] = x
             vals = [x] + self.history[i]
             return max(vals) if e.payload == "max_over" else min(vals)
-        a = [self._eval(x, env, current) for x in e.args]
+        a = []
+        for x in e.args:
+            a.append((yield self._eval_step(x, env, current)))
         if op in EXACT:  # the language's arithmetic (values.arith)
             try:
                 r = EXACT[op](a[0], a[1])

@@ -46,24 +46,66 @@ def compile_expr(e: TExpr, resolve: Callable[[TExpr], Fn | None] | None = None) 
     """A closure computing ``e`` from an environment keyed by ``var`` payloads.
 
     ``resolve`` may supply closures for nodes this module does not know (aggregates,
-    document paths); it is asked first. Built bottom-up without recursion.
+    document paths); it is asked first. Built bottom-up without recursion, and run
+    without deep recursion either: a closure calls its operands' closures, so a
+    subexpression nested more than ``HOIST_DEPTH`` closures deep is *hoisted*: computed
+    first, in order, into a slot that its parent reads (see :class:`_Compile`).
     """
-    return _Compile(resolve).walk(e)
+    c = _Compile(resolve)
+    fn, _ = c.walk(e)
+    if not c.cells:
+        return fn
+    cells = tuple(c.cells)
+
+    def run(env: Env) -> Any:
+        slots: list = []
+        inner = {**env, _SLOTS: slots}
+        for cell in cells:
+            try:
+                slots.append((True, cell(inner)))
+            except Exception as err:  # raised only if the expression reads this slot
+                slots.append((False, err))
+        return fn(inner)
+    return run
+
+
+HOIST_DEPTH = 50  # closures nested beyond this depth are hoisted into a slot
+_SLOTS = object()  # the environment key of a run's hoisted values
 
 
 class _Compile(TExprWalker):
-    """One closure per node, children first; ``resolve`` answers for a node first."""
+    """One closure per node, children first; ``resolve`` answers for a node first.
+
+    Each result is ``(closure, depth)``, the depth of closures it calls through. Past
+    ``HOIST_DEPTH`` the node's closure becomes a *cell*, run before the whole
+    expression, children's cells first (the walk's order); the node is replaced by a
+    read of the cell's slot, depth 1. A cell runs whether or not its value is read
+    (`&` and `|` may skip an operand), so an error it raises is kept and raised only
+    where the slot is read: the value and the errors are those of the nested closures."""
 
     def __init__(self, resolve: Callable[[TExpr], Fn | None] | None) -> None:
         super().__init__()
         self.resolve = resolve
+        self.cells: list[Fn] = []
 
     def pre(self, node: TExpr) -> Any:
         custom = self.resolve(node) if self.resolve else None
-        return self.PASS if custom is None else custom
+        return self.PASS if custom is None else (custom, 1)
 
-    def dispatch(self, node: TExpr, args: list) -> Fn:
-        return _build(node, args)
+    def dispatch(self, node: TExpr, args: list) -> tuple[Fn, int]:
+        fn = _build(node, [f for f, _ in args])
+        depth = 1 + max((d for _, d in args), default=0)
+        if depth <= HOIST_DEPTH:
+            return fn, depth
+        k = len(self.cells)
+        self.cells.append(fn)
+
+        def read(env: Env) -> Any:
+            ok, value = env[_SLOTS][k]
+            if not ok:
+                raise value
+            return value
+        return read, 1
 
 
 def _build(node: TExpr, a: list[Fn]) -> Fn:

@@ -23,7 +23,7 @@ from tracelogic.spec.lexicon import (FORMULA_WORDS, PAST_OPS, PATTERN_ARITY, SEV
 from tracelogic.spec.typed import (AGGREGATES, CONFIG_AGGREGATES, ActionT, Binding, CheckT,
                                    ConfigT, HealT, InvariantT, MetricT, ModelT, PropertyT, Spec,
                                    TExpr, TheoremT, WorkflowT)
-from tracelogic.spec.walker import fold_constant
+from tracelogic.spec.walker import drive, fold_constant
 from tracelogic.spec.typed import ConsistencyT, OperationT
 
 SPAN_FIELDS: dict[str, T.Type] = {
@@ -143,7 +143,7 @@ class Checker:
                 handler(decl)
         for pdef in list(self.preds.values()):
             if pdef.checker is self:
-                self._check_pred_def(pdef)
+                drive(self._check_pred_def(pdef))
         invariants, theorems, checks, heals = [], [], [], []
         operations, consistency = [], []
         for decl in self.module.decls:
@@ -207,7 +207,7 @@ class Checker:
 
     # ------------------------------------------------------------ declarations
     def _decl_const(self, decl: A.Const) -> None:
-        self._const(decl.name)
+        drive(self._const(decl.name))
 
     def _const(self, name: str) -> TExpr:
         if name in self.consts:
@@ -216,7 +216,7 @@ class Checker:
         if name in self._const_busy:
             return self.error(decl.span, f"constant `{name}` is defined in terms of itself")
         self._const_busy.add(name)
-        value = self.expr(decl.value, Ctx("const"))
+        value = (yield self._expr(decl.value, Ctx("const")))
         self._const_busy.discard(name)
         self.fold_problem = None
         folded = self.fold(value)
@@ -236,10 +236,10 @@ class Checker:
         if pdef.typed is not None:
             return
         if pdef.params is None:
-            pdef.typed = self._pred_ref(pdef, (), pdef.body.span)
+            pdef.typed = (yield self._pred_ref(pdef, (), pdef.body.span))
             return
         params = {p: TExpr("var", type=T.DYN, payload=("param", p)) for p in pdef.params}
-        self.expr(pdef.body, Ctx("span", params))
+        (yield self._expr(pdef.body, Ctx("span", params)))
 
     def _pred_ref(self, pdef: PredDef, args: tuple[TExpr, ...], span) -> TExpr:
         checker = pdef.checker
@@ -260,7 +260,7 @@ class Checker:
         params = dict(zip(pdef.params or (), args))
         checker._pred_busy.append(pdef.name)
         try:
-            body = checker.expr(pdef.body, Ctx("span", params))
+            body = (yield checker._expr(pdef.body, Ctx("span", params)))
         finally:
             checker._pred_busy.pop()
         if body.type not in (T.BOOL, T.DYN, T.ERROR):
@@ -522,7 +522,7 @@ class Checker:
         """A step matches its `step` declaration, else spans whose name is the step's name."""
         pdef = self.preds.get(name)
         if pdef is not None and pdef.is_step:
-            self._check_pred_def(pdef)
+            drive(self._check_pred_def(pdef))
             return pdef.typed
         body = TExpr("cmp", (TExpr("field", type=T.STRING, payload=((), "name")),
                              TExpr("lit", type=T.STRING, payload=name)), T.BOOL, "==")
@@ -815,15 +815,22 @@ class Checker:
 
     # ------------------------------------------------------------ expressions
     def bool_expr(self, e: A.Expr, ctx: Ctx, what: str) -> TExpr:
-        t = self.expr(e, ctx)
+        return drive(self._bool_expr(e, ctx, what))
+
+    def _bool_expr(self, e: A.Expr, ctx: Ctx, what: str):
+        t = (yield self._expr(e, ctx))
         if t.type not in (T.BOOL, T.DYN, T.ERROR):
             return self.error(e.span, f"{what} must be true or false, but this is {_a(t.type)}",
                               "compare it with something, e.g. `x > 0`")
         return t
 
     def expr(self, e: A.Expr, ctx: Ctx, enum_hint: T.Type | None = None) -> TExpr:
+        """The typed form of ``e``; iterative (:func:`~tracelogic.spec.walker.drive`)."""
+        return drive(self._expr(e, ctx, enum_hint))
+
+    def _expr(self, e: A.Expr, ctx: Ctx, enum_hint: T.Type | None = None):
         method = getattr(self, f"_e_{type(e).__name__.lower()}")
-        t = method(e, ctx, enum_hint)
+        t = yield method(e, ctx, enum_hint)
         if t.size > MAX_EXPRESSION_NODES:  # only expanding predicates grows this far
             return self.error(e.span, f"this expression expands to {t.size:,} nodes; one "
                               f"expression has at most {MAX_EXPRESSION_NODES:,}",
@@ -832,7 +839,7 @@ class Checker:
         return t
 
     def _e_paren(self, e: A.Paren, ctx, hint):
-        return self.expr(e.expr, ctx, hint)
+        return (yield self._expr(e.expr, ctx, hint))
 
     def _e_literal(self, e: A.Literal, ctx, hint):
         typ = {"int": T.INT, "real": T.REAL, "duration": T.DURATION, "bytes": T.BYTES,
@@ -840,7 +847,10 @@ class Checker:
         return TExpr("lit", type=typ, payload=e.value, span=e.span)
 
     def _e_listexpr(self, e: A.ListExpr, ctx, hint):
-        items = tuple(self.expr(i, ctx, hint) for i in e.items)
+        items_: list[TExpr] = []
+        for i in e.items:
+            items_.append((yield self._expr(i, ctx, hint)))
+        items = tuple(items_)
         elem = items[0].type if items else T.DYN
         for i, item in zip(e.items, items):
             if not T.comparable(item.type, elem):
@@ -848,7 +858,7 @@ class Checker:
         return TExpr("list", items, T.ListType("list", elem=elem), span=e.span)
 
     def _e_rangeexpr(self, e: A.RangeExpr, ctx, hint):
-        lo, hi = self.expr(e.lo, ctx), self.expr(e.hi, ctx)
+        lo, hi = (yield self._expr(e.lo, ctx)), (yield self._expr(e.hi, ctx))
         joined = T.join_numeric(lo.type, hi.type) if T.is_numeric(lo.type) and \
             T.is_numeric(hi.type) else None
         if joined is None and T.ERROR not in (lo.type, hi.type):
@@ -875,7 +885,7 @@ class Checker:
             return TExpr("enum", type=hint, payload=(hint.name, n), span=e.span)
         decl = self.decls.get(n)
         if isinstance(decl, A.Const):
-            return self._const(n).replace(span=e.span)
+            return (yield self._const(n)).replace(span=e.span)
         if n in self.preds:
             pdef = self.preds[n]
             if ctx.kind not in SPAN_CONTEXTS and ctx.kind != "span":
@@ -884,7 +894,7 @@ class Checker:
             if pdef.params is not None:
                 return self.error(e.span, f"predicate `{n}` takes {len(pdef.params)} "
                                   f"argument(s): {n}({', '.join(pdef.params)})")
-            self._check_pred_def(pdef)
+            (yield self._check_pred_def(pdef))
             return pdef.typed.replace(span=e.span) if pdef.typed else \
                 TExpr("error", type=T.ERROR)
         if isinstance(decl, A.Enum):
@@ -942,12 +952,12 @@ class Checker:
         # qualified import names: alias.member
         if isinstance(e.base, A.Name) and e.base.id in self.imports and \
                 e.base.id not in ctx.locals:
-            return self._imported(e.base.id, e.name, (), e.span, ctx)
+            return (yield self._imported(e.base.id, e.name, (), e.span, ctx))
         # config-qualified binding inside an aggregate
         if isinstance(e.base, A.Name) and e.base.id in self.configs and ctx.kind == "config":
             return self._config_ref(e.base.id, e.name, e.span, ctx)
         if ctx.kind == "select":
-            base = self.expr(e.base, ctx)
+            base = (yield self._expr(e.base, ctx))
             if base.op == "path":
                 return TExpr("path", type=T.DYN, payload=base.payload + (("field", e.name),),
                              span=e.span)
@@ -970,8 +980,8 @@ class Checker:
             if e.name != "name":
                 return self.error(e.span, "the instrumentation scope has only `scope.name`")
             return TExpr("field", type=T.STRING, payload=((), "scope.name"), span=e.span)
-        base = self._expr_quoting(e.base, ctx, _QUOTE_IT, whole=e) \
-            if ctx.kind in SPAN_CONTEXTS else self.expr(e.base, ctx)
+        base = (yield self._expr_quoting(e.base, ctx, _QUOTE_IT, whole=e)) \
+            if ctx.kind in SPAN_CONTEXTS else (yield self._expr(e.base, ctx))
         if base.type == T.ERROR:
             return base
         return self.error(e.span, f"`.{e.name}` cannot be applied to {_a(base.type)}")
@@ -1003,7 +1013,7 @@ class Checker:
             if ctx.kind not in SPAN_CONTEXTS:
                 return self.error(span, f"`{alias}.{member}` is a span predicate; it cannot be "
                                   f"used in {CTX_WORDS[ctx.kind]}")
-            return self._call_pred(pdef, args, span, ctx, f"{alias}.{member}")
+            return (yield self._call_pred(pdef, args, span, ctx, f"{alias}.{member}"))
         names = list(spec.consts) + list(spec.preds) + [p.name for p in spec.properties]
         if any(p.name == member for p in spec.properties):
             return self.error(span, f"`{alias}.{member}` is a property, not a value")
@@ -1019,7 +1029,7 @@ class Checker:
             if got:
                 return self.error(span, f"predicate `{shown}` takes no arguments",
                                   hint and hint + f", or write `{shown}` alone for the predicate")
-            pdef.checker._check_pred_def(pdef)
+            (yield pdef.checker._check_pred_def(pdef))
             return pdef.typed or TExpr("error", type=T.ERROR)
         if got is None:
             return self.error(span, f"predicate `{shown}` takes {want} argument(s): "
@@ -1031,17 +1041,17 @@ class Checker:
         for a in args:
             if a.name is not None or a.where is not None or a.within:
                 return self.error(a.span, "predicate arguments are plain values")
-            values.append(self.expr(a.value, ctx))
+            values.append((yield self._expr(a.value, ctx)))
         if any(v.type == T.ERROR for v in values):
             return TExpr("error", type=T.ERROR)
-        node = self._pred_ref(pdef, tuple(values), span)
+        node = (yield self._pred_ref(pdef, tuple(values), span))
         return node.replace(payload=shown + "(" + ", ".join(_show(v) for v in values) + ")") \
             if node.op == "pred" else node
 
     def _e_index(self, e: A.Index, ctx: Ctx, hint):
         if ctx.kind == "select":
-            base = self.expr(e.base, ctx)
-            key = self.expr(e.index, Ctx("const"))
+            base = (yield self._expr(e.base, ctx))
+            key = (yield self._expr(e.index, Ctx("const")))
             if base.op == "path" and key.op == "lit":
                 kind = "index" if isinstance(key.payload, int) else "key"
                 return TExpr("path", type=T.DYN, payload=base.payload + ((kind, key.payload),),
@@ -1053,8 +1063,9 @@ class Checker:
             if ctx.kind not in SPAN_CONTEXTS:
                 return self.error(e.span, f"`{source}[...]` reads a span; it cannot be used in "
                                   f"{CTX_WORDS[ctx.kind]}")
-            key = self._expr_quoting(e.index, Ctx("const", ctx.locals),
-                                     "attribute keys are strings: write `" + source + '["{}"]`')
+            key = (yield self._expr_quoting(
+                e.index, Ctx("const", ctx.locals),
+                "attribute keys are strings: write `" + source + '["{}"]`'))
             if key.type == T.ERROR:
                 return key
             if key.op == "var" and key.payload[0] == "param":
@@ -1065,7 +1076,7 @@ class Checker:
                     return self.error(e.index.span, f"`{source}[...]` takes a string key",
                                       f'e.g. {source}["http.route"]')
             return TExpr("attr", type=T.DYN, payload=(hops, source, key_value), span=e.span)
-        base = self.expr(e.base, ctx)
+        base = (yield self._expr(e.base, ctx))
         if base.type == T.ERROR:
             return base
         return self.error(e.span, f"{_a(base.type)} cannot be indexed",
@@ -1074,14 +1085,14 @@ class Checker:
     # -- operators
     def _e_unary(self, e: A.Unary, ctx: Ctx, hint):
         if e.op == "-":
-            v = self.expr(e.operand, ctx)
+            v = (yield self._expr(e.operand, ctx))
             if v.type != T.ERROR and not T.is_numeric(v.type):
                 return self.error(e.span, f"cannot negate {_a(v.type)}")
             return TExpr("neg", (v,), T.base(v.type), span=e.span)
         if e.op == "!":
-            v = self.bool_expr(e.operand, ctx, f"the operand of `{e.spelling}`")
+            v = (yield self._bool_expr(e.operand, ctx, f"the operand of `{e.spelling}`"))
             return TExpr("not", (v,), T.BOOL, span=e.span)
-        return self._temporal(e.op, e.spelling, e.interval, (e.operand,), e.span, ctx)
+        return (yield self._temporal(e.op, e.spelling, e.interval, (e.operand,), e.span, ctx))
 
     def _temporal(self, op: str, spelling: str, interval: A.Interval | None, operands, span,
                   ctx: Ctx) -> TExpr:
@@ -1113,19 +1124,23 @@ class Checker:
                                   "than the upper end")
             bound = (lo, hi)
         inner = replace(ctx, temporal_depth=ctx.temporal_depth + 1)
-        args = tuple(self.bool_expr(o, inner, f"the operand of `{spelling}`") for o in operands)
+        typed = []
+        for o in operands:
+            typed.append((yield self._bool_expr(o, inner, f"the operand of `{spelling}`")))
+        args = tuple(typed)
         return TExpr(op, args, T.BOOL, bound, span)
 
     def _e_binary(self, e: A.Binary, ctx: Ctx, hint):
         op = e.op
         if op in TEMPORAL_BINARY:
-            return self._temporal(op, e.spelling, e.interval, (e.left, e.right), e.span, ctx)
+            return (yield self._temporal(op, e.spelling, e.interval, (e.left, e.right), e.span,
+                                         ctx))
         if op in ("&", "|", "xor", "->", "<->"):
-            left = self.bool_expr(e.left, ctx, f"the left side of `{e.spelling}`")
-            right = self.bool_expr(e.right, ctx, f"the right side of `{e.spelling}`")
+            left = (yield self._bool_expr(e.left, ctx, f"the left side of `{e.spelling}`"))
+            right = (yield self._bool_expr(e.right, ctx, f"the right side of `{e.spelling}`"))
             name = {"&": "and", "|": "or", "xor": "xor", "->": "implies", "<->": "iff"}[op]
             return TExpr(name, (left, right), T.BOOL, span=e.span)
-        left, right = self.expr(e.left, ctx), self.expr(e.right, ctx)
+        left, right = (yield self._expr(e.left, ctx)), (yield self._expr(e.right, ctx))
         if T.ERROR in (left.type, right.type):
             return TExpr("error", type=T.ERROR, span=e.span)
         for side, v in (("left", left), ("right", right)):
@@ -1169,20 +1184,20 @@ class Checker:
 
     def _pair(self, a: A.Expr, b: A.Expr, ctx: Ctx) -> tuple[TExpr, TExpr]:
         """Type both sides of a comparison, letting an enum side resolve a bare member name."""
-        left = self._e_name(a, ctx, None, soft=True) if isinstance(a, A.Name) else None
+        left = (yield self._e_name(a, ctx, None, soft=True)) if isinstance(a, A.Name) else None
         if left is None and isinstance(a, A.Name):
-            right = self.expr(b, ctx)
-            return self._against_text(a, ctx, right.type), right
+            right = (yield self._expr(b, ctx))
+            return (yield self._against_text(a, ctx, right.type)), right
         if left is None:
-            left = self.expr(a, ctx)
-        return left, self._against_text(b, ctx, left.type)
+            left = (yield self._expr(a, ctx))
+        return left, (yield self._against_text(b, ctx, left.type))
 
     def _against_text(self, e: A.Expr, ctx: Ctx, other: T.Type) -> TExpr:
         """One side of a comparison: compared with a string, an unknown bare name is most
         likely the string unquoted (`service == checkout`)."""
         if T.base(other) == T.STRING and ctx.kind in SPAN_CONTEXTS:
-            return self._expr_quoting(e, ctx, _QUOTE_IT, other)
-        return self.expr(e, ctx, other)
+            return (yield self._expr_quoting(e, ctx, _QUOTE_IT, other))
+        return (yield self._expr(e, ctx, other))
 
     def _expr_quoting(self, e: A.Expr, ctx: Ctx, how: str, hint: Any = None,
                       whole: A.Expr | None = None) -> TExpr:
@@ -1191,10 +1206,10 @@ class Checker:
         string the user did not quote. The outermost caller's hint wins."""
         chain = _name_chain(whole or e)
         if chain is None or id(chain[0]) in self._quote_hints:
-            return self.expr(e, ctx, hint)
+            return (yield self._expr(e, ctx, hint))
         self._quote_hints[id(chain[0])] = how.format(chain[1])
         try:
-            return self.expr(e, ctx, hint)
+            return (yield self._expr(e, ctx, hint))
         finally:
             del self._quote_hints[id(chain[0])]
 
@@ -1204,9 +1219,9 @@ class Checker:
         for i, op in enumerate(e.ops):
             a, b = e.operands[i], e.operands[i + 1]
             if typed[i] is None:
-                typed[i], typed[i + 1] = self._pair(a, b, ctx)
+                typed[i], typed[i + 1] = (yield self._pair(a, b, ctx))
             else:
-                typed[i + 1] = self.expr(b, ctx, typed[i].type)
+                typed[i + 1] = (yield self._expr(b, ctx, typed[i].type))
             left, right = typed[i], typed[i + 1]
             parts.append(self._cmp(op, left, right, e.span, (a.span, b.span)))
         if len(parts) == 1:
@@ -1281,8 +1296,8 @@ class Checker:
         return lines[span.line - 1][span.column - 1:span.end_column - 1] or None
 
     def _e_in(self, e: A.In, ctx: Ctx, hint):
-        value = self.expr(e.value, ctx)
-        target = self.expr(e.target, ctx, value.type)
+        value = (yield self._expr(e.value, ctx))
+        target = (yield self._expr(e.target, ctx, value.type))
         if T.ERROR in (value.type, target.type):
             return TExpr("error", type=T.ERROR, span=e.span)
         if isinstance(target.type, T.ListType):
@@ -1301,7 +1316,7 @@ class Checker:
         return TExpr("in", (value, target), T.BOOL, span=e.span)
 
     def _e_match(self, e: A.Match, ctx: Ctx, hint):
-        left, right = self.expr(e.left, ctx), self.expr(e.right, ctx)
+        left, right = (yield self._expr(e.left, ctx)), (yield self._expr(e.right, ctx))
         if T.ERROR in (left.type, right.type):
             return TExpr("error", type=T.ERROR, span=e.span)
         for side, v in (("left", left), ("right", right)):
@@ -1320,7 +1335,7 @@ class Checker:
         return TExpr(e.op, (left, right), T.BOOL, span=e.span)
 
     def _e_exists(self, e: A.Exists, ctx: Ctx, hint):
-        v = self.expr(e.operand, ctx)
+        v = (yield self._expr(e.operand, ctx))
         if v.type != T.ERROR and v.op != "attr":
             return self.error(e.span, "`exists` tests an attribute",
                               'e.g. attr["db.system"] exists')
@@ -1333,7 +1348,7 @@ class Checker:
             if e.scope is not None:
                 return self.error(e.scope.span, "a scope such as `between(...)` follows only a "
                                   "specification pattern")
-            return self._imported(e.func.base.id, e.func.name, e.args, e.span, ctx)
+            return (yield self._imported(e.func.base.id, e.func.name, e.args, e.span, ctx))
         if not isinstance(e.func, A.Name):
             return self.error(e.span, "only predicates and built-in functions can be called")
         n = e.func.id
@@ -1341,26 +1356,26 @@ class Checker:
             return self.error(e.scope.span, "a scope such as `between(...)` follows only a "
                               "specification pattern such as `existence(P)`")
         if n in self.preds and n not in ctx.locals:
-            return self._call_pred(self.preds[n], e.args, e.span, ctx, n)
+            return (yield self._call_pred(self.preds[n], e.args, e.span, ctx, n))
         if n in PATTERNS:
-            return self._pattern(e, ctx)
+            return (yield self._pattern(e, ctx))
         if n in ("has_ancestor", "has_child", "linked", "has_event"):
-            return self._structural(e, ctx)
+            return (yield self._structural(e, ctx))
         if n in ("prev", "last"):
-            return self._register(e, ctx)
+            return (yield self._register(e, ctx))
         if n == "distinct" and ctx.kind == "message":
-            return self._aggregate(e, ctx, "distinct")
+            return (yield self._aggregate(e, ctx, "distinct"))
         if ctx.kind in ("property", "message") and n in AGGREGATES:
-            return self._aggregate(e, ctx, n)
+            return (yield self._aggregate(e, ctx, n))
         if ctx.kind == "config" and n in CONFIG_AGGREGATES and len(e.args) == 1:
-            return self._config_aggregate(e, ctx, n)
+            return (yield self._config_aggregate(e, ctx, n))
         if n in THEOREM_BUILTINS:
-            return self._builtin(e, ctx, n)
+            return (yield self._builtin(e, ctx, n))
         if ctx.kind == "controller":
             from tracelogic.spec.controller import CONTROLLER_BUILTINS, check_builtin
 
             if n in CONTROLLER_BUILTINS:
-                return check_builtin(self, e, ctx, n)
+                return (yield check_builtin(self, e, ctx, n))
         known = set(self.preds) | set(PATTERNS) | THEOREM_BUILTINS | set(AGGREGATES) | {
             "has_ancestor", "has_child", "linked", "has_event", "prev", "last"}
         if n in known:
@@ -1391,12 +1406,12 @@ class Checker:
         if args is None:
             return TExpr("error", type=T.ERROR)
         if n == "has_event":
-            v = self.fold(self.expr(args[0], Ctx("const")))
+            v = self.fold((yield self._expr(args[0], Ctx("const"))))
             if not isinstance(v, str):
                 return self.error(args[0].span, "`has_event` takes the event's name",
                                   'e.g. has_event("exception")')
             return TExpr("has_event", (), T.BOOL, v, e.span)
-        p = self.bool_expr(args[0], Ctx("span", ctx.locals), f"the argument of `{n}`")
+        p = (yield self._bool_expr(args[0], Ctx("span", ctx.locals), f"the argument of `{n}`"))
         return TExpr(n, (p,), T.BOOL, span=e.span)
 
     def _register(self, e: A.Call, ctx: Ctx) -> TExpr:
@@ -1407,13 +1422,13 @@ class Checker:
             args = self._plain_args(e, 1, "prev")
             if args is None:
                 return TExpr("error", type=T.ERROR)
-            v = self.expr(args[0], Ctx("span", ctx.locals))
+            v = (yield self._expr(args[0], Ctx("span", ctx.locals)))
             return TExpr("prev", (v,), v.type, span=e.span)
         if len(e.args) != 2 or e.args[0].where is None or e.args[1].where is not None:
             return self.error(e.span, "`last` is written `last(VALUE where PREDICATE, DEFAULT)`")
-        v = self.expr(e.args[0].value, Ctx("span", ctx.locals))
-        where = self.bool_expr(e.args[0].where, Ctx("span", ctx.locals), "`where`")
-        default = self.expr(e.args[1].value, Ctx("const"))
+        v = (yield self._expr(e.args[0].value, Ctx("span", ctx.locals)))
+        where = (yield self._bool_expr(e.args[0].where, Ctx("span", ctx.locals), "`where`"))
+        default = (yield self._expr(e.args[1].value, Ctx("const")))
         if not T.comparable(v.type, default.type):
             self.error(e.args[1].span, f"the default of `last` is {_a(default.type)}, but the "
                        f"value is {_a(v.type)}")
@@ -1434,13 +1449,14 @@ class Checker:
             return TExpr("agg", (TExpr("lit", type=T.BOOL, payload=True), TExpr(
                 "lit", type=T.BOOL, payload=True)), T.INT if n == "count" else T.REAL, n, e.span)
         arg = e.args[0]
-        where = self.bool_expr(arg.where, span_ctx, "`where`") if arg.where is not None else \
+        where = (yield self._bool_expr(arg.where, span_ctx, "`where`")) \
+            if arg.where is not None else \
             TExpr("lit", type=T.BOOL, payload=True)
         if predicate_only:
-            value = self.bool_expr(arg.value, span_ctx, f"the argument of `{n}`")
+            value = (yield self._bool_expr(arg.value, span_ctx, f"the argument of `{n}`"))
             typ = T.INT if n == "count" else T.REAL
         else:
-            value = self.expr(arg.value, span_ctx)
+            value = (yield self._expr(arg.value, span_ctx))
             if n == "count_distinct":
                 typ = T.INT
             elif n == "distinct":
@@ -1473,8 +1489,8 @@ class Checker:
                               "`sum(deployment.replicas)`")
         config = used.pop()
         inner = replace(ctx, in_aggregate=config)
-        value = self.expr(arg.value, inner)
-        where = self.bool_expr(arg.where, inner, "`where`") if arg.where is not None else \
+        value = (yield self._expr(arg.value, inner))
+        where = (yield self._bool_expr(arg.where, inner, "`where`")) if arg.where is not None else \
             TExpr("lit", type=T.BOOL, payload=True)
         if n in ("all", "any"):
             if value.type not in (T.BOOL, T.DYN, T.ERROR):
@@ -1495,7 +1511,9 @@ class Checker:
         args = self._plain_args(e, arity, n)
         if args is None:
             return TExpr("error", type=T.ERROR)
-        typed = [self.expr(a, ctx) for a in args]
+        typed = []
+        for a in args:
+            typed.append((yield self._expr(a, ctx)))
         if any(t.type == T.ERROR for t in typed):
             return TExpr("error", type=T.ERROR)
         for a, t in zip(args, typed):
@@ -1529,15 +1547,17 @@ class Checker:
         if len(args) != PATTERNS[n]:
             return self.error(e.span, f"`{n}` takes {PATTERNS[n]} predicate(s), got {len(args)}")
         inner = replace(ctx, temporal_depth=ctx.temporal_depth + 1)
-        typed = [self.bool_expr(a.value, inner, f"an argument of `{n}`") for a in args]
+        typed = []
+        for a in args:
+            typed.append((yield self._bool_expr(a.value, inner, f"an argument of `{n}`")))
         scope = "globally"
         if e.scope is not None:
             scope = e.scope.kind
             if len(e.scope.args) != SCOPES[scope]:
                 return self.error(e.scope.span, f"scope `{scope}` takes {SCOPES[scope]} "
                                   f"predicate(s), got {len(e.scope.args)}")
-            typed += [self.bool_expr(a.value, inner, f"an argument of `{scope}`")
-                      for a in e.scope.args]
+            for a in e.scope.args:
+                typed.append((yield self._bool_expr(a.value, inner, f"an argument of `{scope}`")))
         return TExpr("pattern", tuple(typed), T.BOOL, (n, scope, within), e.span)
 
 

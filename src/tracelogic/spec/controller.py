@@ -271,13 +271,16 @@ def _claim(ck: "Checker", decl: A.Controller, m: A.Claim, local: dict, state_nam
     return None
 
 
-def check_builtin(ck: "Checker", e: A.Call, ctx: "Ctx", n: str) -> TExpr:
-    """Type `round(x)`, `ite(c, a, b)`, `max_over(x, W)` and `min_over(x, W)`."""
+def check_builtin(ck: "Checker", e: A.Call, ctx: "Ctx", n: str):
+    """Type `round(x)`, `ite(c, a, b)`, `max_over(x, W)` and `min_over(x, W)`.
+
+    A step of the checker's iterative pass (:func:`~tracelogic.spec.walker.drive`): it yields
+    the subexpressions to type and returns the TExpr."""
     args = ck._plain_args(e, CONTROLLER_BUILTINS[n], n)
     if args is None:
         return TExpr("error", type=T.ERROR)
     if n in ("max_over", "min_over"):
-        x = ck.expr(args[0], ctx)
+        x = yield ck._expr(args[0], ctx)
         window = ck.const_duration(args[1], f"the window of `{n}`")
         if x.type == T.ERROR or window is None:
             return TExpr("error", type=T.ERROR)
@@ -290,7 +293,9 @@ def check_builtin(ck: "Checker", e: A.Call, ctx: "Ctx", n: str) -> TExpr:
                             "name the inner one with a `let`… of its own value")
         w = TExpr("lit", type=T.DURATION, payload=window, span=args[1].span)
         return TExpr("call", (x, w), T.base(x.type), n, e.span)
-    typed = [ck.expr(a, ctx) for a in args]
+    typed = []
+    for a in args:
+        typed.append((yield ck._expr(a, ctx)))
     if any(t.type == T.ERROR for t in typed):
         return TExpr("error", type=T.ERROR)
     if n == "round":

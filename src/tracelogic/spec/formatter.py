@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from tracelogic.spec import ast as A
 from tracelogic.spec.diagnostics import source_lines
 from tracelogic.spec.parser import parse_module
+from tracelogic.spec.walker import expand
 
 INDENT = "  "
 
@@ -51,90 +52,116 @@ def _prec(e: A.Expr) -> int:
 
 
 def expr(e: A.Expr, minimum: int = 0) -> str:
-    """Print an expression, adding parentheses where precedence needs them."""
-    text = _expr(e)
-    return f"({text})" if _prec(e) < minimum else text
+    """Print an expression, adding parentheses where precedence needs them.
+
+    Iterative (:func:`~tracelogic.spec.walker.expand`): expressions nest as deep as the
+    parser accepts (spec/limits.py). Each node gives its text as pieces: strings, and
+    ``(subexpression, minimum precedence)`` pairs printed in their place."""
+    return expand((e, minimum), _pieces)
 
 
-def _interval(iv: A.Interval) -> str:
+def _pieces(item: tuple) -> list:
+    e, minimum = item
+    inner = _expr(e)
+    return ["(", *inner, ")"] if _prec(e) < minimum else inner
+
+
+def _text(pieces: list) -> str:
+    return "".join(p if isinstance(p, str) else expr(*p) for p in pieces)
+
+
+def _interval(iv: A.Interval) -> list:
     if iv.form == "within":
-        return f"within {expr(iv.hi)}"
+        return ["within ", (iv.hi, 0)]
     if iv.form == "<=":
-        return f"[<= {expr(iv.hi)}]"
+        return ["[<= ", (iv.hi, 0), "]"]
     if iv.form == ">=":
-        return f"[>= {expr(iv.lo)}]"
-    return f"[{expr(iv.lo)}, {expr(iv.hi)}]"
+        return ["[>= ", (iv.lo, 0), "]"]
+    return ["[", (iv.lo, 0), ", ", (iv.hi, 0), "]"]
 
 
-def _arg(a: A.Arg) -> str:
+def _arg(a: A.Arg) -> list:
     if a.name is not None:
-        return f"{a.name}: {expr(a.value)}"
+        return [f"{a.name}: ", (a.value, 0)]
     if a.within:
-        return f"within {expr(a.value)}"
+        return ["within ", (a.value, 0)]
     if a.where is not None:
-        return f"{expr(a.value)} where {expr(a.where)}"
-    return expr(a.value)
+        return [(a.value, 0), " where ", (a.where, 0)]
+    return [(a.value, 0)]
+
+
+def _arg_pieces(args) -> list:
+    out: list = []
+    for i, a in enumerate(args):
+        if i:
+            out.append(", ")
+        out += _arg(a)
+    return out
 
 
 def _args(args) -> str:
-    return ", ".join(_arg(a) for a in args)
+    return _text(_arg_pieces(args))
 
 
-def _expr(e) -> str:
+def _expr(e) -> list:
+    """The pieces of one node (see :func:`expr`)."""
     if isinstance(e, A.Name):
-        return e.id
+        return [e.id]
     if isinstance(e, A.Literal):
-        return e.text
+        return [e.text]
     if isinstance(e, A.Paren):
-        return f"({expr(e.expr)})"
+        return ["(", (e.expr, 0), ")"]
     if isinstance(e, A.ListExpr):
-        return "[" + ", ".join(expr(i) for i in e.items) + "]"
+        out: list = ["["]
+        for i, item in enumerate(e.items):
+            if i:
+                out.append(", ")
+            out.append((item, 0))
+        return out + ["]"]
     if isinstance(e, A.Unary):
         if e.op == "-":
-            return "-" + expr(e.operand, P_NEG)
-        operand = expr(e.operand, P_UTEMP)
+            return ["-", (e.operand, P_NEG)]
+        operand = (e.operand, P_UTEMP)
         if e.interval is not None:
             if e.interval.form == "within":
-                return f"{e.spelling} {_interval(e.interval)} {operand}"
-            return f"{e.spelling}{_interval(e.interval)} {operand}"
+                return [f"{e.spelling} ", *_interval(e.interval), " ", operand]
+            return [e.spelling, *_interval(e.interval), " ", operand]
         if e.spelling == "!":
-            return "!" + operand
-        return f"{e.spelling} {operand}"
+            return ["!", operand]
+        return [f"{e.spelling} ", operand]
     if isinstance(e, A.Binary):
         _, lmin, rmin = _BINARY[e.op]
-        op = e.spelling
-        if e.interval is not None:
-            op += _interval(e.interval)
-        return f"{expr(e.left, lmin)} {op} {expr(e.right, rmin)}"
+        interval = _interval(e.interval) if e.interval is not None else []
+        return [(e.left, lmin), f" {e.spelling}", *interval, " ", (e.right, rmin)]
     if isinstance(e, A.Compare):
-        out = expr(e.operands[0], P_ADD)
+        out = [(e.operands[0], P_ADD)]
         for op, operand in zip(e.ops, e.operands[1:]):
-            out += f" {op} {expr(operand, P_ADD)}"
+            out += [f" {op} ", (operand, P_ADD)]
         return out
     if isinstance(e, A.RangeExpr):
-        return f"{expr(e.lo, P_ADD)}..{expr(e.hi, P_ADD)}"
+        return [(e.lo, P_ADD), "..", (e.hi, P_ADD)]
     if isinstance(e, A.In):
-        return f"{expr(e.value, P_ADD)} in {expr(e.target, P_ADD)}"
+        return [(e.value, P_ADD), " in ", (e.target, P_ADD)]
     if isinstance(e, A.Match):
-        return f"{expr(e.left, P_ADD)} {e.op} {expr(e.right, P_ADD)}"
+        return [(e.left, P_ADD), f" {e.op} ", (e.right, P_ADD)]
     if isinstance(e, A.Exists):
-        return f"{expr(e.operand, P_ADD)} exists"
+        return [(e.operand, P_ADD), " exists"]
     if isinstance(e, A.Field):
-        return f"{expr(e.base, P_ATOM)}.{e.name}"
+        return [(e.base, P_ATOM), f".{e.name}"]
     if isinstance(e, A.Index):
-        return f"{expr(e.base, P_ATOM)}[{expr(e.index)}]"
+        return [(e.base, P_ATOM), "[", (e.index, 0), "]"]
     if isinstance(e, A.Call):
-        out = f"{expr(e.func, P_ATOM)}({_args(e.args)})"
+        out = [(e.func, P_ATOM), "(", *_arg_pieces(e.args), ")"]
         if e.scope is not None:
-            out += " globally" if e.scope.kind == "globally" else \
-                f" {e.scope.kind}({_args(e.scope.args)})"
+            out += [" globally"] if e.scope.kind == "globally" else \
+                [f" {e.scope.kind}(", *_arg_pieces(e.scope.args), ")"]
         return out
     if isinstance(e, A.Conforms):
-        return f"conforms {e.workflow}"
+        return [f"conforms {e.workflow}"]
     if isinstance(e, A.Saga):
-        return f"saga {e.workflow}"
+        return [f"saga {e.workflow}"]
     if isinstance(e, A.Follows):
-        return f"follows {e.model} on {e.var} by {expr(e.expr)}"
+        return [f"follows {e.model} on {e.var} by ", (e.expr, 0)]
     raise TypeError(f"cannot format {type(e).__name__}")
 
 
@@ -146,15 +173,26 @@ _WF_PREC = {"+": 1, "||": 2, ";": 3}
 
 
 def workflow_expr(w: A.WfExpr, minimum: int = 0) -> str:
+    """A workflow expression, parenthesised where precedence needs it (iterative, as
+    :func:`expr`)."""
+    return expand((w, minimum), _wf_pieces)
+
+
+def _wf_pieces(item: tuple) -> list:
+    w, minimum = item
     if isinstance(w, A.WfStep):
-        return w.name
+        return [w.name]
     if isinstance(w, A.WfParen):
-        return f"({workflow_expr(w.item)})"
+        return ["(", (w.item, 0), ")"]
     if isinstance(w, A.WfPost):
-        return workflow_expr(w.item, 4) + w.op
+        return [(w.item, 4), w.op]
     p = _WF_PREC[w.op]
-    text = f" {w.op} ".join(workflow_expr(i, p + 1) for i in w.items)
-    return f"({text})" if p < minimum else text
+    out: list = []
+    for i, x in enumerate(w.items):
+        if i:
+            out.append(f" {w.op} ")
+        out.append((x, p + 1))
+    return ["(", *out, ")"] if p < minimum else out
 
 
 def _string(s: str) -> str:
@@ -425,17 +463,8 @@ def format_module(module: A.Module, source: str) -> str:
 
 def format_text(source: str, file: str = "<spec>") -> str:
     """Format spec text; raises :class:`SpecErrors` when it does not parse."""
-    from tracelogic.spec.deep import TooDeep, deep, gc_paused
-    from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
-    from tracelogic.errors import SourceSpan
+    from tracelogic.gc_pause import gc_paused
 
-    def run() -> str:
-        with gc_paused():
-            module = parse_module(source, file)
-        return format_module(module, source)
-
-    try:
-        return deep(run)  # once, around parsing too: one big-stack thread per call
-    except TooDeep as e:
-        raise SpecErrors([Diagnostic("error", e.message, SourceSpan(file, 1, 1, 1, 1), e.hint)],
-                         {file: source}) from None
+    with gc_paused():
+        module = parse_module(source, file)
+    return format_module(module, source)

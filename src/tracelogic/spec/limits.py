@@ -7,9 +7,9 @@ numbers and gives the same answers.
 
 - ``MAX_NESTING``: how deep expressions may nest: the operators, parentheses,
   list brackets, calls, field accesses and indexes enclosing one another (a
-  chain of N operands of `&` is N - 1 levels). Parsing is iterative; the
-  recursive passes that follow run on a large stack sized for this depth
-  (spec/deep.py).
+  chain of N operands of `&` is N - 1 levels). Parsing and every pass after
+  it are iterative (spec/walker.py: ``TExprWalker``, ``drive``), so the limit
+  bounds memory, not Python's stack.
 - ``MAX_NUMBER_DIGITS``: digits in one number literal (underscores, the
   fraction's dot, exponent and unit excluded from the count, the fraction's
   digits included). Python reads longer digit strings in quadratic time.

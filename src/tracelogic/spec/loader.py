@@ -24,7 +24,7 @@ from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.spec.checker import Checker
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
-from tracelogic.spec.deep import TooDeep, deep, gc_paused
+from tracelogic.gc_pause import gc_paused
 from tracelogic.spec.parser import parse_module_partial
 from tracelogic.spec.typed import Spec
 
@@ -120,12 +120,7 @@ class Loader:
         # Declarations that parsed are still checked when others did not, so that one
         # run reports every independent error.
         checker = Checker(module, text, imports, base_dir, broken=broken)
-        try:
-            spec = deep(checker.run)
-        except TooDeep as e:
-            span = SourceSpan(file, 1, 1, 1, 1)
-            self.diags.append(Diagnostic("error", e.message, span, e.hint))
-            return None
+        spec = checker.run()
         self.diags.extend(checker.diags)
         return None if errors else spec
 
@@ -251,18 +246,8 @@ def load(path_or_text: str, *, filename: str | None = None, spec_path: SpecPath 
     ``spec_path``: a directory, or several, whose ``.spec`` files imports may read
     besides the spec's own directory (the working directory for text).
 
-    The whole load runs once on :func:`deep`'s big-stack thread: the checker recurses as
-    deep as the input nests (docs/language.md, "Limits")."""
-    try:
-        return deep(_load, path_or_text, filename, spec_path)
-    except TooDeep as e:
-        named = "\n" not in path_or_text and path_or_text.endswith(".spec")
-        file = filename or (path_or_text if named else "<spec>")
-        raise SpecErrors([Diagnostic("error", e.message, SourceSpan(file, 0, 0, 0, 0),
-                                     e.hint)]) from None
-
-
-def _load(path_or_text: str, filename: str | None, spec_path: SpecPath) -> Spec:
+    Every pass is iterative, so input of any depth the parser accepts (docs/language.md,
+    "Limits") loads with Python's default stack and recursion limit."""
     loader = Loader(spec_path)
     looks_like_path = "\n" not in path_or_text and path_or_text.endswith(".spec")
     if looks_like_path or (filename is None and os.path.isfile(path_or_text)):
@@ -295,14 +280,6 @@ def load_with_diagnostics(path: str, spec_path: SpecPath = ()
 
     ``std.NAME``, when no such file exists, is the standard library's module NAME.
     ``spec_path``: as for :func:`load` (``--spec-path``)."""
-    try:
-        return deep(_load_with_diagnostics, path, spec_path)
-    except TooDeep as e:
-        return None, [Diagnostic("error", e.message, SourceSpan(path, 0, 0, 0, 0), e.hint)], {}
-
-
-def _load_with_diagnostics(path: str, spec_path: SpecPath
-                           ) -> tuple[Spec | None, list[Diagnostic], dict[str, str]]:
     loader = Loader(spec_path)
     spec = None
     file = spec_file(path)

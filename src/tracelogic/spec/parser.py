@@ -21,7 +21,7 @@ from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInpu
 
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
-from tracelogic.spec.deep import TooDeep, deep, gc_paused
+from tracelogic.gc_pause import gc_paused
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors, did_you_mean, source_lines
 from tracelogic.spec.limits import MAX_NESTING, MAX_NUMBER_DIGITS, number_digits, too_large
 from tracelogic.spec.lexicon import (BINARY_SPELLINGS, CONTEXTUAL, RESERVED, UNARY_SPELLINGS,
@@ -930,23 +930,18 @@ def parse_module_partial(text: str, file: str = "<spec>"
     the names the broken declarations would have defined (so that uses of them are not
     reported again as unknown names)."""
     with gc_paused():
-        try:
-            return deep(_parse_module_partial, text, file)
-        except TooDeep as e:
-            span = SourceSpan(file, 1, 1, 1, 1)
-            return A.Module(file, (), span=span), [Diagnostic("error", e.message, span, e.hint)], \
-                set()
+        return _parse_module_partial(text, file)
 
 
 def _parse_module_partial(text: str, file: str) -> tuple[A.Module, list[Diagnostic], set[str]]:
     try:
-        decls, errors = deep(_parse_chunk, text, file, 0)
+        decls, errors = _parse_chunk(text, file, 0)
         broken: set[str] = set()
     except UnexpectedInput:
         decls, errors, broken = [], [], set()
         for first_line, chunk in _chunks(text):
             try:
-                d, errs = deep(_parse_chunk, chunk, file, first_line)
+                d, errs = _parse_chunk(chunk, file, first_line)
                 decls.extend(d)
                 errors.extend(errs)
             except UnexpectedInput as err:
@@ -957,12 +952,9 @@ def _parse_module_partial(text: str, file: str) -> tuple[A.Module, list[Diagnost
                     broken.add(m.group(1))
         if not errors:  # the whole failed but every chunk parsed: report the whole's error
             try:
-                deep(_parse_chunk, text, file, 0)
+                _parse_chunk(text, file, 0)
             except UnexpectedInput as err:
                 errors.append(_syntax_diagnostic(err, file, text, 0))
-    except TooDeep as e:
-        span = SourceSpan(file, 1, 1, 1, 1)
-        return A.Module(file, (), span=span), [Diagnostic("error", e.message, span, e.hint)], set()
     span = SourceSpan(file, 1, 1, text.count("\n") + 1, 1)
     return A.Module(file, tuple(decls), _collect_comments(text), span=span), errors, broken
 
@@ -979,10 +971,7 @@ def parse_expr(text: str, file: str = "<formula>") -> A.Expr:
     """Parse one expression (used by `tracelogic automaton FORMULA` and message placeholders)."""
     builder = _Builder(file)
     try:
-        expr = deep(lambda: builder.transform(lark_parser().parse(text, start="expr_start")))
-    except TooDeep as e:
-        raise SpecErrors([Diagnostic("error", e.message, SourceSpan(file, 1, 1, 1, 1), e.hint)],
-                         {file: text}) from None
+        expr = builder.transform(lark_parser().parse(text, start="expr_start"))
     except UnexpectedInput as err:
         raise SpecErrors([_syntax_diagnostic(err, file, text, 0)], {file: text}) from None
     except _BuildError as e:

@@ -9,6 +9,8 @@ may recurse in Python: every pass is one of these walkers, which keep an explici
   implement ``walk_<op>(node, args)``, with ``args`` the children's results; an operator
   without a handler raises :class:`~tracelogic.errors.UnhandledNode`. ``pre(node)`` may
   answer for a node before its children are visited (a leaf for this pass).
+- :func:`drive` runs a pass written as generators (a step yields its substeps), for
+  passes whose arguments flow down and so cannot be memoised per node.
 - :class:`TExprEmitter` expands an expression into text: ``emit_<op>(node)`` returns
   strings and child nodes, expanded in order.
 
@@ -18,6 +20,7 @@ for ``+``, ``walk_floordiv`` for ``//``.
 from __future__ import annotations
 
 from fractions import Fraction
+from types import GeneratorType
 from typing import Any, Callable
 
 from tracelogic.errors import UnhandledNode
@@ -26,7 +29,7 @@ from tracelogic.spec.typed import TExpr
 from tracelogic.values.arith import EXACT
 
 __all__ = ["TExprWalker", "TExprEmitter", "OP_NAMES", "method_name", "show", "fold_constant",
-           "chain", "walk_with", "expand"]
+           "chain", "walk_with", "expand", "drive"]
 
 OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
 _PASS = object()  # pre(): no answer, walk the children
@@ -51,6 +54,49 @@ def chain(e: TExpr) -> list[TExpr]:
         else:
             out.append(n)
     return out
+
+
+def drive(step: Any) -> Any:
+    """Run a recursive pass written as generators to its result, without recursion.
+
+    For passes that do not fit :class:`TExprWalker`: the checker's syntax-tree pass
+    (its context and hints flow down, and constants and predicates defined by each
+    other form chains as long as a file), and evaluations that short-circuit or carry
+    a path condition down. A step *yields* the step of a subexpression
+    (``t = yield self._expr(e, ctx)``) and *returns* its own result.
+    This loop keeps the pending steps on an explicit stack and sends each result to
+    the step that asked for it; an exception travels up the same way, through the
+    steps' ``finally`` blocks. A yielded value that is not a generator is a result
+    already (a step that needs no subexpression can be a plain method)."""
+    if not isinstance(step, GeneratorType):
+        return step
+    stack = [step]
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        top = stack[-1]
+        try:
+            if error is None:
+                request = top.send(value)
+            else:
+                request, error = top.throw(error), None
+        except StopIteration as done:
+            stack.pop()
+            if not stack:
+                return done.value
+            value = done.value
+            continue
+        except BaseException as e:  # raised in a step: the step that asked for it sees it
+            stack.pop()
+            if not stack:
+                raise
+            error = e
+            continue
+        if isinstance(request, GeneratorType):
+            stack.append(request)
+            value = None
+        else:
+            value = request
 
 
 class TExprWalker:
