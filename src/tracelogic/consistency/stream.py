@@ -36,7 +36,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from tracelogic.engine.predicates import CodeGen
+from tracelogic.semantics.codegen import CodeGen
 from tracelogic.ingest.spans import Span
 from tracelogic.spec.typed import ConsistencyT
 
