@@ -66,6 +66,26 @@ def test_dfs_pruning_equals_brute_force(constraints):
     assert feasible_masks(atoms, enc.__getitem__) == brute_force(atoms, enc.__getitem__)
 
 
+def test_seventeen_service_and_name_pairs_are_enumerated():
+    """The mined shop spec's operation atoms: each is ``service == s and name == n``, all
+    pairwise exclusive.  Z3's push after a satisfiable string check never returned on this
+    group; the assumption-based DFS finds the 18 letters (none, or exactly one atom)."""
+    service, name = z3.String("span.service"), z3.String("span.name")
+    pairs = [(s, n) for s in ("gateway", "inventory", "orders", "r1")
+             for n in ("GET /report", "POST /reserve", "POST /append", "UPDATE")][:17]
+    pairs.append(("r5", "POST /append"))
+    enc = [z3.And(service == z3.StringVal(s), name == z3.StringVal(n)) for s, n in pairs]
+    masks = feasible_masks(list(range(len(enc))), enc.__getitem__)
+    assert masks == sorted([0] + [1 << i for i in range(len(enc))])
+
+
+def test_an_undecided_check_keeps_the_letter(monkeypatch):
+    """Z3's ``unknown`` (its time budget ran out) must not remove a letter: pruning may only
+    drop letters no span can produce."""
+    monkeypatch.setattr(z3.Solver, "check", lambda self, *assumptions: z3.unknown)
+    assert feasible_masks(['name == "a"', 'name == "b"'], encode) == [0, 1, 2, 3]
+
+
 def test_pruned_dfa_is_no_larger_and_agrees_on_feasible_words():
     f = G(Implies(A, X(Not(B)))) & F(C)
     plain = translate(f)

@@ -6,7 +6,7 @@ the *feasible* ones.  Feasibility comes from an optional Z3 callback
 ``encode(atom_key) -> z3.BoolRef``: a mask whose conjunction of (negated)
 atom encodings is unsatisfiable -- ``name == "a"`` together with
 ``name == "b"`` -- is removed.  The search is a depth-first enumeration on an
-incremental solver, so exclusive atoms cost O(n^2) checks, not 2^n.
+solver, so exclusive atoms cost O(n^2) checks, not 2^n.
 
 Automata built over a pruned alphabet define transitions only for feasible
 letters; their flat runtime tables send every infeasible mask to a dedicated
@@ -40,6 +40,8 @@ __all__ = ["Alphabet", "AlphabetTooLarge", "EXPLICIT_ATOMS", "EXPLICIT_LETTERS",
 EXPLICIT_LETTERS = 1 << 16
 #: ... which any alphabet over at most this many atoms is
 EXPLICIT_ATOMS = 16
+#: Z3's time for one feasibility check; an undecided letter is kept (see feasible_masks)
+CHECK_TIMEOUT_MS = 2000
 
 
 class AlphabetTooLarge(TracelogicError, ValueError):
@@ -48,36 +50,34 @@ class AlphabetTooLarge(TracelogicError, ValueError):
 
 
 def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]) -> list[int]:
-    """Masks over ``atoms`` whose Z3 encoding is satisfiable (DFS with push/pop)."""
+    """Masks over ``atoms`` whose Z3 encoding is satisfiable: a DFS that fixes one bit
+    per level and prunes a branch as soon as its prefix is unsatisfiable.
+
+    Each prefix is checked under *assumptions* on one solver, not with push/pop:
+    Z3 4.x can take minutes in ``push`` after a satisfiable string-theory check
+    (seventeen ``service == s and name == n`` atoms never finished), while the same
+    checks under assumptions take milliseconds each.  A check Z3 cannot decide within
+    ``CHECK_TIMEOUT_MS`` counts as satisfiable: keeping an infeasible letter only makes
+    the automaton larger, never a verdict wrong."""
     import z3
 
     n = len(atoms)
     solver = z3.Solver()
-    enc = []
+    solver.set("timeout", CHECK_TIMEOUT_MS)
+    lits: list[tuple[Any, Any]] = []
     for a in atoms:
         e = encode(a)
         if not isinstance(e, z3.BoolRef):
             raise InputError(f"encode({a!r}) must return a z3.BoolRef, got {e!r}", value=e,
                              hint="return e.g. z3.String('name') == z3.StringVal('a')")
-        enc.append(e)
+        lits.append((z3.Not(e), e))
     out: list[int] = []
-    # iterative DFS over (depth, mask): the item at depth d fixes bit d-1.
+    # iterative DFS over (depth, mask): the item at depth d has fixed bits 0 .. d-1
     stack: list[tuple[int, int]] = [(0, 0)]
-    # The solver's assertion stack mirrors the current path: one frame per fixed bit.
-    path: list[int] = []
     while stack:
         d, mask = stack.pop()
-        # keep only the frames of this item's ancestors (depths 1 .. d-1)
-        while len(path) > max(d - 1, 0):
-            solver.pop()
-            path.pop()
-        if d > 0:
-            bit = (mask >> (d - 1)) & 1
-            solver.push()
-            path.append(d)
-            solver.add(enc[d - 1] if bit else z3.Not(enc[d - 1]))
-            if solver.check() == z3.unsat:
-                continue
+        if d > 0 and solver.check(*[lits[i][(mask >> i) & 1] for i in range(d)]) == z3.unsat:
+            continue
         if d == n:
             out.append(mask)
             continue
