@@ -124,3 +124,42 @@ def test_verdicts_of_a_guarded_monitor_are_final_where_the_table_says():
     assert mon.verdict(s) is Verdict.PRESUMABLY_SATISFIED
     s = mon.step(s, 2)  # a1: violated for good
     assert mon.verdict(s) is Verdict.VIOLATED and mon.decided[s]
+
+
+def _nine_atom_responses():
+    return And(*[G(Implies(Atom(f"r{i}"), F(Atom(f"s{i}")))) for i in range(4)],
+               F(Atom("t")))
+
+
+def test_the_route_over_listable_letters_is_decided_by_nodes_not_by_time(monkeypatch):
+    """Nine atoms, 512 letters: the symbolic route; a machine so slow that each clock
+    reading is half a second later (an old 2 s head start fell back to the explicit race
+    here) takes the same route, so the export's guard text does not depend on load."""
+    from tracelogic.automata import clear_cache, symbolic
+
+    f = _nine_atom_responses()
+    clear_cache()
+    fast = translate(f)
+    assert hasattr(fast, "sdfa")
+    clock = iter(range(10**6))
+    monkeypatch.setattr(symbolic.time, "perf_counter", lambda: next(clock) * 0.5)
+    clear_cache()
+    slow = translate(f)
+    monkeypatch.undo()
+    assert hasattr(slow, "sdfa")
+    assert slow.dfa.delta == fast.dfa.delta and slow.dfa.output == fast.dfa.output
+
+
+def test_over_the_node_head_start_the_explicit_race_gives_the_same_table(monkeypatch):
+    from tracelogic.automata import clear_cache, guarded
+
+    f = _nine_atom_responses()
+    clear_cache()
+    symbolic_route = translate(f)
+    monkeypatch.setattr(guarded, "LISTABLE_NODE_LIMIT", 50)
+    clear_cache()
+    explicit_route = translate(f)
+    assert not hasattr(explicit_route, "sdfa")
+    assert explicit_route.dfa.delta == symbolic_route.dfa.delta
+    assert explicit_route.dfa.output == symbolic_route.dfa.output
+    clear_cache()

@@ -413,16 +413,16 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
 
 def _guarded(formula: Formula, alph: Alphabet) -> Any:
     """The guarded automaton of a future formula over many letters (automata.guarded).
-    Over at most ``FALLBACK_LETTERS`` letters the symbolic translation has
-    ``LISTABLE_BUDGET_S``; past it (None) the explicit race answers instead."""
-    from tracelogic.automata.guarded import (FALLBACK_LETTERS, LISTABLE_BUDGET_S,
+    Over at most ``FALLBACK_LETTERS`` letters the symbolic translation may create
+    ``LISTABLE_NODE_LIMIT`` BDD nodes; past them (None) the explicit race answers instead."""
+    from tracelogic.automata.guarded import (FALLBACK_LETTERS, LISTABLE_NODE_LIMIT,
                                              translate_guarded)
     from tracelogic.automata.symbolic import SymbolicTooLarge
 
     if alph.symbolic or len(alph.letters) > FALLBACK_LETTERS:
         return translate_guarded(formula, alph)
     try:
-        return translate_guarded(formula, alph, budget_s=LISTABLE_BUDGET_S)
+        return translate_guarded(formula, alph, node_limit=LISTABLE_NODE_LIMIT)
     except SymbolicTooLarge:
         return None
 

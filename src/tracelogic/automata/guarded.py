@@ -47,11 +47,12 @@ GUARDED_FROM_LETTERS = 1 << 8
 #: ... or over more atoms than this (the explicit products cost letters x states per
 #: step: twenty exclusive span names, 21 letters, take seconds where guards take 0.1 s)
 GUARDED_FROM_ATOMS = 8
-#: up to this many letters the symbolic translation gets ``LISTABLE_BUDGET_S`` before the
-#: explicit race takes over (its reversal wins where progression's syntactic states blow
-#: up); beyond, the explicit race costs minutes (seconds per 2**12 letters and state)
+#: up to this many letters the symbolic translation may create ``LISTABLE_NODE_LIMIT`` BDD
+#: nodes before the explicit race takes over; beyond, the explicit race costs minutes
+#: (seconds per 2**12 letters and state). A node count, not a time: the route, and so
+#: the exported guard text, must not depend on how loaded the machine is.
 FALLBACK_LETTERS = 1 << 10
-LISTABLE_BUDGET_S = 2.0
+LISTABLE_NODE_LIMIT = 200_000
 #: BDD nodes one symbolic translation may create
 SYMBOLIC_NODE_LIMIT = 2_000_000
 
