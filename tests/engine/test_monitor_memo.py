@@ -9,9 +9,10 @@ every time bound; traces here are stretched past the bounds to catch a wrong reu
 """
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 import tracelogic
+from logic.strategies import examples
 from tracelogic.engine.monitor import Monitor
 from tracelogic.ingest.spans import Span
 from tracelogic.engine.stream import SECOND, StreamingMonitor
@@ -58,7 +59,7 @@ def report_of(traces: list[list[Span]]) -> tuple[dict, list]:
     return results, violations
 
 
-@settings(max_examples=150, deadline=None)
+@examples(60, 1500)
 @given(st.lists(shapes, min_size=1, max_size=3),
        st.lists(st.tuples(st.integers(0, 2), st.sampled_from([1, 1, 2, 10])), min_size=2,
                 max_size=8))
@@ -75,7 +76,7 @@ def test_memoized_verdicts_equal_fresh_monitors(pool, picks):
     assert together == (results, sorted(violations))
 
 
-@settings(max_examples=100, deadline=None)
+@examples(50, 1000)
 @given(st.lists(shapes, min_size=1, max_size=3),
        st.lists(st.tuples(st.integers(0, 2), st.sampled_from([1, 2, 10])), min_size=2,
                 max_size=8))
