@@ -26,12 +26,12 @@ letters (past stages, past over future) raise
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from tracelogic.automata.alphabet import EXPLICIT_LETTERS, Alphabet, AlphabetTooLarge
 from tracelogic.automata.bdd import FALSE
+from tracelogic.automata.dfa import co_reachable_in
 from tracelogic.automata.monitor import TableMonitor, Verdict
 from tracelogic.automata.symbolic import SymbolicDFA, translate_symbolic
 from tracelogic.logic.formula import Formula
@@ -117,26 +117,6 @@ def translate_guarded(formula: Formula, alphabet: Alphabet, *,
     return GuardedAutomaton(formula, alphabet, sd)
 
 
-def _co_reachable(succ: list[set[int]], targets: list[int]) -> list[bool]:
-    preds: list[list[int]] = [[] for _ in succ]
-    for s, ts in enumerate(succ):
-        for t in ts:
-            preds[t].append(s)
-    mark = [False] * len(succ)
-    q = deque()
-    for t in targets:
-        if not mark[t]:
-            mark[t] = True
-            q.append(t)
-    while q:
-        t = q.popleft()
-        for s in preds[t]:
-            if not mark[s]:
-                mark[s] = True
-                q.append(s)
-    return mark
-
-
 class _LazyTable(dict):
     """``table[state * n_letters + mask]``: a (state, letter) cache over the guards."""
 
@@ -179,8 +159,8 @@ class GuardedMonitor(TableMonitor):
         self.initial = sd.initial
         acc = [bool(o) for o in sd.output]
         succ = [{t for _, t in row} for row in sd.trans]
-        can_acc = _co_reachable(succ, [s for s in range(n) if acc[s]])
-        can_rej = _co_reachable(succ, [s for s in range(n) if not acc[s]])
+        can_acc = co_reachable_in(succ, [s for s in range(n) if acc[s]])
+        can_rej = co_reachable_in(succ, [s for s in range(n) if not acc[s]])
         verdicts = []
         for s in range(n):
             if not can_rej[s]:
