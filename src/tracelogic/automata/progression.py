@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 
 from tracelogic.errors import TracelogicError, UnhandledNode
 from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED
+from tracelogic.logic.walkers import fold
 
 __all__ = ["Progression", "NOW", "TRUE_DNF", "FALSE_DNF", "DnfTooLarge"]
 
@@ -234,6 +235,12 @@ def accepting(dnf: DNF) -> bool:
     return any(all(t.kind is Kind.WX for t in c) for c in dnf)
 
 
+def now_args(node: Formula) -> tuple[Formula, ...]:
+    """The operands progression reads at the current event: none of a next-operator's
+    (``X``, ``WX``), which wait for the next event."""
+    return () if node.kind in (Kind.X, Kind.WX) else node.args
+
+
 class DnfTooLarge(TracelogicError, RuntimeError):
     """Raised (internally) when a progression state exceeds its clause budget."""
 
@@ -281,30 +288,16 @@ class Progression:
     # -- bookkeeping ------------------------------------------------------------------
     def present(self, root: Formula) -> int:
         """Atom bits read by ``prog(root, .)`` (atoms not under X/WX)."""
-        pres = self._present
-        if root in pres:
-            return pres[root]
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in pres:
-                stack.pop()
-                continue
-            k = node.kind
-            kids = () if k in (Kind.X, Kind.WX) else node.args
-            pend = [c for c in kids if c not in pres]
-            if pend:
-                stack.extend(pend)
-                continue
-            stack.pop()
-            if k is Kind.ATOM:
-                pres[node] = 1 << self.index[node.key]
-            else:
-                v = 0
-                for c in kids:
-                    v |= pres[c]
-                pres[node] = v
-        return pres[root]
+        r = self._present.get(root)
+        return r if r is not None else fold(root, self._bits, now_args, self._present)
+
+    def _bits(self, node: Formula, kids: list[int]) -> int:
+        if node.kind is Kind.ATOM:
+            return 1 << self.index[node.key]
+        v = 0
+        for b in kids:
+            v |= b
+        return v
 
     def intern(self, dnf: DNF) -> int:
         sid = self._ids.get(dnf)
@@ -410,7 +403,7 @@ class Progression:
             if nk in cache:
                 stack.pop()
                 continue
-            kids = () if node.kind in (Kind.X, Kind.WX) else node.args
+            kids = now_args(node)
             pend = [c for c in kids if (c, mask & present(c)) not in cache]
             if pend:
                 stack.extend(pend)
