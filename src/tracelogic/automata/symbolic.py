@@ -397,43 +397,35 @@ def _compose(root: Formula, order, index, bdd: BDD, deadline, care: int = TRUE
     """Compositional construction (Lydia's, and the explicit one's): a top-level AND/OR
     of temporal operands is translated operand by operand, and the products minimised
     one at a time, smallest first (explicit stack over the AND/OR skeleton)."""
-    done: dict[Formula, SymbolicDFA] = {}
-    stack = [root]
-    while stack:
-        node = stack[-1]
-        if node in done:
-            stack.pop()
-            continue
-        operands = []
+
+    def operands(node: Formula) -> list[Formula]:
+        ops = []
         if node.kind in (Kind.AND, Kind.OR):
             # operands without U or R (propositional, or bounded by nested next-operators)
             # are translated as one: their states are few next-event obligations, and
             # a product per operand costs more than one progression
-            operands = [c for c in node.args if not _bounded(c)]
-            if len(operands) < len(node.args):
+            ops = [c for c in node.args if not _bounded(c)]
+            if len(ops) < len(node.args):
                 mgr = node.manager
                 join = mgr.And if node.kind is Kind.AND else mgr.Or
-                operands.append(join([c for c in node.args if _bounded(c)]))
-        if len(operands) >= 2 and not _bounded(operands[1]):
-            pend = [c for c in operands if c not in done]
-            if pend:
-                stack.extend(pend)
-                continue
-            stack.pop()
-            parts = sorted((done[c] for c in operands), key=lambda d: d.n_states)
-            both = all if node.kind is Kind.AND else any
-            acc = parts[0]
-            for d in parts[1:]:
-                if deadline is not None and time.perf_counter() > deadline:
-                    raise SymbolicTooLarge(
-                        f"the symbolic translation ran out of time composing {node}",
-                        value=node, hint="split the property, or raise the time budget")
-                acc = symbolic_minimize(_product(acc, d, both), canonical=False)
-            done[node] = acc if node is not root else symbolic_minimize(acc)
-        else:
-            stack.pop()
-            done[node] = _monolithic(node, order, index, bdd, deadline, node is root, care)
-    return done[root]
+                ops.append(join([c for c in node.args if _bounded(c)]))
+        return ops if len(ops) >= 2 and not _bounded(ops[1]) else []
+
+    def build(node: Formula, parts: list[SymbolicDFA]) -> SymbolicDFA:
+        if not parts:
+            return _monolithic(node, order, index, bdd, deadline, node is root, care)
+        parts.sort(key=lambda d: d.n_states)
+        both = all if node.kind is Kind.AND else any
+        acc = parts[0]
+        for d in parts[1:]:
+            if deadline is not None and time.perf_counter() > deadline:
+                raise SymbolicTooLarge(
+                    f"the symbolic translation ran out of time composing {node}",
+                    value=node, hint="split the property, or raise the time budget")
+            acc = symbolic_minimize(_product(acc, d, both), canonical=False)
+        return acc if node is not root else symbolic_minimize(acc)
+
+    return fold(root, build, operands)
 
 
 _BOUNDED: dict[Formula, bool] = {}
