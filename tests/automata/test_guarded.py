@@ -120,9 +120,9 @@ def test_verdicts_of_a_guarded_monitor_are_final_where_the_table_says():
     f = And(F(Atom("a0")), *[G(Not(Atom(f"a{i}"))) for i in range(1, 18)])
     mon = compile_monitor(f)
     assert isinstance(mon, GuardedMonitor)
-    s = mon.step(mon.initial, 1)  # a0 alone: F a0 done, every G still holds
+    s = mon.step(mon.initial, mon.mask({"a0"}))  # F a0 done, every G still holds
     assert mon.verdict(s) is Verdict.PRESUMABLY_SATISFIED
-    s = mon.step(s, 2)  # a1: violated for good
+    s = mon.step(s, mon.mask({"a1"}))  # violated for good
     assert mon.verdict(s) is Verdict.VIOLATED and mon.decided[s]
 
 

@@ -32,7 +32,7 @@ from typing import Any
 from tracelogic.errors import InputError
 from tracelogic.logic.formula import PAST_OVER_FUTURE, Formula, Kind
 from tracelogic.errors import UnsupportedFormula
-from tracelogic.logic.walkers import DagWalker, atoms as atoms_of, nnf, substitute
+from tracelogic.logic.walkers import DagWalker, atoms as atoms_of, fold, nnf, substitute
 from tracelogic.automata.alphabet import Alphabet
 from tracelogic.automata.dfa import DFA, minimize
 from tracelogic.automata.mixed import mixed_dfa
@@ -282,32 +282,24 @@ def _monolithic(fut: Formula, index, letters, width, eps) -> DFA:
 
 def _compose(root: Formula, index, letters, width) -> DFA:
     """Post-order over the AND/OR skeleton (explicit stack); leaves are monolithic."""
-    done: dict[Formula, DFA] = {}
-    stack = [root]
-    while stack:
-        node = stack[-1]
-        if node in done:
-            stack.pop()
-            continue
-        if node.kind in (Kind.AND, Kind.OR) and node.has_future:
-            pend = [c for c in node.args if c not in done]
-            if pend:
-                stack.extend(pend)
-                continue
-            stack.pop()
-            parts = sorted((done[c] for c in node.args), key=lambda d: d.n_states)
+
+    def operands(node: Formula) -> tuple[Formula, ...]:
+        return node.args if node.kind in (Kind.AND, Kind.OR) and node.has_future else ()
+
+    def build(node: Formula, parts: list[DFA]) -> DFA:
+        if parts:
+            parts.sort(key=lambda d: d.n_states)
             acc = parts[0]
             both = all if node.kind is Kind.AND else any
             for d in parts[1:]:
                 acc = minimize(_product(acc, d, both))
-            done[node] = acc
-        else:
-            stack.pop()
-            hit = _CACHE.get(("future", node, tuple(index.items()), tuple(letters), width,
-                              node.empty_value))
-            done[node] = hit if hit is not None else _monolithic(node, index, letters, width,
-                                                                  node.empty_value)
-    return done[root]
+            return acc
+        hit = _CACHE.get(("future", node, tuple(index.items()), tuple(letters), width,
+                          node.empty_value))
+        return hit if hit is not None else _monolithic(node, index, letters, width,
+                                                       node.empty_value)
+
+    return fold(root, build, operands)
 
 
 def _product(a: DFA, b: DFA, combine) -> DFA:

@@ -22,8 +22,8 @@ from collections import deque
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["DFA", "minimize", "reachable_from", "co_reachable", "find_difference", "run_dfa",
-           "live_states"]
+__all__ = ["DFA", "minimize", "reachable_from", "co_reachable", "co_reachable_in",
+           "find_difference", "run_dfa", "live_states"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,12 +82,18 @@ def reachable_from(dfa: DFA, start: int | None = None) -> list[int]:
 
 def co_reachable(dfa: DFA, targets: Iterable[int]) -> list[bool]:
     """For each state: can it reach some state of ``targets``?  (backward BFS)"""
-    n = dfa.n_states
-    preds: list[list[int]] = [[] for _ in range(n)]
-    for s, row in enumerate(dfa.delta):
-        for t in set(row):
+    return co_reachable_in([set(row) for row in dfa.delta], targets)
+
+
+def co_reachable_in(succ: Sequence[Iterable[int]], targets: Iterable[int]) -> list[bool]:
+    """For each node of the graph ``succ`` (its successors per node): can it reach some
+    node of ``targets``?  (backward BFS)  The graph form serves automata whose edges are
+    not one per letter, such as the guarded ones."""
+    preds: list[list[int]] = [[] for _ in succ]
+    for s, ts in enumerate(succ):
+        for t in ts:
             preds[t].append(s)
-    mark = [False] * n
+    mark = [False] * len(succ)
     q = deque()
     for t in targets:
         if not mark[t]:

@@ -26,13 +26,12 @@ letters (past stages, past over future) raise
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from tracelogic.automata.alphabet import EXPLICIT_LETTERS, Alphabet, AlphabetTooLarge
 from tracelogic.automata.bdd import FALSE
-from tracelogic.automata.monitor import TableMonitor, Verdict
+from tracelogic.automata.monitor import TableMonitor
 from tracelogic.automata.symbolic import SymbolicDFA, translate_symbolic
 from tracelogic.logic.formula import Formula
 
@@ -118,26 +117,6 @@ def translate_guarded(formula: Formula, alphabet: Alphabet, *,
     return GuardedAutomaton(formula, alphabet, sd)
 
 
-def _co_reachable(succ: list[set[int]], targets: list[int]) -> list[bool]:
-    preds: list[list[int]] = [[] for _ in succ]
-    for s, ts in enumerate(succ):
-        for t in ts:
-            preds[t].append(s)
-    mark = [False] * len(succ)
-    q = deque()
-    for t in targets:
-        if not mark[t]:
-            mark[t] = True
-            q.append(t)
-    while q:
-        t = q.popleft()
-        for s in preds[t]:
-            if not mark[s]:
-                mark[s] = True
-                q.append(s)
-    return mark
-
-
 class _LazyTable(dict):
     """``table[state * n_letters + mask]``: a (state, letter) cache over the guards."""
 
@@ -175,33 +154,13 @@ class GuardedMonitor(TableMonitor):
         self.formula = automaton.formula
         self.alphabet = alph
         self.atoms = alph.atoms
-        self.n_states = n = sd.n_states
+        self.n_states = sd.n_states
         self.n_letters = 1 << alph.n
         self.initial = sd.initial
-        acc = [bool(o) for o in sd.output]
-        succ = [{t for _, t in row} for row in sd.trans]
-        can_acc = _co_reachable(succ, [s for s in range(n) if acc[s]])
-        can_rej = _co_reachable(succ, [s for s in range(n) if not acc[s]])
-        verdicts = []
-        for s in range(n):
-            if not can_rej[s]:
-                verdicts.append(Verdict.SATISFIED)
-            elif not can_acc[s]:
-                verdicts.append(Verdict.VIOLATED)
-            else:
-                verdicts.append(Verdict.PRESUMABLY_SATISFIED if acc[s]
-                                else Verdict.PRESUMABLY_VIOLATED)
-        self.infeasible_state = None
-        if alph.pruned:
-            self.infeasible_state = n
-            acc.append(False)
-            verdicts.append(Verdict.INCONCLUSIVE)
-        sink = self.infeasible_state if self.infeasible_state is not None else -1
+        sink = self._answer([{t for _, t in row} for row in sd.trans],
+                            [bool(o) for o in sd.output], alph.pruned)
         #: ``table[state * n_letters + mask]``, filled on first use from the guards
         self.table = _LazyTable(sd, self.n_letters, sink)
-        self.accepting = acc
-        self.verdicts = verdicts
-        self.decided = [v.is_final for v in verdicts]
 
     def edges(self) -> list[tuple[int, int, int]]:
         """``(source, target, guard)`` per pair of states (guards in ``automaton.sdfa.bdd``)."""

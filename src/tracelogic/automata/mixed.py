@@ -62,7 +62,8 @@ from tracelogic.errors import UnhandledNode
 from tracelogic.logic.formula import Formula, Kind, UNTIMED
 from tracelogic.logic.walkers import topological
 from tracelogic.automata.dfa import DFA, minimize
-from tracelogic.automata.progression import FALSE_DNF, TRUE_DNF, accepting, dnf_and, dnf_or
+from tracelogic.automata.progression import (FALSE_DNF, TRUE_DNF, accepting, dnf_advance,
+                                             dnf_and, dnf_or, prog_now)
 from tracelogic.automata.subset import explore, run
 
 __all__ = ["MixedProgression", "mixed_dfa"]
@@ -163,47 +164,13 @@ class MixedProgression:
             return node.args + tuple(bodies) if k in (Kind.S, Kind.T) else bodies
 
         def adv(r: frozenset) -> frozenset:
-            out = FALSE_DNF
-            for c in r:
-                acc = TRUE_DNF
-                for t in c:
-                    acc = dnf_and(acc, val[t.args[0]])
-                    if not acc:
-                        break
-                out = dnf_or(out, acc)
-                if out == TRUE_DNF:
-                    break
-            return out
+            return dnf_advance(r, lambda t: val[t.args[0]])
 
         def compute(node: Formula) -> frozenset:
+            r = prog_now(node, map(val.__getitem__, node.args), mask, self.index)
+            if r is not None:
+                return r
             k = node.kind
-            if k is Kind.TRUE:
-                return TRUE_DNF
-            if k is Kind.FALSE:
-                return FALSE_DNF
-            if k is Kind.ATOM:
-                return TRUE_DNF if (mask >> self.index[node.key]) & 1 else FALSE_DNF
-            if k is Kind.NOT:
-                a = node.args[0]
-                if a.kind is not Kind.ATOM:
-                    raise UnhandledNode(f"not in negation normal form: {node!r}", value=node)
-                return FALSE_DNF if (mask >> self.index[a.key]) & 1 else TRUE_DNF
-            if k in (Kind.X, Kind.WX):
-                return frozenset([frozenset([node])])
-            if k is Kind.AND:
-                r = TRUE_DNF
-                for c in node.args:
-                    r = dnf_and(r, val[c])
-                    if not r:
-                        break
-                return r
-            if k is Kind.OR:
-                r = FALSE_DNF
-                for c in node.args:
-                    r = dnf_or(r, val[c])
-                    if r == TRUE_DNF:
-                        break
-                return r
             if k is Kind.U:
                 a, b = node.args
                 return dnf_or(val[b], dnf_and(val[a], frozenset([frozenset([

@@ -44,6 +44,7 @@ import enum
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
+from tracelogic.automata.dfa import co_reachable_in
 from tracelogic.errors import InputError
 from tracelogic.logic.formula import Formula
 
@@ -131,8 +132,6 @@ class TableMonitor(Monitor):
     guarded = False
 
     def __init__(self, automaton: Any) -> None:
-        from tracelogic.automata.dfa import co_reachable
-
         dfa = automaton.dfa
         alph = automaton.alphabet
         self.automaton = automaton
@@ -142,26 +141,9 @@ class TableMonitor(Monitor):
         self.n_states = n = dfa.n_states
         self.n_letters = size = 1 << alph.n
         self.initial = dfa.initial
-        acc = [bool(o) for o in dfa.output]
-        can_acc = co_reachable(dfa, [s for s in range(n) if acc[s]])
-        can_rej = co_reachable(dfa, [s for s in range(n) if not acc[s]])
-        verdicts = []
-        for s in range(n):
-            if not can_rej[s]:
-                verdicts.append(Verdict.SATISFIED)
-            elif not can_acc[s]:
-                verdicts.append(Verdict.VIOLATED)
-            else:
-                verdicts.append(Verdict.PRESUMABLY_SATISFIED if acc[s]
-                                else Verdict.PRESUMABLY_VIOLATED)
-        self.infeasible_state: int | None = None
-        total = n
-        if alph.pruned:
-            self.infeasible_state = n
-            total = n + 1
-            acc.append(False)
-            verdicts.append(Verdict.INCONCLUSIVE)
-        sink = self.infeasible_state if self.infeasible_state is not None else -1
+        sink = self._answer([set(row) for row in dfa.delta], [bool(o) for o in dfa.output],
+                            alph.pruned)
+        total = n if self.infeasible_state is None else n + 1
         table = [sink] * (total * size)
         for s, row in enumerate(dfa.delta):
             base = s * size
@@ -173,12 +155,40 @@ class TableMonitor(Monitor):
                 table[base + m] = self.infeasible_state
         #: ``table[state * n_letters + mask]`` is the successor state
         self.table = table
+
+    def _answer(self, succ: Sequence[Iterable[int]], acc: list[bool], pruned: bool) -> int:
+        """Set the per-state answers of the automaton whose states have the successors
+        ``succ`` and the LTLf verdicts ``acc``.  A verdict is final where only accepting
+        (or only rejecting) states stay reachable, so it is exact over the feasible
+        letters.  A ``pruned`` alphabet adds the absorbing ``infeasible_state`` after the
+        others.  Returns where the table sends an infeasible letter (-1: nowhere).
+
+        Explicit and guarded automata alike: they differ only in how a letter finds its
+        successor."""
+        n = len(succ)
+        can_acc = co_reachable_in(succ, [s for s in range(n) if acc[s]])
+        can_rej = co_reachable_in(succ, [s for s in range(n) if not acc[s]])
+        verdicts = []
+        for s in range(n):
+            if not can_rej[s]:
+                verdicts.append(Verdict.SATISFIED)
+            elif not can_acc[s]:
+                verdicts.append(Verdict.VIOLATED)
+            else:
+                verdicts.append(Verdict.PRESUMABLY_SATISFIED if acc[s]
+                                else Verdict.PRESUMABLY_VIOLATED)
+        self.infeasible_state: int | None = None
+        if pruned:
+            self.infeasible_state = n
+            acc.append(False)
+            verdicts.append(Verdict.INCONCLUSIVE)
         #: LTLf verdict if the trace ended in this state
         self.accepting = acc
         #: RV-LTL verdict per state
         self.verdicts = verdicts
         #: the verdict of this state is final
         self.decided = [v.is_final for v in verdicts]
+        return -1 if self.infeasible_state is None else self.infeasible_state
 
     def step(self, state: int, mask: int, t_ns: int = 0) -> int:
         return self.table[state * self.n_letters + mask]

@@ -546,51 +546,45 @@ class PastStage:
                 stay, cand = exprs
                 lo, hi = unit.lo, unit.hi
                 bitv = 1 << u
-                if hi is not None and lo == 0:
-                    init.append(f"r{u} = {NEG}")
+                if hi is None or lo == 0:
+                    # one timestamp register, cleared when ``stay`` fails: the latest
+                    # candidate for a window [0, hi], the earliest for [lo, inf)
+                    empty = POS if hi is None else NEG
+                    init.append(f"r{u} = {empty}")
                     unit_names.append(f"r{u}")
                     if stay != "1":
-                        lines.append(f"if not {stay}: r{u} = {NEG}")
+                        lines.append(f"if not {stay}: r{u} = {empty}")
                     if cand != "0":
-                        lines.append(f"if {cand}: r{u} = t")
-                    cond = f"t - r{u} <= {hi}"
-                elif hi is None:
-                    init.append(f"r{u} = {POS}")
-                    unit_names.append(f"r{u}")
-                    if stay != "1":
-                        lines.append(f"if not {stay}: r{u} = {POS}")
-                    if cand != "0":
-                        lines.append(f"if {cand} and r{u} == {POS}: r{u} = t")
-                    cond = f"t - r{u} >= {lo}"
-                elif step:
-                    unit_names.append(f"q{u}")
-                    if stay != "1":
-                        lines.append(f"if not {stay}: q{u} = ()")
-                    if cand != "0":
-                        lines.append(f"if {cand} and (not q{u} or q{u}[-1] != t):")
-                        lines.append(f"    if len(q{u}) >= 2 and t - q{u}[-2] <= {hi - lo}:")
-                        lines.append(f"        q{u} = q{u}[:-1] + (t,)")
-                        lines.append("    else:")
-                        lines.append(f"        q{u} = q{u} + (t,)")
-                    lines.append(f"if q{u} and q{u}[0] < t - {hi}:")
-                    lines.append("    _i = 1")
-                    lines.append(f"    while _i < len(q{u}) and q{u}[_i] < t - {hi}:")
-                    lines.append("        _i += 1")
-                    lines.append(f"    q{u} = q{u}[_i:]")
-                    cond = f"q{u} and q{u}[0] <= t - {lo}"
+                        first = f" and r{u} == {POS}" if hi is None else ""
+                        lines.append(f"if {cand}{first}: r{u} = t")
+                    cond = f"t - r{u} >= {lo}" if hi is None else f"t - r{u} <= {hi}"
                 else:
-                    init.append(f"q{u} = _deque()")
+                    # the candidates' timestamps that may still enter the window: a
+                    # tuple in ``step``'s flat state, a deque among ``run``'s locals
+                    q = f"q{u}"
+                    if step:
+                        unit_names.append(q)
+                        clear = f"{q} = ()"
+                        last, push = f"{q} = {q}[:-1] + (t,)", f"{q} = {q} + (t,)"
+                        expire = [f"if {q} and {q}[0] < t - {hi}:",
+                                  "    _i = 1",
+                                  f"    while _i < len({q}) and {q}[_i] < t - {hi}:",
+                                  "        _i += 1",
+                                  f"    {q} = {q}[_i:]"]
+                    else:
+                        init.append(f"{q} = _deque()")
+                        clear, last, push = f"{q}.clear()", f"{q}[-1] = t", f"{q}.append(t)"
+                        expire = [f"while {q} and {q}[0] < t - {hi}:", f"    {q}.popleft()"]
                     if stay != "1":
-                        lines.append(f"if not {stay}: q{u}.clear()")
+                        lines.append(f"if not {stay}: {clear}")
                     if cand != "0":
-                        lines.append(f"if {cand} and (not q{u} or q{u}[-1] != t):")
-                        lines.append(f"    if len(q{u}) >= 2 and t - q{u}[-2] <= {hi - lo}:")
-                        lines.append(f"        q{u}[-1] = t")
+                        lines.append(f"if {cand} and (not {q} or {q}[-1] != t):")
+                        lines.append(f"    if len({q}) >= 2 and t - {q}[-2] <= {hi - lo}:")
+                        lines.append(f"        {last}")
                         lines.append("    else:")
-                        lines.append(f"        q{u}.append(t)")
-                    lines.append(f"while q{u} and q{u}[0] < t - {hi}:")
-                    lines.append(f"    q{u}.popleft()")
-                    cond = f"q{u} and q{u}[0] <= t - {lo}"
+                        lines.append(f"        {push}")
+                    lines += expire
+                    cond = f"{q} and {q}[0] <= t - {lo}"
                 if unit.negate:
                     lines.append(f"if not ({cond}): m |= {bitv}")
                 else:

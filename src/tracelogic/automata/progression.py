@@ -52,11 +52,12 @@ the DFA.
 """
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tracelogic.errors import TracelogicError, UnhandledNode
 from tracelogic.logic.formula import Formula, FormulaManager, Kind, UNTIMED
+from tracelogic.logic.walkers import fold
 
 __all__ = ["Progression", "NOW", "TRUE_DNF", "FALSE_DNF", "DnfTooLarge"]
 
@@ -229,9 +230,74 @@ def dnf_or(a: DNF, b: DNF) -> DNF:
     return simplify(a | b)
 
 
+def dnf_all(parts: Iterable[DNF], conj: Callable[[DNF, DNF], DNF] = dnf_and) -> DNF:
+    """The conjunction of ``parts`` by ``conj``, stopping at the first false result (an
+    iterator of parts computes no more of them)."""
+    r = TRUE_DNF
+    for d in parts:
+        r = conj(r, d)
+        if not r:
+            break
+    return r
+
+
+def dnf_any(parts: Iterable[DNF], disj: Callable[[DNF, DNF], DNF] = dnf_or) -> DNF:
+    """The disjunction of ``parts`` by ``disj``, stopping at the first true result."""
+    r = FALSE_DNF
+    for d in parts:
+        r = disj(r, d)
+        if r == TRUE_DNF:
+            break
+    return r
+
+
+def dnf_advance(dnf: DNF, value: Callable[[Formula], DNF],
+                conj: Callable[[DNF, DNF], DNF] = dnf_and,
+                disj: Callable[[DNF, DNF], DNF] = dnf_or) -> DNF:
+    """A state's obligations after one event: ``dnf`` with each next-term replaced by
+    ``value`` of it, as the terms are needed (clause by clause, no further than
+    the first false term of a clause or the first true clause)."""
+    return dnf_any((dnf_all(map(value, c), conj) for c in dnf), disj)
+
+
+def prog_now(node: Formula, kids: Iterable[DNF], mask: int, index: dict[Hashable, int],
+             conj: Callable[[DNF, DNF], DNF] = dnf_and,
+             disj: Callable[[DNF, DNF], DNF] = dnf_or) -> DNF | None:
+    """The progression through the letter ``mask`` of a node of the kinds every
+    construction treats alike: constants, an atom or its negation (NNF), ``&`` and ``|``
+    over their operands' progressions ``kids``, and a next-operator, which stays as the
+    obligation.  None for the other kinds (until, release, past), each construction's
+    own."""
+    k = node.kind
+    if k is Kind.TRUE:
+        return TRUE_DNF
+    if k is Kind.FALSE:
+        return FALSE_DNF
+    if k is Kind.ATOM:
+        return TRUE_DNF if (mask >> index[node.key]) & 1 else FALSE_DNF
+    if k is Kind.NOT:
+        a = node.args[0]
+        if a.kind is not Kind.ATOM:
+            raise UnhandledNode(f"not in negation normal form: {node!r}", value=node)
+        return FALSE_DNF if (mask >> index[a.key]) & 1 else TRUE_DNF
+    if k is Kind.AND:
+        return dnf_all(kids, conj)
+    if k is Kind.OR:
+        return dnf_any(kids, disj)
+    if k in (Kind.X, Kind.WX):
+        return frozenset([frozenset([node])])
+    return None
+
+
 def accepting(dnf: DNF) -> bool:
     """The trace may end now: some clause has only weak (``WX``) terms."""
     return any(all(t.kind is Kind.WX for t in c) for c in dnf)
+
+
+def now_args(node: Formula) -> tuple[Formula, ...]:
+    """The operands progression reads at the current event: none of a next-operator's
+    (``X``, ``WX``), which wait for the next event."""
+    return () if node.kind in (Kind.X, Kind.WX) else node.args
 
 
 class DnfTooLarge(TracelogicError, RuntimeError):
@@ -281,30 +347,16 @@ class Progression:
     # -- bookkeeping ------------------------------------------------------------------
     def present(self, root: Formula) -> int:
         """Atom bits read by ``prog(root, .)`` (atoms not under X/WX)."""
-        pres = self._present
-        if root in pres:
-            return pres[root]
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in pres:
-                stack.pop()
-                continue
-            k = node.kind
-            kids = () if k in (Kind.X, Kind.WX) else node.args
-            pend = [c for c in kids if c not in pres]
-            if pend:
-                stack.extend(pend)
-                continue
-            stack.pop()
-            if k is Kind.ATOM:
-                pres[node] = 1 << self.index[node.key]
-            else:
-                v = 0
-                for c in kids:
-                    v |= pres[c]
-                pres[node] = v
-        return pres[root]
+        r = self._present.get(root)
+        return r if r is not None else fold(root, self._bits, now_args, self._present)
+
+    def _bits(self, node: Formula, kids: list[int]) -> int:
+        if node.kind is Kind.ATOM:
+            return 1 << self.index[node.key]
+        v = 0
+        for b in kids:
+            v |= b
+        return v
 
     def intern(self, dnf: DNF) -> int:
         sid = self._ids.get(dnf)
@@ -352,32 +404,11 @@ class Progression:
         return dnf_or(a, b)
 
     def _combine(self, node: Formula, kids: list[DNF], mask: int) -> DNF:
+        r = prog_now(node, kids, mask, self.index, self._and, self._or)
+        if r is not None:
+            return r
         k = node.kind
         m = self.m
-        if k is Kind.TRUE:
-            return TRUE_DNF
-        if k is Kind.FALSE:
-            return FALSE_DNF
-        if k is Kind.ATOM:
-            return TRUE_DNF if (mask >> self.index[node.key]) & 1 else FALSE_DNF
-        if k is Kind.NOT:
-            return FALSE_DNF if kids[0] else TRUE_DNF  # NNF: the child is an atom
-        if k is Kind.AND:
-            r = TRUE_DNF
-            for d in kids:
-                r = self._and(r, d)
-                if not r:
-                    break
-            return r
-        if k is Kind.OR:
-            r = FALSE_DNF
-            for d in kids:
-                r = self._or(r, d)
-                if r == TRUE_DNF:
-                    break
-            return r
-        if k in (Kind.X, Kind.WX):
-            return frozenset([frozenset([node])])
         if k in (Kind.U, Kind.R):
             p1, p2 = kids
             lo, hi = node.interval
@@ -410,7 +441,7 @@ class Progression:
             if nk in cache:
                 stack.pop()
                 continue
-            kids = () if node.kind in (Kind.X, Kind.WX) else node.args
+            kids = now_args(node)
             pend = [c for c in kids if (c, mask & present(c)) not in cache]
             if pend:
                 stack.extend(pend)
@@ -449,21 +480,13 @@ class Progression:
         if info.dnf is None:
             res = self.prog(self.formula, mask)
         else:
-            res = FALSE_DNF
-            for clause in info.dnf:
-                acc = TRUE_DNF
-                for term in clause:
-                    body = term.args[0]
-                    if body.kind in (Kind.UA, Kind.RA):
-                        p = self.prog_anchored(body, mask, sides[body])
-                    else:
-                        p = self.prog(body, mask)
-                    acc = self._and(acc, p)
-                    if not acc:
-                        break
-                res = self._or(res, acc)
-                if res == TRUE_DNF:
-                    break
+            def value(term: Formula) -> DNF:
+                body = term.args[0]
+                if body.kind in (Kind.UA, Kind.RA):
+                    return self.prog_anchored(body, mask, sides[body])
+                return self.prog(body, mask)
+
+            res = dnf_advance(info.dnf, value, self._and, self._or)
         dnf, update = self._canonical(res, eq_last, info.n_slots)
         return self.intern(dnf), update
 

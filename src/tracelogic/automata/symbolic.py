@@ -34,16 +34,18 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tracelogic.automata.bdd import BDD, FALSE, TRUE, BddTooLarge
 from tracelogic.automata.dfa import DFA
+from tracelogic.automata.progression import now_args
 from tracelogic.errors import InputError, TracelogicError, UnsupportedFormula
 from tracelogic.logic.formula import Formula, Kind
-from tracelogic.logic.walkers import atoms as atoms_of, nnf
+from tracelogic.logic.walkers import atoms as atoms_of, fold, nnf
 
 __all__ = ["SymbolicDFA", "SymbolicTooLarge", "translate_symbolic", "symbolic_minimize"]
+
 
 class SymbolicTooLarge(TracelogicError, RuntimeError):
     """A symbolic translation exceeded its time or BDD-node budget."""
@@ -88,6 +90,30 @@ class SymbolicDFA:
 
 #: the state variable "the trace continues after this event": below every other variable
 NEXT = -(1 << 40)
+
+
+def _connective(bdd: BDD, k: Kind, operands: Iterable[int]) -> int | None:
+    """The BDD of a boolean connective of kind ``k`` over its ``operands``' BDDs, taken
+    in order (an iterator may compute them as they are needed); None for any other kind.
+    Progression through a letter and the next-event form over the state variables
+    combine their operands alike."""
+    if k is Kind.TRUE:
+        return TRUE
+    if k is Kind.FALSE:
+        return FALSE
+    if k is Kind.NOT:
+        return bdd.neg(next(iter(operands)))
+    if k is Kind.AND:
+        r = TRUE
+        for c in operands:
+            r = bdd.conj(r, c)
+        return r
+    if k is Kind.OR:
+        r = FALSE
+        for c in operands:
+            r = bdd.disj(r, c)
+        return r
+    return None
 
 
 class _Obligations:
@@ -216,23 +242,8 @@ class _Obligations:
         ``X !p`` is the negation of ``X p``'s variable, not one of its own."""
         r = self._wexpr.get(g)
         if r is None:
-            k = g.kind
-            bdd = self.bdd
-            if k is Kind.TRUE:
-                r = TRUE
-            elif k is Kind.FALSE:
-                r = FALSE
-            elif k is Kind.NOT:
-                r = bdd.neg(self.wexpr(g.args[0]))
-            elif k is Kind.AND:
-                r = TRUE
-                for c in g.args:
-                    r = bdd.conj(r, self.wexpr(c))
-            elif k is Kind.OR:
-                r = FALSE
-                for c in g.args:
-                    r = bdd.disj(r, self.wexpr(c))
-            else:
+            r = _connective(self.bdd, g.kind, map(self.wexpr, g.args))
+            if r is None:
                 r = self.w(g)
             self._wexpr[g] = r
         return r
@@ -245,58 +256,33 @@ class _Obligations:
 
     def part(self, root: Formula) -> int:
         """``P(root)``: the progression of ``root`` through the current letter."""
-        memo = self.prog
-        r = memo.get(root)
-        if r is not None:
-            return r
+        r = self.prog.get(root)
+        return r if r is not None else fold(root, self._part, now_args, self.prog)
+
+    def _part(self, node: Formula, kids: list[int]) -> int:
+        """``P(node)`` from the ``P`` of the operands it reads now (``kids``)."""
         bdd = self.bdd
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in memo:
-                stack.pop()
-                continue
-            k = node.kind
-            kids = () if k in (Kind.X, Kind.WX) else node.args
-            pend = [c for c in kids if c not in memo]
-            if pend:
-                stack.extend(pend)
-                continue
-            stack.pop()
-            if k is Kind.TRUE:
-                p = TRUE
-            elif k is Kind.FALSE:
-                p = FALSE
-            elif k is Kind.ATOM:
-                p = bdd.atom(self.index[node.key])
-            elif k is Kind.NOT:  # NNF: the operand is an atom
-                p = bdd.neg(memo[node.args[0]])
-            elif k is Kind.AND:
-                p = TRUE
-                for c in node.args:
-                    p = bdd.conj(p, memo[c])
-            elif k is Kind.OR:
-                p = FALSE
-                for c in node.args:
-                    p = bdd.disj(p, memo[c])
-            elif k is Kind.X:
-                p = bdd.conj(self.next_bdd, self.wexpr(node.args[0]))
-            elif k is Kind.WX:
-                p = bdd.disj(self.last_bdd, self.wexpr(node.args[0]))
-            elif k is Kind.U:
-                p1, p2 = memo[node.args[0]], memo[node.args[1]]
-                p = bdd.disj(p2, bdd.conj(p1, bdd.conj(self.next_bdd, self.w(node))))
-            elif k is Kind.R:
-                p1, p2 = memo[node.args[0]], memo[node.args[1]]
-                p = bdd.conj(p2, bdd.disj(p1, bdd.disj(self.last_bdd, self.w(node))))
-            else:
-                raise UnsupportedFormula(
-                    f"the symbolic translation reads future-only untimed formulas; {node} "
-                    f"has {k.name}", value=node, hint="use translate()")
-            if self.care != TRUE and k in (Kind.AND, Kind.OR, Kind.U, Kind.R):
-                p = bdd.conj(p, self.care)
-            memo[node] = p
-        return memo[root]
+        k = node.kind
+        p = _connective(bdd, k, kids)  # NNF: a negated operand is an atom
+        if k is Kind.ATOM:
+            p = bdd.atom(self.index[node.key])
+        elif k is Kind.X:
+            p = bdd.conj(self.next_bdd, self.wexpr(node.args[0]))
+        elif k is Kind.WX:
+            p = bdd.disj(self.last_bdd, self.wexpr(node.args[0]))
+        elif k is Kind.U:
+            p1, p2 = kids
+            p = bdd.disj(p2, bdd.conj(p1, bdd.conj(self.next_bdd, self.w(node))))
+        elif k is Kind.R:
+            p1, p2 = kids
+            p = bdd.conj(p2, bdd.disj(p1, bdd.disj(self.last_bdd, self.w(node))))
+        elif p is None:
+            raise UnsupportedFormula(
+                f"the symbolic translation reads future-only untimed formulas; {node} "
+                f"has {k.name}", value=node, hint="use translate()")
+        if self.care != TRUE and k in (Kind.AND, Kind.OR, Kind.U, Kind.R):
+            p = bdd.conj(p, self.care)
+        return p
 
     def compose(self, f: int) -> int:
         """``f`` with every state variable ``w_g`` replaced by ``P(g)``."""
@@ -411,43 +397,35 @@ def _compose(root: Formula, order, index, bdd: BDD, deadline, care: int = TRUE
     """Compositional construction (Lydia's, and the explicit one's): a top-level AND/OR
     of temporal operands is translated operand by operand, and the products minimised
     one at a time, smallest first (explicit stack over the AND/OR skeleton)."""
-    done: dict[Formula, SymbolicDFA] = {}
-    stack = [root]
-    while stack:
-        node = stack[-1]
-        if node in done:
-            stack.pop()
-            continue
-        operands = []
+
+    def operands(node: Formula) -> list[Formula]:
+        ops = []
         if node.kind in (Kind.AND, Kind.OR):
             # operands without U or R (propositional, or bounded by nested next-operators)
             # are translated as one: their states are few next-event obligations, and
             # a product per operand costs more than one progression
-            operands = [c for c in node.args if not _bounded(c)]
-            if len(operands) < len(node.args):
+            ops = [c for c in node.args if not _bounded(c)]
+            if len(ops) < len(node.args):
                 mgr = node.manager
                 join = mgr.And if node.kind is Kind.AND else mgr.Or
-                operands.append(join([c for c in node.args if _bounded(c)]))
-        if len(operands) >= 2 and not _bounded(operands[1]):
-            pend = [c for c in operands if c not in done]
-            if pend:
-                stack.extend(pend)
-                continue
-            stack.pop()
-            parts = sorted((done[c] for c in operands), key=lambda d: d.n_states)
-            both = all if node.kind is Kind.AND else any
-            acc = parts[0]
-            for d in parts[1:]:
-                if deadline is not None and time.perf_counter() > deadline:
-                    raise SymbolicTooLarge(
-                        f"the symbolic translation ran out of time composing {node}",
-                        value=node, hint="split the property, or raise the time budget")
-                acc = symbolic_minimize(_product(acc, d, both), canonical=False)
-            done[node] = acc if node is not root else symbolic_minimize(acc)
-        else:
-            stack.pop()
-            done[node] = _monolithic(node, order, index, bdd, deadline, node is root, care)
-    return done[root]
+                ops.append(join([c for c in node.args if _bounded(c)]))
+        return ops if len(ops) >= 2 and not _bounded(ops[1]) else []
+
+    def build(node: Formula, parts: list[SymbolicDFA]) -> SymbolicDFA:
+        if not parts:
+            return _monolithic(node, order, index, bdd, deadline, node is root, care)
+        parts.sort(key=lambda d: d.n_states)
+        both = all if node.kind is Kind.AND else any
+        acc = parts[0]
+        for d in parts[1:]:
+            if deadline is not None and time.perf_counter() > deadline:
+                raise SymbolicTooLarge(
+                    f"the symbolic translation ran out of time composing {node}",
+                    value=node, hint="split the property, or raise the time budget")
+            acc = symbolic_minimize(_product(acc, d, both), canonical=False)
+        return acc if node is not root else symbolic_minimize(acc)
+
+    return fold(root, build, operands)
 
 
 _BOUNDED: dict[Formula, bool] = {}

@@ -13,7 +13,7 @@ explicit stack (printing is tree-shaped, so it is not memoized).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from tracelogic.errors import UnhandledNode
@@ -22,7 +22,7 @@ from tracelogic.spec.walker import expand
 
 __all__ = [
     "DagWalker", "TreeEmitter", "nnf", "atoms", "size", "depth", "subformulas",
-    "substitute", "map_atoms", "empty_value", "is_pure_past", "topological",
+    "substitute", "map_atoms", "empty_value", "is_pure_past", "topological", "fold",
 ]
 
 
@@ -46,28 +46,46 @@ class DagWalker:
         return node.args
 
     def walk(self, root: Formula) -> Any:
-        memo = self.memo
-        if root in memo:
-            return memo[root]
-        children = self.children
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in memo:
-                stack.pop()
-                continue
-            kids = children(node)
-            pending = [c for c in kids if c not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            memo[node] = self._dispatch(node, [memo[c] for c in kids])
-        return memo[root]
+        return fold(root, self._dispatch, self.children, self.memo)
 
     def _dispatch(self, node: Formula, args: list[Any]) -> Any:
         return _handler(self, node, "add the handler, or lower the node before this pass",
                         lambda: f"node {node!r}")(node, args)
+
+
+def _args(node: Formula) -> tuple[Formula, ...]:
+    return node.args
+
+
+def fold(root: Formula, combine: Callable[[Formula, list[Any]], Any],
+         children: Callable[[Formula], Sequence[Formula]] = _args,
+         memo: dict[Formula, Any] | None = None) -> Any:
+    """``combine(node, results of children(node))`` at ``root``, computed children first
+    for every node below it that ``memo`` does not hold yet, each once, with an explicit
+    stack (no recursion limit).  ``memo`` keeps the results across calls.
+
+    :meth:`DagWalker.walk` is this with a handler per kind; passes with a few cases in
+    one function, or a memo that other code reads (progression through a letter, a
+    construction over the AND/OR skeleton), call it directly.  ``children`` may leave
+    operands out: progression does not descend below next-operators."""
+    if memo is None:
+        memo = {}
+    elif root in memo:
+        return memo[root]
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        if node in memo:
+            stack.pop()
+            continue
+        kids = children(node)
+        pending = [c for c in kids if c not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        memo[node] = combine(node, [memo[c] for c in kids])
+    return memo[root]
 
 
 def _handler(walker: Any, node: Formula, hint: str, shown: Callable[[], str]) -> Any:
