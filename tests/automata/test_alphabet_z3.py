@@ -172,3 +172,26 @@ def test_symbolic_constraints_agree_with_the_explicit_feasible_letters(atoms, da
             e = _encode_many(a)
             solver.add(e if (m >> i) & 1 else z3.Not(e))
         assert sym.feasible[m] == (solver.check() == z3.sat)
+
+
+def test_a_group_past_the_bounds_is_left_unconstrained_not_searched():
+    """Forty span names (one Z3 group, 41 feasible masks) are more than ``MAX_GROUP_ATOMS``:
+    the group is left unconstrained (every mask kept, which is sound) instead of 1,640
+    solver checks; thirty are within the bounds and pruned to 31 letters' worth."""
+    from tracelogic.automata.alphabet import MAX_GROUP_ATOMS
+
+    name = z3.String("span.name")
+    enc = {f"s{i}": name == z3.StringVal(f"s{i}") for i in range(40)}
+    assert len(enc) > MAX_GROUP_ATOMS
+    wide = Alphabet(list(enc), enc.__getitem__)
+    assert wide.symbolic and not wide.pruned and wide.count() == 1 << 40
+    keys = list(enc)[:30]
+    narrow = Alphabet(keys, enc.__getitem__)
+    assert narrow.pruned and narrow.count() == 31
+
+
+def test_a_search_over_its_check_budget_gives_up():
+    x = z3.Int("x")
+    enc = [x > i for i in range(20)]  # 21 feasible masks, about 420 checks
+    assert feasible_masks(list(range(20)), enc.__getitem__, max_checks=50) is None
+    assert len(feasible_masks(list(range(20)), enc.__getitem__, max_checks=5000)) == 21

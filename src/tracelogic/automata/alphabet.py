@@ -22,7 +22,8 @@ feasible masks are enumerated on its own bits.  :meth:`Alphabet.care_in` turns
 them into one BDD guard (the letters some span can produce), which the symbolic
 translator conjoins with every transition guard (:mod:`tracelogic.automata.guarded`).
 A group is as large as the atoms that really constrain each other (twenty span
-names are one group of 21 feasible masks), never ``2**n``.  This is a choice of
+names are one group of 21 feasible masks), never ``2**n``; a group past
+``MAX_GROUP_ATOMS`` atoms or ``MAX_GROUP_CHECKS`` checks is left unconstrained.  This is a choice of
 representation, not a limit: no formula is refused for its number of atoms.
 """
 from __future__ import annotations
@@ -40,6 +41,13 @@ __all__ = ["Alphabet", "AlphabetTooLarge", "EXPLICIT_ATOMS", "EXPLICIT_LETTERS",
 EXPLICIT_LETTERS = 1 << 16
 #: ... which any alphabet over at most this many atoms is
 EXPLICIT_ATOMS = 16
+#: A group of atoms that share Z3 constants is enumerated when it has at most this many
+#: atoms and needs at most ``MAX_GROUP_CHECKS`` checks (n exclusive atoms need n(n+1):
+#: 32 of them 1,056); a larger one is left unconstrained -- a sound over-approximation
+#: (letters no span produces are kept: more guard text, never a different verdict on a
+#: real trace) that keeps a 30,000-term `or` of span names from 10^9 solver checks.
+MAX_GROUP_ATOMS = 32
+MAX_GROUP_CHECKS = 1_100
 #: Z3's time for one feasibility check; an undecided letter is kept (see feasible_masks)
 CHECK_TIMEOUT_MS = 2000
 
@@ -49,7 +57,8 @@ class AlphabetTooLarge(TracelogicError, ValueError):
     symbolic alphabet: the message names the subformula responsible."""
 
 
-def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]) -> list[int]:
+def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any], *,
+                   max_checks: int | None = None) -> list[int] | None:
     """Masks over ``atoms`` whose Z3 encoding is satisfiable: a DFS that fixes one bit
     per level and prunes a branch as soon as its prefix is unsatisfiable.
 
@@ -58,7 +67,8 @@ def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any])
     (seventeen ``service == s and name == n`` atoms never finished), while the same
     checks under assumptions take milliseconds each.  A check Z3 cannot decide within
     ``CHECK_TIMEOUT_MS`` counts as satisfiable: keeping an infeasible letter only makes
-    the automaton larger, never a verdict wrong."""
+    the automaton larger, never a verdict wrong.  With ``max_checks`` the search gives up
+    (None) after that many checks: a count, so the outcome never depends on the load."""
     import z3
 
     n = len(atoms)
@@ -74,8 +84,13 @@ def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any])
     out: list[int] = []
     # iterative DFS over (depth, mask): the item at depth d has fixed bits 0 .. d-1
     stack: list[tuple[int, int]] = [(0, 0)]
+    checks = 0
     while stack:
         d, mask = stack.pop()
+        if d > 0 and max_checks is not None:
+            checks += 1
+            if checks > max_checks:
+                return None
         if d > 0 and solver.check(*[lits[i][(mask >> i) & 1] for i in range(d)]) == z3.unsat:
             continue
         if d == n:
@@ -141,6 +156,18 @@ def _symbols(e: Any) -> set[Any]:
     return out
 
 
+def _group_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]
+                 ) -> list[int] | None:
+    """The feasible masks of one group, or None (the group left unconstrained) past the
+    bounds: ``EXPLICIT_ATOMS`` atoms or fewer are always enumerated, as dense alphabets
+    always were; up to ``MAX_GROUP_ATOMS`` within ``MAX_GROUP_CHECKS`` solver checks."""
+    if len(atoms) <= EXPLICIT_ATOMS:
+        return feasible_masks(atoms, encode)
+    if len(atoms) > MAX_GROUP_ATOMS:
+        return None
+    return feasible_masks(atoms, encode, max_checks=MAX_GROUP_CHECKS)
+
+
 class _Feasible:
     """``feasible[mask]`` of a symbolic alphabet: every group's bits form a feasible
     mask of that group (memoised per mask: only letters that occur are asked)."""
@@ -187,8 +214,8 @@ class Alphabet:
         if letters is None and encode is not None:
             cons = []
             for group in _z3_groups(self.atoms, encode):
-                ok = feasible_masks([self.atoms[i] for i in group], encode)
-                if len(ok) != 1 << len(group):
+                ok = _group_masks([self.atoms[i] for i in group], encode)
+                if ok is not None and len(ok) != 1 << len(group):
                     cons.append((tuple(group), frozenset(ok)))
             self.constraints = tuple(cons)
         if symbolic is None:
