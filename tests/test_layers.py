@@ -179,7 +179,7 @@ def test_the_checker_flags_private_reaches():
 
 
 def test_the_graph_reader_ranks_command_modules_and_skips_type_checking_imports():
-    assert rank("tracelogic.automata.cli") == COMMAND_LAYER > rank("tracelogic.engine.lower")
+    assert rank("tracelogic.automata.cli") == COMMAND_LAYER > rank("tracelogic.semantics.lower")
     assert rank("tracelogic.__version__") == COMMAND_LAYER and rank("tracelogic") == COMMAND_LAYER
     src = ("from typing import TYPE_CHECKING\n"
            "if TYPE_CHECKING:\n"
