@@ -90,7 +90,7 @@ def foreign_private_attributes(source: str) -> list[tuple[int, str]]:
 # - the compiled core ``_native`` imports nothing of ours and is imported from ``ingest``
 #   (its OTLP decoders) as well as ``engine`` (stepping), so it sits with ``ingest``.
 LAYER_ORDER: tuple[tuple[str, ...], ...] = (
-    ("errors", "commands", "lazy", "private_files", "gc_pause"),
+    ("errors", "commands", "lazy", "private_files", "gc_pause", "interning"),
     ("values",),  # units, arithmetic, comparisons, MISSING: one definition
     ("spec",),
     ("logic",),
@@ -179,7 +179,7 @@ def test_the_checker_flags_private_reaches():
 
 
 def test_the_graph_reader_ranks_command_modules_and_skips_type_checking_imports():
-    assert rank("tracelogic.automata.cli") == COMMAND_LAYER > rank("tracelogic.engine.lower")
+    assert rank("tracelogic.automata.cli") == COMMAND_LAYER > rank("tracelogic.semantics.lower")
     assert rank("tracelogic.__version__") == COMMAND_LAYER and rank("tracelogic") == COMMAND_LAYER
     src = ("from typing import TYPE_CHECKING\n"
            "if TYPE_CHECKING:\n"

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import tracelogic
 from tracelogic.engine.compiled import cross_trace_refusal
-from tracelogic.engine.lower import lower
+from tracelogic.semantics.lower import lower
 from tracelogic.engine.monitor import Monitor
 from tracelogic.logic.printers import UnsupportedFormula
 from tracelogic.ingest.spans import InvalidValue, Span

@@ -141,7 +141,7 @@ def out_ends_with_newline(fmt: str) -> bool:
 
 
 def _property(target: str, spec_path: list[str] | tuple[str, ...] = ()):
-    from tracelogic.engine.lower import AtomEncoder, lower, show
+    from tracelogic.semantics.lower import AtomEncoder, lower, show
     from tracelogic.spec.loader import load
 
     path, _, name = target.partition("::")

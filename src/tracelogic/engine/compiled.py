@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from tracelogic.automata import compile_monitor
 from tracelogic.semantics.evaluate import EvalError, compile_expr
-from tracelogic.engine.lower import AtomEncoder, Lowered, lower, show
+from tracelogic.semantics.lower import AtomEncoder, Lowered, lower, show
 from tracelogic.semantics.codegen import CodeGen, constant_value, uses_registers
 from tracelogic.values.missing import MISSING
 from tracelogic.errors import TracelogicError

@@ -1687,7 +1687,7 @@ def _window_text(bounds: tuple, sliding: bool) -> str:
 
 def _agg_label(node: Any) -> str:
     """`p90(duration where op("db.query"))`, or `fraction(failed)` without a `where`."""
-    from tracelogic.engine.lower import show
+    from tracelogic.semantics.lower import show
 
     value, where = node.args[0], node.args[1]
     inner = show(value)

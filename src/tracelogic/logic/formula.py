@@ -47,11 +47,11 @@ applied when they preserve it: ``F true`` ("the trace is non-empty") and
 from __future__ import annotations
 
 import enum
-import threading
 from collections.abc import Hashable, Iterable
 from typing import Any
 
 from tracelogic.errors import SpecTypeError
+from tracelogic.interning import Interned, Interner
 
 __all__ = [
     "Kind", "Formula", "FormulaManager", "Interval", "UNTIMED",
@@ -136,11 +136,14 @@ def _check_interval(iv: Any) -> Interval:
                         value=iv, hint="e.g. (0, 2_000_000_000) for `[<= 2s]`")
 
 
-class Formula:
-    """One interned formula node.  Build nodes only through a :class:`FormulaManager`."""
+class Formula(Interned):
+    """One interned formula node.  Build nodes only through a :class:`FormulaManager`.
+
+    Identity is equality: the manager guarantees structural sharing (:class:`Interned`)."""
 
     __slots__ = ("id", "kind", "args", "key", "interval", "flags", "empty_value", "manager",
                  "__weakref__")
+    _NOUN = "formula nodes"
 
     id: int
     kind: Kind
@@ -152,22 +155,6 @@ class Formula:
 
     def __init__(self, *a: Any, **k: Any) -> None:  # pragma: no cover - guarded
         raise TypeError("formulas are built by a FormulaManager, e.g. tracelogic.logic.Atom('p')")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"formula nodes are immutable (tried to set {name!r})")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"formula nodes are immutable (tried to delete {name!r})")
-
-    # Identity is equality: the manager guarantees structural sharing.
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __ne__(self, other: object) -> bool:
-        return self is not other
-
-    def __hash__(self) -> int:
-        return self.id
 
     def __lt__(self, other: "Formula") -> bool:  # stable ordering for sorting
         return self.id < other.id
@@ -239,7 +226,7 @@ def _rebuild(kind: Kind, args: tuple, key: Any, iv: Any) -> Formula:
     return get_manager()._make(kind, args, key, iv)
 
 
-class FormulaManager:
+class FormulaManager(Interner[Formula]):
     """Builds and interns every formula node, simplifying as it goes.
 
     Constructors are named after the operators: ``Atom Not And Or Implies Iff
@@ -248,68 +235,44 @@ class FormulaManager:
     """
 
     def __init__(self) -> None:
-        self._table: dict[tuple, Formula] = {}
-        self._lock = threading.Lock()
-        self._next_id = 0
+        super().__init__()
         self._true = self._make(Kind.TRUE, (), None, None)
         self._false = self._make(Kind.FALSE, (), None, None)
-
-    def __repr__(self) -> str:
-        return f"<FormulaManager with {len(self._table)} nodes>"
-
-    def __len__(self) -> int:
-        return len(self._table)
 
     # -- interning --------------------------------------------------------------
     def _make(self, kind: Kind, args: tuple, key: Any, iv: Interval | None) -> Formula:
         # the atom key's type is part of the identity so that Atom(1) and Atom(True)
         # (equal and hash-equal in Python) stay different atoms
-        tkey = (kind, args, type(key), key, iv)
-        node = self._table.get(tkey)
-        if node is not None:
-            return node
-        with self._lock:
-            node = self._table.get(tkey)
-            if node is not None:
-                return node
-            node = object.__new__(Formula)
-            flags = 0
-            for a in args:
-                flags |= a.flags
-            if kind in FUTURE_KINDS:
-                flags |= HAS_FUTURE
-            elif kind in PAST_KINDS:
-                if flags & HAS_FUTURE:
-                    flags |= PAST_OVER_FUTURE
-                flags |= HAS_PAST
-            if iv is not None and iv != UNTIMED:
-                flags |= HAS_METRIC
-            if kind in (Kind.UA, Kind.RA):
-                flags |= HAS_ANCHOR | HAS_METRIC
-            if kind is Kind.TRUE:
-                ev = True
-            elif kind in (Kind.FALSE, Kind.ATOM):
-                ev = False
-            elif kind is Kind.NOT:
-                ev = not args[0].empty_value
-            elif kind is Kind.AND:
-                ev = all(a.empty_value for a in args)
-            elif kind is Kind.OR:
-                ev = any(a.empty_value for a in args)
-            else:
-                ev = _STRONG_EMPTY[kind]
-            setter = object.__setattr__
-            setter(node, "id", self._next_id)
-            setter(node, "kind", kind)
-            setter(node, "args", args)
-            setter(node, "key", key)
-            setter(node, "interval", iv)
-            setter(node, "flags", flags)
-            setter(node, "empty_value", ev)
-            setter(node, "manager", self)
-            self._next_id += 1
-            self._table[tkey] = node
-            return node
+        return self._intern((kind, args, type(key), key, iv), kind, args, key, iv)
+
+    def _build(self, id: int, kind: Kind, args: tuple, key: Any,
+               iv: Interval | None) -> Formula:
+        flags = 0
+        for a in args:
+            flags |= a.flags
+        if kind in FUTURE_KINDS:
+            flags |= HAS_FUTURE
+        elif kind in PAST_KINDS:
+            if flags & HAS_FUTURE:
+                flags |= PAST_OVER_FUTURE
+            flags |= HAS_PAST
+        if iv is not None and iv != UNTIMED:
+            flags |= HAS_METRIC
+        if kind in (Kind.UA, Kind.RA):
+            flags |= HAS_ANCHOR | HAS_METRIC
+        if kind is Kind.TRUE:
+            ev = True
+        elif kind in (Kind.FALSE, Kind.ATOM):
+            ev = False
+        elif kind is Kind.NOT:
+            ev = not args[0].empty_value
+        elif kind is Kind.AND:
+            ev = all(a.empty_value for a in args)
+        elif kind is Kind.OR:
+            ev = any(a.empty_value for a in args)
+        else:
+            ev = _STRONG_EMPTY[kind]
+        return Formula._new(id, kind, args, key, iv, flags, ev, self)
 
     def _check(self, f: Any, what: str) -> Formula:
         if not isinstance(f, Formula):

@@ -25,13 +25,11 @@ Ops (payload in brackets):
 """
 from __future__ import annotations
 
-import itertools
-import threading
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from tracelogic.errors import SourceSpan
+from tracelogic.interning import Interned, Interner
 from tracelogic.spec import ast as A
 from tracelogic.spec.types import BOOL, Type
 
@@ -48,7 +46,7 @@ STRUCTURE = 8   # reads other spans: has_ancestor / has_child / linked / parent.
 ERROR = 16      # an `error` node (the checker reported it)
 
 
-class TExpr:
+class TExpr(Interned):
     """One interned typed-expression node (pysmt style, as :class:`~tracelogic.logic.formula.Formula`).
 
     ``TExpr(op, args, type, payload, span=...)`` returns the one node with that structure:
@@ -62,6 +60,7 @@ class TExpr:
 
     __slots__ = ("id", "op", "args", "type", "payload", "span", "size", "depth", "flags",
                  "_reads", "__weakref__")
+    _NOUN = "typed expressions"
 
     id: int
     op: str
@@ -76,21 +75,6 @@ class TExpr:
     def __new__(cls, op: str, args: tuple["TExpr", ...] = (), type: Type = BOOL,
                 payload: Any = None, span: SourceSpan = _NOWHERE) -> "TExpr":
         return _MANAGER.make(op, tuple(args), type, payload, span)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"typed expressions are immutable (tried to set {name!r})")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"typed expressions are immutable (tried to delete {name!r})")
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __ne__(self, other: object) -> bool:
-        return self is not other
-
-    def __hash__(self) -> int:
-        return self.id
 
     def __reduce__(self):
         return (_rebuild, (self.op, self.args, self.type, self.payload, self.span))
@@ -177,58 +161,34 @@ _OP_FLAGS = {"prev": REGISTERS, "last": REGISTERS, "agg": AGGREGATE, "has_ancest
              "has_child": STRUCTURE, "linked": STRUCTURE, "error": ERROR}
 
 
-class TExprManager:
+class TExprManager(Interner[TExpr]):
     """Builds and interns every :class:`TExpr` (``FormulaManager`` for the typed IR).
 
     The table holds nodes weakly: an expression nobody refers to any more is freed, with
     its entry, so loading many specs in one process does not grow the table for ever."""
 
     def __init__(self) -> None:
-        self._table: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-        self._lock = threading.Lock()
-        self._ids = itertools.count()
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-    def __repr__(self) -> str:
-        return f"<TExprManager with {len(self._table)} nodes>"
+        super().__init__(weak=True)
 
     def make(self, op: str, args: tuple, type: Type, payload: Any, span: SourceSpan) -> TExpr:
         for a in args:
             if not isinstance(a, TExpr):
                 raise TypeError(f"a TExpr's args are TExpr nodes, got {a!r}")
-        key = (op, args, type, _payload_key(payload))
-        node = self._table.get(key)
-        if node is not None:
-            return node
-        with self._lock:
-            node = self._table.get(key)
-            if node is not None:
-                return node
-            node = object.__new__(TExpr)
-            size, depth = 1, 0
-            flags = (TEMPORAL if op in TEMPORAL_OPS else 0) | _OP_FLAGS.get(op, 0)
-            if (op == "field" or op == "attr") and payload and payload[0]:
-                flags |= STRUCTURE
-            for a in args:
-                size += a.size
-                flags |= a.flags
-                if a.depth > depth:
-                    depth = a.depth
-            setter = object.__setattr__
-            setter(node, "id", next(self._ids))
-            setter(node, "op", op)
-            setter(node, "args", args)
-            setter(node, "type", type)
-            setter(node, "payload", payload)
-            setter(node, "span", span)
-            setter(node, "size", size)
-            setter(node, "depth", depth + 1)
-            setter(node, "flags", flags)
-            setter(node, "_reads", None)
-            self._table[key] = node
-            return node
+        return self._intern((op, args, type, _payload_key(payload)), op, args, type, payload,
+                            span)
+
+    def _build(self, id: int, op: str, args: tuple, type: Type, payload: Any,
+               span: SourceSpan) -> TExpr:
+        size, depth = 1, 0
+        flags = (TEMPORAL if op in TEMPORAL_OPS else 0) | _OP_FLAGS.get(op, 0)
+        if (op == "field" or op == "attr") and payload and payload[0]:
+            flags |= STRUCTURE
+        for a in args:
+            size += a.size
+            flags |= a.flags
+            if a.depth > depth:
+                depth = a.depth
+        return TExpr._new(id, op, args, type, payload, span, size, depth + 1, flags, None)
 
 
 _MANAGER = TExprManager()

@@ -1,0 +1,70 @@
+"""Lowering a property body to the logic IR (semantics/lower.py).
+
+Atoms are literals (issue 20): `!p` is the negation of the atom `p`, one condition in two
+places is one atom, boolean connectives stay in the formula. Triggers are the conditions
+whose absence makes a success vacuous. The Z3 encoding of atoms prunes letters no span can
+produce, and only those. A chain of 10^4 `|` lowers to one n-ary node without recursion.
+"""
+from __future__ import annotations
+
+import z3
+
+import tracelogic
+from tracelogic.logic.formula import Kind
+from tracelogic.logic.printers import to_tracelogic
+from tracelogic.semantics.lower import AtomEncoder, lower, show
+
+
+def body(text: str):
+    return tracelogic.load(f"property p: {text}").property("p").body
+
+
+def shown(text: str) -> tuple[list[str], str, list[str]]:
+    """The atoms, the formula over names a0, a1, … in bit order, and the triggers."""
+    low = lower(body(text))
+    names = {a: f"a{i}" for i, a in enumerate(low.atoms)}
+    return ([show(a) for a in low.atoms], to_tracelogic(low.formula, names),
+            [show(t) for t in low.triggers])
+
+
+def test_a_negated_condition_is_the_negation_of_its_atom():
+    assert shown('always (name == "a" -> !(name == "a") | status == error)') == (
+        ['name == "a"', "status == error"], "(G ((!a0) | a1))", ['name == "a"'])
+
+
+def test_connectives_stay_in_the_formula_and_one_condition_is_one_atom():
+    assert shown('always ((name == "a" & !(name == "b")) | (name == "b" & duration > 1s))') == (
+        ['name == "a"', 'name == "b"', "duration > 1s"], "(G ((a0 & (!a1)) | (a1 & a2)))", [])
+
+
+def test_literal_booleans_fold_into_the_formula():
+    assert shown("always (true)") == ([], "true", [])
+
+
+def test_triggers_of_the_usual_shapes():
+    assert shown('always (name == "a" -> eventually name == "b")')[1:] == (
+        "(G ((!a0) | (F a1)))", ['name == "a"'])
+    assert shown('response(name == "a", name == "b")')[2] == ['name == "a"']
+    assert shown('always (name == "a")')[2] == []
+
+
+def test_a_long_chain_is_one_n_ary_node():
+    n = 10_000
+    low = lower(body("eventually (" + " | ".join(f'name == "s{i}"' for i in range(n)) + ")"))
+    assert len(low.atoms) == n
+    (inner,) = {f for f in low.formula.args if f.kind == Kind.OR}
+    assert len(inner.args) == n
+
+
+def test_the_encoder_prunes_only_impossible_letters():
+    enc = AtomEncoder()
+    a, b, c = (enc(x) for x in lower(
+        body('always (name == "a" | name == "b" | duration < 0ns)')).atoms)
+    s = z3.Solver()
+    s.add(*enc.domain())  # read after encoding: it constrains the fields met so far
+    assert s.check(a, b) == z3.unsat      # one span has one name
+    assert s.check(a, z3.Not(b)) == z3.sat
+    assert s.check(c) == z3.unsat         # durations are non-negative
+    # a condition the encoding does not look inside is a free Boolean: never pruned
+    (d,) = lower(body('always (attr["x"] == 1)')).atoms
+    assert s.check(enc(d), a) == z3.sat and s.check(z3.Not(enc(d))) == z3.sat
