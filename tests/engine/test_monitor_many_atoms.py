@@ -1,8 +1,8 @@
 """Properties over more than 16 atoms (issue 20): conjunctions of Dwyer patterns over
 span names and attributes monitor exactly, on both engines.
 
-A property's atoms are literals, never lumped, and no property is refused for their
-number: past ``EXPLICIT_ATOMS`` the automaton is symbolic (BDD guards, Z3's exclusions
+A property's atoms are literals (up to ``LITERAL_ATOMS``, far above these), and no
+property is refused for their number: past ``EXPLICIT_ATOMS`` the automaton is symbolic (BDD guards, Z3's exclusions
 of span names as constraints on them), the Python engine steps its (state, letter)
 cache and the native core its plan's cubes. Hypothesis draws conjunctions that read all
 20 atoms and span trees over 12 names; every verdict must equal the reference

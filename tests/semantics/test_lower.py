@@ -12,7 +12,7 @@ import z3
 import tracelogic
 from tracelogic.logic.formula import Kind
 from tracelogic.logic.printers import to_tracelogic
-from tracelogic.semantics.lower import AtomEncoder, lower, show
+from tracelogic.semantics.lower import LITERAL_ATOMS, AtomEncoder, _lower, lower, show
 
 
 def body(text: str):
@@ -50,10 +50,26 @@ def test_triggers_of_the_usual_shapes():
 
 def test_a_long_chain_is_one_n_ary_node():
     n = 10_000
-    low = lower(body("eventually (" + " | ".join(f'name == "s{i}"' for i in range(n)) + ")"))
+    text = "eventually (" + " | ".join(f'name == "s{i}"' for i in range(n)) + ")"
+    low = _lower(body(text), lump=False)
     assert len(low.atoms) == n
     (inner,) = {f for f in low.formula.args if f.kind == Kind.OR}
     assert len(inner.args) == n
+
+
+def test_past_the_literal_bound_a_boolean_subformula_is_one_atom():
+    """Up to LITERAL_ATOMS literals stay atoms; past them the non-temporal `|` is one atom
+    (what a 30,000-term `or` needs), and only when that gives fewer atoms."""
+    def chain_of(n: int) -> str:
+        return "always (start -> (" + " | ".join(f'name == "s{i}"' for i in range(n)) + "))"
+
+    assert len(lower(body(chain_of(LITERAL_ATOMS - 1))).atoms) == LITERAL_ATOMS  # + start
+    wide = lower(body(chain_of(LITERAL_ATOMS)))
+    (atom,) = wide.atoms  # `start -> (…)`, the maximal non-temporal subformula
+    assert atom.op == "implies" and not wide.formula.is_propositional
+    # many temporal operands, each over one literal: lumping gives no fewer atoms
+    many = " & ".join(f'eventually (name == "s{i}")' for i in range(LITERAL_ATOMS + 1))
+    assert len(lower(body(many)).atoms) == LITERAL_ATOMS + 1
 
 
 def test_the_encoder_prunes_only_impossible_letters():

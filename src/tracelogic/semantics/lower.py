@@ -42,27 +42,47 @@ def _temporal(e: TExpr) -> bool:
     return e.is_temporal  # cached on the interned node
 
 
+#: a body with more literal atoms than this is lowered with each maximal non-temporal
+#: subformula as one atom, when that gives fewer (see :func:`lower`)
+LITERAL_ATOMS = 256
+
+
 def lower(body: TExpr) -> Lowered:
     """The formula of a property body, its atoms in bit order and its triggers.
 
-    Atoms are literals, whatever their number: over more than ``EXPLICIT_ATOMS``
-    the automata are symbolic (:mod:`tracelogic.automata.guarded`), never lumped.
+    Atoms are literals: over more than ``EXPLICIT_ATOMS`` the automata are symbolic
+    (:mod:`tracelogic.automata.guarded`). Past ``LITERAL_ATOMS`` literals (a
+    30,000-term ``|`` of span names) a body is lowered as before issue 20 when that
+    gives fewer atoms: each maximal non-temporal subformula one atom, evaluated whole by
+    the generated predicate code. The verdicts are the same; a guard over tens of
+    thousands of BDD levels (the BDD package recurses once per level) and a Z3 group of
+    that many atoms are not.
     """
-    walker = _Lower()
+    literal = _lower(body, lump=False)
+    if len(literal.atoms) <= LITERAL_ATOMS:
+        return literal
+    lumped = _lower(body, lump=True)
+    return lumped if len(lumped.atoms) < len(literal.atoms) else literal
+
+
+def _lower(body: TExpr, lump: bool) -> Lowered:
+    walker = _Lower(lump)
     formula = walker.walk(body)
     return Lowered(formula, tuple(walker.atoms), _triggers(body))
 
 
 class _Lower(TExprWalker):
     """Temporal structure -> logic formulas (memoised: a subexpression shared by
-    properties is lowered once). An atom is one positive predicate."""
+    properties is lowered once). An atom is one positive predicate, or with ``lump``
+    each maximal non-temporal subexpression."""
 
-    def __init__(self) -> None:
+    def __init__(self, lump: bool = False) -> None:
         super().__init__()
+        self.lump = lump
         self.atoms: dict[TExpr, None] = {}
 
     def pre(self, e: TExpr) -> Any:
-        if e.is_temporal or e.op in BOOLEAN_OPS:
+        if e.is_temporal or (not self.lump and e.op in BOOLEAN_OPS):
             return self.PASS
         negated = False
         while e.op == "not":  # `!p` and `p` share one atom
