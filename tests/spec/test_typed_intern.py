@@ -144,3 +144,12 @@ def test_a_monitor_repr_is_the_call_that_builds_it(tmp_path):
     mon = Monitor(spec, engine="python", properties=["answered"], lateness_ns=5)
     assert repr(mon) == (f"Monitor(tracelogic.load({str(path)!r}), properties=['answered'], "
                          "lateness_ns=5, engine='python')")
+
+
+def test_the_repr_of_a_spec_given_as_text_loads_it_again():
+    spec = tracelogic.load(SPEC)
+    again = eval(repr(spec), {"tracelogic": tracelogic})
+    assert [p.body for p in again.properties] == [p.body for p in spec.properties]
+    assert all(a.body is b.body for a, b in zip(again.properties, spec.properties))
+    mon = eval(repr(Monitor(spec, engine="python")), {"tracelogic": tracelogic, "Monitor": Monitor})
+    assert repr(mon) == repr(Monitor(spec, engine="python"))

@@ -459,4 +459,7 @@ class Spec:
         raise UnknownName(f"{self.file}: no property `{name}`", value=name, hint=hint)
 
     def __repr__(self) -> str:
-        return f"tracelogic.load({self.file!r})"
+        """The call that loads this spec again: its path, or for a spec given as text
+        (``<spec>``) that text."""
+        what = self.source if self.file == "<spec>" else self.file
+        return f"tracelogic.load({what!r})"
