@@ -5,7 +5,7 @@ the event.  With ``n`` atoms there are ``2**n`` masks; the alphabet keeps only
 the *feasible* ones.  Feasibility comes from an optional Z3 callback
 ``encode(atom_key) -> z3.BoolRef``: a mask whose conjunction of (negated)
 atom encodings is unsatisfiable -- ``name == "a"`` together with
-``name == "b"`` -- is removed.  The search is a depth-first enumeration on an
+``name == "b"`` -- is removed.  The search is a depth-first enumeration on one
 solver, so exclusive atoms cost O(n^2) checks, not 2^n.
 
 Automata built over a pruned alphabet define transitions only for feasible
@@ -23,8 +23,9 @@ them into one BDD guard (the letters some span can produce), which the symbolic
 translator conjoins with every transition guard (:mod:`tracelogic.automata.guarded`).
 A group is as large as the atoms that really constrain each other (twenty span
 names are one group of 21 feasible masks), never ``2**n``; a group past
-``MAX_GROUP_ATOMS`` atoms or ``MAX_GROUP_CHECKS`` checks is left unconstrained.  This is a choice of
-representation, not a limit: no formula is refused for its number of atoms.
+``MAX_GROUP_ATOMS`` atoms or ``MAX_GROUP_CHECKS`` checks is left unconstrained.  This
+is a choice of representation, not a limit: no formula is refused for its number of
+atoms.
 """
 from __future__ import annotations
 
