@@ -62,9 +62,9 @@ def test_triggers_of_the_usual_shapes():
 def test_a_long_chain_is_one_n_ary_node():
     n = 10_000
     text = "eventually (" + " | ".join(f'name == "s{i}"' for i in range(n)) + ")"
-    low = _lower(body(text), lump=False)
-    assert len(low.atoms) == n
-    (inner,) = {f for f in low.formula.args if f.kind == Kind.OR}
+    formula, atoms = _lower(body(text), lump=False)
+    assert len(atoms) == n
+    (inner,) = {f for f in formula.args if f.kind == Kind.OR}
     assert len(inner.args) == n
 
 

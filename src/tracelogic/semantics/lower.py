@@ -58,17 +58,19 @@ def lower(body: TExpr) -> Lowered:
     thousands of BDD levels (the BDD package recurses once per level) and a Z3 group of
     that many atoms are not.
     """
-    literal = _lower(body, lump=False)
-    if len(literal.atoms) <= LITERAL_ATOMS:
-        return literal
-    lumped = _lower(body, lump=True)
-    return lumped if len(lumped.atoms) < len(literal.atoms) else literal
+    formula, atoms = _lower(body, lump=False)
+    if len(atoms) > LITERAL_ATOMS:
+        lumped, fewer = _lower(body, lump=True)
+        if len(fewer) < len(atoms):
+            formula, atoms = lumped, fewer
+    return Lowered(formula, atoms, _triggers(body))
 
 
-def _lower(body: TExpr, lump: bool) -> Lowered:
+def _lower(body: TExpr, lump: bool) -> tuple[Formula, tuple[TExpr, ...]]:
+    """The formula and its atoms in bit order, literal or (``lump``) lumped."""
     walker = _Lower(lump)
     formula = walker.walk(body)
-    return Lowered(formula, tuple(walker.atoms), _triggers(body))
+    return formula, tuple(walker.atoms)
 
 
 class _Lower(TExprWalker):
