@@ -8,10 +8,10 @@ An unexpected exception is a bug: `main` reports it in one line, exit 3.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Sequence, TextIO
 
+from tracelogic import json_text
 from tracelogic.commands import (COMMANDS, EXIT_BUG, EXIT_FAILED, EXIT_INPUT, EXIT_OK,
                                  add_engine_argument, add_spec_path, add_trace_url_argument,
                                  command)
@@ -164,9 +164,9 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
             check(spec, report, overrides=overrides, timeout=args.timeout, store=args.store,
                   state_bound=args.state_bound, engine=args.engine)
     if args.format == "json":
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        out.write(json_text.dumps(report.to_json()) + "\n")
     elif args.format == "sarif":
-        out.write(json.dumps(report.to_sarif(version()), indent=2) + "\n")
+        out.write(json_text.dumps(report.to_sarif(version())) + "\n")
     else:
         if report.diagnostics:
             err.write(render_all(report.diagnostics, sources) + "\n")
@@ -335,7 +335,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
         doc = report.to_json(trace_url=trace_url)
         if consistency:
             doc["consistency"] = [c.to_json() for c in consistency]
-        out.write(json.dumps(doc, indent=2) + "\n")
+        out.write(json_text.dumps(doc) + "\n")
     elif args.format == "html":
         out.write(_html_report(report, args, trace_url, stdin_raw, consistency))
     elif args.format == "junit":
@@ -352,7 +352,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
             from tracelogic.consistency.formats import add_to_sarif
 
             add_to_sarif(doc, consistency)
-        out.write(json.dumps(doc, indent=2) + "\n")
+        out.write(json_text.dumps(doc) + "\n")
     else:
         out.write(report.to_text(color=_is_tty(out), trace_url=trace_url))
         for c in consistency:

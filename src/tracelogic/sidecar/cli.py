@@ -342,8 +342,9 @@ def cmd_violations(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.engine.trace_links import with_links
 
     if args.format == "json":
-        out.write(json.dumps([with_links(r.to_json(), trace_url) for r in rows], indent=2)
-                  + "\n")
+        from tracelogic.json_text import dumps
+
+        out.write(dumps([with_links(r.to_json(), trace_url) for r in rows]) + "\n")
     elif args.format == "html":
         from tracelogic.engine.report_html import render
 
