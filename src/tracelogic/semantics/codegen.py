@@ -302,33 +302,36 @@ class CodeGen:
             return f"{name}({', '.join(ex(x) for x in a)})"
         raise UnhandledNode(f"`{op}` cannot be evaluated on a span", value=e)
 
-    def _cmp_site(self, e: TExpr) -> str:
-        """One comparison function per distinct comparison, counting type mismatches."""
-        label = show(e)
-        key = (e.payload, label)
+    def _site(self, key: tuple, make: Callable[[], Any]) -> str:
+        """The name of the counting function of one site (a comparison, or a number read in
+        a unit), bound to ``make()`` the first time the site is met."""
         name = self._cmp_sites.get(key)
         if name is None:
             name = f"_c{len(self._cmp_sites)}"
             self._cmp_sites[key] = name
+            self.namespace[name] = make()
+        return name
+
+    def _cmp_site(self, e: TExpr) -> str:
+        """One comparison function per distinct comparison, counting type mismatches."""
+        label = show(e)
+
+        def make() -> Callable:
             self.site_types[label] = (e.args[0].type, e.args[1].type)
             reading = unit_reading(e)
             if reading is not None:
                 self.reading_sites[label] = reading
-            self.namespace[name] = _cmp(e.payload, label, self.mismatches,
-                                        self.readings if reading else None,
-                                        reading[0] if reading else None)
-        return name
+            return _cmp(e.payload, label, self.mismatches, self.readings if reading else None,
+                        reading[0] if reading else None)
+        return self._site((e.payload, label), make)
 
     def _reading_site(self, e: TExpr) -> str:
         """For ``attr in 1s..2s`` or ``attr + 1s``: a function passing the value through,
         counting a number under the expression's text as :meth:`_cmp_site` counts a
         comparison's."""
         label = show(e)
-        key = (e.op, label)
-        name = self._cmp_sites.get(key)
-        if name is None:
-            name = f"_c{len(self._cmp_sites)}"
-            self._cmp_sites[key] = name
+
+        def make() -> Callable:
             self.reading_sites[label] = unit_reading(e)
             readings = self.readings
 
@@ -340,8 +343,8 @@ class CodeGen:
                     else:
                         seen[0] += 1
                 return v
-            self.namespace[name] = read
-        return name
+            return read
+        return self._site((e.op, label), make)
 
     def mismatch_warnings(self) -> list[str]:
         """The run's type mismatches in words, by comparison (both engines' counts are in
