@@ -104,19 +104,10 @@ def to_formula(e: TExpr, mgr: FormulaManager, atoms: list[TExpr]) -> Formula:
             return r[0]
         return getattr(mgr, _CONSTRUCTOR[op])(*r)
 
-    done: dict[int, Formula] = {}
-    stack: list[tuple[TExpr, bool]] = [(e, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in done:
-            continue
-        kids = needs(node)
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((c, False) for c in kids if id(c) not in done)
-            continue
-        done[id(node)] = combine(node, [done[id(c)] for c in kids])
-    return done[id(e)]
+    # right operand first: the atoms are numbered in that order (their bits order the
+    # tableau's letters, and so which counterexample is found first)
+    return walk_with(e, lambda node, r: combine(node, r[::-1]),
+                     children=lambda node: needs(node)[::-1])
 
 
 def nnf_pair(e: TExpr) -> tuple[Formula, Formula, list[TExpr]]:
