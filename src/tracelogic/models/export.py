@@ -80,8 +80,9 @@ def _mangle(name: str, reserved: frozenset) -> str:
 # ---------------------------------------------------------------- expressions
 
 
-# op: (Promela, SMV). Promela has no `->` inside an expression (it separates statements), no
-# `<->`, no `xor`, and spin spells F and G `<>` and `[]`; W and M are written with U
+# op: (Promela, SMV). In Promela `->` separates statements (or makes a conditional
+# expression `(c -> a : b)`), so `implies` is spelled out, as are `iff` and `xor`, which it
+# lacks; spin spells F and G `<>` and `[]`; W and M are written with U in both
 _SPELLINGS: dict[str, tuple] = {
     "true": ("true", "TRUE"), "false": ("false", "FALSE"), "==": ("==", "="),
     "mod": ("%", "mod"), "and": (Joined(" && "), Joined(" & ")),
