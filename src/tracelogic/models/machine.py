@@ -209,7 +209,7 @@ class _Gen:
 
 
 _DIVISIONS = {"/": "_div", "//": "_fdiv", "%": "_mod"}
-#: a model's operands are numbers as well as booleans: `iff`/`xor` compare truth values
+#: Python as the span predicates spell it, but `iff`/`xor` compare truth values (bool())
 _PYTHON = {**PYTHON, "iff": "(bool({0}) == bool({1}))", "xor": "(bool({0}) != bool({1}))"}
 
 

@@ -38,7 +38,7 @@ def spell(table: Spelling, key: str, args: Sequence[str], op: str = "") -> str |
 
 
 # Python over values that are already conditions (booleans): the generated span predicates
-# of :mod:`.codegen`; ``models.machine`` overrides ``iff``/``xor`` for its integer operands
+# of :mod:`.codegen`; ``models.machine`` overrides ``iff``/``xor`` to compare bool() of each
 PYTHON: Spelling = {
     "pred": "{0}", "neg": "(-{0})", "+": "({0} {op} {1})", "-": "({0} {op} {1})",
     "*": "({0} {op} {1})", "cmp": "({0} {op} {1})", "and": Joined(" and "),
