@@ -90,7 +90,8 @@ def foreign_private_attributes(source: str) -> list[tuple[int, str]]:
 # - the compiled core ``_native`` imports nothing of ours and is imported from ``ingest``
 #   (its OTLP decoders) as well as ``engine`` (stepping), so it sits with ``ingest``.
 LAYER_ORDER: tuple[tuple[str, ...], ...] = (
-    ("errors", "commands", "lazy", "private_files", "gc_pause", "interning", "json_text"),
+    ("errors", "commands", "lazy", "private_files", "gc_pause", "interning", "json_text",
+     "sqlite_db"),
     ("values",),  # units, arithmetic, comparisons, MISSING: one definition
     ("spec",),
     ("logic",),

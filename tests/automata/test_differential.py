@@ -7,6 +7,7 @@ event.  With TRACELOGIC_LONG=1 each test runs ten times more examples.
 """
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from tracelogic.automata import compile_monitor, compile_valuation, valuations
 from tracelogic.logic.reference import holds, verdict
 
 WORDS = st.lists(words(max_size=7), min_size=6, max_size=10)
+SHORT_WORDS = st.lists(words(min_size=1, max_size=9), min_size=3, max_size=5)
 
 
 def _check_verdicts(f, ws):
@@ -28,46 +30,28 @@ def _check_verdicts(f, ws):
         assert got == want, (f, w, got, want)
 
 
-@examples(400)
-@given(future_formulas(), WORDS)
-def test_future_untimed(f, ws):
-    _check_verdicts(f, ws)
+#: (formulas, examples): each family of formulas, untimed and metric
+FAMILIES = {
+    "future_untimed": (future_formulas(), 400),
+    "past_untimed_as_property": (past_formulas(), 400),
+    "mixed_untimed": (mixed_formulas(), 400),
+    "past_over_future_untimed": (past_over_future(), 200),
+    "past_over_future_metric": (past_over_future(metric=True), 200),
+    "future_metric": (future_formulas(metric=True), 400),
+    "mixed_metric": (mixed_formulas(metric=True), 300),
+}
 
 
-@examples(400)
-@given(past_formulas(), WORDS)
-def test_past_untimed_as_property(f, ws):
-    _check_verdicts(f, ws)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_verdicts_match_reference(family):
+    formulas, n = FAMILIES[family]
 
+    @examples(n)
+    @given(formulas, WORDS)
+    def check(f, ws):
+        _check_verdicts(f, ws)
 
-@examples(400)
-@given(mixed_formulas(), WORDS)
-def test_mixed_untimed(f, ws):
-    _check_verdicts(f, ws)
-
-
-@examples(200)
-@given(past_over_future(), WORDS)
-def test_past_over_future_untimed(f, ws):
-    _check_verdicts(f, ws)
-
-
-@examples(200)
-@given(past_over_future(metric=True), WORDS)
-def test_past_over_future_metric(f, ws):
-    _check_verdicts(f, ws)
-
-
-@examples(400)
-@given(future_formulas(metric=True), WORDS)
-def test_future_metric(f, ws):
-    _check_verdicts(f, ws)
-
-
-@examples(300)
-@given(mixed_formulas(metric=True), WORDS)
-def test_mixed_metric(f, ws):
-    _check_verdicts(f, ws)
+    check()
 
 
 @examples(400)
@@ -81,8 +65,7 @@ def test_valuations_match_reference(f, ws):
 
 
 @examples(300)
-@given(past_formulas(metric=True), st.lists(words(min_size=1, max_size=9), min_size=3,
-                                             max_size=5))
+@given(past_formulas(metric=True), SHORT_WORDS)
 def test_streaming_valuations_match_columns(f, ws):
     """The per-event ``step`` path and the column path of the same monitor agree."""
     mon = compile_valuation(f)
@@ -96,8 +79,7 @@ def test_streaming_valuations_match_columns(f, ws):
 
 
 @examples(200)
-@given(past_formulas(metric=True), st.lists(words(min_size=1, max_size=9), min_size=3,
-                                             max_size=5))
+@given(past_formulas(metric=True), SHORT_WORDS)
 def test_column_evaluation_matches_reference(f, ws):
     """The C-level column implementation (bisect and prefix sums) is independent of
     the generated stepping loop; both must agree with the reference."""
@@ -110,8 +92,7 @@ def test_column_evaluation_matches_reference(f, ws):
 
 
 @examples(200)
-@given(past_formulas(metric=True), st.lists(words(min_size=1, max_size=9), min_size=3,
-                                             max_size=5))
+@given(past_formulas(metric=True), SHORT_WORDS)
 def test_generated_step_matches_the_interpreted_step(f, ws):
     """Generated per-event code == the interpreted stage (independent code paths)."""
     stage = compile_valuation(f).stage

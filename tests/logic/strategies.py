@@ -43,14 +43,15 @@ def atoms_strategy(atoms=ATOMS, consts: bool = True):
     return base
 
 
+def _applied(op, *parts):
+    """``op`` over a tuple drawn from ``parts`` (children, then an interval if timed)."""
+    return st.tuples(*parts).map(lambda t: op(*t))
+
+
 def _boolean(children):
     return st.one_of(
         children.map(Not),
-        st.tuples(children, children).map(lambda t: And(*t)),
-        st.tuples(children, children).map(lambda t: Or(*t)),
-        st.tuples(children, children).map(lambda t: Implies(*t)),
-        st.tuples(children, children).map(lambda t: Iff(*t)),
-        st.tuples(children, children).map(lambda t: Xor(*t)),
+        *(_applied(op, children, children) for op in (And, Or, Implies, Iff, Xor)),
     )
 
 
@@ -59,12 +60,9 @@ def past_formulas(atoms=ATOMS, metric: bool = False, max_leaves: int = 8):
 
     def extend(c):
         return st.one_of(
-            _boolean(c),
-            c.map(Y), c.map(Z),
-            st.tuples(c, iv).map(lambda t: O(*t)),
-            st.tuples(c, iv).map(lambda t: H(*t)),
-            st.tuples(c, c, iv).map(lambda t: S(*t)),
-            st.tuples(c, c, iv).map(lambda t: Trigger(*t)),
+            _boolean(c), c.map(Y), c.map(Z),
+            *(_applied(op, c, iv) for op in (O, H)),
+            *(_applied(op, c, c, iv) for op in (S, Trigger)),
         )
 
     return st.recursive(atoms_strategy(atoms), extend, max_leaves=max_leaves)
@@ -75,14 +73,9 @@ def future_formulas(atoms=ATOMS, metric: bool = False, max_leaves: int = 8, leav
 
     def extend(c):
         return st.one_of(
-            _boolean(c),
-            c.map(X), c.map(WX),
-            st.tuples(c, iv).map(lambda t: F(*t)),
-            st.tuples(c, iv).map(lambda t: G(*t)),
-            st.tuples(c, c, iv).map(lambda t: U(*t)),
-            st.tuples(c, c, iv).map(lambda t: R(*t)),
-            st.tuples(c, c, iv).map(lambda t: W(*t)),
-            st.tuples(c, c, iv).map(lambda t: M(*t)),
+            _boolean(c), c.map(X), c.map(WX),
+            *(_applied(op, c, iv) for op in (F, G)),
+            *(_applied(op, c, c, iv) for op in (U, R, W, M)),
         )
 
     return st.recursive(leaves if leaves is not None else atoms_strategy(atoms), extend,

@@ -350,10 +350,11 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
     A formula with a past operator over a future one is built by derivatives
     with past residuals (:mod:`~tracelogic.automata.mixed`).
     """
-    key = ("dfa", formula, tuple(atoms) if atoms is not None else None, encode)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
+    return _cached("dfa", formula, atoms, encode, _translate)
+
+
+def _translate(formula: Formula, atoms: Sequence[Hashable] | None,
+               encode: Callable[[Hashable], Any] | None) -> Automaton:
     if formula.is_metric:
         raise UnsupportedFormula(
             f"{formula} has metric bounds; it compiles to a register monitor, not a finite "
@@ -369,7 +370,6 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
         if wants_guarded(formula, alph):
             aut = _guarded(formula, alph)
             if aut is not None:
-                _CACHE[key] = aut
                 return aut
     if formula.flags & PAST_OVER_FUTURE:
         g = nnf(formula)
@@ -384,23 +384,37 @@ def translate(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
                 dfa = minimize(_product(dfa, d, both))
         else:
             dfa = mixed_dfa(g, dict(alph.index), alph.letters, alph.n, formula.empty_value)
-        aut = Automaton(formula, alph, dfa)
-        _CACHE[key] = aut
-        return aut
+        return Automaton(formula, alph, dfa)
     g, fut, pasts = _prepare(formula)
     n = alph.n
     eps = formula.empty_value
-    index: dict[Hashable, int] = dict(alph.index)
-    for j, p in enumerate(pasts):
-        index[PastBit(p)] = n + j
+    index = _with_past_bits(alph, pasts)
     if not pasts:
         dfa = future_dfa(fut, index, alph.letters, n, eps)
     else:
         fd = future_dfa(fut, index, _ext_letters(alph, len(pasts)), n + len(pasts), eps)
         dfa = _product_with_past(fd, pasts, alph, eps)
-    aut = Automaton(formula, alph, dfa)
-    _CACHE[key] = aut
-    return aut
+    return Automaton(formula, alph, dfa)
+
+
+def _cached(kind: str, formula: Formula, atoms: Sequence[Hashable] | None,
+            encode: Callable[[Hashable], Any] | None, build: Callable[..., Any]) -> Any:
+    """``build(formula, atoms, encode)``, once per formula, bit order and encoder (the
+    public constructions are asked again for every property that shares a formula)."""
+    key = (kind, formula, tuple(atoms) if atoms is not None else None, encode)
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = _CACHE[key] = build(formula, atoms, encode)
+    return hit
+
+
+def _with_past_bits(alph: Alphabet, pasts: Sequence[Formula]) -> dict[Hashable, int]:
+    """The alphabet's atom bits, then one bit per past subformula (the past stage's state
+    read as extra letters)."""
+    index: dict[Hashable, int] = dict(alph.index)
+    for j, p in enumerate(pasts):
+        index[PastBit(p)] = alph.n + j
+    return index
 
 
 def _guarded(formula: Formula, alph: Alphabet) -> Any:
@@ -435,10 +449,11 @@ def compile_monitor(formula: Formula, *, atoms: Sequence[Hashable] | None = None
     formulas with metric bounds a :class:`TimedMonitor`, or, with a past operator over
     a future one, a :class:`ReferenceMonitor` (whole-trace evaluation).
     """
-    key = ("monitor", formula, tuple(atoms) if atoms is not None else None, encode)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
+    return _cached("monitor", formula, atoms, encode, _monitor)
+
+
+def _monitor(formula: Formula, atoms: Sequence[Hashable] | None,
+             encode: Callable[[Hashable], Any] | None) -> Any:
     if not formula.is_metric:
         aut = translate(formula, atoms=atoms, encode=encode)
         if hasattr(aut, "sdfa"):
@@ -453,9 +468,7 @@ def compile_monitor(formula: Formula, *, atoms: Sequence[Hashable] | None = None
         alph = _alphabet(formula, atoms, encode)
         g, fut, pasts = _prepare(formula)
         n = alph.n
-        index: dict[Hashable, int] = dict(alph.index)
-        for j, p in enumerate(pasts):
-            index[PastBit(p)] = n + j
+        index = _with_past_bits(alph, pasts)
         if pasts and alph.symbolic:
             from tracelogic.automata.guarded import explicit_only
 
@@ -464,17 +477,17 @@ def compile_monitor(formula: Formula, *, atoms: Sequence[Hashable] | None = None
                  if pasts else None)
         prog = Progression(fut, index, formula.manager, formula.empty_value)
         mon = TimedMonitor(formula, alph, stage, prog)
-    _CACHE[key] = mon
     return mon
 
 
 def compile_valuation(formula: Formula, *, atoms: Sequence[Hashable] | None = None,
                       encode: Callable[[Hashable], Any] | None = None) -> ValuationMonitor:
     """Per-event monitor of a pure-past formula (its truth at every event)."""
-    key = ("valuation", formula, tuple(atoms) if atoms is not None else None, encode)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
+    return _cached("valuation", formula, atoms, encode, _valuation)
+
+
+def _valuation(formula: Formula, atoms: Sequence[Hashable] | None,
+               encode: Callable[[Hashable], Any] | None) -> ValuationMonitor:
     if formula.has_future:
         raise UnsupportedFormula(
             f"per-event valuations need a pure-past formula; {formula} has future operators",
@@ -485,9 +498,7 @@ def compile_valuation(formula: Formula, *, atoms: Sequence[Hashable] | None = No
 
         raise explicit_only(formula, alph, "the past stage of a valuation")
     stage = PastStage([formula], alph.index, alph.n, alph.letters, formula.manager)
-    mon = ValuationMonitor(formula, alph, stage)
-    _CACHE[key] = mon
-    return mon
+    return ValuationMonitor(formula, alph, stage)
 
 
 def valuations(formula: Formula, word: Sequence[tuple[Any, int]], *,

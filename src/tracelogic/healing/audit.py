@@ -24,9 +24,9 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Iterator
 
-from tracelogic.private_files import create_private, on_disk, tighten_sqlite_side_files
+from tracelogic.sqlite_db import ThreadConnections, where
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS heal_actions (
@@ -113,39 +113,26 @@ class AuditEvent:
                 "detail": self.detail}
 
 
+def _create(conn: sqlite3.Connection) -> None:
+    conn.executescript(_SCHEMA)
+    _migrate(conn)
+
+
 class AuditLog:
     """The heal_* tables of one SQLite file; thread-safe (a connection per thread)."""
 
     def __init__(self, path: str, *, clock=time.time_ns):
         self.path = path
         self.clock = clock
-        self._local = threading.local()
+        self._conns = ThreadConnections(path, rows=True)
         self.lock = threading.RLock()
-        if on_disk(path):  # the sidecar's store, or a new one: private (private_files.py)
-            create_private(path)
-        conn = self.conn()
-        conn.executescript(_SCHEMA)
-        _migrate(conn)
-        if on_disk(path):
-            tighten_sqlite_side_files(path)
+        self._conns.open_private(_create)  # the sidecar's store, or a new private file
 
     def conn(self) -> sqlite3.Connection:
-        c = getattr(self._local, "conn", None)
-        if c is None:
-            c = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                check_same_thread=False)
-            c.row_factory = sqlite3.Row
-            c.execute("PRAGMA journal_mode=WAL")
-            c.execute("PRAGMA synchronous=FULL")
-            c.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = c
-        return c
+        return self._conns.get()
 
     def close(self) -> None:
-        c = getattr(self._local, "conn", None)
-        if c is not None:
-            c.close()
-            self._local.conn = None
+        self._conns.close()
 
     # ------------------------------------------------------------ transactions
     def transaction(self):
@@ -166,17 +153,8 @@ class AuditLog:
 
     def events(self, *, action_id: str | None = None, after_id: int | None = None,
                policy: str | None = None) -> list[AuditEvent]:
-        sql = "SELECT * FROM heal_audit WHERE 1=1"
-        args: list[Any] = []
-        if action_id is not None:
-            sql += " AND action_id = ?"
-            args.append(action_id)
-        if after_id is not None:
-            sql += " AND id > ?"
-            args.append(after_id)
-        if policy is not None:
-            sql += " AND policy = ?"
-            args.append(policy)
+        sql, args = where("SELECT * FROM heal_audit", [
+            ("action_id = ?", action_id), ("id > ?", after_id), ("policy = ?", policy)])
         sql += " ORDER BY id"
         return [AuditEvent(r["id"], r["time_ns"], r["action_id"], r["policy"], r["action"],
                            r["target"], r["event"], r["outcome"], bool(r["dry_run"]),

@@ -125,21 +125,17 @@ def _lower(kind: str, p: Formula, s: Formula | None, scope: Scope, within: int |
                 "response": lambda: G(resp_until_end(None))}[kind]()
         return W(Not(q), And(q, body))
     q, r = scope.q, scope.r
-    if k == "between":
-        trigger = And(q, Not(r), F(r))
-        body = {"absence": lambda: U(Not(p), r),
+    if k in ("between", "after_until"):
+        # `between` needs R to come (strong until, F R in the trigger); `after Q until R`
+        # does not (weak until); the existence body is the same strong one in both
+        between = k == "between"
+        until = U if between else W
+        trigger = And(q, Not(r), F(r)) if between else And(q, Not(r))
+        body = {"absence": lambda: until(Not(p), r),
                 "existence": lambda: U(Not(r), And(p, Not(r))),
-                "universality": lambda: U(p, r),
-                "precedence": lambda: U(Not(p), Or(s, r)),
-                "response": lambda: U(resp_until_end(r), r)}[kind]()
-        return G(Imp(trigger, body))
-    if k == "after_until":
-        trigger = And(q, Not(r))
-        body = {"absence": lambda: W(Not(p), r),
-                "existence": lambda: U(Not(r), And(p, Not(r))),
-                "universality": lambda: W(p, r),
-                "precedence": lambda: W(Not(p), Or(s, r)),
-                "response": lambda: W(resp_until_end(r), r)}[kind]()
+                "universality": lambda: until(p, r),
+                "precedence": lambda: until(Not(p), Or(s, r)),
+                "response": lambda: until(resp_until_end(r), r)}[kind]()
         return G(Imp(trigger, body))
     raise SpecTypeError(f"unknown pattern scope {k!r}", value=k,
                         hint="use globally, before, after, between or after_until")

@@ -65,7 +65,20 @@ def _fmt_interval(f: Formula) -> str:
     return f"[{format_duration(lo)}, {format_duration(hi)}]"
 
 
+#: the argument that turns an infix operator into its one-argument sugar: ``true U f`` is
+#: ``F f``, ``false R f`` is ``G f``, ``true S f`` is ``O f``, ``false T f`` is ``H f``
+_UNIT = {Kind.U: Kind.TRUE, Kind.R: Kind.FALSE, Kind.S: Kind.TRUE, Kind.T: Kind.FALSE}
+
+
 class _Base(TreeEmitter):
+    """The text printers: one syntax differs from another in its spelling tables and in
+    the operators it cannot express (a subclass overrides those ``walk_`` methods)."""
+
+    #: ``(OP f)`` operators: kind -> OP
+    PREFIX: dict[Kind, str] = {}
+    #: ``(a OP b)`` operators, with their sugar: kind -> (OP, sugar)
+    INFIX: dict[Kind, tuple[str | None, str]] = {}
+
     def __init__(self, names: Mapping[Hashable, str] | None = None) -> None:
         super().__init__()
         self.names = names or {}
@@ -83,6 +96,17 @@ class _Base(TreeEmitter):
         pieces.append(")")
         return pieces
 
+    def _interval(self, n: Formula) -> str:
+        """The interval's text after an operator (a syntax without metric operators refuses
+        a timed one)."""
+        return _fmt_interval(n)
+
+    def walk_true(self, n):
+        return ["true"]
+
+    def walk_false(self, n):
+        return ["false"]
+
     def walk_and(self, n):
         return self._nary(n, " & ")
 
@@ -92,55 +116,39 @@ class _Base(TreeEmitter):
     def walk_not(self, n):
         return ["(!", n.args[0], ")"]
 
+    def _prefix(self, n):
+        return [f"({self.PREFIX[n.kind]} ", n.args[0], ")"]
+
+    walk_x = walk_wx = walk_y = walk_z = _prefix
+
+    def _infix(self, n):
+        word, sugar = self.INFIX[n.kind]
+        iv = self._interval(n)
+        if n.args[0].kind is _UNIT[n.kind]:
+            return [f"({sugar}{iv} ", n.args[1], ")"]
+        return ["(", n.args[0], f" {word}{iv} ", n.args[1], ")"]
+
+    walk_u = walk_r = walk_s = walk_t = _infix
+
 
 class TracelogicPrinter(_Base):
     """Our own syntax (SPEC-LANGUAGE §3): strong ``X``, weak ``WX``, ``F[<= 2s]``."""
 
-    def walk_true(self, n):
-        return ["true"]
-
-    def walk_false(self, n):
-        return ["false"]
+    PREFIX = {Kind.X: "X", Kind.WX: "WX", Kind.Y: "Y"}
+    # no trigger operator: ``a T b`` is written ``!(!a S !b)`` (walk_t)
+    INFIX = {Kind.U: ("U", "F"), Kind.R: ("R", "G"), Kind.S: ("S", "O"), Kind.T: (None, "H")}
 
     def walk_atom(self, n):
         s = self.name(n.key)
         return [s if _IDENT.match(s) else f"({s})"]
 
-    def walk_x(self, n):
-        return ["(X ", n.args[0], ")"]
-
-    def walk_wx(self, n):
-        return ["(WX ", n.args[0], ")"]
-
-    def walk_y(self, n):
-        return ["(Y ", n.args[0], ")"]
-
     def walk_z(self, n):
         return ["(!(Y (!", n.args[0], ")))"]
 
-    def walk_u(self, n):
-        iv = _fmt_interval(n)
-        if n.args[0].kind is Kind.TRUE:
-            return [f"(F{iv} ", n.args[1], ")"]
-        return ["(", n.args[0], f" U{iv} ", n.args[1], ")"]
-
-    def walk_r(self, n):
-        iv = _fmt_interval(n)
-        if n.args[0].kind is Kind.FALSE:
-            return [f"(G{iv} ", n.args[1], ")"]
-        return ["(", n.args[0], f" R{iv} ", n.args[1], ")"]
-
-    def walk_s(self, n):
-        iv = _fmt_interval(n)
-        if n.args[0].kind is Kind.TRUE:
-            return [f"(O{iv} ", n.args[1], ")"]
-        return ["(", n.args[0], f" S{iv} ", n.args[1], ")"]
-
     def walk_t(self, n):
-        iv = _fmt_interval(n)
         if n.args[0].kind is Kind.FALSE:
-            return [f"(H{iv} ", n.args[1], ")"]
-        return ["(!((!", n.args[0], f") S{iv} (!", n.args[1], ")))"]
+            return self._infix(n)
+        return ["(!((!", n.args[0], f") S{_fmt_interval(n)} (!", n.args[1], ")))"]
 
     def walk_ua(self, n):  # internal, for debugging automaton states
         return ["(", n.args[0], f" U@r{n.key}{_fmt_interval(n)} ", n.args[1], ")"]
@@ -156,11 +164,8 @@ _SPOT_RESERVED = {"true", "false", "xor", "alive"}
 class SpotPrinter(_Base):
     """Spot's LTLf syntax: strong next ``X[!]``, weak next ``X``; no past, no metric."""
 
-    def walk_true(self, n):
-        return ["true"]
-
-    def walk_false(self, n):
-        return ["false"]
+    PREFIX = {Kind.X: "X[!]", Kind.WX: "X"}
+    INFIX = {Kind.U: ("U", "F"), Kind.R: ("R", "G")}
 
     def walk_atom(self, n):
         s = self.name(n.key)
@@ -168,29 +173,12 @@ class SpotPrinter(_Base):
             return [s]
         return ['"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"']
 
-    def walk_x(self, n):
-        return ["(X[!] ", n.args[0], ")"]
-
-    def walk_wx(self, n):
-        return ["(X ", n.args[0], ")"]
-
-    def _untimed(self, n: Formula) -> None:
+    def _interval(self, n: Formula) -> str:
         if not n.is_untimed:
             raise UnsupportedFormula(
                 f"Spot has no metric operators; cannot print the interval of {n!r}",
                 value=n, hint="Spot's F[n..m] counts steps, not time; use the native backend")
-
-    def walk_u(self, n):
-        self._untimed(n)
-        if n.args[0].kind is Kind.TRUE:
-            return ["(F ", n.args[1], ")"]
-        return ["(", n.args[0], " U ", n.args[1], ")"]
-
-    def walk_r(self, n):
-        self._untimed(n)
-        if n.args[0].kind is Kind.FALSE:
-            return ["(G ", n.args[1], ")"]
-        return ["(", n.args[0], " R ", n.args[1], ")"]
+        return ""
 
     def _past(self, n):
         raise UnsupportedFormula(
@@ -211,11 +199,8 @@ class Ltlf2dfaPrinter(_Base):
     mixing raises :class:`UnsupportedFormula`.
     """
 
-    def walk_true(self, n):
-        return ["true"]
-
-    def walk_false(self, n):
-        return ["false"]
+    PREFIX = {Kind.X: "X", Kind.WX: "WX", Kind.Y: "Y", Kind.Z: "WY"}
+    INFIX = {Kind.U: ("U", "F"), Kind.R: ("R", "G"), Kind.S: ("S", "O"), Kind.T: ("P", "H")}
 
     def walk_atom(self, n):
         s = self.name(n.key)
@@ -225,46 +210,11 @@ class Ltlf2dfaPrinter(_Base):
                 hint="pass names={key: 'a0', ...}")
         return [s]
 
-    def _untimed(self, n: Formula) -> None:
+    def _interval(self, n: Formula) -> str:
         if not n.is_untimed:
             raise UnsupportedFormula(f"ltlf2dfa has no metric operators: {n!r}", value=n,
                                      hint="only untimed formulas can be cross-checked with MONA")
-
-    def walk_x(self, n):
-        return ["(X ", n.args[0], ")"]
-
-    def walk_wx(self, n):
-        return ["(WX ", n.args[0], ")"]
-
-    def walk_u(self, n):
-        self._untimed(n)
-        if n.args[0].kind is Kind.TRUE:
-            return ["(F ", n.args[1], ")"]
-        return ["(", n.args[0], " U ", n.args[1], ")"]
-
-    def walk_r(self, n):
-        self._untimed(n)
-        if n.args[0].kind is Kind.FALSE:
-            return ["(G ", n.args[1], ")"]
-        return ["(", n.args[0], " R ", n.args[1], ")"]
-
-    def walk_y(self, n):
-        return ["(Y ", n.args[0], ")"]
-
-    def walk_z(self, n):
-        return ["(WY ", n.args[0], ")"]
-
-    def walk_s(self, n):
-        self._untimed(n)
-        if n.args[0].kind is Kind.TRUE:
-            return ["(O ", n.args[1], ")"]
-        return ["(", n.args[0], " S ", n.args[1], ")"]
-
-    def walk_t(self, n):
-        self._untimed(n)
-        if n.args[0].kind is Kind.FALSE:
-            return ["(H ", n.args[1], ")"]
-        return ["(", n.args[0], " P ", n.args[1], ")"]
+        return ""
 
 
 class ReprPrinter(TreeEmitter):
@@ -291,43 +241,23 @@ class ReprPrinter(TreeEmitter):
         pieces.append(suffix + ")")
         return pieces
 
-    def walk_not(self, n):
-        return self._call("Not", n)
+    #: the constructor of each kind; the interval kinds also have their sugar's
+    NAMES = {Kind.NOT: "Not", Kind.AND: "And", Kind.OR: "Or", Kind.X: "X", Kind.WX: "WX",
+             Kind.Y: "Y", Kind.Z: "Z", Kind.U: ("U", "F"), Kind.R: ("R", "G"),
+             Kind.S: ("S", "O"), Kind.T: ("Trigger", "H")}
 
-    def walk_and(self, n):
-        return self._call("And", n)
+    def _named(self, n):
+        return self._call(self.NAMES[n.kind], n)
 
-    def walk_or(self, n):
-        return self._call("Or", n)
+    walk_not = walk_and = walk_or = walk_x = walk_wx = walk_y = walk_z = _named
 
-    def walk_x(self, n):
-        return self._call("X", n)
-
-    def walk_wx(self, n):
-        return self._call("WX", n)
-
-    def walk_y(self, n):
-        return self._call("Y", n)
-
-    def walk_z(self, n):
-        return self._call("Z", n)
-
-    def _sugar(self, n: Formula, unit: Kind, sugar: str, name: str) -> list:
-        if n.args[0].kind is unit:
+    def _sugared(self, n):
+        name, sugar = self.NAMES[n.kind]
+        if n.args[0].kind is _UNIT[n.kind]:
             return [f"{sugar}(", n.args[1], self._iv(n) + ")"]
         return self._call(name, n, self._iv(n))
 
-    def walk_u(self, n):
-        return self._sugar(n, Kind.TRUE, "F", "U")
-
-    def walk_r(self, n):
-        return self._sugar(n, Kind.FALSE, "G", "R")
-
-    def walk_s(self, n):
-        return self._sugar(n, Kind.TRUE, "O", "S")
-
-    def walk_t(self, n):
-        return self._sugar(n, Kind.FALSE, "H", "Trigger")
+    walk_u = walk_r = walk_s = walk_t = _sugared
 
     def walk_ua(self, n):
         return self._call(f"_UA[r{n.key}]", n, self._iv(n))

@@ -33,10 +33,11 @@ has no unbounded integers, so such a model cannot be exported to SMV.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from tracelogic.errors import InputError, TracelogicError
 from tracelogic.models.machine import Machine, UnsupportedModel, explore, show_value
+from tracelogic.semantics.spelling import Joined, spell
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import CheckT, ModelT, Spec, TExpr, WorkflowT
 from tracelogic.spec.walker import walk_with
@@ -79,6 +80,35 @@ def _mangle(name: str, reserved: frozenset) -> str:
 # ---------------------------------------------------------------- expressions
 
 
+# op: (Promela, SMV). In Promela `->` separates statements (or makes a conditional
+# expression `(c -> a : b)`), so `implies` is spelled out, as are `iff` and `xor`, which it
+# lacks; spin spells F and G `<>` and `[]`; W and M are written with U in both
+_SPELLINGS: dict[str, tuple] = {
+    "true": ("true", "TRUE"), "false": ("false", "FALSE"), "==": ("==", "="),
+    "mod": ("%", "mod"), "and": (Joined(" && "), Joined(" & ")),
+    "or": (Joined(" || "), Joined(" | ")), "not": ("(!{0})",) * 2, "pred": ("{0}",) * 2,
+    "neg": ("(-{0})",) * 2, "+": ("({0} {op} {1})",) * 2, "-": ("({0} {op} {1})",) * 2,
+    "*": ("({0} {op} {1})",) * 2, "cmp": ("({0} {op} {1})",) * 2,
+    "implies": ("((!{0}) || {1})", "({0} -> {1})"),
+    "iff": ("(({0} && {1}) || ((!{0}) && (!{1})))", "({0} <-> {1})"),
+    "xor": ("(({0} && (!{1})) || ((!{0}) && {1}))", "({0} xor {1})"),
+    "abs": ("(({0} >= 0) -> ({0}) : (-{0}))", "(case {0} >= 0 : {0}; TRUE : -{0}; esac)"),
+    "choose": ("(({0} {op} {1}) -> ({0}) : ({1}))",
+               "(case {0} {op} {1} : {0}; TRUE : {1}; esac)"),
+    "X": ("(X {0})",) * 2, "WX": ("(X {0})",) * 2, "F": ("(<> {0})", "(F {0})"),
+    "G": ("([] {0})", "(G {0})"), "U": ("({0} U {1})",) * 2, "R": ("({0} V {1})",) * 2,
+    "W": ("(({0} U {1}) || ([] {0}))", "(({0} U {1}) | (G {0}))"),
+    "M": ("({1} U ({0} && {1}))", "({1} U ({0} & {1}))"),
+}
+_LANGS = ("promela", "smv")
+#: the table of each target: op -> template (semantics.spelling)
+SPELLINGS: dict[str, dict[str, Any]] = {
+    lang: {op: forms[i] for op, forms in _SPELLINGS.items()} for i, lang in enumerate(_LANGS)}
+#: the ops a table spells whole; the others need the printer
+_TABLED = ("pred", "neg", "+", "-", "*", "and", "or", "not", "implies", "iff", "xor",
+           "X", "WX", "F", "G", "U", "W", "R", "M")
+
+
 class _Printer:
     """TExpr -> target text, fully parenthesised (iterative)."""
 
@@ -86,17 +116,23 @@ class _Printer:
         self.lang = lang
         self.names = names
         self.members = members
+        self.table = SPELLINGS[lang]
+
+    def word(self, key: str, args: Sequence[str] = (), op: str = "") -> str:
+        """The text of ``key`` in this target's table, over ``args``."""
+        return spell(self.table, key, args, op)
 
     def expr(self, e: TExpr) -> str:
         return walk_with(e, self._node)
 
     def _node(self, e: TExpr, a: list[str]) -> str:
         op = e.op
-        smv = self.lang == "smv"
+        if op in _TABLED:
+            return self.word(op, a, op)
         if op == "lit":
             v = e.payload
             if isinstance(v, bool):
-                return ("TRUE" if v else "FALSE") if smv else ("true" if v else "false")
+                return self.word("true" if v else "false")
             if isinstance(v, int):
                 return str(v) if v >= 0 else f"(-{-v})"
             raise ExportError(f"the value {v!r} cannot be exported to {self.lang}", value=v)
@@ -104,14 +140,8 @@ class _Printer:
             return self.names[e.payload[1]]
         if op == "enum":
             return self.members[e.payload[1]]
-        if op == "pred":
-            return a[0]
-        if op == "neg":
-            return f"(-{a[0]})"
-        if op in ("+", "-", "*"):
-            return f"({a[0]} {op} {a[1]})"
         if op in ("//", "%"):
-            m = "mod" if smv else "%"
+            m = self.word("mod")
             floormod = f"((({a[0]} {m} {a[1]}) + {a[1]}) {m} {a[1]})"
             if op == "%":
                 return floormod
@@ -119,77 +149,28 @@ class _Printer:
         if op == "/":
             raise ExportError("real division `/` cannot be exported; use `//`", value=e)
         if op == "cmp":
-            cmp = {"==": "=" if smv else "=="}.get(e.payload, e.payload)
-            return f"({a[0]} {cmp} {a[1]})"
-        if op in ("and", "or"):
-            sym = ("&" if op == "and" else "|") if smv else ("&&" if op == "and" else "||")
-            return "(" + f" {sym} ".join(a) + ")"
-        if op == "not":
-            return f"(!{a[0]})"
-        if op == "implies":  # in Promela `->` separates statements: spell it out
-            return f"({a[0]} -> {a[1]})" if smv else f"((!{a[0]}) || {a[1]})"
-        if op == "iff":
-            return f"({a[0]} <-> {a[1]})" if smv else \
-                f"(({a[0]} && {a[1]}) || ((!{a[0]}) && (!{a[1]})))"
-        if op == "xor":
-            return f"({a[0]} xor {a[1]})" if smv else \
-                f"(({a[0]} && (!{a[1]})) || ((!{a[0]}) && {a[1]}))"
+            return self.word("cmp", a, self.word("==") if e.payload == "==" else e.payload)
         if op == "in":
             target = e.args[1]
             if target.op == "range":
                 lo, hi = [self.expr(x) for x in target.args]
-                conj = "&" if smv else "&&"
-                return f"(({lo} <= {a[0]}) {conj} ({a[0]} <= {hi}))"
+                return self.word("and", [f"({lo} <= {a[0]})", f"({a[0]} <= {hi})"])
             if target.op == "list":
                 items = [self.expr(x) for x in target.args]
                 if not items:
-                    return "FALSE" if smv else "false"
-                eq = "=" if smv else "=="
-                dis = " | " if smv else " || "
-                return "(" + dis.join(f"({a[0]} {eq} {x})" for x in items) + ")"
+                    return self.word("false")
+                eq = self.word("==")
+                return self.word("or", [f"({a[0]} {eq} {x})" for x in items])
         if op in ("list", "range"):
             return ""
         if op == "call" and e.payload in ("min", "max", "abs"):
             if e.payload == "abs":
-                x = a[0]
-                return f"(case {x} >= 0 : {x}; TRUE : -{x}; esac)" if smv else \
-                    f"(({x} >= 0) -> ({x}) : (-{x}))"
+                return self.word("abs", a)
             out = a[0]
             for y in a[1:]:
-                cmp = "<=" if e.payload == "min" else ">="
-                out = (f"(case {out} {cmp} {y} : {out}; TRUE : {y}; esac)" if smv
-                       else f"(({out} {cmp} {y}) -> ({out}) : ({y}))")
+                out = self.word("choose", [out, y], "<=" if e.payload == "min" else ">=")
             return out
-        if op in ("X", "WX", "F", "G", "U", "W", "R", "M"):
-            return self._temporal(op, a)
         raise ExportError(f"`{op}` cannot be exported to {self.lang}", value=e)
-
-    def _temporal(self, op: str, a: list[str]) -> str:
-        if self.lang == "smv":
-            if op in ("X", "WX"):
-                return f"(X {a[0]})"
-            if op in ("F", "G"):
-                return f"({op} {a[0]})"
-            if op == "U":
-                return f"({a[0]} U {a[1]})"
-            if op == "R":
-                return f"({a[0]} V {a[1]})"
-            if op == "W":
-                return f"(({a[0]} U {a[1]}) | (G {a[0]}))"
-            return f"({a[1]} U ({a[0]} & {a[1]}))"  # M
-        if op in ("X", "WX"):
-            return f"(X {a[0]})"
-        if op == "F":
-            return f"(<> {a[0]})"
-        if op == "G":
-            return f"([] {a[0]})"
-        if op == "U":
-            return f"({a[0]} U {a[1]})"
-        if op == "R":
-            return f"({a[0]} V {a[1]})"
-        if op == "W":
-            return f"(({a[0]} U {a[1]}) || ([] {a[0]}))"
-        return f"({a[1]} U ({a[0]} && {a[1]}))"  # M
 
 
 def _members(machine: Machine) -> list[str]:
@@ -202,12 +183,25 @@ def _members(machine: Machine) -> list[str]:
 
 
 def _any_guard_text(p: _Printer, machine: Machine) -> str:
-    smv = p.lang == "smv"
-    guards = [p.expr(a.guard) if a.guard is not None else ("TRUE" if smv else "true")
+    guards = [p.expr(a.guard) if a.guard is not None else p.word("true")
               for a in machine.actions]
-    if not guards:
-        return "FALSE" if smv else "false"
-    return "(" + (" | " if smv else " || ").join(guards) + ")"
+    return p.word("or", guards) if guards else p.word("false")
+
+
+def _target_printer(machine: Machine, lang: str, reserved: frozenset) -> _Printer:
+    """A printer naming the machine's variables, then its enum members, apart from the
+    target's reserved words and from each other (a clash gets trailing underscores)."""
+    taken: set[str] = set()
+    names: dict[str, str] = {}
+    members: dict[str, str] = {}
+    for table, wanted in ((names, [v.name for v in machine.vars]), (members, _members(machine))):
+        for w in wanted:
+            n = _mangle(w, reserved)
+            while n in taken:
+                n += "_"
+            taken.add(n)
+            table[w] = n
+    return _Printer(lang, names, members)
 
 
 def _check_label(kind: str, i: int) -> str:
@@ -222,22 +216,7 @@ def uses_next(e: TExpr) -> bool:
 
 
 def _promela_printer(machine: Machine) -> _Printer:
-    taken = set()
-    names = {}
-    for v in machine.vars:
-        n = _mangle(v.name, PROMELA_RESERVED)
-        while n in taken:
-            n += "_"
-        taken.add(n)
-        names[v.name] = n
-    members = {}
-    for m in _members(machine):
-        n = _mangle(m, PROMELA_RESERVED)
-        while n in taken:
-            n += "_"
-        taken.add(n)
-        members[m] = n
-    return _Printer("promela", names, members)
+    return _target_printer(machine, "promela", PROMELA_RESERVED)
 
 
 def promela_ltl(machine: Machine, check: CheckT) -> str | None:
@@ -382,21 +361,7 @@ def _range_text(v, name: str, conj: str) -> str | None:
 def smv_printer(machine: Machine) -> _Printer:
     """The SMV names of a machine's variables and enum members, as one printer: `to_smv` and
     the NuSMV engine (models/nusmv.py) must name them alike."""
-    taken = set()
-    names, members = {}, {}
-    for v in machine.vars:
-        n = _mangle(v.name, SMV_RESERVED)
-        while n in taken:
-            n += "_"
-        taken.add(n)
-        names[v.name] = n
-    for m in _members(machine):
-        n = _mangle(m, SMV_RESERVED)
-        while n in taken:
-            n += "_"
-        taken.add(n)
-        members[m] = n
-    return _Printer("smv", names, members)
+    return _target_printer(machine, "smv", SMV_RESERVED)
 
 
 def smv_expr(machine: Machine, e: TExpr) -> str:

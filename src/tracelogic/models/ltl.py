@@ -39,6 +39,7 @@ from tracelogic.logic.walkers import NNF, topological
 from tracelogic.models.counterexample import STUTTER, Run
 from tracelogic.models.machine import DEFAULT_STATE_BOUND, Machine, ModelRuntimeError
 from tracelogic.spec.typed import TExpr
+from tracelogic.spec.walker import TExprWalker, walk_with
 
 __all__ = ["UnsupportedFormula", "to_formula", "nnf_pair", "Tableau", "gpvw", "LtlResult",
            "check_ltl", "holds_on_lasso"]
@@ -103,19 +104,10 @@ def to_formula(e: TExpr, mgr: FormulaManager, atoms: list[TExpr]) -> Formula:
             return r[0]
         return getattr(mgr, _CONSTRUCTOR[op])(*r)
 
-    done: dict[int, Formula] = {}
-    stack: list[tuple[TExpr, bool]] = [(e, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in done:
-            continue
-        kids = needs(node)
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((c, False) for c in kids if id(c) not in done)
-            continue
-        done[id(node)] = combine(node, [done[id(c)] for c in kids])
-    return done[id(e)]
+    # right operand first: the atoms are numbered in that order (their bits order the
+    # tableau's letters, and so which counterexample is found first)
+    return walk_with(e, lambda node, r: combine(node, r[::-1]),
+                     children=lambda node: needs(node)[::-1])
 
 
 def nnf_pair(e: TExpr) -> tuple[Formula, Formula, list[TExpr]]:
@@ -557,75 +549,51 @@ def holds_on_lasso(formula: TExpr, machine: Machine, states: Sequence[tuple],
     """
     n = len(states)
     nxt = [i + 1 for i in range(n - 1)] + [loop_start]
-    vals: dict[int, list[bool]] = {}
-    order: list[TExpr] = []
-    seen: set[int] = set()
-    stack: list[tuple[TExpr, bool]] = [(formula, False)]
-    while stack:  # post-order; non-temporal subformulas are leaves
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
+    def leaf(node: TExpr) -> Any:  # a non-temporal subformula: its value in each state
         if node.is_temporal:
-            stack.extend((c, False) for c in node.args)
-    for node in order:
-        if id(node) in vals:
-            continue
+            return TExprWalker.PASS
+        p = machine.predicate(node)
+        return [bool(p(s)) for s in states]
+
+    def combine(node: TExpr, a: list[list[bool]]) -> list[bool]:
         op = node.op
-        if not node.is_temporal:
-            p = machine.predicate(node)
-            vals[id(node)] = [bool(p(s)) for s in states]
-            continue
-        a = [vals[id(c)] for c in node.args]
         if op == "pred":
-            r = a[0]
-        elif op == "not":
-            r = [not x for x in a[0]]
-        elif op == "and":
-            r = [all(v[i] for v in a) for i in range(n)]
-        elif op == "or":
-            r = [any(v[i] for v in a) for i in range(n)]
-        elif op == "implies":
-            r = [(not x) or y for x, y in zip(a[0], a[1])]
-        elif op == "iff":
-            r = [x == y for x, y in zip(a[0], a[1])]
-        elif op == "xor":
-            r = [x != y for x, y in zip(a[0], a[1])]
-        elif op in ("X", "WX"):
-            r = [a[0][nxt[i]] for i in range(n)]
-        elif op == "F":
-            r = _lfp(n, nxt, lambda i, cur: a[0][i] or cur[nxt[i]])
-        elif op == "G":
-            r = _gfp(n, nxt, lambda i, cur: a[0][i] and cur[nxt[i]])
-        elif op == "U":
-            r = _lfp(n, nxt, lambda i, cur: a[1][i] or (a[0][i] and cur[nxt[i]]))
-        elif op == "W":
-            r = _gfp(n, nxt, lambda i, cur: a[1][i] or (a[0][i] and cur[nxt[i]]))
-        elif op == "R":  # b holds up to and including the first a; or forever
-            r = _gfp(n, nxt, lambda i, cur: a[1][i] and (a[0][i] or cur[nxt[i]]))
-        elif op == "M":
-            r = _lfp(n, nxt, lambda i, cur: a[1][i] and (a[0][i] or cur[nxt[i]]))
-        else:
-            raise UnsupportedFormula(f"`{op}` cannot be evaluated on a model run", value=node)
-        vals[id(node)] = r
-    return vals[id(formula)][0]
+            return a[0]
+        if op == "not":
+            return [not x for x in a[0]]
+        if op == "and":
+            return [all(v[i] for v in a) for i in range(n)]
+        if op == "or":
+            return [any(v[i] for v in a) for i in range(n)]
+        if op == "implies":
+            return [(not x) or y for x, y in zip(a[0], a[1])]
+        if op == "iff":
+            return [x == y for x, y in zip(a[0], a[1])]
+        if op == "xor":
+            return [x != y for x, y in zip(a[0], a[1])]
+        if op in ("X", "WX"):
+            return [a[0][nxt[i]] for i in range(n)]
+        if op == "F":
+            return _fixpoint(n, False, lambda i, cur: a[0][i] or cur[nxt[i]])
+        if op == "G":
+            return _fixpoint(n, True, lambda i, cur: a[0][i] and cur[nxt[i]])
+        if op == "U":
+            return _fixpoint(n, False, lambda i, cur: a[1][i] or (a[0][i] and cur[nxt[i]]))
+        if op == "W":
+            return _fixpoint(n, True, lambda i, cur: a[1][i] or (a[0][i] and cur[nxt[i]]))
+        if op == "R":  # b holds up to and including the first a; or forever
+            return _fixpoint(n, True, lambda i, cur: a[1][i] and (a[0][i] or cur[nxt[i]]))
+        if op == "M":
+            return _fixpoint(n, False, lambda i, cur: a[1][i] and (a[0][i] or cur[nxt[i]]))
+        raise UnsupportedFormula(f"`{op}` cannot be evaluated on a model run", value=node)
+
+    return walk_with(formula, combine, pre=leaf)[0]
 
 
-def _lfp(n, nxt, f) -> list[bool]:
-    cur = [False] * n
-    while True:
-        new = [bool(f(i, cur)) for i in range(n)]
-        if new == cur:
-            return cur
-        cur = new
-
-
-def _gfp(n, nxt, f) -> list[bool]:
-    cur = [True] * n
+def _fixpoint(n: int, start: bool, f) -> list[bool]:
+    """The least (``start`` False) or greatest (``start`` True) fixpoint of ``f`` over the
+    ``n`` positions of a lasso: iterated from all-``start`` until it is stable."""
+    cur = [start] * n
     while True:
         new = [bool(f(i, cur)) for i in range(n)]
         if new == cur:

@@ -31,6 +31,7 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 from tracelogic.semantics.evaluate import EvalError, compile_expr
+from tracelogic.semantics.spelling import PYTHON, spell
 from tracelogic.errors import TracelogicError
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import ModelT, TExpr
@@ -179,32 +180,13 @@ class _Gen:
             return f"v{self.var_index[name]}"
         if op == "enum":
             return repr(e.payload[1])
-        if op == "pred":
-            return a[0]
-        if op == "neg":
-            return f"(-{a[0]})"
-        if op in ("+", "-", "*"):
-            return f"({a[0]} {op} {a[1]})"
+        text = spell(_PYTHON, op, a, e.payload if op == "cmp" else op)
+        if text is not None:
+            return text
         if op in ("/", "//", "%"):
             return f"{_DIVISIONS[op]}({a[0]}, {a[1]})"
-        if op == "cmp":
-            return f"({a[0]} {e.payload} {a[1]})"
-        if op == "and":
-            return "(" + " and ".join(a) + ")"
-        if op == "or":
-            return "(" + " or ".join(a) + ")"
-        if op == "not":
-            return f"(not {a[0]})"
-        if op == "implies":
-            return f"((not {a[0]}) or {a[1]})"
-        if op == "iff":
-            return f"(bool({a[0]}) == bool({a[1]}))"
-        if op == "xor":
-            return f"(bool({a[0]}) != bool({a[1]}))"
         if op == "list":
             return "(" + "".join(x + ", " for x in a) + ")"
-        if op == "range":
-            return f"({a[0]}, {a[1]})"
         if op == "in":
             if e.args[1].op == "range":
                 return f"(lambda _v, _r: _r[0] <= _v <= _r[1])({a[0]}, {a[1]})"
@@ -227,6 +209,8 @@ class _Gen:
 
 
 _DIVISIONS = {"/": "_div", "//": "_fdiv", "%": "_mod"}
+#: Python as the span predicates spell it, but `iff`/`xor` compare truth values (bool())
+_PYTHON = {**PYTHON, "iff": "(bool({0}) == bool({1}))", "xor": "(bool({0}) != bool({1}))"}
 
 
 # ---------------------------------------------------------------- the machine

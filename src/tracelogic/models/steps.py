@@ -21,6 +21,7 @@ found this way is reported as "can", never as "does".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import z3
 
@@ -167,31 +168,26 @@ class SpanEncoding:
     def _value(self, e: TExpr) -> TExpr | None:
         """A value expression with fields replaced by variables, or None (not encodable)."""
         ok = True
-        out: dict[int, TExpr] = {}
-        stack: list[tuple[TExpr, bool]] = [(e, False)]
-        while stack:
-            node, done = stack.pop()
-            if id(node) in out:
-                continue
+
+        def leaf(node: TExpr) -> Any:  # a field, a constant, or what cannot be encoded
+            nonlocal ok
             if not node.args:
                 r = self._field(node) if node.op == "field" else \
                     node if node.op in ("lit", "enum") else None
                 if r is None:
                     ok = False
                     r = node
-                out[id(node)] = r
-                continue
+                return r
             if node.op not in ("+", "-", "*", "/", "//", "%", "neg", "call", "list", "range"):
                 ok = False
-                out[id(node)] = node
-                continue
-            if not done:
-                stack.append((node, True))
-                stack.extend((c, False) for c in node.args)
-                continue
-            out[id(node)] = TExpr(node.op, tuple(out[id(c)] for c in node.args), node.type,
-                                  node.payload)
-        return out[id(e)] if ok else None
+                return node
+            return TExprWalker.PASS
+
+        # right operand first: the fields become variables in that order, as they always have
+        out = walk_with(e, lambda node, r: TExpr(node.op, tuple(r[::-1]), node.type,
+                                                 node.payload),
+                        pre=leaf, children=lambda node: node.args[::-1])
+        return out if ok else None
 
 
 def _literal_type(cmp: TExpr, attr: TExpr, others: list[T.Type]) -> T.Type | None:

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from tracelogic.errors import UnhandledNode
+from tracelogic.semantics.spelling import PYTHON, spell
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
 from tracelogic.spec.walker import TExprWalker, chain, show
@@ -77,6 +78,8 @@ def _linked(s: Any, st: bool, tr: Any, pred: Callable, index: dict) -> bool:
 
 
 _CMP_NAMES = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+#: the boolean connectives, spelled over the conditions of their operands
+_CONNECTIVES = frozenset({"not", "and", "or", "implies", "iff", "xor"})
 ARITH_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "fdiv", "%": "mod"}
 #: what generated code calls: the value semantics of values.dynamic, bound by name (a
 #: static `+ - *` is Python's operator inline, which is values.arith's definition)
@@ -248,24 +251,17 @@ class CodeGen:
             return f"_linked(s, st, tr, {self.span_predicate(a[0])}, _LINKS)"
         if op == "exists":
             return f"({ex(a[0])} is not MISSING)"
-        if op == "not":
-            return f"(not {self._cond_of(ex, a[0])})"
-        if op in ("and", "or"):
-            return "(" + f" {op} ".join(self._cond_of(ex, c) for c in chain(e)) + ")"
-        if op == "implies":
-            return f"((not {self._cond_of(ex, a[0])}) or {self._cond_of(ex, a[1])})"
-        if op == "iff":
-            return f"({self._cond_of(ex, a[0])} == {self._cond_of(ex, a[1])})"
-        if op == "xor":
-            return f"({self._cond_of(ex, a[0])} != {self._cond_of(ex, a[1])})"
+        if op in _CONNECTIVES:
+            parts = chain(e) if op in ("and", "or") else a
+            return spell(PYTHON, op, [self._cond_of(ex, c) for c in parts])
         if op == "cmp":
             if self._static_here(a[0]) and self._static_here(a[1]):
-                return f"({ex(a[0])} {e.payload} {ex(a[1])})"
+                return spell(PYTHON, "cmp", [ex(a[0]), ex(a[1])], e.payload)
             return f"{self._cmp_site(e)}({ex(a[0])}, {ex(a[1])})"
         if op in ARITH_NAMES and len(a) == 2:
             if self._static_here(a[0]) and self._static_here(a[1]) \
                     and op not in DIVISIONS:
-                return f"({ex(a[0])} {op} {ex(a[1])})"
+                return spell(PYTHON, op, [ex(a[0]), ex(a[1])], op)
             sides = [ex(a[0]), ex(a[1])]
             reading = unit_reading(e)
             if reading is not None:  # `attr["t"] + 1s`: count the numbers read in the unit
@@ -306,33 +302,36 @@ class CodeGen:
             return f"{name}({', '.join(ex(x) for x in a)})"
         raise UnhandledNode(f"`{op}` cannot be evaluated on a span", value=e)
 
-    def _cmp_site(self, e: TExpr) -> str:
-        """One comparison function per distinct comparison, counting type mismatches."""
-        label = show(e)
-        key = (e.payload, label)
+    def _site(self, key: tuple, make: Callable[[], Any]) -> str:
+        """The name of the counting function of one site (a comparison, or a number read in
+        a unit), bound to ``make()`` the first time the site is met."""
         name = self._cmp_sites.get(key)
         if name is None:
             name = f"_c{len(self._cmp_sites)}"
             self._cmp_sites[key] = name
+            self.namespace[name] = make()
+        return name
+
+    def _cmp_site(self, e: TExpr) -> str:
+        """One comparison function per distinct comparison, counting type mismatches."""
+        label = show(e)
+
+        def make() -> Callable:
             self.site_types[label] = (e.args[0].type, e.args[1].type)
             reading = unit_reading(e)
             if reading is not None:
                 self.reading_sites[label] = reading
-            self.namespace[name] = _cmp(e.payload, label, self.mismatches,
-                                        self.readings if reading else None,
-                                        reading[0] if reading else None)
-        return name
+            return _cmp(e.payload, label, self.mismatches, self.readings if reading else None,
+                        reading[0] if reading else None)
+        return self._site((e.payload, label), make)
 
     def _reading_site(self, e: TExpr) -> str:
         """For ``attr in 1s..2s`` or ``attr + 1s``: a function passing the value through,
         counting a number under the expression's text as :meth:`_cmp_site` counts a
         comparison's."""
         label = show(e)
-        key = (e.op, label)
-        name = self._cmp_sites.get(key)
-        if name is None:
-            name = f"_c{len(self._cmp_sites)}"
-            self._cmp_sites[key] = name
+
+        def make() -> Callable:
             self.reading_sites[label] = unit_reading(e)
             readings = self.readings
 
@@ -344,8 +343,8 @@ class CodeGen:
                     else:
                         seen[0] += 1
                 return v
-            self.namespace[name] = read
-        return name
+            return read
+        return self._site((e.op, label), make)
 
     def mismatch_warnings(self) -> list[str]:
         """The run's type mismatches in words, by comparison (both engines' counts are in

@@ -28,7 +28,9 @@ from tracelogic.spec.walker import TExprWalker, chain, show  # noqa: F401 - show
 _UNARY = {"X": L.X, "WX": L.WX, "F": L.F, "G": L.G, "Y": L.Y, "O": L.O, "H": L.H}
 _BINARY = {"U": L.U, "W": L.W, "R": L.R, "M": L.M, "S": L.S}
 #: connectives kept in the formula: their operands are lowered, never lumped into an atom
-BOOLEAN_OPS = frozenset({"not", "and", "or", "implies", "iff", "xor"})
+_CONNECTIVES = {"not": L.Not, "and": L.And, "or": L.Or, "implies": L.Implies, "iff": L.Iff,
+                "xor": L.Xor}
+BOOLEAN_OPS = frozenset(_CONNECTIVES)
 
 
 @dataclass(frozen=True)
@@ -116,18 +118,8 @@ def _combine(node: TExpr, a: list[Formula]) -> Formula:
         return _UNARY[op](a[0]) if op in ("X", "WX", "Y") else _UNARY[op](a[0], node.payload)
     if op in _BINARY:
         return _BINARY[op](a[0], a[1], node.payload)
-    if op == "not":
-        return L.Not(a[0])
-    if op == "and":
-        return L.And(*a)
-    if op == "or":
-        return L.Or(*a)
-    if op == "implies":
-        return L.Implies(a[0], a[1])
-    if op == "iff":
-        return L.Iff(a[0], a[1])
-    if op == "xor":
-        return L.Xor(a[0], a[1])
+    if op in _CONNECTIVES:
+        return _CONNECTIVES[op](*a)
     if op == "pred":
         return a[0]
     if op == "pattern":
@@ -274,14 +266,7 @@ class _Encode(TExprWalker):
         op = e.op
         if op == "pred":
             return a[0]
-        if op == "not":
-            return z3.Not(a[0])
-        if op == "and":
-            return z3.And(*a)
-        if op == "or":
-            return z3.Or(*a)
-        if op == "implies":
-            return z3.Implies(*a)
-        if op == "iff":
+        if op == "iff":  # z3 has no Iff: Booleans compare equal
             return a[0] == a[1]
-        return z3.Xor(*a)
+        return {"not": z3.Not, "and": z3.And, "or": z3.Or, "implies": z3.Implies,
+                "xor": z3.Xor}[op](*a)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from tracelogic.engine.record import ViolationRecord, body_and_witness, dedup_key
-from tracelogic.private_files import create_private, on_disk, tighten_sqlite_side_files
+from tracelogic.sqlite_db import ThreadConnections, where
 
 SCHEMA_VERSION = 1
 
@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
+def _create(conn: sqlite3.Connection) -> None:
+    conn.executescript(_SCHEMA)
+    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    conn.commit()
+
+
 @dataclass(frozen=True)
 class StoredViolation:
     id: int
@@ -86,37 +92,19 @@ class Store:
     def __init__(self, path: str, *, clock=time.time_ns):
         self.path = path
         self.clock = clock
-        self._local = threading.local()
+        self._conns = ThreadConnections(path)
         self._write = threading.Lock()
         # The store holds span values and journaled payloads: a new one is private (0600),
         # and SQLite gives its -wal and -shm files the database's mode (private_files.py).
         # An existing store keeps its mode; `tracelogic serve` warns when it is exposed.
-        if on_disk(path):
-            create_private(path)
         with self._write:
-            conn = self._conn()
-            conn.executescript(_SCHEMA)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            conn.commit()
-        if on_disk(path):
-            tighten_sqlite_side_files(path)
+            self._conns.open_private(_create)
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")  # durable at commit, also on power loss
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
+        return self._conns.get()
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._conns.close()
 
     # ------------------------------------------------------------ violations
     def add_violations(self, violations: Iterable[Any]) -> list[tuple[ViolationRecord, bool]]:
@@ -160,17 +148,8 @@ class Store:
     def violations(self, *, since_ns: int | None = None, after_id: int | None = None,
                    prop: str | None = None, limit: int | None = None) -> list[StoredViolation]:
         """Stored violations, oldest first, filtered by time, id and property."""
-        sql = "SELECT id, recorded_ns, body FROM violations WHERE 1=1"
-        args: list[Any] = []
-        if since_ns is not None:
-            sql += " AND recorded_ns >= ?"
-            args.append(since_ns)
-        if after_id is not None:
-            sql += " AND id > ?"
-            args.append(after_id)
-        if prop is not None:
-            sql += " AND property = ?"
-            args.append(prop)
+        sql, args = where("SELECT id, recorded_ns, body FROM violations", [
+            ("recorded_ns >= ?", since_ns), ("id > ?", after_id), ("property = ?", prop)])
         sql += " ORDER BY id"
         if limit is not None:
             sql += " LIMIT ?"

@@ -21,6 +21,19 @@ def _span() -> SourceSpan:
     return field(default=NOWHERE, compare=False, repr=False, kw_only=True)
 
 
+class _Clauses:
+    """A declaration whose clauses may come in any order, each with where it was written:
+    ``clause_spans`` holds ``(clause, span)`` pairs."""
+
+    __slots__ = ()
+    clause_spans: tuple
+    span: SourceSpan
+
+    def clause_span(self, clause: str) -> SourceSpan:
+        """Where ``clause`` was written; the declaration's span when it was not."""
+        return dict(self.clause_spans).get(clause, self.span)
+
+
 # ---------------------------------------------------------------- expressions
 
 
@@ -299,7 +312,7 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
-class Property:
+class Property(_Clauses):
     """A runtime property; clauses are fields, so their source order does not matter."""
 
     name: str
@@ -314,9 +327,6 @@ class Property:
     metric: bool = False         # `metric invariant`
     clause_spans: tuple = field(default=(), compare=False, repr=False)  # ((clause, span), …)
     span: SourceSpan = _span()
-
-    def clause_span(self, clause: str) -> SourceSpan:
-        return dict(self.clause_spans).get(clause, self.span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,16 +366,13 @@ class Config:
 
 
 @dataclass(frozen=True, slots=True)
-class Invariant:
+class Invariant(_Clauses):
     name: str
     on: str | None
     severity: str | None
     body: Expr
     clause_spans: tuple = field(default=(), compare=False, repr=False)
     span: SourceSpan = _span()
-
-    def clause_span(self, clause: str) -> SourceSpan:
-        return dict(self.clause_spans).get(clause, self.span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,7 +454,7 @@ class Model:
 
 
 @dataclass(frozen=True, slots=True)
-class Heal:
+class Heal(_Clauses):
     name: str
     on: str | None
     action: str | None
@@ -459,9 +466,6 @@ class Heal:
     clause_spans: tuple = field(default=(), compare=False, repr=False)
     span: SourceSpan = _span()
     run: tuple | None = None  # (controller, metric name, every: Expr | None)
-
-    def clause_span(self, clause: str) -> SourceSpan:
-        return dict(self.clause_spans).get(clause, self.span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,7 +495,7 @@ class Controller:
 
 
 @dataclass(frozen=True, slots=True)
-class OperationMap:
+class OperationMap(_Clauses):
     """``operation NAME when ... key ... input ... output ... client ... indeterminate ...``:
     spans onto a consistency model's operations. ``op`` is the operation's name (several
     declarations may map onto one operation); clauses left out read the convention."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, Sequence
 
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
@@ -130,6 +130,31 @@ class Checker:
 
     def warning(self, span: SourceSpan | None, message: str, hint: str | None = None) -> None:
         self.diags.append(Diagnostic("warning", message, span, hint))
+
+    def member_constant(self, m: A.ModelConst, local: dict[str, TExpr], owner: str) -> TExpr:
+        """A model's or controller's ``const``, over the names defined before it: folded to
+        a literal, or an error when it is not constant."""
+        v = self.expr(m.value, Ctx("const", dict(local)))
+        folded = self.fold(v)
+        if folded is None and v.type != T.ERROR:
+            return self.error(m.value.span, f"{owner} constant `{m.name}` is not constant")
+        if v.type != T.ERROR:
+            return TExpr("lit", type=v.type, payload=folded, span=m.span)
+        return v
+
+    def known_once(self, name: str, known: Sequence[str], seen: set[str],
+                   span: SourceSpan | None, unknown: str, listing: str, twice: str) -> bool:
+        """A name that must be one of ``known`` and come once (a step given a compensation,
+        a variable assigned): an unknown one is reported as ``unknown``, hinted with a
+        did-you-mean or else ``listing``, and answers False (the caller skips it); a repeat
+        is reported as ``twice`` and still answers True (it is checked all the same)."""
+        if name not in known:
+            self.error(span, unknown, did_you_mean(name, known) or listing)
+            return False
+        if name in seen:
+            self.error(span, twice)
+        seen.add(name)
+        return True
 
     # ------------------------------------------------------------ driver
     def run(self) -> Spec:
@@ -502,14 +527,11 @@ class Checker:
         comps = []
         seen = set()
         for c in decl.compensations:
-            if c.step not in names:
-                self.error(c.span, f"compensation for unknown step `{c.step}`",
-                           did_you_mean(c.step, names)
-                           or f"the steps of `{decl.name}` are {', '.join(names)}")
+            if not self.known_once(c.step, names, seen, c.span,
+                                   f"compensation for unknown step `{c.step}`",
+                                   f"the steps of `{decl.name}` are {', '.join(names)}",
+                                   f"step `{c.step}` has two compensations"):
                 continue
-            if c.step in seen:
-                self.error(c.span, f"step `{c.step}` has two compensations")
-            seen.add(c.step)
             if c.compensation in names:
                 self.error(c.span, f"`{c.compensation}` is a forward step of `{decl.name}` and "
                            "cannot also be its compensation")
@@ -536,12 +558,7 @@ class Checker:
         actions = []
         for m in decl.members:
             if isinstance(m, A.ModelConst):
-                v = self.expr(m.value, Ctx("const", dict(local)))
-                folded = self.fold(v)
-                if folded is None and v.type != T.ERROR:
-                    v = self.error(m.value.span, f"model constant `{m.name}` is not constant")
-                elif v.type != T.ERROR:
-                    v = TExpr("lit", type=v.type, payload=folded, span=m.span)
+                v = self.member_constant(m, local, "model")
                 if m.name in local:
                     self.error(m.span, f"`{m.name}` is defined twice in model `{decl.name}`")
                 consts[m.name] = v
@@ -565,18 +582,15 @@ class Checker:
                 guard = self.bool_expr(m.guard, ctx, "a guard") if m.guard else None
                 assigns = []
                 assigned = set()
+                names = [v[0] for v in variables]  # exactly the names `local` maps to a var
                 for a in m.assigns:
-                    target = local.get(a.var)
-                    if target is None or target.op != "var":
-                        names = [v[0] for v in variables]
-                        what = "a constant" if target is not None else "not a variable"
-                        self.error(a.span, f"`{a.var}` is {what} of model `{decl.name}`",
-                                   did_you_mean(a.var, names)
-                                   or f"its variables: {', '.join(names)}")
+                    what = "a constant" if a.var in local else "not a variable"
+                    if not self.known_once(a.var, names, assigned, a.span,
+                                           f"`{a.var}` is {what} of model `{decl.name}`",
+                                           f"its variables: {', '.join(names)}",
+                                           f"action `{m.name}` assigns `{a.var}` twice"):
                         continue
-                    if a.var in assigned:
-                        self.error(a.span, f"action `{m.name}` assigns `{a.var}` twice")
-                    assigned.add(a.var)
+                    target = local[a.var]
                     value = self.expr(a.value, ctx, enum_hint=target.type)
                     self._assignable(value, target.type, a.value.span, f"`{a.var}`")
                     assigns.append((a.var, value))

@@ -58,12 +58,7 @@ def check_controller(ck: "Checker", decl: A.Controller) -> ControllerT | None:
             singles.setdefault(m[0], m)
     for m in decl.members:
         if isinstance(m, A.ModelConst):
-            v = ck.expr(m.value, Ctx("const", dict(local)))
-            folded = ck.fold(v)
-            if folded is None and v.type != T.ERROR:
-                v = ck.error(m.value.span, f"controller constant `{m.name}` is not constant")
-            elif v.type != T.ERROR:
-                v = TExpr("lit", type=v.type, payload=folded, span=m.span)
+            v = ck.member_constant(m, local, "controller")
             if define(m.name, m.span):
                 consts[m.name] = local[m.name] = v
 
@@ -151,14 +146,11 @@ def check_controller(ck: "Checker", decl: A.Controller) -> ControllerT | None:
     for m in decl.members:
         if isinstance(m, tuple) and m[0] == "next":
             for a in m[1]:
-                if a.var not in state_names:
-                    ck.error(a.span, f"`{a.var}` is not a variable of controller `{decl.name}`",
-                             did_you_mean(a.var, state_names)
-                             or f"its variables: {', '.join(state_names) or 'none'}")
+                if not ck.known_once(a.var, state_names, assigned, a.span,
+                                     f"`{a.var}` is not a variable of controller `{decl.name}`",
+                                     f"its variables: {', '.join(state_names) or 'none'}",
+                                     f"`next` assigns `{a.var}` twice"):
                     continue
-                if a.var in assigned:
-                    ck.error(a.span, f"`next` assigns `{a.var}` twice")
-                assigned.add(a.var)
                 value = ck.expr(a.value, Ctx("controller", dict(local)))
                 typ = dict((v[0], v[1]) for v in variables)[a.var]
                 ck._assignable(value, typ, a.value.span, f"`{a.var}`")
