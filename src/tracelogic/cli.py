@@ -269,7 +269,7 @@ def cmd_monitor(args, out: TextIO, err: TextIO) -> int:
     # The whole run, writing the report included, builds hundreds of thousands of acyclic
     # objects (spans, violations, their report entries) that live until the command ends;
     # in its own process (`main`), they are never scanned again (gc_off_until_exit).
-    with (gc_off_until_exit if _ONE_SHOT else gc_paused)():
+    with (gc_off_until_exit if args.one_shot else gc_paused)():
         return _monitor_run(args, spec, mon, trace_url, started, stdin_raw, out, err)
 
 
@@ -538,10 +538,12 @@ def cmd_completion(args, out: TextIO, err: TextIO) -> int:
 # ------------------------------------------------------------------ entry points
 
 def run(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None,
-        stdin: TextIO | None = None) -> int:
+        stdin: TextIO | None = None, *, one_shot: bool = False) -> int:
     """Run one command and return its exit code; raises only on a bug.
 
-    Tests (and the fuzzer) call this in-process: it is exactly what `main` runs.
+    Tests (and the fuzzer) call this in-process: it is exactly what `main` runs, but for
+    ``one_shot``, which `main` sets: the process ends after this command, so what it
+    builds need never be scanned by the cyclic collector again (``gc_off_until_exit``).
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -561,6 +563,7 @@ def run(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = Non
     if args.command is None:
         parser.print_help(out)
         return EXIT_INPUT
+    args.one_shot = one_shot
     if args.func is cmd_fmt:
         return cmd_fmt(args, out, err, stdin)
     return args.func(args, out, err)
@@ -570,16 +573,9 @@ __all__ = ["COMMANDS", "EXIT_BUG", "EXIT_FAILED", "EXIT_INPUT", "EXIT_OK", "add_
            "command", "main", "run"]
 
 
-#: True once `main` runs: the process ends after this one command (`run` alone, as the
-#: tests call it in-process, leaves it False)
-_ONE_SHOT = False
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    global _ONE_SHOT
-    _ONE_SHOT = True
     try:
-        code = run(sys.argv[1:] if argv is None else argv)
+        code = run(sys.argv[1:] if argv is None else argv, one_shot=True)
     except KeyboardInterrupt:
         sys.stderr.write("tracelogic: interrupted\n")
         code = 130
