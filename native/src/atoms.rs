@@ -208,6 +208,35 @@ pub struct Program {
     pub(crate) registers: Vec<crate::registers::RegisterProgram>,
     /// per aggregate property, its sample program
     pub(crate) samples: Vec<crate::samples::SampleProgram>,
+    /// per word of a letter, the bits of the atoms that are pure functions of the span
+    /// ([`pure`]): equal on its start and end event, and counting no mismatch
+    pure: Vec<u64>,
+}
+
+/// Whether `n` is a function of the span alone: it reads neither the event (`start`,
+/// `end`) nor registers, and compares nothing that counts a type mismatch (a `cmp` with a
+/// site). Such an atom has the same truth on a span's two events and no side effect, so
+/// it is evaluated once per span ([`Program::eval_pure`]).
+fn pure(n: &Node) -> bool {
+    match n {
+        Node::Lit(_) | Node::Attr { .. } | Node::HasEvent(_) => true,
+        Node::Field { field, .. } => !matches!(field, Field::Start | Field::End),
+        Node::Reg(_) => false,
+        Node::Cmp { args, site, .. } => site.is_none() && pure(&args.0) && pure(&args.1),
+        Node::HasAncestor(a)
+        | Node::HasChild(a)
+        | Node::Exists(a)
+        | Node::Not(a)
+        | Node::Truthy(a)
+        | Node::Neg(a)
+        | Node::InList(a, _)
+        | Node::InRange(a, _, _)
+        | Node::Matches(a, _)
+        | Node::OrMissing(a) => pure(a),
+        Node::Logic(_, ab) | Node::Arith(_, ab) | Node::Contains(ab) | Node::StartsWith(ab) => {
+            pure(&ab.0) && pure(&ab.1)
+        }
+    }
 }
 
 impl Program {
@@ -253,12 +282,19 @@ impl Program {
         };
         let registers = crate::registers::parse(obj.get("registers"), sites.len())?;
         let samples = crate::samples::parse(obj.get("samples"), sites.len())?;
+        let mut pure_bits = vec![0u64; atoms.len().div_ceil(64)];
+        for (i, a) in atoms.iter().enumerate() {
+            if pure(a) {
+                pure_bits[i / 64] |= 1 << (i % 64);
+            }
+        }
         Ok(Program {
             atoms,
             sites,
             values,
             registers,
             samples,
+            pure: pure_bits,
         })
     }
 
@@ -339,6 +375,61 @@ impl Program {
             let mut word = 0u64;
             for (b, atom) in chunk.iter().enumerate() {
                 if cx.eval(atom, r).truthy() {
+                    word |= 1 << b;
+                }
+            }
+            out[w] = word;
+        }
+    }
+
+    /// Whether some atom is pure (see [`pure`]): worth [`Program::eval_pure`] once per span.
+    pub fn has_pure(&self) -> bool {
+        self.pure.iter().any(|&w| w != 0)
+    }
+
+    /// The bits of the pure atoms (see [`pure`]) of span `r`, the others 0: the same on
+    /// both of its events, and counting no mismatch. [`Program::eval_impure`] adds the rest.
+    pub fn eval_pure<S: SpanSource + ?Sized>(&self, src: &S, r: u32, out: &mut [u64]) {
+        let mut none = Mismatches::default(); // a pure atom counts nothing
+        let mut cx = Cx {
+            src,
+            st: true,
+            mm: &mut none,
+            regs: &[],
+        };
+        for (w, chunk) in self.atoms.chunks(64).enumerate() {
+            let (mask, mut word) = (self.pure[w], 0u64);
+            for (b, atom) in chunk.iter().enumerate() {
+                if mask >> b & 1 == 1 && cx.eval(atom, r).truthy() {
+                    word |= 1 << b;
+                }
+            }
+            out[w] = word;
+        }
+    }
+
+    /// The letter of span `r` at one event, as [`Program::eval`], given its pure atoms'
+    /// bits from [`Program::eval_pure`]: the other atoms run in order and count their
+    /// mismatches as `eval` counts them (a pure atom counts none).
+    pub fn eval_impure<S: SpanSource + ?Sized>(
+        &self,
+        src: &S,
+        r: u32,
+        is_start: bool,
+        pure: &[u64],
+        out: &mut [u64],
+        mismatches: &mut Mismatches,
+    ) {
+        let mut cx = Cx {
+            src,
+            st: is_start,
+            mm: mismatches,
+            regs: &[],
+        };
+        for (w, chunk) in self.atoms.chunks(64).enumerate() {
+            let (mask, mut word) = (self.pure[w], pure[w] & self.pure[w]);
+            for (b, atom) in chunk.iter().enumerate() {
+                if mask >> b & 1 == 0 && cx.eval(atom, r).truthy() {
                     word |= 1 << b;
                 }
             }

@@ -237,7 +237,11 @@ impl FileRun {
             let (mut n_events, mut complete) = (vec![], vec![]);
             let (mut ids, mut partial) = (vec![], vec![]);
             let mut letters = Vec::new();
-            // per value expression of a scope key: the key of each event of the trace
+            // per span of the trace (by position): its pure atoms' bits, and whether known
+            let (mut pure, mut done) = (Vec::<u64>::new(), Vec::<bool>::new());
+            let mut epos: Vec<u32> = vec![];
+            // per value expression of a scope key: the key of each span of the trace (by
+            // position)
             let mut keys: Vec<Option<Vec<Option<String>>>> =
                 vec![None; self.plan.program.n_values()];
             for a in handed {
@@ -254,11 +258,35 @@ impl FileRun {
                 let n = a.trace.events.len();
                 letters.clear();
                 letters.resize(n * words, 0u64);
-                for (e, ev) in a.trace.events.iter().enumerate() {
-                    let out = &mut letters[e * words..(e + 1) * words];
-                    self.plan
-                        .program
-                        .eval(&view, ev.row, ev.is_start, out, &mut mismatches);
+                let program = &self.plan.program;
+                // per event, its span's position in the trace
+                epos.clear();
+                epos.extend(
+                    a.trace.events.iter().map(|ev| {
+                        a.trace.pos(ev.row).expect("an event of the trace's spans") as u32
+                    }),
+                );
+                if program.has_pure() {
+                    // the pure atoms once per span, at its first event
+                    pure.clear();
+                    pure.resize(a.trace.len() * words, 0u64);
+                    done.clear();
+                    done.resize(a.trace.len(), false);
+                    for (e, ev) in a.trace.events.iter().enumerate() {
+                        let p = epos[e] as usize;
+                        let bits = &mut pure[p * words..(p + 1) * words];
+                        if !done[p] {
+                            program.eval_pure(&view, ev.row, bits);
+                            done[p] = true;
+                        }
+                        let out = &mut letters[e * words..(e + 1) * words];
+                        program.eval_impure(&view, ev.row, ev.is_start, bits, out, &mut mismatches);
+                    }
+                } else {
+                    for (e, ev) in a.trace.events.iter().enumerate() {
+                        let out = &mut letters[e * words..(e + 1) * words];
+                        program.eval(&view, ev.row, ev.is_start, out, &mut mismatches);
+                    }
                 }
                 keys.iter_mut().for_each(|k| *k = None);
                 let t = complete.len() as u32;
@@ -338,13 +366,14 @@ impl FileRun {
                             continue;
                         }
                         (Scope::Key, Some(v)) => {
+                            // per span (by position): one key for both of its events
                             Some(&*keys[v as usize].get_or_insert_with(|| {
                                 a.trace
-                                    .events
+                                    .rows
                                     .iter()
-                                    .map(|ev| {
+                                    .map(|&row| {
                                         resolve(
-                                            span_key(&self.plan.program, v as usize, &view, ev.row),
+                                            span_key(&self.plan.program, v as usize, &view, row),
                                             render,
                                         )
                                     })
@@ -358,7 +387,7 @@ impl FileRun {
                             continue; // an aggregate samples each span at its end
                         }
                         let key = match per_event {
-                            Some(ks) => match &ks[e] {
+                            Some(ks) => match &ks[epos[e] as usize] {
                                 Some(k) => k.as_str(),
                                 None => continue, // no value for the key: no instance
                             },

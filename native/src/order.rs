@@ -134,7 +134,8 @@ impl Trace {
         self.rows.is_empty()
     }
 
-    fn pos(&self, row: u32) -> Option<usize> {
+    /// The position in `rows` of store row `row`, if it is one of the trace's.
+    pub(crate) fn pos(&self, row: u32) -> Option<usize> {
         self.pos_of
             .binary_search_by_key(&row, |&(r, _)| r)
             .ok()
