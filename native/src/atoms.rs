@@ -211,6 +211,50 @@ pub struct Program {
     /// per word of a letter, the bits of the atoms that are pure functions of the span
     /// ([`pure`]): equal on its start and end event, and counting no mismatch
     pure: Vec<u64>,
+    /// per atom: `Some(start)` when it is `x and start` (`x and end`: `Some(false)`) with
+    /// an `x` that counts nothing ([`quiet`]): its truth is then the event's kind and `x`'s,
+    /// so `x` runs only on the events of that kind
+    gated: Vec<Option<bool>>,
+}
+
+/// Whether evaluating `n` has no effect but its value: it compares nothing that counts a
+/// type mismatch (a `cmp` with a site).
+fn quiet(n: &Node) -> bool {
+    match n {
+        Node::Lit(_) | Node::Attr { .. } | Node::HasEvent(_) | Node::Field { .. } => true,
+        Node::Reg(_) => true,
+        Node::Cmp { args, site, .. } => site.is_none() && quiet(&args.0) && quiet(&args.1),
+        Node::HasAncestor(a)
+        | Node::HasChild(a)
+        | Node::Exists(a)
+        | Node::Not(a)
+        | Node::Truthy(a)
+        | Node::Neg(a)
+        | Node::InList(a, _)
+        | Node::InRange(a, _, _)
+        | Node::Matches(a, _)
+        | Node::OrMissing(a) => quiet(a),
+        Node::Logic(_, ab) | Node::Arith(_, ab) | Node::Contains(ab) | Node::StartsWith(ab) => {
+            quiet(&ab.0) && quiet(&ab.1)
+        }
+    }
+}
+
+/// `Some(true)` for `x and start`, `Some(false)` for `x and end`, with a [`quiet`] `x`.
+fn gate(n: &Node) -> Option<bool> {
+    match n {
+        Node::Logic(Logic::And, ab) if quiet(&ab.0) => match ab.1 {
+            Node::Field {
+                field: Field::Start,
+                ..
+            } => Some(true),
+            Node::Field {
+                field: Field::End, ..
+            } => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Whether `n` is a function of the span alone: it reads neither the event (`start`,
@@ -288,6 +332,7 @@ impl Program {
                 pure_bits[i / 64] |= 1 << (i % 64);
             }
         }
+        let gated = atoms.iter().map(gate).collect();
         Ok(Program {
             atoms,
             sites,
@@ -295,6 +340,7 @@ impl Program {
             registers,
             samples,
             pure: pure_bits,
+            gated,
         })
     }
 
@@ -429,7 +475,18 @@ impl Program {
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let (mask, mut word) = (self.pure[w], pure[w] & self.pure[w]);
             for (b, atom) in chunk.iter().enumerate() {
-                if mask >> b & 1 == 0 && cx.eval(atom, r).truthy() {
+                if mask >> b & 1 == 1 {
+                    continue;
+                }
+                let holds = match (self.gated[w * 64 + b], atom) {
+                    // `x and start`: Python's `and` is truthy when both are; `x` counts
+                    // nothing, so it need not run on the other events
+                    (Some(start), Node::Logic(_, ab)) => {
+                        is_start == start && cx.eval(&ab.0, r).truthy()
+                    }
+                    _ => cx.eval(atom, r).truthy(),
+                };
+                if holds {
                     word |= 1 << b;
                 }
             }

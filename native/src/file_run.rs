@@ -65,6 +65,8 @@ pub struct FileRun {
     timed: Vec<Option<Timed>>,
     /// foldhash, not SipHash: every attribute key of the input is looked up here
     wanted: foldhash::HashSet<String>,
+    /// bit `n` (63: 63 and more): some wanted key is `n` bytes long
+    wanted_lens: u64,
     store: SpanStore,
     asm: FileAssembler,
     /// traces evicted while feeding: reported at close, their spans already released
@@ -96,6 +98,7 @@ impl FileRun {
             plan,
             automata,
             timed,
+            wanted_lens: wanted.iter().fold(0, |m, k| m | 1 << k.len().min(63)),
             wanted: wanted.into_iter().collect(),
             store: SpanStore::new(),
             asm: FileAssembler::new(max_open_traces.max(1)),
@@ -111,8 +114,12 @@ impl FileRun {
     /// would refuse it and `force` is false (the caller first asks whether it is a metrics
     /// request). Returns the decoded batch and whether its spans were kept.
     pub fn feed<'a>(&mut self, data: &'a [u8], force: bool) -> (Batch<'a>, bool) {
-        let wanted = &self.wanted;
-        let batch = decode_traces(data, Some(&|k: &str| wanted.contains(k)));
+        let (wanted, lens) = (&self.wanted, self.wanted_lens);
+        // most keys of an input are not wanted: their length alone tells, without a hash
+        let batch = decode_traces(
+            data,
+            Some(&|k: &str| lens >> k.len().min(63) & 1 == 1 && wanted.contains(k)),
+        );
         if batch.error.is_some() || (batch.upb_refused && !force) {
             return (batch, false);
         }
@@ -240,6 +247,7 @@ impl FileRun {
             // per span of the trace (by position): its pure atoms' bits, and whether known
             let (mut pure, mut done) = (Vec::<u64>::new(), Vec::<bool>::new());
             let mut epos: Vec<u32> = vec![];
+            let mut slots: Vec<u32> = vec![];
             // per value expression of a scope key: the key of each span of the trace (by
             // position)
             let mut keys: Vec<Option<Vec<Option<String>>>> =
@@ -382,19 +390,26 @@ impl FileRun {
                         }
                         _ => None, // global: one instance, "*"
                     };
+                    // per span (by position): its key's bucket, once known
+                    slots.clear();
+                    slots.resize(a.trace.len(), u32::MAX);
                     for (e, ev) in a.trace.events.iter().enumerate() {
                         if ev.is_start && p.samples.is_some() {
                             continue; // an aggregate samples each span at its end
                         }
-                        let key = match per_event {
-                            Some(ks) => match &ks[epos[e] as usize] {
-                                Some(k) => k.as_str(),
-                                None => continue, // no value for the key: no instance
-                            },
-                            None => "*",
-                        };
-                        buckets[j].add(
-                            key,
+                        let pos = epos[e] as usize;
+                        if slots[pos] == u32::MAX {
+                            let key = match per_event {
+                                Some(ks) => match &ks[pos] {
+                                    Some(k) => k.as_str(),
+                                    None => continue, // no value for the key: no instance
+                                },
+                                None => "*",
+                            };
+                            slots[pos] = buckets[j].slot(key);
+                        }
+                        buckets[j].push(
+                            slots[pos],
                             Row {
                                 time: ev.time_ns,
                                 trace: t,

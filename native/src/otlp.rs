@@ -279,6 +279,13 @@ enum Reader<'a, 's> {
 /// longer.
 #[inline]
 fn strict_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    // most varints of OTLP (keys, lengths, kinds) are one byte
+    if let Some(&b) = buf.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Some(u64::from(b));
+        }
+    }
     let mut v: u64 = 0;
     for i in 0..10 {
         let b = *buf.get(*pos)?;
