@@ -215,6 +215,9 @@ pub struct Program {
     /// an `x` that counts nothing ([`quiet`]): its truth is then the event's kind and `x`'s,
     /// so `x` runs only on the events of that kind
     gated: Vec<Option<bool>>,
+    /// per gated atom: the pure atom equal to its `x` (the same JSON node), if one is;
+    /// its bit on the span is then `x`'s truth
+    gated_as: Vec<Option<u32>>,
 }
 
 /// Whether evaluating `n` has no effect but its value: it compares nothing that counts a
@@ -332,7 +335,21 @@ impl Program {
                 pure_bits[i / 64] |= 1 << (i % 64);
             }
         }
-        let gated = atoms.iter().map(gate).collect();
+        let gated: Vec<Option<bool>> = atoms.iter().map(gate).collect();
+        let json_atoms = obj.get("atoms").and_then(Json::as_array);
+        let gated_as = gated
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let xs = json_atoms?;
+                let x = xs[i].get("args")?.get(0);
+                g.and(x).and_then(|x| {
+                    (0..atoms.len())
+                        .find(|&j| pure_bits[j / 64] >> (j % 64) & 1 == 1 && &xs[j] == x)
+                        .map(|j| j as u32)
+                })
+            })
+            .collect();
         Ok(Program {
             atoms,
             sites,
@@ -341,6 +358,7 @@ impl Program {
             samples,
             pure: pure_bits,
             gated,
+            gated_as,
         })
     }
 
@@ -478,11 +496,17 @@ impl Program {
                 if mask >> b & 1 == 1 {
                     continue;
                 }
-                let holds = match (self.gated[w * 64 + b], atom) {
+                let i = w * 64 + b;
+                let holds = match (self.gated[i], atom) {
                     // `x and start`: Python's `and` is truthy when both are; `x` counts
-                    // nothing, so it need not run on the other events
+                    // nothing, so it need not run on the other events, and when it is a
+                    // pure atom too, its bit is known
                     (Some(start), Node::Logic(_, ab)) => {
-                        is_start == start && cx.eval(&ab.0, r).truthy()
+                        is_start == start
+                            && match self.gated_as[i] {
+                                Some(j) => pure[j as usize / 64] >> (j % 64) & 1 == 1,
+                                None => cx.eval(&ab.0, r).truthy(),
+                            }
                     }
                     _ => cx.eval(atom, r).truthy(),
                 };
@@ -1095,6 +1119,51 @@ mod tests {
                 vec![("x", OwnedAttr::Other("NoneType"))],
             ),
         ])
+    }
+
+    #[test]
+    fn pure_atoms_once_per_span_give_the_same_letters_and_counts() {
+        // pure, gated on a pure atom's twin, gated on a new x, event-reading, counting
+        let name = r#"{"op":"cmp","cmp":"==","site":null,"args":[{"op":"field","hops":0,"name":"name"},{"op":"lit","v":{"str":"kid"}}]}"#;
+        let start = r#"{"op":"field","hops":0,"name":"start"}"#;
+        let end = r#"{"op":"field","hops":0,"name":"end"}"#;
+        let and = |a: &str, b: &str| format!(r#"{{"op":"and","args":[{a},{b}]}}"#);
+        let exists = format!(r#"{{"op":"exists","arg":{ATTR_X}}}"#);
+        let counted = dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0);
+        let atoms = [
+            name.to_owned(),
+            and(name, end),
+            and(&exists, start),
+            and(&counted, start),
+            counted.clone(),
+            exists.clone(),
+            start.to_owned(),
+        ];
+        let p = prog(&atoms.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+        assert!(p.has_pure());
+        assert_eq!(p.pure[0], 0b10_0001);
+        assert_eq!(
+            p.gated,
+            [None, Some(false), Some(true), None, None, None, None]
+        );
+        assert_eq!(p.gated_as[1], Some(0));
+        assert_eq!(p.gated_as[2], Some(5));
+        let t = trace();
+        for st in [true, false] {
+            let (whole, mm) = run(&p, &t, st);
+            let mut split_mm = p.mismatches();
+            let split: Vec<u64> = (0..t.spans.len() as u32)
+                .map(|r| {
+                    let (mut pure, mut out) = (vec![0; p.n_words()], vec![0; p.n_words()]);
+                    p.eval_pure(&t, r, &mut pure);
+                    p.eval_impure(&t, r, st, &pure, &mut out, &mut split_mm);
+                    out[0]
+                })
+                .collect();
+            assert_eq!(split, whole);
+            assert_eq!(split_mm, mm);
+            assert!(mm.sites[0].0 > 0, "the program counts a mismatch");
+        }
     }
 
     #[test]
