@@ -11,7 +11,9 @@ report must be identical for every build (``to_json``), or the run stops.
 
     python bench/bench_native_ab.py --rounds 20 before.so after.so
 
-(copy ``src/tracelogic/_native.abi3.so`` of each build to a file of its own first).
+(copy ``src/tracelogic/_native.abi3.so`` of each build to a file of its own first). Every
+build must speak this tree's ``NATIVE_ABI_VERSION``: another one would be refused and the
+Python engine timed instead, so the script stops.
 """
 
 from __future__ import annotations
@@ -96,7 +98,13 @@ def main() -> None:
     args = ap.parse_args()
     from tracelogic.engine.monitor import Monitor
 
+    from tracelogic.engine.registry import NATIVE_ABI_VERSION
+
     modules = [load_build(p) for p in args.builds]
+    for path, module in zip(args.builds, modules):
+        abi = getattr(module, "ABI_VERSION", None)
+        assert abi == NATIVE_ABI_VERSION, \
+            f"{path}: ABI {abi}, this tree speaks {NATIVE_ABI_VERSION}"
     use(modules[0])
     spec = tracelogic.load(B.SPEC, filename="bench.spec")
     compiled = Monitor(spec).compiled
