@@ -208,6 +208,82 @@ pub struct Program {
     pub(crate) registers: Vec<crate::registers::RegisterProgram>,
     /// per aggregate property, its sample program
     pub(crate) samples: Vec<crate::samples::SampleProgram>,
+    /// per word of a letter, the bits of the atoms that are pure functions of the span
+    /// ([`pure`]): equal on its start and end event, and counting no mismatch
+    pure: Vec<u64>,
+    /// per atom: `Some(start)` when it is `x and start` (`x and end`: `Some(false)`) with
+    /// an `x` that counts nothing ([`quiet`]): its truth is then the event's kind and `x`'s,
+    /// so `x` runs only on the events of that kind
+    gated: Vec<Option<bool>>,
+    /// per gated atom: the pure atom equal to its `x` (the same JSON node), if one is;
+    /// its bit on the span is then `x`'s truth
+    gated_as: Vec<Option<u32>>,
+}
+
+/// Whether evaluating `n` has no effect but its value: it compares nothing that counts a
+/// type mismatch (a `cmp` with a site).
+fn quiet(n: &Node) -> bool {
+    match n {
+        Node::Lit(_) | Node::Attr { .. } | Node::HasEvent(_) | Node::Field { .. } => true,
+        Node::Reg(_) => true,
+        Node::Cmp { args, site, .. } => site.is_none() && quiet(&args.0) && quiet(&args.1),
+        Node::HasAncestor(a)
+        | Node::HasChild(a)
+        | Node::Exists(a)
+        | Node::Not(a)
+        | Node::Truthy(a)
+        | Node::Neg(a)
+        | Node::InList(a, _)
+        | Node::InRange(a, _, _)
+        | Node::Matches(a, _)
+        | Node::OrMissing(a) => quiet(a),
+        Node::Logic(_, ab) | Node::Arith(_, ab) | Node::Contains(ab) | Node::StartsWith(ab) => {
+            quiet(&ab.0) && quiet(&ab.1)
+        }
+    }
+}
+
+/// `Some(true)` for `x and start`, `Some(false)` for `x and end`, with a [`quiet`] `x`.
+fn gate(n: &Node) -> Option<bool> {
+    match n {
+        Node::Logic(Logic::And, ab) if quiet(&ab.0) => match ab.1 {
+            Node::Field {
+                field: Field::Start,
+                ..
+            } => Some(true),
+            Node::Field {
+                field: Field::End, ..
+            } => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether `n` is a function of the span alone: it reads neither the event (`start`,
+/// `end`) nor registers, and compares nothing that counts a type mismatch (a `cmp` with a
+/// site). Such an atom has the same truth on a span's two events and no side effect, so
+/// it is evaluated once per span ([`Program::eval_pure`]).
+fn pure(n: &Node) -> bool {
+    match n {
+        Node::Lit(_) | Node::Attr { .. } | Node::HasEvent(_) => true,
+        Node::Field { field, .. } => !matches!(field, Field::Start | Field::End),
+        Node::Reg(_) => false,
+        Node::Cmp { args, site, .. } => site.is_none() && pure(&args.0) && pure(&args.1),
+        Node::HasAncestor(a)
+        | Node::HasChild(a)
+        | Node::Exists(a)
+        | Node::Not(a)
+        | Node::Truthy(a)
+        | Node::Neg(a)
+        | Node::InList(a, _)
+        | Node::InRange(a, _, _)
+        | Node::Matches(a, _)
+        | Node::OrMissing(a) => pure(a),
+        Node::Logic(_, ab) | Node::Arith(_, ab) | Node::Contains(ab) | Node::StartsWith(ab) => {
+            pure(&ab.0) && pure(&ab.1)
+        }
+    }
 }
 
 impl Program {
@@ -253,12 +329,36 @@ impl Program {
         };
         let registers = crate::registers::parse(obj.get("registers"), sites.len())?;
         let samples = crate::samples::parse(obj.get("samples"), sites.len())?;
+        let mut pure_bits = vec![0u64; atoms.len().div_ceil(64)];
+        for (i, a) in atoms.iter().enumerate() {
+            if pure(a) {
+                pure_bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        let gated: Vec<Option<bool>> = atoms.iter().map(gate).collect();
+        let json_atoms = obj.get("atoms").and_then(Json::as_array);
+        let gated_as = gated
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let xs = json_atoms?;
+                let x = xs[i].get("args")?.get(0);
+                g.and(x).and_then(|x| {
+                    (0..atoms.len())
+                        .find(|&j| pure_bits[j / 64] >> (j % 64) & 1 == 1 && &xs[j] == x)
+                        .map(|j| j as u32)
+                })
+            })
+            .collect();
         Ok(Program {
             atoms,
             sites,
             values,
             registers,
             samples,
+            pure: pure_bits,
+            gated,
+            gated_as,
         })
     }
 
@@ -339,6 +439,78 @@ impl Program {
             let mut word = 0u64;
             for (b, atom) in chunk.iter().enumerate() {
                 if cx.eval(atom, r).truthy() {
+                    word |= 1 << b;
+                }
+            }
+            out[w] = word;
+        }
+    }
+
+    /// Whether some atom is pure (see [`pure`]): worth [`Program::eval_pure`] once per span.
+    pub fn has_pure(&self) -> bool {
+        self.pure.iter().any(|&w| w != 0)
+    }
+
+    /// The bits of the pure atoms (see [`pure`]) of span `r`, the others 0: the same on
+    /// both of its events, and counting no mismatch. [`Program::eval_impure`] adds the rest.
+    pub fn eval_pure<S: SpanSource + ?Sized>(&self, src: &S, r: u32, out: &mut [u64]) {
+        let mut none = Mismatches::default(); // a pure atom counts nothing
+        let mut cx = Cx {
+            src,
+            st: true,
+            mm: &mut none,
+            regs: &[],
+        };
+        for (w, chunk) in self.atoms.chunks(64).enumerate() {
+            let (mask, mut word) = (self.pure[w], 0u64);
+            for (b, atom) in chunk.iter().enumerate() {
+                if mask >> b & 1 == 1 && cx.eval(atom, r).truthy() {
+                    word |= 1 << b;
+                }
+            }
+            out[w] = word;
+        }
+    }
+
+    /// The letter of span `r` at one event, as [`Program::eval`], given its pure atoms'
+    /// bits from [`Program::eval_pure`]: the other atoms run in order and count their
+    /// mismatches as `eval` counts them (a pure atom counts none).
+    pub fn eval_impure<S: SpanSource + ?Sized>(
+        &self,
+        src: &S,
+        r: u32,
+        is_start: bool,
+        pure: &[u64],
+        out: &mut [u64],
+        mismatches: &mut Mismatches,
+    ) {
+        let mut cx = Cx {
+            src,
+            st: is_start,
+            mm: mismatches,
+            regs: &[],
+        };
+        for (w, chunk) in self.atoms.chunks(64).enumerate() {
+            let (mask, mut word) = (self.pure[w], pure[w] & self.pure[w]);
+            for (b, atom) in chunk.iter().enumerate() {
+                if mask >> b & 1 == 1 {
+                    continue;
+                }
+                let i = w * 64 + b;
+                let holds = match (self.gated[i], atom) {
+                    // `x and start`: Python's `and` is truthy when both are; `x` counts
+                    // nothing, so it need not run on the other events, and when it is a
+                    // pure atom too, its bit is known
+                    (Some(start), Node::Logic(_, ab)) => {
+                        is_start == start
+                            && match self.gated_as[i] {
+                                Some(j) => pure[j as usize / 64] >> (j % 64) & 1 == 1,
+                                None => cx.eval(&ab.0, r).truthy(),
+                            }
+                    }
+                    _ => cx.eval(atom, r).truthy(),
+                };
+                if holds {
                     word |= 1 << b;
                 }
             }
@@ -947,6 +1119,51 @@ mod tests {
                 vec![("x", OwnedAttr::Other("NoneType"))],
             ),
         ])
+    }
+
+    #[test]
+    fn pure_atoms_once_per_span_give_the_same_letters_and_counts() {
+        // pure, gated on a pure atom's twin, gated on a new x, event-reading, counting
+        let name = r#"{"op":"cmp","cmp":"==","site":null,"args":[{"op":"field","hops":0,"name":"name"},{"op":"lit","v":{"str":"kid"}}]}"#;
+        let start = r#"{"op":"field","hops":0,"name":"start"}"#;
+        let end = r#"{"op":"field","hops":0,"name":"end"}"#;
+        let and = |a: &str, b: &str| format!(r#"{{"op":"and","args":[{a},{b}]}}"#);
+        let exists = format!(r#"{{"op":"exists","arg":{ATTR_X}}}"#);
+        let counted = dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0);
+        let atoms = [
+            name.to_owned(),
+            and(name, end),
+            and(&exists, start),
+            and(&counted, start),
+            counted.clone(),
+            exists.clone(),
+            start.to_owned(),
+        ];
+        let p = prog(&atoms.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+        assert!(p.has_pure());
+        assert_eq!(p.pure[0], 0b10_0001);
+        assert_eq!(
+            p.gated,
+            [None, Some(false), Some(true), None, None, None, None]
+        );
+        assert_eq!(p.gated_as[1], Some(0));
+        assert_eq!(p.gated_as[2], Some(5));
+        let t = trace();
+        for st in [true, false] {
+            let (whole, mm) = run(&p, &t, st);
+            let mut split_mm = p.mismatches();
+            let split: Vec<u64> = (0..t.spans.len() as u32)
+                .map(|r| {
+                    let (mut pure, mut out) = (vec![0; p.n_words()], vec![0; p.n_words()]);
+                    p.eval_pure(&t, r, &mut pure);
+                    p.eval_impure(&t, r, st, &pure, &mut out, &mut split_mm);
+                    out[0]
+                })
+                .collect();
+            assert_eq!(split, whole);
+            assert_eq!(split_mm, mm);
+            assert!(mm.sites[0].0 > 0, "the program counts a mismatch");
+        }
     }
 
     #[test]

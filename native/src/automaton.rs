@@ -87,7 +87,14 @@ pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 pub struct Cached {
     pub automaton: Automaton,
     cache: FxMap<(u32, u64), u32>,
+    /// the targets of the first [`DENSE_STATES`] states on letters below 2^[`DENSE_BITS`]
+    /// (most properties read a few atoms): `dense[state << DENSE_BITS | letter]`, grown a
+    /// state at a time, `u32::MAX` while unknown; the others go through `cache`
+    dense: Vec<u32>,
 }
+
+const DENSE_BITS: u32 = 8;
+const DENSE_STATES: u32 = 64;
 
 /// Distinct (state, letter) pairs remembered before the cache starts over: bounds memory
 /// when a property's atoms vary wildly (the guards stay correct without the cache).
@@ -98,11 +105,23 @@ impl Cached {
         Cached {
             automaton,
             cache: FxMap::default(),
+            dense: vec![],
         }
     }
 
     #[inline]
     pub fn step(&mut self, state: u32, letter: u64) -> u32 {
+        if state < DENSE_STATES && letter < 1 << DENSE_BITS {
+            let i = ((state as usize) << DENSE_BITS) | letter as usize;
+            if i >= self.dense.len() {
+                self.dense
+                    .resize(((state as usize) + 1) << DENSE_BITS, u32::MAX);
+            }
+            if self.dense[i] == u32::MAX {
+                self.dense[i] = self.automaton.target(state, letter);
+            }
+            return self.dense[i];
+        }
         if let Some(&t) = self.cache.get(&(state, letter)) {
             return t;
         }

@@ -479,8 +479,11 @@ pub(crate) mod _native {
         result.map_err(pyo3::exceptions::PyValueError::new_err)
     }
 
-    /// One instance's samples: `(key, times, traces, events, values)`, `values` a list per
-    /// sample of a tuple per aggregate of `(value, where)`.
+    /// One instance's samples: `(key, rows)`, a row per sample `(time, at, values)` as
+    /// `Monitor.aggregate` reads them: `at` is `trace << 32 | event` (the sample's span, read
+    /// back only for a violated window) and `values` a tuple per aggregate of
+    /// `(value, where)`. Built here in their final shape: no intermediate columns for
+    /// Python to zip, and one object fewer a sample (an int, not a pair) for the collector.
     fn samples_py<'py>(
         py: Python<'py>,
         key: &str,
@@ -507,16 +510,21 @@ pub(crate) mod _native {
                         PyTuple::new(py, [value(v)?, w.into_pyobject(py)?.to_owned().into_any()])
                     })
                     .collect::<PyResult<Vec<_>>>()?;
-                PyTuple::new(py, items)
+                let at = u64::from(s.trace[k]) << 32 | u64::from(s.event[k]);
+                PyTuple::new(
+                    py,
+                    [
+                        s.time[k].into_pyobject(py)?.into_any(),
+                        at.into_pyobject(py)?.into_any(),
+                        PyTuple::new(py, items)?.into_any(),
+                    ],
+                )
             })
             .collect::<PyResult<Vec<_>>>()?;
         PyTuple::new(
             py,
             [
                 key.into_pyobject(py)?.into_any(),
-                PyList::new(py, &s.time)?.into_any(),
-                PyList::new(py, &s.trace)?.into_any(),
-                PyList::new(py, &s.event)?.into_any(),
                 PyList::new(py, rows)?.into_any(),
             ],
         )

@@ -30,6 +30,10 @@ pub enum Refusal {
 
 /// `otlp_common._varint`: at most 10 bytes before `end`, every bit kept.
 fn varint(data: &[u8], pos: usize, end: usize) -> Option<(u128, usize)> {
+    // most varints (keys, lengths) are one byte
+    if pos < end && data[pos] < 0x80 {
+        return Some((u128::from(data[pos]), pos + 1));
+    }
     let mut v: u128 = 0;
     for (i, p) in (pos..end.min(pos + 10)).enumerate() {
         let b = data[p];

@@ -207,16 +207,26 @@ pub struct Buckets {
 
 impl Buckets {
     pub fn add(&mut self, key: &str, row: Row) {
-        let i = match self.index.get(key) {
-            Some(&i) => i,
+        let i = self.slot(key);
+        self.push(i, row);
+    }
+
+    /// The bucket of `key`, filed now (last in order) if it is new: for [`Buckets::push`].
+    pub fn slot(&mut self, key: &str) -> u32 {
+        match self.index.get(key) {
+            Some(&i) => i as u32,
             None => {
                 self.index.insert(key.to_owned(), self.keys.len());
                 // most keys have few events: no room for 4 rows up front
                 self.keys.push((key.to_owned(), Vec::with_capacity(1)));
-                self.keys.len() - 1
+                (self.keys.len() - 1) as u32
             }
-        };
-        self.keys[i].1.push(row);
+        }
+    }
+
+    /// File `row` in bucket `slot` (from [`Buckets::slot`]).
+    pub fn push(&mut self, slot: u32, row: Row) {
+        self.keys[slot as usize].1.push(row);
     }
 
     /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are

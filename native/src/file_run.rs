@@ -65,6 +65,8 @@ pub struct FileRun {
     timed: Vec<Option<Timed>>,
     /// foldhash, not SipHash: every attribute key of the input is looked up here
     wanted: foldhash::HashSet<String>,
+    /// bit `n` (63: 63 and more): some wanted key is `n` bytes long
+    wanted_lens: u64,
     store: SpanStore,
     asm: FileAssembler,
     /// traces evicted while feeding: reported at close, their spans already released
@@ -96,6 +98,7 @@ impl FileRun {
             plan,
             automata,
             timed,
+            wanted_lens: wanted.iter().fold(0, |m, k| m | 1 << k.len().min(63)),
             wanted: wanted.into_iter().collect(),
             store: SpanStore::new(),
             asm: FileAssembler::new(max_open_traces.max(1)),
@@ -111,8 +114,12 @@ impl FileRun {
     /// would refuse it and `force` is false (the caller first asks whether it is a metrics
     /// request). Returns the decoded batch and whether its spans were kept.
     pub fn feed<'a>(&mut self, data: &'a [u8], force: bool) -> (Batch<'a>, bool) {
-        let wanted = &self.wanted;
-        let batch = decode_traces(data, Some(&|k: &str| wanted.contains(k)));
+        let (wanted, lens) = (&self.wanted, self.wanted_lens);
+        // most keys of an input are not wanted: their length alone tells, without a hash
+        let batch = decode_traces(
+            data,
+            Some(&|k: &str| lens >> k.len().min(63) & 1 == 1 && wanted.contains(k)),
+        );
         if batch.error.is_some() || (batch.upb_refused && !force) {
             return (batch, false);
         }
@@ -237,7 +244,12 @@ impl FileRun {
             let (mut n_events, mut complete) = (vec![], vec![]);
             let (mut ids, mut partial) = (vec![], vec![]);
             let mut letters = Vec::new();
-            // per value expression of a scope key: the key of each event of the trace
+            // per span of the trace (by position): its pure atoms' bits, and whether known
+            let (mut pure, mut done) = (Vec::<u64>::new(), Vec::<bool>::new());
+            let mut epos: Vec<u32> = vec![];
+            let mut slots: Vec<u32> = vec![];
+            // per value expression of a scope key: the key of each span of the trace (by
+            // position)
             let mut keys: Vec<Option<Vec<Option<String>>>> =
                 vec![None; self.plan.program.n_values()];
             for a in handed {
@@ -254,11 +266,35 @@ impl FileRun {
                 let n = a.trace.events.len();
                 letters.clear();
                 letters.resize(n * words, 0u64);
-                for (e, ev) in a.trace.events.iter().enumerate() {
-                    let out = &mut letters[e * words..(e + 1) * words];
-                    self.plan
-                        .program
-                        .eval(&view, ev.row, ev.is_start, out, &mut mismatches);
+                let program = &self.plan.program;
+                // per event, its span's position in the trace
+                epos.clear();
+                epos.extend(
+                    a.trace.events.iter().map(|ev| {
+                        a.trace.pos(ev.row).expect("an event of the trace's spans") as u32
+                    }),
+                );
+                if program.has_pure() {
+                    // the pure atoms once per span, at its first event
+                    pure.clear();
+                    pure.resize(a.trace.len() * words, 0u64);
+                    done.clear();
+                    done.resize(a.trace.len(), false);
+                    for (e, ev) in a.trace.events.iter().enumerate() {
+                        let p = epos[e] as usize;
+                        let bits = &mut pure[p * words..(p + 1) * words];
+                        if !done[p] {
+                            program.eval_pure(&view, ev.row, bits);
+                            done[p] = true;
+                        }
+                        let out = &mut letters[e * words..(e + 1) * words];
+                        program.eval_impure(&view, ev.row, ev.is_start, bits, out, &mut mismatches);
+                    }
+                } else {
+                    for (e, ev) in a.trace.events.iter().enumerate() {
+                        let out = &mut letters[e * words..(e + 1) * words];
+                        program.eval(&view, ev.row, ev.is_start, out, &mut mismatches);
+                    }
                 }
                 keys.iter_mut().for_each(|k| *k = None);
                 let t = complete.len() as u32;
@@ -338,13 +374,14 @@ impl FileRun {
                             continue;
                         }
                         (Scope::Key, Some(v)) => {
+                            // per span (by position): one key for both of its events
                             Some(&*keys[v as usize].get_or_insert_with(|| {
                                 a.trace
-                                    .events
+                                    .rows
                                     .iter()
-                                    .map(|ev| {
+                                    .map(|&row| {
                                         resolve(
-                                            span_key(&self.plan.program, v as usize, &view, ev.row),
+                                            span_key(&self.plan.program, v as usize, &view, row),
                                             render,
                                         )
                                     })
@@ -353,19 +390,26 @@ impl FileRun {
                         }
                         _ => None, // global: one instance, "*"
                     };
+                    // per span (by position): its key's bucket, once known
+                    slots.clear();
+                    slots.resize(a.trace.len(), u32::MAX);
                     for (e, ev) in a.trace.events.iter().enumerate() {
                         if ev.is_start && p.samples.is_some() {
                             continue; // an aggregate samples each span at its end
                         }
-                        let key = match per_event {
-                            Some(ks) => match &ks[e] {
-                                Some(k) => k.as_str(),
-                                None => continue, // no value for the key: no instance
-                            },
-                            None => "*",
-                        };
-                        buckets[j].add(
-                            key,
+                        let pos = epos[e] as usize;
+                        if slots[pos] == u32::MAX {
+                            let key = match per_event {
+                                Some(ks) => match &ks[pos] {
+                                    Some(k) => k.as_str(),
+                                    None => continue, // no value for the key: no instance
+                                },
+                                None => "*",
+                            };
+                            slots[pos] = buckets[j].slot(key);
+                        }
+                        buckets[j].push(
+                            slots[pos],
                             Row {
                                 time: ev.time_ns,
                                 trace: t,

@@ -60,16 +60,27 @@ impl Trace {
     /// duplicates as it buffers, the first one winning).
     pub fn new(store: &SpanStore, trace_id: [u8; 16], mut rows: Vec<u32>) -> Trace {
         assert!(!rows.is_empty(), "a Trace needs at least one span");
-        rows.sort_by_key(|&r| (store.start_ns(r), *store.span_id(r)));
+        // the keys read once (span ids are unique: an unstable sort orders as a stable one)
+        let mut keyed: Vec<(u64, [u8; 8], u32)> = rows
+            .iter()
+            .map(|&r| (store.start_ns(r), *store.span_id(r), r))
+            .collect();
+        keyed.sort_unstable();
+        rows.clear();
+        rows.extend(keyed.iter().map(|k| k.2));
         let n = rows.len();
         // positions sorted by span id: for parent lookups and children in span-id order
-        let mut by_id: Vec<u32> = (0..n as u32).collect();
-        by_id.sort_by_key(|&p| *store.span_id(rows[p as usize]));
+        let mut ids: Vec<([u8; 8], u32)> = keyed
+            .iter()
+            .enumerate()
+            .map(|(p, k)| (k.1, p as u32))
+            .collect();
+        ids.sort_unstable();
+        let by_id: Vec<u32> = ids.iter().map(|x| x.1).collect();
         let find = |sid: &[u8; 8]| -> Option<u32> {
-            by_id
-                .binary_search_by(|&p| store.span_id(rows[p as usize]).cmp(sid))
+            ids.binary_search_by(|x| x.0.cmp(sid))
                 .ok()
-                .map(|i| by_id[i])
+                .map(|i| ids[i].1)
         };
         let mut parent = vec![NONE; n];
         let (mut roots, mut orphans) = (0, 0);
@@ -134,7 +145,8 @@ impl Trace {
         self.rows.is_empty()
     }
 
-    fn pos(&self, row: u32) -> Option<usize> {
+    /// The position in `rows` of store row `row`, if it is one of the trace's.
+    pub(crate) fn pos(&self, row: u32) -> Option<usize> {
         self.pos_of
             .binary_search_by_key(&row, |&(r, _)| r)
             .ok()

@@ -279,6 +279,13 @@ enum Reader<'a, 's> {
 /// longer.
 #[inline]
 fn strict_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    // most varints of OTLP (keys, lengths, kinds) are one byte
+    if let Some(&b) = buf.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Some(u64::from(b));
+        }
+    }
     let mut v: u64 = 0;
     for i in 0..10 {
         let b = *buf.get(*pos)?;
@@ -791,7 +798,9 @@ fn span<'a>(
     let (mut kind, mut code) = (0i32, 0i32);
     let mut message: &str = "";
     let (mut start, mut end) = (0u64, 0u64);
-    let mut attrs: Vec<(&'a str, AnyValue<'a>)> = vec![];
+    // the attributes go to the batch's columns as they are read (no Vec per span), as
+    // `push_span` would put them; a skipped span takes them back
+    let (row, attrs_from) = (batch.name.len() as u32, batch.attr_span.len());
     let mut events: Vec<&'a str> = vec![];
     let mut links: Vec<(&'a [u8], &'a [u8])> = vec![];
     for field in cx.fields(buf, base, 3) {
@@ -806,7 +815,9 @@ fn span<'a>(
             (9, Value::Bytes(b, off)) => {
                 if let (key, Some(value)) = key_value(cx, b, off, 4) {
                     if cx.wanted.is_none_or(|w| w(key)) {
-                        attrs.push((key, value));
+                        batch.attr_span.push(row);
+                        batch.attr_key.push(key);
+                        batch.attr_value.push(value);
                     }
                 }
             }
@@ -893,6 +904,9 @@ fn span<'a>(
                 batch
                     .problems
                     .push(problem(Level::Span, format!(": {why}; span skipped"), true));
+                batch.attr_span.truncate(attrs_from);
+                batch.attr_key.truncate(attrs_from);
+                batch.attr_value.truncate(attrs_from);
                 return;
             }
             None => {}
@@ -956,7 +970,7 @@ fn span<'a>(
         end_ns: end,
         resource: res_index,
         scope: scope_index,
-        attrs,
+        attrs: vec![], // already in the columns
         events,
         links: kept,
     });
@@ -1060,6 +1074,24 @@ mod tests {
         assert_eq!(b.event_name, ["exception"]);
         assert_eq!(b.parent_id[0], [0; 8]);
         assert!(b.problems.is_empty());
+    }
+
+    #[test]
+    fn a_skipped_span_leaves_no_attributes_behind() {
+        let attr = |v: u64| ld(9, &kv("k", &vi(3, v)));
+        let spans = [
+            span(1, &attr(1)),
+            [attr(2), ld(2, &[2; 8]), attr(3)].concat(), // no trace id: skipped
+            span(3, &[attr(4), attr(5)].concat()),
+        ];
+        let data = request(b"", &spans);
+        let b = decode_traces(&data, None);
+        assert_eq!((b.received, b.len()), (3, 2));
+        assert_eq!(b.attr_span, [0, 1, 1]);
+        assert_eq!(
+            b.attr_value,
+            [AnyValue::Int(1), AnyValue::Int(4), AnyValue::Int(5)]
+        );
     }
 
     #[test]

@@ -338,10 +338,21 @@ impl SpanStore {
         let resources: Vec<u32> = b.resources.iter().map(|r| self.resource(r)).collect();
         let scopes: Vec<Sym> = b.scopes.iter().map(|s| self.strings.intern(s)).collect();
         let n = b.len();
-        // the sparse columns, grouped by span (they are in input order, so by span)
-        let mut attrs: Vec<Vec<(&str, &AnyValue<'_>)>> = vec![vec![]; n];
-        for ((&i, k), v) in b.attr_span.iter().zip(&b.attr_key).zip(&b.attr_value) {
-            attrs[i as usize].push((k, v));
+        // the sparse columns, grouped by span: span i's attributes are entries
+        // `attr_order[attr_start[i]..attr_start[i + 1]]` of the columns, in input order
+        // (one counting sort, no allocation per span)
+        let mut attr_start = vec![0u32; n + 1];
+        for &i in &b.attr_span {
+            attr_start[i as usize + 1] += 1;
+        }
+        for i in 0..n {
+            attr_start[i + 1] += attr_start[i];
+        }
+        let mut attr_order = vec![0u32; b.attr_span.len()];
+        let mut fill = attr_start.clone();
+        for (j, &i) in b.attr_span.iter().enumerate() {
+            attr_order[fill[i as usize] as usize] = j as u32;
+            fill[i as usize] += 1;
         }
         let mut events: Vec<Vec<Sym>> = vec![vec![]; n];
         for (&i, name) in b.event_span.iter().zip(&b.event_name) {
@@ -380,9 +391,9 @@ impl SpanStore {
             // the span's attributes, one per key, the last value winning, in the order
             // keys first appear (Python's dict from pairs)
             let first = self.attrs.len();
-            for (k, v) in &attrs[i] {
-                let k = self.strings.intern(k);
-                let v = shared_value(&mut shared, v);
+            for &j in &attr_order[attr_start[i] as usize..attr_start[i + 1] as usize] {
+                let k = self.strings.intern(b.attr_key[j as usize]);
+                let v = shared_value(&mut shared, &b.attr_value[j as usize]);
                 match self.attrs.range_mut(first..).find(|(x, _)| *x == k) {
                     Some(slot) => slot.1 = v,
                     None => self.attrs.push_back((k, v)),
@@ -527,11 +538,17 @@ impl SpanStore {
     /// `Span.attr`: the span attribute `key`, else the resource attribute, else None
     /// (Python's `MISSING`).
     pub fn attr(&self, r: u32, key: &str) -> Option<&OwnedValue> {
-        let own = self.strings.get(key).and_then(|k| {
-            let mut it = self.own_attrs(r);
-            it.find(|(x, _)| *x == k).map(|(_, v)| v)
-        });
-        own.or_else(|| self.resource_attr(r, key))
+        // a key never interned is no span's and no resource's: one lookup for both
+        let k = self.strings.get(key)?;
+        let mut own = self.own_attrs(r);
+        match own.find(|(x, _)| *x == k) {
+            Some((_, v)) => Some(v),
+            None => self.resources[self.row(r).resource as usize]
+                .attrs
+                .iter()
+                .find(|(x, _)| *x == k)
+                .map(|(_, v)| v),
+        }
     }
 
     /// `Span.resource_attr`.

@@ -1006,16 +1006,17 @@ class Monitor:
         aggs = doc["program"]["samples"][doc["properties"][j]["samples"]]["aggs"]
         raw = [i for i, a in enumerate(aggs) if a["raw"]]  # attribute values as stored
 
-        def resolve(rows: list) -> list:
-            return [(t, event(*at).span, values) for t, at, values in rows]
+        def resolve(rows: list) -> list:  # ``at`` is trace << 32 | event
+            return [(t, event(at >> 32, at & 0xFFFF_FFFF).span, values)
+                    for t, at, values in rows]
 
-        for i, (key, times, traces, events, values) in enumerate(per):
+        for i, (key, rows) in enumerate(per):
             if raw:
-                values = [tuple((column_value(v), w) if k in raw else (v, w)
-                                for k, (v, w) in enumerate(row)) for row in values]
+                rows = [(t, at, tuple((column_value(v), w) if k in raw else (v, w)
+                                      for k, (v, w) in enumerate(values)))
+                        for t, at, values in rows]
             scope_trace = cp.prop.scope == "trace"
-            samples = Samples(complete[i] if scope_trace else key,
-                              list(zip(times, zip(traces, events), values)), resolve=resolve)
+            samples = Samples(complete[i] if scope_trace else key, rows, resolve=resolve)
             if not scope_trace:
                 self._samples[cp.index][key] = samples
                 continue

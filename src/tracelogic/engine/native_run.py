@@ -107,8 +107,9 @@ class Closed:
     # engine's letters do not evaluate
     reg_mismatches: list[Any]
     # per plan property: None unless it is an aggregate, else its instances' samples,
-    # ``(key, times, traces, events, rows)`` with per sample a tuple of ``(value, where)``
-    # per aggregate; per complete trace (key "") for scope trace, else per key
+    # ``(key, rows)`` with per sample a row ``(time, trace << 32 | event, values)``,
+    # ``values`` a tuple of ``(value, where)`` per aggregate; per complete trace (key "")
+    # for scope trace, else per key
     samples: list[Any]
 
 
