@@ -59,19 +59,18 @@ class _Timed:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._run, name)
 
-    def feed_pb(self, *args: Any) -> Any:
+    def _timed(self, slot: int, method: str, args: tuple) -> Any:
         t = time.process_time()
         try:
-            return self._run.feed_pb(*args)
+            return getattr(self._run, method)(*args)
         finally:
-            self.spent[0] += time.process_time() - t
+            self.spent[slot] += time.process_time() - t
+
+    def feed_pb(self, *args: Any) -> Any:
+        return self._timed(0, "feed_pb", args)
 
     def close(self, *args: Any) -> Any:
-        t = time.process_time()
-        try:
-            return self._run.close(*args)
-        finally:
-            self.spent[1] += time.process_time() - t
+        return self._timed(1, "close", args)
 
 
 def one_round(spec: Any, compiled: Any, requests: list[bytes]) -> tuple[list[float], str]:

@@ -223,10 +223,26 @@ pub struct Program {
 /// Whether evaluating `n` has no effect but its value: it compares nothing that counts a
 /// type mismatch (a `cmp` with a site).
 fn quiet(n: &Node) -> bool {
+    quiet_reading(n, false)
+}
+
+/// Whether `n` is a function of the span alone: it reads neither the event (`start`,
+/// `end`) nor registers, and compares nothing that counts a type mismatch (a `cmp` with a
+/// site). Such an atom has the same truth on a span's two events and no side effect, so
+/// it is evaluated once per span ([`Program::eval_pure`]).
+fn pure(n: &Node) -> bool {
+    quiet_reading(n, true)
+}
+
+/// [`quiet`], and with `span_only` also [`pure`]: one walk for both, as they differ only
+/// in the event fields and registers they let `n` read.
+fn quiet_reading(n: &Node, span_only: bool) -> bool {
+    let rec = |a: &Node| quiet_reading(a, span_only);
     match n {
-        Node::Lit(_) | Node::Attr { .. } | Node::HasEvent(_) | Node::Field { .. } => true,
-        Node::Reg(_) => true,
-        Node::Cmp { args, site, .. } => site.is_none() && quiet(&args.0) && quiet(&args.1),
+        Node::Lit(_) | Node::Attr { .. } | Node::HasEvent(_) => true,
+        Node::Field { field, .. } => !span_only || !matches!(field, Field::Start | Field::End),
+        Node::Reg(_) => !span_only,
+        Node::Cmp { args, site, .. } => site.is_none() && rec(&args.0) && rec(&args.1),
         Node::HasAncestor(a)
         | Node::HasChild(a)
         | Node::Exists(a)
@@ -236,9 +252,9 @@ fn quiet(n: &Node) -> bool {
         | Node::InList(a, _)
         | Node::InRange(a, _, _)
         | Node::Matches(a, _)
-        | Node::OrMissing(a) => quiet(a),
+        | Node::OrMissing(a) => rec(a),
         Node::Logic(_, ab) | Node::Arith(_, ab) | Node::Contains(ab) | Node::StartsWith(ab) => {
-            quiet(&ab.0) && quiet(&ab.1)
+            rec(&ab.0) && rec(&ab.1)
         }
     }
 }
@@ -257,32 +273,6 @@ fn gate(n: &Node) -> Option<bool> {
             _ => None,
         },
         _ => None,
-    }
-}
-
-/// Whether `n` is a function of the span alone: it reads neither the event (`start`,
-/// `end`) nor registers, and compares nothing that counts a type mismatch (a `cmp` with a
-/// site). Such an atom has the same truth on a span's two events and no side effect, so
-/// it is evaluated once per span ([`Program::eval_pure`]).
-fn pure(n: &Node) -> bool {
-    match n {
-        Node::Lit(_) | Node::Attr { .. } | Node::HasEvent(_) => true,
-        Node::Field { field, .. } => !matches!(field, Field::Start | Field::End),
-        Node::Reg(_) => false,
-        Node::Cmp { args, site, .. } => site.is_none() && pure(&args.0) && pure(&args.1),
-        Node::HasAncestor(a)
-        | Node::HasChild(a)
-        | Node::Exists(a)
-        | Node::Not(a)
-        | Node::Truthy(a)
-        | Node::Neg(a)
-        | Node::InList(a, _)
-        | Node::InRange(a, _, _)
-        | Node::Matches(a, _)
-        | Node::OrMissing(a) => pure(a),
-        Node::Logic(_, ab) | Node::Arith(_, ab) | Node::Contains(ab) | Node::StartsWith(ab) => {
-            pure(&ab.0) && pure(&ab.1)
-        }
     }
 }
 
@@ -394,12 +384,7 @@ impl Program {
         r: u32,
         mismatches: &mut Mismatches,
     ) -> Value<'a> {
-        let mut cx = Cx {
-            src,
-            st: true,
-            mm: mismatches,
-            regs: &[],
-        };
+        let mut cx = Cx::new(src, true, mismatches);
         cx.eval(&self.values[i], r)
     }
 
@@ -429,12 +414,7 @@ impl Program {
         out: &mut [u64],
         mismatches: &mut Mismatches,
     ) {
-        let mut cx = Cx {
-            src,
-            st: is_start,
-            mm: mismatches,
-            regs: &[],
-        };
+        let mut cx = Cx::new(src, is_start, mismatches);
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let mut word = 0u64;
             for (b, atom) in chunk.iter().enumerate() {
@@ -455,12 +435,7 @@ impl Program {
     /// both of its events, and counting no mismatch. [`Program::eval_impure`] adds the rest.
     pub fn eval_pure<S: SpanSource + ?Sized>(&self, src: &S, r: u32, out: &mut [u64]) {
         let mut none = Mismatches::default(); // a pure atom counts nothing
-        let mut cx = Cx {
-            src,
-            st: true,
-            mm: &mut none,
-            regs: &[],
-        };
+        let mut cx = Cx::new(src, true, &mut none);
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let (mask, mut word) = (self.pure[w], 0u64);
             for (b, atom) in chunk.iter().enumerate() {
@@ -484,12 +459,7 @@ impl Program {
         out: &mut [u64],
         mismatches: &mut Mismatches,
     ) {
-        let mut cx = Cx {
-            src,
-            st: is_start,
-            mm: mismatches,
-            regs: &[],
-        };
+        let mut cx = Cx::new(src, is_start, mismatches);
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let (mask, mut word) = (self.pure[w], pure[w] & self.pure[w]);
             for (b, atom) in chunk.iter().enumerate() {
@@ -527,12 +497,7 @@ impl Program {
         is_start: bool,
         mismatches: &mut Mismatches,
     ) -> bool {
-        let mut cx = Cx {
-            src,
-            st: is_start,
-            mm: mismatches,
-            regs: &[],
-        };
+        let mut cx = Cx::new(src, is_start, mismatches);
         cx.eval(&self.atoms[i], r).truthy()
     }
 }
@@ -744,7 +709,17 @@ pub(crate) struct Cx<'a, 'm, S: ?Sized> {
     pub(crate) regs: &'a [Value<'a>],
 }
 
-impl<'a, S: SpanSource + ?Sized> Cx<'a, '_, S> {
+impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
+    /// A context without registers, counting type mismatches into `mm`.
+    pub(crate) fn new(src: &'a S, st: bool, mm: &'m mut Mismatches) -> Self {
+        Cx {
+            src,
+            st,
+            mm,
+            regs: &[],
+        }
+    }
+
     /// `hops` parent steps up from `r` (`tr.parent(...)`), or None when one is absent.
     fn up(&self, r: u32, hops: u32) -> Option<u32> {
         let mut t = r;
