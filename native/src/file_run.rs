@@ -244,8 +244,7 @@ impl FileRun {
             let (mut n_events, mut complete) = (vec![], vec![]);
             let (mut ids, mut partial) = (vec![], vec![]);
             let mut letters = Vec::new();
-            // per span of the trace (by position): its pure atoms' bits, and whether known
-            let (mut pure, mut done) = (Vec::<u64>::new(), Vec::<bool>::new());
+            let mut scratch = LetterScratch::default();
             let mut epos: Vec<u32> = vec![];
             let mut slots: Vec<u32> = vec![];
             // per value expression of a scope key: the key of each span of the trace (by
@@ -264,38 +263,17 @@ impl FileRun {
                     trace: &a.trace,
                 };
                 let n = a.trace.events.len();
-                letters.clear();
-                letters.resize(n * words, 0u64);
                 let program = &self.plan.program;
                 // per event, its span's position in the trace
-                epos.clear();
-                epos.extend(
-                    a.trace.events.iter().map(|ev| {
-                        a.trace.pos(ev.row).expect("an event of the trace's spans") as u32
-                    }),
+                event_positions(&a.trace, &mut epos);
+                trace_letters(
+                    program,
+                    &view,
+                    &epos,
+                    &mut letters,
+                    &mut mismatches,
+                    &mut scratch,
                 );
-                if program.has_pure() {
-                    // the pure atoms once per span, at its first event
-                    pure.clear();
-                    pure.resize(a.trace.len() * words, 0u64);
-                    done.clear();
-                    done.resize(a.trace.len(), false);
-                    for (e, ev) in a.trace.events.iter().enumerate() {
-                        let p = epos[e] as usize;
-                        let bits = &mut pure[p * words..(p + 1) * words];
-                        if !done[p] {
-                            program.eval_pure(&view, ev.row, bits);
-                            done[p] = true;
-                        }
-                        let out = &mut letters[e * words..(e + 1) * words];
-                        program.eval_impure(&view, ev.row, ev.is_start, bits, out, &mut mismatches);
-                    }
-                } else {
-                    for (e, ev) in a.trace.events.iter().enumerate() {
-                        let out = &mut letters[e * words..(e + 1) * words];
-                        program.eval(&view, ev.row, ev.is_start, out, &mut mismatches);
-                    }
-                }
                 keys.iter_mut().for_each(|k| *k = None);
                 let t = complete.len() as u32;
                 for (j, p) in self.plan.properties.iter().enumerate() {
@@ -698,6 +676,66 @@ fn batch_of(spans: &[SpanIn]) -> Batch<'_> {
         });
     }
     b
+}
+
+/// Scratch space of [`trace_letters`], kept from one trace to the next.
+#[derive(Default)]
+pub(crate) struct LetterScratch {
+    /// per span of the trace (by position): its pure atoms' bits, and whether known
+    pure: Vec<u64>,
+    done: Vec<bool>,
+}
+
+/// Each event's span position in `trace`, into `epos` (cleared).
+pub(crate) fn event_positions(trace: &Trace, epos: &mut Vec<u32>) {
+    epos.clear();
+    epos.extend(
+        trace
+            .events
+            .iter()
+            .map(|ev| trace.pos(ev.row).expect("an event of the trace's spans") as u32),
+    );
+}
+
+/// The plan letters of every event of `view`'s trace, one letter of
+/// [`Program::n_words`] words each, into `letters` (cleared); `epos` from
+/// [`event_positions`]. The pure atoms run once per span, at its first event; the others
+/// at every event, counting their type mismatches into `mismatches` as
+/// [`Program::eval`] would.
+pub(crate) fn trace_letters(
+    program: &Program,
+    view: &View,
+    epos: &[u32],
+    letters: &mut Vec<u64>,
+    mismatches: &mut Mismatches,
+    scratch: &mut LetterScratch,
+) {
+    let words = program.n_words();
+    let events = &view.trace.events;
+    letters.clear();
+    letters.resize(events.len() * words, 0u64);
+    if !program.has_pure() {
+        for (e, ev) in events.iter().enumerate() {
+            let out = &mut letters[e * words..(e + 1) * words];
+            program.eval(view, ev.row, ev.is_start, out, mismatches);
+        }
+        return;
+    }
+    let LetterScratch { pure, done } = scratch;
+    pure.clear();
+    pure.resize(view.trace.len() * words, 0u64);
+    done.clear();
+    done.resize(view.trace.len(), false);
+    for (e, ev) in events.iter().enumerate() {
+        let p = epos[e] as usize;
+        let bits = &mut pure[p * words..(p + 1) * words];
+        if !done[p] {
+            program.eval_pure(view, ev.row, bits);
+            done[p] = true;
+        }
+        let out = &mut letters[e * words..(e + 1) * words];
+        program.eval_impure(view, ev.row, ev.is_start, bits, out, mismatches);
+    }
 }
 
 /// A complete trace as the atom program reads it (also `stream_run.rs`'s).

@@ -45,7 +45,7 @@ use std::sync::Arc;
 
 use crate::assembly::{Assembled, FileAssembler, Outcome as Handed};
 use crate::automaton::Cached;
-use crate::file_run::{resolve, span_key, View};
+use crate::file_run::{event_positions, resolve, span_key, trace_letters, LetterScratch, View};
 use crate::order::{Event, Trace};
 use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
@@ -384,6 +384,9 @@ pub struct StreamRun {
     held: Vec<u32>,
     mismatches: crate::atoms::Mismatches,
     letters: Vec<u64>,
+    /// [`trace_letters`]'s scratch space and the events' span positions, kept across traces
+    scratch: LetterScratch,
+    epos: Vec<u32>,
     /// the plan properties of a cross-trace scope, in plan order
     cross_props: Vec<u32>,
     /// per plan property (empty for per-trace ones)
@@ -473,6 +476,8 @@ impl StreamRun {
             held: vec![],
             mismatches,
             letters: vec![],
+            scratch: LetterScratch::default(),
+            epos: vec![],
             cross_props,
             cross: (0..n).map(|_| CrossState::default()).collect(),
             heap: BinaryHeap::new(),
@@ -657,20 +662,19 @@ impl StreamRun {
     /// The plan letters of every event of the trace in `slot`, into `self.letters`.
     fn letters_of(&mut self, slot: u32) {
         let trace = self.slots.get(slot).expect("a live slot");
-        let words = self.plan.program.n_words();
-        let n = trace.events.len();
         let view = View {
             store: &self.store,
             trace,
         };
-        self.letters.clear();
-        self.letters.resize(n * words, 0);
-        for (e, ev) in trace.events.iter().enumerate() {
-            let w = &mut self.letters[e * words..(e + 1) * words];
-            self.plan
-                .program
-                .eval(&view, ev.row, ev.is_start, w, &mut self.mismatches);
-        }
+        event_positions(trace, &mut self.epos);
+        trace_letters(
+            &self.plan.program,
+            &view,
+            &self.epos,
+            &mut self.letters,
+            &mut self.mismatches,
+            &mut self.scratch,
+        );
     }
 
     /// Step every per-trace property over the trace in `slot` (letters in `self.letters`).
