@@ -524,8 +524,7 @@ impl SpanStore {
     }
 
     fn lookup<'s>(&self, attrs: &'s [(Sym, OwnedValue)], key: &str) -> Option<&'s OwnedValue> {
-        let k = self.strings.get(key)?;
-        attrs.iter().find(|(x, _)| *x == k).map(|(_, v)| v)
+        find_attr(attrs, self.strings.get(key)?)
     }
 
     /// The span's own attributes, in the queue.
@@ -540,15 +539,8 @@ impl SpanStore {
     pub fn attr(&self, r: u32, key: &str) -> Option<&OwnedValue> {
         // a key never interned is no span's and no resource's: one lookup for both
         let k = self.strings.get(key)?;
-        let mut own = self.own_attrs(r);
-        match own.find(|(x, _)| *x == k) {
-            Some((_, v)) => Some(v),
-            None => self.resources[self.row(r).resource as usize]
-                .attrs
-                .iter()
-                .find(|(x, _)| *x == k)
-                .map(|(_, v)| v),
-        }
+        find_attr(self.own_attrs(r), k)
+            .or_else(|| find_attr(&self.resources[self.row(r).resource as usize].attrs, k))
     }
 
     /// `Span.resource_attr`.
@@ -584,6 +576,14 @@ impl SpanStore {
     pub fn links(&self, r: u32) -> &[([u8; 16], [u8; 8])] {
         self.row(r).extra.as_deref().map_or(&[][..], |e| &e.links)
     }
+}
+
+/// The value of attribute `k` among `attrs` (one per key), if it is there.
+fn find_attr<'s>(
+    attrs: impl IntoIterator<Item = &'s (Sym, OwnedValue)>,
+    k: Sym,
+) -> Option<&'s OwnedValue> {
+    attrs.into_iter().find(|(x, _)| *x == k).map(|(_, v)| v)
 }
 
 #[cfg(test)]

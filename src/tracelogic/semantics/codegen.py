@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from tracelogic.errors import UnhandledNode
+from tracelogic.semantics.lower import BOOLEAN_OPS
 from tracelogic.semantics.spelling import PYTHON, spell
 from tracelogic.spec import types as T
 from tracelogic.spec.typed import TExpr
@@ -78,8 +79,6 @@ def _linked(s: Any, st: bool, tr: Any, pred: Callable, index: dict) -> bool:
 
 
 _CMP_NAMES = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
-#: the boolean connectives, spelled over the conditions of their operands
-_CONNECTIVES = frozenset({"not", "and", "or", "implies", "iff", "xor"})
 ARITH_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "fdiv", "%": "mod"}
 #: what generated code calls: the value semantics of values.dynamic, bound by name (a
 #: static `+ - *` is Python's operator inline, which is values.arith's definition)
@@ -251,7 +250,7 @@ class CodeGen:
             return f"_linked(s, st, tr, {self.span_predicate(a[0])}, _LINKS)"
         if op == "exists":
             return f"({ex(a[0])} is not MISSING)"
-        if op in _CONNECTIVES:
+        if op in BOOLEAN_OPS:  # spelled over the conditions of their operands
             parts = chain(e) if op in ("and", "or") else a
             return spell(PYTHON, op, [self._cond_of(ex, c) for c in parts])
         if op == "cmp":

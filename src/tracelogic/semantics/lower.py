@@ -248,7 +248,7 @@ class _Encode(TExprWalker):
     """The Boolean structure of one atom as Z3 terms, iteratively; a chain of one operator
     (`a | b | …`) is one n-ary Z3 term, not a deep one."""
 
-    _BOOL = frozenset({"pred", "not", "and", "or", "implies", "iff", "xor"})
+    _BOOL = BOOLEAN_OPS | {"pred"}
 
     def __init__(self, encoder: AtomEncoder) -> None:
         super().__init__()
