@@ -17,6 +17,10 @@ pub(crate) mod _native {
     #[pymodule_export]
     use crate::past_py::PastMonitor;
 
+    /// `json.dumps(obj, indent=2)`'s text for the reports (`json_py.rs`).
+    #[pymodule_export]
+    use crate::json_py::dumps_indent2;
+
     /// The version of the plan/result boundary; see `capabilities.rs`.
     #[pymodule_export]
     const ABI_VERSION: u32 = crate::ABI_VERSION;

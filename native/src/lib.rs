@@ -50,6 +50,8 @@ pub mod wire;
 #[cfg(feature = "python")]
 mod bindings;
 #[cfg(feature = "python")]
+mod json_py;
+#[cfg(feature = "python")]
 mod past_py;
 #[cfg(feature = "python")]
 mod stream_bindings;

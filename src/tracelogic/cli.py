@@ -11,7 +11,6 @@ import argparse
 import sys
 from typing import Sequence, TextIO
 
-from tracelogic import json_text
 from tracelogic.commands import (COMMANDS, EXIT_BUG, EXIT_FAILED, EXIT_INPUT, EXIT_OK,
                                  add_engine_argument, add_spec_path, add_trace_url_argument,
                                  command)
@@ -163,10 +162,12 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
         if spec is not None:
             check(spec, report, overrides=overrides, timeout=args.timeout, store=args.store,
                   state_bound=args.state_bound, engine=args.engine)
+    from tracelogic.engine import json_report
+
     if args.format == "json":
-        out.write(json_text.dumps(report.to_json()) + "\n")
+        out.write(json_report.dumps(report.to_json()) + "\n")
     elif args.format == "sarif":
-        out.write(json_text.dumps(report.to_sarif(version())) + "\n")
+        out.write(json_report.dumps(report.to_sarif(version())) + "\n")
     else:
         if report.diagnostics:
             err.write(render_all(report.diagnostics, sources) + "\n")
@@ -279,6 +280,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
     its arguments, spec and monitor are ready."""
     import time
 
+    from tracelogic.engine import json_report
     from tracelogic.errors import InputError
     from tracelogic.ingest.otlp import path_format, read_path, read_raw, unpack
 
@@ -335,7 +337,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
         doc = report.to_json(trace_url=trace_url)
         if consistency:
             doc["consistency"] = [c.to_json() for c in consistency]
-        out.write(json_text.dumps(doc) + "\n")
+        out.write(json_report.dumps(doc) + "\n")
     elif args.format == "html":
         out.write(_html_report(report, args, trace_url, stdin_raw, consistency))
     elif args.format == "junit":
@@ -352,7 +354,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
             from tracelogic.consistency.formats import add_to_sarif
 
             add_to_sarif(doc, consistency)
-        out.write(json_text.dumps(doc) + "\n")
+        out.write(json_report.dumps(doc) + "\n")
     else:
         out.write(report.to_text(color=_is_tty(out), trace_url=trace_url))
         for c in consistency:

@@ -14,7 +14,7 @@ import json
 from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
-__all__ = ["dumps"]
+__all__ = ["dumps", "indented", "key_string"]
 
 _INF = float("inf")
 
@@ -36,7 +36,7 @@ def _float(x: float) -> str:
     return float.__repr__(x)
 
 
-def _key(k: Any) -> str:
+def key_string(k: Any) -> str:
     """A key that is not a ``str``, as ``json.dumps`` turns it into one (in its order)."""
     if isinstance(k, str):
         return str.__str__(k)
@@ -65,7 +65,7 @@ def _write(o: Any, nl: str, parts: list[str]) -> None:
         inner = nl + "  "
         sep = "{" + inner
         for k, v in o.items():
-            parts.append(sep + _string(k if type(k) is str else _key(k)) + ": ")
+            parts.append(sep + _string(k if type(k) is str else key_string(k)) + ": ")
             _write(v, inner, parts)
             sep = "," + inner
         parts.append(nl + "}")
@@ -91,10 +91,10 @@ def _write(o: Any, nl: str, parts: list[str]) -> None:
     elif t is float:
         parts.append(_float(o))
     else:  # a subclass (an enum, a str subclass), or what json.dumps itself refuses
-        parts.append(_fallback(o, nl))
+        parts.append(indented(o, nl))
 
 
-def _fallback(o: Any, nl: str) -> str:
+def indented(o: Any, nl: str) -> str:
     """``json.dumps``'s own text for ``o``, indented to ``nl``: strings in JSON text hold
     no raw newline, so every newline is one the encoder wrote."""
     return json.dumps(o, indent=2).replace("\n", nl)

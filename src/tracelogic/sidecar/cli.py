@@ -348,7 +348,7 @@ def cmd_violations(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.engine.trace_links import with_links
 
     if args.format == "json":
-        from tracelogic.json_text import dumps
+        from tracelogic.engine.json_report import dumps
 
         out.write(dumps([with_links(r.to_json(), trace_url) for r in rows]) + "\n")
     elif args.format == "html":

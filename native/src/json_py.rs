@@ -1,0 +1,183 @@
+//! `json.dumps(obj, indent=2)`'s text, written in Rust for the reports' JSON.
+//!
+//! With `indent`, CPython's `json` module leaves its C encoder for a pure-Python one, and
+//! even `tracelogic.json_text` (the same text from one Python loop) spends a bytecode
+//! dispatch per token: on `monitor --format json` over 800k spans (639k per-instance
+//! results and 155k violations, 150 MB of text) that was 4.7 s of a 15 s run. This walks
+//! the same objects and writes the same bytes. It takes the fast path only for the exact
+//! built-in types the reports are made of (`dict`, `list`, `tuple`, `str`, `int`, `float`,
+//! `bool`, `None`); anything else (a subclass, an enum member, a key that is not a string,
+//! a string with a lone surrogate, nesting deeper than [`MAX_DEPTH`]) is handed to the
+//! Python callables the caller passes, which are `json_text`'s own, so the text stays
+//! exactly the standard library's (tests/engine/test_json_dump.py checks it with
+//! Hypothesis against `json.dumps`).
+
+use std::fmt::Write as _;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+/// Deeper than this, a value is written by `fallback` (Python's own recursion limit then
+/// decides, as it does for `json.dumps`), so a cyclic document cannot exhaust the stack.
+const MAX_DEPTH: usize = 256;
+
+/// The callables for what the fast path does not write itself.
+struct Slow<'a, 'py> {
+    /// `(value, newline_and_indent) -> str`: a value's text, indented
+    fallback: &'a Bound<'py, PyAny>,
+    /// `key -> str`: a key that is not an exact `str`, as `json.dumps` turns it into one
+    key: &'a Bound<'py, PyAny>,
+    /// `str -> str`: `json.encoder.encode_basestring_ascii`, for a string Rust cannot read
+    escape: &'a Bound<'py, PyAny>,
+}
+
+/// `s` as a JSON string with `ensure_ascii` (CPython's `ascii_escape_unicode`): printable
+/// ASCII stays, `"` `\` and the five short escapes as such, everything else `\uXXXX` (lower
+/// case hex; outside the BMP as a surrogate pair).
+fn escape(s: &str, out: &mut String) {
+    out.push('"');
+    let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
+    if s.bytes().all(plain) {
+        out.push_str(s);
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                c if c.is_ascii() && plain(c as u8) => out.push(c),
+                c => {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        let _ = write!(out, "\\u{u:04x}");
+                    }
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+fn write_str(s: &Bound<'_, PyString>, slow: &Slow<'_, '_>, out: &mut String) -> PyResult<()> {
+    match s.to_str() {
+        Ok(text) => escape(text, out),
+        // a lone surrogate (e.g. from `surrogateescape`): the json module's own escaper
+        Err(_) => out.push_str(slow.escape.call1((s,))?.cast::<PyString>()?.to_str()?),
+    }
+    Ok(())
+}
+
+fn newline(out: &mut String, depth: usize) {
+    out.push('\n');
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+fn write(
+    o: &Bound<'_, PyAny>,
+    depth: usize,
+    slow: &Slow<'_, '_>,
+    out: &mut String,
+) -> PyResult<()> {
+    if let Ok(s) = o.cast_exact::<PyString>() {
+        return write_str(s, slow, out);
+    }
+    if depth < MAX_DEPTH {
+        if let Ok(d) = o.cast_exact::<PyDict>() {
+            if d.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            let mut first = true;
+            for (k, v) in d.iter() {
+                out.push_str(if first { "{" } else { "," });
+                first = false;
+                newline(out, depth + 1);
+                match k.cast_exact::<PyString>() {
+                    Ok(s) => write_str(s, slow, out)?,
+                    Err(_) => write_str(slow.key.call1((k,))?.cast::<PyString>()?, slow, out)?,
+                }
+                out.push_str(": ");
+                write(&v, depth + 1, slow, out)?;
+            }
+            newline(out, depth);
+            out.push('}');
+            return Ok(());
+        }
+        let items = if let Ok(l) = o.cast_exact::<PyList>() {
+            Some(l.iter().collect::<Vec<_>>())
+        } else if let Ok(t) = o.cast_exact::<PyTuple>() {
+            Some(t.iter().collect::<Vec<_>>())
+        } else {
+            None
+        };
+        if let Some(items) = items {
+            if items.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            for (i, v) in items.iter().enumerate() {
+                out.push_str(if i == 0 { "[" } else { "," });
+                newline(out, depth + 1);
+                write(v, depth + 1, slow, out)?;
+            }
+            newline(out, depth);
+            out.push(']');
+            return Ok(());
+        }
+    }
+    if o.is_none() {
+        out.push_str("null");
+    } else if let Ok(b) = o.cast_exact::<PyBool>() {
+        out.push_str(if b.is_true() { "true" } else { "false" });
+    } else if let Ok(i) = o.cast_exact::<PyInt>() {
+        match i.extract::<i64>() {
+            Ok(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Err(_) => out.push_str(i.repr()?.to_str()?),
+        }
+    } else if let Ok(f) = o.cast_exact::<PyFloat>() {
+        let x = f.value();
+        if x.is_nan() {
+            out.push_str("NaN");
+        } else if x.is_infinite() {
+            out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
+        } else {
+            // Python's shortest round-trip repr, which Rust's formatting does not spell
+            // the same way (`1e+16`, `1e-05`)
+            out.push_str(f.repr()?.to_str()?);
+        }
+    } else {
+        let mut nl = String::with_capacity(1 + 2 * depth);
+        newline(&mut nl, depth);
+        let text = slow.fallback.call1((o, nl))?;
+        out.push_str(text.cast::<PyString>()?.to_str()?);
+    }
+    Ok(())
+}
+
+/// `json.dumps(obj, indent=2)`'s text. `fallback(value, newline_and_indent)`,
+/// `key(key)` and `escape(str)` write what the fast path leaves to Python (see the module
+/// documentation); their errors (a `TypeError` for what JSON cannot hold) propagate.
+#[pyfunction]
+pub fn dumps_indent2(
+    obj: &Bound<'_, PyAny>,
+    fallback: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyAny>,
+    escape: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let slow = Slow {
+        fallback,
+        key,
+        escape,
+    };
+    let mut out = String::new();
+    write(obj, 0, &slow, &mut out)?;
+    Ok(out)
+}
