@@ -1107,7 +1107,8 @@ pub(crate) mod _native {
     }
 
     /// The span in store row `row` of `s`, as the fields `native_otlp.span_from_fields`
-    /// takes (also `stream_bindings.rs`'s).
+    /// takes (also `stream_bindings.rs`'s); attributes and resource as a dict, or as
+    /// `(key, value)` pairs when a value needs converting (arrays, key-value lists).
     pub(crate) fn span_tuple<'py>(
         py: Python<'py>,
         s: &crate::store::SpanStore,
@@ -1116,12 +1117,33 @@ pub(crate) mod _native {
         if row as usize >= s.len() {
             return Err(pyo3::exceptions::PyIndexError::new_err("no such span"));
         }
-        let pairs = |it: &mut dyn Iterator<Item = (&str, &crate::store::OwnedValue)>| {
-            it.map(|(k, v)| owned_pair(py, k, v))
-                .collect::<PyResult<Vec<_>>>()
+        // a dict when every value is final as the core gives it (what `_mapping` would
+        // build itself, keys being unique), else the pairs for `_mapping` to convert
+        let mapping = |it: &mut dyn Iterator<Item = (&str, &crate::store::OwnedValue)>| {
+            use crate::store::OwnedValue as V;
+            let pairs: Vec<_> = it.collect();
+            let plain = pairs.iter().all(|(_, v)| {
+                matches!(
+                    v,
+                    V::Empty | V::Str(_) | V::Bool(_) | V::Int(_) | V::Double(_) | V::Bytes(_)
+                )
+            });
+            Ok::<_, PyErr>(if plain {
+                let d = PyDict::new(py);
+                for (k, v) in pairs {
+                    d.set_item(k, owned(py, v)?)?;
+                }
+                d.into_any()
+            } else {
+                let items = pairs
+                    .into_iter()
+                    .map(|(k, v)| owned_pair(py, k, v))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyList::new(py, items)?.into_any()
+            })
         };
-        let attrs = pairs(&mut s.attrs(row))?;
-        let resource = pairs(&mut s.resource_attrs(row))?;
+        let attrs = mapping(&mut s.attrs(row))?;
+        let resource = mapping(&mut s.resource_attrs(row))?;
         let events: Vec<&str> = s.event_names(row).collect();
         let links: Vec<(String, String)> = s
             .links(row)
@@ -1141,8 +1163,8 @@ pub(crate) mod _native {
                 s.trace_id_hex(row).into_pyobject(py)?.into_any(),
                 s.span_id_hex(row).into_pyobject(py)?.into_any(),
                 s.parent_id_hex(row).into_pyobject(py)?.into_any(),
-                PyList::new(py, attrs)?.into_any(),
-                PyList::new(py, resource)?.into_any(),
+                attrs,
+                resource,
                 s.scope_name(row).into_pyobject(py)?.into_any(),
                 PyList::new(py, events)?.into_any(),
                 PyList::new(py, links)?.into_any(),

@@ -42,6 +42,22 @@ def test_deferred_builds_once_and_only_when_read() -> None:
     assert w.to_json() == dataclasses.replace(plain, trigger=None).to_json()
 
 
+def test_built_is_the_plain_violation_and_leaves_the_deferred_one_deferred() -> None:
+    prop = _prop()
+    calls = []
+
+    def build() -> Violation:
+        calls.append(1)
+        return Violation(prop, "k", ["t1"], ["s1"], "boom")
+
+    v = DeferredViolation.deferred(prop, "k", build)
+    plain = v.built()
+    assert type(plain) is Violation and plain.message == "boom" and calls == [1]
+    assert "_build" in v.__dict__  # still deferred: reading it builds again, equal
+    assert v == plain and calls == [1, 1]
+    assert v.built() is v and calls == [1, 1]  # once built, it is its own plain form
+
+
 def test_deferred_rejects_a_builder_of_another_instance() -> None:
     prop = _prop()
     v = DeferredViolation.deferred(prop, "k", lambda: Violation(prop, "other", [], [], "m"))
@@ -67,8 +83,11 @@ def test_native_violations_equal_the_python_engines() -> None:
     native, python = reports["native"], reports["python"]
     assert native.violations and all(type(v) is DeferredViolation for v in native.violations)
     assert all("_build" in v.__dict__ for v in native.violations)  # nothing built yet
+    deferred = list(native.violations)
     native.build_violations()
-    assert not any("_build" in v.__dict__ for v in native.violations)
+    # built by swapping the plain violations in: nothing copied field by field
+    assert all(type(v) is Violation for v in native.violations)
+    assert native.violations == deferred  # and the deferred ones, if kept, still build
     assert native.violations == python.violations
     assert native.to_json() == python.to_json()
     assert native.to_text() == python.to_text()

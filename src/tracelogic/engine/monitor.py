@@ -1281,8 +1281,11 @@ class Monitor:
             # the event that opened the bounded obligation the deciding event broke: in
             # time order with the others (it may precede or follow the raiser)
             witness = sorted([opened, *witness], key=lambda e: e.time_ns)
-        witness = list(dict.fromkeys(witness))  # the raiser may be the last event itself
-        spans = list(dict.fromkeys(e.span for e in witness))
+        if len(witness) > 1:
+            witness = list(dict.fromkeys(witness))  # the raiser may be the last event itself
+            spans = list(dict.fromkeys(e.span for e in witness))
+        else:
+            spans = [e.span for e in witness]
         message = (self._message(cp, spans[0] if spans else None, None) or inst.reason
                    or _default_message(cp, witness, inst.decided_at is None, opened,
                                        inst.raised_at))

@@ -69,7 +69,11 @@ def column_value(v: Any) -> Any:
     return _value(v)
 
 
-def _mapping(pairs: list) -> Any:
+def _mapping(pairs: list | dict) -> Any:
+    """Attributes as the core gives them: a dict of final values (``NativeRun.span``), or
+    ``(key, value)`` pairs whose values may need converting."""
+    if type(pairs) is dict:
+        return MappingProxyType(pairs) if pairs else _EMPTY
     return MappingProxyType({k: _value(v) for k, v in pairs}) if pairs else _EMPTY
 
 
