@@ -20,7 +20,7 @@ from functools import partial as bind
 from itertools import repeat
 from operator import itemgetter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
@@ -1030,23 +1030,22 @@ class Monitor:
         """Per-trace property ``cp``'s block: (keys, verdict codes, vacuous, violations)."""
         ids = closed.complete_ids
         if cp.timed:
-            codes, steps = self._timed_codes(cp, res.state, res.timed, closed.complete_partial)
+            codes, step = self._timed_codes(cp, res.state, res.timed, closed.complete_partial)
         else:
-            codes, steps = verdict_codes(cp, res.state, res.state_bytes,
-                                         closed.complete_partial), None
+            codes = verdict_codes(cp, res.state, res.state_bytes, closed.complete_partial)
+
+            def step(i: int) -> tuple:
+                return cp, res.state[i]
         violations = []
         for t in violated(codes):
-            stepped, state = steps[t] if steps else (cp, res.state[t])
+            stepped, state = step(t)
             violations.append(self._deferred(cp, ids[t], bind(
                 self._core_trace_violation, stepped, state, t, res, closed)))
         vacuous = count_vacuous(codes, res.trigger) if cp.triggers else 0
-        if steps:
-            def undecided(i: int) -> bool:
-                stepped, st = steps[i]
-                return not stepped.monitor.verdict(st).is_final
-        else:
-            def undecided(i: int) -> bool:
-                return not cp.monitor.verdict(res.state[i]).is_final
+
+        def undecided(i: int) -> bool:
+            stepped, st = step(i)
+            return not stepped.monitor.verdict(st).is_final
         ids, codes, partial = self._partial_block(ids, codes, closed.complete_partial,
                                                   undecided)
         return ids, codes, vacuous, violations, partial
@@ -1111,35 +1110,39 @@ class Monitor:
         return keys, codes, len(drop)
 
     def _timed_codes(self, cp: CompiledProperty, state: Any, timed: list | None,
-                     partial: bytes) -> tuple[bytearray, list]:
-        """A timed property's verdict codes, and per instance the property it was stepped
-        on with its final state: its timed monitor's (``timed[i]``), or for a trace within
-        every bound its untimed twin's table state (``state[i]``, as ``by_letters``)."""
+                     partial: bytes) -> tuple[bytearray, Callable[[int], tuple]]:
+        """A timed property's verdict codes, and ``step(i)``: the property instance ``i``
+        was stepped on with its final state, its timed monitor's (``timed[i]``), or for a
+        trace within every bound its untimed twin's table state (``state[i]``, as
+        ``by_letters``). Most traces stay within every bound: their codes are the twin's,
+        computed for all at once; only the others are looked at one by one."""
         twin = cp.untimed
-        by_state = None if twin is None else (final_verdicts(twin, False),
-                                              final_verdicts(twin, True))
-        codes, steps = bytearray(len(partial)), []
-        for i, part in enumerate(partial):
-            ts = None if timed is None else timed[i]
-            if ts is None:
-                stepped, st = twin, state[i]
-                verdict = by_state[part][st]
-            else:
-                stepped, st = cp, timed_state(ts)
+        if twin is not None:
+            codes = verdict_codes(twin, state, state if type(state) is bytes else None,
+                                  partial)
+        else:  # no twin: the core stepped every instance on the timed monitor
+            codes = bytearray(len(partial))
+        clocked: dict[int, Any] = {}
+        for i, ts in enumerate(timed or ()):
+            if ts is not None:
                 probe = Instance("", cp)
-                probe.state, probe.partial = st, bool(part)
-                verdict = self.final_verdict(cp, probe)
-            codes[i] = VERDICT_CODES[verdict.value]
-            steps.append((stepped, st))
-        return codes, steps
+                probe.state = clocked[i] = timed_state(ts)  # never None
+                probe.partial = bool(partial[i])
+                codes[i] = VERDICT_CODES[self.final_verdict(cp, probe).value]
+
+        def step(i: int) -> tuple:
+            st = clocked.get(i)
+            return (twin, state[i]) if st is None else (cp, st)
+
+        return codes, step
 
     def _core_cross(self, cp: CompiledProperty, c: Any, closed: Any) -> tuple:
         """Cross-trace property ``cp``'s block, as ``_result`` reports the Python engine's
         instances: an undecided instance that lost events to an eviction is incomplete;
         witnesses are events read back from the core's store."""
         if cp.timed:  # a cross-trace instance is always stepped on the timed monitor
-            codes, steps = self._timed_codes(cp, c.state, c.timed, c.partial)
-            states = [st for _, st in steps]
+            codes, step = self._timed_codes(cp, c.state, c.timed, c.partial)
+            states = [step(i)[1] for i in range(len(codes))]
         else:
             codes, states = verdict_codes(cp, c.state, c.state_bytes, c.partial), c.state
         evicted = self._evicted_keys[cp.index]
