@@ -9,6 +9,7 @@ the spec.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Sequence
 
 from tracelogic.automata.monitor import Verdict
@@ -364,10 +365,15 @@ class MonitorReport:
         dim = (lambda s: f"\x1b[2m{s}\x1b[0m") if color else (lambda s: s)
         self.build_violations()
         lines = []
+        heads: dict[int, tuple[str, str]] = {}  # per property: the text around the key
         for v in self.violations:
             p = v.prop
-            where = f"{p.span.file}:{p.span.line}" if p.span.line else p.span.file
-            lines.append(red(f"✗ {p.name}") + f" [{p.severity}] key {v.key}  ({where})")
+            head = heads.get(id(p))
+            if head is None:
+                where = f"{p.span.file}:{p.span.line}" if p.span.line else p.span.file
+                head = heads[id(p)] = (red(f"✗ {p.name}") + f" [{p.severity}] key ",
+                                       f"  ({where})")
+            lines.append(f"{head[0]}{v.key}{head[1]}")
             if p.description:
                 lines.append(f"  {p.description}")
             lines.append(f"  {v.message}")
@@ -590,14 +596,19 @@ def _junit_violation(v: Violation) -> str:
     return "\n".join(lines)
 
 
+_time_ns = attrgetter("time_ns")
+
+
 def timeline(events: list, header: bool = False) -> list[str]:
     """Offset ms from the first event, service, span name, start/end, status."""
     if not events:
         return []
-    t0 = min(e.time_ns for e in events)
+    if len(events) > 1:
+        events = sorted(events, key=_time_ns)
+    t0 = events[0].time_ns
     rows = [f"{'offset ms':>13}  {'service':<16} {'span':<32} {'event':<5} status"] if header \
         else []
-    for e in sorted(events, key=lambda e: e.time_ns):
+    for e in events:
         s = e.span
         if e.is_start is None:  # a log record
             rows.append(f"{(e.time_ns - t0) / 1e6:>10.3f} ms  {s.service or '-':<16} "
