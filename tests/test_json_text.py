@@ -22,10 +22,14 @@ class Tag(str):
     pass
 
 
+# lone surrogates too: a str can hold them (e.g. decoded with surrogateescape)
+texts = st.text() | st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF))
 scalars = (st.none() | st.booleans() | st.integers() | st.integers(-2**200, 2**200)
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text()
+           | st.sampled_from([2**63 - 1, -2**63, 2**63, -2**63 - 1])
+           | st.floats(allow_nan=True, allow_infinity=True)
+           | st.sampled_from([1e16, 1e-05, 0.1, -0.0, 1.5e300, 5e-324]) | texts
            | st.just(Level.LOW) | st.text(max_size=5).map(Tag))
-keys = st.text() | st.integers() | st.floats() | st.booleans() | st.none()
+keys = texts | st.integers() | st.floats() | st.booleans() | st.none() | st.just(Level.LOW)
 documents = st.recursive(
     scalars,
     lambda inner: (st.lists(inner, max_size=5) | st.lists(inner, max_size=3).map(tuple)
@@ -48,8 +52,12 @@ def test_a_monitor_like_report():
     assert dumps(doc) == json.dumps(doc, indent=2)
 
 
+# documents json.dumps refuses (TypeError)
+REFUSED = ({(1, 2): 3}, {"x": object()}, [{1, 2}], [b"bytes"])
+
+
 def test_refuses_what_json_refuses():
-    for bad in ({(1, 2): 3}, {"x": object()}, [{1, 2}]):
+    for bad in REFUSED:
         with pytest.raises(TypeError):
             json.dumps(bad, indent=2)
         with pytest.raises(TypeError):
