@@ -39,3 +39,25 @@ def test_retention_keeps_at_most_the_configured_rows(tmp_path):
         logging.getLogger("tracelogic").handlers.clear()
     assert 0 < len(store_violations(tmp_path / "v.db")) <= 3
     assert not sc.healthy or sc.queue.closed
+
+
+def test_a_violation_log_line_reuses_the_stored_text(tmp_path):
+    """The engine logs a committed violation from the JSON text the store wrote (not encoded
+    again): the line holds the same object as the body with its row id, and other fields
+    are encoded as before."""
+    from tracelogic.sidecar.server import JsonFormatter, _logged
+    from tracelogic.sidecar.store import Store
+
+    body = {"property": "p", "key": "k\u00e9", "trace_ids": ["t"], "span_ids": ["s"],
+            "message": "bad \ud800 \U0001f600", "severity": "error", "n": 3}
+    (rec, new), = Store(str(tmp_path / "v.db")).add_violations([body])
+    fmt = JsonFormatter()
+    line = fmt.format(logging.LogRecord("tracelogic.serve", logging.WARNING, "x", 1,
+                                        "violation", (), None))
+    assert json.loads(line)["msg"] == "violation"
+    rec_log = logging.LogRecord("tracelogic.serve", logging.WARNING, "x", 1, "violation", (),
+                                None)
+    rec_log.fields = {"other": {"a": 1}, "violation": _logged(rec)}
+    out = json.loads(fmt.format(rec_log))
+    assert new and out["violation"] == dict(rec.body, id=rec.id) and out["other"] == {"a": 1}
+    assert out["violation"]["message"] == "bad \\ud800 \U0001f600"  # escaped as stored

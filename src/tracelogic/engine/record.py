@@ -14,7 +14,7 @@ had it, else a :class:`PartialSpan` rebuilt from the body's ``events``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from tracelogic.values.missing import MISSING
@@ -30,6 +30,9 @@ class ViolationRecord:
     id: int | None
     body: dict
     witness: Any = None
+    #: ``body`` as JSON text, exactly as the store holds it (sorted keys), when the store
+    #: built the record: the sidecar's log line reuses it instead of encoding ``body`` again
+    text: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, violation: Any, *, id: int | None = None, witness: Any = None,
@@ -54,6 +57,32 @@ def body_and_witness(violation: Any, spans: dict | None = None) -> tuple[dict, A
     return body, _own_witness(violation, body, spans)
 
 
+def encoded(violation: Any, spans: dict | None = None) -> tuple[dict, Any, str]:
+    """:func:`body_and_witness`, and the body's JSON text as the store holds it
+    (``json.dumps(body, sort_keys=True)``), encoding the body once.
+
+    The text is also what tells whether the body is storable: without a surrogate
+    escape (``\\ud...``) in it, every string in the body encodes to UTF-8, which is what
+    :func:`storable` checks; otherwise (or if it does not encode) :func:`storable` decides."""
+    if isinstance(violation, Mapping):
+        body, own = dict(violation), None
+    else:
+        body, own = violation.to_json(), violation
+    try:
+        text = _SORTED.encode(body)
+    except (TypeError, ValueError):
+        text = None
+    if text is None or "\\ud" in text:
+        body = storable(body)
+        text = json.dumps(body, sort_keys=True)
+    witness = witness_of(body, spans) if own is None else _own_witness(own, body, spans)
+    return body, witness, text
+
+
+#: the encoder of ``json.dumps(..., sort_keys=True)``, made once
+_SORTED = json.JSONEncoder(sort_keys=True)
+
+
 def _own_witness(violation: Any, body: dict, spans: dict | None) -> Any:
     ids = body.get("span_ids") or []
     for ev in getattr(violation, "witness", None) or []:
@@ -68,7 +97,7 @@ def dedup_key(v: Mapping[str, Any]) -> str:
     parts = [v.get("property"), v.get("key"), sorted(v.get("span_ids") or []), v.get("window")]
     if not v.get("span_ids") and v.get("points"):
         parts.append([(p.get("metric"), p.get("time_unix_nano")) for p in v["points"]])
-    return json.dumps(parts, sort_keys=True)
+    return _SORTED.encode(parts)
 
 
 def storable(body: dict) -> dict:

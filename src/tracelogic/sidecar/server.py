@@ -44,7 +44,7 @@ from tracelogic.sidecar.store import Store
 from tracelogic.engine.native_stream import streaming_monitor
 from tracelogic.engine.stream import SECOND
 
-__all__ = ["ServeConfig", "Sidecar", "Outcome", "JsonFormatter", "decode_request"]
+__all__ = ["ServeConfig", "Sidecar", "Outcome", "JsonFormatter", "RawJson", "decode_request"]
 
 log = logging.getLogger("tracelogic.serve")
 
@@ -174,6 +174,13 @@ class IngestQueue:
         return len(self._items)
 
 
+class RawJson(str):
+    """A log field's value that is JSON text already (a violation as the store encoded it):
+    :class:`JsonFormatter` puts it into the line as it is instead of encoding it again."""
+
+    __slots__ = ()
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, message and the record's ``fields``."""
 
@@ -181,10 +188,27 @@ class JsonFormatter(logging.Formatter):
         out = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
                + f".{int(record.msecs):03d}Z", "level": record.levelname.lower(),
                "logger": record.name, "msg": record.getMessage()}
-        out.update(getattr(record, "fields", {}) or {})
+        fields = getattr(record, "fields", {}) or {}
+        raw = [(k, v) for k, v in fields.items() if type(v) is RawJson]
+        if raw:
+            fields = {k: v for k, v in fields.items() if type(v) is not RawJson}
+        out.update(fields)
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        text = json.dumps(out, default=str)
+        if raw:  # spliced in last, as the object's last members
+            text = text[:-1] + "".join(f", {json.dumps(k)}: {v}" for k, v in raw) + "}"
+        return text
+
+
+def _logged(record: Any) -> Any:
+    """A committed violation as its log line holds it: the stored body and its row id,
+    from the store's own JSON text when the record has it."""
+    text = record.text
+    if text is None or not text.endswith("}"):
+        return dict(record.body, id=record.id)
+    sep = ", " if len(text) > 2 else ""
+    return RawJson(f"{text[:-1]}{sep}\"id\": {json.dumps(record.id)}}}")
 
 
 def count_spans_pb(data: bytes) -> int | None:
@@ -810,7 +834,7 @@ class Sidecar:
         sm = self.sm
         store = self.store
         spans = points = logs = 0
-        new: list[dict] = []
+        new: list = []
         t_commit = time.perf_counter()
         try:
             if self.config.journal:
@@ -884,12 +908,19 @@ class Sidecar:
             now = time.perf_counter()
             for it in items:
                 it.done.set()
-                self.metrics.observe("tracelogic_request_seconds", now - it.enqueued)
+            if items:
+                self.metrics.observe_many("tracelogic_request_seconds",
+                                          [(now - it.enqueued, 1) for it in items])
         self.metrics.inc("tracelogic_spans_processed_total", spans)
         self.metrics.inc("tracelogic_points_processed_total", points)
         self.metrics.inc("tracelogic_logs_processed_total", logs)
-        for t_out in sm.take_completion_times():
-            self.metrics.observe("tracelogic_completion_to_commit_seconds", t_commit - t_out)
+        outs = sm.take_completion_times()
+        if outs:  # traces handed out at one poll share their completion time
+            by_time: dict[float, int] = {}
+            for t_out in outs:
+                by_time[t_out] = by_time.get(t_out, 0) + 1
+            self.metrics.observe_many("tracelogic_completion_to_commit_seconds",
+                                      [(t_commit - t, n) for t, n in by_time.items()])
         self._note_failures()
         try:
             self._report(new)
@@ -913,8 +944,8 @@ class Sidecar:
         for what in self.sm.take_failures():
             log.error("monitoring failed; skipped", extra={"fields": {"what": what}})
 
-    def _commit(self) -> list[dict]:
-        """Commit every violation decided so far; returns the new ones (as JSON).
+    def _commit(self) -> list:
+        """Commit every violation decided so far; returns the new ones (their records).
 
         A violation whose JSON would not encode (a value no decoder should have let
         through) is stored with the offending characters escaped. If the store itself
@@ -935,12 +966,20 @@ class Sidecar:
         new = [r for r, inserted in committed if inserted]
         if self.healer is not None and new:  # only committed violations reach the controller
             self.healer.put(new)
-        return [dict(r.body, id=r.id) for r in new]
+        return new
 
-    def _report(self, new: list[dict]) -> None:
-        for body in new:
-            self.metrics.inc("tracelogic_violations_total", 1, body["property"])
-            log.warning("violation", extra={"fields": {"violation": body}})
+    def _report(self, new: list) -> None:
+        """Count and log committed violations (their records)."""
+        if new:
+            by_property: dict[str, int] = {}
+            for r in new:
+                p = r.body["property"]
+                by_property[p] = by_property.get(p, 0) + 1
+            for p, n in by_property.items():
+                self.metrics.inc("tracelogic_violations_total", n, p)
+            if log.isEnabledFor(logging.WARNING):
+                for r in new:
+                    log.warning("violation", extra={"fields": {"violation": _logged(r)}})
         if self.consistency is not None:  # keys no longer checked, and why: never silent
             for n in self.consistency.take_notices():
                 if n["verdict"] != "violated":
