@@ -93,11 +93,35 @@ def _own_witness(violation: Any, body: dict, spans: dict | None) -> Any:
 
 def dedup_key(v: Mapping[str, Any]) -> str:
     """What makes two violations the same: property, key, and the spans that decided it
-    (for a metric invariant, which has no spans: the data points that decided it)."""
-    parts = [v.get("property"), v.get("key"), sorted(v.get("span_ids") or []), v.get("window")]
-    if not v.get("span_ids") and v.get("points"):
+    (for a metric invariant, which has no spans: the data points that decided it).
+
+    The text is ``json.dumps(parts, sort_keys=True)``, and stays so: stored keys are
+    compared with it. The common case (text property and key, span ids, no window) is
+    written without an encoder; the same text (tests/engine/test_record.py)."""
+    prop, key, ids, window = v.get("property"), v.get("key"), v.get("span_ids"), v.get("window")
+    if ids and window is None and type(prop) is str and type(key) is str:
+        listed = json_strings(sorted(ids))
+        if listed is not None:
+            return f"[{_quote(prop)}, {_quote(key)}, {listed}, null]"
+    parts = [prop, key, sorted(ids or []), window]
+    if not ids and v.get("points"):
         parts.append([(p.get("metric"), p.get("time_unix_nano")) for p in v["points"]])
     return _SORTED.encode(parts)
+
+
+def json_strings(values: Any) -> str | None:
+    """``json.dumps(values)`` of a list of strings, without an encoder per call (the store
+    writes two per violation); None for anything else."""
+    if type(values) is not list:
+        return None
+    for x in values:
+        if type(x) is not str:
+            return None
+    return "[" + ", ".join(map(_quote, values)) + "]"
+
+
+#: a string as ``json.dumps`` writes it (ASCII, quoted): the encoder's own function
+_quote = json.encoder.encode_basestring_ascii
 
 
 def storable(body: dict) -> dict:

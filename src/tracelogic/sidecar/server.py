@@ -114,18 +114,31 @@ class _Item:
     logs: list = field(default_factory=list)  # log records (docs/logs.md)
     n: int = 0                  # spans (or points) in it
     enqueued: float = 0.0
-    done: threading.Event = field(default_factory=threading.Event)
+    # how the receiver learns that the engine is done with the item: a threading.Event it
+    # waits on (a receiver's thread), or, for a receiver on an asyncio loop, ``waiter``:
+    # (loop, future), resolved on that loop (one wake-up per loop and engine step)
+    done: threading.Event | None = None
+    waiter: tuple[Any, Any] | None = None
     error: BaseException | None = None
     decoded: bool = False       # a raw item's spans are in ``spans`` (decoded in Python)
     invalid: str | None = None  # the decoder refused a raw item: the answer's message
-    rejected: int = 0           # spans the decoder rejected (partial success)
+    rejected: int = 0           # spans (points, records) rejected (partial success)
     message: str = ""
+    transport: str = ""         # the receiver's ("http" | "grpc"), for its counters
+    finished: bool = False      # the engine is done with it (set before the receiver is told)
     journal_key: str | None = None  # a logs item's key in the journal (--journal)
 
 
 # the journal key of a log request's records that wait for the watermark, not a trace
 # (trace ids are 32 hex digits, so no trace id starts with it)
 LOG_KEY = "logs:"
+
+
+def _resolve(futures: list) -> None:
+    """On a receiver's loop: the engine is done with these requests."""
+    for f in futures:
+        if not f.done():
+            f.set_result(True)
 
 
 class IngestQueue:
@@ -184,21 +197,44 @@ class RawJson(str):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, message and the record's ``fields``."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")  # the last second's text, made once
+
+    def _time(self, record: logging.LogRecord) -> str:
+        sec = int(record.created)
+        if sec != self._second[0]:
+            self._second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
+        return f"{self._second[1]}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
-        out = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-               + f".{int(record.msecs):03d}Z", "level": record.levelname.lower(),
-               "logger": record.name, "msg": record.getMessage()}
         fields = getattr(record, "fields", {}) or {}
+        if len(fields) == 1 and not record.exc_info:
+            ((k, v),) = fields.items()
+            if type(v) is RawJson and k not in _HEAD:  # a violation's line: no encoder
+                q = _quote
+                return (f'{{"time": {q(self._time(record))}, "level": '
+                        f'{q(record.levelname.lower())}, "logger": {q(record.name)}, '
+                        f'"msg": {q(record.getMessage())}, {q(k)}: {v}}}')
+        out = {"time": self._time(record), "level": record.levelname.lower(),
+               "logger": record.name, "msg": record.getMessage()}
         raw = [(k, v) for k, v in fields.items() if type(v) is RawJson]
         if raw:
             fields = {k: v for k, v in fields.items() if type(v) is not RawJson}
         out.update(fields)
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        text = json.dumps(out, default=str)
+        text = _LOG_JSON.encode(out)
         if raw:  # spliced in last, as the object's last members
-            text = text[:-1] + "".join(f", {json.dumps(k)}: {v}" for k, v in raw) + "}"
+            text = text[:-1] + "".join(f", {_LOG_JSON.encode(k)}: {v}" for k, v in raw) + "}"
         return text
+
+
+#: ``json.dumps(..., default=str)``'s encoder, made once
+_LOG_JSON = json.JSONEncoder(default=str)
+#: a string as that encoder writes it (ASCII, quoted)
+_quote = json.encoder.encode_basestring_ascii
+_HEAD = frozenset({"time", "level", "logger", "msg"})
 
 
 def _logged(record: Any) -> Any:
@@ -617,15 +653,34 @@ class Sidecar:
     def handle(self, signal: str, fmt: str, data: bytes, transport: str) -> Outcome:
         """Enqueue one export request (decoded here unless it is OTLP protobuf traces, which
         the engine thread decodes) and wait for the engine to process it."""
+        got = self.submit(signal, fmt, data, transport)
+        if isinstance(got, Outcome):
+            return got
+        return self.answer(got, self._await(got))
+
+    def submit(self, signal: str, fmt: str, data: bytes, transport: str,
+               waiter: tuple[Any, Any] | None = None) -> "Outcome | _Item | None":
+        """The first half of :meth:`handle`: the request refused or invalid (its
+        :class:`Outcome`), or queued for the engine (its item; pass it to :meth:`answer`
+        once the engine is done with it, ``item.finished``).
+
+        With ``waiter`` = ``(loop, future)`` the engine resolves ``future`` on that asyncio
+        loop instead of setting an event, so that a receiver on a loop waits without a
+        thread of its own; then only a request that needs no decoding before it is queued
+        (OTLP protobuf traces whose framing counts) is taken, and None is returned for any
+        other: decoding must not hold up the loop, so the caller calls :meth:`handle` on
+        a thread instead."""
         if self._stopping:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
             return Outcome("unavailable", message="tracelogic is shutting down",
                            retry_after_s=self.config.retry_after_s)
         raw = signal == "traces" and fmt == "protobuf"
         n = count_spans_pb(data) if raw else None
+        if n is None and waiter is not None:
+            return None  # it needs decoding here: the caller hands it to a thread first
         if n is not None:
             item = _Item(signal, fmt, data, raw=True, n=n)
-            received, rejected, message = n, 0, ""
+            received = n
         else:  # JSON, metrics, or protobuf whose framing is broken: decode (and refuse) here
             try:
                 items, stats = decode_request(signal, fmt, data,
@@ -651,7 +706,13 @@ class Sidecar:
                 self.metrics.inc("tracelogic_points_rejected_total", stats.points_rejected)
                 rejected = stats.points_rejected
                 item = _Item(signal, fmt, data, points=items, n=len(items))
-            message = "; ".join(stats.messages[:3]) if rejected else ""
+            item.rejected = rejected
+            item.message = "; ".join(stats.messages[:3]) if rejected else ""
+        item.transport = transport
+        if waiter is None:
+            item.done = threading.Event()
+        else:
+            item.waiter = waiter
         item.enqueued = time.perf_counter()
         # the engine is behind on deciding completed traces: refuse spans and log records
         # (which wait with their traces) rather than pile them up
@@ -673,7 +734,13 @@ class Sidecar:
                 if behind else
                 f"the ingest queue is full ({self.queue.capacity} spans); retry later"),
                 retry_after_s=self.config.retry_after_s)
-        if not self._await(item):
+        return item
+
+    def answer(self, item: _Item, processed: bool) -> Outcome:
+        """The second half of :meth:`handle`: the answer to a queued request, once the engine
+        processed it (``processed``) or could not in time."""
+        signal, transport = item.signal, item.transport
+        if not processed:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
             return Outcome("unavailable", message="tracelogic could not process the request "
                            "in time; retry later", retry_after_s=self.config.retry_after_s)
@@ -684,12 +751,16 @@ class Sidecar:
         if item.invalid is not None:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
             return Outcome("invalid", message=item.invalid)
-        if item.raw:
-            rejected, message = item.rejected, item.message
         self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "ok")
         if self.forwarder is not None:
-            self.forwarder.offer(signal, fmt, data)
-        return Outcome("ok", rejected=rejected, message=message)
+            self.forwarder.offer(signal, item.fmt, item.payload)
+        return Outcome("ok", rejected=item.rejected, message=item.message)
+
+    @property
+    def engine_alive(self) -> bool:
+        """The engine thread runs (a receiver stops waiting for it otherwise)."""
+        engine = self._engine
+        return engine is not None and engine.is_alive()
 
     def _invalid(self, signal: str, fmt: str, data: bytes, transport: str | None,
                  e: Exception) -> Outcome:
@@ -773,10 +844,27 @@ class Sidecar:
         ``engine_wait_s`` or the engine thread is gone. Never waits forever."""
         deadline = time.monotonic() + self.config.engine_wait_s
         while not item.done.wait(0.2):
-            engine = self._engine
-            if engine is None or not engine.is_alive() or time.monotonic() > deadline:
+            if not self.engine_alive or time.monotonic() > deadline:
                 return item.done.is_set()
         return True
+
+    @staticmethod
+    def _finish(items: list[_Item]) -> None:
+        """Tell the receivers that the engine is done with ``items``: an event each for
+        those waiting on a thread; one call per asyncio loop for the others."""
+        loops: dict[Any, list] = {}
+        for it in items:
+            it.finished = True
+            if it.waiter is None:
+                it.done.set()
+            else:
+                loop, fut = it.waiter
+                loops.setdefault(loop, []).append(fut)
+        for loop, futs in loops.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, futs)
+            except RuntimeError:  # the loop is closed: its receiver answers no one now
+                pass
 
     def refused(self, signal: str, transport: str, outcome: str) -> None:
         """Count a request refused by a receiver before decoding (auth, size, media type)."""
@@ -818,9 +906,10 @@ class Sidecar:
             self._engine_failure = e
             log.exception("engine failed", extra={"fields": {"error": safe_text(repr(e))}})
             self.queue.close()
-            for it in self.queue.take(0, max_items=1 << 30):
+            left = self.queue.take(0, max_items=1 << 30)
+            for it in left:
                 it.error = e
-                it.done.set()
+            self._finish(left)
             raise
 
     def _process(self, items: list[_Item]) -> None:
@@ -906,8 +995,7 @@ class Sidecar:
             t_commit = time.perf_counter()
         finally:
             now = time.perf_counter()
-            for it in items:
-                it.done.set()
+            self._finish(items)
             if items:
                 self.metrics.observe_many("tracelogic_request_seconds",
                                           [(now - it.enqueued, 1) for it in items])
@@ -978,8 +1066,11 @@ class Sidecar:
             for p, n in by_property.items():
                 self.metrics.inc("tracelogic_violations_total", n, p)
             if log.isEnabledFor(logging.WARNING):
+                # log.warning's record, made without its search of the stack for the caller
+                make, handle, name = log.makeRecord, log.handle, log.name
                 for r in new:
-                    log.warning("violation", extra={"fields": {"violation": _logged(r)}})
+                    handle(make(name, logging.WARNING, __file__, 0, "violation", (), None,
+                                extra={"fields": {"violation": _logged(r)}}))
         if self.consistency is not None:  # keys no longer checked, and why: never silent
             for n in self.consistency.take_notices():
                 if n["verdict"] != "violated":

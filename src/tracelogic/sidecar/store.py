@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from tracelogic.engine.record import ViolationRecord, dedup_key, encoded
+from tracelogic.engine.record import ViolationRecord, dedup_key, encoded, json_strings
 from tracelogic.sqlite_db import ThreadConnections, where
 
 SCHEMA_VERSION = 1
@@ -68,6 +68,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason TEXT NOT NULL
 );
 """
+
+
+def _json_list(values: Any) -> str:
+    """``json.dumps(values)``: a list of ids written without an encoder when it can be."""
+    text = json_strings(values)
+    return json.dumps(values) if text is None else text
 
 
 def _create(conn: sqlite3.Connection) -> None:
@@ -121,10 +127,9 @@ class Store:
         if not items:
             return []
         now = self.clock()
-        dumps = json.dumps
         rows = [(now, body["property"], body["key"], body.get("severity", "error"),
-                 body.get("message", ""), dumps(body.get("trace_ids", [])),
-                 dumps(body.get("span_ids", [])), text, dedup_key(body))
+                 body.get("message", ""), _json_list(body.get("trace_ids", [])),
+                 _json_list(body.get("span_ids", [])), text, dedup_key(body))
                 for body, _, text in items]
         with self._write:
             conn = self._conn()
