@@ -80,6 +80,7 @@ class ServeConfig:
     keepalive_timeout_s: float = 60.0  # an idle HTTP keep-alive connection is closed after
     grpc_workers: int = 16
     decide_chunk: int = 50  # completed traces decided between two commits
+    decide_chunks: int = 8  # chunks decided before one commit while no request waits
     execute: bool = False               # healing: act instead of dry-run
     controller_config: str | None = None  # healing controller TOML (secrets, endpoints)
     max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
@@ -856,7 +857,8 @@ class Sidecar:
         for it in items:
             it.finished = True
             if it.waiter is None:
-                it.done.set()
+                if it.done is not None:  # None: nobody waits (an item made in a test)
+                    it.done.set()
             else:
                 loop, fut = it.waiter
                 loops.setdefault(loop, []).append(fut)
@@ -973,9 +975,17 @@ class Sidecar:
                 except Exception as e:
                     self._engine_error("monitor", e)
             # decide completed traces in chunks, committing and acknowledging in between,
-            # so a burst of completions does not hold up the requests behind it
+            # so a burst of completions does not hold up the requests behind it; with no
+            # request in this batch and none queued, up to decide_chunks chunks go before
+            # one commit (a request arriving meanwhile waits for one chunk at most)
             try:
-                sm.poll(limit=self.config.decide_chunk)
+                chunk = self.config.decide_chunk
+                sm.poll(limit=chunk)
+                if not items:
+                    for _ in range(self.config.decide_chunks - 1):
+                        if not sm.backlog or len(self.queue):
+                            break
+                        sm.poll(limit=chunk)
             except Exception as e:
                 self._engine_error("monitor", e)
             if self.consistency is not None:
