@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping  # not typing's alias: its isinstance runs in Python
+from typing import Any
 
 from tracelogic.values.missing import MISSING
 from tracelogic.ingest.text_rule import safe_text

@@ -3,7 +3,9 @@
 Receivers (``http_receiver.py``, ``grpc_receiver.py``) hand a request's bytes to
 :meth:`Sidecar.handle`, which either refuses it at once (the bounded ingest queue is
 full: the receiver answers 429 / ``RESOURCE_EXHAUSTED`` with a retry delay) or waits
-until the **engine thread** has processed it. An OTLP protobuf trace request is not
+until the **engine thread** has processed it (a receiver on an asyncio loop calls
+:meth:`Sidecar.submit` and :meth:`Sidecar.answer` instead, and awaits a future the
+engine resolves). An OTLP protobuf trace request is not
 decoded on the receiver's thread: only its spans are counted from its framing (the
 queue is bounded in spans), and the engine thread decodes it, in the native core when
 the core runs some property (:mod:`~tracelogic.engine.native_stream`), so the receivers'
@@ -14,8 +16,11 @@ engine takes every queued request in one batch and, in this order:
 1. with ``--journal``, decodes the batch's protobuf requests (for their trace ids) and
    writes the payloads to the store (one transaction);
 2. decodes the rest and feeds the spans to the streaming monitor and polls it (idle
-   traces complete, cross-trace events are released under the watermark);
-3. commits every violation decided so far (one transaction);
+   traces complete, cross-trace events are released under the watermark); completed
+   traces are decided ``decide_chunk`` at a time, and several chunks only while no
+   request is in the batch or queued;
+3. commits every violation decided so far (one transaction; each body encoded to JSON
+   once, for its row and its log line);
 4. acknowledges the batch's requests, then logs the new violations.
 
 So a request is acknowledged only after everything it made decidable is durable
