@@ -51,9 +51,9 @@ def main() -> None:
                 print(json.dumps(dict(r, tree=tree, pair=i + 1)), flush=True)
     for transport in args.transports.split(","):
         ra, rb = rates[(transport, a)], rates[(transport, b)]
-        print(f"{transport}: spans per server CPU-second, {a} {statistics.mean(ra):,.0f}, "
-              f"{b} {statistics.mean(rb):,.0f}, ratio {statistics.mean(rb) / statistics.mean(ra):.2f} "
-              f"(pairwise {', '.join(f'{y / x:.2f}' for x, y in zip(ra, rb))})")
+        ma, mb = statistics.mean(ra), statistics.mean(rb)
+        print(f"{transport}: spans per server CPU-second, {a} {ma:,.0f}, {b} {mb:,.0f}, "
+              f"ratio {mb / ma:.2f} (pairwise {', '.join(f'{y / x:.2f}' for x, y in zip(ra, rb))})")
 
 
 if __name__ == "__main__":

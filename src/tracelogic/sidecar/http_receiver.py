@@ -26,9 +26,10 @@ Why h11 under our own asyncio loop, not the standard library's threading server
   one large or slow request does not stall the others. An OTLP protobuf trace request
   needs no decoding before it is queued (the engine thread decodes it), so the loop
   queues it itself and awaits the engine's answer without a thread: one hand-off less
-  per request, and the engine wakes the loop once per step, not once per request. uvicorn or hypercorn would
-  bring the same parser but also an ASGI layer, their own process and signal
-  handling, and their own limits and logging, which the sidecar already owns.
+  per request, and the engine wakes the loop once per step, not once per request.
+  uvicorn or hypercorn would bring the same parser but also an ASGI layer, their own
+  process and signal handling, and their own limits and logging, which the sidecar
+  already owns.
 """
 from __future__ import annotations
 
@@ -489,7 +490,7 @@ class HttpReceiver:
     async def _watch_engine(self) -> None:
         """Stop waiting for an engine that is gone or late, as :meth:`Sidecar.handle`
         does: every 0.2 s, a request queued from the loop whose engine thread died, or
-        that waited ``--engine-wait`` in vain, is answered unavailable."""
+        that waited ``engine_wait_s`` in vain, is answered unavailable."""
         sc = self.sidecar
         while True:
             await asyncio.sleep(0.2)
