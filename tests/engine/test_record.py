@@ -53,3 +53,46 @@ def test_the_controller_takes_only_records(tmp_path):
         ctl.handle(violations()[0].to_json())
     (d,) = ctl.handle(ViolationRecord.of(violations()[0]))
     assert d.outcome == "dry_run" and "o-1" in str(d.detail)
+
+
+def _reference_dedup_key(v) -> str:
+    """dedup_key as first written: the stored keys' definition."""
+    parts = [v.get("property"), v.get("key"), sorted(v.get("span_ids") or []), v.get("window")]
+    if not v.get("span_ids") and v.get("points"):
+        parts.append([(p.get("metric"), p.get("time_unix_nano")) for p in v["points"]])
+    return json.dumps(parts, sort_keys=True)
+
+
+def test_dedup_keys_and_id_lists_are_the_json_texts_they_always_were():
+    """Stored dedup keys are compared with new ones, so the encoder-free texts must be
+    json.dumps's exactly: any text (non-ASCII, surrogates, controls, quotes), other types,
+    windows and metric points."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tracelogic.engine.record import dedup_key, json_strings
+
+    text = st.text(max_size=6) | st.sampled_from(['"', "\\", "\ud800", "é", "\x7f",
+                                                  "\U0001f600", "\x00"])
+    value = text | st.integers() | st.none() | st.booleans()
+    point = st.fixed_dictionaries({"metric": text, "time_unix_nano": st.integers()})
+    body = st.fixed_dictionaries({}, optional={
+        "property": value, "key": value, "span_ids": st.lists(text | st.integers(), max_size=3),
+        "window": st.none() | st.dictionaries(text, st.integers(), max_size=2),
+        "points": st.lists(point, max_size=2)})
+
+    @settings(max_examples=200, deadline=None, database=None)
+    @given(body, st.lists(text, max_size=4) | st.tuples(text) | st.lists(st.integers()))
+    def check(v, ids):
+        try:
+            want = _reference_dedup_key(v)
+        except TypeError:  # ids that do not sort: refused the same way
+            with pytest.raises(TypeError):
+                dedup_key(v)
+        else:
+            assert dedup_key(v) == want
+        listed = json_strings(ids)
+        assert listed is None or listed == json.dumps(ids)
+        if isinstance(ids, list) and all(isinstance(x, str) for x in ids):
+            assert listed is not None
+    check()

@@ -141,3 +141,73 @@ def test_an_error_outside_any_stage_is_survived_by_the_loop(sidecar, monkeypatch
     assert sidecar.healthy
     assert any(r["msg"] == "engine error survived" and r["stage"] == "loop"
                for r in records(sidecar))
+
+
+@pytest.fixture
+def http_sidecar(tmp_path):
+    """With the HTTP receiver, whose OTLP protobuf trace requests are queued from its loop
+    and waited for there (not on a worker thread)."""
+    log = io.StringIO()
+    setup_logging("info", log)
+    cfg = ServeConfig(spec_path=str(write_spec(tmp_path)), grpc=None, http="127.0.0.1:0",
+                      store=str(tmp_path / "v.db"), idle_ns=SECOND // 20, lateness_ns=SECOND)
+    sc = Sidecar(cfg)
+    sc.log = log
+    sc.start()
+    yield sc
+    sc.stop()
+    logging.getLogger("tracelogic").handlers.clear()
+
+
+def _post_protobuf(sc, seed: int) -> tuple[int, dict]:
+    import http.client
+
+    from tracelogic.testing.stream_workload import request_bytes, traces
+    port = int(sc.addresses()["http"].rsplit(":", 1)[1])
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/v1/traces", body=request_bytes(next(iter(traces(1, seed=seed)))),
+              headers={"Content-Type": "application/x-protobuf"})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status, dict(r.getheaders())
+
+
+def test_an_http_request_waited_for_on_the_loop_is_answered_when_the_engine_is_stuck(
+        http_sidecar, monkeypatch):
+    sc = http_sidecar
+    sc.config.engine_wait_s = 0.3
+    release, entered = threading.Event(), threading.Event()
+    real = Sidecar._process
+
+    def stuck(self, items):
+        if items:
+            entered.set()
+            release.wait(30)
+        return real(self, items)
+    monkeypatch.setattr(Sidecar, "_process", stuck)
+    status, headers = _post_protobuf(sc, 1)
+    assert entered.is_set() and not release.is_set()
+    assert status == 503 and headers.get("Retry-After") == "1"
+    assert metric(sc.metrics.render(), "tracelogic_requests_total", outcome="unavailable",
+                  transport="http") == 1
+    release.set()
+    monkeypatch.setattr(Sidecar, "_process", real)
+    assert _post_protobuf(sc, 2)[0] == 200
+    assert metric(sc.metrics.render(), "tracelogic_spans_processed_total") >= 10
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_an_http_request_waited_for_on_the_loop_is_answered_when_the_engine_dies(
+        http_sidecar, monkeypatch):
+    sc = http_sidecar
+
+    def dies(self, items):
+        if items:  # the batch in hand is never finished: only the engine's death tells
+            raise SystemExit("engine gone")
+        return None
+    monkeypatch.setattr(Sidecar, "_process", dies)
+    status, headers = _post_protobuf(sc, 3)
+    assert status == 503 and "Retry-After" in headers
+    wait_for(lambda: not sc.healthy, 10, "the engine to be gone")
+    assert _post_protobuf(sc, 4)[0] == 503  # refused at once: the queue is closed

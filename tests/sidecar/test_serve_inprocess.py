@@ -39,3 +39,56 @@ def test_retention_keeps_at_most_the_configured_rows(tmp_path):
         logging.getLogger("tracelogic").handlers.clear()
     assert 0 < len(store_violations(tmp_path / "v.db")) <= 3
     assert not sc.healthy or sc.queue.closed
+
+
+def test_a_violation_log_line_reuses_the_stored_text(tmp_path):
+    """The engine logs a committed violation from the JSON text the store wrote (not encoded
+    again): the line holds the same object as the body with its row id, and other fields
+    are encoded as before."""
+    from tracelogic.sidecar.server import JsonFormatter, _logged
+    from tracelogic.sidecar.store import Store
+
+    body = {"property": "p", "key": "k\u00e9", "trace_ids": ["t"], "span_ids": ["s"],
+            "message": "bad \ud800 \U0001f600", "severity": "error", "n": 3}
+    (rec, new), = Store(str(tmp_path / "v.db")).add_violations([body])
+    fmt = JsonFormatter()
+    line = fmt.format(logging.LogRecord("tracelogic.serve", logging.WARNING, "x", 1,
+                                        "violation", (), None))
+    assert json.loads(line)["msg"] == "violation"
+    rec_log = logging.LogRecord("tracelogic.serve", logging.WARNING, "x", 1, "violation", (),
+                                None)
+    rec_log.fields = {"other": {"a": 1}, "violation": _logged(rec)}
+    out = json.loads(fmt.format(rec_log))
+    assert new and out["violation"] == dict(rec.body, id=rec.id) and out["other"] == {"a": 1}
+    assert out["violation"]["message"] == "bad \\ud800 \U0001f600"  # escaped as stored
+
+
+def test_with_no_request_waiting_an_engine_step_decides_several_chunks_before_one_commit(
+        tmp_path):
+    """A backlog of completed traces is decided chunk by chunk; while no request is in the
+    step or queued, up to ``decide_chunks`` chunks go before one commit (fewer fsyncs),
+    and a queued request stops that after the chunk in hand."""
+    from tracelogic.sidecar.server import _Item
+    from tracelogic.testing.stream_workload import request_bytes
+
+    now = [0]
+    cfg = ServeConfig(spec_path=str(write_spec(tmp_path)), grpc=None, http=None,
+                      store=str(tmp_path / "v.db"), idle_ns=SECOND, lateness_ns=SECOND,
+                      decide_chunk=10, decide_chunks=3)
+    sc = Sidecar(cfg, clock=lambda: now[0])  # not started: this test is the engine thread
+    commits = []
+    real = sc.store.add_violations
+    sc.store.add_violations = lambda vs: commits.append(len(vs)) or real(vs)
+    ts = list(traces(100, seed=3, bad_every=1))  # every trace violates something
+    sc._process([_Item("traces", "protobuf", request_bytes([s for t in ts for s in t]),
+                       raw=True, n=1000)])
+    now[0] += 2 * SECOND
+    sc._process([])  # 3 chunks of 10, one commit
+    assert sc.sm.backlog == 100 - 30 and len(commits) == 1
+    sc.queue.offer(_Item("traces", "protobuf", b"", raw=True, n=0))
+    sc._process([])  # a request is queued: one chunk only
+    assert sc.sm.backlog == 100 - 40 and len(commits) == 2
+    while sc.sm.backlog:
+        sc._process(sc.queue.take(0))
+    assert sum(commits) == len(store_violations(tmp_path / "v.db")) > 0
+    sc.store.close()

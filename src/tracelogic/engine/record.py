@@ -14,8 +14,9 @@ had it, else a :class:`PartialSpan` rebuilt from the body's ``events``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from collections.abc import Mapping  # not typing's alias: its isinstance runs in Python
+from typing import Any
 
 from tracelogic.values.missing import MISSING
 from tracelogic.ingest.text_rule import safe_text
@@ -30,6 +31,9 @@ class ViolationRecord:
     id: int | None
     body: dict
     witness: Any = None
+    #: ``body`` as JSON text, exactly as the store holds it (sorted keys), when the store
+    #: built the record: the sidecar's log line reuses it instead of encoding ``body`` again
+    text: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, violation: Any, *, id: int | None = None, witness: Any = None,
@@ -54,6 +58,32 @@ def body_and_witness(violation: Any, spans: dict | None = None) -> tuple[dict, A
     return body, _own_witness(violation, body, spans)
 
 
+def encoded(violation: Any, spans: dict | None = None) -> tuple[dict, Any, str]:
+    """:func:`body_and_witness`, and the body's JSON text as the store holds it
+    (``json.dumps(body, sort_keys=True)``), encoding the body once.
+
+    The text is also what tells whether the body is storable: without a surrogate
+    escape (``\\ud...``) in it, every string in the body encodes to UTF-8, which is what
+    :func:`storable` checks; otherwise (or if it does not encode) :func:`storable` decides."""
+    if isinstance(violation, Mapping):
+        body, own = dict(violation), None
+    else:
+        body, own = violation.to_json(), violation
+    try:
+        text = _SORTED.encode(body)
+    except (TypeError, ValueError):
+        text = None
+    if text is None or "\\ud" in text:
+        body = storable(body)
+        text = json.dumps(body, sort_keys=True)
+    witness = witness_of(body, spans) if own is None else _own_witness(own, body, spans)
+    return body, witness, text
+
+
+#: the encoder of ``json.dumps(..., sort_keys=True)``, made once
+_SORTED = json.JSONEncoder(sort_keys=True)
+
+
 def _own_witness(violation: Any, body: dict, spans: dict | None) -> Any:
     ids = body.get("span_ids") or []
     for ev in getattr(violation, "witness", None) or []:
@@ -64,11 +94,35 @@ def _own_witness(violation: Any, body: dict, spans: dict | None) -> Any:
 
 def dedup_key(v: Mapping[str, Any]) -> str:
     """What makes two violations the same: property, key, and the spans that decided it
-    (for a metric invariant, which has no spans: the data points that decided it)."""
-    parts = [v.get("property"), v.get("key"), sorted(v.get("span_ids") or []), v.get("window")]
-    if not v.get("span_ids") and v.get("points"):
+    (for a metric invariant, which has no spans: the data points that decided it).
+
+    The text is ``json.dumps(parts, sort_keys=True)``, and stays so: stored keys are
+    compared with it. The common case (text property and key, span ids, no window) is
+    written without an encoder; the same text (tests/engine/test_record.py)."""
+    prop, key, ids, window = v.get("property"), v.get("key"), v.get("span_ids"), v.get("window")
+    if ids and window is None and type(prop) is str and type(key) is str:
+        listed = json_strings(sorted(ids))
+        if listed is not None:
+            return f"[{_quote(prop)}, {_quote(key)}, {listed}, null]"
+    parts = [prop, key, sorted(ids or []), window]
+    if not ids and v.get("points"):
         parts.append([(p.get("metric"), p.get("time_unix_nano")) for p in v["points"]])
-    return json.dumps(parts, sort_keys=True)
+    return _SORTED.encode(parts)
+
+
+def json_strings(values: Any) -> str | None:
+    """``json.dumps(values)`` of a list of strings, without an encoder per call (the store
+    writes two per violation); None for anything else."""
+    if type(values) is not list:
+        return None
+    for x in values:
+        if type(x) is not str:
+            return None
+    return "[" + ", ".join(map(_quote, values)) + "]"
+
+
+#: a string as ``json.dumps`` writes it (ASCII, quoted): the encoder's own function
+_quote = json.encoder.encode_basestring_ascii
 
 
 def storable(body: dict) -> dict:

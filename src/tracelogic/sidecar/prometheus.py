@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+from bisect import bisect_left
 from collections import defaultdict
 from typing import Callable, Iterable
 
@@ -83,17 +84,25 @@ class Registry:
             return self._values[name].get(labels, 0)
 
     def observe(self, name: str, value: float, *labels: str, count: int = 1) -> None:
+        self.observe_many(name, ((value, count),), *labels)
+
+    def observe_many(self, name: str, samples: Iterable[tuple[float, int]],
+                     *labels: str) -> None:
+        """Observe ``(value, count)`` pairs under one lock (the engine observes a batch's
+        requests and decided traces at once)."""
         buckets = self._buckets[name]
+        top = len(buckets)
         with self._lock:
             h = self._hist[name].get(labels)
             if h is None:
-                h = self._hist[name][labels] = [[0] * len(buckets), 0.0, 0]
-            for i, b in enumerate(buckets):
-                if value <= b:
-                    h[0][i] += count
-                    break
-            h[1] += value * count
-            h[2] += count
+                h = self._hist[name][labels] = [[0] * top, 0.0, 0]
+            counts = h[0]
+            for value, count in samples:
+                i = bisect_left(buckets, value)  # the first bucket with value <= bound
+                if i < top:
+                    counts[i] += count
+                h[1] += value * count
+                h[2] += count
 
     def quantile(self, name: str, q: float, *labels: str) -> float | None:
         """An upper bound of the ``q`` quantile from the buckets (None without samples)."""

@@ -3,7 +3,9 @@
 Receivers (``http_receiver.py``, ``grpc_receiver.py``) hand a request's bytes to
 :meth:`Sidecar.handle`, which either refuses it at once (the bounded ingest queue is
 full: the receiver answers 429 / ``RESOURCE_EXHAUSTED`` with a retry delay) or waits
-until the **engine thread** has processed it. An OTLP protobuf trace request is not
+until the **engine thread** has processed it (a receiver on an asyncio loop calls
+:meth:`Sidecar.submit` and :meth:`Sidecar.answer` instead, and awaits a future the
+engine resolves). An OTLP protobuf trace request is not
 decoded on the receiver's thread: only its spans are counted from its framing (the
 queue is bounded in spans), and the engine thread decodes it, in the native core when
 the core runs some property (:mod:`~tracelogic.engine.native_stream`), so the receivers'
@@ -14,8 +16,11 @@ engine takes every queued request in one batch and, in this order:
 1. with ``--journal``, decodes the batch's protobuf requests (for their trace ids) and
    writes the payloads to the store (one transaction);
 2. decodes the rest and feeds the spans to the streaming monitor and polls it (idle
-   traces complete, cross-trace events are released under the watermark);
-3. commits every violation decided so far (one transaction);
+   traces complete, cross-trace events are released under the watermark); completed
+   traces are decided ``decide_chunk`` at a time, and several chunks only while no
+   request is in the batch or queued;
+3. commits every violation decided so far (one transaction; each body encoded to JSON
+   once, for its row and its log line);
 4. acknowledges the batch's requests, then logs the new violations.
 
 So a request is acknowledged only after everything it made decidable is durable
@@ -44,7 +49,7 @@ from tracelogic.sidecar.store import Store
 from tracelogic.engine.native_stream import streaming_monitor
 from tracelogic.engine.stream import SECOND
 
-__all__ = ["ServeConfig", "Sidecar", "Outcome", "JsonFormatter", "decode_request"]
+__all__ = ["ServeConfig", "Sidecar", "Outcome", "JsonFormatter", "RawJson", "decode_request"]
 
 log = logging.getLogger("tracelogic.serve")
 
@@ -80,6 +85,7 @@ class ServeConfig:
     keepalive_timeout_s: float = 60.0  # an idle HTTP keep-alive connection is closed after
     grpc_workers: int = 16
     decide_chunk: int = 50  # completed traces decided between two commits
+    decide_chunks: int = 8  # chunks decided before one commit while no request waits
     execute: bool = False               # healing: act instead of dry-run
     controller_config: str | None = None  # healing controller TOML (secrets, endpoints)
     max_backlog: int = 1000  # completed traces waiting to be decided before new data is refused
@@ -114,18 +120,31 @@ class _Item:
     logs: list = field(default_factory=list)  # log records (docs/logs.md)
     n: int = 0                  # spans (or points) in it
     enqueued: float = 0.0
-    done: threading.Event = field(default_factory=threading.Event)
+    # how the receiver learns that the engine is done with the item: a threading.Event it
+    # waits on (a receiver's thread), or, for a receiver on an asyncio loop, ``waiter``:
+    # (loop, future), resolved on that loop (one wake-up per loop and engine step)
+    done: threading.Event | None = None
+    waiter: tuple[Any, Any] | None = None
     error: BaseException | None = None
     decoded: bool = False       # a raw item's spans are in ``spans`` (decoded in Python)
     invalid: str | None = None  # the decoder refused a raw item: the answer's message
-    rejected: int = 0           # spans the decoder rejected (partial success)
+    rejected: int = 0           # spans (points, records) rejected (partial success)
     message: str = ""
+    transport: str = ""         # the receiver's ("http" | "grpc"), for its counters
+    finished: bool = False      # the engine is done with it (set before the receiver is told)
     journal_key: str | None = None  # a logs item's key in the journal (--journal)
 
 
 # the journal key of a log request's records that wait for the watermark, not a trace
 # (trace ids are 32 hex digits, so no trace id starts with it)
 LOG_KEY = "logs:"
+
+
+def _resolve(futures: list) -> None:
+    """On a receiver's loop: the engine is done with these requests."""
+    for f in futures:
+        if not f.done():
+            f.set_result(True)
 
 
 class IngestQueue:
@@ -174,17 +193,64 @@ class IngestQueue:
         return len(self._items)
 
 
+class RawJson(str):
+    """A log field's value that is JSON text already (a violation as the store encoded it):
+    :class:`JsonFormatter` puts it into the line as it is instead of encoding it again."""
+
+    __slots__ = ()
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, message and the record's ``fields``."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")  # the last second's text, made once
+
+    def _time(self, record: logging.LogRecord) -> str:
+        sec = int(record.created)
+        if sec != self._second[0]:
+            self._second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
+        return f"{self._second[1]}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
-        out = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-               + f".{int(record.msecs):03d}Z", "level": record.levelname.lower(),
+        fields = getattr(record, "fields", {}) or {}
+        if len(fields) == 1 and not record.exc_info:
+            ((k, v),) = fields.items()
+            if type(v) is RawJson and k not in _HEAD:  # a violation's line: no encoder
+                q = _quote
+                return (f'{{"time": {q(self._time(record))}, "level": '
+                        f'{q(record.levelname.lower())}, "logger": {q(record.name)}, '
+                        f'"msg": {q(record.getMessage())}, {q(k)}: {v}}}')
+        out = {"time": self._time(record), "level": record.levelname.lower(),
                "logger": record.name, "msg": record.getMessage()}
-        out.update(getattr(record, "fields", {}) or {})
+        raw = [(k, v) for k, v in fields.items() if type(v) is RawJson]
+        if raw:
+            fields = {k: v for k, v in fields.items() if type(v) is not RawJson}
+        out.update(fields)
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        text = _LOG_JSON.encode(out)
+        if raw:  # spliced in last, as the object's last members
+            text = text[:-1] + "".join(f", {_LOG_JSON.encode(k)}: {v}" for k, v in raw) + "}"
+        return text
+
+
+#: ``json.dumps(..., default=str)``'s encoder, made once
+_LOG_JSON = json.JSONEncoder(default=str)
+#: a string as that encoder writes it (ASCII, quoted)
+_quote = json.encoder.encode_basestring_ascii
+_HEAD = frozenset({"time", "level", "logger", "msg"})
+
+
+def _logged(record: Any) -> Any:
+    """A committed violation as its log line holds it: the stored body and its row id,
+    from the store's own JSON text when the record has it."""
+    text = record.text
+    if text is None or not text.endswith("}"):
+        return dict(record.body, id=record.id)
+    sep = ", " if len(text) > 2 else ""
+    return RawJson(f"{text[:-1]}{sep}\"id\": {json.dumps(record.id)}}}")
 
 
 def count_spans_pb(data: bytes) -> int | None:
@@ -593,15 +659,34 @@ class Sidecar:
     def handle(self, signal: str, fmt: str, data: bytes, transport: str) -> Outcome:
         """Enqueue one export request (decoded here unless it is OTLP protobuf traces, which
         the engine thread decodes) and wait for the engine to process it."""
+        got = self.submit(signal, fmt, data, transport)
+        if isinstance(got, Outcome):
+            return got
+        return self.answer(got, self._await(got))
+
+    def submit(self, signal: str, fmt: str, data: bytes, transport: str,
+               waiter: tuple[Any, Any] | None = None) -> "Outcome | _Item | None":
+        """The first half of :meth:`handle`: the request refused or invalid (its
+        :class:`Outcome`), or queued for the engine (its item; pass it to :meth:`answer`
+        once the engine is done with it, ``item.finished``).
+
+        With ``waiter`` = ``(loop, future)`` the engine resolves ``future`` on that asyncio
+        loop instead of setting an event, so that a receiver on a loop waits without a
+        thread of its own; then only a request that needs no decoding before it is queued
+        (OTLP protobuf traces whose framing counts) is taken, and None is returned for any
+        other: decoding must not hold up the loop, so the caller calls :meth:`handle` on
+        a thread instead."""
         if self._stopping:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
             return Outcome("unavailable", message="tracelogic is shutting down",
                            retry_after_s=self.config.retry_after_s)
         raw = signal == "traces" and fmt == "protobuf"
         n = count_spans_pb(data) if raw else None
+        if n is None and waiter is not None:
+            return None  # it needs decoding here: the caller hands it to a thread first
         if n is not None:
             item = _Item(signal, fmt, data, raw=True, n=n)
-            received, rejected, message = n, 0, ""
+            received = n
         else:  # JSON, metrics, or protobuf whose framing is broken: decode (and refuse) here
             try:
                 items, stats = decode_request(signal, fmt, data,
@@ -627,7 +712,13 @@ class Sidecar:
                 self.metrics.inc("tracelogic_points_rejected_total", stats.points_rejected)
                 rejected = stats.points_rejected
                 item = _Item(signal, fmt, data, points=items, n=len(items))
-            message = "; ".join(stats.messages[:3]) if rejected else ""
+            item.rejected = rejected
+            item.message = "; ".join(stats.messages[:3]) if rejected else ""
+        item.transport = transport
+        if waiter is None:
+            item.done = threading.Event()
+        else:
+            item.waiter = waiter
         item.enqueued = time.perf_counter()
         # the engine is behind on deciding completed traces: refuse spans and log records
         # (which wait with their traces) rather than pile them up
@@ -649,7 +740,13 @@ class Sidecar:
                 if behind else
                 f"the ingest queue is full ({self.queue.capacity} spans); retry later"),
                 retry_after_s=self.config.retry_after_s)
-        if not self._await(item):
+        return item
+
+    def answer(self, item: _Item, processed: bool) -> Outcome:
+        """The second half of :meth:`handle`: the answer to a queued request, once the engine
+        processed it (``processed``) or could not in time."""
+        signal, transport = item.signal, item.transport
+        if not processed:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "unavailable")
             return Outcome("unavailable", message="tracelogic could not process the request "
                            "in time; retry later", retry_after_s=self.config.retry_after_s)
@@ -660,12 +757,16 @@ class Sidecar:
         if item.invalid is not None:
             self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "invalid")
             return Outcome("invalid", message=item.invalid)
-        if item.raw:
-            rejected, message = item.rejected, item.message
         self.metrics.inc("tracelogic_requests_total", 1, signal, transport, "ok")
         if self.forwarder is not None:
-            self.forwarder.offer(signal, fmt, data)
-        return Outcome("ok", rejected=rejected, message=message)
+            self.forwarder.offer(signal, item.fmt, item.payload)
+        return Outcome("ok", rejected=item.rejected, message=item.message)
+
+    @property
+    def engine_alive(self) -> bool:
+        """The engine thread runs (a receiver stops waiting for it otherwise)."""
+        engine = self._engine
+        return engine is not None and engine.is_alive()
 
     def _invalid(self, signal: str, fmt: str, data: bytes, transport: str | None,
                  e: Exception) -> Outcome:
@@ -749,10 +850,28 @@ class Sidecar:
         ``engine_wait_s`` or the engine thread is gone. Never waits forever."""
         deadline = time.monotonic() + self.config.engine_wait_s
         while not item.done.wait(0.2):
-            engine = self._engine
-            if engine is None or not engine.is_alive() or time.monotonic() > deadline:
+            if not self.engine_alive or time.monotonic() > deadline:
                 return item.done.is_set()
         return True
+
+    @staticmethod
+    def _finish(items: list[_Item]) -> None:
+        """Tell the receivers that the engine is done with ``items``: an event each for
+        those waiting on a thread; one call per asyncio loop for the others."""
+        loops: dict[Any, list] = {}
+        for it in items:
+            it.finished = True
+            if it.waiter is None:
+                if it.done is not None:  # None: nobody waits (an item made in a test)
+                    it.done.set()
+            else:
+                loop, fut = it.waiter
+                loops.setdefault(loop, []).append(fut)
+        for loop, futs in loops.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, futs)
+            except RuntimeError:  # the loop is closed: its receiver answers no one now
+                pass
 
     def refused(self, signal: str, transport: str, outcome: str) -> None:
         """Count a request refused by a receiver before decoding (auth, size, media type)."""
@@ -794,9 +913,10 @@ class Sidecar:
             self._engine_failure = e
             log.exception("engine failed", extra={"fields": {"error": safe_text(repr(e))}})
             self.queue.close()
-            for it in self.queue.take(0, max_items=1 << 30):
+            left = self.queue.take(0, max_items=1 << 30)
+            for it in left:
                 it.error = e
-                it.done.set()
+            self._finish(left)
             raise
 
     def _process(self, items: list[_Item]) -> None:
@@ -810,7 +930,7 @@ class Sidecar:
         sm = self.sm
         store = self.store
         spans = points = logs = 0
-        new: list[dict] = []
+        new: list = []
         t_commit = time.perf_counter()
         try:
             if self.config.journal:
@@ -860,9 +980,17 @@ class Sidecar:
                 except Exception as e:
                     self._engine_error("monitor", e)
             # decide completed traces in chunks, committing and acknowledging in between,
-            # so a burst of completions does not hold up the requests behind it
+            # so a burst of completions does not hold up the requests behind it; with no
+            # request in this batch and none queued, up to decide_chunks chunks go before
+            # one commit (a request arriving meanwhile waits for one chunk at most)
             try:
-                sm.poll(limit=self.config.decide_chunk)
+                chunk = self.config.decide_chunk
+                sm.poll(limit=chunk)
+                if not items:
+                    for _ in range(self.config.decide_chunks - 1):
+                        if not sm.backlog or len(self.queue):
+                            break
+                        sm.poll(limit=chunk)
             except Exception as e:
                 self._engine_error("monitor", e)
             if self.consistency is not None:
@@ -882,14 +1010,20 @@ class Sidecar:
             t_commit = time.perf_counter()
         finally:
             now = time.perf_counter()
-            for it in items:
-                it.done.set()
-                self.metrics.observe("tracelogic_request_seconds", now - it.enqueued)
+            self._finish(items)
+            if items:
+                self.metrics.observe_many("tracelogic_request_seconds",
+                                          [(now - it.enqueued, 1) for it in items])
         self.metrics.inc("tracelogic_spans_processed_total", spans)
         self.metrics.inc("tracelogic_points_processed_total", points)
         self.metrics.inc("tracelogic_logs_processed_total", logs)
-        for t_out in sm.take_completion_times():
-            self.metrics.observe("tracelogic_completion_to_commit_seconds", t_commit - t_out)
+        outs = sm.take_completion_times()
+        if outs:  # traces handed out at one poll share their completion time
+            by_time: dict[float, int] = {}
+            for t_out in outs:
+                by_time[t_out] = by_time.get(t_out, 0) + 1
+            self.metrics.observe_many("tracelogic_completion_to_commit_seconds",
+                                      [(t_commit - t, n) for t, n in by_time.items()])
         self._note_failures()
         try:
             self._report(new)
@@ -913,8 +1047,8 @@ class Sidecar:
         for what in self.sm.take_failures():
             log.error("monitoring failed; skipped", extra={"fields": {"what": what}})
 
-    def _commit(self) -> list[dict]:
-        """Commit every violation decided so far; returns the new ones (as JSON).
+    def _commit(self) -> list:
+        """Commit every violation decided so far; returns the new ones (their records).
 
         A violation whose JSON would not encode (a value no decoder should have let
         through) is stored with the offending characters escaped. If the store itself
@@ -935,12 +1069,23 @@ class Sidecar:
         new = [r for r, inserted in committed if inserted]
         if self.healer is not None and new:  # only committed violations reach the controller
             self.healer.put(new)
-        return [dict(r.body, id=r.id) for r in new]
+        return new
 
-    def _report(self, new: list[dict]) -> None:
-        for body in new:
-            self.metrics.inc("tracelogic_violations_total", 1, body["property"])
-            log.warning("violation", extra={"fields": {"violation": body}})
+    def _report(self, new: list) -> None:
+        """Count and log committed violations (their records)."""
+        if new:
+            by_property: dict[str, int] = {}
+            for r in new:
+                p = r.body["property"]
+                by_property[p] = by_property.get(p, 0) + 1
+            for p, n in by_property.items():
+                self.metrics.inc("tracelogic_violations_total", n, p)
+            if log.isEnabledFor(logging.WARNING):
+                # log.warning's record, made without its search of the stack for the caller
+                make, handle, name = log.makeRecord, log.handle, log.name
+                for r in new:
+                    handle(make(name, logging.WARNING, __file__, 0, "violation", (), None,
+                                extra={"fields": {"violation": _logged(r)}}))
         if self.consistency is not None:  # keys no longer checked, and why: never silent
             for n in self.consistency.take_notices():
                 if n["verdict"] != "violated":

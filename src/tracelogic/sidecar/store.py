@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from tracelogic.engine.record import ViolationRecord, body_and_witness, dedup_key
+from tracelogic.engine.record import ViolationRecord, dedup_key, encoded, json_strings
 from tracelogic.sqlite_db import ThreadConnections, where
 
 SCHEMA_VERSION = 1
@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
+def _json_list(values: Any) -> str:
+    """``json.dumps(values)``: a list of ids written without an encoder when it can be."""
+    text = json_strings(values)
+    return json.dumps(values) if text is None else text
+
+
 def _create(conn: sqlite3.Connection) -> None:
     conn.executescript(_SCHEMA)
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -112,33 +118,41 @@ class Store:
         transaction.
 
         Returns, in order, each violation's :class:`ViolationRecord` and whether it was
-        new. A duplicate (the same dedup key: a redelivered request, a replayed journal)
-        is not stored again; its record carries the id of the row that holds it.
+        new. A duplicate (the same dedup key: a redelivered request, a replayed journal,
+        or an earlier violation of the same call) is not stored again; its record carries
+        the id of the row that holds it. Each body is encoded to JSON once (the record
+        keeps the text), and the rows go in with one ``executemany``.
         """
-        items = [body_and_witness(v) for v in violations]
+        items = [encoded(v) for v in violations]
         if not items:
             return []
         now = self.clock()
-        out = []
+        rows = [(now, body["property"], body["key"], body.get("severity", "error"),
+                 body.get("message", ""), _json_list(body.get("trace_ids", [])),
+                 _json_list(body.get("span_ids", [])), text, dedup_key(body))
+                for body, _, text in items]
         with self._write:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for body, witness in items:
-                    key = dedup_key(body)
-                    cur = conn.execute(
-                        "INSERT OR IGNORE INTO violations (recorded_ns, property, key, severity,"
-                        " message, trace_ids, span_ids, body, dedup) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (now, body["property"], body["key"], body.get("severity", "error"),
-                         body.get("message", ""), json.dumps(body.get("trace_ids", [])),
-                         json.dumps(body.get("span_ids", [])), json.dumps(body, sort_keys=True),
-                         key))
-                    if cur.rowcount:
-                        rid, new = cur.lastrowid, True
-                    else:
-                        rid, new = conn.execute("SELECT id FROM violations WHERE dedup = ?",
-                                                (key,)).fetchone()[0], False
-                    out.append((ViolationRecord(rid, body, witness), new))
+                # ids are AUTOINCREMENT and this transaction is the only writer, so the rows
+                # it inserts are exactly those with an id above the largest one before it
+                (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM violations").fetchone()
+                conn.executemany(
+                    "INSERT OR IGNORE INTO violations (recorded_ns, property, key, severity,"
+                    " message, trace_ids, span_ids, body, dedup) VALUES (?,?,?,?,?,?,?,?,?)",
+                    rows)
+                inserted = dict((d, i) for i, d in conn.execute(
+                    "SELECT id, dedup FROM violations WHERE id > ?", (top,)))
+                out = []
+                for (body, witness, text), row in zip(items, rows):
+                    key = row[-1]
+                    rid = inserted.pop(key, None)  # the first of a key in this call is new
+                    new = rid is not None
+                    if not new:
+                        rid = conn.execute("SELECT id FROM violations WHERE dedup = ?",
+                                           (key,)).fetchone()[0]
+                    out.append((ViolationRecord(rid, body, witness, text), new))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
