@@ -253,8 +253,9 @@ impl OpenTraces {
 /// The rows an `add` accepted, per open trace (lists reused from `add` to `add`).
 #[derive(Debug, Default)]
 struct Pending {
-    /// (slot, its new rows in input order); the first `used` are this add's
-    lists: Vec<(u32, Vec<u32>)>,
+    /// (slot, its new rows in input order, their span ids); the first `used` are this
+    /// add's
+    lists: Vec<(u32, Vec<u32>, Vec<[u8; 8]>)>,
     used: usize,
 }
 
@@ -364,17 +365,13 @@ impl FileAssembler {
     }
 
     /// Whether open trace `s` holds span `sid` already (packed, or new in this `add`).
-    fn holds(&self, store: &SpanStore, s: u32, sid: &[u8; 8]) -> bool {
+    fn holds(&self, s: u32, sid: &[u8; 8]) -> bool {
         if let Some(set) = self.open.sets.get(&s) {
             return set.contains(sid);
         }
         let slot = &self.open.slots[s as usize];
         SpanStore::packed_ids(&slot.packed).any(|x| x == sid)
-            || (slot.pend != NIL
-                && self.pending.lists[slot.pend as usize]
-                    .1
-                    .iter()
-                    .any(|&r| store.span_id(r) == sid))
+            || (slot.pend != NIL && self.pending.lists[slot.pend as usize].2.contains(sid))
     }
 
     /// Add row `r` (not a duplicate) to open trace `s`'s new rows.
@@ -383,15 +380,16 @@ impl FileAssembler {
         if slot.pend == NIL {
             let p = &mut self.pending;
             if p.used == p.lists.len() {
-                p.lists.push((s, vec![]));
+                p.lists.push((s, vec![], vec![]));
             }
             p.lists[p.used].0 = s;
             slot.pend = p.used as u32;
             p.used += 1;
         }
-        let list = &mut self.pending.lists[slot.pend as usize].1;
+        let (_, list, ids) = &mut self.pending.lists[slot.pend as usize];
         list.push(r);
         let sid = *store.span_id(r);
+        ids.push(sid);
         match self.open.sets.get_mut(&s) {
             Some(set) => {
                 set.insert(sid);
@@ -400,8 +398,8 @@ impl FileAssembler {
                 let packed = &slot.packed;
                 if SpanStore::packed_len(packed) + list.len() >= SET_FROM {
                     let set = SpanStore::packed_ids(packed)
+                        .chain(ids.iter())
                         .copied()
-                        .chain(list.iter().map(|&q| *store.span_id(q)))
                         .collect();
                     self.open.sets.insert(s, set);
                 }
@@ -443,7 +441,7 @@ impl FileAssembler {
             let slot = &mut self.open.slots[s as usize];
             slot.last_ns = now;
             let done_dup = slot.late && seen.is_some_and(|x| x.binary_search(&sid).is_ok());
-            if done_dup || self.holds(store, s, &sid) {
+            if done_dup || self.holds(s, &sid) {
                 self.duplicates += 1;
                 dropped.push(r);
                 continue;
@@ -458,7 +456,8 @@ impl FileAssembler {
         }
         // the new rows of each trace packed as one chunk, then given back as rows
         let used = std::mem::take(&mut self.pending.used);
-        for (s, list) in &mut self.pending.lists[..used] {
+        for (s, list, ids) in &mut self.pending.lists[..used] {
+            ids.clear();
             let slot = &mut self.open.slots[*s as usize];
             slot.pend = NIL;
             let mut packed = std::mem::take(&mut slot.packed).into_vec();

@@ -591,30 +591,32 @@ impl SpanStore {
     /// their size as rows. Their attributes, events and links move with them: release the
     /// rows next. [`SpanStore::unpack`] gives them back as rows.
     pub fn pack(&mut self, rows: &[u32], out: &mut Vec<u8>) {
-        let Some(base) = rows.iter().map(|&r| self.row(r).start_ns).min() else {
+        if rows.is_empty() {
             return;
-        };
+        }
         let mut body = std::mem::take(&mut self.pack_body);
         body.clear();
         body.reserve(rows.len() * 32 + 16);
-        // the largest power of ten (at most 10^9) dividing every time offset: SDKs with a
-        // micro- or millisecond clock write times in fewer bytes
-        let mut exp = 9u8;
+        put_varint(&mut body, rows.len() as u64);
+        let exp_at = body.len();
+        body.extend_from_slice(&[0; 9]); // the exponent and the base, below
+                                         // one pass: the span ids, the base, and the largest power of ten (at most 10^9)
+                                         // dividing every start and duration (SDKs with a micro- or millisecond clock write
+                                         // times in fewer bytes)
+        let ids_at = body.len();
+        let (mut base, mut exp) = (u64::MAX, 9u8);
         for &r in rows {
             let row = self.row(r);
-            for v in [row.start_ns - base, duration(row).unsigned_abs()] {
+            body.extend_from_slice(&row.span_id);
+            base = base.min(row.start_ns);
+            for v in [row.start_ns, duration(row).unsigned_abs()] {
                 while !divisible(v, exp) {
                     exp -= 1;
                 }
             }
         }
-        put_varint(&mut body, rows.len() as u64);
-        body.push(exp);
-        body.extend_from_slice(&base.to_le_bytes());
-        let ids_at = body.len();
-        for &r in rows {
-            body.extend_from_slice(&self.row(r).span_id);
-        }
+        body[exp_at] = exp;
+        body[exp_at + 1..exp_at + 9].copy_from_slice(&base.to_le_bytes());
         // a parent in the chunk is its position there: by span id, sorted once for many
         let mut by_id: Vec<([u8; 8], u32)> = vec![];
         if rows.len() > 8 {
@@ -628,6 +630,8 @@ impl SpanStore {
         // the distinct strings of the chunk so far (at most STRINGS_SHARED): a value seen
         // again is its index
         let mut strings: Vec<Arc<str>> = vec![];
+        // the spans of a chunk mostly share their resource and scope
+        let mut last_origin: Option<((u32, Sym), u32)> = None;
         for &r in rows {
             let i = r.checked_sub(self.base).expect("a row of this store") as usize;
             let row = &mut self.rows[i];
@@ -663,12 +667,19 @@ impl SpanStore {
             let q = div_pow10(d.unsigned_abs(), exp) as i64;
             put_varint(&mut body, zigzag(if d < 0 { q.wrapping_neg() } else { q }));
             put_varint(&mut body, u64::from(name));
-            let origin = match self.origin_ids.get(&origin_key) {
-                Some(&o) => o,
-                None => {
-                    let o = self.origins.len() as u32;
-                    self.origins.push(origin_key);
-                    self.origin_ids.insert(origin_key, o);
+            let origin = match last_origin {
+                Some((k, o)) if k == origin_key => o,
+                _ => {
+                    let o = match self.origin_ids.get(&origin_key) {
+                        Some(&o) => o,
+                        None => {
+                            let o = self.origins.len() as u32;
+                            self.origins.push(origin_key);
+                            self.origin_ids.insert(origin_key, o);
+                            o
+                        }
+                    };
+                    last_origin = Some((origin_key, o));
                     o
                 }
             };
@@ -923,36 +934,36 @@ fn duration(row: &Row) -> i64 {
     row.end_ns.wrapping_sub(row.start_ns) as i64
 }
 
-/// Whether `v` is a multiple of 10^`exp` (`exp` <= 9; constant divisors: no division).
-fn divisible(v: u64, exp: u8) -> bool {
-    match exp {
-        9 => v % 1_000_000_000 == 0,
-        8 => v % 100_000_000 == 0,
-        7 => v % 10_000_000 == 0,
-        6 => v % 1_000_000 == 0,
-        5 => v % 100_000 == 0,
-        4 => v % 10_000 == 0,
-        3 => v % 1_000 == 0,
-        2 => v % 100 == 0,
-        1 => v % 10 == 0,
-        _ => true,
+/// 5^e's inverse modulo 2^64 and u64::MAX / 5^e, for e <= 9: a multiple of 5^e times the
+/// inverse is its quotient, at most the bound; any other value lands above it (Granlund and
+/// Montgomery's divisibility test), so no division runs per span.
+const INV5: [(u64, u64); 10] = {
+    let mut out = [(0u64, 0u64); 10];
+    let (mut e, mut p) = (0, 1u64);
+    while e < 10 {
+        // Newton's iteration doubles the correct low bits: 1 -> 64 in 6 steps
+        let mut x = p;
+        let mut k = 0;
+        while k < 6 {
+            x = x.wrapping_mul(2u64.wrapping_sub(p.wrapping_mul(x)));
+            k += 1;
+        }
+        out[e] = (x, u64::MAX / p);
+        p *= 5;
+        e += 1;
     }
+    out
+};
+
+/// Whether `v` is a multiple of 10^`exp` (`exp` <= 9).
+fn divisible(v: u64, exp: u8) -> bool {
+    let (inv, max) = INV5[usize::from(exp)];
+    v.trailing_zeros() >= u32::from(exp) && (v >> exp).wrapping_mul(inv) <= max
 }
 
-/// `v / 10^exp` (`exp` <= 9; constant divisors: no division).
+/// `v / 10^exp` for a multiple `v` of 10^`exp` (`exp` <= 9).
 fn div_pow10(v: u64, exp: u8) -> u64 {
-    match exp {
-        9 => v / 1_000_000_000,
-        8 => v / 100_000_000,
-        7 => v / 10_000_000,
-        6 => v / 1_000_000,
-        5 => v / 100_000,
-        4 => v / 10_000,
-        3 => v / 1_000,
-        2 => v / 100,
-        1 => v / 10,
-        _ => v,
-    }
+    (v >> exp).wrapping_mul(INV5[usize::from(exp)].0)
 }
 
 fn zigzag(x: i64) -> u64 {
@@ -1419,6 +1430,35 @@ mod tests {
         let mut d = vec![];
         OwnedValue::Double(0.0).encode(&mut d);
         assert_ne!(c, d);
+    }
+
+    #[test]
+    fn powers_of_ten_divide_as_integers_do() {
+        let mut rng = Rng(77);
+        for e in 0..=9u8 {
+            let p = 10u64.pow(u32::from(e));
+            let mut vs = vec![
+                0,
+                1,
+                p - 1,
+                p,
+                p + 1,
+                2 * p,
+                u64::MAX,
+                u64::MAX / p * p,
+                1 << 63,
+            ];
+            for _ in 0..2000 {
+                let v = rng.next() >> rng.below(64);
+                vs.extend([v, v / p * p]);
+            }
+            for v in vs {
+                assert_eq!(divisible(v, e), v % p == 0, "{v} {e}");
+                if v % p == 0 {
+                    assert_eq!(div_pow10(v, e), v / p);
+                }
+            }
+        }
     }
 
     #[test]
