@@ -44,45 +44,223 @@ pub struct Assembled {
     pub reason: String,
 }
 
-/// Span ids of an open trace: a list while small, a set once large (duplicate checks stay
-/// linear in the trace's size).
+const NIL: u32 = u32::MAX;
+
+/// How many spans an open trace holds before its span ids get a set of their own
+/// (duplicate checks stay linear in the trace's size).
+const SET_FROM: usize = 32;
+
+/// One open trace: its spans packed by the store ([`SpanStore::pack`]; one chunk per
+/// `add` that brought some), a place in the order of last activity, its flags.
 #[derive(Debug)]
-struct Open {
-    rows: Vec<u32>,
-    // boxed: a set is 48 bytes inline, and most traces never need one
-    #[allow(clippy::box_collection)]
-    ids: Option<Box<HashSet<[u8; 8]>>>,
+struct Slot {
+    tid: [u8; 16],
+    packed: Box<[u8]>,
+    /// the neighbours in the order of last activity (NIL at the ends)
+    prev: u32,
+    next: u32,
+    /// during an `add`: the index of this trace's list of new rows in `Pending`, or NIL
+    pend: u32,
+    /// the clock at the trace's last span (streaming; 0 in file mode)
+    last_ns: i64,
     late: bool,
     /// a span without a parent arrived (streaming: the trace may complete when idle)
     has_root: bool,
-    /// the clock at the trace's last span (streaming; 0 in file mode)
-    last_ns: i64,
 }
 
-const SET_FROM: usize = 32;
+/// The open traces, as cheap per trace as the assembler's job allows (a 56-byte slot, an
+/// 8-byte bucket and the packed spans): slots in a slab (freed ones reused), found by
+/// trace id through an open-addressing table of (slot, hash) with linear probing, in the
+/// order of last activity (Python's `OrderedDict` with `move_to_end`) as a list linked
+/// through the slots.
+#[derive(Debug, Default)]
+struct OpenTraces {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// (slot, its trace id's hash) or (NIL, 0); a power of two long, at most 3/4 full
+    table: Vec<(u32, u32)>,
+    len: usize,
+    head: u32,
+    tail: u32,
+    hasher: foldhash::fast::RandomState,
+    /// the span ids of the open traces of SET_FROM spans or more, by slot
+    sets: HashMap<u32, HashSet<[u8; 8]>>,
+}
 
-impl Open {
-    fn contains(&self, store: &SpanStore, sid: &[u8; 8]) -> bool {
-        match &self.ids {
-            Some(set) => set.contains(sid),
-            None => self.rows.iter().any(|&r| store.span_id(r) == sid),
+impl OpenTraces {
+    fn new() -> OpenTraces {
+        OpenTraces {
+            head: NIL,
+            tail: NIL,
+            ..OpenTraces::default()
         }
     }
 
-    fn push(&mut self, store: &SpanStore, row: u32) {
-        self.rows.push(row);
-        if let Some(set) = &mut self.ids {
-            set.insert(*store.span_id(row));
-        } else if self.rows.len() >= SET_FROM {
-            self.ids = Some(Box::new(
-                self.rows.iter().map(|&r| *store.span_id(r)).collect(),
-            ));
+    fn hash(&self, tid: &[u8; 16]) -> u32 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(tid) as u32
+    }
+
+    /// The bucket and slot of trace `tid`, if it is open.
+    fn find(&self, tid: &[u8; 16]) -> Option<(usize, u32)> {
+        if self.table.is_empty() {
+            return None;
         }
+        let h = self.hash(tid);
+        let mask = self.table.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let (s, hh) = self.table[i];
+            if s == NIL {
+                return None;
+            }
+            if hh == h && self.slots[s as usize].tid == *tid {
+                return Some((i, s));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn place(table: &mut [(u32, u32)], s: u32, h: u32) {
+        let mask = table.len() - 1;
+        let mut i = h as usize & mask;
+        while table[i].0 != NIL {
+            i = (i + 1) & mask;
+        }
+        table[i] = (s, h);
+    }
+
+    /// Open trace `tid` (absent) at the end of the order; its slot.
+    fn insert(&mut self, tid: [u8; 16], last_ns: i64, late: bool) -> u32 {
+        if (self.len + 1) * 4 > self.table.len() * 3 {
+            let mut table = vec![(NIL, 0); (self.table.len() * 2).max(16)];
+            for &(s, h) in self.table.iter().filter(|e| e.0 != NIL) {
+                OpenTraces::place(&mut table, s, h);
+            }
+            self.table = table;
+        }
+        let slot = Slot {
+            tid,
+            packed: Box::default(),
+            prev: self.tail,
+            next: NIL,
+            pend: NIL,
+            last_ns,
+            late,
+            has_root: false,
+        };
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = slot;
+                s
+            }
+            None => {
+                self.slots.push(slot);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 open traces")
+            }
+        };
+        let h = self.hash(&tid);
+        OpenTraces::place(&mut self.table, s, h);
+        self.link_last(s);
+        self.len += 1;
+        s
+    }
+
+    fn link_last(&mut self, s: u32) {
+        self.slots[s as usize].prev = self.tail;
+        self.slots[s as usize].next = NIL;
+        match self.tail {
+            NIL => self.head = s,
+            t => self.slots[t as usize].next = s,
+        }
+        self.tail = s;
+    }
+
+    fn unlink(&mut self, s: u32) {
+        let (p, n) = (self.slots[s as usize].prev, self.slots[s as usize].next);
+        match p {
+            NIL => self.head = n,
+            p => self.slots[p as usize].next = n,
+        }
+        match n {
+            NIL => self.tail = p,
+            n => self.slots[n as usize].prev = p,
+        }
+    }
+
+    fn move_to_end(&mut self, s: u32) {
+        if self.tail != s {
+            self.unlink(s);
+            self.link_last(s);
+        }
+    }
+
+    /// Close trace `tid` (open): its slot's tid, packed spans and flags.
+    fn remove(&mut self, tid: &[u8; 16]) -> Slot {
+        let (mut hole, s) = self.find(tid).expect("an open trace");
+        // backward-shift deletion: pull later entries of the run into the hole when their
+        // home bucket is not between the hole and them
+        let mask = self.table.len() - 1;
+        let mut j = (hole + 1) & mask;
+        while self.table[j].0 != NIL {
+            let home = self.table[j].1 as usize & mask;
+            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
+                self.table[hole] = self.table[j];
+                hole = j;
+            }
+            j = (j + 1) & mask;
+        }
+        self.table[hole] = (NIL, 0);
+        self.unlink(s);
+        self.sets.remove(&s);
+        self.len -= 1;
+        let empty = Slot {
+            tid: [0; 16],
+            packed: Box::default(),
+            prev: NIL,
+            next: NIL,
+            pend: NIL,
+            last_ns: 0,
+            late: false,
+            has_root: false,
+        };
+        let out = std::mem::replace(&mut self.slots[s as usize], empty);
+        if self.len == 0 {
+            // nothing open: give the slab and the table back
+            *self = OpenTraces {
+                hasher: self.hasher.clone(),
+                ..OpenTraces::new()
+            };
+        } else {
+            self.free.push(s);
+        }
+        out
+    }
+
+    /// The slots from the least recently active on.
+    fn in_order(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut s = self.head;
+        std::iter::from_fn(move || {
+            (s != NIL).then(|| {
+                let out = s;
+                s = self.slots[s as usize].next;
+                out
+            })
+        })
     }
 }
 
-/// An insertion-ordered map with move-to-end (Python's `OrderedDict` as the assembler uses
-/// it): entries in a hash map, their order as stamps in a B-tree.
+/// The rows an `add` accepted, per open trace (lists reused from `add` to `add`).
+#[derive(Debug, Default)]
+struct Pending {
+    /// (slot, its new rows in input order, their span ids); the first `used` are this
+    /// add's
+    lists: Vec<(u32, Vec<u32>, Vec<[u8; 8]>)>,
+    used: usize,
+}
+
+/// An insertion-ordered map (Python's `OrderedDict` of handed-out traces): entries in a
+/// hash map, their order as stamps in a B-tree.
 #[derive(Debug)]
 struct Lru<V> {
     map: HashMap<[u8; 16], (u64, V)>,
@@ -109,29 +287,12 @@ impl<V> Lru<V> {
         self.map.get(k).map(|(_, v)| v)
     }
 
-    fn get_mut(&mut self, k: &[u8; 16]) -> Option<&mut V> {
-        self.map.get_mut(k).map(|(_, v)| v)
-    }
-
     /// Insert at the end (the key must be absent).
     fn push(&mut self, k: [u8; 16], v: V) {
         let s = self.next;
         self.next += 1;
         self.order.insert(s, k);
         self.map.insert(k, (s, v));
-    }
-
-    fn move_to_end(&mut self, k: &[u8; 16]) {
-        let s = self.next;
-        if let Some((stamp, _)) = self.map.get_mut(k) {
-            if *stamp + 1 == s {
-                return; // already the last (a request's spans of one trace come together)
-            }
-            self.order.remove(stamp);
-            *stamp = s;
-            self.order.insert(s, *k);
-            self.next += 1;
-        }
     }
 
     fn remove(&mut self, k: &[u8; 16]) -> Option<V> {
@@ -143,10 +304,6 @@ impl<V> Lru<V> {
     fn first(&self) -> Option<[u8; 16]> {
         self.order.values().next().copied()
     }
-
-    fn keys(&self) -> impl Iterator<Item = &[u8; 16]> {
-        self.order.values()
-    }
 }
 
 /// Python's `Assembler` in file mode; see the module docs.
@@ -154,10 +311,11 @@ impl<V> Lru<V> {
 pub struct FileAssembler {
     pub max_open_traces: usize,
     pub remember_completed: usize,
-    open: Lru<Open>,
+    open: OpenTraces,
     /// span ids (sorted) of the last `remember_completed` traces handed out
     done: Lru<Box<[[u8; 8]]>>,
     open_spans: usize,
+    pending: Pending,
     pub duplicates: u64,
     pub evicted: u64,
     pub late: u64,
@@ -175,9 +333,10 @@ impl FileAssembler {
         FileAssembler {
             max_open_traces,
             remember_completed,
-            open: Lru::default(),
+            open: OpenTraces::new(),
             done: Lru::default(),
             open_spans: 0,
+            pending: Pending::default(),
             duplicates: 0,
             evicted: 0,
             late: 0,
@@ -186,7 +345,7 @@ impl FileAssembler {
     }
 
     pub fn open_traces(&self) -> usize {
-        self.open.len()
+        self.open.len
     }
 
     pub fn open_spans(&self) -> usize {
@@ -194,15 +353,58 @@ impl FileAssembler {
     }
 
     /// `Assembler.add`: buffer `rows` of `store` (one request's spans, in input order);
-    /// returns the traces evicted to stay within `max_open_traces`. Duplicates are released
-    /// from the store at once; the rows of a returned trace are the caller's to release
-    /// once it is done with them.
+    /// returns the traces evicted to stay within `max_open_traces`. The rows are released
+    /// from the store (an open trace's spans wait packed: [`SpanStore::pack`]); the rows
+    /// of a returned trace are new ones, the caller's to release once it is done with them.
     pub fn add(
         &mut self,
         store: &mut SpanStore,
         rows: impl IntoIterator<Item = u32>,
     ) -> Vec<Assembled> {
         self.add_at(store, rows, 0)
+    }
+
+    /// Whether open trace `s` holds span `sid` already (packed, or new in this `add`).
+    fn holds(&self, s: u32, sid: &[u8; 8]) -> bool {
+        if let Some(set) = self.open.sets.get(&s) {
+            return set.contains(sid);
+        }
+        let slot = &self.open.slots[s as usize];
+        SpanStore::packed_ids(&slot.packed).any(|x| x == sid)
+            || (slot.pend != NIL && self.pending.lists[slot.pend as usize].2.contains(sid))
+    }
+
+    /// Add row `r` (not a duplicate) to open trace `s`'s new rows.
+    fn push(&mut self, store: &SpanStore, s: u32, r: u32) {
+        let slot = &mut self.open.slots[s as usize];
+        if slot.pend == NIL {
+            let p = &mut self.pending;
+            if p.used == p.lists.len() {
+                p.lists.push((s, vec![], vec![]));
+            }
+            p.lists[p.used].0 = s;
+            slot.pend = p.used as u32;
+            p.used += 1;
+        }
+        let (_, list, ids) = &mut self.pending.lists[slot.pend as usize];
+        list.push(r);
+        let sid = *store.span_id(r);
+        ids.push(sid);
+        match self.open.sets.get_mut(&s) {
+            Some(set) => {
+                set.insert(sid);
+            }
+            None => {
+                let packed = &slot.packed;
+                if SpanStore::packed_len(packed) + list.len() >= SET_FROM {
+                    let set = SpanStore::packed_ids(packed)
+                        .chain(ids.iter())
+                        .copied()
+                        .collect();
+                    self.open.sets.insert(s, set);
+                }
+            }
+        }
     }
 
     /// [`FileAssembler::add`] at clock `now` (nanoseconds): streaming mode's `add`, which
@@ -216,45 +418,52 @@ impl FileAssembler {
         let mut dropped = vec![];
         for r in rows {
             let tid = *store.trace_id(r);
-            let sid = store.span_id(r);
+            let sid = *store.span_id(r);
             let seen = self.done.get(&tid);
-            if self.open.get(&tid).is_none() {
-                let mut late = false;
-                if let Some(seen) = seen {
-                    if seen.binary_search(sid).is_ok() {
-                        self.duplicates += 1;
-                        dropped.push(r);
-                        continue;
+            let s = match self.open.find(&tid) {
+                None => {
+                    let mut late = false;
+                    if let Some(seen) = seen {
+                        if seen.binary_search(&sid).is_ok() {
+                            self.duplicates += 1;
+                            dropped.push(r);
+                            continue;
+                        }
+                        late = true;
                     }
-                    late = true;
+                    self.open.insert(tid, now, late)
                 }
-                self.open.push(
-                    tid,
-                    Open {
-                        rows: vec![],
-                        ids: None,
-                        late,
-                        has_root: false,
-                        last_ns: now,
-                    },
-                );
-            } else {
-                self.open.move_to_end(&tid);
-            }
-            let o = self.open.get_mut(&tid).expect("just inserted or present");
-            o.last_ns = now;
-            let done_dup = o.late && seen.is_some_and(|s| s.binary_search(sid).is_ok());
-            if done_dup || o.contains(store, sid) {
+                Some((_, s)) => {
+                    self.open.move_to_end(s);
+                    s
+                }
+            };
+            let slot = &mut self.open.slots[s as usize];
+            slot.last_ns = now;
+            let done_dup = slot.late && seen.is_some_and(|x| x.binary_search(&sid).is_ok());
+            if done_dup || self.holds(s, &sid) {
                 self.duplicates += 1;
                 dropped.push(r);
                 continue;
             }
-            o.push(store, r);
-            o.has_root |= store.is_root(r);
-            if o.late {
+            self.push(store, s, r);
+            let slot = &mut self.open.slots[s as usize];
+            slot.has_root |= store.is_root(r);
+            if slot.late {
                 self.late += 1;
             }
             self.open_spans += 1;
+        }
+        // the new rows of each trace packed as one chunk, then given back as rows
+        let used = std::mem::take(&mut self.pending.used);
+        for (s, list, ids) in &mut self.pending.lists[..used] {
+            ids.clear();
+            let slot = &mut self.open.slots[*s as usize];
+            slot.pend = NIL;
+            let mut packed = std::mem::take(&mut slot.packed).into_vec();
+            store.pack(list, &mut packed);
+            slot.packed = packed.into_boxed_slice();
+            store.release(list.drain(..));
         }
         store.release(dropped);
         self.evict(store)
@@ -262,8 +471,12 @@ impl FileAssembler {
 
     /// `Assembler.close`: every open trace handed out ("end of input"), sorted by (trace
     /// start, trace id, outcome).
-    pub fn close(&mut self, store: &SpanStore) -> Vec<Assembled> {
-        let tids: Vec<[u8; 16]> = self.open.keys().copied().collect();
+    pub fn close(&mut self, store: &mut SpanStore) -> Vec<Assembled> {
+        let tids: Vec<[u8; 16]> = self
+            .open
+            .in_order()
+            .map(|s| self.open.slots[s as usize].tid)
+            .collect();
         let mut out: Vec<Assembled> = tids
             .into_iter()
             .map(|tid| self.finish(store, tid, "end of input".to_owned(), None))
@@ -284,24 +497,24 @@ impl FileAssembler {
     /// assembler's rules, not its words (the sidecar reports no reason).
     pub fn poll(
         &mut self,
-        store: &SpanStore,
+        store: &mut SpanStore,
         now: i64,
         idle_ns: i64,
         rootless_idle_ns: i64,
     ) -> Vec<Assembled> {
         let mut ready = vec![];
-        for tid in self.open.keys() {
-            let o = self.open.get(tid).expect("ordered keys are open");
+        for s in self.open.in_order() {
+            let o = &self.open.slots[s as usize];
             let idle = now.saturating_sub(o.last_ns);
             if idle < idle_ns {
                 break; // everything after this arrived later still
             }
             if o.late {
-                ready.push((*tid, "late spans, idle"));
+                ready.push((o.tid, "late spans, idle"));
             } else if o.has_root {
-                ready.push((*tid, "root seen, idle"));
+                ready.push((o.tid, "root seen, idle"));
             } else if idle >= rootless_idle_ns {
-                ready.push((*tid, "no root arrived, idle"));
+                ready.push((o.tid, "no root arrived, idle"));
             }
         }
         ready
@@ -312,13 +525,14 @@ impl FileAssembler {
 
     fn finish(
         &mut self,
-        store: &SpanStore,
+        store: &mut SpanStore,
         tid: [u8; 16],
         mut reason: String,
         outcome: Option<Outcome>,
     ) -> Assembled {
-        let o = self.open.remove(&tid).expect("an open trace");
-        self.open_spans -= o.rows.len();
+        let o = self.open.remove(&tid);
+        let rows: Vec<u32> = store.unpack(&tid, &o.packed).collect();
+        self.open_spans -= rows.len();
         let outcome = match outcome {
             None if o.late => Outcome::Late,
             None => Outcome::Complete,
@@ -336,7 +550,7 @@ impl FileAssembler {
         }
         if self.remember_completed > 0 {
             let mut ids: Vec<[u8; 8]> = self.done.remove(&tid).map(Vec::from).unwrap_or_default();
-            ids.extend(o.rows.iter().map(|&r| *store.span_id(r)));
+            ids.extend(SpanStore::packed_ids(&o.packed));
             ids.sort_unstable();
             ids.dedup();
             self.done.push(tid, ids.into_boxed_slice());
@@ -346,16 +560,16 @@ impl FileAssembler {
             }
         }
         Assembled {
-            trace: Trace::new(store, tid, o.rows),
+            trace: Trace::new(store, tid, rows),
             outcome,
             reason,
         }
     }
 
-    fn evict(&mut self, store: &SpanStore) -> Vec<Assembled> {
+    fn evict(&mut self, store: &mut SpanStore) -> Vec<Assembled> {
         let mut out = vec![];
-        while self.open.len() > self.max_open_traces {
-            let tid = self.open.first().expect("non-empty");
+        while self.open.len > self.max_open_traces {
+            let tid = self.open.slots[self.open.head as usize].tid;
             let reason = format!(
                 "evicted: more than max_open_traces={} open traces",
                 self.max_open_traces
@@ -391,7 +605,7 @@ mod tests {
             let got = asm.add(&mut store, rows);
             hand_out(&mut store, got);
         }
-        let got = asm.close(&store);
+        let got = asm.close(&mut store);
         hand_out(&mut store, got);
         // every row was handed out in a trace or dropped as a duplicate
         assert_eq!(store.held(), 0);
@@ -527,6 +741,146 @@ mod tests {
     }
 
     #[test]
+    fn traces_across_requests_keep_their_spans_and_parents() {
+        // trace 1 over three requests: its ids become a set during the second, whose
+        // duplicates are found among the packed spans and among the request's own
+        let first: Vec<S> = (1..=20u8)
+            .map(|i| (1, i, i - 1, u64::from(i), 50))
+            .collect();
+        let mut second: Vec<S> = (15..=40u8)
+            .map(|i| (1, i, i - 1, u64::from(i), 50))
+            .collect();
+        second.push((1, 33, 0, 0, 1));
+        second.push((2, 1, 0, 0, 1));
+        let third: Vec<S> = (1..=40u8).map(|i| (1, i, 0, 0, 1)).collect();
+        let mut store = SpanStore::new();
+        let mut asm = FileAssembler::new(10);
+        for req in [&first, &second, &third] {
+            let rows = store.add_batch(&batch(req));
+            assert!(asm.add(&mut store, rows).is_empty());
+            assert_eq!(store.held(), 0, "open traces hold no rows");
+        }
+        assert_eq!((asm.open_traces(), asm.open_spans()), (2, 41));
+        assert_eq!(asm.duplicates, 6 + 1 + 40);
+        let out = asm.close(&mut store);
+        let t = &out
+            .iter()
+            .find(|a| a.trace.trace_id[0] == 1)
+            .expect("trace 1")
+            .trace;
+        assert_eq!(t.len(), 40);
+        assert!(!t.is_partial());
+        for &r in &t.rows {
+            let i = store.span_id(r)[7];
+            // the first arrival wins: span 33's parent is 32, as in the second request
+            let parent = t.parent(r).map(|p| store.span_id(p)[7]);
+            assert_eq!(parent, (i > 1).then_some(i - 1));
+            assert_eq!((store.start_ns(r), store.end_ns(r)), (u64::from(i), 50));
+        }
+        // the remembered span ids come from the packed spans
+        let rows = store.add_batch(&batch(&[(1, 40, 0, 0, 1), (1, 41, 0, 0, 1)]));
+        let rows: Vec<u32> = rows.collect();
+        for a in &out {
+            store.release(a.trace.rows.iter().copied());
+        }
+        assert!(asm.add(&mut store, rows).is_empty());
+        assert_eq!((asm.duplicates, asm.late), (48, 1));
+    }
+
+    #[test]
+    fn open_traces_table_survives_many_opens_and_closes() {
+        // eviction one by one with a small limit: slots and buckets are reused, and every
+        // trace is found again while open
+        let mut store = SpanStore::new();
+        let mut asm = FileAssembler::new(50);
+        let mut handed = 0;
+        for round in 0..20u64 {
+            let spans: Vec<S> = (0..200u64)
+                .map(|i| ((i * 7 + round) % 251) as u8)
+                .map(|t| (t, (round % 200) as u8 + 1, 0, 0, 1))
+                .collect();
+            let rows = store.add_batch(&batch(&spans));
+            for a in asm.add(&mut store, rows) {
+                handed += a.trace.len();
+                store.release(a.trace.rows);
+            }
+            assert_eq!(asm.open_traces(), 50);
+        }
+        for a in asm.close(&mut store) {
+            handed += a.trace.len();
+            store.release(a.trace.rows);
+        }
+        assert_eq!(handed as u64 + asm.duplicates, 20 * 200);
+        assert_eq!(
+            (asm.open_traces(), asm.open_spans(), store.held()),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn open_traces_match_a_model() {
+        // random opens, touches and closes against a Vec kept in the order of last activity
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut open = OpenTraces::new();
+        let mut model: Vec<[u8; 16]> = vec![];
+        for _ in 0..20_000 {
+            let k = next() % 300;
+            let tid = [
+                (k % 7) as u8,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                (k / 7) as u8,
+            ];
+            let at = model.iter().position(|t| *t == tid);
+            match (next() % 3, at) {
+                (0, Some(i)) => {
+                    let slot = open.remove(&tid);
+                    assert_eq!(slot.tid, tid);
+                    model.remove(i);
+                }
+                (_, Some(i)) => {
+                    let (_, s) = open.find(&tid).expect("open");
+                    open.move_to_end(s);
+                    model.remove(i);
+                    model.push(tid);
+                }
+                (_, None) => {
+                    assert!(open.find(&tid).is_none());
+                    open.insert(tid, 0, false);
+                    model.push(tid);
+                }
+            }
+            assert_eq!(open.len, model.len());
+        }
+        let order: Vec<[u8; 16]> = open
+            .in_order()
+            .map(|s| open.slots[s as usize].tid)
+            .collect();
+        assert_eq!(order, model);
+        for tid in &model {
+            assert!(open.find(tid).is_some());
+        }
+    }
+
+    #[test]
     fn poll_hands_out_idle_traces_with_a_root_least_recently_active_first() {
         let mut store = SpanStore::new();
         let mut asm = FileAssembler::new(10);
@@ -535,11 +889,11 @@ mod tests {
         assert!(asm.add_at(&mut store, rows, 0).is_empty());
         let rows = store.add_batch(&batch(&[(3, 1, 0, 0, 1)]));
         assert!(asm.add_at(&mut store, rows, 5).is_empty());
-        assert!(asm.poll(&store, 9, 10, 100).is_empty()); // nothing idle for 10 yet
-        let got = asm.poll(&store, 12, 10, 100);
+        assert!(asm.poll(&mut store, 9, 10, 100).is_empty()); // nothing idle for 10 yet
+        let got = asm.poll(&mut store, 12, 10, 100);
         let ids: Vec<u8> = got.iter().map(|a| a.trace.trace_id[0]).collect();
         assert_eq!(ids, [1]); // 2 has no root and waits for the rootless idle time
-        let got = asm.poll(&store, 15, 10, 100);
+        let got = asm.poll(&mut store, 15, 10, 100);
         assert_eq!(
             got.iter().map(|a| a.trace.trace_id[0]).collect::<Vec<_>>(),
             [3]
@@ -548,10 +902,10 @@ mod tests {
         let rows = store.add_batch(&batch(&[(2, 3, 9, 0, 1), (1, 2, 1, 0, 1)]));
         assert!(asm.add_at(&mut store, rows, 50).is_empty());
         assert!(asm
-            .poll(&store, 140, 10, 100)
+            .poll(&mut store, 140, 10, 100)
             .iter()
             .all(|a| a.trace.trace_id[0] == 1 && a.outcome == Outcome::Late));
-        let got = asm.poll(&store, 150, 10, 100);
+        let got = asm.poll(&mut store, 150, 10, 100);
         assert_eq!(got.len(), 1);
         assert!(got[0].trace.is_partial() && got[0].outcome == Outcome::Complete);
         assert_eq!((asm.completed, asm.late, asm.open_traces()), (3, 1, 0));

@@ -469,7 +469,7 @@ pub(crate) mod _native {
                 let out = asm.add(&mut store, rows);
                 hand_out(&mut store, out);
             }
-            let out = asm.close(&store);
+            let out = asm.close(&mut store);
             hand_out(&mut store, out);
             let counters = std::collections::HashMap::from([
                 ("duplicates", asm.duplicates),

@@ -225,7 +225,7 @@ impl FileRun {
         if self.closed.is_none() {
             let mut oracle_error = None;
             self.assemble();
-            let handed = self.asm.close(&self.store);
+            let handed = self.asm.close(&mut self.store);
             let words = self.plan.program.n_words();
             let mut mismatches = self.plan.program.mismatches();
             let mut reg_mismatches = self.plan.program.mismatches();

@@ -47,8 +47,11 @@ pub struct Trace {
     /// children of position i: `child_rows[child_start[i]..child_start[i + 1]]`, by span id
     child_start: Vec<u32>,
     child_rows: Vec<u32>,
-    /// (store row, position), sorted by row
-    pos_of: Vec<(u32, u32)>,
+    /// the position of store row `rows_from + i` at `pos_of[i]` (NONE for a row not in
+    /// the trace): the assembler's traces are consecutive rows, so this is about
+    /// `rows.len()` long
+    rows_from: u32,
+    pos_of: Vec<u32>,
     pub roots: usize,
     pub orphans: usize,
     pub start_ns: u64,
@@ -57,7 +60,9 @@ pub struct Trace {
 
 impl Trace {
     /// The trace of `rows` (all of trace `trace_id`, span ids unique: the assembler drops
-    /// duplicates as it buffers, the first one winning).
+    /// duplicates as it buffers, the first one winning). The rows are consecutive (the
+    /// assembler unpacks a trace's spans together): the row -> position table is as long
+    /// as the range of the rows.
     pub fn new(store: &SpanStore, trace_id: [u8; 16], mut rows: Vec<u32>) -> Trace {
         assert!(!rows.is_empty(), "a Trace needs at least one span");
         // the keys read once (span ids are unique: an unstable sort orders as a stable one)
@@ -114,12 +119,13 @@ impl Trace {
                 fill[q as usize] += 1;
             }
         }
-        let mut pos_of: Vec<(u32, u32)> = rows
-            .iter()
-            .enumerate()
-            .map(|(p, &r)| (r, p as u32))
-            .collect();
-        pos_of.sort_unstable();
+        let rows_from = rows.iter().copied().min().unwrap_or(0);
+        let span = rows.iter().copied().max().unwrap_or(0) - rows_from;
+        debug_assert_eq!(span as usize + 1, rows.len(), "consecutive rows");
+        let mut pos_of = vec![NONE; span as usize + 1];
+        for (p, &r) in rows.iter().enumerate() {
+            pos_of[(r - rows_from) as usize] = p as u32;
+        }
         let start_ns = rows.iter().map(|&r| store.start_ns(r)).min().unwrap_or(0);
         let mut t = Trace {
             trace_id,
@@ -127,6 +133,7 @@ impl Trace {
             parent,
             child_start,
             child_rows,
+            rows_from,
             pos_of,
             roots,
             orphans,
@@ -147,10 +154,8 @@ impl Trace {
 
     /// The position in `rows` of store row `row`, if it is one of the trace's.
     pub(crate) fn pos(&self, row: u32) -> Option<usize> {
-        self.pos_of
-            .binary_search_by_key(&row, |&(r, _)| r)
-            .ok()
-            .map(|i| self.pos_of[i].1 as usize)
+        let p = *self.pos_of.get(row.checked_sub(self.rows_from)? as usize)?;
+        (p != NONE).then_some(p as usize)
     }
 
     /// `Trace.parent`: the parent present in the trace, or None (a root, an orphan, or a

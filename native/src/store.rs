@@ -242,6 +242,15 @@ pub struct SpanStore {
     resources: Vec<Resource>,
     /// a resource's encoding -> its index, so repeated resources are stored once
     resource_ids: HashMap<Vec<u8>, u32>,
+    /// (resource, scope) pairs of packed spans, each once (see [`SpanStore::pack`])
+    origins: Vec<(u32, Sym)>,
+    origin_ids: HashMap<(u32, Sym), u32>,
+    /// the values packed spans keep as they are (arrays, key-value lists, invalid values:
+    /// rare), by index; `boxed_free` lists the indices free for reuse
+    boxed: Vec<OwnedValue>,
+    boxed_free: Vec<u32>,
+    /// scratch of [`SpanStore::pack`]
+    pack_body: Vec<u8>,
 }
 
 /// The hex of `b`, lower case, as Python's `bytes.hex()`.
@@ -576,6 +585,453 @@ impl SpanStore {
     pub fn links(&self, r: u32) -> &[([u8; 16], [u8; 8])] {
         self.row(r).extra.as_deref().map_or(&[][..], |e| &e.links)
     }
+
+    /// Move the spans of `rows` (one trace's, not released) to the end of `out` as one
+    /// packed chunk (the format is in the section "Packed spans" below), about a fifth of
+    /// their size as rows. Their attributes, events and links move with them: release the
+    /// rows next. [`SpanStore::unpack`] gives them back as rows.
+    pub fn pack(&mut self, rows: &[u32], out: &mut Vec<u8>) {
+        if rows.is_empty() {
+            return;
+        }
+        let mut body = std::mem::take(&mut self.pack_body);
+        body.clear();
+        body.reserve(rows.len() * 32 + 16);
+        put_varint(&mut body, rows.len() as u64);
+        let exp_at = body.len();
+        body.extend_from_slice(&[0; 9]); // the exponent and the base, below
+                                         // one pass: the span ids, the base, and the largest power of ten (at most 10^9)
+                                         // dividing every start and duration (SDKs with a micro- or millisecond clock write
+                                         // times in fewer bytes)
+        let ids_at = body.len();
+        let (mut base, mut exp) = (u64::MAX, 9u8);
+        for &r in rows {
+            let row = self.row(r);
+            body.extend_from_slice(&row.span_id);
+            base = base.min(row.start_ns);
+            for v in [row.start_ns, duration(row).unsigned_abs()] {
+                while !divisible(v, exp) {
+                    exp -= 1;
+                }
+            }
+        }
+        body[exp_at] = exp;
+        body[exp_at + 1..exp_at + 9].copy_from_slice(&base.to_le_bytes());
+        // a parent in the chunk is its position there: by span id, sorted once for many
+        let mut by_id: Vec<([u8; 8], u32)> = vec![];
+        if rows.len() > 8 {
+            by_id = rows
+                .iter()
+                .enumerate()
+                .map(|(p, &r)| (self.row(r).span_id, p as u32))
+                .collect();
+            by_id.sort_unstable();
+        }
+        // the distinct strings of the chunk so far (at most STRINGS_SHARED): a value seen
+        // again is its index
+        let mut strings: Vec<Arc<str>> = vec![];
+        // the spans of a chunk mostly share their resource and scope
+        let mut last_origin: Option<((u32, Sym), u32)> = None;
+        for &r in rows {
+            let i = r.checked_sub(self.base).expect("a row of this store") as usize;
+            let row = &mut self.rows[i];
+            let extra = row.extra.take();
+            let (start, d) = (row.start_ns, duration(row));
+            let parent = row.parent_id;
+            let flags = row.kind | row.status << 3 | u8::from(extra.is_some()) << 5;
+            let (name, origin_key) = (row.name, (row.resource, row.scope));
+            let (attr_at, attr_len) = (row.attr_at, row.attr_len);
+            body.push(flags);
+            if parent == [0; 8] {
+                body.push(PARENT_NONE);
+            } else {
+                let pos = if by_id.is_empty() {
+                    body[ids_at..ids_at + 8 * rows.len()]
+                        .chunks_exact(8)
+                        .position(|id| id == parent)
+                } else {
+                    by_id
+                        .binary_search_by(|x| x.0.cmp(&parent))
+                        .ok()
+                        .map(|k| by_id[k].1 as usize)
+                };
+                match pos {
+                    Some(p) => put_varint(&mut body, p as u64 + PARENT_AT),
+                    None => {
+                        body.push(PARENT_RAW);
+                        body.extend_from_slice(&parent);
+                    }
+                }
+            }
+            put_varint(&mut body, div_pow10(start - base, exp));
+            let q = div_pow10(d.unsigned_abs(), exp) as i64;
+            put_varint(&mut body, zigzag(if d < 0 { q.wrapping_neg() } else { q }));
+            put_varint(&mut body, u64::from(name));
+            let origin = match last_origin {
+                Some((k, o)) if k == origin_key => o,
+                _ => {
+                    let o = match self.origin_ids.get(&origin_key) {
+                        Some(&o) => o,
+                        None => {
+                            let o = self.origins.len() as u32;
+                            self.origins.push(origin_key);
+                            self.origin_ids.insert(origin_key, o);
+                            o
+                        }
+                    };
+                    last_origin = Some((origin_key, o));
+                    o
+                }
+            };
+            put_varint(&mut body, u64::from(origin));
+            put_varint(&mut body, u64::from(attr_len));
+            let at = attr_at.wrapping_sub(self.attr_base) as usize;
+            for e in at..at + attr_len as usize {
+                let (k, v) = std::mem::replace(&mut self.attrs[e], (0, OwnedValue::Empty));
+                put_varint(&mut body, u64::from(k));
+                self.pack_value(v, &mut strings, &mut body);
+            }
+            if let Some(x) = extra {
+                put_text(&mut body, x.status_message.as_bytes());
+                put_varint(&mut body, x.events.len() as u64);
+                for &e in x.events.iter() {
+                    put_varint(&mut body, u64::from(e));
+                }
+                put_varint(&mut body, x.links.len() as u64);
+                for (t, s) in x.links.iter() {
+                    body.extend_from_slice(t);
+                    body.extend_from_slice(s);
+                }
+            }
+        }
+        let mut len = vec![];
+        put_varint(&mut len, body.len() as u64);
+        out.reserve_exact(len.len() + body.len());
+        out.extend_from_slice(&len);
+        out.extend_from_slice(&body);
+        self.pack_body = body;
+    }
+
+    fn pack_value(&mut self, v: OwnedValue, strings: &mut Vec<Arc<str>>, out: &mut Vec<u8>) {
+        match v {
+            OwnedValue::Empty => out.push(V_EMPTY),
+            OwnedValue::Bool(b) => out.push(if b { V_TRUE } else { V_FALSE }),
+            OwnedValue::Int(i) => {
+                out.push(V_INT);
+                put_varint(out, zigzag(i));
+            }
+            OwnedValue::Double(f) => {
+                out.push(V_DOUBLE);
+                out.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            OwnedValue::Str(s) => {
+                match strings.iter().position(|x| Arc::ptr_eq(x, &s) || **x == *s) {
+                    Some(k) => {
+                        out.push(V_STR_AGAIN);
+                        put_varint(out, k as u64);
+                    }
+                    None => {
+                        out.push(V_STR);
+                        put_text(out, s.as_bytes());
+                        if strings.len() < STRINGS_SHARED {
+                            strings.push(s);
+                        }
+                    }
+                }
+            }
+            OwnedValue::Bytes(b) => {
+                out.push(V_BYTES);
+                put_text(out, &b);
+            }
+            OwnedValue::TooDeep => out.push(V_TOO_DEEP),
+            other => {
+                let k = match self.boxed_free.pop() {
+                    Some(k) => {
+                        self.boxed[k as usize] = other;
+                        k
+                    }
+                    None => {
+                        self.boxed.push(other);
+                        (self.boxed.len() - 1) as u32
+                    }
+                };
+                out.push(V_BOXED);
+                put_varint(out, u64::from(k));
+            }
+        }
+    }
+
+    /// The spans of packed chunks (trace `trace_id`'s, from [`SpanStore::pack`]) as new
+    /// rows, in chunk order; the chunks are spent (a boxed value is taken back).
+    pub fn unpack(&mut self, trace_id: &[u8; 16], packed: &[u8]) -> Range<u32> {
+        let first = self.len() as u32;
+        let mut rd = Reader { b: packed, at: 0 };
+        let mut strings: Vec<Arc<str>> = vec![];
+        while !rd.done() {
+            let _len = rd.varint();
+            let n = rd.varint() as usize;
+            let scale = 10u64.pow(u32::from(rd.byte()));
+            let base = u64::from_le_bytes(rd.array());
+            let ids = rd.take(8 * n);
+            let id = |p: usize| -> [u8; 8] { ids[8 * p..8 * p + 8].try_into().expect("8 bytes") };
+            strings.clear();
+            self.rows.reserve(n);
+            for p in 0..n {
+                let flags = rd.byte();
+                let parent_id = match rd.varint() {
+                    PARENT_NONE_64 => [0; 8],
+                    PARENT_RAW_64 => rd.array(),
+                    q => id((q - PARENT_AT) as usize),
+                };
+                let start_ns = base + rd.varint() * scale;
+                let d = unzigzag(rd.varint()).wrapping_mul(scale as i64);
+                let end_ns = start_ns.wrapping_add(d as u64);
+                let name = rd.varint() as Sym;
+                let (resource, scope) = self.origins[rd.varint() as usize];
+                let attr_len = rd.varint() as u32;
+                let attr_at = self.attr_base.wrapping_add(self.attrs.len() as u32);
+                for _ in 0..attr_len {
+                    let k = rd.varint() as Sym;
+                    let v = self.unpack_value(&mut rd, &mut strings);
+                    self.attrs.push_back((k, v));
+                }
+                let extra = (flags & EXTRA != 0).then(|| {
+                    let status_message = rd.text().into();
+                    let events = (0..rd.varint()).map(|_| rd.varint() as Sym).collect();
+                    let links = (0..rd.varint()).map(|_| (rd.array(), rd.array())).collect();
+                    Box::new(Extra {
+                        status_message,
+                        events,
+                        links,
+                    })
+                });
+                self.rows.push_back(Row {
+                    trace_id: *trace_id,
+                    span_id: id(p),
+                    parent_id,
+                    start_ns,
+                    end_ns,
+                    name,
+                    scope,
+                    resource,
+                    kind: flags & 7,
+                    status: flags >> 3 & 3,
+                    released: false,
+                    attr_at,
+                    attr_len,
+                    extra,
+                });
+            }
+        }
+        let end =
+            u32::try_from(self.len()).expect("a span store holds at most 2^32 spans over its life");
+        first..end
+    }
+
+    fn unpack_value(&mut self, rd: &mut Reader<'_>, strings: &mut Vec<Arc<str>>) -> OwnedValue {
+        match rd.byte() {
+            V_EMPTY => OwnedValue::Empty,
+            V_FALSE => OwnedValue::Bool(false),
+            V_TRUE => OwnedValue::Bool(true),
+            V_INT => OwnedValue::Int(unzigzag(rd.varint())),
+            V_DOUBLE => OwnedValue::Double(f64::from_bits(u64::from_le_bytes(rd.array()))),
+            V_STR => {
+                let s: Arc<str> = rd.text().into();
+                if strings.len() < STRINGS_SHARED {
+                    strings.push(s.clone());
+                }
+                OwnedValue::Str(s)
+            }
+            V_STR_AGAIN => OwnedValue::Str(strings[rd.varint() as usize].clone()),
+            V_BYTES => OwnedValue::Bytes(rd.bytes().into()),
+            V_TOO_DEEP => OwnedValue::TooDeep,
+            V_BOXED => {
+                let k = rd.varint() as u32;
+                self.boxed_free.push(k);
+                std::mem::replace(&mut self.boxed[k as usize], OwnedValue::Empty)
+            }
+            t => unreachable!("packed value tag {t}"),
+        }
+    }
+
+    /// The span ids of packed chunks, in chunk order, without unpacking them.
+    pub fn packed_ids(packed: &[u8]) -> impl Iterator<Item = &[u8; 8]> + '_ {
+        let mut rd = Reader { b: packed, at: 0 };
+        std::iter::from_fn(move || {
+            if rd.done() {
+                return None;
+            }
+            let len = rd.varint() as usize;
+            let next = rd.at + len;
+            let n = rd.varint() as usize;
+            rd.at += 1 + 8; // the scale and the base
+            let ids = rd.take(8 * n);
+            rd.at = next;
+            Some(ids.chunks_exact(8).map(|c| c.try_into().expect("8 bytes")))
+        })
+        .flatten()
+    }
+
+    /// How many spans packed chunks hold.
+    pub fn packed_len(packed: &[u8]) -> usize {
+        let mut rd = Reader { b: packed, at: 0 };
+        let mut n = 0;
+        while !rd.done() {
+            let len = rd.varint() as usize;
+            let next = rd.at + len;
+            n += rd.varint() as usize;
+            rd.at = next;
+        }
+        n
+    }
+}
+
+// ------------------------------------------------------------ packed spans
+//
+// An open trace's spans wait in the assembler packed, not as rows: about 20 bytes a span
+// instead of 80 for the row and 32 for each attribute entry. A trace's spans are one or more
+// chunks, one per `add` that brought some of them. A chunk:
+//
+// - varint: the length of the rest of the chunk (so a chunk's span ids are found without
+//   reading its spans);
+// - varint n; one byte e; the 8-byte little-endian base (the least start); the n span ids,
+//   8 bytes each;
+// - per span: a byte of kind (bits 0-2), status (bits 3-4) and EXTRA (bit 5); the parent
+//   (varint: PARENT_NONE for a root, PARENT_RAW then 8 bytes, or PARENT_AT + its position
+//   in the chunk); varints of (start - base) / 10^e, zigzag((end - start) / 10^e) (end -
+//   start wraps as an i64), the name's symbol, the (resource, scope) pair's index and the
+//   attribute count; per attribute a varint key symbol and a value (a tag byte, then:
+//   V_INT a zigzag varint, V_DOUBLE 8 bytes, V_STR / V_BYTES a varint length and the
+//   bytes, V_STR_AGAIN the index of an earlier V_STR of the chunk, V_BOXED an index into
+//   the store's boxed values); with EXTRA, the status message (length, bytes), the event
+//   names (count, symbols) and the links (count, 24 bytes each).
+//
+// The format is the store's own (written and read by this module only): a malformed chunk
+// is a bug, and reading one panics.
+
+const PARENT_NONE: u8 = 0;
+const PARENT_RAW: u8 = 1;
+const PARENT_NONE_64: u64 = PARENT_NONE as u64;
+const PARENT_RAW_64: u64 = PARENT_RAW as u64;
+const PARENT_AT: u64 = 2;
+const EXTRA: u8 = 1 << 5;
+/// how many distinct string values of a chunk a later equal value may refer to
+const STRINGS_SHARED: usize = 16;
+
+const V_EMPTY: u8 = 0;
+const V_FALSE: u8 = 1;
+const V_TRUE: u8 = 2;
+const V_INT: u8 = 3;
+const V_DOUBLE: u8 = 4;
+const V_STR: u8 = 5;
+const V_STR_AGAIN: u8 = 6;
+const V_BYTES: u8 = 7;
+const V_TOO_DEEP: u8 = 8;
+const V_BOXED: u8 = 9;
+
+/// `end - start` of a row as a signed offset (wrapping: every pair of u64 round-trips).
+fn duration(row: &Row) -> i64 {
+    row.end_ns.wrapping_sub(row.start_ns) as i64
+}
+
+/// 5^e's inverse modulo 2^64 and u64::MAX / 5^e, for e <= 9: a multiple of 5^e times the
+/// inverse is its quotient, at most the bound; any other value lands above it (Granlund and
+/// Montgomery's divisibility test), so no division runs per span.
+const INV5: [(u64, u64); 10] = {
+    let mut out = [(0u64, 0u64); 10];
+    let (mut e, mut p) = (0, 1u64);
+    while e < 10 {
+        // Newton's iteration doubles the correct low bits: 1 -> 64 in 6 steps
+        let mut x = p;
+        let mut k = 0;
+        while k < 6 {
+            x = x.wrapping_mul(2u64.wrapping_sub(p.wrapping_mul(x)));
+            k += 1;
+        }
+        out[e] = (x, u64::MAX / p);
+        p *= 5;
+        e += 1;
+    }
+    out
+};
+
+/// Whether `v` is a multiple of 10^`exp` (`exp` <= 9).
+fn divisible(v: u64, exp: u8) -> bool {
+    let (inv, max) = INV5[usize::from(exp)];
+    v.trailing_zeros() >= u32::from(exp) && (v >> exp).wrapping_mul(inv) <= max
+}
+
+/// `v / 10^exp` for a multiple `v` of 10^`exp` (`exp` <= 9).
+fn div_pow10(v: u64, exp: u8) -> u64 {
+    (v >> exp).wrapping_mul(INV5[usize::from(exp)].0)
+}
+
+fn zigzag(x: i64) -> u64 {
+    ((x << 1) ^ (x >> 63)) as u64
+}
+
+fn unzigzag(x: u64) -> i64 {
+    (x >> 1) as i64 ^ -((x & 1) as i64)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        out.push(x as u8 | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
+}
+
+fn put_text(out: &mut Vec<u8>, s: &[u8]) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// A cursor over packed chunks.
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn done(&self) -> bool {
+        self.at >= self.b.len()
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.at += 1;
+        self.b[self.at - 1]
+    }
+
+    fn varint(&mut self) -> u64 {
+        let (mut x, mut shift) = (0u64, 0);
+        loop {
+            let b = self.byte();
+            x |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return x;
+            }
+            shift += 7;
+        }
+    }
+
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        self.at += n;
+        &self.b[self.at - n..self.at]
+    }
+
+    fn array<const N: usize>(&mut self) -> [u8; N] {
+        self.take(N).try_into().expect("N bytes")
+    }
+
+    fn bytes(&mut self) -> &'a [u8] {
+        let n = self.varint() as usize;
+        self.take(n)
+    }
+
+    fn text(&mut self) -> &'a str {
+        std::str::from_utf8(self.bytes()).expect("packed text is UTF-8")
+    }
 }
 
 /// The value of attribute `k` among `attrs` (one per key), if it is there.
@@ -589,6 +1045,7 @@ fn find_attr<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::order::tests::S;
     use crate::otlp::Resource as BatchResource;
 
     fn batch() -> Batch<'static> {
@@ -710,6 +1167,257 @@ mod tests {
         assert_eq!(st.attr(6, "k"), Some(&OwnedValue::Int(2)));
     }
 
+    /// Everything the accessors say of row `r`, values by their byte encoding (NaN equal to
+    /// itself).
+    #[allow(clippy::type_complexity)]
+    fn snapshot(
+        st: &SpanStore,
+        r: u32,
+    ) -> (
+        Vec<String>,
+        (u64, u64, bool),
+        Vec<(String, Vec<u8>)>,
+        Vec<String>,
+        Vec<u8>,
+    ) {
+        let enc = |v: &OwnedValue| {
+            let mut out = vec![v.type_name().len() as u8];
+            v.encode(&mut out);
+            out
+        };
+        let text = vec![
+            st.name(r).to_owned(),
+            st.kind(r).to_owned(),
+            st.status(r).to_owned(),
+            st.status_message(r).to_owned(),
+            st.service(r).to_owned(),
+            st.scope_name(r).to_owned(),
+            st.trace_id_hex(r),
+            st.span_id_hex(r),
+            st.parent_id_hex(r),
+        ];
+        let attrs = st
+            .attrs(r)
+            .chain(st.resource_attrs(r))
+            .map(|(k, v)| (k.to_owned(), enc(v)))
+            .collect();
+        let links = st
+            .links(r)
+            .iter()
+            .flat_map(|(t, s)| t.iter().chain(s))
+            .copied();
+        (
+            text,
+            (st.start_ns(r), st.end_ns(r), st.is_root(r)),
+            attrs,
+            st.event_names(r).map(str::to_owned).collect(),
+            links.collect(),
+        )
+    }
+
+    /// Pack each trace's rows of `rows` (in `chunks` pieces each), release them, unpack:
+    /// every span answers as before, and the store holds nothing else.
+    fn round_trip(st: &mut SpanStore, rows: std::ops::Range<u32>, chunks: usize) {
+        let mut traces: Vec<([u8; 16], Vec<u32>)> = vec![];
+        for r in rows.clone() {
+            let t = *st.trace_id(r);
+            match traces.iter_mut().find(|x| x.0 == t) {
+                Some(x) => x.1.push(r),
+                None => traces.push((t, vec![r])),
+            }
+        }
+        let before: Vec<Vec<_>> = traces
+            .iter()
+            .map(|(_, rs)| rs.iter().map(|&r| snapshot(st, r)).collect())
+            .collect();
+        let mut blobs = vec![];
+        for (_, rs) in &traces {
+            let mut blob = vec![];
+            let per = rs.len().div_ceil(chunks).max(1);
+            for part in rs.chunks(per) {
+                st.pack(part, &mut blob);
+            }
+            assert_eq!(SpanStore::packed_len(&blob), rs.len());
+            let ids: Vec<[u8; 8]> = SpanStore::packed_ids(&blob).copied().collect();
+            let want: Vec<[u8; 8]> = rs.iter().map(|&r| *st.span_id(r)).collect();
+            assert_eq!(ids, want);
+            blobs.push(blob);
+        }
+        st.release(rows);
+        assert_eq!(st.held(), 0);
+        for (((t, _), blob), want) in traces.iter().zip(&blobs).zip(&before) {
+            let got = st.unpack(t, blob);
+            let got: Vec<_> = got.map(|r| snapshot(st, r)).collect();
+            assert_eq!(&got, want);
+        }
+        assert!(st.boxed.iter().all(|v| *v == OwnedValue::Empty));
+        assert_eq!(st.boxed_free.len(), st.boxed.len());
+    }
+
+    #[test]
+    fn packed_spans_unpack_as_they_were() {
+        for chunks in [1, 2] {
+            let mut st = SpanStore::new();
+            let rows = st.add_batch(&batch());
+            round_trip(&mut st, rows, chunks);
+        }
+    }
+
+    /// A small deterministic generator (xorshift), for the generated round trips.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    /// Batches of a few traces with every kind of value, parents in and out of the batch,
+    /// times at every scale and at the ends of u64, events, links and status messages.
+    fn generated(rng: &mut Rng, n: usize) -> Batch<'static> {
+        let times = |rng: &mut Rng| -> (u64, u64) {
+            let scale = 10u64.pow(rng.below(10) as u32);
+            match rng.below(9) {
+                0 => (rng.next(), rng.next()),
+                1 => (0, u64::MAX),
+                2 => (u64::MAX, rng.below(3)),
+                3 => (rng.below(2) << 63, 1 << 63), // end - start: i64::MIN, or 0
+                _ => {
+                    let s = 1_700_000_000_000_000_000 / scale * scale + rng.below(1000) * scale;
+                    let d = rng.below(5000) * scale;
+                    if rng.below(4) == 0 {
+                        (s, s.wrapping_sub(d))
+                    } else {
+                        (s, s + d)
+                    }
+                }
+            }
+        };
+        let value = |rng: &mut Rng, depth: u32| -> AnyValue<'static> {
+            fn go(rng: &mut Rng, depth: u32) -> AnyValue<'static> {
+                match rng.below(if depth > 1 { 8 } else { 11 }) {
+                    0 => AnyValue::Empty,
+                    1 => AnyValue::Bool(rng.below(2) == 0),
+                    2 => AnyValue::Int(rng.next() as i64 >> rng.below(64)),
+                    3 => AnyValue::Double(f64::from_bits(rng.next())),
+                    4 | 5 => AnyValue::Str(leak(format!("v{}", rng.below(40)))),
+                    6 => AnyValue::Str(leak("é".repeat(rng.below(200) as usize))),
+                    7 => AnyValue::Bytes(leak(format!("{}", rng.next())).as_bytes()),
+                    8 => AnyValue::Array((0..rng.below(3)).map(|_| go(rng, depth + 1)).collect()),
+                    9 => AnyValue::KvList(
+                        (0..rng.below(3))
+                            .map(|i| (leak(format!("k{i}")), go(rng, depth + 1)))
+                            .collect(),
+                    ),
+                    _ => AnyValue::TooDeep,
+                }
+            }
+            go(rng, depth)
+        };
+        let mut b = Batch {
+            received: n,
+            resources: vec![
+                BatchResource {
+                    service: "a",
+                    attrs: vec![("service.name", AnyValue::Str("a"))],
+                },
+                BatchResource::default(),
+            ],
+            scopes: vec!["s1", "s2", ""],
+            ..Batch::default()
+        };
+        for i in 0..n {
+            b.trace_id.push([rng.below(3) as u8 + 1; 16]);
+            let sid = if rng.below(20) == 0 {
+                [0; 8] // an all-zero span id is kept as it is
+            } else {
+                rng.next().to_le_bytes()
+            };
+            b.span_id.push(sid);
+            let parent = match rng.below(4) {
+                0 => [0; 8],
+                1 => rng.next().to_le_bytes(),
+                _ if i > 0 => b.span_id[rng.below(i as u64) as usize],
+                _ => [7; 8],
+            };
+            b.parent_id.push(parent);
+            b.name.push(leak(format!("n{}", rng.below(5))));
+            b.kind.push(rng.below(8) as i32 - 1);
+            b.status_code.push(rng.below(4) as i32);
+            b.status_message
+                .push(if rng.below(5) == 0 { "oops" } else { "" });
+            let (s, e) = times(rng);
+            b.start_ns.push(s);
+            b.end_ns.push(e);
+            b.resource.push(rng.below(2) as u32);
+            b.scope.push(rng.below(3) as u32);
+            for _ in 0..rng.below(5) {
+                b.attr_span.push(i as u32);
+                b.attr_key.push(leak(format!("a{}", rng.below(4))));
+                b.attr_value.push(value(rng, 0));
+            }
+            for _ in 0..rng.below(3) / 2 {
+                b.event_span.push(i as u32);
+                b.event_name.push(leak(format!("e{}", rng.below(3))));
+            }
+            if rng.below(6) == 0 {
+                b.link_span.push(i as u32);
+                b.link_trace_id.push([rng.below(256) as u8; 16]);
+                b.link_span_id.push(rng.next().to_le_bytes());
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn generated_spans_unpack_as_they_were() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut st = SpanStore::new();
+        for round in 0..200 {
+            let n = rng.below(40) as usize;
+            let rows = st.add_batch(&generated(&mut rng, n));
+            let chunks = 1 + round % 3;
+            round_trip(&mut st, rows, chunks);
+            let held = st.len() as u32 - st.held() as u32..st.len() as u32;
+            st.release(held);
+        }
+    }
+
+    #[test]
+    fn times_in_whole_milliseconds_pack_small() {
+        let mut st = SpanStore::new();
+        let spans: Vec<S> = (1..=8u8)
+            .map(|i| {
+                (
+                    1,
+                    i,
+                    u8::from(i > 1),
+                    1_700_000_000_000_000_000 + u64::from(i) * 1_000_000,
+                    0,
+                )
+            })
+            .collect();
+        let mut b = crate::order::tests::batch(&spans);
+        b.end_ns = b.start_ns.iter().map(|s| s + 5_000_000).collect();
+        let rows = st.add_batch(&b);
+        let mut blob = vec![];
+        let rows: Vec<u32> = rows.collect();
+        st.pack(&rows, &mut blob);
+        // 2 + 1 + 1 + 8 bytes of header, 8 span ids, 7 bytes a span
+        assert_eq!(blob.len(), 12 + 8 * 8 + 8 * 7);
+    }
+
     #[test]
     fn nan_resources_are_shared_by_bits() {
         let mut a = vec![];
@@ -722,6 +1430,35 @@ mod tests {
         let mut d = vec![];
         OwnedValue::Double(0.0).encode(&mut d);
         assert_ne!(c, d);
+    }
+
+    #[test]
+    fn powers_of_ten_divide_as_integers_do() {
+        let mut rng = Rng(77);
+        for e in 0..=9u8 {
+            let p = 10u64.pow(u32::from(e));
+            let mut vs = vec![
+                0,
+                1,
+                p - 1,
+                p,
+                p + 1,
+                2 * p,
+                u64::MAX,
+                u64::MAX / p * p,
+                1 << 63,
+            ];
+            for _ in 0..2000 {
+                let v = rng.next() >> rng.below(64);
+                vs.extend([v, v / p * p]);
+            }
+            for v in vs {
+                assert_eq!(divisible(v, e), v % p == 0, "{v} {e}");
+                if v % p == 0 {
+                    assert_eq!(div_pow10(v, e), v / p);
+                }
+            }
+        }
     }
 
     #[test]

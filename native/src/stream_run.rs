@@ -563,7 +563,7 @@ impl StreamRun {
         let mut out = Given::default();
         let ready = self
             .asm
-            .poll(&self.store, now, self.idle_ns, self.rootless_idle_ns);
+            .poll(&mut self.store, now, self.idle_ns, self.rootless_idle_ns);
         out.completed = ready.len();
         self.backlog.extend(ready);
         let n = limit.map_or(self.backlog.len(), |l| l.min(self.backlog.len()));
@@ -581,7 +581,7 @@ impl StreamRun {
     pub fn finish(&mut self, render: Render) -> Given {
         self.forget_kept();
         let mut out = self.drain_backlog(render);
-        for a in self.asm.close(&self.store) {
+        for a in self.asm.close(&mut self.store) {
             self.handle(a, &mut out, render);
         }
         self.release(true, &mut out, render);
