@@ -1114,7 +1114,7 @@ pub(crate) mod _native {
         s: &crate::store::SpanStore,
         row: u32,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        if row as usize >= s.len() {
+        if !s.contains(row) {
             return Err(pyo3::exceptions::PyIndexError::new_err("no such span"));
         }
         // a dict when every value is final as the core gives it (what `_mapping` would

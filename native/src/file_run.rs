@@ -76,7 +76,7 @@ pub struct FileRun {
     evicted_keys: Vec<Vec<Vec<KeyText>>>,
     seen: BTreeSet<String>,
     /// rows kept but not yet handed to the assembler (see [`FileRun::assemble`])
-    pending: Option<std::ops::Range<u32>>,
+    pending: Option<crate::store::Rows>,
     pub closed: Option<Closed>,
 }
 
@@ -179,7 +179,7 @@ impl FileRun {
             }
         }
         self.pending = match self.pending.take() {
-            Some(p) => Some(p.start..rows.end), // the store's rows are consecutive
+            Some(p) => Some(p.and(rows)), // the store's rows are consecutive
             None => Some(rows),
         };
         true

@@ -47,7 +47,7 @@ pub struct Trace {
     /// children of position i: `child_rows[child_start[i]..child_start[i + 1]]`, by span id
     child_start: Vec<u32>,
     child_rows: Vec<u32>,
-    /// the position of store row `rows_from + i` at `pos_of[i]` (NONE for a row not in
+    /// the position of store row `rows_from + i` (wrapping) at `pos_of[i]` (NONE for a row not in
     /// the trace): the assembler's traces are consecutive rows, so this is about
     /// `rows.len()` long
     rows_from: u32,
@@ -119,12 +119,21 @@ impl Trace {
                 fill[q as usize] += 1;
             }
         }
-        let rows_from = rows.iter().copied().min().unwrap_or(0);
-        let span = rows.iter().copied().max().unwrap_or(0) - rows_from;
+        // row numbers wrap: the first row is the one added first (the least age)
+        let rows_from = rows
+            .iter()
+            .copied()
+            .min_by_key(|&r| store.age(r))
+            .unwrap_or(0);
+        let span = rows
+            .iter()
+            .map(|&r| r.wrapping_sub(rows_from))
+            .max()
+            .unwrap_or(0);
         debug_assert_eq!(span as usize + 1, rows.len(), "consecutive rows");
         let mut pos_of = vec![NONE; span as usize + 1];
         for (p, &r) in rows.iter().enumerate() {
-            pos_of[(r - rows_from) as usize] = p as u32;
+            pos_of[r.wrapping_sub(rows_from) as usize] = p as u32;
         }
         let start_ns = rows.iter().map(|&r| store.start_ns(r)).min().unwrap_or(0);
         let mut t = Trace {
@@ -154,7 +163,7 @@ impl Trace {
 
     /// The position in `rows` of store row `row`, if it is one of the trace's.
     pub(crate) fn pos(&self, row: u32) -> Option<usize> {
-        let p = *self.pos_of.get(row.checked_sub(self.rows_from)? as usize)?;
+        let p = *self.pos_of.get(row.wrapping_sub(self.rows_from) as usize)?;
         (p != NONE).then_some(p as usize)
     }
 
@@ -356,10 +365,29 @@ pub(crate) mod tests {
         }
     }
 
+    /// The trace of `spans`; built a second time in a store whose row numbers wrap inside
+    /// it, which must give the same structure and events (rows compared by position).
     fn trace(spans: &[S]) -> (SpanStore, Trace) {
-        let mut st = SpanStore::new();
-        let rows = st.add_batch(&batch(spans));
-        let t = Trace::new(&st, [spans[0].0; 16], rows.collect());
+        let build = |mut st: SpanStore| {
+            let rows = st.add_batch(&batch(spans));
+            let t = Trace::new(&st, [spans[0].0; 16], rows.collect());
+            (st, t)
+        };
+        let (st, t) = build(SpanStore::new());
+        let (wst, wt) = build(SpanStore::numbered_from(u32::MAX - 1));
+        let shape = |st: &SpanStore, t: &Trace| {
+            let pos = |r: u32| t.pos(r).expect("a row of the trace");
+            let rows: Vec<usize> = t.rows.iter().map(|&r| st.age(r) as usize).collect();
+            let parents: Vec<Option<usize>> =
+                t.rows.iter().map(|&r| t.parent(r).map(pos)).collect();
+            let events: Vec<(usize, bool, u64)> = t
+                .events
+                .iter()
+                .map(|e| (pos(e.row), e.is_start, e.time_ns))
+                .collect();
+            (rows, parents, events)
+        };
+        assert_eq!(shape(&st, &t), shape(&wst, &wt), "row numbers that wrap");
         (st, t)
     }
 

@@ -17,7 +17,6 @@
 //! `attr` falls back to the resource.
 
 use std::collections::VecDeque;
-use std::ops::Range;
 use std::sync::Arc;
 
 use foldhash::HashMap;
@@ -228,7 +227,9 @@ impl Strings {
 /// [`release`](SpanStore::release) once their trace is done; the oldest rows' memory is
 /// freed as soon as every row before them is released too (traces are handed out roughly
 /// in arrival order), so a long input does not keep every span. A released row must not
-/// be read again. Row numbers are u32: at most 2^32 spans over the store's life.
+/// be read again. Row numbers are u32 and wrap: a store serves any number of spans over
+/// its life, at most 2^32 held at once; a row's place is its distance from the oldest held
+/// row (`r.wrapping_sub(base)`), and rows are compared by that distance, never by number.
 #[derive(Debug, Default)]
 pub struct SpanStore {
     /// the rows from `base` on (those before were released and freed)
@@ -252,6 +253,48 @@ pub struct SpanStore {
     /// scratch of [`SpanStore::pack`]
     pack_body: Vec<u8>,
 }
+
+/// Consecutive rows of a store: `first`, `first + 1`, … (`len` of them, numbers wrapping),
+/// and an iterator over them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows {
+    pub first: u32,
+    pub len: u32,
+}
+
+impl Rows {
+    /// These rows and the `next` ones, added right after them.
+    pub fn and(self, next: Rows) -> Rows {
+        debug_assert_eq!(
+            self.first.wrapping_add(self.len),
+            next.first,
+            "consecutive rows"
+        );
+        Rows {
+            first: self.first,
+            len: self.len + next.len,
+        }
+    }
+}
+
+impl Iterator for Rows {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        (self.len > 0).then(|| {
+            let r = self.first;
+            self.first = self.first.wrapping_add(1);
+            self.len -= 1;
+            r
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len as usize, Some(self.len as usize))
+    }
+}
+
+impl ExactSizeIterator for Rows {}
 
 /// The hex of `b`, lower case, as Python's `bytes.hex()`.
 pub fn hex(b: &[u8]) -> String {
@@ -295,13 +338,29 @@ impl SpanStore {
         SpanStore::default()
     }
 
-    /// How many rows were ever added (the next row's number).
-    pub fn len(&self) -> usize {
-        self.base as usize + self.rows.len()
+    /// The next row's number.
+    fn next_row(&self) -> u32 {
+        self.base.wrapping_add(self.rows.len() as u32)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Whether row `r` is held (added, and not freed; it may be released).
+    pub fn contains(&self, r: u32) -> bool {
+        (r.wrapping_sub(self.base) as usize) < self.rows.len()
+    }
+
+    /// How far row `r` (held) is from the oldest row held: the order rows were added in,
+    /// whatever their numbers (they wrap).
+    pub fn age(&self, r: u32) -> u32 {
+        r.wrapping_sub(self.base)
+    }
+
+    /// A store whose first row is numbered `first` (tests: numbers that wrap).
+    #[cfg(test)]
+    pub fn numbered_from(first: u32) -> SpanStore {
+        SpanStore {
+            base: first,
+            ..SpanStore::default()
+        }
     }
 
     /// How many rows are held in memory (not yet released, or behind an unreleased one).
@@ -313,10 +372,7 @@ impl SpanStore {
     /// themselves once every older row is released too.
     pub fn release(&mut self, rows: impl IntoIterator<Item = u32>) {
         for r in rows {
-            if let Some(row) = r
-                .checked_sub(self.base)
-                .and_then(|i| self.rows.get_mut(i as usize))
-            {
+            if let Some(row) = self.rows.get_mut(r.wrapping_sub(self.base) as usize) {
                 row.released = true;
                 row.extra = None;
                 // the entries stay until the rows before are released; their values go now
@@ -330,7 +386,7 @@ impl SpanStore {
             let row = self.rows.pop_front().expect("a front row");
             self.attrs.drain(..row.attr_len as usize);
             self.attr_base = self.attr_base.wrapping_add(row.attr_len);
-            self.base += 1;
+            self.base = self.base.wrapping_add(1);
         }
         if self.rows.is_empty() {
             self.rows.shrink_to(1024);
@@ -340,10 +396,12 @@ impl SpanStore {
 
     /// Copy the spans of `b` in; returns their rows (row `start + i` is span `i` of `b`).
     /// A batch with an `error` holds no spans (the decoder stops before any).
-    pub fn add_batch(&mut self, b: &Batch<'_>) -> Range<u32> {
-        let first = u32::try_from(self.len() + b.len())
-            .map(|end| end - b.len() as u32)
-            .expect("a span store holds at most 2^32 spans over its life");
+    pub fn add_batch(&mut self, b: &Batch<'_>) -> Rows {
+        let first = self.next_row();
+        assert!(
+            u32::try_from(self.rows.len() + b.len()).is_ok(),
+            "a span store holds fewer than 2^32 spans at once"
+        );
         let resources: Vec<u32> = b.resources.iter().map(|r| self.resource(r)).collect();
         let scopes: Vec<Sym> = b.scopes.iter().map(|s| self.strings.intern(s)).collect();
         let n = b.len();
@@ -428,7 +486,10 @@ impl SpanStore {
                 extra,
             });
         }
-        first..first + n as u32
+        Rows {
+            first,
+            len: n as u32,
+        }
     }
 
     fn resource(&mut self, r: &crate::otlp::Resource<'_>) -> u32 {
@@ -450,9 +511,9 @@ impl SpanStore {
     }
 
     fn row(&self, r: u32) -> &Row {
-        let row = r
-            .checked_sub(self.base)
-            .and_then(|i| self.rows.get(i as usize))
+        let row = self
+            .rows
+            .get(r.wrapping_sub(self.base) as usize)
             .expect("a row of this store, not released");
         debug_assert!(!row.released, "row {r} was released");
         row
@@ -633,8 +694,10 @@ impl SpanStore {
         // the spans of a chunk mostly share their resource and scope
         let mut last_origin: Option<((u32, Sym), u32)> = None;
         for &r in rows {
-            let i = r.checked_sub(self.base).expect("a row of this store") as usize;
-            let row = &mut self.rows[i];
+            let row = self
+                .rows
+                .get_mut(r.wrapping_sub(self.base) as usize)
+                .expect("a row of this store");
             let extra = row.extra.take();
             let (start, d) = (row.start_ns, duration(row));
             let parent = row.parent_id;
@@ -763,8 +826,8 @@ impl SpanStore {
 
     /// The spans of packed chunks (trace `trace_id`'s, from [`SpanStore::pack`]) as new
     /// rows, in chunk order; the chunks are spent (a boxed value is taken back).
-    pub fn unpack(&mut self, trace_id: &[u8; 16], packed: &[u8]) -> Range<u32> {
-        let first = self.len() as u32;
+    pub fn unpack(&mut self, trace_id: &[u8; 16], packed: &[u8]) -> Rows {
+        let first = self.next_row();
         let mut rd = Reader { b: packed, at: 0 };
         let mut strings: Vec<Arc<str>> = vec![];
         while !rd.done() {
@@ -823,9 +886,10 @@ impl SpanStore {
                 });
             }
         }
-        let end =
-            u32::try_from(self.len()).expect("a span store holds at most 2^32 spans over its life");
-        first..end
+        Rows {
+            first,
+            len: self.next_row().wrapping_sub(first),
+        }
     }
 
     fn unpack_value(&mut self, rd: &mut Reader<'_>, strings: &mut Vec<Arc<str>>) -> OwnedValue {
@@ -1097,7 +1161,7 @@ mod tests {
     fn rows_answer_as_the_python_span() {
         let mut st = SpanStore::new();
         let rows = st.add_batch(&batch());
-        assert_eq!(rows, 0..3);
+        assert_eq!(rows, Rows { first: 0, len: 3 });
         assert_eq!(st.name(0), "root");
         assert_eq!(st.kind(0), "server");
         assert_eq!(st.kind(1), "unspecified");
@@ -1137,8 +1201,8 @@ mod tests {
     fn batches_append_and_share_resources() {
         let mut st = SpanStore::new();
         st.add_batch(&batch());
-        assert_eq!(st.add_batch(&batch()), 3..6);
-        assert_eq!(st.add_batch(&Batch::default()), 6..6);
+        assert_eq!(st.add_batch(&batch()), Rows { first: 3, len: 3 });
+        assert_eq!(st.add_batch(&Batch::default()), Rows { first: 6, len: 0 });
         assert_eq!(st.resources.len(), 2);
         assert_eq!(st.name(3), "root");
         assert_eq!(st.status_message(4), "boom");
@@ -1151,7 +1215,7 @@ mod tests {
         st.add_batch(&batch());
         st.add_batch(&batch());
         st.release([1, 0]);
-        assert_eq!((st.len(), st.held()), (6, 4));
+        assert_eq!((st.next_row(), st.held()), (6, 4));
         st.release([3, 4]); // row 2 still held: 3 and 4 lose their payload only
         assert_eq!(st.held(), 4);
         assert_eq!(st.name(5), "root");
@@ -1160,9 +1224,9 @@ mod tests {
         assert_eq!(st.attrs.len(), 2);
         assert!(st.attrs.iter().all(|(_, v)| *v == OwnedValue::Empty));
         st.release([2, 5, 99]);
-        assert_eq!((st.len(), st.held()), (6, 0));
+        assert_eq!((st.next_row(), st.held()), (6, 0));
         assert!(st.attrs.is_empty(), "the attributes go with their rows");
-        assert_eq!(st.add_batch(&batch()), 6..9);
+        assert_eq!(st.add_batch(&batch()), Rows { first: 6, len: 3 });
         assert_eq!(st.status_message(7), "boom");
         assert_eq!(st.attr(6, "k"), Some(&OwnedValue::Int(2)));
     }
@@ -1217,7 +1281,7 @@ mod tests {
 
     /// Pack each trace's rows of `rows` (in `chunks` pieces each), release them, unpack:
     /// every span answers as before, and the store holds nothing else.
-    fn round_trip(st: &mut SpanStore, rows: std::ops::Range<u32>, chunks: usize) {
+    fn round_trip(st: &mut SpanStore, rows: Rows, chunks: usize) {
         let mut traces: Vec<([u8; 16], Vec<u32>)> = vec![];
         for r in rows.clone() {
             let t = *st.trace_id(r);
@@ -1382,14 +1446,23 @@ mod tests {
 
     #[test]
     fn generated_spans_unpack_as_they_were() {
+        // from row 0, and from numbers that wrap during the run
+        for first in [0, u32::MAX - 1000] {
+            generated_round_trips(SpanStore::numbered_from(first));
+        }
+    }
+
+    fn generated_round_trips(mut st: SpanStore) {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let mut st = SpanStore::new();
         for round in 0..200 {
             let n = rng.below(40) as usize;
             let rows = st.add_batch(&generated(&mut rng, n));
             let chunks = 1 + round % 3;
             round_trip(&mut st, rows, chunks);
-            let held = st.len() as u32 - st.held() as u32..st.len() as u32;
+            let held = Rows {
+                first: st.base,
+                len: st.held() as u32,
+            };
             st.release(held);
         }
     }
