@@ -109,26 +109,11 @@ fn write(
             out.push('}');
             return Ok(());
         }
-        let items = if let Ok(l) = o.cast_exact::<PyList>() {
-            Some(l.iter().collect::<Vec<_>>())
-        } else if let Ok(t) = o.cast_exact::<PyTuple>() {
-            Some(t.iter().collect::<Vec<_>>())
-        } else {
-            None
-        };
-        if let Some(items) = items {
-            if items.is_empty() {
-                out.push_str("[]");
-                return Ok(());
-            }
-            for (i, v) in items.iter().enumerate() {
-                out.push_str(if i == 0 { "[" } else { "," });
-                newline(out, depth + 1);
-                write(v, depth + 1, slow, out)?;
-            }
-            newline(out, depth);
-            out.push(']');
-            return Ok(());
+        if let Ok(l) = o.cast_exact::<PyList>() {
+            return write_items(l.iter(), depth, slow, out);
+        }
+        if let Ok(t) = o.cast_exact::<PyTuple>() {
+            return write_items(t.iter(), depth, slow, out);
         }
     }
     if o.is_none() {
@@ -158,6 +143,29 @@ fn write(
         newline(&mut nl, depth);
         let text = slow.fallback.call1((o, nl))?;
         out.push_str(text.cast::<PyString>()?.to_str()?);
+    }
+    Ok(())
+}
+
+/// A list's or tuple's items as a JSON array.
+fn write_items<'py>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+    slow: &Slow<'_, '_>,
+    out: &mut String,
+) -> PyResult<()> {
+    let mut first = true;
+    for v in items {
+        out.push_str(if first { "[" } else { "," });
+        first = false;
+        newline(out, depth + 1);
+        write(&v, depth + 1, slow, out)?;
+    }
+    if first {
+        out.push_str("[]");
+    } else {
+        newline(out, depth);
+        out.push(']');
     }
     Ok(())
 }

@@ -102,10 +102,11 @@ def test_a_failing_store_is_survived_and_the_violations_are_kept(sidecar, monkey
     assert sidecar.handle("traces", "json", request_json(None), "http").status == "ok"
 
 
-def test_a_receiver_never_waits_forever_for_a_stuck_engine(sidecar, monkeypatch):
-    sidecar.config.engine_wait_s = 0.3
-    release = threading.Event()
-    entered = threading.Event()
+def stick_engine(sc, monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Make ``sc``'s engine hang on its next batch (for up to 30 s) and receivers give up
+    after 0.3 s: ``(entered, release)``, set when the engine is stuck and to free it."""
+    sc.config.engine_wait_s = 0.3
+    entered, release = threading.Event(), threading.Event()
     real = Sidecar._process
 
     def stuck(self, items):
@@ -114,6 +115,12 @@ def test_a_receiver_never_waits_forever_for_a_stuck_engine(sidecar, monkeypatch)
             release.wait(30)
         return real(self, items)
     monkeypatch.setattr(Sidecar, "_process", stuck)
+    return entered, release
+
+
+def test_a_receiver_never_waits_forever_for_a_stuck_engine(sidecar, monkeypatch):
+    real = Sidecar._process
+    entered, release = stick_engine(sidecar, monkeypatch)
     out = sidecar.handle("traces", "json", request_json(None), "http")
     assert entered.is_set() and not release.is_set()
     assert out.status == "unavailable" and "retry" in out.message
@@ -176,16 +183,8 @@ def _post_protobuf(sc, seed: int) -> tuple[int, dict]:
 def test_an_http_request_waited_for_on_the_loop_is_answered_when_the_engine_is_stuck(
         http_sidecar, monkeypatch):
     sc = http_sidecar
-    sc.config.engine_wait_s = 0.3
-    release, entered = threading.Event(), threading.Event()
     real = Sidecar._process
-
-    def stuck(self, items):
-        if items:
-            entered.set()
-            release.wait(30)
-        return real(self, items)
-    monkeypatch.setattr(Sidecar, "_process", stuck)
+    entered, release = stick_engine(sc, monkeypatch)
     status, headers = _post_protobuf(sc, 1)
     assert entered.is_set() and not release.is_set()
     assert status == 503 and headers.get("Retry-After") == "1"
