@@ -73,15 +73,19 @@ def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any],
     import z3
 
     n = len(atoms)
-    solver = z3.Solver()
-    solver.set("timeout", CHECK_TIMEOUT_MS)
-    lits: list[tuple[Any, Any]] = []
+    encodings = []
     for a in atoms:
         e = encode(a)
         if not isinstance(e, z3.BoolRef):
             raise InputError(f"encode({a!r}) must return a z3.BoolRef, got {e!r}", value=e,
                              hint="return e.g. z3.String('name') == z3.StringVal('a')")
-        lits.append((z3.Not(e), e))
+        encodings.append(e)
+    known = _syntactic_masks(encodings)
+    if known is not None:
+        return known
+    solver = z3.Solver()
+    solver.set("timeout", CHECK_TIMEOUT_MS)
+    lits = [(z3.Not(e), e) for e in encodings]
     out: list[int] = []
     # iterative DFS over (depth, mask): the item at depth d has fixed bits 0 .. d-1
     stack: list[tuple[int, int]] = [(0, 0)]
@@ -101,6 +105,60 @@ def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any],
         stack.append((d + 1, mask))
     out.sort()
     return out
+
+
+def _syntactic_masks(encodings: Sequence[Any]) -> list[int] | None:
+    """The feasible masks of two families whose answer needs no solver, or None.
+
+    Most atoms of a spec are one of them, and a string check costs Z3 about 5 ms (most of
+    compiling bench_monitor's spec went there):
+
+    - ``c == "v1"``, ``c == "v2"``, ... over one string constant ``c`` with distinct
+      values (span names): at most one holds, and any one or none can (a string constant
+      ranges over infinitely many values), so the masks are 0 and each single bit;
+    - ``b`` and ``not b`` over one Boolean constant (``start``, a condition Z3 sees as a
+      fresh Boolean): the atoms ``b`` all hold and the ``not b`` all fail, or the opposite.
+
+    Exactly what the solver would answer (tests/automata/test_alphabet_z3.py checks it
+    against the search); anything else goes to the solver."""
+    import z3
+
+    strings: dict[str, Any] = {}     # the constant, once
+    values: set[str] = set()
+    polarity: list[bool] = []        # per atom of a Boolean family: b (True) or not b
+    boolean: set[str] = set()
+    for e in encodings:
+        if z3.is_eq(e):
+            lhs, rhs = e.children()
+            if z3.is_string_value(lhs):
+                lhs, rhs = rhs, lhs
+            if not (_is_constant(lhs) and z3.is_string_value(rhs)):
+                return None
+            strings[lhs.decl().name()] = lhs
+            values.add(rhs.as_string())
+        else:
+            positive = not z3.is_not(e)
+            b = e if positive else e.children()[0]
+            if not (_is_constant(b) and z3.is_bool(b)):
+                return None
+            boolean.add(b.decl().name())
+            polarity.append(positive)
+    if strings and not boolean:
+        if len(strings) != 1 or len(values) != len(encodings):
+            return None
+        return [0] + [1 << i for i in range(len(encodings))]
+    if boolean and not strings and len(boolean) == 1:
+        holds = sum(1 << i for i, positive in enumerate(polarity) if positive)
+        fails = sum(1 << i for i, positive in enumerate(polarity) if not positive)
+        return sorted({holds, fails})
+    return None
+
+
+def _is_constant(t: Any) -> bool:
+    """An uninterpreted constant (a Z3 variable), not a literal or an application."""
+    import z3
+
+    return z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED
 
 
 def _z3_groups(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]
