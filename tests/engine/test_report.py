@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from logic.strategies import examples
+
 import tracelogic
 from tracelogic.engine.monitor import Monitor
 from tracelogic.engine.report import DeferredViolation, Violation
@@ -91,3 +96,32 @@ def test_native_violations_equal_the_python_engines() -> None:
     assert native.violations == python.violations
     assert native.to_json() == python.to_json()
     assert native.to_text() == python.to_text()
+
+
+def _row(e, t0: int) -> str:
+    """A timeline row by its definition (offset ms, service, span name, event, status)."""
+    s = e.span
+    return (f"{(e.time_ns - t0) / 1e6:>10.3f} ms  {s.service or '-':<16} "
+            f"{s.name:<32} {e.kind:<5} {s.status}")
+
+
+@examples(60)
+@given(st.lists(st.tuples(st.integers(0, 5 * 10**9), st.booleans(),
+                          st.sampled_from(["db.query", "charge", "ünïcode span", "x" * 40]),
+                          st.sampled_from(["", "api", "a-very-long-service-name-here"]),
+                          st.sampled_from(["ok", "error", "unset"])), max_size=6))
+def test_timeline_rows_are_their_definition_called_again_and_again(rows) -> None:
+    """The timeline keeps each row's text after the offset per (service, name, event,
+    status): every call, the first or a repeat, prints the rows as defined, in time order."""
+    from tracelogic.engine.report import timeline
+    from tracelogic.ingest.events import Event
+
+    events = [Event(t, start, Span(name=name, trace_id="01" * 16, span_id="02" * 8,
+                                   start_ns=t, end_ns=t, service=service,
+                                   status=status))
+              for t, start, name, service, status in rows]
+    ordered = sorted(events, key=lambda e: e.time_ns)
+    want = [_row(e, ordered[0].time_ns) for e in ordered] if events else []
+    assert timeline(events) == want
+    assert timeline(events) == want  # from the kept rows
+    assert timeline(events, header=True)[1:] == want

@@ -597,6 +597,10 @@ def _junit_violation(v: Violation) -> str:
 
 
 _time_ns = attrgetter("time_ns")
+#: a timeline row after its offset, per (service, name, event, status): a run's
+#: violations show the same few spans over and over (cleared when it grows past a bound)
+_TAILS: dict[tuple, str] = {}
+_ZERO = f"{0.0:>10.3f} ms  "
 
 
 def timeline(events: list, header: bool = False) -> list[str]:
@@ -610,10 +614,18 @@ def timeline(events: list, header: bool = False) -> list[str]:
         else []
     for e in events:
         s = e.span
-        if e.is_start is None:  # a log record
-            rows.append(f"{(e.time_ns - t0) / 1e6:>10.3f} ms  {s.service or '-':<16} "
-                        f"{s.label:<32} log")
-            continue
-        rows.append(f"{(e.time_ns - t0) / 1e6:>10.3f} ms  {s.service or '-':<16} "
-                    f"{s.name:<32} {e.kind:<5} {s.status}")
+        start = e.is_start
+        if start is None:  # a log record
+            key = (s.service, s.label, None, None)
+        else:
+            key = (s.service, s.name, start, s.status)
+        tail = _TAILS.get(key)
+        if tail is None:
+            if len(_TAILS) >= 4096:
+                _TAILS.clear()
+            tail = _TAILS[key] = (
+                f"{s.service or '-':<16} {s.label:<32} log" if start is None
+                else f"{s.service or '-':<16} {s.name:<32} {e.kind:<5} {s.status}")
+        t = e.time_ns
+        rows.append((_ZERO if t == t0 else f"{(t - t0) / 1e6:>10.3f} ms  ") + tail)
     return rows
