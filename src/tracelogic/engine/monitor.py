@@ -18,7 +18,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from functools import partial as bind
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal
 
@@ -47,6 +47,7 @@ from tracelogic.spec.typed import Spec
 from tracelogic.values.missing import MISSING
 
 _END_MASK_MAX = 10  # aggregate witnesses: at most this many spans
+_time_ns = attrgetter("time_ns")
 _CHANGES_MAX = 256  # state changes a bounded streaming instance keeps for its evidence
 _KEY_SAMPLE_BYTES = 4 << 20  # feed_otlp keeps this much input for did-you-mean suggestions
 INCOMPLETE = "incomplete"  # the verdict of an instance that lost events to an eviction
@@ -1064,41 +1065,45 @@ class Monitor:
                               closed: Any) -> Violation:
         """The violation of complete trace ``t`` of a per-trace property the core ran,
         stepped on ``stepped`` (the property or its untimed twin) to ``state``."""
-        core = self._native
+        event = self._native.event
         key = closed.complete_ids[t]
-        inst = Instance(key, stepped)
-        inst.state = state
         decided, raised = res.decided[t], res.raised[t]
-        if decided >= 0:
-            inst.decided_at = core.event(t, decided)
-        if raised >= 0:
-            inst.raised_at = core.event(t, raised)
-        if res.opened is not None and res.opened[t] >= 0:
-            inst.opened_at = core.event(t, res.opened[t])
-        inst.last = inst.decided_at or core.event(t, closed.n_events[t] - 1)
-        inst.trace_ids[key] = None
-        return self.violation(stepped, inst)
+        decided_at = event(t, decided) if decided >= 0 else None
+        raised_at = event(t, raised) if raised >= 0 else None
+        opened_at = (event(t, res.opened[t])
+                     if res.opened is not None and res.opened[t] >= 0 else None)
+        reason = None
+        if decided_at is None:
+            last = event(t, closed.n_events[t] - 1)
+            if hasattr(stepped.monitor, "reason"):
+                reason = stepped.monitor.reason(state)  # a saga left uncompensated
+        else:
+            last = decided_at
+        return self.witness_violation(stepped, key, [key] if key else [], decided_at,
+                                      raised_at, opened_at, last, reason)
 
     def _core_cross_violation(self, cp: CompiledProperty, state: Any, i: int, c: Any,
                               closed: Any) -> Violation:
         """The violation of instance ``i`` of cross-trace property ``cp`` the core ran, in
         ``state`` at the end: witnesses are events read back from the core's store."""
         event, ids, offsets = self._native.event, closed.complete_ids, c.trace_offsets
-        inst = Instance(c.keys[i], cp)
-        inst.state = state
-        inst.trigger = bool(c.trigger[i])
-        inst.partial = bool(c.partial[i])
-        inst.events = c.events[i]
-        inst.first = False
-        if c.decided_trace[i] >= 0:
-            inst.decided_at = event(c.decided_trace[i], c.decided_event[i])
-        if c.raised_trace[i] >= 0:
-            inst.raised_at = event(c.raised_trace[i], c.raised_event[i])
-        if c.opened_trace is not None and c.opened_trace[i] >= 0:
-            inst.opened_at = event(c.opened_trace[i], c.opened_event[i])
-        inst.last = inst.decided_at or event(c.last_trace[i], c.last_event[i])
-        inst.trace_ids = dict.fromkeys(ids[t] for t in c.traces[offsets[i]:offsets[i + 1]])
-        return self.violation(cp, inst)
+        decided = (event(c.decided_trace[i], c.decided_event[i])
+                   if c.decided_trace[i] >= 0 else None)
+        raised = (event(c.raised_trace[i], c.raised_event[i])
+                  if c.raised_trace[i] >= 0 else None)
+        opened = (event(c.opened_trace[i], c.opened_event[i])
+                  if c.opened_trace is not None and c.opened_trace[i] >= 0 else None)
+        reason = None
+        if decided is None:
+            last = event(c.last_trace[i], c.last_event[i])
+            if hasattr(cp.monitor, "reason"):
+                reason = cp.monitor.reason(state)  # a saga left uncompensated
+        else:
+            last = decided
+        trace_ids = [t for t in dict.fromkeys(
+            ids[t] for t in c.traces[offsets[i]:offsets[i + 1]]) if t]
+        return self.witness_violation(cp, c.keys[i], trace_ids, decided, raised, opened,
+                                      last, reason)
 
     def _partial_block(self, keys: Any, codes: bytearray, partial: bytes,
                        undecided: Any) -> tuple:
@@ -1267,37 +1272,49 @@ class Monitor:
     def violation(self, cp: CompiledProperty, inst: Instance) -> Violation:
         """A violated instance's violation: witness events by DESIGN.md's rules, and the
         message (the `message` clause, the model's own words, or one in words)."""
-        if inst.decided_at is not None:
+        if (inst.decided_at is None and inst.reason is None
+                and hasattr(cp.monitor, "reason")):
+            inst.reason = cp.monitor.reason(inst.state)  # a saga left uncompensated
+        return self.witness_violation(cp, inst.key, [t for t in inst.trace_ids if t],
+                                      inst.decided_at, inst.raised_at, inst.opened_at,
+                                      inst.last, inst.reason)
+
+    def witness_violation(self, cp: CompiledProperty, key: str, trace_ids: list[str],
+                          decided: Event | None, raised: Event | None,
+                          opened_at: Event | None, last: Event | None,
+                          reason: str | None) -> Violation:
+        """:meth:`violation` from an instance's evidence alone (the core's violations
+        have no :class:`Instance`): the event that ``decided`` it, the one that ``raised``
+        the obligation it broke, the one that opened a bounded obligation, its ``last``
+        event, and a model's ``reason``."""
+        if decided is not None:
             # the deciding event, after the event that opened the obligation it settled
             # (a missed deadline is decided by a later event; the raiser is the evidence)
-            witness = [e for e in (inst.raised_at, inst.decided_at) if e is not None]
+            witness = [decided] if raised is None else [raised, decided]
             if cp.prop.kind == "follows":
                 # the bad value first (the witness span that messages and healing read),
                 # then the observation it cannot follow
                 witness.reverse()
+            opened = opened_at
         else:  # an obligation still open at the end: who raised it, and where the trace ended
-            witness = [e for e in (inst.raised_at, inst.last) if e is not None]
-            if inst.reason is None and hasattr(cp.monitor, "reason"):
-                inst.reason = cp.monitor.reason(inst.state)  # a saga left uncompensated
-        opened = inst.opened_at if inst.decided_at is not None else None
+            witness = [e for e in (raised, last) if e is not None]
+            opened = None
         if opened is not None and opened not in witness:
             # the event that opened the bounded obligation the deciding event broke: in
             # time order with the others (it may precede or follow the raiser)
-            witness = sorted([opened, *witness], key=lambda e: e.time_ns)
+            witness = sorted([opened, *witness], key=_time_ns)
         if len(witness) > 1:
             witness = list(dict.fromkeys(witness))  # the raiser may be the last event itself
             spans = list(dict.fromkeys(e.span for e in witness))
         else:
             spans = [e.span for e in witness]
-        message = (self._message(cp, spans[0] if spans else None, None) or inst.reason
-                   or _default_message(cp, witness, inst.decided_at is None, opened,
-                                       inst.raised_at))
+        message = (self._message(cp, spans[0] if spans else None, None) or reason
+                   or _default_message(cp, witness, decided is None, opened, raised))
         trigger = opened
-        if trigger is None and cp.bounded and inst.decided_at is None:
-            trigger = inst.raised_at  # an obligation open at the end: its raiser opened it
-        return Violation(cp.prop, inst.key, [t for t in inst.trace_ids if t],
-                         [s.span_id for s in spans if s.span_id], message, witness,
-                         trigger=trigger)
+        if trigger is None and cp.bounded and decided is None:
+            trigger = raised  # an obligation open at the end: its raiser opened it
+        return Violation(cp.prop, key, trace_ids, [s.span_id for s in spans if s.span_id],
+                         message, witness, trigger=trigger)
 
     # ------------------------------------------------------------- aggregates
     def aggregate(self, cp: CompiledProperty, samples: Samples, counts: dict | None = None):

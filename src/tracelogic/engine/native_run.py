@@ -22,6 +22,8 @@ from tracelogic.engine.plan import NativePlan
 from tracelogic.engine.report import VERDICT_CODES
 from tracelogic.ingest.spans import Span
 
+_new_tuple = tuple.__new__
+
 __all__ = ["NativeRun", "Closed", "CrossColumns", "TraceColumns", "TraceResult",
            "TimedOracle", "count_vacuous", "final_verdicts", "timed_state", "unpack_closed",
            "verdict_codes", "violated", "undecided_partial"]
@@ -236,7 +238,9 @@ class NativeRun:
         span = self._spans.get(row)
         if span is None:
             span = self._spans[row] = span_from_fields(self._run.span(row))
-        return Event(time_ns, is_start, span)
+        # Event's fields in order, without its generated __new__'s Python frame: a run
+        # reads back an event or two for each of its (many) violations
+        return _new_tuple(Event, (time_ns, is_start, span))
 
     def seen_keys(self) -> list[str]:
         """The wanted attribute keys some kept span (or its resource) carried."""
