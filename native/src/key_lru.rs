@@ -191,11 +191,15 @@ impl<V> KeyLru<V> {
         }
         self.len -= 1;
         if self.len == 0 {
-            // nothing left: give the slab and the table back
-            *self = KeyLru {
-                hasher: self.hasher.clone(),
-                ..KeyLru::default()
-            };
+            // nothing left: the slab starts again; a large one and its table are given
+            // back (a small one is kept: one key stepped over and over empties it at
+            // every step)
+            self.slots.clear();
+            self.free = NIL;
+            if self.table.len() > 64 {
+                self.slots = Vec::new();
+                self.table = Vec::new();
+            }
         }
         entry
     }
@@ -296,7 +300,14 @@ mod tests {
             }
             check(&m, &r);
             while m.pop_front().is_some() {}
-            assert!(m.is_empty() && m.slots.is_empty() && m.table.is_empty());
+            assert!(m.is_empty() && m.slots.is_empty());
+            assert!(m.table.len() <= 64 && m.table.iter().all(|e| e.0 == NIL));
+            // and it fills again
+            m.push_back(Arc::from("again"), 1);
+            assert_eq!(
+                m.iter().map(|(k, v)| (&**k, *v)).collect::<Vec<_>>(),
+                vec![("again", 1)]
+            );
         }
     }
 }
