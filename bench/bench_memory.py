@@ -14,7 +14,8 @@ subprocess per configuration, so no run inherits another's heap.
   as the difference between N2 and N1 divided by N2 - N1. In file mode the core keeps no
   instance open while feeding (it files events per key at ``close``), so this measures what
   an instance costs the run in the end: its bucket, its stepped state, its result and its
-  key, in the core and in the report.
+  key, in the core and in the report. Every instance of this workload is violated (its
+  span's start and end events are both ``charge``), so a violation per key is counted too.
 - **per open `per attr` instance, streaming** (``--only open-instances``): what ``serve``
   holds per key while keys accumulate. A streaming monitor (``streaming_monitor``, as
   the sidecar builds it; ``--engine native`` is ``NativeStreamingMonitor`` on the core's
