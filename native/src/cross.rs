@@ -193,6 +193,8 @@ pub struct Row {
     /// the property's own letter, and whether a trigger atom held
     pub letter: u64,
     pub trigger: bool,
+    /// its bucket ([`Buckets::push`] sets it; in the padding: a row stays 32 bytes)
+    pub bucket: u32,
 }
 
 /// The scope keys of one property, in the order they were first filed: their text one
@@ -242,16 +244,16 @@ const NIL: u32 = u32::MAX;
 
 /// One property's rows, by key, the keys in the order they were first filed (Python's
 /// dict of buckets). Nothing is allocated per key: the keys' text goes to [`Keys`], found
-/// through an open-addressing table of (bucket, hash); the rows go to one list with their
-/// bucket, grouped by bucket (a counting sort) when stepped.
+/// through an open-addressing table of (bucket, hash); the rows go to one list, each with
+/// its bucket, sorted in place by (bucket, instance order) when stepped.
 #[derive(Debug, Default)]
 pub struct Buckets {
     keys: Keys,
     /// (bucket, its key's hash) or (NIL, 0); a power of two long, at most 3/4 full
     table: Vec<(u32, u32)>,
     hasher: foldhash::fast::RandomState,
-    /// (bucket, row) in filing order
-    rows: Vec<(u32, Row)>,
+    /// the rows, each with its bucket, in filing order
+    rows: Vec<Row>,
 }
 
 impl Buckets {
@@ -302,35 +304,34 @@ impl Buckets {
     }
 
     /// File `row` in bucket `slot` (from [`Buckets::slot`]).
-    pub fn push(&mut self, slot: u32, row: Row) {
-        self.rows.push((slot, row));
+    pub fn push(&mut self, slot: u32, mut row: Row) {
+        row.bucket = slot;
+        self.rows.push(row);
     }
 
-    /// The keys, and every bucket's rows, bucket after bucket in filing order: bucket
-    /// `i`'s are `rows[starts[i]..starts[i + 1]]`.
-    fn grouped(self) -> (Keys, Vec<Row>, Vec<usize>) {
+    /// The keys, and every bucket's rows in instance order, bucket after bucket in filing
+    /// order: bucket `i`'s are `rows[starts[i]..starts[i + 1]]`. Sorted in place: a run's
+    /// rows may be tens of millions, so no second list of them.
+    fn grouped(mut self, ids: &[[u8; 16]]) -> (Keys, Vec<Row>, Vec<usize>) {
+        // (time, trace, event) is unique within a bucket: the unstable sort orders each
+        // bucket as Python's stable sort of its rows does
+        self.rows.sort_unstable_by(|a, b| {
+            (a.bucket, a.time, &ids[a.trace as usize], a.event).cmp(&(
+                b.bucket,
+                b.time,
+                &ids[b.trace as usize],
+                b.event,
+            ))
+        });
         let n = self.keys.len();
         let mut starts = vec![0usize; n + 1];
-        for (s, _) in &self.rows {
-            starts[*s as usize + 1] += 1;
+        for r in &self.rows {
+            starts[r.bucket as usize + 1] += 1;
         }
         for i in 0..n {
             starts[i + 1] += starts[i];
         }
-        let mut fill = starts.clone();
-        let blank = Row {
-            time: 0,
-            trace: 0,
-            event: 0,
-            letter: 0,
-            trigger: false,
-        };
-        let mut rows = vec![blank; self.rows.len()];
-        for (s, r) in self.rows {
-            rows[fill[s as usize]] = r;
-            fill[s as usize] += 1;
-        }
-        (self.keys, rows, starts)
+        (self.keys, self.rows, starts)
     }
 
     /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
@@ -343,12 +344,13 @@ impl Buckets {
 
     /// Each key's rows (keys in first-filed order) in instance order.
     pub fn sorted(self, ids: &[[u8; 16]]) -> Vec<(String, Vec<Row>)> {
-        let (keys, mut rows, starts) = self.grouped();
+        let (keys, rows, starts) = self.grouped(ids);
         (0..keys.len())
             .map(|i| {
-                let rows = &mut rows[starts[i]..starts[i + 1]];
-                sort_rows(rows, ids);
-                (keys.get(i).to_owned(), rows.to_vec())
+                (
+                    keys.get(i).to_owned(),
+                    rows[starts[i]..starts[i + 1]].to_vec(),
+                )
             })
             .collect()
     }
@@ -362,7 +364,7 @@ impl Buckets {
         partial: &[bool],
         mut run: impl FnMut(&[Row]) -> (Stepped, Option<TState>),
     ) -> Instances {
-        let (keys, mut rows, starts) = self.grouped();
+        let (keys, rows, starts) = self.grouped(ids);
         let mut out = Instances {
             list: Vec::with_capacity(keys.len()),
             traces: vec![],
@@ -371,17 +373,9 @@ impl Buckets {
         // per complete trace: the last instance (+ 1) that listed it
         let mut seen = vec![0u32; ids.len()];
         for i in 0..keys.len() {
-            let rows = &mut rows[starts[i]..starts[i + 1]];
+            let rows = &rows[starts[i]..starts[i + 1]];
             let mark = i as u32 + 1;
-            let inst = step_instance(
-                &mut run,
-                rows,
-                ids,
-                partial,
-                &mut seen,
-                mark,
-                &mut out.traces,
-            );
+            let inst = step_instance(&mut run, rows, partial, &mut seen, mark, &mut out.traces);
             out.list.push(inst);
         }
         out.keys = keys;
@@ -428,13 +422,6 @@ pub struct Instance {
     pub timed: Option<TState>,
 }
 
-/// Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes.
-fn sort_rows(rows: &mut [Row], ids: &[[u8; 16]]) {
-    rows.sort_by(|a, b| {
-        (a.time, &ids[a.trace as usize], a.event).cmp(&(b.time, &ids[b.trace as usize], b.event))
-    });
-}
-
 /// The letters of one cross-trace instance, asked for in its event order, up to its
 /// deciding event (a property with registers: [`crate::registers`]).
 pub trait InstanceLetters {
@@ -443,19 +430,17 @@ pub trait InstanceLetters {
     fn letter(&mut self, row: &Row) -> u64;
 }
 
-/// Step one instance over its `rows` (sorted here); its traces are appended to `traces`
-/// (`seen[t] == mark` once trace `t` is listed for this instance).
+/// Step one instance over its `rows` (in instance order: Python sorts (time, trace id hex,
+/// index), and the hex of fixed-size ids sorts as the bytes do); its traces are appended to
+/// `traces` (`seen[t] == mark` once trace `t` is listed for this instance).
 fn step_instance(
     run: &mut impl FnMut(&[Row]) -> (Stepped, Option<TState>),
-    rows: &mut [Row],
-    ids: &[[u8; 16]],
+    rows: &[Row],
     partial: &[bool],
     seen: &mut [u32],
     mark: u32,
     traces: &mut Vec<u32>,
 ) -> Instance {
-    sort_rows(rows, ids);
-    let rows = &*rows;
     let at = |e: u32| {
         let r = &rows[e as usize];
         (r.trace, r.event)
@@ -560,6 +545,7 @@ mod tests {
             event,
             letter,
             trigger: letter == 1,
+            bucket: 0,
         }
     }
 
@@ -618,6 +604,8 @@ mod tests {
             assert_eq!(k, wk);
             assert_eq!(rows.iter().map(|r| r.time).collect::<Vec<_>>(), *wt);
         }
+        // every event of a run is one row while the instances are stepped
+        assert!(std::mem::size_of::<Row>() <= 32);
         let keys: Keys = ["", "é", "ab"].into_iter().collect();
         assert_eq!(keys.iter().collect::<Vec<_>>(), vec!["", "é", "ab"]);
     }

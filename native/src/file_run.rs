@@ -395,6 +395,7 @@ impl FileRun {
                                 event: e as u32,
                                 letter: local_letter(p, &letters, words, e),
                                 trigger: trigger_at(p, &letters, words, e),
+                                bucket: 0, // set by `push`
                             },
                         );
                     }
