@@ -14,12 +14,24 @@ subprocess per configuration, so no run inherits another's heap.
   as the difference between N2 and N1 divided by N2 - N1. In file mode the core keeps no
   instance open while feeding (it files events per key at ``close``), so this measures what
   an instance costs the run in the end: its bucket, its stepped state, its result and its
-  key, in the core and in the report.
+  key, in the core and in the report. Every instance of this workload is violated (its
+  span's start and end events are both ``charge``), so a violation per key is counted too.
+- **per open `per attr` instance, streaming** (``--only open-instances``): what ``serve``
+  holds per key while keys accumulate. A streaming monitor (``streaming_monitor``, as
+  the sidecar builds it; ``--engine native`` is ``NativeStreamingMonitor`` on the core's
+  ``StreamRun``) with a ``per attr["k"]`` property that no event decides is fed N
+  one-span traces, distinct keys or one shared key, at a clock that moves on, polled
+  after every request with no lateness, so every trace is decided, its rows freed and
+  its events stepped past the watermark; the child checks through the public counters
+  that ``open_instances`` is N (resp. 1), ``buffered_events``, the backlog and the open
+  traces 0. The same difference of differences. The instances hold no obligation's
+  witness (the property is presumably satisfied throughout): one raised by an event
+  would add that span's copy.
 
 Both with ``--engine native`` (the core holds the spans; Python holds nothing per span) and
 ``--engine python`` (the reference engine's ``Span`` objects and ``Instance`` objects).
 
-    python bench/bench_memory.py [--traces 100000 200000] [--record]
+    python bench/bench_memory.py [--traces 100000 200000] [--only open-instances] [--record]
 """
 from __future__ import annotations
 
@@ -52,6 +64,13 @@ property charge_after_auth:
 KEY_SPEC = '''
 property single_charge per attr["k"]:
   G (name == "charge" -> WX G !(name == "charge"))
+'''
+
+#: the streaming configuration's property: no `charge` event decides it, so every key's
+#: instance stays open (presumably satisfied, no obligation raised, so no witness held)
+STREAM_KEY_SPEC = '''
+property no_refund per attr["k"]:
+  G !(name == "refund")
 '''
 
 
@@ -173,6 +192,45 @@ def child(engine: str, what: str, n: int) -> dict:
     return {"before": before, "after": after}
 
 
+def stream_child(engine: str, what: str, n: int) -> dict:
+    """The streaming configuration in this (fresh) process: a ``serve``-style streaming
+    monitor fed ``n`` one-span traces (distinct keys, or one shared key) at a clock that
+    advances, polled after every request as the sidecar's engine thread does, with no
+    lateness, so every trace is decided and every event passes the watermark; what stays
+    per key is its open instance. Its RSS at the end."""
+    import tracelogic
+    from tracelogic.engine.native_stream import streaming_monitor
+    from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb
+
+    spec = tracelogic.load(STREAM_KEY_SPEC, filename="bench_memory.spec")
+    clock = [0]
+    sm = streaming_monitor(spec, engine=engine, lateness_ns=0, idle_ns=1,
+                           rootless_idle_ns=1, max_open_traces=2 * BATCH,
+                           max_instances=n + 1, clock=lambda: clock[0])
+    want = "native" if engine == "native" else "python"
+    assert {a.engine for a in sm.monitor.engine_plan.values()} == {want}, \
+        sm.monitor.engine_plan
+    stats = DecodeStats()
+    gc.collect()
+    before = rss()
+    for data in key_requests(n, what == "distinct"):
+        clock[0] += 10
+        if hasattr(sm, "ingest_otlp"):  # the core decodes (as the sidecar feeds it)
+            sm.ingest_otlp(data, stats)
+        else:
+            sm.ingest(decode_traces_pb(data, wanted_attrs=sm.wanted_attrs, stats=stats))
+        sm.poll(clock[0] + 5)
+        sm.take_done_traces()
+        sm.take_violations()
+        sm.take_completion_times()
+    gc.collect()
+    after = rss()
+    assert sm.open_instances == (n if what == "distinct" else 1), sm.open_instances
+    assert sm.buffered_events == 0 and sm.backlog == 0, (sm.buffered_events, sm.backlog)
+    assert sm.assembler.open_traces == 0, sm.assembler.open_traces
+    return {"before": before, "after": after}
+
+
 def run_child(engine: str, what: str, n: int) -> int:
     out = subprocess.run([sys.executable, __file__, "--child", engine, what, str(n)],
                          check=True, capture_output=True, text=True)
@@ -180,7 +238,8 @@ def run_child(engine: str, what: str, n: int) -> int:
 
 
 def measure(engines: list[str], n1: int, n2: int,
-            what: tuple[str, ...] = ("traces", "instances")) -> dict[str, dict[str, float]]:
+            what: tuple[str, ...] = ("traces", "instances", "open-instances")
+            ) -> dict[str, dict[str, float]]:
     """Bytes per open trace and per instance, per engine (see the module docstring)."""
     out: dict[str, dict[str, float]] = {}
     for engine in engines:
@@ -192,6 +251,10 @@ def measure(engines: list[str], n1: int, n2: int,
             d1, d2 = run_child(engine, "distinct", n1), run_child(engine, "distinct", n2)
             s1, s2 = run_child(engine, "shared", n1), run_child(engine, "shared", n2)
             got["per_instance"] = ((d2 - s2) - (d1 - s1)) / (n2 - n1)
+        if "open-instances" in what:
+            d1, d2 = (run_child(engine, "stream-distinct", n) for n in (n1, n2))
+            s1, s2 = (run_child(engine, "stream-shared", n) for n in (n1, n2))
+            got["per_open_instance"] = ((d2 - s2) - (d1 - s1)) / (n2 - n1)
     return out
 
 
@@ -201,17 +264,21 @@ def main() -> None:
     ap.add_argument("--traces", nargs=2, type=int, default=[100_000, 200_000],
                     metavar=("N1", "N2"), help="open traces (and instances) in the two runs")
     ap.add_argument("--engines", nargs="+", default=["native", "python"])
-    ap.add_argument("--only", choices=["traces", "instances"],
-                    help="measure open traces or instances only")
+    ap.add_argument("--only", choices=["traces", "instances", "open-instances"],
+                    help="measure open traces, instances (file mode) or open instances "
+                         "(streaming) only")
     ap.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = ap.parse_args()
     if args.child:
         engine, what, n = args.child
-        print(json.dumps(child(engine, what, int(n))))
+        if what.startswith("stream-"):
+            print(json.dumps(stream_child(engine, what.removeprefix("stream-"), int(n))))
+        else:
+            print(json.dumps(child(engine, what, int(n))))
         return
     n1, n2 = args.traces
     got = measure(args.engines, n1, n2,
-                  (args.only,) if args.only else ("traces", "instances"))
+                  (args.only,) if args.only else ("traces", "instances", "open-instances"))
     lines = [f"RSS difference between {n1} and {n2}, divided by {n2 - n1}:"]
     for engine, m in got.items():
         parts = []
@@ -219,6 +286,9 @@ def main() -> None:
             parts.append(f"{m['per_open_trace']:7.0f} B per open trace of {SPANS_PER_TRACE} spans")
         if "per_instance" in m:
             parts.append(f"{m['per_instance']:7.0f} B per per-attr instance")
+        if "per_open_instance" in m:
+            parts.append(f"{m['per_open_instance']:7.0f} B per open per-attr instance "
+                         "(streaming)")
         lines.append(f"  {engine:<6}: " + ", ".join(parts))
     print("\n".join(lines))
     if args.record:

@@ -1063,9 +1063,9 @@ pub(crate) mod _native {
                 cross.append(py.None())?;
                 continue;
             };
-            let p = crate::packed::cross_columns(insts);
+            let p = insts;
             let r = PyDict::new(py);
-            r.set_item("keys", p.keys)?;
+            r.set_item("keys", PyList::new(py, p.keys.iter())?)?;
             r.set_item("state_width", p.state_width)?;
             for (name, col) in [
                 ("state", &p.state),
@@ -1087,10 +1087,11 @@ pub(crate) mod _native {
                 r.set_item("opened_trace", b(&p.opened_trace))?;
                 r.set_item("opened_event", b(&p.opened_event))?;
             }
-            if insts.iter().any(|i| i.timed.is_some()) {
-                let timed = insts
+            if !p.timed.is_empty() {
+                let timed = p
+                    .timed
                     .iter()
-                    .map(|i| timed_state(py, &i.timed))
+                    .map(|t| timed_state(py, t))
                     .collect::<PyResult<Vec<_>>>()?;
                 r.set_item("timed", timed)?;
             }
@@ -1177,6 +1178,9 @@ pub(crate) mod _native {
     #[pyclass(module = "tracelogic._native")]
     struct NativeRun {
         run: crate::file_run::FileRun,
+        /// what `close` returned: the core's copy of the results is freed once they are
+        /// handed over, so a second `close` returns this
+        closed: Option<Py<PyDict>>,
     }
 
     #[pymethods]
@@ -1187,6 +1191,7 @@ pub(crate) mod _native {
                 .map_err(pyo3::exceptions::PyValueError::new_err)?;
             Ok(NativeRun {
                 run: crate::file_run::FileRun::new(plan, wanted, max_open_traces),
+                closed: None,
             })
         }
 
@@ -1295,6 +1300,9 @@ pub(crate) mod _native {
             render: Bound<'py, PyAny>,
             timed: Option<Bound<'py, PyAny>>,
         ) -> PyResult<Bound<'py, PyDict>> {
+            if let Some(d) = &self.closed {
+                return Ok(d.bind(py).clone());
+            }
             let run = &mut self.run;
             let render = render.unbind();
             let mut failed: Option<PyErr> = None;
@@ -1347,6 +1355,10 @@ pub(crate) mod _native {
                 })
                 .collect::<PyResult<Vec<_>>>()?;
             d.set_item("samples", samples)?;
+            // the results live on as these Python objects: free the core's copy (a run
+            // may have millions of instances)
+            self.run.forget_results();
+            self.closed = Some(d.clone().unbind());
             Ok(d)
         }
 

@@ -8,8 +8,6 @@
 //! ([`crate::run::step_letters`]). The result names events as (complete trace, event)
 //! pairs, so the Python side reads the witnesses back from the store.
 
-use std::collections::HashSet;
-
 use crate::automaton::Cached;
 use crate::run::{step_letters, Stepped};
 use crate::store::OwnedValue;
@@ -195,14 +193,67 @@ pub struct Row {
     /// the property's own letter, and whether a trigger atom held
     pub letter: u64,
     pub trigger: bool,
+    /// its bucket ([`Buckets::push`] sets it; in the padding: a row stays 32 bytes)
+    pub bucket: u32,
 }
 
+/// The scope keys of one property, in the order they were first filed: their text one
+/// after another in one string (no allocation per key: a run may have millions).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Keys {
+    text: String,
+    /// key `i` ends at `ends[i]` and starts where key `i - 1` ends
+    ends: Vec<usize>,
+}
+
+impl Keys {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    pub fn push(&mut self, key: &str) {
+        self.text.push_str(key);
+        self.ends.push(self.text.len());
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+impl<'a> FromIterator<&'a str> for Keys {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(it: I) -> Keys {
+        let mut k = Keys::default();
+        for s in it {
+            k.push(s);
+        }
+        k
+    }
+}
+
+const NIL: u32 = u32::MAX;
+
 /// One property's rows, by key, the keys in the order they were first filed (Python's
-/// dict of buckets).
+/// dict of buckets). Nothing is allocated per key: the keys' text goes to [`Keys`], found
+/// through an open-addressing table of (bucket, hash); the rows go to one list, each with
+/// its bucket, sorted in place by (bucket, instance order) when stepped.
 #[derive(Debug, Default)]
 pub struct Buckets {
-    index: foldhash::HashMap<String, usize>,
-    keys: Vec<(String, Vec<Row>)>,
+    keys: Keys,
+    /// (bucket, its key's hash) or (NIL, 0); a power of two long, at most 3/4 full
+    table: Vec<(u32, u32)>,
+    hasher: foldhash::fast::RandomState,
+    /// the rows, each with its bucket, in filing order
+    rows: Vec<Row>,
 }
 
 impl Buckets {
@@ -211,27 +262,81 @@ impl Buckets {
         self.push(i, row);
     }
 
+    fn place(table: &mut [(u32, u32)], s: u32, h: u32) {
+        let mask = table.len() - 1;
+        let mut i = h as usize & mask;
+        while table[i].0 != NIL {
+            i = (i + 1) & mask;
+        }
+        table[i] = (s, h);
+    }
+
     /// The bucket of `key`, filed now (last in order) if it is new: for [`Buckets::push`].
     pub fn slot(&mut self, key: &str) -> u32 {
-        match self.index.get(key) {
-            Some(&i) => i as u32,
-            None => {
-                self.index.insert(key.to_owned(), self.keys.len());
-                // most keys have few events: no room for 4 rows up front
-                self.keys.push((key.to_owned(), Vec::with_capacity(1)));
-                (self.keys.len() - 1) as u32
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one(key) as u32;
+        if !self.table.is_empty() {
+            let mask = self.table.len() - 1;
+            let mut i = h as usize & mask;
+            loop {
+                let (s, hh) = self.table[i];
+                if s == NIL {
+                    break;
+                }
+                if hh == h && self.keys.get(s as usize) == key {
+                    return s;
+                }
+                i = (i + 1) & mask;
             }
         }
+        let n = self.keys.len();
+        if (n + 1) * 4 > self.table.len() * 3 {
+            let mut table = vec![(NIL, 0); (self.table.len() * 2).max(16)];
+            for &(s, hh) in self.table.iter().filter(|e| e.0 != NIL) {
+                Buckets::place(&mut table, s, hh);
+            }
+            self.table = table;
+        }
+        let s = u32::try_from(n).expect("fewer than 2^32 keys");
+        Buckets::place(&mut self.table, s, h);
+        self.keys.push(key);
+        s
     }
 
     /// File `row` in bucket `slot` (from [`Buckets::slot`]).
-    pub fn push(&mut self, slot: u32, row: Row) {
-        self.keys[slot as usize].1.push(row);
+    pub fn push(&mut self, slot: u32, mut row: Row) {
+        row.bucket = slot;
+        self.rows.push(row);
+    }
+
+    /// The keys, and every bucket's rows in instance order, bucket after bucket in filing
+    /// order: bucket `i`'s are `rows[starts[i]..starts[i + 1]]`. Sorted in place: a run's
+    /// rows may be tens of millions, so no second list of them.
+    fn grouped(mut self, ids: &[[u8; 16]]) -> (Keys, Vec<Row>, Vec<usize>) {
+        // (time, trace, event) is unique within a bucket: the unstable sort orders each
+        // bucket as Python's stable sort of its rows does
+        self.rows.sort_unstable_by(|a, b| {
+            (a.bucket, a.time, &ids[a.trace as usize], a.event).cmp(&(
+                b.bucket,
+                b.time,
+                &ids[b.trace as usize],
+                b.event,
+            ))
+        });
+        let n = self.keys.len();
+        let mut starts = vec![0usize; n + 1];
+        for r in &self.rows {
+            starts[r.bucket as usize + 1] += 1;
+        }
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        (self.keys, self.rows, starts)
     }
 
     /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
     /// the complete traces' ids and whether each is partial.
-    pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Vec<Instance> {
+    pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Instances {
         self.step_with(ids, partial, |rows| {
             (step_letters(aut, rows.len(), |e| rows[e].letter), None)
         })
@@ -239,11 +344,13 @@ impl Buckets {
 
     /// Each key's rows (keys in first-filed order) in instance order.
     pub fn sorted(self, ids: &[[u8; 16]]) -> Vec<(String, Vec<Row>)> {
-        self.keys
-            .into_iter()
-            .map(|(key, mut rows)| {
-                sort_rows(&mut rows, ids);
-                (key, rows)
+        let (keys, rows, starts) = self.grouped(ids);
+        (0..keys.len())
+            .map(|i| {
+                (
+                    keys.get(i).to_owned(),
+                    rows[starts[i]..starts[i + 1]].to_vec(),
+                )
             })
             .collect()
     }
@@ -256,19 +363,47 @@ impl Buckets {
         ids: &[[u8; 16]],
         partial: &[bool],
         mut run: impl FnMut(&[Row]) -> (Stepped, Option<TState>),
-    ) -> Vec<Instance> {
-        self.keys
-            .into_iter()
-            .map(|(key, rows)| step_instance(&mut run, key, rows, ids, partial))
-            .collect()
+    ) -> Instances {
+        let (keys, rows, starts) = self.grouped(ids);
+        let mut out = Instances {
+            list: Vec::with_capacity(keys.len()),
+            traces: vec![],
+            keys: Keys::default(),
+        };
+        // per complete trace: the last instance (+ 1) that listed it
+        let mut seen = vec![0u32; ids.len()];
+        for i in 0..keys.len() {
+            let rows = &rows[starts[i]..starts[i + 1]];
+            let mark = i as u32 + 1;
+            let inst = step_instance(&mut run, rows, partial, &mut seen, mark, &mut out.traces);
+            out.list.push(inst);
+        }
+        out.keys = keys;
+        out
+    }
+}
+
+/// One property's instances after the end of input, keys in first-seen order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Instances {
+    pub keys: Keys,
+    pub list: Vec<Instance>,
+    /// the instances' traces, one after another (see [`Instance::traces`])
+    pub traces: Vec<u32>,
+}
+
+impl Instances {
+    /// Instance `i`'s traces.
+    pub fn traces_of(&self, i: usize) -> &[u32] {
+        let (start, len) = self.list[i].traces;
+        &self.traces[start as usize..(start + len) as usize]
     }
 }
 
 /// A cross-trace instance after the end of input (Python's `Instance`); events are
-/// (complete trace, event index) pairs.
+/// (complete trace, event index) pairs. Its key is the same index in [`Instances::keys`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
-    pub key: String,
     pub state: u32,
     pub decided: Option<(u32, u32)>,
     pub raised: Option<(u32, u32)>,
@@ -277,20 +412,14 @@ pub struct Instance {
     /// the deciding event, else the instance's last one
     pub last: (u32, u32),
     pub trigger: bool,
-    /// the traces of its events up to the deciding one (or all), in first-seen order
-    pub traces: Vec<u32>,
+    /// the traces of its events up to the deciding one (or all), in first-seen order:
+    /// (start, length) in [`Instances::traces`]
+    pub traces: (u32, u32),
     /// whether any trace it has events of is partial
     pub partial: bool,
     pub events: u32,
     /// a timed property: the state its timed monitor ended in (`state` is then unused)
     pub timed: Option<TState>,
-}
-
-/// Python sorts (time, trace id hex, index, ...): hex of fixed-size ids sorts as bytes.
-fn sort_rows(rows: &mut [Row], ids: &[[u8; 16]]) {
-    rows.sort_by(|a, b| {
-        (a.time, &ids[a.trace as usize], a.event).cmp(&(b.time, &ids[b.trace as usize], b.event))
-    });
 }
 
 /// The letters of one cross-trace instance, asked for in its event order, up to its
@@ -301,36 +430,38 @@ pub trait InstanceLetters {
     fn letter(&mut self, row: &Row) -> u64;
 }
 
+/// Step one instance over its `rows` (in instance order: Python sorts (time, trace id hex,
+/// index), and the hex of fixed-size ids sorts as the bytes do); its traces are appended to
+/// `traces` (`seen[t] == mark` once trace `t` is listed for this instance).
 fn step_instance(
     run: &mut impl FnMut(&[Row]) -> (Stepped, Option<TState>),
-    key: String,
-    mut rows: Vec<Row>,
-    ids: &[[u8; 16]],
+    rows: &[Row],
     partial: &[bool],
+    seen: &mut [u32],
+    mark: u32,
+    traces: &mut Vec<u32>,
 ) -> Instance {
-    sort_rows(&mut rows, ids);
     let at = |e: u32| {
         let r = &rows[e as usize];
         (r.trace, r.event)
     };
-    let (s, timed) = run(&rows);
+    let (s, timed) = run(rows);
     let end = s.decided.unwrap_or(rows.len() as u32 - 1);
-    let mut traces: Vec<u32> = vec![];
-    let mut seen = HashSet::new();
+    let start = traces.len();
     for r in &rows[..=end as usize] {
-        if seen.insert(r.trace) {
+        if seen[r.trace as usize] != mark {
+            seen[r.trace as usize] = mark;
             traces.push(r.trace);
         }
     }
     Instance {
-        key,
         state: s.state,
         decided: s.decided.map(at),
         raised: s.raised.map(at),
         opened: s.opened.map(at),
         last: at(end),
         trigger: rows.iter().any(|r| r.trigger),
-        traces,
+        traces: (start as u32, (traces.len() - start) as u32),
         partial: rows.iter().any(|r| partial[r.trace as usize]),
         events: rows.len() as u32,
         timed,
@@ -414,6 +545,7 @@ mod tests {
             event,
             letter,
             trigger: letter == 1,
+            bucket: 0,
         }
     }
 
@@ -429,16 +561,53 @@ mod tests {
         b.add("k", row(5, 1, 2, 0));
         b.add("k", row(7, 2, 2, 0)); // after the verdict: its trace is not the instance's
         let out = b.step(&mut never(), &ids, &[false, false, true]);
-        assert_eq!(out.len(), 2);
-        let k = &out[0];
-        assert_eq!(k.key, "k");
+        assert_eq!(out.list.len(), 2);
+        assert_eq!(out.keys.iter().collect::<Vec<_>>(), vec!["k", "other"]);
+        let k = &out.list[0];
         assert_eq!((k.state, k.decided, k.last), (1, Some((0, 0)), (0, 0)));
-        assert_eq!(k.traces, vec![2, 1, 0]); // first seen: time 2, 5 (id 1), 5 (id 9)
+        assert_eq!(out.traces_of(0), &[2, 1, 0]); // first seen: time 2, 5 (id 1), 5 (id 9)
         assert!(k.trigger && k.partial && k.events == 5);
-        let other = &out[1];
-        assert_eq!((other.key.as_str(), other.decided), ("other", None));
-        assert_eq!((other.last, other.traces.clone()), ((2, 0), vec![2]));
+        let other = &out.list[1];
+        assert_eq!(other.decided, None);
+        assert_eq!((other.last, out.traces_of(1)), ((2, 0), &[2u32][..]));
         assert!(!other.trigger);
+    }
+
+    /// Many keys, filed in a generated order (fixed seed): each keeps its bucket, the
+    /// keys stay in first-filed order, and each bucket's rows are its own, in order.
+    #[test]
+    fn buckets_file_many_keys_without_mixing_them() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut b = Buckets::default();
+        let mut want: Vec<(String, Vec<u64>)> = vec![];
+        for n in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = format!("k{}", x % 3_000);
+            let slot = b.slot(&key);
+            match want.iter().position(|(k, _)| *k == key) {
+                Some(i) => {
+                    assert_eq!(slot as usize, i);
+                    want[i].1.push(n);
+                }
+                None => {
+                    assert_eq!(slot as usize, want.len());
+                    want.push((key, vec![n]));
+                }
+            }
+            b.push(slot, row(n, 0, 0, 0));
+        }
+        let got = b.sorted(&[[0; 16]]);
+        assert_eq!(got.len(), want.len());
+        for ((k, rows), (wk, wt)) in got.iter().zip(&want) {
+            assert_eq!(k, wk);
+            assert_eq!(rows.iter().map(|r| r.time).collect::<Vec<_>>(), *wt);
+        }
+        // every event of a run is one row while the instances are stepped
+        assert!(std::mem::size_of::<Row>() <= 32);
+        let keys: Keys = ["", "é", "ab"].into_iter().collect();
+        assert_eq!(keys.iter().collect::<Vec<_>>(), vec!["", "é", "ab"]);
     }
 
     #[test]

@@ -38,8 +38,9 @@ pub struct Closed {
     /// per plan property of scope trace, per complete trace (in `traces` order); empty for
     /// the others
     pub results: Vec<Vec<Outcome>>,
-    /// per plan property of a cross-trace scope, its instances (keys in first-seen order)
-    pub cross: Vec<Option<Vec<cross::Instance>>>,
+    /// per plan property of a cross-trace scope, its instances (keys in first-seen order),
+    /// packed as the boundary gives them (a run may have millions: no object each)
+    pub cross: Vec<Option<crate::packed::CrossColumns>>,
     /// per handed-out trace that was not complete (in `traces` order), per plan property:
     /// the distinct keys of its spans (in span order) for a key scope, empty for the others
     pub evicted_keys: Vec<Vec<Vec<String>>>,
@@ -394,6 +395,7 @@ impl FileRun {
                                 event: e as u32,
                                 letter: local_letter(p, &letters, words, e),
                                 trigger: trigger_at(p, &letters, words, e),
+                                bucket: 0, // set by `push`
                             },
                         );
                     }
@@ -442,33 +444,40 @@ impl FileRun {
                         samples[j] = Some(per);
                         return None;
                     }
-                    Some(match (&mut self.timed[j], p.registers) {
-                        (Some(ta), _) => b.step_with(&ids, &partial, |rows| {
-                            let s = step_timed(ta, oracle, rows.len(), |e| {
-                                (rows[e].letter, rows[e].time)
-                            });
-                            let s = settle(s, &mut oracle_error);
-                            let stepped = Stepped {
-                                state: 0,
-                                decided: s.decided,
-                                raised: s.raised,
-                                opened: s.opened,
-                            };
-                            (stepped, Some(s.state))
-                        }),
-                        (None, None) => b.step(aut, &ids, &partial),
-                        (None, Some(k)) => {
-                            let prog = &self.plan.program.registers[k as usize];
-                            let view = |trace| View { store, trace };
-                            let mut letters =
-                                registers::CrossLetters::new(prog, &complete, view, &mut reg_trace);
-                            b.step_with(&ids, &partial, |rows| {
-                                letters.start();
-                                let s = step_letters(aut, rows.len(), |e| letters.letter(&rows[e]));
-                                (s, None)
-                            })
-                        }
-                    })
+                    Some(crate::packed::cross_columns(
+                        match (&mut self.timed[j], p.registers) {
+                            (Some(ta), _) => b.step_with(&ids, &partial, |rows| {
+                                let s = step_timed(ta, oracle, rows.len(), |e| {
+                                    (rows[e].letter, rows[e].time)
+                                });
+                                let s = settle(s, &mut oracle_error);
+                                let stepped = Stepped {
+                                    state: 0,
+                                    decided: s.decided,
+                                    raised: s.raised,
+                                    opened: s.opened,
+                                };
+                                (stepped, Some(s.state))
+                            }),
+                            (None, None) => b.step(aut, &ids, &partial),
+                            (None, Some(k)) => {
+                                let prog = &self.plan.program.registers[k as usize];
+                                let view = |trace| View { store, trace };
+                                let mut letters = registers::CrossLetters::new(
+                                    prog,
+                                    &complete,
+                                    view,
+                                    &mut reg_trace,
+                                );
+                                b.step_with(&ids, &partial, |rows| {
+                                    letters.start();
+                                    let s =
+                                        step_letters(aut, rows.len(), |e| letters.letter(&rows[e]));
+                                    (s, None)
+                                })
+                            }
+                        },
+                    ))
                 })
                 .collect();
             mismatches.merge(&reg_trace);
@@ -506,6 +515,25 @@ impl FileRun {
             });
         }
         self.closed.as_ref().expect("closed above")
+    }
+
+    /// Free the per-trace results, the instances and the samples of [`FileRun::close`]
+    /// once the caller has copied them out (the Python binding does); the traces, their
+    /// events and the store stay for [`FileRun::event`].
+    pub fn forget_results(&mut self) {
+        if let Some(c) = &mut self.closed {
+            c.results = vec![Vec::new(); c.results.len()];
+            c.cross.iter_mut().for_each(|x| {
+                if let Some(x) = x {
+                    *x = Default::default();
+                }
+            });
+            c.samples.iter_mut().for_each(|x| {
+                if let Some(x) = x {
+                    *x = Vec::new();
+                }
+            });
+        }
     }
 
     /// Event `index` of complete trace `trace` (numbered as in `Closed::n_events`).

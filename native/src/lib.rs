@@ -31,6 +31,7 @@ pub mod file_run;
 pub mod fuzz;
 pub mod json;
 pub mod jsonl;
+pub mod key_lru;
 pub mod order;
 pub mod otlp;
 pub mod otlp_json;

@@ -9,9 +9,10 @@
 //! reader is the same process): `u32` and `i32` four bytes each, flags one byte (0 or 1),
 //! `-1` for "no event".
 
-use crate::cross::Instance;
+use crate::cross::{Instances, Keys};
 use crate::file_run::Closed;
 use crate::run::Outcome;
+use crate::timed::TState;
 
 /// The per-trace results of one property of scope trace, per complete trace.
 #[derive(Debug, Default, PartialEq)]
@@ -32,7 +33,7 @@ pub struct TraceColumns {
 /// The instances of one cross-trace property, in first-seen key order.
 #[derive(Debug, Default, PartialEq)]
 pub struct CrossColumns {
-    pub keys: Vec<String>,
+    pub keys: Keys,
     pub state: Vec<u8>,
     pub state_width: u8,
     /// (complete trace, event) pairs as two `i32` arrays each; -1: none
@@ -53,6 +54,9 @@ pub struct CrossColumns {
     /// instance `i`'s traces are `traces[offsets[i]..offsets[i + 1]]` (`u32` each)
     pub trace_offsets: Vec<u8>,
     pub traces: Vec<u8>,
+    /// a timed property: per instance, the state its timed monitor ended in; empty when
+    /// no instance has one
+    pub timed: Vec<Option<TState>>,
 }
 
 /// The handed-out traces: the complete ones as columns, the others (evicted, incomplete,
@@ -100,8 +104,11 @@ pub fn trace_columns(per: &[Outcome]) -> TraceColumns {
     c
 }
 
-pub fn cross_columns(per: &[Instance]) -> CrossColumns {
-    let (state, state_width) = states(per.iter().map(|i| i.state));
+/// The instances of one property as columns (what `close` keeps of them: a run may have
+/// millions, and the columns cost about 50 bytes an instance).
+pub fn cross_columns(per: Instances) -> CrossColumns {
+    let insts = &per.list;
+    let (state, state_width) = states(insts.iter().map(|i| i.state));
     let mut c = CrossColumns {
         state,
         state_width,
@@ -109,8 +116,7 @@ pub fn cross_columns(per: &[Instance]) -> CrossColumns {
     };
     let mut offset = 0u32;
     c.trace_offsets.extend_from_slice(&offset.to_ne_bytes());
-    for i in per {
-        c.keys.push(i.key.clone());
+    for (n, i) in insts.iter().enumerate() {
         i32s(&mut c.decided_trace, i.decided.map(|p| p.0));
         i32s(&mut c.decided_event, i.decided.map(|p| p.1));
         i32s(&mut c.raised_trace, i.raised.map(|p| p.0));
@@ -120,18 +126,23 @@ pub fn cross_columns(per: &[Instance]) -> CrossColumns {
         c.trigger.push(i.trigger as u8);
         c.partial.push(i.partial as u8);
         c.events.extend_from_slice(&i.events.to_ne_bytes());
-        for t in &i.traces {
+        let traces = per.traces_of(n);
+        for t in traces {
             c.traces.extend_from_slice(&t.to_ne_bytes());
         }
-        offset += i.traces.len() as u32;
+        offset += traces.len() as u32;
         c.trace_offsets.extend_from_slice(&offset.to_ne_bytes());
     }
-    if per.iter().any(|i| i.opened.is_some()) {
-        for i in per {
+    if insts.iter().any(|i| i.opened.is_some()) {
+        for i in insts {
             i32s(&mut c.opened_trace, i.opened.map(|p| p.0));
             i32s(&mut c.opened_event, i.opened.map(|p| p.1));
         }
     }
+    if insts.iter().any(|i| i.timed.is_some()) {
+        c.timed = per.list.into_iter().map(|i| i.timed).collect();
+    }
+    c.keys = per.keys;
     c
 }
 
@@ -194,8 +205,7 @@ mod tests {
 
     #[test]
     fn cross_columns_flatten_traces() {
-        let inst = |key: &str, traces: Vec<u32>| Instance {
-            key: key.to_owned(),
+        let inst = |traces: (u32, u32)| crate::cross::Instance {
             state: 1,
             decided: Some((0, 4)),
             raised: None,
@@ -207,18 +217,19 @@ mod tests {
             events: 5,
             timed: None,
         };
-        let c = cross_columns(&[
-            inst("a\u{0}é", vec![0, 2]),
-            inst("", vec![]),
-            inst("b", vec![1]),
-        ]);
-        assert_eq!(c.keys, vec!["a\u{0}é", "", "b"]);
+        let c = cross_columns(Instances {
+            keys: ["a\u{0}é", "", "b"].into_iter().collect(),
+            list: vec![inst((0, 2)), inst((2, 0)), inst((2, 1))],
+            traces: vec![0, 2, 1],
+        });
+        assert_eq!(c.keys.iter().collect::<Vec<_>>(), vec!["a\u{0}é", "", "b"]);
         assert_eq!(u32s(&c.trace_offsets), vec![0, 2, 2, 3]);
         assert_eq!(u32s(&c.traces), vec![0, 2, 1]);
         assert_eq!(i32s_of(&c.raised_trace), vec![-1, -1, -1]);
         assert_eq!(i32s_of(&c.decided_event), vec![4, 4, 4]);
         assert_eq!(u32s(&c.events), vec![5, 5, 5]);
-        let empty = cross_columns(&[]);
+        assert!(c.timed.is_empty());
+        let empty = cross_columns(Instances::default());
         assert_eq!(u32s(&empty.trace_offsets), vec![0]);
     }
 }

@@ -46,6 +46,7 @@ use std::sync::Arc;
 use crate::assembly::{Assembled, FileAssembler, Outcome as Handed};
 use crate::automaton::Cached;
 use crate::file_run::{event_positions, resolve, span_key, trace_letters, LetterScratch, View};
+use crate::key_lru::KeyLru;
 use crate::order::{Event, Trace};
 use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
@@ -282,14 +283,48 @@ impl Ord for Queued {
 }
 
 /// The traces an instance has events of (Python's `Instance.trace_ids`: a dict, insertion
-/// ordered).
+/// ordered). Most instances see one trace, held inline; more go to the heap.
 #[derive(Debug, Default, Clone)]
-struct TraceIds {
+enum TraceIds {
+    #[default]
+    None,
+    One([u8; 16]),
+    Many(Box<ManyIds>),
+}
+
+#[derive(Debug, Clone)]
+struct ManyIds {
     list: Vec<[u8; 16]>,
+    /// from more than 16 on
     set: Option<HashSet<[u8; 16]>>,
 }
 
 impl TraceIds {
+    fn add(&mut self, t: [u8; 16]) {
+        match self {
+            TraceIds::None => *self = TraceIds::One(t),
+            TraceIds::One(a) => {
+                if *a != t {
+                    *self = TraceIds::Many(Box::new(ManyIds {
+                        list: vec![*a, t],
+                        set: None,
+                    }));
+                }
+            }
+            TraceIds::Many(m) => m.add(t),
+        }
+    }
+
+    fn list(&self) -> &[[u8; 16]] {
+        match self {
+            TraceIds::None => &[],
+            TraceIds::One(a) => std::slice::from_ref(a),
+            TraceIds::Many(m) => &m.list,
+        }
+    }
+}
+
+impl ManyIds {
     fn add(&mut self, t: [u8; 16]) {
         if self.list.last() == Some(&t) {
             return;
@@ -313,47 +348,29 @@ impl TraceIds {
     }
 }
 
-/// An open cross-trace instance (Python's `Instance`, what streaming reads of it).
+/// An open cross-trace instance (Python's `Instance`, what streaming reads of it). A
+/// `serve` holds up to `max_instances` of them per property, so it is kept small (40
+/// bytes; `an_open_instance_is_small`): the trace ids inline while there is one, the
+/// obligation's witness boxed, its place in the least-recently-stepped order in the
+/// [`KeyLru`] that holds it.
 #[derive(Debug, Clone)]
 struct Inst {
     state: u32,
     /// no event stepped yet (Python: `inst.last is None`)
     first: bool,
-    raised: Option<Witness>,
-    ids: TraceIds,
     partial: bool,
     late: bool,
-    /// its place in the least-recently-stepped order (see `CrossState::order`)
-    stamp: u64,
+    raised: Option<Box<Witness>>,
+    ids: TraceIds,
 }
 
 /// One cross-trace property's instances: open ones in least-recently-stepped order, and
 /// the final verdicts remembered, oldest first (Python's two `OrderedDict`s).
 #[derive(Default)]
 struct CrossState {
-    open: foldhash::HashMap<Arc<str>, Inst>,
-    /// (stamp, key), oldest first; an entry whose stamp is not its open instance's is stale
-    order: VecDeque<(u64, Arc<str>)>,
+    open: KeyLru<Inst>,
     decided: foldhash::HashMap<Arc<str>, u8>,
     decided_order: VecDeque<Arc<str>>,
-}
-
-impl CrossState {
-    fn live(&self, e: &(u64, Arc<str>)) -> bool {
-        self.open.get(&e.1).is_some_and(|i| i.stamp == e.0)
-    }
-
-    /// The open keys, least recently stepped first.
-    fn open_keys(&self) -> impl Iterator<Item = &(u64, Arc<str>)> {
-        self.order.iter().filter(|e| self.live(e))
-    }
-
-    fn compact(&mut self) {
-        if self.order.len() > 2 * self.open.len() + 64 {
-            let order = std::mem::take(&mut self.order);
-            self.order = order.into_iter().filter(|e| self.live(e)).collect();
-        }
-    }
 }
 
 /// The per-property tables the run needs: per state, the verdict code for a whole and a
@@ -393,7 +410,6 @@ pub struct StreamRun {
     cross: Vec<CrossState>,
     heap: BinaryHeap<Reverse<Queued>>,
     seq: u64,
-    stamp: u64,
     gen: u64,
     max_end: Option<u64>,
     released: Option<i128>,
@@ -482,7 +498,6 @@ impl StreamRun {
             cross: (0..n).map(|_| CrossState::default()).collect(),
             heap: BinaryHeap::new(),
             seq: 0,
-            stamp: 0,
             gen: 0,
             max_end: None,
             released: None,
@@ -846,53 +861,38 @@ impl StreamRun {
                 inst.late = true;
                 continue;
             }
-            let stamp = self.next_stamp();
-            let inst = self.new_inst(*j, stamp, true);
+            let inst = self.new_inst(*j, true);
             self.open_new(*j, key, inst);
         }
     }
 
-    fn next_stamp(&mut self) -> u64 {
-        self.stamp += 1;
-        self.stamp
-    }
-
-    fn new_inst(&self, j: u32, stamp: u64, late: bool) -> Inst {
+    fn new_inst(&self, j: u32, late: bool) -> Inst {
         Inst {
             state: self.plan.properties[j as usize].automaton.initial,
             first: true,
-            raised: None,
-            ids: TraceIds::default(),
             partial: false,
             late,
-            stamp,
+            raised: None,
+            ids: TraceIds::None,
         }
     }
 
     /// `opened[key] = Instance(...)` then `_limit`: returns the new instance when the limit
     /// evicted it at once (`max_instances` 0), else None (it is open).
     fn open_new(&mut self, j: u32, key: &Arc<str>, inst: Inst) -> Option<Inst> {
-        let stamp = inst.stamp;
         let cs = &mut self.cross[j as usize];
-        cs.open.insert(key.clone(), inst);
-        cs.order.push_back((stamp, key.clone()));
+        cs.open.push_back(key.clone(), inst);
         let mut detached = None;
         while self.cross[j as usize].open.len() > self.max_instances {
-            let cs = &mut self.cross[j as usize];
-            let Some((s, k)) = cs.order.pop_front() else {
+            let Some((k, old)) = self.cross[j as usize].open.pop_front() else {
                 break;
             };
-            if !cs.live(&(s, k.clone())) {
-                continue;
-            }
-            let old = cs.open.remove(&k).expect("live");
             self.evicted_instances += 1;
             self.decide_key(j, &k, INCOMPLETE);
-            if s == stamp && &k == key {
+            if &k == key {
                 detached = Some(old);
             }
         }
-        self.cross[j as usize].compact();
         detached
     }
 
@@ -926,19 +926,14 @@ impl StreamRun {
         out: &mut Given,
     ) {
         let cs = &mut self.cross[j as usize];
+        // taken out while stepped, and put back last in the order (`move_to_end`)
         let (mut inst, detached) = match cs.open.remove(key) {
-            Some(mut inst) => {
-                self.stamp += 1;
-                inst.stamp = self.stamp;
-                cs.order.push_back((self.stamp, key.clone()));
-                (inst, false)
-            }
+            Some(inst) => (inst, false),
             None => {
                 if cs.decided.contains_key(key) {
                     return; // final verdicts do not change
                 }
-                let stamp = self.next_stamp();
-                let inst = self.new_inst(j, stamp, false);
+                let inst = self.new_inst(j, false);
                 match self.open_new(j, key, inst) {
                     Some(inst) => (inst, true),
                     None => {
@@ -967,7 +962,7 @@ impl StreamRun {
             } else if next.pv {
                 // for `F a` the obligation is there from the instance's first event
                 if inst.first || !aut.state(s).pv {
-                    inst.raised = Some(witness(&self.store, ev));
+                    inst.raised = Some(Box::new(witness(&self.store, ev)));
                 }
             } else {
                 inst.raised = None;
@@ -987,16 +982,15 @@ impl StreamRun {
                 out.cross_violated.push(CrossViolated {
                     prop: j,
                     key: key.to_string(),
-                    trace_ids: inst.ids.list.iter().map(|t| hex(t)).collect(),
+                    trace_ids: inst.ids.list().iter().map(|t| hex(t)).collect(),
                     state: inst.state,
-                    raised: inst.raised.take(),
+                    raised: inst.raised.take().map(|w| *w),
                     decided: witness(&self.store, ev),
                 });
             }
         } else if !detached {
-            self.cross[j as usize].open.insert(key.clone(), inst);
+            self.cross[j as usize].open.push_back(key.clone(), inst);
         }
-        self.cross[j as usize].compact();
     }
 
     /// `StreamingMonitor._release`: step the buffered events at or before the watermark
@@ -1109,8 +1103,7 @@ impl StreamRun {
             .iter()
             .map(|k| (&**k, cs.decided[k]))
             .collect();
-        for (_, k) in cs.open_keys() {
-            let inst = &cs.open[k];
+        for (k, inst) in cs.open.iter() {
             let mut v = self.verdicts[j][2][inst.state as usize];
             let fin = matches!(v, SATISFIED | VIOLATED | INCONCLUSIVE);
             if (inst.late || inst.partial) && !fin {
@@ -1324,6 +1317,25 @@ mod tests {
         assert_eq!(g.cross_violated.len(), 2);
         assert_eq!(r.counts[0][VIOLATED as usize], 2);
         assert!(r.verdicts_of(0).is_empty()); // nothing remembered: max_instances is 0
+    }
+
+    /// A `serve` holds up to `max_instances` open instances per property: what one holds
+    /// besides its key text (bench/bench_memory.py measures the whole, RSS).
+    #[test]
+    fn an_open_instance_is_small() {
+        use std::mem::size_of;
+        assert!(size_of::<Inst>() <= 40, "{}", size_of::<Inst>());
+        // with its key, as a KeyLru slot holds it (plus two u32 links)
+        assert!(size_of::<Option<(Arc<str>, Inst)>>() <= 56);
+        let mut ids = TraceIds::None;
+        for t in [[1u8; 16], [1; 16], [2; 16], [1; 16], [3; 16]] {
+            ids.add(t);
+        }
+        assert_eq!(ids.list(), &[[1u8; 16], [2; 16], [3; 16]]);
+        let mut one = TraceIds::None;
+        one.add([7; 16]);
+        one.add([7; 16]);
+        assert!(matches!(one, TraceIds::One(t) if t == [7; 16]));
     }
 
     #[test]

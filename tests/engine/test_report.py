@@ -63,6 +63,24 @@ def test_built_is_the_plain_violation_and_leaves_the_deferred_one_deferred() -> 
     assert v.built() is v and calls == [1, 1]  # once built, it is its own plain form
 
 
+def test_one_builder_serves_many_deferred_violations_by_their_place() -> None:
+    prop = _prop()
+    calls = []
+
+    def build(at: int) -> Violation:
+        calls.append(at)
+        return Violation(prop, f"k{at}", [f"t{at}"], [], f"boom {at}")
+
+    vs = [DeferredViolation.deferred(prop, f"k{i}", build, i) for i in (0, 7, 300)]
+    assert [v.key for v in vs] == ["k0", "k7", "k300"] and calls == []
+    assert vs[2].message == "boom 300" and calls == [300]
+    assert vs[0].trace_ids == ["t0"] and calls == [300, 0]
+    assert vs[2].witness == [] and calls == [300, 0]  # built once
+    assert "_at" not in vs[2].__dict__ and "_build" not in vs[2].__dict__
+    assert vs[1].built() == Violation(prop, "k7", ["t7"], [], "boom 7")
+    assert vs[1] == Violation(prop, "k7", ["t7"], [], "boom 7")
+
+
 def test_deferred_rejects_a_builder_of_another_instance() -> None:
     prop = _prop()
     v = DeferredViolation.deferred(prop, "k", lambda: Violation(prop, "other", [], [], "m"))

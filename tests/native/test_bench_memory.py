@@ -46,3 +46,12 @@ def test_bench_memory_runs_on_a_tiny_configuration():
     for engine in ("native", "python"):
         line = next(x for x in lines if x.strip().startswith(engine))
         assert "B per open trace of 8 spans" in line and "B per per-attr instance" in line
+        assert "B per open per-attr instance (streaming)" in line
+
+
+def test_the_streaming_configuration_holds_n_open_instances_or_one():
+    """The child checks its own counts (open_instances N or 1, nothing buffered, nothing
+    open); a small run of each kind, so that check runs in the default suite."""
+    for what in ("distinct", "shared"):
+        got = bench_memory.stream_child("native", what, 1200)
+        assert got["after"] > 0 and got["before"] > 0

@@ -188,3 +188,25 @@ def test_property_result_lists_blocks_lazily_in_order():
     assert res == PropertyResult("p", "trace", 5, 0, list(res.results))
     with pytest.raises(ValueError):
         res.add_codes(["a"], b"")
+
+
+def test_a_second_close_of_the_core_gives_the_same_results_and_events_stay_readable(
+        monkeypatch):
+    """The core frees its copy of the results once it handed them over
+    (``FileRun::forget_results``): a second ``close`` returns what the first did, and the
+    witnesses' events and spans are still read back from the store."""
+    monkeypatch.delenv("TRACELOGIC_ENGINE", raising=False)
+    from tracelogic.engine.native_run import _render_key
+
+    spans = spans_for(300, [f"o-{i}" for i in range(40)])
+    mon = Monitor(tracelogic.load(SPEC), engine="native", max_open_traces=100_000)
+    mon.feed_otlp(spans_to_request(spans).SerializeToString())
+    core = mon._native
+    first = core._run.close(_render_key, None)
+    again = core._run.close(_render_key, None)
+    assert again is first
+    by_key = first["cross"][3]
+    assert len(by_key["keys"]) == 40 and by_key["keys"][:2] == ["o-0", "o-1"]
+    report = mon.close()  # reads the same results, and witnesses from the store
+    assert report.violations and all(v.witness for v in report.violations)
+    assert core.event(0, 0).span.trace_id == f"{1:032x}"

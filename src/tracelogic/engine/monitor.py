@@ -1038,10 +1038,9 @@ class Monitor:
             def step(i: int) -> tuple:
                 return cp, res.state[i]
         violations = []
+        build = bind(self._core_trace_built, step, res, closed)
         for t in violated(codes):
-            stepped, state = step(t)
-            violations.append(self._deferred(cp, ids[t], bind(
-                self._core_trace_violation, stepped, state, t, res, closed)))
+            violations.append(self._deferred(cp, ids[t], build, t))
         vacuous = count_vacuous(codes, res.trigger) if cp.triggers else 0
 
         def undecided(i: int) -> bool:
@@ -1051,15 +1050,23 @@ class Monitor:
                                                   undecided)
         return ids, codes, vacuous, violations, partial
 
-    def _deferred(self, cp: CompiledProperty, key: str, build: Any) -> Violation:
-        """A violation of the core's, its evidence read back from the core's store only when
-        the report reads it (``DeferredViolation``): a run has thousands, and an exit code
-        or a count reads none. A property with a ``message`` clause builds it now: its
-        message reads the span's values, which may count type mismatches into the run's
-        warnings, and those are final at ``close``."""
+    def _deferred(self, cp: CompiledProperty, key: str, build: Any, at: int) -> Violation:
+        """A violation of the core's, ``build(at)``, its evidence read back from the core's
+        store only when the report reads it (``DeferredViolation``): a run has thousands,
+        and an exit code or a count reads none. ``build`` is one per block, so a deferred
+        violation holds only its place ``at``. A property with a ``message`` clause builds
+        it now: its message reads the span's values, which may count type mismatches into
+        the run's warnings, and those are final at ``close``."""
         if cp.message_fns:
-            return build()
-        return DeferredViolation.deferred(cp.prop, key, build)
+            return build(at)
+        return DeferredViolation.deferred(cp.prop, key, build, at)
+
+    def _core_trace_built(self, step: Callable[[int], tuple], res: Any, closed: Any,
+                          t: int) -> Violation:
+        """:meth:`_core_trace_violation` of complete trace ``t``, stepped as ``step(t)``
+        says (one builder per block: see :meth:`_deferred`)."""
+        stepped, state = step(t)
+        return self._core_trace_violation(stepped, state, t, res, closed)
 
     def _core_trace_violation(self, stepped: CompiledProperty, state: Any, t: int, res: Any,
                               closed: Any) -> Violation:
@@ -1081,6 +1088,12 @@ class Monitor:
             last = decided_at
         return self.witness_violation(stepped, key, [key] if key else [], decided_at,
                                       raised_at, opened_at, last, reason)
+
+    def _core_cross_built(self, cp: CompiledProperty, states: Any, c: Any, closed: Any,
+                          i: int) -> Violation:
+        """:meth:`_core_cross_violation` of instance ``i``, in ``states[i]`` (one builder
+        per block: see :meth:`_deferred`)."""
+        return self._core_cross_violation(cp, states[i], i, c, closed)
 
     def _core_cross_violation(self, cp: CompiledProperty, state: Any, i: int, c: Any,
                               closed: Any) -> Violation:
@@ -1157,9 +1170,9 @@ class Monitor:
                 if key in evicted and not verdict(states[i]).is_final:
                     codes[i] = VERDICT_CODES["incomplete"]
         violations = []
+        build = bind(self._core_cross_built, cp, states, c, closed)
         for i in violated(codes):
-            violations.append(self._deferred(cp, c.keys[i], bind(
-                self._core_cross_violation, cp, states[i], i, c, closed)))
+            violations.append(self._deferred(cp, c.keys[i], build, i))
         vacuous = count_vacuous(codes, c.trigger) if cp.triggers else 0
         verdict = cp.monitor.verdict
         keys, codes, partial = self._partial_block(

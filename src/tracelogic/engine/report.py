@@ -191,12 +191,20 @@ class DeferredViolation(Violation):
     """
 
     @classmethod
-    def deferred(cls, prop: PropertyT, key: str, build: Any) -> "DeferredViolation":
-        """A violation of ``prop`` at ``key`` whose other fields are those of ``build()``
-        (a :class:`Violation` of the same property and key), called at most once."""
+    def deferred(cls, prop: PropertyT, key: str, build: Any,
+                 at: Any = None) -> "DeferredViolation":
+        """A violation of ``prop`` at ``key`` whose other fields are those of ``build()``,
+        or ``build(at)`` when ``at`` is given (a :class:`Violation` of the same property
+        and key), called at most once. With ``at``, one ``build`` serves many violations
+        (a report of the core holds thousands; each then costs one small object: its
+        attributes are set in place, no ``__dict__`` made until it is built)."""
         v = cls.__new__(cls)
-        d = v.__dict__
-        d["prop"], d["key"], d["_build"] = prop, key, build
+        put = object.__setattr__
+        put(v, "prop", prop)
+        put(v, "key", key)
+        put(v, "_build", build)
+        if at is not None:
+            put(v, "_at", at)
         return v
 
     def build(self) -> None:
@@ -206,6 +214,7 @@ class DeferredViolation(Violation):
             return
         v = self.built()
         del d["_build"]
+        d.pop("_at", None)
         for name in _DEFERRED:
             d.setdefault(name, getattr(v, name))
 
@@ -213,10 +222,11 @@ class DeferredViolation(Violation):
         """The plain :class:`Violation` equal to this one: built now (this object stays
         deferred) unless it was built before (then itself). A report that builds every
         violation swaps them in instead of copying each one's fields over."""
-        build = self.__dict__.get("_build")
+        d = self.__dict__
+        build = d.get("_build")
         if build is None:
             return self
-        v = build()
+        v = build() if "_at" not in d else build(d["_at"])
         if v.prop is not self.prop or v.key != self.key:
             raise AssertionError(f"a deferred violation of {self.prop.name} at {self.key!r} "
                                  f"built one of {v.prop.name} at {v.key!r}")
