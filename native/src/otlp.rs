@@ -227,6 +227,7 @@ impl Cx<'_> {
     }
 
     /// The fields of message `msg` at nesting `depth` (the request is 0).
+    #[inline]
     fn fields<'a, 's>(&'s self, buf: &'a [u8], base: usize, depth: usize) -> Reader<'a, 's> {
         if self.check {
             if depth > MAX_DEPTH {
@@ -300,7 +301,7 @@ fn strict_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
 
 impl<'a> Reader<'a, '_> {
     /// One field as `check::walk` reads it (outside groups); None at a problem.
-    #[inline]
+    #[inline(always)]
     fn strict(buf: &'a [u8], pos: &mut usize, base: usize) -> Option<(u32, Value<'a>)> {
         let start = *pos;
         let key = strict_varint(buf, pos)?;
@@ -342,7 +343,9 @@ impl<'a> Reader<'a, '_> {
 impl<'a> Iterator for Reader<'a, '_> {
     type Item = (u32, Value<'a>);
 
-    #[inline]
+    // inlined into each loop over a message's fields: a call per field cost about 30
+    // instructions of moving the 32-byte item through memory
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Reader::Lenient(f) => match f.next()? {
