@@ -17,7 +17,7 @@ use crate::automaton::Cached;
 use crate::cross::{self, Buckets, InstanceLetters, KeyText, Rendered, Row};
 use crate::json::JValue;
 use crate::order::{Event, Trace};
-use crate::otlp::{decode_traces, Batch, Resource, SpanRow};
+use crate::otlp::{decode_traces_lens, Batch, Resource, SpanRow};
 use crate::otlp_json::{decode as decode_json, Outcome as JsonOutcome};
 use crate::plan::Plan;
 use crate::registers;
@@ -116,10 +116,7 @@ impl FileRun {
     pub fn feed<'a>(&mut self, data: &'a [u8], force: bool) -> (Batch<'a>, bool) {
         let (wanted, lens) = (&self.wanted, self.wanted_lens);
         // most keys of an input are not wanted: their length alone tells, without a hash
-        let batch = decode_traces(
-            data,
-            Some(&|k: &str| lens >> k.len().min(63) & 1 == 1 && wanted.contains(k)),
-        );
+        let batch = decode_traces_lens(data, Some(&|k: &str| wanted.contains(k)), lens);
         if batch.error.is_some() || (batch.upb_refused && !force) {
             return (batch, false);
         }
