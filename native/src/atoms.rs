@@ -729,6 +729,21 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
         Some(t)
     }
 
+    /// Field `f` of span `r` when it is a text the store holds (as [`Cx::field`] gives it).
+    #[inline]
+    fn text_field(&self, r: u32, f: Field) -> Option<&'a str> {
+        let s = self.src;
+        Some(match f {
+            Field::Name => s.name(r),
+            Field::Kind => s.kind(r),
+            Field::Status => s.status(r),
+            Field::StatusMessage => s.status_message(r),
+            Field::Service => s.service(r),
+            Field::ScopeName => s.scope_name(r),
+            _ => return None,
+        })
+    }
+
     fn field(&self, r: u32, f: Field) -> Value<'a> {
         let s = self.src;
         let b = Cow::Borrowed;
@@ -796,6 +811,16 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
                 }
             }
             Node::Cmp { op, args, site } => {
+                // the usual atom, a span's text field against a text literal (`name ==
+                // "charge"`): compared in place, as `compare_static` compares two strs (and
+                // `compare_dynamic` then: both are strs, no mismatch)
+                if let (Node::Field { hops: 0, field }, Node::Lit(Lit::Str(lit))) =
+                    (&args.0, &args.1)
+                {
+                    if let Some(text) = self.text_field(r, *field) {
+                        return Value::Bool(op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))));
+                    }
+                }
                 let a = self.eval(&args.0, r);
                 let b = self.eval(&args.1, r);
                 Value::Bool(match site {
@@ -1094,6 +1119,79 @@ mod tests {
                 vec![("x", OwnedAttr::Other("NoneType"))],
             ),
         ])
+    }
+
+    #[test]
+    fn a_text_field_against_a_text_literal_compares_as_the_general_path() {
+        // `field OP "lit"` is compared in place; `"lit" OP' field` (the operator mirrored)
+        // takes the general path: both must agree on every field, operator and text
+        let texts = [
+            "",
+            "kid",
+            "kid2",
+            "ki",
+            "kie",
+            "K",
+            "\u{e9}t\u{e9}",
+            "\u{1f600}",
+            "unset",
+            "server",
+        ];
+        let spans: Vec<SimpleSpan> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| SimpleSpan {
+                name: (*t).into(),
+                kind: ["internal", "server", "client"][i % 3],
+                status: ["unset", "ok", "error"][i % 3],
+                status_message: texts[(i + 1) % texts.len()].into(),
+                service: texts[(i + 2) % texts.len()].into(),
+                scope_name: texts[(i + 3) % texts.len()].into(),
+                trace_id: "0".repeat(31) + "1",
+                span_id: format!("{:02x}", i + 1),
+                ..SimpleSpan::default()
+            })
+            .collect();
+        let t = SimpleTrace::new(spans);
+        let ops = [
+            ("==", "=="),
+            ("!=", "!="),
+            ("<", ">"),
+            ("<=", ">="),
+            (">", "<"),
+            (">=", "<="),
+        ];
+        let fields = [
+            "name",
+            "kind",
+            "status",
+            "status_message",
+            "service",
+            "scope.name",
+        ];
+        let (mut held, mut failed) = (0, 0);
+        for field in fields {
+            for lit in texts.iter().chain(&["internal", "error", "ok"]) {
+                let f = format!(r#"{{"op":"field","hops":0,"name":"{field}"}}"#);
+                let l = format!(r#"{{"op":"lit","v":{{"str":{lit:?}}}}}"#);
+                for (op, mirrored) in ops {
+                    for site in ["null", "0"] {
+                        let cmp = |op: &str, a: &str, b: &str| {
+                            format!(r#"{{"op":"cmp","cmp":"{op}","site":{site},"args":[{a},{b}]}}"#)
+                        };
+                        let p = prog(&[&cmp(op, &f, &l), &cmp(mirrored, &l, &f)], 1);
+                        let (letters, mm) = run(&p, &t, true);
+                        for (r, w) in letters.iter().enumerate() {
+                            assert_eq!(w & 1, w >> 1 & 1, "{field} {op} {lit:?}, span {r}");
+                            held += (w & 1) as usize;
+                            failed += usize::from(w & 1 == 0);
+                        }
+                        assert_eq!(mm, p.mismatches(), "strs count no mismatch");
+                    }
+                }
+            }
+        }
+        assert!(held > 1000 && failed > 1000, "{held} {failed}");
     }
 
     #[test]
