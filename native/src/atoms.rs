@@ -418,7 +418,11 @@ impl Program {
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let mut word = 0u64;
             for (b, atom) in chunk.iter().enumerate() {
-                if cx.eval(atom, r).truthy() {
+                let holds = match cx.text_cmp(atom, r) {
+                    Some(holds) => holds,
+                    None => cx.eval(atom, r).truthy(),
+                };
+                if holds {
                     word |= 1 << b;
                 }
             }
@@ -439,7 +443,12 @@ impl Program {
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let (mask, mut word) = (self.pure[w], 0u64);
             for (b, atom) in chunk.iter().enumerate() {
-                if mask >> b & 1 == 1 && cx.eval(atom, r).truthy() {
+                if mask >> b & 1 == 1
+                    && match cx.text_cmp(atom, r) {
+                        Some(holds) => holds,
+                        None => cx.eval(atom, r).truthy(),
+                    }
+                {
                     word |= 1 << b;
                 }
             }
@@ -478,7 +487,10 @@ impl Program {
                                 None => cx.eval(&ab.0, r).truthy(),
                             }
                     }
-                    _ => cx.eval(atom, r).truthy(),
+                    _ => match cx.text_cmp(atom, r) {
+                        Some(holds) => holds,
+                        None => cx.eval(atom, r).truthy(),
+                    },
                 };
                 if holds {
                     word |= 1 << b;
@@ -729,8 +741,24 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
         Some(t)
     }
 
+    /// The usual atom, a span's text field against a text literal (`name == "charge"`),
+    /// compared in place, as `compare_static` compares two strs (and `compare_dynamic`
+    /// then: both are strs, no mismatch); None for any other node. [`Cx::eval`] and the
+    /// letter loops (before they call `eval`) try it first.
+    #[inline(always)]
+    pub(crate) fn text_cmp(&self, n: &Node, r: u32) -> Option<bool> {
+        let Node::Cmp { op, args, .. } = n else {
+            return None;
+        };
+        let (Node::Field { hops: 0, field }, Node::Lit(Lit::Str(lit))) = (&args.0, &args.1) else {
+            return None;
+        };
+        let text = self.text_field(r, *field)?;
+        Some(op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))))
+    }
+
     /// Field `f` of span `r` when it is a text the store holds (as [`Cx::field`] gives it).
-    #[inline]
+    #[inline(always)]
     fn text_field(&self, r: u32, f: Field) -> Option<&'a str> {
         let s = self.src;
         Some(match f {
@@ -811,15 +839,8 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
                 }
             }
             Node::Cmp { op, args, site } => {
-                // the usual atom, a span's text field against a text literal (`name ==
-                // "charge"`): compared in place, as `compare_static` compares two strs (and
-                // `compare_dynamic` then: both are strs, no mismatch)
-                if let (Node::Field { hops: 0, field }, Node::Lit(Lit::Str(lit))) =
-                    (&args.0, &args.1)
-                {
-                    if let Some(text) = self.text_field(r, *field) {
-                        return Value::Bool(op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))));
-                    }
+                if let Some(holds) = self.text_cmp(n, r) {
+                    return Value::Bool(holds);
                 }
                 let a = self.eval(&args.0, r);
                 let b = self.eval(&args.1, r);

@@ -69,6 +69,7 @@ impl CmpOp {
 
     /// The operator applied to an ordering; `None` is an unordered pair (a NaN), for which
     /// Python's `!=` is true and every other comparison false.
+    #[inline]
     pub(crate) fn holds(self, o: Option<Ordering>) -> bool {
         match o {
             None => self == CmpOp::Ne,
