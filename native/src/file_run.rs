@@ -58,6 +58,9 @@ pub struct Closed {
     complete: Vec<Trace>,
 }
 
+/// At most this many wanted keys are compared one by one (see `FileRun::wanted_few`).
+const FEW_WANTED: usize = 8;
+
 pub struct FileRun {
     plan: Plan,
     automata: Vec<Cached>,
@@ -67,6 +70,9 @@ pub struct FileRun {
     wanted: foldhash::HashSet<String>,
     /// bit `n` (63: 63 and more): some wanted key is `n` bytes long
     wanted_lens: u64,
+    /// the wanted keys when they are few (a spec reads a handful): comparing a key with
+    /// each costs less than hashing it; None for more
+    wanted_few: Option<Vec<String>>,
     store: SpanStore,
     asm: FileAssembler,
     /// traces evicted while feeding: reported at close, their spans already released
@@ -99,6 +105,7 @@ impl FileRun {
             automata,
             timed,
             wanted_lens: wanted.iter().fold(0, |m, k| m | 1 << k.len().min(63)),
+            wanted_few: (wanted.len() <= FEW_WANTED).then(|| wanted.iter().cloned().collect()),
             wanted: wanted.into_iter().collect(),
             store: SpanStore::new(),
             asm: FileAssembler::new(max_open_traces.max(1)),
@@ -116,7 +123,12 @@ impl FileRun {
     pub fn feed<'a>(&mut self, data: &'a [u8], force: bool) -> (Batch<'a>, bool) {
         let (wanted, lens) = (&self.wanted, self.wanted_lens);
         // most keys of an input are not wanted: their length alone tells, without a hash
-        let batch = decode_traces_lens(data, Some(&|k: &str| wanted.contains(k)), lens);
+        let batch = match &self.wanted_few {
+            Some(few) => {
+                decode_traces_lens(data, Some(&|k: &str| few.iter().any(|w| w == k)), lens)
+            }
+            None => decode_traces_lens(data, Some(&|k: &str| wanted.contains(k)), lens),
+        };
         if batch.error.is_some() || (batch.upb_refused && !force) {
             return (batch, false);
         }
