@@ -171,9 +171,17 @@ impl FileRun {
             return false;
         }
         let rows = self.store.add_batch(batch);
-        for k in &batch.attr_key {
-            if !self.seen.contains(*k) {
-                self.seen.insert((*k).to_owned());
+        // a batch has few distinct wanted keys: the first few seen are not looked up again
+        let mut checked: Vec<&str> = Vec::with_capacity(FEW_WANTED);
+        for &k in &batch.attr_key {
+            if checked.contains(&k) {
+                continue;
+            }
+            if !self.seen.contains(k) {
+                self.seen.insert(k.to_owned());
+            }
+            if checked.len() < FEW_WANTED {
+                checked.push(k);
             }
         }
         let mut used = vec![false; batch.resources.len()];
