@@ -418,7 +418,7 @@ impl Program {
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let mut word = 0u64;
             for (b, atom) in chunk.iter().enumerate() {
-                let holds = match cx.text_cmp(atom, r) {
+                let holds = match cx.quick(atom, r) {
                     Some(holds) => holds,
                     None => cx.eval(atom, r).truthy(),
                 };
@@ -444,7 +444,7 @@ impl Program {
             let (mask, mut word) = (self.pure[w], 0u64);
             for (b, atom) in chunk.iter().enumerate() {
                 if mask >> b & 1 == 1
-                    && match cx.text_cmp(atom, r) {
+                    && match cx.quick(atom, r) {
                         Some(holds) => holds,
                         None => cx.eval(atom, r).truthy(),
                     }
@@ -484,10 +484,13 @@ impl Program {
                         is_start == start
                             && match self.gated_as[i] {
                                 Some(j) => pure[j as usize / 64] >> (j % 64) & 1 == 1,
-                                None => cx.eval(&ab.0, r).truthy(),
+                                None => match cx.quick(&ab.0, r) {
+                                    Some(holds) => holds,
+                                    None => cx.eval(&ab.0, r).truthy(),
+                                },
                             }
                     }
-                    _ => match cx.text_cmp(atom, r) {
+                    _ => match cx.quick(atom, r) {
                         Some(holds) => holds,
                         None => cx.eval(atom, r).truthy(),
                     },
@@ -755,6 +758,29 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
         };
         let text = self.text_field(r, *field)?;
         Some(op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))))
+    }
+
+    /// An atom's truth by [`Cx::text_cmp`] when it is one, or `and`/`or`/`not` of them
+    /// (`name == "POST /checkout" and kind == server`), as `eval(..).truthy()` gives it;
+    /// None for any other node (or when the `and`/`or` needs a right side that is not a
+    /// text comparison: the caller then evaluates the whole node, which counts nothing
+    /// twice, since text comparisons count nothing). The letter loops try it first.
+    #[inline(always)]
+    pub(crate) fn quick(&self, n: &Node, r: u32) -> Option<bool> {
+        match n {
+            Node::Cmp { .. } => self.text_cmp(n, r),
+            // Python's `a and b` is `a` when `a` is falsy, else `b`; `or` the other way
+            Node::Logic(Logic::And, ab) => match self.text_cmp(&ab.0, r)? {
+                false => Some(false),
+                true => self.text_cmp(&ab.1, r),
+            },
+            Node::Logic(Logic::Or, ab) => match self.text_cmp(&ab.0, r)? {
+                true => Some(true),
+                false => self.text_cmp(&ab.1, r),
+            },
+            Node::Not(a) => self.text_cmp(a, r).map(|b| !b),
+            _ => None,
+        }
     }
 
     /// Field `f` of span `r` when it is a text the store holds (as [`Cx::field`] gives it).
@@ -1213,6 +1239,57 @@ mod tests {
             }
         }
         assert!(held > 1000 && failed > 1000, "{held} {failed}");
+    }
+
+    #[test]
+    fn and_or_not_of_text_comparisons_evaluate_as_the_general_path() {
+        // `quick` reads `and`/`or`/`not` of in-place text comparisons; the same written
+        // with mirrored comparisons takes the general path. With a right side it cannot
+        // read (a counted comparison), the whole node is evaluated: letters and counts
+        // must be the general path's
+        let t = trace();
+        let f = |field: &str| format!(r#"{{"op":"field","hops":0,"name":"{field}"}}"#);
+        let l = |v: &str| format!(r#"{{"op":"lit","v":{{"str":"{v}"}}}}"#);
+        let cmp = |op: &str, a: &str, b: &str| {
+            format!(r#"{{"op":"cmp","cmp":"{op}","site":null,"args":[{a},{b}]}}"#)
+        };
+        let counted = dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0);
+        let (mut seen, mut counted_some) = ([0u32; 2], false);
+        for (name_op, mirrored) in [("==", "=="), ("<", ">"), (">=", "<=")] {
+            for name in ["kid", "kid2", "root", "orphan"] {
+                for kind in ["internal", "server"] {
+                    let fast = [
+                        cmp(name_op, &f("name"), &l(name)),
+                        cmp("==", &f("kind"), &l(kind)),
+                    ];
+                    let slow = [
+                        cmp(mirrored, &l(name), &f("name")),
+                        cmp("==", &l(kind), &f("kind")),
+                    ];
+                    let forms = |[a, b]: &[String; 2]| {
+                        [
+                            format!(r#"{{"op":"and","args":[{a},{b}]}}"#),
+                            format!(r#"{{"op":"or","args":[{a},{b}]}}"#),
+                            format!(r#"{{"op":"not","arg":{a}}}"#),
+                            format!(r#"{{"op":"and","args":[{a},{counted}]}}"#),
+                            format!(r#"{{"op":"or","args":[{a},{counted}]}}"#),
+                        ]
+                    };
+                    for (x, y) in forms(&fast).iter().zip(forms(&slow).iter()) {
+                        for st in [true, false] {
+                            let (got, got_mm) = run(&prog(&[x], 1), &t, st);
+                            let (want, want_mm) = run(&prog(&[y], 1), &t, st);
+                            assert_eq!((&got, &got_mm), (&want, &want_mm), "{x}");
+                            counted_some |= got_mm != prog(&[x], 1).mismatches();
+                            for w in got {
+                                seen[w as usize & 1] += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen[0] > 100 && seen[1] > 100 && counted_some, "{seen:?}");
     }
 
     #[test]
