@@ -17,7 +17,7 @@ use crate::automaton::Cached;
 use crate::cross::{self, Buckets, InstanceLetters, KeyText, Rendered, Row};
 use crate::json::JValue;
 use crate::order::{Event, Trace};
-use crate::otlp::{decode_traces_lens, Batch, Resource, SpanRow};
+use crate::otlp::{decode_traces_sigs, key_sig, Batch, Resource, SpanRow};
 use crate::otlp_json::{decode as decode_json, Outcome as JsonOutcome};
 use crate::plan::Plan;
 use crate::registers;
@@ -68,8 +68,8 @@ pub struct FileRun {
     timed: Vec<Option<Timed>>,
     /// foldhash, not SipHash: every attribute key of the input is looked up here
     wanted: foldhash::HashSet<String>,
-    /// bit `n` (63: 63 and more): some wanted key is `n` bytes long
-    wanted_lens: u64,
+    /// bit `otlp::key_sig(k)` of every wanted key `k`
+    wanted_sigs: u64,
     /// the wanted keys when they are few (a spec reads a handful): comparing a key with
     /// each costs less than hashing it; None for more
     wanted_few: Option<Vec<String>>,
@@ -104,7 +104,7 @@ impl FileRun {
             plan,
             automata,
             timed,
-            wanted_lens: wanted.iter().fold(0, |m, k| m | 1 << k.len().min(63)),
+            wanted_sigs: wanted.iter().fold(0, |m, k| m | 1 << key_sig(k.as_bytes())),
             wanted_few: (wanted.len() <= FEW_WANTED).then(|| wanted.iter().cloned().collect()),
             wanted: wanted.into_iter().collect(),
             store: SpanStore::new(),
@@ -121,13 +121,13 @@ impl FileRun {
     /// would refuse it and `force` is false (the caller first asks whether it is a metrics
     /// request). Returns the decoded batch and whether its spans were kept.
     pub fn feed<'a>(&mut self, data: &'a [u8], force: bool) -> (Batch<'a>, bool) {
-        let (wanted, lens) = (&self.wanted, self.wanted_lens);
-        // most keys of an input are not wanted: their length alone tells, without a hash
+        let (wanted, sigs) = (&self.wanted, self.wanted_sigs);
+        // most keys of an input are not wanted: their length and last byte alone tell
         let batch = match &self.wanted_few {
             Some(few) => {
-                decode_traces_lens(data, Some(&|k: &str| few.iter().any(|w| w == k)), lens)
+                decode_traces_sigs(data, Some(&|k: &str| few.iter().any(|w| w == k)), sigs)
             }
-            None => decode_traces_lens(data, Some(&|k: &str| wanted.contains(k)), lens),
+            None => decode_traces_sigs(data, Some(&|k: &str| wanted.contains(k)), sigs),
         };
         if batch.error.is_some() || (batch.upb_refused && !force) {
             return (batch, false);

@@ -209,9 +209,9 @@ const SERVICE: &str = "service.name";
 /// path then decides exactly, so the fast path only ever returns what it would.
 struct Cx<'w> {
     wanted: Wanted<'w>,
-    /// bit `n` (63: 63 and more): a key `n` bytes long may be wanted (see
-    /// [`decode_traces_lens`]); a key of another length is not, without asking `wanted`
-    lens: u64,
+    /// bit [`key_sig`] of every key that may be wanted (see [`decode_traces_sigs`]); a
+    /// key whose bit is not set is not wanted, without asking `wanted`
+    sigs: u64,
     check: bool,
     bad: Cell<bool>,
 }
@@ -233,7 +233,7 @@ impl Cx<'_> {
     /// says so. The key's bytes are UTF-8 when this is asked (checked by the caller).
     #[inline]
     fn may_want(&self, kb: &[u8]) -> bool {
-        self.lens >> kb.len().min(63) & 1 == 1 || kb == SERVICE.as_bytes()
+        self.sigs >> key_sig(kb) & 1 == 1 || kb == SERVICE.as_bytes()
     }
 
     /// An `AnyValue` field (of a `KeyValue` at `depth`) the decoder does not convert: on
@@ -605,20 +605,31 @@ fn salvage<'a>(
 
 /// Decode one `ExportTraceServiceRequest`.
 pub fn decode_traces<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
-    decode_traces_lens(data, wanted, !0)
+    decode_traces_sigs(data, wanted, !0)
 }
 
-/// [`decode_traces`], told the lengths of the keys `wanted` may want: bit `n` of `lens`
-/// (bit 63: 63 bytes and more) is set when some key of `n` bytes may be wanted. A key of
-/// another length is then not wanted, without asking `wanted` (or making its bytes a
-/// `str`): most keys of an input are not wanted, and their length alone tells.
-pub fn decode_traces_lens<'a>(data: &'a [u8], wanted: Wanted<'_>, lens: u64) -> Batch<'a> {
-    let lens = if wanted.is_none() { !0 } else { lens };
+/// A key's bit in the `sigs` of [`decode_traces_sigs`]: its length and last byte, mixed
+/// into 0..64.
+#[inline]
+pub fn key_sig(key: &[u8]) -> u32 {
+    let last = key.last().copied().unwrap_or(0);
+    (key.len() as u32)
+        .wrapping_mul(7)
+        .wrapping_add(u32::from(last))
+        & 63
+}
+
+/// [`decode_traces`], told which keys `wanted` may want: bit [`key_sig`] of `sigs` is set
+/// for each of them. A key whose bit is not set is then not wanted, without asking
+/// `wanted` (or making its bytes a `str`): most keys of an input are not wanted, and their
+/// length and last byte alone tell.
+pub fn decode_traces_sigs<'a>(data: &'a [u8], wanted: Wanted<'_>, sigs: u64) -> Batch<'a> {
+    let sigs = if wanted.is_none() { !0 } else { sigs };
     if data.len() <= MAX_STRING_BYTES {
         // one pass: decode and check together; at a problem, the two steps below
         let cx = Cx {
             wanted,
-            lens,
+            sigs,
             check: true,
             bad: Cell::new(false),
         };
@@ -640,21 +651,21 @@ pub fn decode_traces_lens<'a>(data: &'a [u8], wanted: Wanted<'_>, lens: u64) -> 
             }
         }
     }
-    decode_checked_lens(data, wanted, lens)
+    decode_checked_sigs(data, wanted, sigs)
 }
 
 /// [`decode_traces`] in the Python decoder's two steps: which parts are valid, then
 /// decoding them (the fast path's fallback, and its reference in the fuzz tests).
 pub fn decode_checked<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
-    decode_checked_lens(data, wanted, !0)
+    decode_checked_sigs(data, wanted, !0)
 }
 
-/// [`decode_checked`] told the lengths of wanted keys, as [`decode_traces_lens`].
-fn decode_checked_lens<'a>(data: &'a [u8], wanted: Wanted<'_>, lens: u64) -> Batch<'a> {
-    let lens = if wanted.is_none() { !0 } else { lens };
+/// [`decode_checked`] told which keys may be wanted, as [`decode_traces_sigs`].
+fn decode_checked_sigs<'a>(data: &'a [u8], wanted: Wanted<'_>, sigs: u64) -> Batch<'a> {
+    let sigs = if wanted.is_none() { !0 } else { sigs };
     let cx = Cx {
         wanted,
-        lens,
+        sigs,
         check: false,
         bad: Cell::new(false),
     };
@@ -1485,16 +1496,24 @@ mod tests {
         // length, the value before the key, the key twice; the one pass must agree with
         // the two steps, and all shapes with each other
         let wanted = |k: &str| k == "db.rows" || k == "keep";
-        let lens = 1 << 7 | 1 << 4;
+        let sigs = 1 << key_sig(b"db.rows") | 1 << key_sig(b"keep");
         let values = any_value_cases();
-        let keys: [&[u8]; 6] = [
+        // "xx.rows" and "ke\xffp" share the bit of a wanted key (they are made a str, or
+        // refused, and asked about); "db.name" and "k\xff" do not (only checked)
+        let keys: [&[u8]; 8] = [
             b"db.rows",
             b"db.name",
             b"keep",
             b"order.id",
             b"service.name",
             b"k\xff",
+            b"xx.rows",
+            b"ke\xffp",
         ];
+        assert_eq!(key_sig(b"xx.rows"), key_sig(b"db.rows"));
+        assert_eq!(key_sig(b"ke\xffp"), key_sig(b"keep"));
+        assert_ne!(sigs >> key_sig(b"db.name") & 1, 1);
+        assert_ne!(sigs >> key_sig(b"k\xff") & 1, 1);
         let mut rng = Rng(99);
         let (mut refused, mut decoded) = (0, 0);
         for (i, v) in values.iter().enumerate() {
@@ -1513,7 +1532,7 @@ mod tests {
             for (j, attr) in shapes.iter().enumerate() {
                 let res = if i % 7 == 0 { ld(1, attr) } else { vec![] };
                 let data = request(&res, &[span(2, &ld(9, attr)), span(3, &ld(5, b"ok"))]);
-                let one = decode_traces_lens(&data, Some(&wanted), lens);
+                let one = decode_traces_sigs(&data, Some(&wanted), sigs);
                 let two = decode_checked(&data, Some(&wanted));
                 assert_eq!(format!("{one:?}"), format!("{two:?}"), "case {i} shape {j}");
                 assert_eq!(
