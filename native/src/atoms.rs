@@ -418,7 +418,11 @@ impl Program {
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let mut word = 0u64;
             for (b, atom) in chunk.iter().enumerate() {
-                if cx.eval(atom, r).truthy() {
+                let holds = match cx.quick(atom, r) {
+                    Some(holds) => holds,
+                    None => cx.eval(atom, r).truthy(),
+                };
+                if holds {
                     word |= 1 << b;
                 }
             }
@@ -439,7 +443,12 @@ impl Program {
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let (mask, mut word) = (self.pure[w], 0u64);
             for (b, atom) in chunk.iter().enumerate() {
-                if mask >> b & 1 == 1 && cx.eval(atom, r).truthy() {
+                if mask >> b & 1 == 1
+                    && match cx.quick(atom, r) {
+                        Some(holds) => holds,
+                        None => cx.eval(atom, r).truthy(),
+                    }
+                {
                     word |= 1 << b;
                 }
             }
@@ -475,10 +484,16 @@ impl Program {
                         is_start == start
                             && match self.gated_as[i] {
                                 Some(j) => pure[j as usize / 64] >> (j % 64) & 1 == 1,
-                                None => cx.eval(&ab.0, r).truthy(),
+                                None => match cx.quick(&ab.0, r) {
+                                    Some(holds) => holds,
+                                    None => cx.eval(&ab.0, r).truthy(),
+                                },
                             }
                     }
-                    _ => cx.eval(atom, r).truthy(),
+                    _ => match cx.quick(atom, r) {
+                        Some(holds) => holds,
+                        None => cx.eval(atom, r).truthy(),
+                    },
                 };
                 if holds {
                     word |= 1 << b;
@@ -729,6 +744,60 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
         Some(t)
     }
 
+    /// The usual atom, a span's text field against a text literal (`name == "charge"`),
+    /// compared in place, as `compare_static` compares two strs (and `compare_dynamic`
+    /// then: both are strs, no mismatch); None for any other node. [`Cx::eval`] and the
+    /// letter loops (before they call `eval`) try it first.
+    #[inline(always)]
+    pub(crate) fn text_cmp(&self, n: &Node, r: u32) -> Option<bool> {
+        let Node::Cmp { op, args, .. } = n else {
+            return None;
+        };
+        let (Node::Field { hops: 0, field }, Node::Lit(Lit::Str(lit))) = (&args.0, &args.1) else {
+            return None;
+        };
+        let text = self.text_field(r, *field)?;
+        Some(op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))))
+    }
+
+    /// An atom's truth by [`Cx::text_cmp`] when it is one, or `and`/`or`/`not` of them
+    /// (`name == "POST /checkout" and kind == server`), as `eval(..).truthy()` gives it;
+    /// None for any other node (or when the `and`/`or` needs a right side that is not a
+    /// text comparison: the caller then evaluates the whole node, which counts nothing
+    /// twice, since text comparisons count nothing). The letter loops try it first.
+    #[inline(always)]
+    pub(crate) fn quick(&self, n: &Node, r: u32) -> Option<bool> {
+        match n {
+            Node::Cmp { .. } => self.text_cmp(n, r),
+            // Python's `a and b` is `a` when `a` is falsy, else `b`; `or` the other way
+            Node::Logic(Logic::And, ab) => match self.text_cmp(&ab.0, r)? {
+                false => Some(false),
+                true => self.text_cmp(&ab.1, r),
+            },
+            Node::Logic(Logic::Or, ab) => match self.text_cmp(&ab.0, r)? {
+                true => Some(true),
+                false => self.text_cmp(&ab.1, r),
+            },
+            Node::Not(a) => self.text_cmp(a, r).map(|b| !b),
+            _ => None,
+        }
+    }
+
+    /// Field `f` of span `r` when it is a text the store holds (as [`Cx::field`] gives it).
+    #[inline(always)]
+    fn text_field(&self, r: u32, f: Field) -> Option<&'a str> {
+        let s = self.src;
+        Some(match f {
+            Field::Name => s.name(r),
+            Field::Kind => s.kind(r),
+            Field::Status => s.status(r),
+            Field::StatusMessage => s.status_message(r),
+            Field::Service => s.service(r),
+            Field::ScopeName => s.scope_name(r),
+            _ => return None,
+        })
+    }
+
     fn field(&self, r: u32, f: Field) -> Value<'a> {
         let s = self.src;
         let b = Cow::Borrowed;
@@ -796,6 +865,9 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
                 }
             }
             Node::Cmp { op, args, site } => {
+                if let Some(holds) = self.text_cmp(n, r) {
+                    return Value::Bool(holds);
+                }
                 let a = self.eval(&args.0, r);
                 let b = self.eval(&args.1, r);
                 Value::Bool(match site {
@@ -1094,6 +1166,130 @@ mod tests {
                 vec![("x", OwnedAttr::Other("NoneType"))],
             ),
         ])
+    }
+
+    #[test]
+    fn a_text_field_against_a_text_literal_compares_as_the_general_path() {
+        // `field OP "lit"` is compared in place; `"lit" OP' field` (the operator mirrored)
+        // takes the general path: both must agree on every field, operator and text
+        let texts = [
+            "",
+            "kid",
+            "kid2",
+            "ki",
+            "kie",
+            "K",
+            "\u{e9}t\u{e9}",
+            "\u{1f600}",
+            "unset",
+            "server",
+        ];
+        let spans: Vec<SimpleSpan> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| SimpleSpan {
+                name: (*t).into(),
+                kind: ["internal", "server", "client"][i % 3],
+                status: ["unset", "ok", "error"][i % 3],
+                status_message: texts[(i + 1) % texts.len()].into(),
+                service: texts[(i + 2) % texts.len()].into(),
+                scope_name: texts[(i + 3) % texts.len()].into(),
+                trace_id: "0".repeat(31) + "1",
+                span_id: format!("{:02x}", i + 1),
+                ..SimpleSpan::default()
+            })
+            .collect();
+        let t = SimpleTrace::new(spans);
+        let ops = [
+            ("==", "=="),
+            ("!=", "!="),
+            ("<", ">"),
+            ("<=", ">="),
+            (">", "<"),
+            (">=", "<="),
+        ];
+        let fields = [
+            "name",
+            "kind",
+            "status",
+            "status_message",
+            "service",
+            "scope.name",
+        ];
+        let (mut held, mut failed) = (0, 0);
+        for field in fields {
+            for lit in texts.iter().chain(&["internal", "error", "ok"]) {
+                let f = format!(r#"{{"op":"field","hops":0,"name":"{field}"}}"#);
+                let l = format!(r#"{{"op":"lit","v":{{"str":{lit:?}}}}}"#);
+                for (op, mirrored) in ops {
+                    for site in ["null", "0"] {
+                        let cmp = |op: &str, a: &str, b: &str| {
+                            format!(r#"{{"op":"cmp","cmp":"{op}","site":{site},"args":[{a},{b}]}}"#)
+                        };
+                        let p = prog(&[&cmp(op, &f, &l), &cmp(mirrored, &l, &f)], 1);
+                        let (letters, mm) = run(&p, &t, true);
+                        for (r, w) in letters.iter().enumerate() {
+                            assert_eq!(w & 1, w >> 1 & 1, "{field} {op} {lit:?}, span {r}");
+                            held += (w & 1) as usize;
+                            failed += usize::from(w & 1 == 0);
+                        }
+                        assert_eq!(mm, p.mismatches(), "strs count no mismatch");
+                    }
+                }
+            }
+        }
+        assert!(held > 1000 && failed > 1000, "{held} {failed}");
+    }
+
+    #[test]
+    fn and_or_not_of_text_comparisons_evaluate_as_the_general_path() {
+        // `quick` reads `and`/`or`/`not` of in-place text comparisons; the same written
+        // with mirrored comparisons takes the general path. With a right side it cannot
+        // read (a counted comparison), the whole node is evaluated: letters and counts
+        // must be the general path's
+        let t = trace();
+        let f = |field: &str| format!(r#"{{"op":"field","hops":0,"name":"{field}"}}"#);
+        let l = |v: &str| format!(r#"{{"op":"lit","v":{{"str":"{v}"}}}}"#);
+        let cmp = |op: &str, a: &str, b: &str| {
+            format!(r#"{{"op":"cmp","cmp":"{op}","site":null,"args":[{a},{b}]}}"#)
+        };
+        let counted = dyn_eq(ATTR_X, r#"{"int":"1"}"#, 0);
+        let (mut seen, mut counted_some) = ([0u32; 2], false);
+        for (name_op, mirrored) in [("==", "=="), ("<", ">"), (">=", "<=")] {
+            for name in ["kid", "kid2", "root", "orphan"] {
+                for kind in ["internal", "server"] {
+                    let fast = [
+                        cmp(name_op, &f("name"), &l(name)),
+                        cmp("==", &f("kind"), &l(kind)),
+                    ];
+                    let slow = [
+                        cmp(mirrored, &l(name), &f("name")),
+                        cmp("==", &l(kind), &f("kind")),
+                    ];
+                    let forms = |[a, b]: &[String; 2]| {
+                        [
+                            format!(r#"{{"op":"and","args":[{a},{b}]}}"#),
+                            format!(r#"{{"op":"or","args":[{a},{b}]}}"#),
+                            format!(r#"{{"op":"not","arg":{a}}}"#),
+                            format!(r#"{{"op":"and","args":[{a},{counted}]}}"#),
+                            format!(r#"{{"op":"or","args":[{a},{counted}]}}"#),
+                        ]
+                    };
+                    for (x, y) in forms(&fast).iter().zip(forms(&slow).iter()) {
+                        for st in [true, false] {
+                            let (got, got_mm) = run(&prog(&[x], 1), &t, st);
+                            let (want, want_mm) = run(&prog(&[y], 1), &t, st);
+                            assert_eq!((&got, &got_mm), (&want, &want_mm), "{x}");
+                            counted_some |= got_mm != prog(&[x], 1).mismatches();
+                            for w in got {
+                                seen[w as usize & 1] += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen[0] > 100 && seen[1] > 100 && counted_some, "{seen:?}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::automaton::Cached;
 use crate::cross::{self, Buckets, InstanceLetters, KeyText, Rendered, Row};
 use crate::json::JValue;
 use crate::order::{Event, Trace};
-use crate::otlp::{decode_traces, Batch, Resource, SpanRow};
+use crate::otlp::{decode_traces_sigs, key_sig, Batch, Resource, SpanRow};
 use crate::otlp_json::{decode as decode_json, Outcome as JsonOutcome};
 use crate::plan::Plan;
 use crate::registers;
@@ -59,6 +59,9 @@ pub struct Closed {
     complete: Vec<Trace>,
 }
 
+/// At most this many wanted keys are compared one by one (see `FileRun::wanted_few`).
+const FEW_WANTED: usize = 8;
+
 pub struct FileRun {
     plan: Plan,
     automata: Vec<Cached>,
@@ -66,8 +69,11 @@ pub struct FileRun {
     timed: Vec<Option<Timed>>,
     /// foldhash, not SipHash: every attribute key of the input is looked up here
     wanted: foldhash::HashSet<String>,
-    /// bit `n` (63: 63 and more): some wanted key is `n` bytes long
-    wanted_lens: u64,
+    /// bit `otlp::key_sig(k)` of every wanted key `k`
+    wanted_sigs: u64,
+    /// the wanted keys when they are few (a spec reads a handful): comparing a key with
+    /// each costs less than hashing it; None for more
+    wanted_few: Option<Vec<String>>,
     store: SpanStore,
     asm: FileAssembler,
     /// traces evicted while feeding: reported at close, their spans already released
@@ -99,7 +105,8 @@ impl FileRun {
             plan,
             automata,
             timed,
-            wanted_lens: wanted.iter().fold(0, |m, k| m | 1 << k.len().min(63)),
+            wanted_sigs: wanted.iter().fold(0, |m, k| m | 1 << key_sig(k.as_bytes())),
+            wanted_few: (wanted.len() <= FEW_WANTED).then(|| wanted.iter().cloned().collect()),
             wanted: wanted.into_iter().collect(),
             store: SpanStore::new(),
             asm: FileAssembler::new(max_open_traces.max(1)),
@@ -115,12 +122,14 @@ impl FileRun {
     /// would refuse it and `force` is false (the caller first asks whether it is a metrics
     /// request). Returns the decoded batch and whether its spans were kept.
     pub fn feed<'a>(&mut self, data: &'a [u8], force: bool) -> (Batch<'a>, bool) {
-        let (wanted, lens) = (&self.wanted, self.wanted_lens);
-        // most keys of an input are not wanted: their length alone tells, without a hash
-        let batch = decode_traces(
-            data,
-            Some(&|k: &str| lens >> k.len().min(63) & 1 == 1 && wanted.contains(k)),
-        );
+        let (wanted, sigs) = (&self.wanted, self.wanted_sigs);
+        // most keys of an input are not wanted: their length and last byte alone tell
+        let batch = match &self.wanted_few {
+            Some(few) => {
+                decode_traces_sigs(data, Some(&|k: &str| few.iter().any(|w| w == k)), sigs)
+            }
+            None => decode_traces_sigs(data, Some(&|k: &str| wanted.contains(k)), sigs),
+        };
         if batch.error.is_some() || (batch.upb_refused && !force) {
             return (batch, false);
         }
@@ -163,9 +172,17 @@ impl FileRun {
             return false;
         }
         let rows = self.store.add_batch(batch);
-        for k in &batch.attr_key {
-            if !self.seen.contains(*k) {
-                self.seen.insert((*k).to_owned());
+        // a batch has few distinct wanted keys: the first few seen are not looked up again
+        let mut checked: Vec<&str> = Vec::with_capacity(FEW_WANTED);
+        for &k in &batch.attr_key {
+            if checked.contains(&k) {
+                continue;
+            }
+            if !self.seen.contains(k) {
+                self.seen.insert(k.to_owned());
+            }
+            if checked.len() < FEW_WANTED {
+                checked.push(k);
             }
         }
         let mut used = vec![false; batch.resources.len()];

@@ -209,6 +209,9 @@ const SERVICE: &str = "service.name";
 /// path then decides exactly, so the fast path only ever returns what it would.
 struct Cx<'w> {
     wanted: Wanted<'w>,
+    /// bit [`key_sig`] of every key that may be wanted (see [`decode_traces_sigs`]); a
+    /// key whose bit is not set is not wanted, without asking `wanted`
+    sigs: u64,
     check: bool,
     bad: Cell<bool>,
 }
@@ -226,7 +229,31 @@ impl Cx<'_> {
         }
     }
 
+    /// Whether a key may convert: `service.name` always does, another key if `wanted`
+    /// says so. The key's bytes are UTF-8 when this is asked (checked by the caller).
+    #[inline]
+    fn may_want(&self, kb: &[u8]) -> bool {
+        self.sigs >> key_sig(kb) & 1 == 1 || kb == SERVICE.as_bytes()
+    }
+
+    /// An `AnyValue` field (of a `KeyValue` at `depth`) the decoder does not convert: on
+    /// the fast path, checked as upb would, as [`Cx::skip`] does; the usual shapes (one
+    /// string or scalar field) without the general walk.
+    #[inline]
+    fn skip_any_value(&self, b: &[u8], depth: usize) {
+        if self.check
+            && !(depth < MAX_DEPTH
+                && match flat_any_value(b) {
+                    Some(sound) => sound,
+                    None => upb_check_nested(b, ANY_VALUE, depth + 1),
+                })
+        {
+            self.bad.set(true);
+        }
+    }
+
     /// The fields of message `msg` at nesting `depth` (the request is 0).
+    #[inline]
     fn fields<'a, 's>(&'s self, buf: &'a [u8], base: usize, depth: usize) -> Reader<'a, 's> {
         if self.check {
             if depth > MAX_DEPTH {
@@ -253,7 +280,7 @@ impl Cx<'_> {
             return;
         };
         let sound = match SCHEMA[msg].field(u128::from(number)).map(|f| f.kind) {
-            Some(Kind::Str) => std::str::from_utf8(b).is_ok(),
+            Some(Kind::Str) => utf8_ok(b),
             Some(Kind::Msg(t)) => depth < MAX_DEPTH && upb_check_nested(b, t, depth + 1),
             None => true,
         };
@@ -261,6 +288,56 @@ impl Cx<'_> {
             self.bad.set(true);
         }
     }
+}
+
+/// Whether `b` is UTF-8. Most strings of OTLP are short and ASCII: `is_ascii` reads them
+/// a word at a time, where `from_utf8` goes a byte at a time below 16 bytes. Used where the
+/// decoder only checks a string it does not keep (the crate has no `unsafe` to make a
+/// `str` of ASCII without `from_utf8`).
+#[inline]
+pub(crate) fn utf8_ok(b: &[u8]) -> bool {
+    b.is_ascii() || std::str::from_utf8(b).is_ok()
+}
+
+/// upb's verdict on an `AnyValue` of one of the usual shapes, without the general walk
+/// ([`upb_check_nested`]): empty, or one field with a one-byte tag covering all of it
+/// (`string_value` of a one-byte length, `bool_value`/`int_value` varint, `double_value`).
+/// None for any other shape.
+#[inline]
+pub(crate) fn flat_any_value(b: &[u8]) -> Option<bool> {
+    match b {
+        [] => Some(true),
+        [0x0a, n, s @ ..] if *n < 0x80 && s.len() == usize::from(*n) => Some(utf8_ok(s)),
+        // a varint of at most 10 bytes that ends exactly at the end
+        [0x10 | 0x18, x @ .., last]
+            if x.len() < 10 && *last < 0x80 && x.iter().all(|&c| c >= 0x80) =>
+        {
+            Some(true)
+        }
+        [0x21, x @ ..] if x.len() == 8 => Some(true),
+        _ => None,
+    }
+}
+
+/// A `KeyValue` of the usual shape, `0a <key length> <key> 12 <value length> <value>` with
+/// both lengths of one byte and nothing else: (key, value, the value's input offset).
+#[inline]
+fn kv_shape(buf: &[u8], base: usize) -> Option<(&[u8], &[u8], usize)> {
+    let [0x0a, kl, rest @ ..] = buf else {
+        return None;
+    };
+    let kl = usize::from(*kl);
+    if kl >= 0x80 || rest.len() < kl + 2 {
+        return None;
+    }
+    let (kb, rest) = rest.split_at(kl);
+    let [0x12, vl, vb @ ..] = rest else {
+        return None;
+    };
+    if *vl >= 0x80 || vb.len() != usize::from(*vl) {
+        return None;
+    }
+    Some((kb, vb, base + buf.len() - vb.len()))
 }
 
 /// The fields of one message: leniently on the slow path (the framing was checked; a
@@ -300,7 +377,7 @@ fn strict_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
 
 impl<'a> Reader<'a, '_> {
     /// One field as `check::walk` reads it (outside groups); None at a problem.
-    #[inline]
+    #[inline(always)]
     fn strict(buf: &'a [u8], pos: &mut usize, base: usize) -> Option<(u32, Value<'a>)> {
         let start = *pos;
         let key = strict_varint(buf, pos)?;
@@ -342,7 +419,9 @@ impl<'a> Reader<'a, '_> {
 impl<'a> Iterator for Reader<'a, '_> {
     type Item = (u32, Value<'a>);
 
-    #[inline]
+    // inlined into each loop over a message's fields: a call per field cost about 30
+    // instructions of moving the 32-byte item through memory
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Reader::Lenient(f) => match f.next()? {
@@ -526,10 +605,31 @@ fn salvage<'a>(
 
 /// Decode one `ExportTraceServiceRequest`.
 pub fn decode_traces<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
+    decode_traces_sigs(data, wanted, !0)
+}
+
+/// A key's bit in the `sigs` of [`decode_traces_sigs`]: its length and last byte, mixed
+/// into 0..64.
+#[inline]
+pub fn key_sig(key: &[u8]) -> u32 {
+    let last = key.last().copied().unwrap_or(0);
+    (key.len() as u32)
+        .wrapping_mul(7)
+        .wrapping_add(u32::from(last))
+        & 63
+}
+
+/// [`decode_traces`], told which keys `wanted` may want: bit [`key_sig`] of `sigs` is set
+/// for each of them. A key whose bit is not set is then not wanted, without asking
+/// `wanted` (or making its bytes a `str`): most keys of an input are not wanted, and their
+/// length and last byte alone tell.
+pub fn decode_traces_sigs<'a>(data: &'a [u8], wanted: Wanted<'_>, sigs: u64) -> Batch<'a> {
+    let sigs = if wanted.is_none() { !0 } else { sigs };
     if data.len() <= MAX_STRING_BYTES {
         // one pass: decode and check together; at a problem, the two steps below
         let cx = Cx {
             wanted,
+            sigs,
             check: true,
             bad: Cell::new(false),
         };
@@ -551,14 +651,21 @@ pub fn decode_traces<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
             }
         }
     }
-    decode_checked(data, wanted)
+    decode_checked_sigs(data, wanted, sigs)
 }
 
 /// [`decode_traces`] in the Python decoder's two steps: which parts are valid, then
 /// decoding them (the fast path's fallback, and its reference in the fuzz tests).
 pub fn decode_checked<'a>(data: &'a [u8], wanted: Wanted<'_>) -> Batch<'a> {
+    decode_checked_sigs(data, wanted, !0)
+}
+
+/// [`decode_checked`] told which keys may be wanted, as [`decode_traces_sigs`].
+fn decode_checked_sigs<'a>(data: &'a [u8], wanted: Wanted<'_>, sigs: u64) -> Batch<'a> {
+    let sigs = if wanted.is_none() { !0 } else { sigs };
     let cx = Cx {
         wanted,
+        sigs,
         check: false,
         bad: Cell::new(false),
     };
@@ -619,18 +726,19 @@ fn resource<'a>(cx: &Cx<'_>, parts: &[(&'a [u8], usize)]) -> Resource<'a> {
         for field in cx.fields(b, off, 2) {
             match field {
                 (1, Value::Bytes(kb, koff)) => {
-                    let (key, value) = key_value(cx, kb, koff, 3);
+                    // `service.name` always converts
+                    let Some((key, value, wanted)) = key_value(cx, kb, koff, 3) else {
+                        continue;
+                    };
                     if key == SERVICE && !service_seen {
                         service_seen = true;
                         res.service = match value {
-                            Some(AnyValue::Str(s)) => s,
+                            AnyValue::Str(s) => s,
                             _ => "",
                         };
                     }
-                    if let Some(v) = value {
-                        if cx.wanted.is_none_or(|w| w(key)) {
-                            res.attrs.push((key, v));
-                        }
+                    if wanted {
+                        res.attrs.push((key, value));
                     }
                 }
                 (n, v) => cx.skip(RESOURCE, n, v, 2),
@@ -640,21 +748,34 @@ fn resource<'a>(cx: &Cx<'_>, parts: &[(&'a [u8], usize)]) -> Resource<'a> {
     res
 }
 
-/// A `KeyValue` at `depth`: (key, value if converted). Only wanted keys (and
-/// `service.name`) convert.
+/// A `KeyValue` at `depth`: (key, value, whether `wanted` wants it) when it converts, i.e.
+/// for a wanted key and `service.name`; None for the others.
 fn key_value<'a>(
     cx: &Cx<'_>,
     buf: &'a [u8],
     base: usize,
     depth: usize,
-) -> (&'a str, Option<AnyValue<'a>>) {
-    let mut key = "";
+) -> Option<(&'a str, AnyValue<'a>, bool)> {
+    // the usual shape read directly, on the fast path (the general reader below checks
+    // the nesting depth too)
+    if cx.check && depth <= MAX_DEPTH {
+        if let Some((kb, vb, voff)) = kv_shape(buf, base) {
+            return convert_kv(cx, kb, std::iter::once((vb, voff)), depth);
+        }
+    }
+    let mut kb: &[u8] = b"";
     // most attributes have one value field: no allocation for it
     let mut first: Option<(&'a [u8], usize)> = None;
     let mut more: Vec<(&'a [u8], usize)> = vec![];
     for field in cx.fields(buf, base, depth) {
         match field {
-            (1, Value::Bytes(b, _)) => key = cx.text(b),
+            (1, Value::Bytes(b, _)) => {
+                // a key seen twice: the last one is the key, each must be UTF-8
+                if cx.check && !utf8_ok(kb) {
+                    cx.bad.set(true);
+                }
+                kb = b;
+            }
             (2, Value::Bytes(b, off)) => {
                 if first.is_none() {
                     first = Some((b, off));
@@ -665,18 +786,40 @@ fn key_value<'a>(
             (n, v) => cx.skip(KEY_VALUE, n, v, depth),
         }
     }
-    let values = first.into_iter().chain(more);
-    if !(cx.wanted.is_none_or(|w| w(key)) || key == SERVICE) {
-        for (b, off) in values {
-            cx.skip(KEY_VALUE, 2, Value::Bytes(b, off), depth);
+    convert_kv(cx, kb, first.into_iter().chain(more), depth)
+}
+
+/// A `KeyValue`'s key (the last occurrence's bytes) and value fields (merged), as
+/// [`key_value`] returns them. A key that does not convert is only checked, never made a
+/// `str`; its value only checked.
+#[inline]
+fn convert_kv<'a>(
+    cx: &Cx<'_>,
+    kb: &'a [u8],
+    values: impl Iterator<Item = (&'a [u8], usize)>,
+    depth: usize,
+) -> Option<(&'a str, AnyValue<'a>, bool)> {
+    let converts = if cx.may_want(kb) {
+        let key = cx.text(kb);
+        let wanted = cx.wanted.is_none_or(|w| w(key));
+        (wanted || key == SERVICE).then_some((key, wanted))
+    } else {
+        if cx.check && !utf8_ok(kb) {
+            cx.bad.set(true);
         }
-        return (key, None);
-    }
+        None
+    };
+    let Some((key, wanted)) = converts else {
+        for (b, _) in values {
+            cx.skip_any_value(b, depth);
+        }
+        return None;
+    };
     let mut value = AnyValue::Empty;
     for (b, off) in values {
         value = any_value(cx, b, off, 0, value, depth + 1);
     }
-    (key, Some(value))
+    Some((key, value, wanted))
 }
 
 /// An `AnyValue` at `depth` merged into `into` (protobuf's merge of a field seen twice).
@@ -813,12 +956,10 @@ fn span<'a>(
             (7, Value::Fixed64(x)) => start = x,
             (8, Value::Fixed64(x)) => end = x,
             (9, Value::Bytes(b, off)) => {
-                if let (key, Some(value)) = key_value(cx, b, off, 4) {
-                    if cx.wanted.is_none_or(|w| w(key)) {
-                        batch.attr_span.push(row);
-                        batch.attr_key.push(key);
-                        batch.attr_value.push(value);
-                    }
+                if let Some((key, value, true)) = key_value(cx, b, off, 4) {
+                    batch.attr_span.push(row);
+                    batch.attr_key.push(key);
+                    batch.attr_value.push(value);
                 }
             }
             (11, Value::Bytes(b, off)) => {
@@ -1203,6 +1344,217 @@ mod tests {
                 "{levels} levels"
             );
         }
+    }
+
+    /// A seeded generator (xorshift): the fast-path tests' random bytes.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        /// bytes mostly ASCII, sometimes a multi-byte character, a lone continuation byte
+        /// or a truncated sequence
+        fn text(&mut self, max: usize) -> Vec<u8> {
+            let pieces: [&[u8]; 8] = [
+                b"a",
+                b"Z",
+                b".",
+                b"\xc3\xa9",
+                b"\xe2\x82\xac",
+                b"\x80",
+                b"\xe2\x82",
+                b"\xf0\x9f\x98\x80",
+            ];
+            let mut out = vec![];
+            let n = self.below(max + 1);
+            while out.len() < n {
+                let k = self.below(40);
+                out.extend_from_slice(pieces[if k < 8 { k } else { k % 3 }]);
+            }
+            out
+        }
+    }
+
+    /// Strings: ASCII of every length around the word sizes, then valid and invalid
+    /// non-ASCII ones, each also at every position of a longer ASCII string.
+    fn utf8_cases() -> Vec<Vec<u8>> {
+        let mut cases: Vec<Vec<u8>> = (0..40).map(|n| vec![b'k'; n]).collect();
+        let odd: [&[u8]; 7] = [
+            b"\xc3\xa9",
+            b"\xe2\x82\xac",
+            b"\xff",
+            b"\x80",
+            b"\xe2\x82",
+            b"\xed\xa0\x80",
+            b"\x7f",
+        ];
+        for o in odd {
+            for at in [0, 1, 7, 8, 15, 16, 31] {
+                let mut s = vec![b'a'; 32];
+                s.splice(at..at, o.iter().copied());
+                cases.push(s[..at + o.len()].to_vec());
+                cases.push(s);
+            }
+        }
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        cases.extend((0..2000).map(|_| rng.text(40)));
+        cases
+    }
+
+    #[test]
+    fn utf8_ok_agrees_with_from_utf8() {
+        let cases = utf8_cases();
+        let ascii = cases.iter().filter(|c| c.is_ascii()).count();
+        let invalid = cases
+            .iter()
+            .filter(|c| std::str::from_utf8(c).is_err())
+            .count();
+        assert!(ascii > 40 && invalid > 100 && cases.len() - ascii - invalid > 100);
+        for c in &cases {
+            assert_eq!(utf8_ok(c), std::str::from_utf8(c).is_ok(), "{c:?}");
+        }
+    }
+
+    /// `AnyValue` bytes: the shapes the flat check decides and their near misses.
+    fn any_value_cases() -> Vec<Vec<u8>> {
+        let mut cases = vec![vec![]];
+        for s in utf8_cases().into_iter().take(150) {
+            cases.push(ld(1, &s));
+            cases.push(ld(7, &s)); // bytes_value: not a string
+        }
+        cases.push(ld(1, &[b'x'; 127]));
+        cases.push(ld(1, &[b'x'; 128])); // a two-byte length
+        cases.push(ld(1, &[0xff; 130]));
+        cases.push([0x0a, 0x81, 0x00, b'a'].to_vec()); // a length of two bytes for 1
+        for tag in [0x10, 0x18, 0x40] {
+            for n in 0..=11 {
+                let mut v = vec![tag];
+                v.extend(std::iter::repeat_n(0x80, n));
+                cases.push(v.clone()); // truncated
+                v.push(0x01);
+                cases.push(v.clone());
+                v.push(0x18);
+                cases.push(v); // a second, broken field
+            }
+        }
+        for n in [0, 7, 8, 9, 16] {
+            cases.push([vec![0x21], vec![3; n]].concat());
+        }
+        cases.push(ld(5, &ld(1, &vi(3, 1))));
+        cases.push(ld(6, &ld(1, &kv("k", &ld(1, b"\xff")))));
+        cases.push(vec![0x0b, 0x0c]); // a group
+        cases.push(vec![0x0e]);
+        let mut rng = Rng(7);
+        for _ in 0..3000 {
+            let head = [0x0a, 0x10, 0x18, 0x21, 0x2a, 0x3a][rng.below(6)];
+            let mut v = vec![head];
+            let n = rng.below(12);
+            v.extend((0..n).map(|_| [0x80, 0x01, 0x7f, 0xff, b'a', 0xc3, 0xa9, 0][rng.below(8)]));
+            cases.push(v);
+        }
+        cases
+    }
+
+    #[test]
+    fn the_flat_any_value_check_agrees_with_the_walk() {
+        let (mut flat, mut unsound, mut walked) = (0, 0, 0);
+        for (i, c) in any_value_cases().iter().enumerate() {
+            let walk = upb_check_nested(c, ANY_VALUE, 5);
+            match flat_any_value(c) {
+                Some(sound) => {
+                    flat += 1;
+                    unsound += usize::from(!sound);
+                    assert_eq!(sound, walk, "case {i}: {c:?}");
+                }
+                None => walked += 1,
+            }
+        }
+        // both sides of the fast path are exercised, with sound and unsound values
+        assert!(
+            flat > 250 && unsound > 50 && walked > 500,
+            "{flat} {unsound} {walked}"
+        );
+        assert_eq!(flat_any_value(&ld(1, b"\xff")), Some(false));
+        assert_eq!(flat_any_value(&ld(1, "é".as_bytes())), Some(true));
+        assert_eq!(flat_any_value(&vi(3, u64::MAX)), Some(true));
+        assert_eq!(flat_any_value(&ld(5, b"")), None);
+    }
+
+    #[test]
+    fn usual_and_other_key_values_decode_alike() {
+        // every value of any_value_cases under keys of the wanted length and others, in the
+        // usual shape (read directly) and in others (the general reader): a two-byte key
+        // length, the value before the key, the key twice; the one pass must agree with
+        // the two steps, and all shapes with each other
+        let wanted = |k: &str| k == "db.rows" || k == "keep";
+        let sigs = 1 << key_sig(b"db.rows") | 1 << key_sig(b"keep");
+        let values = any_value_cases();
+        // "xx.rows" and "ke\xffp" share the bit of a wanted key (they are made a str, or
+        // refused, and asked about); "db.name" and "k\xff" do not (only checked)
+        let keys: [&[u8]; 8] = [
+            b"db.rows",
+            b"db.name",
+            b"keep",
+            b"order.id",
+            b"service.name",
+            b"k\xff",
+            b"xx.rows",
+            b"ke\xffp",
+        ];
+        assert_eq!(key_sig(b"xx.rows"), key_sig(b"db.rows"));
+        assert_eq!(key_sig(b"ke\xffp"), key_sig(b"keep"));
+        assert_ne!(sigs >> key_sig(b"db.name") & 1, 1);
+        assert_ne!(sigs >> key_sig(b"k\xff") & 1, 1);
+        let mut rng = Rng(99);
+        let (mut refused, mut decoded) = (0, 0);
+        for (i, v) in values.iter().enumerate() {
+            let key = keys[i % keys.len()];
+            let usual = [ld(1, key), ld(2, v)].concat();
+            let mut long_len = vec![0x0a, 0x80 | key.len() as u8, 0x00];
+            long_len.extend_from_slice(key);
+            long_len.extend(ld(2, v));
+            let shapes = [
+                usual,
+                long_len,
+                [ld(2, v), ld(1, key)].concat(),
+                [ld(1, keys[rng.below(keys.len())]), ld(1, key), ld(2, v)].concat(),
+            ];
+            let mut seen = vec![];
+            for (j, attr) in shapes.iter().enumerate() {
+                let res = if i % 7 == 0 { ld(1, attr) } else { vec![] };
+                let data = request(&res, &[span(2, &ld(9, attr)), span(3, &ld(5, b"ok"))]);
+                let one = decode_traces_sigs(&data, Some(&wanted), sigs);
+                let two = decode_checked(&data, Some(&wanted));
+                assert_eq!(format!("{one:?}"), format!("{two:?}"), "case {i} shape {j}");
+                assert_eq!(
+                    format!("{one:?}"),
+                    format!("{:?}", decode_traces(&data, Some(&wanted))),
+                    "case {i} shape {j}"
+                );
+                if one.upb_refused {
+                    refused += 1;
+                } else {
+                    decoded += 1;
+                }
+                if j != 3 {
+                    seen.push(format!(
+                        "{} {:?} {:?} {:?}",
+                        one.upb_refused, one.attr_key, one.attr_value, one.resources
+                    ));
+                }
+            }
+            assert!(seen.iter().all(|x| *x == seen[0]), "case {i}: {seen:?}");
+        }
+        assert!(refused > 500 && decoded > 500, "{refused} {decoded}");
     }
 
     #[test]

@@ -69,7 +69,8 @@ impl CmpOp {
 
     /// The operator applied to an ordering; `None` is an unordered pair (a NaN), for which
     /// Python's `!=` is true and every other comparison false.
-    fn holds(self, o: Option<Ordering>) -> bool {
+    #[inline]
+    pub(crate) fn holds(self, o: Option<Ordering>) -> bool {
         match o {
             None => self == CmpOp::Ne,
             Some(o) => match self {
