@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashSet};
 
+use crate::open_index::{OpenIndex, NIL};
 use crate::order::Trace;
 use crate::store::SpanStore;
 
@@ -43,8 +44,6 @@ pub struct Assembled {
     pub outcome: Outcome,
     pub reason: String,
 }
-
-const NIL: u32 = u32::MAX;
 
 /// How many spans an open trace holds before its span ids get a set of their own
 /// (duplicate checks stay linear in the trace's size).
@@ -77,8 +76,8 @@ struct Slot {
 struct OpenTraces {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    /// (slot, its trace id's hash) or (NIL, 0); a power of two long, at most 3/4 full
-    table: Vec<(u32, u32)>,
+    /// the slots by trace id
+    index: OpenIndex,
     len: usize,
     head: u32,
     tail: u32,
@@ -103,42 +102,12 @@ impl OpenTraces {
 
     /// The bucket and slot of trace `tid`, if it is open.
     fn find(&self, tid: &[u8; 16]) -> Option<(usize, u32)> {
-        if self.table.is_empty() {
-            return None;
-        }
-        let h = self.hash(tid);
-        let mask = self.table.len() - 1;
-        let mut i = h as usize & mask;
-        loop {
-            let (s, hh) = self.table[i];
-            if s == NIL {
-                return None;
-            }
-            if hh == h && self.slots[s as usize].tid == *tid {
-                return Some((i, s));
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn place(table: &mut [(u32, u32)], s: u32, h: u32) {
-        let mask = table.len() - 1;
-        let mut i = h as usize & mask;
-        while table[i].0 != NIL {
-            i = (i + 1) & mask;
-        }
-        table[i] = (s, h);
+        self.index
+            .find(self.hash(tid), |s| self.slots[s as usize].tid == *tid)
     }
 
     /// Open trace `tid` (absent) at the end of the order; its slot.
     fn insert(&mut self, tid: [u8; 16], last_ns: i64, late: bool) -> u32 {
-        if (self.len + 1) * 4 > self.table.len() * 3 {
-            let mut table = vec![(NIL, 0); (self.table.len() * 2).max(16)];
-            for &(s, h) in self.table.iter().filter(|e| e.0 != NIL) {
-                OpenTraces::place(&mut table, s, h);
-            }
-            self.table = table;
-        }
         let slot = Slot {
             tid,
             packed: Box::default(),
@@ -160,7 +129,7 @@ impl OpenTraces {
             }
         };
         let h = self.hash(&tid);
-        OpenTraces::place(&mut self.table, s, h);
+        self.index.insert(self.len, s, h);
         self.link_last(s);
         self.len += 1;
         s
@@ -197,20 +166,8 @@ impl OpenTraces {
 
     /// Close trace `tid` (open): its slot's tid, packed spans and flags.
     fn remove(&mut self, tid: &[u8; 16]) -> Slot {
-        let (mut hole, s) = self.find(tid).expect("an open trace");
-        // backward-shift deletion: pull later entries of the run into the hole when their
-        // home bucket is not between the hole and them
-        let mask = self.table.len() - 1;
-        let mut j = (hole + 1) & mask;
-        while self.table[j].0 != NIL {
-            let home = self.table[j].1 as usize & mask;
-            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
-                self.table[hole] = self.table[j];
-                hole = j;
-            }
-            j = (j + 1) & mask;
-        }
-        self.table[hole] = (NIL, 0);
+        let (hole, s) = self.find(tid).expect("an open trace");
+        self.index.remove_at(hole);
         self.unlink(s);
         self.sets.remove(&s);
         self.len -= 1;

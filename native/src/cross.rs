@@ -9,6 +9,7 @@
 //! pairs, so the Python side reads the witnesses back from the store.
 
 use crate::automaton::Cached;
+use crate::open_index::OpenIndex;
 use crate::run::{step_letters, Stepped};
 use crate::store::OwnedValue;
 use crate::timed::TState;
@@ -240,8 +241,6 @@ impl<'a> FromIterator<&'a str> for Keys {
     }
 }
 
-const NIL: u32 = u32::MAX;
-
 /// One property's rows, by key, the keys in the order they were first filed (Python's
 /// dict of buckets). Nothing is allocated per key: the keys' text goes to [`Keys`], found
 /// through an open-addressing table of (bucket, hash); the rows go to one list, each with
@@ -249,8 +248,8 @@ const NIL: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub struct Buckets {
     keys: Keys,
-    /// (bucket, its key's hash) or (NIL, 0); a power of two long, at most 3/4 full
-    table: Vec<(u32, u32)>,
+    /// the buckets by key
+    index: OpenIndex,
     hasher: foldhash::fast::RandomState,
     /// the rows, each with its bucket, in filing order
     rows: Vec<Row>,
@@ -262,43 +261,16 @@ impl Buckets {
         self.push(i, row);
     }
 
-    fn place(table: &mut [(u32, u32)], s: u32, h: u32) {
-        let mask = table.len() - 1;
-        let mut i = h as usize & mask;
-        while table[i].0 != NIL {
-            i = (i + 1) & mask;
-        }
-        table[i] = (s, h);
-    }
-
     /// The bucket of `key`, filed now (last in order) if it is new: for [`Buckets::push`].
     pub fn slot(&mut self, key: &str) -> u32 {
         use std::hash::BuildHasher;
         let h = self.hasher.hash_one(key) as u32;
-        if !self.table.is_empty() {
-            let mask = self.table.len() - 1;
-            let mut i = h as usize & mask;
-            loop {
-                let (s, hh) = self.table[i];
-                if s == NIL {
-                    break;
-                }
-                if hh == h && self.keys.get(s as usize) == key {
-                    return s;
-                }
-                i = (i + 1) & mask;
-            }
+        if let Some((_, s)) = self.index.find(h, |s| self.keys.get(s as usize) == key) {
+            return s;
         }
         let n = self.keys.len();
-        if (n + 1) * 4 > self.table.len() * 3 {
-            let mut table = vec![(NIL, 0); (self.table.len() * 2).max(16)];
-            for &(s, hh) in self.table.iter().filter(|e| e.0 != NIL) {
-                Buckets::place(&mut table, s, hh);
-            }
-            self.table = table;
-        }
         let s = u32::try_from(n).expect("fewer than 2^32 keys");
-        Buckets::place(&mut self.table, s, h);
+        self.index.insert(n, s, h);
         self.keys.push(key);
         s
     }

@@ -12,7 +12,7 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-const NIL: u32 = u32::MAX;
+use crate::open_index::{OpenIndex, NIL};
 
 /// One slab slot: an entry and its neighbours in the order, or a free slot (`entry` None,
 /// `next` the next free slot).
@@ -29,8 +29,8 @@ pub struct KeyLru<V> {
     slots: Vec<Slot<V>>,
     /// the first free slot (the free ones are chained through `next`)
     free: u32,
-    /// (slot, its key's hash) or (NIL, 0); a power of two long, at most 3/4 full
-    table: Vec<(u32, u32)>,
+    /// the slots by key
+    index: OpenIndex,
     len: usize,
     head: u32,
     tail: u32,
@@ -42,7 +42,7 @@ impl<V> Default for KeyLru<V> {
         KeyLru {
             slots: Vec::new(),
             free: NIL,
-            table: Vec::new(),
+            index: OpenIndex::default(),
             len: 0,
             head: NIL,
             tail: NIL,
@@ -74,31 +74,7 @@ impl<V> KeyLru<V> {
 
     /// The bucket and slot of `key`, if present.
     fn find(&self, key: &str) -> Option<(usize, u32)> {
-        if self.table.is_empty() {
-            return None;
-        }
-        let h = self.hash(key);
-        let mask = self.table.len() - 1;
-        let mut i = h as usize & mask;
-        loop {
-            let (s, hh) = self.table[i];
-            if s == NIL {
-                return None;
-            }
-            if hh == h && self.key_of(s) == key {
-                return Some((i, s));
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn place(table: &mut [(u32, u32)], s: u32, h: u32) {
-        let mask = table.len() - 1;
-        let mut i = h as usize & mask;
-        while table[i].0 != NIL {
-            i = (i + 1) & mask;
-        }
-        table[i] = (s, h);
+        self.index.find(self.hash(key), |s| self.key_of(s) == key)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -118,13 +94,6 @@ impl<V> KeyLru<V> {
     /// Insert `key` (absent) at the end of the order.
     pub fn push_back(&mut self, key: Arc<str>, value: V) {
         debug_assert!(!self.contains_key(&key), "push_back of a present key");
-        if (self.len + 1) * 4 > self.table.len() * 3 {
-            let mut table = vec![(NIL, 0); (self.table.len() * 2).max(16)];
-            for &(s, h) in self.table.iter().filter(|e| e.0 != NIL) {
-                KeyLru::<V>::place(&mut table, s, h);
-            }
-            self.table = table;
-        }
         let h = self.hash(&key);
         let slot = Slot {
             entry: Some((key, value)),
@@ -142,7 +111,7 @@ impl<V> KeyLru<V> {
                 f
             }
         };
-        KeyLru::<V>::place(&mut self.table, s, h);
+        self.index.insert(self.len, s, h);
         match self.tail {
             NIL => self.head = s,
             t => self.slots[t as usize].next = s,
@@ -153,20 +122,8 @@ impl<V> KeyLru<V> {
 
     /// Remove `key`; its value.
     pub fn remove(&mut self, key: &str) -> Option<V> {
-        let (mut hole, s) = self.find(key)?;
-        // backward-shift deletion: pull later entries of the run into the hole when their
-        // home bucket is not between the hole and them
-        let mask = self.table.len() - 1;
-        let mut j = (hole + 1) & mask;
-        while self.table[j].0 != NIL {
-            let home = self.table[j].1 as usize & mask;
-            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
-                self.table[hole] = self.table[j];
-                hole = j;
-            }
-            j = (j + 1) & mask;
-        }
-        self.table[hole] = (NIL, 0);
+        let (hole, s) = self.find(key)?;
+        self.index.remove_at(hole);
         Some(self.vacate(s).1)
     }
 
@@ -196,9 +153,9 @@ impl<V> KeyLru<V> {
             // every step)
             self.slots.clear();
             self.free = NIL;
-            if self.table.len() > 64 {
+            if self.index.buckets() > 64 {
                 self.slots = Vec::new();
-                self.table = Vec::new();
+                self.index = OpenIndex::default();
             }
         }
         entry
@@ -301,7 +258,7 @@ mod tests {
             check(&m, &r);
             while m.pop_front().is_some() {}
             assert!(m.is_empty() && m.slots.is_empty());
-            assert!(m.table.len() <= 64 && m.table.iter().all(|e| e.0 == NIL));
+            assert!(m.index.buckets() <= 64 && m.index.is_clear());
             // and it fills again
             m.push_back(Arc::from("again"), 1);
             assert_eq!(

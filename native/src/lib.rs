@@ -32,6 +32,7 @@ pub mod fuzz;
 pub mod json;
 pub mod jsonl;
 pub mod key_lru;
+pub mod open_index;
 pub mod order;
 pub mod otlp;
 pub mod otlp_json;
