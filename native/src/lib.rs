@@ -45,6 +45,8 @@ pub mod samples;
 pub mod schema;
 pub mod store;
 pub mod stream_run;
+#[cfg(test)]
+pub mod test_rng;
 pub mod timed;
 pub mod value;
 pub mod wire;

@@ -94,23 +94,17 @@ mod tests {
     /// 3/4 full.
     #[test]
     fn index_agrees_with_a_list_under_inserts_and_removals() {
-        let mut seed = 0x9e37_79b9_u32;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9);
         let mut index = OpenIndex::default();
         let mut present: Vec<(u32, u32)> = vec![];
         let hash_of = |s: u32| (s % 7).wrapping_mul(0x1000_0001); // many collisions
         for step in 0..5_000u32 {
-            if present.is_empty() || next() % 3 != 0 {
+            if present.is_empty() || rng.below(3) != 0 {
                 let s = step;
                 index.insert(present.len(), s, hash_of(s));
                 present.push((s, hash_of(s)));
             } else {
-                let k = next() as usize % present.len();
+                let k = rng.index(present.len());
                 let (s, h) = present.swap_remove(k);
                 let (i, got) = index.find(h, |x| x == s).expect("present");
                 assert_eq!(got, s);

@@ -1346,21 +1346,10 @@ mod tests {
         }
     }
 
-    /// A seeded generator (xorshift): the fast-path tests' random bytes.
-    struct Rng(u64);
+    use crate::test_rng::Rng;
 
+    /// The fast-path tests' random bytes.
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
         /// bytes mostly ASCII, sometimes a multi-byte character, a lone continuation byte
         /// or a truncated sequence
         fn text(&mut self, max: usize) -> Vec<u8> {
@@ -1375,9 +1364,9 @@ mod tests {
                 b"\xf0\x9f\x98\x80",
             ];
             let mut out = vec![];
-            let n = self.below(max + 1);
+            let n = self.index(max + 1);
             while out.len() < n {
-                let k = self.below(40);
+                let k = self.index(40);
                 out.extend_from_slice(pieces[if k < 8 { k } else { k % 3 }]);
             }
             out
@@ -1455,10 +1444,10 @@ mod tests {
         cases.push(vec![0x0e]);
         let mut rng = Rng(7);
         for _ in 0..3000 {
-            let head = [0x0a, 0x10, 0x18, 0x21, 0x2a, 0x3a][rng.below(6)];
+            let head = [0x0a, 0x10, 0x18, 0x21, 0x2a, 0x3a][rng.index(6)];
             let mut v = vec![head];
-            let n = rng.below(12);
-            v.extend((0..n).map(|_| [0x80, 0x01, 0x7f, 0xff, b'a', 0xc3, 0xa9, 0][rng.below(8)]));
+            let n = rng.index(12);
+            v.extend((0..n).map(|_| [0x80, 0x01, 0x7f, 0xff, b'a', 0xc3, 0xa9, 0][rng.index(8)]));
             cases.push(v);
         }
         cases
@@ -1526,7 +1515,7 @@ mod tests {
                 usual,
                 long_len,
                 [ld(2, v), ld(1, key)].concat(),
-                [ld(1, keys[rng.below(keys.len())]), ld(1, key), ld(2, v)].concat(),
+                [ld(1, keys[rng.index(keys.len())]), ld(1, key), ld(2, v)].concat(),
             ];
             let mut seen = vec![];
             for (j, attr) in shapes.iter().enumerate() {

@@ -1327,21 +1327,7 @@ mod tests {
         }
     }
 
-    /// A small deterministic generator (xorshift), for the generated round trips.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::test_rng::Rng;
 
     fn leak(s: String) -> &'static str {
         Box::leak(s.into_boxed_str())
@@ -1353,7 +1339,7 @@ mod tests {
         let times = |rng: &mut Rng| -> (u64, u64) {
             let scale = 10u64.pow(rng.below(10) as u32);
             match rng.below(9) {
-                0 => (rng.next(), rng.next()),
+                0 => (rng.word(), rng.word()),
                 1 => (0, u64::MAX),
                 2 => (u64::MAX, rng.below(3)),
                 3 => (rng.below(2) << 63, 1 << 63), // end - start: i64::MIN, or 0
@@ -1373,11 +1359,11 @@ mod tests {
                 match rng.below(if depth > 1 { 8 } else { 11 }) {
                     0 => AnyValue::Empty,
                     1 => AnyValue::Bool(rng.below(2) == 0),
-                    2 => AnyValue::Int(rng.next() as i64 >> rng.below(64)),
-                    3 => AnyValue::Double(f64::from_bits(rng.next())),
+                    2 => AnyValue::Int(rng.word() as i64 >> rng.below(64)),
+                    3 => AnyValue::Double(f64::from_bits(rng.word())),
                     4 | 5 => AnyValue::Str(leak(format!("v{}", rng.below(40)))),
                     6 => AnyValue::Str(leak("é".repeat(rng.below(200) as usize))),
-                    7 => AnyValue::Bytes(leak(format!("{}", rng.next())).as_bytes()),
+                    7 => AnyValue::Bytes(leak(format!("{}", rng.word())).as_bytes()),
                     8 => AnyValue::Array((0..rng.below(3)).map(|_| go(rng, depth + 1)).collect()),
                     9 => AnyValue::KvList(
                         (0..rng.below(3))
@@ -1406,12 +1392,12 @@ mod tests {
             let sid = if rng.below(20) == 0 {
                 [0; 8] // an all-zero span id is kept as it is
             } else {
-                rng.next().to_le_bytes()
+                rng.word().to_le_bytes()
             };
             b.span_id.push(sid);
             let parent = match rng.below(4) {
                 0 => [0; 8],
-                1 => rng.next().to_le_bytes(),
+                1 => rng.word().to_le_bytes(),
                 _ if i > 0 => b.span_id[rng.below(i as u64) as usize],
                 _ => [7; 8],
             };
@@ -1438,7 +1424,7 @@ mod tests {
             if rng.below(6) == 0 {
                 b.link_span.push(i as u32);
                 b.link_trace_id.push([rng.below(256) as u8; 16]);
-                b.link_span_id.push(rng.next().to_le_bytes());
+                b.link_span_id.push(rng.word().to_le_bytes());
             }
         }
         b
@@ -1522,7 +1508,7 @@ mod tests {
                 1 << 63,
             ];
             for _ in 0..2000 {
-                let v = rng.next() >> rng.below(64);
+                let v = rng.word() >> rng.below(64);
                 vs.extend([v, v / p * p]);
             }
             for v in vs {
