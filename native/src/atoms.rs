@@ -418,11 +418,7 @@ impl Program {
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let mut word = 0u64;
             for (b, atom) in chunk.iter().enumerate() {
-                let holds = match cx.quick(atom, r) {
-                    Some(holds) => holds,
-                    None => cx.eval(atom, r).truthy(),
-                };
-                if holds {
+                if cx.holds(atom, r) {
                     word |= 1 << b;
                 }
             }
@@ -443,12 +439,7 @@ impl Program {
         for (w, chunk) in self.atoms.chunks(64).enumerate() {
             let (mask, mut word) = (self.pure[w], 0u64);
             for (b, atom) in chunk.iter().enumerate() {
-                if mask >> b & 1 == 1
-                    && match cx.quick(atom, r) {
-                        Some(holds) => holds,
-                        None => cx.eval(atom, r).truthy(),
-                    }
-                {
+                if mask >> b & 1 == 1 && cx.holds(atom, r) {
                     word |= 1 << b;
                 }
             }
@@ -484,16 +475,10 @@ impl Program {
                         is_start == start
                             && match self.gated_as[i] {
                                 Some(j) => pure[j as usize / 64] >> (j % 64) & 1 == 1,
-                                None => match cx.quick(&ab.0, r) {
-                                    Some(holds) => holds,
-                                    None => cx.eval(&ab.0, r).truthy(),
-                                },
+                                None => cx.holds(&ab.0, r),
                             }
                     }
-                    _ => match cx.quick(atom, r) {
-                        Some(holds) => holds,
-                        None => cx.eval(atom, r).truthy(),
-                    },
+                    _ => cx.holds(atom, r),
                 };
                 if holds {
                     word |= 1 << b;
@@ -780,6 +765,16 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
             },
             Node::Not(a) => self.text_cmp(a, r).map(|b| !b),
             _ => None,
+        }
+    }
+
+    /// An atom's truth, as `eval(..).truthy()` gives it: by [`Cx::quick`] when it can
+    /// tell, else by `eval`. What the letter loops call per atom.
+    #[inline(always)]
+    pub(crate) fn holds(&mut self, n: &'a Node, r: u32) -> bool {
+        match self.quick(n, r) {
+            Some(holds) => holds,
+            None => self.eval(n, r).truthy(),
         }
     }
 
