@@ -1376,5 +1376,170 @@ pub(crate) mod _native {
         fn seen_keys(&self) -> Vec<String> {
             self.run.seen_keys()
         }
+
+        /// The text report's block of each violation of a per-trace property: complete
+        /// trace `ats[i]` at key `keys[i]`, its deciding, raising and opening events read
+        /// from the property's columns as `close` gave them (`decided`, `raised`,
+        /// `opened`: i32 event indices, -1 for none): see [`Texts`].
+        #[allow(clippy::too_many_arguments)]
+        fn trace_violation_text(
+            &self,
+            py: Python<'_>,
+            style: TextStyle,
+            ats: Vec<usize>,
+            keys: Vec<String>,
+            decided: &[u8],
+            raised: &[u8],
+            opened: Option<&[u8]>,
+        ) -> PyResult<Texts> {
+            let run = &self.run;
+            let n_events = &run.closed.as_ref().ok_or_else(not_closed)?.n_events;
+            let at = |t: usize, i: i32| -> PyResult<Option<crate::order::Event>> {
+                if i < 0 {
+                    return Ok(None);
+                }
+                let e = run.event(t, i as usize);
+                event_tuple(e)?; // an IndexError for an event the trace does not have
+                Ok(e)
+            };
+            let evidence = ats
+                .iter()
+                .map(|&t| {
+                    let d = column(decided, t)?;
+                    let last = n_events.get(t).copied().unwrap_or(0);
+                    Ok(crate::violation_text::Evidence {
+                        decided: at(t, d)?,
+                        raised: at(t, column(raised, t)?)?,
+                        opened: opened.map(|o| at(t, column(o, t)?)).transpose()?.flatten(),
+                        last: if d < 0 { at(t, last as i32 - 1)? } else { None },
+                    })
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            Ok(py.detach(|| write_texts(&style, &keys, &evidence, run.store())))
+        }
+
+        /// `trace_violation_text` for a cross-trace property: instance `ats[i]` at key
+        /// `keys[i]`, its events as (trace, event) column pairs; `opened` None when the
+        /// property has no time bounds.
+        #[allow(clippy::too_many_arguments)]
+        fn cross_violation_text(
+            &self,
+            py: Python<'_>,
+            style: TextStyle,
+            ats: Vec<usize>,
+            keys: Vec<String>,
+            decided: (&[u8], &[u8]),
+            raised: (&[u8], &[u8]),
+            last: (&[u8], &[u8]),
+            opened: Option<(&[u8], &[u8])>,
+        ) -> PyResult<Texts> {
+            let run = &self.run;
+            let at = |cols: (&[u8], &[u8]), i: usize| -> PyResult<Option<crate::order::Event>> {
+                let t = column(cols.0, i)?;
+                if t < 0 {
+                    return Ok(None);
+                }
+                let e = usize::try_from(column(cols.1, i)?)
+                    .ok()
+                    .and_then(|e| run.event(t as usize, e));
+                event_tuple(e)?;
+                Ok(e)
+            };
+            let evidence = ats
+                .iter()
+                .map(|&i| {
+                    Ok(crate::violation_text::Evidence {
+                        decided: at(decided, i)?,
+                        raised: at(raised, i)?,
+                        opened: opened.map(|o| at(o, i)).transpose()?.flatten(),
+                        last: at(last, i)?,
+                    })
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            Ok(py.detach(|| write_texts(&style, &keys, &evidence, run.store())))
+        }
+    }
+
+    /// What is the same for every violation of a property (`violation_text::Style`), as
+    /// `MonitorReport.to_text` gives it: the text before and after the key, the
+    /// description and runbook lines, `prop.scope`, whether it is a `follows` property, and
+    /// whether it has time bounds.
+    type TextStyle = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        bool,
+        bool,
+    );
+
+    /// The violations' text blocks: all in one string, joined by newlines (one Python
+    /// string for thousands: decoding each block alone cost more than writing it), or when
+    /// some is left to Python one string or None each.
+    enum Texts {
+        Whole(String),
+        Each(Vec<Option<String>>),
+    }
+
+    impl<'py> IntoPyObject<'py> for Texts {
+        type Target = PyAny;
+        type Output = Bound<'py, PyAny>;
+        type Error = PyErr;
+
+        fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            match self {
+                Texts::Whole(s) => Ok(s.into_pyobject(py)?.into_any()),
+                Texts::Each(v) => Ok(v.into_pyobject(py)?.into_any()),
+            }
+        }
+    }
+
+    fn write_texts(
+        style: &TextStyle,
+        keys: &[String],
+        evidence: &[crate::violation_text::Evidence],
+        store: &crate::store::SpanStore,
+    ) -> Texts {
+        use crate::violation_text::{write, Scope, Style};
+        let (head, tail, description, runbook, scope, follows, bounded) = style;
+        let st = Style {
+            head,
+            tail,
+            description: description.as_deref(),
+            runbook: runbook.as_deref(),
+            scope: Scope::parse(scope),
+            follows: *follows,
+            bounded: *bounded,
+        };
+        let mut whole = String::new();
+        for (i, (key, ev)) in keys.iter().zip(evidence).enumerate() {
+            if i > 0 {
+                whole.push('\n');
+            }
+            if !write(&mut whole, &st, key, ev, store) {
+                return Texts::Each(
+                    keys.iter()
+                        .zip(evidence)
+                        .map(|(key, ev)| {
+                            let mut out = String::new();
+                            write(&mut out, &st, key, ev, store).then_some(out)
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Texts::Whole(whole)
+    }
+
+    /// Item `i` of a machine-order i32 column (`packed.rs`).
+    fn column(data: &[u8], i: usize) -> PyResult<i32> {
+        data.get(4 * i..4 * i + 4)
+            .map(|b| i32::from_ne_bytes(b.try_into().expect("four bytes")))
+            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such instance"))
+    }
+
+    fn not_closed() -> PyErr {
+        pyo3::exceptions::PyRuntimeError::new_err("the run is not closed")
     }
 }

@@ -49,6 +49,7 @@ pub mod stream_run;
 pub mod test_rng;
 pub mod timed;
 pub mod value;
+pub mod violation_text;
 pub mod wire;
 
 #[cfg(feature = "python")]

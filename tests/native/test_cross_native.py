@@ -112,12 +112,13 @@ def test_keys_of_one_text_are_one_instance_and_the_engines_agree(monkeypatch, te
         for max_open in (100, 3):
             mon = Monitor(tracelogic.load(text), engine=engine, max_open_traces=max_open)
             mon.feed_otlp(data)
-            reports[engine, max_open] = mon.close().to_json()
+            rep = mon.close()
+            reports[engine, max_open] = (rep.to_text(), rep.to_json())
     for max_open in (100, 3):
         assert reports["native", max_open] == reports["python", max_open]
-    evicted = next(p for p in reports["native", 3]["properties"] if p["name"] == "by_key")
+    evicted = next(p for p in reports["native", 3][1]["properties"] if p["name"] == "by_key")
     assert any(r["verdict"] == "incomplete" for r in evicted["results"])
-    by_key = next(p for p in reports["native", 100]["properties"] if p["name"] == "by_key")
+    by_key = next(p for p in reports["native", 100][1]["properties"] if p["name"] == "by_key")
     texts = {key_text(v) for v in values} - {None}
     assert [r["key"] for r in by_key["results"]] == list(dict.fromkeys(
         key_text(v) for v in values if key_text(v) is not None))

@@ -225,7 +225,8 @@ def reports_of(spec_text_or_path: str, feed, compiled=None, **options) -> list[t
         assert_routed_by_capability(mon, engine)
         feed(mon)
         report = mon.close()
-        docs.append((report.to_json(), [str(e) for e in report.input_errors]))
+        # the text first: the core writes its violations' text before any is built
+        docs.append((report.to_text(), report.to_json(), [str(e) for e in report.input_errors]))
     return docs
 
 

@@ -130,7 +130,9 @@ def report(spec, engine: str, requests: list[bytes], max_open: int, compiled) ->
     for data in requests:
         mon.feed_otlp(data, source="gen")
     rep = mon.close()
-    return mon, rep.to_json(), [str(e) for e in rep.input_errors]
+    # the text first: the core writes its violations' text before any is built (the JSON
+    # builds them), which the Python engine's text checks
+    return mon, rep.to_text(), rep.to_json(), [str(e) for e in rep.input_errors]
 
 
 def both_engines(spec, requests: list[list[Span]], max_open: int) -> tuple:

@@ -124,9 +124,9 @@ def _both(text: str, spans: list[Span]) -> dict:
     data = [spans_to_request(spans).SerializeToString()]
     out = {}
     for engine in ("python", "native"):
-        mon, rep, _ = report(spec, engine, data, 100, compiled)
-        out[engine] = (mon, rep)
-    assert out["native"][1] == out["python"][1]
+        mon, text, rep, _ = report(spec, engine, data, 100, compiled)
+        out[engine] = (mon, rep, text)
+    assert out["native"][1:] == out["python"][1:]
     return out
 
 
@@ -137,7 +137,7 @@ def test_a_deadline_is_inclusive_and_missed_one_names_request_and_late_event(lat
     spans = [_span("a", 1, 1, 0, 10),
              _span("b", 1, 2, late_ms, late_ms, parent=f"{1:016x}")]
     out = _both('property p: G (name == "a" & start -> F[<= 2ms] name == "b")\n', spans)
-    mon, rep = out["native"]
+    mon, rep, _ = out["native"]
     assert mon.engines == {"p": "native"}
     assert rep["properties"][0]["results"][0]["verdict"] == verdict
     if verdict == "violated":
@@ -151,7 +151,7 @@ def test_cross_trace_timed_instances_run_in_the_core():
              _span("a", 3, 3, 0, 1, attrs={"k": 2}), _span("b", 4, 4, 1, 2, attrs={"k": 2})]
     out = _both('property p per attr["k"]: G (name == "a" & end -> F[<= 2ms] name == "b")\n',
                 spans)
-    mon, rep = out["native"]
+    mon, rep, _ = out["native"]
     assert mon.engines == {"p": "native"}
     verdicts = {r["key"]: r["verdict"] for r in rep["properties"][0]["results"]}
     assert verdicts == {"1": "violated", "2": "satisfied"}
@@ -164,7 +164,7 @@ def test_a_timed_property_with_past_operators_runs_in_the_core():
              _span("b", 2, 3, 0, 1), _span("a", 2, 4, 5, 6, parent=f"{3:016x}")]
     out = _both('property p: G (name == "a" -> O[<= 1ms] name == "b")\n'
                 'property q: G (name == "a" -> F[<= 1ms] name == "b")\n', spans)
-    mon, rep = out["native"]
+    mon, rep, _ = out["native"]
     assert mon.engines == {"p": "native", "q": "native"}
     assert out["python"][1] == rep
     verdicts = {r["key"]: r["verdict"] for r in rep["properties"][0]["results"]}

@@ -32,19 +32,19 @@ def _span(name: str, sid: int, start_ms: int, end_ms: int, trace: int = 1, **kw)
 
 
 def both(text: str, spans: list[Span]) -> dict:
-    """Both engines' JSON reports of ``spans`` (one request), equal; every property ran in
-    the engine asked for."""
+    """Both engines' reports of ``spans`` (one request), equal as text and as JSON; every
+    property ran in the engine asked for. The native JSON report."""
     spec = tracelogic.load(text)
     compiled = CompiledSpec(spec)
     data = [spans_to_request(spans).SerializeToString()]
     out = {}
     for engine in ("python", "native"):
-        mon, rep, errors = report(spec, engine, data, 100, compiled)
+        mon, text, rep, errors = report(spec, engine, data, 100, compiled)
         assert not errors
         assert set(mon.engines.values()) == {engine}, mon.engine_plan
-        out[engine] = rep
+        out[engine] = text, rep
     assert out["native"] == out["python"]
-    return out["native"]
+    return out["native"][1]
 
 
 def the_violation(rep: dict) -> dict:

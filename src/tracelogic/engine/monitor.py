@@ -32,6 +32,7 @@ from tracelogic.engine.native_run import (NativeRun, count_vacuous, final_verdic
 from tracelogic.engine.plan import build_plan
 from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import (VERDICT_CODES, DeferredViolation, MonitorReport,
+                                      TextBlock,
                                       PropertyResult, Violation)
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
@@ -1038,7 +1039,9 @@ class Monitor:
             def step(i: int) -> tuple:
                 return cp, res.state[i]
         violations = []
-        build = bind(self._core_trace_built, step, res, closed)
+        build = self._block(cp, self._core_trace_built, step, res, closed)
+        if type(build) is TextBlock:
+            build.text = bind(self._native.trace_text, cp, res)
         for t in violated(codes):
             violations.append(self._deferred(cp, ids[t], build, t))
         vacuous = count_vacuous(codes, res.trigger) if cp.triggers else 0
@@ -1049,6 +1052,15 @@ class Monitor:
         ids, codes, partial = self._partial_block(ids, codes, closed.complete_partial,
                                                   undecided)
         return ids, codes, vacuous, violations, partial
+
+    @staticmethod
+    def _block(cp: CompiledProperty, *build: Any) -> Any:
+        """``bind(*build)``: a block's builder of deferred violations, a :class:`TextBlock`
+        (whose text the core can write) unless a violation's message could be a model's
+        own words (``reason``), which only Python has."""
+        if any(hasattr(c.monitor, "reason") for c in (cp, cp.untimed) if c is not None):
+            return bind(*build)
+        return TextBlock(*build)
 
     def _deferred(self, cp: CompiledProperty, key: str, build: Any, at: int) -> Violation:
         """A violation of the core's, ``build(at)``, its evidence read back from the core's
@@ -1170,7 +1182,9 @@ class Monitor:
                 if key in evicted and not verdict(states[i]).is_final:
                     codes[i] = VERDICT_CODES["incomplete"]
         violations = []
-        build = bind(self._core_cross_built, cp, states, c, closed)
+        build = self._block(cp, self._core_cross_built, cp, states, c, closed)
+        if type(build) is TextBlock:
+            build.text = bind(self._native.cross_text, cp, c)
         for i in violated(codes):
             violations.append(self._deferred(cp, c.keys[i], build, i))
         vacuous = count_vacuous(codes, c.trigger) if cp.triggers else 0

@@ -9,8 +9,9 @@ the spec.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from operator import attrgetter
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.spec.typed import PropertyT
@@ -245,6 +246,28 @@ for _name in _DEFERRED:
 del _name
 
 
+class TextBlock(partial):
+    """The builder of one block of the core's deferred violations (``build(at)``, see
+    :meth:`DeferredViolation.deferred`) that can also write the text report's block of
+    many of them at once: ``text(style, ats, keys)``, their blocks in one ``str`` joined by
+    newlines, or a list of one ``str`` per violation, None for one it leaves to Python
+    (``text_style`` gives ``style``)."""
+
+    text: Callable[[tuple, list, list], list]
+
+
+def text_style(p: PropertyT, color: bool) -> tuple[str, str, str | None, str | None]:
+    """What ``to_text`` writes of property ``p`` around each of its violations: the text
+    before and after the key, the description line and the runbook line (None: none)."""
+    where = f"{p.span.file}:{p.span.line}" if p.span.line else p.span.file
+    head = f"\x1b[31m✗ {p.name}\x1b[0m" if color else f"✗ {p.name}"
+    runbook = f"  runbook: {p.runbook}" if p.runbook else None
+    if runbook and color:
+        runbook = f"\x1b[2m{runbook}\x1b[0m"
+    return (f"{head} [{p.severity}] key ", f"  ({where})",
+            f"  {p.description}" if p.description else None, runbook)
+
+
 def _event_json(e: Any) -> dict:
     if e.is_start is None:  # a log record (docs/logs.md): named by its severity and body
         from tracelogic.values.missing import MISSING
@@ -345,17 +368,62 @@ class MonitorReport:
             out["logs"] = self.logs
         return out
 
-    def build_violations(self) -> None:
-        """Build every :class:`DeferredViolation` now, with the cyclic collector paused as
-        ``Monitor.close`` pauses it: building allocates many small objects that all stay
-        alive with the report, which the collector would scan again and again (measured:
-        0.2 s of a 40k-span `monitor --format json`)."""
-        if any(type(v) is DeferredViolation for v in self.violations):
+    def build_violations(self, runs: Sequence[tuple[int, int, list]] = ()) -> None:
+        """Build every :class:`DeferredViolation` now (but those whose text ``runs`` holds,
+        see :meth:`_written`), with the cyclic collector paused as ``Monitor.close`` pauses
+        it: building allocates many small objects that all stay alive with the report,
+        which the collector would scan again and again (measured: 0.2 s of a 40k-span
+        `monitor --format json`)."""
+        vs = self.violations
+        if runs:
+            todo: Iterable[int] = []
+            at = 0
+            for start, end, texts in runs:
+                todo.extend(range(at, start))
+                if type(texts) is not str and None in texts:
+                    todo.extend(start + k for k, t in enumerate(texts) if t is None)
+                at = end
+            todo.extend(range(at, len(vs)))
+        else:
+            todo = range(len(vs))
+        if any(type(vs[k]) is DeferredViolation for k in todo):
             from tracelogic.gc_pause import gc_paused
 
             with gc_paused():
-                self.violations[:] = [v.built() if type(v) is DeferredViolation else v
-                                      for v in self.violations]
+                for k in todo:
+                    if type(vs[k]) is DeferredViolation:
+                        vs[k] = vs[k].built()
+
+    def _written(self, color: bool) -> list[tuple[int, int, list]]:
+        """The runs of violations whose text the core wrote: ``(start, end, texts)``, the
+        blocks of violations ``start`` to ``end`` (exclusive) in one string, joined by
+        newlines, or one text (or None: Python writes it) per violation; a run per block of
+        a :class:`TextBlock`'s deferred violations. Printing thousands of the core's
+        violations then builds none of them."""
+        vs = self.violations
+        # attributes, not ``__dict__``: a deferred violation has none until it is built
+        builds = [getattr(v, "_build", None) if type(v) is DeferredViolation else None
+                  for v in vs]
+        runs = []
+        styles: dict[int, tuple] = {}
+        i, n = 0, len(vs)
+        while i < n:
+            block = builds[i]
+            if type(block) is not TextBlock:
+                i += 1
+                continue
+            j = i + 1
+            while j < n and builds[j] is block:
+                j += 1
+            part = vs[i:j]
+            p = part[0].prop
+            style = styles.get(id(p))
+            if style is None:
+                style = styles[id(p)] = text_style(p, color)
+            runs.append((i, j, block.text(style, [v._at for v in part],
+                                          [v.key for v in part])))
+            i = j
+        return runs
 
     def to_json(self, trace_url: Any = None) -> dict:
         self.build_violations()
@@ -373,19 +441,19 @@ class MonitorReport:
         red = (lambda s: f"\x1b[31m{s}\x1b[0m") if color else (lambda s: s)
         green = (lambda s: f"\x1b[32m{s}\x1b[0m") if color else (lambda s: s)
         dim = (lambda s: f"\x1b[2m{s}\x1b[0m") if color else (lambda s: s)
-        self.build_violations()
-        lines = []
-        heads: dict[int, tuple[str, str]] = {}  # per property: the text around the key
-        for v in self.violations:
+        runs = self._written(color) if trace_url is None else []
+        self.build_violations(runs)
+        lines: list[str] = []
+        heads: dict[int, tuple] = {}  # per property: the text around the key, ...
+
+        def write(v: Violation) -> None:
             p = v.prop
             head = heads.get(id(p))
             if head is None:
-                where = f"{p.span.file}:{p.span.line}" if p.span.line else p.span.file
-                head = heads[id(p)] = (red(f"✗ {p.name}") + f" [{p.severity}] key ",
-                                       f"  ({where})")
+                head = heads[id(p)] = text_style(p, color)
             lines.append(f"{head[0]}{v.key}{head[1]}")
-            if p.description:
-                lines.append(f"  {p.description}")
+            if head[2] is not None:
+                lines.append(head[2])
             lines.append(f"  {v.message}")
             if v.trigger is not None:
                 lines.append(f"  bounded obligation {trigger_text(v.trigger)}")
@@ -395,8 +463,20 @@ class MonitorReport:
                 lines.append(dim("  spans: " + ", ".join(v.span_ids)))
             if trace_url is not None:
                 lines.extend(f"  trace: {u}" for u in trace_url.links(v.trace_ids))
-            if p.runbook:
-                lines.append(dim(f"  runbook: {p.runbook}"))
+            if head[3] is not None:
+                lines.append(head[3])
+
+        vs = self.violations
+        at = 0
+        for start, end, texts in runs + [(len(vs), len(vs), [])]:
+            for v in vs[at:start]:
+                write(v)
+            if type(texts) is str:
+                lines.append(texts)
+            else:
+                for v, text in zip(vs[start:end], texts):
+                    lines.append(text) if text is not None else write(v)
+            at = end
         for p in self.properties:
             if not p.monitored:
                 lines.append(f"? {p.name} ({p.scope}): not monitored: {p.reason}")

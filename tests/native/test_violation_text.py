@@ -1,0 +1,91 @@
+"""The text report's violations written by the core (``native/src/violation_text.rs``)
+against the Python writer.
+
+The differential tests already compare the native engine's text report (written by the
+core) with the Python engine's. Here the oracle is the same report's text once its
+violations are built (then ``to_text`` writes each one in Python), in colour and not, and
+the cases the core leaves to Python: a time difference a float cannot hold, a link per
+trace (``trace_url``), a model's own words.
+"""
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tracelogic
+from tracelogic.engine.monitor import Monitor
+from tracelogic.engine.report import DeferredViolation
+from tracelogic.engine.trace_links import TraceUrl
+from tracelogic.ingest.otlp import spans_to_request
+from tracelogic.ingest.spans import Span
+
+from .test_stepping_native import specs, traces
+
+LONG = bool(os.environ.get("TRACELOGIC_LONG"))
+MS = 1_000_000
+
+
+def _native_report(text: str, requests: list[bytes], max_open: int = 100):
+    mon = Monitor(tracelogic.load(text), engine="native", max_open_traces=max_open)
+    for data in requests:
+        mon.feed_otlp(data)
+    return mon.close()
+
+
+def _unbuilt(report) -> int:
+    return sum(1 for v in report.violations
+               if type(v) is DeferredViolation and getattr(v, "_build", None) is not None)
+
+
+@settings(max_examples=600 if LONG else 40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(specs(), traces(), st.sampled_from([1, 100]), st.booleans())
+def test_the_core_writes_the_text_the_python_writer_writes(text, requests, max_open, color):
+    data = [spans_to_request(r).SerializeToString() for r in requests]
+    report = _native_report(text, data, max_open)
+    deferred = _unbuilt(report)
+    fast = report.to_text(color=color)
+    assert _unbuilt(report) == deferred  # written by the core: none was built
+    report.build_violations()
+    assert _unbuilt(report) == 0
+    assert report.to_text(color=color) == fast
+
+
+def _spans(gap_ns: int) -> list[Span]:
+    """A trace whose second span ends ``gap_ns`` after the first starts."""
+    return [Span(name="a", trace_id="1" * 32, span_id="1" * 16, start_ns=MS, end_ns=2 * MS,
+                 service="s1"),
+            Span(name="b", trace_id="1" * 32, span_id="2" * 16, parent_id="1" * 16,
+                 start_ns=MS + gap_ns - 1, end_ns=MS + gap_ns, status="error")]
+
+
+SPEC = ('property no_error "nothing fails":\n  G !(status == error)\n'
+        'property answered runbook "https://runbooks/x":\n'
+        '  G (name == "a" & start -> F[<= 1ms] name == "b")\n'
+        'property by_service per service:\n  G (name == "a" -> X name == "a")\n')
+
+
+def test_a_difference_past_2_53_ns_is_written_by_python_and_reads_the_same():
+    """A float cannot hold the offset exactly past 2^53 ns: the core leaves those
+    violations to Python, which writes them between the core's."""
+    for gap in (5 * MS, 2**53 + 12345):
+        report = _native_report(SPEC, [spans_to_request(_spans(gap)).SerializeToString()])
+        assert {v.prop.name for v in report.violations} == {"no_error", "answered",
+                                                            "by_service"}
+        fast = report.to_text()
+        report.build_violations()
+        assert report.to_text() == fast
+        if gap > 2**53:
+            assert f"{(gap - 1) / 1e6:>10.3f} ms" in fast  # the Python writer's offset
+
+
+def test_links_per_trace_are_written_by_python():
+    report = _native_report(SPEC, [spans_to_request(_spans(5 * MS)).SerializeToString()])
+    links = TraceUrl("https://ui/trace/{trace_id}")
+    text = report.to_text(trace_url=links)
+    assert f"  trace: https://ui/trace/{'1' * 32}" in text
+    assert _unbuilt(report) == 0
+    plain = _native_report(SPEC, [spans_to_request(_spans(5 * MS)).SerializeToString()])
+    assert text.replace(f"\n  trace: https://ui/trace/{'1' * 32}", "") == plain.to_text()
