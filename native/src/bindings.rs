@@ -1377,15 +1377,18 @@ pub(crate) mod _native {
             self.run.seen_keys()
         }
 
-        /// The text report's block of each violation of a per-trace property: complete
-        /// trace `ats[i]` at key `keys[i]`, its deciding, raising and opening events read
-        /// from the property's columns as `close` gave them (`decided`, `raised`,
-        /// `opened`: i32 event indices, -1 for none): see [`Texts`].
+        /// The report's text of each violation of a per-trace property: complete trace
+        /// `ats[i]` at key `keys[i]`, its deciding, raising and opening events read from the
+        /// property's columns as `close` gave them (`decided`, `raised`, `opened`: i32
+        /// event indices, -1 for none). The text report's block, or with `json` the JSON
+        /// report's object; `style` and `rules` as [`Written`] reads them; see [`Texts`].
         #[allow(clippy::too_many_arguments)]
         fn trace_violation_text(
             &self,
             py: Python<'_>,
-            style: TextStyle,
+            json: bool,
+            style: StyleArgs,
+            rules: RulesArgs,
             ats: Vec<usize>,
             keys: Vec<String>,
             decided: &[u8],
@@ -1415,23 +1418,33 @@ pub(crate) mod _native {
                     })
                 })
                 .collect::<PyResult<Vec<_>>>()?;
-            Ok(py.detach(|| write_texts(&style, &keys, &evidence, run.store())))
+            // a trace's violation names its trace (`[key] if key else []`)
+            let trace_ids: Vec<Vec<String>> = keys
+                .iter()
+                .map(|k| (!k.is_empty()).then(|| k.clone()).into_iter().collect())
+                .collect();
+            let w = Written::new(json, &style, &rules);
+            Ok(py.detach(|| w.all(&keys, &trace_ids, &evidence, run.store())))
         }
 
         /// `trace_violation_text` for a cross-trace property: instance `ats[i]` at key
-        /// `keys[i]`, its events as (trace, event) column pairs; `opened` None when the
-        /// property has no time bounds.
+        /// `keys[i]`, its events as (trace, event) column pairs (`opened` None when the
+        /// property has no time bounds), its complete traces
+        /// `traces[offsets[i]:offsets[i + 1]]` (u32 columns).
         #[allow(clippy::too_many_arguments)]
         fn cross_violation_text(
             &self,
             py: Python<'_>,
-            style: TextStyle,
+            json: bool,
+            style: StyleArgs,
+            rules: RulesArgs,
             ats: Vec<usize>,
             keys: Vec<String>,
             decided: (&[u8], &[u8]),
             raised: (&[u8], &[u8]),
             last: (&[u8], &[u8]),
             opened: Option<(&[u8], &[u8])>,
+            traces: (&[u8], &[u8]),
         ) -> PyResult<Texts> {
             let run = &self.run;
             let at = |cols: (&[u8], &[u8]), i: usize| -> PyResult<Option<crate::order::Event>> {
@@ -1456,27 +1469,48 @@ pub(crate) mod _native {
                     })
                 })
                 .collect::<PyResult<Vec<_>>>()?;
-            Ok(py.detach(|| write_texts(&style, &keys, &evidence, run.store())))
+            let mut trace_ids = Vec::new();
+            if json {
+                // the instance's distinct trace ids, in order (`_core_cross_violation`)
+                for &i in &ats {
+                    let (lo, hi) = (column(traces.1, i)?, column(traces.1, i + 1)?);
+                    let mut ids: Vec<String> = Vec::new();
+                    for k in lo..hi {
+                        let t = column(traces.0, k as usize)? as usize;
+                        let e = run.event(t, 0);
+                        let id = run.store().trace_id_hex(event_tuple(e)?.2);
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    trace_ids.push(ids);
+                }
+            }
+            let w = Written::new(json, &style, &rules);
+            Ok(py.detach(|| w.all(&keys, &trace_ids, &evidence, run.store())))
         }
     }
 
-    /// What is the same for every violation of a property (`violation_text::Style`), as
-    /// `MonitorReport.to_text` gives it: the text before and after the key, the
-    /// description and runbook lines, `prop.scope`, whether it is a `follows` property, and
-    /// whether it has time bounds.
-    type TextStyle = (
+    /// What is the same for every violation of a property, as `report.text_style` gives
+    /// it for the text report (head, tail, description line, runbook line, None) or
+    /// `report.json_style` for the JSON report (name, severity, owner, runbook,
+    /// description).
+    type StyleArgs = (
         String,
         String,
         Option<String>,
         Option<String>,
-        String,
-        bool,
-        bool,
+        Option<String>,
     );
 
-    /// The violations' text blocks: all in one string, joined by newlines (one Python
-    /// string for thousands: decoding each block alone cost more than writing it), or when
-    /// some is left to Python one string or None each.
+    /// `violation_text::Rules`: `prop.scope`, whether it is a `follows` property, whether it
+    /// has time bounds.
+    type RulesArgs = (String, bool, bool);
+
+    /// The violations' texts: all in one string, joined as the report joins them (a
+    /// newline between text blocks, a comma and a newline between JSON objects; one
+    /// Python string for thousands: decoding each alone cost more than writing it), or
+    /// when some is left to Python one string or None each.
     enum Texts {
         Whole(String),
         Each(Vec<Option<String>>),
@@ -1495,41 +1529,94 @@ pub(crate) mod _native {
         }
     }
 
-    fn write_texts(
-        style: &TextStyle,
-        keys: &[String],
-        evidence: &[crate::violation_text::Evidence],
-        store: &crate::store::SpanStore,
-    ) -> Texts {
-        use crate::violation_text::{write, Scope, Style};
-        let (head, tail, description, runbook, scope, follows, bounded) = style;
-        let st = Style {
-            head,
-            tail,
-            description: description.as_deref(),
-            runbook: runbook.as_deref(),
-            scope: Scope::parse(scope),
-            follows: *follows,
-            bounded: *bounded,
-        };
-        let mut whole = String::new();
-        for (i, (key, ev)) in keys.iter().zip(evidence).enumerate() {
-            if i > 0 {
-                whole.push('\n');
-            }
-            if !write(&mut whole, &st, key, ev, store) {
-                return Texts::Each(
-                    keys.iter()
-                        .zip(evidence)
-                        .map(|(key, ev)| {
-                            let mut out = String::new();
-                            write(&mut out, &st, key, ev, store).then_some(out)
-                        })
-                        .collect(),
-                );
+    /// A writer of one format for one property's violations.
+    enum Written<'a> {
+        Text(crate::violation_text::Style<'a>),
+        Json(crate::violation_text::JsonStyle<'a>),
+    }
+
+    impl<'a> Written<'a> {
+        fn new(json: bool, style: &'a StyleArgs, rules: &'a RulesArgs) -> Self {
+            use crate::violation_text::{JsonStyle, Rules, Scope, Style};
+            let (a, b, c, d, e) = style;
+            let rules = Rules {
+                scope: Scope::parse(&rules.0),
+                follows: rules.1,
+                bounded: rules.2,
+            };
+            if json {
+                Written::Json(JsonStyle {
+                    name: a,
+                    severity: b,
+                    owner: c.as_deref(),
+                    runbook: d.as_deref(),
+                    description: e.as_deref(),
+                    rules,
+                })
+            } else {
+                Written::Text(Style {
+                    head: a,
+                    tail: b,
+                    description: c.as_deref(),
+                    runbook: d.as_deref(),
+                    rules,
+                })
             }
         }
-        Texts::Whole(whole)
+
+        fn one(
+            &self,
+            out: &mut String,
+            key: &str,
+            trace_ids: Option<&Vec<String>>,
+            ev: &crate::violation_text::Evidence,
+            store: &crate::store::SpanStore,
+        ) -> bool {
+            match self {
+                Written::Text(st) => crate::violation_text::write(out, st, key, ev, store),
+                Written::Json(st) => crate::violation_text::write_json(
+                    out,
+                    st,
+                    key,
+                    trace_ids.map_or(&[], Vec::as_slice),
+                    ev,
+                    store,
+                ),
+            }
+        }
+
+        fn all(
+            &self,
+            keys: &[String],
+            trace_ids: &[Vec<String>],
+            evidence: &[crate::violation_text::Evidence],
+            store: &crate::store::SpanStore,
+        ) -> Texts {
+            let sep = match self {
+                Written::Text(_) => "\n",
+                Written::Json(_) => ",\n",
+            };
+            let mut whole = String::new();
+            for (i, (key, ev)) in keys.iter().zip(evidence).enumerate() {
+                if i > 0 {
+                    whole.push_str(sep);
+                }
+                if !self.one(&mut whole, key, trace_ids.get(i), ev, store) {
+                    return Texts::Each(
+                        keys.iter()
+                            .zip(evidence)
+                            .enumerate()
+                            .map(|(i, (key, ev))| {
+                                let mut out = String::new();
+                                self.one(&mut out, key, trace_ids.get(i), ev, store)
+                                    .then_some(out)
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            Texts::Whole(whole)
+        }
     }
 
     /// Item `i` of a machine-order i32 column (`packed.rs`).

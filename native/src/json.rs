@@ -457,6 +457,38 @@ impl Parser<'_> {
     }
 }
 
+/// `s` as a JSON string with `ensure_ascii`, as `json.dumps` writes it (CPython's
+/// `ascii_escape_unicode`; for the JSON reports, `json_py` and `violation_text`): printable
+/// ASCII stays, `"` `\` and the five short escapes as such, everything else `\uXXXX` (lower
+/// case hex; outside the BMP as a surrogate pair).
+pub fn escape_ascii(s: &str, out: &mut String) {
+    out.push('"');
+    let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
+    if s.bytes().all(plain) {
+        out.push_str(s);
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                c if c.is_ascii() && plain(c as u8) => out.push(c),
+                c => {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        let _ = std::fmt::Write::write_fmt(out, format_args!("\\u{u:04x}"));
+                    }
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,40 +31,9 @@ struct Slow<'a, 'py> {
     escape: &'a Bound<'py, PyAny>,
 }
 
-/// `s` as a JSON string with `ensure_ascii` (CPython's `ascii_escape_unicode`): printable
-/// ASCII stays, `"` `\` and the five short escapes as such, everything else `\uXXXX` (lower
-/// case hex; outside the BMP as a surrogate pair).
-fn escape(s: &str, out: &mut String) {
-    out.push('"');
-    let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
-    if s.bytes().all(plain) {
-        out.push_str(s);
-    } else {
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\u{8}' => out.push_str("\\b"),
-                '\u{c}' => out.push_str("\\f"),
-                c if c.is_ascii() && plain(c as u8) => out.push(c),
-                c => {
-                    let mut units = [0u16; 2];
-                    for u in c.encode_utf16(&mut units) {
-                        let _ = write!(out, "\\u{u:04x}");
-                    }
-                }
-            }
-        }
-    }
-    out.push('"');
-}
-
 fn write_str(s: &Bound<'_, PyString>, slow: &Slow<'_, '_>, out: &mut String) -> PyResult<()> {
     match s.to_str() {
-        Ok(text) => escape(text, out),
+        Ok(text) => crate::json::escape_ascii(text, out),
         // a lone surrogate (e.g. from `surrogateescape`): the json module's own escaper
         Err(_) => out.push_str(slow.escape.call1((s,))?.cast::<PyString>()?.to_str()?),
     }

@@ -22,6 +22,7 @@ pub trait SpanText {
     fn service(&self, row: u32) -> &str;
     fn status(&self, row: u32) -> &str;
     fn span_id_hex(&self, row: u32) -> String;
+    fn trace_id_hex(&self, row: u32) -> String;
 }
 
 impl SpanText for crate::store::SpanStore {
@@ -36,6 +37,9 @@ impl SpanText for crate::store::SpanStore {
     }
     fn span_id_hex(&self, row: u32) -> String {
         crate::store::SpanStore::span_id_hex(self, row)
+    }
+    fn trace_id_hex(&self, row: u32) -> String {
+        crate::store::SpanStore::trace_id_hex(self, row)
     }
 }
 
@@ -58,19 +62,35 @@ impl Scope {
     }
 }
 
-/// What is the same for every violation of a property: the text around its key (colour
-/// included), its description and runbook lines as `to_text` writes them, and what the
-/// witness rules ask of it.
-pub struct Style<'a> {
-    pub head: &'a str,
-    pub tail: &'a str,
-    pub description: Option<&'a str>,
-    pub runbook: Option<&'a str>,
+/// What the witness rules and the message ask of a property.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
     pub scope: Scope,
     /// `prop.kind == "follows"`: the bad value first
     pub follows: bool,
     /// the property has time bounds (`CompiledProperty.bounded`)
     pub bounded: bool,
+}
+
+/// What is the same for every violation of a property in the text report: the text around
+/// its key (colour included), its description and runbook lines as `to_text` writes them.
+pub struct Style<'a> {
+    pub head: &'a str,
+    pub tail: &'a str,
+    pub description: Option<&'a str>,
+    pub runbook: Option<&'a str>,
+    pub rules: Rules,
+}
+
+/// What is the same for every violation of a property in the JSON report
+/// (`Violation.to_json`): its name, severity, and owner, runbook and description if any.
+pub struct JsonStyle<'a> {
+    pub name: &'a str,
+    pub severity: &'a str,
+    pub owner: Option<&'a str>,
+    pub runbook: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub rules: Rules,
 }
 
 /// An instance's evidence, as the core kept it (`Monitor.witness_violation`'s arguments).
@@ -94,12 +114,17 @@ pub fn write(
     ev: &Evidence,
     spans: &impl SpanText,
 ) -> bool {
+    whole(out, |out| write_lines(out, st, key, ev, spans))
+}
+
+/// `write(out)`, or when it declines (None), `out` as it was.
+fn whole(out: &mut String, write: impl FnOnce(&mut String) -> Option<()>) -> bool {
     let start = out.len();
-    if write_lines(out, st, key, ev, spans).is_none() {
+    let done = write(out).is_some();
+    if !done {
         out.truncate(start);
-        return false;
     }
-    true
+    done
 }
 
 fn write_lines(
@@ -109,19 +134,15 @@ fn write_lines(
     ev: &Evidence,
     spans: &impl SpanText,
 ) -> Option<()> {
-    let (witness, opened) = witness(st, ev);
+    let (witness, opened) = witness(st.rules, ev);
     let _ = write!(out, "{}{}{}", st.head, key, st.tail);
     if let Some(d) = st.description {
         out.push('\n');
         out.push_str(d);
     }
     out.push_str("\n  ");
-    message(out, st, &witness, ev, opened, spans)?;
-    let mut trigger = opened;
-    if trigger.is_none() && st.bounded && ev.decided.is_none() {
-        trigger = ev.raised; // an obligation open at the end: its raiser opened it
-    }
-    if let Some(t) = trigger {
+    message(out, st.rules, &witness, ev, opened, spans)?;
+    if let Some(t) = trigger(st.rules, ev, opened) {
         let _ = write!(
             out,
             "\n  bounded obligation opened by `{}` {} (span {}",
@@ -146,14 +167,14 @@ fn write_lines(
 /// The witness events and the opener of the bounded obligation, by
 /// `Monitor.witness_violation`'s rules (events are equal when they are the same event:
 /// one row, one side, one time, as the Python `Span`s of two rows are never equal).
-fn witness(st: &Style, ev: &Evidence) -> (Vec<Event>, Option<Event>) {
+fn witness(rules: Rules, ev: &Evidence) -> (Vec<Event>, Option<Event>) {
     let (mut w, opened) = match ev.decided {
         Some(d) => {
             let mut w = match ev.raised {
                 None => vec![d],
                 Some(r) => vec![r, d],
             };
-            if st.follows {
+            if rules.follows {
                 w.reverse();
             }
             (w, ev.opened)
@@ -177,6 +198,15 @@ fn witness(st: &Style, ev: &Evidence) -> (Vec<Event>, Option<Event>) {
     (w, opened)
 }
 
+/// The event that opened the bounded obligation the violation broke, or for an
+/// obligation open at the end of a bounded property, its raiser.
+fn trigger(rules: Rules, ev: &Evidence, opened: Option<Event>) -> Option<Event> {
+    match opened {
+        None if rules.bounded && ev.decided.is_none() => ev.raised,
+        _ => opened,
+    }
+}
+
 fn kind(e: Event) -> &'static str {
     if e.is_start {
         "start"
@@ -193,7 +223,7 @@ fn what(out: &mut String, e: Event, spans: &impl SpanText) {
 /// `_default_message` (a property with a `message` clause is never written here).
 fn message(
     out: &mut String,
-    st: &Style,
+    rules: Rules,
     witness: &[Event],
     ev: &Evidence,
     opened: Option<Event>,
@@ -219,7 +249,7 @@ fn message(
         }
     } else if open_at_end {
         if witness.len() == 1 {
-            out.push_str(match st.scope {
+            out.push_str(match rules.scope {
                 Scope::Trace => "the trace ended",
                 Scope::Key => "the instance ended at the end of input",
                 Scope::Global => "the input ended",
@@ -231,13 +261,13 @@ fn message(
             out.push_str("obligation raised at ");
             what(out, first, spans);
             out.push_str(" was still open ");
-            out.push_str(match st.scope {
+            out.push_str(match rules.scope {
                 Scope::Trace => "when the trace ended at ",
                 Scope::Key => "when the instance ended at the end of input (its last event: ",
                 Scope::Global => "at the end of input (the last event: ",
             });
             what(out, last, spans);
-            if st.scope != Scope::Trace {
+            if rules.scope != Scope::Trace {
                 out.push(')');
             }
         }
@@ -359,6 +389,117 @@ fn pad(out: &mut String, s: &str, width: usize) {
     }
 }
 
+/// Append the violation's JSON object as `json.dumps(v.to_json(), indent=2)` writes it (at
+/// depth 0: the caller indents it) to `out`; false, with `out` unchanged, for what Python
+/// must write. `trace_ids` are the instance's, as `Violation.trace_ids` lists them.
+pub fn write_json(
+    out: &mut String,
+    st: &JsonStyle,
+    key: &str,
+    trace_ids: &[String],
+    ev: &Evidence,
+    spans: &impl SpanText,
+) -> bool {
+    whole(out, |out| json_lines(out, st, key, trace_ids, ev, spans))
+}
+
+fn json_lines(
+    out: &mut String,
+    st: &JsonStyle,
+    key: &str,
+    trace_ids: &[String],
+    ev: &Evidence,
+    spans: &impl SpanText,
+) -> Option<()> {
+    use crate::json::escape_ascii;
+    let (witness, opened) = witness(st.rules, ev);
+    let mut text = String::new();
+    message(&mut text, st.rules, &witness, ev, opened, spans)?;
+    let field = |out: &mut String, name: &str| {
+        out.push_str(",\n  \"");
+        out.push_str(name);
+        out.push_str("\": ");
+    };
+    out.push_str("{\n  \"property\": ");
+    escape_ascii(st.name, out);
+    field(out, "key");
+    escape_ascii(key, out);
+    field(out, "trace_ids");
+    strings(out, trace_ids.iter().map(String::as_str));
+    field(out, "span_ids");
+    let mut rows: Vec<u32> = Vec::with_capacity(witness.len());
+    for e in &witness {
+        if !rows.contains(&e.row) {
+            rows.push(e.row);
+        }
+    }
+    let ids: Vec<String> = rows.iter().map(|&r| spans.span_id_hex(r)).collect();
+    strings(out, ids.iter().map(String::as_str));
+    field(out, "message");
+    escape_ascii(&text, out);
+    field(out, "severity");
+    escape_ascii(st.severity, out);
+    for (name, value) in [
+        ("owner", st.owner),
+        ("runbook", st.runbook),
+        ("description", st.description),
+    ] {
+        if let Some(v) = value {
+            field(out, name);
+            escape_ascii(v, out);
+        }
+    }
+    if !witness.is_empty() {
+        field(out, "events");
+        out.push('[');
+        for (i, e) in witness.iter().enumerate() {
+            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            event_json(out, *e, "\n    ", spans);
+        }
+        out.push_str("\n  ]");
+    }
+    if let Some(t) = trigger(st.rules, ev, opened) {
+        field(out, "trigger");
+        event_json(out, t, "\n  ", spans);
+    }
+    out.push_str("\n}");
+    Some(())
+}
+
+/// A list of strings at depth 1: `[]`, or one a line.
+fn strings<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
+    let mut first = true;
+    for s in items {
+        out.push_str(if first { "[\n    " } else { ",\n    " });
+        crate::json::escape_ascii(s, out);
+        first = false;
+    }
+    out.push_str(if first { "[]" } else { "\n  ]" });
+}
+
+/// `report._event_json(e)`, its braces at the indentation `nl` ends with.
+fn event_json(out: &mut String, e: Event, nl: &str, spans: &impl SpanText) {
+    use crate::json::escape_ascii;
+    let inner = format!("{nl}  ");
+    out.push('{');
+    out.push_str(&inner);
+    out.push_str("\"trace_id\": ");
+    escape_ascii(&spans.trace_id_hex(e.row), out);
+    let _ = write!(out, ",{inner}\"span_id\": ");
+    escape_ascii(&spans.span_id_hex(e.row), out);
+    let _ = write!(
+        out,
+        ",{inner}\"event\": \"{}\",{inner}\"time_unix_nano\": {},{inner}\"name\": ",
+        kind(e),
+        e.time_ns
+    );
+    escape_ascii(spans.name(e.row), out);
+    let _ = write!(out, ",{inner}\"service\": ");
+    escape_ascii(spans.service(e.row), out);
+    out.push_str(nl);
+    out.push('}');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,6 +579,9 @@ mod tests {
         fn span_id_hex(&self, row: u32) -> String {
             format!("{row:016x}")
         }
+        fn trace_id_hex(&self, _row: u32) -> String {
+            "ab".repeat(16)
+        }
     }
 
     fn at(row: u32, is_start: bool, time_ns: u64) -> Event {
@@ -454,9 +598,11 @@ mod tests {
             tail: "  (s.spec:1)",
             description: None,
             runbook: Some("  runbook: r"),
-            scope: Scope::Trace,
-            follows: false,
-            bounded,
+            rules: Rules {
+                scope: Scope::Trace,
+                follows: false,
+                bounded,
+            },
         }
     }
 
@@ -504,10 +650,8 @@ mod tests {
                 "at the end of input (the last event: `b` end)",
             ),
         ] {
-            let st = Style {
-                scope,
-                ..style(false)
-            };
+            let mut st = style(false);
+            st.rules.scope = scope;
             let mut out = String::new();
             assert!(write(&mut out, &st, "k", &ev, &spans));
             let line = out.lines().nth(1).unwrap();

@@ -334,7 +334,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
     report = mon.close()
     consistency = _consistency(spec, kept) if spec.consistency else []
     if args.format == "json":
-        doc = report.to_json(trace_url=trace_url)
+        doc = report.to_json(trace_url=trace_url, verbatim=True)
         if consistency:
             doc["consistency"] = [c.to_json() for c in consistency]
         out.write(json_report.dumps(doc) + "\n")

@@ -94,7 +94,23 @@ def _write(o: Any, nl: str, parts: list[str]) -> None:
         parts.append(indented(o, nl))
 
 
+class Verbatim:
+    """JSON text written already (by the native core, at depth 0), which :func:`dumps`
+    (and ``engine.json_report.dumps``) put in place, indented to where it stands: a
+    report's violations, thousands of them, written without an object each. The text of
+    several items of a list may be one, joined by ``",\\n"``: they read as consecutive
+    items. Only these writers know it; ``json.dumps`` refuses it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def indented(o: Any, nl: str) -> str:
     """``json.dumps``'s own text for ``o``, indented to ``nl``: strings in JSON text hold
-    no raw newline, so every newline is one the encoder wrote."""
+    no raw newline, so every newline is one the encoder wrote (a :class:`Verbatim`'s
+    too)."""
+    if type(o) is Verbatim:
+        return o.text.replace("\n", nl)
     return json.dumps(o, indent=2).replace("\n", nl)

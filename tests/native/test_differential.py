@@ -31,6 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 import tracelogic
 from tracelogic.cli import run
 from tracelogic.engine.compiled import CompiledSpec
+from tracelogic.engine.json_report import dumps
 from tracelogic.engine.plan import property_reason
 from tracelogic.engine.registry import required_capabilities
 from tracelogic.engine.monitor import Monitor
@@ -225,8 +226,10 @@ def reports_of(spec_text_or_path: str, feed, compiled=None, **options) -> list[t
         assert_routed_by_capability(mon, engine)
         feed(mon)
         report = mon.close()
-        # the text first: the core writes its violations' text before any is built
-        docs.append((report.to_text(), report.to_json(), [str(e) for e in report.input_errors]))
+        # the texts first: the core writes its violations' text and JSON text before any
+        # is built
+        texts = report.to_text(), dumps(report.to_json(verbatim=True))
+        docs.append((texts, report.to_json(), [str(e) for e in report.input_errors]))
     return docs
 
 

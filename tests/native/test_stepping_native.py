@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import tracelogic
 from tracelogic.engine.compiled import CompiledSpec
+from tracelogic.engine.json_report import dumps
 from tracelogic.engine.monitor import Monitor
 from tracelogic.ingest.otlp import spans_to_request
 from tracelogic.engine.plan import property_reason
@@ -130,9 +131,10 @@ def report(spec, engine: str, requests: list[bytes], max_open: int, compiled) ->
     for data in requests:
         mon.feed_otlp(data, source="gen")
     rep = mon.close()
-    # the text first: the core writes its violations' text before any is built (the JSON
-    # builds them), which the Python engine's text checks
-    return mon, rep.to_text(), rep.to_json(), [str(e) for e in rep.input_errors]
+    # the texts first: the core writes its violations' text and JSON text before any is
+    # built (to_json builds them), which the Python engine's texts check
+    texts = rep.to_text(), dumps(rep.to_json(verbatim=True))
+    return mon, texts, rep.to_json(), [str(e) for e in rep.input_errors]
 
 
 def both_engines(spec, requests: list[list[Span]], max_open: int) -> tuple:

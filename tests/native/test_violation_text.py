@@ -1,20 +1,22 @@
-"""The text report's violations written by the core (``native/src/violation_text.rs``)
-against the Python writer.
+"""The reports' violations written by the core (``native/src/violation_text.rs``)
+against the Python writers.
 
-The differential tests already compare the native engine's text report (written by the
-core) with the Python engine's. Here the oracle is the same report's text once its
-violations are built (then ``to_text`` writes each one in Python), in colour and not, and
-the cases the core leaves to Python: a time difference a float cannot hold, a link per
-trace (``trace_url``), a model's own words.
+The differential tests already compare the native engine's text and JSON text reports
+(written by the core) with the Python engine's. Here the oracle is the same report's text
+once its violations are built (then ``to_text`` and ``to_json`` write each one in Python,
+and ``json.dumps`` the document), in colour and not, and the cases the core leaves to
+Python: a time difference a float cannot hold, a link per trace (``trace_url``).
 """
 from __future__ import annotations
 
+import json
 import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracelogic
+from tracelogic.engine.json_report import dumps
 from tracelogic.engine.monitor import Monitor
 from tracelogic.engine.report import DeferredViolation
 from tracelogic.engine.trace_links import TraceUrl
@@ -47,10 +49,12 @@ def test_the_core_writes_the_text_the_python_writer_writes(text, requests, max_o
     report = _native_report(text, data, max_open)
     deferred = _unbuilt(report)
     fast = report.to_text(color=color)
+    fast_json = dumps(report.to_json(verbatim=True))
     assert _unbuilt(report) == deferred  # written by the core: none was built
     report.build_violations()
     assert _unbuilt(report) == 0
     assert report.to_text(color=color) == fast
+    assert json.dumps(report.to_json(), indent=2) == fast_json
 
 
 def _spans(gap_ns: int) -> list[Span]:
@@ -75,8 +79,10 @@ def test_a_difference_past_2_53_ns_is_written_by_python_and_reads_the_same():
         assert {v.prop.name for v in report.violations} == {"no_error", "answered",
                                                             "by_service"}
         fast = report.to_text()
+        fast_json = dumps(report.to_json(verbatim=True))
         report.build_violations()
         assert report.to_text() == fast
+        assert json.dumps(report.to_json(), indent=2) == fast_json
         if gap > 2**53:
             assert f"{(gap - 1) / 1e6:>10.3f} ms" in fast  # the Python writer's offset
 
@@ -89,3 +95,22 @@ def test_links_per_trace_are_written_by_python():
     assert _unbuilt(report) == 0
     plain = _native_report(SPEC, [spans_to_request(_spans(5 * MS)).SerializeToString()])
     assert text.replace(f"\n  trace: https://ui/trace/{'1' * 32}", "") == plain.to_text()
+
+
+def test_owner_runbook_and_description_with_quotes_and_non_ascii_read_as_json_dumps():
+    spec = ('property p "fails \\"twice\\" — ✗ é" severity critical owner "pay\\\\ments" '
+            'runbook "https://r/ü?q=\\"x\\"":\n  G !(status == error)\n'
+            'property q per attr["k"]:\n  G (name == "b" -> F name == "zz")\n')
+    spans = [Span(name="a\u00e9\"\\", trace_id="1" * 32, span_id="1" * 16, start_ns=MS,
+                  end_ns=2 * MS, service="s\u2717", status="error", attrs={"k": "é\"1"}),
+             Span(name="b", trace_id="2" * 32, span_id="2" * 16, start_ns=MS, end_ns=3 * MS,
+                  attrs={"k": "é\"1"})]
+    report = _native_report(spec, [spans_to_request(spans).SerializeToString()])
+    assert len(report.violations) == 2 and _unbuilt(report) == 2
+    fast, fast_json = report.to_text(), dumps(report.to_json(verbatim=True))
+    doc = json.loads(fast_json)
+    assert doc["violations"][0]["owner"] == "pay\\ments"
+    assert doc["violations"][1]["trace_ids"] == ["1" * 32, "2" * 32]
+    report.build_violations()
+    assert report.to_text() == fast
+    assert json.dumps(report.to_json(), indent=2) == fast_json

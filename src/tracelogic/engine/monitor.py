@@ -32,7 +32,7 @@ from tracelogic.engine.native_run import (NativeRun, count_vacuous, final_verdic
 from tracelogic.engine.plan import build_plan
 from tracelogic.engine.registry import Assignment, assign
 from tracelogic.engine.report import (VERDICT_CODES, DeferredViolation, MonitorReport,
-                                      TextBlock,
+                                      CoreBlock,
                                       PropertyResult, Violation)
 from tracelogic.ingest.assembly import Assembler
 from tracelogic.ingest.events import Event, Trace
@@ -1040,7 +1040,7 @@ class Monitor:
                 return cp, res.state[i]
         violations = []
         build = self._block(cp, self._core_trace_built, step, res, closed)
-        if type(build) is TextBlock:
+        if type(build) is CoreBlock:
             build.text = bind(self._native.trace_text, cp, res)
         for t in violated(codes):
             violations.append(self._deferred(cp, ids[t], build, t))
@@ -1055,12 +1055,12 @@ class Monitor:
 
     @staticmethod
     def _block(cp: CompiledProperty, *build: Any) -> Any:
-        """``bind(*build)``: a block's builder of deferred violations, a :class:`TextBlock`
+        """``bind(*build)``: a block's builder of deferred violations, a :class:`CoreBlock`
         (whose text the core can write) unless a violation's message could be a model's
         own words (``reason``), which only Python has."""
         if any(hasattr(c.monitor, "reason") for c in (cp, cp.untimed) if c is not None):
             return bind(*build)
-        return TextBlock(*build)
+        return CoreBlock(*build)
 
     def _deferred(self, cp: CompiledProperty, key: str, build: Any, at: int) -> Violation:
         """A violation of the core's, ``build(at)``, its evidence read back from the core's
@@ -1183,7 +1183,7 @@ class Monitor:
                     codes[i] = VERDICT_CODES["incomplete"]
         violations = []
         build = self._block(cp, self._core_cross_built, cp, states, c, closed)
-        if type(build) is TextBlock:
+        if type(build) is CoreBlock:
             build.text = bind(self._native.cross_text, cp, c)
         for i in violated(codes):
             violations.append(self._deferred(cp, c.keys[i], build, i))

@@ -246,24 +246,24 @@ class NativeRun:
         """The wanted attribute keys some kept span (or its resource) carried."""
         return self._run.seen_keys()
 
-    def trace_text(self, cp: Any, res: TraceColumns, style: tuple, ats: list[int],
-                   keys: list[str]) -> str | list[str | None]:
-        """The text report's block of each violation of per-trace property ``cp`` on
-        complete trace ``ats[i]`` (key ``keys[i]``), written by the core from ``res``'s
-        evidence (``native/src/violation_text.rs``): as ``report.TextBlock.text`` says.
-        ``style`` is ``report.text_style``'s."""
+    def trace_text(self, cp: Any, res: TraceColumns, json: bool, style: tuple,
+                   ats: list[int], keys: list[str]) -> str | list[str | None]:
+        """The report's text of each violation of per-trace property ``cp`` on complete
+        trace ``ats[i]`` (key ``keys[i]``), written by the core from ``res``'s evidence
+        (``native/src/violation_text.rs``), as ``report.CoreBlock.text`` says."""
         return self._run.trace_violation_text(
-            (*style, *_witness_rules(cp)), ats, keys, res.decided.obj, res.raised.obj,
+            json, style, _witness_rules(cp), ats, keys, res.decided.obj, res.raised.obj,
             None if res.opened is None else res.opened.obj)
 
-    def cross_text(self, cp: Any, c: CrossColumns, style: tuple, ats: list[int],
-                   keys: list[str]) -> str | list[str | None]:
+    def cross_text(self, cp: Any, c: CrossColumns, json: bool, style: tuple,
+                   ats: list[int], keys: list[str]) -> str | list[str | None]:
         """:meth:`trace_text` for instances ``ats`` of cross-trace property ``cp``."""
         return self._run.cross_violation_text(
-            (*style, *_witness_rules(cp)), ats, keys,
+            json, style, _witness_rules(cp), ats, keys,
             (c.decided_trace.obj, c.decided_event.obj), (c.raised_trace.obj, c.raised_event.obj),
             (c.last_trace.obj, c.last_event.obj),
-            None if c.opened_trace is None else (c.opened_trace.obj, c.opened_event.obj))
+            None if c.opened_trace is None else (c.opened_trace.obj, c.opened_event.obj),
+            (c.traces.obj, c.trace_offsets.obj))
 
 
 class TimedOracle:

@@ -14,6 +14,7 @@ from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from tracelogic.automata.monitor import Verdict
+from tracelogic.json_text import Verbatim
 from tracelogic.spec.typed import PropertyT
 
 FAILING = {"critical", "error"}
@@ -246,17 +247,18 @@ for _name in _DEFERRED:
 del _name
 
 
-class TextBlock(partial):
+class CoreBlock(partial):
     """The builder of one block of the core's deferred violations (``build(at)``, see
-    :meth:`DeferredViolation.deferred`) that can also write the text report's block of
-    many of them at once: ``text(style, ats, keys)``, their blocks in one ``str`` joined by
-    newlines, or a list of one ``str`` per violation, None for one it leaves to Python
-    (``text_style`` gives ``style``)."""
+    :meth:`DeferredViolation.deferred`) that can also have the core write the report's
+    text of many of them at once: ``text(json, style, ats, keys)``, the text report's
+    blocks (``json`` False; ``style`` from :func:`text_style`) or the JSON report's objects
+    (``json`` True, :func:`json_style`), in one ``str`` joined as the report joins them, or
+    a list of one ``str`` per violation, None for one it leaves to Python."""
 
-    text: Callable[[tuple, list, list], list]
+    text: Callable[[bool, tuple, list, list], str | list]
 
 
-def text_style(p: PropertyT, color: bool) -> tuple[str, str, str | None, str | None]:
+def text_style(p: PropertyT, color: bool) -> tuple[str, str, str | None, str | None, None]:
     """What ``to_text`` writes of property ``p`` around each of its violations: the text
     before and after the key, the description line and the runbook line (None: none)."""
     where = f"{p.span.file}:{p.span.line}" if p.span.line else p.span.file
@@ -265,7 +267,13 @@ def text_style(p: PropertyT, color: bool) -> tuple[str, str, str | None, str | N
     if runbook and color:
         runbook = f"\x1b[2m{runbook}\x1b[0m"
     return (f"{head} [{p.severity}] key ", f"  ({where})",
-            f"  {p.description}" if p.description else None, runbook)
+            f"  {p.description}" if p.description else None, runbook, None)
+
+
+def json_style(p: PropertyT) -> tuple[str, str, str | None, str | None, str | None]:
+    """What :meth:`Violation.to_json` writes of property ``p`` in each of its violations:
+    name, severity, and owner, runbook and description (None: none)."""
+    return p.name, p.severity, p.owner or None, p.runbook or None, p.description or None
 
 
 def _event_json(e: Any) -> dict:
@@ -394,11 +402,13 @@ class MonitorReport:
                     if type(vs[k]) is DeferredViolation:
                         vs[k] = vs[k].built()
 
-    def _written(self, color: bool) -> list[tuple[int, int, list]]:
-        """The runs of violations whose text the core wrote: ``(start, end, texts)``, the
-        blocks of violations ``start`` to ``end`` (exclusive) in one string, joined by
-        newlines, or one text (or None: Python writes it) per violation; a run per block of
-        a :class:`TextBlock`'s deferred violations. Printing thousands of the core's
+    def _written(self, json: bool, style: Callable[[PropertyT], tuple]
+                 ) -> list[tuple[int, int, str | list]]:
+        """The runs of violations whose text the core wrote (the text report's, or with
+        ``json`` the JSON report's; ``style(prop)`` as :class:`CoreBlock` says):
+        ``(start, end, texts)``, violations ``start`` to ``end`` (exclusive) in one string,
+        or one text (or None: Python writes it) per violation; a run per block of a
+        :class:`CoreBlock`'s deferred violations. Printing thousands of the core's
         violations then builds none of them."""
         vs = self.violations
         # attributes, not ``__dict__``: a deferred violation has none until it is built
@@ -409,7 +419,7 @@ class MonitorReport:
         i, n = 0, len(vs)
         while i < n:
             block = builds[i]
-            if type(block) is not TextBlock:
+            if type(block) is not CoreBlock:
                 i += 1
                 continue
             j = i + 1
@@ -417,19 +427,34 @@ class MonitorReport:
                 j += 1
             part = vs[i:j]
             p = part[0].prop
-            style = styles.get(id(p))
-            if style is None:
-                style = styles[id(p)] = text_style(p, color)
-            runs.append((i, j, block.text(style, [v._at for v in part],
+            st = styles.get(id(p))
+            if st is None:
+                st = styles[id(p)] = style(p)
+            runs.append((i, j, block.text(json, st, [v._at for v in part],
                                           [v.key for v in part])))
             i = j
         return runs
 
-    def to_json(self, trace_url: Any = None) -> dict:
-        self.build_violations()
+    def to_json(self, trace_url: Any = None, *, verbatim: bool = False) -> dict:
+        """The contract's document. With ``verbatim``, for a document that is only printed
+        (by ``json_report.dumps``): the violations the core can write stay JSON text
+        (:class:`~tracelogic.json_text.Verbatim`, one per block), none of them built."""
+        runs = self._written(True, json_style) if verbatim and trace_url is None else []
+        self.build_violations(runs)
+        vs = self.violations
+        violations: list[Any] = []
+        at = 0
+        for start, end, texts in runs + [(len(vs), len(vs), [])]:
+            violations.extend(v.to_json(trace_url) for v in vs[at:start])
+            if type(texts) is str:
+                violations.append(Verbatim(texts))
+            else:
+                violations.extend(Verbatim(text) if text is not None else v.to_json(trace_url)
+                                  for v, text in zip(vs[start:end], texts))
+            at = end
         out = {"schema": "tracelogic.monitor/1",
                "properties": [p.to_json() for p in self.properties],
-               "violations": [v.to_json(trace_url) for v in self.violations],
+               "violations": violations,
                "summary": self.summary()}
         if self.input_errors:
             out["errors"] = list(self.input_errors)
@@ -441,7 +466,8 @@ class MonitorReport:
         red = (lambda s: f"\x1b[31m{s}\x1b[0m") if color else (lambda s: s)
         green = (lambda s: f"\x1b[32m{s}\x1b[0m") if color else (lambda s: s)
         dim = (lambda s: f"\x1b[2m{s}\x1b[0m") if color else (lambda s: s)
-        runs = self._written(color) if trace_url is None else []
+        runs = (self._written(False, lambda p: text_style(p, color)) if trace_url is None
+                else [])
         self.build_violations(runs)
         lines: list[str] = []
         heads: dict[int, tuple] = {}  # per property: the text around the key, ...
