@@ -20,7 +20,7 @@ from functools import partial as bind
 from itertools import repeat
 from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.errors import InputError
@@ -1038,12 +1038,8 @@ class Monitor:
 
             def step(i: int) -> tuple:
                 return cp, res.state[i]
-        violations = []
-        build = self._block(cp, self._core_trace_built, step, res, closed)
-        if type(build) is CoreBlock:
-            build.text = bind(self._native.trace_text, cp, res)
-        for t in violated(codes):
-            violations.append(self._deferred(cp, ids[t], build, t))
+        violations = self._deferred(cp, ids, codes, bind(self._native.trace_text, cp, res),
+                                    self._core_trace_built, step, res, closed)
         vacuous = count_vacuous(codes, res.trigger) if cp.triggers else 0
 
         def undecided(i: int) -> bool:
@@ -1054,24 +1050,28 @@ class Monitor:
         return ids, codes, vacuous, violations, partial
 
     @staticmethod
-    def _block(cp: CompiledProperty, *build: Any) -> Any:
-        """``bind(*build)``: a block's builder of deferred violations, a :class:`CoreBlock`
-        (whose text the core can write) unless a violation's message could be a model's
-        own words (``reason``), which only Python has."""
-        if any(hasattr(c.monitor, "reason") for c in (cp, cp.untimed) if c is not None):
-            return bind(*build)
-        return CoreBlock(*build)
-
-    def _deferred(self, cp: CompiledProperty, key: str, build: Any, at: int) -> Violation:
-        """A violation of the core's, ``build(at)``, its evidence read back from the core's
-        store only when the report reads it (``DeferredViolation``): a run has thousands,
-        and an exit code or a count reads none. ``build`` is one per block, so a deferred
-        violation holds only its place ``at``. A property with a ``message`` clause builds
-        it now: its message reads the span's values, which may count type mismatches into
-        the run's warnings, and those are final at ``close``."""
+    def _deferred(cp: CompiledProperty, keys: Sequence[str], codes: bytearray, text: Any,
+                  *build: Any) -> list[Violation]:
+        """The violations of a block of the core's results (the instances ``codes`` says
+        are violated), each ``bind(*build)(at)`` for its place ``at``, its evidence read
+        back from the core's store only when the report reads it (``DeferredViolation``):
+        a run has thousands, an exit code or a count reads none, and the text and JSON
+        reports have the core write theirs (``text``, a :class:`CoreBlock`'s) unless a
+        violation's message could be a model's own words (``reason``), which only Python
+        has. A property with a ``message`` clause builds them now: its message reads the
+        span's values, which may count type mismatches into the run's warnings, and those
+        are final at ``close``."""
+        ats = violated(codes)
+        if not ats:
+            return []
         if cp.message_fns:
-            return build(at)
-        return DeferredViolation.deferred(cp.prop, key, build, at)
+            return list(map(bind(*build), ats))
+        if any(hasattr(c.monitor, "reason") for c in (cp, cp.untimed) if c is not None):
+            block = bind(*build)
+        else:
+            block = CoreBlock(*build)
+            block.text = text
+        return DeferredViolation.many(cp.prop, block, [keys[at] for at in ats], ats)
 
     def _core_trace_built(self, step: Callable[[int], tuple], res: Any, closed: Any,
                           t: int) -> Violation:
@@ -1181,12 +1181,8 @@ class Monitor:
             for i, key in enumerate(c.keys):
                 if key in evicted and not verdict(states[i]).is_final:
                     codes[i] = VERDICT_CODES["incomplete"]
-        violations = []
-        build = self._block(cp, self._core_cross_built, cp, states, c, closed)
-        if type(build) is CoreBlock:
-            build.text = bind(self._native.cross_text, cp, c)
-        for i in violated(codes):
-            violations.append(self._deferred(cp, c.keys[i], build, i))
+        violations = self._deferred(cp, c.keys, codes, bind(self._native.cross_text, cp, c),
+                                    self._core_cross_built, cp, states, c, closed)
         vacuous = count_vacuous(codes, c.trigger) if cp.triggers else 0
         verdict = cp.monitor.verdict
         keys, codes, partial = self._partial_block(

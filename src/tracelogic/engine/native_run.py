@@ -11,7 +11,8 @@ and events become Python objects only for what is reported: the witnesses of vio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from itertools import compress
+from typing import Any, Sequence
 
 from tracelogic.automata.monitor import INFEASIBLE, Verdict
 from tracelogic.ingest.events import Event
@@ -383,15 +384,14 @@ def without(keys: Sequence[str], codes: bytearray, drop: list[int]
     return ([k for i, k in enumerate(keys) if i not in gone],
             bytearray(c for i, c in enumerate(codes) if i not in gone))
 # 1 where the code is `satisfied`, for count_vacuous
+_IS_VIOLATED = bytes(int(c == _VIOLATED) for c in range(256))
 _IS_SATISFIED = bytes(int(c == VERDICT_CODES["satisfied"]) for c in range(256))
 
 
-def violated(codes: bytearray) -> Iterator[int]:
-    """The indices of the violated instances, found at C speed (they are few)."""
-    i = codes.find(_VIOLATED)
-    while i >= 0:
-        yield i
-        i = codes.find(_VIOLATED, i + 1)
+def violated(codes: bytearray) -> list[int]:
+    """The indices of the violated instances, picked at C speed (one in five of
+    bench_monitor's traces violates something)."""
+    return list(compress(range(len(codes)), codes.translate(_IS_VIOLATED)))
 
 
 def count_vacuous(codes: bytearray, trigger: bytes) -> int:

@@ -209,6 +209,21 @@ class DeferredViolation(Violation):
             put(v, "_at", at)
         return v
 
+    @classmethod
+    def many(cls, prop: PropertyT, build: Any, keys: list[str], ats: list[Any]
+             ) -> list["DeferredViolation"]:
+        """``deferred(prop, keys[i], build, ats[i])`` for each ``i``, without a call each."""
+        new, put = cls.__new__, object.__setattr__
+        out = []
+        for key, at in zip(keys, ats):
+            v = new(cls)
+            put(v, "prop", prop)
+            put(v, "key", key)
+            put(v, "_build", build)
+            put(v, "_at", at)
+            out.append(v)
+        return out
+
     def build(self) -> None:
         """Build the deferred fields now (a no-op once built)."""
         d = self.__dict__
