@@ -14,7 +14,7 @@ import json
 from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
-__all__ = ["dumps", "indented", "key_string"]
+__all__ = ["Verbatim", "dumps", "indented", "key_string"]
 
 _INF = float("inf")
 
