@@ -282,19 +282,10 @@ impl Buckets {
     }
 
     /// The keys, and every bucket's rows in instance order, bucket after bucket in filing
-    /// order: bucket `i`'s are `rows[starts[i]..starts[i + 1]]`. Sorted in place: a run's
-    /// rows may be tens of millions, so no second list of them.
-    fn grouped(mut self, ids: &[[u8; 16]]) -> (Keys, Vec<Row>, Vec<usize>) {
-        // (time, trace, event) is unique within a bucket: the unstable sort orders each
-        // bucket as Python's stable sort of its rows does
-        self.rows.sort_unstable_by(|a, b| {
-            (a.bucket, a.time, &ids[a.trace as usize], a.event).cmp(&(
-                b.bucket,
-                b.time,
-                &ids[b.trace as usize],
-                b.event,
-            ))
-        });
+    /// order: bucket `i`'s are `rows[starts[i]..starts[i + 1]]`. `rank` is each complete
+    /// trace's place in trace-id order ([`ranks`]). Sorted in place: a run's rows may be
+    /// tens of millions, so no second list of them.
+    fn grouped(mut self, rank: &[u32]) -> (Keys, Vec<Row>, Vec<usize>) {
         let n = self.keys.len();
         let mut starts = vec![0usize; n + 1];
         for r in &self.rows {
@@ -303,20 +294,54 @@ impl Buckets {
         for i in 0..n {
             starts[i + 1] += starts[i];
         }
+        let rows = &mut self.rows;
+        // the rows moved to their buckets in place (the order inside a bucket is then
+        // lost; the sort below makes it)
+        if n > 1 {
+            let mut next = starts[..n].to_vec();
+            for b in 0..n {
+                while next[b] < starts[b + 1] {
+                    let at = next[b];
+                    let mut row = rows[at];
+                    while row.bucket as usize != b {
+                        let to = &mut next[row.bucket as usize];
+                        std::mem::swap(&mut rows[*to], &mut row);
+                        *to += 1;
+                    }
+                    rows[at] = row;
+                    next[b] += 1;
+                }
+            }
+        }
+        // each bucket by (time, trace id, index) as one integer a row, (time, rank, index),
+        // then by filing order, which is trace order: Python's stable sort of the rows by
+        // (time, trace id, index). The last comparison runs only for a trace id completed
+        // twice, so the first orders every row: unstable sorting is stable here
+        let key =
+            |r: &Row| u128::from(r.time) << 64 | u128::from(r.bucket) << 32 | u128::from(r.event);
+        for b in 0..n {
+            let bucket = &mut rows[starts[b]..starts[b + 1]];
+            bucket
+                .iter_mut()
+                .for_each(|r| r.bucket = rank[r.trace as usize]);
+            bucket.sort_unstable_by(|x, y| key(x).cmp(&key(y)).then(x.trace.cmp(&y.trace)));
+            bucket.iter_mut().for_each(|r| r.bucket = b as u32);
+        }
         (self.keys, self.rows, starts)
     }
 
-    /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
-    /// the complete traces' ids and whether each is partial.
-    pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Instances {
-        self.step_with(ids, partial, |rows| {
+    /// Step one fresh instance per key (in first-filed order); `rank` and `partial` are
+    /// the complete traces' places in trace-id order ([`ranks`]) and whether each is
+    /// partial.
+    pub fn step(self, aut: &mut Cached, rank: &[u32], partial: &[bool]) -> Instances {
+        self.step_with(rank, partial, |rows| {
             (step_letters(aut, rows.len(), |e| rows[e].letter), None)
         })
     }
 
     /// Each key's rows (keys in first-filed order) in instance order.
-    pub fn sorted(self, ids: &[[u8; 16]]) -> Vec<(String, Vec<Row>)> {
-        let (keys, rows, starts) = self.grouped(ids);
+    pub fn sorted(self, rank: &[u32]) -> Vec<(String, Vec<Row>)> {
+        let (keys, rows, starts) = self.grouped(rank);
         (0..keys.len())
             .map(|i| {
                 (
@@ -332,18 +357,18 @@ impl Buckets {
     /// timed state). A property with registers computes each row's letter there.
     pub fn step_with(
         self,
-        ids: &[[u8; 16]],
+        rank: &[u32],
         partial: &[bool],
         mut run: impl FnMut(&[Row]) -> (Stepped, Option<TState>),
     ) -> Instances {
-        let (keys, rows, starts) = self.grouped(ids);
+        let (keys, rows, starts) = self.grouped(rank);
         let mut out = Instances {
             list: Vec::with_capacity(keys.len()),
             traces: vec![],
             keys: Keys::default(),
         };
         // per complete trace: the last instance (+ 1) that listed it
-        let mut seen = vec![0u32; ids.len()];
+        let mut seen = vec![0u32; rank.len()];
         for i in 0..keys.len() {
             let rows = &rows[starts[i]..starts[i + 1]];
             let mark = i as u32 + 1;
@@ -353,6 +378,23 @@ impl Buckets {
         out.keys = keys;
         out
     }
+}
+
+/// Each complete trace's place when their ids are sorted, equal ids (a trace id completed
+/// twice) in one place: ordering rows by (time, rank, index) orders them by (time, trace
+/// id, index).
+pub fn ranks(ids: &[[u8; 16]]) -> Vec<u32> {
+    let mut by_id: Vec<u32> = (0..ids.len() as u32).collect();
+    by_id.sort_unstable_by_key(|&t| ids[t as usize]);
+    let mut rank = vec![0u32; ids.len()];
+    let mut k = 0;
+    for (i, &t) in by_id.iter().enumerate() {
+        if i > 0 && ids[t as usize] != ids[by_id[i - 1] as usize] {
+            k += 1;
+        }
+        rank[t as usize] = k;
+    }
+    rank
 }
 
 /// One property's instances after the end of input, keys in first-seen order.
@@ -532,7 +574,7 @@ mod tests {
         b.add("k", row(2, 2, 1, 0));
         b.add("k", row(5, 1, 2, 0));
         b.add("k", row(7, 2, 2, 0)); // after the verdict: its trace is not the instance's
-        let out = b.step(&mut never(), &ids, &[false, false, true]);
+        let out = b.step(&mut never(), &ranks(&ids), &[false, false, true]);
         assert_eq!(out.list.len(), 2);
         assert_eq!(out.keys.iter().collect::<Vec<_>>(), vec!["k", "other"]);
         let k = &out.list[0];
@@ -570,7 +612,7 @@ mod tests {
             }
             b.push(slot, row(n, 0, 0, 0));
         }
-        let got = b.sorted(&[[0; 16]]);
+        let got = b.sorted(&[0]);
         assert_eq!(got.len(), want.len());
         for ((k, rows), (wk, wt)) in got.iter().zip(&want) {
             assert_eq!(k, wk);
@@ -580,6 +622,68 @@ mod tests {
         assert!(std::mem::size_of::<Row>() <= 32);
         let keys: Keys = ["", "é", "ab"].into_iter().collect();
         assert_eq!(keys.iter().collect::<Vec<_>>(), vec!["", "é", "ab"]);
+    }
+
+    /// The buckets' rows in place and keyed by rank, as the stable sort of the filed rows
+    /// by (bucket, time, trace id, index) Python's order is: generated rows (seeded), with
+    /// few times, keys and trace ids so that ties are common, trace ids completed twice
+    /// included.
+    #[test]
+    fn grouped_rows_are_the_stable_sort_by_bucket_time_id_index() {
+        let mut rng = crate::test_rng::Rng(0x5eed_cafe);
+        for case in 0..300 {
+            let n_traces = 1 + rng.index(12);
+            let ids: Vec<[u8; 16]> = (0..n_traces)
+                .map(|_| [rng.below(1 + case as u64 % 6) as u8; 16])
+                .collect();
+            let n_keys = 1 + rng.index(5);
+            let mut b = Buckets::default();
+            let mut filed: Vec<(String, Row)> = vec![];
+            // rows trace after trace, each trace's events in index order with times that
+            // do not go back, as close files them
+            for t in 0..n_traces as u32 {
+                let mut time = rng.below(4);
+                for e in 0..rng.below(8) as u32 {
+                    time += rng.below(2);
+                    let key = format!("k{}", rng.index(n_keys));
+                    let r = row(time, t, e, rng.below(2));
+                    b.add(&key, r);
+                    filed.push((key, r));
+                }
+            }
+            let mut keys: Vec<String> = vec![];
+            for (k, _) in &filed {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+            let mut want = filed.clone();
+            want.sort_by(|(ka, a), (kb, b)| {
+                let bucket = |k: &String| keys.iter().position(|x| x == k);
+                (bucket(ka), a.time, ids[a.trace as usize], a.event).cmp(&(
+                    bucket(kb),
+                    b.time,
+                    ids[b.trace as usize],
+                    b.event,
+                ))
+            });
+            let (got_keys, rows, starts) = b.grouped(&ranks(&ids));
+            assert_eq!(got_keys.iter().collect::<Vec<_>>(), keys, "case {case}");
+            let got: Vec<(String, u32, u32, u64)> = (0..keys.len())
+                .flat_map(|i| {
+                    let k = got_keys.get(i).to_owned();
+                    rows[starts[i]..starts[i + 1]].iter().map(move |r| {
+                        assert_eq!(r.bucket as usize, i);
+                        (k.clone(), r.trace, r.event, r.time)
+                    })
+                })
+                .collect();
+            let want: Vec<(String, u32, u32, u64)> = want
+                .into_iter()
+                .map(|(k, r)| (k, r.trace, r.event, r.time))
+                .collect();
+            assert_eq!(got, want, "case {case}");
+        }
     }
 
     #[test]

@@ -427,6 +427,7 @@ impl FileRun {
                 complete.push(a.trace);
             }
             let store = &self.store;
+            let rank = cross::ranks(&ids);
             let cross = buckets
                 .into_iter()
                 .enumerate()
@@ -439,7 +440,7 @@ impl FileRun {
                     if let Some(k) = p.samples {
                         let prog = &self.plan.program.samples[k as usize];
                         let mut per = vec![];
-                        for (key, rows) in b.sorted(&ids) {
+                        for (key, rows) in b.sorted(&rank) {
                             let mut out = Samples::default();
                             for r in rows {
                                 let trace = &complete[r.trace as usize];
@@ -463,7 +464,7 @@ impl FileRun {
                     }
                     Some(crate::packed::cross_columns(
                         match (&mut self.timed[j], p.registers) {
-                            (Some(ta), _) => b.step_with(&ids, &partial, |rows| {
+                            (Some(ta), _) => b.step_with(&rank, &partial, |rows| {
                                 let s = step_timed(ta, oracle, rows.len(), |e| {
                                     (rows[e].letter, rows[e].time)
                                 });
@@ -476,7 +477,7 @@ impl FileRun {
                                 };
                                 (stepped, Some(s.state))
                             }),
-                            (None, None) => b.step(aut, &ids, &partial),
+                            (None, None) => b.step(aut, &rank, &partial),
                             (None, Some(k)) => {
                                 let prog = &self.plan.program.registers[k as usize];
                                 let view = |trace| View { store, trace };
@@ -486,7 +487,7 @@ impl FileRun {
                                     view,
                                     &mut reg_trace,
                                 );
-                                b.step_with(&ids, &partial, |rows| {
+                                b.step_with(&rank, &partial, |rows| {
                                     letters.start();
                                     let s =
                                         step_letters(aut, rows.len(), |e| letters.letter(&rows[e]));
