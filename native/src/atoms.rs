@@ -44,6 +44,16 @@ impl<'a> AttrRef<'a> {
     }
 }
 
+/// An attribute key an atom reads: its text, and its number among the program's keys
+/// ([`Program::attr_keys`]). A source that resolved the program's keys once (the span
+/// store's [`crate::file_run::View`]) finds the value by the number, without hashing the
+/// text at every evaluation; others read the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrKey {
+    pub id: u32,
+    pub text: Box<str>,
+}
+
 /// The spans of one trace, as the generated predicate code sees them (`Span`, `Trace`).
 pub trait SpanSource {
     // rows are u32 indexes of spans; all of one trace
@@ -58,8 +68,8 @@ pub trait SpanSource {
     fn parent_id_hex(&self, r: u32) -> String; // "" for a root
     fn start_ns(&self, r: u32) -> u64;
     fn end_ns(&self, r: u32) -> u64;
-    fn attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>>; // Span.attr: span attrs, else resource
-    fn resource_attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>>; // Span.resource_attr
+    fn attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>>; // Span.attr: span attrs, else resource
+    fn resource_attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>>; // Span.resource_attr
     fn has_event(&self, r: u32, name: &str) -> bool;
     fn parent(&self, r: u32) -> Option<u32>; // Trace.parent: present parent or None
     fn children(&self, r: u32) -> &[u32]; // Trace.children: sorted by span id
@@ -162,7 +172,7 @@ pub(crate) enum Node {
     Attr {
         hops: u32,
         resource: bool,
-        key: String,
+        key: AttrKey,
     },
     HasEvent(String),
     HasAncestor(Box<Node>),
@@ -218,6 +228,8 @@ pub struct Program {
     /// per gated atom: the pure atom equal to its `x` (the same JSON node), if one is;
     /// its bit on the span is then `x`'s truth
     gated_as: Vec<Option<u32>>,
+    /// the distinct attribute keys of every node, by [`AttrKey::id`]
+    keys: Vec<Box<str>>,
 }
 
 /// Whether evaluating `n` has no effect but its value: it compares nothing that counts a
@@ -317,8 +329,16 @@ impl Program {
                 .collect::<Result<Vec<_>, _>>()?,
             _ => return Err("atom program: `values` is not a list".into()),
         };
-        let registers = crate::registers::parse(obj.get("registers"), sites.len())?;
-        let samples = crate::samples::parse(obj.get("samples"), sites.len())?;
+        let mut atoms = atoms;
+        let mut values = values;
+        let mut registers = crate::registers::parse(obj.get("registers"), sites.len())?;
+        let mut samples = crate::samples::parse(obj.get("samples"), sites.len())?;
+        let mut keys = vec![];
+        let nodes = atoms.iter_mut().chain(values.iter_mut());
+        let nodes = nodes.chain(registers.iter_mut().flat_map(|r| r.nodes_mut()));
+        for n in nodes.chain(samples.iter_mut().flat_map(|s| s.nodes_mut())) {
+            number_keys(n, &mut keys);
+        }
         let mut pure_bits = vec![0u64; atoms.len().div_ceil(64)];
         for (i, a) in atoms.iter().enumerate() {
             if pure(a) {
@@ -349,7 +369,13 @@ impl Program {
             pure: pure_bits,
             gated,
             gated_as,
+            keys,
         })
+    }
+
+    /// The distinct attribute keys the program reads, by [`AttrKey::id`].
+    pub fn attr_keys(&self) -> &[Box<str>] {
+        &self.keys
     }
 
     pub fn n_atoms(&self) -> usize {
@@ -370,7 +396,7 @@ impl Program {
                 hops: 0,
                 resource,
                 key,
-            } => Some((*resource, key)),
+            } => Some((*resource, &key.text)),
             _ => None,
         }
     }
@@ -605,6 +631,41 @@ fn field(name: &str) -> Option<Field> {
     })
 }
 
+/// Number the attribute keys of `n` and its children: a key's [`AttrKey::id`] is its
+/// place in `keys`, where each distinct key is once.
+fn number_keys(n: &mut Node, keys: &mut Vec<Box<str>>) {
+    match n {
+        Node::Attr { key, .. } => {
+            key.id = match keys.iter().position(|k| *k == key.text) {
+                Some(i) => i as u32,
+                None => {
+                    keys.push(key.text.clone());
+                    (keys.len() - 1) as u32
+                }
+            };
+        }
+        Node::Lit(_) | Node::Field { .. } | Node::HasEvent(_) | Node::Reg(_) => {}
+        Node::HasAncestor(a)
+        | Node::HasChild(a)
+        | Node::Exists(a)
+        | Node::Not(a)
+        | Node::Truthy(a)
+        | Node::Neg(a)
+        | Node::InList(a, _)
+        | Node::InRange(a, _, _)
+        | Node::Matches(a, _)
+        | Node::OrMissing(a) => number_keys(a, keys),
+        Node::Logic(_, ab)
+        | Node::Cmp { args: ab, .. }
+        | Node::Arith(_, ab)
+        | Node::Contains(ab)
+        | Node::StartsWith(ab) => {
+            number_keys(&mut ab.0, keys);
+            number_keys(&mut ab.1, keys);
+        }
+    }
+}
+
 pub(crate) fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
     let o = v.as_object().ok_or_else(|| format!("not a node: {v}"))?;
     let op = get_str(o, "op")?;
@@ -622,7 +683,10 @@ pub(crate) fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
             resource: get(o, "resource")?
                 .as_bool()
                 .ok_or("`attr` node: `resource` is not a bool")?,
-            key: get_str(o, "key")?.to_owned(),
+            key: AttrKey {
+                id: u32::MAX, // numbered by `number_keys` once the program is parsed
+                text: get_str(o, "key")?.into(),
+            },
         },
         "has_event" => Node::HasEvent(get_str(o, "name")?.to_owned()),
         "has_ancestor" => Node::HasAncestor(child(o, "arg", n_sites)?),
@@ -1081,12 +1145,12 @@ impl SpanSource for SimpleTrace {
     fn end_ns(&self, r: u32) -> u64 {
         self.span(r).end_ns
     }
-    fn attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
+    fn attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>> {
         let s = self.span(r);
-        lookup(&s.attrs, key).or_else(|| lookup(&s.resource, key))
+        lookup(&s.attrs, &key.text).or_else(|| lookup(&s.resource, &key.text))
     }
-    fn resource_attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
-        lookup(&self.span(r).resource, key)
+    fn resource_attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>> {
+        lookup(&self.span(r).resource, &key.text)
     }
     fn has_event(&self, r: u32, name: &str) -> bool {
         self.span(r).events.iter().any(|e| e == name)

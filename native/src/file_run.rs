@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::assembly::{Assembled, FileAssembler, Outcome as Handed};
-use crate::atoms::{AttrRef, Mismatches, Program, SpanSource};
+use crate::atoms::{AttrKey, AttrRef, Mismatches, Program, SpanSource};
 use crate::automaton::Cached;
 use crate::cross::{self, Buckets, InstanceLetters, KeyText, Rendered, Row};
 use crate::json::JValue;
@@ -26,7 +26,7 @@ use crate::run::{
     Stepped,
 };
 use crate::samples::Samples;
-use crate::store::{hex, OwnedValue, SpanStore};
+use crate::store::{hex, OwnedValue, SpanStore, Sym};
 use crate::timed::{step_timed, Oracle, TState, Timed, TimedStepped};
 
 /// One handed-out trace: id (hex), outcome, reason, partial.
@@ -75,6 +75,8 @@ pub struct FileRun {
     /// each costs less than hashing it; None for more
     wanted_few: Option<Vec<String>>,
     store: SpanStore,
+    /// the plan's attribute keys in `store` (see [`View`])
+    keys: Vec<Sym>,
     asm: FileAssembler,
     /// traces evicted while feeding: reported at close, their spans already released
     evicted: Vec<Handout>,
@@ -101,14 +103,17 @@ impl FileRun {
                     .map(|t| Timed::new(j, t).expect("past stage checked by Plan::from_json"))
             })
             .collect();
+        let mut store = SpanStore::new();
+        let keys = key_syms(&plan.program, &mut store);
         FileRun {
             plan,
+            keys,
             automata,
             timed,
             wanted_sigs: wanted.iter().fold(0, |m, k| m | 1 << key_sig(k.as_bytes())),
             wanted_few: (wanted.len() <= FEW_WANTED).then(|| wanted.iter().cloned().collect()),
             wanted: wanted.into_iter().collect(),
-            store: SpanStore::new(),
+            store,
             asm: FileAssembler::new(max_open_traces.max(1)),
             evicted: vec![],
             evicted_keys: vec![],
@@ -212,7 +217,7 @@ impl FileRun {
         for a in self.asm.add(&mut self.store, rows) {
             self.evicted.push(handout(&a));
             self.evicted_keys
-                .push(trace_keys(&self.plan, &self.store, &a.trace));
+                .push(trace_keys(&self.plan, &self.store, &self.keys, &a.trace));
             self.store.release(a.trace.rows);
         }
     }
@@ -272,13 +277,14 @@ impl FileRun {
             for a in handed {
                 traces.push(handout(&a));
                 if a.outcome != Handed::Complete {
-                    pending.push(trace_keys(&self.plan, &self.store, &a.trace));
+                    pending.push(trace_keys(&self.plan, &self.store, &self.keys, &a.trace));
                     self.store.release(a.trace.rows);
                     continue;
                 }
                 let view = View {
                     store: &self.store,
                     trace: &a.trace,
+                    keys: &self.keys,
                 };
                 let n = a.trace.events.len();
                 let program = &self.plan.program;
@@ -426,7 +432,7 @@ impl FileRun {
                 partial.push(a.trace.is_partial());
                 complete.push(a.trace);
             }
-            let store = &self.store;
+            let (store, keys) = (&self.store, &self.keys[..]);
             let rank = cross::ranks(&ids);
             let cross = buckets
                 .into_iter()
@@ -445,7 +451,7 @@ impl FileRun {
                             for r in rows {
                                 let trace = &complete[r.trace as usize];
                                 let ev = trace.events[r.event as usize];
-                                let view = View { store, trace };
+                                let view = View { store, trace, keys };
                                 prog.sample(
                                     &view,
                                     ev.row,
@@ -480,7 +486,7 @@ impl FileRun {
                             (None, None) => b.step(aut, &rank, &partial),
                             (None, Some(k)) => {
                                 let prog = &self.plan.program.registers[k as usize];
-                                let view = |trace| View { store, trace };
+                                let view = |trace| View { store, trace, keys };
                                 let mut letters = registers::CrossLetters::new(
                                     prog,
                                     &complete,
@@ -637,8 +643,8 @@ pub(crate) fn resolve(
 
 /// Per plan property, the scope keys of every span of `trace` in span order (Python's
 /// `Monitor._evicted`), for a key scope; empty for the others.
-fn trace_keys(plan: &Plan, store: &SpanStore, trace: &Trace) -> Vec<Vec<KeyText>> {
-    let view = View { store, trace };
+fn trace_keys(plan: &Plan, store: &SpanStore, keys: &[Sym], trace: &Trace) -> Vec<Vec<KeyText>> {
+    let view = View { store, trace, keys };
     plan.properties
         .iter()
         .map(|p| match (p.scope, p.key) {
@@ -788,6 +794,19 @@ pub(crate) fn trace_letters(
 pub(crate) struct View<'s> {
     pub(crate) store: &'s SpanStore,
     pub(crate) trace: &'s Trace,
+    /// per attribute key of the program (by [`AttrKey::id`]), its symbol in `store`
+    /// ([`key_syms`])
+    pub(crate) keys: &'s [Sym],
+}
+
+/// The symbols of `program`'s attribute keys in `store`, interned there now: what a
+/// [`View`] reads attributes by.
+pub(crate) fn key_syms(program: &Program, store: &mut SpanStore) -> Vec<Sym> {
+    program
+        .attr_keys()
+        .iter()
+        .map(|k| store.intern(k))
+        .collect()
 }
 
 fn attr_ref(v: &OwnedValue) -> AttrRef<'_> {
@@ -834,11 +853,15 @@ impl SpanSource for View<'_> {
     fn end_ns(&self, r: u32) -> u64 {
         self.store.end_ns(r)
     }
-    fn attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
-        self.store.attr(r, key).map(attr_ref)
+    fn attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>> {
+        self.store
+            .attr_sym(r, self.keys[key.id as usize])
+            .map(attr_ref)
     }
-    fn resource_attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
-        self.store.resource_attr(r, key).map(attr_ref)
+    fn resource_attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>> {
+        self.store
+            .resource_attr_sym(r, self.keys[key.id as usize])
+            .map(attr_ref)
     }
     fn has_event(&self, r: u32, name: &str) -> bool {
         self.store.has_event(r, name)
