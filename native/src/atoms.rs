@@ -809,36 +809,57 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
         Some(op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))))
     }
 
-    /// An atom's truth by [`Cx::text_cmp`] when it is one, or `and`/`or`/`not` of them
-    /// (`name == "POST /checkout" and kind == server`), as `eval(..).truthy()` gives it;
-    /// None for any other node (or when the `and`/`or` needs a right side that is not a
-    /// text comparison: the caller then evaluates the whole node, which counts nothing
-    /// twice, since text comparisons count nothing). The letter loops try it first.
-    #[inline(always)]
-    pub(crate) fn quick(&self, n: &Node, r: u32) -> Option<bool> {
-        match n {
-            Node::Cmp { .. } => self.text_cmp(n, r),
-            // Python's `a and b` is `a` when `a` is falsy, else `b`; `or` the other way
-            Node::Logic(Logic::And, ab) => match self.text_cmp(&ab.0, r)? {
-                false => Some(false),
-                true => self.text_cmp(&ab.1, r),
-            },
-            Node::Logic(Logic::Or, ab) => match self.text_cmp(&ab.0, r)? {
-                true => Some(true),
-                false => self.text_cmp(&ab.1, r),
-            },
-            Node::Not(a) => self.text_cmp(a, r).map(|b| !b),
-            _ => None,
-        }
-    }
-
-    /// An atom's truth, as `eval(..).truthy()` gives it: by [`Cx::quick`] when it can
-    /// tell, else by `eval`. What the letter loops call per atom.
-    #[inline(always)]
+    /// An atom's truth, as `eval(..).truthy()` gives it, with the same comparisons counted
+    /// in the same order: what the letter loops call per atom. The usual atoms are read
+    /// without a [`Value`]: `and`/`or`/`->`/`not` as Python's short-circuits run them
+    /// (`a and b` is falsy when `a` is, else it is `b`), `start`/`end`, `exists` of an
+    /// attribute, a text field against a text literal ([`Cx::text_cmp`]) and `duration`
+    /// against an integer literal (two ints: never a mismatch); anything else by `eval`.
     pub(crate) fn holds(&mut self, n: &'a Node, r: u32) -> bool {
-        match self.quick(n, r) {
-            Some(holds) => holds,
-            None => self.eval(n, r).truthy(),
+        match n {
+            Node::Logic(Logic::And, ab) => self.holds(&ab.0, r) && self.holds(&ab.1, r),
+            Node::Logic(Logic::Or, ab) => self.holds(&ab.0, r) || self.holds(&ab.1, r),
+            Node::Logic(Logic::Implies, ab) => !self.holds(&ab.0, r) || self.holds(&ab.1, r),
+            Node::Not(a) => !self.holds(a, r),
+            Node::Field {
+                field: Field::Start,
+                ..
+            } => self.st,
+            Node::Field {
+                field: Field::End, ..
+            } => !self.st,
+            Node::Exists(a) => match &**a {
+                // an attribute that is present is never MISSING, whatever its value
+                Node::Attr {
+                    hops,
+                    resource,
+                    key,
+                } => self.up(r, *hops).is_some_and(|t| {
+                    if *resource {
+                        self.src.resource_attr(t, key).is_some()
+                    } else {
+                        self.src.attr(t, key).is_some()
+                    }
+                }),
+                _ => self.eval(n, r).truthy(),
+            },
+            Node::Cmp { op, args, .. } => match (&args.0, &args.1) {
+                (
+                    Node::Field {
+                        hops: 0,
+                        field: Field::Duration,
+                    },
+                    Node::Lit(Lit::Int(k)),
+                ) => {
+                    let d = self.src.end_ns(r) as i128 - self.src.start_ns(r) as i128;
+                    op.holds(Some(d.cmp(k)))
+                }
+                _ => match self.text_cmp(n, r) {
+                    Some(holds) => holds,
+                    None => self.eval(n, r).truthy(),
+                },
+            },
+            _ => self.eval(n, r).truthy(),
         }
     }
 
@@ -1349,6 +1370,146 @@ mod tests {
             }
         }
         assert!(seen[0] > 100 && seen[1] > 100 && counted_some, "{seen:?}");
+    }
+
+    /// `Cx::holds` (what `Program::eval` runs per atom) against `eval(..).truthy()`
+    /// (`Program::eval_atom`): generated atoms (seeded) of `and`/`or`/`->`/`not`/`iff` over
+    /// the atoms it reads without a value and ones it leaves to `eval` (counted
+    /// comparisons among them), on spans with every duration sign, present and missing
+    /// attributes of every type, parents present and absent, at both events: the same
+    /// letters and the same counts.
+    #[test]
+    fn holds_reads_atoms_as_eval_does() {
+        let mut rng = crate::test_rng::Rng(0xa70_5eed);
+        let attr = |rng: &mut crate::test_rng::Rng| {
+            let k = ["x", "y", "nope"][rng.index(3)];
+            let res = rng.below(4) == 0;
+            format!(
+                r#"{{"op":"attr","hops":{},"resource":{res},"key":"{k}"}}"#,
+                rng.below(3)
+            )
+        };
+        fn gen(
+            rng: &mut crate::test_rng::Rng,
+            depth: u32,
+            attr: &dyn Fn(&mut crate::test_rng::Rng) -> String,
+        ) -> String {
+            let ops = ["==", "!=", "<", "<=", ">", ">="];
+            let op = ops[rng.index(ops.len())];
+            let leaf = rng.below(if depth == 0 { 9 } else { 14 });
+            match leaf {
+                0 => {
+                    let lit = ["kid", "root", "", "z"][rng.index(4)];
+                    let f = ["name", "kind", "trace_id"][rng.index(3)];
+                    format!(
+                        r#"{{"op":"cmp","cmp":"{op}","site":null,"args":[{{"op":"field","hops":0,"name":"{f}"}},{{"op":"lit","v":{{"str":"{lit}"}}}}]}}"#
+                    )
+                }
+                1 => {
+                    let k = [
+                        "0",
+                        "-6",
+                        "5",
+                        "50000000",
+                        "-170141183460469231731687303715884105728",
+                        "9223372036854775808",
+                    ][rng.index(6)];
+                    let site = ["null", "0"][rng.index(2)];
+                    let hops = rng.below(2);
+                    format!(
+                        r#"{{"op":"cmp","cmp":"{op}","site":{site},"args":[{{"op":"field","hops":{hops},"name":"duration"}},{{"op":"lit","v":{{"int":"{k}"}}}}]}}"#
+                    )
+                }
+                2 => r#"{"op":"field","hops":0,"name":"start"}"#.into(),
+                3 => format!(r#"{{"op":"field","hops":{},"name":"end"}}"#, rng.below(2)),
+                4 | 5 => format!(r#"{{"op":"exists","arg":{}}}"#, attr(rng)),
+                6 => {
+                    // counted: a mismatch is recorded where the types differ
+                    let lit =
+                        [r#"{"int":"1"}"#, r#"{"str":"s"}"#, r#"{"bool":true}"#][rng.index(3)];
+                    format!(
+                        r#"{{"op":"cmp","cmp":"{op}","site":{},"args":[{},{{"op":"lit","v":{lit}}}]}}"#,
+                        rng.below(2),
+                        attr(rng)
+                    )
+                }
+                7 => attr(rng),
+                8 => format!(r#"{{"op":"lit","v":{{"bool":{}}}}}"#, rng.below(2) == 0),
+                9 => format!(r#"{{"op":"not","arg":{}}}"#, gen(rng, depth - 1, attr)),
+                _ => {
+                    let l = ["and", "or", "implies", "iff", "and"][rng.index(5)];
+                    format!(
+                        r#"{{"op":"{l}","args":[{},{}]}}"#,
+                        gen(rng, depth - 1, attr),
+                        gen(rng, depth - 1, attr)
+                    )
+                }
+            }
+        }
+        let values = [
+            OwnedAttr::Int(1),
+            OwnedAttr::Int(-3),
+            OwnedAttr::Str("s".into()),
+            OwnedAttr::Bool(true),
+            OwnedAttr::Double(1.0),
+            OwnedAttr::Other("NoneType"),
+        ];
+        let mut spans = vec![];
+        for i in 0..12u64 {
+            let mut attrs = vec![];
+            let mut resource = vec![];
+            for k in ["x", "y"] {
+                if rng.below(3) > 0 {
+                    attrs.push((k.to_owned(), values[rng.index(values.len())].clone()));
+                }
+                if rng.below(3) == 0 {
+                    resource.push((k.to_owned(), values[rng.index(values.len())].clone()));
+                }
+            }
+            let start = 1_000 + rng.below(100);
+            spans.push(SimpleSpan {
+                name: ["kid", "root", ""][rng.index(3)].into(),
+                kind: "server",
+                status: "unset",
+                trace_id: "0".repeat(31) + "1",
+                span_id: format!("{:02x}", i + 1),
+                parent_id: match rng.below(4) {
+                    0 => String::new(),
+                    1 => "ff".into(),
+                    _ => format!("{:02x}", rng.below(12) + 1),
+                },
+                start_ns: start,
+                end_ns: [start, start + 50_000_001, start - 6, start + 3][rng.index(4)],
+                attrs,
+                resource,
+                ..SimpleSpan::default()
+            });
+        }
+        let t = SimpleTrace::new(spans);
+        let (mut held, mut counted) = ([0usize; 2], 0);
+        for case in 0..400 {
+            let atoms: Vec<String> = (0..6).map(|_| gen(&mut rng, 3, &attr)).collect();
+            let refs: Vec<&str> = atoms.iter().map(String::as_str).collect();
+            let p = prog(&refs, 2);
+            for st in [true, false] {
+                let (mut fast_mm, mut slow_mm) = (p.mismatches(), p.mismatches());
+                for r in 0..t.spans.len() as u32 {
+                    let mut w = vec![0; p.n_words()];
+                    p.eval(&t, r, st, &mut w, &mut fast_mm);
+                    for (i, atom) in atoms.iter().enumerate() {
+                        let slow = p.eval_atom(i, &t, r, st, &mut slow_mm);
+                        assert_eq!(w[0] >> i & 1 == 1, slow, "case {case}: {atom}");
+                        held[usize::from(slow)] += 1;
+                    }
+                }
+                assert_eq!(fast_mm, slow_mm, "case {case}: {atoms:?}");
+                counted += usize::from(fast_mm != p.mismatches());
+            }
+        }
+        assert!(
+            held[0] > 1000 && held[1] > 1000 && counted > 50,
+            "{held:?} {counted}"
+        );
     }
 
     #[test]
