@@ -39,14 +39,27 @@ pub enum Rendered {
 
 /// `monitor.key_text` of a value the atom program computed.
 pub fn key_text(v: &Value) -> Rendered {
-    Rendered::Text(match v {
+    let mut text = String::new();
+    match key_text_into(v, &mut text) {
+        Rendered::Text(_) => Rendered::Text(text),
+        other => other,
+    }
+}
+
+/// [`key_text`], the text appended to `out` instead of returned (then
+/// `Rendered::Text("")`): a run's keys go one after another into one string, no
+/// allocation a span.
+pub fn key_text_into(v: &Value, out: &mut String) -> Rendered {
+    use std::fmt::Write;
+    match v {
         Value::Missing | Value::Other("NoneType" | "InvalidValue") => return Rendered::NoInstance,
         Value::Other(_) => return Rendered::ByPython,
-        Value::Bool(b) => (if *b { "true" } else { "false" }).to_owned(),
-        Value::Int(i) => i.to_string(),
-        Value::Str(s) => s.to_string(),
-        Value::Float(f) => float_key_text(*f),
-    })
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => write!(out, "{i}").expect("writing to a String"),
+        Value::Str(s) => out.push_str(s),
+        Value::Float(f) => out.push_str(&float_key_text(*f)),
+    }
+    Rendered::Text(String::new())
 }
 
 /// `key_text` of a float: an integral one as Python's `str(int(f))`, any other as
@@ -253,6 +266,9 @@ pub struct Buckets {
     hasher: foldhash::fast::RandomState,
     /// the rows, each with its bucket, in filing order
     rows: Vec<Row>,
+    /// the bucket [`Buckets::slot`] gave last: a trace's spans mostly share their key,
+    /// and comparing it costs less than hashing it
+    last: Option<u32>,
 }
 
 impl Buckets {
@@ -264,14 +280,21 @@ impl Buckets {
     /// The bucket of `key`, filed now (last in order) if it is new: for [`Buckets::push`].
     pub fn slot(&mut self, key: &str) -> u32 {
         use std::hash::BuildHasher;
-        let h = self.hasher.hash_one(key) as u32;
-        if let Some((_, s)) = self.index.find(h, |s| self.keys.get(s as usize) == key) {
+        if let Some(s) = self.last.filter(|&s| self.keys.get(s as usize) == key) {
             return s;
         }
-        let n = self.keys.len();
-        let s = u32::try_from(n).expect("fewer than 2^32 keys");
-        self.index.insert(n, s, h);
-        self.keys.push(key);
+        let h = self.hasher.hash_one(key) as u32;
+        let s = match self.index.find(h, |s| self.keys.get(s as usize) == key) {
+            Some((_, s)) => s,
+            None => {
+                let n = self.keys.len();
+                let s = u32::try_from(n).expect("fewer than 2^32 keys");
+                self.index.insert(n, s, h);
+                self.keys.push(key);
+                s
+            }
+        };
+        self.last = Some(s);
         s
     }
 
@@ -684,6 +707,31 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "case {case}");
         }
+    }
+
+    /// A key asked for again right after (the slot remembered) gets its bucket as a
+    /// looked-up one does: generated keys (seeded) that often repeat, new and old.
+    #[test]
+    fn a_repeated_key_keeps_its_bucket() {
+        let mut rng = crate::test_rng::Rng(0x51_0751);
+        let mut b = Buckets::default();
+        let mut seen: Vec<String> = vec![];
+        let mut key = String::from("k0");
+        let mut repeats = 0;
+        for _ in 0..5_000 {
+            if rng.below(3) == 0 {
+                key = format!("k{}", rng.below(200));
+            } else {
+                repeats += 1;
+            }
+            let want = seen.iter().position(|k| *k == key).unwrap_or_else(|| {
+                seen.push(key.clone());
+                seen.len() - 1
+            });
+            assert_eq!(b.slot(&key) as usize, want, "{key}");
+        }
+        assert!(repeats > 2_000 && seen.len() > 150);
+        assert_eq!(b.keys.iter().collect::<Vec<_>>(), seen);
     }
 
     #[test]

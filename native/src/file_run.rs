@@ -271,9 +271,10 @@ impl FileRun {
             let mut epos: Vec<u32> = vec![];
             let mut slots: Vec<u32> = vec![];
             // per value expression of a scope key: the key of each span of the trace (by
-            // position)
-            let mut keys: Vec<Option<Vec<Option<String>>>> =
-                vec![None; self.plan.program.n_values()];
+            // position), once asked for
+            let mut keys: Vec<SpanKeys> = (0..self.plan.program.n_values())
+                .map(|_| SpanKeys::default())
+                .collect();
             for a in handed {
                 traces.push(handout(&a));
                 if a.outcome != Handed::Complete {
@@ -298,7 +299,7 @@ impl FileRun {
                     &mut mismatches,
                     &mut scratch,
                 );
-                keys.iter_mut().for_each(|k| *k = None);
+                keys.iter_mut().for_each(|k| k.done = false);
                 let t = complete.len() as u32;
                 for (j, p) in self.plan.properties.iter().enumerate() {
                     let per_event = match (p.scope, p.key) {
@@ -377,18 +378,11 @@ impl FileRun {
                         }
                         (Scope::Key, Some(v)) => {
                             // per span (by position): one key for both of its events
-                            Some(&*keys[v as usize].get_or_insert_with(|| {
-                                a.trace
-                                    .rows
-                                    .iter()
-                                    .map(|&row| {
-                                        resolve(
-                                            span_key(&self.plan.program, v as usize, &view, row),
-                                            render,
-                                        )
-                                    })
-                                    .collect()
-                            }))
+                            let ks = &mut keys[v as usize];
+                            if !ks.done {
+                                ks.fill(program, v as usize, &view, render);
+                            }
+                            Some(&*ks)
                         }
                         _ => None, // global: one instance, "*"
                     };
@@ -402,8 +396,8 @@ impl FileRun {
                         let pos = epos[e] as usize;
                         if slots[pos] == u32::MAX {
                             let key = match per_event {
-                                Some(ks) => match &ks[pos] {
-                                    Some(k) => k.as_str(),
+                                Some(ks) => match ks.get(pos) {
+                                    Some(k) => k,
                                     None => continue, // no value for the key: no instance
                                 },
                                 None => "*",
@@ -627,6 +621,59 @@ pub(crate) fn span_key(program: &Program, value: usize, view: &View, row: u32) -
                 }
             })
             .map_or(KeyText::None, |raw| KeyText::Python(raw.clone())),
+    }
+}
+
+/// The scope keys of one trace's spans by one value expression: their text one after
+/// another in one string, reused from trace to trace (no allocation a span).
+#[derive(Default)]
+struct SpanKeys {
+    text: String,
+    /// per span (by position): where its key is in `text`, or None for a span without one
+    at: Vec<Option<(u32, u32)>>,
+    /// whether `at` holds this trace's keys
+    done: bool,
+}
+
+impl SpanKeys {
+    /// The keys of every span of `view`'s trace by value expression `value`, as
+    /// [`span_key`] and [`resolve`] give them.
+    fn fill(
+        &mut self,
+        program: &Program,
+        value: usize,
+        view: &View,
+        render: &mut dyn FnMut(&OwnedValue) -> Option<String>,
+    ) {
+        self.text.clear();
+        self.at.clear();
+        for &row in &view.trace.rows {
+            let start = self.text.len();
+            let mut none = Mismatches::default(); // a scope key compares nothing
+            let has = match cross::key_text_into(
+                &program.eval_value(value, view, row, &mut none),
+                &mut self.text,
+            ) {
+                Rendered::NoInstance => false,
+                Rendered::Text(_) => true,
+                Rendered::ByPython => match resolve(span_key(program, value, view, row), render) {
+                    Some(t) => {
+                        self.text.push_str(&t);
+                        true
+                    }
+                    None => false,
+                },
+            };
+            let pos = |x: usize| u32::try_from(x).expect("a trace's keys fit in 4 GiB");
+            self.at
+                .push(has.then(|| (pos(start), pos(self.text.len()))));
+        }
+        self.done = true;
+    }
+
+    /// The key of the span at position `pos`, if it has one.
+    fn get(&self, pos: usize) -> Option<&str> {
+        self.at[pos].map(|(start, end)| &self.text[start as usize..end as usize])
     }
 }
 
@@ -871,5 +918,83 @@ impl SpanSource for View<'_> {
     }
     fn children(&self, r: u32) -> &[u32] {
         self.trace.children(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otlp::AnyValue;
+    use crate::test_rng::Rng;
+
+    /// A trace's keys in one string ([`SpanKeys`]) are [`span_key`] and [`resolve`] of
+    /// each span: generated spans (seeded) whose key attribute is missing or of every
+    /// type (those only Python renders go to `render`), by an attribute and by `per
+    /// service`'s expression, services empty or not.
+    #[test]
+    fn span_keys_are_each_spans_key() {
+        let program = Program::from_json(
+            r#"{"atoms": [], "sites": [], "values": [
+                {"op":"attr","hops":0,"resource":false,"key":"k"},
+                {"op":"or_missing","arg":{"op":"field","hops":0,"name":"service"}}]}"#,
+        )
+        .unwrap();
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let mut rng = Rng(0x6b65_7973);
+        let mut store = SpanStore::new();
+        let keys = key_syms(&program, &mut store);
+        let mut render =
+            |v: &OwnedValue| (v.type_name() != "bytes").then(|| format!("py:{}", v.type_name()));
+        let (mut with, mut without) = (0, 0);
+        let mut ks = SpanKeys::default();
+        for round in 0..200u32 {
+            let n = 1 + rng.below(12) as u8;
+            let spans: Vec<crate::order::tests::S> = (1..=n)
+                .map(|i| (1, i, 0, u64::from(i), u64::from(i) + 1))
+                .collect();
+            let mut b = crate::order::tests::batch(&spans);
+            b.resources = vec![
+                crate::otlp::Resource {
+                    service: "svc",
+                    attrs: vec![],
+                },
+                crate::otlp::Resource::default(),
+            ];
+            for i in 0..n as usize {
+                b.resource[i] = rng.below(2) as u32;
+                let v = match rng.below(9) {
+                    0 => continue,
+                    1 => AnyValue::Str(leak(format!("o{}", rng.below(3)))),
+                    2 => AnyValue::Str(""),
+                    3 => AnyValue::Int(rng.word() as i64),
+                    4 => AnyValue::Double([0.5, 2.0, -0.0, f64::NAN][rng.index(4)]),
+                    5 => AnyValue::Bool(rng.below(2) == 0),
+                    6 => AnyValue::Empty,
+                    7 => AnyValue::Bytes(b"xy"),
+                    _ => AnyValue::Array(vec![AnyValue::Int(1)]),
+                };
+                b.attr_span.push(i as u32);
+                b.attr_key.push("k");
+                b.attr_value.push(v);
+            }
+            let rows = store.add_batch(&b);
+            let trace = Trace::new(&store, [1; 16], rows.clone().collect());
+            let view = View {
+                store: &store,
+                trace: &trace,
+                keys: &keys,
+            };
+            for value in 0..2 {
+                ks.fill(&program, value, &view, &mut render);
+                for (pos, &row) in trace.rows.iter().enumerate() {
+                    let want = resolve(span_key(&program, value, &view, row), &mut render);
+                    assert_eq!(ks.get(pos), want.as_deref(), "round {round}, value {value}");
+                    with += usize::from(want.is_some());
+                    without += usize::from(want.is_none());
+                }
+            }
+            store.release(rows);
+        }
+        assert!(with > 500 && without > 200, "{with} {without}");
     }
 }
