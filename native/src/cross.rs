@@ -336,18 +336,21 @@ impl Buckets {
                 }
             }
         }
-        // each bucket by (time, trace id, index) as one integer a row, (time, rank, index),
-        // then by filing order, which is trace order: Python's stable sort of the rows by
-        // (time, trace id, index). The last comparison runs only for a trace id completed
-        // twice, so the first orders every row: unstable sorting is stable here
-        let key =
-            |r: &Row| u128::from(r.time) << 64 | u128::from(r.bucket) << 32 | u128::from(r.event);
+        // each bucket by (time, trace id, index), as (time, rank, index) in the row, then
+        // by filing order, which is trace order: Python's stable sort of the rows by (time,
+        // trace id, index). The last comparison decides only between two traces of one
+        // trace id, and the rest is unique: unstable sorting is stable here. Times mostly
+        // differ, so most comparisons read the time alone
         for b in 0..n {
             let bucket = &mut rows[starts[b]..starts[b + 1]];
             bucket
                 .iter_mut()
                 .for_each(|r| r.bucket = rank[r.trace as usize]);
-            bucket.sort_unstable_by(|x, y| key(x).cmp(&key(y)).then(x.trace.cmp(&y.trace)));
+            bucket.sort_unstable_by(|x, y| {
+                x.time
+                    .cmp(&y.time)
+                    .then_with(|| (x.bucket, x.event, x.trace).cmp(&(y.bucket, y.event, y.trace)))
+            });
             bucket.iter_mut().for_each(|r| r.bucket = b as u32);
         }
         (self.keys, self.rows, starts)
