@@ -806,7 +806,12 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
             return None;
         };
         let text = self.text_field(r, *field)?;
-        Some(op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))))
+        // equality reads the lengths first (most names differ in length): no memcmp then
+        Some(match op {
+            CmpOp::Eq => text == lit,
+            CmpOp::Ne => text != lit,
+            _ => op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))),
+        })
     }
 
     /// An atom's truth, as `eval(..).truthy()` gives it, with the same comparisons counted
