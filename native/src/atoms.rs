@@ -44,6 +44,16 @@ impl<'a> AttrRef<'a> {
     }
 }
 
+/// An attribute key an atom reads: its text, and its number among the program's keys
+/// ([`Program::attr_keys`]). A source that resolved the program's keys once (the span
+/// store's [`crate::file_run::View`]) finds the value by the number, without hashing the
+/// text at every evaluation; others read the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrKey {
+    pub id: u32,
+    pub text: Box<str>,
+}
+
 /// The spans of one trace, as the generated predicate code sees them (`Span`, `Trace`).
 pub trait SpanSource {
     // rows are u32 indexes of spans; all of one trace
@@ -58,8 +68,8 @@ pub trait SpanSource {
     fn parent_id_hex(&self, r: u32) -> String; // "" for a root
     fn start_ns(&self, r: u32) -> u64;
     fn end_ns(&self, r: u32) -> u64;
-    fn attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>>; // Span.attr: span attrs, else resource
-    fn resource_attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>>; // Span.resource_attr
+    fn attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>>; // Span.attr: span attrs, else resource
+    fn resource_attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>>; // Span.resource_attr
     fn has_event(&self, r: u32, name: &str) -> bool;
     fn parent(&self, r: u32) -> Option<u32>; // Trace.parent: present parent or None
     fn children(&self, r: u32) -> &[u32]; // Trace.children: sorted by span id
@@ -162,7 +172,7 @@ pub(crate) enum Node {
     Attr {
         hops: u32,
         resource: bool,
-        key: String,
+        key: AttrKey,
     },
     HasEvent(String),
     HasAncestor(Box<Node>),
@@ -218,6 +228,8 @@ pub struct Program {
     /// per gated atom: the pure atom equal to its `x` (the same JSON node), if one is;
     /// its bit on the span is then `x`'s truth
     gated_as: Vec<Option<u32>>,
+    /// the distinct attribute keys of every node, by [`AttrKey::id`]
+    keys: Vec<Box<str>>,
 }
 
 /// Whether evaluating `n` has no effect but its value: it compares nothing that counts a
@@ -317,8 +329,16 @@ impl Program {
                 .collect::<Result<Vec<_>, _>>()?,
             _ => return Err("atom program: `values` is not a list".into()),
         };
-        let registers = crate::registers::parse(obj.get("registers"), sites.len())?;
-        let samples = crate::samples::parse(obj.get("samples"), sites.len())?;
+        let mut atoms = atoms;
+        let mut values = values;
+        let mut registers = crate::registers::parse(obj.get("registers"), sites.len())?;
+        let mut samples = crate::samples::parse(obj.get("samples"), sites.len())?;
+        let mut keys = vec![];
+        let nodes = atoms.iter_mut().chain(values.iter_mut());
+        let nodes = nodes.chain(registers.iter_mut().flat_map(|r| r.nodes_mut()));
+        for n in nodes.chain(samples.iter_mut().flat_map(|s| s.nodes_mut())) {
+            number_keys(n, &mut keys);
+        }
         let mut pure_bits = vec![0u64; atoms.len().div_ceil(64)];
         for (i, a) in atoms.iter().enumerate() {
             if pure(a) {
@@ -349,7 +369,13 @@ impl Program {
             pure: pure_bits,
             gated,
             gated_as,
+            keys,
         })
+    }
+
+    /// The distinct attribute keys the program reads, by [`AttrKey::id`].
+    pub fn attr_keys(&self) -> &[Box<str>] {
+        &self.keys
     }
 
     pub fn n_atoms(&self) -> usize {
@@ -370,7 +396,7 @@ impl Program {
                 hops: 0,
                 resource,
                 key,
-            } => Some((*resource, key)),
+            } => Some((*resource, &key.text)),
             _ => None,
         }
     }
@@ -605,6 +631,41 @@ fn field(name: &str) -> Option<Field> {
     })
 }
 
+/// Number the attribute keys of `n` and its children: a key's [`AttrKey::id`] is its
+/// place in `keys`, where each distinct key is once.
+fn number_keys(n: &mut Node, keys: &mut Vec<Box<str>>) {
+    match n {
+        Node::Attr { key, .. } => {
+            key.id = match keys.iter().position(|k| *k == key.text) {
+                Some(i) => i as u32,
+                None => {
+                    keys.push(key.text.clone());
+                    (keys.len() - 1) as u32
+                }
+            };
+        }
+        Node::Lit(_) | Node::Field { .. } | Node::HasEvent(_) | Node::Reg(_) => {}
+        Node::HasAncestor(a)
+        | Node::HasChild(a)
+        | Node::Exists(a)
+        | Node::Not(a)
+        | Node::Truthy(a)
+        | Node::Neg(a)
+        | Node::InList(a, _)
+        | Node::InRange(a, _, _)
+        | Node::Matches(a, _)
+        | Node::OrMissing(a) => number_keys(a, keys),
+        Node::Logic(_, ab)
+        | Node::Cmp { args: ab, .. }
+        | Node::Arith(_, ab)
+        | Node::Contains(ab)
+        | Node::StartsWith(ab) => {
+            number_keys(&mut ab.0, keys);
+            number_keys(&mut ab.1, keys);
+        }
+    }
+}
+
 pub(crate) fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
     let o = v.as_object().ok_or_else(|| format!("not a node: {v}"))?;
     let op = get_str(o, "op")?;
@@ -622,7 +683,10 @@ pub(crate) fn node(v: &Json, n_sites: usize) -> Result<Node, String> {
             resource: get(o, "resource")?
                 .as_bool()
                 .ok_or("`attr` node: `resource` is not a bool")?,
-            key: get_str(o, "key")?.to_owned(),
+            key: AttrKey {
+                id: u32::MAX, // numbered by `number_keys` once the program is parsed
+                text: get_str(o, "key")?.into(),
+            },
         },
         "has_event" => Node::HasEvent(get_str(o, "name")?.to_owned()),
         "has_ancestor" => Node::HasAncestor(child(o, "arg", n_sites)?),
@@ -742,39 +806,65 @@ impl<'a, 'm, S: SpanSource + ?Sized> Cx<'a, 'm, S> {
             return None;
         };
         let text = self.text_field(r, *field)?;
-        Some(op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))))
+        // equality reads the lengths first (most names differ in length): no memcmp then
+        Some(match op {
+            CmpOp::Eq => text == lit,
+            CmpOp::Ne => text != lit,
+            _ => op.holds(Some(text.as_bytes().cmp(lit.as_bytes()))),
+        })
     }
 
-    /// An atom's truth by [`Cx::text_cmp`] when it is one, or `and`/`or`/`not` of them
-    /// (`name == "POST /checkout" and kind == server`), as `eval(..).truthy()` gives it;
-    /// None for any other node (or when the `and`/`or` needs a right side that is not a
-    /// text comparison: the caller then evaluates the whole node, which counts nothing
-    /// twice, since text comparisons count nothing). The letter loops try it first.
-    #[inline(always)]
-    pub(crate) fn quick(&self, n: &Node, r: u32) -> Option<bool> {
-        match n {
-            Node::Cmp { .. } => self.text_cmp(n, r),
-            // Python's `a and b` is `a` when `a` is falsy, else `b`; `or` the other way
-            Node::Logic(Logic::And, ab) => match self.text_cmp(&ab.0, r)? {
-                false => Some(false),
-                true => self.text_cmp(&ab.1, r),
-            },
-            Node::Logic(Logic::Or, ab) => match self.text_cmp(&ab.0, r)? {
-                true => Some(true),
-                false => self.text_cmp(&ab.1, r),
-            },
-            Node::Not(a) => self.text_cmp(a, r).map(|b| !b),
-            _ => None,
-        }
-    }
-
-    /// An atom's truth, as `eval(..).truthy()` gives it: by [`Cx::quick`] when it can
-    /// tell, else by `eval`. What the letter loops call per atom.
-    #[inline(always)]
+    /// An atom's truth, as `eval(..).truthy()` gives it, with the same comparisons counted
+    /// in the same order: what the letter loops call per atom. The usual atoms are read
+    /// without a [`Value`]: `and`/`or`/`->`/`not` as Python's short-circuits run them
+    /// (`a and b` is falsy when `a` is, else it is `b`), `start`/`end`, `exists` of an
+    /// attribute, a text field against a text literal ([`Cx::text_cmp`]) and `duration`
+    /// against an integer literal (two ints: never a mismatch); anything else by `eval`.
     pub(crate) fn holds(&mut self, n: &'a Node, r: u32) -> bool {
-        match self.quick(n, r) {
-            Some(holds) => holds,
-            None => self.eval(n, r).truthy(),
+        match n {
+            Node::Logic(Logic::And, ab) => self.holds(&ab.0, r) && self.holds(&ab.1, r),
+            Node::Logic(Logic::Or, ab) => self.holds(&ab.0, r) || self.holds(&ab.1, r),
+            Node::Logic(Logic::Implies, ab) => !self.holds(&ab.0, r) || self.holds(&ab.1, r),
+            Node::Not(a) => !self.holds(a, r),
+            Node::Field {
+                field: Field::Start,
+                ..
+            } => self.st,
+            Node::Field {
+                field: Field::End, ..
+            } => !self.st,
+            Node::Exists(a) => match &**a {
+                // an attribute that is present is never MISSING, whatever its value
+                Node::Attr {
+                    hops,
+                    resource,
+                    key,
+                } => self.up(r, *hops).is_some_and(|t| {
+                    if *resource {
+                        self.src.resource_attr(t, key).is_some()
+                    } else {
+                        self.src.attr(t, key).is_some()
+                    }
+                }),
+                _ => self.eval(n, r).truthy(),
+            },
+            Node::Cmp { op, args, .. } => match (&args.0, &args.1) {
+                (
+                    Node::Field {
+                        hops: 0,
+                        field: Field::Duration,
+                    },
+                    Node::Lit(Lit::Int(k)),
+                ) => {
+                    let d = self.src.end_ns(r) as i128 - self.src.start_ns(r) as i128;
+                    op.holds(Some(d.cmp(k)))
+                }
+                _ => match self.text_cmp(n, r) {
+                    Some(holds) => holds,
+                    None => self.eval(n, r).truthy(),
+                },
+            },
+            _ => self.eval(n, r).truthy(),
         }
     }
 
@@ -1081,12 +1171,12 @@ impl SpanSource for SimpleTrace {
     fn end_ns(&self, r: u32) -> u64 {
         self.span(r).end_ns
     }
-    fn attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
+    fn attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>> {
         let s = self.span(r);
-        lookup(&s.attrs, key).or_else(|| lookup(&s.resource, key))
+        lookup(&s.attrs, &key.text).or_else(|| lookup(&s.resource, &key.text))
     }
-    fn resource_attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
-        lookup(&self.span(r).resource, key)
+    fn resource_attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>> {
+        lookup(&self.span(r).resource, &key.text)
     }
     fn has_event(&self, r: u32, name: &str) -> bool {
         self.span(r).events.iter().any(|e| e == name)
@@ -1285,6 +1375,146 @@ mod tests {
             }
         }
         assert!(seen[0] > 100 && seen[1] > 100 && counted_some, "{seen:?}");
+    }
+
+    /// `Cx::holds` (what `Program::eval` runs per atom) against `eval(..).truthy()`
+    /// (`Program::eval_atom`): generated atoms (seeded) of `and`/`or`/`->`/`not`/`iff` over
+    /// the atoms it reads without a value and ones it leaves to `eval` (counted
+    /// comparisons among them), on spans with every duration sign, present and missing
+    /// attributes of every type, parents present and absent, at both events: the same
+    /// letters and the same counts.
+    #[test]
+    fn holds_reads_atoms_as_eval_does() {
+        let mut rng = crate::test_rng::Rng(0xa70_5eed);
+        let attr = |rng: &mut crate::test_rng::Rng| {
+            let k = ["x", "y", "nope"][rng.index(3)];
+            let res = rng.below(4) == 0;
+            format!(
+                r#"{{"op":"attr","hops":{},"resource":{res},"key":"{k}"}}"#,
+                rng.below(3)
+            )
+        };
+        fn gen(
+            rng: &mut crate::test_rng::Rng,
+            depth: u32,
+            attr: &dyn Fn(&mut crate::test_rng::Rng) -> String,
+        ) -> String {
+            let ops = ["==", "!=", "<", "<=", ">", ">="];
+            let op = ops[rng.index(ops.len())];
+            let leaf = rng.below(if depth == 0 { 9 } else { 14 });
+            match leaf {
+                0 => {
+                    let lit = ["kid", "root", "", "z"][rng.index(4)];
+                    let f = ["name", "kind", "trace_id"][rng.index(3)];
+                    format!(
+                        r#"{{"op":"cmp","cmp":"{op}","site":null,"args":[{{"op":"field","hops":0,"name":"{f}"}},{{"op":"lit","v":{{"str":"{lit}"}}}}]}}"#
+                    )
+                }
+                1 => {
+                    let k = [
+                        "0",
+                        "-6",
+                        "5",
+                        "50000000",
+                        "-170141183460469231731687303715884105728",
+                        "9223372036854775808",
+                    ][rng.index(6)];
+                    let site = ["null", "0"][rng.index(2)];
+                    let hops = rng.below(2);
+                    format!(
+                        r#"{{"op":"cmp","cmp":"{op}","site":{site},"args":[{{"op":"field","hops":{hops},"name":"duration"}},{{"op":"lit","v":{{"int":"{k}"}}}}]}}"#
+                    )
+                }
+                2 => r#"{"op":"field","hops":0,"name":"start"}"#.into(),
+                3 => format!(r#"{{"op":"field","hops":{},"name":"end"}}"#, rng.below(2)),
+                4 | 5 => format!(r#"{{"op":"exists","arg":{}}}"#, attr(rng)),
+                6 => {
+                    // counted: a mismatch is recorded where the types differ
+                    let lit =
+                        [r#"{"int":"1"}"#, r#"{"str":"s"}"#, r#"{"bool":true}"#][rng.index(3)];
+                    format!(
+                        r#"{{"op":"cmp","cmp":"{op}","site":{},"args":[{},{{"op":"lit","v":{lit}}}]}}"#,
+                        rng.below(2),
+                        attr(rng)
+                    )
+                }
+                7 => attr(rng),
+                8 => format!(r#"{{"op":"lit","v":{{"bool":{}}}}}"#, rng.below(2) == 0),
+                9 => format!(r#"{{"op":"not","arg":{}}}"#, gen(rng, depth - 1, attr)),
+                _ => {
+                    let l = ["and", "or", "implies", "iff", "and"][rng.index(5)];
+                    format!(
+                        r#"{{"op":"{l}","args":[{},{}]}}"#,
+                        gen(rng, depth - 1, attr),
+                        gen(rng, depth - 1, attr)
+                    )
+                }
+            }
+        }
+        let values = [
+            OwnedAttr::Int(1),
+            OwnedAttr::Int(-3),
+            OwnedAttr::Str("s".into()),
+            OwnedAttr::Bool(true),
+            OwnedAttr::Double(1.0),
+            OwnedAttr::Other("NoneType"),
+        ];
+        let mut spans = vec![];
+        for i in 0..12u64 {
+            let mut attrs = vec![];
+            let mut resource = vec![];
+            for k in ["x", "y"] {
+                if rng.below(3) > 0 {
+                    attrs.push((k.to_owned(), values[rng.index(values.len())].clone()));
+                }
+                if rng.below(3) == 0 {
+                    resource.push((k.to_owned(), values[rng.index(values.len())].clone()));
+                }
+            }
+            let start = 1_000 + rng.below(100);
+            spans.push(SimpleSpan {
+                name: ["kid", "root", ""][rng.index(3)].into(),
+                kind: "server",
+                status: "unset",
+                trace_id: "0".repeat(31) + "1",
+                span_id: format!("{:02x}", i + 1),
+                parent_id: match rng.below(4) {
+                    0 => String::new(),
+                    1 => "ff".into(),
+                    _ => format!("{:02x}", rng.below(12) + 1),
+                },
+                start_ns: start,
+                end_ns: [start, start + 50_000_001, start - 6, start + 3][rng.index(4)],
+                attrs,
+                resource,
+                ..SimpleSpan::default()
+            });
+        }
+        let t = SimpleTrace::new(spans);
+        let (mut held, mut counted) = ([0usize; 2], 0);
+        for case in 0..400 {
+            let atoms: Vec<String> = (0..6).map(|_| gen(&mut rng, 3, &attr)).collect();
+            let refs: Vec<&str> = atoms.iter().map(String::as_str).collect();
+            let p = prog(&refs, 2);
+            for st in [true, false] {
+                let (mut fast_mm, mut slow_mm) = (p.mismatches(), p.mismatches());
+                for r in 0..t.spans.len() as u32 {
+                    let mut w = vec![0; p.n_words()];
+                    p.eval(&t, r, st, &mut w, &mut fast_mm);
+                    for (i, atom) in atoms.iter().enumerate() {
+                        let slow = p.eval_atom(i, &t, r, st, &mut slow_mm);
+                        assert_eq!(w[0] >> i & 1 == 1, slow, "case {case}: {atom}");
+                        held[usize::from(slow)] += 1;
+                    }
+                }
+                assert_eq!(fast_mm, slow_mm, "case {case}: {atoms:?}");
+                counted += usize::from(fast_mm != p.mismatches());
+            }
+        }
+        assert!(
+            held[0] > 1000 && held[1] > 1000 && counted > 50,
+            "{held:?} {counted}"
+        );
     }
 
     #[test]

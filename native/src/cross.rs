@@ -39,14 +39,27 @@ pub enum Rendered {
 
 /// `monitor.key_text` of a value the atom program computed.
 pub fn key_text(v: &Value) -> Rendered {
-    Rendered::Text(match v {
+    let mut text = String::new();
+    match key_text_into(v, &mut text) {
+        Rendered::Text(_) => Rendered::Text(text),
+        other => other,
+    }
+}
+
+/// [`key_text`], the text appended to `out` instead of returned (then
+/// `Rendered::Text("")`): a run's keys go one after another into one string, no
+/// allocation a span.
+pub fn key_text_into(v: &Value, out: &mut String) -> Rendered {
+    use std::fmt::Write;
+    match v {
         Value::Missing | Value::Other("NoneType" | "InvalidValue") => return Rendered::NoInstance,
         Value::Other(_) => return Rendered::ByPython,
-        Value::Bool(b) => (if *b { "true" } else { "false" }).to_owned(),
-        Value::Int(i) => i.to_string(),
-        Value::Str(s) => s.to_string(),
-        Value::Float(f) => float_key_text(*f),
-    })
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => write!(out, "{i}").expect("writing to a String"),
+        Value::Str(s) => out.push_str(s),
+        Value::Float(f) => out.push_str(&float_key_text(*f)),
+    }
+    Rendered::Text(String::new())
 }
 
 /// `key_text` of a float: an integral one as Python's `str(int(f))`, any other as
@@ -253,6 +266,9 @@ pub struct Buckets {
     hasher: foldhash::fast::RandomState,
     /// the rows, each with its bucket, in filing order
     rows: Vec<Row>,
+    /// the bucket [`Buckets::slot`] gave last: a trace's spans mostly share their key,
+    /// and comparing it costs less than hashing it
+    last: Option<u32>,
 }
 
 impl Buckets {
@@ -264,14 +280,21 @@ impl Buckets {
     /// The bucket of `key`, filed now (last in order) if it is new: for [`Buckets::push`].
     pub fn slot(&mut self, key: &str) -> u32 {
         use std::hash::BuildHasher;
-        let h = self.hasher.hash_one(key) as u32;
-        if let Some((_, s)) = self.index.find(h, |s| self.keys.get(s as usize) == key) {
+        if let Some(s) = self.last.filter(|&s| self.keys.get(s as usize) == key) {
             return s;
         }
-        let n = self.keys.len();
-        let s = u32::try_from(n).expect("fewer than 2^32 keys");
-        self.index.insert(n, s, h);
-        self.keys.push(key);
+        let h = self.hasher.hash_one(key) as u32;
+        let s = match self.index.find(h, |s| self.keys.get(s as usize) == key) {
+            Some((_, s)) => s,
+            None => {
+                let n = self.keys.len();
+                let s = u32::try_from(n).expect("fewer than 2^32 keys");
+                self.index.insert(n, s, h);
+                self.keys.push(key);
+                s
+            }
+        };
+        self.last = Some(s);
         s
     }
 
@@ -282,19 +305,10 @@ impl Buckets {
     }
 
     /// The keys, and every bucket's rows in instance order, bucket after bucket in filing
-    /// order: bucket `i`'s are `rows[starts[i]..starts[i + 1]]`. Sorted in place: a run's
-    /// rows may be tens of millions, so no second list of them.
-    fn grouped(mut self, ids: &[[u8; 16]]) -> (Keys, Vec<Row>, Vec<usize>) {
-        // (time, trace, event) is unique within a bucket: the unstable sort orders each
-        // bucket as Python's stable sort of its rows does
-        self.rows.sort_unstable_by(|a, b| {
-            (a.bucket, a.time, &ids[a.trace as usize], a.event).cmp(&(
-                b.bucket,
-                b.time,
-                &ids[b.trace as usize],
-                b.event,
-            ))
-        });
+    /// order: bucket `i`'s are `rows[starts[i]..starts[i + 1]]`. `rank` is each complete
+    /// trace's place in trace-id order ([`ranks`]). Sorted in place: a run's rows may be
+    /// tens of millions, so no second list of them.
+    fn grouped(mut self, rank: &[u32]) -> (Keys, Vec<Row>, Vec<usize>) {
         let n = self.keys.len();
         let mut starts = vec![0usize; n + 1];
         for r in &self.rows {
@@ -303,20 +317,57 @@ impl Buckets {
         for i in 0..n {
             starts[i + 1] += starts[i];
         }
+        let rows = &mut self.rows;
+        // the rows moved to their buckets in place (the order inside a bucket is then
+        // lost; the sort below makes it)
+        if n > 1 {
+            let mut next = starts[..n].to_vec();
+            for b in 0..n {
+                while next[b] < starts[b + 1] {
+                    let at = next[b];
+                    let mut row = rows[at];
+                    while row.bucket as usize != b {
+                        let to = &mut next[row.bucket as usize];
+                        std::mem::swap(&mut rows[*to], &mut row);
+                        *to += 1;
+                    }
+                    rows[at] = row;
+                    next[b] += 1;
+                }
+            }
+        }
+        // each bucket by (time, trace id, index), as (time, rank, index) in the row, then
+        // by filing order, which is trace order: Python's stable sort of the rows by (time,
+        // trace id, index). The last comparison decides only between two traces of one
+        // trace id, and the rest is unique: unstable sorting is stable here. Times mostly
+        // differ, so most comparisons read the time alone
+        for b in 0..n {
+            let bucket = &mut rows[starts[b]..starts[b + 1]];
+            bucket
+                .iter_mut()
+                .for_each(|r| r.bucket = rank[r.trace as usize]);
+            bucket.sort_unstable_by(|x, y| {
+                x.time
+                    .cmp(&y.time)
+                    .then_with(|| (x.bucket, x.event, x.trace).cmp(&(y.bucket, y.event, y.trace)))
+            });
+            bucket.iter_mut().for_each(|r| r.bucket = b as u32);
+        }
         (self.keys, self.rows, starts)
     }
 
-    /// Step one fresh instance per key (in first-filed order); `ids` and `partial` are
-    /// the complete traces' ids and whether each is partial.
-    pub fn step(self, aut: &mut Cached, ids: &[[u8; 16]], partial: &[bool]) -> Instances {
-        self.step_with(ids, partial, |rows| {
+    /// Step one fresh instance per key (in first-filed order); `rank` and `partial` are
+    /// the complete traces' places in trace-id order ([`ranks`]) and whether each is
+    /// partial.
+    pub fn step(self, aut: &mut Cached, rank: &[u32], partial: &[bool]) -> Instances {
+        self.step_with(rank, partial, |rows| {
             (step_letters(aut, rows.len(), |e| rows[e].letter), None)
         })
     }
 
     /// Each key's rows (keys in first-filed order) in instance order.
-    pub fn sorted(self, ids: &[[u8; 16]]) -> Vec<(String, Vec<Row>)> {
-        let (keys, rows, starts) = self.grouped(ids);
+    pub fn sorted(self, rank: &[u32]) -> Vec<(String, Vec<Row>)> {
+        let (keys, rows, starts) = self.grouped(rank);
         (0..keys.len())
             .map(|i| {
                 (
@@ -332,18 +383,18 @@ impl Buckets {
     /// timed state). A property with registers computes each row's letter there.
     pub fn step_with(
         self,
-        ids: &[[u8; 16]],
+        rank: &[u32],
         partial: &[bool],
         mut run: impl FnMut(&[Row]) -> (Stepped, Option<TState>),
     ) -> Instances {
-        let (keys, rows, starts) = self.grouped(ids);
+        let (keys, rows, starts) = self.grouped(rank);
         let mut out = Instances {
             list: Vec::with_capacity(keys.len()),
             traces: vec![],
             keys: Keys::default(),
         };
         // per complete trace: the last instance (+ 1) that listed it
-        let mut seen = vec![0u32; ids.len()];
+        let mut seen = vec![0u32; rank.len()];
         for i in 0..keys.len() {
             let rows = &rows[starts[i]..starts[i + 1]];
             let mark = i as u32 + 1;
@@ -353,6 +404,23 @@ impl Buckets {
         out.keys = keys;
         out
     }
+}
+
+/// Each complete trace's place when their ids are sorted, equal ids (a trace id completed
+/// twice) in one place: ordering rows by (time, rank, index) orders them by (time, trace
+/// id, index).
+pub fn ranks(ids: &[[u8; 16]]) -> Vec<u32> {
+    let mut by_id: Vec<u32> = (0..ids.len() as u32).collect();
+    by_id.sort_unstable_by_key(|&t| ids[t as usize]);
+    let mut rank = vec![0u32; ids.len()];
+    let mut k = 0;
+    for (i, &t) in by_id.iter().enumerate() {
+        if i > 0 && ids[t as usize] != ids[by_id[i - 1] as usize] {
+            k += 1;
+        }
+        rank[t as usize] = k;
+    }
+    rank
 }
 
 /// One property's instances after the end of input, keys in first-seen order.
@@ -532,7 +600,7 @@ mod tests {
         b.add("k", row(2, 2, 1, 0));
         b.add("k", row(5, 1, 2, 0));
         b.add("k", row(7, 2, 2, 0)); // after the verdict: its trace is not the instance's
-        let out = b.step(&mut never(), &ids, &[false, false, true]);
+        let out = b.step(&mut never(), &ranks(&ids), &[false, false, true]);
         assert_eq!(out.list.len(), 2);
         assert_eq!(out.keys.iter().collect::<Vec<_>>(), vec!["k", "other"]);
         let k = &out.list[0];
@@ -570,7 +638,7 @@ mod tests {
             }
             b.push(slot, row(n, 0, 0, 0));
         }
-        let got = b.sorted(&[[0; 16]]);
+        let got = b.sorted(&[0]);
         assert_eq!(got.len(), want.len());
         for ((k, rows), (wk, wt)) in got.iter().zip(&want) {
             assert_eq!(k, wk);
@@ -580,6 +648,93 @@ mod tests {
         assert!(std::mem::size_of::<Row>() <= 32);
         let keys: Keys = ["", "é", "ab"].into_iter().collect();
         assert_eq!(keys.iter().collect::<Vec<_>>(), vec!["", "é", "ab"]);
+    }
+
+    /// The buckets' rows in place and keyed by rank, as the stable sort of the filed rows
+    /// by (bucket, time, trace id, index) Python's order is: generated rows (seeded), with
+    /// few times, keys and trace ids so that ties are common, trace ids completed twice
+    /// included.
+    #[test]
+    fn grouped_rows_are_the_stable_sort_by_bucket_time_id_index() {
+        let mut rng = crate::test_rng::Rng(0x5eed_cafe);
+        for case in 0..300 {
+            let n_traces = 1 + rng.index(12);
+            let ids: Vec<[u8; 16]> = (0..n_traces)
+                .map(|_| [rng.below(1 + case as u64 % 6) as u8; 16])
+                .collect();
+            let n_keys = 1 + rng.index(5);
+            let mut b = Buckets::default();
+            let mut filed: Vec<(String, Row)> = vec![];
+            // rows trace after trace, each trace's events in index order with times that
+            // do not go back, as close files them
+            for t in 0..n_traces as u32 {
+                let mut time = rng.below(4);
+                for e in 0..rng.below(8) as u32 {
+                    time += rng.below(2);
+                    let key = format!("k{}", rng.index(n_keys));
+                    let r = row(time, t, e, rng.below(2));
+                    b.add(&key, r);
+                    filed.push((key, r));
+                }
+            }
+            let mut keys: Vec<String> = vec![];
+            for (k, _) in &filed {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+            let mut want = filed.clone();
+            want.sort_by(|(ka, a), (kb, b)| {
+                let bucket = |k: &String| keys.iter().position(|x| x == k);
+                (bucket(ka), a.time, ids[a.trace as usize], a.event).cmp(&(
+                    bucket(kb),
+                    b.time,
+                    ids[b.trace as usize],
+                    b.event,
+                ))
+            });
+            let (got_keys, rows, starts) = b.grouped(&ranks(&ids));
+            assert_eq!(got_keys.iter().collect::<Vec<_>>(), keys, "case {case}");
+            let got: Vec<(String, u32, u32, u64)> = (0..keys.len())
+                .flat_map(|i| {
+                    let k = got_keys.get(i).to_owned();
+                    rows[starts[i]..starts[i + 1]].iter().map(move |r| {
+                        assert_eq!(r.bucket as usize, i);
+                        (k.clone(), r.trace, r.event, r.time)
+                    })
+                })
+                .collect();
+            let want: Vec<(String, u32, u32, u64)> = want
+                .into_iter()
+                .map(|(k, r)| (k, r.trace, r.event, r.time))
+                .collect();
+            assert_eq!(got, want, "case {case}");
+        }
+    }
+
+    /// A key asked for again right after (the slot remembered) gets its bucket as a
+    /// looked-up one does: generated keys (seeded) that often repeat, new and old.
+    #[test]
+    fn a_repeated_key_keeps_its_bucket() {
+        let mut rng = crate::test_rng::Rng(0x51_0751);
+        let mut b = Buckets::default();
+        let mut seen: Vec<String> = vec![];
+        let mut key = String::from("k0");
+        let mut repeats = 0;
+        for _ in 0..5_000 {
+            if rng.below(3) == 0 {
+                key = format!("k{}", rng.below(200));
+            } else {
+                repeats += 1;
+            }
+            let want = seen.iter().position(|k| *k == key).unwrap_or_else(|| {
+                seen.push(key.clone());
+                seen.len() - 1
+            });
+            assert_eq!(b.slot(&key) as usize, want, "{key}");
+        }
+        assert!(repeats > 2_000 && seen.len() > 150);
+        assert_eq!(b.keys.iter().collect::<Vec<_>>(), seen);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::assembly::{Assembled, FileAssembler, Outcome as Handed};
-use crate::atoms::{AttrRef, Mismatches, Program, SpanSource};
+use crate::atoms::{AttrKey, AttrRef, Mismatches, Program, SpanSource};
 use crate::automaton::Cached;
 use crate::cross::{self, Buckets, InstanceLetters, KeyText, Rendered, Row};
 use crate::json::JValue;
@@ -26,7 +26,7 @@ use crate::run::{
     Stepped,
 };
 use crate::samples::Samples;
-use crate::store::{hex, OwnedValue, SpanStore};
+use crate::store::{hex, OwnedValue, SpanStore, Sym};
 use crate::timed::{step_timed, Oracle, TState, Timed, TimedStepped};
 
 /// One handed-out trace: id (hex), outcome, reason, partial.
@@ -75,6 +75,8 @@ pub struct FileRun {
     /// each costs less than hashing it; None for more
     wanted_few: Option<Vec<String>>,
     store: SpanStore,
+    /// the plan's attribute keys in `store` (see [`View`])
+    keys: Vec<Sym>,
     asm: FileAssembler,
     /// traces evicted while feeding: reported at close, their spans already released
     evicted: Vec<Handout>,
@@ -101,14 +103,17 @@ impl FileRun {
                     .map(|t| Timed::new(j, t).expect("past stage checked by Plan::from_json"))
             })
             .collect();
+        let mut store = SpanStore::new();
+        let keys = key_syms(&plan.program, &mut store);
         FileRun {
             plan,
+            keys,
             automata,
             timed,
             wanted_sigs: wanted.iter().fold(0, |m, k| m | 1 << key_sig(k.as_bytes())),
             wanted_few: (wanted.len() <= FEW_WANTED).then(|| wanted.iter().cloned().collect()),
             wanted: wanted.into_iter().collect(),
-            store: SpanStore::new(),
+            store,
             asm: FileAssembler::new(max_open_traces.max(1)),
             evicted: vec![],
             evicted_keys: vec![],
@@ -212,7 +217,7 @@ impl FileRun {
         for a in self.asm.add(&mut self.store, rows) {
             self.evicted.push(handout(&a));
             self.evicted_keys
-                .push(trace_keys(&self.plan, &self.store, &a.trace));
+                .push(trace_keys(&self.plan, &self.store, &self.keys, &a.trace));
             self.store.release(a.trace.rows);
         }
     }
@@ -266,19 +271,21 @@ impl FileRun {
             let mut epos: Vec<u32> = vec![];
             let mut slots: Vec<u32> = vec![];
             // per value expression of a scope key: the key of each span of the trace (by
-            // position)
-            let mut keys: Vec<Option<Vec<Option<String>>>> =
-                vec![None; self.plan.program.n_values()];
+            // position), once asked for
+            let mut keys: Vec<SpanKeys> = (0..self.plan.program.n_values())
+                .map(|_| SpanKeys::default())
+                .collect();
             for a in handed {
                 traces.push(handout(&a));
                 if a.outcome != Handed::Complete {
-                    pending.push(trace_keys(&self.plan, &self.store, &a.trace));
+                    pending.push(trace_keys(&self.plan, &self.store, &self.keys, &a.trace));
                     self.store.release(a.trace.rows);
                     continue;
                 }
                 let view = View {
                     store: &self.store,
                     trace: &a.trace,
+                    keys: &self.keys,
                 };
                 let n = a.trace.events.len();
                 let program = &self.plan.program;
@@ -292,7 +299,7 @@ impl FileRun {
                     &mut mismatches,
                     &mut scratch,
                 );
-                keys.iter_mut().for_each(|k| *k = None);
+                keys.iter_mut().for_each(|k| k.done = false);
                 let t = complete.len() as u32;
                 for (j, p) in self.plan.properties.iter().enumerate() {
                     let per_event = match (p.scope, p.key) {
@@ -371,18 +378,11 @@ impl FileRun {
                         }
                         (Scope::Key, Some(v)) => {
                             // per span (by position): one key for both of its events
-                            Some(&*keys[v as usize].get_or_insert_with(|| {
-                                a.trace
-                                    .rows
-                                    .iter()
-                                    .map(|&row| {
-                                        resolve(
-                                            span_key(&self.plan.program, v as usize, &view, row),
-                                            render,
-                                        )
-                                    })
-                                    .collect()
-                            }))
+                            let ks = &mut keys[v as usize];
+                            if !ks.done {
+                                ks.fill(program, v as usize, &view, render);
+                            }
+                            Some(&*ks)
                         }
                         _ => None, // global: one instance, "*"
                     };
@@ -396,8 +396,8 @@ impl FileRun {
                         let pos = epos[e] as usize;
                         if slots[pos] == u32::MAX {
                             let key = match per_event {
-                                Some(ks) => match &ks[pos] {
-                                    Some(k) => k.as_str(),
+                                Some(ks) => match ks.get(pos) {
+                                    Some(k) => k,
                                     None => continue, // no value for the key: no instance
                                 },
                                 None => "*",
@@ -426,7 +426,8 @@ impl FileRun {
                 partial.push(a.trace.is_partial());
                 complete.push(a.trace);
             }
-            let store = &self.store;
+            let (store, keys) = (&self.store, &self.keys[..]);
+            let rank = cross::ranks(&ids);
             let cross = buckets
                 .into_iter()
                 .enumerate()
@@ -439,12 +440,12 @@ impl FileRun {
                     if let Some(k) = p.samples {
                         let prog = &self.plan.program.samples[k as usize];
                         let mut per = vec![];
-                        for (key, rows) in b.sorted(&ids) {
+                        for (key, rows) in b.sorted(&rank) {
                             let mut out = Samples::default();
                             for r in rows {
                                 let trace = &complete[r.trace as usize];
                                 let ev = trace.events[r.event as usize];
-                                let view = View { store, trace };
+                                let view = View { store, trace, keys };
                                 prog.sample(
                                     &view,
                                     ev.row,
@@ -463,7 +464,7 @@ impl FileRun {
                     }
                     Some(crate::packed::cross_columns(
                         match (&mut self.timed[j], p.registers) {
-                            (Some(ta), _) => b.step_with(&ids, &partial, |rows| {
+                            (Some(ta), _) => b.step_with(&rank, &partial, |rows| {
                                 let s = step_timed(ta, oracle, rows.len(), |e| {
                                     (rows[e].letter, rows[e].time)
                                 });
@@ -476,17 +477,17 @@ impl FileRun {
                                 };
                                 (stepped, Some(s.state))
                             }),
-                            (None, None) => b.step(aut, &ids, &partial),
+                            (None, None) => b.step(aut, &rank, &partial),
                             (None, Some(k)) => {
                                 let prog = &self.plan.program.registers[k as usize];
-                                let view = |trace| View { store, trace };
+                                let view = |trace| View { store, trace, keys };
                                 let mut letters = registers::CrossLetters::new(
                                     prog,
                                     &complete,
                                     view,
                                     &mut reg_trace,
                                 );
-                                b.step_with(&ids, &partial, |rows| {
+                                b.step_with(&rank, &partial, |rows| {
                                     letters.start();
                                     let s =
                                         step_letters(aut, rows.len(), |e| letters.letter(&rows[e]));
@@ -623,6 +624,59 @@ pub(crate) fn span_key(program: &Program, value: usize, view: &View, row: u32) -
     }
 }
 
+/// The scope keys of one trace's spans by one value expression: their text one after
+/// another in one string, reused from trace to trace (no allocation a span).
+#[derive(Default)]
+struct SpanKeys {
+    text: String,
+    /// per span (by position): where its key is in `text`, or None for a span without one
+    at: Vec<Option<(u32, u32)>>,
+    /// whether `at` holds this trace's keys
+    done: bool,
+}
+
+impl SpanKeys {
+    /// The keys of every span of `view`'s trace by value expression `value`, as
+    /// [`span_key`] and [`resolve`] give them.
+    fn fill(
+        &mut self,
+        program: &Program,
+        value: usize,
+        view: &View,
+        render: &mut dyn FnMut(&OwnedValue) -> Option<String>,
+    ) {
+        self.text.clear();
+        self.at.clear();
+        for &row in &view.trace.rows {
+            let start = self.text.len();
+            let mut none = Mismatches::default(); // a scope key compares nothing
+            let has = match cross::key_text_into(
+                &program.eval_value(value, view, row, &mut none),
+                &mut self.text,
+            ) {
+                Rendered::NoInstance => false,
+                Rendered::Text(_) => true,
+                Rendered::ByPython => match resolve(span_key(program, value, view, row), render) {
+                    Some(t) => {
+                        self.text.push_str(&t);
+                        true
+                    }
+                    None => false,
+                },
+            };
+            let pos = |x: usize| u32::try_from(x).expect("a trace's keys fit in 4 GiB");
+            self.at
+                .push(has.then(|| (pos(start), pos(self.text.len()))));
+        }
+        self.done = true;
+    }
+
+    /// The key of the span at position `pos`, if it has one.
+    fn get(&self, pos: usize) -> Option<&str> {
+        self.at[pos].map(|(start, end)| &self.text[start as usize..end as usize])
+    }
+}
+
 pub(crate) fn resolve(
     k: KeyText,
     render: &mut dyn FnMut(&OwnedValue) -> Option<String>,
@@ -636,8 +690,8 @@ pub(crate) fn resolve(
 
 /// Per plan property, the scope keys of every span of `trace` in span order (Python's
 /// `Monitor._evicted`), for a key scope; empty for the others.
-fn trace_keys(plan: &Plan, store: &SpanStore, trace: &Trace) -> Vec<Vec<KeyText>> {
-    let view = View { store, trace };
+fn trace_keys(plan: &Plan, store: &SpanStore, keys: &[Sym], trace: &Trace) -> Vec<Vec<KeyText>> {
+    let view = View { store, trace, keys };
     plan.properties
         .iter()
         .map(|p| match (p.scope, p.key) {
@@ -787,6 +841,19 @@ pub(crate) fn trace_letters(
 pub(crate) struct View<'s> {
     pub(crate) store: &'s SpanStore,
     pub(crate) trace: &'s Trace,
+    /// per attribute key of the program (by [`AttrKey::id`]), its symbol in `store`
+    /// ([`key_syms`])
+    pub(crate) keys: &'s [Sym],
+}
+
+/// The symbols of `program`'s attribute keys in `store`, interned there now: what a
+/// [`View`] reads attributes by.
+pub(crate) fn key_syms(program: &Program, store: &mut SpanStore) -> Vec<Sym> {
+    program
+        .attr_keys()
+        .iter()
+        .map(|k| store.intern(k))
+        .collect()
 }
 
 fn attr_ref(v: &OwnedValue) -> AttrRef<'_> {
@@ -833,11 +900,15 @@ impl SpanSource for View<'_> {
     fn end_ns(&self, r: u32) -> u64 {
         self.store.end_ns(r)
     }
-    fn attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
-        self.store.attr(r, key).map(attr_ref)
+    fn attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>> {
+        self.store
+            .attr_sym(r, self.keys[key.id as usize])
+            .map(attr_ref)
     }
-    fn resource_attr(&self, r: u32, key: &str) -> Option<AttrRef<'_>> {
-        self.store.resource_attr(r, key).map(attr_ref)
+    fn resource_attr(&self, r: u32, key: &AttrKey) -> Option<AttrRef<'_>> {
+        self.store
+            .resource_attr_sym(r, self.keys[key.id as usize])
+            .map(attr_ref)
     }
     fn has_event(&self, r: u32, name: &str) -> bool {
         self.store.has_event(r, name)
@@ -847,5 +918,83 @@ impl SpanSource for View<'_> {
     }
     fn children(&self, r: u32) -> &[u32] {
         self.trace.children(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otlp::AnyValue;
+    use crate::test_rng::Rng;
+
+    /// A trace's keys in one string ([`SpanKeys`]) are [`span_key`] and [`resolve`] of
+    /// each span: generated spans (seeded) whose key attribute is missing or of every
+    /// type (those only Python renders go to `render`), by an attribute and by `per
+    /// service`'s expression, services empty or not.
+    #[test]
+    fn span_keys_are_each_spans_key() {
+        let program = Program::from_json(
+            r#"{"atoms": [], "sites": [], "values": [
+                {"op":"attr","hops":0,"resource":false,"key":"k"},
+                {"op":"or_missing","arg":{"op":"field","hops":0,"name":"service"}}]}"#,
+        )
+        .unwrap();
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let mut rng = Rng(0x6b65_7973);
+        let mut store = SpanStore::new();
+        let keys = key_syms(&program, &mut store);
+        let mut render =
+            |v: &OwnedValue| (v.type_name() != "bytes").then(|| format!("py:{}", v.type_name()));
+        let (mut with, mut without) = (0, 0);
+        let mut ks = SpanKeys::default();
+        for round in 0..200u32 {
+            let n = 1 + rng.below(12) as u8;
+            let spans: Vec<crate::order::tests::S> = (1..=n)
+                .map(|i| (1, i, 0, u64::from(i), u64::from(i) + 1))
+                .collect();
+            let mut b = crate::order::tests::batch(&spans);
+            b.resources = vec![
+                crate::otlp::Resource {
+                    service: "svc",
+                    attrs: vec![],
+                },
+                crate::otlp::Resource::default(),
+            ];
+            for i in 0..n as usize {
+                b.resource[i] = rng.below(2) as u32;
+                let v = match rng.below(9) {
+                    0 => continue,
+                    1 => AnyValue::Str(leak(format!("o{}", rng.below(3)))),
+                    2 => AnyValue::Str(""),
+                    3 => AnyValue::Int(rng.word() as i64),
+                    4 => AnyValue::Double([0.5, 2.0, -0.0, f64::NAN][rng.index(4)]),
+                    5 => AnyValue::Bool(rng.below(2) == 0),
+                    6 => AnyValue::Empty,
+                    7 => AnyValue::Bytes(b"xy"),
+                    _ => AnyValue::Array(vec![AnyValue::Int(1)]),
+                };
+                b.attr_span.push(i as u32);
+                b.attr_key.push("k");
+                b.attr_value.push(v);
+            }
+            let rows = store.add_batch(&b);
+            let trace = Trace::new(&store, [1; 16], rows.clone().collect());
+            let view = View {
+                store: &store,
+                trace: &trace,
+                keys: &keys,
+            };
+            for value in 0..2 {
+                ks.fill(&program, value, &view, &mut render);
+                for (pos, &row) in trace.rows.iter().enumerate() {
+                    let want = resolve(span_key(&program, value, &view, row), &mut render);
+                    assert_eq!(ks.get(pos), want.as_deref(), "round {round}, value {value}");
+                    with += usize::from(want.is_some());
+                    without += usize::from(want.is_none());
+                }
+            }
+            store.release(rows);
+        }
+        assert!(with > 500 && without > 200, "{with} {without}");
     }
 }

@@ -12,7 +12,7 @@
 //! as bytes is comparing Python's hex strings.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
 
 use crate::store::SpanStore;
 
@@ -221,6 +221,7 @@ fn order_events(store: &SpanStore, t: &Trace) -> Vec<Event> {
         })
         .collect();
     let n = keyed.len();
+    let mut marks = Marks::default();
     let mut i = 0;
     while i < n {
         let (time, g) = (keyed[i].0, keyed[i].1);
@@ -229,43 +230,62 @@ fn order_events(store: &SpanStore, t: &Trace) -> Vec<Event> {
             j += 1;
         }
         if j - i > if g == ZERO_GROUP { 2 } else { 1 } {
-            fix_run(&mut out, &keyed[i..j], i, g, t);
+            fix_run(&mut out, &keyed[i..j], i, g, t, &mut marks);
         }
         i = j;
     }
     out
 }
 
+/// Per position of a trace, scratch of [`fix_run`] kept across the runs of one trace
+/// (allocated at the first run that needs it): no set or map a run, and no clearing.
+#[derive(Default)]
+struct Marks {
+    /// the member of the current run at a position, else NONE (reset after each run)
+    member: Vec<u32>,
+    /// the last walk that visited a position (walks are numbered from 1 across runs)
+    seen: Vec<u32>,
+    walk: u32,
+}
+
 /// `_fix_run`: re-order the run `run` (placed at `out[at..]`) of group `group` at one
 /// instant when some of its spans are ancestors of others.
-fn fix_run(out: &mut [Event], run: &[Key], at: usize, group: u8, t: &Trace) {
+fn fix_run(out: &mut [Event], run: &[Key], at: usize, group: u8, t: &Trace, marks: &mut Marks) {
     // members in span-id order (the run is sorted by span id), as positions
     let mut members: Vec<([u8; 8], usize)> = run.iter().map(|k| (k.2, k.4 as usize)).collect();
     members.dedup_by_key(|m| m.0);
-    let index: HashMap<usize, usize> = members
-        .iter()
-        .enumerate()
-        .map(|(m, &(_, p))| (p, m))
-        .collect();
-    // ancestors inside the run, by walking parent links through the whole trace
+    if marks.member.is_empty() {
+        marks.member = vec![NONE; t.len()];
+        marks.seen = vec![0; t.len()];
+    }
+    for (m, &(_, p)) in members.iter().enumerate() {
+        marks.member[p] = m as u32;
+    }
+    // ancestors inside the run, by walking parent links through the whole trace, each
+    // walk stopping at a span it saw before (a cycle)
     let mut anc_in_run: Vec<Vec<usize>> = vec![vec![]; members.len()];
     let mut related = false;
     for (m, &(_, p)) in members.iter().enumerate() {
-        let mut seen: HashSet<usize> = HashSet::from([p]);
+        marks.walk += 1;
+        let walk = marks.walk;
+        marks.seen[p] = walk;
         let mut q = t.parent_pos(p);
         let mut steps = 0;
         while let Some(a) = q {
-            if seen.contains(&a) || steps >= WALK_LIMIT {
+            if marks.seen[a] == walk || steps >= WALK_LIMIT {
                 break;
             }
-            seen.insert(a);
-            if let Some(&am) = index.get(&a) {
-                anc_in_run[m].push(am);
+            marks.seen[a] = walk;
+            if marks.member[a] != NONE {
+                anc_in_run[m].push(marks.member[a] as usize);
             }
             q = t.parent_pos(a);
             steps += 1;
         }
         related |= !anc_in_run[m].is_empty();
+    }
+    for &(_, p) in &members {
+        marks.member[p] = NONE;
     }
     if !related {
         return; // the sort by span id is already the answer

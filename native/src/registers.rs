@@ -118,6 +118,16 @@ fn owned(v: Value<'_>) -> Value<'static> {
 }
 
 impl RegisterProgram {
+    /// Every node of the program (its atoms, its slots' values and conditions).
+    pub(crate) fn nodes_mut(&mut self) -> impl Iterator<Item = &mut Node> {
+        let atoms = self.atoms.iter_mut().map(|(_, n)| n);
+        atoms.chain(
+            self.slots
+                .iter_mut()
+                .flat_map(|s| std::iter::once(&mut s.value).chain(s.when.as_mut())),
+        )
+    }
+
     /// The letter bits its register atoms set.
     pub fn bits(&self) -> u64 {
         self.atoms.iter().fold(0, |m, (b, _)| m | 1 << b)

@@ -76,6 +76,11 @@ pub struct Samples {
 }
 
 impl SampleProgram {
+    /// Every node of the program (each aggregate's value and condition).
+    pub(crate) fn nodes_mut(&mut self) -> impl Iterator<Item = &mut Node> {
+        self.aggs.iter_mut().flat_map(|(v, w, _)| [v, w])
+    }
+
     pub fn n_aggs(&self) -> usize {
         self.aggs.len()
     }
@@ -132,7 +137,7 @@ fn stored<S: SpanSource + ?Sized>(value: &Node, src: &S, r: u32, raw: RawAttr) -
     for _ in 0..*hops {
         t = t.and_then(|x| src.parent(x));
     }
-    t.and_then(|t| raw(t, *resource, key))
+    t.and_then(|t| raw(t, *resource, &key.text))
         .map_or(Sampled::None, Sampled::Raw)
 }
 

@@ -608,14 +608,32 @@ impl SpanStore {
     /// (Python's `MISSING`).
     pub fn attr(&self, r: u32, key: &str) -> Option<&OwnedValue> {
         // a key never interned is no span's and no resource's: one lookup for both
-        let k = self.strings.get(key)?;
-        find_attr(self.own_attrs(r), k)
-            .or_else(|| find_attr(&self.resources[self.row(r).resource as usize].attrs, k))
+        self.attr_sym(r, self.strings.get(key)?)
     }
 
     /// `Span.resource_attr`.
     pub fn resource_attr(&self, r: u32, key: &str) -> Option<&OwnedValue> {
         self.lookup(&self.resources[self.row(r).resource as usize].attrs, key)
+    }
+
+    /// The symbol of `s`, interned now if it is new: a reader that asks for the same key
+    /// again and again (an atom program's attribute keys) interns it once and reads by
+    /// [`SpanStore::attr_sym`].
+    pub fn intern(&mut self, s: &str) -> Sym {
+        self.strings.intern(s)
+    }
+
+    /// [`SpanStore::attr`] of the key whose symbol is `k` ([`SpanStore::intern`]).
+    pub fn attr_sym(&self, r: u32, k: Sym) -> Option<&OwnedValue> {
+        let row = self.row(r);
+        let at = row.attr_at.wrapping_sub(self.attr_base) as usize;
+        find_attr(self.attrs.range(at..at + row.attr_len as usize), k)
+            .or_else(|| find_attr(&self.resources[row.resource as usize].attrs, k))
+    }
+
+    /// [`SpanStore::resource_attr`] of the key whose symbol is `k`.
+    pub fn resource_attr_sym(&self, r: u32, k: Sym) -> Option<&OwnedValue> {
+        find_attr(&self.resources[self.row(r).resource as usize].attrs, k)
     }
 
     /// The span's own attributes, one per key (the resource's not included).
@@ -1450,6 +1468,33 @@ mod tests {
                 len: st.held() as u32,
             };
             st.release(held);
+        }
+    }
+
+    /// An attribute read by its interned symbol is the one read by its text, for keys
+    /// interned before the spans came, after them, and never carried by any span.
+    #[test]
+    fn attributes_read_by_symbol_as_by_text() {
+        let mut rng = Rng(0x51de_5eed);
+        let mut st = SpanStore::new();
+        let texts = ["a0", "a1", "a2", "a3", "service.name", "nope", "e1"];
+        let early: Vec<Sym> = texts[..3].iter().map(|k| st.intern(k)).collect();
+        for round in 0..100 {
+            let n = rng.below(30) as usize;
+            let rows = st.add_batch(&generated(&mut rng, n));
+            let syms: Vec<Sym> = texts.iter().map(|k| st.intern(k)).collect();
+            assert_eq!(syms[..3], early[..], "a symbol does not change");
+            for r in rows.clone() {
+                for (k, &sym) in texts.iter().zip(&syms) {
+                    assert_eq!(st.attr_sym(r, sym), st.attr(r, k), "round {round} {k}");
+                    assert_eq!(
+                        st.resource_attr_sym(r, sym),
+                        st.resource_attr(r, k),
+                        "round {round} {k}"
+                    );
+                }
+            }
+            st.release(rows);
         }
     }
 

@@ -45,14 +45,16 @@ use std::sync::Arc;
 
 use crate::assembly::{Assembled, FileAssembler, Outcome as Handed};
 use crate::automaton::Cached;
-use crate::file_run::{event_positions, resolve, span_key, trace_letters, LetterScratch, View};
+use crate::file_run::{
+    event_positions, key_syms, resolve, span_key, trace_letters, LetterScratch, View,
+};
 use crate::key_lru::KeyLru;
 use crate::order::{Event, Trace};
 use crate::otlp::{decode_traces, Batch};
 use crate::plan::Plan;
 use crate::registers;
 use crate::run::{local_letter, step_trace, Scope};
-use crate::store::{hex, OwnedValue, SpanStore};
+use crate::store::{hex, OwnedValue, SpanStore, Sym};
 use crate::wire::{Fields, Value};
 
 /// The verdicts, by code (Python's `Verdict` values and `INCOMPLETE`).
@@ -383,6 +385,8 @@ pub struct StreamRun {
     automata: Vec<Cached>,
     wanted: HashSet<String>,
     store: SpanStore,
+    /// the plan's attribute keys in `store` (see [`View`])
+    keys: Vec<Sym>,
     asm: FileAssembler,
     idle_ns: i64,
     rootless_idle_ns: i64,
@@ -473,11 +477,14 @@ impl StreamRun {
         let n = plan.properties.len();
         let mismatches = plan.program.mismatches();
         let cross_props = cross_props(&plan);
+        let mut store = SpanStore::new();
+        let keys = key_syms(&plan.program, &mut store);
         Ok(StreamRun {
             plan,
             automata,
             wanted,
-            store: SpanStore::new(),
+            store,
+            keys,
             asm: FileAssembler::new(max_open_traces.max(1)),
             idle_ns,
             rootless_idle_ns,
@@ -545,6 +552,7 @@ impl StreamRun {
         self.verdicts = verdicts;
         self.wanted = wanted;
         self.cross_props = cross_props(&plan);
+        self.keys = key_syms(&plan.program, &mut self.store);
         self.plan = plan;
         self.gen += 1;
         Ok(())
@@ -680,6 +688,7 @@ impl StreamRun {
         let view = View {
             store: &self.store,
             trace,
+            keys: &self.keys,
         };
         event_positions(trace, &mut self.epos);
         trace_letters(
@@ -708,6 +717,7 @@ impl StreamRun {
                     let view = View {
                         store: &self.store,
                         trace,
+                        keys: &self.keys,
                     };
                     registers::step_trace(
                         p,
@@ -747,6 +757,7 @@ impl StreamRun {
         let view = View {
             store: &self.store,
             trace,
+            keys: &self.keys,
         };
         let mut out = vec![];
         for &j in &self.cross_props {
@@ -1043,6 +1054,7 @@ impl StreamRun {
         let view = View {
             store: &self.store,
             trace,
+            keys: &self.keys,
         };
         self.plan
             .program
