@@ -1009,14 +1009,16 @@ class Sidecar:
                         it.error = e
             t_commit = time.perf_counter()
         finally:
+            # counted before the requests are answered: a client that got its reply reads
+            # its spans in the metrics
+            self.metrics.inc("tracelogic_spans_processed_total", spans)
+            self.metrics.inc("tracelogic_points_processed_total", points)
+            self.metrics.inc("tracelogic_logs_processed_total", logs)
             now = time.perf_counter()
             self._finish(items)
             if items:
                 self.metrics.observe_many("tracelogic_request_seconds",
                                           [(now - it.enqueued, 1) for it in items])
-        self.metrics.inc("tracelogic_spans_processed_total", spans)
-        self.metrics.inc("tracelogic_points_processed_total", points)
-        self.metrics.inc("tracelogic_logs_processed_total", logs)
         outs = sm.take_completion_times()
         if outs:  # traces handed out at one poll share their completion time
             by_time: dict[float, int] = {}
