@@ -1397,14 +1397,7 @@ pub(crate) mod _native {
         ) -> PyResult<Texts> {
             let run = &self.run;
             let n_events = &run.closed.as_ref().ok_or_else(not_closed)?.n_events;
-            let at = |t: usize, i: i32| -> PyResult<Option<crate::order::Event>> {
-                if i < 0 {
-                    return Ok(None);
-                }
-                let e = run.event(t, i as usize);
-                event_tuple(e)?; // an IndexError for an event the trace does not have
-                Ok(e)
-            };
+            let at = |t: usize, i: i32| (i >= 0).then(|| event_at(run, t, i)).transpose();
             let evidence = ats
                 .iter()
                 .map(|&t| {
@@ -1449,14 +1442,9 @@ pub(crate) mod _native {
             let run = &self.run;
             let at = |cols: (&[u8], &[u8]), i: usize| -> PyResult<Option<crate::order::Event>> {
                 let t = column(cols.0, i)?;
-                if t < 0 {
-                    return Ok(None);
-                }
-                let e = usize::try_from(column(cols.1, i)?)
-                    .ok()
-                    .and_then(|e| run.event(t as usize, e));
-                event_tuple(e)?;
-                Ok(e)
+                (t >= 0)
+                    .then(|| event_at(run, t as usize, column(cols.1, i)?))
+                    .transpose()
             };
             let evidence = ats
                 .iter()
@@ -1617,6 +1605,13 @@ pub(crate) mod _native {
             }
             Texts::Whole(whole)
         }
+    }
+
+    /// Event `e` of complete trace `t` (as `NativeRun.event`), or an IndexError.
+    fn event_at(run: &crate::file_run::FileRun, t: usize, e: i32) -> PyResult<crate::order::Event> {
+        let e = usize::try_from(e).ok().and_then(|e| run.event(t, e));
+        event_tuple(e)?;
+        Ok(e.expect("event_tuple checked it"))
     }
 
     /// Item `i` of a machine-order i32 column (`packed.rs`).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from tracelogic.automata.monitor import Verdict
 from tracelogic.json_text import Verbatim
@@ -391,31 +391,37 @@ class MonitorReport:
             out["logs"] = self.logs
         return out
 
-    def build_violations(self, runs: Sequence[tuple[int, int, list]] = ()) -> None:
+    def build_violations(self, runs: Sequence[tuple[int, int, str | list]] = ()) -> None:
         """Build every :class:`DeferredViolation` now (but those whose text ``runs`` holds,
         see :meth:`_written`), with the cyclic collector paused as ``Monitor.close`` pauses
         it: building allocates many small objects that all stay alive with the report,
         which the collector would scan again and again (measured: 0.2 s of a 40k-span
         `monitor --format json`)."""
         vs = self.violations
-        if runs:
-            todo: Iterable[int] = []
-            at = 0
-            for start, end, texts in runs:
-                todo.extend(range(at, start))
-                if type(texts) is not str and None in texts:
-                    todo.extend(start + k for k, t in enumerate(texts) if t is None)
-                at = end
-            todo.extend(range(at, len(vs)))
-        else:
-            todo = range(len(vs))
-        if any(type(vs[k]) is DeferredViolation for k in todo):
+        todo = [k for text, k in self._pieces(runs)
+                if text is None and type(vs[k]) is DeferredViolation]
+        if todo:
             from tracelogic.gc_pause import gc_paused
 
             with gc_paused():
                 for k in todo:
-                    if type(vs[k]) is DeferredViolation:
-                        vs[k] = vs[k].built()
+                    vs[k] = vs[k].built()
+
+    def _pieces(self, runs: Sequence[tuple[int, int, str | list]]
+                ) -> Iterator[tuple[str | None, int]]:
+        """The report's violations in order, as ``(text, k)``: a text the core wrote
+        (a whole run of them at once when it gave one string), or None for violation
+        ``k``, which Python writes."""
+        n = len(self.violations)
+        at = 0
+        for start, end, texts in [*runs, (n, n, [])]:
+            for k in range(at, start):
+                yield None, k
+            if type(texts) is str:
+                yield texts, start
+            else:
+                yield from zip(texts, range(start, end))
+            at = end
 
     def _written(self, json: bool, style: Callable[[PropertyT], tuple]
                  ) -> list[tuple[int, int, str | list]]:
@@ -457,16 +463,8 @@ class MonitorReport:
         runs = self._written(True, json_style) if verbatim and trace_url is None else []
         self.build_violations(runs)
         vs = self.violations
-        violations: list[Any] = []
-        at = 0
-        for start, end, texts in runs + [(len(vs), len(vs), [])]:
-            violations.extend(v.to_json(trace_url) for v in vs[at:start])
-            if type(texts) is str:
-                violations.append(Verbatim(texts))
-            else:
-                violations.extend(Verbatim(text) if text is not None else v.to_json(trace_url)
-                                  for v, text in zip(vs[start:end], texts))
-            at = end
+        violations = [Verbatim(text) if text is not None else vs[k].to_json(trace_url)
+                      for text, k in self._pieces(runs)]
         out = {"schema": "tracelogic.monitor/1",
                "properties": [p.to_json() for p in self.properties],
                "violations": violations,
@@ -508,16 +506,8 @@ class MonitorReport:
                 lines.append(head[3])
 
         vs = self.violations
-        at = 0
-        for start, end, texts in runs + [(len(vs), len(vs), [])]:
-            for v in vs[at:start]:
-                write(v)
-            if type(texts) is str:
-                lines.append(texts)
-            else:
-                for v, text in zip(vs[start:end], texts):
-                    lines.append(text) if text is not None else write(v)
-            at = end
+        for text, k in self._pieces(runs):
+            lines.append(text) if text is not None else write(vs[k])
         for p in self.properties:
             if not p.monitored:
                 lines.append(f"? {p.name} ({p.scope}): not monitored: {p.reason}")
