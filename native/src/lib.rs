@@ -27,6 +27,7 @@ pub mod automaton;
 pub mod capabilities;
 pub mod check;
 pub mod cross;
+pub mod event_queue;
 pub mod file_run;
 pub mod fuzz;
 pub mod json;

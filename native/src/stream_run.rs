@@ -39,12 +39,13 @@
 //! witness events of per-trace violations ([`StreamRun::event`]); a trace with buffered
 //! events stays in the store until the last one is released.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::cmp::Ordering;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::assembly::{Assembled, FileAssembler, Outcome as Handed};
 use crate::automaton::Cached;
+use crate::event_queue::{EventQueue, Keyed};
 use crate::file_run::{
     event_positions, key_syms, resolve, span_key, trace_letters, LetterScratch, View,
 };
@@ -237,8 +238,8 @@ impl Slots {
     }
 }
 
-/// A span's scope keys (per cross-trace property that has one), by store row.
-type KeyCache = foldhash::HashMap<u32, Arc<[(u32, Arc<str>)]>>;
+/// A span's scope keys: (cross-trace property, key) for each that has one.
+type Keys = Arc<[(u32, Arc<str>)]>;
 
 /// One property's events of one buffered event: the instance key and its own letter.
 #[derive(Debug, Clone)]
@@ -281,6 +282,11 @@ impl PartialOrd for Queued {
 impl Ord for Queued {
     fn cmp(&self, other: &Self) -> Ordering {
         self.order().cmp(&other.order())
+    }
+}
+impl Keyed for Queued {
+    fn primary(&self) -> u64 {
+        self.time
     }
 }
 
@@ -412,7 +418,7 @@ pub struct StreamRun {
     cross_props: Vec<u32>,
     /// per plan property (empty for per-trace ones)
     cross: Vec<CrossState>,
-    heap: BinaryHeap<Reverse<Queued>>,
+    heap: EventQueue<Queued>,
     seq: u64,
     gen: u64,
     max_end: Option<u64>,
@@ -421,6 +427,10 @@ pub struct StreamRun {
     pending: foldhash::HashMap<[u8; 16], u32>,
     pub late_events: u64,
     pub evicted_instances: u64,
+    /// [`StreamRun::queue`]'s keys by position in the trace, kept across traces
+    key_cache: Vec<Option<Keys>>,
+    /// the keys of a span with none
+    no_keys: Keys,
 }
 
 /// Checks a plan and its tables: the properties the streaming core steps are untimed
@@ -503,7 +513,7 @@ impl StreamRun {
             epos: vec![],
             cross_props,
             cross: (0..n).map(|_| CrossState::default()).collect(),
-            heap: BinaryHeap::new(),
+            heap: EventQueue::default(),
             seq: 0,
             gen: 0,
             max_end: None,
@@ -511,6 +521,8 @@ impl StreamRun {
             pending: foldhash::HashMap::default(),
             late_events: 0,
             evicted_instances: 0,
+            key_cache: vec![],
+            no_keys: Arc::from(Vec::new()),
         })
     }
 
@@ -781,23 +793,26 @@ impl StreamRun {
     fn queue(&mut self, slot: u32, late: bool, out: &mut Given, render: Render) {
         let trace = self.slots.get(slot).expect("a live slot");
         let tid = trace.trace_id;
-        let events = trace.events.clone();
+        let n = trace.events.len();
         let end = trace
             .rows
             .iter()
             .map(|&r| self.store.end_ns(r).max(self.store.start_ns(r)))
             .max();
         let words = self.plan.program.n_words();
-        let mut cache: KeyCache = foldhash::HashMap::default();
+        // a span's keys, by its position in the trace: read once for its two events
+        let mut cache = std::mem::take(&mut self.key_cache);
+        cache.clear();
+        cache.resize(trace.rows.len(), None);
         let mut queued = 0u32;
-        for (i, ev) in events.iter().enumerate() {
+        for i in 0..n {
+            let ev = self.slots.get(slot).expect("a live slot").events[i];
             let is_late = |r: Option<i128>| r.is_some_and(|r| i128::from(ev.time_ns) <= r);
+            let keys = self.keys_cached(&mut cache, slot, ev.row, render);
             if late && is_late(self.released) {
-                let keys = self.keys_cached(&mut cache, slot, ev.row, render);
                 self.late_event(&keys);
                 continue;
             }
-            let keys = self.keys_cached(&mut cache, slot, ev.row, render);
             if keys.is_empty() {
                 continue;
             }
@@ -819,7 +834,7 @@ impl StreamRun {
                 })
                 .collect();
             self.seq += 1;
-            self.heap.push(Reverse(Queued {
+            self.heap.push(Queued {
                 time: ev.time_ns,
                 tid,
                 index: i as u32 + if late { LATE_INDEX } else { 0 },
@@ -828,10 +843,11 @@ impl StreamRun {
                 event: i as u32,
                 gen: self.gen,
                 hits,
-            }));
+            });
             self.slots.hold(slot);
             queued += 1;
         }
+        self.key_cache = cache;
         if queued > 0 {
             *self.pending.entry(tid).or_insert(0) += queued;
         } else if !late {
@@ -844,19 +860,28 @@ impl StreamRun {
         }
     }
 
-    fn keys_cached(
-        &self,
-        cache: &mut KeyCache,
-        slot: u32,
-        row: u32,
-        render: Render,
-    ) -> Arc<[(u32, Arc<str>)]> {
-        if let Some(k) = cache.get(&row) {
+    /// The scope keys of span `row` of the trace in `slot` ([`StreamRun::keys_of`]),
+    /// computed once per span of the trace being queued (`cache`, by position).
+    fn keys_cached(&self, cache: &mut [Option<Keys>], slot: u32, row: u32, render: Render) -> Keys {
+        let trace = self.slots.get(slot).expect("a live slot");
+        let Some(p) = trace.pos(row) else {
+            return self.keys_arc(slot, row, render);
+        };
+        if let Some(k) = &cache[p] {
             return k.clone();
         }
-        let k: Arc<[(u32, Arc<str>)]> = self.keys_of(slot, row, render).into();
-        cache.insert(row, k.clone());
+        let k = self.keys_arc(slot, row, render);
+        cache[p] = Some(k.clone());
         k
+    }
+
+    fn keys_arc(&self, slot: u32, row: u32, render: Render) -> Keys {
+        let k = self.keys_of(slot, row, render);
+        if k.is_empty() {
+            self.no_keys.clone() // shared: most spans have no scope key
+        } else {
+            k.into()
+        }
     }
 
     /// `StreamingMonitor._late_event`: counted; the open instance of each key it belongs
@@ -1018,8 +1043,12 @@ impl StreamRun {
                 Some(m) => i128::from(m) - self.lateness_ns,
             }
         };
-        while self.heap.peek().is_some_and(|q| i128::from(q.0.time) <= wm) {
-            let Reverse(q) = self.heap.pop().expect("peeked");
+        while self
+            .heap
+            .peek_primary()
+            .is_some_and(|t| i128::from(t) <= wm)
+        {
+            let q = self.heap.pop().expect("peeked");
             let hits = if q.gen == self.gen {
                 q.hits
             } else {
