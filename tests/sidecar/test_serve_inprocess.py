@@ -63,6 +63,43 @@ def test_a_violation_log_line_reuses_the_stored_text(tmp_path):
     assert out["violation"]["message"] == "bad \\ud800 \U0001f600"  # escaped as stored
 
 
+def test_violation_lines_written_in_one_go_are_the_log_records_lines(tmp_path):
+    """With setup_logging's handler, the engine writes a commit's violation lines in one
+    write: the same lines, in order, as a record per violation gives (a filter on the way
+    takes the record path), the time aside; a record without stored text too."""
+    import dataclasses
+    import re
+
+    from tracelogic.sidecar.server import _plain_handlers, log as serve_log
+    from tracelogic.sidecar.store import Store
+
+    bodies = [{"property": f"p{i}", "key": f"k{i}\u00e9", "trace_ids": ["t"],
+               "span_ids": ["s"], "message": "bad \ud800" if i == 1 else "m",
+               "severity": "error"} for i in range(3)]
+    recs = [r for r, _ in Store(str(tmp_path / "v.db")).add_violations(bodies)]
+    recs.append(dataclasses.replace(recs[0], text=None))  # no stored text
+    sc = Sidecar.__new__(Sidecar)
+    sc.consistency, sc.healer = None, None
+    sc.metrics = Sidecar._registry(sc)
+    outs = []
+    try:
+        for path in ("lines", "records"):
+            out = io.StringIO()
+            setup_logging("info", out)
+            handler = logging.getLogger("tracelogic").handlers[0]
+            if path == "records":
+                handler.addFilter(lambda r: True)
+            assert (_plain_handlers(serve_log) is None) == (path == "records")
+            sc._report(recs)
+            outs.append(re.sub(r'"time": "[^"]*"', '"time": "T"', out.getvalue()))
+    finally:
+        logging.getLogger("tracelogic").handlers.clear()
+    assert outs[0] == outs[1] and outs[0].count("\n") == 4
+    lines = [json.loads(line) for line in outs[0].splitlines()]
+    assert [ln["violation"] for ln in lines] == [dict(r.body, id=r.id) for r in recs]
+    assert all(ln["msg"] == "violation" and ln["level"] == "warning" for ln in lines)
+
+
 def test_with_no_request_waiting_an_engine_step_decides_several_chunks_before_one_commit(
         tmp_path):
     """A backlog of completed traces is decided chunk by chunk; while no request is in the

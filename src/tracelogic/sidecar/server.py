@@ -253,6 +253,61 @@ def _logged(record: Any) -> Any:
     return RawJson(f"{text[:-1]}{sep}\"id\": {json.dumps(record.id)}}}")
 
 
+def _plain_handlers(logger: logging.Logger) -> list | None:
+    """The handlers a WARNING record of ``logger`` reaches, when every one of them is a plain
+    :class:`logging.StreamHandler` with a :class:`JsonFormatter` and no logger or handler on
+    the way filters (what :func:`setup_logging` installs); else None."""
+    if logger.disabled or logger.filters:
+        return None
+    out = []
+    c: Any = logger
+    while c:
+        if c.filters:
+            return None
+        for h in c.handlers:
+            if type(h) is not logging.StreamHandler or h.filters or \
+                    type(h.formatter) is not JsonFormatter:
+                return None
+            if logging.WARNING >= h.level:
+                out.append(h)
+        c = c.parent if c.propagate else None
+    return out or None  # no handler at all: logging's last resort, the ordinary way
+
+
+def _write_violation_lines(handlers: list, new: list) -> None:
+    """Committed violations' log lines, written as ``log.warning("violation", extra=...)``
+    writes them through :func:`_plain_handlers`' handlers (the same bytes: the
+    formatter's line for each, then the handler's terminator), one write and one flush
+    per handler for the lot instead of a record, a lock and a flush per line."""
+    q = _quote
+    head = (f'"level": {q("warning")}, "logger": {q(log.name)}, "msg": {q("violation")}, '
+            f'{q("violation")}: ')
+    clock = time.time
+    for h in handlers:
+        fmt, end = h.formatter, h.terminator
+        parts = []
+        for r in new:
+            ct = clock()  # as a LogRecord's created and msecs
+            sec, ms = int(ct), int((ct - int(ct)) * 1000)
+            if sec != fmt._second[0]:
+                fmt._second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
+            v = _logged(r)
+            if type(v) is not RawJson:  # no stored text: the formatter's general way
+                v = RawJson(_LOG_JSON.encode(v))
+            parts.append(f'{{"time": {q(f"{fmt._second[1]}.{ms:03d}Z")}, {head}{v}}}{end}')
+        h.acquire()
+        try:
+            h.stream.write("".join(parts))
+            h.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            h.handleError(logging.LogRecord(log.name, logging.WARNING, __file__, 0,
+                                            "violation", (), None))
+        finally:
+            h.release()
+
+
 def count_spans_pb(data: bytes) -> int | None:
     """The spans of an OTLP protobuf trace request, from its framing alone (the native
     core's wire reader; upb without the core); None when the framing is broken."""
@@ -1083,11 +1138,16 @@ class Sidecar:
             for p, n in by_property.items():
                 self.metrics.inc("tracelogic_violations_total", n, p)
             if log.isEnabledFor(logging.WARNING):
-                # log.warning's record, made without its search of the stack for the caller
-                make, handle, name = log.makeRecord, log.handle, log.name
-                for r in new:
-                    handle(make(name, logging.WARNING, __file__, 0, "violation", (), None,
-                                extra={"fields": {"violation": _logged(r)}}))
+                handlers = _plain_handlers(log)
+                if handlers is not None:
+                    _write_violation_lines(handlers, new)
+                else:
+                    # log.warning's record, made without its search of the stack for the
+                    # caller
+                    make, handle, name = log.makeRecord, log.handle, log.name
+                    for r in new:
+                        handle(make(name, logging.WARNING, __file__, 0, "violation", (), None,
+                                    extra={"fields": {"violation": _logged(r)}}))
         if self.consistency is not None:  # keys no longer checked, and why: never silent
             for n in self.consistency.take_notices():
                 if n["verdict"] != "violated":
