@@ -302,6 +302,16 @@ impl StreamRun {
         Ok(d)
     }
 
+    /// Keep at most `limit` trace shapes (`StreamingMonitor`'s `shape_cache`; 0: none).
+    fn set_shape_cache(&mut self, limit: usize) {
+        self.run.set_shape_cache(limit);
+    }
+
+    /// The trace-shape cache's `(hits, misses)`.
+    fn shape_counts(&self) -> (u64, u64) {
+        self.run.shape_counts()
+    }
+
     /// Completed traces waiting to be decided.
     #[getter]
     fn backlog(&self) -> usize {

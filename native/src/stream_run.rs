@@ -381,6 +381,94 @@ struct CrossState {
     decided_order: VecDeque<Arc<str>>,
 }
 
+/// What the verdict of one per-trace property on one trace reads of its stepping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shaped {
+    state: u32,
+    decided: Option<u32>,
+    raised: Option<u32>,
+    trigger: bool,
+}
+
+impl Shaped {
+    fn of(o: &crate::run::Outcome) -> Shaped {
+        Shaped {
+            state: o.state,
+            decided: o.decided,
+            raised: o.raised,
+            trigger: o.trigger,
+        }
+    }
+}
+
+/// The trace-shape cache (`StreamingMonitor`'s `shape_cache`, in the core): the outcomes of
+/// the register-free per-trace properties, in plan order, by the trace's letters and event
+/// count. Stepping a deterministic automaton over the same letters gives the same state,
+/// deciding and raising events and trigger, so traces of one shape are stepped once. At
+/// most `limit` shapes are kept (all forgotten when it is reached; 0: no cache).
+struct ShapeCache {
+    limit: usize,
+    map: foldhash::HashMap<Box<[u64]>, Box<[Shaped]>>,
+    /// the key of the trace being decided
+    key: Vec<u64>,
+    hits: u64,
+    misses: u64,
+}
+
+impl Default for ShapeCache {
+    fn default() -> Self {
+        ShapeCache {
+            limit: 4096,
+            map: foldhash::HashMap::default(),
+            key: vec![],
+            hits: 0,
+            misses: 0,
+        }
+    }
+}
+
+impl ShapeCache {
+    /// Note the key of a trace of `n` events with `letters`; false when there is no cache.
+    fn note(&mut self, letters: &[u64], n: usize) -> bool {
+        self.key.clear();
+        if self.limit == 0 {
+            return false;
+        }
+        self.key.extend_from_slice(letters);
+        self.key.push(n as u64);
+        true
+    }
+
+    /// The outcomes of the noted shape, if known (counted).
+    fn get(&mut self, keyed: bool) -> Option<&[Shaped]> {
+        if !keyed {
+            return None;
+        }
+        match self.map.get(self.key.as_slice()) {
+            Some(v) => {
+                self.hits += 1;
+                Some(v)
+            }
+            None => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Remember the noted shape's outcomes.
+    fn insert(&mut self, outs: Vec<Shaped>) {
+        if self.key.is_empty() {
+            return;
+        }
+        if self.map.len() >= self.limit {
+            self.map.clear();
+        }
+        self.map
+            .insert(self.key.clone().into_boxed_slice(), outs.into_boxed_slice());
+    }
+}
+
 /// The per-property tables the run needs: per state, the verdict code for a whole and a
 /// partial trace that ended there (`Monitor.final_verdict`), and its verdict now
 /// (`monitor.verdict(state)`, for cross-trace instances).
@@ -431,6 +519,8 @@ pub struct StreamRun {
     key_cache: Vec<Option<Keys>>,
     /// the keys of a span with none
     no_keys: Keys,
+    /// outcomes of the register-free per-trace properties by trace shape
+    shapes: ShapeCache,
 }
 
 /// Checks a plan and its tables: the properties the streaming core steps are untimed
@@ -523,6 +613,7 @@ impl StreamRun {
             evicted_instances: 0,
             key_cache: vec![],
             no_keys: Arc::from(Vec::new()),
+            shapes: ShapeCache::default(),
         })
     }
 
@@ -567,6 +658,7 @@ impl StreamRun {
         self.keys = key_syms(&plan.program, &mut self.store);
         self.plan = plan;
         self.gen += 1;
+        self.shapes.map.clear();
         Ok(())
     }
 
@@ -720,29 +812,54 @@ impl StreamRun {
         let n = trace.events.len();
         let partial = usize::from(trace.is_partial());
         let mut trace_id = None;
+        // the register-free properties' outcomes depend on the letters alone: a trace of a
+        // shape stepped before takes them from the shape cache
+        let mut shape = std::mem::take(&mut self.shapes);
+        let keyed = shape.note(&self.letters, n);
+        let known = shape.get(keyed);
+        let mut fresh = Vec::new();
+        let mut k = 0;
         for (j, p) in self.plan.properties.iter().enumerate() {
             if p.scope != Scope::Trace {
                 continue;
             }
             let o = match p.registers {
-                Some(k) => {
+                Some(r) => {
                     let view = View {
                         store: &self.store,
                         trace,
                         keys: &self.keys,
                     };
-                    registers::step_trace(
+                    let o = registers::step_trace(
                         p,
-                        &self.plan.program.registers[k as usize],
+                        &self.plan.program.registers[r as usize],
                         &mut self.automata[j],
                         &view,
                         &trace.events,
                         &self.letters,
                         words,
                         &mut self.mismatches,
-                    )
+                    );
+                    Shaped::of(&o)
                 }
-                None => step_trace(p, &mut self.automata[j], &self.letters, words, n),
+                None => {
+                    let o = match known {
+                        Some(outs) => outs[k],
+                        None => {
+                            let o = Shaped::of(&step_trace(
+                                p,
+                                &mut self.automata[j],
+                                &self.letters,
+                                words,
+                                n,
+                            ));
+                            fresh.push(o);
+                            o
+                        }
+                    };
+                    k += 1;
+                    o
+                }
             };
             let code = self.verdicts[j][partial][o.state as usize];
             self.counts[j][code as usize] += 1;
@@ -760,6 +877,10 @@ impl StreamRun {
                 });
             }
         }
+        if known.is_none() {
+            shape.insert(fresh);
+        }
+        self.shapes = shape;
     }
 
     /// The scope keys of span `row` of the trace in `slot`, per cross-trace property that
@@ -1096,6 +1217,17 @@ impl StreamRun {
                 letter: local_letter(&self.plan.properties[j as usize], &w, words, 0),
             })
             .collect()
+    }
+
+    /// Keep at most `limit` trace shapes (0: step every trace); the shapes known go.
+    pub fn set_shape_cache(&mut self, limit: usize) {
+        self.shapes.limit = limit;
+        self.shapes.map.clear();
+    }
+
+    /// The trace-shape cache's (hits, misses) so far.
+    pub fn shape_counts(&self) -> (u64, u64) {
+        (self.shapes.hits, self.shapes.misses)
     }
 
     /// Event `index` of trace `trace` (a slot, as [`Violated::trace`] names it) decided

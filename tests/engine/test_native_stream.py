@@ -343,3 +343,33 @@ def test_registers_run_in_the_core_per_trace_and_in_python_across_traces():
     nat = streaming_monitor(spec, engine="native")
     assert {n: (a.engine, a.fallback) for n, a in nat.monitor.engine_plan.items()} == {
         "r": ("native", None), "q": ("python", KIND_REASON), "k": ("python", CROSS_REASON)}
+
+
+@pytest.mark.parametrize("shape_cache", [0, 1, 4096])
+def test_traces_of_one_shape_take_their_outcomes_from_the_cores_shape_cache(shape_cache):
+    """The core steps the register-free per-trace properties once per trace shape (the
+    letters, event by event), as the reference's trace-shape cache does: the checkout
+    workload (few shapes, many traces, some violated, a partial one) gives the reference's
+    violations and counts with no cache, a cache of one shape, and the default."""
+    from tracelogic.testing.stream_workload import SPEC, traces as checkout
+
+    text = SPEC + 'property reg:\n  G (prev(name) != "charge" | name != "charge")\n'
+    clock = [0]
+    kw = dict(idle_ns=10, lateness_ns=SECOND, shape_cache=shape_cache,
+              clock=lambda: clock[0])
+    ref = StreamingMonitor(tracelogic.load(text), engine="python", **kw)
+    nat = streaming_monitor(tracelogic.load(text), engine="native", **kw)
+    ts = list(checkout(120, orders=30, seed=5))
+    ts[7] = ts[7][1:]  # its first span (not the root) missing: a partial trace
+    for t in ts:
+        ref.ingest(t)
+        nat.ingest_otlp(spans_to_request(t).SerializeToString(), DecodeStats())
+        clock[0] += 100
+        assert nat.poll() == ref.poll()
+        assert _state(nat) == _state(ref)
+    ref.finish()
+    nat.finish()
+    assert _state(nat) == _state(ref)
+    hits, misses = nat._core.shape_counts()
+    assert hits + misses == (0 if shape_cache == 0 else 120)
+    assert (hits > 0) == bool(shape_cache) and nat.shape_hits == hits

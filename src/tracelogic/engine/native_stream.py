@@ -198,6 +198,7 @@ class NativeStreamingMonitor:
                                        max_open_traces, idle_ns, self.rootless_idle_ns,
                                        lateness_ns, max_instances,
                                        _tables(plan, self._names), _render_key)
+        self._core.set_shape_cache(max(0, shape_cache))  # the register-free per-trace ones
         self.assembler = _CoreAssembler(self._core, self._lock, max_open_traces)
         self.py: StreamingMonitor | None = None
         self._py_setup(spec)
@@ -469,6 +470,20 @@ class NativeStreamingMonitor:
     def take_completion_times(self) -> list[float]:
         out, self._handed_out = self._handed_out, []
         return out
+
+    @property
+    def shape_hits(self) -> int:
+        """Traces whose per-trace outcomes came from a trace-shape cache (the core's, and
+        the Python part's)."""
+        with self._lock:
+            hits = self._core.shape_counts()[0]
+        return hits + (self.py.shape_hits if self.py is not None else 0)
+
+    @property
+    def shape_misses(self) -> int:
+        with self._lock:
+            misses = self._core.shape_counts()[1]
+        return misses + (self.py.shape_misses if self.py is not None else 0)
 
     @property
     def failures(self) -> int:
