@@ -129,3 +129,35 @@ def test_with_no_request_waiting_an_engine_step_decides_several_chunks_before_on
         sc._process(sc.queue.take(0))
     assert sum(commits) == len(store_violations(tmp_path / "v.db")) > 0
     sc.store.close()
+
+
+def test_an_engine_step_decides_a_chunk_per_trace_request_and_more_when_behind(tmp_path):
+    """Deciding keeps pace with the input: a step with k trace requests decides k chunks
+    (at most decide_chunks) before its one commit, and goes on up to decide_chunks while
+    the backlog is past max_backlog, where new requests would be refused."""
+    from tracelogic.sidecar.server import _Item
+    from tracelogic.testing.stream_workload import request_bytes
+
+    now = [0]
+    cfg = ServeConfig(spec_path=str(write_spec(tmp_path)), grpc=None, http=None,
+                      store=str(tmp_path / "v.db"), idle_ns=SECOND, lateness_ns=SECOND,
+                      decide_chunk=10, decide_chunks=4, max_backlog=60)
+    sc = Sidecar(cfg, clock=lambda: now[0])  # not started: this test is the engine thread
+    commits = []
+    real = sc.store.add_violations
+    sc.store.add_violations = lambda vs: commits.append(len(vs)) or real(vs)
+    ts = list(traces(200, seed=3, bad_every=1))  # every trace violates something
+    empty = lambda: _Item("traces", "protobuf", b"", raw=True, n=0)  # noqa: E731
+    sc._process([_Item("traces", "protobuf", request_bytes([s for t in ts for s in t]),
+                       raw=True, n=2000)])
+    now[0] += 2 * SECOND
+    sc._process([empty(), empty()])  # 200 waiting, past max_backlog: 4 chunks
+    assert sc.sm.backlog == 200 - 40 and len(commits) == 1
+    sc._process([empty(), empty()])  # 160: 4 chunks again
+    sc._process([empty(), empty()])  # 120: 4 chunks again
+    assert sc.sm.backlog == 200 - 120 and len(commits) == 3
+    sc._process([empty(), empty()])  # 80: two chunks, on to max_backlog
+    assert sc.sm.backlog == 60
+    sc._process([empty(), empty(), empty()])  # within max_backlog: a chunk per request
+    assert sc.sm.backlog == 30 and len(commits) == 5
+    sc.store.close()

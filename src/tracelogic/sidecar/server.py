@@ -17,8 +17,10 @@ engine takes every queued request in one batch and, in this order:
    writes the payloads to the store (one transaction);
 2. decodes the rest and feeds the spans to the streaming monitor and polls it (idle
    traces complete, cross-trace events are released under the watermark); completed
-   traces are decided ``decide_chunk`` at a time, and several chunks only while no
-   request is in the batch or queued;
+   traces are decided ``decide_chunk`` at a time: a chunk per trace request in the
+   batch (so that deciding keeps pace with the input), more while the backlog is past
+   ``max_backlog`` (where requests are refused), and, with no request in the batch or
+   queued, as many as the backlog holds; at most ``decide_chunks`` chunks a batch;
 3. commits every violation decided so far (one transaction; each body encoded to JSON
    once, for its row and its log line);
 4. acknowledges the batch's requests, then logs the new violations.
@@ -1035,13 +1037,23 @@ class Sidecar:
                 except Exception as e:
                     self._engine_error("monitor", e)
             # decide completed traces in chunks, committing and acknowledging in between,
-            # so a burst of completions does not hold up the requests behind it; with no
-            # request in this batch and none queued, up to decide_chunks chunks go before
-            # one commit (a request arriving meanwhile waits for one chunk at most)
+            # so a burst of completions does not hold up the requests behind it: a chunk
+            # per trace request of this batch, more while the backlog is past max_backlog,
+            # and with no request in this batch and none queued, up to decide_chunks
+            # chunks before one commit (a request arriving meanwhile waits for one chunk at
+            # most)
             try:
                 chunk = self.config.decide_chunk
                 sm.poll(limit=chunk)
-                if not items:
+                if items:  # keep pace with the input: a chunk per trace request, and
+                    # more while the backlog is past the point where requests are refused
+                    n = sum(it.signal == "traces" for it in items)
+                    for i in range(1, self.config.decide_chunks):
+                        if not sm.backlog or (i >= n and
+                                              sm.backlog <= self.config.max_backlog):
+                            break
+                        sm.poll(limit=chunk)
+                else:
                     for _ in range(self.config.decide_chunks - 1):
                         if not sm.backlog or len(self.queue):
                             break
