@@ -401,6 +401,9 @@ impl Shaped {
     }
 }
 
+/// The longest key the trace-shape cache keeps, in words: longer traces are stepped.
+const SHAPE_WORDS: usize = 1024;
+
 /// The trace-shape cache (`StreamingMonitor`'s `shape_cache`, in the core): the outcomes of
 /// the register-free per-trace properties, in plan order, by the trace's letters and event
 /// count. Stepping a deterministic automaton over the same letters gives the same state,
@@ -428,10 +431,12 @@ impl Default for ShapeCache {
 }
 
 impl ShapeCache {
-    /// Note the key of a trace of `n` events with `letters`; false when there is no cache.
+    /// Note the key of a trace of `n` events with `letters`; false when there is no cache
+    /// or the trace is too long to keep (the cache holds at most `limit` keys of
+    /// [`SHAPE_WORDS`] words).
     fn note(&mut self, letters: &[u64], n: usize) -> bool {
         self.key.clear();
-        if self.limit == 0 {
+        if self.limit == 0 || letters.len() >= SHAPE_WORDS {
             return false;
         }
         self.key.extend_from_slice(letters);
@@ -1494,6 +1499,36 @@ mod tests {
 
     /// A `serve` holds up to `max_instances` open instances per property: what one holds
     /// besides its key text (bench/bench_memory.py measures the whole, RSS).
+    #[test]
+    fn the_shape_cache_keeps_at_most_its_limit_of_short_shapes() {
+        let out = |state| Shaped {
+            state,
+            decided: None,
+            raised: Some(1),
+            trigger: true,
+        };
+        let mut c = ShapeCache {
+            limit: 2,
+            ..ShapeCache::default()
+        };
+        for (letters, n) in [(vec![1, 2], 2), (vec![1, 2], 3), (vec![3], 1)] {
+            assert!(c.note(&letters, n));
+            assert!(c.get(true).is_none());
+            c.insert(vec![out(n as u32)]);
+        }
+        // the third shape found the cache full: it holds only that one now
+        assert_eq!(c.map.len(), 1);
+        assert!(c.note(&[3], 1) && c.get(true) == Some(&[out(1)][..]));
+        assert!(c.note(&[1, 2], 2) && c.get(true).is_none());
+        assert_eq!((c.hits, c.misses), (1, 4));
+        // a trace too long to keep is stepped, not cached
+        assert!(!c.note(&vec![0; SHAPE_WORDS], 1));
+        c.insert(vec![out(9)]);
+        assert_eq!(c.map.len(), 1);
+        c.limit = 0;
+        assert!(!c.note(&[3], 1) && c.get(false).is_none());
+    }
+
     #[test]
     fn an_open_instance_is_small() {
         use std::mem::size_of;
