@@ -62,6 +62,9 @@ struct Slot {
     pend: u32,
     /// the clock at the trace's last span (streaming; 0 in file mode)
     last_ns: i64,
+    /// the earliest start of its spans: the order in which `close` hands traces out
+    /// (known before they are unpacked, so each is unpacked only when its turn comes)
+    start_ns: u64,
     late: bool,
     /// a span without a parent arrived (streaming: the trace may complete when idle)
     has_root: bool,
@@ -115,6 +118,7 @@ impl OpenTraces {
             next: NIL,
             pend: NIL,
             last_ns,
+            start_ns: u64::MAX,
             late,
             has_root: false,
         };
@@ -178,6 +182,7 @@ impl OpenTraces {
             next: NIL,
             pend: NIL,
             last_ns: 0,
+            start_ns: u64::MAX,
             late: false,
             has_root: false,
         };
@@ -343,6 +348,7 @@ impl FileAssembler {
             slot.pend = p.used as u32;
             p.used += 1;
         }
+        slot.start_ns = slot.start_ns.min(store.start_ns(r));
         let (_, list, ids) = &mut self.pending.lists[slot.pend as usize];
         list.push(r);
         let sid = *store.span_id(r);
@@ -429,23 +435,32 @@ impl FileAssembler {
     /// `Assembler.close`: every open trace handed out ("end of input"), sorted by (trace
     /// start, trace id, outcome).
     pub fn close(&mut self, store: &mut SpanStore) -> Vec<Assembled> {
-        let tids: Vec<[u8; 16]> = self
+        self.closing()
+            .into_iter()
+            .map(|tid| self.finish_closing(store, tid))
+            .collect()
+    }
+
+    /// The open traces' ids in [`FileAssembler::close`]'s order (trace ids are unique
+    /// among open traces, so the outcome never decides): hand each out with
+    /// [`FileAssembler::finish_closing`] when its turn comes, so that its spans are
+    /// unpacked right before they are read, not all of them first.
+    pub fn closing(&self) -> Vec<[u8; 16]> {
+        let mut order: Vec<(u64, [u8; 16])> = self
             .open
             .in_order()
-            .map(|s| self.open.slots[s as usize].tid)
+            .map(|s| {
+                let slot = &self.open.slots[s as usize];
+                (slot.start_ns, slot.tid)
+            })
             .collect();
-        let mut out: Vec<Assembled> = tids
-            .into_iter()
-            .map(|tid| self.finish(store, tid, "end of input".to_owned(), None))
-            .collect();
-        out.sort_by(|a, b| {
-            (a.trace.start_ns, a.trace.trace_id, a.outcome).cmp(&(
-                b.trace.start_ns,
-                b.trace.trace_id,
-                b.outcome,
-            ))
-        });
-        out
+        order.sort_unstable();
+        order.into_iter().map(|(_, tid)| tid).collect()
+    }
+
+    /// Hand out open trace `tid` at the end of input (see [`FileAssembler::closing`]).
+    pub fn finish_closing(&mut self, store: &mut SpanStore, tid: [u8; 16]) -> Assembled {
+        self.finish(store, tid, "end of input".to_owned(), None)
     }
 
     /// `Assembler.poll(now)`, streaming mode: hand out, least recently active first, every
