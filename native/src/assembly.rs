@@ -437,7 +437,7 @@ impl FileAssembler {
     pub fn close(&mut self, store: &mut SpanStore) -> Vec<Assembled> {
         self.closing()
             .into_iter()
-            .map(|tid| self.finish_closing(store, tid))
+            .map(|tid| self.finish(store, tid, "end of input".to_owned(), None, true))
             .collect()
     }
 
@@ -458,9 +458,11 @@ impl FileAssembler {
         order.into_iter().map(|(_, tid)| tid).collect()
     }
 
-    /// Hand out open trace `tid` at the end of input (see [`FileAssembler::closing`]).
+    /// Hand out open trace `tid` at the end of input (see [`FileAssembler::closing`]),
+    /// for a caller that adds nothing after it: unlike [`FileAssembler::close`], its span
+    /// ids are not remembered (no later span will be told a duplicate by them).
     pub fn finish_closing(&mut self, store: &mut SpanStore, tid: [u8; 16]) -> Assembled {
-        self.finish(store, tid, "end of input".to_owned(), None)
+        self.finish(store, tid, "end of input".to_owned(), None, false)
     }
 
     /// `Assembler.poll(now)`, streaming mode: hand out, least recently active first, every
@@ -491,7 +493,7 @@ impl FileAssembler {
         }
         ready
             .into_iter()
-            .map(|(tid, why)| self.finish(store, tid, why.to_owned(), None))
+            .map(|(tid, why)| self.finish(store, tid, why.to_owned(), None, true))
             .collect()
     }
 
@@ -501,6 +503,7 @@ impl FileAssembler {
         tid: [u8; 16],
         mut reason: String,
         outcome: Option<Outcome>,
+        remember: bool,
     ) -> Assembled {
         let o = self.open.remove(&tid);
         let rows: Vec<u32> = store.unpack(&tid, &o.packed).collect();
@@ -520,7 +523,7 @@ impl FileAssembler {
             Outcome::Incomplete => self.evicted += 1,
             Outcome::Late => {}
         }
-        if self.remember_completed > 0 {
+        if remember && self.remember_completed > 0 {
             let mut ids: Vec<[u8; 8]> = self.done.remove(&tid).map(Vec::from).unwrap_or_default();
             ids.extend(SpanStore::packed_ids(&o.packed));
             ids.sort_unstable();
@@ -546,7 +549,7 @@ impl FileAssembler {
                 "evicted: more than max_open_traces={} open traces",
                 self.max_open_traces
             );
-            out.push(self.finish(store, tid, reason, Some(Outcome::Incomplete)));
+            out.push(self.finish(store, tid, reason, Some(Outcome::Incomplete), true));
         }
         out
     }
