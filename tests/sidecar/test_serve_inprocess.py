@@ -70,7 +70,7 @@ def test_violation_lines_written_in_one_go_are_the_log_records_lines(tmp_path):
     import dataclasses
     import re
 
-    from tracelogic.sidecar.server import _plain_handlers, log as serve_log
+    from tracelogic.sidecar.server import JsonFormatter, _plain_handlers, log as serve_log
     from tracelogic.sidecar.store import Store
 
     bodies = [{"property": f"p{i}", "key": f"k{i}\u00e9", "trace_ids": ["t"],
@@ -95,6 +95,20 @@ def test_violation_lines_written_in_one_go_are_the_log_records_lines(tmp_path):
     finally:
         logging.getLogger("tracelogic").handlers.clear()
     assert outs[0] == outs[1] and outs[0].count("\n") == 4
+    # a second plain handler on the way (the serve logger's own) gets the same lines
+    out, own = io.StringIO(), io.StringIO()
+    setup_logging("info", out)
+    extra = logging.StreamHandler(own)
+    extra.setFormatter(JsonFormatter())
+    serve_log.addHandler(extra)
+    try:
+        assert _plain_handlers(serve_log) is not None
+        sc._report(recs)
+    finally:
+        serve_log.removeHandler(extra)
+        logging.getLogger("tracelogic").handlers.clear()
+    assert out.getvalue() == own.getvalue()
+    assert re.sub(r'"time": "[^"]*"', '"time": "T"', own.getvalue()) == outs[0]
     lines = [json.loads(line) for line in outs[0].splitlines()]
     assert [ln["violation"] for ln in lines] == [dict(r.body, id=r.id) for r in recs]
     assert all(ln["msg"] == "violation" and ln["level"] == "warning" for ln in lines)

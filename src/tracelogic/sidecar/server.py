@@ -285,17 +285,19 @@ def _write_violation_lines(handlers: list, new: list) -> None:
     head = (f'"level": {q("warning")}, "logger": {q(log.name)}, "msg": {q("violation")}, '
             f'{q("violation")}: ')
     clock = time.time
+    lines = []
+    for r in new:  # a record's time (its created and msecs), made once for every handler
+        ct = clock()
+        v = _logged(r)
+        if type(v) is not RawJson:  # no stored text: the formatter's general way
+            v = RawJson(_LOG_JSON.encode(v))
+        lines.append((int(ct), int((ct - int(ct)) * 1000), v))
     for h in handlers:
         fmt, end = h.formatter, h.terminator
         parts = []
-        for r in new:
-            ct = clock()  # as a LogRecord's created and msecs
-            sec, ms = int(ct), int((ct - int(ct)) * 1000)
+        for sec, ms, v in lines:
             if sec != fmt._second[0]:
                 fmt._second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
-            v = _logged(r)
-            if type(v) is not RawJson:  # no stored text: the formatter's general way
-                v = RawJson(_LOG_JSON.encode(v))
             parts.append(f'{{"time": {q(f"{fmt._second[1]}.{ms:03d}Z")}, {head}{v}}}{end}')
         h.acquire()
         try:
