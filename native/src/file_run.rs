@@ -535,20 +535,16 @@ impl FileRun {
         self.closed.as_ref().expect("closed above")
     }
 
-    /// Free the per-trace results, the instances and the samples of [`FileRun::close`]
-    /// once the caller has copied them out (the Python binding does); the traces, their
-    /// events and the store stay for [`FileRun::event`].
+    /// Free the per-trace results and the instances of [`FileRun::close`] once the caller
+    /// has copied them out (the Python binding does); the traces, their events and the
+    /// store stay for [`FileRun::event`], the samples for their windows and rows (the
+    /// binding's `sample_windows`, `sample_rows`).
     pub fn forget_results(&mut self) {
         if let Some(c) = &mut self.closed {
             c.results = vec![Vec::new(); c.results.len()];
             c.cross.iter_mut().for_each(|x| {
                 if let Some(x) = x {
                     *x = Default::default();
-                }
-            });
-            c.samples.iter_mut().for_each(|x| {
-                if let Some(x) = x {
-                    *x = Vec::new();
                 }
             });
         }
