@@ -527,6 +527,106 @@ pub(crate) mod _native {
         PyList::new(py, rows)
     }
 
+    /// The windows of samples handed in, as `NativeRun.sample_windows` gives an instance's
+    /// (for the differential test against `monitor.window_values`): per sample its time
+    /// and per aggregate `(value, where)`, a value None, a bool, an int (of `i128`), a
+    /// float or a str; anything else stands for a value the core only holds (a `raw`
+    /// bytes, array or key-value list attribute). Returns `(windows, order)`: the windows
+    /// (None when the core declines) and the samples' indices in time order.
+    #[pyfunction]
+    #[pyo3(signature = (times, values, aggs, window, plain_float_sum))]
+    fn aggregate_windows<'py>(
+        py: Python<'py>,
+        times: Vec<u64>,
+        values: Vec<Vec<(Bound<'py, PyAny>, bool)>>,
+        aggs: Vec<String>,
+        window: Option<(u128, bool)>,
+        plain_float_sum: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use crate::samples::{Exactness, Sampled, Samples};
+        use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+        if values.len() != times.len() || values.iter().any(|v| v.len() != aggs.len()) {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "a value tuple per sample, a (value, where) per aggregate",
+            ));
+        }
+        let mut s = Samples::default();
+        for (k, (t, vs)) in times.iter().zip(&values).enumerate() {
+            s.time.push(*t);
+            s.trace.push(0);
+            s.event.push(k as u32);
+            for (v, w) in vs {
+                let v = if v.is_none() {
+                    Sampled::None
+                } else if v.is_instance_of::<PyBool>() {
+                    Sampled::Bool(v.extract()?)
+                } else if v.is_instance_of::<PyInt>() {
+                    Sampled::Int(v.extract()?)
+                } else if v.is_instance_of::<PyFloat>() {
+                    Sampled::Float(v.extract()?)
+                } else if v.is_instance_of::<PyString>() {
+                    Sampled::Str(v.extract()?)
+                } else {
+                    Sampled::Raw(crate::store::OwnedValue::Bytes(
+                        v.str()?.to_string().into_bytes().into(),
+                    ))
+                };
+                s.values.push((v, *w));
+            }
+        }
+        let ex = Exactness { plain_float_sum };
+        let windows = match agg_spec(&aggs, window) {
+            Some((fns, cut)) => s.windows(&fns, cut, ex).ok(),
+            None => None,
+        };
+        s.sort_by_time();
+        let windows = match windows {
+            Some(ws) => windows_py(py, &ws)?.into_any(),
+            None => py.None().into_bound(py),
+        };
+        // the samples' order after the core's sort (their indices in `times`)
+        PyTuple::new(py, [windows, s.event.into_pyobject(py)?.into_any()]).map(Bound::into_any)
+    }
+
+    /// The aggregate functions named `aggs` and the cut of `window` (`(size, sliding)`),
+    /// or None when the core computes no such thing (an unknown name, a size out of
+    /// 1..=2^100).
+    fn agg_spec(
+        aggs: &[String],
+        window: Option<(u128, bool)>,
+    ) -> Option<(Vec<crate::samples::AggFn>, crate::samples::Cut)> {
+        use crate::samples::{AggFn, Cut};
+        let fns: Vec<AggFn> = aggs
+            .iter()
+            .map(|a| AggFn::parse(a))
+            .collect::<Option<_>>()?;
+        let cut = match window {
+            None => Cut::Whole,
+            Some((size, sliding)) if (1..=1u128 << 100).contains(&size) => {
+                if sliding {
+                    Cut::Sliding(size)
+                } else {
+                    Cut::Tumbling(size)
+                }
+            }
+            Some(_) => return None,
+        };
+        Some((fns, cut))
+    }
+
+    /// An instance's windows as Python reads them (see `NativeRun.sample_windows`).
+    fn windows_py<'py>(
+        py: Python<'py>,
+        ws: &[crate::samples::Window],
+    ) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(
+            py,
+            ws.iter()
+                .map(|w| window_py(py, w))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
     /// One window as Python reads it: `(lo, hi, bounds, values)` (see
     /// `NativeRun.sample_windows`).
     fn window_py<'py>(
@@ -1413,17 +1513,7 @@ pub(crate) mod _native {
             window: Option<(u128, bool)>,
             plain_float_sum: bool,
         ) -> PyResult<Bound<'py, PyList>> {
-            use crate::samples::{AggFn, Cut, Exactness};
-            let fns: Option<Vec<AggFn>> = aggs.iter().map(|a| AggFn::parse(a)).collect();
-            let cut = match window {
-                None => Some(Cut::Whole),
-                Some((size, sliding)) if (1..=1u128 << 100).contains(&size) => Some(if sliding {
-                    Cut::Sliding(size)
-                } else {
-                    Cut::Tumbling(size)
-                }),
-                Some(_) => None,
-            };
+            use crate::samples::Exactness;
             let ex = Exactness { plain_float_sum };
             let c = self.run.closed.as_mut().ok_or_else(not_closed)?;
             let insts = c
@@ -1435,8 +1525,8 @@ pub(crate) mod _native {
                         "plan property {j} is not an aggregate"
                     ))
                 })?;
-            let windows = match (fns, cut) {
-                (Some(fns), Some(cut)) => py.detach(|| {
+            let windows = match agg_spec(&aggs, window) {
+                Some((fns, cut)) => py.detach(|| {
                     insts
                         .iter_mut()
                         .map(|(_, s)| {
@@ -1453,13 +1543,7 @@ pub(crate) mod _native {
                 .iter()
                 .map(|w| match w {
                     None => Ok(py.None().into_bound(py)),
-                    Some(ws) => Ok(PyList::new(
-                        py,
-                        ws.iter()
-                            .map(|w| window_py(py, w))
-                            .collect::<PyResult<Vec<_>>>()?,
-                    )?
-                    .into_any()),
+                    Some(ws) => Ok(windows_py(py, ws)?.into_any()),
                 })
                 .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)

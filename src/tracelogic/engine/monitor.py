@@ -1378,47 +1378,20 @@ class Monitor:
                 counts["evaluated"] = 0
             return Verdict.SATISFIED, []
         rows.sort(key=itemgetter(0))
-        if window is None:
-            windows = [(None, rows)]
-        else:
-            size, sliding = window
-            if sliding:
-                windows = []
-                lo = 0
-                for hi, (t, _, _) in enumerate(rows):
-                    if hi + 1 < len(rows) and rows[hi + 1][0] == t:
-                        continue  # the window (t - size, t] holds every sample at t
-                    while rows[lo][0] <= t - size:
-                        lo += 1
-                    windows.append(((t - size, t), rows[lo:hi + 1]))
-            else:  # the non-empty tumbling windows, cut from the sorted times by bisection
-                times = [r[0] for r in rows]
-                windows = []
-                lo = 0
-                while lo < len(rows):
-                    k = times[lo] // size
-                    hi = bisect_left(times, (k + 1) * size, lo)
-                    windows.append(((k * size, (k + 1) * size), rows[lo:hi]))
-                    lo = hi
         violations = []
         evaluated = 0
-        for bounds, part in windows:
-            env = {}
-            empty = False
-            for i, (node, _, _) in enumerate(cp.aggregates):
-                value = aggregate_value(node.payload, [r[2][i] for r in part],
-                                        window[0] if window else _span_ns(part))
-                if value is None:
-                    empty = True
-                env[("agg", i)] = value
-            if empty:
+        names = [node.payload for node, _, _ in cp.aggregates]
+        for bounds, lo, hi, values in window_values(names, rows, window):
+            if values is None:
                 continue  # an empty window neither violates nor satisfies
             evaluated += 1
+            env = {("agg", i): v for i, v in enumerate(values)}
             try:
                 ok = bool(cp.body_fn(env))
             except (EvalError, TypeError):
                 ok = False
             if not ok:
+                part = rows[lo:hi]
                 if samples.resolve is not None:
                     part = samples.resolve(part)
                 violations.append(self.aggregate_violation(cp, samples.key, env, part, bounds))
@@ -1658,6 +1631,47 @@ def _larger_is_worse(body: Any, agg: Any, default: bool) -> bool:
             if n.args[1] is agg:
                 return n.payload in (">", ">=")
     return default
+
+
+def window_values(names: Sequence[str], rows: list, window: tuple | None
+                  ) -> Iterable[tuple[tuple | None, int, int, list | None]]:
+    """The windows of an instance's samples ``rows`` (sorted by time): per window its
+    bounds (None without ``window``, the property's ``(size, sliding)``), its rows
+    ``rows[lo:hi]`` and the value of each aggregate ``names[i]`` (``aggregate_value``), or
+    None for an empty window (one without a value for some aggregate). The core's
+    ``sample_windows`` gives the same for the non-empty windows (native/src/samples.rs)."""
+    if window is None:
+        cuts: Iterable = [(None, 0, len(rows))]
+    else:
+        size, sliding = window
+        cuts = []
+        if sliding:
+            lo = 0
+            for hi, (t, _, _) in enumerate(rows):
+                if hi + 1 < len(rows) and rows[hi + 1][0] == t:
+                    continue  # the window (t - size, t] holds every sample at t
+                while rows[lo][0] <= t - size:
+                    lo += 1
+                cuts.append(((t - size, t), lo, hi + 1))
+        else:  # the non-empty tumbling windows, cut from the sorted times by bisection
+            times = [r[0] for r in rows]
+            lo = 0
+            while lo < len(rows):
+                k = times[lo] // size
+                hi = bisect_left(times, (k + 1) * size, lo)
+                cuts.append(((k * size, (k + 1) * size), lo, hi))
+                lo = hi
+    for bounds, lo, hi in cuts:
+        part = rows[lo:hi]
+        values = []
+        for i, name in enumerate(names):
+            value = aggregate_value(name, [r[2][i] for r in part],
+                                    window[0] if window else _span_ns(part))
+            if value is None:
+                values = None
+                break
+            values.append(value)
+        yield bounds, lo, hi, values
 
 
 def _span_ns(rows: list) -> int | None:
