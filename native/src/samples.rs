@@ -594,4 +594,129 @@ mod tests {
                 .unwrap();
         assert!(one(&bad, 0).is_err());
     }
+
+    fn samples(rows: &[(u64, Sampled)]) -> Samples {
+        let mut s = Samples::default();
+        for (k, (t, v)) in rows.iter().enumerate() {
+            s.time.push(*t);
+            s.trace.push(0);
+            s.event.push(k as u32);
+            s.values.push((v.clone(), true));
+        }
+        s
+    }
+
+    const EX: Exactness = Exactness {
+        plain_float_sum: true,
+    };
+
+    fn value_of(f: &str, vals: &[Sampled]) -> Result<Option<AggValue>, Decline> {
+        let rows: Vec<(u64, Sampled)> = vals.iter().cloned().map(|v| (0, v)).collect();
+        let f = AggFn::parse(f).expect("a name");
+        aggregate(f, samples(&rows).values.iter(), None, EX)
+    }
+
+    #[test]
+    fn windows_are_cut_as_python_cuts_them() {
+        let rows: Vec<(u64, Sampled)> = [9, 0, 1, 1, 5, 9, 10]
+            .iter()
+            .map(|&t| (t, Sampled::Int(i128::from(t))))
+            .collect();
+        let mut s = samples(&rows);
+        let f = [AggFn::Min];
+        let w = s.windows(&f, Cut::Tumbling(5), EX).unwrap();
+        // sorted stably: the 9 given first stays before the other 9
+        assert_eq!(s.event, vec![1, 2, 3, 4, 0, 5, 6]);
+        let cut: Vec<_> = w.iter().map(|w| (w.lo, w.hi, w.bounds)).collect();
+        assert_eq!(
+            cut,
+            vec![
+                (0, 3, Some((0, 5))),
+                (3, 6, Some((5, 10))),
+                (6, 7, Some((10, 15)))
+            ]
+        );
+        let w = s.windows(&f, Cut::Sliding(5), EX).unwrap();
+        let cut: Vec<_> = w.iter().map(|w| (w.lo, w.hi, w.bounds)).collect();
+        assert_eq!(
+            cut,
+            vec![
+                (0, 1, Some((-5, 0))),
+                (0, 3, Some((-4, 1))),
+                (1, 4, Some((0, 5))),
+                (3, 6, Some((4, 9))),
+                (4, 7, Some((5, 10)))
+            ]
+        );
+        let w = s.windows(&[AggFn::PerSecond], Cut::Whole, EX).unwrap();
+        // no `True` sample: 0 per second over the samples' 10 ns
+        assert_eq!(w[0].values, vec![AggValue::Float(0.0)]);
+        // an empty window (no number for `avg`) is left out
+        let mut t = samples(&[(3, Sampled::Str("a".into()))]);
+        assert_eq!(t.windows(&[AggFn::Avg], Cut::Whole, EX), Ok(vec![]));
+    }
+
+    #[test]
+    fn values_are_pythons_bit_for_bit() {
+        use Sampled::{Bool, Float, Int, Str};
+        let big = (1i128 << 63) - 1;
+        // the exact sum, divided once (float(sum) / 3 rounds twice)
+        assert_eq!(
+            value_of("avg", &[Int(big), Int(big), Int(1)]),
+            Ok(Some(AggValue::Float(int_true_div(2 * big + 1, 3).unwrap())))
+        );
+        assert_eq!(value_of("avg", &[Int(i128::MAX), Int(1)]), Err(Decline));
+        let plain = Exactness {
+            plain_float_sum: false,
+        };
+        let col = [(Float(1.5), true)];
+        assert_eq!(aggregate(AggFn::Avg, col.iter(), None, plain), Err(Decline));
+        assert_eq!(
+            value_of("avg", &[Int(1 << 60), Float(0.5), Int(3)]),
+            Ok(Some(AggValue::Float(
+                (((1i128 << 60) as f64 + 0.5) + 3.0) / 3.0
+            )))
+        );
+        // the first of equals, with its type; a NaN neither replaces nor is replaced
+        assert_eq!(
+            value_of("min", &[Float(1.0), Int(1), Float(-0.0), Int(0)]),
+            Ok(Some(AggValue::Float(-0.0)))
+        );
+        assert_eq!(
+            value_of("min", &[Int(1), Float(f64::NAN), Int(0)]),
+            Ok(Some(AggValue::Int(0)))
+        );
+        assert_eq!(
+            value_of("max", &[Int(1), Float(1.0), Bool(true)]),
+            Ok(Some(AggValue::Int(1)))
+        );
+        assert_eq!(
+            value_of("p50", &[Float(1.0), Int(1), Int(1), Float(1.0)]),
+            Ok(Some(AggValue::Int(1)))
+        );
+        assert_eq!(value_of("p99", &[Float(f64::NAN), Int(1)]), Err(Decline));
+        assert_eq!(value_of("p99", &[Str("1".into())]), Ok(None));
+        assert_eq!(
+            value_of(
+                "distinct",
+                &[Str("b".into()), Int(10), Int(9), Str("a".into()), Int(10)]
+            ),
+            Ok(Some(AggValue::Str("10, 9, a, b".into())))
+        );
+        assert_eq!(
+            value_of("count_distinct", &[Bool(true), Int(1)]),
+            Err(Decline)
+        );
+        assert_eq!(value_of("count_distinct", &[Float(1.0)]), Err(Decline));
+        assert_eq!(
+            value_of("count", &[Bool(true), Int(1), Str("True".into())]),
+            Ok(Some(AggValue::Int(1)))
+        );
+        assert_eq!(
+            value_of("fraction", &[Bool(true), Bool(false), Bool(false)]),
+            Ok(Some(AggValue::Float(1.0 / 3.0)))
+        );
+        assert_eq!(AggFn::parse("p101"), None);
+        assert_eq!(AggFn::parse("sum"), None);
+    }
 }
