@@ -305,7 +305,7 @@ impl FileRun {
                     let per_event = match (p.scope, p.key) {
                         (Scope::Trace, _) if p.samples.is_some() => {
                             let prog = &self.plan.program.samples[p.samples.unwrap_or(0) as usize];
-                            let mut out = Samples::default();
+                            let mut out = Samples::with_capacity(a.trace.len(), prog.n_aggs());
                             for (e, ev) in a.trace.events.iter().enumerate() {
                                 if !ev.is_start {
                                     prog.sample(
@@ -441,7 +441,7 @@ impl FileRun {
                         let prog = &self.plan.program.samples[k as usize];
                         let mut per = vec![];
                         for (key, rows) in b.sorted(&rank) {
-                            let mut out = Samples::default();
+                            let mut out = Samples::with_capacity(rows.len(), prog.n_aggs());
                             for r in rows {
                                 let trace = &complete[r.trace as usize];
                                 let ev = trace.events[r.event as usize];

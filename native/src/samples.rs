@@ -230,6 +230,16 @@ pub struct Exactness {
 }
 
 impl Samples {
+    /// Room for `n` samples of `n_aggs` aggregates each.
+    pub fn with_capacity(n: usize, n_aggs: usize) -> Samples {
+        Samples {
+            time: Vec::with_capacity(n),
+            trace: Vec::with_capacity(n),
+            event: Vec::with_capacity(n),
+            values: Vec::with_capacity(n.saturating_mul(n_aggs)),
+        }
+    }
+
     /// How many aggregates each sample holds.
     pub fn n_aggs(&self) -> usize {
         self.values.len().checked_div(self.time.len()).unwrap_or(0)
