@@ -52,7 +52,8 @@ values = st.one_of(st.none(), st.booleans(), ints, floats,
 times = st.one_of(st.integers(0, 12), st.sampled_from([10 ** 9, 6 * 10 ** 10, 2 ** 63,
                                                          2 ** 64 - 2, 2 ** 64 - 1]))
 windows = st.one_of(st.none(), st.tuples(
-    st.sampled_from([1, 2, 3, 7, 10 ** 9, 2 ** 63, 2 ** 64, 2 ** 100]), st.booleans()))
+    st.sampled_from([1, 2, 3, 7, 10 ** 9, 2 ** 63, 2 ** 63 + 1025, 2 ** 64, 2 ** 100 - 1,
+                     2 ** 100]), st.booleans()))
 
 
 @st.composite
