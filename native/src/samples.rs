@@ -198,7 +198,7 @@ pub enum AggValue {
 }
 
 /// How an instance's samples are cut (`Monitor.aggregate`): one window of them all, or
-/// tumbling or sliding windows of `size` ns (at least 1).
+/// tumbling or sliding windows of `size` ns (1 to 2^100; another size is declined).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cut {
     Whole,
@@ -276,6 +276,11 @@ impl Samples {
         cut: Cut,
         ex: Exactness,
     ) -> Result<Vec<Window>, Decline> {
+        if let Cut::Tumbling(size) | Cut::Sliding(size) = cut {
+            if !(1..=1u128 << 100).contains(&size) {
+                return Err(Decline); // (the binding asks for sizes of 1 ns to 2^100 only)
+            }
+        }
         self.sort_by_time();
         let n = self.time.len();
         let t = &self.time;
@@ -664,6 +669,7 @@ mod tests {
         // an empty window (no number for `avg`) is left out
         let mut t = samples(&[(3, Sampled::Str("a".into()))]);
         assert_eq!(t.windows(&[AggFn::Avg], Cut::Whole, EX), Ok(vec![]));
+        assert_eq!(t.windows(&[AggFn::Avg], Cut::Tumbling(0), EX), Err(Decline));
     }
 
     #[test]
