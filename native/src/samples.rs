@@ -119,7 +119,7 @@ impl SampleProgram {
                 Value::Other(_) if *keep_raw => stored(value, src, r, raw),
                 Value::Missing | Value::Other(_) => Sampled::None,
             };
-            let w = cx.eval(when, r).truthy();
+            let w = cx.holds(when, r); // `bool(where(...))`, as the letter loops read atoms
             out.values.push((v, w));
         }
     }
