@@ -62,6 +62,9 @@ struct Slot {
     pend: u32,
     /// the clock at the trace's last span (streaming; 0 in file mode)
     last_ns: i64,
+    /// the earliest start of its spans: the order in which `close` hands traces out
+    /// (known before they are unpacked, so each is unpacked only when its turn comes)
+    start_ns: u64,
     late: bool,
     /// a span without a parent arrived (streaming: the trace may complete when idle)
     has_root: bool,
@@ -115,6 +118,7 @@ impl OpenTraces {
             next: NIL,
             pend: NIL,
             last_ns,
+            start_ns: u64::MAX,
             late,
             has_root: false,
         };
@@ -178,6 +182,7 @@ impl OpenTraces {
             next: NIL,
             pend: NIL,
             last_ns: 0,
+            start_ns: u64::MAX,
             late: false,
             has_root: false,
         };
@@ -343,6 +348,7 @@ impl FileAssembler {
             slot.pend = p.used as u32;
             p.used += 1;
         }
+        slot.start_ns = slot.start_ns.min(store.start_ns(r));
         let (_, list, ids) = &mut self.pending.lists[slot.pend as usize];
         list.push(r);
         let sid = *store.span_id(r);
@@ -429,23 +435,34 @@ impl FileAssembler {
     /// `Assembler.close`: every open trace handed out ("end of input"), sorted by (trace
     /// start, trace id, outcome).
     pub fn close(&mut self, store: &mut SpanStore) -> Vec<Assembled> {
-        let tids: Vec<[u8; 16]> = self
+        self.closing()
+            .into_iter()
+            .map(|tid| self.finish(store, tid, "end of input".to_owned(), None, true))
+            .collect()
+    }
+
+    /// The open traces' ids in [`FileAssembler::close`]'s order (trace ids are unique
+    /// among open traces, so the outcome never decides): hand each out with
+    /// [`FileAssembler::finish_closing`] when its turn comes, so that its spans are
+    /// unpacked right before they are read, not all of them first.
+    pub fn closing(&self) -> Vec<[u8; 16]> {
+        let mut order: Vec<(u64, [u8; 16])> = self
             .open
             .in_order()
-            .map(|s| self.open.slots[s as usize].tid)
+            .map(|s| {
+                let slot = &self.open.slots[s as usize];
+                (slot.start_ns, slot.tid)
+            })
             .collect();
-        let mut out: Vec<Assembled> = tids
-            .into_iter()
-            .map(|tid| self.finish(store, tid, "end of input".to_owned(), None))
-            .collect();
-        out.sort_by(|a, b| {
-            (a.trace.start_ns, a.trace.trace_id, a.outcome).cmp(&(
-                b.trace.start_ns,
-                b.trace.trace_id,
-                b.outcome,
-            ))
-        });
-        out
+        order.sort_unstable();
+        order.into_iter().map(|(_, tid)| tid).collect()
+    }
+
+    /// Hand out open trace `tid` at the end of input (see [`FileAssembler::closing`]),
+    /// for a caller that adds nothing after it: unlike [`FileAssembler::close`], its span
+    /// ids are not remembered (no later span will be told a duplicate by them).
+    pub fn finish_closing(&mut self, store: &mut SpanStore, tid: [u8; 16]) -> Assembled {
+        self.finish(store, tid, "end of input".to_owned(), None, false)
     }
 
     /// `Assembler.poll(now)`, streaming mode: hand out, least recently active first, every
@@ -476,7 +493,7 @@ impl FileAssembler {
         }
         ready
             .into_iter()
-            .map(|(tid, why)| self.finish(store, tid, why.to_owned(), None))
+            .map(|(tid, why)| self.finish(store, tid, why.to_owned(), None, true))
             .collect()
     }
 
@@ -486,6 +503,7 @@ impl FileAssembler {
         tid: [u8; 16],
         mut reason: String,
         outcome: Option<Outcome>,
+        remember: bool,
     ) -> Assembled {
         let o = self.open.remove(&tid);
         let rows: Vec<u32> = store.unpack(&tid, &o.packed).collect();
@@ -505,7 +523,7 @@ impl FileAssembler {
             Outcome::Incomplete => self.evicted += 1,
             Outcome::Late => {}
         }
-        if self.remember_completed > 0 {
+        if remember && self.remember_completed > 0 {
             let mut ids: Vec<[u8; 8]> = self.done.remove(&tid).map(Vec::from).unwrap_or_default();
             ids.extend(SpanStore::packed_ids(&o.packed));
             ids.sort_unstable();
@@ -531,7 +549,7 @@ impl FileAssembler {
                 "evicted: more than max_open_traces={} open traces",
                 self.max_open_traces
             );
-            out.push(self.finish(store, tid, reason, Some(Outcome::Incomplete)));
+            out.push(self.finish(store, tid, reason, Some(Outcome::Incomplete), true));
         }
         out
     }

@@ -21,6 +21,10 @@ pub(crate) mod _native {
     #[pymodule_export]
     use crate::json_py::dumps_indent2;
 
+    /// A block of per-instance results as JSON items (`json_py.rs`).
+    #[pymodule_export]
+    use crate::json_py::verdict_items_json;
+
     /// The version of the plan/result boundary; see `capabilities.rs`.
     #[pymodule_export]
     const ABI_VERSION: u32 = crate::ABI_VERSION;

@@ -306,9 +306,8 @@ impl Buckets {
 
     /// The keys, and every bucket's rows in instance order, bucket after bucket in filing
     /// order: bucket `i`'s are `rows[starts[i]..starts[i + 1]]`. `rank` is each complete
-    /// trace's place in trace-id order ([`ranks`]). Sorted in place: a run's rows may be
-    /// tens of millions, so no second list of them.
-    fn grouped(mut self, rank: &[u32]) -> (Keys, Vec<Row>, Vec<usize>) {
+    /// trace's place in trace-id order ([`ranks`]).
+    fn grouped(self, rank: &[u32]) -> (Keys, Vec<Row>, Vec<usize>) {
         let n = self.keys.len();
         let mut starts = vec![0usize; n + 1];
         for r in &self.rows {
@@ -317,44 +316,56 @@ impl Buckets {
         for i in 0..n {
             starts[i + 1] += starts[i];
         }
-        let rows = &mut self.rows;
-        // the rows moved to their buckets in place (the order inside a bucket is then
-        // lost; the sort below makes it)
-        if n > 1 {
+        // the rows moved to their buckets by a stable counting sort into a second list:
+        // reading in filing order and writing each to its bucket's next place are
+        // independent steps, where sorting in place made each move wait on the last (a
+        // chain of cache misses over the whole list once keys recur: a quarter second at
+        // 800k spans). The first list is freed as soon as it is read.
+        let rows = if n > 1 {
             let mut next = starts[..n].to_vec();
-            for b in 0..n {
-                while next[b] < starts[b + 1] {
-                    let at = next[b];
-                    let mut row = rows[at];
-                    while row.bucket as usize != b {
-                        let to = &mut next[row.bucket as usize];
-                        std::mem::swap(&mut rows[*to], &mut row);
-                        *to += 1;
-                    }
-                    rows[at] = row;
-                    next[b] += 1;
-                }
+            let mut out = vec![Self::FILLER; self.rows.len()];
+            for r in self.rows {
+                let to = &mut next[r.bucket as usize];
+                out[*to] = r;
+                *to += 1;
             }
-        }
+            out
+        } else {
+            self.rows
+        };
+        let mut rows = rows;
         // each bucket by (time, trace id, index), as (time, rank, index) in the row, then
         // by filing order, which is trace order: Python's stable sort of the rows by (time,
         // trace id, index). The last comparison decides only between two traces of one
         // trace id, and the rest is unique: unstable sorting is stable here. Times mostly
-        // differ, so most comparisons read the time alone
+        // differ, so most comparisons read the time alone; a bucket already in order (a
+        // key's traces mostly follow each other in time) is only checked
         for b in 0..n {
             let bucket = &mut rows[starts[b]..starts[b + 1]];
             bucket
                 .iter_mut()
                 .for_each(|r| r.bucket = rank[r.trace as usize]);
-            bucket.sort_unstable_by(|x, y| {
+            let order = |x: &Row, y: &Row| {
                 x.time
                     .cmp(&y.time)
                     .then_with(|| (x.bucket, x.event, x.trace).cmp(&(y.bucket, y.event, y.trace)))
-            });
+            };
+            if !bucket.is_sorted_by(|x, y| order(x, y).is_le()) {
+                bucket.sort_unstable_by(order);
+            }
             bucket.iter_mut().for_each(|r| r.bucket = b as u32);
         }
-        (self.keys, self.rows, starts)
+        (self.keys, rows, starts)
     }
+
+    const FILLER: Row = Row {
+        time: 0,
+        trace: 0,
+        event: 0,
+        letter: 0,
+        trigger: false,
+        bucket: 0,
+    };
 
     /// Step one fresh instance per key (in first-filed order); `rank` and `partial` are
     /// the complete traces' places in trace-id order ([`ranks`]) and whether each is

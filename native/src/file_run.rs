@@ -248,7 +248,9 @@ impl FileRun {
         if self.closed.is_none() {
             let mut oracle_error = None;
             self.assemble();
-            let handed = self.asm.close(&mut self.store);
+            // each trace unpacked when its turn comes: its spans are still in the cache
+            // when they are read
+            let order = self.asm.closing();
             let words = self.plan.program.n_words();
             let mut mismatches = self.plan.program.mismatches();
             let mut reg_mismatches = self.plan.program.mismatches();
@@ -275,7 +277,8 @@ impl FileRun {
             let mut keys: Vec<SpanKeys> = (0..self.plan.program.n_values())
                 .map(|_| SpanKeys::default())
                 .collect();
-            for a in handed {
+            for tid in order {
+                let a = self.asm.finish_closing(&mut self.store, tid);
                 traces.push(handout(&a));
                 if a.outcome != Handed::Complete {
                     pending.push(trace_keys(&self.plan, &self.store, &self.keys, &a.trace));

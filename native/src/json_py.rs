@@ -29,6 +29,9 @@ struct Slow<'a, 'py> {
     key: &'a Bound<'py, PyAny>,
     /// `str -> str`: `json.encoder.encode_basestring_ascii`, for a string Rust cannot read
     escape: &'a Bound<'py, PyAny>,
+    /// `json_text.Verbatim`, if given: JSON text written already at depth 0 (its `text`),
+    /// put in place here with its lines indented to where it stands
+    verbatim: Option<&'a Bound<'py, PyAny>>,
 }
 
 fn write_str(s: &Bound<'_, PyString>, slow: &Slow<'_, '_>, out: &mut String) -> PyResult<()> {
@@ -107,6 +110,14 @@ fn write(
             // the same way (`1e+16`, `1e-05`)
             out.push_str(f.repr()?.to_str()?);
         }
+    } else if let Some(text) = verbatim_text(o, slow)? {
+        // `json_text.indented`'s text: every newline in JSON text is one the encoder wrote
+        let mut lines = text.to_str()?.split('\n');
+        out.push_str(lines.next().unwrap_or(""));
+        for line in lines {
+            newline(out, depth);
+            out.push_str(line);
+        }
     } else {
         let mut nl = String::with_capacity(1 + 2 * depth);
         newline(&mut nl, depth);
@@ -114,6 +125,20 @@ fn write(
         out.push_str(text.cast::<PyString>()?.to_str()?);
     }
     Ok(())
+}
+
+/// The text of `o` if it is exactly the `Verbatim` type the caller named.
+fn verbatim_text<'py>(
+    o: &Bound<'py, PyAny>,
+    slow: &Slow<'_, 'py>,
+) -> PyResult<Option<Bound<'py, PyString>>> {
+    match slow.verbatim {
+        Some(t) if o.get_type().is(t) => Ok(Some(
+            o.getattr(pyo3::intern!(o.py(), "text"))?
+                .cast_into::<PyString>()?,
+        )),
+        _ => Ok(None),
+    }
 }
 
 /// A list's or tuple's items as a JSON array.
@@ -142,19 +167,70 @@ fn write_items<'py>(
 /// `json.dumps(obj, indent=2)`'s text. `fallback(value, newline_and_indent)`,
 /// `key(key)` and `escape(str)` write what the fast path leaves to Python (see the module
 /// documentation); their errors (a `TypeError` for what JSON cannot hold) propagate.
+/// `verbatim` (`json_text.Verbatim`) is the type of JSON text written already, which
+/// `fallback` would indent (the text is not checked: the core wrote it).
 #[pyfunction]
+#[pyo3(signature = (obj, fallback, key, escape, verbatim=None))]
 pub fn dumps_indent2(
     obj: &Bound<'_, PyAny>,
     fallback: &Bound<'_, PyAny>,
     key: &Bound<'_, PyAny>,
     escape: &Bound<'_, PyAny>,
+    verbatim: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let slow = Slow {
         fallback,
         key,
         escape,
+        verbatim,
     };
     let mut out = String::new();
     write(obj, 0, &slow, &mut out)?;
+    Ok(out)
+}
+
+/// The items of a report's `results` list, `{"key": key, "verdict": names[code]}` per
+/// instance, as `json.dumps(indent=2)` writes them at depth 0, joined by `",\n"` (one
+/// `json_text.Verbatim` for a block of results the core decided: hundreds of thousands of
+/// instances in a run, no dict each).
+#[pyfunction]
+pub fn verdict_items_json(
+    keys: &Bound<'_, PyAny>,
+    codes: &[u8],
+    names: Vec<String>,
+) -> PyResult<String> {
+    let mut out = String::with_capacity(codes.len() * 64);
+    let mut n = 0;
+    for (i, key) in keys.try_iter()?.enumerate() {
+        let code = *codes.get(i).ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err("more keys than verdict codes")
+        })?;
+        let name = names.get(usize::from(code)).ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!("no verdict name for code {code}"))
+        })?;
+        out.push_str(if i == 0 {
+            "{\n  \"key\": "
+        } else {
+            ",\n{\n  \"key\": "
+        });
+        let key = key?;
+        match key.cast_exact::<PyString>().map(|s| s.to_str()) {
+            Ok(Ok(text)) => crate::json::escape_ascii(text, &mut out),
+            _ => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(
+                    "a result key is not a str Rust can read",
+                ))
+            }
+        }
+        out.push_str(",\n  \"verdict\": ");
+        crate::json::escape_ascii(name, &mut out);
+        out.push_str("\n}");
+        n = i + 1;
+    }
+    if n != codes.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "fewer keys than verdict codes",
+        ));
+    }
     Ok(out)
 }

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.test_json_text import REFUSED, documents
 from tracelogic import _native
@@ -52,3 +53,64 @@ def test_a_cycle_is_an_error_not_a_crash():
         json.dumps(doc, indent=2)
     with pytest.raises((ValueError, RecursionError)):
         dumps(doc)
+
+
+def _verbatim_items(items: list) -> str:
+    """JSON items as ``json.dumps`` writes them at depth 0, joined as a Verbatim holds them."""
+    return ",\n".join(json.dumps(x, indent=2) for x in items)
+
+
+@settings(max_examples=200)
+@given(documents, documents, st.integers(0, 4))
+def test_verbatim_text_is_indented_where_it_stands(a, b, depth):
+    # a Verbatim holding items a and b, nested `depth` levels deep, reads as those items
+    from tracelogic.json_text import Verbatim
+
+    inner: object = [Verbatim(_verbatim_items([a, b])), "after"]
+    plain: object = [a, b, "after"]
+    for i in range(depth):
+        inner, plain = ({"k": inner}, {"k": plain}) if i % 2 else ([inner], [plain])
+    assert dumps(inner) == json.dumps(plain, indent=2)
+
+
+results = st.lists(st.tuples(st.text(), st.integers(0, 5)), max_size=20)
+
+
+@settings(max_examples=200)
+@given(results)
+def test_a_block_of_results_is_the_dicts_text(rows):
+    from tracelogic.engine.report import VERDICT_NAMES
+
+    keys = [k for k, _ in rows]
+    codes = bytes(c for _, c in rows)
+    items = [{"key": k, "verdict": VERDICT_NAMES[c]} for k, c in rows]
+    assert _native.verdict_items_json(keys, codes, list(VERDICT_NAMES)) == _verbatim_items(items)
+
+
+def test_a_block_of_results_refuses_what_does_not_match():
+    names = ["satisfied", "violated"]
+    with pytest.raises(ValueError):
+        _native.verdict_items_json(["a", "b"], b"\x00", names)  # more keys than codes
+    with pytest.raises(ValueError):
+        _native.verdict_items_json(["a"], b"\x00\x01", names)  # fewer keys than codes
+    with pytest.raises(ValueError):
+        _native.verdict_items_json(["a"], b"\x07", names)  # no such verdict
+    with pytest.raises(TypeError):
+        _native.verdict_items_json([3], b"\x00", names)  # a key that is not a str
+
+
+@settings(max_examples=100)
+@given(st.lists(results, max_size=4), results)
+def test_property_results_in_blocks_print_as_listed(blocks, listed):
+    # PropertyResult.to_json(verbatim=True) keeps the core's blocks as text; printed, it
+    # is the document of the listed results
+    from tracelogic.engine.report import VERDICT_NAMES, PropertyResult
+
+    def made() -> PropertyResult:
+        p = PropertyResult("p", "trace", results=[(k, VERDICT_NAMES[c]) for k, c in listed])
+        p.instances = len(listed)
+        for rows in blocks:
+            p.add_codes([k for k, _ in rows], bytes(c for _, c in rows))
+        return p
+
+    assert dumps(made().to_json(verbatim=True)) == json.dumps(made().to_json(), indent=2)

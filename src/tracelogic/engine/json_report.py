@@ -22,12 +22,15 @@ def dumps(obj: Any) -> str:
     writer = _writer()
     if writer is None:
         return json_text.dumps(obj)
-    return writer(obj, json_text.indented, json_text.key_string, encode_basestring_ascii)
+    return writer(obj, json_text.indented, json_text.key_string, encode_basestring_ascii,
+                  json_text.Verbatim)
 
 
 def _writer() -> Any:
     try:
         from tracelogic import _native
     except ImportError:
+        return None
+    if getattr(_native, "ABI_VERSION", 0) < 9:  # an older build: no `verbatim` argument
         return None
     return getattr(_native, "dumps_indent2", None)

@@ -26,6 +26,18 @@ VERDICT_NAMES = ("satisfied", "violated", "presumably_satisfied", "presumably_vi
 VERDICT_CODES = {name: code for code, name in enumerate(VERDICT_NAMES)}
 
 
+def _verdict_items() -> Any:
+    """The core's writer of a block of results as JSON items, or None (not built, or an
+    older build): ``to_json`` then makes a dict per instance."""
+    try:
+        from tracelogic import _native
+    except ImportError:
+        return None
+    if getattr(_native, "ABI_VERSION", 0) < 9:
+        return None
+    return getattr(_native, "verdict_items_json", None)
+
+
 class PropertyResult:
     """One property's instances and their verdicts, in the report's order.
 
@@ -104,10 +116,21 @@ class PropertyResult:
                 f"instances={self.instances}, vacuous={self.vacuous}, "
                 f"results={self.results!r}{refused})")
 
-    def to_json(self) -> dict:
+    def to_json(self, *, verbatim: bool = False) -> dict:
+        """The contract's entry. With ``verbatim``, for a document that is only printed (by
+        ``json_report.dumps``): each block of results the core decided stays JSON text
+        written by the core (:class:`~tracelogic.json_text.Verbatim`), no dict per
+        instance."""
+        write = _verdict_items() if verbatim and self._blocks else None
+        if write is None:
+            results: list = [{"key": k, "verdict": v} for k, v in self.results]
+        else:
+            results = [{"key": k, "verdict": v} for k, v in self._results]
+            results += [Verbatim(write(keys, codes, VERDICT_NAMES))
+                        for keys, codes in self._blocks]
         out: dict[str, Any] = {"name": self.name, "scope": self.scope,
                                "instances": self.instances, "vacuous": self.vacuous,
-                               "results": [{"key": k, "verdict": v} for k, v in self.results]}
+                               "results": results}
         if not self.monitored:
             out["monitored"] = False
             out["reason"] = self.reason or "not monitored"
@@ -466,7 +489,7 @@ class MonitorReport:
         violations = [Verbatim(text) if text is not None else vs[k].to_json(trace_url)
                       for text, k in self._pieces(runs)]
         out = {"schema": "tracelogic.monitor/1",
-               "properties": [p.to_json() for p in self.properties],
+               "properties": [p.to_json(verbatim=verbatim) for p in self.properties],
                "violations": violations,
                "summary": self.summary()}
         if self.input_errors:
