@@ -487,19 +487,18 @@ pub(crate) mod _native {
         result.map_err(pyo3::exceptions::PyValueError::new_err)
     }
 
-    /// One instance's samples: `(key, rows)`, a row per sample `(time, at, values)` as
-    /// `Monitor.aggregate` reads them: `at` is `trace << 32 | event` (the sample's span, read
-    /// back only for a violated window) and `values` a tuple per aggregate of
-    /// `(value, where)`. Built here in their final shape: no intermediate columns for
-    /// Python to zip, and one object fewer a sample (an int, not a pair) for the collector.
-    fn samples_py<'py>(
+    /// Samples `lo..hi` of one instance (sorted by time once its windows are cut), a row
+    /// per sample `(time, at, values)` as `Monitor.aggregate` reads them: `at` is `trace <<
+    /// 32 | event` (the sample's span, read back only for a violated window) and `values` a
+    /// tuple per aggregate of `(value, where)`.
+    fn sample_rows_py<'py>(
         py: Python<'py>,
-        key: &str,
         s: &crate::samples::Samples,
-    ) -> PyResult<Bound<'py, PyTuple>> {
+        lo: usize,
+        hi: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
         use crate::samples::Sampled;
-        let n = s.time.len();
-        let per = s.values.len().checked_div(n).unwrap_or(0);
+        let per = s.n_aggs();
         let value = |v: &Sampled| -> PyResult<Bound<'py, PyAny>> {
             Ok(match v {
                 Sampled::None => py.None().into_bound(py),
@@ -510,7 +509,7 @@ pub(crate) mod _native {
                 Sampled::Raw(v) => owned(py, v)?,
             })
         };
-        let rows = (0..n)
+        let rows = (lo..hi.min(s.time.len()))
             .map(|k| {
                 let items = s.values[k * per..(k + 1) * per]
                     .iter()
@@ -529,11 +528,145 @@ pub(crate) mod _native {
                 )
             })
             .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, rows)
+    }
+
+    /// The windows of samples handed in, as `NativeRun.sample_windows` gives an instance's
+    /// (for the differential test against `monitor.window_values`): per sample its time
+    /// and per aggregate `(value, where)`, a value None, a bool, an int (of `i128`), a
+    /// float or a str; anything else stands for a value the core only holds (a `raw`
+    /// bytes, array or key-value list attribute). Returns `(windows, order)`: the windows
+    /// (None when the core declines) and the samples' indices in time order.
+    #[pyfunction]
+    #[pyo3(signature = (times, values, aggs, window, plain_float_sum))]
+    fn aggregate_windows<'py>(
+        py: Python<'py>,
+        times: Vec<u64>,
+        values: Vec<Vec<(Bound<'py, PyAny>, bool)>>,
+        aggs: Vec<String>,
+        window: Option<(u128, bool)>,
+        plain_float_sum: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use crate::samples::{Exactness, Sampled, Samples};
+        use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+        if values.len() != times.len() || values.iter().any(|v| v.len() != aggs.len()) {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "a value tuple per sample, a (value, where) per aggregate",
+            ));
+        }
+        let mut s = Samples::default();
+        for (k, (t, vs)) in times.iter().zip(&values).enumerate() {
+            s.time.push(*t);
+            s.trace.push(0);
+            s.event.push(k as u32);
+            for (v, w) in vs {
+                let v = if v.is_none() {
+                    Sampled::None
+                } else if v.is_instance_of::<PyBool>() {
+                    Sampled::Bool(v.extract()?)
+                } else if v.is_instance_of::<PyInt>() {
+                    Sampled::Int(v.extract()?)
+                } else if v.is_instance_of::<PyFloat>() {
+                    Sampled::Float(v.extract()?)
+                } else if v.is_instance_of::<PyString>() {
+                    Sampled::Str(v.extract()?)
+                } else {
+                    Sampled::Raw(crate::store::OwnedValue::Bytes(
+                        v.str()?.to_string().into_bytes().into(),
+                    ))
+                };
+                s.values.push((v, *w));
+            }
+        }
+        let ex = Exactness { plain_float_sum };
+        let windows = match agg_spec(&aggs, window) {
+            Some((fns, cut)) => s.windows(&fns, cut, ex).ok(),
+            None => None,
+        };
+        s.sort_by_time();
+        let windows = match windows {
+            Some(ws) => windows_py(py, &ws)?.into_any(),
+            None => py.None().into_bound(py),
+        };
+        // the samples' order after the core's sort (their indices in `times`)
+        PyTuple::new(py, [windows, s.event.into_pyobject(py)?.into_any()]).map(Bound::into_any)
+    }
+
+    /// The aggregate functions named `aggs` and the cut of `window` (`(size, sliding)`),
+    /// or None when the core computes no such thing (an unknown name, a size out of
+    /// 1..=2^100).
+    fn agg_spec(
+        aggs: &[String],
+        window: Option<(u128, bool)>,
+    ) -> Option<(Vec<crate::samples::AggFn>, crate::samples::Cut)> {
+        use crate::samples::{AggFn, Cut};
+        let fns: Vec<AggFn> = aggs
+            .iter()
+            .map(|a| AggFn::parse(a))
+            .collect::<Option<_>>()?;
+        let cut = match window {
+            None => Cut::Whole,
+            Some((size, sliding)) if (1..=1u128 << 100).contains(&size) => {
+                if sliding {
+                    Cut::Sliding(size)
+                } else {
+                    Cut::Tumbling(size)
+                }
+            }
+            Some(_) => return None,
+        };
+        Some((fns, cut))
+    }
+
+    /// An instance's windows as Python reads them (see `NativeRun.sample_windows`).
+    fn windows_py<'py>(
+        py: Python<'py>,
+        ws: &[crate::samples::Window],
+    ) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(
+            py,
+            ws.iter()
+                .map(|w| window_py(py, w))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    /// One window as Python reads it: `(lo, hi, bounds, values)` (see
+    /// `NativeRun.sample_windows`).
+    fn window_py<'py>(
+        py: Python<'py>,
+        w: &crate::samples::Window,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        use crate::samples::AggValue;
+        let values = w
+            .values
+            .iter()
+            .map(|v| -> PyResult<Bound<'py, PyAny>> {
+                Ok(match v {
+                    AggValue::Int(i) => i.into_pyobject(py)?.into_any(),
+                    AggValue::Float(f) => f.into_pyobject(py)?.into_any(),
+                    AggValue::Str(x) => x.into_pyobject(py)?.into_any(),
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let bounds = match w.bounds {
+            Some((a, b)) => PyTuple::new(
+                py,
+                [
+                    a.into_pyobject(py)?.into_any(),
+                    b.into_pyobject(py)?.into_any(),
+                ],
+            )?
+            .into_any(),
+            None => py.None().into_bound(py),
+        };
         PyTuple::new(
             py,
             [
-                key.into_pyobject(py)?.into_any(),
-                PyList::new(py, rows)?.into_any(),
+                w.lo.into_pyobject(py)?.into_any(),
+                w.hi.into_pyobject(py)?.into_any(),
+                bounds,
+                PyTuple::new(py, values)?.into_any(),
             ],
         )
     }
@@ -1344,26 +1477,101 @@ pub(crate) mod _native {
             };
             d.set_item("mismatches", sites(&c.mismatches))?;
             d.set_item("reg_mismatches", sites(&c.reg_mismatches))?;
+            // per aggregate property its instances' keys; their windows and samples stay
+            // in the core (`sample_windows`, `sample_rows`)
             let samples = c
                 .samples
                 .iter()
                 .map(|per| {
-                    per.as_ref()
-                        .map(|insts| {
-                            insts
-                                .iter()
-                                .map(|(key, s)| samples_py(py, key, s))
-                                .collect::<PyResult<Vec<_>>>()
-                        })
-                        .transpose()
+                    per.as_ref().map(|insts| {
+                        insts
+                            .iter()
+                            .map(|(key, _)| key.as_str())
+                            .collect::<Vec<_>>()
+                    })
                 })
-                .collect::<PyResult<Vec<_>>>()?;
+                .collect::<Vec<_>>();
             d.set_item("samples", samples)?;
             // the results live on as these Python objects: free the core's copy (a run
             // may have millions of instances)
             self.run.forget_results();
             self.closed = Some(d.clone().unbind());
             Ok(d)
+        }
+
+        /// The windows of every instance of aggregate plan property `j` (in `close()`'s
+        /// `samples[j]` order), cut and valued in the core as `Monitor.aggregate` and
+        /// `aggregate_value` do (`samples::Samples::windows`): per instance a list of
+        /// `(lo, hi, bounds, values)`, one per window with a value for every aggregate
+        /// (`lo..hi` its samples for `sample_rows`, `bounds` None without `window`), or
+        /// None when the core declines the instance (Python computes it from
+        /// `sample_rows`). `aggs` are the aggregates' names, `window` the property's
+        /// `(size, sliding)`; `plain_float_sum` says the interpreter's `sum` adds floats
+        /// left to right (CPython before 3.12).
+        #[pyo3(signature = (j, aggs, window, plain_float_sum))]
+        fn sample_windows<'py>(
+            &mut self,
+            py: Python<'py>,
+            j: usize,
+            aggs: Vec<String>,
+            window: Option<(u128, bool)>,
+            plain_float_sum: bool,
+        ) -> PyResult<Bound<'py, PyList>> {
+            use crate::samples::Exactness;
+            let ex = Exactness { plain_float_sum };
+            let c = self.run.closed.as_mut().ok_or_else(not_closed)?;
+            let insts = c
+                .samples
+                .get_mut(j)
+                .and_then(Option::as_mut)
+                .ok_or_else(|| {
+                    pyo3::exceptions::PyValueError::new_err(format!(
+                        "plan property {j} is not an aggregate"
+                    ))
+                })?;
+            let windows = match agg_spec(&aggs, window) {
+                Some((fns, cut)) => py.detach(|| {
+                    insts
+                        .iter_mut()
+                        .map(|(_, s)| {
+                            let fits = s.time.is_empty() || s.n_aggs() == fns.len();
+                            fits.then(|| s.windows(&fns, cut, ex).ok()).flatten()
+                        })
+                        .collect::<Vec<_>>()
+                }),
+                _ => vec![None; insts.len()],
+            };
+            // a declined instance's rows come sorted too: as Python's sort leaves them
+            insts.iter_mut().for_each(|(_, s)| s.sort_by_time());
+            let items = windows
+                .iter()
+                .map(|w| match w {
+                    None => Ok(py.None().into_bound(py)),
+                    Some(ws) => Ok(windows_py(py, ws)?.into_any()),
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)
+        }
+
+        /// Samples `lo..hi` of instance `i` of aggregate plan property `j` as rows (see
+        /// `sample_rows_py`): the whole instance for one the core declined, a violated
+        /// window's for the report.
+        fn sample_rows<'py>(
+            &self,
+            py: Python<'py>,
+            j: usize,
+            i: usize,
+            lo: usize,
+            hi: usize,
+        ) -> PyResult<Bound<'py, PyList>> {
+            let c = self.run.closed.as_ref().ok_or_else(not_closed)?;
+            let s = c
+                .samples
+                .get(j)
+                .and_then(Option::as_ref)
+                .and_then(|insts| insts.get(i))
+                .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such instance"))?;
+            sample_rows_py(py, &s.1, lo, hi)
         }
 
         /// `(time_ns, is_start, store row)` of event `index` of complete trace `trace`.

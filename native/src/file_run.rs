@@ -308,7 +308,7 @@ impl FileRun {
                     let per_event = match (p.scope, p.key) {
                         (Scope::Trace, _) if p.samples.is_some() => {
                             let prog = &self.plan.program.samples[p.samples.unwrap_or(0) as usize];
-                            let mut out = Samples::default();
+                            let mut out = Samples::with_capacity(a.trace.len(), prog.n_aggs());
                             for (e, ev) in a.trace.events.iter().enumerate() {
                                 if !ev.is_start {
                                     prog.sample(
@@ -444,7 +444,7 @@ impl FileRun {
                         let prog = &self.plan.program.samples[k as usize];
                         let mut per = vec![];
                         for (key, rows) in b.sorted(&rank) {
-                            let mut out = Samples::default();
+                            let mut out = Samples::with_capacity(rows.len(), prog.n_aggs());
                             for r in rows {
                                 let trace = &complete[r.trace as usize];
                                 let ev = trace.events[r.event as usize];
@@ -538,20 +538,16 @@ impl FileRun {
         self.closed.as_ref().expect("closed above")
     }
 
-    /// Free the per-trace results, the instances and the samples of [`FileRun::close`]
-    /// once the caller has copied them out (the Python binding does); the traces, their
-    /// events and the store stay for [`FileRun::event`].
+    /// Free the per-trace results and the instances of [`FileRun::close`] once the caller
+    /// has copied them out (the Python binding does); the traces, their events and the
+    /// store stay for [`FileRun::event`], the samples for their windows and rows (the
+    /// binding's `sample_windows`, `sample_rows`).
     pub fn forget_results(&mut self) {
         if let Some(c) = &mut self.closed {
             c.results = vec![Vec::new(); c.results.len()];
             c.cross.iter_mut().for_each(|x| {
                 if let Some(x) = x {
                     *x = Default::default();
-                }
-            });
-            c.samples.iter_mut().for_each(|x| {
-                if let Some(x) = x {
-                    *x = Vec::new();
                 }
             });
         }

@@ -9,11 +9,13 @@
 //! Python computes the aggregates, the windows and the violations from them
 //! (`Monitor.aggregate`), reading back only the spans of a violation's witness.
 
+use std::cmp::Ordering;
+
 use serde_json::Value as Json;
 
 use crate::atoms::{node, Cx, Mismatches, Node, SpanSource};
 use crate::store::OwnedValue;
-use crate::value::Value;
+use crate::value::{cmp_int_float, int_true_div, Value};
 
 /// One aggregate property's sample program: per `agg` node, (value, where, raw). With
 /// `raw` (`count_distinct` of an attribute), a value the core holds only by its type (a
@@ -117,7 +119,7 @@ impl SampleProgram {
                 Value::Other(_) if *keep_raw => stored(value, src, r, raw),
                 Value::Missing | Value::Other(_) => Sampled::None,
             };
-            let w = cx.eval(when, r).truthy();
+            let w = cx.holds(when, r); // `bool(where(...))`, as the letter loops read atoms
             out.values.push((v, w));
         }
     }
@@ -139,6 +141,415 @@ fn stored<S: SpanSource + ?Sized>(value: &Node, src: &S, r: u32, raw: RawAttr) -
     }
     t.and_then(|t| raw(t, *resource, &key.text))
         .map_or(Sampled::None, Sampled::Raw)
+}
+
+/// An aggregate function, by its name in the language (`compiled.aggregate_value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFn {
+    Count,
+    Fraction,
+    PerSecond,
+    CountDistinct,
+    Distinct,
+    Avg,
+    Min,
+    Max,
+    /// `pNN`, nearest rank, NN at most 100
+    Pct(u32),
+}
+
+impl AggFn {
+    /// The function named `name`; `None` for a name the core does not compute.
+    pub fn parse(name: &str) -> Option<AggFn> {
+        Some(match name {
+            "count" => AggFn::Count,
+            "fraction" => AggFn::Fraction,
+            "per_second" => AggFn::PerSecond,
+            "count_distinct" => AggFn::CountDistinct,
+            "distinct" => AggFn::Distinct,
+            "avg" => AggFn::Avg,
+            "min" => AggFn::Min,
+            "max" => AggFn::Max,
+            _ => {
+                let digits = name.strip_prefix('p')?;
+                if digits.is_empty()
+                    || digits.len() > 3
+                    || !digits.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return None;
+                }
+                let q: u32 = digits.parse().ok()?;
+                if q > 100 {
+                    return None; // Python's index would run past the samples
+                }
+                AggFn::Pct(q)
+            }
+        })
+    }
+}
+
+/// An aggregate's value in a window, as `aggregate_value` returns it (`None`, no sample,
+/// is `Option::None` around it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AggValue {
+    Int(i128),
+    Float(f64),
+    Str(String),
+}
+
+/// How an instance's samples are cut (`Monitor.aggregate`): one window of them all, or
+/// tumbling or sliding windows of `size` ns (1 to 2^100; another size is declined).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    Whole,
+    Tumbling(u128),
+    Sliding(u128),
+}
+
+/// One window that had a value for every aggregate (Python skips the others: an empty
+/// window neither violates nor satisfies): its samples `lo..hi` of the time-sorted
+/// columns, its bounds (`None` for [`Cut::Whole`]) and the aggregates' values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub lo: usize,
+    pub hi: usize,
+    pub bounds: Option<(i128, i128)>,
+    pub values: Vec<AggValue>,
+}
+
+/// Why the core leaves an instance's aggregates to Python (`aggregate_value`): a value
+/// it cannot reproduce exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decline;
+
+/// What the sums of floats do (`sum` in CPython 3.11 and older adds left to right; 3.12
+/// compensates): with `plain_float_sum` false, an `avg` over a float declines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exactness {
+    pub plain_float_sum: bool,
+}
+
+impl Samples {
+    /// Room for `n` samples of `n_aggs` aggregates each.
+    pub fn with_capacity(n: usize, n_aggs: usize) -> Samples {
+        Samples {
+            time: Vec::with_capacity(n),
+            trace: Vec::with_capacity(n),
+            event: Vec::with_capacity(n),
+            values: Vec::with_capacity(n.saturating_mul(n_aggs)),
+        }
+    }
+
+    /// How many aggregates each sample holds.
+    pub fn n_aggs(&self) -> usize {
+        self.values.len().checked_div(self.time.len()).unwrap_or(0)
+    }
+
+    /// Sort the samples by time, stably: Python's `rows.sort(key=itemgetter(0))`.
+    pub fn sort_by_time(&mut self) {
+        if self.time.is_sorted() {
+            return;
+        }
+        let n = self.time.len();
+        let per = self.n_aggs();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by_key(|&i| self.time[i as usize]); // stable
+        let pick = |col: &[u32]| order.iter().map(|&i| col[i as usize]).collect::<Vec<_>>();
+        self.trace = pick(&self.trace);
+        self.event = pick(&self.event);
+        self.time = order.iter().map(|&i| self.time[i as usize]).collect();
+        let mut values = Vec::with_capacity(self.values.len());
+        for &i in &order {
+            let i = i as usize;
+            values.extend_from_slice(&self.values[i * per..(i + 1) * per]);
+        }
+        self.values = values;
+    }
+
+    /// Sort the samples by time and cut them into windows as `Monitor.aggregate` does,
+    /// each aggregate's value computed as `aggregate_value` computes it, bit for bit; the
+    /// windows with a value for every aggregate, in time order. `Err(Decline)` when some
+    /// value would not be exact (then Python computes this instance).
+    pub fn windows(
+        &mut self,
+        aggs: &[AggFn],
+        cut: Cut,
+        ex: Exactness,
+    ) -> Result<Vec<Window>, Decline> {
+        if let Cut::Tumbling(size) | Cut::Sliding(size) = cut {
+            if !(1..=1u128 << 100).contains(&size) {
+                return Err(Decline); // (the binding asks for sizes of 1 ns to 2^100 only)
+            }
+        }
+        self.sort_by_time();
+        let n = self.time.len();
+        let t = &self.time;
+        let mut out = vec![];
+        match cut {
+            Cut::Whole => {
+                if n > 0 {
+                    // `_span_ns`: the samples' time span, None under two samples or when 0
+                    let span = (n >= 2 && t[n - 1] != t[0]).then(|| u128::from(t[n - 1] - t[0]));
+                    self.window(aggs, 0, n, None, span, ex, &mut out)?;
+                }
+            }
+            Cut::Tumbling(size) => {
+                let mut lo = 0;
+                while lo < n {
+                    let k = u128::from(t[lo]) / size;
+                    let end = (k + 1) * size;
+                    let hi = lo + t[lo..].partition_point(|&x| u128::from(x) < end);
+                    let bounds = ((k * size) as i128, end as i128);
+                    self.window(aggs, lo, hi, Some(bounds), Some(size), ex, &mut out)?;
+                    lo = hi;
+                }
+            }
+            Cut::Sliding(size) => {
+                let mut lo = 0;
+                for hi in 0..n {
+                    if hi + 1 < n && t[hi + 1] == t[hi] {
+                        continue; // the window (t - size, t] holds every sample at t
+                    }
+                    let from = i128::from(t[hi]) - size as i128;
+                    while i128::from(t[lo]) <= from {
+                        lo += 1;
+                    }
+                    let bounds = (from, i128::from(t[hi]));
+                    self.window(aggs, lo, hi + 1, Some(bounds), Some(size), ex, &mut out)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Window `lo..hi`: pushed to `out` when every aggregate has a value.
+    #[allow(clippy::too_many_arguments)]
+    fn window(
+        &self,
+        aggs: &[AggFn],
+        lo: usize,
+        hi: usize,
+        bounds: Option<(i128, i128)>,
+        window_ns: Option<u128>,
+        ex: Exactness,
+        out: &mut Vec<Window>,
+    ) -> Result<(), Decline> {
+        let per = self.n_aggs();
+        let mut values = Vec::with_capacity(aggs.len());
+        for (a, &f) in aggs.iter().enumerate() {
+            let col = (lo..hi).map(|k| &self.values[k * per + a]);
+            match aggregate(f, col, window_ns, ex)? {
+                Some(v) => values.push(v),
+                None => return Ok(()), // an empty window
+            }
+        }
+        out.push(Window {
+            lo,
+            hi,
+            bounds,
+            values,
+        });
+        Ok(())
+    }
+}
+
+/// A number among the samples (an `int` or a `float`, not a `bool`).
+#[derive(Debug, Clone, Copy)]
+enum Num {
+    Int(i128),
+    Float(f64),
+}
+
+impl Num {
+    fn value(self) -> AggValue {
+        match self {
+            Num::Int(i) => AggValue::Int(i),
+            Num::Float(f) => AggValue::Float(f),
+        }
+    }
+
+    /// Python's `<` ordering of two numbers, exactly; `None` with a NaN.
+    fn cmp(self, other: Num) -> Option<Ordering> {
+        match (self, other) {
+            (Num::Int(x), Num::Int(y)) => Some(x.cmp(&y)),
+            (Num::Int(x), Num::Float(y)) => cmp_int_float(x, y),
+            (Num::Float(x), Num::Int(y)) => cmp_int_float(y, x).map(Ordering::reverse),
+            (Num::Float(x), Num::Float(y)) => x.partial_cmp(&y),
+        }
+    }
+}
+
+/// `aggregate_value(name, samples, window_ns)` over the (value, where) samples `col`.
+pub fn aggregate<'a>(
+    f: AggFn,
+    col: impl Iterator<Item = &'a (Sampled, bool)> + Clone,
+    window_ns: Option<u128>,
+    ex: Exactness,
+) -> Result<Option<AggValue>, Decline> {
+    match f {
+        AggFn::Count | AggFn::Fraction | AggFn::PerSecond => {
+            let (mut hits, mut considered) = (0u64, 0u64);
+            for (v, w) in col {
+                if *w {
+                    considered += 1;
+                    hits += u64::from(*v == Sampled::Bool(true));
+                }
+            }
+            Ok(match f {
+                AggFn::Count => Some(AggValue::Int(i128::from(hits))),
+                // int / int, correctly rounded as Python's
+                // (None when no sample satisfies `where`)
+                AggFn::Fraction => {
+                    int_true_div(i128::from(hits), i128::from(considered)).map(AggValue::Float)
+                }
+                // `hits / (window_ns / 1e9)`: the int correctly rounded to a double, twice
+                _ => window_ns
+                    .filter(|&w| w > 0)
+                    .map(|w| AggValue::Float(hits as f64 / (w as f64 / 1e9))),
+            })
+        }
+        AggFn::CountDistinct | AggFn::Distinct => distinct(f, col),
+        _ => {
+            let nums = col.filter_map(|(v, w)| match (v, w) {
+                (Sampled::Int(i), true) => Some(Num::Int(*i)),
+                (Sampled::Float(x), true) => Some(Num::Float(*x)),
+                _ => None,
+            });
+            numeric(f, nums, ex)
+        }
+    }
+}
+
+/// `count_distinct` and `distinct`: Python's set of the values (equal ones once; `True ==
+/// 1` would merge a bool and an int, and `1 == 1.0` keeps the first one's text), sorted
+/// by `str`. Declined: floats (NaN and -0.0 make set membership depend on identity and
+/// order), a bool beside an int, and values only Python renders (`raw`).
+fn distinct<'a>(
+    f: AggFn,
+    col: impl Iterator<Item = &'a (Sampled, bool)>,
+) -> Result<Option<AggValue>, Decline> {
+    let mut ints: foldhash::HashSet<i128> = Default::default();
+    let mut strs: foldhash::HashSet<&str> = Default::default();
+    let mut bools = [false; 2];
+    for (v, w) in col {
+        if !*w {
+            continue;
+        }
+        match v {
+            Sampled::None => {}
+            Sampled::Bool(b) => bools[*b as usize] = true,
+            Sampled::Int(i) => {
+                ints.insert(*i);
+            }
+            Sampled::Str(s) => {
+                strs.insert(s);
+            }
+            Sampled::Float(_) | Sampled::Raw(_) => return Err(Decline),
+        }
+    }
+    let n_bools = bools.iter().filter(|&&b| b).count();
+    if n_bools > 0 && !ints.is_empty() {
+        return Err(Decline);
+    }
+    if f == AggFn::CountDistinct {
+        return Ok(Some(AggValue::Int(
+            (ints.len() + strs.len() + n_bools) as i128,
+        )));
+    }
+    // values of equal text (1 and "1") may come in either order: their text is the same
+    let mut texts: Vec<String> = ints.iter().map(i128::to_string).collect();
+    texts.extend(strs.iter().map(|s| (*s).to_owned()));
+    texts.extend(
+        [(bools[0], "False"), (bools[1], "True")]
+            .iter()
+            .filter(|(b, _)| *b)
+            .map(|(_, s)| (*s).to_owned()),
+    );
+    texts.sort_unstable(); // code point order is UTF-8 byte order
+    Ok(Some(AggValue::Str(texts.join(", "))))
+}
+
+/// `avg`, `min`, `max` and `pNN` over the numbers.
+fn numeric(
+    f: AggFn,
+    nums: impl Iterator<Item = Num> + Clone,
+    ex: Exactness,
+) -> Result<Option<AggValue>, Decline> {
+    match f {
+        AggFn::Avg => {
+            // CPython's `sum`: ints exactly until the first float, which adds to the int
+            // sum rounded to a double; then left to right, each int rounded to a double
+            let (mut int_sum, mut float_sum, mut n) = (0i128, None::<f64>, 0u64);
+            for x in nums {
+                n += 1;
+                float_sum = match (float_sum, x) {
+                    (None, Num::Int(i)) => {
+                        int_sum = int_sum.checked_add(i).ok_or(Decline)?;
+                        None
+                    }
+                    (_, Num::Float(_)) if !ex.plain_float_sum => return Err(Decline),
+                    (None, Num::Float(y)) => Some(int_sum as f64 + y),
+                    (Some(s), Num::Int(i)) => Some(s + i as f64),
+                    (Some(s), Num::Float(y)) => Some(s + y),
+                };
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+            Ok(Some(AggValue::Float(match float_sum {
+                // int / int, correctly rounded as Python's
+                None => int_true_div(int_sum, i128::from(n)).ok_or(Decline)?,
+                Some(s) => s / n as f64,
+            })))
+        }
+        AggFn::Min | AggFn::Max => {
+            // `min`/`max`: the first of the least (greatest); a NaN never replaces nor is
+            // replaced
+            let worse = if f == AggFn::Min {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+            let mut best: Option<Num> = None;
+            for x in nums {
+                best = match best {
+                    Some(b) if x.cmp(b) != Some(worse) => Some(b),
+                    _ => Some(x),
+                };
+            }
+            Ok(best.map(Num::value))
+        }
+        AggFn::Pct(q) => {
+            let mut ints = vec![];
+            let mut all_ints = true;
+            let mut n = 0usize;
+            for x in nums.clone() {
+                n += 1;
+                match x {
+                    Num::Int(i) => ints.push(i),
+                    Num::Float(y) if y.is_nan() => return Err(Decline), // sorted() depends on order
+                    Num::Float(_) => all_ints = false,
+                }
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+            // nearest rank: ordered[max(0, ceil(q / 100 * n) - 1)], q / 100 a double
+            let rank = ((f64::from(q) / 100.0) * n as f64).ceil() as usize;
+            let k = rank.saturating_sub(1).min(n - 1);
+            if all_ints {
+                // equal ints are alike: any selection gives sorted()'s k-th
+                let (_, v, _) = ints.select_nth_unstable(k);
+                return Ok(Some(AggValue::Int(*v)));
+            }
+            // a stable sort, as Python's: equal numbers (1 and 1.0, 0.0 and -0.0) keep
+            // their order
+            let mut all: Vec<Num> = nums.collect();
+            all.sort_by(|a, b| a.cmp(*b).unwrap_or(Ordering::Equal)); // no NaN here
+            Ok(Some(all[k].value()))
+        }
+        _ => Err(Decline), // the other functions are not numeric (never asked)
+    }
 }
 
 #[cfg(test)]
@@ -197,5 +608,131 @@ mod tests {
             serde_json::from_str(r#"{"aggs": [{"value": {"op":"lit","v":{"bool":true}}}]}"#)
                 .unwrap();
         assert!(one(&bad, 0).is_err());
+    }
+
+    fn samples(rows: &[(u64, Sampled)]) -> Samples {
+        let mut s = Samples::default();
+        for (k, (t, v)) in rows.iter().enumerate() {
+            s.time.push(*t);
+            s.trace.push(0);
+            s.event.push(k as u32);
+            s.values.push((v.clone(), true));
+        }
+        s
+    }
+
+    const EX: Exactness = Exactness {
+        plain_float_sum: true,
+    };
+
+    fn value_of(f: &str, vals: &[Sampled]) -> Result<Option<AggValue>, Decline> {
+        let rows: Vec<(u64, Sampled)> = vals.iter().cloned().map(|v| (0, v)).collect();
+        let f = AggFn::parse(f).expect("a name");
+        aggregate(f, samples(&rows).values.iter(), None, EX)
+    }
+
+    #[test]
+    fn windows_are_cut_as_python_cuts_them() {
+        let rows: Vec<(u64, Sampled)> = [9, 0, 1, 1, 5, 9, 10]
+            .iter()
+            .map(|&t| (t, Sampled::Int(i128::from(t))))
+            .collect();
+        let mut s = samples(&rows);
+        let f = [AggFn::Min];
+        let w = s.windows(&f, Cut::Tumbling(5), EX).unwrap();
+        // sorted stably: the 9 given first stays before the other 9
+        assert_eq!(s.event, vec![1, 2, 3, 4, 0, 5, 6]);
+        let cut: Vec<_> = w.iter().map(|w| (w.lo, w.hi, w.bounds)).collect();
+        assert_eq!(
+            cut,
+            vec![
+                (0, 3, Some((0, 5))),
+                (3, 6, Some((5, 10))),
+                (6, 7, Some((10, 15)))
+            ]
+        );
+        let w = s.windows(&f, Cut::Sliding(5), EX).unwrap();
+        let cut: Vec<_> = w.iter().map(|w| (w.lo, w.hi, w.bounds)).collect();
+        assert_eq!(
+            cut,
+            vec![
+                (0, 1, Some((-5, 0))),
+                (0, 3, Some((-4, 1))),
+                (1, 4, Some((0, 5))),
+                (3, 6, Some((4, 9))),
+                (4, 7, Some((5, 10)))
+            ]
+        );
+        let w = s.windows(&[AggFn::PerSecond], Cut::Whole, EX).unwrap();
+        // no `True` sample: 0 per second over the samples' 10 ns
+        assert_eq!(w[0].values, vec![AggValue::Float(0.0)]);
+        // an empty window (no number for `avg`) is left out
+        let mut t = samples(&[(3, Sampled::Str("a".into()))]);
+        assert_eq!(t.windows(&[AggFn::Avg], Cut::Whole, EX), Ok(vec![]));
+        assert_eq!(t.windows(&[AggFn::Avg], Cut::Tumbling(0), EX), Err(Decline));
+    }
+
+    #[test]
+    fn values_are_pythons_bit_for_bit() {
+        use Sampled::{Bool, Float, Int, Str};
+        let big = (1i128 << 63) - 1;
+        // the exact sum, divided once (float(sum) / 3 rounds twice)
+        assert_eq!(
+            value_of("avg", &[Int(big), Int(big), Int(1)]),
+            Ok(Some(AggValue::Float(int_true_div(2 * big + 1, 3).unwrap())))
+        );
+        assert_eq!(value_of("avg", &[Int(i128::MAX), Int(1)]), Err(Decline));
+        let plain = Exactness {
+            plain_float_sum: false,
+        };
+        let col = [(Float(1.5), true)];
+        assert_eq!(aggregate(AggFn::Avg, col.iter(), None, plain), Err(Decline));
+        assert_eq!(
+            value_of("avg", &[Int(1 << 60), Float(0.5), Int(3)]),
+            Ok(Some(AggValue::Float(
+                (((1i128 << 60) as f64 + 0.5) + 3.0) / 3.0
+            )))
+        );
+        // the first of equals, with its type; a NaN neither replaces nor is replaced
+        assert_eq!(
+            value_of("min", &[Float(1.0), Int(1), Float(-0.0), Int(0)]),
+            Ok(Some(AggValue::Float(-0.0)))
+        );
+        assert_eq!(
+            value_of("min", &[Int(1), Float(f64::NAN), Int(0)]),
+            Ok(Some(AggValue::Int(0)))
+        );
+        assert_eq!(
+            value_of("max", &[Int(1), Float(1.0), Bool(true)]),
+            Ok(Some(AggValue::Int(1)))
+        );
+        assert_eq!(
+            value_of("p50", &[Float(1.0), Int(1), Int(1), Float(1.0)]),
+            Ok(Some(AggValue::Int(1)))
+        );
+        assert_eq!(value_of("p99", &[Float(f64::NAN), Int(1)]), Err(Decline));
+        assert_eq!(value_of("p99", &[Str("1".into())]), Ok(None));
+        assert_eq!(
+            value_of(
+                "distinct",
+                &[Str("b".into()), Int(10), Int(9), Str("a".into()), Int(10)]
+            ),
+            Ok(Some(AggValue::Str("10, 9, a, b".into())))
+        );
+        assert_eq!(
+            value_of("count_distinct", &[Bool(true), Int(1)]),
+            Err(Decline)
+        );
+        assert_eq!(value_of("count_distinct", &[Float(1.0)]), Err(Decline));
+        assert_eq!(
+            value_of("count", &[Bool(true), Int(1), Str("True".into())]),
+            Ok(Some(AggValue::Int(1)))
+        );
+        assert_eq!(
+            value_of("fraction", &[Bool(true), Bool(false), Bool(false)]),
+            Ok(Some(AggValue::Float(1.0 / 3.0)))
+        );
+        assert_eq!(AggFn::parse("p101"), None);
+        assert_eq!(AggFn::parse("sum"), None);
     }
 }

@@ -14,6 +14,7 @@ in file mode the whole input is sorted first, so nothing is late.
 from __future__ import annotations
 
 import difflib
+import sys
 from bisect import bisect_left
 from collections import defaultdict
 from functools import partial as bind
@@ -136,6 +137,11 @@ class Samples:
     # the core's samples name their span as (trace, event) in its store: this reads the
     # rows of a violated window back with their spans (None: the rows hold spans)
     resolve: Any = None
+    # the core's windows of the instance (``NativeRun.sample_windows``: ``(lo, hi, bounds,
+    # values)`` each), when it cut and valued them; then ``rows`` is empty and
+    # ``rows_of(lo, hi)`` gives a window's rows (for ``resolve``)
+    windows: list | None = None
+    rows_of: Any = None
 
 
 
@@ -996,29 +1002,48 @@ class Monitor:
             else:
                 mine[0] += seen[0]
 
-    def _core_samples(self, cp: CompiledProperty, j: int, per: list, complete: list[str]
+    def _core_samples(self, cp: CompiledProperty, j: int, keys: list, complete: list[str]
                       ) -> None:
-        """The core's samples of aggregate property ``cp`` (plan property ``j``), decided
+        """The core's instances of aggregate property ``cp`` (plan property ``j``), decided
         as ``process_trace`` decides a per-trace one, or kept per key as ``_run_cross``
-        keeps them."""
+        keeps them. The core cuts their windows and computes the aggregates' values
+        (``NativeRun.sample_windows``, exactly as ``aggregate_value``); an instance it
+        declines (a value it cannot compute exactly) gets its samples as rows, which
+        ``aggregate`` then reads as the Python engine's."""
         from tracelogic.ingest.native_otlp import column_value
 
-        event = self._native.event
-        doc = self._native.plan.document
+        core = self._native
+        event = core.event
+        doc = core.plan.document
         aggs = doc["program"]["samples"][doc["properties"][j]["samples"]]["aggs"]
         raw = [i for i, a in enumerate(aggs) if a["raw"]]  # attribute values as stored
+
+        def rows_of(i: int, lo: int, hi: int) -> list:
+            rows = core.sample_rows(j, i, lo, hi)
+            if raw:
+                rows = [(t, at, tuple((column_value(v), w) if k in raw else (v, w)
+                                      for k, (v, w) in enumerate(values)))
+                        for t, at, values in rows]
+            return rows
 
         def resolve(rows: list) -> list:  # ``at`` is trace << 32 | event
             return [(t, event(at >> 32, at & 0xFFFF_FFFF).span, values)
                     for t, at, values in rows]
 
-        for i, (key, rows) in enumerate(per):
-            if raw:
-                rows = [(t, at, tuple((column_value(v), w) if k in raw else (v, w)
-                                      for k, (v, w) in enumerate(values)))
-                        for t, at, values in rows]
-            scope_trace = cp.prop.scope == "trace"
-            samples = Samples(complete[i] if scope_trace else key, rows, resolve=resolve)
+        window = cp.prop.window
+        if window is None or (type(window[0]) is int and 0 < window[0] <= 2 ** 100):
+            windows = core.sample_windows(j, [node.payload for node, _, _ in cp.aggregates],
+                                          window)
+        else:
+            windows = [None] * len(keys)
+        scope_trace = cp.prop.scope == "trace"
+        for i, key in enumerate(keys):
+            if windows[i] is None:  # declined: Python's own path
+                samples = Samples(complete[i] if scope_trace else key,
+                                  rows_of(i, 0, sys.maxsize), resolve=resolve)
+            else:
+                samples = Samples(complete[i] if scope_trace else key, resolve=resolve,
+                                  windows=windows[i], rows_of=bind(rows_of, i))
             if not scope_trace:
                 self._samples[cp.index][key] = samples
                 continue
@@ -1344,6 +1369,8 @@ class Monitor:
         """The verdict of an aggregate property over an instance's samples, window by
         window (empty windows never decide), and its violations; ``counts["evaluated"]``
         tells how many windows had a value to compare."""
+        if samples.windows is not None:
+            return self._core_aggregate(cp, samples, counts)
         window = cp.prop.window
         rows = samples.rows
         if not rows:
@@ -1351,52 +1378,45 @@ class Monitor:
                 counts["evaluated"] = 0
             return Verdict.SATISFIED, []
         rows.sort(key=itemgetter(0))
-        if window is None:
-            windows = [(None, rows)]
-        else:
-            size, sliding = window
-            if sliding:
-                windows = []
-                lo = 0
-                for hi, (t, _, _) in enumerate(rows):
-                    if hi + 1 < len(rows) and rows[hi + 1][0] == t:
-                        continue  # the window (t - size, t] holds every sample at t
-                    while rows[lo][0] <= t - size:
-                        lo += 1
-                    windows.append(((t - size, t), rows[lo:hi + 1]))
-            else:  # the non-empty tumbling windows, cut from the sorted times by bisection
-                times = [r[0] for r in rows]
-                windows = []
-                lo = 0
-                while lo < len(rows):
-                    k = times[lo] // size
-                    hi = bisect_left(times, (k + 1) * size, lo)
-                    windows.append(((k * size, (k + 1) * size), rows[lo:hi]))
-                    lo = hi
         violations = []
         evaluated = 0
-        for bounds, part in windows:
-            env = {}
-            empty = False
-            for i, (node, _, _) in enumerate(cp.aggregates):
-                value = aggregate_value(node.payload, [r[2][i] for r in part],
-                                        window[0] if window else _span_ns(part))
-                if value is None:
-                    empty = True
-                env[("agg", i)] = value
-            if empty:
+        names = [node.payload for node, _, _ in cp.aggregates]
+        for bounds, lo, hi, values in window_values(names, rows, window):
+            if values is None:
                 continue  # an empty window neither violates nor satisfies
             evaluated += 1
+            env = {("agg", i): v for i, v in enumerate(values)}
             try:
                 ok = bool(cp.body_fn(env))
             except (EvalError, TypeError):
                 ok = False
             if not ok:
+                part = rows[lo:hi]
                 if samples.resolve is not None:
                     part = samples.resolve(part)
                 violations.append(self.aggregate_violation(cp, samples.key, env, part, bounds))
         if counts is not None:
             counts["evaluated"] = evaluated  # windows that had a value to compare
+        return (Verdict.VIOLATED if violations else Verdict.SATISFIED), violations
+
+    def _core_aggregate(self, cp: CompiledProperty, samples: Samples,
+                        counts: dict | None = None):
+        """``aggregate`` over the windows the core cut and valued (``samples.windows``:
+        only those with a value for every aggregate); a violated window's rows are read
+        back from the core."""
+        violations = []
+        body = cp.body_fn
+        for lo, hi, bounds, values in samples.windows:
+            env = {("agg", i): v for i, v in enumerate(values)}
+            try:
+                ok = bool(body(env))
+            except (EvalError, TypeError):
+                ok = False
+            if not ok:
+                part = samples.resolve(samples.rows_of(lo, hi))
+                violations.append(self.aggregate_violation(cp, samples.key, env, part, bounds))
+        if counts is not None:
+            counts["evaluated"] = len(samples.windows)  # windows that had a value to compare
         return (Verdict.VIOLATED if violations else Verdict.SATISFIED), violations
 
     def _metric(self, cp: CompiledProperty):
@@ -1611,6 +1631,47 @@ def _larger_is_worse(body: Any, agg: Any, default: bool) -> bool:
             if n.args[1] is agg:
                 return n.payload in (">", ">=")
     return default
+
+
+def window_values(names: Sequence[str], rows: list, window: tuple | None
+                  ) -> Iterable[tuple[tuple | None, int, int, list | None]]:
+    """The windows of an instance's samples ``rows`` (sorted by time): per window its
+    bounds (None without ``window``, the property's ``(size, sliding)``), its rows
+    ``rows[lo:hi]`` and the value of each aggregate ``names[i]`` (``aggregate_value``), or
+    None for an empty window (one without a value for some aggregate). The core's
+    ``sample_windows`` gives the same for the non-empty windows (native/src/samples.rs)."""
+    if window is None:
+        cuts: Iterable = [(None, 0, len(rows))]
+    else:
+        size, sliding = window
+        cuts = []
+        if sliding:
+            lo = 0
+            for hi, (t, _, _) in enumerate(rows):
+                if hi + 1 < len(rows) and rows[hi + 1][0] == t:
+                    continue  # the window (t - size, t] holds every sample at t
+                while rows[lo][0] <= t - size:
+                    lo += 1
+                cuts.append(((t - size, t), lo, hi + 1))
+        else:  # the non-empty tumbling windows, cut from the sorted times by bisection
+            times = [r[0] for r in rows]
+            lo = 0
+            while lo < len(rows):
+                k = times[lo] // size
+                hi = bisect_left(times, (k + 1) * size, lo)
+                cuts.append(((k * size, (k + 1) * size), lo, hi))
+                lo = hi
+    for bounds, lo, hi in cuts:
+        part = rows[lo:hi]
+        values = []
+        for i, name in enumerate(names):
+            value = aggregate_value(name, [r[2][i] for r in part],
+                                    window[0] if window else _span_ns(part))
+            if value is None:
+                values = None
+                break
+            values.append(value)
+        yield bounds, lo, hi, values
 
 
 def _span_ns(rows: list) -> int | None:

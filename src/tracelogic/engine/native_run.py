@@ -10,6 +10,7 @@ and events become Python objects only for what is reported: the witnesses of vio
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from itertools import compress
 from typing import Any, Sequence
@@ -109,10 +110,9 @@ class Closed:
     # the part of ``mismatches`` counted by register atoms and updates, which the Python
     # engine's letters do not evaluate
     reg_mismatches: list[Any]
-    # per plan property: None unless it is an aggregate, else its instances' samples,
-    # ``(key, rows)`` with per sample a row ``(time, trace << 32 | event, values)``,
-    # ``values`` a tuple of ``(value, where)`` per aggregate; per complete trace (key "")
-    # for scope trace, else per key
+    # per plan property: None unless it is an aggregate, else its instances' keys: per
+    # complete trace ("") for scope trace, else per key; their windows and samples stay in
+    # the core (NativeRun.sample_windows, NativeRun.sample_rows)
     samples: list[Any]
 
 
@@ -232,6 +232,22 @@ class NativeRun:
         if self.closed is None:
             self.closed = unpack_closed(self._run.close(_render_key, TimedOracle(self.plan)))
         return self.closed
+
+    def sample_windows(self, j: int, aggs: list[str], window: tuple[int, bool] | None
+                       ) -> list[list[tuple] | None]:
+        """The windows of each instance of aggregate plan property ``j`` (in
+        ``closed.samples[j]`` order), cut and valued by the core exactly as
+        ``Monitor.aggregate`` and ``aggregate_value`` would: per instance a list of ``(lo,
+        hi, bounds, values)`` for the windows with a value for every aggregate (``aggs``,
+        their names), or None for an instance the core leaves to Python (its rows:
+        :meth:`sample_rows`). ``window`` is the property's ``(size, sliding)``."""
+        return self._run.sample_windows(j, aggs, window, sys.version_info < (3, 12))
+
+    def sample_rows(self, j: int, i: int, lo: int, hi: int) -> list[tuple]:
+        """Samples ``lo:hi`` (sorted by time) of instance ``i`` of aggregate plan property
+        ``j``: rows ``(time, trace << 32 | event, values)``, ``values`` a tuple of ``(value,
+        where)`` per aggregate."""
+        return self._run.sample_rows(j, i, lo, hi)
 
     def event(self, trace: int, index: int) -> Event:
         """Event ``index`` of complete trace ``trace``, with its span as a :class:`Span`."""
