@@ -376,17 +376,13 @@ impl Buckets {
         })
     }
 
-    /// Each key's rows (keys in first-filed order) in instance order.
-    pub fn sorted(self, rank: &[u32]) -> Vec<(String, Vec<Row>)> {
+    /// `visit(key, rows)` for each key (in first-filed order) with its rows in instance
+    /// order (borrowed: a run's rows may be millions, so no copy per key).
+    pub fn each_sorted(self, rank: &[u32], mut visit: impl FnMut(&str, &[Row])) {
         let (keys, rows, starts) = self.grouped(rank);
-        (0..keys.len())
-            .map(|i| {
-                (
-                    keys.get(i).to_owned(),
-                    rows[starts[i]..starts[i + 1]].to_vec(),
-                )
-            })
-            .collect()
+        for i in 0..keys.len() {
+            visit(keys.get(i), &rows[starts[i]..starts[i + 1]]);
+        }
     }
 
     /// [`Buckets::step`] with the stepping given: `run(rows)` steps a fresh instance over
@@ -649,7 +645,8 @@ mod tests {
             }
             b.push(slot, row(n, 0, 0, 0));
         }
-        let got = b.sorted(&[0]);
+        let mut got: Vec<(String, Vec<Row>)> = vec![];
+        b.each_sorted(&[0], |k, rows| got.push((k.to_owned(), rows.to_vec())));
         assert_eq!(got.len(), want.len());
         for ((k, rows), (wk, wt)) in got.iter().zip(&want) {
             assert_eq!(k, wk);

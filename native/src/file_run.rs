@@ -443,7 +443,7 @@ impl FileRun {
                     if let Some(k) = p.samples {
                         let prog = &self.plan.program.samples[k as usize];
                         let mut per = vec![];
-                        for (key, rows) in b.sorted(&rank) {
+                        b.each_sorted(&rank, |key, rows| {
                             let mut out = Samples::with_capacity(rows.len(), prog.n_aggs());
                             for r in rows {
                                 let trace = &complete[r.trace as usize];
@@ -460,8 +460,8 @@ impl FileRun {
                                     &raw_attr(store),
                                 );
                             }
-                            per.push((key, out));
-                        }
+                            per.push((key.to_owned(), out));
+                        });
                         samples[j] = Some(per);
                         return None;
                     }
