@@ -45,6 +45,20 @@ def _state(sm) -> tuple:
             dict(sm.vacuous), sm.counters().to_dict(), sm.take_done_traces(), sm.backlog)
 
 
+def _lockstep(ref, nat, traces, clock: list[int]) -> None:
+    """Feed both monitors each trace in turn, the clock 100 ns on after each, and check
+    that they poll the same and hold the same state throughout and after finishing."""
+    for t in traces:
+        ref.ingest(t)
+        nat.ingest_otlp(spans_to_request(t).SerializeToString(), DecodeStats())
+        clock[0] += 100
+        assert nat.poll() == ref.poll()
+        assert _state(nat) == _state(ref)
+    ref.finish()
+    nat.finish()
+    assert _state(nat) == _state(ref)
+
+
 def _core_runs(cp) -> bool:
     """Whether the streaming core steps this property (when its scope's engine is native)."""
     return (cp.prop.kind == "formula" and not cp.timed
@@ -320,15 +334,7 @@ def test_a_shuffled_checkout_stream_has_late_events_and_evictions_and_agrees(
     assert nat.py is None
     ts = list(checkout(150, orders=30, seed=3))
     random.Random(1).shuffle(ts)
-    for t in ts:
-        ref.ingest(t)
-        nat.ingest_otlp(spans_to_request(t).SerializeToString(), DecodeStats())
-        clock[0] += 100
-        assert nat.poll() == ref.poll()
-        assert _state(nat) == _state(ref)
-    ref.finish()
-    nat.finish()
-    assert _state(nat) == _state(ref)
+    _lockstep(ref, nat, ts, clock)
     assert nat.verdicts() == ref.verdicts()
     assert ref.late_events > 0 or lateness  # the shuffle makes events late
     assert (ref.evicted_instances > 0) == (max_instances < 30)
@@ -361,15 +367,7 @@ def test_traces_of_one_shape_take_their_outcomes_from_the_cores_shape_cache(shap
     nat = streaming_monitor(tracelogic.load(text), engine="native", **kw)
     ts = list(checkout(120, orders=30, seed=5))
     ts[7] = ts[7][1:]  # its first span (not the root) missing: a partial trace
-    for t in ts:
-        ref.ingest(t)
-        nat.ingest_otlp(spans_to_request(t).SerializeToString(), DecodeStats())
-        clock[0] += 100
-        assert nat.poll() == ref.poll()
-        assert _state(nat) == _state(ref)
-    ref.finish()
-    nat.finish()
-    assert _state(nat) == _state(ref)
+    _lockstep(ref, nat, ts, clock)
     hits, misses = nat._core.shape_counts()
     assert hits + misses == (0 if shape_cache == 0 else 120)
     assert (hits > 0) == bool(shape_cache) and nat.shape_hits == hits
