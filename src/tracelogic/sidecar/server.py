@@ -210,10 +210,14 @@ class JsonFormatter(logging.Formatter):
         self._second: tuple[int, str] = (-1, "")  # the last second's text, made once
 
     def _time(self, record: logging.LogRecord) -> str:
-        sec = int(record.created)
+        return self.time_text(int(record.created), int(record.msecs))
+
+    def time_text(self, sec: int, ms: int) -> str:
+        """A line's ``time``: UTC second ``sec`` and millisecond ``ms`` (the second's text
+        made once, not per line; the batched violation lines read it too)."""
         if sec != self._second[0]:
             self._second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
-        return f"{self._second[1]}.{int(record.msecs):03d}Z"
+        return f"{self._second[1]}.{ms:03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {}) or {}
@@ -296,9 +300,7 @@ def _write_violation_lines(handlers: list, new: list) -> None:
         fmt, end = h.formatter, h.terminator
         parts = []
         for sec, ms, v in lines:
-            if sec != fmt._second[0]:
-                fmt._second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
-            parts.append(f'{{"time": {q(f"{fmt._second[1]}.{ms:03d}Z")}, {head}{v}}}{end}')
+            parts.append(f'{{"time": {q(fmt.time_text(sec, ms))}, {head}{v}}}{end}')
         h.acquire()
         try:
             h.stream.write("".join(parts))
