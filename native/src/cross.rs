@@ -320,8 +320,8 @@ impl Buckets {
         // reading in filing order and writing each to its bucket's next place are
         // independent steps, where sorting in place made each move wait on the last (a
         // chain of cache misses over the whole list once keys recur: a quarter second at
-        // 800k spans). The first list is freed as soon as it is read.
-        let rows = if n > 1 {
+        // 800k spans). The first list is freed once it is read.
+        let mut rows = if n > 1 {
             let mut next = starts[..n].to_vec();
             let mut out = vec![Self::FILLER; self.rows.len()];
             for r in self.rows {
@@ -333,7 +333,6 @@ impl Buckets {
         } else {
             self.rows
         };
-        let mut rows = rows;
         // each bucket by (time, trace id, index), as (time, rank, index) in the row, then
         // by filing order, which is trace order: Python's stable sort of the rows by (time,
         // trace id, index). The last comparison decides only between two traces of one
