@@ -114,3 +114,13 @@ def test_property_results_in_blocks_print_as_listed(blocks, listed):
         return p
 
     assert dumps(made().to_json(verbatim=True)) == json.dumps(made().to_json(), indent=2)
+
+
+def test_a_block_with_a_key_rust_cannot_read_prints_as_dicts():
+    # a lone surrogate (a key made with surrogateescape) is json.dumps's to escape: the
+    # block falls back to dicts, and the document is the same
+    from tracelogic.engine.report import PropertyResult
+
+    p = PropertyResult("p", "attr")
+    p.add_codes(["ok", "bad\udcff"], b"\x00\x01")
+    assert dumps(p.to_json(verbatim=True)) == json.dumps(p.to_json(), indent=2)

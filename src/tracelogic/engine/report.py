@@ -126,8 +126,12 @@ class PropertyResult:
             results: list = [{"key": k, "verdict": v} for k, v in self.results]
         else:
             results = [{"key": k, "verdict": v} for k, v in self._results]
-            results += [Verbatim(write(keys, codes, VERDICT_NAMES))
-                        for keys, codes in self._blocks]
+            for keys, codes in self._blocks:
+                try:
+                    results.append(Verbatim(write(keys, codes, VERDICT_NAMES)))
+                except TypeError:  # a key Rust cannot read (a lone surrogate): as dicts
+                    results += [{"key": k, "verdict": VERDICT_NAMES[c]}
+                                for k, c in zip(keys, codes)]
         out: dict[str, Any] = {"name": self.name, "scope": self.scope,
                                "instances": self.instances, "vacuous": self.vacuous,
                                "results": results}
