@@ -224,10 +224,8 @@ class JsonFormatter(logging.Formatter):
         if len(fields) == 1 and not record.exc_info:
             ((k, v),) = fields.items()
             if type(v) is RawJson and k not in _HEAD:  # a violation's line: no encoder
-                q = _quote
-                return (f'{{"time": {q(self._time(record))}, "level": '
-                        f'{q(record.levelname.lower())}, "logger": {q(record.name)}, '
-                        f'"msg": {q(record.getMessage())}, {q(k)}: {v}}}')
+                head = _raw_head(record.levelname.lower(), record.name, record.getMessage(), k)
+                return _raw_line(self._time(record), head, v)
         out = {"time": self._time(record), "level": record.levelname.lower(),
                "logger": record.name, "msg": record.getMessage()}
         raw = [(k, v) for k, v in fields.items() if type(v) is RawJson]
@@ -247,6 +245,17 @@ _LOG_JSON = json.JSONEncoder(default=str)
 #: a string as that encoder writes it (ASCII, quoted)
 _quote = json.encoder.encode_basestring_ascii
 _HEAD = frozenset({"time", "level", "logger", "msg"})
+
+
+def _raw_head(level: str, logger: str, msg: str, key: str) -> str:
+    """The members of a one-field line between its time and its field's value."""
+    q = _quote
+    return f'"level": {q(level)}, "logger": {q(logger)}, "msg": {q(msg)}, {q(key)}: '
+
+
+def _raw_line(time_text: str, head: str, value: RawJson) -> str:
+    """A line whose one field is JSON text already (``_raw_head``'s members around it)."""
+    return f'{{"time": {_quote(time_text)}, {head}{value}}}'
 
 
 def _logged(record: Any) -> Any:
@@ -285,9 +294,7 @@ def _write_violation_lines(handlers: list, new: list) -> None:
     writes them through :func:`_plain_handlers`' handlers (the same bytes: the
     formatter's line for each, then the handler's terminator), one write and one flush
     per handler for the lot instead of a record, a lock and a flush per line."""
-    q = _quote
-    head = (f'"level": {q("warning")}, "logger": {q(log.name)}, "msg": {q("violation")}, '
-            f'{q("violation")}: ')
+    head = _raw_head("warning", log.name, "violation", "violation")
     clock = time.time
     lines = []
     for r in new:  # a record's time (its created and msecs), made once for every handler
@@ -298,9 +305,7 @@ def _write_violation_lines(handlers: list, new: list) -> None:
         lines.append((int(ct), int((ct - int(ct)) * 1000), v))
     for h in handlers:
         fmt, end = h.formatter, h.terminator
-        parts = []
-        for sec, ms, v in lines:
-            parts.append(f'{{"time": {q(fmt.time_text(sec, ms))}, {head}{v}}}{end}')
+        parts = [_raw_line(fmt.time_text(sec, ms), head, v) + end for sec, ms, v in lines]
         h.acquire()
         try:
             h.stream.write("".join(parts))
