@@ -1595,6 +1595,7 @@ pub(crate) mod _native {
         /// event indices, -1 for none). The text report's block, or with `json` the JSON
         /// report's object; `style` and `rules` as [`Written`] reads them; see [`Texts`].
         #[allow(clippy::too_many_arguments)]
+        #[pyo3(signature = (json, style, rules, ats, keys, decided, raised, opened, as_bytes = false))]
         fn trace_violation_text(
             &self,
             py: Python<'_>,
@@ -1606,6 +1607,7 @@ pub(crate) mod _native {
             decided: &[u8],
             raised: &[u8],
             opened: Option<&[u8]>,
+            as_bytes: bool,
         ) -> PyResult<Texts> {
             let run = &self.run;
             let n_events = &run.closed.as_ref().ok_or_else(not_closed)?.n_events;
@@ -1629,7 +1631,7 @@ pub(crate) mod _native {
                 .map(|k| (!k.is_empty()).then(|| k.clone()).into_iter().collect())
                 .collect();
             let w = Written::new(json, &style, &rules);
-            Ok(py.detach(|| w.all(&keys, &trace_ids, &evidence, run.store())))
+            Ok(py.detach(|| w.all(&keys, &trace_ids, &evidence, run.store(), as_bytes)))
         }
 
         /// `trace_violation_text` for a cross-trace property: instance `ats[i]` at key
@@ -1637,6 +1639,7 @@ pub(crate) mod _native {
         /// property has no time bounds), its complete traces
         /// `traces[offsets[i]:offsets[i + 1]]` (u32 columns).
         #[allow(clippy::too_many_arguments)]
+        #[pyo3(signature = (json, style, rules, ats, keys, decided, raised, last, opened, traces, as_bytes = false))]
         fn cross_violation_text(
             &self,
             py: Python<'_>,
@@ -1650,6 +1653,7 @@ pub(crate) mod _native {
             last: (&[u8], &[u8]),
             opened: Option<(&[u8], &[u8])>,
             traces: (&[u8], &[u8]),
+            as_bytes: bool,
         ) -> PyResult<Texts> {
             let run = &self.run;
             let at = |cols: (&[u8], &[u8]), i: usize| -> PyResult<Option<crate::order::Event>> {
@@ -1687,7 +1691,7 @@ pub(crate) mod _native {
                 }
             }
             let w = Written::new(json, &style, &rules);
-            Ok(py.detach(|| w.all(&keys, &trace_ids, &evidence, run.store())))
+            Ok(py.detach(|| w.all(&keys, &trace_ids, &evidence, run.store(), as_bytes)))
         }
     }
 
@@ -1712,7 +1716,9 @@ pub(crate) mod _native {
     /// Python string for thousands: decoding each alone cost more than writing it), or
     /// when some is left to Python one string or None each.
     enum Texts {
-        Whole(String),
+        /// with `true`, as UTF-8 `bytes` (`as_bytes`: for a report written to a binary
+        /// stream, neither decoded nor encoded again)
+        Whole(String, bool),
         Each(Vec<Option<String>>),
     }
 
@@ -1723,7 +1729,8 @@ pub(crate) mod _native {
 
         fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             match self {
-                Texts::Whole(s) => Ok(s.into_pyobject(py)?.into_any()),
+                Texts::Whole(s, false) => Ok(s.into_pyobject(py)?.into_any()),
+                Texts::Whole(s, true) => Ok(PyBytes::new(py, s.as_bytes()).into_any()),
                 Texts::Each(v) => Ok(v.into_pyobject(py)?.into_any()),
             }
         }
@@ -1791,6 +1798,7 @@ pub(crate) mod _native {
             trace_ids: &[Vec<String>],
             evidence: &[crate::violation_text::Evidence],
             store: &crate::store::SpanStore,
+            as_bytes: bool,
         ) -> Texts {
             let sep = match self {
                 Written::Text(_) => "\n",
@@ -1815,7 +1823,7 @@ pub(crate) mod _native {
                     );
                 }
             }
-            Texts::Whole(whole)
+            Texts::Whole(whole, as_bytes)
         }
     }
 

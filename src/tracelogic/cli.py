@@ -356,7 +356,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
             add_to_sarif(doc, consistency)
         out.write(json_report.dumps(doc) + "\n")
     else:
-        out.write(report.to_text(color=_is_tty(out), trace_url=trace_url))
+        report.write_text(out, color=_is_tty(out), trace_url=trace_url)
         for c in consistency:
             out.write(c.to_text())
     if args.format != "text":

@@ -9,13 +9,16 @@ Python: a time difference a float cannot hold, a link per trace (``trace_url``).
 """
 from __future__ import annotations
 
+import io
 import json
 import os
+from contextlib import contextmanager
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracelogic
+from tracelogic.engine import report as report_module
 from tracelogic.engine.json_report import dumps
 from tracelogic.engine.monitor import Monitor
 from tracelogic.engine.report import DeferredViolation
@@ -36,6 +39,31 @@ def _native_report(text: str, requests: list[bytes], max_open: int = 100):
     return mon.close()
 
 
+@contextmanager
+def _chunk(n: int):
+    """``write_text`` asking the core for ``n`` violations' text at a time."""
+    saved = report_module._CHUNK
+    report_module._CHUNK = n
+    try:
+        yield
+    finally:
+        report_module._CHUNK = saved
+
+
+def _write_text(report, color: bool, encoding: str | None) -> str:
+    """``report.write_text`` between two lines, to a StringIO (``encoding`` None) or to a
+    text stream of ``encoding`` over bytes, read back."""
+    raw = io.BytesIO()
+    out = io.StringIO() if encoding is None else io.TextIOWrapper(raw, encoding=encoding)
+    out.write("before\n")
+    report.write_text(out, color=color)
+    out.write("after\n")
+    if encoding is None:
+        return out.getvalue()
+    out.flush()
+    return raw.getvalue().decode(encoding)
+
+
 def _unbuilt(report) -> int:
     return sum(1 for v in report.violations
                if type(v) is DeferredViolation and getattr(v, "_build", None) is not None)
@@ -51,6 +79,11 @@ def test_the_core_writes_the_text_the_python_writer_writes(text, requests, max_o
     fast = report.to_text(color=color)
     fast_json = dumps(report.to_json(verbatim=True))
     assert _unbuilt(report) == deferred  # written by the core: none was built
+    for n in (1, 2, 4096):  # piece by piece: the same text, the core's as bytes
+        with _chunk(n):
+            for encoding in (None, "utf-8"):
+                assert _write_text(report, color, encoding) == f"before\n{fast}after\n"
+    assert _unbuilt(report) == deferred
     report.build_violations()
     assert _unbuilt(report) == 0
     assert report.to_text(color=color) == fast
@@ -114,3 +147,20 @@ def test_owner_runbook_and_description_with_quotes_and_non_ascii_read_as_json_du
     report.build_violations()
     assert report.to_text() == fast
     assert json.dumps(report.to_json(), indent=2) == fast_json
+
+
+def test_write_text_to_a_stream_not_utf8_writes_text_it_encodes():
+    """A stream that does not encode UTF-8 is given text (its own encoding applies), not
+    the core's UTF-8 bytes; its errors rule too."""
+    report = _native_report(SPEC.replace("nothing fails", "nothing fails ✗"),
+                            [spans_to_request(_spans(5 * MS)).SerializeToString()])
+    text = report.to_text()
+    assert "✗" in text
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="latin-1", errors="replace")
+    assert report_module._utf8_buffer(out) is None
+    report.write_text(out)
+    out.flush()
+    assert raw.getvalue() == text.encode("latin-1", "replace")
+    assert report_module._utf8_buffer(io.TextIOWrapper(io.BytesIO(), encoding="UTF8")) is not None
+    assert report_module._utf8_buffer(io.StringIO()) is None

@@ -264,23 +264,25 @@ class NativeRun:
         return self._run.seen_keys()
 
     def trace_text(self, cp: Any, res: TraceColumns, json: bool, style: tuple,
-                   ats: list[int], keys: list[str]) -> str | list[str | None]:
+                   ats: list[int], keys: list[str], as_bytes: bool = False
+                   ) -> str | bytes | list[str | None]:
         """The report's text of each violation of per-trace property ``cp`` on complete
         trace ``ats[i]`` (key ``keys[i]``), written by the core from ``res``'s evidence
         (``native/src/violation_text.rs``), as ``report.CoreBlock.text`` says."""
         return self._run.trace_violation_text(
             json, style, _witness_rules(cp), ats, keys, res.decided.obj, res.raised.obj,
-            None if res.opened is None else res.opened.obj)
+            None if res.opened is None else res.opened.obj, as_bytes)
 
     def cross_text(self, cp: Any, c: CrossColumns, json: bool, style: tuple,
-                   ats: list[int], keys: list[str]) -> str | list[str | None]:
+                   ats: list[int], keys: list[str], as_bytes: bool = False
+                   ) -> str | bytes | list[str | None]:
         """:meth:`trace_text` for instances ``ats`` of cross-trace property ``cp``."""
         return self._run.cross_violation_text(
             json, style, _witness_rules(cp), ats, keys,
             (c.decided_trace.obj, c.decided_event.obj), (c.raised_trace.obj, c.raised_event.obj),
             (c.last_trace.obj, c.last_event.obj),
             None if c.opened_trace is None else (c.opened_trace.obj, c.opened_event.obj),
-            (c.traces.obj, c.trace_offsets.obj))
+            (c.traces.obj, c.trace_offsets.obj), as_bytes)
 
 
 class TimedOracle:

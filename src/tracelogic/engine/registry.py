@@ -47,7 +47,7 @@ CAPABILITIES = frozenset({
 })
 
 # the version of the plan/result boundary this Python side speaks (native/src/capabilities.rs)
-NATIVE_ABI_VERSION = 10  # 10: aggregate windows in the core; 9: results and verbatim JSON written by the core; 8: violations' text; 7: samples as rows; 6: bounded obligations' openers; 5: packed results
+NATIVE_ABI_VERSION = 11  # 11: violations' text as bytes; 10: aggregate windows in the core; 9: results and verbatim JSON written by the core; 8: violations' text; 7: samples as rows; 6: bounded obligations' openers; 5: packed results
 
 
 class MonitorEngine:
