@@ -304,10 +304,10 @@ impl Buckets {
         self.rows.push(row);
     }
 
-    /// The keys, and every bucket's rows in instance order, bucket after bucket in filing
-    /// order: bucket `i`'s are `rows[starts[i]..starts[i + 1]]`. `rank` is each complete
-    /// trace's place in trace-id order ([`ranks`]).
-    fn grouped(self, rank: &[u32]) -> (Keys, Vec<Row>, Vec<usize>) {
+    /// `visit(i, key, rows)` for every bucket `i` in filing order, its rows in instance
+    /// order; then the keys. `rank` is each complete trace's place in trace-id order
+    /// ([`ranks`]).
+    fn grouped(self, rank: &[u32], mut visit: impl FnMut(usize, &str, &[Row])) -> Keys {
         let n = self.keys.len();
         let mut starts = vec![0usize; n + 1];
         for r in &self.rows {
@@ -316,55 +316,45 @@ impl Buckets {
         for i in 0..n {
             starts[i + 1] += starts[i];
         }
-        // the rows moved to their buckets by a stable counting sort into a second list:
-        // reading in filing order and writing each to its bucket's next place are
-        // independent steps, where sorting in place made each move wait on the last (a
-        // chain of cache misses over the whole list once keys recur: a quarter second at
-        // 800k spans). The first list is freed once it is read.
-        let mut rows = if n > 1 {
-            let mut next = starts[..n].to_vec();
-            let mut out = vec![Self::FILLER; self.rows.len()];
-            for r in self.rows {
-                let to = &mut next[r.bucket as usize];
-                out[*to] = r;
-                *to += 1;
-            }
-            out
-        } else {
-            self.rows
-        };
+        // the rows' places by bucket, a stable counting sort of 4-byte places, not of the
+        // 32-byte rows: reading in filing order and writing each to its bucket's next
+        // place are independent steps (sorting in place made each move wait on the last: a
+        // chain of cache misses once keys recur), and a second list of the rows themselves
+        // was an eighth of a file run's memory. A key's rows mostly come from one or two
+        // traces, near each other in the first list, so gathering them reads few lines.
+        let mut next = starts[..n].to_vec();
+        let mut places = vec![0u32; self.rows.len()];
+        for (k, r) in self.rows.iter().enumerate() {
+            let to = &mut next[r.bucket as usize];
+            places[*to] = k as u32;
+            *to += 1;
+        }
         // each bucket by (time, trace id, index), as (time, rank, index) in the row, then
         // by filing order, which is trace order: Python's stable sort of the rows by (time,
         // trace id, index). The last comparison decides only between two traces of one
         // trace id, and the rest is unique: unstable sorting is stable here. Times mostly
         // differ, so most comparisons read the time alone; a bucket already in order (a
         // key's traces mostly follow each other in time) is only checked
+        let order = |x: &Row, y: &Row| {
+            x.time
+                .cmp(&y.time)
+                .then_with(|| (x.bucket, x.event, x.trace).cmp(&(y.bucket, y.event, y.trace)))
+        };
+        let mut bucket: Vec<Row> = vec![];
         for b in 0..n {
-            let bucket = &mut rows[starts[b]..starts[b + 1]];
-            bucket
-                .iter_mut()
-                .for_each(|r| r.bucket = rank[r.trace as usize]);
-            let order = |x: &Row, y: &Row| {
-                x.time
-                    .cmp(&y.time)
-                    .then_with(|| (x.bucket, x.event, x.trace).cmp(&(y.bucket, y.event, y.trace)))
-            };
+            bucket.clear();
+            bucket.extend(places[starts[b]..starts[b + 1]].iter().map(|&k| Row {
+                bucket: rank[self.rows[k as usize].trace as usize],
+                ..self.rows[k as usize]
+            }));
             if !bucket.is_sorted_by(|x, y| order(x, y).is_le()) {
                 bucket.sort_unstable_by(order);
             }
             bucket.iter_mut().for_each(|r| r.bucket = b as u32);
+            visit(b, self.keys.get(b), &bucket);
         }
-        (self.keys, rows, starts)
+        self.keys
     }
-
-    const FILLER: Row = Row {
-        time: 0,
-        trace: 0,
-        event: 0,
-        letter: 0,
-        trigger: false,
-        bucket: 0,
-    };
 
     /// Step one fresh instance per key (in first-filed order); `rank` and `partial` are
     /// the complete traces' places in trace-id order ([`ranks`]) and whether each is
@@ -378,10 +368,7 @@ impl Buckets {
     /// `visit(key, rows)` for each key (in first-filed order) with its rows in instance
     /// order (borrowed: a run's rows may be millions, so no copy per key).
     pub fn each_sorted(self, rank: &[u32], mut visit: impl FnMut(&str, &[Row])) {
-        let (keys, rows, starts) = self.grouped(rank);
-        for i in 0..keys.len() {
-            visit(keys.get(i), &rows[starts[i]..starts[i + 1]]);
-        }
+        self.grouped(rank, |_, key, rows| visit(key, rows));
     }
 
     /// [`Buckets::step`] with the stepping given: `run(rows)` steps a fresh instance over
@@ -393,21 +380,18 @@ impl Buckets {
         partial: &[bool],
         mut run: impl FnMut(&[Row]) -> (Stepped, Option<TState>),
     ) -> Instances {
-        let (keys, rows, starts) = self.grouped(rank);
         let mut out = Instances {
-            list: Vec::with_capacity(keys.len()),
+            list: Vec::with_capacity(self.keys.len()),
             traces: vec![],
             keys: Keys::default(),
         };
         // per complete trace: the last instance (+ 1) that listed it
         let mut seen = vec![0u32; rank.len()];
-        for i in 0..keys.len() {
-            let rows = &rows[starts[i]..starts[i + 1]];
+        out.keys = self.grouped(rank, |i, _, rows| {
             let mark = i as u32 + 1;
             let inst = step_instance(&mut run, rows, partial, &mut seen, mark, &mut out.traces);
             out.list.push(inst);
-        }
-        out.keys = keys;
+        });
         out
     }
 }
@@ -700,17 +684,17 @@ mod tests {
                     b.event,
                 ))
             });
-            let (got_keys, rows, starts) = b.grouped(&ranks(&ids));
+            let mut got: Vec<(String, u32, u32, u64)> = vec![];
+            let mut visited = vec![];
+            let got_keys = b.grouped(&ranks(&ids), |i, k, rows| {
+                visited.push(i);
+                got.extend(rows.iter().map(|r| {
+                    assert_eq!(r.bucket as usize, i);
+                    (k.to_owned(), r.trace, r.event, r.time)
+                }))
+            });
             assert_eq!(got_keys.iter().collect::<Vec<_>>(), keys, "case {case}");
-            let got: Vec<(String, u32, u32, u64)> = (0..keys.len())
-                .flat_map(|i| {
-                    let k = got_keys.get(i).to_owned();
-                    rows[starts[i]..starts[i + 1]].iter().map(move |r| {
-                        assert_eq!(r.bucket as usize, i);
-                        (k.clone(), r.trace, r.event, r.time)
-                    })
-                })
-                .collect();
+            assert_eq!(visited, (0..keys.len()).collect::<Vec<_>>(), "case {case}");
             let want: Vec<(String, u32, u32, u64)> = want
                 .into_iter()
                 .map(|(k, r)| (k, r.trace, r.event, r.time))
