@@ -21,6 +21,10 @@ pub(crate) mod _native {
     #[pymodule_export]
     use crate::json_py::dumps_indent2;
 
+    /// The same text handed to a `write` piece by piece, as UTF-8 bytes (`json_py.rs`).
+    #[pymodule_export]
+    use crate::json_py::dump_indent2;
+
     /// A block of per-instance results as JSON items (`json_py.rs`).
     #[pymodule_export]
     use crate::json_py::verdict_items_json;

@@ -32,6 +32,25 @@ struct Slow<'a, 'py> {
     /// `json_text.Verbatim`, if given: JSON text written already at depth 0 (its `text`),
     /// put in place here with its lines indented to where it stands
     verbatim: Option<&'a Bound<'py, PyAny>>,
+    /// `dump_indent2`'s `write`: given the text as UTF-8 bytes whenever
+    /// [`SPILL`] bytes of it are ready (None: `dumps_indent2` keeps all of it)
+    sink: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// How much of the text `dump_indent2` gathers before handing it to `write`: a report is
+/// never whole in memory (at 800k spans the JSON report is 160 MB), yet `write` is called
+/// a few hundred times, not once per item.
+const SPILL: usize = 1 << 20;
+
+/// Hand what `out` holds to the sink once it is at least `at` bytes (with a sink).
+fn spill(out: &mut String, slow: &Slow<'_, '_>, at: usize) -> PyResult<()> {
+    if let Some(sink) = slow.sink {
+        if out.len() >= at {
+            sink.call1((pyo3::types::PyBytes::new(sink.py(), out.as_bytes()),))?;
+            out.clear();
+        }
+    }
+    Ok(())
 }
 
 fn write_str(s: &Bound<'_, PyString>, slow: &Slow<'_, '_>, out: &mut String) -> PyResult<()> {
@@ -76,6 +95,7 @@ fn write(
                 }
                 out.push_str(": ");
                 write(&v, depth + 1, slow, out)?;
+                spill(out, slow, SPILL)?;
             }
             newline(out, depth);
             out.push('}');
@@ -117,6 +137,7 @@ fn write(
         for line in lines {
             newline(out, depth);
             out.push_str(line);
+            spill(out, slow, SPILL)?;
         }
     } else {
         let mut nl = String::with_capacity(1 + 2 * depth);
@@ -154,6 +175,7 @@ fn write_items<'py>(
         first = false;
         newline(out, depth + 1);
         write(&v, depth + 1, slow, out)?;
+        spill(out, slow, SPILL)?;
     }
     if first {
         out.push_str("[]");
@@ -183,10 +205,37 @@ pub fn dumps_indent2(
         key,
         escape,
         verbatim,
+        sink: None,
     };
     let mut out = String::new();
     write(obj, 0, &slow, &mut out)?;
     Ok(out)
+}
+
+/// [`dumps_indent2`]'s text handed to `write` as UTF-8 bytes, a megabyte or so at a time
+/// (the last piece may be shorter, and none is empty): for a report written to a binary
+/// stream, never whole in memory, never decoded or encoded. An error raised by `write`
+/// (or by the callables) propagates; what was written before it stays written.
+#[pyfunction]
+#[pyo3(signature = (obj, fallback, key, escape, verbatim, write))]
+pub fn dump_indent2(
+    obj: &Bound<'_, PyAny>,
+    fallback: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyAny>,
+    escape: &Bound<'_, PyAny>,
+    verbatim: Option<&Bound<'_, PyAny>>,
+    write: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let slow = Slow {
+        fallback,
+        key,
+        escape,
+        verbatim,
+        sink: Some(write),
+    };
+    let mut out = String::new();
+    self::write(obj, 0, &slow, &mut out)?;
+    spill(&mut out, &slow, 1)
 }
 
 /// The items of a report's `results` list, `{"key": key, "verdict": names[code]}` per

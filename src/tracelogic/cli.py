@@ -165,9 +165,9 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
     from tracelogic.engine import json_report
 
     if args.format == "json":
-        out.write(json_report.dumps(report.to_json()) + "\n")
+        json_report.dump(report.to_json(), out)
     elif args.format == "sarif":
-        out.write(json_report.dumps(report.to_sarif(version())) + "\n")
+        json_report.dump(report.to_sarif(version()), out)
     else:
         if report.diagnostics:
             err.write(render_all(report.diagnostics, sources) + "\n")
@@ -337,7 +337,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
         doc = report.to_json(trace_url=trace_url, verbatim=True)
         if consistency:
             doc["consistency"] = [c.to_json() for c in consistency]
-        out.write(json_report.dumps(doc) + "\n")
+        json_report.dump(doc, out)
     elif args.format == "html":
         out.write(_html_report(report, args, trace_url, stdin_raw, consistency))
     elif args.format == "junit":
@@ -354,7 +354,7 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
             from tracelogic.consistency.formats import add_to_sarif
 
             add_to_sarif(doc, consistency)
-        out.write(json_report.dumps(doc) + "\n")
+        json_report.dump(doc, out)
     else:
         report.write_text(out, color=_is_tty(out), trace_url=trace_url)
         for c in consistency:

@@ -5,6 +5,7 @@ hands back to Python (subclasses, enum members, non-string keys, lone surrogates
 integers, floats in every spelling, nesting past the core's depth limit)."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.test_json_text import REFUSED, documents
 from tracelogic import _native
-from tracelogic.engine.json_report import dumps
+from tracelogic.engine.json_report import dump, dumps
 
 
 def test_the_core_writes_it():
@@ -25,6 +26,64 @@ def test_the_core_writes_it():
 @given(documents)
 def test_same_text_as_json_dumps(doc):
     assert dumps(doc) == json.dumps(doc, indent=2)
+
+
+def _dumped(doc: object, encoding: str | None) -> str:
+    """``dump(doc)`` between two lines, to a StringIO (``encoding`` None) or to a text
+    stream of ``encoding`` over bytes, read back."""
+    raw = io.BytesIO()
+    out = io.StringIO() if encoding is None else io.TextIOWrapper(raw, encoding=encoding)
+    out.write("before\n")
+    dump(doc, out)
+    out.write("after\n")
+    if encoding is None:
+        return out.getvalue()
+    out.flush()
+    return raw.getvalue().decode(encoding)
+
+
+@settings(max_examples=100)
+@given(documents)
+def test_dump_writes_dumps_and_a_newline(doc):
+    for encoding in (None, "utf-8", "latin-1"):
+        assert _dumped(doc, encoding) == f"before\n{json.dumps(doc, indent=2)}\nafter\n"
+
+
+def test_dump_hands_a_large_text_over_in_pieces():
+    """Past a megabyte the core hands the text to the binary stream in pieces (a
+    Verbatim's lines included), none empty, which read as the whole text."""
+    from tracelogic.json_text import Verbatim
+
+    rows = [{"key": f"k{i}", "verdict": "violated", "n": i, "x": i / 7} for i in range(40000)]
+    doc = {"a": rows, "b": [Verbatim(_verbatim_items(rows[:20000]))], "c": [rows[:5]]}
+    want = json.dumps({"a": rows, "b": rows[:20000], "c": [rows[:5]]}, indent=2) + "\n"
+    assert len(want) > 4 << 20
+
+    class Pieces(io.BytesIO):
+        sizes: list[int] = []
+
+        def write(self, b):  # type: ignore[override]
+            self.sizes.append(len(b))
+            return super().write(b)
+
+    raw = Pieces()
+    out = io.TextIOWrapper(raw, encoding="utf-8")
+    dump(doc, out)
+    out.flush()
+    assert raw.getvalue().decode() == want
+    assert len(raw.sizes) > 4 and 0 not in raw.sizes
+    assert max(raw.sizes) < 2 << 20  # a piece, not the whole
+
+
+def test_dump_stops_at_an_error_of_write_or_of_the_document():
+    class Refusing(io.BytesIO):
+        def write(self, b):  # type: ignore[override]
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        dump({"a": ["x" * 100] * 20000}, io.TextIOWrapper(Refusing(), encoding="utf-8"))
+    with pytest.raises(TypeError):
+        dump({"a": [object()]}, io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
 
 
 def test_control_and_non_ascii_characters():

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracelogic
+from tracelogic.byte_streams import utf8_buffer
 from tracelogic.engine import report as report_module
 from tracelogic.engine.json_report import dumps
 from tracelogic.engine.monitor import Monitor
@@ -158,9 +159,9 @@ def test_write_text_to_a_stream_not_utf8_writes_text_it_encodes():
     assert "✗" in text
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="latin-1", errors="replace")
-    assert report_module._utf8_buffer(out) is None
+    assert utf8_buffer(out) is None
     report.write_text(out)
     out.flush()
     assert raw.getvalue() == text.encode("latin-1", "replace")
-    assert report_module._utf8_buffer(io.TextIOWrapper(io.BytesIO(), encoding="UTF8")) is not None
-    assert report_module._utf8_buffer(io.StringIO()) is None
+    assert utf8_buffer(io.TextIOWrapper(io.BytesIO(), encoding="UTF8")) is not None
+    assert utf8_buffer(io.StringIO()) is None

@@ -10,11 +10,12 @@ either way. Without the core (not built, or an older build), ``json_text`` write
 from __future__ import annotations
 
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, TextIO
 
 from tracelogic import json_text
+from tracelogic.byte_streams import utf8_buffer
 
-__all__ = ["dumps"]
+__all__ = ["dump", "dumps"]
 
 
 def dumps(obj: Any) -> str:
@@ -26,11 +27,29 @@ def dumps(obj: Any) -> str:
                   json_text.Verbatim)
 
 
-def _writer() -> Any:
+def dump(obj: Any, out: TextIO) -> None:
+    """``dumps(obj)`` and a newline, written to ``out``. To a UTF-8 text stream over a
+    binary one (a file, a pipe, ``sys.stdout``), the core hands the text to the binary
+    stream a megabyte at a time, as bytes: a report of 160 MB is never one string, nor
+    decoded and encoded again (at 800k spans its one string cost three copies of it)."""
+    binary = utf8_buffer(out)
+    writer = _writer("dump_indent2") if binary is not None else None
+    if writer is None:
+        out.write(dumps(obj))
+        out.write("\n")
+        return
+    out.flush()  # what was written to `out` before goes first
+    writer(obj, json_text.indented, json_text.key_string, encode_basestring_ascii,
+           json_text.Verbatim, binary.write)
+    binary.write(b"\n")
+    binary.flush()
+
+
+def _writer(name: str = "dumps_indent2") -> Any:
     try:
         from tracelogic import _native
     except ImportError:
         return None
     if getattr(_native, "ABI_VERSION", 0) < 9:  # an older build: no `verbatim` argument
         return None
-    return getattr(_native, "dumps_indent2", None)
+    return getattr(_native, name, None)

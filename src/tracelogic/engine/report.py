@@ -14,6 +14,7 @@ from operator import attrgetter
 from typing import Any, Callable, Iterator, Sequence, TextIO
 
 from tracelogic.automata.monitor import Verdict
+from tracelogic.byte_streams import utf8_buffer
 from tracelogic.json_text import Verbatim
 from tracelogic.spec.typed import PropertyT
 
@@ -23,22 +24,6 @@ FAILING = {"critical", "error"}
 #: a time, and writes at least this many bytes at a time (but for one larger piece)
 _CHUNK = 4096
 _CHUNK_BYTES = 1 << 16
-
-
-def _utf8_buffer(out: Any) -> Any:
-    """The binary stream under text stream ``out`` when bytes written to it are what
-    ``out.write`` would write: ``out`` encodes UTF-8 and this system ends lines with
-    ``\\n`` (so ``out`` translates none); else None."""
-    import codecs
-    import os
-
-    buffer, encoding = getattr(out, "buffer", None), getattr(out, "encoding", None)
-    if buffer is None or not isinstance(encoding, str) or os.linesep != "\n":
-        return None
-    try:
-        return buffer if codecs.lookup(encoding).name == "utf-8" else None
-    except LookupError:
-        return None
 
 
 #: the verdicts an instance ends with, numbered: the codes of :meth:`PropertyResult.add_codes`
@@ -557,7 +542,7 @@ class MonitorReport:
         one (a file, a pipe, ``sys.stdout``), the violations the core writes go to the
         binary stream as the UTF-8 bytes it wrote: neither decoded nor encoded again
         (measured: a fifth of a large report's writing, and its page faults)."""
-        binary = _utf8_buffer(out)
+        binary = utf8_buffer(out)
         if binary is None:
             for piece in self._text_lines(color, trace_url, chunk=_CHUNK):
                 out.write(piece)
