@@ -17,13 +17,10 @@ pub(crate) mod _native {
     #[pymodule_export]
     use crate::past_py::PastMonitor;
 
-    /// `json.dumps(obj, indent=2)`'s text for the reports (`json_py.rs`).
+    /// `json.dumps(obj, indent=2)`'s text for the reports, or handed to a `write` piece by
+    /// piece as UTF-8 bytes (`json_py.rs`).
     #[pymodule_export]
     use crate::json_py::dumps_indent2;
-
-    /// The same text handed to a `write` piece by piece, as UTF-8 bytes (`json_py.rs`).
-    #[pymodule_export]
-    use crate::json_py::dump_indent2;
 
     /// A block of per-instance results as JSON items (`json_py.rs`).
     #[pymodule_export]

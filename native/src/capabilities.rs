@@ -8,7 +8,7 @@
 
 /// The version of the Python <-> core boundary (the plan format and the result layout).
 /// The Python side refuses a core whose version it does not know, rather than misreading it.
-pub const ABI_VERSION: u32 = 11; // 11: violations' text as UTF-8 bytes (as_bytes), dump_indent2 writes JSON to a sink; 10: aggregate windows cut and valued in the core (sample_windows, sample_rows); 9: dumps_indent2 writes json_text.Verbatim, verdict_items_json; 8: NativeRun writes its violations' text; 7: close() gives aggregate samples as rows; 6: close() names the opener of a broken bounded obligation; 5: packed results, feed_json, feed_spans
+pub const ABI_VERSION: u32 = 11; // 11: violations' text as UTF-8 bytes (as_bytes), dumps_indent2 hands its text to a `write`; 10: aggregate windows cut and valued in the core (sample_windows, sample_rows); 9: dumps_indent2 writes json_text.Verbatim, verdict_items_json; 8: NativeRun writes its violations' text; 7: close() gives aggregate samples as rows; 6: close() names the opener of a broken bounded obligation; 5: packed results, feed_json, feed_spans
 
 /// The capabilities the core covers, sorted.
 ///

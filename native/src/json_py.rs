@@ -32,12 +32,12 @@ struct Slow<'a, 'py> {
     /// `json_text.Verbatim`, if given: JSON text written already at depth 0 (its `text`),
     /// put in place here with its lines indented to where it stands
     verbatim: Option<&'a Bound<'py, PyAny>>,
-    /// `dump_indent2`'s `write`: given the text as UTF-8 bytes whenever
-    /// [`SPILL`] bytes of it are ready (None: `dumps_indent2` keeps all of it)
+    /// `dumps_indent2`'s `write`: given the text as UTF-8 bytes whenever [`SPILL`] bytes
+    /// of it are ready (None: the text is returned whole)
     sink: Option<&'a Bound<'py, PyAny>>,
 }
 
-/// How much of the text `dump_indent2` gathers before handing it to `write`: a report is
+/// How much of the text `dumps_indent2` gathers before handing it to `write`: a report is
 /// never whole in memory (at 800k spans the JSON report is 160 MB), yet `write` is called
 /// a few hundred times, not once per item.
 const SPILL: usize = 1 << 20;
@@ -191,51 +191,35 @@ fn write_items<'py>(
 /// documentation); their errors (a `TypeError` for what JSON cannot hold) propagate.
 /// `verbatim` (`json_text.Verbatim`) is the type of JSON text written already, which
 /// `fallback` would indent (the text is not checked: the core wrote it).
+///
+/// With `write`, the text is handed to it as UTF-8 bytes, a megabyte or so at a time (the
+/// last piece may be shorter, and none is empty), and None returned: for a report written
+/// to a binary stream, never whole in memory, never decoded or encoded. An error raised by
+/// `write` propagates; what was written before it stays written.
 #[pyfunction]
-#[pyo3(signature = (obj, fallback, key, escape, verbatim=None))]
+#[pyo3(signature = (obj, fallback, key, escape, verbatim=None, write=None))]
 pub fn dumps_indent2(
     obj: &Bound<'_, PyAny>,
     fallback: &Bound<'_, PyAny>,
     key: &Bound<'_, PyAny>,
     escape: &Bound<'_, PyAny>,
     verbatim: Option<&Bound<'_, PyAny>>,
-) -> PyResult<String> {
+    write: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<String>> {
     let slow = Slow {
         fallback,
         key,
         escape,
         verbatim,
-        sink: None,
-    };
-    let mut out = String::new();
-    write(obj, 0, &slow, &mut out)?;
-    Ok(out)
-}
-
-/// [`dumps_indent2`]'s text handed to `write` as UTF-8 bytes, a megabyte or so at a time
-/// (the last piece may be shorter, and none is empty): for a report written to a binary
-/// stream, never whole in memory, never decoded or encoded. An error raised by `write`
-/// (or by the callables) propagates; what was written before it stays written.
-#[pyfunction]
-#[pyo3(signature = (obj, fallback, key, escape, verbatim, write))]
-pub fn dump_indent2(
-    obj: &Bound<'_, PyAny>,
-    fallback: &Bound<'_, PyAny>,
-    key: &Bound<'_, PyAny>,
-    escape: &Bound<'_, PyAny>,
-    verbatim: Option<&Bound<'_, PyAny>>,
-    write: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let slow = Slow {
-        fallback,
-        key,
-        escape,
-        verbatim,
-        sink: Some(write),
+        sink: write,
     };
     let mut out = String::new();
     self::write(obj, 0, &slow, &mut out)?;
-    spill(&mut out, &slow, 1)
+    if slow.sink.is_none() {
+        return Ok(Some(out));
+    }
+    spill(&mut out, &slow, 1)?;
+    Ok(None)
 }
 
 /// The items of a report's `results` list, `{"key": key, "verdict": names[code]}` per

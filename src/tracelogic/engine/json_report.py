@@ -33,7 +33,7 @@ def dump(obj: Any, out: TextIO) -> None:
     stream a megabyte at a time, as bytes: a report of 160 MB is never one string, nor
     decoded and encoded again (at 800k spans its one string cost three copies of it)."""
     binary = utf8_buffer(out)
-    writer = _writer("dump_indent2") if binary is not None else None
+    writer = _writer(11) if binary is not None else None
     if writer is None:
         out.write(dumps(obj))
         out.write("\n")
@@ -45,11 +45,13 @@ def dump(obj: Any, out: TextIO) -> None:
     binary.flush()
 
 
-def _writer(name: str = "dumps_indent2") -> Any:
+def _writer(abi: int = 9) -> Any:
+    """The core's ``dumps_indent2`` if its build speaks ``abi`` or later (9: ``verbatim``;
+    11: ``write``), else None."""
     try:
         from tracelogic import _native
     except ImportError:
         return None
-    if getattr(_native, "ABI_VERSION", 0) < 9:  # an older build: no `verbatim` argument
+    if getattr(_native, "ABI_VERSION", 0) < abi:
         return None
-    return getattr(_native, name, None)
+    return getattr(_native, "dumps_indent2", None)

@@ -21,9 +21,8 @@ from tracelogic.spec.typed import PropertyT
 FAILING = {"critical", "error"}
 
 #: :meth:`MonitorReport.write_text` asks the core for at most this many violations' text at
-#: a time, and writes at least this many bytes at a time (but for one larger piece)
+#: a time (about 800 kB of it)
 _CHUNK = 4096
-_CHUNK_BYTES = 1 << 16
 
 
 #: the verdicts an instance ends with, numbered: the codes of :meth:`PropertyResult.add_codes`
@@ -550,17 +549,9 @@ class MonitorReport:
             return
         errors = getattr(out, "errors", None) or "strict"
         out.flush()  # what was written to `out` before goes first
-        pending: list[bytes] = []
-        size = 0
         for piece in self._text_lines(color, trace_url, chunk=_CHUNK, as_bytes=True):
-            b = piece if type(piece) is bytes else piece.encode("utf-8", errors)
-            pending += (b, b"\n")
-            size += len(b) + 1
-            if size >= _CHUNK_BYTES:
-                binary.writelines(pending)
-                pending.clear()
-                size = 0
-        binary.writelines(pending)
+            binary.write(piece if type(piece) is bytes else piece.encode("utf-8", errors))
+            binary.write(b"\n")
         binary.flush()
 
     def _text_lines(self, color: bool, trace_url: Any, *, chunk: int | None = None,
