@@ -298,13 +298,23 @@ impl ExactSizeIterator for Rows {}
 
 /// The hex of `b`, lower case, as Python's `bytes.hex()`.
 pub fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(2 * b.len());
-    for &x in b {
-        s.push(DIGITS[usize::from(x >> 4)] as char);
-        s.push(DIGITS[usize::from(x & 15)] as char);
-    }
+    hex_into(b, &mut s);
     s
+}
+
+/// [`hex`] appended to `out` (the reports write thousands of ids: no string each).
+pub fn hex_into(b: &[u8], out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // the digits of up to 32 bytes (a trace id is 16) made on the stack, appended at once
+    for part in b.chunks(32) {
+        let mut digits = [0u8; 64];
+        for (i, &x) in part.iter().enumerate() {
+            digits[2 * i] = DIGITS[usize::from(x >> 4)];
+            digits[2 * i + 1] = DIGITS[usize::from(x & 15)];
+        }
+        out.push_str(std::str::from_utf8(&digits[..2 * part.len()]).expect("hex is ASCII"));
+    }
 }
 
 /// `(key, value)` pairs with one entry per key, the last value of a key winning, in the
@@ -1129,6 +1139,21 @@ mod tests {
     use super::*;
     use crate::order::tests::S;
     use crate::otlp::Resource as BatchResource;
+
+    /// `hex` is `bytes.hex()`: every byte value, and lengths either side of the 32 bytes
+    /// written at a time, appended after what `out` held.
+    #[test]
+    fn hex_is_python_bytes_hex() {
+        let all: Vec<u8> = (0..=255).collect();
+        let want = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        assert_eq!(hex(&all), want(&all));
+        for n in [0, 1, 8, 16, 31, 32, 33, 64, 65] {
+            let b = &all[100..100 + n];
+            let mut out = String::from("x");
+            hex_into(b, &mut out);
+            assert_eq!(out, format!("x{}", want(b)), "{n} bytes");
+        }
+    }
 
     fn batch() -> Batch<'static> {
         Batch {

@@ -23,6 +23,14 @@ pub trait SpanText {
     fn status(&self, row: u32) -> &str;
     fn span_id_hex(&self, row: u32) -> String;
     fn trace_id_hex(&self, row: u32) -> String;
+    /// `span_id_hex` appended to `out`
+    fn write_span_id(&self, row: u32, out: &mut String) {
+        out.push_str(&self.span_id_hex(row));
+    }
+    /// `trace_id_hex` appended to `out`
+    fn write_trace_id(&self, row: u32, out: &mut String) {
+        out.push_str(&self.trace_id_hex(row));
+    }
 }
 
 impl SpanText for crate::store::SpanStore {
@@ -40,6 +48,12 @@ impl SpanText for crate::store::SpanStore {
     }
     fn trace_id_hex(&self, row: u32) -> String {
         crate::store::SpanStore::trace_id_hex(self, row)
+    }
+    fn write_span_id(&self, row: u32, out: &mut String) {
+        crate::store::hex_into(self.span_id(row), out);
+    }
+    fn write_trace_id(&self, row: u32, out: &mut String) {
+        crate::store::hex_into(self.trace_id(row), out);
     }
 }
 
@@ -433,8 +447,12 @@ fn json_lines(
             rows.push(e.row);
         }
     }
-    let ids: Vec<String> = rows.iter().map(|&r| spans.span_id_hex(r)).collect();
-    strings(out, ids.iter().map(String::as_str));
+    // hex ids, which JSON never escapes, written in place
+    for (i, &r) in rows.iter().enumerate() {
+        out.push_str(if i == 0 { "[\n    \"" } else { "\",\n    \"" });
+        spans.write_span_id(r, out);
+    }
+    out.push_str(if rows.is_empty() { "[]" } else { "\"\n  ]" });
     field(out, "message");
     escape_ascii(&text, out);
     field(out, "severity");
@@ -454,13 +472,13 @@ fn json_lines(
         out.push('[');
         for (i, e) in witness.iter().enumerate() {
             out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-            event_json(out, *e, "\n    ", spans);
+            event_json(out, *e, ("\n    ", "\n      "), spans);
         }
         out.push_str("\n  ]");
     }
     if let Some(t) = trigger(st.rules, ev, opened) {
         field(out, "trigger");
-        event_json(out, t, "\n  ", spans);
+        event_json(out, t, ("\n  ", "\n    "), spans);
     }
     out.push_str("\n}");
     Some(())
@@ -477,26 +495,41 @@ fn strings<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
     out.push_str(if first { "[]" } else { "\n  ]" });
 }
 
-/// `report._event_json(e)`, its braces at the indentation `nl` ends with.
-fn event_json(out: &mut String, e: Event, nl: &str, spans: &impl SpanText) {
+/// `report._event_json(e)`, its braces at the indentation `nl.0` ends with, its fields at
+/// `nl.1`'s (two more spaces).
+fn event_json(out: &mut String, e: Event, nl: (&str, &str), spans: &impl SpanText) {
     use crate::json::escape_ascii;
-    let inner = format!("{nl}  ");
+    let (outer, inner) = nl;
+    let field = |out: &mut String, first: bool, name: &str| {
+        if !first {
+            out.push(',');
+        }
+        out.push_str(inner);
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\": ");
+    };
     out.push('{');
-    out.push_str(&inner);
-    out.push_str("\"trace_id\": ");
-    escape_ascii(&spans.trace_id_hex(e.row), out);
-    let _ = write!(out, ",{inner}\"span_id\": ");
-    escape_ascii(&spans.span_id_hex(e.row), out);
-    let _ = write!(
-        out,
-        ",{inner}\"event\": \"{}\",{inner}\"time_unix_nano\": {},{inner}\"name\": ",
-        kind(e),
-        e.time_ns
-    );
+    // hex ids, which JSON never escapes, written in place
+    field(out, true, "trace_id");
+    out.push('"');
+    spans.write_trace_id(e.row, out);
+    out.push('"');
+    field(out, false, "span_id");
+    out.push('"');
+    spans.write_span_id(e.row, out);
+    out.push('"');
+    field(out, false, "event");
+    out.push('"');
+    out.push_str(kind(e));
+    out.push('"');
+    field(out, false, "time_unix_nano");
+    let _ = write!(out, "{}", e.time_ns);
+    field(out, false, "name");
     escape_ascii(spans.name(e.row), out);
-    let _ = write!(out, ",{inner}\"service\": ");
+    field(out, false, "service");
     escape_ascii(spans.service(e.row), out);
-    out.push_str(nl);
+    out.push_str(outer);
     out.push('}');
 }
 
