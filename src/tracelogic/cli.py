@@ -278,9 +278,6 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
                  out: TextIO, err: TextIO) -> int:
     """Feed every input to ``mon``, close it and write the report: `monitor`'s run once
     its arguments, spec and monitor are ready."""
-    import time
-
-    from tracelogic.engine import json_report
     from tracelogic.errors import InputError
     from tracelogic.ingest.otlp import path_format, read_path, read_raw, unpack
 
@@ -333,6 +330,51 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
             mon.note_keys(data.spans)
     report = mon.close()
     consistency = _consistency(spec, kept) if spec.consistency else []
+    hint = report.partial_hint(strict=args.strict, allow_unknown=args.allow_unknown)
+    try:
+        _monitor_write(args, report, consistency, trace_url, started, stdin_raw, out)
+        if hint and args.format == "text":  # with the text, on stdout
+            out.write(f"hint: {hint}\n")
+    except BrokenPipeError:
+        # the reader stopped reading (`monitor ... | head`): the verdict stands, and is
+        # the exit code whatever was read of the report
+        _discard(out)
+    if args.format != "text":  # beside machine formats, on stderr (the text lists them)
+        for e in report.input_errors:
+            err.write(f"error: {e}\n")
+        if hint:
+            err.write(f"hint: {hint}\n")
+    code = report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
+    if consistency and code == EXIT_OK:
+        from tracelogic.consistency.report import exit_code
+
+        code = exit_code(consistency, allow_unknown=args.allow_unknown)
+    return code
+
+
+def _discard(out: TextIO) -> None:
+    """Point ``out``'s file at the null device, so that what it still holds is not
+    flushed again into a closed pipe at exit (Python's advice for a broken pipe)."""
+    import os
+
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file: nothing is flushed to it
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
+def _monitor_write(args, report, consistency: list, trace_url, started: float,
+                   stdin_raw: list[bytes], out: TextIO) -> None:
+    """Write `monitor`'s report to ``out`` in the format asked for."""
+    import time
+
+    from tracelogic.engine import json_report
+
     if args.format == "json":
         doc = report.to_json(trace_url=trace_url, verbatim=True)
         if consistency:
@@ -359,18 +401,6 @@ def _monitor_run(args, spec, mon, trace_url, started: float, stdin_raw: list[byt
         report.write_text(out, color=_is_tty(out), trace_url=trace_url)
         for c in consistency:
             out.write(c.to_text())
-    if args.format != "text":
-        for e in report.input_errors:
-            err.write(f"error: {e}\n")
-    hint = report.partial_hint(strict=args.strict, allow_unknown=args.allow_unknown)
-    if hint:  # with the text on stdout; beside machine formats, on stderr
-        (out if args.format == "text" else err).write(f"hint: {hint}\n")
-    code = report.exit_code(strict=args.strict, allow_unknown=args.allow_unknown)
-    if consistency and code == EXIT_OK:
-        from tracelogic.consistency.report import exit_code
-
-        code = exit_code(consistency, allow_unknown=args.allow_unknown)
-    return code
 
 
 def _consistency(spec, kept: list) -> list:

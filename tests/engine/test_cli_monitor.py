@@ -216,6 +216,36 @@ def test_stdin_and_the_installed_entry_point(tmp_path):
     assert doc["properties"][0]["results"] == [{"key": "6" * 32, "verdict": "violated"}]
 
 
+@pytest.mark.parametrize("fmt,missing", [("text", False), ("json", False), ("json", True)])
+def test_a_reader_that_stops_reading_leaves_the_verdict_as_exit_code(tmp_path, fmt, missing):
+    """`monitor ... | head`: the report is cut short, but the exit code is still the
+    verdict (1: violated; 2 with an input that cannot be read, which stderr still names),
+    and nothing else is said. The report is far larger than a pipe holds, so the writer
+    meets the closed pipe while writing."""
+    from tracelogic.ingest.otlp import spans_to_request
+    from tracelogic.ingest.spans import Span
+
+    spec = tmp_path / "s.spec"
+    spec.write_text('property no_error "nothing fails":\n  G !(status == error)\n')
+    spans = [Span(name="op", trace_id=f"{t + 1:032x}", span_id=f"{t + 1:016x}",
+                  start_ns=1_000_000, end_ns=2_000_000, status="error") for t in range(3000)]
+    data = tmp_path / "t.pb"
+    data.write_bytes(spans_to_request(spans).SerializeToString())
+    argv = [sys.executable, "-m", "tracelogic.cli", "monitor", str(spec), str(data),
+            *([str(tmp_path / "missing.pb")] if missing else []), "--format", fmt]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.read(100)
+    proc.stdout.close()  # the reader goes away
+    err = proc.stderr.read()
+    whole = subprocess.run(argv, capture_output=True, env=env, timeout=120)
+    assert proc.wait(timeout=120) == whole.returncode == (2 if missing else 1), err
+    assert err == whole.stderr and (b"missing.pb" in err) == missing
+    assert len(whole.stdout) > 1 << 18  # 4x a pipe's buffer (64 KiB)
+    assert first and whole.stdout.startswith(first)
+
+
 def test_max_open_traces_bounds_memory_with_counted_incomplete_verdicts():
     """Two traces interleave in out_of_order.jsonl: with room for one, the other is
     evicted; its verdicts are incomplete, counted, and a warning says what to raise."""
