@@ -18,6 +18,7 @@ TRACELOGIC_LONG=1 runs many more examples.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -59,6 +60,15 @@ def _lockstep(ref, nat, traces, clock: list[int]) -> None:
     assert _state(nat) == _state(ref)
 
 
+def _monitors(spec: Any, **kw: Any) -> tuple[list[int], Any, Any]:
+    """A clock the caller moves (``clock[0]``), and the reference's and the core's
+    streaming monitors of ``spec`` on it (options ``kw``, traces idle after 10 ns)."""
+    clock = [0]
+    kw.update(idle_ns=10, clock=lambda: clock[0])
+    return (clock, StreamingMonitor(spec, engine="python", **kw),
+            streaming_monitor(spec, engine="native", **kw))
+
+
 def _core_runs(cp) -> bool:
     """Whether the streaming core steps this property (when its scope's engine is native)."""
     return (cp.prop.kind == "formula" and not cp.timed
@@ -89,11 +99,8 @@ CORE = 'property core:\n  G (name == "a" & start -> F (name == "b" & end))\n'
 
 def _pair(text: str, max_open: int, max_instances: int, lateness: int):
     spec = tracelogic.load(CORE + text)
-    clock = [0]
-    kw = dict(idle_ns=10, lateness_ns=lateness, max_open_traces=max_open,
-              max_instances=max_instances, clock=lambda: clock[0])
-    ref = StreamingMonitor(spec, engine="python", **kw)
-    nat = streaming_monitor(spec, engine="native", **kw)
+    clock, ref, nat = _monitors(spec, lateness_ns=lateness, max_open_traces=max_open,
+                                max_instances=max_instances)
     return spec, clock, ref, nat
 
 
@@ -326,11 +333,8 @@ def test_a_shuffled_checkout_stream_has_late_events_and_evictions_and_agrees(
     from tracelogic.testing.stream_workload import SPEC, traces as checkout
 
     text = SPEC + 'property refunded per attr["order.id"]:\n  G (charge -> F name == "refund")\n'
-    clock = [0]
-    kw = dict(idle_ns=10, lateness_ns=lateness, max_instances=max_instances,
-              clock=lambda: clock[0])
-    ref = StreamingMonitor(tracelogic.load(text), engine="python", **kw)
-    nat = streaming_monitor(tracelogic.load(text), engine="native", **kw)
+    clock, ref, nat = _monitors(tracelogic.load(text), lateness_ns=lateness,
+                                max_instances=max_instances)
     assert nat.py is None
     ts = list(checkout(150, orders=30, seed=3))
     random.Random(1).shuffle(ts)
@@ -360,11 +364,8 @@ def test_traces_of_one_shape_take_their_outcomes_from_the_cores_shape_cache(shap
     from tracelogic.testing.stream_workload import SPEC, traces as checkout
 
     text = SPEC + 'property reg:\n  G (prev(name) != "charge" | name != "charge")\n'
-    clock = [0]
-    kw = dict(idle_ns=10, lateness_ns=SECOND, shape_cache=shape_cache,
-              clock=lambda: clock[0])
-    ref = StreamingMonitor(tracelogic.load(text), engine="python", **kw)
-    nat = streaming_monitor(tracelogic.load(text), engine="native", **kw)
+    clock, ref, nat = _monitors(tracelogic.load(text), lateness_ns=SECOND,
+                                shape_cache=shape_cache)
     ts = list(checkout(120, orders=30, seed=5))
     ts[7] = ts[7][1:]  # its first span (not the root) missing: a partial trace
     _lockstep(ref, nat, ts, clock)
