@@ -4,10 +4,16 @@ tracemalloc sees only Python's allocations, not the native core's, so this measu
 the operating system sees: the resident set of a fresh process (``/proc/self/statm``), one
 subprocess per configuration, so no run inherits another's heap.
 
-- **per open trace**: a ``Monitor`` fed OTLP protobuf requests of traces of 8 spans (a
-  root and 7 children, 3 attributes a span of which the spec reads 1) that stay open (file
-  mode keeps every trace until ``close``); the RSS after feeding N2 traces minus the RSS
-  after feeding N1, divided by N2 - N1 (the issue: 100k and 200k).
+- **per open trace, streaming** (``--only open-traces``; issue 17's goal): what ``serve``
+  holds per trace while it waits for the trace to complete. A streaming monitor (as the
+  sidecar builds it) fed OTLP protobuf requests of traces of 8 spans (a root and 7
+  children, 3 attributes a span of which the spec reads 1) that stay open (no poll: no
+  trace is idle); the RSS after feeding N2 traces minus the RSS after feeding N1, divided
+  by N2 - N1 (the issue: 100k and 200k). The core packs an open trace's spans.
+- **per open trace, file mode** (``--only traces``): the same with a ``Monitor`` (file
+  mode keeps every trace until ``close``). The core keeps a file run's open spans as store
+  rows, not packed: ``close`` reads every trace, so a file run's high-water mark is the
+  row form either way, and packing them first cost a tenth of the run.
 - **per `per attr` instance**: the same Monitor with a ``per attr["k"]`` property fed N
   one-span traces, each with its own key (N instances) or all with one key (one instance),
   and closed; the instance's cost is what the distinct keys add over the shared key, again
@@ -231,6 +237,33 @@ def stream_child(engine: str, what: str, n: int) -> dict:
     return {"before": before, "after": after}
 
 
+def stream_traces_child(engine: str, n: int) -> dict:
+    """The streaming configuration of open traces in this (fresh) process: a ``serve``-style
+    streaming monitor fed ``n`` traces of 8 spans that stay open (never polled). Its RSS at
+    the end."""
+    import tracelogic
+    from tracelogic.engine.native_stream import streaming_monitor
+    from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb
+
+    spec = tracelogic.load(TRACE_SPEC, filename="bench_memory.spec")
+    sm = streaming_monitor(spec, engine=engine, max_open_traces=n + 1, clock=lambda: 0)
+    want = "native" if engine == "native" else "python"
+    assert {a.engine for a in sm.monitor.engine_plan.values()} == {want}, \
+        sm.monitor.engine_plan
+    stats = DecodeStats()
+    gc.collect()
+    before = rss()
+    for data in trace_requests(n):
+        if hasattr(sm, "ingest_otlp"):  # the core decodes (as the sidecar feeds it)
+            sm.ingest_otlp(data, stats)
+        else:
+            sm.ingest(decode_traces_pb(data, wanted_attrs=sm.wanted_attrs, stats=stats))
+    gc.collect()
+    after = rss()
+    assert sm.assembler.open_traces == n, sm.assembler.open_traces
+    return {"before": before, "after": after}
+
+
 def run_child(engine: str, what: str, n: int) -> int:
     out = subprocess.run([sys.executable, __file__, "--child", engine, what, str(n)],
                          check=True, capture_output=True, text=True)
@@ -238,12 +271,15 @@ def run_child(engine: str, what: str, n: int) -> int:
 
 
 def measure(engines: list[str], n1: int, n2: int,
-            what: tuple[str, ...] = ("traces", "instances", "open-instances")
+            what: tuple[str, ...] = ("open-traces", "traces", "instances", "open-instances")
             ) -> dict[str, dict[str, float]]:
     """Bytes per open trace and per instance, per engine (see the module docstring)."""
     out: dict[str, dict[str, float]] = {}
     for engine in engines:
         got = out[engine] = {}
+        if "open-traces" in what:
+            t1, t2 = (run_child(engine, "stream-traces", n) for n in (n1, n2))
+            got["per_open_trace_streaming"] = (t2 - t1) / (n2 - n1)
         if "traces" in what:
             t1, t2 = run_child(engine, "traces", n1), run_child(engine, "traces", n2)
             got["per_open_trace"] = (t2 - t1) / (n2 - n1)
@@ -264,26 +300,33 @@ def main() -> None:
     ap.add_argument("--traces", nargs=2, type=int, default=[100_000, 200_000],
                     metavar=("N1", "N2"), help="open traces (and instances) in the two runs")
     ap.add_argument("--engines", nargs="+", default=["native", "python"])
-    ap.add_argument("--only", choices=["traces", "instances", "open-instances"],
-                    help="measure open traces, instances (file mode) or open instances "
-                         "(streaming) only")
+    ap.add_argument("--only", choices=["open-traces", "traces", "instances", "open-instances"],
+                    help="measure open traces (streaming), open traces or instances (file "
+                         "mode) or open instances (streaming) only")
     ap.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = ap.parse_args()
     if args.child:
         engine, what, n = args.child
-        if what.startswith("stream-"):
+        if what == "stream-traces":
+            print(json.dumps(stream_traces_child(engine, int(n))))
+        elif what.startswith("stream-"):
             print(json.dumps(stream_child(engine, what.removeprefix("stream-"), int(n))))
         else:
             print(json.dumps(child(engine, what, int(n))))
         return
     n1, n2 = args.traces
     got = measure(args.engines, n1, n2,
-                  (args.only,) if args.only else ("traces", "instances", "open-instances"))
+                  (args.only,) if args.only
+                  else ("open-traces", "traces", "instances", "open-instances"))
     lines = [f"RSS difference between {n1} and {n2}, divided by {n2 - n1}:"]
     for engine, m in got.items():
         parts = []
+        if "per_open_trace_streaming" in m:
+            parts.append(f"{m['per_open_trace_streaming']:7.0f} B per open trace of "
+                         f"{SPANS_PER_TRACE} spans (streaming)")
         if "per_open_trace" in m:
-            parts.append(f"{m['per_open_trace']:7.0f} B per open trace of {SPANS_PER_TRACE} spans")
+            parts.append(f"{m['per_open_trace']:7.0f} B per open trace of {SPANS_PER_TRACE} spans"
+                         " (file mode)")
         if "per_instance" in m:
             parts.append(f"{m['per_instance']:7.0f} B per per-attr instance")
         if "per_open_instance" in m:

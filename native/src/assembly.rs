@@ -49,6 +49,10 @@ pub struct Assembled {
 /// (duplicate checks stay linear in the trace's size).
 const SET_FROM: usize = 32;
 
+/// In unpacked mode, the store may hold this many rows beyond twice the open spans before
+/// the open traces are packed ([`FileAssembler::unpacked`]).
+const COMPACT_FROM: usize = 1 << 20;
+
 /// One open trace: its spans packed by the store ([`SpanStore::pack`]; one chunk per
 /// `add` that brought some), a place in the order of last activity, its flags.
 #[derive(Debug)]
@@ -168,8 +172,9 @@ impl OpenTraces {
         }
     }
 
-    /// Close trace `tid` (open): its slot's tid, packed spans and flags.
-    fn remove(&mut self, tid: &[u8; 16]) -> Slot {
+    /// Close trace `tid` (open): its slot's number (free now) and its tid, packed spans
+    /// and flags.
+    fn remove(&mut self, tid: &[u8; 16]) -> (u32, Slot) {
         let (hole, s) = self.find(tid).expect("an open trace");
         self.index.remove_at(hole);
         self.unlink(s);
@@ -196,7 +201,7 @@ impl OpenTraces {
         } else {
             self.free.push(s);
         }
-        out
+        (s, out)
     }
 
     /// The slots from the least recently active on.
@@ -278,6 +283,12 @@ pub struct FileAssembler {
     done: Lru<Box<[[u8; 8]]>>,
     open_spans: usize,
     pending: Pending,
+    /// Unpacked mode ([`FileAssembler::unpacked`]): per slot, its spans that are still
+    /// store rows. None when every open trace's spans wait packed.
+    held: Option<Vec<Vec<u32>>>,
+    /// unpacked mode packs the open traces when the store holds this many rows more than
+    /// twice the open spans ([`COMPACT_FROM`]; tests lower it)
+    compact_from: usize,
     pub duplicates: u64,
     pub evicted: u64,
     pub late: u64,
@@ -299,10 +310,25 @@ impl FileAssembler {
             done: Lru::default(),
             open_spans: 0,
             pending: Pending::default(),
+            held: None,
+            compact_from: COMPACT_FROM,
             duplicates: 0,
             evicted: 0,
             late: 0,
             completed: 0,
+        }
+    }
+
+    /// An assembler that leaves the open traces' spans in the store as rows, for a run
+    /// that reads every trace at the end (`monitor` over files): packing them only to
+    /// unpack them at close cost a tenth of such a run. Their memory is the store's; when
+    /// the store holds more than twice the open spans (rows of traces handed out early pin
+    /// the newer rows behind them, [`SpanStore::release`]), the open traces' rows are
+    /// packed after all, so memory stays bounded by the open spans.
+    pub fn unpacked(max_open_traces: usize) -> FileAssembler {
+        FileAssembler {
+            held: Some(vec![]),
+            ..FileAssembler::new(max_open_traces)
         }
     }
 
@@ -326,18 +352,47 @@ impl FileAssembler {
         self.add_at(store, rows, 0)
     }
 
-    /// Whether open trace `s` holds span `sid` already (packed, or new in this `add`).
-    fn holds(&self, s: u32, sid: &[u8; 8]) -> bool {
+    /// Whether open trace `s` holds span `sid` already (packed, held, or new in this
+    /// `add`).
+    fn holds(&self, store: &SpanStore, s: u32, sid: &[u8; 8]) -> bool {
         if let Some(set) = self.open.sets.get(&s) {
             return set.contains(sid);
         }
         let slot = &self.open.slots[s as usize];
         SpanStore::packed_ids(&slot.packed).any(|x| x == sid)
             || (slot.pend != NIL && self.pending.lists[slot.pend as usize].2.contains(sid))
+            || self.held.as_ref().is_some_and(|h| {
+                h.get(s as usize)
+                    .is_some_and(|rows| rows.iter().any(|&r| store.span_id(r) == sid))
+            })
     }
 
     /// Add row `r` (not a duplicate) to open trace `s`'s new rows.
     fn push(&mut self, store: &SpanStore, s: u32, r: u32) {
+        if let Some(held) = &mut self.held {
+            let slot = &mut self.open.slots[s as usize];
+            slot.start_ns = slot.start_ns.min(store.start_ns(r));
+            if held.len() <= s as usize {
+                held.resize_with(s as usize + 1, Vec::new);
+            }
+            let rows = &mut held[s as usize];
+            rows.push(r);
+            let sid = *store.span_id(r);
+            match self.open.sets.get_mut(&s) {
+                Some(set) => {
+                    set.insert(sid);
+                }
+                None if SpanStore::packed_len(&slot.packed) + rows.len() >= SET_FROM => {
+                    let set = SpanStore::packed_ids(&slot.packed)
+                        .chain(rows.iter().map(|&r| store.span_id(r)))
+                        .copied()
+                        .collect();
+                    self.open.sets.insert(s, set);
+                }
+                None => {}
+            }
+            return;
+        }
         let slot = &mut self.open.slots[s as usize];
         if slot.pend == NIL {
             let p = &mut self.pending;
@@ -404,7 +459,7 @@ impl FileAssembler {
             let slot = &mut self.open.slots[s as usize];
             slot.last_ns = now;
             let done_dup = slot.late && seen.is_some_and(|x| x.binary_search(&sid).is_ok());
-            if done_dup || self.holds(s, &sid) {
+            if done_dup || self.holds(store, s, &sid) {
                 self.duplicates += 1;
                 dropped.push(r);
                 continue;
@@ -429,7 +484,27 @@ impl FileAssembler {
             store.release(list.drain(..));
         }
         store.release(dropped);
+        if self.held.is_some() && store.held() > 2 * self.open_spans + self.compact_from {
+            self.pack_held(store);
+        }
         self.evict(store)
+    }
+
+    /// Unpacked mode: pack every open trace's held rows (see [`FileAssembler::unpacked`]).
+    fn pack_held(&mut self, store: &mut SpanStore) {
+        let Some(held) = &mut self.held else {
+            return;
+        };
+        for (s, rows) in held.iter_mut().enumerate() {
+            if rows.is_empty() {
+                continue;
+            }
+            let slot = &mut self.open.slots[s];
+            let mut packed = std::mem::take(&mut slot.packed).into_vec();
+            store.pack(rows, &mut packed);
+            slot.packed = packed.into_boxed_slice();
+            store.release(rows.drain(..));
+        }
     }
 
     /// `Assembler.close`: every open trace handed out ("end of input"), sorted by (trace
@@ -505,8 +580,18 @@ impl FileAssembler {
         outcome: Option<Outcome>,
         remember: bool,
     ) -> Assembled {
-        let o = self.open.remove(&tid);
-        let rows: Vec<u32> = store.unpack(&tid, &o.packed).collect();
+        let (s, o) = self.open.remove(&tid);
+        // the held rows and the packed ones, in any order (`Trace::new` sorts them)
+        let mut rows = vec![];
+        if let Some(held) = &mut self.held {
+            if let Some(h) = held.get_mut(s as usize) {
+                rows = std::mem::take(h);
+            }
+            if self.open.len == 0 {
+                held.clear(); // the slots were given back (`OpenTraces::remove`)
+            }
+        }
+        rows.extend(store.unpack(&tid, &o.packed));
         self.open_spans -= rows.len();
         let outcome = match outcome {
             None if o.late => Outcome::Late,
@@ -525,7 +610,7 @@ impl FileAssembler {
         }
         if remember && self.remember_completed > 0 {
             let mut ids: Vec<[u8; 8]> = self.done.remove(&tid).map(Vec::from).unwrap_or_default();
-            ids.extend(SpanStore::packed_ids(&o.packed));
+            ids.extend(rows.iter().map(|&r| *store.span_id(r)));
             ids.sort_unstable();
             ids.dedup();
             self.done.push(tid, ids.into_boxed_slice());
@@ -563,13 +648,42 @@ mod tests {
     /// One handed-out trace: (trace byte, outcome, reason, span bytes).
     type Out = (u8, Outcome, String, Vec<u8>);
 
-    /// Feed requests one `add` each, then close.
+    /// Feed requests one `add` each, then close: with the open traces packed, unpacked,
+    /// and unpacked but packed after every `add` (all three hand out the same).
     fn run(max: usize, requests: &[&[S]]) -> (Vec<Out>, FileAssembler) {
+        let (out, asm, shape) = run_in(FileAssembler::new(max), requests);
+        let (unpacked, b, shape_b) = run_in(FileAssembler::unpacked(max), requests);
+        let mut packing = FileAssembler::unpacked(max);
+        packing.compact_from = 0;
+        let (compacted, c, shape_c) = run_in(packing, requests);
+        for (got, x, sh) in [(unpacked, b, shape_b), (compacted, c, shape_c)] {
+            assert_eq!(got, out);
+            assert_eq!(sh, shape);
+            let counters = |a: &FileAssembler| (a.duplicates, a.evicted, a.late, a.completed);
+            assert_eq!(counters(&x), counters(&asm));
+        }
+        (out, asm)
+    }
+
+    /// Per span of a handed-out trace (by position): its parent's and children's span bytes.
+    type Shape = Vec<(Option<u8>, Vec<u8>)>;
+
+    fn run_in(mut asm: FileAssembler, requests: &[&[S]]) -> (Vec<Out>, FileAssembler, Vec<Shape>) {
         let mut store = SpanStore::new();
-        let mut asm = FileAssembler::new(max);
-        let mut out = vec![];
+        let (mut out, mut shapes) = (vec![], vec![]);
         let mut hand_out = |store: &mut SpanStore, got: Vec<Assembled>| {
             for a in got {
+                let t = &a.trace;
+                let byte = |r: u32| store.span_id(r)[7];
+                shapes.push(
+                    t.rows
+                        .iter()
+                        .map(|&r| {
+                            let children = t.children(r).iter().map(|&c| byte(c)).collect();
+                            (t.parent(r).map(byte), children)
+                        })
+                        .collect(),
+                );
                 let sids = a.trace.rows.iter().map(|&r| store.span_id(r)[7]).collect();
                 store.release(a.trace.rows.iter().copied());
                 out.push((a.trace.trace_id[0], a.outcome, a.reason, sids));
@@ -584,7 +698,36 @@ mod tests {
         hand_out(&mut store, got);
         // every row was handed out in a trace or dropped as a duplicate
         assert_eq!(store.held(), 0);
-        (out, asm)
+        (out, asm, shapes)
+    }
+
+    #[test]
+    fn packed_and_unpacked_hand_out_the_same() {
+        // `run` compares the three modes; random requests with duplicates, evictions,
+        // late spans, parents within and across requests
+        let mut rng = crate::test_rng::Rng(0x0a55_e3b1);
+        for _ in 0..400 {
+            let requests: Vec<Vec<S>> = (0..1 + rng.index(6))
+                .map(|_| {
+                    (0..rng.index(12))
+                        .map(|_| {
+                            let parent = rng.below(6) as u8; // 0: a root
+                            let start = rng.below(50);
+                            let tid = 1 + rng.below(6) as u8;
+                            (
+                                tid,
+                                1 + rng.below(10) as u8,
+                                parent,
+                                start,
+                                start + rng.below(9),
+                            )
+                        })
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&[S]> = requests.iter().map(Vec::as_slice).collect();
+            run(1 + rng.index(4), &refs);
+        }
     }
 
     const EVICTED: &str = "evicted: more than max_open_traces=1 open traces";
@@ -827,7 +970,7 @@ mod tests {
             let at = model.iter().position(|t| *t == tid);
             match (next() % 3, at) {
                 (0, Some(i)) => {
-                    let slot = open.remove(&tid);
+                    let (_, slot) = open.remove(&tid);
                     assert_eq!(slot.tid, tid);
                     model.remove(i);
                 }

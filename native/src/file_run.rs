@@ -114,7 +114,7 @@ impl FileRun {
             wanted_few: (wanted.len() <= FEW_WANTED).then(|| wanted.iter().cloned().collect()),
             wanted: wanted.into_iter().collect(),
             store,
-            asm: FileAssembler::new(max_open_traces.max(1)),
+            asm: FileAssembler::unpacked(max_open_traces.max(1)),
             evicted: vec![],
             evicted_keys: vec![],
             seen: BTreeSet::new(),

@@ -36,6 +36,17 @@ pub struct Event {
 
 const NONE: u32 = u32::MAX;
 
+/// A trace's store rows -> their positions, by the rows' offsets from the trace's first
+/// row: a table over the offsets when the rows lie close together (a trace unpacked at
+/// once is consecutive rows), else the (offset, position) pairs sorted (the spans of a
+/// trace read from files lie among other traces' spans, possibly far apart).
+#[derive(Debug)]
+enum RowIndex {
+    /// per offset, the position or NONE
+    Table(Vec<u32>),
+    Sorted(Vec<(u32, u32)>),
+}
+
 /// The spans of one trace id (as store rows), indexed, with their ordered events.
 #[derive(Debug)]
 pub struct Trace {
@@ -47,11 +58,9 @@ pub struct Trace {
     /// children of position i: `child_rows[child_start[i]..child_start[i + 1]]`, by span id
     child_start: Vec<u32>,
     child_rows: Vec<u32>,
-    /// the position of store row `rows_from + i` (wrapping) at `pos_of[i]` (NONE for a row not in
-    /// the trace): the assembler's traces are consecutive rows, so this is about
-    /// `rows.len()` long
+    /// store row -> position, over the rows' offsets from `rows_from` (wrapping)
     rows_from: u32,
-    pos_of: Vec<u32>,
+    pos_of: RowIndex,
     pub roots: usize,
     pub orphans: usize,
     pub start_ns: u64,
@@ -60,9 +69,7 @@ pub struct Trace {
 
 impl Trace {
     /// The trace of `rows` (all of trace `trace_id`, span ids unique: the assembler drops
-    /// duplicates as it buffers, the first one winning). The rows are consecutive (the
-    /// assembler unpacks a trace's spans together): the row -> position table is as long
-    /// as the range of the rows.
+    /// duplicates as it buffers, the first one winning).
     pub fn new(store: &SpanStore, trace_id: [u8; 16], mut rows: Vec<u32>) -> Trace {
         assert!(!rows.is_empty(), "a Trace needs at least one span");
         // the keys read once (span ids are unique: an unstable sort orders as a stable one)
@@ -130,11 +137,18 @@ impl Trace {
             .map(|&r| r.wrapping_sub(rows_from))
             .max()
             .unwrap_or(0);
-        debug_assert_eq!(span as usize + 1, rows.len(), "consecutive rows");
-        let mut pos_of = vec![NONE; span as usize + 1];
-        for (p, &r) in rows.iter().enumerate() {
-            pos_of[r.wrapping_sub(rows_from) as usize] = p as u32;
-        }
+        let offsets = rows.iter().map(|&r| r.wrapping_sub(rows_from));
+        let pos_of = if span as usize <= 2 * n {
+            let mut table = vec![NONE; span as usize + 1];
+            for (p, o) in offsets.enumerate() {
+                table[o as usize] = p as u32;
+            }
+            RowIndex::Table(table)
+        } else {
+            let mut pairs: Vec<(u32, u32)> = offsets.zip(0..).collect();
+            pairs.sort_unstable();
+            RowIndex::Sorted(pairs)
+        };
         let start_ns = rows.iter().map(|&r| store.start_ns(r)).min().unwrap_or(0);
         let mut t = Trace {
             trace_id,
@@ -163,8 +177,17 @@ impl Trace {
 
     /// The position in `rows` of store row `row`, if it is one of the trace's.
     pub(crate) fn pos(&self, row: u32) -> Option<usize> {
-        let p = *self.pos_of.get(row.wrapping_sub(self.rows_from) as usize)?;
-        (p != NONE).then_some(p as usize)
+        let o = row.wrapping_sub(self.rows_from);
+        match &self.pos_of {
+            RowIndex::Table(t) => t
+                .get(o as usize)
+                .filter(|&&p| p != NONE)
+                .map(|&p| p as usize),
+            RowIndex::Sorted(pairs) => pairs
+                .binary_search_by_key(&o, |x| x.0)
+                .ok()
+                .map(|i| pairs[i].1 as usize),
+        }
     }
 
     /// `Trace.parent`: the parent present in the trace, or None (a root, an orphan, or a

@@ -45,7 +45,9 @@ def test_bench_memory_runs_on_a_tiny_configuration():
     assert lines[0] == "RSS difference between 300 and 600, divided by 300:"
     for engine in ("native", "python"):
         line = next(x for x in lines if x.strip().startswith(engine))
-        assert "B per open trace of 8 spans" in line and "B per per-attr instance" in line
+        assert "B per open trace of 8 spans (streaming)" in line
+        assert "B per open trace of 8 spans (file mode)" in line
+        assert "B per per-attr instance" in line
         assert "B per open per-attr instance (streaming)" in line
 
 
@@ -54,4 +56,12 @@ def test_the_streaming_configuration_holds_n_open_instances_or_one():
     open); a small run of each kind, so that check runs in the default suite."""
     for what in ("distinct", "shared"):
         got = bench_memory.stream_child("native", what, 1200)
+        assert got["after"] > 0 and got["before"] > 0
+
+
+def test_the_streaming_open_traces_stay_open():
+    """The child checks that all n traces are open in the streaming monitor's assembler
+    (none polled out), for both engines."""
+    for engine in ("native", "python"):
+        got = bench_memory.stream_traces_child(engine, 700)
         assert got["after"] > 0 and got["before"] > 0
