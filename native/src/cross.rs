@@ -400,8 +400,14 @@ impl Buckets {
 /// twice) in one place: ordering rows by (time, rank, index) orders them by (time, trace
 /// id, index).
 pub fn ranks(ids: &[[u8; 16]]) -> Vec<u32> {
-    let mut by_id: Vec<u32> = (0..ids.len() as u32).collect();
-    by_id.sort_unstable_by_key(|&t| ids[t as usize]);
+    // (id as a big-endian number, which orders as its bytes, compared without `memcmp`)
+    let mut by_id: Vec<(u128, u32)> = ids
+        .iter()
+        .zip(0..)
+        .map(|(id, t)| (u128::from_be_bytes(*id), t))
+        .collect();
+    by_id.sort_unstable();
+    let by_id: Vec<u32> = by_id.into_iter().map(|x| x.1).collect();
     let mut rank = vec![0u32; ids.len()];
     let mut k = 0;
     for (i, &t) in by_id.iter().enumerate() {

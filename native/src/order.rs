@@ -73,16 +73,16 @@ impl Trace {
     pub fn new(store: &SpanStore, trace_id: [u8; 16], mut rows: Vec<u32>) -> Trace {
         assert!(!rows.is_empty(), "a Trace needs at least one span");
         // the keys read once (span ids are unique: an unstable sort orders as a stable one)
-        let mut keyed: Vec<(u64, [u8; 8], u32)> = rows
+        let mut keyed: Vec<(u64, u64, u32)> = rows
             .iter()
-            .map(|&r| (store.start_ns(r), *store.span_id(r), r))
+            .map(|&r| (store.start_ns(r), id_key(store.span_id(r)), r))
             .collect();
         keyed.sort_unstable();
         rows.clear();
         rows.extend(keyed.iter().map(|k| k.2));
         let n = rows.len();
         // positions sorted by span id: for parent lookups and children in span-id order
-        let mut ids: Vec<([u8; 8], u32)> = keyed
+        let mut ids: Vec<(u64, u32)> = keyed
             .iter()
             .enumerate()
             .map(|(p, k)| (k.1, p as u32))
@@ -90,7 +90,8 @@ impl Trace {
         ids.sort_unstable();
         let by_id: Vec<u32> = ids.iter().map(|x| x.1).collect();
         let find = |sid: &[u8; 8]| -> Option<u32> {
-            ids.binary_search_by(|x| x.0.cmp(sid))
+            let sid = id_key(sid);
+            ids.binary_search_by(|x| x.0.cmp(&sid))
                 .ok()
                 .map(|i| ids[i].1)
         };
@@ -218,14 +219,20 @@ impl Trace {
     }
 }
 
-/// One sort key: (time, group, span id, 0 start / 1 end, position in the trace).
-type Key = (u64, u8, [u8; 8], u8, u32);
+/// One sort key: (time, group, span id ([`id_key`]), 0 start / 1 end, position in the trace).
+type Key = (u64, u8, u64, u8, u32);
+
+/// A span id as a number that orders as its bytes do (big-endian): comparing it is one
+/// instruction, comparing the bytes a call to `memcmp`.
+fn id_key(sid: &[u8; 8]) -> u64 {
+    u64::from_be_bytes(*sid)
+}
 
 /// `order_events` over the trace's spans with `Trace.parent` as `parent_of`.
 fn order_events(store: &SpanStore, t: &Trace) -> Vec<Event> {
     let mut keyed: Vec<Key> = Vec::with_capacity(2 * t.rows.len());
     for (p, &r) in t.rows.iter().enumerate() {
-        let (st, en, sid) = (store.start_ns(r), store.end_ns(r), *store.span_id(r));
+        let (st, en, sid) = (store.start_ns(r), store.end_ns(r), id_key(store.span_id(r)));
         if en <= st {
             keyed.push((st, ZERO_GROUP, sid, 0, p as u32));
             keyed.push((st, ZERO_GROUP, sid, 1, p as u32));
@@ -275,7 +282,7 @@ struct Marks {
 /// instant when some of its spans are ancestors of others.
 fn fix_run(out: &mut [Event], run: &[Key], at: usize, group: u8, t: &Trace, marks: &mut Marks) {
     // members in span-id order (the run is sorted by span id), as positions
-    let mut members: Vec<([u8; 8], usize)> = run.iter().map(|k| (k.2, k.4 as usize)).collect();
+    let mut members: Vec<(u64, usize)> = run.iter().map(|k| (k.2, k.4 as usize)).collect();
     members.dedup_by_key(|m| m.0);
     if marks.member.is_empty() {
         marks.member = vec![NONE; t.len()];
