@@ -206,25 +206,18 @@ def stream_child(engine: str, what: str, n: int) -> dict:
     per key is its open instance. Its RSS at the end."""
     import tracelogic
     from tracelogic.engine.native_stream import streaming_monitor
-    from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb
 
     spec = tracelogic.load(STREAM_KEY_SPEC, filename="bench_memory.spec")
     clock = [0]
     sm = streaming_monitor(spec, engine=engine, lateness_ns=0, idle_ns=1,
                            rootless_idle_ns=1, max_open_traces=2 * BATCH,
                            max_instances=n + 1, clock=lambda: clock[0])
-    want = "native" if engine == "native" else "python"
-    assert {a.engine for a in sm.monitor.engine_plan.values()} == {want}, \
-        sm.monitor.engine_plan
-    stats = DecodeStats()
+    ingest = _stream_ingest(sm, engine)
     gc.collect()
     before = rss()
     for data in key_requests(n, what == "distinct"):
         clock[0] += 10
-        if hasattr(sm, "ingest_otlp"):  # the core decodes (as the sidecar feeds it)
-            sm.ingest_otlp(data, stats)
-        else:
-            sm.ingest(decode_traces_pb(data, wanted_attrs=sm.wanted_attrs, stats=stats))
+        ingest(data)
         sm.poll(clock[0] + 5)
         sm.take_done_traces()
         sm.take_violations()
@@ -237,27 +230,38 @@ def stream_child(engine: str, what: str, n: int) -> dict:
     return {"before": before, "after": after}
 
 
+def _stream_ingest(sm, engine: str):
+    """After checking that ``engine`` runs every property of streaming monitor ``sm``, a
+    function that feeds it one request's bytes as the sidecar does."""
+    from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb
+
+    want = "native" if engine == "native" else "python"
+    assert {a.engine for a in sm.monitor.engine_plan.values()} == {want}, \
+        sm.monitor.engine_plan
+    stats = DecodeStats()
+
+    def ingest(data: bytes) -> None:
+        if hasattr(sm, "ingest_otlp"):  # the core decodes (as the sidecar feeds it)
+            sm.ingest_otlp(data, stats)
+        else:
+            sm.ingest(decode_traces_pb(data, wanted_attrs=sm.wanted_attrs, stats=stats))
+    return ingest
+
+
 def stream_traces_child(engine: str, n: int) -> dict:
     """The streaming configuration of open traces in this (fresh) process: a ``serve``-style
     streaming monitor fed ``n`` traces of 8 spans that stay open (never polled). Its RSS at
     the end."""
     import tracelogic
     from tracelogic.engine.native_stream import streaming_monitor
-    from tracelogic.ingest.otlp import DecodeStats, decode_traces_pb
 
     spec = tracelogic.load(TRACE_SPEC, filename="bench_memory.spec")
     sm = streaming_monitor(spec, engine=engine, max_open_traces=n + 1, clock=lambda: 0)
-    want = "native" if engine == "native" else "python"
-    assert {a.engine for a in sm.monitor.engine_plan.values()} == {want}, \
-        sm.monitor.engine_plan
-    stats = DecodeStats()
+    ingest = _stream_ingest(sm, engine)
     gc.collect()
     before = rss()
     for data in trace_requests(n):
-        if hasattr(sm, "ingest_otlp"):  # the core decodes (as the sidecar feeds it)
-            sm.ingest_otlp(data, stats)
-        else:
-            sm.ingest(decode_traces_pb(data, wanted_attrs=sm.wanted_attrs, stats=stats))
+        ingest(data)
     gc.collect()
     after = rss()
     assert sm.assembler.open_traces == n, sm.assembler.open_traces
