@@ -211,6 +211,23 @@ pub struct Row {
     pub bucket: u32,
 }
 
+/// A [`Row`] as [`Buckets`] keeps it until its instance is stepped: 24 bytes, not 32 (a
+/// run files an event per span and keyed property, and these rows were a third of a
+/// large run's memory at close). The trigger is kept per bucket (an instance asks only
+/// whether any of its rows had one), and the letter in 4 bytes: a letter of 31 bits or
+/// fewer as it is, a wider one (rare) as [`WIDE`] | its index in [`Buckets::wide`].
+#[derive(Debug, Clone, Copy)]
+struct Filed {
+    time: u64,
+    trace: u32,
+    event: u32,
+    letter: u32,
+    bucket: u32,
+}
+
+/// The bit of [`Filed::letter`] that makes the rest an index into [`Buckets::wide`].
+const WIDE: u32 = 1 << 31;
+
 /// The scope keys of one property, in the order they were first filed: their text one
 /// after another in one string (no allocation per key: a run may have millions).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -265,7 +282,11 @@ pub struct Buckets {
     index: OpenIndex,
     hasher: foldhash::fast::RandomState,
     /// the rows, each with its bucket, in filing order
-    rows: Vec<Row>,
+    rows: Vec<Filed>,
+    /// the letters of [`WIDE`] rows
+    wide: Vec<u64>,
+    /// per bucket, whether a trigger atom held in one of its rows
+    triggered: Vec<bool>,
     /// the bucket [`Buckets::slot`] gave last: a trace's spans mostly share their key,
     /// and comparing it costs less than hashing it
     last: Option<u32>,
@@ -291,6 +312,7 @@ impl Buckets {
                 let s = u32::try_from(n).expect("fewer than 2^32 keys");
                 self.index.insert(n, s, h);
                 self.keys.push(key);
+                self.triggered.push(false);
                 s
             }
         };
@@ -299,9 +321,39 @@ impl Buckets {
     }
 
     /// File `row` in bucket `slot` (from [`Buckets::slot`]).
-    pub fn push(&mut self, slot: u32, mut row: Row) {
-        row.bucket = slot;
-        self.rows.push(row);
+    pub fn push(&mut self, slot: u32, row: Row) {
+        let letter = match u32::try_from(row.letter) {
+            Ok(l) if l < WIDE => l,
+            _ => {
+                self.wide.push(row.letter);
+                let i = u32::try_from(self.wide.len() - 1).expect("fewer than 2^31 wide rows");
+                assert!(i < WIDE, "fewer than 2^31 wide rows");
+                WIDE | i
+            }
+        };
+        self.triggered[slot as usize] |= row.trigger;
+        self.rows.push(Filed {
+            time: row.time,
+            trace: row.trace,
+            event: row.event,
+            letter,
+            bucket: slot,
+        });
+    }
+
+    /// Filed row `f` as a [`Row`] of its bucket's instance, `bucket` set to `bucket`.
+    fn row(&self, f: &Filed, bucket: u32) -> Row {
+        Row {
+            time: f.time,
+            trace: f.trace,
+            event: f.event,
+            letter: match f.letter {
+                l if l & WIDE == 0 => u64::from(l),
+                l => self.wide[(l & !WIDE) as usize],
+            },
+            trigger: self.triggered[f.bucket as usize],
+            bucket,
+        }
     }
 
     /// `visit(i, key, rows)` for every bucket `i` in filing order, its rows in instance
@@ -317,7 +369,7 @@ impl Buckets {
             starts[i + 1] += starts[i];
         }
         // the rows' places by bucket, a stable counting sort of 4-byte places, not of the
-        // 32-byte rows: reading in filing order and writing each to its bucket's next
+        // 24-byte rows: reading in filing order and writing each to its bucket's next
         // place are independent steps (sorting in place made each move wait on the last: a
         // chain of cache misses once keys recur), and a second list of the rows themselves
         // was an eighth of a file run's memory. A key's rows mostly come from one or two
@@ -343,9 +395,9 @@ impl Buckets {
         let mut bucket: Vec<Row> = vec![];
         for b in 0..n {
             bucket.clear();
-            bucket.extend(places[starts[b]..starts[b + 1]].iter().map(|&k| Row {
-                bucket: rank[self.rows[k as usize].trace as usize],
-                ..self.rows[k as usize]
+            bucket.extend(places[starts[b]..starts[b + 1]].iter().map(|&k| {
+                let f = &self.rows[k as usize];
+                self.row(f, rank[f.trace as usize])
             }));
             if !bucket.is_sorted_by(|x, y| order(x, y).is_le()) {
                 bucket.sort_unstable_by(order);
@@ -707,6 +759,42 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "case {case}");
         }
+    }
+
+    /// Rows keep their letters however wide (those of 31 bits or fewer in the row, the
+    /// others beside it), and a bucket's rows all say whether a trigger held in any of
+    /// them: generated letters (seeded) of every width, triggers in some buckets only.
+    #[test]
+    fn filed_rows_keep_wide_letters_and_their_buckets_trigger() {
+        let mut rng = crate::test_rng::Rng(0x0417_7e25);
+        let mut b = Buckets::default();
+        let mut want: Vec<(String, u32, u64, bool)> = vec![];
+        for e in 0..400u32 {
+            let key = format!("k{}", rng.index(7));
+            let letter = rng.word() >> rng.below(64);
+            let trigger = key != "k0" && rng.below(9) == 0;
+            b.add(
+                &key,
+                Row {
+                    trigger,
+                    ..row(u64::from(e), 0, e, letter)
+                },
+            );
+            want.push((key, e, letter, trigger));
+        }
+        assert!(b.rows.iter().any(|f| f.letter & WIDE != 0));
+        assert!(b.rows.iter().any(|f| f.letter & WIDE == 0));
+        let mut got = 0;
+        b.grouped(&[0], |_, key, rows| {
+            let mine: Vec<_> = want.iter().filter(|w| w.0 == key).collect();
+            let any = mine.iter().any(|w| w.3);
+            assert_eq!(rows.len(), mine.len());
+            for (r, w) in rows.iter().zip(mine) {
+                assert_eq!((r.event, r.letter, r.trigger), (w.1, w.2, any));
+            }
+            got += rows.len();
+        });
+        assert_eq!(got, 400);
     }
 
     /// A key asked for again right after (the slot remembered) gets its bucket as a
