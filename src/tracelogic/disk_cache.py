@@ -22,13 +22,20 @@ again); the cache never makes a run fail or print anything.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import sys
 from typing import Any
 
-__all__ = ["cache_dir", "fingerprint", "load", "store", "MAX_ENTRIES"]
+try:  # CPython's own SHA-256 (3.11: _sha256, 3.12+: _sha2): hashlib loads OpenSSL, ~3 ms
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - other versions and implementations
+    try:
+        from _sha2 import sha256  # type: ignore[no-redef]
+    except ImportError:
+        from hashlib import sha256  # type: ignore[no-redef]
+
+__all__ = ["cache_dir", "fingerprint", "load", "store", "sha256", "MAX_ENTRIES"]
 
 #: entries of one kind kept; past it a store removes the oldest half (a spec edited many
 #: times leaves an entry per version)
@@ -68,7 +75,7 @@ def fingerprint(sources: tuple[str, ...], libraries: tuple[str, ...] = ()) -> st
     fp = _fingerprints.get(key)
     if fp is not None:
         return fp
-    h = hashlib.sha256(_FORMAT + sys.version.encode())
+    h = sha256(_FORMAT + sys.version.encode())
     try:
         for rel in sources:
             with open(os.path.join(_HERE, rel), "rb") as f:
@@ -104,7 +111,8 @@ def _library_stamp(name: str) -> str:
 
 
 def _path(d: str, kind: str, key: str) -> str:
-    return os.path.join(d, f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle")
+    digest = sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return os.path.join(d, f"{kind}-{digest[:32]}.pickle")
 
 
 def load(kind: str, key: str) -> Any:

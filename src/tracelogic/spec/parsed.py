@@ -11,8 +11,6 @@ with syntax errors reports the same errors, at the same places, from the cache.
 """
 from __future__ import annotations
 
-import hashlib
-
 from tracelogic import disk_cache
 from tracelogic.spec import ast as A
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
@@ -29,7 +27,7 @@ def _key(what: str, text: str, file: str) -> str | None:
     fp = disk_cache.fingerprint(PARSER_SOURCES, ("lark",))
     if fp is None:
         return None
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = disk_cache.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{what}\0{fp}\0{digest}\0{file}"
 
 
