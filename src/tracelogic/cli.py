@@ -615,6 +615,16 @@ __all__ = ["COMMANDS", "EXIT_BUG", "EXIT_FAILED", "EXIT_INPUT", "EXIT_OK", "add_
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # the code dataclasses generates for the classes the command imports, compiled once
+    # and kept in the disk cache (tracelogic.dataclass_code): a third of a warm start-up
+    from tracelogic.dataclass_code import installed
+
+    with installed():
+        code = _main(argv)
+    sys.exit(code)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         code = run(sys.argv[1:] if argv is None else argv, one_shot=True)
     except KeyboardInterrupt:
@@ -631,7 +641,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("TRACELOGIC_DEBUG"):
             raise
         code = EXIT_BUG
-    sys.exit(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover
