@@ -193,3 +193,35 @@ def test_a_warm_run_imports_neither_lark_nor_z3(tmp_path):
     runs = [subprocess.run([sys.executable, "-c", program, str(spec)], env=env, text=True,
                            capture_output=True, timeout=300) for _ in range(2)]
     assert [r.stdout for r in runs] == ["True True\n", "False False\n"], runs[1].stderr
+
+
+def test_the_fingerprint_covers_every_module_the_parser_imports():
+    """A change to any file of ours the parser's result depends on must change the key."""
+    import ast
+    from pathlib import Path
+
+    import tracelogic
+
+    root = Path(tracelogic.__file__).resolve().parent
+    seen, todo = set(), ["tracelogic.spec.parser", "tracelogic.spec.parsed"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        rel = name.removeprefix("tracelogic.").replace(".", "/")
+        path = root / f"{rel}.py" if (root / f"{rel}.py").exists() else root / rel / "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for m in mods:
+                if m.startswith("tracelogic."):
+                    whole = m if (root / (m[11:].replace(".", "/") + ".py")).exists() \
+                        or (root / m[11:].replace(".", "/")).is_dir() else m.rsplit(".", 1)[0]
+                    todo.append(whole)
+                    if isinstance(node, ast.ImportFrom):  # `from tracelogic.spec import ast`
+                        todo += [f"{m}.{a.name}" for a in node.names
+                                 if (root / m[11:].replace(".", "/") / f"{a.name}.py").exists()]
+    files = {n.removeprefix("tracelogic.").replace(".", "/") + ".py" for n in seen
+             if (root / (n.removeprefix("tracelogic.").replace(".", "/") + ".py")).exists()}
+    assert files - set(parsed.PARSER_SOURCES) == set()

@@ -235,9 +235,11 @@ def _group_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]
 _UNDECIDED = [0]
 
 #: the files whose code decides an alphabet's constraints (relative to the package): this
-#: module, the encoders (AtomEncoder, OpaqueEncoder) and what names their Z3 constants
+#: module, the encoders (AtomEncoder, OpaqueEncoder), the typed nodes they read and what
+#: names their Z3 constants (spec.walker.show, with the values' spellings)
 CONSTRAINT_SOURCES = ("automata/alphabet.py", "semantics/lower.py", "engine/compiled.py",
-                      "spec/typed.py", "spec/types.py", "spec/walker.py", "disk_cache.py")
+                      "spec/typed.py", "spec/types.py", "spec/walker.py", "spec/lexicon.py",
+                      "values/units.py", "values/arith.py", "interning.py", "disk_cache.py")
 
 
 def _constraints(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]) -> tuple:
