@@ -127,6 +127,7 @@ def test_a_value_that_does_not_pickle_is_not_stored(cache):
 
 def test_old_entries_are_pruned(cache, monkeypatch):
     monkeypatch.setattr(disk_cache, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(disk_cache, "PRUNE_EVERY", 1)
     for i in range(5):
         disk_cache.store("k", f"key{i}", i)
         os.utime(_path_of(cache, f"key{i}"), ns=(i * 10**9, i * 10**9))
@@ -141,6 +142,18 @@ def test_old_entries_are_pruned(cache, monkeypatch):
 
 def _path_of(cache, key: str) -> str:
     return disk_cache._path(str(cache), "k", key)
+
+
+def test_a_process_prunes_at_its_first_store_then_every_so_often(cache, monkeypatch):
+    monkeypatch.setattr(disk_cache, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(disk_cache, "PRUNE_EVERY", 3)
+    monkeypatch.setattr(disk_cache, "_stores", {})
+    for i in range(7):
+        disk_cache.store("k", f"key{i}", i)
+        os.utime(_path_of(cache, f"key{i}"), ns=(i * 10**9, i * 10**9))
+    # stores 1, 4 and 7 looked: at 7 there were 7 > 4 entries, the oldest 3 went
+    assert sorted(disk_cache.load("k", f"key{i}") for i in range(7)
+                  if disk_cache.load("k", f"key{i}") is not None) == [3, 4, 5, 6]
 
 
 def test_the_fingerprint_follows_the_sources(tmp_path, monkeypatch):

@@ -42,8 +42,13 @@ __all__ = ["cache_dir", "fingerprint", "load", "store", "sha256", "MAX_ENTRIES"]
 MAX_ENTRIES = 512
 _FORMAT = b"tracelogic-cache-1\n"
 
+#: a process looks for entries past MAX_ENTRIES at its first store of a kind, then at
+#: every PRUNE_EVERY-th
+PRUNE_EVERY = 64
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _fingerprints: dict[tuple, str] = {}
+_stores: dict[str, int] = {}  # stores of each kind in this process
 
 
 def cache_dir() -> str | None:
@@ -159,7 +164,9 @@ def store(kind: str, key: str, value: Any) -> None:
             raise
     except Exception:  # a full disk, a value that does not pickle: no entry
         return
-    _prune(d, kind)
+    n = _stores[kind] = _stores.get(kind, 0) + 1
+    if (n - 1) % PRUNE_EVERY == 0:  # a directory scan per store would tax bulk loads (fuzzing)
+        _prune(d, kind)
 
 
 def _prune(d: str, kind: str) -> None:
