@@ -9,7 +9,9 @@ file must take at most 0.3 s. Two specs:
 
 Each run is a fresh `python -m tracelogic monitor SPEC empty.json`, with a warm LALR table
 cache (spec/parser.py) and bytecode caches written to a private temporary directory, as
-an installed package has them. With ``--before REV`` the same runs are made on the source
+an installed package has them. The disk cache of parses and alphabets (disk_cache.py) is warm
+too, as on every run after the first with the same spec; ``--cold`` empties it before each
+run (the LALR tables stay), as on the first run after the spec or tracelogic changed. With ``--before REV`` the same runs are made on the source
 tree of commit REV (`git archive REV src`, plus this tree's built native core if any),
 interleaved with this tree's runs so that both see the same load on a shared machine.
 Wall and CPU (user + system) seconds, min and median of N runs.
@@ -57,9 +59,14 @@ def source_tree(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-def run_once(src: Path | None, spec: Path, traces: Path, env: dict[str, str]
-             ) -> tuple[float, float]:
-    """One run of `monitor` on the tree ``src``; of a bare interpreter when it is None."""
+def run_once(src: Path | None, spec: Path, traces: Path, env: dict[str, str],
+             cold: bool = False) -> tuple[float, float]:
+    """One run of `monitor` on the tree ``src``; of a bare interpreter when it is None.
+    ``cold``: with the disk cache's entries removed first (the LALR tables kept)."""
+    if cold:
+        cache = Path(env["XDG_CACHE_HOME"]) / "tracelogic"
+        for entry in cache.glob("*.pickle"):
+            entry.unlink()
     cmd = [sys.executable, "-m", "tracelogic", "monitor", str(spec), str(traces)] \
         if src is not None else [sys.executable, "-c", "pass"]
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -73,7 +80,8 @@ def run_once(src: Path | None, spec: Path, traces: Path, env: dict[str, str]
     return wall, r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
 
 
-def measure(trees: dict[str, Path | None], repeat: int, work: Path) -> dict:
+def measure(trees: dict[str, Path | None], repeat: int, work: Path, cold: bool = False
+            ) -> dict:
     traces = work / "empty.json"
     traces.write_bytes(b"")
     specs = {"empty": work / "empty.spec", "bench": work / "bench.spec"}
@@ -92,7 +100,7 @@ def measure(trees: dict[str, Path | None], repeat: int, work: Path) -> dict:
         runs: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
         for _ in range(repeat):
             for tree, src in trees.items():
-                runs[tree].append(run_once(src, spec, traces, env))
+                runs[tree].append(run_once(src, spec, traces, env, cold))
         for tree, rs in runs.items():
             walls, cpus = [w for w, _ in rs], [c for _, c in rs]
             results[(spec_name, tree)] = {
@@ -110,7 +118,7 @@ def report(results: dict, repeat: int) -> str:
     return "\n".join(lines) + f"\n\n(n = {repeat} runs each, interleaved)\n"
 
 
-def record(table: str, argv: list[str], before: str | None) -> Path:
+def record(table: str, argv: list[str], before: str | None, cold: bool = False) -> Path:
     from bench_parse import revision
 
     out = HERE / "RESULTS.md"
@@ -120,6 +128,7 @@ def record(table: str, argv: list[str], before: str | None) -> Path:
     except OSError:
         load_avg = "load average unknown"
     native = "built" if list((ROOT / "src" / "tracelogic").glob("_native*.so")) else "not built"
+    cache_state = "emptied before every run (cold)" if cold else "warm"
     section = f"""
 ## `tracelogic monitor` start-up on an empty file (issue 17) ({_dt.date.today().isoformat()})
 
@@ -131,6 +140,7 @@ def record(table: str, argv: list[str], before: str | None) -> Path:
   takes on an idle core, wall time includes the other tenants.
 - `empty`: a spec with one predicate and no property; `bench`: bench_monitor.py's 10
   properties (their automata are built, with Z3 pruning the alphabets).
+- Disk cache of parses and alphabets (disk_cache.py): {cache_state}.
 
 {table}
 Goal (issue 17): at most {GOAL_S:g} s for `monitor` on an empty file.
@@ -147,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--before", metavar="REV", help="also measure the source tree of this "
                    "commit, interleaved")
     p.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
+    p.add_argument("--cold", action="store_true", help="empty the disk cache of parses and "
+                   "alphabets before every run (the LALR tables stay)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tl-startup-") as tmp:
         work = Path(tmp)
@@ -155,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             (work / "before").mkdir()
             trees["before"] = source_tree(args.before, work / "before")
         trees["after" if args.before else "this"] = ROOT / "src"
-        table = report(measure(trees, args.repeat, work), args.repeat)
+        table = report(measure(trees, args.repeat, work, args.cold), args.repeat)
     sys.stdout.write(table)
     if args.record:
-        sys.stdout.write(f"recorded in {record(table, argv, args.before)}\n")
+        sys.stdout.write(f"recorded in {record(table, argv, args.before, args.cold)}\n")
     return 0
 
 

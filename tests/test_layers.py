@@ -91,7 +91,7 @@ def foreign_private_attributes(source: str) -> list[tuple[int, str]]:
 #   (its OTLP decoders) as well as ``engine`` (stepping), so it sits with ``ingest``.
 LAYER_ORDER: tuple[tuple[str, ...], ...] = (
     ("errors", "commands", "lazy", "private_files", "gc_pause", "interning", "json_text",
-     "sqlite_db", "byte_streams"),
+     "sqlite_db", "byte_streams", "disk_cache", "dataclass_code"),
     ("values",),  # units, arithmetic, comparisons, MISSING: one definition
     ("spec",),
     ("logic",),

@@ -96,8 +96,12 @@ def feasible_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any],
             checks += 1
             if checks > max_checks:
                 return None
-        if d > 0 and solver.check(*[lits[i][(mask >> i) & 1] for i in range(d)]) == z3.unsat:
-            continue
+        if d > 0:
+            verdict = solver.check(*[lits[i][(mask >> i) & 1] for i in range(d)])
+            if verdict == z3.unsat:
+                continue
+            if verdict != z3.sat:
+                _UNDECIDED[0] += 1  # kept, as satisfiable; such a result is not cached
         if d == n:
             out.append(mask)
             continue
@@ -227,6 +231,67 @@ def _group_masks(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]
     return feasible_masks(atoms, encode, max_checks=MAX_GROUP_CHECKS)
 
 
+#: checks Z3 could not decide (within CHECK_TIMEOUT_MS) in this process
+_UNDECIDED = [0]
+
+#: the files whose code decides an alphabet's constraints (relative to the package): this
+#: module, the encoders (AtomEncoder, OpaqueEncoder), the typed nodes they read and what
+#: names their Z3 constants (spec.walker.show, with the values' spellings)
+CONSTRAINT_SOURCES = ("automata/alphabet.py", "semantics/lower.py", "engine/compiled.py",
+                      "spec/typed.py", "spec/types.py", "spec/walker.py", "spec/lexicon.py",
+                      "values/units.py", "values/arith.py", "interning.py", "disk_cache.py")
+
+
+def _constraints(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]) -> tuple:
+    """``(bits, feasible local masks)`` of each group of atoms that has an infeasible mask."""
+    cons = []
+    for group in _z3_groups(atoms, encode):
+        ok = _group_masks([atoms[i] for i in group], encode)
+        if ok is not None and len(ok) != 1 << len(group):
+            cons.append((tuple(group), frozenset(ok)))
+    return tuple(cons)
+
+
+def _cached_constraints(atoms: Sequence[Hashable], encode: Callable[[Hashable], Any]) -> tuple:
+    """:func:`_constraints`, from tracelogic's disk cache (:mod:`tracelogic.disk_cache`) when
+    the encoder can name its encoding of ``atoms`` as text (``encode.cache_key(atoms)``):
+    a warm run then neither imports Z3 nor asks it anything. The key adds a fingerprint of
+    the code involved and of Z3's installed files; a result with an undecided check (a
+    timeout, which depends on the load) is not stored."""
+    from tracelogic import disk_cache
+
+    key = None
+    key_of = getattr(encode, "cache_key", None)
+    text = key_of(atoms) if key_of is not None else None
+    if text is not None:
+        fp = disk_cache.fingerprint(CONSTRAINT_SOURCES, ("z3",))
+        if fp is not None:
+            key = f"{fp}\n{text}"
+            hit = disk_cache.load("alphabet", key)
+            if _valid_constraints(hit, len(atoms)):
+                return hit
+    undecided = _UNDECIDED[0]
+    cons = _constraints(atoms, encode)
+    if key is not None and _UNDECIDED[0] == undecided:
+        disk_cache.store("alphabet", key, cons)
+    return cons
+
+
+def _valid_constraints(value: Any, n: int) -> bool:
+    """Whether ``value`` has the shape of :func:`_constraints`'s result over ``n`` atoms."""
+    if type(value) is not tuple:
+        return False
+    for item in value:
+        if type(item) is not tuple or len(item) != 2:
+            return False
+        bits, ok = item
+        if (type(bits) is not tuple or type(ok) is not frozenset
+                or not all(type(b) is int and 0 <= b < n for b in bits)
+                or not all(type(m) is int and 0 <= m < 1 << len(bits) for m in ok)):
+            return False
+    return True
+
+
 class _Feasible:
     """``feasible[mask]`` of a symbolic alphabet: every group's bits form a feasible
     mask of that group (memoised per mask: only letters that occur are asked)."""
@@ -271,12 +336,7 @@ class Alphabet:
         self.index = {a: i for i, a in enumerate(self.atoms)}
         self.constraints: tuple = ()
         if letters is None and encode is not None:
-            cons = []
-            for group in _z3_groups(self.atoms, encode):
-                ok = _group_masks([self.atoms[i] for i in group], encode)
-                if ok is not None and len(ok) != 1 << len(group):
-                    cons.append((tuple(group), frozenset(ok)))
-            self.constraints = tuple(cons)
+            self.constraints = _cached_constraints(self.atoms, encode)
         if symbolic is None:
             symbolic = letters is None and self.count() > EXPLICIT_LETTERS
         if symbolic:

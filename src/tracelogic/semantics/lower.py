@@ -22,7 +22,7 @@ from tracelogic.logic import constructors as L
 from tracelogic.logic import patterns as P
 from tracelogic.logic.formula import Formula
 from tracelogic.spec import types as T
-from tracelogic.spec.typed import TExpr
+from tracelogic.spec.typed import TExpr, structure_text
 from tracelogic.spec.walker import TExprWalker, chain, show  # noqa: F401 - show: re-exported
 
 _UNARY = {"X": L.X, "WX": L.WX, "F": L.F, "G": L.G, "Y": L.Y, "O": L.O, "H": L.H}
@@ -182,6 +182,18 @@ class AtomEncoder:
 
     def __call__(self, atom: TExpr) -> Any:
         return self._encode(atom)
+
+    def cache_key(self, atoms: Any) -> str | None:
+        """What this encoder makes of ``atoms`` (in order), as text for the alphabet's disk
+        cache (automata/alphabet.py): its class and the atoms' structure. An encoding is a
+        function of both (Z3 constants are named after fields and conditions, never after
+        the order atoms came in). None for a subclass defined elsewhere, whose code the
+        cache's fingerprint does not cover, or for atoms the text cannot name."""
+        cls = type(self)
+        if cls.__module__ not in ("tracelogic.semantics.lower", "tracelogic.engine.compiled"):
+            return None
+        text = structure_text(atoms)
+        return None if text is None else f"{cls.__module__}.{cls.__qualname__}\n{text}"
 
     def _encode(self, e: TExpr) -> Any:
         return _Encode(self).walk(e)

@@ -377,7 +377,7 @@ class Checker:
 
     def _message(self, decl: A.Property) -> tuple:
         """Split a `message` into text and typed `{expr}` placeholders (`{{` is a brace)."""
-        from tracelogic.spec.parser import parse_expr
+        from tracelogic.spec.parsed import parse_expr
         from tracelogic.spec.diagnostics import SpecErrors
 
         parts: list = []

@@ -25,7 +25,7 @@ from tracelogic.spec import ast as A
 from tracelogic.spec.checker import Checker
 from tracelogic.spec.diagnostics import Diagnostic, SpecErrors
 from tracelogic.gc_pause import gc_paused
-from tracelogic.spec.parser import parse_module_partial
+from tracelogic.spec.parsed import parse_module_partial  # the parser itself only on a cache miss
 from tracelogic.spec.typed import Spec
 
 SPEC_SUFFIX = ".spec"

@@ -19,6 +19,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput,
                              UnexpectedToken)
 
+from tracelogic.disk_cache import cache_dir
 from tracelogic.errors import SourceSpan
 from tracelogic.spec import ast as A
 from tracelogic.gc_pause import gc_paused
@@ -92,18 +93,10 @@ def _table_cache() -> str | bool:
     the place, and an empty value turns the cache off. Lark checks the grammar, its options
     and its own version against the file; the name adds this module's source, whose
     post-lexer Lark does not hash."""
-    d = os.environ.get("TRACELOGIC_CACHE_DIR")
+    d = cache_dir()  # the checks above, shared with tracelogic's other caches
     if d is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                                ".cache")
-        d = os.path.join(base, "tracelogic")
-    if not d:
         return False
     try:
-        os.makedirs(d, mode=0o700, exist_ok=True)
-        st = os.stat(d)
-        if st.st_uid != os.getuid() or st.st_mode & 0o022:
-            return False
         with open(__file__, "rb") as f:
             key = hashlib.sha256(f.read()).hexdigest()[:16]
     except OSError:

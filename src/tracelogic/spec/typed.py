@@ -26,6 +26,7 @@ Ops (payload in brackets):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from tracelogic.errors import SourceSpan
@@ -143,6 +144,52 @@ class TExpr(Interned):
             r = frozenset(items)
             object.__setattr__(self, "_reads", r)
         return r
+
+
+_PLAIN = (str, int, float, bool, type(None), Fraction)
+
+
+def structure_text(roots: "tuple[TExpr, ...] | list[TExpr]") -> str | None:
+    """A text that names the structure of ``roots`` (in order), the same in every process:
+    equal texts mean structurally equal expressions (spans take no part). Each distinct
+    node is one line ``op|type|payload|children`` (children by line number), so a shared
+    subexpression is written once. None when a payload holds something this text cannot
+    name exactly (a key for the disk cache, which then does not cache)."""
+    index: dict[int, int] = {}
+    lines: list[str] = []
+    for root in roots:
+        if not isinstance(root, TExpr):
+            return None
+        stack: list[tuple[TExpr, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node.id in index:
+                continue
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((a, False) for a in reversed(node.args) if a.id not in index)
+                continue
+            payload = _plain_text(node.payload)
+            if payload is None:
+                return None
+            kids = ",".join(str(index[a.id]) for a in node.args)
+            index[node.id] = len(lines)
+            lines.append(f"{node.op}|{node.type!r}|{payload}|{kids}")
+    lines.append("roots " + ",".join(str(index[r.id]) for r in roots))
+    return "\n".join(lines)
+
+
+def _plain_text(value: Any) -> str | None:
+    """A value made of str, int, float, bool, None, Fraction and tuples of them, as text
+    that tells their types apart (``1``, ``True`` and ``1.0``); None for anything else."""
+    if type(value) in _PLAIN:
+        return f"{type(value).__name__}:{value!r}"
+    if type(value) is tuple:
+        parts = [_plain_text(v) for v in value]
+        if any(p is None for p in parts):
+            return None
+        return f"({';'.join(parts)})"  # type: ignore[arg-type]
+    return None
 
 
 def _payload_key(payload: Any) -> Any:
