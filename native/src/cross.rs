@@ -393,14 +393,30 @@ impl Buckets {
                 .then_with(|| (x.bucket, x.event, x.trace).cmp(&(y.bucket, y.event, y.trace)))
         };
         let mut bucket: Vec<Row> = vec![];
+        let mut keys: Vec<u64> = vec![];
         for b in 0..n {
             bucket.clear();
-            bucket.extend(places[starts[b]..starts[b + 1]].iter().map(|&k| {
+            let places = &places[starts[b]..starts[b + 1]];
+            let ranked = |k: u32| {
                 let f = &self.rows[k as usize];
                 self.row(f, rank[f.trace as usize])
-            }));
-            if !bucket.is_sorted_by(|x, y| order(x, y).is_le()) {
-                bucket.sort_unstable_by(order);
+            };
+            if by_time(&self.rows, places, &mut keys) {
+                // gathered in time order; then each run of one time in full order
+                let mask = (1u64 << place_bits(places.len())) - 1;
+                bucket.extend(
+                    keys.iter()
+                        .map(|&key| ranked(places[(key & mask) as usize])),
+                );
+                bucket
+                    .chunk_by_mut(|x, y| x.time == y.time)
+                    .filter(|run| run.len() > 1)
+                    .for_each(|run| run.sort_unstable_by(order));
+            } else {
+                bucket.extend(places.iter().map(|&k| ranked(k)));
+                if !bucket.is_sorted_by(|x, y| order(x, y).is_le()) {
+                    bucket.sort_unstable_by(order);
+                }
             }
             bucket.iter_mut().for_each(|r| r.bucket = b as u32);
             visit(b, self.keys.get(b), &bucket);
@@ -446,6 +462,41 @@ impl Buckets {
         });
         out
     }
+}
+
+/// A bucket of at least this many rows is put in time order by sorting numbers
+/// ([`by_time`]), not rows.
+const BY_TIME_FROM: usize = 256;
+
+/// Bits of a place among `n`.
+fn place_bits(n: usize) -> u32 {
+    usize::BITS - n.saturating_sub(1).leading_zeros()
+}
+
+/// For a large bucket (`places` into `rows`), `keys` = per row its time (less the
+/// bucket's earliest) above its place's bits, sorted: the rows in time order, each time's
+/// in place order, sorting 8-byte numbers without a comparison function (800k rows of one
+/// key took 38 ms to sort as rows, 25 ms so). False, `keys` untouched, for a small bucket
+/// (mostly in order already) or times too far apart for the bits left.
+fn by_time(rows: &[Filed], places: &[u32], keys: &mut Vec<u64>) -> bool {
+    if places.len() < BY_TIME_FROM {
+        return false;
+    }
+    let times = places.iter().map(|&k| rows[k as usize].time);
+    let (lo, hi) = times.fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let bits = place_bits(places.len());
+    if (hi - lo).leading_zeros() < bits {
+        return false;
+    }
+    keys.clear();
+    keys.extend(
+        places
+            .iter()
+            .zip(0u64..)
+            .map(|(&k, i)| (rows[k as usize].time - lo) << bits | i),
+    );
+    keys.sort_unstable();
+    true
 }
 
 /// Each complete trace's place when their ids are sorted, equal ids (a trace id completed
@@ -707,7 +758,8 @@ mod tests {
     fn grouped_rows_are_the_stable_sort_by_bucket_time_id_index() {
         let mut rng = crate::test_rng::Rng(0x5eed_cafe);
         for case in 0..300 {
-            let n_traces = 1 + rng.index(12);
+            // some cases with buckets large enough to be sorted by time first (by_time)
+            let n_traces = 1 + rng.index(if case % 3 == 0 { 600 } else { 12 });
             let ids: Vec<[u8; 16]> = (0..n_traces)
                 .map(|_| [rng.below(1 + case as u64 % 6) as u8; 16])
                 .collect();
