@@ -149,7 +149,9 @@ fn write_lines(
     spans: &impl SpanText,
 ) -> Option<()> {
     let (witness, opened) = witness(st.rules, ev);
-    let _ = write!(out, "{}{}{}", st.head, key, st.tail);
+    out.push_str(st.head);
+    out.push_str(key);
+    out.push_str(st.tail);
     if let Some(d) = st.description {
         out.push('\n');
         out.push_str(d);
@@ -231,7 +233,10 @@ fn kind(e: Event) -> &'static str {
 
 /// `_what`: how a message names an event.
 fn what(out: &mut String, e: Event, spans: &impl SpanText) {
-    let _ = write!(out, "`{}` {}", spans.name(e.row), kind(e));
+    out.push('`');
+    out.push_str(spans.name(e.row));
+    out.push_str("` ");
+    out.push_str(kind(e));
 }
 
 /// `_default_message` (a property with a `message` clause is never written here).
@@ -369,7 +374,7 @@ fn timeline(out: &mut String, events: &[Event], spans: &impl SpanText) -> Option
             return None;
         }
         offset.clear();
-        let _ = write!(offset, "{:.3}", d as f64 / 1e6);
+        millis(&mut offset, d);
         out.push_str("\n  ");
         pad(out, "", 10usize.saturating_sub(offset.len())); // right-aligned: ASCII digits
         out.push_str(&offset);
@@ -384,6 +389,23 @@ fn timeline(out: &mut String, events: &[Event], spans: &impl SpanText) -> Option
         out.push_str(spans.status(e.row));
     }
     Some(())
+}
+
+/// `f"{d / 1e6:.3f}"`: `d` nanoseconds (below [`EXACT`]) in milliseconds to three
+/// places. A whole number of microseconds (what SDKs with a millisecond or microsecond
+/// clock give) is that exact decimal, written from the integer: the float is within far
+/// less than half a microsecond of it, so rounding gives it too. The rest formats the float.
+fn millis(out: &mut String, d: u64) {
+    if d % 1000 != 0 {
+        let _ = write!(out, "{:.3}", d as f64 / 1e6);
+        return;
+    }
+    let us = d / 1000;
+    let _ = write!(out, "{}.", us / 1000);
+    let frac = us % 1000;
+    out.push(char::from(b'0' + (frac / 100) as u8));
+    out.push(char::from(b'0' + (frac / 10 % 10) as u8));
+    out.push(char::from(b'0' + (frac % 10) as u8));
 }
 
 /// `s` left-aligned in `width` characters (code points, as Python's `:<width`), what
@@ -536,6 +558,34 @@ fn event_json(out: &mut String, e: Event, nl: (&str, &str), spans: &impl SpanTex
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Milliseconds to three places as the float formatting writes them: whole
+    /// microseconds (written from the integer) and the rest, generated (seeded) up to
+    /// [`EXACT`], with the edges.
+    #[test]
+    fn millis_writes_what_the_float_formatting_writes() {
+        let mut rng = crate::test_rng::Rng(0x3_1415);
+        let mut cases = vec![
+            0,
+            1,
+            999,
+            1000,
+            1500,
+            999_999,
+            1_000_000,
+            EXACT - 1,
+            EXACT - 1000,
+        ];
+        for _ in 0..20_000 {
+            let d = rng.below(EXACT) >> rng.below(53);
+            cases.extend([d, d - d % 1000, d | 1]);
+        }
+        for d in cases.into_iter().filter(|&d| d < EXACT) {
+            let mut got = String::new();
+            millis(&mut got, d);
+            assert_eq!(got, format!("{:.3}", d as f64 / 1e6), "{d}");
+        }
+    }
 
     fn g(v: f64) -> String {
         let mut s = String::new();
