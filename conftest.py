@@ -27,3 +27,13 @@ MONITOR_ENGINES = ("python", "native")
 def monitor_engine(request, monkeypatch) -> str:
     monkeypatch.setenv("TRACELOGIC_ENGINE", request.param)
     return request.param
+
+
+# ------------------------------------------------------------------ the disk cache
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh private cache directory for tracelogic's disk cache (TRACELOGIC_CACHE_DIR),
+    not yet created: the tests of what is cached read and write there, not in ~/.cache."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("TRACELOGIC_CACHE_DIR", str(d))
+    return d

@@ -82,13 +82,6 @@ def _copied(node) -> str:
     return repr(copy)
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("TRACELOGIC_CACHE_DIR", str(d))
-    return d
-
-
 def _file(cache) -> str:
     [name] = [n for n in os.listdir(cache) if n.startswith("dataclass-code-")]
     return os.path.join(cache, name)

@@ -10,13 +10,6 @@ import pytest
 from tracelogic import disk_cache
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("TRACELOGIC_CACHE_DIR", str(d))
-    return d
-
-
 def _entry(cache) -> str:
     [name] = [n for n in os.listdir(cache) if n.startswith("k-")]
     return os.path.join(cache, name)

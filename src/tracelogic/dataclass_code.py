@@ -58,16 +58,9 @@ def _path() -> str | None:
 
 def _load(path: str) -> dict[str, Any]:
     """The stored texts and code, or {} (no file, not ours, broken)."""
+    data = disk_cache.read_private(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return {}
-    try:
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return {}
-            memo = marshal.loads(f.read())
+        memo = marshal.loads(data) if data is not None else {}
     except Exception:  # truncated or from another interpreter: compile again
         return {}
     if type(memo) is not dict:
@@ -77,25 +70,13 @@ def _load(path: str) -> dict[str, Any]:
 
 
 def _save(path: str, used: dict[str, Any]) -> None:
-    """Add ``used`` to the file (re-read: another process may have added its own)."""
+    """Add ``used`` to the file (re-read: another process may have added its own); nothing
+    when the write fails (compiled again next time)."""
     memo = _load(path)
     memo.update(used)
     if len(memo) > MAX_TEXTS:
         memo = used
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        data = marshal.dumps(memo)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                     0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except Exception:  # a full disk: compile again next time
-        return
+    disk_cache.write_private(path, marshal.dumps(memo))
 
 
 @contextlib.contextmanager

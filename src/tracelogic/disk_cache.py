@@ -35,7 +35,8 @@ except ImportError:  # pragma: no cover - other versions and implementations
     except ImportError:
         from hashlib import sha256  # type: ignore[no-redef]
 
-__all__ = ["cache_dir", "fingerprint", "load", "store", "sha256", "MAX_ENTRIES"]
+__all__ = ["cache_dir", "fingerprint", "load", "store", "read_private", "write_private",
+           "sha256", "MAX_ENTRIES"]
 
 #: entries of one kind kept; past it a store removes the oldest half (a spec edited many
 #: times leaves an entry per version)
@@ -120,13 +121,12 @@ def _path(d: str, kind: str, key: str) -> str:
     return os.path.join(d, f"{kind}-{digest[:32]}.pickle")
 
 
-def load(kind: str, key: str) -> Any:
-    """The value stored under ``key``, or None (no cache, no entry, or a bad one)."""
-    d = cache_dir()
-    if d is None:
-        return None
+def read_private(path: str) -> bytes | None:
+    """The bytes of file ``path`` if this user owns it and nobody else may write to it
+    (whoever can write a cache file runs code in the processes that read it), else None;
+    a symbolic link is not followed."""
     try:
-        fd = os.open(_path(d, kind, key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     try:
@@ -134,9 +134,37 @@ def load(kind: str, key: str) -> Any:
             st = os.fstat(f.fileno())
             if st.st_uid != os.getuid() or st.st_mode & 0o022:
                 return None
-            data = f.read()
-        if not data.startswith(_FORMAT):
-            return None
+            return f.read()
+    except OSError:
+        return None
+
+
+def write_private(path: str, data: bytes) -> bool:
+    """Write ``data`` as file ``path``, private (0600): a new temporary file renamed into
+    place, so a reader never sees half of it. False when the write fails (a full disk)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        return False
+    return True
+
+
+def load(kind: str, key: str) -> Any:
+    """The value stored under ``key``, or None (no cache, no entry, or a bad one)."""
+    d = cache_dir()
+    data = None if d is None else read_private(_path(d, kind, key))
+    if data is None or not data.startswith(_FORMAT):
+        return None
+    try:
         stored_key, value = pickle.loads(memoryview(data)[len(_FORMAT):])
     except Exception:  # truncated, corrupt or from other code: a miss, never an error
         return None
@@ -149,20 +177,11 @@ def store(kind: str, key: str, value: Any) -> None:
     d = cache_dir()
     if d is None:
         return
-    path = _path(d, kind, key)
-    tmp = f"{path}.{os.getpid()}.tmp"
     try:
         data = _FORMAT + pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                     0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except Exception:  # a full disk, a value that does not pickle: no entry
+    except Exception:  # a value that does not pickle: no entry
+        return
+    if not write_private(_path(d, kind, key), data):
         return
     n = _stores[kind] = _stores.get(kind, 0) + 1
     if (n - 1) % PRUNE_EVERY == 0:  # a directory scan per store would tax bulk loads (fuzzing)

@@ -7,7 +7,6 @@ import os
 import random
 from fractions import Fraction
 
-import pytest
 
 from tracelogic import disk_cache
 from tracelogic.automata import alphabet as AL
@@ -20,13 +19,6 @@ from tracelogic.spec.typed import TExpr, structure_text
 from tracelogic.spec.types import BOOL, INT, STRING
 
 from tests.spec.loadfuzz import seeds
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("TRACELOGIC_CACHE_DIR", str(d))
-    return d
 
 
 def _atom_sets(text: str, name: str) -> list[tuple]:

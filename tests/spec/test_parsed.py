@@ -21,13 +21,6 @@ from tests.spec.loadfuzz import mutate, seeds
 SEEDS = seeds()
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("TRACELOGIC_CACHE_DIR", str(d))
-    return d
-
-
 def _flat(value) -> list:
     """Every part of ``value``, spans included (the nodes' == ignores them), as a flat
     list in preorder: dataclass fields, sequences, sets (sorted) and leaves with their
