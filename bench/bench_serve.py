@@ -43,6 +43,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# this checkout's tracelogic, here and in the server and load generators it starts
+sys.path.insert(0, str(ROOT / "src"))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 TRACES_PER_REQUEST = 50  # 500 spans a request: a BatchSpanProcessor's default is 512
 BASE_REQUESTS = 16
