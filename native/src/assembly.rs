@@ -49,6 +49,31 @@ pub struct Assembled {
 /// (duplicate checks stay linear in the trace's size).
 const SET_FROM: usize = 32;
 
+/// Span `sid` of open trace `s` into the trace's set of span ids, which is made once the
+/// trace has [`SET_FROM`] spans: from its `packed` ones and `unpacked` (its others, `sid`
+/// among them).
+fn note_span<'a>(
+    sets: &mut HashMap<u32, HashSet<[u8; 8]>>,
+    s: u32,
+    sid: [u8; 8],
+    packed: &'a [u8],
+    unpacked: impl ExactSizeIterator<Item = &'a [u8; 8]>,
+) {
+    match sets.get_mut(&s) {
+        Some(set) => {
+            set.insert(sid);
+        }
+        None if SpanStore::packed_len(packed) + unpacked.len() >= SET_FROM => {
+            let set = SpanStore::packed_ids(packed)
+                .chain(unpacked)
+                .copied()
+                .collect();
+            sets.insert(s, set);
+        }
+        None => {}
+    }
+}
+
 /// In unpacked mode, the store may hold this many rows beyond twice the open spans before
 /// the open traces are packed ([`FileAssembler::unpacked`]).
 const COMPACT_FROM: usize = 1 << 20;
@@ -367,33 +392,23 @@ impl FileAssembler {
             })
     }
 
-    /// Add row `r` (not a duplicate) to open trace `s`'s new rows.
+    /// Add row `r` (not a duplicate) to open trace `s`'s new rows: held (unpacked mode) or
+    /// pending until the end of this `add`.
     fn push(&mut self, store: &SpanStore, s: u32, r: u32) {
+        let slot = &mut self.open.slots[s as usize];
+        slot.start_ns = slot.start_ns.min(store.start_ns(r));
+        let sid = *store.span_id(r);
+        let sets = &mut self.open.sets;
         if let Some(held) = &mut self.held {
-            let slot = &mut self.open.slots[s as usize];
-            slot.start_ns = slot.start_ns.min(store.start_ns(r));
             if held.len() <= s as usize {
                 held.resize_with(s as usize + 1, Vec::new);
             }
             let rows = &mut held[s as usize];
             rows.push(r);
-            let sid = *store.span_id(r);
-            match self.open.sets.get_mut(&s) {
-                Some(set) => {
-                    set.insert(sid);
-                }
-                None if SpanStore::packed_len(&slot.packed) + rows.len() >= SET_FROM => {
-                    let set = SpanStore::packed_ids(&slot.packed)
-                        .chain(rows.iter().map(|&r| store.span_id(r)))
-                        .copied()
-                        .collect();
-                    self.open.sets.insert(s, set);
-                }
-                None => {}
-            }
+            let ids = rows.iter().map(|&r| store.span_id(r));
+            note_span(sets, s, sid, &slot.packed, ids);
             return;
         }
-        let slot = &mut self.open.slots[s as usize];
         if slot.pend == NIL {
             let p = &mut self.pending;
             if p.used == p.lists.len() {
@@ -403,26 +418,10 @@ impl FileAssembler {
             slot.pend = p.used as u32;
             p.used += 1;
         }
-        slot.start_ns = slot.start_ns.min(store.start_ns(r));
         let (_, list, ids) = &mut self.pending.lists[slot.pend as usize];
         list.push(r);
-        let sid = *store.span_id(r);
         ids.push(sid);
-        match self.open.sets.get_mut(&s) {
-            Some(set) => {
-                set.insert(sid);
-            }
-            None => {
-                let packed = &slot.packed;
-                if SpanStore::packed_len(packed) + list.len() >= SET_FROM {
-                    let set = SpanStore::packed_ids(packed)
-                        .chain(ids.iter())
-                        .copied()
-                        .collect();
-                    self.open.sets.insert(s, set);
-                }
-            }
-        }
+        note_span(sets, s, sid, &slot.packed, ids.iter());
     }
 
     /// [`FileAssembler::add`] at clock `now` (nanoseconds): streaming mode's `add`, which

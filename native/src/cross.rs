@@ -325,10 +325,10 @@ impl Buckets {
         let letter = match u32::try_from(row.letter) {
             Ok(l) if l < WIDE => l,
             _ => {
+                let i = self.wide.len();
+                assert!(i < WIDE as usize, "fewer than 2^31 wide rows");
                 self.wide.push(row.letter);
-                let i = u32::try_from(self.wide.len() - 1).expect("fewer than 2^31 wide rows");
-                assert!(i < WIDE, "fewer than 2^31 wide rows");
-                WIDE | i
+                WIDE | i as u32
             }
         };
         self.triggered[slot as usize] |= row.trigger;
@@ -510,11 +510,10 @@ pub fn ranks(ids: &[[u8; 16]]) -> Vec<u32> {
         .map(|(id, t)| (u128::from_be_bytes(*id), t))
         .collect();
     by_id.sort_unstable();
-    let by_id: Vec<u32> = by_id.into_iter().map(|x| x.1).collect();
     let mut rank = vec![0u32; ids.len()];
     let mut k = 0;
-    for (i, &t) in by_id.iter().enumerate() {
-        if i > 0 && ids[t as usize] != ids[by_id[i - 1] as usize] {
+    for (i, &(id, t)) in by_id.iter().enumerate() {
+        if i > 0 && id != by_id[i - 1].0 {
             k += 1;
         }
         rank[t as usize] = k;
