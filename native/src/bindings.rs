@@ -1145,7 +1145,7 @@ pub(crate) mod _native {
     /// A timed property's state after stepping its timed monitor, as Python reads it:
     /// `(sid, registers)`, sid -1 for the infeasible state; None where the instance was
     /// stepped on the untimed twin (its state is then in the `state` column).
-    fn timed_state(py: Python<'_>, t: &Option<TState>) -> PyResult<Py<PyAny>> {
+    fn timed_state(py: Python<'_>, t: Option<&TState>) -> PyResult<Py<PyAny>> {
         Ok(match t {
             None => py.None(),
             Some(TState::Infeasible) => (-1i64, PyTuple::empty(py))
@@ -1188,7 +1188,7 @@ pub(crate) mod _native {
             if per.iter().any(|o| o.timed.is_some()) {
                 let timed = per
                     .iter()
-                    .map(|o| timed_state(py, &o.timed))
+                    .map(|o| timed_state(py, o.timed.as_deref()))
                     .collect::<PyResult<Vec<_>>>()?;
                 r.set_item("timed", timed)?;
             }
@@ -1229,7 +1229,7 @@ pub(crate) mod _native {
                 let timed = p
                     .timed
                     .iter()
-                    .map(|t| timed_state(py, t))
+                    .map(|t| timed_state(py, t.as_ref()))
                     .collect::<PyResult<Vec<_>>>()?;
                 r.set_item("timed", timed)?;
             }

@@ -62,7 +62,9 @@ pub struct Outcome {
     pub raised: Option<u32>,
     pub trigger: bool,
     /// a timed property stepped on its timed monitor: the state it ended in
-    pub timed: Option<TState>,
+    /// (boxed: most outcomes have none, and a run keeps one outcome per trace and
+    /// property)
+    pub timed: Option<Box<TState>>,
     /// a bounded property's violation decided by an event: the event that opened the
     /// obligation it broke ([`opened_letters`], [`crate::timed::opened_timed`])
     pub opened: Option<u32>,
