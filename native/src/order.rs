@@ -88,7 +88,6 @@ impl Trace {
             .map(|(p, k)| (k.1, p as u32))
             .collect();
         ids.sort_unstable();
-        let by_id: Vec<u32> = ids.iter().map(|x| x.1).collect();
         let find = |sid: &[u8; 8]| -> Option<u32> {
             let sid = id_key(sid);
             ids.binary_search_by(|x| x.0.cmp(&sid))
@@ -120,7 +119,7 @@ impl Trace {
         let child_start = counts.clone();
         let mut fill = counts;
         let mut child_rows = vec![0u32; child_start[n] as usize];
-        for &c in &by_id {
+        for &(_, c) in &ids {
             let q = parent[c as usize];
             if q != NONE {
                 child_rows[fill[q as usize] as usize] = rows[c as usize];
