@@ -234,7 +234,7 @@ pub struct Program {
 
 /// Whether evaluating `n` has no effect but its value: it compares nothing that counts a
 /// type mismatch (a `cmp` with a site).
-fn quiet(n: &Node) -> bool {
+pub(crate) fn quiet(n: &Node) -> bool {
     quiet_reading(n, false)
 }
 

@@ -401,7 +401,8 @@ impl Buckets {
                 let f = &self.rows[k as usize];
                 self.row(f, rank[f.trace as usize])
             };
-            if by_time(&self.rows, places, &mut keys) {
+            let times = places.iter().map(|&k| self.rows[k as usize].time);
+            if by_time(times, places.len(), &mut keys) {
                 // gathered in time order; then each run of one time in full order
                 let mask = (1u64 << place_bits(places.len())) - 1;
                 bucket.extend(
@@ -431,6 +432,12 @@ impl Buckets {
         self.step_with(rank, partial, |rows| {
             (step_letters(aut, rows.len(), |e| rows[e].letter), None)
         })
+    }
+
+    /// The keys, in the order they were first filed (a property whose instances were
+    /// filed elsewhere, by bucket: see `FileRun::close`'s samples).
+    pub fn into_keys(self) -> Keys {
+        self.keys
     }
 
     /// `visit(key, rows)` for each key (in first-filed order) with its rows in instance
@@ -469,32 +476,31 @@ impl Buckets {
 const BY_TIME_FROM: usize = 256;
 
 /// Bits of a place among `n`.
-fn place_bits(n: usize) -> u32 {
+pub(crate) fn place_bits(n: usize) -> u32 {
     usize::BITS - n.saturating_sub(1).leading_zeros()
 }
 
-/// For a large bucket (`places` into `rows`), `keys` = per row its time (less the
-/// bucket's earliest) above its place's bits, sorted: the rows in time order, each time's
-/// in place order, sorting 8-byte numbers without a comparison function (800k rows of one
-/// key took 38 ms to sort as rows, 25 ms so). False, `keys` untouched, for a small bucket
-/// (mostly in order already) or times too far apart for the bits left.
-fn by_time(rows: &[Filed], places: &[u32], keys: &mut Vec<u64>) -> bool {
-    if places.len() < BY_TIME_FROM {
+/// For a large bucket of `n` rows with these `times`, `keys` = per row its time (less the
+/// bucket's earliest) above its place's bits ([`place_bits`]), sorted: the rows in time
+/// order, each time's in place order, sorting 8-byte numbers without a comparison
+/// function (800k rows of one key took 38 ms to sort as rows, 25 ms so). False, `keys`
+/// untouched, for a small bucket (mostly in order already) or times too far apart for the
+/// bits left.
+pub(crate) fn by_time(
+    times: impl Iterator<Item = u64> + Clone,
+    n: usize,
+    keys: &mut Vec<u64>,
+) -> bool {
+    if n < BY_TIME_FROM {
         return false;
     }
-    let times = places.iter().map(|&k| rows[k as usize].time);
-    let (lo, hi) = times.fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
-    let bits = place_bits(places.len());
+    let (lo, hi) = (times.clone()).fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let bits = place_bits(n);
     if (hi - lo).leading_zeros() < bits {
         return false;
     }
     keys.clear();
-    keys.extend(
-        places
-            .iter()
-            .zip(0u64..)
-            .map(|(&k, i)| (rows[k as usize].time - lo) << bits | i),
-    );
+    keys.extend(times.zip(0u64..).map(|(t, i)| (t - lo) << bits | i));
     keys.sort_unstable();
     true
 }

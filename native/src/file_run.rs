@@ -268,6 +268,17 @@ impl FileRun {
                 .iter()
                 .map(|p| p.samples.map(|_| vec![]))
                 .collect();
+            // per aggregate property of a cross-trace scope whose sampling counts nothing:
+            // its instances' samples by bucket, taken as each trace is read, its spans at
+            // hand (taken in the instances' order, each sample read a span from far away)
+            let mut taken: Vec<Option<Vec<Samples>>> = (self.plan.properties.iter())
+                .map(|p| match p.samples {
+                    Some(k) if p.scope != Scope::Trace => {
+                        self.plan.program.samples[k as usize].quiet().then(Vec::new)
+                    }
+                    _ => None,
+                })
+                .collect();
             let mut buckets: Vec<Buckets> = (0..n_props).map(|_| Buckets::default()).collect();
             let mut traces = std::mem::take(&mut self.evicted);
             traces.reserve(n);
@@ -413,6 +424,24 @@ impl FileRun {
                             };
                             slots[pos] = buckets[j].slot(key);
                         }
+                        if let Some(by_bucket) = &mut taken[j] {
+                            let s = slots[pos] as usize;
+                            if s >= by_bucket.len() {
+                                by_bucket.resize_with(s + 1, Samples::default);
+                            }
+                            let prog = &program.samples[p.samples.unwrap_or(0) as usize];
+                            prog.sample(
+                                &view,
+                                ev.row,
+                                ev.time_ns,
+                                t,
+                                e as u32,
+                                &mut by_bucket[s],
+                                &mut reg_trace,
+                                &raw_attr(&self.store),
+                            );
+                            continue;
+                        }
                         buckets[j].push(
                             slots[pos],
                             Row {
@@ -446,6 +475,15 @@ impl FileRun {
                         return None;
                     }
                     let aut = &mut self.automata[j];
+                    if let Some(by_bucket) = taken[j].take() {
+                        let keys = b.into_keys();
+                        let per = by_bucket.into_iter().enumerate().map(|(s, mut x)| {
+                            x.sort_for_instance(&rank);
+                            (keys.get(s).to_owned(), x)
+                        });
+                        samples[j] = Some(per.collect());
+                        return None;
+                    }
                     if let Some(k) = p.samples {
                         let prog = &self.plan.program.samples[k as usize];
                         let mut per = vec![];

@@ -87,6 +87,12 @@ impl SampleProgram {
         self.aggs.len()
     }
 
+    /// Whether sampling counts nothing ([`crate::atoms::quiet`]): a sample is then the
+    /// same whenever it is taken, so `close` takes it while the span's trace is at hand.
+    pub fn quiet(&self) -> bool {
+        (self.aggs.iter()).all(|(v, w, _)| crate::atoms::quiet(v) && crate::atoms::quiet(w))
+    }
+
     /// Sample span `r` at its end event into `out` (Python's `Monitor.sample`: per
     /// aggregate its value, then its where).
     #[allow(clippy::too_many_arguments)]
@@ -250,20 +256,58 @@ impl Samples {
         if self.time.is_sorted() {
             return;
         }
-        let n = self.time.len();
-        let per = self.n_aggs();
-        let mut order: Vec<u32> = (0..n as u32).collect();
+        let mut order: Vec<u32> = (0..self.time.len() as u32).collect();
         order.sort_by_key(|&i| self.time[i as usize]); // stable
+        self.permute(&order);
+    }
+
+    /// Put the samples of one cross-trace instance, taken trace after trace, in the order
+    /// of its rows ([`crate::cross::Buckets`]): by (time, trace id, event index), then by
+    /// trace, `rank` giving each complete trace's place by id ([`crate::cross::ranks`]).
+    /// A (trace, event) pair is sampled once, so the order is total.
+    pub fn sort_for_instance(&mut self, rank: &[u32]) {
+        let key = |i: u32| {
+            let i = i as usize;
+            let t = self.trace[i];
+            (self.time[i], rank[t as usize], self.event[i], t)
+        };
+        let n = self.time.len() as u32;
+        if (1..n).all(|i| key(i - 1) < key(i)) {
+            return;
+        }
+        let mut order: Vec<u32>;
+        let mut keys = vec![];
+        if crate::cross::by_time(self.time.iter().copied(), n as usize, &mut keys) {
+            // in time order; then each run of one time in full order
+            let mask = (1u64 << crate::cross::place_bits(n as usize)) - 1;
+            order = keys.iter().map(|&k| (k & mask) as u32).collect();
+            order
+                .chunk_by_mut(|&x, &y| self.time[x as usize] == self.time[y as usize])
+                .filter(|run| run.len() > 1)
+                .for_each(|run| run.sort_unstable_by_key(|&i| key(i)));
+        } else {
+            order = (0..n).collect();
+            order.sort_unstable_by_key(|&i| key(i));
+        }
+        self.permute(&order);
+    }
+
+    /// Sample `order[k]` becomes sample `k` (`order` a permutation of the samples).
+    fn permute(&mut self, order: &[u32]) {
+        let per = self.n_aggs();
         let pick = |col: &[u32]| order.iter().map(|&i| col[i as usize]).collect::<Vec<_>>();
         self.trace = pick(&self.trace);
         self.event = pick(&self.event);
         self.time = order.iter().map(|&i| self.time[i as usize]).collect();
-        let mut values = Vec::with_capacity(self.values.len());
-        for &i in &order {
+        let mut old = std::mem::take(&mut self.values);
+        self.values.reserve_exact(old.len());
+        for &i in order {
             let i = i as usize;
-            values.extend_from_slice(&self.values[i * per..(i + 1) * per]);
+            let taken = old[i * per..(i + 1) * per]
+                .iter_mut()
+                .map(|v| std::mem::replace(v, (Sampled::None, false)));
+            self.values.extend(taken);
         }
-        self.values = values;
     }
 
     /// Sort the samples by time and cut them into windows as `Monitor.aggregate` does,
@@ -557,6 +601,61 @@ mod tests {
     use super::*;
     use crate::atoms::{OwnedAttr, SimpleSpan, SimpleTrace};
 
+    /// Samples taken trace after trace and put in an instance's order are in the order
+    /// the cross-trace buckets give the same events' rows: generated events with equal
+    /// times, traces of equal ids, times out of order, keys small and large (the large
+    /// ones sorted by time first).
+    #[test]
+    fn samples_sorted_for_an_instance_follow_the_buckets_order() {
+        use crate::cross::{ranks, Buckets, Row};
+        let mut rng = crate::test_rng::Rng(0x5a3b_01e5);
+        for case in 0..200 {
+            let n_traces = 1 + rng.index(if case % 4 == 0 { 400 } else { 10 });
+            let ids: Vec<[u8; 16]> = (0..n_traces)
+                .map(|_| [rng.below(1 + case as u64 % 7) as u8; 16])
+                .collect();
+            let rank = ranks(&ids);
+            let (mut b, mut s) = (Buckets::default(), Samples::default());
+            for t in 0..n_traces as u32 {
+                let mut time = rng.below(5);
+                for e in 0..rng.below(6) as u32 {
+                    time += rng.below(3);
+                    let time = if rng.below(4) == 0 {
+                        rng.below(30)
+                    } else {
+                        time
+                    };
+                    let row = Row {
+                        time,
+                        trace: t,
+                        event: e,
+                        letter: 0,
+                        trigger: false,
+                        bucket: 0,
+                    };
+                    b.add("k", row);
+                    s.time.push(time);
+                    s.trace.push(t);
+                    s.event.push(e);
+                    s.values.push((Sampled::Int(i128::from(e)), t % 2 == 0));
+                }
+            }
+            let mut want = vec![];
+            b.each_sorted(&rank, |_, rows| {
+                want.extend(rows.iter().map(|r| (r.time, r.trace, r.event)));
+            });
+            s.sort_for_instance(&rank);
+            let got: Vec<_> = (0..s.time.len())
+                .map(|i| (s.time[i], s.trace[i], s.event[i]))
+                .collect();
+            assert_eq!(got, want, "case {case}");
+            for (i, v) in s.values.iter().enumerate() {
+                let moved = (Sampled::Int(i128::from(s.event[i])), s.trace[i] % 2 == 0);
+                assert_eq!(*v, moved, "case {case}: the values move with their samples");
+            }
+        }
+    }
+
     #[test]
     fn a_sample_holds_each_aggregates_value_and_where() {
         // p99(duration where attr["db"] exists), count(attr["x"] > 1)
@@ -571,6 +670,13 @@ mod tests {
         .unwrap();
         let p = one(&v, 1).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.n_aggs(), 2);
+        assert!(!p.quiet(), "its comparison counts type mismatches");
+        let first: Json = serde_json::from_value(v["aggs"][0].clone()).unwrap();
+        let q = one(&serde_json::json!({"aggs": [first]}), 1).unwrap();
+        assert!(
+            q.quiet(),
+            "a duration where an attribute exists counts nothing"
+        );
         let span = |db: bool, x: OwnedAttr| SimpleSpan {
             span_id: "1".into(),
             start_ns: 5,
