@@ -505,8 +505,9 @@ pub(crate) mod _native {
                 Sampled::None => py.None().into_bound(py),
                 Sampled::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
                 Sampled::Int(i) => i.into_pyobject(py)?.into_any(),
+                Sampled::Big(i) => (**i).into_pyobject(py)?.into_any(),
                 Sampled::Float(f) => f.into_pyobject(py)?.into_any(),
-                Sampled::Str(x) => x.into_pyobject(py)?.into_any(),
+                Sampled::Str(x) => x.as_str().into_pyobject(py)?.into_any(),
                 Sampled::Raw(v) => owned(py, v)?,
             })
         };
@@ -566,15 +567,15 @@ pub(crate) mod _native {
                 } else if v.is_instance_of::<PyBool>() {
                     Sampled::Bool(v.extract()?)
                 } else if v.is_instance_of::<PyInt>() {
-                    Sampled::Int(v.extract()?)
+                    Sampled::int(v.extract()?)
                 } else if v.is_instance_of::<PyFloat>() {
                     Sampled::Float(v.extract()?)
                 } else if v.is_instance_of::<PyString>() {
-                    Sampled::Str(v.extract()?)
+                    Sampled::text(v.extract()?)
                 } else {
-                    Sampled::Raw(crate::store::OwnedValue::Bytes(
+                    Sampled::Raw(Box::new(crate::store::OwnedValue::Bytes(
                         v.str()?.to_string().into_bytes().into(),
-                    ))
+                    )))
                 };
                 s.values.push((v, *w));
             }

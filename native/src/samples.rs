@@ -57,14 +57,39 @@ fn one(v: &Json, n_sites: usize) -> Result<SampleProgram, String> {
 /// missing one, `None`, a bytes or array attribute) as `None`: the aggregates skip those
 /// alike, and `count_distinct` of a value that could be one is refused by the emitter.
 #[derive(Debug, Clone, PartialEq)]
+///
+/// 16 bytes: a run keeps one per span and aggregate. An int is `Int` when it fits 64 bits,
+/// else `Big` ([`Sampled::int`] picks), and the rare texts and stored values are boxed.
 pub enum Sampled {
     None,
     Bool(bool),
-    Int(i128),
+    Int(i64),
+    Big(Box<i128>),
     Float(f64),
-    Str(String),
+    Str(Box<String>),
     /// the attribute's stored value (`raw`)
-    Raw(OwnedValue),
+    Raw(Box<OwnedValue>),
+}
+
+impl Sampled {
+    /// The int `i`: `Int` when it fits 64 bits, else `Big` (so equal ints are equal
+    /// samples).
+    pub fn int(i: i128) -> Sampled {
+        i64::try_from(i).map_or_else(|_| Sampled::Big(Box::new(i)), Sampled::Int)
+    }
+
+    pub fn text(s: String) -> Sampled {
+        Sampled::Str(Box::new(s))
+    }
+
+    /// An int's value (not a bool's).
+    fn as_int(&self) -> Option<i128> {
+        match self {
+            Sampled::Int(i) => Some(i128::from(*i)),
+            Sampled::Big(i) => Some(**i),
+            _ => None,
+        }
+    }
 }
 
 /// The samples of one instance, as columns: per sample its time, (complete trace, event
@@ -119,9 +144,9 @@ impl SampleProgram {
         for (value, when, keep_raw) in &self.aggs {
             let v = match cx.eval(value, r) {
                 Value::Bool(b) => Sampled::Bool(b),
-                Value::Int(i) => Sampled::Int(i),
+                Value::Int(i) => Sampled::int(i),
                 Value::Float(f) => Sampled::Float(f),
-                Value::Str(s) => Sampled::Str(s.into_owned()),
+                Value::Str(s) => Sampled::text(s.into_owned()),
                 Value::Other(_) if *keep_raw => stored(value, src, r, raw),
                 Value::Missing | Value::Other(_) => Sampled::None,
             };
@@ -146,7 +171,7 @@ fn stored<S: SpanSource + ?Sized>(value: &Node, src: &S, r: u32, raw: RawAttr) -
         t = t.and_then(|x| src.parent(x));
     }
     t.and_then(|t| raw(t, *resource, &key.text))
-        .map_or(Sampled::None, Sampled::Raw)
+        .map_or(Sampled::None, |v| Sampled::Raw(Box::new(v)))
 }
 
 /// An aggregate function, by its name in the language (`compiled.aggregate_value`).
@@ -455,8 +480,8 @@ pub fn aggregate<'a>(
         AggFn::CountDistinct | AggFn::Distinct => distinct(f, col),
         _ => {
             let nums = col.filter_map(|(v, w)| match (v, w) {
-                (Sampled::Int(i), true) => Some(Num::Int(*i)),
                 (Sampled::Float(x), true) => Some(Num::Float(*x)),
+                (v, true) => v.as_int().map(Num::Int),
                 _ => None,
             });
             numeric(f, nums, ex)
@@ -482,11 +507,11 @@ fn distinct<'a>(
         match v {
             Sampled::None => {}
             Sampled::Bool(b) => bools[*b as usize] = true,
-            Sampled::Int(i) => {
-                ints.insert(*i);
+            Sampled::Int(_) | Sampled::Big(_) => {
+                ints.extend(v.as_int());
             }
             Sampled::Str(s) => {
-                strs.insert(s);
+                strs.insert(s.as_str());
             }
             Sampled::Float(_) | Sampled::Raw(_) => return Err(Decline),
         }
@@ -637,7 +662,7 @@ mod tests {
                     s.time.push(time);
                     s.trace.push(t);
                     s.event.push(e);
-                    s.values.push((Sampled::Int(i128::from(e)), t % 2 == 0));
+                    s.values.push((Sampled::int(i128::from(e)), t % 2 == 0));
                 }
             }
             let mut want = vec![];
@@ -650,7 +675,7 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "case {case}");
             for (i, v) in s.values.iter().enumerate() {
-                let moved = (Sampled::Int(i128::from(s.event[i])), s.trace[i] % 2 == 0);
+                let moved = (Sampled::int(i128::from(s.event[i])), s.trace[i] % 2 == 0);
                 assert_eq!(*v, moved, "case {case}: the values move with their samples");
             }
         }
@@ -671,6 +696,13 @@ mod tests {
         let p = one(&v, 1).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.n_aggs(), 2);
         assert!(!p.quiet(), "its comparison counts type mismatches");
+        assert_eq!(
+            std::mem::size_of::<Sampled>(),
+            16,
+            "a run keeps one per span"
+        );
+        assert_eq!(Sampled::int(-7), Sampled::Int(-7));
+        assert_eq!(Sampled::int(1 << 63), Sampled::Big(Box::new(1 << 63)));
         let first: Json = serde_json::from_value(v["aggs"][0].clone()).unwrap();
         let q = one(&serde_json::json!({"aggs": [first]}), 1).unwrap();
         assert!(
@@ -702,9 +734,9 @@ mod tests {
         assert_eq!(
             out.values,
             vec![
-                (Sampled::Int(7), true),
+                (Sampled::int(7), true),
                 (Sampled::Bool(true), true),
-                (Sampled::Int(7), false),
+                (Sampled::int(7), false),
                 (Sampled::Bool(false), true),
             ]
         );
@@ -741,7 +773,7 @@ mod tests {
     fn windows_are_cut_as_python_cuts_them() {
         let rows: Vec<(u64, Sampled)> = [9, 0, 1, 1, 5, 9, 10]
             .iter()
-            .map(|&t| (t, Sampled::Int(i128::from(t))))
+            .map(|&t| (t, Sampled::int(i128::from(t))))
             .collect();
         let mut s = samples(&rows);
         let f = [AggFn::Min];
@@ -773,65 +805,66 @@ mod tests {
         // no `True` sample: 0 per second over the samples' 10 ns
         assert_eq!(w[0].values, vec![AggValue::Float(0.0)]);
         // an empty window (no number for `avg`) is left out
-        let mut t = samples(&[(3, Sampled::Str("a".into()))]);
+        let mut t = samples(&[(3, Sampled::text("a".into()))]);
         assert_eq!(t.windows(&[AggFn::Avg], Cut::Whole, EX), Ok(vec![]));
         assert_eq!(t.windows(&[AggFn::Avg], Cut::Tumbling(0), EX), Err(Decline));
     }
 
     #[test]
     fn values_are_pythons_bit_for_bit() {
-        use Sampled::{Bool, Float, Int, Str};
+        use Sampled::{Bool, Float};
+        let (int, text) = (Sampled::int, Sampled::text);
         let big = (1i128 << 63) - 1;
         // the exact sum, divided once (float(sum) / 3 rounds twice)
         assert_eq!(
-            value_of("avg", &[Int(big), Int(big), Int(1)]),
+            value_of("avg", &[int(big), int(big), int(1)]),
             Ok(Some(AggValue::Float(int_true_div(2 * big + 1, 3).unwrap())))
         );
-        assert_eq!(value_of("avg", &[Int(i128::MAX), Int(1)]), Err(Decline));
+        assert_eq!(value_of("avg", &[int(i128::MAX), int(1)]), Err(Decline));
         let plain = Exactness {
             plain_float_sum: false,
         };
         let col = [(Float(1.5), true)];
         assert_eq!(aggregate(AggFn::Avg, col.iter(), None, plain), Err(Decline));
         assert_eq!(
-            value_of("avg", &[Int(1 << 60), Float(0.5), Int(3)]),
+            value_of("avg", &[int(1 << 60), Float(0.5), int(3)]),
             Ok(Some(AggValue::Float(
                 (((1i128 << 60) as f64 + 0.5) + 3.0) / 3.0
             )))
         );
         // the first of equals, with its type; a NaN neither replaces nor is replaced
         assert_eq!(
-            value_of("min", &[Float(1.0), Int(1), Float(-0.0), Int(0)]),
+            value_of("min", &[Float(1.0), int(1), Float(-0.0), int(0)]),
             Ok(Some(AggValue::Float(-0.0)))
         );
         assert_eq!(
-            value_of("min", &[Int(1), Float(f64::NAN), Int(0)]),
+            value_of("min", &[int(1), Float(f64::NAN), int(0)]),
             Ok(Some(AggValue::Int(0)))
         );
         assert_eq!(
-            value_of("max", &[Int(1), Float(1.0), Bool(true)]),
+            value_of("max", &[int(1), Float(1.0), Bool(true)]),
             Ok(Some(AggValue::Int(1)))
         );
         assert_eq!(
-            value_of("p50", &[Float(1.0), Int(1), Int(1), Float(1.0)]),
+            value_of("p50", &[Float(1.0), int(1), int(1), Float(1.0)]),
             Ok(Some(AggValue::Int(1)))
         );
-        assert_eq!(value_of("p99", &[Float(f64::NAN), Int(1)]), Err(Decline));
-        assert_eq!(value_of("p99", &[Str("1".into())]), Ok(None));
+        assert_eq!(value_of("p99", &[Float(f64::NAN), int(1)]), Err(Decline));
+        assert_eq!(value_of("p99", &[text("1".into())]), Ok(None));
         assert_eq!(
             value_of(
                 "distinct",
-                &[Str("b".into()), Int(10), Int(9), Str("a".into()), Int(10)]
+                &[text("b".into()), int(10), int(9), text("a".into()), int(10)]
             ),
             Ok(Some(AggValue::Str("10, 9, a, b".into())))
         );
         assert_eq!(
-            value_of("count_distinct", &[Bool(true), Int(1)]),
+            value_of("count_distinct", &[Bool(true), int(1)]),
             Err(Decline)
         );
         assert_eq!(value_of("count_distinct", &[Float(1.0)]), Err(Decline));
         assert_eq!(
-            value_of("count", &[Bool(true), Int(1), Str("True".into())]),
+            value_of("count", &[Bool(true), int(1), text("True".into())]),
             Ok(Some(AggValue::Int(1)))
         );
         assert_eq!(
