@@ -765,9 +765,7 @@ mod tests {
         for case in 0..300 {
             // some cases with buckets large enough to be sorted by time first (by_time)
             let n_traces = 1 + rng.index(if case % 3 == 0 { 600 } else { 12 });
-            let ids: Vec<[u8; 16]> = (0..n_traces)
-                .map(|_| [rng.below(1 + case as u64 % 6) as u8; 16])
-                .collect();
+            let ids = rng.trace_ids(n_traces, 1 + case as u64 % 6);
             let n_keys = 1 + rng.index(5);
             let mut b = Buckets::default();
             let mut filed: Vec<(String, Row)> = vec![];

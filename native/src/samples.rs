@@ -636,10 +636,7 @@ mod tests {
         let mut rng = crate::test_rng::Rng(0x5a3b_01e5);
         for case in 0..200 {
             let n_traces = 1 + rng.index(if case % 4 == 0 { 400 } else { 10 });
-            let ids: Vec<[u8; 16]> = (0..n_traces)
-                .map(|_| [rng.below(1 + case as u64 % 7) as u8; 16])
-                .collect();
-            let rank = ranks(&ids);
+            let rank = ranks(&rng.trace_ids(n_traces, 1 + case as u64 % 7));
             let (mut b, mut s) = (Buckets::default(), Samples::default());
             for t in 0..n_traces as u32 {
                 let mut time = rng.below(5);

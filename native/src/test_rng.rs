@@ -20,4 +20,10 @@ impl Rng {
     pub fn index(&mut self, n: usize) -> usize {
         self.below(n as u64) as usize
     }
+
+    /// `n` trace ids of at most `distinct` (> 0) values, so that equal ids (a trace id
+    /// completed twice) are common when `distinct` is small.
+    pub fn trace_ids(&mut self, n: usize, distinct: u64) -> Vec<[u8; 16]> {
+        (0..n).map(|_| [self.below(distinct) as u8; 16]).collect()
+    }
 }
