@@ -37,7 +37,12 @@ subprocess per configuration, so no run inherits another's heap.
 Both with ``--engine native`` (the core holds the spans; Python holds nothing per span) and
 ``--engine python`` (the reference engine's ``Span`` objects and ``Instance`` objects).
 
-    python bench/bench_memory.py [--traces 100000 200000] [--only open-instances] [--record]
+Each figure is measured ``--repeat`` times (3), each time from fresh processes, and the
+median is printed with the range: one process's RSS can jump (a single reading once gave
+-23 B per open trace, where the readings before and after it gave 266 B).
+
+    python bench/bench_memory.py [--traces 100000 200000] [--only open-instances]
+                                 [--repeat 3] [--record]
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ import json
 import os
 import platform
 import struct
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -275,27 +281,37 @@ def run_child(engine: str, what: str, n: int) -> int:
 
 
 def measure(engines: list[str], n1: int, n2: int,
-            what: tuple[str, ...] = ("open-traces", "traces", "instances", "open-instances")
-            ) -> dict[str, dict[str, float]]:
-    """Bytes per open trace and per instance, per engine (see the module docstring)."""
-    out: dict[str, dict[str, float]] = {}
+            what: tuple[str, ...] = ("open-traces", "traces", "instances", "open-instances"),
+            repeat: int = 1) -> dict[str, dict[str, list[float]]]:
+    """Bytes per open trace and per instance, per engine (see the module docstring): each
+    figure ``repeat`` times, each from fresh processes."""
+    out: dict[str, dict[str, list[float]]] = {}
     for engine in engines:
         got = out[engine] = {}
-        if "open-traces" in what:
-            t1, t2 = (run_child(engine, "stream-traces", n) for n in (n1, n2))
-            got["per_open_trace_streaming"] = (t2 - t1) / (n2 - n1)
-        if "traces" in what:
-            t1, t2 = run_child(engine, "traces", n1), run_child(engine, "traces", n2)
-            got["per_open_trace"] = (t2 - t1) / (n2 - n1)
-        if "instances" in what:
-            d1, d2 = run_child(engine, "distinct", n1), run_child(engine, "distinct", n2)
-            s1, s2 = run_child(engine, "shared", n1), run_child(engine, "shared", n2)
-            got["per_instance"] = ((d2 - s2) - (d1 - s1)) / (n2 - n1)
-        if "open-instances" in what:
-            d1, d2 = (run_child(engine, "stream-distinct", n) for n in (n1, n2))
-            s1, s2 = (run_child(engine, "stream-shared", n) for n in (n1, n2))
-            got["per_open_instance"] = ((d2 - s2) - (d1 - s1)) / (n2 - n1)
+        for _ in range(repeat):
+            if "open-traces" in what:
+                t1, t2 = (run_child(engine, "stream-traces", n) for n in (n1, n2))
+                got.setdefault("per_open_trace_streaming", []).append((t2 - t1) / (n2 - n1))
+            if "traces" in what:
+                t1, t2 = run_child(engine, "traces", n1), run_child(engine, "traces", n2)
+                got.setdefault("per_open_trace", []).append((t2 - t1) / (n2 - n1))
+            if "instances" in what:
+                d1, d2 = run_child(engine, "distinct", n1), run_child(engine, "distinct", n2)
+                s1, s2 = run_child(engine, "shared", n1), run_child(engine, "shared", n2)
+                got.setdefault("per_instance", []).append(((d2 - s2) - (d1 - s1)) / (n2 - n1))
+            if "open-instances" in what:
+                d1, d2 = (run_child(engine, "stream-distinct", n) for n in (n1, n2))
+                s1, s2 = (run_child(engine, "stream-shared", n) for n in (n1, n2))
+                got.setdefault("per_open_instance", []).append(
+                    ((d2 - s2) - (d1 - s1)) / (n2 - n1))
     return out
+
+
+def figure(readings: list[float], what: str) -> str:
+    """``what`` after the median of the readings, and their range when there are
+    several."""
+    spread = f" [{min(readings):.0f} to {max(readings):.0f}]" if len(readings) > 1 else ""
+    return f"{statistics.median(readings):7.0f} B per {what}{spread}"
 
 
 def main() -> None:
@@ -307,8 +323,13 @@ def main() -> None:
     ap.add_argument("--only", choices=["open-traces", "traces", "instances", "open-instances"],
                     help="measure open traces (streaming), open traces or instances (file "
                          "mode) or open instances (streaming) only")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="measure each figure this many times; the median is printed, with "
+                         "the range (default 3)")
     ap.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if args.child:
         engine, what, n = args.child
         if what == "stream-traces":
@@ -321,27 +342,30 @@ def main() -> None:
     n1, n2 = args.traces
     got = measure(args.engines, n1, n2,
                   (args.only,) if args.only
-                  else ("open-traces", "traces", "instances", "open-instances"))
-    lines = [f"RSS difference between {n1} and {n2}, divided by {n2 - n1}:"]
+                  else ("open-traces", "traces", "instances", "open-instances"),
+                  args.repeat)
+    lines = [f"RSS difference between {n1} and {n2}, divided by {n2 - n1}"
+             + (f" (median of {args.repeat} runs, and their range):" if args.repeat > 1
+                else ":")]
     for engine, m in got.items():
         parts = []
         if "per_open_trace_streaming" in m:
-            parts.append(f"{m['per_open_trace_streaming']:7.0f} B per open trace of "
-                         f"{SPANS_PER_TRACE} spans (streaming)")
+            parts.append(figure(m["per_open_trace_streaming"],
+                                f"open trace of {SPANS_PER_TRACE} spans (streaming)"))
         if "per_open_trace" in m:
-            parts.append(f"{m['per_open_trace']:7.0f} B per open trace of {SPANS_PER_TRACE} spans"
-                         " (file mode)")
+            parts.append(figure(m["per_open_trace"],
+                                f"open trace of {SPANS_PER_TRACE} spans (file mode)"))
         if "per_instance" in m:
-            parts.append(f"{m['per_instance']:7.0f} B per per-attr instance")
+            parts.append(figure(m["per_instance"], "per-attr instance"))
         if "per_open_instance" in m:
-            parts.append(f"{m['per_open_instance']:7.0f} B per open per-attr instance "
-                         "(streaming)")
+            parts.append(figure(m["per_open_instance"], "open per-attr instance (streaming)"))
         lines.append(f"  {engine:<6}: " + ", ".join(parts))
     print("\n".join(lines))
     if args.record:
         with open(HERE / "RESULTS.md", "a") as f:
             f.write(f"\n## Memory per open trace and instance, RSS ({_dt.date.today()})\n\n"
-                    f"`python bench/bench_memory.py --traces {n1} {n2}` on "
+                    f"`python bench/bench_memory.py --traces {n1} {n2} "
+                    f"--repeat {args.repeat}` on "
                     f"{platform.python_implementation()} {platform.python_version()}, "
                     f"{platform.machine()}.\n\n```\n" + "\n".join(lines) + "\n```\n")
 

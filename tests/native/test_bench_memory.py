@@ -3,6 +3,7 @@ measures, this keeps it working and honest)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -38,17 +39,30 @@ def test_bench_memory_runs_on_a_tiny_configuration():
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     env.pop("TRACELOGIC_ENGINE", None)
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_memory.py"),
-                          "--traces", "300", "600"], env=env, capture_output=True, text=True,
-                         timeout=600)
+                          "--traces", "300", "600", "--repeat", "2"], env=env,
+                         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "RSS difference between 300 and 600, divided by 300:"
+    assert lines[0] == ("RSS difference between 300 and 600, divided by 300 "
+                        "(median of 2 runs, and their range):")
     for engine in ("native", "python"):
         line = next(x for x in lines if x.strip().startswith(engine))
-        assert "B per open trace of 8 spans (streaming)" in line
-        assert "B per open trace of 8 spans (file mode)" in line
-        assert "B per per-attr instance" in line
-        assert "B per open per-attr instance (streaming)" in line
+        for what in ("open trace of 8 spans (streaming)", "open trace of 8 spans (file mode)",
+                     "per-attr instance", "open per-attr instance (streaming)"):
+            assert re.search(rf"-?\d+ B per {re.escape(what)} \[-?\d+ to -?\d+\]", line), line
+
+
+def test_a_figure_is_the_median_of_its_readings_with_their_range():
+    # one reading that jumped (as a single process's RSS can) does not move the median
+    assert bench_memory.figure([266.0, -23.0, 265.4], "open trace") == (
+        "    265 B per open trace [-23 to 266]")
+    assert bench_memory.figure([80.0], "instance") == "     80 B per instance"
+
+
+def test_repeat_below_one_is_refused():
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_memory.py"),
+                          "--repeat", "0"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--repeat must be at least 1" in out.stderr
 
 
 def test_the_streaming_configuration_holds_n_open_instances_or_one():
