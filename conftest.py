@@ -5,6 +5,8 @@ green run here is a green run in CI, and a failure reproduces. TRACELOGIC_LONG=1
 exploring run: random seeds, and the tests' own larger example counts.
 """
 import os
+import shutil
+import tempfile
 
 from hypothesis import settings
 
@@ -30,6 +32,28 @@ def monitor_engine(request, monkeypatch) -> str:
 
 
 # ------------------------------------------------------------------ the disk cache
+def pytest_configure(config):
+    """The suite's disk cache (the parser's tables, parsed specs, alphabets, dataclass
+    code) in a private temporary directory, not in ~/.cache: a test run leaves the
+    developer's cache as it was. Set here, before xdist starts its workers, so they and
+    the `tracelogic` processes the tests start share it; an explicit TRACELOGIC_CACHE_DIR
+    (empty: no cache) is kept."""
+    if "TRACELOGIC_CACHE_DIR" not in os.environ:
+        made = tempfile.mkdtemp(prefix="tracelogic-test-cache-")  # mode 0700: private
+        os.environ["TRACELOGIC_CACHE_DIR"] = made
+        config.stash[_MADE_CACHE] = made
+
+
+def pytest_unconfigure(config):
+    made = config.stash.get(_MADE_CACHE, None)
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+        os.environ.pop("TRACELOGIC_CACHE_DIR", None)
+
+
+_MADE_CACHE = pytest.StashKey[str]()
+
+
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """A fresh private cache directory for tracelogic's disk cache (TRACELOGIC_CACHE_DIR),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +173,20 @@ def test_the_fingerprint_covers_a_library_without_importing_it(monkeypatch):
     assert disk_cache.fingerprint(("disk_cache.py",), ("lark",)) != \
         disk_cache.fingerprint(("disk_cache.py",))
     assert ("lark" in sys.modules) == before
+
+
+def test_a_test_run_leaves_the_home_cache_alone(tmp_path):
+    """The suite's own caches go to a temporary directory (the root conftest), so running
+    the tests does not fill the developer's ~/.cache/tracelogic: a run of one test that
+    loads a spec, with HOME pointing at an empty directory, creates no cache there."""
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TRACELOGIC_CACHE_DIR", "XDG_CACHE_HOME", "PYTEST_XDIST_WORKER")}
+    env.update(HOME=str(tmp_path), PYTHONPATH=str(root / "src"))
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
+         "tests/test_api.py::test_load_returns_the_facade_over_the_typed_spec"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 passed" in out.stdout
+    assert not (tmp_path / ".cache").exists(), sorted(p.name for p in tmp_path.rglob("*"))

@@ -178,7 +178,9 @@ def test_a_live_serve_configured_by_file_and_environment_only(tmp_path, spec):
     toml = tmp_path / "serve.toml"
     toml.write_text(f'spec = "{spec}"\nstore = "{tmp_path / "file.db"}"\ngrpc = "off"\n'
                     'http = "127.0.0.1:1"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACELOGIC_")}
+    # (the suite's cache directory is kept: it is not configuration)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TRACELOGIC_") or k == "TRACELOGIC_CACHE_DIR"}
     env.update(TRACELOGIC_CONFIG=str(toml), TRACELOGIC_HTTP="127.0.0.1:0")
     log = tmp_path / "serve.log"
     with open(log, "w") as f:
