@@ -393,7 +393,7 @@ impl Buckets {
                 .then_with(|| (x.bucket, x.event, x.trace).cmp(&(y.bucket, y.event, y.trace)))
         };
         let mut bucket: Vec<Row> = vec![];
-        let mut keys: Vec<u64> = vec![];
+        let mut in_time: Vec<u64> = vec![];
         for b in 0..n {
             bucket.clear();
             let places = &places[starts[b]..starts[b + 1]];
@@ -402,13 +402,9 @@ impl Buckets {
                 self.row(f, rank[f.trace as usize])
             };
             let times = places.iter().map(|&k| self.rows[k as usize].time);
-            if by_time(times, places.len(), &mut keys) {
+            if by_time(times, places.len(), &mut in_time) {
                 // gathered in time order; then each run of one time in full order
-                let mask = (1u64 << place_bits(places.len())) - 1;
-                bucket.extend(
-                    keys.iter()
-                        .map(|&key| ranked(places[(key & mask) as usize])),
-                );
+                bucket.extend(in_time.iter().map(|&i| ranked(places[i as usize])));
                 bucket
                     .chunk_by_mut(|x, y| x.time == y.time)
                     .filter(|run| run.len() > 1)
@@ -476,20 +472,20 @@ impl Buckets {
 const BY_TIME_FROM: usize = 256;
 
 /// Bits of a place among `n`.
-pub(crate) fn place_bits(n: usize) -> u32 {
+fn place_bits(n: usize) -> u32 {
     usize::BITS - n.saturating_sub(1).leading_zeros()
 }
 
-/// For a large bucket of `n` rows with these `times`, `keys` = per row its time (less the
-/// bucket's earliest) above its place's bits ([`place_bits`]), sorted: the rows in time
-/// order, each time's in place order, sorting 8-byte numbers without a comparison
-/// function (800k rows of one key took 38 ms to sort as rows, 25 ms so). False, `keys`
+/// For a large bucket of `n` rows with these `times`, `order` = the rows' places in time
+/// order, each time's in place order: found by sorting 8-byte numbers, each a time (less
+/// the bucket's earliest) above its place's bits ([`place_bits`]), without a comparison
+/// function (800k rows of one key took 38 ms to sort as rows, 25 ms so). False, `order`
 /// untouched, for a small bucket (mostly in order already) or times too far apart for the
 /// bits left.
 pub(crate) fn by_time(
     times: impl Iterator<Item = u64> + Clone,
     n: usize,
-    keys: &mut Vec<u64>,
+    order: &mut Vec<u64>,
 ) -> bool {
     if n < BY_TIME_FROM {
         return false;
@@ -499,9 +495,11 @@ pub(crate) fn by_time(
     if (hi - lo).leading_zeros() < bits {
         return false;
     }
-    keys.clear();
-    keys.extend(times.zip(0u64..).map(|(t, i)| (t - lo) << bits | i));
-    keys.sort_unstable();
+    order.clear();
+    order.extend(times.zip(0u64..).map(|(t, i)| (t - lo) << bits | i));
+    order.sort_unstable();
+    let mask = (1u64 << bits) - 1;
+    order.iter_mut().for_each(|k| *k &= mask);
     true
 }
 

@@ -301,11 +301,10 @@ impl Samples {
             return;
         }
         let mut order: Vec<u32>;
-        let mut keys = vec![];
-        if crate::cross::by_time(self.time.iter().copied(), n as usize, &mut keys) {
+        let mut in_time = vec![];
+        if crate::cross::by_time(self.time.iter().copied(), n as usize, &mut in_time) {
             // in time order; then each run of one time in full order
-            let mask = (1u64 << crate::cross::place_bits(n as usize)) - 1;
-            order = keys.iter().map(|&k| (k & mask) as u32).collect();
+            order = in_time.iter().map(|&i| i as u32).collect();
             order
                 .chunk_by_mut(|&x, &y| self.time[x as usize] == self.time[y as usize])
                 .filter(|run| run.len() > 1)
