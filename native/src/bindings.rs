@@ -700,33 +700,7 @@ pub(crate) mod _native {
         py: Python<'py>,
         v: &crate::store::OwnedValue,
     ) -> PyResult<Bound<'py, PyAny>> {
-        use crate::store::OwnedValue as V;
-        Ok(match v {
-            V::Empty => py.None().into_bound(py),
-            V::Str(s) => (&**s).into_pyobject(py)?.into_any(),
-            V::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
-            V::Int(i) => i.into_pyobject(py)?.into_any(),
-            V::Double(f) => f.into_pyobject(py)?.into_any(),
-            V::Bytes(b) => PyBytes::new(py, b).into_any(),
-            V::Array(xs) => {
-                let items = xs
-                    .iter()
-                    .map(|x| owned(py, x))
-                    .collect::<PyResult<Vec<_>>>()?;
-                PyTuple::new(py, items)?.into_any()
-            }
-            V::KvList(xs) => {
-                let items = xs
-                    .iter()
-                    .map(|(k, x)| {
-                        PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, x)?])
-                    })
-                    .collect::<PyResult<Vec<_>>>()?;
-                PyList::new(py, items)?.into_any()
-            }
-            V::TooDeep => py.Ellipsis().into_bound(py),
-            V::Invalid(b) => invalid(py, &b.0, b.1)?,
-        })
+        value(py, &v.as_any())
     }
 
     /// The span store's rows for one request, read through its accessors (for the test
@@ -751,7 +725,7 @@ pub(crate) mod _native {
         let mut st = SpanStore::new();
         let rows = st.add_batch(&batch);
         let pairs = |it: &mut dyn Iterator<Item = (&str, &crate::store::OwnedValue)>| {
-            it.map(|(k, v)| PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, v)?]))
+            it.map(|(k, v)| owned_pair(py, k, v))
                 .collect::<PyResult<Vec<_>>>()
         };
         let mut out = vec![];
@@ -909,7 +883,7 @@ pub(crate) mod _native {
         k: &str,
         v: &crate::store::OwnedValue,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, [k.into_pyobject(py)?.into_any(), owned(py, v)?])
+        entry(py, k, &v.as_any())
     }
     /// The timed properties' oracle: a Python object (`native_run.TimedOracle`) whose
     /// `state(prop, sid)` describes a state as `(relevant, [(slot, lo, hi|None)], n_slots,
