@@ -127,6 +127,68 @@ fn walk(
     Ok(pos)
 }
 
+/// The framing of the field at `pos` (before `end`): its number, its wire type and where
+/// its value is (`start..end`; empty for a wire type OTLP does not use, which each caller
+/// refuses in its own words), or `(offset, reason)` where the framing breaks. With
+/// `upb_tags`, a tag of more than 5 bytes or 32 bits is refused too (upb's limit).
+fn frame(data: &[u8], pos: usize, end: usize, upb_tags: bool) -> Result<PbField, (usize, String)> {
+    let at = pos;
+    let Some((key, pos)) = varint(data, pos, end) else {
+        return Err((at, "truncated or overlong field tag".into()));
+    };
+    if upb_tags && (pos - at > 5 || key > u128::from(u32::MAX)) {
+        return Err((
+            at,
+            "field tag of more than 5 bytes or 32 bits (upb's limit)".into(),
+        ));
+    }
+    let (num, wt) = (key >> 3, (key & 7) as u8);
+    if num == 0 {
+        return Err((at, "field number 0 is not allowed".into()));
+    }
+    let value_end = match wt {
+        0 => match varint(data, pos, end) {
+            None => return Err((pos, format!("truncated varint in field {num}"))),
+            Some((_, p)) => p,
+        },
+        1 | 5 => {
+            let n = if wt == 1 { 8 } else { 4 };
+            if pos + n > end {
+                return Err((at, format!("field {num} runs past the end of its message")));
+            }
+            pos + n
+        }
+        2 => {
+            let Some((n, p)) = varint(data, pos, end) else {
+                return Err((pos, format!("truncated length of field {num}")));
+            };
+            if n > (end - p) as u128 {
+                return Err((
+                    at,
+                    format!(
+                        "field {num} says it is {n} bytes long, but only {} remain in its \
+                         message (truncated input?)",
+                        end - p
+                    ),
+                ));
+            }
+            return Ok(PbField {
+                number: num,
+                wire_type: wt,
+                start: p,
+                end: p + n as usize,
+            });
+        }
+        _ => pos,
+    };
+    Ok(PbField {
+        number: num,
+        wire_type: wt,
+        start: pos,
+        end: value_end,
+    })
+}
+
 /// `find_wire_error(data, descriptor, max_string=...)`: the first problem as
 /// `(offset, reason)`, walking the framing guided by the schema; None when it looks sound.
 pub fn find_wire_error(
@@ -140,93 +202,52 @@ pub fn find_wire_error(
             stack.pop();
             continue;
         }
-        let start = pos;
-        let Some((key, mut pos)) = varint(data, pos, end) else {
-            return Some((start, "truncated or overlong field tag".into()));
+        let f = match frame(data, pos, end, true) {
+            Ok(f) => f,
+            Err(e) => return Some(e),
         };
-        if pos - start > 5 || key > u128::from(u32::MAX) {
-            return Some((
-                start,
-                "field tag of more than 5 bytes or 32 bits (upb's limit)".into(),
-            ));
-        }
-        let (num, wt) = (key >> 3, key & 7);
-        if num == 0 {
-            return Some((start, "field number 0 is not allowed".into()));
-        }
-        let fd = desc.and_then(|m| SCHEMA[m].field(num));
+        let (num, wt) = (f.number, f.wire_type);
+        stack.last_mut().expect("a frame").0 = f.end;
         match wt {
-            0 => match varint(data, pos, end) {
-                None => return Some((pos, format!("truncated varint in field {num}"))),
-                Some((_, p)) => pos = p,
+            0 | 1 | 5 => {}
+            2 => match desc
+                .and_then(|m| SCHEMA[m].field(num))
+                .map(|f| (f.kind, f.name))
+            {
+                Some((Kind::Msg(t), _)) => {
+                    if stack.len() > MAX_DEPTH {
+                        return Some((pos, format!("messages nested deeper than {MAX_DEPTH}")));
+                    }
+                    stack.push((f.start, f.end, Some(t)));
+                }
+                Some((Kind::Str, name)) => {
+                    if let Err(e) = std::str::from_utf8(&data[f.start..f.end]) {
+                        return Some((
+                            f.start + e.valid_up_to(),
+                            format!("string field '{name}' is not valid UTF-8"),
+                        ));
+                    }
+                    let n = f.end - f.start;
+                    if let Some(max) = max_string.filter(|&m| n > m) {
+                        return Some((
+                            f.start,
+                            format!(
+                                "string field '{name}' of {n} bytes is over the limit of \
+                                 {max} bytes"
+                            ),
+                        ));
+                    }
+                }
+                _ => {}
             },
-            1 | 5 => {
-                pos += if wt == 1 { 8 } else { 4 };
-                if pos > end {
-                    return Some((
-                        start,
-                        format!("field {num} runs past the end of its message"),
-                    ));
-                }
-            }
-            2 => {
-                let Some((n, p)) = varint(data, pos, end) else {
-                    return Some((pos, format!("truncated length of field {num}")));
-                };
-                pos = p;
-                if n > (end - pos) as u128 {
-                    return Some((
-                        start,
-                        format!(
-                            "field {num} says it is {n} bytes long, but only {} remain in \
-                             its message (truncated input?)",
-                            end - pos
-                        ),
-                    ));
-                }
-                let n = n as usize;
-                stack.last_mut().expect("a frame").0 = pos + n;
-                match fd.map(|f| (f.kind, f.name)) {
-                    Some((Kind::Msg(t), _)) => {
-                        if stack.len() > MAX_DEPTH {
-                            return Some((
-                                start,
-                                format!("messages nested deeper than {MAX_DEPTH}"),
-                            ));
-                        }
-                        stack.push((pos, pos + n, Some(t)));
-                        continue;
-                    }
-                    Some((Kind::Str, name)) => {
-                        if let Err(e) = std::str::from_utf8(&data[pos..pos + n]) {
-                            return Some((
-                                pos + e.valid_up_to(),
-                                format!("string field '{name}' is not valid UTF-8"),
-                            ));
-                        }
-                        if let Some(max) = max_string.filter(|&m| n > m) {
-                            return Some((
-                                pos,
-                                format!(
-                                    "string field '{name}' of {n} bytes is over the limit of \
-                                     {max} bytes"
-                                ),
-                            ));
-                        }
-                    }
-                    None => {}
-                }
-                pos += n;
-            }
             3 | 4 => {
                 return Some((
-                    start,
+                    pos,
                     format!("group wire type {wt} in field {num} (not used by OTLP)"),
                 ))
             }
-            _ => return Some((start, format!("invalid wire type {wt} in field {num}"))),
+            _ => return Some((pos, format!("invalid wire type {wt} in field {num}"))),
         }
-        stack.last_mut().expect("a frame").0 = pos;
     }
     None
 }
@@ -253,72 +274,16 @@ pub fn pb_fields(data: &[u8], start: usize, end: usize) -> Result<Vec<PbField>, 
     let mut out = vec![];
     let mut pos = start;
     while pos < end {
-        let at = pos;
-        let Some((key, p)) = varint(data, pos, end) else {
-            return Err((at, "truncated or overlong field tag".into()));
-        };
-        pos = p;
-        let (num, wt) = (key >> 3, (key & 7) as u8);
-        if num == 0 {
-            return Err((at, "field number 0 is not allowed".into()));
+        let f = frame(data, pos, end, false)?;
+        if !matches!(f.wire_type, 0 | 1 | 2 | 5) {
+            let (wt, num) = (f.wire_type, f.number);
+            return Err((
+                pos,
+                format!("wire type {wt} in field {num} (not used by OTLP)"),
+            ));
         }
-        match wt {
-            0 => {
-                let Some((_, p)) = varint(data, pos, end) else {
-                    return Err((pos, format!("truncated varint in field {num}")));
-                };
-                out.push(PbField {
-                    number: num,
-                    wire_type: wt,
-                    start: pos,
-                    end: p,
-                });
-                pos = p;
-            }
-            1 | 5 => {
-                let n = if wt == 1 { 8 } else { 4 };
-                if pos + n > end {
-                    return Err((at, format!("field {num} runs past the end of its message")));
-                }
-                out.push(PbField {
-                    number: num,
-                    wire_type: wt,
-                    start: pos,
-                    end: pos + n,
-                });
-                pos += n;
-            }
-            2 => {
-                let Some((n, p)) = varint(data, pos, end) else {
-                    return Err((pos, format!("truncated length of field {num}")));
-                };
-                pos = p;
-                if n > (end - pos) as u128 {
-                    return Err((
-                        at,
-                        format!(
-                            "field {num} says it is {n} bytes long, but only {} remain in its \
-                             message (truncated input?)",
-                            end - pos
-                        ),
-                    ));
-                }
-                let n = n as usize;
-                out.push(PbField {
-                    number: num,
-                    wire_type: wt,
-                    start: pos,
-                    end: pos + n,
-                });
-                pos += n;
-            }
-            _ => {
-                return Err((
-                    at,
-                    format!("wire type {wt} in field {num} (not used by OTLP)"),
-                ))
-            }
-        }
+        out.push(f);
+        pos = f.end;
     }
     Ok(out)
 }
