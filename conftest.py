@@ -32,6 +32,10 @@ def monitor_engine(request, monkeypatch) -> str:
 
 
 # ------------------------------------------------------------------ the disk cache
+# the cache directory pytest_configure made, for pytest_unconfigure to remove
+_MADE_CACHE = pytest.StashKey[str]()
+
+
 def pytest_configure(config):
     """The suite's disk cache (the parser's tables, parsed specs, alphabets, dataclass
     code) in a private temporary directory, not in ~/.cache: a test run leaves the
@@ -49,9 +53,6 @@ def pytest_unconfigure(config):
     if made is not None:
         shutil.rmtree(made, ignore_errors=True)
         os.environ.pop("TRACELOGIC_CACHE_DIR", None)
-
-
-_MADE_CACHE = pytest.StashKey[str]()
 
 
 @pytest.fixture

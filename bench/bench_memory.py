@@ -288,22 +288,24 @@ def measure(engines: list[str], n1: int, n2: int,
     out: dict[str, dict[str, list[float]]] = {}
     for engine in engines:
         got = out[engine] = {}
+
+        def note(name: str, value: float) -> None:
+            got.setdefault(name, []).append(value)
+
+        def diff(key: str) -> float:
+            a, b = (run_child(engine, key, n) for n in (n1, n2))
+            return b - a
+
         for _ in range(repeat):
             if "open-traces" in what:
-                t1, t2 = (run_child(engine, "stream-traces", n) for n in (n1, n2))
-                got.setdefault("per_open_trace_streaming", []).append((t2 - t1) / (n2 - n1))
+                note("per_open_trace_streaming", diff("stream-traces") / (n2 - n1))
             if "traces" in what:
-                t1, t2 = run_child(engine, "traces", n1), run_child(engine, "traces", n2)
-                got.setdefault("per_open_trace", []).append((t2 - t1) / (n2 - n1))
+                note("per_open_trace", diff("traces") / (n2 - n1))
             if "instances" in what:
-                d1, d2 = run_child(engine, "distinct", n1), run_child(engine, "distinct", n2)
-                s1, s2 = run_child(engine, "shared", n1), run_child(engine, "shared", n2)
-                got.setdefault("per_instance", []).append(((d2 - s2) - (d1 - s1)) / (n2 - n1))
+                note("per_instance", (diff("distinct") - diff("shared")) / (n2 - n1))
             if "open-instances" in what:
-                d1, d2 = (run_child(engine, "stream-distinct", n) for n in (n1, n2))
-                s1, s2 = (run_child(engine, "stream-shared", n) for n in (n1, n2))
-                got.setdefault("per_open_instance", []).append(
-                    ((d2 - s2) - (d1 - s1)) / (n2 - n1))
+                note("per_open_instance",
+                     (diff("stream-distinct") - diff("stream-shared")) / (n2 - n1))
     return out
 
 

@@ -146,17 +146,17 @@ fn frame(data: &[u8], pos: usize, end: usize, upb_tags: bool) -> Result<PbField,
     if num == 0 {
         return Err((at, "field number 0 is not allowed".into()));
     }
-    let value_end = match wt {
+    let (start, end) = match wt {
         0 => match varint(data, pos, end) {
             None => return Err((pos, format!("truncated varint in field {num}"))),
-            Some((_, p)) => p,
+            Some((_, p)) => (pos, p),
         },
         1 | 5 => {
             let n = if wt == 1 { 8 } else { 4 };
             if pos + n > end {
                 return Err((at, format!("field {num} runs past the end of its message")));
             }
-            pos + n
+            (pos, pos + n)
         }
         2 => {
             let Some((n, p)) = varint(data, pos, end) else {
@@ -172,20 +172,15 @@ fn frame(data: &[u8], pos: usize, end: usize, upb_tags: bool) -> Result<PbField,
                     ),
                 ));
             }
-            return Ok(PbField {
-                number: num,
-                wire_type: wt,
-                start: p,
-                end: p + n as usize,
-            });
+            (p, p + n as usize)
         }
-        _ => pos,
+        _ => (pos, pos),
     };
     Ok(PbField {
         number: num,
         wire_type: wt,
-        start: pos,
-        end: value_end,
+        start,
+        end,
     })
 }
 

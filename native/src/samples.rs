@@ -56,10 +56,10 @@ fn one(v: &Json, n_sites: usize) -> Result<SampleProgram, String> {
 /// A sampled value, kept past its event. Python reads a value it cannot aggregate (a
 /// missing one, `None`, a bytes or array attribute) as `None`: the aggregates skip those
 /// alike, and `count_distinct` of a value that could be one is refused by the emitter.
-#[derive(Debug, Clone, PartialEq)]
 ///
 /// 16 bytes: a run keeps one per span and aggregate. An int is `Int` when it fits 64 bits,
 /// else `Big` ([`Sampled::int`] picks), and the rare texts and stored values are boxed.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Sampled {
     None,
     Bool(bool),
